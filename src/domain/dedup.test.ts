@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { TrackedEvent } from './event.js';
+import { DEDUP_WINDOW_S, dedupKey, mergeDuplicate, withinDedupWindow } from './dedup.js';
+
+const base: TrackedEvent = {
+  env_id: 'env', event_name: 'Purchase', event_id: 'ord-1', event_time: 1_000, source: 'server',
+  user: { ip: '203.0.113.9', email_sha256: 'e'.repeat(64) },
+  properties: { value: 10, currency: 'EUR' },
+  consent: { ads: null, analytics: null },
+  warnings: [],
+};
+
+describe('deduplication', () => {
+  it('D01 the key is env, event name and event id', () => {
+    expect(dedupKey(base)).toBe(dedupKey({ ...base, event_time: 5 }));
+    expect(dedupKey(base)).not.toBe(dedupKey({ ...base, event_name: 'Lead' }));
+    expect(dedupKey(base)).not.toBe(dedupKey({ ...base, env_id: 'other' }));
+  });
+
+  it('D02 a copy within 48 h is a duplicate, one after is not', () => {
+    expect(withinDedupWindow(0, DEDUP_WINDOW_S)).toBe(true);
+    expect(withinDedupWindow(0, DEDUP_WINDOW_S + 1)).toBe(false);
+  });
+
+  it('D03 the first copy wins where both have a field', () => {
+    const later = { ...base, source: 'tag' as const, properties: { value: 99, currency: 'USD' } };
+    const { merged, changed } = mergeDuplicate(base, later);
+    expect(merged.properties).toEqual({ value: 10, currency: 'EUR' });
+    expect(merged.source).toBe('server');
+    expect(changed).toBe(false);
+  });
+
+  it('D04 a later copy fills the fields the first lacked', () => {
+    const later = {
+      ...base,
+      user: { anonymous_id: 'anon-1', ip: '198.51.100.1' },
+      properties: { content_ids: ['sku1'] },
+      consent: { ads: true, analytics: null },
+    };
+    const { merged, changed } = mergeDuplicate(base, later);
+    expect(changed).toBe(true);
+    expect(merged.user).toEqual({ ip: '203.0.113.9', email_sha256: 'e'.repeat(64), anonymous_id: 'anon-1' });
+    expect(merged.properties.content_ids).toEqual(['sku1']);
+    expect(merged.consent.ads).toBe(true);
+  });
+});

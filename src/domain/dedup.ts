@@ -1,0 +1,43 @@
+import type { TrackedEvent } from './event.js';
+
+/** Copies of one `(env_id, event_name, event_id)` within this window are one event. */
+export const DEDUP_WINDOW_S = 48 * 3600;
+
+/** The identity of an event for deduplication (DESIGN §6). */
+export function dedupKey(e: Pick<TrackedEvent, 'env_id' | 'event_name' | 'event_id'>): string {
+  return `${e.env_id}\u0000${e.event_name}\u0000${e.event_id}`;
+}
+
+/** True when a copy first seen at `firstSeenS` still deduplicates a copy arriving at `nowS`. */
+export function withinDedupWindow(firstSeenS: number, nowS: number): boolean {
+  return nowS - firstSeenS <= DEDUP_WINDOW_S;
+}
+
+function fillMissing<T extends object>(first: T, later: T): { value: T; changed: boolean } {
+  const value = { ...first } as Record<string, unknown>;
+  let changed = false;
+  for (const [key, v] of Object.entries(later)) {
+    if (v !== undefined && v !== null && (value[key] === undefined || value[key] === null)) {
+      value[key] = v;
+      changed = true;
+    }
+  }
+  return { value: value as T, changed };
+}
+
+/**
+ * Merges a later copy into the first one: the first copy's fields are kept, fields it lacked
+ * are filled from the later copy (a browser copy brings the cookie, a server copy the email).
+ */
+export function mergeDuplicate(
+  first: TrackedEvent,
+  later: TrackedEvent,
+): { merged: TrackedEvent; changed: boolean } {
+  const user = fillMissing(first.user, later.user);
+  const properties = fillMissing(first.properties, later.properties);
+  const consent = fillMissing(first.consent, later.consent);
+  return {
+    merged: { ...first, user: user.value, properties: properties.value, consent: consent.value },
+    changed: user.changed || properties.changed || consent.changed,
+  };
+}

@@ -1,0 +1,67 @@
+/** Where an event entered pixeltrail. */
+export type EventSource = 'tag' | 'server' | 'pixel';
+
+/** Consent as the event arrived with it; `null` means the caller said nothing. */
+export interface Consent {
+  ads: boolean | null;
+  analytics: boolean | null;
+}
+
+/** Identity keys of the person behind an event or a touch, PII already hashed. */
+export interface UserKeys {
+  anonymous_id?: string;
+  /** The `ptid` cookie the collector saw on the request, when it differs from anonymous_id. */
+  cookie_id?: string;
+  user_id?: string;
+  email_sha256?: string;
+  phone_sha256?: string;
+  ip?: string;
+  user_agent?: string;
+  click_id?: string;
+  imp_id?: string;
+}
+
+/** Event properties; `value`, `currency` and `content_ids` are typed, the rest kept as sent. */
+export interface EventProperties {
+  value?: number;
+  currency?: string;
+  content_ids?: string[];
+  url?: string;
+  [key: string]: unknown;
+}
+
+/** A validated, normalized event (DESIGN §5), ready to be stored. */
+export interface TrackedEvent {
+  env_id: string;
+  event_name: string;
+  event_id: string;
+  /** Unix seconds. */
+  event_time: number;
+  source: EventSource;
+  user: UserKeys;
+  properties: EventProperties;
+  consent: Consent;
+  /** Validation notes that did not make the event unusable (missing currency…). */
+  warnings: string[];
+}
+
+/** A touch is an ad exposure we may credit: an impression or a click. */
+export type TouchKind = 'impression' | 'click';
+
+/** A recorded impression or click with the identity keys it arrived with. */
+export interface Touch {
+  env_id: string;
+  kind: TouchKind;
+  /** The `imp_id` of an impression or the `click_id` of a click. */
+  touch_id: string;
+  dest_id: string | null;
+  campaign_id: string | null;
+  creative_id: string | null;
+  placement_id: string | null;
+  /** Unix seconds. */
+  time: number;
+  anonymous_id: string | null;
+  user_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}

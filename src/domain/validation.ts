@@ -1,0 +1,236 @@
+import type { Consent, EventProperties, EventSource, TrackedEvent, UserKeys } from './event.js';
+import { hashEmail, hashPhone, isSha256Hex } from './identity.js';
+import type { FieldError } from './validation-error.js';
+
+/** Events older than this are refused: ad platforms refuse them too (Meta: 7 days). */
+export const MAX_EVENT_AGE_S = 7 * 86_400;
+/** Clock skew we tolerate for events stamped in the future. */
+export const MAX_FUTURE_SKEW_S = 300;
+const MAX_NAME_CHARS = 100;
+const MAX_ID_CHARS = 256;
+const MAX_CONTENT_IDS = 200;
+
+const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+/** What the caller knows about an event beyond its body. */
+export interface ValidationContext {
+  /** Now, Unix milliseconds. */
+  nowMs: number;
+  source: EventSource;
+  /** The environment the caller is authorized for; an event naming another is refused. */
+  envId?: string;
+  newId: () => string;
+  /** Identity seen on the request itself (IP, user agent, cookie); fills what the body lacks. */
+  requestUser?: UserKeys;
+}
+
+export type ValidationResult =
+  | { ok: true; event: TrackedEvent }
+  | { ok: false; errors: FieldError[] };
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optString(o: Obj, key: string, path: string, errors: FieldError[]): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string') {
+    errors.push({ field: path, message: 'must be a string' });
+    return undefined;
+  }
+  if (v.length > MAX_ID_CHARS) {
+    errors.push({ field: path, message: `must be at most ${MAX_ID_CHARS} characters` });
+    return undefined;
+  }
+  return v;
+}
+
+function hashedKey(
+  user: Obj,
+  clearKey: 'email' | 'phone',
+  hash: (raw: string) => string | null,
+  errors: FieldError[],
+): string | undefined {
+  const sha = optString(user, `${clearKey}_sha256`, `user.${clearKey}_sha256`, errors);
+  if (sha !== undefined) {
+    const lower = sha.toLowerCase();
+    if (!isSha256Hex(lower)) {
+      errors.push({ field: `user.${clearKey}_sha256`, message: 'must be a hex SHA-256 digest' });
+      return undefined;
+    }
+    return lower;
+  }
+  const clear = optString(user, clearKey, `user.${clearKey}`, errors);
+  if (clear === undefined) return undefined;
+  const hashed = hash(clear);
+  if (!hashed) errors.push({ field: `user.${clearKey}`, message: `is not a valid ${clearKey}` });
+  return hashed ?? undefined;
+}
+
+function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
+  if (raw === undefined || raw === null) return {};
+  if (!isObj(raw)) {
+    errors.push({ field: 'user', message: 'must be an object' });
+    return {};
+  }
+  const user: UserKeys = {};
+  for (const key of ['anonymous_id', 'user_id', 'ip', 'user_agent', 'click_id', 'imp_id'] as const) {
+    const v = optString(raw, key, `user.${key}`, errors);
+    if (v !== undefined) user[key] = v;
+  }
+  const email = hashedKey(raw, 'email', hashEmail, errors);
+  if (email) user.email_sha256 = email;
+  const phone = hashedKey(raw, 'phone', hashPhone, errors);
+  if (phone) user.phone_sha256 = phone;
+  return user;
+}
+
+function parseValue(v: unknown, errors: FieldError[]): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  // Numeric strings are common from data layers ("49.90"); anything else is an error.
+  const n = typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) {
+    errors.push({ field: 'properties.value', message: 'must be a number' });
+    return undefined;
+  }
+  if (n < 0) {
+    errors.push({ field: 'properties.value', message: 'must not be negative' });
+    return undefined;
+  }
+  return n;
+}
+
+function parseCurrency(v: unknown, errors: FieldError[]): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const code = typeof v === 'string' ? v.trim().toUpperCase() : '';
+  if (!KNOWN_CURRENCIES.has(code)) {
+    errors.push({ field: 'properties.currency', message: 'must be an ISO 4217 currency code' });
+    return undefined;
+  }
+  return code;
+}
+
+function parseContentIds(v: unknown, errors: FieldError[]): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length > MAX_CONTENT_IDS || list.some((x) => typeof x !== 'string' && typeof x !== 'number')) {
+    errors.push({
+      field: 'properties.content_ids',
+      message: `must be a list of at most ${MAX_CONTENT_IDS} strings`,
+    });
+    return undefined;
+  }
+  return list.map(String);
+}
+
+function parseProperties(raw: unknown, errors: FieldError[], warnings: string[]): EventProperties {
+  if (raw === undefined || raw === null) return {};
+  if (!isObj(raw)) {
+    errors.push({ field: 'properties', message: 'must be an object' });
+    return {};
+  }
+  const props: EventProperties = { ...raw };
+  delete props.value;
+  delete props.currency;
+  delete props.content_ids;
+  const value = parseValue(raw.value, errors);
+  const currency = parseCurrency(raw.currency, errors);
+  const contentIds = parseContentIds(raw.content_ids, errors);
+  if (value !== undefined) props.value = value;
+  if (currency !== undefined) props.currency = currency;
+  if (contentIds !== undefined) props.content_ids = contentIds;
+  if (value !== undefined && currency === undefined && raw.currency === undefined) {
+    warnings.push('value without currency');
+  }
+  if (props.url !== undefined && typeof props.url !== 'string') {
+    errors.push({ field: 'properties.url', message: 'must be a string' });
+  }
+  return props;
+}
+
+function parseConsentFlag(o: Obj, key: 'ads' | 'analytics', errors: FieldError[]): boolean | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'boolean') {
+    errors.push({ field: `consent.${key}`, message: 'must be true or false' });
+    return null;
+  }
+  return v;
+}
+
+function parseConsent(raw: unknown, errors: FieldError[]): Consent {
+  if (raw === undefined || raw === null) return { ads: null, analytics: null };
+  if (!isObj(raw)) {
+    errors.push({ field: 'consent', message: 'must be an object' });
+    return { ads: null, analytics: null };
+  }
+  return { ads: parseConsentFlag(raw, 'ads', errors), analytics: parseConsentFlag(raw, 'analytics', errors) };
+}
+
+function parseEventTime(raw: unknown, nowS: number, errors: FieldError[]): number {
+  if (raw === undefined || raw === null) return nowS;
+  // ISO strings are accepted too: Segment and most backends send them.
+  const t = typeof raw === 'string' && !/^\d+$/.test(raw) ? Date.parse(raw) / 1000 : Number(raw);
+  if (!Number.isFinite(t) || t <= 0) {
+    errors.push({ field: 'event_time', message: 'must be Unix seconds or an ISO 8601 time' });
+    return nowS;
+  }
+  // Milliseconds by mistake are the most common error; they would land in year 50000.
+  const seconds = t > 1e11 ? Math.floor(t / 1000) : Math.floor(t);
+  if (seconds > nowS + MAX_FUTURE_SKEW_S) {
+    errors.push({ field: 'event_time', message: 'is in the future' });
+  } else if (seconds < nowS - MAX_EVENT_AGE_S) {
+    errors.push({ field: 'event_time', message: 'is more than 7 days old' });
+  }
+  return seconds;
+}
+
+/**
+ * Checks and normalizes one incoming event (DESIGN §5). Every problem is reported with its
+ * field path; emails and phones come out hashed and never in clear.
+ */
+export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationResult {
+  const errors: FieldError[] = [];
+  const warnings: string[] = [];
+  if (!isObj(raw)) return { ok: false, errors: [{ field: '', message: 'event must be an object' }] };
+
+  const name = raw.event_name;
+  if (typeof name !== 'string' || name.trim() === '') {
+    errors.push({ field: 'event_name', message: 'is required' });
+  } else if (name.length > MAX_NAME_CHARS) {
+    errors.push({ field: 'event_name', message: `must be at most ${MAX_NAME_CHARS} characters` });
+  }
+  const envId = optString(raw, 'env_id', 'env_id', errors) ?? ctx.envId;
+  if (!envId) errors.push({ field: 'env_id', message: 'is required' });
+  else if (ctx.envId && envId !== ctx.envId) {
+    errors.push({ field: 'env_id', message: 'does not match the write key' });
+  }
+  const eventId = optString(raw, 'event_id', 'event_id', errors);
+  if (eventId === undefined) warnings.push('no event_id: browser and server copies cannot be deduplicated');
+  const nowS = Math.floor(ctx.nowMs / 1000);
+  const eventTime = parseEventTime(raw.event_time, nowS, errors);
+  // What the collector saw on the request (browser IP, cookie) outranks what a page claims.
+  const user = { ...parseUser(raw.user, errors), ...ctx.requestUser };
+  const properties = parseProperties(raw.properties, errors, warnings);
+  const consent = parseConsent(raw.consent, errors);
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    event: {
+      env_id: envId as string,
+      event_name: (name as string).trim(),
+      event_id: eventId ?? ctx.newId(),
+      event_time: eventTime,
+      source: ctx.source,
+      user,
+      properties,
+      consent,
+      warnings,
+    },
+  };
+}
