@@ -1,0 +1,62 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Query parameters of a click link, without its signature. */
+export type ClickParams = Record<string, string>;
+
+/**
+ * The signed text of a click link: every parameter except `sig`, sorted by name,
+ * form-encoded. Sorting makes the signature independent of parameter order.
+ */
+export function canonicalClickQuery(params: ClickParams): string {
+  return Object.keys(params)
+    .filter((k) => k !== 'sig')
+    .sort()
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k])}`)
+    .join('&');
+}
+
+/** Hex HMAC-SHA256 of the canonical query. */
+export function signClick(secret: string, params: ClickParams): string {
+  return createHmac('sha256', secret).update(canonicalClickQuery(params)).digest('hex');
+}
+
+/** True when `sig` is the HMAC of the other parameters; constant-time. */
+export function verifyClick(secret: string, params: ClickParams): boolean {
+  const sig = params.sig;
+  if (!sig || !/^[0-9a-f]{64}$/i.test(sig)) return false;
+  const want = Buffer.from(signClick(secret, params), 'hex');
+  return timingSafeEqual(want, Buffer.from(sig.toLowerCase(), 'hex'));
+}
+
+/** True when `host` is listed, exactly or under a `*.example.com` entry. */
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const h = host.toLowerCase();
+  return allowed.some((entry) => {
+    const e = entry.toLowerCase();
+    return e.startsWith('*.') ? h.endsWith(e.slice(1)) : h === e;
+  });
+}
+
+export type RedirectDecision = { ok: true; location: string } | { ok: false; reason: string };
+
+/**
+ * Decides where `/c` may send the browser. Only absolute http(s) URLs without credentials,
+ * and only when the link is signed or the host is allowed: never an open redirect.
+ */
+export function decideRedirect(
+  rawUrl: string | undefined,
+  signed: boolean,
+  allowedHosts: readonly string[],
+): RedirectDecision {
+  if (!rawUrl) return { ok: false, reason: 'missing_url' };
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return { ok: false, reason: 'bad_url' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'bad_url' };
+  if (url.username || url.password) return { ok: false, reason: 'bad_url' };
+  if (!signed && !hostAllowed(url.hostname, allowedHosts)) return { ok: false, reason: 'host_not_allowed' };
+  return { ok: true, location: url.href };
+}
