@@ -1,0 +1,55 @@
+import type { RetryBudget } from '../domain/delivery-policy.js';
+
+/** A downstream destination of attributed conversions (DESIGN §4). */
+export interface DestinationConfig {
+  id: string;
+  type: 'webhook';
+  url: string;
+  /** HMAC key for `X-Pixeltrail-Signature`. */
+  secret: string | null;
+  /** Conversion event names this destination receives. */
+  events: string[];
+  click_window_ms: number;
+  view_window_ms: number;
+  /** Only conversions credited to a touch are sent (default); false sends all of them. */
+  attributed_only: boolean;
+  retry: RetryBudget;
+  timeout_ms: number;
+}
+
+/** One site or app with its keys and destinations. */
+export interface EnvironmentConfig {
+  id: string;
+  name: string;
+  write_key: string;
+  /** Origins allowed to send beacons from a browser; `*` allows any. */
+  allowed_origins: string[];
+  /** Hosts `/c` may redirect to without a signature; `*.example.com` allows subdomains. */
+  click_url_hosts: string[];
+  /** HMAC key of signed click links; defaults to the write key. */
+  click_secret: string;
+  /** Treat `DNT: 1` like `Sec-GPC: 1` (always honoured). */
+  honor_dnt: boolean;
+  destinations: DestinationConfig[];
+}
+
+/** Everything the server needs, read and validated once at start (STYLE rule 10). */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** SQLite data folder. */
+  data_dir: string;
+  admin_token: string;
+  environments: EnvironmentConfig[];
+  /** Touches older than this are purged (DESIGN §6: 90 days). */
+  touch_retention_ms: number;
+  /** How long hot-path writes wait to be grouped into one transaction. */
+  flush_interval_ms: number;
+  /** Whether `X-Forwarded-For` is trusted for the client IP (behind a load balancer). */
+  trust_proxy: boolean;
+  log_level: string;
+  /** True when no config file was given and a demo environment was made. */
+  demo: boolean;
+  /** Public base URL printed in snippets. */
+  public_url: string;
+}
