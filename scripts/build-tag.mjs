@@ -1,0 +1,31 @@
+// Bundles the browser tag (src/tag/tag.ts) into dist/public/t.js and checks its size budget.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+/** The tag loads on every page of a customer's site: keep it under 3 KB on the wire. */
+const MAX_GZIP_BYTES = 3072;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outfile = join(root, 'dist/public/t.js');
+
+await build({
+  entryPoints: [join(root, 'src/tag/tag.ts')],
+  outfile,
+  bundle: true,
+  format: 'iife',
+  minify: true,
+  target: 'es2017',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
+const code = readFileSync(outfile);
+const gzipBytes = gzipSync(code, { level: 9 }).length;
+console.log(`dist/public/t.js: ${code.length} B raw, ${gzipBytes} B gzipped`);
+if (gzipBytes > MAX_GZIP_BYTES) {
+  console.error(`t.js is over its ${MAX_GZIP_BYTES} B gzip budget`);
+  process.exit(1);
+}

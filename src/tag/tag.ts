@@ -1,0 +1,18 @@
+/**
+ * The browser tag, served as `/t.js`: finds its collector, takes over the page's
+ * `pixeltrail(...)` loader stub and replays the calls queued before it loaded.
+ */
+import { installQueue } from './queue.js';
+import { createTracker } from './tracker.js';
+
+/**
+ * Where this script was loaded from, without the file name: `https://host/t.js` → `https://host`.
+ * Read now: `document.currentScript` is only set while the script first runs.
+ */
+function scriptBase(): string {
+  const script = (document.currentScript ||
+    document.querySelector('script[src$="/t.js"]')) as HTMLScriptElement | null;
+  return script ? new URL('.', script.src).href : location.origin;
+}
+
+installQueue(window as never, createTracker(scriptBase()));

@@ -1,0 +1,97 @@
+/**
+ * The commands behind `pixeltrail(...)`: init, track, page, identify, consent. Builds events
+ * in the shape of DESIGN.md §5 and hands them to the transport.
+ */
+import { listenDataLayer } from './datalayer.js';
+import { anonymousId, newId, touchIds } from './identity.js';
+import type { Command } from './queue.js';
+import { createSender } from './transport.js';
+
+type Properties = Record<string, unknown>;
+
+interface Consent {
+  ads?: boolean;
+  analytics?: boolean;
+}
+
+interface InitOptions {
+  /** Collector base URL; defaults to where t.js was loaded from. */
+  endpoint?: string;
+  /** Send a PageView on init unless false. */
+  autoPageView?: boolean;
+  consent?: Consent;
+}
+
+interface TrackOptions {
+  event_id?: string;
+  user?: Properties;
+}
+
+interface Traits {
+  email?: string;
+  phone?: string;
+}
+
+/** Creates the command runner; `defaultEndpoint` is the base URL t.js was loaded from. */
+export function createTracker(defaultEndpoint: string): (command: Command) => void {
+  let envId = '';
+  let send: (event: object) => void;
+  let consent: Consent | undefined;
+  const user: Properties = {};
+  // track/page calls made before init: they need the env id and endpoint it brings.
+  const waiting: Command[] = [];
+
+  function track(name: string, properties?: Properties, options: TrackOptions = {}): void {
+    send({
+      event_name: name,
+      event_id: options.event_id || newId(),
+      event_time: Math.floor(Date.now() / 1000),
+      env_id: envId,
+      user: Object.assign({}, user, options.user),
+      properties: Object.assign(
+        { url: location.href, referrer: document.referrer, title: document.title },
+        properties,
+      ),
+      consent,
+    });
+  }
+
+  function init(id: string, options: InitOptions = {}): void {
+    if (envId || !id) return;
+    envId = id;
+    Object.assign(user, { anonymous_id: anonymousId() }, touchIds());
+    if (options.consent) consent = options.consent;
+    send = createSender((options.endpoint || defaultEndpoint).replace(/\/+$/, '') + '/e');
+    if (options.autoPageView !== false) track('PageView');
+    waiting.splice(0).forEach(run);
+    listenDataLayer(window as never, (event) =>
+      track(event.name, event.properties, { event_id: event.eventId }),
+    );
+  }
+
+  // identify and consent only set state, so they apply at once, even before init.
+  const stateCommands: Record<string, (...args: any[]) => void> = {
+    init,
+    identify(userId?: string, traits: Traits = {}) {
+      if (userId) user.user_id = String(userId);
+      if (traits.email) user.email = traits.email;
+      if (traits.phone) user.phone = traits.phone;
+    },
+    consent(given: Consent) {
+      consent = given;
+    },
+  };
+  const eventCommands: Record<string, (...args: any[]) => void> = {
+    track,
+    page: (properties?: Properties) => track('PageView', properties),
+  };
+
+  function run(command: Command): void {
+    const [name, ...args] = command as [string, ...unknown[]];
+    if (stateCommands[name]) stateCommands[name](...args);
+    else if (!eventCommands[name]) return;
+    else if (envId) eventCommands[name](...args);
+    else waiting.push(command);
+  }
+  return run;
+}
