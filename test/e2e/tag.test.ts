@@ -1,0 +1,304 @@
+/**
+ * The browser tag (dist/public/t.js) in Chromium against a fake collector that records what
+ * reaches `POST /e`. The shop (127.0.0.1:<shop>) and the collector (127.0.0.1:<collector>)
+ * are different origins, as on a real site.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import {
+  type LocalServer,
+  type RecordedRequest,
+  shopPage,
+  startLocalServer,
+  startPageServer,
+  waitFor,
+} from './local-servers.js';
+
+const WAIT_MS = 10_000;
+
+interface SentEvent {
+  event_name: string;
+  event_id: string;
+  event_time: number;
+  env_id: string;
+  user: Record<string, string>;
+  properties: Record<string, unknown>;
+  consent?: { ads?: boolean; analytics?: boolean };
+}
+
+/** A fake collector: serves the built tag at /t.js and answers `POST /e` with 204. */
+function startCollector(tag: string): Promise<LocalServer> {
+  return startLocalServer((request) => {
+    const cors = {
+      'access-control-allow-origin': String(request.headers.origin ?? '*'),
+      'access-control-allow-credentials': 'true',
+    };
+    if (request.method === 'GET' && request.path === '/t.js') {
+      return { status: 200, headers: { 'content-type': 'text/javascript' }, body: tag };
+    }
+    if (request.method === 'POST' && request.path === '/e') return { status: 204, headers: cors };
+    return undefined;
+  });
+}
+
+function beacons(collector: LocalServer): RecordedRequest[] {
+  return collector.requests.filter((r) => r.method === 'POST' && r.path === '/e');
+}
+
+function sentEvents(collector: LocalServer): SentEvent[] {
+  return beacons(collector).flatMap((r) => (JSON.parse(r.body) as { events: SentEvent[] }).events);
+}
+
+describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
+  const pages = new Map<string, string>();
+  let collector: LocalServer;
+  let otherCollector: LocalServer;
+  let shop: LocalServer;
+  let browser: TestBrowser;
+  let page: Page;
+  let shopUrl: string;
+  let tagSrc: string;
+
+  /** Waits until the collector holds an event named `name` whose id passes `match`. */
+  function received(name: string, match: (e: SentEvent) => boolean = () => true, from = collector) {
+    return waitFor(
+      () => sentEvents(from).find((e) => e.event_name === name && match(e)),
+      WAIT_MS,
+      `a ${name} event`,
+    );
+  }
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['scripts/build-tag.mjs'], { stdio: 'pipe' });
+    const tag = readFileSync('dist/public/t.js', 'utf8');
+    collector = await startCollector(tag);
+    otherCollector = await startCollector(tag);
+    shop = await startPageServer(pages);
+    shopUrl = `http://127.0.0.1:${shop.port}`;
+    tagSrc = `http://127.0.0.1:${collector.port}/t.js`;
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([collector, otherCollector, shop].map((s) => s?.close()));
+  });
+
+  beforeEach(async () => {
+    collector.requests.length = 0;
+    otherCollector.requests.length = 0;
+    await browser.context.clearCookies();
+    page = await browser.context.newPage();
+    pages.set('/blank', '<!doctype html><title>blank</title>');
+    await page.goto(`${shopUrl}/blank`);
+    await page.evaluate(() => localStorage.clear());
+    return () => page.close();
+  });
+
+  it('T01 replays the queue in order: PageView on init, then calls that waited for init', async () => {
+    pages.set(
+      '/checkout',
+      shopPage(
+        tagSrc,
+        `pixeltrail('track','EarlyBird');
+         pixeltrail('init','env_demo');
+         pixeltrail('track','Purchase',{value:49.9,currency:'EUR'},{event_id:'ord-1'});`,
+      ),
+    );
+    await page.goto(`${shopUrl}/checkout?step=3`, { referer: 'http://127.0.0.1:9/ad' });
+    const purchase = await received('Purchase');
+    expect(sentEvents(collector).map((e) => e.event_name)).toEqual([
+      'PageView',
+      'EarlyBird',
+      'Purchase',
+    ]);
+    expect(purchase).toMatchObject({
+      event_id: 'ord-1',
+      env_id: 'env_demo',
+      properties: {
+        value: 49.9,
+        currency: 'EUR',
+        url: `${shopUrl}/checkout?step=3`,
+        referrer: 'http://127.0.0.1:9/ad',
+        title: 'E2E shop',
+      },
+    });
+    expect(Number.isInteger(purchase.event_time)).toBe(true);
+    expect(Math.abs(purchase.event_time - Date.now() / 1000)).toBeLessThan(60);
+    expect(purchase.user.anonymous_id).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(purchase.consent).toBeUndefined();
+  });
+
+  it('T02 sends one sendBeacon request per task, as a text/plain {events:[…]} body', async () => {
+    pages.set(
+      '/one-batch',
+      shopPage(tagSrc, `pixeltrail('init','env_demo'); pixeltrail('track','Lead');`),
+    );
+    await page.goto(`${shopUrl}/one-batch`);
+    await received('Lead');
+    const [beacon] = beacons(collector);
+    expect(beacons(collector)).toHaveLength(1);
+    // sendBeacon with a CORS-safelisted body goes out in no-cors mode; fetch would be cors.
+    expect(beacon.headers['sec-fetch-mode']).toBe('no-cors');
+    expect(beacon.headers['content-type']).toMatch(/^text\/plain/);
+    expect(JSON.parse(beacon.body).events.map((e: SentEvent) => e.event_name)).toEqual([
+      'PageView',
+      'Lead',
+    ]);
+  });
+
+  it('T03 falls back to fetch with keepalive when sendBeacon is missing', async () => {
+    await page.addInitScript(() => {
+      delete (Navigator.prototype as Partial<Navigator>).sendBeacon;
+    });
+    pages.set(
+      '/no-beacon',
+      shopPage(tagSrc, `pixeltrail('init','env_demo'); pixeltrail('track','Lead');`),
+    );
+    await page.goto(`${shopUrl}/no-beacon`);
+    await received('Lead');
+    const [request] = beacons(collector);
+    expect(request.headers['sec-fetch-mode']).toBe('cors');
+    expect(request.headers['content-type']).toBe('text/plain');
+    expect(request.headers.origin).toBe(shopUrl);
+  });
+
+  it('T04 falls back to fetch when sendBeacon refuses the payload', async () => {
+    await page.addInitScript(() => {
+      Navigator.prototype.sendBeacon = () => false;
+    });
+    pages.set(
+      '/beacon-refused',
+      shopPage(tagSrc, `pixeltrail('init','env_demo'); pixeltrail('track','Lead');`),
+    );
+    await page.goto(`${shopUrl}/beacon-refused`);
+    await received('Lead');
+    expect(beacons(collector).map((r) => r.headers['sec-fetch-mode'])).toEqual(['cors']);
+  });
+
+  it('T05 keeps one anonymous id across page loads in the first-party _ptid cookie', async () => {
+    pages.set('/a', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    await page.goto(`${shopUrl}/a`);
+    const first = await received('PageView');
+    await page.goto(`${shopUrl}/a?again`);
+    const second = await received('PageView', (e) => e.properties.url !== first.properties.url);
+    expect(second.user.anonymous_id).toBe(first.user.anonymous_id);
+    const cookie = (await browser.context.cookies(shopUrl)).find((c) => c.name === '_ptid');
+    expect(cookie).toMatchObject({
+      value: first.user.anonymous_id,
+      domain: '127.0.0.1',
+      path: '/',
+      sameSite: 'Lax',
+    });
+    const days = (cookie!.expires - Date.now() / 1000) / 86_400;
+    expect(days).toBeGreaterThan(364);
+    expect(days).toBeLessThan(366.01);
+  });
+
+  it('T06 recovers the anonymous id from localStorage when cookies were cleared', async () => {
+    pages.set('/a', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    await page.goto(`${shopUrl}/a`);
+    const first = await received('PageView');
+    await browser.context.clearCookies();
+    await page.goto(`${shopUrl}/a?again`);
+    const second = await received('PageView', (e) => e.properties.url !== first.properties.url);
+    expect(second.user.anonymous_id).toBe(first.user.anonymous_id);
+  });
+
+  it('T07 carries click_id and imp_id from the landing URL to events on later pages', async () => {
+    pages.set('/landing', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    pages.set(
+      '/thanks',
+      shopPage(tagSrc, `pixeltrail('init','env_demo'); pixeltrail('track','Purchase');`),
+    );
+    await page.goto(`${shopUrl}/landing?click_id=CLK-1&pt_imp_id=IMP-1&utm_source=x`);
+    const landing = await received('PageView');
+    expect(landing.user).toMatchObject({ click_id: 'CLK-1', imp_id: 'IMP-1' });
+    await page.goto(`${shopUrl}/thanks`);
+    const purchase = await received('Purchase');
+    expect(purchase.properties.url).toBe(`${shopUrl}/thanks`);
+    expect(purchase.user).toMatchObject({ click_id: 'CLK-1', imp_id: 'IMP-1' });
+  });
+
+  it('T08 maps GA4 dataLayer ecommerce events, before and after load, and ignores others', async () => {
+    const head = `<script>
+      window.dataLayer = [{event:'gtm.js'}, {event:'purchase', ecommerce:{transaction_id:'T-9',
+        value:'12.50', currency:'USD', items:[{item_id:'sku1'},{item_id:'sku2',quantity:2}]}}];
+      function gtag(){dataLayer.push(arguments);}
+    </script>`;
+    pages.set('/datalayer', shopPage(tagSrc, `pixeltrail('init','env_demo');`, head));
+    await page.goto(`${shopUrl}/datalayer`);
+    const purchase = await received('Purchase');
+    expect(purchase).toMatchObject({
+      event_id: 'T-9',
+      properties: { value: 12.5, currency: 'USD', content_ids: ['sku1', 'sku2'], num_items: 3 },
+    });
+    await page.evaluate(() => {
+      const w = window as unknown as { dataLayer: unknown[]; gtag(...args: unknown[]): void };
+      w.dataLayer.push({ ecommerce: null });
+      w.dataLayer.push({ event: 'add_to_cart', ecommerce: { items: [{ item_id: 7 }] } });
+      w.gtag('event', 'generate_lead', { value: 5, currency: 'EUR' });
+      w.gtag('event', 'page_view');
+      w.dataLayer.push({ event: 'view_item', ecommerce: { items: [{ item_id: 'sku3' }] } });
+    });
+    await received('ViewContent');
+    expect(sentEvents(collector).map((e) => e.event_name)).toEqual([
+      'PageView',
+      'Purchase',
+      'AddToCart',
+      'Lead',
+      'ViewContent',
+    ]);
+    expect(await received('AddToCart')).toMatchObject({
+      properties: { content_ids: ['7'], num_items: 1 },
+    });
+    expect(await received('Lead')).toMatchObject({ properties: { value: 5, currency: 'EUR' } });
+  });
+
+  it('T09 sends to the endpoint named in init instead of the script origin', async () => {
+    pages.set(
+      '/endpoint',
+      shopPage(
+        tagSrc,
+        `pixeltrail('init','env_demo',{endpoint:'http://127.0.0.1:${otherCollector.port}/'});
+         pixeltrail('track','Lead');`,
+      ),
+    );
+    await page.goto(`${shopUrl}/endpoint`);
+    await received('Lead', () => true, otherCollector);
+    expect(sentEvents(otherCollector).map((e) => e.event_name)).toEqual(['PageView', 'Lead']);
+    expect(beacons(collector)).toHaveLength(0);
+  });
+
+  it('T10 identify and consent apply to later events; autoPageView:false sends no PageView', async () => {
+    pages.set(
+      '/identified',
+      shopPage(
+        tagSrc,
+        `pixeltrail('consent',{ads:false,analytics:true});
+         pixeltrail('init','env_demo',{autoPageView:false});
+         pixeltrail('track','Lead');
+         pixeltrail('identify','u42',{email:'A@b.com',phone:'+1 555 0100'});
+         pixeltrail('consent',{ads:true,analytics:true});
+         pixeltrail('page',{section:'account'});
+         pixeltrail('track','Purchase',{},{user:{user_id:'u43'}});`,
+      ),
+    );
+    await page.goto(`${shopUrl}/identified`);
+    await received('Purchase');
+    const [lead, pageView, purchase] = sentEvents(collector);
+    expect([lead.event_name, pageView.event_name]).toEqual(['Lead', 'PageView']);
+    expect(lead.consent).toEqual({ ads: false, analytics: true });
+    expect(lead.user.user_id).toBeUndefined();
+    expect(pageView).toMatchObject({
+      user: { user_id: 'u42', email: 'A@b.com', phone: '+1 555 0100' },
+      properties: { section: 'account' },
+      consent: { ads: true, analytics: true },
+    });
+    expect(purchase.user.user_id).toBe('u43');
+    expect(new Set(sentEvents(collector).map((e) => e.event_id)).size).toBe(3);
+  });
+});
