@@ -25,10 +25,10 @@ describe('config parsing', () => {
     }, {});
     expect(errors.map((e) => e.field).sort()).toEqual([
       'admin_token',
-      'environments[0].id',
+      'environments[0].destinations[0].click_window',
       'environments[0].destinations[0].type',
       'environments[0].destinations[0].url',
-      'environments[0].destinations[0].click_window',
+      'environments[0].id',
     ]);
   });
 
