@@ -19,7 +19,7 @@ export interface TouchIds {
   imp_id?: string;
 }
 
-/** A random id: `crypto.randomUUID` where available (secure contexts only), else 128 random bits. */
+/** A random id: `crypto.randomUUID` in secure contexts, else 128 random bits in hex. */
 export function newId(): string {
   if (crypto.randomUUID) return crypto.randomUUID();
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>

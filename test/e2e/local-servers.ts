@@ -68,26 +68,33 @@ export async function startPageServer(pages: Map<string, string>): Promise<Local
   });
 }
 
+/** The loader stub a page pastes before the tag (DESIGN.md §5). */
+const LOADER_STUB =
+  'window.pixeltrail=window.pixeltrail||' +
+  'function(){(pixeltrail.q=pixeltrail.q||[]).push(arguments)};';
+
 /** A shop page: the loader stub, the async tag from `tagSrc`, then `calls` inline. */
 export function shopPage(tagSrc: string, calls: string, head = ''): string {
   return `<!doctype html><html><head><title>E2E shop</title>${head}
-<script>window.pixeltrail=window.pixeltrail||function(){(pixeltrail.q=pixeltrail.q||[]).push(arguments)};</script>
+<script>${LOADER_STUB}</script>
 <script async src="${tagSrc}"></script>
 <script>${calls}</script>
 </head><body>shop</body></html>`;
 }
 
-/** Polls `probe` every 50 ms until it returns a truthy value, failing after `timeoutMs`. */
+/** Polls `probe` every 50 ms until it gives a truthy value, failing after `timeoutMs`. */
 export async function waitFor<T>(
-  probe: () => T | undefined | null | false,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs: number,
   what: string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -98,7 +98,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     return () => page.close();
   });
 
-  it('T01 replays the queue in order: PageView on init, then calls that waited for init', async () => {
+  it('T01 replays the queue in order: PageView on init, then the calls that waited', async () => {
     pages.set(
       '/checkout',
       shopPage(
@@ -223,7 +223,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(purchase.user).toMatchObject({ click_id: 'CLK-1', imp_id: 'IMP-1' });
   });
 
-  it('T08 maps GA4 dataLayer ecommerce events, before and after load, and ignores others', async () => {
+  it('T08 maps GA4 dataLayer ecommerce events, before and after load; ignores others', async () => {
     const head = `<script>
       window.dataLayer = [{event:'gtm.js'}, {event:'purchase', ecommerce:{transaction_id:'T-9',
         value:'12.50', currency:'USD', items:[{item_id:'sku1'},{item_id:'sku2',quantity:2}]}}];
@@ -273,7 +273,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(beacons(collector)).toHaveLength(0);
   });
 
-  it('T10 identify and consent apply to later events; autoPageView:false sends no PageView', async () => {
+  it('T10 identify and consent shape later events; autoPageView false: no PageView', async () => {
     pages.set(
       '/identified',
       shopPage(
