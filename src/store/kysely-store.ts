@@ -1,0 +1,339 @@
+import { type Kysely, Migrator, type Transaction, sql } from 'kysely';
+import type { LinkedAnonymousId } from '../domain/attribution.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import { type Dialect, migrationProvider } from './migrations.js';
+import {
+  attemptFromRow, conversionFromRow, conversionToRow, eventFromRow, eventToRow, outboxFromRow, touchFromRow,
+} from './row-mappers.js';
+import type { Database } from './schema.js';
+import type {
+  AttemptRecord, ClaimedDelivery, ConversionRecord, IngestTx, ListFilter, OutboxUpdate, Store,
+  StoreCounts, TouchLookup,
+} from './store.js';
+
+/** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
+const INSERT_CHUNK_ROWS = 500;
+/** Touches read per lookup key; more than one person plausibly has. */
+const MAX_TOUCHES_PER_LOOKUP = 200;
+
+class KyselyIngestTx implements IngestTx {
+  constructor(private readonly db: Transaction<Database>) {}
+
+  async insertTouches(touches: readonly Touch[]): Promise<void> {
+    for (let i = 0; i < touches.length; i += INSERT_CHUNK_ROWS) {
+      await this.db.insertInto('touches').values(touches.slice(i, i + INSERT_CHUNK_ROWS)).execute();
+    }
+  }
+
+  async findDedup(env_id: string, event_name: string, event_id: string) {
+    const row = await this.db
+      .selectFrom('dedup_keys')
+      .select(['event_pk', 'first_seen'])
+      .where('env_id', '=', env_id)
+      .where('event_name', '=', event_name)
+      .where('event_id', '=', event_id)
+      .executeTakeFirst();
+    return row ? { event_pk: row.event_pk, first_seen: Number(row.first_seen) } : null;
+  }
+
+  async getEvent(pk: string) {
+    const row = await this.db.selectFrom('events').selectAll().where('pk', '=', pk).executeTakeFirst();
+    return row ? eventFromRow(row) : null;
+  }
+
+  async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
+    await this.db.insertInto('events').values(eventToRow(pk, event, received_at_ms)).execute();
+  }
+
+  async putDedup(env_id: string, event_name: string, event_id: string, event_pk: string, first_seen: number) {
+    await this.db
+      .insertInto('dedup_keys')
+      .values({ env_id, event_name, event_id, event_pk, first_seen })
+      .onConflict((oc) => oc.columns(['env_id', 'event_name', 'event_id']).doUpdateSet({ event_pk, first_seen }))
+      .execute();
+  }
+
+  async updateDuplicate(pk: string, merged: TrackedEvent) {
+    await this.db
+      .updateTable('events')
+      .set((eb) => ({
+        data: JSON.stringify(merged),
+        anonymous_id: merged.user.anonymous_id ?? null,
+        user_id: merged.user.user_id ?? null,
+        value: merged.properties.value ?? null,
+        currency: merged.properties.currency ?? null,
+        duplicate_count: eb('duplicate_count', '+', 1),
+      }))
+      .where('pk', '=', pk)
+      .execute();
+  }
+
+  async linkIdentity(env_id: string, links: ReadonlyArray<{ key_type: string; key_value: string }>, anonymous_id: string, seen: number) {
+    if (links.length === 0) return;
+    await this.db
+      .insertInto('identity_links')
+      .values(links.map((l) => ({ env_id, key_type: l.key_type, key_value: l.key_value, anonymous_id, last_seen: seen })))
+      .onConflict((oc) => oc.columns(['env_id', 'key_type', 'key_value', 'anonymous_id']).doUpdateSet({ last_seen: seen }))
+      .execute();
+  }
+
+  async findLinkedAnonymousIds(env_id: string, keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>) {
+    if (keys.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('identity_links')
+      .select(['key_type', 'anonymous_id'])
+      .where('env_id', '=', env_id)
+      .where((eb) => eb.or(keys.map((k) => eb.and([eb('key_type', '=', k.key_type), eb('key_value', '=', k.key_value)]))))
+      .limit(MAX_TOUCHES_PER_LOOKUP)
+      .execute();
+    return rows.map((r) => ({ anonymous_id: r.anonymous_id, via: r.key_type as LinkedAnonymousId['via'] }));
+  }
+
+  async findTouches(l: TouchLookup): Promise<Touch[]> {
+    // One indexed query per key, so each uses its own (env_id, key, time) index.
+    const base = () =>
+      this.db.selectFrom('touches').selectAll().where('env_id', '=', l.env_id).where('time', '>=', l.since)
+        .orderBy('time', 'desc').limit(MAX_TOUCHES_PER_LOOKUP);
+    const queries = [];
+    if (l.user_id) queries.push(base().where('user_id', '=', l.user_id));
+    if (l.anonymous_ids.length > 0) queries.push(base().where('anonymous_id', 'in', l.anonymous_ids));
+    if (l.touch_ids.length > 0) queries.push(base().where('touch_id', 'in', l.touch_ids));
+    if (l.ip) queries.push(base().where('ip', '=', l.ip));
+    const seen = new Set<number>();
+    const out: Touch[] = [];
+    for (const q of queries) {
+      for (const row of await q.execute()) {
+        if (seen.has(Number(row.id))) continue;
+        seen.add(Number(row.id));
+        out.push(touchFromRow(row));
+      }
+    }
+    return out;
+  }
+
+  async conversionsOfEvent(event_pk: string) {
+    const rows = await this.db.selectFrom('conversions').selectAll().where('event_pk', '=', event_pk).execute();
+    return rows.map(conversionFromRow);
+  }
+
+  async putConversion(c: ConversionRecord) {
+    const row = conversionToRow(c);
+    await this.db
+      .insertInto('conversions')
+      .values(row)
+      .onConflict((oc) => oc.columns(['env_id', 'conversion_id', 'dest_id'])
+        .doUpdateSet({ attributed: row.attributed, attribution: row.attribution, reason: row.reason }))
+      .execute();
+  }
+
+  async enqueueDelivery(env_id: string, conversion_id: string, dest_id: string, now_ms: number) {
+    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms);
+  }
+}
+
+async function enqueue(db: Kysely<Database>, env_id: string, conversion_id: string, dest_id: string, now_ms: number) {
+  await db
+    .insertInto('outbox')
+    .values({
+      env_id, conversion_id, dest_id, status: 'pending', attempts: 0, next_attempt_at_ms: now_ms,
+      created_at_ms: now_ms, updated_at_ms: now_ms,
+    })
+    .onConflict((oc) => oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
+      status: 'pending', next_attempt_at_ms: now_ms, lease_until_ms: null, lease_owner: null,
+      attempts: 0, first_attempt_at_ms: null, updated_at_ms: now_ms,
+    }))
+    .execute();
+}
+
+/**
+ * The Store over Kysely. SQLite and PostgreSQL share every query but the claim, which
+ * PostgreSQL does with `FOR UPDATE SKIP LOCKED` so concurrent workers never take one row twice.
+ */
+export class KyselyStore implements Store {
+  constructor(readonly db: Kysely<Database>, readonly dialect: Dialect) {}
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx)));
+  }
+
+  async claimDeliveries(now_ms: number, limit: number, lease_ms: number, owner: string, paused: ReadonlySet<string>): Promise<ClaimedDelivery[]> {
+    const claimed = await this.db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('outbox')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at_ms', '<=', now_ms)
+        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
+        .orderBy('next_attempt_at_ms')
+        .limit(limit);
+      if (paused.size > 0) {
+        q = q.where(sql<string>`env_id || '/' || dest_id`, 'not in', [...paused]);
+      }
+      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const ids = (await q.execute()).map((r) => Number(r.id));
+      if (ids.length === 0) return [];
+      return trx
+        .updateTable('outbox')
+        .set({ lease_until_ms: now_ms + lease_ms, lease_owner: owner, updated_at_ms: now_ms })
+        .where('id', 'in', ids)
+        .returningAll()
+        .execute();
+    });
+    if (claimed.length === 0) return [];
+    const out: ClaimedDelivery[] = [];
+    for (const row of claimed) {
+      const conv = await this.db
+        .selectFrom('conversions')
+        .selectAll()
+        .where('env_id', '=', row.env_id)
+        .where('conversion_id', '=', row.conversion_id)
+        .where('dest_id', '=', row.dest_id)
+        .executeTakeFirst();
+      if (conv) out.push({ outbox: outboxFromRow(row), conversion: conversionFromRow(conv) });
+    }
+    return out.sort((a, b) => a.outbox.id - b.outbox.id);
+  }
+
+  async finishAttempt(a: AttemptRecord, update: OutboxUpdate): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('delivery_attempts').values(a).execute();
+      await trx
+        .updateTable('outbox')
+        .set((eb) => ({
+          status: update.status,
+          attempts: eb('attempts', '+', 1),
+          first_attempt_at_ms: eb.fn.coalesce('first_attempt_at_ms', eb.val(a.at_ms)),
+          next_attempt_at_ms: update.status === 'pending' ? update.next_attempt_at_ms : eb.ref('next_attempt_at_ms'),
+          lease_until_ms: null,
+          lease_owner: null,
+          last_status: a.status_code,
+          last_error: a.error,
+          updated_at_ms: a.at_ms + a.duration_ms,
+          delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
+        }))
+        .where('id', '=', a.outbox_id)
+        .execute();
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.min('next_attempt_at_ms').as('at'))
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  }
+
+  async pausedDestinations() {
+    return this.db.selectFrom('destination_state').select(['env_id', 'dest_id', 'reason']).where('paused', '=', 1).execute();
+  }
+
+  async setDestinationPaused(env_id: string, dest_id: string, paused: boolean, reason: string | null, now_ms: number) {
+    await this.db
+      .insertInto('destination_state')
+      .values({ env_id, dest_id, paused: paused ? 1 : 0, reason, updated_at_ms: now_ms })
+      .onConflict((oc) => oc.columns(['env_id', 'dest_id']).doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }))
+      .execute();
+  }
+
+  async listConversions(f: ListFilter) {
+    let q = this.db.selectFrom('conversions').selectAll().orderBy('created_at_ms', 'desc').limit(f.limit);
+    if (f.env_id) q = q.where('env_id', '=', f.env_id);
+    if (f.dest_id) q = q.where('dest_id', '=', f.dest_id);
+    if (f.status === 'attributed') q = q.where('attributed', '=', 1);
+    if (f.status === 'unattributed') q = q.where('attributed', '=', 0);
+    if (f.since_ms !== undefined) q = q.where('created_at_ms', '>=', f.since_ms);
+    if (f.until_ms !== undefined) q = q.where('created_at_ms', '<', f.until_ms);
+    return (await q.execute()).map(conversionFromRow);
+  }
+
+  async listDeliveries(f: ListFilter) {
+    let q = this.db.selectFrom('outbox').selectAll().orderBy('id', 'desc').limit(f.limit);
+    if (f.env_id) q = q.where('env_id', '=', f.env_id);
+    if (f.dest_id) q = q.where('dest_id', '=', f.dest_id);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.since_ms !== undefined) q = q.where('created_at_ms', '>=', f.since_ms);
+    if (f.until_ms !== undefined) q = q.where('created_at_ms', '<', f.until_ms);
+    return (await q.execute()).map(outboxFromRow);
+  }
+
+  async getDelivery(id: number) {
+    const row = await this.db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    const attempts = await this.db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', id).orderBy('id').execute();
+    return { outbox: outboxFromRow(row), attempts: attempts.map(attemptFromRow) };
+  }
+
+  async retryDelivery(id: number, now_ms: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ status: 'pending', next_attempt_at_ms: now_ms, first_attempt_at_ms: null, attempts: 0, lease_until_ms: null, lease_owner: null, updated_at_ms: now_ms })
+      .where('id', '=', id)
+      .where('status', 'in', ['dead', 'failed'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async requeueRange(env_id: string, dest_id: string, from_ms: number, to_ms: number, now_ms: number): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const convs = await trx
+        .selectFrom('conversions')
+        .select('conversion_id')
+        .where('env_id', '=', env_id)
+        .where('dest_id', '=', dest_id)
+        .where('attributed', '=', 1)
+        .where('created_at_ms', '>=', from_ms)
+        .where('created_at_ms', '<', to_ms)
+        .execute();
+      for (const c of convs) await enqueue(trx, env_id, c.conversion_id, dest_id, now_ms);
+      return convs.length;
+    });
+  }
+
+  async counts(env_id?: string): Promise<StoreCounts> {
+    const count = async (table: 'touches' | 'events' | 'conversions' | 'outbox', where?: (q: any) => any) => {
+      let q = this.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+      if (env_id) q = q.where('env_id', '=', env_id);
+      if (where) q = where(q);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    };
+    const dup = this.db.selectFrom('events').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('duplicate_count'), eb.val(0)).as('n'));
+    const duplicates = Number((await (env_id ? dup.where('env_id', '=', env_id) : dup).executeTakeFirstOrThrow()).n);
+    return {
+      touches: await count('touches'),
+      impressions: await count('touches', (q) => q.where('kind', '=', 'impression')),
+      clicks: await count('touches', (q) => q.where('kind', '=', 'click')),
+      events: await count('events'),
+      duplicates,
+      conversions: await count('conversions'),
+      attributed: await count('conversions', (q) => q.where('attributed', '=', 1)),
+      outbox_pending: await count('outbox', (q) => q.where('status', '=', 'pending')),
+      outbox_delivered: await count('outbox', (q) => q.where('status', '=', 'delivered')),
+      outbox_dead: await count('outbox', (q) => q.where('status', 'in', ['dead', 'failed'])),
+    };
+  }
+
+  async purge(touches_before: number, dedup_before: number): Promise<number> {
+    const a = await this.db.deleteFrom('touches').where('time', '<', touches_before).executeTakeFirst();
+    const b = await this.db.deleteFrom('dedup_keys').where('first_seen', '<', dedup_before).executeTakeFirst();
+    return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+  }
+}

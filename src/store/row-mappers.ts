@@ -1,0 +1,119 @@
+import type { Selectable } from 'kysely';
+import type { Attribution } from '../domain/attribution.js';
+import type { Touch, TouchKind, TrackedEvent } from '../domain/event.js';
+import type { ConversionsTable, DeliveryAttemptsTable, EventsTable, OutboxTable, TouchesTable } from './schema.js';
+import type { AttemptRecord, ConversionRecord, OutboxRecord, OutboxStatus, StoredEvent } from './store.js';
+
+// PostgreSQL returns bigint as string; SQLite as number. Both come out as number.
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function touchFromRow(r: Selectable<TouchesTable>): Touch {
+  return {
+    env_id: r.env_id,
+    kind: r.kind as TouchKind,
+    touch_id: r.touch_id,
+    dest_id: r.dest_id,
+    campaign_id: r.campaign_id,
+    creative_id: r.creative_id,
+    placement_id: r.placement_id,
+    time: num(r.time),
+    anonymous_id: r.anonymous_id,
+    user_id: r.user_id,
+    ip: r.ip,
+    user_agent: r.user_agent,
+  };
+}
+
+export function eventToRow(pk: string, e: TrackedEvent, received_at_ms: number): EventsTable {
+  return {
+    pk,
+    env_id: e.env_id,
+    event_name: e.event_name,
+    event_id: e.event_id,
+    event_time: e.event_time,
+    received_at_ms,
+    source: e.source,
+    anonymous_id: e.user.anonymous_id ?? null,
+    user_id: e.user.user_id ?? null,
+    value: e.properties.value ?? null,
+    currency: e.properties.currency ?? null,
+    data: JSON.stringify(e),
+    duplicate_count: 0,
+  };
+}
+
+export function eventFromRow(r: Selectable<EventsTable>): StoredEvent {
+  return {
+    pk: r.pk,
+    received_at_ms: num(r.received_at_ms),
+    duplicate_count: num(r.duplicate_count),
+    event: JSON.parse(r.data) as TrackedEvent,
+  };
+}
+
+export function conversionToRow(c: ConversionRecord): ConversionsTable {
+  return {
+    conversion_id: c.conversion_id,
+    dest_id: c.dest_id,
+    env_id: c.env_id,
+    event_pk: c.event_pk,
+    event_name: c.event_name,
+    event_id: c.event_id,
+    event_time: c.event_time,
+    value: c.value,
+    currency: c.currency,
+    attributed: c.attribution ? 1 : 0,
+    attribution: c.attribution ? JSON.stringify(c.attribution) : null,
+    reason: c.reason,
+    created_at_ms: c.created_at_ms,
+  };
+}
+
+export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRecord {
+  return {
+    conversion_id: r.conversion_id,
+    dest_id: r.dest_id,
+    env_id: r.env_id,
+    event_pk: r.event_pk,
+    event_name: r.event_name,
+    event_id: r.event_id,
+    event_time: num(r.event_time),
+    value: r.value === null ? null : Number(r.value),
+    currency: r.currency,
+    attribution: r.attribution ? (JSON.parse(r.attribution) as Attribution) : null,
+    reason: r.reason,
+    created_at_ms: num(r.created_at_ms),
+  };
+}
+
+export function outboxFromRow(r: Selectable<OutboxTable>): OutboxRecord {
+  return {
+    id: num(r.id),
+    env_id: r.env_id,
+    conversion_id: r.conversion_id,
+    dest_id: r.dest_id,
+    status: r.status as OutboxStatus,
+    attempts: num(r.attempts),
+    next_attempt_at_ms: num(r.next_attempt_at_ms),
+    first_attempt_at_ms: numOrNull(r.first_attempt_at_ms),
+    last_status: numOrNull(r.last_status),
+    last_error: r.last_error,
+    created_at_ms: num(r.created_at_ms),
+    updated_at_ms: num(r.updated_at_ms),
+    delivered_at_ms: numOrNull(r.delivered_at_ms),
+  };
+}
+
+export function attemptFromRow(r: Selectable<DeliveryAttemptsTable>): AttemptRecord {
+  return {
+    outbox_id: num(r.outbox_id),
+    env_id: r.env_id,
+    at_ms: num(r.at_ms),
+    duration_ms: num(r.duration_ms),
+    status_code: numOrNull(r.status_code),
+    error: r.error,
+    verdict: r.verdict,
+    response_excerpt: r.response_excerpt,
+  };
+}

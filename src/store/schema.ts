@@ -1,0 +1,116 @@
+import type { Generated } from 'kysely';
+
+/** Row types of every table, for Kysely. Times ending in `_ms` are Unix ms, others Unix s. */
+export interface TouchesTable {
+  id: Generated<number>;
+  env_id: string;
+  kind: string;
+  touch_id: string;
+  dest_id: string | null;
+  campaign_id: string | null;
+  creative_id: string | null;
+  placement_id: string | null;
+  time: number;
+  anonymous_id: string | null;
+  user_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface EventsTable {
+  pk: string;
+  env_id: string;
+  event_name: string;
+  event_id: string;
+  event_time: number;
+  received_at_ms: number;
+  source: string;
+  anonymous_id: string | null;
+  user_id: string | null;
+  value: number | null;
+  currency: string | null;
+  /** The whole TrackedEvent as JSON. */
+  data: string;
+  duplicate_count: number;
+}
+
+export interface DedupKeysTable {
+  env_id: string;
+  event_name: string;
+  event_id: string;
+  event_pk: string;
+  first_seen: number;
+}
+
+export interface IdentityLinksTable {
+  env_id: string;
+  key_type: string;
+  key_value: string;
+  anonymous_id: string;
+  last_seen: number;
+}
+
+export interface ConversionsTable {
+  conversion_id: string;
+  dest_id: string;
+  env_id: string;
+  event_pk: string;
+  event_name: string;
+  event_id: string;
+  event_time: number;
+  value: number | null;
+  currency: string | null;
+  attributed: number;
+  attribution: string | null;
+  reason: string | null;
+  created_at_ms: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  env_id: string;
+  conversion_id: string;
+  dest_id: string;
+  status: string;
+  attempts: number;
+  next_attempt_at_ms: number;
+  first_attempt_at_ms: number | null;
+  lease_until_ms: number | null;
+  lease_owner: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  delivered_at_ms: number | null;
+}
+
+export interface DeliveryAttemptsTable {
+  id: Generated<number>;
+  env_id: string;
+  outbox_id: number;
+  at_ms: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  verdict: string;
+  response_excerpt: string | null;
+}
+
+export interface DestinationStateTable {
+  env_id: string;
+  dest_id: string;
+  paused: number;
+  reason: string | null;
+  updated_at_ms: number;
+}
+
+export interface Database {
+  touches: TouchesTable;
+  events: EventsTable;
+  dedup_keys: DedupKeysTable;
+  identity_links: IdentityLinksTable;
+  conversions: ConversionsTable;
+  outbox: OutboxTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  destination_state: DestinationStateTable;
+}

@@ -1,0 +1,150 @@
+import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+
+/** An event as stored, with its primary key. */
+export interface StoredEvent {
+  pk: string;
+  received_at_ms: number;
+  duplicate_count: number;
+  event: TrackedEvent;
+}
+
+/** One conversion credited (or not) for one destination. */
+export interface ConversionRecord {
+  conversion_id: string;
+  dest_id: string;
+  env_id: string;
+  event_pk: string;
+  event_name: string;
+  event_id: string;
+  event_time: number;
+  value: number | null;
+  currency: string | null;
+  attribution: Attribution | null;
+  /** Why it is unattributed; null when attributed. */
+  reason: string | null;
+  created_at_ms: number;
+}
+
+/** Delivery state of one (conversion, destination). */
+export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'dead';
+
+export interface OutboxRecord {
+  id: number;
+  env_id: string;
+  conversion_id: string;
+  dest_id: string;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at_ms: number;
+  first_attempt_at_ms: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  delivered_at_ms: number | null;
+}
+
+/** An outbox row leased to one worker, with the conversion to send. */
+export interface ClaimedDelivery {
+  outbox: OutboxRecord;
+  conversion: ConversionRecord;
+}
+
+/** Where to look for the touches of one person. */
+export interface TouchLookup {
+  env_id: string;
+  user_id?: string;
+  anonymous_ids: string[];
+  touch_ids: string[];
+  ip?: string;
+  /** Oldest touch time worth reading, Unix seconds. */
+  since: number;
+}
+
+/** One delivery attempt for the log. */
+export interface AttemptRecord {
+  outbox_id: number;
+  env_id: string;
+  at_ms: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  verdict: string;
+  response_excerpt: string | null;
+}
+
+/** How an attempt changes its outbox row. */
+export type OutboxUpdate =
+  | { status: 'delivered' }
+  | { status: 'pending'; next_attempt_at_ms: number }
+  | { status: 'failed' | 'dead' };
+
+/** Reads and writes inside one transaction of the ingest path. */
+export interface IngestTx {
+  insertTouches(touches: readonly Touch[]): Promise<void>;
+  findDedup(env_id: string, event_name: string, event_id: string): Promise<{ event_pk: string; first_seen: number } | null>;
+  getEvent(pk: string): Promise<StoredEvent | null>;
+  insertEvent(pk: string, event: TrackedEvent, received_at_ms: number): Promise<void>;
+  /** Points the dedup key at `event_pk` (new key, or a key older than the window). */
+  putDedup(env_id: string, event_name: string, event_id: string, event_pk: string, first_seen: number): Promise<void>;
+  updateDuplicate(pk: string, merged: TrackedEvent): Promise<void>;
+  linkIdentity(env_id: string, links: ReadonlyArray<{ key_type: string; key_value: string }>, anonymous_id: string, seen: number): Promise<void>;
+  findLinkedAnonymousIds(env_id: string, keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>): Promise<LinkedAnonymousId[]>;
+  findTouches(lookup: TouchLookup): Promise<Touch[]>;
+  conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
+  putConversion(c: ConversionRecord): Promise<void>;
+  /** Queues (or re-queues) delivery of one conversion to one destination. */
+  enqueueDelivery(env_id: string, conversion_id: string, dest_id: string, now_ms: number): Promise<void>;
+}
+
+/** Filters of the admin lists. */
+export interface ListFilter {
+  env_id?: string;
+  dest_id?: string;
+  status?: string;
+  since_ms?: number;
+  until_ms?: number;
+  limit: number;
+}
+
+/** Counts shown by `/api/stats` and the benchmark. */
+export interface StoreCounts {
+  touches: number;
+  impressions: number;
+  clicks: number;
+  events: number;
+  duplicates: number;
+  conversions: number;
+  attributed: number;
+  outbox_pending: number;
+  outbox_delivered: number;
+  outbox_dead: number;
+}
+
+/** The storage port (DESIGN §2): one implementation per database, one contract suite. */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Resolves when the store can commit; throws otherwise (for `/readyz`). */
+  ping(): Promise<void>;
+  ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
+
+  claimDeliveries(now_ms: number, limit: number, lease_ms: number, owner: string, paused: ReadonlySet<string>): Promise<ClaimedDelivery[]>;
+  finishAttempt(attempt: AttemptRecord, update: OutboxUpdate): Promise<void>;
+  nextDueAt(): Promise<number | null>;
+  pausedDestinations(): Promise<Array<{ env_id: string; dest_id: string; reason: string | null }>>;
+  setDestinationPaused(env_id: string, dest_id: string, paused: boolean, reason: string | null, now_ms: number): Promise<void>;
+
+  listConversions(f: ListFilter): Promise<ConversionRecord[]>;
+  listDeliveries(f: ListFilter): Promise<OutboxRecord[]>;
+  getDelivery(id: number): Promise<{ outbox: OutboxRecord; attempts: AttemptRecord[] } | null>;
+  /** Puts a dead or failed row back in the queue; false when there is no such row. */
+  retryDelivery(id: number, now_ms: number): Promise<boolean>;
+  /** Re-queues every conversion of a destination created in [from, to); returns how many. */
+  requeueRange(env_id: string, dest_id: string, from_ms: number, to_ms: number, now_ms: number): Promise<number>;
+  counts(env_id?: string): Promise<StoreCounts>;
+  /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
+  purge(touches_before: number, dedup_before: number): Promise<number>;
+}
