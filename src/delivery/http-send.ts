@@ -1,0 +1,27 @@
+import type { HttpResult, HttpSend, OutgoingRequest } from './destination.js';
+
+/** How much of a response body the delivery log keeps. */
+const RESPONSE_EXCERPT_CHARS = 500;
+
+/** Sends with Node's fetch and a timeout; network failures come back as results, not throws. */
+export const fetchSend: HttpSend = async (req: OutgoingRequest, timeoutMs: number): Promise<HttpResult> => {
+  try {
+    const res = await fetch(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text().catch(() => '');
+    return {
+      kind: 'response',
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      bodyExcerpt: text.slice(0, RESPONSE_EXCERPT_CHARS),
+    };
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    return { kind: 'network', error: err.cause?.code ?? err.name ?? String(e) };
+  }
+};
