@@ -15,7 +15,7 @@ interface Pending {
 
 /** Observes flushes for metrics. */
 export interface PipelineObserver {
-  flushed(items: number, ms: number): void;
+  flushed(items: readonly IngestItem[], outcomes: ReadonlyArray<EventOutcome | null>, ms: number): void;
   failed(items: number, error: unknown): void;
 }
 
@@ -94,7 +94,7 @@ export class IngestPipeline {
       const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
       const outcomes = await this.deps.store.ingest((tx) => processBatch(tx, batch.map((p) => p.item), ctx));
       batch.forEach((p, i) => p.resolve(outcomes[i]));
-      this.deps.observer?.flushed(batch.length, Date.now() - started);
+      this.deps.observer?.flushed(batch.map((p) => p.item), outcomes, Date.now() - started);
     } catch (e) {
       batch.forEach((p) => p.reject(e));
       this.deps.observer?.failed(batch.length, e);

@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/config-load.js';
+import type { AppConfig } from './config/config-types.js';
+import { DEDUP_WINDOW_S } from './domain/dedup.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { fetchSend } from './delivery/http-send.js';
+import { createServer } from './server.js';
+import { openSqliteStore } from './store/sqlite/open-sqlite.js';
+
+const USAGE = `usage: pixeltrail <command>
+  serve                                   run the collector, attribution and delivery (default)
+  migrate                                 apply pending database migrations
+  replay --env ID --dest ID --from T --to T
+                                          re-send the attributed conversions created in [from, to)
+                                          (T: ISO time or Unix seconds) to one destination
+  purge                                   delete expired touches and dedup keys now`;
+
+function banner(config: AppConfig, base: string): string {
+  const env = config.environments[0];
+  const dest = env.destinations[0]?.id ?? 'dsp1';
+  const url = config.public_url;
+  const lines = [
+    `pixeltrail listening on ${base} (data: ${config.data_dir})`,
+    '',
+    `Impression pixel (put it in the ad):`,
+    `  <img src="${url}/i?env_id=${env.id}&dest_id=${dest}&imp_id=IMP-1&campaign_id=c1" width="1" height="1" alt="">`,
+    '',
+    'Tag (put it on the shop page):',
+    `  <script>window.pixeltrail=window.pixeltrail||function(){(pixeltrail.q=pixeltrail.q||[]).push(arguments)};</script>`,
+    `  <script async src="${url}/t.js"></script>`,
+    `  <script>pixeltrail('init','${env.id}'); pixeltrail('track','Purchase',{value:49.9,currency:'EUR'},{event_id:'ord-1'});</script>`,
+    '',
+    'Server API:',
+    `  curl -X POST ${url}/v1/events -H 'Authorization: Bearer ${env.write_key}' -H 'Content-Type: application/json' \\`,
+    `    -d '{"events":[{"event_name":"Purchase","event_id":"ord-1","user":{"ip":"203.0.113.9","user_agent":"Mozilla/5.0"},"properties":{"value":49.9,"currency":"EUR"}}]}'`,
+    '',
+    `Admin API: curl -H 'Authorization: Bearer ${config.demo ? config.admin_token : '<admin_token>'}' ${url}/api/conversions`,
+  ];
+  if (config.demo) lines.push(`Demo deliveries arrive at ${url}/demo/webhook (GET it to see them).`);
+  return lines.join('\n');
+}
+
+async function serve(config: AppConfig): Promise<void> {
+  const server = await createServer(config);
+  const base = await server.listen();
+  process.stdout.write(`${banner(config, base)}\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.app.log.info({ signal }, 'stopping: flushing writes and finishing deliveries');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+function timeMs(text: string | undefined, name: string): number {
+  const ms = text === undefined ? NaN : /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new ConfigError(`--${name} must be an ISO time or Unix seconds`);
+  return ms;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { env: { type: 'string' }, dest: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0] ?? 'serve';
+  if (values.help) return void process.stdout.write(`${USAGE}\n`);
+  const config = loadConfig(process.env);
+  if (command === 'serve') return serve(config);
+  const store = openSqliteStore(config.data_dir);
+  try {
+    await store.migrate();
+    if (command === 'migrate') {
+      process.stdout.write(`migrations applied (${config.data_dir})\n`);
+    } else if (command === 'purge') {
+      const nowS = Math.floor(Date.now() / 1000);
+      const n = await store.purge(nowS - Math.floor(config.touch_retention_ms / 1000), nowS - DEDUP_WINDOW_S);
+      process.stdout.write(`purged ${n} rows\n`);
+    } else if (command === 'replay') {
+      const envId = values.env ?? config.environments[0].id;
+      const env = config.environments.find((e) => e.id === envId);
+      if (!env || !env.destinations.some((d) => d.id === values.dest)) {
+        throw new ConfigError(`--dest must name a destination of environment ${envId}`);
+      }
+      const n = await store.requeueRange(envId, values.dest as string, timeMs(values.from, 'from'), timeMs(values.to, 'to'), Date.now());
+      process.stdout.write(`queued ${n} conversions for ${envId}/${values.dest}\n`);
+      // Send now; leases keep this from doubling up with a running serve's worker.
+      const worker = new DeliveryWorker({
+        store, config, send: fetchSend, nowMs: Date.now, random: Math.random, owner: `replay-${process.pid}`,
+      });
+      let sent = 0;
+      for (let round = await worker.drainOnce(); round > 0; round = await worker.drainOnce()) sent += round;
+      const left = (await store.counts(envId)).outbox_pending;
+      process.stdout.write(`attempted ${sent} deliveries; ${left} still pending (retries continue in serve)\n`);
+    } else {
+      throw new ConfigError(`unknown command "${command}"\n${USAGE}`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`pixeltrail: ${e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e)}\n`);
+  process.exit(e instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,145 @@
+import { timingSafeEqual } from 'node:crypto';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { signClick } from '../domain/click-link.js';
+import { formatDurationMs } from '../domain/duration.js';
+import type { ListFilter } from '../store/store.js';
+import { HttpError } from './http-error.js';
+import type { Services } from './services.js';
+
+const MAX_LIST_ROWS = 1000;
+const DEFAULT_LIST_ROWS = 100;
+
+const ListQuery = Type.Object({
+  env_id: Type.Optional(Type.String()),
+  dest_id: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String()),
+  since: Type.Optional(Type.String({ description: 'ISO time or Unix seconds' })),
+  until: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_ROWS })),
+});
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const DestParams = Type.Object({ env_id: Type.String(), dest_id: Type.String() });
+const ReplayBody = Type.Object({
+  env_id: Type.String(),
+  dest_id: Type.String(),
+  from: Type.String({ description: 'ISO time or Unix seconds' }),
+  to: Type.String(),
+});
+const SignQuery = Type.Object(
+  { env_id: Type.String(), url: Type.String() },
+  { additionalProperties: Type.String() },
+);
+
+/** Parses an ISO time or Unix seconds into ms; throws a 400 naming the field otherwise. */
+export function parseTimeMs(text: string, field: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new HttpError(400, 'invalid_request', `${field} must be an ISO time or Unix seconds`, [{ field, message: 'is not a time' }]);
+  return ms;
+}
+
+function filterFrom(q: Static<typeof ListQuery>): ListFilter {
+  return {
+    env_id: q.env_id,
+    dest_id: q.dest_id,
+    status: q.status,
+    since_ms: q.since ? parseTimeMs(q.since, 'since') : undefined,
+    until_ms: q.until ? parseTimeMs(q.until, 'until') : undefined,
+    limit: q.limit ?? DEFAULT_LIST_ROWS,
+  };
+}
+
+function tokenMatches(given: string, want: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** `/api/*`, the admin API behind the admin token (DESIGN §5). */
+export function adminApi(app: FastifyInstance, s: Services): void {
+  app.register(async (api) => {
+    api.addHook('onRequest', async (req) => {
+      const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
+      if (!tokenMatches(token, s.config.admin_token)) {
+        throw new HttpError(401, 'unauthorized', 'the admin token is required: Authorization: Bearer <admin_token>');
+      }
+    });
+
+    api.get('/api/environments', async () => {
+      const paused = await s.store.pausedDestinations();
+      return {
+        environments: s.config.environments.map((e) => ({
+          id: e.id,
+          name: e.name,
+          allowed_origins: e.allowed_origins,
+          click_url_hosts: e.click_url_hosts,
+          destinations: e.destinations.map((d) => {
+            const p = paused.find((x) => x.env_id === e.id && x.dest_id === d.id);
+            return {
+              id: d.id, type: d.type, url: d.url, events: d.events,
+              click_window: formatDurationMs(d.click_window_ms), view_window: formatDurationMs(d.view_window_ms),
+              attributed_only: d.attributed_only, secret: d.secret ? '****' : null,
+              paused: !!p, paused_reason: p?.reason ?? null,
+            };
+          }),
+        })),
+      };
+    });
+
+    api.get<{ Querystring: Static<typeof ListQuery> }>('/api/conversions', { schema: { querystring: ListQuery } }, async (req) => ({
+      conversions: await s.store.listConversions(filterFrom(req.query)),
+    }));
+
+    api.get<{ Querystring: Static<typeof ListQuery> }>('/api/deliveries', { schema: { querystring: ListQuery } }, async (req) => ({
+      deliveries: await s.store.listDeliveries(filterFrom(req.query)),
+    }));
+
+    api.get<{ Params: Static<typeof IdParams> }>('/api/deliveries/:id', { schema: { params: IdParams } }, async (req) => {
+      const d = await s.store.getDelivery(req.params.id);
+      if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
+      return d;
+    });
+
+    api.post<{ Params: Static<typeof IdParams> }>('/api/deliveries/:id/retry', { schema: { params: IdParams } }, async (req) => {
+      const d = await s.store.getDelivery(req.params.id);
+      if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
+      if (!(await s.store.retryDelivery(req.params.id, s.nowMs()))) {
+        throw new HttpError(409, 'not_retryable', `delivery ${req.params.id} is ${d.outbox.status}; only dead or failed deliveries are retried`);
+      }
+      s.worker.wake();
+      return { id: req.params.id, status: 'pending' };
+    });
+
+    api.post<{ Params: Static<typeof DestParams> }>('/api/destinations/:env_id/:dest_id/resume', { schema: { params: DestParams } }, async (req) => {
+      const { env_id, dest_id } = req.params;
+      if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
+        throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
+      }
+      await s.store.setDestinationPaused(env_id, dest_id, false, null, s.nowMs());
+      s.worker.wake();
+      return { env_id, dest_id, paused: false };
+    });
+
+    api.post<{ Body: Static<typeof ReplayBody> }>('/api/replay', { schema: { body: ReplayBody } }, async (req) => {
+      const { env_id, dest_id } = req.body;
+      if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
+        throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
+      }
+      const queued = await s.store.requeueRange(env_id, dest_id, parseTimeMs(req.body.from, 'from'), parseTimeMs(req.body.to, 'to'), s.nowMs());
+      s.worker.wake();
+      return { queued };
+    });
+
+    api.get<{ Querystring: { env_id?: string } }>('/api/stats', async (req) => s.store.counts(req.query.env_id));
+
+    api.get<{ Querystring: Static<typeof SignQuery> }>('/api/click-links', { schema: { querystring: SignQuery } }, async (req) => {
+      const env = s.environment(req.query.env_id);
+      if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
+      const params: Record<string, string> = { ...req.query };
+      delete params.sig;
+      const sig = signClick(env.click_secret, params);
+      const qs = new URLSearchParams({ ...params, sig }).toString();
+      return { url: `${s.config.public_url}/c?${qs}`, sig };
+    });
+  });
+}

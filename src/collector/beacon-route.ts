@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isbot } from 'isbot';
+import type { TrackedEvent } from '../domain/event.js';
+import { validateEvent } from '../domain/validation.js';
+import { browserOptedOut, isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
+import type { Services } from './services.js';
+
+/** Events one beacon may carry; the tag sends a handful. */
+const MAX_BEACON_EVENTS = 50;
+
+function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
+  if (!origin) return true;
+  return allowed.includes('*') || allowed.includes(origin);
+}
+
+/**
+ * CORS for credentialed beacons: `*` is refused by browsers when cookies ride along, so the
+ * Origin is reflected when some environment allows it (DESIGN §3).
+ */
+function corsHeaders(s: Services, req: FastifyRequest, reply: FastifyReply): void {
+  const origin = req.headers.origin;
+  if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin))) return;
+  reply.header('access-control-allow-origin', origin);
+  reply.header('access-control-allow-credentials', 'true');
+  reply.header('access-control-allow-methods', 'POST, OPTIONS');
+  reply.header('access-control-allow-headers', 'authorization, content-type, x-retry-count');
+  reply.header('access-control-max-age', '600');
+  reply.header('vary', 'Origin');
+}
+
+function parseBody(body: unknown): unknown[] | null {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return null;
+    }
+  }
+  if (Array.isArray(parsed)) return parsed;
+  if (typeof parsed === 'object' && parsed !== null) {
+    const events = (parsed as { events?: unknown }).events;
+    return Array.isArray(events) ? events : [parsed];
+  }
+  return null;
+}
+
+/** `POST /e`, the tag's beacon: always 204; what cannot be used is counted, never shown. */
+export function beaconRoute(app: FastifyInstance, s: Services): void {
+  app.options('/e', async (req, reply) => {
+    corsHeaders(s, req, reply);
+    return reply.status(204).send();
+  });
+
+  app.post('/e', async (req, reply) => {
+    s.metrics.hits.inc({ endpoint: 'e' });
+    corsHeaders(s, req, reply);
+    reply.header('cache-control', 'no-store');
+    const invalid = (reason: string, n = 1) => s.metrics.invalidHits.inc({ endpoint: 'e', reason }, n);
+    const raw = parseBody(req.body);
+    if (!raw) {
+      invalid('bad_body');
+      return reply.status(204).send();
+    }
+    if (isbot(req.headers['user-agent'] ?? '')) {
+      invalid('bot', raw.length);
+      return reply.status(204).send();
+    }
+    const who = requestUser(req);
+    const good: TrackedEvent[] = [];
+    let cookieFrom: string | undefined;
+    for (const item of raw.slice(0, MAX_BEACON_EVENTS)) {
+      const envId = (item as { env_id?: unknown })?.env_id;
+      const env = typeof envId === 'string' ? s.environment(envId) : undefined;
+      if (!env) {
+        invalid(envId ? 'unknown_env' : 'missing_env_id');
+        continue;
+      }
+      if (!originAllowed(env.allowed_origins, req.headers.origin)) {
+        invalid('origin_not_allowed');
+        continue;
+      }
+      const optedOut = browserOptedOut(req, env.honor_dnt);
+      const result = validateEvent(item, {
+        nowMs: s.nowMs(), source: 'tag', envId: env.id, newId: () => s.newId('gen_'), requestUser: who,
+      });
+      if (!result.ok) {
+        invalid('invalid_event');
+        continue;
+      }
+      if (optedOut) result.event.consent = { ...result.event.consent, ads: false };
+      if (result.event.consent.ads !== false) cookieFrom ??= result.event.user.anonymous_id;
+      good.push(result.event);
+    }
+    if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);
+    // The tag's first-party id becomes the collector's cookie too, so ad pixels served
+    // later from this host carry the same id the shop's pages send.
+    if (!readBrowserId(req) && isSafeBrowserId(cookieFrom)) setBrowserId(req, reply, cookieFrom);
+    if (good.length > 0) {
+      await s.pipeline.waitForRoom();
+      s.pipeline.recordEvents(good).then(() => s.worker.wake(), () => s.metrics.writesLost.inc(good.length));
+    }
+    return reply.status(204).send();
+  });
+}

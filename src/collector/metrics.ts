@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The Prometheus metrics of one server, in a registry of its own. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly hits = new Counter({
+    name: 'pixeltrail_hits_total',
+    help: 'Requests to the collection endpoints, by endpoint',
+    labelNames: ['endpoint'],
+    registers: [this.registry],
+  });
+  readonly invalidHits = new Counter({
+    name: 'pixeltrail_invalid_hits_total',
+    help: 'Pixel, beacon and API inputs that could not be used, by endpoint and reason',
+    labelNames: ['endpoint', 'reason'],
+    registers: [this.registry],
+  });
+  readonly events = new Counter({
+    name: 'pixeltrail_events_total',
+    help: 'Events stored, by source and result (accepted, duplicate)',
+    labelNames: ['source', 'result'],
+    registers: [this.registry],
+  });
+  readonly writesLost = new Counter({
+    name: 'pixeltrail_writes_failed_total',
+    help: 'Queued writes whose transaction failed',
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'pixeltrail_write_batch_items',
+    help: 'Items committed per group-commit transaction',
+    buckets: [1, 10, 50, 100, 500, 1000, 2000],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'pixeltrail_deliveries_total',
+    help: 'Delivery attempts by destination and verdict',
+    labelNames: ['env_id', 'dest_id', 'verdict'],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'pixeltrail_ingest_queue_items',
+    help: 'Writes waiting for the next group commit',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'pixeltrail_' });
+  }
+}

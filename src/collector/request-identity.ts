@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { UserKeys } from '../domain/event.js';
+
+/** Name of the first-party-or-third-party browser id cookie (DESIGN §5). */
+export const COOKIE_NAME = 'ptid';
+const COOKIE_MAX_AGE_S = 365 * 86_400;
+const COOKIE_RE = /(?:^|;\s*)ptid=([A-Za-z0-9_-]{8,64})(?:;|$)/;
+const SAFE_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** The `ptid` cookie on the request, when present and well-formed. */
+export function readBrowserId(req: FastifyRequest): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  return COOKIE_RE.exec(header)?.[1];
+}
+
+/** True when `id` may be used as a cookie value. */
+export function isSafeBrowserId(id: string | undefined): id is string {
+  return !!id && SAFE_ID_RE.test(id);
+}
+
+/**
+ * Sets `ptid`. Pixels load in third-party context (an ad on another site), where browsers
+ * only send `SameSite=None; Secure` cookies; Secure needs https, or loopback, which
+ * Chromium treats as secure. Plain-http hosts get a Lax cookie, which works first-party.
+ */
+export function setBrowserId(req: FastifyRequest, reply: FastifyReply, id: string): void {
+  const host = req.hostname.replace(/:\d+$/, '');
+  const secure = req.protocol === 'https' || host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+  const attrs = secure ? 'SameSite=None; Secure' : 'SameSite=Lax';
+  reply.header('set-cookie', `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`);
+}
+
+/** Identity seen on a browser request: IP, user agent, cookie. */
+export function requestUser(req: FastifyRequest): UserKeys {
+  const user: UserKeys = { ip: req.ip };
+  const ua = req.headers['user-agent'];
+  if (ua) user.user_agent = ua;
+  const cookie = readBrowserId(req);
+  if (cookie) user.cookie_id = cookie;
+  return user;
+}
+
+/** `Sec-GPC: 1` (always) or `DNT: 1` (when the environment honours it) opt out of ads use. */
+export function browserOptedOut(req: FastifyRequest, honorDnt: boolean): boolean {
+  return req.headers['sec-gpc'] === '1' || (honorDnt && req.headers.dnt === '1');
+}

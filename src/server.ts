@@ -1,0 +1,133 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './collector/app.js';
+import { Metrics } from './collector/metrics.js';
+import type { Services } from './collector/services.js';
+import type { AppConfig } from './config/config-types.js';
+import { DEDUP_WINDOW_S } from './domain/dedup.js';
+import { DeliveryWorker } from './delivery/delivery-worker.js';
+import { fetchSend } from './delivery/http-send.js';
+import type { HttpSend } from './delivery/destination.js';
+import { IngestPipeline } from './ingest/ingest-pipeline.js';
+import { openSqliteStore } from './store/sqlite/open-sqlite.js';
+import type { Store } from './store/store.js';
+
+const PURGE_EVERY_MS = 3_600_000;
+const TAG_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public', 't.js');
+
+function loadTag(): Services['tag'] {
+  if (!existsSync(TAG_PATH)) return null;
+  const js = readFileSync(TAG_PATH);
+  return { js, gzip: gzipSync(js, { level: 9 }), etag: `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"` };
+}
+
+/** Random ids: 128 bits, URL-safe. */
+export function newId(prefix: string): string {
+  return prefix + randomBytes(16).toString('base64url');
+}
+
+/** What tests may replace. */
+export interface ServerOptions {
+  store?: Store;
+  send?: HttpSend;
+  nowMs?: () => number;
+}
+
+/** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
+export interface Server {
+  app: FastifyInstance;
+  services: Services;
+  /** Listens on the config's host and port; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful stop: stop accepting, flush buffered writes, finish in-flight deliveries. */
+  close(): Promise<void>;
+}
+
+/** Wires the store, pipeline, worker and routes from one config. */
+export async function createServer(config: AppConfig, opts: ServerOptions = {}): Promise<Server> {
+  const store = opts.store ?? openSqliteStore(config.data_dir);
+  await store.migrate();
+  const nowMs = opts.nowMs ?? Date.now;
+  const metrics = new Metrics();
+  const envs = new Map(config.environments.map((e) => [e.id, e]));
+  const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
+  const environment = (id: string) => envs.get(id);
+  const pipeline = new IngestPipeline({
+    store,
+    nowMs,
+    flushIntervalMs: config.flush_interval_ms,
+    context: () => ({ environment, newId }),
+    observer: {
+      flushed: (items, outcomes) => {
+        metrics.batchSize.observe(items.length);
+        items.forEach((item, i) => {
+          const o = outcomes[i];
+          if (item.kind === 'event' && o) metrics.events.inc({ source: item.event.source, result: o.status });
+        });
+      },
+      failed: (n, error) => {
+        metrics.writesLost.inc(n);
+        app.log.error({ err: error, items: n }, 'group commit failed');
+      },
+    },
+  });
+  const worker = new DeliveryWorker({
+    store,
+    config,
+    send: opts.send ?? fetchSend,
+    nowMs,
+    random: Math.random,
+    owner: `${process.pid}-${randomUUID().slice(0, 8)}`,
+    observer: {
+      attempted: (d, verdict, detail) => {
+        metrics.deliveries.inc({ env_id: d.outbox.env_id, dest_id: d.outbox.dest_id, verdict });
+        if (verdict !== 'done') {
+          app.log.warn({ outbox_id: d.outbox.id, dest_id: d.outbox.dest_id, verdict, detail }, 'delivery not completed');
+        }
+      },
+      paused: (env_id, dest_id, reason) => app.log.error({ env_id, dest_id, reason }, 'destination paused: fix its credentials, then POST /api/destinations/:env_id/:dest_id/resume'),
+      workerError: (message) => app.log.error({ message }, 'delivery worker error'),
+    },
+  });
+  const services: Services = {
+    config, store, pipeline, worker, metrics, nowMs, newId, environment,
+    environmentByWriteKey: (k) => byKey.get(k),
+    tag: loadTag(),
+  };
+  const app = buildApp(services);
+  let purgeTimer: NodeJS.Timeout | null = null;
+  const purge = async () => {
+    const nowS = Math.floor(nowMs() / 1000);
+    try {
+      await store.purge(nowS - Math.floor(config.touch_retention_ms / 1000), nowS - DEDUP_WINDOW_S);
+    } catch (e) {
+      app.log.error({ err: e }, 'purge failed');
+    }
+  };
+
+  return {
+    app,
+    services,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      worker.start();
+      void purge();
+      purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
+      purgeTimer.unref();
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      return `http://127.0.0.1:${port}`;
+    },
+    async close() {
+      if (purgeTimer) clearInterval(purgeTimer);
+      await app.close();
+      await pipeline.close();
+      await worker.stop();
+      await store.close();
+    },
+  };
+}
