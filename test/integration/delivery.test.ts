@@ -33,7 +33,7 @@ describe('webhook delivery against a real receiver', () => {
     const { base } = await start(() => 200);
     await impression(base, 'IMP-W1');
     await postEvents(base, [purchase('ord-w1')]);
-    const [rec] = await waitFor(() => (posts(hook!, 'ord-w1').length ? posts(hook!, 'ord-w1') : null));
+    const [rec] = await waitFor(() => posts(hook!, 'ord-w1').length > 0 && posts(hook!, 'ord-w1')) as ReturnType<typeof posts>;
     const want = `sha256=${createHmac('sha256', 's3cret').update(rec.body).digest('hex')}`;
     expect(rec.headers['x-pixeltrail-signature']).toBe(want);
     const body = JSON.parse(rec.body);
