@@ -4,6 +4,7 @@ import type { AppConfig } from './config/config-types.js';
 import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
+import { newLeaseOwner } from './delivery/lease-owner.js';
 import { createServer } from './server.js';
 import { openSqliteStore } from './store/sqlite/open-sqlite.js';
 
@@ -91,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`queued ${n} conversions for ${envId}/${values.dest}\n`);
       // Send now; leases keep this from doubling up with a running serve's worker.
       const worker = new DeliveryWorker({
-        store, config, send: fetchSend, nowMs: Date.now, random: Math.random, owner: `replay-${process.pid}`,
+        store, config, send: fetchSend, nowMs: Date.now, random: Math.random, owner: newLeaseOwner('replay'),
       });
       let sent = 0;
       for (let round = await worker.drainOnce(); round > 0; round = await worker.drainOnce()) sent += round;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import type { AppConfig } from './config/config-types.js';
 import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
+import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import type { HttpSend } from './delivery/destination.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { openSqliteStore } from './store/sqlite/open-sqlite.js';
@@ -81,7 +82,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     send: opts.send ?? fetchSend,
     nowMs,
     random: Math.random,
-    owner: `${process.pid}-${randomUUID().slice(0, 8)}`,
+    owner: newLeaseOwner('serve'),
     observer: {
       attempted: (d, verdict, detail) => {
         metrics.deliveries.inc({ env_id: d.outbox.env_id, dest_id: d.outbox.dest_id, verdict });
@@ -114,6 +115,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     services,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
+      const released = await store.releaseLeases(deadLocalOwners(await store.leaseOwners(nowMs())));
+      if (released > 0) app.log.warn({ released }, 'took back deliveries leased by a process that died');
       worker.start();
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);

@@ -233,6 +233,19 @@ export class KyselyStore implements Store {
     });
   }
 
+  async leaseOwners(now_ms: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('outbox').select('lease_owner').distinct()
+      .where('lease_until_ms', '>=', now_ms).where('lease_owner', 'is not', null).execute();
+    return rows.map((r) => r.lease_owner as string);
+  }
+
+  async releaseLeases(owners: readonly string[]): Promise<number> {
+    if (owners.length === 0) return 0;
+    const r = await this.db.updateTable('outbox').set({ lease_until_ms: null, lease_owner: null })
+      .where('lease_owner', 'in', [...owners]).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async nextDueAt(): Promise<number | null> {
     const row = await this.db
       .selectFrom('outbox')

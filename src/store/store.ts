@@ -133,6 +133,10 @@ export interface Store {
 
   claimDeliveries(now_ms: number, limit: number, lease_ms: number, owner: string, paused: ReadonlySet<string>): Promise<ClaimedDelivery[]>;
   finishAttempt(attempt: AttemptRecord, update: OutboxUpdate): Promise<void>;
+  /** Owners of leases that have not expired yet. */
+  leaseOwners(now_ms: number): Promise<string[]>;
+  /** Frees the leases of owners known to be dead, so their rows need not wait for expiry. */
+  releaseLeases(owners: readonly string[]): Promise<number>;
   nextDueAt(): Promise<number | null>;
   pausedDestinations(): Promise<Array<{ env_id: string; dest_id: string; reason: string | null }>>;
   setDestinationPaused(env_id: string, dest_id: string, paused: boolean, reason: string | null, now_ms: number): Promise<void>;
