@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
-import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
+import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { createServer } from './server.js';
 import { openSqliteStore } from './store/sqlite/open-sqlite.js';
 
@@ -37,7 +37,8 @@ function banner(config: AppConfig, base: string): string {
     '',
     `Admin API: curl -H 'Authorization: Bearer ${config.demo ? config.admin_token : '<admin_token>'}' ${url}/api/conversions`,
   ];
-  if (config.demo) lines.push(`Demo deliveries arrive at ${url}/demo/webhook (GET it to see them).`);
+  if (config.demo)
+    lines.push(`Demo deliveries arrive at ${url}/demo/webhook (GET it to see them).`);
   return lines.join('\n');
 }
 
@@ -67,7 +68,13 @@ async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { env: { type: 'string' }, dest: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      env: { type: 'string' },
+      dest: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0] ?? 'serve';
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
@@ -80,24 +87,41 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`migrations applied (${config.data_dir})\n`);
     } else if (command === 'purge') {
       const nowS = Math.floor(Date.now() / 1000);
-      const n = await store.purge(nowS - Math.floor(config.touch_retention_ms / 1000), nowS - DEDUP_WINDOW_S);
+      const n = await store.purge(
+        nowS - Math.floor(config.touch_retention_ms / 1000),
+        nowS - DEDUP_WINDOW_S,
+      );
       process.stdout.write(`purged ${n} rows\n`);
     } else if (command === 'replay') {
       const envId = values.env ?? config.environments[0].id;
       const env = config.environments.find((e) => e.id === envId);
-      if (!env || !env.destinations.some((d) => d.id === values.dest)) {
+      if (!env?.destinations.some((d) => d.id === values.dest)) {
         throw new ConfigError(`--dest must name a destination of environment ${envId}`);
       }
-      const n = await store.requeueRange(envId, values.dest as string, timeMs(values.from, 'from'), timeMs(values.to, 'to'), Date.now());
+      const n = await store.requeueRange(
+        envId,
+        values.dest as string,
+        timeMs(values.from, 'from'),
+        timeMs(values.to, 'to'),
+        Date.now(),
+      );
       process.stdout.write(`queued ${n} conversions for ${envId}/${values.dest}\n`);
       // Send now; leases keep this from doubling up with a running serve's worker.
       const worker = new DeliveryWorker({
-        store, config, send: fetchSend, nowMs: Date.now, random: Math.random, owner: newLeaseOwner('replay'),
+        store,
+        config,
+        send: fetchSend,
+        nowMs: Date.now,
+        random: Math.random,
+        owner: newLeaseOwner('replay'),
       });
       let sent = 0;
-      for (let round = await worker.drainOnce(); round > 0; round = await worker.drainOnce()) sent += round;
+      for (let round = await worker.drainOnce(); round > 0; round = await worker.drainOnce())
+        sent += round;
       const left = (await store.counts(envId)).outbox_pending;
-      process.stdout.write(`attempted ${sent} deliveries; ${left} still pending (retries continue in serve)\n`);
+      process.stdout.write(
+        `attempted ${sent} deliveries; ${left} still pending (retries continue in serve)\n`,
+      );
     } else {
       throw new ConfigError(`unknown command "${command}"\n${USAGE}`);
     }
@@ -107,6 +131,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`pixeltrail: ${e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e)}\n`);
+  process.stderr.write(
+    `pixeltrail: ${e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e))}\n`,
+  );
   process.exit(e instanceof ConfigError ? 2 : 1);
 });

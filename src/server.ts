@@ -8,11 +8,11 @@ import { buildApp } from './collector/app.js';
 import { Metrics } from './collector/metrics.js';
 import type { Services } from './collector/services.js';
 import type { AppConfig } from './config/config-types.js';
-import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
+import type { HttpSend } from './delivery/destination.js';
 import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
-import type { HttpSend } from './delivery/destination.js';
+import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { openSqliteStore } from './store/sqlite/open-sqlite.js';
 import type { Store } from './store/store.js';
@@ -23,7 +23,11 @@ const TAG_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public
 function loadTag(): Services['tag'] {
   if (!existsSync(TAG_PATH)) return null;
   const js = readFileSync(TAG_PATH);
-  return { js, gzip: gzipSync(js, { level: 9 }), etag: `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"` };
+  return {
+    js,
+    gzip: gzipSync(js, { level: 9 }),
+    etag: `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"`,
+  };
 }
 
 /** Random ids: 128 bits, URL-safe. */
@@ -67,7 +71,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         metrics.batchSize.observe(items.length);
         items.forEach((item, i) => {
           const o = outcomes[i];
-          if (item.kind === 'event' && o) metrics.events.inc({ source: item.event.source, result: o.status });
+          if (item.kind === 'event' && o)
+            metrics.events.inc({ source: item.event.source, result: o.status });
         });
       },
       failed: (n, error) => {
@@ -87,15 +92,29 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       attempted: (d, verdict, detail) => {
         metrics.deliveries.inc({ env_id: d.outbox.env_id, dest_id: d.outbox.dest_id, verdict });
         if (verdict !== 'done') {
-          app.log.warn({ outbox_id: d.outbox.id, dest_id: d.outbox.dest_id, verdict, detail }, 'delivery not completed');
+          app.log.warn(
+            { outbox_id: d.outbox.id, dest_id: d.outbox.dest_id, verdict, detail },
+            'delivery not completed',
+          );
         }
       },
-      paused: (env_id, dest_id, reason) => app.log.error({ env_id, dest_id, reason }, 'destination paused: fix its credentials, then POST /api/destinations/:env_id/:dest_id/resume'),
+      paused: (env_id, dest_id, reason) =>
+        app.log.error(
+          { env_id, dest_id, reason },
+          'destination paused: fix its credentials, then POST /api/destinations/:env_id/:dest_id/resume',
+        ),
       workerError: (message) => app.log.error({ message }, 'delivery worker error'),
     },
   });
   const services: Services = {
-    config, store, pipeline, worker, metrics, nowMs, newId, environment,
+    config,
+    store,
+    pipeline,
+    worker,
+    metrics,
+    nowMs,
+    newId,
+    environment,
     environmentByWriteKey: (k) => byKey.get(k),
     tag: loadTag(),
   };
@@ -116,7 +135,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     async listen() {
       await app.listen({ port: config.port, host: config.host });
       const released = await store.releaseLeases(deadLocalOwners(await store.leaseOwners(nowMs())));
-      if (released > 0) app.log.warn({ released }, 'took back deliveries leased by a process that died');
+      if (released > 0)
+        app.log.warn({ released }, 'took back deliveries leased by a process that died');
       worker.start();
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);

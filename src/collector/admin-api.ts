@@ -34,7 +34,10 @@ const SignQuery = Type.Object(
 /** Parses an ISO time or Unix seconds into ms; throws a 400 naming the field otherwise. */
 export function parseTimeMs(text: string, field: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new HttpError(400, 'invalid_request', `${field} must be an ISO time or Unix seconds`, [{ field, message: 'is not a time' }]);
+  if (!Number.isFinite(ms))
+    throw new HttpError(400, 'invalid_request', `${field} must be an ISO time or Unix seconds`, [
+      { field, message: 'is not a time' },
+    ]);
   return ms;
 }
 
@@ -61,7 +64,11 @@ export function adminApi(app: FastifyInstance, s: Services): void {
     api.addHook('onRequest', async (req) => {
       const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
       if (!tokenMatches(token, s.config.admin_token)) {
-        throw new HttpError(401, 'unauthorized', 'the admin token is required: Authorization: Bearer <admin_token>');
+        throw new HttpError(
+          401,
+          'unauthorized',
+          'the admin token is required: Authorization: Bearer <admin_token>',
+        );
       }
     });
 
@@ -76,70 +83,116 @@ export function adminApi(app: FastifyInstance, s: Services): void {
           destinations: e.destinations.map((d) => {
             const p = paused.find((x) => x.env_id === e.id && x.dest_id === d.id);
             return {
-              id: d.id, type: d.type, url: d.url, events: d.events,
-              click_window: formatDurationMs(d.click_window_ms), view_window: formatDurationMs(d.view_window_ms),
-              attributed_only: d.attributed_only, secret: d.secret ? '****' : null,
-              paused: !!p, paused_reason: p?.reason ?? null,
+              id: d.id,
+              type: d.type,
+              url: d.url,
+              events: d.events,
+              click_window: formatDurationMs(d.click_window_ms),
+              view_window: formatDurationMs(d.view_window_ms),
+              attributed_only: d.attributed_only,
+              secret: d.secret ? '****' : null,
+              paused: !!p,
+              paused_reason: p?.reason ?? null,
             };
           }),
         })),
       };
     });
 
-    api.get<{ Querystring: Static<typeof ListQuery> }>('/api/conversions', { schema: { querystring: ListQuery } }, async (req) => ({
-      conversions: await s.store.listConversions(filterFrom(req.query)),
-    }));
+    api.get<{ Querystring: Static<typeof ListQuery> }>(
+      '/api/conversions',
+      { schema: { querystring: ListQuery } },
+      async (req) => ({
+        conversions: await s.store.listConversions(filterFrom(req.query)),
+      }),
+    );
 
-    api.get<{ Querystring: Static<typeof ListQuery> }>('/api/deliveries', { schema: { querystring: ListQuery } }, async (req) => ({
-      deliveries: await s.store.listDeliveries(filterFrom(req.query)),
-    }));
+    api.get<{ Querystring: Static<typeof ListQuery> }>(
+      '/api/deliveries',
+      { schema: { querystring: ListQuery } },
+      async (req) => ({
+        deliveries: await s.store.listDeliveries(filterFrom(req.query)),
+      }),
+    );
 
-    api.get<{ Params: Static<typeof IdParams> }>('/api/deliveries/:id', { schema: { params: IdParams } }, async (req) => {
-      const d = await s.store.getDelivery(req.params.id);
-      if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
-      return d;
-    });
+    api.get<{ Params: Static<typeof IdParams> }>(
+      '/api/deliveries/:id',
+      { schema: { params: IdParams } },
+      async (req) => {
+        const d = await s.store.getDelivery(req.params.id);
+        if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
+        return d;
+      },
+    );
 
-    api.post<{ Params: Static<typeof IdParams> }>('/api/deliveries/:id/retry', { schema: { params: IdParams } }, async (req) => {
-      const d = await s.store.getDelivery(req.params.id);
-      if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
-      if (!(await s.store.retryDelivery(req.params.id, s.nowMs()))) {
-        throw new HttpError(409, 'not_retryable', `delivery ${req.params.id} is ${d.outbox.status}; only dead or failed deliveries are retried`);
-      }
-      s.worker.wake();
-      return { id: req.params.id, status: 'pending' };
-    });
+    api.post<{ Params: Static<typeof IdParams> }>(
+      '/api/deliveries/:id/retry',
+      { schema: { params: IdParams } },
+      async (req) => {
+        const d = await s.store.getDelivery(req.params.id);
+        if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
+        if (!(await s.store.retryDelivery(req.params.id, s.nowMs()))) {
+          throw new HttpError(
+            409,
+            'not_retryable',
+            `delivery ${req.params.id} is ${d.outbox.status}; only dead or failed deliveries are retried`,
+          );
+        }
+        s.worker.wake();
+        return { id: req.params.id, status: 'pending' };
+      },
+    );
 
-    api.post<{ Params: Static<typeof DestParams> }>('/api/destinations/:env_id/:dest_id/resume', { schema: { params: DestParams } }, async (req) => {
-      const { env_id, dest_id } = req.params;
-      if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
-        throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
-      }
-      await s.store.setDestinationPaused(env_id, dest_id, false, null, s.nowMs());
-      s.worker.wake();
-      return { env_id, dest_id, paused: false };
-    });
+    api.post<{ Params: Static<typeof DestParams> }>(
+      '/api/destinations/:env_id/:dest_id/resume',
+      { schema: { params: DestParams } },
+      async (req) => {
+        const { env_id, dest_id } = req.params;
+        if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
+          throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
+        }
+        await s.store.setDestinationPaused(env_id, dest_id, false, null, s.nowMs());
+        s.worker.wake();
+        return { env_id, dest_id, paused: false };
+      },
+    );
 
-    api.post<{ Body: Static<typeof ReplayBody> }>('/api/replay', { schema: { body: ReplayBody } }, async (req) => {
-      const { env_id, dest_id } = req.body;
-      if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
-        throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
-      }
-      const queued = await s.store.requeueRange(env_id, dest_id, parseTimeMs(req.body.from, 'from'), parseTimeMs(req.body.to, 'to'), s.nowMs());
-      s.worker.wake();
-      return { queued };
-    });
+    api.post<{ Body: Static<typeof ReplayBody> }>(
+      '/api/replay',
+      { schema: { body: ReplayBody } },
+      async (req) => {
+        const { env_id, dest_id } = req.body;
+        if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
+          throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
+        }
+        const queued = await s.store.requeueRange(
+          env_id,
+          dest_id,
+          parseTimeMs(req.body.from, 'from'),
+          parseTimeMs(req.body.to, 'to'),
+          s.nowMs(),
+        );
+        s.worker.wake();
+        return { queued };
+      },
+    );
 
-    api.get<{ Querystring: { env_id?: string } }>('/api/stats', async (req) => s.store.counts(req.query.env_id));
+    api.get<{ Querystring: { env_id?: string } }>('/api/stats', async (req) =>
+      s.store.counts(req.query.env_id),
+    );
 
-    api.get<{ Querystring: Static<typeof SignQuery> }>('/api/click-links', { schema: { querystring: SignQuery } }, async (req) => {
-      const env = s.environment(req.query.env_id);
-      if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
-      const params: Record<string, string> = { ...req.query };
-      delete params.sig;
-      const sig = signClick(env.click_secret, params);
-      const qs = new URLSearchParams({ ...params, sig }).toString();
-      return { url: `${s.config.public_url}/c?${qs}`, sig };
-    });
+    api.get<{ Querystring: Static<typeof SignQuery> }>(
+      '/api/click-links',
+      { schema: { querystring: SignQuery } },
+      async (req) => {
+        const env = s.environment(req.query.env_id);
+        if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
+        const params: Record<string, string> = { ...req.query };
+        delete params.sig;
+        const sig = signClick(env.click_secret, params);
+        const qs = new URLSearchParams({ ...params, sig }).toString();
+        return { url: `${s.config.public_url}/c?${qs}`, sig };
+      },
+    );
   });
 }

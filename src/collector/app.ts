@@ -21,12 +21,19 @@ export function buildApp(s: Services): FastifyInstance {
     logger: {
       level: s.config.log_level,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'headers.authorization',
+          'headers.cookie',
+        ],
         censor: '****',
       },
     },
   });
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
   installErrorHandler(app);
   systemRoutes(app, s);
   pixelRoutes(app, s);

@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isbot } from 'isbot';
 import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
-import { browserOptedOut, isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
+import {
+  browserOptedOut,
+  isSafeBrowserId,
+  readBrowserId,
+  requestUser,
+  setBrowserId,
+} from './request-identity.js';
 import type { Services } from './services.js';
 
 /** Events one beacon may carry; the tag sends a handful. */
@@ -19,7 +25,8 @@ function originAllowed(allowed: readonly string[], origin: string | undefined): 
  */
 function corsHeaders(s: Services, req: FastifyRequest, reply: FastifyReply): void {
   const origin = req.headers.origin;
-  if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin))) return;
+  if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin)))
+    return;
   reply.header('access-control-allow-origin', origin);
   reply.header('access-control-allow-credentials', 'true');
   reply.header('access-control-allow-methods', 'POST, OPTIONS');
@@ -56,7 +63,8 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     s.metrics.hits.inc({ endpoint: 'e' });
     corsHeaders(s, req, reply);
     reply.header('cache-control', 'no-store');
-    const invalid = (reason: string, n = 1) => s.metrics.invalidHits.inc({ endpoint: 'e', reason }, n);
+    const invalid = (reason: string, n = 1) =>
+      s.metrics.invalidHits.inc({ endpoint: 'e', reason }, n);
     const raw = parseBody(req.body);
     if (!raw) {
       invalid('bad_body');
@@ -82,7 +90,11 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
       }
       const optedOut = browserOptedOut(req, env.honor_dnt);
       const result = validateEvent(item, {
-        nowMs: s.nowMs(), source: 'tag', envId: env.id, newId: () => s.newId('gen_'), requestUser: who,
+        nowMs: s.nowMs(),
+        source: 'tag',
+        envId: env.id,
+        newId: () => s.newId('gen_'),
+        requestUser: who,
       });
       if (!result.ok) {
         invalid('invalid_event');
@@ -98,7 +110,10 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     if (!readBrowserId(req) && isSafeBrowserId(cookieFrom)) setBrowserId(req, reply, cookieFrom);
     if (good.length > 0) {
       await s.pipeline.waitForRoom();
-      s.pipeline.recordEvents(good).then(() => s.worker.wake(), () => s.metrics.writesLost.inc(good.length));
+      s.pipeline.recordEvents(good).then(
+        () => s.worker.wake(),
+        () => s.metrics.writesLost.inc(good.length),
+      );
     }
     return reply.status(204).send();
   });

@@ -14,10 +14,20 @@ export function demoRoutes(app: FastifyInstance, s: Services): void {
   const dest = s.config.environments[0]?.destinations[0];
   app.post('/demo/webhook', async (req, reply) => {
     const raw = JSON.stringify(req.body);
-    const verified = !!dest?.secret && req.headers['x-pixeltrail-signature'] === webhookSignature(dest.secret, raw);
-    received.unshift({ at: new Date(s.nowMs()).toISOString(), verified, idempotency_key: req.headers['idempotency-key'], body: req.body });
+    const verified =
+      !!dest?.secret &&
+      req.headers['x-pixeltrail-signature'] === webhookSignature(dest.secret, raw);
+    received.unshift({
+      at: new Date(s.nowMs()).toISOString(),
+      verified,
+      idempotency_key: req.headers['idempotency-key'],
+      body: req.body,
+    });
     received.length = Math.min(received.length, DEMO_KEEP);
-    req.log.info({ idempotency_key: req.headers['idempotency-key'], verified }, 'demo webhook received a conversion');
+    req.log.info(
+      { idempotency_key: req.headers['idempotency-key'], verified },
+      'demo webhook received a conversion',
+    );
     return reply.status(200).send({ ok: true });
   });
   app.get('/demo/webhook', async () => ({ received }));

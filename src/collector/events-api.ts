@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
+import type { EventOutcome } from '../ingest/process-batch.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -28,38 +29,59 @@ interface BatchError {
 /** `POST /v1/events`, the server-side events API; answers after the batch is committed. */
 export function eventsApi(app: FastifyInstance, s: Services): void {
   app.decorateRequest('envId', '');
-  app.post<{ Body: Static<typeof EventsBody> }>('/v1/events', {
-    schema: { body: EventsBody },
-    preValidation: async (req) => {
-      const auth = req.headers.authorization ?? '';
-      const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
-      const env = key ? s.environmentByWriteKey(key) : undefined;
-      if (!env) throw new HttpError(401, 'unauthorized', 'a valid write key is required: Authorization: Bearer <write_key>');
-      req.envId = env.id;
+  app.post<{ Body: Static<typeof EventsBody> }>(
+    '/v1/events',
+    {
+      schema: { body: EventsBody },
+      preValidation: async (req) => {
+        const auth = req.headers.authorization ?? '';
+        const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+        const env = key ? s.environmentByWriteKey(key) : undefined;
+        if (!env)
+          throw new HttpError(
+            401,
+            'unauthorized',
+            'a valid write key is required: Authorization: Bearer <write_key>',
+          );
+        req.envId = env.id;
+      },
     },
-  }, async (req, reply) => {
-    s.metrics.hits.inc({ endpoint: 'v1_events' });
-    const envId = req.envId;
-    const errors: BatchError[] = [];
-    const good: TrackedEvent[] = [];
-    const nowMs = s.nowMs();
-    req.body.events.forEach((raw, index) => {
-      const r = validateEvent(raw, { nowMs, source: 'server', envId, newId: () => s.newId('gen_') });
-      if (r.ok) good.push(r.event);
-      else for (const e of r.errors) errors.push({ index, ...e });
-    });
-    if (errors.length > 0) {
-      s.metrics.invalidHits.inc({ endpoint: 'v1_events', reason: 'invalid_event' }, new Set(errors.map((e) => e.index)).size);
-    }
-    let outcomes;
-    try {
-      outcomes = await s.pipeline.recordEvents(good);
-    } catch (e) {
-      req.log.error({ err: e }, 'events batch not committed');
-      throw new HttpError(503, 'store_unavailable', 'events could not be stored; retry the request');
-    }
-    s.worker.wake();
-    const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;
-    return reply.send({ accepted: outcomes.length - duplicates, duplicates, errors });
-  });
+    async (req, reply) => {
+      s.metrics.hits.inc({ endpoint: 'v1_events' });
+      const envId = req.envId;
+      const errors: BatchError[] = [];
+      const good: TrackedEvent[] = [];
+      const nowMs = s.nowMs();
+      req.body.events.forEach((raw, index) => {
+        const r = validateEvent(raw, {
+          nowMs,
+          source: 'server',
+          envId,
+          newId: () => s.newId('gen_'),
+        });
+        if (r.ok) good.push(r.event);
+        else for (const e of r.errors) errors.push({ index, ...e });
+      });
+      if (errors.length > 0) {
+        s.metrics.invalidHits.inc(
+          { endpoint: 'v1_events', reason: 'invalid_event' },
+          new Set(errors.map((e) => e.index)).size,
+        );
+      }
+      let outcomes: EventOutcome[];
+      try {
+        outcomes = await s.pipeline.recordEvents(good);
+      } catch (e) {
+        req.log.error({ err: e }, 'events batch not committed');
+        throw new HttpError(
+          503,
+          'store_unavailable',
+          'events could not be stored; retry the request',
+        );
+      }
+      s.worker.wake();
+      const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;
+      return reply.send({ accepted: outcomes.length - duplicates, duplicates, errors });
+    },
+  );
 }

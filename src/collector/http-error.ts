@@ -24,21 +24,33 @@ export function installErrorHandler(app: FastifyInstance): void {
     const fe = err as FastifyError;
     if (fe.validation) {
       const errors = fe.validation.map((v) => ({
-        field: (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.') || String(v.params?.missingProperty ?? ''),
+        field:
+          (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.') ||
+          String(v.params?.missingProperty ?? ''),
         message: v.message ?? 'is invalid',
       }));
-      return reply.status(400).send({ error: { code: 'invalid_request', message: fe.message }, errors });
+      return reply
+        .status(400)
+        .send({ error: { code: 'invalid_request', message: fe.message }, errors });
     }
     const status = fe.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const code =
-      fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large'
-        : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
-          : status === 400 ? 'bad_request' : status >= 500 ? 'internal' : 'error';
+      fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'body_too_large'
+        : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported_media_type'
+          : status === 400
+            ? 'bad_request'
+            : status >= 500
+              ? 'internal'
+              : 'error';
     const message = status >= 500 ? 'internal error' : fe.message;
     return reply.status(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    reply.status(404).send({
+      error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` },
+    });
   });
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isbot } from 'isbot';
+import type { EnvironmentConfig } from '../config/config-types.js';
 import { decideRedirect, verifyClick } from '../domain/click-link.js';
 import type { Touch, TouchKind } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
-import type { EnvironmentConfig } from '../config/config-types.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { browserOptedOut, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
@@ -25,7 +25,12 @@ function sendGif(reply: FastifyReply, warnings: string[]): FastifyReply {
 }
 
 /** Gives the browser its id cookie when it has none and may be given one. */
-function browserId(s: Services, req: FastifyRequest, reply: FastifyReply, optedOut: boolean): string | null {
+function browserId(
+  s: Services,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  optedOut: boolean,
+): string | null {
   if (optedOut) return null;
   const existing = readBrowserId(req);
   if (existing) return existing;
@@ -34,7 +39,15 @@ function browserId(s: Services, req: FastifyRequest, reply: FastifyReply, optedO
   return id;
 }
 
-function touchFrom(env: EnvironmentConfig, kind: TouchKind, touchId: string, q: Query, req: FastifyRequest, anon: string | null, nowS: number): Touch {
+function touchFrom(
+  env: EnvironmentConfig,
+  kind: TouchKind,
+  touchId: string,
+  q: Query,
+  req: FastifyRequest,
+  anon: string | null,
+  nowS: number,
+): Touch {
   return {
     env_id: env.id,
     kind,
@@ -52,7 +65,12 @@ function touchFrom(env: EnvironmentConfig, kind: TouchKind, touchId: string, q: 
 }
 
 /** Why a pixel hit cannot be recorded, or null when it can. */
-function pixelProblem(env: EnvironmentConfig | undefined, q: Query, idParam: string, req: FastifyRequest): string | null {
+function pixelProblem(
+  env: EnvironmentConfig | undefined,
+  q: Query,
+  idParam: string,
+  req: FastifyRequest,
+): string | null {
   if (!param(q, 'env_id')) return 'missing_env_id';
   if (!env) return 'unknown_env';
   const dest = param(q, 'dest_id');
@@ -80,7 +98,15 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const anon = browserId(s, req, reply, optedOut);
     if (optedOut) return sendGif(reply, ['opted_out']);
     await s.pipeline.waitForRoom();
-    const touch = touchFrom(env, 'impression', param(q, 'imp_id') as string, q, req, anon, Math.floor(s.nowMs() / 1000));
+    const touch = touchFrom(
+      env,
+      'impression',
+      param(q, 'imp_id') as string,
+      q,
+      req,
+      anon,
+      Math.floor(s.nowMs() / 1000),
+    );
     s.pipeline.recordTouch(touch).catch(swallow);
     return sendGif(reply, []);
   });
@@ -90,7 +116,10 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');
     if (!env) {
-      s.metrics.invalidHits.inc({ endpoint: 'p', reason: param(q, 'env_id') ? 'unknown_env' : 'missing_env_id' });
+      s.metrics.invalidHits.inc({
+        endpoint: 'p',
+        reason: param(q, 'env_id') ? 'unknown_env' : 'missing_env_id',
+      });
       return sendGif(reply, ['unknown_env']);
     }
     if (isbot(req.headers['user-agent'] ?? '')) {
@@ -104,15 +133,34 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
         env_id: env.id,
         event_name: param(q, 'ev'),
         event_id: param(q, 'eid'),
-        user: { user_id: param(q, 'user_id'), click_id: param(q, 'click_id'), imp_id: param(q, 'imp_id'), anonymous_id: anon ?? undefined },
-        properties: { value: param(q, 'value'), currency: param(q, 'currency'), content_ids: param(q, 'content_ids')?.split(','), url: req.headers.referer },
+        user: {
+          user_id: param(q, 'user_id'),
+          click_id: param(q, 'click_id'),
+          imp_id: param(q, 'imp_id'),
+          anonymous_id: anon ?? undefined,
+        },
+        properties: {
+          value: param(q, 'value'),
+          currency: param(q, 'currency'),
+          content_ids: param(q, 'content_ids')?.split(','),
+          url: req.headers.referer,
+        },
         consent: optedOut ? { ads: false } : undefined,
       },
-      { nowMs: s.nowMs(), source: 'pixel', envId: env.id, newId: () => s.newId('gen_'), requestUser: requestUser(req) },
+      {
+        nowMs: s.nowMs(),
+        source: 'pixel',
+        envId: env.id,
+        newId: () => s.newId('gen_'),
+        requestUser: requestUser(req),
+      },
     );
     if (!result.ok) {
       s.metrics.invalidHits.inc({ endpoint: 'p', reason: 'invalid_event' });
-      return sendGif(reply, result.errors.map((e) => `${e.field} ${e.message}`));
+      return sendGif(
+        reply,
+        result.errors.map((e) => `${e.field} ${e.message}`),
+      );
     }
     await s.pipeline.waitForRoom();
     s.pipeline.recordEvents([result.event]).then(() => s.worker.wake(), swallow);
@@ -125,7 +173,10 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const env = s.environment(param(q, 'env_id') ?? '');
     const refuse = (reason: string, message: string) => {
       s.metrics.invalidHits.inc({ endpoint: 'c', reason });
-      return reply.status(400).header('cache-control', 'no-store').send({ error: { code: reason, message } });
+      return reply
+        .status(400)
+        .header('cache-control', 'no-store')
+        .send({ error: { code: reason, message } });
     };
     if (!env) return refuse('unknown_env', 'env_id is missing or unknown');
     const flat: Record<string, string> = {};
@@ -133,15 +184,23 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const signed = verifyClick(env.click_secret, flat);
     if (flat.sig && !signed) return refuse('bad_signature', 'the link signature does not match');
     const decision = decideRedirect(flat.url, signed, env.click_url_hosts);
-    if (!decision.ok) return refuse(decision.reason, `url is not a permitted redirect target (${decision.reason})`);
+    if (!decision.ok)
+      return refuse(decision.reason, `url is not a permitted redirect target (${decision.reason})`);
     const dest = param(q, 'dest_id');
-    if (dest && !env.destinations.some((d) => d.id === dest)) s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
+    if (dest && !env.destinations.some((d) => d.id === dest))
+      s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
     const optedOut = browserOptedOut(req, env.honor_dnt);
     const anon = browserId(s, req, reply, optedOut);
     if (!optedOut && !isbot(req.headers['user-agent'] ?? '')) {
       const clickId = param(q, 'click_id') ?? s.newId('clk_');
-      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, req, anon, Math.floor(s.nowMs() / 1000))).catch(swallow);
+      s.pipeline
+        .recordTouch(touchFrom(env, 'click', clickId, q, req, anon, Math.floor(s.nowMs() / 1000)))
+        .catch(swallow);
     }
-    return reply.status(302).header('cache-control', 'no-store').header('location', decision.location).send();
+    return reply
+      .status(302)
+      .header('cache-control', 'no-store')
+      .header('location', decision.location)
+      .send();
   });
 }

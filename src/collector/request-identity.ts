@@ -26,9 +26,13 @@ export function isSafeBrowserId(id: string | undefined): id is string {
  */
 export function setBrowserId(req: FastifyRequest, reply: FastifyReply, id: string): void {
   const host = req.hostname.replace(/:\d+$/, '');
-  const secure = req.protocol === 'https' || host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+  const secure =
+    req.protocol === 'https' || host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
   const attrs = secure ? 'SameSite=None; Secure' : 'SameSite=Lax';
-  reply.header('set-cookie', `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`);
+  reply.header(
+    'set-cookie',
+    `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`,
+  );
 }
 
 /** Identity seen on a browser request: IP, user agent, cookie. */

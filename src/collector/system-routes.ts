@@ -11,7 +11,10 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
       return { ok: true, queued_writes: s.pipeline.pending };
     } catch (e) {
       req.log.warn({ err: e }, 'store not ready');
-      return reply.status(503).send({ ok: false, error: { code: 'store_unavailable', message: 'the store cannot commit' } });
+      return reply.status(503).send({
+        ok: false,
+        error: { code: 'store_unavailable', message: 'the store cannot commit' },
+      });
     }
   });
 
@@ -22,7 +25,10 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
   });
 
   app.get('/t.js', async (req, reply) => {
-    if (!s.tag) return reply.status(503).send({ error: { code: 'tag_not_built', message: 'run npm run build' } });
+    if (!s.tag)
+      return reply
+        .status(503)
+        .send({ error: { code: 'tag_not_built', message: 'run npm run build' } });
     reply.header('content-type', 'application/javascript; charset=utf-8');
     reply.header('cache-control', 'public, max-age=300');
     reply.header('etag', s.tag.etag);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { parseConfig, type ConfigOverrides } from './config-parse.js';
+import { type ConfigOverrides, parseConfig } from './config-parse.js';
 import type { AppConfig } from './config-types.js';
 
 /** A config that cannot be used; `message` lists every bad field. */
@@ -43,7 +43,11 @@ function demoConfig(dataDir: string, port: number): unknown {
     const key = (p: string) => `${p}_${randomBytes(12).toString('hex')}`;
     writeFileSync(
       keysPath,
-      JSON.stringify({ admin_token: key('adm'), write_key: key('wk'), secret: key('whsec') }, null, 2),
+      JSON.stringify(
+        { admin_token: key('adm'), write_key: key('wk'), secret: key('whsec') },
+        null,
+        2,
+      ),
       { mode: 0o600 },
     );
   }
@@ -82,12 +86,16 @@ export function loadConfig(env: ProcessEnv): AppConfig {
     try {
       text = readFileSync(env.PIXELTRAIL_CONFIG, 'utf8');
     } catch (e) {
-      throw new ConfigError(`cannot read PIXELTRAIL_CONFIG ${env.PIXELTRAIL_CONFIG}: ${(e as Error).message}`);
+      throw new ConfigError(
+        `cannot read PIXELTRAIL_CONFIG ${env.PIXELTRAIL_CONFIG}: ${(e as Error).message}`,
+      );
     }
     try {
       raw = YAML.parse(text);
     } catch (e) {
-      throw new ConfigError(`${env.PIXELTRAIL_CONFIG} is not valid YAML or JSON: ${(e as Error).message}`);
+      throw new ConfigError(
+        `${env.PIXELTRAIL_CONFIG} is not valid YAML or JSON: ${(e as Error).message}`,
+      );
     }
   } else {
     raw = demoConfig(overrides.data_dir ?? './data', overrides.port ?? 8080);

@@ -3,7 +3,13 @@ import { parseConfig } from './config-parse.js';
 
 const minimal = {
   admin_token: 'adm',
-  environments: [{ id: 'env_demo', write_key: 'wk', destinations: [{ id: 'dsp1', type: 'webhook', url: 'http://127.0.0.1:9/hook' }] }],
+  environments: [
+    {
+      id: 'env_demo',
+      write_key: 'wk',
+      destinations: [{ id: 'dsp1', type: 'webhook', url: 'http://127.0.0.1:9/hook' }],
+    },
+  ],
 };
 
 describe('config parsing', () => {
@@ -20,9 +26,18 @@ describe('config parsing', () => {
   });
 
   it('K02 names every bad field by path', () => {
-    const { errors } = parseConfig({
-      environments: [{ id: 'bad id!', write_key: 'wk', destinations: [{ id: 'd', type: 'fax', url: 'ftp://x', click_window: '7 days' }] }],
-    }, {});
+    const { errors } = parseConfig(
+      {
+        environments: [
+          {
+            id: 'bad id!',
+            write_key: 'wk',
+            destinations: [{ id: 'd', type: 'fax', url: 'ftp://x', click_window: '7 days' }],
+          },
+        ],
+      },
+      {},
+    );
     expect(errors.map((e) => e.field).sort()).toEqual([
       'admin_token',
       'environments[0].destinations[0].click_window',

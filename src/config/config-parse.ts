@@ -39,7 +39,8 @@ class Reader {
 
   id(o: Obj, key: string, path: string): string {
     const v = this.str(o, key, path);
-    if (v && !ID_RE.test(v)) this.errors.push({ field: path, message: 'must be 1-64 of A-Z a-z 0-9 _ . -' });
+    if (v && !ID_RE.test(v))
+      this.errors.push({ field: path, message: 'must be 1-64 of A-Z a-z 0-9 _ . -' });
     return v;
   }
 
@@ -85,10 +86,14 @@ function parseDestination(r: Reader, raw: unknown, path: string): DestinationCon
   if (!isObj(raw)) r.errors.push({ field: path, message: 'must be an object' });
   const type = r.str(o, 'type', `${path}.type`);
   if (type && type !== 'webhook') {
-    r.errors.push({ field: `${path}.type`, message: `unknown destination type "${type}" (known: webhook)` });
+    r.errors.push({
+      field: `${path}.type`,
+      message: `unknown destination type "${type}" (known: webhook)`,
+    });
   }
   const url = r.str(o, 'url', `${path}.url`);
-  if (url && !/^https?:\/\//.test(url)) r.errors.push({ field: `${path}.url`, message: 'must be an http(s) URL' });
+  if (url && !/^https?:\/\//.test(url))
+    r.errors.push({ field: `${path}.url`, message: 'must be an http(s) URL' });
   const retry = isObj(o.retry) ? o.retry : {};
   return {
     id: r.id(o, 'id', `${path}.id`),
@@ -101,7 +106,12 @@ function parseDestination(r: Reader, raw: unknown, path: string): DestinationCon
     attributed_only: r.bool(o, 'attributed_only', `${path}.attributed_only`, true),
     retry: {
       baseMs: r.duration(retry, 'base_delay', `${path}.retry.base_delay`, DEFAULT_RETRY_BASE),
-      maxAgeMs: r.duration(retry, 'give_up_after', `${path}.retry.give_up_after`, DEFAULT_RETRY_FOR),
+      maxAgeMs: r.duration(
+        retry,
+        'give_up_after',
+        `${path}.retry.give_up_after`,
+        DEFAULT_RETRY_FOR,
+      ),
       maxAttempts: r.int(retry, 'max_attempts', `${path}.retry.max_attempts`, DEFAULT_MAX_ATTEMPTS),
     },
     timeout_ms: r.duration(o, 'timeout', `${path}.timeout`, DEFAULT_TIMEOUT),
@@ -165,12 +175,19 @@ export function parseConfig(
     data_dir: overrides.data_dir ?? (typeof o.data_dir === 'string' ? o.data_dir : './data'),
     admin_token: r.str(o, 'admin_token', 'admin_token'),
     environments,
-    touch_retention_ms: r.duration(o, 'touch_retention', 'touch_retention', DEFAULT_TOUCH_RETENTION),
+    touch_retention_ms: r.duration(
+      o,
+      'touch_retention',
+      'touch_retention',
+      DEFAULT_TOUCH_RETENTION,
+    ),
     flush_interval_ms: r.duration(o, 'flush_interval', 'flush_interval', DEFAULT_FLUSH_INTERVAL),
     trust_proxy: r.bool(o, 'trust_proxy', 'trust_proxy', false),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,
-    public_url: overrides.public_url ?? (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
+    public_url:
+      overrides.public_url ??
+      (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
   };
   return { config, errors: r.errors };
 }

@@ -82,8 +82,16 @@ export class DeliveryWorker {
   /** Claims one round of due rows and sends them concurrently; returns how many. */
   async drainOnce(): Promise<number> {
     const { store, owner } = this.deps;
-    const paused = new Set((await store.pausedDestinations()).map((p) => `${p.env_id}/${p.dest_id}`));
-    const rows = await store.claimDeliveries(this.deps.nowMs(), CLAIM_BATCH_ROWS, LEASE_MS, owner, paused);
+    const paused = new Set(
+      (await store.pausedDestinations()).map((p) => `${p.env_id}/${p.dest_id}`),
+    );
+    const rows = await store.claimDeliveries(
+      this.deps.nowMs(),
+      CLAIM_BATCH_ROWS,
+      LEASE_MS,
+      owner,
+      paused,
+    );
     const sends = rows.map((d) => {
       const p = this.deliver(d).finally(() => this.inFlight.delete(p));
       this.inFlight.add(p);
@@ -105,7 +113,16 @@ export class DeliveryWorker {
     const at = nowMs();
     if (!dest) {
       await store.finishAttempt(
-        { outbox_id: d.outbox.id, env_id: d.outbox.env_id, at_ms: at, duration_ms: 0, status_code: null, error: 'destination no longer configured', verdict: 'drop', response_excerpt: null },
+        {
+          outbox_id: d.outbox.id,
+          env_id: d.outbox.env_id,
+          at_ms: at,
+          duration_ms: 0,
+          status_code: null,
+          error: 'destination no longer configured',
+          verdict: 'drop',
+          response_excerpt: null,
+        },
         { status: 'failed' },
       );
       return;
@@ -114,13 +131,22 @@ export class DeliveryWorker {
     const result = await this.deps.send(req, dest.timeout_ms);
     const done = nowMs();
     const verdict = classifyAttempt(
-      result.kind === 'network' ? result : { kind: 'response', status: result.status, retryAfter: result.retryAfter },
+      result.kind === 'network'
+        ? result
+        : { kind: 'response', status: result.status, retryAfter: result.retryAfter },
       done,
     );
     let update: OutboxUpdate;
     if (verdict.action === 'done') update = { status: 'delivered' };
     else if (verdict.action === 'retry') {
-      const next = nextAttemptAt(verdict, d.outbox.attempts + 1, d.outbox.first_attempt_at_ms ?? at, done, dest.retry, random);
+      const next = nextAttemptAt(
+        verdict,
+        d.outbox.attempts + 1,
+        d.outbox.first_attempt_at_ms ?? at,
+        done,
+        dest.retry,
+        random,
+      );
       update = next === null ? { status: 'dead' } : { status: 'pending', next_attempt_at_ms: next };
     } else update = { status: 'failed' };
     const reason = verdict.action === 'done' ? null : verdict.reason;
@@ -138,9 +164,19 @@ export class DeliveryWorker {
       update,
     );
     if (verdict.action === 'pause') {
-      await store.setDestinationPaused(d.outbox.env_id, d.outbox.dest_id, true, verdict.reason, done);
+      await store.setDestinationPaused(
+        d.outbox.env_id,
+        d.outbox.dest_id,
+        true,
+        verdict.reason,
+        done,
+      );
       this.deps.observer?.paused(d.outbox.env_id, d.outbox.dest_id, verdict.reason);
     }
-    this.deps.observer?.attempted(d, update.status === 'dead' ? 'dead-letter' : verdict.action, reason);
+    this.deps.observer?.attempted(
+      d,
+      update.status === 'dead' ? 'dead-letter' : verdict.action,
+      reason,
+    );
   }
 }

@@ -4,7 +4,10 @@ import type { HttpResult, HttpSend, OutgoingRequest } from './destination.js';
 const RESPONSE_EXCERPT_CHARS = 500;
 
 /** Sends with Node's fetch and a timeout; network failures come back as results, not throws. */
-export const fetchSend: HttpSend = async (req: OutgoingRequest, timeoutMs: number): Promise<HttpResult> => {
+export const fetchSend: HttpSend = async (
+  req: OutgoingRequest,
+  timeoutMs: number,
+): Promise<HttpResult> => {
   try {
     const res = await fetch(req.url, {
       method: req.method,

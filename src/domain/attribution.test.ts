@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Touch } from './event.js';
 import { attribute, type ConversionIdentity } from './attribution.js';
+import type { Touch } from './event.js';
 
 const H = 3600;
 const D = 86_400;
@@ -9,66 +9,129 @@ const rules = { dest_id: 'dsp1', click_window_ms: 7 * D * 1000, view_window_ms: 
 
 function touch(over: Partial<Touch>): Touch {
   return {
-    env_id: 'env', kind: 'impression', touch_id: 'IMP-1', dest_id: 'dsp1', campaign_id: 'c1',
-    creative_id: null, placement_id: null, time: NOW - H, anonymous_id: 'anon-1', user_id: null,
-    ip: '203.0.113.9', user_agent: 'UA', ...over,
+    env_id: 'env',
+    kind: 'impression',
+    touch_id: 'IMP-1',
+    dest_id: 'dsp1',
+    campaign_id: 'c1',
+    creative_id: null,
+    placement_id: null,
+    time: NOW - H,
+    anonymous_id: 'anon-1',
+    user_id: null,
+    ip: '203.0.113.9',
+    user_agent: 'UA',
+    ...over,
   };
 }
 
-function who(over: Partial<ConversionIdentity['user']> = {}, linked: ConversionIdentity['linked'] = []) {
-  return { time: NOW, user: { anonymous_id: 'anon-1', ip: '203.0.113.9', user_agent: 'UA', ...over }, linked };
+function who(
+  over: Partial<ConversionIdentity['user']> = {},
+  linked: ConversionIdentity['linked'] = [],
+) {
+  return {
+    time: NOW,
+    user: { anonymous_id: 'anon-1', ip: '203.0.113.9', user_agent: 'UA', ...over },
+    linked,
+  };
 }
 
 describe('last-touch attribution', () => {
   it('A01 an impression inside the view window is credited as view-through by cookie', () => {
     const d = attribute(who(), [touch({})], rules);
-    expect(d).toMatchObject({ attributed: true, attribution: { type: 'view', imp_id: 'IMP-1', match_key: 'cookie', window: '1d', campaign_id: 'c1' } });
+    expect(d).toMatchObject({
+      attributed: true,
+      attribution: {
+        type: 'view',
+        imp_id: 'IMP-1',
+        match_key: 'cookie',
+        window: '1d',
+        campaign_id: 'c1',
+      },
+    });
   });
 
   it('A02 an impression just outside the view window is not credited, and the reason says why', () => {
     const d = attribute(who(), [touch({ time: NOW - 26 * H })], rules);
     expect(d.attributed).toBe(false);
-    if (!d.attributed) expect(d.reason).toBe('impression IMP-1 via cookie was 26 h before, outside the 1d view window');
+    if (!d.attributed)
+      expect(d.reason).toBe(
+        'impression IMP-1 via cookie was 26 h before, outside the 1d view window',
+      );
   });
 
   it('A03 a click inside the click window beats a later impression', () => {
-    const d = attribute(who(), [
-      touch({ kind: 'click', touch_id: 'CL-1', time: NOW - 3 * D }),
-      touch({ time: NOW - 60 }),
-    ], rules);
-    expect(d).toMatchObject({ attributed: true, attribution: { type: 'click', click_id: 'CL-1', imp_id: null, window: '7d' } });
+    const d = attribute(
+      who(),
+      [touch({ kind: 'click', touch_id: 'CL-1', time: NOW - 3 * D }), touch({ time: NOW - 60 })],
+      rules,
+    );
+    expect(d).toMatchObject({
+      attributed: true,
+      attribution: { type: 'click', click_id: 'CL-1', imp_id: null, window: '7d' },
+    });
   });
 
   it('A04 a click outside the click window loses to an impression inside the view window', () => {
-    const d = attribute(who(), [
-      touch({ kind: 'click', touch_id: 'CL-1', time: NOW - 8 * D }),
-      touch({ time: NOW - 60 }),
-    ], rules);
+    const d = attribute(
+      who(),
+      [touch({ kind: 'click', touch_id: 'CL-1', time: NOW - 8 * D }), touch({ time: NOW - 60 })],
+      rules,
+    );
     expect(d).toMatchObject({ attributed: true, attribution: { type: 'view', imp_id: 'IMP-1' } });
   });
 
   it('A05 the strongest match key wins over a later touch found by a weaker key', () => {
-    const d = attribute(who({ user_id: 'u42' }), [
-      touch({ touch_id: 'IMP-IP', anonymous_id: 'other', time: NOW - 10 }),
-      touch({ touch_id: 'IMP-USER', anonymous_id: null, user_id: 'u42', ip: null, time: NOW - 5 * H }),
-    ], rules);
-    expect(d).toMatchObject({ attributed: true, attribution: { imp_id: 'IMP-USER', match_key: 'user_id' } });
+    const d = attribute(
+      who({ user_id: 'u42' }),
+      [
+        touch({ touch_id: 'IMP-IP', anonymous_id: 'other', time: NOW - 10 }),
+        touch({
+          touch_id: 'IMP-USER',
+          anonymous_id: null,
+          user_id: 'u42',
+          ip: null,
+          time: NOW - 5 * H,
+        }),
+      ],
+      rules,
+    );
+    expect(d).toMatchObject({
+      attributed: true,
+      attribution: { imp_id: 'IMP-USER', match_key: 'user_id' },
+    });
   });
 
   it('A06 among touches of one key and kind the latest wins', () => {
-    const d = attribute(who(), [
-      touch({ touch_id: 'IMP-OLD', time: NOW - 5 * H }),
-      touch({ touch_id: 'IMP-NEW', time: NOW - 1 * H }),
-    ], rules);
+    const d = attribute(
+      who(),
+      [
+        touch({ touch_id: 'IMP-OLD', time: NOW - 5 * H }),
+        touch({ touch_id: 'IMP-NEW', time: NOW - 1 * H }),
+      ],
+      rules,
+    );
     expect(d).toMatchObject({ attributed: true, attribution: { imp_id: 'IMP-NEW' } });
   });
 
   it('A07 ip+ua outranks ip alone', () => {
-    const d = attribute(who({ anonymous_id: 'x' }), [
-      touch({ touch_id: 'IMP-IPONLY', anonymous_id: null, user_agent: 'Other UA', time: NOW - 60 }),
-      touch({ touch_id: 'IMP-IPUA', anonymous_id: null, time: NOW - 2 * H }),
-    ], rules);
-    expect(d).toMatchObject({ attributed: true, attribution: { imp_id: 'IMP-IPUA', match_key: 'ip+ua' } });
+    const d = attribute(
+      who({ anonymous_id: 'x' }),
+      [
+        touch({
+          touch_id: 'IMP-IPONLY',
+          anonymous_id: null,
+          user_agent: 'Other UA',
+          time: NOW - 60,
+        }),
+        touch({ touch_id: 'IMP-IPUA', anonymous_id: null, time: NOW - 2 * H }),
+      ],
+      rules,
+    );
+    expect(d).toMatchObject({
+      attributed: true,
+      attribution: { imp_id: 'IMP-IPUA', match_key: 'ip+ua' },
+    });
   });
 
   it('A08 touches of another destination are never credited; touches of none are', () => {
@@ -77,13 +140,19 @@ describe('last-touch attribution', () => {
   });
 
   it('A09 an imp_id carried on the event matches its impression', () => {
-    const d = attribute(who({ anonymous_id: 'x', ip: '198.51.100.7', imp_id: 'IMP-1' }), [touch({})], rules);
+    const d = attribute(
+      who({ anonymous_id: 'x', ip: '198.51.100.7', imp_id: 'IMP-1' }),
+      [touch({})],
+      rules,
+    );
     expect(d).toMatchObject({ attributed: true, attribution: { match_key: 'imp_id' } });
   });
 
   it('A10 a cookie linked to the email counts as an email match', () => {
     const d = attribute(
-      who({ anonymous_id: undefined, ip: undefined, email_sha256: 'e'.repeat(64) }, [{ anonymous_id: 'anon-1', via: 'email' }]),
+      who({ anonymous_id: undefined, ip: undefined, email_sha256: 'e'.repeat(64) }, [
+        { anonymous_id: 'anon-1', via: 'email' },
+      ]),
       [touch({})],
       rules,
     );
@@ -101,6 +170,9 @@ describe('last-touch attribution', () => {
   });
 
   it('A13 with no touch at all the reason says so', () => {
-    expect(attribute(who(), [], rules)).toEqual({ attributed: false, reason: 'no touch of this person for this destination' });
+    expect(attribute(who(), [], rules)).toEqual({
+      attributed: false,
+      reason: 'no touch of this person for this destination',
+    });
   });
 });

@@ -1,5 +1,5 @@
-import type { Touch, TouchKind, UserKeys } from './event.js';
 import { formatDurationMs } from './duration.js';
+import type { Touch, TouchKind, UserKeys } from './event.js';
 
 /** Name of the identity key that linked a conversion to a touch, strongest first. */
 export type MatchKey =
@@ -77,7 +77,8 @@ export function matchKeyFor(touch: Touch, who: ConversionIdentity): MatchKey | n
       .map((l) => l.via)
       .sort((a, b) => MATCH_KEY_RANK[a] - MATCH_KEY_RANK[b])[0];
     if (via) return via;
-    if (touch.anonymous_id === u.anonymous_id || touch.anonymous_id === u.cookie_id) return 'cookie';
+    if (touch.anonymous_id === u.anonymous_id || touch.anonymous_id === u.cookie_id)
+      return 'cookie';
   }
   if (touch.kind === 'click' && u.click_id && touch.touch_id === u.click_id) return 'click_id';
   if (touch.kind === 'impression' && u.imp_id && touch.touch_id === u.imp_id) return 'imp_id';

@@ -5,7 +5,10 @@ const hosts = ['shop.example', '*.cdn.example'];
 
 describe('click redirect safety', () => {
   it('C01 an allowed host redirects to the normalized URL', () => {
-    expect(decideRedirect('https://shop.example/p/1', false, hosts)).toEqual({ ok: true, location: 'https://shop.example/p/1' });
+    expect(decideRedirect('https://shop.example/p/1', false, hosts)).toEqual({
+      ok: true,
+      location: 'https://shop.example/p/1',
+    });
     expect(decideRedirect('https://img.cdn.example/x', false, hosts).ok).toBe(true);
   });
 
@@ -30,7 +33,9 @@ describe('click redirect safety', () => {
   it('C04 the signature covers every parameter regardless of order', () => {
     const params = { env_id: 'e', click_id: 'c', url: 'https://x.example/' };
     const sig = signClick('k', params);
-    expect(verifyClick('k', { url: 'https://x.example/', click_id: 'c', env_id: 'e', sig })).toBe(true);
+    expect(verifyClick('k', { url: 'https://x.example/', click_id: 'c', env_id: 'e', sig })).toBe(
+      true,
+    );
     expect(verifyClick('k', { ...params, url: 'https://evil.example/', sig })).toBe(false);
     expect(verifyClick('other', { ...params, sig })).toBe(false);
     expect(verifyClick('k', { ...params, sig: 'zz' })).toBe(false);

@@ -55,8 +55,10 @@ export function decideRedirect(
   } catch {
     return { ok: false, reason: 'bad_url' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'bad_url' };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { ok: false, reason: 'bad_url' };
   if (url.username || url.password) return { ok: false, reason: 'bad_url' };
-  if (!signed && !hostAllowed(url.hostname, allowedHosts)) return { ok: false, reason: 'host_not_allowed' };
+  if (!signed && !hostAllowed(url.hostname, allowedHosts))
+    return { ok: false, reason: 'host_not_allowed' };
   return { ok: true, location: url.href };
 }

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { TrackedEvent } from './event.js';
 import { DEDUP_WINDOW_S, dedupKey, mergeDuplicate, withinDedupWindow } from './dedup.js';
+import type { TrackedEvent } from './event.js';
 
 const base: TrackedEvent = {
-  env_id: 'env', event_name: 'Purchase', event_id: 'ord-1', event_time: 1_000, source: 'server',
+  env_id: 'env',
+  event_name: 'Purchase',
+  event_id: 'ord-1',
+  event_time: 1_000,
+  source: 'server',
   user: { ip: '203.0.113.9', email_sha256: 'e'.repeat(64) },
   properties: { value: 10, currency: 'EUR' },
   consent: { ads: null, analytics: null },
@@ -40,7 +44,11 @@ describe('deduplication', () => {
     };
     const { merged, changed } = mergeDuplicate(base, later);
     expect(changed).toBe(true);
-    expect(merged.user).toEqual({ ip: '203.0.113.9', email_sha256: 'e'.repeat(64), anonymous_id: 'anon-1' });
+    expect(merged.user).toEqual({
+      ip: '203.0.113.9',
+      email_sha256: 'e'.repeat(64),
+      anonymous_id: 'anon-1',
+    });
     expect(merged.properties.content_ids).toEqual(['sku1']);
     expect(merged.consent.ads).toBe(true);
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { backoffMs, classifyAttempt, nextAttemptAt, RETRY_AFTER_CAP_S } from './delivery-policy.js';
 
 const NOW = 1_763_900_000_000;
-const status = (s: number, retryAfter?: string) => classifyAttempt({ kind: 'response', status: s, retryAfter }, NOW);
+const status = (s: number, retryAfter?: string) =>
+  classifyAttempt({ kind: 'response', status: s, retryAfter }, NOW);
 const budget = { baseMs: 1000, maxAgeMs: 24 * 3_600_000, maxAttempts: 50 };
 
 describe('delivery response classes', () => {
@@ -30,7 +31,9 @@ describe('delivery response classes', () => {
   it('R07 429 with Retry-After waits that long, capped at 300 s', () => {
     expect(status(429, '7')).toMatchObject({ retryAfterMs: 7000 });
     expect(status(429, '99999')).toMatchObject({ retryAfterMs: RETRY_AFTER_CAP_S * 1000 });
-    expect(status(503, new Date(NOW + 20_000).toUTCString())).toMatchObject({ retryAfterMs: 20_000 });
+    expect(status(503, new Date(NOW + 20_000).toUTCString())).toMatchObject({
+      retryAfterMs: 20_000,
+    });
   });
 });
 
@@ -44,15 +47,28 @@ describe('backoff and retry budget', () => {
     expect(backoffMs(40, 1000, () => 1)).toBe(3_600_000);
   });
   it('R10 Retry-After replaces the backoff', () => {
-    const at = nextAttemptAt({ action: 'retry', reason: '', retryAfterMs: 5000 }, 1, NOW, NOW, budget, () => 1);
+    const at = nextAttemptAt(
+      { action: 'retry', reason: '', retryAfterMs: 5000 },
+      1,
+      NOW,
+      NOW,
+      budget,
+      () => 1,
+    );
     expect(at).toBe(NOW + 5000);
   });
   it('R11 the row dead-letters once the next attempt would pass 24 h', () => {
     const first = NOW - 24 * 3_600_000 + 500;
-    expect(nextAttemptAt({ action: 'retry', reason: '' }, 3, first, NOW, budget, () => 1)).toBeNull();
+    expect(
+      nextAttemptAt({ action: 'retry', reason: '' }, 3, first, NOW, budget, () => 1),
+    ).toBeNull();
   });
   it('R12 the row dead-letters after max attempts', () => {
-    expect(nextAttemptAt({ action: 'retry', reason: '' }, 50, NOW, NOW, budget, () => 1)).toBeNull();
-    expect(nextAttemptAt({ action: 'retry', reason: '' }, 2, NOW, NOW, budget, () => 1)).toBe(NOW + 2000);
+    expect(
+      nextAttemptAt({ action: 'retry', reason: '' }, 50, NOW, NOW, budget, () => 1),
+    ).toBeNull();
+    expect(nextAttemptAt({ action: 'retry', reason: '' }, 2, NOW, NOW, budget, () => 1)).toBe(
+      NOW + 2000,
+    );
   });
 });

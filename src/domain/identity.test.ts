@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { hashEmail, hashPhone, isSha256Hex, normalizeEmail, normalizePhone, sha256Hex } from './identity.js';
+import {
+  hashEmail,
+  hashPhone,
+  isSha256Hex,
+  normalizeEmail,
+  normalizePhone,
+  sha256Hex,
+} from './identity.js';
 
 describe('identity normalization and hashing', () => {
   it('I01 sha256 matches the published vector for "abc"', () => {

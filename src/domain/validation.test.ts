@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from './identity.js';
-import { validateEvent, type ValidationContext } from './validation.js';
+import { type ValidationContext, validateEvent } from './validation.js';
 
 const NOW_MS = 1_763_900_000_000;
-const ctx: ValidationContext = { nowMs: NOW_MS, source: 'server', envId: 'env_demo', newId: () => 'gen-1' };
+const ctx: ValidationContext = {
+  nowMs: NOW_MS,
+  source: 'server',
+  envId: 'env_demo',
+  newId: () => 'gen-1',
+};
 const good = {
-  event_name: 'Purchase', event_id: 'ord-1', event_time: 1_763_899_000, env_id: 'env_demo',
+  event_name: 'Purchase',
+  event_id: 'ord-1',
+  event_time: 1_763_899_000,
+  env_id: 'env_demo',
   user: { email: ' A@B.com ', phone: '+1 555 010 9999', ip: '203.0.113.9' },
   properties: { value: 49.9, currency: 'eur', content_ids: ['sku1', 7] },
 };
@@ -15,14 +23,25 @@ describe('event validation', () => {
     const r = validateEvent(good, ctx);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.event.user).toEqual({ ip: '203.0.113.9', email_sha256: sha256Hex('a@b.com'), phone_sha256: sha256Hex('15550109999') });
-    expect(r.event.properties).toEqual({ value: 49.9, currency: 'EUR', content_ids: ['sku1', '7'] });
+    expect(r.event.user).toEqual({
+      ip: '203.0.113.9',
+      email_sha256: sha256Hex('a@b.com'),
+      phone_sha256: sha256Hex('15550109999'),
+    });
+    expect(r.event.properties).toEqual({
+      value: 49.9,
+      currency: 'EUR',
+      content_ids: ['sku1', '7'],
+    });
     expect(JSON.stringify(r.event)).not.toContain('A@B.com');
   });
 
   it('V02 a value that is not a number names properties.value', () => {
     const r = validateEvent({ ...good, properties: { value: 'lots', currency: 'EUR' } }, ctx);
-    expect(r).toEqual({ ok: false, errors: [{ field: 'properties.value', message: 'must be a number' }] });
+    expect(r).toEqual({
+      ok: false,
+      errors: [{ field: 'properties.value', message: 'must be a number' }],
+    });
   });
 
   it('V03 an unknown currency names properties.currency', () => {
@@ -33,23 +52,39 @@ describe('event validation', () => {
   it('V04 event_time more than 7 days old or in the future is refused', () => {
     const old = validateEvent({ ...good, event_time: NOW_MS / 1000 - 8 * 86_400 }, ctx);
     const future = validateEvent({ ...good, event_time: NOW_MS / 1000 + 3600 }, ctx);
-    expect(old.ok ? null : old.errors[0]).toEqual({ field: 'event_time', message: 'is more than 7 days old' });
-    expect(future.ok ? null : future.errors[0]).toEqual({ field: 'event_time', message: 'is in the future' });
+    expect(old.ok ? null : old.errors[0]).toEqual({
+      field: 'event_time',
+      message: 'is more than 7 days old',
+    });
+    expect(future.ok ? null : future.errors[0]).toEqual({
+      field: 'event_time',
+      message: 'is in the future',
+    });
   });
 
   it('V05 event_time in milliseconds or ISO form is understood', () => {
     const ms = validateEvent({ ...good, event_time: 1_763_899_000_123 }, ctx);
-    const iso = validateEvent({ ...good, event_time: new Date(1_763_899_000_000).toISOString() }, ctx);
+    const iso = validateEvent(
+      { ...good, event_time: new Date(1_763_899_000_000).toISOString() },
+      ctx,
+    );
     expect(ms.ok && ms.event.event_time).toBe(1_763_899_000);
     expect(iso.ok && iso.event.event_time).toBe(1_763_899_000);
   });
 
   it('V06 every problem is reported, not just the first', () => {
-    const r = validateEvent({ env_id: 'env_demo', user: { email: 'nope' }, properties: { value: 'x' } }, ctx);
-    expect(r.ok ? [] : r.errors.map((e) => e.field)).toEqual(['event_name', 'user.email', 'properties.value']);
+    const r = validateEvent(
+      { env_id: 'env_demo', user: { email: 'nope' }, properties: { value: 'x' } },
+      ctx,
+    );
+    expect(r.ok ? [] : r.errors.map((e) => e.field)).toEqual([
+      'event_name',
+      'user.email',
+      'properties.value',
+    ]);
   });
 
-  it('V07 an env_id other than the write key\'s is refused', () => {
+  it("V07 an env_id other than the write key's is refused", () => {
     const r = validateEvent({ ...good, env_id: 'other' }, ctx);
     expect(r.ok ? [] : r.errors.map((e) => e.field)).toEqual(['env_id']);
   });
@@ -62,9 +97,14 @@ describe('event validation', () => {
   });
 
   it('V09 identity seen on the request outranks what the page claims', () => {
-    const r = validateEvent({ event_name: 'PageView', user: { ip: '1.2.3.4', anonymous_id: 'a' } }, {
-      ...ctx, source: 'tag', requestUser: { ip: '203.0.113.9', cookie_id: 'ck' },
-    });
+    const r = validateEvent(
+      { event_name: 'PageView', user: { ip: '1.2.3.4', anonymous_id: 'a' } },
+      {
+        ...ctx,
+        source: 'tag',
+        requestUser: { ip: '203.0.113.9', cookie_id: 'ck' },
+      },
+    );
     expect(r.ok && r.event.user).toEqual({ ip: '203.0.113.9', anonymous_id: 'a', cookie_id: 'ck' });
   });
 
@@ -76,7 +116,11 @@ describe('event validation', () => {
 
   it('V11 pre-hashed email is accepted and a malformed hash is refused', () => {
     const h = sha256Hex('a@b.com');
-    expect(validateEvent({ event_name: 'Lead', user: { email_sha256: h.toUpperCase() } }, ctx)).toMatchObject({ ok: true, event: { user: { email_sha256: h } } });
-    expect(validateEvent({ event_name: 'Lead', user: { email_sha256: 'abc' } }, ctx).ok).toBe(false);
+    expect(
+      validateEvent({ event_name: 'Lead', user: { email_sha256: h.toUpperCase() } }, ctx),
+    ).toMatchObject({ ok: true, event: { user: { email_sha256: h } } });
+    expect(validateEvent({ event_name: 'Lead', user: { email_sha256: 'abc' } }, ctx).ok).toBe(
+      false,
+    );
   });
 });

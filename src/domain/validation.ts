@@ -78,7 +78,14 @@ function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
     return {};
   }
   const user: UserKeys = {};
-  for (const key of ['anonymous_id', 'user_id', 'ip', 'user_agent', 'click_id', 'imp_id'] as const) {
+  for (const key of [
+    'anonymous_id',
+    'user_id',
+    'ip',
+    'user_agent',
+    'click_id',
+    'imp_id',
+  ] as const) {
     const v = optString(raw, key, `user.${key}`, errors);
     if (v !== undefined) user[key] = v;
   }
@@ -117,7 +124,10 @@ function parseCurrency(v: unknown, errors: FieldError[]): string | undefined {
 function parseContentIds(v: unknown, errors: FieldError[]): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   const list = Array.isArray(v) ? v : [v];
-  if (list.length > MAX_CONTENT_IDS || list.some((x) => typeof x !== 'string' && typeof x !== 'number')) {
+  if (
+    list.length > MAX_CONTENT_IDS ||
+    list.some((x) => typeof x !== 'string' && typeof x !== 'number')
+  ) {
     errors.push({
       field: 'properties.content_ids',
       message: `must be a list of at most ${MAX_CONTENT_IDS} strings`,
@@ -168,7 +178,10 @@ function parseConsent(raw: unknown, errors: FieldError[]): Consent {
     errors.push({ field: 'consent', message: 'must be an object' });
     return { ads: null, analytics: null };
   }
-  return { ads: parseConsentFlag(raw, 'ads', errors), analytics: parseConsentFlag(raw, 'analytics', errors) };
+  return {
+    ads: parseConsentFlag(raw, 'ads', errors),
+    analytics: parseConsentFlag(raw, 'analytics', errors),
+  };
 }
 
 function parseEventTime(raw: unknown, nowS: number, errors: FieldError[]): number {
@@ -196,7 +209,8 @@ function parseEventTime(raw: unknown, nowS: number, errors: FieldError[]): numbe
 export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationResult {
   const errors: FieldError[] = [];
   const warnings: string[] = [];
-  if (!isObj(raw)) return { ok: false, errors: [{ field: '', message: 'event must be an object' }] };
+  if (!isObj(raw))
+    return { ok: false, errors: [{ field: '', message: 'event must be an object' }] };
 
   const name = raw.event_name;
   if (typeof name !== 'string' || name.trim() === '') {
@@ -210,7 +224,8 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
     errors.push({ field: 'env_id', message: 'does not match the write key' });
   }
   const eventId = optString(raw, 'event_id', 'event_id', errors);
-  if (eventId === undefined) warnings.push('no event_id: browser and server copies cannot be deduplicated');
+  if (eventId === undefined)
+    warnings.push('no event_id: browser and server copies cannot be deduplicated');
   const nowS = Math.floor(ctx.nowMs / 1000);
   const eventTime = parseEventTime(raw.event_time, nowS, errors);
   // What the collector saw on the request (browser IP, cookie) outranks what a page claims.

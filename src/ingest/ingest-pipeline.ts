@@ -1,6 +1,11 @@
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { Store } from '../store/store.js';
-import { type BatchContext, type EventOutcome, type IngestItem, processBatch } from './process-batch.js';
+import {
+  type BatchContext,
+  type EventOutcome,
+  type IngestItem,
+  processBatch,
+} from './process-batch.js';
 
 /** Items written in one transaction at most. */
 export const MAX_BATCH_ITEMS = 2000;
@@ -15,7 +20,11 @@ interface Pending {
 
 /** Observes flushes for metrics. */
 export interface PipelineObserver {
-  flushed(items: readonly IngestItem[], outcomes: ReadonlyArray<EventOutcome | null>, ms: number): void;
+  flushed(
+    items: readonly IngestItem[],
+    outcomes: ReadonlyArray<EventOutcome | null>,
+    ms: number,
+  ): void;
   failed(items: number, error: unknown): void;
 }
 
@@ -59,7 +68,9 @@ export class IngestPipeline {
 
   /** Queues events; resolves with each one's outcome once committed. */
   recordEvents(events: readonly TrackedEvent[]): Promise<EventOutcome[]> {
-    return Promise.all(events.map((event) => this.submit({ kind: 'event', event }) as Promise<EventOutcome>));
+    return Promise.all(
+      events.map((event) => this.submit({ kind: 'event', event }) as Promise<EventOutcome>),
+    );
   }
 
   private submit(item: IngestItem): Promise<EventOutcome | null> {
@@ -67,7 +78,8 @@ export class IngestPipeline {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (this.queue.length >= MAX_BATCH_ITEMS) void this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.deps.flushIntervalMs);
+      else if (!this.timer)
+        this.timer = setTimeout(() => void this.flush(), this.deps.flushIntervalMs);
     });
   }
 
@@ -92,17 +104,28 @@ export class IngestPipeline {
     const started = Date.now();
     try {
       const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
-      const outcomes = await this.deps.store.ingest((tx) => processBatch(tx, batch.map((p) => p.item), ctx));
-      batch.forEach((p, i) => p.resolve(outcomes[i]));
-      this.deps.observer?.flushed(batch.map((p) => p.item), outcomes, Date.now() - started);
+      const outcomes = await this.deps.store.ingest((tx) =>
+        processBatch(
+          tx,
+          batch.map((p) => p.item),
+          ctx,
+        ),
+      );
+      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
+      this.deps.observer?.flushed(
+        batch.map((p) => p.item),
+        outcomes,
+        Date.now() - started,
+      );
     } catch (e) {
-      batch.forEach((p) => p.reject(e));
+      for (const p of batch) p.reject(e);
       this.deps.observer?.failed(batch.length, e);
     }
   }
 
   private releaseRoom(): void {
-    while (this.roomWaiters.length > 0 && this.queue.length < MAX_PENDING_ITEMS) this.roomWaiters.shift()?.();
+    while (this.roomWaiters.length > 0 && this.queue.length < MAX_PENDING_ITEMS)
+      this.roomWaiters.shift()?.();
   }
 
   /** Flushes what is queued and refuses new writes (graceful stop). */

@@ -1,7 +1,12 @@
-import { attribute, type AttributionDecision, type ConversionIdentity, type LinkedAnonymousId } from '../domain/attribution.js';
+import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
+import {
+  type AttributionDecision,
+  attribute,
+  type ConversionIdentity,
+  type LinkedAnonymousId,
+} from '../domain/attribution.js';
 import { mergeDuplicate, withinDedupWindow } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
-import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { IngestTx } from '../store/store.js';
 
 /** One write of the ingest path. */
@@ -21,7 +26,9 @@ export interface BatchContext {
 
 const CONSENT_DENIED = 'ads consent denied';
 
-function strongKeys(e: TrackedEvent): Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> {
+function strongKeys(
+  e: TrackedEvent,
+): Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> {
   const keys: Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> = [];
   if (e.user.user_id) keys.push({ key_type: 'user_id', key_value: e.user.user_id });
   if (e.user.email_sha256) keys.push({ key_type: 'email', key_value: e.user.email_sha256 });
@@ -44,7 +51,11 @@ function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[
   return env.destinations.filter((d) => d.events.includes(e.event_name));
 }
 
-async function decide(tx: IngestTx, e: TrackedEvent, dests: DestinationConfig[]): Promise<Map<string, AttributionDecision>> {
+async function decide(
+  tx: IngestTx,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+): Promise<Map<string, AttributionDecision>> {
   const out = new Map<string, AttributionDecision>();
   if (e.consent.ads === false) {
     for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
@@ -62,13 +73,24 @@ async function decide(tx: IngestTx, e: TrackedEvent, dests: DestinationConfig[])
   });
   const who: ConversionIdentity = { time: e.event_time, user: e.user, linked };
   for (const d of dests) {
-    out.set(d.id, attribute(who, touches, { dest_id: d.id, click_window_ms: d.click_window_ms, view_window_ms: d.view_window_ms }));
+    out.set(
+      d.id,
+      attribute(who, touches, {
+        dest_id: d.id,
+        click_window_ms: d.click_window_ms,
+        view_window_ms: d.view_window_ms,
+      }),
+    );
   }
   return out;
 }
 
 async function recordConversions(
-  tx: IngestTx, pk: string, e: TrackedEvent, dests: DestinationConfig[], nowMs: number,
+  tx: IngestTx,
+  pk: string,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  nowMs: number,
 ): Promise<number> {
   if (dests.length === 0) return 0;
   const decisions = await decide(tx, e, dests);
@@ -76,8 +98,14 @@ async function recordConversions(
   for (const d of dests) {
     const decision = decisions.get(d.id) as AttributionDecision;
     await tx.putConversion({
-      conversion_id, dest_id: d.id, env_id: e.env_id, event_pk: pk, event_name: e.event_name,
-      event_id: e.event_id, event_time: e.event_time, value: e.properties.value ?? null,
+      conversion_id,
+      dest_id: d.id,
+      env_id: e.env_id,
+      event_pk: pk,
+      event_name: e.event_name,
+      event_id: e.event_id,
+      event_time: e.event_time,
+      value: e.properties.value ?? null,
       currency: e.properties.currency ?? null,
       attribution: decision.attributed ? decision.attribution : null,
       reason: decision.attributed ? null : decision.reason,
@@ -95,8 +123,16 @@ async function recordConversions(
  * A later copy may bring the cookie or email the first lacked: conversions left
  * unattributed get a second chance with the merged identity.
  */
-async function reattribute(tx: IngestTx, pk: string, merged: TrackedEvent, env: EnvironmentConfig, nowMs: number) {
-  const open = (await tx.conversionsOfEvent(pk)).filter((c) => !c.attribution && c.reason !== CONSENT_DENIED);
+async function reattribute(
+  tx: IngestTx,
+  pk: string,
+  merged: TrackedEvent,
+  env: EnvironmentConfig,
+  nowMs: number,
+) {
+  const open = (await tx.conversionsOfEvent(pk)).filter(
+    (c) => !c.attribution && c.reason !== CONSENT_DENIED,
+  );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
   const decisions = await decide(tx, merged, dests);
@@ -109,7 +145,11 @@ async function reattribute(tx: IngestTx, pk: string, merged: TrackedEvent, env: 
   }
 }
 
-async function processEvent(tx: IngestTx, e: TrackedEvent, ctx: BatchContext): Promise<EventOutcome> {
+async function processEvent(
+  tx: IngestTx,
+  e: TrackedEvent,
+  ctx: BatchContext,
+): Promise<EventOutcome> {
   const env = ctx.environment(e.env_id);
   const nowS = Math.floor(ctx.nowMs / 1000);
   const prior = await tx.findDedup(e.env_id, e.event_name, e.event_id);
@@ -137,7 +177,11 @@ async function processEvent(tx: IngestTx, e: TrackedEvent, ctx: BatchContext): P
  * Applies one batch in arrival order inside one transaction: touches first become
  * visible to the conversions behind them, and copies of one event within the batch dedup.
  */
-export async function processBatch(tx: IngestTx, items: readonly IngestItem[], ctx: BatchContext): Promise<Array<EventOutcome | null>> {
+export async function processBatch(
+  tx: IngestTx,
+  items: readonly IngestItem[],
+  ctx: BatchContext,
+): Promise<Array<EventOutcome | null>> {
   const outcomes: Array<EventOutcome | null> = [];
   let touches: Touch[] = [];
   for (const item of items) {

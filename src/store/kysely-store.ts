@@ -1,14 +1,27 @@
-import { type Kysely, Migrator, type Transaction, sql } from 'kysely';
+import { type Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import {
-  attemptFromRow, conversionFromRow, conversionToRow, eventFromRow, eventToRow, outboxFromRow, touchFromRow,
+  attemptFromRow,
+  conversionFromRow,
+  conversionToRow,
+  eventFromRow,
+  eventToRow,
+  outboxFromRow,
+  touchFromRow,
 } from './row-mappers.js';
 import type { Database } from './schema.js';
 import type {
-  AttemptRecord, ClaimedDelivery, ConversionRecord, IngestTx, ListFilter, OutboxUpdate, Store,
-  StoreCounts, TouchLookup,
+  AttemptRecord,
+  ClaimedDelivery,
+  ConversionRecord,
+  IngestTx,
+  ListFilter,
+  OutboxUpdate,
+  Store,
+  StoreCounts,
+  TouchLookup,
 } from './store.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
@@ -21,7 +34,10 @@ class KyselyIngestTx implements IngestTx {
 
   async insertTouches(touches: readonly Touch[]): Promise<void> {
     for (let i = 0; i < touches.length; i += INSERT_CHUNK_ROWS) {
-      await this.db.insertInto('touches').values(touches.slice(i, i + INSERT_CHUNK_ROWS)).execute();
+      await this.db
+        .insertInto('touches')
+        .values(touches.slice(i, i + INSERT_CHUNK_ROWS))
+        .execute();
     }
   }
 
@@ -37,19 +53,34 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async getEvent(pk: string) {
-    const row = await this.db.selectFrom('events').selectAll().where('pk', '=', pk).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('pk', '=', pk)
+      .executeTakeFirst();
     return row ? eventFromRow(row) : null;
   }
 
   async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
-    await this.db.insertInto('events').values(eventToRow(pk, event, received_at_ms)).execute();
+    await this.db
+      .insertInto('events')
+      .values(eventToRow(pk, event, received_at_ms))
+      .execute();
   }
 
-  async putDedup(env_id: string, event_name: string, event_id: string, event_pk: string, first_seen: number) {
+  async putDedup(
+    env_id: string,
+    event_name: string,
+    event_id: string,
+    event_pk: string,
+    first_seen: number,
+  ) {
     await this.db
       .insertInto('dedup_keys')
       .values({ env_id, event_name, event_id, event_pk, first_seen })
-      .onConflict((oc) => oc.columns(['env_id', 'event_name', 'event_id']).doUpdateSet({ event_pk, first_seen }))
+      .onConflict((oc) =>
+        oc.columns(['env_id', 'event_name', 'event_id']).doUpdateSet({ event_pk, first_seen }),
+      )
       .execute();
   }
 
@@ -68,35 +99,70 @@ class KyselyIngestTx implements IngestTx {
       .execute();
   }
 
-  async linkIdentity(env_id: string, links: ReadonlyArray<{ key_type: string; key_value: string }>, anonymous_id: string, seen: number) {
+  async linkIdentity(
+    env_id: string,
+    links: ReadonlyArray<{ key_type: string; key_value: string }>,
+    anonymous_id: string,
+    seen: number,
+  ) {
     if (links.length === 0) return;
     await this.db
       .insertInto('identity_links')
-      .values(links.map((l) => ({ env_id, key_type: l.key_type, key_value: l.key_value, anonymous_id, last_seen: seen })))
-      .onConflict((oc) => oc.columns(['env_id', 'key_type', 'key_value', 'anonymous_id']).doUpdateSet({ last_seen: seen }))
+      .values(
+        links.map((l) => ({
+          env_id,
+          key_type: l.key_type,
+          key_value: l.key_value,
+          anonymous_id,
+          last_seen: seen,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'key_type', 'key_value', 'anonymous_id'])
+          .doUpdateSet({ last_seen: seen }),
+      )
       .execute();
   }
 
-  async findLinkedAnonymousIds(env_id: string, keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>) {
+  async findLinkedAnonymousIds(
+    env_id: string,
+    keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
+  ) {
     if (keys.length === 0) return [];
     const rows = await this.db
       .selectFrom('identity_links')
       .select(['key_type', 'anonymous_id'])
       .where('env_id', '=', env_id)
-      .where((eb) => eb.or(keys.map((k) => eb.and([eb('key_type', '=', k.key_type), eb('key_value', '=', k.key_value)]))))
+      .where((eb) =>
+        eb.or(
+          keys.map((k) =>
+            eb.and([eb('key_type', '=', k.key_type), eb('key_value', '=', k.key_value)]),
+          ),
+        ),
+      )
       .limit(MAX_TOUCHES_PER_LOOKUP)
       .execute();
-    return rows.map((r) => ({ anonymous_id: r.anonymous_id, via: r.key_type as LinkedAnonymousId['via'] }));
+    return rows.map((r) => ({
+      anonymous_id: r.anonymous_id,
+      via: r.key_type as LinkedAnonymousId['via'],
+    }));
   }
 
   async findTouches(l: TouchLookup): Promise<Touch[]> {
     // One indexed query per key, so each uses its own (env_id, key, time) index.
     const base = () =>
-      this.db.selectFrom('touches').selectAll().where('env_id', '=', l.env_id).where('time', '>=', l.since)
-        .orderBy('time', 'desc').limit(MAX_TOUCHES_PER_LOOKUP);
+      this.db
+        .selectFrom('touches')
+        .selectAll()
+        .where('env_id', '=', l.env_id)
+        .where('time', '>=', l.since)
+        .orderBy('time', 'desc')
+        .limit(MAX_TOUCHES_PER_LOOKUP);
     const queries = [];
     if (l.user_id) queries.push(base().where('user_id', '=', l.user_id));
-    if (l.anonymous_ids.length > 0) queries.push(base().where('anonymous_id', 'in', l.anonymous_ids));
+    if (l.anonymous_ids.length > 0)
+      queries.push(base().where('anonymous_id', 'in', l.anonymous_ids));
     if (l.touch_ids.length > 0) queries.push(base().where('touch_id', 'in', l.touch_ids));
     if (l.ip) queries.push(base().where('ip', '=', l.ip));
     const seen = new Set<number>();
@@ -112,7 +178,11 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async conversionsOfEvent(event_pk: string) {
-    const rows = await this.db.selectFrom('conversions').selectAll().where('event_pk', '=', event_pk).execute();
+    const rows = await this.db
+      .selectFrom('conversions')
+      .selectAll()
+      .where('event_pk', '=', event_pk)
+      .execute();
     return rows.map(conversionFromRow);
   }
 
@@ -121,8 +191,13 @@ class KyselyIngestTx implements IngestTx {
     await this.db
       .insertInto('conversions')
       .values(row)
-      .onConflict((oc) => oc.columns(['env_id', 'conversion_id', 'dest_id'])
-        .doUpdateSet({ attributed: row.attributed, attribution: row.attribution, reason: row.reason }))
+      .onConflict((oc) =>
+        oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
+          attributed: row.attributed,
+          attribution: row.attribution,
+          reason: row.reason,
+        }),
+      )
       .execute();
   }
 
@@ -131,17 +206,36 @@ class KyselyIngestTx implements IngestTx {
   }
 }
 
-async function enqueue(db: Kysely<Database>, env_id: string, conversion_id: string, dest_id: string, now_ms: number) {
+async function enqueue(
+  db: Kysely<Database>,
+  env_id: string,
+  conversion_id: string,
+  dest_id: string,
+  now_ms: number,
+) {
   await db
     .insertInto('outbox')
     .values({
-      env_id, conversion_id, dest_id, status: 'pending', attempts: 0, next_attempt_at_ms: now_ms,
-      created_at_ms: now_ms, updated_at_ms: now_ms,
+      env_id,
+      conversion_id,
+      dest_id,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at_ms: now_ms,
+      created_at_ms: now_ms,
+      updated_at_ms: now_ms,
     })
-    .onConflict((oc) => oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
-      status: 'pending', next_attempt_at_ms: now_ms, lease_until_ms: null, lease_owner: null,
-      attempts: 0, first_attempt_at_ms: null, updated_at_ms: now_ms,
-    }))
+    .onConflict((oc) =>
+      oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
+        status: 'pending',
+        next_attempt_at_ms: now_ms,
+        lease_until_ms: null,
+        lease_owner: null,
+        attempts: 0,
+        first_attempt_at_ms: null,
+        updated_at_ms: now_ms,
+      }),
+    )
     .execute();
 }
 
@@ -150,7 +244,10 @@ async function enqueue(db: Kysely<Database>, env_id: string, conversion_id: stri
  * PostgreSQL does with `FOR UPDATE SKIP LOCKED` so concurrent workers never take one row twice.
  */
 export class KyselyStore implements Store {
-  constructor(readonly db: Kysely<Database>, readonly dialect: Dialect) {}
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
@@ -173,7 +270,13 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx)));
   }
 
-  async claimDeliveries(now_ms: number, limit: number, lease_ms: number, owner: string, paused: ReadonlySet<string>): Promise<ClaimedDelivery[]> {
+  async claimDeliveries(
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedDelivery[]> {
     const claimed = await this.db.transaction().execute(async (trx) => {
       let q = trx
         .selectFrom('outbox')
@@ -220,7 +323,8 @@ export class KyselyStore implements Store {
           status: update.status,
           attempts: eb('attempts', '+', 1),
           first_attempt_at_ms: eb.fn.coalesce('first_attempt_at_ms', eb.val(a.at_ms)),
-          next_attempt_at_ms: update.status === 'pending' ? update.next_attempt_at_ms : eb.ref('next_attempt_at_ms'),
+          next_attempt_at_ms:
+            update.status === 'pending' ? update.next_attempt_at_ms : eb.ref('next_attempt_at_ms'),
           lease_until_ms: null,
           lease_owner: null,
           last_status: a.status_code,
@@ -234,15 +338,23 @@ export class KyselyStore implements Store {
   }
 
   async leaseOwners(now_ms: number): Promise<string[]> {
-    const rows = await this.db.selectFrom('outbox').select('lease_owner').distinct()
-      .where('lease_until_ms', '>=', now_ms).where('lease_owner', 'is not', null).execute();
+    const rows = await this.db
+      .selectFrom('outbox')
+      .select('lease_owner')
+      .distinct()
+      .where('lease_until_ms', '>=', now_ms)
+      .where('lease_owner', 'is not', null)
+      .execute();
     return rows.map((r) => r.lease_owner as string);
   }
 
   async releaseLeases(owners: readonly string[]): Promise<number> {
     if (owners.length === 0) return 0;
-    const r = await this.db.updateTable('outbox').set({ lease_until_ms: null, lease_owner: null })
-      .where('lease_owner', 'in', [...owners]).executeTakeFirst();
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ lease_until_ms: null, lease_owner: null })
+      .where('lease_owner', 'in', [...owners])
+      .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
 
@@ -256,19 +368,37 @@ export class KyselyStore implements Store {
   }
 
   async pausedDestinations() {
-    return this.db.selectFrom('destination_state').select(['env_id', 'dest_id', 'reason']).where('paused', '=', 1).execute();
+    return this.db
+      .selectFrom('destination_state')
+      .select(['env_id', 'dest_id', 'reason'])
+      .where('paused', '=', 1)
+      .execute();
   }
 
-  async setDestinationPaused(env_id: string, dest_id: string, paused: boolean, reason: string | null, now_ms: number) {
+  async setDestinationPaused(
+    env_id: string,
+    dest_id: string,
+    paused: boolean,
+    reason: string | null,
+    now_ms: number,
+  ) {
     await this.db
       .insertInto('destination_state')
       .values({ env_id, dest_id, paused: paused ? 1 : 0, reason, updated_at_ms: now_ms })
-      .onConflict((oc) => oc.columns(['env_id', 'dest_id']).doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }))
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'dest_id'])
+          .doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }),
+      )
       .execute();
   }
 
   async listConversions(f: ListFilter) {
-    let q = this.db.selectFrom('conversions').selectAll().orderBy('created_at_ms', 'desc').limit(f.limit);
+    let q = this.db
+      .selectFrom('conversions')
+      .selectAll()
+      .orderBy('created_at_ms', 'desc')
+      .limit(f.limit);
     if (f.env_id) q = q.where('env_id', '=', f.env_id);
     if (f.dest_id) q = q.where('dest_id', '=', f.dest_id);
     if (f.status === 'attributed') q = q.where('attributed', '=', 1);
@@ -289,23 +419,46 @@ export class KyselyStore implements Store {
   }
 
   async getDelivery(id: number) {
-    const row = await this.db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) return null;
-    const attempts = await this.db.selectFrom('delivery_attempts').selectAll().where('outbox_id', '=', id).orderBy('id').execute();
+    const attempts = await this.db
+      .selectFrom('delivery_attempts')
+      .selectAll()
+      .where('outbox_id', '=', id)
+      .orderBy('id')
+      .execute();
     return { outbox: outboxFromRow(row), attempts: attempts.map(attemptFromRow) };
   }
 
   async retryDelivery(id: number, now_ms: number): Promise<boolean> {
     const r = await this.db
       .updateTable('outbox')
-      .set({ status: 'pending', next_attempt_at_ms: now_ms, first_attempt_at_ms: null, attempts: 0, lease_until_ms: null, lease_owner: null, updated_at_ms: now_ms })
+      .set({
+        status: 'pending',
+        next_attempt_at_ms: now_ms,
+        first_attempt_at_ms: null,
+        attempts: 0,
+        lease_until_ms: null,
+        lease_owner: null,
+        updated_at_ms: now_ms,
+      })
       .where('id', '=', id)
       .where('status', 'in', ['dead', 'failed'])
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async requeueRange(env_id: string, dest_id: string, from_ms: number, to_ms: number, now_ms: number): Promise<number> {
+  async requeueRange(
+    env_id: string,
+    dest_id: string,
+    from_ms: number,
+    to_ms: number,
+    now_ms: number,
+  ): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const convs = await trx
         .selectFrom('conversions')
@@ -322,31 +475,57 @@ export class KyselyStore implements Store {
   }
 
   async counts(env_id?: string): Promise<StoreCounts> {
-    const count = async (table: 'touches' | 'events' | 'conversions' | 'outbox', where?: (q: any) => any) => {
-      let q = this.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
-      if (env_id) q = q.where('env_id', '=', env_id);
-      if (where) q = where(q);
-      return Number((await q.executeTakeFirstOrThrow()).n);
-    };
-    const dup = this.db.selectFrom('events').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('duplicate_count'), eb.val(0)).as('n'));
-    const duplicates = Number((await (env_id ? dup.where('env_id', '=', env_id) : dup).executeTakeFirstOrThrow()).n);
+    const touches = await this.db
+      .selectFrom('touches')
+      .select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy('kind')
+      .execute();
+    const events = await this.db
+      .selectFrom('events')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.coalesce(eb.fn.sum<number>('duplicate_count'), eb.val(0)).as('dups'),
+      ])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .executeTakeFirstOrThrow();
+    const conversions = await this.db
+      .selectFrom('conversions')
+      .select(['attributed', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy('attributed')
+      .execute();
+    const outbox = await this.db
+      .selectFrom('outbox')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy('status')
+      .execute();
+    const sum = <R extends { n: unknown }>(rows: R[], keep: (r: R) => boolean) =>
+      rows.filter(keep).reduce((acc, r) => acc + Number(r.n), 0);
     return {
-      touches: await count('touches'),
-      impressions: await count('touches', (q) => q.where('kind', '=', 'impression')),
-      clicks: await count('touches', (q) => q.where('kind', '=', 'click')),
-      events: await count('events'),
-      duplicates,
-      conversions: await count('conversions'),
-      attributed: await count('conversions', (q) => q.where('attributed', '=', 1)),
-      outbox_pending: await count('outbox', (q) => q.where('status', '=', 'pending')),
-      outbox_delivered: await count('outbox', (q) => q.where('status', '=', 'delivered')),
-      outbox_dead: await count('outbox', (q) => q.where('status', 'in', ['dead', 'failed'])),
+      touches: sum(touches, () => true),
+      impressions: sum(touches, (r) => r.kind === 'impression'),
+      clicks: sum(touches, (r) => r.kind === 'click'),
+      events: Number(events.n),
+      duplicates: Number(events.dups),
+      conversions: sum(conversions, () => true),
+      attributed: sum(conversions, (r) => Number(r.attributed) === 1),
+      outbox_pending: sum(outbox, (r) => r.status === 'pending'),
+      outbox_delivered: sum(outbox, (r) => r.status === 'delivered'),
+      outbox_dead: sum(outbox, (r) => r.status === 'dead' || r.status === 'failed'),
     };
   }
 
   async purge(touches_before: number, dedup_before: number): Promise<number> {
-    const a = await this.db.deleteFrom('touches').where('time', '<', touches_before).executeTakeFirst();
-    const b = await this.db.deleteFrom('dedup_keys').where('first_seen', '<', dedup_before).executeTakeFirst();
+    const a = await this.db
+      .deleteFrom('touches')
+      .where('time', '<', touches_before)
+      .executeTakeFirst();
+    const b = await this.db
+      .deleteFrom('dedup_keys')
+      .where('first_seen', '<', dedup_before)
+      .executeTakeFirst();
     return Number(a.numDeletedRows) + Number(b.numDeletedRows);
   }
 }

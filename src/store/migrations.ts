@@ -12,7 +12,9 @@ function initial(dialect: Dialect): Migration {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('touches')
-        .addColumn('id', sql.raw(serial), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('id', sql.raw(serial), (c) =>
+          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('env_id', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('touch_id', 'text', (c) => c.notNull())
@@ -27,7 +29,11 @@ function initial(dialect: Dialect): Migration {
         .addColumn('user_agent', 'text')
         .execute();
       for (const col of ['anonymous_id', 'user_id', 'ip', 'touch_id'] as const) {
-        await db.schema.createIndex(`touches_by_${col}`).on('touches').columns(['env_id', col, 'time']).execute();
+        await db.schema
+          .createIndex(`touches_by_${col}`)
+          .on('touches')
+          .columns(['env_id', col, 'time'])
+          .execute();
       }
       await db.schema.createIndex('touches_by_time').on('touches').column('time').execute();
 
@@ -47,7 +53,11 @@ function initial(dialect: Dialect): Migration {
         .addColumn('data', 'text', (c) => c.notNull())
         .addColumn('duplicate_count', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
-      await db.schema.createIndex('events_by_env_time').on('events').columns(['env_id', 'received_at_ms']).execute();
+      await db.schema
+        .createIndex('events_by_env_time')
+        .on('events')
+        .columns(['env_id', 'received_at_ms'])
+        .execute();
 
       await db.schema
         .createTable('dedup_keys')
@@ -66,7 +76,12 @@ function initial(dialect: Dialect): Migration {
         .addColumn('key_value', 'text', (c) => c.notNull())
         .addColumn('anonymous_id', 'text', (c) => c.notNull())
         .addColumn('last_seen', sql.raw(big), (c) => c.notNull())
-        .addPrimaryKeyConstraint('identity_links_pk', ['env_id', 'key_type', 'key_value', 'anonymous_id'])
+        .addPrimaryKeyConstraint('identity_links_pk', [
+          'env_id',
+          'key_type',
+          'key_value',
+          'anonymous_id',
+        ])
         .execute();
 
       await db.schema
@@ -86,12 +101,22 @@ function initial(dialect: Dialect): Migration {
         .addColumn('created_at_ms', sql.raw(big), (c) => c.notNull())
         .addPrimaryKeyConstraint('conversions_pk', ['env_id', 'conversion_id', 'dest_id'])
         .execute();
-      await db.schema.createIndex('conversions_by_time').on('conversions').columns(['env_id', 'created_at_ms']).execute();
-      await db.schema.createIndex('conversions_by_event').on('conversions').columns(['event_pk']).execute();
+      await db.schema
+        .createIndex('conversions_by_time')
+        .on('conversions')
+        .columns(['env_id', 'created_at_ms'])
+        .execute();
+      await db.schema
+        .createIndex('conversions_by_event')
+        .on('conversions')
+        .columns(['event_pk'])
+        .execute();
 
       await db.schema
         .createTable('outbox')
-        .addColumn('id', sql.raw(serial), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('id', sql.raw(serial), (c) =>
+          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('env_id', 'text', (c) => c.notNull())
         .addColumn('conversion_id', 'text', (c) => c.notNull())
         .addColumn('dest_id', 'text', (c) => c.notNull())
@@ -108,11 +133,17 @@ function initial(dialect: Dialect): Migration {
         .addColumn('delivered_at_ms', sql.raw(big))
         .addUniqueConstraint('outbox_one_per_conversion', ['env_id', 'conversion_id', 'dest_id'])
         .execute();
-      await db.schema.createIndex('outbox_due').on('outbox').columns(['status', 'next_attempt_at_ms']).execute();
+      await db.schema
+        .createIndex('outbox_due')
+        .on('outbox')
+        .columns(['status', 'next_attempt_at_ms'])
+        .execute();
 
       await db.schema
         .createTable('delivery_attempts')
-        .addColumn('id', sql.raw(serial), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('id', sql.raw(serial), (c) =>
+          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('env_id', 'text', (c) => c.notNull())
         .addColumn('outbox_id', sql.raw(big), (c) => c.notNull())
         .addColumn('at_ms', sql.raw(big), (c) => c.notNull())
@@ -122,7 +153,11 @@ function initial(dialect: Dialect): Migration {
         .addColumn('verdict', 'text', (c) => c.notNull())
         .addColumn('response_excerpt', 'text')
         .execute();
-      await db.schema.createIndex('attempts_by_outbox').on('delivery_attempts').column('outbox_id').execute();
+      await db.schema
+        .createIndex('attempts_by_outbox')
+        .on('delivery_attempts')
+        .column('outbox_id')
+        .execute();
 
       await db.schema
         .createTable('destination_state')

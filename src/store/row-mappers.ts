@@ -1,8 +1,20 @@
 import type { Selectable } from 'kysely';
 import type { Attribution } from '../domain/attribution.js';
 import type { Touch, TouchKind, TrackedEvent } from '../domain/event.js';
-import type { ConversionsTable, DeliveryAttemptsTable, EventsTable, OutboxTable, TouchesTable } from './schema.js';
-import type { AttemptRecord, ConversionRecord, OutboxRecord, OutboxStatus, StoredEvent } from './store.js';
+import type {
+  ConversionsTable,
+  DeliveryAttemptsTable,
+  EventsTable,
+  OutboxTable,
+  TouchesTable,
+} from './schema.js';
+import type {
+  AttemptRecord,
+  ConversionRecord,
+  OutboxRecord,
+  OutboxStatus,
+  StoredEvent,
+} from './store.js';
 
 // PostgreSQL returns bigint as string; SQLite as number. Both come out as number.
 const num = (v: unknown): number => Number(v);

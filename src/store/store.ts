@@ -83,19 +83,42 @@ export type OutboxUpdate =
 /** Reads and writes inside one transaction of the ingest path. */
 export interface IngestTx {
   insertTouches(touches: readonly Touch[]): Promise<void>;
-  findDedup(env_id: string, event_name: string, event_id: string): Promise<{ event_pk: string; first_seen: number } | null>;
+  findDedup(
+    env_id: string,
+    event_name: string,
+    event_id: string,
+  ): Promise<{ event_pk: string; first_seen: number } | null>;
   getEvent(pk: string): Promise<StoredEvent | null>;
   insertEvent(pk: string, event: TrackedEvent, received_at_ms: number): Promise<void>;
   /** Points the dedup key at `event_pk` (new key, or a key older than the window). */
-  putDedup(env_id: string, event_name: string, event_id: string, event_pk: string, first_seen: number): Promise<void>;
+  putDedup(
+    env_id: string,
+    event_name: string,
+    event_id: string,
+    event_pk: string,
+    first_seen: number,
+  ): Promise<void>;
   updateDuplicate(pk: string, merged: TrackedEvent): Promise<void>;
-  linkIdentity(env_id: string, links: ReadonlyArray<{ key_type: string; key_value: string }>, anonymous_id: string, seen: number): Promise<void>;
-  findLinkedAnonymousIds(env_id: string, keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>): Promise<LinkedAnonymousId[]>;
+  linkIdentity(
+    env_id: string,
+    links: ReadonlyArray<{ key_type: string; key_value: string }>,
+    anonymous_id: string,
+    seen: number,
+  ): Promise<void>;
+  findLinkedAnonymousIds(
+    env_id: string,
+    keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
+  ): Promise<LinkedAnonymousId[]>;
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
   /** Queues (or re-queues) delivery of one conversion to one destination. */
-  enqueueDelivery(env_id: string, conversion_id: string, dest_id: string, now_ms: number): Promise<void>;
+  enqueueDelivery(
+    env_id: string,
+    conversion_id: string,
+    dest_id: string,
+    now_ms: number,
+  ): Promise<void>;
 }
 
 /** Filters of the admin lists. */
@@ -131,7 +154,13 @@ export interface Store {
   ping(): Promise<void>;
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
 
-  claimDeliveries(now_ms: number, limit: number, lease_ms: number, owner: string, paused: ReadonlySet<string>): Promise<ClaimedDelivery[]>;
+  claimDeliveries(
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedDelivery[]>;
   finishAttempt(attempt: AttemptRecord, update: OutboxUpdate): Promise<void>;
   /** Owners of leases that have not expired yet. */
   leaseOwners(now_ms: number): Promise<string[]>;
@@ -139,7 +168,13 @@ export interface Store {
   releaseLeases(owners: readonly string[]): Promise<number>;
   nextDueAt(): Promise<number | null>;
   pausedDestinations(): Promise<Array<{ env_id: string; dest_id: string; reason: string | null }>>;
-  setDestinationPaused(env_id: string, dest_id: string, paused: boolean, reason: string | null, now_ms: number): Promise<void>;
+  setDestinationPaused(
+    env_id: string,
+    dest_id: string,
+    paused: boolean,
+    reason: string | null,
+    now_ms: number,
+  ): Promise<void>;
 
   listConversions(f: ListFilter): Promise<ConversionRecord[]>;
   listDeliveries(f: ListFilter): Promise<OutboxRecord[]>;
@@ -147,7 +182,13 @@ export interface Store {
   /** Puts a dead or failed row back in the queue; false when there is no such row. */
   retryDelivery(id: number, now_ms: number): Promise<boolean>;
   /** Re-queues every conversion of a destination created in [from, to); returns how many. */
-  requeueRange(env_id: string, dest_id: string, from_ms: number, to_ms: number, now_ms: number): Promise<number>;
+  requeueRange(
+    env_id: string,
+    dest_id: string,
+    from_ms: number,
+    to_ms: number,
+    now_ms: number,
+  ): Promise<number>;
   counts(env_id?: string): Promise<StoreCounts>;
   /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
   purge(touches_before: number, dedup_before: number): Promise<number>;

@@ -30,7 +30,7 @@ export interface DataLayerEvent {
 /** Maps one dataLayer entry, or returns undefined for entries that are not ours to track. */
 export function mapEntry(entry: any): DataLayerEvent | undefined {
   if (!entry) return undefined;
-  const gtag = entry[0] == 'event';
+  const gtag = entry[0] === 'event';
   const name = EVENT_NAMES.get(gtag ? entry[1] : entry.event);
   if (!name) return undefined;
   const data: Ecommerce = (gtag ? entry[2] : entry.ecommerce || entry) || {};
@@ -50,7 +50,8 @@ export function listenDataLayer(
   w: { dataLayer?: unknown[] },
   onEvent: (event: DataLayerEvent) => void,
 ): void {
-  const dataLayer = (w.dataLayer = w.dataLayer || []);
+  if (!w.dataLayer) w.dataLayer = [];
+  const dataLayer = w.dataLayer;
   const handle = (entry: unknown) => {
     const event = mapEntry(entry);
     if (event) onEvent(event);

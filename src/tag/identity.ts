@@ -39,7 +39,7 @@ export function touchIds(): TouchIds {
   const query = new URLSearchParams(location.search);
   const ids: Record<string, string> = {};
   for (const [param, key] of TOUCH_KEYS) {
-    const landed = query.get(param) || query.get('pt_' + param);
+    const landed = query.get(param) || query.get(`pt_${param}`);
     if (landed) writeStored(key, landed, TOUCH_DAYS);
     const id = landed || readStored(key);
     if (id) ids[param] = id;

@@ -19,9 +19,9 @@ export function installQueue(
 ): void {
   const stub = w.pixeltrail;
   // A second copy of t.js on the page must not replay the queue or wrap dataLayer twice.
-  if (stub && stub.loaded) return;
+  if (stub?.loaded) return;
   const pixeltrail: PixeltrailFunction = (...args) => run(args);
   pixeltrail.loaded = true;
   w.pixeltrail = pixeltrail;
-  for (const call of (stub && stub.q) || []) run(Array.prototype.slice.call(call));
+  for (const call of stub?.q || []) run(Array.prototype.slice.call(call));
 }

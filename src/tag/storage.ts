@@ -7,7 +7,7 @@ const DAY_S = 86_400;
 
 /** Reads `name` from the cookie, else from localStorage while it has not expired. */
 export function readStored(name: string): string | undefined {
-  const cookie = document.cookie.match('(?:^|; )' + name + '=([^;]*)');
+  const cookie = document.cookie.match(`(?:^|; )${name}=([^;]*)`);
   if (cookie) return decodeURIComponent(cookie[1]);
   try {
     const [value, expiresMs] = JSON.parse(localStorage.getItem(name) || '[]') as [string, number];
@@ -22,7 +22,7 @@ export function readStored(name: string): string | undefined {
 export function writeStored(name: string, value: string, days: number): void {
   document.cookie =
     `${name}=${encodeURIComponent(value)}; max-age=${days * DAY_S}; path=/; SameSite=Lax` +
-    (location.protocol == 'https:' ? '; Secure' : '');
+    (location.protocol === 'https:' ? '; Secure' : '');
   try {
     localStorage.setItem(name, JSON.stringify([value, Date.now() + days * DAY_S * 1000]));
   } catch {

@@ -61,7 +61,7 @@ export function createTracker(defaultEndpoint: string): (command: Command) => vo
     envId = id;
     Object.assign(user, { anonymous_id: anonymousId() }, touchIds());
     if (options.consent) consent = options.consent;
-    send = createSender((options.endpoint || defaultEndpoint).replace(/\/+$/, '') + '/e');
+    send = createSender(`${(options.endpoint || defaultEndpoint).replace(/\/+$/, '')}/e`);
     if (options.autoPageView !== false) track('PageView');
     waiting.splice(0).forEach(run);
     listenDataLayer(window as never, (event) =>

@@ -96,8 +96,7 @@ describe.skipIf(!HAS_CHROMIUM)('conversion loop against a real server', () => {
 
   /** Shows an ad whose impression pixel carries `impId`, on the ad origin (localhost). */
   async function viewAd(impId: string): Promise<void> {
-    const pixel =
-      `${serverUrl}/i?env_id=env_e2e&dest_id=dsp1&imp_id=${impId}&campaign_id=c1`;
+    const pixel = `${serverUrl}/i?env_id=env_e2e&dest_id=dsp1&imp_id=${impId}&campaign_id=c1`;
     adPages.set(`/ad/${impId}`, `<!doctype html><title>ad</title><img src="${pixel}" alt="">`);
     await page.goto(`http://localhost:${ads.port}/ad/${impId}`);
     const imageWidth = await page.evaluate(() => document.images[0].naturalWidth);
@@ -193,7 +192,10 @@ describe.skipIf(!HAS_CHROMIUM)('conversion loop against a real server', () => {
     await waitFor(
       async () => {
         if (server.exitCode !== null) throw new Error(`server exited:\n${serverOutput}`);
-        return fetch(`${serverUrl}/healthz`).then((r) => r.status === 200, () => false);
+        return fetch(`${serverUrl}/healthz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
       },
       SERVER_START_MS,
       'GET /healthz 200',

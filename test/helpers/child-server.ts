@@ -33,25 +33,39 @@ export function writeConfig(dir: string, config: unknown): string {
   return file;
 }
 
-export async function startChild(configFile: string, dataDir: string, port?: number): Promise<ChildServer> {
+export async function startChild(
+  configFile: string,
+  dataDir: string,
+  port?: number,
+): Promise<ChildServer> {
   const p = port ?? (await freePort());
   let out = '';
   const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', PIXELTRAIL_CONFIG: configFile, PIXELTRAIL_DATA: dataDir },
+    env: {
+      ...process.env,
+      PORT: String(p),
+      HOST: '127.0.0.1',
+      PIXELTRAIL_CONFIG: configFile,
+      PIXELTRAIL_DATA: dataDir,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (c) => (out += c));
   child.stderr?.on('data', (c) => (out += c));
   const base = `http://127.0.0.1:${p}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
-    try {
-      return (await fetch(`${base}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 30_000, 100);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
+      try {
+        return (await fetch(`${base}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    100,
+  );
   return {
     base,
     child,
@@ -68,9 +82,14 @@ export async function startChild(configFile: string, dataDir: string, port?: num
 }
 
 /** Runs a pixeltrail CLI command to completion. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+    });
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const err = e as { stdout: string; stderr: string; code: number };

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { parseConfig } from '../../src/config/config-parse.js';
 import { createServer, type Server, type ServerOptions } from '../../src/server.js';
 
-export const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+export const UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
 /** A fresh data folder under the OS temp dir. */
 export function tempDir(): string {
@@ -12,24 +13,47 @@ export function tempDir(): string {
 }
 
 /** The config of DESIGN §4 with one webhook destination; `dest` overrides its fields. */
-export function testConfig(hookUrl: string, dest: Record<string, unknown> = {}, env: Record<string, unknown> = {}) {
+export function testConfig(
+  hookUrl: string,
+  dest: Record<string, unknown> = {},
+  env: Record<string, unknown> = {},
+) {
   return {
     admin_token: 'adm',
     log_level: 'silent',
-    environments: [{
-      id: 'env_t', name: 'Test shop', write_key: 'wk_t',
-      allowed_origins: ['http://shop.test'], click_url_hosts: ['shop.example'],
-      destinations: [{
-        id: 'dsp1', type: 'webhook', url: hookUrl, secret: 's3cret', events: ['Purchase', 'Lead'],
-        click_window: '7d', view_window: '1d', retry: { base_delay: '100ms' }, timeout: '2s', ...dest,
-      }],
-      ...env,
-    }],
+    environments: [
+      {
+        id: 'env_t',
+        name: 'Test shop',
+        write_key: 'wk_t',
+        allowed_origins: ['http://shop.test'],
+        click_url_hosts: ['shop.example'],
+        destinations: [
+          {
+            id: 'dsp1',
+            type: 'webhook',
+            url: hookUrl,
+            secret: 's3cret',
+            events: ['Purchase', 'Lead'],
+            click_window: '7d',
+            view_window: '1d',
+            retry: { base_delay: '100ms' },
+            timeout: '2s',
+            ...dest,
+          },
+        ],
+        ...env,
+      },
+    ],
   };
 }
 
 /** Starts pixeltrail in this process on a free port over the data folder. */
-export async function startPixeltrail(raw: unknown, dataDir: string, opts: ServerOptions = {}): Promise<{ server: Server; base: string }> {
+export async function startPixeltrail(
+  raw: unknown,
+  dataDir: string,
+  opts: ServerOptions = {},
+): Promise<{ server: Server; base: string }> {
   const { config, errors } = parseConfig(raw, { port: 0, host: '127.0.0.1', data_dir: dataDir });
   if (errors.length > 0) throw new Error(JSON.stringify(errors));
   const server = await createServer(config, opts);
@@ -51,7 +75,11 @@ export async function waitFor<T>(fn: () => T | Promise<T>, ms = 10_000, every = 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** POSTs a `/v1/events` batch. */
-export async function postEvents(base: string, events: unknown[], key = 'wk_t'): Promise<{ status: number; body: any }> {
+export async function postEvents(
+  base: string,
+  events: unknown[],
+  key = 'wk_t',
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}/v1/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
@@ -61,10 +89,18 @@ export async function postEvents(base: string, events: unknown[], key = 'wk_t'):
 }
 
 /** GETs an admin endpoint with the test admin token. */
-export async function admin(base: string, pathAndQuery: string, method = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
+export async function admin(
+  base: string,
+  pathAndQuery: string,
+  method = 'GET',
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${pathAndQuery}`, {
     method,
-    headers: { authorization: 'Bearer adm', ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: 'Bearer adm',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: await res.json() };
@@ -73,7 +109,9 @@ export async function admin(base: string, pathAndQuery: string, method = 'GET', 
 /** A purchase from the shop's backend, by the same browser as the pixel hits. */
 export function purchase(event_id: string, extra: Record<string, unknown> = {}) {
   return {
-    event_name: 'Purchase', event_id, env_id: 'env_t',
+    event_name: 'Purchase',
+    event_id,
+    env_id: 'env_t',
     user: { ip: '127.0.0.1', user_agent: UA },
     properties: { value: 49.9, currency: 'EUR' },
     ...extra,

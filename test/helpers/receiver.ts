@@ -15,14 +15,20 @@ export interface Receiver {
   port: number;
   got: Received[];
   /** Status (and headers) for the n-th request (1-based). */
-  respond: (rec: Received, n: number) => number | { status: number; headers?: Record<string, string> };
+  respond: (
+    rec: Received,
+    n: number,
+  ) => number | { status: number; headers?: Record<string, string> };
   close(): Promise<void>;
   /** Stops listening (the destination is down) until `start` again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
 }
 
-export async function startReceiver(respond: Receiver['respond'] = () => 200, port = 0): Promise<Receiver> {
+export async function startReceiver(
+  respond: Receiver['respond'] = () => 200,
+  port = 0,
+): Promise<Receiver> {
   const got: Received[] = [];
   let server: http.Server;
   const r: Receiver = {
@@ -35,7 +41,13 @@ export async function startReceiver(respond: Receiver['respond'] = () => 200, po
         let body = '';
         req.on('data', (c) => (body += c));
         req.on('end', () => {
-          const rec = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, at: Date.now() };
+          const rec = {
+            method: req.method ?? '',
+            url: req.url ?? '',
+            headers: req.headers,
+            body,
+            at: Date.now(),
+          };
           got.push(rec);
           const a = r.respond(rec, got.length);
           const { status, headers } = typeof a === 'number' ? { status: a, headers: {} } : a;

@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signClick } from '../../src/domain/click-link.js';
 import type { Server } from '../../src/server.js';
-import { admin, postEvents, purchase, sleep, startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
+import {
+  admin,
+  postEvents,
+  purchase,
+  sleep,
+  startPixeltrail,
+  tempDir,
+  testConfig,
+  UA,
+  waitFor,
+} from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let hook: Receiver;
@@ -63,7 +73,9 @@ describe('impression pixel', () => {
 
   it('P03 a bot gets the GIF but its hit is not stored', async () => {
     const before = (await admin(base, '/api/stats')).body.impressions;
-    const res = await get('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-BOT', { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' });
+    const res = await get('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-BOT', {
+      'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+    });
     expect(res.status).toBe(200);
     await sleep(100);
     expect((await admin(base, '/api/stats')).body.impressions).toBe(before);
@@ -83,13 +95,20 @@ describe('impression pixel', () => {
     const cookie = /ptid=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
     await postEvents(base, [{ ...purchase('ord-p5a'), user: { anonymous_id: cookie } }]);
     await postEvents(base, [{ ...purchase('ord-p5b'), user: { user_id: 'u-p5' } }]);
-    expect((await conversion('ord-p5a')).attribution).toMatchObject({ imp_id: 'IMP-P5', match_key: 'cookie' });
-    expect((await conversion('ord-p5b')).attribution).toMatchObject({ imp_id: 'IMP-P5', match_key: 'user_id' });
+    expect((await conversion('ord-p5a')).attribution).toMatchObject({
+      imp_id: 'IMP-P5',
+      match_key: 'cookie',
+    });
+    expect((await conversion('ord-p5b')).attribution).toMatchObject({
+      imp_id: 'IMP-P5',
+      match_key: 'user_id',
+    });
   });
 });
 
 describe('click redirect', () => {
-  const click = (url: string, extra = '') => get(`/c?env_id=env_t&dest_id=dsp1&click_id=CL-1${extra}&url=${encodeURIComponent(url)}`);
+  const click = (url: string, extra = '') =>
+    get(`/c?env_id=env_t&dest_id=dsp1&click_id=CL-1${extra}&url=${encodeURIComponent(url)}`);
 
   it.each([
     'https://evil.example/phish',
@@ -116,28 +135,48 @@ describe('click redirect', () => {
   });
 
   it('C03 a signed link may go to any host; a tampered one may not', async () => {
-    const params = { env_id: 'env_t', dest_id: 'dsp1', click_id: 'CL-S', url: 'https://landing.other.example/a?b=1' };
+    const params = {
+      env_id: 'env_t',
+      dest_id: 'dsp1',
+      click_id: 'CL-S',
+      url: 'https://landing.other.example/a?b=1',
+    };
     const sig = signClick('wk_t', params);
     const ok = await get(`/c?${new URLSearchParams({ ...params, sig })}`);
     expect(ok.status).toBe(302);
     expect(ok.headers.get('location')).toBe(params.url);
-    const bad = await get(`/c?${new URLSearchParams({ ...params, url: 'https://evil.example/', sig })}`);
+    const bad = await get(
+      `/c?${new URLSearchParams({ ...params, url: 'https://evil.example/', sig })}`,
+    );
     expect(bad.status).toBe(400);
   });
 
   it('C04 the admin API signs links that /c then accepts', async () => {
-    const r = await admin(base, `/api/click-links?env_id=env_t&dest_id=dsp1&click_id=CL-A&url=${encodeURIComponent('https://any.example/x')}`);
-    const res = await fetch(r.body.url.replace(/^http:\/\/localhost:\d+/, base), { redirect: 'manual', headers: { 'user-agent': UA } });
+    const r = await admin(
+      base,
+      `/api/click-links?env_id=env_t&dest_id=dsp1&click_id=CL-A&url=${encodeURIComponent('https://any.example/x')}`,
+    );
+    const res = await fetch(r.body.url.replace(/^http:\/\/localhost:\d+/, base), {
+      redirect: 'manual',
+      headers: { 'user-agent': UA },
+    });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('https://any.example/x');
   });
 
   it('C05 a click inside the click window beats an impression (click-through)', async () => {
-    const res = await get(`/c?env_id=env_t&dest_id=dsp1&click_id=CL-C5&campaign_id=c5&url=${encodeURIComponent('https://shop.example/')}`);
+    const res = await get(
+      `/c?env_id=env_t&dest_id=dsp1&click_id=CL-C5&campaign_id=c5&url=${encodeURIComponent('https://shop.example/')}`,
+    );
     const cookie = /ptid=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1] as string;
     await get('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-C5', { cookie: `ptid=${cookie}` });
     await postEvents(base, [{ ...purchase('ord-c5'), user: { anonymous_id: cookie } }]);
-    expect((await conversion('ord-c5')).attribution).toMatchObject({ type: 'click', click_id: 'CL-C5', campaign_id: 'c5', window: '7d' });
+    expect((await conversion('ord-c5')).attribution).toMatchObject({
+      type: 'click',
+      click_id: 'CL-C5',
+      campaign_id: 'c5',
+      window: '7d',
+    });
   });
 });
 
@@ -146,16 +185,29 @@ describe('server events API', () => {
     const r = await postEvents(base, [purchase('x')], 'nope');
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('unauthorized');
-    const none = await fetch(`${base}/v1/events`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const none = await fetch(`${base}/v1/events`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(none.status).toBe(401);
   });
 
   it('S02 a body that is not JSON is 400; over 1 MB is 413; both JSON', async () => {
-    const post = (body: string) => fetch(`${base}/v1/events`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer wk_t' } });
+    const post = (body: string) =>
+      fetch(`${base}/v1/events`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer wk_t' },
+      });
     const bad = await post('{not json');
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toBeTruthy();
-    const big = await post(JSON.stringify({ events: [{ event_name: 'Lead', properties: { pad: 'x'.repeat(1_100_000) } }] }));
+    const big = await post(
+      JSON.stringify({
+        events: [{ event_name: 'Lead', properties: { pad: 'x'.repeat(1_100_000) } }],
+      }),
+    );
     expect(big.status).toBe(413);
     expect((await big.json()).error.code).toBe('body_too_large');
   });
@@ -164,7 +216,10 @@ describe('server events API', () => {
     const empty = await postEvents(base, []);
     expect(empty.status).toBe(400);
     expect(empty.body.errors[0].field).toBe('events');
-    const many = await postEvents(base, Array.from({ length: 1001 }, (_, i) => ({ event_name: 'Lead', event_id: `m${i}` })));
+    const many = await postEvents(
+      base,
+      Array.from({ length: 1001 }, (_, i) => ({ event_name: 'Lead', event_id: `m${i}` })),
+    );
     expect(many.status).toBe(400);
   });
 
@@ -172,7 +227,11 @@ describe('server events API', () => {
     const now = Math.floor(Date.now() / 1000);
     const r = await postEvents(base, [
       { event_name: 'Lead', event_id: 's4-ok-1' },
-      { event_name: 'Purchase', event_id: 's4-bad-1', properties: { value: 'lots', currency: 'EUR' } },
+      {
+        event_name: 'Purchase',
+        event_id: 's4-bad-1',
+        properties: { value: 'lots', currency: 'EUR' },
+      },
       { event_name: 'Purchase', event_id: 's4-bad-2', properties: { value: 1, currency: 'EURO' } },
       { event_name: 'Lead', event_id: 's4-bad-3', event_time: now - 8 * 86_400 },
       { event_name: 'Lead', event_id: 's4-bad-4', event_time: now + 3600 },
@@ -198,7 +257,17 @@ describe('server events API', () => {
   });
 
   it('S06 emails and phones are never stored or forwarded in clear', async () => {
-    await postEvents(base, [{ ...purchase('s6'), user: { email: 'Jane@Example.com', phone: '+1 555 010 9999', ip: '127.0.0.1', user_agent: UA } }]);
+    await postEvents(base, [
+      {
+        ...purchase('s6'),
+        user: {
+          email: 'Jane@Example.com',
+          phone: '+1 555 010 9999',
+          ip: '127.0.0.1',
+          user_agent: UA,
+        },
+      },
+    ]);
     const dump = JSON.stringify((await admin(base, '/api/conversions?limit=1000')).body);
     expect(dump).not.toMatch(/jane@example\.com/i);
   });
@@ -209,7 +278,11 @@ describe('event pixel and tag beacon', () => {
     const res = await get('/p?env_id=env_t&ev=Lead&eid=lead-b1&value=5&currency=usd');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/gif');
-    expect(await conversion('lead-b1')).toMatchObject({ event_name: 'Lead', value: 5, currency: 'USD' });
+    expect(await conversion('lead-b1')).toMatchObject({
+      event_name: 'Lead',
+      value: 5,
+      currency: 'USD',
+    });
   });
 
   it('B02 /p with a bad value still answers the GIF and names the problem', async () => {
@@ -222,7 +295,17 @@ describe('event pixel and tag beacon', () => {
     const res = await fetch(`${base}/e`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
-      body: JSON.stringify({ events: [{ env_id: 'env_t', event_name: 'Purchase', event_id: 'b3', user: { anonymous_id: 'anon-b3-123' }, properties: { value: 3, currency: 'EUR' } }] }),
+      body: JSON.stringify({
+        events: [
+          {
+            env_id: 'env_t',
+            event_name: 'Purchase',
+            event_id: 'b3',
+            user: { anonymous_id: 'anon-b3-123' },
+            properties: { value: 3, currency: 'EUR' },
+          },
+        ],
+      }),
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
@@ -240,21 +323,31 @@ describe('event pixel and tag beacon', () => {
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await metric('pixeltrail_invalid_hits_total', 'reason="origin_not_allowed"')).toBe(before + 1);
+    expect(await metric('pixeltrail_invalid_hits_total', 'reason="origin_not_allowed"')).toBe(
+      before + 1,
+    );
   });
 
   it('B05 /e with garbage still answers 204 and counts it', async () => {
     const before = await metric('pixeltrail_invalid_hits_total', 'reason="bad_body"');
-    const res = await fetch(`${base}/e`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'garbage{' });
+    const res = await fetch(`${base}/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'garbage{',
+    });
     expect(res.status).toBe(204);
     expect(await metric('pixeltrail_invalid_hits_total', 'reason="bad_body"')).toBe(before + 1);
   });
 
   it('B06 the browser copy (pixel) and server copy of one event count once and merge', async () => {
     await get('/p?env_id=env_t&ev=Purchase&eid=b6&value=10&currency=EUR');
-    await postEvents(base, [{ ...purchase('b6'), user: { user_id: 'u-b6', ip: '127.0.0.1', user_agent: UA } }]);
+    await postEvents(base, [
+      { ...purchase('b6'), user: { user_id: 'u-b6', ip: '127.0.0.1', user_agent: UA } },
+    ]);
     await sleep(100);
-    const list = (await admin(base, '/api/conversions?limit=1000')).body.conversions.filter((c: { event_id: string }) => c.event_id === 'b6');
+    const list = (await admin(base, '/api/conversions?limit=1000')).body.conversions.filter(
+      (c: { event_id: string }) => c.event_id === 'b6',
+    );
     expect(list).toHaveLength(1);
   });
 });

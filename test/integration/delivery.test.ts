@@ -1,7 +1,17 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
-import { admin, postEvents, purchase, sleep, startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
+import {
+  admin,
+  postEvents,
+  purchase,
+  sleep,
+  startPixeltrail,
+  tempDir,
+  testConfig,
+  UA,
+  waitFor,
+} from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let hook: Receiver | undefined;
@@ -14,7 +24,11 @@ afterEach(async () => {
   hook = undefined;
 });
 
-async function start(respond: Receiver['respond'], dest: Record<string, unknown> = {}, dir = tempDir()) {
+async function start(
+  respond: Receiver['respond'],
+  dest: Record<string, unknown> = {},
+  dir = tempDir(),
+) {
   hook = await startReceiver(respond);
   const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`, dest), dir);
   running.push(server);
@@ -23,24 +37,42 @@ async function start(respond: Receiver['respond'], dest: Record<string, unknown>
 
 /** An impression from the same browser (IP and user agent) as the later purchase. */
 async function impression(base: string, impId: string) {
-  await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=${impId}&campaign_id=c1`, { headers: { 'user-agent': UA } });
+  await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=${impId}&campaign_id=c1`, {
+    headers: { 'user-agent': UA },
+  });
 }
 
-const posts = (r: Receiver, eventId: string) => r.got.filter((g) => g.method === 'POST' && JSON.parse(g.body).event_id === eventId);
+const posts = (r: Receiver, eventId: string) =>
+  r.got.filter((g) => g.method === 'POST' && JSON.parse(g.body).event_id === eventId);
 
 describe('webhook delivery against a real receiver', () => {
   it('W01 the delivery is signed, keyed and shaped as the contract says', async () => {
     const { base } = await start(() => 200);
     await impression(base, 'IMP-W1');
     await postEvents(base, [purchase('ord-w1')]);
-    const [rec] = await waitFor(() => posts(hook!, 'ord-w1').length > 0 && posts(hook!, 'ord-w1')) as ReturnType<typeof posts>;
+    const [rec] = (await waitFor(
+      () => posts(hook!, 'ord-w1').length > 0 && posts(hook!, 'ord-w1'),
+    )) as ReturnType<typeof posts>;
     const want = `sha256=${createHmac('sha256', 's3cret').update(rec.body).digest('hex')}`;
     expect(rec.headers['x-pixeltrail-signature']).toBe(want);
     const body = JSON.parse(rec.body);
     expect(rec.headers['idempotency-key']).toBe(`${body.conversion_id}:dsp1`);
     expect(body).toMatchObject({
-      env_id: 'env_t', dest_id: 'dsp1', event_name: 'Purchase', event_id: 'ord-w1', value: 49.9, currency: 'EUR',
-      attribution: { type: 'view', imp_id: 'IMP-W1', click_id: null, campaign_id: 'c1', match_key: 'ip+ua', window: '1d', model: 'last_touch' },
+      env_id: 'env_t',
+      dest_id: 'dsp1',
+      event_name: 'Purchase',
+      event_id: 'ord-w1',
+      value: 49.9,
+      currency: 'EUR',
+      attribution: {
+        type: 'view',
+        imp_id: 'IMP-W1',
+        click_id: null,
+        campaign_id: 'c1',
+        match_key: 'ip+ua',
+        window: '1d',
+        model: 'last_touch',
+      },
     });
     expect(typeof body.event_time).toBe('number');
     expect(typeof body.attribution.touch_time).toBe('number');
@@ -50,12 +82,17 @@ describe('webhook delivery against a real receiver', () => {
     const { base } = await start((_r, n) => (n <= 2 ? 500 : 200));
     await impression(base, 'IMP-W2');
     await postEvents(base, [purchase('ord-w2')]);
-    await waitFor(async () => (await admin(base, '/api/deliveries?status=delivered')).body.deliveries.length === 1);
+    await waitFor(
+      async () =>
+        (await admin(base, '/api/deliveries?status=delivered')).body.deliveries.length === 1,
+    );
     expect(posts(hook!, 'ord-w2')).toHaveLength(3);
     expect(new Set(posts(hook!, 'ord-w2').map((g) => g.headers['idempotency-key'])).size).toBe(1);
     const [row] = (await admin(base, '/api/deliveries')).body.deliveries;
     const detail = (await admin(base, `/api/deliveries/${row.id}`)).body;
-    expect(detail.attempts.map((a: { status_code: number }) => a.status_code)).toEqual([500, 500, 200]);
+    expect(detail.attempts.map((a: { status_code: number }) => a.status_code)).toEqual([
+      500, 500, 200,
+    ]);
   });
 
   it('W03 a 400 is not retried; the row fails and is retried on request', async () => {
@@ -72,7 +109,10 @@ describe('webhook delivery against a real receiver', () => {
     const retry = await admin(base, `/api/deliveries/${row.id}/retry`, 'POST');
     expect(retry.status).toBe(200);
     await waitFor(() => posts(hook!, 'ord-w3').length === 2);
-    await waitFor(async () => (await admin(base, `/api/deliveries/${row.id}`)).body.outbox.status === 'delivered');
+    await waitFor(
+      async () =>
+        (await admin(base, `/api/deliveries/${row.id}`)).body.outbox.status === 'delivered',
+    );
   });
 
   it('W04 a receiver that is down, then up, gets the conversion once', async () => {
@@ -101,17 +141,29 @@ describe('webhook delivery against a real receiver', () => {
     running = [];
     failing = false;
     const restartedAt = Date.now();
-    const { server, base } = await startPixeltrail(testConfig(`${hook!.url}/hook`, { retry: { base_delay: '100ms' } }), dir);
+    const { server, base } = await startPixeltrail(
+      testConfig(`${hook!.url}/hook`, { retry: { base_delay: '100ms' } }),
+      dir,
+    );
     running.push(server);
-    await waitFor(async () => (await admin(base, '/api/deliveries?status=delivered')).body.deliveries.length === 1);
+    await waitFor(
+      async () =>
+        (await admin(base, '/api/deliveries?status=delivered')).body.deliveries.length === 1,
+    );
     await sleep(500);
     expect(posts(hook!, 'ord-w5').filter((g) => g.at >= restartedAt)).toHaveLength(1);
-    expect((await admin(base, '/api/stats')).body).toMatchObject({ conversions: 1, outbox_delivered: 1, outbox_pending: 0 });
+    expect((await admin(base, '/api/stats')).body).toMatchObject({
+      conversions: 1,
+      outbox_delivered: 1,
+      outbox_pending: 0,
+    });
   });
 
   it('W06 the row dead-letters after its retry budget and can be retried', async () => {
     let up = false;
-    const { base } = await start(() => (up ? 200 : 500), { retry: { base_delay: '50ms', max_attempts: 3 } });
+    const { base } = await start(() => (up ? 200 : 500), {
+      retry: { base_delay: '50ms', max_attempts: 3 },
+    });
     await impression(base, 'IMP-W6');
     await postEvents(base, [purchase('ord-w6')]);
     const [row] = await waitFor(async () => {
@@ -122,7 +174,10 @@ describe('webhook delivery against a real receiver', () => {
     expect(posts(hook!, 'ord-w6')).toHaveLength(3);
     up = true;
     expect((await admin(base, `/api/deliveries/${row.id}/retry`, 'POST')).status).toBe(200);
-    await waitFor(async () => (await admin(base, `/api/deliveries/${row.id}`)).body.outbox.status === 'delivered');
+    await waitFor(
+      async () =>
+        (await admin(base, `/api/deliveries/${row.id}`)).body.outbox.status === 'delivered',
+    );
     expect((await admin(base, `/api/deliveries/${row.id}/retry`, 'POST')).status).toBe(409);
   });
 
@@ -131,7 +186,10 @@ describe('webhook delivery against a real receiver', () => {
     const { base } = await start(() => (auth ? 200 : 401));
     await impression(base, 'IMP-W7');
     await postEvents(base, [purchase('ord-w7a')]);
-    await waitFor(async () => (await admin(base, '/api/environments')).body.environments[0].destinations[0].paused);
+    await waitFor(
+      async () =>
+        (await admin(base, '/api/environments')).body.environments[0].destinations[0].paused,
+    );
     await postEvents(base, [purchase('ord-w7b')]);
     await sleep(700);
     expect(posts(hook!, 'ord-w7b')).toHaveLength(0);
@@ -143,7 +201,9 @@ describe('webhook delivery against a real receiver', () => {
   });
 
   it('W08 a 429 with Retry-After waits that long before the next attempt', async () => {
-    const { base } = await start((_r, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200));
+    const { base } = await start((_r, n) =>
+      n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200,
+    );
     await impression(base, 'IMP-W8');
     await postEvents(base, [purchase('ord-w8')]);
     await waitFor(() => posts(hook!, 'ord-w8').length === 2, 10_000);
@@ -156,7 +216,12 @@ describe('webhook delivery against a real receiver', () => {
     await impression(base, 'IMP-W9');
     await postEvents(base, [purchase('ord-w9')]);
     await waitFor(() => posts(hook!, 'ord-w9').length === 1);
-    const r = await admin(base, '/api/replay', 'POST', { env_id: 'env_t', dest_id: 'dsp1', from: new Date(Date.now() - 60_000).toISOString(), to: new Date(Date.now() + 1000).toISOString() });
+    const r = await admin(base, '/api/replay', 'POST', {
+      env_id: 'env_t',
+      dest_id: 'dsp1',
+      from: new Date(Date.now() - 60_000).toISOString(),
+      to: new Date(Date.now() + 1000).toISOString(),
+    });
     expect(r.body).toEqual({ queued: 1 });
     await waitFor(() => posts(hook!, 'ord-w9').length === 2);
     const [a, b] = posts(hook!, 'ord-w9');
@@ -170,7 +235,11 @@ describe('webhook delivery against a real receiver', () => {
       const list = (await admin(base, '/api/conversions?env_id=env_t')).body.conversions;
       return list.length ? list : null;
     });
-    expect(c).toMatchObject({ event_id: 'ord-w10', attribution: null, reason: 'no touch of this person for this destination' });
+    expect(c).toMatchObject({
+      event_id: 'ord-w10',
+      attribution: null,
+      reason: 'no touch of this person for this destination',
+    });
     await sleep(500);
     expect(hook!.got).toHaveLength(0);
   });

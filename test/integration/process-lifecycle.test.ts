@@ -1,6 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ChildServer, runCli, startChild, writeConfig } from '../helpers/child-server.js';
-import { admin, postEvents, purchase, sleep, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
+import {
+  admin,
+  postEvents,
+  purchase,
+  sleep,
+  tempDir,
+  testConfig,
+  UA,
+  waitFor,
+} from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let hook: Receiver | undefined;
@@ -19,11 +28,19 @@ describe('the serve process across crashes and commands', () => {
     let failing = true;
     hook = await startReceiver(() => (failing ? 503 : 200));
     const dir = tempDir();
-    const cfg = writeConfig(dir, testConfig(`${hook.url}/hook`, { retry: { base_delay: '200ms' } }));
+    const cfg = writeConfig(
+      dir,
+      testConfig(`${hook.url}/hook`, { retry: { base_delay: '200ms' } }),
+    );
     const first = await startChild(cfg, `${dir}/data`);
     servers.push(first);
-    await fetch(`${first.base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-K1`, { headers: { 'user-agent': UA } });
-    const r = await postEvents(first.base, Array.from({ length: 20 }, (_, i) => purchase(`ord-k${i}`)));
+    await fetch(`${first.base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-K1`, {
+      headers: { 'user-agent': UA },
+    });
+    const r = await postEvents(
+      first.base,
+      Array.from({ length: 20 }, (_, i) => purchase(`ord-k${i}`)),
+    );
     expect(r.body.accepted).toBe(20);
     await waitFor(() => hook!.got.length >= 20);
     await first.kill9();
@@ -32,10 +49,16 @@ describe('the serve process across crashes and commands', () => {
     const since = Date.now();
     const second = await startChild(cfg, `${dir}/data`);
     servers.push(second);
-    await waitFor(async () => (await admin(second.base, '/api/stats')).body.outbox_delivered === 20, 20_000);
+    await waitFor(
+      async () => (await admin(second.base, '/api/stats')).body.outbox_delivered === 20,
+      20_000,
+    );
     await sleep(500);
     for (let i = 0; i < 20; i++) {
-      expect(posts(`ord-k${i}`).filter((g) => g.at >= since), `ord-k${i}`).toHaveLength(1);
+      expect(
+        posts(`ord-k${i}`).filter((g) => g.at >= since),
+        `ord-k${i}`,
+      ).toHaveLength(1);
     }
   });
 
@@ -44,8 +67,13 @@ describe('the serve process across crashes and commands', () => {
     const dir = tempDir();
     const cfg = writeConfig(dir, testConfig(`${hook.url}/hook`));
     const first = await startChild(cfg, `${dir}/data`);
-    await Promise.all(Array.from({ length: 300 }, (_, i) =>
-      fetch(`${first.base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-T${i}`, { headers: { 'user-agent': UA } })));
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        fetch(`${first.base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-T${i}`, {
+          headers: { 'user-agent': UA },
+        }),
+      ),
+    );
     await first.stop();
     const second = await startChild(cfg, `${dir}/data`);
     servers.push(second);
@@ -57,29 +85,48 @@ describe('the serve process across crashes and commands', () => {
     const dir = tempDir();
     const cfg = writeConfig(dir, testConfig(`${hook.url}/hook`));
     const srv = await startChild(cfg, `${dir}/data`);
-    await fetch(`${srv.base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-R1`, { headers: { 'user-agent': UA } });
+    await fetch(`${srv.base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-R1`, {
+      headers: { 'user-agent': UA },
+    });
     await postEvents(srv.base, [purchase('ord-r1'), purchase('ord-r2')]);
     await waitFor(() => hook!.got.length === 2);
     await srv.stop();
     const env = { PIXELTRAIL_CONFIG: cfg, PIXELTRAIL_DATA: `${dir}/data` };
     const from = new Date(Date.now() - 3_600_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
-    const out = await runCli(['replay', '--env', 'env_t', '--dest', 'dsp1', '--from', from, '--to', to], env);
+    const out = await runCli(
+      ['replay', '--env', 'env_t', '--dest', 'dsp1', '--from', from, '--to', to],
+      env,
+    );
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/queued 2 conversions/);
     expect(hook.got).toHaveLength(4);
-    expect(posts('ord-r1')[0].headers['idempotency-key']).toBe(posts('ord-r1')[1].headers['idempotency-key']);
-    const bad = await runCli(['replay', '--env', 'env_t', '--dest', 'nope', '--from', from, '--to', to], env);
+    expect(posts('ord-r1')[0].headers['idempotency-key']).toBe(
+      posts('ord-r1')[1].headers['idempotency-key'],
+    );
+    const bad = await runCli(
+      ['replay', '--env', 'env_t', '--dest', 'nope', '--from', from, '--to', to],
+      env,
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--dest must name a destination/);
   });
 
   it('L04 a bad config stops the start with every bad field named', async () => {
     const dir = tempDir();
-    const cfg = writeConfig(dir, { environments: [{ id: 'e', write_key: 'k', destinations: [{ id: 'd', type: 'fax', url: 'x' }] }] });
-    const out = await runCli(['migrate'], { PIXELTRAIL_CONFIG: cfg, PIXELTRAIL_DATA: `${dir}/data` });
+    const cfg = writeConfig(dir, {
+      environments: [
+        { id: 'e', write_key: 'k', destinations: [{ id: 'd', type: 'fax', url: 'x' }] },
+      ],
+    });
+    const out = await runCli(['migrate'], {
+      PIXELTRAIL_CONFIG: cfg,
+      PIXELTRAIL_DATA: `${dir}/data`,
+    });
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/admin_token: must be a non-empty string/);
-    expect(out.stderr).toMatch(/environments\[0\]\.destinations\[0\]\.type: unknown destination type "fax"/);
+    expect(out.stderr).toMatch(
+      /environments\[0\]\.destinations\[0\]\.type: unknown destination type "fax"/,
+    );
   });
 });
