@@ -1,6 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { secretFields } from '../config/config-parse.js';
+import type { DestinationConfig } from '../config/config-types.js';
+import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
@@ -52,6 +55,15 @@ function filterFrom(q: Static<typeof ListQuery>): ListFilter {
   };
 }
 
+/** A destination's settings with every secret field shown as `****` (STYLE rule 15). */
+export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
+  const adapter = adapterFor(d.type);
+  const secrets = adapter ? secretFields(adapter.settingsSchema) : [];
+  return Object.fromEntries(
+    Object.entries(d.settings).map(([k, v]) => [k, secrets.includes(k) ? '****' : v]),
+  );
+}
+
 function tokenMatches(given: string, want: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(want);
@@ -85,12 +97,15 @@ export function adminApi(app: FastifyInstance, s: Services): void {
             return {
               id: d.id,
               type: d.type,
-              url: d.url,
               events: d.events,
+              event_map: d.event_map,
               click_window: formatDurationMs(d.click_window_ms),
               view_window: formatDurationMs(d.view_window_ms),
               attributed_only: d.attributed_only,
-              secret: d.secret ? '****' : null,
+              test_mode: d.test_mode,
+              base_url: d.base_url,
+              batch: { size: d.batch.size, max_wait: formatDurationMs(d.batch.max_wait_ms) },
+              settings: maskedSettings(d),
               paused: !!p,
               paused_reason: p?.reason ?? null,
             };

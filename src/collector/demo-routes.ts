@@ -11,12 +11,12 @@ const DEMO_KEEP = 50;
  */
 export function demoRoutes(app: FastifyInstance, s: Services): void {
   const received: unknown[] = [];
-  const dest = s.config.environments[0]?.destinations[0];
+  const secret = s.config.environments[0]?.destinations[0]?.settings.secret;
   app.post('/demo/webhook', async (req, reply) => {
     const raw = JSON.stringify(req.body);
     const verified =
-      !!dest?.secret &&
-      req.headers['x-pixeltrail-signature'] === webhookSignature(dest.secret, raw);
+      typeof secret === 'string' &&
+      req.headers['x-pixeltrail-signature'] === webhookSignature(secret, raw);
     received.unshift({
       at: new Date(s.nowMs()).toISOString(),
       verified,

@@ -16,6 +16,8 @@ export interface ProcessEnv {
   PIXELTRAIL_DATA?: string;
   PIXELTRAIL_PUBLIC_URL?: string;
   LOG_LEVEL?: string;
+  /** Any other variable may hold a destination secret named as `env:NAME`. */
+  [name: string]: string | undefined;
 }
 
 function overridesFrom(env: ProcessEnv): ConfigOverrides {
@@ -29,6 +31,7 @@ function overridesFrom(env: ProcessEnv): ConfigOverrides {
     data_dir: env.PIXELTRAIL_DATA,
     public_url: env.PIXELTRAIL_PUBLIC_URL,
     log_level: env.LOG_LEVEL,
+    secrets: env as Record<string, string | undefined>,
   };
 }
 

@@ -32,7 +32,10 @@ describe('config parsing', () => {
           {
             id: 'bad id!',
             write_key: 'wk',
-            destinations: [{ id: 'd', type: 'fax', url: 'ftp://x', click_window: '7 days' }],
+            destinations: [
+              { id: 'd', type: 'fax' },
+              { id: 'w', type: 'webhook', url: 'ftp://x', click_window: '7 days', colour: 'red' },
+            ],
           },
         ],
       },
@@ -40,10 +43,33 @@ describe('config parsing', () => {
     );
     expect(errors.map((e) => e.field).sort()).toEqual([
       'admin_token',
-      'environments[0].destinations[0].click_window',
       'environments[0].destinations[0].type',
-      'environments[0].destinations[0].url',
+      'environments[0].destinations[1].click_window',
+      'environments[0].destinations[1].colour',
+      'environments[0].destinations[1].url',
       'environments[0].id',
+    ]);
+  });
+
+  it('K04 a secret may be read from the environment with env:NAME', () => {
+    const raw = (secret: string) => ({
+      admin_token: 'a',
+      environments: [
+        {
+          id: 'e',
+          write_key: 'k',
+          destinations: [{ id: 'w', type: 'webhook', url: 'http://x', secret }],
+        },
+      ],
+    });
+    const ok = parseConfig(raw('env:HOOK_SECRET'), { secrets: { HOOK_SECRET: 's3' } });
+    expect(ok.config.environments[0].destinations[0].settings.secret).toBe('s3');
+    const missing = parseConfig(raw('env:NOPE'), { secrets: {} });
+    expect(missing.errors).toEqual([
+      {
+        field: 'environments[0].destinations[0].secret',
+        message: 'environment variable NOPE is not set',
+      },
     ]);
   });
 

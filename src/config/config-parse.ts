@@ -1,3 +1,6 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value, ValueErrorType } from '@sinclair/typebox/value';
+import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
 import { parseDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
@@ -22,7 +25,12 @@ export interface ConfigOverrides {
   data_dir?: string;
   public_url?: string;
   log_level?: string;
+  /** Where `env:NAME` secrets are read from (the process environment). */
+  secrets?: SecretSource;
 }
+
+/** Environment variables for `env:NAME` secrets. */
+export type SecretSource = Record<string, string | undefined>;
 
 class Reader {
   readonly errors: FieldError[] = [];
@@ -81,26 +89,111 @@ class Reader {
   }
 }
 
-function parseDestination(r: Reader, raw: unknown, path: string): DestinationConfig {
+const COMMON_DEST_KEYS = new Set([
+  'id',
+  'type',
+  'events',
+  'event_map',
+  'click_window',
+  'view_window',
+  'attributed_only',
+  'retry',
+  'timeout',
+  'batch',
+  'test_mode',
+  'base_url',
+]);
+
+/** Names of the settings fields an adapter's schema marks `secret: true`. */
+export function secretFields(schema: TSchema): string[] {
+  const props = (schema as { properties?: Record<string, { secret?: boolean }> }).properties ?? {};
+  return Object.entries(props)
+    .filter(([, p]) => p.secret === true)
+    .map(([k]) => k);
+}
+
+function parseSettings(
+  r: Reader,
+  o: Obj,
+  type: string,
+  path: string,
+  env: SecretSource,
+): Record<string, unknown> {
+  const adapter = adapterFor(type);
+  const settings: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (!COMMON_DEST_KEYS.has(k)) settings[k] = v;
+  if (!adapter) return settings;
+  // `env:NAME` keeps a secret out of the config file: it is read from the environment.
+  for (const key of secretFields(adapter.settingsSchema)) {
+    const v = settings[key];
+    if (typeof v === 'string' && v.startsWith('env:')) {
+      const name = v.slice(4);
+      const value = env[name];
+      if (value) settings[key] = value;
+      else
+        r.errors.push({
+          field: `${path}.${key}`,
+          message: `environment variable ${name} is not set`,
+        });
+    }
+  }
+  for (const e of Value.Errors(adapter.settingsSchema, settings)) {
+    const field = e.path.replace(/^\//, '').replace(/\//g, '.');
+    const message =
+      e.type === ValueErrorType.ObjectAdditionalProperties ? 'is not a known field' : e.message;
+    if (field === '' && e.type === ValueErrorType.ObjectAdditionalProperties) {
+      for (const k of Object.keys(settings)) {
+        if (!(k in ((adapter.settingsSchema as { properties?: object }).properties ?? {}))) {
+          r.errors.push({
+            field: `${path}.${k}`,
+            message: `is not a known field of ${type} destinations`,
+          });
+        }
+      }
+      continue;
+    }
+    r.errors.push({ field: `${path}.${field}`, message });
+  }
+  return settings;
+}
+
+function parseDestination(
+  r: Reader,
+  raw: unknown,
+  path: string,
+  env: SecretSource,
+): DestinationConfig {
   const o = isObj(raw) ? raw : {};
   if (!isObj(raw)) r.errors.push({ field: path, message: 'must be an object' });
   const type = r.str(o, 'type', `${path}.type`);
-  if (type && type !== 'webhook') {
+  if (type && !adapterFor(type)) {
+    const known = Object.keys(ADAPTERS).join(', ');
     r.errors.push({
       field: `${path}.type`,
-      message: `unknown destination type "${type}" (known: webhook)`,
+      message: `unknown destination type "${type}" (known: ${known})`,
     });
   }
-  const url = r.str(o, 'url', `${path}.url`);
-  if (url && !/^https?:\/\//.test(url))
-    r.errors.push({ field: `${path}.url`, message: 'must be an http(s) URL' });
   const retry = isObj(o.retry) ? o.retry : {};
+  const batch = isObj(o.batch) ? o.batch : {};
+  const eventMap = isObj(o.event_map) ? o.event_map : {};
+  if (
+    o.event_map !== undefined &&
+    (!isObj(o.event_map) || Object.values(eventMap).some((v) => typeof v !== 'string'))
+  ) {
+    r.errors.push({
+      field: `${path}.event_map`,
+      message: 'must map event names to platform event names',
+    });
+  }
+  const baseUrl = o.base_url === undefined ? null : r.str(o, 'base_url', `${path}.base_url`);
+  if (baseUrl && !/^https?:\/\//.test(baseUrl)) {
+    r.errors.push({ field: `${path}.base_url`, message: 'must be an http(s) URL' });
+  }
   return {
     id: r.id(o, 'id', `${path}.id`),
-    type: 'webhook',
-    url,
-    secret: typeof o.secret === 'string' ? o.secret : null,
+    type,
     events: r.list(o, 'events', `${path}.events`, ['Purchase']),
+    event_map: eventMap as Record<string, string>,
     click_window_ms: r.duration(o, 'click_window', `${path}.click_window`, DEFAULT_CLICK_WINDOW),
     view_window_ms: r.duration(o, 'view_window', `${path}.view_window`, DEFAULT_VIEW_WINDOW),
     attributed_only: r.bool(o, 'attributed_only', `${path}.attributed_only`, true),
@@ -115,10 +208,22 @@ function parseDestination(r: Reader, raw: unknown, path: string): DestinationCon
       maxAttempts: r.int(retry, 'max_attempts', `${path}.retry.max_attempts`, DEFAULT_MAX_ATTEMPTS),
     },
     timeout_ms: r.duration(o, 'timeout', `${path}.timeout`, DEFAULT_TIMEOUT),
+    batch: {
+      size: r.int(batch, 'size', `${path}.batch.size`, adapterFor(type)?.maxBatch ?? 1),
+      max_wait_ms: r.duration(batch, 'max_wait', `${path}.batch.max_wait`, '0ms'),
+    },
+    test_mode: r.bool(o, 'test_mode', `${path}.test_mode`, false),
+    base_url: baseUrl ? baseUrl.replace(/\/+$/, '') : null,
+    settings: parseSettings(r, o, type, path, env),
   };
 }
 
-function parseEnvironment(r: Reader, raw: unknown, path: string): EnvironmentConfig {
+function parseEnvironment(
+  r: Reader,
+  raw: unknown,
+  path: string,
+  secrets: SecretSource,
+): EnvironmentConfig {
   const o = isObj(raw) ? raw : {};
   if (!isObj(raw)) r.errors.push({ field: path, message: 'must be an object' });
   const destinations = Array.isArray(o.destinations) ? o.destinations : [];
@@ -134,7 +239,9 @@ function parseEnvironment(r: Reader, raw: unknown, path: string): EnvironmentCon
     click_url_hosts: r.list(o, 'click_url_hosts', `${path}.click_url_hosts`, []),
     click_secret: r.str(o, 'click_secret', `${path}.click_secret`, writeKey),
     honor_dnt: r.bool(o, 'honor_dnt', `${path}.honor_dnt`, false),
-    destinations: destinations.map((d, i) => parseDestination(r, d, `${path}.destinations[${i}]`)),
+    destinations: destinations.map((d, i) =>
+      parseDestination(r, d, `${path}.destinations[${i}]`, secrets),
+    ),
   };
   const ids = env.destinations.map((d) => d.id);
   if (new Set(ids).size !== ids.length) {
@@ -159,7 +266,9 @@ export function parseConfig(
   if (!Array.isArray(o.environments) || envs.length === 0) {
     r.errors.push({ field: 'environments', message: 'must list at least one environment' });
   }
-  const environments = envs.map((e, i) => parseEnvironment(r, e, `environments[${i}]`));
+  const environments = envs.map((e, i) =>
+    parseEnvironment(r, e, `environments[${i}]`, overrides.secrets ?? {}),
+  );
   const envIds = environments.map((e) => e.id);
   if (new Set(envIds).size !== envIds.length) {
     r.errors.push({ field: 'environments', message: 'environment ids must be unique' });

@@ -3,18 +3,26 @@ import type { RetryBudget } from '../domain/delivery-policy.js';
 /** A downstream destination of attributed conversions (DESIGN §4). */
 export interface DestinationConfig {
   id: string;
-  type: 'webhook';
-  url: string;
-  /** HMAC key for `X-Pixeltrail-Signature`. */
-  secret: string | null;
+  /** Adapter name: webhook, meta, tiktok, ga4, google_ads, … (see delivery/destinations). */
+  type: string;
   /** Conversion event names this destination receives. */
   events: string[];
+  /** Overrides of the adapter's mapping from our event names to the platform's. */
+  event_map: Record<string, string>;
   click_window_ms: number;
   view_window_ms: number;
   /** Only conversions credited to a touch are sent (default); false sends all of them. */
   attributed_only: boolean;
   retry: RetryBudget;
   timeout_ms: number;
+  /** Conversions per request (capped by the platform's limit) and how long to wait to fill one. */
+  batch: { size: number; max_wait_ms: number };
+  /** Send to the platform's test channel (Meta test_event_code, TikTok test_event_code…). */
+  test_mode: boolean;
+  /** The platform's API host; tests point it at loopback. Null means the public default. */
+  base_url: string | null;
+  /** Type-specific fields (pixel_id, access_token, url, secret…), checked by the adapter schema. */
+  settings: Record<string, unknown>;
 }
 
 /** One site or app with its keys and destinations. */

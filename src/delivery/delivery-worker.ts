@@ -1,14 +1,22 @@
 import type { AppConfig, DestinationConfig } from '../config/config-types.js';
-import { classifyAttempt, nextAttemptAt } from '../domain/delivery-policy.js';
-import type { ClaimedDelivery, OutboxUpdate, Store } from '../store/store.js';
-import type { HttpSend } from './destination.js';
+import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
+import type { AttemptRecord, ClaimedDelivery, OutboxUpdate, Store } from '../store/store.js';
+import type {
+  DeliveryContext,
+  DeliveryItem,
+  HttpResult,
+  HttpSend,
+  Interpretation,
+} from './destination.js';
 import { adapterFor } from './destinations/registry.js';
 
 /** Rows claimed per round. */
-const CLAIM_BATCH_ROWS = 50;
+const CLAIM_BATCH_ROWS = 500;
 /** A claimed row is taken back from a worker that has not finished it by then. */
 export const LEASE_MS = 60_000;
 const IDLE_POLL_MS = 250;
+/** How much of a platform's answer the delivery log keeps per attempt. */
+const DETAIL_CHARS = 500;
 
 /** Observes attempts for logs and metrics. */
 export interface DeliveryObserver {
@@ -27,9 +35,30 @@ export interface WorkerDeps {
   observer?: DeliveryObserver;
 }
 
+/** One request's worth of claimed rows for one destination. */
+interface Batch {
+  dest: DestinationConfig;
+  rows: ClaimedDelivery[];
+}
+
+/** Without an adapter-specific reading, the status class decides for every item. */
+function defaultInterpretation(result: HttpResult, n: number, nowMs: number): Interpretation {
+  const verdict = classifyAttempt(
+    result.kind === 'network'
+      ? result
+      : { kind: 'response', status: result.status, retryAfter: result.retryAfter },
+    nowMs,
+  );
+  return {
+    verdicts: Array.from({ length: n }, () => verdict),
+    detail: result.kind === 'response' ? result.bodyExcerpt : result.error,
+  };
+}
+
 /**
- * Drains the outbox: claims due rows under a lease, sends each through its destination
- * adapter, and records the attempt and the row's next state in one transaction.
+ * Drains the outbox: claims due rows under a lease, groups them per destination into the
+ * platform's batch size, sends each batch through its adapter, and records every row's
+ * attempt and next state.
  */
 export class DeliveryWorker {
   private running = false;
@@ -79,7 +108,7 @@ export class DeliveryWorker {
     }
   }
 
-  /** Claims one round of due rows and sends them concurrently; returns how many. */
+  /** Claims one round of due rows and sends them, batches concurrently; returns how many. */
   async drainOnce(): Promise<number> {
     const { store, owner } = this.deps;
     const paused = new Set(
@@ -92,8 +121,18 @@ export class DeliveryWorker {
       owner,
       paused,
     );
-    const sends = rows.map((d) => {
-      const p = this.deliver(d).finally(() => this.inFlight.delete(p));
+    const { batches, orphans } = this.group(rows);
+    if (orphans.length > 0) {
+      const at = this.deps.nowMs();
+      await store.finishAttempts(
+        orphans.map((d) => ({
+          attempt: this.attempt(d, at, 0, null, 'destination no longer configured', 'drop', null),
+          update: { status: 'failed' as const },
+        })),
+      );
+    }
+    const sends = batches.map((b) => {
+      const p = this.deliver(b).finally(() => this.inFlight.delete(p));
       this.inFlight.add(p);
       return p;
     });
@@ -101,82 +140,135 @@ export class DeliveryWorker {
     return rows.length;
   }
 
-  private destination(d: ClaimedDelivery): DestinationConfig | undefined {
-    return this.deps.config.environments
-      .find((e) => e.id === d.outbox.env_id)
-      ?.destinations.find((x) => x.id === d.outbox.dest_id);
+  private group(rows: ClaimedDelivery[]): { batches: Batch[]; orphans: ClaimedDelivery[] } {
+    const byDest = new Map<string, Batch>();
+    const orphans: ClaimedDelivery[] = [];
+    for (const d of rows) {
+      const dest = this.deps.config.environments
+        .find((e) => e.id === d.outbox.env_id)
+        ?.destinations.find((x) => x.id === d.outbox.dest_id);
+      if (!dest || !adapterFor(dest.type)) {
+        orphans.push(d);
+        continue;
+      }
+      const key = `${d.outbox.env_id}/${dest.id}`;
+      const b = byDest.get(key) ?? { dest, rows: [] };
+      b.rows.push(d);
+      byDest.set(key, b);
+    }
+    const batches: Batch[] = [];
+    for (const b of byDest.values()) {
+      const size = Math.max(1, Math.min(b.dest.batch.size, adapterFor(b.dest.type)?.maxBatch ?? 1));
+      for (let i = 0; i < b.rows.length; i += size)
+        batches.push({ dest: b.dest, rows: b.rows.slice(i, i + size) });
+    }
+    return { batches, orphans };
   }
 
-  private async deliver(d: ClaimedDelivery): Promise<void> {
-    const { store, nowMs, random } = this.deps;
-    const dest = this.destination(d);
-    const at = nowMs();
-    if (!dest) {
-      await store.finishAttempt(
-        {
-          outbox_id: d.outbox.id,
-          env_id: d.outbox.env_id,
-          at_ms: at,
-          duration_ms: 0,
-          status_code: null,
-          error: 'destination no longer configured',
-          verdict: 'drop',
-          response_excerpt: null,
-        },
-        { status: 'failed' },
-      );
-      return;
-    }
-    const req = adapterFor(dest.type).buildRequest(d.conversion, dest);
-    const result = await this.deps.send(req, dest.timeout_ms);
-    const done = nowMs();
-    const verdict = classifyAttempt(
-      result.kind === 'network'
-        ? result
-        : { kind: 'response', status: result.status, retryAfter: result.retryAfter },
+  private attempt(
+    d: ClaimedDelivery,
+    at: number,
+    duration: number,
+    status: number | null,
+    error: string | null,
+    verdict: string,
+    detail: string | null,
+  ): AttemptRecord {
+    return {
+      outbox_id: d.outbox.id,
+      env_id: d.outbox.env_id,
+      at_ms: at,
+      duration_ms: duration,
+      status_code: status,
+      error,
+      verdict,
+      response_excerpt: detail ? detail.slice(0, DETAIL_CHARS) : null,
+    };
+  }
+
+  private nextState(
+    d: ClaimedDelivery,
+    verdict: DeliveryVerdict,
+    dest: DestinationConfig,
+    at: number,
+    done: number,
+  ): OutboxUpdate {
+    if (verdict.action === 'done') return { status: 'delivered' };
+    if (verdict.action !== 'retry') return { status: 'failed' };
+    const next = nextAttemptAt(
+      verdict,
+      d.outbox.attempts + 1,
+      d.outbox.first_attempt_at_ms ?? at,
       done,
+      dest.retry,
+      this.deps.random,
     );
-    let update: OutboxUpdate;
-    if (verdict.action === 'done') update = { status: 'delivered' };
-    else if (verdict.action === 'retry') {
-      const next = nextAttemptAt(
-        verdict,
-        d.outbox.attempts + 1,
-        d.outbox.first_attempt_at_ms ?? at,
-        done,
-        dest.retry,
-        random,
-      );
-      update = next === null ? { status: 'dead' } : { status: 'pending', next_attempt_at_ms: next };
-    } else update = { status: 'failed' };
-    const reason = verdict.action === 'done' ? null : verdict.reason;
-    await store.finishAttempt(
-      {
-        outbox_id: d.outbox.id,
-        env_id: d.outbox.env_id,
-        at_ms: at,
-        duration_ms: done - at,
-        status_code: result.kind === 'response' ? result.status : null,
-        error: reason,
-        verdict: update.status === 'dead' ? 'dead-letter' : verdict.action,
-        response_excerpt: result.kind === 'response' ? result.bodyExcerpt : null,
-      },
-      update,
-    );
-    if (verdict.action === 'pause') {
-      await store.setDestinationPaused(
-        d.outbox.env_id,
-        d.outbox.dest_id,
-        true,
-        verdict.reason,
-        done,
-      );
-      this.deps.observer?.paused(d.outbox.env_id, d.outbox.dest_id, verdict.reason);
+    return next === null ? { status: 'dead' } : { status: 'pending', next_attempt_at_ms: next };
+  }
+
+  private async deliver({ dest, rows }: Batch): Promise<void> {
+    const { store, nowMs } = this.deps;
+    const adapter = adapterFor(dest.type);
+    if (!adapter) return;
+    const at = nowMs();
+    const ctx: DeliveryContext<Record<string, unknown>> = {
+      dest,
+      settings: dest.settings,
+      nowMs: at,
+    };
+    const entries: Array<{
+      attempt: AttemptRecord;
+      update: OutboxUpdate;
+      d: ClaimedDelivery;
+      verdict: string;
+      reason: string | null;
+    }> = [];
+    // Drop up front what the platform would refuse whole, so one bad row never sinks a batch.
+    const sendable: ClaimedDelivery[] = [];
+    for (const d of rows) {
+      const why = adapter.refuse?.(this.item(d), ctx) ?? null;
+      if (why) {
+        entries.push({
+          d,
+          attempt: this.attempt(d, at, 0, null, why, 'drop', null),
+          update: { status: 'failed' },
+          verdict: 'drop',
+          reason: why,
+        });
+      } else sendable.push(d);
     }
-    this.deps.observer?.attempted(
-      d,
-      update.status === 'dead' ? 'dead-letter' : verdict.action,
-      reason,
-    );
+    if (sendable.length > 0) {
+      const items = sendable.map((d) => this.item(d));
+      const result = await this.deps.send(adapter.buildRequest(items, ctx), dest.timeout_ms);
+      const done = nowMs();
+      const reading =
+        adapter.interpret?.(result, items, done) ??
+        defaultInterpretation(result, items.length, done);
+      const status = result.kind === 'response' ? result.status : null;
+      sendable.forEach((d, i) => {
+        const verdict = reading.verdicts[i] ?? reading.verdicts[0];
+        const update = this.nextState(d, verdict, dest, at, done);
+        const reason = verdict.action === 'done' ? null : verdict.reason;
+        const label = update.status === 'dead' ? 'dead-letter' : verdict.action;
+        entries.push({
+          d,
+          attempt: this.attempt(d, at, done - at, status, reason, label, reading.detail),
+          update,
+          verdict: label,
+          reason,
+        });
+      });
+      const pause = reading.verdicts.find((v) => v.action === 'pause');
+      if (pause && pause.action === 'pause') {
+        await store.setDestinationPaused(rows[0].outbox.env_id, dest.id, true, pause.reason, done);
+        this.deps.observer?.paused(rows[0].outbox.env_id, dest.id, pause.reason);
+      }
+    }
+    await store.finishAttempts(entries.map(({ attempt, update }) => ({ attempt, update })));
+    for (const e of entries) this.deps.observer?.attempted(e.d, e.verdict, e.reason);
+  }
+
+  private item(d: ClaimedDelivery): DeliveryItem {
+    return { outbox_id: d.outbox.id, conversion: d.conversion, event: d.event };
   }
 }

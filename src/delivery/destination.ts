@@ -1,12 +1,16 @@
+import type { TSchema } from '@sinclair/typebox';
 import type { DestinationConfig } from '../config/config-types.js';
+import type { DeliveryVerdict } from '../domain/delivery-policy.js';
+import type { TrackedEvent } from '../domain/event.js';
 import type { ConversionRecord } from '../store/store.js';
 
-/** One HTTP request to a destination, built from a conversion. */
+/** One HTTP request to a destination. */
 export interface OutgoingRequest {
   url: string;
-  method: 'POST';
+  method: 'POST' | 'GET';
   headers: Record<string, string>;
-  body: string;
+  /** Absent for GET. */
+  body?: string;
 }
 
 /** What came back from a destination, or the network error instead. */
@@ -17,8 +21,42 @@ export type HttpResult =
 /** Sends one request; injected so tests and the worker share one seam (STYLE rule 11). */
 export type HttpSend = (req: OutgoingRequest, timeoutMs: number) => Promise<HttpResult>;
 
-/** A destination type: turns a conversion into the platform's documented request. */
-export interface DestinationAdapter {
-  readonly type: DestinationConfig['type'];
-  buildRequest(conversion: ConversionRecord, dest: DestinationConfig): OutgoingRequest;
+/** One conversion to deliver, with the stored event it came from (identity, properties). */
+export interface DeliveryItem {
+  outbox_id: number;
+  conversion: ConversionRecord;
+  event: TrackedEvent;
+}
+
+/** What an adapter gets besides the items. */
+export interface DeliveryContext<S> {
+  dest: DestinationConfig;
+  settings: S;
+  nowMs: number;
+}
+
+/** The outcome of one request, per item, with the platform's own words for the log. */
+export interface Interpretation {
+  verdicts: DeliveryVerdict[];
+  detail: string | null;
+}
+
+/**
+ * A destination type (STYLE rule 4): its settings schema (which also lists the secrets to
+ * mask, marked `secret: true`), its batch limit, and how a batch of conversions becomes the
+ * platform's documented request and how the platform's answer is read.
+ */
+export interface DestinationAdapter<S = Record<string, unknown>> {
+  readonly type: string;
+  /** TypeBox schema of the type-specific config fields. */
+  readonly settingsSchema: TSchema;
+  /** Most conversions one request may carry (the platform's documented limit). */
+  readonly maxBatch: number;
+  /** The platform's public API host, used when `base_url` is not set. */
+  readonly defaultBaseUrl: string | null;
+  /** Why the platform would refuse this conversion outright (e.g. too old), or null. */
+  refuse?(item: DeliveryItem, ctx: DeliveryContext<S>): string | null;
+  buildRequest(items: DeliveryItem[], ctx: DeliveryContext<S>): OutgoingRequest;
+  /** Reads the answer; without it, the status class decides for every item (DESIGN §7). */
+  interpret?(result: HttpResult, items: DeliveryItem[], nowMs: number): Interpretation;
 }

@@ -113,7 +113,8 @@ async function recordConversions(
     });
     const consentOk = decision.attributed || decision.reason !== CONSENT_DENIED;
     if (consentOk && (decision.attributed || !d.attributed_only)) {
-      await tx.enqueueDelivery(e.env_id, conversion_id, d.id, nowMs);
+      // A batching destination waits up to max_wait so its rows go out together.
+      await tx.enqueueDelivery(e.env_id, conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
     }
   }
   return dests.length;
@@ -141,7 +142,9 @@ async function reattribute(
     const c = open.find((x) => x.dest_id === d.id);
     if (!decision?.attributed || !c) continue;
     await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
-    if (d.attributed_only) await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs);
+    if (d.attributed_only) {
+      await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
+    }
   }
 }
 

@@ -201,8 +201,14 @@ class KyselyIngestTx implements IngestTx {
       .execute();
   }
 
-  async enqueueDelivery(env_id: string, conversion_id: string, dest_id: string, now_ms: number) {
-    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms);
+  async enqueueDelivery(
+    env_id: string,
+    conversion_id: string,
+    dest_id: string,
+    now_ms: number,
+    due_ms = now_ms,
+  ) {
+    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms);
   }
 }
 
@@ -212,6 +218,7 @@ async function enqueue(
   conversion_id: string,
   dest_id: string,
   now_ms: number,
+  due_ms = now_ms,
 ) {
   await db
     .insertInto('outbox')
@@ -221,14 +228,14 @@ async function enqueue(
       dest_id,
       status: 'pending',
       attempts: 0,
-      next_attempt_at_ms: now_ms,
+      next_attempt_at_ms: due_ms,
       created_at_ms: now_ms,
       updated_at_ms: now_ms,
     })
     .onConflict((oc) =>
       oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
         status: 'pending',
-        next_attempt_at_ms: now_ms,
+        next_attempt_at_ms: due_ms,
         lease_until_ms: null,
         lease_owner: null,
         attempts: 0,
@@ -309,31 +316,54 @@ export class KyselyStore implements Store {
         .where('conversion_id', '=', row.conversion_id)
         .where('dest_id', '=', row.dest_id)
         .executeTakeFirst();
-      if (conv) out.push({ outbox: outboxFromRow(row), conversion: conversionFromRow(conv) });
+      const event = conv
+        ? await this.db
+            .selectFrom('events')
+            .selectAll()
+            .where('pk', '=', conv.event_pk)
+            .executeTakeFirst()
+        : undefined;
+      if (conv && event) {
+        out.push({
+          outbox: outboxFromRow(row),
+          conversion: conversionFromRow(conv),
+          event: eventFromRow(event).event,
+        });
+      }
     }
     return out.sort((a, b) => a.outbox.id - b.outbox.id);
   }
 
-  async finishAttempt(a: AttemptRecord, update: OutboxUpdate): Promise<void> {
+  async finishAttempts(
+    entries: ReadonlyArray<{ attempt: AttemptRecord; update: OutboxUpdate }>,
+  ): Promise<void> {
+    if (entries.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('delivery_attempts').values(a).execute();
       await trx
-        .updateTable('outbox')
-        .set((eb) => ({
-          status: update.status,
-          attempts: eb('attempts', '+', 1),
-          first_attempt_at_ms: eb.fn.coalesce('first_attempt_at_ms', eb.val(a.at_ms)),
-          next_attempt_at_ms:
-            update.status === 'pending' ? update.next_attempt_at_ms : eb.ref('next_attempt_at_ms'),
-          lease_until_ms: null,
-          lease_owner: null,
-          last_status: a.status_code,
-          last_error: a.error,
-          updated_at_ms: a.at_ms + a.duration_ms,
-          delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
-        }))
-        .where('id', '=', a.outbox_id)
+        .insertInto('delivery_attempts')
+        .values(entries.map((e) => e.attempt))
         .execute();
+      for (const { attempt: a, update } of entries) {
+        await trx
+          .updateTable('outbox')
+          .set((eb) => ({
+            status: update.status,
+            attempts: eb('attempts', '+', 1),
+            first_attempt_at_ms: eb.fn.coalesce('first_attempt_at_ms', eb.val(a.at_ms)),
+            next_attempt_at_ms:
+              update.status === 'pending'
+                ? update.next_attempt_at_ms
+                : eb.ref('next_attempt_at_ms'),
+            lease_until_ms: null,
+            lease_owner: null,
+            last_status: a.status_code,
+            last_error: a.error,
+            updated_at_ms: a.at_ms + a.duration_ms,
+            delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
+          }))
+          .where('id', '=', a.outbox_id)
+          .execute();
+      }
     });
   }
 

@@ -45,10 +45,11 @@ export interface OutboxRecord {
   delivered_at_ms: number | null;
 }
 
-/** An outbox row leased to one worker, with the conversion to send. */
+/** An outbox row leased to one worker, with the conversion and the event it came from. */
 export interface ClaimedDelivery {
   outbox: OutboxRecord;
   conversion: ConversionRecord;
+  event: TrackedEvent;
 }
 
 /** Where to look for the touches of one person. */
@@ -112,12 +113,13 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
-  /** Queues (or re-queues) delivery of one conversion to one destination. */
+  /** Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`. */
   enqueueDelivery(
     env_id: string,
     conversion_id: string,
     dest_id: string,
     now_ms: number,
+    due_ms?: number,
   ): Promise<void>;
 }
 
@@ -161,7 +163,10 @@ export interface Store {
     owner: string,
     paused: ReadonlySet<string>,
   ): Promise<ClaimedDelivery[]>;
-  finishAttempt(attempt: AttemptRecord, update: OutboxUpdate): Promise<void>;
+  /** Records attempts and moves their rows on, in one transaction. */
+  finishAttempts(
+    entries: ReadonlyArray<{ attempt: AttemptRecord; update: OutboxUpdate }>,
+  ): Promise<void>;
   /** Owners of leases that have not expired yet. */
   leaseOwners(now_ms: number): Promise<string[]>;
   /** Frees the leases of owners known to be dead, so their rows need not wait for expiry. */

@@ -197,7 +197,7 @@ describe('webhook delivery against a real receiver', () => {
     expect((await admin(base, '/api/destinations/env_t/dsp1/resume', 'POST')).status).toBe(200);
     await waitFor(() => posts(hook!, 'ord-w7b').length === 1);
     const env = (await admin(base, '/api/environments')).body.environments[0];
-    expect(env.destinations[0]).toMatchObject({ paused: false, secret: '****' });
+    expect(env.destinations[0]).toMatchObject({ paused: false, settings: { secret: '****' } });
   });
 
   it('W08 a 429 with Retry-After waits that long before the next attempt', async () => {

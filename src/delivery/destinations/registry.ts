@@ -1,12 +1,12 @@
-import type { DestinationConfig } from '../../config/config-types.js';
 import type { DestinationAdapter } from '../destination.js';
 import { webhookDestination } from './webhook.js';
 
-const ADAPTERS: Record<DestinationConfig['type'], DestinationAdapter> = {
+/** Every destination type by name. */
+export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
   webhook: webhookDestination,
 };
 
-/** The adapter of a destination type. */
-export function adapterFor(type: DestinationConfig['type']): DestinationAdapter {
+/** The adapter of a destination type, or undefined for an unknown type. */
+export function adapterFor(type: string): DestinationAdapter<any> | undefined {
   return ADAPTERS[type];
 }

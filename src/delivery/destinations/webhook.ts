@@ -1,7 +1,18 @@
 import { createHmac } from 'node:crypto';
-import type { DestinationConfig } from '../../config/config-types.js';
+import { type Static, Type } from '@sinclair/typebox';
 import type { ConversionRecord } from '../../store/store.js';
-import type { DestinationAdapter, OutgoingRequest } from '../destination.js';
+import type { DestinationAdapter } from '../destination.js';
+
+const WebhookSettings = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', description: 'Where conversions are POSTed' }),
+    secret: Type.Optional(
+      Type.String({ secret: true, description: 'HMAC key of X-Pixeltrail-Signature' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+type WebhookSettings = Static<typeof WebhookSettings>;
 
 /** The webhook body of DESIGN §5 (contract). */
 export function webhookBody(c: ConversionRecord): Record<string, unknown> {
@@ -38,19 +49,24 @@ export function webhookSignature(secret: string, body: string): string {
 }
 
 /**
- * The generic webhook: signed JSON with an `Idempotency-Key` that stays the same across
- * retries and replays, so a receiver can drop repeats.
+ * The generic webhook: one signed JSON conversion per request, with an `Idempotency-Key`
+ * that stays the same across retries and replays, so a receiver can drop repeats.
  */
-export const webhookDestination: DestinationAdapter = {
+export const webhookDestination: DestinationAdapter<WebhookSettings> = {
   type: 'webhook',
-  buildRequest(c: ConversionRecord, dest: DestinationConfig): OutgoingRequest {
+  settingsSchema: WebhookSettings,
+  maxBatch: 1,
+  defaultBaseUrl: null,
+  buildRequest([item], { settings }) {
+    const c = item.conversion;
     const body = JSON.stringify(webhookBody(c));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': 'pixeltrail-webhook/1',
       'idempotency-key': `${c.conversion_id}:${c.dest_id}`,
     };
-    if (dest.secret) headers['x-pixeltrail-signature'] = webhookSignature(dest.secret, body);
-    return { url: dest.url, method: 'POST', headers, body };
+    if (settings.secret)
+      headers['x-pixeltrail-signature'] = webhookSignature(settings.secret, body);
+    return { url: settings.url, method: 'POST', headers, body };
   },
 };
