@@ -19,7 +19,34 @@ export interface UserKeys {
   user_agent?: string;
   click_id?: string;
   imp_id?: string;
+  /** Ad platforms' own click and browser ids, forwarded to the platform that issued them. */
+  fbc?: string;
+  fbp?: string;
+  gclid?: string;
+  gbraid?: string;
+  wbraid?: string;
+  ttclid?: string;
+  ttp?: string;
+  sc_click_id?: string;
+  epik?: string;
+  li_fat_id?: string;
+  rdt_cid?: string;
 }
+
+/** The platform ids a user may carry (see UserKeys). */
+export const PLATFORM_ID_KEYS = [
+  'fbc',
+  'fbp',
+  'gclid',
+  'gbraid',
+  'wbraid',
+  'ttclid',
+  'ttp',
+  'sc_click_id',
+  'epik',
+  'li_fat_id',
+  'rdt_cid',
+] as const;
 
 /** Event properties; `value`, `currency` and `content_ids` are typed, the rest kept as sent. */
 export interface EventProperties {

@@ -1,4 +1,11 @@
-import type { Consent, EventProperties, EventSource, TrackedEvent, UserKeys } from './event.js';
+import {
+  type Consent,
+  type EventProperties,
+  type EventSource,
+  PLATFORM_ID_KEYS,
+  type TrackedEvent,
+  type UserKeys,
+} from './event.js';
 import { hashEmail, hashPhone, isSha256Hex } from './identity.js';
 import type { FieldError } from './validation-error.js';
 
@@ -85,6 +92,7 @@ function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
     'user_agent',
     'click_id',
     'imp_id',
+    ...PLATFORM_ID_KEYS,
   ] as const) {
     const v = optString(raw, key, `user.${key}`, errors);
     if (v !== undefined) user[key] = v;
