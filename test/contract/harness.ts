@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Server } from '../../src/server.js';
 import { postEvents, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
@@ -37,10 +37,11 @@ export interface DestinationRig {
 
 /**
  * Starts a receiver playing the platform and a pixeltrail whose only destination `dsp1` is
- * `dest` (its `base_url` pointed at the receiver). `respond` decides each answer.
+ * `dest` (its `base_url` pointed at the receiver; pass a function of the receiver's URL for
+ * settings that need it). `respond` decides each answer.
  */
 export async function destinationRig(
-  dest: Record<string, unknown>,
+  dest: Record<string, unknown> | ((platformUrl: string) => Record<string, unknown>),
   respond: Receiver['respond'] = () => 200,
 ): Promise<DestinationRig> {
   const platform = await startReceiver(respond);
@@ -61,7 +62,7 @@ export async function destinationRig(
             retry: { base_delay: '100ms' },
             timeout: '2s',
             base_url: platform.url,
-            ...dest,
+            ...(typeof dest === 'function' ? dest(platform.url) : dest),
           },
         ],
       },
