@@ -50,9 +50,13 @@ export async function startReceiver(
           };
           got.push(rec);
           const a = r.respond(rec, got.length);
-          const { status, headers } = typeof a === 'number' ? { status: a, headers: {} } : a;
+          const {
+            status,
+            headers,
+            body: answer,
+          } = typeof a === 'number' ? { status: a, headers: {}, body: undefined } : a;
           res.writeHead(status, { 'content-type': 'application/json', ...headers });
-          res.end(JSON.stringify({ ok: status < 300 }));
+          res.end(JSON.stringify(answer ?? { ok: status < 300 }));
         });
       });
       await new Promise<void>((resolve) => server.listen(r.port, '127.0.0.1', resolve));
