@@ -9,16 +9,20 @@ export interface Received {
   at: number;
 }
 
+/** A full answer: status, extra headers, and the JSON body (default `{ok}`). */
+export interface ReceiverAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
 /** A real HTTP receiver on 127.0.0.1 whose answer per request the test decides. */
 export interface Receiver {
   url: string;
   port: number;
   got: Received[];
-  /** Status (and headers) for the n-th request (1-based). */
-  respond: (
-    rec: Received,
-    n: number,
-  ) => number | { status: number; headers?: Record<string, string> };
+  /** Status (and headers, JSON body) for the n-th request (1-based). */
+  respond: (rec: Received, n: number) => number | ReceiverAnswer;
   close(): Promise<void>;
   /** Stops listening (the destination is down) until `start` again on the same port. */
   stop(): Promise<void>;
