@@ -1,0 +1,25 @@
+// The baseline: a bare node:http server answering the same 42-byte GIF as pixeltrail's /i,
+// with nothing else (no routing, parsing, cookie, storage). Run as its own process by
+// run.mjs; listens on 127.0.0.1 and prints `listening <port>` once ready.
+import http from 'node:http';
+
+const TRANSPARENT_GIF = Buffer.from(
+  'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7',
+  'base64',
+);
+const GIF_HEADERS = {
+  'content-type': 'image/gif',
+  'cache-control': 'no-store',
+  'content-length': String(TRANSPARENT_GIF.length),
+};
+
+const server = http.createServer((_req, res) => {
+  res.writeHead(200, GIF_HEADERS);
+  res.end(TRANSPARENT_GIF);
+});
+
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`listening ${server.address().port}\n`);
+});
+
+process.on('SIGTERM', () => process.exit(0));

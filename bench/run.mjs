@@ -1,0 +1,536 @@
+// pixeltrail load bench (`npm run bench`; flags: see USAGE or bench/README.md).
+//
+// Three kinds of process, so none steals the others' event loop: pixeltrail (`dist/cli.js
+// serve`), a bare node:http GIF server as the baseline (bare-gif-server.mjs), and autocannon
+// as the load generator (load.mjs). Everything talks to 127.0.0.1 only. Results go to stdout
+// and bench/RESULTS.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { summarizeProfile } from './cpu-profile-summary.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH_DIR);
+const RESULTS_PATH = path.join(BENCH_DIR, 'RESULTS.md');
+
+const ENV_ID = 'env_b';
+const DEST_ID = 'dsp1';
+const ADMIN_TOKEN = 'adm_bench';
+const WRITE_KEY = 'wk_bench';
+// A real browser's User-Agent: pixeltrail drops bot hits without storing them.
+const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/126.0.0.0 Safari/537.36';
+const PIXEL_QUERY = `env_id=${ENV_ID}&dest_id=${DEST_ID}&campaign_id=c1`;
+// pixeltrail gets a fresh 33-character imp_id per request (autocannon replaces `[<id>]`), as
+// real ads do: random index keys cost SQLite more than repeated ones. The bare server ignores
+// the query, so it gets a fixed one: rebuilding each request costs the generator ~40% of its
+// rate, and against the bare server the generator is the bottleneck.
+const PIXELTRAIL_PIXEL_PATH = `/i?${PIXEL_QUERY}&imp_id=IMP-[<id>]`;
+const BARE_PIXEL_PATH = `/i?${PIXEL_QUERY}&imp_id=IMP-1`;
+const EVENT_BATCH_SIZES = [1, 100, 1000];
+// Fewer connections for big batches, so a request waits for about one full transaction
+// (pixeltrail's MAX_BATCH_ITEMS) rather than for a queue of them.
+const EVENTS_IN_FLIGHT = 2000;
+const EVENTS_TIMEOUT_S = 30;
+
+const MIN_PIXEL_REQUESTS = 20_000;
+const EVENTS_WARMUP_S = 1;
+// A generator using this share of a core or more was the limit, not the server.
+const GENERATOR_SATURATED_SHARE = 0.9;
+const STARTUP_TIMEOUT_MS = 20_000;
+const POLL_MS = 100;
+// A stored count is final once it has not moved for this long (many flush intervals).
+const SETTLED_AFTER_MS = 1_000;
+const SETTLE_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags] after npm run build)
+  --duration S          seconds per pixel target; the request count is sized from the warm-up
+                        rate so each run lasts about S (at least ${MIN_PIXEL_REQUESTS} requests) [10]
+  --amount N            exact requests per pixel target instead of --duration
+  --connections N       keep-alive connections for the pixel runs [64]
+  --warmup S            warm-up seconds per pixel target [3]
+  --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
+  --event-connections N connections for /v1/events with 1 event per request; bigger batches
+                        use fewer: ${EVENTS_IN_FLIGHT} events in flight at most, 2 connections at least [32]
+  --flush-interval D    pixeltrail's group-commit interval [10ms]
+  --profile             run pixeltrail under --cpu-prof for the pixel runs and print where its
+                        CPU time went; skips the events bench and leaves RESULTS.md alone
+  --keep                keep the temporary data folder and logs
+  -h, --help`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      amount: { type: 'string' },
+      connections: { type: 'string', default: '64' },
+      warmup: { type: 'string', default: '3' },
+      'events-duration': { type: 'string', default: '5' },
+      'event-connections': { type: 'string', default: '32' },
+      'flush-interval': { type: 'string', default: '10ms' },
+      profile: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const num = (name, min) => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}`);
+    return n;
+  };
+  return {
+    help: values.help,
+    durationS: num('duration', 1),
+    amount: values.amount === undefined ? null : num('amount', 1),
+    connections: num('connections', 1),
+    warmupS: num('warmup', 1),
+    eventsDurationS: values.profile ? 0 : num('events-duration', 0),
+    eventConnections: num('event-connections', 1),
+    flushInterval: values['flush-interval'],
+    profile: values.profile,
+    keep: values.keep,
+  };
+}
+
+// ---------------------------------------------------------------- child processes
+
+const children = new Set();
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child) {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Starts `node <args>` with its output in `<dir>/<name>.log`; resolves once /healthz is 200. */
+async function startServer(name, args, env, dir) {
+  const port = await freePort();
+  const logPath = path.join(dir, `${name}.log`);
+  const log = fs.openSync(logPath, 'w');
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', log, log],
+  });
+  fs.closeSync(log);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline && !exited(child)) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return { name, child, base };
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(POLL_MS);
+  }
+  const tail = fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n');
+  throw new Error(`${name} did not become healthy at ${base}/healthz; log tail:\n${tail}`);
+}
+
+async function stopServer(server) {
+  if (exited(server.child)) return;
+  const exit = once(server.child, 'exit');
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exit;
+  clearTimeout(timer);
+}
+
+/** One autocannon run in its own process (load.mjs); see there for `spec`. */
+async function load(spec) {
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, 'load.mjs'), JSON.stringify(spec)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const [code] = await once(child, 'exit');
+  children.delete(child);
+  const json = out.trim().split('\n').at(-1);
+  if (code !== 0 || !json?.startsWith('{')) {
+    throw new Error(`load generator failed (exit ${code}): ${err || out}`);
+  }
+  const r = JSON.parse(json);
+  return { ...r, rps: r.requests / r.durationS };
+}
+
+// ---------------------------------------------------------------- pixeltrail state
+
+async function stats(base) {
+  const res = await fetch(`${base}/api/stats?env_id=${ENV_ID}`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  if (!res.ok) throw new Error(`GET /api/stats answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * Reads `pick(stats)` until it reaches `expected` or stops moving: the pixel answers before
+ * its write, so the last hits are committed up to one flush interval after the last answer.
+ */
+async function settledCount(base, pick, expected = Number.POSITIVE_INFINITY) {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  let last = pick(await stats(base));
+  let since = Date.now();
+  while (last !== expected && Date.now() - since < SETTLED_AFTER_MS && Date.now() < deadline) {
+    await sleep(POLL_MS);
+    const now = pick(await stats(base));
+    if (now !== last) since = Date.now();
+    last = now;
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------- the benches
+
+async function pixelBench(target, opts, log) {
+  const spec = {
+    url: `${target.base}${target.path}`,
+    connections: opts.connections,
+    headers: { 'user-agent': USER_AGENT },
+    idReplacement: target.path.includes('[<id>]'),
+  };
+  log(`  ${target.name}: warming up ${opts.warmupS} s ...`);
+  const warm = await load({ ...spec, durationS: opts.warmupS });
+  const sized = Math.round((warm.rps * opts.durationS) / 1000) * 1000;
+  const amount = opts.amount ?? Math.max(MIN_PIXEL_REQUESTS, sized);
+  log(`  ${target.name}: ${amount} requests, ${opts.connections} connections ...`);
+  const before = target.countStored ? await settledCount(target.base, (s) => s.impressions) : 0;
+  const run = await load({ ...spec, amount });
+  const result = { ...run, name: target.name, warmupRequests: warm.requests };
+  if (!target.countStored) return result;
+  const stored = await settledCount(target.base, (s) => s.impressions, before + run.ok);
+  return { ...result, stored: stored - before };
+}
+
+function eventsBody(size) {
+  const events = Array.from({ length: size }, (_, i) => ({
+    event_name: 'Purchase',
+    // `[<id>]` is fresh per request; the index keeps the events of one request apart.
+    event_id: `bench-[<id>]-${i}`,
+    user: { ip: '203.0.113.9', user_agent: 'Mozilla/5.0' },
+    properties: { value: 1, currency: 'EUR' },
+  }));
+  return JSON.stringify({ events });
+}
+
+async function eventsBench(base, size, opts, dir, log) {
+  const bodyPath = path.join(dir, `events-${size}.json`);
+  fs.writeFileSync(bodyPath, eventsBody(size));
+  const connections = Math.min(
+    opts.eventConnections,
+    Math.max(2, Math.floor(EVENTS_IN_FLIGHT / size)),
+  );
+  const spec = {
+    url: `${base}/v1/events`,
+    connections,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
+    bodyPath,
+    idReplacement: true,
+    timeout: EVENTS_TIMEOUT_S,
+  };
+  log(`  batch ${size}: ${opts.eventsDurationS} s, ${connections} connections ...`);
+  const pick = (s) => s.events + s.duplicates;
+  const before = await settledCount(base, pick);
+  const warm = await load({ ...spec, durationS: EVENTS_WARMUP_S });
+  const run = await load({ ...spec, durationS: opts.eventsDurationS });
+  // A timed run drops the requests in flight when it stops, which may still commit: so the
+  // check is stored >= acknowledged.
+  const stored = (await settledCount(base, pick)) - before;
+  const { duplicates } = await stats(base);
+  return {
+    ...run,
+    size,
+    connections,
+    eventsPerS: (run.ok * size) / run.durationS,
+    acked: (warm.ok + run.ok) * size,
+    stored,
+    duplicates,
+  };
+}
+
+// ---------------------------------------------------------------- report
+
+function machine() {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', 'src'], { cwd: ROOT }).toString();
+    if (dirty.trim()) commit += ' + uncommitted changes in src/';
+  } catch {
+    // Not a git checkout.
+  }
+  const pkg = path.join(ROOT, 'node_modules', 'autocannon', 'package.json');
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    ramGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    os: `${os.type()} ${os.release()} (${os.arch()})`,
+    node: process.version,
+    date: new Date().toISOString(),
+    commit,
+    autocannon: JSON.parse(fs.readFileSync(pkg, 'utf8')).version,
+    loadAvg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', '),
+  };
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const share = (r) =>
+  `${Math.round(100 * r.cpuShare)}%${r.cpuShare >= GENERATOR_SATURATED_SHARE ? ' (limit)' : ''}`;
+
+/** A Markdown table laid out the way `biome format` leaves it; `right` marks numeric columns. */
+function mdTable(header, right, rows) {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
+  const cell = (text, i) => (right[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
+  const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+  const rule = widths.map((w, i) => (right[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w)));
+  return [line(header), `| ${rule.join(' | ')} |`, ...rows.map(line)];
+}
+
+function report(m, opts, pixel, ratio, check, events) {
+  const lines = [
+    '# pixeltrail bench results',
+    '',
+    `Generated by \`npm run bench\` (bench/run.mjs) on ${m.date}; regenerated on every run.`,
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores; RAM ${m.ramGiB} GiB; ${m.os}`,
+    `- Node ${m.node}; pixeltrail ${m.commit}`,
+    `- Load: autocannon ${m.autocannon} in its own process on the same machine, so it ` +
+      `competes with the server for the ${m.cores} cores; keep-alive; 127.0.0.1 only`,
+    `- Load average when written (1, 5, 15 min): ${m.loadAvg}. Other work on the machine ` +
+      'lowers every number.',
+    '',
+    '## Impression pixel: `GET /i` vs bare `node:http`',
+    '',
+    `${opts.connections} connections after a ${opts.warmupS} s warm-up; browser User-Agent, no ` +
+      'cookie (every hit is a new browser, so pixeltrail also sets `ptid`); a fresh `imp_id` ' +
+      `per pixeltrail request; pixeltrail flush interval ${opts.flushInterval}. "gen CPU" is ` +
+      "the load generator's share of one core; (limit) marks a run where the generator, not " +
+      'the server, set the pace.',
+    '',
+    ...mdTable(
+      ['target', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'gen CPU'],
+      [false, true, true, true, true, true, true, true],
+      pixel.map((r) => [
+        r.name,
+        fmt(r.requests),
+        fmt(r.rps),
+        String(r.p50),
+        String(r.p99),
+        fmt(r.non2xx),
+        fmt(r.errors),
+        share(r),
+      ]),
+    ),
+    '',
+    `**pixeltrail / bare: ${ratio.toFixed(2)}**`,
+    '',
+    `Impressions stored vs 200s answered (after the last flush): ${fmt(check.stored)} vs ` +
+      `${fmt(check.ok)} → **${check.verdict}**`,
+  ];
+  if (events.length > 0) {
+    lines.push(
+      '',
+      '## Server API: `POST /v1/events` (answers after its batch is committed)',
+      '',
+      `${opts.eventsDurationS} s per batch size after a ${EVENTS_WARMUP_S} s warm-up, at most ` +
+        `${EVENTS_IN_FLIGHT} events in flight; \`Purchase\` events with unique \`event_id\`s, ` +
+        'so none is a duplicate (each also goes through attribution and becomes a conversion ' +
+        'row; none matches a touch, so nothing is queued for delivery).',
+      '',
+      ...mdTable(
+        [
+          'events/request',
+          'connections',
+          'requests',
+          'events/s',
+          'p50 ms',
+          'p99 ms',
+          'non-2xx',
+          'errors',
+          'acknowledged',
+          'stored',
+        ],
+        Array(10).fill(true),
+        events.map((r) => [
+          String(r.size),
+          String(r.connections),
+          fmt(r.requests),
+          `**${fmt(r.eventsPerS)}**`,
+          String(r.p50),
+          String(r.p99),
+          fmt(r.non2xx),
+          fmt(r.errors),
+          fmt(r.acked),
+          fmt(r.stored),
+        ]),
+      ),
+      '',
+      'Acknowledged (warm-up included) must never exceed stored; stored may be higher by ' +
+        'requests still in flight when a timed run stops.',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- main
+
+function writeConfig(dir, opts) {
+  const configPath = path.join(dir, 'config.json');
+  const env = {
+    id: ENV_ID,
+    name: 'Bench',
+    write_key: WRITE_KEY,
+    allowed_origins: ['*'],
+    click_url_hosts: ['127.0.0.1'],
+    // Port 9 (discard) refuses: a delivery would fail and back off, never leaving the box.
+    destinations: [
+      { id: DEST_ID, type: 'webhook', url: 'http://127.0.0.1:9/hook', events: ['Purchase'] },
+    ],
+  };
+  const config = {
+    admin_token: ADMIN_TOKEN,
+    flush_interval: opts.flushInterval,
+    log_level: 'warn',
+    environments: [env],
+  };
+  fs.writeFileSync(configPath, JSON.stringify(config));
+  return configPath;
+}
+
+async function main() {
+  const opts = options();
+  if (opts.help) return void process.stdout.write(`${USAGE}\n`);
+  const log = (msg) => process.stderr.write(`${msg}\n`);
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('run npm run build first');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-bench-'));
+  const profileDir = path.join(dir, 'profile');
+  const servers = [];
+  let failed = false;
+  try {
+    log(`starting servers (data and logs in ${dir}) ...`);
+    const prof = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const ptEnv = {
+      PIXELTRAIL_CONFIG: writeConfig(dir, opts),
+      PIXELTRAIL_DATA: path.join(dir, 'data'),
+    };
+    const pixeltrail = await startServer(
+      'pixeltrail',
+      [...prof, 'dist/cli.js', 'serve'],
+      ptEnv,
+      dir,
+    );
+    servers.push(pixeltrail);
+    const bareArgs = [path.join(BENCH_DIR, 'bare-gif-server.mjs')];
+    const bare = await startServer('bare-node-http', bareArgs, {}, dir);
+    servers.push(bare);
+
+    log('impression pixel:');
+    const bareRun = await pixelBench(
+      { name: 'bare node:http', base: bare.base, path: BARE_PIXEL_PATH },
+      opts,
+      log,
+    );
+    await stopServer(bare);
+    const ptRun = await pixelBench(
+      {
+        name: 'pixeltrail /i',
+        base: pixeltrail.base,
+        path: PIXELTRAIL_PIXEL_PATH,
+        countStored: true,
+      },
+      opts,
+      log,
+    );
+    const ratio = ptRun.rps / bareRun.rps;
+    const verdict = ptRun.stored === ptRun.ok ? 'EQUAL' : 'MISMATCH';
+    const check = { stored: ptRun.stored, ok: ptRun.ok, verdict };
+    failed = verdict !== 'EQUAL';
+
+    const events = [];
+    if (opts.eventsDurationS > 0) {
+      log('POST /v1/events:');
+      for (const size of EVENT_BATCH_SIZES) {
+        const r = await eventsBench(pixeltrail.base, size, opts, dir, log);
+        if (r.stored < r.acked || r.duplicates > 0) {
+          log(`  LOST OR DUPLICATED: acked ${r.acked}, stored ${r.stored}, dups ${r.duplicates}`);
+          failed = true;
+        }
+        events.push(r);
+      }
+    }
+
+    const text = report(machine(), opts, [bareRun, ptRun], ratio, check, events);
+    process.stdout.write(`\n${text}`);
+    if (opts.profile) {
+      await stopServer(pixeltrail);
+      const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+      if (!file) throw new Error(`no .cpuprofile written in ${profileDir}`);
+      const requests = ptRun.warmupRequests + ptRun.requests;
+      process.stdout.write(`\n## CPU profile of pixeltrail (${path.join(profileDir, file)})\n\n`);
+      process.stdout.write(`${summarizeProfile(path.join(profileDir, file), ROOT, requests)}\n`);
+      process.stdout.write(
+        '\n(--profile: the numbers include profiler overhead; RESULTS.md kept)\n',
+      );
+    } else {
+      fs.writeFileSync(RESULTS_PATH, text);
+      log(`\nwritten to ${path.relative(process.cwd(), RESULTS_PATH)}`);
+    }
+  } finally {
+    await Promise.all(servers.map(stopServer));
+    for (const child of children) child.kill('SIGKILL');
+    if (opts.keep || opts.profile) log(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (failed) process.exitCode = 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e.stack ?? e}\n`);
+  for (const child of children) child.kill('SIGKILL');
+  process.exit(2);
+});
