@@ -1,7 +1,10 @@
 import type { DestinationAdapter } from '../destination.js';
 import { ga4Destination } from './ga4.js';
 import { googleAdsDestination } from './google-ads.js';
+import { metaDestination } from './meta.js';
 import { postbackDestination } from './postback.js';
+import { redditDestination } from './reddit.js';
+import { snapchatDestination } from './snapchat.js';
 import { webhookDestination } from './webhook.js';
 
 /** Every destination type by name. */
@@ -10,6 +13,9 @@ export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
   ga4: ga4Destination,
   google_ads: googleAdsDestination,
   postback: postbackDestination,
+  meta: metaDestination,
+  snapchat: snapchatDestination,
+  reddit: redditDestination,
 };
 
 /** The adapter of a destination type, or undefined for an unknown type. */
