@@ -5,6 +5,7 @@
 // event names: https://developers.google.com/analytics/devguides/collection/protocol/ga4/reference/events
 import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
+import type { DestinationConfig } from '../../config/config-types.js';
 import { classifyAttempt } from '../../domain/delivery-policy.js';
 import type { TrackedEvent } from '../../domain/event.js';
 import type {
@@ -53,14 +54,14 @@ export const GA4_EVENT_NAMES: Readonly<Record<string, string>> = {
  * The GA4 name of an event: `event_map`, then the recommended event, else our name in GA's
  * own convention (snake_case; letters, digits and `_`; starts with a letter; ≤ 40 chars).
  */
-export function ga4EventName(dest: Parameters<typeof platformEventName>[0], name: string): string {
+export function ga4EventName(dest: DestinationConfig, name: string): string {
   const mapped = platformEventName(dest, name, GA4_EVENT_NAMES);
   if (mapped !== name || name in dest.event_map) return mapped;
   const snake = name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9_]+/g, '_')
     .toLowerCase()
-    .replace(/^[^a-z]+/, '')
+    .replace(/^[^a-z]+|_+$/g, '')
     .slice(0, 40);
   return snake || 'custom_event';
 }
@@ -113,7 +114,7 @@ function eventParams(item: DeliveryItem, name: string): Record<string, unknown> 
 /** The Measurement Protocol body for conversions of one person (see `maxBatch`). */
 export function ga4Body(
   items: readonly DeliveryItem[],
-  dest: Parameters<typeof platformEventName>[0],
+  dest: DestinationConfig,
 ): Record<string, unknown> {
   const e = items[0].event;
   const u = e.user;

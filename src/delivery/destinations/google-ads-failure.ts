@@ -116,6 +116,15 @@ export function readGoogleStatus(
   }
 }
 
+/**
+ * Rows a Status message names (`…, at conversions[1].gclid`): how a partial failure can
+ * still be placed when its `details` were cut off.
+ */
+export function rowsNamedIn(message: string | null): number[] {
+  const rows = [...(message ?? '').matchAll(/\bconversions\[(\d+)\]/g)].map((m) => Number(m[1]));
+  return [...new Set(rows)];
+}
+
 /** `conversionUploadError.EXPIRED_EVENT: message` for the delivery log. */
 export function describeError(e: GoogleAdsError): string {
   const msg = e.message.replace(/\s+/g, ' ').trim();

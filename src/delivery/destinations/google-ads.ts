@@ -18,7 +18,12 @@ import type {
   Interpretation,
 } from '../destination.js';
 import { apiBase, orderId } from '../platform-fields.js';
-import { describeError, type GoogleAdsError, readGoogleStatus } from './google-ads-failure.js';
+import {
+  describeError,
+  type GoogleAdsError,
+  readGoogleStatus,
+  rowsNamedIn,
+} from './google-ads-failure.js';
 
 /** "Upload fewer than 2001 events in a single request" (TOO_MANY_CONVERSIONS_IN_REQUEST). */
 export const MAX_CONVERSIONS_PER_REQUEST = 2000;
@@ -172,14 +177,25 @@ function readPartialFailure(body: string, n: number): Interpretation {
     return { verdicts, detail: `${n} conversion(s) ${what}` };
   }
   const notes: string[] = [];
+  const placed = new Set<number>();
   for (const e of failure.errors) {
     if (e.index !== null && e.index < n) {
       verdicts[e.index] = rowVerdict(e);
+      placed.add(e.index);
       notes.push(`conversions[${e.index}] ${describeError(e)}`);
     } else if (failure.complete) {
       // An error naming no row is about them all.
       for (let i = 0; i < n; i++) verdicts[i] = rowVerdict(e);
       notes.push(describeError(e));
+    }
+  }
+  if (!failure.complete) {
+    // Details cut off: the Status message still says "…, at conversions[N].field".
+    const message = (failure.message ?? '').replace(/\s+/g, ' ').trim();
+    for (const i of rowsNamedIn(failure.message)) {
+      if (i >= n || placed.has(i)) continue;
+      verdicts[i] = { action: 'drop', reason: message.slice(0, 300) };
+      notes.push(`conversions[${i}] ${message.slice(0, 200)}`);
     }
   }
   const failed = verdicts.filter((v) => v.action !== 'done').length;
@@ -213,7 +229,8 @@ export function interpretGoogleAds(
   }
   if (result.status >= 200 && result.status < 300) return readPartialFailure(result.bodyExcerpt, n);
   const err = readGoogleStatus(result.bodyExcerpt, 'error');
-  const first = err?.errors[0];
+  // The first error with a readable code says most; else the Status message.
+  const first = err?.errors.find((e) => e.code !== null);
   const what = [
     `HTTP ${result.status}`,
     err?.status,
@@ -224,7 +241,7 @@ export function interpretGoogleAds(
   const verdict = errorVerdict(
     result,
     err?.status ?? null,
-    first?.retryDelayS ?? null,
+    err?.errors.find((e) => e.retryDelayS !== null)?.retryDelayS ?? null,
     what,
     nowMs,
   );
