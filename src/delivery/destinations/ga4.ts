@@ -97,8 +97,11 @@ function eventParams(item: DeliveryItem, name: string): Record<string, unknown> 
     // Per-event time, so events of one request keep their own.
     timestamp_micros: c.event_time * 1_000_000,
   };
-  if (c.value !== null) params.value = c.value;
-  if (c.currency) params.currency = c.currency;
+  // GA requires `currency` with `value` (revenue metrics); a value without one is left out.
+  if (c.value !== null && c.currency) {
+    params.value = c.value;
+    params.currency = c.currency;
+  }
   if (p.content_ids?.length)
     params.items = p.content_ids.slice(0, MAX_ITEMS).map((id) => ({ item_id: clip(id) }));
   // GA deduplicates purchases by transaction_id: our order id, else the event id.
