@@ -211,6 +211,7 @@ export function metaVerdict(
     return { action: 'drop', reason: `event too old: ${why}` };
   if (code === 100) return { action: 'drop', reason: `invalid parameter: ${why}` };
   if (isRateLimit(code)) {
+    // Read Retry-After (when Meta sends one) the way DESIGN §7 does, capped at 300 s.
     const base = classifyAttempt({ kind: 'response', status: 429, retryAfter }, nowMs);
     const wait = base.action === 'retry' ? base.retryAfterMs : undefined;
     return {

@@ -53,7 +53,7 @@ export const REDDIT_EVENT_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** Reddit's standard tracking types (v2 spelling). */
-const STANDARD_TYPES = new Set([...Object.values(REDDIT_EVENT_NAMES), 'SignUp']);
+const STANDARD_TYPES = new Set(Object.values(REDDIT_EVENT_NAMES));
 /** Types that carry `value_decimal`/`currency`, and those that carry `item_count`. */
 const VALUE_TYPES = new Set(['Purchase', 'AddToCart', 'AddToWishlist', 'Lead', 'SignUp', 'Custom']);
 const COUNT_TYPES = new Set(['Purchase', 'AddToCart', 'AddToWishlist', 'Custom']);
