@@ -1,10 +1,13 @@
 import type { DestinationAdapter } from '../destination.js';
 import { ga4Destination } from './ga4.js';
 import { googleAdsDestination } from './google-ads.js';
+import { linkedinDestination } from './linkedin.js';
 import { metaDestination } from './meta.js';
+import { pinterestDestination } from './pinterest.js';
 import { postbackDestination } from './postback.js';
 import { redditDestination } from './reddit.js';
 import { snapchatDestination } from './snapchat.js';
+import { tiktokDestination } from './tiktok.js';
 import { webhookDestination } from './webhook.js';
 
 /** Every destination type by name. */
@@ -16,6 +19,9 @@ export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
   meta: metaDestination,
   snapchat: snapchatDestination,
   reddit: redditDestination,
+  tiktok: tiktokDestination,
+  pinterest: pinterestDestination,
+  linkedin: linkedinDestination,
 };
 
 /** The adapter of a destination type, or undefined for an unknown type. */
