@@ -327,7 +327,16 @@ describe('linkedin interpret', () => {
     expect(r.verdicts[0].action).toBe('retry');
   });
 
-  it('LI11 error bodies cut short are still read', () => {
+  it('LI11 element statuses are read from a batch answer cut short', () => {
+    const failed = { status: 400, error: { status: 400, message: `Invalid ${'x'.repeat(80)}` } };
+    const json = { elements: [failed, ...Array.from({ length: 30 }, () => ({ status: 201 }))] };
+    const r = interpretLinkedin(response(200, json), batch(31), NOW);
+    expect(JSON.stringify(json).length).toBeGreaterThan(500);
+    expect(r.verdicts[0].action).toBe('drop');
+    expect(r.verdicts.slice(1).every((v) => v.action === 'done')).toBe(true);
+  });
+
+  it('LI12 error bodies cut short are still read', () => {
     const cut = `{"status":422,"message":"Index: 0, ERROR :: bad\\nIndex: 3, ERROR :: ${'x'.repeat(600)}`;
     const e = readLinkedinError(cut.slice(0, 500));
     expect(e?.status).toBe(422);

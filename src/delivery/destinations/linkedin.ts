@@ -161,8 +161,11 @@ function perElement(body: string, n: number, nowMs: number): Interpretation {
     const o: unknown = JSON.parse(body);
     if (isObj(o) && Array.isArray(o.elements)) elements = o.elements;
   } catch {
-    // An excerpt cut short: the statuses it shows, in order.
-    elements = [...body.matchAll(/\{\s*"status"\s*:\s*(\d+)/g)].map((m) => ({ status: +m[1] }));
+    // An excerpt cut short: the element statuses it shows, in order (an element's own `error`
+    // object also has a status, but after a `:`, not after `[` or `,`).
+    elements = [...body.matchAll(/[[,]\s*\{\s*"status"\s*:\s*(\d+)/g)].map((m) => ({
+      status: +m[1],
+    }));
   }
   const notes: string[] = [];
   const verdicts = Array.from({ length: n }, (_, i): DeliveryVerdict => {
