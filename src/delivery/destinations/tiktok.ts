@@ -165,7 +165,7 @@ export function readTiktokAnswer(body: string): TiktokAnswer | null {
   }
 }
 
-/** `40002 Invalid params…(request_id …)` for the delivery log. */
+/** `code 40002: Invalid params… (request_id …)` for the delivery log. */
 function describe(a: TiktokAnswer): string {
   const text = a.message.replace(/\s+/g, ' ').trim().slice(0, 300) || 'no message';
   return `code ${a.code}: ${text}${a.request_id ? ` (request_id ${a.request_id})` : ''}`;
