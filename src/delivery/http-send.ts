@@ -1,7 +1,11 @@
 import type { HttpResult, HttpSend, OutgoingRequest } from './destination.js';
 
-/** How much of a response body the delivery log keeps. */
-const RESPONSE_EXCERPT_CHARS = 500;
+/**
+ * How much of a response body adapters get to read: platforms list per-row failures in
+ * long bodies (Google partialFailureError, Reddit invalid_events), so read them whole up to
+ * a bound; the delivery log keeps only its own shorter excerpt.
+ */
+const RESPONSE_READ_CHARS = 64 * 1024;
 
 /** Sends with Node's fetch and a timeout; network failures come back as results, not throws. */
 export const fetchSend: HttpSend = async (
@@ -21,7 +25,7 @@ export const fetchSend: HttpSend = async (
       kind: 'response',
       status: res.status,
       retryAfter: res.headers.get('retry-after'),
-      bodyExcerpt: text.slice(0, RESPONSE_EXCERPT_CHARS),
+      bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
     };
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
