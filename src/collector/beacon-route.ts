@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isbot } from 'isbot';
 import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
+import { isBotAgent } from './bot-filter.js';
 import {
   browserOptedOut,
   isSafeBrowserId,
@@ -70,7 +70,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
       invalid('bad_body');
       return reply.status(204).send();
     }
-    if (isbot(req.headers['user-agent'] ?? '')) {
+    if (isBotAgent(req.headers['user-agent'])) {
       invalid('bot', raw.length);
       return reply.status(204).send();
     }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isbot } from 'isbot';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { decideRedirect, verifyClick } from '../domain/click-link.js';
 import type { Touch, TouchKind } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
+import { isBotAgent } from './bot-filter.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { browserOptedOut, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
@@ -77,7 +77,7 @@ function pixelProblem(
   if (idParam === 'imp_id' && !dest) return 'missing_dest_id';
   if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
   if (!param(q, idParam)) return `missing_${idParam}`;
-  if (isbot(req.headers['user-agent'] ?? '')) return 'bot';
+  if (isBotAgent(req.headers['user-agent'])) return 'bot';
   return null;
 }
 
@@ -122,7 +122,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       });
       return sendGif(reply, ['unknown_env']);
     }
-    if (isbot(req.headers['user-agent'] ?? '')) {
+    if (isBotAgent(req.headers['user-agent'])) {
       s.metrics.invalidHits.inc({ endpoint: 'p', reason: 'bot' });
       return sendGif(reply, ['bot']);
     }
@@ -191,7 +191,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
     const optedOut = browserOptedOut(req, env.honor_dnt);
     const anon = browserId(s, req, reply, optedOut);
-    if (!optedOut && !isbot(req.headers['user-agent'] ?? '')) {
+    if (!optedOut && !isBotAgent(req.headers['user-agent'])) {
       const clickId = param(q, 'click_id') ?? s.newId('clk_');
       s.pipeline
         .recordTouch(touchFrom(env, 'click', clickId, q, req, anon, Math.floor(s.nowMs() / 1000)))
