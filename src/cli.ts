@@ -4,6 +4,7 @@ import type { AppConfig } from './config/config-types.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
+import { sendTestConversion } from './delivery/test-conversion.js';
 import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { createServer } from './server.js';
 import { openSqliteStore } from './store/sqlite/open-sqlite.js';
@@ -14,7 +15,9 @@ const USAGE = `usage: pixeltrail <command>
   replay --env ID --dest ID --from T --to T
                                           re-send the attributed conversions created in [from, to)
                                           (T: ISO time or Unix seconds) to one destination
-  purge                                   delete expired touches and dedup keys now`;
+  purge                                   delete expired touches and dedup keys now
+  destinations test DEST_ID [--env ID]    send one test purchase to a destination and print
+                                          the platform's answer`;
 
 function banner(config: AppConfig, base: string): string {
   const env = config.environments[0];
@@ -64,6 +67,23 @@ function timeMs(text: string | undefined, name: string): number {
   return ms;
 }
 
+async function destinationsCommand(
+  config: AppConfig,
+  args: string[],
+  envId?: string,
+): Promise<void> {
+  if (args[0] !== 'test' || !args[1])
+    throw new ConfigError(`usage: pixeltrail destinations test DEST_ID [--env ID]`);
+  const env = config.environments.find((e) => e.id === (envId ?? config.environments[0].id));
+  if (!env || !env.destinations.some((d) => d.id === args[1])) {
+    throw new ConfigError(`no destination "${args[1]}" in environment ${env?.id ?? envId}`);
+  }
+  const report = await sendTestConversion(env, args[1], fetchSend, Date.now());
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const ok = !report.refused && report.reading?.verdicts.every((v) => v.action === 'done');
+  if (!ok) process.exitCode = 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -80,6 +100,8 @@ async function main(argv: string[]): Promise<void> {
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
   const config = loadConfig(process.env);
   if (command === 'serve') return serve(config);
+  if (command === 'destinations')
+    return destinationsCommand(config, positionals.slice(1), values.env);
   const store = openSqliteStore(config.data_dir);
   try {
     await store.migrate();

@@ -129,4 +129,26 @@ describe('the serve process across crashes and commands', () => {
       /environments\[0\]\.destinations\[0\]\.type: unknown destination type "fax"/,
     );
   });
+
+  it('L05 `pixeltrail destinations test` sends one test purchase and prints the answer', async () => {
+    let status = 200;
+    hook = await startReceiver(() => status);
+    const dir = tempDir();
+    const cfg = writeConfig(dir, testConfig(`${hook.url}/hook`));
+    const env = { PIXELTRAIL_CONFIG: cfg, PIXELTRAIL_DATA: `${dir}/data` };
+    const ok = await runCli(['destinations', 'test', 'dsp1'], env);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      dest_id: 'dsp1',
+      result: { status: 200 },
+      reading: { verdicts: [{ action: 'done' }] },
+    });
+    expect(hook.got).toHaveLength(1);
+    status = 401;
+    const bad = await runCli(['destinations', 'test', 'dsp1'], env);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).reading.verdicts[0].action).toBe('pause');
+    const none = await runCli(['destinations', 'test', 'nope'], env);
+    expect(none.code).toBe(2);
+  });
 });

@@ -1,0 +1,117 @@
+import type { EnvironmentConfig } from '../config/config-types.js';
+import { classifyAttempt } from '../domain/delivery-policy.js';
+import { sha256Hex } from '../domain/identity.js';
+import type {
+  DeliveryItem,
+  HttpResult,
+  HttpSend,
+  Interpretation,
+  OutgoingRequest,
+} from './destination.js';
+import { adapterFor } from './destinations/registry.js';
+
+/** What a test send did: the request (secrets left out), the answer and how it was read. */
+export interface TestSendReport {
+  dest_id: string;
+  type: string;
+  refused: string | null;
+  request: { method: string; url: string } | null;
+  result: HttpResult | null;
+  reading: Interpretation | null;
+}
+
+/** A purchase as a real one would arrive: hashed email, click ids, attributed to a view. */
+function testItem(env: EnvironmentConfig, destId: string, nowMs: number): DeliveryItem {
+  const t = Math.floor(nowMs / 1000);
+  const eventId = `pixeltrail-test-${t}`;
+  return {
+    outbox_id: 0,
+    conversion: {
+      conversion_id: `cv_test_${t}`,
+      dest_id: destId,
+      env_id: env.id,
+      event_pk: `ev_test_${t}`,
+      event_name: 'Purchase',
+      event_id: eventId,
+      event_time: t,
+      value: 1,
+      currency: 'USD',
+      attribution: {
+        type: 'view',
+        imp_id: 'IMP-TEST',
+        click_id: null,
+        campaign_id: 'test',
+        creative_id: null,
+        placement_id: null,
+        touch_time: t - 60,
+        match_key: 'cookie',
+        window: '1d',
+        model: 'last_touch',
+      },
+      reason: null,
+      created_at_ms: nowMs,
+    },
+    event: {
+      env_id: env.id,
+      event_name: 'Purchase',
+      event_id: eventId,
+      event_time: t,
+      source: 'server',
+      user: {
+        anonymous_id: 'pixeltrail-test',
+        email_sha256: sha256Hex('test@example.com'),
+        ip: '203.0.113.9',
+        user_agent: 'Mozilla/5.0 (pixeltrail destination test)',
+      },
+      properties: {
+        value: 1,
+        currency: 'USD',
+        content_ids: ['test-sku'],
+        url: 'https://shop.example/thanks',
+      },
+      consent: { ads: true, analytics: true },
+      warnings: [],
+    },
+  };
+}
+
+function redact(req: OutgoingRequest): { method: string; url: string } {
+  return {
+    method: req.method,
+    url: req.url.replace(/(access_token|api_secret)=[^&]+/g, '$1=****'),
+  };
+}
+
+/**
+ * Sends one test purchase to a destination, as `pixeltrail destinations test` does, and
+ * returns what the platform answered. Test channels (`test_mode`) are used when configured.
+ */
+export async function sendTestConversion(
+  env: EnvironmentConfig,
+  destId: string,
+  send: HttpSend,
+  nowMs: number,
+): Promise<TestSendReport> {
+  const dest = env.destinations.find((d) => d.id === destId);
+  const adapter = dest ? adapterFor(dest.type) : undefined;
+  if (!dest || !adapter) throw new Error(`no destination ${destId} in environment ${env.id}`);
+  const ctx = { dest, settings: dest.settings, nowMs };
+  const item = testItem(env, dest.id, nowMs);
+  const base = { dest_id: dest.id, type: dest.type };
+  const refused = adapter.refuse?.(item, ctx) ?? null;
+  if (refused) return { ...base, refused, request: null, result: null, reading: null };
+  const req = adapter.buildRequest([item], ctx);
+  const result = await send(req, dest.timeout_ms);
+  const reading = adapter.interpret?.(result, [item], nowMs) ?? {
+    verdicts: [
+      classifyAttempt(
+        result.kind === 'network'
+          ? result
+          : { kind: 'response', status: result.status, retryAfter: result.retryAfter },
+        nowMs,
+      ),
+    ],
+    detail: result.kind === 'response' ? result.bodyExcerpt.slice(0, 500) : result.error,
+  };
+  return { ...base, refused: null, request: redact(req), result, reading };
+}
