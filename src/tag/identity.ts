@@ -1,6 +1,6 @@
 /**
- * Who the visitor is, from the page's side: a first-party anonymous id and the ad touch ids
- * (`click_id`, `imp_id`) they landed with.
+ * Who the visitor is, from the page's side: a first-party anonymous id, the ad touch ids
+ * (`click_id`, `imp_id`) they landed with, and ad platforms' own click and browser ids.
  */
 import { readStored, writeStored } from './storage.js';
 
@@ -13,11 +13,28 @@ const TOUCH_KEYS = [
   ['imp_id', '_ptimp'],
 ];
 
-/** The ad touch ids sent in `user` on every event. */
-export interface TouchIds {
-  click_id?: string;
-  imp_id?: string;
-}
+/** Platform ids (server: PLATFORM_ID_KEYS) are remembered for 90 days after the landing. */
+const PLATFORM_DAYS = 90;
+/**
+ * `user` key, landing-URL parameter ('' for none), cookie the platform's own pixel may have
+ * set on this site. Remembered under `_pt_<key>`; a URL value beats the pixel's cookie.
+ */
+const PLATFORM_IDS = [
+  ['fbc', 'fbclid', '_fbc'],
+  ['fbp', '', '_fbp'],
+  ['gclid', 'gclid'],
+  ['gbraid', 'gbraid'],
+  ['wbraid', 'wbraid'],
+  ['ttclid', 'ttclid'],
+  ['ttp', '', '_ttp'],
+  ['sc_click_id', 'ScCid'],
+  ['epik', 'epik', '_epik'],
+  ['li_fat_id', 'li_fat_id', 'li_fat_id'],
+  ['rdt_cid', 'rdt_cid', '_rdt_cid'],
+];
+
+/** The ad touch and platform ids sent in `user` on every event. */
+export type TouchIds = Record<string, string>;
 
 /** A random id: `crypto.randomUUID` in secure contexts, else 128 random bits in hex. */
 export function newId(): string {
@@ -34,15 +51,26 @@ export function anonymousId(): string {
   return id;
 }
 
-/** Touch ids from this URL's query (remembered for 7 days), else the ones remembered earlier. */
+/**
+ * Touch and platform ids from this URL's query (remembered for 7 and 90 days), else the ones
+ * remembered earlier, else (platform ids) the platform pixel's own cookie.
+ */
 export function touchIds(): TouchIds {
   const query = new URLSearchParams(location.search);
-  const ids: Record<string, string> = {};
+  const ids: TouchIds = {};
   for (const [param, key] of TOUCH_KEYS) {
     const landed = query.get(param) || query.get(`pt_${param}`);
     if (landed) writeStored(key, landed, TOUCH_DAYS);
     const id = landed || readStored(key);
     if (id) ids[param] = id;
+  }
+  for (const [key, param, cookie] of PLATFORM_IDS) {
+    let landed = param && query.get(param);
+    // Meta's fbc format: fb.<subdomain index>.<click time in ms>.<fbclid>.
+    if (landed && key === 'fbc') landed = `fb.1.${Date.now()}.${landed}`;
+    if (landed) writeStored(`_pt_${key}`, landed, PLATFORM_DAYS);
+    const id = landed || readStored(`_pt_${key}`) || (cookie && readStored(cookie));
+    if (id) ids[key] = id;
   }
   return ids;
 }

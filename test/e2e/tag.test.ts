@@ -223,6 +223,30 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(purchase.user).toMatchObject({ click_id: 'CLK-1', imp_id: 'IMP-1' });
   });
 
+  it('T07b carries platform ids from the landing URL and pixel cookies to later pages', async () => {
+    await browser.context.addCookies([{ name: '_fbp', value: 'fb.1.123.456', url: shopUrl }]);
+    pages.set('/landing', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    pages.set(
+      '/thanks',
+      shopPage(tagSrc, `pixeltrail('init','env_demo'); pixeltrail('track','Purchase');`),
+    );
+    await page.goto(`${shopUrl}/landing?fbclid=ABC&gclid=G1&ttclid=T1&epik=E1`);
+    const landing = await received('PageView');
+    await page.goto(`${shopUrl}/thanks`);
+    const purchase = await received('Purchase');
+    expect(purchase.properties.url).toBe(`${shopUrl}/thanks`);
+    expect(purchase.user).toMatchObject({
+      fbp: 'fb.1.123.456',
+      gclid: 'G1',
+      ttclid: 'T1',
+      epik: 'E1',
+    });
+    expect(purchase.user.fbc).toMatch(/^fb\.1\.\d+\.ABC$/);
+    // The click time is fixed at landing, not regenerated on each page.
+    expect(purchase.user.fbc).toBe(landing.user.fbc);
+    expect(Math.abs(Number(purchase.user.fbc.split('.')[2]) - Date.now())).toBeLessThan(60_000);
+  });
+
   it('T08 maps GA4 dataLayer ecommerce events, before and after load; ignores others', async () => {
     const head = `<script>
       window.dataLayer = [{event:'gtm.js'}, {event:'purchase', ecommerce:{transaction_id:'T-9',
