@@ -103,18 +103,22 @@ export class IngestPipeline {
   private async write(batch: Pending[]): Promise<void> {
     const started = Date.now();
     try {
-      const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
-      const outcomes = await this.deps.store.ingest((tx) =>
-        processBatch(
-          tx,
-          batch.map((p) => p.item),
-          ctx,
-        ),
-      );
-      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
+      // Touches first, on the store's own path (a writer thread under SQLite), so that the
+      // conversions in this batch see the impressions that came before them.
+      const touches = batch.filter((p) => p.item.kind === 'touch');
+      const events = batch.filter((p) => p.item.kind === 'event');
+      await this.deps.store.insertTouches(touches.map((p) => (p.item as { touch: Touch }).touch));
+      let outcomes: Array<EventOutcome | null> = [];
+      if (events.length > 0) {
+        const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
+        const items = events.map((p) => p.item);
+        outcomes = await this.deps.store.ingest((tx) => processBatch(tx, items, ctx));
+      }
+      for (const p of touches) p.resolve(null);
+      for (const [i, p] of events.entries()) p.resolve(outcomes[i]);
       this.deps.observer?.flushed(
         batch.map((p) => p.item),
-        outcomes,
+        batch.map((p) => (p.item.kind === 'event' ? outcomes[events.indexOf(p)] : null)),
         Date.now() - started,
       );
     } catch (e) {

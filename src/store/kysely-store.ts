@@ -254,7 +254,17 @@ export class KyselyStore implements Store {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    private readonly touchWriter?: {
+      write(t: readonly Touch[]): Promise<void>;
+      close(): Promise<void>;
+    },
   ) {}
+
+  insertTouches(touches: readonly Touch[]): Promise<void> {
+    if (touches.length === 0) return Promise.resolve();
+    if (this.touchWriter) return this.touchWriter.write(touches);
+    return this.ingest((tx) => tx.insertTouches(touches));
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
@@ -266,6 +276,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.touchWriter?.close();
     await this.db.destroy();
   }
 

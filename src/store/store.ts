@@ -155,6 +155,8 @@ export interface Store {
   /** Resolves when the store can commit; throws otherwise (for `/readyz`). */
   ping(): Promise<void>;
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
+  /** Commits pixel touches outside the event transaction (SQLite: on a thread of its own). */
+  insertTouches(touches: readonly Touch[]): Promise<void>;
 
   claimDeliveries(
     now_ms: number,

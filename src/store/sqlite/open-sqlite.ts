@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import type { Touch } from '../../domain/event.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
+import { TouchWriterThread } from './touch-writer-thread.js';
 
 /** SQLite file name inside the data folder. */
 export const SQLITE_FILE = 'pixeltrail.db';
@@ -49,5 +51,14 @@ export function openSqliteStore(dataDir: string): KyselyStore {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: cachingStatements(sqlite) }),
   });
-  return new KyselyStore(db, 'sqlite');
+  // Started on first use, after migrations, and only by processes that record touches.
+  let thread: TouchWriterThread | null = null;
+  const touchWriter = {
+    write: (t: readonly Touch[]) => {
+      thread ??= new TouchWriterThread(file, WAL_AUTOCHECKPOINT_PAGES);
+      return thread.write(t);
+    },
+    close: async () => thread?.close(),
+  };
+  return new KyselyStore(db, 'sqlite', touchWriter);
 }

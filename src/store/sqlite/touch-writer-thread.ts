@@ -1,0 +1,83 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Touch } from '../../domain/event.js';
+
+/**
+ * The thread's code, plain JavaScript so it runs the same from the sources (tests) and
+ * from dist/. It owns a second connection to the SQLite file and inserts each batch of
+ * touches in one transaction.
+ */
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('busy_timeout = 10000');
+db.pragma('wal_autocheckpoint = ' + workerData.checkpointPages);
+const insert = db.prepare(
+  'INSERT INTO touches (env_id, kind, touch_id, dest_id, campaign_id, creative_id, placement_id, time, anonymous_id, user_id, ip, user_agent) ' +
+  'VALUES (@env_id, @kind, @touch_id, @dest_id, @campaign_id, @creative_id, @placement_id, @time, @anonymous_id, @user_id, @ip, @user_agent)'
+);
+const insertAll = db.transaction((rows) => { for (const r of rows) insert.run(r); });
+parentPort.on('message', (m) => {
+  if (m.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
+  try { insertAll(m.rows); parentPort.postMessage({ id: m.id }); }
+  catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e) }); }
+});
+`;
+
+/**
+ * Writes pixel touches on a thread of their own (DESIGN §8): better-sqlite3 blocks the
+ * thread it runs on, and touch inserts were most of a pixel hit's cost on the event loop.
+ * Each `write` resolves once its rows are committed.
+ */
+export class TouchWriterThread {
+  private readonly worker: Worker;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private closed: Promise<void> | null = null;
+
+  constructor(file: string, checkpointPages: number) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: { file, driver, checkpointPages },
+    });
+    this.worker.on('message', (m: { id?: number; error?: string; closed?: boolean }) => {
+      if (m.closed) void this.worker.terminate();
+      if (m.id === undefined) return;
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.error) w?.reject(new Error(`touch insert failed: ${m.error}`));
+      else w?.resolve();
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', () => this.failAll(new Error('touch writer thread exited')));
+  }
+
+  private failAll(e: Error): void {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+
+  /** Commits the touches; resolves when they are durable in the WAL. */
+  write(rows: readonly Touch[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('touch writer is closed'));
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, rows });
+    });
+  }
+
+  /** Waits for the writes in flight, closes the thread's connection and ends the thread. */
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      this.worker.once('exit', () => resolve());
+      // Messages are handled in order: the close comes after every pending write.
+      this.worker.postMessage({ close: true });
+    });
+    return this.closed;
+  }
+}
