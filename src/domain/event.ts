@@ -14,7 +14,10 @@ export interface UserKeys {
   cookie_id?: string;
   user_id?: string;
   email_sha256?: string;
+  /** SHA-256 of the phone's E.164 digits without `+` (Meta, Pinterest, Snap). */
   phone_sha256?: string;
+  /** SHA-256 of the phone as `+` and E.164 digits (Google, TikTok); only from a clear phone. */
+  phone_e164_sha256?: string;
   ip?: string;
   user_agent?: string;
   click_id?: string;

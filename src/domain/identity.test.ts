@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   hashEmail,
   hashPhone,
+  hashPhoneE164,
   isSha256Hex,
   normalizeEmail,
   normalizePhone,
@@ -38,5 +39,10 @@ describe('identity normalization and hashing', () => {
   it('I06 recognises a hex digest', () => {
     expect(isSha256Hex(sha256Hex('x'))).toBe(true);
     expect(isSha256Hex('XYZ')).toBe(false);
+  });
+
+  it('I07 the E.164 form with the plus sign is hashed for Google and TikTok', () => {
+    expect(hashPhoneE164('+1 (555) 010-9999')).toBe(sha256Hex('+15550109999'));
+    expect(hashPhoneE164('12')).toBeNull();
   });
 });

@@ -37,6 +37,12 @@ export function hashEmail(raw: string): string | null {
   return email ? sha256Hex(email) : null;
 }
 
+/** Hash of `+` and the E.164 digits, the form Google and TikTok match on. */
+export function hashPhoneE164(raw: string): string | null {
+  const phone = normalizePhone(raw);
+  return phone ? sha256Hex(`+${phone}`) : null;
+}
+
 /** Hash of a normalized phone, or `null` when the phone is unusable. */
 export function hashPhone(raw: string): string | null {
   const phone = normalizePhone(raw);

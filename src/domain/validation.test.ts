@@ -27,6 +27,7 @@ describe('event validation', () => {
       ip: '203.0.113.9',
       email_sha256: sha256Hex('a@b.com'),
       phone_sha256: sha256Hex('15550109999'),
+      phone_e164_sha256: sha256Hex('+15550109999'),
     });
     expect(r.event.properties).toEqual({
       value: 49.9,

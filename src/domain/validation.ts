@@ -6,7 +6,7 @@ import {
   type TrackedEvent,
   type UserKeys,
 } from './event.js';
-import { hashEmail, hashPhone, isSha256Hex } from './identity.js';
+import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
 import type { FieldError } from './validation-error.js';
 
 /** Events older than this are refused: ad platforms refuse them too (Meta: 7 days). */
@@ -101,6 +101,12 @@ function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
   if (email) user.email_sha256 = email;
   const phone = hashedKey(raw, 'phone', hashPhone, errors);
   if (phone) user.phone_sha256 = phone;
+  // Platforms disagree on the `+`; keep both hashes while the clear phone is at hand.
+  const clearPhone =
+    typeof raw.phone === 'string' && raw.phone_sha256 === undefined
+      ? hashPhoneE164(raw.phone)
+      : null;
+  if (clearPhone) user.phone_e164_sha256 = clearPhone;
   return user;
 }
 

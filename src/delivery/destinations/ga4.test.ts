@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { TrackedEvent, UserKeys } from '../../domain/event.js';
-import { hashEmail } from '../../domain/identity.js';
+import { hashEmail, sha256Hex } from '../../domain/identity.js';
 import type { ConversionRecord } from '../../store/store.js';
 import type { DeliveryItem, HttpResult } from '../destination.js';
 import {
@@ -264,5 +264,11 @@ describe('ga4 answers', () => {
     expect(interpretGa4({ kind: 'network', error: 'ETIMEDOUT' }, one, NOW).verdicts[0].action).toBe(
       'retry',
     );
+  });
+
+  it('GA99 user_data carries the phone hashed with the plus sign', () => {
+    const ph = sha256Hex('+15550109999');
+    const b = body(item({ anonymous_id: 'ptid-1', phone_e164_sha256: ph }));
+    expect(b.user_data).toEqual({ sha256_phone_number: [ph] });
   });
 });

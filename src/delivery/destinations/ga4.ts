@@ -127,9 +127,12 @@ export function ga4Body(
   };
   // GA forbids PII in user_id; an email-looking id is left out.
   if (u.user_id && !u.user_id.includes('@')) body.user_id = u.user_id.slice(0, 256);
-  // Email hashes match GA's rule (trimmed, lower-cased) except gmail dot removal; phones are
-  // hashed without the `+` GA requires, so they are left out (they would never match).
-  if (u.email_sha256) body.user_data = { sha256_email_address: [u.email_sha256] };
+  // Email hashes match GA's rule (trimmed, lower-cased) except gmail dot removal; phones go
+  // hashed with the `+` GA requires.
+  const userData: Record<string, string[]> = {};
+  if (u.email_sha256) userData.sha256_email_address = [u.email_sha256];
+  if (u.phone_e164_sha256) userData.sha256_phone_number = [u.phone_e164_sha256];
+  if (Object.keys(userData).length > 0) body.user_data = userData;
   if (e.consent.ads === true)
     body.consent = { ad_user_data: 'GRANTED', ad_personalization: 'GRANTED' };
   if (u.ip) body.ip_override = u.ip;

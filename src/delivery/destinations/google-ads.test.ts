@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { TrackedEvent, UserKeys } from '../../domain/event.js';
-import { hashEmail } from '../../domain/identity.js';
+import { hashEmail, sha256Hex } from '../../domain/identity.js';
 import type { ConversionRecord } from '../../store/store.js';
 import type { DeliveryItem, HttpResult } from '../destination.js';
 import {
@@ -427,5 +427,14 @@ describe('google_ads answers', () => {
     const s = readGoogleStatus(JSON.stringify(json, null, 2).slice(0, 420), 'error');
     expect(s).toMatchObject({ status: 'UNAUTHENTICATED', complete: false });
     expect(s?.errors[0].code).toBe('authenticationError.OAUTH_TOKEN_INVALID');
+  });
+
+  it('G99 enhanced conversions carry the phone hashed with the plus sign', () => {
+    const ph = sha256Hex('+15550109999');
+    const b = body([item({ gclid: 'G', email_sha256: EMAIL_SHA, phone_e164_sha256: ph })]);
+    expect(b.conversions[0].userIdentifiers).toEqual([
+      { hashedEmail: EMAIL_SHA },
+      { hashedPhoneNumber: ph },
+    ]);
   });
 });

@@ -83,11 +83,14 @@ export function clickId(
 }
 
 /**
- * Enhanced-conversion identifiers: only `hashedEmail`. Google hashes phones as E.164 with
- * the `+`; ours are stored hashed without it, so they would never match and are left out.
+ * Enhanced-conversion identifiers: `hashedEmail`, and `hashedPhoneNumber` hashed the way
+ * Google normalizes phones (E.164 with the `+`).
  */
-export function userIdentifiers(e: TrackedEvent): Array<{ hashedEmail: string }> {
-  return e.user.email_sha256 ? [{ hashedEmail: e.user.email_sha256 }] : [];
+export function userIdentifiers(e: TrackedEvent): Array<Record<string, string>> {
+  const ids: Array<Record<string, string>> = [];
+  if (e.user.email_sha256) ids.push({ hashedEmail: e.user.email_sha256 });
+  if (e.user.phone_e164_sha256) ids.push({ hashedPhoneNumber: e.user.phone_e164_sha256 });
+  return ids;
 }
 
 function clickConversion(item: DeliveryItem, action: string): Record<string, unknown> {

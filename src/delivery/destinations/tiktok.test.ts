@@ -328,4 +328,9 @@ describe('tiktok interpret', () => {
     const r: HttpResult = { kind: 'response', status: 200, retryAfter: null, bodyExcerpt: cut };
     expect(interpretTiktok(r, two, NOW).verdicts[0].action).toBe('drop');
   });
+
+  it('K99 a phone goes hashed as E.164 with the plus sign', () => {
+    const b = body([item({ ...WEB_USER, phone_e164_sha256: sha256Hex('+15550109999') })]);
+    expect(b.data[0].user.phone).toBe(sha256Hex('+15550109999'));
+  });
 });

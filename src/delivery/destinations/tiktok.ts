@@ -77,13 +77,14 @@ const ORDER_EVENTS = new Set(['Purchase', 'PlaceAnOrder', 'CompletePayment']);
 
 /**
  * The person as TikTok's `user`: hashed email and user id, the click id (`ttclid`) and the
- * `_ttp` cookie, IP and user agent in clear. Phones are left out: TikTok hashes E.164 *with*
- * the `+`, while ingest keeps only the hash of the digits, which would never match.
+ * `_ttp` cookie, IP and user agent in clear. The phone goes as TikTok hashes it: E.164 *with*
+ * the `+` (only known when the phone arrived in clear).
  */
 export function tiktokUser(e: TrackedEvent): Record<string, string> {
   const u = e.user;
   const user: Record<string, string> = {};
   if (u.email_sha256) user.email = u.email_sha256;
+  if (u.phone_e164_sha256) user.phone = u.phone_e164_sha256;
   const external = hashedExternalId(e);
   if (external) user.external_id = external;
   if (u.ttclid) user.ttclid = u.ttclid;
