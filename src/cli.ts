@@ -7,7 +7,7 @@ import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
 import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { createServer } from './server.js';
-import { openSqliteStore } from './store/sqlite/open-sqlite.js';
+import { openStore } from './store/open-store.js';
 
 const USAGE = `usage: pixeltrail <command>
   serve                                   run the collector, attribution and delivery (default)
@@ -102,11 +102,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve(config);
   if (command === 'destinations')
     return destinationsCommand(config, positionals.slice(1), values.env);
-  const store = openSqliteStore(config.data_dir);
+  const store = openStore(config);
   try {
     await store.migrate();
     if (command === 'migrate') {
-      process.stdout.write(`migrations applied (${config.data_dir})\n`);
+      process.stdout.write(
+        `migrations applied (${config.database_url ? 'PostgreSQL' : config.data_dir})\n`,
+      );
     } else if (command === 'purge') {
       const nowS = Math.floor(Date.now() / 1000);
       const n = await store.purge(

@@ -14,7 +14,7 @@ import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { DEDUP_WINDOW_S } from './domain/dedup.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
-import { openSqliteStore } from './store/sqlite/open-sqlite.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 const PURGE_EVERY_MS = 3_600_000;
@@ -68,7 +68,7 @@ export interface Server {
 
 /** Wires the store, pipeline, worker and routes from one config. */
 export async function createServer(config: AppConfig, opts: ServerOptions = {}): Promise<Server> {
-  const store = opts.store ?? openSqliteStore(config.data_dir);
+  const store = opts.store ?? openStore(config);
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
   const metrics = new Metrics();

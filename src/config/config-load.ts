@@ -16,6 +16,7 @@ export interface ProcessEnv {
   PIXELTRAIL_DATA?: string;
   PIXELTRAIL_PUBLIC_URL?: string;
   LOG_LEVEL?: string;
+  DATABASE_URL?: string;
   /** Any other variable may hold a destination secret named as `env:NAME`. */
   [name: string]: string | undefined;
 }
@@ -31,6 +32,7 @@ function overridesFrom(env: ProcessEnv): ConfigOverrides {
     data_dir: env.PIXELTRAIL_DATA,
     public_url: env.PIXELTRAIL_PUBLIC_URL,
     log_level: env.LOG_LEVEL,
+    database_url: env.DATABASE_URL || undefined,
     secrets: env as Record<string, string | undefined>,
   };
 }

@@ -25,6 +25,7 @@ export interface ConfigOverrides {
   data_dir?: string;
   public_url?: string;
   log_level?: string;
+  database_url?: string;
   /** Where `env:NAME` secrets are read from (the process environment). */
   secrets?: SecretSource;
 }
@@ -282,6 +283,8 @@ export function parseConfig(
     port,
     host: overrides.host ?? (typeof o.host === 'string' ? o.host : '0.0.0.0'),
     data_dir: overrides.data_dir ?? (typeof o.data_dir === 'string' ? o.data_dir : './data'),
+    database_url:
+      overrides.database_url ?? (typeof o.database_url === 'string' ? o.database_url : null),
     admin_token: r.str(o, 'admin_token', 'admin_token'),
     environments,
     touch_retention_ms: r.duration(

@@ -47,6 +47,8 @@ export interface AppConfig {
   host: string;
   /** SQLite data folder. */
   data_dir: string;
+  /** PostgreSQL connection string (`DATABASE_URL`); when set, SQLite is not used. */
+  database_url: string | null;
   admin_token: string;
   environments: EnvironmentConfig[];
   /** Touches older than this are purged (DESIGN §6: 90 days). */

@@ -1,0 +1,21 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { KyselyStore } from '../kysely-store.js';
+import type { Database } from '../schema.js';
+
+/** Connections per process; a `serve` needs a few for ingest, delivery and the admin API. */
+const POOL_SIZE = 10;
+const INT8_OID = 20;
+
+/**
+ * Opens the PostgreSQL store for multi-instance deployments (`DATABASE_URL`). Times are
+ * bigint milliseconds, well inside JavaScript's exact integer range, so int8 is read as a
+ * number. Migrations are safe when several processes start at once: Kysely's migrator holds
+ * a lock row while it applies them.
+ */
+export function openPostgresStore(connectionString: string): KyselyStore {
+  pg.types.setTypeParser(INT8_OID, (v) => Number(v));
+  const pool = new pg.Pool({ connectionString, max: POOL_SIZE });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyStore(db, 'postgres');
+}

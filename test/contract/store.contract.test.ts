@@ -1,0 +1,278 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Touch, TrackedEvent } from '../../src/domain/event.js';
+import type { ConversionRecord, Store } from '../../src/store/store.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+
+const T = 1_763_900_000;
+const MS = T * 1000;
+const hasPostgres = await postgresAvailable();
+if (!hasPostgres)
+  console.warn('store contract: PostgreSQL not reachable on 127.0.0.1:5432, its suite is skipped');
+
+function touch(over: Partial<Touch> = {}): Touch {
+  return {
+    env_id: 'env',
+    kind: 'impression',
+    touch_id: 'IMP-1',
+    dest_id: 'd1',
+    campaign_id: 'c1',
+    creative_id: null,
+    placement_id: null,
+    time: T - 60,
+    anonymous_id: 'anon-1',
+    user_id: null,
+    ip: '203.0.113.9',
+    user_agent: 'UA',
+    ...over,
+  };
+}
+
+function event(over: Partial<TrackedEvent> = {}): TrackedEvent {
+  return {
+    env_id: 'env',
+    event_name: 'Purchase',
+    event_id: 'ord-1',
+    event_time: T,
+    source: 'server',
+    user: { anonymous_id: 'anon-1' },
+    properties: { value: 10, currency: 'EUR' },
+    consent: { ads: null, analytics: null },
+    warnings: [],
+    ...over,
+  };
+}
+
+function conversion(id: string, over: Partial<ConversionRecord> = {}): ConversionRecord {
+  return {
+    conversion_id: id,
+    dest_id: 'd1',
+    env_id: 'env',
+    event_pk: `ev_${id}`,
+    event_name: 'Purchase',
+    event_id: `ord-${id}`,
+    event_time: T,
+    value: 10,
+    currency: 'EUR',
+    attribution: {
+      type: 'view',
+      imp_id: 'IMP-1',
+      click_id: null,
+      campaign_id: 'c1',
+      creative_id: null,
+      placement_id: null,
+      touch_time: T - 60,
+      match_key: 'cookie',
+      window: '1d',
+      model: 'last_touch',
+    },
+    reason: null,
+    created_at_ms: MS,
+    ...over,
+  };
+}
+
+/** Stores an event with its conversion and queued delivery, as the ingest path does. */
+async function queued(store: Store, id: string, createdMs = MS) {
+  await store.ingest(async (tx) => {
+    await tx.insertEvent(`ev_${id}`, event({ event_id: `ord-${id}` }), createdMs);
+    await tx.putConversion(conversion(id, { created_at_ms: createdMs }));
+    await tx.enqueueDelivery('env', id, 'd1', createdMs);
+  });
+}
+
+for (const [kind, open] of Object.entries(STORE_KINDS)) {
+  describe.skipIf(kind === 'postgres' && !hasPostgres)(`Store contract on ${kind}`, () => {
+    let store: Store;
+    let dispose: () => Promise<void>;
+    beforeAll(async () => {
+      ({ store, dispose } = await open());
+    });
+    afterAll(async () => dispose?.());
+
+    it('S01 migrations are idempotent and the store answers', async () => {
+      await store.migrate();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it('S02 touches are found by every key, newest first, and not before `since`', async () => {
+      await store.insertTouches([
+        touch({ touch_id: 'IMP-A', time: T - 100 }),
+        touch({
+          touch_id: 'IMP-B',
+          time: T - 50,
+          anonymous_id: null,
+          user_id: 'u1',
+          ip: '198.51.100.1',
+        }),
+        touch({ touch_id: 'IMP-OLD', time: T - 99_999 }),
+      ]);
+      const found = await store.ingest((tx) =>
+        tx.findTouches({
+          env_id: 'env',
+          user_id: 'u1',
+          anonymous_ids: ['anon-1'],
+          touch_ids: [],
+          since: T - 1000,
+        }),
+      );
+      expect(found.map((t) => t.touch_id).sort()).toEqual(['IMP-A', 'IMP-B']);
+      const byId = await store.ingest((tx) =>
+        tx.findTouches({ env_id: 'env', anonymous_ids: [], touch_ids: ['IMP-OLD'], since: 0 }),
+      );
+      expect(byId).toHaveLength(1);
+      expect(byId[0]).toEqual(touch({ touch_id: 'IMP-OLD', time: T - 99_999 }));
+      const byIp = await store.ingest((tx) =>
+        tx.findTouches({
+          env_id: 'env',
+          anonymous_ids: [],
+          touch_ids: [],
+          ip: '198.51.100.1',
+          since: 0,
+        }),
+      );
+      expect(byIp.map((t) => t.touch_id)).toEqual(['IMP-B']);
+      const otherEnv = await store.ingest((tx) =>
+        tx.findTouches({ env_id: 'other', anonymous_ids: ['anon-1'], touch_ids: [], since: 0 }),
+      );
+      expect(otherEnv).toEqual([]);
+    });
+
+    it('S03 events, dedup keys, duplicates and identity links round-trip', async () => {
+      await store.ingest(async (tx) => {
+        await tx.insertEvent('ev_x', event({ event_id: 'dup-1' }), MS);
+        await tx.putDedup('env', 'Purchase', 'dup-1', 'ev_x', T);
+        await tx.linkIdentity(
+          'env',
+          [{ key_type: 'email', key_value: 'e'.repeat(64) }],
+          'anon-9',
+          T,
+        );
+        await tx.linkIdentity(
+          'env',
+          [{ key_type: 'email', key_value: 'e'.repeat(64) }],
+          'anon-9',
+          T + 1,
+        );
+      });
+      const got = await store.ingest(async (tx) => ({
+        dedup: await tx.findDedup('env', 'Purchase', 'dup-1'),
+        missing: await tx.findDedup('env', 'Lead', 'dup-1'),
+        linked: await tx.findLinkedAnonymousIds('env', [
+          { key_type: 'email', key_value: 'e'.repeat(64) },
+        ]),
+      }));
+      expect(got).toEqual({
+        dedup: { event_pk: 'ev_x', first_seen: T },
+        missing: null,
+        linked: [{ anonymous_id: 'anon-9', via: 'email' }],
+      });
+      const merged = event({ event_id: 'dup-1', user: { anonymous_id: 'anon-1', user_id: 'u7' } });
+      await store.ingest((tx) => tx.updateDuplicate('ev_x', merged));
+      const stored = await store.ingest((tx) => tx.getEvent('ev_x'));
+      expect(stored).toMatchObject({
+        pk: 'ev_x',
+        duplicate_count: 1,
+        received_at_ms: MS,
+        event: merged,
+      });
+    });
+
+    it('S04 a failed ingest transaction leaves nothing behind', async () => {
+      await expect(
+        store.ingest(async (tx) => {
+          await tx.insertEvent('ev_rollback', event({ event_id: 'rb' }), MS);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.ingest((tx) => tx.getEvent('ev_rollback'))).toBeNull();
+    });
+
+    it('S05 concurrent claims never take one row twice; leases expire', async () => {
+      for (let i = 0; i < 40; i++) await queued(store, `c${i}`);
+      const [a, b, c] = await Promise.all([
+        store.claimDeliveries(MS, 20, 60_000, 'w-a', new Set()),
+        store.claimDeliveries(MS, 20, 60_000, 'w-b', new Set()),
+        store.claimDeliveries(MS, 20, 60_000, 'w-c', new Set()),
+      ]);
+      const ids = [...a, ...b, ...c].map((d) => d.outbox.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toHaveLength(40);
+      expect(a[0]?.event ?? b[0]?.event).toMatchObject({ event_name: 'Purchase' });
+      expect(await store.claimDeliveries(MS + 1000, 50, 60_000, 'w-d', new Set())).toEqual([]);
+      const again = await store.claimDeliveries(MS + 61_000, 50, 60_000, 'w-d', new Set());
+      expect(again).toHaveLength(40);
+      expect((await store.leaseOwners(MS + 61_000)).sort()).toEqual(['w-d']);
+      expect(await store.releaseLeases(['w-d'])).toBe(40);
+      expect(await store.leaseOwners(MS + 61_000)).toEqual([]);
+    });
+
+    it('S06 attempts move rows on; paused destinations are not claimed', async () => {
+      await store.setDestinationPaused('env', 'd1', true, 'HTTP 401', MS);
+      expect(await store.claimDeliveries(MS + 120_000, 50, 1000, 'w', new Set(['env/d1']))).toEqual(
+        [],
+      );
+      expect(await store.pausedDestinations()).toEqual([
+        { env_id: 'env', dest_id: 'd1', reason: 'HTTP 401' },
+      ]);
+      await store.setDestinationPaused('env', 'd1', false, null, MS);
+      const rows = await store.claimDeliveries(MS + 120_000, 3, 1000, 'w', new Set());
+      const attempt = (id: number, verdict: string) => ({
+        outbox_id: id,
+        env_id: 'env',
+        at_ms: MS + 120_000,
+        duration_ms: 5,
+        status_code: 500,
+        error: 'HTTP 500',
+        verdict,
+        response_excerpt: '{}',
+      });
+      await store.finishAttempts([
+        { attempt: attempt(rows[0].outbox.id, 'done'), update: { status: 'delivered' } },
+        {
+          attempt: attempt(rows[1].outbox.id, 'retry'),
+          update: { status: 'pending', next_attempt_at_ms: MS + 999_000 },
+        },
+        { attempt: attempt(rows[2].outbox.id, 'dead-letter'), update: { status: 'dead' } },
+      ]);
+      const d = await store.getDelivery(rows[1].outbox.id);
+      expect(d?.outbox).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        first_attempt_at_ms: MS + 120_000,
+        next_attempt_at_ms: MS + 999_000,
+        last_status: 500,
+      });
+      expect(d?.attempts).toHaveLength(1);
+      expect((await store.getDelivery(rows[0].outbox.id))?.outbox.delivered_at_ms).toBe(
+        MS + 120_005,
+      );
+      expect(await store.retryDelivery(rows[2].outbox.id, MS)).toBe(true);
+      expect(await store.retryDelivery(rows[0].outbox.id, MS)).toBe(false);
+      expect(await store.nextDueAt()).toBe(MS);
+    });
+
+    it('S07 lists filter, replay re-queues a range, counts add up, purge deletes old rows', async () => {
+      await queued(store, 'late', MS + 3_600_000);
+      const dead = await store.listDeliveries({ status: 'delivered', limit: 10 });
+      expect(dead).toHaveLength(1);
+      const convs = await store.listConversions({ env_id: 'env', since_ms: MS + 1, limit: 10 });
+      expect(convs.map((c) => c.conversion_id)).toEqual(['late']);
+      expect(await store.ingest((tx) => tx.conversionsOfEvent('ev_late'))).toHaveLength(1);
+      expect(await store.requeueRange('env', 'd1', MS, MS + 1, MS)).toBe(40);
+      const counts = await store.counts('env');
+      expect(counts).toMatchObject({
+        touches: 3,
+        impressions: 3,
+        clicks: 0,
+        conversions: 41,
+        attributed: 41,
+        outbox_delivered: 0,
+        outbox_pending: 41,
+      });
+      expect(counts.events).toBeGreaterThanOrEqual(42);
+      expect(counts.duplicates).toBe(1);
+      expect(await store.purge(T - 1000, T + 1)).toBe(1 + 1);
+      expect((await store.counts('env')).touches).toBe(2);
+    });
+  });
+}
