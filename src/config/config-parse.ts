@@ -13,6 +13,7 @@ const DEFAULT_MAX_ATTEMPTS = 100;
 const DEFAULT_TIMEOUT = '10s';
 const DEFAULT_TOUCH_RETENTION = '90d';
 const DEFAULT_FLUSH_INTERVAL = '10ms';
+const DEFAULT_DELIVERY_LEASE = '60s';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 type Obj = Record<string, unknown>;
@@ -294,6 +295,7 @@ export function parseConfig(
       DEFAULT_TOUCH_RETENTION,
     ),
     flush_interval_ms: r.duration(o, 'flush_interval', 'flush_interval', DEFAULT_FLUSH_INTERVAL),
+    delivery_lease_ms: r.duration(o, 'delivery_lease', 'delivery_lease', DEFAULT_DELIVERY_LEASE),
     trust_proxy: r.bool(o, 'trust_proxy', 'trust_proxy', false),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,

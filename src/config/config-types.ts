@@ -55,6 +55,11 @@ export interface AppConfig {
   touch_retention_ms: number;
   /** How long hot-path writes wait to be grouped into one transaction. */
   flush_interval_ms: number;
+  /**
+   * How long a worker holds claimed deliveries; a process that dies mid-send gives them up
+   * after this long (at once, when it ran on the same host and a restart notices).
+   */
+  delivery_lease_ms: number;
   /** Whether `X-Forwarded-For` is trusted for the client IP (behind a load balancer). */
   trust_proxy: boolean;
   log_level: string;

@@ -12,8 +12,6 @@ import { adapterFor } from './destinations/registry.js';
 
 /** Rows claimed per round. */
 const CLAIM_BATCH_ROWS = 500;
-/** A claimed row is taken back from a worker that has not finished it by then. */
-export const LEASE_MS = 60_000;
 const IDLE_POLL_MS = 250;
 /** How much of a platform's answer the delivery log keeps per attempt. */
 const DETAIL_CHARS = 500;
@@ -117,7 +115,7 @@ export class DeliveryWorker {
     const rows = await store.claimDeliveries(
       this.deps.nowMs(),
       CLAIM_BATCH_ROWS,
-      LEASE_MS,
+      this.deps.config.delivery_lease_ms,
       owner,
       paused,
     );

@@ -37,6 +37,7 @@ export async function startChild(
   configFile: string,
   dataDir: string,
   port?: number,
+  extraEnv: Record<string, string> = {},
 ): Promise<ChildServer> {
   const p = port ?? (await freePort());
   let out = '';
@@ -47,6 +48,7 @@ export async function startChild(
       HOST: '127.0.0.1',
       PIXELTRAIL_CONFIG: configFile,
       PIXELTRAIL_DATA: dataDir,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

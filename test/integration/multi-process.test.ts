@@ -1,0 +1,80 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { type ChildServer, startChild, writeConfig } from '../helpers/child-server.js';
+import {
+  admin,
+  postEvents,
+  purchase,
+  sleep,
+  tempDir,
+  testConfig,
+  UA,
+  waitFor,
+} from '../helpers/pixeltrail.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
+
+const CONVERSIONS = 2000;
+const hasPostgres = await postgresAvailable();
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+describe.skipIf(!hasPostgres)('several serve processes on one PostgreSQL', () => {
+  it('P01 a pixel on one process, conversions on all three, a worker killed mid-run: each conversion arrives, once per key', async () => {
+    const db = await freshPostgresDatabase();
+    cleanups.push(db.drop);
+    let killedAt = 0;
+    const hook: Receiver = await startReceiver(() => 200);
+    cleanups.push(() => hook.close());
+    const dir = tempDir();
+    const cfg = writeConfig(dir, { ...testConfig(`${hook.url}/hook`), delivery_lease: '3s' });
+    const env = { DATABASE_URL: db.url };
+    const servers: ChildServer[] = [];
+    // Started together: the migrations must survive concurrent starts.
+    servers.push(
+      ...(await Promise.all([0, 1, 2].map(() => startChild(cfg, `${dir}/data`, undefined, env)))),
+    );
+    for (const s of servers) cleanups.push(() => s.stop());
+
+    await fetch(`${servers[0].base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-MP`, {
+      headers: { 'user-agent': UA },
+    });
+    await sleep(100);
+    const batches = [];
+    for (let i = 0; i < CONVERSIONS; i += 100) {
+      const target = servers[(i / 100) % 3];
+      batches.push(
+        postEvents(
+          target.base,
+          Array.from({ length: 100 }, (_, k) => purchase(`ord-mp-${i + k}`)),
+        ),
+      );
+    }
+    const answers = await Promise.all(batches);
+    expect(answers.reduce((n, a) => n + a.body.accepted, 0)).toBe(CONVERSIONS);
+
+    await waitFor(() => hook.got.length >= 300, 30_000, 10);
+    await servers[2].kill9();
+    killedAt = hook.got.length;
+
+    const keys = () => new Set(hook.got.map((g) => g.headers['idempotency-key']));
+    await waitFor(() => keys().size === CONVERSIONS, 60_000, 100);
+    await sleep(1000);
+    const stats = (await admin(servers[0].base, '/api/stats')).body;
+    expect(stats).toMatchObject({
+      conversions: CONVERSIONS,
+      attributed: CONVERSIONS,
+      outbox_delivered: CONVERSIONS,
+      outbox_pending: 0,
+    });
+    const bodies = hook.got.map((g) => JSON.parse(g.body));
+    expect(bodies.every((b) => b.attribution.imp_id === 'IMP-MP')).toBe(true);
+    // Only sends in flight in the killed process at the kill can arrive twice (same key).
+    const repeats = hook.got.length - CONVERSIONS;
+    expect(repeats).toBeLessThanOrEqual(hook.got.length - killedAt);
+    console.log(
+      `multi-process: ${CONVERSIONS} conversions, ${repeats} repeated sends after SIGKILL`,
+    );
+  });
+});
