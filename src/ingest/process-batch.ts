@@ -5,7 +5,7 @@ import {
   type ConversionIdentity,
   type LinkedAnonymousId,
 } from '../domain/attribution.js';
-import { mergeDuplicate, withinDedupWindow } from '../domain/dedup.js';
+import { DEDUP_WINDOW_S, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { IngestTx } from '../store/store.js';
 
@@ -155,9 +155,17 @@ async function processEvent(
 ): Promise<EventOutcome> {
   const env = ctx.environment(e.env_id);
   const nowS = Math.floor(ctx.nowMs / 1000);
-  const prior = await tx.findDedup(e.env_id, e.event_name, e.event_id);
-  if (prior && withinDedupWindow(prior.first_seen, nowS)) {
-    const stored = await tx.getEvent(prior.event_pk);
+  const pk = ctx.newId('ev_');
+  const holder = await tx.claimDedup(
+    e.env_id,
+    e.event_name,
+    e.event_id,
+    pk,
+    nowS,
+    nowS - DEDUP_WINDOW_S,
+  );
+  if (holder) {
+    const stored = await tx.getEvent(holder);
     if (stored) {
       const { merged, changed } = mergeDuplicate(stored.event, e);
       await tx.updateDuplicate(stored.pk, merged);
@@ -168,9 +176,7 @@ async function processEvent(
       return { status: 'duplicate', of: stored.pk };
     }
   }
-  const pk = ctx.newId('ev_');
   await tx.insertEvent(pk, e, ctx.nowMs);
-  await tx.putDedup(e.env_id, e.event_name, e.event_id, pk, nowS);
   await linkIdentities(tx, e);
   const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs) : 0;
   return { status: 'accepted', pk, conversions };

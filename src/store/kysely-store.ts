@@ -68,20 +68,27 @@ class KyselyIngestTx implements IngestTx {
       .execute();
   }
 
-  async putDedup(
+  async claimDedup(
     env_id: string,
     event_name: string,
     event_id: string,
     event_pk: string,
     first_seen: number,
+    stale_before: number,
   ) {
-    await this.db
+    const won = await this.db
       .insertInto('dedup_keys')
       .values({ env_id, event_name, event_id, event_pk, first_seen })
       .onConflict((oc) =>
-        oc.columns(['env_id', 'event_name', 'event_id']).doUpdateSet({ event_pk, first_seen }),
+        oc
+          .columns(['env_id', 'event_name', 'event_id'])
+          .doUpdateSet({ event_pk, first_seen })
+          .where('dedup_keys.first_seen', '<', stale_before),
       )
-      .execute();
+      .returning('event_pk')
+      .executeTakeFirst();
+    if (won) return null;
+    return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
   }
 
   async updateDuplicate(pk: string, merged: TrackedEvent) {

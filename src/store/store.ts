@@ -91,14 +91,19 @@ export interface IngestTx {
   ): Promise<{ event_pk: string; first_seen: number } | null>;
   getEvent(pk: string): Promise<StoredEvent | null>;
   insertEvent(pk: string, event: TrackedEvent, received_at_ms: number): Promise<void>;
-  /** Points the dedup key at `event_pk` (new key, or a key older than the window). */
-  putDedup(
+  /**
+   * Takes the dedup key for `event_pk` when it is new or older than `stale_before`, and
+   * answers null; otherwise answers the event that holds it. A unique key decides, so two
+   * processes racing on one event id cannot both win.
+   */
+  claimDedup(
     env_id: string,
     event_name: string,
     event_id: string,
     event_pk: string,
     first_seen: number,
-  ): Promise<void>;
+    stale_before: number,
+  ): Promise<string | null>;
   updateDuplicate(pk: string, merged: TrackedEvent): Promise<void>;
   linkIdentity(
     env_id: string,

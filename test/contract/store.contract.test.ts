@@ -140,7 +140,12 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     it('S03 events, dedup keys, duplicates and identity links round-trip', async () => {
       await store.ingest(async (tx) => {
         await tx.insertEvent('ev_x', event({ event_id: 'dup-1' }), MS);
-        await tx.putDedup('env', 'Purchase', 'dup-1', 'ev_x', T);
+        expect(await tx.claimDedup('env', 'Purchase', 'dup-1', 'ev_x', T, T - 100)).toBeNull();
+        expect(await tx.claimDedup('env', 'Purchase', 'dup-1', 'ev_y', T + 5, T - 100)).toBe(
+          'ev_x',
+        );
+        expect(await tx.claimDedup('env', 'Purchase', 'old-1', 'ev_o', T - 500, 0)).toBeNull();
+        expect(await tx.claimDedup('env', 'Purchase', 'old-1', 'ev_n', T, T - 100)).toBeNull();
         await tx.linkIdentity(
           'env',
           [{ key_type: 'email', key_value: 'e'.repeat(64) }],
@@ -271,7 +276,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       });
       expect(counts.events).toBeGreaterThanOrEqual(42);
       expect(counts.duplicates).toBe(1);
-      expect(await store.purge(T - 1000, T + 1)).toBe(1 + 1);
+      expect(await store.purge(T - 1000, T + 1)).toBe(1 + 2);
       expect((await store.counts('env')).touches).toBe(2);
     });
   });

@@ -76,5 +76,14 @@ describe.skipIf(!hasPostgres)('several serve processes on one PostgreSQL', () =>
     console.log(
       `multi-process: ${CONVERSIONS} conversions, ${repeats} repeated sends after SIGKILL`,
     );
+
+    // One event id sent to both live processes at once, many times: one event, the rest duplicates.
+    const copies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        postEvents(servers[i % 2].base, [purchase('ord-mp-race')]),
+      ),
+    );
+    expect(copies.reduce((n, c) => n + c.body.accepted, 0)).toBe(1);
+    expect(copies.reduce((n, c) => n + c.body.duplicates, 0)).toBe(19);
   });
 });
