@@ -78,4 +78,11 @@ describe('config parsing', () => {
     expect(config.port).toBe(9090);
     expect(config.data_dir).toBe('/tmp/x');
   });
+
+  it('K05 a delivery lease shorter than a destination timeout is refused', () => {
+    const { errors } = parseConfig({ ...minimal, delivery_lease: '5s' }, {});
+    expect(errors).toEqual([
+      { field: 'delivery_lease', message: 'must be longer than every destination timeout' },
+    ]);
+  });
 });

@@ -279,6 +279,18 @@ export function parseConfig(
   if (new Set(keys).size !== keys.length) {
     r.errors.push({ field: 'environments', message: 'write keys must be unique' });
   }
+  const lease = r.duration(o, 'delivery_lease', 'delivery_lease', DEFAULT_DELIVERY_LEASE);
+  // A lease shorter than a send would let a second worker take a row still being sent.
+  const slowest = Math.max(
+    0,
+    ...environments.flatMap((e) => e.destinations.map((d) => d.timeout_ms)),
+  );
+  if (lease > 0 && lease <= slowest) {
+    r.errors.push({
+      field: 'delivery_lease',
+      message: 'must be longer than every destination timeout',
+    });
+  }
   const port = overrides.port ?? (typeof o.port === 'number' ? o.port : 8080);
   const config: AppConfig = {
     port,
@@ -295,7 +307,7 @@ export function parseConfig(
       DEFAULT_TOUCH_RETENTION,
     ),
     flush_interval_ms: r.duration(o, 'flush_interval', 'flush_interval', DEFAULT_FLUSH_INTERVAL),
-    delivery_lease_ms: r.duration(o, 'delivery_lease', 'delivery_lease', DEFAULT_DELIVERY_LEASE),
+    delivery_lease_ms: lease,
     trust_proxy: r.bool(o, 'trust_proxy', 'trust_proxy', false),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,
