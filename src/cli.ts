@@ -5,7 +5,7 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
-import { DEDUP_WINDOW_S } from './domain/dedup.js';
+import { dedupStaleBefore } from './domain/dedup.js';
 import { createServer } from './server.js';
 import { openStore } from './store/open-store.js';
 
@@ -113,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
       const nowS = Math.floor(Date.now() / 1000);
       const n = await store.purge(
         nowS - Math.floor(config.touch_retention_ms / 1000),
-        nowS - DEDUP_WINDOW_S,
+        dedupStaleBefore(nowS),
       );
       process.stdout.write(`purged ${n} rows\n`);
     } else if (command === 'replay') {

@@ -12,7 +12,7 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
 import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
-import { DEDUP_WINDOW_S } from './domain/dedup.js';
+import { dedupStaleBefore } from './domain/dedup.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -137,7 +137,10 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const purge = async () => {
     const nowS = Math.floor(nowMs() / 1000);
     try {
-      await store.purge(nowS - Math.floor(config.touch_retention_ms / 1000), nowS - DEDUP_WINDOW_S);
+      await store.purge(
+        nowS - Math.floor(config.touch_retention_ms / 1000),
+        dedupStaleBefore(nowS),
+      );
     } catch (e) {
       app.log.error({ err: e }, 'purge failed');
     }

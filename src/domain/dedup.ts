@@ -8,9 +8,12 @@ export function dedupKey(e: Pick<TrackedEvent, 'env_id' | 'event_name' | 'event_
   return `${e.env_id}\u0000${e.event_name}\u0000${e.event_id}`;
 }
 
-/** True when a copy first seen at `firstSeenS` still deduplicates a copy arriving at `nowS`. */
-export function withinDedupWindow(firstSeenS: number, nowS: number): boolean {
-  return nowS - firstSeenS <= DEDUP_WINDOW_S;
+/**
+ * A dedup key first seen before this (Unix s) no longer holds at `nowS`: a copy arriving now
+ * is a new event. Keys seen exactly 48 h ago still hold.
+ */
+export function dedupStaleBefore(nowS: number): number {
+  return nowS - DEDUP_WINDOW_S;
 }
 
 function fillMissing<T extends object>(first: T, later: T): { value: T; changed: boolean } {

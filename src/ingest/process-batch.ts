@@ -5,7 +5,7 @@ import {
   type ConversionIdentity,
   type LinkedAnonymousId,
 } from '../domain/attribution.js';
-import { DEDUP_WINDOW_S, mergeDuplicate } from '../domain/dedup.js';
+import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { IngestTx } from '../store/store.js';
 
@@ -162,7 +162,7 @@ async function processEvent(
     e.event_id,
     pk,
     nowS,
-    nowS - DEDUP_WINDOW_S,
+    dedupStaleBefore(nowS),
   );
   if (holder) {
     const stored = await tx.getEvent(holder);
