@@ -12,11 +12,36 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 const RESULTS_PATH = path.join(BENCH_DIR, 'RESULTS.md');
+const RESULTS_PG_PATH = path.join(BENCH_DIR, 'RESULTS-postgres.md');
+
+/** A fresh PostgreSQL database for one bench run. */
+async function createBenchDatabase(adminUrl) {
+  const name = `pixeltrail_bench_${process.pid}`;
+  const run = async (sql) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
 
 const ENV_ID = 'env_b';
 const DEST_ID = 'dsp1';
@@ -60,6 +85,10 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --event-connections N connections for /v1/events with 1 event per request; bigger batches
                         use fewer: ${EVENTS_IN_FLIGHT} events in flight at most, 2 connections at least [32]
   --flush-interval D    pixeltrail's group-commit interval [10ms]
+  --store KIND          sqlite, or postgres: a fresh database on --pg (dropped after);
+                        results go to RESULTS-postgres.md [sqlite]
+  --pg URL              PostgreSQL server for --store postgres
+                        [postgres://postgres@127.0.0.1:5432/postgres]
   --profile             run pixeltrail under --cpu-prof for the pixel runs and print where its
                         CPU time went; skips the events bench and leaves RESULTS.md alone
   --keep                keep the temporary data folder and logs
@@ -75,6 +104,8 @@ function options() {
       'events-duration': { type: 'string', default: '5' },
       'event-connections': { type: 'string', default: '32' },
       'flush-interval': { type: 'string', default: '10ms' },
+      store: { type: 'string', default: 'sqlite' },
+      pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -94,6 +125,12 @@ function options() {
     eventsDurationS: values.profile ? 0 : num('events-duration', 0),
     eventConnections: num('event-connections', 1),
     flushInterval: values['flush-interval'],
+    store: ['sqlite', 'postgres'].includes(values.store)
+      ? values.store
+      : (() => {
+          throw new Error('--store must be sqlite or postgres');
+        })(),
+    pgUrl: values.pg,
     profile: values.profile,
     keep: values.keep,
   };
@@ -331,7 +368,7 @@ function report(m, opts, pixel, ratio, check, events) {
     '## Machine',
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores; RAM ${m.ramGiB} GiB; ${m.os}`,
-    `- Node ${m.node}; pixeltrail ${m.commit}`,
+    `- Node ${m.node}; pixeltrail ${m.commit}; store: ${opts.store === 'postgres' ? 'PostgreSQL (local)' : 'SQLite (embedded)'}`,
     `- Load: autocannon ${m.autocannon} in its own process on the same machine, so it ` +
       `competes with the server for the ${m.cores} cores; keep-alive; 127.0.0.1 only`,
     `- Load average when written (1, 5, 15 min): ${m.loadAvg}. Other work on the machine ` +
@@ -444,6 +481,7 @@ async function main() {
   const profileDir = path.join(dir, 'profile');
   const servers = [];
   let failed = false;
+  let pgDb = null;
   try {
     log(`starting servers (data and logs in ${dir}) ...`);
     const prof = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -451,6 +489,11 @@ async function main() {
       PIXELTRAIL_CONFIG: writeConfig(dir, opts),
       PIXELTRAIL_DATA: path.join(dir, 'data'),
     };
+    if (opts.store === 'postgres') {
+      pgDb = await createBenchDatabase(opts.pgUrl);
+      ptEnv.DATABASE_URL = pgDb.url;
+      log(`store: PostgreSQL database ${pgDb.name}`);
+    }
     const pixeltrail = await startServer(
       'pixeltrail',
       [...prof, 'dist/cli.js', 'serve'],
@@ -510,12 +553,14 @@ async function main() {
         '\n(--profile: the numbers include profiler overhead; RESULTS.md kept)\n',
       );
     } else {
-      fs.writeFileSync(RESULTS_PATH, text);
-      log(`\nwritten to ${path.relative(process.cwd(), RESULTS_PATH)}`);
+      const out = opts.store === 'postgres' ? RESULTS_PG_PATH : RESULTS_PATH;
+      fs.writeFileSync(out, text);
+      log(`\nwritten to ${path.relative(process.cwd(), out)}`);
     }
   } finally {
     await Promise.all(servers.map(stopServer));
     for (const child of children) child.kill('SIGKILL');
+    if (pgDb) await pgDb.drop();
     if (opts.keep || opts.profile) log(`kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
