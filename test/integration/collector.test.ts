@@ -72,21 +72,23 @@ describe('impression pixel', () => {
   });
 
   it('P03 a bot gets the GIF but its hit is not stored', async () => {
+    await server.services.pipeline.flush();
     const before = (await admin(base, '/api/stats')).body.impressions;
     const res = await get('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-BOT', {
       'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)',
     });
     expect(res.status).toBe(200);
-    await sleep(100);
+    await server.services.pipeline.flush();
     expect((await admin(base, '/api/stats')).body.impressions).toBe(before);
   });
 
   it('P04 Sec-GPC: no cookie, no touch kept for attribution', async () => {
+    await server.services.pipeline.flush();
     const before = (await admin(base, '/api/stats')).body.impressions;
     const res = await get('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-GPC', { 'sec-gpc': '1' });
     expect(res.status).toBe(200);
     expect(res.headers.get('set-cookie')).toBeNull();
-    await sleep(100);
+    await server.services.pipeline.flush();
     expect((await admin(base, '/api/stats')).body.impressions).toBe(before);
   });
 
