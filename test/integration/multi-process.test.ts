@@ -60,7 +60,15 @@ describe.skipIf(!hasPostgres)('several serve processes on one PostgreSQL', () =>
 
     const keys = () => new Set(hook.got.map((g) => g.headers['idempotency-key']));
     await waitFor(() => keys().size === CONVERSIONS, 60_000, 100);
-    await sleep(1000);
+    // Rows the killed process sent but could not record come back when its lease (3 s)
+    // expires and are sent again with the same key; wait for the outbox to settle.
+    await waitFor(
+      async () =>
+        (await admin(servers[0].base, '/api/stats')).body.outbox_delivered === CONVERSIONS,
+      30_000,
+      200,
+    );
+    await sleep(500);
     const stats = (await admin(servers[0].base, '/api/stats')).body;
     expect(stats).toMatchObject({
       conversions: CONVERSIONS,
