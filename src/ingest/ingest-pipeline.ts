@@ -105,20 +105,25 @@ export class IngestPipeline {
     try {
       // Touches first, on the store's own path (a writer thread under SQLite), so that the
       // conversions in this batch see the impressions that came before them.
-      const touches = batch.filter((p) => p.item.kind === 'touch');
-      const events = batch.filter((p) => p.item.kind === 'event');
-      await this.deps.store.insertTouches(touches.map((p) => (p.item as { touch: Touch }).touch));
-      let outcomes: Array<EventOutcome | null> = [];
+      const touches: Touch[] = [];
+      const events: TrackedEvent[] = [];
+      for (const p of batch) {
+        if (p.item.kind === 'touch') touches.push(p.item.touch);
+        else events.push(p.item.event);
+      }
+      await this.deps.store.insertTouches(touches);
+      let eventOutcomes: EventOutcome[] = [];
       if (events.length > 0) {
         const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
-        const items = events.map((p) => p.item);
-        outcomes = await this.deps.store.ingest((tx) => processBatch(tx, items, ctx));
+        eventOutcomes = await this.deps.store.ingest((tx) => processBatch(tx, events, ctx));
       }
-      for (const p of touches) p.resolve(null);
-      for (const [i, p] of events.entries()) p.resolve(outcomes[i]);
+      // Outcomes line up with the batch: null for a touch, the next event's outcome otherwise.
+      let next = 0;
+      const outcomes = batch.map((p) => (p.item.kind === 'event' ? eventOutcomes[next++] : null));
+      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
       this.deps.observer?.flushed(
         batch.map((p) => p.item),
-        batch.map((p) => (p.item.kind === 'event' ? outcomes[events.indexOf(p)] : null)),
+        outcomes,
         Date.now() - started,
       );
     } catch (e) {

@@ -183,28 +183,15 @@ async function processEvent(
 }
 
 /**
- * Applies one batch in arrival order inside one transaction: touches first become
- * visible to the conversions behind them, and copies of one event within the batch dedup.
+ * Applies a batch of events in arrival order inside one transaction, so copies of one event
+ * within the batch dedup against each other. Touches are committed before, on their own path.
  */
 export async function processBatch(
   tx: IngestTx,
-  items: readonly IngestItem[],
+  events: readonly TrackedEvent[],
   ctx: BatchContext,
-): Promise<Array<EventOutcome | null>> {
-  const outcomes: Array<EventOutcome | null> = [];
-  let touches: Touch[] = [];
-  for (const item of items) {
-    if (item.kind === 'touch') {
-      touches.push(item.touch);
-      outcomes.push(null);
-      continue;
-    }
-    if (touches.length > 0) {
-      await tx.insertTouches(touches);
-      touches = [];
-    }
-    outcomes.push(await processEvent(tx, item.event, ctx));
-  }
-  if (touches.length > 0) await tx.insertTouches(touches);
+): Promise<EventOutcome[]> {
+  const outcomes: EventOutcome[] = [];
+  for (const e of events) outcomes.push(await processEvent(tx, e, ctx));
   return outcomes;
 }
