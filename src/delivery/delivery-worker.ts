@@ -12,6 +12,11 @@ import { adapterFor } from './destinations/registry.js';
 
 /** Rows claimed per round. */
 const CLAIM_BATCH_ROWS = 500;
+/**
+ * Requests in flight per worker. A round of 500 single-row webhook sends must not open 500
+ * sockets at once to one receiver; the rest wait their turn under a renewed lease.
+ */
+const SEND_CONCURRENCY = 32;
 const IDLE_POLL_MS = 250;
 /** How much of a platform's answer the delivery log keeps per attempt. */
 const DETAIL_CHARS = 500;
@@ -129,12 +134,38 @@ export class DeliveryWorker {
         })),
       );
     }
-    const sends = batches.map((b) => {
-      const p = this.deliver(b).finally(() => this.inFlight.delete(p));
-      this.inFlight.add(p);
-      return p;
-    });
-    await Promise.all(sends);
+    // Rows not yet recorded keep their lease while the round lasts, however slow the
+    // receivers: an expired lease would let another worker send them a second time.
+    const unfinished = new Set(rows.map((r) => r.outbox.id));
+    const leaseMs = this.deps.config.delivery_lease_ms;
+    const renew = setInterval(
+      () => {
+        store
+          .extendLeases(owner, [...unfinished], this.deps.nowMs() + leaseMs)
+          .catch((e: Error) => this.deps.observer?.workerError(`lease renewal: ${e.message}`));
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    renew.unref();
+    try {
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < batches.length) {
+          const b = batches[next++];
+          const p = this.deliver(b).finally(() => {
+            this.inFlight.delete(p);
+            for (const r of b.rows) unfinished.delete(r.outbox.id);
+          });
+          this.inFlight.add(p);
+          await p;
+        }
+      };
+      const lanes = Array.from({ length: Math.min(SEND_CONCURRENCY, batches.length) }, lane);
+      const failed = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      clearInterval(renew);
+    }
     return rows.length;
   }
 

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, sql, type Transaction } from 'kysely';
+import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { type Dialect, migrationProvider } from './migrations.js';
@@ -11,7 +11,7 @@ import {
   outboxFromRow,
   touchFromRow,
 } from './row-mappers.js';
-import type { Database } from './schema.js';
+import type { ConversionsTable, Database, EventsTable } from './schema.js';
 import type {
   AttemptRecord,
   ClaimedDelivery,
@@ -28,6 +28,17 @@ import type {
 const INSERT_CHUNK_ROWS = 500;
 /** Touches read per lookup key; more than one person plausibly has. */
 const MAX_TOUCHES_PER_LOOKUP = 200;
+/** Keys per `IN (…)` list when loading claimed rows. */
+const LOAD_CHUNK = 500;
+
+type ConversionRow = Selectable<ConversionsTable>;
+type EventRow = Selectable<EventsTable>;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 class KyselyIngestTx implements IngestTx {
   constructor(private readonly db: Transaction<Database>) {}
@@ -325,22 +336,28 @@ export class KyselyStore implements Store {
         .execute();
     });
     if (claimed.length === 0) return [];
-    const out: ClaimedDelivery[] = [];
-    for (const row of claimed) {
-      const conv = await this.db
+    // Two set-wise reads instead of two per row: on PostgreSQL each is a round trip, and a
+    // round of hundreds of rows must not spend its lease before the first send.
+    const convs = new Map<string, ConversionRow>();
+    const events = new Map<string, EventRow>();
+    for (const part of chunks(claimed, LOAD_CHUNK)) {
+      const rows = await this.db
         .selectFrom('conversions')
         .selectAll()
-        .where('env_id', '=', row.env_id)
-        .where('conversion_id', '=', row.conversion_id)
-        .where('dest_id', '=', row.dest_id)
-        .executeTakeFirst();
-      const event = conv
-        ? await this.db
-            .selectFrom('events')
-            .selectAll()
-            .where('pk', '=', conv.event_pk)
-            .executeTakeFirst()
-        : undefined;
+        .where('env_id', 'in', [...new Set(part.map((r) => r.env_id))])
+        .where('conversion_id', 'in', [...new Set(part.map((r) => r.conversion_id))])
+        .execute();
+      for (const c of rows) convs.set(`${c.env_id}\u0000${c.conversion_id}\u0000${c.dest_id}`, c);
+    }
+    const pks = [...new Set([...convs.values()].map((c) => c.event_pk))];
+    for (const part of chunks(pks, LOAD_CHUNK)) {
+      const rows = await this.db.selectFrom('events').selectAll().where('pk', 'in', part).execute();
+      for (const e of rows) events.set(e.pk, e);
+    }
+    const out: ClaimedDelivery[] = [];
+    for (const row of claimed) {
+      const conv = convs.get(`${row.env_id}\u0000${row.conversion_id}\u0000${row.dest_id}`);
+      const event = conv ? events.get(conv.event_pk) : undefined;
       if (conv && event) {
         out.push({
           outbox: outboxFromRow(row),
@@ -350,6 +367,21 @@ export class KyselyStore implements Store {
       }
     }
     return out.sort((a, b) => a.outbox.id - b.outbox.id);
+  }
+
+  async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number> {
+    let n = 0;
+    for (const part of chunks(ids, LOAD_CHUNK)) {
+      const r = await this.db
+        .updateTable('outbox')
+        .set({ lease_until_ms: until_ms })
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .where('id', 'in', [...part])
+        .executeTakeFirst();
+      n += Number(r.numUpdatedRows);
+    }
+    return n;
   }
 
   async finishAttempts(

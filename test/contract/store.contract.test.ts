@@ -204,6 +204,14 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(ids).toHaveLength(40);
       expect(a[0]?.event ?? b[0]?.event).toMatchObject({ event_name: 'Purchase' });
       expect(await store.claimDeliveries(MS + 1000, 50, 60_000, 'w-d', new Set())).toEqual([]);
+      // A renewed lease outlives the original one; another owner cannot renew it.
+      const aIds = a.map((d) => d.outbox.id);
+      expect(await store.extendLeases('w-a', aIds, MS + 120_000)).toBe(a.length);
+      expect(await store.extendLeases('w-b', aIds, MS + 999_000)).toBe(0);
+      const stillHeld = await store.claimDeliveries(MS + 61_000, 50, 60_000, 'w-e', new Set());
+      expect(stillHeld).toHaveLength(40 - a.length);
+      expect(await store.releaseLeases(['w-e'])).toBe(40 - a.length);
+      expect(await store.releaseLeases(['w-a'])).toBe(a.length);
       const again = await store.claimDeliveries(MS + 61_000, 50, 60_000, 'w-d', new Set());
       expect(again).toHaveLength(40);
       expect((await store.leaseOwners(MS + 61_000)).sort()).toEqual(['w-d']);

@@ -16,6 +16,10 @@ const INT8_OID = 20;
 export function openPostgresStore(connectionString: string): KyselyStore {
   pg.types.setTypeParser(INT8_OID, (v) => Number(v));
   const pool = new pg.Pool({ connectionString, max: POOL_SIZE });
+  // An idle connection dies when PostgreSQL restarts or an admin terminates it; the pool
+  // drops it and the next query opens a new one. Without a listener, Node would treat the
+  // event as an uncaught error and end the process.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new KyselyStore(db, 'postgres');
 }
