@@ -5,6 +5,7 @@ import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
 import { installErrorHandler } from './http-error.js';
 import { pixelRoutes } from './pixel-routes.js';
+import { segmentApi } from './segment-api.js';
 import type { Services } from './services.js';
 import { systemRoutes } from './system-routes.js';
 
@@ -39,6 +40,7 @@ export function buildApp(s: Services): FastifyInstance {
   pixelRoutes(app, s);
   beaconRoute(app, s);
   eventsApi(app, s);
+  segmentApi(app, s);
   adminApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
