@@ -245,4 +245,33 @@ export function segmentApi(app: FastifyInstance, s: Services): void {
   }
   app.options('/v1/b', preflight);
   app.post('/v1/b', batch(true));
+  app.get<{ Params: { key: string } }>('/v1/projects/:key/settings', async (req, reply) => {
+    corsHeaders(s, req, reply);
+    const env = s.environmentByWriteKey(req.params.key);
+    if (!env) throw new HttpError(404, 'not_found', 'no environment has this write key');
+    return reply.header('cache-control', 'public, max-age=300').send(cdnSettings(req));
+  });
+}
+
+/**
+ * What analytics.js loads from its CDN (`{cdnURL}/v1/projects/{writeKey}/settings`): only
+ * the Segment.io destination, pointed back at this collector under the path the request came
+ * by, so `cdnURL: 'https://shop.example/metrics-xyz'` is the whole browser setup.
+ */
+function cdnSettings(req: FastifyRequest): Obj {
+  const basePath = req.originalUrl.split('/v1/projects/')[0];
+  return {
+    integrations: {
+      'Segment.io': {
+        apiKey: (req.params as { key: string }).key,
+        apiHost: `${req.host}${basePath}/v1`,
+        protocol: req.protocol,
+      },
+    },
+    plan: { track: { __default: { enabled: true } } },
+    middlewareSettings: {},
+    enabledMiddleware: {},
+    metrics: { sampleRate: 0 },
+    remotePlugins: [],
+  };
 }
