@@ -121,4 +121,34 @@ describe('Segment message mapping', () => {
     });
     expect(r.ok && r.event.consent).toEqual({ ads: false });
   });
+
+  it('SG08 mobile: advertisingId is the IDFA on iOS and the GAID on Android; lifecycle events map', () => {
+    const ios = mapSegmentMessage({
+      type: 'track',
+      event: 'Application Installed',
+      anonymousId: 'a',
+      context: { device: { type: 'ios', advertisingId: 'IDFA-1', id: 'IDFV-1' } },
+    });
+    expect(ios).toMatchObject({
+      ok: true,
+      event: { event_name: 'app_install', user: { idfa: 'IDFA-1', idfv: 'IDFV-1' } },
+    });
+    const android = mapSegmentMessage({
+      type: 'track',
+      event: 'Application Opened',
+      anonymousId: 'a',
+      context: { os: { name: 'Android' }, device: { advertisingId: 'G-1', id: 'inst-1' } },
+    });
+    expect(android).toMatchObject({
+      ok: true,
+      event: { event_name: 'app_open', user: { gaid: 'G-1', app_instance_id: 'inst-1' } },
+    });
+    const limited = mapSegmentMessage({
+      type: 'track',
+      event: 'X',
+      anonymousId: 'a',
+      context: { device: { type: 'ios', advertisingId: 'IDFA-1', adTrackingEnabled: false } },
+    });
+    expect(limited.ok && (limited.event.user as { idfa?: string }).idfa).toBeUndefined();
+  });
 });

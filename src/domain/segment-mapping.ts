@@ -29,6 +29,9 @@ export const SEGMENT_EVENT_NAMES: Readonly<Record<string, string>> = {
   'Signed Up': 'CompleteRegistration',
   'Trial Started': 'StartTrial',
   'Subscription Started': 'Subscribe',
+  // Mobile lifecycle events (https://segment.com/docs/connections/spec/mobile/).
+  'Application Installed': 'app_install',
+  'Application Opened': 'app_open',
 };
 
 /** Names of the events the other message types become. */
@@ -89,6 +92,26 @@ function mapConsent(context: Obj): Obj | undefined {
   return key && typeof prefs[key] === 'boolean' ? { ads: prefs[key] } : undefined;
 }
 
+/**
+ * Mobile spec: `context.device.advertisingId` is the IDFA on iOS and the GAID on Android
+ * (only when `adTrackingEnabled` is not false); `context.device.id` is the IDFV on iOS and
+ * an app instance id elsewhere.
+ */
+function deviceIds(context: Obj): Obj {
+  const device = obj(context.device);
+  const os = `${str(device.type) ?? ''} ${str(obj(context.os).name) ?? ''}`.toLowerCase();
+  const ios = /ios|ipados|iphone/.test(os);
+  const android = os.includes('android');
+  const ids: Obj = {};
+  const ad = device.adTrackingEnabled === false ? undefined : str(device.advertisingId);
+  if (ad && ios) ids.idfa = ad;
+  if (ad && android) ids.gaid = ad;
+  const id = str(device.id);
+  if (id && ios) ids.idfv = id;
+  else if (id && android) ids.app_instance_id = id;
+  return ids;
+}
+
 function eventName(type: SegmentType, msg: Obj): string | undefined {
   if (type !== 'track') return TYPE_EVENT_NAMES[type];
   const name = str(msg.event);
@@ -129,6 +152,7 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
     phone: str(traits.phone) ?? str(obj(msg.properties).phone),
     ip: str(context.ip),
     user_agent: str(context.userAgent),
+    ...deviceIds(context),
   };
   for (const k of Object.keys(user)) if (user[k] === undefined) delete user[k];
   const event: Obj = {
