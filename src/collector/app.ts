@@ -9,6 +9,7 @@ import { segmentApi } from './segment-api.js';
 import type { Services } from './services.js';
 import { snowplowRoutes } from './snowplow-routes.js';
 import { systemRoutes } from './system-routes.js';
+import { triggerRoutes } from './trigger-routes.js';
 import { rewriteUrl } from './url-rewrite.js';
 
 /** Request bodies larger than this are refused with 413 (DESIGN §5: 1 MB). */
@@ -45,6 +46,7 @@ export function buildApp(s: Services): FastifyInstance {
   eventsApi(app, s);
   segmentApi(app, s);
   snowplowRoutes(app, s);
+  triggerRoutes(app, s);
   adminApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
