@@ -78,7 +78,8 @@ export function applyRules(w: RulesWindow, doc: Document, loc: Location): void {
 
   const pushes = byType('datalayer');
   if (pushes.length) {
-    const dl = (w.dataLayer = w.dataLayer || []);
+    if (!w.dataLayer) w.dataLayer = [];
+    const dl = w.dataLayer;
     const handle = (entry: unknown) => {
       const name = (entry as Entry)?.event;
       for (const rule of pushes)
