@@ -8,6 +8,7 @@ import {
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { eventKey } from '../domain/event-key.js';
 import type { IngestTx } from '../store/store.js';
 
 /** One write of the ingest path. */
@@ -157,7 +158,7 @@ async function processEvent(
 ): Promise<EventOutcome> {
   const env = ctx.environment(e.env_id);
   const nowS = Math.floor(ctx.nowMs / 1000);
-  const pk = ctx.newId('ev_');
+  const pk = eventKey(ctx.nowMs, ctx.newId(''));
   const holder = await tx.claimDedup(
     e.env_id,
     e.event_name,

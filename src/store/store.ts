@@ -159,6 +159,23 @@ export interface StoredTriggerRules {
   updated_at_ms: number;
 }
 
+export interface PurgeCutoffs {
+  /** Touches with `time` (Unix s) before this go. */
+  touches_before_s: number;
+  /** Events received before this (ms) go; their conversions stay, for reports. */
+  events_before_ms: number;
+  /** Dedup keys first seen before this (Unix s) go. */
+  dedup_before_s: number;
+}
+
+export interface PurgeReport {
+  touches: number;
+  events: number;
+  dedup_keys: number;
+  /** Day partitions dropped whole (PostgreSQL). */
+  partitions_dropped: number;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -218,6 +235,12 @@ export interface Store {
   getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;
   /** Replaces the environment's rule set. */
   putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number): Promise<void>;
-  /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
-  purge(touches_before: number, dedup_before: number): Promise<number>;
+  /**
+   * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
+   * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
+   * kept until its whole day has passed the cutoff).
+   */
+  purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
+  /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
+  ensurePartitions(now_ms: number): Promise<void>;
 }
