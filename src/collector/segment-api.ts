@@ -10,8 +10,15 @@ import {
 import { validateEvent } from '../domain/validation.js';
 import type { EventOutcome } from '../ingest/process-batch.js';
 import { corsHeaders } from './beacon-route.js';
+import { isBotAgent } from './bot-filter.js';
 import { HttpError } from './http-error.js';
-import { requestUser } from './request-identity.js';
+import {
+  browserOptedOut,
+  isSafeBrowserId,
+  readBrowserId,
+  requestUser,
+  setBrowserId,
+} from './request-identity.js';
 import type { Services } from './services.js';
 
 /** Messages one batch may carry (the byte limit usually comes first). */
@@ -110,6 +117,7 @@ function toEvents(
   messages: unknown[],
   pathType: SegmentType | undefined,
   fromBrowser: UserKeys | undefined,
+  optedOut: boolean,
 ): { good: TrackedEvent[]; errors: BatchError[] } {
   const good: TrackedEvent[] = [];
   const errors: BatchError[] = [];
@@ -138,8 +146,12 @@ function toEvents(
       newId: () => s.newId('gen_'),
       requestUser: requestKeys,
     });
-    if (r.ok) good.push(r.event);
-    else for (const e of r.errors) errors.push({ index, ...e });
+    if (!r.ok) {
+      for (const e of r.errors) errors.push({ index, ...e });
+      return;
+    }
+    if (optedOut) r.event.consent = { ...r.event.consent, ads: false };
+    good.push(r.event);
   });
   return { good, errors };
 }
@@ -154,12 +166,19 @@ async function ingest(
   browser: boolean,
 ) {
   s.metrics.hits.inc({ endpoint: 'segment' });
+  // Browsers: bots are counted and dropped, as on the tag's beacon.
+  if (browser && isBotAgent(req.headers['user-agent'])) {
+    s.metrics.invalidHits.inc({ endpoint: 'segment', reason: 'bot' }, messages.length);
+    return reply.send({ success: true, accepted: 0, duplicates: 0, errors: [] });
+  }
   const { good, errors } = toEvents(
     s,
     env,
     messages,
     pathType,
     browser ? browserUser(req) : undefined,
+    // Sec-GPC / DNT speak for a browser, not for the backend relaying a server call.
+    browser && browserOptedOut(req, env.honor_dnt),
   );
   if (errors.length > 0)
     s.metrics.invalidHits.inc(
@@ -182,6 +201,11 @@ async function ingest(
     throw new HttpError(503, 'store_unavailable', 'events could not be stored; retry the request');
   }
   s.worker.wake();
+  if (browser) {
+    // Like the tag's beacon: the browser's Segment id becomes the collector's first-party cookie.
+    const anon = good.find((e) => e.consent.ads !== false)?.user.anonymous_id;
+    if (!readBrowserId(req) && isSafeBrowserId(anon)) setBrowserId(req, reply, anon);
+  }
   const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;
   return reply.send({ success: true, accepted: outcomes.length - duplicates, duplicates, errors });
 }

@@ -154,6 +154,8 @@ export function snowplowRoutes(app: FastifyInstance, s: Services): void {
 
   app.get(SNOWPLOW_GET_PATH, async (req, reply) => {
     s.metrics.hits.inc({ endpoint: 'snowplow' });
+    // Tracker v4 sends GET events with fetch and credentials: it needs CORS like the POST.
+    corsHeaders(s, req, reply);
     reply.headers(GIF_HEADERS);
     if (isBotAgent(req.headers['user-agent'])) {
       s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'bot' });

@@ -168,4 +168,25 @@ describe.skipIf(!HAS_CHROMIUM)('Segment and Snowplow browser libraries in Chromi
     });
     await page.close();
   });
+
+  it('CB03 the Snowplow browser tracker in GET mode hits /i with e=pv: stored as a page view, not an impression', async () => {
+    const page = await browser.context.newPage();
+    const pixels: string[] = [];
+    page.on('requestfinished', (req) => {
+      if (req.method() === 'GET' && req.url().startsWith(`${base}/i?`)) pixels.push(req.url());
+    });
+    pages.set(
+      '/snowplow-get',
+      `<!doctype html><title>SP get</title><script src="/compat.js"></script><script>
+        compat.newTracker('sp2', '${base}', { appId: 'env_t', eventMethod: 'get' });
+        compat.trackPageView();
+      </script>`,
+    );
+    await page.goto(`${shopUrl}/snowplow-get`);
+    const url = new URL(await waitFor(() => pixels[0], WAIT_MS, 'the Snowplow GET pixel'));
+    expect(url.searchParams.get('e')).toBe('pv');
+    const pv = await storedEvent(server, 'PageView', url.searchParams.get('eid') as string);
+    expect(pv.event.properties).toMatchObject({ url: `${shopUrl}/snowplow-get` });
+    await page.close();
+  });
 });

@@ -181,4 +181,83 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     const r = await post('/v1/track', '{nope');
     expect(r).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
   });
+
+  it('SA08 browser paths: preflight reflects the origin with credentials and the SDK headers', async () => {
+    const res = await fetch(`${base}/v1/t`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://shop.test',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type,x-retry-count',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(res.headers.get('access-control-allow-headers')).toBe(
+      'authorization, content-type, x-retry-count',
+    );
+  });
+
+  it('SA09 a text/plain /v1/t from a browser takes the request IP and UA, sets ptid from anonymousId, and honours Sec-GPC', async () => {
+    const send = (messageId: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/v1/t`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'text/plain',
+          authorization: basic('wk_t'),
+          origin: 'http://shop.test',
+          'user-agent': UA,
+          ...headers,
+        },
+        body: JSON.stringify({
+          type: 'track',
+          event: 'Product Viewed',
+          anonymousId: 'ajs-anon-123',
+          messageId,
+        }),
+      });
+    const res = await send('seg-br-1');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
+    expect(res.headers.get('set-cookie')).toMatch(/^ptid=ajs-anon-123;.*HttpOnly/);
+    const viewed = await storedEvent(server, 'ViewContent', 'seg-br-1');
+    expect(viewed.event.user).toMatchObject({
+      ip: '127.0.0.1',
+      user_agent: UA,
+      anonymous_id: 'ajs-anon-123',
+    });
+    expect(viewed.event.consent.ads).toBeNull();
+    await send('seg-br-2', { 'sec-gpc': '1' });
+    expect((await storedEvent(server, 'ViewContent', 'seg-br-2')).event.consent.ads).toBe(false);
+  });
+
+  it('SA10 an origin the environment does not allow is a 403; a bot is answered but not stored', async () => {
+    const msg = JSON.stringify({
+      type: 'track',
+      event: 'X',
+      anonymousId: 'a',
+      messageId: 'seg-bot-1',
+    });
+    const other = await fetch(`${base}/v1/t`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        authorization: basic('wk_t'),
+        origin: 'http://evil.test',
+      },
+      body: msg,
+    });
+    expect(other.status).toBe(403);
+    const bot = await fetch(`${base}/v1/t`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        authorization: basic('wk_t'),
+        'user-agent': 'Googlebot/2.1',
+      },
+      body: msg,
+    });
+    expect(await bot.json()).toMatchObject({ success: true, accepted: 0 });
+  });
 });
