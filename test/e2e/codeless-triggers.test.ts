@@ -125,4 +125,22 @@ describe.skipIf(!HAS_CHROMIUM)('codeless triggers in Chromium', () => {
     expect(purchase.event.properties).toMatchObject({ value: 15, currency: 'USD' });
     await page.close();
   });
+
+  it('CX04 a single-page app reaching the thank-you URL with history.pushState fires Purchase once', async () => {
+    pages.set('/app', tagOnly('<script>window.dataLayer=[];</script>'));
+    const page = await browser.context.newPage();
+    await page.goto(`${shopUrl}/app`);
+    await page.waitForFunction(() => (window as { __ptrOn?: boolean }).__ptrOn === true);
+    await page.evaluate(() => {
+      (window as unknown as { dataLayer: unknown[] }).dataLayer.push({
+        ecommerce: { value: 7, currency: 'EUR', transaction_id: 'SPA-1' },
+      });
+      history.pushState({}, '', '/thank-you?spa=1');
+      history.replaceState({}, '', '/thank-you?spa=1');
+    });
+    const purchase = await storedEvent(server, 'Purchase', 'SPA-1');
+    expect(purchase.event.properties).toMatchObject({ value: 7, rule_id: 'thanks' });
+    expect(purchase.duplicate_count).toBe(0);
+    await page.close();
+  });
 });

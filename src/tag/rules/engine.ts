@@ -9,6 +9,8 @@ import { globToRegExp, type TriggerRule } from '../../domain/trigger-rules.js';
 type Entry = Record<string, unknown> | undefined;
 
 interface RulesWindow {
+  history?: History;
+  addEventListener?: (type: string, listener: () => void) => void;
   __ptr?: TriggerRule[];
   __ptrOn?: boolean;
   dataLayer?: unknown[];
@@ -53,10 +55,29 @@ export function applyRules(w: RulesWindow, doc: Document, loc: Location): void {
   w.__ptrOn = true;
   const byType = (type: string) => rules.filter((r) => r.trigger.type === type);
 
-  for (const rule of byType('url')) {
-    const pattern = (rule.trigger as { pattern: string }).pattern;
-    const here = pattern.includes('://') ? loc.href : loc.pathname + loc.search;
-    if (globToRegExp(pattern).test(here)) fire(w, rule);
+  const urls = byType('url');
+  let seen = '';
+  const checkUrl = () => {
+    // Once per address: single-page apps change it with history.pushState, without a load.
+    if (loc.href === seen) return;
+    seen = loc.href;
+    for (const rule of urls) {
+      const pattern = (rule.trigger as { pattern: string }).pattern;
+      const here = pattern.includes('://') ? loc.href : loc.pathname + loc.search;
+      if (globToRegExp(pattern).test(here)) fire(w, rule);
+    }
+  };
+  checkUrl();
+  if (urls.length && w.history) {
+    const h = w.history;
+    for (const method of ['pushState', 'replaceState'] as const) {
+      const original = h[method];
+      h[method] = function (...args: Parameters<History['pushState']>) {
+        original.apply(this, args);
+        checkUrl();
+      };
+    }
+    w.addEventListener?.('popstate', checkUrl);
   }
 
   const clicks = byType('click');
