@@ -20,6 +20,8 @@ import type { Store } from './store/store.js';
 const PURGE_EVERY_MS = 3_600_000;
 const TAG_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public', 't.js');
 
+const RULES_PATH = path.join(path.dirname(TAG_PATH), 'rules.js');
+
 function loadTag(): Services['tag'] {
   if (!existsSync(TAG_PATH)) return null;
   const js = readFileSync(TAG_PATH);
@@ -131,6 +133,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     environment,
     environmentByWriteKey: (k) => byKey.get(k),
     tag: loadTag(),
+    rulesEngine: existsSync(RULES_PATH) ? readFileSync(RULES_PATH) : null,
   };
   const app = buildApp(services);
   let purgeTimer: NodeJS.Timeout | null = null;

@@ -64,7 +64,8 @@ export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
   );
 }
 
-function tokenMatches(given: string, want: string): boolean {
+/** Constant-time comparison of a presented token with the expected one. */
+export function tokenMatches(given: string, want: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(want);
   return a.length === b.length && timingSafeEqual(a, b);

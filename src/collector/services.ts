@@ -17,4 +17,6 @@ export interface Services {
   environmentByWriteKey: (key: string) => EnvironmentConfig | undefined;
   /** The bundled tag, if it was built. */
   tag: { js: Buffer; gzip: Buffer; etag: string } | null;
+  /** The built codeless-trigger engine (`rules.js`), if it was built. */
+  rulesEngine?: Buffer | null;
 }

@@ -6,6 +6,7 @@ import {
   type LinkedAnonymousId,
 } from '../domain/attribution.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
+import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
 import type { IngestTx } from '../store/store.js';
@@ -38,7 +39,8 @@ function strongKeys(
 }
 
 function anonymousIds(e: TrackedEvent): string[] {
-  return [...new Set([e.user.anonymous_id, e.user.cookie_id].filter((x): x is string => !!x))];
+  const ids = [e.user.anonymous_id, e.user.cookie_id, ...deviceAnonymousIds(e.user)];
+  return [...new Set(ids.filter((x): x is string => !!x))];
 }
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */

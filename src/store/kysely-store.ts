@@ -2,6 +2,7 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
+import type { TriggerRule } from '../domain/trigger-rules.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import {
@@ -500,6 +501,26 @@ export class KyselyStore implements Store {
           .columns(['env_id', 'dest_id'])
           .doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }),
       )
+      .execute();
+  }
+
+  async getTriggerRules(env_id: string) {
+    const row = await this.db
+      .selectFrom('trigger_rules')
+      .select(['rules', 'updated_at_ms'])
+      .where('env_id', '=', env_id)
+      .executeTakeFirst();
+    return row
+      ? { rules: JSON.parse(row.rules) as TriggerRule[], updated_at_ms: Number(row.updated_at_ms) }
+      : null;
+  }
+
+  async putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number) {
+    const json = JSON.stringify(rules);
+    await this.db
+      .insertInto('trigger_rules')
+      .values({ env_id, rules: json, updated_at_ms: now_ms })
+      .onConflict((oc) => oc.column('env_id').doUpdateSet({ rules: json, updated_at_ms: now_ms }))
       .execute();
   }
 

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { compatMigration } from './migration-compat.js';
 import { partitionsMigration } from './migration-partitions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
@@ -196,6 +197,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       return {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
+        '0005_compat': compatMigration(dialect),
         '0008_partitions': partitionsMigration(dialect),
       };
     },

@@ -113,4 +113,12 @@ export interface Database {
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;
   destination_state: DestinationStateTable;
+  trigger_rules: TriggerRulesTable;
+}
+
+/** Codeless trigger rules of one environment, as JSON (migration 0005_compat). */
+export interface TriggerRulesTable {
+  env_id: string;
+  rules: string;
+  updated_at_ms: number;
 }

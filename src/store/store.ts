@@ -1,5 +1,6 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { TriggerRule } from '../domain/trigger-rules.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -152,6 +153,12 @@ export interface StoreCounts {
   outbox_dead: number;
 }
 
+/** An environment's codeless trigger rules and when they last changed. */
+export interface StoredTriggerRules {
+  rules: TriggerRule[];
+  updated_at_ms: number;
+}
+
 export interface PurgeCutoffs {
   /** Touches with `time` (Unix s) before this go. */
   touches_before_s: number;
@@ -225,6 +232,10 @@ export interface Store {
     now_ms: number,
   ): Promise<number>;
   counts(env_id?: string): Promise<StoreCounts>;
+  /** The codeless trigger rules of an environment, or null when none were ever saved. */
+  getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;
+  /** Replaces the environment's rule set. */
+  putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number): Promise<void>;
   /**
    * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
    * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
