@@ -8,6 +8,7 @@ import { signClick } from '../domain/click-link.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
 import { HttpError } from './http-error.js';
+import { reportsApi } from './reports-api.js';
 import type { Services } from './services.js';
 
 const MAX_LIST_ROWS = 1000;
@@ -83,6 +84,8 @@ export function adminApi(app: FastifyInstance, s: Services): void {
         );
       }
     });
+
+    reportsApi(api, s);
 
     api.get('/api/environments', async () => {
       const paused = await s.store.pausedDestinations();

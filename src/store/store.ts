@@ -1,5 +1,6 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { AudienceStore, ConversionPathRecord } from './audience-store.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -118,6 +119,8 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
+  /** Stores (or replaces) the multi-touch path of a conversion. */
+  putConversionPath(p: ConversionPathRecord): Promise<void>;
   /** Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`. */
   enqueueDelivery(
     env_id: string,
@@ -153,7 +156,7 @@ export interface StoreCounts {
 }
 
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
-export interface Store {
+export interface Store extends AudienceStore {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
