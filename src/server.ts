@@ -82,6 +82,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     store,
     nowMs,
     newId,
+    send: opts.send ?? fetchSend,
+    random: Math.random,
     onError: (message) => app.log.error({ message }, 'audience update failed'),
   });
   const pipeline = new IngestPipeline({

@@ -1,3 +1,5 @@
+import type { DestinationConfig } from '../config/config-types.js';
+import type { HttpSend } from '../delivery/destination.js';
 import {
   evaluate,
   longestWindowS,
@@ -9,6 +11,8 @@ import {
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { AudienceRecord, MemberKeyType, MembershipRow } from '../store/audience-store.js';
 import type { Store } from '../store/store.js';
+import type { ExportTarget } from './audience-export.js';
+import { exportIds, type SyncReport, syncAudience } from './audience-sync.js';
 
 /** Below this many persons nothing is exported, to protect individuals (issue 9). */
 export const DEFAULT_MIN_EXPORT_SIZE = 100;
@@ -36,6 +40,9 @@ export interface AudienceServiceDeps {
   store: Store;
   nowMs: () => number;
   newId: (prefix: string) => string;
+  /** HTTP to the ad platforms, for syncs. */
+  send: HttpSend;
+  random: () => number;
   onError?: (message: string) => void;
 }
 
@@ -72,6 +79,7 @@ export class AudienceService {
   private overflowEnvs = new Set<string>();
   private draining: Promise<void> | null = null;
   private readonly lastSize = new Map<string, number>();
+  private readonly syncs = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: AudienceServiceDeps) {}
 
@@ -155,6 +163,7 @@ export class AudienceService {
     const latest = [...history.events].sort((x, y) => y.time - x.time);
     const email = latest.find((e) => e.email_sha256)?.email_sha256 ?? null;
     const phone = latest.find((e) => e.phone_sha256)?.phone_sha256 ?? null;
+    const phoneE164 = latest.find((e) => e.phone_e164_sha256)?.phone_e164_sha256 ?? null;
     const person = who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`;
     const row = (kt: MemberKeyType, kv: string): MembershipRow => ({
       key_type: kt,
@@ -164,6 +173,7 @@ export class AudienceService {
       changes_at: result.changes_at,
       email_sha256: email,
       phone_sha256: phone,
+      phone_e164_sha256: phoneE164,
     });
     const rows = who.anonymous_ids.map((id) => row('anonymous_id', id));
     if (who.user_id) rows.push(row('user_id', who.user_id));
@@ -274,9 +284,33 @@ export class AudienceService {
     }
   }
 
-  /** Resolves once every queued identifier has been evaluated. */
+  /** Resolves once every queued identifier has been evaluated and every sync has ended. */
   async settle(): Promise<void> {
     while (this.draining) await this.draining;
+    await Promise.all(this.syncs);
+  }
+
+  /** Hashed identifiers of the members, one row per person, for the CSV export. */
+  async exportRows(a: LoadedAudience) {
+    return (await this.deps.store.audienceMembers(a.record.env_id, a.record.id)).map(exportIds);
+  }
+
+  /** Starts a sync to an ad platform in the background (retries may take a while). */
+  startSync(a: LoadedAudience, dest: DestinationConfig, target: ExportTarget): Promise<SyncReport> {
+    const p = syncAudience(
+      {
+        ...this.deps,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+      a,
+      dest,
+      target,
+    );
+    const tracked = p
+      .catch((e: unknown) => this.deps.onError?.(`audience sync failed: ${(e as Error).message}`))
+      .finally(() => this.syncs.delete(tracked));
+    this.syncs.add(tracked);
+    return p;
   }
 
   private async drain(): Promise<void> {

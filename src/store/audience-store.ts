@@ -46,7 +46,10 @@ export interface MembershipRow {
   /** Unix seconds after which the answer must be evaluated again; null: only new data. */
   changes_at: number | null;
   email_sha256: string | null;
+  /** SHA-256 of the E.164 digits without `+` (Meta). */
   phone_sha256: string | null;
+  /** SHA-256 of `+` and the E.164 digits (Google, TikTok). */
+  phone_e164_sha256: string | null;
 }
 
 /** One person: a user id with its linked browser ids, or a lone browser id. */
@@ -57,7 +60,13 @@ export interface PersonIds {
 
 /** A person's events (with the hashes they carried) and touches since some time. */
 export interface PersonRecords {
-  events: Array<PersonEvent & { email_sha256: string | null; phone_sha256: string | null }>;
+  events: Array<
+    PersonEvent & {
+      email_sha256: string | null;
+      phone_sha256: string | null;
+      phone_e164_sha256: string | null;
+    }
+  >;
   touches: PersonTouch[];
 }
 
@@ -66,6 +75,7 @@ export interface ExportIds {
   extern_id_sha256: string;
   email_sha256: string | null;
   phone_sha256: string | null;
+  phone_e164_sha256: string | null;
 }
 
 /** One audience sync request and its outcome, for the sync log. */
@@ -76,6 +86,8 @@ export interface SyncAttemptRecord {
   dest_id: string;
   action: 'add' | 'remove';
   rows: number;
+  /** 1 for the first try of a request, 2 for its first retry… */
+  attempt: number;
   at_ms: number;
   duration_ms: number;
   status_code: number | null;

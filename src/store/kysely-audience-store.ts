@@ -58,6 +58,7 @@ function memberFromRow(r: Selectable<AudienceMembersTable>): MembershipRow {
     changes_at: numOrNull(r.changes_at),
     email_sha256: r.email_sha256,
     phone_sha256: r.phone_sha256,
+    phone_e164_sha256: r.phone_e164_sha256,
   };
 }
 
@@ -66,6 +67,7 @@ function attemptFromRow(r: Selectable<AudienceSyncAttemptsTable>): SyncAttemptRe
     ...r,
     action: r.action as SyncAttemptRecord['action'],
     rows: num(r.rows),
+    attempt: num(r.attempt),
     at_ms: num(r.at_ms),
     duration_ms: num(r.duration_ms),
     status_code: numOrNull(r.status_code),
@@ -289,6 +291,7 @@ export class KyselyAudienceStore implements AudienceStore {
           properties: e.properties,
           email_sha256: e.user.email_sha256 ?? null,
           phone_sha256: e.user.phone_sha256 ?? null,
+          phone_e164_sha256: e.user.phone_e164_sha256 ?? null,
         };
       }),
       touches: [...touchRows.values()].map((r) => ({
@@ -378,6 +381,7 @@ export class KyselyAudienceStore implements AudienceStore {
             changes_at: eb.ref('excluded.changes_at'),
             email_sha256: eb.ref('excluded.email_sha256'),
             phone_sha256: eb.ref('excluded.phone_sha256'),
+            phone_e164_sha256: eb.ref('excluded.phone_e164_sha256'),
             updated_at_ms: eb.ref('excluded.updated_at_ms'),
           })),
         )
@@ -525,7 +529,7 @@ export class KyselyAudienceStore implements AudienceStore {
       .where('env_id', '=', env_id)
       .where('audience_id', '=', audience_id)
       .orderBy('at_ms')
-      .orderBy('id')
+      .orderBy('attempt')
       .limit(limit)
       .execute();
     return rows.map(attemptFromRow);

@@ -55,6 +55,7 @@ export function audiencesMigration(dialect: Dialect): Migration {
         .addColumn('changes_at', sql.raw(big))
         .addColumn('email_sha256', 'text')
         .addColumn('phone_sha256', 'text')
+        .addColumn('phone_e164_sha256', 'text')
         .addColumn('updated_at_ms', sql.raw(big), (c) => c.notNull())
         .addPrimaryKeyConstraint('audience_members_pk', [
           'env_id',
@@ -107,6 +108,7 @@ export function audiencesMigration(dialect: Dialect): Migration {
         .addColumn('dest_id', 'text', (c) => c.notNull())
         .addColumn('action', 'text', (c) => c.notNull())
         .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
         .addColumn('at_ms', sql.raw(big), (c) => c.notNull())
         .addColumn('duration_ms', 'integer', (c) => c.notNull())
         .addColumn('status_code', 'integer')

@@ -34,6 +34,7 @@ export interface AudienceMembersTable {
   changes_at: number | null;
   email_sha256: string | null;
   phone_sha256: string | null;
+  phone_e164_sha256: string | null;
   updated_at_ms: number;
 }
 
@@ -61,6 +62,7 @@ export interface AudienceSyncAttemptsTable {
   dest_id: string;
   action: string;
   rows: number;
+  attempt: number;
   at_ms: number;
   duration_ms: number;
   status_code: number | null;

@@ -74,6 +74,7 @@ function member(key_value: string, person: string, over: Partial<MembershipRow> 
     changes_at: T + 100,
     email_sha256: null,
     phone_sha256: null,
+    phone_e164_sha256: null,
     ...over,
   };
 }
@@ -264,6 +265,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         extern_id_sha256: p.repeat(64).slice(0, 64),
         email_sha256: null,
         phone_sha256: null,
+        phone_e164_sha256: null,
       });
       await store.markSynced(
         'env',
@@ -289,6 +291,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         dest_id: 'meta1',
         action: 'add' as const,
         rows: 2,
+        attempt: 1,
         at_ms: 10,
         duration_ms: 3,
         status_code: 200,
