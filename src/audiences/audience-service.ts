@@ -7,6 +7,7 @@ import {
   parseRules,
   type RuleError,
   type RuleGroup,
+  usesTouches,
 } from '../domain/audience-rules.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { AudienceRecord, MemberKeyType, MembershipRow } from '../store/audience-store.js';
@@ -28,6 +29,8 @@ export interface IdentifierKey {
   env_id: string;
   key_type: MemberKeyType;
   key_value: string;
+  /** What brought it: a touch matters only to audiences with touch conditions. */
+  from?: 'event' | 'touch';
 }
 
 /** An audience with its parsed rules. */
@@ -53,9 +56,10 @@ export function identifiersOf(item: { event: TrackedEvent } | { touch: Touch }):
   const out: IdentifierKey[] = [];
   if ('touch' in item) {
     const t = item.touch;
-    if (t.user_id) out.push({ env_id: t.env_id, key_type: 'user_id', key_value: t.user_id });
+    const from = 'touch';
+    if (t.user_id) out.push({ env_id: t.env_id, key_type: 'user_id', key_value: t.user_id, from });
     if (t.anonymous_id)
-      out.push({ env_id: t.env_id, key_type: 'anonymous_id', key_value: t.anonymous_id });
+      out.push({ env_id: t.env_id, key_type: 'anonymous_id', key_value: t.anonymous_id, from });
     return out;
   }
   const e = item.event;
@@ -75,6 +79,8 @@ export function identifiersOf(item: { event: TrackedEvent } | { touch: Touch }):
 export class AudienceService {
   private readonly loaded = new Map<string, LoadedAudience>();
   private readonly byEnv = new Map<string, string[]>();
+  /** Environments known to have no audience with a touch condition. */
+  private readonly touchBlind = new Set<string>();
   private dirty = new Map<string, IdentifierKey>();
   private overflowEnvs = new Set<string>();
   private draining: Promise<void> | null = null;
@@ -113,6 +119,7 @@ export class AudienceService {
 
   private remember(a: LoadedAudience): void {
     this.loaded.set(a.record.id, a);
+    if (usesTouches(a.rules)) this.touchBlind.delete(a.record.env_id);
     const ids = this.byEnv.get(a.record.env_id);
     if (ids && !ids.includes(a.record.id)) ids.push(a.record.id);
   }
@@ -141,12 +148,15 @@ export class AudienceService {
       const a = await this.get(id);
       if (a) out.push(a);
     }
+    if (out.some((a) => usesTouches(a.rules))) this.touchBlind.delete(env_id);
+    else this.touchBlind.add(env_id);
     return out;
   }
 
   /** Forgets which audiences each env has, so ones created by other processes are seen. */
   refresh(): void {
     this.byEnv.clear();
+    this.touchBlind.clear();
   }
 
   /**
@@ -177,7 +187,11 @@ export class AudienceService {
     });
     const rows = who.anonymous_ids.map((id) => row('anonymous_id', id));
     if (who.user_id) rows.push(row('user_id', who.user_id));
-    await store.upsertMemberships(env_id, a.record.id, rows, this.deps.nowMs());
+    // A "no" that only new data can change is what a missing row says: keep the table to
+    // members and people whose answer flips with time, not every browser ever seen.
+    if (!result.member && result.changes_at === null)
+      await store.deleteMemberships(env_id, a.record.id, rows);
+    else await store.upsertMemberships(env_id, a.record.id, rows, this.deps.nowMs());
     return { rows, member: result.member };
   }
 
@@ -271,6 +285,7 @@ export class AudienceService {
     for (const k of keys) {
       // Most pixel traffic is for environments without audiences: nothing to queue.
       if (this.byEnv.get(k.env_id)?.length === 0 || this.overflowEnvs.has(k.env_id)) continue;
+      if (k.from === 'touch' && this.touchBlind.has(k.env_id)) continue;
       if (this.dirty.size >= MAX_DIRTY_KEYS) {
         this.overflowEnvs.add(k.env_id);
         continue;

@@ -6,6 +6,7 @@ import {
   parseRules,
   type RuleGroup,
   rulesToJson,
+  usesTouches,
 } from './audience-rules.js';
 
 const H = 3600;
@@ -79,6 +80,11 @@ describe('audience rules: parsing', () => {
       const r = parseRules(raw);
       expect(r.ok, JSON.stringify(raw)).toBe(false);
     }
+  });
+
+  it('R05 only rules with a touch condition care about new touches', () => {
+    expect(usesTouches(cartAbandoners)).toBe(false);
+    expect(usesTouches(rules({ any: [{ none: [{ touch: 'click', within: '1d' }] }] }))).toBe(true);
   });
 
   it('R04 the longest window bounds the history to read', () => {

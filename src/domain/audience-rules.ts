@@ -404,6 +404,12 @@ export function evaluate(node: RuleNode, h: PersonHistory, now: number): Evaluat
   return { member, changes_at };
 }
 
+/** Whether any condition looks at ad touches (else new touches cannot change membership). */
+export function usesTouches(node: RuleNode): boolean {
+  if (node.type !== 'group') return node.type === 'touch';
+  return [...node.all, ...node.any, ...node.none].some(usesTouches);
+}
+
 /** The longest window any condition looks back, so callers read only the history needed. */
 export function longestWindowS(node: RuleNode): number {
   if (node.type !== 'group') return node.within_s;

@@ -144,6 +144,12 @@ export interface AudienceStore {
     rows: readonly MembershipRow[],
     now_ms: number,
   ): Promise<void>;
+  /** Forgets identifiers whose answer is "no" until new data arrives (a missing row says no). */
+  deleteMemberships(
+    env_id: string,
+    audience_id: string,
+    keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  ): Promise<void>;
   /** One indexed single-row read: the real-time retargeting lookup. */
   getMembership(
     env_id: string,

@@ -389,6 +389,25 @@ export class KyselyAudienceStore implements AudienceStore {
     }
   }
 
+  async deleteMemberships(
+    env_id: string,
+    audience_id: string,
+    keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  ) {
+    for (const type of ['anonymous_id', 'user_id'] as const) {
+      const values = keys.filter((k) => k.key_type === type).map((k) => k.key_value);
+      for (let i = 0; i < values.length; i += INSERT_CHUNK_ROWS) {
+        await this.db
+          .deleteFrom('audience_members')
+          .where('env_id', '=', env_id)
+          .where('audience_id', '=', audience_id)
+          .where('key_type', '=', type)
+          .where('key_value', 'in', values.slice(i, i + INSERT_CHUNK_ROWS))
+          .execute();
+      }
+    }
+  }
+
   async getMembership(
     env_id: string,
     audience_id: string,

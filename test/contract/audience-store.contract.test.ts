@@ -247,6 +247,13 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       );
       expect((await store.getMembership('env', 'aud_1', 'anonymous_id', 'a1'))?.member).toBe(false);
       expect(await store.audienceSize('env', 'aud_1')).toBe(2); // u1 still holds u:u1
+      await store.deleteMemberships('env', 'aud_1', [
+        { key_type: 'user_id', key_value: 'u1' },
+        { key_type: 'anonymous_id', key_value: 'a1' },
+      ]);
+      expect(await store.getMembership('env', 'aud_1', 'user_id', 'u1')).toBeNull();
+      expect(await store.getMembership('env', 'aud_1', 'anonymous_id', 'a9')).not.toBeNull();
+      expect(await store.audienceSize('env', 'aud_1')).toBe(1);
     });
 
     it('AS07 size history keeps points in time order', async () => {
