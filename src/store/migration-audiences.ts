@@ -123,16 +123,6 @@ export function audiencesMigration(dialect: Dialect): Migration {
         .columns(['env_id', 'audience_id', 'at_ms'])
         .execute();
 
-      // Audience evaluation reads one person's events and links; partial indexes skip the
-      // NULLs so events without those ids cost no index write.
-      for (const col of ['anonymous_id', 'user_id'] as const) {
-        await db.schema
-          .createIndex(`events_by_${col}`)
-          .on('events')
-          .columns(['env_id', col, 'event_time'])
-          .where(sql.ref(col), 'is not', null)
-          .execute();
-      }
       await db.schema
         .createIndex('identity_links_by_anonymous_id')
         .on('identity_links')
@@ -141,3 +131,22 @@ export function audiencesMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+/**
+ * Audience evaluation reads one person's events. These indexes come after 0008_partitions,
+ * which rebuilds `events` as a partitioned table on PostgreSQL (an index made before would
+ * be dropped with the old table); partial, so events without the id cost no index write.
+ */
+export const audienceEventIndexesMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    for (const col of ['anonymous_id', 'user_id'] as const) {
+      await db.schema
+        .createIndex(`events_by_${col}`)
+        .ifNotExists()
+        .on('events')
+        .columns(['env_id', col, 'event_time'])
+        .where(sql.ref(col), 'is not', null)
+        .execute();
+    }
+  },
+};

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import { audiencesMigration } from './migration-audiences.js';
+import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
+import { partitionsMigration } from './migration-partitions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -197,6 +198,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
         '0006_audiences': audiencesMigration(dialect),
+        '0008_partitions': partitionsMigration(dialect),
+        '0009_audience_event_indexes': audienceEventIndexesMigration,
       };
     },
   };

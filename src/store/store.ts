@@ -155,6 +155,23 @@ export interface StoreCounts {
   outbox_dead: number;
 }
 
+export interface PurgeCutoffs {
+  /** Touches with `time` (Unix s) before this go. */
+  touches_before_s: number;
+  /** Events received before this (ms) go; their conversions stay, for reports. */
+  events_before_ms: number;
+  /** Dedup keys first seen before this (Unix s) go. */
+  dedup_before_s: number;
+}
+
+export interface PurgeReport {
+  touches: number;
+  events: number;
+  dedup_keys: number;
+  /** Day partitions dropped whole (PostgreSQL). */
+  partitions_dropped: number;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store extends AudienceStore {
   readonly dialect: 'sqlite' | 'postgres';
@@ -210,6 +227,12 @@ export interface Store extends AudienceStore {
     now_ms: number,
   ): Promise<number>;
   counts(env_id?: string): Promise<StoreCounts>;
-  /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
-  purge(touches_before: number, dedup_before: number): Promise<number>;
+  /**
+   * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
+   * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
+   * kept until its whole day has passed the cutoff).
+   */
+  purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
+  /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
+  ensurePartitions(now_ms: number): Promise<void>;
 }

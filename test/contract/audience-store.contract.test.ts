@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import type { ConversionPathRecord, MembershipRow } from '../../src/store/audience-store.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
 import type { Store } from '../../src/store/store.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
@@ -265,6 +267,26 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         { at_ms: 2000, size: 6 },
         { at_ms: 3000, size: 5 },
       ]);
+    });
+
+    it('AS09 person reads and the members lookup are indexed, after every migration', async () => {
+      const db = (store as KyselyStore).db;
+      const names =
+        store.dialect === 'postgres'
+          ? (await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes`.execute(db)).rows
+          : (
+              await sql<{
+                name: string;
+              }>`SELECT name FROM sqlite_master WHERE type = 'index'`.execute(db)
+            ).rows;
+      expect(names.map((n) => n.name)).toEqual(
+        expect.arrayContaining([
+          'events_by_anonymous_id',
+          'events_by_user_id',
+          'identity_links_by_anonymous_id',
+          'audience_members_by_person',
+        ]),
+      );
     });
 
     it('AS08 sync state adds and removes persons; attempts are logged', async () => {
