@@ -7,7 +7,9 @@ import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
+import { audiencesApi } from './audiences-api.js';
 import { HttpError } from './http-error.js';
+import { reportsApi } from './reports-api.js';
 import type { Services } from './services.js';
 
 const MAX_LIST_ROWS = 1000;
@@ -84,6 +86,9 @@ export function adminApi(app: FastifyInstance, s: Services): void {
         );
       }
     });
+
+    reportsApi(api, s);
+    audiencesApi(api, s);
 
     api.get('/api/environments', async () => {
       const paused = await s.store.pausedDestinations();

@@ -1,3 +1,4 @@
+import type { AudienceService } from '../audiences/audience-service.js';
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
@@ -10,6 +11,7 @@ export interface Services {
   store: Store;
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
+  audiences: AudienceService;
   metrics: Metrics;
   nowMs: () => number;
   newId: (prefix: string) => string;

@@ -9,6 +9,7 @@ import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
+import { pathLookbackS, pathRecord, personTouches } from '../reports/conversion-paths.js';
 import type { IngestTx } from '../store/store.js';
 
 /** One write of the ingest path. */
@@ -27,6 +28,13 @@ export interface BatchContext {
 }
 
 const CONSENT_DENIED = 'ads consent denied';
+
+/** What attribution read of the person, reused for the conversion's path. */
+interface PathInput {
+  who: ConversionIdentity;
+  touches: Touch[];
+  lookback_s: number;
+}
 
 function strongKeys(
   e: TrackedEvent,
@@ -58,23 +66,14 @@ async function decide(
   tx: IngestTx,
   e: TrackedEvent,
   dests: DestinationConfig[],
-): Promise<Map<string, AttributionDecision>> {
+): Promise<{ decisions: Map<string, AttributionDecision>; path: PathInput | null }> {
   const out = new Map<string, AttributionDecision>();
   if (e.consent.ads === false) {
     for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
-    return out;
+    return { decisions: out, path: null };
   }
-  const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
-  const widest = Math.max(...dests.map((d) => Math.max(d.click_window_ms, d.view_window_ms)));
-  const touches = await tx.findTouches({
-    env_id: e.env_id,
-    user_id: e.user.user_id,
-    anonymous_ids: [...new Set([...anonymousIds(e), ...linked.map((l) => l.anonymous_id)])],
-    touch_ids: [e.user.click_id, e.user.imp_id].filter((x): x is string => !!x),
-    ip: e.user.ip,
-    since: e.event_time - Math.ceil(widest / 1000),
-  });
-  const who: ConversionIdentity = { time: e.event_time, user: e.user, linked };
+  const lookback_s = pathLookbackS(dests);
+  const { who, touches } = await personTouches(tx, e, e.event_time - lookback_s);
   for (const d of dests) {
     out.set(
       d.id,
@@ -85,7 +84,22 @@ async function decide(
       }),
     );
   }
-  return out;
+  return { decisions: out, path: { who, touches, lookback_s } };
+}
+
+/** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
+async function recordPath(
+  tx: IngestTx,
+  conversion_id: string,
+  pk: string,
+  e: TrackedEvent,
+  path: PathInput | null,
+  nowMs: number,
+): Promise<void> {
+  const who = path?.who ?? { time: e.event_time, user: e.user, linked: [] };
+  await tx.putConversionPath(
+    pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs),
+  );
 }
 
 async function recordConversions(
@@ -96,8 +110,9 @@ async function recordConversions(
   nowMs: number,
 ): Promise<number> {
   if (dests.length === 0) return 0;
-  const decisions = await decide(tx, e, dests);
+  const { decisions, path } = await decide(tx, e, dests);
   const conversion_id = `cv_${pk.slice(3)}`;
+  await recordPath(tx, conversion_id, pk, e, path, nowMs);
   for (const d of dests) {
     const decision = decisions.get(d.id) as AttributionDecision;
     await tx.putConversion({
@@ -139,7 +154,9 @@ async function reattribute(
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
-  const decisions = await decide(tx, merged, dests);
+  const { decisions, path } = await decide(tx, merged, dests);
+  const conversion_id = open[0]?.conversion_id;
+  if (conversion_id) await recordPath(tx, conversion_id, pk, merged, path, nowMs);
   for (const d of dests) {
     const decision = decisions.get(d.id);
     const c = open.find((x) => x.dest_id === d.id);

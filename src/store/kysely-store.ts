@@ -3,6 +3,8 @@ import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
+import type { ConversionPathRecord } from './audience-store.js';
+import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import {
@@ -229,6 +231,10 @@ class KyselyIngestTx implements IngestTx {
       .execute();
   }
 
+  async putConversionPath(p: ConversionPathRecord) {
+    await putPaths(this.db, [p]);
+  }
+
   async enqueueDelivery(
     env_id: string,
     conversion_id: string,
@@ -278,15 +284,17 @@ async function enqueue(
  * The Store over Kysely. SQLite and PostgreSQL share every query but the claim, which
  * PostgreSQL does with `FOR UPDATE SKIP LOCKED` so concurrent workers never take one row twice.
  */
-export class KyselyStore implements Store {
+export class KyselyStore extends KyselyAudienceStore implements Store {
   constructor(
-    readonly db: Kysely<Database>,
+    override readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly touchWriter?: {
       write(t: readonly Touch[]): Promise<void>;
       close(): Promise<void>;
     },
-  ) {}
+  ) {
+    super(db);
+  }
 
   insertTouches(touches: readonly Touch[]): Promise<void> {
     if (touches.length === 0) return Promise.resolve();

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
 import { compatMigration } from './migration-compat.js';
 import { partitionsMigration } from './migration-partitions.js';
 
@@ -198,7 +199,9 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
         '0005_compat': compatMigration(dialect),
+        '0006_audiences': audiencesMigration(dialect),
         '0008_partitions': partitionsMigration(dialect),
+        '0009_audience_event_indexes': audienceEventIndexesMigration,
       };
     },
   };

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AudienceTables } from './schema-audiences.js';
 
 /** Row types of every table, for Kysely. Times ending in `_ms` are Unix ms, others Unix s. */
 export interface TouchesTable {
@@ -104,7 +105,7 @@ export interface DestinationStateTable {
   updated_at_ms: number;
 }
 
-export interface Database {
+export interface Database extends AudienceTables {
   touches: TouchesTable;
   events: EventsTable;
   dedup_keys: DedupKeysTable;

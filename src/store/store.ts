@@ -1,6 +1,7 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
+import type { AudienceStore, ConversionPathRecord } from './audience-store.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -119,6 +120,8 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
+  /** Stores (or replaces) the multi-touch path of a conversion. */
+  putConversionPath(p: ConversionPathRecord): Promise<void>;
   /** Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`. */
   enqueueDelivery(
     env_id: string,
@@ -177,7 +180,7 @@ export interface PurgeReport {
 }
 
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
-export interface Store {
+export interface Store extends AudienceStore {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
