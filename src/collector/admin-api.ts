@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { secretFields } from '../config/config-parse.js';
@@ -7,6 +6,7 @@ import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
+import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -64,25 +64,10 @@ export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
   );
 }
 
-function tokenMatches(given: string, want: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** `/api/*`, the admin API behind the admin token (DESIGN §5). */
 export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
-      const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-      if (!tokenMatches(token, s.config.admin_token)) {
-        throw new HttpError(
-          401,
-          'unauthorized',
-          'the admin token is required: Authorization: Bearer <admin_token>',
-        );
-      }
-    });
+    api.addHook('onRequest', adminAuth(s));
 
     api.get('/api/environments', async () => {
       const paused = await s.store.pausedDestinations();

@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
+import { sessionRoutes } from './admin-auth.js';
 import { beaconRoute } from './beacon-route.js';
 import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
 import { installErrorHandler } from './http-error.js';
 import { pixelRoutes } from './pixel-routes.js';
+import { reportsApi } from './reports-api.js';
 import type { Services } from './services.js';
 import { systemRoutes } from './system-routes.js';
 
@@ -40,6 +42,8 @@ export function buildApp(s: Services): FastifyInstance {
   beaconRoute(app, s);
   eventsApi(app, s);
   adminApi(app, s);
+  sessionRoutes(app, s);
+  reportsApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
 }

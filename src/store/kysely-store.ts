@@ -1,7 +1,9 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { ReportQuery } from '../reports/report.js';
 import { type Dialect, migrationProvider } from './migrations.js';
+import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
   attemptFromRow,
   conversionFromRow,
@@ -214,6 +216,9 @@ class KyselyIngestTx implements IngestTx {
           attributed: row.attributed,
           attribution: row.attribution,
           reason: row.reason,
+          attr_type: row.attr_type,
+          campaign_id: row.campaign_id,
+          creative_id: row.creative_id,
         }),
       )
       .execute();
@@ -607,5 +612,24 @@ export class KyselyStore implements Store {
       .where('first_seen', '<', dedup_before)
       .executeTakeFirst();
     return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+  }
+
+  reportCounts(q: ReportQuery) {
+    return reportCounts(this.db, q);
+  }
+
+  setCampaignCost(
+    env_id: string,
+    campaign_id: string,
+    from_day: number,
+    to_day: number,
+    cost: number,
+    currency: string | null,
+  ) {
+    return setCampaignCost(this.db, env_id, campaign_id, from_day, to_day, cost, currency);
+  }
+
+  campaignCosts(env_id: string) {
+    return campaignCosts(this.db, env_id);
   }
 }

@@ -64,6 +64,12 @@ export interface ConversionsTable {
   attribution: string | null;
   reason: string | null;
   created_at_ms: number;
+  /** Copied from `attribution` (0003_dashboard) so reports can group by them. */
+  attr_type: string | null;
+  campaign_id: string | null;
+  creative_id: string | null;
+  /** 1 when the event carried a test code: shown in the debugger, never delivered. */
+  is_test: number;
 }
 
 export interface OutboxTable {
@@ -104,6 +110,15 @@ export interface DestinationStateTable {
   updated_at_ms: number;
 }
 
+/** Spend of one campaign on one UTC day (`day` = Unix days). */
+export interface CampaignCostsTable {
+  env_id: string;
+  campaign_id: string;
+  day: number;
+  cost: number;
+  currency: string | null;
+}
+
 export interface Database {
   touches: TouchesTable;
   events: EventsTable;
@@ -113,4 +128,5 @@ export interface Database {
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;
   destination_state: DestinationStateTable;
+  campaign_costs: CampaignCostsTable;
 }

@@ -1,5 +1,6 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { ReportCounts, ReportQuery } from '../reports/report.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -24,6 +25,8 @@ export interface ConversionRecord {
   /** Why it is unattributed; null when attributed. */
   reason: string | null;
   created_at_ms: number;
+  /** The event carried a test code: kept for the debugger, never delivered nor reported. */
+  test?: boolean;
 }
 
 /** Delivery state of one (conversion, destination). */
@@ -209,4 +212,19 @@ export interface Store {
   counts(env_id?: string): Promise<StoreCounts>;
   /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
   purge(touches_before: number, dedup_before: number): Promise<number>;
+
+  /** Touches, conversions and spend of a report, added up per group (see reports/). */
+  reportCounts(q: ReportQuery): Promise<ReportCounts[]>;
+  /** Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days). */
+  setCampaignCost(
+    env_id: string,
+    campaign_id: string,
+    from_day: number,
+    to_day: number,
+    cost: number,
+    currency: string | null,
+  ): Promise<void>;
+  campaignCosts(
+    env_id: string,
+  ): Promise<Array<{ campaign_id: string; cost: number; days: number; currency: string | null }>>;
 }
