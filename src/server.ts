@@ -14,6 +14,7 @@ import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { dedupStaleBefore } from './domain/dedup.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
+import { LiveBus } from './ingest/live-bus.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -72,6 +73,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
   const metrics = new Metrics();
+  const live = new LiveBus();
   const envs = new Map(config.environments.map((e) => [e.id, e]));
   const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
   const environment = (id: string) => envs.get(id);
@@ -88,6 +90,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
           if (item.kind === 'event' && o)
             metrics.events.inc({ source: item.event.source, result: o.status });
         });
+        live.publishBatch(items, outcomes, nowMs());
       },
       failed: (n, error) => {
         metrics.writesLost.inc(n);
@@ -126,6 +129,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     pipeline,
     worker,
     metrics,
+    live,
     nowMs,
     newId,
     environment,

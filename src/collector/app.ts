@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
 import { sessionRoutes } from './admin-auth.js';
 import { beaconRoute } from './beacon-route.js';
+import { debuggerApi } from './debugger-api.js';
 import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
 import { installErrorHandler } from './http-error.js';
@@ -44,6 +45,7 @@ export function buildApp(s: Services): FastifyInstance {
   adminApi(app, s);
   sessionRoutes(app, s);
   reportsApi(app, s);
+  debuggerApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
 }

@@ -1,6 +1,7 @@
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
+import type { LiveBus } from '../ingest/live-bus.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -11,6 +12,8 @@ export interface Services {
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
   metrics: Metrics;
+  /** Committed writes, fanned out to live debugger streams. */
+  live: LiveBus;
   nowMs: () => number;
   newId: (prefix: string) => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;

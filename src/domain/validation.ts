@@ -246,6 +246,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const user = { ...parseUser(raw.user, errors), ...ctx.requestUser };
   const properties = parseProperties(raw.properties, errors, warnings);
   const consent = parseConsent(raw.consent, errors);
+  const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -260,6 +261,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       properties,
       consent,
       warnings,
+      ...(testCode ? { test_code: testCode } : {}),
     },
   };
 }

@@ -51,6 +51,27 @@ function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[
   return env.destinations.filter((d) => d.events.includes(e.event_name));
 }
 
+/**
+ * The converting person (with the browser ids linked to their user id, email or phone) and
+ * every touch of theirs under any key in the `lookback_ms` before the event.
+ */
+export async function personTouches(
+  tx: IngestTx,
+  e: TrackedEvent,
+  lookback_ms: number,
+): Promise<{ who: ConversionIdentity; touches: Touch[] }> {
+  const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
+  const touches = await tx.findTouches({
+    env_id: e.env_id,
+    user_id: e.user.user_id,
+    anonymous_ids: [...new Set([...anonymousIds(e), ...linked.map((l) => l.anonymous_id)])],
+    touch_ids: [e.user.click_id, e.user.imp_id].filter((x): x is string => !!x),
+    ip: e.user.ip,
+    since: e.event_time - Math.ceil(lookback_ms / 1000),
+  });
+  return { who: { time: e.event_time, user: e.user, linked }, touches };
+}
+
 async function decide(
   tx: IngestTx,
   e: TrackedEvent,
@@ -61,17 +82,8 @@ async function decide(
     for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
     return out;
   }
-  const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
   const widest = Math.max(...dests.map((d) => Math.max(d.click_window_ms, d.view_window_ms)));
-  const touches = await tx.findTouches({
-    env_id: e.env_id,
-    user_id: e.user.user_id,
-    anonymous_ids: [...new Set([...anonymousIds(e), ...linked.map((l) => l.anonymous_id)])],
-    touch_ids: [e.user.click_id, e.user.imp_id].filter((x): x is string => !!x),
-    ip: e.user.ip,
-    since: e.event_time - Math.ceil(widest / 1000),
-  });
-  const who: ConversionIdentity = { time: e.event_time, user: e.user, linked };
+  const { who, touches } = await personTouches(tx, e, widest);
   for (const d of dests) {
     out.set(
       d.id,
@@ -110,9 +122,10 @@ async function recordConversions(
       attribution: decision.attributed ? decision.attribution : null,
       reason: decision.attributed ? null : decision.reason,
       created_at_ms: nowMs,
+      ...(e.test_code ? { test: true } : {}),
     });
     const consentOk = decision.attributed || decision.reason !== CONSENT_DENIED;
-    if (consentOk && (decision.attributed || !d.attributed_only)) {
+    if (!e.test_code && consentOk && (decision.attributed || !d.attributed_only)) {
       // A batching destination waits up to max_wait so its rows go out together.
       await tx.enqueueDelivery(e.env_id, conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
     }
@@ -142,7 +155,7 @@ async function reattribute(
     const c = open.find((x) => x.dest_id === d.id);
     if (!decision?.attributed || !c) continue;
     await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
-    if (d.attributed_only) {
+    if (d.attributed_only && !merged.test_code) {
       await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
     }
   }

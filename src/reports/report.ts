@@ -154,5 +154,6 @@ function csvCell(v: unknown): string {
 export function reportCsv(r: Report): string {
   const header = [r.group_by, ...CSV_COLUMNS.slice(1)].join(',');
   const line = (row: ReportRow) => CSV_COLUMNS.map((c) => csvCell(row[c])).join(',');
-  return [header, ...r.rows.map(line), line({ ...r.totals, key: 'total' })].join('\r\n') + '\r\n';
+  const lines = [header, ...r.rows.map(line), line({ ...r.totals, key: 'total' })];
+  return `${lines.join('\r\n')}\r\n`;
 }

@@ -2,6 +2,7 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ReportQuery } from '../reports/report.js';
+import { eventTrail, listEvents } from './debug-queries.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
@@ -18,6 +19,7 @@ import type {
   AttemptRecord,
   ClaimedDelivery,
   ConversionRecord,
+  EventFilter,
   IngestTx,
   ListFilter,
   OutboxUpdate,
@@ -631,5 +633,13 @@ export class KyselyStore implements Store {
 
   campaignCosts(env_id: string) {
     return campaignCosts(this.db, env_id);
+  }
+
+  listEvents(f: EventFilter) {
+    return listEvents(this.db, f);
+  }
+
+  eventTrail(pk: string) {
+    return eventTrail(this.db, pk);
   }
 }

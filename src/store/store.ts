@@ -155,6 +155,22 @@ export interface StoreCounts {
   outbox_dead: number;
 }
 
+/** Filters of the debugger's event list. */
+export interface EventFilter {
+  env_id?: string;
+  source?: string;
+  event_name?: string;
+  test_code?: string;
+  limit: number;
+}
+
+/** An event with what became of it: conversions, deliveries and their attempts. */
+export interface EventTrail {
+  event: StoredEvent;
+  conversions: ConversionRecord[];
+  deliveries: Array<{ outbox: OutboxRecord; attempts: AttemptRecord[] }>;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -227,4 +243,7 @@ export interface Store {
   campaignCosts(
     env_id: string,
   ): Promise<Array<{ campaign_id: string; cost: number; days: number; currency: string | null }>>;
+  /** The newest events matching a filter (the debugger's list). */
+  listEvents(f: EventFilter): Promise<StoredEvent[]>;
+  eventTrail(pk: string): Promise<EventTrail | null>;
 }
