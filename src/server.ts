@@ -74,6 +74,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const nowMs = opts.nowMs ?? Date.now;
   const metrics = new Metrics();
   const live = new LiveBus();
+  const send = opts.send ?? fetchSend;
   const envs = new Map(config.environments.map((e) => [e.id, e]));
   const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
   const environment = (id: string) => envs.get(id);
@@ -101,7 +102,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const worker = new DeliveryWorker({
     store,
     config,
-    send: opts.send ?? fetchSend,
+    send,
     nowMs,
     random: Math.random,
     owner: newLeaseOwner('serve'),
@@ -128,6 +129,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     store,
     pipeline,
     worker,
+    send,
     metrics,
     live,
     nowMs,

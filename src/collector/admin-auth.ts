@@ -58,7 +58,10 @@ function cookie(req: FastifyRequest, value: string, maxAgeS: number): string {
   return `${SESSION_COOKIE}=${value}; Max-Age=${maxAgeS}; Path=/api; HttpOnly; SameSite=Strict${secure}`;
 }
 
-/** `POST /api/session` logs the dashboard in with the admin token; `DELETE` logs out. */
+/**
+ * `POST /api/session` logs the dashboard in with the admin token, `GET` says whether the
+ * cookie is a live session, `DELETE` logs out.
+ */
 export function sessionRoutes(app: FastifyInstance, s: Services): void {
   const session = sessionValue(s.config.admin_token);
   app.post<{ Body: Static<typeof LoginBody> }>(
@@ -74,6 +77,9 @@ export function sessionRoutes(app: FastifyInstance, s: Services): void {
       return { ok: true, expires_in: SESSION_MAX_AGE_S };
     },
   );
+  app.get('/api/session', async (req) => ({
+    authenticated: SESSION_RE.exec(req.headers.cookie ?? '')?.[1] === session,
+  }));
   app.delete('/api/session', async (req, reply) => {
     reply.header('set-cookie', cookie(req, '', 0));
     return { ok: true };

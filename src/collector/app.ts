@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
 import { sessionRoutes } from './admin-auth.js';
 import { beaconRoute } from './beacon-route.js';
+import { dashboardApi } from './dashboard-api.js';
 import { debuggerApi } from './debugger-api.js';
 import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
@@ -46,6 +47,7 @@ export function buildApp(s: Services): FastifyInstance {
   sessionRoutes(app, s);
   reportsApi(app, s);
   debuggerApi(app, s);
+  dashboardApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
+import type { HttpSend } from '../delivery/destination.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
 import type { LiveBus } from '../ingest/live-bus.js';
 import type { Store } from '../store/store.js';
@@ -11,6 +12,8 @@ export interface Services {
   store: Store;
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
+  /** The HTTP client destinations are sent with (test sends from the dashboard use it). */
+  send: HttpSend;
   metrics: Metrics;
   /** Committed writes, fanned out to live debugger streams. */
   live: LiveBus;

@@ -102,8 +102,11 @@ describe('why (not) attributed', () => {
     );
     expect(x.by_key.map((k) => [k.match_key, k.touches[0].verdict])).toEqual([
       ['cookie', 'credited'],
-      ['ip+ua', 'beaten'],
+      ['ip+ua', 'credited'],
     ]);
+    expect(x.by_key[1].touches[0].message).toBe(
+      'impression IMP-1 via ip+ua: the credited touch, also found by this key',
+    );
   });
 
   it('X05 denied consent: in-window touches are shown, none is credited', () => {

@@ -89,7 +89,7 @@ function verdictOf(
   key: MatchKey,
   gap: number,
   rules: AttributionRules,
-  credited: boolean,
+  credited: 'strongest' | 'weaker' | false,
   consentDenied: boolean,
 ): { verdict: TouchVerdict; message: string } {
   const name = `${touch.kind} ${touch.touch_id} via ${key}`;
@@ -115,11 +115,13 @@ function verdictOf(
       verdict: 'consent_denied',
       message: `${name} was inside the ${window} ${type} window, but ads consent was denied`,
     };
-  if (credited)
+  if (credited === 'strongest')
     return {
       verdict: 'credited',
       message: `${name}, ${describeGap(Math.max(gap, 0))} before: credited`,
     };
+  if (credited === 'weaker')
+    return { verdict: 'credited', message: `${name}: the credited touch, also found by this key` };
   return {
     verdict: 'beaten',
     message: `${name} was inside the ${window} ${type} window; a click, a stronger key or a later touch won`,
@@ -149,7 +151,8 @@ export function explainAttribution(
       touch.time === won.touch_time &&
       touch.touch_id === (touch.kind === 'click' ? won.click_id : won.imp_id);
     for (const key of keys) {
-      const v = verdictOf(touch, key, gap, rules, credited && key === keys[0], consentDenied);
+      const role = credited ? (key === keys[0] ? 'strongest' : 'weaker') : false;
+      const v = verdictOf(touch, key, gap, rules, role, consentDenied);
       const list = groups.get(key) ?? [];
       list.push({
         kind: touch.kind,
