@@ -6,6 +6,7 @@ import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
 import { dedupStaleBefore } from './domain/dedup.js';
+import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';
 import { openStore } from './store/open-store.js';
 
@@ -17,7 +18,10 @@ const USAGE = `usage: pixeltrail <command>
                                           (T: ISO time or Unix seconds) to one destination
   purge                                   delete expired touches and dedup keys now
   destinations test DEST_ID [--env ID]    send one test purchase to a destination and print
-                                          the platform's answer`;
+                                          the platform's answer
+  seed --demo [--env ID] [--touches N] [--conversions N]
+                                          fill an environment with 30 days of demo traffic
+                                          (default 1,000,000 touches and 100,000 purchases)`;
 
 function banner(config: AppConfig, base: string): string {
   const env = config.environments[0];
@@ -93,6 +97,9 @@ async function main(argv: string[]): Promise<void> {
       dest: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      demo: { type: 'boolean' },
+      touches: { type: 'string' },
+      conversions: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -116,6 +123,8 @@ async function main(argv: string[]): Promise<void> {
         dedupStaleBefore(nowS),
       );
       process.stdout.write(`purged ${n} rows\n`);
+    } else if (command === 'seed') {
+      await seedCommand(store, config, values);
     } else if (command === 'replay') {
       const envId = values.env ?? config.environments[0].id;
       const env = config.environments.find((e) => e.id === envId);

@@ -6,6 +6,7 @@ import { dashboardApi } from './dashboard-api.js';
 import { debuggerApi } from './debugger-api.js';
 import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
+import { healthApi } from './health-api.js';
 import { installErrorHandler } from './http-error.js';
 import { pixelRoutes } from './pixel-routes.js';
 import { reportsApi } from './reports-api.js';
@@ -48,6 +49,7 @@ export function buildApp(s: Services): FastifyInstance {
   reportsApi(app, s);
   debuggerApi(app, s);
   dashboardApi(app, s);
+  healthApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
 }

@@ -2,7 +2,7 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ReportQuery } from '../reports/report.js';
-import { eventTrail, listEvents } from './debug-queries.js';
+import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
@@ -641,5 +641,19 @@ export class KyselyStore implements Store {
 
   eventTrail(pk: string) {
     return eventTrail(this.db, pk);
+  }
+
+  async settleDeliveries(env_id: string, now_ms: number): Promise<number> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ status: 'delivered', delivered_at_ms: now_ms, updated_at_ms: now_ms })
+      .where('env_id', '=', env_id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  healthCounts(env_id: string, since_ms: number) {
+    return healthCounts(this.db, env_id, since_ms);
   }
 }

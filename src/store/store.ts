@@ -171,6 +171,22 @@ export interface EventTrail {
   deliveries: Array<{ outbox: OutboxRecord; attempts: AttemptRecord[] }>;
 }
 
+/** What the health page is computed from (one environment, a recent window). */
+export interface HealthCounts {
+  sources: Array<{
+    source: string;
+    last_ms: number;
+    events: number;
+    duplicates: number;
+    /** The newest events of the source, to score their match keys. */
+    sample: TrackedEvent[];
+  }>;
+  touches: { last_ms: number | null; count: number };
+  conversions: Array<{ dest_id: string; attributed: boolean; n: number }>;
+  /** Finished rows by status in the window, and every pending row with its oldest age. */
+  outbox: Array<{ dest_id: string; status: string; n: number; oldest_ms: number | null }>;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -246,4 +262,7 @@ export interface Store {
   /** The newest events matching a filter (the debugger's list). */
   listEvents(f: EventFilter): Promise<StoredEvent[]>;
   eventTrail(pk: string): Promise<EventTrail | null>;
+  healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
+  /** Marks an environment's pending deliveries delivered without sending (seeded demo data). */
+  settleDeliveries(env_id: string, now_ms: number): Promise<number>;
 }

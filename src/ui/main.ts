@@ -3,6 +3,7 @@ import { ApiError, api } from './api.js';
 import { h } from './dom.js';
 import { debuggerPage } from './pages/debugger.js';
 import { deliveriesPage } from './pages/deliveries.js';
+import { healthPage } from './pages/health.js';
 import { reportsPage } from './pages/reports.js';
 import { setupPage } from './pages/setup.js';
 
@@ -32,6 +33,7 @@ const PAGES: Record<string, { title: string; render: (c: PageContext) => Promise
   debugger: { title: 'Live debugger', render: debuggerPage },
   reports: { title: 'Reports', render: reportsPage },
   deliveries: { title: 'Deliveries', render: deliveriesPage },
+  health: { title: 'Health', render: healthPage },
   setup: { title: 'Setup', render: setupPage },
 };
 

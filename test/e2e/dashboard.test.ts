@@ -174,6 +174,17 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     await shot('setup');
   });
 
+  it('U06 health shows each source and destination with a light and its reason', async () => {
+    await page.getByRole('link', { name: 'Health' }).click();
+    const pixel = page.locator('tr[data-source="pixel"]');
+    await pixel.waitFor({ timeout: UI_WAIT_MS });
+    expect(await pixel.textContent()).toMatch(/green|amber/);
+    const dest = page.locator('tr[data-dest="dsp1"]');
+    // One of the two ord-e2e deliveries was refused once, then delivered on retry.
+    expect(await dest.textContent()).toContain('100 %');
+    await shot('health');
+  });
+
   it('U06 no page logged a console error', () => {
     expect(consoleErrors).toEqual([]);
   });

@@ -215,5 +215,19 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect((await admin(base, '/api/events/nope')).status).toBe(404);
       expect((await fetch(`${base}/api/live`)).status).toBe(401);
     });
+
+    it('L06 health: per source and destination, numbers and a light with its reason', async () => {
+      const { status, body } = await admin(base, '/api/health?env_id=env_t');
+      expect(status).toBe(200);
+      const server_ = body.sources.find((x: any) => x.source === 'server');
+      expect(server_.events).toBeGreaterThan(0);
+      expect(server_.match_quality.sample).toBe(server_.events);
+      expect(['green', 'amber', 'red']).toContain(server_.light);
+      expect(body.touches.count).toBeGreaterThan(0);
+      const dsp1 = body.destinations.find((x: any) => x.dest_id === 'dsp1');
+      expect(dsp1).toMatchObject({ type: 'webhook', light: expect.any(String) });
+      expect(dsp1.conversions).toBeGreaterThan(0);
+      expect((await admin(base, '/api/health')).status).toBe(400);
+    });
   });
 }
