@@ -7,6 +7,7 @@ import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { progressBar, recomputePaths } from './reports/recompute-paths.js';
+import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';
 import { openStore } from './store/open-store.js';
 
@@ -21,7 +22,10 @@ const USAGE = `usage: pixeltrail <command>
                                           the platform's answer
   attribution recompute --from T --to T [--env ID]
                                           rebuild the conversion paths of [from, to) from the
-                                          stored touches (after a window or rule change)`;
+                                          stored touches (after a window or rule change)
+  seed --demo [--env ID] [--touches N] [--conversions N]
+                                          fill an environment with 30 days of demo traffic
+                                          (default 1,000,000 touches and 100,000 purchases)`;
 
 function banner(config: AppConfig, base: string): string {
   const env = config.environments[0];
@@ -97,6 +101,9 @@ async function main(argv: string[]): Promise<void> {
       dest: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      demo: { type: 'boolean' },
+      touches: { type: 'string' },
+      conversions: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -120,6 +127,8 @@ async function main(argv: string[]): Promise<void> {
           (r.partitions_dropped > 0 ? ` (${r.partitions_dropped} day partitions dropped)` : '') +
           '\n',
       );
+    } else if (command === 'seed') {
+      await seedCommand(store, config, values);
     } else if (command === 'replay') {
       const envId = values.env ?? config.environments[0].id;
       const env = config.environments.find((e) => e.id === envId);

@@ -15,6 +15,7 @@ import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
+import { LiveBus } from './ingest/live-bus.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -77,6 +78,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
   const metrics = new Metrics();
+  const live = new LiveBus();
+  const send = opts.send ?? fetchSend;
   const envs = new Map(config.environments.map((e) => [e.id, e]));
   const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
   const environment = (id: string) => envs.get(id);
@@ -102,6 +105,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
           if (item.kind === 'event' && o)
             metrics.events.inc({ source: item.event.source, result: o.status });
         });
+        live.publishBatch(items, outcomes, nowMs());
       },
       failed: (n, error) => {
         metrics.writesLost.inc(n);
@@ -112,7 +116,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const worker = new DeliveryWorker({
     store,
     config,
-    send: opts.send ?? fetchSend,
+    send,
     nowMs,
     random: Math.random,
     owner: newLeaseOwner('serve'),
@@ -140,7 +144,9 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     pipeline,
     worker,
     audiences,
+    send,
     metrics,
+    live,
     nowMs,
     newId,
     environment,

@@ -7,9 +7,10 @@ import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
+import { adminAuth } from './admin-auth.js';
+import { attributionReportsApi } from './attribution-reports-api.js';
 import { audiencesApi } from './audiences-api.js';
 import { HttpError } from './http-error.js';
-import { reportsApi } from './reports-api.js';
 import type { Services } from './services.js';
 
 const MAX_LIST_ROWS = 1000;
@@ -76,18 +77,9 @@ export function tokenMatches(given: string, want: string): boolean {
 /** `/api/*`, the admin API behind the admin token (DESIGN §5). */
 export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
-      const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-      if (!tokenMatches(token, s.config.admin_token)) {
-        throw new HttpError(
-          401,
-          'unauthorized',
-          'the admin token is required: Authorization: Bearer <admin_token>',
-        );
-      }
-    });
+    api.addHook('onRequest', adminAuth(s));
 
-    reportsApi(api, s);
+    attributionReportsApi(api, s);
     audiencesApi(api, s);
 
     api.get('/api/environments', async () => {

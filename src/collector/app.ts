@@ -1,10 +1,15 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
+import { sessionRoutes } from './admin-auth.js';
 import { beaconRoute } from './beacon-route.js';
+import { dashboardApi } from './dashboard-api.js';
+import { debuggerApi } from './debugger-api.js';
 import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
+import { healthApi } from './health-api.js';
 import { installErrorHandler } from './http-error.js';
 import { pixelRoutes } from './pixel-routes.js';
+import { reportsApi } from './reports-api.js';
 import { segmentApi } from './segment-api.js';
 import type { Services } from './services.js';
 import { snowplowRoutes } from './snowplow-routes.js';
@@ -48,6 +53,11 @@ export function buildApp(s: Services): FastifyInstance {
   snowplowRoutes(app, s);
   triggerRoutes(app, s);
   adminApi(app, s);
+  sessionRoutes(app, s);
+  reportsApi(app, s);
+  debuggerApi(app, s);
+  dashboardApi(app, s);
+  healthApi(app, s);
   if (s.config.demo) demoRoutes(app, s);
   return app;
 }

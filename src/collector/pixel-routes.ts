@@ -147,6 +147,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
           url: req.headers.referer,
         },
         consent: optedOut ? { ads: false } : undefined,
+        test_event_code: param(q, 'test_code'),
       },
       {
         nowMs: s.nowMs(),

@@ -1,7 +1,9 @@
 import type { AudienceService } from '../audiences/audience-service.js';
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
+import type { HttpSend } from '../delivery/destination.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
+import type { LiveBus } from '../ingest/live-bus.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -12,7 +14,11 @@ export interface Services {
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
   audiences: AudienceService;
+  /** The HTTP client destinations are sent with (test sends from the dashboard use it). */
+  send: HttpSend;
   metrics: Metrics;
+  /** Committed writes, fanned out to live debugger streams. */
+  live: LiveBus;
   nowMs: () => number;
   newId: (prefix: string) => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;

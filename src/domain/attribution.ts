@@ -28,7 +28,7 @@ export const MATCH_KEY_RANK: Record<MatchKey, number> = {
 };
 
 /** A touch may be stamped a little after the conversion when clocks disagree. */
-const CLOCK_SKEW_S = 30;
+export const CLOCK_SKEW_S = 30;
 
 /** A destination's attribution settings. */
 export interface AttributionRules {
@@ -92,7 +92,8 @@ export function matchKeyFor(touch: Touch, who: ConversionIdentity): MatchKey | n
   return null;
 }
 
-function windowMs(kind: TouchKind, rules: AttributionRules): number {
+/** The window of a touch kind under a destination's rules. */
+export function windowMs(kind: TouchKind, rules: AttributionRules): number {
   return kind === 'click' ? rules.click_window_ms : rules.view_window_ms;
 }
 
@@ -109,7 +110,8 @@ function compareCandidates(a: Candidate, b: Candidate): number {
   return b.touch.time - a.touch.time;
 }
 
-function describeGap(seconds: number): string {
+/** A time gap as people read it: `26 h`, `1.5 h`, `12 min`, `40 s`. */
+export function describeGap(seconds: number): string {
   if (seconds >= 86_400) return `${Math.round(seconds / 3600)} h`;
   if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)} h`;
   if (seconds >= 60) return `${Math.round(seconds / 60)} min`;

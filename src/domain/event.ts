@@ -78,6 +78,11 @@ export interface TrackedEvent {
   consent: Consent;
   /** Validation notes that did not make the event unusable (missing currency…). */
   warnings: string[];
+  /**
+   * Test mode (like Meta's `test_event_code`): the event is stored, attributed and shown in
+   * the live debugger, but never delivered to a destination nor counted in reports.
+   */
+  test_code?: string;
 }
 
 /** A touch is an ad exposure we may credit: an impression or a click. */

@@ -253,6 +253,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const user = { ...parseUser(raw.user, errors), ...ctx.requestUser };
   const properties = parseProperties(raw.properties, errors, warnings);
   const consent = parseConsent(raw.consent, errors);
+  const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -267,6 +268,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       properties,
       consent,
       warnings,
+      ...(testCode ? { test_code: testCode } : {}),
     },
   };
 }

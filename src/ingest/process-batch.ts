@@ -128,9 +128,10 @@ async function recordConversions(
       attribution: decision.attributed ? decision.attribution : null,
       reason: decision.attributed ? null : decision.reason,
       created_at_ms: nowMs,
+      ...(e.test_code ? { test: true } : {}),
     });
     const consentOk = decision.attributed || decision.reason !== CONSENT_DENIED;
-    if (consentOk && (decision.attributed || !d.attributed_only)) {
+    if (!e.test_code && consentOk && (decision.attributed || !d.attributed_only)) {
       // A batching destination waits up to max_wait so its rows go out together.
       await tx.enqueueDelivery(e.env_id, conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
     }
@@ -162,7 +163,7 @@ async function reattribute(
     const c = open.find((x) => x.dest_id === d.id);
     if (!decision?.attributed || !c) continue;
     await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
-    if (d.attributed_only) {
+    if (d.attributed_only && !merged.test_code) {
       await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
     }
   }

@@ -3,10 +3,13 @@ import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
+import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord } from './audience-store.js';
+import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
+import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
   attemptFromRow,
   conversionFromRow,
@@ -21,6 +24,7 @@ import type {
   AttemptRecord,
   ClaimedDelivery,
   ConversionRecord,
+  EventFilter,
   IngestTx,
   ListFilter,
   OutboxUpdate,
@@ -226,6 +230,9 @@ class KyselyIngestTx implements IngestTx {
           attributed: row.attributed,
           attribution: row.attribution,
           reason: row.reason,
+          attr_type: row.attr_type,
+          campaign_id: row.campaign_id,
+          creative_id: row.creative_id,
         }),
       )
       .execute();
@@ -683,5 +690,46 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       .executeTakeFirst();
     report.dedup_keys = Number(d.numDeletedRows);
     return report;
+  }
+
+  reportCounts(q: ReportQuery) {
+    return reportCounts(this.db, q);
+  }
+
+  setCampaignCost(
+    env_id: string,
+    campaign_id: string,
+    from_day: number,
+    to_day: number,
+    cost: number,
+    currency: string | null,
+  ) {
+    return setCampaignCost(this.db, env_id, campaign_id, from_day, to_day, cost, currency);
+  }
+
+  campaignCosts(env_id: string) {
+    return campaignCosts(this.db, env_id);
+  }
+
+  listEvents(f: EventFilter) {
+    return listEvents(this.db, f);
+  }
+
+  eventTrail(pk: string) {
+    return eventTrail(this.db, pk);
+  }
+
+  async settleDeliveries(env_id: string, now_ms: number): Promise<number> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ status: 'delivered', delivered_at_ms: now_ms, updated_at_ms: now_ms })
+      .where('env_id', '=', env_id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  healthCounts(env_id: string, since_ms: number) {
+    return healthCounts(this.db, env_id, since_ms);
   }
 }

@@ -79,6 +79,10 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
     attribution: c.attribution ? JSON.stringify(c.attribution) : null,
     reason: c.reason,
     created_at_ms: c.created_at_ms,
+    attr_type: c.attribution?.type ?? null,
+    campaign_id: c.attribution?.campaign_id ?? null,
+    creative_id: c.attribution?.creative_id ?? null,
+    is_test: c.test ? 1 : 0,
   };
 }
 
@@ -96,6 +100,7 @@ export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRe
     attribution: r.attribution ? (JSON.parse(r.attribution) as Attribution) : null,
     reason: r.reason,
     created_at_ms: num(r.created_at_ms),
+    ...(num(r.is_test) === 1 ? { test: true } : {}),
   };
 }
 

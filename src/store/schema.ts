@@ -65,6 +65,12 @@ export interface ConversionsTable {
   attribution: string | null;
   reason: string | null;
   created_at_ms: number;
+  /** Copied from `attribution` (0003_dashboard) so reports can group by them. */
+  attr_type: string | null;
+  campaign_id: string | null;
+  creative_id: string | null;
+  /** 1 when the event carried a test code: shown in the debugger, never delivered. */
+  is_test: number;
 }
 
 export interface OutboxTable {
@@ -105,6 +111,15 @@ export interface DestinationStateTable {
   updated_at_ms: number;
 }
 
+/** Spend of one campaign on one UTC day (`day` = Unix days). */
+export interface CampaignCostsTable {
+  env_id: string;
+  campaign_id: string;
+  day: number;
+  cost: number;
+  currency: string | null;
+}
+
 export interface Database extends AudienceTables {
   touches: TouchesTable;
   events: EventsTable;
@@ -115,6 +130,7 @@ export interface Database extends AudienceTables {
   delivery_attempts: DeliveryAttemptsTable;
   destination_state: DestinationStateTable;
   trigger_rules: TriggerRulesTable;
+  campaign_costs: CampaignCostsTable;
 }
 
 /** Codeless trigger rules of one environment, as JSON (migration 0005_compat). */

@@ -1,6 +1,7 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
+import type { ReportCounts, ReportQuery } from '../reports/report.js';
 import type { AudienceStore, ConversionPathRecord } from './audience-store.js';
 
 /** An event as stored, with its primary key. */
@@ -26,6 +27,8 @@ export interface ConversionRecord {
   /** Why it is unattributed; null when attributed. */
   reason: string | null;
   created_at_ms: number;
+  /** The event carried a test code: kept for the debugger, never delivered nor reported. */
+  test?: boolean;
 }
 
 /** Delivery state of one (conversion, destination). */
@@ -179,6 +182,38 @@ export interface PurgeReport {
   partitions_dropped: number;
 }
 
+/** Filters of the debugger's event list. */
+export interface EventFilter {
+  env_id?: string;
+  source?: string;
+  event_name?: string;
+  test_code?: string;
+  limit: number;
+}
+
+/** An event with what became of it: conversions, deliveries and their attempts. */
+export interface EventTrail {
+  event: StoredEvent;
+  conversions: ConversionRecord[];
+  deliveries: Array<{ outbox: OutboxRecord; attempts: AttemptRecord[] }>;
+}
+
+/** What the health page is computed from (one environment, a recent window). */
+export interface HealthCounts {
+  sources: Array<{
+    source: string;
+    last_ms: number;
+    events: number;
+    duplicates: number;
+    /** The newest events of the source, to score their match keys. */
+    sample: TrackedEvent[];
+  }>;
+  touches: { last_ms: number | null; count: number };
+  conversions: Array<{ dest_id: string; attributed: boolean; n: number }>;
+  /** Finished rows by status in the window, and every pending row with its oldest age. */
+  outbox: Array<{ dest_id: string; status: string; n: number; oldest_ms: number | null }>;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store extends AudienceStore {
   readonly dialect: 'sqlite' | 'postgres';
@@ -247,4 +282,25 @@ export interface Store extends AudienceStore {
   purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
   /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
   ensurePartitions(now_ms: number): Promise<void>;
+
+  /** Touches, conversions and spend of a report, added up per group (see reports/). */
+  reportCounts(q: ReportQuery): Promise<ReportCounts[]>;
+  /** Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days). */
+  setCampaignCost(
+    env_id: string,
+    campaign_id: string,
+    from_day: number,
+    to_day: number,
+    cost: number,
+    currency: string | null,
+  ): Promise<void>;
+  campaignCosts(
+    env_id: string,
+  ): Promise<Array<{ campaign_id: string; cost: number; days: number; currency: string | null }>>;
+  /** The newest events matching a filter (the debugger's list). */
+  listEvents(f: EventFilter): Promise<StoredEvent[]>;
+  eventTrail(pk: string): Promise<EventTrail | null>;
+  healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
+  /** Marks an environment's pending deliveries delivered without sending (seeded demo data). */
+  settleDeliveries(env_id: string, now_ms: number): Promise<number>;
 }

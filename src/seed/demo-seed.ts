@@ -1,0 +1,140 @@
+import type { EnvironmentConfig } from '../config/config-types.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import { processBatch } from '../ingest/process-batch.js';
+import { DAY_S } from '../reports/report.js';
+import type { Store } from '../store/store.js';
+
+/** Rows per touch write and events per ingest transaction. */
+const TOUCH_CHUNK = 5000;
+const EVENT_CHUNK = 2000;
+/** Share of purchases that follow one of the person's touches (the rest match nothing). */
+const ATTRIBUTABLE_SHARE = 0.7;
+const CLICK_SHARE = 0.1;
+const TOUCHES_PER_PERSON = 5;
+const CAMPAIGNS = ['spring-sale', 'retargeting', 'brand', 'prospecting', 'video', 'email-winback'];
+const CREATIVES_PER_CAMPAIGN = 3;
+const USER_AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15',
+];
+/** Purchases happen within this long after the touch they follow (inside a 1 d view window). */
+const PURCHASE_DELAY_MAX_S = 20 * 3600;
+
+export interface SeedOptions {
+  env: EnvironmentConfig;
+  touches: number;
+  conversions: number;
+  days: number;
+  nowMs: number;
+  /** A seeded generator makes the demo data the same on every run. */
+  random: () => number;
+  newId: (prefix: string) => string;
+  progress?: (phase: string, done: number, total: number) => void;
+}
+
+/** A small, fast, seedable PRNG (mulberry32). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ipOf = (p: number) => `10.${(p >> 16) & 255}.${(p >> 8) & 255}.${p & 255}`;
+
+/**
+ * Fills an environment with realistic demo traffic over the last `days`: impressions and
+ * clicks of several campaigns, then purchases that go through the real ingest path (dedup,
+ * identity, attribution, outbox), most of them following one of the buyer's touches. The
+ * queued deliveries are marked delivered: demo data must not flood a destination.
+ */
+export async function seedDemo(store: Store, o: SeedOptions) {
+  const started = Date.now();
+  const nowS = Math.floor(o.nowMs / 1000);
+  const people = Math.max(1, Math.floor(o.touches / TOUCHES_PER_PERSON));
+  const dest = o.env.destinations[0]?.id ?? null;
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(o.random() * xs.length)];
+  const touchPerson = new Uint32Array(o.touches);
+  const touchTime = new Uint32Array(o.touches);
+
+  for (let i = 0; i < o.touches; i += TOUCH_CHUNK) {
+    const chunk: Touch[] = [];
+    for (let j = i; j < Math.min(o.touches, i + TOUCH_CHUNK); j++) {
+      const person = Math.floor(o.random() * people);
+      const campaign = pick(CAMPAIGNS);
+      const time = nowS - Math.floor(o.random() * o.days * DAY_S);
+      const click = o.random() < CLICK_SHARE;
+      touchPerson[j] = person;
+      touchTime[j] = time;
+      chunk.push({
+        env_id: o.env.id,
+        kind: click ? 'click' : 'impression',
+        touch_id: `seed-${click ? 'clk' : 'imp'}-${j}`,
+        dest_id: dest,
+        campaign_id: campaign,
+        creative_id: `${campaign}-${1 + Math.floor(o.random() * CREATIVES_PER_CAMPAIGN)}`,
+        placement_id: null,
+        time,
+        anonymous_id: `seed-p${person}`,
+        user_id: null,
+        ip: ipOf(person),
+        user_agent: USER_AGENTS[person % USER_AGENTS.length],
+      });
+    }
+    await store.insertTouches(chunk);
+    o.progress?.('touches', Math.min(o.touches, i + TOUCH_CHUNK), o.touches);
+  }
+
+  for (let i = 0; i < o.conversions; i += EVENT_CHUNK) {
+    const events: TrackedEvent[] = [];
+    for (let j = i; j < Math.min(o.conversions, i + EVENT_CHUNK); j++) {
+      const follows = o.touches > 0 && o.random() < ATTRIBUTABLE_SHARE;
+      const t = Math.floor(o.random() * o.touches);
+      const person = follows ? touchPerson[t] : people + j;
+      const time = follows
+        ? Math.min(nowS, touchTime[t] + Math.floor(o.random() * PURCHASE_DELAY_MAX_S))
+        : nowS - Math.floor(o.random() * o.days * DAY_S);
+      events.push({
+        env_id: o.env.id,
+        event_name: 'Purchase',
+        event_id: `seed-ord-${j}`,
+        event_time: time,
+        source: o.random() < 0.5 ? 'tag' : 'server',
+        user: {
+          anonymous_id: `seed-p${person}`,
+          ip: ipOf(person),
+          user_agent: USER_AGENTS[person % USER_AGENTS.length],
+        },
+        properties: { value: Math.round((10 + o.random() * 190) * 100) / 100, currency: 'EUR' },
+        consent: { ads: true, analytics: true },
+        warnings: [],
+      });
+    }
+    await store.ingest((tx) =>
+      processBatch(tx, events, {
+        environment: (id) => (id === o.env.id ? o.env : undefined),
+        nowMs: o.nowMs,
+        newId: o.newId,
+      }),
+    );
+    o.progress?.('purchases', Math.min(o.conversions, i + EVENT_CHUNK), o.conversions);
+  }
+
+  const firstDay = Math.floor(nowS / DAY_S) - o.days + 1;
+  for (const c of CAMPAIGNS) {
+    const spend = Math.round(o.conversions * (2 + o.random() * 8)) / CAMPAIGNS.length;
+    await store.setCampaignCost(o.env.id, c, firstDay, firstDay + o.days - 1, spend, 'EUR');
+  }
+  const settled = await store.settleDeliveries(o.env.id, o.nowMs);
+  return {
+    touches: o.touches,
+    purchases: o.conversions,
+    deliveries_settled: settled,
+    ms: Date.now() - started,
+  };
+}

@@ -1,0 +1,131 @@
+import type { Light, MatchQuality } from '../../domain/health.js';
+import { api } from '../api.js';
+import { h, pill, time } from '../dom.js';
+import type { PageContext } from '../main.js';
+
+interface Health {
+  touches: { last_seen_ms: number | null; count: number };
+  sources: Array<{
+    source: string;
+    last_seen_ms: number;
+    events: number;
+    events_per_min: number;
+    dedup_rate: number;
+    match_quality: MatchQuality;
+    light: Light;
+    reason: string;
+  }>;
+  destinations: Array<{
+    dest_id: string;
+    type: string;
+    conversions: number;
+    match_rate: number | null;
+    success_rate: number | null;
+    backlog: number;
+    dead: number;
+    light: Light;
+    reason: string;
+  }>;
+  pixels: Array<{
+    endpoint: string;
+    hits: number;
+    invalid_rate: number | null;
+    reasons: Array<{ reason: string; count: number }>;
+  }>;
+}
+
+const TONE = { green: 'ok', amber: 'warn', red: 'bad' } as const;
+const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 1000) / 10} %`);
+const light = (l: Light, reason: string) =>
+  h('span', {}, pill(l, TONE[l]), ' ', h('span', { class: 'reason' }, reason));
+
+function table(head: string[], rows: HTMLElement[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      { class: 'grid' },
+      h('thead', {}, h('tr', {}, ...head.map((c) => h('th', {}, c)))),
+      h('tbody', {}, ...rows),
+    ),
+  );
+}
+
+/** Health: per source and destination over 24 h, each with a light and its reason. */
+export async function healthPage({ env, main }: PageContext): Promise<void> {
+  const x = await api<Health>(`/api/health?env_id=${encodeURIComponent(env.id)}`);
+  main.append(
+    h('p', { class: 'muted' }, 'Last 24 hours. Pixel hit counts are since this process started.'),
+    h('h2', {}, 'Sources'),
+    x.sources.length
+      ? table(
+          [
+            'Source',
+            'State',
+            'Last seen',
+            'Events (24 h)',
+            'Dedup rate',
+            'Match quality',
+            'Advice',
+          ],
+          x.sources.map((s) =>
+            h(
+              'tr',
+              { 'data-source': s.source },
+              h('td', {}, s.source),
+              h('td', {}, light(s.light, s.reason)),
+              h('td', {}, time(s.last_seen_ms)),
+              h('td', {}, `${s.events.toLocaleString()} (${s.events_per_min}/min)`),
+              h('td', {}, pct(s.dedup_rate)),
+              h('td', {}, `${s.match_quality.score}/10`),
+              h(
+                'td',
+                {},
+                s.match_quality.advice.length
+                  ? h('ul', {}, ...s.match_quality.advice.map((a) => h('li', {}, a)))
+                  : 'none',
+              ),
+            ),
+          ),
+        )
+      : h('p', { class: 'muted' }, 'No events in the last 24 hours.'),
+    h(
+      'p',
+      {},
+      `Ad touches (impressions and clicks): ${x.touches.count.toLocaleString()}, last `,
+      x.touches.last_seen_ms ? time(x.touches.last_seen_ms) : 'never',
+    ),
+    h('h2', {}, 'Pixels'),
+    table(
+      ['Endpoint', 'Hits', 'Invalid', 'By reason'],
+      x.pixels.map((p) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, `/${p.endpoint}`),
+          h('td', {}, String(p.hits)),
+          h('td', {}, pct(p.invalid_rate)),
+          h('td', {}, p.reasons.map((r) => `${r.reason}: ${r.count}`).join(', ') || '—'),
+        ),
+      ),
+    ),
+    h('h2', {}, 'Destinations'),
+    table(
+      ['Destination', 'State', 'Conversions', 'Match rate', 'Delivery success', 'Backlog', 'Dead'],
+      x.destinations.map((d) =>
+        h(
+          'tr',
+          { 'data-dest': d.dest_id },
+          h('td', {}, `${d.dest_id} (${d.type})`),
+          h('td', {}, light(d.light, d.reason)),
+          h('td', {}, String(d.conversions)),
+          h('td', {}, pct(d.match_rate)),
+          h('td', {}, pct(d.success_rate)),
+          h('td', {}, String(d.backlog)),
+          h('td', {}, String(d.dead)),
+        ),
+      ),
+    ),
+  );
+}

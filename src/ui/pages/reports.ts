@@ -1,0 +1,204 @@
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { Report, ReportRow } from '../../reports/report.js';
+import { api, qs } from '../api.js';
+import { h } from '../dom.js';
+import type { PageContext } from '../main.js';
+
+const DAY_MS = 86_400_000;
+const DEFAULT_DAYS = 30;
+
+const COLUMNS: Array<[keyof ReportRow, string]> = [
+  ['impressions', 'Impressions'],
+  ['clicks', 'Clicks'],
+  ['conversions', 'Conversions'],
+  ['view_conversions', 'View-through'],
+  ['click_conversions', 'Click-through'],
+  ['unattributed', 'Unattributed'],
+  ['click_conversion_rate', 'Click CVR'],
+  ['view_conversion_rate', 'View CVR'],
+  ['revenue', 'Revenue'],
+  ['cost', 'Cost'],
+  ['cpa', 'Cost / conv.'],
+  ['roas', 'ROAS'],
+];
+
+function cell(v: unknown, key: keyof ReportRow): string {
+  if (v === null || v === undefined) return '—';
+  if (key.endsWith('_rate') && typeof v === 'number') return `${(v * 100).toFixed(2)} %`;
+  if (typeof v === 'number') return v.toLocaleString(undefined, { maximumFractionDigits: 2 });
+  return String(v);
+}
+
+function table(r: Report): HTMLElement {
+  const row = (x: ReportRow, label: string) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, label),
+      ...COLUMNS.map(([k]) => h('td', {}, cell(x[k], k))),
+    );
+  return h(
+    'table',
+    { class: 'grid numbers', id: 'report-table' },
+    h('thead', {}, h('tr', {}, h('th', {}, r.group_by), ...COLUMNS.map(([, t]) => h('th', {}, t)))),
+    h('tbody', {}, ...r.rows.map((x) => row(x, x.key || '(none)'))),
+    h('tfoot', {}, row(r.totals, 'Total')),
+  );
+}
+
+function chart(target: HTMLElement, r: Report): uPlot {
+  const xs = r.rows.map((x) => Date.parse(`${x.key}T00:00:00Z`) / 1000);
+  const width = Math.max(300, Math.min(target.clientWidth || 900, 1200));
+  return new uPlot(
+    {
+      width,
+      height: 260,
+      series: [
+        {},
+        { label: 'Impressions', stroke: '#7a8ca3', scale: 'touches' },
+        { label: 'Clicks', stroke: '#3a7bd5', scale: 'touches' },
+        { label: 'View-through', stroke: '#e0a100', width: 2 },
+        { label: 'Click-through', stroke: '#1b9e55', width: 2 },
+      ],
+      axes: [
+        {},
+        { scale: 'touches', label: 'touches' },
+        { side: 1, label: 'conversions', grid: { show: false } },
+      ],
+      scales: { x: { time: true } },
+    },
+    [
+      xs,
+      r.rows.map((x) => x.impressions),
+      r.rows.map((x) => x.clicks),
+      r.rows.map((x) => x.view_conversions),
+      r.rows.map((x) => x.click_conversions),
+    ],
+    target,
+  );
+}
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/** Reports: a daily chart, a table grouped as asked, CSV, and campaign spend entry. */
+export async function reportsPage({ env, main, signal }: PageContext): Promise<void> {
+  const today = Date.now();
+  const from = h('input', {
+    type: 'date',
+    id: 'r-from',
+    value: isoDay(today - (DEFAULT_DAYS - 1) * DAY_MS),
+  });
+  const to = h('input', { type: 'date', id: 'r-to', value: isoDay(today) });
+  const group = h(
+    'select',
+    { id: 'r-group' },
+    ...['day', 'campaign', 'creative', 'destination'].map((g) => h('option', { value: g }, g)),
+  );
+  const dest = h(
+    'select',
+    { id: 'r-dest' },
+    h('option', { value: '' }, 'all destinations'),
+    ...env.destinations.map((d) => h('option', { value: d.id }, d.id)),
+  );
+  const csv = h('a', { class: 'button', id: 'r-csv', download: '' }, 'Download CSV');
+  const chartBox = h('div', { class: 'chart', id: 'r-chart' });
+  const tableBox = h('div', { class: 'scroll' });
+  const timing = h('p', { class: 'muted', id: 'r-timing', role: 'status' });
+  let plot: uPlot | null = null;
+  signal.addEventListener('abort', () => plot?.destroy());
+
+  const load = async () => {
+    const started = performance.now();
+    const base = { env_id: env.id, from: from.value, to: to.value, dest_id: dest.value };
+    const wanted = group.value;
+    const [daily, grouped] = await Promise.all([
+      api<Report>(`/api/reports?${qs({ ...base, group_by: 'day' })}`),
+      wanted === 'day' ? null : api<Report>(`/api/reports?${qs({ ...base, group_by: wanted })}`),
+    ]);
+    plot?.destroy();
+    chartBox.replaceChildren();
+    plot = chart(chartBox, daily);
+    tableBox.replaceChildren(table(grouped ?? daily));
+    csv.setAttribute('href', `/api/reports?${qs({ ...base, group_by: wanted, format: 'csv' })}`);
+    const ms = Math.round(performance.now() - started);
+    timing.textContent = `Rendered in ${ms} ms`;
+    timing.dataset.ms = String(ms);
+    console.info(`pixeltrail report rendered in ${ms} ms`);
+  };
+
+  const costCampaign = h('input', { id: 'c-campaign', required: true });
+  const costFrom = h('input', { type: 'date', id: 'c-from', required: true, value: from.value });
+  const costTo = h('input', { type: 'date', id: 'c-to', required: true, value: to.value });
+  const costValue = h('input', {
+    type: 'number',
+    id: 'c-cost',
+    min: 0,
+    step: '0.01',
+    required: true,
+  });
+  const costCurrency = h('input', { id: 'c-currency', placeholder: 'EUR', maxlength: 3, size: 4 });
+  const costMsg = h('span', { role: 'status' });
+  const costForm = h(
+    'form',
+    {
+      class: 'filters',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        api('/api/campaign-costs', 'PUT', {
+          env_id: env.id,
+          campaign_id: costCampaign.value.trim(),
+          from: costFrom.value,
+          to: costTo.value,
+          cost: Number(costValue.value),
+          ...(costCurrency.value ? { currency: costCurrency.value.toUpperCase() } : {}),
+        }).then(
+          () => {
+            costMsg.textContent = 'Saved.';
+            return load();
+          },
+          (err: Error) => {
+            costMsg.textContent = err.message;
+          },
+        );
+      },
+    },
+    h('label', {}, 'Campaign ', costCampaign),
+    h('label', {}, 'From ', costFrom),
+    h('label', {}, 'To ', costTo),
+    h('label', {}, 'Spend ', costValue),
+    h('label', {}, 'Currency ', costCurrency),
+    h('button', { type: 'submit' }, 'Save spend'),
+    costMsg,
+  );
+
+  main.append(
+    h(
+      'form',
+      {
+        class: 'filters',
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          void load();
+        },
+      },
+      h('label', {}, 'From ', from),
+      h('label', {}, 'To ', to),
+      h('label', {}, 'Group by ', group),
+      h('label', {}, 'Destination ', dest),
+      h('button', { type: 'submit' }, 'Show'),
+      csv,
+    ),
+    timing,
+    chartBox,
+    tableBox,
+    h('h2', {}, 'Campaign spend'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Spend is spread evenly over the days; reports then show cost per conversion and ROAS.',
+    ),
+    costForm,
+  );
+  await load();
+}

@@ -1,0 +1,191 @@
+/**
+ * The dashboard in Chromium against a real server: log in, fire an impression pixel and a
+ * purchase in another tab and watch both arrive in the live debugger with their attribution,
+ * see a report count change, retry a failed delivery, pause and test a destination. Saves a
+ * screenshot of each page (1280 px and 390 px wide) under test-results/ and fails on any
+ * console error. Needs `npm run build` (dist/ui).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UI_DIR } from '../../src/collector/dashboard-api.js';
+import type { Server } from '../../src/server.js';
+import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { startPixeltrail, tempDir, testConfig, waitFor } from '../helpers/pixeltrail.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+
+const SHOTS = path.resolve('test-results', 'dashboard');
+const UI_WAIT_MS = 15_000;
+const HAS_UI = existsSync(path.join(UI_DIR, 'index.html'));
+if (!HAS_UI) console.warn('dashboard e2e skipped: dist/ui is missing (npm run build)');
+
+describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
+  let hook: Receiver;
+  let server: Server;
+  let base: string;
+  let browser: TestBrowser;
+  let page: Page;
+  let shopTab: Page;
+  const consoleErrors: string[] = [];
+  let refusedOnce = false;
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage: true });
+    // At phone width nothing but the tables' own scroll boxes may overflow sideways.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(overflow, `${name} fits a 390 px screen`).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  };
+
+  const watchConsole = (p: Page) => {
+    p.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${p.url()}: ${m.text()}`);
+    });
+    p.on('pageerror', (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
+  };
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // The first delivery of ord-e2e-1 is refused (400: not retried), so there is one to retry.
+    hook = await startReceiver((rec) => {
+      if (!refusedOnce && rec.body.includes('"ord-e2e-1"')) {
+        refusedOnce = true;
+        return { status: 400, body: { error: 'bad pixel id' } };
+      }
+      return 200;
+    });
+    ({ server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir()));
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    shopTab = await browser.context.newPage();
+    watchConsole(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await hook?.close();
+  });
+
+  /** The ad (impression pixel) and the purchase (event pixel) in the other tab, same browser. */
+  async function adThenPurchase(impId: string, orderId: string) {
+    await shopTab.goto(
+      `${base}/i?env_id=env_t&dest_id=dsp1&imp_id=${impId}&campaign_id=c-e2e&creative_id=cr-e2e`,
+    );
+    await server.services.pipeline.flush();
+    const res = await shopTab.goto(
+      `${base}/p?env_id=env_t&ev=Purchase&eid=${orderId}&value=42&currency=EUR`,
+    );
+    expect(res?.headers()['content-type']).toBe('image/gif');
+  }
+
+  it('U01 logs in with the admin token', async () => {
+    await page.goto(`${base}/ui/`);
+    await page.getByLabel('Admin token').fill('adm');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Live debugger' }).waitFor({ timeout: UI_WAIT_MS });
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: UI_WAIT_MS });
+  });
+
+  it('U02 the pixel and the purchase from another tab stream into the debugger, attributed', async () => {
+    await adThenPurchase('IMP-E2E', 'ord-e2e-1');
+    const touchRow = page.locator('tr[data-id="IMP-E2E"]');
+    await touchRow.waitFor({ timeout: UI_WAIT_MS });
+    expect(await touchRow.textContent()).toContain('impression');
+    const purchase = page.locator('tr[data-id="ord-e2e-1"]').first();
+    await purchase.waitFor({ timeout: UI_WAIT_MS });
+    // Keyboard: focus the row's Details button and press Enter.
+    await purchase.getByRole('button', { name: 'Details' }).focus();
+    await page.keyboard.press('Enter');
+    const detail = page.locator('.detail').first();
+    await detail.getByText('view-through').waitFor({ timeout: UI_WAIT_MS });
+    const text = await detail.textContent();
+    expect(text).toContain('impression IMP-E2E');
+    expect(text).toContain('via cookie');
+    expect(text).toContain('campaign c-e2e');
+    await shot('debugger');
+  });
+
+  it('U03 a failed delivery is retried from the deliveries page', async () => {
+    await page.getByRole('link', { name: 'Deliveries' }).click();
+    const row = page.locator('tr[data-delivery]').first();
+    await waitFor(async () => {
+      await page.getByRole('button', { name: 'Show' }).click();
+      return (await row.textContent())?.includes('failed');
+    }, UI_WAIT_MS);
+    await row.getByRole('button', { name: 'Attempts' }).click();
+    await page.getByText('bad pixel id').waitFor({ timeout: UI_WAIT_MS });
+    await shot('deliveries');
+    await row.getByRole('button', { name: 'Retry' }).click();
+    await waitFor(async () => {
+      await page.getByRole('button', { name: 'Show' }).click();
+      return (await page.locator('tr[data-delivery]').first().textContent())?.includes('delivered');
+    }, UI_WAIT_MS);
+    const got = hook.got.filter((g) => g.body.includes('"ord-e2e-1"'));
+    expect(got.length).toBe(2);
+  });
+
+  it('U04 the report counts the next conversion; the CSV link is offered', async () => {
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.getByRole('button', { name: 'Show' }).click();
+    const total = page.locator('#report-table tfoot td').nth(2);
+    await page.locator('#report-table').waitFor({ timeout: UI_WAIT_MS });
+    const before = Number(await total.textContent());
+    expect(before).toBeGreaterThanOrEqual(1);
+    await adThenPurchase('IMP-E2E-2', 'ord-e2e-2');
+    await waitFor(async () => {
+      await page.getByRole('button', { name: 'Show' }).click();
+      return Number(await total.textContent()) === before + 1;
+    }, UI_WAIT_MS);
+    const ms = await page.locator('#r-timing').getAttribute('data-ms');
+    console.log(`dashboard e2e: report page rendered in ${ms} ms`);
+    expect(await page.locator('#r-csv').getAttribute('href')).toMatch(/format=csv/);
+    await page.locator('#r-group').selectOption('campaign');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('#report-table tbody th', { hasText: 'c-e2e' }).waitFor();
+    await shot('reports');
+  });
+
+  it('U05 setup shows copy-ready snippets, signs a click link, pauses and tests a destination', async () => {
+    await page.getByRole('link', { name: 'Setup' }).click();
+    await page.getByText('Bearer wk_t').first().waitFor({ timeout: UI_WAIT_MS });
+    await page.getByLabel('Landing URL').fill('https://anywhere.example/landing');
+    await page.getByLabel('Campaign').fill('c9');
+    await page.getByRole('button', { name: 'Sign link' }).click();
+    await page.locator('#l-out').getByText(/sig=/).waitFor({ timeout: UI_WAIT_MS });
+    const destRow = page.locator('tr[data-dest="dsp1"]');
+    await destRow.getByRole('button', { name: 'Send test conversion' }).click();
+    await page.getByText(/"dest_id":"dsp1"/).waitFor({ timeout: UI_WAIT_MS });
+    expect(hook.got.some((g) => g.body.includes('pixeltrail-test-'))).toBe(true);
+    await destRow.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText('dsp1 paused').waitFor({ timeout: UI_WAIT_MS });
+    const paused = await server.services.store.pausedDestinations();
+    expect(paused).toEqual([
+      { env_id: 'env_t', dest_id: 'dsp1', reason: 'paused from the dashboard' },
+    ]);
+    await page.reload();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByText('dsp1 resumed').waitFor({ timeout: UI_WAIT_MS });
+    expect(await server.services.store.pausedDestinations()).toEqual([]);
+    await shot('setup');
+  });
+
+  it('U06 health shows each source and destination with a light and its reason', async () => {
+    await page.getByRole('link', { name: 'Health' }).click();
+    const pixel = page.locator('tr[data-source="pixel"]');
+    await pixel.waitFor({ timeout: UI_WAIT_MS });
+    expect(await pixel.textContent()).toMatch(/green|amber/);
+    const dest = page.locator('tr[data-dest="dsp1"]');
+    // One of the two ord-e2e deliveries was refused once, then delivered on retry.
+    expect(await dest.textContent()).toContain('100 %');
+    await shot('health');
+  });
+
+  it('U06 no page logged a console error', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});
