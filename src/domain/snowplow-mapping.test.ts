@@ -162,4 +162,22 @@ describe('Snowplow payload mapping', () => {
     ).toBe(data);
     expect(payloadItems({ schema: 'iglu:other/x/jsonschema/1-0-0', data })).toBeNull();
   });
+
+  it('SP09 mobile trackers send from the device: not a server event; mobile_context ids come along', () => {
+    const cx = {
+      schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1',
+      data: [
+        {
+          schema: 'iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-3',
+          data: { osType: 'ios', appleIdfa: 'IDFA-9', appleIdfv: 'IDFV-9' },
+        },
+      ],
+    };
+    const r = mapSnowplowPayload({ ...base, p: 'mob', e: 'pv', cx: b64url(cx) });
+    expect(r).toMatchObject({
+      ok: true,
+      server: false,
+      event: { user: { idfa: 'IDFA-9', idfv: 'IDFV-9' } },
+    });
+  });
 });

@@ -230,8 +230,9 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
   return {
     ok: true,
     app_id: appId as string,
-    // Server and mobile trackers state their platform; their request IP is not the user's.
-    server: p.p === 'srv' || p.p === 'mob',
+    // Server trackers relay for the user: their request IP and agent are the backend's. Web
+    // and mobile trackers send from the user's own device.
+    server: p.p === 'srv',
     event: {
       event_name: mapped.name,
       event_id: str(p.eid),

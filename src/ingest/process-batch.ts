@@ -55,7 +55,13 @@ function anonymousIds(e: TrackedEvent): string[] {
 async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
   const keys = strongKeys(e);
   if (keys.length === 0) return;
-  for (const anon of anonymousIds(e)) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
+  const anons = anonymousIds(e);
+  // A user id and an email seen together (a server-side identify) join the browsers and
+  // devices either was seen with, so a later conversion by any one of them matches.
+  if (keys.length > 1)
+    for (const l of await tx.findLinkedAnonymousIds(e.env_id, keys))
+      if (!anons.includes(l.anonymous_id)) anons.push(l.anonymous_id);
+  for (const anon of anons) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
 }
 
 function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[] {

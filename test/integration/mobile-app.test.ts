@@ -100,4 +100,91 @@ describe('mobile app events (MMP-style)', () => {
     });
     expect(list.attribution).toBeNull();
   });
+
+  it('MA04 a Snowplow mobile tracker install (mobile_context IDFA) is credited to the in-app click', async () => {
+    const idfa = 'AB7583CD-0000-48BC-B806-42ECB2B48606';
+    await fetch(
+      `${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-SP-APP&idfa=${idfa}&url=https://shop.example/`,
+      { headers: { 'user-agent': UA }, redirect: 'manual' },
+    );
+    await server.services.pipeline.flush();
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const item = {
+      e: 'ue',
+      p: 'mob',
+      aid: 'env_t',
+      eid: 'sp-install-1',
+      dtm: String(Date.now()),
+      ue_px: b64({
+        schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
+        data: {
+          schema: 'iglu:com.snowplowanalytics.mobile/application_install/jsonschema/1-0-0',
+          data: {},
+        },
+      }),
+      cx: b64({
+        schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1',
+        data: [
+          {
+            schema: 'iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-3',
+            data: {
+              osType: 'ios',
+              osVersion: '17.1',
+              deviceManufacturer: 'Apple',
+              deviceModel: 'iPhone15,2',
+              appleIdfa: idfa,
+            },
+          },
+        ],
+      }),
+    };
+    const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'ShopApp/3.1 CFNetwork/1474 Darwin/23.0.0',
+      },
+      body: JSON.stringify({
+        schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+        data: [item],
+      }),
+    });
+    expect(await res.json()).toMatchObject({ accepted: 1, errors: [] });
+    const hit = JSON.parse((await delivered('sp-install-1'))?.body ?? '{}');
+    expect(hit).toMatchObject({
+      event_name: 'app_install',
+      attribution: { type: 'click', click_id: 'CLK-SP-APP', match_key: 'device_id' },
+    });
+  });
+
+  it('MA05 a Segment mobile Application Installed (Android advertisingId) is credited to the in-app impression', async () => {
+    const gaid = 'cdda802e-fb9c-47ad-9866-0794d394c912';
+    await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-SEG-APP&gaid=${gaid}`, {
+      headers: { 'user-agent': UA },
+    });
+    await server.services.pipeline.flush();
+    const res = await fetch(`${base}/v1/track`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from('wk_t:').toString('base64')}`,
+      },
+      body: JSON.stringify({
+        event: 'Application Installed',
+        anonymousId: 'seg-device-1',
+        messageId: 'seg-install-1',
+        context: {
+          ip: '198.51.100.30',
+          os: { name: 'Android' },
+          device: { advertisingId: gaid, adTrackingEnabled: true, id: 'android-instance-1' },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const hit = JSON.parse((await delivered('seg-install-1'))?.body ?? '{}');
+    expect(hit).toMatchObject({
+      event_name: 'app_install',
+      attribution: { type: 'view', imp_id: 'IMP-SEG-APP', match_key: 'device_id' },
+    });
+  });
 });

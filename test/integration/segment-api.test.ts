@@ -260,4 +260,38 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     });
     expect(await bot.json()).toMatchObject({ success: true, accepted: 0 });
   });
+
+  it('SA11 a server identify with userId and email but no anonymousId joins them: a later conversion by email alone is attributed', async () => {
+    const pixel = await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-SEG11`, {
+      headers: { 'user-agent': UA },
+    });
+    const ptid = /ptid=([^;]+)/.exec(pixel.headers.get('set-cookie') ?? '')?.[1] as string;
+    const analytics = segmentClient();
+    analytics.identify({ anonymousId: ptid, userId: 'seg-u11', messageId: 'seg-id-11a' });
+    await analytics.closeAndFlush();
+    await storedEvent(server, 'Identify', 'seg-id-11a');
+    const backend = segmentClient();
+    backend.identify({
+      userId: 'seg-u11',
+      traits: { email: 'eleven@example.com' },
+      messageId: 'seg-id-11b',
+    });
+    await backend.closeAndFlush();
+    await storedEvent(server, 'Identify', 'seg-id-11b');
+    const r = await post('/v1/track', {
+      event: 'Order Completed',
+      anonymousId: 'some-other-device',
+      messageId: 'seg-order-11',
+      context: { traits: { email: 'Eleven@Example.com' } },
+      properties: { revenue: 11, currency: 'EUR' },
+    });
+    expect(r.status).toBe(200);
+    const delivered = await waitFor(() =>
+      hook.got.find((x) => JSON.parse(x.body).event_id === 'seg-order-11'),
+    );
+    expect(JSON.parse(delivered?.body ?? '{}').attribution).toMatchObject({
+      imp_id: 'IMP-SEG11',
+      match_key: 'email',
+    });
+  });
 });
