@@ -292,7 +292,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       close(): Promise<void>;
     },
   ) {
-    super(db);
+    super(db, dialect);
   }
 
   insertTouches(touches: readonly Touch[]): Promise<void> {
