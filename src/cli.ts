@@ -79,7 +79,7 @@ async function destinationsCommand(
   if (args[0] !== 'test' || !args[1])
     throw new ConfigError(`usage: pixeltrail destinations test DEST_ID [--env ID]`);
   const env = config.environments.find((e) => e.id === (envId ?? config.environments[0].id));
-  if (!env || !env.destinations.some((d) => d.id === args[1])) {
+  if (!env?.destinations.some((d) => d.id === args[1])) {
     throw new ConfigError(`no destination "${args[1]}" in environment ${env?.id ?? envId}`);
   }
   const report = await sendTestConversion(env, args[1], fetchSend, Date.now());

@@ -406,19 +406,20 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return out.sort((a, b) => a.outbox.id - b.outbox.id);
   }
 
-  async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number> {
-    let n = 0;
+  async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
+    const held: number[] = [];
     for (const part of chunks(ids, LOAD_CHUNK)) {
-      const r = await this.db
+      const rows = await this.db
         .updateTable('outbox')
         .set({ lease_until_ms: until_ms })
         .where('lease_owner', '=', owner)
         .where('status', '=', 'pending')
         .where('id', 'in', [...part])
-        .executeTakeFirst();
-      n += Number(r.numUpdatedRows);
+        .returning('id')
+        .execute();
+      for (const r of rows) held.push(Number(r.id));
     }
-    return n;
+    return held;
   }
 
   async finishAttempts(

@@ -196,9 +196,10 @@ export interface Store extends AudienceStore {
   ): Promise<void>;
   /**
    * Pushes the lease of rows this owner still holds (and has not finished) to `until_ms`,
-   * so a slow round is not claimed again by another worker mid-send. Returns rows extended.
+   * so a slow round is not claimed again by another worker mid-send. Returns the ids it
+   * still held: a row missing from the answer now belongs to another worker.
    */
-  extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number>;
+  extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]>;
   /** Owners of leases that have not expired yet. */
   leaseOwners(now_ms: number): Promise<string[]>;
   /** Frees the leases of owners known to be dead, so their rows need not wait for expiry. */
