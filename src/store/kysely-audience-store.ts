@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { TouchKind, TrackedEvent } from '../domain/event.js';
 import type {
   AudienceRecord,
@@ -97,7 +97,20 @@ export async function putPaths(
 
 /** The audience and attribution-path half of the Kysely store, for both dialects. */
 export class KyselyAudienceStore implements AudienceStore {
-  constructor(readonly db: Kysely<Database>) {}
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly byteOrder: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
+
+  /**
+   * The column in byte order: PostgreSQL sorts text by the database's locale, which would
+   * disagree with the JavaScript merge below and make pages skip or repeat ids.
+   */
+  private bytes(col: MemberKeyType) {
+    return this.byteOrder === 'postgres'
+      ? sql<string>`${sql.ref(col)} collate "C"`
+      : sql<string>`${sql.ref(col)}`;
+  }
 
   async listConversionPaths(env_id: string, from_s: number, to_s: number) {
     const rows = await this.db
@@ -302,6 +315,45 @@ export class KyselyAudienceStore implements AudienceStore {
     };
   }
 
+  /**
+   * Distinct values of one id column seen since `since_s`, after `after`, in value order.
+   * Each source is read on its own (env_id, id, time) index from `after` on, so paging
+   * through millions of ids stays linear instead of re-sorting a union per page.
+   */
+  private async distinctIds(
+    col: MemberKeyType,
+    env_id: string,
+    since_s: number,
+    after: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    const events = this.db
+      .selectFrom('events')
+      .select(this.bytes(col).as('v'))
+      .distinct()
+      .where('env_id', '=', env_id)
+      .where(col, 'is not', null)
+      .where('event_time', '>=', since_s)
+      .orderBy('v')
+      .limit(limit);
+    const touches = this.db
+      .selectFrom('touches')
+      .select(this.bytes(col).as('v'))
+      .distinct()
+      .where('env_id', '=', env_id)
+      .where(col, 'is not', null)
+      .where('time', '>=', since_s)
+      .orderBy('v')
+      .limit(limit);
+    const [a, b] = await Promise.all([
+      (after === null ? events : events.where(this.bytes(col), '>', after)).execute(),
+      (after === null ? touches : touches.where(this.bytes(col), '>', after)).execute(),
+    ]);
+    // The first `limit` of the merged lists are exact: each list holds its first `limit`.
+    const merged = [...new Set([...a, ...b].map((r) => r.v as string))].sort();
+    return merged.slice(0, limit);
+  }
+
   async identifiersSince(
     env_id: string,
     since_s: number,
@@ -311,48 +363,25 @@ export class KyselyAudienceStore implements AudienceStore {
     // Pages go through user ids first, then browser ids, each in value order.
     const out: Array<{ key_type: MemberKeyType; key_value: string }> = [];
     if (!after || after.key_type === 'user_id') {
-      const fromEvents = this.db
-        .selectFrom('events')
-        .select('user_id as v')
-        .where('env_id', '=', env_id)
-        .where('event_time', '>=', since_s)
-        .where('user_id', 'is not', null);
-      const fromTouches = this.db
-        .selectFrom('touches')
-        .select('user_id as v')
-        .where('env_id', '=', env_id)
-        .where('time', '>=', since_s)
-        .where('user_id', 'is not', null);
-      let q = this.db
-        .selectFrom(fromEvents.union(fromTouches).as('u'))
-        .select('v')
-        .orderBy('v')
-        .limit(limit);
-      if (after) q = q.where('v', '>', after.key_value);
-      for (const r of await q.execute())
-        out.push({ key_type: 'user_id', key_value: r.v as string });
+      const users = await this.distinctIds(
+        'user_id',
+        env_id,
+        since_s,
+        after?.key_value ?? null,
+        limit,
+      );
+      for (const v of users) out.push({ key_type: 'user_id', key_value: v });
       if (out.length >= limit) return out;
     }
-    const fromEvents = this.db
-      .selectFrom('events')
-      .select('anonymous_id as v')
-      .where('env_id', '=', env_id)
-      .where('event_time', '>=', since_s)
-      .where('anonymous_id', 'is not', null);
-    const fromTouches = this.db
-      .selectFrom('touches')
-      .select('anonymous_id as v')
-      .where('env_id', '=', env_id)
-      .where('time', '>=', since_s)
-      .where('anonymous_id', 'is not', null);
-    let q = this.db
-      .selectFrom(fromEvents.union(fromTouches).as('a'))
-      .select('v')
-      .orderBy('v')
-      .limit(limit - out.length);
-    if (after?.key_type === 'anonymous_id') q = q.where('v', '>', after.key_value);
-    for (const r of await q.execute())
-      out.push({ key_type: 'anonymous_id', key_value: r.v as string });
+    const anonAfter = after?.key_type === 'anonymous_id' ? after.key_value : null;
+    const anons = await this.distinctIds(
+      'anonymous_id',
+      env_id,
+      since_s,
+      anonAfter,
+      limit - out.length,
+    );
+    for (const v of anons) out.push({ key_type: 'anonymous_id', key_value: v });
     return out;
   }
 

@@ -300,7 +300,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       close(): Promise<void>;
     },
   ) {
-    super(db);
+    super(db, dialect);
   }
 
   insertTouches(touches: readonly Touch[]): Promise<void> {

@@ -289,6 +289,25 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       );
     });
 
+    it('AS10 paging through identifiers one at a time sees each once, in byte order', async () => {
+      const ids = ['k-c', 'kb', 'k_a', 'K9'];
+      await store.insertTouches(
+        ids.map((a, i) => touch({ env_id: 'envk', touch_id: `K${i}`, anonymous_id: a, time: T })),
+      );
+      await store.ingest((tx) =>
+        tx.insertEvent('ev_k', event({ env_id: 'envk' }, { anonymous_id: 'kb' }), T * 1000),
+      );
+      const seen: string[] = [];
+      let after: { key_type: 'anonymous_id' | 'user_id'; key_value: string } | null = null;
+      for (;;) {
+        const page = await store.identifiersSince('envk', T - 10, after, 1);
+        if (page.length === 0) break;
+        seen.push(page[0].key_value);
+        after = page[0];
+      }
+      expect(seen).toEqual(['K9', 'k-c', 'k_a', 'kb']);
+    });
+
     it('AS08 sync state adds and removes persons; attempts are logged', async () => {
       const ids = (p: string) => ({
         extern_id_sha256: p.repeat(64).slice(0, 64),
