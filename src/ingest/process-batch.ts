@@ -3,13 +3,17 @@ import {
   type AttributionDecision,
   attribute,
   type ConversionIdentity,
-  type LinkedAnonymousId,
 } from '../domain/attribution.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
-import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
-import { pathLookbackS, pathRecord, personTouches } from '../reports/conversion-paths.js';
+import {
+  anonymousIds,
+  pathLookbackS,
+  pathRecord,
+  personTouches,
+  strongKeys,
+} from '../reports/conversion-paths.js';
 import type { IngestTx } from '../store/store.js';
 
 /** One write of the ingest path. */
@@ -34,21 +38,6 @@ interface PathInput {
   who: ConversionIdentity;
   touches: Touch[];
   lookback_s: number;
-}
-
-function strongKeys(
-  e: TrackedEvent,
-): Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> {
-  const keys: Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> = [];
-  if (e.user.user_id) keys.push({ key_type: 'user_id', key_value: e.user.user_id });
-  if (e.user.email_sha256) keys.push({ key_type: 'email', key_value: e.user.email_sha256 });
-  if (e.user.phone_sha256) keys.push({ key_type: 'phone', key_value: e.user.phone_sha256 });
-  return keys;
-}
-
-function anonymousIds(e: TrackedEvent): string[] {
-  const ids = [e.user.anonymous_id, e.user.cookie_id, ...deviceAnonymousIds(e.user)];
-  return [...new Set(ids.filter((x): x is string => !!x))];
 }
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */

@@ -1,6 +1,7 @@
 import type { DestinationConfig } from '../config/config-types.js';
 import type { ConversionIdentity, LinkedAnonymousId } from '../domain/attribution.js';
 import { conversionPathTouches } from '../domain/conversion-path.js';
+import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ConversionPathRecord } from '../store/audience-store.js';
 import type { IngestTx } from '../store/store.js';
@@ -28,9 +29,10 @@ export function strongKeys(
   return keys;
 }
 
-/** The browser ids an event carries. */
+/** The browser and device ids an event carries (touches are kept under the same ids). */
 export function anonymousIds(e: TrackedEvent): string[] {
-  return [...new Set([e.user.anonymous_id, e.user.cookie_id].filter((x): x is string => !!x))];
+  const ids = [e.user.anonymous_id, e.user.cookie_id, ...deviceAnonymousIds(e.user)];
+  return [...new Set(ids.filter((x): x is string => !!x))];
 }
 
 /** Reads the touches that may belong to the event's person since `since` (Unix s). */
