@@ -4,6 +4,7 @@ import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
 import type { EventOutcome } from '../ingest/process-batch.js';
 import { HttpError } from './http-error.js';
+import { serverConsent } from './request-consent.js';
 import type { Services } from './services.js';
 
 /** Events one request may carry (DESIGN §5). */
@@ -59,8 +60,11 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
           envId,
           newId: () => s.newId('gen_'),
         });
-        if (r.ok) good.push(r.event);
-        else for (const e of r.errors) errors.push({ index, ...e });
+        if (r.ok) {
+          r.event.consent = serverConsent(s.environment(envId), r.event.consent);
+          r.event.verified = 'write_key';
+          good.push(r.event);
+        } else for (const e of r.errors) errors.push({ index, ...e });
       });
       if (errors.length > 0) {
         s.metrics.invalidHits.inc(

@@ -5,9 +5,11 @@ import {
   type ConversionIdentity,
   type LinkedAnonymousId,
 } from '../domain/attribution.js';
+import { adsPermitted } from '../domain/consent.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { IngestTx } from '../store/store.js';
+import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 
 /** One write of the ingest path. */
 export type IngestItem = { kind: 'touch'; touch: Touch } | { kind: 'event'; event: TrackedEvent };
@@ -25,6 +27,7 @@ export interface BatchContext {
 }
 
 const CONSENT_DENIED = 'ads consent denied';
+const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
 function strongKeys(
   e: TrackedEvent,
@@ -42,6 +45,7 @@ function anonymousIds(e: TrackedEvent): string[] {
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
 async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
+  if (!adsPermitted(e.consent) || (e.traffic && e.traffic !== 'human')) return;
   const keys = strongKeys(e);
   if (keys.length === 0) return;
   for (const anon of anonymousIds(e)) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
@@ -57,8 +61,12 @@ async function decide(
   dests: DestinationConfig[],
 ): Promise<Map<string, AttributionDecision>> {
   const out = new Map<string, AttributionDecision>();
-  if (e.consent.ads === false) {
+  if (!adsPermitted(e.consent)) {
     for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
+    return out;
+  }
+  if (e.traffic && e.traffic !== 'human') {
+    for (const d of dests) out.set(d.id, { attributed: false, reason: NOT_HUMAN });
     return out;
   }
   const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
@@ -72,10 +80,16 @@ async function decide(
     since: e.event_time - Math.ceil(widest / 1000),
   });
   const who: ConversionIdentity = { time: e.event_time, user: e.user, linked };
+  const human = touches.filter((t) => !t.traffic || t.traffic === 'human');
   for (const d of dests) {
+    const refusal = acceptRefusal(d.accept, e);
+    if (refusal) {
+      out.set(d.id, { attributed: false, reason: refusal });
+      continue;
+    }
     out.set(
       d.id,
-      attribute(who, touches, {
+      attribute(who, human, {
         dest_id: d.id,
         click_window_ms: d.click_window_ms,
         view_window_ms: d.view_window_ms,
@@ -91,6 +105,7 @@ async function recordConversions(
   e: TrackedEvent,
   dests: DestinationConfig[],
   nowMs: number,
+  rawIp: string | undefined,
 ): Promise<number> {
   if (dests.length === 0) return 0;
   const decisions = await decide(tx, e, dests);
@@ -111,10 +126,21 @@ async function recordConversions(
       reason: decision.attributed ? null : decision.reason,
       created_at_ms: nowMs,
     });
-    const consentOk = decision.attributed || decision.reason !== CONSENT_DENIED;
-    if (consentOk && (decision.attributed || !d.attributed_only)) {
+    const refused =
+      !decision.attributed &&
+      (decision.reason === CONSENT_DENIED ||
+        decision.reason === NOT_HUMAN ||
+        acceptRefusal(d.accept, e) !== null);
+    if (!refused && (decision.attributed || !d.attributed_only)) {
       // A batching destination waits up to max_wait so its rows go out together.
-      await tx.enqueueDelivery(e.env_id, conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
+      await tx.enqueueDelivery(
+        e.env_id,
+        conversion_id,
+        d.id,
+        nowMs,
+        nowMs + d.batch.max_wait_ms,
+        rawIp,
+      );
     }
   }
   return dests.length;
@@ -130,9 +156,10 @@ async function reattribute(
   merged: TrackedEvent,
   env: EnvironmentConfig,
   nowMs: number,
+  rawIp: string | undefined,
 ) {
   const open = (await tx.conversionsOfEvent(pk)).filter(
-    (c) => !c.attribution && c.reason !== CONSENT_DENIED,
+    (c) => !c.attribution && c.reason !== CONSENT_DENIED && c.reason !== NOT_HUMAN,
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
@@ -142,18 +169,31 @@ async function reattribute(
     const c = open.find((x) => x.dest_id === d.id);
     if (!decision?.attributed || !c) continue;
     await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
-    if (d.attributed_only) {
-      await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
+    // Rows refused for their origin were never queued, whatever attributed_only says.
+    const wasRefused = c.reason?.startsWith('browser-sent') ?? false;
+    if (d.attributed_only || wasRefused) {
+      await tx.enqueueDelivery(
+        c.env_id,
+        c.conversion_id,
+        d.id,
+        nowMs,
+        nowMs + d.batch.max_wait_ms,
+        rawIp,
+      );
     }
   }
 }
 
 async function processEvent(
   tx: IngestTx,
-  e: TrackedEvent,
+  arrived: TrackedEvent,
   ctx: BatchContext,
 ): Promise<EventOutcome> {
-  const env = ctx.environment(e.env_id);
+  const env = ctx.environment(arrived.env_id);
+  // The raw IP is never stored with the event; it rides only on the outbox rows of
+  // deliveries whose platform matches on it, and is dropped once they are done.
+  const e = protectEvent(arrived, env);
+  const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
   const nowS = Math.floor(ctx.nowMs / 1000);
   const pk = ctx.newId('ev_');
   const holder = await tx.claimDedup(
@@ -168,17 +208,22 @@ async function processEvent(
     const stored = await tx.getEvent(holder);
     if (stored) {
       const { merged, changed } = mergeDuplicate(stored.event, e);
+      // A server copy vouches for a browser copy of the same event.
+      const vouched = !!e.verified && !merged.verified;
+      if (vouched) merged.verified = e.verified;
       await tx.updateDuplicate(stored.pk, merged);
-      if (changed) {
+      if (changed || vouched) {
         await linkIdentities(tx, merged);
-        if (env) await reattribute(tx, stored.pk, merged, env, ctx.nowMs);
+        if (env) await reattribute(tx, stored.pk, merged, env, ctx.nowMs, rawIp);
       }
       return { status: 'duplicate', of: stored.pk };
     }
   }
   await tx.insertEvent(pk, e, ctx.nowMs);
   await linkIdentities(tx, e);
-  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs) : 0;
+  const conversions = env
+    ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs, rawIp)
+    : 0;
   return { status: 'accepted', pk, conversions };
 }
 

@@ -225,8 +225,9 @@ class KyselyIngestTx implements IngestTx {
     dest_id: string,
     now_ms: number,
     due_ms = now_ms,
+    raw_ip?: string,
   ) {
-    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms);
+    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip);
   }
 }
 
@@ -237,6 +238,7 @@ async function enqueue(
   dest_id: string,
   now_ms: number,
   due_ms = now_ms,
+  raw_ip?: string,
 ) {
   await db
     .insertInto('outbox')
@@ -244,6 +246,7 @@ async function enqueue(
       env_id,
       conversion_id,
       dest_id,
+      raw_ip: raw_ip ?? null,
       status: 'pending',
       attempts: 0,
       next_attempt_at_ms: due_ms,
@@ -259,6 +262,7 @@ async function enqueue(
         attempts: 0,
         first_attempt_at_ms: null,
         updated_at_ms: now_ms,
+        ...(raw_ip ? { raw_ip } : {}),
       }),
     )
     .execute();
@@ -359,10 +363,11 @@ export class KyselyStore implements Store {
       const conv = convs.get(`${row.env_id}\u0000${row.conversion_id}\u0000${row.dest_id}`);
       const event = conv ? events.get(conv.event_pk) : undefined;
       if (conv && event) {
+        const stored = eventFromRow(event).event;
         out.push({
           outbox: outboxFromRow(row),
           conversion: conversionFromRow(conv),
-          event: eventFromRow(event).event,
+          event: row.raw_ip ? { ...stored, user: { ...stored.user, ip: row.raw_ip } } : stored,
         });
       }
     }
@@ -410,6 +415,8 @@ export class KyselyStore implements Store {
             last_error: a.error,
             updated_at_ms: a.at_ms + a.duration_ms,
             delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
+            // The raw IP lives only as long as the delivery that needs it.
+            raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
           }))
           .where('id', '=', a.outbox_id)
           .execute();
@@ -557,18 +564,20 @@ export class KyselyStore implements Store {
   async counts(env_id?: string): Promise<StoreCounts> {
     const touches = await this.db
       .selectFrom('touches')
-      .select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .select(['kind', 'traffic', (eb) => eb.fn.countAll<number>().as('n')])
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
-      .groupBy('kind')
+      .groupBy(['kind', 'traffic'])
       .execute();
     const events = await this.db
       .selectFrom('events')
       .select((eb) => [
+        'traffic',
         eb.fn.countAll<number>().as('n'),
         eb.fn.coalesce(eb.fn.sum<number>('duplicate_count'), eb.val(0)).as('dups'),
       ])
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
-      .executeTakeFirstOrThrow();
+      .groupBy('traffic')
+      .execute();
     const conversions = await this.db
       .selectFrom('conversions')
       .select(['attributed', (eb) => eb.fn.countAll<number>().as('n')])
@@ -583,17 +592,22 @@ export class KyselyStore implements Store {
       .execute();
     const sum = <R extends { n: unknown }>(rows: R[], keep: (r: R) => boolean) =>
       rows.filter(keep).reduce((acc, r) => acc + Number(r.n), 0);
+    // Bots and prefetches are counted apart, never mixed into people's numbers.
+    const human = (r: { traffic: string | null }) => r.traffic === null;
+    const traffic = (t: string) => (r: { traffic: string | null }) => r.traffic === t;
     return {
-      touches: sum(touches, () => true),
-      impressions: sum(touches, (r) => r.kind === 'impression'),
-      clicks: sum(touches, (r) => r.kind === 'click'),
-      events: Number(events.n),
-      duplicates: Number(events.dups),
+      touches: sum(touches, human),
+      impressions: sum(touches, (r) => human(r) && r.kind === 'impression'),
+      clicks: sum(touches, (r) => human(r) && r.kind === 'click'),
+      events: sum(events, human),
+      duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
       conversions: sum(conversions, () => true),
       attributed: sum(conversions, (r) => Number(r.attributed) === 1),
       outbox_pending: sum(outbox, (r) => r.status === 'pending'),
       outbox_delivered: sum(outbox, (r) => r.status === 'delivered'),
       outbox_dead: sum(outbox, (r) => r.status === 'dead' || r.status === 'failed'),
+      bot_hits: sum(touches, traffic('bot')) + sum(events, traffic('bot')),
+      prefetch_hits: sum(touches, traffic('prefetch')) + sum(events, traffic('prefetch')),
     };
   }
 

@@ -118,13 +118,17 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
-  /** Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`. */
+  /**
+   * Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`.
+   * `raw_ip`, when given, is kept on the row for the platform and cleared once it is done.
+   */
   enqueueDelivery(
     env_id: string,
     conversion_id: string,
     dest_id: string,
     now_ms: number,
     due_ms?: number,
+    raw_ip?: string,
   ): Promise<void>;
 }
 
@@ -150,6 +154,10 @@ export interface StoreCounts {
   outbox_pending: number;
   outbox_delivered: number;
   outbox_dead: number;
+  /** Touches and events from bots and scanners, kept apart from the counts above. */
+  bot_hits: number;
+  /** Touches and events from prefetches and mail privacy proxies. */
+  prefetch_hits: number;
 }
 
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */

@@ -3,7 +3,7 @@
  * in the shape of DESIGN.md §5 and hands them to the transport.
  */
 import { listenDataLayer } from './datalayer.js';
-import { anonymousId, newId, touchIds } from './identity.js';
+import { anonymousId, forgetStored, newId, touchIds } from './identity.js';
 import type { Command } from './queue.js';
 import { createSender } from './transport.js';
 
@@ -20,6 +20,8 @@ interface InitOptions {
   /** Send a PageView on init unless false. */
   autoPageView?: boolean;
   consent?: Consent;
+  /** What a visitor who said nothing consents to; defaults to the environment's (t.js?env_id=). */
+  consentDefault?: 'granted' | 'denied';
 }
 
 interface TrackOptions {
@@ -33,11 +35,33 @@ interface Traits {
 }
 
 /** Creates the command runner; `defaultEndpoint` is the base URL t.js was loaded from. */
-export function createTracker(defaultEndpoint: string): (command: Command) => void {
+export function createTracker(
+  defaultEndpoint: string,
+  envConsentDefault?: string,
+): (command: Command) => void {
   let envId = '';
   let send: (event: object) => void;
   let consent: Consent | undefined;
+  let consentDefault = envConsentDefault;
   const user: Properties = {};
+
+  /** Nothing is stored in the browser before consent when the default is denied. */
+  function mayStore(): boolean {
+    const granted = (v?: boolean) => (v === undefined ? consentDefault !== 'denied' : v);
+    return granted(consent?.ads) || granted(consent?.analytics);
+  }
+
+  /** Picks up (or drops) the stored ids when consent allows (or stops allowing) storage. */
+  function syncIds(): void {
+    if (!envId) return;
+    if (mayStore()) {
+      if (!user.anonymous_id) Object.assign(user, { anonymous_id: anonymousId() }, touchIds(true));
+    } else {
+      forgetStored();
+      delete user.anonymous_id;
+      Object.assign(user, touchIds(false));
+    }
+  }
   // track/page calls made before init: they need the env id and endpoint it brings.
   const waiting: Command[] = [];
 
@@ -59,8 +83,9 @@ export function createTracker(defaultEndpoint: string): (command: Command) => vo
   function init(id: string, options: InitOptions = {}): void {
     if (envId || !id) return;
     envId = id;
-    Object.assign(user, { anonymous_id: anonymousId() }, touchIds());
     if (options.consent) consent = options.consent;
+    if (options.consentDefault) consentDefault = options.consentDefault;
+    syncIds();
     send = createSender(`${(options.endpoint || defaultEndpoint).replace(/\/+$/, '')}/e`);
     if (options.autoPageView !== false) track('PageView');
     waiting.splice(0).forEach(run);
@@ -79,6 +104,7 @@ export function createTracker(defaultEndpoint: string): (command: Command) => vo
     },
     consent(given: Consent) {
       consent = given;
+      syncIds();
     },
   };
   const eventCommands: Record<string, (...args: any[]) => void> = {

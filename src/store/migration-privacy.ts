@@ -1,0 +1,13 @@
+import type { Kysely, Migration } from 'kysely';
+
+/**
+ * Issue 6: touches and events record their traffic class (null = human); an outbox row may
+ * hold the raw client IP its platform delivery needs, cleared once the row is done.
+ */
+export const privacyMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('touches').addColumn('traffic', 'text').execute();
+    await db.schema.alterTable('events').addColumn('traffic', 'text').execute();
+    await db.schema.alterTable('outbox').addColumn('raw_ip', 'text').execute();
+  },
+};
