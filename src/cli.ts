@@ -115,7 +115,11 @@ async function main(argv: string[]): Promise<void> {
         nowS - Math.floor(config.touch_retention_ms / 1000),
         dedupStaleBefore(nowS),
       );
-      process.stdout.write(`purged ${n} rows\n`);
+      const events =
+        config.event_retention_ms > 0
+          ? await store.purgeEvents(Date.now() - config.event_retention_ms)
+          : 0;
+      process.stdout.write(`purged ${n} rows and ${events} events\n`);
     } else if (command === 'replay') {
       const envId = values.env ?? config.environments[0].id;
       const env = config.environments.find((e) => e.id === envId);

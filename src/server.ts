@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './collector/app.js';
+import { environmentForKey } from './collector/key-check.js';
 import { Metrics } from './collector/metrics.js';
 import type { Services } from './collector/services.js';
 import type { AppConfig } from './config/config-types.js';
@@ -54,6 +55,8 @@ export interface ServerOptions {
   store?: Store;
   send?: HttpSend;
   nowMs?: () => number;
+  /** Where logs go instead of stdout. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
@@ -73,7 +76,6 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const nowMs = opts.nowMs ?? Date.now;
   const metrics = new Metrics();
   const envs = new Map(config.environments.map((e) => [e.id, e]));
-  const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
   const environment = (id: string) => envs.get(id);
   const pipeline = new IngestPipeline({
     store,
@@ -129,8 +131,9 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     nowMs,
     newId,
     environment,
-    environmentByWriteKey: (k) => byKey.get(k),
+    environmentByWriteKey: (k) => environmentForKey(config.environments, k),
     tag: loadTag(),
+    logStream: opts.logStream,
   };
   const app = buildApp(services);
   let purgeTimer: NodeJS.Timeout | null = null;
@@ -141,6 +144,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         nowS - Math.floor(config.touch_retention_ms / 1000),
         dedupStaleBefore(nowS),
       );
+      if (config.event_retention_ms > 0)
+        await store.purgeEvents(nowMs() - config.event_retention_ms);
     } catch (e) {
       app.log.error({ err: e }, 'purge failed');
     }

@@ -1,12 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { secretFields } from '../config/config-parse.js';
 import type { DestinationConfig } from '../config/config-types.js';
 import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
-import { formatDurationMs } from '../domain/duration.js';
+import { formatDurationMs, parseDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
+import { requireAdmin } from './admin-session.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -64,25 +64,10 @@ export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
   );
 }
 
-function tokenMatches(given: string, want: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** `/api/*`, the admin API behind the admin token (DESIGN §5). */
 export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
-      const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-      if (!tokenMatches(token, s.config.admin_token)) {
-        throw new HttpError(
-          401,
-          'unauthorized',
-          'the admin token is required: Authorization: Bearer <admin_token>',
-        );
-      }
-    });
+    api.addHook('onRequest', requireAdmin(s.config, s.nowMs));
 
     api.get('/api/environments', async () => {
       const paused = await s.store.pausedDestinations();
@@ -204,6 +189,16 @@ export function adminApi(app: FastifyInstance, s: Services): void {
         if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
         const params: Record<string, string> = { ...req.query };
         delete params.sig;
+        // `ttl=7d` makes an expiring link: `exp` is signed with the rest.
+        if (params.ttl !== undefined) {
+          const ttlMs = parseDurationMs(params.ttl);
+          if (ttlMs === null)
+            throw new HttpError(400, 'invalid_request', 'ttl must be a duration such as 7d', [
+              { field: 'ttl', message: 'is not a duration' },
+            ]);
+          params.exp = String(Math.floor((s.nowMs() + ttlMs) / 1000));
+          delete params.ttl;
+        }
         const sig = signClick(env.click_secret, params);
         const qs = new URLSearchParams({ ...params, sig }).toString();
         return { url: `${s.config.public_url}/c?${qs}`, sig };

@@ -345,6 +345,14 @@ export function parseConfig(
   if (new Set(keys).size !== keys.length) {
     r.errors.push({ field: 'environments', message: 'write keys must be unique' });
   }
+  const adminTokens = [
+    o.admin_token,
+    ...(Array.isArray(o.previous_admin_tokens) ? o.previous_admin_tokens : []),
+  ];
+  // A write key sits in every shop's page source; it must never open the admin API.
+  if (keys.some((k) => adminTokens.includes(k))) {
+    r.errors.push({ field: 'admin_token', message: 'must differ from every write key' });
+  }
   const lease = r.duration(o, 'delivery_lease', 'delivery_lease', DEFAULT_DELIVERY_LEASE);
   // A lease shorter than a send would let a second worker take a row still being sent.
   const slowest = Math.max(

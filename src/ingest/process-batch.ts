@@ -29,6 +29,11 @@ export interface BatchContext {
 const CONSENT_DENIED = 'ads consent denied';
 const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
+/** True for the reasons `acceptRefusal` gives (a destination refusing browser-sent events). */
+function isOriginRefusal(reason: string | null): boolean {
+  return reason?.startsWith('browser-sent') ?? false;
+}
+
 function strongKeys(
   e: TrackedEvent,
 ): Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> {
@@ -167,19 +172,19 @@ async function reattribute(
   for (const d of dests) {
     const decision = decisions.get(d.id);
     const c = open.find((x) => x.dest_id === d.id);
-    if (!decision?.attributed || !c) continue;
-    await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
+    if (!decision || !c) continue;
     // Rows refused for their origin were never queued, whatever attributed_only says.
-    const wasRefused = c.reason?.startsWith('browser-sent') ?? false;
-    if (d.attributed_only || wasRefused) {
-      await tx.enqueueDelivery(
-        c.env_id,
-        c.conversion_id,
-        d.id,
-        nowMs,
-        nowMs + d.batch.max_wait_ms,
-        rawIp,
-      );
+    const wasRefused = isOriginRefusal(c.reason);
+    const due = nowMs + d.batch.max_wait_ms;
+    if (decision.attributed) {
+      await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
+      if (d.attributed_only || wasRefused)
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
+    } else if (wasRefused && !isOriginRefusal(decision.reason)) {
+      // A server copy vouched for it: now it goes wherever unattributed conversions go.
+      await tx.putConversion({ ...c, reason: decision.reason });
+      if (!d.attributed_only)
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
     }
   }
 }

@@ -16,13 +16,17 @@ import type {
   AttemptRecord,
   ClaimedDelivery,
   ConversionRecord,
+  ErasureCounts,
   IngestTx,
   ListFilter,
   OutboxUpdate,
   Store,
   StoreCounts,
+  SubjectData,
+  SubjectKeys,
   TouchLookup,
 } from './store.js';
+import { eraseSubject, findSubject } from './subject-queries.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 500;
@@ -621,5 +625,68 @@ export class KyselyStore implements Store {
       .where('first_seen', '<', dedup_before)
       .executeTakeFirst();
     return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+  }
+
+  findSubject(keys: SubjectKeys): Promise<SubjectData> {
+    return findSubject(this.db, keys);
+  }
+
+  async eraseSubject(keys: SubjectKeys): Promise<ErasureCounts> {
+    const counts = await this.db.transaction().execute((trx) => eraseSubject(trx, keys));
+    await this.compact();
+    return counts;
+  }
+
+  async purgeEvents(before_ms: number): Promise<number> {
+    const n = await this.db.transaction().execute(async (trx) => {
+      // A delivery still under way keeps its event until it is done; a later purge takes it.
+      const pending = trx
+        .selectFrom('conversions')
+        .innerJoin('outbox', (j) =>
+          j
+            .onRef('outbox.env_id', '=', 'conversions.env_id')
+            .onRef('outbox.conversion_id', '=', 'conversions.conversion_id'),
+        )
+        .select('conversions.event_pk')
+        .where('outbox.status', '=', 'pending');
+      const pks = (
+        await trx
+          .selectFrom('events')
+          .select('pk')
+          .where('received_at_ms', '<', before_ms)
+          .where('pk', 'not in', pending)
+          .execute()
+      ).map((r) => r.pk);
+      let deleted = 0;
+      for (const part of chunks(pks, LOAD_CHUNK)) {
+        const convs = trx
+          .selectFrom('conversions')
+          .select('conversion_id')
+          .where('event_pk', 'in', part);
+        const done = trx.selectFrom('outbox').select('id').where('conversion_id', 'in', convs);
+        await trx.deleteFrom('delivery_attempts').where('outbox_id', 'in', done).execute();
+        await trx.deleteFrom('outbox').where('conversion_id', 'in', convs).execute();
+        await trx.deleteFrom('conversions').where('event_pk', 'in', part).execute();
+        await trx.deleteFrom('dedup_keys').where('event_pk', 'in', part).execute();
+        const r = await trx.deleteFrom('events').where('pk', 'in', part).executeTakeFirst();
+        deleted += Number(r.numDeletedRows);
+      }
+      return deleted;
+    });
+    if (n > 0) await this.compact();
+    return n;
+  }
+
+  /**
+   * Makes deleted rows unrecoverable from the files: SQLite runs with secure_delete (freed
+   * pages are zeroed) and the WAL, which still holds old page images, is checkpointed and
+   * truncated; PostgreSQL's VACUUM reclaims the dead tuples.
+   */
+  private async compact(): Promise<void> {
+    if (this.dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
+    else
+      await sql`VACUUM events, touches, identity_links, conversions, outbox, delivery_attempts, dedup_keys`.execute(
+        this.db,
+      );
   }
 }

@@ -160,6 +160,43 @@ export interface StoreCounts {
   prefetch_hits: number;
 }
 
+/** Who to find or erase: any of these keys, in one environment (email and phone hashed). */
+export interface SubjectKeys {
+  env_id: string;
+  user_id?: string;
+  email_sha256?: string;
+  phone_sha256?: string;
+  anonymous_id?: string;
+}
+
+/** Everything stored about one person. */
+export interface SubjectData {
+  /** Browser ids tied to the person by identity links. */
+  anonymous_ids: string[];
+  events: StoredEvent[];
+  touches: Touch[];
+  identity_links: Array<{
+    env_id: string;
+    key_type: string;
+    key_value: string;
+    anonymous_id: string;
+    last_seen: number;
+  }>;
+  conversions: ConversionRecord[];
+  deliveries: OutboxRecord[];
+}
+
+/** Rows deleted by an erasure, per table. */
+export interface ErasureCounts {
+  events: number;
+  dedup_keys: number;
+  conversions: number;
+  outbox: number;
+  delivery_attempts: number;
+  touches: number;
+  identity_links: number;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -217,4 +254,13 @@ export interface Store {
   counts(env_id?: string): Promise<StoreCounts>;
   /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
   purge(touches_before: number, dedup_before: number): Promise<number>;
+  /** Everything stored about one person (events, touches, links, conversions, deliveries). */
+  findSubject(keys: SubjectKeys): Promise<SubjectData>;
+  /** Deletes every row of one person in one transaction, and leaves no copy in the files. */
+  eraseSubject(keys: SubjectKeys): Promise<ErasureCounts>;
+  /**
+   * Retention: deletes events received before `before_ms` with their conversions, finished
+   * deliveries and attempts (pending deliveries keep their event); returns events deleted.
+   */
+  purgeEvents(before_ms: number): Promise<number>;
 }
