@@ -4,7 +4,8 @@
  * query-string tokens. Over-masking a log is cheap; leaking one is not.
  */
 const TEXT_PATTERNS: Array<[RegExp, string]> = [
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '[email]'],
+  // Any run of non-space before the @ (RFC 5322 local parts allow !#$%&'*+/=?^`{|}~).
+  [/[^\s@"<>()[\],;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '[email]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ****'],
   [
     /([?&"'\s](?:access_token|api_secret|token|key|secret|sig|password|write_key|admin_token)["']?\s*[=:]\s*["']?)[^&"'\s,}]+/gi,

@@ -36,7 +36,7 @@ const PII_PARAM_NAMES = new Set([
   'secret',
 ]);
 /** Values that are emails, whatever the parameter is called. */
-const EMAIL_RE = /[^\s@/?&=]+@[^\s@/?&=]+\.[a-z]{2,}/i;
+const EMAIL_RE = /[^\s@]+@[^\s@/?&=#]+\.[a-z]{2,}/i;
 
 function isPiiParam(name: string, value: string): boolean {
   const key = name.toLowerCase().replace(/[-_\s]/g, '');
