@@ -624,7 +624,10 @@ export class KyselyStore implements Store {
       .deleteFrom('dedup_keys')
       .where('first_seen', '<', dedup_before)
       .executeTakeFirst();
-    return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+    const n = Number(a.numDeletedRows) + Number(b.numDeletedRows);
+    // Expired touches carry ids and (hashed) IPs: they must not linger in the files either.
+    if (Number(a.numDeletedRows) > 0) await this.compact();
+    return n;
   }
 
   findSubject(keys: SubjectKeys): Promise<SubjectData> {
