@@ -76,11 +76,11 @@ export interface AppConfig {
   previous_admin_tokens: string[];
   /** Requests a minute per client IP and per key; 0 turns that limit off. */
   rate_limit: { per_ip: number; per_key: number };
-  /** Events and touches older than this are purged; 0 keeps them. */
-  event_retention_ms: number;
   environments: EnvironmentConfig[];
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;
+  /** Events older than this are purged (their conversions stay, for reports). */
+  event_retention_ms: number;
   /** How long hot-path writes wait to be grouped into one transaction. */
   flush_interval_ms: number;
   /**

@@ -8,6 +8,7 @@ import {
 import { adsPermitted } from '../domain/consent.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { eventKey } from '../domain/event-key.js';
 import type { IngestTx } from '../store/store.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 
@@ -200,7 +201,7 @@ async function processEvent(
   const e = protectEvent(arrived, env);
   const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
   const nowS = Math.floor(ctx.nowMs / 1000);
-  const pk = ctx.newId('ev_');
+  const pk = eventKey(ctx.nowMs, ctx.newId(''));
   const holder = await tx.claimDedup(
     e.env_id,
     e.event_name,

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import { privacyMigration } from './migration-privacy.js';
+import { partitionsMigration } from './migration-partitions.js';
+import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -197,6 +198,9 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
         '0004_privacy': privacyMigration,
+        '0008_partitions': partitionsMigration(dialect),
+        // After 0008, which rebuilds touches and events as partitioned tables on PostgreSQL.
+        '0008b_privacy_traffic': privacyTrafficMigration,
       };
     },
   };
