@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { AudienceService, identifiersOf } from './audiences/audience-service.js';
 import { buildApp } from './collector/app.js';
+import { environmentForKey } from './collector/key-check.js';
 import { Metrics } from './collector/metrics.js';
 import type { Services } from './collector/services.js';
 import type { AppConfig } from './config/config-types.js';
@@ -60,6 +61,8 @@ export interface ServerOptions {
   store?: Store;
   send?: HttpSend;
   nowMs?: () => number;
+  /** Where logs go instead of stdout. */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
@@ -81,7 +84,6 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const live = new LiveBus();
   const send = opts.send ?? fetchSend;
   const envs = new Map(config.environments.map((e) => [e.id, e]));
-  const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
   const environment = (id: string) => envs.get(id);
   const audiences = new AudienceService({
     store,
@@ -150,9 +152,10 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     nowMs,
     newId,
     environment,
-    environmentByWriteKey: (k) => byKey.get(k),
+    environmentByWriteKey: (k) => environmentForKey(config.environments, k),
     tag: loadTag(),
     rulesEngine: existsSync(RULES_PATH) ? readFileSync(RULES_PATH) : null,
+    logStream: opts.logStream,
   };
   const app = buildApp(services);
   let purgeTimer: NodeJS.Timeout | null = null;

@@ -5,9 +5,9 @@ import { secretFields } from '../config/config-parse.js';
 import type { DestinationConfig } from '../config/config-types.js';
 import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
-import { formatDurationMs } from '../domain/duration.js';
+import { formatDurationMs, parseDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
-import { adminAuth } from './admin-auth.js';
+import { requireAdmin } from './admin-session.js';
 import { attributionReportsApi } from './attribution-reports-api.js';
 import { audiencesApi } from './audiences-api.js';
 import { HttpError } from './http-error.js';
@@ -77,7 +77,7 @@ export function tokenMatches(given: string, want: string): boolean {
 /** `/api/*`, the admin API behind the admin token (DESIGN §5). */
 export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(s));
+    api.addHook('onRequest', requireAdmin(s.config, s.nowMs));
 
     attributionReportsApi(api, s);
     audiencesApi(api, s);
@@ -202,6 +202,16 @@ export function adminApi(app: FastifyInstance, s: Services): void {
         if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
         const params: Record<string, string> = { ...req.query };
         delete params.sig;
+        // `ttl=7d` makes an expiring link: `exp` is signed with the rest.
+        if (params.ttl !== undefined) {
+          const ttlMs = parseDurationMs(params.ttl);
+          if (ttlMs === null)
+            throw new HttpError(400, 'invalid_request', 'ttl must be a duration such as 7d', [
+              { field: 'ttl', message: 'is not a duration' },
+            ]);
+          params.exp = String(Math.floor((s.nowMs() + ttlMs) / 1000));
+          delete params.ttl;
+        }
         const sig = signClick(env.click_secret, params);
         const qs = new URLSearchParams({ ...params, sig }).toString();
         return { url: `${s.config.public_url}/c?${qs}`, sig };

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
-import { sessionRoutes } from './admin-auth.js';
+import { sessionRoutes } from './admin-session.js';
 import { beaconRoute } from './beacon-route.js';
 import { dashboardApi } from './dashboard-api.js';
 import { debuggerApi } from './debugger-api.js';
@@ -8,17 +8,23 @@ import { demoRoutes } from './demo-routes.js';
 import { eventsApi } from './events-api.js';
 import { healthApi } from './health-api.js';
 import { installErrorHandler } from './http-error.js';
+import { loggerOptions } from './log-redaction.js';
 import { pixelRoutes } from './pixel-routes.js';
+import { installRateLimits } from './rate-limits.js';
 import { reportsApi } from './reports-api.js';
+import { installSecurityHeaders } from './security-headers.js';
 import { segmentApi } from './segment-api.js';
 import type { Services } from './services.js';
 import { snowplowRoutes } from './snowplow-routes.js';
+import { subjectsApi } from './subjects-api.js';
 import { systemRoutes } from './system-routes.js';
 import { triggerRoutes } from './trigger-routes.js';
 import { rewriteUrl } from './url-rewrite.js';
 
 /** Request bodies larger than this are refused with 413 (DESIGN §5: 1 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Every other route without a limit of its own takes at most this. */
+const DEFAULT_ROUTE_BODY_BYTES = 64 * 1024;
 
 /** Builds the HTTP app over the services; no I/O happens until it listens. */
 export function buildApp(s: Services): FastifyInstance {
@@ -28,36 +34,37 @@ export function buildApp(s: Services): FastifyInstance {
     rewriteUrl: (req) => rewriteUrl(req.url ?? '/', s.config.path_prefix),
     // Per-request logs would cost more than the pixel itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    logger: {
-      level: s.config.log_level,
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'headers.authorization',
-          'headers.cookie',
-        ],
-        censor: '****',
-      },
-    },
+    logger: loggerOptions(s.config.log_level, s.logStream),
   });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),
   );
   installErrorHandler(app);
-  systemRoutes(app, s);
-  pixelRoutes(app, s);
-  beaconRoute(app, s);
-  eventsApi(app, s);
-  segmentApi(app, s);
-  snowplowRoutes(app, s);
-  triggerRoutes(app, s);
-  adminApi(app, s);
-  sessionRoutes(app, s);
-  reportsApi(app, s);
-  debuggerApi(app, s);
-  dashboardApi(app, s);
-  healthApi(app, s);
-  if (s.config.demo) demoRoutes(app, s);
+  app.addHook('onRoute', (route) => {
+    // Server-to-server ingestion (ours, Segment's 500 KB batches, Snowplow's tp2) gets the
+    // full limit; the routes check their own protocol's limits inside it.
+    const ingest = route.url.startsWith('/v1/') || route.url.startsWith('/com.snowplowanalytics');
+    route.bodyLimit ??= ingest ? MAX_BODY_BYTES : DEFAULT_ROUTE_BODY_BYTES;
+  });
+  installSecurityHeaders(app);
+  installRateLimits(app, s.config);
+  // Routes load after the rate limiter, so its hook is on every one of them.
+  app.register(async (routes) => {
+    systemRoutes(routes, s);
+    pixelRoutes(routes, s);
+    beaconRoute(routes, s);
+    eventsApi(routes, s);
+    segmentApi(routes, s);
+    snowplowRoutes(routes, s);
+    triggerRoutes(routes, s);
+    adminApi(routes, s);
+    subjectsApi(routes, s);
+    sessionRoutes(routes, s.config, s.nowMs);
+    reportsApi(routes, s);
+    debuggerApi(routes, s);
+    dashboardApi(routes, s);
+    healthApi(routes, s);
+    if (s.config.demo) demoRoutes(routes, s);
+  });
   return app;
 }

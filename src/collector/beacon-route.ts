@@ -1,18 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { EnvironmentConfig } from '../config/config-types.js';
+import { adsPermitted } from '../domain/consent.js';
 import type { TrackedEvent } from '../domain/event.js';
+import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
-import { isBotAgent } from './bot-filter.js';
-import {
-  browserOptedOut,
-  isSafeBrowserId,
-  readBrowserId,
-  requestUser,
-  setBrowserId,
-} from './request-identity.js';
+import { requestConsent } from './request-consent.js';
+import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
+import { classifyTraffic } from './traffic.js';
 
 /** Events one beacon may carry; the tag sends a handful. */
 const MAX_BEACON_EVENTS = 50;
+/** Beacon bodies above this are refused (413): the tag splits its batches at 16 KB. */
+export const MAX_BEACON_BYTES = 64 * 1024;
 
 function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
   if (!origin) return true;
@@ -59,7 +59,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     return reply.status(204).send();
   });
 
-  app.post('/e', async (req, reply) => {
+  app.post('/e', { bodyLimit: MAX_BEACON_BYTES }, async (req, reply) => {
     s.metrics.hits.inc({ endpoint: 'e' });
     corsHeaders(s, req, reply);
     reply.header('cache-control', 'no-store');
@@ -70,13 +70,12 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
       invalid('bad_body');
       return reply.status(204).send();
     }
-    if (isBotAgent(req.headers['user-agent'])) {
-      invalid('bot', raw.length);
-      return reply.status(204).send();
-    }
+    const traffic = classifyTraffic(req);
+    if (traffic !== 'human') invalid(traffic, raw.length);
     const who = requestUser(req);
     const good: TrackedEvent[] = [];
     let cookieFrom: string | undefined;
+    let cookieEnv: EnvironmentConfig | undefined;
     for (const item of raw.slice(0, MAX_BEACON_EVENTS)) {
       const envId = (item as { env_id?: unknown })?.env_id;
       const env = typeof envId === 'string' ? s.environment(envId) : undefined;
@@ -88,7 +87,6 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
         invalid('origin_not_allowed');
         continue;
       }
-      const optedOut = browserOptedOut(req, env.honor_dnt);
       const result = validateEvent(item, {
         nowMs: s.nowMs(),
         source: 'tag',
@@ -100,14 +98,24 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
         invalid('invalid_event');
         continue;
       }
-      if (optedOut) result.event.consent = { ...result.event.consent, ads: false };
-      if (result.event.consent.ads !== false) cookieFrom ??= result.event.user.anonymous_id;
-      good.push(result.event);
+      const e = result.event;
+      e.consent = requestConsent(req, env, e.consent, req.query as Record<string, string>);
+      e.browser_sent = true;
+      if (traffic !== 'human') e.traffic = traffic;
+      const sig = (item as { sig?: unknown }).sig;
+      if (sig !== undefined && verifyEventSignature(env.click_secret, e, sig))
+        e.verified = 'signature';
+      if (adsPermitted(e.consent) && traffic === 'human' && !cookieFrom) {
+        cookieFrom = e.user.anonymous_id;
+        cookieEnv = env;
+      }
+      good.push(e);
     }
     if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);
     // The tag's first-party id becomes the collector's cookie too, so ad pixels served
     // later from this host carry the same id the shop's pages send.
-    if (!readBrowserId(req) && isSafeBrowserId(cookieFrom)) setBrowserId(req, reply, cookieFrom);
+    if (!readBrowserId(req) && isSafeBrowserId(cookieFrom))
+      setBrowserId(req, reply, cookieFrom, cookieEnv);
     if (good.length > 0) {
       await s.pipeline.waitForRoom();
       s.pipeline.recordEvents(good).then(

@@ -4,10 +4,14 @@ import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
 import type { EventOutcome } from '../ingest/process-batch.js';
 import { HttpError } from './http-error.js';
+import { bearer } from './key-check.js';
+import { serverConsent } from './request-consent.js';
 import type { Services } from './services.js';
 
 /** Events one request may carry (DESIGN §5). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
+/** A full batch of 1000 events fits in this (DESIGN §5: 1 MB). */
+const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
 
 const EventsBody = Type.Object({
   events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_EVENTS_PER_REQUEST }),
@@ -32,10 +36,10 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
   app.post<{ Body: Static<typeof EventsBody> }>(
     '/v1/events',
     {
+      bodyLimit: MAX_EVENTS_BODY_BYTES,
       schema: { body: EventsBody },
       preValidation: async (req) => {
-        const auth = req.headers.authorization ?? '';
-        const key = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+        const key = bearer(req.headers.authorization);
         const env = key ? s.environmentByWriteKey(key) : undefined;
         if (!env)
           throw new HttpError(
@@ -59,8 +63,11 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
           envId,
           newId: () => s.newId('gen_'),
         });
-        if (r.ok) good.push(r.event);
-        else for (const e of r.errors) errors.push({ index, ...e });
+        if (r.ok) {
+          r.event.consent = serverConsent(s.environment(envId), r.event.consent);
+          r.event.verified = 'write_key';
+          good.push(r.event);
+        } else for (const e of r.errors) errors.push({ index, ...e });
       });
       if (errors.length > 0) {
         s.metrics.invalidHits.inc(

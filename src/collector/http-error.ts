@@ -1,5 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { FieldError } from '../domain/validation-error.js';
+import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+
+/** Routes that answer an image whatever happens: an `<img>` must never get a JSON page. */
+const IMAGE_ROUTES = new Set(['/i', '/p']);
 
 /** An expected HTTP failure with a stable code, rendered as `{error:{code,message}}`. */
 export class HttpError extends Error {
@@ -16,6 +20,17 @@ export class HttpError extends Error {
 /** One place that turns every error into JSON (STYLE rule 9). */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    if (IMAGE_ROUTES.has(req.url.split('?')[0])) {
+      const status =
+        err instanceof HttpError ? err.status : ((err as FastifyError).statusCode ?? 500);
+      if (status >= 500) req.log.error({ err }, 'pixel request failed');
+      const code = err instanceof HttpError ? err.code : 'error';
+      return reply
+        .status(status)
+        .headers(GIF_HEADERS)
+        .header('x-pixeltrail-warnings', code)
+        .send(TRANSPARENT_GIF);
+    }
     if (err instanceof HttpError) {
       const body: Record<string, unknown> = { error: { code: err.code, message: err.message } };
       if (err.fields) body.errors = err.fields.map((f) => ({ index: null, ...f }));

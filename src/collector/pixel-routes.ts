@@ -1,13 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { decideRedirect, verifyClick } from '../domain/click-link.js';
-import type { Touch, TouchKind } from '../domain/event.js';
+import { adsPermitted } from '../domain/consent.js';
+import type { Touch, TouchKind, Traffic } from '../domain/event.js';
+import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
-import { isBotAgent } from './bot-filter.js';
 import { deviceTouchId } from './device-touch.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
-import { browserOptedOut, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
+import { requestConsent } from './request-consent.js';
+import { readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
+import { classifyTraffic } from './traffic.js';
 
 const MAX_PARAM_CHARS = 256;
 type Query = Record<string, string | string[] | undefined>;
@@ -25,19 +28,31 @@ function sendGif(reply: FastifyReply, warnings: string[]): FastifyReply {
   return reply.status(200).send(TRANSPARENT_GIF);
 }
 
-/** Gives the browser its id cookie when it has none and may be given one. */
+/**
+ * Gives the browser its id cookie when it has none and may be given one: only people who
+ * consented get a cookie; bots and prefetches neither get nor use one.
+ */
 function browserId(
   s: Services,
+  env: EnvironmentConfig,
   req: FastifyRequest,
   reply: FastifyReply,
-  optedOut: boolean,
+  allowed: boolean,
+  traffic: Traffic,
 ): string | null {
-  if (optedOut) return null;
+  if (!allowed || traffic !== 'human') return null;
   const existing = readBrowserId(req);
   if (existing) return existing;
   const id = s.newId('');
-  setBrowserId(req, reply, id);
+  setBrowserId(req, reply, id, env);
   return id;
+}
+
+/** Query as plain strings (first value of repeated keys dropped: a signature covers one). */
+function flatQuery(q: Query): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) if (typeof v === 'string') flat[k] = v;
+  return flat;
 }
 
 function touchFrom(
@@ -48,8 +63,10 @@ function touchFrom(
   req: FastifyRequest,
   anon: string | null,
   nowS: number,
+  traffic: Traffic,
 ): Touch {
   return {
+    ...(traffic === 'human' ? {} : { traffic }),
     env_id: env.id,
     kind,
     touch_id: touchId,
@@ -70,7 +87,6 @@ function pixelProblem(
   env: EnvironmentConfig | undefined,
   q: Query,
   idParam: string,
-  req: FastifyRequest,
 ): string | null {
   if (!param(q, 'env_id')) return 'missing_env_id';
   if (!env) return 'unknown_env';
@@ -78,7 +94,6 @@ function pixelProblem(
   if (idParam === 'imp_id' && !dest) return 'missing_dest_id';
   if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
   if (!param(q, idParam)) return `missing_${idParam}`;
-  if (isBotAgent(req.headers['user-agent'])) return 'bot';
   return null;
 }
 
@@ -90,14 +105,19 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     s.metrics.hits.inc({ endpoint: 'i' });
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');
-    const problem = pixelProblem(env, q, 'imp_id', req);
+    const problem = pixelProblem(env, q, 'imp_id');
     if (problem || !env) {
       s.metrics.invalidHits.inc({ endpoint: 'i', reason: problem ?? 'unknown_env' });
       return sendGif(reply, [problem ?? 'unknown_env']);
     }
-    const optedOut = browserOptedOut(req, env.honor_dnt);
-    const anon = browserId(s, req, reply, optedOut);
-    if (optedOut) return sendGif(reply, ['opted_out']);
+    const traffic = classifyTraffic(req);
+    const allowed = adsPermitted(requestConsent(req, env, undefined, q));
+    const anon = browserId(s, env, req, reply, allowed, traffic);
+    // Counted in aggregate, never kept for attribution.
+    if (!allowed) {
+      s.metrics.invalidHits.inc({ endpoint: 'i', reason: 'opted_out' });
+      return sendGif(reply, ['opted_out']);
+    }
     await s.pipeline.waitForRoom();
     const touch = touchFrom(
       env,
@@ -107,9 +127,11 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       req,
       anon,
       Math.floor(s.nowMs() / 1000),
+      traffic,
     );
     s.pipeline.recordTouch(touch).catch(swallow);
-    return sendGif(reply, []);
+    if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'i', reason: traffic });
+    return sendGif(reply, traffic === 'human' ? [] : [traffic]);
   });
 
   app.get('/p', async (req, reply) => {
@@ -123,12 +145,9 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       });
       return sendGif(reply, ['unknown_env']);
     }
-    if (isBotAgent(req.headers['user-agent'])) {
-      s.metrics.invalidHits.inc({ endpoint: 'p', reason: 'bot' });
-      return sendGif(reply, ['bot']);
-    }
-    const optedOut = browserOptedOut(req, env.honor_dnt);
-    const anon = browserId(s, req, reply, optedOut);
+    const traffic = classifyTraffic(req);
+    const consent = requestConsent(req, env, undefined, q);
+    const anon = browserId(s, env, req, reply, adsPermitted(consent), traffic);
     const result = validateEvent(
       {
         env_id: env.id,
@@ -146,7 +165,6 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
           content_ids: param(q, 'content_ids')?.split(','),
           url: req.headers.referer,
         },
-        consent: optedOut ? { ads: false } : undefined,
         test_event_code: param(q, 'test_code'),
       },
       {
@@ -164,9 +182,20 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
         result.errors.map((e) => `${e.field} ${e.message}`),
       );
     }
+    const event = result.event;
+    event.consent = consent;
+    event.browser_sent = true;
+    if (traffic !== 'human') {
+      event.traffic = traffic;
+      s.metrics.invalidHits.inc({ endpoint: 'p', reason: traffic });
+    }
+    const warnings = traffic === 'human' ? [...event.warnings] : [...event.warnings, traffic];
+    const sig = param(q, 'sig');
+    if (sig && verifyEventSignature(env.click_secret, event, sig)) event.verified = 'signature';
+    else if (sig) warnings.push('bad_signature');
     await s.pipeline.waitForRoom();
-    s.pipeline.recordEvents([result.event]).then(() => s.worker.wake(), swallow);
-    return sendGif(reply, result.event.warnings);
+    s.pipeline.recordEvents([event]).then(() => s.worker.wake(), swallow);
+    return sendGif(reply, warnings);
   });
 
   app.get('/c', async (req, reply) => {
@@ -181,24 +210,30 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
         .send({ error: { code: reason, message } });
     };
     if (!env) return refuse('unknown_env', 'env_id is missing or unknown');
-    const flat: Record<string, string> = {};
-    for (const [k, v] of Object.entries(q)) if (typeof v === 'string') flat[k] = v;
+    const flat = flatQuery(q);
     const signed = verifyClick(env.click_secret, flat);
     if (flat.sig && !signed) return refuse('bad_signature', 'the link signature does not match');
+    // `exp` (Unix s) is covered by the signature, so an expiring link cannot be extended.
+    if (signed && flat.exp && !(Number(flat.exp) * 1000 > s.nowMs()))
+      return refuse('link_expired', 'the link has expired');
     const decision = decideRedirect(flat.url, signed, env.click_url_hosts);
     if (!decision.ok)
       return refuse(decision.reason, `url is not a permitted redirect target (${decision.reason})`);
     const dest = param(q, 'dest_id');
     if (dest && !env.destinations.some((d) => d.id === dest))
       s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
-    const optedOut = browserOptedOut(req, env.honor_dnt);
-    const anon = browserId(s, req, reply, optedOut);
-    if (!optedOut && !isBotAgent(req.headers['user-agent'])) {
+    const traffic = classifyTraffic(req);
+    const allowed = adsPermitted(requestConsent(req, env, undefined, q));
+    const anon = browserId(s, env, req, reply, allowed, traffic);
+    // A prefetch or prerender of a link is not a click; a scanner's is kept, flagged.
+    if (allowed && traffic !== 'prefetch') {
       const clickId = param(q, 'click_id') ?? s.newId('clk_');
+      const nowS = Math.floor(s.nowMs() / 1000);
       s.pipeline
-        .recordTouch(touchFrom(env, 'click', clickId, q, req, anon, Math.floor(s.nowMs() / 1000)))
+        .recordTouch(touchFrom(env, 'click', clickId, q, req, anon, nowS, traffic))
         .catch(swallow);
     }
+    if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'c', reason: traffic });
     return reply
       .status(302)
       .header('cache-control', 'no-store')

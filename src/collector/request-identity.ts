@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EnvironmentConfig } from '../config/config-types.js';
 import type { UserKeys } from '../domain/event.js';
 
 /** Name of the first-party-or-third-party browser id cookie (DESIGN §5). */
@@ -24,11 +25,19 @@ export function isSafeBrowserId(id: string | undefined): id is string {
  * only send `SameSite=None; Secure` cookies; Secure needs https, or loopback, which
  * Chromium treats as secure. Plain-http hosts get a Lax cookie, which works first-party.
  */
-export function setBrowserId(req: FastifyRequest, reply: FastifyReply, id: string): void {
+export function setBrowserId(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  id: string,
+  env?: Pick<EnvironmentConfig, 'cookie_partitioned'>,
+): void {
   const host = req.hostname.replace(/:\d+$/, '');
   const secure =
     req.protocol === 'https' || host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-  const attrs = secure ? 'SameSite=None; Secure' : 'SameSite=Lax';
+  // CHIPS: a partitioned cookie keeps working where third-party cookies are blocked, one
+  // jar per top-level site.
+  const partitioned = secure && env?.cookie_partitioned ? '; Partitioned' : '';
+  const attrs = secure ? `SameSite=None; Secure${partitioned}` : 'SameSite=Lax';
   reply.header(
     'set-cookie',
     `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`,
@@ -45,7 +54,7 @@ export function requestUser(req: FastifyRequest): UserKeys {
   return user;
 }
 
-/** `Sec-GPC: 1` (always) or `DNT: 1` (when the environment honours it) opt out of ads use. */
+/** Sec-GPC (and DNT where the environment honours it): the browser opts out of ad use. */
 export function browserOptedOut(req: FastifyRequest, honorDnt: boolean): boolean {
   return req.headers['sec-gpc'] === '1' || (honorDnt && req.headers.dnt === '1');
 }

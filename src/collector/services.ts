@@ -23,6 +23,8 @@ export interface Services {
   newId: (prefix: string) => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;
   environmentByWriteKey: (key: string) => EnvironmentConfig | undefined;
+  /** Where logs go instead of stdout (tests capture them). */
+  logStream?: NodeJS.WritableStream;
   /** The bundled tag, if it was built. */
   tag: { js: Buffer; gzip: Buffer; etag: string } | null;
   /** The built codeless-trigger engine (`rules.js`), if it was built. */

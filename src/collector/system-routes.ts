@@ -1,5 +1,30 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from './services.js';
+
+type TagBody = NonNullable<Services['tag']>;
+
+/**
+ * `t.js?env_id=ID` carries the environment's consent default, so that with `denied` the tag
+ * stores nothing before the visitor consents. One variant per environment, built once.
+ */
+function tagVariants(s: Services): (envId: string | undefined) => TagBody | null {
+  const cache = new Map<string, TagBody>();
+  return (envId) => {
+    const tag = s.tag;
+    const env = envId ? s.environment(envId) : undefined;
+    if (!tag || !env || env.consent_default !== 'denied') return tag;
+    let v = cache.get(env.id);
+    if (!v) {
+      const js = Buffer.concat([Buffer.from('window.pixeltrailConsentDefault="denied";'), tag.js]);
+      const etag = `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"`;
+      v = { js, gzip: gzipSync(js, { level: 9 }), etag };
+      cache.set(env.id, v);
+    }
+    return v;
+  };
+}
 
 /** Liveness, readiness, metrics and the tag. */
 export function systemRoutes(app: FastifyInstance, s: Services): void {
@@ -24,21 +49,23 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
     return s.metrics.registry.metrics();
   });
 
-  app.get('/t.js', async (req, reply) => {
-    if (!s.tag)
+  const variant = tagVariants(s);
+  app.get<{ Querystring: { env_id?: string } }>('/t.js', async (req, reply) => {
+    const tag = variant(typeof req.query.env_id === 'string' ? req.query.env_id : undefined);
+    if (!tag)
       return reply
         .status(503)
         .send({ error: { code: 'tag_not_built', message: 'run npm run build' } });
     reply.header('content-type', 'application/javascript; charset=utf-8');
     reply.header('cache-control', 'public, max-age=300');
-    reply.header('etag', s.tag.etag);
+    reply.header('etag', tag.etag);
     reply.header('vary', 'Accept-Encoding');
     reply.header('access-control-allow-origin', '*');
-    if (req.headers['if-none-match'] === s.tag.etag) return reply.status(304).send();
+    if (req.headers['if-none-match'] === tag.etag) return reply.status(304).send();
     if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
       reply.header('content-encoding', 'gzip');
-      return reply.send(s.tag.gzip);
+      return reply.send(tag.gzip);
     }
-    return reply.send(s.tag.js);
+    return reply.send(tag.js);
   });
 }

@@ -1,9 +1,15 @@
+import { createHmac } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
 import { parseDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
-import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
+import type {
+  AcceptPolicy,
+  AppConfig,
+  DestinationConfig,
+  EnvironmentConfig,
+} from './config-types.js';
 
 const DEFAULT_CLICK_WINDOW = '7d';
 const DEFAULT_VIEW_WINDOW = '1d';
@@ -82,6 +88,31 @@ class Reader {
     return ms;
   }
 
+  oneOf<T extends string>(
+    o: Obj,
+    key: string,
+    path: string,
+    allowed: readonly T[],
+    fallback: T,
+  ): T {
+    const v = o[key];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+      this.errors.push({ field: path, message: `must be one of ${allowed.join(', ')}` });
+      return fallback;
+    }
+    return v as T;
+  }
+
+  count(o: Obj, key: string, path: string, fallback: number): number {
+    const v = o[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      this.errors.push({ field: path, message: 'must be a whole number ≥ 0' });
+      return fallback;
+    }
+    return v;
+  }
+
   int(o: Obj, key: string, path: string, fallback: number): number {
     const v = o[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
@@ -105,7 +136,13 @@ const COMMON_DEST_KEYS = new Set([
   'batch',
   'test_mode',
   'base_url',
+  'accept',
 ]);
+
+const ACCEPT_POLICIES: readonly AcceptPolicy[] = ['any', 'signed', 'server_only'];
+/** Requests a minute per client IP / per key before 429 (issue 6); generous for pixels. */
+const DEFAULT_RATE_PER_IP = 10_000;
+const DEFAULT_RATE_PER_KEY = 100_000;
 
 /** Names of the settings fields an adapter's schema marks `secret: true`. */
 export function secretFields(schema: TSchema): string[] {
@@ -217,6 +254,7 @@ function parseDestination(
     },
     test_mode: r.bool(o, 'test_mode', `${path}.test_mode`, false),
     base_url: baseUrl ? baseUrl.replace(/\/+$/, '') : null,
+    accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),
     settings: parseSettings(r, o, type, path, env),
   };
 }
@@ -238,10 +276,38 @@ function parseEnvironment(
     id: r.id(o, 'id', `${path}.id`),
     name: r.str(o, 'name', `${path}.name`, String(o.id ?? '')),
     write_key: writeKey,
+    previous_write_keys: r.list(o, 'previous_write_keys', `${path}.previous_write_keys`, []),
+    consent_default: r.oneOf(
+      o,
+      'consent_default',
+      `${path}.consent_default`,
+      ['granted', 'denied'] as const,
+      'granted',
+    ),
+    tcf_vendor_id:
+      o.tcf_vendor_id === undefined ? null : r.int(o, 'tcf_vendor_id', `${path}.tcf_vendor_id`, 1),
+    ip_storage: r.oneOf(
+      o,
+      'ip_storage',
+      `${path}.ip_storage`,
+      ['hmac', 'truncated', 'raw'] as const,
+      'hmac',
+    ),
+    // Derived so that IP matching survives restarts without a setting; set ip_secret to keep
+    // it across a write key rotation.
+    ip_secret: r.str(
+      o,
+      'ip_secret',
+      `${path}.ip_secret`,
+      createHmac('sha256', writeKey || 'pixeltrail')
+        .update(`ip:${String(o.id)}`)
+        .digest('hex'),
+    ),
     allowed_origins: r.list(o, 'allowed_origins', `${path}.allowed_origins`, []),
     click_url_hosts: r.list(o, 'click_url_hosts', `${path}.click_url_hosts`, []),
     click_secret: r.str(o, 'click_secret', `${path}.click_secret`, writeKey),
     honor_dnt: r.bool(o, 'honor_dnt', `${path}.honor_dnt`, false),
+    cookie_partitioned: r.bool(o, 'cookie_partitioned', `${path}.cookie_partitioned`, false),
     destinations: destinations.map((d, i) =>
       parseDestination(r, d, `${path}.destinations[${i}]`, secrets),
     ),
@@ -276,9 +342,17 @@ export function parseConfig(
   if (new Set(envIds).size !== envIds.length) {
     r.errors.push({ field: 'environments', message: 'environment ids must be unique' });
   }
-  const keys = environments.map((e) => e.write_key);
+  const keys = environments.flatMap((e) => [e.write_key, ...e.previous_write_keys]);
   if (new Set(keys).size !== keys.length) {
     r.errors.push({ field: 'environments', message: 'write keys must be unique' });
+  }
+  const adminTokens = [
+    o.admin_token,
+    ...(Array.isArray(o.previous_admin_tokens) ? o.previous_admin_tokens : []),
+  ];
+  // A write key sits in every shop's page source; it must never open the admin API.
+  if (keys.some((k) => adminTokens.includes(k))) {
+    r.errors.push({ field: 'admin_token', message: 'must differ from every write key' });
   }
   const lease = r.duration(o, 'delivery_lease', 'delivery_lease', DEFAULT_DELIVERY_LEASE);
   // A lease shorter than a send would let a second worker take a row still being sent.
@@ -292,6 +366,7 @@ export function parseConfig(
       message: 'must be longer than every destination timeout',
     });
   }
+  const rate = isObj(o.rate_limit) ? o.rate_limit : {};
   const port = overrides.port ?? (typeof o.port === 'number' ? o.port : 8080);
   const config: AppConfig = {
     port,
@@ -300,6 +375,11 @@ export function parseConfig(
     database_url:
       overrides.database_url ?? (typeof o.database_url === 'string' ? o.database_url : null),
     admin_token: r.str(o, 'admin_token', 'admin_token'),
+    previous_admin_tokens: r.list(o, 'previous_admin_tokens', 'previous_admin_tokens', []),
+    rate_limit: {
+      per_ip: r.count(rate, 'per_ip', 'rate_limit.per_ip', DEFAULT_RATE_PER_IP),
+      per_key: r.count(rate, 'per_key', 'rate_limit.per_key', DEFAULT_RATE_PER_KEY),
+    },
     environments,
     touch_retention_ms: r.duration(
       o,

@@ -1,4 +1,9 @@
+import type { ConsentDefault } from '../domain/consent.js';
 import type { RetryBudget } from '../domain/delivery-policy.js';
+import type { IpStorage } from '../domain/ip-privacy.js';
+
+/** Which conversions a destination spends a platform's budget on (issue 6). */
+export type AcceptPolicy = 'any' | 'signed' | 'server_only';
 
 /** A downstream destination of attributed conversions (DESIGN §4). */
 export interface DestinationConfig {
@@ -21,6 +26,11 @@ export interface DestinationConfig {
   test_mode: boolean;
   /** The platform's API host; tests point it at loopback. Null means the public default. */
   base_url: string | null;
+  /**
+   * `server_only`: only events sent with the write key; `signed`: those, or browser events
+   * carrying a valid signature; `any` (default): every event.
+   */
+  accept?: AcceptPolicy;
   /** Type-specific fields (pixel_id, access_token, url, secret…), checked by the adapter schema. */
   settings: Record<string, unknown>;
 }
@@ -30,6 +40,18 @@ export interface EnvironmentConfig {
   id: string;
   name: string;
   write_key: string;
+  /** Further valid write keys, so a key can be rotated with two valid at once. */
+  previous_write_keys: string[];
+  /** What a visitor who said nothing has consented to; `denied` suits the EU. */
+  consent_default: ConsentDefault;
+  /** Our IAB TCF vendor id: when set, TCF strings must give this vendor consent too. */
+  tcf_vendor_id: number | null;
+  /** How client IPs are stored: keyed hash (default), truncated, or as they came. */
+  ip_storage: IpStorage;
+  /** Key of the IP HMAC; defaults to one derived from the environment id and first write key. */
+  ip_secret: string;
+  /** Add `Partitioned` (CHIPS) to the `ptid` cookie on HTTPS. */
+  cookie_partitioned?: boolean;
   /** Origins allowed to send beacons from a browser; `*` allows any. */
   allowed_origins: string[];
   /** Hosts `/c` may redirect to without a signature; `*.example.com` allows subdomains. */
@@ -50,6 +72,10 @@ export interface AppConfig {
   /** PostgreSQL connection string (`DATABASE_URL`); when set, SQLite is not used. */
   database_url: string | null;
   admin_token: string;
+  /** Further valid admin tokens, for rotation. */
+  previous_admin_tokens: string[];
+  /** Requests a minute per client IP and per key; 0 turns that limit off. */
+  rate_limit: { per_ip: number; per_key: number };
   environments: EnvironmentConfig[];
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;

@@ -1,5 +1,6 @@
 import type { AppConfig, DestinationConfig } from '../config/config-types.js';
 import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
+import { redactText } from '../domain/redact-text.js';
 import type { AttemptRecord, ClaimedDelivery, OutboxUpdate, Store } from '../store/store.js';
 import type {
   DeliveryContext,
@@ -209,9 +210,10 @@ export class DeliveryWorker {
       at_ms: at,
       duration_ms: duration,
       status_code: status,
-      error,
+      error: error ? redactText(error) : null,
       verdict,
-      response_excerpt: detail ? detail.slice(0, DETAIL_CHARS) : null,
+      // Platforms echo what they were sent in their errors: no PII goes into the attempt log.
+      response_excerpt: detail ? redactText(detail.slice(0, DETAIL_CHARS)) : null,
     };
   }
 

@@ -1,10 +1,18 @@
 /** Where an event entered pixeltrail. */
 export type EventSource = 'tag' | 'server' | 'pixel';
 
+/**
+ * Who sent a hit: a person, a bot or crawler (link scanners included), or a prefetch by a mail
+ * privacy proxy or the browser. Only human hits are ever credited.
+ */
+export type Traffic = 'human' | 'bot' | 'prefetch';
+
 /** Consent as the event arrived with it; `null` means the caller said nothing. */
 export interface Consent {
   ads: boolean | null;
   analytics: boolean | null;
+  /** Why (`stated`, `gpc`, `tcf_no_purpose_1`, `default_denied`…); set by decideConsent. */
+  signals?: string[];
 }
 
 /** Identity keys of the person behind an event or a touch, PII already hashed. */
@@ -83,6 +91,12 @@ export interface TrackedEvent {
    * the live debugger, but never delivered to a destination nor counted in reports.
    */
   test_code?: string;
+  /** Absent means human (events stored before traffic was recorded). */
+  traffic?: Traffic;
+  /** Sent by a browser (tag, pixel) without a signature: anyone can make a browser send one. */
+  browser_sent?: boolean;
+  /** Sent with the write key, or carrying a valid HMAC signature of its own. */
+  verified?: 'write_key' | 'signature';
 }
 
 /** A touch is an ad exposure we may credit: an impression or a click. */
@@ -104,4 +118,6 @@ export interface Touch {
   user_id: string | null;
   ip: string | null;
   user_agent: string | null;
+  /** Absent means human. */
+  traffic?: Traffic;
 }

@@ -8,6 +8,7 @@ import {
   type UserKeys,
 } from './event.js';
 import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
+import { scrubUrl } from './url-scrub.js';
 import type { FieldError } from './validation-error.js';
 
 /** Events older than this are refused: ad platforms refuse them too (Meta: 7 days). */
@@ -179,6 +180,11 @@ function parseProperties(raw: unknown, errors: FieldError[], warnings: string[])
   }
   if (props.url !== undefined && typeof props.url !== 'string') {
     errors.push({ field: 'properties.url', message: 'must be a string' });
+  }
+  // Page URLs and referrers carry emails in their queries more often than one would think.
+  for (const [k, v] of Object.entries(props)) {
+    if (typeof v === 'string' && /(^|_)(url|referrer|referer|href|location)$/i.test(k))
+      props[k] = scrubUrl(v);
   }
   return props;
 }

@@ -1,5 +1,6 @@
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { Store } from '../store/store.js';
+import { protectTouch } from './ingest-privacy.js';
 import {
   type BatchContext,
   type EventOutcome,
@@ -107,8 +108,10 @@ export class IngestPipeline {
       // conversions in this batch see the impressions that came before them.
       const touches: Touch[] = [];
       const events: TrackedEvent[] = [];
+      const { environment } = this.deps.context();
       for (const p of batch) {
-        if (p.item.kind === 'touch') touches.push(p.item.touch);
+        if (p.item.kind === 'touch')
+          touches.push(protectTouch(p.item.touch, environment(p.item.touch.env_id)));
         else events.push(p.item.event);
       }
       await this.deps.store.insertTouches(touches);

@@ -4,6 +4,7 @@ import {
   attribute,
   type ConversionIdentity,
 } from '../domain/attribution.js';
+import { adsPermitted } from '../domain/consent.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
@@ -15,6 +16,7 @@ import {
   strongKeys,
 } from '../reports/conversion-paths.js';
 import type { IngestTx } from '../store/store.js';
+import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 
 /** One write of the ingest path. */
 export type IngestItem = { kind: 'touch'; touch: Touch } | { kind: 'event'; event: TrackedEvent };
@@ -32,6 +34,12 @@ export interface BatchContext {
 }
 
 const CONSENT_DENIED = 'ads consent denied';
+const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
+
+/** True for the reasons `acceptRefusal` gives (a destination refusing browser-sent events). */
+function isOriginRefusal(reason: string | null): boolean {
+  return reason?.startsWith('browser-sent') ?? false;
+}
 
 /** What attribution read of the person, reused for the conversion's path. */
 interface PathInput {
@@ -42,6 +50,7 @@ interface PathInput {
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
 async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
+  if (!adsPermitted(e.consent) || (e.traffic && e.traffic !== 'human')) return;
   const keys = strongKeys(e);
   if (keys.length === 0) return;
   const anons = anonymousIds(e);
@@ -63,16 +72,27 @@ async function decide(
   dests: DestinationConfig[],
 ): Promise<{ decisions: Map<string, AttributionDecision>; path: PathInput | null }> {
   const out = new Map<string, AttributionDecision>();
-  if (e.consent.ads === false) {
+  if (!adsPermitted(e.consent)) {
     for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
+    return { decisions: out, path: null };
+  }
+  if (e.traffic && e.traffic !== 'human') {
+    for (const d of dests) out.set(d.id, { attributed: false, reason: NOT_HUMAN });
     return { decisions: out, path: null };
   }
   const lookback_s = pathLookbackS(dests);
   const { who, touches } = await personTouches(tx, e, e.event_time - lookback_s);
+  // Bots and prefetchers are never credited (their touches stay stored, flagged).
+  const human = touches.filter((t) => !t.traffic || t.traffic === 'human');
   for (const d of dests) {
+    const refusal = acceptRefusal(d.accept, e);
+    if (refusal) {
+      out.set(d.id, { attributed: false, reason: refusal });
+      continue;
+    }
     out.set(
       d.id,
-      attribute(who, touches, {
+      attribute(who, human, {
         dest_id: d.id,
         click_window_ms: d.click_window_ms,
         view_window_ms: d.view_window_ms,
@@ -103,6 +123,7 @@ async function recordConversions(
   e: TrackedEvent,
   dests: DestinationConfig[],
   nowMs: number,
+  rawIp: string | undefined,
 ): Promise<number> {
   if (dests.length === 0) return 0;
   const { decisions, path } = await decide(tx, e, dests);
@@ -125,10 +146,21 @@ async function recordConversions(
       created_at_ms: nowMs,
       ...(e.test_code ? { test: true } : {}),
     });
-    const consentOk = decision.attributed || decision.reason !== CONSENT_DENIED;
-    if (!e.test_code && consentOk && (decision.attributed || !d.attributed_only)) {
+    const refused =
+      !decision.attributed &&
+      (decision.reason === CONSENT_DENIED ||
+        decision.reason === NOT_HUMAN ||
+        acceptRefusal(d.accept, e) !== null);
+    if (!e.test_code && !refused && (decision.attributed || !d.attributed_only)) {
       // A batching destination waits up to max_wait so its rows go out together.
-      await tx.enqueueDelivery(e.env_id, conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
+      await tx.enqueueDelivery(
+        e.env_id,
+        conversion_id,
+        d.id,
+        nowMs,
+        nowMs + d.batch.max_wait_ms,
+        rawIp,
+      );
     }
   }
   return dests.length;
@@ -144,9 +176,10 @@ async function reattribute(
   merged: TrackedEvent,
   env: EnvironmentConfig,
   nowMs: number,
+  rawIp: string | undefined,
 ) {
   const open = (await tx.conversionsOfEvent(pk)).filter(
-    (c) => !c.attribution && c.reason !== CONSENT_DENIED,
+    (c) => !c.attribution && c.reason !== CONSENT_DENIED && c.reason !== NOT_HUMAN,
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
@@ -156,20 +189,33 @@ async function reattribute(
   for (const d of dests) {
     const decision = decisions.get(d.id);
     const c = open.find((x) => x.dest_id === d.id);
-    if (!decision?.attributed || !c) continue;
-    await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
-    if (d.attributed_only && !merged.test_code) {
-      await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, nowMs + d.batch.max_wait_ms);
+    if (!decision || !c) continue;
+    // Rows refused for their origin were never queued, whatever attributed_only says.
+    const wasRefused = isOriginRefusal(c.reason);
+    const due = nowMs + d.batch.max_wait_ms;
+    if (decision.attributed) {
+      await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
+      if (!merged.test_code && (d.attributed_only || wasRefused))
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
+    } else if (wasRefused && !isOriginRefusal(decision.reason)) {
+      // A server copy vouched for it: now it goes wherever unattributed conversions go.
+      await tx.putConversion({ ...c, reason: decision.reason });
+      if (!d.attributed_only && !merged.test_code)
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
     }
   }
 }
 
 async function processEvent(
   tx: IngestTx,
-  e: TrackedEvent,
+  arrived: TrackedEvent,
   ctx: BatchContext,
 ): Promise<EventOutcome> {
-  const env = ctx.environment(e.env_id);
+  const env = ctx.environment(arrived.env_id);
+  // The raw IP is never stored with the event; it rides only on the outbox rows of
+  // deliveries whose platform matches on it, and is dropped once they are done.
+  const e = protectEvent(arrived, env);
+  const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
   const nowS = Math.floor(ctx.nowMs / 1000);
   const pk = eventKey(ctx.nowMs, ctx.newId(''));
   const holder = await tx.claimDedup(
@@ -184,17 +230,22 @@ async function processEvent(
     const stored = await tx.getEvent(holder);
     if (stored) {
       const { merged, changed } = mergeDuplicate(stored.event, e);
+      // A server copy vouches for a browser copy of the same event.
+      const vouched = !!e.verified && !merged.verified;
+      if (vouched) merged.verified = e.verified;
       await tx.updateDuplicate(stored.pk, merged);
-      if (changed) {
+      if (changed || vouched) {
         await linkIdentities(tx, merged);
-        if (env) await reattribute(tx, stored.pk, merged, env, ctx.nowMs);
+        if (env) await reattribute(tx, stored.pk, merged, env, ctx.nowMs, rawIp);
       }
       return { status: 'duplicate', of: stored.pk };
     }
   }
   await tx.insertEvent(pk, e, ctx.nowMs);
   await linkIdentities(tx, e);
-  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs) : 0;
+  const conversions = env
+    ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs, rawIp)
+    : 0;
   return { status: 'accepted', pk, conversions };
 }
 

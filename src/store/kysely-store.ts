@@ -24,6 +24,7 @@ import type {
   AttemptRecord,
   ClaimedDelivery,
   ConversionRecord,
+  ErasureCounts,
   EventFilter,
   IngestTx,
   ListFilter,
@@ -32,8 +33,11 @@ import type {
   PurgeReport,
   Store,
   StoreCounts,
+  SubjectData,
+  SubjectKeys,
   TouchLookup,
 } from './store.js';
+import { eraseSubject, findSubject } from './subject-queries.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 500;
@@ -248,8 +252,9 @@ class KyselyIngestTx implements IngestTx {
     dest_id: string,
     now_ms: number,
     due_ms = now_ms,
+    raw_ip?: string,
   ) {
-    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms);
+    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip);
   }
 }
 
@@ -260,6 +265,7 @@ async function enqueue(
   dest_id: string,
   now_ms: number,
   due_ms = now_ms,
+  raw_ip?: string,
 ) {
   await db
     .insertInto('outbox')
@@ -267,6 +273,7 @@ async function enqueue(
       env_id,
       conversion_id,
       dest_id,
+      raw_ip: raw_ip ?? null,
       status: 'pending',
       attempts: 0,
       next_attempt_at_ms: due_ms,
@@ -282,6 +289,7 @@ async function enqueue(
         attempts: 0,
         first_attempt_at_ms: null,
         updated_at_ms: now_ms,
+        ...(raw_ip ? { raw_ip } : {}),
       }),
     )
     .execute();
@@ -404,10 +412,11 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       const conv = convs.get(`${row.env_id}\u0000${row.conversion_id}\u0000${row.dest_id}`);
       const event = conv ? events.get(conv.event_pk) : undefined;
       if (conv && event) {
+        const stored = eventFromRow(event).event;
         out.push({
           outbox: outboxFromRow(row),
           conversion: conversionFromRow(conv),
-          event: eventFromRow(event).event,
+          event: row.raw_ip ? { ...stored, user: { ...stored.user, ip: row.raw_ip } } : stored,
         });
       }
     }
@@ -456,6 +465,8 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
             last_error: a.error,
             updated_at_ms: a.at_ms + a.duration_ms,
             delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
+            // The raw IP lives only as long as the delivery that needs it.
+            raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
           }))
           .where('id', '=', a.outbox_id)
           .execute();
@@ -623,18 +634,20 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   async counts(env_id?: string): Promise<StoreCounts> {
     const touches = await this.db
       .selectFrom('touches')
-      .select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .select(['kind', 'traffic', (eb) => eb.fn.countAll<number>().as('n')])
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
-      .groupBy('kind')
+      .groupBy(['kind', 'traffic'])
       .execute();
     const events = await this.db
       .selectFrom('events')
       .select((eb) => [
+        'traffic',
         eb.fn.countAll<number>().as('n'),
         eb.fn.coalesce(eb.fn.sum<number>('duplicate_count'), eb.val(0)).as('dups'),
       ])
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
-      .executeTakeFirstOrThrow();
+      .groupBy('traffic')
+      .execute();
     const conversions = await this.db
       .selectFrom('conversions')
       .select(['attributed', (eb) => eb.fn.countAll<number>().as('n')])
@@ -649,17 +662,22 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       .execute();
     const sum = <R extends { n: unknown }>(rows: R[], keep: (r: R) => boolean) =>
       rows.filter(keep).reduce((acc, r) => acc + Number(r.n), 0);
+    // Bots and prefetches are counted apart, never mixed into people's numbers.
+    const human = (r: { traffic: string | null }) => r.traffic === null;
+    const traffic = (t: string) => (r: { traffic: string | null }) => r.traffic === t;
     return {
-      touches: sum(touches, () => true),
-      impressions: sum(touches, (r) => r.kind === 'impression'),
-      clicks: sum(touches, (r) => r.kind === 'click'),
-      events: Number(events.n),
-      duplicates: Number(events.dups),
+      touches: sum(touches, human),
+      impressions: sum(touches, (r) => human(r) && r.kind === 'impression'),
+      clicks: sum(touches, (r) => human(r) && r.kind === 'click'),
+      events: sum(events, human),
+      duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
       conversions: sum(conversions, () => true),
       attributed: sum(conversions, (r) => Number(r.attributed) === 1),
       outbox_pending: sum(outbox, (r) => r.status === 'pending'),
       outbox_delivered: sum(outbox, (r) => r.status === 'delivered'),
       outbox_dead: sum(outbox, (r) => r.status === 'dead' || r.status === 'failed'),
+      bot_hits: sum(touches, traffic('bot')) + sum(events, traffic('bot')),
+      prefetch_hits: sum(touches, traffic('prefetch')) + sum(events, traffic('prefetch')),
     };
   }
 
@@ -689,6 +707,9 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       .where('first_seen', '<', c.dedup_before_s)
       .executeTakeFirst();
     report.dedup_keys = Number(d.numDeletedRows);
+    // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
+    // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
+    if (report.touches + report.events > 0) await this.compact();
     return report;
   }
 
@@ -731,5 +752,28 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
 
   healthCounts(env_id: string, since_ms: number) {
     return healthCounts(this.db, env_id, since_ms);
+  }
+
+  findSubject(keys: SubjectKeys): Promise<SubjectData> {
+    return findSubject(this.db, keys);
+  }
+
+  async eraseSubject(keys: SubjectKeys): Promise<ErasureCounts> {
+    const counts = await this.db.transaction().execute((trx) => eraseSubject(trx, keys));
+    await this.compact();
+    return counts;
+  }
+
+  /**
+   * Makes deleted rows unrecoverable from the files: SQLite runs with secure_delete (freed
+   * pages are zeroed) and the WAL, which still holds old page images, is checkpointed and
+   * truncated; PostgreSQL's VACUUM reclaims the dead tuples.
+   */
+  private async compact(): Promise<void> {
+    if (this.dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
+    else
+      await sql`VACUUM events, touches, identity_links, conversions, outbox, delivery_attempts, dedup_keys`.execute(
+        this.db,
+      );
   }
 }

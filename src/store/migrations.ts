@@ -3,6 +3,7 @@ import { audienceEventIndexesMigration, audiencesMigration } from './migration-a
 import { compatMigration } from './migration-compat.js';
 import { dashboardMigration } from './migration-dashboard.js';
 import { partitionsMigration } from './migration-partitions.js';
+import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -200,9 +201,12 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
         '0003_dashboard': dashboardMigration(dialect),
+        '0004_privacy': privacyMigration,
         '0005_compat': compatMigration(dialect),
         '0006_audiences': audiencesMigration(dialect),
         '0008_partitions': partitionsMigration(dialect),
+        // After 0008, which rebuilds touches and events as partitioned tables on PostgreSQL.
+        '0008b_privacy_traffic': privacyTrafficMigration,
         '0009_audience_event_indexes': audienceEventIndexesMigration,
       };
     },

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Attribution } from '../domain/attribution.js';
-import type { Touch, TouchKind, TrackedEvent } from '../domain/event.js';
+import type { Touch, TouchKind, TrackedEvent, Traffic } from '../domain/event.js';
 import type {
   ConversionsTable,
   DeliveryAttemptsTable,
@@ -34,6 +34,7 @@ export function touchFromRow(r: Selectable<TouchesTable>): Touch {
     user_id: r.user_id,
     ip: r.ip,
     user_agent: r.user_agent,
+    ...(r.traffic ? { traffic: r.traffic as Traffic } : {}),
   };
 }
 
@@ -52,6 +53,7 @@ export function eventToRow(pk: string, e: TrackedEvent, received_at_ms: number):
     currency: e.properties.currency ?? null,
     data: JSON.stringify(e),
     duplicate_count: 0,
+    traffic: e.traffic && e.traffic !== 'human' ? e.traffic : null,
   };
 }
 

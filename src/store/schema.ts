@@ -16,6 +16,8 @@ export interface TouchesTable {
   user_id: string | null;
   ip: string | null;
   user_agent: string | null;
+  /** bot | prefetch; null for human. */
+  traffic: string | null;
 }
 
 export interface EventsTable {
@@ -33,6 +35,8 @@ export interface EventsTable {
   /** The whole TrackedEvent as JSON. */
   data: string;
   duplicate_count: number;
+  /** bot | prefetch; null for human. */
+  traffic: string | null;
 }
 
 export interface DedupKeysTable {
@@ -89,6 +93,8 @@ export interface OutboxTable {
   created_at_ms: number;
   updated_at_ms: number;
   delivered_at_ms: number | null;
+  /** The client IP a platform delivery needs; null once the row is done. */
+  raw_ip: string | null;
 }
 
 export interface DeliveryAttemptsTable {

@@ -125,13 +125,17 @@ export interface IngestTx {
   putConversion(c: ConversionRecord): Promise<void>;
   /** Stores (or replaces) the multi-touch path of a conversion. */
   putConversionPath(p: ConversionPathRecord): Promise<void>;
-  /** Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`. */
+  /**
+   * Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`.
+   * `raw_ip`, when given, is kept on the row for the platform and cleared once it is done.
+   */
   enqueueDelivery(
     env_id: string,
     conversion_id: string,
     dest_id: string,
     now_ms: number,
     due_ms?: number,
+    raw_ip?: string,
   ): Promise<void>;
 }
 
@@ -157,6 +161,47 @@ export interface StoreCounts {
   outbox_pending: number;
   outbox_delivered: number;
   outbox_dead: number;
+  /** Touches and events from bots and scanners, kept apart from the counts above. */
+  bot_hits: number;
+  /** Touches and events from prefetches and mail privacy proxies. */
+  prefetch_hits: number;
+}
+
+/** Who to find or erase: any of these keys, in one environment (email and phone hashed). */
+export interface SubjectKeys {
+  env_id: string;
+  user_id?: string;
+  email_sha256?: string;
+  phone_sha256?: string;
+  anonymous_id?: string;
+}
+
+/** Everything stored about one person. */
+export interface SubjectData {
+  /** Browser ids tied to the person by identity links. */
+  anonymous_ids: string[];
+  events: StoredEvent[];
+  touches: Touch[];
+  identity_links: Array<{
+    env_id: string;
+    key_type: string;
+    key_value: string;
+    anonymous_id: string;
+    last_seen: number;
+  }>;
+  conversions: ConversionRecord[];
+  deliveries: OutboxRecord[];
+}
+
+/** Rows deleted by an erasure, per table. */
+export interface ErasureCounts {
+  events: number;
+  dedup_keys: number;
+  conversions: number;
+  outbox: number;
+  delivery_attempts: number;
+  touches: number;
+  identity_links: number;
 }
 
 /** An environment's codeless trigger rules and when they last changed. */
@@ -274,6 +319,11 @@ export interface Store extends AudienceStore {
   getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;
   /** Replaces the environment's rule set. */
   putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number): Promise<void>;
+  /** Everything stored about one person (events, touches, links, conversions, deliveries). */
+  findSubject(keys: SubjectKeys): Promise<SubjectData>;
+  /** Deletes every row of one person in one transaction, and leaves no copy in the files. */
+  eraseSubject(keys: SubjectKeys): Promise<ErasureCounts>;
+
   /**
    * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
    * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is

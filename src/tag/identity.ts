@@ -2,7 +2,7 @@
  * Who the visitor is, from the page's side: a first-party anonymous id, the ad touch ids
  * (`click_id`, `imp_id`) they landed with, and ad platforms' own click and browser ids.
  */
-import { readStored, writeStored } from './storage.js';
+import { clearStored, readStored, writeStored } from './storage.js';
 
 const ANONYMOUS_ID_KEY = '_ptid';
 const ANONYMOUS_ID_DAYS = 365;
@@ -51,25 +51,36 @@ export function anonymousId(): string {
   return id;
 }
 
+/** Every key the tag may have stored, for when consent is withdrawn. */
+export function forgetStored(): void {
+  for (const key of [
+    ANONYMOUS_ID_KEY,
+    ...TOUCH_KEYS.map((k) => k[1]),
+    ...PLATFORM_IDS.map((p) => `_pt_${p[0]}`),
+  ])
+    clearStored(key);
+}
+
 /**
  * Touch and platform ids from this URL's query (remembered for 7 and 90 days), else the ones
- * remembered earlier, else (platform ids) the platform pixel's own cookie.
+ * remembered earlier, else (platform ids) the platform pixel's own cookie. Without consent
+ * (`store` false) only this URL's ids are used, and nothing is read or written.
  */
-export function touchIds(): TouchIds {
+export function touchIds(store: boolean): TouchIds {
   const query = new URLSearchParams(location.search);
   const ids: TouchIds = {};
   for (const [param, key] of TOUCH_KEYS) {
     const landed = query.get(param) || query.get(`pt_${param}`);
-    if (landed) writeStored(key, landed, TOUCH_DAYS);
-    const id = landed || readStored(key);
+    if (landed && store) writeStored(key, landed, TOUCH_DAYS);
+    const id = landed || (store && readStored(key));
     if (id) ids[param] = id;
   }
   for (const [key, param, cookie] of PLATFORM_IDS) {
     let landed = param && query.get(param);
     // Meta's fbc format: fb.<subdomain index>.<click time in ms>.<fbclid>.
     if (landed && key === 'fbc') landed = `fb.1.${Date.now()}.${landed}`;
-    if (landed) writeStored(`_pt_${key}`, landed, PLATFORM_DAYS);
-    const id = landed || readStored(`_pt_${key}`) || (cookie && readStored(cookie));
+    if (landed && store) writeStored(`_pt_${key}`, landed, PLATFORM_DAYS);
+    const id = landed || (store && (readStored(`_pt_${key}`) || (cookie && readStored(cookie))));
     if (id) ids[key] = id;
   }
   return ids;

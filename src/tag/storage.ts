@@ -29,3 +29,13 @@ export function writeStored(name: string, value: string, days: number): void {
     // Storage disabled: the cookie alone carries the value.
   }
 }
+
+/** Forgets `name` in the cookie and in localStorage (consent withdrawn). */
+export function clearStored(name: string): void {
+  document.cookie = `${name}=; max-age=0; path=/`;
+  try {
+    localStorage.removeItem(name);
+  } catch {
+    // Storage disabled: nothing was kept there.
+  }
+}

@@ -15,4 +15,11 @@ function scriptBase(): string {
   return script ? new URL('.', script.src).href : location.origin;
 }
 
-installQueue(window as never, createTracker(scriptBase()));
+// The collector prepends the environment's consent default when t.js is loaded with ?env_id=.
+installQueue(
+  window as never,
+  createTracker(
+    scriptBase(),
+    (window as { pixeltrailConsentDefault?: string }).pixeltrailConsentDefault,
+  ),
+);

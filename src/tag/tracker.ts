@@ -3,7 +3,7 @@
  * in the shape of DESIGN.md §5 and hands them to the transport.
  */
 import { listenDataLayer } from './datalayer.js';
-import { anonymousId, newId, touchIds } from './identity.js';
+import { anonymousId, forgetStored, newId, touchIds } from './identity.js';
 import type { Command } from './queue.js';
 import { loadRules } from './rules-loader.js';
 import { createSender } from './transport.js';
@@ -23,6 +23,8 @@ interface InitOptions {
   consent?: Consent;
   /** Load the environment's codeless trigger rules unless false. */
   rules?: boolean;
+  /** What a visitor who said nothing consents to; defaults to the environment's (t.js?env_id=). */
+  consentDefault?: 'granted' | 'denied';
 }
 
 interface TrackOptions {
@@ -36,11 +38,33 @@ interface Traits {
 }
 
 /** Creates the command runner; `defaultEndpoint` is the base URL t.js was loaded from. */
-export function createTracker(defaultEndpoint: string): (command: Command) => void {
+export function createTracker(
+  defaultEndpoint: string,
+  envConsentDefault?: string,
+): (command: Command) => void {
   let envId = '';
   let send: (event: object) => void;
   let consent: Consent | undefined;
+  let consentDefault = envConsentDefault;
   const user: Properties = {};
+
+  /** Nothing is stored in the browser before consent when the default is denied. */
+  function mayStore(): boolean {
+    const granted = (v?: boolean) => (v === undefined ? consentDefault !== 'denied' : v);
+    return granted(consent?.ads) || granted(consent?.analytics);
+  }
+
+  /** Picks up (or drops) the stored ids when consent allows (or stops allowing) storage. */
+  function syncIds(): void {
+    if (!envId) return;
+    if (mayStore()) {
+      if (!user.anonymous_id) Object.assign(user, { anonymous_id: anonymousId() }, touchIds(true));
+    } else {
+      forgetStored();
+      delete user.anonymous_id;
+      Object.assign(user, touchIds(false));
+    }
+  }
   // track/page calls made before init: they need the env id and endpoint it brings.
   const waiting: Command[] = [];
 
@@ -62,8 +86,9 @@ export function createTracker(defaultEndpoint: string): (command: Command) => vo
   function init(id: string, options: InitOptions = {}): void {
     if (envId || !id) return;
     envId = id;
-    Object.assign(user, { anonymous_id: anonymousId() }, touchIds());
     if (options.consent) consent = options.consent;
+    if (options.consentDefault) consentDefault = options.consentDefault;
+    syncIds();
     const base = (options.endpoint || defaultEndpoint).replace(/\/+$/, '');
     send = createSender(`${base}/e`);
     if (options.autoPageView !== false) track('PageView');
@@ -84,6 +109,7 @@ export function createTracker(defaultEndpoint: string): (command: Command) => vo
     },
     consent(given: Consent) {
       consent = given;
+      syncIds();
     },
   };
   const eventCommands: Record<string, (...args: any[]) => void> = {

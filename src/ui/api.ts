@@ -8,16 +8,19 @@ export class ApiError extends Error {
   }
 }
 
+/** The session's CSRF token, given at login and by GET /api/session; kept in memory only. */
+let csrf = '';
+
 /**
- * Calls the admin API with the session cookie. Every call carries X-Pixeltrail-UI, which the
- * server requires of cookie-authenticated writes (see admin-auth.ts).
+ * Calls the admin API with the session cookie. Writes carry the session's CSRF token, which
+ * the server requires of cookie-authenticated writes (see admin-session.ts).
  */
 export async function api<T = unknown>(path: string, method = 'GET', body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
     credentials: 'same-origin',
     headers: {
-      'x-pixeltrail-ui': '1',
+      ...(csrf ? { 'x-csrf-token': csrf } : {}),
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -33,6 +36,7 @@ export async function api<T = unknown>(path: string, method = 'GET', body?: unkn
       `${json?.error?.message ?? res.statusText}${fields ? ` (${fields})` : ''}`,
     );
   }
+  if (path === '/api/session' && typeof json?.csrf_token === 'string') csrf = json.csrf_token;
   return json as T;
 }
 

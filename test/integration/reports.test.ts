@@ -228,6 +228,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         body: JSON.stringify({ token: 'adm' }),
       });
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      const { csrf_token } = (await login.json()) as { csrf_token: string };
       expect(login.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
       expect(cookie.split('=')[1]).not.toContain('adm');
       const read = await fetch(`${base}/api/reports?env_id=env_t`, { headers: { cookie } });
@@ -239,7 +240,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
           body: JSON.stringify({ env_id: 'env_t', campaign_id: 'c9', from: '2026-11-20', cost: 1 }),
         });
       expect((await put({})).status).toBe(403);
-      expect((await put({ 'x-pixeltrail-ui': '1' })).status).toBe(200);
+      expect((await put({ 'x-csrf-token': csrf_token })).status).toBe(200);
     });
   });
 }

@@ -14,12 +14,15 @@ const db = new Database(workerData.file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 10000');
+db.pragma('secure_delete = ON');
 db.pragma('wal_autocheckpoint = ' + workerData.checkpointPages);
 const insert = db.prepare(
-  'INSERT INTO touches (env_id, kind, touch_id, dest_id, campaign_id, creative_id, placement_id, time, anonymous_id, user_id, ip, user_agent) ' +
-  'VALUES (@env_id, @kind, @touch_id, @dest_id, @campaign_id, @creative_id, @placement_id, @time, @anonymous_id, @user_id, @ip, @user_agent)'
+  'INSERT INTO touches (env_id, kind, touch_id, dest_id, campaign_id, creative_id, placement_id, time, anonymous_id, user_id, ip, user_agent, traffic) ' +
+  'VALUES (@env_id, @kind, @touch_id, @dest_id, @campaign_id, @creative_id, @placement_id, @time, @anonymous_id, @user_id, @ip, @user_agent, @traffic)'
 );
-const insertAll = db.transaction((rows) => { for (const r of rows) insert.run(r); });
+const insertAll = db.transaction((rows) => {
+  for (const r of rows) insert.run(r.traffic === undefined ? { ...r, traffic: null } : r);
+});
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
   try { insertAll(m.rows); parentPort.postMessage({ id: m.id }); }

@@ -1,0 +1,158 @@
+/**
+ * Parsers of the ad-tech consent strings a pixel or click link carries as macros: the IAB
+ * TCF v2 string (`gdpr_consent`), the IAB US Privacy string (`us_privacy`) and the IAB Global
+ * Privacy Platform string (`gpp`, with `gpp_sid`). Each answers what matters to us — may we
+ * store an id and use the hit for ads — and never throws on malformed input.
+ */
+import { TCString } from '@iabtechlabtcf/core';
+
+/** TCF purpose 1: "Store and/or access information on a device" (TCF v2.2 policy, Appendix A). */
+export const TCF_STORAGE_PURPOSE = 1;
+/** Longest consent string read; real TCF strings with vendor lists run to a few KB. */
+export const MAX_CONSENT_STRING_CHARS = 8192;
+
+/** What a TCF v2 string allows. */
+export type TcfVerdict =
+  | { ok: true }
+  | { ok: false; reason: 'tcf_missing' | 'tcf_invalid' | 'tcf_no_purpose_1' | 'tcf_no_vendor' };
+
+/**
+ * Checks a TCF v2 string: consent to purpose 1 is required, and consent for our vendor id when
+ * the environment names one (`tcf_vendor_id`).
+ */
+export function checkTcf(tcString: string | undefined, vendorId: number | null): TcfVerdict {
+  if (!tcString) return { ok: false, reason: 'tcf_missing' };
+  if (tcString.length > MAX_CONSENT_STRING_CHARS || !/^[A-Za-z0-9_.-]+$/.test(tcString))
+    return { ok: false, reason: 'tcf_invalid' };
+  let model: ReturnType<typeof TCString.decode>;
+  try {
+    model = TCString.decode(tcString);
+  } catch {
+    return { ok: false, reason: 'tcf_invalid' };
+  }
+  if (!model.purposeConsents.has(TCF_STORAGE_PURPOSE))
+    return { ok: false, reason: 'tcf_no_purpose_1' };
+  if (vendorId !== null && !model.vendorConsents.has(vendorId))
+    return { ok: false, reason: 'tcf_no_vendor' };
+  return { ok: true };
+}
+
+/**
+ * True when an IAB US Privacy string (`1YYN`: version, notice, opt-out of sale, LSPA) says the
+ * person opted out of sale. `1---` (not applicable) and malformed strings are no opt-out.
+ */
+export function usPrivacyOptedOut(usp: string | undefined): boolean {
+  return !!usp && /^1[YN-][YN-][YN-]$/i.test(usp) && usp[2].toUpperCase() === 'Y';
+}
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** A base64url string as a string of '0'/'1', or null when it has a foreign character. */
+function toBits(text: string): string | null {
+  let bits = '';
+  for (const ch of text) {
+    const v = B64URL.indexOf(ch);
+    if (v < 0) return null;
+    bits += v.toString(2).padStart(6, '0');
+  }
+  return bits;
+}
+
+/** Reads GPP's Fibonacci-coded integers (terminated by `11`) from a bit string. */
+class BitReader {
+  pos = 0;
+  constructor(private readonly bits: string) {}
+  int(n: number): number | null {
+    if (this.pos + n > this.bits.length) return null;
+    const v = Number.parseInt(this.bits.slice(this.pos, this.pos + n), 2);
+    this.pos += n;
+    return v;
+  }
+  fibonacci(): number | null {
+    const fib = [1, 2];
+    let value = 0;
+    let prev = '';
+    for (let i = 0; this.pos < this.bits.length; i++) {
+      const bit = this.bits[this.pos++];
+      if (bit === '1' && prev === '1') return value;
+      if (i >= fib.length) fib.push(fib[i - 1] + fib[i - 2]);
+      if (bit === '1') value += fib[i];
+      prev = bit;
+      if (i > 40) return null;
+    }
+    return null;
+  }
+}
+
+/** GPP section ids we read (GPP spec, "Section Information"). */
+const GPP_TCF_EU = 2;
+const GPP_US_PRIVACY = 6;
+const GPP_US_NATIONAL = 7;
+/** usnat core segment: SaleOptOut, SharingOptOut, TargetedAdvertisingOptOut bit offsets. */
+const USNAT_OPT_OUT_BITS = [18, 20, 22];
+const MAX_GPP_SECTIONS = 64;
+
+/** The section ids listed in a GPP header, in order, or null when it is malformed. */
+function gppSectionIds(header: string): number[] | null {
+  const bits = toBits(header);
+  if (!bits) return null;
+  const r = new BitReader(bits);
+  if (r.int(6) !== 3) return null;
+  if (r.int(6) === null) return null;
+  const entries = r.int(12);
+  if (entries === null || entries > MAX_GPP_SECTIONS) return null;
+  const ids: number[] = [];
+  let last = 0;
+  for (let i = 0; i < entries; i++) {
+    const isRange = r.int(1);
+    const start = r.fibonacci();
+    if (isRange === null || start === null) return null;
+    last += start;
+    ids.push(last);
+    if (isRange === 1) {
+      const span = r.fibonacci();
+      if (span === null || span > MAX_GPP_SECTIONS) return null;
+      for (let k = 1; k <= span; k++) ids.push(last + k);
+      last += span;
+    }
+  }
+  return ids.length > MAX_GPP_SECTIONS ? null : ids;
+}
+
+/** What a GPP string says, for the sections we read. */
+export interface GppVerdict {
+  valid: boolean;
+  /** The TCF v2 string of the EU section (id 2), when present and applicable. */
+  tcf?: string;
+  /** Opted out of sale, sharing or targeted ads (US Privacy section 6, US National section 7). */
+  optedOut: boolean;
+}
+
+/**
+ * Reads a GPP string `header~section~…`. `gpp_sid` (comma-separated ids) names the sections
+ * that apply to this request; without it every section present applies. US state sections
+ * (8 and up) are not read.
+ */
+export function readGpp(gpp: string | undefined, gppSid: string | undefined): GppVerdict {
+  if (!gpp) return { valid: true, optedOut: false };
+  if (gpp.length > MAX_CONSENT_STRING_CHARS) return { valid: false, optedOut: false };
+  const [header, ...sections] = gpp.split('~');
+  const ids = gppSectionIds(header);
+  if (!ids || ids.length !== sections.length) return { valid: false, optedOut: false };
+  const applicable = gppSid
+    ? new Set(gppSid.split(',').map((s) => Number(s.trim())))
+    : new Set(ids);
+  const out: GppVerdict = { valid: true, optedOut: false };
+  ids.forEach((id, i) => {
+    if (!applicable.has(id)) return;
+    const section = sections[i];
+    if (id === GPP_TCF_EU) out.tcf = section;
+    if (id === GPP_US_PRIVACY && usPrivacyOptedOut(section)) out.optedOut = true;
+    if (id === GPP_US_NATIONAL) {
+      const bits = toBits(section.split('.')[0]);
+      if (bits && USNAT_OPT_OUT_BITS.some((b) => bits.slice(b, b + 2) === '01'))
+        out.optedOut = true;
+    }
+  });
+  return out;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { tcfString } from '../../test/helpers/tcf.js';
+import { adsPermitted, type ConsentSignals, decideConsent } from './consent.js';
+
+const base: ConsentSignals = {
+  stated: { ads: null, analytics: null },
+  consentDefault: 'granted',
+  gpc: false,
+  tcfVendorId: null,
+};
+const decide = (s: Partial<ConsentSignals>) => decideConsent({ ...base, ...s });
+
+describe('decideConsent', () => {
+  it('K01 nothing said: the environment default decides', () => {
+    expect(adsPermitted(decide({}))).toBe(true);
+    const eu = decide({ consentDefault: 'denied' });
+    expect(eu).toMatchObject({ ads: false, analytics: false });
+    expect(eu.signals).toContain('default_denied');
+  });
+
+  it('K02 a stated grant beats a denied default; a stated denial beats a granted one', () => {
+    expect(decide({ consentDefault: 'denied', stated: { ads: true, analytics: true } }).ads).toBe(
+      true,
+    );
+    expect(decide({ stated: { ads: false, analytics: true } }).ads).toBe(false);
+  });
+
+  it('K03 GPC, us_privacy and GPP opt-outs deny ads whatever was stated', () => {
+    const stated = { ads: true, analytics: true };
+    expect(decide({ stated, gpc: true })).toMatchObject({ ads: false, analytics: true });
+    expect(decide({ stated, usPrivacy: '1YYN' }).ads).toBe(false);
+    expect(decide({ stated, gpp: 'DBABTA~1YYN' }).ads).toBe(false);
+  });
+
+  it('K04 gdpr=1 with purpose 1 grants under a denied default; without it everything is denied', () => {
+    const granted = decide({ consentDefault: 'denied', gdpr: '1', gdprConsent: tcfString([1]) });
+    expect(granted).toMatchObject({ ads: true, analytics: true });
+    const refused = decide({
+      stated: { ads: true, analytics: true },
+      gdpr: '1',
+      gdprConsent: tcfString([2, 3]),
+    });
+    expect(refused).toMatchObject({ ads: false, analytics: false });
+    expect(refused.signals).toContain('tcf_no_purpose_1');
+    expect(decide({ gdpr: '1' }).signals).toContain('tcf_missing');
+  });
+
+  it('K05 gdpr=0 ignores the TCF string', () => {
+    expect(decide({ gdpr: '0', gdprConsent: tcfString([2]) }).ads).toBeNull();
+  });
+
+  it('K06 the vendor id, when configured, needs its own consent', () => {
+    expect(decide({ gdpr: '1', gdprConsent: tcfString([1], [1]), tcfVendorId: 755 }).ads).toBe(
+      false,
+    );
+    expect(decide({ gdpr: '1', gdprConsent: tcfString([1], [755]), tcfVendorId: 755 }).ads).toBe(
+      true,
+    );
+  });
+});

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { protectIp, truncateIp } from './ip-privacy.js';
+
+describe('IP storage', () => {
+  it('I01 hmac: same IP and key give the same value, never the address', () => {
+    const a = protectIp('203.0.113.9', 'hmac', 'k1');
+    expect(a).toBe(protectIp('203.0.113.9', 'hmac', 'k1'));
+    expect(a).not.toContain('203.0.113');
+    expect(a).not.toBe(protectIp('203.0.113.9', 'hmac', 'k2'));
+    expect(a).not.toBe(protectIp('203.0.113.10', 'hmac', 'k1'));
+    // Protecting twice changes nothing (a stored value going through again).
+    expect(protectIp(a, 'hmac', 'k1')).toBe(a);
+  });
+
+  it('I02 truncated keeps the /24 or /48 network', () => {
+    expect(truncateIp('203.0.113.9')).toBe('203.0.113.0');
+    expect(truncateIp('::ffff:203.0.113.9')).toBe('203.0.113.0');
+    expect(truncateIp('2001:db8:85a3::8a2e:370:7334')).toBe('2001:db8:85a3::');
+    expect(truncateIp('2001:db8::1')).toBe('2001:db8:0::');
+    expect(truncateIp('not-an-ip')).toBe('');
+    expect(protectIp('203.0.113.9', 'raw', 'k')).toBe('203.0.113.9');
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * Patterns of personal data and credentials inside free text (error messages, response
+ * excerpts echoed by a platform): emails, phone numbers, IPv4/IPv6 addresses, bearer and
+ * query-string tokens. Over-masking a log is cheap; leaking one is not.
+ */
+const TEXT_PATTERNS: Array<[RegExp, string]> = [
+  // Any run of non-space before the @ (RFC 5322 local parts allow !#$%&'*+/=?^`{|}~).
+  [/[^\s@"<>()[\],;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '[email]'],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ****'],
+  [
+    /([?&"'\s](?:access_token|api_secret|token|key|secret|sig|password|write_key|admin_token)["']?\s*[=:]\s*["']?)[^&"'\s,}]+/gi,
+    '$1****',
+  ],
+  [/\b(?:\d{1,3}\.){3}\d{1,3}\b/g, '[ip]'],
+  [/\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}\b/gi, '[ip]'],
+  // International (+…), North American (555-123-4567) and European (06 12 34 56 78) forms;
+  // bare digit runs are left alone, they are mostly timestamps and ids.
+  [/\+\d[\d\s().-]{6,}\d/g, '[phone]'],
+  [/\b\d{3}[\s.-]\d{3}[\s.-]\d{4}\b/g, '[phone]'],
+  [/\b0\d(?:[\s.-]\d{2}){4}\b/g, '[phone]'],
+];
+
+/** Free text with personal data and credentials masked. */
+export function redactText(text: string): string {
+  let out = text;
+  for (const [re, by] of TEXT_PATTERNS) out = out.replace(re, by);
+  return out;
+}

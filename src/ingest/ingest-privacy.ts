@@ -1,0 +1,30 @@
+import type { AcceptPolicy, EnvironmentConfig } from '../config/config-types.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import { protectIp } from '../domain/ip-privacy.js';
+
+/** The event as it may be stored: its IP kept as the environment's `ip_storage` says. */
+export function protectEvent(e: TrackedEvent, env: EnvironmentConfig | undefined): TrackedEvent {
+  if (!env || !e.user.ip) return e;
+  const ip = protectIp(e.user.ip, env.ip_storage, env.ip_secret);
+  return ip === e.user.ip ? e : { ...e, user: { ...e.user, ip } };
+}
+
+/** The touch as it may be stored (see protectEvent). */
+export function protectTouch(t: Touch, env: EnvironmentConfig | undefined): Touch {
+  if (!env || !t.ip) return t;
+  return { ...t, ip: protectIp(t.ip, env.ip_storage, env.ip_secret) };
+}
+
+/**
+ * Why a destination refuses to spend its platform's budget on this event, or null. Anyone can
+ * make a browser fire `/p` or `/e`, so a destination may demand events sent with the write key
+ * (`server_only`) or carrying a valid signature (`signed`).
+ */
+export function acceptRefusal(policy: AcceptPolicy | undefined, e: TrackedEvent): string | null {
+  if (!policy || policy === 'any') return null;
+  if (e.verified === 'write_key') return null;
+  if (policy === 'signed' && e.verified === 'signature') return null;
+  return policy === 'signed'
+    ? 'browser-sent and unsigned (destination accepts signed or server-side events only)'
+    : 'browser-sent (destination accepts server-side events only)';
+}

@@ -1,0 +1,249 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Touch } from '../domain/event.js';
+import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
+import type { Database } from './schema.js';
+import type { ErasureCounts, StoredEvent, SubjectData, SubjectKeys } from './store.js';
+
+/** Rounds of following identity links (cookie → email → other cookie…). */
+const LINK_ROUNDS = 3;
+/** Values per `IN (…)` list. */
+const CHUNK = 500;
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+interface Resolved {
+  user_ids: Set<string>;
+  emails: Set<string>;
+  phones: Set<string>;
+  anonymous_ids: Set<string>;
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/** Every id of the person: the keys given, and what identity links tie to them. */
+async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
+  const r: Resolved = {
+    user_ids: new Set(k.user_id ? [k.user_id] : []),
+    emails: new Set(k.email_sha256 ? [k.email_sha256] : []),
+    phones: new Set(k.phone_sha256 ? [k.phone_sha256] : []),
+    anonymous_ids: new Set(k.anonymous_id ? [k.anonymous_id] : []),
+  };
+  const sets: Record<string, Set<string>> = {
+    user_id: r.user_ids,
+    email: r.emails,
+    phone: r.phones,
+  };
+  for (let round = 0; round < LINK_ROUNDS; round++) {
+    const keys = Object.entries(sets).flatMap(([t, vs]) => [...vs].map((v) => [t, v] as const));
+    const anons = [...r.anonymous_ids];
+    if (keys.length === 0 && anons.length === 0) break;
+    const links = await db
+      .selectFrom('identity_links')
+      .select(['key_type', 'key_value', 'anonymous_id'])
+      .where('env_id', '=', k.env_id)
+      .where((eb) =>
+        eb.or([
+          ...keys.map(([t, v]) => eb.and([eb('key_type', '=', t), eb('key_value', '=', v)])),
+          ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+        ]),
+      )
+      .execute();
+    const before = r.anonymous_ids.size + keys.length;
+    for (const l of links) {
+      r.anonymous_ids.add(l.anonymous_id);
+      sets[l.key_type]?.add(l.key_value);
+    }
+    const after = r.anonymous_ids.size + Object.values(sets).reduce((n, s) => n + s.size, 0);
+    if (after === before) break;
+  }
+  return r;
+}
+
+function belongs(e: StoredEvent, r: Resolved): boolean {
+  const u = e.event.user;
+  return (
+    (!!u.user_id && r.user_ids.has(u.user_id)) ||
+    (!!u.email_sha256 && r.emails.has(u.email_sha256)) ||
+    (!!u.phone_sha256 && r.phones.has(u.phone_sha256)) ||
+    (!!u.anonymous_id && r.anonymous_ids.has(u.anonymous_id)) ||
+    (!!u.cookie_id && r.anonymous_ids.has(u.cookie_id))
+  );
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+async function findEvents(db: Db, env_id: string, r: Resolved): Promise<StoredEvent[]> {
+  // Hashes and cookie ids live in the event's JSON: a LIKE finds candidates, `belongs` decides.
+  const needles = [...r.emails, ...r.phones, ...r.anonymous_ids].map((v) => `%"${likeEscape(v)}"%`);
+  const uids = [...r.user_ids];
+  const anons = [...r.anonymous_ids];
+  if (needles.length === 0 && uids.length === 0) return [];
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('env_id', '=', env_id)
+    .where((eb) =>
+      eb.or([
+        ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
+        ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+        ...needles.map((n) => eb('data', 'like', sql<string>`${n} escape '\\'`)),
+      ]),
+    )
+    .execute();
+  return rows.map(eventFromRow).filter((e) => belongs(e, r));
+}
+
+async function findTouches(db: Db, env_id: string, r: Resolved): Promise<Touch[]> {
+  const uids = [...r.user_ids];
+  const anons = [...r.anonymous_ids];
+  if (uids.length === 0 && anons.length === 0) return [];
+  const rows = await db
+    .selectFrom('touches')
+    .selectAll()
+    .where('env_id', '=', env_id)
+    .where((eb) =>
+      eb.or([
+        ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
+        ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+      ]),
+    )
+    .execute();
+  return rows.map(touchFromRow);
+}
+
+async function findLinks(db: Db, env_id: string, r: Resolved) {
+  const keys = [
+    ...[...r.user_ids].map((v) => ['user_id', v] as const),
+    ...[...r.emails].map((v) => ['email', v] as const),
+    ...[...r.phones].map((v) => ['phone', v] as const),
+  ];
+  const anons = [...r.anonymous_ids];
+  if (keys.length === 0 && anons.length === 0) return [];
+  const rows = await db
+    .selectFrom('identity_links')
+    .selectAll()
+    .where('env_id', '=', env_id)
+    .where((eb) =>
+      eb.or([
+        ...keys.map(([t, v]) => eb.and([eb('key_type', '=', t), eb('key_value', '=', v)])),
+        ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+      ]),
+    )
+    .execute();
+  return rows.map((l) => ({ ...l, last_seen: Number(l.last_seen) }));
+}
+
+/** Everything stored about one person (`GET /api/subjects/export`). */
+export async function findSubject(db: Db, k: SubjectKeys): Promise<SubjectData> {
+  const r = await resolve(db, k);
+  const events = await findEvents(db, k.env_id, r);
+  const pks = events.map((e) => e.pk);
+  const conversions = [];
+  for (const part of chunks(pks)) {
+    const rows = await db
+      .selectFrom('conversions')
+      .selectAll()
+      .where('env_id', '=', k.env_id)
+      .where('event_pk', 'in', part)
+      .execute();
+    conversions.push(...rows.map(conversionFromRow));
+  }
+  const convIds = [...new Set(conversions.map((c) => c.conversion_id))];
+  const deliveries = [];
+  for (const part of chunks(convIds)) {
+    const rows = await db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('env_id', '=', k.env_id)
+      .where('conversion_id', 'in', part)
+      .execute();
+    deliveries.push(...rows.map(outboxFromRow));
+  }
+  return {
+    anonymous_ids: [...r.anonymous_ids],
+    events,
+    touches: await findTouches(db, k.env_id, r),
+    identity_links: await findLinks(db, k.env_id, r),
+    conversions,
+    deliveries,
+  };
+}
+
+/** Deletes every row of one person, in one transaction; answers counts per table. */
+export async function eraseSubject(
+  db: Transaction<Database>,
+  k: SubjectKeys,
+): Promise<ErasureCounts> {
+  const found = await findSubject(db, k);
+  const r = await resolve(db, k);
+  const pks = found.events.map((e) => e.pk);
+  const outboxIds = found.deliveries.map((d) => d.id);
+  const convIds = [...new Set(found.conversions.map((c) => c.conversion_id))];
+  const n = (x: { numDeletedRows: bigint }) => Number(x.numDeletedRows);
+  const counts: ErasureCounts = {
+    events: 0,
+    dedup_keys: 0,
+    conversions: 0,
+    outbox: 0,
+    delivery_attempts: 0,
+    touches: 0,
+    identity_links: 0,
+  };
+  for (const part of chunks(outboxIds)) {
+    counts.delivery_attempts += n(
+      await db.deleteFrom('delivery_attempts').where('outbox_id', 'in', part).executeTakeFirst(),
+    );
+    counts.outbox += n(await db.deleteFrom('outbox').where('id', 'in', part).executeTakeFirst());
+  }
+  for (const part of chunks(convIds)) {
+    counts.conversions += n(
+      await db
+        .deleteFrom('conversions')
+        .where('env_id', '=', k.env_id)
+        .where('conversion_id', 'in', part)
+        .executeTakeFirst(),
+    );
+  }
+  for (const part of chunks(pks)) {
+    counts.dedup_keys += n(
+      await db
+        .deleteFrom('dedup_keys')
+        .where('env_id', '=', k.env_id)
+        .where('event_pk', 'in', part)
+        .executeTakeFirst(),
+    );
+    counts.events += n(await db.deleteFrom('events').where('pk', 'in', part).executeTakeFirst());
+  }
+  const uids = [...r.user_ids];
+  const anons = [...r.anonymous_ids];
+  if (uids.length > 0 || anons.length > 0) {
+    counts.touches = n(
+      await db
+        .deleteFrom('touches')
+        .where('env_id', '=', k.env_id)
+        .where((eb) =>
+          eb.or([
+            ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
+            ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+          ]),
+        )
+        .executeTakeFirst(),
+    );
+  }
+  for (const l of found.identity_links) {
+    counts.identity_links += n(
+      await db
+        .deleteFrom('identity_links')
+        .where('env_id', '=', l.env_id)
+        .where('key_type', '=', l.key_type)
+        .where('key_value', '=', l.key_value)
+        .where('anonymous_id', '=', l.anonymous_id)
+        .executeTakeFirst(),
+    );
+  }
+  return counts;
+}
