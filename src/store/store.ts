@@ -202,6 +202,10 @@ export interface ErasureCounts {
   delivery_attempts: number;
   touches: number;
   identity_links: number;
+  /** Multi-touch paths of the erased conversions (issue 9). */
+  conversion_paths: number;
+  /** Audience memberships and sync records held under the person's ids. */
+  audience_rows: number;
 }
 
 /** An environment's codeless trigger rules and when they last changed. */

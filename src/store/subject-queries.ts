@@ -192,6 +192,8 @@ export async function eraseSubject(
     delivery_attempts: 0,
     touches: 0,
     identity_links: 0,
+    conversion_paths: 0,
+    audience_rows: 0,
   };
   for (const part of chunks(outboxIds)) {
     counts.delivery_attempts += n(
@@ -200,6 +202,13 @@ export async function eraseSubject(
     counts.outbox += n(await db.deleteFrom('outbox').where('id', 'in', part).executeTakeFirst());
   }
   for (const part of chunks(convIds)) {
+    counts.conversion_paths += n(
+      await db
+        .deleteFrom('conversion_paths')
+        .where('env_id', '=', k.env_id)
+        .where('conversion_id', 'in', part)
+        .executeTakeFirst(),
+    );
     counts.conversions += n(
       await db
         .deleteFrom('conversions')
@@ -231,6 +240,23 @@ export async function eraseSubject(
             ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
           ]),
         )
+        .executeTakeFirst(),
+    );
+  }
+  const personIds = [...uids, ...anons];
+  for (const part of chunks(personIds)) {
+    counts.audience_rows += n(
+      await db
+        .deleteFrom('audience_members')
+        .where('env_id', '=', k.env_id)
+        .where((eb) => eb.or([eb('key_value', 'in', part), eb('person', 'in', part)]))
+        .executeTakeFirst(),
+    );
+    counts.audience_rows += n(
+      await db
+        .deleteFrom('audience_synced')
+        .where('env_id', '=', k.env_id)
+        .where('person', 'in', part)
         .executeTakeFirst(),
     );
   }

@@ -11,7 +11,7 @@ import type { Server } from '../../src/server.js';
 import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { storedEvent } from '../helpers/stored-event.js';
+import { storedEvent, storedIp } from '../helpers/stored-event.js';
 import { type LocalServer, startLocalServer, waitFor } from './local-servers.js';
 
 const WAIT_MS = 15_000;
@@ -114,7 +114,7 @@ describe.skipIf(!HAS_CHROMIUM)('Segment and Snowplow browser libraries in Chromi
     expect(Object.keys(byPath).sort()).toEqual(['/v1/p', '/v1/t']);
     const pv = await storedEvent(server, 'PageView', byPath['/v1/p'].messageId);
     expect(pv.event.properties).toMatchObject({ name: 'Checkout', url: `${shopUrl}/segment` });
-    expect(pv.event.user.ip).toBe('127.0.0.1');
+    expect(pv.event.user.ip).toBe(storedIp(server, '127.0.0.1'));
     const order = await storedEvent(server, 'Purchase', byPath['/v1/t'].messageId);
     expect(order.event.properties).toMatchObject({
       value: 30,

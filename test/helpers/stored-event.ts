@@ -1,3 +1,4 @@
+import { protectIp } from '../../src/domain/ip-privacy.js';
 import type { Server } from '../../src/server.js';
 import type { StoredEvent } from '../../src/store/store.js';
 import { waitFor } from './pixeltrail.js';
@@ -17,4 +18,11 @@ export async function storedEvent(
     });
   });
   return found as StoredEvent;
+}
+
+/** How an IP address is written for an environment (ip_storage: hmac by default, issue 6). */
+export function storedIp(server: Server, ip: string, envId = 'env_t'): string {
+  const env = server.services.environment(envId);
+  if (!env) throw new Error(`no environment ${envId}`);
+  return protectIp(ip, env.ip_storage, env.ip_secret);
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
 import { startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { storedEvent } from '../helpers/stored-event.js';
+import { storedEvent, storedIp } from '../helpers/stored-event.js';
 
 let hook: Receiver;
 let server: Server;
@@ -76,7 +76,7 @@ describe('Snowplow tracker protocol', () => {
     );
     expect(stored.event.user).toMatchObject({
       user_id: 'sp-user-1',
-      ip: '127.0.0.1',
+      ip: storedIp(server, '127.0.0.1'),
       user_agent: ua,
     });
     expect(stored.event.properties).toMatchObject({ order_id: 'sp-order-1' });
@@ -100,7 +100,7 @@ describe('Snowplow tracker protocol', () => {
     const pv = await storedEvent(server, 'PageView', 'sp-get-1');
     expect(pv.event.user).toMatchObject({
       anonymous_id: 'duid-get-1',
-      ip: '127.0.0.1',
+      ip: storedIp(server, '127.0.0.1'),
       user_agent: UA,
     });
     expect(res.headers.get('set-cookie')).toMatch(/^ptid=duid-get-1;/);
