@@ -81,18 +81,18 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     flushIntervalMs: config.flush_interval_ms,
     context: () => ({ environment, newId }),
     observer: {
-      flushed: (items, outcomes) => {
-        metrics.batchSize.observe(items.length);
-        items.forEach((item, i) => {
-          const o = outcomes[i];
-          if (item.kind === 'event' && o)
-            metrics.events.inc({ source: item.event.source, result: o.status });
-        });
+      touchesCommitted: (n) => metrics.batchSize.observe(n),
+      eventsCommitted: (events, outcomes) => {
+        metrics.batchSize.observe(events.length);
+        events.forEach((e, i) =>
+          metrics.events.inc({ source: e.source, result: outcomes[i].status }),
+        );
       },
-      failed: (n, error) => {
-        metrics.writesLost.inc(n);
-        app.log.error({ err: error, items: n }, 'group commit failed');
+      failed: (kind, n, error) => {
+        metrics.writesLost.inc({ kind }, n);
+        app.log.error({ err: error, kind, items: n }, 'group commit failed');
       },
+      dropped: (kind, reason, n) => metrics.dropped.inc({ kind, reason }, n),
     },
   });
   const worker = new DeliveryWorker({

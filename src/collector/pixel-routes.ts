@@ -83,7 +83,8 @@ function pixelProblem(
 
 /** `/i` impression pixel, `/p` event pixel and `/c` click redirect (DESIGN §5). */
 export function pixelRoutes(app: FastifyInstance, s: Services): void {
-  const swallow = () => s.metrics.writesLost.inc();
+  // Refused or failed writes are counted by the pipeline; a pixel never reports them.
+  const swallow = () => undefined;
 
   app.get('/i', async (req, reply) => {
     s.metrics.hits.inc({ endpoint: 'i' });
@@ -97,7 +98,6 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const optedOut = browserOptedOut(req, env.honor_dnt);
     const anon = browserId(s, req, reply, optedOut);
     if (optedOut) return sendGif(reply, ['opted_out']);
-    await s.pipeline.waitForRoom();
     const touch = touchFrom(
       env,
       'impression',
@@ -107,7 +107,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       anon,
       Math.floor(s.nowMs() / 1000),
     );
-    s.pipeline.recordTouch(touch).catch(swallow);
+    s.pipeline.recordTouch(touch);
     return sendGif(reply, []);
   });
 
@@ -162,7 +162,6 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
         result.errors.map((e) => `${e.field} ${e.message}`),
       );
     }
-    await s.pipeline.waitForRoom();
     s.pipeline.recordEvents([result.event]).then(() => s.worker.wake(), swallow);
     return sendGif(reply, result.event.warnings);
   });
@@ -193,9 +192,9 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const anon = browserId(s, req, reply, optedOut);
     if (!optedOut && !isBotAgent(req.headers['user-agent'])) {
       const clickId = param(q, 'click_id') ?? s.newId('clk_');
-      s.pipeline
-        .recordTouch(touchFrom(env, 'click', clickId, q, req, anon, Math.floor(s.nowMs() / 1000)))
-        .catch(swallow);
+      s.pipeline.recordTouch(
+        touchFrom(env, 'click', clickId, q, req, anon, Math.floor(s.nowMs() / 1000)),
+      );
     }
     return reply
       .status(302)

@@ -77,6 +77,8 @@ function defaultInterpretation(result: HttpResult, n: number, nowMs: number): In
  */
 export class DeliveryWorker {
   private running = false;
+  /** Set by stop(): lanes finish the request in flight and hand the rest back. */
+  private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private inFlight = new Set<Promise<unknown>>();
@@ -92,6 +94,7 @@ export class DeliveryWorker {
   /** Stops claiming, and waits for the sends already in flight to be recorded. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     this.wake();
     await this.loop;
     await Promise.all(this.inFlight);
@@ -202,12 +205,14 @@ export class DeliveryWorker {
     };
     try {
       for (const [i, b] of queue.entries()) {
-        const { entries, stop } = await this.deliver(b);
-        unrecorded.push(...entries);
-        if (stop) {
-          const behind = queue.slice(i + 1).flatMap((x) => x.rows.map((r) => r.outbox.id));
-          for (const id of behind) unfinished.delete(id);
-          if (behind.length > 0) await store.extendLeases(owner, behind, this.deps.nowMs() - 1);
+        if (this.stopping) {
+          await this.handBack(queue.slice(i), unfinished);
+          break;
+        }
+        const sent = await this.deliver(b);
+        unrecorded.push(...sent.entries);
+        if (sent.stop) {
+          await this.handBack(queue.slice(i + 1), unfinished);
           break;
         }
         if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - recordedAt >= RECORD_EVERY_MS)
@@ -216,6 +221,14 @@ export class DeliveryWorker {
     } finally {
       if (unrecorded.length > 0) await record();
     }
+  }
+
+  /** Gives unsent rows back (their lease ends now) for a later round or another worker. */
+  private async handBack(batches: Batch[], unfinished: Set<number>): Promise<void> {
+    const ids = batches.flatMap((x) => x.rows.map((r) => r.outbox.id));
+    for (const id of ids) unfinished.delete(id);
+    if (ids.length > 0)
+      await this.deps.store.extendLeases(this.deps.owner, ids, this.deps.nowMs() - 1);
   }
 
   private byDestination(batches: Batch[]): Map<string, Batch[]> {
