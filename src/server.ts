@@ -84,9 +84,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       touchesCommitted: (n) => metrics.batchSize.observe(n),
       eventsCommitted: (events, outcomes) => {
         metrics.batchSize.observe(events.length);
-        events.forEach((e, i) =>
-          metrics.events.inc({ source: e.source, result: outcomes[i].status }),
-        );
+        for (const [i, e] of events.entries())
+          metrics.events.inc({ source: e.source, result: outcomes[i].status });
       },
       failed: (kind, n, error) => {
         metrics.writesLost.inc({ kind }, n);
