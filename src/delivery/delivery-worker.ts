@@ -190,7 +190,7 @@ export class DeliveryWorker {
    * re-sends those rows under their lease, with the same idempotency key.
    */
   private async runLane(queue: Batch[], unfinished: Set<number>): Promise<void> {
-    const { store, owner } = this.deps;
+    const { store } = this.deps;
     let unrecorded: Entry[] = [];
     let recordedAt = Date.now();
     const record = async () => {

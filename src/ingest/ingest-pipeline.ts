@@ -76,8 +76,14 @@ export class IngestPipeline {
   private touchFlush: Promise<boolean> | null = null;
   private eventFlush: Promise<void> | null = null;
   private closed = false;
+  private lastCommitFailed = false;
 
   constructor(private readonly deps: PipelineDeps) {}
+
+  /** True while the latest commit failed (for `/readyz`): the store cannot take writes. */
+  get failing(): boolean {
+    return this.lastCommitFailed;
+  }
 
   /** Items waiting for a commit. */
   get pending(): number {
@@ -160,9 +166,11 @@ export class IngestPipeline {
     const started = Date.now();
     try {
       await this.deps.store.insertTouches(batch);
+      this.lastCommitFailed = false;
       this.deps.observer?.touchesCommitted(batch.length, Date.now() - started);
       return true;
     } catch (e) {
+      this.lastCommitFailed = true;
       this.deps.observer?.failed('touch', batch.length, e);
       // Kept for a retry, ahead of newer hits; what no longer fits is dropped and counted.
       const room = Math.max(0, MAX_PENDING_TOUCHES - this.touches.length);
@@ -196,9 +204,11 @@ export class IngestPipeline {
       const events = batch.map((p) => p.event);
       const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
       const outcomes = await this.deps.store.ingest((tx) => processBatch(tx, events, ctx));
+      this.lastCommitFailed = false;
       for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
       this.deps.observer?.eventsCommitted(events, outcomes);
     } catch (e) {
+      this.lastCommitFailed = true;
       this.deps.observer?.failed('event', batch.length, e);
       const refused = new IngestRefused('store_unavailable', e);
       for (const p of batch) p.reject(refused);
