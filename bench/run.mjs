@@ -15,11 +15,16 @@ import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import pg from 'pg';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
+import { renderSoakChart } from './soak-chart.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 const RESULTS_PATH = path.join(BENCH_DIR, 'RESULTS.md');
 const RESULTS_PG_PATH = path.join(BENCH_DIR, 'RESULTS-postgres.md');
+const SOAK_PATH = path.join(BENCH_DIR, 'SOAK.md');
+const SOAK_PNG = path.join(BENCH_DIR, 'soak.png');
+const SOAK_EVENT_BATCH = 100;
+const SOAK_EVENT_CONNECTIONS = 4;
 
 /** A fresh PostgreSQL database for one bench run. */
 async function createBenchDatabase(adminUrl) {
@@ -69,7 +74,7 @@ const MIN_PIXEL_REQUESTS = 20_000;
 const EVENTS_WARMUP_S = 1;
 // A generator using this share of a core or more was the limit, not the server.
 const GENERATOR_SATURATED_SHARE = 0.9;
-const STARTUP_TIMEOUT_MS = 20_000;
+const STARTUP_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 // A stored count is final once it has not moved for this long (many flush intervals).
 const SETTLED_AFTER_MS = 1_000;
@@ -94,6 +99,9 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         CPU time went; skips the events bench and leaves RESULTS.md alone
   --workers N           also run \`serve --workers N\` on a fresh PostgreSQL database on --pg;
                         1 skips it [2]
+  --soak                instead of the bench: mixed load (pixel + /v1/events batches of
+                        ${SOAK_EVENT_BATCH}) for --soak-minutes [10], measured in slices of
+                        --soak-slice seconds [10]; writes bench/SOAK.md and bench/soak.png
   --keep                keep the temporary data folder and logs
   -h, --help`;
 
@@ -112,6 +120,9 @@ function options() {
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       workers: { type: 'string', default: '2' },
+      soak: { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string', default: '10' },
+      'soak-slice': { type: 'string', default: '10' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -138,6 +149,9 @@ function options() {
     profile: values.profile,
     keep: values.keep,
     workers: num('workers', 1),
+    soak: values.soak,
+    soakMinutes: num('soak-minutes', 0.1),
+    soakSliceS: num('soak-slice', 1),
   };
 }
 
@@ -572,6 +586,102 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
   return `${lines.join('\n')}\n`;
 }
 
+// ---------------------------------------------------------------- soak
+
+/** Mixed load in slices; each slice's pixel rate and latency, events/s and server RSS. */
+async function soak(opts, pixeltrail, dir, log) {
+  const bodyPath = path.join(dir, 'soak-events.json');
+  fs.writeFileSync(bodyPath, eventsBody(SOAK_EVENT_BATCH));
+  const slices = [];
+  const started = Date.now();
+  const endAt = started + opts.soakMinutes * 60_000;
+  const rest = rssMiB(pixeltrail.child.pid);
+  while (Date.now() < endAt) {
+    const [px, ev] = await Promise.all([
+      load({
+        url: `${pixeltrail.base}${PIXELTRAIL_PIXEL_PATH}`,
+        connections: opts.connections,
+        headers: { 'user-agent': USER_AGENT },
+        idReplacement: true,
+        durationS: opts.soakSliceS,
+      }),
+      load({
+        url: `${pixeltrail.base}/v1/events`,
+        connections: SOAK_EVENT_CONNECTIONS,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
+        bodyPath,
+        idReplacement: true,
+        timeout: EVENTS_TIMEOUT_S,
+        durationS: opts.soakSliceS,
+      }),
+    ]);
+    const slice = {
+      t: Math.round((Date.now() - started) / 1000),
+      pixelRps: px.rps,
+      p50: px.p50,
+      p99: px.p99,
+      eventsPerS: ev.durationS > 0 ? (ev.ok * SOAK_EVENT_BATCH) / ev.durationS : 0,
+      eventsNon2xx: ev.non2xx,
+      rss: rssMiB(pixeltrail.child.pid),
+    };
+    slices.push(slice);
+    log(
+      `  ${slice.t} s: /i ${fmt(slice.pixelRps)} req/s p99 ${slice.p99} ms, ` +
+        `${fmt(slice.eventsPerS)} events/s, RSS ${slice.rss.toFixed(0)} MiB`,
+    );
+  }
+  const x = slices.map((s) => s.t);
+  const drawn = await renderSoakChart(SOAK_PNG, x, [
+    ['pixeltrail RSS (MiB)', [['RSS MiB', slices.map((s) => Math.round(s.rss))]]],
+    [
+      '/i latency (ms)',
+      [
+        ['p50 ms', slices.map((s) => s.p50)],
+        ['p99 ms', slices.map((s) => s.p99)],
+      ],
+    ],
+    [
+      'throughput',
+      [
+        ['/i req/s', slices.map((s) => Math.round(s.pixelRps))],
+        ['events/s', slices.map((s) => Math.round(s.eventsPerS))],
+      ],
+    ],
+  ]);
+  const warm = slices.slice(Math.floor(slices.length / 3));
+  const m = machine();
+  const text = [
+    '# pixeltrail soak',
+    '',
+    `Generated by \`npm run bench -- --soak\` on ${m.date}: ${opts.soakMinutes} min of mixed load ` +
+      `(${opts.connections} connections on \`/i\`, ${SOAK_EVENT_CONNECTIONS} on \`/v1/events\` in ` +
+      `batches of ${SOAK_EVENT_BATCH}), measured in ${opts.soakSliceS} s slices.`,
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores; Node ${m.node}; pixeltrail ${m.commit}; load average ${m.loadAvg}`,
+    `- RSS at rest ${rest.toFixed(0)} MiB; after warm-up (last two thirds of the run) ` +
+      `${Math.min(...warm.map((s) => s.rss)).toFixed(0)}–${Math.max(...warm.map((s) => s.rss)).toFixed(0)} MiB`,
+    drawn ? '- Chart: [soak.png](soak.png)' : '- Chart: not drawn (no /usr/bin/chromium)',
+    '',
+    ...mdTable(
+      ['t s', '/i req/s', 'p50 ms', 'p99 ms', 'events/s', 'events non-2xx', 'RSS MiB'],
+      Array(7).fill(true),
+      slices.map((s) => [
+        String(s.t),
+        fmt(s.pixelRps),
+        String(s.p50),
+        String(s.p99),
+        fmt(s.eventsPerS),
+        fmt(s.eventsNon2xx),
+        s.rss.toFixed(0),
+      ]),
+    ),
+  ].join('\n');
+  fs.writeFileSync(SOAK_PATH, `${text}\n`);
+  process.stdout.write(`${text}\n`);
+  log(`\nwritten to ${path.relative(process.cwd(), SOAK_PATH)} and soak.png`);
+}
+
 // ---------------------------------------------------------------- main
 
 function writeConfig(dir, opts) {
@@ -627,6 +737,7 @@ async function main() {
       dir,
     );
     servers.push(pixeltrail);
+    if (opts.soak) return void (await soak(opts, pixeltrail, dir, log));
     const bareArgs = [path.join(BENCH_DIR, 'bare-gif-server.mjs')];
     const bare = await startServer('bare-node-http', bareArgs, {}, dir);
     servers.push(bare);
