@@ -203,21 +203,30 @@ export class DeliveryWorker {
         this.deps.observer?.attempted(e.d, e.verdict, e.reason);
       }
     };
+    // Batches start in order, at most `max_in_flight` at once (1: strictly one after the
+    // other); after a batch that must be retried, none behind it starts.
+    const window = Math.max(1, queue[0]?.dest.max_in_flight ?? 1);
+    const sending = new Set<Promise<void>>();
+    let next = 0;
+    let blocked = false;
+    const send = async (b: Batch) => {
+      const sent = await this.deliver(b);
+      unrecorded.push(...sent.entries);
+      if (sent.stop) blocked = true;
+      if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - recordedAt >= RECORD_EVERY_MS)
+        await record();
+    };
     try {
-      for (const [i, b] of queue.entries()) {
-        if (this.stopping) {
-          await this.handBack(queue.slice(i), unfinished);
-          break;
+      while (next < queue.length && !blocked && !this.stopping) {
+        if (sending.size >= window) {
+          await Promise.race(sending);
+          continue;
         }
-        const sent = await this.deliver(b);
-        unrecorded.push(...sent.entries);
-        if (sent.stop) {
-          await this.handBack(queue.slice(i + 1), unfinished);
-          break;
-        }
-        if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - recordedAt >= RECORD_EVERY_MS)
-          await record();
+        const p: Promise<void> = send(queue[next++]).finally(() => sending.delete(p));
+        sending.add(p);
       }
+      await Promise.all(sending);
+      if (next < queue.length) await this.handBack(queue.slice(next), unfinished);
     } finally {
       if (unrecorded.length > 0) await record();
     }
