@@ -19,8 +19,8 @@ const CLAIM_BATCH_ROWS = 500;
 const SEND_CONCURRENCY = 32;
 const IDLE_POLL_MS = 250;
 /** A lane records its attempts at least this often, in rows and in milliseconds. */
-const RECORD_EVERY_ROWS = 100;
-const RECORD_EVERY_MS = 200;
+const RECORD_EVERY_ROWS = 25;
+const RECORD_EVERY_MS = 100;
 /** How much of a platform's answer the delivery log keeps per attempt. */
 const DETAIL_CHARS = 500;
 
