@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { partitionsMigration } from './migration-partitions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -192,7 +193,11 @@ const sparseUserIndex: Migration = {
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_sparse_user_index': sparseUserIndex };
+      return {
+        '0001_initial': initial(dialect),
+        '0002_sparse_user_index': sparseUserIndex,
+        '0008_partitions': partitionsMigration(dialect),
+      };
     },
   };
 }
