@@ -12,13 +12,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import zlib from 'node:zlib';
 import pg from 'pg';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
+import { renderSoakChart } from './soak-chart.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 const RESULTS_PATH = path.join(BENCH_DIR, 'RESULTS.md');
 const RESULTS_PG_PATH = path.join(BENCH_DIR, 'RESULTS-postgres.md');
+const SOAK_PATH = path.join(BENCH_DIR, 'SOAK.md');
+const SOAK_PNG = path.join(BENCH_DIR, 'soak.png');
+const SOAK_EVENT_BATCH = 100;
+const SOAK_EVENT_CONNECTIONS = 4;
 
 /** A fresh PostgreSQL database for one bench run. */
 async function createBenchDatabase(adminUrl) {
@@ -68,7 +74,7 @@ const MIN_PIXEL_REQUESTS = 20_000;
 const EVENTS_WARMUP_S = 1;
 // A generator using this share of a core or more was the limit, not the server.
 const GENERATOR_SATURATED_SHARE = 0.9;
-const STARTUP_TIMEOUT_MS = 20_000;
+const STARTUP_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 // A stored count is final once it has not moved for this long (many flush intervals).
 const SETTLED_AFTER_MS = 1_000;
@@ -91,6 +97,11 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         [postgres://postgres@127.0.0.1:5432/postgres]
   --profile             run pixeltrail under --cpu-prof for the pixel runs and print where its
                         CPU time went; skips the events bench and leaves RESULTS.md alone
+  --workers N           also run \`serve --workers N\` on a fresh PostgreSQL database on --pg;
+                        1 skips it [2]
+  --soak                instead of the bench: mixed load (pixel + /v1/events batches of
+                        ${SOAK_EVENT_BATCH}) for --soak-minutes [10], measured in slices of
+                        --soak-slice seconds [10]; writes bench/SOAK.md and bench/soak.png
   --keep                keep the temporary data folder and logs
   -h, --help`;
 
@@ -108,6 +119,10 @@ function options() {
       pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      workers: { type: 'string', default: '2' },
+      soak: { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string', default: '10' },
+      'soak-slice': { type: 'string', default: '10' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -133,6 +148,10 @@ function options() {
     pgUrl: values.pg,
     profile: values.profile,
     keep: values.keep,
+    workers: num('workers', 1),
+    soak: values.soak,
+    soakMinutes: num('soak-minutes', 0.1),
+    soakSliceS: num('soak-slice', 1),
   };
 }
 
@@ -194,6 +213,94 @@ async function stopServer(server) {
   const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   await exit;
   clearTimeout(timer);
+}
+
+const NGINX = '/usr/sbin/nginx';
+
+/** Debian's nginx, installed if missing (root, apt); null when it cannot be had. */
+function nginxBinary(log) {
+  if (fs.existsSync(NGINX)) return NGINX;
+  try {
+    log('nginx missing: apt-get install nginx ...');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'nginx'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  return fs.existsSync(NGINX) ? NGINX : null;
+}
+
+/** nginx serving `empty_gif` on /i (the physical limit of this box) with `workers` workers. */
+async function startNginx(bin, workers, dir) {
+  const port = await freePort();
+  const root = path.join(dir, `nginx-${workers}`);
+  fs.mkdirSync(root, { recursive: true });
+  const conf = path.join(root, 'nginx.conf');
+  fs.writeFileSync(
+    conf,
+    `worker_processes ${workers};
+pid ${root}/nginx.pid;
+error_log ${root}/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${root}/tmp;
+  proxy_temp_path ${root}/tmp;
+  fastcgi_temp_path ${root}/tmp;
+  uwsgi_temp_path ${root}/tmp;
+  scgi_temp_path ${root}/tmp;
+  server {
+    listen 127.0.0.1:${port};
+    location /i { empty_gif; add_header Cache-Control no-store; }
+    location /healthz { return 200 'ok'; }
+  }
+}
+`,
+  );
+  const child = spawn(bin, ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline && !exited(child)) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return { name: `nginx-${workers}`, child, base };
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(POLL_MS);
+  }
+  throw new Error(`nginx did not start (${root}/error.log)`);
+}
+
+/** Resident memory of a process and its children, MiB (Linux /proc). */
+function rssMiB(pid) {
+  const one = (p) => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let kids = [];
+  try {
+    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    // No children.
+  }
+  return one(pid) + kids.reduce((n, k) => n + one(k), 0);
+}
+
+/** Bytes of the built tag, raw and gzipped as served. */
+function tagBytes() {
+  const file = path.join(ROOT, 'dist', 'public', 't.js');
+  if (!fs.existsSync(file)) return null;
+  const js = fs.readFileSync(file);
+  return { raw: js.length, gzip: zlib.gzipSync(js, { level: 9 }).length };
 }
 
 /** One autocannon run in its own process (load.mjs); see there for `spec`. */
@@ -359,7 +466,36 @@ function mdTable(header, right, rows) {
   return [line(header), `| ${rule.join(' | ')} |`, ...rows.map(line)];
 }
 
-function report(m, opts, pixel, ratio, check, events) {
+/** Each target as a ratio of bare node:http and of nginx empty_gif with 1 worker. */
+function ratioLines(pixel) {
+  const bare = pixel.find((r) => r.name === 'bare node:http');
+  const nginx1 = pixel.find((r) => r.name === 'nginx empty_gif, 1 worker');
+  const x = (r, base) => (base ? (r.rps / base.rps).toFixed(2) : '–');
+  return [
+    'Ratios (goals: pixeltrail 1 process ≥ 0.90 of bare node:http; `serve --workers 2` ≥ 0.60 ' +
+      'of nginx with 1 worker):',
+    '',
+    ...mdTable(
+      ['target', 'req/s', '÷ bare node:http', '÷ nginx 1 worker'],
+      [false, true, true, true],
+      pixel.map((r) => [r.name, fmt(r.rps), x(r, bare), x(r, nginx1)]),
+    ),
+  ];
+}
+
+function extraLines(memory, tag, skipped) {
+  const lines = ['', '## Memory and tag', ''];
+  for (const [when, mib] of memory) lines.push(`- pixeltrail RSS ${when}: ${mib.toFixed(0)} MiB`);
+  if (tag)
+    lines.push(
+      `- \`/t.js\`: ${fmt(tag.raw)} bytes, **${fmt(tag.gzip)} bytes gzipped** (goal < 3 KB)`,
+    );
+  if (skipped.length > 0)
+    lines.push('', 'Not measured in this run:', ...skipped.map((x) => `- ${x}`));
+  return lines;
+}
+
+function report(m, opts, pixel, ratio, check, events, extra = []) {
   const lines = [
     '# pixeltrail bench results',
     '',
@@ -374,7 +510,7 @@ function report(m, opts, pixel, ratio, check, events) {
     `- Load average when written (1, 5, 15 min): ${m.loadAvg}. Other work on the machine ` +
       'lowers every number.',
     '',
-    '## Impression pixel: `GET /i` vs bare `node:http`',
+    '## Impression pixel: `GET /i` vs bare `node:http` and nginx `empty_gif`',
     '',
     `${opts.connections} connections after a ${opts.warmupS} s warm-up; browser User-Agent, no ` +
       'cookie (every hit is a new browser, so pixeltrail also sets `ptid`); a fresh `imp_id` ' +
@@ -398,6 +534,8 @@ function report(m, opts, pixel, ratio, check, events) {
     ),
     '',
     `**pixeltrail / bare: ${ratio.toFixed(2)}**`,
+    '',
+    ...ratioLines(pixel),
     '',
     `Impressions stored vs 200s answered (after the last flush): ${fmt(check.stored)} vs ` +
       `${fmt(check.ok)} → **${check.verdict}**`,
@@ -444,7 +582,104 @@ function report(m, opts, pixel, ratio, check, events) {
         'requests still in flight when a timed run stops.',
     );
   }
+  lines.push(...extra);
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- soak
+
+/** Mixed load in slices; each slice's pixel rate and latency, events/s and server RSS. */
+async function soak(opts, pixeltrail, dir, log) {
+  const bodyPath = path.join(dir, 'soak-events.json');
+  fs.writeFileSync(bodyPath, eventsBody(SOAK_EVENT_BATCH));
+  const slices = [];
+  const started = Date.now();
+  const endAt = started + opts.soakMinutes * 60_000;
+  const rest = rssMiB(pixeltrail.child.pid);
+  while (Date.now() < endAt) {
+    const [px, ev] = await Promise.all([
+      load({
+        url: `${pixeltrail.base}${PIXELTRAIL_PIXEL_PATH}`,
+        connections: opts.connections,
+        headers: { 'user-agent': USER_AGENT },
+        idReplacement: true,
+        durationS: opts.soakSliceS,
+      }),
+      load({
+        url: `${pixeltrail.base}/v1/events`,
+        connections: SOAK_EVENT_CONNECTIONS,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
+        bodyPath,
+        idReplacement: true,
+        timeout: EVENTS_TIMEOUT_S,
+        durationS: opts.soakSliceS,
+      }),
+    ]);
+    const slice = {
+      t: Math.round((Date.now() - started) / 1000),
+      pixelRps: px.rps,
+      p50: px.p50,
+      p99: px.p99,
+      eventsPerS: ev.durationS > 0 ? (ev.ok * SOAK_EVENT_BATCH) / ev.durationS : 0,
+      eventsNon2xx: ev.non2xx,
+      rss: rssMiB(pixeltrail.child.pid),
+    };
+    slices.push(slice);
+    log(
+      `  ${slice.t} s: /i ${fmt(slice.pixelRps)} req/s p99 ${slice.p99} ms, ` +
+        `${fmt(slice.eventsPerS)} events/s, RSS ${slice.rss.toFixed(0)} MiB`,
+    );
+  }
+  const x = slices.map((s) => s.t);
+  const drawn = await renderSoakChart(SOAK_PNG, x, [
+    ['pixeltrail RSS (MiB)', [['RSS MiB', slices.map((s) => Math.round(s.rss))]]],
+    [
+      '/i latency (ms)',
+      [
+        ['p50 ms', slices.map((s) => s.p50)],
+        ['p99 ms', slices.map((s) => s.p99)],
+      ],
+    ],
+    [
+      'throughput',
+      [
+        ['/i req/s', slices.map((s) => Math.round(s.pixelRps))],
+        ['events/s', slices.map((s) => Math.round(s.eventsPerS))],
+      ],
+    ],
+  ]);
+  const warm = slices.slice(Math.floor(slices.length / 3));
+  const m = machine();
+  const text = [
+    '# pixeltrail soak',
+    '',
+    `Generated by \`npm run bench -- --soak\` on ${m.date}: ${opts.soakMinutes} min of mixed load ` +
+      `(${opts.connections} connections on \`/i\`, ${SOAK_EVENT_CONNECTIONS} on \`/v1/events\` in ` +
+      `batches of ${SOAK_EVENT_BATCH}), measured in ${opts.soakSliceS} s slices.`,
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores; Node ${m.node}; pixeltrail ${m.commit}; load average ${m.loadAvg}`,
+    `- RSS at rest ${rest.toFixed(0)} MiB; after warm-up (last two thirds of the run) ` +
+      `${Math.min(...warm.map((s) => s.rss)).toFixed(0)}–${Math.max(...warm.map((s) => s.rss)).toFixed(0)} MiB`,
+    drawn ? '- Chart: [soak.png](soak.png)' : '- Chart: not drawn (no /usr/bin/chromium)',
+    '',
+    ...mdTable(
+      ['t s', '/i req/s', 'p50 ms', 'p99 ms', 'events/s', 'events non-2xx', 'RSS MiB'],
+      Array(7).fill(true),
+      slices.map((s) => [
+        String(s.t),
+        fmt(s.pixelRps),
+        String(s.p50),
+        String(s.p99),
+        fmt(s.eventsPerS),
+        fmt(s.eventsNon2xx),
+        s.rss.toFixed(0),
+      ]),
+    ),
+  ].join('\n');
+  fs.writeFileSync(SOAK_PATH, `${text}\n`);
+  process.stdout.write(`${text}\n`);
+  log(`\nwritten to ${path.relative(process.cwd(), SOAK_PATH)} and soak.png`);
 }
 
 // ---------------------------------------------------------------- main
@@ -484,6 +719,7 @@ async function main() {
   const servers = [];
   let failed = false;
   let pgDb = null;
+  const extraDbs = [];
   try {
     log(`starting servers (data and logs in ${dir}) ...`);
     const prof = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -503,6 +739,7 @@ async function main() {
       dir,
     );
     servers.push(pixeltrail);
+    if (opts.soak) return void (await soak(opts, pixeltrail, dir, log));
     const bareArgs = [path.join(BENCH_DIR, 'bare-gif-server.mjs')];
     const bare = await startServer('bare-node-http', bareArgs, {}, dir);
     servers.push(bare);
@@ -514,6 +751,26 @@ async function main() {
       log,
     );
     await stopServer(bare);
+    const skipped = [];
+    const memory = [['at rest, after start', rssMiB(pixeltrail.child.pid)]];
+    const nginxRuns = [];
+    const nginx = opts.profile ? null : nginxBinary(log);
+    if (!nginx && !opts.profile) skipped.push('nginx empty_gif: nginx could not be installed');
+    for (const workers of nginx ? [...new Set([1, os.cpus().length])] : []) {
+      const ng = await startNginx(nginx, workers, dir);
+      nginxRuns.push(
+        await pixelBench(
+          {
+            name: `nginx empty_gif, ${workers} worker${workers > 1 ? 's' : ''}`,
+            base: ng.base,
+            path: BARE_PIXEL_PATH,
+          },
+          opts,
+          log,
+        ),
+      );
+      await stopServer(ng);
+    }
     const ptRun = await pixelBench(
       {
         name: 'pixeltrail /i',
@@ -524,8 +781,42 @@ async function main() {
       opts,
       log,
     );
+    memory.push(['after the pixel run', rssMiB(pixeltrail.child.pid)]);
+    const clusterRuns = [];
+    if (!opts.profile && opts.workers > 1) {
+      // Several workers need PostgreSQL (SQLite has one writer): a fresh database for them.
+      let db = pgDb;
+      try {
+        db ??= await createBenchDatabase(`${opts.pgUrl}`).then((d) => {
+          extraDbs.push(d);
+          return d;
+        });
+        const cl = await startServer(
+          `pixeltrail-workers-${opts.workers}`,
+          ['dist/cli.js', 'serve', '--workers', String(opts.workers)],
+          { ...ptEnv, DATABASE_URL: db.url },
+          dir,
+        );
+        servers.push(cl);
+        clusterRuns.push(
+          await pixelBench(
+            {
+              name: `pixeltrail /i, serve --workers ${opts.workers} (PostgreSQL)`,
+              base: cl.base,
+              path: PIXELTRAIL_PIXEL_PATH,
+              countStored: true,
+            },
+            opts,
+            log,
+          ),
+        );
+        await stopServer(cl);
+      } catch (e) {
+        skipped.push(`serve --workers ${opts.workers}: ${e.message.split('\n')[0]}`);
+      }
+    }
     const ratio = ptRun.rps / bareRun.rps;
-    const verdict = ptRun.stored === ptRun.ok ? 'EQUAL' : 'MISMATCH';
+    const verdict = [ptRun, ...clusterRuns].every((r) => r.stored === r.ok) ? 'EQUAL' : 'MISMATCH';
     const check = { stored: ptRun.stored, ok: ptRun.ok, verdict };
     failed = verdict !== 'EQUAL';
 
@@ -542,7 +833,21 @@ async function main() {
       }
     }
 
-    const text = report(machine(), opts, [bareRun, ptRun], ratio, check, events);
+    if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
+    skipped.push(
+      'attribution lookup latency with 10 million touches',
+      'tag main-thread time in Chromium',
+      'RSS after 10 minutes of full load (--soak)',
+    );
+    const text = report(
+      machine(),
+      opts,
+      [bareRun, ...nginxRuns, ptRun, ...clusterRuns],
+      ratio,
+      check,
+      events,
+      extraLines(memory, tagBytes(), skipped),
+    );
     process.stdout.write(`\n${text}`);
     if (opts.profile) {
       await stopServer(pixeltrail);
@@ -563,6 +868,7 @@ async function main() {
     await Promise.all(servers.map(stopServer));
     for (const child of children) child.kill('SIGKILL');
     if (pgDb) await pgDb.drop();
+    for (const d of extraDbs) await d.drop().catch(() => undefined);
     if (opts.keep || opts.profile) log(`kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }

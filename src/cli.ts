@@ -1,4 +1,6 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { startCluster } from './cluster-serve.js';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
@@ -12,7 +14,8 @@ import { createServer } from './server.js';
 import { openStore } from './store/open-store.js';
 
 const USAGE = `usage: pixeltrail <command>
-  serve                                   run the collector, attribution and delivery (default)
+  serve [--workers N]                     run the collector, attribution and delivery (default);
+                                          --workers N: N processes on one port (PostgreSQL)
   migrate                                 apply pending database migrations
   replay --env ID --dest ID --from T --to T
                                           re-send the attributed conversions created in [from, to)
@@ -53,10 +56,12 @@ function banner(config: AppConfig, base: string): string {
   return lines.join('\n');
 }
 
-async function serve(config: AppConfig): Promise<void> {
+async function serve(config: AppConfig, workers: number): Promise<void> {
+  if (workers > 1 && startCluster(config, workers)) return;
   const server = await createServer(config);
   const base = await server.listen();
-  process.stdout.write(`${banner(config, base)}\n`);
+  if (cluster.isPrimary || cluster.worker?.id === 1)
+    process.stdout.write(`${banner(config, base)}\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -104,13 +109,17 @@ async function main(argv: string[]): Promise<void> {
       demo: { type: 'boolean' },
       touches: { type: 'string' },
       conversions: { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const command = positionals[0] ?? 'serve';
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
   const config = loadConfig(process.env);
-  if (command === 'serve') return serve(config);
+  const workers = Number(values.workers ?? 1);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new ConfigError('--workers must be a whole number ≥ 1');
+  if (command === 'serve') return serve(config, workers);
   if (command === 'destinations')
     return destinationsCommand(config, positionals.slice(1), values.env);
   const store = openStore(config);

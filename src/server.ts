@@ -99,20 +99,29 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     flushIntervalMs: config.flush_interval_ms,
     context: () => ({ environment, newId }),
     observer: {
-      flushed: (items, outcomes) => {
-        metrics.batchSize.observe(items.length);
+      touchesCommitted: (touches) => {
+        metrics.batchSize.observe(touches.length);
+        const items = touches.map((touch) => ({ kind: 'touch' as const, touch }));
         audiences.noteIngested(items.flatMap(identifiersOf));
-        items.forEach((item, i) => {
-          const o = outcomes[i];
-          if (item.kind === 'event' && o)
-            metrics.events.inc({ source: item.event.source, result: o.status });
-        });
+        live.publishBatch(
+          items,
+          items.map(() => null),
+          nowMs(),
+        );
+      },
+      eventsCommitted: (events, outcomes) => {
+        metrics.batchSize.observe(events.length);
+        for (const [i, e] of events.entries())
+          metrics.events.inc({ source: e.source, result: outcomes[i].status });
+        const items = events.map((event) => ({ kind: 'event' as const, event }));
+        audiences.noteIngested(items.flatMap(identifiersOf));
         live.publishBatch(items, outcomes, nowMs());
       },
-      failed: (n, error) => {
-        metrics.writesLost.inc(n);
-        app.log.error({ err: error, items: n }, 'group commit failed');
+      failed: (kind, n, error) => {
+        metrics.writesLost.inc({ kind }, n);
+        app.log.error({ err: error, kind, items: n }, 'group commit failed');
       },
+      dropped: (kind, reason, n) => metrics.dropped.inc({ kind, reason }, n),
     },
   });
   const worker = new DeliveryWorker({

@@ -2,11 +2,16 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
+import { IngestRefused } from '../ingest/ingest-pipeline.js';
 import type { EventOutcome } from '../ingest/process-batch.js';
 import { HttpError } from './http-error.js';
 import { bearer } from './key-check.js';
 import { serverConsent } from './request-consent.js';
 import type { Services } from './services.js';
+
+/** Retry-After (seconds) when the ingest queue is full, and when the store cannot commit. */
+const RETRY_AFTER_BUSY_S = 1;
+const RETRY_AFTER_STORE_S = 2;
 
 /** Events one request may carry (DESIGN §5). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -79,12 +84,21 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
       try {
         outcomes = await s.pipeline.recordEvents(good);
       } catch (e) {
-        req.log.error({ err: e }, 'events batch not committed');
-        throw new HttpError(
-          503,
-          'store_unavailable',
-          'events could not be stored; retry the request',
-        );
+        if (!(e instanceof IngestRefused)) throw e;
+        // Nothing of this batch was committed: the client retries it whole, later.
+        const busy = e.reason === 'queue_full';
+        req.log.warn({ reason: e.reason, err: e.cause }, 'events batch not committed');
+        return reply
+          .status(503)
+          .header('retry-after', String(busy ? RETRY_AFTER_BUSY_S : RETRY_AFTER_STORE_S))
+          .send({
+            error: {
+              code: busy ? 'overloaded' : 'store_unavailable',
+              message: busy
+                ? 'too many events are waiting to be stored; retry after the Retry-After delay'
+                : 'events could not be stored; retry after the Retry-After delay',
+            },
+          });
       }
       s.worker.wake();
       const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;

@@ -23,7 +23,14 @@ export class Metrics {
   });
   readonly writesLost = new Counter({
     name: 'pixeltrail_writes_failed_total',
-    help: 'Queued writes whose transaction failed',
+    help: 'Queued writes whose transaction failed (touches are retried, events answered 503)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'pixeltrail_ingest_dropped_total',
+    help: 'Writes not taken: queue full (overload, store down), closed, or lost after retries',
+    labelNames: ['kind', 'reason'],
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({

@@ -99,7 +99,8 @@ function pixelProblem(
 
 /** `/i` impression pixel, `/p` event pixel and `/c` click redirect (DESIGN §5). */
 export function pixelRoutes(app: FastifyInstance, s: Services): void {
-  const swallow = () => s.metrics.writesLost.inc();
+  // Refused or failed writes are counted by the pipeline; a pixel never reports them.
+  const swallow = () => undefined;
 
   app.get('/i', async (req, reply) => {
     s.metrics.hits.inc({ endpoint: 'i' });
@@ -118,7 +119,6 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       s.metrics.invalidHits.inc({ endpoint: 'i', reason: 'opted_out' });
       return sendGif(reply, ['opted_out']);
     }
-    await s.pipeline.waitForRoom();
     const touch = touchFrom(
       env,
       'impression',
@@ -129,7 +129,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       Math.floor(s.nowMs() / 1000),
       traffic,
     );
-    s.pipeline.recordTouch(touch).catch(swallow);
+    s.pipeline.recordTouch(touch);
     if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'i', reason: traffic });
     return sendGif(reply, traffic === 'human' ? [] : [traffic]);
   });
@@ -193,7 +193,6 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const sig = param(q, 'sig');
     if (sig && verifyEventSignature(env.click_secret, event, sig)) event.verified = 'signature';
     else if (sig) warnings.push('bad_signature');
-    await s.pipeline.waitForRoom();
     s.pipeline.recordEvents([event]).then(() => s.worker.wake(), swallow);
     return sendGif(reply, warnings);
   });
@@ -229,9 +228,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     if (allowed && traffic !== 'prefetch') {
       const clickId = param(q, 'click_id') ?? s.newId('clk_');
       const nowS = Math.floor(s.nowMs() / 1000);
-      s.pipeline
-        .recordTouch(touchFrom(env, 'click', clickId, q, req, anon, nowS, traffic))
-        .catch(swallow);
+      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, req, anon, nowS, traffic));
     }
     if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'c', reason: traffic });
     return reply

@@ -33,6 +33,8 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
   app.get('/readyz', async (req, reply) => {
     try {
       await s.store.ping();
+      // A store that answers reads may still refuse writes (disk full, read-only).
+      if (s.pipeline.failing) throw new Error('the latest commit failed');
       return { ok: true, queued_writes: s.pipeline.pending };
     } catch (e) {
       req.log.warn({ err: e }, 'store not ready');

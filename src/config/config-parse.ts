@@ -134,6 +134,7 @@ const COMMON_DEST_KEYS = new Set([
   'retry',
   'timeout',
   'batch',
+  'max_in_flight',
   'test_mode',
   'base_url',
   'accept',
@@ -248,6 +249,7 @@ function parseDestination(
       maxAttempts: r.int(retry, 'max_attempts', `${path}.retry.max_attempts`, DEFAULT_MAX_ATTEMPTS),
     },
     timeout_ms: r.duration(o, 'timeout', `${path}.timeout`, DEFAULT_TIMEOUT),
+    max_in_flight: r.int(o, 'max_in_flight', `${path}.max_in_flight`, 1),
     batch: {
       size: r.int(batch, 'size', `${path}.batch.size`, adapterFor(type)?.maxBatch ?? 1),
       max_wait_ms: r.duration(batch, 'max_wait', `${path}.batch.max_wait`, '0ms'),

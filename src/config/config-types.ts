@@ -22,6 +22,11 @@ export interface DestinationConfig {
   timeout_ms: number;
   /** Conversions per request (capped by the platform's limit) and how long to wait to fill one. */
   batch: { size: number; max_wait_ms: number };
+  /**
+   * Requests in flight to this destination at once. 1 (the default) delivers in conversion
+   * order; more trade that order for throughput on a slow, one-conversion-per-request API.
+   */
+  max_in_flight?: number;
   /** Send to the platform's test channel (Meta test_event_code, TikTok test_event_code…). */
   test_mode: boolean;
   /** The platform's API host; tests point it at loopback. Null means the public default. */

@@ -14,11 +14,14 @@ import { adapterFor } from './destinations/registry.js';
 /** Rows claimed per round. */
 const CLAIM_BATCH_ROWS = 500;
 /**
- * Requests in flight per worker. A round of 500 single-row webhook sends must not open 500
- * sockets at once to one receiver; the rest wait their turn under a renewed lease.
+ * Destinations sent to at once per worker; each destination gets one request at a time, so
+ * that its conversions arrive in order (batching platforms carry up to 1000 rows each).
  */
 const SEND_CONCURRENCY = 32;
 const IDLE_POLL_MS = 250;
+/** A lane records its attempts at least this often, in rows and in milliseconds. */
+const RECORD_EVERY_ROWS = 25;
+const RECORD_EVERY_MS = 100;
 /** How much of a platform's answer the delivery log keeps per attempt. */
 const DETAIL_CHARS = 500;
 
@@ -37,6 +40,15 @@ export interface WorkerDeps {
   random: () => number;
   owner: string;
   observer?: DeliveryObserver;
+}
+
+/** One row's attempt, read but not yet recorded. */
+interface Entry {
+  attempt: AttemptRecord;
+  update: OutboxUpdate;
+  d: ClaimedDelivery;
+  verdict: string;
+  reason: string | null;
 }
 
 /** One request's worth of claimed rows for one destination. */
@@ -66,9 +78,11 @@ function defaultInterpretation(result: HttpResult, n: number, nowMs: number): In
  */
 export class DeliveryWorker {
   private running = false;
+  /** Set by stop(): lanes finish the request in flight and hand the rest back. */
+  private stopping = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private inFlight = new Set<Promise<void>>();
+  private inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -81,6 +95,7 @@ export class DeliveryWorker {
   /** Stops claiming, and waits for the sends already in flight to be recorded. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     this.wake();
     await this.loop;
     await Promise.all(this.inFlight);
@@ -149,25 +164,92 @@ export class DeliveryWorker {
     );
     renew.unref();
     try {
+      // One lane per destination: its batches go out one after another, in id order, and the
+      // lane stops at the first batch that must be retried (or pauses the destination). The
+      // rows behind it are handed back unsent, to follow once the head row gets through.
+      const lanes = [...this.byDestination(batches).values()];
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < batches.length) {
-          const b = batches[next++];
-          const p = this.deliver(b).finally(() => {
-            this.inFlight.delete(p);
-            for (const r of b.rows) unfinished.delete(r.outbox.id);
-          });
-          this.inFlight.add(p);
-          await p;
-        }
+        while (next < lanes.length) await this.runLane(lanes[next++], unfinished);
       };
-      const lanes = Array.from({ length: Math.min(SEND_CONCURRENCY, batches.length) }, lane);
-      const failed = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
+      const running = Array.from({ length: Math.min(SEND_CONCURRENCY, lanes.length) }, () => {
+        const p = lane().finally(() => this.inFlight.delete(p));
+        this.inFlight.add(p);
+        return p;
+      });
+      const failed = (await Promise.allSettled(running)).find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
       clearInterval(renew);
     }
     return rows.length;
+  }
+
+  /**
+   * Sends one destination's batches in order. Attempts are recorded every RECORD_EVERY_ROWS
+   * rows or RECORD_EVERY_MS (one transaction each, not one per request): a crash in between
+   * re-sends those rows under their lease, with the same idempotency key.
+   */
+  private async runLane(queue: Batch[], unfinished: Set<number>): Promise<void> {
+    const { store } = this.deps;
+    let unrecorded: Entry[] = [];
+    let recordedAt = Date.now();
+    const record = async () => {
+      const entries = unrecorded;
+      unrecorded = [];
+      recordedAt = Date.now();
+      await store.finishAttempts(entries.map(({ attempt, update }) => ({ attempt, update })));
+      for (const e of entries) {
+        unfinished.delete(e.d.outbox.id);
+        this.deps.observer?.attempted(e.d, e.verdict, e.reason);
+      }
+    };
+    // Batches start in order, at most `max_in_flight` at once (1: strictly one after the
+    // other); after a batch that must be retried, none behind it starts.
+    const window = Math.max(1, queue[0]?.dest.max_in_flight ?? 1);
+    const sending = new Set<Promise<void>>();
+    let next = 0;
+    let blocked = false;
+    const send = async (b: Batch) => {
+      const sent = await this.deliver(b);
+      unrecorded.push(...sent.entries);
+      if (sent.stop) blocked = true;
+      if (unrecorded.length >= RECORD_EVERY_ROWS || Date.now() - recordedAt >= RECORD_EVERY_MS)
+        await record();
+    };
+    try {
+      while (next < queue.length && !blocked && !this.stopping) {
+        if (sending.size >= window) {
+          await Promise.race(sending);
+          continue;
+        }
+        const p: Promise<void> = send(queue[next++]).finally(() => sending.delete(p));
+        sending.add(p);
+      }
+      await Promise.all(sending);
+      if (next < queue.length) await this.handBack(queue.slice(next), unfinished);
+    } finally {
+      if (unrecorded.length > 0) await record();
+    }
+  }
+
+  /** Gives unsent rows back (their lease ends now) for a later round or another worker. */
+  private async handBack(batches: Batch[], unfinished: Set<number>): Promise<void> {
+    const ids = batches.flatMap((x) => x.rows.map((r) => r.outbox.id));
+    for (const id of ids) unfinished.delete(id);
+    if (ids.length > 0)
+      await this.deps.store.extendLeases(this.deps.owner, ids, this.deps.nowMs() - 1);
+  }
+
+  private byDestination(batches: Batch[]): Map<string, Batch[]> {
+    const lanes = new Map<string, Batch[]>();
+    for (const b of batches) {
+      const key = `${b.rows[0].outbox.env_id}/${b.dest.id}`;
+      const lane = lanes.get(key) ?? [];
+      lane.push(b);
+      lanes.set(key, lane);
+    }
+    return lanes;
   }
 
   private group(rows: ClaimedDelivery[]): { batches: Batch[]; orphans: ClaimedDelivery[] } {
@@ -237,23 +319,21 @@ export class DeliveryWorker {
     return next === null ? { status: 'dead' } : { status: 'pending', next_attempt_at_ms: next };
   }
 
-  private async deliver({ dest, rows }: Batch): Promise<void> {
+  /**
+   * Sends one batch and reads the answer into attempt entries. `stop` when a row is to be
+   * retried or the destination was paused: the rows behind it must not overtake it.
+   */
+  private async deliver({ dest, rows }: Batch): Promise<{ entries: Entry[]; stop: boolean }> {
     const { store, nowMs } = this.deps;
     const adapter = adapterFor(dest.type);
-    if (!adapter) return;
+    if (!adapter) return { entries: [], stop: false };
     const at = nowMs();
     const ctx: DeliveryContext<Record<string, unknown>> = {
       dest,
       settings: dest.settings,
       nowMs: at,
     };
-    const entries: Array<{
-      attempt: AttemptRecord;
-      update: OutboxUpdate;
-      d: ClaimedDelivery;
-      verdict: string;
-      reason: string | null;
-    }> = [];
+    const entries: Entry[] = [];
     // Drop up front what the platform would refuse whole, so one bad row never sinks a batch.
     const sendable: ClaimedDelivery[] = [];
     for (const d of rows) {
@@ -309,8 +389,8 @@ export class DeliveryWorker {
         this.deps.observer?.paused(rows[0].outbox.env_id, dest.id, pause.reason);
       }
     }
-    await store.finishAttempts(entries.map(({ attempt, update }) => ({ attempt, update })));
-    for (const e of entries) this.deps.observer?.attempted(e.d, e.verdict, e.reason);
+    const stop = entries.some((e) => e.update.status === 'pending' || e.verdict === 'pause');
+    return { entries, stop };
   }
 
   private item(d: ClaimedDelivery): DeliveryItem {

@@ -1,32 +1,55 @@
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { Store } from '../store/store.js';
 import { protectTouch } from './ingest-privacy.js';
-import {
-  type BatchContext,
-  type EventOutcome,
-  type IngestItem,
-  processBatch,
-} from './process-batch.js';
+import { type BatchContext, type EventOutcome, processBatch } from './process-batch.js';
 
-/** Items written in one transaction at most. */
+/** Touches written in one transaction at most (SQLite: on the writer thread). */
 export const MAX_BATCH_ITEMS = 2000;
-/** Items waiting for a flush before writers are made to wait (backpressure). */
-export const MAX_PENDING_ITEMS = 20_000;
+/**
+ * Events processed in one transaction at most. Under SQLite a batch runs on the event loop
+ * from start to commit, so pixels wait for it: small batches keep that wait short.
+ */
+export const MAX_EVENT_BATCH = 250;
+/**
+ * Pixel touches held in memory (waiting for their commit, or for the store to come back)
+ * before new hits are dropped and counted. Bounds memory, and what a crash can lose while
+ * the store cannot commit.
+ */
+export const MAX_PENDING_TOUCHES = 20_000;
+/** Events waiting for a commit before new ones are refused (the API answers 503). */
+export const MAX_PENDING_EVENTS = 10_000;
+/** Wait before retrying touches whose commit failed (the store is down or full). */
+const TOUCH_RETRY_MS = 250;
+/** How long a graceful stop keeps retrying buffered writes against a failing store. */
+const CLOSE_RETRY_MS = 10_000;
 
-interface Pending {
-  item: IngestItem;
-  resolve: (o: EventOutcome | null) => void;
+/** Why the pipeline did not take a write. */
+export type RefusalReason = 'queue_full' | 'closed';
+
+/** A write the pipeline did not take, or an event batch whose commit failed. */
+export class IngestRefused extends Error {
+  constructor(
+    readonly reason: RefusalReason | 'store_unavailable',
+    readonly cause?: unknown,
+  ) {
+    super(`ingest refused: ${reason}`);
+  }
+}
+
+interface PendingEvent {
+  event: TrackedEvent;
+  resolve: (o: EventOutcome) => void;
   reject: (e: unknown) => void;
 }
 
-/** Observes flushes for metrics. */
+/** Observes flushes and refusals for metrics and logs. */
 export interface PipelineObserver {
-  flushed(
-    items: readonly IngestItem[],
-    outcomes: ReadonlyArray<EventOutcome | null>,
-    ms: number,
-  ): void;
-  failed(items: number, error: unknown): void;
+  touchesCommitted(touches: readonly Touch[], ms: number): void;
+  eventsCommitted(events: readonly TrackedEvent[], outcomes: readonly EventOutcome[]): void;
+  /** A commit failed; touches are kept for a retry, events are answered with an error. */
+  failed(kind: 'touch' | 'event', items: number, error: unknown): void;
+  /** Writes not taken (queue full, closed) or given up; never waited for. */
+  dropped(kind: 'touch' | 'event', reason: RefusalReason | 'lost', n: number): void;
 }
 
 export interface PipelineDeps {
@@ -38,111 +61,180 @@ export interface PipelineDeps {
 }
 
 /**
- * Group commit for the hot path (DESIGN §8): writes wait up to `flushIntervalMs` and are
- * committed together, one transaction per batch, one batch at a time. The pixel answers
- * before its write; the server API awaits the commit of its batch.
+ * Group commit for the hot path (DESIGN §8). Touches and events have queues of their own:
+ * pixel touches commit every `flushIntervalMs` whatever the events cost, so a SIGKILL loses
+ * only the hits of the last interval and the commit under way; events commit in batches,
+ * each after the touches queued before it (conversions must see earlier impressions). The
+ * pixel answers before its write and never waits: beyond MAX_PENDING_TOUCHES a hit is
+ * dropped and counted. The server API awaits its commit and is refused at once beyond
+ * MAX_PENDING_EVENTS, or when the commit fails.
  */
 export class IngestPipeline {
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
-  private roomWaiters: Array<() => void> = [];
+  private touches: Touch[] = [];
+  private events: PendingEvent[] = [];
+  private touchTimer: NodeJS.Timeout | null = null;
+  private eventTimer: NodeJS.Timeout | null = null;
+  private touchFlush: Promise<boolean> | null = null;
+  private eventFlush: Promise<void> | null = null;
   private closed = false;
+  private lastCommitFailed = false;
 
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** Items waiting for a flush. */
+  /** True while the latest commit failed (for `/readyz`): the store cannot take writes. */
+  get failing(): boolean {
+    return this.lastCommitFailed;
+  }
+
+  /** Items waiting for a commit. */
   get pending(): number {
-    return this.queue.length;
+    return this.touches.length + this.events.length;
   }
 
-  /** Resolves when there is room in the queue; pixel handlers await it under overload. */
-  waitForRoom(): Promise<void> {
-    if (this.queue.length < MAX_PENDING_ITEMS) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
-  }
-
-  /** Queues a touch; the promise settles when it is committed. */
-  recordTouch(touch: Touch): Promise<void> {
-    return this.submit({ kind: 'touch', touch }).then(() => undefined);
-  }
-
-  /** Queues events; resolves with each one's outcome once committed. */
-  recordEvents(events: readonly TrackedEvent[]): Promise<EventOutcome[]> {
-    return Promise.all(
-      events.map((event) => this.submit({ kind: 'event', event }) as Promise<EventOutcome>),
-    );
-  }
-
-  private submit(item: IngestItem): Promise<EventOutcome | null> {
-    if (this.closed) return Promise.reject(new Error('ingest pipeline is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= MAX_BATCH_ITEMS) void this.flush();
-      else if (!this.timer)
-        this.timer = setTimeout(() => void this.flush(), this.deps.flushIntervalMs);
-    });
-  }
-
-  /** Commits everything queued so far. */
-  async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
+  /** Queues a pixel touch; false when it was dropped (queue full or closed). */
+  recordTouch(touch: Touch): boolean {
+    if (this.closed || this.touches.length >= MAX_PENDING_TOUCHES) {
+      this.deps.observer?.dropped('touch', this.closed ? 'closed' : 'queue_full', 1);
+      return false;
     }
-    while (this.flushing) await this.flushing;
-    if (this.queue.length === 0) return;
-    const batch = this.queue.splice(0, MAX_BATCH_ITEMS);
-    this.flushing = this.write(batch).finally(() => {
-      this.flushing = null;
-      this.releaseRoom();
-    });
-    await this.flushing;
-    if (this.queue.length > 0 && !this.timer) this.timer = setTimeout(() => void this.flush(), 0);
+    this.touches.push(touch);
+    this.touchTimer ??= setTimeout(() => void this.flushTouches(), this.deps.flushIntervalMs);
+    return true;
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  /**
+   * Queues events; resolves with each one's outcome once committed. Rejects with
+   * IngestRefused, taking none of them, when the queue is full or closed, or when the
+   * commit fails.
+   */
+  recordEvents(events: readonly TrackedEvent[]): Promise<EventOutcome[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    const reason: RefusalReason | null = this.closed
+      ? 'closed'
+      : this.events.length + events.length > MAX_PENDING_EVENTS
+        ? 'queue_full'
+        : null;
+    if (reason) {
+      this.deps.observer?.dropped('event', reason, events.length);
+      return Promise.reject(new IngestRefused(reason));
+    }
+    const all = events.map(
+      (event) =>
+        new Promise<EventOutcome>((resolve, reject) =>
+          this.events.push({ event, resolve, reject }),
+        ),
+    );
+    if (this.events.length >= MAX_EVENT_BATCH) void this.flushEvents();
+    else this.eventTimer ??= setTimeout(() => void this.flushEvents(), this.deps.flushIntervalMs);
+    return Promise.all(all);
+  }
+
+  /** Commits everything queued so far (touches, then events). */
+  async flush(): Promise<void> {
+    await this.flushTouches();
+    await this.flushEvents();
+  }
+
+  /**
+   * Commits the touches queued so far, one batch at a time; true when all of them were
+   * committed. A failed batch goes back to the front of the queue for a retry.
+   */
+  private async flushTouches(): Promise<boolean> {
+    if (this.touchTimer) {
+      clearTimeout(this.touchTimer);
+      this.touchTimer = null;
+    }
+    while (this.touchFlush) await this.touchFlush;
+    let target = this.touches.length;
+    let ok = true;
+    while (target > 0 && ok) {
+      const batch = this.touches.splice(0, Math.min(target, MAX_BATCH_ITEMS));
+      target -= batch.length;
+      this.touchFlush = this.writeTouches(batch);
+      ok = await this.touchFlush;
+      this.touchFlush = null;
+    }
+    if (this.touches.length > 0 && !this.touchTimer && !this.closed) {
+      this.touchTimer = setTimeout(
+        () => void this.flushTouches(),
+        ok ? this.deps.flushIntervalMs : TOUCH_RETRY_MS,
+      );
+    }
+    return ok;
+  }
+
+  private async writeTouches(batch: Touch[]): Promise<boolean> {
     const started = Date.now();
     try {
-      // Touches first, on the store's own path (a writer thread under SQLite), so that the
-      // conversions in this batch see the impressions that came before them.
-      const touches: Touch[] = [];
-      const events: TrackedEvent[] = [];
+      // IPs are written as the environment's ip_storage says (issue 6), on every attempt.
       const { environment } = this.deps.context();
-      for (const p of batch) {
-        if (p.item.kind === 'touch')
-          touches.push(protectTouch(p.item.touch, environment(p.item.touch.env_id)));
-        else events.push(p.item.event);
-      }
+      const touches = batch.map((t) => protectTouch(t, environment(t.env_id)));
       await this.deps.store.insertTouches(touches);
-      let eventOutcomes: EventOutcome[] = [];
-      if (events.length > 0) {
-        const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
-        eventOutcomes = await this.deps.store.ingest((tx) => processBatch(tx, events, ctx));
-      }
-      // Outcomes line up with the batch: null for a touch, the next event's outcome otherwise.
-      let next = 0;
-      const outcomes = batch.map((p) => (p.item.kind === 'event' ? eventOutcomes[next++] : null));
-      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
-      this.deps.observer?.flushed(
-        batch.map((p) => p.item),
-        outcomes,
-        Date.now() - started,
-      );
+      this.lastCommitFailed = false;
+      this.deps.observer?.touchesCommitted(touches, Date.now() - started);
+      return true;
     } catch (e) {
-      for (const p of batch) p.reject(e);
-      this.deps.observer?.failed(batch.length, e);
+      this.lastCommitFailed = true;
+      this.deps.observer?.failed('touch', batch.length, e);
+      // Kept for a retry, ahead of newer hits; what no longer fits is dropped and counted.
+      const room = Math.max(0, MAX_PENDING_TOUCHES - this.touches.length);
+      if (room < batch.length) this.deps.observer?.dropped('touch', 'lost', batch.length - room);
+      this.touches.unshift(...batch.slice(0, room));
+      return false;
     }
   }
 
-  private releaseRoom(): void {
-    while (this.roomWaiters.length > 0 && this.queue.length < MAX_PENDING_ITEMS)
-      this.roomWaiters.shift()?.();
+  private async flushEvents(): Promise<void> {
+    if (this.eventTimer) {
+      clearTimeout(this.eventTimer);
+      this.eventTimer = null;
+    }
+    while (this.eventFlush) await this.eventFlush;
+    if (this.events.length === 0) return;
+    const batch = this.events.splice(0, MAX_EVENT_BATCH);
+    this.eventFlush = this.writeEvents(batch).finally(() => {
+      this.eventFlush = null;
+    });
+    await this.eventFlush;
+    // The next batch after a turn of the event loop, so that pixels are answered between.
+    if (this.events.length > 0 && !this.eventTimer)
+      this.eventTimer = setTimeout(() => void this.flushEvents(), 0);
   }
 
-  /** Flushes what is queued and refuses new writes (graceful stop). */
+  private async writeEvents(batch: PendingEvent[]): Promise<void> {
+    try {
+      // The touches queued before these events first, so that attribution sees them.
+      await this.flushTouches();
+      const events = batch.map((p) => p.event);
+      const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs() };
+      const outcomes = await this.deps.store.ingest((tx) => processBatch(tx, events, ctx));
+      this.lastCommitFailed = false;
+      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
+      this.deps.observer?.eventsCommitted(events, outcomes);
+    } catch (e) {
+      this.lastCommitFailed = true;
+      this.deps.observer?.failed('event', batch.length, e);
+      const refused = new IngestRefused('store_unavailable', e);
+      for (const p of batch) p.reject(refused);
+    }
+  }
+
+  /**
+   * Graceful stop: refuses new writes and commits what is queued, retrying a failing store
+   * for up to CLOSE_RETRY_MS; what still cannot be committed is counted as lost.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.flushing) await this.flush();
+    const giveUpAt = Date.now() + CLOSE_RETRY_MS;
+    while (this.events.length > 0 || this.eventFlush) await this.flushEvents();
+    while (this.touches.length > 0 && !(await this.flushTouches())) {
+      if (Date.now() > giveUpAt) {
+        this.deps.observer?.dropped('touch', 'lost', this.touches.length);
+        this.touches = [];
+        break;
+      }
+      await new Promise((r) => setTimeout(r, TOUCH_RETRY_MS));
+    }
+    if (this.touchTimer) clearTimeout(this.touchTimer);
   }
 }

@@ -45,6 +45,8 @@ const INSERT_CHUNK_ROWS = 500;
 const MAX_TOUCHES_PER_LOOKUP = 200;
 /** Keys per `IN (…)` list when loading claimed rows. */
 const LOAD_CHUNK = 500;
+/** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
+const CLAIM_LOCK_KEY = 0x7074636c;
 
 type ConversionRow = Selectable<ConversionsTable>;
 type EventRow = Selectable<EventsTable>;
@@ -358,16 +360,42 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     paused: ReadonlySet<string>,
   ): Promise<ClaimedDelivery[]> {
     const claimed = await this.db.transaction().execute(async (trx) => {
+      // Claims are serialised across processes, so that two workers never both see a
+      // destination's head row as free and send its rows side by side, out of order.
+      if (this.dialect === 'postgres')
+        await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
+      // Per destination, rows go out in id order: a row waits while an older row of its
+      // destination is backing off or in flight (head-of-line, bounded by the retry budget).
+      const heads = await trx
+        .selectFrom('outbox')
+        .select(['env_id', 'dest_id', (eb) => eb.fn.min('id').as('first')])
+        .where('status', '=', 'pending')
+        .where((eb) =>
+          eb.or([eb('next_attempt_at_ms', '>', now_ms), eb('lease_until_ms', '>=', now_ms)]),
+        )
+        .groupBy(['env_id', 'dest_id'])
+        .execute();
       let q = trx
         .selectFrom('outbox')
         .select('id')
         .where('status', '=', 'pending')
         .where('next_attempt_at_ms', '<=', now_ms)
         .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
-        .orderBy('next_attempt_at_ms')
+        .orderBy('id')
         .limit(limit);
       if (paused.size > 0) {
         q = q.where(sql<string>`env_id || '/' || dest_id`, 'not in', [...paused]);
+      }
+      for (const h of heads) {
+        q = q.where((eb) =>
+          eb.not(
+            eb.and([
+              eb('env_id', '=', h.env_id),
+              eb('dest_id', '=', h.dest_id),
+              eb('id', '>', Number(h.first)),
+            ]),
+          ),
+        );
       }
       if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
       const ids = (await q.execute()).map((r) => Number(r.id));

@@ -196,26 +196,31 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
 
     it('S05 concurrent claims never take one row twice; leases expire', async () => {
       for (let i = 0; i < 40; i++) await queued(store, `c${i}`);
-      const [a, b, c] = await Promise.all([
+      const claims = await Promise.all([
         store.claimDeliveries(MS, 20, 60_000, 'w-a', new Set()),
         store.claimDeliveries(MS, 20, 60_000, 'w-b', new Set()),
         store.claimDeliveries(MS, 20, 60_000, 'w-c', new Set()),
       ]);
-      const ids = [...a, ...b, ...c].map((d) => d.outbox.id);
+      const ids = claims.flat().map((d) => d.outbox.id);
       expect(new Set(ids).size).toBe(ids.length);
-      expect(ids).toHaveLength(40);
-      expect(a[0]?.event ?? b[0]?.event).toMatchObject({ event_name: 'Purchase' });
+      // One destination is worked by one claimer at a time, oldest rows first.
+      expect(claims.filter((c) => c.length > 0)).toHaveLength(1);
+      const a = claims.find((c) => c.length > 0) ?? [];
+      const owner = ['w-a', 'w-b', 'w-c'][claims.indexOf(a)];
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(ids).toHaveLength(20);
+      expect(a[0]?.event).toMatchObject({ event_name: 'Purchase' });
       expect(await store.claimDeliveries(MS + 1000, 50, 60_000, 'w-d', new Set())).toEqual([]);
       // A renewed lease outlives the original one; another owner cannot renew it.
       const aIds = a.map((d) => d.outbox.id);
-      expect((await store.extendLeases('w-a', aIds, MS + 120_000)).sort()).toEqual(
+      expect((await store.extendLeases(owner, aIds, MS + 120_000)).sort()).toEqual(
         [...aIds].sort(),
       );
-      expect(await store.extendLeases('w-b', aIds, MS + 999_000)).toEqual([]);
+      expect(await store.extendLeases('w-x', aIds, MS + 999_000)).toEqual([]);
       const stillHeld = await store.claimDeliveries(MS + 61_000, 50, 60_000, 'w-e', new Set());
-      expect(stillHeld).toHaveLength(40 - a.length);
-      expect(await store.releaseLeases(['w-e'])).toBe(40 - a.length);
-      expect(await store.releaseLeases(['w-a'])).toBe(a.length);
+      expect(stillHeld).toHaveLength(0);
+      expect(await store.releaseLeases(['w-e'])).toBe(0);
+      expect(await store.releaseLeases([owner])).toBe(a.length);
       const again = await store.claimDeliveries(MS + 61_000, 50, 60_000, 'w-d', new Set());
       expect(again).toHaveLength(40);
       expect((await store.leaseOwners(MS + 61_000)).sort()).toEqual(['w-d']);
@@ -361,6 +366,51 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       } else {
         expect(report.partitions_dropped).toBe(0);
       }
+    });
+
+    it("S09 a destination's rows are claimed in order, never past an older row backing off", async () => {
+      const put = async (id: string, dest: string) =>
+        store.ingest(async (tx) => {
+          await tx.insertEvent(`ev_${id}`, event({ env_id: 'env_h', event_id: id }), MS);
+          await tx.putConversion(conversion(id, { env_id: 'env_h', dest_id: dest }));
+          await tx.enqueueDelivery('env_h', id, dest, MS);
+        });
+      for (const [id, dest] of [
+        ['h1', 'a'],
+        ['h2', 'a'],
+        ['h3', 'a'],
+        ['h4', 'b'],
+      ])
+        await put(id, dest);
+      // The rows of earlier tests (env/d1) are left aside.
+      const others = new Set(['env/d1']);
+      const only = (rows: { outbox: { env_id: string; conversion_id: string } }[]) =>
+        rows.filter((r) => r.outbox.env_id === 'env_h').map((r) => r.outbox.conversion_id);
+      const first = await store.claimDeliveries(MS, 2, 60_000, 'w-h', others);
+      expect(only(first)).toEqual(['h1', 'h2']);
+      await store.finishAttempts([
+        {
+          attempt: {
+            outbox_id: first[0].outbox.id,
+            env_id: 'env_h',
+            at_ms: MS,
+            duration_ms: 1,
+            status_code: 503,
+            error: 'HTTP 503',
+            verdict: 'retry',
+            response_excerpt: null,
+          },
+          update: { status: 'pending', next_attempt_at_ms: MS + 10_000 },
+        },
+      ]);
+      // h2 goes back unsent; it and h3 wait behind h1, while destination b is not held up.
+      expect(await store.extendLeases('w-h', [first[1].outbox.id], MS - 1)).toEqual([
+        first[1].outbox.id,
+      ]);
+      const during = await store.claimDeliveries(MS + 1, 50, 60_000, 'w-h', others);
+      expect(only(during)).toEqual(['h4']);
+      const after = await store.claimDeliveries(MS + 10_000, 50, 60_000, 'w-h2', others);
+      expect(only(after)).toEqual(['h1', 'h2', 'h3']);
     });
   });
 }

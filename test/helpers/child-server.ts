@@ -38,10 +38,11 @@ export async function startChild(
   dataDir: string,
   port?: number,
   extraEnv: Record<string, string> = {},
+  serveArgs: string[] = [],
 ): Promise<ChildServer> {
   const p = port ?? (await freePort());
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+  const child = spawn(process.execPath, [CLI, 'serve', ...serveArgs], {
     env: {
       ...process.env,
       PORT: String(p),

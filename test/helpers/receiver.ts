@@ -23,6 +23,8 @@ export interface Receiver {
   got: Received[];
   /** Status (and headers, JSON body) for the n-th request (1-based). */
   respond: (rec: Received, n: number) => number | ReceiverAnswer;
+  /** Milliseconds to wait before answering (a slow destination). */
+  delayMs: number;
   close(): Promise<void>;
   /** Stops listening (the destination is down) until `start` again on the same port. */
   stop(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startReceiver(
     port,
     got,
     respond,
+    delayMs: 0,
     async start() {
       server = http.createServer((req, res) => {
         let body = '';
@@ -59,8 +62,12 @@ export async function startReceiver(
             headers,
             body: answer,
           } = typeof a === 'number' ? { status: a, headers: {}, body: undefined } : a;
-          res.writeHead(status, { 'content-type': 'application/json', ...headers });
-          res.end(JSON.stringify(answer ?? { ok: status < 300 }));
+          const send = () => {
+            res.writeHead(status, { 'content-type': 'application/json', ...headers });
+            res.end(JSON.stringify(answer ?? { ok: status < 300 }));
+          };
+          if (r.delayMs > 0) setTimeout(send, r.delayMs);
+          else send();
         });
       });
       await new Promise<void>((resolve) => server.listen(r.port, '127.0.0.1', resolve));

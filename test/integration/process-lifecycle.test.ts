@@ -42,7 +42,8 @@ describe('the serve process across crashes and commands', () => {
       Array.from({ length: 20 }, (_, i) => purchase(`ord-k${i}`)),
     );
     expect(r.body.accepted).toBe(20);
-    await waitFor(() => hook!.got.length >= 20);
+    // The first conversion is retried; the 19 behind it wait their turn, in order.
+    await waitFor(() => hook!.got.length >= 3);
     await first.kill9();
     servers = [];
     failing = false;

@@ -20,6 +20,9 @@ export function openPostgresStore(connectionString: string): KyselyStore {
   // drops it and the next query opens a new one. Without a listener, Node would treat the
   // event as an uncaught error and end the process.
   pool.on('error', () => undefined);
+  // The same for a connection checked out of the pool: its socket error would be an
+  // unhandled 'error' event; the query on it fails anyway, and the pool discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new KyselyStore(db, 'postgres');
 }
