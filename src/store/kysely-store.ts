@@ -4,7 +4,7 @@ import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ReportQuery } from '../reports/report.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { type Dialect, migrationProvider } from './migrations.js';
-import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
+import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
   attemptFromRow,
   conversionFromRow,
@@ -54,6 +54,7 @@ class KyselyIngestTx implements IngestTx {
         .values(touches.slice(i, i + INSERT_CHUNK_ROWS))
         .execute();
     }
+    await addTouchDays(this.db, touches);
   }
 
   async findDedup(env_id: string, event_name: string, event_id: string) {

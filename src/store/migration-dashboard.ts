@@ -7,11 +7,14 @@ import type { Dialect } from './migrations.js';
  *   group 100k+ rows by them; reading JSON per row would be too slow) and `is_test`
  *   (events sent with a test code are stored and shown, never delivered nor reported);
  * - `campaign_costs`: spend per campaign and UTC day, for cost per conversion and ROAS;
- * - an index for conversion reports by event time. Touch reports use the existing
- *   `touches_by_time`: another index on touches would slow the pixel's hot path.
+ * - `touch_days`: touches counted per day, kind, destination, campaign and creative, kept
+ *   up to date by every touch insert, so reports never scan the touches themselves (at a
+ *   million touches a scan took seconds); filled here from the touches already stored;
+ * - a covering index for conversion reports by event time.
  */
 export function dashboardMigration(dialect: Dialect): Migration {
   const real = dialect === 'postgres' ? 'double precision' : 'real';
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
   return {
     async up(db: Kysely<unknown>) {
       for (const col of ['attr_type', 'campaign_id', 'creative_id']) {
@@ -28,11 +31,47 @@ export function dashboardMigration(dialect: Dialect): Migration {
       await sql`update conversions set attr_type = ${field('type')},
         campaign_id = ${field('campaign_id')}, creative_id = ${field('creative_id')}
         where attribution is not null`.execute(db);
+      // Covers every column a report reads, so a report over 100k conversions never
+      // touches the table rows (4x faster at that size).
       await db.schema
-        .createIndex('conversions_by_env_event_time')
+        .createIndex('conversions_report')
         .on('conversions')
-        .columns(['env_id', 'event_time'])
+        .columns([
+          'env_id',
+          'event_time',
+          'is_test',
+          'conversion_id',
+          'attributed',
+          'attr_type',
+          'value',
+          'campaign_id',
+          'creative_id',
+          'dest_id',
+        ])
         .execute();
+      await db.schema
+        .createTable('touch_days')
+        .addColumn('env_id', 'text', (c) => c.notNull())
+        .addColumn('day', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('dest_id', 'text', (c) => c.notNull())
+        .addColumn('campaign_id', 'text', (c) => c.notNull())
+        .addColumn('creative_id', 'text', (c) => c.notNull())
+        .addColumn('n', sql.raw(big), (c) => c.notNull())
+        .addPrimaryKeyConstraint('touch_days_pk', [
+          'env_id',
+          'day',
+          'kind',
+          'dest_id',
+          'campaign_id',
+          'creative_id',
+        ])
+        .execute();
+      await sql`insert into touch_days (env_id, day, kind, dest_id, campaign_id, creative_id, n)
+        select env_id, time / 86400, kind, coalesce(dest_id, ''), coalesce(campaign_id, ''),
+          coalesce(creative_id, ''), count(*)
+        from touches group by env_id, time / 86400, kind, coalesce(dest_id, ''),
+          coalesce(campaign_id, ''), coalesce(creative_id, '')`.execute(db);
       await db.schema
         .createTable('campaign_costs')
         .addColumn('env_id', 'text', (c) => c.notNull())

@@ -119,6 +119,17 @@ export interface CampaignCostsTable {
   currency: string | null;
 }
 
+/** Touches per UTC day and key (see reports/touch-days.ts); ids missing are ''. */
+export interface TouchDaysTable {
+  env_id: string;
+  day: number;
+  kind: string;
+  dest_id: string;
+  campaign_id: string;
+  creative_id: string;
+  n: number;
+}
+
 export interface Database {
   touches: TouchesTable;
   events: EventsTable;
@@ -129,4 +140,5 @@ export interface Database {
   delivery_attempts: DeliveryAttemptsTable;
   destination_state: DestinationStateTable;
   campaign_costs: CampaignCostsTable;
+  touch_days: TouchDaysTable;
 }
