@@ -5,7 +5,7 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
-import { dedupStaleBefore } from './domain/dedup.js';
+import { retentionCutoffs } from './domain/retention.js';
 import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';
 import { openStore } from './store/open-store.js';
@@ -79,7 +79,7 @@ async function destinationsCommand(
   if (args[0] !== 'test' || !args[1])
     throw new ConfigError(`usage: pixeltrail destinations test DEST_ID [--env ID]`);
   const env = config.environments.find((e) => e.id === (envId ?? config.environments[0].id));
-  if (!env || !env.destinations.some((d) => d.id === args[1])) {
+  if (!env?.destinations.some((d) => d.id === args[1])) {
     throw new ConfigError(`no destination "${args[1]}" in environment ${env?.id ?? envId}`);
   }
   const report = await sendTestConversion(env, args[1], fetchSend, Date.now());
@@ -117,12 +117,12 @@ async function main(argv: string[]): Promise<void> {
         `migrations applied (${config.database_url ? 'PostgreSQL' : config.data_dir})\n`,
       );
     } else if (command === 'purge') {
-      const nowS = Math.floor(Date.now() / 1000);
-      const n = await store.purge(
-        nowS - Math.floor(config.touch_retention_ms / 1000),
-        dedupStaleBefore(nowS),
+      const r = await store.purge(retentionCutoffs(config, Date.now()));
+      process.stdout.write(
+        `purged ${r.touches} touches, ${r.events} events, ${r.dedup_keys} dedup keys` +
+          (r.partitions_dropped > 0 ? ` (${r.partitions_dropped} day partitions dropped)` : '') +
+          '\n',
       );
-      process.stdout.write(`purged ${n} rows\n`);
     } else if (command === 'seed') {
       await seedCommand(store, config, values);
     } else if (command === 'replay') {

@@ -12,7 +12,7 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
 import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
-import { dedupStaleBefore } from './domain/dedup.js';
+import { retentionCutoffs } from './domain/retention.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
 import { openStore } from './store/open-store.js';
@@ -141,12 +141,10 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const app = buildApp(services);
   let purgeTimer: NodeJS.Timeout | null = null;
   const purge = async () => {
-    const nowS = Math.floor(nowMs() / 1000);
     try {
-      await store.purge(
-        nowS - Math.floor(config.touch_retention_ms / 1000),
-        dedupStaleBefore(nowS),
-      );
+      await store.ensurePartitions(nowMs());
+      const report = await store.purge(retentionCutoffs(config, nowMs()));
+      if (report.touches + report.events > 0) app.log.info({ purged: report }, 'retention purge');
     } catch (e) {
       app.log.error({ err: e }, 'purge failed');
     }

@@ -22,6 +22,7 @@ describe('config parsing', () => {
     expect(d.events).toEqual(['Purchase']);
     expect(config.port).toBe(8080);
     expect(config.touch_retention_ms).toBe(90 * 86_400_000);
+    expect(config.event_retention_ms).toBe(400 * 86_400_000);
     expect(config.environments[0].click_secret).toBe('wk');
   });
 

@@ -12,6 +12,7 @@ const DEFAULT_RETRY_FOR = '24h';
 const DEFAULT_MAX_ATTEMPTS = 100;
 const DEFAULT_TIMEOUT = '10s';
 const DEFAULT_TOUCH_RETENTION = '90d';
+const DEFAULT_EVENT_RETENTION = '400d';
 const DEFAULT_FLUSH_INTERVAL = '10ms';
 const DEFAULT_DELIVERY_LEASE = '60s';
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -305,6 +306,12 @@ export function parseConfig(
       'touch_retention',
       'touch_retention',
       DEFAULT_TOUCH_RETENTION,
+    ),
+    event_retention_ms: r.duration(
+      o,
+      'event_retention',
+      'event_retention',
+      DEFAULT_EVENT_RETENTION,
     ),
     flush_interval_ms: r.duration(o, 'flush_interval', 'flush_interval', DEFAULT_FLUSH_INTERVAL),
     delivery_lease_ms: lease,

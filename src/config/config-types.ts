@@ -53,6 +53,8 @@ export interface AppConfig {
   environments: EnvironmentConfig[];
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;
+  /** Events older than this are purged (their conversions stay, for reports). */
+  event_retention_ms: number;
   /** How long hot-path writes wait to be grouped into one transaction. */
   flush_interval_ms: number;
   /**

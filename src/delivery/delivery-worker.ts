@@ -266,6 +266,20 @@ export class DeliveryWorker {
         });
       } else sendable.push(d);
     }
+    // Re-lease just before sending, for a full lease from now: the send (bounded by its
+    // timeout, shorter than the lease) cannot outlive the lease, and a row another worker
+    // took meanwhile (this one was too slow to get here) is left to that worker.
+    if (sendable.length > 0) {
+      const held = new Set(
+        await store.extendLeases(
+          this.deps.owner,
+          sendable.map((d) => d.outbox.id),
+          nowMs() + this.deps.config.delivery_lease_ms,
+        ),
+      );
+      for (let i = sendable.length - 1; i >= 0; i--)
+        if (!held.has(sendable[i].outbox.id)) sendable.splice(i, 1);
+    }
     if (sendable.length > 0) {
       const items = sendable.map((d) => this.item(d));
       const result = await this.deps.send(adapter.buildRequest(items, ctx), dest.timeout_ms);

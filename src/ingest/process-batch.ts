@@ -7,6 +7,7 @@ import {
 } from '../domain/attribution.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { eventKey } from '../domain/event-key.js';
 import type { IngestTx } from '../store/store.js';
 
 /** One write of the ingest path. */
@@ -168,7 +169,7 @@ async function processEvent(
 ): Promise<EventOutcome> {
   const env = ctx.environment(e.env_id);
   const nowS = Math.floor(ctx.nowMs / 1000);
-  const pk = ctx.newId('ev_');
+  const pk = eventKey(ctx.nowMs, ctx.newId(''));
   const holder = await tx.claimDedup(
     e.env_id,
     e.event_name,

@@ -1,9 +1,11 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { receivedMsOfKey } from '../domain/event-key.js';
 import type { ReportQuery } from '../reports/report.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { type Dialect, migrationProvider } from './migrations.js';
+import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
   attemptFromRow,
@@ -23,6 +25,8 @@ import type {
   IngestTx,
   ListFilter,
   OutboxUpdate,
+  PurgeCutoffs,
+  PurgeReport,
   Store,
   StoreCounts,
   TouchLookup,
@@ -69,15 +73,18 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async getEvent(pk: string) {
-    const row = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('pk', '=', pk)
-      .executeTakeFirst();
+    const ms = receivedMsOfKey(pk);
+    let q = this.db.selectFrom('events').selectAll().where('pk', '=', pk);
+    if (ms !== null) q = q.where('received_at_ms', '=', ms);
+    const row = await q.executeTakeFirst();
     return row ? eventFromRow(row) : null;
   }
 
   async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
+    const keyed = receivedMsOfKey(pk);
+    // Reads by key look in the partition of the time the key carries.
+    if (keyed !== null && keyed !== received_at_ms)
+      throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
     await this.db
       .insertInto('events')
       .values(eventToRow(pk, event, received_at_ms))
@@ -108,6 +115,7 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async updateDuplicate(pk: string, merged: TrackedEvent) {
+    const ms = receivedMsOfKey(pk);
     await this.db
       .updateTable('events')
       .set((eb) => ({
@@ -119,6 +127,7 @@ class KyselyIngestTx implements IngestTx {
         duplicate_count: eb('duplicate_count', '+', 1),
       }))
       .where('pk', '=', pk)
+      .$if(ms !== null, (q) => q.where('received_at_ms', '=', ms as number))
       .execute();
   }
 
@@ -293,12 +302,23 @@ export class KyselyStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.dialect),
+      // Migrations written on parallel branches may land in any order.
+      allowUnorderedMigrations: true,
+    });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
     }
+    await this.ensurePartitions(Date.now());
+  }
+
+  async ensurePartitions(now_ms: number): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    for (const t of PARTITIONED) await ensureDays(this.db, t, upcomingDays(now_ms));
   }
 
   async close(): Promise<void> {
@@ -359,7 +379,16 @@ export class KyselyStore implements Store {
     }
     const pks = [...new Set([...convs.values()].map((c) => c.event_pk))];
     for (const part of chunks(pks, LOAD_CHUNK)) {
-      const rows = await this.db.selectFrom('events').selectAll().where('pk', 'in', part).execute();
+      const times = part.map(receivedMsOfKey);
+      const rows = await this.db
+        .selectFrom('events')
+        .selectAll()
+        .where('pk', 'in', part)
+        // Names the partitions to read when every key carries its day (all new keys do).
+        .$if(!times.includes(null), (q) =>
+          q.where('received_at_ms', 'in', [...new Set(times as number[])]),
+        )
+        .execute();
       for (const e of rows) events.set(e.pk, e);
     }
     const out: ClaimedDelivery[] = [];
@@ -377,19 +406,20 @@ export class KyselyStore implements Store {
     return out.sort((a, b) => a.outbox.id - b.outbox.id);
   }
 
-  async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number> {
-    let n = 0;
+  async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
+    const held: number[] = [];
     for (const part of chunks(ids, LOAD_CHUNK)) {
-      const r = await this.db
+      const rows = await this.db
         .updateTable('outbox')
         .set({ lease_until_ms: until_ms })
         .where('lease_owner', '=', owner)
         .where('status', '=', 'pending')
         .where('id', 'in', [...part])
-        .executeTakeFirst();
-      n += Number(r.numUpdatedRows);
+        .returning('id')
+        .execute();
+      for (const r of rows) held.push(Number(r.id));
     }
-    return n;
+    return held;
   }
 
   async finishAttempts(
@@ -605,16 +635,33 @@ export class KyselyStore implements Store {
     };
   }
 
-  async purge(touches_before: number, dedup_before: number): Promise<number> {
-    const a = await this.db
-      .deleteFrom('touches')
-      .where('time', '<', touches_before)
-      .executeTakeFirst();
-    const b = await this.db
+  async purge(c: PurgeCutoffs): Promise<PurgeReport> {
+    const report: PurgeReport = { touches: 0, events: 0, dedup_keys: 0, partitions_dropped: 0 };
+    if (this.dialect === 'postgres') {
+      const [touches, events] = PARTITIONED;
+      const t = await dropBefore(this.db, touches, c.touches_before_s * 1000);
+      const e = await dropBefore(this.db, events, c.events_before_ms);
+      report.touches = t.rows;
+      report.events = e.rows;
+      report.partitions_dropped = t.partitions + e.partitions;
+    } else {
+      const t = await this.db
+        .deleteFrom('touches')
+        .where('time', '<', c.touches_before_s)
+        .executeTakeFirst();
+      const e = await this.db
+        .deleteFrom('events')
+        .where('received_at_ms', '<', c.events_before_ms)
+        .executeTakeFirst();
+      report.touches = Number(t.numDeletedRows);
+      report.events = Number(e.numDeletedRows);
+    }
+    const d = await this.db
       .deleteFrom('dedup_keys')
-      .where('first_seen', '<', dedup_before)
+      .where('first_seen', '<', c.dedup_before_s)
       .executeTakeFirst();
-    return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+    report.dedup_keys = Number(d.numDeletedRows);
+    return report;
   }
 
   reportCounts(q: ReportQuery) {

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import { dashboardMigration } from './migration-dashboard.js';
+import { partitionsMigration } from './migration-partitions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -196,6 +197,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       return {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
+        '0008_partitions': partitionsMigration(dialect),
         '0003_dashboard': dashboardMigration(dialect),
       };
     },

@@ -187,6 +187,23 @@ export interface HealthCounts {
   outbox: Array<{ dest_id: string; status: string; n: number; oldest_ms: number | null }>;
 }
 
+export interface PurgeCutoffs {
+  /** Touches with `time` (Unix s) before this go. */
+  touches_before_s: number;
+  /** Events received before this (ms) go; their conversions stay, for reports. */
+  events_before_ms: number;
+  /** Dedup keys first seen before this (Unix s) go. */
+  dedup_before_s: number;
+}
+
+export interface PurgeReport {
+  touches: number;
+  events: number;
+  dedup_keys: number;
+  /** Day partitions dropped whole (PostgreSQL). */
+  partitions_dropped: number;
+}
+
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -211,9 +228,10 @@ export interface Store {
   ): Promise<void>;
   /**
    * Pushes the lease of rows this owner still holds (and has not finished) to `until_ms`,
-   * so a slow round is not claimed again by another worker mid-send. Returns rows extended.
+   * so a slow round is not claimed again by another worker mid-send. Returns the ids it
+   * still held: a row missing from the answer now belongs to another worker.
    */
-  extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number>;
+  extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]>;
   /** Owners of leases that have not expired yet. */
   leaseOwners(now_ms: number): Promise<string[]>;
   /** Frees the leases of owners known to be dead, so their rows need not wait for expiry. */
@@ -242,9 +260,6 @@ export interface Store {
     now_ms: number,
   ): Promise<number>;
   counts(env_id?: string): Promise<StoreCounts>;
-  /** Deletes touches older than `before` (Unix s) and expired dedup keys; returns rows deleted. */
-  purge(touches_before: number, dedup_before: number): Promise<number>;
-
   /** Touches, conversions and spend of a report, added up per group (see reports/). */
   reportCounts(q: ReportQuery): Promise<ReportCounts[]>;
   /** Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days). */
@@ -265,4 +280,12 @@ export interface Store {
   healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
   /** Marks an environment's pending deliveries delivered without sending (seeded demo data). */
   settleDeliveries(env_id: string, now_ms: number): Promise<number>;
+  /**
+   * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
+   * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
+   * kept until its whole day has passed the cutoff).
+   */
+  purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
+  /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
+  ensurePartitions(now_ms: number): Promise<void>;
 }

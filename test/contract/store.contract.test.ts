@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
+import { eventKey } from '../../src/domain/event-key.js';
+import { listPartitions, PARTITIONED, partitionName } from '../../src/store/postgres/partitions.js';
 import type { ConversionRecord, Store } from '../../src/store/store.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
@@ -206,8 +208,10 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(await store.claimDeliveries(MS + 1000, 50, 60_000, 'w-d', new Set())).toEqual([]);
       // A renewed lease outlives the original one; another owner cannot renew it.
       const aIds = a.map((d) => d.outbox.id);
-      expect(await store.extendLeases('w-a', aIds, MS + 120_000)).toBe(a.length);
-      expect(await store.extendLeases('w-b', aIds, MS + 999_000)).toBe(0);
+      expect((await store.extendLeases('w-a', aIds, MS + 120_000)).sort()).toEqual(
+        [...aIds].sort(),
+      );
+      expect(await store.extendLeases('w-b', aIds, MS + 999_000)).toEqual([]);
       const stillHeld = await store.claimDeliveries(MS + 61_000, 50, 60_000, 'w-e', new Set());
       expect(stillHeld).toHaveLength(40 - a.length);
       expect(await store.releaseLeases(['w-e'])).toBe(40 - a.length);
@@ -284,8 +288,79 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       });
       expect(counts.events).toBeGreaterThanOrEqual(42);
       expect(counts.duplicates).toBe(1);
-      expect(await store.purge(T - 1000, T + 1)).toBe(1 + 2);
+      // Cutoffs at a day boundary: PostgreSQL drops whole days, SQLite deletes rows.
+      const day = Math.floor(T / 86_400) * 86_400;
+      expect(
+        await store.purge({ touches_before_s: day, events_before_ms: 0, dedup_before_s: T + 1 }),
+      ).toMatchObject({ touches: 1, events: 0, dedup_keys: 2 });
       expect((await store.counts('env')).touches).toBe(2);
+    });
+
+    it('S08 events are found by a timed key; retention drops old days of touches and events', async () => {
+      const DAY = 86_400_000;
+      const today = Math.floor(MS / DAY) * DAY;
+      const at = (days: number) => today - days * DAY + 3_600_000;
+      await store.ensurePartitions(at(0));
+      await store.ensurePartitions(at(30)); // days 30..27 ago get partitions of their own
+      const keys = [0, 1, 30, 500].map((d) => eventKey(at(d), `r${d}`));
+      await store.ingest(async (tx) => {
+        for (const [i, d] of [0, 1, 30, 500].entries())
+          await tx.insertEvent(keys[i], event({ event_id: `ret-${d}` }), at(d));
+      });
+      await store.insertTouches(
+        [0, 1, 30, 500].map((d) =>
+          touch({ touch_id: `RET-${d}`, time: Math.floor(at(d) / 1000), env_id: 'ret' }),
+        ),
+      );
+      for (const k of keys) expect((await store.ingest((tx) => tx.getEvent(k)))?.pk).toBe(k);
+      await store.ingest((tx) =>
+        tx.updateDuplicate(keys[1], event({ event_id: 'ret-1', user: { user_id: 'u-ret' } })),
+      );
+      expect(await store.ingest((tx) => tx.getEvent(keys[1]))).toMatchObject({
+        duplicate_count: 1,
+        event: { user: { user_id: 'u-ret' } },
+      });
+      await expect(
+        store.ingest((tx) => tx.insertEvent(eventKey(at(0), 'x'), event(), at(0) + 1)),
+      ).rejects.toThrow(/carries/);
+
+      const before = await store.counts();
+      // Keep 10 days of events and 60 of touches, as seen at (now).
+      const report = await store.purge({
+        touches_before_s: Math.floor((today - 60 * DAY) / 1000),
+        events_before_ms: today - 10 * DAY,
+        dedup_before_s: 0,
+      });
+      expect(report).toMatchObject({ touches: 1, events: 2 });
+      const after = await store.counts();
+      expect(before.events - after.events).toBe(2);
+      expect(before.touches - after.touches).toBe(1);
+      expect(await store.ingest((tx) => tx.getEvent(keys[0]))).not.toBeNull();
+      expect(await store.ingest((tx) => tx.getEvent(keys[2]))).toBeNull();
+      const found = await store.ingest((tx) =>
+        tx.findTouches({
+          env_id: 'ret',
+          anonymous_ids: ['anon-1'],
+          touch_ids: [],
+          since: 0,
+        }),
+      );
+      expect(found.map((t) => t.touch_id).sort()).toEqual(['RET-0', 'RET-1', 'RET-30']);
+      if (kind === 'postgres') {
+        // Days 30..27 ago were partitions of their own, past the event cutoff: dropped whole.
+        // Day 500 had none and waited in DEFAULT, where it was deleted by row.
+        expect(report.partitions_dropped).toBe(4);
+        const pg = store as unknown as { db: Parameters<typeof listPartitions>[0] };
+        const parts = await listPartitions(pg.db, PARTITIONED[1]);
+        expect(parts).toContain('events_default');
+        // migrate() made the real today's; the injected today's rows came first, into DEFAULT.
+        expect(parts).toContain(partitionName(PARTITIONED[1], Math.floor(Date.now() / DAY) * DAY));
+        expect(parts).not.toContain(partitionName(PARTITIONED[1], today - 30 * DAY));
+        const touchParts = await listPartitions(pg.db, PARTITIONED[0]);
+        expect(touchParts).toContain(partitionName(PARTITIONED[0], today - 30 * DAY));
+      } else {
+        expect(report.partitions_dropped).toBe(0);
+      }
     });
   });
 }

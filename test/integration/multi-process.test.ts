@@ -93,5 +93,5 @@ describe.skipIf(!hasPostgres)('several serve processes on one PostgreSQL', () =>
     );
     expect(copies.reduce((n, c) => n + c.body.accepted, 0)).toBe(1);
     expect(copies.reduce((n, c) => n + c.body.duplicates, 0)).toBe(19);
-  });
+  }, 180_000); // three servers and 2,000 deliveries on a 2-core machine
 });
