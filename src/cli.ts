@@ -6,6 +6,7 @@ import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
 import { retentionCutoffs } from './domain/retention.js';
+import { progressBar, recomputePaths } from './reports/recompute-paths.js';
 import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';
 import { openStore } from './store/open-store.js';
@@ -19,6 +20,9 @@ const USAGE = `usage: pixeltrail <command>
   purge                                   delete expired touches and dedup keys now
   destinations test DEST_ID [--env ID]    send one test purchase to a destination and print
                                           the platform's answer
+  attribution recompute --from T --to T [--env ID]
+                                          rebuild the conversion paths of [from, to) from the
+                                          stored touches (after a window or rule change)
   seed --demo [--env ID] [--touches N] [--conversions N]
                                           fill an environment with 30 days of demo traffic
                                           (default 1,000,000 touches and 100,000 purchases)`;
@@ -155,6 +159,22 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(
         `attempted ${sent} deliveries; ${left} still pending (retries continue in serve)\n`,
       );
+    } else if (command === 'attribution' && positionals[1] === 'recompute') {
+      const env = config.environments.find(
+        (e) => e.id === (values.env ?? config.environments[0].id),
+      );
+      if (!env) throw new ConfigError(`--env must name an environment`);
+      const from = Math.floor(timeMs(values.from, 'from') / 1000);
+      const to = Math.floor(timeMs(values.to, 'to') / 1000);
+      const n = await recomputePaths(
+        store,
+        env,
+        from,
+        to,
+        Date.now,
+        progressBar(process.stderr, 'recompute'),
+      );
+      process.stdout.write(`recomputed ${n} conversion paths of ${env.id}\n`);
     } else {
       throw new ConfigError(`unknown command "${command}"\n${USAGE}`);
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { AudienceService, identifiersOf } from './audiences/audience-service.js';
 import { buildApp } from './collector/app.js';
 import { Metrics } from './collector/metrics.js';
 import type { Services } from './collector/services.js';
@@ -19,7 +20,11 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 const PURGE_EVERY_MS = 3_600_000;
+/** How often audience members are moved in and out as their windows pass. */
+const AUDIENCE_SWEEP_MS = 60_000;
 const TAG_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public', 't.js');
+
+const RULES_PATH = path.join(path.dirname(TAG_PATH), 'rules.js');
 
 function loadTag(): Services['tag'] {
   if (!existsSync(TAG_PATH)) return null;
@@ -78,6 +83,14 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const envs = new Map(config.environments.map((e) => [e.id, e]));
   const byKey = new Map(config.environments.map((e) => [e.write_key, e]));
   const environment = (id: string) => envs.get(id);
+  const audiences = new AudienceService({
+    store,
+    nowMs,
+    newId,
+    send: opts.send ?? fetchSend,
+    random: Math.random,
+    onError: (message) => app.log.error({ message }, 'audience update failed'),
+  });
   const pipeline = new IngestPipeline({
     store,
     nowMs,
@@ -86,6 +99,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     observer: {
       flushed: (items, outcomes) => {
         metrics.batchSize.observe(items.length);
+        audiences.noteIngested(items.flatMap(identifiersOf));
         items.forEach((item, i) => {
           const o = outcomes[i];
           if (item.kind === 'event' && o)
@@ -129,6 +143,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     store,
     pipeline,
     worker,
+    audiences,
     send,
     metrics,
     live,
@@ -137,9 +152,17 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     environment,
     environmentByWriteKey: (k) => byKey.get(k),
     tag: loadTag(),
+    rulesEngine: existsSync(RULES_PATH) ? readFileSync(RULES_PATH) : null,
   };
   const app = buildApp(services);
   let purgeTimer: NodeJS.Timeout | null = null;
+  let sweepTimer: NodeJS.Timeout | null = null;
+  const sweep = async () => {
+    audiences.refresh();
+    await audiences.sweep(config.environments.map((e) => e.id)).catch((e: unknown) => {
+      app.log.error({ err: e }, 'audience sweep failed');
+    });
+  };
   const purge = async () => {
     try {
       await store.ensurePartitions(nowMs());
@@ -162,14 +185,18 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
       purgeTimer.unref();
+      sweepTimer = setInterval(() => void sweep(), AUDIENCE_SWEEP_MS);
+      sweepTimer.unref();
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       return `http://127.0.0.1:${port}`;
     },
     async close() {
       if (purgeTimer) clearInterval(purgeTimer);
+      if (sweepTimer) clearInterval(sweepTimer);
       await app.close();
       await pipeline.close();
+      await audiences.settle();
       await worker.stop();
       await store.close();
     },

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { secretFields } from '../config/config-parse.js';
@@ -7,6 +8,8 @@ import { signClick } from '../domain/click-link.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
 import { adminAuth } from './admin-auth.js';
+import { attributionReportsApi } from './attribution-reports-api.js';
+import { audiencesApi } from './audiences-api.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -64,10 +67,20 @@ export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
   );
 }
 
+/** Constant-time comparison of a presented token with the expected one. */
+export function tokenMatches(given: string, want: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /** `/api/*`, the admin API behind the admin token (DESIGN §5). */
 export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
     api.addHook('onRequest', adminAuth(s));
+
+    attributionReportsApi(api, s);
+    audiencesApi(api, s);
 
     api.get('/api/environments', async () => {
       const paused = await s.store.pausedDestinations();

@@ -10,8 +10,12 @@ import { healthApi } from './health-api.js';
 import { installErrorHandler } from './http-error.js';
 import { pixelRoutes } from './pixel-routes.js';
 import { reportsApi } from './reports-api.js';
+import { segmentApi } from './segment-api.js';
 import type { Services } from './services.js';
+import { snowplowRoutes } from './snowplow-routes.js';
 import { systemRoutes } from './system-routes.js';
+import { triggerRoutes } from './trigger-routes.js';
+import { rewriteUrl } from './url-rewrite.js';
 
 /** Request bodies larger than this are refused with 413 (DESIGN §5: 1 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -21,6 +25,7 @@ export function buildApp(s: Services): FastifyInstance {
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: s.config.trust_proxy,
+    rewriteUrl: (req) => rewriteUrl(req.url ?? '/', s.config.path_prefix),
     // Per-request logs would cost more than the pixel itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     logger: {
@@ -44,6 +49,9 @@ export function buildApp(s: Services): FastifyInstance {
   pixelRoutes(app, s);
   beaconRoute(app, s);
   eventsApi(app, s);
+  segmentApi(app, s);
+  snowplowRoutes(app, s);
+  triggerRoutes(app, s);
   adminApi(app, s);
   sessionRoutes(app, s);
   reportsApi(app, s);

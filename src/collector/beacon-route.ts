@@ -23,7 +23,7 @@ function originAllowed(allowed: readonly string[], origin: string | undefined): 
  * CORS for credentialed beacons: `*` is refused by browsers when cookies ride along, so the
  * Origin is reflected when some environment allows it (DESIGN §3).
  */
-function corsHeaders(s: Services, req: FastifyRequest, reply: FastifyReply): void {
+export function corsHeaders(s: Services, req: FastifyRequest, reply: FastifyReply): void {
   const origin = req.headers.origin;
   if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin)))
     return;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { explainAttribution } from '../domain/attribution-explain.js';
 import { eventDiagnostics } from '../domain/event-diagnostics.js';
 import { type LiveFilter, matchesLive } from '../ingest/live-bus.js';
-import { personTouches } from '../ingest/process-batch.js';
+import { personTouches } from '../reports/conversion-paths.js';
 import type { EventTrail } from '../store/store.js';
 import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
@@ -38,7 +38,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
   const e = trail.event.event;
   const env = s.environment(e.env_id);
   const { who, touches } = await s.store.ingest((tx) =>
-    personTouches(tx, e, s.config.touch_retention_ms),
+    personTouches(tx, e, e.event_time - Math.ceil(s.config.touch_retention_ms / 1000)),
   );
   return {
     ...trail,

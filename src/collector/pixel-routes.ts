@@ -4,6 +4,7 @@ import { decideRedirect, verifyClick } from '../domain/click-link.js';
 import type { Touch, TouchKind } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
 import { isBotAgent } from './bot-filter.js';
+import { deviceTouchId } from './device-touch.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { browserOptedOut, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
@@ -57,7 +58,7 @@ function touchFrom(
     creative_id: param(q, 'creative_id') ?? null,
     placement_id: param(q, 'placement_id') ?? null,
     time: nowS,
-    anonymous_id: anon,
+    anonymous_id: deviceTouchId(q) ?? anon,
     user_id: param(q, 'user_id') ?? null,
     ip: req.ip,
     user_agent: req.headers['user-agent'] ?? null,

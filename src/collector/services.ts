@@ -1,3 +1,4 @@
+import type { AudienceService } from '../audiences/audience-service.js';
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { HttpSend } from '../delivery/destination.js';
@@ -12,6 +13,7 @@ export interface Services {
   store: Store;
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
+  audiences: AudienceService;
   /** The HTTP client destinations are sent with (test sends from the dashboard use it). */
   send: HttpSend;
   metrics: Metrics;
@@ -23,4 +25,6 @@ export interface Services {
   environmentByWriteKey: (key: string) => EnvironmentConfig | undefined;
   /** The bundled tag, if it was built. */
   tag: { js: Buffer; gzip: Buffer; etag: string } | null;
+  /** The built codeless-trigger engine (`rules.js`), if it was built. */
+  rulesEngine?: Buffer | null;
 }

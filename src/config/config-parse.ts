@@ -321,6 +321,18 @@ export function parseConfig(
     public_url:
       overrides.public_url ??
       (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
+    path_prefix: pathPrefix(r, o),
   };
   return { config, errors: r.errors };
+}
+
+/** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */
+function pathPrefix(r: Reader, o: Obj): string {
+  const prefix = r.str(o, 'path_prefix', 'path_prefix', '');
+  if (prefix === '' || /^(\/[A-Za-z0-9._~-]+)+$/.test(prefix)) return prefix;
+  r.errors.push({
+    field: 'path_prefix',
+    message: 'must look like /metrics-xyz (no trailing slash)',
+  });
+  return '';
 }

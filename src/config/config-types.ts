@@ -69,4 +69,9 @@ export interface AppConfig {
   demo: boolean;
   /** Public base URL printed in snippets. */
   public_url: string;
+  /**
+   * First-party mode: every route is also served under this path (`/metrics-xyz`), so a
+   * reverse proxy on the shop's own host can forward it unchanged. Empty: none.
+   */
+  path_prefix: string;
 }

@@ -1,3 +1,4 @@
+import { deviceAnonymousIds } from './device-id.js';
 import { formatDurationMs } from './duration.js';
 import type { Touch, TouchKind, UserKeys } from './event.js';
 
@@ -7,6 +8,7 @@ export type MatchKey =
   | 'email'
   | 'phone'
   | 'cookie'
+  | 'device_id'
   | 'click_id'
   | 'imp_id'
   | 'ip+ua'
@@ -18,6 +20,7 @@ export const MATCH_KEY_RANK: Record<MatchKey, number> = {
   email: 1,
   phone: 2,
   cookie: 3,
+  device_id: 3,
   click_id: 4,
   imp_id: 4,
   'ip+ua': 5,
@@ -79,6 +82,7 @@ export function matchKeyFor(touch: Touch, who: ConversionIdentity): MatchKey | n
     if (via) return via;
     if (touch.anonymous_id === u.anonymous_id || touch.anonymous_id === u.cookie_id)
       return 'cookie';
+    if (deviceAnonymousIds(u).includes(touch.anonymous_id)) return 'device_id';
   }
   if (touch.kind === 'click' && u.click_id && touch.touch_id === u.click_id) return 'click_id';
   if (touch.kind === 'impression' && u.imp_id && touch.touch_id === u.imp_id) return 'imp_id';

@@ -34,6 +34,11 @@ export interface UserKeys {
   epik?: string;
   li_fat_id?: string;
   rdt_cid?: string;
+  /** Mobile device ids (see device-id.ts), normalized; match keys for app events. */
+  idfa?: string;
+  idfv?: string;
+  gaid?: string;
+  app_instance_id?: string;
 }
 
 /** The platform ids a user may carry (see UserKeys). */

@@ -1,3 +1,4 @@
+import { DEVICE_ID_KEYS, normalizeDeviceId } from './device-id.js';
 import {
   type Consent,
   type EventProperties,
@@ -96,6 +97,12 @@ function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
   ] as const) {
     const v = optString(raw, key, `user.${key}`, errors);
     if (v !== undefined) user[key] = v;
+  }
+  for (const key of DEVICE_ID_KEYS) {
+    const v = optString(raw, key, `user.${key}`, errors);
+    // An all-zero advertising id means the user opted out of tracking: it is not an id.
+    const id = v === undefined ? null : normalizeDeviceId(v);
+    if (id) user[key] = id;
   }
   const email = hashedKey(raw, 'email', hashEmail, errors);
   if (email) user.email_sha256 = email;

@@ -3,11 +3,17 @@ import {
   type AttributionDecision,
   attribute,
   type ConversionIdentity,
-  type LinkedAnonymousId,
 } from '../domain/attribution.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
+import {
+  anonymousIds,
+  pathLookbackS,
+  pathRecord,
+  personTouches,
+  strongKeys,
+} from '../reports/conversion-paths.js';
 import type { IngestTx } from '../store/store.js';
 
 /** One write of the ingest path. */
@@ -27,64 +33,42 @@ export interface BatchContext {
 
 const CONSENT_DENIED = 'ads consent denied';
 
-function strongKeys(
-  e: TrackedEvent,
-): Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> {
-  const keys: Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> = [];
-  if (e.user.user_id) keys.push({ key_type: 'user_id', key_value: e.user.user_id });
-  if (e.user.email_sha256) keys.push({ key_type: 'email', key_value: e.user.email_sha256 });
-  if (e.user.phone_sha256) keys.push({ key_type: 'phone', key_value: e.user.phone_sha256 });
-  return keys;
-}
-
-function anonymousIds(e: TrackedEvent): string[] {
-  return [...new Set([e.user.anonymous_id, e.user.cookie_id].filter((x): x is string => !!x))];
+/** What attribution read of the person, reused for the conversion's path. */
+interface PathInput {
+  who: ConversionIdentity;
+  touches: Touch[];
+  lookback_s: number;
 }
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
 async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
   const keys = strongKeys(e);
   if (keys.length === 0) return;
-  for (const anon of anonymousIds(e)) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
+  const anons = anonymousIds(e);
+  // A user id and an email seen together (a server-side identify) join the browsers and
+  // devices either was seen with, so a later conversion by any one of them matches.
+  if (keys.length > 1)
+    for (const l of await tx.findLinkedAnonymousIds(e.env_id, keys))
+      if (!anons.includes(l.anonymous_id)) anons.push(l.anonymous_id);
+  for (const anon of anons) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
 }
 
 function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[] {
   return env.destinations.filter((d) => d.events.includes(e.event_name));
 }
 
-/**
- * The converting person (with the browser ids linked to their user id, email or phone) and
- * every touch of theirs under any key in the `lookback_ms` before the event.
- */
-export async function personTouches(
-  tx: IngestTx,
-  e: TrackedEvent,
-  lookback_ms: number,
-): Promise<{ who: ConversionIdentity; touches: Touch[] }> {
-  const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
-  const touches = await tx.findTouches({
-    env_id: e.env_id,
-    user_id: e.user.user_id,
-    anonymous_ids: [...new Set([...anonymousIds(e), ...linked.map((l) => l.anonymous_id)])],
-    touch_ids: [e.user.click_id, e.user.imp_id].filter((x): x is string => !!x),
-    ip: e.user.ip,
-    since: e.event_time - Math.ceil(lookback_ms / 1000),
-  });
-  return { who: { time: e.event_time, user: e.user, linked }, touches };
-}
-
 async function decide(
   tx: IngestTx,
   e: TrackedEvent,
   dests: DestinationConfig[],
-): Promise<Map<string, AttributionDecision>> {
+): Promise<{ decisions: Map<string, AttributionDecision>; path: PathInput | null }> {
   const out = new Map<string, AttributionDecision>();
   if (e.consent.ads === false) {
     for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
-    return out;
+    return { decisions: out, path: null };
   }
-  const widest = Math.max(...dests.map((d) => Math.max(d.click_window_ms, d.view_window_ms)));
-  const { who, touches } = await personTouches(tx, e, widest);
+  const lookback_s = pathLookbackS(dests);
+  const { who, touches } = await personTouches(tx, e, e.event_time - lookback_s);
   for (const d of dests) {
     out.set(
       d.id,
@@ -95,7 +79,22 @@ async function decide(
       }),
     );
   }
-  return out;
+  return { decisions: out, path: { who, touches, lookback_s } };
+}
+
+/** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
+async function recordPath(
+  tx: IngestTx,
+  conversion_id: string,
+  pk: string,
+  e: TrackedEvent,
+  path: PathInput | null,
+  nowMs: number,
+): Promise<void> {
+  const who = path?.who ?? { time: e.event_time, user: e.user, linked: [] };
+  await tx.putConversionPath(
+    pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs),
+  );
 }
 
 async function recordConversions(
@@ -106,8 +105,9 @@ async function recordConversions(
   nowMs: number,
 ): Promise<number> {
   if (dests.length === 0) return 0;
-  const decisions = await decide(tx, e, dests);
+  const { decisions, path } = await decide(tx, e, dests);
   const conversion_id = `cv_${pk.slice(3)}`;
+  await recordPath(tx, conversion_id, pk, e, path, nowMs);
   for (const d of dests) {
     const decision = decisions.get(d.id) as AttributionDecision;
     await tx.putConversion({
@@ -150,7 +150,9 @@ async function reattribute(
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
-  const decisions = await decide(tx, merged, dests);
+  const { decisions, path } = await decide(tx, merged, dests);
+  const conversion_id = open[0]?.conversion_id;
+  if (conversion_id) await recordPath(tx, conversion_id, pk, merged, path, nowMs);
   for (const d of dests) {
     const decision = decisions.get(d.id);
     const c = open.find((x) => x.dest_id === d.id);

@@ -2,8 +2,11 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
+import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
+import type { ConversionPathRecord } from './audience-store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
+import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
@@ -236,6 +239,10 @@ class KyselyIngestTx implements IngestTx {
       .execute();
   }
 
+  async putConversionPath(p: ConversionPathRecord) {
+    await putPaths(this.db, [p]);
+  }
+
   async enqueueDelivery(
     env_id: string,
     conversion_id: string,
@@ -285,15 +292,17 @@ async function enqueue(
  * The Store over Kysely. SQLite and PostgreSQL share every query but the claim, which
  * PostgreSQL does with `FOR UPDATE SKIP LOCKED` so concurrent workers never take one row twice.
  */
-export class KyselyStore implements Store {
+export class KyselyStore extends KyselyAudienceStore implements Store {
   constructor(
-    readonly db: Kysely<Database>,
+    override readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly touchWriter?: {
       write(t: readonly Touch[]): Promise<void>;
       close(): Promise<void>;
     },
-  ) {}
+  ) {
+    super(db, dialect);
+  }
 
   insertTouches(touches: readonly Touch[]): Promise<void> {
     if (touches.length === 0) return Promise.resolve();
@@ -508,6 +517,26 @@ export class KyselyStore implements Store {
           .columns(['env_id', 'dest_id'])
           .doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }),
       )
+      .execute();
+  }
+
+  async getTriggerRules(env_id: string) {
+    const row = await this.db
+      .selectFrom('trigger_rules')
+      .select(['rules', 'updated_at_ms'])
+      .where('env_id', '=', env_id)
+      .executeTakeFirst();
+    return row
+      ? { rules: JSON.parse(row.rules) as TriggerRule[], updated_at_ms: Number(row.updated_at_ms) }
+      : null;
+  }
+
+  async putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number) {
+    const json = JSON.stringify(rules);
+    await this.db
+      .insertInto('trigger_rules')
+      .values({ env_id, rules: json, updated_at_ms: now_ms })
+      .onConflict((oc) => oc.column('env_id').doUpdateSet({ rules: json, updated_at_ms: now_ms }))
       .execute();
   }
 

@@ -1,5 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import { dashboardMigration } from './migration-dashboard.js';
+import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
+import { compatMigration } from './migration-compat.js';
+import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
 import { partitionsMigration } from './migration-partitions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
@@ -197,8 +199,12 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
       return {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
-        '0008_partitions': partitionsMigration(dialect),
         '0003_dashboard': dashboardMigration(dialect),
+        '0003_dashboard_touch_days': dashboardTouchDaysMigration(dialect),
+        '0005_compat': compatMigration(dialect),
+        '0006_audiences': audiencesMigration(dialect),
+        '0008_partitions': partitionsMigration(dialect),
+        '0009_audience_event_indexes': audienceEventIndexesMigration,
       };
     },
   };

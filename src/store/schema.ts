@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AudienceTables } from './schema-audiences.js';
 
 /** Row types of every table, for Kysely. Times ending in `_ms` are Unix ms, others Unix s. */
 export interface TouchesTable {
@@ -130,7 +131,7 @@ export interface TouchDaysTable {
   n: number;
 }
 
-export interface Database {
+export interface Database extends AudienceTables {
   touches: TouchesTable;
   events: EventsTable;
   dedup_keys: DedupKeysTable;
@@ -139,6 +140,14 @@ export interface Database {
   outbox: OutboxTable;
   delivery_attempts: DeliveryAttemptsTable;
   destination_state: DestinationStateTable;
+  trigger_rules: TriggerRulesTable;
   campaign_costs: CampaignCostsTable;
   touch_days: TouchDaysTable;
+}
+
+/** Codeless trigger rules of one environment, as JSON (migration 0005_compat). */
+export interface TriggerRulesTable {
+  env_id: string;
+  rules: string;
+  updated_at_ms: number;
 }

@@ -1,6 +1,8 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportCounts, ReportQuery } from '../reports/report.js';
+import type { AudienceStore, ConversionPathRecord } from './audience-store.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -121,6 +123,8 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
+  /** Stores (or replaces) the multi-touch path of a conversion. */
+  putConversionPath(p: ConversionPathRecord): Promise<void>;
   /** Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`. */
   enqueueDelivery(
     env_id: string,
@@ -155,6 +159,29 @@ export interface StoreCounts {
   outbox_dead: number;
 }
 
+/** An environment's codeless trigger rules and when they last changed. */
+export interface StoredTriggerRules {
+  rules: TriggerRule[];
+  updated_at_ms: number;
+}
+
+export interface PurgeCutoffs {
+  /** Touches with `time` (Unix s) before this go. */
+  touches_before_s: number;
+  /** Events received before this (ms) go; their conversions stay, for reports. */
+  events_before_ms: number;
+  /** Dedup keys first seen before this (Unix s) go. */
+  dedup_before_s: number;
+}
+
+export interface PurgeReport {
+  touches: number;
+  events: number;
+  dedup_keys: number;
+  /** Day partitions dropped whole (PostgreSQL). */
+  partitions_dropped: number;
+}
+
 /** Filters of the debugger's event list. */
 export interface EventFilter {
   env_id?: string;
@@ -187,25 +214,8 @@ export interface HealthCounts {
   outbox: Array<{ dest_id: string; status: string; n: number; oldest_ms: number | null }>;
 }
 
-export interface PurgeCutoffs {
-  /** Touches with `time` (Unix s) before this go. */
-  touches_before_s: number;
-  /** Events received before this (ms) go; their conversions stay, for reports. */
-  events_before_ms: number;
-  /** Dedup keys first seen before this (Unix s) go. */
-  dedup_before_s: number;
-}
-
-export interface PurgeReport {
-  touches: number;
-  events: number;
-  dedup_keys: number;
-  /** Day partitions dropped whole (PostgreSQL). */
-  partitions_dropped: number;
-}
-
 /** The storage port (DESIGN §2): one implementation per database, one contract suite. */
-export interface Store {
+export interface Store extends AudienceStore {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -260,6 +270,19 @@ export interface Store {
     now_ms: number,
   ): Promise<number>;
   counts(env_id?: string): Promise<StoreCounts>;
+  /** The codeless trigger rules of an environment, or null when none were ever saved. */
+  getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;
+  /** Replaces the environment's rule set. */
+  putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number): Promise<void>;
+  /**
+   * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
+   * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
+   * kept until its whole day has passed the cutoff).
+   */
+  purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
+  /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
+  ensurePartitions(now_ms: number): Promise<void>;
+
   /** Touches, conversions and spend of a report, added up per group (see reports/). */
   reportCounts(q: ReportQuery): Promise<ReportCounts[]>;
   /** Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days). */
@@ -280,12 +303,4 @@ export interface Store {
   healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
   /** Marks an environment's pending deliveries delivered without sending (seeded demo data). */
   settleDeliveries(env_id: string, now_ms: number): Promise<number>;
-  /**
-   * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
-   * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
-   * kept until its whole day has passed the cutoff).
-   */
-  purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
-  /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
-  ensurePartitions(now_ms: number): Promise<void>;
 }

@@ -5,6 +5,7 @@
 import { listenDataLayer } from './datalayer.js';
 import { anonymousId, newId, touchIds } from './identity.js';
 import type { Command } from './queue.js';
+import { loadRules } from './rules-loader.js';
 import { createSender } from './transport.js';
 
 type Properties = Record<string, unknown>;
@@ -20,6 +21,8 @@ interface InitOptions {
   /** Send a PageView on init unless false. */
   autoPageView?: boolean;
   consent?: Consent;
+  /** Load the environment's codeless trigger rules unless false. */
+  rules?: boolean;
 }
 
 interface TrackOptions {
@@ -61,12 +64,14 @@ export function createTracker(defaultEndpoint: string): (command: Command) => vo
     envId = id;
     Object.assign(user, { anonymous_id: anonymousId() }, touchIds());
     if (options.consent) consent = options.consent;
-    send = createSender(`${(options.endpoint || defaultEndpoint).replace(/\/+$/, '')}/e`);
+    const base = (options.endpoint || defaultEndpoint).replace(/\/+$/, '');
+    send = createSender(`${base}/e`);
     if (options.autoPageView !== false) track('PageView');
     waiting.splice(0).forEach(run);
     listenDataLayer(window as never, (event) =>
       track(event.name, event.properties, { event_id: event.eventId }),
     );
+    if (options.rules !== false) loadRules(base, id);
   }
 
   // identify and consent only set state, so they apply at once, even before init.

@@ -1,0 +1,371 @@
+import type { DestinationConfig } from '../config/config-types.js';
+import type { HttpSend } from '../delivery/destination.js';
+import {
+  evaluate,
+  longestWindowS,
+  type ParseResult,
+  parseRules,
+  type RuleError,
+  type RuleGroup,
+  usesTouches,
+} from '../domain/audience-rules.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { AudienceRecord, MemberKeyType, MembershipRow } from '../store/audience-store.js';
+import type { Store } from '../store/store.js';
+import type { ExportTarget } from './audience-export.js';
+import { exportIds, type SyncReport, syncAudience } from './audience-sync.js';
+
+/** Below this many persons nothing is exported, to protect individuals (issue 9). */
+export const DEFAULT_MIN_EXPORT_SIZE = 100;
+/** Identifiers read per page of a full recompute. */
+const RECOMPUTE_PAGE = 500;
+/** Identifiers waiting for incremental evaluation; past this, the env is fully recomputed. */
+const MAX_DIRTY_KEYS = 50_000;
+/** Due memberships re-evaluated per audience per sweep. */
+const SWEEP_BATCH = 2000;
+/**
+ * Persons evaluated at once. Each takes about five queries; on PostgreSQL their round trips
+ * overlap on the pool (SQLite runs them one by one anyway). Two lanes evaluating one person
+ * write the same answer, so overlap is harmless.
+ */
+const EVALUATION_LANES = 8;
+
+/** Runs `fn` over `items`, at most `lanes` at a time. */
+async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+}
+
+/** An identifier of a person in one environment. */
+export interface IdentifierKey {
+  env_id: string;
+  key_type: MemberKeyType;
+  key_value: string;
+  /** What brought it: a touch matters only to audiences with touch conditions. */
+  from?: 'event' | 'touch';
+}
+
+/** An audience with its parsed rules. */
+export interface LoadedAudience {
+  record: AudienceRecord;
+  rules: RuleGroup;
+}
+
+export interface AudienceServiceDeps {
+  store: Store;
+  nowMs: () => number;
+  newId: (prefix: string) => string;
+  /** HTTP to the ad platforms, for syncs. */
+  send: HttpSend;
+  random: () => number;
+  onError?: (message: string) => void;
+}
+
+export type CreateResult = { ok: true; id: string } | { ok: false; errors: RuleError[] };
+
+/** The identifiers an ingested event or touch brings; they may change some membership. */
+export function identifiersOf(item: { event: TrackedEvent } | { touch: Touch }): IdentifierKey[] {
+  const out: IdentifierKey[] = [];
+  if ('touch' in item) {
+    const t = item.touch;
+    const from = 'touch';
+    if (t.user_id) out.push({ env_id: t.env_id, key_type: 'user_id', key_value: t.user_id, from });
+    if (t.anonymous_id)
+      out.push({ env_id: t.env_id, key_type: 'anonymous_id', key_value: t.anonymous_id, from });
+    return out;
+  }
+  const e = item.event;
+  if (e.user.user_id)
+    out.push({ env_id: e.env_id, key_type: 'user_id', key_value: e.user.user_id });
+  for (const a of new Set([e.user.anonymous_id, e.user.cookie_id])) {
+    if (a) out.push({ env_id: e.env_id, key_type: 'anonymous_id', key_value: a });
+  }
+  return out;
+}
+
+/**
+ * Keeps audience memberships current: a person is evaluated again when their events or
+ * touches arrive (incrementally, off the ingest path), when the time a window may flip
+ * has passed (sweep, or inline at lookup), and all at once on demand (recompute).
+ */
+export class AudienceService {
+  private readonly loaded = new Map<string, LoadedAudience>();
+  private readonly byEnv = new Map<string, string[]>();
+  /** Environments known to have no audience with a touch condition. */
+  private readonly touchBlind = new Set<string>();
+  private dirty = new Map<string, IdentifierKey>();
+  private overflowEnvs = new Set<string>();
+  private draining: Promise<void> | null = null;
+  private readonly lastSize = new Map<string, number>();
+  private readonly syncs = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: AudienceServiceDeps) {}
+
+  private nowS(): number {
+    return Math.floor(this.deps.nowMs() / 1000);
+  }
+
+  /** Validates and stores a new audience, then computes its members. */
+  async create(
+    env_id: string,
+    name: string,
+    rawRules: unknown,
+    min_export_size = DEFAULT_MIN_EXPORT_SIZE,
+  ): Promise<CreateResult> {
+    const parsed: ParseResult = parseRules(rawRules);
+    if (!parsed.ok) return parsed;
+    const record: AudienceRecord = {
+      env_id,
+      id: this.deps.newId('aud_'),
+      name,
+      rules: rawRules,
+      min_export_size,
+      created_at_ms: this.deps.nowMs(),
+      recomputed_at_ms: null,
+    };
+    await this.deps.store.createAudience(record);
+    this.remember({ record, rules: parsed.rules });
+    await this.recompute(record.id);
+    return { ok: true, id: record.id };
+  }
+
+  private remember(a: LoadedAudience): void {
+    this.loaded.set(a.record.id, a);
+    if (usesTouches(a.rules)) this.touchBlind.delete(a.record.env_id);
+    const ids = this.byEnv.get(a.record.env_id);
+    if (ids && !ids.includes(a.record.id)) ids.push(a.record.id);
+  }
+
+  /** The audience, from memory after the first read (audiences are never edited). */
+  async get(id: string): Promise<LoadedAudience | null> {
+    const hit = this.loaded.get(id);
+    if (hit) return hit;
+    const record = await this.deps.store.getAudience(id);
+    if (!record) return null;
+    const parsed = parseRules(record.rules);
+    if (!parsed.ok) throw new Error(`stored audience ${id} has invalid rules`);
+    const a = { record, rules: parsed.rules };
+    this.remember(a);
+    return a;
+  }
+
+  private async ofEnv(env_id: string): Promise<LoadedAudience[]> {
+    let ids = this.byEnv.get(env_id);
+    if (!ids) {
+      ids = (await this.deps.store.listAudiences(env_id)).map((r) => r.id);
+      this.byEnv.set(env_id, ids);
+    }
+    const out: LoadedAudience[] = [];
+    for (const id of ids) {
+      const a = await this.get(id);
+      if (a) out.push(a);
+    }
+    if (out.some((a) => usesTouches(a.rules))) this.touchBlind.delete(env_id);
+    else this.touchBlind.add(env_id);
+    return out;
+  }
+
+  /** Forgets which audiences each env has, so ones created by other processes are seen. */
+  refresh(): void {
+    this.byEnv.clear();
+    this.touchBlind.clear();
+  }
+
+  /**
+   * Evaluates the person behind one identifier and writes the answer under every id of
+   * that person, so a lookup by any of them is one row.
+   */
+  private async evaluateKey(a: LoadedAudience, key_type: MemberKeyType, key_value: string) {
+    const { store } = this.deps;
+    const env_id = a.record.env_id;
+    const who = await store.personOf(env_id, key_type, key_value);
+    const now = this.nowS();
+    const history = await store.personRecords(env_id, who, now - longestWindowS(a.rules));
+    const result = evaluate(a.rules, history, now);
+    const latest = [...history.events].sort((x, y) => y.time - x.time);
+    const email = latest.find((e) => e.email_sha256)?.email_sha256 ?? null;
+    const phone = latest.find((e) => e.phone_sha256)?.phone_sha256 ?? null;
+    const phoneE164 = latest.find((e) => e.phone_e164_sha256)?.phone_e164_sha256 ?? null;
+    const person = who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`;
+    const row = (kt: MemberKeyType, kv: string): MembershipRow => ({
+      key_type: kt,
+      key_value: kv,
+      person,
+      member: result.member,
+      changes_at: result.changes_at,
+      email_sha256: email,
+      phone_sha256: phone,
+      phone_e164_sha256: phoneE164,
+    });
+    const rows = who.anonymous_ids.map((id) => row('anonymous_id', id));
+    if (who.user_id) rows.push(row('user_id', who.user_id));
+    // A "no" that only new data can change is what a missing row says: keep the table to
+    // members and people whose answer flips with time, not every browser ever seen.
+    if (!result.member && result.changes_at === null)
+      await store.deleteMemberships(env_id, a.record.id, rows);
+    else await store.upsertMemberships(env_id, a.record.id, rows, this.deps.nowMs());
+    return { rows, member: result.member };
+  }
+
+  /**
+   * Is this identifier in the audience now? One indexed row read while the stored answer
+   * is still exact; past its `changes_at` the person is evaluated again first.
+   */
+  async isMember(a: LoadedAudience, key_type: MemberKeyType, key_value: string): Promise<boolean> {
+    const row = await this.deps.store.getMembership(
+      a.record.env_id,
+      a.record.id,
+      key_type,
+      key_value,
+    );
+    if (!row) return false;
+    if (row.changes_at === null || this.nowS() < row.changes_at) return row.member;
+    return (await this.evaluateKey(a, key_type, key_value)).member;
+  }
+
+  /** Evaluates everyone with data inside the audience's window, then the due rows. */
+  async recompute(id: string): Promise<number> {
+    const a = await this.get(id);
+    if (!a) throw new Error(`no audience ${id}`);
+    const { store } = this.deps;
+    const since = this.nowS() - longestWindowS(a.rules);
+    const done = new Set<string>();
+    let after: { key_type: MemberKeyType; key_value: string } | null = null;
+    for (;;) {
+      const page = await store.identifiersSince(a.record.env_id, since, after, RECOMPUTE_PAGE);
+      if (page.length === 0) break;
+      await inLanes(page, EVALUATION_LANES, async (k) => {
+        if (done.has(`${k.key_type}:${k.key_value}`)) return;
+        const { rows } = await this.evaluateKey(a, k.key_type, k.key_value);
+        for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
+      });
+      after = page[page.length - 1];
+    }
+    // Members whose data is all older than the window were not listed above.
+    await this.sweepAudience(a);
+    await store.markAudienceRecomputed(a.record.env_id, id, this.deps.nowMs());
+    return this.recordSize(a, true);
+  }
+
+  /** Re-evaluates the memberships whose windows may have flipped by now. */
+  private async sweepAudience(a: LoadedAudience): Promise<void> {
+    for (;;) {
+      const due = await this.deps.store.membershipsDue(
+        a.record.env_id,
+        a.record.id,
+        this.nowS(),
+        SWEEP_BATCH,
+      );
+      if (due.length === 0) return;
+      const seen = new Set<string>();
+      await inLanes(due, EVALUATION_LANES, async (k) => {
+        if (seen.has(`${k.key_type}:${k.key_value}`)) return;
+        const { rows } = await this.evaluateKey(a, k.key_type, k.key_value);
+        for (const r of rows) seen.add(`${r.key_type}:${r.key_value}`);
+      });
+      if (due.length < SWEEP_BATCH) return;
+    }
+  }
+
+  /** Stores the size when it changed since the last point (or always, when `force`). */
+  private async recordSize(a: LoadedAudience, force = false): Promise<number> {
+    const size = await this.deps.store.audienceSize(a.record.env_id, a.record.id);
+    if (force || this.lastSize.get(a.record.id) !== size) {
+      await this.deps.store.recordAudienceSize(
+        a.record.env_id,
+        a.record.id,
+        this.deps.nowMs(),
+        size,
+      );
+      this.lastSize.set(a.record.id, size);
+    }
+    return size;
+  }
+
+  /** Moves members in and out as windows pass, for every audience of these environments. */
+  async sweep(env_ids: readonly string[]): Promise<void> {
+    for (const env_id of env_ids) {
+      for (const a of await this.ofEnv(env_id)) {
+        await this.sweepAudience(a);
+        await this.recordSize(a);
+      }
+    }
+  }
+
+  /** Queues the identifiers of just-committed events and touches for evaluation. */
+  noteIngested(keys: readonly IdentifierKey[]): void {
+    for (const k of keys) {
+      // Most pixel traffic is for environments without audiences: nothing to queue.
+      if (this.byEnv.get(k.env_id)?.length === 0 || this.overflowEnvs.has(k.env_id)) continue;
+      if (k.from === 'touch' && this.touchBlind.has(k.env_id)) continue;
+      if (this.dirty.size >= MAX_DIRTY_KEYS) {
+        this.overflowEnvs.add(k.env_id);
+        continue;
+      }
+      this.dirty.set(`${k.env_id}\u0000${k.key_type}\u0000${k.key_value}`, k);
+    }
+    if (!this.draining && (this.dirty.size > 0 || this.overflowEnvs.size > 0)) {
+      this.draining = this.drain().finally(() => {
+        this.draining = null;
+      });
+    }
+  }
+
+  /** Resolves once every queued identifier has been evaluated and every sync has ended. */
+  async settle(): Promise<void> {
+    while (this.draining) await this.draining;
+    await Promise.all(this.syncs);
+  }
+
+  /** Hashed identifiers of the members, one row per person, for the CSV export. */
+  async exportRows(a: LoadedAudience) {
+    return (await this.deps.store.audienceMembers(a.record.env_id, a.record.id)).map(exportIds);
+  }
+
+  /** Starts a sync to an ad platform in the background (retries may take a while). */
+  startSync(a: LoadedAudience, dest: DestinationConfig, target: ExportTarget): Promise<SyncReport> {
+    const p = syncAudience(
+      {
+        ...this.deps,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+      a,
+      dest,
+      target,
+    );
+    const tracked = p
+      .catch((e: unknown) => this.deps.onError?.(`audience sync failed: ${(e as Error).message}`))
+      .finally(() => this.syncs.delete(tracked));
+    this.syncs.add(tracked);
+    return p;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty.size > 0 || this.overflowEnvs.size > 0) {
+      const batch = [...this.dirty.values()];
+      this.dirty = new Map();
+      const overflow = [...this.overflowEnvs];
+      this.overflowEnvs = new Set();
+      try {
+        for (const env_id of overflow) {
+          for (const a of await this.ofEnv(env_id)) await this.recompute(a.record.id);
+        }
+        const touched = new Set<LoadedAudience>();
+        await inLanes(batch, EVALUATION_LANES, async (k) => {
+          if (overflow.includes(k.env_id)) return;
+          for (const a of await this.ofEnv(k.env_id)) {
+            if (k.from === 'touch' && !usesTouches(a.rules)) continue;
+            await this.evaluateKey(a, k.key_type, k.key_value);
+            touched.add(a);
+          }
+        });
+        for (const a of touched) await this.recordSize(a);
+      } catch (e) {
+        this.deps.onError?.(`audience update failed: ${(e as Error).message}`);
+      }
+    }
+  }
+}

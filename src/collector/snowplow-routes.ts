@@ -1,0 +1,183 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TrackedEvent, UserKeys } from '../domain/event.js';
+import { mapSnowplowPayload, payloadItems } from '../domain/snowplow-mapping.js';
+import { validateEvent } from '../domain/validation.js';
+import type { EventOutcome } from '../ingest/process-batch.js';
+import { corsHeaders } from './beacon-route.js';
+import { isBotAgent } from './bot-filter.js';
+import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { HttpError } from './http-error.js';
+import {
+  browserOptedOut,
+  isSafeBrowserId,
+  readBrowserId,
+  requestUser,
+  setBrowserId,
+} from './request-identity.js';
+import type { Services } from './services.js';
+
+/** Snowplow's default POST path (tracker protocol 2) and GET pixel path. */
+export const SNOWPLOW_POST_PATH = '/com.snowplowanalytics.snowplow/tp2';
+export const SNOWPLOW_GET_PATH = '/com.snowplowanalytics.snowplow/i';
+/** Items one POST may carry; trackers batch by bytes (default 40 KB), far below this. */
+const MAX_ITEMS = 1000;
+
+interface ItemError {
+  index: number;
+  field: string;
+  message: string;
+}
+
+/** Maps and validates payload items; what the browser's request shows fills what they lack. */
+function toEvents(
+  s: Services,
+  req: FastifyRequest,
+  items: unknown[],
+): { good: TrackedEvent[]; errors: ItemError[]; cookieFrom?: string } {
+  const good: TrackedEvent[] = [];
+  const errors: ItemError[] = [];
+  const nowMs = s.nowMs();
+  const seen = requestUser(req);
+  let cookieFrom: string | undefined;
+  items.forEach((item, index) => {
+    const mapped = mapSnowplowPayload(item);
+    if (mapped.ok === 'skip') return;
+    if (!mapped.ok) {
+      for (const e of mapped.errors) errors.push({ index, ...e });
+      return;
+    }
+    const env = s.environment(mapped.app_id);
+    if (!env) {
+      errors.push({ index, field: 'aid', message: `no environment has the id ${mapped.app_id}` });
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin && !env.allowed_origins.includes('*') && !env.allowed_origins.includes(origin)) {
+      errors.push({ index, field: 'aid', message: `origin ${origin} is not allowed` });
+      return;
+    }
+    const user = mapped.event.user as UserKeys;
+    const fill: UserKeys = {};
+    if (!mapped.server) {
+      if (!user.ip) fill.ip = seen.ip;
+      if (!user.user_agent && seen.user_agent) fill.user_agent = seen.user_agent;
+      if (seen.cookie_id) fill.cookie_id = seen.cookie_id;
+    }
+    const r = validateEvent(
+      { ...mapped.event, env_id: env.id },
+      {
+        nowMs,
+        source: mapped.server ? 'server' : 'tag',
+        envId: env.id,
+        newId: () => s.newId('gen_'),
+        requestUser: fill,
+      },
+    );
+    if (!r.ok) {
+      for (const e of r.errors) errors.push({ index, ...e });
+      return;
+    }
+    if (!mapped.server && browserOptedOut(req, env.honor_dnt))
+      r.event.consent = { ...r.event.consent, ads: false };
+    else if (!mapped.server) cookieFrom ??= r.event.user.anonymous_id;
+    good.push(r.event);
+  });
+  return { good, errors, cookieFrom };
+}
+
+/** Like the tag's beacon: a browser without `ptid` gets the tracker's first-party id as its cookie. */
+function shareCookie(req: FastifyRequest, reply: FastifyReply, id: string | undefined): void {
+  if (!readBrowserId(req) && isSafeBrowserId(id)) setBrowserId(req, reply, id);
+}
+
+/**
+ * Snowplow collector endpoints: `POST /com.snowplowanalytics.snowplow/tp2` (payload_data) and
+ * the GET pixel (`/com.snowplowanalytics.snowplow/i`, and `/i` when it carries `e=`, see
+ * url-rewrite.ts). The app id (`aid`) names the environment.
+ */
+export function snowplowRoutes(app: FastifyInstance, s: Services): void {
+  app.options(SNOWPLOW_POST_PATH, async (req, reply) => {
+    corsHeaders(s, req, reply);
+    reply.header(
+      'access-control-allow-headers',
+      'authorization, content-type, x-retry-count, sp-anonymous',
+    );
+    return reply.status(204).send();
+  });
+
+  app.post(SNOWPLOW_POST_PATH, async (req, reply) => {
+    s.metrics.hits.inc({ endpoint: 'snowplow' });
+    corsHeaders(s, req, reply);
+    let body = req.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        throw new HttpError(400, 'invalid_json', 'the body is not JSON');
+      }
+    }
+    const items = payloadItems(body);
+    if (!items || items.length === 0 || items.length > MAX_ITEMS)
+      throw new HttpError(400, 'invalid_body', 'expected a payload_data envelope', [
+        { field: 'schema', message: 'must be iglu:com.snowplowanalytics.snowplow/payload_data' },
+        { field: 'data', message: `must be a list of 1 to ${MAX_ITEMS} events` },
+      ]);
+    if (
+      isBotAgent(req.headers['user-agent']) &&
+      !items.some((i) => (i as { p?: string })?.p === 'srv')
+    ) {
+      s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'bot' }, items.length);
+      return reply.send({ accepted: 0, duplicates: 0, errors: [] });
+    }
+    const { good, errors, cookieFrom } = toEvents(s, req, items);
+    if (errors.length > 0)
+      s.metrics.invalidHits.inc(
+        { endpoint: 'snowplow', reason: 'invalid_event' },
+        new Set(errors.map((e) => e.index)).size,
+      );
+    let outcomes: EventOutcome[];
+    try {
+      outcomes = await s.pipeline.recordEvents(good);
+    } catch (e) {
+      req.log.error({ err: e }, 'snowplow batch not committed');
+      throw new HttpError(
+        503,
+        'store_unavailable',
+        'events could not be stored; retry the request',
+      );
+    }
+    s.worker.wake();
+    shareCookie(req, reply, cookieFrom);
+    const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;
+    return reply.send({ accepted: outcomes.length - duplicates, duplicates, errors });
+  });
+
+  app.get(SNOWPLOW_GET_PATH, async (req, reply) => {
+    s.metrics.hits.inc({ endpoint: 'snowplow' });
+    // Tracker v4 sends GET events with fetch and credentials: it needs CORS like the POST.
+    corsHeaders(s, req, reply);
+    reply.headers(GIF_HEADERS);
+    if (isBotAgent(req.headers['user-agent'])) {
+      s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'bot' });
+      return reply.send(TRANSPARENT_GIF);
+    }
+    const { good, errors, cookieFrom } = toEvents(s, req, [req.query]);
+    if (errors.length > 0) {
+      s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'invalid_event' });
+      // A pixel can only answer with an image; its problems travel in a header.
+      reply.header(
+        'x-pixeltrail-warnings',
+        errors.map((e) => `${e.field} ${e.message}`).join(', '),
+      );
+    }
+    shareCookie(req, reply, cookieFrom);
+    if (good.length > 0) {
+      await s.pipeline.waitForRoom();
+      s.pipeline.recordEvents(good).then(
+        () => s.worker.wake(),
+        () => s.metrics.writesLost.inc(good.length),
+      );
+    }
+    return reply.send(TRANSPARENT_GIF);
+  });
+}

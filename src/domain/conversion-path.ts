@@ -1,0 +1,44 @@
+import { type ConversionIdentity, type MatchKey, matchKeyFor } from './attribution.js';
+import type { Touch, TouchKind } from './event.js';
+
+/** A touch may be stamped a little after the conversion when clocks disagree. */
+const CLOCK_SKEW_S = 30;
+
+/** One touch of a conversion path, with the key that tied it to the converting person. */
+export interface MatchedTouch {
+  kind: TouchKind;
+  touch_id: string;
+  dest_id: string | null;
+  campaign_id: string | null;
+  /** Unix seconds. */
+  time: number;
+  match_key: MatchKey;
+}
+
+/**
+ * Every touch of the converting person inside the lookback, of any destination, oldest
+ * first: what multi-touch models credit. Unlike last-touch delivery, no destination's
+ * window or ownership filters it; the report's models decide the credit.
+ */
+export function conversionPathTouches(
+  who: ConversionIdentity,
+  touches: readonly Touch[],
+  lookback_s: number,
+): MatchedTouch[] {
+  const out: MatchedTouch[] = [];
+  for (const t of touches) {
+    const gap = who.time - t.time;
+    if (gap < -CLOCK_SKEW_S || gap >= lookback_s) continue;
+    const key = matchKeyFor(t, who);
+    if (!key) continue;
+    out.push({
+      kind: t.kind,
+      touch_id: t.touch_id,
+      dest_id: t.dest_id,
+      campaign_id: t.campaign_id,
+      time: t.time,
+      match_key: key,
+    });
+  }
+  return out.sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id));
+}

@@ -1,0 +1,168 @@
+/**
+ * Segment's HTTP Tracking API messages (track, identify, page, screen, alias, group) mapped
+ * to pixeltrail's event shape (DESIGN §5), before validation.
+ * Spec: https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/ and
+ * the common fields https://segment.com/docs/connections/spec/common/; ecommerce names from
+ * https://segment.com/docs/connections/spec/ecommerce/v2/.
+ */
+import type { FieldError } from './validation-error.js';
+
+/** Segment limits a message to 32 KB and a batch to 500 KB (HTTP API, "Max request size"). */
+export const MAX_SEGMENT_EVENT_BYTES = 32 * 1024;
+export const MAX_SEGMENT_BATCH_BYTES = 500 * 1024;
+
+/** The message types the Tracking API accepts. */
+export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
+export type SegmentType = (typeof SEGMENT_TYPES)[number];
+
+/** Segment's semantic event names → ours; other track names are kept as sent. */
+export const SEGMENT_EVENT_NAMES: Readonly<Record<string, string>> = {
+  'Order Completed': 'Purchase',
+  'Product Added': 'AddToCart',
+  'Product Viewed': 'ViewContent',
+  'Product List Viewed': 'ViewContent',
+  'Checkout Started': 'InitiateCheckout',
+  'Payment Info Entered': 'AddPaymentInfo',
+  'Product Added to Wishlist': 'AddToWishlist',
+  'Products Searched': 'Search',
+  'Lead Generated': 'Lead',
+  'Signed Up': 'CompleteRegistration',
+  'Trial Started': 'StartTrial',
+  'Subscription Started': 'Subscribe',
+  // Mobile lifecycle events (https://segment.com/docs/connections/spec/mobile/).
+  'Application Installed': 'app_install',
+  'Application Opened': 'app_open',
+};
+
+/** Names of the events the other message types become. */
+const TYPE_EVENT_NAMES: Readonly<Record<Exclude<SegmentType, 'track'>, string>> = {
+  page: 'PageView',
+  screen: 'ScreenView',
+  identify: 'Identify',
+  alias: 'Alias',
+  group: 'Group',
+};
+
+/** A message mapped to the pre-validation event shape, or every problem found. */
+export type SegmentMapResult =
+  | { ok: true; event: Record<string, unknown> }
+  | { ok: false; errors: FieldError[] };
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown): Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+/** Ecommerce spec: `value` wins, then `revenue` (order net of shipping and tax), then `total`. */
+function mapProperties(raw: Obj, page: Obj): Obj {
+  const props: Obj = { ...raw };
+  const value = raw.value ?? raw.revenue ?? raw.total ?? raw.price;
+  if (value !== undefined) props.value = value;
+  if (typeof raw.currency === 'string') props.currency = raw.currency;
+  const products = Array.isArray(raw.products) ? raw.products.map(obj) : [];
+  const ids = products.map((p) => str(p.product_id) ?? str(p.sku)).filter((x) => x !== undefined);
+  if (ids.length > 0) {
+    props.content_ids = ids;
+    props.num_items = products.reduce((n, p) => n + (Number(p.quantity) || 1), 0);
+  } else if (str(raw.product_id) ?? str(raw.sku)) {
+    props.content_ids = [str(raw.product_id) ?? str(raw.sku)];
+  }
+  delete props.products;
+  const url = str(raw.url) ?? str(page.url);
+  if (url) props.url = url;
+  const referrer = str(raw.referrer) ?? str(page.referrer);
+  if (referrer) props.referrer = referrer;
+  return props;
+}
+
+/**
+ * Segment's consent: `context.consent.categoryPreferences` keyed by category name; the
+ * "Advertising" category (any case) decides ads use.
+ */
+function mapConsent(context: Obj): Obj | undefined {
+  const prefs = obj(obj(context.consent).categoryPreferences);
+  const key = Object.keys(prefs).find((k) => k.toLowerCase() === 'advertising');
+  return key && typeof prefs[key] === 'boolean' ? { ads: prefs[key] } : undefined;
+}
+
+/**
+ * Mobile spec: `context.device.advertisingId` is the IDFA on iOS and the GAID on Android
+ * (only when `adTrackingEnabled` is not false); `context.device.id` is the IDFV on iOS and
+ * an app instance id elsewhere.
+ */
+function deviceIds(context: Obj): Obj {
+  const device = obj(context.device);
+  const os = `${str(device.type) ?? ''} ${str(obj(context.os).name) ?? ''}`.toLowerCase();
+  const ios = /ios|ipados|iphone/.test(os);
+  const android = os.includes('android');
+  const ids: Obj = {};
+  const ad = device.adTrackingEnabled === false ? undefined : str(device.advertisingId);
+  if (ad && ios) ids.idfa = ad;
+  if (ad && android) ids.gaid = ad;
+  const id = str(device.id);
+  if (id && ios) ids.idfv = id;
+  else if (id && android) ids.app_instance_id = id;
+  return ids;
+}
+
+function eventName(type: SegmentType, msg: Obj): string | undefined {
+  if (type !== 'track') return TYPE_EVENT_NAMES[type];
+  const name = str(msg.event);
+  return name === undefined ? undefined : (SEGMENT_EVENT_NAMES[name] ?? name);
+}
+
+/**
+ * Maps one Segment message. `type` comes from the path (`/v1/track`) or, in a batch, from
+ * the message's own `type`. Every message needs `userId` or `anonymousId`, and a track its
+ * `event` (Segment's own acceptance rules).
+ */
+export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): SegmentMapResult {
+  const msg = obj(raw);
+  const errors: FieldError[] = [];
+  if (raw !== msg) return { ok: false, errors: [{ field: '', message: 'must be an object' }] };
+  const type = pathType ?? (msg.type as SegmentType);
+  if (!SEGMENT_TYPES.includes(type)) {
+    errors.push({ field: 'type', message: `must be one of ${SEGMENT_TYPES.join(', ')}` });
+    return { ok: false, errors };
+  }
+  const anonymousId = str(msg.anonymousId);
+  const userId = str(msg.userId);
+  if (!anonymousId && !userId)
+    errors.push({ field: 'userId', message: 'userId or anonymousId is required' });
+  const name = eventName(type, msg);
+  if (!name) errors.push({ field: 'event', message: 'is required for a track call' });
+  if (errors.length > 0) return { ok: false, errors };
+
+  const context = obj(msg.context);
+  const traits = { ...obj(context.traits), ...obj(msg.traits) };
+  const page = obj(context.page);
+  const properties = mapProperties(obj(msg.properties), page);
+  if ((type === 'page' || type === 'screen') && str(msg.name)) properties.name = msg.name;
+  const user: Obj = {
+    anonymous_id: type === 'alias' ? (str(msg.previousId) ?? anonymousId) : anonymousId,
+    user_id: userId,
+    email: str(traits.email) ?? str(obj(msg.properties).email),
+    phone: str(traits.phone) ?? str(obj(msg.properties).phone),
+    ip: str(context.ip),
+    user_agent: str(context.userAgent),
+    ...deviceIds(context),
+  };
+  for (const k of Object.keys(user)) if (user[k] === undefined) delete user[k];
+  const event: Obj = {
+    event_name: name,
+    event_id: str(msg.messageId),
+    event_time: str(msg.timestamp) ?? str(msg.originalTimestamp),
+    user,
+    properties,
+  };
+  const consent = mapConsent(context);
+  if (consent) event.consent = consent;
+  return { ok: true, event };
+}

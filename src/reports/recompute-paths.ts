@@ -1,0 +1,72 @@
+import type { EnvironmentConfig } from '../config/config-types.js';
+import type { Store } from '../store/store.js';
+import { pathLookbackS, rebuildPath } from './conversion-paths.js';
+
+/** Conversions rebuilt per transaction. */
+const PAGE_ROWS = 200;
+
+/**
+ * Rebuilds the stored paths of every conversion whose event falls in [from_s, to_s), from
+ * the touches stored now and the environment's current windows, so reports re-credit the
+ * range after a rule change. Reports `done` of `total` after each page.
+ */
+export async function recomputePaths(
+  store: Store,
+  env: EnvironmentConfig,
+  from_s: number,
+  to_s: number,
+  nowMs: () => number,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<number> {
+  const total = await store.countConversionEvents(env.id, from_s, to_s);
+  let done = 0;
+  let after: string | null = null;
+  progress(0, total);
+  for (;;) {
+    const page = await store.conversionEvents(env.id, from_s, to_s, after, PAGE_ROWS);
+    if (page.length === 0) break;
+    await store.ingest(async (tx) => {
+      for (const { conversion_id, stored } of page) {
+        const e = stored.event;
+        const dests = env.destinations.filter((d) => d.events.includes(e.event_name));
+        const path = await rebuildPath(
+          tx,
+          conversion_id,
+          stored.pk,
+          e,
+          pathLookbackS(dests),
+          nowMs(),
+        );
+        await tx.putConversionPath(path);
+      }
+    });
+    done += page.length;
+    after = page[page.length - 1].conversion_id;
+    progress(Math.min(done, total), total);
+  }
+  return done;
+}
+
+const BAR_CELLS = 30;
+
+/** A progress bar for a terminal (redrawn in place), or plain lines every 10 % otherwise. */
+export function progressBar(
+  out: NodeJS.WriteStream,
+  label: string,
+): (done: number, total: number) => void {
+  let lastTenth = -1;
+  return (done, total) => {
+    const frac = total === 0 ? 1 : done / total;
+    if (out.isTTY) {
+      const full = Math.round(frac * BAR_CELLS);
+      out.write(`\r${label} [${'#'.repeat(full)}${'.'.repeat(BAR_CELLS - full)}] ${done}/${total}`);
+      if (done >= total) out.write('\n');
+      return;
+    }
+    const tenth = Math.floor(frac * 10);
+    if (tenth !== lastTenth) {
+      lastTenth = tenth;
+      out.write(`${label} ${Math.round(frac * 100)}% (${done}/${total})\n`);
+    }
+  };
+}

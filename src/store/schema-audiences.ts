@@ -1,0 +1,82 @@
+/** Row types of the issue-9 tables (migration 0006_audiences). Times as in schema.ts. */
+export interface ConversionPathsTable {
+  env_id: string;
+  conversion_id: string;
+  event_pk: string;
+  event_name: string;
+  event_time: number;
+  value: number | null;
+  currency: string | null;
+  lookback_s: number;
+  /** JSON array of PathTouchRecord. */
+  touches: string;
+  created_at_ms: number;
+}
+
+export interface AudiencesTable {
+  env_id: string;
+  id: string;
+  name: string;
+  /** The rules as JSON, in the form POST /api/audiences accepts. */
+  rules: string;
+  min_export_size: number;
+  created_at_ms: number;
+  recomputed_at_ms: number | null;
+}
+
+export interface AudienceMembersTable {
+  env_id: string;
+  audience_id: string;
+  key_type: string;
+  key_value: string;
+  person: string;
+  member: number;
+  changes_at: number | null;
+  email_sha256: string | null;
+  phone_sha256: string | null;
+  phone_e164_sha256: string | null;
+  updated_at_ms: number;
+}
+
+export interface AudienceSizesTable {
+  env_id: string;
+  audience_id: string;
+  at_ms: number;
+  size: number;
+}
+
+export interface AudienceSyncedTable {
+  env_id: string;
+  audience_id: string;
+  dest_id: string;
+  person: string;
+  /** JSON of the hashed identifiers sent, so a removal sends the same ones. */
+  ids: string;
+  synced_at_ms: number;
+}
+
+export interface AudienceSyncAttemptsTable {
+  env_id: string;
+  id: string;
+  audience_id: string;
+  dest_id: string;
+  action: string;
+  rows: number;
+  attempt: number;
+  at_ms: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  verdict: string;
+  response_excerpt: string | null;
+}
+
+/** The tables Database gains from 0006_audiences. */
+export interface AudienceTables {
+  conversion_paths: ConversionPathsTable;
+  audiences: AudiencesTable;
+  audience_members: AudienceMembersTable;
+  audience_sizes: AudienceSizesTable;
+  audience_synced: AudienceSyncedTable;
+  audience_sync_attempts: AudienceSyncAttemptsTable;
+}

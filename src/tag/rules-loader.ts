@@ -1,0 +1,13 @@
+/**
+ * Codeless triggers live on the server (`/rules.js?env_id=…`: the rules engine with this
+ * environment's rules). Loaded as a second, cached script so t.js stays small and pages
+ * without rules pay one cached request.
+ */
+
+/** Appends the rules script for `envId` from the collector at `base`. */
+export function loadRules(base: string, envId: string): void {
+  const script = document.createElement('script');
+  script.async = true;
+  script.src = `${base}/rules.js?env_id=${encodeURIComponent(envId)}`;
+  document.head.appendChild(script);
+}

@@ -1,0 +1,354 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Touch, TrackedEvent } from '../../src/domain/event.js';
+import type { ConversionPathRecord, MembershipRow } from '../../src/store/audience-store.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
+import type { Store } from '../../src/store/store.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+
+const T = 1_763_900_000;
+const hasPostgres = await postgresAvailable();
+
+function touch(over: Partial<Touch>): Touch {
+  return {
+    env_id: 'env',
+    kind: 'impression',
+    touch_id: 'IMP-1',
+    dest_id: 'd1',
+    campaign_id: 'c1',
+    creative_id: null,
+    placement_id: null,
+    time: T - 60,
+    anonymous_id: null,
+    user_id: null,
+    ip: null,
+    user_agent: null,
+    ...over,
+  };
+}
+
+function event(over: Partial<TrackedEvent>, user: TrackedEvent['user']): TrackedEvent {
+  return {
+    env_id: 'env',
+    event_name: 'AddToCart',
+    event_id: `e-${Math.random()}`,
+    event_time: T,
+    source: 'server',
+    user,
+    properties: { value: 10 },
+    consent: { ads: null, analytics: null },
+    warnings: [],
+    ...over,
+  };
+}
+
+function path(id: string, time: number, over: Partial<ConversionPathRecord> = {}) {
+  return {
+    env_id: 'env',
+    conversion_id: id,
+    event_pk: `ev_${id}`,
+    event_name: 'Purchase',
+    event_time: time,
+    value: 50,
+    currency: 'EUR',
+    lookback_s: 7 * 86_400,
+    touches: [
+      {
+        kind: 'impression' as const,
+        touch_id: 'I1',
+        dest_id: 'd1',
+        campaign_id: 'c1',
+        time: time - 100,
+        match_key: 'cookie' as const,
+      },
+    ],
+    created_at_ms: time * 1000,
+    ...over,
+  };
+}
+
+function member(key_value: string, person: string, over: Partial<MembershipRow> = {}) {
+  return {
+    key_type: 'anonymous_id' as const,
+    key_value,
+    person,
+    member: true,
+    changes_at: T + 100,
+    email_sha256: null,
+    phone_sha256: null,
+    phone_e164_sha256: null,
+    ...over,
+  };
+}
+
+for (const [kind, open] of Object.entries(STORE_KINDS)) {
+  describe.skipIf(kind === 'postgres' && !hasPostgres)(`audience store contract: ${kind}`, () => {
+    let store: Store;
+    let dispose: () => Promise<void>;
+    beforeAll(async () => {
+      ({ store, dispose } = await open());
+    });
+    afterAll(async () => dispose());
+
+    it('AS01 conversion paths are written at ingest, replaced, and listed by event time', async () => {
+      await store.ingest(async (tx) => {
+        await tx.putConversionPath(path('cv1', T));
+        await tx.putConversionPath(path('cv2', T + 10));
+        await tx.putConversionPath(path('cv3', T + 20));
+      });
+      await store.putConversionPaths([path('cv1', T, { touches: [], value: 7 })]);
+      const listed = await store.listConversionPaths('env', T, T + 20);
+      expect(listed.map((p) => p.conversion_id)).toEqual(['cv1', 'cv2']);
+      expect(listed[0]).toMatchObject({ touches: [], value: 7 });
+      expect(await store.getConversionPath('env', 'cv2')).toEqual(path('cv2', T + 10));
+      expect(await store.getConversionPath('other', 'cv2')).toBeNull();
+      expect(await store.listConversionPaths('other', 0, T * 2)).toEqual([]);
+    });
+
+    it('AS02 conversion events page by conversion id inside the time range', async () => {
+      await store.ingest(async (tx) => {
+        for (const [i, t] of [T, T + 5, T + 50].entries()) {
+          const e = event({ event_name: 'Purchase', event_id: `o${i}`, event_time: t }, {});
+          await tx.insertEvent(`ev_p${i}`, e, t * 1000);
+          for (const dest of ['d1', 'd2']) {
+            await tx.putConversion({
+              conversion_id: `cv_p${i}`,
+              dest_id: dest,
+              env_id: 'env',
+              event_pk: `ev_p${i}`,
+              event_name: 'Purchase',
+              event_id: `o${i}`,
+              event_time: t,
+              value: 1,
+              currency: 'EUR',
+              attribution: null,
+              reason: 'none',
+              created_at_ms: t * 1000,
+            });
+          }
+        }
+      });
+      expect(await store.countConversionEvents('env', T, T + 10)).toBe(2);
+      const first = await store.conversionEvents('env', T, T + 10, null, 1);
+      expect(first.map((c) => c.conversion_id)).toEqual(['cv_p0']);
+      expect(first[0].stored.event.event_id).toBe('o0');
+      const next = await store.conversionEvents('env', T, T + 10, 'cv_p0', 5);
+      expect(next.map((c) => c.conversion_id)).toEqual(['cv_p1']);
+    });
+
+    it('AS03 audiences are found by id alone and listed per environment', async () => {
+      const a = {
+        env_id: 'env',
+        id: 'aud_1',
+        name: 'Cart abandoners',
+        rules: { all: [{ event: 'AddToCart', within: '7d' }] },
+        min_export_size: 100,
+        created_at_ms: T * 1000,
+        recomputed_at_ms: null,
+      };
+      await store.createAudience(a);
+      await store.createAudience({ ...a, env_id: 'env2', id: 'aud_2' });
+      expect(await store.getAudience('aud_1')).toEqual(a);
+      expect(await store.getAudience('nope')).toBeNull();
+      expect((await store.listAudiences('env')).map((x) => x.id)).toEqual(['aud_1']);
+      await store.markAudienceRecomputed('env', 'aud_1', T * 1000 + 5);
+      expect((await store.getAudience('aud_1'))?.recomputed_at_ms).toBe(T * 1000 + 5);
+    });
+
+    it('AS04 a person is a user id with its linked browser ids, or a lone browser id', async () => {
+      await store.ingest(async (tx) => {
+        await tx.linkIdentity('env', [{ key_type: 'user_id', key_value: 'u1' }], 'a1', T);
+        await tx.linkIdentity('env', [{ key_type: 'user_id', key_value: 'u1' }], 'a2', T + 1);
+        await tx.linkIdentity('env', [{ key_type: 'email', key_value: 'h' }], 'a3', T);
+      });
+      expect(await store.personOf('env', 'anonymous_id', 'a1')).toEqual({
+        user_id: 'u1',
+        anonymous_ids: expect.arrayContaining(['a1', 'a2']),
+      });
+      expect((await store.personOf('env', 'user_id', 'u1')).anonymous_ids.sort()).toEqual([
+        'a1',
+        'a2',
+      ]);
+      expect(await store.personOf('env', 'anonymous_id', 'a3')).toEqual({
+        user_id: null,
+        anonymous_ids: ['a3'],
+      });
+    });
+
+    it('AS05 person records gather events and touches of every id, since a time', async () => {
+      await store.insertTouches([
+        touch({ touch_id: 'T1', anonymous_id: 'a2', time: T - 10 }),
+        touch({ touch_id: 'T2', user_id: 'u1', kind: 'click', time: T - 5 }),
+        touch({ touch_id: 'T3', anonymous_id: 'a2', time: T - 1000 }),
+        touch({ touch_id: 'T4', anonymous_id: 'zz', time: T - 10 }),
+      ]);
+      await store.ingest(async (tx) => {
+        await tx.insertEvent(
+          'ev_r1',
+          event({ event_time: T }, { anonymous_id: 'a1', email_sha256: 'e'.repeat(64) }),
+          T * 1000,
+        );
+        await tx.insertEvent('ev_r2', event({ event_name: 'PageView' }, { user_id: 'u1' }), 0);
+        await tx.insertEvent('ev_r3', event({ event_time: T - 1000 }, { anonymous_id: 'a1' }), 0);
+      });
+      const r = await store.personRecords(
+        'env',
+        { user_id: 'u1', anonymous_ids: ['a1', 'a2'] },
+        T - 100,
+      );
+      expect(r.events.map((e) => e.event_name).sort()).toEqual(['AddToCart', 'PageView']);
+      expect(r.events.find((e) => e.event_name === 'AddToCart')).toMatchObject({
+        time: T,
+        properties: { value: 10 },
+        email_sha256: 'e'.repeat(64),
+      });
+      expect(r.touches.map((t) => t.kind).sort()).toEqual(['click', 'impression']);
+      const ids = await store.identifiersSince('env', T - 100, null, 2);
+      expect(ids).toEqual([
+        { key_type: 'user_id', key_value: 'u1' },
+        { key_type: 'anonymous_id', key_value: 'a1' },
+      ]);
+      const rest = await store.identifiersSince('env', T - 100, ids[1], 10);
+      expect(rest).toEqual([
+        { key_type: 'anonymous_id', key_value: 'a2' },
+        { key_type: 'anonymous_id', key_value: 'zz' },
+      ]);
+    });
+
+    it('AS06 memberships: single-row lookup, upsert, due rows, size counts persons', async () => {
+      await store.upsertMemberships(
+        'env',
+        'aud_1',
+        [
+          member('a1', 'u:u1'),
+          member('u1', 'u:u1', { key_type: 'user_id', email_sha256: 'e'.repeat(64) }),
+          member('a9', 'a:a9', { changes_at: null }),
+          member('a8', 'a:a8', { member: false, changes_at: T + 500 }),
+        ],
+        T * 1000,
+      );
+      expect(await store.getMembership('env', 'aud_1', 'anonymous_id', 'a1')).toEqual(
+        member('a1', 'u:u1'),
+      );
+      expect(await store.getMembership('env', 'aud_1', 'anonymous_id', 'nobody')).toBeNull();
+      expect(await store.getMembership('env', 'aud_x', 'anonymous_id', 'a1')).toBeNull();
+      expect(await store.audienceSize('env', 'aud_1')).toBe(2);
+      const members = await store.audienceMembers('env', 'aud_1');
+      expect(members.map((m) => [m.person, m.key_type])).toEqual([
+        ['a:a9', 'anonymous_id'],
+        ['u:u1', 'user_id'],
+      ]);
+      expect(
+        (await store.membershipsDue('env', 'aud_1', T + 100, 10)).map((d) => d.key_value).sort(),
+      ).toEqual(['a1', 'u1']);
+      await store.upsertMemberships(
+        'env',
+        'aud_1',
+        [member('a1', 'u:u1', { member: false, changes_at: null })],
+        T * 1000 + 1,
+      );
+      expect((await store.getMembership('env', 'aud_1', 'anonymous_id', 'a1'))?.member).toBe(false);
+      expect(await store.audienceSize('env', 'aud_1')).toBe(2); // u1 still holds u:u1
+      await store.deleteMemberships('env', 'aud_1', [
+        { key_type: 'user_id', key_value: 'u1' },
+        { key_type: 'anonymous_id', key_value: 'a1' },
+      ]);
+      expect(await store.getMembership('env', 'aud_1', 'user_id', 'u1')).toBeNull();
+      expect(await store.getMembership('env', 'aud_1', 'anonymous_id', 'a9')).not.toBeNull();
+      expect(await store.audienceSize('env', 'aud_1')).toBe(1);
+    });
+
+    it('AS07 size history keeps points in time order', async () => {
+      await store.recordAudienceSize('env', 'aud_1', 3000, 5);
+      await store.recordAudienceSize('env', 'aud_1', 1000, 3);
+      await store.recordAudienceSize('env', 'aud_1', 2000, 4);
+      await store.recordAudienceSize('env', 'aud_1', 2000, 6);
+      expect(await store.audienceSizes('env', 'aud_1', 2)).toEqual([
+        { at_ms: 2000, size: 6 },
+        { at_ms: 3000, size: 5 },
+      ]);
+    });
+
+    it('AS09 person reads and the members lookup are indexed, after every migration', async () => {
+      const db = (store as KyselyStore).db;
+      const names =
+        store.dialect === 'postgres'
+          ? (await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes`.execute(db)).rows
+          : (
+              await sql<{
+                name: string;
+              }>`SELECT name FROM sqlite_master WHERE type = 'index'`.execute(db)
+            ).rows;
+      expect(names.map((n) => n.name)).toEqual(
+        expect.arrayContaining([
+          'events_by_anonymous_id',
+          'events_by_user_id',
+          'identity_links_by_anonymous_id',
+          'audience_members_by_person',
+        ]),
+      );
+    });
+
+    it('AS10 paging through identifiers one at a time sees each once, in byte order', async () => {
+      const ids = ['k-c', 'kb', 'k_a', 'K9'];
+      await store.insertTouches(
+        ids.map((a, i) => touch({ env_id: 'envk', touch_id: `K${i}`, anonymous_id: a, time: T })),
+      );
+      await store.ingest((tx) =>
+        tx.insertEvent('ev_k', event({ env_id: 'envk' }, { anonymous_id: 'kb' }), T * 1000),
+      );
+      const seen: string[] = [];
+      let after: { key_type: 'anonymous_id' | 'user_id'; key_value: string } | null = null;
+      for (;;) {
+        const page = await store.identifiersSince('envk', T - 10, after, 1);
+        if (page.length === 0) break;
+        seen.push(page[0].key_value);
+        after = page[0];
+      }
+      expect(seen).toEqual(['K9', 'k-c', 'k_a', 'kb']);
+    });
+
+    it('AS08 sync state adds and removes persons; attempts are logged', async () => {
+      const ids = (p: string) => ({
+        extern_id_sha256: p.repeat(64).slice(0, 64),
+        email_sha256: null,
+        phone_sha256: null,
+        phone_e164_sha256: null,
+      });
+      await store.markSynced(
+        'env',
+        'aud_1',
+        'meta1',
+        [
+          { person: 'a', ids: ids('a') },
+          { person: 'b', ids: ids('b') },
+        ],
+        [],
+        1,
+      );
+      await store.markSynced('env', 'aud_1', 'meta1', [{ person: 'c', ids: ids('c') }], ['a'], 2);
+      expect(await store.syncedPersons('env', 'aud_1', 'meta1')).toEqual([
+        { person: 'b', ids: ids('b') },
+        { person: 'c', ids: ids('c') },
+      ]);
+      expect(await store.syncedPersons('env', 'aud_1', 'other')).toEqual([]);
+      const attempt = {
+        env_id: 'env',
+        id: 'sa_1',
+        audience_id: 'aud_1',
+        dest_id: 'meta1',
+        action: 'add' as const,
+        rows: 2,
+        attempt: 1,
+        at_ms: 10,
+        duration_ms: 3,
+        status_code: 200,
+        error: null,
+        verdict: 'done',
+        response_excerpt: '{}',
+      };
+      await store.recordSyncAttempt(attempt);
+      expect(await store.listSyncAttempts('env', 'aud_1', 10)).toEqual([attempt]);
+    });
+  });
+}

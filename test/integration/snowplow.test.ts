@@ -1,0 +1,160 @@
+import {
+  buildEcommerceTransaction,
+  buildPageView,
+  buildStructEvent,
+  newTracker,
+} from '@snowplow/node-tracker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.js';
+import { startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { storedEvent } from '../helpers/stored-event.js';
+
+let hook: Receiver;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  hook = await startReceiver(() => 200);
+  ({ server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir()));
+});
+afterAll(async () => {
+  await server.close();
+  await hook.close();
+});
+
+const PAYLOAD_DATA = 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4';
+
+async function tp2(data: unknown[], headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=UTF-8', 'user-agent': UA, ...headers },
+    body: JSON.stringify({ schema: PAYLOAD_DATA, data }),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+describe('Snowplow tracker protocol', () => {
+  it('SN01 @snowplow/node-tracker: page view and an ecommerce transaction after an impression are stored, attributed and delivered', async () => {
+    const ua = `${UA} SnowShop/1`;
+    await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-SP1`, {
+      headers: { 'user-agent': ua },
+    });
+    const port = Number(new URL(base).port);
+    const tracker = newTracker(
+      { namespace: 'shop', appId: 'env_t', encodeBase64: true },
+      { endpoint: '127.0.0.1', protocol: 'http', port, bufferSize: 1 },
+    );
+    tracker.setIpAddress('127.0.0.1');
+    tracker.setUseragent(ua);
+    tracker.setUserId('sp-user-1');
+    tracker.track(
+      buildPageView({ pageUrl: 'https://shop.example/cart', pageTitle: 'Cart' }),
+      undefined,
+      undefined,
+    );
+    tracker.track(
+      buildEcommerceTransaction({ orderId: 'sp-order-1', total: 42.5, currency: 'EUR' }),
+      undefined,
+      undefined,
+    );
+    tracker.track(buildStructEvent({ category: 'form', action: 'Lead', value: 1 }));
+    await tracker.flush();
+    const purchase = await waitFor(() =>
+      hook.got.find(
+        (r) => JSON.parse(r.body).event_name === 'Purchase' && JSON.parse(r.body).value === 42.5,
+      ),
+    );
+    expect(JSON.parse(purchase?.body ?? '{}')).toMatchObject({
+      currency: 'EUR',
+      attribution: { imp_id: 'IMP-SP1', match_key: 'ip+ua' },
+    });
+    const stored = await storedEvent(
+      server,
+      'Purchase',
+      JSON.parse(purchase?.body ?? '{}').event_id,
+    );
+    expect(stored.event.user).toMatchObject({
+      user_id: 'sp-user-1',
+      ip: '127.0.0.1',
+      user_agent: ua,
+    });
+    expect(stored.event.properties).toMatchObject({ order_id: 'sp-order-1' });
+  });
+
+  it('SN02 the GET pixel on /i with e= is a Snowplow event (a GIF), not an impression', async () => {
+    const q = new URLSearchParams({
+      e: 'pv',
+      aid: 'env_t',
+      p: 'web',
+      eid: 'sp-get-1',
+      duid: 'duid-get-1',
+      url: 'https://shop.example/',
+      dtm: String(Date.now()),
+      tv: 'js-4.0.0',
+    });
+    const res = await fetch(`${base}/i?${q}`, { headers: { 'user-agent': UA } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/gif');
+    expect(res.headers.get('x-pixeltrail-warnings')).toBeNull();
+    const pv = await storedEvent(server, 'PageView', 'sp-get-1');
+    expect(pv.event.user).toMatchObject({
+      anonymous_id: 'duid-get-1',
+      ip: '127.0.0.1',
+      user_agent: UA,
+    });
+    expect(res.headers.get('set-cookie')).toMatch(/^ptid=duid-get-1;/);
+  });
+
+  it('SN03 a POST keeps good items, names bad ones, and dedups by eid', async () => {
+    const good = {
+      e: 'se',
+      aid: 'env_t',
+      eid: 'sp-post-1',
+      se_ca: 'c',
+      se_ac: 'Signup',
+      duid: 'd1',
+      dtm: String(Date.now()),
+    };
+    const r = await tp2([
+      good,
+      { e: 'pv', aid: 'nope', eid: 'x' },
+      { e: 'zz', aid: 'env_t' },
+      good,
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(r.body.errors).toEqual([
+      { index: 1, field: 'aid', message: 'no environment has the id nope' },
+      { index: 2, field: 'e', message: 'must be one of pv, pp, se, ue, tr, ti' },
+    ]);
+  });
+
+  it('SN04 an envelope that is not payload_data is a 400 naming the fields', async () => {
+    const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: [] }),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).errors.map((e: { field: string }) => e.field)).toEqual([
+      'schema',
+      'data',
+    ]);
+  });
+
+  it('SN05 the preflight of a browser tracker reflects an allowed origin with credentials', async () => {
+    const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://shop.test',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(res.headers.get('access-control-allow-headers')).toContain('content-type');
+  });
+});
