@@ -5,9 +5,11 @@ import {
   DAY_S,
   MAX_REPORT_DAYS,
   REPORT_GROUPS,
+  type Report,
   type ReportGroup,
   type ReportQuery,
   reportCsv,
+  sumCounts,
 } from '../reports/report.js';
 import { parseTimeMs } from './admin-api.js';
 import { adminAuth } from './admin-auth.js';
@@ -74,19 +76,24 @@ export function reportsApi(app: FastifyInstance, s: Services): void {
         if (!s.environment(req.query.env_id))
           throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
         const q = reportQuery(req.query, s.nowMs());
-        const [groups, total] = await Promise.all([
-          s.store.reportCounts(q),
-          s.store.reportCounts({ ...q, group_by: 'total' }),
-        ]);
-        const report = buildReport(q, groups, total[0]);
-        if (req.query.format === 'csv') {
+        const send = (report: Report) => {
+          if (req.query.format !== 'csv') return report;
           const name = `pixeltrail-${q.env_id}-${q.group_by}-${report.from.slice(0, 10)}.csv`;
           return reply
             .header('content-type', 'text/csv; charset=utf-8')
             .header('content-disposition', `attachment; filename="${name}"`)
             .send(reportCsv(report));
-        }
-        return report;
+        };
+        // Days split the range without overlap (a conversion has one event time), so they
+        // give the total too; other groups may overlap (one purchase, two campaigns).
+        const dayQuery: ReportQuery = { ...q, group_by: 'day' };
+        const days = await s.store.reportCounts(dayQuery);
+        const total = sumCounts(days);
+        if (q.group_by === 'campaign' || q.group_by === 'creative') total.unattributed = 0;
+        if (q.group_by === 'day') return send(buildReport(q, days, total));
+        const report = buildReport(q, await s.store.reportCounts(q), total);
+        report.days = buildReport(dayQuery, days, total).rows;
+        return send(report);
       },
     );
 

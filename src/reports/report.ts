@@ -60,6 +60,8 @@ export interface Report {
   group_by: ReportGroup;
   rows: ReportRow[];
   totals: ReportRow;
+  /** With any grouping but `day`: the same range by day, for a chart. */
+  days?: ReportRow[];
 }
 
 const ratio = (a: number, b: number | null): number | null =>
@@ -156,4 +158,23 @@ export function reportCsv(r: Report): string {
   const line = (row: ReportRow) => CSV_COLUMNS.map((c) => csvCell(row[c])).join(',');
   const lines = [header, ...r.rows.map(line), line({ ...r.totals, key: 'total' })];
   return `${lines.join('\r\n')}\r\n`;
+}
+
+/**
+ * The total of groups that split the range without overlap (days: each conversion has one
+ * event time), so the total needs no query of its own.
+ */
+export function sumCounts(groups: readonly ReportCounts[]): ReportCounts {
+  const t = emptyCounts('');
+  for (const g of groups) {
+    t.impressions += g.impressions;
+    t.clicks += g.clicks;
+    t.conversions += g.conversions;
+    t.view_conversions += g.view_conversions;
+    t.click_conversions += g.click_conversions;
+    t.unattributed += g.unattributed;
+    t.revenue += g.revenue;
+    if (g.cost !== null) t.cost = (t.cost ?? 0) + g.cost;
+  }
+  return t;
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { receivedMsOfKey } from '../domain/event-key.js';
 import { attemptFromRow, conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
 import type { EventFilter, EventTrail, HealthCounts, StoredEvent } from './store.js';
@@ -24,7 +25,11 @@ export async function listEvents(db: Kysely<Database>, f: EventFilter): Promise<
 
 /** One event with its conversions, their deliveries and every attempt of those. */
 export async function eventTrail(db: Kysely<Database>, pk: string): Promise<EventTrail | null> {
-  const row = await db.selectFrom('events').selectAll().where('pk', '=', pk).executeTakeFirst();
+  // The key carries its receive time: PostgreSQL then reads one day partition.
+  const ms = receivedMsOfKey(pk);
+  let q = db.selectFrom('events').selectAll().where('pk', '=', pk);
+  if (ms !== null) q = q.where('received_at_ms', '=', ms);
+  const row = await q.executeTakeFirst();
   if (!row) return null;
   const conversions = (
     await db.selectFrom('conversions').selectAll().where('event_pk', '=', pk).execute()

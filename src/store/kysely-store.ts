@@ -9,7 +9,7 @@ import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
-import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
+import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
   attemptFromRow,
   conversionFromRow,
@@ -67,6 +67,7 @@ class KyselyIngestTx implements IngestTx {
         .values(touches.slice(i, i + INSERT_CHUNK_ROWS))
         .execute();
     }
+    await addTouchDays(this.db, touches);
   }
 
   async findDedup(env_id: string, event_name: string, event_id: string) {

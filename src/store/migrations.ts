@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
 import { compatMigration } from './migration-compat.js';
-import { dashboardMigration } from './migration-dashboard.js';
+import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
 import { partitionsMigration } from './migration-partitions.js';
 import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
 
@@ -201,6 +201,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_sparse_user_index': sparseUserIndex,
         '0003_dashboard': dashboardMigration(dialect),
+        '0003_dashboard_touch_days': dashboardTouchDaysMigration(dialect),
         '0004_privacy': privacyMigration,
         '0005_compat': compatMigration(dialect),
         '0006_audiences': audiencesMigration(dialect),

@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Touch } from '../domain/event.js';
 import {
   DAY_S,
   dayKey,
@@ -6,16 +7,18 @@ import {
   type ReportCounts,
   type ReportQuery,
 } from '../reports/report.js';
+import { touchDays } from '../reports/touch-days.js';
 import type { Database } from './schema.js';
 
-/** The SQL expression a group is keyed by, per table; null for the one-row total. */
+/** Day-count rows per upsert statement (7 bound values each). */
+const TOUCH_DAY_CHUNK = 100;
+
+/** The SQL expression a group is keyed by, per table (touches: `touch_days`); null for total. */
 function keyColumn(q: ReportQuery, table: 'touches' | 'conversions'): RawBuilder<unknown> | null {
   switch (q.group_by) {
     case 'day':
       // Integer columns on both databases, so `/` is integer division: the UTC day.
-      return table === 'touches'
-        ? sql`(time / ${sql.lit(DAY_S)})`
-        : sql`(event_time / ${sql.lit(DAY_S)})`;
+      return table === 'touches' ? sql.ref('day') : sql`(event_time / ${sql.lit(DAY_S)})`;
     case 'campaign':
       return sql.ref('campaign_id');
     case 'creative':
@@ -53,13 +56,15 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
   const destWhere = q.dest_id ? sql`and dest_id = ${q.dest_id}` : sql``;
   const campaignWhere = q.campaign_id ? sql`and campaign_id = ${q.campaign_id}` : sql``;
 
+  // Touches come from their day counts: whole UTC days, a few rows per day.
   const tk = keyColumn(q, 'touches');
   const touches = await sql<{ k: unknown; kind: string; n: unknown }>`
-    select ${tk ?? sql`null`} as k, kind, count(*) as n from touches
-    where env_id = ${q.env_id} and time >= ${from} and time < ${to} ${destWhere} ${campaignWhere}
+    select ${tk ?? sql`null`} as k, kind, sum(n) as n from touch_days
+    where env_id = ${q.env_id} and day >= ${Math.floor(from / DAY_S)}
+      and day < ${Math.ceil(to / DAY_S)} ${destWhere} ${campaignWhere}
     group by ${tk ? sql`${tk}, ` : sql``}kind`.execute(db);
   for (const r of touches.rows) {
-    const c = entry(r.k);
+    const c = entry(r.k === '' ? null : r.k);
     if (r.kind === 'impression') c.impressions += Number(r.n);
     else if (r.kind === 'click') c.clicks += Number(r.n);
   }
@@ -179,4 +184,20 @@ export async function campaignCosts(
     days: Number(r.days),
     currency: r.currency ?? null,
   }));
+}
+
+/** Adds a batch of touches to their day counts (in the caller's transaction). */
+export async function addTouchDays(db: Kysely<Database>, touches: readonly Touch[]): Promise<void> {
+  const rows = touchDays(touches);
+  for (let i = 0; i < rows.length; i += TOUCH_DAY_CHUNK) {
+    await db
+      .insertInto('touch_days')
+      .values(rows.slice(i, i + TOUCH_DAY_CHUNK))
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'day', 'kind', 'dest_id', 'campaign_id', 'creative_id'])
+          .doUpdateSet((eb) => ({ n: eb('touch_days.n', '+', eb.ref('excluded.n')) })),
+      )
+      .execute();
+  }
 }

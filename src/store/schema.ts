@@ -126,6 +126,17 @@ export interface CampaignCostsTable {
   currency: string | null;
 }
 
+/** Touches per UTC day and key (see reports/touch-days.ts); ids missing are ''. */
+export interface TouchDaysTable {
+  env_id: string;
+  day: number;
+  kind: string;
+  dest_id: string;
+  campaign_id: string;
+  creative_id: string;
+  n: number;
+}
+
 export interface Database extends AudienceTables {
   touches: TouchesTable;
   events: EventsTable;
@@ -137,6 +148,7 @@ export interface Database extends AudienceTables {
   destination_state: DestinationStateTable;
   trigger_rules: TriggerRulesTable;
   campaign_costs: CampaignCostsTable;
+  touch_days: TouchDaysTable;
 }
 
 /** Codeless trigger rules of one environment, as JSON (migration 0005_compat). */

@@ -167,6 +167,12 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
           roas: null,
         }),
       ]);
+      // The chart's series comes along; the total counts each purchase once.
+      expect(body.days.map((d: any) => [d.key, d.conversions])).toEqual([
+        ['2026-11-20', 1],
+        ['2026-11-21', 2],
+      ]);
+      expect(body.totals).toMatchObject({ conversions: 3, unattributed: 0, revenue: 35, cost: 30 });
     });
 
     it('R03 by creative and by destination', async () => {

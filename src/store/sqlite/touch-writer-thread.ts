@@ -20,8 +20,21 @@ const insert = db.prepare(
   'INSERT INTO touches (env_id, kind, touch_id, dest_id, campaign_id, creative_id, placement_id, time, anonymous_id, user_id, ip, user_agent, traffic) ' +
   'VALUES (@env_id, @kind, @touch_id, @dest_id, @campaign_id, @creative_id, @placement_id, @time, @anonymous_id, @user_id, @ip, @user_agent, @traffic)'
 );
+// Day counts for reports (reports/touch-days.ts), in the same transaction as the touches.
+const addDay = db.prepare(
+  'INSERT INTO touch_days (env_id, day, kind, dest_id, campaign_id, creative_id, n) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+  'ON CONFLICT (env_id, day, kind, dest_id, campaign_id, creative_id) DO UPDATE SET n = n + excluded.n'
+);
 const insertAll = db.transaction((rows) => {
-  for (const r of rows) insert.run(r.traffic === undefined ? { ...r, traffic: null } : r);
+  const days = new Map();
+  for (const r of rows) {
+    insert.run(r.traffic === undefined ? { ...r, traffic: null } : r);
+    const k = [r.env_id, Math.floor(r.time / 86400), r.kind, r.dest_id || '', r.campaign_id || '', r.creative_id || ''];
+    const key = k.join('\\u0000');
+    const d = days.get(key);
+    if (d) d[6]++; else days.set(key, [...k, 1]);
+  }
+  for (const d of days.values()) addDay.run(d);
 });
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
