@@ -50,6 +50,7 @@ function banner(config: AppConfig, base: string): string {
     `    -d '{"events":[{"event_name":"Purchase","event_id":"ord-1","user":{"ip":"203.0.113.9","user_agent":"Mozilla/5.0"},"properties":{"value":49.9,"currency":"EUR"}}]}'`,
     '',
     `Admin API: curl -H 'Authorization: Bearer ${config.demo ? config.admin_token : '<admin_token>'}' ${url}/api/conversions`,
+    `Dashboard: ${url}/ui/ (log in with the admin token)`,
   ];
   if (config.demo)
     lines.push(`Demo deliveries arrive at ${url}/demo/webhook (GET it to see them).`);
