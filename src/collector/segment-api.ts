@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
-import type { TrackedEvent, UserKeys } from '../domain/event.js';
+import { adsPermitted } from '../domain/consent.js';
+import type { Consent, TrackedEvent, UserKeys } from '../domain/event.js';
 import {
   MAX_SEGMENT_BATCH_BYTES,
   MAX_SEGMENT_EVENT_BYTES,
@@ -12,13 +13,8 @@ import type { EventOutcome } from '../ingest/process-batch.js';
 import { corsHeaders } from './beacon-route.js';
 import { isBotAgent } from './bot-filter.js';
 import { HttpError } from './http-error.js';
-import {
-  browserOptedOut,
-  isSafeBrowserId,
-  readBrowserId,
-  requestUser,
-  setBrowserId,
-} from './request-identity.js';
+import { requestConsent, serverConsent } from './request-consent.js';
+import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
 
 /** Messages one batch may carry (the byte limit usually comes first). */
@@ -117,7 +113,7 @@ function toEvents(
   messages: unknown[],
   pathType: SegmentType | undefined,
   fromBrowser: UserKeys | undefined,
-  optedOut: boolean,
+  consentOf: (stated: Consent) => Consent,
 ): { good: TrackedEvent[]; errors: BatchError[] } {
   const good: TrackedEvent[] = [];
   const errors: BatchError[] = [];
@@ -150,7 +146,7 @@ function toEvents(
       for (const e of r.errors) errors.push({ index, ...e });
       return;
     }
-    if (optedOut) r.event.consent = { ...r.event.consent, ads: false };
+    r.event.consent = consentOf(r.event.consent);
     good.push(r.event);
   });
   return { good, errors };
@@ -177,8 +173,9 @@ async function ingest(
     messages,
     pathType,
     browser ? browserUser(req) : undefined,
-    // Sec-GPC / DNT speak for a browser, not for the backend relaying a server call.
-    browser && browserOptedOut(req, env.honor_dnt),
+    // Consent decided as for our own endpoints (issue 6): a browser call by its headers and
+    // the environment's default, a server call by what it states and the default.
+    (c) => (browser ? requestConsent(req, env, c) : serverConsent(env, c)),
   );
   if (errors.length > 0)
     s.metrics.invalidHits.inc(
@@ -203,7 +200,7 @@ async function ingest(
   s.worker.wake();
   if (browser) {
     // Like the tag's beacon: the browser's Segment id becomes the collector's first-party cookie.
-    const anon = good.find((e) => e.consent.ads !== false)?.user.anonymous_id;
+    const anon = good.find((e) => adsPermitted(e.consent))?.user.anonymous_id;
     if (!readBrowserId(req) && isSafeBrowserId(anon)) setBrowserId(req, reply, anon);
   }
   const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { adsPermitted } from '../domain/consent.js';
 import type { TrackedEvent, UserKeys } from '../domain/event.js';
 import { mapSnowplowPayload, payloadItems } from '../domain/snowplow-mapping.js';
 import { validateEvent } from '../domain/validation.js';
@@ -7,13 +8,8 @@ import { corsHeaders } from './beacon-route.js';
 import { isBotAgent } from './bot-filter.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { HttpError } from './http-error.js';
-import {
-  browserOptedOut,
-  isSafeBrowserId,
-  readBrowserId,
-  requestUser,
-  setBrowserId,
-} from './request-identity.js';
+import { requestConsent, serverConsent } from './request-consent.js';
+import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
 
 /** Snowplow's default POST path (tracker protocol 2) and GET pixel path. */
@@ -77,9 +73,11 @@ function toEvents(
       for (const e of r.errors) errors.push({ index, ...e });
       return;
     }
-    if (!mapped.server && browserOptedOut(req, env.honor_dnt))
-      r.event.consent = { ...r.event.consent, ads: false };
-    else if (!mapped.server) cookieFrom ??= r.event.user.anonymous_id;
+    // Consent decided as for our own endpoints (issue 6).
+    r.event.consent = mapped.server
+      ? serverConsent(env, r.event.consent)
+      : requestConsent(req, env, r.event.consent);
+    if (!mapped.server && adsPermitted(r.event.consent)) cookieFrom ??= r.event.user.anonymous_id;
     good.push(r.event);
   });
   return { good, errors, cookieFrom };

@@ -295,3 +295,45 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     });
   });
 });
+
+describe('Segment calls under consent_default: denied', () => {
+  it('SA12 server and browser calls without a stated grant queue nothing for delivery and set no cookie', async () => {
+    const euHook = await startReceiver(() => 200);
+    const eu = await startPixeltrail(
+      testConfig(`${euHook.url}/hook`, { attributed_only: false }, { consent_default: 'denied' }),
+      tempDir(),
+    );
+    try {
+      const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${eu.base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: basic('wk_t'), ...headers },
+          body: JSON.stringify(body),
+        });
+      const order = (messageId: string, extra: Record<string, unknown> = {}) => ({
+        type: 'track',
+        event: 'Order Completed',
+        userId: 'u-eu',
+        messageId,
+        properties: { revenue: 10, currency: 'EUR' },
+        ...extra,
+      });
+      expect((await send('/v1/track', order('eu-server-1'))).status).toBe(200);
+      const browser = await send('/v1/t', order('eu-browser-1'), {
+        'content-type': 'text/plain',
+        origin: 'http://shop.test',
+      });
+      expect(browser.status).toBe(200);
+      expect(browser.headers.get('set-cookie')).toBeNull();
+      await eu.server.services.pipeline.flush();
+      // Nothing queued for any destination: before consent decided these paths, the server
+      // call was delivered (attributed_only: false) despite the environment's denied default.
+      const counts = await eu.server.services.store.counts('env_t');
+      expect(counts.outbox_pending + counts.outbox_delivered).toBe(0);
+      expect(euHook.got).toEqual([]);
+    } finally {
+      await eu.server.close();
+      await euHook.close();
+    }
+  });
+});
