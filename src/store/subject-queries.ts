@@ -1,4 +1,11 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type SqlBool,
+  sql,
+  type Transaction,
+} from 'kysely';
 import type { Touch } from '../domain/event.js';
 import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
@@ -74,22 +81,32 @@ function belongs(e: StoredEvent, r: Resolved): boolean {
   );
 }
 
+/** Rows of `touches` or `events` under one of the person's user ids or browser ids. */
+function byPersonIds(
+  eb: ExpressionBuilder<Database, 'touches' | 'events'>,
+  r: Resolved,
+): Expression<SqlBool>[] {
+  const uids = [...r.user_ids];
+  const anons = [...r.anonymous_ids];
+  return [
+    ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
+    ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+  ];
+}
+
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 async function findEvents(db: Db, env_id: string, r: Resolved): Promise<StoredEvent[]> {
   // Hashes and cookie ids live in the event's JSON: a LIKE finds candidates, `belongs` decides.
   const needles = [...r.emails, ...r.phones, ...r.anonymous_ids].map((v) => `%"${likeEscape(v)}"%`);
-  const uids = [...r.user_ids];
-  const anons = [...r.anonymous_ids];
-  if (needles.length === 0 && uids.length === 0) return [];
+  if (needles.length === 0 && r.user_ids.size === 0) return [];
   const rows = await db
     .selectFrom('events')
     .selectAll()
     .where('env_id', '=', env_id)
     .where((eb) =>
       eb.or([
-        ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
-        ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
+        ...byPersonIds(eb, r),
         ...needles.map((n) => eb('data', 'like', sql<string>`${n} escape '\\'`)),
       ]),
     )
@@ -98,19 +115,12 @@ async function findEvents(db: Db, env_id: string, r: Resolved): Promise<StoredEv
 }
 
 async function findTouches(db: Db, env_id: string, r: Resolved): Promise<Touch[]> {
-  const uids = [...r.user_ids];
-  const anons = [...r.anonymous_ids];
-  if (uids.length === 0 && anons.length === 0) return [];
+  if (r.user_ids.size === 0 && r.anonymous_ids.size === 0) return [];
   const rows = await db
     .selectFrom('touches')
     .selectAll()
     .where('env_id', '=', env_id)
-    .where((eb) =>
-      eb.or([
-        ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
-        ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
-      ]),
-    )
+    .where((eb) => eb.or(byPersonIds(eb, r)))
     .execute();
   return rows.map(touchFromRow);
 }
@@ -139,7 +149,10 @@ async function findLinks(db: Db, env_id: string, r: Resolved) {
 
 /** Everything stored about one person (`GET /api/subjects/export`). */
 export async function findSubject(db: Db, k: SubjectKeys): Promise<SubjectData> {
-  const r = await resolve(db, k);
+  return findResolved(db, k, await resolve(db, k));
+}
+
+async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<SubjectData> {
   const events = await findEvents(db, k.env_id, r);
   const pks = events.map((e) => e.pk);
   const conversions = [];
@@ -178,8 +191,8 @@ export async function eraseSubject(
   db: Transaction<Database>,
   k: SubjectKeys,
 ): Promise<ErasureCounts> {
-  const found = await findSubject(db, k);
   const r = await resolve(db, k);
+  const found = await findResolved(db, k, r);
   const pks = found.events.map((e) => e.pk);
   const outboxIds = found.deliveries.map((d) => d.id);
   const convIds = [...new Set(found.conversions.map((c) => c.conversion_id))];
@@ -234,12 +247,7 @@ export async function eraseSubject(
       await db
         .deleteFrom('touches')
         .where('env_id', '=', k.env_id)
-        .where((eb) =>
-          eb.or([
-            ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
-            ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
-          ]),
-        )
+        .where((eb) => eb.or(byPersonIds(eb, r)))
         .executeTakeFirst(),
     );
   }
