@@ -114,7 +114,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);
     // The tag's first-party id becomes the collector's cookie too, so ad pixels served
     // later from this host carry the same id the shop's pages send.
-    if (!readBrowserId(req) && isSafeBrowserId(cookieFrom))
+    if (!readBrowserId(req) && isSafeBrowserId(cookieFrom) && cookieEnv)
       setBrowserId(req, reply, cookieFrom, cookieEnv);
     if (good.length > 0) {
       // Refusals and failed commits are counted by the pipeline; the page never waits.

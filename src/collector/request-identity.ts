@@ -20,27 +20,42 @@ export function isSafeBrowserId(id: string | undefined): id is string {
   return !!id && SAFE_ID_RE.test(id);
 }
 
+/** How the `ptid` cookie is sent: over HTTPS or not, and with CHIPS partitioning if asked. */
+export interface CookieContext {
+  https: boolean;
+  partitioned: boolean;
+}
+
 /**
- * Sets `ptid`. Pixels load in third-party context (an ad on another site), where browsers
- * only send `SameSite=None; Secure` cookies; Secure needs https, or loopback, which
- * Chromium treats as secure. Plain-http hosts get a Lax cookie, which works first-party.
+ * The `Set-Cookie` value for `ptid`. Pixels load in third-party context (an ad on another
+ * site), where browsers only send `SameSite=None; Secure` cookies, so HTTPS gets those. Plain
+ * HTTP, localhost included, gets `SameSite=Lax` without `Secure`: a Secure cookie from
+ * http://localhost is dropped by Safari, and `SameSite=None` without `Secure` by every browser,
+ * while Lax works first-party everywhere. HttpOnly: the tag keeps its own id in `_ptid`.
+ */
+export function browserIdCookie(id: string, c: CookieContext): string {
+  // CHIPS: a partitioned cookie keeps working where third-party cookies are blocked, one jar
+  // per top-level site; browsers accept `Partitioned` only together with `Secure`.
+  const attrs = c.https
+    ? `SameSite=None; Secure${c.partitioned ? '; Partitioned' : ''}`
+    : 'SameSite=Lax';
+  return `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`;
+}
+
+/**
+ * Sets `ptid`. HTTPS is the connection's own TLS or, with `trust_proxy`, the proxy's
+ * `X-Forwarded-Proto` (Fastify's `req.protocol`); an untrusted client cannot claim it.
  */
 export function setBrowserId(
   req: FastifyRequest,
   reply: FastifyReply,
   id: string,
-  env?: Pick<EnvironmentConfig, 'cookie_partitioned'>,
+  env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
 ): void {
-  const host = req.hostname.replace(/:\d+$/, '');
-  const secure =
-    req.protocol === 'https' || host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
-  // CHIPS: a partitioned cookie keeps working where third-party cookies are blocked, one
-  // jar per top-level site.
-  const partitioned = secure && env?.cookie_partitioned ? '; Partitioned' : '';
-  const attrs = secure ? `SameSite=None; Secure${partitioned}` : 'SameSite=Lax';
+  const https = req.protocol === 'https';
   reply.header(
     'set-cookie',
-    `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`,
+    browserIdCookie(id, { https, partitioned: env.cookie_partitioned === true }),
   );
 }
 

@@ -201,7 +201,7 @@ async function ingest(
   if (browser) {
     // Like the tag's beacon: the browser's Segment id becomes the collector's first-party cookie.
     const anon = good.find((e) => adsPermitted(e.consent))?.user.anonymous_id;
-    if (!readBrowserId(req) && isSafeBrowserId(anon)) setBrowserId(req, reply, anon);
+    if (!readBrowserId(req) && isSafeBrowserId(anon)) setBrowserId(req, reply, anon, env);
   }
   const duplicates = outcomes.filter((o) => o.status === 'duplicate').length;
   return reply.send({ success: true, accepted: outcomes.length - duplicates, duplicates, errors });

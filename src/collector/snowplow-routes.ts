@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
 import type { TrackedEvent, UserKeys } from '../domain/event.js';
 import { mapSnowplowPayload, payloadItems } from '../domain/snowplow-mapping.js';
@@ -24,17 +25,23 @@ interface ItemError {
   message: string;
 }
 
+/** The tracker's id a browser may get as its `ptid`, and the environment it came in. */
+interface SharedCookie {
+  id: string;
+  env: EnvironmentConfig;
+}
+
 /** Maps and validates payload items; what the browser's request shows fills what they lack. */
 function toEvents(
   s: Services,
   req: FastifyRequest,
   items: unknown[],
-): { good: TrackedEvent[]; errors: ItemError[]; cookieFrom?: string } {
+): { good: TrackedEvent[]; errors: ItemError[]; cookieFrom?: SharedCookie } {
   const good: TrackedEvent[] = [];
   const errors: ItemError[] = [];
   const nowMs = s.nowMs();
   const seen = requestUser(req);
-  let cookieFrom: string | undefined;
+  let cookieFrom: SharedCookie | undefined;
   items.forEach((item, index) => {
     const mapped = mapSnowplowPayload(item);
     if (mapped.ok === 'skip') return;
@@ -77,15 +84,17 @@ function toEvents(
     r.event.consent = mapped.server
       ? serverConsent(env, r.event.consent)
       : requestConsent(req, env, r.event.consent);
-    if (!mapped.server && adsPermitted(r.event.consent)) cookieFrom ??= r.event.user.anonymous_id;
+    if (!mapped.server && adsPermitted(r.event.consent) && r.event.user.anonymous_id)
+      cookieFrom ??= { id: r.event.user.anonymous_id, env };
     good.push(r.event);
   });
   return { good, errors, cookieFrom };
 }
 
 /** Like the tag's beacon: a browser without `ptid` gets the tracker's first-party id as its cookie. */
-function shareCookie(req: FastifyRequest, reply: FastifyReply, id: string | undefined): void {
-  if (!readBrowserId(req) && isSafeBrowserId(id)) setBrowserId(req, reply, id);
+function shareCookie(req: FastifyRequest, reply: FastifyReply, from: SharedCookie | undefined) {
+  if (from && !readBrowserId(req) && isSafeBrowserId(from.id))
+    setBrowserId(req, reply, from.id, from.env);
 }
 
 /**

@@ -53,7 +53,7 @@ describe('impression pixel', () => {
     expect(gif.subarray(0, 6).toString()).toBe('GIF89a');
     expect([gif.readUInt16LE(6), gif.readUInt16LE(8)]).toEqual([1, 1]);
     expect(res.headers.get('cache-control')).toMatch(/no-store/);
-    expect(res.headers.get('set-cookie')).toMatch(/^ptid=[A-Za-z0-9_-]+;.*SameSite=None; Secure/);
+    expect(res.headers.get('set-cookie')).toMatch(/^ptid=[A-Za-z0-9_-]+;.*HttpOnly; SameSite=Lax$/);
   });
 
   it.each([
