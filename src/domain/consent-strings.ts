@@ -4,6 +4,7 @@
  * Privacy Platform string (`gpp`, with `gpp_sid`). Each answers what matters to us — may we
  * store an id and use the hit for ads — and never throws on malformed input.
  */
+import { GppModel, Sections } from '@iabgpp/cmpapi';
 import { TCString } from '@iabtechlabtcf/core';
 
 /** TCF purpose 1: "Store and/or access information on a device" (TCF v2.2 policy, Appendix A). */
@@ -37,12 +38,14 @@ export function checkTcf(tcString: string | undefined, vendorId: number | null):
   return { ok: true };
 }
 
+const US_PRIVACY_RE = /^1[YN-][YN-][YN-]$/i;
+
 /**
  * True when an IAB US Privacy string (`1YYN`: version, notice, opt-out of sale, LSPA) says the
  * person opted out of sale. `1---` (not applicable) and malformed strings are no opt-out.
  */
 export function usPrivacyOptedOut(usp: string | undefined): boolean {
-  return !!usp && /^1[YN-][YN-][YN-]$/i.test(usp) && usp[2].toUpperCase() === 'Y';
+  return !!usp && US_PRIVACY_RE.test(usp) && usp[2].toUpperCase() === 'Y';
 }
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -84,15 +87,22 @@ class BitReader {
   }
 }
 
-/** GPP section ids we read (GPP spec, "Section Information"). */
+/** GPP section ids with a meaning of their own here (GPP spec, "Section Information"). */
 const GPP_TCF_EU = 2;
 const GPP_US_PRIVACY = 6;
-const GPP_US_NATIONAL = 7;
-/** usnat core segment: SaleOptOut, SharingOptOut, TargetedAdvertisingOptOut bit offsets. */
-const USNAT_OPT_OUT_BITS = [18, 20, 22];
+/** US National (7) and the US state sections (8 on: usca, usva, usco, usut, usct, …). */
+const GPP_FIRST_US_SECTION = 7;
+/** Fields of the US sections where 1 means "opted out" (0: not applicable, 2: did not). */
+const US_OPT_OUT_FIELDS = ['SaleOptOut', 'SharingOptOut', 'TargetedAdvertisingOptOut'];
+const GPP_OPTED_OUT = 1;
 const MAX_GPP_SECTIONS = 64;
 
-/** The section ids listed in a GPP header, in order, or null when it is malformed. */
+/**
+ * The section ids listed in a GPP header, in order, or null when it is malformed. Read here
+ * rather than by @iabgpp/cmpapi, whose header decoder expands a Fibonacci-coded id range
+ * without bound: a 12-character header makes it build an array of hundreds of millions of ids
+ * (seconds of CPU and gigabytes of memory on a public pixel), so no header reaches it.
+ */
 function gppSectionIds(header: string): number[] | null {
   const bits = toBits(header);
   if (!bits) return null;
@@ -119,39 +129,75 @@ function gppSectionIds(header: string): number[] | null {
   return ids.length > MAX_GPP_SECTIONS ? null : ids;
 }
 
-/** What a GPP string says, for the sections we read. */
+/**
+ * Whether a US section (national or state) says the person opted out of sale, sharing or
+ * targeted advertising, or carries their GPC signal; decoded by the IAB's own section
+ * decoders. Null when the section does not decode.
+ */
+function usSectionOptedOut(id: number, text: string): boolean | null {
+  const name = Sections.SECTION_ID_NAME_MAP.get(id);
+  if (!name) return false;
+  let fields: Record<string, unknown>;
+  try {
+    const model = new GppModel();
+    model.decodeSection(name, text);
+    fields = model.getSection(name) ?? {};
+  } catch {
+    return null;
+  }
+  return US_OPT_OUT_FIELDS.some((f) => fields[f] === GPP_OPTED_OUT) || fields.Gpc === true;
+}
+
+/** What a GPP string says, for the sections that decide consent here. */
 export interface GppVerdict {
+  /** False when the string, or a section that applies, does not decode. */
   valid: boolean;
+  /** The EU TCF section applies: listed in `gpp_sid`, or, without one, present. */
+  gdprApplies: boolean;
   /** The TCF v2 string of the EU section (id 2), when present and applicable. */
   tcf?: string;
-  /** Opted out of sale, sharing or targeted ads (US Privacy section 6, US National section 7). */
+  /** Opted out of sale, sharing or targeted ads in an applicable US Privacy or US section. */
   optedOut: boolean;
 }
 
+const NO_GPP: GppVerdict = { valid: true, gdprApplies: false, optedOut: false };
+
+/** The ids of `gpp_sid` (comma- or underscore-separated, as the macros expand), or null. */
+function applicableIds(gppSid: string | undefined): Set<number> | null {
+  if (!gppSid) return null;
+  return new Set(gppSid.split(/[,_]/).map((s) => Number(s.trim())));
+}
+
 /**
- * Reads a GPP string `header~section~…`. `gpp_sid` (comma-separated ids) names the sections
- * that apply to this request; without it every section present applies. US state sections
- * (8 and up) are not read.
+ * Reads a GPP string `header~section~…`. `gpp_sid` names the sections that apply to this
+ * request; without it every section present applies. The EU TCF section (2) is handed on as a
+ * TCF string; US Privacy (6) is read as `us_privacy`; US National (7) and the US state
+ * sections (8 on) opt out with SaleOptOut, SharingOptOut or TargetedAdvertisingOptOut = 1 or
+ * Gpc set. Other sections (Canada's TCF) are not read. Never throws.
  */
 export function readGpp(gpp: string | undefined, gppSid: string | undefined): GppVerdict {
-  if (!gpp) return { valid: true, optedOut: false };
-  if (gpp.length > MAX_CONSENT_STRING_CHARS) return { valid: false, optedOut: false };
+  const sid = applicableIds(gppSid);
+  // gpp_sid alone still says that TCF applies; its string is then missing.
+  const named: GppVerdict = { ...NO_GPP, gdprApplies: sid?.has(GPP_TCF_EU) === true };
+  if (!gpp) return named;
+  const invalid = { ...named, valid: false };
+  if (gpp.length > MAX_CONSENT_STRING_CHARS) return invalid;
   const [header, ...sections] = gpp.split('~');
   const ids = gppSectionIds(header);
-  if (!ids || ids.length !== sections.length) return { valid: false, optedOut: false };
-  const applicable = gppSid
-    ? new Set(gppSid.split(',').map((s) => Number(s.trim())))
-    : new Set(ids);
-  const out: GppVerdict = { valid: true, optedOut: false };
+  if (!ids || ids.length !== sections.length) return invalid;
+  const applies = sid ?? new Set(ids);
+  const out: GppVerdict = { ...NO_GPP, gdprApplies: applies.has(GPP_TCF_EU) };
   ids.forEach((id, i) => {
-    if (!applicable.has(id)) return;
+    if (!applies.has(id)) return;
     const section = sections[i];
     if (id === GPP_TCF_EU) out.tcf = section;
-    if (id === GPP_US_PRIVACY && usPrivacyOptedOut(section)) out.optedOut = true;
-    if (id === GPP_US_NATIONAL) {
-      const bits = toBits(section.split('.')[0]);
-      if (bits && USNAT_OPT_OUT_BITS.some((b) => bits.slice(b, b + 2) === '01'))
-        out.optedOut = true;
+    else if (id === GPP_US_PRIVACY) {
+      if (!US_PRIVACY_RE.test(section)) out.valid = false;
+      else if (usPrivacyOptedOut(section)) out.optedOut = true;
+    } else if (id >= GPP_FIRST_US_SECTION) {
+      const optedOut = usSectionOptedOut(id, section);
+      if (optedOut === null) out.valid = false;
+      else if (optedOut) out.optedOut = true;
     }
   });
   return out;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gppString, gppTcf } from '../../test/helpers/gpp.js';
 import { tcfString } from '../../test/helpers/tcf.js';
 import { adsPermitted, type ConsentSignals, decideConsent } from './consent.js';
 
@@ -56,5 +57,43 @@ describe('decideConsent', () => {
     expect(decide({ gdpr: '1', gdprConsent: tcfString([1], [755]), tcfVendorId: 755 }).ads).toBe(
       true,
     );
+  });
+
+  it('K07 GPP EU section: purpose 1 grants under a denied default; without it all is denied', () => {
+    const granted = decide({ consentDefault: 'denied', gpp: gppString({ tcfeuv2: gppTcf([1]) }) });
+    expect(granted).toMatchObject({ ads: true, analytics: true });
+    expect(granted.signals).toContain('tcf_granted');
+    const refused = decide({
+      stated: { ads: true, analytics: true },
+      gpp: gppString({ tcfeuv2: gppTcf([2, 3]) }),
+    });
+    expect(refused).toMatchObject({ ads: false, analytics: false });
+    expect(refused.signals).toContain('tcf_no_purpose_1');
+    // gdpr=0 says TCF does not apply, whatever GPP carries.
+    expect(decide({ gdpr: '0', gpp: gppString({ tcfeuv2: gppTcf([2]) }) }).ads).toBeNull();
+  });
+
+  it('K08 GPP EU section and the vendor id: the vendor needs its consent there too', () => {
+    const gpp = gppString({ tcfeuv2: gppTcf([1], [1]) });
+    expect(decide({ gpp, tcfVendorId: 755 })).toMatchObject({ ads: false });
+    expect(decide({ gpp: gppString({ tcfeuv2: gppTcf([1], [755]) }), tcfVendorId: 755 }).ads).toBe(
+      true,
+    );
+  });
+
+  it('K09 gpp_sid=2 without a GPP string: TCF applies and is missing, so denied', () => {
+    const d = decide({ stated: { ads: true, analytics: true }, gppSid: '2' });
+    expect(d).toMatchObject({ ads: false, analytics: false });
+    expect(d.signals).toContain('tcf_missing');
+  });
+
+  it('K10 a US state opt-out in GPP denies ads like Sec-GPC; analytics stays as stated', () => {
+    const d = decide({
+      stated: { ads: true, analytics: true },
+      gpp: gppString({ usca: { SharingOptOut: 1 } }),
+    });
+    expect(d).toMatchObject({ ads: false, analytics: true });
+    expect(d.signals).toContain('gpp_opt_out');
+    expect(decide({ gpp: gppString({ usca: { SharingOptOut: 2 } }) }).ads).toBeNull();
   });
 });

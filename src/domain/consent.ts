@@ -42,8 +42,9 @@ export function decideConsent(s: ConsentSignals): Consent {
   const gpp = readGpp(s.gpp, s.gppSid);
   if (!gpp.valid) signals.push('gpp_invalid');
   const tcfString = s.gdprConsent ?? gpp.tcf;
-  // The gdpr macro decides whether TCF applies; a GPP EU section implies it.
-  const gdprApplies = s.gdpr === '1' || (s.gdpr === undefined && gpp.tcf !== undefined);
+  // The gdpr macro decides whether TCF applies; without it, GPP's EU section (present, or
+  // named in gpp_sid) does, and its TCF string counts as gdpr_consent.
+  const gdprApplies = s.gdpr === '1' || (s.gdpr === undefined && gpp.gdprApplies);
   let tcfDenied = false;
   if (gdprApplies) {
     const tcf = checkTcf(tcfString, s.tcfVendorId);

@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { gppString } from '../../test/helpers/gpp.js';
 import { tcfString } from '../../test/helpers/tcf.js';
 import { fillTemplate, POSTBACK_MACROS } from '../delivery/destinations/postback.js';
 import { canonicalClickQuery, signClick, verifyClick } from './click-link.js';
@@ -92,6 +93,75 @@ describe('consent strings', () => {
         expect(readGpp(a, b).optedOut).toBeTypeOf('boolean');
       }),
       RUNS,
+    );
+  });
+
+  it('F02b the GPP parser never throws on GPP-shaped text, on any header bits, or any gpp_sid', () => {
+    const b64 = fc.stringMatching(/^[A-Za-z0-9_-]{0,40}$/);
+    const gpp = fc.oneof(
+      fc.string(),
+      fc
+        .tuple(
+          fc.constantFrom('DBA', 'DBB', 'D', ''),
+          b64,
+          fc.array(fc.oneof(b64, fc.string()), { maxLength: 6 }),
+        )
+        .map(([h, rest, sections]) => [h + rest, ...sections].join('~')),
+    );
+    const sid = fc.option(
+      fc.oneof(
+        fc.string(),
+        fc.array(fc.integer({ min: -1, max: 30 })).map((a) => a.join(',')),
+      ),
+    );
+    fc.assert(
+      fc.property(gpp, sid, (g, s) => {
+        const v = readGpp(g, s ?? undefined);
+        expect(v.valid).toBeTypeOf('boolean');
+        expect(v.optedOut).toBeTypeOf('boolean');
+        expect(v.gdprApplies).toBeTypeOf('boolean');
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('F02c a real GPP string opts out exactly when an applicable US section has a 1 in an opt-out field', () => {
+    const SECTIONS: Record<string, string[]> = {
+      usnat: ['SaleOptOut', 'SharingOptOut', 'TargetedAdvertisingOptOut'],
+      usca: ['SaleOptOut', 'SharingOptOut'],
+      usva: ['SaleOptOut', 'TargetedAdvertisingOptOut'],
+      usco: ['SaleOptOut', 'TargetedAdvertisingOptOut'],
+      usut: ['SaleOptOut', 'TargetedAdvertisingOptOut'],
+      usct: ['SaleOptOut', 'TargetedAdvertisingOptOut'],
+    };
+    const IDS: Record<string, number> = {
+      usnat: 7,
+      usca: 8,
+      usva: 9,
+      usco: 10,
+      usut: 11,
+      usct: 12,
+    };
+    const choice = fc.dictionary(
+      fc.constantFrom(...Object.keys(SECTIONS)),
+      fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+      { minKeys: 1 },
+    );
+    fc.assert(
+      fc.property(choice, fc.option(fc.subarray(Object.values(IDS))), (chosen, sid) => {
+        const sections: Record<string, Record<string, number>> = {};
+        for (const [name, values] of Object.entries(chosen))
+          sections[name] = Object.fromEntries(SECTIONS[name].map((f, i) => [f, values[i]]));
+        // An empty gpp_sid is no gpp_sid: every section present applies.
+        const named = sid !== null && sid.length > 0 ? sid : null;
+        const applies = (name: string) => named === null || named.includes(IDS[name]);
+        const want = Object.entries(sections).some(
+          ([name, fields]) => applies(name) && Object.values(fields).includes(1),
+        );
+        const v = readGpp(gppString(sections), named?.join(','));
+        expect(v).toEqual({ valid: true, gdprApplies: false, optedOut: want });
+      }),
+      { numRuns: 300 },
     );
   });
 

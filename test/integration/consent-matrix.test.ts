@@ -1,11 +1,14 @@
 /**
  * Consent matrix (issue 6): environment default (granted/denied) × the tag's consent call
- * (none/granted/denied) × Sec-GPC × TCF string (none, with purpose 1, without purpose 1).
- * For each of the 36 cases, one impression, one tag purchase by the same browser, and then:
+ * (none/granted/denied) × Sec-GPC × TCF string (none, with purpose 1, without purpose 1), then
+ * GPP rows: default × call (none/granted) × a GPP string (EU TCF section with and without
+ * purpose 1, US National / California / Virginia opt-outs, US National without one).
+ * For each of the 60 cases, one impression, one tag purchase by the same browser, and then:
  * what is stored (cookie, touch, event and its consent), what is attributed, what is delivered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
+import { gppString, gppTcf } from '../helpers/gpp.js';
 import { admin, startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { tcfString } from '../helpers/tcf.js';
@@ -13,6 +16,14 @@ import { tcfString } from '../helpers/tcf.js';
 type Default = 'granted' | 'denied';
 type Call = 'none' | 'granted' | 'denied';
 type Tcf = 'none' | 'purpose1' | 'no_purpose1';
+type Gpp =
+  | 'none'
+  | 'tcf_purpose1'
+  | 'tcf_no_purpose1'
+  | 'usnat_sale_opt_out'
+  | 'usca_sharing_opt_out'
+  | 'usva_targeted_opt_out'
+  | 'usnat_no_opt_out';
 
 interface Case {
   n: number;
@@ -20,6 +31,7 @@ interface Case {
   call: Call;
   gpc: boolean;
   tcf: Tcf;
+  gpp: Gpp;
 }
 
 const CASES: Case[] = [];
@@ -27,7 +39,34 @@ for (const consentDefault of ['granted', 'denied'] as const)
   for (const call of ['none', 'granted', 'denied'] as const)
     for (const gpc of [false, true])
       for (const tcf of ['none', 'purpose1', 'no_purpose1'] as const)
-        CASES.push({ n: CASES.length, consentDefault, call, gpc, tcf });
+        CASES.push({ n: CASES.length, consentDefault, call, gpc, tcf, gpp: 'none' });
+for (const consentDefault of ['granted', 'denied'] as const)
+  for (const call of ['none', 'granted'] as const)
+    for (const gpp of [
+      'tcf_purpose1',
+      'tcf_no_purpose1',
+      'usnat_sale_opt_out',
+      'usca_sharing_opt_out',
+      'usva_targeted_opt_out',
+      'usnat_no_opt_out',
+    ] as const)
+      CASES.push({ n: CASES.length, consentDefault, call, gpc: false, tcf: 'none', gpp });
+
+/** GPP strings made with the IAB's encoder, and the `gpp_sid` sent with each. */
+const GPP: Record<Exclude<Gpp, 'none'>, string> = {
+  tcf_purpose1: `gpp=${gppString({ tcfeuv2: gppTcf([1, 2, 3, 4]) })}&gpp_sid=2`,
+  tcf_no_purpose1: `gpp=${gppString({ tcfeuv2: gppTcf([2, 3, 4]) })}&gpp_sid=2`,
+  usnat_sale_opt_out: `gpp=${gppString({ usnat: { SaleOptOut: 1, SaleOptOutNotice: 1 } })}`,
+  usca_sharing_opt_out: `gpp=${gppString({ usca: { SaleOptOut: 2, SharingOptOut: 1 } })}&gpp_sid=8`,
+  usva_targeted_opt_out: `gpp=${gppString({ usva: { TargetedAdvertisingOptOut: 1 } })}&gpp_sid=9`,
+  usnat_no_opt_out: `gpp=${gppString({ usnat: { SaleOptOut: 2, SharingOptOut: 2 } })}&gpp_sid=7`,
+};
+const GPP_DENIES = new Set<Gpp>([
+  'tcf_no_purpose1',
+  'usnat_sale_opt_out',
+  'usca_sharing_opt_out',
+  'usva_targeted_opt_out',
+]);
 
 /**
  * The rules, written out independently of the code. The impression is served on another site
@@ -35,12 +74,13 @@ for (const consentDefault of ['granted', 'denied'] as const)
  * the call too.
  */
 function impressionAllowed(c: Case): boolean {
-  if (c.gpc || c.tcf === 'no_purpose1') return false;
-  return c.tcf === 'purpose1' || c.consentDefault === 'granted';
+  if (c.gpc || c.tcf === 'no_purpose1' || GPP_DENIES.has(c.gpp)) return false;
+  return c.tcf === 'purpose1' || c.gpp === 'tcf_purpose1' || c.consentDefault === 'granted';
 }
 function allowed(c: Case): boolean {
-  if (c.gpc || c.tcf === 'no_purpose1' || c.call === 'denied') return false;
-  if (c.call === 'granted' || c.tcf === 'purpose1') return true;
+  if (c.gpc || c.tcf === 'no_purpose1' || GPP_DENIES.has(c.gpp) || c.call === 'denied')
+    return false;
+  if (c.call === 'granted' || c.tcf === 'purpose1' || c.gpp === 'tcf_purpose1') return true;
   return c.consentDefault === 'granted';
 }
 
@@ -48,6 +88,7 @@ const TCF_WITH = tcfString([1, 2, 3, 4]);
 const TCF_WITHOUT = tcfString([2, 3, 4]);
 
 function macros(c: Case): string {
+  if (c.gpp !== 'none') return `&${GPP[c.gpp]}`;
   if (c.tcf === 'none') return '';
   return `&gdpr=1&gdpr_consent=${c.tcf === 'purpose1' ? TCF_WITH : TCF_WITHOUT}`;
 }
@@ -141,7 +182,7 @@ describe('consent matrix', () => {
     CASES.map(
       (c) =>
         [
-          `${c.n} default ${c.consentDefault}, call ${c.call}, gpc ${c.gpc}, tcf ${c.tcf}`,
+          `${c.n} default ${c.consentDefault}, call ${c.call}, gpc ${c.gpc}, tcf ${c.tcf}, gpp ${c.gpp}`,
           c,
         ] as const,
     ),
@@ -160,6 +201,10 @@ describe('consent matrix', () => {
     expect(ev).not.toBeNull();
     expect(ev?.event.consent.ads !== false).toBe(ok);
     expect(ev?.event.consent.signals).toBeInstanceOf(Array);
+    if (c.gpp.startsWith('us') && GPP_DENIES.has(c.gpp))
+      expect(ev?.event.consent.signals).toContain('gpp_opt_out');
+    if (c.gpp === 'tcf_no_purpose1')
+      expect(ev?.event.consent.signals).toContain('tcf_no_purpose_1');
     // Attributed: only with consent, and then to this browser's own impression.
     const conv = (
       await admin(base, `/api/conversions?env_id=${env}&limit=1000`)
