@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
+import { withChoices } from '../domain/consent-categories.js';
 import type { Consent, TrackedEvent, UserKeys } from '../domain/event.js';
 import {
   MAX_SEGMENT_BATCH_BYTES,
@@ -146,7 +147,9 @@ function toEvents(
       for (const e of r.errors) errors.push({ index, ...e });
       return;
     }
-    r.event.consent = consentOf(r.event.consent);
+    r.event.consent = consentOf(
+      withChoices(r.event.consent, mapped.consentChoices, env.consent_categories),
+    );
     good.push(r.event);
   });
   return { good, errors };

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
+import { withChoices } from '../domain/consent-categories.js';
 import type { TrackedEvent, UserKeys } from '../domain/event.js';
 import { mapSnowplowPayload, payloadItems } from '../domain/snowplow-mapping.js';
 import { validateEvent } from '../domain/validation.js';
@@ -81,9 +82,8 @@ function toEvents(
       return;
     }
     // Consent decided as for our own endpoints (issue 6).
-    r.event.consent = mapped.server
-      ? serverConsent(env, r.event.consent)
-      : requestConsent(req, env, r.event.consent);
+    const stated = withChoices(r.event.consent, mapped.consentChoices, env.consent_categories);
+    r.event.consent = mapped.server ? serverConsent(env, stated) : requestConsent(req, env, stated);
     if (!mapped.server && adsPermitted(r.event.consent) && r.event.user.anonymous_id)
       cookieFrom ??= { id: r.event.user.anonymous_id, env };
     good.push(r.event);

@@ -86,4 +86,22 @@ describe('config parsing', () => {
       { field: 'delivery_lease', message: 'must be longer than every destination timeout' },
     ]);
   });
+  it('K06 consent_categories: defaults, a list of its own, and a bad value named by path', () => {
+    const env = (extra: Record<string, unknown>) => ({
+      ...minimal,
+      environments: [{ ...minimal.environments[0], ...extra }],
+    });
+    expect(parseConfig(minimal, {}).config.environments[0].consent_categories).toEqual({
+      ads: ['Advertising', 'Advertisement', 'Marketing'],
+      analytics: ['Analytics'],
+    });
+    const own = parseConfig(env({ consent_categories: { ads: ['C0004'] } }), {});
+    expect(own.config.environments[0].consent_categories).toEqual({
+      ads: ['C0004'],
+      analytics: ['Analytics'],
+    });
+    expect(parseConfig(env({ consent_categories: { ads: 'C0004' } }), {}).errors).toEqual([
+      { field: 'environments[0].consent_categories.ads', message: 'must be a list of strings' },
+    ]);
+  });
 });

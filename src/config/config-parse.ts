@@ -2,6 +2,10 @@ import { createHmac } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
+import {
+  type ConsentCategories,
+  DEFAULT_CONSENT_CATEGORIES,
+} from '../domain/consent-categories.js';
 import { parseDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type {
@@ -144,6 +148,19 @@ const ACCEPT_POLICIES: readonly AcceptPolicy[] = ['any', 'signed', 'server_only'
 /** Requests a minute per client IP / per key before 429 (issue 6); generous for pixels. */
 const DEFAULT_RATE_PER_IP = 10_000;
 const DEFAULT_RATE_PER_KEY = 100_000;
+
+/** `consent_categories: {ads: [...], analytics: [...]}`; either list may be left out. */
+function parseConsentCategories(r: Reader, v: unknown, path: string): ConsentCategories {
+  if (v === undefined) return DEFAULT_CONSENT_CATEGORIES;
+  if (!isObj(v)) {
+    r.errors.push({ field: path, message: 'must be {ads: [...], analytics: [...]}' });
+    return DEFAULT_CONSENT_CATEGORIES;
+  }
+  return {
+    ads: r.list(v, 'ads', `${path}.ads`, DEFAULT_CONSENT_CATEGORIES.ads),
+    analytics: r.list(v, 'analytics', `${path}.analytics`, DEFAULT_CONSENT_CATEGORIES.analytics),
+  };
+}
 
 /** Names of the settings fields an adapter's schema marks `secret: true`. */
 export function secretFields(schema: TSchema): string[] {
@@ -310,6 +327,11 @@ function parseEnvironment(
     click_secret: r.str(o, 'click_secret', `${path}.click_secret`, writeKey),
     honor_dnt: r.bool(o, 'honor_dnt', `${path}.honor_dnt`, false),
     cookie_partitioned: r.bool(o, 'cookie_partitioned', `${path}.cookie_partitioned`, false),
+    consent_categories: parseConsentCategories(
+      r,
+      o.consent_categories,
+      `${path}.consent_categories`,
+    ),
     destinations: destinations.map((d, i) =>
       parseDestination(r, d, `${path}.destinations[${i}]`, secrets),
     ),

@@ -1,4 +1,5 @@
 import type { ConsentDefault } from '../domain/consent.js';
+import type { ConsentCategories } from '../domain/consent-categories.js';
 import type { RetryBudget } from '../domain/delivery-policy.js';
 import type { IpStorage } from '../domain/ip-privacy.js';
 
@@ -55,6 +56,8 @@ export interface EnvironmentConfig {
   ip_storage: IpStorage;
   /** Key of the IP HMAC; defaults to one derived from the environment id and first write key. */
   ip_secret: string;
+  /** Which consent category ids (Segment categoryPreferences, Snowplow scopes) mean ads/analytics. */
+  consent_categories: ConsentCategories;
   /** Add `Partitioned` (CHIPS) to the `ptid` cookie on HTTPS. */
   cookie_partitioned?: boolean;
   /** Origins allowed to send beacons from a browser; `*` allows any. */

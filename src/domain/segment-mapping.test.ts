@@ -114,12 +114,19 @@ describe('Segment message mapping', () => {
     expect(mapSegmentMessage('text')).toMatchObject({ ok: false, errors: [{ field: '' }] });
   });
 
-  it('SG07 Segment consent: Advertising false denies ads use', () => {
+  it('SG07 Segment consent: categoryPreferences come out as the category choices', () => {
     const r = mapSegmentMessage({
       ...orderCompleted,
-      context: { consent: { categoryPreferences: { Advertising: false, Analytics: true } } },
+      context: {
+        consent: { categoryPreferences: { Advertising: false, Analytics: true, Bad: 'yes' } },
+      },
     });
-    expect(r.ok && r.event.consent).toEqual({ ads: false });
+    expect(r.ok && r.consentChoices).toEqual({ Advertising: false, Analytics: true });
+    expect(r.ok && r.event.consent).toBeUndefined();
+    expect(mapSegmentMessage(orderCompleted)).toMatchObject({
+      ok: true,
+      consentChoices: undefined,
+    });
   });
 
   it('SG08 mobile: advertisingId is the IDFA on iOS and the GAID on Android; lifecycle events map', () => {

@@ -5,6 +5,7 @@
  * the common fields https://segment.com/docs/connections/spec/common/; ecommerce names from
  * https://segment.com/docs/connections/spec/ecommerce/v2/.
  */
+import type { ConsentChoices } from './consent-categories.js';
 import type { FieldError } from './validation-error.js';
 
 /** Segment limits a message to 32 KB and a batch to 500 KB (HTTP API, "Max request size"). */
@@ -45,7 +46,7 @@ const TYPE_EVENT_NAMES: Readonly<Record<Exclude<SegmentType, 'track'>, string>> 
 
 /** A message mapped to the pre-validation event shape, or every problem found. */
 export type SegmentMapResult =
-  | { ok: true; event: Record<string, unknown> }
+  | { ok: true; event: Record<string, unknown>; consentChoices?: ConsentChoices }
   | { ok: false; errors: FieldError[] };
 
 type Obj = Record<string, unknown>;
@@ -83,13 +84,16 @@ function mapProperties(raw: Obj, page: Obj): Obj {
 }
 
 /**
- * Segment's consent: `context.consent.categoryPreferences` keyed by category name; the
- * "Advertising" category (any case) decides ads use.
+ * Segment's consent object: `context.consent.categoryPreferences`, category id → consented
+ * (Segment Consent Management); the environment's `consent_categories` say which ids mean ads.
+ * Segment has no field for TCF or GPP strings.
  */
-function mapConsent(context: Obj): Obj | undefined {
+function consentChoices(context: Obj): ConsentChoices | undefined {
   const prefs = obj(obj(context.consent).categoryPreferences);
-  const key = Object.keys(prefs).find((k) => k.toLowerCase() === 'advertising');
-  return key && typeof prefs[key] === 'boolean' ? { ads: prefs[key] } : undefined;
+  const choices = Object.fromEntries(
+    Object.entries(prefs).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'),
+  );
+  return Object.keys(choices).length > 0 ? choices : undefined;
 }
 
 /**
@@ -162,7 +166,5 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
     user,
     properties,
   };
-  const consent = mapConsent(context);
-  if (consent) event.consent = consent;
-  return { ok: true, event };
+  return { ok: true, event, consentChoices: consentChoices(context) };
 }

@@ -6,6 +6,7 @@
  * JSON. Ecommerce: the `snowplow_ecommerce_action` event with its transaction and product
  * entities (ecommerce plugin), and the older `tr` / `ti` events.
  */
+import { ALL_CATEGORIES, type ConsentChoices } from './consent-categories.js';
 import type { FieldError } from './validation-error.js';
 
 /** The envelope of a POST body. */
@@ -31,7 +32,13 @@ const SELF_DESCRIBING_NAMES: Readonly<Record<string, string>> = {
 
 /** A payload mapped to the pre-validation shape; `app_id` names the environment. */
 export type SnowplowMapResult =
-  | { ok: true; app_id: string; server: boolean; event: Record<string, unknown> }
+  | {
+      ok: true;
+      app_id: string;
+      server: boolean;
+      event: Record<string, unknown>;
+      consentChoices?: ConsentChoices;
+    }
   | { ok: false; errors: FieldError[] }
   | { ok: 'skip'; reason: string };
 
@@ -130,12 +137,41 @@ function mobileIds(entities: SelfDescribing[]): Obj {
   return ids;
 }
 
+/**
+ * The consent choices of Snowplow's consent events: Enhanced Consent's `consent_preferences`
+ * (`allow_all`, `deny_all`, `withdrawn`, `expired`, or the accepted `consentScopes`, every
+ * other scope refused) and the basic `consent_withdrawn`. The `gdpr` entity is not one: it
+ * names the site's legal basis for processing, not what this person chose.
+ */
+function consentChoices(schema: string, data: Obj): ConsentChoices | undefined {
+  if (schema === 'com.snowplowanalytics.snowplow/consent_withdrawn')
+    return { [ALL_CATEGORIES]: false };
+  if (schema !== 'com.snowplowanalytics.snowplow/consent_preferences') return undefined;
+  switch (data.eventType) {
+    case 'allow_all':
+      return { [ALL_CATEGORIES]: true };
+    case 'deny_all':
+    case 'withdrawn':
+    case 'expired':
+      return { [ALL_CATEGORIES]: false };
+    case 'allow_selected':
+    case 'implicit_consent': {
+      const scopes = Array.isArray(data.consentScopes) ? data.consentScopes : [];
+      const choices: ConsentChoices = { [ALL_CATEGORIES]: false };
+      for (const scope of scopes) if (typeof scope === 'string') choices[scope] = true;
+      return choices;
+    }
+    default:
+      return undefined;
+  }
+}
+
 function nameAndProps(
   e: string,
   p: Obj,
   entities: SelfDescribing[],
   errors: FieldError[],
-): { name: string; props: Obj } | undefined {
+): { name: string; props: Obj; consentChoices?: ConsentChoices } | undefined {
   switch (e) {
     case 'pv':
       return { name: 'PageView', props: { title: str(p.page) } };
@@ -189,7 +225,11 @@ function nameAndProps(
         props.content_ids = str(ue.data.sku) ? [str(ue.data.sku)] : undefined;
         props.value = ue.data.unitPrice;
       }
-      return { name: SELF_DESCRIBING_NAMES[name] ?? (name.split('/')[1] || name), props };
+      return {
+        name: SELF_DESCRIBING_NAMES[name] ?? (name.split('/')[1] || name),
+        props,
+        consentChoices: consentChoices(name, ue.data),
+      };
     }
     default:
       errors.push({ field: 'e', message: 'must be one of pv, pp, se, ue, tr, ti' });
@@ -240,6 +280,7 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
       user,
       properties: props,
     },
+    consentChoices: mapped.consentChoices,
   };
 }
 

@@ -336,4 +336,61 @@ describe('Segment calls under consent_default: denied', () => {
       await euHook.close();
     }
   });
+  it("SA13 context.consent.categoryPreferences decide, by the environment's consent_categories", async () => {
+    const euHook = await startReceiver(() => 200);
+    const eu = await startPixeltrail(
+      testConfig(
+        `${euHook.url}/hook`,
+        { attributed_only: false },
+        {
+          consent_default: 'denied',
+          // OneTrust's group ids, as Segment's OneTrust wrapper reports them.
+          consent_categories: { ads: ['C0004'], analytics: ['C0002'] },
+        },
+      ),
+      tempDir(),
+    );
+    try {
+      const send = (path: string, messageId: string, prefs: Record<string, boolean>) =>
+        fetch(`${eu.base}${path}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'text/plain',
+            authorization: basic('wk_t'),
+            origin: 'http://shop.test',
+            'user-agent': UA,
+          },
+          body: JSON.stringify({
+            type: 'track',
+            event: 'Order Completed',
+            userId: 'u-cat',
+            anonymousId: `anon-${messageId}`,
+            messageId,
+            properties: { revenue: 10, currency: 'EUR' },
+            context: { consent: { categoryPreferences: prefs } },
+          }),
+        });
+      const granted = await send('/v1/track', 'cat-granted', { C0004: true, C0002: true });
+      expect(granted.status).toBe(200);
+      const refused = await send('/v1/track', 'cat-refused', { C0004: false, C0002: true });
+      const unlisted = await send('/v1/track', 'cat-unlisted', { Advertising: true });
+      expect([refused.status, unlisted.status]).toEqual([200, 200]);
+      const browser = await send('/v1/t', 'cat-browser', { C0004: true });
+      expect(browser.headers.get('set-cookie')).toMatch(/^ptid=anon-cat-browser;/);
+
+      const consent = async (id: string) =>
+        (await storedEvent(eu.server, 'Purchase', id)).event.consent;
+      expect(await consent('cat-granted')).toMatchObject({ ads: true, analytics: true });
+      expect(await consent('cat-refused')).toMatchObject({ ads: false, analytics: true });
+      // A category the environment does not name says nothing: the denied default holds.
+      expect(await consent('cat-unlisted')).toMatchObject({ ads: false, analytics: false });
+      await waitFor(() => euHook.got.some((r) => JSON.parse(r.body).event_id === 'cat-granted'));
+      const delivered = euHook.got.map((r) => JSON.parse(r.body).event_id);
+      expect(delivered).not.toContain('cat-refused');
+      expect(delivered).not.toContain('cat-unlisted');
+    } finally {
+      await eu.server.close();
+      await euHook.close();
+    }
+  });
 });

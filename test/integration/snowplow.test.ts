@@ -157,4 +157,71 @@ describe('Snowplow tracker protocol', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     expect(res.headers.get('access-control-allow-headers')).toContain('content-type');
   });
+  it('SN06 consent events decide their own consent: Enhanced Consent allow_all, allow_selected, deny_all; consent_withdrawn; the gdpr entity is no choice', async () => {
+    const sd = (name: string, data: unknown) => ({
+      schema: `iglu:com.snowplowanalytics.snowplow/${name}/jsonschema/1-0-0`,
+      data,
+    });
+    const ue = (eid: string, event: unknown, extra: Record<string, string> = {}) => ({
+      e: 'ue',
+      aid: 'env_t',
+      p: 'web',
+      eid,
+      duid: `duid-${eid}`,
+      dtm: String(Date.now()),
+      ue_pr: JSON.stringify(sd('unstruct_event', event)),
+      ...extra,
+    });
+    const prefs = (eventType: string, consentScopes: string[]) =>
+      sd('consent_preferences', {
+        eventType,
+        consentScopes,
+        basisForProcessing: 'consent',
+        consentUrl: 'https://shop.example/privacy',
+        consentVersion: '1.0',
+        domainsApplied: ['shop.example'],
+        gdprApplies: true,
+      });
+    const gdpr = JSON.stringify(sd('contexts', [sd('gdpr', { basisForProcessing: 'consent' })]));
+    const r = await tp2([
+      ue('sp-consent-all', prefs('allow_all', ['necessary', 'analytics', 'advertisement'])),
+      ue('sp-consent-some', prefs('allow_selected', ['necessary', 'analytics'])),
+      ue('sp-consent-deny', prefs('deny_all', ['necessary'])),
+      ue('sp-consent-withdrawn', sd('consent_withdrawn', { all: true })),
+      {
+        e: 'pv',
+        aid: 'env_t',
+        p: 'web',
+        eid: 'sp-consent-gdpr',
+        duid: 'duid-gdpr',
+        dtm: String(Date.now()),
+        co: gdpr,
+      },
+    ]);
+    expect(r.body).toMatchObject({ accepted: 5, errors: [] });
+    const consent = async (name: string, id: string) =>
+      (await storedEvent(server, name, id)).event.consent;
+    expect(await consent('consent_preferences', 'sp-consent-all')).toMatchObject({
+      ads: true,
+      analytics: true,
+    });
+    expect(await consent('consent_preferences', 'sp-consent-some')).toMatchObject({
+      ads: false,
+      analytics: true,
+    });
+    expect(await consent('consent_preferences', 'sp-consent-deny')).toMatchObject({
+      ads: false,
+      analytics: false,
+    });
+    expect(await consent('consent_withdrawn', 'sp-consent-withdrawn')).toMatchObject({
+      ads: false,
+      analytics: false,
+    });
+    expect(await consent('PageView', 'sp-consent-gdpr')).toMatchObject({
+      ads: null,
+      analytics: null,
+    });
+    // The batch's cookie comes from an item that may have one: the allow_all one.
+    expect(r.headers.get('set-cookie')).toMatch(/^ptid=duid-sp-consent-all;/);
+  });
 });
