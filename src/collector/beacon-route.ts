@@ -5,7 +5,13 @@ import type { TrackedEvent } from '../domain/event.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import { requestConsent } from './request-consent.js';
-import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
+import {
+  clearBrowserId,
+  isSafeBrowserId,
+  readBrowserId,
+  requestUser,
+  setBrowserId,
+} from './request-identity.js';
 import type { Services } from './services.js';
 import { classifyTraffic } from './traffic.js';
 
@@ -76,6 +82,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     const good: TrackedEvent[] = [];
     let cookieFrom: string | undefined;
     let cookieEnv: EnvironmentConfig | undefined;
+    let deniedEnv: EnvironmentConfig | undefined;
     for (const item of raw.slice(0, MAX_BEACON_EVENTS)) {
       const envId = (item as { env_id?: unknown })?.env_id;
       const env = typeof envId === 'string' ? s.environment(envId) : undefined;
@@ -108,7 +115,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
       if (adsPermitted(e.consent) && traffic === 'human' && !cookieFrom) {
         cookieFrom = e.user.anonymous_id;
         cookieEnv = env;
-      }
+      } else if (!adsPermitted(e.consent)) deniedEnv ??= env;
       good.push(e);
     }
     if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);
@@ -116,6 +123,9 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     // later from this host carry the same id the shop's pages send.
     if (!readBrowserId(req) && isSafeBrowserId(cookieFrom) && cookieEnv)
       setBrowserId(req, reply, cookieFrom, cookieEnv);
+    // The shop's own visitor withdrew consent: the collector's cookie goes with the tag's ids.
+    if (readBrowserId(req) && deniedEnv && !cookieEnv && traffic === 'human')
+      clearBrowserId(req, reply, deniedEnv);
     if (good.length > 0) {
       // Refusals and failed commits are counted by the pipeline; the page never waits.
       s.pipeline.recordEvents(good).then(

@@ -33,13 +33,13 @@ export interface CookieContext {
  * http://localhost is dropped by Safari, and `SameSite=None` without `Secure` by every browser,
  * while Lax works first-party everywhere. HttpOnly: the tag keeps its own id in `_ptid`.
  */
-export function browserIdCookie(id: string, c: CookieContext): string {
+export function browserIdCookie(id: string, c: CookieContext, maxAgeS = COOKIE_MAX_AGE_S): string {
   // CHIPS: a partitioned cookie keeps working where third-party cookies are blocked, one jar
   // per top-level site; browsers accept `Partitioned` only together with `Secure`.
   const attrs = c.https
     ? `SameSite=None; Secure${c.partitioned ? '; Partitioned' : ''}`
     : 'SameSite=Lax';
-  return `${COOKIE_NAME}=${id}; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; ${attrs}`;
+  return `${COOKIE_NAME}=${id}; Max-Age=${maxAgeS}; Path=/; HttpOnly; ${attrs}`;
 }
 
 /**
@@ -56,6 +56,22 @@ export function setBrowserId(
   reply.header(
     'set-cookie',
     browserIdCookie(id, { https, partitioned: env.cookie_partitioned === true }),
+  );
+}
+
+/**
+ * Expires `ptid` (consent withdrawn): the tag cannot, the cookie being HttpOnly. Same
+ * attributes as when it was set, or the browser keeps the partitioned or secure one.
+ */
+export function clearBrowserId(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
+): void {
+  const https = req.protocol === 'https';
+  reply.header(
+    'set-cookie',
+    browserIdCookie('', { https, partitioned: env.cookie_partitioned === true }, 0),
   );
 }
 

@@ -7,17 +7,22 @@ type TagBody = NonNullable<Services['tag']>;
 
 /**
  * `t.js?env_id=ID` carries the environment's consent default, so that with `denied` the tag
- * stores nothing before the visitor consents. One variant per environment, built once.
+ * stores nothing before the visitor consents, and its `follow_cmp`. One variant per
+ * environment, built once.
  */
 function tagVariants(s: Services): (envId: string | undefined) => TagBody | null {
   const cache = new Map<string, TagBody>();
   return (envId) => {
     const tag = s.tag;
     const env = envId ? s.environment(envId) : undefined;
-    if (!tag || !env || env.consent_default !== 'denied') return tag;
+    if (!tag || !env) return tag;
+    const prefix =
+      (env.consent_default === 'denied' ? 'window.pixeltrailConsentDefault="denied";' : '') +
+      (env.follow_cmp ? 'window.pixeltrailCmp=true;' : '');
+    if (!prefix) return tag;
     let v = cache.get(env.id);
     if (!v) {
-      const js = Buffer.concat([Buffer.from('window.pixeltrailConsentDefault="denied";'), tag.js]);
+      const js = Buffer.concat([Buffer.from(prefix), tag.js]);
       const etag = `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"`;
       v = { js, gzip: gzipSync(js, { level: 9 }), etag };
       cache.set(env.id, v);

@@ -327,6 +327,7 @@ function parseEnvironment(
     click_secret: r.str(o, 'click_secret', `${path}.click_secret`, writeKey),
     honor_dnt: r.bool(o, 'honor_dnt', `${path}.honor_dnt`, false),
     cookie_partitioned: r.bool(o, 'cookie_partitioned', `${path}.cookie_partitioned`, false),
+    follow_cmp: r.bool(o, 'follow_cmp', `${path}.follow_cmp`, false),
     consent_categories: parseConsentCategories(
       r,
       o.consent_categories,

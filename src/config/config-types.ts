@@ -58,6 +58,8 @@ export interface EnvironmentConfig {
   ip_secret: string;
   /** Which consent category ids (Segment categoryPreferences, Snowplow scopes) mean ads/analytics. */
   consent_categories: ConsentCategories;
+  /** The tag (`t.js?env_id=`) takes consent from the page's TCF or GPP CMP. */
+  follow_cmp: boolean;
   /** Add `Partitioned` (CHIPS) to the `ptid` cookie on HTTPS. */
   cookie_partitioned?: boolean;
   /** Origins allowed to send beacons from a browser; `*` allows any. */

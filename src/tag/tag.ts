@@ -15,11 +15,10 @@ function scriptBase(): string {
   return script ? new URL('.', script.src).href : location.origin;
 }
 
-// The collector prepends the environment's consent default when t.js is loaded with ?env_id=.
+// The collector prepends the environment's consent default and `follow_cmp` when t.js is
+// loaded with ?env_id=.
+const env = window as { pixeltrailConsentDefault?: string; pixeltrailCmp?: boolean };
 installQueue(
   window as never,
-  createTracker(
-    scriptBase(),
-    (window as { pixeltrailConsentDefault?: string }).pixeltrailConsentDefault,
-  ),
+  createTracker(scriptBase(), env.pixeltrailConsentDefault, env.pixeltrailCmp),
 );

@@ -2,6 +2,7 @@
  * The commands behind `pixeltrail(...)`: init, track, page, identify, consent. Builds events
  * in the shape of DESIGN.md §5 and hands them to the transport.
  */
+import { followCmp } from './cmp.js';
 import { listenDataLayer } from './datalayer.js';
 import { anonymousId, forgetStored, newId, touchIds } from './identity.js';
 import type { Command } from './queue.js';
@@ -25,6 +26,8 @@ interface InitOptions {
   rules?: boolean;
   /** What a visitor who said nothing consents to; defaults to the environment's (t.js?env_id=). */
   consentDefault?: 'granted' | 'denied';
+  /** Take consent from the page's TCF or GPP CMP; defaults to the environment's `follow_cmp`. */
+  cmp?: boolean;
 }
 
 interface TrackOptions {
@@ -41,6 +44,7 @@ interface Traits {
 export function createTracker(
   defaultEndpoint: string,
   envConsentDefault?: string,
+  envFollowsCmp?: boolean,
 ): (command: Command) => void {
   let envId = '';
   let send: (event: object) => void;
@@ -89,6 +93,8 @@ export function createTracker(
     if (options.consent) consent = options.consent;
     if (options.consentDefault) consentDefault = options.consentDefault;
     syncIds();
+    // Before the first PageView: a CMP that already knows answers at once.
+    if (options.cmp ?? envFollowsCmp) followCmp(window as never, stateCommands.consent);
     const base = (options.endpoint || defaultEndpoint).replace(/\/+$/, '');
     send = createSender(`${base}/e`);
     if (options.autoPageView !== false) track('PageView');

@@ -6,10 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { GppModel } from '@iabgpp/cmpapi';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
 import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { gppString } from '../helpers/gpp.js';
 import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
 import { type LocalServer, shopPage, startPageServer, waitFor } from './local-servers.js';
 
@@ -33,6 +35,7 @@ describe.skipIf(!HAS_CHROMIUM)('tag consent in Chromium', () => {
         environments: [
           env,
           { ...env, id: 'env_eu', write_key: 'wk_eu', consent_default: 'denied' },
+          { ...env, id: 'env_cmp', write_key: 'wk_cmp', follow_cmp: true },
         ],
       },
       tempDir(),
@@ -140,5 +143,91 @@ describe.skipIf(!HAS_CHROMIUM)('tag consent in Chromium', () => {
     );
     expect(await browserStorage()).toMatchObject({ local: [] });
     expect((await browser.context.cookies()).some((c) => c.name === '_ptid')).toBe(false);
+  });
+
+  /** A minimal TCF v2 CMP: shows its banner, then `__tcfDecide(purpose1)` tells every listener. */
+  const FAKE_TCF = `<script>
+    var listeners = [];
+    window.__tcfapi = function (command, version, callback) {
+      if (command !== 'addEventListener') return;
+      listeners.push(callback);
+      callback({ eventStatus: 'cmpuishown', gdprApplies: true, purpose: { consents: {} } }, true);
+    };
+    window.__tcfDecide = function (purpose1) {
+      listeners.forEach(function (callback) {
+        callback({ eventStatus: 'useractioncomplete', gdprApplies: true, tcString: 'x',
+          purpose: { consents: { 1: purpose1, 2: purpose1 } }, vendor: { consents: {} } }, true);
+      });
+    };
+  </script>`;
+
+  const run = (calls: [string, ...unknown[]][]) =>
+    page.evaluate((list) => {
+      const w = window as unknown as { pixeltrail: (...a: unknown[]) => void } & Record<
+        string,
+        (...a: unknown[]) => void
+      >;
+      for (const [name, ...args] of list)
+        name.startsWith('__') ? w[name](...args) : w.pixeltrail(name, ...args);
+    }, calls);
+
+  it('E04 init {cmp: true} follows a TCF CMP: nothing stored while its banner is up; purpose 1 stores, its refusal forgets', async () => {
+    pages.set(
+      '/tcf',
+      shopPage(
+        `${base}/t.js?env_id=env_eu`,
+        `pixeltrail('init','env_eu',{autoPageView:false,cmp:true});
+         pixeltrail('track','Lead',{},{event_id:'cmp-before'});`,
+        FAKE_TCF,
+      ),
+    );
+    await page.goto(`${shopUrl}/tcf`);
+    expect((await stored('env_eu', 'cmp-before'))?.event.consent).toMatchObject({ ads: false });
+    expect(await browserStorage()).toEqual({ cookies: [], local: [] });
+
+    await run([
+      ['__tcfDecide', true],
+      ['track', 'Lead', {}, { event_id: 'cmp-granted' }],
+    ]);
+    const granted = await stored('env_eu', 'cmp-granted');
+    expect(granted?.event.consent).toMatchObject({ ads: true, analytics: true });
+    const { cookies } = await browserStorage();
+    expect(cookies.find((c) => c.name === '_ptid')?.value).toBe(granted?.event.user.anonymous_id);
+
+    await run([
+      ['__tcfDecide', false],
+      ['track', 'Lead', {}, { event_id: 'cmp-refused' }],
+    ]);
+    expect((await stored('env_eu', 'cmp-refused'))?.event.consent).toMatchObject({
+      ads: false,
+      analytics: false,
+    });
+    expect(await browserStorage()).toEqual({ cookies: [], local: [] });
+  });
+
+  it('E05 follow_cmp on the environment: a GPP CMP whose usnat section opted out of sale denies ads', async () => {
+    // parsedSections as the IAB's CMP API reports them (GppModel.toObject()).
+    const ping = {
+      signalStatus: 'ready',
+      applicableSections: [7],
+      parsedSections: new GppModel(gppString({ usnat: { SaleOptOut: 1 } })).toObject(),
+    };
+    const fakeGpp = `<script>window.__gpp = function (command, callback) {
+      if (command === 'addEventListener')
+        callback({ eventName: 'signalStatus', data: 'ready', pingData: ${JSON.stringify(ping)} }, true);
+    };</script>`;
+    pages.set(
+      '/gpp',
+      shopPage(
+        `${base}/t.js?env_id=env_cmp`,
+        `pixeltrail('init','env_cmp',{autoPageView:false});
+         pixeltrail('track','Lead',{},{event_id:'gpp-opted-out'});`,
+        fakeGpp,
+      ),
+    );
+    await page.goto(`${shopUrl}/gpp`);
+    const ev = await stored('env_cmp', 'gpp-opted-out');
+    expect(ev?.event.consent).toMatchObject({ ads: false });
+    expect(ev?.event.consent.signals).toContain('stated');
   });
 });

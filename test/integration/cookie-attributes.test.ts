@@ -151,4 +151,28 @@ describe('ptid cookie attributes', () => {
     );
     expect(cookie).toMatch(/HttpOnly; SameSite=Lax$/);
   });
+
+  it('CA05 a beacon whose events are all denied expires the ptid the browser sent, with the same attributes', async () => {
+    const beacon = (base: string, consent: unknown, h: Record<string, string> = {}) =>
+      fetch(`${base}/e`, {
+        method: 'POST',
+        headers: {
+          'user-agent': UA,
+          'content-type': 'text/plain',
+          origin: ORIGIN,
+          cookie: 'ptid=withdrawn-abcdef',
+          ...h,
+        },
+        body: JSON.stringify({ event_name: 'Lead', env_id: 'env_chips', consent }),
+      });
+    const withdrawn = await beacon(direct.base, { ads: false, analytics: false });
+    expect(withdrawn.headers.get('set-cookie')).toBe(
+      'ptid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax',
+    );
+    const https = await beacon(proxied.base, { ads: false }, { 'x-forwarded-proto': 'https' });
+    expect(https.headers.get('set-cookie')).toMatch(/^ptid=; Max-Age=0;.*Secure; Partitioned$/);
+    // Granted, or nothing said under a granted default: the cookie stays.
+    expect((await beacon(direct.base, { ads: true })).headers.get('set-cookie')).toBeNull();
+    expect((await beacon(direct.base, undefined)).headers.get('set-cookie')).toBeNull();
+  });
 });
