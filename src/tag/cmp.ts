@@ -22,7 +22,7 @@ const US_OPT_OUTS = ['SaleOptOut', 'SharingOptOut', 'TargetedAdvertisingOptOut']
 
 /** A GPP answer: its EU TCF section's purpose 1, else the US sections' opt-outs. */
 function fromGpp(ping: any): CmpConsent | undefined {
-  if (!ping || ping.signalStatus !== 'ready') return undefined;
+  if (ping?.signalStatus !== 'ready') return undefined;
   const sections = ping.parsedSections || {};
   const eu = sections.tcfeuv2;
   // Section 2 is the EU TCF section (GPP spec, "Section Information").
@@ -47,7 +47,7 @@ export function followCmp(w: CmpWindow, apply: (consent: CmpConsent) => void): b
       // cmpuishown: the banner is up and nothing is decided yet.
       if (!ok || !tc || tc.eventStatus === 'cmpuishown') return;
       if (tc.gdprApplies === false) return apply({});
-      const storage = !!(tc.purpose && tc.purpose.consents && tc.purpose.consents[1]);
+      const storage = !!tc.purpose?.consents?.[1];
       apply({ ads: storage, analytics: storage });
     });
     return true;
