@@ -6,11 +6,19 @@
  */
 import { GppModel, Sections } from '@iabgpp/cmpapi';
 import { TCString } from '@iabtechlabtcf/core';
+import { BitReader, toBits } from './consent-bits.js';
+import { tcfRangeIdsWithin } from './tcf-ranges.js';
 
 /** TCF purpose 1: "Store and/or access information on a device" (TCF v2.2 policy, Appendix A). */
 export const TCF_STORAGE_PURPOSE = 1;
 /** Longest consent string read; real TCF strings with vendor lists run to a few KB. */
 export const MAX_CONSENT_STRING_CHARS = 8192;
+/**
+ * Most vendor ids a TCF string's ranges may name in all (consents, legitimate interests,
+ * publisher restrictions, disclosed vendors). Vendor ids are 16 bits and a real string names
+ * each at most once per section, so four full sections fit.
+ */
+const MAX_TCF_RANGE_IDS = 4 * 65_536;
 
 /** What a TCF v2 string allows. */
 export type TcfVerdict =
@@ -25,6 +33,9 @@ export function checkTcf(tcString: string | undefined, vendorId: number | null):
   if (!tcString) return { ok: false, reason: 'tcf_missing' };
   if (tcString.length > MAX_CONSENT_STRING_CHARS || !/^[A-Za-z0-9_.-]+$/.test(tcString))
     return { ok: false, reason: 'tcf_invalid' };
+  // The IAB decoder expands every vendor range one id at a time, overlaps included: an 8 KB
+  // string of ranges 1-65535 would hold the event loop for seconds.
+  if (!tcfRangeIdsWithin(tcString, MAX_TCF_RANGE_IDS)) return { ok: false, reason: 'tcf_invalid' };
   let model: ReturnType<typeof TCString.decode>;
   try {
     model = TCString.decode(tcString);
@@ -46,45 +57,6 @@ const US_PRIVACY_RE = /^1[YN-][YN-][YN-]$/i;
  */
 export function usPrivacyOptedOut(usp: string | undefined): boolean {
   return !!usp && US_PRIVACY_RE.test(usp) && usp[2].toUpperCase() === 'Y';
-}
-
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/** A base64url string as a string of '0'/'1', or null when it has a foreign character. */
-function toBits(text: string): string | null {
-  let bits = '';
-  for (const ch of text) {
-    const v = B64URL.indexOf(ch);
-    if (v < 0) return null;
-    bits += v.toString(2).padStart(6, '0');
-  }
-  return bits;
-}
-
-/** Reads GPP's Fibonacci-coded integers (terminated by `11`) from a bit string. */
-class BitReader {
-  pos = 0;
-  constructor(private readonly bits: string) {}
-  int(n: number): number | null {
-    if (this.pos + n > this.bits.length) return null;
-    const v = Number.parseInt(this.bits.slice(this.pos, this.pos + n), 2);
-    this.pos += n;
-    return v;
-  }
-  fibonacci(): number | null {
-    const fib = [1, 2];
-    let value = 0;
-    let prev = '';
-    for (let i = 0; this.pos < this.bits.length; i++) {
-      const bit = this.bits[this.pos++];
-      if (bit === '1' && prev === '1') return value;
-      if (i >= fib.length) fib.push(fib[i - 1] + fib[i - 2]);
-      if (bit === '1') value += fib[i];
-      prev = bit;
-      if (i > 40) return null;
-    }
-    return null;
-  }
 }
 
 /** GPP section ids with a meaning of their own here (GPP spec, "Section Information"). */
