@@ -33,6 +33,7 @@ import type {
   PurgeReport,
   Store,
   StoreCounts,
+  StoredDestinationRow,
   SubjectData,
   SubjectKeys,
   TouchLookup,
@@ -557,6 +558,55 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
           .doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }),
       )
       .execute();
+  }
+
+  async storedDestinations(): Promise<StoredDestinationRow[]> {
+    const rows = await this.db
+      .selectFrom('stored_destinations')
+      .selectAll()
+      .orderBy('created_at_ms')
+      .orderBy('dest_id')
+      .execute();
+    return rows.map((r) => ({
+      env_id: r.env_id,
+      dest_id: r.dest_id,
+      config: r.config === null ? null : (JSON.parse(r.config) as Record<string, unknown>),
+      created_at_ms: Number(r.created_at_ms),
+      updated_at_ms: Number(r.updated_at_ms),
+    }));
+  }
+
+  async putStoredDestination(
+    env_id: string,
+    dest_id: string,
+    config: Record<string, unknown> | null,
+    now_ms: number,
+  ) {
+    const json = config === null ? null : JSON.stringify(config);
+    await this.db.transaction().execute(async (tx) => {
+      // Strictly after every earlier write, so two writes in one millisecond still change
+      // the version other processes poll.
+      const last = await tx
+        .selectFrom('stored_destinations')
+        .select((eb) => eb.fn.max('updated_at_ms').as('at'))
+        .executeTakeFirst();
+      const at = Math.max(now_ms, Number(last?.at ?? 0) + 1);
+      await tx
+        .insertInto('stored_destinations')
+        .values({ env_id, dest_id, config: json, created_at_ms: at, updated_at_ms: at })
+        .onConflict((oc) =>
+          oc.columns(['env_id', 'dest_id']).doUpdateSet({ config: json, updated_at_ms: at }),
+        )
+        .execute();
+    });
+  }
+
+  async storedDestinationsVersion() {
+    const row = await this.db
+      .selectFrom('stored_destinations')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('updated_at_ms').as('at')])
+      .executeTakeFirst();
+    return `${Number(row?.n ?? 0)}:${Number(row?.at ?? 0)}`;
   }
 
   async getTriggerRules(env_id: string) {
