@@ -11,7 +11,7 @@ import {
   UA,
   waitFor,
 } from '../helpers/pixeltrail.js';
-import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
 
 let receivers: Receiver[] = [];
@@ -43,6 +43,15 @@ const impression = (base: string, dest: string, impId: string) =>
 
 const posts = (r: Receiver, eventId: string) =>
   r.got.filter((g) => g.method === 'POST' && JSON.parse(g.body).event_id === eventId);
+
+/** Waits until the receiver got the event's delivery (at `path`, when given). */
+async function arrived(r: Receiver, eventId: string, path?: string): Promise<Received[]> {
+  const got = await waitFor(() => {
+    const now = posts(r, eventId).filter((g) => !path || g.url === path);
+    return now.length > 0 ? now : null;
+  }, 20_000);
+  return got ?? [];
+}
 
 const newWebhook = (url: string, extra: Record<string, unknown> = {}) => ({
   env_id: 'env_t',
@@ -127,9 +136,7 @@ describe('destinations managed through the admin API', () => {
     const hit = await impression(base, 'dsp2', 'IMP-DA3');
     expect(hit.headers.get('x-pixeltrail-warnings')).toBeNull();
     await postEvents(base, [purchase('ord-da3')]);
-    const [rec] = await waitFor(
-      () => posts(hookB, 'ord-da3').length > 0 && posts(hookB, 'ord-da3'),
-    );
+    const [rec] = await arrived(hookB, 'ord-da3');
     expect(JSON.parse(rec.body)).toMatchObject({
       dest_id: 'dsp2',
       attribution: { type: 'view', imp_id: 'IMP-DA3' },
@@ -149,9 +156,7 @@ describe('destinations managed through the admin API', () => {
     expect(edited.body).toMatchObject({ events: ['Purchase', 'Lead'], view_window: '2d' });
     await impression(base, 'dsp2', 'IMP-DA3-L');
     await postEvents(base, [purchase('lead-da3', { event_name: 'Lead' })]);
-    const [lead] = await waitFor(
-      () => posts(hookC, 'lead-da3').length > 0 && posts(hookC, 'lead-da3'),
-    );
+    const [lead] = await arrived(hookC, 'lead-da3');
     expect(lead.headers['x-pixeltrail-signature']).toBe(
       `sha256=${createHmac('sha256', 'new-secret').update(lead.body).digest('hex')}`,
     );
@@ -186,7 +191,7 @@ describe('destinations managed through the admin API', () => {
     // The file's secret still signs after the override.
     await impression(base, 'dsp1', 'IMP-DA4');
     await postEvents(base, [purchase('ord-da4')]);
-    const [rec] = await waitFor(() => posts(hook, 'ord-da4').length > 0 && posts(hook, 'ord-da4'));
+    const [rec] = await arrived(hook, 'ord-da4');
     expect(rec.headers['x-pixeltrail-signature']).toBe(
       `sha256=${createHmac('sha256', 's3cret').update(rec.body).digest('hex')}`,
     );
@@ -246,12 +251,7 @@ describe.skipIf(!(await postgresAvailable()))('destinations across processes on 
     );
     await impression(b.base, 'dsp2', 'IMP-DA6');
     await postEvents(b.base, [purchase('ord-da6')]);
-    const [rec] = await waitFor(
-      () =>
-        posts(hook, 'ord-da6').find((g) => g.url === '/2') &&
-        posts(hook, 'ord-da6').filter((g) => g.url === '/2'),
-      20_000,
-    );
+    const [rec] = await arrived(hook, 'ord-da6', '/2');
     expect(JSON.parse(rec.body)).toMatchObject({ dest_id: 'dsp2' });
     // Pausing on B stops A's worker too (the pause state was already shared).
     await admin(b.base, '/api/destinations/env_t/dsp2', 'DELETE');
