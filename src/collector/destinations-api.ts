@@ -62,7 +62,15 @@ export function destinationView(
 function destinationTypes() {
   return Object.values(ADAPTERS).map((a) => {
     const schema = a.settingsSchema as {
-      properties?: Record<string, { secret?: boolean; description?: string; type?: string }>;
+      properties?: Record<
+        string,
+        {
+          secret?: boolean;
+          description?: string;
+          type?: string;
+          anyOf?: Array<{ const?: unknown }>;
+        }
+      >;
       required?: string[];
     };
     return {
@@ -74,6 +82,10 @@ function destinationTypes() {
         secret: p.secret === true,
         required: schema.required?.includes(name) ?? false,
         description: p.description ?? '',
+        // A choice of literals (postback's method) becomes a select in the form.
+        options: p.anyOf?.every((x) => typeof x.const === 'string')
+          ? p.anyOf.map((x) => String(x.const))
+          : undefined,
       })),
     };
   });
