@@ -143,6 +143,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     nowMs,
     random: Math.random,
     owner: newLeaseOwner('serve'),
+    refreshDestinations: () => destinations.poll(),
     observer: {
       attempted: (d, verdict, detail) => {
         metrics.deliveries.inc({ env_id: d.outbox.env_id, dest_id: d.outbox.dest_id, verdict });

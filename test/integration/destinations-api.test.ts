@@ -253,12 +253,33 @@ describe.skipIf(!(await postgresAvailable()))('destinations across processes on 
     await postEvents(b.base, [purchase('ord-da6')]);
     const [rec] = await arrived(hook, 'ord-da6', '/2');
     expect(JSON.parse(rec.body)).toMatchObject({ dest_id: 'dsp2' });
-    // Pausing on B stops A's worker too (the pause state was already shared).
     await admin(b.base, '/api/destinations/env_t/dsp2', 'DELETE');
     await waitFor(
       async () => (await admin(a.base, '/api/destinations/env_t/dsp2')).status === 404,
       15_000,
       200,
     );
+  });
+
+  it('DA07 a worker that has not seen a new destination yet looks again before giving its rows up', async () => {
+    const hook = await receiver();
+    const raw = { ...testConfig(`${hook.url}/hook`), database_url: db.url };
+    const a = await start(raw);
+    const b = await start(raw);
+    // B stops polling, so only the worker's look-before-failing can find the destination.
+    await b.server.services.destinations.stop();
+    await a.server.services.worker.stop();
+    const dest = newWebhook(`${hook.url}/7`, { id: 'dsp7' });
+    expect((await admin(a.base, '/api/destinations', 'POST', dest)).status).toBe(201);
+    await impression(a.base, 'dsp7', 'IMP-DA7');
+    await postEvents(a.base, [purchase('ord-da7')]);
+    const [rec] = await arrived(hook, 'ord-da7', '/7');
+    expect(JSON.parse(rec.body)).toMatchObject({ dest_id: 'dsp7' });
+    const status = async () =>
+      (await admin(b.base, '/api/deliveries?env_id=env_t&dest_id=dsp7')).body.deliveries.map(
+        (r: { status: string }) => r.status,
+      );
+    await waitFor(async () => (await status()).join() !== 'pending', 10_000);
+    expect(await status()).toEqual(['delivered']);
   });
 });
