@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { parseDestinationConfig, secretFields } from '../config/config-parse.js';
+import { secretFields } from '../config/config-parse.js';
 import type { DestinationConfig } from '../config/config-types.js';
 import { apiFieldErrors, destinationFromInput, MASK } from '../config/destination-input.js';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
@@ -124,7 +124,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
 
     /** Checks a destination in file form as the config file is checked; 400 names each field. */
     const validate = (raw: Record<string, unknown>): DestinationConfig => {
-      const { dest, errors } = parseDestinationConfig(raw);
+      const { dest, errors } = s.destinations.parse(raw);
       const all: FieldError[] = apiFieldErrors(errors);
       // Same rule as the file's `delivery_lease`: a send must end before its lease does.
       if (dest.timeout_ms >= s.config.delivery_lease_ms)

@@ -39,6 +39,11 @@ export class DestinationCatalog {
     }
   }
 
+  /** Checks a destination in the config file's form, as the file's are (`env:NAME` included). */
+  parse(raw: unknown): ReturnType<typeof parseDestinationConfig> {
+    return parseDestinationConfig(raw, this.deps.secrets);
+  }
+
   /** The definition in the config file, whatever overrides it. */
   fileDestination(env_id: string, dest_id: string): DestinationConfig | undefined {
     return this.fromFile.get(env_id)?.find((d) => d.id === dest_id);
@@ -60,7 +65,7 @@ export class DestinationCatalog {
       if (!envs.has(row.env_id)) continue;
       let dest: DestinationConfig | null = null;
       if (row.config) {
-        const parsed = parseDestinationConfig(row.config, this.deps.secrets);
+        const parsed = this.parse(row.config);
         if (parsed.errors.length > 0) {
           const what = parsed.errors.map((e) => `${e.field} ${e.message}`).join('; ');
           this.deps.onError(`saved destination ${row.env_id}/${row.dest_id} not used: ${what}`);

@@ -228,6 +228,38 @@ describe('destinations managed through the admin API', () => {
   });
 });
 
+describe('secrets of saved destinations', () => {
+  it('DA08 a secret may name an environment variable, as in the config file', async () => {
+    const hook = await receiver();
+    const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir(), {
+      secrets: { HOOK_SECRET: 'from-env' },
+    });
+    running.push(server);
+    const missing = await admin(base, '/api/destinations', 'POST', {
+      ...newWebhook(hook.url),
+      settings: { url: hook.url, secret: 'env:NOT_SET' },
+    });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors).toEqual([
+      expect.objectContaining({
+        field: 'settings.secret',
+        message: expect.stringMatching(/NOT_SET/),
+      }),
+    ]);
+    const ok = await admin(base, '/api/destinations', 'POST', {
+      ...newWebhook(`${hook.url}/env`),
+      settings: { url: `${hook.url}/env`, secret: 'env:HOOK_SECRET' },
+    });
+    expect(ok.status).toBe(201);
+    await impression(base, 'dsp2', 'IMP-DA8');
+    await postEvents(base, [purchase('ord-da8')]);
+    const [rec] = await arrived(hook, 'ord-da8', '/env');
+    expect(rec.headers['x-pixeltrail-signature']).toBe(
+      `sha256=${createHmac('sha256', 'from-env').update(rec.body).digest('hex')}`,
+    );
+  });
+});
+
 describe.skipIf(!(await postgresAvailable()))('destinations across processes on PostgreSQL', () => {
   let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
   beforeAll(async () => {
