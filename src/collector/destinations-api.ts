@@ -105,8 +105,9 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       if (!env) throw new HttpError(404, 'not_found', `no environment ${env_id}`);
       return env;
     };
-    const view = async (env_id: string, d: DestinationConfig) => {
-      const p = (await s.store.pausedDestinations()).find(
+    type Paused = Awaited<ReturnType<typeof s.store.pausedDestinations>>;
+    const view = async (env_id: string, d: DestinationConfig, paused?: Paused) => {
+      const p = (paused ?? (await s.store.pausedDestinations())).find(
         (x) => x.env_id === env_id && x.dest_id === d.id,
       );
       return destinationView(d, {
@@ -151,8 +152,9 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       { schema: { querystring: ListQuery } },
       async (req) => {
         const envs = req.query.env_id ? [envOf(req.query.env_id)] : s.config.environments;
+        const paused = await s.store.pausedDestinations();
         const out = [];
-        for (const e of envs) for (const d of e.destinations) out.push(await view(e.id, d));
+        for (const e of envs) for (const d of e.destinations) out.push(await view(e.id, d, paused));
         return { destinations: out };
       },
     );

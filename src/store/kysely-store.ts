@@ -843,6 +843,14 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return counts;
   }
 
+  async refreshStatistics(): Promise<void> {
+    // SQLite plans these queries well without sqlite_stat1; ANALYZE could only move them.
+    if (this.dialect === 'sqlite') return;
+    // Right after a bulk load autovacuum has not run yet: the report's aggregate was planned
+    // for 1 row and sorted 100,000 on disk (334 ms; 173 ms after this).
+    await sql`VACUUM (ANALYZE) conversions, touch_days, events, touches, outbox`.execute(this.db);
+  }
+
   /**
    * Makes deleted rows unrecoverable from the files: SQLite runs with secure_delete (freed
    * pages are zeroed) and the WAL, which still holds old page images, is checkpointed and

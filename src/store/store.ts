@@ -378,6 +378,11 @@ export interface Store extends AudienceStore {
   listEvents(f: EventFilter): Promise<StoredEvent[]>;
   eventTrail(pk: string): Promise<EventTrail | null>;
   healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
+  /**
+   * Brings the query planner up to date after a bulk load (PostgreSQL: VACUUM ANALYZE, which
+   * also lets index-only scans skip the heap); nothing on SQLite.
+   */
+  refreshStatistics(): Promise<void>;
   /** Marks an environment's pending deliveries delivered without sending (seeded demo data). */
   settleDeliveries(env_id: string, now_ms: number): Promise<number>;
 }

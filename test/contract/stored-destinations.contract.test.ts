@@ -37,3 +37,18 @@ for (const kind of Object.keys(STORE_KINDS)) {
     });
   });
 }
+
+for (const kind of Object.keys(STORE_KINDS)) {
+  describe.skipIf(kind === 'postgres' && !hasPostgres)(`planner statistics on ${kind}`, () => {
+    it('ST01 refreshing statistics after a bulk load succeeds and keeps the rows', async () => {
+      const { store, dispose } = await STORE_KINDS[kind]();
+      try {
+        await store.putStoredDestination('env', 'x', { id: 'x' }, MS);
+        await store.refreshStatistics();
+        expect((await store.storedDestinations()).map((r) => r.dest_id)).toEqual(['x']);
+      } finally {
+        await dispose();
+      }
+    });
+  });
+}
