@@ -210,6 +210,25 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       edit(true),
     );
 
+    api.post<{ Params: DestParams }>(
+      '/api/destinations/:env_id/:dest_id/revert',
+      { schema: { params: DestParams } },
+      async (req) => {
+        const { env_id, dest_id } = req.params;
+        envOf(env_id);
+        if (!s.destinations.fileDestination(env_id, dest_id))
+          throw new HttpError(
+            409,
+            'not_in_file',
+            `${env_id}/${dest_id} is not in the config file: delete it instead`,
+          );
+        await s.store.forgetStoredDestination(env_id, dest_id);
+        await s.destinations.reload();
+        s.worker.wake();
+        return view(env_id, find(env_id, dest_id));
+      },
+    );
+
     api.delete<{ Params: DestParams }>(
       '/api/destinations/:env_id/:dest_id',
       { schema: { params: DestParams } },

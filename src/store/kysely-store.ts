@@ -601,6 +601,16 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     });
   }
 
+  async forgetStoredDestination(env_id: string, dest_id: string) {
+    // The row count drops, so the version other processes poll still moves.
+    const r = await this.db
+      .deleteFrom('stored_destinations')
+      .where('env_id', '=', env_id)
+      .where('dest_id', '=', dest_id)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
   async storedDestinationsVersion() {
     const row = await this.db
       .selectFrom('stored_destinations')

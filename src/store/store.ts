@@ -340,6 +340,8 @@ export interface Store extends AudienceStore {
     config: Record<string, unknown> | null,
     now_ms: number,
   ): Promise<void>;
+  /** Forgets a saved destination (or deletion), so the config file's applies again. */
+  forgetStoredDestination(env_id: string, dest_id: string): Promise<boolean>;
   /** A cheap fingerprint of the saved destinations that changes with every write. */
   storedDestinationsVersion(): Promise<string>;
   /** The codeless trigger rules of an environment, or null when none were ever saved. */

@@ -27,13 +27,19 @@ for (const kind of Object.keys(STORE_KINDS)) {
       expect(rows[0].updated_at_ms).toBeGreaterThan(rows[0].created_at_ms);
     });
 
-    it('SD02 every write moves the version, even several in one millisecond', async () => {
+    it('SD02 every write and forget moves the version, even several in one millisecond', async () => {
       const seen = new Set([await store.storedDestinationsVersion()]);
       for (const config of [{ id: 'c' }, { id: 'c', events: ['Lead'] }, null]) {
         await store.putStoredDestination('env', 'c', config, MS);
         seen.add(await store.storedDestinationsVersion());
       }
       expect(seen.size).toBe(4);
+      await store.putStoredDestination('env', 'd', { id: 'd' }, MS);
+      const withD = await store.storedDestinationsVersion();
+      expect(await store.forgetStoredDestination('env', 'd')).toBe(true);
+      expect(await store.forgetStoredDestination('env', 'd')).toBe(false);
+      // Forgetting moves the version on from the state before it (back to the one without d).
+      expect(await store.storedDestinationsVersion()).not.toBe(withD);
     });
   });
 }

@@ -279,7 +279,20 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     );
   });
 
-  it('U09 no page logged a console error', () => {
+  it('U09 an edit of a config-file destination can be reverted from the list', async () => {
+    const row = page.locator('tr[data-dest="dsp1"]');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('View window').fill('3d');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('dsp1 saved.').waitFor({ timeout: UI_WAIT_MS });
+    expect(await row.textContent()).toContain('overrides config file');
+    await row.getByRole('button', { name: 'Revert to config file' }).click();
+    await page.getByText('dsp1 is back').waitFor({ timeout: UI_WAIT_MS });
+    expect(await row.textContent()).toContain('1d view');
+    expect(await row.textContent()).toContain('config file');
+  });
+
+  it('U10 no page logged a console error', () => {
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -169,7 +169,7 @@ describe('destinations managed through the admin API', () => {
     );
   });
 
-  it('DA04 editing a config-file destination overrides it; deleting it stops its deliveries', async () => {
+  it('DA04 editing a config-file destination overrides it, revert restores it, deleting it stops its deliveries', async () => {
     const hook = await receiver();
     const { base } = await start(testConfig(`${hook.url}/hook`));
     const res = await admin(base, '/api/destinations/env_t/dsp1', 'PATCH', { click_window: '28d' });
@@ -195,6 +195,9 @@ describe('destinations managed through the admin API', () => {
     expect(rec.headers['x-pixeltrail-signature']).toBe(
       `sha256=${createHmac('sha256', 's3cret').update(rec.body).digest('hex')}`,
     );
+    // Reverting drops the override: the file's 7d window is back.
+    const reverted = await admin(base, '/api/destinations/env_t/dsp1/revert', 'POST');
+    expect(reverted.body).toMatchObject({ source: 'file', click_window: '7d' });
     expect((await admin(base, '/api/destinations/env_t/dsp1', 'DELETE')).status).toBe(200);
     expect((await admin(base, '/api/destinations?env_id=env_t')).body.destinations).toEqual([]);
     const gone = await impression(base, 'dsp1', 'IMP-DA4-2');

@@ -153,6 +153,22 @@ export async function destinationsSection(
           'Send test conversion',
         ),
         ' ',
+        d.source === 'store_override'
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                onclick: () =>
+                  api(path(d, '/revert'), 'POST').then(
+                    () => redraw(`${d.id} is back to the config file’s settings.`),
+                    failed,
+                  ),
+              },
+              'Revert to config file',
+            )
+          : null,
+        ' ',
         h(
           'button',
           {
