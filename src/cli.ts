@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startCluster } from './cluster-serve.js';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
+import { DestinationCatalog } from './config/destination-catalog.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { fetchSend } from './delivery/http-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
@@ -59,7 +60,7 @@ function banner(config: AppConfig, base: string): string {
 
 async function serve(config: AppConfig, workers: number): Promise<void> {
   if (workers > 1 && startCluster(config, workers)) return;
-  const server = await createServer(config);
+  const server = await createServer(config, { secrets: process.env });
   const base = await server.listen();
   if (cluster.isPrimary || cluster.worker?.id === 1)
     process.stdout.write(`${banner(config, base)}\n`);
@@ -121,12 +122,19 @@ async function main(argv: string[]): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1)
     throw new ConfigError('--workers must be a whole number ≥ 1');
   if (command === 'serve') return serve(config, workers);
-  if (command === 'destinations')
-    return destinationsCommand(config, positionals.slice(1), values.env);
   const store = openStore(config);
   try {
     await store.migrate();
-    if (command === 'migrate') {
+    // Destinations saved through the admin API count for every command, as in serve.
+    await new DestinationCatalog({
+      config,
+      store,
+      secrets: process.env,
+      onError: (message) => process.stderr.write(`pixeltrail: ${message}\n`),
+    }).reload();
+    if (command === 'destinations') {
+      await destinationsCommand(config, positionals.slice(1), values.env);
+    } else if (command === 'migrate') {
       process.stdout.write(
         `migrations applied (${config.database_url ? 'PostgreSQL' : config.data_dir})\n`,
       );

@@ -9,7 +9,9 @@ import { buildApp } from './collector/app.js';
 import { environmentForKey } from './collector/key-check.js';
 import { Metrics } from './collector/metrics.js';
 import type { Services } from './collector/services.js';
+import type { SecretSource } from './config/config-parse.js';
 import type { AppConfig } from './config/config-types.js';
+import { DestinationCatalog } from './config/destination-catalog.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
 import { fetchSend } from './delivery/http-send.js';
@@ -63,6 +65,8 @@ export interface ServerOptions {
   nowMs?: () => number;
   /** Where logs go instead of stdout. */
   logStream?: NodeJS.WritableStream;
+  /** Where `env:NAME` secrets of destinations saved through the admin API are read from. */
+  secrets?: SecretSource;
 }
 
 /** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
@@ -80,6 +84,14 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const store = opts.store ?? openStore(config);
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
+  const destinations = new DestinationCatalog({
+    config,
+    store,
+    secrets: opts.secrets,
+    onError: (message) => app.log.error({ message }, 'destinations'),
+  });
+  // Before anything reads a destination: saved ones apply from the first request on.
+  await destinations.reload();
   const metrics = new Metrics();
   const live = new LiveBus();
   const send = opts.send ?? fetchSend;
@@ -131,6 +143,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     nowMs,
     random: Math.random,
     owner: newLeaseOwner('serve'),
+    refreshDestinations: () => destinations.poll(),
     observer: {
       attempted: (d, verdict, detail) => {
         metrics.deliveries.inc({ env_id: d.outbox.env_id, dest_id: d.outbox.dest_id, verdict });
@@ -155,6 +168,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     pipeline,
     worker,
     audiences,
+    destinations,
     send,
     metrics,
     live,
@@ -194,6 +208,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       if (released > 0)
         app.log.warn({ released }, 'took back deliveries leased by a process that died');
       worker.start();
+      destinations.start();
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
       purgeTimer.unref();
@@ -207,6 +222,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       if (purgeTimer) clearInterval(purgeTimer);
       if (sweepTimer) clearInterval(sweepTimer);
       await app.close();
+      await destinations.stop();
       await pipeline.close();
       await audiences.settle();
       await worker.stop();

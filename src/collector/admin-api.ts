@@ -1,15 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { secretFields } from '../config/config-parse.js';
-import type { DestinationConfig } from '../config/config-types.js';
-import { adapterFor } from '../delivery/destinations/registry.js';
 import { signClick } from '../domain/click-link.js';
-import { formatDurationMs, parseDurationMs } from '../domain/duration.js';
+import { parseDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
 import { requireAdmin } from './admin-session.js';
 import { attributionReportsApi } from './attribution-reports-api.js';
 import { audiencesApi } from './audiences-api.js';
+import { destinationView } from './destinations-api.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -58,15 +56,6 @@ function filterFrom(q: Static<typeof ListQuery>): ListFilter {
   };
 }
 
-/** A destination's settings with every secret field shown as `****` (STYLE rule 15). */
-export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
-  const adapter = adapterFor(d.type);
-  const secrets = adapter ? secretFields(adapter.settingsSchema) : [];
-  return Object.fromEntries(
-    Object.entries(d.settings).map(([k, v]) => [k, secrets.includes(k) ? '****' : v]),
-  );
-}
-
 /** Constant-time comparison of a presented token with the expected one. */
 export function tokenMatches(given: string, want: string): boolean {
   const a = Buffer.from(given);
@@ -92,21 +81,12 @@ export function adminApi(app: FastifyInstance, s: Services): void {
           click_url_hosts: e.click_url_hosts,
           destinations: e.destinations.map((d) => {
             const p = paused.find((x) => x.env_id === e.id && x.dest_id === d.id);
-            return {
-              id: d.id,
-              type: d.type,
-              events: d.events,
-              event_map: d.event_map,
-              click_window: formatDurationMs(d.click_window_ms),
-              view_window: formatDurationMs(d.view_window_ms),
-              attributed_only: d.attributed_only,
-              test_mode: d.test_mode,
-              base_url: d.base_url,
-              batch: { size: d.batch.size, max_wait: formatDurationMs(d.batch.max_wait_ms) },
-              settings: maskedSettings(d),
+            return destinationView(d, {
+              env_id: e.id,
+              source: s.destinations.sourceOf(e.id, d.id) ?? 'file',
               paused: !!p,
               paused_reason: p?.reason ?? null,
-            };
+            });
           }),
         })),
       };

@@ -5,6 +5,7 @@ import { beaconRoute } from './beacon-route.js';
 import { dashboardApi } from './dashboard-api.js';
 import { debuggerApi } from './debugger-api.js';
 import { demoRoutes } from './demo-routes.js';
+import { destinationsApi } from './destinations-api.js';
 import { eventsApi } from './events-api.js';
 import { healthApi } from './health-api.js';
 import { installErrorHandler } from './http-error.js';
@@ -63,6 +64,7 @@ export function buildApp(s: Services): FastifyInstance {
     reportsApi(routes, s);
     debuggerApi(routes, s);
     dashboardApi(routes, s);
+    destinationsApi(routes, s);
     healthApi(routes, s);
     if (s.config.demo) demoRoutes(routes, s);
   });

@@ -1,5 +1,6 @@
 import type { AudienceService } from '../audiences/audience-service.js';
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
+import type { DestinationCatalog } from '../config/destination-catalog.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { HttpSend } from '../delivery/destination.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
@@ -14,6 +15,8 @@ export interface Services {
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
   audiences: AudienceService;
+  /** The destinations in use (config file merged with those saved through the API). */
+  destinations: DestinationCatalog;
   /** The HTTP client destinations are sent with (test sends from the dashboard use it). */
   send: HttpSend;
   metrics: Metrics;

@@ -127,7 +127,8 @@ class Reader {
   }
 }
 
-const COMMON_DEST_KEYS = new Set([
+/** Destination fields every type has; the rest of a destination's fields are its settings. */
+export const COMMON_DEST_KEYS = new Set([
   'id',
   'type',
   'events',
@@ -213,6 +214,23 @@ function parseSettings(
     r.errors.push({ field: `${path}.${field}`, message });
   }
   return settings;
+}
+
+/**
+ * One destination in the config file's form (flat: settings beside the common fields), checked
+ * exactly as the file's destinations are. Fields in `errors` are relative to the destination.
+ * The admin API uses this, so a destination made in the dashboard passes the same rules.
+ */
+export function parseDestinationConfig(
+  raw: unknown,
+  secrets: SecretSource = {},
+): { dest: DestinationConfig; errors: FieldError[] } {
+  const r = new Reader();
+  const dest = parseDestination(r, raw, '', secrets);
+  return {
+    dest,
+    errors: r.errors.map((e) => ({ ...e, field: e.field.replace(/^\./, '') || 'body' })),
+  };
 }
 
 function parseDestination(

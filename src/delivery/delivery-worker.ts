@@ -40,6 +40,8 @@ export interface WorkerDeps {
   random: () => number;
   owner: string;
   observer?: DeliveryObserver;
+  /** Brings the destinations up to date (saved in another process) before rows are given up. */
+  refreshDestinations?: () => Promise<void>;
 }
 
 /** One row's attempt, read but not yet recorded. */
@@ -140,7 +142,12 @@ export class DeliveryWorker {
       owner,
       paused,
     );
-    const { batches, orphans } = this.group(rows);
+    let { batches, orphans } = this.group(rows);
+    if (orphans.length > 0 && this.deps.refreshDestinations) {
+      // Another process may have just made this destination; look before failing its rows.
+      await this.deps.refreshDestinations();
+      ({ batches, orphans } = this.group(rows));
+    }
     if (orphans.length > 0) {
       const at = this.deps.nowMs();
       await store.finishAttempts(

@@ -131,6 +131,8 @@ export async function seedDemo(store: Store, o: SeedOptions) {
     await store.setCampaignCost(o.env.id, c, firstDay, firstDay + o.days - 1, spend, 'EUR');
   }
   const settled = await store.settleDeliveries(o.env.id, o.nowMs);
+  // The dashboard is opened right after seeding, before autovacuum would have run.
+  await store.refreshStatistics();
   return {
     touches: o.touches,
     purchases: o.conversions,

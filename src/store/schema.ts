@@ -149,11 +149,22 @@ export interface Database extends AudienceTables {
   trigger_rules: TriggerRulesTable;
   campaign_costs: CampaignCostsTable;
   touch_days: TouchDaysTable;
+  stored_destinations: StoredDestinationsTable;
 }
 
 /** Codeless trigger rules of one environment, as JSON (migration 0005_compat). */
 export interface TriggerRulesTable {
   env_id: string;
   rules: string;
+  updated_at_ms: number;
+}
+
+/** Destinations made or edited through the admin API (migration 0010_stored_destinations). */
+export interface StoredDestinationsTable {
+  env_id: string;
+  dest_id: string;
+  /** The destination in the config file's form, as JSON; null once deleted. */
+  config: string | null;
+  created_at_ms: number;
   updated_at_ms: number;
 }

@@ -208,6 +208,15 @@ export interface ErasureCounts {
   audience_rows: number;
 }
 
+/** A destination saved through the admin API; `config` (file form) is null once deleted. */
+export interface StoredDestinationRow {
+  env_id: string;
+  dest_id: string;
+  config: Record<string, unknown> | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
 /** An environment's codeless trigger rules and when they last changed. */
 export interface StoredTriggerRules {
   rules: TriggerRule[];
@@ -319,6 +328,22 @@ export interface Store extends AudienceStore {
     now_ms: number,
   ): Promise<number>;
   counts(env_id?: string): Promise<StoreCounts>;
+  /** Every destination saved through the admin API, deleted ones included. */
+  storedDestinations(): Promise<StoredDestinationRow[]>;
+  /**
+   * Saves (or, with `config` null, deletes) a destination. Each write moves the table's
+   * version on, which is how other processes notice it.
+   */
+  putStoredDestination(
+    env_id: string,
+    dest_id: string,
+    config: Record<string, unknown> | null,
+    now_ms: number,
+  ): Promise<void>;
+  /** Forgets a saved destination (or deletion), so the config file's applies again. */
+  forgetStoredDestination(env_id: string, dest_id: string): Promise<boolean>;
+  /** A cheap fingerprint of the saved destinations that changes with every write. */
+  storedDestinationsVersion(): Promise<string>;
   /** The codeless trigger rules of an environment, or null when none were ever saved. */
   getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;
   /** Replaces the environment's rule set. */
@@ -355,6 +380,11 @@ export interface Store extends AudienceStore {
   listEvents(f: EventFilter): Promise<StoredEvent[]>;
   eventTrail(pk: string): Promise<EventTrail | null>;
   healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
+  /**
+   * Brings the query planner up to date after a bulk load (PostgreSQL: VACUUM ANALYZE, which
+   * also lets index-only scans skip the heap); nothing on SQLite.
+   */
+  refreshStatistics(): Promise<void>;
   /** Marks an environment's pending deliveries delivered without sending (seeded demo data). */
   settleDeliveries(env_id: string, now_ms: number): Promise<number>;
 }

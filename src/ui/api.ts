@@ -3,6 +3,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The fields a 400 named, each with what is wrong with it. */
+    readonly fields: Array<{ field: string; message: string }> = [],
   ) {
     super(message);
   }
@@ -28,12 +30,12 @@ export async function api<T = unknown>(path: string, method = 'GET', body?: unkn
   const text = await res.text();
   const json = text ? JSON.parse(text) : null;
   if (!res.ok) {
-    const fields = (json?.errors ?? [])
-      .map((e: { field: string; message: string }) => `${e.field} ${e.message}`)
-      .join('; ');
+    const errors: Array<{ field: string; message: string }> = json?.errors ?? [];
+    const fields = errors.map((e) => `${e.field} ${e.message}`).join('; ');
     throw new ApiError(
       res.status,
       `${json?.error?.message ?? res.statusText}${fields ? ` (${fields})` : ''}`,
+      errors,
     );
   }
   if (path === '/api/session' && typeof json?.csrf_token === 'string') csrf = json.csrf_token;

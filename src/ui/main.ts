@@ -24,6 +24,7 @@ export interface Environment {
     events: string[];
     click_window: string;
     view_window: string;
+    source: 'file' | 'store' | 'store_override';
     paused: boolean;
     paused_reason: string | null;
   }>;
@@ -87,6 +88,13 @@ async function render(): Promise<void> {
   leave.abort();
   leave = new AbortController();
   const name = route();
+  // Destinations change from the Setup page (and other admins): each page gets them fresh.
+  try {
+    environments = (await api<{ environments: Environment[] }>('/api/environments')).environments;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return showLogin('Your session ended.');
+    throw e;
+  }
   const env = environments.find((e) => e.id === envSelect.value) ?? environments[0];
   for (const a of Array.from(nav.querySelectorAll('a')))
     a.toggleAttribute('aria-current', a.getAttribute('href') === `#/${name}`);

@@ -1,6 +1,7 @@
 import { api, qs } from '../api.js';
-import { h, pill, snippet } from '../dom.js';
+import { h, snippet } from '../dom.js';
 import type { PageContext } from '../main.js';
+import { destinationsSection } from './destinations.js';
 
 interface Setup {
   public_url: string;
@@ -88,61 +89,6 @@ export async function setupPage({ env, main }: PageContext): Promise<void> {
     h('button', { type: 'submit' }, 'Sign link'),
   );
 
-  const destMsg = h('p', { role: 'status', class: 'muted' });
-  const destRows = env.destinations.map((d) => {
-    const act = (path: string, done: string) => () =>
-      api<unknown>(`/api/destinations/${e.id}/${d.id}/${path}`, 'POST').then(
-        (r) => {
-          destMsg.textContent = path === 'test' ? `${d.id}: ${JSON.stringify(r)}` : done;
-        },
-        (err: Error) => {
-          destMsg.textContent = err.message;
-        },
-      );
-    return h(
-      'tr',
-      { 'data-dest': d.id },
-      h('td', {}, d.id),
-      h('td', {}, d.type),
-      h('td', {}, d.events.join(', ')),
-      h('td', {}, `${d.click_window} click / ${d.view_window} view`),
-      h(
-        'td',
-        {},
-        d.paused ? pill(`paused: ${d.paused_reason ?? ''}`, 'bad') : pill('active', 'ok'),
-      ),
-      h(
-        'td',
-        {},
-        d.paused
-          ? h(
-              'button',
-              {
-                type: 'button',
-                class: 'small',
-                onclick: act('resume', `${d.id} resumed; reload to refresh.`),
-              },
-              'Resume',
-            )
-          : h(
-              'button',
-              {
-                type: 'button',
-                class: 'small',
-                onclick: act('pause', `${d.id} paused; reload to refresh.`),
-              },
-              'Pause',
-            ),
-        ' ',
-        h(
-          'button',
-          { type: 'button', class: 'small', onclick: act('test', '') },
-          'Send test conversion',
-        ),
-      ),
-    );
-  });
-
   main.append(
     h('h2', {}, 'Snippets'),
     snippet('Impression pixel URL (ad server macros in braces)', pixelUrl),
@@ -158,30 +104,8 @@ export async function setupPage({ env, main }: PageContext): Promise<void> {
     ),
     linkForm,
     linkOut,
-    h('h2', {}, 'Destinations'),
-    h(
-      'p',
-      { class: 'muted' },
-      'Destinations come from the config file; add or edit them there and restart. Here you can pause, resume and test them.',
-    ),
-    h(
-      'div',
-      { class: 'scroll' },
-      h(
-        'table',
-        { class: 'grid' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ...['ID', 'Type', 'Events', 'Windows', 'State', ''].map((c) => h('th', {}, c)),
-          ),
-        ),
-        h('tbody', {}, ...destRows),
-      ),
-    ),
-    destMsg,
   );
+  const destBox = h('section', { id: 'destinations', 'aria-label': 'Destinations' });
+  main.append(destBox);
+  await destinationsSection(e.id, destBox);
 }

@@ -1,0 +1,89 @@
+import { formatDurationMs } from '../domain/duration.js';
+import type { FieldError } from '../domain/validation-error.js';
+import { COMMON_DEST_KEYS } from './config-parse.js';
+import type { DestinationConfig } from './config-types.js';
+
+/** What the admin API shows instead of a secret, and accepts back as "unchanged". */
+export const MASK = '****';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A parsed destination back in the config file's form, which parses to the same destination. */
+export function destinationToRaw(d: DestinationConfig): Obj {
+  return {
+    id: d.id,
+    type: d.type,
+    events: d.events,
+    event_map: d.event_map,
+    click_window: formatDurationMs(d.click_window_ms),
+    view_window: formatDurationMs(d.view_window_ms),
+    attributed_only: d.attributed_only,
+    retry: {
+      base_delay: formatDurationMs(d.retry.baseMs),
+      give_up_after: formatDurationMs(d.retry.maxAgeMs),
+      max_attempts: d.retry.maxAttempts,
+    },
+    timeout: formatDurationMs(d.timeout_ms),
+    batch: { size: d.batch.size, max_wait: formatDurationMs(d.batch.max_wait_ms) },
+    max_in_flight: d.max_in_flight ?? 1,
+    test_mode: d.test_mode,
+    ...(d.base_url ? { base_url: d.base_url } : {}),
+    accept: d.accept ?? 'any',
+    ...d.settings,
+  };
+}
+
+/**
+ * The admin API's body (common fields, and the type's fields under `settings`) as a
+ * config-file destination. With `current`, the body edits it: fields left out keep their
+ * value (PATCH), or — with `replace` (PUT) — fall back to their defaults. A secret sent back
+ * as `****`, or left out of an edit, keeps its stored value, so the dashboard never needs it.
+ */
+export function destinationFromInput(
+  body: Obj,
+  current: DestinationConfig | null,
+  secrets: readonly string[],
+  replace = false,
+): Obj {
+  const base = current && !replace ? destinationToRaw(current) : {};
+  const raw: Obj = { ...base };
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'settings' || k === 'env_id') continue;
+    raw[k] = v;
+  }
+  if (isObj(body.settings)) {
+    // A type change starts the settings afresh: the old type's fields would not be known.
+    if (current && raw.type !== current.type) {
+      for (const k of Object.keys(current.settings)) delete raw[k];
+    }
+    for (const [k, v] of Object.entries(body.settings)) raw[k] = v;
+  } else if (body.settings !== undefined) {
+    raw.settings = body.settings;
+  }
+  if (current && raw.type === current.type) {
+    for (const key of secrets) {
+      const given = raw[key];
+      if ((given === MASK || given === undefined) && current.settings[key] !== undefined)
+        raw[key] = current.settings[key];
+    }
+  }
+  return raw;
+}
+
+/**
+ * Names the type-specific fields of parse errors as the API takes them (`settings.url`), one
+ * error per field: a schema may report one missing field twice (required, wrong type).
+ */
+export function apiFieldErrors(errors: readonly FieldError[]): FieldError[] {
+  const byField = new Map<string, FieldError>();
+  for (const e of errors) {
+    const top = e.field.split('.')[0];
+    const field =
+      COMMON_DEST_KEYS.has(top) || top === 'body' || top === 'settings'
+        ? e.field
+        : `settings.${e.field}`;
+    if (!byField.has(field)) byField.set(field, { field, message: e.message });
+  }
+  return [...byField.values()];
+}

@@ -1,0 +1,414 @@
+import { ApiError, api } from '../api.js';
+import { h, pill } from '../dom.js';
+
+/** One destination as `GET /api/destinations` shows it (secrets as ****). */
+interface Destination {
+  env_id: string;
+  id: string;
+  type: string;
+  source: 'file' | 'store' | 'store_override';
+  events: string[];
+  click_window: string;
+  view_window: string;
+  attributed_only: boolean;
+  test_mode: boolean;
+  base_url: string | null;
+  settings: Record<string, unknown>;
+  paused: boolean;
+  paused_reason: string | null;
+}
+
+interface TypeField {
+  name: string;
+  kind: string;
+  secret: boolean;
+  required: boolean;
+  description: string;
+  options?: string[];
+}
+
+interface DestinationType {
+  type: string;
+  fields: TypeField[];
+}
+
+interface TestReport {
+  dest_id: string;
+  refused: string | null;
+  request: { method: string; url: string } | null;
+  result:
+    | { kind: 'response'; status: number; bodyExcerpt: string }
+    | { kind: 'network'; error: string }
+    | null;
+  reading: { verdicts: Array<{ action: string }>; detail: string | null } | null;
+}
+
+const SOURCE_LABEL: Record<Destination['source'], string> = {
+  file: 'config file',
+  store: 'dashboard',
+  store_override: 'dashboard (overrides config file)',
+};
+
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+
+/** The receiver's answer to a test conversion, in words and in full. */
+function testAnswer(r: TestReport): HTMLElement {
+  const verdict = r.reading?.verdicts[0]?.action ?? '';
+  const line = r.refused
+    ? `${r.dest_id}: not sent — ${r.refused}`
+    : r.result?.kind === 'response'
+      ? `${r.dest_id}: HTTP ${r.result.status} (${verdict})`
+      : `${r.dest_id}: ${r.result?.kind === 'network' ? r.result.error : 'no answer'} (${verdict})`;
+  const body = r.result?.kind === 'response' ? r.result.bodyExcerpt : '';
+  return h(
+    'div',
+    { class: 'test-answer', 'data-test-answer': r.dest_id },
+    h('p', {}, h('strong', {}, line)),
+    r.request ? h('p', { class: 'muted' }, `${r.request.method} ${r.request.url}`) : null,
+    body ? h('pre', { class: 'code', tabindex: 0 }, body) : null,
+  );
+}
+
+/**
+ * Destinations of one environment: a list with type, windows, events and state, and a form
+ * to add or edit one (its settings fields come from the type's schema; secrets are password
+ * fields left empty to keep the stored value), pause, resume, delete and test. Every user
+ * string goes in as text (`h` never parses HTML).
+ */
+export async function destinationsSection(
+  envId: string,
+  box: HTMLElement,
+  message = '',
+): Promise<void> {
+  const [{ destinations }, { types }] = await Promise.all([
+    api<{ destinations: Destination[] }>(`/api/destinations?env_id=${encodeURIComponent(envId)}`),
+    api<{ types: DestinationType[] }>('/api/destination-types'),
+  ]);
+  const msg = h('div', { role: 'status', class: 'muted', id: 'dest-msg' }, message);
+  const formBox = h('div', { id: 'dest-form-box' });
+  const redraw = (text: string) => destinationsSection(envId, box, text);
+  const say = (text: string | Node) => msg.replaceChildren(text);
+  const failed = (err: Error) => msg.replaceChildren(h('p', { class: 'error' }, err.message));
+  const path = (d: Destination, action = '') =>
+    `/api/destinations/${encodeURIComponent(envId)}/${encodeURIComponent(d.id)}${action}`;
+
+  const rows = destinations.map((d) =>
+    h(
+      'tr',
+      { 'data-dest': d.id },
+      h('td', {}, d.id),
+      h('td', {}, d.type),
+      h('td', {}, d.events.join(', ')),
+      h('td', {}, `${d.click_window} click / ${d.view_window} view`),
+      h('td', {}, SOURCE_LABEL[d.source]),
+      h(
+        'td',
+        {},
+        d.paused ? pill(`paused: ${d.paused_reason ?? ''}`, 'bad') : pill('active', 'ok'),
+        d.test_mode ? pill('test mode', 'warn') : null,
+      ),
+      h(
+        'td',
+        { class: 'actions' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            onclick: () => {
+              showForm(d);
+            },
+          },
+          'Edit',
+        ),
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            onclick: () =>
+              api(path(d, d.paused ? '/resume' : '/pause'), 'POST').then(
+                () => redraw(`${d.id} ${d.paused ? 'resumed' : 'paused'}.`),
+                failed,
+              ),
+          },
+          d.paused ? 'Resume' : 'Pause',
+        ),
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small',
+            onclick: () => {
+              say(`Sending a test conversion to ${d.id}…`);
+              api<TestReport>(path(d, '/test'), 'POST').then((r) => say(testAnswer(r)), failed);
+            },
+          },
+          'Send test conversion',
+        ),
+        ' ',
+        d.source === 'store_override'
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                onclick: () =>
+                  api(path(d, '/revert'), 'POST').then(
+                    () => redraw(`${d.id} is back to the config file’s settings.`),
+                    failed,
+                  ),
+              },
+              'Revert to config file',
+            )
+          : null,
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'small danger',
+            onclick: () => {
+              if (!window.confirm(`Delete destination ${d.id}? Its queued deliveries stop.`))
+                return;
+              api(path(d), 'DELETE').then(() => redraw(`${d.id} deleted.`), failed);
+            },
+          },
+          'Delete',
+        ),
+      ),
+    ),
+  );
+
+  function showForm(current: Destination | null): void {
+    const fieldErrors = h('ul', { class: 'error', role: 'alert', id: 'dest-errors' });
+    const id = h('input', {
+      id: 'd-id',
+      name: 'id',
+      required: true,
+      pattern: '[A-Za-z0-9_.\\-]{1,64}',
+      value: current?.id ?? '',
+      readonly: !!current,
+    });
+    const type = h(
+      'select',
+      { id: 'd-type', name: 'type' },
+      ...types.map((t) =>
+        h('option', { value: t.type, selected: t.type === current?.type }, t.type),
+      ),
+    );
+    const events = h('input', {
+      id: 'd-events',
+      name: 'events',
+      value: (current?.events ?? ['Purchase']).join(', '),
+    });
+    const click = h('input', {
+      id: 'd-click',
+      name: 'click_window',
+      value: current?.click_window ?? '7d',
+      size: 6,
+    });
+    const view = h('input', {
+      id: 'd-view',
+      name: 'view_window',
+      value: current?.view_window ?? '1d',
+      size: 6,
+    });
+    const attributedOnly = h('input', {
+      id: 'd-attributed',
+      type: 'checkbox',
+      checked: current ? current.attributed_only : true,
+    });
+    const testMode = h('input', { id: 'd-test', type: 'checkbox', checked: !!current?.test_mode });
+    const baseUrl = h('input', {
+      id: 'd-base',
+      name: 'base_url',
+      type: 'url',
+      value: current?.base_url ?? '',
+      placeholder: 'the platform’s own',
+    });
+    const settingsBox = h('fieldset', { class: 'settings' });
+    let inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
+    const drawSettings = () => {
+      const t = types.find((x) => x.type === type.value);
+      const same = current?.type === type.value;
+      inputs = new Map();
+      settingsBox.replaceChildren(h('legend', {}, `${type.value} settings`));
+      for (const f of t?.fields ?? []) {
+        const was = same ? current?.settings[f.name] : undefined;
+        const inputId = `d-s-${f.name}`;
+        const input = f.options
+          ? h(
+              'select',
+              { id: inputId, name: f.name },
+              h('option', { value: '' }, '(default)'),
+              ...f.options.map((o) => h('option', { value: o, selected: o === was }, o)),
+            )
+          : h('input', {
+              id: inputId,
+              name: f.name,
+              type: f.secret ? 'password' : 'text',
+              autocomplete: f.secret ? 'new-password' : 'off',
+              // A stored secret is never sent to the browser: empty keeps it.
+              value: f.secret || was === undefined ? '' : String(was),
+              placeholder: f.secret && was !== undefined ? 'unchanged' : '',
+              required: f.required && !(f.secret && was !== undefined),
+            });
+        inputs.set(f.name, input);
+        settingsBox.append(
+          h(
+            'label',
+            { for: inputId },
+            `${f.name}${f.required ? ' *' : ''}`,
+            h('span', { class: 'muted' }, f.description ? ` — ${f.description}` : ''),
+          ),
+          input,
+        );
+      }
+    };
+    type.addEventListener('change', drawSettings);
+    drawSettings();
+
+    const field = (label: string, input: HTMLElement, forId: string) =>
+      h('label', { for: forId }, label, input);
+    const form = h(
+      'form',
+      {
+        id: 'dest-form',
+        class: 'dest-form',
+        'aria-labelledby': 'dest-form-title',
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const settings: Record<string, unknown> = {};
+          for (const [name, input] of inputs) {
+            if (input.value !== '') settings[name] = input.value;
+          }
+          const body: Record<string, unknown> = {
+            events: list(events.value),
+            click_window: click.value.trim(),
+            view_window: view.value.trim(),
+            attributed_only: attributedOnly.checked,
+            test_mode: testMode.checked,
+            settings,
+          };
+          if (baseUrl.value.trim() !== '') body.base_url = baseUrl.value.trim();
+          const done = (d: Destination) => redraw(`${d.id} ${current ? 'saved' : 'created'}.`);
+          const showErrors = (err: Error) => {
+            const fs = err instanceof ApiError ? err.fields : [];
+            for (const el of Array.from(form.querySelectorAll('[aria-invalid]')))
+              el.removeAttribute('aria-invalid');
+            for (const f of fs) {
+              const name = f.field.replace(/^settings\./, '');
+              const el = f.field.startsWith('settings.')
+                ? inputs.get(name)
+                : form.querySelector(`[name="${CSS.escape(f.field.split('.')[0])}"]`);
+              el?.setAttribute('aria-invalid', 'true');
+            }
+            fieldErrors.replaceChildren(
+              ...(fs.length > 0
+                ? fs.map((f) => h('li', {}, `${f.field}: ${f.message}`))
+                : [h('li', {}, err.message)]),
+            );
+          };
+          if (current) {
+            if (type.value !== current.type) body.type = type.value;
+            api<Destination>(
+              `/api/destinations/${encodeURIComponent(envId)}/${encodeURIComponent(current.id)}`,
+              'PATCH',
+              body,
+            ).then(done, showErrors);
+          } else {
+            api<Destination>('/api/destinations', 'POST', {
+              env_id: envId,
+              id: id.value.trim(),
+              type: type.value,
+              ...body,
+            }).then(done, showErrors);
+          }
+        },
+      },
+      h(
+        'h3',
+        { id: 'dest-form-title' },
+        current ? `Edit destination ${current.id}` : 'Add a destination',
+      ),
+      h(
+        'div',
+        { class: 'filters' },
+        field('ID ', id, 'd-id'),
+        field('Type ', type, 'd-type'),
+        field('Events (comma-separated) ', events, 'd-events'),
+        field('Click window ', click, 'd-click'),
+        field('View window ', view, 'd-view'),
+        field('API base URL ', baseUrl, 'd-base'),
+      ),
+      h(
+        'div',
+        { class: 'filters' },
+        h('label', { class: 'check', for: 'd-attributed' }, attributedOnly, ' Attributed only'),
+        h('label', { class: 'check', for: 'd-test' }, testMode, ' Platform test mode'),
+      ),
+      settingsBox,
+      fieldErrors,
+      h(
+        'div',
+        { class: 'filters' },
+        h('button', { type: 'submit' }, current ? 'Save' : 'Create destination'),
+        h(
+          'button',
+          { type: 'button', class: 'small', onclick: () => formBox.replaceChildren() },
+          'Cancel',
+        ),
+      ),
+    );
+    formBox.replaceChildren(form);
+    (current ? events : id).focus();
+  }
+
+  box.replaceChildren(
+    h('h2', {}, 'Destinations'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Destinations from the config file and those added here are used alike; an edit made here ' +
+        'overrides the file’s and applies at once, without a restart.',
+    ),
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { class: 'grid', id: 'dest-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...['ID', 'Type', 'Events', 'Windows', 'Defined in', 'State', ''].map((c) =>
+              h('th', { scope: 'col' }, c),
+            ),
+          ),
+        ),
+        h('tbody', {}, ...rows),
+      ),
+    ),
+    h(
+      'p',
+      {},
+      h(
+        'button',
+        { type: 'button', id: 'dest-add', onclick: () => showForm(null) },
+        'Add destination',
+      ),
+    ),
+    formBox,
+    msg,
+  );
+}

@@ -1,0 +1,320 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.js';
+import {
+  admin,
+  postEvents,
+  purchase,
+  startPixeltrail,
+  tempDir,
+  testConfig,
+  UA,
+  waitFor,
+} from '../helpers/pixeltrail.js';
+import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
+import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
+
+let receivers: Receiver[] = [];
+let running: Server[] = [];
+
+afterEach(async () => {
+  for (const s of running) await s.close();
+  running = [];
+  for (const r of receivers) await r.close().catch(() => undefined);
+  receivers = [];
+});
+
+async function receiver(): Promise<Receiver> {
+  const r = await startReceiver(() => 200);
+  receivers.push(r);
+  return r;
+}
+
+async function start(raw: unknown, dir = tempDir()) {
+  const { server, base } = await startPixeltrail(raw, dir);
+  running.push(server);
+  return { server, base, dir };
+}
+
+const impression = (base: string, dest: string, impId: string) =>
+  fetch(`${base}/i?env_id=env_t&dest_id=${dest}&imp_id=${impId}&campaign_id=c1`, {
+    headers: { 'user-agent': UA },
+  });
+
+const posts = (r: Receiver, eventId: string) =>
+  r.got.filter((g) => g.method === 'POST' && JSON.parse(g.body).event_id === eventId);
+
+/** Waits until the receiver got the event's delivery (at `path`, when given). */
+async function arrived(r: Receiver, eventId: string, path?: string): Promise<Received[]> {
+  const got = await waitFor(() => {
+    const now = posts(r, eventId).filter((g) => !path || g.url === path);
+    return now.length > 0 ? now : null;
+  }, 20_000);
+  return got ?? [];
+}
+
+const newWebhook = (url: string, extra: Record<string, unknown> = {}) => ({
+  env_id: 'env_t',
+  id: 'dsp2',
+  type: 'webhook',
+  events: ['Purchase'],
+  click_window: '7d',
+  view_window: '1d',
+  timeout: '2s',
+  retry: { base_delay: '100ms' },
+  settings: { url, secret: 'new-secret' },
+  ...extra,
+});
+
+describe('destinations managed through the admin API', () => {
+  it('DA01 a bad destination is refused with 400 naming every bad field, nothing is saved', async () => {
+    const hook = await receiver();
+    const { base } = await start(testConfig(`${hook.url}/hook`));
+    const res = await admin(base, '/api/destinations', 'POST', {
+      env_id: 'env_t',
+      id: 'bad id!',
+      type: 'webhook',
+      events: 'Purchase',
+      click_window: 'a week',
+      settings: { url: 'ftp://x', colour: 'red' },
+    });
+    expect(res.status).toBe(400);
+    const fields = res.body.errors.map((e: { field: string }) => e.field).sort();
+    expect(fields).toEqual(
+      ['click_window', 'events', 'id', 'settings.colour', 'settings.url'].sort(),
+    );
+    const unknownType = await admin(base, '/api/destinations', 'POST', {
+      env_id: 'env_t',
+      id: 'x1',
+      type: 'myspace',
+    });
+    expect(unknownType.status).toBe(400);
+    expect(unknownType.body.errors[0]).toMatchObject({ field: 'type' });
+    expect(unknownType.body.errors[0].message).toMatch(/unknown destination type/);
+    const list = await admin(base, '/api/destinations?env_id=env_t');
+    expect(list.body.destinations.map((d: { id: string }) => d.id)).toEqual(['dsp1']);
+  });
+
+  it('DA02 a created destination is listed with its source, its secret masked, and kept across a restart', async () => {
+    const hook = await receiver();
+    const dir = tempDir();
+    const first = await start(testConfig(`${hook.url}/hook`), dir);
+    const created = await admin(first.base, '/api/destinations', 'POST', newWebhook(hook.url));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      id: 'dsp2',
+      source: 'store',
+      settings: { url: hook.url, secret: '****' },
+      view_window: '1d',
+    });
+    expect(JSON.stringify(await admin(first.base, '/api/environments'))).not.toContain(
+      'new-secret',
+    );
+    const again = await admin(first.base, '/api/destinations', 'POST', newWebhook(hook.url));
+    expect(again.status).toBe(409);
+    await first.server.close();
+    running = [];
+    const second = await start(testConfig(`${hook.url}/hook`), dir);
+    const list = (await admin(second.base, '/api/destinations?env_id=env_t')).body.destinations;
+    expect(list.map((d: { id: string; source: string }) => [d.id, d.source])).toEqual([
+      ['dsp1', 'file'],
+      ['dsp2', 'store'],
+    ]);
+  });
+
+  it('DA03 a new destination takes pixels and gets its conversions at once; an edit keeps the masked secret and moves it', async () => {
+    const hookA = await receiver();
+    const hookB = await receiver();
+    const hookC = await receiver();
+    const { base } = await start(testConfig(`${hookA.url}/hook`));
+    // Before it exists the pixel says the destination is unknown.
+    const before = await impression(base, 'dsp2', 'IMP-DA3-0');
+    expect(before.headers.get('x-pixeltrail-warnings')).toBe('unknown_dest');
+    expect(
+      (await admin(base, '/api/destinations', 'POST', newWebhook(`${hookB.url}/b`))).status,
+    ).toBe(201);
+    const hit = await impression(base, 'dsp2', 'IMP-DA3');
+    expect(hit.headers.get('x-pixeltrail-warnings')).toBeNull();
+    await postEvents(base, [purchase('ord-da3')]);
+    const [rec] = await arrived(hookB, 'ord-da3');
+    expect(JSON.parse(rec.body)).toMatchObject({
+      dest_id: 'dsp2',
+      attribution: { type: 'view', imp_id: 'IMP-DA3' },
+    });
+    expect(rec.headers['x-pixeltrail-signature']).toBe(
+      `sha256=${createHmac('sha256', 'new-secret').update(rec.body).digest('hex')}`,
+    );
+
+    // The dashboard sends back what it was shown: the secret as ****.
+    const shown = (await admin(base, '/api/destinations/env_t/dsp2')).body;
+    const edited = await admin(base, '/api/destinations/env_t/dsp2', 'PATCH', {
+      events: ['Purchase', 'Lead'],
+      view_window: '2d',
+      settings: { ...shown.settings, url: `${hookC.url}/c` },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ events: ['Purchase', 'Lead'], view_window: '2d' });
+    await impression(base, 'dsp2', 'IMP-DA3-L');
+    await postEvents(base, [purchase('lead-da3', { event_name: 'Lead' })]);
+    const [lead] = await arrived(hookC, 'lead-da3');
+    expect(lead.headers['x-pixeltrail-signature']).toBe(
+      `sha256=${createHmac('sha256', 'new-secret').update(lead.body).digest('hex')}`,
+    );
+    expect(posts(hookB, 'lead-da3')).toEqual([]);
+
+    const test = await admin(base, '/api/destinations/env_t/dsp2/test', 'POST');
+    expect(test.body).toMatchObject({ dest_id: 'dsp2', result: { kind: 'response', status: 200 } });
+    expect(hookC.got.some((g) => JSON.parse(g.body).event_id.startsWith('pixeltrail-test-'))).toBe(
+      true,
+    );
+  });
+
+  it('DA04 editing a config-file destination overrides it, revert restores it, deleting it stops its deliveries', async () => {
+    const hook = await receiver();
+    const { base } = await start(testConfig(`${hook.url}/hook`));
+    const res = await admin(base, '/api/destinations/env_t/dsp1', 'PATCH', { click_window: '28d' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      source: 'store_override',
+      click_window: '28d',
+      settings: { secret: '****' },
+    });
+    const bad = await admin(base, '/api/destinations/env_t/dsp1', 'PUT', {
+      type: 'webhook',
+      view_window: 'soon',
+      timeout: '5m',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(
+      ['settings.url', 'timeout', 'view_window'].sort(),
+    );
+    // The file's secret still signs after the override.
+    await impression(base, 'dsp1', 'IMP-DA4');
+    await postEvents(base, [purchase('ord-da4')]);
+    const [rec] = await arrived(hook, 'ord-da4');
+    expect(rec.headers['x-pixeltrail-signature']).toBe(
+      `sha256=${createHmac('sha256', 's3cret').update(rec.body).digest('hex')}`,
+    );
+    // Reverting drops the override: the file's 7d window is back.
+    const reverted = await admin(base, '/api/destinations/env_t/dsp1/revert', 'POST');
+    expect(reverted.body).toMatchObject({ source: 'file', click_window: '7d' });
+    expect((await admin(base, '/api/destinations/env_t/dsp1', 'DELETE')).status).toBe(200);
+    expect((await admin(base, '/api/destinations?env_id=env_t')).body.destinations).toEqual([]);
+    const gone = await impression(base, 'dsp1', 'IMP-DA4-2');
+    expect(gone.headers.get('x-pixeltrail-warnings')).toBe('unknown_dest');
+    const after = await postEvents(base, [purchase('ord-da4-2')]);
+    expect(after.body.accepted).toBe(1);
+    await running[0].services.pipeline.flush();
+    expect((await admin(base, '/api/conversions?env_id=env_t')).body.conversions).toHaveLength(1);
+  });
+
+  it('DA05 a cookie session must send its CSRF token to change destinations', async () => {
+    const hook = await receiver();
+    const { base } = await start(testConfig(`${hook.url}/hook`));
+    const login = await fetch(`${base}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'adm' }),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const { csrf_token } = (await login.json()) as { csrf_token: string };
+    const send = (headers: Record<string, string>) =>
+      fetch(`${base}/api/destinations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie, ...headers },
+        body: JSON.stringify(newWebhook(hook.url)),
+      });
+    expect((await send({})).status).toBe(403);
+    expect((await send({ 'x-csrf-token': csrf_token })).status).toBe(201);
+    const anon = await fetch(`${base}/api/destinations`);
+    expect(anon.status).toBe(401);
+  });
+});
+
+describe('secrets of saved destinations', () => {
+  it('DA08 a secret may name an environment variable, as in the config file', async () => {
+    const hook = await receiver();
+    const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir(), {
+      secrets: { HOOK_SECRET: 'from-env' },
+    });
+    running.push(server);
+    const missing = await admin(base, '/api/destinations', 'POST', {
+      ...newWebhook(hook.url),
+      settings: { url: hook.url, secret: 'env:NOT_SET' },
+    });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors).toEqual([
+      expect.objectContaining({
+        field: 'settings.secret',
+        message: expect.stringMatching(/NOT_SET/),
+      }),
+    ]);
+    const ok = await admin(base, '/api/destinations', 'POST', {
+      ...newWebhook(`${hook.url}/env`),
+      settings: { url: `${hook.url}/env`, secret: 'env:HOOK_SECRET' },
+    });
+    expect(ok.status).toBe(201);
+    await impression(base, 'dsp2', 'IMP-DA8');
+    await postEvents(base, [purchase('ord-da8')]);
+    const [rec] = await arrived(hook, 'ord-da8', '/env');
+    expect(rec.headers['x-pixeltrail-signature']).toBe(
+      `sha256=${createHmac('sha256', 'from-env').update(rec.body).digest('hex')}`,
+    );
+  });
+});
+
+describe.skipIf(!(await postgresAvailable()))('destinations across processes on PostgreSQL', () => {
+  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  beforeAll(async () => {
+    db = await freshPostgresDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('DA06 a destination made on one server is used by another server on the same store within seconds', async () => {
+    const hook = await receiver();
+    const raw = { ...testConfig(`${hook.url}/hook`), database_url: db.url };
+    const a = await start(raw);
+    const b = await start(raw);
+    const created = await admin(a.base, '/api/destinations', 'POST', newWebhook(`${hook.url}/2`));
+    expect(created.status).toBe(201);
+    await waitFor(
+      async () => (await admin(b.base, '/api/destinations/env_t/dsp2')).body.source === 'store',
+      15_000,
+      200,
+    );
+    await impression(b.base, 'dsp2', 'IMP-DA6');
+    await postEvents(b.base, [purchase('ord-da6')]);
+    const [rec] = await arrived(hook, 'ord-da6', '/2');
+    expect(JSON.parse(rec.body)).toMatchObject({ dest_id: 'dsp2' });
+    await admin(b.base, '/api/destinations/env_t/dsp2', 'DELETE');
+    await waitFor(
+      async () => (await admin(a.base, '/api/destinations/env_t/dsp2')).status === 404,
+      15_000,
+      200,
+    );
+  });
+
+  it('DA07 a worker that has not seen a new destination yet looks again before giving its rows up', async () => {
+    const hook = await receiver();
+    const raw = { ...testConfig(`${hook.url}/hook`), database_url: db.url };
+    const a = await start(raw);
+    const b = await start(raw);
+    // B stops polling, so only the worker's look-before-failing can find the destination.
+    await b.server.services.destinations.stop();
+    await a.server.services.worker.stop();
+    const dest = newWebhook(`${hook.url}/7`, { id: 'dsp7' });
+    expect((await admin(a.base, '/api/destinations', 'POST', dest)).status).toBe(201);
+    await impression(a.base, 'dsp7', 'IMP-DA7');
+    await postEvents(a.base, [purchase('ord-da7')]);
+    const [rec] = await arrived(hook, 'ord-da7', '/7');
+    expect(JSON.parse(rec.body)).toMatchObject({ dest_id: 'dsp7' });
+    const status = async () =>
+      (await admin(b.base, '/api/deliveries?env_id=env_t&dest_id=dsp7')).body.deliveries.map(
+        (r: { status: string }) => r.status,
+      );
+    await waitFor(async () => (await status()).join() !== 'pending', 10_000);
+    expect(await status()).toEqual(['delivered']);
+  });
+});
