@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
 import { compatMigration } from './migration-compat.js';
 import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
+import { outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
 import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
 
@@ -209,6 +210,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         // After 0008, which rebuilds touches and events as partitioned tables on PostgreSQL.
         '0008b_privacy_traffic': privacyTrafficMigration,
         '0009_audience_event_indexes': audienceEventIndexesMigration,
+        '0010_outbox_jobs': outboxJobsMigration(dialect),
       };
     },
   };
