@@ -117,10 +117,11 @@ const sync = (body: Record<string, unknown>) =>
 
 /** Waits until each queued batch is no longer pending; answers their final rows. */
 async function finished(ids: number[]) {
-  return waitFor(async () => {
-    const rows = await Promise.all(ids.map((id) => admin(base, `/api/deliveries/${id}`)));
-    return rows.every((r) => r.body.outbox.status !== 'pending') && rows.map((r) => r.body);
+  const rows = await waitFor(async () => {
+    const got = await Promise.all(ids.map((id) => admin(base, `/api/deliveries/${id}`)));
+    return got.every((r) => r.body.outbox.status !== 'pending') && got;
   }, 20_000);
+  return rows.map((r) => r.body);
 }
 
 describe('audience exports', () => {
