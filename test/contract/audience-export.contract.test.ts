@@ -119,9 +119,9 @@ const sync = (body: Record<string, unknown>) =>
 async function finished(ids: number[]) {
   const rows = await waitFor(async () => {
     const got = await Promise.all(ids.map((id) => admin(base, `/api/deliveries/${id}`)));
-    return got.every((r) => r.body.outbox.status !== 'pending') && got;
+    return got.every((r) => r.body.outbox.status !== 'pending') ? got : null;
   }, 20_000);
-  return rows.map((r) => r.body);
+  return (rows ?? []).map((r) => r.body);
 }
 
 describe('audience exports', () => {
