@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import type { TouchKind, TrackedEvent } from '../domain/event.js';
 import type {
   AudienceRecord,
@@ -423,21 +423,30 @@ export class KyselyAudienceStore implements AudienceStore {
     }
   }
 
+  /**
+   * The retargeting lookup's SQL, compiled once with placeholder values: building and
+   * compiling the query on every call cost more than the indexed read itself.
+   */
+  private membershipSql: string | null = null;
+
   async getMembership(
     env_id: string,
     audience_id: string,
     key_type: MemberKeyType,
     key_value: string,
   ) {
-    const row = await this.db
+    this.membershipSql ??= this.db
       .selectFrom('audience_members')
       .selectAll()
-      .where('env_id', '=', env_id)
-      .where('audience_id', '=', audience_id)
-      .where('key_type', '=', key_type)
-      .where('key_value', '=', key_value)
-      .executeTakeFirst();
-    return row ? memberFromRow(row) : null;
+      .where('env_id', '=', '')
+      .where('audience_id', '=', '')
+      .where('key_type', '=', '')
+      .where('key_value', '=', '')
+      .compile().sql;
+    const { rows } = await this.db.executeQuery<Selectable<AudienceMembersTable>>(
+      CompiledQuery.raw(this.membershipSql, [env_id, audience_id, key_type, key_value]),
+    );
+    return rows[0] ? memberFromRow(rows[0]) : null;
   }
 
   async membershipsDue(env_id: string, audience_id: string, now_s: number, limit: number) {
