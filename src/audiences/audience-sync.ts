@@ -161,6 +161,10 @@ export function audienceSyncJobs(store: Store): JobHandler {
         throw new Error(`audience job ${claimed.outbox.id} is not one request`);
       return reqs[0];
     },
+    kept(claimed) {
+      const job = claimed.payload as AudienceSyncJob;
+      return { ...job, persons: [], rows: job.persons.length };
+    },
     interpret(result, dest, nowMs) {
       return verdictOf(platformOf(dest), result, nowMs);
     },

@@ -157,7 +157,7 @@ export function audienceSyncsApi(
           delivery_id: outbox.id,
           dest_id: outbox.dest_id,
           action: job?.action ?? null,
-          rows: job?.persons.length ?? null,
+          rows: job ? (job.rows ?? job.persons.length) : null,
           status: outbox.status,
           created_at: new Date(outbox.created_at_ms).toISOString(),
           attempts: attempts.map((x) => ({

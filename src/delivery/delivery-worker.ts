@@ -288,7 +288,9 @@ export class DeliveryWorker {
     const result = await this.deps.send(h.buildRequest(job, dest), dest.timeout_ms);
     const done = nowMs();
     const verdict = h.interpret(result, dest, done);
-    const update = this.nextState(job, verdict, dest, at, done);
+    let update = this.nextState(job, verdict, dest, at, done);
+    if (update.status === 'delivered' && h.kept)
+      update = { status: 'delivered', payload: JSON.stringify(h.kept(job)) };
     const reason = verdict.action === 'done' ? null : verdict.reason;
     const label = update.status === 'dead' ? 'dead-letter' : verdict.action;
     const detail = result.kind === 'response' ? result.bodyExcerpt : result.error;

@@ -13,6 +13,8 @@ export interface JobHandler {
   /** Why this job must not go out now (it fails, and can be retried by hand), or null. */
   refuse?(job: ClaimedJob, dest: DestinationConfig): Promise<string | null>;
   buildRequest(job: ClaimedJob, dest: DestinationConfig): OutgoingRequest;
+  /** What of a delivered job's payload is kept (e.g. counts, not the hashed ids it sent). */
+  kept?(job: ClaimedJob): unknown;
   /** Reads the platform's answer into the delivery policy's verdict. */
   interpret(result: HttpResult, dest: DestinationConfig, nowMs: number): DeliveryVerdict;
 }

@@ -96,7 +96,10 @@ export interface AudienceSyncJob {
   action: 'add' | 'remove';
   platform_audience_id: string;
   advertiser_id: string | null;
+  /** Empty once delivered: the hashed ids live no longer than their delivery. */
   persons: Array<{ person: string; ids: ExportIds }>;
+  /** How many persons the batch carried (set once `persons` is emptied). */
+  rows?: number;
 }
 
 /** The outbox kind of audience sync jobs. */

@@ -527,6 +527,10 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
             delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
             // The raw IP lives only as long as the delivery that needs it.
             raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
+            payload:
+              update.status === 'delivered' && update.payload !== undefined
+                ? update.payload
+                : eb.ref('payload'),
           }))
           .where('id', '=', a.outbox_id)
           .execute();

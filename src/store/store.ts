@@ -91,7 +91,11 @@ export interface AttemptRecord {
 
 /** How an attempt changes its outbox row. */
 export type OutboxUpdate =
-  | { status: 'delivered' }
+  | {
+      status: 'delivered';
+      /** A job's payload from now on (what it sent may not outlive the delivery). */
+      payload?: string | null;
+    }
   | { status: 'pending'; next_attempt_at_ms: number }
   | { status: 'failed' | 'dead' };
 

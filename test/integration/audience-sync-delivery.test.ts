@@ -297,4 +297,29 @@ describe('audience syncs are durable outbox jobs', () => {
     clockS += 6 * H;
     expect(await server.services.audiences.runScheduledSyncs()).toBe(0);
   });
+
+  it('AD06 an erased person leaves the batches not yet sent; delivered batches keep no ids', async () => {
+    const audience = await newAudience(server, 'CartE');
+    await shoppers(server, ['e1', 'e2', 'e3'], 'CartE');
+    await receivers.down.stop();
+    const before = receivers.down.got.length;
+    const s = await admin(base, `/api/audiences/${audience}/sync`, 'POST', {
+      dest_id: 'down',
+      platform_audience_id: '705',
+    });
+    const id = s.body.deliveries[0];
+    await waitFor(async () => (await delivery(server, id)).attempts.length >= 1);
+    const erased = await admin(base, '/api/subjects?env_id=env_t&user_id=e2', 'DELETE');
+    expect(erased.body.deleted.audience_rows).toBeGreaterThanOrEqual(1);
+    await receivers.down.start();
+    expect((await settled(server, id)).outbox.status).toBe('delivered');
+    const sent = metaRequest(receivers.down.got[before]);
+    expect(sent.body.payload.data.map((r: string[]) => r[2]).sort()).toEqual(
+      [sha256Hex('e1'), sha256Hex('e3')].sort(),
+    );
+    const row = await server.services.store.listAudienceJobs('env_t', audience, 10);
+    expect(row[0].job).toMatchObject({ persons: [], rows: 2 });
+    const log = (await admin(base, `/api/audiences/${audience}/syncs`)).body.jobs;
+    expect(log[0]).toMatchObject({ delivery_id: id, status: 'delivered', rows: 2 });
+  });
 });
