@@ -2,7 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
 import { compatMigration } from './migration-compat.js';
 import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
-import { outboxJobsMigration } from './migration-outbox-jobs.js';
+import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
 import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
 
@@ -211,6 +211,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0008b_privacy_traffic': privacyTrafficMigration,
         '0009_audience_event_indexes': audienceEventIndexesMigration,
         '0010_outbox_jobs': outboxJobsMigration(dialect),
+        '0010b_audience_member_indexes': audienceMemberIndexesMigration,
       };
     },
   };
