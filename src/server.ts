@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { AudienceService, identifiersOf } from './audiences/audience-service.js';
+import { audienceSyncJobs } from './audiences/audience-sync.js';
 import { buildApp } from './collector/app.js';
 import { environmentForKey } from './collector/key-check.js';
 import { Metrics } from './collector/metrics.js';
@@ -23,7 +24,7 @@ import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 const PURGE_EVERY_MS = 3_600_000;
-/** How often audience members are moved in and out as their windows pass. */
+/** How often audience members are moved in and out as their windows pass, and due scheduled syncs run. */
 const AUDIENCE_SWEEP_MS = 60_000;
 const TAG_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public', 't.js');
 
@@ -101,8 +102,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     store,
     nowMs,
     newId,
-    send: opts.send ?? fetchSend,
-    random: Math.random,
+    destination: (env_id, dest_id) => envs.get(env_id)?.destinations.find((d) => d.id === dest_id),
+    onJobsQueued: () => worker.wake(),
     onError: (message) => app.log.error({ message }, 'audience update failed'),
   });
   const pipeline = new IngestPipeline({
@@ -144,6 +145,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     random: Math.random,
     owner: newLeaseOwner('serve'),
     refreshDestinations: () => destinations.poll(),
+    jobs: [audienceSyncJobs(store)],
     observer: {
       attempted: (d, verdict, detail) => {
         metrics.deliveries.inc({ env_id: d.outbox.env_id, dest_id: d.outbox.dest_id, verdict });
@@ -187,6 +189,9 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     audiences.refresh();
     await audiences.sweep(config.environments.map((e) => e.id)).catch((e: unknown) => {
       app.log.error({ err: e }, 'audience sweep failed');
+    });
+    await audiences.runScheduledSyncs().catch((e: unknown) => {
+      app.log.error({ err: e }, 'scheduled audience syncs failed');
     });
   };
   const purge = async () => {

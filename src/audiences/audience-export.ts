@@ -49,6 +49,36 @@ export function sendable(platform: ExportPlatform, ids: ExportIds): boolean {
   return !!(ids.email_sha256 || ids.phone_e164_sha256);
 }
 
+/**
+ * Persons whose ids go in one request together: TikTok pairs each id with the schema at its
+ * position, so a request carries persons with the same ids; Meta and Google take any mix.
+ */
+export function batchKey(platform: ExportPlatform, ids: ExportIds): string {
+  if (platform !== 'tiktok') return '';
+  return [
+    ids.email_sha256 ? 'EMAIL_SHA256' : '',
+    ids.phone_e164_sha256 ? 'PHONE_SHA256' : '',
+  ].join();
+}
+
+/** Splits persons into batches of one request each (sendable ones only, at most MAX_ROWS). */
+export function requestBatches<T extends { ids: ExportIds }>(
+  platform: ExportPlatform,
+  persons: readonly T[],
+): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const p of persons) {
+    if (!sendable(platform, p.ids)) continue;
+    const key = batchKey(platform, p.ids);
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  const out: T[][] = [];
+  for (const g of groups.values())
+    for (let i = 0; i < g.length; i += MAX_ROWS[platform])
+      out.push(g.slice(i, i + MAX_ROWS[platform]));
+  return out;
+}
+
 const META_SCHEMA = ['EMAIL_SHA256', 'PHONE_SHA256', 'EXTERN_ID'];
 
 function meta(t: ExportTarget, action: 'add' | 'remove', rows: readonly ExportIds[]) {

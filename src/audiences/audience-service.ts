@@ -1,5 +1,4 @@
 import type { DestinationConfig } from '../config/config-types.js';
-import type { HttpSend } from '../delivery/destination.js';
 import {
   evaluate,
   longestWindowS,
@@ -10,10 +9,15 @@ import {
   usesTouches,
 } from '../domain/audience-rules.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
-import type { AudienceRecord, MemberKeyType, MembershipRow } from '../store/audience-store.js';
+import type {
+  AudienceRecord,
+  AudienceSchedule,
+  MemberKeyType,
+  MembershipRow,
+} from '../store/audience-store.js';
 import type { Store } from '../store/store.js';
-import type { ExportTarget } from './audience-export.js';
-import { exportIds, type SyncReport, syncAudience } from './audience-sync.js';
+import { EXPORT_PLATFORMS, type ExportPlatform } from './audience-export.js';
+import { exportIds, planSync, type SyncPlan, type SyncTarget } from './audience-sync.js';
 
 /** Below this many persons nothing is exported, to protect individuals (issue 9). */
 export const DEFAULT_MIN_EXPORT_SIZE = 100;
@@ -29,6 +33,8 @@ const SWEEP_BATCH = 2000;
  * write the same answer, so overlap is harmless.
  */
 const EVALUATION_LANES = 8;
+/** Scheduled syncs taken per run of the timer. */
+const SCHEDULES_PER_RUN = 100;
 
 /** Runs `fn` over `items`, at most `lanes` at a time. */
 async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<void>) {
@@ -58,13 +64,22 @@ export interface AudienceServiceDeps {
   store: Store;
   nowMs: () => number;
   newId: (prefix: string) => string;
-  /** HTTP to the ad platforms, for syncs. */
-  send: HttpSend;
-  random: () => number;
+  /** A configured destination, for scheduled syncs. */
+  destination: (env_id: string, dest_id: string) => DestinationConfig | undefined;
+  /** Sync batches were queued in the outbox: the delivery worker may start at once. */
+  onJobsQueued?: () => void;
   onError?: (message: string) => void;
 }
 
 export type CreateResult = { ok: true; id: string } | { ok: false; errors: RuleError[] };
+export type UpdateResult = { ok: true } | { ok: false; errors: RuleError[] };
+
+/** What `update` may change; rules are given raw, as the admin API received them. */
+export interface AudiencePatch {
+  name?: string;
+  rules?: unknown;
+  min_export_size?: number;
+}
 
 /** The identifiers an ingested event or touch brings; they may change some membership. */
 export function identifiersOf(item: { event: TrackedEvent } | { touch: Touch }): IdentifierKey[] {
@@ -100,7 +115,6 @@ export class AudienceService {
   private overflowEnvs = new Set<string>();
   private draining: Promise<void> | null = null;
   private readonly lastSize = new Map<string, number>();
-  private readonly syncs = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: AudienceServiceDeps) {}
 
@@ -139,7 +153,55 @@ export class AudienceService {
     if (ids && !ids.includes(a.record.id)) ids.push(a.record.id);
   }
 
-  /** The audience, from memory after the first read (audiences are never edited). */
+  /**
+   * Changes an audience. New rules are validated like new ones; then every membership is
+   * dropped and recomputed under them (the size history goes on).
+   */
+  async update(id: string, patch: AudiencePatch): Promise<UpdateResult> {
+    const a = await this.get(id);
+    if (!a) throw new Error(`no audience ${id}`);
+    let rules = a.rules;
+    const rulesChanged =
+      patch.rules !== undefined && JSON.stringify(patch.rules) !== JSON.stringify(a.record.rules);
+    if (rulesChanged) {
+      const parsed = parseRules(patch.rules);
+      if (!parsed.ok) return parsed;
+      rules = parsed.rules;
+    }
+    const record: AudienceRecord = {
+      ...a.record,
+      name: patch.name ?? a.record.name,
+      rules: rulesChanged ? patch.rules : a.record.rules,
+      min_export_size: patch.min_export_size ?? a.record.min_export_size,
+    };
+    await this.deps.store.updateAudience(record.env_id, id, record);
+    this.remember({ record, rules });
+    if (rulesChanged) {
+      // An evaluation under the old rules must not land after the memberships are cleared.
+      while (this.draining) await this.draining;
+      await this.deps.store.clearMemberships(record.env_id, id);
+      await this.recompute(id);
+    }
+    return { ok: true };
+  }
+
+  /** Deletes an audience with its members, size history, sync state and queued syncs. */
+  async remove(id: string): Promise<void> {
+    const a = await this.get(id);
+    if (!a) return;
+    this.loaded.delete(id);
+    const ids = this.byEnv.get(a.record.env_id);
+    if (ids)
+      this.byEnv.set(
+        a.record.env_id,
+        ids.filter((x) => x !== id),
+      );
+    this.lastSize.delete(id);
+    while (this.draining) await this.draining;
+    await this.deps.store.deleteAudience(a.record.env_id, id);
+  }
+
+  /** The audience, from memory after the first read (edits go through `update`). */
   async get(id: string): Promise<LoadedAudience | null> {
     const hit = this.loaded.get(id);
     if (hit) return hit;
@@ -168,8 +230,9 @@ export class AudienceService {
     return out;
   }
 
-  /** Forgets which audiences each env has, so ones created by other processes are seen. */
+  /** Forgets what it read, so audiences created or edited by other processes are seen. */
   refresh(): void {
+    this.loaded.clear();
     this.byEnv.clear();
     this.touchBlind.clear();
   }
@@ -314,10 +377,9 @@ export class AudienceService {
     }
   }
 
-  /** Resolves once every queued identifier has been evaluated and every sync has ended. */
+  /** Resolves once every queued identifier has been evaluated. */
   async settle(): Promise<void> {
     while (this.draining) await this.draining;
-    await Promise.all(this.syncs);
   }
 
   /** Hashed identifiers of the members, one row per person, for the CSV export. */
@@ -325,22 +387,49 @@ export class AudienceService {
     return (await this.deps.store.audienceMembers(a.record.env_id, a.record.id)).map(exportIds);
   }
 
-  /** Starts a sync to an ad platform in the background (retries may take a while). */
-  startSync(a: LoadedAudience, dest: DestinationConfig, target: ExportTarget): Promise<SyncReport> {
-    const p = syncAudience(
-      {
-        ...this.deps,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      },
-      a,
-      dest,
-      target,
+  /** Queues the add and remove batches that bring the platform in line (see planSync). */
+  async sync(a: LoadedAudience, dest: DestinationConfig, target: SyncTarget): Promise<SyncPlan> {
+    const plan = await planSync(this.deps, a, dest, target);
+    if (plan.deliveries.length > 0) this.deps.onJobsQueued?.();
+    return plan;
+  }
+
+  /** Replaces the audience's scheduled syncs; each first runs at once, then `every_ms`. */
+  async setSchedules(
+    a: LoadedAudience,
+    schedules: ReadonlyArray<Omit<AudienceSchedule, 'next_run_at_ms' | 'last_run_at_ms'>>,
+  ): Promise<void> {
+    const now = this.deps.nowMs();
+    await this.deps.store.putSchedules(
+      a.record.env_id,
+      a.record.id,
+      schedules.map((x) => ({ ...x, next_run_at_ms: now, last_run_at_ms: null })),
     );
-    const tracked = p
-      .catch((e: unknown) => this.deps.onError?.(`audience sync failed: ${(e as Error).message}`))
-      .finally(() => this.syncs.delete(tracked));
-    this.syncs.add(tracked);
-    return p;
+  }
+
+  /**
+   * Runs the scheduled syncs that are due: each queues the delta since the audience's last
+   * sync to that destination. An audience under its minimum size sends nothing this time.
+   */
+  async runScheduledSyncs(): Promise<number> {
+    const due = await this.deps.store.claimDueSchedules(this.deps.nowMs(), SCHEDULES_PER_RUN);
+    let queued = 0;
+    for (const s of due) {
+      try {
+        const a = await this.get(s.audience_id);
+        const dest = this.deps.destination(s.env_id, s.dest_id);
+        if (!a || !dest || !EXPORT_PLATFORMS.includes(dest.type as ExportPlatform)) {
+          this.deps.onError?.(`scheduled sync of ${s.audience_id} to ${s.dest_id}: no such target`);
+          continue;
+        }
+        const size = await this.deps.store.audienceSize(s.env_id, s.audience_id);
+        if (size < a.record.min_export_size) continue;
+        queued += (await this.sync(a, dest, s)).deliveries.length;
+      } catch (e) {
+        this.deps.onError?.(`scheduled sync failed: ${(e as Error).message}`);
+      }
+    }
+    return queued;
   }
 
   private async drain(): Promise<void> {

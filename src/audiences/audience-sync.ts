@@ -1,38 +1,37 @@
 import type { DestinationConfig } from '../config/config-types.js';
-import type { HttpResult, HttpSend, OutgoingRequest } from '../delivery/destination.js';
-import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
+import type { HttpResult } from '../delivery/destination.js';
+import type { JobHandler } from '../delivery/job-handler.js';
+import { classifyAttempt, type DeliveryVerdict } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
-import type { ExportIds, MembershipRow } from '../store/audience-store.js';
+import {
+  AUDIENCE_SYNC_KIND,
+  type AudienceSyncJob,
+  type ExportIds,
+  type MembershipRow,
+} from '../store/audience-store.js';
 import type { Store } from '../store/store.js';
 import {
   type ExportPlatform,
-  type ExportTarget,
   exportRequests,
-  MAX_ROWS,
+  requestBatches,
   sendable,
 } from './audience-export.js';
 import type { LoadedAudience } from './audience-service.js';
 
-/** How much of a platform's answer the sync log keeps per attempt. */
-const DETAIL_CHARS = 500;
-
-export interface SyncDeps {
-  store: Store;
-  send: HttpSend;
-  nowMs: () => number;
-  random: () => number;
-  newId: (prefix: string) => string;
-  sleep: (ms: number) => Promise<void>;
+/** Where a sync goes on the platform: its audience, and TikTok's advertiser. */
+export interface SyncTarget {
+  platform_audience_id: string;
+  advertiser_id: string | null;
 }
 
-/** What a sync did. */
-export interface SyncReport {
+/** What a sync queued. */
+export interface SyncPlan {
   added: number;
   removed: number;
   /** Persons the platform cannot match (no email or phone for TikTok and Google). */
   skipped: number;
-  /** Rows left for the next sync because the platform refused them or retries ran out. */
-  failed: number;
+  /** Outbox ids of the queued batches (`GET /api/deliveries/:id`). */
+  deliveries: number[];
 }
 
 /** The hashed ids of a member: the extern id is the hash of its user id, else its browser id. */
@@ -42,6 +41,57 @@ export function exportIds(m: MembershipRow): ExportIds {
     email_sha256: m.email_sha256,
     phone_sha256: m.phone_sha256,
     phone_e164_sha256: m.phone_e164_sha256,
+  };
+}
+
+/**
+ * Queues what brings the platform's copy of the audience in line with its members: a remove
+ * batch for who left, an add batch for who joined (or whose hashes changed), each one outbox
+ * job of one request. What the platform is to hold is recorded with the jobs, so the next
+ * sync (on demand or scheduled) sends only what changed since. The caller checks the minimum
+ * size first.
+ */
+export async function planSync(
+  deps: { store: Store; nowMs: () => number; newId: (prefix: string) => string },
+  a: LoadedAudience,
+  dest: DestinationConfig,
+  target: SyncTarget,
+): Promise<SyncPlan> {
+  const { store } = deps;
+  const { env_id, id } = a.record;
+  const platform = dest.type as ExportPlatform;
+  const members = (await store.audienceMembers(env_id, id)).map((m) => ({
+    person: m.person,
+    ids: exportIds(m),
+  }));
+  const synced = await store.syncedPersons(env_id, id, dest.id);
+  const held = new Map(synced.map((s) => [s.person, JSON.stringify(s.ids)]));
+  const current = new Set(members.map((m) => m.person));
+  const changed = members.filter((m) => held.get(m.person) !== JSON.stringify(m.ids));
+  const adds = changed.filter((m) => sendable(platform, m.ids));
+  const removes = synced.filter((s) => !current.has(s.person));
+  const job = (action: 'add' | 'remove', persons: AudienceSyncJob['persons']) => ({
+    key: `${id}:${deps.newId('as_')}`,
+    job: { audience_id: id, action, ...target, persons },
+  });
+  // Removals first: a person who left and came back with new ids is removed, then added.
+  const jobs = [
+    ...requestBatches(platform, removes).map((b) => job('remove', b)),
+    ...requestBatches(platform, adds).map((b) => job('add', b)),
+  ];
+  const deliveries = await store.enqueueAudienceSync(
+    env_id,
+    dest.id,
+    jobs,
+    adds,
+    removes.map((r) => r.person),
+    deps.nowMs(),
+  );
+  return {
+    added: adds.length,
+    removed: removes.length,
+    skipped: changed.length - adds.length,
+    deliveries,
   };
 }
 
@@ -65,117 +115,58 @@ function verdictOf(platform: ExportPlatform, r: HttpResult, nowMs: number): Deli
 }
 
 /**
- * Sends one request until it is done, refused, or the destination's retry budget is spent
- * (the delivery policy's classes, backoff and `Retry-After`), logging every attempt.
+ * Sends audience sync jobs through the delivery worker. Credentials come from the
+ * destination's config at send time (the outbox holds none). An add batch of an audience
+ * that has shrunk under its minimum size since it was queued is held back (failed, with the
+ * reason; `POST /api/deliveries/:id/retry` sends it once the audience has grown again).
  */
-async function sendWithRetries(
-  deps: SyncDeps,
-  a: LoadedAudience,
-  dest: DestinationConfig,
-  platform: ExportPlatform,
-  action: 'add' | 'remove',
-  rows: number,
-  req: OutgoingRequest,
-): Promise<boolean> {
-  const first = deps.nowMs();
-  for (let attempt = 1; ; attempt++) {
-    const at = deps.nowMs();
-    const result = await deps.send(req, dest.timeout_ms);
-    const done = deps.nowMs();
-    const verdict = verdictOf(platform, result, done);
-    const next =
-      verdict.action === 'retry'
-        ? nextAttemptAt(verdict, attempt, first, done, dest.retry, deps.random)
+export function audienceSyncJobs(store: Store): JobHandler {
+  const platformOf = (dest: DestinationConfig) => dest.type as ExportPlatform;
+  return {
+    kind: AUDIENCE_SYNC_KIND,
+    async refuse(claimed) {
+      const job = claimed.payload as AudienceSyncJob | null;
+      if (!job) return 'the job has no payload';
+      const a = await store.getAudience(job.audience_id);
+      if (!a) return `audience ${job.audience_id} was deleted`;
+      if (job.action === 'remove') return null;
+      const size = await store.audienceSize(a.env_id, a.id);
+      return size < a.min_export_size
+        ? `below_minimum_size: the audience has ${size} people, under its minimum ${a.min_export_size}`
         : null;
-    await deps.store.recordSyncAttempt({
-      env_id: a.record.env_id,
-      id: deps.newId('sa_'),
-      audience_id: a.record.id,
-      dest_id: dest.id,
-      action,
-      rows,
-      attempt,
-      at_ms: at,
-      duration_ms: done - at,
-      status_code: result.kind === 'response' ? result.status : null,
-      error: verdict.action === 'done' ? null : verdict.reason,
-      verdict: verdict.action === 'retry' && next === null ? 'dead-letter' : verdict.action,
-      response_excerpt: (result.kind === 'response' ? result.bodyExcerpt : result.error).slice(
-        0,
-        DETAIL_CHARS,
-      ),
-    });
-    if (verdict.action === 'done') return true;
-    if (next === null) return false;
-    await deps.sleep(Math.max(0, next - deps.nowMs()));
-  }
-}
-
-/**
- * Brings the platform's copy of the audience in line with its members: removes who left,
- * adds who joined (or whose hashes changed), in batches of the platform's size, and records
- * what the platform holds after each batch so the next sync sends only the difference.
- * The caller checks the minimum size first.
- */
-export async function syncAudience(
-  deps: SyncDeps,
-  a: LoadedAudience,
-  dest: DestinationConfig,
-  target: ExportTarget,
-): Promise<SyncReport> {
-  const { store } = deps;
-  const { env_id, id } = a.record;
-  const members = (await store.audienceMembers(env_id, id)).map((m) => ({
-    person: m.person,
-    ids: exportIds(m),
-  }));
-  const synced = await store.syncedPersons(env_id, id, dest.id);
-  const held = new Map(synced.map((s) => [s.person, JSON.stringify(s.ids)]));
-  const current = new Set(members.map((m) => m.person));
-  const adds = members.filter((m) => held.get(m.person) !== JSON.stringify(m.ids));
-  const removes = synced.filter((s) => !current.has(s.person));
-  const report: SyncReport = { added: 0, removed: 0, skipped: 0, failed: 0 };
-  const size = MAX_ROWS[target.platform];
-
-  for (let i = 0; i < removes.length; i += size) {
-    const chunk = removes.slice(i, i + size);
-    const reqs = exportRequests(
-      target,
-      'remove',
-      chunk.map((c) => c.ids),
-    );
-    let ok = true;
-    for (const r of reqs)
-      ok = (await sendWithRetries(deps, a, dest, target.platform, 'remove', chunk.length, r)) && ok;
-    if (ok) {
-      await store.markSynced(
-        env_id,
-        id,
-        dest.id,
-        [],
-        chunk.map((c) => c.person),
-        deps.nowMs(),
+    },
+    buildRequest(claimed, dest) {
+      const job = claimed.payload as AudienceSyncJob;
+      const settings = dest.settings as Record<string, string | undefined>;
+      const platform = platformOf(dest);
+      const reqs = exportRequests(
+        {
+          platform,
+          base_url: dest.base_url,
+          access_token: settings.access_token ?? '',
+          platform_audience_id: job.platform_audience_id,
+          account_id:
+            platform === 'tiktok'
+              ? job.advertiser_id
+              : platform === 'google_ads'
+                ? (settings.customer_id ?? null)
+                : null,
+          api_version: platform === 'meta' ? settings.api_version : undefined,
+        },
+        job.action,
+        job.persons.map((p) => p.ids),
       );
-      report.removed += chunk.length;
-    } else report.failed += chunk.length;
-  }
-  for (let i = 0; i < adds.length; i += size) {
-    const chunk = adds.slice(i, i + size);
-    const reqs = exportRequests(
-      target,
-      'add',
-      chunk.map((c) => c.ids),
-    );
-    const matchable = chunk.filter((c) => sendable(target.platform, c.ids));
-    report.skipped += chunk.length - matchable.length;
-    let ok = true;
-    for (const r of reqs)
-      ok =
-        (await sendWithRetries(deps, a, dest, target.platform, 'add', matchable.length, r)) && ok;
-    if (ok) {
-      await store.markSynced(env_id, id, dest.id, matchable, [], deps.nowMs());
-      report.added += matchable.length;
-    } else report.failed += matchable.length;
-  }
-  return report;
+      // requestBatches made each job exactly one request's worth.
+      if (reqs.length !== 1)
+        throw new Error(`audience job ${claimed.outbox.id} is not one request`);
+      return reqs[0];
+    },
+    kept(claimed) {
+      const job = claimed.payload as AudienceSyncJob;
+      return { ...job, persons: [], rows: job.persons.length };
+    },
+    interpret(result, dest, nowMs) {
+      return verdictOf(platformOf(dest), result, nowMs);
+    },
+  };
 }

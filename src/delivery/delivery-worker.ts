@@ -1,7 +1,14 @@
 import type { AppConfig, DestinationConfig } from '../config/config-types.js';
 import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
 import { redactText } from '../domain/redact-text.js';
-import type { AttemptRecord, ClaimedDelivery, OutboxUpdate, Store } from '../store/store.js';
+import type {
+  AttemptRecord,
+  ClaimedDelivery,
+  ClaimedJob,
+  OutboxRecord,
+  OutboxUpdate,
+  Store,
+} from '../store/store.js';
 import type {
   DeliveryContext,
   DeliveryItem,
@@ -10,9 +17,12 @@ import type {
   Interpretation,
 } from './destination.js';
 import { adapterFor } from './destinations/registry.js';
+import type { JobHandler } from './job-handler.js';
 
 /** Rows claimed per round. */
 const CLAIM_BATCH_ROWS = 500;
+/** Jobs claimed per round and kind; each is one request of up to thousands of rows. */
+const CLAIM_BATCH_JOBS = 50;
 /**
  * Destinations sent to at once per worker; each destination gets one request at a time, so
  * that its conversions arrive in order (batching platforms carry up to 1000 rows each).
@@ -27,7 +37,7 @@ const DETAIL_CHARS = 500;
 
 /** Observes attempts for logs and metrics. */
 export interface DeliveryObserver {
-  attempted(d: ClaimedDelivery, verdict: string, detail: string | null): void;
+  attempted(d: { outbox: OutboxRecord }, verdict: string, detail: string | null): void;
   paused(env_id: string, dest_id: string, reason: string): void;
   workerError(message: string): void;
 }
@@ -42,6 +52,8 @@ export interface WorkerDeps {
   observer?: DeliveryObserver;
   /** Brings the destinations up to date (saved in another process) before rows are given up. */
   refreshDestinations?: () => Promise<void>;
+  /** Kinds of outbox jobs besides conversions, and how to send each. */
+  jobs?: readonly JobHandler[];
 }
 
 /** One row's attempt, read but not yet recorded. */
@@ -189,7 +201,123 @@ export class DeliveryWorker {
     } finally {
       clearInterval(renew);
     }
-    return rows.length;
+    return rows.length + (await this.drainJobs(paused));
+  }
+
+  /** Claims due jobs of each kind and sends them, one lane per destination and kind. */
+  private async drainJobs(paused: ReadonlySet<string>): Promise<number> {
+    const { store, owner } = this.deps;
+    let claimed = 0;
+    for (const handler of this.deps.jobs ?? []) {
+      const jobs = await store.claimJobs(
+        handler.kind,
+        this.deps.nowMs(),
+        CLAIM_BATCH_JOBS,
+        this.deps.config.delivery_lease_ms,
+        owner,
+        paused,
+      );
+      claimed += jobs.length;
+      if (jobs.length === 0) continue;
+      const lanes = new Map<string, ClaimedJob[]>();
+      for (const j of jobs) {
+        const key = `${j.outbox.env_id}/${j.outbox.dest_id}`;
+        lanes.set(key, [...(lanes.get(key) ?? []), j]);
+      }
+      const unfinished = new Set(jobs.map((j) => j.outbox.id));
+      const leaseMs = this.deps.config.delivery_lease_ms;
+      const renew = setInterval(
+        () => {
+          store
+            .extendLeases(owner, [...unfinished], this.deps.nowMs() + leaseMs)
+            .catch((e: Error) => this.deps.observer?.workerError(`lease renewal: ${e.message}`));
+        },
+        Math.max(50, Math.floor(leaseMs / 3)),
+      );
+      renew.unref();
+      try {
+        const running = [...lanes.values()].map((lane) => {
+          const p = this.runJobLane(handler, lane, unfinished).finally(() =>
+            this.inFlight.delete(p),
+          );
+          this.inFlight.add(p);
+          return p;
+        });
+        const failed = (await Promise.allSettled(running)).find((r) => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      } finally {
+        clearInterval(renew);
+      }
+    }
+    return claimed;
+  }
+
+  /** Sends one destination's jobs in order; stops at the first that must be retried. */
+  private async runJobLane(h: JobHandler, lane: ClaimedJob[], unfinished: Set<number>) {
+    for (let i = 0; i < lane.length; i++) {
+      const stop = this.stopping || (await this.sendJob(h, lane[i]));
+      unfinished.delete(lane[i].outbox.id);
+      if (stop) {
+        const rest = lane.slice(this.stopping ? i : i + 1).map((j) => j.outbox.id);
+        for (const id of rest) unfinished.delete(id);
+        if (rest.length > 0)
+          await this.deps.store.extendLeases(this.deps.owner, rest, this.deps.nowMs() - 1);
+        return;
+      }
+    }
+  }
+
+  /** Sends one job and records its attempt; true when the jobs behind it must wait. */
+  private async sendJob(h: JobHandler, job: ClaimedJob): Promise<boolean> {
+    const { store, nowMs } = this.deps;
+    const at = nowMs();
+    const find = () =>
+      this.deps.config.environments
+        .find((e) => e.id === job.outbox.env_id)
+        ?.destinations.find((x) => x.id === job.outbox.dest_id);
+    let dest = find();
+    if (!dest && this.deps.refreshDestinations) {
+      // As for conversions: the destination may have been saved by another process.
+      await this.deps.refreshDestinations();
+      dest = find();
+    }
+    const why = dest ? await h.refuse?.(job, dest) : 'destination no longer configured';
+    if (!dest || why) {
+      const reason = why ?? 'refused';
+      await store.finishAttempts([
+        {
+          attempt: this.attempt(job, at, 0, null, reason, 'drop', null),
+          update: { status: 'failed' },
+        },
+      ]);
+      this.deps.observer?.attempted(job, 'drop', reason);
+      return false;
+    }
+    const held = await store.extendLeases(
+      this.deps.owner,
+      [job.outbox.id],
+      nowMs() + this.deps.config.delivery_lease_ms,
+    );
+    if (held.length === 0) return false;
+    const result = await this.deps.send(h.buildRequest(job, dest), dest.timeout_ms);
+    const done = nowMs();
+    const verdict = h.interpret(result, dest, done);
+    let update = this.nextState(job, verdict, dest, at, done);
+    if (update.status === 'delivered' && h.kept)
+      update = { status: 'delivered', payload: JSON.stringify(h.kept(job)) };
+    const reason = verdict.action === 'done' ? null : verdict.reason;
+    const label = update.status === 'dead' ? 'dead-letter' : verdict.action;
+    const detail = result.kind === 'response' ? result.bodyExcerpt : result.error;
+    const status = result.kind === 'response' ? result.status : null;
+    await store.finishAttempts([
+      { attempt: this.attempt(job, at, done - at, status, reason, label, detail), update },
+    ]);
+    this.deps.observer?.attempted(job, label, reason);
+    if (verdict.action === 'pause') {
+      await store.setDestinationPaused(job.outbox.env_id, dest.id, true, verdict.reason, done);
+      this.deps.observer?.paused(job.outbox.env_id, dest.id, verdict.reason);
+    }
+    return update.status === 'pending' || verdict.action === 'pause';
   }
 
   /**
@@ -285,7 +413,7 @@ export class DeliveryWorker {
   }
 
   private attempt(
-    d: ClaimedDelivery,
+    d: { outbox: OutboxRecord },
     at: number,
     duration: number,
     status: number | null,
@@ -307,7 +435,7 @@ export class DeliveryWorker {
   }
 
   private nextState(
-    d: ClaimedDelivery,
+    d: { outbox: OutboxRecord },
     verdict: DeliveryVerdict,
     dest: DestinationConfig,
     at: number,

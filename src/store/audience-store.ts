@@ -1,6 +1,6 @@
 import type { PersonEvent, PersonTouch } from '../domain/audience-rules.js';
 import type { MatchedTouch } from '../domain/conversion-path.js';
-import type { StoredEvent } from './store.js';
+import type { AttemptRecord, OutboxRecord, StoredEvent } from './store.js';
 
 /** One touch of a stored conversion path, with how it was matched to the person. */
 export type PathTouchRecord = MatchedTouch;
@@ -78,23 +78,32 @@ export interface ExportIds {
   phone_e164_sha256: string | null;
 }
 
-/** One audience sync request and its outcome, for the sync log. */
-export interface SyncAttemptRecord {
-  env_id: string;
-  id: string;
-  audience_id: string;
+/** A scheduled sync of an audience to one destination. */
+export interface AudienceSchedule {
   dest_id: string;
-  action: 'add' | 'remove';
-  rows: number;
-  /** 1 for the first try of a request, 2 for its first retry… */
-  attempt: number;
-  at_ms: number;
-  duration_ms: number;
-  status_code: number | null;
-  error: string | null;
-  verdict: string;
-  response_excerpt: string | null;
+  /** Meta custom audience id, TikTok audience id, Google user list id. */
+  platform_audience_id: string;
+  /** TikTok only. */
+  advertiser_id: string | null;
+  every_ms: number;
+  next_run_at_ms: number;
+  last_run_at_ms: number | null;
 }
+
+/** One add or remove batch of an audience sync: one request, queued as an outbox job. */
+export interface AudienceSyncJob {
+  audience_id: string;
+  action: 'add' | 'remove';
+  platform_audience_id: string;
+  advertiser_id: string | null;
+  /** Empty once delivered: the hashed ids live no longer than their delivery. */
+  persons: Array<{ person: string; ids: ExportIds }>;
+  /** How many persons the batch carried (set once `persons` is emptied). */
+  rows?: number;
+}
+
+/** The outbox kind of audience sync jobs. */
+export const AUDIENCE_SYNC_KIND = 'audience_sync';
 
 /** The Store port's part for attribution paths and audiences (issue 9). */
 export interface AudienceStore {
@@ -125,6 +134,15 @@ export interface AudienceStore {
   getAudience(id: string): Promise<AudienceRecord | null>;
   listAudiences(env_id: string): Promise<AudienceRecord[]>;
   markAudienceRecomputed(env_id: string, id: string, at_ms: number): Promise<void>;
+  updateAudience(
+    env_id: string,
+    id: string,
+    fields: Pick<AudienceRecord, 'name' | 'rules' | 'min_export_size'>,
+  ): Promise<void>;
+  /** Deletes the audience and everything kept for it (members, sizes, sync state, jobs). */
+  deleteAudience(env_id: string, id: string): Promise<void>;
+  /** Forgets every membership of the audience (before a recompute under new rules). */
+  clearMemberships(env_id: string, audience_id: string): Promise<void>;
 
   /** The identifiers of the person an identifier belongs to. */
   personOf(env_id: string, key_type: MemberKeyType, key_value: string): Promise<PersonIds>;
@@ -195,10 +213,40 @@ export interface AudienceStore {
     removed: readonly string[],
     at_ms: number,
   ): Promise<void>;
-  recordSyncAttempt(a: SyncAttemptRecord): Promise<void>;
-  listSyncAttempts(
+  /**
+   * Queues sync batches as outbox jobs (keys `job_keys[i]`) and records, in the same
+   * transaction, that the platform is to hold `added` and no longer `removed`: the next sync
+   * sends only what changed after this one. Answers the outbox ids.
+   */
+  enqueueAudienceSync(
+    env_id: string,
+    dest_id: string,
+    jobs: ReadonlyArray<{ key: string; job: AudienceSyncJob }>,
+    added: ReadonlyArray<{ person: string; ids: ExportIds }>,
+    removed: readonly string[],
+    now_ms: number,
+  ): Promise<number[]>;
+  /** The audience's sync jobs, newest first, with their attempts. */
+  listAudienceJobs(
     env_id: string,
     audience_id: string,
     limit: number,
-  ): Promise<SyncAttemptRecord[]>;
+  ): Promise<
+    Array<{ outbox: OutboxRecord; job: AudienceSyncJob | null; attempts: AttemptRecord[] }>
+  >;
+  /** Replaces the audience's sync schedules. */
+  putSchedules(
+    env_id: string,
+    audience_id: string,
+    schedules: readonly AudienceSchedule[],
+  ): Promise<void>;
+  listSchedules(env_id: string, audience_id: string): Promise<AudienceSchedule[]>;
+  /**
+   * Takes the schedules due by `now_ms` and moves each to its next run; a schedule another
+   * process took first is not answered, so each run happens once.
+   */
+  claimDueSchedules(
+    now_ms: number,
+    limit: number,
+  ): Promise<Array<AudienceSchedule & { env_id: string; audience_id: string }>>;
 }

@@ -1,8 +1,10 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import type { TouchKind, TrackedEvent } from '../domain/event.js';
 import type {
   AudienceRecord,
+  AudienceSchedule,
   AudienceStore,
+  AudienceSyncJob,
   ConversionPathRecord,
   ExportIds,
   MemberKeyType,
@@ -10,15 +12,11 @@ import type {
   PathTouchRecord,
   PersonIds,
   PersonRecords,
-  SyncAttemptRecord,
 } from './audience-store.js';
-import { eventFromRow } from './row-mappers.js';
+import { AUDIENCE_SYNC_KIND } from './audience-store.js';
+import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
-import type {
-  AudienceMembersTable,
-  AudienceSyncAttemptsTable,
-  ConversionPathsTable,
-} from './schema-audiences.js';
+import type { AudienceMembersTable, ConversionPathsTable } from './schema-audiences.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;
@@ -59,18 +57,6 @@ function memberFromRow(r: Selectable<AudienceMembersTable>): MembershipRow {
     email_sha256: r.email_sha256,
     phone_sha256: r.phone_sha256,
     phone_e164_sha256: r.phone_e164_sha256,
-  };
-}
-
-function attemptFromRow(r: Selectable<AudienceSyncAttemptsTable>): SyncAttemptRecord {
-  return {
-    ...r,
-    action: r.action as SyncAttemptRecord['action'],
-    rows: num(r.rows),
-    attempt: num(r.attempt),
-    at_ms: num(r.at_ms),
-    duration_ms: num(r.duration_ms),
-    status_code: numOrNull(r.status_code),
   };
 }
 
@@ -437,21 +423,30 @@ export class KyselyAudienceStore implements AudienceStore {
     }
   }
 
+  /**
+   * The retargeting lookup's SQL, compiled once with placeholder values: building and
+   * compiling the query on every call cost more than the indexed read itself.
+   */
+  private membershipSql: string | null = null;
+
   async getMembership(
     env_id: string,
     audience_id: string,
     key_type: MemberKeyType,
     key_value: string,
   ) {
-    const row = await this.db
+    this.membershipSql ??= this.db
       .selectFrom('audience_members')
       .selectAll()
-      .where('env_id', '=', env_id)
-      .where('audience_id', '=', audience_id)
-      .where('key_type', '=', key_type)
-      .where('key_value', '=', key_value)
-      .executeTakeFirst();
-    return row ? memberFromRow(row) : null;
+      .where('env_id', '=', '')
+      .where('audience_id', '=', '')
+      .where('key_type', '=', '')
+      .where('key_value', '=', '')
+      .compile().sql;
+    const { rows } = await this.db.executeQuery<Selectable<AudienceMembersTable>>(
+      CompiledQuery.raw(this.membershipSql, [env_id, audience_id, key_type, key_value]),
+    );
+    return rows[0] ? memberFromRow(rows[0]) : null;
   }
 
   async membershipsDue(env_id: string, audience_id: string, now_s: number, limit: number) {
@@ -524,7 +519,7 @@ export class KyselyAudienceStore implements AudienceStore {
     return rows.map((r) => ({ person: r.person, ids: JSON.parse(r.ids) as ExportIds }));
   }
 
-  async markSynced(
+  markSynced(
     env_id: string,
     audience_id: string,
     dest_id: string,
@@ -532,54 +527,239 @@ export class KyselyAudienceStore implements AudienceStore {
     removed: readonly string[],
     at_ms: number,
   ) {
+    return this.db
+      .transaction()
+      .execute((trx) => markSyncedIn(trx, env_id, audience_id, dest_id, added, removed, at_ms));
+  }
+
+  async updateAudience(
+    env_id: string,
+    id: string,
+    f: Pick<AudienceRecord, 'name' | 'rules' | 'min_export_size'>,
+  ) {
+    await this.db
+      .updateTable('audiences')
+      .set({ name: f.name, rules: JSON.stringify(f.rules), min_export_size: f.min_export_size })
+      .where('env_id', '=', env_id)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async deleteAudience(env_id: string, id: string) {
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < added.length; i += INSERT_CHUNK_ROWS) {
-        await trx
-          .insertInto('audience_synced')
-          .values(
-            added.slice(i, i + INSERT_CHUNK_ROWS).map((a) => ({
-              env_id,
-              audience_id,
-              dest_id,
-              person: a.person,
-              ids: JSON.stringify(a.ids),
-              synced_at_ms: at_ms,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['env_id', 'audience_id', 'dest_id', 'person']).doUpdateSet((eb) => ({
-              ids: eb.ref('excluded.ids'),
-              synced_at_ms: at_ms,
-            })),
-          )
-          .execute();
+      const jobs = await trx
+        .selectFrom('outbox')
+        .select('id')
+        .where('env_id', '=', env_id)
+        .where('kind', '=', AUDIENCE_SYNC_KIND)
+        .where(jobsOf(id))
+        .execute();
+      for (let i = 0; i < jobs.length; i += INSERT_CHUNK_ROWS) {
+        const ids = jobs.slice(i, i + INSERT_CHUNK_ROWS).map((j) => Number(j.id));
+        await trx.deleteFrom('delivery_attempts').where('outbox_id', 'in', ids).execute();
+        await trx.deleteFrom('outbox').where('id', 'in', ids).execute();
       }
-      for (let i = 0; i < removed.length; i += INSERT_CHUNK_ROWS) {
+      for (const table of [
+        'audience_members',
+        'audience_sizes',
+        'audience_synced',
+        'audience_schedules',
+      ] as const) {
         await trx
-          .deleteFrom('audience_synced')
+          .deleteFrom(table)
           .where('env_id', '=', env_id)
-          .where('audience_id', '=', audience_id)
-          .where('dest_id', '=', dest_id)
-          .where('person', 'in', removed.slice(i, i + INSERT_CHUNK_ROWS))
+          .where('audience_id', '=', id)
           .execute();
       }
+      await trx.deleteFrom('audiences').where('env_id', '=', env_id).where('id', '=', id).execute();
     });
   }
 
-  async recordSyncAttempt(a: SyncAttemptRecord) {
-    await this.db.insertInto('audience_sync_attempts').values(a).execute();
+  async clearMemberships(env_id: string, audience_id: string) {
+    await this.db
+      .deleteFrom('audience_members')
+      .where('env_id', '=', env_id)
+      .where('audience_id', '=', audience_id)
+      .execute();
   }
 
-  async listSyncAttempts(env_id: string, audience_id: string, limit: number) {
+  async enqueueAudienceSync(
+    env_id: string,
+    dest_id: string,
+    jobs: ReadonlyArray<{ key: string; job: AudienceSyncJob }>,
+    added: ReadonlyArray<{ person: string; ids: ExportIds }>,
+    removed: readonly string[],
+    now_ms: number,
+  ): Promise<number[]> {
+    if (jobs.length === 0) return [];
+    const audience_id = jobs[0].job.audience_id;
+    return this.db.transaction().execute(async (trx) => {
+      await markSyncedIn(trx, env_id, audience_id, dest_id, added, removed, now_ms);
+      const ids: number[] = [];
+      // One row at a time: each job is up to 10,000 persons, far over a multi-row INSERT's
+      // bound-parameter budget would matter, and there are only a few per sync.
+      for (const { key, job } of jobs) {
+        const row = await trx
+          .insertInto('outbox')
+          .values({
+            env_id,
+            conversion_id: key,
+            dest_id,
+            kind: AUDIENCE_SYNC_KIND,
+            payload: JSON.stringify(job),
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at_ms: now_ms,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        ids.push(Number(row.id));
+      }
+      return ids;
+    });
+  }
+
+  async listAudienceJobs(env_id: string, audience_id: string, limit: number) {
     const rows = await this.db
-      .selectFrom('audience_sync_attempts')
+      .selectFrom('outbox')
+      .selectAll()
+      .where('env_id', '=', env_id)
+      .where('kind', '=', AUDIENCE_SYNC_KIND)
+      .where(jobsOf(audience_id))
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    if (rows.length === 0) return [];
+    const attempts = await this.db
+      .selectFrom('delivery_attempts')
+      .selectAll()
+      .where(
+        'outbox_id',
+        'in',
+        rows.map((r) => Number(r.id)),
+      )
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      outbox: outboxFromRow(r),
+      job: r.payload ? (JSON.parse(r.payload) as AudienceSyncJob) : null,
+      attempts: attempts.filter((a) => Number(a.outbox_id) === Number(r.id)).map(attemptFromRow),
+    }));
+  }
+
+  async putSchedules(env_id: string, audience_id: string, schedules: readonly AudienceSchedule[]) {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('audience_schedules')
+        .where('env_id', '=', env_id)
+        .where('audience_id', '=', audience_id)
+        .execute();
+      if (schedules.length === 0) return;
+      await trx
+        .insertInto('audience_schedules')
+        .values(schedules.map((x) => ({ env_id, audience_id, ...x })))
+        .execute();
+    });
+  }
+
+  async listSchedules(env_id: string, audience_id: string) {
+    const rows = await this.db
+      .selectFrom('audience_schedules')
       .selectAll()
       .where('env_id', '=', env_id)
       .where('audience_id', '=', audience_id)
-      .orderBy('at_ms')
-      .orderBy('attempt')
+      .orderBy('dest_id')
+      .execute();
+    return rows.map(scheduleFromRow);
+  }
+
+  async claimDueSchedules(now_ms: number, limit: number) {
+    const due = await this.db
+      .selectFrom('audience_schedules')
+      .selectAll()
+      .where('next_run_at_ms', '<=', now_ms)
+      .orderBy('next_run_at_ms')
       .limit(limit)
       .execute();
-    return rows.map(attemptFromRow);
+    const out: Array<AudienceSchedule & { env_id: string; audience_id: string }> = [];
+    for (const row of due) {
+      const s = scheduleFromRow(row);
+      // Compare-and-set on the run time: of two processes, only one moves it on.
+      const r = await this.db
+        .updateTable('audience_schedules')
+        .set({ next_run_at_ms: now_ms + s.every_ms, last_run_at_ms: now_ms })
+        .where('env_id', '=', row.env_id)
+        .where('audience_id', '=', row.audience_id)
+        .where('dest_id', '=', row.dest_id)
+        .where('next_run_at_ms', '=', s.next_run_at_ms)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1)
+        out.push({ ...s, env_id: row.env_id, audience_id: row.audience_id });
+    }
+    return out;
+  }
+}
+
+/**
+ * Outbox rows of one audience's jobs, whose keys are `<audience_id>:<job id>` (a prefix
+ * compared as is: LIKE would need escaping that SQLite and PostgreSQL spell differently).
+ */
+function jobsOf(audience_id: string) {
+  const prefix = `${audience_id}:`;
+  return sql<boolean>`substr(conversion_id, 1, ${prefix.length}) = ${prefix}`;
+}
+
+function scheduleFromRow(r: Selectable<Database['audience_schedules']>): AudienceSchedule {
+  return {
+    dest_id: r.dest_id,
+    platform_audience_id: r.platform_audience_id,
+    advertiser_id: r.advertiser_id,
+    every_ms: num(r.every_ms),
+    next_run_at_ms: num(r.next_run_at_ms),
+    last_run_at_ms: numOrNull(r.last_run_at_ms),
+  };
+}
+
+/** Records what the platform is to hold of an audience, inside the caller's transaction. */
+async function markSyncedIn(
+  trx: Kysely<Database>,
+  env_id: string,
+  audience_id: string,
+  dest_id: string,
+  added: ReadonlyArray<{ person: string; ids: ExportIds }>,
+  removed: readonly string[],
+  at_ms: number,
+) {
+  for (let i = 0; i < added.length; i += INSERT_CHUNK_ROWS) {
+    await trx
+      .insertInto('audience_synced')
+      .values(
+        added.slice(i, i + INSERT_CHUNK_ROWS).map((a) => ({
+          env_id,
+          audience_id,
+          dest_id,
+          person: a.person,
+          ids: JSON.stringify(a.ids),
+          synced_at_ms: at_ms,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['env_id', 'audience_id', 'dest_id', 'person']).doUpdateSet((eb) => ({
+          ids: eb.ref('excluded.ids'),
+          synced_at_ms: at_ms,
+        })),
+      )
+      .execute();
+  }
+  for (let i = 0; i < removed.length; i += INSERT_CHUNK_ROWS) {
+    await trx
+      .deleteFrom('audience_synced')
+      .where('env_id', '=', env_id)
+      .where('audience_id', '=', audience_id)
+      .where('dest_id', '=', dest_id)
+      .where('person', 'in', removed.slice(i, i + INSERT_CHUNK_ROWS))
+      .execute();
   }
 }

@@ -23,6 +23,7 @@ import type { ConversionsTable, Database, EventsTable } from './schema.js';
 import type {
   AttemptRecord,
   ClaimedDelivery,
+  ClaimedJob,
   ConversionRecord,
   ErasureCounts,
   EventFilter,
@@ -354,24 +355,29 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx)));
   }
 
-  async claimDeliveries(
+  /**
+   * Leases due rows of one kind, in id order. Per destination and kind, rows go out in id
+   * order: a row waits while an older row of its lane is backing off or in flight
+   * (head-of-line, bounded by the retry budget).
+   */
+  private claimRows(
+    kind: string,
     now_ms: number,
     limit: number,
     lease_ms: number,
     owner: string,
     paused: ReadonlySet<string>,
-  ): Promise<ClaimedDelivery[]> {
-    const claimed = await this.db.transaction().execute(async (trx) => {
+  ): Promise<Selectable<Database['outbox']>[]> {
+    return this.db.transaction().execute(async (trx) => {
       // Claims are serialised across processes, so that two workers never both see a
       // destination's head row as free and send its rows side by side, out of order.
       if (this.dialect === 'postgres')
         await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
-      // Per destination, rows go out in id order: a row waits while an older row of its
-      // destination is backing off or in flight (head-of-line, bounded by the retry budget).
       const heads = await trx
         .selectFrom('outbox')
         .select(['env_id', 'dest_id', (eb) => eb.fn.min('id').as('first')])
         .where('status', '=', 'pending')
+        .where('kind', '=', kind)
         .where((eb) =>
           eb.or([eb('next_attempt_at_ms', '>', now_ms), eb('lease_until_ms', '>=', now_ms)]),
         )
@@ -382,6 +388,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
         .select('id')
         .where('status', '=', 'pending')
         .where('next_attempt_at_ms', '<=', now_ms)
+        .where('kind', '=', kind)
         .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
         .orderBy('id')
         .limit(limit);
@@ -409,6 +416,30 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
         .returningAll()
         .execute();
     });
+  }
+
+  async claimJobs(
+    kind: string,
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedJob[]> {
+    const rows = await this.claimRows(kind, now_ms, limit, lease_ms, owner, paused);
+    return rows
+      .map((r) => ({ outbox: outboxFromRow(r), payload: JSON.parse(r.payload ?? 'null') }))
+      .sort((a, b) => a.outbox.id - b.outbox.id);
+  }
+
+  async claimDeliveries(
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedDelivery[]> {
+    const claimed = await this.claimRows('conversion', now_ms, limit, lease_ms, owner, paused);
     if (claimed.length === 0) return [];
     // Two set-wise reads instead of two per row: on PostgreSQL each is a round trip, and a
     // round of hundreds of rows must not spend its lease before the first send.
@@ -497,6 +528,10 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
             delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
             // The raw IP lives only as long as the delivery that needs it.
             raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
+            payload:
+              update.status === 'delivered' && update.payload !== undefined
+                ? update.payload
+                : eb.ref('payload'),
           }))
           .where('id', '=', a.outbox_id)
           .execute();
@@ -835,6 +870,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       .set({ status: 'delivered', delivered_at_ms: now_ms, updated_at_ms: now_ms })
       .where('env_id', '=', env_id)
       .where('status', '=', 'pending')
+      .where('kind', '=', 'conversion')
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }

@@ -3,6 +3,7 @@ import { audienceEventIndexesMigration, audiencesMigration } from './migration-a
 import { compatMigration } from './migration-compat.js';
 import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
 import { storedDestinationsMigration } from './migration-destinations.js';
+import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
 import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
 
@@ -211,6 +212,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0008b_privacy_traffic': privacyTrafficMigration,
         '0009_audience_event_indexes': audienceEventIndexesMigration,
         '0010_stored_destinations': storedDestinationsMigration(dialect),
+        '0010_outbox_jobs': outboxJobsMigration(dialect),
+        '0010b_audience_member_indexes': audienceMemberIndexesMigration,
       };
     },
   };

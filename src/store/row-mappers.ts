@@ -112,6 +112,7 @@ export function outboxFromRow(r: Selectable<OutboxTable>): OutboxRecord {
     env_id: r.env_id,
     conversion_id: r.conversion_id,
     dest_id: r.dest_id,
+    kind: r.kind,
     status: r.status as OutboxStatus,
     attempts: num(r.attempts),
     next_attempt_at_ms: num(r.next_attempt_at_ms),

@@ -55,28 +55,24 @@ export interface AudienceSyncedTable {
   synced_at_ms: number;
 }
 
-export interface AudienceSyncAttemptsTable {
+/** A scheduled sync of one audience to one destination (0010_outbox_jobs). */
+export interface AudienceSchedulesTable {
   env_id: string;
-  id: string;
   audience_id: string;
   dest_id: string;
-  action: string;
-  rows: number;
-  attempt: number;
-  at_ms: number;
-  duration_ms: number;
-  status_code: number | null;
-  error: string | null;
-  verdict: string;
-  response_excerpt: string | null;
+  platform_audience_id: string;
+  advertiser_id: string | null;
+  every_ms: number;
+  next_run_at_ms: number;
+  last_run_at_ms: number | null;
 }
 
-/** The tables Database gains from 0006_audiences. */
+/** The tables Database gains from 0006_audiences and 0010_outbox_jobs. */
 export interface AudienceTables {
   conversion_paths: ConversionPathsTable;
   audiences: AudiencesTable;
   audience_members: AudienceMembersTable;
   audience_sizes: AudienceSizesTable;
   audience_synced: AudienceSyncedTable;
-  audience_sync_attempts: AudienceSyncAttemptsTable;
+  audience_schedules: AudienceSchedulesTable;
 }

@@ -95,6 +95,10 @@ export interface OutboxTable {
   delivered_at_ms: number | null;
   /** The client IP a platform delivery needs; null once the row is done. */
   raw_ip: string | null;
+  /** `conversion`, or a job kind such as `audience_sync` (0010_outbox_jobs). */
+  kind: Generated<string>;
+  /** A job's JSON: what it sends; null for conversions. */
+  payload: string | null;
 }
 
 export interface DeliveryAttemptsTable {

@@ -37,8 +37,11 @@ export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'dead';
 export interface OutboxRecord {
   id: number;
   env_id: string;
+  /** For a job (kind other than `conversion`): the job's key, e.g. `<audience_id>:<job id>`. */
   conversion_id: string;
   dest_id: string;
+  /** `conversion`, or the kind of job (`audience_sync`). */
+  kind: string;
   status: OutboxStatus;
   attempts: number;
   next_attempt_at_ms: number;
@@ -55,6 +58,12 @@ export interface ClaimedDelivery {
   outbox: OutboxRecord;
   conversion: ConversionRecord;
   event: TrackedEvent;
+}
+
+/** An outbox job (not a conversion) leased to one worker, with what it sends. */
+export interface ClaimedJob {
+  outbox: OutboxRecord;
+  payload: unknown;
 }
 
 /** Where to look for the touches of one person. */
@@ -82,7 +91,11 @@ export interface AttemptRecord {
 
 /** How an attempt changes its outbox row. */
 export type OutboxUpdate =
-  | { status: 'delivered' }
+  | {
+      status: 'delivered';
+      /** A job's payload from now on (what it sent may not outlive the delivery). */
+      payload?: string | null;
+    }
   | { status: 'pending'; next_attempt_at_ms: number }
   | { status: 'failed' | 'dead' };
 
@@ -290,6 +303,18 @@ export interface Store extends AudienceStore {
     owner: string,
     paused: ReadonlySet<string>,
   ): Promise<ClaimedDelivery[]>;
+  /**
+   * Leases due jobs of one kind (same rules as conversions: a destination's jobs of a kind go
+   * out in id order, paused destinations wait).
+   */
+  claimJobs(
+    kind: string,
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedJob[]>;
   /** Records attempts and moves their rows on, in one transaction. */
   finishAttempts(
     entries: ReadonlyArray<{ attempt: AttemptRecord; update: OutboxUpdate }>,

@@ -7,6 +7,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Touch } from '../domain/event.js';
+import { AUDIENCE_SYNC_KIND, type AudienceSyncJob } from './audience-store.js';
 import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
 import type { ErasureCounts, StoredEvent, SubjectData, SubjectKeys } from './store.js';
@@ -268,6 +269,10 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
   }
+  counts.audience_rows += await eraseFromSyncJobs(db, k.env_id, [
+    ...uids.map((u) => `u:${u}`),
+    ...anons.map((a) => `a:${a}`),
+  ]);
   for (const l of found.identity_links) {
     counts.identity_links += n(
       await db
@@ -280,4 +285,44 @@ export async function eraseSubject(
     );
   }
   return counts;
+}
+
+/**
+ * Takes the persons out of audience sync batches not yet delivered (delivered ones keep no
+ * ids), so an erased person is not sent afterwards; a batch left empty goes. Answers how
+ * many persons were taken out.
+ */
+async function eraseFromSyncJobs(
+  db: Transaction<Database>,
+  env_id: string,
+  persons: readonly string[],
+): Promise<number> {
+  const erased = new Set(persons);
+  if (erased.size === 0) return 0;
+  const jobs = await db
+    .selectFrom('outbox')
+    .select(['id', 'payload'])
+    .where('env_id', '=', env_id)
+    .where('kind', '=', AUDIENCE_SYNC_KIND)
+    .where('status', '!=', 'delivered')
+    .where('payload', 'is not', null)
+    .execute();
+  let taken = 0;
+  for (const j of jobs) {
+    const job = JSON.parse(j.payload as string) as AudienceSyncJob;
+    const left = job.persons.filter((p) => !erased.has(p.person));
+    if (left.length === job.persons.length) continue;
+    taken += job.persons.length - left.length;
+    if (left.length === 0) {
+      await db.deleteFrom('delivery_attempts').where('outbox_id', '=', Number(j.id)).execute();
+      await db.deleteFrom('outbox').where('id', '=', Number(j.id)).execute();
+    } else {
+      await db
+        .updateTable('outbox')
+        .set({ payload: JSON.stringify({ ...job, persons: left }) })
+        .where('id', '=', Number(j.id))
+        .execute();
+    }
+  }
+  return taken;
 }

@@ -8,6 +8,9 @@ import { schemaErrors } from './harness.js';
 const D = 86_400;
 const T0 = Math.floor(Date.now() / 1000) - 10 * D;
 let clockS = T0;
+// The test moves the clock by days; retries still need real milliseconds to pass.
+const realStart = Date.now();
+const nowMs = () => clockS * 1000 + (Date.now() - realStart);
 
 let server: Server;
 let base: string;
@@ -77,7 +80,7 @@ beforeAll(async () => {
       },
     ],
   };
-  ({ server, base } = await startPixeltrail(config, tempDir(), { nowMs: () => clockS * 1000 }));
+  ({ server, base } = await startPixeltrail(config, tempDir(), { nowMs }));
   const r = await admin(base, '/api/audiences', 'POST', {
     env_id: 'env_t',
     name: 'Cart abandoners',
@@ -112,6 +115,15 @@ async function track(events: Array<Record<string, unknown>>) {
 const sync = (body: Record<string, unknown>) =>
   admin(base, `/api/audiences/${audience}/sync`, 'POST', body);
 
+/** Waits until each queued batch is no longer pending; answers their final rows. */
+async function finished(ids: number[]) {
+  const rows = await waitFor(async () => {
+    const got = await Promise.all(ids.map((id) => admin(base, `/api/deliveries/${id}`)));
+    return got.every((r) => r.body.outbox.status !== 'pending') ? got : null;
+  }, 20_000);
+  return (rows ?? []).map((r) => r.body);
+}
+
 describe('audience exports', () => {
   it('AE01 nothing is exported while the audience is under its minimum size', async () => {
     await track([
@@ -128,7 +140,7 @@ describe('audience exports', () => {
     expect(s.body.error.code).toBe('below_minimum_size');
     await server.services.audiences.settle();
     expect(meta.got).toHaveLength(0);
-    expect((await admin(base, `/api/audiences/${audience}/syncs`)).body.attempts).toEqual([]);
+    expect((await admin(base, `/api/audiences/${audience}/syncs`)).body.jobs).toEqual([]);
   });
 
   it('AE02 the CSV holds hashed identifiers only, one person a line', async () => {
@@ -155,8 +167,10 @@ describe('audience exports', () => {
   it('AE03 Meta gets its documented /{audience_id}/users payload, after one retried 500', async () => {
     const s = await sync({ dest_id: 'fb', platform_audience_id: '6000001' });
     expect(s.status).toBe(202);
-    expect(s.body).toEqual({ status: 'started', size: 4 });
-    await server.services.audiences.settle();
+    expect(s.body).toMatchObject({ status: 'queued', size: 4, added: 4, removed: 0, skipped: 0 });
+    expect(s.body.deliveries).toHaveLength(1);
+    const [row] = await finished(s.body.deliveries);
+    expect(row.outbox).toMatchObject({ kind: 'audience_sync', status: 'delivered', attempts: 2 });
     expect(meta.got).toHaveLength(2);
     const req = request(meta.got[1]);
     expect(schemaErrors('meta_audience_users', req)).toEqual([]);
@@ -173,13 +187,16 @@ describe('audience exports', () => {
       sha256Hex('15550100002'),
       sha256Hex('browser-2'),
     ]);
-    const log = (await admin(base, `/api/audiences/${audience}/syncs`)).body.attempts;
+    const [job] = (await admin(base, `/api/audiences/${audience}/syncs`)).body.jobs;
+    expect(job).toMatchObject({ delivery_id: row.outbox.id, action: 'add', rows: 4 });
     expect(
-      log.map((a: { verdict: string; status_code: number }) => [a.verdict, a.status_code]),
+      job.attempts.map((a: { verdict: string; status_code: number }) => [a.verdict, a.status_code]),
     ).toEqual([
       ['retry', 500],
       ['done', 200],
     ]);
+    // The outbox row holds no credentials: they are read from the config when it is sent.
+    expect(JSON.stringify(row)).not.toContain('meta-token');
   });
 
   it('AE04 a second sync sends only who left, as a DELETE batch', async () => {
@@ -192,8 +209,9 @@ describe('audience exports', () => {
       },
     ]);
     expect((await admin(base, `/api/audiences/${audience}`)).body.size).toBe(3);
-    await sync({ dest_id: 'fb', platform_audience_id: '6000001' });
-    await server.services.audiences.settle();
+    const s = await sync({ dest_id: 'fb', platform_audience_id: '6000001' });
+    expect(s.body).toMatchObject({ added: 0, removed: 1 });
+    await finished(s.body.deliveries);
     expect(meta.got).toHaveLength(3);
     const req = request(meta.got[2]);
     expect(schemaErrors('meta_audience_users', req)).toEqual([]);
@@ -209,7 +227,8 @@ describe('audience exports', () => {
     expect(bad.body.errors[0].field).toBe('advertiser_id');
     const s = await sync({ dest_id: 'tt', platform_audience_id: 'seg-9', advertiser_id: '7001' });
     expect(s.status).toBe(202);
-    await server.services.audiences.settle();
+    expect(s.body).toMatchObject({ added: 2, skipped: 1 });
+    await finished(s.body.deliveries);
     // shopper-1 has an email, browser-2 a phone; browser-4 has nothing TikTok can match.
     expect(tiktok.got).toHaveLength(2);
     const reqs = tiktok.got.map(request);
@@ -228,7 +247,7 @@ describe('audience exports', () => {
   it('AE06 Google gets a Data Manager audienceMembers:ingest request', async () => {
     const s = await sync({ dest_id: 'gg', platform_audience_id: '555' });
     expect(s.status).toBe(202);
-    await server.services.audiences.settle();
+    await finished(s.body.deliveries);
     expect(google.got).toHaveLength(1);
     const req = request(google.got[0]);
     expect(schemaErrors('google_audience_members', req)).toEqual([]);

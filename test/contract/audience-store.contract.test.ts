@@ -67,6 +67,15 @@ function path(id: string, time: number, over: Partial<ConversionPathRecord> = {}
   };
 }
 
+function ids(p: string) {
+  return {
+    extern_id_sha256: p.repeat(64).slice(0, 64),
+    email_sha256: null,
+    phone_sha256: null,
+    phone_e164_sha256: null,
+  };
+}
+
 function member(key_value: string, person: string, over: Partial<MembershipRow> = {}) {
   return {
     key_type: 'anonymous_id' as const,
@@ -308,13 +317,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(seen).toEqual(['K9', 'k-c', 'k_a', 'kb']);
     });
 
-    it('AS08 sync state adds and removes persons; attempts are logged', async () => {
-      const ids = (p: string) => ({
-        extern_id_sha256: p.repeat(64).slice(0, 64),
-        email_sha256: null,
-        phone_sha256: null,
-        phone_e164_sha256: null,
-      });
+    it('AS08 sync state adds and removes persons', async () => {
       await store.markSynced(
         'env',
         'aud_1',
@@ -332,23 +335,94 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         { person: 'c', ids: ids('c') },
       ]);
       expect(await store.syncedPersons('env', 'aud_1', 'other')).toEqual([]);
-      const attempt = {
-        env_id: 'env',
-        id: 'sa_1',
-        audience_id: 'aud_1',
+    });
+
+    it('AS11 sync batches are outbox jobs: queued with the sync state, claimed apart from conversions', async () => {
+      const job = (action: 'add' | 'remove', person: string) => ({
+        audience_id: 'aud_j',
+        action,
+        platform_audience_id: '600',
+        advertiser_id: null,
+        persons: [{ person, ids: ids(person) }],
+      });
+      const queued = await store.enqueueAudienceSync(
+        'envj',
+        'meta1',
+        [
+          { key: 'aud_j:as_1', job: job('remove', 'x') },
+          { key: 'aud_j:as_2', job: job('add', 'y') },
+        ],
+        [{ person: 'y', ids: ids('y') }],
+        [],
+        T * 1000,
+      );
+      expect(queued).toHaveLength(2);
+      expect(await store.syncedPersons('envj', 'aud_j', 'meta1')).toEqual([
+        { person: 'y', ids: ids('y') },
+      ]);
+      // Conversion claims never see jobs; job claims see them in id order, one lane per destination.
+      const paused = new Set<string>();
+      expect(await store.claimDeliveries(T * 1000, 100, 60_000, 'w1', paused)).toEqual([]);
+      const claimed = await store.claimJobs('audience_sync', T * 1000, 100, 60_000, 'w1', paused);
+      expect(claimed.map((c) => c.outbox.id)).toEqual(queued);
+      expect(claimed[0]).toMatchObject({
+        outbox: { kind: 'audience_sync', dest_id: 'meta1', status: 'pending' },
+        payload: job('remove', 'x'),
+      });
+      // The first job backs off: the second waits behind it, in order.
+      await store.finishAttempts([
+        {
+          attempt: {
+            outbox_id: queued[0],
+            env_id: 'envj',
+            at_ms: T * 1000,
+            duration_ms: 5,
+            status_code: 503,
+            error: 'HTTP 503',
+            verdict: 'retry',
+            response_excerpt: null,
+          },
+          update: { status: 'pending', next_attempt_at_ms: T * 1000 + 5000 },
+        },
+      ]);
+      await store.extendLeases('w1', [queued[1]], T * 1000 - 1);
+      expect(
+        await store.claimJobs('audience_sync', T * 1000 + 10, 100, 60_000, 'w2', paused),
+      ).toEqual([]);
+      const listed = await store.listAudienceJobs('envj', 'aud_j', 10);
+      expect(listed.map((l) => [l.outbox.id, l.job?.action, l.attempts.length])).toEqual([
+        [queued[1], 'add', 0],
+        [queued[0], 'remove', 1],
+      ]);
+      expect(await store.listAudienceJobs('envj', 'aud_', 10)).toEqual([]);
+      await store.deleteAudience('envj', 'aud_j');
+      expect(await store.listAudienceJobs('envj', 'aud_j', 10)).toEqual([]);
+      expect(await store.getDelivery(queued[0])).toBeNull();
+      expect(await store.syncedPersons('envj', 'aud_j', 'meta1')).toEqual([]);
+    });
+
+    it('AS12 a due schedule is taken once and moved to its next run', async () => {
+      const sched = {
         dest_id: 'meta1',
-        action: 'add' as const,
-        rows: 2,
-        attempt: 1,
-        at_ms: 10,
-        duration_ms: 3,
-        status_code: 200,
-        error: null,
-        verdict: 'done',
-        response_excerpt: '{}',
+        platform_audience_id: '600',
+        advertiser_id: null,
+        every_ms: 3_600_000,
+        next_run_at_ms: 1000,
+        last_run_at_ms: null,
       };
-      await store.recordSyncAttempt(attempt);
-      expect(await store.listSyncAttempts('env', 'aud_1', 10)).toEqual([attempt]);
+      await store.putSchedules('envs', 'aud_s', [sched]);
+      expect(await store.listSchedules('envs', 'aud_s')).toEqual([sched]);
+      expect(await store.claimDueSchedules(999, 10)).toEqual([]);
+      const [a, b] = await Promise.all([
+        store.claimDueSchedules(2000, 10),
+        store.claimDueSchedules(2000, 10),
+      ]);
+      expect([...a, ...b]).toEqual([{ ...sched, env_id: 'envs', audience_id: 'aud_s' }]);
+      expect(await store.listSchedules('envs', 'aud_s')).toEqual([
+        { ...sched, next_run_at_ms: 2000 + 3_600_000, last_run_at_ms: 2000 },
+      ]);
+      await store.putSchedules('envs', 'aud_s', []);
+      expect(await store.listSchedules('envs', 'aud_s')).toEqual([]);
     });
   });
 }

@@ -214,3 +214,79 @@ describe('membership kept current as events arrive and windows pass', () => {
     expect(await isMember(saw, 'user_id=v3')).toBe(false);
   });
 });
+
+describe('editing and deleting audiences', () => {
+  let id: string;
+  beforeAll(async () => {
+    clockS = T0 + 17 * D;
+    await track([
+      { event_name: 'ViewContent', user: { anonymous_id: 'e1' }, properties: { value: 50 } },
+      { event_name: 'ViewContent', user: { anonymous_id: 'e2' }, properties: { value: 500 } },
+    ]);
+    id = await create('Viewers', { all: [{ event: 'ViewContent', within: '7d' }] });
+  });
+
+  it('AU08 new rules are validated like new audiences and nothing changes on a bad edit', async () => {
+    const bad = await admin(base, `/api/audiences/${id}`, 'PATCH', {
+      rules: { all: [{ event: 'ViewContent', within: 'soon', where: { value: { '~': 1 } } }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_rules');
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'rules.all[0].where.value.~',
+      'rules.all[0].within',
+    ]);
+    const put = await admin(base, `/api/audiences/${id}`, 'PUT', { name: 'Only a name' });
+    expect(put.status).toBe(400);
+    expect(put.body.errors).toEqual([expect.objectContaining({ field: 'rules' })]);
+    const got = (await admin(base, `/api/audiences/${id}`)).body;
+    expect(got).toMatchObject({ name: 'Viewers', size: 2 });
+  });
+
+  it('AU09 a rules change recomputes every membership; the size history goes on', async () => {
+    const before = (await admin(base, `/api/audiences/${id}`)).body.size_history.length;
+    clockS += 60;
+    const r = await admin(base, `/api/audiences/${id}`, 'PATCH', {
+      name: 'Big viewers',
+      rules: { all: [{ event: 'ViewContent', within: '7d', where: { value: { '>': 100 } } }] },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ id, name: 'Big viewers', size: 1 });
+    expect(await isMember(id, 'anonymous_id=e1')).toBe(false);
+    expect(await isMember(id, 'anonymous_id=e2')).toBe(true);
+    const got = (await admin(base, `/api/audiences/${id}`)).body;
+    expect(got.rules).toEqual({
+      all: [{ event: 'ViewContent', within: '7d', where: { value: { '>': 100 } } }],
+    });
+    expect(got.size_history.length).toBeGreaterThan(before);
+    expect(got.size_history.map((p: { size: number }) => p.size).slice(-2)).toEqual([2, 1]);
+    // New events are judged by the new rules.
+    await track([
+      { event_name: 'ViewContent', user: { anonymous_id: 'e3' }, properties: { value: 101 } },
+    ]);
+    expect(await isMember(id, 'anonymous_id=e3')).toBe(true);
+  });
+
+  it('AU10 PUT replaces the definition; a name-only PATCH keeps the members', async () => {
+    const put = await admin(base, `/api/audiences/${id}`, 'PUT', {
+      name: 'All viewers',
+      rules: { any: [{ event: 'ViewContent', within: '7d' }] },
+      min_export_size: 500,
+    });
+    expect(put.body).toMatchObject({ name: 'All viewers', min_export_size: 500, size: 3 });
+    const renamed = await admin(base, `/api/audiences/${id}`, 'PATCH', { name: 'Viewers again' });
+    expect(renamed.body).toMatchObject({ name: 'Viewers again', size: 3 });
+    expect(await isMember(id, 'anonymous_id=e1')).toBe(true);
+  });
+
+  it('AU11 DELETE removes the audience and its members', async () => {
+    const r = await admin(base, `/api/audiences/${id}`, 'DELETE');
+    expect(r).toEqual({ status: 200, body: { id, deleted: true } });
+    expect((await admin(base, `/api/audiences/${id}`)).status).toBe(404);
+    expect((await admin(base, `/api/audiences/${id}/members?anonymous_id=e1`)).status).toBe(404);
+    expect((await admin(base, `/api/audiences/${id}`, 'DELETE')).status).toBe(404);
+    const list = (await admin(base, '/api/audiences?env_id=env_t')).body.audiences;
+    expect(list.map((a: { id: string }) => a.id)).not.toContain(id);
+    expect(await server.services.store.audienceSize('env_t', id)).toBe(0);
+  });
+});
