@@ -78,6 +78,8 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 // A stored count is final once it has not moved for this long (many flush intervals).
 const SETTLED_AFTER_MS = 1_000;
+// USER_HZ of /proc/<pid>/stat: 100 on every Linux build that matters here.
+const CLOCK_TICKS_PER_S = 100;
 const SETTLE_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -295,6 +297,34 @@ function rssMiB(pid) {
   return one(pid) + kids.reduce((n, k) => n + one(k), 0);
 }
 
+/**
+ * CPU seconds (user + system, every thread) used so far by a process and its children
+ * (`serve --workers`), from /proc: unlike req/s, CPU per request hardly moves when other
+ * work shares the machine. Null where /proc is missing.
+ */
+function cpuSeconds(pid) {
+  const one = (p) => {
+    try {
+      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+    } catch {
+      return null;
+    }
+  };
+  const own = one(pid);
+  if (own === null) return null;
+  let kids = [];
+  try {
+    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+  } catch {
+    // No children.
+  }
+  return kids.filter(Boolean).reduce((n, k) => n + (one(k) ?? 0), own);
+}
+
 /** Bytes of the built tag, raw and gzipped as served. */
 function tagBytes() {
   const file = path.join(ROOT, 'dist', 'public', 't.js');
@@ -370,8 +400,13 @@ async function pixelBench(target, opts, log) {
   const amount = opts.amount ?? Math.max(MIN_PIXEL_REQUESTS, sized);
   log(`  ${target.name}: ${amount} requests, ${opts.connections} connections ...`);
   const before = target.countStored ? await settledCount(target.base, (s) => s.impressions) : 0;
+  const cpuBefore = target.pid ? cpuSeconds(target.pid) : null;
   const run = await load({ ...spec, amount });
-  const result = { ...run, name: target.name, warmupRequests: warm.requests };
+  const cpuAfter = target.pid ? cpuSeconds(target.pid) : null;
+  // Server CPU per answered request, all threads (the writer thread included).
+  const cpuUsPerReq =
+    cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1e6) / run.requests : null;
+  const result = { ...run, name: target.name, warmupRequests: warm.requests, cpuUsPerReq };
   if (!target.countStored) return result;
   const stored = await settledCount(target.base, (s) => s.impressions, before + run.ok);
   return { ...result, stored: stored - before };
@@ -516,15 +551,28 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
       'cookie (every hit is a new browser, so pixeltrail also sets `ptid`); a fresh `imp_id` ' +
       `per pixeltrail request; pixeltrail flush interval ${opts.flushInterval}. "gen CPU" is ` +
       "the load generator's share of one core; (limit) marks a run where the generator, not " +
-      'the server, set the pace.',
+      'the server, set the pace. "server CPU µs/req" is the CPU time the server process (every ' +
+      'thread, and its workers) spent per request during the run: the cost of a hit, which ' +
+      'other load on the machine moves far less than req/s.',
     '',
     ...mdTable(
-      ['target', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'gen CPU'],
-      [false, true, true, true, true, true, true, true],
+      [
+        'target',
+        'requests',
+        'req/s',
+        'server CPU µs/req',
+        'p50 ms',
+        'p99 ms',
+        'non-2xx',
+        'errors',
+        'gen CPU',
+      ],
+      [false, true, true, true, true, true, true, true, true],
       pixel.map((r) => [
         r.name,
         fmt(r.requests),
         fmt(r.rps),
+        r.cpuUsPerReq === null ? '–' : r.cpuUsPerReq.toFixed(1),
         String(r.p50),
         String(r.p99),
         fmt(r.non2xx),
@@ -746,7 +794,7 @@ async function main() {
 
     log('impression pixel:');
     const bareRun = await pixelBench(
-      { name: 'bare node:http', base: bare.base, path: BARE_PIXEL_PATH },
+      { name: 'bare node:http', base: bare.base, path: BARE_PIXEL_PATH, pid: bare.child.pid },
       opts,
       log,
     );
@@ -763,6 +811,7 @@ async function main() {
           {
             name: `nginx empty_gif, ${workers} worker${workers > 1 ? 's' : ''}`,
             base: ng.base,
+            pid: ng.child.pid,
             path: BARE_PIXEL_PATH,
           },
           opts,
@@ -775,6 +824,7 @@ async function main() {
       {
         name: 'pixeltrail /i',
         base: pixeltrail.base,
+        pid: pixeltrail.child.pid,
         path: PIXELTRAIL_PIXEL_PATH,
         countStored: true,
       },
@@ -803,6 +853,7 @@ async function main() {
             {
               name: `pixeltrail /i, serve --workers ${opts.workers} (PostgreSQL)`,
               base: cl.base,
+              pid: cl.child.pid,
               path: PIXELTRAIL_PIXEL_PATH,
               countStored: true,
             },
