@@ -39,7 +39,7 @@ export function browserId(
   if (!allowed || traffic !== 'human') return { id: null };
   const existing = readBrowserId(req);
   if (existing) return { id: existing };
-  const id = s.newId('');
+  const id = s.newBrowserId();
   return { id, cookie: browserIdCookie(req, id, env) };
 }
 

@@ -39,10 +39,10 @@ async function answer(base: string, path: string, headers: Record<string, string
   const res = await fetch(`${base}${path}`, { headers: { 'user-agent': UA, ...headers } });
   const body = Buffer.from(await res.arrayBuffer()).toString('base64');
   const kept: Record<string, string> = {};
-  for (const [k, v] of res.headers) {
-    if (k === 'date' || k === 'x-ratelimit-reset' || k === 'retry-after') continue;
+  res.headers.forEach((v, k) => {
+    if (k === 'date' || k === 'x-ratelimit-reset' || k === 'retry-after') return;
     kept[k] = k === 'set-cookie' ? v.replace(/^ptid=[^;]+/, 'ptid=<id>') : v;
-  }
+  });
   return { status: res.status, headers: kept, body };
 }
 
