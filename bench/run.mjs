@@ -14,8 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import pg from 'pg';
+import { attributionBench } from './attribution-lookup.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { renderSoakChart } from './soak-chart.mjs';
+import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -104,6 +106,11 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --soak                instead of the bench: mixed load (pixel + /v1/events batches of
                         ${SOAK_EVENT_BATCH}) for --soak-minutes [10], measured in slices of
                         --soak-slice seconds [10]; writes bench/SOAK.md and bench/soak.png
+  --attribution-touches N  touches seeded for the attribution lookup bench (SQLite; kept in
+                        the OS temp folder and reused); 0 skips it [10000000]
+  --attribution-lookups N  conversions timed there [20000]
+  --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
+                        0 skips it [15]
   --keep                keep the temporary data folder and logs
   -h, --help`;
 
@@ -125,6 +132,9 @@ function options() {
       soak: { type: 'boolean', default: false },
       'soak-minutes': { type: 'string', default: '10' },
       'soak-slice': { type: 'string', default: '10' },
+      'attribution-touches': { type: 'string', default: '10000000' },
+      'attribution-lookups': { type: 'string', default: '20000' },
+      'tag-loads': { type: 'string', default: '15' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -154,6 +164,9 @@ function options() {
     soak: values.soak,
     soakMinutes: num('soak-minutes', 0.1),
     soakSliceS: num('soak-slice', 1),
+    attributionTouches: values.profile ? 0 : num('attribution-touches', 0),
+    attributionLookups: num('attribution-lookups', 1),
+    tagLoads: values.profile ? 0 : num('tag-loads', 0),
   };
 }
 
@@ -518,12 +531,85 @@ function ratioLines(pixel) {
   ];
 }
 
-function extraLines(memory, tag, skipped) {
-  const lines = ['', '## Memory and tag', ''];
+function attributionLines(a) {
+  if (!a) return [];
+  const ms = (x) => x.toFixed(3);
+  return [
+    '',
+    `## Attribution at conversion time: ${fmt(a.touches)} touches on SQLite`,
+    '',
+    `The store's schema seeded with ${fmt(a.touches)} touches over 30 days (5 per browser, 2 ` +
+      `browsers per IP, 10% clicks, 5% with a user id; seeding took ${a.seededS.toFixed(0)} s` +
+      `${a.reused ? ', reused from an earlier run' : ''}). Each conversion is looked up as the ` +
+      'server does it (`personTouches`: browser id, IP, user id, click/imp id, each on its ' +
+      'index; then `attribute` per destination) inside the ingest transaction; 10% are ' +
+      'browsers with no touch.',
+    '',
+    ...mdTable(
+      ['lookups', 'p50 ms', 'p99 ms', 'max ms', 'attributed', 'conversions/s (whole ingest)'],
+      [true, true, true, true, true, true],
+      [
+        [
+          fmt(a.lookup.n),
+          ms(a.lookup.p50),
+          `**${ms(a.lookup.p99)}**`,
+          ms(a.lookup.max),
+          fmt(a.lookup.matched),
+          `**${fmt(a.conversions.perS)}**`,
+        ],
+      ],
+    ),
+    '',
+    'Goal: p99 < 1 ms. "conversions/s" runs the whole ingest of a conversion event (dedup, ' +
+      'event row, identity links, attribution, conversion, path and outbox rows) in ' +
+      'transactions of 250, as the pipeline commits them, without HTTP.',
+    '',
+    'Query plans of the lookups:',
+    '',
+    ...a.plans.map(([key, plan]) => `- ${key}: \`${plan}\``),
+  ];
+}
+
+function tagLines(t) {
+  if (!t) return [];
+  const ms = (x) => x.toFixed(1);
+  return [
+    '',
+    '## Tag on page load in Chromium',
+    '',
+    `The same shop page with and without the tag (loader snippet, \`/t.js\` async, \`init\` ` +
+      `and a \`Purchase\`), ${t.loads} first-visit loads of each in Debian's Chromium ` +
+      '(headless); main-thread time from CDP `Performance.getMetrics` (medians):',
+    '',
+    ...mdTable(
+      ['', 'script ms', 'all tasks ms'],
+      [false, true, true],
+      [
+        ['page with the tag', ms(t.withTag.scriptMs), ms(t.withTag.taskMs)],
+        ['page without it', ms(t.without.scriptMs), ms(t.without.taskMs)],
+        ['**the tag**', `**${ms(t.scriptMs)}**`, `**${ms(t.taskMs)}**`],
+      ],
+    ),
+    '',
+    `\`/t.js\`: ${fmt(t.rawBytes)} bytes, ${fmt(t.gzipBytes)} bytes gzipped.`,
+  ];
+}
+
+function extraLines(memory, tag, skipped, attribution = null, tagRun = null) {
+  const lines = [
+    ...attributionLines(attribution),
+    ...tagLines(tagRun),
+    '',
+    '## Memory and tag',
+    '',
+  ];
   for (const [when, mib] of memory) lines.push(`- pixeltrail RSS ${when}: ${mib.toFixed(0)} MiB`);
   if (tag)
     lines.push(
-      `- \`/t.js\`: ${fmt(tag.raw)} bytes, **${fmt(tag.gzip)} bytes gzipped** (goal < 3 KB)`,
+      `- \`/t.js\`: ${fmt(tag.raw)} bytes, **${fmt(tag.gzip)} bytes gzipped** (goal < 3 KB)` +
+        (tagRun
+          ? `; main-thread time on page load ${tagRun.scriptMs.toFixed(1)} ms of script`
+          : ''),
     );
   if (skipped.length > 0)
     lines.push('', 'Not measured in this run:', ...skipped.map((x) => `- ${x}`));
@@ -885,11 +971,26 @@ async function main() {
     }
 
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
-    skipped.push(
-      'attribution lookup latency with 10 million touches',
-      'tag main-thread time in Chromium',
-      'RSS after 10 minutes of full load (--soak)',
-    );
+    let attribution = null;
+    if (opts.attributionTouches > 0) {
+      log('attribution lookup:');
+      attribution = await attributionBench({
+        touches: opts.attributionTouches,
+        lookups: opts.attributionLookups,
+        log,
+      });
+    } else skipped.push('attribution lookup latency (--attribution-touches 0)');
+    let tagRun = null;
+    if (opts.tagLoads > 0 && fs.existsSync(CHROMIUM_PATH)) {
+      log('tag in Chromium:');
+      tagRun = await tagMainThreadBench({ loads: opts.tagLoads, log });
+    } else
+      skipped.push(
+        opts.tagLoads > 0
+          ? `tag main-thread time: ${CHROMIUM_PATH} is missing`
+          : 'tag main-thread time (--tag-loads 0)',
+      );
+    skipped.push('RSS after 10 minutes of full load (--soak)');
     const text = report(
       machine(),
       opts,
@@ -897,7 +998,7 @@ async function main() {
       ratio,
       check,
       events,
-      extraLines(memory, tagBytes(), skipped),
+      extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     );
     process.stdout.write(`\n${text}`);
     if (opts.profile) {
