@@ -227,6 +227,7 @@ export async function attributionBench({ touches, lookups, fresh = false, log })
 
     // Lookups: what attribution reads and decides per conversion, timed one by one.
     const times = [];
+    const cpuTimes = [];
     let matched = 0;
     const warmup = Math.min(1000, lookups);
     for (let done = -warmup; done < lookups; done += BATCH_EVENTS) {
@@ -234,6 +235,7 @@ export async function attributionBench({ touches, lookups, fresh = false, log })
       await store.ingest(async (tx) => {
         for (const e of batch) {
           const t0 = process.hrtime.bigint();
+          const c0 = process.cpuUsage();
           const { who, touches: found } = await personTouches(tx, e, e.event_time - lookback);
           const human = found.filter((t) => !t.traffic || t.traffic === 'human');
           let hit = false;
@@ -246,14 +248,18 @@ export async function attributionBench({ touches, lookups, fresh = false, log })
             hit ||= decision.attributed;
           }
           const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          const cpu = process.cpuUsage(c0);
           if (done >= 0) {
             times.push(ms);
+            // CPU time of the lookup: what it costs when the thread is not descheduled.
+            cpuTimes.push((cpu.user + cpu.system) / 1000);
             if (hit) matched++;
           }
         }
       });
     }
     times.sort((a, b) => a - b);
+    cpuTimes.sort((a, b) => a - b);
 
     // Whole conversions, as the pipeline commits them.
     const ctx = { environment: (id) => (id === ENV_ID ? env : undefined), newId };
@@ -278,6 +284,8 @@ export async function attributionBench({ touches, lookups, fresh = false, log })
         p50: percentile(times, 50),
         p99: percentile(times, 99),
         max: times.at(-1),
+        cpuP50: percentile(cpuTimes, 50),
+        cpuP99: percentile(cpuTimes, 99),
         matched,
       },
       conversions: { n: events.length, perS: events.length / seconds, accepted: attributed },
