@@ -84,6 +84,8 @@ export interface ServerOptions {
   nowMs?: () => number;
   /** Where logs go instead of stdout. */
   logStream?: NodeJS.WritableStream;
+  /** false: `/i` is answered by Fastify's route, not the node:http fast path (tests). */
+  pixelFastPath?: boolean;
 }
 
 /** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
@@ -188,7 +190,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     rulesEngine: existsSync(RULES_PATH) ? readFileSync(RULES_PATH) : null,
     logStream: opts.logStream,
   };
-  const app = buildApp(services);
+  const app = buildApp(services, { pixelFastPath: opts.pixelFastPath });
   let purgeTimer: NodeJS.Timeout | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const sweep = async () => {

@@ -27,18 +27,22 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Every other route without a limit of its own takes at most this. */
 const DEFAULT_ROUTE_BODY_BYTES = 64 * 1024;
 
-/** Builds the HTTP app over the services; no I/O happens until it listens. */
-export function buildApp(s: Services): FastifyInstance {
+/**
+ * Builds the HTTP app over the services; no I/O happens until it listens. `pixelFastPath:
+ * false` leaves `/i` to Fastify's route (tests compare the two).
+ */
+export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): FastifyInstance {
   const windows = clientWindows();
   let closing = false;
+  const fastPath = pixelFastPath({
+    services: s,
+    windows,
+    log: () => app.log,
+    closing: () => closing,
+  });
   const app: FastifyInstance = Fastify({
     // `GET /i` is answered in front of Fastify (same answer, a fraction of the cost).
-    serverFactory: pixelFastPath({
-      services: s,
-      windows,
-      log: () => app.log,
-      closing: () => closing,
-    }),
+    ...(opts.pixelFastPath === false ? {} : { serverFactory: fastPath }),
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: s.config.trust_proxy,
     rewriteUrl: (req) => rewriteUrl(req.url ?? '/', s.config.path_prefix),

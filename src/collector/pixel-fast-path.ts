@@ -1,4 +1,5 @@
 import http from 'node:http';
+import forwarded from '@fastify/forwarded';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import type { ClientWindows } from './client-windows.js';
@@ -36,6 +37,41 @@ function hostnameOf(host: string): string {
   return colon < 0 ? host : host.slice(0, colon);
 }
 
+/** Fastify's reading of a repeated `X-Forwarded-Host`/`-Proto`: the last value. */
+function lastEntry(value: string): string {
+  const comma = value.lastIndexOf(',');
+  return (comma < 0 ? value : value.slice(comma + 1)).trim();
+}
+
+/**
+ * The request as Fastify's `req.ip`, `hostname` and `protocol` read it: from the socket, or
+ * under `trust_proxy` (Fastify's `trustProxy: true`, every hop trusted) from the first
+ * `X-Forwarded-For` address and the last `X-Forwarded-Host` and `X-Forwarded-Proto`.
+ */
+function browserRequest(req: http.IncomingMessage, trustProxy: boolean): BrowserRequest {
+  const h = req.headers;
+  if (!trustProxy)
+    return {
+      headers: h,
+      ip: req.socket.remoteAddress ?? '',
+      hostname: hostnameOf(h.host ?? ''),
+      protocol: 'http',
+    };
+  const forwardedHost = h['x-forwarded-host'];
+  const forwardedProto = h['x-forwarded-proto'];
+  return {
+    headers: h,
+    ip: forwarded(req).at(-1) ?? '',
+    hostname: hostnameOf(
+      typeof forwardedHost === 'string' && forwardedHost
+        ? lastEntry(forwardedHost)
+        : (h.host ?? ''),
+    ),
+    protocol:
+      typeof forwardedProto === 'string' && forwardedProto ? lastEntry(forwardedProto) : 'http',
+  };
+}
+
 function sendGif(res: http.ServerResponse, status: number, headers: string[]): void {
   res.writeHead(status, headers);
   res.end(TRANSPARENT_GIF);
@@ -46,29 +82,23 @@ function sendGif(res: http.ServerResponse, status: number, headers: string[]): v
  * The impression pixel is the product's hot path: Fastify's routing, hooks, per-request
  * logger and reply object cost about as much as the pixel's own work. The answer is the
  * one Fastify's `/i` route gives (same `impressionPixel`, same headers, same rate limit
- * windows); requests this path does not handle exactly like Fastify (behind `trust_proxy`,
- * with an Authorization header, while closing) go to Fastify.
+ * windows, same reading of `trust_proxy`); requests this path does not handle exactly like
+ * Fastify (with an Authorization header, HEAD, while closing) go to Fastify.
  */
 export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
   const { services: s, windows } = deps;
   const impression = impressionPixel(s);
   const prefix = s.config.path_prefix;
-  const lean = !s.config.trust_proxy;
+  const trustProxy = s.config.trust_proxy;
 
   /** Answers the hit; false when Fastify should. */
   function serve(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-    if (!lean || req.method !== 'GET' || req.headers.authorization || deps.closing()) return false;
+    if (req.method !== 'GET' || req.headers.authorization || deps.closing()) return false;
     const url = rewriteUrl(req.url ?? '/', prefix);
     // Only `/i?…` (a Snowplow `/i` hit was rewritten to its own route, a bare `/i` is rare).
     if (url.charCodeAt(1) !== 105 || url.charCodeAt(2) !== 63 || url.charCodeAt(0) !== 47)
       return false;
-    const host = req.headers.host ?? '';
-    const view: BrowserRequest = {
-      headers: req.headers,
-      ip: req.socket.remoteAddress ?? '',
-      hostname: hostnameOf(host),
-      protocol: 'http',
-    };
+    const view = browserRequest(req, trustProxy);
     const headers = GIF_HEADER_LIST.slice();
     const key = `ip:${view.ip}`;
     const max = limitOf(s.config, key);

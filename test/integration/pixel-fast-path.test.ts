@@ -1,7 +1,7 @@
 /**
  * The impression pixel is answered by a node:http fast path in front of Fastify (issue 7).
- * Its answers must be the ones Fastify's `/i` route gives: a server with `trust_proxy` (which
- * the fast path leaves to Fastify) is the reference, asked the same questions.
+ * Its answers must be the ones Fastify's `/i` route gives: a server built without the fast
+ * path is the reference, asked the same questions, with and without `trust_proxy`.
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,8 +13,11 @@ import type { Server } from '../../src/server.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 
 const PER_IP = 30;
-let fast: { server: Server; base: string };
-let reference: { server: Server; base: string };
+type Running = { server: Server; base: string };
+let fast: Running;
+let reference: Running;
+let fastProxied: Running;
+let referenceProxied: Running;
 
 function config(trustProxy: boolean) {
   return {
@@ -27,11 +30,12 @@ function config(trustProxy: boolean) {
 
 beforeAll(async () => {
   fast = await startPixeltrail(config(false), tempDir());
-  reference = await startPixeltrail(config(true), tempDir());
+  reference = await startPixeltrail(config(false), tempDir(), { pixelFastPath: false });
+  fastProxied = await startPixeltrail(config(true), tempDir());
+  referenceProxied = await startPixeltrail(config(true), tempDir(), { pixelFastPath: false });
 });
 afterAll(async () => {
-  await fast?.server.close();
-  await reference?.server.close();
+  for (const r of [fast, reference, fastProxied, referenceProxied]) await r?.server.close();
 });
 
 /** Status, headers that do not vary by the moment or the random id, and body. */
@@ -59,19 +63,31 @@ const CASES: [string, string, Record<string, string>][] = [
   ['an unknown destination', '/i?env_id=env_t&dest_id=nope&imp_id=FP-8', {}],
   ['an unknown environment', '/i?env_id=env_x&dest_id=dsp1&imp_id=FP-9', {}],
   ['repeated keys', `/i?${query}&imp_id=FP-10&imp_id=FP-11`, {}],
+  [
+    'a request through proxies',
+    `/i?${query}&imp_id=FP-12`,
+    {
+      'x-forwarded-for': '203.0.113.9, 10.0.0.2',
+      'x-forwarded-host': 'px.shop.example, px2.shop.example',
+      'x-forwarded-proto': 'https',
+    },
+  ],
+  ['a forwarded plain-http host', `/i?${query}&imp_id=FP-13`, { 'x-forwarded-host': 'px.test' }],
 ];
 
 describe('impression pixel fast path', () => {
   it.each(CASES)('FP01 answers %s exactly as the Fastify route does', async (_n, path, h) => {
     expect(await answer(fast.base, path, h)).toEqual(await answer(reference.base, path, h));
+    const proxied = await answer(fastProxied.base, path, h);
+    expect(proxied).toEqual(await answer(referenceProxied.base, path, h));
   });
 
   it('FP02 records the same touches as the Fastify route (IP protected, flags, device id)', async () => {
     const path = `/i?${query}&imp_id=FP-20&gaid=38400000-8cf0-11bd-b23e-10b96e40000d`;
-    await answer(fast.base, path, { 'user-agent': 'Googlebot/2.1' });
-    await answer(reference.base, path, { 'user-agent': 'Googlebot/2.1' });
+    const h = { 'user-agent': 'Googlebot/2.1', 'x-forwarded-for': '198.51.100.4' };
+    for (const r of [fast, reference, fastProxied, referenceProxied]) await answer(r.base, path, h);
     const anonymous_id = deviceTouchId({ gaid: '38400000-8cf0-11bd-b23e-10b96e40000d' });
-    const touch = async ({ server }: { server: Server }) => {
+    const touch = async ({ server }: Running) => {
       await server.services.pipeline.flush();
       const found = await server.services.store.findSubject({ env_id: 'env_t', anonymous_id });
       const t = found.touches.find((x) => x.touch_id === 'FP-20');
@@ -82,6 +98,10 @@ describe('impression pixel fast path', () => {
     expect(a).toMatchObject({ traffic: 'bot', campaign_id: 'c9', anonymous_id });
     expect(a?.ip).toMatch(/^h:/);
     expect(a).toEqual(await touch(reference));
+    // Under trust_proxy the client is the forwarded address (stored as its HMAC).
+    const b = await touch(fastProxied);
+    expect(b?.ip).not.toBe(a?.ip);
+    expect(b).toEqual(await touch(referenceProxied));
   });
 
   it('FP03 over the per-IP limit, a 429 GIF with Retry-After, counted with the other routes', async () => {
