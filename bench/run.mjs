@@ -14,8 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import pg from 'pg';
+import { attributionBench } from './attribution-lookup.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { renderSoakChart } from './soak-chart.mjs';
+import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -78,6 +80,8 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
 // A stored count is final once it has not moved for this long (many flush intervals).
 const SETTLED_AFTER_MS = 1_000;
+// USER_HZ of /proc/<pid>/stat: 100 on every Linux build that matters here.
+const CLOCK_TICKS_PER_S = 100;
 const SETTLE_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -102,6 +106,11 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --soak                instead of the bench: mixed load (pixel + /v1/events batches of
                         ${SOAK_EVENT_BATCH}) for --soak-minutes [10], measured in slices of
                         --soak-slice seconds [10]; writes bench/SOAK.md and bench/soak.png
+  --attribution-touches N  touches seeded for the attribution lookup bench (SQLite; kept in
+                        the OS temp folder and reused); 0 skips it [10000000]
+  --attribution-lookups N  conversions timed there [20000]
+  --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
+                        0 skips it [15]
   --keep                keep the temporary data folder and logs
   -h, --help`;
 
@@ -123,6 +132,9 @@ function options() {
       soak: { type: 'boolean', default: false },
       'soak-minutes': { type: 'string', default: '10' },
       'soak-slice': { type: 'string', default: '10' },
+      'attribution-touches': { type: 'string', default: '10000000' },
+      'attribution-lookups': { type: 'string', default: '20000' },
+      'tag-loads': { type: 'string', default: '15' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -152,6 +164,9 @@ function options() {
     soak: values.soak,
     soakMinutes: num('soak-minutes', 0.1),
     soakSliceS: num('soak-slice', 1),
+    attributionTouches: values.profile ? 0 : num('attribution-touches', 0),
+    attributionLookups: num('attribution-lookups', 1),
+    tagLoads: values.profile ? 0 : num('tag-loads', 0),
   };
 }
 
@@ -295,6 +310,34 @@ function rssMiB(pid) {
   return one(pid) + kids.reduce((n, k) => n + one(k), 0);
 }
 
+/**
+ * CPU seconds (user + system, every thread) used so far by a process and its children
+ * (`serve --workers`), from /proc: unlike req/s, CPU per request hardly moves when other
+ * work shares the machine. Null where /proc is missing.
+ */
+function cpuSeconds(pid) {
+  const one = (p) => {
+    try {
+      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+    } catch {
+      return null;
+    }
+  };
+  const own = one(pid);
+  if (own === null) return null;
+  let kids = [];
+  try {
+    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+  } catch {
+    // No children.
+  }
+  return kids.filter(Boolean).reduce((n, k) => n + (one(k) ?? 0), own);
+}
+
 /** Bytes of the built tag, raw and gzipped as served. */
 function tagBytes() {
   const file = path.join(ROOT, 'dist', 'public', 't.js');
@@ -370,8 +413,13 @@ async function pixelBench(target, opts, log) {
   const amount = opts.amount ?? Math.max(MIN_PIXEL_REQUESTS, sized);
   log(`  ${target.name}: ${amount} requests, ${opts.connections} connections ...`);
   const before = target.countStored ? await settledCount(target.base, (s) => s.impressions) : 0;
+  const cpuBefore = target.pid ? cpuSeconds(target.pid) : null;
   const run = await load({ ...spec, amount });
-  const result = { ...run, name: target.name, warmupRequests: warm.requests };
+  const cpuAfter = target.pid ? cpuSeconds(target.pid) : null;
+  // Server CPU per answered request, all threads (the writer thread included).
+  const cpuUsPerReq =
+    cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1e6) / run.requests : null;
+  const result = { ...run, name: target.name, warmupRequests: warm.requests, cpuUsPerReq };
   if (!target.countStored) return result;
   const stored = await settledCount(target.base, (s) => s.impressions, before + run.ok);
   return { ...result, stored: stored - before };
@@ -483,12 +531,96 @@ function ratioLines(pixel) {
   ];
 }
 
-function extraLines(memory, tag, skipped) {
-  const lines = ['', '## Memory and tag', ''];
+function attributionLines(a) {
+  if (!a) return [];
+  const ms = (x) => x.toFixed(3);
+  return [
+    '',
+    `## Attribution at conversion time: ${fmt(a.touches)} touches on SQLite`,
+    '',
+    `The store's schema seeded with ${fmt(a.touches)} touches over 30 days (5 per browser, 2 ` +
+      `browsers per IP, 10% clicks, 5% with a user id; seeding took ${a.seededS.toFixed(0)} s` +
+      `${a.reused ? ', reused from an earlier run' : ''}). Each conversion is looked up as the ` +
+      'server does it (`personTouches`: browser id, IP, user id, click/imp id, each on its ' +
+      'index; then `attribute` per destination) inside the ingest transaction; 10% are ' +
+      'browsers with no touch.',
+    '',
+    ...mdTable(
+      [
+        'lookups',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'CPU p50 / p99 ms',
+        'attributed',
+        'conversions/s (whole ingest)',
+      ],
+      [true, true, true, true, true, true, true],
+      [
+        [
+          fmt(a.lookup.n),
+          ms(a.lookup.p50),
+          `**${ms(a.lookup.p99)}**`,
+          ms(a.lookup.max),
+          `${ms(a.lookup.cpuP50)} / ${ms(a.lookup.cpuP99)}`,
+          fmt(a.lookup.matched),
+          `**${fmt(a.conversions.perS)}**`,
+        ],
+      ],
+    ),
+    '',
+    'Goal: p99 < 1 ms (wall time). "CPU" is the thread\'s CPU time per lookup: where it ' +
+      'stays low while the wall-time tail is high, the thread was waiting (descheduled by ' +
+      'other work on the machine, or reading pages from disk). "conversions/s" runs the whole ingest of a conversion event (dedup, ' +
+      'event row, identity links, attribution, conversion, path and outbox rows) in ' +
+      'transactions of 250, as the pipeline commits them, without HTTP.',
+    '',
+    'Query plans of the lookups:',
+    '',
+    ...a.plans.map(([key, plan]) => `- ${key}: \`${plan}\``),
+  ];
+}
+
+function tagLines(t) {
+  if (!t) return [];
+  const ms = (x) => x.toFixed(1);
+  return [
+    '',
+    '## Tag on page load in Chromium',
+    '',
+    `The same shop page with and without the tag (loader snippet, \`/t.js\` async, \`init\` ` +
+      `and a \`Purchase\`), ${t.loads} first-visit loads of each in Debian's Chromium ` +
+      '(headless); main-thread time from CDP `Performance.getMetrics` (medians):',
+    '',
+    ...mdTable(
+      ['', 'script ms', 'all tasks ms'],
+      [false, true, true],
+      [
+        ['page with the tag', ms(t.withTag.scriptMs), ms(t.withTag.taskMs)],
+        ['page without it', ms(t.without.scriptMs), ms(t.without.taskMs)],
+        ['**the tag**', `**${ms(t.scriptMs)}**`, `**${ms(t.taskMs)}**`],
+      ],
+    ),
+    '',
+    `\`/t.js\`: ${fmt(t.rawBytes)} bytes, ${fmt(t.gzipBytes)} bytes gzipped.`,
+  ];
+}
+
+function extraLines(memory, tag, skipped, attribution = null, tagRun = null) {
+  const lines = [
+    ...attributionLines(attribution),
+    ...tagLines(tagRun),
+    '',
+    '## Memory and tag',
+    '',
+  ];
   for (const [when, mib] of memory) lines.push(`- pixeltrail RSS ${when}: ${mib.toFixed(0)} MiB`);
   if (tag)
     lines.push(
-      `- \`/t.js\`: ${fmt(tag.raw)} bytes, **${fmt(tag.gzip)} bytes gzipped** (goal < 3 KB)`,
+      `- \`/t.js\`: ${fmt(tag.raw)} bytes, **${fmt(tag.gzip)} bytes gzipped** (goal < 3 KB)` +
+        (tagRun
+          ? `; main-thread time on page load ${tagRun.scriptMs.toFixed(1)} ms of script`
+          : ''),
     );
   if (skipped.length > 0)
     lines.push('', 'Not measured in this run:', ...skipped.map((x) => `- ${x}`));
@@ -516,15 +648,28 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
       'cookie (every hit is a new browser, so pixeltrail also sets `ptid`); a fresh `imp_id` ' +
       `per pixeltrail request; pixeltrail flush interval ${opts.flushInterval}. "gen CPU" is ` +
       "the load generator's share of one core; (limit) marks a run where the generator, not " +
-      'the server, set the pace.',
+      'the server, set the pace. "server CPU µs/req" is the CPU time the server process (every ' +
+      'thread, and its workers) spent per request during the run: the cost of a hit, which ' +
+      'other load on the machine moves far less than req/s.',
     '',
     ...mdTable(
-      ['target', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'gen CPU'],
-      [false, true, true, true, true, true, true, true],
+      [
+        'target',
+        'requests',
+        'req/s',
+        'server CPU µs/req',
+        'p50 ms',
+        'p99 ms',
+        'non-2xx',
+        'errors',
+        'gen CPU',
+      ],
+      [false, true, true, true, true, true, true, true, true],
       pixel.map((r) => [
         r.name,
         fmt(r.requests),
         fmt(r.rps),
+        r.cpuUsPerReq === null ? '–' : r.cpuUsPerReq.toFixed(1),
         String(r.p50),
         String(r.p99),
         fmt(r.non2xx),
@@ -746,7 +891,7 @@ async function main() {
 
     log('impression pixel:');
     const bareRun = await pixelBench(
-      { name: 'bare node:http', base: bare.base, path: BARE_PIXEL_PATH },
+      { name: 'bare node:http', base: bare.base, path: BARE_PIXEL_PATH, pid: bare.child.pid },
       opts,
       log,
     );
@@ -763,6 +908,7 @@ async function main() {
           {
             name: `nginx empty_gif, ${workers} worker${workers > 1 ? 's' : ''}`,
             base: ng.base,
+            pid: ng.child.pid,
             path: BARE_PIXEL_PATH,
           },
           opts,
@@ -775,6 +921,7 @@ async function main() {
       {
         name: 'pixeltrail /i',
         base: pixeltrail.base,
+        pid: pixeltrail.child.pid,
         path: PIXELTRAIL_PIXEL_PATH,
         countStored: true,
       },
@@ -803,6 +950,7 @@ async function main() {
             {
               name: `pixeltrail /i, serve --workers ${opts.workers} (PostgreSQL)`,
               base: cl.base,
+              pid: cl.child.pid,
               path: PIXELTRAIL_PIXEL_PATH,
               countStored: true,
             },
@@ -834,11 +982,26 @@ async function main() {
     }
 
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
-    skipped.push(
-      'attribution lookup latency with 10 million touches',
-      'tag main-thread time in Chromium',
-      'RSS after 10 minutes of full load (--soak)',
-    );
+    let attribution = null;
+    if (opts.attributionTouches > 0) {
+      log('attribution lookup:');
+      attribution = await attributionBench({
+        touches: opts.attributionTouches,
+        lookups: opts.attributionLookups,
+        log,
+      });
+    } else skipped.push('attribution lookup latency (--attribution-touches 0)');
+    let tagRun = null;
+    if (opts.tagLoads > 0 && fs.existsSync(CHROMIUM_PATH)) {
+      log('tag in Chromium:');
+      tagRun = await tagMainThreadBench({ loads: opts.tagLoads, log });
+    } else
+      skipped.push(
+        opts.tagLoads > 0
+          ? `tag main-thread time: ${CHROMIUM_PATH} is missing`
+          : 'tag main-thread time (--tag-loads 0)',
+      );
+    skipped.push('RSS after 10 minutes of full load (--soak)');
     const text = report(
       machine(),
       opts,
@@ -846,7 +1009,7 @@ async function main() {
       ratio,
       check,
       events,
-      extraLines(memory, tagBytes(), skipped),
+      extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     );
     process.stdout.write(`\n${text}`);
     if (opts.profile) {

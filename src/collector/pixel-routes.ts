@@ -1,51 +1,21 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { decideRedirect, verifyClick } from '../domain/click-link.js';
 import { adsPermitted } from '../domain/consent.js';
-import type { Touch, TouchKind, Traffic } from '../domain/event.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
-import { deviceTouchId } from './device-touch.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { browserId, impressionPixel, param, type Query, touchFrom } from './pixel-hit.js';
 import { requestConsent } from './request-consent.js';
-import { readBrowserId, requestUser, setBrowserId } from './request-identity.js';
+import { requestUser } from './request-identity.js';
 import type { Services } from './services.js';
 import { classifyTraffic } from './traffic.js';
 
-const MAX_PARAM_CHARS = 256;
-type Query = Record<string, string | string[] | undefined>;
-
-/** First value of a query parameter, or undefined when absent, empty or too long. */
-function param(q: Query, key: string): string | undefined {
-  const v = Array.isArray(q[key]) ? q[key][0] : q[key];
-  return typeof v === 'string' && v !== '' && v.length <= MAX_PARAM_CHARS ? v : undefined;
-}
-
-function sendGif(reply: FastifyReply, warnings: string[]): FastifyReply {
+function sendGif(reply: FastifyReply, warnings: string[], cookie?: string): FastifyReply {
   reply.headers(GIF_HEADERS);
+  if (cookie) reply.header('set-cookie', cookie);
   // A pixel can only answer with an image; its problems travel in a header instead.
   if (warnings.length > 0) reply.header('x-pixeltrail-warnings', warnings.join(', '));
   return reply.status(200).send(TRANSPARENT_GIF);
-}
-
-/**
- * Gives the browser its id cookie when it has none and may be given one: only people who
- * consented get a cookie; bots and prefetches neither get nor use one.
- */
-function browserId(
-  s: Services,
-  env: EnvironmentConfig,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  allowed: boolean,
-  traffic: Traffic,
-): string | null {
-  if (!allowed || traffic !== 'human') return null;
-  const existing = readBrowserId(req);
-  if (existing) return existing;
-  const id = s.newId('');
-  setBrowserId(req, reply, id, env);
-  return id;
 }
 
 /** Query as plain strings (first value of repeated keys dropped: a signature covers one). */
@@ -55,83 +25,15 @@ function flatQuery(q: Query): Record<string, string> {
   return flat;
 }
 
-function touchFrom(
-  env: EnvironmentConfig,
-  kind: TouchKind,
-  touchId: string,
-  q: Query,
-  req: FastifyRequest,
-  anon: string | null,
-  nowS: number,
-  traffic: Traffic,
-): Touch {
-  return {
-    ...(traffic === 'human' ? {} : { traffic }),
-    env_id: env.id,
-    kind,
-    touch_id: touchId,
-    dest_id: param(q, 'dest_id') ?? null,
-    campaign_id: param(q, 'campaign_id') ?? null,
-    creative_id: param(q, 'creative_id') ?? null,
-    placement_id: param(q, 'placement_id') ?? null,
-    time: nowS,
-    anonymous_id: deviceTouchId(q) ?? anon,
-    user_id: param(q, 'user_id') ?? null,
-    ip: req.ip,
-    user_agent: req.headers['user-agent'] ?? null,
-  };
-}
-
-/** Why a pixel hit cannot be recorded, or null when it can. */
-function pixelProblem(
-  env: EnvironmentConfig | undefined,
-  q: Query,
-  idParam: string,
-): string | null {
-  if (!param(q, 'env_id')) return 'missing_env_id';
-  if (!env) return 'unknown_env';
-  const dest = param(q, 'dest_id');
-  if (idParam === 'imp_id' && !dest) return 'missing_dest_id';
-  if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
-  if (!param(q, idParam)) return `missing_${idParam}`;
-  return null;
-}
-
 /** `/i` impression pixel, `/p` event pixel and `/c` click redirect (DESIGN §5). */
 export function pixelRoutes(app: FastifyInstance, s: Services): void {
   // Refused or failed writes are counted by the pipeline; a pixel never reports them.
   const swallow = () => undefined;
 
+  const impression = impressionPixel(s);
   app.get('/i', async (req, reply) => {
-    s.metrics.hits.inc({ endpoint: 'i' });
-    const q = req.query as Query;
-    const env = s.environment(param(q, 'env_id') ?? '');
-    const problem = pixelProblem(env, q, 'imp_id');
-    if (problem || !env) {
-      s.metrics.invalidHits.inc({ endpoint: 'i', reason: problem ?? 'unknown_env' });
-      return sendGif(reply, [problem ?? 'unknown_env']);
-    }
-    const traffic = classifyTraffic(req);
-    const allowed = adsPermitted(requestConsent(req, env, undefined, q));
-    const anon = browserId(s, env, req, reply, allowed, traffic);
-    // Counted in aggregate, never kept for attribution.
-    if (!allowed) {
-      s.metrics.invalidHits.inc({ endpoint: 'i', reason: 'opted_out' });
-      return sendGif(reply, ['opted_out']);
-    }
-    const touch = touchFrom(
-      env,
-      'impression',
-      param(q, 'imp_id') as string,
-      q,
-      req,
-      anon,
-      Math.floor(s.nowMs() / 1000),
-      traffic,
-    );
-    s.pipeline.recordTouch(touch);
-    if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'i', reason: traffic });
-    return sendGif(reply, traffic === 'human' ? [] : [traffic]);
+    const answer = impression(req.query as Query, req);
+    return sendGif(reply, answer.warnings, answer.cookie);
   });
 
   app.get('/p', async (req, reply) => {
@@ -147,7 +49,8 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     }
     const traffic = classifyTraffic(req);
     const consent = requestConsent(req, env, undefined, q);
-    const anon = browserId(s, env, req, reply, adsPermitted(consent), traffic);
+    const anon = browserId(s, env, req, adsPermitted(consent), traffic);
+    if (anon.cookie) reply.header('set-cookie', anon.cookie);
     const result = validateEvent(
       {
         env_id: env.id,
@@ -157,7 +60,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
           user_id: param(q, 'user_id'),
           click_id: param(q, 'click_id'),
           imp_id: param(q, 'imp_id'),
-          anonymous_id: anon ?? undefined,
+          anonymous_id: anon.id ?? undefined,
         },
         properties: {
           value: param(q, 'value'),
@@ -223,12 +126,13 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
     const traffic = classifyTraffic(req);
     const allowed = adsPermitted(requestConsent(req, env, undefined, q));
-    const anon = browserId(s, env, req, reply, allowed, traffic);
+    const anon = browserId(s, env, req, allowed, traffic);
+    if (anon.cookie) reply.header('set-cookie', anon.cookie);
     // A prefetch or prerender of a link is not a click; a scanner's is kept, flagged.
     if (allowed && traffic !== 'prefetch') {
       const clickId = param(q, 'click_id') ?? s.newId('clk_');
       const nowS = Math.floor(s.nowMs() / 1000);
-      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, req, anon, nowS, traffic));
+      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, req, anon.id, nowS, traffic));
     }
     if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'c', reason: traffic });
     return reply

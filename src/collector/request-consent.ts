@@ -1,7 +1,7 @@
-import type { FastifyRequest } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { decideConsent } from '../domain/consent.js';
 import type { Consent } from '../domain/event.js';
+import type { BrowserRequest } from './request-identity.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -19,7 +19,7 @@ function first(q: Query, key: string): string | undefined {
  * (and `DNT` where honoured), the consent macros in its query, and the environment's default.
  */
 export function requestConsent(
-  req: FastifyRequest,
+  req: Pick<BrowserRequest, 'headers'>,
   env: EnvironmentConfig,
   stated: Pick<Consent, 'ads' | 'analytics'> = { ads: null, analytics: null },
   query: Query = {},

@@ -1,6 +1,20 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import type { UserKeys } from '../domain/event.js';
+
+/**
+ * What the collection code reads of a browser's request. A Fastify request is one; so is the
+ * view the pixel fast path (pixel-fast-path.ts) builds from a bare node:http request.
+ */
+export interface BrowserRequest {
+  headers: IncomingHttpHeaders;
+  /** The client address (after `trust_proxy`). */
+  ip: string;
+  /** The Host the browser asked for, possibly with a port. */
+  hostname: string;
+  protocol: string;
+}
 
 /** Name of the first-party-or-third-party browser id cookie (DESIGN §5). */
 export const COOKIE_NAME = 'ptid';
@@ -9,7 +23,7 @@ const COOKIE_RE = /(?:^|;\s*)ptid=([A-Za-z0-9_-]{8,64})(?:;|$)/;
 const SAFE_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** The `ptid` cookie on the request, when present and well-formed. */
-export function readBrowserId(req: FastifyRequest): string | undefined {
+export function readBrowserId(req: Pick<BrowserRequest, 'headers'>): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   return COOKIE_RE.exec(header)?.[1];
@@ -43,20 +57,31 @@ export function browserIdCookie(id: string, c: CookieContext, maxAgeS = COOKIE_M
 }
 
 /**
- * Sets `ptid`. HTTPS is the connection's own TLS or, with `trust_proxy`, the proxy's
- * `X-Forwarded-Proto` (Fastify's `req.protocol`); an untrusted client cannot claim it.
+ * The `ptid` cookie for this request. HTTPS is the connection's own TLS or, with
+ * `trust_proxy`, the proxy's `X-Forwarded-Proto` (`protocol`, as Fastify and the pixel fast
+ * path read it); an untrusted client cannot claim it.
  */
+export function requestCookie(
+  req: Pick<BrowserRequest, 'protocol'>,
+  id: string,
+  env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
+  maxAgeS = COOKIE_MAX_AGE_S,
+): string {
+  return browserIdCookie(
+    id,
+    { https: req.protocol === 'https', partitioned: env.cookie_partitioned === true },
+    maxAgeS,
+  );
+}
+
+/** Sets `ptid` on the reply (see requestCookie). */
 export function setBrowserId(
-  req: FastifyRequest,
+  req: Pick<BrowserRequest, 'protocol'>,
   reply: FastifyReply,
   id: string,
   env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
 ): void {
-  const https = req.protocol === 'https';
-  reply.header(
-    'set-cookie',
-    browserIdCookie(id, { https, partitioned: env.cookie_partitioned === true }),
-  );
+  reply.header('set-cookie', requestCookie(req, id, env));
 }
 
 /**
@@ -64,19 +89,15 @@ export function setBrowserId(
  * attributes as when it was set, or the browser keeps the partitioned or secure one.
  */
 export function clearBrowserId(
-  req: FastifyRequest,
+  req: Pick<BrowserRequest, 'protocol'>,
   reply: FastifyReply,
   env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
 ): void {
-  const https = req.protocol === 'https';
-  reply.header(
-    'set-cookie',
-    browserIdCookie('', { https, partitioned: env.cookie_partitioned === true }, 0),
-  );
+  reply.header('set-cookie', requestCookie(req, '', env, 0));
 }
 
 /** Identity seen on a browser request: IP, user agent, cookie. */
-export function requestUser(req: FastifyRequest): UserKeys {
+export function requestUser(req: Pick<BrowserRequest, 'headers' | 'ip'>): UserKeys {
   const user: UserKeys = { ip: req.ip };
   const ua = req.headers['user-agent'];
   if (ua) user.user_agent = ua;
@@ -86,6 +107,6 @@ export function requestUser(req: FastifyRequest): UserKeys {
 }
 
 /** Sec-GPC (and DNT where the environment honours it): the browser opts out of ad use. */
-export function browserOptedOut(req: FastifyRequest, honorDnt: boolean): boolean {
+export function browserOptedOut(req: Pick<BrowserRequest, 'headers'>, honorDnt: boolean): boolean {
   return req.headers['sec-gpc'] === '1' || (honorDnt && req.headers.dnt === '1');
 }

@@ -16,10 +16,13 @@ const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** On every answer: browsers must take the content type as given. */
+export const NOSNIFF = { name: 'x-content-type-options', value: 'nosniff' } as const;
+
 /** Security headers on the dashboard (`/ui`) and the admin API; nosniff everywhere. */
 export function installSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (req, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
+    reply.header(NOSNIFF.name, NOSNIFF.value);
     const path = req.url;
     if (!path.startsWith('/ui') && !path.startsWith('/api/')) return;
     reply.header('x-frame-options', 'DENY');

@@ -24,6 +24,8 @@ export interface Services {
   live: LiveBus;
   nowMs: () => number;
   newId: (prefix: string) => string;
+  /** A new `ptid` value (time-prefixed, so that new ids share index pages). */
+  newBrowserId: () => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;
   environmentByWriteKey: (key: string) => EnvironmentConfig | undefined;
   /** Where logs go instead of stdout (tests capture them). */

@@ -31,6 +31,11 @@ export interface BatchContext {
   environment: (env_id: string) => EnvironmentConfig | undefined;
   nowMs: number;
   newId: (prefix: string) => string;
+  /**
+   * Awaited between two events of the batch: the pipeline lets other work run there when
+   * the batch has held the thread long enough (SQLite runs a batch synchronously).
+   */
+  between?: () => Promise<void> | undefined;
 }
 
 const CONSENT_DENIED = 'ads consent denied';
@@ -259,6 +264,9 @@ export async function processBatch(
   ctx: BatchContext,
 ): Promise<EventOutcome[]> {
   const outcomes: EventOutcome[] = [];
-  for (const e of events) outcomes.push(await processEvent(tx, e, ctx));
+  for (const e of events) {
+    if (outcomes.length > 0) await ctx.between?.();
+    outcomes.push(await processEvent(tx, e, ctx));
+  }
   return outcomes;
 }

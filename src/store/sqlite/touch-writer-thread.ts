@@ -17,19 +17,22 @@ db.pragma('busy_timeout = 10000');
 db.pragma('secure_delete = ON');
 db.pragma('wal_autocheckpoint = ' + workerData.checkpointPages);
 const insert = db.prepare(
-  'INSERT INTO touches (env_id, kind, touch_id, dest_id, campaign_id, creative_id, placement_id, time, anonymous_id, user_id, ip, user_agent, traffic) ' +
-  'VALUES (@env_id, @kind, @touch_id, @dest_id, @campaign_id, @creative_id, @placement_id, @time, @anonymous_id, @user_id, @ip, @user_agent, @traffic)'
+  'INSERT INTO touches (' + workerData.columns.join(', ') + ') VALUES (' + workerData.columns.map(() => '?').join(', ') + ')'
 );
 // Day counts for reports (reports/touch-days.ts), in the same transaction as the touches.
 const addDay = db.prepare(
   'INSERT INTO touch_days (env_id, day, kind, dest_id, campaign_id, creative_id, n) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
   'ON CONFLICT (env_id, day, kind, dest_id, campaign_id, creative_id) DO UPDATE SET n = n + excluded.n'
 );
-const insertAll = db.transaction((rows) => {
+const width = workerData.columns.length;
+const at = Object.fromEntries(workerData.columns.map((c, i) => [c, i]));
+// Rows arrive as one flat array of values, width values per row, in column order.
+const insertAll = db.transaction((values) => {
   const days = new Map();
-  for (const r of rows) {
-    insert.run(r.traffic === undefined ? { ...r, traffic: null } : r);
-    const k = [r.env_id, Math.floor(r.time / 86400), r.kind, r.dest_id || '', r.campaign_id || '', r.creative_id || ''];
+  for (let i = 0; i < values.length; i += width) {
+    const row = values.slice(i, i + width);
+    insert.run(row);
+    const k = [row[at.env_id], Math.floor(row[at.time] / 86400), row[at.kind], row[at.dest_id] || '', row[at.campaign_id] || '', row[at.creative_id] || ''];
     const key = k.join('\\u0000');
     const d = days.get(key);
     if (d) d[6]++; else days.set(key, [...k, 1]);
@@ -38,10 +41,27 @@ const insertAll = db.transaction((rows) => {
 });
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
-  try { insertAll(m.rows); parentPort.postMessage({ id: m.id }); }
+  try { insertAll(m.values); parentPort.postMessage({ id: m.id }); }
   catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e) }); }
 });
 `;
+
+/** The touch columns the thread writes, in the order `write` packs them. */
+const COLUMNS = [
+  'env_id',
+  'kind',
+  'touch_id',
+  'dest_id',
+  'campaign_id',
+  'creative_id',
+  'placement_id',
+  'time',
+  'anonymous_id',
+  'user_id',
+  'ip',
+  'user_agent',
+  'traffic',
+] as const satisfies readonly (keyof Touch)[];
 
 /**
  * Writes pixel touches on a thread of their own (DESIGN §8): better-sqlite3 blocks the
@@ -58,7 +78,7 @@ export class TouchWriterThread {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { file, driver, checkpointPages },
+      workerData: { file, driver, checkpointPages, columns: COLUMNS },
     });
     this.worker.on('message', (m: { id?: number; error?: string; closed?: boolean }) => {
       if (m.closed) void this.worker.terminate();
@@ -81,9 +101,14 @@ export class TouchWriterThread {
   write(rows: readonly Touch[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('touch writer is closed'));
     const id = ++this.seq;
+    // One flat array of values: copying it to the thread costs less than copying objects,
+    // and the thread binds it to the statement as it is.
+    const values: unknown[] = new Array(rows.length * COLUMNS.length);
+    let k = 0;
+    for (const r of rows) for (const c of COLUMNS) values[k++] = r[c] ?? null;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rows });
+      this.worker.postMessage({ id, values });
     });
   }
 

@@ -1,0 +1,149 @@
+import http from 'node:http';
+import forwarded from '@fastify/forwarded';
+import { parse as parseQuery } from 'fast-querystring';
+import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
+import type { ClientWindows } from './client-windows.js';
+import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
+import { limitOf, RATE_WINDOW_MS } from './rate-limits.js';
+import type { BrowserRequest } from './request-identity.js';
+import { NOSNIFF } from './security-headers.js';
+import type { Services } from './services.js';
+import { rewriteUrl } from './url-rewrite.js';
+
+/** What the fast path needs of the app around it. */
+export interface FastPathDeps {
+  services: Services;
+  /** The rate limiter's windows (the same ones the Fastify app counts in). */
+  windows: ClientWindows;
+  log: () => FastifyBaseLogger;
+  /** True once the app is closing: Fastify then answers 503 and closes connections. */
+  closing: () => boolean;
+}
+
+/** The headers of every GIF answer, flattened once. */
+const GIF_HEADER_LIST: string[] = [
+  ...Object.entries(GIF_HEADERS).flat(),
+  NOSNIFF.name,
+  NOSNIFF.value,
+  'content-length',
+  String(TRANSPARENT_GIF.length),
+];
+
+/** Fastify's `hostname`: the Host header without its port (an IPv6 host keeps brackets). */
+function hostnameOf(host: string): string {
+  if (host[0] === '[') return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
+}
+
+/** Fastify's reading of a repeated `X-Forwarded-Host`/`-Proto`: the last value. */
+function lastEntry(value: string): string {
+  const comma = value.lastIndexOf(',');
+  return (comma < 0 ? value : value.slice(comma + 1)).trim();
+}
+
+/**
+ * The request as Fastify's `req.ip`, `hostname` and `protocol` read it: from the socket, or
+ * under `trust_proxy` (Fastify's `trustProxy: true`, every hop trusted) from the first
+ * `X-Forwarded-For` address and the last `X-Forwarded-Host` and `X-Forwarded-Proto`.
+ */
+function browserRequest(req: http.IncomingMessage, trustProxy: boolean): BrowserRequest {
+  const h = req.headers;
+  if (!trustProxy)
+    return {
+      headers: h,
+      ip: req.socket.remoteAddress ?? '',
+      hostname: hostnameOf(h.host ?? ''),
+      protocol: 'http',
+    };
+  const forwardedHost = h['x-forwarded-host'];
+  const forwardedProto = h['x-forwarded-proto'];
+  return {
+    headers: h,
+    ip: forwarded(req).at(-1) ?? '',
+    hostname: hostnameOf(
+      typeof forwardedHost === 'string' && forwardedHost
+        ? lastEntry(forwardedHost)
+        : (h.host ?? ''),
+    ),
+    protocol:
+      typeof forwardedProto === 'string' && forwardedProto ? lastEntry(forwardedProto) : 'http',
+  };
+}
+
+function sendGif(res: http.ServerResponse, status: number, headers: string[]): void {
+  res.writeHead(status, headers);
+  res.end(TRANSPARENT_GIF);
+}
+
+/**
+ * A node:http server that answers `GET /i` itself and hands every other request to Fastify.
+ * The impression pixel is the product's hot path: Fastify's routing, hooks, per-request
+ * logger and reply object cost about as much as the pixel's own work. The answer is the
+ * one Fastify's `/i` route gives (same `impressionPixel`, same headers, same rate limit
+ * windows, same reading of `trust_proxy`); requests this path does not handle exactly like
+ * Fastify (with an Authorization header, HEAD, while closing) go to Fastify.
+ */
+export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
+  const { services: s, windows } = deps;
+  const impression = impressionPixel(s);
+  const prefix = s.config.path_prefix;
+  const trustProxy = s.config.trust_proxy;
+
+  /** Answers the hit; false when Fastify should. */
+  function serve(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (req.method !== 'GET' || req.headers.authorization || deps.closing()) return false;
+    const url = rewriteUrl(req.url ?? '/', prefix);
+    // Only `/i?…` (a Snowplow `/i` hit was rewritten to its own route, a bare `/i` is rare).
+    if (url.charCodeAt(1) !== 105 || url.charCodeAt(2) !== 63 || url.charCodeAt(0) !== 47)
+      return false;
+    const view = browserRequest(req, trustProxy);
+    const headers = GIF_HEADER_LIST.slice();
+    const key = `ip:${view.ip}`;
+    const max = limitOf(s.config, key);
+    if (max > 0) {
+      const w = windows.hit(key, RATE_WINDOW_MS);
+      const resetS = String(Math.ceil(w.ttl / 1000));
+      if (w.current > max) {
+        headers.push('x-ratelimit-limit', String(max), 'x-ratelimit-remaining', '0');
+        headers.push('x-ratelimit-reset', resetS, 'retry-after', resetS);
+        headers.push('x-pixeltrail-warnings', 'rate_limited');
+        sendGif(res, 429, headers);
+        return true;
+      }
+      headers.push('x-ratelimit-limit', String(max));
+      headers.push('x-ratelimit-remaining', String(max - w.current), 'x-ratelimit-reset', resetS);
+    }
+    let answer: PixelAnswer;
+    try {
+      answer = impression(parseQuery(url.slice(3)) as Query, view);
+    } catch (err) {
+      deps.log().error({ err }, 'pixel request failed');
+      headers.push('x-pixeltrail-warnings', 'error');
+      sendGif(res, 500, headers);
+      return true;
+    }
+    if (answer.cookie) headers.push('set-cookie', answer.cookie);
+    if (answer.warnings.length > 0)
+      headers.push('x-pixeltrail-warnings', answer.warnings.join(', '));
+    sendGif(res, 200, headers);
+    return true;
+  }
+
+  return (handler, opts) => {
+    const server = http.createServer((req, res) => {
+      if (!serve(req, res)) handler(req, res);
+    });
+    // What Fastify sets on a server it creates itself (its options carry the defaults).
+    const o = opts as {
+      keepAliveTimeout: number;
+      requestTimeout: number;
+      connectionTimeout: number;
+    };
+    server.keepAliveTimeout = o.keepAliveTimeout;
+    server.requestTimeout = o.requestTimeout;
+    server.setTimeout(o.connectionTimeout);
+    return server;
+  };
+}

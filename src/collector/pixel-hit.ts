@@ -1,0 +1,131 @@
+import type { EnvironmentConfig } from '../config/config-types.js';
+import { adsPermitted } from '../domain/consent.js';
+import type { Touch, TouchKind, Traffic } from '../domain/event.js';
+import { deviceTouchId } from './device-touch.js';
+import { requestConsent } from './request-consent.js';
+import { type BrowserRequest, readBrowserId, requestCookie } from './request-identity.js';
+import type { Services } from './services.js';
+import { classifyTraffic } from './traffic.js';
+
+const MAX_PARAM_CHARS = 256;
+
+/** A parsed query string, as Fastify and fast-querystring give it. */
+export type Query = Record<string, string | string[] | undefined>;
+
+/** First value of a query parameter, or undefined when absent, empty or too long. */
+export function param(q: Query, key: string): string | undefined {
+  const raw = q[key];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return typeof v === 'string' && v !== '' && v.length <= MAX_PARAM_CHARS ? v : undefined;
+}
+
+/** The browser's id, and the `Set-Cookie` value when a new one was given. */
+export interface BrowserId {
+  id: string | null;
+  cookie?: string;
+}
+
+/**
+ * Gives the browser its id cookie when it has none and may be given one: only people who
+ * consented get a cookie; bots and prefetches neither get nor use one.
+ */
+export function browserId(
+  s: Services,
+  env: EnvironmentConfig,
+  req: BrowserRequest,
+  allowed: boolean,
+  traffic: Traffic,
+): BrowserId {
+  if (!allowed || traffic !== 'human') return { id: null };
+  const existing = readBrowserId(req);
+  if (existing) return { id: existing };
+  const id = s.newBrowserId();
+  return { id, cookie: requestCookie(req, id, env) };
+}
+
+/** The touch a pixel hit or click records. */
+export function touchFrom(
+  env: EnvironmentConfig,
+  kind: TouchKind,
+  touchId: string,
+  q: Query,
+  req: BrowserRequest,
+  anon: string | null,
+  nowS: number,
+  traffic: Traffic,
+): Touch {
+  const touch: Touch = {
+    env_id: env.id,
+    kind,
+    touch_id: touchId,
+    dest_id: param(q, 'dest_id') ?? null,
+    campaign_id: param(q, 'campaign_id') ?? null,
+    creative_id: param(q, 'creative_id') ?? null,
+    placement_id: param(q, 'placement_id') ?? null,
+    time: nowS,
+    anonymous_id: deviceTouchId(q) ?? anon,
+    user_id: param(q, 'user_id') ?? null,
+    ip: req.ip,
+    user_agent: req.headers['user-agent'] ?? null,
+  };
+  if (traffic !== 'human') touch.traffic = traffic;
+  return touch;
+}
+
+/** Why a pixel hit cannot be recorded, or null when it can. */
+export function pixelProblem(
+  env: EnvironmentConfig | undefined,
+  q: Query,
+  idParam: string,
+): string | null {
+  if (!param(q, 'env_id')) return 'missing_env_id';
+  if (!env) return 'unknown_env';
+  const dest = param(q, 'dest_id');
+  if (idParam === 'imp_id' && !dest) return 'missing_dest_id';
+  if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
+  if (!param(q, idParam)) return `missing_${idParam}`;
+  return null;
+}
+
+/** What an impression pixel answers besides its GIF. */
+export interface PixelAnswer {
+  /** Problems and flags, for the `X-Pixeltrail-Warnings` header; empty for a clean hit. */
+  warnings: string[];
+  /** A new `ptid` cookie to set. */
+  cookie?: string;
+}
+
+const NO_WARNINGS: string[] = [];
+
+/**
+ * The `/i` impression pixel (DESIGN §5), whatever HTTP stack carries it: Fastify's route and
+ * the node:http fast path both answer with this. Queues the touch (answered before its write)
+ * and counts the hit.
+ */
+export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) => PixelAnswer {
+  // Bound once: resolving a labelled counter per hit showed in profiles.
+  const hits = s.metrics.hits.labels({ endpoint: 'i' });
+  const invalid = (reason: string) => s.metrics.invalidHits.inc({ endpoint: 'i', reason });
+  return (q, req) => {
+    hits.inc();
+    const env = s.environment(param(q, 'env_id') ?? '');
+    const problem = pixelProblem(env, q, 'imp_id');
+    if (problem || !env) {
+      invalid(problem ?? 'unknown_env');
+      return { warnings: [problem ?? 'unknown_env'] };
+    }
+    const traffic = classifyTraffic(req);
+    const allowed = adsPermitted(requestConsent(req, env, undefined, q));
+    const anon = browserId(s, env, req, allowed, traffic);
+    // Counted in aggregate, never kept for attribution.
+    if (!allowed) {
+      invalid('opted_out');
+      return { warnings: ['opted_out'], cookie: anon.cookie };
+    }
+    const nowS = Math.floor(s.nowMs() / 1000);
+    const impId = param(q, 'imp_id') as string;
+    s.pipeline.recordTouch(touchFrom(env, 'impression', impId, q, req, anon.id, nowS, traffic));
+    if (traffic !== 'human') invalid(traffic);
+    return { warnings: traffic === 'human' ? NO_WARNINGS : [traffic], cookie: anon.cookie };
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The impression pixel is answered by a node:http fast path in front of Fastify (issue 7).
+ * Its answers must be the ones Fastify's `/i` route gives: a server built without the fast
+ * path is the reference, asked the same questions, with and without `trust_proxy`.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceTouchId } from '../../src/collector/device-touch.js';
+import { pixelFastPath } from '../../src/collector/pixel-fast-path.js';
+import { clientWindows } from '../../src/collector/rate-limits.js';
+import type { Server } from '../../src/server.js';
+import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
+
+const PER_IP = 30;
+type Running = { server: Server; base: string };
+let fast: Running;
+let reference: Running;
+let fastProxied: Running;
+let referenceProxied: Running;
+
+function config(trustProxy: boolean) {
+  return {
+    ...testConfig('http://127.0.0.1:9/hook'),
+    path_prefix: '/px',
+    trust_proxy: trustProxy,
+    rate_limit: { per_ip: PER_IP, per_key: 0 },
+  };
+}
+
+beforeAll(async () => {
+  fast = await startPixeltrail(config(false), tempDir());
+  reference = await startPixeltrail(config(false), tempDir(), { pixelFastPath: false });
+  fastProxied = await startPixeltrail(config(true), tempDir());
+  referenceProxied = await startPixeltrail(config(true), tempDir(), { pixelFastPath: false });
+});
+afterAll(async () => {
+  for (const r of [fast, reference, fastProxied, referenceProxied]) await r?.server.close();
+});
+
+/** Status, headers that do not vary by the moment or the random id, and body. */
+async function answer(base: string, path: string, headers: Record<string, string>) {
+  const res = await fetch(`${base}${path}`, { headers: { 'user-agent': UA, ...headers } });
+  const body = Buffer.from(await res.arrayBuffer()).toString('base64');
+  const kept: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    if (k === 'date' || k === 'x-ratelimit-reset' || k === 'retry-after') return;
+    kept[k] = k === 'set-cookie' ? v.replace(/^ptid=[^;]+/, 'ptid=<id>') : v;
+  });
+  return { status: res.status, headers: kept, body };
+}
+
+const query = 'env_id=env_t&dest_id=dsp1&campaign_id=c9';
+const CASES: [string, string, Record<string, string>][] = [
+  ['a clean hit (new browser)', `/i?${query}&imp_id=FP-1`, {}],
+  ['a browser with its cookie', `/i?${query}&imp_id=FP-2`, { cookie: 'ptid=abcdefgh12345678' }],
+  ['under a path prefix', `/px/i?${query}&imp_id=FP-3`, {}],
+  ['an opted-out browser (Sec-GPC)', `/i?${query}&imp_id=FP-4`, { 'sec-gpc': '1' }],
+  ['a bot', `/i?${query}&imp_id=FP-5`, { 'user-agent': 'Googlebot/2.1' }],
+  ['a prefetch', `/i?${query}&imp_id=FP-6`, { 'sec-purpose': 'prefetch' }],
+  ['a denied TCF string', `/i?${query}&imp_id=FP-7&gdpr=1&gdpr_consent=xx`, {}],
+  ['no imp_id', `/i?${query}`, {}],
+  ['an unknown destination', '/i?env_id=env_t&dest_id=nope&imp_id=FP-8', {}],
+  ['an unknown environment', '/i?env_id=env_x&dest_id=dsp1&imp_id=FP-9', {}],
+  ['repeated keys', `/i?${query}&imp_id=FP-10&imp_id=FP-11`, {}],
+  [
+    'a request through proxies',
+    `/i?${query}&imp_id=FP-12`,
+    {
+      'x-forwarded-for': '203.0.113.9, 10.0.0.2',
+      'x-forwarded-host': 'px.shop.example, px2.shop.example',
+      'x-forwarded-proto': 'https',
+    },
+  ],
+  ['a forwarded plain-http host', `/i?${query}&imp_id=FP-13`, { 'x-forwarded-host': 'px.test' }],
+];
+
+describe('impression pixel fast path', () => {
+  it.each(CASES)('FP01 answers %s exactly as the Fastify route does', async (_n, path, h) => {
+    expect(await answer(fast.base, path, h)).toEqual(await answer(reference.base, path, h));
+    const proxied = await answer(fastProxied.base, path, h);
+    expect(proxied).toEqual(await answer(referenceProxied.base, path, h));
+  });
+
+  it('FP02 records the same touches as the Fastify route (IP protected, flags, device id)', async () => {
+    const path = `/i?${query}&imp_id=FP-20&gaid=38400000-8cf0-11bd-b23e-10b96e40000d`;
+    const h = { 'user-agent': 'Googlebot/2.1', 'x-forwarded-for': '198.51.100.4' };
+    for (const r of [fast, reference, fastProxied, referenceProxied]) await answer(r.base, path, h);
+    const anonymous_id = deviceTouchId({ gaid: '38400000-8cf0-11bd-b23e-10b96e40000d' });
+    const touch = async ({ server }: Running) => {
+      await server.services.pipeline.flush();
+      const found = await server.services.store.findSubject({ env_id: 'env_t', anonymous_id });
+      const t = found.touches.find((x) => x.touch_id === 'FP-20');
+      // The two hits may straddle a second.
+      return t && { ...t, time: 0 };
+    };
+    const a = await touch(fast);
+    expect(a).toMatchObject({ traffic: 'bot', campaign_id: 'c9', anonymous_id });
+    expect(a?.ip).toMatch(/^h:/);
+    expect(a).toEqual(await touch(reference));
+    // Under trust_proxy the client is the forwarded address (stored as its HMAC).
+    const b = await touch(fastProxied);
+    expect(b?.ip).not.toBe(a?.ip);
+    expect(b).toEqual(await touch(referenceProxied));
+  });
+
+  it('FP03 over the per-IP limit, a 429 GIF with Retry-After, counted with the other routes', async () => {
+    // API calls and pixel hits from one IP count against one limit: /healthz spends it.
+    for (let i = 0; i < PER_IP; i++) await (await fetch(`${fast.base}/healthz`)).arrayBuffer();
+    const res = await fetch(`${fast.base}/i?${query}&imp_id=FP-RL`, {
+      headers: { 'user-agent': UA },
+    });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('content-type')).toBe('image/gif');
+    expect(res.headers.get('x-pixeltrail-warnings')).toBe('rate_limited');
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('FP04 serves GET /i itself and hands every other request to Fastify', async () => {
+    const seen: string[] = [];
+    const factory = pixelFastPath({
+      services: fast.server.services,
+      windows: clientWindows(),
+      log: () => fast.server.app.log,
+      closing: () => false,
+    });
+    const srv = factory(
+      (req, res) => {
+        seen.push(`${req.method} ${req.url?.split('?')[0]}`);
+        res.end('fastify');
+      },
+      { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 },
+    ) as http.Server;
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const gif = await fetch(`${base}/i?${query}&imp_id=FP-30`, { headers: { 'user-agent': UA } });
+      expect(gif.headers.get('content-type')).toBe('image/gif');
+      for (const p of ['/p?env_id=env_t', '/i?e=pv&tv=js-3', '/healthz'])
+        await (await fetch(`${base}${p}`)).text();
+      await (await fetch(`${base}/i?${query}`, { method: 'HEAD' })).text();
+      expect(seen).toEqual(['GET /p', 'GET /i', 'GET /healthz', 'HEAD /i']);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});
