@@ -31,6 +31,8 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     ...(d.base_url ? { base_url: d.base_url } : {}),
     accept: d.accept ?? 'any',
     ...d.settings,
+    // The file form names an environment variable where one was named, never its value.
+    ...d.secret_refs,
   };
 }
 
