@@ -67,7 +67,7 @@ export function destinationFromInput(
     for (const key of secrets) {
       const given = raw[key];
       if ((given === MASK || given === undefined) && current.settings[key] !== undefined)
-        raw[key] = current.settings[key];
+        raw[key] = current.secret_refs?.[key] ?? current.settings[key];
     }
   }
   return raw;

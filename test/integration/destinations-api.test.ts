@@ -284,6 +284,27 @@ describe('secrets of saved destinations', () => {
       events: ['Purchase', 'Lead'],
     });
     expect(JSON.stringify(saved?.config)).not.toContain('from-env');
+    // The secret sent back masked, and a PUT that leaves it out, keep the reference too.
+    const view = (await admin(base, '/api/destinations/env_t/dsp2')).body;
+    expect(view.settings.secret).toBe('****');
+    const masked = await admin(base, '/api/destinations/env_t/dsp2', 'PATCH', {
+      settings: view.settings,
+    });
+    expect(masked.status).toBe(200);
+    expect(JSON.stringify(await server.services.store.storedDestinations())).not.toContain(
+      'from-env',
+    );
+    const put = await admin(base, '/api/destinations/env_t/dsp2', 'PUT', {
+      type: 'webhook',
+      events: ['Purchase'],
+      timeout: '2s',
+      retry: { base_delay: '100ms' },
+      settings: { url: `${hook.url}/env` },
+    });
+    expect(put.status).toBe(200);
+    const rows = JSON.stringify(await server.services.store.storedDestinations());
+    expect(rows).toContain('env:HOOK_SECRET');
+    expect(rows).not.toContain('from-env');
     // Still signs with the environment's value.
     await impression(base, 'dsp2', 'IMP-DA9');
     await postEvents(base, [purchase('ord-da9')]);
