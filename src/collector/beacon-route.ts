@@ -29,6 +29,17 @@ function originAllowed(allowed: readonly string[], origin: string | undefined): 
  * CORS for credentialed beacons: `*` is refused by browsers when cookies ride along, so the
  * Origin is reflected when some environment allows it (DESIGN §3).
  */
+/**
+ * Denied only by the environment's `denied` default: the person said nothing yet (the tag's
+ * first PageView before the page's CMP answers), which withdraws nothing they agreed to.
+ */
+function undecided(signals: readonly string[] = []): boolean {
+  return (
+    signals.includes('default_denied') &&
+    signals.every((x) => x === 'default_denied' || x === 'gpp_invalid')
+  );
+}
+
 export function corsHeaders(s: Services, req: FastifyRequest, reply: FastifyReply): void {
   const origin = req.headers.origin;
   if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin)))
@@ -115,7 +126,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
       if (adsPermitted(e.consent) && traffic === 'human' && !cookieFrom) {
         cookieFrom = e.user.anonymous_id;
         cookieEnv = env;
-      } else if (!adsPermitted(e.consent)) deniedEnv ??= env;
+      } else if (!adsPermitted(e.consent) && !undecided(e.consent.signals)) deniedEnv ??= env;
       good.push(e);
     }
     if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);

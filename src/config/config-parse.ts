@@ -177,6 +177,7 @@ function parseSettings(
   type: string,
   path: string,
   env: SecretSource,
+  refs: Record<string, string>,
 ): Record<string, unknown> {
   const adapter = adapterFor(type);
   const settings: Record<string, unknown> = {};
@@ -188,6 +189,7 @@ function parseSettings(
     if (typeof v === 'string' && v.startsWith('env:')) {
       const name = v.slice(4);
       const value = env[name];
+      refs[key] = v;
       if (value) settings[key] = value;
       else
         r.errors.push({
@@ -265,7 +267,8 @@ function parseDestination(
   if (baseUrl && !/^https?:\/\//.test(baseUrl)) {
     r.errors.push({ field: `${path}.base_url`, message: 'must be an http(s) URL' });
   }
-  return {
+  const refs: Record<string, string> = {};
+  const dest: DestinationConfig = {
     id: r.id(o, 'id', `${path}.id`),
     type,
     events: r.list(o, 'events', `${path}.events`, ['Purchase']),
@@ -292,8 +295,10 @@ function parseDestination(
     test_mode: r.bool(o, 'test_mode', `${path}.test_mode`, false),
     base_url: baseUrl ? baseUrl.replace(/\/+$/, '') : null,
     accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),
-    settings: parseSettings(r, o, type, path, env),
+    settings: parseSettings(r, o, type, path, env, refs),
   };
+  if (Object.keys(refs).length > 0) dest.secret_refs = refs;
+  return dest;
 }
 
 function parseEnvironment(

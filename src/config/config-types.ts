@@ -39,6 +39,11 @@ export interface DestinationConfig {
   accept?: AcceptPolicy;
   /** Type-specific fields (pixel_id, access_token, url, secret…), checked by the adapter schema. */
   settings: Record<string, unknown>;
+  /**
+   * Secrets given as `env:NAME`, by settings field: `settings` holds the value read from the
+   * environment, this the reference, so an edit saves the reference and never the value.
+   */
+  secret_refs?: Record<string, string>;
 }
 
 /** One site or app with its keys and destinations. */

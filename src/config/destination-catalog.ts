@@ -31,6 +31,9 @@ export class DestinationCatalog {
   private version: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
+  /** Reloads started, and the latest of them whose result is in use. */
+  private reloads = 0;
+  private applied = 0;
 
   constructor(private readonly deps: CatalogDeps) {
     for (const env of deps.config.environments) {
@@ -55,8 +58,12 @@ export class DestinationCatalog {
 
   /** Reads the saved destinations and rebuilds every environment's list. */
   async reload(): Promise<void> {
+    const started = ++this.reloads;
     const version = await this.deps.store.storedDestinationsVersion();
     const rows = await this.deps.store.storedDestinations();
+    // A reload that started later read at least as much: this one's rows may predate a save.
+    if (started < this.applied) return;
+    this.applied = started;
     const envs = new Map<string, EnvironmentConfig>(
       this.deps.config.environments.map((e) => [e.id, e]),
     );

@@ -31,6 +31,8 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     ...(d.base_url ? { base_url: d.base_url } : {}),
     accept: d.accept ?? 'any',
     ...d.settings,
+    // The file form names an environment variable where one was named, never its value.
+    ...d.secret_refs,
   };
 }
 
@@ -65,7 +67,7 @@ export function destinationFromInput(
     for (const key of secrets) {
       const given = raw[key];
       if ((given === MASK || given === undefined) && current.settings[key] !== undefined)
-        raw[key] = current.settings[key];
+        raw[key] = current.secret_refs?.[key] ?? current.settings[key];
     }
   }
   return raw;

@@ -94,8 +94,8 @@ export class DeliveryWorker {
   private running = false;
   /** Set by stop(): lanes finish the request in flight and hand the rest back. */
   private stopping = false;
-  private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  private loops: Promise<void>[] = [];
+  private wakeUps = new Set<() => void>();
   private inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -103,7 +103,9 @@ export class DeliveryWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.run();
+    // Jobs (audience batches of thousands of rows) drain in a loop of their own: a platform
+    // slow to take one must not hold back the next round of conversions.
+    this.loops = [this.run(() => this.drainConversions()), this.run(() => this.drainJobRound())];
   }
 
   /** Stops claiming, and waits for the sends already in flight to be recorded. */
@@ -111,42 +113,56 @@ export class DeliveryWorker {
     this.running = false;
     this.stopping = true;
     this.wake();
-    await this.loop;
+    await Promise.all(this.loops);
     await Promise.all(this.inFlight);
   }
 
   /** New rows are waiting; skip the idle sleep. */
   wake(): void {
-    this.wakeUp?.();
+    for (const w of [...this.wakeUps]) w();
   }
 
-  private async run(): Promise<void> {
+  private async run(drain: () => Promise<number>): Promise<void> {
     while (this.running) {
       let claimed = 0;
       try {
-        claimed = await this.drainOnce();
+        claimed = await drain();
       } catch (e) {
         this.deps.observer?.workerError((e as Error).message);
       }
       if (claimed === 0 && this.running) {
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, IDLE_POLL_MS);
-          this.wakeUp = () => {
+          const wake = () => {
             clearTimeout(t);
+            this.wakeUps.delete(wake);
             resolve();
           };
+          const t = setTimeout(wake, IDLE_POLL_MS);
+          this.wakeUps.add(wake);
         });
-        this.wakeUp = null;
       }
     }
   }
 
-  /** Claims one round of due rows and sends them, batches concurrently; returns how many. */
-  async drainOnce(): Promise<number> {
-    const { store, owner } = this.deps;
-    const paused = new Set(
-      (await store.pausedDestinations()).map((p) => `${p.env_id}/${p.dest_id}`),
+  private async pausedSet(): Promise<Set<string>> {
+    return new Set(
+      (await this.deps.store.pausedDestinations()).map((p) => `${p.env_id}/${p.dest_id}`),
     );
+  }
+
+  /** Claims one round of due rows and jobs and sends them; returns how many. */
+  async drainOnce(): Promise<number> {
+    return (await this.drainConversions()) + (await this.drainJobRound());
+  }
+
+  private async drainJobRound(): Promise<number> {
+    return this.drainJobs(await this.pausedSet());
+  }
+
+  /** Claims one round of due conversion rows and sends them, batches concurrently. */
+  private async drainConversions(): Promise<number> {
+    const { store, owner } = this.deps;
+    const paused = await this.pausedSet();
     const rows = await store.claimDeliveries(
       this.deps.nowMs(),
       CLAIM_BATCH_ROWS,
@@ -201,7 +217,7 @@ export class DeliveryWorker {
     } finally {
       clearInterval(renew);
     }
-    return rows.length + (await this.drainJobs(paused));
+    return rows.length;
   }
 
   /** Claims due jobs of each kind and sends them, one lane per destination and kind. */

@@ -50,6 +50,8 @@ export function createTracker(
   let send: (event: object) => void;
   let consent: Consent | undefined;
   let consentDefault = envConsentDefault;
+  /** Following a CMP: until it answers, the person has not refused anything yet. */
+  let followsCmp = false;
   const user: Properties = {};
 
   /** Nothing is stored in the browser before consent when the default is denied. */
@@ -64,7 +66,9 @@ export function createTracker(
     if (mayStore()) {
       if (!user.anonymous_id) Object.assign(user, { anonymous_id: anonymousId() }, touchIds(true));
     } else {
-      forgetStored();
+      // Undecided while the CMP has not answered: nothing read or written, but ids the
+      // person agreed to on an earlier page stay for when the CMP says so again.
+      if (!followsCmp || consent !== undefined) forgetStored();
       delete user.anonymous_id;
       Object.assign(user, touchIds(false));
     }
@@ -92,9 +96,10 @@ export function createTracker(
     envId = id;
     if (options.consent) consent = options.consent;
     if (options.consentDefault) consentDefault = options.consentDefault;
+    followsCmp = options.cmp ?? envFollowsCmp ?? false;
     syncIds();
     // Before the first PageView: a CMP that already knows answers at once.
-    if (options.cmp ?? envFollowsCmp) followCmp(window as never, stateCommands.consent);
+    if (followsCmp) followCmp(window as never, stateCommands.consent);
     const base = (options.endpoint || defaultEndpoint).replace(/\/+$/, '');
     send = createSender(`${base}/e`);
     if (options.autoPageView !== false) track('PageView');

@@ -230,4 +230,50 @@ describe.skipIf(!HAS_CHROMIUM)('tag consent in Chromium', () => {
     expect(ev?.event.consent).toMatchObject({ ads: false });
     expect(ev?.event.consent.signals).toContain('stated');
   });
+
+  it('E06 a returning visitor who consented through the CMP keeps their ids on the next page, the CMP answering after init', async () => {
+    // A CMP that remembers the earlier choice and answers once its script has loaded.
+    const rememberingTcf = `<script>
+      window.__tcfapi = function (command, version, callback) {
+        if (command !== 'addEventListener') return;
+        setTimeout(function () {
+          callback({ eventStatus: 'tcloaded', gdprApplies: true, tcString: 'x',
+            purpose: { consents: { 1: true } }, vendor: { consents: {} } }, true);
+          window.__answered = true;
+        }, 50);
+      };
+    </script>`;
+    pages.set(
+      '/landing',
+      shopPage(
+        `${base}/t.js?env_id=env_eu`,
+        `pixeltrail('init','env_eu',{autoPageView:false,cmp:true});`,
+        FAKE_TCF,
+      ),
+    );
+    pages.set(
+      '/checkout',
+      shopPage(
+        `${base}/t.js?env_id=env_eu`,
+        `pixeltrail('init','env_eu',{autoPageView:false,cmp:true});`,
+        rememberingTcf,
+      ),
+    );
+    await page.goto(`${shopUrl}/landing?click_id=CLK-E06`);
+    await run([
+      ['__tcfDecide', true],
+      ['track', 'Lead', {}, { event_id: 'e06-landing' }],
+    ]);
+    const landing = await stored('env_eu', 'e06-landing');
+    expect(landing?.event.user.anonymous_id).toBeTruthy();
+    expect(landing?.event.user.click_id).toBe('CLK-E06');
+
+    await page.goto(`${shopUrl}/checkout`);
+    await page.waitForFunction(() => (window as { __answered?: boolean }).__answered === true);
+    await run([['track', 'Lead', {}, { event_id: 'e06-checkout' }]]);
+    const checkout = await stored('env_eu', 'e06-checkout');
+    expect(checkout?.event.consent).toMatchObject({ ads: true });
+    expect(checkout?.event.user.anonymous_id).toBe(landing?.event.user.anonymous_id);
+    expect(checkout?.event.user.click_id).toBe('CLK-E06');
+  });
 });

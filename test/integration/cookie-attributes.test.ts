@@ -21,7 +21,8 @@ beforeAll(async () => {
   const cfg = testConfig(`${hook.url}/hook`, {}, { click_url_hosts: ['shop.test'] });
   const plain = cfg.environments[0];
   const chips = { ...plain, id: 'env_chips', write_key: 'wk_chips', cookie_partitioned: true };
-  const raw = { ...cfg, environments: [plain, chips] };
+  const eu = { ...plain, id: 'env_eu', write_key: 'wk_eu', consent_default: 'denied' };
+  const raw = { ...cfg, environments: [plain, chips, eu] };
   proxied = await startPixeltrail({ ...raw, trust_proxy: true }, tempDir());
   direct = await startPixeltrail(raw, tempDir());
 });
@@ -174,5 +175,26 @@ describe('ptid cookie attributes', () => {
     // Granted, or nothing said under a granted default: the cookie stays.
     expect((await beacon(direct.base, { ads: true })).headers.get('set-cookie')).toBeNull();
     expect((await beacon(direct.base, undefined)).headers.get('set-cookie')).toBeNull();
+  });
+
+  it('CA06 under a denied default, a beacon that states nothing keeps the ptid; a stated refusal or GPC expires it', async () => {
+    const beacon = (consent: unknown, h: Record<string, string> = {}) =>
+      fetch(`${direct.base}/e`, {
+        method: 'POST',
+        headers: {
+          'user-agent': UA,
+          'content-type': 'text/plain',
+          origin: ORIGIN,
+          cookie: 'ptid=consented-abcdef',
+          ...h,
+        },
+        body: JSON.stringify({ event_name: 'PageView', env_id: 'env_eu', consent }),
+      });
+    // The tag's first PageView before the page's CMP has answered: undecided, not withdrawn.
+    expect((await beacon(undefined)).headers.get('set-cookie')).toBeNull();
+    expect((await beacon({ ads: false })).headers.get('set-cookie')).toMatch(/^ptid=; Max-Age=0/);
+    expect((await beacon(undefined, { 'sec-gpc': '1' })).headers.get('set-cookie')).toMatch(
+      /^ptid=; Max-Age=0/,
+    );
   });
 });

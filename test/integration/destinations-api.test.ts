@@ -261,6 +261,58 @@ describe('secrets of saved destinations', () => {
       `sha256=${createHmac('sha256', 'from-env').update(rec.body).digest('hex')}`,
     );
   });
+  it('DA09 editing a destination whose secret names an environment variable keeps the name, never stores the value', async () => {
+    const hook = await receiver();
+    const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir(), {
+      secrets: { HOOK_SECRET: 'from-env' },
+    });
+    running.push(server);
+    const made = await admin(base, '/api/destinations', 'POST', {
+      ...newWebhook(`${hook.url}/env`),
+      settings: { url: `${hook.url}/env`, secret: 'env:HOOK_SECRET' },
+    });
+    expect(made.status).toBe(201);
+    const edited = await admin(base, '/api/destinations/env_t/dsp2', 'PATCH', {
+      events: ['Purchase', 'Lead'],
+    });
+    expect(edited.status).toBe(200);
+    const saved = (await server.services.store.storedDestinations()).find(
+      (r) => r.dest_id === 'dsp2',
+    );
+    expect(saved?.config).toMatchObject({
+      secret: 'env:HOOK_SECRET',
+      events: ['Purchase', 'Lead'],
+    });
+    expect(JSON.stringify(saved?.config)).not.toContain('from-env');
+    // The secret sent back masked, and a PUT that leaves it out, keep the reference too.
+    const view = (await admin(base, '/api/destinations/env_t/dsp2')).body;
+    expect(view.settings.secret).toBe('****');
+    const masked = await admin(base, '/api/destinations/env_t/dsp2', 'PATCH', {
+      settings: view.settings,
+    });
+    expect(masked.status).toBe(200);
+    expect(JSON.stringify(await server.services.store.storedDestinations())).not.toContain(
+      'from-env',
+    );
+    const put = await admin(base, '/api/destinations/env_t/dsp2', 'PUT', {
+      type: 'webhook',
+      events: ['Purchase'],
+      timeout: '2s',
+      retry: { base_delay: '100ms' },
+      settings: { url: `${hook.url}/env` },
+    });
+    expect(put.status).toBe(200);
+    const rows = JSON.stringify(await server.services.store.storedDestinations());
+    expect(rows).toContain('env:HOOK_SECRET');
+    expect(rows).not.toContain('from-env');
+    // Still signs with the environment's value.
+    await impression(base, 'dsp2', 'IMP-DA9');
+    await postEvents(base, [purchase('ord-da9')]);
+    const [rec] = await arrived(hook, 'ord-da9', '/env');
+    expect(rec.headers['x-pixeltrail-signature']).toBe(
+      `sha256=${createHmac('sha256', 'from-env').update(rec.body).digest('hex')}`,
+    );
+  });
 });
 
 describe.skipIf(!(await postgresAvailable()))('destinations across processes on PostgreSQL', () => {
