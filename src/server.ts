@@ -210,7 +210,6 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   let purgeTimer: NodeJS.Timeout | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const sweep = async () => {
-    audiences.refresh();
     await audiences.sweep(config.environments.map((e) => e.id)).catch((e: unknown) => {
       app.log.error({ err: e }, 'audience sweep failed');
     });
@@ -238,6 +237,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         app.log.warn({ released }, 'took back deliveries leased by a process that died');
       worker.start();
       destinations.start();
+      audiences.start();
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
       purgeTimer.unref();
@@ -252,6 +252,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       if (sweepTimer) clearInterval(sweepTimer);
       await app.close();
       await destinations.stop();
+      await audiences.stop();
       await pipeline.close();
       await audiences.settle();
       await worker.stop();

@@ -1,4 +1,5 @@
 import type { DestinationConfig } from '../config/config-types.js';
+import { VersionPoller } from '../config/version-poller.js';
 import {
   evaluate,
   longestWindowS,
@@ -115,8 +116,25 @@ export class AudienceService {
   private overflowEnvs = new Set<string>();
   private draining: Promise<void> | null = null;
   private readonly lastSize = new Map<string, number>();
+  /** Drops what was read when another process created, edited or deleted an audience. */
+  private readonly poller: VersionPoller;
 
-  constructor(private readonly deps: AudienceServiceDeps) {}
+  constructor(private readonly deps: AudienceServiceDeps) {
+    this.poller = new VersionPoller({
+      version: () => deps.store.audiencesVersion(),
+      reload: async () => this.refresh(),
+      onError: (message) => deps.onError?.(`audience reload failed: ${message}`),
+    });
+  }
+
+  /** Starts watching the store for audiences changed by other processes. */
+  start(everyMs?: number): void {
+    this.poller.start(everyMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.poller.stop();
+  }
 
   private nowS(): number {
     return Math.floor(this.deps.nowMs() / 1000);

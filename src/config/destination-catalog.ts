@@ -1,9 +1,7 @@
 import type { Store } from '../store/store.js';
 import { parseDestinationConfig, type SecretSource } from './config-parse.js';
 import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
-
-/** How often a process looks for destinations changed by another process. */
-export const DESTINATION_POLL_MS = 2_000;
+import { VersionPoller } from './version-poller.js';
 
 /** Where a destination's current definition comes from. */
 export type DestinationSource = 'file' | 'store' | 'store_override';
@@ -23,16 +21,19 @@ export interface CatalogDeps {
  * The merged list is written into each environment's `destinations`, the one list that
  * ingest, attribution, the delivery worker, health, reports and the routes already read, so
  * an edit takes effect everywhere without a restart. Other processes on the same store poll
- * a cheap version (count and newest `updated_at_ms`) and reload when it moves.
+ * the table's version stamp (VersionPoller) and reload when it moves.
  */
 export class DestinationCatalog {
   private readonly fromFile = new Map<string, DestinationConfig[]>();
   private readonly sources = new Map<string, DestinationSource>();
-  private version: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
+  private readonly poller: VersionPoller;
 
   constructor(private readonly deps: CatalogDeps) {
+    this.poller = new VersionPoller({
+      version: () => deps.store.storedDestinationsVersion(),
+      reload: () => this.rebuild(),
+      onError: (message) => deps.onError(`destination reload failed: ${message}`),
+    });
     for (const env of deps.config.environments) {
       this.fromFile.set(env.id, [...env.destinations]);
       for (const d of env.destinations) this.sources.set(`${env.id}/${d.id}`, 'file');
@@ -54,8 +55,11 @@ export class DestinationCatalog {
   }
 
   /** Reads the saved destinations and rebuilds every environment's list. */
-  async reload(): Promise<void> {
-    const version = await this.deps.store.storedDestinationsVersion();
+  reload(): Promise<void> {
+    return this.poller.reload();
+  }
+
+  private async rebuild(): Promise<void> {
     const rows = await this.deps.store.storedDestinations();
     const envs = new Map<string, EnvironmentConfig>(
       this.deps.config.environments.map((e) => [e.id, e]),
@@ -94,34 +98,18 @@ export class DestinationCatalog {
       }
       env.destinations = merged;
     }
-    this.version = version;
   }
 
   /** Reloads when another process (or this one) changed the saved destinations. */
-  async poll(): Promise<void> {
-    if (this.polling) return this.polling;
-    this.polling = (async () => {
-      try {
-        if ((await this.deps.store.storedDestinationsVersion()) !== this.version)
-          await this.reload();
-      } catch (e) {
-        this.deps.onError(`destination reload failed: ${(e as Error).message}`);
-      } finally {
-        this.polling = null;
-      }
-    })();
-    return this.polling;
+  poll(): Promise<void> {
+    return this.poller.poll();
   }
 
-  start(everyMs = DESTINATION_POLL_MS): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), everyMs);
-    this.timer.unref();
+  start(everyMs?: number): void {
+    this.poller.start(everyMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.polling;
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 }
