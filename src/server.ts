@@ -108,14 +108,20 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const store = opts.store ?? openStore(config);
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
+  // Problems found before the app (and its logger) exists are logged once it does.
+  const early: string[] = [];
+  let destinationError = (message: string): void => {
+    early.push(message);
+  };
   const destinations = new DestinationCatalog({
     config,
     store,
     secrets: opts.secrets,
-    onError: (message) => app.log.error({ message }, 'destinations'),
+    onError: (message) => destinationError(message),
   });
   // Before anything reads a destination: saved ones apply from the first request on.
   await destinations.reload();
+  const sealed = await destinations.sealStoredSecrets();
   const metrics = new Metrics();
   const live = new LiveBus();
   const send = opts.send ?? fetchSend;
@@ -207,6 +213,17 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     logStream: opts.logStream,
   };
   const app = buildApp(services, { pixelFastPath: opts.pixelFastPath });
+  destinationError = (message) => app.log.error({ message }, 'destinations');
+  for (const message of early) destinationError(message);
+  if (!destinations.encryptsSecrets)
+    app.log.warn(
+      'no secrets_key (PIXELTRAIL_SECRETS_KEY): secrets of destinations saved through the admin API are stored in clear in the database',
+    );
+  else if (sealed > 0)
+    app.log.info(
+      { destinations: sealed },
+      'encrypted the secrets saved before secrets_key was set',
+    );
   let purgeTimer: NodeJS.Timeout | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const sweep = async () => {

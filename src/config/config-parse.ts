@@ -14,6 +14,7 @@ import type {
   DestinationConfig,
   EnvironmentConfig,
 } from './config-types.js';
+import { MIN_SECRETS_KEY_CHARS } from './secret-box.js';
 
 const DEFAULT_CLICK_WINDOW = '7d';
 const DEFAULT_VIEW_WINDOW = '1d';
@@ -40,6 +41,8 @@ export interface ConfigOverrides {
   database_url?: string;
   /** Where `env:NAME` secrets are read from (the process environment). */
   secrets?: SecretSource;
+  /** `PIXELTRAIL_SECRETS_KEY`: encrypts secrets saved through the admin API. */
+  secrets_key?: string;
 }
 
 /** Environment variables for `env:NAME` secrets. */
@@ -177,6 +180,7 @@ function parseSettings(
   type: string,
   path: string,
   env: SecretSource,
+  refs: Record<string, string>,
 ): Record<string, unknown> {
   const adapter = adapterFor(type);
   const settings: Record<string, unknown> = {};
@@ -188,6 +192,7 @@ function parseSettings(
     if (typeof v === 'string' && v.startsWith('env:')) {
       const name = v.slice(4);
       const value = env[name];
+      refs[key] = v;
       if (value) settings[key] = value;
       else
         r.errors.push({
@@ -265,7 +270,8 @@ function parseDestination(
   if (baseUrl && !/^https?:\/\//.test(baseUrl)) {
     r.errors.push({ field: `${path}.base_url`, message: 'must be an http(s) URL' });
   }
-  return {
+  const secret_refs: Record<string, string> = {};
+  const dest: DestinationConfig = {
     id: r.id(o, 'id', `${path}.id`),
     type,
     events: r.list(o, 'events', `${path}.events`, ['Purchase']),
@@ -292,8 +298,10 @@ function parseDestination(
     test_mode: r.bool(o, 'test_mode', `${path}.test_mode`, false),
     base_url: baseUrl ? baseUrl.replace(/\/+$/, '') : null,
     accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),
-    settings: parseSettings(r, o, type, path, env),
+    settings: parseSettings(r, o, type, path, env, secret_refs),
   };
+  if (Object.keys(secret_refs).length > 0) dest.secret_refs = secret_refs;
+  return dest;
 }
 
 function parseEnvironment(
@@ -445,8 +453,23 @@ export function parseConfig(
       overrides.public_url ??
       (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
     path_prefix: pathPrefix(r, o),
+    secrets_key: secretsKey(r, o, overrides),
   };
   return { config, errors: r.errors };
+}
+
+/** `secrets_key` (or `PIXELTRAIL_SECRETS_KEY`, which wins); null when neither is set. */
+function secretsKey(r: Reader, o: Obj, overrides: ConfigOverrides): string | null {
+  const key = overrides.secrets_key ?? r.str(o, 'secrets_key', 'secrets_key', '');
+  if (key === '') return null;
+  if (key.length < MIN_SECRETS_KEY_CHARS) {
+    r.errors.push({
+      field: 'secrets_key',
+      message: `must be at least ${MIN_SECRETS_KEY_CHARS} characters (openssl rand -base64 32)`,
+    });
+    return null;
+  }
+  return key;
 }
 
 /** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */

@@ -39,6 +39,11 @@ export interface DestinationConfig {
   accept?: AcceptPolicy;
   /** Type-specific fields (pixel_id, access_token, url, secret…), checked by the adapter schema. */
   settings: Record<string, unknown>;
+  /**
+   * The `env:NAME` references the secrets in `settings` were read from, by field: a saved
+   * edit keeps the reference, not the value, and reads the variable again at each start.
+   */
+  secret_refs?: Record<string, string>;
 }
 
 /** One site or app with its keys and destinations. */
@@ -110,4 +115,9 @@ export interface AppConfig {
    * reverse proxy on the shop's own host can forward it unchanged. Empty: none.
    */
   path_prefix: string;
+  /**
+   * Key material for encrypting the secrets of destinations saved through the admin API
+   * (`PIXELTRAIL_SECRETS_KEY` or `secrets_key`); null keeps them in clear in the database.
+   */
+  secrets_key: string | null;
 }

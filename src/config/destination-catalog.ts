@@ -1,6 +1,9 @@
+import { adapterFor } from '../delivery/destinations/registry.js';
+import type { FieldError } from '../domain/validation-error.js';
 import type { Store } from '../store/store.js';
-import { parseDestinationConfig, type SecretSource } from './config-parse.js';
+import { parseDestinationConfig, type SecretSource, secretFields } from './config-parse.js';
 import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
+import { SecretBox } from './secret-box.js';
 import { VersionPoller } from './version-poller.js';
 
 /** Where a destination's current definition comes from. */
@@ -27,8 +30,11 @@ export class DestinationCatalog {
   private readonly fromFile = new Map<string, DestinationConfig[]>();
   private readonly sources = new Map<string, DestinationSource>();
   private readonly poller: VersionPoller;
+  /** Seals secrets before they are saved; null without a `secrets_key`. */
+  private readonly box: SecretBox | null;
 
   constructor(private readonly deps: CatalogDeps) {
+    this.box = deps.config.secrets_key ? SecretBox.fromKey(deps.config.secrets_key) : null;
     this.poller = new VersionPoller({
       version: () => deps.store.storedDestinationsVersion(),
       reload: () => this.rebuild(),
@@ -43,6 +49,67 @@ export class DestinationCatalog {
   /** Checks a destination in the config file's form, as the file's are (`env:NAME` included). */
   parse(raw: unknown): ReturnType<typeof parseDestinationConfig> {
     return parseDestinationConfig(raw, this.deps.secrets);
+  }
+
+  /** Whether saved secrets are encrypted (a `secrets_key` is configured). */
+  get encryptsSecrets(): boolean {
+    return this.box !== null;
+  }
+
+  /**
+   * The destination as it is to be saved: with a `secrets_key`, every secret typed in is
+   * sealed (AES-256-GCM, bound to env, destination and field); `env:NAME` references stay
+   * as they are, since they hold no secret.
+   */
+  sealForStore(env_id: string, raw: Record<string, unknown>): Record<string, unknown> {
+    const { box } = this;
+    if (!box) return raw;
+    const out = { ...raw };
+    for (const key of secretsOf(raw)) {
+      const v = out[key];
+      if (typeof v !== 'string' || v.startsWith('env:') || SecretBox.isSealed(v)) continue;
+      out[key] = box.seal(v, `${env_id}/${String(raw.id)}/${key}`);
+    }
+    return out;
+  }
+
+  /** A saved destination with its sealed secrets opened, or why one cannot be. */
+  private openStored(
+    env_id: string,
+    raw: Record<string, unknown>,
+  ): { raw: Record<string, unknown>; errors: FieldError[] } {
+    const out = { ...raw };
+    const errors: FieldError[] = [];
+    for (const key of secretsOf(raw)) {
+      const v = out[key];
+      if (!SecretBox.isSealed(v)) continue;
+      if (!this.box) {
+        errors.push({ field: key, message: 'is encrypted, and no secrets_key is configured' });
+        continue;
+      }
+      const opened = this.box.open(v, `${env_id}/${String(raw.id)}/${key}`);
+      if (opened.ok) out[key] = opened.value;
+      else errors.push({ field: key, message: opened.reason });
+    }
+    return { raw: out, errors };
+  }
+
+  /**
+   * With a `secrets_key`, seals the secrets that saved destinations still keep in clear
+   * (saved before the key was set); answers how many destinations were rewritten.
+   */
+  async sealStoredSecrets(): Promise<number> {
+    if (!this.box) return 0;
+    let sealed = 0;
+    for (const row of await this.deps.store.storedDestinations()) {
+      if (!row.config) continue;
+      const next = this.sealForStore(row.env_id, row.config);
+      if (JSON.stringify(next) === JSON.stringify(row.config)) continue;
+      await this.deps.store.putStoredDestination(row.env_id, row.dest_id, next, row.updated_at_ms);
+      sealed++;
+    }
+    if (sealed > 0) await this.reload();
+    return sealed;
   }
 
   /** The definition in the config file, whatever overrides it. */
@@ -69,9 +136,11 @@ export class DestinationCatalog {
       if (!envs.has(row.env_id)) continue;
       let dest: DestinationConfig | null = null;
       if (row.config) {
-        const parsed = this.parse(row.config);
-        if (parsed.errors.length > 0) {
-          const what = parsed.errors.map((e) => `${e.field} ${e.message}`).join('; ');
+        const opened = this.openStored(row.env_id, row.config);
+        const parsed = this.parse(opened.raw);
+        const errors = opened.errors.length > 0 ? opened.errors : parsed.errors;
+        if (errors.length > 0) {
+          const what = errors.map((e) => `${e.field} ${e.message}`).join('; ');
           this.deps.onError(`saved destination ${row.env_id}/${row.dest_id} not used: ${what}`);
           continue;
         }
@@ -112,4 +181,10 @@ export class DestinationCatalog {
   stop(): Promise<void> {
     return this.poller.stop();
   }
+}
+
+/** The secret fields of a destination in file form, by its type. */
+function secretsOf(raw: Record<string, unknown>): string[] {
+  const adapter = typeof raw.type === 'string' ? adapterFor(raw.type) : undefined;
+  return adapter ? secretFields(adapter.settingsSchema) : [];
 }

@@ -9,7 +9,10 @@ export const MASK = '****';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A parsed destination back in the config file's form, which parses to the same destination. */
+/**
+ * A parsed destination back in the config file's form, which parses to the same destination;
+ * a secret read from `env:NAME` is written as that reference, never as its value.
+ */
 export function destinationToRaw(d: DestinationConfig): Obj {
   return {
     id: d.id,
@@ -31,6 +34,7 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     ...(d.base_url ? { base_url: d.base_url } : {}),
     accept: d.accept ?? 'any',
     ...d.settings,
+    ...d.secret_refs,
   };
 }
 
@@ -38,7 +42,8 @@ export function destinationToRaw(d: DestinationConfig): Obj {
  * The admin API's body (common fields, and the type's fields under `settings`) as a
  * config-file destination. With `current`, the body edits it: fields left out keep their
  * value (PATCH), or — with `replace` (PUT) — fall back to their defaults. A secret sent back
- * as `****`, or left out of an edit, keeps its stored value, so the dashboard never needs it.
+ * as `****`, or left out of an edit, keeps its stored value (or its `env:NAME` reference), so
+ * the dashboard never needs it.
  */
 export function destinationFromInput(
   body: Obj,
@@ -65,7 +70,7 @@ export function destinationFromInput(
     for (const key of secrets) {
       const given = raw[key];
       if ((given === MASK || given === undefined) && current.settings[key] !== undefined)
-        raw[key] = current.settings[key];
+        raw[key] = current.secret_refs?.[key] ?? current.settings[key];
     }
   }
   return raw;
