@@ -217,7 +217,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   for (const message of early) destinationError(message);
   if (!destinations.encryptsSecrets)
     app.log.warn(
-      'no secrets_key (PIXELTRAIL_SECRETS_KEY): secrets of destinations saved through the admin API are stored in clear in the database',
+      'secrets_key is not set: secrets of destinations saved through the admin API are stored in clear in the database (set secrets_key, or its environment variable, to encrypt them)',
     );
   else if (sealed > 0)
     app.log.info(
