@@ -6,6 +6,8 @@ export interface VersionPollerDeps {
   version: () => Promise<string>;
   /** Rereads what the process keeps in memory. */
   reload: () => Promise<void>;
+  /** Called just before each poll reads the version (what happened before it is covered). */
+  beforeCheck?: () => void;
   onError: (message: string) => void;
 }
 
@@ -33,6 +35,7 @@ export class VersionPoller {
     if (this.polling) return this.polling;
     this.polling = (async () => {
       try {
+        this.deps.beforeCheck?.();
         if ((await this.deps.version()) !== this.version) await this.reload();
       } catch (e) {
         this.deps.onError((e as Error).message);

@@ -117,4 +117,34 @@ describe.skipIf(!(await postgresAvailable()))('audiences across processes on Pos
       500,
     );
   });
+
+  it('AU14 answers another server wrote under the old rules are evaluated again once it sees the edit', async () => {
+    const a = await start();
+    const b = await start();
+    const created = await admin(a.base, '/api/audiences', 'POST', {
+      env_id: 'env_t',
+      name: 'Carts',
+      rules: { all: [{ event: 'AddToCart', within: '7d' }] },
+    });
+    const id = created.body.id as string;
+    // B holds the old definition and, polling no more, keeps it while A edits.
+    expect((await admin(b.base, `/api/audiences/${id}`)).status).toBe(200);
+    await b.server.services.audiences.stop();
+    expect(
+      (
+        await admin(a.base, `/api/audiences/${id}`, 'PATCH', {
+          rules: { all: [{ event: 'Lead', within: '7d' }] },
+        })
+      ).status,
+    ).toBe(200);
+    await track(b.base, 'AddToCart', 'u-stale');
+    await b.server.services.audiences.settle();
+    const member = async () =>
+      (await admin(a.base, `/api/audiences/${id}/members?user_id=u-stale`)).body.member;
+    // What B wrote under the old rules, after A had recomputed under the new ones.
+    expect(await member()).toBe(true);
+    await b.server.services.audiences.poll();
+    await b.server.services.audiences.settle();
+    expect(await member()).toBe(false);
+  });
 });
