@@ -623,7 +623,7 @@ function extraLines(memory, tag, skipped, attribution = null, tagRun = null) {
           : ''),
     );
   if (skipped.length > 0)
-    lines.push('', 'Not measured in this run:', ...skipped.map((x) => `- ${x}`));
+    lines.push('', 'Not measured in this run:', '', ...skipped.map((x) => `- ${x}`));
   return lines;
 }
 

@@ -108,14 +108,20 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const store = opts.store ?? openStore(config);
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
+  // Problems found before the app (and its logger) exists are logged once it does.
+  const early: string[] = [];
+  let destinationError = (message: string): void => {
+    early.push(message);
+  };
   const destinations = new DestinationCatalog({
     config,
     store,
     secrets: opts.secrets,
-    onError: (message) => app.log.error({ message }, 'destinations'),
+    onError: (message) => destinationError(message),
   });
   // Before anything reads a destination: saved ones apply from the first request on.
   await destinations.reload();
+  const sealed = await destinations.sealStoredSecrets();
   const metrics = new Metrics();
   const live = new LiveBus();
   const send = opts.send ?? fetchSend;
@@ -207,10 +213,20 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     logStream: opts.logStream,
   };
   const app = buildApp(services, { pixelFastPath: opts.pixelFastPath });
+  destinationError = (message) => app.log.error({ message }, 'destinations');
+  for (const message of early) destinationError(message);
+  if (!destinations.encryptsSecrets)
+    app.log.warn(
+      'secrets_key is not set: secrets of destinations saved through the admin API are stored in clear in the database (set secrets_key, or its environment variable, to encrypt them)',
+    );
+  else if (sealed > 0)
+    app.log.info(
+      { destinations: sealed },
+      'encrypted the secrets saved before secrets_key was set',
+    );
   let purgeTimer: NodeJS.Timeout | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const sweep = async () => {
-    audiences.refresh();
     await audiences.sweep(config.environments.map((e) => e.id)).catch((e: unknown) => {
       app.log.error({ err: e }, 'audience sweep failed');
     });
@@ -238,6 +254,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         app.log.warn({ released }, 'took back deliveries leased by a process that died');
       worker.start();
       destinations.start();
+      audiences.start();
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
       purgeTimer.unref();
@@ -252,6 +269,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       if (sweepTimer) clearInterval(sweepTimer);
       await app.close();
       await destinations.stop();
+      await audiences.stop();
       await pipeline.close();
       await audiences.settle();
       await worker.stop();

@@ -1,4 +1,5 @@
 import type { DestinationConfig } from '../config/config-types.js';
+import { VersionPoller } from '../config/version-poller.js';
 import {
   evaluate,
   longestWindowS,
@@ -115,8 +116,61 @@ export class AudienceService {
   private overflowEnvs = new Set<string>();
   private draining: Promise<void> | null = null;
   private readonly lastSize = new Map<string, number>();
+  /** Drops what was read when another process created, edited or deleted an audience. */
+  private readonly poller: VersionPoller;
+  /** Identifiers evaluated since the last poll began, and those of the poll before it. */
+  private recent = new Map<string, IdentifierKey>();
+  private checked = new Map<string, IdentifierKey>();
+  /** Environments whose recent identifiers were too many to keep. */
+  private recentOverflow = new Set<string>();
+  private checkedOverflow = new Set<string>();
 
-  constructor(private readonly deps: AudienceServiceDeps) {}
+  constructor(private readonly deps: AudienceServiceDeps) {
+    this.poller = new VersionPoller({
+      version: () => deps.store.audiencesVersion(),
+      beforeCheck: () => {
+        this.checked = this.recent;
+        this.recent = new Map();
+        this.checkedOverflow = this.recentOverflow;
+        this.recentOverflow = new Set();
+      },
+      reload: () => this.reloadChanged(),
+      onError: (message) => deps.onError?.(`audience reload failed: ${message}`),
+    });
+  }
+
+  /**
+   * Another process changed an audience. Besides dropping the definitions read, evaluates
+   * again whom this process evaluated since the previous poll: those answers may have been
+   * written under the old rules after the other process cleared and recomputed the members.
+   */
+  private async reloadChanged(): Promise<void> {
+    this.refresh();
+    // Evaluations that started under the old rules finish (and are listed) first.
+    await this.settle();
+    const again = [...this.checked.values(), ...this.recent.values()];
+    for (const env_id of [...this.checkedOverflow, ...this.recentOverflow])
+      this.overflowEnvs.add(env_id);
+    this.checked = new Map();
+    this.recent = new Map();
+    this.checkedOverflow = new Set();
+    this.recentOverflow = new Set();
+    this.noteIngested(again);
+  }
+
+  /** Polls the audiences' version now (tests; the timer does it every 2 s). */
+  poll(): Promise<void> {
+    return this.poller.poll();
+  }
+
+  /** Starts watching the store for audiences changed by other processes. */
+  start(everyMs?: number): void {
+    this.poller.start(everyMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.poller.stop();
+  }
 
   private nowS(): number {
     return Math.floor(this.deps.nowMs() / 1000);
@@ -432,6 +486,13 @@ export class AudienceService {
     return queued;
   }
 
+  /** Remembers an identifier evaluated incrementally, in case its rules were already stale. */
+  private noteEvaluated(k: IdentifierKey): void {
+    if (this.recentOverflow.has(k.env_id)) return;
+    if (this.recent.size >= MAX_DIRTY_KEYS) this.recentOverflow.add(k.env_id);
+    else this.recent.set(`${k.env_id}\u0000${k.key_type}\u0000${k.key_value}`, k);
+  }
+
   private async drain(): Promise<void> {
     while (this.dirty.size > 0 || this.overflowEnvs.size > 0) {
       const batch = [...this.dirty.values()];
@@ -450,6 +511,7 @@ export class AudienceService {
             await this.evaluateKey(a, k.key_type, k.key_value);
             touched.add(a);
           }
+          this.noteEvaluated(k);
         });
         for (const a of touched) await this.recordSize(a);
       } catch (e) {

@@ -139,7 +139,12 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
     };
 
     const save = async (env_id: string, dest: DestinationConfig, raw: Record<string, unknown>) => {
-      await s.store.putStoredDestination(env_id, dest.id, raw, s.nowMs());
+      await s.store.putStoredDestination(
+        env_id,
+        dest.id,
+        s.destinations.sealForStore(env_id, raw),
+        s.nowMs(),
+      );
       await s.destinations.reload();
       s.worker.wake();
       return view(env_id, find(env_id, dest.id));

@@ -2,7 +2,7 @@ import type { EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
 import type { Touch, TouchKind, Traffic } from '../domain/event.js';
 import { deviceTouchId } from './device-touch.js';
-import { requestConsent } from './request-consent.js';
+import { deniedByRequest, requestConsent } from './request-consent.js';
 import { type BrowserRequest, readBrowserId, requestCookie } from './request-identity.js';
 import type { Services } from './services.js';
 import { classifyTraffic } from './traffic.js';
@@ -27,7 +27,10 @@ export interface BrowserId {
 
 /**
  * Gives the browser its id cookie when it has none and may be given one: only people who
- * consented get a cookie; bots and prefetches neither get nor use one.
+ * consented get a cookie; bots and prefetches neither get nor use one. A person whose hit
+ * itself denies consent (TCF without purpose 1, an opt-out, `Sec-GPC`) has the `ptid` they
+ * sent expired, as `/e` does when consent is withdrawn: the cookie is HttpOnly, so the page
+ * cannot remove it.
  */
 export function browserId(
   s: Services,
@@ -35,9 +38,15 @@ export function browserId(
   req: BrowserRequest,
   allowed: boolean,
   traffic: Traffic,
+  q: Query,
 ): BrowserId {
-  if (!allowed || traffic !== 'human') return { id: null };
+  if (traffic !== 'human') return { id: null };
   const existing = readBrowserId(req);
+  if (!allowed) {
+    return existing && deniedByRequest(req, env, q)
+      ? { id: null, cookie: requestCookie(req, '', env, 0) }
+      : { id: null };
+  }
   if (existing) return { id: existing };
   const id = s.newBrowserId();
   return { id, cookie: requestCookie(req, id, env) };
@@ -91,7 +100,7 @@ export function pixelProblem(
 export interface PixelAnswer {
   /** Problems and flags, for the `X-Pixeltrail-Warnings` header; empty for a clean hit. */
   warnings: string[];
-  /** A new `ptid` cookie to set. */
+  /** A `ptid` cookie to set: a new one, or an expired one when consent was withdrawn. */
   cookie?: string;
 }
 
@@ -116,7 +125,7 @@ export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) =>
     }
     const traffic = classifyTraffic(req);
     const allowed = adsPermitted(requestConsent(req, env, undefined, q));
-    const anon = browserId(s, env, req, allowed, traffic);
+    const anon = browserId(s, env, req, allowed, traffic, q);
     // Counted in aggregate, never kept for attribution.
     if (!allowed) {
       invalid('opted_out');

@@ -49,7 +49,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     }
     const traffic = classifyTraffic(req);
     const consent = requestConsent(req, env, undefined, q);
-    const anon = browserId(s, env, req, adsPermitted(consent), traffic);
+    const anon = browserId(s, env, req, adsPermitted(consent), traffic, q);
     if (anon.cookie) reply.header('set-cookie', anon.cookie);
     const result = validateEvent(
       {
@@ -126,7 +126,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
     const traffic = classifyTraffic(req);
     const allowed = adsPermitted(requestConsent(req, env, undefined, q));
-    const anon = browserId(s, env, req, allowed, traffic);
+    const anon = browserId(s, env, req, allowed, traffic, q);
     if (anon.cookie) reply.header('set-cookie', anon.cookie);
     // A prefetch or prerender of a link is not a click; a scanner's is kept, flagged.
     if (allowed && traffic !== 'prefetch') {

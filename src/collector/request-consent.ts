@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../config/config-types.js';
-import { decideConsent } from '../domain/consent.js';
+import { adsPermitted, decideConsent } from '../domain/consent.js';
 import type { Consent } from '../domain/event.js';
 import type { BrowserRequest } from './request-identity.js';
 
@@ -47,4 +47,21 @@ export function serverConsent(env: EnvironmentConfig | undefined, stated: Consen
     gpc: false,
     tcfVendorId: env?.tcf_vendor_id ?? null,
   });
+}
+
+/**
+ * Whether a denied browser request says so itself — a TCF string without purpose 1, a US
+ * Privacy or GPP opt-out, `Sec-GPC` — rather than only falling under a `denied` default: a
+ * pixel on another site that carries no consent macros withdraws nothing.
+ */
+export function deniedByRequest(
+  req: Pick<BrowserRequest, 'headers'>,
+  env: EnvironmentConfig,
+  query: Query,
+): boolean {
+  if (env.consent_default !== 'denied')
+    return !adsPermitted(requestConsent(req, env, undefined, query));
+  return !adsPermitted(
+    requestConsent(req, { ...env, consent_default: 'granted' }, undefined, query),
+  );
 }

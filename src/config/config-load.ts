@@ -17,6 +17,8 @@ export interface ProcessEnv {
   PIXELTRAIL_PUBLIC_URL?: string;
   LOG_LEVEL?: string;
   DATABASE_URL?: string;
+  /** Encrypts the secrets of destinations saved through the admin API (see secret-box.ts). */
+  PIXELTRAIL_SECRETS_KEY?: string;
   /** Any other variable may hold a destination secret named as `env:NAME`. */
   [name: string]: string | undefined;
 }
@@ -33,6 +35,7 @@ function overridesFrom(env: ProcessEnv): ConfigOverrides {
     public_url: env.PIXELTRAIL_PUBLIC_URL,
     log_level: env.LOG_LEVEL,
     database_url: env.DATABASE_URL || undefined,
+    secrets_key: env.PIXELTRAIL_SECRETS_KEY || undefined,
     secrets: env as Record<string, string | undefined>,
   };
 }

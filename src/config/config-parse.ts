@@ -14,6 +14,7 @@ import type {
   DestinationConfig,
   EnvironmentConfig,
 } from './config-types.js';
+import { MIN_SECRETS_KEY_CHARS } from './secret-box.js';
 
 const DEFAULT_CLICK_WINDOW = '7d';
 const DEFAULT_VIEW_WINDOW = '1d';
@@ -40,6 +41,8 @@ export interface ConfigOverrides {
   database_url?: string;
   /** Where `env:NAME` secrets are read from (the process environment). */
   secrets?: SecretSource;
+  /** `PIXELTRAIL_SECRETS_KEY`: encrypts secrets saved through the admin API. */
+  secrets_key?: string;
 }
 
 /** Environment variables for `env:NAME` secrets. */
@@ -450,8 +453,23 @@ export function parseConfig(
       overrides.public_url ??
       (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
     path_prefix: pathPrefix(r, o),
+    secrets_key: secretsKey(r, o, overrides),
   };
   return { config, errors: r.errors };
+}
+
+/** `secrets_key` (or `PIXELTRAIL_SECRETS_KEY`, which wins); null when neither is set. */
+function secretsKey(r: Reader, o: Obj, overrides: ConfigOverrides): string | null {
+  const key = overrides.secrets_key ?? r.str(o, 'secrets_key', 'secrets_key', '');
+  if (key === '') return null;
+  if (key.length < MIN_SECRETS_KEY_CHARS) {
+    r.errors.push({
+      field: 'secrets_key',
+      message: `must be at least ${MIN_SECRETS_KEY_CHARS} characters (openssl rand -base64 32)`,
+    });
+    return null;
+  }
+  return key;
 }
 
 /** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */

@@ -115,4 +115,9 @@ export interface AppConfig {
    * reverse proxy on the shop's own host can forward it unchanged. Empty: none.
    */
   path_prefix: string;
+  /**
+   * Key material for encrypting the secrets of destinations saved through the admin API
+   * (`PIXELTRAIL_SECRETS_KEY` or `secrets_key`); null keeps them in clear in the database.
+   */
+  secrets_key: string | null;
 }

@@ -1,9 +1,10 @@
+import { adapterFor } from '../delivery/destinations/registry.js';
+import type { FieldError } from '../domain/validation-error.js';
 import type { Store } from '../store/store.js';
-import { parseDestinationConfig, type SecretSource } from './config-parse.js';
+import { parseDestinationConfig, type SecretSource, secretFields } from './config-parse.js';
 import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
-
-/** How often a process looks for destinations changed by another process. */
-export const DESTINATION_POLL_MS = 2_000;
+import { SecretBox } from './secret-box.js';
+import { VersionPoller } from './version-poller.js';
 
 /** Where a destination's current definition comes from. */
 export type DestinationSource = 'file' | 'store' | 'store_override';
@@ -23,19 +24,25 @@ export interface CatalogDeps {
  * The merged list is written into each environment's `destinations`, the one list that
  * ingest, attribution, the delivery worker, health, reports and the routes already read, so
  * an edit takes effect everywhere without a restart. Other processes on the same store poll
- * a cheap version (count and newest `updated_at_ms`) and reload when it moves.
+ * the table's version stamp (VersionPoller) and reload when it moves.
  */
 export class DestinationCatalog {
   private readonly fromFile = new Map<string, DestinationConfig[]>();
   private readonly sources = new Map<string, DestinationSource>();
-  private version: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
+  private readonly poller: VersionPoller;
+  /** Seals secrets before they are saved; null without a `secrets_key`. */
+  private readonly box: SecretBox | null;
   /** Reloads started, and the latest of them whose result is in use. */
   private reloads = 0;
   private applied = 0;
 
   constructor(private readonly deps: CatalogDeps) {
+    this.box = deps.config.secrets_key ? SecretBox.fromKey(deps.config.secrets_key) : null;
+    this.poller = new VersionPoller({
+      version: () => deps.store.storedDestinationsVersion(),
+      reload: () => this.rebuild(),
+      onError: (message) => deps.onError(`destination reload failed: ${message}`),
+    });
     for (const env of deps.config.environments) {
       this.fromFile.set(env.id, [...env.destinations]);
       for (const d of env.destinations) this.sources.set(`${env.id}/${d.id}`, 'file');
@@ -45,6 +52,67 @@ export class DestinationCatalog {
   /** Checks a destination in the config file's form, as the file's are (`env:NAME` included). */
   parse(raw: unknown): ReturnType<typeof parseDestinationConfig> {
     return parseDestinationConfig(raw, this.deps.secrets);
+  }
+
+  /** Whether saved secrets are encrypted (a `secrets_key` is configured). */
+  get encryptsSecrets(): boolean {
+    return this.box !== null;
+  }
+
+  /**
+   * The destination as it is to be saved: with a `secrets_key`, every secret typed in is
+   * sealed (AES-256-GCM, bound to env, destination and field); `env:NAME` references stay
+   * as they are, since they hold no secret.
+   */
+  sealForStore(env_id: string, raw: Record<string, unknown>): Record<string, unknown> {
+    const { box } = this;
+    if (!box) return raw;
+    const out = { ...raw };
+    for (const key of secretsOf(raw)) {
+      const v = out[key];
+      if (typeof v !== 'string' || v.startsWith('env:') || SecretBox.isSealed(v)) continue;
+      out[key] = box.seal(v, `${env_id}/${String(raw.id)}/${key}`);
+    }
+    return out;
+  }
+
+  /** A saved destination with its sealed secrets opened, or why one cannot be. */
+  private openStored(
+    env_id: string,
+    raw: Record<string, unknown>,
+  ): { raw: Record<string, unknown>; errors: FieldError[] } {
+    const out = { ...raw };
+    const errors: FieldError[] = [];
+    for (const key of secretsOf(raw)) {
+      const v = out[key];
+      if (!SecretBox.isSealed(v)) continue;
+      if (!this.box) {
+        errors.push({ field: key, message: 'is encrypted, and no secrets_key is configured' });
+        continue;
+      }
+      const opened = this.box.open(v, `${env_id}/${String(raw.id)}/${key}`);
+      if (opened.ok) out[key] = opened.value;
+      else errors.push({ field: key, message: opened.reason });
+    }
+    return { raw: out, errors };
+  }
+
+  /**
+   * With a `secrets_key`, seals the secrets that saved destinations still keep in clear
+   * (saved before the key was set); answers how many destinations were rewritten.
+   */
+  async sealStoredSecrets(): Promise<number> {
+    if (!this.box) return 0;
+    let sealed = 0;
+    for (const row of await this.deps.store.storedDestinations()) {
+      if (!row.config) continue;
+      const next = this.sealForStore(row.env_id, row.config);
+      if (JSON.stringify(next) === JSON.stringify(row.config)) continue;
+      await this.deps.store.putStoredDestination(row.env_id, row.dest_id, next, row.updated_at_ms);
+      sealed++;
+    }
+    if (sealed > 0) await this.reload();
+    return sealed;
   }
 
   /** The definition in the config file, whatever overrides it. */
@@ -57,9 +125,12 @@ export class DestinationCatalog {
   }
 
   /** Reads the saved destinations and rebuilds every environment's list. */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    return this.poller.reload();
+  }
+
+  private async rebuild(): Promise<void> {
     const started = ++this.reloads;
-    const version = await this.deps.store.storedDestinationsVersion();
     const rows = await this.deps.store.storedDestinations();
     // A reload that started later read at least as much: this one's rows may predate a save.
     if (started < this.applied) return;
@@ -72,9 +143,11 @@ export class DestinationCatalog {
       if (!envs.has(row.env_id)) continue;
       let dest: DestinationConfig | null = null;
       if (row.config) {
-        const parsed = this.parse(row.config);
-        if (parsed.errors.length > 0) {
-          const what = parsed.errors.map((e) => `${e.field} ${e.message}`).join('; ');
+        const opened = this.openStored(row.env_id, row.config);
+        const parsed = this.parse(opened.raw);
+        const errors = opened.errors.length > 0 ? opened.errors : parsed.errors;
+        if (errors.length > 0) {
+          const what = errors.map((e) => `${e.field} ${e.message}`).join('; ');
           this.deps.onError(`saved destination ${row.env_id}/${row.dest_id} not used: ${what}`);
           continue;
         }
@@ -101,34 +174,24 @@ export class DestinationCatalog {
       }
       env.destinations = merged;
     }
-    this.version = version;
   }
 
   /** Reloads when another process (or this one) changed the saved destinations. */
-  async poll(): Promise<void> {
-    if (this.polling) return this.polling;
-    this.polling = (async () => {
-      try {
-        if ((await this.deps.store.storedDestinationsVersion()) !== this.version)
-          await this.reload();
-      } catch (e) {
-        this.deps.onError(`destination reload failed: ${(e as Error).message}`);
-      } finally {
-        this.polling = null;
-      }
-    })();
-    return this.polling;
+  poll(): Promise<void> {
+    return this.poller.poll();
   }
 
-  start(everyMs = DESTINATION_POLL_MS): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), everyMs);
-    this.timer.unref();
+  start(everyMs?: number): void {
+    this.poller.start(everyMs);
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.polling;
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
+}
+
+/** The secret fields of a destination in file form, by its type. */
+function secretsOf(raw: Record<string, unknown>): string[] {
+  const adapter = typeof raw.type === 'string' ? adapterFor(raw.type) : undefined;
+  return adapter ? secretFields(adapter.settingsSchema) : [];
 }

@@ -61,4 +61,30 @@ describe('destinations in the config file form', () => {
     const { errors } = parseDestinationConfig({ id: 'w', type: 'webhook', view_window: 'x' });
     expect(apiFieldErrors(errors).map((e) => e.field)).toEqual(['view_window', 'settings.url']);
   });
+
+  it('DI05 an edit of a destination whose secret came from env:NAME keeps the reference, not the value', () => {
+    const env = { META_TOKEN: 'EAAB-from-env' };
+    const current = parseDestinationConfig(
+      { ...fileForm, access_token: 'env:META_TOKEN' },
+      env,
+    ).dest;
+    expect(current.settings.access_token).toBe('EAAB-from-env');
+    for (const [body, replace] of [
+      [{ view_window: '2d' }, false],
+      [{ view_window: '2d', settings: { pixel_id: '123', access_token: MASK } }, false],
+      [{ type: 'meta', view_window: '2d', settings: { pixel_id: '123' } }, true],
+    ] as const) {
+      const raw = destinationFromInput(body, current, ['access_token'], replace);
+      expect(raw.access_token).toBe('env:META_TOKEN');
+      expect(JSON.stringify(raw)).not.toContain('EAAB-from-env');
+      expect(parseDestinationConfig(raw, env).dest.settings.access_token).toBe('EAAB-from-env');
+    }
+    // A new secret typed in replaces the reference.
+    const typed = destinationFromInput(
+      { settings: { pixel_id: '123', access_token: 'EAAB-typed' } },
+      current,
+      ['access_token'],
+    );
+    expect(typed.access_token).toBe('EAAB-typed');
+  });
 });

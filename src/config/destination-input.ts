@@ -9,7 +9,10 @@ export const MASK = '****';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A parsed destination back in the config file's form, which parses to the same destination. */
+/**
+ * A parsed destination back in the config file's form, which parses to the same destination;
+ * a secret read from `env:NAME` is written as that reference, never as its value.
+ */
 export function destinationToRaw(d: DestinationConfig): Obj {
   return {
     id: d.id,
@@ -40,7 +43,8 @@ export function destinationToRaw(d: DestinationConfig): Obj {
  * The admin API's body (common fields, and the type's fields under `settings`) as a
  * config-file destination. With `current`, the body edits it: fields left out keep their
  * value (PATCH), or — with `replace` (PUT) — fall back to their defaults. A secret sent back
- * as `****`, or left out of an edit, keeps its stored value, so the dashboard never needs it.
+ * as `****`, or left out of an edit, keeps its stored value (or its `env:NAME` reference), so
+ * the dashboard never needs it.
  */
 export function destinationFromInput(
   body: Obj,

@@ -139,6 +139,11 @@ export interface AudienceStore {
     id: string,
     fields: Pick<AudienceRecord, 'name' | 'rules' | 'min_export_size'>,
   ): Promise<void>;
+  /**
+   * A counter that every create, edit, recompute and delete of an audience moves on: other
+   * processes poll it to drop the definitions they keep in memory.
+   */
+  audiencesVersion(): Promise<string>;
   /** Deletes the audience and everything kept for it (members, sizes, sync state, jobs). */
   deleteAudience(env_id: string, id: string): Promise<void>;
   /** Forgets every membership of the audience (before a recompute under new rules). */

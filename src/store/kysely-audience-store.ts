@@ -14,6 +14,7 @@ import type {
   PersonRecords,
 } from './audience-store.js';
 import { AUDIENCE_SYNC_KIND } from './audience-store.js';
+import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
 import type { AudienceMembersTable, ConversionPathsTable } from './schema-audiences.js';
@@ -172,10 +173,17 @@ export class KyselyAudienceStore implements AudienceStore {
   }
 
   async createAudience(a: AudienceRecord) {
-    await this.db
-      .insertInto('audiences')
-      .values({ ...a, rules: JSON.stringify(a.rules) })
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('audiences')
+        .values({ ...a, rules: JSON.stringify(a.rules) })
+        .execute();
+      await bumpDefinitionVersion(trx, 'audiences');
+    });
+  }
+
+  async audiencesVersion() {
+    return definitionVersion(this.db, 'audiences');
   }
 
   private audienceFromRow(r: Selectable<Database['audiences']>): AudienceRecord {
@@ -210,12 +218,15 @@ export class KyselyAudienceStore implements AudienceStore {
   }
 
   async markAudienceRecomputed(env_id: string, id: string, at_ms: number) {
-    await this.db
-      .updateTable('audiences')
-      .set({ recomputed_at_ms: at_ms })
-      .where('env_id', '=', env_id)
-      .where('id', '=', id)
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('audiences')
+        .set({ recomputed_at_ms: at_ms })
+        .where('env_id', '=', env_id)
+        .where('id', '=', id)
+        .execute();
+      await bumpDefinitionVersion(trx, 'audiences');
+    });
   }
 
   async personOf(env_id: string, key_type: MemberKeyType, key_value: string): Promise<PersonIds> {
@@ -537,12 +548,15 @@ export class KyselyAudienceStore implements AudienceStore {
     id: string,
     f: Pick<AudienceRecord, 'name' | 'rules' | 'min_export_size'>,
   ) {
-    await this.db
-      .updateTable('audiences')
-      .set({ name: f.name, rules: JSON.stringify(f.rules), min_export_size: f.min_export_size })
-      .where('env_id', '=', env_id)
-      .where('id', '=', id)
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('audiences')
+        .set({ name: f.name, rules: JSON.stringify(f.rules), min_export_size: f.min_export_size })
+        .where('env_id', '=', env_id)
+        .where('id', '=', id)
+        .execute();
+      await bumpDefinitionVersion(trx, 'audiences');
+    });
   }
 
   async deleteAudience(env_id: string, id: string) {
@@ -572,6 +586,7 @@ export class KyselyAudienceStore implements AudienceStore {
           .execute();
       }
       await trx.deleteFrom('audiences').where('env_id', '=', env_id).where('id', '=', id).execute();
+      await bumpDefinitionVersion(trx, 'audiences');
     });
   }
 

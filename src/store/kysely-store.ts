@@ -6,6 +6,7 @@ import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord } from './audience-store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
+import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
@@ -619,8 +620,8 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   ) {
     const json = config === null ? null : JSON.stringify(config);
     await this.db.transaction().execute(async (tx) => {
-      // Strictly after every earlier write, so two writes in one millisecond still change
-      // the version other processes poll.
+      // Strictly after every earlier write, so saved rows keep the order they were written in
+      // even within one millisecond.
       const last = await tx
         .selectFrom('stored_destinations')
         .select((eb) => eb.fn.max('updated_at_ms').as('at'))
@@ -633,25 +634,25 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
           oc.columns(['env_id', 'dest_id']).doUpdateSet({ config: json, updated_at_ms: at }),
         )
         .execute();
+      await bumpDefinitionVersion(tx, 'stored_destinations');
     });
   }
 
   async forgetStoredDestination(env_id: string, dest_id: string) {
-    // The row count drops, so the version other processes poll still moves.
-    const r = await this.db
-      .deleteFrom('stored_destinations')
-      .where('env_id', '=', env_id)
-      .where('dest_id', '=', dest_id)
-      .executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .deleteFrom('stored_destinations')
+        .where('env_id', '=', env_id)
+        .where('dest_id', '=', dest_id)
+        .executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) return false;
+      await bumpDefinitionVersion(tx, 'stored_destinations');
+      return true;
+    });
   }
 
   async storedDestinationsVersion() {
-    const row = await this.db
-      .selectFrom('stored_destinations')
-      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('updated_at_ms').as('at')])
-      .executeTakeFirst();
-    return `${Number(row?.n ?? 0)}:${Number(row?.at ?? 0)}`;
+    return definitionVersion(this.db, 'stored_destinations');
   }
 
   async getTriggerRules(env_id: string) {

@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
 import { compatMigration } from './migration-compat.js';
 import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
+import { definitionVersionsMigration } from './migration-definition-versions.js';
 import { storedDestinationsMigration } from './migration-destinations.js';
 import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
@@ -214,6 +215,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0010_stored_destinations': storedDestinationsMigration(dialect),
         '0010_outbox_jobs': outboxJobsMigration(dialect),
         '0010b_audience_member_indexes': audienceMemberIndexesMigration,
+        '0011_definition_versions': definitionVersionsMigration(dialect),
       };
     },
   };

@@ -154,6 +154,13 @@ export interface Database extends AudienceTables {
   campaign_costs: CampaignCostsTable;
   touch_days: TouchDaysTable;
   stored_destinations: StoredDestinationsTable;
+  definition_versions: DefinitionVersionsTable;
+}
+
+/** A counter per kind of definition, moved on by every write (migration 0011). */
+export interface DefinitionVersionsTable {
+  name: string;
+  version: number;
 }
 
 /** Codeless trigger rules of one environment, as JSON (migration 0005_compat). */

@@ -367,7 +367,7 @@ export interface Store extends AudienceStore {
   ): Promise<void>;
   /** Forgets a saved destination (or deletion), so the config file's applies again. */
   forgetStoredDestination(env_id: string, dest_id: string): Promise<boolean>;
-  /** A cheap fingerprint of the saved destinations that changes with every write. */
+  /** A counter of the saved destinations that every write moves on. */
   storedDestinationsVersion(): Promise<string>;
   /** The codeless trigger rules of an environment, or null when none were ever saved. */
   getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;

@@ -164,6 +164,42 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect((await store.getAudience('aud_1'))?.recomputed_at_ms).toBe(T * 1000 + 5);
     });
 
+    it('AS13 every create, edit, recompute and delete moves the audiences version, never back to an earlier one', async () => {
+      const a = {
+        env_id: 'env_v',
+        id: 'aud_v1',
+        name: 'V',
+        rules: { all: [{ event: 'Lead', within: '1d' }] },
+        min_export_size: 1,
+        created_at_ms: T * 1000,
+        recomputed_at_ms: null,
+      };
+      const seen = [await store.audiencesVersion()];
+      const moved = async () => {
+        const v = await store.audiencesVersion();
+        expect(seen).not.toContain(v);
+        seen.push(v);
+      };
+      await store.createAudience(a);
+      await moved();
+      // Two edits in a row, even in one millisecond.
+      await store.updateAudience('env_v', 'aud_v1', { ...a, name: 'V2' });
+      await moved();
+      await store.updateAudience('env_v', 'aud_v1', { ...a, name: 'V3' });
+      await moved();
+      await store.markAudienceRecomputed('env_v', 'aud_v1', T * 1000);
+      await moved();
+      // Back to the rows of an earlier state, yet a new version: a process that cached the
+      // audience in between must still drop it.
+      await store.deleteAudience('env_v', 'aud_v1');
+      await moved();
+      await store.createAudience({ ...a, id: 'aud_v2' });
+      await store.deleteAudience('env_v', 'aud_v2');
+      await store.createAudience({ ...a, id: 'aud_v3' });
+      await moved();
+      expect(await store.audiencesVersion()).toBe(seen[seen.length - 1]);
+    });
+
     it('AS04 a person is a user id with its linked browser ids, or a lone browser id', async () => {
       await store.ingest(async (tx) => {
         await tx.linkIdentity('env', [{ key_type: 'user_id', key_value: 'u1' }], 'a1', T);

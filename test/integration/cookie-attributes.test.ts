@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
+import { gppString } from '../helpers/gpp.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { tcfString } from '../helpers/tcf.js';
 
 let hook: Receiver;
 let proxied: { server: Server; base: string };
@@ -22,7 +24,8 @@ beforeAll(async () => {
   const plain = cfg.environments[0];
   const chips = { ...plain, id: 'env_chips', write_key: 'wk_chips', cookie_partitioned: true };
   const eu = { ...plain, id: 'env_eu', write_key: 'wk_eu', consent_default: 'denied' };
-  const raw = { ...cfg, environments: [plain, chips, eu] };
+  const strict = { ...plain, id: 'env_strict', write_key: 'wk_strict', consent_default: 'denied' };
+  const raw = { ...cfg, environments: [plain, chips, eu, strict] };
   proxied = await startPixeltrail({ ...raw, trust_proxy: true }, tempDir());
   direct = await startPixeltrail(raw, tempDir());
 });
@@ -196,5 +199,55 @@ describe('ptid cookie attributes', () => {
     expect((await beacon(undefined, { 'sec-gpc': '1' })).headers.get('set-cookie')).toMatch(
       /^ptid=; Max-Age=0/,
     );
+  });
+
+  it('CA07 a pixel or click whose own consent signals deny expires the ptid the browser sent; no signal keeps it', async () => {
+    const pixels = (env: string, extra: string) => [
+      `/i?env_id=${env}&dest_id=dsp1&imp_id=IMP-W${++n}${extra}`,
+      `/c?env_id=${env}&dest_id=dsp1&click_id=CLK-W${++n}&url=${encodeURIComponent('http://shop.test/')}${extra}`,
+      `/p?env_id=${env}&ev=Lead&eid=lead-w-${++n}${extra}`,
+    ];
+    const hit = async (base: string, path: string, h: Record<string, string> = {}) => {
+      const r = await fetch(`${base}${path}`, {
+        headers: { 'user-agent': UA, cookie: 'ptid=withdrawn-abcdef', ...h },
+        redirect: 'manual',
+      });
+      await r.arrayBuffer();
+      return r.headers.get('set-cookie');
+    };
+    const denials: [string, string, Record<string, string>][] = [
+      ['Sec-GPC', '', { 'sec-gpc': '1' }],
+      ['TCF without purpose 1', `&gdpr=1&gdpr_consent=${tcfString([2, 3, 4])}`, {}],
+      ['US Privacy opt-out', '&us_privacy=1YYN', {}],
+      ['GPP opt-out', `&gpp=${gppString({ usnat: { SaleOptOut: 1, SaleOptOutNotice: 1 } })}`, {}],
+    ];
+    for (const [why, extra, h] of denials) {
+      for (const path of pixels('env_t', extra)) {
+        expect(await hit(direct.base, path, h), `${why} on ${path}`).toBe(
+          'ptid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax',
+        );
+      }
+      // Over HTTPS with the attributes it was set with, or the browser keeps that one.
+      for (const path of pixels('env_chips', extra)) {
+        expect(
+          await hit(proxied.base, path, { ...h, 'x-forwarded-proto': 'https' }),
+          `${why} on ${path}`,
+        ).toMatch(/^ptid=; Max-Age=0;.*Secure; Partitioned$/);
+      }
+    }
+    // A grant, no signal at all (even under a denied default: a pixel elsewhere withdraws
+    // nothing), or a bot's hit: the cookie stays.
+    const kept: [string, string, Record<string, string>][] = [
+      ['env_t', `&gdpr=1&gdpr_consent=${tcfString([1, 2, 3, 4])}`, {}],
+      ['env_t', '', {}],
+      ['env_strict', '', {}],
+      ['env_t', '', { 'sec-gpc': '1', 'user-agent': 'Googlebot/2.1' }],
+    ];
+    for (const [env, extra, h] of kept) {
+      for (const path of pixels(env, extra))
+        expect(await hit(direct.base, path, h), path).toBeNull();
+    }
+    for (const path of pixels('env_strict', '&us_privacy=1YYN'))
+      expect(await hit(direct.base, path), path).toMatch(/^ptid=; Max-Age=0;/);
   });
 });

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.js';
+import { parseConfig } from '../../src/config/config-parse.js';
+import { createServer, type Server } from '../../src/server.js';
 import {
   admin,
   postEvents,
@@ -261,7 +263,7 @@ describe('secrets of saved destinations', () => {
       `sha256=${createHmac('sha256', 'from-env').update(rec.body).digest('hex')}`,
     );
   });
-  it('DA09 editing a destination whose secret names an environment variable keeps the name, never stores the value', async () => {
+  it('DA12 editing a destination whose secret names an environment variable keeps the name, never stores the value', async () => {
     const hook = await receiver();
     const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir(), {
       secrets: { HOOK_SECRET: 'from-env' },
@@ -312,6 +314,124 @@ describe('secrets of saved destinations', () => {
     expect(rec.headers['x-pixeltrail-signature']).toBe(
       `sha256=${createHmac('sha256', 'from-env').update(rec.body).digest('hex')}`,
     );
+  });
+});
+
+describe('secrets of saved destinations at rest', () => {
+  const KEY = 'test-secrets-key-0123456789-abcdefghij';
+
+  /** Starts pixeltrail with these environment variables for `env:NAME` secrets. */
+  async function startWith(raw: unknown, dir: string, env: Record<string, string>) {
+    const { config, errors } = parseConfig(raw, {
+      port: 0,
+      host: '127.0.0.1',
+      data_dir: dir,
+      secrets: env,
+    });
+    expect(errors).toEqual([]);
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const server = await createServer(
+      { ...config, log_level: 'info' },
+      { secrets: env, logStream },
+    );
+    running.push(server);
+    return { server, base: await server.listen(), lines };
+  }
+
+  const signedWith = (rec: Received, secret: string) =>
+    rec.headers['x-pixeltrail-signature'] ===
+    `sha256=${createHmac('sha256', secret).update(rec.body).digest('hex')}`;
+
+  it('DA09 editing a config-file destination whose secret is env:NAME saves the reference, read again at each start', async () => {
+    const hook = await receiver();
+    const dir = tempDir();
+    const raw = testConfig(`${hook.url}/hook`, { secret: 'env:HOOK_SECRET' });
+    const first = await startWith(raw, dir, { HOOK_SECRET: 'from-env' });
+    const edited = await admin(first.base, '/api/destinations/env_t/dsp1', 'PATCH', {
+      view_window: '2d',
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ source: 'store_override', settings: { secret: '****' } });
+    const put = await admin(first.base, '/api/destinations/env_t/dsp1', 'PUT', {
+      type: 'webhook',
+      events: ['Purchase'],
+      view_window: '2d',
+      settings: { url: `${hook.url}/hook` },
+    });
+    expect(put.status).toBe(200);
+    const rows = await first.server.services.store.storedDestinations();
+    expect(rows[0].config).toMatchObject({ secret: 'env:HOOK_SECRET' });
+    expect(JSON.stringify(rows)).not.toContain('from-env');
+    await first.server.close();
+    running = [];
+    // The variable changed: the saved edit signs with the new value, as the file would.
+    const second = await startWith(raw, dir, { HOOK_SECRET: 'rotated' });
+    await impression(second.base, 'dsp1', 'IMP-DA9');
+    await postEvents(second.base, [purchase('ord-da9')]);
+    const [rec] = await arrived(hook, 'ord-da9', '/hook');
+    expect(signedWith(rec, 'rotated')).toBe(true);
+  });
+
+  it('DA10 with secrets_key a saved secret is encrypted in the database, masked in answers and used to sign', async () => {
+    const hook = await receiver();
+    const dir = tempDir();
+    const raw = { ...testConfig(`${hook.url}/hook`), secrets_key: KEY };
+    const first = await startWith(raw, dir, {});
+    const created = await admin(first.base, '/api/destinations', 'POST', newWebhook(hook.url));
+    expect(created.status).toBe(201);
+    expect(created.body.settings.secret).toBe('****');
+    const rows = await first.server.services.store.storedDestinations();
+    expect(JSON.stringify(rows)).not.toContain('new-secret');
+    expect(String(rows[0].config?.secret)).toMatch(/^enc:v1:/);
+    // An edit that keeps the secret keeps it encrypted too.
+    expect(
+      (await admin(first.base, '/api/destinations/env_t/dsp2', 'PATCH', { view_window: '2d' }))
+        .status,
+    ).toBe(200);
+    expect(JSON.stringify(await first.server.services.store.storedDestinations())).not.toContain(
+      'new-secret',
+    );
+    await impression(first.base, 'dsp2', 'IMP-DA10');
+    await postEvents(first.base, [purchase('ord-da10')]);
+    const [rec] = await arrived(hook, 'ord-da10', '/');
+    expect(signedWith(rec, 'new-secret')).toBe(true);
+    expect(first.lines.join('')).not.toMatch(/stored in clear/);
+    await first.server.close();
+    running = [];
+    // Without the key the destination cannot be used, and the log says why.
+    const keyless = await startWith(testConfig(`${hook.url}/hook`), dir, {});
+    expect((await admin(keyless.base, '/api/destinations/env_t/dsp2')).status).toBe(404);
+    const log = keyless.lines.join('');
+    expect(log).toMatch(/dsp2 not used: secret is encrypted, and no secrets_key is configured/);
+    expect(log).toMatch(/secrets_key is not set: secrets of destinations .* stored in clear/);
+  });
+
+  it('DA11 secrets saved in clear before secrets_key was set are encrypted at the next start', async () => {
+    const hook = await receiver();
+    const dir = tempDir();
+    const before = await startWith(testConfig(`${hook.url}/hook`), dir, {});
+    expect(
+      (await admin(before.base, '/api/destinations', 'POST', newWebhook(hook.url))).status,
+    ).toBe(201);
+    expect(JSON.stringify(await before.server.services.store.storedDestinations())).toContain(
+      'new-secret',
+    );
+    await before.server.close();
+    running = [];
+    const after = await startWith({ ...testConfig(`${hook.url}/hook`), secrets_key: KEY }, dir, {});
+    expect(JSON.stringify(await after.server.services.store.storedDestinations())).not.toContain(
+      'new-secret',
+    );
+    await impression(after.base, 'dsp2', 'IMP-DA11');
+    await postEvents(after.base, [purchase('ord-da11')]);
+    const [rec] = await arrived(hook, 'ord-da11', '/');
+    expect(signedWith(rec, 'new-secret')).toBe(true);
   });
 });
 

@@ -59,6 +59,16 @@ const CASES: [string, string, Record<string, string>][] = [
   ['a bot', `/i?${query}&imp_id=FP-5`, { 'user-agent': 'Googlebot/2.1' }],
   ['a prefetch', `/i?${query}&imp_id=FP-6`, { 'sec-purpose': 'prefetch' }],
   ['a denied TCF string', `/i?${query}&imp_id=FP-7&gdpr=1&gdpr_consent=xx`, {}],
+  [
+    'an opted-out browser with its cookie (Sec-GPC)',
+    `/i?${query}&imp_id=FP-14`,
+    { 'sec-gpc': '1', cookie: 'ptid=abcdefgh12345678' },
+  ],
+  [
+    'a US Privacy opt-out with a cookie',
+    `/i?${query}&imp_id=FP-15&us_privacy=1YYN`,
+    { cookie: 'ptid=abcdefgh12345678' },
+  ],
   ['no imp_id', `/i?${query}`, {}],
   ['an unknown destination', '/i?env_id=env_t&dest_id=nope&imp_id=FP-8', {}],
   ['an unknown environment', '/i?env_id=env_x&dest_id=dsp1&imp_id=FP-9', {}],
