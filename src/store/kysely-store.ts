@@ -6,7 +6,8 @@ import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord } from './audience-store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
-import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
+import { IngestStatements, insertText, placeholders } from './ingest-statements.js';
+import { KyselyAudienceStore } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
@@ -19,7 +20,8 @@ import {
   outboxFromRow,
   touchFromRow,
 } from './row-mappers.js';
-import type { ConversionsTable, Database, EventsTable } from './schema.js';
+import type { ConversionsTable, Database, EventsTable, TouchesTable } from './schema.js';
+import type { ConversionPathsTable } from './schema-audiences.js';
 import type {
   AttemptRecord,
   ClaimedDelivery,
@@ -59,8 +61,106 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+const EVENT_COLUMNS = [
+  'pk',
+  'env_id',
+  'event_name',
+  'event_id',
+  'event_time',
+  'received_at_ms',
+  'source',
+  'anonymous_id',
+  'user_id',
+  'value',
+  'currency',
+  'data',
+  'duplicate_count',
+  'traffic',
+] as const satisfies ReadonlyArray<keyof EventsTable>;
+const INSERT_EVENT = insertText('events', EVENT_COLUMNS);
+
+const CLAIM_DEDUP = `${insertText('dedup_keys', ['env_id', 'event_name', 'event_id', 'event_pk', 'first_seen'])}
+  on conflict ("env_id", "event_name", "event_id") do update set "event_pk" = ?, "first_seen" = ?
+  where "dedup_keys"."first_seen" < ? returning "event_pk"`;
+const FIND_DEDUP = `select "event_pk", "first_seen" from "dedup_keys"
+  where "env_id" = ? and "event_name" = ? and "event_id" = ?`;
+
+const CONVERSION_COLUMNS = [
+  'conversion_id',
+  'dest_id',
+  'env_id',
+  'event_pk',
+  'event_name',
+  'event_id',
+  'event_time',
+  'value',
+  'currency',
+  'attributed',
+  'attribution',
+  'reason',
+  'created_at_ms',
+  'attr_type',
+  'campaign_id',
+  'creative_id',
+  'is_test',
+] as const satisfies ReadonlyArray<keyof ConversionsTable>;
+const PUT_CONVERSION = `${insertText('conversions', CONVERSION_COLUMNS)}
+  on conflict ("env_id", "conversion_id", "dest_id") do update set
+  "attributed" = excluded."attributed", "attribution" = excluded."attribution",
+  "reason" = excluded."reason", "attr_type" = excluded."attr_type",
+  "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id"`;
+
+const PATH_COLUMNS = [
+  'env_id',
+  'conversion_id',
+  'event_pk',
+  'event_name',
+  'event_time',
+  'value',
+  'currency',
+  'lookback_s',
+  'touches',
+  'created_at_ms',
+] as const satisfies ReadonlyArray<keyof ConversionPathsTable>;
+const PUT_PATH = `${insertText('conversion_paths', PATH_COLUMNS)}
+  on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",
+  "lookback_s" = excluded."lookback_s", "value" = excluded."value",
+  "currency" = excluded."currency"`;
+
+const ENQUEUE_BASE = `${insertText('outbox', [
+  'env_id',
+  'conversion_id',
+  'dest_id',
+  'raw_ip',
+  'status',
+  'attempts',
+  'next_attempt_at_ms',
+  'created_at_ms',
+  'updated_at_ms',
+])}
+  on conflict ("env_id", "conversion_id", "dest_id") do update set "status" = 'pending',
+  "next_attempt_at_ms" = ?, "lease_until_ms" = null, "lease_owner" = null, "attempts" = 0,
+  "first_attempt_at_ms" = null, "updated_at_ms" = ?`;
+const ENQUEUE = ENQUEUE_BASE;
+const ENQUEUE_WITH_IP = `${ENQUEUE_BASE}, "raw_ip" = ?`;
+
+/** One indexed touch query per key, so each uses its own (env_id, key, time) index. */
+function touchQuery(where: string): string {
+  return `select * from "touches" where "env_id" = ? and "time" >= ? and ${where}
+  order by "time" desc limit ${MAX_TOUCHES_PER_LOOKUP}`;
+}
+const TOUCHES_BY_USER = touchQuery('"user_id" = ?');
+const TOUCHES_BY_IP = touchQuery('"ip" = ?');
+
 class KyselyIngestTx implements IngestTx {
-  constructor(private readonly db: Transaction<Database>) {}
+  constructor(
+    private readonly db: Transaction<Database>,
+    private readonly statements: IngestStatements,
+  ) {}
+
+  private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return this.statements.run<R>(this.db as unknown as Kysely<unknown>, text, params);
+  }
 
   async insertTouches(touches: readonly Touch[]): Promise<void> {
     for (let i = 0; i < touches.length; i += INSERT_CHUNK_ROWS) {
@@ -73,13 +173,11 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async findDedup(env_id: string, event_name: string, event_id: string) {
-    const row = await this.db
-      .selectFrom('dedup_keys')
-      .select(['event_pk', 'first_seen'])
-      .where('env_id', '=', env_id)
-      .where('event_name', '=', event_name)
-      .where('event_id', '=', event_id)
-      .executeTakeFirst();
+    const [row] = await this.run<{ event_pk: string; first_seen: unknown }>(FIND_DEDUP, [
+      env_id,
+      event_name,
+      event_id,
+    ]);
     return row ? { event_pk: row.event_pk, first_seen: Number(row.first_seen) } : null;
   }
 
@@ -96,10 +194,11 @@ class KyselyIngestTx implements IngestTx {
     // Reads by key look in the partition of the time the key carries.
     if (keyed !== null && keyed !== received_at_ms)
       throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
-    await this.db
-      .insertInto('events')
-      .values(eventToRow(pk, event, received_at_ms))
-      .execute();
+    const row = eventToRow(pk, event, received_at_ms);
+    await this.run(
+      INSERT_EVENT,
+      EVENT_COLUMNS.map((c) => row[c]),
+    );
   }
 
   async claimDedup(
@@ -110,17 +209,16 @@ class KyselyIngestTx implements IngestTx {
     first_seen: number,
     stale_before: number,
   ) {
-    const won = await this.db
-      .insertInto('dedup_keys')
-      .values({ env_id, event_name, event_id, event_pk, first_seen })
-      .onConflict((oc) =>
-        oc
-          .columns(['env_id', 'event_name', 'event_id'])
-          .doUpdateSet({ event_pk, first_seen })
-          .where('dedup_keys.first_seen', '<', stale_before),
-      )
-      .returning('event_pk')
-      .executeTakeFirst();
+    const [won] = await this.run(CLAIM_DEDUP, [
+      env_id,
+      event_name,
+      event_id,
+      event_pk,
+      first_seen,
+      event_pk,
+      first_seen,
+      stale_before,
+    ]);
     if (won) return null;
     return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
   }
@@ -193,25 +291,24 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async findTouches(l: TouchLookup): Promise<Touch[]> {
-    // One indexed query per key, so each uses its own (env_id, key, time) index.
-    const base = () =>
-      this.db
-        .selectFrom('touches')
-        .selectAll()
-        .where('env_id', '=', l.env_id)
-        .where('time', '>=', l.since)
-        .orderBy('time', 'desc')
-        .limit(MAX_TOUCHES_PER_LOOKUP);
-    const queries = [];
-    if (l.user_id) queries.push(base().where('user_id', '=', l.user_id));
+    const queries: Array<[string, unknown[]]> = [];
+    const base = [l.env_id, l.since];
+    if (l.user_id) queries.push([TOUCHES_BY_USER, [...base, l.user_id]]);
     if (l.anonymous_ids.length > 0)
-      queries.push(base().where('anonymous_id', 'in', l.anonymous_ids));
-    if (l.touch_ids.length > 0) queries.push(base().where('touch_id', 'in', l.touch_ids));
-    if (l.ip) queries.push(base().where('ip', '=', l.ip));
+      queries.push([
+        touchQuery(`"anonymous_id" in ${placeholders(l.anonymous_ids.length)}`),
+        [...base, ...l.anonymous_ids],
+      ]);
+    if (l.touch_ids.length > 0)
+      queries.push([
+        touchQuery(`"touch_id" in ${placeholders(l.touch_ids.length)}`),
+        [...base, ...l.touch_ids],
+      ]);
+    if (l.ip) queries.push([TOUCHES_BY_IP, [...base, l.ip]]);
     const seen = new Set<number>();
     const out: Touch[] = [];
-    for (const q of queries) {
-      for (const row of await q.execute()) {
+    for (const [text, params] of queries) {
+      for (const row of await this.run<Selectable<TouchesTable>>(text, params)) {
         if (seen.has(Number(row.id))) continue;
         seen.add(Number(row.id));
         out.push(touchFromRow(row));
@@ -231,24 +328,17 @@ class KyselyIngestTx implements IngestTx {
 
   async putConversion(c: ConversionRecord) {
     const row = conversionToRow(c);
-    await this.db
-      .insertInto('conversions')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
-          attributed: row.attributed,
-          attribution: row.attribution,
-          reason: row.reason,
-          attr_type: row.attr_type,
-          campaign_id: row.campaign_id,
-          creative_id: row.creative_id,
-        }),
-      )
-      .execute();
+    await this.run(
+      PUT_CONVERSION,
+      CONVERSION_COLUMNS.map((k) => row[k]),
+    );
   }
 
   async putConversionPath(p: ConversionPathRecord) {
-    await putPaths(this.db, [p]);
+    await this.run(
+      PUT_PATH,
+      PATH_COLUMNS.map((k) => (k === 'touches' ? JSON.stringify(p.touches) : p[k])),
+    );
   }
 
   async enqueueDelivery(
@@ -259,7 +349,19 @@ class KyselyIngestTx implements IngestTx {
     due_ms = now_ms,
     raw_ip?: string,
   ) {
-    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip);
+    const params = [
+      env_id,
+      conversion_id,
+      dest_id,
+      raw_ip ?? null,
+      'pending',
+      0,
+      due_ms,
+      now_ms,
+      now_ms,
+    ];
+    if (raw_ip) await this.run(ENQUEUE_WITH_IP, [...params, due_ms, now_ms, raw_ip]);
+    else await this.run(ENQUEUE, [...params, due_ms, now_ms]);
   }
 }
 
@@ -314,7 +416,10 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     },
   ) {
     super(db, dialect);
+    this.statements = new IngestStatements(dialect);
   }
+
+  private readonly statements: IngestStatements;
 
   insertTouches(touches: readonly Touch[]): Promise<void> {
     if (touches.length === 0) return Promise.resolve();
@@ -352,7 +457,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   }
 
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx)));
+    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
   }
 
   /**
