@@ -11,7 +11,7 @@ import type { Dialect } from './migrations.js';
 export class IngestStatements {
   private readonly texts = new Map<string, string>();
 
-  constructor(private readonly dialect: Dialect) {}
+  constructor(readonly dialect: Dialect) {}
 
   /** Runs `text` (with `?` placeholders) with `params` on `db` and returns its rows. */
   async run<R>(db: Kysely<unknown>, text: string, params: readonly unknown[]): Promise<R[]> {

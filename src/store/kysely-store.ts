@@ -27,6 +27,7 @@ import type {
   ClaimedDelivery,
   ClaimedJob,
   ConversionRecord,
+  DeliveryRequest,
   ErasureCounts,
   EventFilter,
   IngestTx,
@@ -327,18 +328,13 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async putConversion(c: ConversionRecord) {
-    const row = conversionToRow(c);
-    await this.run(
-      PUT_CONVERSION,
-      CONVERSION_COLUMNS.map((k) => row[k]),
-    );
+    const [text, params] = conversionStatement(c);
+    await this.run(text, params);
   }
 
   async putConversionPath(p: ConversionPathRecord) {
-    await this.run(
-      PUT_PATH,
-      PATH_COLUMNS.map((k) => (k === 'touches' ? JSON.stringify(p.touches) : p[k])),
-    );
+    const [text, params] = pathStatement(p);
+    await this.run(text, params);
   }
 
   async enqueueDelivery(
@@ -349,20 +345,52 @@ class KyselyIngestTx implements IngestTx {
     due_ms = now_ms,
     raw_ip?: string,
   ) {
-    const params = [
+    const [text, params] = enqueueStatement({
       env_id,
       conversion_id,
       dest_id,
-      raw_ip ?? null,
-      'pending',
-      0,
+      now_ms,
       due_ms,
-      now_ms,
-      now_ms,
-    ];
-    if (raw_ip) await this.run(ENQUEUE_WITH_IP, [...params, due_ms, now_ms, raw_ip]);
-    else await this.run(ENQUEUE, [...params, due_ms, now_ms]);
+      ...(raw_ip ? { raw_ip } : {}),
+    });
+    await this.run(text, params);
   }
+
+  async recordConversion(
+    path: ConversionPathRecord,
+    conversions: readonly ConversionRecord[],
+    deliveries: readonly DeliveryRequest[],
+  ) {
+    const statements: Array<[string, unknown[]]> = [pathStatement(path)];
+    for (const c of conversions) statements.push(conversionStatement(c));
+    for (const d of deliveries) statements.push(enqueueStatement(d));
+    if (this.statements.dialect === 'postgres') {
+      // Data-modifying CTEs: every insert runs, in one round trip.
+      const text = `with ${statements.map(([t], i) => `w${i} as (${t})`).join(', ')} select 1`;
+      await this.run(
+        text,
+        statements.flatMap(([, p]) => p),
+      );
+      return;
+    }
+    for (const [text, params] of statements) await this.run(text, params);
+  }
+}
+
+function pathStatement(p: ConversionPathRecord): [string, unknown[]] {
+  return [PUT_PATH, PATH_COLUMNS.map((k) => (k === 'touches' ? JSON.stringify(p.touches) : p[k]))];
+}
+
+function conversionStatement(c: ConversionRecord): [string, unknown[]] {
+  const row = conversionToRow(c);
+  return [PUT_CONVERSION, CONVERSION_COLUMNS.map((k) => row[k])];
+}
+
+function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
+  const { env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip } = d;
+  const params = [env_id, conversion_id, dest_id, raw_ip ?? null, 'pending', 0, due_ms, now_ms];
+  if (raw_ip) return [ENQUEUE_WITH_IP, [...params, now_ms, due_ms, now_ms, raw_ip]];
+  return [ENQUEUE, [...params, now_ms, due_ms, now_ms]];
 }
 
 async function enqueue(

@@ -150,6 +150,26 @@ export interface IngestTx {
     due_ms?: number,
     raw_ip?: string,
   ): Promise<void>;
+  /**
+   * A new conversion's rows at once: its path, one row per destination and the deliveries
+   * to queue — what putConversionPath, putConversion and enqueueDelivery would write, in
+   * one round trip on PostgreSQL.
+   */
+  recordConversion(
+    path: ConversionPathRecord,
+    conversions: readonly ConversionRecord[],
+    deliveries: readonly DeliveryRequest[],
+  ): Promise<void>;
+}
+
+/** A delivery to queue, as enqueueDelivery takes it. */
+export interface DeliveryRequest {
+  env_id: string;
+  conversion_id: string;
+  dest_id: string;
+  now_ms: number;
+  due_ms: number;
+  raw_ip?: string;
 }
 
 /** Filters of the admin lists. */
