@@ -223,14 +223,7 @@ async function processEvent(
   const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
   const nowS = Math.floor(ctx.nowMs / 1000);
   const pk = eventKey(ctx.nowMs, ctx.newId(''));
-  const holder = await tx.claimDedup(
-    e.env_id,
-    e.event_name,
-    e.event_id,
-    pk,
-    nowS,
-    dedupStaleBefore(nowS),
-  );
+  const holder = await tx.claimAndInsertEvent(pk, e, ctx.nowMs, dedupStaleBefore(nowS));
   if (holder) {
     const stored = await tx.getEvent(holder);
     if (stored) {
@@ -245,8 +238,9 @@ async function processEvent(
       }
       return { status: 'duplicate', of: stored.pk };
     }
+    // The holder's event is gone (purged): this copy is stored under its own key.
+    await tx.insertEvent(pk, e, ctx.nowMs);
   }
-  await tx.insertEvent(pk, e, ctx.nowMs);
   await linkIdentities(tx, e);
   const conversions = env
     ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs, rawIp)

@@ -83,6 +83,11 @@ const INSERT_EVENT = insertText('events', EVENT_COLUMNS);
 const CLAIM_DEDUP = `${insertText('dedup_keys', ['env_id', 'event_name', 'event_id', 'event_pk', 'first_seen'])}
   on conflict ("env_id", "event_name", "event_id") do update set "event_pk" = ?, "first_seen" = ?
   where "dedup_keys"."first_seen" < ? returning "event_pk"`;
+// `ins` runs only when `claim` returned its row: a lost claim inserts no event.
+const CLAIM_AND_INSERT_EVENT = `with claim as (${CLAIM_DEDUP}),
+  ins as (insert into "events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')})
+    select ${EVENT_COLUMNS.map(() => '?').join(', ')} where exists (select 1 from claim))
+  select count(*) as won from claim`;
 const FIND_DEDUP = `select "event_pk", "first_seen" from "dedup_keys"
   where "env_id" = ? and "event_name" = ? and "event_id" = ?`;
 
@@ -153,6 +158,24 @@ function touchQuery(where: string): string {
 const TOUCHES_BY_USER = touchQuery('"user_id" = ?');
 const TOUCHES_BY_IP = touchQuery('"ip" = ?');
 
+/** Reads by key look in the partition of the time the key carries. */
+function checkKeyTime(pk: string, received_at_ms: number): void {
+  const keyed = receivedMsOfKey(pk);
+  if (keyed !== null && keyed !== received_at_ms)
+    throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
+}
+
+function claimParams(
+  env_id: string,
+  event_name: string,
+  event_id: string,
+  event_pk: string,
+  first_seen: number,
+  stale_before: number,
+): unknown[] {
+  return [env_id, event_name, event_id, event_pk, first_seen, event_pk, first_seen, stale_before];
+}
+
 class KyselyIngestTx implements IngestTx {
   constructor(
     private readonly db: Transaction<Database>,
@@ -191,15 +214,44 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
-    const keyed = receivedMsOfKey(pk);
-    // Reads by key look in the partition of the time the key carries.
-    if (keyed !== null && keyed !== received_at_ms)
-      throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
+    checkKeyTime(pk, received_at_ms);
     const row = eventToRow(pk, event, received_at_ms);
     await this.run(
       INSERT_EVENT,
       EVENT_COLUMNS.map((c) => row[c]),
     );
+  }
+
+  async claimAndInsertEvent(
+    pk: string,
+    event: TrackedEvent,
+    received_at_ms: number,
+    stale_before: number,
+  ) {
+    const { env_id, event_name, event_id } = event;
+    const first_seen = Math.floor(received_at_ms / 1000);
+    if (this.statements.dialect !== 'postgres') {
+      const holder = await this.claimDedup(
+        env_id,
+        event_name,
+        event_id,
+        pk,
+        first_seen,
+        stale_before,
+      );
+      if (holder === null) await this.insertEvent(pk, event, received_at_ms);
+      return holder;
+    }
+    checkKeyTime(pk, received_at_ms);
+    const row = eventToRow(pk, event, received_at_ms);
+    const [claim] = await this.run<{ won: unknown }>(CLAIM_AND_INSERT_EVENT, [
+      ...claimParams(env_id, event_name, event_id, pk, first_seen, stale_before),
+      ...EVENT_COLUMNS.map((c) => row[c]),
+    ]);
+    if (Number(claim?.won) > 0) return null;
+    const holder = (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
+    if (holder === null) await this.insertEvent(pk, event, received_at_ms);
+    return holder;
   }
 
   async claimDedup(
@@ -210,16 +262,10 @@ class KyselyIngestTx implements IngestTx {
     first_seen: number,
     stale_before: number,
   ) {
-    const [won] = await this.run(CLAIM_DEDUP, [
-      env_id,
-      event_name,
-      event_id,
-      event_pk,
-      first_seen,
-      event_pk,
-      first_seen,
-      stale_before,
-    ]);
+    const [won] = await this.run(
+      CLAIM_DEDUP,
+      claimParams(env_id, event_name, event_id, event_pk, first_seen, stale_before),
+    );
     if (won) return null;
     return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
   }
