@@ -354,7 +354,7 @@ class KyselyIngestTx implements IngestTx {
     if (l.ip) queries.push([TOUCHES_BY_IP, [...base, l.ip]]);
     const seen = new Set<number>();
     const out: Touch[] = [];
-    for (const [text, params] of queries) {
+    for (const [text, params] of this.oneRoundTrip(queries)) {
       for (const row of await this.run<Selectable<TouchesTable>>(text, params)) {
         if (seen.has(Number(row.id))) continue;
         seen.add(Number(row.id));
@@ -362,6 +362,23 @@ class KyselyIngestTx implements IngestTx {
       }
     }
     return out;
+  }
+
+  /**
+   * On PostgreSQL the per-key touch queries go as one UNION ALL, each part still on its own
+   * index, read back in the order the separate queries would give (key by key, newest first).
+   */
+  private oneRoundTrip(queries: Array<[string, unknown[]]>): Array<[string, unknown[]]> {
+    if (this.statements.dialect !== 'postgres' || queries.length < 2) return queries;
+    const parts = queries.map(
+      ([text], i) => `(${text.replace('select *', `select *, ${i} as q`)})`,
+    );
+    return [
+      [
+        `select * from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,
+        queries.flatMap(([, p]) => p),
+      ],
+    ];
   }
 
   async conversionsOfEvent(event_pk: string) {
