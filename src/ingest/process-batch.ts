@@ -15,7 +15,8 @@ import {
   personTouches,
   strongKeys,
 } from '../reports/conversion-paths.js';
-import type { IngestTx } from '../store/store.js';
+import type { ConversionPathRecord } from '../store/audience-store.js';
+import type { ConversionRecord, DeliveryRequest, IngestTx } from '../store/store.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 
 /** One write of the ingest path. */
@@ -108,18 +109,15 @@ async function decide(
 }
 
 /** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
-async function recordPath(
-  tx: IngestTx,
+function pathOf(
   conversion_id: string,
   pk: string,
   e: TrackedEvent,
   path: PathInput | null,
   nowMs: number,
-): Promise<void> {
+): ConversionPathRecord {
   const who = path?.who ?? { time: e.event_time, user: e.user, linked: [] };
-  await tx.putConversionPath(
-    pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs),
-  );
+  return pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs);
 }
 
 async function recordConversions(
@@ -133,10 +131,11 @@ async function recordConversions(
   if (dests.length === 0) return 0;
   const { decisions, path } = await decide(tx, e, dests);
   const conversion_id = `cv_${pk.slice(3)}`;
-  await recordPath(tx, conversion_id, pk, e, path, nowMs);
+  const conversions: ConversionRecord[] = [];
+  const deliveries: DeliveryRequest[] = [];
   for (const d of dests) {
     const decision = decisions.get(d.id) as AttributionDecision;
-    await tx.putConversion({
+    conversions.push({
       conversion_id,
       dest_id: d.id,
       env_id: e.env_id,
@@ -158,16 +157,17 @@ async function recordConversions(
         acceptRefusal(d.accept, e) !== null);
     if (!e.test_code && !refused && (decision.attributed || !d.attributed_only)) {
       // A batching destination waits up to max_wait so its rows go out together.
-      await tx.enqueueDelivery(
-        e.env_id,
+      deliveries.push({
+        env_id: e.env_id,
         conversion_id,
-        d.id,
-        nowMs,
-        nowMs + d.batch.max_wait_ms,
-        rawIp,
-      );
+        dest_id: d.id,
+        now_ms: nowMs,
+        due_ms: nowMs + d.batch.max_wait_ms,
+        ...(rawIp ? { raw_ip: rawIp } : {}),
+      });
     }
   }
+  await tx.recordConversion(pathOf(conversion_id, pk, e, path, nowMs), conversions, deliveries);
   return dests.length;
 }
 
@@ -190,7 +190,7 @@ async function reattribute(
   if (dests.length === 0) return;
   const { decisions, path } = await decide(tx, merged, dests);
   const conversion_id = open[0]?.conversion_id;
-  if (conversion_id) await recordPath(tx, conversion_id, pk, merged, path, nowMs);
+  if (conversion_id) await tx.putConversionPath(pathOf(conversion_id, pk, merged, path, nowMs));
   for (const d of dests) {
     const decision = decisions.get(d.id);
     const c = open.find((x) => x.dest_id === d.id);
@@ -223,14 +223,7 @@ async function processEvent(
   const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
   const nowS = Math.floor(ctx.nowMs / 1000);
   const pk = eventKey(ctx.nowMs, ctx.newId(''));
-  const holder = await tx.claimDedup(
-    e.env_id,
-    e.event_name,
-    e.event_id,
-    pk,
-    nowS,
-    dedupStaleBefore(nowS),
-  );
+  const holder = await tx.claimAndInsertEvent(pk, e, ctx.nowMs, dedupStaleBefore(nowS));
   if (holder) {
     const stored = await tx.getEvent(holder);
     if (stored) {
@@ -245,8 +238,9 @@ async function processEvent(
       }
       return { status: 'duplicate', of: stored.pk };
     }
+    // The holder's event is gone (purged): this copy is stored under its own key.
+    await tx.insertEvent(pk, e, ctx.nowMs);
   }
-  await tx.insertEvent(pk, e, ctx.nowMs);
   await linkIdentities(tx, e);
   const conversions = env
     ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs, rawIp)

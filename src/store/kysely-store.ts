@@ -7,7 +7,8 @@ import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord } from './audience-store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
-import { KyselyAudienceStore, putPaths } from './kysely-audience-store.js';
+import { IngestStatements, insertText, placeholders } from './ingest-statements.js';
+import { KyselyAudienceStore } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
@@ -20,12 +21,14 @@ import {
   outboxFromRow,
   touchFromRow,
 } from './row-mappers.js';
-import type { ConversionsTable, Database, EventsTable } from './schema.js';
+import type { ConversionsTable, Database, EventsTable, TouchesTable } from './schema.js';
+import type { ConversionPathsTable } from './schema-audiences.js';
 import type {
   AttemptRecord,
   ClaimedDelivery,
   ClaimedJob,
   ConversionRecord,
+  DeliveryRequest,
   ErasureCounts,
   EventFilter,
   IngestTx,
@@ -60,8 +63,129 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+const EVENT_COLUMNS = [
+  'pk',
+  'env_id',
+  'event_name',
+  'event_id',
+  'event_time',
+  'received_at_ms',
+  'source',
+  'anonymous_id',
+  'user_id',
+  'value',
+  'currency',
+  'data',
+  'duplicate_count',
+  'traffic',
+] as const satisfies ReadonlyArray<keyof EventsTable>;
+const INSERT_EVENT = insertText('events', EVENT_COLUMNS);
+
+const CLAIM_DEDUP = `${insertText('dedup_keys', ['env_id', 'event_name', 'event_id', 'event_pk', 'first_seen'])}
+  on conflict ("env_id", "event_name", "event_id") do update set "event_pk" = ?, "first_seen" = ?
+  where "dedup_keys"."first_seen" < ? returning "event_pk"`;
+// `ins` runs only when `claim` returned its row: a lost claim inserts no event.
+const CLAIM_AND_INSERT_EVENT = `with claim as (${CLAIM_DEDUP}),
+  ins as (insert into "events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')})
+    select ${EVENT_COLUMNS.map(() => '?').join(', ')} where exists (select 1 from claim))
+  select count(*) as won from claim`;
+const FIND_DEDUP = `select "event_pk", "first_seen" from "dedup_keys"
+  where "env_id" = ? and "event_name" = ? and "event_id" = ?`;
+
+const CONVERSION_COLUMNS = [
+  'conversion_id',
+  'dest_id',
+  'env_id',
+  'event_pk',
+  'event_name',
+  'event_id',
+  'event_time',
+  'value',
+  'currency',
+  'attributed',
+  'attribution',
+  'reason',
+  'created_at_ms',
+  'attr_type',
+  'campaign_id',
+  'creative_id',
+  'is_test',
+] as const satisfies ReadonlyArray<keyof ConversionsTable>;
+const PUT_CONVERSION = `${insertText('conversions', CONVERSION_COLUMNS)}
+  on conflict ("env_id", "conversion_id", "dest_id") do update set
+  "attributed" = excluded."attributed", "attribution" = excluded."attribution",
+  "reason" = excluded."reason", "attr_type" = excluded."attr_type",
+  "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id"`;
+
+const PATH_COLUMNS = [
+  'env_id',
+  'conversion_id',
+  'event_pk',
+  'event_name',
+  'event_time',
+  'value',
+  'currency',
+  'lookback_s',
+  'touches',
+  'created_at_ms',
+] as const satisfies ReadonlyArray<keyof ConversionPathsTable>;
+const PUT_PATH = `${insertText('conversion_paths', PATH_COLUMNS)}
+  on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",
+  "lookback_s" = excluded."lookback_s", "value" = excluded."value",
+  "currency" = excluded."currency"`;
+
+const ENQUEUE_BASE = `${insertText('outbox', [
+  'env_id',
+  'conversion_id',
+  'dest_id',
+  'raw_ip',
+  'status',
+  'attempts',
+  'next_attempt_at_ms',
+  'created_at_ms',
+  'updated_at_ms',
+])}
+  on conflict ("env_id", "conversion_id", "dest_id") do update set "status" = 'pending',
+  "next_attempt_at_ms" = ?, "lease_until_ms" = null, "lease_owner" = null, "attempts" = 0,
+  "first_attempt_at_ms" = null, "updated_at_ms" = ?`;
+const ENQUEUE = ENQUEUE_BASE;
+const ENQUEUE_WITH_IP = `${ENQUEUE_BASE}, "raw_ip" = ?`;
+
+/** One indexed touch query per key, so each uses its own (env_id, key, time) index. */
+function touchQuery(where: string): string {
+  return `select * from "touches" where "env_id" = ? and "time" >= ? and ${where}
+  order by "time" desc limit ${MAX_TOUCHES_PER_LOOKUP}`;
+}
+const TOUCHES_BY_USER = touchQuery('"user_id" = ?');
+const TOUCHES_BY_IP = touchQuery('"ip" = ?');
+
+/** Reads by key look in the partition of the time the key carries. */
+function checkKeyTime(pk: string, received_at_ms: number): void {
+  const keyed = receivedMsOfKey(pk);
+  if (keyed !== null && keyed !== received_at_ms)
+    throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
+}
+
+function claimParams(
+  env_id: string,
+  event_name: string,
+  event_id: string,
+  event_pk: string,
+  first_seen: number,
+  stale_before: number,
+): unknown[] {
+  return [env_id, event_name, event_id, event_pk, first_seen, event_pk, first_seen, stale_before];
+}
+
 class KyselyIngestTx implements IngestTx {
-  constructor(private readonly db: Transaction<Database>) {}
+  constructor(
+    private readonly db: Transaction<Database>,
+    private readonly statements: IngestStatements,
+  ) {}
+
+  private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return this.statements.run<R>(this.db as unknown as Kysely<unknown>, text, params);
+  }
 
   async insertTouches(touches: readonly Touch[]): Promise<void> {
     for (let i = 0; i < touches.length; i += INSERT_CHUNK_ROWS) {
@@ -74,13 +198,11 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async findDedup(env_id: string, event_name: string, event_id: string) {
-    const row = await this.db
-      .selectFrom('dedup_keys')
-      .select(['event_pk', 'first_seen'])
-      .where('env_id', '=', env_id)
-      .where('event_name', '=', event_name)
-      .where('event_id', '=', event_id)
-      .executeTakeFirst();
+    const [row] = await this.run<{ event_pk: string; first_seen: unknown }>(FIND_DEDUP, [
+      env_id,
+      event_name,
+      event_id,
+    ]);
     return row ? { event_pk: row.event_pk, first_seen: Number(row.first_seen) } : null;
   }
 
@@ -93,14 +215,44 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
-    const keyed = receivedMsOfKey(pk);
-    // Reads by key look in the partition of the time the key carries.
-    if (keyed !== null && keyed !== received_at_ms)
-      throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
-    await this.db
-      .insertInto('events')
-      .values(eventToRow(pk, event, received_at_ms))
-      .execute();
+    checkKeyTime(pk, received_at_ms);
+    const row = eventToRow(pk, event, received_at_ms);
+    await this.run(
+      INSERT_EVENT,
+      EVENT_COLUMNS.map((c) => row[c]),
+    );
+  }
+
+  async claimAndInsertEvent(
+    pk: string,
+    event: TrackedEvent,
+    received_at_ms: number,
+    stale_before: number,
+  ) {
+    const { env_id, event_name, event_id } = event;
+    const first_seen = Math.floor(received_at_ms / 1000);
+    if (this.statements.dialect !== 'postgres') {
+      const holder = await this.claimDedup(
+        env_id,
+        event_name,
+        event_id,
+        pk,
+        first_seen,
+        stale_before,
+      );
+      if (holder === null) await this.insertEvent(pk, event, received_at_ms);
+      return holder;
+    }
+    checkKeyTime(pk, received_at_ms);
+    const row = eventToRow(pk, event, received_at_ms);
+    const [claim] = await this.run<{ won: unknown }>(CLAIM_AND_INSERT_EVENT, [
+      ...claimParams(env_id, event_name, event_id, pk, first_seen, stale_before),
+      ...EVENT_COLUMNS.map((c) => row[c]),
+    ]);
+    if (Number(claim?.won) > 0) return null;
+    const holder = (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
+    if (holder === null) await this.insertEvent(pk, event, received_at_ms);
+    return holder;
   }
 
   async claimDedup(
@@ -111,17 +263,10 @@ class KyselyIngestTx implements IngestTx {
     first_seen: number,
     stale_before: number,
   ) {
-    const won = await this.db
-      .insertInto('dedup_keys')
-      .values({ env_id, event_name, event_id, event_pk, first_seen })
-      .onConflict((oc) =>
-        oc
-          .columns(['env_id', 'event_name', 'event_id'])
-          .doUpdateSet({ event_pk, first_seen })
-          .where('dedup_keys.first_seen', '<', stale_before),
-      )
-      .returning('event_pk')
-      .executeTakeFirst();
+    const [won] = await this.run(
+      CLAIM_DEDUP,
+      claimParams(env_id, event_name, event_id, event_pk, first_seen, stale_before),
+    );
     if (won) return null;
     return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
   }
@@ -194,31 +339,47 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async findTouches(l: TouchLookup): Promise<Touch[]> {
-    // One indexed query per key, so each uses its own (env_id, key, time) index.
-    const base = () =>
-      this.db
-        .selectFrom('touches')
-        .selectAll()
-        .where('env_id', '=', l.env_id)
-        .where('time', '>=', l.since)
-        .orderBy('time', 'desc')
-        .limit(MAX_TOUCHES_PER_LOOKUP);
-    const queries = [];
-    if (l.user_id) queries.push(base().where('user_id', '=', l.user_id));
+    const queries: Array<[string, unknown[]]> = [];
+    const base = [l.env_id, l.since];
+    if (l.user_id) queries.push([TOUCHES_BY_USER, [...base, l.user_id]]);
     if (l.anonymous_ids.length > 0)
-      queries.push(base().where('anonymous_id', 'in', l.anonymous_ids));
-    if (l.touch_ids.length > 0) queries.push(base().where('touch_id', 'in', l.touch_ids));
-    if (l.ip) queries.push(base().where('ip', '=', l.ip));
+      queries.push([
+        touchQuery(`"anonymous_id" in ${placeholders(l.anonymous_ids.length)}`),
+        [...base, ...l.anonymous_ids],
+      ]);
+    if (l.touch_ids.length > 0)
+      queries.push([
+        touchQuery(`"touch_id" in ${placeholders(l.touch_ids.length)}`),
+        [...base, ...l.touch_ids],
+      ]);
+    if (l.ip) queries.push([TOUCHES_BY_IP, [...base, l.ip]]);
     const seen = new Set<number>();
     const out: Touch[] = [];
-    for (const q of queries) {
-      for (const row of await q.execute()) {
+    for (const [text, params] of this.oneRoundTrip(queries)) {
+      for (const row of await this.run<Selectable<TouchesTable>>(text, params)) {
         if (seen.has(Number(row.id))) continue;
         seen.add(Number(row.id));
         out.push(touchFromRow(row));
       }
     }
     return out;
+  }
+
+  /**
+   * On PostgreSQL the per-key touch queries go as one UNION ALL, each part still on its own
+   * index, read back in the order the separate queries would give (key by key, newest first).
+   */
+  private oneRoundTrip(queries: Array<[string, unknown[]]>): Array<[string, unknown[]]> {
+    if (this.statements.dialect !== 'postgres' || queries.length < 2) return queries;
+    const parts = queries.map(
+      ([text], i) => `(${text.replace('select *', `select *, ${i} as q`)})`,
+    );
+    return [
+      [
+        `select * from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,
+        queries.flatMap(([, p]) => p),
+      ],
+    ];
   }
 
   async conversionsOfEvent(event_pk: string) {
@@ -231,25 +392,13 @@ class KyselyIngestTx implements IngestTx {
   }
 
   async putConversion(c: ConversionRecord) {
-    const row = conversionToRow(c);
-    await this.db
-      .insertInto('conversions')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
-          attributed: row.attributed,
-          attribution: row.attribution,
-          reason: row.reason,
-          attr_type: row.attr_type,
-          campaign_id: row.campaign_id,
-          creative_id: row.creative_id,
-        }),
-      )
-      .execute();
+    const [text, params] = conversionStatement(c);
+    await this.run(text, params);
   }
 
   async putConversionPath(p: ConversionPathRecord) {
-    await putPaths(this.db, [p]);
+    const [text, params] = pathStatement(p);
+    await this.run(text, params);
   }
 
   async enqueueDelivery(
@@ -260,8 +409,52 @@ class KyselyIngestTx implements IngestTx {
     due_ms = now_ms,
     raw_ip?: string,
   ) {
-    await enqueue(this.db, env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip);
+    const [text, params] = enqueueStatement({
+      env_id,
+      conversion_id,
+      dest_id,
+      now_ms,
+      due_ms,
+      ...(raw_ip ? { raw_ip } : {}),
+    });
+    await this.run(text, params);
   }
+
+  async recordConversion(
+    path: ConversionPathRecord,
+    conversions: readonly ConversionRecord[],
+    deliveries: readonly DeliveryRequest[],
+  ) {
+    const statements: Array<[string, unknown[]]> = [pathStatement(path)];
+    for (const c of conversions) statements.push(conversionStatement(c));
+    for (const d of deliveries) statements.push(enqueueStatement(d));
+    if (this.statements.dialect === 'postgres') {
+      // Data-modifying CTEs: every insert runs, in one round trip.
+      const text = `with ${statements.map(([t], i) => `w${i} as (${t})`).join(', ')} select 1`;
+      await this.run(
+        text,
+        statements.flatMap(([, p]) => p),
+      );
+      return;
+    }
+    for (const [text, params] of statements) await this.run(text, params);
+  }
+}
+
+function pathStatement(p: ConversionPathRecord): [string, unknown[]] {
+  return [PUT_PATH, PATH_COLUMNS.map((k) => (k === 'touches' ? JSON.stringify(p.touches) : p[k]))];
+}
+
+function conversionStatement(c: ConversionRecord): [string, unknown[]] {
+  const row = conversionToRow(c);
+  return [PUT_CONVERSION, CONVERSION_COLUMNS.map((k) => row[k])];
+}
+
+function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
+  const { env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip } = d;
+  const params = [env_id, conversion_id, dest_id, raw_ip ?? null, 'pending', 0, due_ms, now_ms];
+  if (raw_ip) return [ENQUEUE_WITH_IP, [...params, now_ms, due_ms, now_ms, raw_ip]];
+  return [ENQUEUE, [...params, now_ms, due_ms, now_ms]];
 }
 
 async function enqueue(
@@ -315,7 +508,10 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     },
   ) {
     super(db, dialect);
+    this.statements = new IngestStatements(dialect);
   }
+
+  private readonly statements: IngestStatements;
 
   insertTouches(touches: readonly Touch[]): Promise<void> {
     if (touches.length === 0) return Promise.resolve();
@@ -353,7 +549,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   }
 
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx)));
+    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
   }
 
   /**

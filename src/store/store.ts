@@ -110,6 +110,17 @@ export interface IngestTx {
   getEvent(pk: string): Promise<StoredEvent | null>;
   insertEvent(pk: string, event: TrackedEvent, received_at_ms: number): Promise<void>;
   /**
+   * claimDedup for the event (first seen in the second of `received_at_ms`), and insertEvent
+   * when the claim is won (answering null); when it is lost, answers the holder and inserts
+   * nothing. One round trip on PostgreSQL.
+   */
+  claimAndInsertEvent(
+    pk: string,
+    event: TrackedEvent,
+    received_at_ms: number,
+    stale_before: number,
+  ): Promise<string | null>;
+  /**
    * Takes the dedup key for `event_pk` when it is new or older than `stale_before`, and
    * answers null; otherwise answers the event that holds it. A unique key decides, so two
    * processes racing on one event id cannot both win.
@@ -150,6 +161,26 @@ export interface IngestTx {
     due_ms?: number,
     raw_ip?: string,
   ): Promise<void>;
+  /**
+   * A new conversion's rows at once: its path, one row per destination and the deliveries
+   * to queue — what putConversionPath, putConversion and enqueueDelivery would write, in
+   * one round trip on PostgreSQL.
+   */
+  recordConversion(
+    path: ConversionPathRecord,
+    conversions: readonly ConversionRecord[],
+    deliveries: readonly DeliveryRequest[],
+  ): Promise<void>;
+}
+
+/** A delivery to queue, as enqueueDelivery takes it. */
+export interface DeliveryRequest {
+  env_id: string;
+  conversion_id: string;
+  dest_id: string;
+  now_ms: number;
+  due_ms: number;
+  raw_ip?: string;
 }
 
 /** Filters of the admin lists. */

@@ -412,5 +412,63 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       const after = await store.claimDeliveries(MS + 10_000, 50, 60_000, 'w-h2', others);
       expect(only(after)).toEqual(['h1', 'h2', 'h3']);
     });
+
+    it('S09 an event claimed and inserted at once; a conversion written with its path and deliveries', async () => {
+      const pk = eventKey(MS, 'ci1');
+      const e = event({ env_id: 'env_ci', event_id: 'ci-1' });
+      expect(await store.ingest((tx) => tx.claimAndInsertEvent(pk, e, MS, T - 100))).toBeNull();
+      // A lost claim answers the holder and stores nothing under its own key.
+      const lost = eventKey(MS + 2000, 'ci2');
+      expect(await store.ingest((tx) => tx.claimAndInsertEvent(lost, e, MS + 2000, T - 100))).toBe(
+        pk,
+      );
+      expect((await store.ingest((tx) => tx.getEvent(pk)))?.event.event_id).toBe('ci-1');
+      expect(await store.ingest((tx) => tx.getEvent(lost))).toBeNull();
+      // A stale holder is taken over.
+      const later = eventKey(MS + 5000, 'ci3');
+      expect(
+        await store.ingest((tx) => tx.claimAndInsertEvent(later, e, MS + 5000, T + 1)),
+      ).toBeNull();
+      expect(await store.ingest((tx) => tx.getEvent(later))).not.toBeNull();
+
+      const path = {
+        env_id: 'env_ci',
+        conversion_id: 'cv_ci1',
+        event_pk: pk,
+        event_name: 'Purchase',
+        event_time: T,
+        value: 10,
+        currency: 'EUR',
+        lookback_s: 86_400,
+        touches: [],
+        created_at_ms: MS,
+      };
+      const rows = ['d1', 'd2'].map((dest_id) =>
+        conversion('cv_ci1', { env_id: 'env_ci', dest_id, event_pk: pk }),
+      );
+      await store.ingest((tx) =>
+        tx.recordConversion(path, rows, [
+          { env_id: 'env_ci', conversion_id: 'cv_ci1', dest_id: 'd1', now_ms: MS, due_ms: MS },
+          {
+            env_id: 'env_ci',
+            conversion_id: 'cv_ci1',
+            dest_id: 'd2',
+            now_ms: MS,
+            due_ms: MS + 500,
+            raw_ip: '203.0.113.7',
+          },
+        ]),
+      );
+      expect(await store.getConversionPath('env_ci', 'cv_ci1')).toMatchObject({
+        lookback_s: 86_400,
+      });
+      const convs = await store.ingest((tx) => tx.conversionsOfEvent(pk));
+      expect(convs.map((c) => c.dest_id).sort()).toEqual(['d1', 'd2']);
+      const out = await store.listDeliveries({ env_id: 'env_ci', limit: 10 });
+      expect(out.map((o) => [o.dest_id, o.status, o.next_attempt_at_ms]).sort()).toEqual([
+        ['d1', 'pending', MS],
+        ['d2', 'pending', MS + 500],
+      ]);
+    });
   });
 }
