@@ -26,7 +26,7 @@ function page(x, charts) {
 <script>${js}</script></head><body><script>
 const specs = ${JSON.stringify(specs)}; const colors = ${JSON.stringify(colors)};
 for (const s of specs) new uPlot({ title: s.title, width: ${WIDTH}, height: ${HEIGHT},
-  scales: { x: { time: false } }, axes: [{ label: 'seconds into the soak' }, {}],
+  scales: { x: { time: false } }, axes: [{ label: 'seconds into the soak' }, { size: 70 }],
   series: [{}, ...s.labels.map((label, i) => ({ label, stroke: colors[i], width: 2 }))] },
   s.data, document.body);
 </script></body></html>`;
