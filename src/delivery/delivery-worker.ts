@@ -188,35 +188,18 @@ export class DeliveryWorker {
     // Rows not yet recorded keep their lease while the round lasts, however slow the
     // receivers: an expired lease would let another worker send them a second time.
     const unfinished = new Set(rows.map((r) => r.outbox.id));
-    const leaseMs = this.deps.config.delivery_lease_ms;
-    const renew = setInterval(
-      () => {
-        store
-          .extendLeases(owner, [...unfinished], this.deps.nowMs() + leaseMs)
-          .catch((e: Error) => this.deps.observer?.workerError(`lease renewal: ${e.message}`));
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
+    // One lane per destination: its batches go out one after another, in id order, and the
+    // lane stops at the first batch that must be retried (or pauses the destination). The
+    // rows behind it are handed back unsent, to follow once the head row gets through.
+    const lanes = [...this.byDestination(batches).values()];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < lanes.length) await this.runLane(lanes[next++], unfinished);
+    };
+    await this.runLeased(
+      unfinished,
+      Array.from({ length: Math.min(SEND_CONCURRENCY, lanes.length) }, () => lane),
     );
-    renew.unref();
-    try {
-      // One lane per destination: its batches go out one after another, in id order, and the
-      // lane stops at the first batch that must be retried (or pauses the destination). The
-      // rows behind it are handed back unsent, to follow once the head row gets through.
-      const lanes = [...this.byDestination(batches).values()];
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (next < lanes.length) await this.runLane(lanes[next++], unfinished);
-      };
-      const running = Array.from({ length: Math.min(SEND_CONCURRENCY, lanes.length) }, () => {
-        const p = lane().finally(() => this.inFlight.delete(p));
-        this.inFlight.add(p);
-        return p;
-      });
-      const failed = (await Promise.allSettled(running)).find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    } finally {
-      clearInterval(renew);
-    }
     return rows.length;
   }
 
@@ -241,31 +224,44 @@ export class DeliveryWorker {
         lanes.set(key, [...(lanes.get(key) ?? []), j]);
       }
       const unfinished = new Set(jobs.map((j) => j.outbox.id));
-      const leaseMs = this.deps.config.delivery_lease_ms;
-      const renew = setInterval(
-        () => {
-          store
-            .extendLeases(owner, [...unfinished], this.deps.nowMs() + leaseMs)
-            .catch((e: Error) => this.deps.observer?.workerError(`lease renewal: ${e.message}`));
-        },
-        Math.max(50, Math.floor(leaseMs / 3)),
+      await this.runLeased(
+        unfinished,
+        [...lanes.values()].map((lane) => () => this.runJobLane(handler, lane, unfinished)),
       );
-      renew.unref();
-      try {
-        const running = [...lanes.values()].map((lane) => {
-          const p = this.runJobLane(handler, lane, unfinished).finally(() =>
-            this.inFlight.delete(p),
-          );
-          this.inFlight.add(p);
-          return p;
-        });
-        const failed = (await Promise.allSettled(running)).find((r) => r.status === 'rejected');
-        if (failed) throw failed.reason;
-      } finally {
-        clearInterval(renew);
-      }
     }
     return claimed;
+  }
+
+  /**
+   * Runs `lanes` at once, each tracked so that stop() waits for it, while the leases of the
+   * ids still in `unfinished` are renewed every lease/3; rethrows the first lane's failure.
+   */
+  private async runLeased(
+    unfinished: Set<number>,
+    lanes: ReadonlyArray<() => Promise<void>>,
+  ): Promise<void> {
+    const { store, owner } = this.deps;
+    const leaseMs = this.deps.config.delivery_lease_ms;
+    const renew = setInterval(
+      () => {
+        store
+          .extendLeases(owner, [...unfinished], this.deps.nowMs() + leaseMs)
+          .catch((e: Error) => this.deps.observer?.workerError(`lease renewal: ${e.message}`));
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    renew.unref();
+    try {
+      const running = lanes.map((run) => {
+        const p = run().finally(() => this.inFlight.delete(p));
+        this.inFlight.add(p);
+        return p;
+      });
+      const failed = (await Promise.allSettled(running)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      clearInterval(renew);
+    }
   }
 
   /** Sends one destination's jobs in order; stops at the first that must be retried. */
