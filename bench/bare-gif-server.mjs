@@ -7,6 +7,9 @@ const TRANSPARENT_GIF = Buffer.from(
   'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7',
   'base64',
 );
+// Sent as a latin1 string, as pixeltrail's /i does: node:http then writes headers and body
+// in one socket write (a Buffer body takes a writev of two).
+const GIF_LATIN1 = TRANSPARENT_GIF.toString('latin1');
 const GIF_HEADERS = {
   'content-type': 'image/gif',
   'cache-control': 'no-store',
@@ -15,7 +18,7 @@ const GIF_HEADERS = {
 
 const server = http.createServer((_req, res) => {
   res.writeHead(200, GIF_HEADERS);
-  res.end(TRANSPARENT_GIF);
+  res.end(GIF_LATIN1, 'latin1');
 });
 
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {

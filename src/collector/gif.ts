@@ -4,6 +4,12 @@ export const TRANSPARENT_GIF = Buffer.from(
   'base64',
 );
 
+/**
+ * The GIF as a latin1 string (one char per byte). node:http writes a string body together
+ * with the headers in one socket write, where a Buffer body takes a second (writev).
+ */
+export const TRANSPARENT_GIF_LATIN1 = TRANSPARENT_GIF.toString('latin1');
+
 /** Headers of every pixel answer: never cached, so each view is a hit. */
 export const GIF_HEADERS = {
   'content-type': 'image/gif',

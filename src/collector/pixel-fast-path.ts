@@ -3,7 +3,7 @@ import forwarded from '@fastify/forwarded';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import type { ClientWindows } from './client-windows.js';
-import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
 import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
 import { limitOf, RATE_WINDOW_MS } from './rate-limits.js';
 import type { BrowserRequest } from './request-identity.js';
@@ -74,7 +74,7 @@ function browserRequest(req: http.IncomingMessage, trustProxy: boolean): Browser
 
 function sendGif(res: http.ServerResponse, status: number, headers: string[]): void {
   res.writeHead(status, headers);
-  res.end(TRANSPARENT_GIF);
+  res.end(TRANSPARENT_GIF_LATIN1, 'latin1');
 }
 
 /**

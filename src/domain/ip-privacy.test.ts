@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { protectIp, truncateIp } from './ip-privacy.js';
 
@@ -19,5 +20,19 @@ describe('IP storage', () => {
     expect(truncateIp('2001:db8::1')).toBe('2001:db8:0::');
     expect(truncateIp('not-an-ip')).toBe('');
     expect(protectIp('203.0.113.9', 'raw', 'k')).toBe('203.0.113.9');
+  });
+
+  it('I03 remembered hashes stay the keyed HMAC of the address, per key, past the bound', () => {
+    const hmac = (ip: string, key: string) =>
+      `h:${createHmac('sha256', key).update(ip).digest('base64url').slice(0, 22)}`;
+    const first = protectIp('198.51.100.7', 'hmac', 'k1');
+    expect(first).toBe(hmac('198.51.100.7', 'k1'));
+    // More distinct addresses than are remembered: the memo is cleared and refilled.
+    for (let i = 0; i < 30_000; i++) {
+      const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      expect(protectIp(ip, 'hmac', i % 2 ? 'k1' : 'k2')).toBe(hmac(ip, i % 2 ? 'k1' : 'k2'));
+    }
+    expect(protectIp('198.51.100.7', 'hmac', 'k1')).toBe(first);
+    expect(protectIp('198.51.100.7', 'hmac', 'k2')).toBe(hmac('198.51.100.7', 'k2'));
   });
 });

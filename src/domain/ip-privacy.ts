@@ -14,9 +14,36 @@ const HMAC_PREFIX = 'h:';
  */
 export function protectIp(ip: string, mode: IpStorage, secret: string): string {
   if (mode === 'raw' || ip.startsWith(HMAC_PREFIX)) return ip;
-  if (mode === 'hmac')
-    return HMAC_PREFIX + createHmac('sha256', secret).update(ip).digest('base64url').slice(0, 22);
+  if (mode === 'hmac') return hashedIp(ip, secret);
   return truncateIp(ip);
+}
+
+/**
+ * Hashes remembered per secret. An HMAC was a tenth of a pixel hit's CPU, and traffic
+ * repeats its addresses (a page's ad slots, a person's session, an office's NAT); the map is
+ * bounded and cleared when full, like the user-agent classes in collector/traffic.ts.
+ */
+const MAX_REMEMBERED_IPS = 20_000;
+const hashesBySecret = new Map<string, Map<string, string>>();
+let rememberedIps = 0;
+
+function hashedIp(ip: string, secret: string): string {
+  let hashes = hashesBySecret.get(secret);
+  let hashed = hashes?.get(ip);
+  if (hashed !== undefined) return hashed;
+  hashed = HMAC_PREFIX + createHmac('sha256', secret).update(ip).digest('base64url').slice(0, 22);
+  if (rememberedIps >= MAX_REMEMBERED_IPS) {
+    hashesBySecret.clear();
+    rememberedIps = 0;
+    hashes = undefined;
+  }
+  if (!hashes) {
+    hashes = new Map();
+    hashesBySecret.set(secret, hashes);
+  }
+  hashes.set(ip, hashed);
+  rememberedIps++;
+  return hashed;
 }
 
 /** The /24 of an IPv4 address or the /48 of an IPv6 one; anything else is dropped to ''. */

@@ -139,6 +139,36 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(otherEnv).toEqual([]);
     });
 
+    it('S02b touch values come back exactly as written, whatever their characters', async () => {
+      // PostgreSQL receives a batch as one array literal per column: quotes, backslashes,
+      // braces, commas, the word NULL and non-ASCII text must survive it.
+      const odd = [
+        'say "hi", {x}\\y',
+        'NULL',
+        '',
+        'caf\u00e9 \u{1f600} \u65e5\u672c',
+        ' spaced ',
+        "it's",
+      ];
+      const written = odd.map((v, i) =>
+        touch({
+          touch_id: `IMP-ODD-${i}`,
+          time: T - 10 - i,
+          campaign_id: v,
+          creative_id: i % 2 ? null : v,
+          user_agent: v,
+          traffic: i === 1 ? 'bot' : undefined,
+        }),
+      );
+      await store.insertTouches(written);
+      for (const [i, t] of written.entries()) {
+        const [back] = await store.ingest((tx) =>
+          tx.findTouches({ env_id: 'env', anonymous_ids: [], touch_ids: [`IMP-ODD-${i}`], since: 0 }),
+        );
+        expect(back).toEqual(t);
+      }
+    });
+
     it('S03 events, dedup keys, duplicates and identity links round-trip', async () => {
       await store.ingest(async (tx) => {
         await tx.insertEvent('ev_x', event({ event_id: 'dup-1' }), MS);
