@@ -163,7 +163,12 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       await store.insertTouches(written);
       for (const [i, t] of written.entries()) {
         const [back] = await store.ingest((tx) =>
-          tx.findTouches({ env_id: 'env', anonymous_ids: [], touch_ids: [`IMP-ODD-${i}`], since: 0 }),
+          tx.findTouches({
+            env_id: 'env',
+            anonymous_ids: [],
+            touch_ids: [`IMP-ODD-${i}`],
+            since: 0,
+          }),
         );
         expect(back).toEqual(t);
       }
