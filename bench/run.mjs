@@ -896,6 +896,28 @@ async function main() {
       log,
     );
     await stopServer(bare);
+    // The floor of durable recording: bare node:http plus a batched SQLite insert per hit,
+    // without and with the indexes attribution needs (floor-gif-server.mjs).
+    const floorRuns = [];
+    if (!opts.profile)
+      for (const mode of ['plain', 'indexed']) {
+        const args = [path.join(BENCH_DIR, 'floor-gif-server.mjs'), mode];
+        const floor = await startServer(`floor-${mode}`, args, {}, dir);
+        servers.push(floor);
+        floorRuns.push(
+          await pixelBench(
+            {
+              name: `node:http + SQLite every 10 ms, ${mode === 'plain' ? 'no index' : 'touch indexes'}`,
+              base: floor.base,
+              pid: floor.child.pid,
+              path: PIXELTRAIL_PIXEL_PATH,
+            },
+            opts,
+            log,
+          ),
+        );
+        await stopServer(floor);
+      }
     const skipped = [];
     const memory = [['at rest, after start', rssMiB(pixeltrail.child.pid)]];
     const nginxRuns = [];
@@ -1005,7 +1027,7 @@ async function main() {
     const text = report(
       machine(),
       opts,
-      [bareRun, ...nginxRuns, ptRun, ...clusterRuns],
+      [bareRun, ...floorRuns, ...nginxRuns, ptRun, ...clusterRuns],
       ratio,
       check,
       events,
