@@ -152,6 +152,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       ];
       const written = odd.map((v, i) =>
         touch({
+          env_id: 'env-odd',
           touch_id: `IMP-ODD-${i}`,
           time: T - 10 - i,
           campaign_id: v,
@@ -164,7 +165,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       for (const [i, t] of written.entries()) {
         const [back] = await store.ingest((tx) =>
           tx.findTouches({
-            env_id: 'env',
+            env_id: 'env-odd',
             anonymous_ids: [],
             touch_ids: [`IMP-ODD-${i}`],
             since: 0,
