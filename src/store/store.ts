@@ -99,8 +99,38 @@ export type OutboxUpdate =
   | { status: 'pending'; next_attempt_at_ms: number }
   | { status: 'failed' | 'dead' };
 
+/** A new conversion's rows: what IngestTx.recordConversion writes. */
+export interface ConversionRows {
+  path: ConversionPathRecord;
+  conversions: readonly ConversionRecord[];
+  deliveries: readonly DeliveryRequest[];
+}
+
+/**
+ * Set-wise forms of the ingest path's hottest statements, for a store where one statement
+ * over many events costs far less than one per event (PostgreSQL: a round trip each).
+ */
+export interface SetWiseIngest {
+  /**
+   * claimAndInsertEvent for each event (their dedup keys distinct), all received at
+   * `received_at_ms`: true where the claim was won and the event inserted, false where it
+   * was lost and nothing was inserted.
+   */
+  claimAndInsertEvents(
+    events: ReadonlyArray<{ pk: string; event: TrackedEvent }>,
+    received_at_ms: number,
+    stale_before: number,
+  ): Promise<boolean[]>;
+  /** findTouches for each lookup, answered in the same order. */
+  findTouchesMany(lookups: readonly TouchLookup[]): Promise<Touch[][]>;
+  /** recordConversion for each conversion. */
+  recordConversions(rows: readonly ConversionRows[]): Promise<void>;
+}
+
 /** Reads and writes inside one transaction of the ingest path. */
 export interface IngestTx {
+  /** Present where set-wise statements pay (PostgreSQL). */
+  readonly setWise?: SetWiseIngest;
   insertTouches(touches: readonly Touch[]): Promise<void>;
   findDedup(
     env_id: string,
