@@ -61,6 +61,19 @@ import { eraseSubject, findSubject } from './subject-queries.js';
 const INSERT_CHUNK_ROWS = 500;
 /** Keys per `IN (…)` list when loading claimed rows. */
 const LOAD_CHUNK = 500;
+/**
+ * Runs of one ingest transaction that PostgreSQL aborted for a deadlock or a serialization
+ * failure (a concurrent transaction wins; running again then usually commits).
+ */
+const INGEST_ATTEMPTS = 4;
+/** SQLSTATE of a serialization failure and of a deadlock. */
+const CONFLICT_CODES = new Set(['40001', '40P01']);
+
+function isTransactionConflict(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
+}
+
 /** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
 const CLAIM_LOCK_KEY = 0x7074636c;
 
@@ -514,8 +527,16 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
-  ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
+  async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db
+          .transaction()
+          .execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
+      } catch (e) {
+        if (attempt >= INGEST_ATTEMPTS || !isTransactionConflict(e)) throw e;
+      }
+    }
   }
 
   /**

@@ -353,6 +353,11 @@ export interface Store extends AudienceStore {
   close(): Promise<void>;
   /** Resolves when the store can commit; throws otherwise (for `/readyz`). */
   ping(): Promise<void>;
+  /**
+   * Runs `fn` in one transaction and commits. When PostgreSQL aborts it for a deadlock or a
+   * serialization failure, `fn` runs again in a new one (a few times at most): it must have
+   * no effect outside the transaction before its result is returned.
+   */
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
   /** Commits pixel touches outside the event transaction (SQLite: on a thread of its own). */
   insertTouches(touches: readonly Touch[]): Promise<void>;

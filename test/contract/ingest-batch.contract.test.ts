@@ -183,5 +183,30 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         expect(await deliveriesOf(conversions[0]?.conversion_id as string)).toHaveLength(1);
       }
     });
+
+    it('IB06 concurrent requests linking the same ids in crossed order both commit', async () => {
+      const links = (n: number) =>
+        event('Signup', `ib-6-${n}`, { anonymous_id: `ib-cookie-6-${n}`, user_id: `ib-u6-${n}` });
+      const forward = [1, 2, 3, 4].map(links);
+      const backward = [4, 3, 2, 1].map((n) => ({ ...links(n), event_id: `ib-6r-${n}` }));
+      // On PostgreSQL both transactions first link their first id (1, and 4), then go on:
+      // each will need the row the other holds, a certain deadlock. PostgreSQL aborts one,
+      // which must be run again rather than fail its request. (SQLite has one writer.)
+      let arrived = 0;
+      let release = () => {};
+      const bothLinked = new Promise<void>((r) => {
+        release = r;
+      });
+      const between = () => {
+        if (++arrived === 2) release();
+        return bothLinked;
+      };
+      const crossed = (events: TrackedEvent[]) =>
+        store.ingest((tx) =>
+          processBatch(tx, events, kind === 'postgres' ? { ...ctx, between } : { ...ctx }),
+        );
+      const [a, b] = await Promise.all([crossed(forward), crossed(backward)]);
+      expect([...a, ...b].map((o) => o.status)).toEqual(Array(8).fill('accepted'));
+    });
   });
 }
