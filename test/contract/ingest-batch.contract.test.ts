@@ -208,5 +208,14 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       const [a, b] = await Promise.all([crossed(forward), crossed(backward)]);
       expect([...a, ...b].map((o) => o.status)).toEqual(Array(8).fill('accepted'));
     });
+
+    it('IB07 ids with a lone surrogate (a JSON body may carry one) are stored like any other', async () => {
+      const out = await batch([
+        event('Purchase', 'ib-7\ud800', { anonymous_id: 'ib-cookie-7\udc00', user_id: 'u\ud800' }),
+        event('Purchase', 'ib-7b', { anonymous_id: 'ib-cookie-7' }),
+      ]);
+      expect(out.map((o) => o.status)).toEqual(['accepted', 'accepted']);
+      expect((await stored('ib-7b')).conversions).toHaveLength(1);
+    });
   });
 }

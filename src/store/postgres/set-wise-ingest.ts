@@ -83,6 +83,23 @@ const RECORD_CONVERSIONS = `with
     "raw_ip" = coalesce(excluded."raw_ip", "outbox"."raw_ip"))
   select 1`;
 
+/** A `\ud800`-`\udfff` escape: JSON.stringify writes one only for a lone surrogate. */
+const SURROGATE_ESCAPE = /\\ud[89a-f]/i;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `rows` as one JSON parameter. A lone surrogate (a JSON body may carry one) becomes U+FFFD,
+ * as it does in a text parameter's UTF-8; left as JSON.stringify escapes it, PostgreSQL
+ * refuses it when reading the JSON into text columns, failing the batch.
+ */
+function jsonParam(rows: unknown): string {
+  const json = JSON.stringify(rows);
+  if (!SURROGATE_ESCAPE.test(json)) return json;
+  return JSON.stringify(rows, (_key, v: unknown) =>
+    typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v,
+  );
+}
+
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT)
@@ -125,7 +142,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     for (const part of chunks(events)) {
       const rows = part.map(({ pk, event }) => eventToRow(pk, event, received_at_ms));
       const claimed = await this.run<{ event_pk: string }>(CLAIM_AND_INSERT_EVENTS, [
-        JSON.stringify(rows),
+        jsonParam(rows),
         first_seen,
         stale_before,
       ]);
@@ -151,7 +168,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
         touch_ids: l.touch_ids,
       }));
       const rows = await this.run<Selectable<TouchesTable> & { i: number }>(FIND_TOUCHES_MANY, [
-        JSON.stringify(params),
+        jsonParam(params),
       ]);
       for (const row of rows) {
         // A touch found by two keys counts once, where the stronger key found it.
@@ -182,9 +199,9 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
         })),
       );
       await this.run(RECORD_CONVERSIONS, [
-        JSON.stringify(paths),
-        JSON.stringify(conversions),
-        JSON.stringify(outbox),
+        jsonParam(paths),
+        jsonParam(conversions),
+        jsonParam(outbox),
       ]);
     }
   }
