@@ -18,7 +18,7 @@ import type { HttpSend } from './delivery/destination.js';
 import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { retentionCutoffs } from './domain/retention.js';
-import { IngestPipeline } from './ingest/ingest-pipeline.js';
+import { IngestPipeline, PG_EVENT_BATCHES_IN_FLIGHT } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -139,6 +139,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     store,
     nowMs,
     flushIntervalMs: config.flush_interval_ms,
+    eventBatchesInFlight: store.dialect === 'postgres' ? PG_EVENT_BATCHES_IN_FLIGHT : 1,
     context: () => ({ environment, newId }),
     observer: {
       touchesCommitted: (touches) => {

@@ -24,6 +24,12 @@ export const MAX_PENDING_EVENTS = 10_000;
  * 250 events with attribution took 20-50 ms, and the pixel's p99 with them.
  */
 export const EVENT_SLICE_MS = 4;
+/**
+ * Event batches committing at once on PostgreSQL, each on a connection of its own (the pool
+ * has 10): the server's CPU works on one batch while PostgreSQL's works on another. SQLite
+ * has one writer, and commits one batch after another.
+ */
+export const PG_EVENT_BATCHES_IN_FLIGHT = 4;
 /** Wait before retrying touches whose commit failed (the store is down or full). */
 const TOUCH_RETRY_MS = 250;
 /** How long a graceful stop keeps retrying buffered writes against a failing store. */
@@ -44,6 +50,8 @@ export class IngestRefused extends Error {
 
 interface PendingEvent {
   event: TrackedEvent;
+  /** True for the last event of its request (batches in flight side by side end there). */
+  last: boolean;
   resolve: (o: EventOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -63,6 +71,12 @@ export interface PipelineDeps {
   context: () => Omit<BatchContext, 'nowMs'>;
   nowMs: () => number;
   flushIntervalMs: number;
+  /**
+   * Event batches committing at once (default 1: one after another). Above 1, a batch holds
+   * whole requests only, so that a request's events are still applied in order in one
+   * transaction; the store must let concurrent transactions dedup against each other.
+   */
+  eventBatchesInFlight?: number;
   observer?: PipelineObserver;
 }
 
@@ -81,11 +95,14 @@ export class IngestPipeline {
   private touchTimer: NodeJS.Timeout | null = null;
   private eventTimer: NodeJS.Timeout | null = null;
   private touchFlush: Promise<boolean> | null = null;
-  private eventFlush: Promise<void> | null = null;
+  private readonly eventFlushes = new Set<Promise<void>>();
+  private readonly maxEventFlushes: number;
   private closed = false;
   private lastCommitFailed = false;
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    this.maxEventFlushes = Math.max(1, deps.eventBatchesInFlight ?? 1);
+  }
 
   /** True while the latest commit failed (for `/readyz`): the store cannot take writes. */
   get failing(): boolean {
@@ -125,9 +142,9 @@ export class IngestPipeline {
       return Promise.reject(new IngestRefused(reason));
     }
     const all = events.map(
-      (event) =>
+      (event, i) =>
         new Promise<EventOutcome>((resolve, reject) =>
-          this.events.push({ event, resolve, reject }),
+          this.events.push({ event, last: i === events.length - 1, resolve, reject }),
         ),
     );
     if (this.events.length >= MAX_EVENT_BATCH) void this.flushEvents();
@@ -195,16 +212,34 @@ export class IngestPipeline {
       clearTimeout(this.eventTimer);
       this.eventTimer = null;
     }
-    while (this.eventFlush) await this.eventFlush;
+    while (this.eventFlushes.size >= this.maxEventFlushes) await Promise.race(this.eventFlushes);
     if (this.events.length === 0) return;
-    const batch = this.events.splice(0, MAX_EVENT_BATCH);
-    this.eventFlush = this.writeEvents(batch).finally(() => {
-      this.eventFlush = null;
+    const flush: Promise<void> = this.writeEvents(this.takeEventBatch()).finally(() => {
+      this.eventFlushes.delete(flush);
     });
-    await this.eventFlush;
+    this.eventFlushes.add(flush);
     // The next batch after a turn of the event loop, so that pixels are answered between.
-    if (this.events.length > 0 && !this.eventTimer)
-      this.eventTimer = setTimeout(() => void this.flushEvents(), 0);
+    const next = () => {
+      if (this.events.length > 0 && !this.eventTimer)
+        this.eventTimer = setTimeout(() => void this.flushEvents(), 0);
+    };
+    if (this.eventFlushes.size < this.maxEventFlushes) next();
+    await flush;
+    next();
+  }
+
+  /** The next batch: whole requests when batches commit side by side. */
+  private takeEventBatch(): PendingEvent[] {
+    if (this.maxEventFlushes === 1) return this.events.splice(0, MAX_EVENT_BATCH);
+    let n = 0;
+    while (n < this.events.length) {
+      let end = n;
+      while (end < this.events.length - 1 && !this.events[end]?.last) end++;
+      // A request larger than a batch is a batch of its own.
+      if (n > 0 && end + 1 > MAX_EVENT_BATCH) break;
+      n = end + 1;
+    }
+    return this.events.splice(0, n);
   }
 
   private async writeEvents(batch: PendingEvent[]): Promise<void> {
@@ -244,7 +279,10 @@ export class IngestPipeline {
   async close(): Promise<void> {
     this.closed = true;
     const giveUpAt = Date.now() + CLOSE_RETRY_MS;
-    while (this.events.length > 0 || this.eventFlush) await this.flushEvents();
+    while (this.events.length > 0 || this.eventFlushes.size > 0) {
+      if (this.events.length > 0) await this.flushEvents();
+      else await Promise.race(this.eventFlushes);
+    }
     while (this.touches.length > 0 && !(await this.flushTouches())) {
       if (Date.now() > giveUpAt) {
         this.deps.observer?.dropped('touch', 'lost', this.touches.length);

@@ -12,11 +12,18 @@ import {
   anonymousIds,
   pathLookbackS,
   pathRecord,
-  personTouches,
+  personLookup,
   strongKeys,
 } from '../reports/conversion-paths.js';
 import type { ConversionPathRecord } from '../store/audience-store.js';
-import type { ConversionRecord, DeliveryRequest, IngestTx } from '../store/store.js';
+import type {
+  ConversionRecord,
+  ConversionRows,
+  DeliveryRequest,
+  IngestTx,
+  SetWiseIngest,
+  TouchLookup,
+} from '../store/store.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 
 /** One write of the ingest path. */
@@ -72,22 +79,47 @@ function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[
   return env.destinations.filter((d) => d.events.includes(e.event_name));
 }
 
-async function decide(
+/**
+ * What attribution of one event needs once its person is known: the final decisions when
+ * no touch may count (consent, bots), else the touch lookup. Reads the identity links now;
+ * the touches may be read later in the same transaction (the ingest path writes none).
+ */
+type DecisionInput =
+  | { decisions: Map<string, AttributionDecision> }
+  | { who: ConversionIdentity; lookup: TouchLookup; lookback_s: number };
+
+async function decisionInput(
   tx: IngestTx,
   e: TrackedEvent,
   dests: DestinationConfig[],
-): Promise<{ decisions: Map<string, AttributionDecision>; path: PathInput | null }> {
-  const out = new Map<string, AttributionDecision>();
+): Promise<DecisionInput> {
+  const decisions = new Map<string, AttributionDecision>();
   if (!adsPermitted(e.consent)) {
-    for (const d of dests) out.set(d.id, { attributed: false, reason: CONSENT_DENIED });
-    return { decisions: out, path: null };
+    for (const d of dests) decisions.set(d.id, { attributed: false, reason: CONSENT_DENIED });
+    return { decisions };
   }
   if (e.traffic && e.traffic !== 'human') {
-    for (const d of dests) out.set(d.id, { attributed: false, reason: NOT_HUMAN });
-    return { decisions: out, path: null };
+    for (const d of dests) decisions.set(d.id, { attributed: false, reason: NOT_HUMAN });
+    return { decisions };
   }
   const lookback_s = pathLookbackS(dests);
-  const { who, touches } = await personTouches(tx, e, e.event_time - lookback_s);
+  const { who, lookup } = await personLookup(tx, e, e.event_time - lookback_s);
+  return { who, lookup, lookback_s };
+}
+
+interface Decided {
+  decisions: Map<string, AttributionDecision>;
+  path: PathInput | null;
+}
+
+function decideWith(
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  input: DecisionInput,
+  touches: Touch[],
+): Decided {
+  if ('decisions' in input) return { decisions: input.decisions, path: null };
+  const out = new Map<string, AttributionDecision>();
   // Bots and prefetchers are never credited (their touches stay stored, flagged).
   const human = touches.filter((t) => !t.traffic || t.traffic === 'human');
   for (const d of dests) {
@@ -98,14 +130,20 @@ async function decide(
     }
     out.set(
       d.id,
-      attribute(who, human, {
+      attribute(input.who, human, {
         dest_id: d.id,
         click_window_ms: d.click_window_ms,
         view_window_ms: d.view_window_ms,
       }),
     );
   }
-  return { decisions: out, path: { who, touches, lookback_s } };
+  return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
+}
+
+async function decide(tx: IngestTx, e: TrackedEvent, dests: DestinationConfig[]): Promise<Decided> {
+  const input = await decisionInput(tx, e, dests);
+  const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
+  return decideWith(e, dests, input, touches);
 }
 
 /** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
@@ -120,16 +158,15 @@ function pathOf(
   return pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs);
 }
 
-async function recordConversions(
-  tx: IngestTx,
+/** The rows of a new event's conversion: path, one row per destination, deliveries. */
+function conversionRows(
   pk: string,
   e: TrackedEvent,
   dests: DestinationConfig[],
+  { decisions, path }: Decided,
   nowMs: number,
   rawIp: string | undefined,
-): Promise<number> {
-  if (dests.length === 0) return 0;
-  const { decisions, path } = await decide(tx, e, dests);
+): ConversionRows {
   const conversion_id = `cv_${pk.slice(3)}`;
   const conversions: ConversionRecord[] = [];
   const deliveries: DeliveryRequest[] = [];
@@ -167,7 +204,20 @@ async function recordConversions(
       });
     }
   }
-  await tx.recordConversion(pathOf(conversion_id, pk, e, path, nowMs), conversions, deliveries);
+  return { path: pathOf(conversion_id, pk, e, path, nowMs), conversions, deliveries };
+}
+
+async function recordConversions(
+  tx: IngestTx,
+  pk: string,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  nowMs: number,
+  rawIp: string | undefined,
+): Promise<number> {
+  if (dests.length === 0) return 0;
+  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), nowMs, rawIp);
+  await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
   return dests.length;
 }
 
@@ -211,18 +261,26 @@ async function reattribute(
   }
 }
 
-async function processEvent(
-  tx: IngestTx,
-  arrived: TrackedEvent,
-  ctx: BatchContext,
-): Promise<EventOutcome> {
+/** An event as it is stored: protected, with its key and the raw IP its deliveries carry. */
+interface Arrival {
+  e: TrackedEvent;
+  env: EnvironmentConfig | undefined;
+  pk: string;
+  rawIp: string | undefined;
+}
+
+function arrive(arrived: TrackedEvent, ctx: BatchContext): Arrival {
   const env = ctx.environment(arrived.env_id);
   // The raw IP is never stored with the event; it rides only on the outbox rows of
   // deliveries whose platform matches on it, and is dropped once they are done.
   const e = protectEvent(arrived, env);
   const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
+  return { e, env, pk: eventKey(ctx.nowMs, ctx.newId('')), rawIp };
+}
+
+async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promise<EventOutcome> {
+  const { e, env, pk, rawIp } = a;
   const nowS = Math.floor(ctx.nowMs / 1000);
-  const pk = eventKey(ctx.nowMs, ctx.newId(''));
   const holder = await tx.claimAndInsertEvent(pk, e, ctx.nowMs, dedupStaleBefore(nowS));
   if (holder) {
     const stored = await tx.getEvent(holder);
@@ -248,19 +306,95 @@ async function processEvent(
   return { status: 'accepted', pk, conversions };
 }
 
+/** A new event's conversions, waiting for the touch read and the write of their group. */
+interface PendingConversions {
+  a: Arrival;
+  dests: DestinationConfig[];
+  input: DecisionInput;
+}
+
+/** The first copy of each dedup key in the batch. */
+function firstCopies(arrivals: readonly Arrival[]): Arrival[] {
+  const seen = new Set<string>();
+  return arrivals.filter(({ e }) => {
+    const key = JSON.stringify([e.env_id, e.event_name, e.event_id]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * processBatch with set-wise statements: one claim for the batch's first copies; then, in
+ * arrival order, each new event's identity links (later events read them); the touches of
+ * the new events in one read and their conversions in one write, before any copy of a stored
+ * event (whose merge reads the conversions so far) and at the end. Touches are not written
+ * in the transaction, so reading them later reads the same rows.
+ */
+async function processBatchSetWise(
+  tx: IngestTx,
+  set: SetWiseIngest,
+  events: readonly TrackedEvent[],
+  ctx: BatchContext,
+): Promise<EventOutcome[]> {
+  const arrivals = events.map((e) => arrive(e, ctx));
+  const firsts = firstCopies(arrivals);
+  const staleBefore = dedupStaleBefore(Math.floor(ctx.nowMs / 1000));
+  const won = await set.claimAndInsertEvents(
+    firsts.map(({ pk, e }) => ({ pk, event: e })),
+    ctx.nowMs,
+    staleBefore,
+  );
+  const claimed = new Set(firsts.filter((_, i) => won[i]));
+  let group: PendingConversions[] = [];
+  const flush = async () => {
+    if (group.length === 0) return;
+    const pending = group;
+    group = [];
+    const found = await set.findTouchesMany(
+      pending.flatMap(({ input }) => ('lookup' in input ? [input.lookup] : [])),
+    );
+    let next = 0;
+    const rows = pending.map(({ a, dests, input }) => {
+      const touches = 'lookup' in input ? (found[next++] ?? []) : [];
+      const decided = decideWith(a.e, dests, input, touches);
+      return conversionRows(a.pk, a.e, dests, decided, ctx.nowMs, a.rawIp);
+    });
+    await set.recordConversions(rows);
+  };
+  const outcomes: EventOutcome[] = [];
+  for (const a of arrivals) {
+    if (outcomes.length > 0) await ctx.between?.();
+    if (!claimed.has(a)) {
+      // A copy of a stored event: its merge may read the conversions of the batch so far.
+      await flush();
+      outcomes.push(await processEvent(tx, a, ctx));
+      continue;
+    }
+    await linkIdentities(tx, a.e);
+    const dests = a.env ? subscribed(a.env, a.e) : [];
+    if (dests.length > 0) group.push({ a, dests, input: await decisionInput(tx, a.e, dests) });
+    outcomes.push({ status: 'accepted', pk: a.pk, conversions: dests.length });
+  }
+  await flush();
+  return outcomes;
+}
+
 /**
  * Applies a batch of events in arrival order inside one transaction, so copies of one event
- * within the batch dedup against each other. Touches are committed before, on their own path.
+ * within the batch dedup against each other and later events see the identity links of
+ * earlier ones. Touches are committed before, on their own path.
  */
 export async function processBatch(
   tx: IngestTx,
   events: readonly TrackedEvent[],
   ctx: BatchContext,
 ): Promise<EventOutcome[]> {
+  if (tx.setWise) return processBatchSetWise(tx, tx.setWise, events, ctx);
   const outcomes: EventOutcome[] = [];
   for (const e of events) {
     if (outcomes.length > 0) await ctx.between?.();
-    outcomes.push(await processEvent(tx, e, ctx));
+    outcomes.push(await processEvent(tx, arrive(e, ctx), ctx));
   }
   return outcomes;
 }

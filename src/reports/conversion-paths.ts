@@ -4,7 +4,7 @@ import { conversionPathTouches } from '../domain/conversion-path.js';
 import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ConversionPathRecord } from '../store/audience-store.js';
-import type { IngestTx } from '../store/store.js';
+import type { IngestTx, TouchLookup } from '../store/store.js';
 
 /** Lookback of a path when an environment has no destination to take windows from. */
 const DEFAULT_LOOKBACK_S = 7 * 86_400;
@@ -35,22 +35,35 @@ export function anonymousIds(e: TrackedEvent): string[] {
   return [...new Set(ids.filter((x): x is string => !!x))];
 }
 
-/** Reads the touches that may belong to the event's person since `since` (Unix s). */
-export async function personTouches(
+/**
+ * The event's person (with the browser ids linked to its strong keys, read now) and the
+ * lookup of the touches that may be theirs since `since` (Unix s).
+ */
+export async function personLookup(
   tx: IngestTx,
   e: TrackedEvent,
   since: number,
-): Promise<{ who: ConversionIdentity; touches: Touch[] }> {
+): Promise<{ who: ConversionIdentity; lookup: TouchLookup }> {
   const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
-  const touches = await tx.findTouches({
+  const lookup: TouchLookup = {
     env_id: e.env_id,
     user_id: e.user.user_id,
     anonymous_ids: [...new Set([...anonymousIds(e), ...linked.map((l) => l.anonymous_id)])],
     touch_ids: [e.user.click_id, e.user.imp_id].filter((x): x is string => !!x),
     ip: e.user.ip,
     since,
-  });
-  return { who: { time: e.event_time, user: e.user, linked }, touches };
+  };
+  return { who: { time: e.event_time, user: e.user, linked }, lookup };
+}
+
+/** Reads the touches that may belong to the event's person since `since` (Unix s). */
+export async function personTouches(
+  tx: IngestTx,
+  e: TrackedEvent,
+  since: number,
+): Promise<{ who: ConversionIdentity; touches: Touch[] }> {
+  const { who, lookup } = await personLookup(tx, e, since);
+  return { who, touches: await tx.findTouches(lookup) };
 }
 
 /** The path record of one conversion from the touches already read for it. */

@@ -1,17 +1,22 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from './migrations.js';
+import type { PreparedTexts } from './postgres/prepared-statements.js';
 
 /**
  * The ingest path's statements as fixed SQL text. Building and compiling them with Kysely's
  * query builder cost more CPU per event than SQLite's own work (profile of POST /v1/events
  * in batches of 100: a third of the busy time in kysely's builder and compiler); fixed text
  * also lets SQLite reuse its prepared statement (see open-sqlite.ts). Written with `?`
- * placeholders, turned into `$n` once per text for PostgreSQL.
+ * placeholders, turned into `$n` once per text for PostgreSQL, where they run as named
+ * statements when `prepared` is given.
  */
 export class IngestStatements {
   private readonly texts = new Map<string, string>();
 
-  constructor(readonly dialect: Dialect) {}
+  constructor(
+    readonly dialect: Dialect,
+    private readonly prepared?: PreparedTexts,
+  ) {}
 
   /** Runs `text` (with `?` placeholders) with `params` on `db` and returns its rows. */
   async run<R>(db: Kysely<unknown>, text: string, params: readonly unknown[]): Promise<R[]> {
@@ -26,6 +31,7 @@ export class IngestStatements {
       let n = 0;
       out = text.replace(/\?/g, () => `$${++n}`);
       this.texts.set(text, out);
+      this.prepared?.add(out);
     }
     return out;
   }

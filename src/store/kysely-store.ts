@@ -7,10 +7,22 @@ import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord } from './audience-store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
+import {
+  CONVERSION_COLUMNS,
+  CONVERSION_CONFLICT,
+  EVENT_COLUMNS,
+  MAX_TOUCHES_PER_LOOKUP,
+  PATH_COLUMNS,
+  PATH_CONFLICT,
+  TOUCH_SELECT,
+  touchLookupText,
+} from './ingest-columns.js';
 import { IngestStatements, insertText, placeholders } from './ingest-statements.js';
 import { KyselyAudienceStore } from './kysely-audience-store.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
+import type { PreparedTexts } from './postgres/prepared-statements.js';
+import { PostgresSetWiseIngest } from './postgres/set-wise-ingest.js';
 import { addTouchDays, campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import {
   attemptFromRow,
@@ -22,7 +34,6 @@ import {
   touchFromRow,
 } from './row-mappers.js';
 import type { ConversionsTable, Database, EventsTable, TouchesTable } from './schema.js';
-import type { ConversionPathsTable } from './schema-audiences.js';
 import type {
   AttemptRecord,
   ClaimedDelivery,
@@ -36,6 +47,7 @@ import type {
   OutboxUpdate,
   PurgeCutoffs,
   PurgeReport,
+  SetWiseIngest,
   Store,
   StoreCounts,
   StoredDestinationRow,
@@ -47,10 +59,21 @@ import { eraseSubject, findSubject } from './subject-queries.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 500;
-/** Touches read per lookup key; more than one person plausibly has. */
-const MAX_TOUCHES_PER_LOOKUP = 200;
 /** Keys per `IN (…)` list when loading claimed rows. */
 const LOAD_CHUNK = 500;
+/**
+ * Runs of one ingest transaction that PostgreSQL aborted for a deadlock or a serialization
+ * failure (a concurrent transaction wins; running again then usually commits).
+ */
+const INGEST_ATTEMPTS = 4;
+/** SQLSTATE of a serialization failure and of a deadlock. */
+const CONFLICT_CODES = new Set(['40001', '40P01']);
+
+function isTransactionConflict(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
+}
+
 /** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
 const CLAIM_LOCK_KEY = 0x7074636c;
 
@@ -63,22 +86,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-const EVENT_COLUMNS = [
-  'pk',
-  'env_id',
-  'event_name',
-  'event_id',
-  'event_time',
-  'received_at_ms',
-  'source',
-  'anonymous_id',
-  'user_id',
-  'value',
-  'currency',
-  'data',
-  'duplicate_count',
-  'traffic',
-] as const satisfies ReadonlyArray<keyof EventsTable>;
 const INSERT_EVENT = insertText('events', EVENT_COLUMNS);
 
 const CLAIM_DEDUP = `${insertText('dedup_keys', ['env_id', 'event_name', 'event_id', 'event_pk', 'first_seen'])}
@@ -92,47 +99,8 @@ const CLAIM_AND_INSERT_EVENT = `with claim as (${CLAIM_DEDUP}),
 const FIND_DEDUP = `select "event_pk", "first_seen" from "dedup_keys"
   where "env_id" = ? and "event_name" = ? and "event_id" = ?`;
 
-const CONVERSION_COLUMNS = [
-  'conversion_id',
-  'dest_id',
-  'env_id',
-  'event_pk',
-  'event_name',
-  'event_id',
-  'event_time',
-  'value',
-  'currency',
-  'attributed',
-  'attribution',
-  'reason',
-  'created_at_ms',
-  'attr_type',
-  'campaign_id',
-  'creative_id',
-  'is_test',
-] as const satisfies ReadonlyArray<keyof ConversionsTable>;
-const PUT_CONVERSION = `${insertText('conversions', CONVERSION_COLUMNS)}
-  on conflict ("env_id", "conversion_id", "dest_id") do update set
-  "attributed" = excluded."attributed", "attribution" = excluded."attribution",
-  "reason" = excluded."reason", "attr_type" = excluded."attr_type",
-  "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id"`;
-
-const PATH_COLUMNS = [
-  'env_id',
-  'conversion_id',
-  'event_pk',
-  'event_name',
-  'event_time',
-  'value',
-  'currency',
-  'lookback_s',
-  'touches',
-  'created_at_ms',
-] as const satisfies ReadonlyArray<keyof ConversionPathsTable>;
-const PUT_PATH = `${insertText('conversion_paths', PATH_COLUMNS)}
-  on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",
-  "lookback_s" = excluded."lookback_s", "value" = excluded."value",
-  "currency" = excluded."currency"`;
+const PUT_CONVERSION = `${insertText('conversions', CONVERSION_COLUMNS)} ${CONVERSION_CONFLICT}`;
+const PUT_PATH = `${insertText('conversion_paths', PATH_COLUMNS)} ${PATH_CONFLICT}`;
 
 const ENQUEUE_BASE = `${insertText('outbox', [
   'env_id',
@@ -178,8 +146,7 @@ const INSERT_TOUCHES_UNNEST = `insert into "touches" (${TOUCH_COLUMNS.map((c) =>
 
 /** One indexed touch query per key, so each uses its own (env_id, key, time) index. */
 function touchQuery(where: string): string {
-  return `select * from "touches" where "env_id" = ? and "time" >= ? and ${where}
-  order by "time" desc limit ${MAX_TOUCHES_PER_LOOKUP}`;
+  return touchLookupText('?', '?', where);
 }
 const TOUCHES_BY_USER = touchQuery('"user_id" = ?');
 const TOUCHES_BY_IP = touchQuery('"ip" = ?');
@@ -203,10 +170,15 @@ function claimParams(
 }
 
 class KyselyIngestTx implements IngestTx {
+  readonly setWise?: SetWiseIngest;
+
   constructor(
     private readonly db: Transaction<Database>,
     private readonly statements: IngestStatements,
-  ) {}
+  ) {
+    if (statements.dialect === 'postgres')
+      this.setWise = new PostgresSetWiseIngest(db as unknown as Kysely<unknown>, statements);
+  }
 
   private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
     return this.statements.run<R>(this.db as unknown as Kysely<unknown>, text, params);
@@ -374,16 +346,8 @@ class KyselyIngestTx implements IngestTx {
     const queries: Array<[string, unknown[]]> = [];
     const base = [l.env_id, l.since];
     if (l.user_id) queries.push([TOUCHES_BY_USER, [...base, l.user_id]]);
-    if (l.anonymous_ids.length > 0)
-      queries.push([
-        touchQuery(`"anonymous_id" in ${placeholders(l.anonymous_ids.length)}`),
-        [...base, ...l.anonymous_ids],
-      ]);
-    if (l.touch_ids.length > 0)
-      queries.push([
-        touchQuery(`"touch_id" in ${placeholders(l.touch_ids.length)}`),
-        [...base, ...l.touch_ids],
-      ]);
+    if (l.anonymous_ids.length > 0) queries.push(this.anyOf('anonymous_id', base, l.anonymous_ids));
+    if (l.touch_ids.length > 0) queries.push(this.anyOf('touch_id', base, l.touch_ids));
     if (l.ip) queries.push([TOUCHES_BY_IP, [...base, l.ip]]);
     const seen = new Set<number>();
     const out: Touch[] = [];
@@ -398,17 +362,31 @@ class KyselyIngestTx implements IngestTx {
   }
 
   /**
+   * The touches whose `column` is one of `values`. PostgreSQL takes the list as one array
+   * parameter, so the text stays the same (and prepared) whatever the list's length.
+   */
+  private anyOf(
+    column: 'anonymous_id' | 'touch_id',
+    base: unknown[],
+    values: readonly string[],
+  ): [string, unknown[]] {
+    if (this.statements.dialect === 'postgres')
+      return [touchQuery(`"${column}" = any(?::text[])`), [...base, [...values]]];
+    return [touchQuery(`"${column}" in ${placeholders(values.length)}`), [...base, ...values]];
+  }
+
+  /**
    * On PostgreSQL the per-key touch queries go as one UNION ALL, each part still on its own
    * index, read back in the order the separate queries would give (key by key, newest first).
    */
   private oneRoundTrip(queries: Array<[string, unknown[]]>): Array<[string, unknown[]]> {
     if (this.statements.dialect !== 'postgres' || queries.length < 2) return queries;
     const parts = queries.map(
-      ([text], i) => `(${text.replace('select *', `select *, ${i} as q`)})`,
+      ([text], i) => `(${text.replace(TOUCH_SELECT, `${TOUCH_SELECT}, ${i} as q`)})`,
     );
     return [
       [
-        `select * from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,
+        `${TOUCH_SELECT} from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,
         queries.flatMap(([, p]) => p),
       ],
     ];
@@ -538,9 +516,10 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       write(t: readonly Touch[]): Promise<void>;
       close(): Promise<void>;
     },
+    prepared?: PreparedTexts,
   ) {
     super(db, dialect);
-    this.statements = new IngestStatements(dialect);
+    this.statements = new IngestStatements(dialect, prepared);
   }
 
   private readonly statements: IngestStatements;
@@ -580,8 +559,16 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
-  ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
+  async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db
+          .transaction()
+          .execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
+      } catch (e) {
+        if (attempt >= INGEST_ATTEMPTS || !isTransactionConflict(e)) throw e;
+      }
+    }
   }
 
   /**

@@ -99,8 +99,38 @@ export type OutboxUpdate =
   | { status: 'pending'; next_attempt_at_ms: number }
   | { status: 'failed' | 'dead' };
 
+/** A new conversion's rows: what IngestTx.recordConversion writes. */
+export interface ConversionRows {
+  path: ConversionPathRecord;
+  conversions: readonly ConversionRecord[];
+  deliveries: readonly DeliveryRequest[];
+}
+
+/**
+ * Set-wise forms of the ingest path's hottest statements, for a store where one statement
+ * over many events costs far less than one per event (PostgreSQL: a round trip each).
+ */
+export interface SetWiseIngest {
+  /**
+   * claimAndInsertEvent for each event (their dedup keys distinct), all received at
+   * `received_at_ms`: true where the claim was won and the event inserted, false where it
+   * was lost and nothing was inserted.
+   */
+  claimAndInsertEvents(
+    events: ReadonlyArray<{ pk: string; event: TrackedEvent }>,
+    received_at_ms: number,
+    stale_before: number,
+  ): Promise<boolean[]>;
+  /** findTouches for each lookup, answered in the same order. */
+  findTouchesMany(lookups: readonly TouchLookup[]): Promise<Touch[][]>;
+  /** recordConversion for each conversion. */
+  recordConversions(rows: readonly ConversionRows[]): Promise<void>;
+}
+
 /** Reads and writes inside one transaction of the ingest path. */
 export interface IngestTx {
+  /** Present where set-wise statements pay (PostgreSQL). */
+  readonly setWise?: SetWiseIngest;
   insertTouches(touches: readonly Touch[]): Promise<void>;
   findDedup(
     env_id: string,
@@ -323,6 +353,11 @@ export interface Store extends AudienceStore {
   close(): Promise<void>;
   /** Resolves when the store can commit; throws otherwise (for `/readyz`). */
   ping(): Promise<void>;
+  /**
+   * Runs `fn` in one transaction and commits. When PostgreSQL aborts it for a deadlock or a
+   * serialization failure, `fn` runs again in a new one (a few times at most): it must have
+   * no effect outside the transaction before its result is returned.
+   */
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
   /** Commits pixel touches outside the event transaction (SQLite: on a thread of its own). */
   insertTouches(touches: readonly Touch[]): Promise<void>;

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
+import { PreparedTexts, prepareKnownTexts } from './prepared-statements.js';
 
 /** Connections per process; a `serve` needs a few for ingest, delivery and the admin API. */
 const POOL_SIZE = 10;
@@ -22,7 +23,11 @@ export function openPostgresStore(connectionString: string): KyselyStore {
   pool.on('error', () => undefined);
   // The same for a connection checked out of the pool: its socket error would be an
   // unhandled 'error' event; the query on it fails anyway, and the pool discards it.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  const prepared = new PreparedTexts();
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    prepareKnownTexts(client, prepared);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyStore(db, 'postgres');
+  return new KyselyStore(db, 'postgres', undefined, prepared);
 }

@@ -1,0 +1,115 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { TrackedEvent } from '../domain/event.js';
+import type { IngestTx, Store } from '../store/store.js';
+import { IngestPipeline, MAX_EVENT_BATCH } from './ingest-pipeline.js';
+
+function event(event_id: string): TrackedEvent {
+  return {
+    env_id: 'env',
+    event_name: 'Purchase',
+    event_id,
+    event_time: 1_763_900_000,
+    source: 'server',
+    user: {},
+    properties: {},
+    consent: { ads: true, analytics: true },
+    warnings: [],
+  };
+}
+
+const request = (name: string, n: number) =>
+  Array.from({ length: n }, (_, i) => event(`${name}-${i}`));
+
+/**
+ * A store whose transactions wait until `open()`: records the event ids each transaction
+ * claimed, in order, and how many ran at once.
+ */
+function gatedStore() {
+  const transactions: string[][] = [];
+  let running = 0;
+  let mostAtOnce = 0;
+  let open = () => {};
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const store = {
+    dialect: 'postgres',
+    insertTouches: async () => {},
+    async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
+      running++;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      const claimed: string[] = [];
+      transactions.push(claimed);
+      const tx = {
+        claimAndInsertEvent: async (_pk: string, e: TrackedEvent) => {
+          claimed.push(e.event_id);
+          return null;
+        },
+      } as unknown as IngestTx;
+      try {
+        const out = await fn(tx);
+        await gate;
+        return out;
+      } finally {
+        running--;
+      }
+    },
+  } as unknown as Store;
+  return { store, transactions, open, mostAtOnce: () => mostAtOnce };
+}
+
+function pipeline(store: Store, eventBatchesInFlight?: number) {
+  let n = 0;
+  return new IngestPipeline({
+    store,
+    nowMs: () => 1_763_900_000_000,
+    flushIntervalMs: 1,
+    context: () => ({ environment: () => undefined, newId: () => `id${++n}` }),
+    ...(eventBatchesInFlight ? { eventBatchesInFlight } : {}),
+  });
+}
+
+describe('IngestPipeline event batches', () => {
+  it('IP01 batches in flight side by side hold whole requests, each in order', async () => {
+    const s = gatedStore();
+    const p = pipeline(s.store, 4);
+    const big = request('big', MAX_EVENT_BATCH + 50);
+    const acks = [request('a', 200), request('b', 200), big].map((r) => p.recordEvents(r));
+    // All three commit at once: none waits for another to finish.
+    await vi.waitFor(() => expect(s.transactions).toHaveLength(3));
+    s.open();
+    const outcomes = await Promise.all(acks);
+    expect(outcomes.map((o) => o.length)).toEqual([200, 200, MAX_EVENT_BATCH + 50]);
+    expect(s.transactions).toEqual([
+      request('a', 200).map((e) => e.event_id),
+      request('b', 200).map((e) => e.event_id),
+      big.map((e) => e.event_id),
+    ]);
+    expect(s.mostAtOnce()).toBe(3);
+    await p.close();
+  });
+
+  it('IP02 small requests share a batch; close() waits for every batch in flight', async () => {
+    const s = gatedStore();
+    const p = pipeline(s.store, 2);
+    const acks = [p.recordEvents(request('a', 2)), p.recordEvents(request('b', 3))];
+    await vi.waitFor(() => expect(s.transactions).toHaveLength(1));
+    const closed = p.close();
+    s.open();
+    await closed;
+    expect((await Promise.all(acks)).flat().every((o) => o.status === 'accepted')).toBe(true);
+    expect(s.transactions).toEqual([['a-0', 'a-1', 'b-0', 'b-1', 'b-2']]);
+  });
+
+  it('IP03 one batch at a time by default (SQLite), cut at MAX_EVENT_BATCH events', async () => {
+    const s = gatedStore();
+    const p = pipeline(s.store);
+    const acks = [request('a', 200), request('b', 200)].map((r) => p.recordEvents(r));
+    await vi.waitFor(() => expect(s.transactions).toHaveLength(1));
+    s.open();
+    await Promise.all(acks);
+    expect(s.transactions.map((t) => t.length)).toEqual([MAX_EVENT_BATCH, 400 - MAX_EVENT_BATCH]);
+    expect(s.mostAtOnce()).toBe(1);
+    await p.close();
+  });
+});

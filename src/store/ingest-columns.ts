@@ -1,0 +1,97 @@
+import type { ConversionsTable, EventsTable, TouchesTable } from './schema.js';
+import type { ConversionPathsTable } from './schema-audiences.js';
+
+/** Columns the ingest path writes or reads, in the order its statements list them. */
+export const EVENT_COLUMNS = [
+  'pk',
+  'env_id',
+  'event_name',
+  'event_id',
+  'event_time',
+  'received_at_ms',
+  'source',
+  'anonymous_id',
+  'user_id',
+  'value',
+  'currency',
+  'data',
+  'duplicate_count',
+  'traffic',
+] as const satisfies ReadonlyArray<keyof EventsTable>;
+
+export const CONVERSION_COLUMNS = [
+  'conversion_id',
+  'dest_id',
+  'env_id',
+  'event_pk',
+  'event_name',
+  'event_id',
+  'event_time',
+  'value',
+  'currency',
+  'attributed',
+  'attribution',
+  'reason',
+  'created_at_ms',
+  'attr_type',
+  'campaign_id',
+  'creative_id',
+  'is_test',
+] as const satisfies ReadonlyArray<keyof ConversionsTable>;
+
+export const PATH_COLUMNS = [
+  'env_id',
+  'conversion_id',
+  'event_pk',
+  'event_name',
+  'event_time',
+  'value',
+  'currency',
+  'lookback_s',
+  'touches',
+  'created_at_ms',
+] as const satisfies ReadonlyArray<keyof ConversionPathsTable>;
+
+export const TOUCH_COLUMNS = [
+  'id',
+  'env_id',
+  'kind',
+  'touch_id',
+  'dest_id',
+  'campaign_id',
+  'creative_id',
+  'placement_id',
+  'time',
+  'anonymous_id',
+  'user_id',
+  'ip',
+  'user_agent',
+  'traffic',
+] as const satisfies ReadonlyArray<keyof TouchesTable>;
+
+/** What a second write of a conversion row changes (a later copy's re-attribution). */
+export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "dest_id") do update set
+  "attributed" = excluded."attributed", "attribution" = excluded."attribution",
+  "reason" = excluded."reason", "attr_type" = excluded."attr_type",
+  "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id"`;
+
+/** What a second write of a conversion's path changes. */
+export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",
+  "lookback_s" = excluded."lookback_s", "value" = excluded."value",
+  "currency" = excluded."currency"`;
+
+/** Touches read per lookup key; more than one person plausibly has. */
+export const MAX_TOUCHES_PER_LOOKUP = 200;
+
+// Named columns, not `*`: a prepared statement whose result columns change (a migration
+// adding one) fails on every later run instead of being planned again.
+export const TOUCH_SELECT = `select ${TOUCH_COLUMNS.map((c) => `"${c}"`).join(', ')}`;
+
+/**
+ * The newest touches of one environment since a time that match `where`: one indexed
+ * (env_id, key, time) lookup. `env` and `since` are SQL: placeholders or columns.
+ */
+export function touchLookupText(env: string, since: string, where: string): string {
+  return `${TOUCH_SELECT} from "touches" where "env_id" = ${env} and "time" >= ${since} and ${where}
+  order by "time" desc limit ${MAX_TOUCHES_PER_LOOKUP}`;
+}
