@@ -12,11 +12,16 @@ const MAX_PARAM_CHARS = 256;
 /** A parsed query string, as Fastify and fast-querystring give it. */
 export type Query = Record<string, string | string[] | undefined>;
 
-/** First value of a query parameter, or undefined when absent, empty or too long. */
+/**
+ * First value of a query parameter, or undefined when absent, empty or too long. A `%00`
+ * becomes U+FFFD: PostgreSQL's text cannot hold U+0000, and one such touch would fail the
+ * group commit of every hit queued with it.
+ */
 export function param(q: Query, key: string): string | undefined {
   const raw = q[key];
   const v = Array.isArray(raw) ? raw[0] : raw;
-  return typeof v === 'string' && v !== '' && v.length <= MAX_PARAM_CHARS ? v : undefined;
+  if (typeof v !== 'string' || v === '' || v.length > MAX_PARAM_CHARS) return undefined;
+  return v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v;
 }
 
 /** The browser's id, and the `Set-Cookie` value when a new one was given. */

@@ -43,6 +43,12 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * PostgreSQL's text cannot hold U+0000: one such id reaching a commit would fail the whole
+ * batch, and with it the other requests committed in it. It is refused here, by name.
+ */
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+
 function optString(o: Obj, key: string, path: string, errors: FieldError[]): string | undefined {
   const v = o[key];
   if (v === undefined || v === null || v === '') return undefined;
@@ -53,6 +59,10 @@ function optString(o: Obj, key: string, path: string, errors: FieldError[]): str
   }
   if (v.length > MAX_ID_CHARS) {
     errors.push({ field: path, message: `must be at most ${MAX_ID_CHARS} characters` });
+    return undefined;
+  }
+  if (v.includes('\u0000')) {
+    errors.push({ field: path, message: NUL_MESSAGE });
     return undefined;
   }
   return v;
@@ -244,6 +254,8 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
     errors.push({ field: 'event_name', message: 'is required' });
   } else if (name.length > MAX_NAME_CHARS) {
     errors.push({ field: 'event_name', message: `must be at most ${MAX_NAME_CHARS} characters` });
+  } else if (name.includes('\u0000')) {
+    errors.push({ field: 'event_name', message: NUL_MESSAGE });
   }
   const envId = optString(raw, 'env_id', 'env_id', errors) ?? ctx.envId;
   if (!envId) errors.push({ field: 'env_id', message: 'is required' });
