@@ -19,7 +19,9 @@ const MAX_ID_CHARS = 128;
  */
 export function normalizeDeviceId(raw: string): string | null {
   const id = raw.trim().toLowerCase();
-  if (id === '' || id.length > MAX_ID_CHARS || ZERO_ID_RE.test(id) || /[\s:]/.test(id)) return null;
+  // U+0000 too: PostgreSQL's text cannot hold it (a pixel's `idfa=%00` reaches here unchecked).
+  if (id === '' || id.length > MAX_ID_CHARS || ZERO_ID_RE.test(id) || /[\s:\0]/.test(id))
+    return null;
   return id;
 }
 

@@ -65,7 +65,18 @@ function optString(o: Obj, key: string, path: string, errors: FieldError[]): str
     errors.push({ field: path, message: NUL_MESSAGE });
     return undefined;
   }
-  return v;
+  return wellFormed(v);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Lone surrogates as U+FFFD, which is what a store's UTF-8 makes of them anyway: two ids
+ * differing only there are then one id here too, as dedup must see them (else one batch
+ * claims the same stored key twice).
+ */
+function wellFormed(v: string): string {
+  return v.replace(LONE_SURROGATE, '\ufffd');
 }
 
 function hashedKey(
@@ -278,7 +289,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
     ok: true,
     event: {
       env_id: envId as string,
-      event_name: (name as string).trim(),
+      event_name: wellFormed((name as string).trim()),
       event_id: eventId ?? ctx.newId(),
       event_time: eventTime,
       source: ctx.source,

@@ -112,4 +112,22 @@ describe('IngestPipeline event batches', () => {
     expect(s.mostAtOnce()).toBe(1);
     await p.close();
   });
+
+  it('IP04 flush() waits for the batches already in flight (an erasure runs after them)', async () => {
+    const s = gatedStore();
+    const p = pipeline(s.store, 4);
+    const acks = p.recordEvents(request('a', 2));
+    await vi.waitFor(() => expect(s.transactions).toHaveLength(1));
+    let flushed = false;
+    const flush = p.flush().then(() => {
+      flushed = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushed).toBe(false);
+    s.open();
+    await flush;
+    expect(flushed).toBe(true);
+    expect((await acks).every((o) => o.status === 'accepted')).toBe(true);
+    await p.close();
+  });
 });

@@ -152,10 +152,14 @@ export class IngestPipeline {
     return Promise.all(all);
   }
 
-  /** Commits everything queued so far (touches, then events). */
+  /**
+   * Commits what is queued (touches, then a batch of events) and waits for every event batch
+   * in flight: an erasure or export that flushes first must not run beside an open one.
+   */
   async flush(): Promise<void> {
     await this.flushTouches();
     await this.flushEvents();
+    await Promise.all([...this.eventFlushes]);
   }
 
   /**

@@ -57,19 +57,36 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         hit('imp_id=IMP-Z1&campaign_id=c%00x'),
         hit('imp_id=IMP-Z%002'),
         hit('imp_id=IMP-Z3'),
+        // A device id is read from the query on its own path: one holding NUL is no id.
+        hit('imp_id=IMP-Z4&idfa=a%00bcdef'),
       ]);
-      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
       await server.services.pipeline.flush();
       const found = await server.services.store.ingest((tx) =>
         tx.findTouches({
           env_id: 'env_t',
           anonymous_ids: [],
-          touch_ids: ['IMP-Z1', 'IMP-Z\ufffd2', 'IMP-Z3'],
+          touch_ids: ['IMP-Z1', 'IMP-Z\ufffd2', 'IMP-Z3', 'IMP-Z4'],
           since: 0,
         }),
       );
-      expect(found.map((t) => t.touch_id).sort()).toEqual(['IMP-Z1', 'IMP-Z3', 'IMP-Z\ufffd2']);
+      expect(found.map((t) => t.touch_id).sort()).toEqual([
+        'IMP-Z1',
+        'IMP-Z3',
+        'IMP-Z4',
+        'IMP-Z\ufffd2',
+      ]);
+      expect(found.find((t) => t.touch_id === 'IMP-Z4')?.anonymous_id).not.toContain('idfa');
       expect(found.find((t) => t.touch_id === 'IMP-Z1')?.campaign_id).toBe('c\ufffdx');
+    });
+
+    it('Z03 ids differing only in lone surrogates are one id: the second copy is a duplicate', async () => {
+      const r = await postEvents(base, [
+        { event_name: 'Purchase', event_id: 'ord-\ud800', user: { anonymous_id: 'anon-z3' } },
+        { event_name: 'Purchase', event_id: 'ord-\udbff', user: { anonymous_id: 'anon-z3' } },
+      ]);
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ accepted: 1, duplicates: 1, errors: [] });
     });
   });
 }
