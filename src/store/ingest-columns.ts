@@ -1,3 +1,4 @@
+import type { Touch } from '../domain/event.js';
 import type { ConversionsTable, EventsTable, TouchesTable } from './schema.js';
 import type { ConversionPathsTable } from './schema-audiences.js';
 
@@ -52,8 +53,8 @@ export const PATH_COLUMNS = [
   'created_at_ms',
 ] as const satisfies ReadonlyArray<keyof ConversionPathsTable>;
 
-export const TOUCH_COLUMNS = [
-  'id',
+/** The columns a touch is written with (all but its id), in the order the writers pack them. */
+export const TOUCH_WRITE_COLUMNS = [
   'env_id',
   'kind',
   'touch_id',
@@ -67,7 +68,24 @@ export const TOUCH_COLUMNS = [
   'ip',
   'user_agent',
   'traffic',
-] as const satisfies ReadonlyArray<keyof TouchesTable>;
+] as const satisfies ReadonlyArray<keyof TouchesTable & keyof Touch>;
+
+export const TOUCH_COLUMNS = ['id', ...TOUCH_WRITE_COLUMNS] as const satisfies ReadonlyArray<
+  keyof TouchesTable
+>;
+
+/** The outbox columns a queued delivery is inserted with. */
+export const OUTBOX_INSERT_COLUMNS = [
+  'env_id',
+  'conversion_id',
+  'dest_id',
+  'raw_ip',
+  'status',
+  'attempts',
+  'next_attempt_at_ms',
+  'created_at_ms',
+  'updated_at_ms',
+] as const;
 
 /** What a second write of a conversion row changes (a later copy's re-attribution). */
 export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "dest_id") do update set

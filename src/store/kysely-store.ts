@@ -12,9 +12,11 @@ import {
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
   MAX_TOUCHES_PER_LOOKUP,
+  OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
   TOUCH_SELECT,
+  TOUCH_WRITE_COLUMNS,
   touchLookupText,
 } from './ingest-columns.js';
 import { IngestStatements, insertText, placeholders } from './ingest-statements.js';
@@ -102,47 +104,20 @@ const FIND_DEDUP = `select "event_pk", "first_seen" from "dedup_keys"
 const PUT_CONVERSION = `${insertText('conversions', CONVERSION_COLUMNS)} ${CONVERSION_CONFLICT}`;
 const PUT_PATH = `${insertText('conversion_paths', PATH_COLUMNS)} ${PATH_CONFLICT}`;
 
-const ENQUEUE_BASE = `${insertText('outbox', [
-  'env_id',
-  'conversion_id',
-  'dest_id',
-  'raw_ip',
-  'status',
-  'attempts',
-  'next_attempt_at_ms',
-  'created_at_ms',
-  'updated_at_ms',
-])}
+const ENQUEUE_BASE = `${insertText('outbox', OUTBOX_INSERT_COLUMNS)}
   on conflict ("env_id", "conversion_id", "dest_id") do update set "status" = 'pending',
   "next_attempt_at_ms" = ?, "lease_until_ms" = null, "lease_owner" = null, "attempts" = 0,
   "first_attempt_at_ms" = null, "updated_at_ms" = ?`;
 const ENQUEUE = ENQUEUE_BASE;
 const ENQUEUE_WITH_IP = `${ENQUEUE_BASE}, "raw_ip" = ?`;
 
-/** The columns a touch is written with, and their PostgreSQL types. */
-const TOUCH_COLUMN_TYPES = {
-  env_id: 'text',
-  kind: 'text',
-  touch_id: 'text',
-  dest_id: 'text',
-  campaign_id: 'text',
-  creative_id: 'text',
-  placement_id: 'text',
-  time: 'bigint',
-  anonymous_id: 'text',
-  user_id: 'text',
-  ip: 'text',
-  user_agent: 'text',
-  traffic: 'text',
-} as const satisfies Partial<Record<keyof Touch, string>>;
-const TOUCH_COLUMNS = Object.keys(TOUCH_COLUMN_TYPES) as (keyof typeof TOUCH_COLUMN_TYPES)[];
 /**
  * PostgreSQL: a batch of touches as one array per column. A multi-row VALUES list has 13
  * parameters per row for the server to parse and plan (its CPU is the pixel's limit under
  * `serve --workers`); this text is the same for every batch.
  */
-const INSERT_TOUCHES_UNNEST = `insert into "touches" (${TOUCH_COLUMNS.map((c) => `"${c}"`).join(', ')})
-  select * from unnest(${TOUCH_COLUMNS.map((c) => `?::${TOUCH_COLUMN_TYPES[c]}[]`).join(', ')})`;
+const INSERT_TOUCHES_UNNEST = `insert into "touches" (${TOUCH_WRITE_COLUMNS.map((c) => `"${c}"`).join(', ')})
+  select * from unnest(${TOUCH_WRITE_COLUMNS.map((c) => `?::${c === 'time' ? 'bigint' : 'text'}[]`).join(', ')})`;
 
 /** One indexed touch query per key, so each uses its own (env_id, key, time) index. */
 function touchQuery(where: string): string {
@@ -187,7 +162,7 @@ class KyselyIngestTx implements IngestTx {
   async insertTouches(touches: readonly Touch[]): Promise<void> {
     if (this.statements.dialect === 'postgres') {
       // One statement of one array per column, whatever the batch size.
-      const columns = TOUCH_COLUMNS.map((c) => touches.map((t) => t[c] ?? null));
+      const columns = TOUCH_WRITE_COLUMNS.map((c) => touches.map((t) => t[c] ?? null));
       await this.run(INSERT_TOUCHES_UNNEST, columns);
       await addTouchDays(this.db, touches);
       return;

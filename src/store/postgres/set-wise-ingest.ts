@@ -4,6 +4,7 @@ import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
+  OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
   TOUCH_SELECT,
@@ -54,18 +55,6 @@ const FIND_TOUCHES_MANY = `select l.i, t.* from json_to_recordset(?::json)
   ) t
   order by l.i, t.q, t."time" desc, t."id" desc`;
 
-const OUTBOX_COLUMNS = [
-  'env_id',
-  'conversion_id',
-  'dest_id',
-  'raw_ip',
-  'status',
-  'attempts',
-  'next_attempt_at_ms',
-  'created_at_ms',
-  'updated_at_ms',
-] as const;
-
 /** What recordConversion writes, for many conversions: paths, rows, then outbox rows. */
 const RECORD_CONVERSIONS = `with
   p as (insert into "conversion_paths" (${quoted(PATH_COLUMNS)})
@@ -74,8 +63,8 @@ const RECORD_CONVERSIONS = `with
   c as (insert into "conversions" (${quoted(CONVERSION_COLUMNS)})
     select ${quoted(CONVERSION_COLUMNS)} from json_populate_recordset(null::"conversions", ?::json)
     ${CONVERSION_CONFLICT}),
-  o as (insert into "outbox" (${quoted(OUTBOX_COLUMNS)})
-    select ${quoted(OUTBOX_COLUMNS)} from json_populate_recordset(null::"outbox", ?::json)
+  o as (insert into "outbox" (${quoted(OUTBOX_INSERT_COLUMNS)})
+    select ${quoted(OUTBOX_INSERT_COLUMNS)} from json_populate_recordset(null::"outbox", ?::json)
     on conflict ("env_id", "conversion_id", "dest_id") do update set "status" = 'pending',
     "next_attempt_at_ms" = excluded."next_attempt_at_ms", "lease_until_ms" = null,
     "lease_owner" = null, "attempts" = 0, "first_attempt_at_ms" = null,

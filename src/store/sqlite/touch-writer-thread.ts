@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Touch } from '../../domain/event.js';
+import { TOUCH_WRITE_COLUMNS } from '../ingest-columns.js';
 
 /**
  * The thread's code, plain JavaScript so it runs the same from the sources (tests) and
@@ -46,25 +47,8 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** The touch columns the thread writes, in the order `write` packs them. */
-const COLUMNS = [
-  'env_id',
-  'kind',
-  'touch_id',
-  'dest_id',
-  'campaign_id',
-  'creative_id',
-  'placement_id',
-  'time',
-  'anonymous_id',
-  'user_id',
-  'ip',
-  'user_agent',
-  'traffic',
-] as const satisfies readonly (keyof Touch)[];
-
 /**
- * Appends a touch's values in COLUMNS order. Named reads, not `r[column]` in a loop: a keyed
+ * Appends a touch's values in TOUCH_WRITE_COLUMNS order. Named reads, not `r[column]` in a loop: a keyed
  * read by a changing column name is a megamorphic lookup, which showed in the pixel's profile.
  */
 function pushRow(out: unknown[], r: Touch): void {
@@ -100,7 +84,7 @@ export class TouchWriterThread {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { file, driver, checkpointPages, columns: COLUMNS },
+      workerData: { file, driver, checkpointPages, columns: TOUCH_WRITE_COLUMNS },
     });
     this.worker.on('message', (m: { id?: number; error?: string; closed?: boolean }) => {
       if (m.closed) void this.worker.terminate();
