@@ -1,9 +1,10 @@
 // pixeltrail load bench (`npm run bench`; flags: see USAGE or bench/README.md).
 //
 // Three kinds of process, so none steals the others' event loop: pixeltrail (`dist/cli.js
-// serve`), a bare node:http GIF server as the baseline (bare-gif-server.mjs), and autocannon
-// as the load generator (load.mjs). Everything talks to 127.0.0.1 only. Results go to stdout
-// and bench/RESULTS.md.
+// serve`), a bare node:http GIF server as the baseline (bare-gif-server.mjs), and the load
+// generator: wrk pinned to the last core for the pixel runs (wrk-load.mjs), autocannon for
+// /v1/events and the soak (load.mjs). Everything talks to 127.0.0.1 only. Results go to
+// stdout and bench/RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
@@ -18,6 +19,7 @@ import { attributionBench } from './attribution-lookup.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { renderSoakChart } from './soak-chart.mjs';
 import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
+import { WRK, wrkBinary, wrkLoad } from './wrk-load.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -88,7 +90,9 @@ const STOP_TIMEOUT_MS = 10_000;
 const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags] after npm run build)
   --duration S          seconds per pixel target; the request count is sized from the warm-up
                         rate so each run lasts about S (at least ${MIN_PIXEL_REQUESTS} requests) [10]
-  --amount N            exact requests per pixel target instead of --duration
+  --amount N            exact requests per pixel target instead of --duration (autocannon only)
+  --generator G         pixel load generator: wrk (Debian's, installed if missing; one thread
+                        pinned to the last core) or autocannon [wrk]
   --connections N       keep-alive connections for the pixel runs [64]
   --warmup S            warm-up seconds per pixel target [3]
   --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
@@ -119,6 +123,7 @@ function options() {
     options: {
       duration: { type: 'string', default: '10' },
       amount: { type: 'string' },
+      generator: { type: 'string', default: 'wrk' },
       connections: { type: 'string', default: '64' },
       warmup: { type: 'string', default: '3' },
       'events-duration': { type: 'string', default: '5' },
@@ -147,6 +152,11 @@ function options() {
     help: values.help,
     durationS: num('duration', 1),
     amount: values.amount === undefined ? null : num('amount', 1),
+    generator: ['wrk', 'autocannon'].includes(values.generator)
+      ? values.generator
+      : (() => {
+          throw new Error('--generator must be wrk or autocannon');
+        })(),
     connections: num('connections', 1),
     warmupS: num('warmup', 1),
     eventsDurationS: values.profile ? 0 : num('events-duration', 0),
@@ -400,21 +410,45 @@ async function settledCount(base, pick, expected = Number.POSITIVE_INFINITY) {
 
 // ---------------------------------------------------------------- the benches
 
+/** wrk for the pixel runs unless autocannon was asked for (or --amount, which wrk lacks). */
+function pixelGenerator(opts, log) {
+  if (opts.generator !== 'wrk' || opts.amount) return null;
+  const bin = wrkBinary(log);
+  if (!bin) log('wrk could not be installed: autocannon drives the pixel runs');
+  return bin;
+}
+
 async function pixelBench(target, opts, log) {
-  const spec = {
-    url: `${target.base}${target.path}`,
-    connections: opts.connections,
-    headers: { 'user-agent': USER_AGENT },
-    idReplacement: target.path.includes('[<id>]'),
-  };
+  const headers = { 'user-agent': USER_AGENT };
+  const { connections } = opts;
+  // wrk runs for a time; autocannon for a number of requests, sized from its warm-up.
+  const drive = opts.wrk
+    ? (run) =>
+        wrkLoad(
+          opts.wrk,
+          { base: target.base, path: target.path, connections, headers, ...run },
+          opts.dir,
+        )
+    : (run) =>
+        load({
+          url: `${target.base}${target.path}`,
+          connections,
+          headers,
+          idReplacement: target.path.includes('[<id>]'),
+          ...run,
+        });
   log(`  ${target.name}: warming up ${opts.warmupS} s ...`);
-  const warm = await load({ ...spec, durationS: opts.warmupS });
+  const warm = await drive({ durationS: opts.warmupS });
   const sized = Math.round((warm.rps * opts.durationS) / 1000) * 1000;
-  const amount = opts.amount ?? Math.max(MIN_PIXEL_REQUESTS, sized);
-  log(`  ${target.name}: ${amount} requests, ${opts.connections} connections ...`);
+  const measured = opts.wrk
+    ? { durationS: opts.durationS }
+    : { amount: opts.amount ?? Math.max(MIN_PIXEL_REQUESTS, sized) };
+  log(
+    `  ${target.name}: ${measured.amount ?? `${measured.durationS} s`}, ${connections} connections ...`,
+  );
   const before = target.countStored ? await settledCount(target.base, (s) => s.impressions) : 0;
   const cpuBefore = target.pid ? cpuSeconds(target.pid) : null;
-  const run = await load({ ...spec, amount });
+  const run = await drive(measured);
   const cpuAfter = target.pid ? cpuSeconds(target.pid) : null;
   // Server CPU per answered request, all threads (the writer thread included).
   const cpuUsPerReq =
@@ -474,6 +508,18 @@ async function eventsBench(base, size, opts, dir, log) {
 
 // ---------------------------------------------------------------- report
 
+/** `wrk 4.1.0`, from its own banner. */
+function wrkVersion() {
+  try {
+    // wrk -v prints its banner and exits 1.
+    execFileSync(WRK, ['-v'], { stdio: 'pipe' });
+  } catch (e) {
+    const m = /^wrk [^\s]+/.exec(String(e.stdout ?? ''));
+    if (m) return m[0];
+  }
+  return 'wrk';
+}
+
 function machine() {
   const cpus = os.cpus();
   let commit = 'unknown';
@@ -494,6 +540,7 @@ function machine() {
     date: new Date().toISOString(),
     commit,
     autocannon: JSON.parse(fs.readFileSync(pkg, 'utf8')).version,
+    wrk: wrkVersion(),
     loadAvg: os
       .loadavg()
       .map((l) => l.toFixed(2))
@@ -637,8 +684,10 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores; RAM ${m.ramGiB} GiB; ${m.os}`,
     `- Node ${m.node}; pixeltrail ${m.commit}; store: ${opts.store === 'postgres' ? 'PostgreSQL (local)' : 'SQLite (embedded)'}`,
-    `- Load: autocannon ${m.autocannon} in its own process on the same machine, so it ` +
-      `competes with the server for the ${m.cores} cores; keep-alive; 127.0.0.1 only`,
+    `- Load: ${opts.wrk ? `pixel runs by ${m.wrk}, one thread pinned to core ${m.cores - 1}; ` : ''}` +
+      `${opts.wrk ? '/v1/events by ' : ''}autocannon ${m.autocannon}; each in its own process ` +
+      `on the same machine, so the generator competes with the server for the ${m.cores} ` +
+      'cores; keep-alive; 127.0.0.1 only',
     `- Load average when written (1, 5, 15 min): ${m.loadAvg}. Other work on the machine ` +
       'lowers every number.',
     '',
@@ -682,8 +731,12 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
     '',
     ...ratioLines(pixel),
     '',
-    `Impressions stored vs 200s answered (after the last flush): ${fmt(check.stored)} vs ` +
-      `${fmt(check.ok)} → **${check.verdict}**`,
+    check.sent == null
+      ? `Impressions stored vs 200s answered (after the last flush): ${fmt(check.stored)} vs ` +
+        `${fmt(check.ok)} (must be equal) → **${check.verdict}**`
+      : `Impressions stored after the last flush: ${fmt(check.stored)}; 200s answered ` +
+        `${fmt(check.ok)}, requests sent ${fmt(check.sent)} (the generator stops with requests ` +
+        `in flight: stored must lie between the two) → **${check.verdict}**`,
   ];
   if (events.length > 0) {
     lines.push(
@@ -860,6 +913,8 @@ async function main() {
   const log = (msg) => process.stderr.write(`${msg}\n`);
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('run npm run build first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-bench-'));
+  opts.dir = dir;
+  opts.wrk = opts.soak ? null : pixelGenerator(opts, log);
   const profileDir = path.join(dir, 'profile');
   const servers = [];
   let failed = false;
@@ -986,9 +1041,13 @@ async function main() {
       }
     }
     const ratio = ptRun.rps / bareRun.rps;
-    const verdict = [ptRun, ...clusterRuns].every((r) => r.stored === r.ok) ? 'EQUAL' : 'MISMATCH';
-    const check = { stored: ptRun.stored, ok: ptRun.ok, verdict };
-    failed = verdict !== 'EQUAL';
+    // A timed (wrk) run stops with requests in flight, which the server may still answer and
+    // store: then every 200 must be stored, and nothing stored that was never sent.
+    const held = (r) =>
+      r.sent == null ? r.stored === r.ok : r.ok <= r.stored && r.stored <= r.sent;
+    const verdict = [ptRun, ...clusterRuns].every(held) ? 'HELD' : 'MISMATCH';
+    const check = { stored: ptRun.stored, ok: ptRun.ok, sent: ptRun.sent, verdict };
+    failed = verdict !== 'HELD';
 
     const events = [];
     if (opts.eventsDurationS > 0) {

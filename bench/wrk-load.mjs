@@ -1,0 +1,113 @@
+// The pixel runs' load generator when Debian's wrk is on the machine: wrk, one thread, pinned
+// to the last core (taskset), so the generator neither migrates between cores nor takes more
+// than one of them. wrk is C: it costs about a third of autocannon's CPU per request, so
+// against the bare baselines the server, not the generator, sets the pace.
+//
+// A Lua script reports wrk's summary as one JSON line; for a pixeltrail path (`[<id>]` in it)
+// it also makes each request's imp_id fresh and counts the requests sent, so the stored
+// count can be checked between the 200s answered and the requests sent.
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const WRK = '/usr/bin/wrk';
+
+/** Debian's wrk, installed if missing (root, apt); null when it cannot be had. */
+export function wrkBinary(log) {
+  if (fs.existsSync(WRK)) return WRK;
+  try {
+    log('wrk missing: apt-get install wrk ...');
+    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  return fs.existsSync(WRK) ? WRK : null;
+}
+
+const luaString = (s) => JSON.stringify(s); // a JSON string of printable ASCII is a Lua string
+
+/**
+ * The script: headers, a fresh id per request where the path has `[<id>]` (a run tag and a
+ * counter, 29 characters, as long as autocannon's), and a `done` that prints the summary.
+ */
+function script(spec, runTag) {
+  const headers = Object.entries(spec.headers ?? {})
+    .map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`)
+    .join('\n');
+  const at = spec.path.indexOf('[<id>]');
+  const dynamic =
+    at < 0
+      ? `wrk.path = ${luaString(spec.path)}`
+      : `local before, after = ${luaString(spec.path.slice(0, at))}, ${luaString(spec.path.slice(at + 6))}
+sent = 0
+request = function()
+  sent = sent + 1
+  return wrk.format(nil, before .. string.format("%s%020d", ${luaString(runTag)}, sent) .. after)
+end`;
+  return `${headers}
+${dynamic}
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function(summary, latency, requests)
+  local sentAll = 0
+  for _, t in ipairs(threads) do sentAll = sentAll + (t:get("sent") or 0) end
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"non2xx":%d,"errors":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"sent":%d}\\n',
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(99), sentAll))
+end
+`;
+}
+
+/**
+ * One wrk run of `spec.durationS` seconds against `spec.base + spec.path`; resolves with the
+ * same fields as load.mjs (requests, ok, non2xx, errors, durationS, p50, p99 in ms, cpuShare)
+ * and `sent` (requests written, for a path with `[<id>]`).
+ */
+export async function wrkLoad(bin, spec, dir) {
+  if (new URL(spec.base).hostname !== '127.0.0.1') throw new Error('load goes to 127.0.0.1 only');
+  const runTag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`.slice(-9);
+  const lua = path.join(dir, `wrk-${runTag}.lua`);
+  fs.writeFileSync(lua, script(spec, runTag));
+  const cores = os.cpus().length;
+  const wrkArgs = ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '-s', lua];
+  const pinned = cores > 1 ? `taskset -c ${cores - 1} ` : '';
+  // `times` prints the shell's and then its children's CPU time: wrk's own cost.
+  const cmd = `${pinned}${bin} ${wrkArgs.join(' ')} ${spec.base}/ && times`;
+  const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const [code] = await once(child, 'exit');
+  fs.rmSync(lua, { force: true });
+  const lines = out.trim().split('\n');
+  const json = lines.find((l) => l.startsWith('{"requests"'));
+  if (code !== 0 || !json) throw new Error(`wrk failed (exit ${code}): ${err || out}`);
+  const r = JSON.parse(json);
+  const durationS = r.durationUs / 1e6;
+  const secs = (t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+  };
+  const [user, sys] = (lines.at(-1) ?? '').trim().split(/\s+/);
+  return {
+    requests: r.requests,
+    ok: r.requests - r.non2xx,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    durationS,
+    p50: Math.round(r.p50Us / 100) / 10,
+    p99: Math.round(r.p99Us / 100) / 10,
+    cpuShare: (secs(user) + secs(sys)) / durationS,
+    sent: spec.path.includes('[<id>]') ? r.sent : null,
+    rps: r.requests / durationS,
+  };
+}
