@@ -1,6 +1,12 @@
 // The baseline: a bare node:http server answering the same 42-byte GIF as pixeltrail's /i,
 // with nothing else (no routing, parsing, cookie, storage). Run as its own process by
 // run.mjs; listens on 127.0.0.1 and prints `listening <port>` once ready.
+//
+//   node bench/bare-gif-server.mjs            one process
+//   node bench/bare-gif-server.mjs --workers N  N processes sharing the port (node:cluster,
+//                                              as `serve --workers N`): the most any Node
+//                                              server can do with N workers on this box
+import cluster from 'node:cluster';
 import http from 'node:http';
 
 const TRANSPARENT_GIF = Buffer.from(
@@ -16,13 +22,26 @@ const GIF_HEADERS = {
   'content-length': String(TRANSPARENT_GIF.length),
 };
 
-const server = http.createServer((_req, res) => {
-  res.writeHead(200, GIF_HEADERS);
-  res.end(GIF_LATIN1, 'latin1');
-});
+const at = process.argv.indexOf('--workers');
+const workers = at < 0 ? 1 : Number(process.argv[at + 1]);
 
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
-});
-
-process.on('SIGTERM', () => process.exit(0));
+if (workers > 1 && cluster.isPrimary) {
+  let up = 0;
+  for (let i = 0; i < workers; i++)
+    cluster.fork().on('listening', (address) => {
+      if (++up === workers) process.stdout.write(`listening ${address.port}\n`);
+    });
+  process.on('SIGTERM', () => {
+    for (const w of Object.values(cluster.workers)) w.kill();
+    process.exit(0);
+  });
+} else {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, GIF_HEADERS);
+    res.end(GIF_LATIN1, 'latin1');
+  });
+  server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+    if (workers === 1) process.stdout.write(`listening ${server.address().port}\n`);
+  });
+  process.on('SIGTERM', () => process.exit(0));
+}

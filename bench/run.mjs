@@ -951,6 +951,27 @@ async function main() {
       log,
     );
     await stopServer(bare);
+    // What node:cluster itself gives with as many workers as `serve --workers`: the ceiling
+    // of goal 2 for any Node server on this box.
+    const bareWorkersRuns = [];
+    if (!opts.profile && opts.workers > 1) {
+      const args = [...bareArgs, '--workers', String(opts.workers)];
+      const bareWorkers = await startServer('bare-node-http-workers', args, {}, dir);
+      servers.push(bareWorkers);
+      bareWorkersRuns.push(
+        await pixelBench(
+          {
+            name: `bare node:http, ${opts.workers} workers (node:cluster)`,
+            base: bareWorkers.base,
+            path: BARE_PIXEL_PATH,
+            pid: bareWorkers.child.pid,
+          },
+          opts,
+          log,
+        ),
+      );
+      await stopServer(bareWorkers);
+    }
     // The floor of durable recording: bare node:http plus a batched SQLite insert per hit,
     // without and with the indexes attribution needs (floor-gif-server.mjs).
     const floorRuns = [];
@@ -1086,7 +1107,7 @@ async function main() {
     const text = report(
       machine(),
       opts,
-      [bareRun, ...floorRuns, ...nginxRuns, ptRun, ...clusterRuns],
+      [bareRun, ...bareWorkersRuns, ...floorRuns, ...nginxRuns, ptRun, ...clusterRuns],
       ratio,
       check,
       events,
