@@ -220,11 +220,18 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     app.log.warn(
       'secrets_key is not set: secrets of destinations saved through the admin API are stored in clear in the database (set secrets_key, or its environment variable, to encrypt them)',
     );
-  else if (sealed > 0)
-    app.log.info(
-      { destinations: sealed },
-      'encrypted the secrets saved before secrets_key was set',
-    );
+  else {
+    if (sealed.sealed > 0)
+      app.log.info(
+        { destinations: sealed.sealed },
+        'encrypted the secrets saved before secrets_key was set',
+      );
+    if (sealed.resealed > 0)
+      app.log.info(
+        { destinations: sealed.resealed },
+        'encrypted again with secrets_key the secrets sealed with a key of secrets_key_previous',
+      );
+  }
   let purgeTimer: NodeJS.Timeout | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const sweep = async () => {

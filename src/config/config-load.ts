@@ -19,6 +19,8 @@ export interface ProcessEnv {
   DATABASE_URL?: string;
   /** Encrypts the secrets of destinations saved through the admin API (see secret-box.ts). */
   PIXELTRAIL_SECRETS_KEY?: string;
+  /** Keys being rotated out, comma-separated (see `secrets_key_previous`). */
+  PIXELTRAIL_SECRETS_KEY_PREVIOUS?: string;
   /** Any other variable may hold a destination secret named as `env:NAME`. */
   [name: string]: string | undefined;
 }
@@ -36,6 +38,9 @@ function overridesFrom(env: ProcessEnv): ConfigOverrides {
     log_level: env.LOG_LEVEL,
     database_url: env.DATABASE_URL || undefined,
     secrets_key: env.PIXELTRAIL_SECRETS_KEY || undefined,
+    secrets_key_previous: env.PIXELTRAIL_SECRETS_KEY_PREVIOUS
+      ? env.PIXELTRAIL_SECRETS_KEY_PREVIOUS.split(',').map((k) => k.trim())
+      : undefined,
     secrets: env as Record<string, string | undefined>,
   };
 }

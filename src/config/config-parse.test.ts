@@ -104,4 +104,32 @@ describe('config parsing', () => {
       { field: 'environments[0].consent_categories.ads', message: 'must be a list of strings' },
     ]);
   });
+
+  it('K07 secrets_key_previous: one key or a list, each a real key, and only beside secrets_key', () => {
+    const KEY = 'k'.repeat(44);
+    const OLD = 'o'.repeat(44);
+    const parse = (extra: Record<string, unknown>, env = {}) =>
+      parseConfig({ ...minimal, ...extra }, env);
+    expect(parse({ secrets_key: KEY }).config.secrets_key_previous).toEqual([]);
+    expect(parse({ secrets_key: KEY, secrets_key_previous: OLD }).config).toMatchObject({
+      secrets_key: KEY,
+      secrets_key_previous: [OLD],
+    });
+    expect(
+      parse({}, { secrets_key: KEY, secrets_key_previous: [OLD, 'p'.repeat(40)] }).config
+        .secrets_key_previous,
+    ).toEqual([OLD, 'p'.repeat(40)]);
+    expect(parse({ secrets_key: KEY, secrets_key_previous: [OLD, 'short'] }).errors).toEqual([
+      { field: 'secrets_key_previous[1]', message: 'must be at least 32 characters' },
+    ]);
+    expect(parse({ secrets_key: KEY, secrets_key_previous: 7 }).errors).toEqual([
+      { field: 'secrets_key_previous', message: 'must be a key or a list of keys' },
+    ]);
+    expect(parse({ secrets_key_previous: [OLD] }).errors).toEqual([
+      {
+        field: 'secrets_key_previous',
+        message: 'needs secrets_key, the key secrets are sealed with now',
+      },
+    ]);
+  });
 });

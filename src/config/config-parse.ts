@@ -43,6 +43,8 @@ export interface ConfigOverrides {
   secrets?: SecretSource;
   /** `PIXELTRAIL_SECRETS_KEY`: encrypts secrets saved through the admin API. */
   secrets_key?: string;
+  /** `PIXELTRAIL_SECRETS_KEY_PREVIOUS`: keys being rotated out, comma-separated. */
+  secrets_key_previous?: string[];
 }
 
 /** Environment variables for `env:NAME` secrets. */
@@ -454,6 +456,7 @@ export function parseConfig(
       (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
     path_prefix: pathPrefix(r, o),
     secrets_key: secretsKey(r, o, overrides),
+    secrets_key_previous: previousSecretsKeys(r, o, overrides),
   };
   return { config, errors: r.errors };
 }
@@ -470,6 +473,34 @@ function secretsKey(r: Reader, o: Obj, overrides: ConfigOverrides): string | nul
     return null;
   }
   return key;
+}
+
+/**
+ * `secrets_key_previous` (or `PIXELTRAIL_SECRETS_KEY_PREVIOUS`, which wins): keys secrets may
+ * still be sealed with while `secrets_key` is rotated; one key or a list.
+ */
+function previousSecretsKeys(r: Reader, o: Obj, overrides: ConfigOverrides): string[] {
+  const field = 'secrets_key_previous';
+  const raw = overrides.secrets_key_previous ?? o[field];
+  if (raw === undefined) return [];
+  const keys = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) {
+    r.errors.push({ field, message: 'must be a key or a list of keys' });
+    return [];
+  }
+  const bad = keys.findIndex((k) => k.length < MIN_SECRETS_KEY_CHARS);
+  if (bad >= 0) {
+    r.errors.push({
+      field: `${field}[${bad}]`,
+      message: `must be at least ${MIN_SECRETS_KEY_CHARS} characters`,
+    });
+    return [];
+  }
+  if (keys.length > 0 && !(overrides.secrets_key ?? o.secrets_key)) {
+    r.errors.push({ field, message: 'needs secrets_key, the key secrets are sealed with now' });
+    return [];
+  }
+  return keys as string[];
 }
 
 /** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */

@@ -120,4 +120,10 @@ export interface AppConfig {
    * (`PIXELTRAIL_SECRETS_KEY` or `secrets_key`); null keeps them in clear in the database.
    */
   secrets_key: string | null;
+  /**
+   * Keys secrets may still be sealed with while `secrets_key` is rotated
+   * (`PIXELTRAIL_SECRETS_KEY_PREVIOUS` or `secrets_key_previous`): they open, and are sealed
+   * again with `secrets_key` at the next start.
+   */
+  secrets_key_previous: string[];
 }

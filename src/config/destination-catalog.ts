@@ -37,7 +37,8 @@ export class DestinationCatalog {
   private applied = 0;
 
   constructor(private readonly deps: CatalogDeps) {
-    this.box = deps.config.secrets_key ? SecretBox.fromKey(deps.config.secrets_key) : null;
+    const { secrets_key, secrets_key_previous } = deps.config;
+    this.box = secrets_key ? SecretBox.fromKey(secrets_key, secrets_key_previous) : null;
     this.poller = new VersionPoller({
       version: () => deps.store.storedDestinationsVersion(),
       reload: () => this.rebuild(),
@@ -71,7 +72,7 @@ export class DestinationCatalog {
     for (const key of secretsOf(raw)) {
       const v = out[key];
       if (typeof v !== 'string' || v.startsWith('env:') || SecretBox.isSealed(v)) continue;
-      out[key] = box.seal(v, `${env_id}/${String(raw.id)}/${key}`);
+      out[key] = box.seal(v, secretContext(env_id, raw, key));
     }
     return out;
   }
@@ -90,7 +91,7 @@ export class DestinationCatalog {
         errors.push({ field: key, message: 'is encrypted, and no secrets_key is configured' });
         continue;
       }
-      const opened = this.box.open(v, `${env_id}/${String(raw.id)}/${key}`);
+      const opened = this.box.open(v, secretContext(env_id, raw, key));
       if (opened.ok) out[key] = opened.value;
       else errors.push({ field: key, message: opened.reason });
     }
@@ -99,20 +100,41 @@ export class DestinationCatalog {
 
   /**
    * With a `secrets_key`, seals the secrets that saved destinations still keep in clear
-   * (saved before the key was set); answers how many destinations were rewritten.
+   * (saved before the key was set), and seals again with `secrets_key` those a previous key
+   * sealed (`secrets_key_previous`, a rotation); answers how many destinations were
+   * rewritten for each reason.
    */
-  async sealStoredSecrets(): Promise<number> {
-    if (!this.box) return 0;
-    let sealed = 0;
+  async sealStoredSecrets(): Promise<{ sealed: number; resealed: number }> {
+    const counts = { sealed: 0, resealed: 0 };
+    if (!this.box) return counts;
     for (const row of await this.deps.store.storedDestinations()) {
       if (!row.config) continue;
-      const next = this.sealForStore(row.env_id, row.config);
+      const current = this.resealStale(row.env_id, row.config);
+      const next = this.sealForStore(row.env_id, current);
       if (JSON.stringify(next) === JSON.stringify(row.config)) continue;
       await this.deps.store.putStoredDestination(row.env_id, row.dest_id, next, row.updated_at_ms);
-      sealed++;
+      if (current !== row.config) counts.resealed++;
+      else counts.sealed++;
     }
-    if (sealed > 0) await this.reload();
-    return sealed;
+    if (counts.sealed + counts.resealed > 0) await this.reload();
+    return counts;
+  }
+
+  /** `raw` with the secrets a previous key sealed sealed again with the current one. */
+  private resealStale(env_id: string, raw: Record<string, unknown>): Record<string, unknown> {
+    const { box } = this;
+    let out = raw;
+    for (const key of secretsOf(raw)) {
+      const v = raw[key];
+      if (!box || !SecretBox.isSealed(v)) continue;
+      const context = secretContext(env_id, raw, key);
+      const opened = box.open(v, context);
+      // One that opens with no key stays as it is: the destination is reported unusable.
+      if (!opened.ok || !opened.stale) continue;
+      if (out === raw) out = { ...raw };
+      out[key] = box.seal(opened.value, context);
+    }
+    return out;
   }
 
   /** The definition in the config file, whatever overrides it. */
@@ -194,4 +216,9 @@ export class DestinationCatalog {
 function secretsOf(raw: Record<string, unknown>): string[] {
   const adapter = typeof raw.type === 'string' ? adapterFor(raw.type) : undefined;
   return adapter ? secretFields(adapter.settingsSchema) : [];
+}
+
+/** What a sealed secret is bound to: a value copied to another field or destination fails. */
+function secretContext(env_id: string, raw: Record<string, unknown>, field: string): string {
+  return `${env_id}/${String(raw.id)}/${field}`;
 }

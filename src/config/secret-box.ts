@@ -10,7 +10,10 @@ const KEY_BYTES = 32;
 // A fixed salt: the key is one per installation, and scrypt only slows guessing a weak one.
 const KEY_SALT = 'pixeltrail/secrets_key/v1';
 
-export type OpenResult = { ok: true; value: string } | { ok: false; reason: string };
+/** `stale`: opened with a previous key, so it should be sealed again with the current one. */
+export type OpenResult =
+  | { ok: true; value: string; stale: boolean }
+  | { ok: false; reason: string };
 
 /**
  * Encrypts secrets at rest with AES-256-GCM (NIST SP 800-38D: 96-bit random IV, 128-bit
@@ -18,11 +21,20 @@ export type OpenResult = { ok: true; value: string } | { ok: false; reason: stri
  * destination does not open there.
  */
 export class SecretBox {
-  private constructor(private readonly key: Buffer) {}
+  private constructor(
+    private readonly key: Buffer,
+    private readonly previous: readonly Buffer[],
+  ) {}
 
-  /** Derives the AES key from the configured `secrets_key` (once per process: scrypt is slow). */
-  static fromKey(secretsKey: string): SecretBox {
-    return new SecretBox(scryptSync(secretsKey, KEY_SALT, KEY_BYTES));
+  /**
+   * Derives the AES keys from the configured `secrets_key` and `secrets_key_previous` (once
+   * per process: scrypt is slow). Seals with the current key; opens with any of them, so a
+   * key can be rotated without losing what the old one sealed (as Django's
+   * SECRET_KEY_FALLBACKS).
+   */
+  static fromKey(secretsKey: string, previousKeys: readonly string[] = []): SecretBox {
+    const derive = (k: string) => scryptSync(k, KEY_SALT, KEY_BYTES);
+    return new SecretBox(derive(secretsKey), previousKeys.map(derive));
   }
 
   static isSealed(value: unknown): value is string {
@@ -40,17 +52,29 @@ export class SecretBox {
   open(sealed: string, context: string): OpenResult {
     const bytes = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url');
     if (bytes.length < IV_BYTES + TAG_BYTES) return { ok: false, reason: 'is not a sealed value' };
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      const plain = Buffer.concat([
-        decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)),
-        decipher.final(),
-      ]);
-      return { ok: true, value: plain.toString('utf8') };
-    } catch {
-      return { ok: false, reason: 'cannot be decrypted with the configured secrets_key' };
+    const keys = [this.key, ...this.previous];
+    for (const [i, key] of keys.entries()) {
+      const value = openWith(key, bytes, context);
+      if (value !== null) return { ok: true, value, stale: i > 0 };
     }
+    return {
+      ok: false,
+      reason: `cannot be decrypted with the configured secrets_key${this.previous.length > 0 ? ' or secrets_key_previous' : ''}`,
+    };
+  }
+}
+
+/** The plain text, or null when this key (or context) does not authenticate it. */
+function openWith(key: Buffer, bytes: Buffer, context: string): string | null {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([
+      decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
+  } catch {
+    return null;
   }
 }

@@ -433,6 +433,43 @@ describe('secrets of saved destinations at rest', () => {
     const [rec] = await arrived(hook, 'ord-da11', '/');
     expect(signedWith(rec, 'new-secret')).toBe(true);
   });
+
+  it('DA13 a rotated secrets_key: secrets sealed with the previous key still work and are sealed again with the new one at the next start', async () => {
+    const hook = await receiver();
+    const dir = tempDir();
+    const NEW_KEY = 'rotated-secrets-key-0123456789-klmnopqrst';
+    const config = (keys: object) => ({ ...testConfig(`${hook.url}/hook`), ...keys });
+    const first = await startWith(config({ secrets_key: KEY }), dir, {});
+    expect(
+      (await admin(first.base, '/api/destinations', 'POST', newWebhook(hook.url))).status,
+    ).toBe(201);
+    const [underOld] = await first.server.services.store.storedDestinations();
+    await first.server.close();
+    running = [];
+
+    const rotating = await startWith(
+      config({ secrets_key: NEW_KEY, secrets_key_previous: [KEY] }),
+      dir,
+      {},
+    );
+    const [underNew] = await rotating.server.services.store.storedDestinations();
+    expect(String(underNew.config?.secret)).toMatch(/^enc:v1:/);
+    expect(underNew.config?.secret).not.toBe(underOld.config?.secret);
+    expect(rotating.lines.join('')).toMatch(/encrypted again with secrets_key/);
+    await impression(rotating.base, 'dsp2', 'IMP-DA13a');
+    await postEvents(rotating.base, [purchase('ord-da13a')]);
+    expect(signedWith((await arrived(hook, 'ord-da13a', '/'))[0], 'new-secret')).toBe(true);
+    await rotating.server.close();
+    running = [];
+
+    // Once every process has started with both keys, the old one can go.
+    const rotated = await startWith(config({ secrets_key: NEW_KEY }), dir, {});
+    expect((await admin(rotated.base, '/api/destinations/env_t/dsp2')).status).toBe(200);
+    await impression(rotated.base, 'dsp2', 'IMP-DA13b');
+    await postEvents(rotated.base, [purchase('ord-da13b')]);
+    expect(signedWith((await arrived(hook, 'ord-da13b', '/'))[0], 'new-secret')).toBe(true);
+    expect(rotated.lines.join('')).not.toMatch(/not used/);
+  });
 });
 
 describe.skipIf(!(await postgresAvailable()))('destinations across processes on PostgreSQL', () => {
