@@ -130,4 +130,33 @@ describe('IngestPipeline event batches', () => {
     expect((await acks).every((o) => o.status === 'accepted')).toBe(true);
     await p.close();
   });
+
+  it('IP05 events wait for the touches queued before them: refused while those cannot be committed', async () => {
+    const s = gatedStore();
+    s.open();
+    let touchStoreUp = false;
+    const committed: string[] = [];
+    const store = {
+      ...s.store,
+      insertTouches: async (touches: { touch_id: string }[]) => {
+        if (!touchStoreUp) throw new Error('database is locked');
+        committed.push(...touches.map((t) => t.touch_id));
+      },
+      ingest: s.store.ingest.bind(s.store),
+    } as unknown as Store;
+    const p = pipeline(store);
+    const touch = { env_id: 'env', kind: 'impression', touch_id: 'IMP-1', time: 1_763_900_000 };
+    p.recordTouch(touch as Parameters<IngestPipeline['recordTouch']>[0]);
+    await expect(p.recordEvents(request('a', 1))).rejects.toMatchObject({
+      reason: 'store_unavailable',
+    });
+    // Attribution never ran without the impression.
+    expect(s.transactions).toEqual([]);
+    touchStoreUp = true;
+    const [outcome] = await p.recordEvents(request('b', 1));
+    expect(outcome.status).toBe('accepted');
+    expect(committed).toEqual(['IMP-1']);
+    expect(s.transactions).toEqual([['b-0']]);
+    await p.close();
+  });
 });

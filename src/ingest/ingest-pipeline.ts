@@ -248,8 +248,11 @@ export class IngestPipeline {
 
   private async writeEvents(batch: PendingEvent[]): Promise<void> {
     try {
-      // The touches queued before these events first, so that attribution sees them.
-      await this.flushTouches();
+      // The touches queued before these events first, so that attribution sees them. Without
+      // them a conversion would be credited to nothing and never looked at again: refused
+      // (503, retried by the sender) until they are committed.
+      if (!(await this.flushTouches()))
+        throw new Error('the pixel touches queued before these events could not be committed');
       const events = batch.map((p) => p.event);
       let sliceStart = performance.now();
       const between = () => {
