@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import pg from 'pg';
 import { attributionBench } from './attribution-lookup.mjs';
+import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { renderSoakChart } from './soak-chart.mjs';
 import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
@@ -363,15 +364,7 @@ async function load(spec) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const [code] = await once(child, 'exit');
+  const { code, out, err } = await childOutput(child);
   children.delete(child);
   const json = out.trim().split('\n').at(-1);
   if (code !== 0 || !json?.startsWith('{')) {

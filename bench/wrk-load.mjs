@@ -7,10 +7,10 @@
 // it also makes each request's imp_id fresh and counts the requests sent, so the stored
 // count can be checked between the 200s answered and the requests sent.
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { childOutput } from './child-output.mjs';
 
 export const WRK = '/usr/bin/wrk';
 
@@ -78,15 +78,7 @@ export async function wrkLoad(bin, spec, dir) {
   // `times` prints the shell's and then its children's CPU time: wrk's own cost.
   const cmd = `${pinned}${bin} ${wrkArgs.join(' ')} ${spec.base}/ && times`;
   const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const [code] = await once(child, 'exit');
+  const { code, out, err } = await childOutput(child);
   fs.rmSync(lua, { force: true });
   const lines = out.trim().split('\n');
   const json = lines.find((l) => l.startsWith('{"requests"'));
