@@ -144,13 +144,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     observer: {
       touchesCommitted: (touches) => {
         metrics.batchSize.observe(touches.length);
-        const items = touches.map((touch) => ({ kind: 'touch' as const, touch }));
-        audiences.noteIngested(items.flatMap(identifiersOf));
-        live.publishBatch(
-          items,
-          items.map(() => null),
-          nowMs(),
-        );
+        audiences.noteTouches(touches);
+        live.publishTouches(touches, nowMs());
       },
       eventsCommitted: (events, outcomes) => {
         metrics.batchSize.observe(events.length);

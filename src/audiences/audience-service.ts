@@ -412,6 +412,20 @@ export class AudienceService {
     }
   }
 
+  /**
+   * noteIngested for committed pixel touches. Most come in thousands a second for
+   * environments with no audience that reads touches: no keys are made for those.
+   */
+  noteTouches(touches: readonly Touch[]): void {
+    const keys: IdentifierKey[] = [];
+    for (const touch of touches) {
+      const env = touch.env_id;
+      if (this.byEnv.get(env)?.length === 0 || this.touchBlind.has(env)) continue;
+      keys.push(...identifiersOf({ touch }));
+    }
+    this.noteIngested(keys);
+  }
+
   /** Queues the identifiers of just-committed events and touches for evaluation. */
   noteIngested(keys: readonly IdentifierKey[]): void {
     for (const k of keys) {

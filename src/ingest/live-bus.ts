@@ -54,6 +54,12 @@ export class LiveBus {
     return this.listeners.size;
   }
 
+  /** Publishes committed pixel touches (nothing is made for them when nobody listens). */
+  publishTouches(touches: readonly Touch[], at_ms: number): void {
+    if (this.listeners.size === 0) return;
+    for (const touch of touches) this.emit({ type: 'touch', at_ms, touch });
+  }
+
   /** Publishes a committed batch: its items lined up with their outcomes. */
   publishBatch(
     items: readonly IngestItem[],
