@@ -8,14 +8,41 @@ import { PreparedTexts, prepareKnownTexts } from './prepared-statements.js';
 const POOL_SIZE = 10;
 const INT8_OID = 20;
 
+/** The URL parameter that says a transaction-mode pooler stands between us and PostgreSQL. */
+const POOLER_PARAM = 'pgbouncer';
+
+/**
+ * Reads `?pgbouncer=true` off the connection string (the name Prisma gives it): behind a
+ * pooler in transaction mode that does not keep prepared statements (PgBouncer before 1.21,
+ * or with `max_prepared_statements = 0`), a statement prepared on one server connection is
+ * missing on the next, so none is named. Everything else pixeltrail does holds in
+ * transaction mode: its locks and settings are per transaction.
+ */
+export function poolerSetting(connectionString: string): {
+  connectionString: string;
+  namedStatements: boolean;
+} {
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return { connectionString, namedStatements: true };
+  }
+  const value = url.searchParams.get(POOLER_PARAM);
+  if (value === null) return { connectionString, namedStatements: true };
+  url.searchParams.delete(POOLER_PARAM);
+  return { connectionString: url.toString(), namedStatements: value !== 'true' };
+}
+
 /**
  * Opens the PostgreSQL store for multi-instance deployments (`DATABASE_URL`). Times are
  * bigint milliseconds, well inside JavaScript's exact integer range, so int8 is read as a
  * number. Migrations are safe when several processes start at once: Kysely's migrator holds
  * a lock row while it applies them.
  */
-export function openPostgresStore(connectionString: string): KyselyStore {
+export function openPostgresStore(databaseUrl: string): KyselyStore {
   pg.types.setTypeParser(INT8_OID, (v) => Number(v));
+  const { connectionString, namedStatements } = poolerSetting(databaseUrl);
   const pool = new pg.Pool({ connectionString, max: POOL_SIZE });
   // An idle connection dies when PostgreSQL restarts or an admin terminates it; the pool
   // drops it and the next query opens a new one. Without a listener, Node would treat the
@@ -26,7 +53,7 @@ export function openPostgresStore(connectionString: string): KyselyStore {
   const prepared = new PreparedTexts();
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
-    prepareKnownTexts(client, prepared);
+    if (namedStatements) prepareKnownTexts(client, prepared);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new KyselyStore(db, 'postgres', undefined, prepared);
