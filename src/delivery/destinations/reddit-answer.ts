@@ -1,7 +1,12 @@
-// Reddit's answers to a Conversions API request, read from Reddit's CAPI error table
-// (400 "There were N invalid conversion events. None were processed." with `invalid_events`,
-// 401 UNAUTHORIZED, 403 not authorized for the pixel, 429 rate limits incl. default user
-// agents, 500 unavailable).
+// Reddit's answers to a Conversions API request, v2.0 and v3 alike, read from Reddit's CAPI
+// error table (400 "There were N invalid conversion events. None were processed." with
+// `invalid_events`, or "Bad Request" past 1,000 events; 401 "No bearer token provided" or
+// UNAUTHORIZED; 403 "You're not authorized to post conversions to Pixel ID …" or "Missing
+// adsconversions scope"; 429 default user agents or quota; 500 "The service is currently
+// unavailable"), as v3's pages list it (quoted in Segment's action-destinations
+// reddit-conversions-api/V3-API-REFERENCE.md). v3 wraps its answers in `data`
+// (`{data:{message:"Successfully processed 1 conversion events."}}`) and states some 400s as
+// `{error:{code, message}}` ("missing action_source", "invalid action_source: web").
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
 import { sha256Hex } from '../../domain/identity.js';
 import type { DeliveryItem, HttpResult, Interpretation } from '../destination.js';
@@ -9,21 +14,30 @@ import type { DeliveryItem, HttpResult, Interpretation } from '../destination.js
 /** How many of Reddit's per-event messages the delivery log keeps. */
 const DETAIL_MESSAGES = 3;
 
-/** Reddit's error answers: `{message, invalid_events}` (400) or `{error:{reason, explanation}}`. */
+/**
+ * Reddit's answers: v2's `{message, invalid_events}` and `{error:{reason, explanation}}`, v3's
+ * `{data:{message}}` and `{error:{code, message}}` (e.g. "missing action_source").
+ */
 interface RedditAnswer {
   message?: string;
   invalid_events?: Array<{
     error_message?: string;
     event_index?: number;
-    event?: { event_metadata?: { conversion_id?: string } };
+    event?: {
+      event_metadata?: { conversion_id?: string };
+      metadata?: { conversion_id?: string };
+    };
   }>;
-  error?: { reason?: string; explanation?: string };
+  error?: { reason?: string; explanation?: string; message?: string };
 }
 
 function readAnswer(body: string): RedditAnswer | null {
   try {
     const parsed = JSON.parse(body) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as RedditAnswer) : null;
+    if (typeof parsed !== 'object' || parsed === null) return null;
+    // v3 puts what v2 had at the top level inside `data`.
+    const { data, ...top } = parsed as RedditAnswer & { data?: unknown };
+    return typeof data === 'object' && data !== null ? { ...(data as RedditAnswer), ...top } : top;
   } catch {
     return null;
   }
@@ -47,7 +61,7 @@ function invalidItems(
   const ids = new Set(conversionIdsIn(body));
   for (const e of answer?.invalid_events ?? []) {
     if (typeof e.event_index === 'number') bad.add(e.event_index);
-    const id = e.event?.event_metadata?.conversion_id;
+    const id = (e.event?.metadata ?? e.event?.event_metadata)?.conversion_id;
     if (id) ids.add(id);
   }
   items.forEach((item, i) => {
@@ -59,8 +73,10 @@ function invalidItems(
 
 function describe(answer: RedditAnswer | null, body: string): string {
   if (!answer) return body.trim() || 'no body';
-  if (answer.error)
-    return [answer.error.reason, answer.error.explanation].filter(Boolean).join(': ');
+  if (answer.error) {
+    const { reason, explanation, message } = answer.error;
+    return [reason, explanation ?? message].filter(Boolean).join(': ') || body;
+  }
   const msgs = (answer.invalid_events ?? [])
     .map((e) => e.error_message)
     .filter(Boolean)
@@ -92,7 +108,7 @@ export function interpretReddit(
   if (s >= 200 && s < 300) return all({ action: 'done' }, why);
   if (s === 401) return all({ action: 'pause', reason: `access token refused: ${why}` }, why);
   if (s === 403) {
-    const payload = /JSON error/i.test(answer?.error?.explanation ?? '');
+    const payload = /JSON error/i.test(answer?.error?.explanation ?? answer?.error?.message ?? '');
     return all(
       payload
         ? { action: 'drop', reason: `invalid payload: ${why}` }
