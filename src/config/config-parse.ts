@@ -203,7 +203,9 @@ function parseSettings(
         });
     }
   }
+  let schemaErrors = 0;
   for (const e of Value.Errors(adapter.settingsSchema, settings)) {
+    schemaErrors++;
     const field = e.path.replace(/^\//, '').replace(/\//g, '.');
     const message =
       e.type === ValueErrorType.ObjectAdditionalProperties ? 'is not a known field' : e.message;
@@ -219,6 +221,10 @@ function parseSettings(
       continue;
     }
     r.errors.push({ field: `${path}.${field}`, message });
+  }
+  if (schemaErrors === 0) {
+    for (const e of adapter.checkSettings?.(settings) ?? [])
+      r.errors.push({ field: `${path}.${e.field}`, message: e.message });
   }
   return settings;
 }

@@ -417,7 +417,9 @@ export class DeliveryWorker {
     }
     const batches: Batch[] = [];
     for (const b of byDest.values()) {
-      const size = Math.max(1, Math.min(b.dest.batch.size, adapterFor(b.dest.type)?.maxBatch ?? 1));
+      const adapter = adapterFor(b.dest.type);
+      const limit = adapter?.maxBatchFor?.(b.dest, b.dest.settings) ?? adapter?.maxBatch ?? 1;
+      const size = Math.max(1, Math.min(b.dest.batch.size, limit));
       for (let i = 0; i < b.rows.length; i += size)
         batches.push({ dest: b.dest, rows: b.rows.slice(i, i + size) });
     }

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { DestinationConfig } from '../config/config-types.js';
 import type { DeliveryVerdict } from '../domain/delivery-policy.js';
 import type { TrackedEvent } from '../domain/event.js';
+import type { FieldError } from '../domain/validation-error.js';
 import type { ConversionRecord } from '../store/store.js';
 
 /** One HTTP request to a destination. */
@@ -52,6 +53,13 @@ export interface DestinationAdapter<S = Record<string, unknown>> {
   readonly settingsSchema: TSchema;
   /** Most conversions one request may carry (the platform's documented limit). */
   readonly maxBatch: number;
+  /** A lower limit for this destination's settings (e.g. a test channel showing one event). */
+  maxBatchFor?(dest: DestinationConfig, settings: S): number;
+  /**
+   * Rules between settings fields that the schema cannot say (one of two ids, by version);
+   * called with settings that passed the schema. Fields are relative to the settings.
+   */
+  checkSettings?(settings: S): FieldError[];
   /** The platform's public API host, used when `base_url` is not set. */
   readonly defaultBaseUrl: string | null;
   /** Why the platform would refuse this conversion outright (e.g. too old), or null. */

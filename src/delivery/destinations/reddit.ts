@@ -1,272 +1,161 @@
-// Reddit Conversions API v2.0, followed from https://ads-api.reddit.com/docs/v2/#tag/Conversions
-// (POST /api/v2.0/conversions/events/{account_id}, Bearer conversion token, `test_mode`,
-// `events[]` with event_at, event_type.tracking_type, click_id, event_metadata, user),
-// https://business.reddithelp.com/s/article/about-event-metadata (which event types take
-// value and item_count) and Reddit's CAPI error table (400 "There were N invalid conversion
-// events. None were processed." with `invalid_events`, 401 UNAUTHORIZED, 403 not authorized
-// for the pixel, 429 rate limits incl. default user agents, 500 unavailable; 1,000 events a
-// request; events at most 7 days old).
+// Reddit's Conversions API, in two versions:
+// - v3, for new destinations: POST /api/v3/pixels/{pixel_id}/conversion_events with the
+//   conversion access token as Bearer (existing tokens stay valid), followed from Reddit's
+//   v2-to-v3 migration guide, Direct Integration, Event Testing and error pages
+//   (https://ads-api.reddit.com/docs/v3/, as quoted in Segment's action-destinations
+//   reddit-conversions-api/V3-API-REFERENCE.md: 1,000 events a request, events at most 7 days
+//   old, `test_id` from Event Testing, which shows one event per request), RudderStack's
+//   "Reddit Destination v3 Migration Guide" (v2 "deprecated but not yet sunset";
+//   https://www.rudderstack.com/docs/destinations/streaming-destinations/reddit/v3-migration/)
+//   and its transformer (rudder-transformer src/cdk/v2/destinations/reddit/transformV3.ts).
+// - v2.0, kept for destinations configured with `account_id`: POST
+//   /api/v2.0/conversions/events/{account_id}, https://ads-api.reddit.com/docs/v2/#tag/Conversions.
+// Both answer from one error table (reddit-answer.ts): 400 "There were N invalid conversion
+// events. None were processed.", 401 UNAUTHORIZED, 403 not authorized for the pixel or missing
+// adsconversions scope, 429 rate limits incl. default user agents, 500 unavailable.
 import { type Static, Type } from '@sinclair/typebox';
-import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
-import { sha256Hex } from '../../domain/identity.js';
-import type {
-  DeliveryContext,
-  DeliveryItem,
-  DestinationAdapter,
-  HttpResult,
-  Interpretation,
-} from '../destination.js';
-import { apiBase, platformEventName } from '../platform-fields.js';
-import { valueAndCurrency } from './capi-user-data.js';
+import type { FieldError } from '../../domain/validation-error.js';
+import type { DestinationAdapter } from '../destination.js';
+import { apiBase } from '../platform-fields.js';
+import { interpretReddit } from './reddit-answer.js';
+import { REDDIT_MAX_EVENT_AGE_S, REDDIT_MAX_EVENTS, redditUser } from './reddit-fields.js';
+import { redditV2Body } from './reddit-v2.js';
+import { REDDIT_ACTION_SOURCES, redditV3Body, redditV3User } from './reddit-v3.js';
 
-/** "Max 1,000 events per call." */
-export const REDDIT_MAX_EVENTS = 1000;
-/** "event_at timestamp must be less than 168h0m0s old." */
-export const REDDIT_MAX_EVENT_AGE_S = 168 * 3_600;
-/** `custom_event_name` is free-form, at most 64 characters. */
-const MAX_CUSTOM_NAME_CHARS = 64;
-/** How many of Reddit's per-event messages the delivery log keeps. */
-const DETAIL_MESSAGES = 3;
+export { REDDIT_MAX_EVENT_AGE_S, REDDIT_MAX_EVENTS } from './reddit-fields.js';
+
+/** Event Testing "only displays one event per request" (batches are not shown). */
+const TEST_BATCH_EVENTS = 1;
 
 const RedditSettings = Type.Object(
   {
-    account_id: Type.String({
-      minLength: 1,
-      description: 'Ads account (pixel) id, e.g. a2_abc123',
-    }),
+    api_version: Type.Optional(
+      Type.Union([Type.Literal('v3'), Type.Literal('v2')], {
+        description:
+          'v3 (pixel_id) or the deprecated v2.0 (account_id); default: v2 when only account_id is set, else v3',
+      }),
+    ),
+    pixel_id: Type.Optional(
+      Type.String({ minLength: 1, description: 'Pixel id (Events Manager), e.g. a2_abc123' }),
+    ),
+    account_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'v2.0 only: ads account (pixel) id, e.g. a2_abc123',
+      }),
+    ),
     access_token: Type.String({ secret: true, description: 'Conversion access token' }),
+    test_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'v3 test_mode: the test id from Events Manager → Event Testing',
+      }),
+    ),
+    action_source: Type.Optional(
+      Type.Union(
+        REDDIT_ACTION_SOURCES.map((s) => Type.Literal(s)),
+        { description: 'v3: where the conversions happen (default WEBSITE)' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 type RedditSettings = Static<typeof RedditSettings>;
 
-/** Our standard names as Reddit's v2 tracking types; other events go as `Custom`. */
-export const REDDIT_EVENT_NAMES: Readonly<Record<string, string>> = {
-  PageView: 'PageVisit',
-  ViewContent: 'ViewContent',
-  Search: 'Search',
-  AddToCart: 'AddToCart',
-  AddToWishlist: 'AddToWishlist',
-  Purchase: 'Purchase',
-  Lead: 'Lead',
-  CompleteRegistration: 'SignUp',
-};
-
-/** Reddit's standard tracking types (v2 spelling). */
-const STANDARD_TYPES = new Set(Object.values(REDDIT_EVENT_NAMES));
-/** Types that carry `value_decimal`/`currency`, and those that carry `item_count`. */
-const VALUE_TYPES = new Set(['Purchase', 'AddToCart', 'AddToWishlist', 'Lead', 'SignUp', 'Custom']);
-const COUNT_TYPES = new Set(['Purchase', 'AddToCart', 'AddToWishlist', 'Custom']);
-
-/** `event_type`: a standard tracking type, else `Custom` named after the event. */
-export function redditEventType(
-  ctx: DeliveryContext<RedditSettings>,
-  ourName: string,
-): { tracking_type: string; custom_event_name?: string } {
-  const name = platformEventName(ctx.dest, ourName, REDDIT_EVENT_NAMES);
-  return STANDARD_TYPES.has(name)
-    ? { tracking_type: name }
-    : { tracking_type: 'Custom', custom_event_name: name.slice(0, MAX_CUSTOM_NAME_CHARS) };
-}
+/** Fields only one version reads. */
+const V3_ONLY = ['pixel_id', 'test_id', 'action_source'] as const;
 
 /**
- * `user`: the hashed email, our user id and IP hashed as Reddit recommends (SHA-256), the user
- * agent in clear. The phone is left out: Reddit hashes it with its leading `+`, ours is hashed
- * without one (Meta's rule), so it could never match.
+ * Which API a destination speaks: its `api_version`, else v2 when it has an `account_id` and
+ * no `pixel_id` (a destination configured before v3 keeps working unchanged), else v3.
  */
-export function redditUser(item: DeliveryItem): Record<string, string> {
-  const u = item.event.user;
-  const user: Record<string, string> = {};
-  if (u.email_sha256) user.email = u.email_sha256;
-  if (u.user_id) user.external_id = sha256Hex(u.user_id.trim());
-  if (u.ip) user.ip_address = sha256Hex(u.ip.trim());
-  if (u.user_agent) user.user_agent = u.user_agent;
-  return user;
+export function redditApiVersion(s: RedditSettings): 'v2' | 'v3' {
+  return s.api_version ?? (s.account_id && !s.pixel_id ? 'v2' : 'v3');
 }
 
-function eventMetadata(item: DeliveryItem, type: string): Record<string, unknown> {
-  const p = item.event.properties;
-  // conversion_id is what Reddit dedups the Pixel and CAPI copies of one conversion on.
-  const meta: Record<string, unknown> = { conversion_id: item.conversion.event_id };
-  const { value, currency } = valueAndCurrency(item);
-  if (VALUE_TYPES.has(type)) {
-    if (value !== undefined) meta.value_decimal = value;
-    if (currency) meta.currency = currency;
+/** Each version's id is required and the other version's fields are refused, by field. */
+export function checkRedditSettings(s: RedditSettings): FieldError[] {
+  if (redditApiVersion(s) === 'v2') {
+    const errors: FieldError[] = V3_ONLY.filter((k) => s[k] !== undefined).map((field) => ({
+      field,
+      message: 'is a v3 field; api_version v2 does not read it',
+    }));
+    if (!s.account_id)
+      errors.unshift({ field: 'account_id', message: 'is required with api_version v2' });
+    return errors;
   }
-  const ids = p.content_ids ?? [];
-  const count =
-    typeof p.num_items === 'number' && Number.isInteger(p.num_items) ? p.num_items : ids.length;
-  if (COUNT_TYPES.has(type) && count > 0) meta.item_count = count;
-  if (ids.length > 0) meta.products = ids.map((id) => ({ id }));
-  return meta;
+  const errors: FieldError[] = [];
+  if (!s.pixel_id)
+    errors.push({
+      field: 'pixel_id',
+      message: 'is required (Conversions API v3 posts to /api/v3/pixels/{pixel_id})',
+    });
+  if (s.account_id !== undefined)
+    errors.push({
+      field: 'account_id',
+      message: 'is a v2.0 field; v3 takes pixel_id (or set api_version: v2)',
+    });
+  return errors;
 }
 
-/** One conversion as an element of `events`. */
-export function redditEvent(
-  item: DeliveryItem,
-  ctx: DeliveryContext<RedditSettings>,
-): Record<string, unknown> {
-  const c = item.conversion;
-  const eventType = redditEventType(ctx, c.event_name);
-  return {
-    event_at: new Date(c.event_time * 1000).toISOString(),
-    event_type: eventType,
-    ...(item.event.user.rdt_cid ? { click_id: item.event.user.rdt_cid } : {}),
-    event_metadata: eventMetadata(item, eventType.tracking_type),
-    user: redditUser(item),
-  };
-}
-
-/** Reddit's error answers: `{message, invalid_events}` (400) or `{error:{reason, explanation}}`. */
-interface RedditAnswer {
-  message?: string;
-  invalid_events?: Array<{
-    error_message?: string;
-    event_index?: number;
-    event?: { event_metadata?: { conversion_id?: string } };
-  }>;
-  error?: { reason?: string; explanation?: string };
-}
-
-function readAnswer(body: string): RedditAnswer | null {
-  try {
-    const parsed = JSON.parse(body) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as RedditAnswer) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Conversion ids named in a (possibly cut-off) body, for answers too long to parse. */
-function conversionIdsIn(body: string): string[] {
-  return [...body.matchAll(/"conversion_id"\s*:\s*"([^"]*)"/g)].map((m) => m[1]);
-}
+const headers = (token: string) => ({
+  'content-type': 'application/json',
+  authorization: `Bearer ${token}`,
+  // Reddit throttles default user agents ("Your user agent was automatically ratelimited").
+  'user-agent': 'pixeltrail-reddit/1 (conversions API)',
+});
 
 /**
- * Which items Reddit named as invalid: by `event_index` when given, else by the conversion id
- * each echoed event carries (ours, or its SHA-256 when Reddit hashed it).
- */
-function invalidItems(
-  answer: RedditAnswer | null,
-  body: string,
-  items: DeliveryItem[],
-): Set<number> {
-  const bad = new Set<number>();
-  const ids = new Set(conversionIdsIn(body));
-  for (const e of answer?.invalid_events ?? []) {
-    if (typeof e.event_index === 'number') bad.add(e.event_index);
-    const id = e.event?.event_metadata?.conversion_id;
-    if (id) ids.add(id);
-  }
-  items.forEach((item, i) => {
-    const id = item.conversion.event_id;
-    if (ids.has(id) || ids.has(sha256Hex(id))) bad.add(i);
-  });
-  return bad;
-}
-
-function describe(answer: RedditAnswer | null, body: string): string {
-  if (!answer) return body.trim() || 'no body';
-  if (answer.error)
-    return [answer.error.reason, answer.error.explanation].filter(Boolean).join(': ');
-  const msgs = (answer.invalid_events ?? [])
-    .map((e) => e.error_message)
-    .filter(Boolean)
-    .slice(0, DETAIL_MESSAGES);
-  return [answer.message, ...msgs].filter(Boolean).join('; ') || body;
-}
-
-/**
- * Reads Reddit's answer into one verdict per item:
- * - 2xx: delivered.
- * - 400 with `invalid_events`: Reddit processed none of the batch. The events it names are
- *   dropped with its message; the others are retried at once and go through without them.
- *   When none can be told apart, the whole batch is dropped (it would fail again).
- * - 401 (no or invalid token): pause.
- * - 403: "not authorized to post conversions" or a missing scope pauses; a 403 that explains a
- *   JSON type error is a payload problem, dropped.
- * - 429 (quota or throttled user agent), 408, 5xx, network errors: retried, Retry-After honoured.
- */
-export function interpretReddit(
-  result: HttpResult,
-  items: DeliveryItem[],
-  nowMs: number,
-): Interpretation {
-  const all = (v: DeliveryVerdict, detail: string) => ({ verdicts: items.map(() => v), detail });
-  if (result.kind === 'network') return all(classifyAttempt(result, nowMs), result.error);
-  const s = result.status;
-  const answer = readAnswer(result.bodyExcerpt);
-  const why = describe(answer, result.bodyExcerpt);
-  if (s >= 200 && s < 300) return all({ action: 'done' }, why);
-  if (s === 401) return all({ action: 'pause', reason: `access token refused: ${why}` }, why);
-  if (s === 403) {
-    const payload = /JSON error/i.test(answer?.error?.explanation ?? '');
-    return all(
-      payload
-        ? { action: 'drop', reason: `invalid payload: ${why}` }
-        : { action: 'pause', reason: `not authorized for this account: ${why}` },
-      why,
-    );
-  }
-  if (s === 400) {
-    const bad = invalidItems(answer, result.bodyExcerpt, items);
-    if (bad.size > 0 && bad.size < items.length) {
-      return {
-        verdicts: items.map((_, i) =>
-          bad.has(i)
-            ? { action: 'drop', reason: `invalid event: ${why}` }
-            : { action: 'retry', reason: 'sent again without the invalid events', retryAfterMs: 0 },
-        ),
-        detail: why,
-      };
-    }
-    return all({ action: 'drop', reason: `events refused by Reddit: ${why}` }, why);
-  }
-  const byStatus = classifyAttempt(result, nowMs);
-  if (byStatus.action !== 'retry') return all({ action: 'drop', reason: `HTTP ${s}: ${why}` }, why);
-  const after = byStatus.retryAfterMs;
-  const label = s === 429 ? 'rate limited' : byStatus.reason;
-  return all(
-    {
-      ...byStatus,
-      reason: `${label}${after === undefined ? '' : `, retry after ${Math.round(after / 1000)} s`}: ${why}`,
-    },
-    why,
-  );
-}
-
-/**
- * Reddit through the Conversions API v2.0: up to 1,000 conversions a request, `conversion_id`
- * (our event id) for Pixel dedup, `click_id` from the `rdt_cid` the tag captured, hashed
- * identities only. `test_mode` sends Reddit's `test_mode: true`, which stores nothing.
+ * Reddit through its Conversions API, v3 unless the destination is a v2 one (see
+ * redditApiVersion): up to 1,000 conversions a request, `conversion_id` (our event id) for
+ * Pixel dedup, `click_id` from the `rdt_cid` the tag captured, hashed identities only.
+ * `test_mode` sends v2's `test_mode: true` (Reddit stores nothing), or v3's `test_id`, one
+ * event a request so that Event Testing shows each.
  */
 export const redditDestination: DestinationAdapter<RedditSettings> = {
   type: 'reddit',
   settingsSchema: RedditSettings,
   maxBatch: REDDIT_MAX_EVENTS,
+  maxBatchFor: (dest, settings) =>
+    dest.test_mode && redditApiVersion(settings) === 'v3' ? TEST_BATCH_EVENTS : REDDIT_MAX_EVENTS,
   defaultBaseUrl: 'https://ads-api.reddit.com',
+  checkSettings: checkRedditSettings,
   refuse(item, ctx) {
+    const s = ctx.settings;
+    const v3 = redditApiVersion(s) === 'v3';
+    if (v3 && ctx.dest.test_mode && !s.test_id)
+      return 'test_mode needs test_id (Events Manager → Event Testing)';
     if (ctx.nowMs / 1000 - item.conversion.event_time > REDDIT_MAX_EVENT_AGE_S)
       return 'event too old: Reddit refuses events older than 7 days';
-    const u = redditUser(item);
-    return item.event.user.rdt_cid || u.email || u.external_id || (u.ip_address && u.user_agent)
+    const source = s.action_source ?? 'WEBSITE';
+    const u = v3 ? redditV3User(item, source) : redditUser(item);
+    const clickId = v3 && source === 'PHYSICAL_STORE' ? undefined : item.event.user.rdt_cid;
+    return clickId || u.email || u.external_id || u.idfa || u.aaid || (u.ip_address && u.user_agent)
       ? null
-      : 'no match key Reddit accepts (rdt_cid, email, user id, or IP + user agent)';
+      : v3
+        ? 'no match key Reddit accepts (rdt_cid, email, user id, advertising id, or IP + user agent)'
+        : 'no match key Reddit accepts (rdt_cid, email, user id, or IP + user agent)';
   },
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, 'https://ads-api.reddit.com');
+    const s = ctx.settings;
+    if (redditApiVersion(s) === 'v2') {
+      return {
+        url: `${base}/api/v2.0/conversions/events/${encodeURIComponent(s.account_id ?? '')}`,
+        method: 'POST',
+        headers: headers(s.access_token),
+        body: redditV2Body(items, ctx.dest),
+      };
+    }
     return {
-      url: `${base}/api/v2.0/conversions/events/${encodeURIComponent(ctx.settings.account_id)}`,
+      url: `${base}/api/v3/pixels/${encodeURIComponent(s.pixel_id ?? '')}/conversion_events`,
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${ctx.settings.access_token}`,
-        // Reddit throttles default user agents ("Your user agent was automatically ratelimited").
-        'user-agent': 'pixeltrail-reddit/1 (conversions API)',
-      },
-      body: JSON.stringify({
-        test_mode: ctx.dest.test_mode,
-        events: items.map((item) => redditEvent(item, ctx)),
+      headers: headers(s.access_token),
+      body: redditV3Body(items, ctx.dest, {
+        actionSource: s.action_source ?? 'WEBSITE',
+        // v3 has no "store nothing" switch: test_id routes events to Event Testing, and is only
+        // sent in test_mode so that a forgotten id never diverts production conversions.
+        testId: ctx.dest.test_mode ? s.test_id : undefined,
       }),
     };
   },

@@ -1,0 +1,77 @@
+// What both versions of Reddit's Conversions API read the same way: the standard tracking
+// types, which of them take value and item_count
+// (https://business.reddithelp.com/s/article/about-event-metadata), and the match keys.
+import type { DestinationConfig } from '../../config/config-types.js';
+import { sha256Hex } from '../../domain/identity.js';
+import type { DeliveryItem } from '../destination.js';
+import { platformEventName } from '../platform-fields.js';
+
+/** "Max 1,000 events per call." */
+export const REDDIT_MAX_EVENTS = 1000;
+/** "event_at timestamp must be less than 168h0m0s old." */
+export const REDDIT_MAX_EVENT_AGE_S = 168 * 3_600;
+/** `custom_event_name` is free-form, at most 64 characters. */
+const MAX_CUSTOM_NAME_CHARS = 64;
+
+/** Our standard names as Reddit's tracking types (v2 spelling); other events are custom. */
+export const REDDIT_EVENT_NAMES: Readonly<Record<string, string>> = {
+  PageView: 'PageVisit',
+  ViewContent: 'ViewContent',
+  Search: 'Search',
+  AddToCart: 'AddToCart',
+  AddToWishlist: 'AddToWishlist',
+  Purchase: 'Purchase',
+  Lead: 'Lead',
+  CompleteRegistration: 'SignUp',
+};
+
+/** Reddit's standard tracking types (v2 spelling). */
+const STANDARD_TYPES = new Set(Object.values(REDDIT_EVENT_NAMES));
+/** Types that carry a value and currency, and those that carry `item_count`. */
+export const VALUE_TYPES = new Set([
+  'Purchase',
+  'AddToCart',
+  'AddToWishlist',
+  'Lead',
+  'SignUp',
+  'Custom',
+]);
+export const COUNT_TYPES = new Set(['Purchase', 'AddToCart', 'AddToWishlist', 'Custom']);
+
+/**
+ * The event's tracking type in v2 spelling: `event_map` first, then our standard names, else
+ * `Custom` named after the event.
+ */
+export function redditEventType(
+  dest: DestinationConfig,
+  ourName: string,
+): { tracking_type: string; custom_event_name?: string } {
+  const name = platformEventName(dest, ourName, REDDIT_EVENT_NAMES);
+  return STANDARD_TYPES.has(name)
+    ? { tracking_type: name }
+    : { tracking_type: 'Custom', custom_event_name: name.slice(0, MAX_CUSTOM_NAME_CHARS) };
+}
+
+/**
+ * `user`: the hashed email, our user id and IP hashed as Reddit recommends (SHA-256), the user
+ * agent in clear. The phone is left out: Reddit hashes it with its leading `+`, ours is hashed
+ * without one (Meta's rule), so it could never match.
+ */
+export function redditUser(item: DeliveryItem): Record<string, string> {
+  const u = item.event.user;
+  const user: Record<string, string> = {};
+  if (u.email_sha256) user.email = u.email_sha256;
+  if (u.user_id) user.external_id = sha256Hex(u.user_id.trim());
+  if (u.ip) user.ip_address = sha256Hex(u.ip.trim());
+  if (u.user_agent) user.user_agent = u.user_agent;
+  return user;
+}
+
+/** The products as `{id}` and their count (`num_items`, else how many ids). */
+export function redditProducts(item: DeliveryItem): { ids: string[]; count: number } {
+  const p = item.event.properties;
+  const ids = p.content_ids ?? [];
+  const count =
+    typeof p.num_items === 'number' && Number.isInteger(p.num_items) ? p.num_items : ids.length;
+  return { ids, count };
+}
