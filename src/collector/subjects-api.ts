@@ -48,9 +48,9 @@ function subjectKeys(s: Services, q: Q): SubjectKeys {
 /**
  * `DELETE /api/subjects` erases every event, touch, identity link, conversion, delivery and
  * audience membership of one person, queues their removal from the ad platforms' audiences
- * they were synced to (Art. 17(2)), and reports counts; `GET /api/subjects/export` returns what we hold (GDPR Art. 15,
- * 17). The person is named by `user_id`, `email`, `phone` or `anonymous_id`, and identity links
- * widen it to every browser id seen with those.
+ * they were synced to (Art. 17(2)), and reports counts; `GET /api/subjects/export` returns
+ * what we hold (GDPR Art. 15, 17). The person is named by `user_id`, `email`, `phone` or
+ * `anonymous_id`, and identity links widen it to every browser id seen with those.
  */
 export function subjectsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {

@@ -11,7 +11,7 @@ export function jobsOf(audience_id: string) {
   return sql<boolean>`substr(conversion_id, 1, ${prefix.length}) = ${prefix}`;
 }
 
-/** Queues audience sync jobs to one destination inside the caller's transaction; answers their ids. */
+/** Queues sync jobs to one destination inside the caller's transaction; answers their ids. */
 export async function insertSyncJobs(
   trx: Kysely<Database> | Transaction<Database>,
   env_id: string,

@@ -143,7 +143,10 @@ for (const [kind, makeRig, available] of KINDS) {
       const r = await admin(rig.base, '/api/audiences', 'POST', {
         env_id: 'env_t',
         name: 'Cart abandoners',
-        rules: { all: [{ event: 'AddToCart', within: '7d' }] },
+        rules: {
+          all: [{ event: 'AddToCart', within: '7d' }],
+          none: [{ event: 'Purchase', within: '7d' }],
+        },
         min_export_size: 1,
       });
       audience = r.body.id;
@@ -179,7 +182,7 @@ for (const [kind, makeRig, available] of KINDS) {
       for (const r of Object.values(receivers)) await r.close();
     });
 
-    it('AX01 each platform gets its documented removal of exactly the erased person, and the store keeps nothing of them', async () => {
+    it('AX01 each platform gets its documented removal of exactly that person; the store keeps none of it', async () => {
       const before = Object.fromEntries(
         Object.entries(receivers).map(([id, r]) => [id, r.got.length]),
       );
@@ -293,6 +296,46 @@ for (const [kind, makeRig, available] of KINDS) {
       ]);
       const text = (await rig.scan()).join('\n');
       for (const t of ['u-dan', sha256Hex('dan@example.com'), sha256Hex('u-dan')])
+        expect(text).not.toContain(t);
+    });
+
+    it('AX03 a removal batch still unsent when its person is erased keeps them, and is sent', async () => {
+      const fay = { user_id: 'u-fay', email: 'fay@example.com' };
+      await postEvents(rig.base, [{ event_name: 'AddToCart', event_id: 'cart-fay', user: fay }]);
+      await rig.server.services.audiences.settle();
+      await sync({ dest_id: 'fb', platform_audience_id: '6000001' });
+      await settled();
+      // Fay buys and leaves the audience; her removal from fb waits behind a pause.
+      await postEvents(rig.base, [
+        {
+          event_name: 'Purchase',
+          event_id: 'order-fay',
+          user: fay,
+          properties: { value: 1, currency: 'EUR' },
+        },
+      ]);
+      await rig.server.services.audiences.settle();
+      await admin(rig.base, '/api/destinations/env_t/fb/pause', 'POST');
+      const [removal] = await sync({ dest_id: 'fb', platform_audience_id: '6000001' });
+      const before = receivers.fb.got.length;
+
+      const res = await admin(rig.base, '/api/subjects?env_id=env_t&user_id=u-fay', 'DELETE');
+      // Nothing new to queue: the removal already queued carries her out.
+      expect(res.body.audience_removals_queued).toBe(0);
+      await admin(rig.base, '/api/destinations/env_t/fb/resume', 'POST');
+      const done = await settled();
+      expect(done.find((j) => j.outbox.id === removal)).toMatchObject({
+        outbox: { status: 'delivered' },
+        job: { action: 'remove', persons: [], rows: 1 },
+      });
+      expect(receivers.fb.got).toHaveLength(before + 1);
+      const sent = request(receivers.fb.got[before]);
+      expect(sent.method).toBe('DELETE');
+      expect(sent.body.payload.data).toEqual([
+        [sha256Hex('fay@example.com'), '', sha256Hex('u-fay')],
+      ]);
+      const text = (await rig.scan()).join('\n');
+      for (const t of ['u-fay', sha256Hex('fay@example.com'), sha256Hex('u-fay')])
         expect(text).not.toContain(t);
     });
   });
