@@ -13,12 +13,19 @@ import type { Touch, TrackedEvent } from '../domain/event.js';
 import type {
   AudienceRecord,
   AudienceSchedule,
+  ErasureRemovals,
   MemberKeyType,
   MembershipRow,
 } from '../store/audience-store.js';
 import type { Store } from '../store/store.js';
 import { EXPORT_PLATFORMS, type ExportPlatform } from './audience-export.js';
-import { exportIds, planSync, type SyncPlan, type SyncTarget } from './audience-sync.js';
+import {
+  erasureRemovals,
+  exportIds,
+  planSync,
+  type SyncPlan,
+  type SyncTarget,
+} from './audience-sync.js';
 
 /** Below this many persons nothing is exported, to protect individuals (issue 9). */
 export const DEFAULT_MIN_EXPORT_SIZE = 100;
@@ -460,6 +467,14 @@ export class AudienceService {
     const plan = await planSync(this.deps, a, dest, target);
     if (plan.deliveries.length > 0) this.deps.onJobsQueued?.();
     return plan;
+  }
+
+  /**
+   * How an erasure of a person in `env_id` takes them off the platform audiences they were
+   * synced to (see erasureRemovals); the destination says which platform it is.
+   */
+  erasureRemovals(env_id: string): ErasureRemovals {
+    return erasureRemovals(this.deps, (dest_id) => this.deps.destination(env_id, dest_id));
   }
 
   /** Replaces the audience's scheduled syncs; each first runs at once, then `every_ms`. */

@@ -6,11 +6,15 @@ import { sha256Hex } from '../domain/identity.js';
 import {
   AUDIENCE_SYNC_KIND,
   type AudienceSyncJob,
+  type ErasureRemovals,
   type ExportIds,
+  type KeyedSyncJob,
   type MembershipRow,
+  type SyncTarget,
 } from '../store/audience-store.js';
 import type { Store } from '../store/store.js';
 import {
+  EXPORT_PLATFORMS,
   type ExportPlatform,
   exportRequests,
   requestBatches,
@@ -18,11 +22,7 @@ import {
 } from './audience-export.js';
 import type { LoadedAudience } from './audience-service.js';
 
-/** Where a sync goes on the platform: its audience, and TikTok's advertiser. */
-export interface SyncTarget {
-  platform_audience_id: string;
-  advertiser_id: string | null;
-}
+export type { SyncTarget };
 
 /** What a sync queued. */
 export interface SyncPlan {
@@ -42,6 +42,23 @@ export function exportIds(m: MembershipRow): ExportIds {
     phone_sha256: m.phone_sha256,
     phone_e164_sha256: m.phone_e164_sha256,
   };
+}
+
+/** The outbox jobs that add or remove these persons: one per request the platform allows. */
+function syncJobs(
+  b: {
+    newId: (prefix: string) => string;
+    platform: ExportPlatform;
+    audience_id: string;
+    target: SyncTarget;
+  },
+  action: 'add' | 'remove',
+  persons: AudienceSyncJob['persons'],
+): KeyedSyncJob[] {
+  return requestBatches(b.platform, persons).map((batch) => ({
+    key: `${b.audience_id}:${b.newId('as_')}`,
+    job: { audience_id: b.audience_id, action, ...b.target, persons: batch },
+  }));
 }
 
 /**
@@ -70,15 +87,9 @@ export async function planSync(
   const changed = members.filter((m) => held.get(m.person) !== JSON.stringify(m.ids));
   const adds = changed.filter((m) => sendable(platform, m.ids));
   const removes = synced.filter((s) => !current.has(s.person));
-  const job = (action: 'add' | 'remove', persons: AudienceSyncJob['persons']) => ({
-    key: `${id}:${deps.newId('as_')}`,
-    job: { audience_id: id, action, ...target, persons },
-  });
+  const batch = { newId: deps.newId, platform, audience_id: id, target };
   // Removals first: a person who left and came back with new ids is removed, then added.
-  const jobs = [
-    ...requestBatches(platform, removes).map((b) => job('remove', b)),
-    ...requestBatches(platform, adds).map((b) => job('add', b)),
-  ];
+  const jobs = [...syncJobs(batch, 'remove', removes), ...syncJobs(batch, 'add', adds)];
   const deliveries = await store.enqueueAudienceSync(
     env_id,
     dest.id,
@@ -93,6 +104,30 @@ export async function planSync(
     skipped: changed.length - adds.length,
     deliveries,
   };
+}
+
+/**
+ * The remove jobs that take an erased person off the platforms (GDPR Art. 17(2)): for each
+ * audience × destination that was sent them, a remove batch of the ids sent to every platform
+ * audience its add batches went to, in the same shape as planSync's. A destination no longer
+ * configured (or no longer an audience platform) cannot be addressed and gets none.
+ */
+export function erasureRemovals(
+  deps: { newId: (prefix: string) => string },
+  destination: (dest_id: string) => DestinationConfig | undefined,
+): ErasureRemovals {
+  return (held) =>
+    held.flatMap((h) => {
+      const platform = destination(h.dest_id)?.type as ExportPlatform | undefined;
+      if (!platform || !EXPORT_PLATFORMS.includes(platform)) return [];
+      return h.targets.flatMap((target) =>
+        syncJobs(
+          { newId: deps.newId, platform, audience_id: h.audience_id, target },
+          'remove',
+          h.persons,
+        ).map((j) => ({ dest_id: h.dest_id, ...j })),
+      );
+    });
 }
 
 /**

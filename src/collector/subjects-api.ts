@@ -46,10 +46,11 @@ function subjectKeys(s: Services, q: Q): SubjectKeys {
 }
 
 /**
- * `DELETE /api/subjects` erases every event, touch, identity link, conversion and delivery of
- * one person and reports counts; `GET /api/subjects/export` returns what we hold (GDPR Art. 15,
- * 17). The person is named by `user_id`, `email`, `phone` or `anonymous_id`, and identity links
- * widen it to every browser id seen with those.
+ * `DELETE /api/subjects` erases every event, touch, identity link, conversion, delivery and
+ * audience membership of one person, queues their removal from the ad platforms' audiences
+ * they were synced to (Art. 17(2)), and reports counts; `GET /api/subjects/export` returns
+ * what we hold (GDPR Art. 15, 17). The person is named by `user_id`, `email`, `phone` or
+ * `anonymous_id`, and identity links widen it to every browser id seen with those.
  */
 export function subjectsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
@@ -70,9 +71,15 @@ export function subjectsApi(app: FastifyInstance, s: Services): void {
       async (req) => {
         const keys = subjectKeys(s, req.query);
         await s.pipeline.flush();
-        const deleted = await s.store.eraseSubject(keys);
-        req.log.info({ env_id: keys.env_id, deleted }, 'subject erased');
-        return { subject: keys, deleted };
+        const { deleted, audience_removals_queued } = await s.store.eraseSubject(
+          keys,
+          s.audiences.erasureRemovals(keys.env_id),
+          s.nowMs(),
+        );
+        // Removal batches for the ad platforms are queued: send them now, not at the next poll.
+        if (audience_removals_queued > 0) s.worker.wake();
+        req.log.info({ env_id: keys.env_id, deleted, audience_removals_queued }, 'subject erased');
+        return { subject: keys, deleted, audience_removals_queued };
       },
     );
   });

@@ -90,12 +90,16 @@ export interface AudienceSchedule {
   last_run_at_ms: number | null;
 }
 
-/** One add or remove batch of an audience sync: one request, queued as an outbox job. */
-export interface AudienceSyncJob {
-  audience_id: string;
-  action: 'add' | 'remove';
+/** Where a sync goes on the platform: its audience, and TikTok's advertiser. */
+export interface SyncTarget {
   platform_audience_id: string;
   advertiser_id: string | null;
+}
+
+/** One add or remove batch of an audience sync: one request, queued as an outbox job. */
+export interface AudienceSyncJob extends SyncTarget {
+  audience_id: string;
+  action: 'add' | 'remove';
   /** Empty once delivered: the hashed ids live no longer than their delivery. */
   persons: Array<{ person: string; ids: ExportIds }>;
   /** How many persons the batch carried (set once `persons` is emptied). */
@@ -104,6 +108,31 @@ export interface AudienceSyncJob {
 
 /** The outbox kind of audience sync jobs. */
 export const AUDIENCE_SYNC_KIND = 'audience_sync';
+
+/** An audience sync job with the outbox key it is queued under (`<audience_id>:<job id>`). */
+export interface KeyedSyncJob {
+  key: string;
+  job: AudienceSyncJob;
+}
+
+/**
+ * What the platform behind one audience × destination may hold of an erased person: the
+ * hashed ids sent, and every platform audience the audience's add batches there went to.
+ */
+export interface ErasedAudienceHold {
+  audience_id: string;
+  dest_id: string;
+  targets: SyncTarget[];
+  persons: Array<{ person: string; ids: ExportIds }>;
+}
+
+/**
+ * Turns what platforms hold of an erased person into remove jobs, per destination; it runs
+ * inside the erasure's transaction, so the jobs are queued with it or not at all.
+ */
+export type ErasureRemovals = (
+  held: readonly ErasedAudienceHold[],
+) => Array<{ dest_id: string } & KeyedSyncJob>;
 
 /** The Store port's part for attribution paths and audiences (issue 9). */
 export interface AudienceStore {
@@ -226,7 +255,7 @@ export interface AudienceStore {
   enqueueAudienceSync(
     env_id: string,
     dest_id: string,
-    jobs: ReadonlyArray<{ key: string; job: AudienceSyncJob }>,
+    jobs: readonly KeyedSyncJob[],
     added: ReadonlyArray<{ person: string; ids: ExportIds }>,
     removed: readonly string[],
     now_ms: number,

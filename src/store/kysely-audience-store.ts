@@ -7,6 +7,7 @@ import type {
   AudienceSyncJob,
   ConversionPathRecord,
   ExportIds,
+  KeyedSyncJob,
   MemberKeyType,
   MembershipRow,
   PathTouchRecord,
@@ -14,6 +15,7 @@ import type {
   PersonRecords,
 } from './audience-store.js';
 import { AUDIENCE_SYNC_KIND } from './audience-store.js';
+import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
@@ -601,7 +603,7 @@ export class KyselyAudienceStore implements AudienceStore {
   async enqueueAudienceSync(
     env_id: string,
     dest_id: string,
-    jobs: ReadonlyArray<{ key: string; job: AudienceSyncJob }>,
+    jobs: readonly KeyedSyncJob[],
     added: ReadonlyArray<{ person: string; ids: ExportIds }>,
     removed: readonly string[],
     now_ms: number,
@@ -610,29 +612,7 @@ export class KyselyAudienceStore implements AudienceStore {
     const audience_id = jobs[0].job.audience_id;
     return this.db.transaction().execute(async (trx) => {
       await markSyncedIn(trx, env_id, audience_id, dest_id, added, removed, now_ms);
-      const ids: number[] = [];
-      // One row at a time: each job is up to 10,000 persons, far over a multi-row INSERT's
-      // bound-parameter budget would matter, and there are only a few per sync.
-      for (const { key, job } of jobs) {
-        const row = await trx
-          .insertInto('outbox')
-          .values({
-            env_id,
-            conversion_id: key,
-            dest_id,
-            kind: AUDIENCE_SYNC_KIND,
-            payload: JSON.stringify(job),
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at_ms: now_ms,
-            created_at_ms: now_ms,
-            updated_at_ms: now_ms,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        ids.push(Number(row.id));
-      }
-      return ids;
+      return insertSyncJobs(trx, env_id, dest_id, jobs, now_ms);
     });
   }
 
@@ -715,15 +695,6 @@ export class KyselyAudienceStore implements AudienceStore {
     }
     return out;
   }
-}
-
-/**
- * Outbox rows of one audience's jobs, whose keys are `<audience_id>:<job id>` (a prefix
- * compared as is: LIKE would need escaping that SQLite and PostgreSQL spell differently).
- */
-function jobsOf(audience_id: string) {
-  const prefix = `${audience_id}:`;
-  return sql<boolean>`substr(conversion_id, 1, ${prefix.length}) = ${prefix}`;
 }
 
 function scheduleFromRow(r: Selectable<Database['audience_schedules']>): AudienceSchedule {

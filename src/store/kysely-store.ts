@@ -4,7 +4,7 @@ import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
-import type { ConversionPathRecord } from './audience-store.js';
+import type { ConversionPathRecord, ErasureRemovals } from './audience-store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import {
@@ -42,7 +42,7 @@ import type {
   ClaimedJob,
   ConversionRecord,
   DeliveryRequest,
-  ErasureCounts,
+  Erasure,
   EventFilter,
   IngestTx,
   ListFilter,
@@ -1074,10 +1074,16 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return findSubject(this.db, keys);
   }
 
-  async eraseSubject(keys: SubjectKeys): Promise<ErasureCounts> {
-    const counts = await this.db.transaction().execute((trx) => eraseSubject(trx, keys));
+  async eraseSubject(
+    keys: SubjectKeys,
+    removals: ErasureRemovals,
+    now_ms: number,
+  ): Promise<Erasure> {
+    const erasure = await this.db
+      .transaction()
+      .execute((trx) => eraseSubject(trx, keys, removals, now_ms));
     await this.compact();
-    return counts;
+    return erasure;
   }
 
   async refreshStatistics(): Promise<void> {

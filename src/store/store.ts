@@ -2,7 +2,7 @@ import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportCounts, ReportQuery } from '../reports/report.js';
-import type { AudienceStore, ConversionPathRecord } from './audience-store.js';
+import type { AudienceStore, ConversionPathRecord, ErasureRemovals } from './audience-store.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -282,6 +282,16 @@ export interface ErasureCounts {
   audience_rows: number;
 }
 
+/** What an erasure did. */
+export interface Erasure {
+  deleted: ErasureCounts;
+  /**
+   * Removals of the person from platform audiences they were sent to (one per person id ×
+   * audience × destination × platform audience), queued as audience sync remove batches.
+   */
+  audience_removals_queued: number;
+}
+
 /** A destination saved through the admin API; `config` (file form) is null once deleted. */
 export interface StoredDestinationRow {
   env_id: string;
@@ -442,7 +452,7 @@ export interface Store extends AudienceStore {
   /** Everything stored about one person (events, touches, links, conversions, deliveries). */
   findSubject(keys: SubjectKeys): Promise<SubjectData>;
   /** Deletes every row of one person in one transaction, and leaves no copy in the files. */
-  eraseSubject(keys: SubjectKeys): Promise<ErasureCounts>;
+  eraseSubject(keys: SubjectKeys, removals: ErasureRemovals, now_ms: number): Promise<Erasure>;
 
   /**
    * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.

@@ -7,10 +7,11 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Touch } from '../domain/event.js';
-import { AUDIENCE_SYNC_KIND, type AudienceSyncJob } from './audience-store.js';
+import { eraseFromAudiences } from './audience-erasure.js';
+import type { ErasureRemovals } from './audience-store.js';
 import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
-import type { ErasureCounts, StoredEvent, SubjectData, SubjectKeys } from './store.js';
+import type { Erasure, ErasureCounts, StoredEvent, SubjectData, SubjectKeys } from './store.js';
 
 /** Rounds of following identity links (cookie → email → other cookie…). */
 const LINK_ROUNDS = 3;
@@ -187,11 +188,16 @@ async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<Subjec
   };
 }
 
-/** Deletes every row of one person, in one transaction; answers counts per table. */
+/**
+ * Deletes every row of one person, in one transaction, and queues their removal from the
+ * platform audiences they were sent to; answers counts per table and the removals queued.
+ */
 export async function eraseSubject(
   db: Transaction<Database>,
   k: SubjectKeys,
-): Promise<ErasureCounts> {
+  removals: ErasureRemovals,
+  now_ms: number,
+): Promise<Erasure> {
   const r = await resolve(db, k);
   const found = await findResolved(db, k, r);
   const pks = found.events.map((e) => e.pk);
@@ -252,27 +258,24 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
   }
-  const personIds = [...uids, ...anons];
-  for (const part of chunks(personIds)) {
-    counts.audience_rows += n(
-      await db
-        .deleteFrom('audience_members')
-        .where('env_id', '=', k.env_id)
-        .where((eb) => eb.or([eb('key_value', 'in', part), eb('person', 'in', part)]))
-        .executeTakeFirst(),
-    );
-    counts.audience_rows += n(
-      await db
-        .deleteFrom('audience_synced')
-        .where('env_id', '=', k.env_id)
-        .where('person', 'in', part)
-        .executeTakeFirst(),
-    );
-  }
-  counts.audience_rows += await eraseFromSyncJobs(db, k.env_id, [
-    ...uids.map((u) => `u:${u}`),
-    ...anons.map((a) => `a:${a}`),
+  // Audience members are keyed by the user id or browser id of their events: a person named
+  // by email alone, with no identity link, is found through the events that carry it.
+  const eventUids = found.events.map((e) => e.event.user.user_id);
+  const eventAnons = found.events.flatMap((e) => [
+    e.event.user.anonymous_id,
+    e.event.user.cookie_id,
   ]);
+  const audiences = await eraseFromAudiences(
+    db,
+    k.env_id,
+    {
+      user_ids: [...new Set([...uids, ...eventUids.filter((u): u is string => !!u)])],
+      anonymous_ids: [...new Set([...anons, ...eventAnons.filter((a): a is string => !!a)])],
+    },
+    removals,
+    now_ms,
+  );
+  counts.audience_rows = audiences.rows;
   for (const l of found.identity_links) {
     counts.identity_links += n(
       await db
@@ -284,45 +287,5 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
   }
-  return counts;
-}
-
-/**
- * Takes the persons out of audience sync batches not yet delivered (delivered ones keep no
- * ids), so an erased person is not sent afterwards; a batch left empty goes. Answers how
- * many persons were taken out.
- */
-async function eraseFromSyncJobs(
-  db: Transaction<Database>,
-  env_id: string,
-  persons: readonly string[],
-): Promise<number> {
-  const erased = new Set(persons);
-  if (erased.size === 0) return 0;
-  const jobs = await db
-    .selectFrom('outbox')
-    .select(['id', 'payload'])
-    .where('env_id', '=', env_id)
-    .where('kind', '=', AUDIENCE_SYNC_KIND)
-    .where('status', '!=', 'delivered')
-    .where('payload', 'is not', null)
-    .execute();
-  let taken = 0;
-  for (const j of jobs) {
-    const job = JSON.parse(j.payload as string) as AudienceSyncJob;
-    const left = job.persons.filter((p) => !erased.has(p.person));
-    if (left.length === job.persons.length) continue;
-    taken += job.persons.length - left.length;
-    if (left.length === 0) {
-      await db.deleteFrom('delivery_attempts').where('outbox_id', '=', Number(j.id)).execute();
-      await db.deleteFrom('outbox').where('id', '=', Number(j.id)).execute();
-    } else {
-      await db
-        .updateTable('outbox')
-        .set({ payload: JSON.stringify({ ...job, persons: left }) })
-        .where('id', '=', Number(j.id))
-        .execute();
-    }
-  }
-  return taken;
+  return { deleted: counts, audience_removals_queued: audiences.removals_queued };
 }

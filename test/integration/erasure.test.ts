@@ -5,14 +5,10 @@
  * finds none of their identifiers, while another person's data is untouched.
  */
 
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/identity.js';
 import type { Server } from '../../src/server.js';
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
-import { SQLITE_FILE } from '../../src/store/sqlite/open-sqlite.js';
 import {
   admin,
   postEvents,
@@ -23,12 +19,10 @@ import {
   waitFor,
 } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { postgresScan, type Scan, sqliteScan } from '../helpers/store-scan.js';
 import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();
-
-/** Every row of every table, as text: what a full scan of the store would show. */
-type Scan = () => Promise<string[]>;
 
 interface Rig {
   server: Server;
@@ -43,21 +37,7 @@ async function sqliteRig(hookUrl: string): Promise<Rig> {
   return {
     server,
     base,
-    async scan() {
-      const db = new BetterSqlite3(path.join(dir, SQLITE_FILE), { readonly: true });
-      try {
-        const tables = db
-          .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-          .all() as { name: string }[];
-        return tables.flatMap((t) =>
-          (db.prepare(`SELECT * FROM "${t.name}"`).all() as object[]).map(
-            (r) => `${t.name} ${JSON.stringify(r)}`,
-          ),
-        );
-      } finally {
-        db.close();
-      }
-    },
+    scan: sqliteScan(dir),
     close: () => server.close(),
   };
 }
@@ -70,21 +50,7 @@ async function postgresRig(hookUrl: string): Promise<Rig> {
   return {
     server,
     base,
-    async scan() {
-      const c = new pg.Client({ connectionString: db.url });
-      await c.connect();
-      try {
-        const tables = await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
-        const out: string[] = [];
-        for (const { tablename } of tables.rows) {
-          const rows = await c.query(`SELECT * FROM "${tablename}"`);
-          for (const r of rows.rows) out.push(`${tablename} ${JSON.stringify(r)}`);
-        }
-        return out;
-      } finally {
-        await c.end();
-      }
-    },
+    scan: postgresScan(db.url),
     async close() {
       await server.close();
       await db.drop();

@@ -1,0 +1,229 @@
+import type { Transaction } from 'kysely';
+import {
+  AUDIENCE_SYNC_KIND,
+  type AudienceSyncJob,
+  type ErasedAudienceHold,
+  type ErasureRemovals,
+  type ExportIds,
+  type SyncTarget,
+} from './audience-store.js';
+import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import type { Database } from './schema.js';
+
+/** Values per `IN (…)` list. */
+const CHUNK = 500;
+
+type Trx = Transaction<Database>;
+
+/** What taking a person out of audiences did. */
+export interface AudienceErasure {
+  /** Memberships and sync records deleted, and persons taken out of unsent add batches. */
+  rows: number;
+  /** Person × platform audience removals queued. */
+  removals_queued: number;
+}
+
+interface OpenJob {
+  id: number;
+  dest_id: string;
+  leased: boolean;
+  job: AudienceSyncJob;
+}
+
+const n = (x: { numDeletedRows: bigint }) => Number(x.numDeletedRows);
+const holdKey = (audience_id: string, dest_id: string) => `${audience_id}\u0000${dest_id}`;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * Takes an erased person out of audiences, in the erasure's transaction: what platforms may
+ * hold of them is queued for removal (from the sync records, before those go), add batches
+ * not yet sent lose them, and their memberships and sync records are deleted. `ids` are the
+ * person's user ids and browser ids as stored; persons are keyed `u:<user_id>`/`a:<id>`.
+ */
+export async function eraseFromAudiences(
+  db: Trx,
+  env_id: string,
+  who: { user_ids: readonly string[]; anonymous_ids: readonly string[] },
+  removals: ErasureRemovals,
+  now_ms: number,
+): Promise<AudienceErasure> {
+  const ids = [...who.user_ids, ...who.anonymous_ids];
+  const persons = [...who.user_ids.map((u) => `u:${u}`), ...who.anonymous_ids.map((a) => `a:${a}`)];
+  if (persons.length === 0) return { rows: 0, removals_queued: 0 };
+  const erased = new Set(persons);
+  const open = await openJobs(db, env_id);
+  const held = await heldByPlatforms(db, env_id, persons, open);
+  let removals_queued = 0;
+  const byDest = new Map<string, ReturnType<ErasureRemovals>>();
+  for (const r of removals(held)) byDest.set(r.dest_id, [...(byDest.get(r.dest_id) ?? []), r]);
+  for (const [dest_id, jobs] of byDest) {
+    await insertSyncJobs(db, env_id, dest_id, jobs, now_ms);
+    removals_queued += jobs.reduce((sum, j) => sum + j.job.persons.length, 0);
+  }
+  let rows = await eraseFromAddJobs(db, open, erased);
+  for (const part of chunks(ids)) {
+    rows += n(
+      await db
+        .deleteFrom('audience_members')
+        .where('env_id', '=', env_id)
+        .where('key_value', 'in', part)
+        .executeTakeFirst(),
+    );
+  }
+  for (const part of chunks(persons)) {
+    rows += n(
+      await db
+        .deleteFrom('audience_members')
+        .where('env_id', '=', env_id)
+        .where('person', 'in', part)
+        .executeTakeFirst(),
+    );
+    rows += n(
+      await db
+        .deleteFrom('audience_synced')
+        .where('env_id', '=', env_id)
+        .where('person', 'in', part)
+        .executeTakeFirst(),
+    );
+  }
+  return { rows, removals_queued };
+}
+
+/** Audience sync jobs not yet delivered (delivered ones keep no ids). */
+async function openJobs(db: Trx, env_id: string): Promise<OpenJob[]> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['id', 'dest_id', 'lease_owner', 'payload'])
+    .where('env_id', '=', env_id)
+    .where('kind', '=', AUDIENCE_SYNC_KIND)
+    .where('status', '!=', 'delivered')
+    .where('payload', 'is not', null)
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    dest_id: r.dest_id,
+    leased: r.lease_owner !== null,
+    job: JSON.parse(r.payload as string) as AudienceSyncJob,
+  }));
+}
+
+/**
+ * What the platforms may hold of the persons, per audience × destination. The sync records
+ * say what was queued to them; a person whose only add batch there has not been sent (and
+ * is not being sent: no worker holds it) never reached the platform, and is only taken out
+ * of that batch.
+ */
+async function heldByPlatforms(
+  db: Trx,
+  env_id: string,
+  persons: readonly string[],
+  open: readonly OpenJob[],
+): Promise<ErasedAudienceHold[]> {
+  const unsent = new Set<string>();
+  const inFlight = new Set<string>();
+  for (const j of open) {
+    if (j.job.action !== 'add') continue;
+    for (const p of j.job.persons) {
+      const key = `${holdKey(j.job.audience_id, j.dest_id)}\u0000${p.person}`;
+      (j.leased ? inFlight : unsent).add(key);
+    }
+  }
+  const holds = new Map<string, ErasedAudienceHold>();
+  for (const part of chunks(persons)) {
+    const rows = await db
+      .selectFrom('audience_synced')
+      .select(['audience_id', 'dest_id', 'person', 'ids'])
+      .where('env_id', '=', env_id)
+      .where('person', 'in', part)
+      .orderBy('audience_id')
+      .orderBy('dest_id')
+      .orderBy('person')
+      .execute();
+    for (const r of rows) {
+      const key = holdKey(r.audience_id, r.dest_id);
+      const personKey = `${key}\u0000${r.person}`;
+      if (unsent.has(personKey) && !inFlight.has(personKey)) continue;
+      const h = holds.get(key) ?? {
+        audience_id: r.audience_id,
+        dest_id: r.dest_id,
+        targets: [],
+        persons: [],
+      };
+      h.persons.push({ person: r.person, ids: JSON.parse(r.ids) as ExportIds });
+      holds.set(key, h);
+    }
+  }
+  const out: ErasedAudienceHold[] = [];
+  for (const h of holds.values()) {
+    h.targets = await sentTargets(db, env_id, h.audience_id, h.dest_id);
+    if (h.targets.length > 0) out.push(h);
+  }
+  return out;
+}
+
+/**
+ * Every platform audience the audience's add batches to this destination went to (delivered,
+ * or held by a worker now): the jobs keep their target after delivery. Usually one; a sync
+ * may have been pointed elsewhere since, and the person may sit in the older one.
+ */
+async function sentTargets(
+  db: Trx,
+  env_id: string,
+  audience_id: string,
+  dest_id: string,
+): Promise<SyncTarget[]> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select('payload')
+    .where('env_id', '=', env_id)
+    .where('kind', '=', AUDIENCE_SYNC_KIND)
+    .where('dest_id', '=', dest_id)
+    .where(jobsOf(audience_id))
+    .where((eb) => eb.or([eb('status', '=', 'delivered'), eb('lease_owner', 'is not', null)]))
+    .where('payload', 'is not', null)
+    .orderBy('id')
+    .execute();
+  const targets = new Map<string, SyncTarget>();
+  for (const r of rows) {
+    const job = JSON.parse(r.payload as string) as AudienceSyncJob;
+    if (job.action !== 'add') continue;
+    const t = { platform_audience_id: job.platform_audience_id, advertiser_id: job.advertiser_id };
+    targets.set(JSON.stringify(t), t);
+  }
+  return [...targets.values()];
+}
+
+/**
+ * Takes the persons out of add batches not yet delivered, so an erased person is not sent
+ * afterwards; a batch left empty goes. Remove batches keep them: they take the person off the
+ * platform, and their ids go once delivered. Answers how many persons were taken out.
+ */
+async function eraseFromAddJobs(
+  db: Trx,
+  open: readonly OpenJob[],
+  erased: ReadonlySet<string>,
+): Promise<number> {
+  let taken = 0;
+  for (const { id, job } of open) {
+    if (job.action !== 'add') continue;
+    const left = job.persons.filter((p) => !erased.has(p.person));
+    if (left.length === job.persons.length) continue;
+    taken += job.persons.length - left.length;
+    if (left.length === 0) {
+      await db.deleteFrom('delivery_attempts').where('outbox_id', '=', id).execute();
+      await db.deleteFrom('outbox').where('id', '=', id).execute();
+    } else {
+      await db
+        .updateTable('outbox')
+        .set({ payload: JSON.stringify({ ...job, persons: left }) })
+        .where('id', '=', id)
+        .execute();
+    }
+  }
+  return taken;
+}
