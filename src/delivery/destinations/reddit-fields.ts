@@ -67,11 +67,21 @@ export function redditUser(item: DeliveryItem): Record<string, string> {
   return user;
 }
 
-/** The products as `{id}` and their count (`num_items`, else how many ids). */
-export function redditProducts(item: DeliveryItem): { ids: string[]; count: number } {
+/**
+ * The products' part of the metadata, the same in both API versions: `item_count` for the
+ * types that take one (`num_items`, else how many ids) and `products` as `{id}`. `type` is
+ * the tracking type in v2's spelling.
+ */
+export function redditProductFields(
+  item: DeliveryItem,
+  type: string,
+): { item_count?: number; products?: { id: string }[] } {
   const p = item.event.properties;
   const ids = p.content_ids ?? [];
   const count =
     typeof p.num_items === 'number' && Number.isInteger(p.num_items) ? p.num_items : ids.length;
-  return { ids, count };
+  return {
+    ...(COUNT_TYPES.has(type) && count > 0 ? { item_count: count } : {}),
+    ...(ids.length > 0 ? { products: ids.map((id) => ({ id })) } : {}),
+  };
 }

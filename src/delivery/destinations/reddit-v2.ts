@@ -5,13 +5,7 @@
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { DeliveryItem } from '../destination.js';
 import { valueAndCurrency } from './capi-user-data.js';
-import {
-  COUNT_TYPES,
-  redditEventType,
-  redditProducts,
-  redditUser,
-  VALUE_TYPES,
-} from './reddit-fields.js';
+import { redditEventType, redditProductFields, redditUser, VALUE_TYPES } from './reddit-fields.js';
 
 function eventMetadata(item: DeliveryItem, type: string): Record<string, unknown> {
   // conversion_id is what Reddit dedups the Pixel and CAPI copies of one conversion on.
@@ -21,10 +15,7 @@ function eventMetadata(item: DeliveryItem, type: string): Record<string, unknown
     if (value !== undefined) meta.value_decimal = value;
     if (currency) meta.currency = currency;
   }
-  const { ids, count } = redditProducts(item);
-  if (COUNT_TYPES.has(type) && count > 0) meta.item_count = count;
-  if (ids.length > 0) meta.products = ids.map((id) => ({ id }));
-  return meta;
+  return { ...meta, ...redditProductFields(item, type) };
 }
 
 /** One conversion as an element of v2's `events`. */

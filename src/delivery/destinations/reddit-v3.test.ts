@@ -1,112 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import { parseDestinationConfig, secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
-import type { EventProperties, UserKeys } from '../../domain/event.js';
-import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
+import { sha256Hex } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { REDDIT_MAX_EVENTS, redditDestination as reddit, redditApiVersion } from './reddit.js';
+import {
+  type ItemOptions,
+  NOW,
+  NOW_S,
+  redditAnswer,
+  redditContext,
+  redditItem,
+  TEST_EMAIL_SHA,
+  TOKEN,
+  UA,
+  webUser,
+} from './reddit-test-fixtures.js';
 
-const NOW_S = 1_763_900_000;
-const NOW = NOW_S * 1000;
-const TEST_EMAIL_SHA = '973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b';
 /** Reddit's own example: external_id "customer12345" and its SHA-256. */
 const CUSTOMER12345_SHA = 'a4cc2fc5adf58a029291c1514d273989113a1d05e1d753c1d0c3a848af7109cc';
-const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_5) Chrome/77.0';
-const TOKEN = 'reddit-conversion-token';
 /** Reddit's MAID examples (IDFA upper case, AAID lower case), as we store them: lower case. */
 const IDFA = '8A2E4F6D-0852-4B2A-B9D5-79334DE14B16';
 const AAID = '38400000-8cf0-11bd-b23e-10b96e40000d';
 type Settings = Parameters<typeof reddit.buildRequest>[1]['settings'];
 
-function ctx(
+const ctx = (
   settings: Settings = { pixel_id: 'a2_pixel', access_token: TOKEN },
   over: Partial<DestinationConfig> = {},
-): DeliveryContext<Settings> {
-  const dest: DestinationConfig = {
-    id: 'rd',
-    type: 'reddit',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
-    batch: { size: REDDIT_MAX_EVENTS, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
-    settings,
-    ...over,
-  };
-  return { dest, settings, nowMs: NOW };
-}
-
-const webUser: UserKeys = {
-  email_sha256: hashEmail('test@example.com')!,
-  phone_sha256: hashPhone('+1 555 444 1234')!,
-  user_id: 'customer12345',
-  ip: '192.168.0.1',
-  user_agent: UA,
-  rdt_cid: '3184742045291813272',
-};
-
-function item(
-  over: {
-    name?: string;
-    id?: string;
-    time?: number;
-    user?: UserKeys;
-    props?: EventProperties;
-  } = {},
-): DeliveryItem {
-  const name = over.name ?? 'Purchase';
-  const id = over.id ?? 'ord-1';
-  const time = over.time ?? NOW_S - 600;
-  const properties = over.props ?? {
+): DeliveryContext<Settings> => redditContext(settings, over);
+const item = (over: ItemOptions = {}): DeliveryItem =>
+  redditItem(over, {
     value: 100.5,
     currency: 'USD',
     content_ids: ['sku1', 'sku2'],
     url: 'https://shop.example/thanks?rdt_cid=3184742045291813272',
-  };
-  return {
-    outbox_id: 1,
-    event: {
-      env_id: 'env_t',
-      event_name: name,
-      event_id: id,
-      event_time: time,
-      source: 'server',
-      user: over.user ?? webUser,
-      properties,
-      consent: { ads: true, analytics: null },
-      warnings: [],
-    },
-    conversion: {
-      conversion_id: `cv-${id}`,
-      dest_id: 'rd',
-      env_id: 'env_t',
-      event_pk: `pk-${id}`,
-      event_name: name,
-      event_id: id,
-      event_time: time,
-      value: typeof properties.value === 'number' ? properties.value : null,
-      currency: properties.currency ?? null,
-      attribution: null,
-      reason: 'n/a',
-      created_at_ms: NOW,
-    },
-  };
-}
+  });
 
 const body = (items: DeliveryItem[], c = ctx()) =>
   JSON.parse(reddit.buildRequest(items, c).body ?? '{}');
 const event = (i: DeliveryItem, c = ctx()) => body([i], c).data.events[0];
-const answer = (status: number, json: unknown, retryAfter: string | null = null): HttpResult => ({
-  kind: 'response',
-  status,
-  retryAfter,
-  bodyExcerpt: typeof json === 'string' ? json : JSON.stringify(json),
-});
+const answer = redditAnswer;
 const settingErrors = (raw: Record<string, unknown>) =>
   parseDestinationConfig({ id: 'rd', type: 'reddit', access_token: TOKEN, ...raw }).errors;
 

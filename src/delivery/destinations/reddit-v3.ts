@@ -12,13 +12,7 @@ import { sha256Hex } from '../../domain/identity.js';
 import type { DeliveryItem } from '../destination.js';
 import { eventSourceUrl } from '../platform-fields.js';
 import { valueAndCurrency } from './capi-user-data.js';
-import {
-  COUNT_TYPES,
-  redditEventType,
-  redditProducts,
-  redditUser,
-  VALUE_TYPES,
-} from './reddit-fields.js';
+import { redditEventType, redditProductFields, redditUser, VALUE_TYPES } from './reddit-fields.js';
 
 /** v3's `action_source`: "Website", "App", "Offline (physical store)", "Other". */
 export const REDDIT_ACTION_SOURCES = ['WEBSITE', 'APP', 'PHYSICAL_STORE', 'OTHER'] as const;
@@ -73,10 +67,7 @@ function metadata(item: DeliveryItem, v2Type: string): Record<string, unknown> {
     meta.value = value;
     meta.currency = currency;
   }
-  const { ids, count } = redditProducts(item);
-  if (COUNT_TYPES.has(v2Type) && count > 0) meta.item_count = count;
-  if (ids.length > 0) meta.products = ids.map((id) => ({ id }));
-  return meta;
+  return { ...meta, ...redditProductFields(item, v2Type) };
 }
 
 /**
