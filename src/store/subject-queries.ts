@@ -33,7 +33,11 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
-/** Every id of the person: the keys given, and what identity links tie to them. */
+/**
+ * Every id of the person: the keys given, what identity links tie to them, and the ids their
+ * events carry. Links only tie keys to browser ids: a server event with an email and a user id
+ * but no browser id makes none, and the touches under that user id are still the person's.
+ */
 async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
   const r: Resolved = {
     user_ids: new Set(k.user_id ? [k.user_id] : []),
@@ -41,6 +45,30 @@ async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
     phones: new Set(k.phone_sha256 ? [k.phone_sha256] : []),
     anonymous_ids: new Set(k.anonymous_id ? [k.anonymous_id] : []),
   };
+  for (let round = 0; round < LINK_ROUNDS; round++) {
+    await followLinks(db, k.env_id, r);
+    if (!addCarried(r, await findEvents(db, k.env_id, r))) break;
+  }
+  return r;
+}
+
+/** Adds the ids the events carry; true when one was new. */
+function addCarried(r: Resolved, events: readonly StoredEvent[]): boolean {
+  const size = () => r.user_ids.size + r.emails.size + r.phones.size + r.anonymous_ids.size;
+  const before = size();
+  for (const { event } of events) {
+    const u = event.user;
+    if (u.user_id) r.user_ids.add(u.user_id);
+    if (u.email_sha256) r.emails.add(u.email_sha256);
+    if (u.phone_sha256) r.phones.add(u.phone_sha256);
+    if (u.anonymous_id) r.anonymous_ids.add(u.anonymous_id);
+    if (u.cookie_id) r.anonymous_ids.add(u.cookie_id);
+  }
+  return size() > before;
+}
+
+/** Widens `r` with what identity links tie to its ids, a few rounds deep. */
+async function followLinks(db: Db, env_id: string, r: Resolved): Promise<void> {
   const sets: Record<string, Set<string>> = {
     user_id: r.user_ids,
     email: r.emails,
@@ -53,7 +81,7 @@ async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
     const links = await db
       .selectFrom('identity_links')
       .select(['key_type', 'key_value', 'anonymous_id'])
-      .where('env_id', '=', k.env_id)
+      .where('env_id', '=', env_id)
       .where((eb) =>
         eb.or([
           ...keys.map(([t, v]) => eb.and([eb('key_type', '=', t), eb('key_value', '=', v)])),
@@ -69,7 +97,6 @@ async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
     const after = r.anonymous_ids.size + Object.values(sets).reduce((n, s) => n + s.size, 0);
     if (after === before) break;
   }
-  return r;
 }
 
 function belongs(e: StoredEvent, r: Resolved): boolean {
@@ -258,19 +285,14 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
   }
-  // Audience members are keyed by the user id or browser id of their events: a person named
-  // by email alone, with no identity link, is found through the events that carry it.
-  const eventUids = found.events.map((e) => e.event.user.user_id);
-  const eventAnons = found.events.flatMap((e) => [
-    e.event.user.anonymous_id,
-    e.event.user.cookie_id,
-  ]);
+  // Audience members are keyed by a user id or browser id: `r` holds those of the person's
+  // events too (see resolve).
   const audiences = await eraseFromAudiences(
     db,
     k.env_id,
     {
-      user_ids: [...new Set([...uids, ...eventUids.filter((u): u is string => !!u)])],
-      anonymous_ids: [...new Set([...anons, ...eventAnons.filter((a): a is string => !!a)])],
+      user_ids: uids,
+      anonymous_ids: anons,
     },
     removals,
     now_ms,

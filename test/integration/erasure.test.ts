@@ -176,6 +176,33 @@ for (const [kind, makeRig, available] of KINDS) {
         expect(text).toContain(kept);
     });
 
+    it('X04 a person named by email is found through the user id their server event carries: the touches under it go too', async () => {
+      const { base } = rig;
+      // No browser id in the server event, so no identity link ties the email to anything.
+      const imp = await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-C1&user_id=u-c`, {
+        headers: { 'user-agent': UA, 'x-forwarded-for': '203.0.113.3' },
+      });
+      const cookieC = /ptid=([^;]+)/.exec(imp.headers.get('set-cookie') ?? '')?.[1] ?? '';
+      await rig.server.services.pipeline.flush();
+      await postEvents(base, [
+        {
+          event_name: 'Lead',
+          event_id: 'lead-c1',
+          user: { user_id: 'u-c', email: 'cid@example.com' },
+        },
+      ]);
+      const exported = await admin(base, '/api/subjects/export?env_id=env_t&email=cid@example.com');
+      expect(exported.body.touches.map((t: { touch_id: string }) => t.touch_id)).toEqual([
+        'IMP-C1',
+      ]);
+      const res = await admin(base, '/api/subjects?env_id=env_t&email=cid@example.com', 'DELETE');
+      expect(res.body.deleted).toMatchObject({ events: 1, touches: 1 });
+      const after = (await rig.scan()).join('\n');
+      for (const t of ['u-c', 'IMP-C1', cookieC, 'lead-c1', sha256Hex('cid@example.com')])
+        expect(after).not.toContain(t);
+      expect(after).toContain('u-b');
+    });
+
     it('X03 a request naming nobody is a 400 naming the field; an unknown env a 404', async () => {
       const none = await admin(rig.base, '/api/subjects?env_id=env_t', 'DELETE');
       expect(none.status).toBe(400);
