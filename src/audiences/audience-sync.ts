@@ -162,9 +162,11 @@ export function audienceSyncJobs(store: Store): JobHandler {
     async refuse(claimed) {
       const job = claimed.payload as AudienceSyncJob | null;
       if (!job) return 'the job has no payload';
+      // A removal carries its platform audience: it goes even when ours was deleted since (an
+      // erased person must still leave the platform's copy).
+      if (job.action === 'remove') return null;
       const a = await store.getAudience(job.audience_id);
       if (!a) return `audience ${job.audience_id} was deleted`;
-      if (job.action === 'remove') return null;
       const size = await store.audienceSize(a.env_id, a.id);
       return size < a.min_export_size
         ? `below_minimum_size: the audience has ${size} people, under its minimum ${a.min_export_size}`

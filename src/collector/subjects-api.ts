@@ -71,6 +71,9 @@ export function subjectsApi(app: FastifyInstance, s: Services): void {
       async (req) => {
         const keys = subjectKeys(s, req.query);
         await s.pipeline.flush();
+        // Evaluations under way may still write the person's memberships (read before the
+        // erasure): they finish first, and what they wrote goes with the rest.
+        await s.audiences.settle();
         const { deleted, audience_removals_queued } = await s.store.eraseSubject(
           keys,
           s.audiences.erasureRemovals(keys.env_id),

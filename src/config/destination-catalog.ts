@@ -112,7 +112,8 @@ export class DestinationCatalog {
       const current = this.resealStale(row.env_id, row.config);
       const next = this.sealForStore(row.env_id, current);
       if (JSON.stringify(next) === JSON.stringify(row.config)) continue;
-      await this.deps.store.putStoredDestination(row.env_id, row.dest_id, next, row.updated_at_ms);
+      // Another process may edit or delete it meanwhile: its write wins, and was sealed.
+      if (!(await this.deps.store.resealStoredDestination(row, next))) continue;
       if (current !== row.config) counts.resealed++;
       else counts.sealed++;
     }

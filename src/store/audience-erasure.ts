@@ -26,7 +26,6 @@ export interface AudienceErasure {
 interface OpenJob {
   id: number;
   dest_id: string;
-  leased: boolean;
   job: AudienceSyncJob;
 }
 
@@ -57,7 +56,7 @@ export async function eraseFromAudiences(
   if (persons.length === 0) return { rows: 0, removals_queued: 0 };
   const erased = new Set(persons);
   const open = await openJobs(db, env_id);
-  const held = await heldByPlatforms(db, env_id, persons, open);
+  const held = await heldByPlatforms(db, env_id, persons);
   let removals_queued = 0;
   const byDest = new Map<string, ReturnType<ErasureRemovals>>();
   for (const r of removals(held)) byDest.set(r.dest_id, [...(byDest.get(r.dest_id) ?? []), r]);
@@ -98,7 +97,7 @@ export async function eraseFromAudiences(
 async function openJobs(db: Trx, env_id: string): Promise<OpenJob[]> {
   const rows = await db
     .selectFrom('outbox')
-    .select(['id', 'dest_id', 'lease_owner', 'payload'])
+    .select(['id', 'dest_id', 'payload'])
     .where('env_id', '=', env_id)
     .where('kind', '=', AUDIENCE_SYNC_KIND)
     .where('status', '!=', 'delivered')
@@ -107,32 +106,21 @@ async function openJobs(db: Trx, env_id: string): Promise<OpenJob[]> {
   return rows.map((r) => ({
     id: Number(r.id),
     dest_id: r.dest_id,
-    leased: r.lease_owner !== null,
     job: JSON.parse(r.payload as string) as AudienceSyncJob,
   }));
 }
 
 /**
- * What the platforms may hold of the persons, per audience × destination. The sync records
- * say what was queued to them; a person whose only add batch there has not been sent (and
- * is not being sent: no worker holds it) never reached the platform, and is only taken out
- * of that batch.
+ * What the platforms may hold of the persons, per audience × destination: every one the sync
+ * records name. Even a person whose latest add batch is unsent may be there: an earlier batch
+ * (with ids since changed) was delivered, or an attempt timed out after the platform took it.
+ * A removal of someone the platform does not hold changes nothing there.
  */
 async function heldByPlatforms(
   db: Trx,
   env_id: string,
   persons: readonly string[],
-  open: readonly OpenJob[],
 ): Promise<ErasedAudienceHold[]> {
-  const unsent = new Set<string>();
-  const inFlight = new Set<string>();
-  for (const j of open) {
-    if (j.job.action !== 'add') continue;
-    for (const p of j.job.persons) {
-      const key = `${holdKey(j.job.audience_id, j.dest_id)}\u0000${p.person}`;
-      (j.leased ? inFlight : unsent).add(key);
-    }
-  }
   const holds = new Map<string, ErasedAudienceHold>();
   for (const part of chunks(persons)) {
     const rows = await db
@@ -146,8 +134,6 @@ async function heldByPlatforms(
       .execute();
     for (const r of rows) {
       const key = holdKey(r.audience_id, r.dest_id);
-      const personKey = `${key}\u0000${r.person}`;
-      if (unsent.has(personKey) && !inFlight.has(personKey)) continue;
       const h = holds.get(key) ?? {
         audience_id: r.audience_id,
         dest_id: r.dest_id,
@@ -167,9 +153,10 @@ async function heldByPlatforms(
 }
 
 /**
- * Every platform audience the audience's add batches to this destination went to (delivered,
- * or held by a worker now): the jobs keep their target after delivery. Usually one; a sync
- * may have been pointed elsewhere since, and the person may sit in the older one.
+ * Every platform audience the audience's add batches to this destination may have reached
+ * (delivered, held by a worker now, or tried at least once: a timeout may follow the
+ * platform's taking it): the jobs keep their target. Usually one; a sync may have been
+ * pointed elsewhere since, and the person may sit in the older one.
  */
 async function sentTargets(
   db: Trx,
@@ -184,7 +171,13 @@ async function sentTargets(
     .where('kind', '=', AUDIENCE_SYNC_KIND)
     .where('dest_id', '=', dest_id)
     .where(jobsOf(audience_id))
-    .where((eb) => eb.or([eb('status', '=', 'delivered'), eb('lease_owner', 'is not', null)]))
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'delivered'),
+        eb('lease_owner', 'is not', null),
+        eb('attempts', '>', 0),
+      ]),
+    )
     .where('payload', 'is not', null)
     .orderBy('id')
     .execute();

@@ -2,6 +2,22 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { AUDIENCE_SYNC_KIND, type KeyedSyncJob } from './audience-store.js';
 import type { Database } from './schema.js';
 
+/** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
+const CLAIM_LOCK_KEY = 0x7074636c;
+
+/**
+ * Holds the delivery claim lock until the transaction ends (PostgreSQL; SQLite has one writer
+ * at a time anyway): no worker claims outbox rows meanwhile, so what the transaction reads of
+ * the outbox's claims stays true until it commits.
+ */
+export async function holdClaims(
+  trx: Transaction<Database>,
+  dialect: 'sqlite' | 'postgres',
+): Promise<void> {
+  if (dialect === 'postgres')
+    await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
+}
+
 /**
  * Outbox rows of one audience's jobs, whose keys are `<audience_id>:<job id>` (a prefix
  * compared as is: LIKE would need escaping that SQLite and PostgreSQL spell differently).

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { TouchKind, TrackedEvent } from '../domain/event.js';
 import type {
   AudienceRecord,
@@ -15,7 +15,7 @@ import type {
   PersonRecords,
 } from './audience-store.js';
 import { AUDIENCE_SYNC_KIND } from './audience-store.js';
-import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { holdClaims, insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
@@ -563,13 +563,22 @@ export class KyselyAudienceStore implements AudienceStore {
 
   async deleteAudience(env_id: string, id: string) {
     await this.db.transaction().execute(async (trx) => {
-      const jobs = await trx
-        .selectFrom('outbox')
-        .select('id')
-        .where('env_id', '=', env_id)
-        .where('kind', '=', AUDIENCE_SYNC_KIND)
-        .where(jobsOf(id))
-        .execute();
+      // Removals not yet delivered stay: they take people (erased ones among them) off the
+      // platform's copy, which deleting ours does not touch.
+      const jobs = (
+        await trx
+          .selectFrom('outbox')
+          .select(['id', 'status', 'payload'])
+          .where('env_id', '=', env_id)
+          .where('kind', '=', AUDIENCE_SYNC_KIND)
+          .where(jobsOf(id))
+          .execute()
+      ).filter(
+        (j) =>
+          j.status === 'delivered' ||
+          !j.payload ||
+          (JSON.parse(j.payload as string) as AudienceSyncJob).action !== 'remove',
+      );
       for (let i = 0; i < jobs.length; i += INSERT_CHUNK_ROWS) {
         const ids = jobs.slice(i, i + INSERT_CHUNK_ROWS).map((j) => Number(j.id));
         await trx.deleteFrom('delivery_attempts').where('outbox_id', 'in', ids).execute();
@@ -611,8 +620,28 @@ export class KyselyAudienceStore implements AudienceStore {
     if (jobs.length === 0) return [];
     const audience_id = jobs[0].job.audience_id;
     return this.db.transaction().execute(async (trx) => {
-      await markSyncedIn(trx, env_id, audience_id, dest_id, added, removed, now_ms);
-      return insertSyncJobs(trx, env_id, dest_id, jobs, now_ms);
+      // Serialised with erasures (which hold the claim lock too): a person erased since the
+      // members were read is not queued to a platform again.
+      await holdClaims(trx, this.byteOrder);
+      const members = await membersAmong(
+        trx,
+        env_id,
+        audience_id,
+        added.map((a) => a.person),
+      );
+      const kept = jobs
+        .map((j) =>
+          j.job.action === 'add'
+            ? {
+                ...j,
+                job: { ...j.job, persons: j.job.persons.filter((p) => members.has(p.person)) },
+              }
+            : j,
+        )
+        .filter((j) => j.job.persons.length > 0);
+      const stillAdded = added.filter((a) => members.has(a.person));
+      await markSyncedIn(trx, env_id, audience_id, dest_id, stillAdded, removed, now_ms);
+      return insertSyncJobs(trx, env_id, dest_id, kept, now_ms);
     });
   }
 
@@ -706,6 +735,29 @@ function scheduleFromRow(r: Selectable<Database['audience_schedules']>): Audienc
     next_run_at_ms: num(r.next_run_at_ms),
     last_run_at_ms: numOrNull(r.last_run_at_ms),
   };
+}
+
+/** Which of these persons are members of the audience now. */
+async function membersAmong(
+  trx: Transaction<Database>,
+  env_id: string,
+  audience_id: string,
+  persons: readonly string[],
+): Promise<Set<string>> {
+  const members = new Set<string>();
+  for (let i = 0; i < persons.length; i += INSERT_CHUNK_ROWS) {
+    const rows = await trx
+      .selectFrom('audience_members')
+      .select('person')
+      .distinct()
+      .where('env_id', '=', env_id)
+      .where('audience_id', '=', audience_id)
+      .where('member', '=', 1)
+      .where('person', 'in', persons.slice(i, i + INSERT_CHUNK_ROWS))
+      .execute();
+    for (const r of rows) members.add(r.person);
+  }
+  return members;
 }
 
 /** Records what the platform is to hold of an audience, inside the caller's transaction. */

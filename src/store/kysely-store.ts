@@ -5,6 +5,7 @@ import { receivedMsOfKey } from '../domain/event-key.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord, ErasureRemovals } from './audience-store.js';
+import { holdClaims } from './audience-sync-jobs.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import {
@@ -75,9 +76,6 @@ function isTransactionConflict(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' && CONFLICT_CODES.has(code);
 }
-
-/** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
-const CLAIM_LOCK_KEY = 0x7074636c;
 
 type ConversionRow = Selectable<ConversionsTable>;
 type EventRow = Selectable<EventsTable>;
@@ -562,8 +560,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       // Claims are serialised across processes, so that two workers never both see a
       // destination's head row as free and send its rows side by side, out of order.
-      if (this.dialect === 'postgres')
-        await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK_KEY})`.execute(trx);
+      await holdClaims(trx, this.dialect);
       const heads = await trx
         .selectFrom('outbox')
         .select(['env_id', 'dest_id', (eb) => eb.fn.min('id').as('first')])
@@ -800,6 +797,24 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       created_at_ms: Number(r.created_at_ms),
       updated_at_ms: Number(r.updated_at_ms),
     }));
+  }
+
+  async resealStoredDestination(row: StoredDestinationRow, config: Record<string, unknown>) {
+    if (row.config === null) return false;
+    const before = JSON.stringify(row.config);
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .updateTable('stored_destinations')
+        .set({ config: JSON.stringify(config) })
+        .where('env_id', '=', row.env_id)
+        .where('dest_id', '=', row.dest_id)
+        .where('updated_at_ms', '=', row.updated_at_ms)
+        .where('config', '=', before)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await bumpDefinitionVersion(tx, 'stored_destinations');
+      return true;
+    });
   }
 
   async putStoredDestination(
@@ -1079,9 +1094,13 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     removals: ErasureRemovals,
     now_ms: number,
   ): Promise<Erasure> {
-    const erasure = await this.db
-      .transaction()
-      .execute((trx) => eraseSubject(trx, keys, removals, now_ms));
+    const erasure = await this.db.transaction().execute(async (trx) => {
+      // No worker claims a sync batch while the erasure reads which ones may have reached a
+      // platform and takes the person out of the others: a claim in between would send them
+      // with no removal queued.
+      await holdClaims(trx, this.dialect);
+      return eraseSubject(trx, keys, removals, now_ms);
+    });
     await this.compact();
     return erasure;
   }

@@ -432,6 +432,15 @@ export interface Store extends AudienceStore {
   /** Every destination saved through the admin API, deleted ones included. */
   storedDestinations(): Promise<StoredDestinationRow[]>;
   /**
+   * Replaces a saved destination's config with the same settings differently sealed (the
+   * secrets encrypted, or encrypted again under a new key), only if the row is still as it
+   * was read: an edit or delete made meanwhile wins. True when it was replaced.
+   */
+  resealStoredDestination(
+    row: StoredDestinationRow,
+    config: Record<string, unknown>,
+  ): Promise<boolean>;
+  /**
    * Saves (or, with `config` null, deletes) a destination. Each write moves the table's
    * version on, which is how other processes notice it.
    */

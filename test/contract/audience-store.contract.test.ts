@@ -381,14 +381,25 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         advertiser_id: null,
         persons: [{ person, ids: ids(person) }],
       });
+      // Only members are queued to be added: y is one, z no longer (left since the plan).
+      await store.upsertMemberships(
+        'envj',
+        'aud_j',
+        [member('y', 'y'), member('z', 'z', { member: false })],
+        T * 1000,
+      );
       const queued = await store.enqueueAudienceSync(
         'envj',
         'meta1',
         [
           { key: 'aud_j:as_1', job: job('remove', 'x') },
           { key: 'aud_j:as_2', job: job('add', 'y') },
+          { key: 'aud_j:as_3', job: job('add', 'z') },
         ],
-        [{ person: 'y', ids: ids('y') }],
+        [
+          { person: 'y', ids: ids('y') },
+          { person: 'z', ids: ids('z') },
+        ],
         [],
         T * 1000,
       );
@@ -432,8 +443,14 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       ]);
       expect(await store.listAudienceJobs('envj', 'aud_', 10)).toEqual([]);
       await store.deleteAudience('envj', 'aud_j');
-      expect(await store.listAudienceJobs('envj', 'aud_j', 10)).toEqual([]);
-      expect(await store.getDelivery(queued[0])).toBeNull();
+      // The removal still waiting stays: deleting our audience leaves the platform's copy.
+      expect(
+        (await store.listAudienceJobs('envj', 'aud_j', 10)).map((l) => [
+          l.outbox.id,
+          l.job?.action,
+        ]),
+      ).toEqual([[queued[0], 'remove']]);
+      expect(await store.getDelivery(queued[1])).toBeNull();
       expect(await store.syncedPersons('envj', 'aud_j', 'meta1')).toEqual([]);
     });
 

@@ -41,6 +41,34 @@ for (const kind of Object.keys(STORE_KINDS)) {
       // Forgetting moves the version on from the state before it (back to the one without d).
       expect(await store.storedDestinationsVersion()).not.toBe(withD);
     });
+
+    it('SD03 a re-seal replaces the row only as it was read: an edit or delete since wins', async () => {
+      await store.putStoredDestination('env', 'e', { id: 'e', secret: 'clear' }, MS);
+      const read = async () => (await store.storedDestinations()).find((r) => r.dest_id === 'e');
+      const first = await read();
+      if (!first) throw new Error('e was not saved');
+      const version = await store.storedDestinationsVersion();
+      expect(await store.resealStoredDestination(first, { id: 'e', secret: 'enc:v1:x' })).toBe(
+        true,
+      );
+      expect((await read())?.config).toEqual({ id: 'e', secret: 'enc:v1:x' });
+      expect(await store.storedDestinationsVersion()).not.toBe(version);
+      // Read, then edited by someone else, then the re-seal of what was read: refused.
+      const second = await read();
+      if (!second) throw new Error('e is gone');
+      await store.putStoredDestination('env', 'e', { id: 'e', secret: 'edited' }, MS);
+      expect(await store.resealStoredDestination(second, { id: 'e', secret: 'enc:v1:y' })).toBe(
+        false,
+      );
+      expect((await read())?.config).toEqual({ id: 'e', secret: 'edited' });
+      const third = await read();
+      if (!third) throw new Error('e is gone');
+      await store.putStoredDestination('env', 'e', null, MS);
+      expect(await store.resealStoredDestination(third, { id: 'e', secret: 'enc:v1:z' })).toBe(
+        false,
+      );
+      expect((await read())?.config).toBeNull();
+    });
   });
 }
 
