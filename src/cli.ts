@@ -143,6 +143,9 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(
         `purged ${r.touches} touches, ${r.events} events, ${r.dedup_keys} dedup keys` +
           (r.partitions_dropped > 0 ? ` (${r.partitions_dropped} day partitions dropped)` : '') +
+          (r.audience_batches_emptied > 0
+            ? `; emptied ${r.audience_batches_emptied} undelivered audience batches`
+            : '') +
           '\n',
       );
     } else if (command === 'seed') {

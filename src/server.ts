@@ -241,7 +241,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     try {
       await store.ensurePartitions(nowMs());
       const report = await store.purge(retentionCutoffs(config, nowMs()));
-      if (report.touches + report.events > 0) app.log.info({ purged: report }, 'retention purge');
+      if (report.touches + report.events + report.audience_batches_emptied > 0)
+        app.log.info({ purged: report }, 'retention purge');
     } catch (e) {
       app.log.error({ err: e }, 'purge failed');
     }

@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { AUDIENCE_SYNC_KIND, type KeyedSyncJob } from './audience-store.js';
+import { AUDIENCE_SYNC_KIND, type AudienceSyncJob, type KeyedSyncJob } from './audience-store.js';
 import type { Database } from './schema.js';
 
 /** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
@@ -58,4 +58,32 @@ export async function insertSyncJobs(
     ids.push(Number(row.id));
   }
   return ids;
+}
+
+/**
+ * Empties the audience batches that ended undelivered (failed or dead) before `before_ms` of
+ * the hashed ids they kept for a retry by hand: no longer than events are kept, whatever
+ * became of the batch. Answers how many were emptied.
+ */
+export async function emptyEndedSyncJobs(db: Kysely<Database>, before_ms: number): Promise<number> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['id', 'payload'])
+    .where('kind', '=', AUDIENCE_SYNC_KIND)
+    .where('status', 'in', ['failed', 'dead'])
+    .where('updated_at_ms', '<', before_ms)
+    .where('payload', 'is not', null)
+    .execute();
+  let emptied = 0;
+  for (const r of rows) {
+    const job = JSON.parse(r.payload as string) as AudienceSyncJob;
+    if (job.persons.length === 0) continue;
+    await db
+      .updateTable('outbox')
+      .set({ payload: JSON.stringify({ ...job, persons: [], rows: job.persons.length }) })
+      .where('id', '=', Number(r.id))
+      .execute();
+    emptied++;
+  }
+  return emptied;
 }

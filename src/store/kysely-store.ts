@@ -5,7 +5,7 @@ import { receivedMsOfKey } from '../domain/event-key.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord, ErasureRemovals } from './audience-store.js';
-import { holdClaims } from './audience-sync-jobs.js';
+import { emptyEndedSyncJobs, holdClaims } from './audience-sync-jobs.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import {
@@ -1012,7 +1012,13 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   }
 
   async purge(c: PurgeCutoffs): Promise<PurgeReport> {
-    const report: PurgeReport = { touches: 0, events: 0, dedup_keys: 0, partitions_dropped: 0 };
+    const report: PurgeReport = {
+      touches: 0,
+      events: 0,
+      dedup_keys: 0,
+      partitions_dropped: 0,
+      audience_batches_emptied: await emptyEndedSyncJobs(this.db, c.events_before_ms),
+    };
     if (this.dialect === 'postgres') {
       const [touches, events] = PARTITIONED;
       const t = await dropBefore(this.db, touches, c.touches_before_s * 1000);

@@ -322,6 +322,8 @@ export interface PurgeReport {
   dedup_keys: number;
   /** Day partitions dropped whole (PostgreSQL). */
   partitions_dropped: number;
+  /** Audience batches that ended undelivered, emptied of the hashed ids they kept. */
+  audience_batches_emptied: number;
 }
 
 /** Filters of the debugger's event list. */

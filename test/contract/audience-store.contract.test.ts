@@ -373,6 +373,67 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(await store.syncedPersons('env', 'aud_1', 'other')).toEqual([]);
     });
 
+    it('AS12 the retention purge empties audience batches that ended undelivered of their hashed ids', async () => {
+      await store.upsertMemberships(
+        'envk',
+        'aud_k',
+        [member('p1', 'p1'), member('p2', 'p2')],
+        T * 1000,
+      );
+      const job = (person: string) => ({
+        key: `aud_k:as_${person}`,
+        job: {
+          audience_id: 'aud_k',
+          action: 'add' as const,
+          platform_audience_id: '700',
+          advertiser_id: null,
+          persons: [{ person, ids: ids(person) }],
+        },
+      });
+      // One batch only: a pending one would be claimed by the tests after this one.
+      const [dead] = await store.enqueueAudienceSync(
+        'envk',
+        'meta1',
+        [job('p1')],
+        [{ person: 'p1', ids: ids('p1') }],
+        [],
+        T * 1000,
+      );
+      await store.finishAttempts([
+        {
+          attempt: {
+            outbox_id: dead,
+            env_id: 'envk',
+            at_ms: T * 1000,
+            duration_ms: 5,
+            status_code: 400,
+            error: 'HTTP 400',
+            verdict: 'dead',
+            response_excerpt: null,
+          },
+          update: { status: 'dead' },
+        },
+      ]);
+      const persons = async () =>
+        Object.fromEntries(
+          (await store.listAudienceJobs('envk', 'aud_k', 10)).map((l) => [
+            l.outbox.id,
+            l.job?.persons.map((p) => p.person),
+          ]),
+        );
+      const cutoff = (before_ms: number) =>
+        store.purge({ touches_before_s: 0, events_before_ms: before_ms, dedup_before_s: 0 });
+      // Ended after the cutoff: kept for a retry by hand.
+      expect((await cutoff(T * 1000)).audience_batches_emptied).toBe(0);
+      expect(await persons()).toEqual({ [dead]: ['p1'] });
+      expect((await cutoff(T * 1000 + 60_000)).audience_batches_emptied).toBe(1);
+      expect(await persons()).toEqual({ [dead]: [] });
+      expect(
+        (await store.listAudienceJobs('envk', 'aud_k', 10)).find((l) => l.outbox.id === dead)?.job
+          ?.rows,
+      ).toBe(1);
+    });
+
     it('AS11 sync batches are outbox jobs: queued with the sync state, claimed apart from conversions', async () => {
       const job = (action: 'add' | 'remove', person: string) => ({
         audience_id: 'aud_j',
