@@ -54,8 +54,8 @@ export function redditEventType(
 
 /**
  * `user`: the hashed email, our user id and IP hashed as Reddit recommends (SHA-256), the user
- * agent in clear. The phone is left out: Reddit hashes it with its leading `+`, ours is hashed
- * without one (Meta's rule), so it could never match.
+ * agent in clear. No phone here: v2.0 takes none, and v3's (redditV3User) is the hash of the
+ * number with its leading `+`, not the one without (Meta's rule) that `phone_sha256` holds.
  */
 export function redditUser(item: DeliveryItem): Record<string, string> {
   const u = item.event.user;

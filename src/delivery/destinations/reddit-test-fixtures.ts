@@ -2,7 +2,7 @@
 // a web user with Reddit's own example match keys, a delivery item and a platform answer.
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { EventProperties, UserKeys } from '../../domain/event.js';
-import { hashEmail, hashPhone } from '../../domain/identity.js';
+import { hashEmail, hashPhone, hashPhoneE164 } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { REDDIT_MAX_EVENTS } from './reddit.js';
 
@@ -39,6 +39,7 @@ export function redditContext<S>(
 export const webUser: UserKeys = {
   email_sha256: hashEmail('test@example.com') as string,
   phone_sha256: hashPhone('+1 555 444 1234') as string,
+  phone_e164_sha256: hashPhoneE164('+1 555 444 1234') as string,
   user_id: 'customer12345',
   ip: '192.168.0.1',
   user_agent: UA,

@@ -72,6 +72,7 @@ describe('reddit v3 request', () => {
               external_id: CUSTOMER12345_SHA,
               ip_address: sha256Hex('192.168.0.1'),
               user_agent: UA,
+              phone_number: sha256Hex('+15554441234'),
             },
           },
         ],
@@ -87,12 +88,15 @@ describe('reddit v3 request', () => {
     expect(Number.isInteger(event(item()).event_at)).toBe(true);
   });
 
-  it("RV03 email, user id and IP are SHA-256 (Reddit's customer12345 vector); the phone is left out", () => {
+  it("RV03 email, user id and IP are SHA-256 (Reddit's customer12345 vector); the phone is the hash of + and its E.164 digits", () => {
     const u = event(item()).user;
     expect(u.external_id).toBe(CUSTOMER12345_SHA);
     expect(u.email).toBe(TEST_EMAIL_SHA);
     expect(u.ip_address).toBe(sha256Hex('192.168.0.1'));
-    expect(u).not.toHaveProperty('phone_number');
+    expect(u.phone_number).toBe(sha256Hex('+15554441234'));
+    // Known only from a phone given in clear: Meta's hash (no +) is not sent in its place.
+    const hashedOnly = { ...webUser, phone_e164_sha256: undefined };
+    expect(event(item({ user: hashedOnly })).user).not.toHaveProperty('phone_number');
     expect(JSON.stringify(u)).not.toContain('192.168.0.1');
   });
 
@@ -160,7 +164,7 @@ describe('reddit v3 request', () => {
     expect(noUrl).not.toHaveProperty('event_source_url');
   });
 
-  it('RV08 PHYSICAL_STORE events carry only email and user id: no click id, IP, user agent or MAIDs', () => {
+  it('RV08 PHYSICAL_STORE events carry only email, phone and user id: no click id, IP, user agent or MAIDs', () => {
     const store: Settings = {
       pixel_id: 'a2_pixel',
       access_token: TOKEN,
@@ -170,7 +174,11 @@ describe('reddit v3 request', () => {
     expect(e.action_source).toBe('PHYSICAL_STORE');
     expect(e).not.toHaveProperty('click_id');
     expect(e).not.toHaveProperty('event_source_url');
-    expect(e.user).toEqual({ email: TEST_EMAIL_SHA, external_id: CUSTOMER12345_SHA });
+    expect(e.user).toEqual({
+      email: TEST_EMAIL_SHA,
+      phone_number: sha256Hex('+15554441234'),
+      external_id: CUSTOMER12345_SHA,
+    });
   });
 
   it('RV09 up to 1,000 events go in one request, in order', () => {
@@ -281,14 +289,14 @@ describe('reddit v3 refuse', () => {
       /^event too old/,
     );
     expect(reddit.refuse?.(item({ user: { anonymous_id: 'p', ip: '192.0.2.1' } }), ctx())).toBe(
-      'no match key Reddit accepts (rdt_cid, email, user id, advertising id, or IP + user agent)',
+      'no match key Reddit accepts (rdt_cid, email, phone, user id, advertising id, or IP + user agent)',
     );
     expect(reddit.refuse?.(item({ user: { rdt_cid: 'x' } }), ctx())).toBeNull();
     expect(reddit.refuse?.(item({ user: { gaid: AAID } }), ctx())).toBeNull();
     expect(reddit.refuse?.(item({ user: { ip: '192.0.2.1', user_agent: UA } }), ctx())).toBeNull();
   });
 
-  it('RV32 an offline (PHYSICAL_STORE) conversion needs an email or a user id', () => {
+  it('RV32 an offline (PHYSICAL_STORE) conversion needs an email, a phone or a user id', () => {
     const store = ctx({
       pixel_id: 'a2_pixel',
       access_token: TOKEN,
@@ -298,6 +306,8 @@ describe('reddit v3 refuse', () => {
       /^no match key/,
     );
     expect(reddit.refuse?.(item({ user: { user_id: 'c1' } }), store)).toBeNull();
+    const phone = { phone_e164_sha256: sha256Hex('+15554441234') };
+    expect(reddit.refuse?.(item({ user: phone }), store)).toBeNull();
   });
 });
 

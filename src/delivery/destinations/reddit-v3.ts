@@ -71,20 +71,27 @@ function metadata(item: DeliveryItem, v2Type: string): Record<string, unknown> {
 }
 
 /**
- * `user`: v2's match keys plus the mobile advertising ids, hashed as Reddit asks (IDFA in
- * upper case, AAID in lower case, dashes kept, SHA-256). Offline (PHYSICAL_STORE) conversions
- * carry only the email and the user id: Reddit says offline events send no device identifiers.
+ * `user`: v2's match keys plus the phone (SHA-256 of `+` and its E.164 digits, known when the
+ * event gave it in clear) and the mobile advertising ids, hashed as Reddit asks (IDFA in upper
+ * case, AAID in lower case, dashes kept, SHA-256). Offline (PHYSICAL_STORE) conversions carry
+ * only the email, the phone and the user id: Reddit says offline events send no device
+ * identifiers.
  */
 export function redditV3User(
   item: DeliveryItem,
   actionSource: RedditActionSource,
 ): Record<string, string> {
   const user = redditUser(item);
-  if (actionSource === 'PHYSICAL_STORE') {
-    const { email, external_id } = user;
-    return { ...(email ? { email } : {}), ...(external_id ? { external_id } : {}) };
-  }
   const u = item.event.user;
+  if (u.phone_e164_sha256) user.phone_number = u.phone_e164_sha256;
+  if (actionSource === 'PHYSICAL_STORE') {
+    const { email, phone_number, external_id } = user;
+    return {
+      ...(email ? { email } : {}),
+      ...(phone_number ? { phone_number } : {}),
+      ...(external_id ? { external_id } : {}),
+    };
+  }
   if (u.idfa) user.idfa = sha256Hex(u.idfa.toUpperCase());
   if (u.gaid) user.aaid = sha256Hex(u.gaid.toLowerCase());
   return user;

@@ -130,10 +130,18 @@ export const redditDestination: DestinationAdapter<RedditSettings> = {
     const source = s.action_source ?? 'WEBSITE';
     const u = v3 ? redditV3User(item, source) : redditUser(item);
     const clickId = v3 && source === 'PHYSICAL_STORE' ? undefined : item.event.user.rdt_cid;
-    return clickId || u.email || u.external_id || u.idfa || u.aaid || (u.ip_address && u.user_agent)
+    const matches =
+      clickId ||
+      u.email ||
+      u.phone_number ||
+      u.external_id ||
+      u.idfa ||
+      u.aaid ||
+      (u.ip_address && u.user_agent);
+    return matches
       ? null
       : v3
-        ? 'no match key Reddit accepts (rdt_cid, email, user id, advertising id, or IP + user agent)'
+        ? 'no match key Reddit accepts (rdt_cid, email, phone, user id, advertising id, or IP + user agent)'
         : 'no match key Reddit accepts (rdt_cid, email, user id, or IP + user agent)';
   },
   buildRequest(items, ctx) {
