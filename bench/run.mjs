@@ -18,9 +18,10 @@ import pg from 'pg';
 import { attributionBench } from './attribution-lookup.mjs';
 import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
+import { debianBinary } from './debian-binary.mjs';
 import { renderSoakChart } from './soak-chart.mjs';
 import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
-import { WRK, wrkBinary, wrkLoad } from './wrk-load.mjs';
+import { WRK, wrkLoad } from './wrk-load.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -243,18 +244,6 @@ async function stopServer(server) {
 
 const NGINX = '/usr/sbin/nginx';
 
-/** Debian's nginx, installed if missing (root, apt); null when it cannot be had. */
-function nginxBinary(log) {
-  if (fs.existsSync(NGINX)) return NGINX;
-  try {
-    log('nginx missing: apt-get install nginx ...');
-    execFileSync('apt-get', ['install', '-y', '-qq', 'nginx'], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  return fs.existsSync(NGINX) ? NGINX : null;
-}
-
 /** nginx serving `empty_gif` on /i (the physical limit of this box) with `workers` workers. */
 async function startNginx(bin, workers, dir) {
   const port = await freePort();
@@ -406,7 +395,7 @@ async function settledCount(base, pick, expected = Number.POSITIVE_INFINITY) {
 /** wrk for the pixel runs unless autocannon was asked for (or --amount, which wrk lacks). */
 function pixelGenerator(opts, log) {
   if (opts.generator !== 'wrk' || opts.amount) return null;
-  const bin = wrkBinary(log);
+  const bin = debianBinary(WRK, 'wrk', log);
   if (!bin) log('wrk could not be installed: autocannon drives the pixel runs');
   return bin;
 }
@@ -990,7 +979,7 @@ async function main() {
     const skipped = [];
     const memory = [['at rest, after start', rssMiB(pixeltrail.child.pid)]];
     const nginxRuns = [];
-    const nginx = opts.profile ? null : nginxBinary(log);
+    const nginx = opts.profile ? null : debianBinary(NGINX, 'nginx', log);
     if (!nginx && !opts.profile) skipped.push('nginx empty_gif: nginx could not be installed');
     for (const workers of nginx ? [...new Set([1, os.cpus().length])] : []) {
       const ng = await startNginx(nginx, workers, dir);

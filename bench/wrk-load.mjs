@@ -6,25 +6,13 @@
 // A Lua script reports wrk's summary as one JSON line; for a pixeltrail path (`[<id>]` in it)
 // it also makes each request's imp_id fresh and counts the requests sent, so the stored
 // count can be checked between the 200s answered and the requests sent.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { childOutput } from './child-output.mjs';
 
 export const WRK = '/usr/bin/wrk';
-
-/** Debian's wrk, installed if missing (root, apt); null when it cannot be had. */
-export function wrkBinary(log) {
-  if (fs.existsSync(WRK)) return WRK;
-  try {
-    log('wrk missing: apt-get install wrk ...');
-    execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  return fs.existsSync(WRK) ? WRK : null;
-}
 
 const luaString = (s) => JSON.stringify(s); // a JSON string of printable ASCII is a Lua string
 
