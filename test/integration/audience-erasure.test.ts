@@ -8,15 +8,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/identity.js';
-import type { Server } from '../../src/server.js';
-import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
 import { schemaErrors } from '../contract/harness.js';
-import { admin, postEvents, startPixeltrail, tempDir, waitFor } from '../helpers/pixeltrail.js';
+import { admin, postEvents, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { postgresScan, type Scan, sqliteScan } from '../helpers/store-scan.js';
-import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
-
-const hasPostgres = await postgresAvailable();
+import { type ScannedRig, scannedRigKinds } from '../helpers/store-scan.js';
 
 const ANN = {
   user_id: 'u-ann',
@@ -83,44 +78,12 @@ function config(receivers: Record<string, Receiver>) {
   };
 }
 
-interface Rig {
-  server: Server;
-  base: string;
-  scan: Scan;
-  close(): Promise<void>;
-}
-
-async function sqliteRig(receivers: Record<string, Receiver>): Promise<Rig> {
-  const dir = tempDir();
-  const { server, base } = await startPixeltrail(config(receivers), dir);
-  return { server, base, scan: sqliteScan(dir), close: () => server.close() };
-}
-
-async function postgresRig(receivers: Record<string, Receiver>): Promise<Rig> {
-  const db = await freshPostgresDatabase();
-  const { server, base } = await startPixeltrail(config(receivers), tempDir(), {
-    store: openPostgresStore(db.url),
-  });
-  return {
-    server,
-    base,
-    scan: postgresScan(db.url),
-    async close() {
-      await server.close();
-      await db.drop();
-    },
-  };
-}
-
-const KINDS: Array<[string, (r: Record<string, Receiver>) => Promise<Rig>, boolean]> = [
-  ['sqlite', sqliteRig, true],
-  ['postgres', postgresRig, hasPostgres],
-];
+const KINDS = await scannedRigKinds();
 
 for (const [kind, makeRig, available] of KINDS) {
   describe.skipIf(!available)(`erasure from platform audiences on ${kind}`, () => {
     const receivers: Record<string, Receiver> = {};
-    let rig: Rig;
+    let rig: ScannedRig;
     let audience = '';
 
     const sync = async (body: Record<string, unknown>) => {
@@ -141,7 +104,7 @@ for (const [kind, makeRig, available] of KINDS) {
       receivers.fb3 = await startReceiver(() => ({ status: 200, body: { num_received: 1 } }));
       receivers.tt = await startReceiver(() => ({ status: 200, body: { code: 0, message: 'OK' } }));
       receivers.gg = await startReceiver(() => ({ status: 200, body: { requestId: 'r-1' } }));
-      rig = await makeRig(receivers);
+      rig = await makeRig(config(receivers));
       const r = await admin(rig.base, '/api/audiences', 'POST', {
         env_id: 'env_t',
         name: 'Cart abandoners',

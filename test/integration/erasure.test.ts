@@ -7,66 +7,16 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/identity.js';
-import type { Server } from '../../src/server.js';
-import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
-import {
-  admin,
-  postEvents,
-  startPixeltrail,
-  tempDir,
-  testConfig,
-  UA,
-  waitFor,
-} from '../helpers/pixeltrail.js';
+import { admin, postEvents, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { postgresScan, type Scan, sqliteScan } from '../helpers/store-scan.js';
-import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
+import { type ScannedRig, scannedRigKinds } from '../helpers/store-scan.js';
 
-const hasPostgres = await postgresAvailable();
-
-interface Rig {
-  server: Server;
-  base: string;
-  scan: Scan;
-  close(): Promise<void>;
-}
-
-async function sqliteRig(hookUrl: string): Promise<Rig> {
-  const dir = tempDir();
-  const { server, base } = await startPixeltrail(testConfig(hookUrl), dir);
-  return {
-    server,
-    base,
-    scan: sqliteScan(dir),
-    close: () => server.close(),
-  };
-}
-
-async function postgresRig(hookUrl: string): Promise<Rig> {
-  const db = await freshPostgresDatabase();
-  const { server, base } = await startPixeltrail(testConfig(hookUrl), tempDir(), {
-    store: openPostgresStore(db.url),
-  });
-  return {
-    server,
-    base,
-    scan: postgresScan(db.url),
-    async close() {
-      await server.close();
-      await db.drop();
-    },
-  };
-}
-
-const KINDS: Array<[string, (hook: string) => Promise<Rig>, boolean]> = [
-  ['sqlite', sqliteRig, true],
-  ['postgres', postgresRig, hasPostgres],
-];
+const KINDS = await scannedRigKinds();
 
 for (const [kind, makeRig, available] of KINDS) {
   describe.skipIf(!available)(`erasure on ${kind}`, () => {
     let hook: Receiver;
-    let rig: Rig;
+    let rig: ScannedRig;
     /** Every identifier of person A that must not survive. */
     const traces: string[] = [];
     let cookieA = '';
@@ -74,7 +24,7 @@ for (const [kind, makeRig, available] of KINDS) {
     beforeAll(async () => {
       // The receiver refuses a while, so some of A's deliveries are still pending at erasure.
       hook = await startReceiver((rec) => (JSON.parse(rec.body).event_id === 'ord-a2' ? 503 : 200));
-      rig = await makeRig(`${hook.url}/hook`);
+      rig = await makeRig(testConfig(`${hook.url}/hook`));
       const { base } = rig;
       const browser = (ip: string, cookie?: string) => ({
         'user-agent': UA,
