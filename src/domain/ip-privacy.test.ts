@@ -35,4 +35,15 @@ describe('IP storage', () => {
     expect(protectIp('198.51.100.7', 'hmac', 'k1')).toBe(first);
     expect(protectIp('198.51.100.7', 'hmac', 'k2')).toBe(hmac('198.51.100.7', 'k2'));
   });
+
+  it('I04 only a value shaped like our hash passes as already protected; an address sent as h:… is hashed', () => {
+    const hashed = protectIp('203.0.113.9', 'hmac', 'k');
+    expect(protectIp(hashed, 'hmac', 'k')).toBe(hashed);
+    for (const sent of ['h:', 'h:203.0.113.9', `${hashed}x`]) {
+      const out = protectIp(sent, 'hmac', 'k');
+      expect(out).toMatch(/^h:[A-Za-z0-9_-]{22}$/);
+      expect(out).not.toBe(sent);
+    }
+    expect(protectIp('h:203.0.113.9', 'truncated', 'k')).not.toContain('203.0.113.9');
+  });
 });

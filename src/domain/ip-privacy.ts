@@ -6,6 +6,11 @@ export type IpStorage = 'hmac' | 'truncated' | 'raw';
 
 /** Stored hashes are prefixed so a reader can tell them from addresses. */
 const HMAC_PREFIX = 'h:';
+/**
+ * What hashedIp writes, and nothing else: a value that only starts like it (`h:` and an
+ * address, sent by a client) is an address, and is protected like any other.
+ */
+const HASHED_IP_RE = /^h:[A-Za-z0-9_-]{22}$/;
 
 /**
  * The IP as it may be written to the store. `hmac` keeps IP matching working (same IP, same
@@ -13,7 +18,7 @@ const HMAC_PREFIX = 'h:';
  * network, as Google Analytics' IP anonymization does. Values already protected pass as they are.
  */
 export function protectIp(ip: string, mode: IpStorage, secret: string): string {
-  if (mode === 'raw' || ip.startsWith(HMAC_PREFIX)) return ip;
+  if (mode === 'raw' || HASHED_IP_RE.test(ip)) return ip;
   if (mode === 'hmac') return hashedIp(ip, secret);
   return truncateIp(ip);
 }
