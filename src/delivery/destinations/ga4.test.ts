@@ -12,6 +12,7 @@ import {
   interpretGa4,
   MP_MAX_EVENTS_PER_REQUEST,
 } from './ga4.js';
+import { testDestination } from './test-destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;
@@ -19,22 +20,13 @@ const EMAIL_SHA = '973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e8
 const settings = { measurement_id: 'G-TEST123', api_secret: 's3cr3t' };
 
 function dest(over: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
+  return testDestination({
     id: 'ga',
     type: 'ga4',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: 1, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings,
     ...over,
-  };
+  });
 }
 
 function item(user: UserKeys = { anonymous_id: 'ptid-1' }, over: Partial<TrackedEvent> = {}) {

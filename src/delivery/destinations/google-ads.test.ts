@@ -12,6 +12,7 @@ import {
   MAX_CONVERSIONS_PER_REQUEST,
 } from './google-ads.js';
 import { readGoogleStatus } from './google-ads-failure.js';
+import { testDestination } from './test-destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;
@@ -25,22 +26,13 @@ const settings = {
 };
 
 function dest(over: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
+  return testDestination({
     id: 'gads',
     type: 'google_ads',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: 2000, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings,
     ...over,
-  };
+  });
 }
 
 function item(user: UserKeys = { gclid: 'Cj0KCQ-gclid' }, over: Partial<TrackedEvent> = {}, n = 1) {

@@ -14,6 +14,7 @@ import {
   readLinkedinError,
   rowsNamed,
 } from './linkedin.js';
+import { testDestination } from './test-destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;
@@ -31,22 +32,16 @@ const USER: UserKeys = {
 };
 
 function dest(over: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
+  return testDestination({
     id: 'li',
     type: 'linkedin',
     events: ['Purchase', 'Lead'],
-    event_map: {},
     click_window_ms: 30 * 86_400_000,
     view_window_ms: 7 * 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: 5000, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings,
     ...over,
-  };
+  });
 }
 
 function item(user: UserKeys = USER, over: Partial<TrackedEvent> = {}, n = 1): DeliveryItem {

@@ -2,10 +2,11 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
-import type { EventProperties, UserKeys } from '../../domain/event.js';
+import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { META_MAX_EVENTS, metaDestination as meta } from './meta.js';
+import { type TestItemOptions, testDestination, testItem } from './test-destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;
@@ -27,22 +28,13 @@ function ctx(
   settings: Partial<Settings> = {},
 ): DeliveryContext<Settings> {
   const s = { pixel_id: '1234567890', access_token: TOKEN, ...settings };
-  const dest: DestinationConfig = {
+  const dest = testDestination({
     id: 'fb',
     type: 'meta',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: META_MAX_EVENTS, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings: s,
     ...over,
-  };
+  });
   return { dest, settings: s, nowMs: NOW };
 }
 
@@ -56,54 +48,23 @@ const webUser: UserKeys = {
   fbp: FBP,
 };
 
-function item(
-  over: {
-    name?: string;
-    id?: string;
-    time?: number;
-    user?: UserKeys;
-    props?: EventProperties;
-  } = {},
-): DeliveryItem {
-  const name = over.name ?? 'Purchase';
-  const id = over.id ?? 'ord-1';
-  const time = over.time ?? NOW_S - 600;
-  const properties = over.props ?? {
-    value: 49.9,
-    currency: 'EUR',
-    content_ids: ['sku1', 'sku2'],
-    order_id: 'A-1001',
-    url: 'https://shop.example/checkout/done',
-  };
-  return {
-    outbox_id: 1,
-    event: {
-      env_id: 'env_t',
-      event_name: name,
-      event_id: id,
-      event_time: time,
-      source: 'tag',
-      user: over.user ?? webUser,
-      properties,
-      consent: { ads: true, analytics: null },
-      warnings: [],
-    },
-    conversion: {
-      conversion_id: `cv-${id}`,
+const item = (over: TestItemOptions = {}): DeliveryItem =>
+  testItem(
+    {
       dest_id: 'fb',
-      env_id: 'env_t',
-      event_pk: `pk-${id}`,
-      event_name: name,
-      event_id: id,
-      event_time: time,
-      value: typeof properties.value === 'number' ? properties.value : null,
-      currency: properties.currency ?? null,
-      attribution: null,
-      reason: 'n/a',
-      created_at_ms: NOW,
+      source: 'tag',
+      nowS: NOW_S,
+      user: webUser,
+      props: {
+        value: 49.9,
+        currency: 'EUR',
+        content_ids: ['sku1', 'sku2'],
+        order_id: 'A-1001',
+        url: 'https://shop.example/checkout/done',
+      },
     },
-  };
-}
+    over,
+  );
 
 const body = (items: DeliveryItem[], c = ctx()) =>
   JSON.parse(meta.buildRequest(items, c).body ?? '{}');

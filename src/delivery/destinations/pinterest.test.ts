@@ -11,6 +11,7 @@ import {
   pinterestDestination as pin,
   readPinterestAnswer,
 } from './pinterest.js';
+import { testDestination } from './test-destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;
@@ -27,22 +28,14 @@ const USER: UserKeys = {
 };
 
 function dest(over: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
+  return testDestination({
     id: 'pin',
     type: 'pinterest',
-    events: ['Purchase'],
-    event_map: {},
     click_window_ms: 30 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: 1000, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings,
     ...over,
-  };
+  });
 }
 
 function item(user: UserKeys = USER, over: Partial<TrackedEvent> = {}, n = 1): DeliveryItem {

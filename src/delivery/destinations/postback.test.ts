@@ -11,6 +11,7 @@ import {
   postbackDestination as pb,
   postbackValues,
 } from './postback.js';
+import { testDestination } from './test-destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;
@@ -21,22 +22,7 @@ const TEMPLATE =
 type Settings = { url: string; method?: 'GET' | 'POST'; body?: 'form' | 'json' };
 
 function dest(settings: Settings, over: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
-    id: 'dsp1',
-    type: 'postback',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
-    batch: { size: 1, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: null,
-    settings,
-    ...over,
-  };
+  return testDestination({ id: 'dsp1', type: 'postback', base_url: null, settings, ...over });
 }
 
 const VIEW: Attribution = {

@@ -5,6 +5,7 @@ import type { EventProperties, UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, hashPhoneE164 } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { REDDIT_MAX_EVENTS } from './reddit.js';
+import { type TestItemOptions, testDestination, testItem } from './test-destination.js';
 
 export const NOW_S = 1_763_900_000;
 export const NOW = NOW_S * 1000;
@@ -17,22 +18,13 @@ export function redditContext<S>(
   settings: S,
   over: Partial<DestinationConfig> = {},
 ): DeliveryContext<S> {
-  const dest: DestinationConfig = {
+  const dest = testDestination({
     id: 'rd',
     type: 'reddit',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: REDDIT_MAX_EVENTS, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings: settings as Record<string, unknown>,
     ...over,
-  };
+  });
   return { dest, settings, nowMs: NOW };
 }
 
@@ -46,48 +38,14 @@ export const webUser: UserKeys = {
   rdt_cid: '3184742045291813272',
 };
 
-export interface ItemOptions {
-  name?: string;
-  id?: string;
-  time?: number;
-  user?: UserKeys;
-  props?: EventProperties;
-}
+export type ItemOptions = TestItemOptions;
 
 /** A server-side conversion of the web user to the `rd` destination. */
 export function redditItem(over: ItemOptions, defaultProps: EventProperties): DeliveryItem {
-  const name = over.name ?? 'Purchase';
-  const id = over.id ?? 'ord-1';
-  const time = over.time ?? NOW_S - 600;
-  const properties = over.props ?? defaultProps;
-  return {
-    outbox_id: 1,
-    event: {
-      env_id: 'env_t',
-      event_name: name,
-      event_id: id,
-      event_time: time,
-      source: 'server',
-      user: over.user ?? webUser,
-      properties,
-      consent: { ads: true, analytics: null },
-      warnings: [],
-    },
-    conversion: {
-      conversion_id: `cv-${id}`,
-      dest_id: 'rd',
-      env_id: 'env_t',
-      event_pk: `pk-${id}`,
-      event_name: name,
-      event_id: id,
-      event_time: time,
-      value: typeof properties.value === 'number' ? properties.value : null,
-      currency: properties.currency ?? null,
-      attribution: null,
-      reason: 'n/a',
-      created_at_ms: NOW,
-    },
-  };
+  return testItem(
+    { dest_id: 'rd', source: 'server', nowS: NOW_S, user: webUser, props: defaultProps },
+    over,
+  );
 }
 
 /** Reddit's answer as the worker hands it to the adapter. */

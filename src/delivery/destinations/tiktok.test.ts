@@ -5,6 +5,7 @@ import type { TrackedEvent, UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import type { ConversionRecord } from '../../store/store.js';
 import type { DeliveryItem, HttpResult } from '../destination.js';
+import { testDestination } from './test-destination.js';
 import {
   interpretTiktok,
   readTiktokAnswer,
@@ -28,22 +29,13 @@ const WEB_USER: UserKeys = {
 };
 
 function dest(over: Partial<DestinationConfig> = {}): DestinationConfig {
-  return {
+  return testDestination({
     id: 'tt',
     type: 'tiktok',
-    events: ['Purchase'],
-    event_map: {},
-    click_window_ms: 7 * 86_400_000,
-    view_window_ms: 86_400_000,
-    attributed_only: true,
-    retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
-    timeout_ms: 10_000,
     batch: { size: 1000, max_wait_ms: 0 },
-    test_mode: false,
-    base_url: 'http://127.0.0.1:9',
     settings,
     ...over,
-  };
+  });
 }
 
 function item(user: UserKeys = WEB_USER, over: Partial<TrackedEvent> = {}, n = 1): DeliveryItem {
