@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import {
   AUDIENCE_SYNC_KIND,
   type AudienceSyncJob,
@@ -8,6 +8,7 @@ import {
   type SyncTarget,
 } from './audience-store.js';
 import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
 import type { Database } from './schema.js';
 
 /** Values per `IN (…)` list. */
@@ -29,14 +30,7 @@ interface OpenJob {
   job: AudienceSyncJob;
 }
 
-const n = (x: { numDeletedRows: bigint }) => Number(x.numDeletedRows);
 const holdKey = (audience_id: string, dest_id: string) => `${audience_id}\u0000${dest_id}`;
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
-}
 
 /**
  * Takes an erased person out of audiences, in the erasure's transaction: what platforms may
@@ -64,32 +58,27 @@ export async function eraseFromAudiences(
     await insertSyncJobs(db, env_id, dest_id, jobs, now_ms);
     removals_queued += jobs.reduce((sum, j) => sum + j.job.persons.length, 0);
   }
-  let rows = await eraseFromAddJobs(db, open, erased);
-  for (const part of chunks(ids)) {
-    rows += n(
-      await db
-        .deleteFrom('audience_members')
+  const deleted = async (
+    table: 'audience_members' | 'audience_synced',
+    column: 'key_value' | 'person',
+    values: readonly string[],
+  ) => {
+    let count = 0;
+    for (const part of chunks(values, CHUNK)) {
+      const r = await db
+        .deleteFrom(table)
         .where('env_id', '=', env_id)
-        .where('key_value', 'in', part)
-        .executeTakeFirst(),
-    );
-  }
-  for (const part of chunks(persons)) {
-    rows += n(
-      await db
-        .deleteFrom('audience_members')
-        .where('env_id', '=', env_id)
-        .where('person', 'in', part)
-        .executeTakeFirst(),
-    );
-    rows += n(
-      await db
-        .deleteFrom('audience_synced')
-        .where('env_id', '=', env_id)
-        .where('person', 'in', part)
-        .executeTakeFirst(),
-    );
-  }
+        .where(sql.ref(column), 'in', part)
+        .executeTakeFirst();
+      count += Number(r.numDeletedRows);
+    }
+    return count;
+  };
+  const rows =
+    (await eraseFromAddJobs(db, open, erased)) +
+    (await deleted('audience_members', 'key_value', ids)) +
+    (await deleted('audience_members', 'person', persons)) +
+    (await deleted('audience_synced', 'person', persons));
   return { rows, removals_queued };
 }
 
@@ -122,7 +111,7 @@ async function heldByPlatforms(
   persons: readonly string[],
 ): Promise<ErasedAudienceHold[]> {
   const holds = new Map<string, ErasedAudienceHold>();
-  for (const part of chunks(persons)) {
+  for (const part of chunks(persons, CHUNK)) {
     const rows = await db
       .selectFrom('audience_synced')
       .select(['audience_id', 'dest_id', 'person', 'ids'])

@@ -16,6 +16,7 @@ import type {
 } from './audience-store.js';
 import { AUDIENCE_SYNC_KIND } from './audience-store.js';
 import { holdClaims, insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
@@ -745,7 +746,7 @@ async function membersAmong(
   persons: readonly string[],
 ): Promise<Set<string>> {
   const members = new Set<string>();
-  for (let i = 0; i < persons.length; i += INSERT_CHUNK_ROWS) {
+  for (const part of chunks(persons, INSERT_CHUNK_ROWS)) {
     const rows = await trx
       .selectFrom('audience_members')
       .select('person')
@@ -753,7 +754,7 @@ async function membersAmong(
       .where('env_id', '=', env_id)
       .where('audience_id', '=', audience_id)
       .where('member', '=', 1)
-      .where('person', 'in', persons.slice(i, i + INSERT_CHUNK_ROWS))
+      .where('person', 'in', part)
       .execute();
     for (const r of rows) members.add(r.person);
   }

@@ -6,6 +6,7 @@ import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord, ErasureRemovals } from './audience-store.js';
 import { emptyEndedSyncJobs, holdClaims } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import {
@@ -79,12 +80,6 @@ function isTransactionConflict(e: unknown): boolean {
 
 type ConversionRow = Selectable<ConversionsTable>;
 type EventRow = Selectable<EventsTable>;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 const INSERT_EVENT = insertText('events', EVENT_COLUMNS);
 

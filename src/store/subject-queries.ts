@@ -9,6 +9,7 @@ import {
 import type { Touch } from '../domain/event.js';
 import { eraseFromAudiences } from './audience-erasure.js';
 import type { ErasureRemovals } from './audience-store.js';
+import { chunks } from './chunks.js';
 import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
 import type { Erasure, ErasureCounts, StoredEvent, SubjectData, SubjectKeys } from './store.js';
@@ -25,12 +26,6 @@ interface Resolved {
   emails: Set<string>;
   phones: Set<string>;
   anonymous_ids: Set<string>;
-}
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
 }
 
 /**
@@ -185,7 +180,7 @@ async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<Subjec
   const events = await findEvents(db, k.env_id, r);
   const pks = events.map((e) => e.pk);
   const conversions = [];
-  for (const part of chunks(pks)) {
+  for (const part of chunks(pks, CHUNK)) {
     const rows = await db
       .selectFrom('conversions')
       .selectAll()
@@ -196,7 +191,7 @@ async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<Subjec
   }
   const convIds = [...new Set(conversions.map((c) => c.conversion_id))];
   const deliveries = [];
-  for (const part of chunks(convIds)) {
+  for (const part of chunks(convIds, CHUNK)) {
     const rows = await db
       .selectFrom('outbox')
       .selectAll()
@@ -242,13 +237,13 @@ export async function eraseSubject(
     conversion_paths: 0,
     audience_rows: 0,
   };
-  for (const part of chunks(outboxIds)) {
+  for (const part of chunks(outboxIds, CHUNK)) {
     counts.delivery_attempts += n(
       await db.deleteFrom('delivery_attempts').where('outbox_id', 'in', part).executeTakeFirst(),
     );
     counts.outbox += n(await db.deleteFrom('outbox').where('id', 'in', part).executeTakeFirst());
   }
-  for (const part of chunks(convIds)) {
+  for (const part of chunks(convIds, CHUNK)) {
     counts.conversion_paths += n(
       await db
         .deleteFrom('conversion_paths')
@@ -264,7 +259,7 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
   }
-  for (const part of chunks(pks)) {
+  for (const part of chunks(pks, CHUNK)) {
     counts.dedup_keys += n(
       await db
         .deleteFrom('dedup_keys')

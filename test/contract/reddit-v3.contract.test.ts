@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/domain/identity.js';
 import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -7,7 +7,6 @@ const TEST_EMAIL_SHA = '973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65d
 const TOKEN = 'reddit-v3-contract-token';
 const RDT_CID = '3184742045291813272';
 const PAGE = `https://shop.example/thanks?rdt_cid=${RDT_CID}`;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 let rig: DestinationRig | undefined;
 afterEach(async () => {
@@ -83,7 +82,7 @@ describe('reddit destination contract, Conversions API v3', () => {
       user: {
         email: TEST_EMAIL_SHA,
         external_id: 'a4cc2fc5adf58a029291c1514d273989113a1d05e1d753c1d0c3a848af7109cc',
-        ip_address: sha256('127.0.0.1'),
+        ip_address: sha256Hex('127.0.0.1'),
         user_agent: UA,
       },
     });

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
+import { chunks } from '../chunks.js';
 import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
@@ -89,13 +90,6 @@ function jsonParam(rows: unknown): string {
   );
 }
 
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT)
-    out.push(items.slice(i, i + ROWS_PER_STATEMENT));
-  return out;
-}
-
 /** The set-wise ingest statements on PostgreSQL, inside one transaction. */
 export class PostgresSetWiseIngest implements SetWiseIngest {
   private jitOff = false;
@@ -128,7 +122,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     if (events.length === 0) return [];
     const won = new Set<string>();
     const first_seen = Math.floor(received_at_ms / 1000);
-    for (const part of chunks(events)) {
+    for (const part of chunks(events, ROWS_PER_STATEMENT)) {
       const rows = part.map(({ pk, event }) => eventToRow(pk, event, received_at_ms));
       const claimed = await this.run<{ event_pk: string }>(CLAIM_AND_INSERT_EVENTS, [
         jsonParam(rows),
@@ -144,7 +138,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     const out: Touch[][] = lookups.map(() => []);
     if (lookups.length === 0) return out;
     const seen: Array<Set<number>> = lookups.map(() => new Set());
-    for (const [c, part] of chunks(lookups).entries()) {
+    for (const [c, part] of chunks(lookups, ROWS_PER_STATEMENT).entries()) {
       const offset = c * ROWS_PER_STATEMENT;
       const params = part.map((l, i) => ({
         i: offset + i,
@@ -171,7 +165,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
   }
 
   async recordConversions(all: readonly ConversionRows[]): Promise<void> {
-    for (const part of chunks(all)) {
+    for (const part of chunks(all, ROWS_PER_STATEMENT)) {
       const paths = part.map(({ path: p }) => ({ ...p, touches: JSON.stringify(p.touches) }));
       const conversions = part.flatMap((r) => r.conversions.map(conversionToRow));
       const outbox = part.flatMap((r) =>
