@@ -141,12 +141,6 @@ describe('faults: the process dies or is stopped under load', () => {
     servers = [];
     const { touches, events } = readDb(data);
 
-    console.log(
-      'DBG',
-      killedAt,
-      batches.map((b) => `${b.status}@${b.at - killedAt}`).join(' '),
-      hits.filter((h) => h.status === 200).length,
-    );
     const inFlightAtKill = batches.filter((b) => b.status !== 200).length;
     expect(inFlightAtKill).toBeGreaterThan(0);
     const acknowledged = expectAcknowledgedEventsOnce(batches, 'cr', events);
