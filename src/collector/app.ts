@@ -50,6 +50,10 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     // Per-request logs would cost more than the pixel itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     logger: loggerOptions(s.config.log_level, s.logStream),
+    // A `__proto__` or `constructor.prototype` key is dropped, not the whole body: refusing
+    // it refused every event of the batch without naming a field. Nothing reads them.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
   });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),
@@ -70,7 +74,7 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
   app.register(async (routes) => {
     systemRoutes(routes, s);
     pixelRoutes(routes, s);
-    beaconRoute(routes, s);
+    routes.register(async (beacon) => beaconRoute(beacon, s));
     eventsApi(routes, s);
     segmentApi(routes, s);
     snowplowRoutes(routes, s);

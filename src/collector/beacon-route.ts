@@ -71,6 +71,23 @@ function parseBody(body: unknown): unknown[] | null {
 
 /** `POST /e`, the tag's beacon: always 204; what cannot be used is counted, never shown. */
 export function beaconRoute(app: FastifyInstance, s: Services): void {
+  // In a scope of its own: whatever the body's type (sendBeacon's Blob may have none, a
+  // form post another), it reaches the route as text, and a body the route cannot read,
+  // even one refused before it (too large), is counted and answered 204 like any other.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.setErrorHandler((err: { statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
+    if (status === 429) throw err;
+    s.metrics.hits.inc({ endpoint: 'e' });
+    const reason = status === 413 ? 'too_large' : status < 500 ? 'bad_body' : 'error';
+    if (reason === 'error') req.log.error({ err }, 'beacon request failed');
+    s.metrics.invalidHits.inc({ endpoint: 'e', reason });
+    corsHeaders(s, req, reply);
+    reply.header('cache-control', 'no-store');
+    return reply.status(204).send();
+  });
   app.options('/e', async (req, reply) => {
     corsHeaders(s, req, reply);
     return reply.status(204).send();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from './identity.js';
-import { type ValidationContext, validateEvent } from './validation.js';
+import { MAX_PROPERTY_DEPTH, type ValidationContext, validateEvent } from './validation.js';
 
 const NOW_MS = 1_763_900_000_000;
 const ctx: ValidationContext = {
@@ -123,5 +123,29 @@ describe('event validation', () => {
     expect(validateEvent({ event_name: 'Lead', user: { email_sha256: 'abc' } }, ctx).ok).toBe(
       false,
     );
+  });
+
+  it('V12 a property nested deeper than the limit is refused by name; one at the limit is kept', () => {
+    const nest = (depth: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < depth; i++) v = i % 2 ? { a: v } : [v];
+      return v;
+    };
+    const atLimit = validateEvent(
+      { event_name: 'Lead', properties: { x: nest(MAX_PROPERTY_DEPTH) } },
+      ctx,
+    );
+    expect(atLimit.ok).toBe(true);
+    // 20,000 levels: JSON.stringify of it overflows the stack.
+    const deep = validateEvent({ event_name: 'Lead', properties: { ok: 1, x: nest(20_000) } }, ctx);
+    expect(deep).toEqual({
+      ok: false,
+      errors: [
+        {
+          field: 'properties.x',
+          message: `must not nest objects or arrays more than ${MAX_PROPERTY_DEPTH} deep`,
+        },
+      ],
+    });
   });
 });

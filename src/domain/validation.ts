@@ -18,6 +18,12 @@ export const MAX_FUTURE_SKEW_S = 300;
 const MAX_NAME_CHARS = 100;
 const MAX_ID_CHARS = 256;
 const MAX_CONTENT_IDS = 200;
+/**
+ * How deep a property's objects and arrays may nest. Serialising a value nested thousands
+ * deep overflows the stack at commit time, failing every event and request of that group
+ * commit; no ad platform reads past a few levels.
+ */
+export const MAX_PROPERTY_DEPTH = 32;
 
 const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
@@ -180,11 +186,34 @@ function parseContentIds(v: unknown, errors: FieldError[]): string[] | undefined
   return list.map(String);
 }
 
+/** True when `value` nests objects or arrays deeper than `max` (walked without recursion). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 function parseProperties(raw: unknown, errors: FieldError[], warnings: string[]): EventProperties {
   if (raw === undefined || raw === null) return {};
   if (!isObj(raw)) {
     errors.push({ field: 'properties', message: 'must be an object' });
     return {};
+  }
+  for (const [k, v] of Object.entries(raw)) {
+    if (nestsDeeperThan(v, MAX_PROPERTY_DEPTH)) {
+      errors.push({
+        field: `properties.${k}`,
+        message: `must not nest objects or arrays more than ${MAX_PROPERTY_DEPTH} deep`,
+      });
+      return {};
+    }
   }
   const props: EventProperties = { ...raw };
   delete props.value;

@@ -273,6 +273,28 @@ describe('server events API', () => {
     const dump = JSON.stringify((await admin(base, '/api/conversions?limit=1000')).body);
     expect(dump).not.toMatch(/jane@example\.com/i);
   });
+
+  it('S09 an event nested thousands deep is refused by field; the rest of its batch and the requests beside it commit', async () => {
+    // Written by hand: JSON.stringify of it would overflow the stack, as the commit did.
+    const deep = `{"x":${'['.repeat(8000)}${']'.repeat(8000)}}`;
+    const body = `{"events":[{"event_name":"Purchase","event_id":"s09-deep","properties":${deep}},${JSON.stringify(purchase('s09-ok'))}]}`;
+    const [poisoned, ...beside] = await Promise.all([
+      fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer wk_t' },
+        body,
+      }),
+      ...Array.from({ length: 5 }, (_, i) => postEvents(base, [purchase(`s09-beside-${i}`)])),
+    ]);
+    expect(poisoned.status).toBe(200);
+    expect(await poisoned.json()).toMatchObject({
+      accepted: 1,
+      errors: [{ index: 0, field: 'properties.x' }],
+    });
+    expect(beside.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await conversion('s09-ok')).toBeDefined();
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
 });
 
 describe('event pixel and tag beacon', () => {
@@ -339,6 +361,42 @@ describe('event pixel and tag beacon', () => {
     });
     expect(res.status).toBe(204);
     expect(await metric('pixeltrail_invalid_hits_total', 'reason="bad_body"')).toBe(before + 1);
+  });
+
+  it('B05b /e answers 204 whatever the body or its type, counts what it cannot read, and keeps what it can', async () => {
+    const before = await metric('pixeltrail_invalid_hits_total', 'reason="bad_body"');
+    const unreadable: [Record<string, string>, string][] = [
+      [{ 'content-type': 'application/json' }, 'garbage'],
+      [{ 'content-type': 'application/json' }, ''],
+      [{ 'content-type': 'application/x-www-form-urlencoded' }, 'a=b'],
+      [{ 'content-type': 'multipart/form-data; boundary=x' }, '--x--'],
+      [{ 'content-type': 'application/json', 'content-encoding': 'gzip' }, 'x'],
+    ];
+    for (const [headers, body] of unreadable) {
+      const res = await fetch(`${base}/e`, { method: 'POST', headers, body });
+      expect(res.status).toBe(204);
+    }
+    expect(await metric('pixeltrail_invalid_hits_total', 'reason="bad_body"')).toBe(
+      before + unreadable.length,
+    );
+    // sendBeacon with a Blob of no type sends no Content-Type; a JSON body with a
+    // `__proto__` key is kept without it.
+    const event = (id: string, extra = '') =>
+      `{"env_id":"env_t","event_name":"Purchase","event_id":"${id}","properties":{"value":2,"currency":"EUR"${extra}}}`;
+    const untyped = await fetch(`${base}/e`, {
+      method: 'POST',
+      headers: { 'user-agent': UA },
+      body: new Blob([event('b5b-1')]),
+    });
+    expect(untyped.status).toBe(204);
+    const proto = await fetch(`${base}/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': UA },
+      body: event('b5b-2', ',"__proto__":{"polluted":1}'),
+    });
+    expect(proto.status).toBe(204);
+    expect(await conversion('b5b-1')).toMatchObject({ value: 2 });
+    expect(await conversion('b5b-2')).toMatchObject({ value: 2 });
   });
 
   it('B06 the browser copy (pixel) and server copy of one event count once and merge', async () => {

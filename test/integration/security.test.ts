@@ -98,14 +98,16 @@ describe('dashboard session', () => {
 });
 
 describe('limits', () => {
-  it('S05 bodies over the route limit are 413: 64 KB on /e and /api, 1 MB on /v1/events', async () => {
+  it('S05 bodies over the route limit are 413 (64 KB on /api, 1 MB on /v1/events); the beacon answers 204 and counts them', async () => {
     const big = 'x'.repeat(70 * 1024);
     const beacon = await api('/e', {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
       body: big,
     });
-    expect(beacon.status).toBe(413);
+    expect(beacon.status).toBe(204);
+    const metrics = await (await api('/metrics')).text();
+    expect(metrics).toMatch(/pixeltrail_invalid_hits_total\{endpoint="e",reason="too_large"\} 1\b/);
     const session = await api('/api/session', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
