@@ -8,7 +8,7 @@ import { demoRoutes } from './demo-routes.js';
 import { destinationsApi } from './destinations-api.js';
 import { eventsApi } from './events-api.js';
 import { healthApi } from './health-api.js';
-import { installErrorHandler } from './http-error.js';
+import { HttpError, installErrorHandler } from './http-error.js';
 import { loggerOptions } from './log-redaction.js';
 import { pixelFastPath } from './pixel-fast-path.js';
 import { pixelRoutes } from './pixel-routes.js';
@@ -27,6 +27,14 @@ import { rewriteUrl } from './url-rewrite.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Every other route without a limit of its own takes at most this. */
 const DEFAULT_ROUTE_BODY_BYTES = 64 * 1024;
+
+/** The fields of a validated query or path whose number came out infinite. */
+function nonFinite(values: unknown): { field: string; message: string }[] {
+  if (typeof values !== 'object' || values === null) return [];
+  return Object.entries(values)
+    .filter(([, v]) => typeof v === 'number' && !Number.isFinite(v))
+    .map(([k]) => ({ field: k, message: 'must be a finite number' }));
+}
 
 /**
  * Builds the HTTP app over the services; no I/O happens until it listens. `pixelFastPath:
@@ -54,6 +62,22 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     // it refused every event of the batch without naming a field. Nothing reads them.
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
+    ajv: {
+      customOptions: {
+        // Fastify's default ('array') wraps a scalar where an array is due: `{"events":5}`
+        // became one bad event instead of a 400 naming `events`.
+        coerceTypes: true,
+        // A JSON 1e309 is Infinity, which is no number a report or a store can use.
+        strictNumbers: true,
+      },
+    },
+  });
+  // Ajv's coercion of a query or path parameter such as `1e309` gives Infinity and skips the
+  // schema's bounds (strictNumbers does not see it): refused here by name.
+  app.addHook('preHandler', async (req) => {
+    const errors = [...nonFinite(req.query), ...nonFinite(req.params)];
+    if (errors.length > 0)
+      throw new HttpError(400, 'invalid_request', 'numbers must be finite', errors);
   });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),

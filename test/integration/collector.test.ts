@@ -427,4 +427,29 @@ describe('admin API', () => {
     expect(t.status).toBe(400);
     expect(t.body.errors[0].field).toBe('since');
   });
+
+  it('M03 an infinite number (1e309, Infinity) in a query, path or body is a 400 naming the field, not a 500', async () => {
+    for (const path of [
+      '/api/conversions?limit=1e309',
+      '/api/events?limit=Infinity',
+      '/api/deliveries?limit=-1e309',
+      '/api/deliveries/1e309',
+    ]) {
+      const r = await admin(base, path);
+      expect([path, r.status]).toEqual([path, 400]);
+      expect(r.body.errors[0].field).toMatch(/^(limit|id)$/);
+    }
+  });
+
+  it('M04 an events body whose events is not an array is a 400 naming events, not a batch of one bad event', async () => {
+    for (const events of ['null', '"x"', '5']) {
+      const res = await fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer wk_t' },
+        body: `{"events":${events}}`,
+      });
+      expect(res.status).toBe(400);
+      expect((await res.json()).errors[0].field).toBe('events');
+    }
+  });
 });
