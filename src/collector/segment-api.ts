@@ -12,11 +12,11 @@ import {
 import { validateEvent } from '../domain/validation.js';
 import type { EventOutcome } from '../ingest/process-batch.js';
 import { corsHeaders } from './beacon-route.js';
-import { isBotAgent } from './bot-filter.js';
 import { HttpError } from './http-error.js';
 import { requestConsent, serverConsent } from './request-consent.js';
 import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
+import { classifyTraffic } from './traffic.js';
 
 /** Messages one batch may carry (the byte limit usually comes first). */
 const MAX_BATCH_MESSAGES = 1000;
@@ -94,8 +94,13 @@ function tooLarge(what: string, limit: number): HttpError {
   return new HttpError(400, 'payload_too_large', `${what} is over the ${limit / 1024} KB limit`);
 }
 
+/** The message's size as JSON; Infinity for one nested too deep to write out at all. */
 function bytes(v: unknown): number {
-  return Buffer.byteLength(JSON.stringify(v) ?? '');
+  try {
+    return Buffer.byteLength(JSON.stringify(v) ?? '');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** What the message's context lacks, filled from a browser's own request. */
@@ -165,11 +170,11 @@ async function ingest(
   browser: boolean,
 ) {
   s.metrics.hits.inc({ endpoint: 'segment' });
-  // Browsers: bots are counted and dropped, as on the tag's beacon.
-  if (browser && isBotAgent(req.headers['user-agent'])) {
-    s.metrics.invalidHits.inc({ endpoint: 'segment', reason: 'bot' }, messages.length);
-    return reply.send({ success: true, accepted: 0, duplicates: 0, errors: [] });
-  }
+  // Browsers: bots and prefetches are stored flagged and counted, as on the tag's beacon;
+  // they are never credited and get no cookie.
+  const traffic = browser ? classifyTraffic(req) : 'human';
+  if (traffic !== 'human')
+    s.metrics.invalidHits.inc({ endpoint: 'segment', reason: traffic }, messages.length);
   const { good, errors } = toEvents(
     s,
     env,
@@ -193,6 +198,7 @@ async function ingest(
       'the message was not accepted',
       errors.map(({ field, message }) => ({ field, message })),
     );
+  if (traffic !== 'human') for (const e of good) e.traffic = traffic;
   let outcomes: EventOutcome[];
   try {
     outcomes = await s.pipeline.recordEvents(good);
@@ -201,7 +207,7 @@ async function ingest(
     throw new HttpError(503, 'store_unavailable', 'events could not be stored; retry the request');
   }
   s.worker.wake();
-  if (browser) {
+  if (browser && traffic === 'human') {
     // Like the tag's beacon: the browser's Segment id becomes the collector's first-party cookie.
     const anon = good.find((e) => adsPermitted(e.consent))?.user.anonymous_id;
     if (!readBrowserId(req) && isSafeBrowserId(anon)) setBrowserId(req, reply, anon, env);

@@ -7,12 +7,12 @@ import { mapSnowplowPayload, payloadItems } from '../domain/snowplow-mapping.js'
 import { validateEvent } from '../domain/validation.js';
 import type { EventOutcome } from '../ingest/process-batch.js';
 import { corsHeaders } from './beacon-route.js';
-import { isBotAgent } from './bot-filter.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { HttpError } from './http-error.js';
 import { requestConsent, serverConsent } from './request-consent.js';
 import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
+import { classifyTraffic } from './traffic.js';
 
 /** Snowplow's default POST path (tracker protocol 2) and GET pixel path. */
 export const SNOWPLOW_POST_PATH = '/com.snowplowanalytics.snowplow/tp2';
@@ -42,6 +42,7 @@ function toEvents(
   const errors: ItemError[] = [];
   const nowMs = s.nowMs();
   const seen = requestUser(req);
+  const traffic = classifyTraffic(req);
   let cookieFrom: SharedCookie | undefined;
   items.forEach((item, index) => {
     const mapped = mapSnowplowPayload(item);
@@ -84,7 +85,14 @@ function toEvents(
     // Consent decided as for our own endpoints (issue 6).
     const stated = withChoices(r.event.consent, mapped.consentChoices, env.consent_categories);
     r.event.consent = mapped.server ? serverConsent(env, stated) : requestConsent(req, env, stated);
-    if (!mapped.server && adsPermitted(r.event.consent) && r.event.user.anonymous_id)
+    // A browser's user agent says bot or prefetch: stored flagged, never credited, as on
+    // the tag's beacon. An app's or a server's agent is its HTTP client's (okhttp, Java),
+    // which says nothing of the person.
+    const web = !mapped.server && ((item as { p?: unknown })?.p ?? 'web') === 'web';
+    if (web && traffic !== 'human') {
+      r.event.traffic = traffic;
+      s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: traffic });
+    } else if (!mapped.server && adsPermitted(r.event.consent) && r.event.user.anonymous_id)
       cookieFrom ??= { id: r.event.user.anonymous_id, env };
     good.push(r.event);
   });
@@ -129,13 +137,6 @@ export function snowplowRoutes(app: FastifyInstance, s: Services): void {
         { field: 'schema', message: 'must be iglu:com.snowplowanalytics.snowplow/payload_data' },
         { field: 'data', message: `must be a list of 1 to ${MAX_ITEMS} events` },
       ]);
-    if (
-      isBotAgent(req.headers['user-agent']) &&
-      !items.some((i) => (i as { p?: string })?.p === 'srv')
-    ) {
-      s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'bot' }, items.length);
-      return reply.send({ accepted: 0, duplicates: 0, errors: [] });
-    }
     const { good, errors, cookieFrom } = toEvents(s, req, items);
     if (errors.length > 0)
       s.metrics.invalidHits.inc(
@@ -164,10 +165,6 @@ export function snowplowRoutes(app: FastifyInstance, s: Services): void {
     // Tracker v4 sends GET events with fetch and credentials: it needs CORS like the POST.
     corsHeaders(s, req, reply);
     reply.headers(GIF_HEADERS);
-    if (isBotAgent(req.headers['user-agent'])) {
-      s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'bot' });
-      return reply.send(TRANSPARENT_GIF);
-    }
     const { good, errors, cookieFrom } = toEvents(s, req, [req.query]);
     if (errors.length > 0) {
       s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'invalid_event' });

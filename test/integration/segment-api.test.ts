@@ -232,7 +232,7 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     expect((await storedEvent(server, 'ViewContent', 'seg-br-2')).event.consent.ads).toBe(false);
   });
 
-  it('SA10 an origin the environment does not allow is a 403; a bot is answered but not stored', async () => {
+  it('SA10 an origin the environment does not allow is a 403; a bot is stored flagged, never credited, and gets no cookie', async () => {
     const msg = JSON.stringify({
       type: 'track',
       event: 'X',
@@ -258,7 +258,9 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
       },
       body: msg,
     });
-    expect(await bot.json()).toMatchObject({ success: true, accepted: 0 });
+    expect(await bot.json()).toMatchObject({ success: true, accepted: 1 });
+    expect(bot.headers.get('set-cookie')).toBeNull();
+    expect((await storedEvent(server, 'X', 'seg-bot-1')).event.traffic).toBe('bot');
   });
 
   it('SA11 a server identify with userId and email but no anonymousId joins them: a later conversion by email alone is attributed', async () => {

@@ -130,6 +130,28 @@ describe('Snowplow tracker protocol', () => {
     ]);
   });
 
+  it('SN03b a web item from a bot is stored flagged, not dropped unanswered; an app tracker whose HTTP client looks like a bot is a person', async () => {
+    const item = (eid: string, p: string) => ({
+      e: 'se',
+      se_ca: 'c',
+      se_ac: 'a',
+      aid: 'env_t',
+      eid,
+      p,
+    });
+    const bot = await tp2([item('sn3b-web', 'web')], { 'user-agent': 'Googlebot/2.1' });
+    expect(bot.body).toMatchObject({ accepted: 1, errors: [] });
+    expect(bot.headers.get('set-cookie')).toBeNull();
+    const app = await tp2([item('sn3b-mob', 'mob'), item('sn3b-pc', 'pc')], {
+      'user-agent': 'okhttp/4.12.0',
+    });
+    expect(app.body).toMatchObject({ accepted: 2, errors: [] });
+    const stored = await storedEvent(server, 'a', 'sn3b-web');
+    expect(stored.event.traffic).toBe('bot');
+    const mob = await storedEvent(server, 'a', 'sn3b-mob');
+    expect(mob.event.traffic).toBeUndefined();
+  });
+
   it('SN04 an envelope that is not payload_data is a 400 naming the fields', async () => {
     const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
       method: 'POST',
