@@ -14,14 +14,19 @@ import type { Services } from './services.js';
 const MAX_LIST_ROWS = 1000;
 const DEFAULT_LIST_ROWS = 100;
 
-const ListQuery = Type.Object({
-  env_id: Type.Optional(Type.String()),
-  dest_id: Type.Optional(Type.String()),
-  status: Type.Optional(Type.String()),
-  since: Type.Optional(Type.String({ description: 'ISO time or Unix seconds' })),
-  until: Type.Optional(Type.String()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_ROWS })),
-});
+/** A list's filters; `status` takes only what the list's rows can be (a typo is a 400). */
+const listQuery = (statuses: string[]) =>
+  Type.Object({
+    env_id: Type.Optional(Type.String()),
+    dest_id: Type.Optional(Type.String()),
+    status: Type.Optional(Type.Union(statuses.map((v) => Type.Literal(v)))),
+    since: Type.Optional(Type.String({ description: 'ISO time or Unix seconds' })),
+    until: Type.Optional(Type.String()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIST_ROWS })),
+  });
+const ConversionsQuery = listQuery(['attributed', 'unattributed']);
+const DeliveriesQuery = listQuery(['pending', 'delivered', 'failed', 'dead']);
+type ListQuery = Static<typeof ConversionsQuery> | Static<typeof DeliveriesQuery>;
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const DestParams = Type.Object({ env_id: Type.String(), dest_id: Type.String() });
 const ReplayBody = Type.Object({
@@ -45,7 +50,17 @@ export function parseTimeMs(text: string, field: string): number {
   return ms;
 }
 
-function filterFrom(q: Static<typeof ListQuery>): ListFilter {
+/** A parsed time, or the 400 naming its field, so that every bad field is reported. */
+function timeOrError(parse: () => number): number | HttpError {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof HttpError) return e;
+    throw e;
+  }
+}
+
+function filterFrom(q: ListQuery): ListFilter {
   return {
     env_id: q.env_id,
     dest_id: q.dest_id,
@@ -92,17 +107,17 @@ export function adminApi(app: FastifyInstance, s: Services): void {
       };
     });
 
-    api.get<{ Querystring: Static<typeof ListQuery> }>(
+    api.get<{ Querystring: Static<typeof ConversionsQuery> }>(
       '/api/conversions',
-      { schema: { querystring: ListQuery } },
+      { schema: { querystring: ConversionsQuery } },
       async (req) => ({
         conversions: await s.store.listConversions(filterFrom(req.query)),
       }),
     );
 
-    api.get<{ Querystring: Static<typeof ListQuery> }>(
+    api.get<{ Querystring: Static<typeof DeliveriesQuery> }>(
       '/api/deliveries',
-      { schema: { querystring: ListQuery } },
+      { schema: { querystring: DeliveriesQuery } },
       async (req) => ({
         deliveries: await s.store.listDeliveries(filterFrom(req.query)),
       }),
@@ -158,11 +173,21 @@ export function adminApi(app: FastifyInstance, s: Services): void {
         if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
           throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
         }
+        const range = [
+          () => parseTimeMs(req.body.from, 'from'),
+          () => parseTimeMs(req.body.to, 'to'),
+        ].map(timeOrError);
+        const errors = range.flatMap((r) => (typeof r === 'number' ? [] : (r.fields ?? [])));
+        const [fromMs, toMs] = range as number[];
+        if (errors.length === 0 && (fromMs as number) > (toMs as number))
+          errors.push({ field: 'to', message: 'must not be before from' });
+        if (errors.length > 0)
+          throw new HttpError(400, 'invalid_request', 'the time range is not usable', errors);
         const queued = await s.store.requeueRange(
           env_id,
           dest_id,
-          parseTimeMs(req.body.from, 'from'),
-          parseTimeMs(req.body.to, 'to'),
+          fromMs as number,
+          toMs as number,
           s.nowMs(),
         );
         s.worker.wake();

@@ -441,6 +441,25 @@ describe('admin API', () => {
     }
   });
 
+  it('M03b an unknown status filter and a replay range that is unusable are 400s naming every bad field', async () => {
+    for (const path of ['/api/conversions?status=bogus', '/api/deliveries?status=attributed']) {
+      const r = await admin(base, path);
+      expect([path, r.status]).toEqual([path, 400]);
+      expect(r.body.errors[0].field).toBe('status');
+    }
+    expect((await admin(base, '/api/deliveries?status=dead')).status).toBe(200);
+    const replay = (from: string, to: string) =>
+      admin(base, '/api/replay', 'POST', { env_id: 'env_t', dest_id: 'dsp1', from, to });
+    const both = await replay('garbage', 'x');
+    expect(both.status).toBe(400);
+    expect(both.body.errors.map((e: { field: string }) => e.field)).toEqual(['from', 'to']);
+    const reversed = await replay('2026-02-01T00:00:00Z', '2026-01-01T00:00:00Z');
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.errors).toEqual([
+      { index: null, field: 'to', message: 'must not be before from' },
+    ]);
+  });
+
   it('M04 an events body whose events is not an array is a 400 naming events, not a batch of one bad event', async () => {
     for (const events of ['null', '"x"', '5']) {
       const res = await fetch(`${base}/v1/events`, {
