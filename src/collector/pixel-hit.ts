@@ -86,18 +86,25 @@ export function touchFrom(
   return touch;
 }
 
+/** `missing_<key>`, or `<key>_too_long` when it was sent but is over MAX_PARAM_CHARS. */
+function absent(q: Query, key: string): string {
+  const raw = q[key];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return typeof v === 'string' && v.length > MAX_PARAM_CHARS ? `${key}_too_long` : `missing_${key}`;
+}
+
 /** Why a pixel hit cannot be recorded, or null when it can. */
 export function pixelProblem(
   env: EnvironmentConfig | undefined,
   q: Query,
   idParam: string,
 ): string | null {
-  if (!param(q, 'env_id')) return 'missing_env_id';
+  if (!param(q, 'env_id')) return absent(q, 'env_id');
   if (!env) return 'unknown_env';
   const dest = param(q, 'dest_id');
-  if (idParam === 'imp_id' && !dest) return 'missing_dest_id';
+  if (idParam === 'imp_id' && !dest) return absent(q, 'dest_id');
   if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
-  if (!param(q, idParam)) return `missing_${idParam}`;
+  if (!param(q, idParam)) return absent(q, idParam);
   return null;
 }
 

@@ -62,6 +62,11 @@ describe('impression pixel', () => {
     ['no imp_id', '/i?env_id=env_t&dest_id=dsp1', 'missing_imp_id'],
     ['unknown destination', '/i?env_id=env_t&dest_id=zzz&imp_id=X', 'unknown_dest'],
     ['garbage query', '/i?%%%&&==&env_id[]=1', 'missing_env_id'],
+    [
+      'imp_id over 256 characters',
+      `/i?env_id=env_t&dest_id=dsp1&imp_id=${'x'.repeat(257)}`,
+      'imp_id_too_long',
+    ],
   ])('P02 %s still answers the GIF, says why, and is counted', async (_n, path, reason) => {
     const before = await metric('pixeltrail_invalid_hits_total', `reason="${reason}"`);
     const res = await get(path);
