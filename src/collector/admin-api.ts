@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { signClick } from '../domain/click-link.js';
+import { decideRedirect, signClick } from '../domain/click-link.js';
 import { parseDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
 import { requireAdmin } from './admin-session.js';
@@ -205,6 +205,12 @@ export function adminApi(app: FastifyInstance, s: Services): void {
       async (req) => {
         const env = s.environment(req.query.env_id);
         if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
+        // A link `/c` would refuse whatever its signature is no link to hand out.
+        const target = decideRedirect(req.query.url, true, []);
+        if (!target.ok)
+          throw new HttpError(400, 'invalid_request', 'url must be an absolute http(s) URL', [
+            { field: 'url', message: 'must be an absolute http(s) URL without credentials' },
+          ]);
         const params: Record<string, string> = { ...req.query };
         delete params.sig;
         // `ttl=7d` makes an expiring link: `exp` is signed with the rest.

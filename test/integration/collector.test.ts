@@ -169,6 +169,14 @@ describe('click redirect', () => {
     });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('https://any.example/x');
+    // A link /c would refuse whatever its signature is not signed at all.
+    for (const url of ['javascript:alert(1)', '/relative', 'https://u:p@shop.example/']) {
+      const refused = await admin(
+        base,
+        `/api/click-links?env_id=env_t&click_id=CL-A&url=${encodeURIComponent(url)}`,
+      );
+      expect([url, refused.status, refused.body.errors?.[0]?.field]).toEqual([url, 400, 'url']);
+    }
   });
 
   it('C05 a click inside the click window beats an impression (click-through)', async () => {
