@@ -94,12 +94,12 @@ function tooLarge(what: string, limit: number): HttpError {
   return new HttpError(400, 'payload_too_large', `${what} is over the ${limit / 1024} KB limit`);
 }
 
-/** The message's size as JSON; Infinity for one nested too deep to write out at all. */
-function bytes(v: unknown): number {
+/** The size of `v` as JSON; null for a value nested too deep to write out at all. */
+function bytes(v: unknown): number | null {
   try {
     return Buffer.byteLength(JSON.stringify(v) ?? '');
   } catch {
-    return Number.POSITIVE_INFINITY;
+    return null;
   }
 }
 
@@ -125,8 +125,11 @@ function toEvents(
   const errors: BatchError[] = [];
   const nowMs = s.nowMs();
   messages.forEach((msg, index) => {
-    if (bytes(msg) > MAX_SEGMENT_EVENT_BYTES) {
-      errors.push({ index, field: '', message: 'message is over the 32 KB limit' });
+    const size = bytes(msg);
+    if (size === null || size > MAX_SEGMENT_EVENT_BYTES) {
+      const message =
+        size === null ? 'message nests too deep to be read' : 'message is over the 32 KB limit';
+      errors.push({ index, field: '', message });
       return;
     }
     const mapped = mapSegmentMessage(msg, pathType);
@@ -228,7 +231,7 @@ export function segmentApi(app: FastifyInstance, s: Services): void {
       if (Number(req.headers['content-length']) > MAX_SEGMENT_EVENT_BYTES)
         throw tooLarge('the message', MAX_SEGMENT_EVENT_BYTES);
       const body = parse(req.body);
-      if (bytes(body) > MAX_SEGMENT_EVENT_BYTES)
+      if ((bytes(body) ?? Number.POSITIVE_INFINITY) > MAX_SEGMENT_EVENT_BYTES)
         throw tooLarge('the message', MAX_SEGMENT_EVENT_BYTES);
       const env = authorize(s, req, body);
       return ingest(s, req, reply, [body], type, env, browser);
@@ -238,7 +241,10 @@ export function segmentApi(app: FastifyInstance, s: Services): void {
     if (Number(req.headers['content-length']) > MAX_SEGMENT_BATCH_BYTES)
       throw tooLarge('the batch', MAX_SEGMENT_BATCH_BYTES);
     const body = parse(req.body);
-    if (bytes(body) > MAX_SEGMENT_BATCH_BYTES) throw tooLarge('the batch', MAX_SEGMENT_BATCH_BYTES);
+    // A batch nested too deep to measure is no larger than its Content-Length: its messages
+    // are measured one by one below, and only the deep one is refused.
+    if ((bytes(body) ?? 0) > MAX_SEGMENT_BATCH_BYTES)
+      throw tooLarge('the batch', MAX_SEGMENT_BATCH_BYTES);
     const env = authorize(s, req, body);
     if (!Array.isArray(body.batch) || body.batch.length === 0)
       throw new HttpError(400, 'invalid_body', 'batch must be a non-empty list', [

@@ -158,6 +158,15 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     expect(batch).toMatchObject({ status: 400, body: { error: { code: 'payload_too_large' } } });
   });
 
+  it('SA05b a message nested thousands deep in a batch is refused by its index; the rest is kept', async () => {
+    // Written by hand: JSON.stringify of it would overflow the stack.
+    const deep = `{"type":"track","userId":"u","event":"X","properties":{"x":${'['.repeat(8000)}${']'.repeat(8000)}}}`;
+    const good = JSON.stringify({ type: 'track', userId: 'u', event: 'Y', messageId: 'seg-5b' });
+    const r = await post('/v1/batch', `{"batch":[${deep},${good}]}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ accepted: 1, errors: [{ index: 0 }] });
+  });
+
   it('SA06 a wrong write key is 401; Basic with the key as user name, Bearer and body writeKey all work', async () => {
     const msg = { userId: 'u', event: 'Auth Check' };
     expect((await post('/v1/track', msg, { authorization: basic('nope') })).status).toBe(401);
