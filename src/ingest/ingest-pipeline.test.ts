@@ -160,3 +160,58 @@ describe('IngestPipeline event batches', () => {
     await p.close();
   });
 });
+
+describe('one request that our code fails on', () => {
+  /** A store on which an event id of `poison` throws as JSON.stringify of a deep value did. */
+  function poisonStore(failWith: () => Error) {
+    const committed: string[] = [];
+    const store = {
+      dialect: 'sqlite',
+      insertTouches: async () => {},
+      async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
+        const claimed: string[] = [];
+        const tx = {
+          claimAndInsertEvent: async (_pk: string, e: TrackedEvent) => {
+            if (e.event_id === 'poison') throw failWith();
+            claimed.push(e.event_id);
+            return null;
+          },
+        } as unknown as IngestTx;
+        const out = await fn(tx);
+        committed.push(...claimed);
+        return out;
+      },
+    } as unknown as Store;
+    return { store, committed };
+  }
+
+  it('IP06 fails alone: the requests batched with it commit and the store is not reported failing', async () => {
+    const s = poisonStore(() => new RangeError('Maximum call stack size exceeded'));
+    const p = pipeline(s.store);
+    const [a, poisoned, c] = await Promise.allSettled([
+      p.recordEvents(request('a', 2)),
+      p.recordEvents([event('ok-before'), event('poison')]),
+      p.recordEvents(request('c', 2)),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(c.status).toBe('fulfilled');
+    expect(poisoned.status).toBe('rejected');
+    expect(s.committed).toEqual(['a-0', 'a-1', 'c-0', 'c-1']);
+    expect(p.failing).toBe(false);
+    await p.close();
+  });
+
+  it('IP07 a store error still fails the whole batch at once, and says the store is failing', async () => {
+    const s = poisonStore(() => new Error('SQLITE_FULL: database or disk is full'));
+    const p = pipeline(s.store);
+    const results = await Promise.allSettled([
+      p.recordEvents(request('a', 2)),
+      p.recordEvents([event('poison')]),
+      p.recordEvents(request('c', 2)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(s.committed).toEqual([]);
+    expect(p.failing).toBe(true);
+    await p.close();
+  });
+});

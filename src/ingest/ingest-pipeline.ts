@@ -81,6 +81,30 @@ export interface PipelineDeps {
 }
 
 /**
+ * An error thrown by JavaScript itself (a stack overflow, a property of undefined): our own
+ * code failing on some input. Store errors (SQLITE_FULL, a lost connection, a PostgreSQL
+ * error) are not of these kinds.
+ */
+function isInputError(e: unknown): boolean {
+  return e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError;
+}
+
+/** The batch cut at the end of each request (the last part may continue in the next batch). */
+function splitRequests(batch: PendingEvent[]): PendingEvent[][] {
+  const requests: PendingEvent[][] = [];
+  let current: PendingEvent[] = [];
+  for (const p of batch) {
+    current.push(p);
+    if (p.last) {
+      requests.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+/**
  * Group commit for the hot path (DESIGN §8). Touches and events have queues of their own:
  * pixel touches commit every `flushIntervalMs` whatever the events cost, so a SIGKILL loses
  * only the hits of the last interval and the commit under way; events commit in batches,
@@ -246,7 +270,35 @@ export class IngestPipeline {
     return this.events.splice(0, n);
   }
 
+  /**
+   * Commits a batch. When it fails on what one request sent rather than on the store (an
+   * error of our own code on some input), each request of the batch is tried alone, so
+   * that one such request fails by itself instead of every request committed with it.
+   */
   private async writeEvents(batch: PendingEvent[]): Promise<void> {
+    const error = await this.commitEvents(batch);
+    if (error === null) return;
+    const requests = splitRequests(batch);
+    if (!isInputError(error) || requests.length < 2) {
+      this.reject(batch, error);
+      return;
+    }
+    for (const request of requests) {
+      const alone = await this.commitEvents(request);
+      if (alone !== null) this.reject(request, alone);
+    }
+  }
+
+  private reject(batch: PendingEvent[], error: unknown): void {
+    // The store itself failing makes `/readyz` say so; one request's bad input does not.
+    if (!isInputError(error)) this.lastCommitFailed = true;
+    this.deps.observer?.failed('event', batch.length, error);
+    const refused = new IngestRefused('store_unavailable', error);
+    for (const p of batch) p.reject(refused);
+  }
+
+  /** Commits the batch and answers its events; the error when the commit failed. */
+  private async commitEvents(batch: PendingEvent[]): Promise<unknown> {
     try {
       // The touches queued before these events first, so that attribution sees them. Without
       // them a conversion would be credited to nothing and never looked at again: refused
@@ -271,11 +323,9 @@ export class IngestPipeline {
       this.lastCommitFailed = false;
       for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
       this.deps.observer?.eventsCommitted(events, outcomes);
+      return null;
     } catch (e) {
-      this.lastCommitFailed = true;
-      this.deps.observer?.failed('event', batch.length, e);
-      const refused = new IngestRefused('store_unavailable', e);
-      for (const p of batch) p.reject(refused);
+      return e;
     }
   }
 
