@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import type { UserKeys } from '../domain/event.js';
+import { canonicalIp } from '../domain/ip-address.js';
 
 /**
  * What the collection code reads of a browser's request. A Fastify request is one; so is the
@@ -96,9 +97,10 @@ export function clearBrowserId(
   reply.header('set-cookie', requestCookie(req, '', env, 0));
 }
 
-/** Identity seen on a browser request: IP, user agent, cookie. */
+/** Identity seen on a browser request: IP (in its one spelling), user agent, cookie. */
 export function requestUser(req: Pick<BrowserRequest, 'headers' | 'ip'>): UserKeys {
-  const user: UserKeys = { ip: req.ip };
+  const ip = canonicalIp(req.ip);
+  const user: UserKeys = ip ? { ip } : {};
   const ua = req.headers['user-agent'];
   if (ua) user.user_agent = ua;
   const cookie = readBrowserId(req);

@@ -64,7 +64,7 @@ function toEvents(
     const user = mapped.event.user as UserKeys;
     const fill: UserKeys = {};
     if (!mapped.server) {
-      if (!user.ip) fill.ip = seen.ip;
+      if (!user.ip && seen.ip) fill.ip = seen.ip;
       if (!user.user_agent && seen.user_agent) fill.user_agent = seen.user_agent;
       if (seen.cookie_id) fill.cookie_id = seen.cookie_id;
     }

@@ -8,6 +8,7 @@ import {
   type UserKeys,
 } from './event.js';
 import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
+import { canonicalIp } from './ip-address.js';
 import { scrubUrl } from './url-scrub.js';
 import type { FieldError } from './validation-error.js';
 
@@ -107,7 +108,20 @@ function hashedKey(
   return hashed ?? undefined;
 }
 
-function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
+/**
+ * `user.ip` in its one spelling (ip-address.ts), so a server's `203.0.113.9` matches the
+ * touch the pixel recorded from `::ffff:203.0.113.9`. Skipped when the request's own address
+ * replaces it.
+ */
+function parseIp(user: Obj, errors: FieldError[]): string | undefined {
+  const v = optString(user, 'ip', 'user.ip', errors);
+  if (v === undefined || v.trim() === '') return undefined;
+  const ip = canonicalIp(v);
+  if (!ip) errors.push({ field: 'user.ip', message: 'is not a valid IP address' });
+  return ip ?? undefined;
+}
+
+function parseUser(raw: unknown, errors: FieldError[], ipSeen: boolean): UserKeys {
   if (raw === undefined || raw === null) return {};
   if (!isObj(raw)) {
     errors.push({ field: 'user', message: 'must be an object' });
@@ -117,7 +131,6 @@ function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
   for (const key of [
     'anonymous_id',
     'user_id',
-    'ip',
     'user_agent',
     'click_id',
     'imp_id',
@@ -126,6 +139,8 @@ function parseUser(raw: unknown, errors: FieldError[]): UserKeys {
     const v = optString(raw, key, `user.${key}`, errors);
     if (v !== undefined) user[key] = v;
   }
+  const ip = ipSeen ? undefined : parseIp(raw, errors);
+  if (ip) user.ip = ip;
   for (const key of DEVICE_ID_KEYS) {
     const v = optString(raw, key, `user.${key}`, errors);
     // An all-zero advertising id means the user opted out of tracking: it is not an id.
@@ -308,7 +323,10 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const nowS = Math.floor(ctx.nowMs / 1000);
   const eventTime = parseEventTime(raw.event_time, nowS, errors);
   // What the collector saw on the request (browser IP, cookie) outranks what a page claims.
-  const user = { ...parseUser(raw.user, errors), ...ctx.requestUser };
+  const user = {
+    ...parseUser(raw.user, errors, ctx.requestUser?.ip !== undefined),
+    ...ctx.requestUser,
+  };
   const properties = parseProperties(raw.properties, errors, warnings);
   const consent = parseConsent(raw.consent, errors);
   const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);

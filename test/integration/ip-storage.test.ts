@@ -115,4 +115,52 @@ describe('ip_storage', () => {
     );
     expect(touches.map((t) => t.ip)).toEqual(['198.51.100.0']);
   });
+
+  it('IP03 one address in two spellings is one person: IPv4-mapped pixel, IPv4 server event; IPv6 upper and lower case', async () => {
+    const cases = [
+      { pixel: '::ffff:203.0.113.78', server: '203.0.113.78', id: 'v4' },
+      { pixel: '2001:DB8:0:0:0:0:0:7', server: '2001:db8::7', id: 'v6' },
+    ];
+    for (const c of cases) {
+      await fetch(`${base}/i?env_id=env_h&dest_id=meta1&imp_id=IMP-IP3-${c.id}`, {
+        headers: { 'user-agent': `${UA} ip3-${c.id}`, 'x-forwarded-for': c.pixel },
+      });
+      await server.services.pipeline.flush();
+      const res = await postEvents(
+        base,
+        [
+          {
+            event_name: 'Purchase',
+            event_id: `ord-ip3-${c.id}`,
+            user: { ip: c.server, user_agent: `${UA} ip3-${c.id}` },
+            properties: { value: 5, currency: 'EUR' },
+          },
+        ],
+        'wk_h',
+      );
+      expect(res.body.accepted).toBe(1);
+      const conv = await waitFor(async () => {
+        const rows = await server.services.store.listConversions({ env_id: 'env_h', limit: 50 });
+        return rows.find((r) => r.event_id === `ord-ip3-${c.id}`);
+      });
+      expect(conv?.attribution, c.id).toMatchObject({
+        imp_id: `IMP-IP3-${c.id}`,
+        match_key: 'ip+ua',
+      });
+    }
+  });
+
+  it('IP04 a user.ip that is not an address is refused by name; the rest of the batch is kept', async () => {
+    const res = await postEvents(
+      base,
+      [
+        { event_name: 'Lead', event_id: 'ip4-bad', user: { ip: '203.0.113.1:443' } },
+        { event_name: 'Lead', event_id: 'ip4-good', user: { ip: '::ffff:203.0.113.1' } },
+      ],
+      'wk_h',
+    );
+    expect(res.body.accepted).toBe(1);
+    expect(JSON.stringify(res.body)).toContain('user.ip');
+    expect(JSON.stringify(res.body)).toContain('is not a valid IP address');
+  });
 });

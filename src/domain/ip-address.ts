@@ -1,0 +1,34 @@
+import { isIP } from 'node:net';
+
+/** Longest spelling of an IPv6 address with a zone and an embedded IPv4 tail, with room. */
+const MAX_IP_CHARS = 64;
+/** `::ffff:` followed by the IPv4 address, dotted or as two hex groups (as URL prints it). */
+const MAPPED_DOTTED_RE = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/;
+const MAPPED_HEX_RE = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * One spelling per address, or null when `raw` is not an IP address. The same client
+ * arrives as `::ffff:203.0.113.9` through a dual-stack socket and as `203.0.113.9` from a
+ * server's own record; IPv6 has many spellings (`2001:DB8:0::1`, `2001:db8::1`). IP matching,
+ * the keyed hash and the /48 truncation all compare strings, so every address is written as
+ * RFC 5952 text and IPv4-mapped IPv6 as the IPv4 address it carries. A `%zone` is dropped: it
+ * names an interface on the receiving host, not the client.
+ */
+export function canonicalIp(raw: string): string | null {
+  if (raw.length > MAX_IP_CHARS) return null;
+  const ip = raw.trim();
+  const kind = isIP(ip);
+  if (kind === 4) return ip;
+  if (kind !== 6) return null;
+  const zone = ip.indexOf('%');
+  const bare = (zone === -1 ? ip : ip.slice(0, zone)).toLowerCase();
+  const dotted = MAPPED_DOTTED_RE.exec(bare);
+  if (dotted?.[1] && isIP(dotted[1]) === 4) return dotted[1];
+  // WHATWG URL serialises IPv6 hosts in RFC 5952 form (lower case, longest zero run as ::).
+  const text = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  const hex = MAPPED_HEX_RE.exec(text);
+  if (!hex?.[1] || !hex[2]) return text;
+  const hi = parseInt(hex[1], 16);
+  const lo = parseInt(hex[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
