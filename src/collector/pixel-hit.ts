@@ -151,3 +151,16 @@ export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) =>
     return { warnings: traffic === 'human' ? NO_WARNINGS : [traffic], cookie: anon.cookie };
   };
 }
+
+/**
+ * HEAD asks what a GET would answer without making one: link checkers, email scanners and
+ * `curl -I` send it, never a browser loading an image or following a link. Fastify runs the
+ * GET handler for it; the handlers answer from here instead, recording nothing and setting no
+ * cookie, and count it so the hits are accounted for.
+ */
+export function headOnly(s: Services, endpoint: string, method: string): boolean {
+  if (method !== 'HEAD') return false;
+  s.metrics.hits.inc({ endpoint });
+  s.metrics.invalidHits.inc({ endpoint, reason: 'head' });
+  return true;
+}

@@ -4,7 +4,7 @@ import { adsPermitted } from '../domain/consent.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
-import { browserId, impressionPixel, param, type Query, touchFrom } from './pixel-hit.js';
+import { browserId, headOnly, impressionPixel, param, type Query, touchFrom } from './pixel-hit.js';
 import { requestConsent } from './request-consent.js';
 import { requestUser } from './request-identity.js';
 import type { Services } from './services.js';
@@ -32,11 +32,13 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
 
   const impression = impressionPixel(s);
   app.get('/i', async (req, reply) => {
+    if (headOnly(s, 'i', req.method)) return sendGif(reply, ['head']);
     const answer = impression(req.query as Query, req);
     return sendGif(reply, answer.warnings, answer.cookie);
   });
 
   app.get('/p', async (req, reply) => {
+    if (headOnly(s, 'p', req.method)) return sendGif(reply, ['head']);
     s.metrics.hits.inc({ endpoint: 'p' });
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');
@@ -101,11 +103,12 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
   });
 
   app.get('/c', async (req, reply) => {
-    s.metrics.hits.inc({ endpoint: 'c' });
+    const head = headOnly(s, 'c', req.method);
+    if (!head) s.metrics.hits.inc({ endpoint: 'c' });
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');
     const refuse = (reason: string, message: string) => {
-      s.metrics.invalidHits.inc({ endpoint: 'c', reason });
+      if (!head) s.metrics.invalidHits.inc({ endpoint: 'c', reason });
       return reply
         .status(400)
         .header('cache-control', 'no-store')
@@ -121,6 +124,13 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const decision = decideRedirect(flat.url, signed, env.click_url_hosts);
     if (!decision.ok)
       return refuse(decision.reason, `url is not a permitted redirect target (${decision.reason})`);
+    // A link checker learns where the link goes (the same 302) and leaves no click behind.
+    if (head)
+      return reply
+        .status(302)
+        .header('cache-control', 'no-store')
+        .header('location', decision.location)
+        .send();
     const dest = param(q, 'dest_id');
     if (dest && !env.destinations.some((d) => d.id === dest))
       s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });

@@ -9,6 +9,7 @@ import type { EventOutcome } from '../ingest/process-batch.js';
 import { corsHeaders } from './beacon-route.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { HttpError } from './http-error.js';
+import { headOnly } from './pixel-hit.js';
 import { requestConsent, serverConsent } from './request-consent.js';
 import { isSafeBrowserId, readBrowserId, requestUser, setBrowserId } from './request-identity.js';
 import type { Services } from './services.js';
@@ -161,10 +162,12 @@ export function snowplowRoutes(app: FastifyInstance, s: Services): void {
   });
 
   app.get(SNOWPLOW_GET_PATH, async (req, reply) => {
-    s.metrics.hits.inc({ endpoint: 'snowplow' });
+    const head = headOnly(s, 'snowplow', req.method);
+    if (!head) s.metrics.hits.inc({ endpoint: 'snowplow' });
     // Tracker v4 sends GET events with fetch and credentials: it needs CORS like the POST.
     corsHeaders(s, req, reply);
     reply.headers(GIF_HEADERS);
+    if (head) return reply.header('x-pixeltrail-warnings', 'head').send(TRANSPARENT_GIF);
     const { good, errors, cookieFrom } = toEvents(s, req, [req.query]);
     if (errors.length > 0) {
       s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: 'invalid_event' });

@@ -113,6 +113,41 @@ describe('impression pixel', () => {
   });
 });
 
+describe('HEAD on the pixels and the click link', () => {
+  it('H01 answers what GET would (GIF, or the 302 and its location) but records nothing and sets no cookie', async () => {
+    await server.services.pipeline.flush();
+    const before = (await admin(base, '/api/stats')).body;
+    const head = (path: string) =>
+      fetch(`${base}${path}`, {
+        method: 'HEAD',
+        headers: { 'user-agent': UA },
+        redirect: 'manual',
+      });
+    const i = await head('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-HEAD');
+    const p = await head('/p?env_id=env_t&ev=Lead&eid=lead-head');
+    const c = await head(
+      `/c?env_id=env_t&dest_id=dsp1&click_id=CL-HEAD&url=${encodeURIComponent('https://shop.example/h')}`,
+    );
+    const bad = await head(`/c?env_id=env_t&url=${encodeURIComponent('https://evil.example/')}`);
+    expect([i.status, p.status, c.status, bad.status]).toEqual([200, 200, 302, 400]);
+    expect(i.headers.get('content-type')).toBe('image/gif');
+    expect(p.headers.get('content-type')).toBe('image/gif');
+    expect(c.headers.get('location')).toBe('https://shop.example/h');
+    for (const r of [i, p, c]) expect(r.headers.get('set-cookie')).toBeNull();
+    for (const endpoint of ['i', 'p', 'c'])
+      expect(
+        await metric('pixeltrail_invalid_hits_total', `endpoint="${endpoint}",reason="head"`),
+      ).toBeGreaterThanOrEqual(1);
+    // A GET after them is recorded, so the flush below would have seen theirs.
+    await get('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-AFTER-HEAD');
+    await server.services.pipeline.flush();
+    const after = (await admin(base, '/api/stats')).body;
+    expect(after.impressions).toBe(before.impressions + 1);
+    expect(after.clicks).toBe(before.clicks);
+    expect(after.events).toBe(before.events);
+  });
+});
+
 describe('click redirect', () => {
   const click = (url: string, extra = '') =>
     get(`/c?env_id=env_t&dest_id=dsp1&click_id=CL-1${extra}&url=${encodeURIComponent(url)}`);

@@ -106,6 +106,25 @@ describe('Snowplow tracker protocol', () => {
     expect(res.headers.get('set-cookie')).toMatch(/^ptid=duid-get-1;/);
   });
 
+  it('SN02b HEAD on the GET pixel answers the GIF and stores no event', async () => {
+    const q = (eid: string) =>
+      new URLSearchParams({ e: 'pv', aid: 'env_t', p: 'web', eid, tv: 'js-4.0.0' });
+    const head = await fetch(`${base}/i?${q('sp-head-1')}`, {
+      method: 'HEAD',
+      headers: { 'user-agent': UA },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('image/gif');
+    expect(head.headers.get('x-pixeltrail-warnings')).toBe('head');
+    // A GET sent after it is stored; by then the HEAD's event would have been too.
+    await fetch(`${base}/i?${q('sp-head-2')}`, { headers: { 'user-agent': UA } });
+    await storedEvent(server, 'PageView', 'sp-head-2');
+    const found = await server.services.store.ingest((tx) =>
+      tx.findDedup('env_t', 'PageView', 'sp-head-1'),
+    );
+    expect(found).toBeFalsy();
+  });
+
   it('SN03 a POST keeps good items, names bad ones, and dedups by eid', async () => {
     const good = {
       e: 'se',
