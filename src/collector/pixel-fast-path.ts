@@ -2,6 +2,7 @@ import http from 'node:http';
 import forwarded from '@fastify/forwarded';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
+import { MAX_REQUEST_HEAD_BYTES, rememberRequestStarts } from './client-error.js';
 import type { ClientWindows } from './client-windows.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
 import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
@@ -19,6 +20,8 @@ export interface FastPathDeps {
   log: () => FastifyBaseLogger;
   /** True once the app is closing: Fastify then answers 503 and closes connections. */
   closing: () => boolean;
+  /** False: Fastify answers `/i` too (the server is still this one, for its limits). */
+  enabled?: boolean;
 }
 
 /** The headers of every GIF answer, flattened once. */
@@ -132,9 +135,11 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
   }
 
   return (handler, opts) => {
-    const server = http.createServer((req, res) => {
-      if (!serve(req, res)) handler(req, res);
+    const enabled = deps.enabled !== false;
+    const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
+      if (!enabled || !serve(req, res)) handler(req, res);
     });
+    rememberRequestStarts(server);
     // What Fastify sets on a server it creates itself (its options carry the defaults).
     const o = opts as {
       keepAliveTimeout: number;

@@ -1,0 +1,100 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError } from 'fastify';
+import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { NOSNIFF } from './security-headers.js';
+import type { Services } from './services.js';
+import { SNOWPLOW_GET_PATH } from './snowplow-routes.js';
+import { rewriteUrl } from './url-rewrite.js';
+
+/**
+ * Request line and headers node:http reads before refusing the request (Node's default is
+ * 16 KiB). Ad servers expand macros into long pixel URLs, and under a first-party path prefix
+ * the advertiser's own cookies come along; Cloudflare passes URLs up to 32 KiB.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
+
+/** Image endpoints by path: what a refused request to one of them is counted under. */
+const IMAGE_ENDPOINTS = new Map([
+  ['/i', 'i'],
+  ['/p', 'p'],
+  [SNOWPLOW_GET_PATH, 'snowplow'],
+]);
+
+const GIF_HEAD = [
+  'HTTP/1.1 200 OK',
+  ...Object.entries(GIF_HEADERS).map(([k, v]) => `${k}: ${v}`),
+  `${NOSNIFF.name}: ${NOSNIFF.value}`,
+  'x-pixeltrail-warnings: request_too_large',
+  `content-length: ${TRANSPARENT_GIF.length}`,
+  'connection: close',
+  '',
+  '',
+].join('\r\n');
+
+/** The last chunk on a connection that began a GET: where an oversized request started. */
+const REQUEST_START = Symbol('requestStart');
+type TrackedSocket = Socket & { [REQUEST_START]?: Buffer };
+
+/**
+ * Keeps, per connection, the read that began the latest GET request. node:http reports a
+ * request too large to parse with the last read only (`rawPacket`) and without its URL; a
+ * request that arrived over several reads began in an earlier one. One byte test per read.
+ */
+export function rememberRequestStarts(server: http.Server): void {
+  server.on('connection', (socket: TrackedSocket) => {
+    socket.on('data', (d: Buffer) => {
+      // "GET /": a read that begins inside a URL cannot (a URL holds no space).
+      if (d[0] === 71 && d[1] === 69 && d[2] === 84 && d[3] === 32 && d[4] === 47)
+        socket[REQUEST_START] = d;
+    });
+  });
+}
+
+/** The request target of a request node:http could not parse, as far as it was read. */
+function requestTarget(err: ConnectionError, socket: TrackedSocket): string {
+  // Typed by Fastify as a JSON-serialised Buffer; node:http passes the Buffer itself.
+  const raw: unknown = err.rawPacket;
+  const own = Buffer.isBuffer(raw) ? raw.toString('latin1', 0, 512) : '';
+  const head = own.startsWith('GET /')
+    ? own
+    : (socket[REQUEST_START]?.toString('latin1', 0, 512) ?? '');
+  return /^GET (\/\S*)/.exec(head)?.[1] ?? '';
+}
+
+/**
+ * Answers a request node:http refused before any route saw it (Fastify's `clientErrorHandler`).
+ * An image endpoint still answers the GIF, with the reason in `X-Pixeltrail-Warnings`, and
+ * counts the hit: an `<img>` must not get a JSON page. Everything else gets our JSON error.
+ */
+export function clientErrorHandler(s: Services): (err: ConnectionError, socket: Socket) => void {
+  return (err, socket) => {
+    // A reset connection has no one to answer (as Fastify's default handler).
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW' || err.code === 'HPE_URI_TOO_LONG';
+    const target = tooLarge ? rewriteUrl(requestTarget(err, socket), s.config.path_prefix) : '';
+    const endpoint = IMAGE_ENDPOINTS.get(target.split('?', 1)[0] ?? '');
+    if (endpoint) {
+      s.metrics.hits.inc({ endpoint });
+      s.metrics.invalidHits.inc({ endpoint, reason: 'request_too_large' });
+      if (socket.writable) socket.write(Buffer.concat([Buffer.from(GIF_HEAD), TRANSPARENT_GIF]));
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] = tooLarge
+      ? [
+          431,
+          'headers_too_large',
+          `the request line and headers exceed ${MAX_REQUEST_HEAD_BYTES} bytes`,
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request was not received in time']
+        : [400, 'bad_request', 'the request is not valid HTTP'];
+    const body = JSON.stringify({ error: { code, message } });
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    socket.destroy();
+  };
+}
