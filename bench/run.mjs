@@ -90,13 +90,15 @@ const SETTLE_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags] after npm run build)
-  --duration S          seconds per pixel target; the request count is sized from the warm-up
-                        rate so each run lasts about S (at least ${MIN_PIXEL_REQUESTS} requests) [10]
+  --duration S          seconds per pixel target and round; the request count is sized from the warm-up
+                        rate so each run lasts about S (at least ${MIN_PIXEL_REQUESTS} requests) [8]
   --amount N            exact requests per pixel target instead of --duration (autocannon only)
   --generator G         pixel load generator: wrk (Debian's, installed if missing; one thread
                         pinned to the last core) or autocannon [wrk]
   --connections N       keep-alive connections for the pixel runs [64]
-  --warmup S            warm-up seconds per pixel target [3]
+  --warmup S            warm-up seconds per pixel target and round [3]
+  --rounds N            rounds over every pixel target; each row is the median round and
+                        each ratio the median of the ratios within a round [3]
   --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
   --event-connections N connections for /v1/events with 1 event per request; bigger batches
                         use fewer: ${EVENTS_IN_FLIGHT} events in flight at most, 2 connections at least [32]
@@ -123,11 +125,12 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
 function options() {
   const { values } = parseArgs({
     options: {
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '8' },
       amount: { type: 'string' },
       generator: { type: 'string', default: 'wrk' },
       connections: { type: 'string', default: '64' },
       warmup: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '3' },
       'events-duration': { type: 'string', default: '5' },
       'event-connections': { type: 'string', default: '32' },
       'flush-interval': { type: 'string', default: '10ms' },
@@ -161,6 +164,7 @@ function options() {
         })(),
     connections: num('connections', 1),
     warmupS: num('warmup', 1),
+    rounds: values.profile ? 1 : num('rounds', 1),
     eventsDurationS: values.profile ? 0 : num('events-duration', 0),
     eventConnections: num('event-connections', 1),
     flushInterval: values['flush-interval'],
@@ -441,6 +445,153 @@ async function pixelBench(target, opts, log) {
   return { ...result, stored: stored - before };
 }
 
+const PIXELTRAIL_TARGET = 'pixeltrail /i';
+const BARE_TARGET = 'bare node:http';
+const NGINX1_TARGET = 'nginx empty_gif, 1 worker';
+
+/**
+ * Every pixel target in the order each round runs them: how to start it (the one pixeltrail
+ * process runs throughout; the others start for their run and stop after, so an idle server
+ * never shares the cores with a measured one) and what it is asked.
+ */
+async function pixelTargets(opts, ctx) {
+  const { pixeltrail, dir, log, skipped } = ctx;
+  const node =
+    (name, args, env = {}) =>
+    () =>
+      startServer(name, args, env, dir);
+  const pt = {
+    name: PIXELTRAIL_TARGET,
+    path: PIXELTRAIL_PIXEL_PATH,
+    countStored: true,
+    start: async () => pixeltrail,
+    keep: true,
+  };
+  if (opts.profile) return [pt];
+  const bareArgs = [path.join(BENCH_DIR, 'bare-gif-server.mjs')];
+  const targets = [{ name: BARE_TARGET, path: BARE_PIXEL_PATH, start: node('bare', bareArgs) }];
+  // What node:cluster itself gives with as many workers as `serve --workers`: the ceiling
+  // of goal 2 for any Node server on this box.
+  if (opts.workers > 1)
+    targets.push({
+      name: `bare node:http, ${opts.workers} workers (node:cluster)`,
+      path: BARE_PIXEL_PATH,
+      start: node('bare-workers', [...bareArgs, '--workers', String(opts.workers)]),
+    });
+  // The floor of durable recording: bare node:http plus a batched SQLite insert per hit,
+  // without and with the indexes attribution needs (floor-gif-server.mjs).
+  for (const mode of ['plain', 'indexed'])
+    targets.push({
+      name: `node:http + SQLite every 10 ms, ${mode === 'plain' ? 'no index' : 'touch indexes'}`,
+      path: PIXELTRAIL_PIXEL_PATH,
+      start: node(`floor-${mode}`, [path.join(BENCH_DIR, 'floor-gif-server.mjs'), mode]),
+    });
+  const nginx = debianBinary(NGINX, 'nginx', log);
+  if (!nginx) skipped.push('nginx empty_gif: nginx could not be installed');
+  for (const workers of nginx ? [...new Set([1, os.cpus().length])] : [])
+    targets.push({
+      name: `nginx empty_gif, ${workers} worker${workers > 1 ? 's' : ''}`,
+      path: BARE_PIXEL_PATH,
+      start: () => startNginx(nginx, workers, dir),
+    });
+  targets.push(pt);
+  if (opts.workers > 1) {
+    // Several workers need PostgreSQL (SQLite has one writer): a fresh database for them.
+    let db = ctx.pgDb;
+    try {
+      db ??= await createBenchDatabase(`${opts.pgUrl}`);
+      if (db !== ctx.pgDb) ctx.extraDbs.push(db);
+      targets.push({
+        name: `pixeltrail /i, serve --workers ${opts.workers} (PostgreSQL)`,
+        path: PIXELTRAIL_PIXEL_PATH,
+        countStored: true,
+        start: node(
+          `pixeltrail-workers-${opts.workers}`,
+          ['dist/cli.js', 'serve', '--workers', String(opts.workers)],
+          { ...ctx.ptEnv, DATABASE_URL: db.url },
+        ),
+      });
+    } catch (e) {
+      skipped.push(`serve --workers ${opts.workers}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  return targets;
+}
+
+/**
+ * `--rounds` rounds over every target, each run next to the others of its round: the load on
+ * a shared machine drifts over minutes, and a ratio of two runs a round apart measured the
+ * drift as much as the servers. A target that fails to start is dropped, and said so.
+ */
+async function pixelRounds(targets, opts, servers, log, skipped) {
+  const runs = new Map(targets.map((t) => [t.name, []]));
+  let live = targets;
+  for (let round = 1; round <= opts.rounds; round++) {
+    log(`impression pixel, round ${round} of ${opts.rounds}:`);
+    const failedToStart = new Set();
+    for (const t of live) {
+      let server;
+      try {
+        server = await t.start();
+      } catch (e) {
+        skipped.push(`${t.name}: ${e.message.split('\n')[0]}`);
+        failedToStart.add(t);
+        continue;
+      }
+      if (!t.keep) servers.push(server);
+      try {
+        const target = { ...t, base: server.base, pid: server.child.pid };
+        runs.get(t.name).push(await pixelBench(target, opts, log));
+      } finally {
+        if (!t.keep) await stopServer(server);
+      }
+    }
+    live = live.filter((t) => !failedToStart.has(t));
+  }
+  return runs;
+}
+
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** A target's row: its median run by req/s (latencies and CPU from that run) and the spread. */
+function summarize(target, runs) {
+  const list = runs.get(target.name);
+  const byRps = [...list].sort((a, b) => a.rps - b.rps);
+  const mid = byRps[(byRps.length - 1) >> 1];
+  return {
+    ...mid,
+    name: target.name,
+    rounds: list.length,
+    rps: median(list.map((r) => r.rps)),
+    minRps: byRps[0].rps,
+    maxRps: byRps.at(-1).rps,
+    requests: list.reduce((n, r) => n + r.requests, 0),
+    non2xx: list.reduce((n, r) => n + r.non2xx, 0),
+    errors: list.reduce((n, r) => n + r.errors, 0),
+    cpuUsPerReq: list.some((r) => r.cpuUsPerReq === null)
+      ? null
+      : median(list.map((r) => r.cpuUsPerReq)),
+  };
+}
+
+/** Each row's ratio to bare node:http and to nginx 1 worker: the median of per-round ratios. */
+function withRatios(pixel, runs) {
+  const of = (name, base) => {
+    const a = runs.get(name) ?? [];
+    const b = runs.get(base) ?? [];
+    const n = Math.min(a.length, b.length);
+    return n === 0 ? null : median(a.slice(0, n).map((r, i) => r.rps / b[i].rps));
+  };
+  for (const row of pixel) {
+    row.ratioBare = of(row.name, BARE_TARGET);
+    row.ratioNginx1 = of(row.name, NGINX1_TARGET);
+  }
+}
+
 function eventsBody(size) {
   const events = Array.from({ length: size }, (_, i) => ({
     event_name: 'Purchase',
@@ -545,17 +696,15 @@ function mdTable(header, right, rows) {
 
 /** Each target as a ratio of bare node:http and of nginx empty_gif with 1 worker. */
 function ratioLines(pixel) {
-  const bare = pixel.find((r) => r.name === 'bare node:http');
-  const nginx1 = pixel.find((r) => r.name === 'nginx empty_gif, 1 worker');
-  const x = (r, base) => (base ? (r.rps / base.rps).toFixed(2) : '–');
+  const x = (v) => (v == null ? '–' : v.toFixed(2));
   return [
-    'Ratios (goals: pixeltrail 1 process ≥ 0.90 of bare node:http; `serve --workers 2` ≥ 0.60 ' +
-      'of nginx with 1 worker):',
+    'Ratios, each the median over the rounds of the ratio within a round (goals: pixeltrail ' +
+      '1 process ≥ 0.90 of bare node:http; `serve --workers 2` ≥ 0.60 of nginx with 1 worker):',
     '',
     ...mdTable(
-      ['target', 'req/s', '÷ bare node:http', '÷ nginx 1 worker'],
+      ['target', 'req/s (median)', '÷ bare node:http', '÷ nginx 1 worker'],
       [false, true, true, true],
-      pixel.map((r) => [r.name, fmt(r.rps), x(r, bare), x(r, nginx1)]),
+      pixel.map((r) => [r.name, fmt(r.rps), x(r.ratioBare), x(r.ratioNginx1)]),
     ),
   ];
 }
@@ -679,7 +828,10 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
       'cookie (every hit is a new browser, so pixeltrail also sets `ptid`); a fresh `imp_id` ' +
       `per pixeltrail request; pixeltrail flush interval ${opts.flushInterval}. "gen CPU" is ` +
       "the load generator's share of one core; (limit) marks a run where the generator, not " +
-      'the server, set the pace. "server CPU µs/req" is the CPU time the server process (every ' +
+      'the server, set the pace. Each target ran once per round, ' +
+      `${opts.rounds} round${opts.rounds > 1 ? 's' : ''}, in the order listed; a row is the ` +
+      'median run by req/s (its latencies and CPU), with the slowest and fastest run beside ' +
+      'it, and requests summed over the rounds. "server CPU µs/req" is the CPU time the server process (every ' +
       'thread, and its workers) spent per request during the run: the cost of a hit, which ' +
       'other load on the machine moves far less than req/s.',
     '',
@@ -688,6 +840,7 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
         'target',
         'requests',
         'req/s',
+        'slowest–fastest',
         'server CPU µs/req',
         'p50 ms',
         'p99 ms',
@@ -695,11 +848,12 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
         'errors',
         'gen CPU',
       ],
-      [false, true, true, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true, true, true],
       pixel.map((r) => [
         r.name,
         fmt(r.requests),
         fmt(r.rps),
+        `${fmt(r.minRps)}–${fmt(r.maxRps)}`,
         r.cpuUsPerReq === null ? '–' : r.cpuUsPerReq.toFixed(1),
         String(r.p50),
         String(r.p99),
@@ -709,7 +863,7 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
       ]),
     ),
     '',
-    `**pixeltrail / bare: ${ratio.toFixed(2)}**`,
+    `**pixeltrail / bare (median of the rounds): ${ratio.toFixed(2)}**`,
     '',
     ...ratioLines(pixel),
     '',
@@ -922,134 +1076,33 @@ async function main() {
     );
     servers.push(pixeltrail);
     if (opts.soak) return void (await soak(opts, pixeltrail, dir, log));
-    const bareArgs = [path.join(BENCH_DIR, 'bare-gif-server.mjs')];
-    const bare = await startServer('bare-node-http', bareArgs, {}, dir);
-    servers.push(bare);
-
-    log('impression pixel:');
-    const bareRun = await pixelBench(
-      { name: 'bare node:http', base: bare.base, path: BARE_PIXEL_PATH, pid: bare.child.pid },
-      opts,
-      log,
-    );
-    await stopServer(bare);
-    // What node:cluster itself gives with as many workers as `serve --workers`: the ceiling
-    // of goal 2 for any Node server on this box.
-    const bareWorkersRuns = [];
-    if (!opts.profile && opts.workers > 1) {
-      const args = [...bareArgs, '--workers', String(opts.workers)];
-      const bareWorkers = await startServer('bare-node-http-workers', args, {}, dir);
-      servers.push(bareWorkers);
-      bareWorkersRuns.push(
-        await pixelBench(
-          {
-            name: `bare node:http, ${opts.workers} workers (node:cluster)`,
-            base: bareWorkers.base,
-            path: BARE_PIXEL_PATH,
-            pid: bareWorkers.child.pid,
-          },
-          opts,
-          log,
-        ),
-      );
-      await stopServer(bareWorkers);
-    }
-    // The floor of durable recording: bare node:http plus a batched SQLite insert per hit,
-    // without and with the indexes attribution needs (floor-gif-server.mjs).
-    const floorRuns = [];
-    if (!opts.profile)
-      for (const mode of ['plain', 'indexed']) {
-        const args = [path.join(BENCH_DIR, 'floor-gif-server.mjs'), mode];
-        const floor = await startServer(`floor-${mode}`, args, {}, dir);
-        servers.push(floor);
-        floorRuns.push(
-          await pixelBench(
-            {
-              name: `node:http + SQLite every 10 ms, ${mode === 'plain' ? 'no index' : 'touch indexes'}`,
-              base: floor.base,
-              pid: floor.child.pid,
-              path: PIXELTRAIL_PIXEL_PATH,
-            },
-            opts,
-            log,
-          ),
-        );
-        await stopServer(floor);
-      }
     const skipped = [];
     const memory = [['at rest, after start', rssMiB(pixeltrail.child.pid)]];
-    const nginxRuns = [];
-    const nginx = opts.profile ? null : debianBinary(NGINX, 'nginx', log);
-    if (!nginx && !opts.profile) skipped.push('nginx empty_gif: nginx could not be installed');
-    for (const workers of nginx ? [...new Set([1, os.cpus().length])] : []) {
-      const ng = await startNginx(nginx, workers, dir);
-      nginxRuns.push(
-        await pixelBench(
-          {
-            name: `nginx empty_gif, ${workers} worker${workers > 1 ? 's' : ''}`,
-            base: ng.base,
-            pid: ng.child.pid,
-            path: BARE_PIXEL_PATH,
-          },
-          opts,
-          log,
-        ),
-      );
-      await stopServer(ng);
-    }
-    const ptRun = await pixelBench(
-      {
-        name: 'pixeltrail /i',
-        base: pixeltrail.base,
-        pid: pixeltrail.child.pid,
-        path: PIXELTRAIL_PIXEL_PATH,
-        countStored: true,
-      },
-      opts,
+    const targets = await pixelTargets(opts, {
+      pixeltrail,
+      ptEnv,
+      pgDb,
+      extraDbs,
+      dir,
       log,
-    );
-    memory.push(['after the pixel run', rssMiB(pixeltrail.child.pid)]);
-    const clusterRuns = [];
-    if (!opts.profile && opts.workers > 1) {
-      // Several workers need PostgreSQL (SQLite has one writer): a fresh database for them.
-      let db = pgDb;
-      try {
-        db ??= await createBenchDatabase(`${opts.pgUrl}`).then((d) => {
-          extraDbs.push(d);
-          return d;
-        });
-        const cl = await startServer(
-          `pixeltrail-workers-${opts.workers}`,
-          ['dist/cli.js', 'serve', '--workers', String(opts.workers)],
-          { ...ptEnv, DATABASE_URL: db.url },
-          dir,
-        );
-        servers.push(cl);
-        clusterRuns.push(
-          await pixelBench(
-            {
-              name: `pixeltrail /i, serve --workers ${opts.workers} (PostgreSQL)`,
-              base: cl.base,
-              pid: cl.child.pid,
-              path: PIXELTRAIL_PIXEL_PATH,
-              countStored: true,
-            },
-            opts,
-            log,
-          ),
-        );
-        await stopServer(cl);
-      } catch (e) {
-        skipped.push(`serve --workers ${opts.workers}: ${e.message.split('\n')[0]}`);
-      }
-    }
-    const ratio = ptRun.rps / bareRun.rps;
+      skipped,
+    });
+    const runs = await pixelRounds(targets, opts, servers, log, skipped);
+    memory.push(['after the pixel runs', rssMiB(pixeltrail.child.pid)]);
+    const pixel = targets.filter((t) => runs.get(t.name).length > 0).map((t) => summarize(t, runs));
+    withRatios(pixel, runs);
+    const ptRuns = runs.get(PIXELTRAIL_TARGET);
+    const ptRun = pixel.find((r) => r.name === PIXELTRAIL_TARGET);
+    const ratio = ptRun.ratioBare ?? Number.NaN;
     // A timed (wrk) run stops with requests in flight, which the server may still answer and
     // store: then every 200 must be stored, and nothing stored that was never sent.
     const held = (r) =>
       r.sent == null ? r.stored === r.ok : r.ok <= r.stored && r.stored <= r.sent;
-    const verdict = [ptRun, ...clusterRuns].every(held) ? 'HELD' : 'MISMATCH';
-    const check = { stored: ptRun.stored, ok: ptRun.ok, sent: ptRun.sent, verdict };
+    const stored = targets.filter((t) => t.countStored).flatMap((t) => runs.get(t.name));
+    const verdict = stored.every(held) ? 'HELD' : 'MISMATCH';
+    const total = (k) =>
+      ptRuns.some((r) => r[k] == null) ? null : ptRuns.reduce((n, r) => n + r[k], 0);
+    const check = { stored: total('stored'), ok: total('ok'), sent: total('sent'), verdict };
     failed = verdict !== 'HELD';
 
     const events = [];
@@ -1089,7 +1142,7 @@ async function main() {
     const text = report(
       machine(),
       opts,
-      [bareRun, ...bareWorkersRuns, ...floorRuns, ...nginxRuns, ptRun, ...clusterRuns],
+      pixel,
       ratio,
       check,
       events,
@@ -1100,7 +1153,7 @@ async function main() {
       await stopServer(pixeltrail);
       const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) throw new Error(`no .cpuprofile written in ${profileDir}`);
-      const requests = ptRun.warmupRequests + ptRun.requests;
+      const requests = ptRuns.reduce((n, r) => n + r.warmupRequests + r.requests, 0);
       process.stdout.write(`\n## CPU profile of pixeltrail (${path.join(profileDir, file)})\n\n`);
       process.stdout.write(`${summarizeProfile(path.join(profileDir, file), ROOT, requests)}\n`);
       process.stdout.write(
