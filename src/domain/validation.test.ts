@@ -73,6 +73,31 @@ describe('event validation', () => {
     expect(iso.ok && iso.event.event_time).toBe(1_763_899_000);
   });
 
+  it('V05b event_time that is neither a number nor a string is refused for what it is', () => {
+    for (const event_time of [true, [1_763_899_000], { s: 1 }]) {
+      const r = validateEvent({ ...good, event_time }, ctx);
+      expect(r.ok ? [] : r.errors).toEqual([
+        { field: 'event_time', message: 'must be Unix seconds or an ISO 8601 time' },
+      ]);
+    }
+    const digits = validateEvent({ ...good, event_time: '1763899000' }, ctx);
+    expect(digits.ok && digits.event.event_time).toBe(1_763_899_000);
+  });
+
+  it("V05c user.ip is kept in its one spelling, refused when it is no address, and replaced by the request's own", () => {
+    const mapped = validateEvent({ ...good, user: { ip: '::FFFF:203.0.113.9' } }, ctx);
+    expect(mapped.ok && mapped.event.user.ip).toBe('203.0.113.9');
+    const bad = validateEvent({ ...good, user: { ip: 'unknown' } }, ctx);
+    expect(bad.ok ? [] : bad.errors).toEqual([
+      { field: 'user.ip', message: 'is not a valid IP address' },
+    ]);
+    const seen = validateEvent(
+      { ...good, user: { ip: 'unknown' } },
+      { ...ctx, requestUser: { ip: '198.51.100.4' } },
+    );
+    expect(seen.ok && seen.event.user.ip).toBe('198.51.100.4');
+  });
+
   it('V06 every problem is reported, not just the first', () => {
     const r = validateEvent(
       { env_id: 'env_demo', user: { email: 'nope' }, properties: { value: 'x' } },

@@ -279,7 +279,15 @@ function parseConsent(raw: unknown, errors: FieldError[]): Consent {
 function parseEventTime(raw: unknown, nowS: number, errors: FieldError[]): number {
   if (raw === undefined || raw === null) return nowS;
   // ISO strings are accepted too: Segment and most backends send them.
-  const t = typeof raw === 'string' && !/^\d+$/.test(raw) ? Date.parse(raw) / 1000 : Number(raw);
+  // Only a number or a string: Number(true) is 1 (1970) and Number([5]) is 5.
+  const t =
+    typeof raw === 'string'
+      ? /^\d+$/.test(raw)
+        ? Number(raw)
+        : Date.parse(raw) / 1000
+      : typeof raw === 'number'
+        ? raw
+        : Number.NaN;
   if (!Number.isFinite(t) || t <= 0) {
     errors.push({ field: 'event_time', message: 'must be Unix seconds or an ISO 8601 time' });
     return nowS;
