@@ -152,7 +152,8 @@ function toEvents(
       requestUser: requestKeys,
     });
     if (!r.ok) {
-      for (const e of r.errors) errors.push({ index, ...e });
+      for (const e of r.errors)
+        errors.push({ index, ...e, field: mapped.sources[e.field] ?? e.field });
       return;
     }
     r.event.consent = consentOf(

@@ -80,7 +80,8 @@ function toEvents(
       },
     );
     if (!r.ok) {
-      for (const e of r.errors) errors.push({ index, ...e });
+      for (const e of r.errors)
+        errors.push({ index, ...e, field: mapped.sources[e.field] ?? e.field });
       return;
     }
     // Consent decided as for our own endpoints (issue 6).

@@ -24,8 +24,12 @@ const orderCompleted = {
 
 describe('Segment message mapping', () => {
   it('SG01 Order Completed becomes Purchase with messageId, identity, value and products', () => {
-    expect(mapSegmentMessage(orderCompleted)).toEqual({
+    const mapped = mapSegmentMessage(orderCompleted);
+    expect(mapped.ok && mapped.sources['properties.value']).toBe('properties.revenue');
+    expect(mapped.ok && mapped.sources['user.email']).toBe('context.traits.email');
+    expect(mapped).toEqual({
       ok: true,
+      sources: expect.any(Object),
       event: {
         event_name: 'Purchase',
         event_id: 'msg-1',

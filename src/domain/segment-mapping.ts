@@ -46,7 +46,13 @@ const TYPE_EVENT_NAMES: Readonly<Record<Exclude<SegmentType, 'track'>, string>> 
 
 /** A message mapped to the pre-validation event shape, or every problem found. */
 export type SegmentMapResult =
-  | { ok: true; event: Record<string, unknown>; consentChoices?: ConsentChoices }
+  | {
+      ok: true;
+      event: Record<string, unknown>;
+      consentChoices?: ConsentChoices;
+      /** Where each mapped field came from in the message, to name it in an error. */
+      sources: Record<string, string>;
+    }
   | { ok: false; errors: FieldError[] };
 
 type Obj = Record<string, unknown>;
@@ -166,5 +172,54 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
     user,
     properties,
   };
-  return { ok: true, event, consentChoices: consentChoices(context) };
+  return {
+    ok: true,
+    event,
+    consentChoices: consentChoices(context),
+    sources: sourcesOf(type, msg, context),
+  };
+}
+
+const first = (o: Obj, keys: string[]): string | undefined => keys.find((k) => o[k] != null);
+
+/**
+ * The message's own name of each field mapMessage fills: a Segment caller is told
+ * `context.ip is not a valid IP address`, not about our `user.ip`. Fields not listed here
+ * (`properties.*`) are named alike on both sides.
+ */
+function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, string> {
+  const props = obj(msg.properties);
+  const traitsAt = (k: string) =>
+    obj(msg.traits)[k] != null
+      ? `traits.${k}`
+      : obj(context.traits)[k] != null
+        ? `context.traits.${k}`
+        : `properties.${k}`;
+  const value = first(props, ['value', 'revenue', 'total', 'price']);
+  const pageUrl = props.url == null && obj(context.page).url != null;
+  return {
+    event_name: type === 'track' ? 'event' : 'type',
+    event_id: 'messageId',
+    event_time: msg.timestamp != null ? 'timestamp' : 'originalTimestamp',
+    'user.anonymous_id': type === 'alias' && msg.previousId != null ? 'previousId' : 'anonymousId',
+    'user.user_id': 'userId',
+    'user.email': traitsAt('email'),
+    'user.email_sha256': traitsAt('email'),
+    'user.phone': traitsAt('phone'),
+    'user.phone_sha256': traitsAt('phone'),
+    'user.ip': 'context.ip',
+    'user.user_agent': 'context.userAgent',
+    'user.idfa': 'context.device.advertisingId',
+    'user.gaid': 'context.device.advertisingId',
+    'user.idfv': 'context.device.id',
+    'user.app_instance_id': 'context.device.id',
+    ...(value ? { 'properties.value': `properties.${value}` } : {}),
+    'properties.content_ids': Array.isArray(props.products)
+      ? 'properties.products'
+      : `properties.${first(props, ['product_id', 'sku']) ?? 'product_id'}`,
+    ...(pageUrl ? { 'properties.url': 'context.page.url' } : {}),
+    ...(props.referrer == null && obj(context.page).referrer != null
+      ? { 'properties.referrer': 'context.page.referrer' }
+      : {}),
+  };
 }

@@ -42,6 +42,7 @@ describe('Snowplow payload mapping', () => {
   it('SP01 pv is a PageView with duid as anonymous id, uid as user id, eid as event id', () => {
     expect(mapSnowplowPayload({ ...base, e: 'pv', page: 'Thanks' })).toEqual({
       ok: true,
+      sources: expect.objectContaining({ event_id: 'eid', 'user.anonymous_id': 'duid' }),
       app_id: 'env_demo',
       server: false,
       event: {

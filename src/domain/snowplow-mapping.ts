@@ -38,6 +38,8 @@ export type SnowplowMapResult =
       server: boolean;
       event: Record<string, unknown>;
       consentChoices?: ConsentChoices;
+      /** Where each mapped field came from in the payload, to name it in an error. */
+      sources: Record<string, string>;
     }
   | { ok: false; errors: FieldError[] }
   | { ok: 'skip'; reason: string };
@@ -171,7 +173,7 @@ function nameAndProps(
   p: Obj,
   entities: SelfDescribing[],
   errors: FieldError[],
-): { name: string; props: Obj; consentChoices?: ConsentChoices } | undefined {
+): { name: string; props: Obj; consentChoices?: ConsentChoices; fromEntities?: true } | undefined {
   switch (e) {
     case 'pv':
       return { name: 'PageView', props: { title: str(p.page) } };
@@ -219,7 +221,7 @@ function nameAndProps(
       }
       const name = schemaName(ue.schema);
       if (name === 'com.snowplowanalytics.snowplow.ecommerce/snowplow_ecommerce_action')
-        return ecommerce(ue.data, entities);
+        return { ...ecommerce(ue.data, entities), fromEntities: true };
       const props: Obj = { ...ue.data, schema: ue.schema };
       if (name === 'com.snowplowanalytics.snowplow/add_to_cart') {
         props.content_ids = str(ue.data.sku) ? [str(ue.data.sku)] : undefined;
@@ -281,6 +283,50 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
       properties: props,
     },
     consentChoices: mapped.consentChoices,
+    sources: sourcesOf(e, p, !!user.anonymous_id && !str(p.duid), mapped.fromEntities === true),
+  };
+}
+
+/** Tracker-protocol fields of an event's value and currency, by event type. */
+const VALUE_FIELDS: Record<string, [string, string]> = {
+  se: ['se_va', 'se_va'],
+  tr: ['tr_tt', 'tr_cu'],
+  ti: ['ti_pr', 'ti_cu'],
+};
+
+/**
+ * The payload's own name of each field mapSnowplowPayload fills: a tracker's author is told
+ * `ip is not a valid IP address`, not about our `user.ip`. A self-describing event's
+ * properties come from `ue_px` (or `ue_pr`), its entities' from `cx` (or `co`).
+ */
+function sourcesOf(
+  e: string,
+  p: Obj,
+  fromNuid: boolean,
+  fromEntities: boolean,
+): Record<string, string> {
+  const ue = p.ue_px != null ? 'ue_px' : 'ue_pr';
+  const cx = p.cx != null ? 'cx' : 'co';
+  // An ecommerce action's value, currency and products are in its entities.
+  const props = fromEntities ? cx : e === 'ue' ? ue : 'e';
+  const [value, currency] = VALUE_FIELDS[e] ?? [props, props];
+  return {
+    event_name: e === 'se' ? 'se_ac' : e === 'ue' ? ue : 'e',
+    event_id: 'eid',
+    event_time: p.ttm != null ? 'ttm' : 'dtm',
+    'user.anonymous_id': fromNuid ? 'nuid' : 'duid',
+    'user.user_id': 'uid',
+    'user.ip': 'ip',
+    'user.user_agent': 'ua',
+    'user.idfa': cx,
+    'user.idfv': cx,
+    'user.gaid': cx,
+    'user.app_instance_id': cx,
+    'properties.value': value,
+    'properties.currency': currency,
+    'properties.content_ids': e === 'ti' ? 'ti_sk' : props,
+    'properties.url': 'url',
+    'properties.referrer': 'refr',
   };
 }
 

@@ -125,11 +125,34 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     expect(lead.event.user.ip).toBe(storedIp(server, '198.51.100.7'));
   });
 
-  it('SA04 a single call with a bad message is a 400 naming the field', async () => {
+  it('SA04 a single call with a bad message is a 400 naming the field as the message spells it', async () => {
     const r = await post('/v1/track', { userId: 'u', properties: { revenue: 'lots' }, event: 'X' });
     expect(r.status).toBe(400);
     expect(r.body.errors).toEqual([
-      { index: null, field: 'properties.value', message: 'must be a number' },
+      { index: null, field: 'properties.revenue', message: 'must be a number' },
+    ]);
+  });
+
+  it('SA04b errors name the Segment field the value came from: context.ip, timestamp, traits.email, messageId', async () => {
+    const r = await post('/v1/batch', {
+      batch: [
+        {
+          type: 'track',
+          event: 'Order Completed',
+          userId: 'u-4b',
+          messageId: 'seg-4b-1',
+          timestamp: 'yesterday-ish',
+          context: { ip: '198.51.100.7:443', traits: { email: 'not-an-email' } },
+        },
+        { type: 'track', event: 'Lead Generated', userId: 'u-4b', messageId: 'seg-4b-2' },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.accepted).toBe(1);
+    expect(r.body.errors).toEqual([
+      { index: 0, field: 'timestamp', message: 'must be Unix seconds or an ISO 8601 time' },
+      { index: 0, field: 'context.ip', message: 'is not a valid IP address' },
+      { index: 0, field: 'context.traits.email', message: 'is not a valid email' },
     ]);
   });
 

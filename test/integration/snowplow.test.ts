@@ -149,6 +149,30 @@ describe('Snowplow tracker protocol', () => {
     ]);
   });
 
+  it('SN03c errors name the tracker-protocol field the value came from: ip, tr_tt, tr_cu, dtm', async () => {
+    const r = await tp2([
+      {
+        e: 'tr',
+        p: 'srv',
+        aid: 'env_t',
+        eid: 'sp-3c-1',
+        tr_id: 'o-3c',
+        tr_tt: '-5',
+        tr_cu: 'dollars',
+        ip: 'not-an-ip',
+        dtm: 'soon',
+      },
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body.accepted).toBe(0);
+    expect(r.body.errors).toEqual([
+      { index: 0, field: 'dtm', message: 'must be Unix seconds or an ISO 8601 time' },
+      { index: 0, field: 'ip', message: 'is not a valid IP address' },
+      { index: 0, field: 'tr_tt', message: 'must not be negative' },
+      { index: 0, field: 'tr_cu', message: 'must be an ISO 4217 currency code' },
+    ]);
+  });
+
   it('SN03b a web item from a bot is stored flagged, not dropped unanswered; an app tracker whose HTTP client looks like a bot is a person', async () => {
     const item = (eid: string, p: string) => ({
       e: 'se',
