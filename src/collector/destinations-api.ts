@@ -124,9 +124,12 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
     };
 
     /** Checks a destination in file form as the config file is checked; 400 names each field. */
-    const validate = (raw: Record<string, unknown>): DestinationConfig => {
+    const validate = (
+      raw: Record<string, unknown>,
+      body: Record<string, unknown>,
+    ): DestinationConfig => {
       const { dest, errors } = s.destinations.parse(raw);
-      const all: FieldError[] = apiFieldErrors(errors);
+      const all: FieldError[] = apiFieldErrors(errors, body);
       // Same rule as the file's `delivery_lease`: a send must end before its lease does.
       if (dest.timeout_ms >= s.config.delivery_lease_ms)
         all.push({
@@ -181,7 +184,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
           ]);
         const env = envOf(env_id);
         const raw = destinationFromInput(req.body, null, []);
-        const dest = validate(raw);
+        const dest = validate(raw, req.body);
         if (env.destinations.some((d) => d.id === dest.id))
           throw new HttpError(409, 'exists', `destination ${env_id}/${dest.id} already exists`, [
             { field: 'id', message: 'is taken in this environment' },
@@ -201,7 +204,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       const adapter = adapterFor(current.type);
       const secrets = adapter ? secretFields(adapter.settingsSchema) : [];
       const raw = destinationFromInput({ ...req.body, id: dest_id }, current, secrets, replace);
-      return save(env_id, validate(raw), raw);
+      return save(env_id, validate(raw, req.body), raw);
     };
     const editOpts = { schema: { params: DestParams, body: Body }, bodyLimit: MAX_BODY_BYTES };
     api.patch<{ Params: DestParams; Body: Body }>(

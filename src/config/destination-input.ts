@@ -79,14 +79,17 @@ export function destinationFromInput(
 
 /**
  * Names the type-specific fields of parse errors as the API takes them (`settings.url`), one
- * error per field: a schema may report one missing field twice (required, wrong type).
+ * error per field: a schema may report one missing field twice (required, wrong type). A
+ * field the body sent at its top level (the file's flat form) is named where it was sent.
  */
-export function apiFieldErrors(errors: readonly FieldError[]): FieldError[] {
+export function apiFieldErrors(errors: readonly FieldError[], body: Obj = {}): FieldError[] {
+  const inSettings = isObj(body.settings) ? body.settings : {};
   const byField = new Map<string, FieldError>();
   for (const e of errors) {
-    const top = e.field.split('.')[0];
+    const top = e.field.split('.')[0] ?? '';
+    const flat = top in body && !(top in inSettings);
     const field =
-      COMMON_DEST_KEYS.has(top) || top === 'body' || top === 'settings'
+      COMMON_DEST_KEYS.has(top) || top === 'body' || top === 'settings' || flat
         ? e.field
         : `settings.${e.field}`;
     if (!byField.has(field)) byField.set(field, { field, message: e.message });

@@ -93,6 +93,19 @@ describe('destinations managed through the admin API', () => {
     expect(unknownType.status).toBe(400);
     expect(unknownType.body.errors[0]).toMatchObject({ field: 'type' });
     expect(unknownType.body.errors[0].message).toMatch(/unknown destination type/);
+    // A field sent beside the common ones (the config file's flat form) is named where it was.
+    const flat = await admin(base, '/api/destinations', 'POST', {
+      env_id: 'env_t',
+      id: 'x2',
+      type: 'webhook',
+      url: 'ftp://flat',
+      colour: 'blue',
+    });
+    expect(flat.status).toBe(400);
+    expect(flat.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'colour',
+      'url',
+    ]);
     const list = await admin(base, '/api/destinations?env_id=env_t');
     expect(list.body.destinations.map((d: { id: string }) => d.id)).toEqual(['dsp1']);
   });
