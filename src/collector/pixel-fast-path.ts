@@ -2,7 +2,7 @@ import http from 'node:http';
 import forwarded from '@fastify/forwarded';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
-import { MAX_REQUEST_HEAD_BYTES, rememberRequestStarts } from './client-error.js';
+import { MAX_REQUEST_HEAD_BYTES } from './client-error.js';
 import type { ClientWindows } from './client-windows.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
 import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
@@ -139,7 +139,6 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
     const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
       if (!enabled || !serve(req, res)) handler(req, res);
     });
-    rememberRequestStarts(server);
     // What Fastify sets on a server it creates itself (its options carry the defaults).
     const o = opts as {
       keepAliveTimeout: number;
