@@ -829,9 +829,10 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
       `per pixeltrail request; pixeltrail flush interval ${opts.flushInterval}. "gen CPU" is ` +
       "the load generator's share of one core; (limit) marks a run where the generator, not " +
       'the server, set the pace. Each target ran once per round, ' +
-      `${opts.rounds} round${opts.rounds > 1 ? 's' : ''}, in the order listed; a row is the ` +
-      'median run by req/s (its latencies and CPU), with the slowest and fastest run beside ' +
-      'it, and requests summed over the rounds. "server CPU µs/req" is the CPU time the server process (every ' +
+      `${opts.rounds} round${opts.rounds > 1 ? 's' : ''}, in the order listed; a row's req/s ` +
+      'and server CPU are the medians over the rounds, its latencies those of the median run ' +
+      'by req/s (the lower of the two middle ones for an even count), with the slowest and ' +
+      'fastest run beside it, and requests summed over the rounds. "server CPU µs/req" is the CPU time the server process (every ' +
       'thread, and its workers) spent per request during the run: the cost of a hit, which ' +
       'other load on the machine moves far less than req/s.',
     '',
@@ -862,8 +863,9 @@ function report(m, opts, pixel, ratio, check, events, extra = []) {
         share(r),
       ]),
     ),
-    '',
-    `**pixeltrail / bare (median of the rounds): ${ratio.toFixed(2)}**`,
+    ...(Number.isFinite(ratio)
+      ? ['', `**pixeltrail / bare (median of the rounds): ${ratio.toFixed(2)}**`]
+      : []),
     '',
     ...ratioLines(pixel),
     '',

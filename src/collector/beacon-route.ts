@@ -128,6 +128,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
         envId: env.id,
         newId: () => s.newId('gen_'),
         requestUser: who,
+        ipFromRequest: true,
       });
       if (!result.ok) {
         invalid('invalid_event');

@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
 import type { Touch, TouchKind, Traffic } from '../domain/event.js';
-import { canonicalIp } from '../domain/ip-address.js';
+import { requestIp } from '../domain/ip-address.js';
 import { deviceTouchId } from './device-touch.js';
 import { deniedByRequest, requestConsent } from './request-consent.js';
 import { type BrowserRequest, readBrowserId, requestCookie } from './request-identity.js';
@@ -80,7 +80,7 @@ export function touchFrom(
     time: nowS,
     anonymous_id: deviceTouchId(q) ?? anon,
     user_id: param(q, 'user_id') ?? null,
-    ip: canonicalIp(req.ip),
+    ip: requestIp(req.ip),
     user_agent: req.headers['user-agent'] ?? null,
   };
   if (traffic !== 'human') touch.traffic = traffic;

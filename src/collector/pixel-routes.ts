@@ -78,6 +78,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
         envId: env.id,
         newId: () => s.newId('gen_'),
         requestUser: requestUser(req),
+        ipFromRequest: true,
       },
     );
     if (!result.ok) {

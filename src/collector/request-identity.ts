@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { EnvironmentConfig } from '../config/config-types.js';
 import type { UserKeys } from '../domain/event.js';
-import { canonicalIp } from '../domain/ip-address.js';
+import { requestIp } from '../domain/ip-address.js';
 
 /**
  * What the collection code reads of a browser's request. A Fastify request is one; so is the
@@ -99,7 +99,7 @@ export function clearBrowserId(
 
 /** Identity seen on a browser request: IP (in its one spelling), user agent, cookie. */
 export function requestUser(req: Pick<BrowserRequest, 'headers' | 'ip'>): UserKeys {
-  const ip = canonicalIp(req.ip);
+  const ip = requestIp(req.ip);
   const user: UserKeys = ip ? { ip } : {};
   const ua = req.headers['user-agent'];
   if (ua) user.user_agent = ua;

@@ -87,7 +87,7 @@ export function apiFieldErrors(errors: readonly FieldError[], body: Obj = {}): F
   const byField = new Map<string, FieldError>();
   for (const e of errors) {
     const top = e.field.split('.')[0] ?? '';
-    const flat = top in body && !(top in inSettings);
+    const flat = Object.hasOwn(body, top) && !Object.hasOwn(inSettings, top);
     const field =
       COMMON_DEST_KEYS.has(top) || top === 'body' || top === 'settings' || flat
         ? e.field

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIp } from './ip-address.js';
+import { canonicalIp, requestIp } from './ip-address.js';
 
 describe('canonicalIp', () => {
   it('IPA01 IPv4 and IPv4-mapped IPv6 are the same address', () => {
@@ -35,5 +35,14 @@ describe('canonicalIp', () => {
       expect(canonicalIp(bad), bad).toBeNull();
     }
     expect(canonicalIp('1'.repeat(100))).toBeNull();
+  });
+
+  it('IPA04 a request address may carry a port or brackets, as some proxies write it', () => {
+    expect(requestIp('203.0.113.9:51234')).toBe('203.0.113.9');
+    expect(requestIp('[2001:DB8::1]:443')).toBe('2001:db8::1');
+    expect(requestIp('[::ffff:203.0.113.9]')).toBe('203.0.113.9');
+    expect(requestIp('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    for (const bad of ['unknown', '203.0.113.9:port', '[nope]:1', ''])
+      expect(requestIp(bad), bad).toBeNull();
   });
 });

@@ -25,10 +25,31 @@ export function canonicalIp(raw: string): string | null {
   const dotted = MAPPED_DOTTED_RE.exec(bare);
   if (dotted?.[1] && isIP(dotted[1]) === 4) return dotted[1];
   // WHATWG URL serialises IPv6 hosts in RFC 5952 form (lower case, longest zero run as ::).
-  const text = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  let text: string;
+  try {
+    text = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return null;
+  }
   const hex = MAPPED_HEX_RE.exec(text);
   if (!hex?.[1] || !hex[2]) return text;
   const hi = parseInt(hex[1], 16);
   const lo = parseInt(hex[2], 16);
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** `[2001:db8::1]:443`, `[2001:db8::1]` or `203.0.113.9:443`: an address with a port. */
+const WITH_PORT_RE = /^\[([^\]]+)\](?::\d{1,5})?$|^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+
+/**
+ * The client address of a request, as the socket or a proxy's `X-Forwarded-For` gives it:
+ * some proxies (Azure Application Gateway, IIS ARR) append the client's port, or bracket an
+ * IPv6 address. Null when no address is left.
+ */
+export function requestIp(raw: string): string | null {
+  const ip = canonicalIp(raw);
+  if (ip !== null || raw.length > MAX_IP_CHARS) return ip;
+  const m = WITH_PORT_RE.exec(raw.trim());
+  const inner = m?.[1] ?? m?.[2];
+  return inner ? canonicalIp(inner) : null;
 }

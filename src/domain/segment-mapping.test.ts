@@ -162,4 +162,26 @@ describe('Segment message mapping', () => {
     });
     expect(limited.ok && (limited.event.user as { idfa?: string }).idfa).toBeUndefined();
   });
+
+  it('SG09 sources name the field each value was read from, as the mapping reads it', () => {
+    const sources = (msg: Record<string, unknown>) => {
+      const r = mapSegmentMessage({ type: 'track', event: 'X', userId: 'u', ...msg });
+      return r.ok ? r.sources : {};
+    };
+    expect(sources({ properties: { content_ids: [{}] } })['properties.content_ids']).toBe(
+      'properties.content_ids',
+    );
+    expect(
+      sources({ properties: { products: [{ name: 'no id' }], sku: 'S1' } })[
+        'properties.content_ids'
+      ],
+    ).toBe('properties.sku');
+    expect(sources({ timestamp: '', originalTimestamp: 'x' }).event_time).toBe('originalTimestamp');
+    expect(
+      sources({ traits: { email: '' }, context: { traits: { email: 'a@b' } } })['user.email'],
+    ).toBe('properties.email');
+    expect(sources({ context: { traits: { email: 'a@b' } } })['user.email']).toBe(
+      'context.traits.email',
+    );
+  });
 });

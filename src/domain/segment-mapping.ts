@@ -180,28 +180,35 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
   };
 }
 
-const first = (o: Obj, keys: string[]): string | undefined => keys.find((k) => o[k] != null);
-
 /**
- * The message's own name of each field mapMessage fills: a Segment caller is told
- * `context.ip is not a valid IP address`, not about our `user.ip`. Fields not listed here
- * (`properties.*`) are named alike on both sides.
+ * The message's own name of each field mapSegmentMessage fills, read the way the mapping
+ * reads them: a Segment caller is told `context.ip is not a valid IP address`, not about our
+ * `user.ip`. Fields not listed here (`properties.*`) are named alike on both sides.
  */
 function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, string> {
   const props = obj(msg.properties);
-  const traitsAt = (k: string) =>
-    obj(msg.traits)[k] != null
-      ? `traits.${k}`
-      : obj(context.traits)[k] != null
-        ? `context.traits.${k}`
-        : `properties.${k}`;
-  const value = first(props, ['value', 'revenue', 'total', 'price']);
-  const pageUrl = props.url == null && obj(context.page).url != null;
+  const page = obj(context.page);
+  // The mapping merges context.traits under the message's traits, then falls back to properties.
+  const traitsAt = (k: string) => {
+    const own = Object.hasOwn(obj(msg.traits), k);
+    const merged = own ? obj(msg.traits)[k] : obj(context.traits)[k];
+    if (str(merged) === undefined) return `properties.${k}`;
+    return own ? `traits.${k}` : `context.traits.${k}`;
+  };
+  const value = ['value', 'revenue', 'total', 'price'].find((k) => props[k] != null);
+  const products = Array.isArray(props.products) ? props.products.map(obj) : [];
+  const contentIds = products.some((x) => str(x.product_id) ?? str(x.sku))
+    ? 'properties.products'
+    : str(props.product_id)
+      ? 'properties.product_id'
+      : str(props.sku)
+        ? 'properties.sku'
+        : 'properties.content_ids';
   return {
     event_name: type === 'track' ? 'event' : 'type',
     event_id: 'messageId',
-    event_time: msg.timestamp != null ? 'timestamp' : 'originalTimestamp',
-    'user.anonymous_id': type === 'alias' && msg.previousId != null ? 'previousId' : 'anonymousId',
+    event_time: str(msg.timestamp) ? 'timestamp' : 'originalTimestamp',
+    'user.anonymous_id': type === 'alias' && str(msg.previousId) ? 'previousId' : 'anonymousId',
     'user.user_id': 'userId',
     'user.email': traitsAt('email'),
     'user.email_sha256': traitsAt('email'),
@@ -214,11 +221,9 @@ function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, st
     'user.idfv': 'context.device.id',
     'user.app_instance_id': 'context.device.id',
     ...(value ? { 'properties.value': `properties.${value}` } : {}),
-    'properties.content_ids': Array.isArray(props.products)
-      ? 'properties.products'
-      : `properties.${first(props, ['product_id', 'sku']) ?? 'product_id'}`,
-    ...(pageUrl ? { 'properties.url': 'context.page.url' } : {}),
-    ...(props.referrer == null && obj(context.page).referrer != null
+    'properties.content_ids': contentIds,
+    ...(!str(props.url) && str(page.url) ? { 'properties.url': 'context.page.url' } : {}),
+    ...(!str(props.referrer) && str(page.referrer)
       ? { 'properties.referrer': 'context.page.referrer' }
       : {}),
   };

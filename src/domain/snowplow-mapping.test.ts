@@ -181,4 +181,21 @@ describe('Snowplow payload mapping', () => {
       event: { user: { idfa: 'IDFA-9', idfv: 'IDFV-9' } },
     });
   });
+
+  it('SP09 sources name the field each value was read from: ue_pr before ue_px, an empty ttm is dtm', () => {
+    const r = mapSnowplowPayload({
+      ...base,
+      e: 'ue',
+      ttm: '',
+      ue_pr: JSON.stringify({
+        data: { schema: 'iglu:com.acme/signup/jsonschema/1-0-0', data: { plan: 'pro' } },
+      }),
+      ue_px: 'ignored',
+    });
+    expect(r.ok === true && r.sources).toMatchObject({
+      event_name: 'ue_pr',
+      event_time: 'dtm',
+      'properties.value': 'ue_pr',
+    });
+  });
 });

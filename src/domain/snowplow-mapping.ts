@@ -305,15 +305,16 @@ function sourcesOf(
   fromNuid: boolean,
   fromEntities: boolean,
 ): Record<string, string> {
-  const ue = p.ue_px != null ? 'ue_px' : 'ue_pr';
-  const cx = p.cx != null ? 'cx' : 'co';
+  // decodeJson reads the plain form first.
+  const ue = str(p.ue_pr) ? 'ue_pr' : 'ue_px';
+  const cx = str(p.co) ? 'co' : 'cx';
   // An ecommerce action's value, currency and products are in its entities.
   const props = fromEntities ? cx : e === 'ue' ? ue : 'e';
   const [value, currency] = VALUE_FIELDS[e] ?? [props, props];
   return {
     event_name: e === 'se' ? 'se_ac' : e === 'ue' ? ue : 'e',
     event_id: 'eid',
-    event_time: p.ttm != null ? 'ttm' : 'dtm',
+    event_time: str(p.ttm) ? 'ttm' : 'dtm',
     'user.anonymous_id': fromNuid ? 'nuid' : 'duid',
     'user.user_id': 'uid',
     'user.ip': 'ip',

@@ -96,6 +96,12 @@ describe('event validation', () => {
       { ...ctx, requestUser: { ip: '198.51.100.4' } },
     );
     expect(seen.ok && seen.event.user.ip).toBe('198.51.100.4');
+    // The beacon's request had no usable address: the page's claim is not taken instead.
+    const unusable = validateEvent(
+      { ...good, user: { ip: '203.0.113.50' } },
+      { ...ctx, requestUser: {}, ipFromRequest: true },
+    );
+    expect(unusable.ok && unusable.event.user.ip).toBeUndefined();
   });
 
   it('V06 every problem is reported, not just the first', () => {

@@ -38,6 +38,11 @@ export interface ValidationContext {
   newId: () => string;
   /** Identity seen on the request itself (IP, user agent, cookie); fills what the body lacks. */
   requestUser?: UserKeys;
+  /**
+   * The request's own address is the event's even when it was no usable address (the tag's
+   * beacon, the event pixel): a page's `user.ip` is then never read.
+   */
+  ipFromRequest?: boolean;
 }
 
 export type ValidationResult =
@@ -332,7 +337,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const eventTime = parseEventTime(raw.event_time, nowS, errors);
   // What the collector saw on the request (browser IP, cookie) outranks what a page claims.
   const user = {
-    ...parseUser(raw.user, errors, ctx.requestUser?.ip !== undefined),
+    ...parseUser(raw.user, errors, ctx.ipFromRequest === true || ctx.requestUser?.ip !== undefined),
     ...ctx.requestUser,
   };
   const properties = parseProperties(raw.properties, errors, warnings);

@@ -86,6 +86,9 @@ describe('oversized requests', () => {
     );
     expect(res.status).toBe(200);
     expect(res.headers).toContain('content-type: image/gif');
+    expect(
+      await metric('pixeltrail_invalid_hits_total', 'endpoint="i",reason="request_too_large"'),
+    ).toBe(2);
   });
 
   it('OV03 an API request past the limit is a 431 with our JSON error', async () => {
