@@ -718,7 +718,8 @@ function attributionLines(a) {
     '',
     `The store's schema seeded with ${fmt(a.touches)} touches over 30 days (5 per browser, 2 ` +
       `browsers per IP, 10% clicks, 5% with a user id; seeding took ${a.seededS.toFixed(0)} s` +
-      `${a.reused ? ', reused from an earlier run' : ''}). Each conversion is looked up as the ` +
+      `${a.reused ? ', reused from an earlier run' : ''}), then read once into the OS page ` +
+      "cache, as a running server's indexes are in memory. Each conversion is looked up as the " +
       'server does it (`personTouches`: browser id, IP, user id, click/imp id, each on its ' +
       'index; then `attribute` per destination) inside the ingest transaction; 10% are ' +
       'browsers with no touch.',
