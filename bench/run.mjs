@@ -97,6 +97,7 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         pinned to the last core) or autocannon [wrk]
   --connections N       keep-alive connections for the pixel runs [64]
   --warmup S            warm-up seconds per pixel target and round [3]
+  --pin-servers         run every server on the cores the pixel generator does not use
   --rounds N            rounds over every pixel target; each row is the median round and
                         each ratio the median of the ratios within a round [3]
   --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
@@ -131,6 +132,7 @@ function options() {
       connections: { type: 'string', default: '64' },
       warmup: { type: 'string', default: '3' },
       rounds: { type: 'string', default: '3' },
+      'pin-servers': { type: 'boolean', default: false },
       'events-duration': { type: 'string', default: '5' },
       'event-connections': { type: 'string', default: '32' },
       'flush-interval': { type: 'string', default: '10ms' },
@@ -165,6 +167,7 @@ function options() {
     connections: num('connections', 1),
     warmupS: num('warmup', 1),
     rounds: values.profile ? 1 : num('rounds', 1),
+    pinServers: values['pin-servers'],
     eventsDurationS: values.profile ? 0 : num('events-duration', 0),
     eventConnections: num('event-connections', 1),
     flushInterval: values['flush-interval'],
@@ -210,12 +213,20 @@ function exited(child) {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
+/** `--pin-servers`: the cores every measured server runs on (all but the generator's). */
+let serverCores = null;
+
+/** `cmd args`, under `taskset -c <serverCores>` when servers are pinned (taskset execs it: same pid). */
+function pinned(cmd, args) {
+  return serverCores ? ['taskset', ['-c', serverCores, cmd, ...args]] : [cmd, args];
+}
+
 /** Starts `node <args>` with its output in `<dir>/<name>.log`; resolves once /healthz is 200. */
 async function startServer(name, args, env, dir) {
   const port = await freePort();
   const logPath = path.join(dir, `${name}.log`);
   const log = fs.openSync(logPath, 'w');
-  const child = spawn(process.execPath, args, {
+  const child = spawn(...pinned(process.execPath, args), {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', log, log],
@@ -276,7 +287,7 @@ http {
 }
 `,
   );
-  const child = spawn(bin, ['-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  const child = spawn(...pinned(bin, ['-c', conf, '-g', 'daemon off;']), { stdio: 'ignore' });
   children.add(child);
   child.on('exit', () => children.delete(child));
   const base = `http://127.0.0.1:${port}`;
@@ -1049,6 +1060,8 @@ function writeConfig(dir, opts) {
 async function main() {
   const opts = options();
   if (opts.help) return void process.stdout.write(`${USAGE}\n`);
+  const cores = os.cpus().length;
+  if (opts.pinServers && cores > 1) serverCores = cores > 2 ? `0-${cores - 2}` : '0';
   const log = (msg) => process.stderr.write(`${msg}\n`);
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('run npm run build first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-bench-'));
