@@ -4,7 +4,15 @@ import { adsPermitted } from '../domain/consent.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
-import { browserId, headOnly, impressionPixel, param, type Query, touchFrom } from './pixel-hit.js';
+import {
+  browserId,
+  headOnly,
+  impressionPixel,
+  param,
+  pixelProblem,
+  type Query,
+  touchFrom,
+} from './pixel-hit.js';
 import { requestConsent } from './request-consent.js';
 import { requestUser } from './request-identity.js';
 import type { Services } from './services.js';
@@ -32,13 +40,21 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
 
   const impression = impressionPixel(s);
   app.get('/i', async (req, reply) => {
-    if (headOnly(s, 'i', req.method)) return sendGif(reply, ['head']);
+    if (headOnly(s, 'i', req.method)) {
+      // What GET would warn about (a link check learns that its ids are wrong), else `head`.
+      const q = req.query as Query;
+      const problem = pixelProblem(s.environment(param(q, 'env_id') ?? ''), q, 'imp_id');
+      return sendGif(reply, [problem ?? 'head']);
+    }
     const answer = impression(req.query as Query, req);
     return sendGif(reply, answer.warnings, answer.cookie);
   });
 
   app.get('/p', async (req, reply) => {
-    if (headOnly(s, 'p', req.method)) return sendGif(reply, ['head']);
+    if (headOnly(s, 'p', req.method)) {
+      const known = s.environment(param(req.query as Query, 'env_id') ?? '');
+      return sendGif(reply, [known ? 'head' : 'unknown_env']);
+    }
     s.metrics.hits.inc({ endpoint: 'p' });
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');

@@ -134,6 +134,12 @@ describe('HEAD on the pixels and the click link', () => {
     expect(p.headers.get('content-type')).toBe('image/gif');
     expect(c.headers.get('location')).toBe('https://shop.example/h');
     for (const r of [i, p, c]) expect(r.headers.get('set-cookie')).toBeNull();
+    expect(i.headers.get('x-pixeltrail-warnings')).toBe('head');
+    // A link check of a wrong pixel URL learns what GET would have warned about.
+    const wrong = await head('/i?env_id=env_t&dest_id=nope&imp_id=IMP-HEAD');
+    expect(wrong.headers.get('x-pixeltrail-warnings')).toBe('unknown_dest');
+    const wrongP = await head('/p?env_id=nope&ev=Lead');
+    expect(wrongP.headers.get('x-pixeltrail-warnings')).toBe('unknown_env');
     for (const endpoint of ['i', 'p', 'c'])
       expect(
         await metric('pixeltrail_invalid_hits_total', `endpoint="${endpoint}",reason="head"`),
