@@ -23,16 +23,22 @@ const IMAGE_ENDPOINTS = new Map([
   [SNOWPLOW_GET_PATH, 'snowplow'],
 ]);
 
-const GIF_HEAD = [
-  'HTTP/1.1 200 OK',
-  ...Object.entries(GIF_HEADERS).map(([k, v]) => `${k}: ${v}`),
-  `${NOSNIFF.name}: ${NOSNIFF.value}`,
-  'x-pixeltrail-warnings: request_too_large',
-  `content-length: ${TRANSPARENT_GIF.length}`,
-  'connection: close',
-  '',
-  '',
-].join('\r\n');
+/** The whole answer to an oversized image request: the GIF, its headers and the warning. */
+const GIF_ANSWER = Buffer.concat([
+  Buffer.from(
+    [
+      'HTTP/1.1 200 OK',
+      ...Object.entries(GIF_HEADERS).map(([k, v]) => `${k}: ${v}`),
+      `${NOSNIFF.name}: ${NOSNIFF.value}`,
+      'x-pixeltrail-warnings: request_too_large',
+      `content-length: ${TRANSPARENT_GIF.length}`,
+      'connection: close',
+      '',
+      '',
+    ].join('\r\n'),
+  ),
+  TRANSPARENT_GIF,
+]);
 
 /**
  * The request target of a request node:http could not parse: the read that overflowed
@@ -64,7 +70,7 @@ export function clientErrorHandler(s: Services): (err: ConnectionError, socket: 
     if (endpoint) {
       s.metrics.hits.inc({ endpoint });
       s.metrics.invalidHits.inc({ endpoint, reason: 'request_too_large' });
-      if (socket.writable) socket.write(Buffer.concat([Buffer.from(GIF_HEAD), TRANSPARENT_GIF]));
+      if (socket.writable) socket.write(GIF_ANSWER);
       socket.destroy();
       return;
     }

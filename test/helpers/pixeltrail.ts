@@ -117,3 +117,10 @@ export function purchase(event_id: string, extra: Record<string, unknown> = {}) 
     ...extra,
   };
 }
+
+/** The value of one Prometheus sample on `/metrics` (the first whose labels include `labels`), or 0. */
+export async function metricValue(base: string, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

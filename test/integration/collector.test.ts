@@ -3,6 +3,7 @@ import { signClick } from '../../src/domain/click-link.js';
 import type { Server } from '../../src/server.js';
 import {
   admin,
+  metricValue,
   postEvents,
   purchase,
   sleep,
@@ -30,11 +31,7 @@ afterAll(async () => {
 const get = (path: string, headers: Record<string, string> = {}) =>
   fetch(`${base}${path}`, { headers: { 'user-agent': UA, ...headers }, redirect: 'manual' });
 
-async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const metric = (name: string, labels: string) => metricValue(base, name, labels);
 
 async function conversion(eventId: string) {
   return waitFor(async () => {

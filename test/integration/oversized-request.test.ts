@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REQUEST_HEAD_BYTES } from '../../src/collector/client-error.js';
 import type { Server } from '../../src/server.js';
-import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
+import { metricValue, startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 
 let server: Server;
 let base: string;
@@ -39,11 +39,7 @@ function answer(raw: Buffer): { status: number; headers: string; body: Buffer } 
   return { status: Number(headers.split(' ')[1]), headers, body: raw.subarray(end + 4) };
 }
 
-async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const metric = (name: string, labels: string) => metricValue(base, name, labels);
 
 const pad = (n: number) => 'x'.repeat(n);
 const get = (target: string, extra = '') =>
