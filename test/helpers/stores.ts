@@ -8,14 +8,22 @@ import { tempDir } from './pixeltrail.js';
 export const PG_ADMIN_URL =
   process.env.PIXELTRAIL_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** True when the PostgreSQL server answers. */
+/**
+ * True when the PostgreSQL server answers. Under `CI=true` a missing server is an error, not a
+ * skip: a green CI must mean the PostgreSQL half of the suite ran.
+ */
 export async function postgresAvailable(): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
   try {
     await c.connect();
     await c.end();
     return true;
-  } catch {
+  } catch (err) {
+    if (process.env.CI === 'true') {
+      throw new Error(`PostgreSQL is required under CI=true but ${PG_ADMIN_URL} did not answer`, {
+        cause: err,
+      });
+    }
     return false;
   }
 }
