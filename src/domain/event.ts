@@ -42,6 +42,12 @@ export interface UserKeys {
   epik?: string;
   li_fat_id?: string;
   rdt_cid?: string;
+  /** Microsoft Advertising click id (`msclkid` landing parameter), for UET conversions. */
+  msclkid?: string;
+  /** X (Twitter) click id (`twclid` landing parameter), for the X Conversions API. */
+  twclid?: string;
+  /** The Trade Desk's user id (`%%TTD_TDID%%` macro on a landing URL, or from the server). */
+  tdid?: string;
   /** Mobile device ids (see device-id.ts), normalized; match keys for app events. */
   idfa?: string;
   idfv?: string;
@@ -62,6 +68,9 @@ export const PLATFORM_ID_KEYS = [
   'epik',
   'li_fat_id',
   'rdt_cid',
+  'msclkid',
+  'twclid',
+  'tdid',
 ] as const;
 
 /** Event properties; `value`, `currency` and `content_ids` are typed, the rest kept as sent. */

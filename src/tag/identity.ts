@@ -31,6 +31,9 @@ const PLATFORM_IDS = [
   ['epik', 'epik', '_epik'],
   ['li_fat_id', 'li_fat_id', 'li_fat_id'],
   ['rdt_cid', 'rdt_cid', '_rdt_cid'],
+  ['msclkid', 'msclkid'],
+  ['twclid', 'twclid'],
+  ['tdid', 'tdid'],
 ];
 
 /** The ad touch and platform ids sent in `user` on every event. */

@@ -8,6 +8,7 @@ import { postbackDestination } from './postback.js';
 import { redditDestination } from './reddit.js';
 import { snapchatDestination } from './snapchat.js';
 import { tiktokDestination } from './tiktok.js';
+import { tradeDeskDestination } from './tradedesk.js';
 import { webhookDestination } from './webhook.js';
 
 /** Every destination type by name. */
@@ -22,6 +23,7 @@ export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
   tiktok: tiktokDestination,
   pinterest: pinterestDestination,
   linkedin: linkedinDestination,
+  tradedesk: tradeDeskDestination,
 };
 
 /** The adapter of a destination type, or undefined for an unknown type. */
