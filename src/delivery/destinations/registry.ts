@@ -3,6 +3,7 @@ import { ga4Destination } from './ga4.js';
 import { googleAdsDestination } from './google-ads.js';
 import { linkedinDestination } from './linkedin.js';
 import { metaDestination } from './meta.js';
+import { microsoftAdsDestination } from './microsoft-ads.js';
 import { pinterestDestination } from './pinterest.js';
 import { postbackDestination } from './postback.js';
 import { redditDestination } from './reddit.js';
@@ -24,6 +25,7 @@ export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
   pinterest: pinterestDestination,
   linkedin: linkedinDestination,
   tradedesk: tradeDeskDestination,
+  microsoft_ads: microsoftAdsDestination,
 };
 
 /** The adapter of a destination type, or undefined for an unknown type. */
