@@ -41,6 +41,7 @@ export function destinationView(
     click_window: formatDurationMs(d.click_window_ms),
     view_window: formatDurationMs(d.view_window_ms),
     attributed_only: d.attributed_only,
+    merge_window: formatDurationMs(d.merge_window_ms ?? 0),
     test_mode: d.test_mode,
     base_url: d.base_url,
     accept: d.accept ?? 'any',

@@ -74,6 +74,38 @@ describe('config parsing', () => {
     ]);
   });
 
+  it('MW01 merge_window: 30s by default, 0 (number or text) sends at once, bad values named', () => {
+    const dests = (over: Array<Record<string, unknown>>) =>
+      parseConfig(
+        {
+          ...minimal,
+          environments: [
+            {
+              ...minimal.environments[0],
+              destinations: over.map((o, i) => ({
+                ...minimal.environments[0].destinations[0],
+                id: `d${i}`,
+                ...o,
+              })),
+            },
+          ],
+        },
+        {},
+      );
+    const ok = dests([{}, { merge_window: 0 }, { merge_window: '0' }, { merge_window: '2m' }]);
+    expect(ok.errors).toEqual([]);
+    expect(ok.config.environments[0].destinations.map((d) => d.merge_window_ms)).toEqual([
+      30_000, 0, 0, 120_000,
+    ]);
+    const bad = dests([{ merge_window: 'soon' }, { merge_window: '3d' }, { merge_window: 5 }]);
+    expect(bad.errors.map((e) => e.field)).toEqual([
+      'environments[0].destinations[0].merge_window',
+      'environments[0].destinations[1].merge_window',
+      'environments[0].destinations[2].merge_window',
+    ]);
+    expect(bad.errors[1].message).toMatch(/at most 48h/);
+  });
+
   it('K03 the environment overrides the file for port and data folder', () => {
     const { config } = parseConfig({ ...minimal, port: 1 }, { port: 9090, data_dir: '/tmp/x' });
     expect(config.port).toBe(9090);

@@ -6,6 +6,7 @@ import {
   type ConsentCategories,
   DEFAULT_CONSENT_CATEGORIES,
 } from '../domain/consent-categories.js';
+import { DEDUP_WINDOW_S } from '../domain/dedup.js';
 import { parseDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type {
@@ -26,6 +27,10 @@ const DEFAULT_TOUCH_RETENTION = '90d';
 const DEFAULT_EVENT_RETENTION = '400d';
 const DEFAULT_FLUSH_INTERVAL = '10ms';
 const DEFAULT_DELIVERY_LEASE = '60s';
+/** DESIGN §7: the browser's and the server's copies of a conversion arrive seconds apart. */
+const DEFAULT_MERGE_WINDOW = '30s';
+/** Copies further apart than the dedup window (48 h) are different events: nothing to merge. */
+const MAX_MERGE_WINDOW_MS = DEDUP_WINDOW_S * 1000;
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 type Obj = Record<string, unknown>;
@@ -145,6 +150,7 @@ export const COMMON_DEST_KEYS = new Set([
   'timeout',
   'batch',
   'max_in_flight',
+  'merge_window',
   'test_mode',
   'base_url',
   'accept',
@@ -246,6 +252,17 @@ export function parseDestinationConfig(
   };
 }
 
+/** `merge_window`: a duration up to the dedup window; `0` (a number too) sends at once. */
+function parseMergeWindow(r: Reader, o: Obj, path: string): number {
+  if (o.merge_window === 0 || o.merge_window === '0') return 0;
+  const ms = r.duration(o, 'merge_window', path, DEFAULT_MERGE_WINDOW);
+  if (ms > MAX_MERGE_WINDOW_MS) {
+    r.errors.push({ field: path, message: 'must be at most 48h (the dedup window)' });
+    return 0;
+  }
+  return ms;
+}
+
 function parseDestination(
   r: Reader,
   raw: unknown,
@@ -303,6 +320,7 @@ function parseDestination(
       size: r.int(batch, 'size', `${path}.batch.size`, adapterFor(type)?.maxBatch ?? 1),
       max_wait_ms: r.duration(batch, 'max_wait', `${path}.batch.max_wait`, '0ms'),
     },
+    merge_window_ms: parseMergeWindow(r, o, `${path}.merge_window`),
     test_mode: r.bool(o, 'test_mode', `${path}.test_mode`, false),
     base_url: baseUrl ? baseUrl.replace(/\/+$/, '') : null,
     accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),

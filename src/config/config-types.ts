@@ -28,6 +28,13 @@ export interface DestinationConfig {
    * order; more trade that order for throughput on a slow, one-conversion-per-request API.
    */
   max_in_flight?: number;
+  /**
+   * How long a conversion waits after its first copy before it is sent, so that copies arriving
+   * meanwhile (the browser's and the server's) go out as one merged event (DESIGN §7,
+   * docs/delivery.md). The config file's default is 30 s; absent (a destination built in code)
+   * or 0 sends at once.
+   */
+  merge_window_ms?: number;
   /** Send to the platform's test channel (Meta test_event_code, TikTok test_event_code…). */
   test_mode: boolean;
   /** The platform's API host; tests point it at loopback. Null means the public default. */

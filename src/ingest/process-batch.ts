@@ -25,6 +25,7 @@ import type {
   TouchLookup,
 } from '../store/store.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
+import { deliveryDueMs } from './merge-window.js';
 
 /** One write of the ingest path. */
 export type IngestItem = { kind: 'touch'; touch: Touch } | { kind: 'event'; event: TrackedEvent };
@@ -193,13 +194,13 @@ function conversionRows(
         decision.reason === NOT_HUMAN ||
         acceptRefusal(d.accept, e) !== null);
     if (!e.test_code && !refused && (decision.attributed || !d.attributed_only)) {
-      // A batching destination waits up to max_wait so its rows go out together.
+      // Held for the merge window (copies merge into it) or the batch wait, the longer.
       deliveries.push({
         env_id: e.env_id,
         conversion_id,
         dest_id: d.id,
         now_ms: nowMs,
-        due_ms: nowMs + d.batch.max_wait_ms,
+        due_ms: deliveryDueMs(d, nowMs, nowMs),
         ...(rawIp ? { raw_ip: rawIp } : {}),
       });
     }
@@ -227,7 +228,7 @@ async function recordConversions(
  */
 async function reattribute(
   tx: IngestTx,
-  pk: string,
+  { pk, received_at_ms }: { pk: string; received_at_ms: number },
   merged: TrackedEvent,
   env: EnvironmentConfig,
   nowMs: number,
@@ -247,7 +248,7 @@ async function reattribute(
     if (!decision || !c) continue;
     // Rows refused for their origin were never queued, whatever attributed_only says.
     const wasRefused = isOriginRefusal(c.reason);
-    const due = nowMs + d.batch.max_wait_ms;
+    const due = deliveryDueMs(d, received_at_ms, nowMs);
     if (decision.attributed) {
       await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
       if (!merged.test_code && (d.attributed_only || wasRefused))
@@ -292,7 +293,7 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
       await tx.updateDuplicate(stored.pk, merged);
       if (changed || vouched) {
         await linkIdentities(tx, merged);
-        if (env) await reattribute(tx, stored.pk, merged, env, ctx.nowMs, rawIp);
+        if (env) await reattribute(tx, stored, merged, env, ctx.nowMs, rawIp);
       }
       return { status: 'duplicate', of: stored.pk };
     }

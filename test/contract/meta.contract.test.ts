@@ -71,7 +71,8 @@ describe('meta destination contract', () => {
     const body = JSON.parse(req.body);
     expect(schemaErrors('meta', body)).toEqual([]);
     expect(body.access_token).toBe(TOKEN);
-    expect(body.test_event_code).toBe('TEST4242');
+    // A test code filled in but test_mode off: production requests never carry it.
+    expect(body).not.toHaveProperty('test_event_code');
     const [event] = body.data;
     expect(event).toMatchObject({
       event_name: 'Purchase',
@@ -184,5 +185,18 @@ describe('meta destination contract', () => {
     const failed = await onlyDelivery(rig.base, 'failed');
     expect(failed.attempts[0].error).toBe('event too old: Meta refuses events older than 7 days');
     expect(rig.platform.got).toHaveLength(0);
+  });
+
+  it('MC09 test_mode sends the configured test_event_code (Meta Test Events)', async () => {
+    rig = await destinationRig(meta({ test_mode: true, test_event_code: 'TEST4242' }), () => ({
+      status: 200,
+      body: { events_received: 1, messages: [], fbtrace_id: 'x' },
+    }));
+    await rig.impression('IMP-MC9');
+    await rig.send([webPurchase('ord-mc9')]);
+    const [req] = await rig.received(1);
+    const body = JSON.parse(req.body);
+    expect(schemaErrors('meta', body)).toEqual([]);
+    expect(body.test_event_code).toBe('TEST4242');
   });
 });

@@ -214,6 +214,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     expect(await page.getByLabel('View window').getAttribute('aria-invalid')).toBe('true');
     await shot('setup-destination-errors');
     await page.getByLabel('View window').fill('2d');
+    // Sent at once (the default 30 s merge window would hold the purchase below).
+    await page.getByLabel('Merge window').fill('0s');
     await page.getByRole('button', { name: 'Create destination' }).click();
     await page.getByText('dsp-ui created.').waitFor({ timeout: UI_WAIT_MS });
     const row = page.locator('tr[data-dest="dsp-ui"]');

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { waitFor } from './pixeltrail.js';
+import { sendAtOnce, waitFor } from './pixeltrail.js';
 
 const CLI = path.resolve('dist/cli.js');
 
@@ -29,7 +29,7 @@ export interface ChildServer {
 
 export function writeConfig(dir: string, config: unknown): string {
   const file = path.join(dir, 'pixeltrail.json');
-  writeFileSync(file, JSON.stringify(config));
+  writeFileSync(file, JSON.stringify(sendAtOnce(config)));
   return file;
 }
 

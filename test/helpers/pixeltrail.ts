@@ -48,13 +48,42 @@ export function testConfig(
   };
 }
 
+/**
+ * The config with `merge_window: 0` on every destination that names none: tests expect a
+ * conversion to leave at once unless they test the merge window (default 30 s), and then they
+ * name it. The harness's default, made explicit here rather than in each test.
+ */
+export function sendAtOnce<T>(raw: T): T {
+  const o = raw as { environments?: Array<{ destinations?: Array<Record<string, unknown>> }> };
+  if (!Array.isArray(o?.environments)) return raw;
+  return {
+    ...o,
+    environments: o.environments.map((env) =>
+      Array.isArray(env?.destinations)
+        ? {
+            ...env,
+            destinations: env.destinations.map((d) =>
+              typeof d === 'object' && d !== null && !('merge_window' in d)
+                ? { ...d, merge_window: 0 }
+                : d,
+            ),
+          }
+        : env,
+    ),
+  } as T;
+}
+
 /** Starts pixeltrail in this process on a free port over the data folder. */
 export async function startPixeltrail(
   raw: unknown,
   dataDir: string,
   opts: ServerOptions = {},
 ): Promise<{ server: Server; base: string }> {
-  const { config, errors } = parseConfig(raw, { port: 0, host: '127.0.0.1', data_dir: dataDir });
+  const { config, errors } = parseConfig(sendAtOnce(raw), {
+    port: 0,
+    host: '127.0.0.1',
+    data_dir: dataDir,
+  });
   if (errors.length > 0) throw new Error(JSON.stringify(errors));
   const server = await createServer(config, opts);
   const base = await server.listen();

@@ -7,6 +7,7 @@ import {
   admin,
   postEvents,
   purchase,
+  sendAtOnce,
   startPixeltrail,
   tempDir,
   testConfig,
@@ -64,6 +65,8 @@ const newWebhook = (url: string, extra: Record<string, unknown> = {}) => ({
   view_window: '1d',
   timeout: '2s',
   retry: { base_delay: '100ms' },
+  // Sent at once, as the harness makes the config file's destinations (helpers/pixeltrail.ts).
+  merge_window: 0,
   settings: { url, secret: 'new-secret' },
   ...extra,
 });
@@ -314,6 +317,7 @@ describe('secrets of saved destinations', () => {
       events: ['Purchase'],
       timeout: '2s',
       retry: { base_delay: '100ms' },
+      merge_window: 0,
       settings: { url: `${hook.url}/env` },
     });
     expect(put.status).toBe(200);
@@ -335,7 +339,7 @@ describe('secrets of saved destinations at rest', () => {
 
   /** Starts pixeltrail with these environment variables for `env:NAME` secrets. */
   async function startWith(raw: unknown, dir: string, env: Record<string, string>) {
-    const { config, errors } = parseConfig(raw, {
+    const { config, errors } = parseConfig(sendAtOnce(raw), {
       port: 0,
       host: '127.0.0.1',
       data_dir: dir,
@@ -375,6 +379,7 @@ describe('secrets of saved destinations at rest', () => {
       type: 'webhook',
       events: ['Purchase'],
       view_window: '2d',
+      merge_window: 0,
       settings: { url: `${hook.url}/hook` },
     });
     expect(put.status).toBe(200);

@@ -168,8 +168,10 @@ describe('meta request', () => {
     expect(shop.action_source).toBe('physical_store');
   });
 
-  it('M06 test_event_code from settings is sent; test_mode without one is refused', () => {
-    expect(body([item()], ctx({}, { test_event_code: 'TEST123' })).test_event_code).toBe('TEST123');
+  it('M06 test_event_code goes only in test_mode, never on production; test_mode without one is refused', () => {
+    const code = { test_event_code: 'TEST123' };
+    expect(body([item()], ctx({ test_mode: true }, code)).test_event_code).toBe('TEST123');
+    expect(body([item()], ctx({}, code))).not.toHaveProperty('test_event_code');
     expect(meta.refuse?.(item(), ctx({ test_mode: true }))).toMatch(/test_event_code/);
     expect(meta.refuse?.(item(), ctx({ test_mode: true }, { test_event_code: 'T1' }))).toBeNull();
   });

@@ -132,13 +132,14 @@ export function metaServerEvent(
 
 /**
  * The request body: the events, the token as the form field Meta's examples post (kept out of
- * the URL, so proxies do not log it), and `test_event_code` whenever one is configured.
+ * the URL, so proxies do not log it), and `test_event_code` in test mode only: a code on a
+ * production request would show real conversions in Test Events instead of counting them.
  */
 export function metaBody(
   items: readonly DeliveryItem[],
   ctx: DeliveryContext<MetaSettings>,
 ): Record<string, unknown> {
-  const code = ctx.settings.test_event_code;
+  const code = ctx.dest.test_mode ? ctx.settings.test_event_code : undefined;
   return {
     data: items.map((item) => metaServerEvent(item, ctx)),
     ...(code ? { test_event_code: code } : {}),

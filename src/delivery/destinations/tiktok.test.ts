@@ -185,9 +185,10 @@ describe('tiktok request', () => {
     expect(data[999].event_id).toBe('ord-1000');
   });
 
-  it('TT-R08 test_event_code is sent when configured', () => {
-    const d = dest({ settings: { ...settings, test_event_code: 'TEST12345' } });
-    expect(body([item()], d).test_event_code).toBe('TEST12345');
+  it('TT-R08 test_event_code goes only in test_mode, never on production requests', () => {
+    const coded = { settings: { ...settings, test_event_code: 'TEST12345' } };
+    expect(body([item()], dest({ ...coded, test_mode: true })).test_event_code).toBe('TEST12345');
+    expect(body([item()], dest(coded))).not.toHaveProperty('test_event_code');
     expect(body([item()]).test_event_code).toBeUndefined();
   });
 

@@ -124,12 +124,12 @@ export function tiktokEvent(
   };
 }
 
-/** The request body: web events of one pixel, with the test code whenever one is configured. */
+/** The request body: web events of one pixel, with the test code in test mode only. */
 export function tiktokBody(
   items: readonly DeliveryItem[],
   ctx: DeliveryContext<TiktokSettings>,
 ): Record<string, unknown> {
-  const code = ctx.settings.test_event_code;
+  const code = ctx.dest.test_mode ? ctx.settings.test_event_code : undefined;
   return {
     event_source: 'web',
     event_source_id: ctx.settings.pixel_code,

@@ -11,6 +11,7 @@ interface Destination {
   click_window: string;
   view_window: string;
   attributed_only: boolean;
+  merge_window: string;
   test_mode: boolean;
   base_url: string | null;
   settings: Record<string, unknown>;
@@ -220,6 +221,12 @@ export async function destinationsSection(
       value: current?.view_window ?? '1d',
       size: 6,
     });
+    const merge = h('input', {
+      id: 'd-merge',
+      name: 'merge_window',
+      value: current?.merge_window ?? '30s',
+      size: 6,
+    });
     const attributedOnly = h('input', {
       id: 'd-attributed',
       type: 'checkbox',
@@ -293,6 +300,7 @@ export async function destinationsSection(
             events: list(events.value),
             click_window: click.value.trim(),
             view_window: view.value.trim(),
+            merge_window: merge.value.trim(),
             attributed_only: attributedOnly.checked,
             test_mode: testMode.checked,
             settings,
@@ -346,6 +354,7 @@ export async function destinationsSection(
         field('Events (comma-separated) ', events, 'd-events'),
         field('Click window ', click, 'd-click'),
         field('View window ', view, 'd-view'),
+        field('Merge window ', merge, 'd-merge'),
         field('API base URL ', baseUrl, 'd-base'),
       ),
       h(

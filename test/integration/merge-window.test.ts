@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Server } from '../../src/server.js';
+import { postEvents, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+
+// Issue 20 §1 on a stepped clock: the browser's and the server's copies of one purchase reach
+// Meta as one merged event, sent when the destination's merge window has passed; before that
+// a worker round claims nothing (a counter, not a sleep).
+
+const T0 = Date.now();
+const FBP = 'fb.1.1558571054389.1098115397';
+const FBC = 'fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890';
+/** SHA-256 of `test@example.com`. */
+const EMAIL_SHA = '973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b';
+const URL = 'https://shop.example/thanks';
+
+let now = T0;
+const clock = () => now;
+let running: Array<{ server: Server; meta: Receiver }> = [];
+afterEach(async () => {
+  for (const r of running) {
+    await r.server.close();
+    await r.meta.close();
+  }
+  running = [];
+  now = T0;
+});
+
+const OK = { status: 200, body: { events_received: 1, messages: [], fbtrace_id: 'x' } };
+
+function config(metaUrl: string, dest: Record<string, unknown> = {}) {
+  return {
+    admin_token: 'adm',
+    log_level: 'silent',
+    environments: [
+      {
+        id: 'env_t',
+        name: 'Merge shop',
+        write_key: 'wk_t',
+        allowed_origins: ['http://shop.test'],
+        destinations: [
+          {
+            id: 'fb',
+            type: 'meta',
+            pixel_id: '1234567890',
+            access_token: 'EAAB-token',
+            base_url: metaUrl,
+            attributed_only: false,
+            merge_window: '30s',
+            retry: { base_delay: '100ms' },
+            timeout: '2s',
+            ...dest,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+async function start(dest: Record<string, unknown> = {}, dataDir = tempDir(), meta?: Receiver) {
+  const platform = meta ?? (await startReceiver(() => OK));
+  const { server, base } = await startPixeltrail(config(platform.url, dest), dataDir, {
+    nowMs: clock,
+  });
+  running.push({ server, meta: platform });
+  return { server, base, meta: platform, dataDir };
+}
+
+/** The tag's beacon: the cookie, Meta's browser ids and the page, from the shopper's browser. */
+async function beacon(base: string, eventId: string, extra: Record<string, unknown> = {}) {
+  const res = await fetch(`${base}/e`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
+    body: JSON.stringify({
+      env_id: 'env_t',
+      event_name: 'Purchase',
+      event_id: eventId,
+      user: { anonymous_id: 'anon-mw-1234', fbp: FBP, fbc: FBC },
+      properties: { value: 49.9, currency: 'EUR', url: URL },
+      ...extra,
+    }),
+  });
+  expect(res.status).toBe(204);
+}
+
+/** The shop's backend copy: e-mail and user id, no page, no browser ids. */
+const serverCopy = (eventId: string, extra: Record<string, unknown> = {}) => ({
+  event_name: 'Purchase',
+  event_id: eventId,
+  env_id: 'env_t',
+  user: { email: 'Test@Example.com', user_id: 'u42', ip: '203.0.113.9' },
+  properties: { value: 49.9, currency: 'EUR' },
+  ...extra,
+});
+
+async function outbox(server: Server) {
+  return server.services.store.listDeliveries({ env_id: 'env_t', limit: 10 });
+}
+
+/** The first event Meta received, once it has. */
+async function firstEvent(meta: Receiver) {
+  await waitFor(() => meta.got.length > 0);
+  return JSON.parse(meta.got[0].body).data[0];
+}
+
+/** One worker round at the clock's time; the rows it claimed. */
+const round = (server: Server) => server.services.worker.drainOnce();
+
+describe('merge window (issue 20 §1)', () => {
+  it('MW02 browser copy, then the server copy half a second later: Meta gets one event with both', async () => {
+    const { server, base, meta } = await start();
+    await beacon(base, 'ord-mw2');
+    await server.services.pipeline.flush();
+    now = T0 + 500;
+    expect((await postEvents(base, [serverCopy('ord-mw2')])).body).toMatchObject({
+      duplicates: 1,
+    });
+    const [row] = await outbox(server);
+    expect(row).toMatchObject({ status: 'pending', next_attempt_at_ms: T0 + 30_000 });
+    now = T0 + 29_999;
+    expect(await round(server)).toBe(0);
+    expect(meta.got).toHaveLength(0);
+
+    now = T0 + 30_000;
+    server.services.worker.wake();
+    const event = await firstEvent(meta);
+    expect(event).toMatchObject({
+      event_id: 'ord-mw2',
+      action_source: 'website',
+      event_source_url: URL,
+    });
+    expect(event.user_data).toMatchObject({
+      em: [EMAIL_SHA],
+      fbp: FBP,
+      fbc: FBC,
+      client_ip_address: '127.0.0.1',
+      client_user_agent: UA,
+    });
+    expect(event.user_data.external_id).toHaveLength(1);
+    await waitFor(async () => (await outbox(server))[0].status === 'delivered');
+    expect(await round(server)).toBe(0);
+    expect(meta.got).toHaveLength(1);
+  });
+
+  it('MW03 server copy first, then the browser copy: the page, fbp and fbc still reach Meta', async () => {
+    const { server, base, meta } = await start();
+    await postEvents(base, [serverCopy('ord-mw3')]);
+    now = T0 + 800;
+    await beacon(base, 'ord-mw3');
+    await server.services.pipeline.flush();
+    expect(await round(server)).toBe(0);
+    now = T0 + 30_000;
+    server.services.worker.wake();
+    const event = await firstEvent(meta);
+    expect(event).toMatchObject({ action_source: 'website', event_source_url: URL });
+    expect(event.user_data).toMatchObject({ em: [EMAIL_SHA], fbp: FBP, fbc: FBC });
+  });
+
+  it('MW04 the wait is on the outbox row: a restart inside the window still sends once, merged', async () => {
+    const first = await start();
+    await beacon(first.base, 'ord-mw4');
+    await first.server.services.pipeline.flush();
+    now = T0 + 1000;
+    await postEvents(first.base, [serverCopy('ord-mw4')]);
+    await first.server.close();
+    running = running.filter((r) => r.server !== first.server);
+
+    now = T0 + 30_000;
+    const second = await start({}, first.dataDir, first.meta);
+    const event = await firstEvent(second.meta);
+    expect(event.user_data).toMatchObject({ em: [EMAIL_SHA], fbp: FBP });
+    await waitFor(async () => (await outbox(second.server))[0].status === 'delivered');
+    expect(second.meta.got).toHaveLength(1);
+  });
+
+  it('MW05 merge_window 0 sends the first copy at once, as it came', async () => {
+    const { server, base, meta } = await start({ merge_window: 0 });
+    await beacon(base, 'ord-mw5');
+    await server.services.pipeline.flush();
+    const event = await firstEvent(meta);
+    expect(event.user_data.em).toBeUndefined();
+    expect(event.user_data.fbp).toBe(FBP);
+  });
+});
