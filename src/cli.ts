@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster-serve.js';
+import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
@@ -59,6 +60,9 @@ function banner(config: AppConfig, base: string): string {
 }
 
 async function serve(config: AppConfig, workers: number): Promise<void> {
+  // Before any worker is forked: each would refuse, and be restarted.
+  const refuse = adminTokenVerdict(config).refuse;
+  if (refuse) throw new ConfigError(refuse);
   if (workers > 1 && startCluster(config, workers)) return;
   const server = await createServer(config, { secrets: process.env });
   const base = await server.listen();

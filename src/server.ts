@@ -10,6 +10,8 @@ import { buildApp } from './collector/app.js';
 import { environmentForKey } from './collector/key-check.js';
 import { Metrics } from './collector/metrics.js';
 import type { Services } from './collector/services.js';
+import { adminTokenVerdict } from './config/admin-token-check.js';
+import { ConfigError } from './config/config-load.js';
 import type { SecretSource } from './config/config-parse.js';
 import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
@@ -105,6 +107,8 @@ export interface Server {
 
 /** Wires the store, pipeline, worker and routes from one config. */
 export async function createServer(config: AppConfig, opts: ServerOptions = {}): Promise<Server> {
+  const tokenVerdict = adminTokenVerdict(config);
+  if (tokenVerdict.refuse) throw new ConfigError(tokenVerdict.refuse);
   const store = opts.store ?? openStore(config);
   await store.migrate();
   const nowMs = opts.nowMs ?? Date.now;
@@ -211,6 +215,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const app = buildApp(services, { pixelFastPath: opts.pixelFastPath });
   destinationError = (message) => app.log.error({ message }, 'destinations');
   for (const message of early) destinationError(message);
+  if (tokenVerdict.warn) app.log.warn(tokenVerdict.warn);
   if (!destinations.encryptsSecrets)
     app.log.warn(
       'secrets_key is not set: secrets of destinations saved through the admin API are stored in clear in the database (set secrets_key, or its environment variable, to encrypt them)',

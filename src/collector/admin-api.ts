@@ -1,10 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { decideRedirect, signClick } from '../domain/click-link.js';
 import { parseDurationMs } from '../domain/duration.js';
 import type { ListFilter } from '../store/store.js';
-import { requireAdmin } from './admin-session.js';
 import { attributionReportsApi } from './attribution-reports-api.js';
 import { audiencesApi } from './audiences-api.js';
 import { destinationView } from './destinations-api.js';
@@ -71,18 +69,9 @@ function filterFrom(q: ListQuery): ListFilter {
   };
 }
 
-/** Constant-time comparison of a presented token with the expected one. */
-export function tokenMatches(given: string, want: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** `/api/*`, the admin API behind the admin token (DESIGN §5). */
+/** `/api/*`, the admin API behind the admin token (DESIGN §5; checked by admin-auth.ts). */
 export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', requireAdmin(s.config, s.nowMs));
-
     attributionReportsApi(api, s);
     audiencesApi(api, s);
 

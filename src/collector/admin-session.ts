@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config-types.js';
+import type { Store } from '../store/store.js';
 import { HttpError } from './http-error.js';
 import { anySecretEquals, bearer, secretEquals } from './key-check.js';
 
@@ -40,14 +41,36 @@ export function csrfToken(config: AppConfig, session: string): string {
   return mac(config, `csrf:${session}`);
 }
 
-/** The request's session cookie when it is genuine and unexpired. */
-export function validSession(config: AppConfig, req: FastifyRequest, nowS: number): string | null {
-  const session = SESSION_RE.exec(req.headers.cookie ?? '')?.[1];
-  if (!session) return null;
-  const [exp, nonce, sig] = session.split('.');
+/** A genuine, unexpired session cookie: its value, its id (the nonce) and its expiry. */
+export interface Session {
+  value: string;
+  id: string;
+  expiresAtS: number;
+}
+
+/** The request's session cookie when it is genuine and unexpired (revocation not checked). */
+export function validSession(config: AppConfig, req: FastifyRequest, nowS: number): Session | null {
+  const value = SESSION_RE.exec(req.headers.cookie ?? '')?.[1];
+  if (!value) return null;
+  const [exp, nonce, sig] = value.split('.');
   if (!exp || !nonce || !sig) return null;
   if (!secretEquals(sig, mac(config, `${exp}.${nonce}`))) return null;
-  return Number(exp) > nowS ? session : null;
+  const expiresAtS = Number(exp);
+  return expiresAtS > nowS ? { value, id: nonce, expiresAtS } : null;
+}
+
+/** What the session checks need: the config, a clock and the list of logged-out sessions. */
+export interface SessionDeps {
+  config: AppConfig;
+  nowMs: () => number;
+  store: Pick<Store, 'revokeSession' | 'sessionRevoked'>;
+}
+
+/** The request's session when it is genuine, unexpired and not logged out. */
+export async function liveSession(deps: SessionDeps, req: FastifyRequest): Promise<Session | null> {
+  const session = validSession(deps.config, req, Math.floor(deps.nowMs() / 1000));
+  if (!session || (await deps.store.sessionRevoked(session.id))) return null;
+  return session;
 }
 
 function sessionCookie(req: FastifyRequest, value: string, maxAgeS: number): string {
@@ -60,14 +83,15 @@ function sessionCookie(req: FastifyRequest, value: string, maxAgeS: number): str
  * dashboard's session cookie — then state-changing calls must also carry the session's CSRF
  * token in `X-CSRF-Token`. Write keys are never admin credentials.
  */
-export function requireAdmin(config: AppConfig, nowMs: () => number) {
+export function requireAdmin(deps: SessionDeps) {
+  const { config } = deps;
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearer(req.headers.authorization);
     if (token) {
       if (anySecretEquals(token, adminTokens(config))) return;
       throw new HttpError(401, 'unauthorized', 'the admin token is not valid');
     }
-    const session = validSession(config, req, Math.floor(nowMs() / 1000));
+    const session = await liveSession(deps, req);
     if (!session)
       throw new HttpError(
         401,
@@ -76,7 +100,7 @@ export function requireAdmin(config: AppConfig, nowMs: () => number) {
       );
     if (SAFE_METHODS.has(req.method)) return;
     const csrf = req.headers[CSRF_HEADER];
-    if (typeof csrf !== 'string' || !secretEquals(csrf, csrfToken(config, session)))
+    if (typeof csrf !== 'string' || !secretEquals(csrf, csrfToken(config, session.value)))
       throw new HttpError(403, 'csrf', `state-changing calls need the ${CSRF_HEADER} header`);
   };
 }
@@ -86,9 +110,11 @@ const LoginBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 51
 /**
  * `POST /api/session` exchanges the admin token for an HttpOnly, SameSite=Strict session
  * cookie and its CSRF token; `GET` says whether the cookie is a live session and gives the
- * CSRF token again; `DELETE` logs out.
+ * CSRF token again; `DELETE` logs out: the session is revoked in the store, so a copy of the
+ * cookie stops working on every process too.
  */
-export function sessionRoutes(app: FastifyInstance, config: AppConfig, nowMs: () => number): void {
+export function sessionRoutes(app: FastifyInstance, deps: SessionDeps): void {
+  const { config, nowMs } = deps;
   app.post<{ Body: Static<typeof LoginBody> }>(
     '/api/session',
     { schema: { body: LoginBody }, bodyLimit: 4096 },
@@ -103,11 +129,13 @@ export function sessionRoutes(app: FastifyInstance, config: AppConfig, nowMs: ()
   // Answers 200 either way: the dashboard asks before showing anything, and a 401 would be a
   // console error on every logged-out visit.
   app.get('/api/session', async (req) => {
-    const session = validSession(config, req, Math.floor(nowMs() / 1000));
+    const session = await liveSession(deps, req);
     if (!session) return { authenticated: false };
-    return { authenticated: true, csrf_token: csrfToken(config, session) };
+    return { authenticated: true, csrf_token: csrfToken(config, session.value) };
   });
   app.delete('/api/session', async (req, reply) => {
+    const session = validSession(config, req, Math.floor(nowMs() / 1000));
+    if (session) await deps.store.revokeSession(session.id, session.expiresAtS * 1000, nowMs());
     reply.header('set-cookie', sessionCookie(req, '', 0));
     return { ok: true };
   });

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
-import { sessionRoutes } from './admin-session.js';
+import { installAdminAuth } from './admin-auth.js';
+import { adminTokens, sessionRoutes } from './admin-session.js';
 import { beaconRoute } from './beacon-route.js';
 import { clientErrorHandler } from './client-error.js';
 import { dashboardApi } from './dashboard-api.js';
@@ -10,6 +11,7 @@ import { destinationsApi } from './destinations-api.js';
 import { eventsApi } from './events-api.js';
 import { healthApi } from './health-api.js';
 import { HttpError, installErrorHandler } from './http-error.js';
+import { anySecretEquals } from './key-check.js';
 import { loggerOptions } from './log-redaction.js';
 import { pixelFastPath } from './pixel-fast-path.js';
 import { pixelRoutes } from './pixel-routes.js';
@@ -94,12 +96,18 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     route.bodyLimit ??= ingest ? MAX_BODY_BYTES : DEFAULT_ROUTE_BODY_BYTES;
   });
   installSecurityHeaders(app);
-  installRateLimits(app, s.config, windows);
+  installRateLimits(app, s.config, windows, {
+    // Admin tokens and write keys verify; anything else is an invented key.
+    verifies: (key) =>
+      anySecretEquals(key, adminTokens(s.config)) || s.environmentByWriteKey(key) !== undefined,
+    nowMs: s.nowMs,
+  });
   app.addHook('preClose', async () => {
     closing = true;
   });
   // Routes load after the rate limiter, so its hook is on every one of them.
   app.register(async (routes) => {
+    installAdminAuth(routes, s);
     systemRoutes(routes, s);
     pixelRoutes(routes, s);
     routes.register(async (beacon) => beaconRoute(beacon, s));
@@ -109,7 +117,7 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     triggerRoutes(routes, s);
     adminApi(routes, s);
     subjectsApi(routes, s);
-    sessionRoutes(routes, s.config, s.nowMs);
+    sessionRoutes(routes, { config: s.config, nowMs: s.nowMs, store: s.store });
     reportsApi(routes, s);
     debuggerApi(routes, s);
     dashboardApi(routes, s);

@@ -5,7 +5,6 @@ import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { sendTestConversion } from '../delivery/test-conversion.js';
-import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -45,7 +44,6 @@ export function dashboardApi(app: FastifyInstance, s: Services): void {
   }
 
   app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(s));
     const destination = (env_id: string, dest_id: string) => {
       const env = s.environment(env_id);
       if (!env?.destinations.some((d) => d.id === dest_id))

@@ -6,7 +6,6 @@ import { eventDiagnostics } from '../domain/event-diagnostics.js';
 import { type LiveFilter, matchesLive } from '../ingest/live-bus.js';
 import { personTouches } from '../reports/conversion-paths.js';
 import type { EventTrail } from '../store/store.js';
-import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -66,7 +65,6 @@ async function explainedTrail(s: Services, trail: EventTrail) {
  */
 export function debuggerApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(s));
     const streams = new Set<ServerResponse>();
     api.addHook('preClose', async () => {
       for (const res of streams) res.end();

@@ -6,7 +6,6 @@ import { apiFieldErrors, destinationFromInput, MASK } from '../config/destinatio
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
-import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -99,8 +98,6 @@ function destinationTypes() {
  */
 export function destinationsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(s));
-
     const envOf = (env_id: string) => {
       const env = s.environment(env_id);
       if (!env) throw new HttpError(404, 'not_found', `no environment ${env_id}`);

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { gradeDestination, gradeSource, matchQuality } from '../domain/health.js';
-import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -29,7 +28,6 @@ async function invalidHits(s: Services) {
  */
 export function healthApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(s));
     api.get<{ Querystring: { env_id?: string } }>('/api/health', async (req) => {
       const env = s.environment(req.query.env_id ?? '');
       if (!env)

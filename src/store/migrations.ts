@@ -7,6 +7,7 @@ import { storedDestinationsMigration } from './migration-destinations.js';
 import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
 import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
+import { revokedSessionsMigration } from './migration-sessions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -216,6 +217,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0010_outbox_jobs': outboxJobsMigration(dialect),
         '0010b_audience_member_indexes': audienceMemberIndexesMigration,
         '0011_definition_versions': definitionVersionsMigration(dialect),
+        '0012_revoked_sessions': revokedSessionsMigration(dialect),
       };
     },
   };

@@ -155,6 +155,13 @@ export interface Database extends AudienceTables {
   touch_days: TouchDaysTable;
   stored_destinations: StoredDestinationsTable;
   definition_versions: DefinitionVersionsTable;
+  revoked_sessions: RevokedSessionsTable;
+}
+
+/** Dashboard sessions ended by logging out, until they would have expired (migration 0012). */
+export interface RevokedSessionsTable {
+  session_id: string;
+  expires_at_ms: number;
 }
 
 /** A counter per kind of definition, moved on by every write (migration 0011). */

@@ -457,6 +457,13 @@ export interface Store extends AudienceStore {
   /** A counter of the saved destinations that every write moves on. */
   storedDestinationsVersion(): Promise<string>;
   /** The codeless trigger rules of an environment, or null when none were ever saved. */
+  /**
+   * Ends a dashboard session everywhere (logout) until `expires_at_ms`, when it would have
+   * expired anyway; sessions already past their expiry are forgotten on the way.
+   */
+  revokeSession(session_id: string, expires_at_ms: number, now_ms: number): Promise<void>;
+  /** Whether a dashboard session was ended by logging out. */
+  sessionRevoked(session_id: string): Promise<boolean>;
   getTriggerRules(env_id: string): Promise<StoredTriggerRules | null>;
   /** Replaces the environment's rule set. */
   putTriggerRules(env_id: string, rules: readonly TriggerRule[], now_ms: number): Promise<void>;
