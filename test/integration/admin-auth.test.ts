@@ -218,6 +218,8 @@ describe('weak admin token', () => {
       { logStream: { write: (l: string) => lines.push(l) } as unknown as NodeJS.WritableStream },
     );
     await server.close();
-    expect(lines.join('')).toMatch(/the admin token is shorter than 16 characters: fine on loopback only/);
+    expect(lines.join('')).toMatch(
+      /the admin token is shorter than 16 characters: fine on loopback only/,
+    );
   });
 });
