@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { attributionRules } from '../domain/attribution.js';
 import { explainAttribution } from '../domain/attribution-explain.js';
 import { eventDiagnostics } from '../domain/event-diagnostics.js';
 import { type LiveFilter, matchesLive } from '../ingest/live-bus.js';
@@ -48,7 +49,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
         ? explainAttribution(
             who,
             touches,
-            { dest_id: d.id, click_window_ms: d.click_window_ms, view_window_ms: d.view_window_ms },
+            attributionRules(d),
             c.reason === CONSENT_DENIED || e.consent.ads === false,
           )
         : null;

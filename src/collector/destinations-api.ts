@@ -4,6 +4,7 @@ import { secretFields } from '../config/config-parse.js';
 import type { DestinationConfig } from '../config/config-types.js';
 import { apiFieldErrors, destinationFromInput, MASK } from '../config/destination-input.js';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
+import { attributionRules, probabilisticWindowNotes } from '../domain/attribution.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { HttpError } from './http-error.js';
@@ -30,6 +31,7 @@ export function destinationView(
   d: DestinationConfig,
   extra: { env_id: string; source: string; paused: boolean; paused_reason: string | null },
 ) {
+  const rules = attributionRules(d);
   return {
     env_id: extra.env_id,
     id: d.id,
@@ -39,6 +41,10 @@ export function destinationView(
     event_map: d.event_map,
     click_window: formatDurationMs(d.click_window_ms),
     view_window: formatDurationMs(d.view_window_ms),
+    // The windows attribution uses, clamped to the two above; `notes` says when they were.
+    probabilistic_click_window: formatDurationMs(rules.probabilistic_click_window_ms),
+    probabilistic_view_window: formatDurationMs(rules.probabilistic_view_window_ms),
+    notes: probabilisticWindowNotes(d),
     attributed_only: d.attributed_only,
     merge_window: formatDurationMs(d.merge_window_ms ?? 0),
     test_mode: d.test_mode,

@@ -19,6 +19,8 @@ import { MIN_SECRETS_KEY_CHARS } from './secret-box.js';
 
 const DEFAULT_CLICK_WINDOW = '7d';
 const DEFAULT_VIEW_WINDOW = '1d';
+/** ip+ua and ip matches (DESIGN §6); attribution clamps them to the two windows above. */
+const DEFAULT_PROBABILISTIC_WINDOW = '1d';
 const DEFAULT_RETRY_BASE = '1s';
 const DEFAULT_RETRY_FOR = '24h';
 const DEFAULT_MAX_ATTEMPTS = 100;
@@ -145,6 +147,8 @@ export const COMMON_DEST_KEYS = new Set([
   'event_map',
   'click_window',
   'view_window',
+  'probabilistic_click_window',
+  'probabilistic_view_window',
   'attributed_only',
   'retry',
   'timeout',
@@ -305,6 +309,18 @@ function parseDestination(
     event_map: eventMap as Record<string, string>,
     click_window_ms: r.duration(o, 'click_window', `${path}.click_window`, DEFAULT_CLICK_WINDOW),
     view_window_ms: r.duration(o, 'view_window', `${path}.view_window`, DEFAULT_VIEW_WINDOW),
+    probabilistic_click_window_ms: r.duration(
+      o,
+      'probabilistic_click_window',
+      `${path}.probabilistic_click_window`,
+      DEFAULT_PROBABILISTIC_WINDOW,
+    ),
+    probabilistic_view_window_ms: r.duration(
+      o,
+      'probabilistic_view_window',
+      `${path}.probabilistic_view_window`,
+      DEFAULT_PROBABILISTIC_WINDOW,
+    ),
     attributed_only: r.bool(o, 'attributed_only', `${path}.attributed_only`, true),
     retry: {
       baseMs: r.duration(retry, 'base_delay', `${path}.retry.base_delay`, DEFAULT_RETRY_BASE),

@@ -17,6 +17,12 @@ export interface DestinationConfig {
   event_map: Record<string, string>;
   click_window_ms: number;
   view_window_ms: number;
+  /**
+   * Windows of probabilistic (`ip+ua`, `ip`) clicks and impressions as configured; absent
+   * means 1 day. Attribution clamps them to the windows above (see attributionRules).
+   */
+  probabilistic_click_window_ms?: number;
+  probabilistic_view_window_ms?: number;
   /** Only conversions credited to a touch are sent (default); false sends all of them. */
   attributed_only: boolean;
   retry: RetryBudget;

@@ -9,6 +9,16 @@ export const MASK = '****';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The probabilistic windows in the file's form, as configured (left out when absent). */
+function probabilisticWindowsRaw(d: DestinationConfig): Obj {
+  const out: Obj = {};
+  if (d.probabilistic_click_window_ms !== undefined)
+    out.probabilistic_click_window = formatDurationMs(d.probabilistic_click_window_ms);
+  if (d.probabilistic_view_window_ms !== undefined)
+    out.probabilistic_view_window = formatDurationMs(d.probabilistic_view_window_ms);
+  return out;
+}
+
 /**
  * A parsed destination back in the config file's form, which parses to the same destination;
  * a secret read from `env:NAME` is written as that reference, never as its value.
@@ -21,6 +31,7 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     event_map: d.event_map,
     click_window: formatDurationMs(d.click_window_ms),
     view_window: formatDurationMs(d.view_window_ms),
+    ...probabilisticWindowsRaw(d),
     attributed_only: d.attributed_only,
     retry: {
       base_delay: formatDurationMs(d.retry.baseMs),

@@ -45,6 +45,7 @@ function testItem(env: EnvironmentConfig, destId: string, nowMs: number): Delive
         placement_id: null,
         touch_time: t - 60,
         match_key: 'cookie',
+        match_type: 'deterministic',
         window: '1d',
         model: 'last_touch',
       },

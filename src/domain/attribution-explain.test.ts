@@ -1,13 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ConversionIdentity, matchKeyFor } from './attribution.js';
+import { attributionRules, type ConversionIdentity, matchKeyFor } from './attribution.js';
 import { explainAttribution, matchKeysFor } from './attribution-explain.js';
 import type { Touch } from './event.js';
 
 const H = 3600;
 const D = 86_400;
 const NOW = 1_763_900_000;
-const rules = { dest_id: 'dsp1', click_window_ms: 7 * D * 1000, view_window_ms: D * 1000 };
+const rules = attributionRules({
+  id: 'dsp1',
+  click_window_ms: 7 * D * 1000,
+  view_window_ms: D * 1000,
+});
 
 function touch(over: Partial<Touch>): Touch {
   return {
@@ -44,7 +48,7 @@ describe('why (not) attributed', () => {
     );
     expect(x.attributed).toBe(false);
     expect(x.summary).toBe(
-      'impression IMP-9 via ip+ua was 26 h before, outside the 1d view window',
+      'impression IMP-9 via ip+ua was 26 h before, outside the 1d probabilistic view window',
     );
     expect(x.by_key).toEqual([
       {
@@ -54,7 +58,8 @@ describe('why (not) attributed', () => {
             touch_id: 'IMP-9',
             verdict: 'outside_window',
             gap_s: 26 * H,
-            message: 'impression IMP-9 via ip+ua was 26 h before, outside the 1d view window',
+            message:
+              'impression IMP-9 via ip+ua was 26 h before, outside the 1d probabilistic view window',
           }),
         ],
       },
@@ -74,9 +79,9 @@ describe('why (not) attributed', () => {
 
   it('X03 the credited click is marked; an in-window impression it beat is shown as beaten', () => {
     const x = explainAttribution(
-      who(),
+      who({ anonymous_id: 'a1' }),
       [
-        touch({ kind: 'click', touch_id: 'CLK-1', time: NOW - 3 * D }),
+        touch({ kind: 'click', touch_id: 'CLK-1', anonymous_id: 'a1', time: NOW - 3 * D }),
         touch({ touch_id: 'IMP-2', time: NOW - H }),
         touch({ touch_id: 'IMP-LATE', time: NOW + H }),
       ],
@@ -84,8 +89,9 @@ describe('why (not) attributed', () => {
       false,
     );
     expect(x.attributed).toBe(true);
-    expect(x.summary).toBe('credited click CLK-1 via ip+ua (7d click window)');
-    const byId = Object.fromEntries(x.by_key[0].touches.map((t) => [t.touch_id, t.verdict]));
+    expect(x.summary).toBe('credited click CLK-1 via cookie, deterministic (7d click window)');
+    expect(x.match_type).toBe('deterministic');
+    const byId = Object.fromEntries(x.by_key[1].touches.map((t) => [t.touch_id, t.verdict]));
     expect(byId).toEqual({
       'IMP-2': 'beaten',
       'IMP-LATE': 'after_conversion',
@@ -151,5 +157,38 @@ describe('why (not) attributed', () => {
         },
       ),
     );
+  });
+
+  it('X07 the explanation names each passed-over candidate and the rule that beat it', () => {
+    const x = explainAttribution(
+      who({ anonymous_id: 'a1', user_id: 'u1' }),
+      [
+        touch({ kind: 'click', touch_id: 'CLK-IP', time: NOW - 60 }),
+        touch({ touch_id: 'IMP-OWN', anonymous_id: 'a1', ip: null, time: NOW - 2 * H }),
+        touch({ touch_id: 'IMP-OLDER', anonymous_id: 'a1', ip: null, time: NOW - 3 * H }),
+        touch({ touch_id: 'IMP-TIE', user_id: 'u1', ip: null, time: NOW - 2 * H }),
+      ],
+      rules,
+      false,
+    );
+    expect(x.summary).toBe(
+      'credited impression IMP-TIE via user_id, deterministic (1d view window)',
+    );
+    expect(x.passed_over.map((p) => p.reason)).toEqual([
+      'impression IMP-OWN via cookie: the credited impression IMP-TIE via user_id ' +
+        '(deterministic impression) is of the same class and time, with a stronger key',
+      'impression IMP-OLDER via cookie: the credited impression IMP-TIE via user_id ' +
+        '(deterministic impression) is of the same class and later',
+      'click CLK-IP via ip+ua: an ip+ua click ranks below the credited impression IMP-TIE ' +
+        'via user_id (deterministic impression)',
+    ]);
+    const clickVerdict = x.by_key.flatMap((k) => k.touches).find((t) => t.touch_id === 'CLK-IP');
+    expect(clickVerdict).toMatchObject({
+      verdict: 'beaten',
+      match_type: 'probabilistic',
+      message: expect.stringContaining(
+        'inside the 1d probabilistic click window; passed over: an ip+ua',
+      ),
+    });
   });
 });

@@ -1,18 +1,26 @@
 import {
   type AttributionRules,
   attribute,
-  CLOCK_SKEW_S,
+  type Candidate,
   type ConversionIdentity,
+  candidatesFor,
+  describeClass,
   describeGap,
+  describeWindow,
   MATCH_KEY_RANK,
+  type MatchClass,
   type MatchKey,
-  windowMs,
+  type MatchType,
+  matchTypeOf,
 } from './attribution.js';
-import { formatDurationMs } from './duration.js';
+import { cameAfter } from './clock-skew.js';
+import { deviceAnonymousIds } from './device-id.js';
 import type { Touch } from './event.js';
 
 /** Touches shown per match key: the nearest in time to the conversion. */
 export const EXPLAIN_TOUCHES_PER_KEY = 3;
+/** In-window candidates named as passed over, best first. */
+export const EXPLAIN_PASSED_OVER = 5;
 
 /** What one touch was, for one conversion and destination. */
 export type TouchVerdict =
@@ -33,8 +41,21 @@ export interface ExplainedTouch {
   /** Conversion time minus touch time, seconds; negative when the touch came after. */
   gap_s: number;
   match_key: MatchKey;
+  match_type: MatchType;
   verdict: TouchVerdict;
   message: string;
+}
+
+/** An in-window touch that lost to the credited one, and the rule that decided it. */
+export interface PassedOver {
+  kind: Touch['kind'];
+  touch_id: string;
+  match_key: MatchKey;
+  match_type: MatchType;
+  match_class: MatchClass;
+  /** Unix seconds. */
+  time: number;
+  reason: string;
 }
 
 /** Why a conversion was, or was not, credited to a destination's touch. */
@@ -42,6 +63,10 @@ export interface AttributionExplanation {
   dest_id: string;
   attributed: boolean;
   summary: string;
+  /** The credited touch's class, when one was credited. */
+  match_type: MatchType | null;
+  /** The competing touches inside their windows that lost, best first, each with why. */
+  passed_over: PassedOver[];
   /** The nearest touches under each key that found any, strongest key first. */
   by_key: Array<{ match_key: MatchKey; touches: ExplainedTouch[] }>;
   /** Identity keys the conversion did not carry: adding them would find more touches. */
@@ -61,6 +86,7 @@ export function matchKeysFor(touch: Touch, who: ConversionIdentity): MatchKey[] 
     for (const l of who.linked) if (l.anonymous_id === touch.anonymous_id) keys.push(l.via);
     if (touch.anonymous_id === u.anonymous_id || touch.anonymous_id === u.cookie_id)
       keys.push('cookie');
+    if (deviceAnonymousIds(u).includes(touch.anonymous_id)) keys.push('device_id');
   }
   if (touch.kind === 'click' && u.click_id && touch.touch_id === u.click_id) keys.push('click_id');
   if (touch.kind === 'impression' && u.imp_id && touch.touch_id === u.imp_id) keys.push('imp_id');
@@ -84,54 +110,95 @@ function missingKeys(who: ConversionIdentity): string[] {
   return Object.keys(has).filter((k) => !has[k]);
 }
 
+function nameOf(c: Pick<Candidate, 'touch' | 'key'>): string {
+  return `${c.touch.kind} ${c.touch.touch_id} via ${c.key}`;
+}
+
+/** Why `loser`, inside its window, lost to `winner` (they are ordered by compareCandidates). */
+function lostBecause(loser: Candidate, winner: Candidate): string {
+  const won = `${nameOf(winner)} (${describeClass(winner.match_class)})`;
+  if (loser.match_class !== winner.match_class) {
+    const lost = describeClass(loser.match_class);
+    return `${/^[aeiou]/.test(lost) ? 'an' : 'a'} ${lost} ranks below the credited ${won}`;
+  }
+  if (loser.touch.time !== winner.touch.time)
+    return `the credited ${won} is of the same class and later`;
+  if (loser.key !== winner.key)
+    return `the credited ${won} is of the same class and time, with a stronger key`;
+  return `the credited ${won} is of the same class, time and key and comes first`;
+}
+
+type Role = 'credited' | 'also' | 'passed' | 'also_passed' | 'other';
+
 function verdictOf(
   touch: Touch,
   key: MatchKey,
-  gap: number,
+  time: number,
   rules: AttributionRules,
-  credited: 'strongest' | 'weaker' | false,
+  role: Role,
   consentDenied: boolean,
+  because: string | undefined,
 ): { verdict: TouchVerdict; message: string } {
-  const name = `${touch.kind} ${touch.touch_id} via ${key}`;
-  const type = touch.kind === 'click' ? 'click' : 'view';
-  const window = formatDurationMs(windowMs(touch.kind, rules));
+  const name = nameOf({ touch, key });
+  const gap = time - touch.time;
+  const window = describeWindow(touch.kind, key, rules);
   if (touch.dest_id !== null && touch.dest_id !== rules.dest_id)
     return {
       verdict: 'other_destination',
       message: `${name} was served by ${touch.dest_id}; ${rules.dest_id} is credited only for its own touches`,
     };
-  if (gap < -CLOCK_SKEW_S)
+  if (cameAfter(touch.time, time))
     return {
       verdict: 'after_conversion',
       message: `${name} came ${describeGap(-gap)} after the conversion`,
     };
-  if (gap * 1000 > windowMs(touch.kind, rules))
-    return {
-      verdict: 'outside_window',
-      message: `${name} was ${describeGap(gap)} before, outside the ${window} ${type} window`,
-    };
-  if (consentDenied)
-    return {
-      verdict: 'consent_denied',
-      message: `${name} was inside the ${window} ${type} window, but ads consent was denied`,
-    };
-  if (credited === 'strongest')
+  if (role === 'credited')
     return {
       verdict: 'credited',
       message: `${name}, ${describeGap(Math.max(gap, 0))} before: credited`,
     };
-  if (credited === 'weaker')
+  if (role === 'also')
     return { verdict: 'credited', message: `${name}: the credited touch, also found by this key` };
+  if (role === 'other')
+    return {
+      verdict: 'outside_window',
+      message: `${name} was ${describeGap(gap)} before, outside the ${window} window`,
+    };
+  if (consentDenied)
+    return {
+      verdict: 'consent_denied',
+      message: `${name} was inside the ${window} window, but ads consent was denied`,
+    };
+  if (role === 'also_passed')
+    return { verdict: 'beaten', message: `${name}: also found by a stronger key; passed over` };
   return {
     verdict: 'beaten',
-    message: `${name} was inside the ${window} ${type} window; a click, a stronger key or a later touch won`,
+    message: `${name} was inside the ${window} window; passed over: ${because ?? 'not credited'}`,
   };
 }
 
+function summaryOf(
+  consentDenied: boolean,
+  winner: Candidate | undefined,
+  reason: string | null,
+  rules: AttributionRules,
+): string {
+  if (consentDenied) return 'ads consent was denied: no touch may be credited';
+  if (!winner) return reason ?? 'unattributed';
+  const t = winner.touch;
+  const what = t.kind === 'click' ? `click ${t.touch_id}` : `impression ${t.touch_id}`;
+  return (
+    `credited ${what} via ${winner.key}, ${matchTypeOf(winner.key)} ` +
+    `(${describeWindow(t.kind, winner.key, rules)} window)`
+  );
+}
+
 /**
- * Explains the attribution of one conversion for one destination (DESIGN §6): each touch of
- * the person, under each key that found it, and which rule — window, destination, timing or
- * consent — it met or missed. Pure: the caller reads the touches.
+ * Explains the attribution of one conversion for one destination (DESIGN §6): which touch
+ * won and its class, every competing touch inside its window that was passed over and why
+ * (a weaker class, an earlier touch, a weaker key), and each touch of the person under each
+ * key that found it with the rule — window, destination, timing or consent — it met or
+ * missed. Pure: the caller reads the touches.
  */
 export function explainAttribution(
   who: ConversionIdentity,
@@ -139,20 +206,37 @@ export function explainAttribution(
   rules: AttributionRules,
   consentDenied: boolean,
 ): AttributionExplanation {
+  const candidates = candidatesFor(who, touches, rules);
+  const inWindow = candidates.filter((c) => c.in_window);
+  const winner = consentDenied ? undefined : inWindow[0];
   const decision = consentDenied ? null : attribute(who, touches, rules);
-  const won = decision?.attributed ? decision.attribution : null;
+  const roles = new Map<Touch, Role>();
+  const because = new Map<Touch, string>();
+  for (const c of inWindow) {
+    roles.set(c.touch, c === winner ? 'credited' : 'passed');
+    if (winner && c !== winner) because.set(c.touch, lostBecause(c, winner));
+  }
+  const passed_over = winner
+    ? inWindow.slice(1, 1 + EXPLAIN_PASSED_OVER).map((c) => ({
+        kind: c.touch.kind,
+        touch_id: c.touch.touch_id,
+        match_key: c.key,
+        match_type: matchTypeOf(c.key),
+        match_class: c.match_class,
+        time: c.touch.time,
+        reason: `${nameOf(c)}: ${because.get(c.touch)}`,
+      }))
+    : [];
   const groups = new Map<MatchKey, ExplainedTouch[]>();
   for (const touch of touches) {
     const keys = matchKeysFor(touch, who);
     const gap = who.time - touch.time;
-    const credited =
-      !!won &&
-      keys[0] === won.match_key &&
-      touch.time === won.touch_time &&
-      touch.touch_id === (touch.kind === 'click' ? won.click_id : won.imp_id);
+    const role = roles.get(touch) ?? 'other';
     for (const key of keys) {
-      const role = credited ? (key === keys[0] ? 'strongest' : 'weaker') : false;
-      const v = verdictOf(touch, key, gap, rules, role, consentDenied);
+      const weaker = key !== keys[0];
+      const keyRole =
+        weaker && role === 'credited' ? 'also' : weaker && role === 'passed' ? 'also_passed' : role;
+      const v = verdictOf(touch, key, who.time, rules, keyRole, consentDenied, because.get(touch));
       const list = groups.get(key) ?? [];
       list.push({
         kind: touch.kind,
@@ -162,6 +246,7 @@ export function explainAttribution(
         time: touch.time,
         gap_s: gap,
         match_key: key,
+        match_type: matchTypeOf(key),
         ...v,
       });
       groups.set(key, list);
@@ -175,16 +260,13 @@ export function explainAttribution(
         .sort((a, b) => Math.abs(a.gap_s) - Math.abs(b.gap_s))
         .slice(0, EXPLAIN_TOUCHES_PER_KEY),
     }));
-  let summary: string;
-  if (consentDenied) summary = 'ads consent was denied: no touch may be credited';
-  else if (won)
-    summary = `credited ${won.type === 'click' ? `click ${won.click_id}` : `impression ${won.imp_id}`} via ${won.match_key} (${won.window} ${won.type} window)`;
-  else if (decision && !decision.attributed) summary = decision.reason;
-  else summary = 'unattributed';
+  const reason = decision && !decision.attributed ? decision.reason : null;
   return {
     dest_id: rules.dest_id,
-    attributed: !!won,
-    summary,
+    attributed: !!winner,
+    summary: summaryOf(consentDenied, winner, reason, rules),
+    match_type: winner ? matchTypeOf(winner.key) : null,
+    passed_over,
     by_key,
     missing_keys: missingKeys(who),
   };

@@ -8,6 +8,7 @@ import {
   type PathTouch,
   removalEffects,
 } from './attribution-models.js';
+import { CLOCK_SKEW_S } from './clock-skew.js';
 
 const D = 86_400;
 const T = 1_763_900_000;
@@ -115,6 +116,15 @@ describe('attribution models, hand-worked', () => {
     for (const m of ATTRIBUTION_MODELS) {
       expectCredits(byCampaign(p, m, { removal_effects: new Map([['in', 0.5]]) }), { in: 100 });
     }
+  });
+
+  it('M16 a touch stamped up to CLOCK_SKEW_S after the conversion is on its path, as in last touch', () => {
+    const late = (campaign_id: string, s: number): PathTouch => ({
+      ...imp(campaign_id, 0),
+      time: T + s,
+    });
+    const p = path([late('skewed', CLOCK_SKEW_S), late('after', CLOCK_SKEW_S + 1)]);
+    expectCredits(byCampaign(p, 'linear'), { skewed: 100 });
   });
 
   it('M14 a path with no touch in the window gets no credit at all', () => {

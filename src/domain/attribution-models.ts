@@ -1,3 +1,4 @@
+import { cameAfter } from './clock-skew.js';
 import type { TouchKind } from './event.js';
 
 /** The multi-touch models of the attribution report (issue 9). */
@@ -15,8 +16,6 @@ export type AttributionModel = (typeof ATTRIBUTION_MODELS)[number];
 export const DEFAULT_HALF_LIFE_S = 7 * 86_400;
 /** Position based: the first and the last touch take 40 % each, the middle shares 20 %. */
 const POSITION_END_SHARE = 0.4;
-/** A touch may be stamped a little after the conversion when clocks disagree. */
-const CLOCK_SKEW_S = 30;
 /** The channel of touches that name no campaign. */
 export const NO_CAMPAIGN = '(none)';
 
@@ -64,7 +63,7 @@ export function channelOf(t: PathTouch): string {
 export function touchesInWindow(path: ConversionPath, lookback_s: number): PathTouch[] {
   return path.touches
     .map((t, i) => ({ t, i }))
-    .filter(({ t }) => path.time - t.time < lookback_s && t.time <= path.time + CLOCK_SKEW_S)
+    .filter(({ t }) => path.time - t.time < lookback_s && !cameAfter(t.time, path.time))
     .sort((a, b) => a.t.time - b.t.time || a.i - b.i)
     .map(({ t }) => t);
 }

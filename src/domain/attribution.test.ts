@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { attribute, type ConversionIdentity } from './attribution.js';
+import {
+  attribute,
+  attributionRules,
+  type ConversionIdentity,
+  probabilisticWindowNotes,
+} from './attribution.js';
 import type { Touch } from './event.js';
 
 const H = 3600;
 const D = 86_400;
 const NOW = 1_763_900_000;
-const rules = { dest_id: 'dsp1', click_window_ms: 7 * D * 1000, view_window_ms: D * 1000 };
+const rules = attributionRules({
+  id: 'dsp1',
+  click_window_ms: 7 * D * 1000,
+  view_window_ms: D * 1000,
+});
 
 function touch(over: Partial<Touch>): Touch {
   return {
@@ -174,5 +183,135 @@ describe('last-touch attribution', () => {
       attributed: false,
       reason: 'no touch of this person for this destination',
     });
+  });
+});
+
+describe('deterministic matches beat probabilistic ones (issue 19)', () => {
+  const OFFICE_IP = '198.51.100.20';
+  const SAFARI = 'Mozilla/5.0 (Macintosh) Safari/605.1.15';
+  const CHROME = 'Mozilla/5.0 (Windows NT 10.0) Chrome/131.0';
+
+  it("C01 browser D's own impression beats browser E's click from the same office IP", () => {
+    const clickE = touch({
+      kind: 'click',
+      touch_id: 'CLK-E1',
+      anonymous_id: 'ptid-E',
+      ip: OFFICE_IP,
+      user_agent: SAFARI,
+      time: NOW - 2 * H,
+    });
+    const impD = touch({
+      touch_id: 'IMP-D1',
+      anonymous_id: 'ptid-D',
+      ip: OFFICE_IP,
+      user_agent: CHROME,
+      time: NOW - 3 * H,
+    });
+    const buyer = who({ anonymous_id: 'ptid-D', ip: OFFICE_IP, user_agent: CHROME });
+    expect(attribute(buyer, [clickE, impD], rules)).toMatchObject({
+      attributed: true,
+      attribution: {
+        type: 'view',
+        imp_id: 'IMP-D1',
+        match_key: 'cookie',
+        match_type: 'deterministic',
+        window: '1d',
+      },
+    });
+  });
+
+  it('C02 an IP-only click counts only inside the 1d probabilistic click window', () => {
+    const click = touch({ kind: 'click', touch_id: 'CLK-IP', anonymous_id: 'x', user_agent: 'B' });
+    const inside = attribute(who(), [{ ...click, time: NOW - 23 * H }], rules);
+    expect(inside).toMatchObject({
+      attributed: true,
+      attribution: { match_key: 'ip', match_type: 'probabilistic', window: '1d' },
+    });
+    const d = attribute(who(), [{ ...click, time: NOW - 2 * D }], rules);
+    expect(d).toEqual({
+      attributed: false,
+      reason: 'click CLK-IP via ip was 48 h before, outside the 1d probabilistic click window',
+    });
+  });
+
+  it('C03 probabilistic windows never reach further than the destination windows', () => {
+    const r = attributionRules({
+      id: 'dsp1',
+      click_window_ms: 12 * H * 1000,
+      view_window_ms: 7 * D * 1000,
+      probabilistic_click_window_ms: 3 * D * 1000,
+      probabilistic_view_window_ms: 2 * D * 1000,
+    });
+    expect(r.probabilistic_click_window_ms).toBe(12 * H * 1000);
+    expect(r.probabilistic_view_window_ms).toBe(2 * D * 1000);
+    expect(
+      probabilisticWindowNotes({
+        id: 'dsp1',
+        click_window_ms: 12 * H * 1000,
+        view_window_ms: 7 * D * 1000,
+        probabilistic_click_window_ms: 3 * D * 1000,
+      }),
+    ).toEqual(['probabilistic_click_window 3d is longer than click_window 12h: 12h is used']);
+    const late = touch({ kind: 'click', touch_id: 'C', anonymous_id: null, time: NOW - 13 * H });
+    expect(attribute(who(), [late], r).attributed).toBe(false);
+  });
+
+  it('C04 an ip+ua impression beats an IP-only click; an IP-only click beats an IP-only impression', () => {
+    const ipClick = touch({
+      kind: 'click',
+      touch_id: 'CLK-IP',
+      anonymous_id: null,
+      user_agent: 'B',
+      time: NOW - 60,
+    });
+    const ipuaImp = touch({ touch_id: 'IMP-IPUA', anonymous_id: null, time: NOW - 5 * H });
+    const ipImp = touch({
+      touch_id: 'IMP-IP',
+      anonymous_id: null,
+      user_agent: 'B',
+      time: NOW - 10,
+    });
+    expect(attribute(who({ anonymous_id: 'z' }), [ipClick, ipuaImp, ipImp], rules)).toMatchObject({
+      attribution: { imp_id: 'IMP-IPUA', match_key: 'ip+ua' },
+    });
+    expect(attribute(who({ anonymous_id: 'z' }), [ipClick, ipImp], rules)).toMatchObject({
+      attribution: { click_id: 'CLK-IP', match_key: 'ip' },
+    });
+  });
+
+  it('C05 inside a class the latest touch wins, whatever its key; at the same second the stronger key', () => {
+    const byUser = touch({
+      kind: 'click',
+      touch_id: 'CLK-U',
+      anonymous_id: null,
+      user_id: 'u1',
+      ip: null,
+      time: NOW - 5 * H,
+    });
+    const byCookie = touch({ kind: 'click', touch_id: 'CLK-C', ip: null, time: NOW - H });
+    const u = who({ user_id: 'u1' });
+    expect(attribute(u, [byUser, byCookie], rules)).toMatchObject({
+      attribution: { click_id: 'CLK-C', match_key: 'cookie' },
+    });
+    expect(attribute(u, [byCookie, { ...byUser, time: NOW - H }], rules)).toMatchObject({
+      attribution: { click_id: 'CLK-U', match_key: 'user_id' },
+    });
+  });
+
+  it('C06 a touch stamped up to 30 s after the conversion counts; 31 s after does not', () => {
+    expect(attribute(who(), [touch({ time: NOW + 30 })], rules).attributed).toBe(true);
+    expect(attribute(who(), [touch({ time: NOW + 31 })], rules).attributed).toBe(false);
+  });
+
+  it('C07 the class and key decide, not the order touches are read in', () => {
+    const a = touch({ touch_id: 'IMP-A', dest_id: null, time: NOW - H });
+    const b = touch({ touch_id: 'IMP-B', time: NOW - H });
+    const c = touch({ touch_id: 'IMP-0', time: NOW - H });
+    for (const order of [
+      [a, b, c],
+      [c, b, a],
+      [b, a, c],
+    ])
+      expect(attribute(who(), order, rules)).toMatchObject({ attribution: { imp_id: 'IMP-0' } });
   });
 });

@@ -1,3 +1,4 @@
+import { cameAfter } from './clock-skew.js';
 import { deviceAnonymousIds } from './device-id.js';
 import { formatDurationMs } from './duration.js';
 import type { Touch, TouchKind, UserKeys } from './event.js';
@@ -27,14 +28,97 @@ export const MATCH_KEY_RANK: Record<MatchKey, number> = {
   ip: 6,
 };
 
-/** A touch may be stamped a little after the conversion when clocks disagree. */
-export const CLOCK_SKEW_S = 30;
+/**
+ * Deterministic keys name one person or device; probabilistic ones (`ip+ua`, `ip`) only
+ * make it likely, since an office, a carrier NAT or a household shares an address.
+ */
+export type MatchType = 'deterministic' | 'probabilistic';
 
-/** A destination's attribution settings. */
+/** The class of a key (DESIGN §6). */
+export function matchTypeOf(key: MatchKey): MatchType {
+  return key === 'ip+ua' || key === 'ip' ? 'probabilistic' : 'deterministic';
+}
+
+/**
+ * DESIGN §6's six classes, strongest first: 1 deterministic click, 2 deterministic
+ * impression, 3 `ip+ua` click, 4 `ip+ua` impression, 5 `ip` click, 6 `ip` impression.
+ * The winner comes from the first class with a touch inside its window.
+ */
+export type MatchClass = 1 | 2 | 3 | 4 | 5 | 6;
+
+/** The class of a touch of `kind` found by `key`. */
+export function matchClassOf(kind: TouchKind, key: MatchKey): MatchClass {
+  const view = kind === 'click' ? 0 : 1;
+  if (key === 'ip') return (5 + view) as MatchClass;
+  if (key === 'ip+ua') return (3 + view) as MatchClass;
+  return (1 + view) as MatchClass;
+}
+
+/** What a class means, for explanations: `deterministic click`, `ip+ua impression`. */
+export function describeClass(c: MatchClass): string {
+  const kind = c % 2 === 1 ? 'click' : 'impression';
+  const evidence = c <= 2 ? 'deterministic' : c <= 4 ? 'ip+ua' : 'ip';
+  return `${evidence} ${kind}`;
+}
+
+/** Default window of probabilistic matches, clicks and impressions alike (DESIGN §6). */
+export const DEFAULT_PROBABILISTIC_WINDOW_MS = 86_400_000;
+
+/** A destination's attribution settings, windows already clamped (see attributionRules). */
 export interface AttributionRules {
   dest_id: string;
   click_window_ms: number;
   view_window_ms: number;
+  /** Window of `ip+ua` and `ip` clicks; never longer than `click_window_ms`. */
+  probabilistic_click_window_ms: number;
+  /** Window of `ip+ua` and `ip` impressions; never longer than `view_window_ms`. */
+  probabilistic_view_window_ms: number;
+}
+
+/** The windows a destination is configured with; probabilistic ones default to 1 day. */
+export interface DestinationWindows {
+  id: string;
+  click_window_ms: number;
+  view_window_ms: number;
+  probabilistic_click_window_ms?: number;
+  probabilistic_view_window_ms?: number;
+}
+
+/**
+ * A destination's rules: probabilistic windows default to 1 day and are clamped to the
+ * destination's own windows, so an IP match never reaches further back than a cookie match.
+ */
+export function attributionRules(d: DestinationWindows): AttributionRules {
+  const click = d.probabilistic_click_window_ms ?? DEFAULT_PROBABILISTIC_WINDOW_MS;
+  const view = d.probabilistic_view_window_ms ?? DEFAULT_PROBABILISTIC_WINDOW_MS;
+  return {
+    dest_id: d.id,
+    click_window_ms: d.click_window_ms,
+    view_window_ms: d.view_window_ms,
+    probabilistic_click_window_ms: Math.min(click, d.click_window_ms),
+    probabilistic_view_window_ms: Math.min(view, d.view_window_ms),
+  };
+}
+
+/**
+ * What clamping changed, said in the words of the config file: an empty list when the
+ * probabilistic windows fit inside the destination's own.
+ */
+export function probabilisticWindowNotes(d: DestinationWindows): string[] {
+  const notes: string[] = [];
+  const pairs = [
+    ['click', d.probabilistic_click_window_ms, d.click_window_ms],
+    ['view', d.probabilistic_view_window_ms, d.view_window_ms],
+  ] as const;
+  for (const [kind, p, own] of pairs) {
+    const asked = p ?? DEFAULT_PROBABILISTIC_WINDOW_MS;
+    if (asked > own)
+      notes.push(
+        `probabilistic_${kind}_window ${formatDurationMs(asked)} is longer than ` +
+          `${kind}_window ${formatDurationMs(own)}: ${formatDurationMs(own)} is used`,
+      );
+  }
+  return notes;
 }
 
 /** An anonymous id known to belong to the converting person through a stronger key. */
@@ -61,6 +145,7 @@ export interface Attribution {
   placement_id: string | null;
   touch_time: number;
   match_key: MatchKey;
+  match_type: MatchType;
   window: string;
   model: 'last_touch';
 }
@@ -92,22 +177,73 @@ export function matchKeyFor(touch: Touch, who: ConversionIdentity): MatchKey | n
   return null;
 }
 
-/** The window of a touch kind under a destination's rules. */
-export function windowMs(kind: TouchKind, rules: AttributionRules): number {
+/** The window a touch of `kind` found by `key` must fall in, under a destination's rules. */
+export function windowMs(kind: TouchKind, key: MatchKey, rules: AttributionRules): number {
+  if (matchTypeOf(key) === 'probabilistic')
+    return kind === 'click'
+      ? rules.probabilistic_click_window_ms
+      : rules.probabilistic_view_window_ms;
   return kind === 'click' ? rules.click_window_ms : rules.view_window_ms;
 }
 
-interface Candidate {
-  touch: Touch;
-  key: MatchKey;
+/** The window as attributions and reasons name it: `7d click`, `1d probabilistic view`. */
+export function describeWindow(kind: TouchKind, key: MatchKey, rules: AttributionRules): string {
+  const type = kind === 'click' ? 'click' : 'view';
+  const p = matchTypeOf(key) === 'probabilistic' ? 'probabilistic ' : '';
+  return `${formatDurationMs(windowMs(kind, key, rules))} ${p}${type}`;
 }
 
-/** Orders candidates best first: clicks before impressions, stronger key, then latest. */
-function compareCandidates(a: Candidate, b: Candidate): number {
-  if (a.touch.kind !== b.touch.kind) return a.touch.kind === 'click' ? -1 : 1;
-  const rank = MATCH_KEY_RANK[a.key] - MATCH_KEY_RANK[b.key];
-  if (rank !== 0) return rank;
-  return b.touch.time - a.touch.time;
+/** A touch of the person, of this destination or none, not after the conversion. */
+export interface Candidate {
+  touch: Touch;
+  key: MatchKey;
+  match_class: MatchClass;
+  /** Conversion time minus touch time, seconds (down to -CLOCK_SKEW_S). */
+  gap_s: number;
+  in_window: boolean;
+}
+
+/**
+ * Orders candidates best first (DESIGN §6): the stronger class, then the latest touch, then
+ * the stronger key; then, so the choice never depends on storage order, a touch naming this
+ * destination over one naming none, then the smaller touch id.
+ */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  return (
+    a.match_class - b.match_class ||
+    b.touch.time - a.touch.time ||
+    MATCH_KEY_RANK[a.key] - MATCH_KEY_RANK[b.key] ||
+    Number(a.touch.dest_id === null) - Number(b.touch.dest_id === null) ||
+    (a.touch.touch_id < b.touch.touch_id ? -1 : a.touch.touch_id > b.touch.touch_id ? 1 : 0)
+  );
+}
+
+/**
+ * The touches that compete for one destination's credit, best first: the person's own (by
+ * any key), of this destination or none, not after the conversion (allowing clock skew).
+ * Those outside their class's window come back with `in_window: false`.
+ */
+export function candidatesFor(
+  who: ConversionIdentity,
+  touches: readonly Touch[],
+  rules: AttributionRules,
+): Candidate[] {
+  const out: Candidate[] = [];
+  for (const touch of touches) {
+    if (touch.dest_id !== null && touch.dest_id !== rules.dest_id) continue;
+    if (cameAfter(touch.time, who.time)) continue;
+    const key = matchKeyFor(touch, who);
+    if (!key) continue;
+    const gap_s = who.time - touch.time;
+    out.push({
+      touch,
+      key,
+      match_class: matchClassOf(touch.kind, key),
+      gap_s,
+      in_window: gap_s * 1000 <= windowMs(touch.kind, key, rules),
+    });
+  }
+  return out.sort(compareCandidates);
 }
 
 /** A time gap as people read it: `26 h`, `1.5 h`, `12 min`, `40 s`. */
@@ -118,57 +254,50 @@ export function describeGap(seconds: number): string {
   return `${seconds} s`;
 }
 
+/** The reason of an unattributed decision: the nearest touch and the window it missed. */
+function missReason(missed: readonly Candidate[], rules: AttributionRules): string {
+  let near: Candidate | undefined;
+  for (const c of missed) if (!near || c.gap_s < near.gap_s) near = c;
+  if (!near) return 'no touch of this person for this destination';
+  const t = near.touch;
+  return (
+    `${t.kind} ${t.touch_id} via ${near.key} was ${describeGap(near.gap_s)} before, ` +
+    `outside the ${describeWindow(t.kind, near.key, rules)} window`
+  );
+}
+
+/** The attribution record of a winning candidate. */
+export function attributionOf(best: Candidate, rules: AttributionRules): Attribution {
+  const t = best.touch;
+  return {
+    type: t.kind === 'click' ? 'click' : 'view',
+    imp_id: t.kind === 'impression' ? t.touch_id : null,
+    click_id: t.kind === 'click' ? t.touch_id : null,
+    campaign_id: t.campaign_id,
+    creative_id: t.creative_id,
+    placement_id: t.placement_id,
+    touch_time: t.time,
+    match_key: best.key,
+    match_type: matchTypeOf(best.key),
+    window: formatDurationMs(windowMs(t.kind, best.key, rules)),
+    model: 'last_touch',
+  };
+}
+
 /**
- * Last-touch attribution for one destination (DESIGN §6): a click inside the click window
- * beats any impression; among touches of one kind the strongest match key wins, and among
- * equals the latest. Touches of other destinations are never credited.
+ * Last-touch attribution for one destination (DESIGN §6). The winner comes from the first
+ * class with a touch inside its window — deterministic click, deterministic impression,
+ * `ip+ua` click, `ip+ua` impression, `ip` click, `ip` impression — so a shared address never
+ * takes credit from the person's own cookie-matched touch. Inside a class the latest touch
+ * wins. Touches of other destinations are never credited.
  */
 export function attribute(
   who: ConversionIdentity,
   touches: readonly Touch[],
   rules: AttributionRules,
 ): AttributionDecision {
-  const inWindow: Candidate[] = [];
-  const missed: Array<Candidate & { gap: number }> = [];
-  for (const touch of touches) {
-    if (touch.dest_id !== null && touch.dest_id !== rules.dest_id) continue;
-    const key = matchKeyFor(touch, who);
-    if (!key) continue;
-    const gap = who.time - touch.time;
-    if (gap < -CLOCK_SKEW_S) continue;
-    if (gap * 1000 <= windowMs(touch.kind, rules)) inWindow.push({ touch, key });
-    else missed.push({ touch, key, gap });
-  }
-  inWindow.sort(compareCandidates);
-  const best = inWindow[0];
-  if (!best) {
-    missed.sort((a, b) => a.gap - b.gap);
-    const near = missed[0];
-    if (!near) return { attributed: false, reason: 'no touch of this person for this destination' };
-    const w = formatDurationMs(windowMs(near.touch.kind, rules));
-    const kind = near.touch.kind === 'click' ? 'click' : 'view';
-    return {
-      attributed: false,
-      reason:
-        `${near.touch.kind} ${near.touch.touch_id} via ${near.key} was ` +
-        `${describeGap(near.gap)} before, outside the ${w} ${kind} window`,
-    };
-  }
-  const t = best.touch;
-  const type = t.kind === 'click' ? 'click' : 'view';
-  return {
-    attributed: true,
-    attribution: {
-      type,
-      imp_id: t.kind === 'impression' ? t.touch_id : null,
-      click_id: t.kind === 'click' ? t.touch_id : null,
-      campaign_id: t.campaign_id,
-      creative_id: t.creative_id,
-      placement_id: t.placement_id,
-      touch_time: t.time,
-      match_key: best.key,
-      window: formatDurationMs(windowMs(t.kind, rules)),
-      model: 'last_touch',
-    },
-  };
+  const candidates = candidatesFor(who, touches, rules);
+  const best = candidates.find((c) => c.in_window);
+  if (!best) return { attributed: false, reason: missReason(candidates, rules) };
+  return { attributed: true, attribution: attributionOf(best, rules) };
 }

@@ -1,8 +1,6 @@
 import { type ConversionIdentity, type MatchKey, matchKeyFor } from './attribution.js';
+import { cameAfter } from './clock-skew.js';
 import type { Touch, TouchKind } from './event.js';
-
-/** A touch may be stamped a little after the conversion when clocks disagree. */
-const CLOCK_SKEW_S = 30;
 
 /** One touch of a conversion path, with the key that tied it to the converting person. */
 export interface MatchedTouch {
@@ -28,7 +26,7 @@ export function conversionPathTouches(
   const out: MatchedTouch[] = [];
   for (const t of touches) {
     const gap = who.time - t.time;
-    if (gap < -CLOCK_SKEW_S || gap >= lookback_s) continue;
+    if (cameAfter(t.time, who.time) || gap >= lookback_s) continue;
     const key = matchKeyFor(t, who);
     if (!key) continue;
     out.push({

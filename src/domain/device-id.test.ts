@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attribute } from './attribution.js';
+import { attribute, attributionRules } from './attribution.js';
 import { deviceAnonymousIds, normalizeDeviceId } from './device-id.js';
 import type { Touch } from './event.js';
 
@@ -38,7 +38,7 @@ describe('device ids', () => {
     const decision = attribute(
       { time: 2000, user: { idfa: IDFA.toLowerCase(), ip: '203.0.113.5' }, linked: [] },
       [click],
-      { dest_id: 'd', click_window_ms: 7 * 86_400_000, view_window_ms: 86_400_000 },
+      attributionRules({ id: 'd', click_window_ms: 7 * 86_400_000, view_window_ms: 86_400_000 }),
     );
     expect(decision).toMatchObject({
       attributed: true,

@@ -2,6 +2,7 @@ import type { DestinationConfig, EnvironmentConfig } from '../config/config-type
 import {
   type AttributionDecision,
   attribute,
+  attributionRules,
   type ConversionIdentity,
 } from '../domain/attribution.js';
 import { adsPermitted } from '../domain/consent.js';
@@ -129,14 +130,7 @@ function decideWith(
       out.set(d.id, { attributed: false, reason: refusal });
       continue;
     }
-    out.set(
-      d.id,
-      attribute(input.who, human, {
-        dest_id: d.id,
-        click_window_ms: d.click_window_ms,
-        view_window_ms: d.view_window_ms,
-      }),
-    );
+    out.set(d.id, attribute(input.who, human, attributionRules(d)));
   }
   return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
 }

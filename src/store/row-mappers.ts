@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Attribution } from '../domain/attribution.js';
+import { type Attribution, matchTypeOf } from '../domain/attribution.js';
 import type { Touch, TouchKind, TrackedEvent, Traffic } from '../domain/event.js';
 import type {
   ConversionsTable,
@@ -88,6 +88,12 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
   };
 }
 
+/** A stored attribution; rows written before `match_type` existed get it from their key. */
+function attributionFromJson(text: string): Attribution {
+  const a = JSON.parse(text) as Omit<Attribution, 'match_type'> & Partial<Attribution>;
+  return { ...a, match_type: a.match_type ?? matchTypeOf(a.match_key) };
+}
+
 export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRecord {
   return {
     conversion_id: r.conversion_id,
@@ -99,7 +105,7 @@ export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRe
     event_time: num(r.event_time),
     value: r.value === null ? null : Number(r.value),
     currency: r.currency,
-    attribution: r.attribution ? (JSON.parse(r.attribution) as Attribution) : null,
+    attribution: r.attribution ? attributionFromJson(r.attribution) : null,
     reason: r.reason,
     created_at_ms: num(r.created_at_ms),
     ...(num(r.is_test) === 1 ? { test: true } : {}),

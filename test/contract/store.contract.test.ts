@@ -64,6 +64,7 @@ function conversion(id: string, over: Partial<ConversionRecord> = {}): Conversio
       placement_id: null,
       touch_time: T - 60,
       match_key: 'cookie',
+      match_type: 'deterministic',
       window: '1d',
       model: 'last_touch',
     },

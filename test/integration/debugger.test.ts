@@ -131,7 +131,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       const [conv] = body.conversions;
       expect(conv.attribution).toBeNull();
       expect(conv.explanation.summary).toBe(
-        'impression IMP-9 via ip+ua was 26 h before, outside the 1d view window',
+        'impression IMP-9 via ip+ua was 26 h before, outside the 1d probabilistic view window',
       );
       expect(conv.explanation.by_key[0]).toMatchObject({
         match_key: 'ip+ua',

@@ -61,6 +61,7 @@ function item(user: UserKeys = { anonymous_id: 'ptid-1' }, over: Partial<Tracked
       placement_id: null,
       touch_time: NOW_S - 3600,
       match_key: 'cookie',
+      match_type: 'deterministic',
       window: '1d',
       model: 'last_touch',
     },

@@ -181,6 +181,7 @@ describe('google_ads request', () => {
       placement_id: null,
       touch_time: NOW_S - 7200,
       match_key: 'cookie',
+      match_type: 'deterministic',
       window: '7d',
       model: 'last_touch',
     };

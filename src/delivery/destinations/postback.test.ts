@@ -34,6 +34,7 @@ const VIEW: Attribution = {
   placement_id: null,
   touch_time: NOW_S - 3600,
   match_key: 'cookie',
+  match_type: 'deterministic',
   window: '1d',
   model: 'last_touch',
 };

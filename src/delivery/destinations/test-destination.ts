@@ -14,6 +14,8 @@ export function testDestination(
     event_map: {},
     click_window_ms: 7 * 86_400_000,
     view_window_ms: 86_400_000,
+    probabilistic_click_window_ms: 86_400_000,
+    probabilistic_view_window_ms: 86_400_000,
     attributed_only: true,
     retry: { baseMs: 1000, maxAgeMs: 86_400_000, maxAttempts: 10 },
     timeout_ms: 10_000,

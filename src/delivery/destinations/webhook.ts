@@ -36,6 +36,7 @@ export function webhookBody(c: ConversionRecord): Record<string, unknown> {
           placement_id: a.placement_id,
           touch_time: a.touch_time,
           match_key: a.match_key,
+          match_type: a.match_type,
           window: a.window,
           model: a.model,
         }
