@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { eventAgeLimitS } from '../delivery/event-age.js';
 import type { TrackedEvent } from '../domain/event.js';
 import { validateEvent } from '../domain/validation.js';
 import { IngestRefused } from '../ingest/ingest-pipeline.js';
@@ -67,6 +68,7 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
           source: 'server',
           envId,
           newId: () => s.newId('gen_'),
+          maxEventAgeS: (name, source) => eventAgeLimitS(s.environment(envId), name, source),
         });
         if (r.ok) {
           r.event.consent = serverConsent(s.environment(envId), r.event.consent);

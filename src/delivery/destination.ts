@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { DestinationConfig } from '../config/config-types.js';
 import type { DeliveryVerdict } from '../domain/delivery-policy.js';
-import type { TrackedEvent } from '../domain/event.js';
+import type { ActionSource, TrackedEvent } from '../domain/event.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type { ConversionRecord } from '../store/store.js';
 
@@ -62,6 +62,12 @@ export interface DestinationAdapter<S = Record<string, unknown>> {
   checkSettings?(settings: S): FieldError[];
   /** The platform's public API host, used when `base_url` is not set. */
   readonly defaultBaseUrl: string | null;
+  /**
+   * The oldest event (seconds) the platform takes from this action source; absent means no
+   * limit of its own (DEFAULT_LATE_EVENT_AGE_S applies). Ingest accepts an event as old as the
+   * longest limit among its destinations; `refuse` holds each to its own.
+   */
+  maxEventAgeS?(source: ActionSource | undefined): number;
   /** Why the platform would refuse this conversion outright (e.g. too old), or null. */
   refuse?(item: DeliveryItem, ctx: DeliveryContext<S>): string | null;
   buildRequest(items: DeliveryItem[], ctx: DeliveryContext<S>): OutgoingRequest;

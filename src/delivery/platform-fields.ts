@@ -1,5 +1,5 @@
 import type { DestinationConfig } from '../config/config-types.js';
-import type { TrackedEvent } from '../domain/event.js';
+import { ACTION_SOURCES, type ActionSource, type TrackedEvent } from '../domain/event.js';
 import { sha256Hex } from '../domain/identity.js';
 
 /**
@@ -35,4 +35,16 @@ export function orderId(e: TrackedEvent): string {
   const p = e.properties;
   const id = p.order_id ?? p.transaction_id;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : e.event_id;
+}
+
+const ACTION_SOURCE_SET: ReadonlySet<string> = new Set(ACTION_SOURCES);
+
+/**
+ * Where the event says it happened: its `action_source`, or the `properties.action_source`
+ * that events stored before the field joined the contract carried.
+ */
+export function eventActionSource(e: TrackedEvent): ActionSource | undefined {
+  if (e.action_source) return e.action_source;
+  const own = e.properties.action_source;
+  return typeof own === 'string' && ACTION_SOURCE_SET.has(own) ? (own as ActionSource) : undefined;
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { gppString, gppTcf } from '../../test/helpers/gpp.js';
 import { tcfString } from '../../test/helpers/tcf.js';
-import { adsPermitted, type ConsentSignals, decideConsent } from './consent.js';
+import {
+  adsPermitted,
+  type ConsentSignals,
+  decideConsent,
+  saleOptOutOnly,
+  underLimitedDataUse,
+} from './consent.js';
 
 const base: ConsentSignals = {
   stated: { ads: null, analytics: null },
@@ -95,5 +101,36 @@ describe('decideConsent', () => {
     expect(d).toMatchObject({ ads: false, analytics: true });
     expect(d.signals).toContain('gpp_opt_out');
     expect(decide({ gpp: gppString({ usca: { SharingOptOut: 2 } }) }).ads).toBeNull();
+  });
+});
+
+describe('Limited Data Use eligibility (issue 20 §3)', () => {
+  const decided = (over: Partial<Parameters<typeof decideConsent>[0]>) =>
+    decideConsent({
+      stated: { ads: null, analytics: null },
+      consentDefault: 'granted',
+      gpc: false,
+      tcfVendorId: null,
+      ...over,
+    });
+
+  it('C-LDU1 GPC or a US Privacy opt-out alone may go under LDU', () => {
+    expect(saleOptOutOnly(decided({ gpc: true }))).toBe(true);
+    expect(saleOptOutOnly(decided({ usPrivacy: '1YYN' }))).toBe(true);
+  });
+
+  it('C-LDU2 a stated denial, a denied default or a TCF refusal never does', () => {
+    expect(saleOptOutOnly(decided({ gpc: true, stated: { ads: false, analytics: null } }))).toBe(
+      false,
+    );
+    expect(saleOptOutOnly(decided({ gpc: true, consentDefault: 'denied' }))).toBe(false);
+    expect(saleOptOutOnly(decided({ gpc: true, gdpr: '1' }))).toBe(false);
+    expect(saleOptOutOnly(decided({}))).toBe(false);
+  });
+
+  it('C-LDU3 only a destination that opts for it sends under LDU', () => {
+    const c = decided({ gpc: true });
+    expect(underLimitedDataUse({ limited_data_use: true }, c)).toBe(true);
+    expect(underLimitedDataUse({}, c)).toBe(false);
   });
 });

@@ -39,6 +39,8 @@ export function decideConsent(s: ConsentSignals): Consent {
   let ads = s.stated.ads;
   let analytics = s.stated.analytics;
   if (ads !== null || analytics !== null) signals.push('stated');
+  // Told apart from a US opt-out of sale, which Limited Data Use may still serve.
+  if (ads === false) signals.push('stated_ads_denied');
   const gpp = readGpp(s.gpp, s.gppSid);
   if (!gpp.valid) signals.push('gpp_invalid');
   const tcfString = s.gdprConsent ?? gpp.tcf;
@@ -79,4 +81,29 @@ export function decideConsent(s: ConsentSignals): Consent {
  */
 export function adsPermitted(consent: Pick<Consent, 'ads'>): boolean {
   return consent.ads !== false;
+}
+
+/** US state-law opt-outs of the sale or sharing of data (GPC, US Privacy, GPP US sections). */
+const SALE_OPT_OUTS = new Set(['gpc', 'us_privacy_opt_out', 'gpp_opt_out']);
+
+/**
+ * True when ads were denied only by a US opt-out of sale or sharing: no stated denial, no
+ * denied default, no TCF refusal. Such an event may still reach a platform under its
+ * Limited Data Use mode when the operator opts for it (Meta `data_processing_options`).
+ */
+export function saleOptOutOnly(consent: Consent): boolean {
+  if (consent.ads !== false) return false;
+  const signals = consent.signals ?? [];
+  const hard = signals.some(
+    (x) => x === 'stated_ads_denied' || x === 'default_denied' || /^tcf_(?!granted)/.test(x),
+  );
+  return !hard && signals.some((x) => SALE_OPT_OUTS.has(x));
+}
+
+/**
+ * Whether a destination sends this event under Limited Data Use: its settings opt for it
+ * (`limited_data_use: true`) and ads were denied only by a US opt-out of sale.
+ */
+export function underLimitedDataUse(settings: Record<string, unknown>, consent: Consent): boolean {
+  return settings.limited_data_use === true && saleOptOutOnly(consent);
 }

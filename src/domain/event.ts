@@ -26,6 +26,18 @@ export interface UserKeys {
   phone_sha256?: string;
   /** SHA-256 of the phone as `+` and E.164 digits (Google, TikTok); only from a clear phone. */
   phone_e164_sha256?: string;
+  /**
+   * Name, gender, birth date and address, each normalised as Meta's customer-information page
+   * says (customer-info.ts) and SHA-256 hashed on arrival: never stored in clear.
+   */
+  first_name_sha256?: string;
+  last_name_sha256?: string;
+  gender_sha256?: string;
+  date_of_birth_sha256?: string;
+  city_sha256?: string;
+  state_sha256?: string;
+  zip_sha256?: string;
+  country_sha256?: string;
   ip?: string;
   user_agent?: string;
   click_id?: string;
@@ -73,11 +85,36 @@ export const PLATFORM_ID_KEYS = [
   'tdid',
 ] as const;
 
-/** Event properties; `value`, `currency` and `content_ids` are typed, the rest kept as sent. */
+/** One product of an order, as Meta's `custom_data.contents` names its fields. */
+export interface ContentItem {
+  id: string;
+  quantity?: number;
+  item_price?: number;
+}
+
+/**
+ * Where the conversion happened, in Meta's `action_source` words (the other platforms' own
+ * words are mapped from these). It decides how old an event each platform still takes.
+ */
+export const ACTION_SOURCES = [
+  'website',
+  'app',
+  'email',
+  'phone_call',
+  'chat',
+  'physical_store',
+  'system_generated',
+  'business_messaging',
+  'other',
+] as const;
+export type ActionSource = (typeof ACTION_SOURCES)[number];
+
+/** Event properties; `value`, `currency`, `content_ids` and `contents` are typed. */
 export interface EventProperties {
   value?: number;
   currency?: string;
   content_ids?: string[];
+  contents?: ContentItem[];
   url?: string;
   [key: string]: unknown;
 }
@@ -89,6 +126,8 @@ export interface TrackedEvent {
   event_id: string;
   /** Unix seconds. */
   event_time: number;
+  /** Where the conversion happened, when the caller said (an offline import says so). */
+  action_source?: ActionSource;
   source: EventSource;
   user: UserKeys;
   properties: EventProperties;

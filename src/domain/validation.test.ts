@@ -180,3 +180,107 @@ describe('event validation', () => {
     });
   });
 });
+
+describe('customer information, products and late events (issue 20 §3, §4)', () => {
+  const errorsOf = (raw: unknown, c: ValidationContext = ctx) => {
+    const r = validateEvent(raw, c);
+    return r.ok ? [] : r.errors;
+  };
+
+  it('V13 name, gender, birth date and address are hashed on arrival, never kept in clear', () => {
+    const r = validateEvent(
+      {
+        ...good,
+        user: {
+          first_name: ' Mary ',
+          last_name: "O'Brien",
+          gender: 'F',
+          date_of_birth: '1997-02-16',
+          city: 'Menlo Park',
+          state: 'CA',
+          zip: '94025',
+          country: 'US',
+        },
+      },
+      ctx,
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.event.user).toEqual({
+      first_name_sha256: sha256Hex('mary'),
+      last_name_sha256: sha256Hex('obrien'),
+      gender_sha256: sha256Hex('f'),
+      date_of_birth_sha256: sha256Hex('19970216'),
+      city_sha256: sha256Hex('menlopark'),
+      state_sha256: sha256Hex('ca'),
+      zip_sha256: sha256Hex('94025'),
+      country_sha256: sha256Hex('us'),
+    });
+    expect(JSON.stringify(r.event)).not.toMatch(/Mary|Brien|Menlo|94025"|1997-02-16/);
+  });
+
+  it('V14 a caller may send the hashes itself; a malformed one is refused by name', () => {
+    const hash = sha256Hex('mary');
+    const r = validateEvent({ ...good, user: { first_name_sha256: hash.toUpperCase() } }, ctx);
+    expect(r.ok && r.event.user.first_name_sha256).toBe(hash);
+    expect(errorsOf({ ...good, user: { zip_sha256: 'abc' } })).toEqual([
+      { field: 'user.zip_sha256', message: 'must be a hex SHA-256 digest' },
+    ]);
+  });
+
+  it('V15 each unusable field is named; a gender other than f/m only warns', () => {
+    expect(
+      errorsOf({
+        ...good,
+        user: { date_of_birth: '1997-02-30', country: 'Atlantis', zip: '!', first_name: '--' },
+      }).map((e) => e.field),
+    ).toEqual(['user.first_name', 'user.date_of_birth', 'user.zip', 'user.country']);
+    const r = validateEvent({ ...good, user: { gender: 'nonbinary' } }, ctx);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.event.user.gender_sha256).toBeUndefined();
+    expect(r.event.warnings).toContain('gender other than f or m: not sent to platforms');
+  });
+
+  it('V16 properties.contents keeps id, quantity and item_price; bad items are named by index', () => {
+    const r = validateEvent(
+      { ...good, properties: { contents: [{ id: 7, quantity: '2', item_price: 9.5 }] } },
+      ctx,
+    );
+    expect(r.ok && r.event.properties.contents).toEqual([
+      { id: '7', quantity: 2, item_price: 9.5 },
+    ]);
+    expect(
+      errorsOf({
+        ...good,
+        properties: { contents: [{ quantity: 1 }, { id: 'a', quantity: 0, item_price: -1 }, 5] },
+      }),
+    ).toEqual([
+      { field: 'properties.contents[0].id', message: 'is required' },
+      { field: 'properties.contents[1].quantity', message: 'must be a positive integer' },
+      { field: 'properties.contents[1].item_price', message: 'must be a number, not negative' },
+      { field: 'properties.contents[2]', message: 'must be an object with an id' },
+    ]);
+  });
+
+  it('V17 action_source is part of the contract; an unknown one is refused by name', () => {
+    const r = validateEvent({ ...good, action_source: 'physical_store' }, ctx);
+    expect(r.ok && r.event.action_source).toBe('physical_store');
+    expect(errorsOf({ ...good, action_source: 'fax' })[0]?.field).toBe('action_source');
+  });
+
+  it('V18 an event may be as old as its destinations still take, no older', () => {
+    const c: ValidationContext = {
+      ...ctx,
+      maxEventAgeS: (_name, source) => (source === 'physical_store' ? 62 : 7) * 86_400,
+    };
+    const at = (days: number) => Math.floor(NOW_MS / 1000) - days * 86_400;
+    const store = { ...good, action_source: 'physical_store' };
+    expect(errorsOf({ ...store, event_time: at(60) }, c)).toEqual([]);
+    expect(errorsOf({ ...store, event_time: at(63) }, c)).toEqual([
+      { field: 'event_time', message: 'is more than 62 days old' },
+    ]);
+    expect(errorsOf({ ...good, event_time: at(8) }, c)).toEqual([
+      { field: 'event_time', message: 'is more than 7 days old' },
+    ]);
+  });
+});

@@ -1,6 +1,10 @@
+import { CUSTOMER_INFO_FIELDS, hashCustomerInfo } from './customer-info.js';
 import { DEVICE_ID_KEYS, normalizeDeviceId } from './device-id.js';
 import {
+  ACTION_SOURCES,
+  type ActionSource,
   type Consent,
+  type ContentItem,
   type EventProperties,
   type EventSource,
   PLATFORM_ID_KEYS,
@@ -38,6 +42,11 @@ export interface ValidationContext {
   newId: () => string;
   /** Identity seen on the request itself (IP, user agent, cookie); fills what the body lacks. */
   requestUser?: UserKeys;
+  /**
+   * The oldest `event_time` the event's destinations still take, in seconds, by event name
+   * and action source (DESIGN §5); without it, MAX_EVENT_AGE_S.
+   */
+  maxEventAgeS?: (eventName: string, actionSource: ActionSource | undefined) => number;
   /**
    * The request's own address is the event's even when it was no usable address (the tag's
    * beacon, the event pixel): a page's `user.ip` is then never read.
@@ -126,7 +135,13 @@ function parseIp(user: Obj, errors: FieldError[]): string | undefined {
   return ip ?? undefined;
 }
 
-function parseUser(raw: unknown, errors: FieldError[], ipSeen: boolean): UserKeys {
+function parseUser(
+  raw: unknown,
+  errors: FieldError[],
+  warnings: string[],
+  ipSeen: boolean,
+  nowYear: number,
+): UserKeys {
   if (raw === undefined || raw === null) return {};
   if (!isObj(raw)) {
     errors.push({ field: 'user', message: 'must be an object' });
@@ -162,7 +177,49 @@ function parseUser(raw: unknown, errors: FieldError[], ipSeen: boolean): UserKey
       ? hashPhoneE164(raw.phone)
       : null;
   if (clearPhone) user.phone_e164_sha256 = clearPhone;
+  parseCustomerInfo(raw, user, errors, warnings, nowYear);
   return user;
+}
+
+/** What each customer-information field must look like, for its error message. */
+const CUSTOMER_INFO_RULES: Readonly<Record<string, string>> = {
+  first_name: 'must contain letters',
+  last_name: 'must contain letters',
+  date_of_birth: 'must be a date of birth (YYYY-MM-DD, YYYYMMDD or M/D/YYYY) from 1900 on',
+  city: 'must contain letters',
+  state: 'must be a state name or code',
+  zip: 'must be a postal code (2 to 10 letters and digits)',
+  country: 'must be an ISO 3166-1 alpha-2 code or an English country name',
+};
+
+/**
+ * Name, gender, birth date and address: each hashed here, as the platforms normalise it
+ * (customer-info.ts), or taken as the caller's own hash (`first_name_sha256`…). A gender
+ * other than f/m is legitimate data the platforms cannot use: dropped with a warning.
+ */
+function parseCustomerInfo(
+  raw: Obj,
+  user: UserKeys,
+  errors: FieldError[],
+  warnings: string[],
+  nowYear: number,
+): void {
+  for (const field of CUSTOMER_INFO_FIELDS) {
+    const key = `${field}_sha256` as const;
+    const given = optString(raw, key, `user.${key}`, errors);
+    if (given !== undefined) {
+      const lower = given.toLowerCase();
+      if (isSha256Hex(lower)) user[key] = lower;
+      else errors.push({ field: `user.${key}`, message: 'must be a hex SHA-256 digest' });
+      continue;
+    }
+    const clear = optString(raw, field, `user.${field}`, errors);
+    if (clear === undefined) continue;
+    const hashed = hashCustomerInfo(field, clear, nowYear);
+    if (hashed) user[key] = hashed;
+    else if (field === 'gender') warnings.push('gender other than f or m: not sent to platforms');
+    else errors.push({ field: `user.${field}`, message: CUSTOMER_INFO_RULES[field] ?? 'invalid' });
+  }
 }
 
 function parseValue(v: unknown, errors: FieldError[]): number | undefined {
@@ -206,6 +263,59 @@ function parseContentIds(v: unknown, errors: FieldError[]): string[] | undefined
   return list.map(String);
 }
 
+function parseCount(v: unknown): number | undefined | null {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null;
+}
+
+function parsePrice(v: unknown): number | undefined | null {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/**
+ * `contents`: the order's products as Meta's `custom_data.contents` has them (`id`,
+ * `quantity`, `item_price`); each bad field is named by its index.
+ */
+function parseContents(v: unknown, errors: FieldError[]): ContentItem[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length > MAX_CONTENT_IDS) {
+    errors.push({
+      field: 'properties.contents',
+      message: `must be a list of at most ${MAX_CONTENT_IDS} products`,
+    });
+    return undefined;
+  }
+  const items: ContentItem[] = [];
+  v.forEach((raw: unknown, i) => {
+    const path = `properties.contents[${i}]`;
+    if (!isObj(raw)) {
+      errors.push({ field: path, message: 'must be an object with an id' });
+      return;
+    }
+    const id = optString(raw, 'id', `${path}.id`, errors);
+    if (id === undefined) {
+      if (raw.id === undefined || raw.id === null || raw.id === '')
+        errors.push({ field: `${path}.id`, message: 'is required' });
+      return;
+    }
+    const quantity = parseCount(raw.quantity);
+    const price = parsePrice(raw.item_price);
+    if (quantity === null)
+      errors.push({ field: `${path}.quantity`, message: 'must be a positive integer' });
+    if (price === null)
+      errors.push({ field: `${path}.item_price`, message: 'must be a number, not negative' });
+    items.push({
+      id,
+      ...(typeof quantity === 'number' ? { quantity } : {}),
+      ...(typeof price === 'number' ? { item_price: price } : {}),
+    });
+  });
+  return items;
+}
+
 /** True when `value` nests objects or arrays deeper than `max` (walked without recursion). */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
@@ -239,12 +349,15 @@ function parseProperties(raw: unknown, errors: FieldError[], warnings: string[])
   delete props.value;
   delete props.currency;
   delete props.content_ids;
+  delete props.contents;
   const value = parseValue(raw.value, errors);
   const currency = parseCurrency(raw.currency, errors);
   const contentIds = parseContentIds(raw.content_ids, errors);
+  const contents = parseContents(raw.contents, errors);
   if (value !== undefined) props.value = value;
   if (currency !== undefined) props.currency = currency;
   if (contentIds !== undefined) props.content_ids = contentIds;
+  if (contents !== undefined) props.contents = contents;
   if (value !== undefined && currency === undefined && raw.currency === undefined) {
     warnings.push('value without currency');
   }
@@ -281,7 +394,7 @@ function parseConsent(raw: unknown, errors: FieldError[]): Consent {
   };
 }
 
-function parseEventTime(raw: unknown, nowS: number, errors: FieldError[]): number {
+function parseEventTime(raw: unknown, nowS: number, maxAgeS: number, errors: FieldError[]): number {
   if (raw === undefined || raw === null) return nowS;
   // ISO strings are accepted too: Segment and most backends send them.
   // Only a number or a string: Number(true) is 1 (1970) and Number([5]) is 5.
@@ -301,10 +414,27 @@ function parseEventTime(raw: unknown, nowS: number, errors: FieldError[]): numbe
   const seconds = t > 1e11 ? Math.floor(t / 1000) : Math.floor(t);
   if (seconds > nowS + MAX_FUTURE_SKEW_S) {
     errors.push({ field: 'event_time', message: 'is in the future' });
-  } else if (seconds < nowS - MAX_EVENT_AGE_S) {
-    errors.push({ field: 'event_time', message: 'is more than 7 days old' });
+  } else if (seconds < nowS - maxAgeS) {
+    const days = Math.round((maxAgeS / 86_400) * 10) / 10;
+    // The longest any destination of this event still takes (Meta 7 days, Google Ads 90…).
+    errors.push({ field: 'event_time', message: `is more than ${days} days old` });
   }
   return seconds;
+}
+
+const ACTION_SOURCE_SET: ReadonlySet<string> = new Set(ACTION_SOURCES);
+
+/** `action_source` at the top (the contract) or, as before, among the properties. */
+function parseActionSource(raw: Obj, errors: FieldError[]): ActionSource | undefined {
+  const props = isObj(raw.properties) ? raw.properties : {};
+  const [v, field] =
+    raw.action_source !== undefined
+      ? [raw.action_source, 'action_source']
+      : [props.action_source, 'properties.action_source'];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string' && ACTION_SOURCE_SET.has(v)) return v as ActionSource;
+  errors.push({ field, message: `must be one of ${ACTION_SOURCES.join(', ')}` });
+  return undefined;
 }
 
 /**
@@ -334,10 +464,21 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   if (eventId === undefined)
     warnings.push('no event_id: browser and server copies cannot be deduplicated');
   const nowS = Math.floor(ctx.nowMs / 1000);
-  const eventTime = parseEventTime(raw.event_time, nowS, errors);
+  const actionSource = parseActionSource(raw, errors);
+  const maxAgeS =
+    typeof name === 'string' && ctx.maxEventAgeS
+      ? ctx.maxEventAgeS(name.trim(), actionSource)
+      : MAX_EVENT_AGE_S;
+  const eventTime = parseEventTime(raw.event_time, nowS, maxAgeS, errors);
   // What the collector saw on the request (browser IP, cookie) outranks what a page claims.
   const user = {
-    ...parseUser(raw.user, errors, ctx.ipFromRequest === true || ctx.requestUser?.ip !== undefined),
+    ...parseUser(
+      raw.user,
+      errors,
+      warnings,
+      ctx.ipFromRequest === true || ctx.requestUser?.ip !== undefined,
+      new Date(ctx.nowMs).getUTCFullYear(),
+    ),
     ...ctx.requestUser,
   };
   const properties = parseProperties(raw.properties, errors, warnings);
@@ -352,6 +493,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       event_name: wellFormed((name as string).trim()),
       event_id: eventId ?? ctx.newId(),
       event_time: eventTime,
+      ...(actionSource ? { action_source: actionSource } : {}),
       source: ctx.source,
       user,
       properties,

@@ -5,7 +5,7 @@ import {
   attributionRules,
   type ConversionIdentity,
 } from '../domain/attribution.js';
-import { adsPermitted } from '../domain/consent.js';
+import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
@@ -49,6 +49,8 @@ export interface BatchContext {
 }
 
 const CONSENT_DENIED = 'ads consent denied';
+/** Not attributed (the person opted out), yet sent flagged for the platform's LDU mode. */
+const LIMITED_DATA_USE = 'opted out of sale: sent under Limited Data Use, not attributed';
 const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
 /** True for the reasons `acceptRefusal` gives (a destination refusing browser-sent events). */
@@ -97,7 +99,10 @@ async function decisionInput(
 ): Promise<DecisionInput> {
   const decisions = new Map<string, AttributionDecision>();
   if (!adsPermitted(e.consent)) {
-    for (const d of dests) decisions.set(d.id, { attributed: false, reason: CONSENT_DENIED });
+    for (const d of dests) {
+      const ldu = underLimitedDataUse(d.settings, e.consent);
+      decisions.set(d.id, { attributed: false, reason: ldu ? LIMITED_DATA_USE : CONSENT_DENIED });
+    }
     return { decisions };
   }
   if (e.traffic && e.traffic !== 'human') {
@@ -229,7 +234,11 @@ async function reattribute(
   rawIp: string | undefined,
 ) {
   const open = (await tx.conversionsOfEvent(pk)).filter(
-    (c) => !c.attribution && c.reason !== CONSENT_DENIED && c.reason !== NOT_HUMAN,
+    (c) =>
+      !c.attribution &&
+      c.reason !== CONSENT_DENIED &&
+      c.reason !== LIMITED_DATA_USE &&
+      c.reason !== NOT_HUMAN,
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;

@@ -183,7 +183,9 @@ describe('meta destination contract', () => {
     const time = Math.floor(Date.now() / 1000) - 7 * 86_400 + 1;
     await rig.send([webPurchase('ord-mc8', { event_time: time })]);
     const failed = await onlyDelivery(rig.base, 'failed');
-    expect(failed.attempts[0].error).toBe('event too old: Meta refuses events older than 7 days');
+    expect(failed.attempts[0].error).toBe(
+      'event too old: Meta refuses website events older than 7 days',
+    );
     expect(rig.platform.got).toHaveLength(0);
   });
 
@@ -198,5 +200,85 @@ describe('meta destination contract', () => {
     const body = JSON.parse(req.body);
     expect(schemaErrors('meta', body)).toEqual([]);
     expect(body.test_event_code).toBe('TEST4242');
+  });
+
+  it('MC20 an offline sale 30 days old with name, address and products arrives as documented', async () => {
+    rig = await destinationRig(meta({ attributed_only: false }), () => ({
+      status: 200,
+      body: { events_received: 1 },
+    }));
+    const time = Math.floor(Date.now() / 1000) - 30 * 86_400;
+    await rig.send([
+      purchase('ord-mc20', {
+        event_time: time,
+        action_source: 'physical_store',
+        user: {
+          email: 'John_Smith@gmail.com',
+          first_name: 'Mary',
+          last_name: 'Valéry',
+          gender: 'f',
+          date_of_birth: '2/16/1997',
+          city: 'Menlo Park',
+          state: 'CA',
+          zip: '94025',
+          country: 'United States',
+        },
+        properties: {
+          value: 30,
+          currency: 'USD',
+          order_id: 'POS-9',
+          contents: [{ id: 'sku1', quantity: 3, item_price: 10 }],
+        },
+      }),
+    ]);
+    const [req] = await rig.received(1);
+    const body = JSON.parse(req.body);
+    expect(schemaErrors('meta', body)).toEqual([]);
+    const [event] = body.data;
+    expect(event.action_source).toBe('physical_store');
+    expect(event.event_time).toBe(time);
+    expect(event.user_data).toMatchObject({
+      em: ['62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f'],
+      fn: ['6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec'],
+      ln: ['08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c'],
+      db: ['01acdbf6ec7b4f478a225f1a246e5d6767eeab1a7ffa17f025265b5b94f40f0c'],
+      country: ['79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621'],
+    });
+    expect(Object.keys(event.user_data).sort()).toEqual(
+      ['country', 'ct', 'db', 'em', 'fn', 'ge', 'ln', 'st', 'zp'].sort(),
+    );
+    expect(event.custom_data).toMatchObject({
+      order_id: 'POS-9',
+      contents: [{ id: 'sku1', quantity: 3, item_price: 10 }],
+      num_items: 3,
+    });
+    expect(req.body).not.toMatch(/Mary|Menlo|94025/);
+  });
+
+  it('MC21 a visitor who sent GPC is delivered under Limited Data Use when the operator opts in', async () => {
+    rig = await destinationRig(meta({ attributed_only: false, limited_data_use: true }), () => ({
+      status: 200,
+      body: { events_received: 1 },
+    }));
+    const res = await fetch(`${rig.base}/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sec-gpc': '1', 'user-agent': UA },
+      body: JSON.stringify({
+        env_id: 'env_t',
+        event_name: 'Purchase',
+        event_id: 'ord-mc21',
+        properties: { value: 5, currency: 'EUR', url: 'https://shop.example/thanks' },
+      }),
+    });
+    expect(res.status).toBe(204);
+    const [req] = await rig.received(1);
+    const body = JSON.parse(req.body);
+    expect(schemaErrors('meta', body)).toEqual([]);
+    expect(body.data[0]).toMatchObject({
+      event_id: 'ord-mc21',
+      data_processing_options: ['LDU'],
+      data_processing_options_country: 0,
+      data_processing_options_state: 0,
+    });
   });
 });

@@ -1,8 +1,11 @@
 // The `user_data`/`custom_data` pair that Meta's Conversions API defined and Snap's CAPI v3
-// copied: https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/customer-information-parameters
+// and Pinterest's Conversions API copied, down to the key names (em, ph, fn, ln, ge, db, ct,
+// st, zp, country; contents of id, quantity, item_price):
+// https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/customer-information-parameters
 // https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/custom-data
 // https://developers.snap.com/api/marketing-api/Conversions-API/Parameters
-import type { TrackedEvent } from '../../domain/event.js';
+// https://developers.pinterest.com/docs/api/v5/events-create
+import type { ContentItem, TrackedEvent, UserKeys } from '../../domain/event.js';
 import type { DeliveryItem } from '../destination.js';
 import { hashedExternalId } from '../platform-fields.js';
 
@@ -12,21 +15,46 @@ export interface CapiUserData {
   em?: string[];
   /** SHA-256 of the phone as E.164 digits without `+` (both platforms' rule). */
   ph?: string[];
+  fn?: string[];
+  ln?: string[];
+  ge?: string[];
+  db?: string[];
+  ct?: string[];
+  st?: string[];
+  zp?: string[];
+  country?: string[];
   /** SHA-256 of our user id, trimmed and lower-cased. */
   external_id?: string[];
   client_ip_address?: string;
   client_user_agent?: string;
 }
 
+/** The hashed customer-information keys, each with the stored hash it comes from. */
+const HASHED_KEYS: ReadonlyArray<[keyof CapiUserData, keyof UserKeys]> = [
+  ['fn', 'first_name_sha256'],
+  ['ln', 'last_name_sha256'],
+  ['ge', 'gender_sha256'],
+  ['db', 'date_of_birth_sha256'],
+  ['ct', 'city_sha256'],
+  ['st', 'state_sha256'],
+  ['zp', 'zip_sha256'],
+  ['country', 'country_sha256'],
+];
+
 /**
- * The person behind an event as `user_data`. Emails and phones arrive already normalized and
- * hashed (DESIGN §5); only the IP and user agent go in clear, as both platforms require.
+ * The person behind an event as `user_data`. Emails, phones, names, gender, birth date and
+ * address arrive already normalized and hashed (DESIGN §5, customer-info.ts); only the IP and
+ * user agent go in clear, as the platforms require.
  */
 export function capiUserData(e: TrackedEvent): CapiUserData {
   const u = e.user;
   const data: CapiUserData = {};
   if (u.email_sha256) data.em = [u.email_sha256];
   if (u.phone_sha256) data.ph = [u.phone_sha256];
+  for (const [key, stored] of HASHED_KEYS) {
+    const hash = u[stored];
+    if (typeof hash === 'string') (data as Record<string, string[]>)[key] = [hash];
+  }
   const external = hashedExternalId(e);
   if (external) data.external_id = [external];
   if (u.ip) data.client_ip_address = u.ip;
@@ -50,21 +78,44 @@ export function valueAndCurrency(item: DeliveryItem): { value?: number; currency
   };
 }
 
+/** The product ids: `content_ids` as sent, else the ids of `contents`. */
+export function contentIds(e: TrackedEvent): string[] | undefined {
+  const p = e.properties;
+  if (p.content_ids?.length) return p.content_ids;
+  return p.contents?.length ? p.contents.map((c) => c.id) : undefined;
+}
+
+/** How many items: `num_items` as sent, else the quantities of `contents` (1 when unsaid). */
+export function itemCount(e: TrackedEvent): number | undefined {
+  const p = e.properties;
+  if (typeof p.num_items === 'number' && Number.isInteger(p.num_items)) return p.num_items;
+  return p.contents?.length ? p.contents.reduce((n, c) => n + (c.quantity ?? 1), 0) : undefined;
+}
+
+/** `contents` as Meta, Snap and Pinterest take it: `id`, `quantity`, `item_price`. */
+export function capiContents(e: TrackedEvent): ContentItem[] | undefined {
+  return e.properties.contents?.length ? e.properties.contents : undefined;
+}
+
 /**
- * `custom_data`: value, currency, the products as `content_ids` (with `content_type`
- * "product"), the order id, the item count and a search string, each only when known.
+ * `custom_data`: value, currency, the products as `content_ids` and `contents` (with
+ * `content_type` "product"), the order id, the item count and a search string, each only when
+ * known.
  */
 export function capiCustomData(item: DeliveryItem): Record<string, unknown> {
   const p = item.event.properties;
   const data: Record<string, unknown> = { ...valueAndCurrency(item) };
-  if (p.content_ids?.length) {
-    data.content_ids = p.content_ids;
+  const ids = contentIds(item.event);
+  if (ids) {
+    data.content_ids = ids;
     data.content_type = 'product';
   }
+  const contents = capiContents(item.event);
+  if (contents) data.contents = contents;
   const order = givenOrderId(item.event);
   if (order) data.order_id = order;
-  if (typeof p.num_items === 'number' && Number.isInteger(p.num_items))
-    data.num_items = p.num_items;
+  const count = itemCount(item.event);
+  if (count !== undefined) data.num_items = count;
   const search = p.search_string ?? p.search_term;
   if (typeof search === 'string') data.search_string = search;
   return data;

@@ -154,6 +154,7 @@ export const ga4Destination: DestinationAdapter<Ga4Settings> = {
   settingsSchema: Ga4Settings,
   maxBatch: 1,
   defaultBaseUrl: 'https://www.google-analytics.com',
+  maxEventAgeS: () => MAX_EVENT_AGE_S,
   refuse(item, { nowMs }) {
     if (item.event.consent.analytics === false) return 'analytics consent denied';
     if (nowMs / 1000 - item.event.event_time > MAX_EVENT_AGE_S)

@@ -119,6 +119,7 @@ export const googleAdsDestination: DestinationAdapter<GoogleAdsSettings> = {
   settingsSchema: GoogleAdsSettings,
   maxBatch: MAX_CONVERSIONS_PER_REQUEST,
   defaultBaseUrl: 'https://googleads.googleapis.com',
+  maxEventAgeS: () => MAX_CONVERSION_AGE_S,
   refuse(item, { nowMs }) {
     if (nowMs / 1000 - item.event.event_time > MAX_CONVERSION_AGE_S)
       return 'conversion older than the 90-day Google Ads upload window';

@@ -265,6 +265,7 @@ export const linkedinDestination: DestinationAdapter<LinkedinSettings> = {
   settingsSchema: LinkedinSettings,
   maxBatch: LINKEDIN_MAX_EVENTS,
   defaultBaseUrl: DEFAULT_BASE_URL,
+  maxEventAgeS: () => LINKEDIN_MAX_EVENT_AGE_S,
   refuse(item, ctx) {
     if (item.event.consent.ads === false) return 'ads consent denied';
     // LinkedIn has no test channel: in test mode nothing may be recorded as a real conversion.

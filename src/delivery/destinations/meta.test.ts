@@ -2,8 +2,10 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
+import { decideConsent } from '../../domain/consent.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
+import { validateEvent } from '../../domain/validation.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { META_MAX_EVENTS, metaDestination as meta } from './meta.js';
 import { type TestItemOptions, testDestination, testItem } from './test-destination.js';
@@ -21,6 +23,7 @@ type Settings = {
   access_token: string;
   api_version?: string;
   test_event_code?: string;
+  limited_data_use?: boolean;
 };
 
 function ctx(
@@ -313,5 +316,137 @@ describe('meta interpret', () => {
     expect(read(html).verdicts[0].action).toBe('retry');
     expect(read({ kind: 'network', error: 'ECONNREFUSED' }).verdicts[0].action).toBe('retry');
     expect(read({ ...html, status: 400 }).verdicts[0].action).toBe('drop');
+  });
+});
+
+describe('Meta: everything it matches on (issue 20 §3)', () => {
+  /** The event as the contract takes it, validated (and hashed) like the events API does. */
+  function fromContract(user: Record<string, unknown>, properties: Record<string, unknown>) {
+    const r = validateEvent(
+      { event_name: 'Purchase', event_id: 'ord-9', event_time: NOW_S - 60, user, properties },
+      { nowMs: NOW, source: 'server', envId: 'env_t', newId: () => 'x' },
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const base = item();
+    const { value = null, currency = null } = r.event.properties;
+    return { ...base, event: r.event, conversion: { ...base.conversion, value, currency } };
+  }
+
+  it("M30 user_data carries fn, ln, ge, db, ct, st, zp and country hashed by Meta's rules", () => {
+    const it = fromContract(
+      {
+        email: 'John_Smith@gmail.com',
+        first_name: 'Mary',
+        last_name: 'Valéry',
+        gender: 'Female',
+        date_of_birth: '2/16/1997',
+        city: 'New York',
+        state: 'California',
+        zip: '94035-1234',
+        country: 'United States',
+        ip: '203.0.113.9',
+        user_agent: UA,
+        fbc: FBC,
+        fbp: FBP,
+      },
+      { value: 10, currency: 'USD' },
+    );
+    const u = body([it]).data[0].user_data;
+    expect(u).toEqual({
+      em: ['62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f'],
+      fn: ['6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec'],
+      ln: ['08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c'],
+      ge: [sha256Hex('f')],
+      db: ['01acdbf6ec7b4f478a225f1a246e5d6767eeab1a7ffa17f025265b5b94f40f0c'],
+      ct: [sha256Hex('newyork')],
+      st: [sha256Hex('ca')],
+      zp: [sha256Hex('94035')],
+      country: ['79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621'],
+      client_ip_address: '203.0.113.9',
+      client_user_agent: UA,
+      fbc: FBC,
+      fbp: FBP,
+    });
+    // Nothing of the clear values survives validation.
+    expect(JSON.stringify(it.event)).not.toMatch(/Mary|Valéry|New York|California|94035-1234/);
+  });
+
+  it('M31 custom_data.contents with id, quantity and item_price; ids and item count follow', () => {
+    const it = fromContract(
+      { email: 'a@b.co' },
+      {
+        value: 59.9,
+        currency: 'EUR',
+        order_id: 'A-77',
+        contents: [
+          { id: 'sku1', quantity: 2, item_price: 19.95 },
+          { id: 'sku2', quantity: '1', item_price: '20' },
+        ],
+      },
+    );
+    expect(body([it]).data[0].custom_data).toEqual({
+      value: 59.9,
+      currency: 'EUR',
+      content_ids: ['sku1', 'sku2'],
+      content_type: 'product',
+      contents: [
+        { id: 'sku1', quantity: 2, item_price: 19.95 },
+        { id: 'sku2', quantity: 1, item_price: 20 },
+      ],
+      order_id: 'A-77',
+      num_items: 3,
+    });
+  });
+
+  it('M32 a store sale up to 62 days old goes with action_source physical_store', () => {
+    const store = item({ time: NOW_S - 30 * 86_400 });
+    store.event.action_source = 'physical_store';
+    expect(meta.refuse?.(store, ctx())).toBeNull();
+    expect(body([store]).data[0].action_source).toBe('physical_store');
+    const older = item({ time: NOW_S - 63 * 86_400 });
+    older.event.action_source = 'physical_store';
+    expect(meta.refuse?.(older, ctx())).toBe(
+      'event too old: Meta refuses physical_store events older than 62 days',
+    );
+    const web = item({ time: NOW_S - 8 * 86_400 });
+    expect(meta.refuse?.(web, ctx())).toBe(
+      'event too old: Meta refuses website events older than 7 days',
+    );
+    expect(meta.maxEventAgeS?.('system_generated')).toBe(62 * 86_400);
+    expect(meta.maxEventAgeS?.(undefined)).toBe(7 * 86_400);
+  });
+
+  it('M33 a US opt-out of sale goes with Limited Data Use when the destination opts for it', () => {
+    const optedOut = item();
+    optedOut.event.consent = decideConsent({
+      stated: { ads: null, analytics: null },
+      consentDefault: 'granted',
+      gpc: true,
+      tcfVendorId: null,
+    });
+    expect(optedOut.event.consent.ads).toBe(false);
+    const ldu = body([optedOut], ctx({}, { limited_data_use: true })).data[0];
+    expect(ldu).toMatchObject({
+      data_processing_options: ['LDU'],
+      data_processing_options_country: 0,
+      data_processing_options_state: 0,
+    });
+    expect(body([optedOut]).data[0].data_processing_options).toBeUndefined();
+    expect(
+      body([item()], ctx({}, { limited_data_use: true })).data[0].data_processing_options,
+    ).toBeUndefined();
+  });
+
+  it('M34 a stated denial or a TCF refusal is never sent under LDU', () => {
+    const stated = item();
+    stated.event.consent = decideConsent({
+      stated: { ads: false, analytics: null },
+      consentDefault: 'granted',
+      gpc: true,
+      tcfVendorId: null,
+    });
+    expect(
+      body([stated], ctx({}, { limited_data_use: true })).data[0].data_processing_options,
+    ).toBeUndefined();
   });
 });

@@ -6,10 +6,16 @@
 // https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/customer-information-parameters
 // (em/ph/external_id hashed; client_ip_address, client_user_agent, fbc, fbp in clear),
 // https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/custom-data
-// (value and currency required for Purchase) and
+// (value and currency required for Purchase; contents of id, quantity, item_price; order_id),
+// https://developers.facebook.com/docs/marketing-api/data-processing-options (Limited Data
+// Use: `data_processing_options: ["LDU"]`, country and state 0 to let Meta geolocate),
+// https://developers.facebook.com/docs/marketing-api/conversions-api/offline-events (store
+// events through the same endpoint, `action_source: physical_store`, up to 62 days old) and
 // https://developers.facebook.com/docs/graph-api/guides/error-handling (error codes).
 import { type Static, Type } from '@sinclair/typebox';
+import { underLimitedDataUse } from '../../domain/consent.js';
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
+import type { ActionSource } from '../../domain/event.js';
 import type {
   DeliveryContext,
   DeliveryItem,
@@ -17,7 +23,12 @@ import type {
   HttpResult,
   Interpretation,
 } from '../destination.js';
-import { apiBase, eventSourceUrl, platformEventName } from '../platform-fields.js';
+import {
+  apiBase,
+  eventActionSource,
+  eventSourceUrl,
+  platformEventName,
+} from '../platform-fields.js';
 import {
   type CapiUserData,
   capiCustomData,
@@ -30,6 +41,15 @@ export const META_MAX_EVENTS = 1000;
 /** "If any event_time in data is greater than 7 days in the past, we return an error for the
  * entire request and process no events." */
 export const META_MAX_EVENT_AGE_S = 7 * 86_400;
+/** Store sales and system-generated events (offline conversions) may be up to 62 days old. */
+export const META_MAX_OFFLINE_EVENT_AGE_S = 62 * 86_400;
+
+/** How old an event of this action source Meta still takes. */
+export function metaMaxEventAgeS(source: ActionSource | undefined): number {
+  return source === 'physical_store' || source === 'system_generated'
+    ? META_MAX_OFFLINE_EVENT_AGE_S
+    : META_MAX_EVENT_AGE_S;
+}
 /** A Graph API version Meta currently serves; `api_version` overrides it. */
 export const META_DEFAULT_API_VERSION = 'v21.0';
 
@@ -42,6 +62,12 @@ const MetaSettings = Type.Object(
     ),
     test_event_code: Type.Optional(
       Type.String({ minLength: 1, description: 'Events Manager → Test events code' }),
+    ),
+    limited_data_use: Type.Optional(
+      Type.Boolean({
+        description:
+          'Send events of people who opted out of sale (GPC, US Privacy, GPP) with Limited Data Use instead of dropping them',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -73,19 +99,6 @@ export const META_EVENT_NAMES: Readonly<Record<string, string>> = {
   CustomizeProduct: 'CustomizeProduct',
 };
 
-/** `action_source` values Meta accepts, for an event that names its own. */
-const ACTION_SOURCES = new Set([
-  'website',
-  'app',
-  'email',
-  'phone_call',
-  'chat',
-  'physical_store',
-  'system_generated',
-  'business_messaging',
-  'other',
-]);
-
 /** Meta's `user_data`: the shared keys plus Meta's browser and click ids (`_fbp`, `_fbc`). */
 type MetaUserData = CapiUserData & { fbc?: string; fbp?: string };
 
@@ -99,15 +112,31 @@ function metaUserData(item: DeliveryItem): MetaUserData {
 }
 
 /**
- * Where the conversion happened. "website" needs a page URL and a user agent (Meta requires
- * both for web events), so a tag or pixel event without them, or a backend event, is "other"
- * unless it names a valid `action_source` property itself (a store sale, a phone order…).
+ * Where the conversion happened: the event's own `action_source` (a store sale, a phone
+ * order, an import…), else "website" when it has the page URL and user agent Meta requires of
+ * web events, else "other".
  */
-export function metaActionSource(item: DeliveryItem): string {
+export function metaActionSource(item: DeliveryItem): ActionSource {
   const e = item.event;
-  const own = e.properties.action_source;
-  if (typeof own === 'string' && ACTION_SOURCES.has(own)) return own;
+  const own = eventActionSource(e);
+  if (own) return own;
   return eventSourceUrl(e) && e.user.user_agent ? 'website' : 'other';
+}
+
+/**
+ * Limited Data Use for a person who opted out of sale, when the destination opts for it;
+ * country and state 0 ask Meta to geolocate from the IP address.
+ */
+function processingOptions(
+  item: DeliveryItem,
+  ctx: DeliveryContext<MetaSettings>,
+): Record<string, unknown> {
+  if (!underLimitedDataUse(ctx.settings, item.event.consent)) return {};
+  return {
+    data_processing_options: ['LDU'],
+    data_processing_options_country: 0,
+    data_processing_options_state: 0,
+  };
 }
 
 /** One conversion as an element of `data`. */
@@ -127,6 +156,7 @@ export function metaServerEvent(
     ...(url ? { event_source_url: url } : {}),
     user_data: metaUserData(item),
     ...(Object.keys(custom).length > 0 ? { custom_data: custom } : {}),
+    ...processingOptions(item, ctx),
   };
 }
 
@@ -268,11 +298,14 @@ export const metaDestination: DestinationAdapter<MetaSettings> = {
   settingsSchema: MetaSettings,
   maxBatch: META_MAX_EVENTS,
   defaultBaseUrl: 'https://graph.facebook.com',
+  maxEventAgeS: metaMaxEventAgeS,
   refuse(item, ctx) {
     const c = item.conversion;
     // One stale event would fail the whole request, so it never joins one.
-    if (ctx.nowMs / 1000 - c.event_time > META_MAX_EVENT_AGE_S)
-      return 'event too old: Meta refuses events older than 7 days';
+    const source = metaActionSource(item);
+    const maxAgeS = metaMaxEventAgeS(source);
+    if (ctx.nowMs / 1000 - c.event_time > maxAgeS)
+      return `event too old: Meta refuses ${source} events older than ${maxAgeS / 86_400} days`;
     if (ctx.dest.test_mode && !ctx.settings.test_event_code)
       return 'test_mode needs test_event_code (Events Manager → Test events)';
     const name = platformEventName(ctx.dest, c.event_name, META_EVENT_NAMES);

@@ -119,6 +119,7 @@ export const redditDestination: DestinationAdapter<RedditSettings> = {
   maxBatchFor: (dest, settings) =>
     dest.test_mode && redditApiVersion(settings) === 'v3' ? TEST_BATCH_EVENTS : REDDIT_MAX_EVENTS,
   defaultBaseUrl: 'https://ads-api.reddit.com',
+  maxEventAgeS: () => REDDIT_MAX_EVENT_AGE_S,
   checkSettings: checkRedditSettings,
   refuse(item, ctx) {
     const s = ctx.settings;

@@ -184,6 +184,7 @@ export const snapchatDestination: DestinationAdapter<SnapSettings> = {
   settingsSchema: SnapSettings,
   maxBatch: SNAP_MAX_EVENTS,
   defaultBaseUrl: 'https://tr.snapchat.com',
+  maxEventAgeS: () => SNAP_MAX_EVENT_AGE_S,
   refuse(item, ctx) {
     const c = item.conversion;
     if (ctx.nowMs / 1000 - c.event_time > SNAP_MAX_EVENT_AGE_S)

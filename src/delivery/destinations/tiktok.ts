@@ -246,6 +246,7 @@ export const tiktokDestination: DestinationAdapter<TiktokSettings> = {
   settingsSchema: TiktokSettings,
   maxBatch: TIKTOK_MAX_EVENTS,
   defaultBaseUrl: DEFAULT_BASE_URL,
+  maxEventAgeS: () => TIKTOK_MAX_EVENT_AGE_S,
   refuse(item, ctx) {
     const e = item.event;
     if (e.consent.ads === false) return 'ads consent denied';
