@@ -50,6 +50,7 @@ export function destinationView(
     test_mode: d.test_mode,
     base_url: d.base_url,
     accept: d.accept ?? 'any',
+    append_click_id: d.append_click_id ?? true,
     timeout: formatDurationMs(d.timeout_ms),
     max_in_flight: d.max_in_flight ?? 1,
     retry: {

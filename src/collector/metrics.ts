@@ -15,6 +15,27 @@ export class Metrics {
     labelNames: ['endpoint', 'reason'],
     registers: [this.registry],
   });
+  /** Pixel and click hits per destination (`dest_id` '' for none): the share below's base. */
+  readonly destinationHits = new Counter({
+    name: 'pixeltrail_destination_hits_total',
+    help: 'Pixel and click hits that named an environment, by destination (empty: none named)',
+    labelNames: ['env_id', 'dest_id'],
+    registers: [this.registry],
+  });
+  /** Hits carrying an ad-server macro the ad server did not fill in, by parameter. */
+  readonly unexpandedMacros = new Counter({
+    name: 'pixeltrail_unexpanded_macros_total',
+    help: 'Pixel and click parameters that held an unexpanded ad-server macro (value dropped)',
+    labelNames: ['env_id', 'dest_id', 'endpoint', 'param'],
+    registers: [this.registry],
+  });
+  /** Hits with at least one unexpanded macro, by destination. */
+  readonly macroHits = new Counter({
+    name: 'pixeltrail_macro_hits_total',
+    help: 'Pixel and click hits with at least one unexpanded ad-server macro, by destination',
+    labelNames: ['env_id', 'dest_id'],
+    registers: [this.registry],
+  });
   readonly events = new Counter({
     name: 'pixeltrail_events_total',
     help: 'Events stored, by source and result (accepted, duplicate)',

@@ -1,8 +1,11 @@
 import type { EnvironmentConfig } from '../config/config-types.js';
+import { isUnexpandedMacro, macroWarning } from '../domain/ad-macros.js';
 import { adsPermitted } from '../domain/consent.js';
+import { DEVICE_ID_KEYS } from '../domain/device-id.js';
 import type { Touch, TouchKind, Traffic } from '../domain/event.js';
 import { requestIp } from '../domain/ip-address.js';
 import { deviceTouchId } from './device-touch.js';
+import { destinationHitCounter } from './macro-counts.js';
 import { deniedByRequest, requestConsent } from './request-consent.js';
 import { type BrowserRequest, readBrowserId, requestCookie } from './request-identity.js';
 import type { Services } from './services.js';
@@ -23,6 +26,44 @@ export function param(q: Query, key: string): string | undefined {
   const v = Array.isArray(raw) ? raw[0] : raw;
   if (typeof v !== 'string' || v === '' || v.length > MAX_PARAM_CHARS) return undefined;
   return v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v;
+}
+
+/** A pixel's parameters as kept: values that are unexpanded ad-server macros are dropped. */
+export interface PixelParams {
+  /** The parameter's value (as `param` reads it), or undefined when absent or a macro. */
+  get(key: string): string | undefined;
+  /** The parameters that held a macro, in the order of `keys`. */
+  macros: string[];
+}
+
+/**
+ * Reads `keys` once, dropping every value that is an unexpanded ad-server macro
+ * (`imp_id={imp_id}`): such a value is the same on every hit, so kept as an id it would join
+ * unrelated people. The caller warns `unexpanded_macro:<key>` for each of `macros`.
+ */
+export function readParams(q: Query, keys: readonly string[]): PixelParams {
+  const values: Record<string, string | undefined> = {};
+  const macros: string[] = [];
+  for (const key of keys) {
+    const v = param(q, key);
+    if (v !== undefined && isUnexpandedMacro(v)) macros.push(key);
+    else values[key] = v;
+  }
+  return { get: (key) => values[key], macros };
+}
+
+/** Fields of a touch an ad server fills in; device ids are read (and checked) for the warning. */
+export const TOUCH_PARAMS = [
+  'campaign_id',
+  'creative_id',
+  'placement_id',
+  'user_id',
+  ...DEVICE_ID_KEYS,
+] as const;
+
+/** `X-Pixeltrail-Warnings` entries for the macros a hit carried. */
+export function macroWarnings(p: PixelParams): string[] {
+  return p.macros.map(macroWarning);
 }
 
 /** The browser's id, and the `Set-Cookie` value when a new one was given. */
@@ -58,12 +99,13 @@ export function browserId(
   return { id, cookie: requestCookie(req, id, env) };
 }
 
-/** The touch a pixel hit or click records. */
+/** The touch a pixel hit or click records; `p` has read TOUCH_PARAMS. */
 export function touchFrom(
   env: EnvironmentConfig,
   kind: TouchKind,
   touchId: string,
   q: Query,
+  p: PixelParams,
   req: BrowserRequest,
   anon: string | null,
   nowS: number,
@@ -74,12 +116,12 @@ export function touchFrom(
     kind,
     touch_id: touchId,
     dest_id: param(q, 'dest_id') ?? null,
-    campaign_id: param(q, 'campaign_id') ?? null,
-    creative_id: param(q, 'creative_id') ?? null,
-    placement_id: param(q, 'placement_id') ?? null,
+    campaign_id: p.get('campaign_id') ?? null,
+    creative_id: p.get('creative_id') ?? null,
+    placement_id: p.get('placement_id') ?? null,
     time: nowS,
     anonymous_id: deviceTouchId(q) ?? anon,
-    user_id: param(q, 'user_id') ?? null,
+    user_id: p.get('user_id') ?? null,
     ip: requestIp(req.ip),
     user_agent: req.headers['user-agent'] ?? null,
   };
@@ -118,6 +160,7 @@ export interface PixelAnswer {
 }
 
 const NO_WARNINGS: string[] = [];
+const IMPRESSION_PARAMS = ['imp_id', ...TOUCH_PARAMS];
 
 /**
  * The `/i` impression pixel (DESIGN §5), whatever HTTP stack carries it: Fastify's route and
@@ -128,6 +171,7 @@ export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) =>
   // Bound once: resolving a labelled counter per hit showed in profiles.
   const hits = s.metrics.hits.labels({ endpoint: 'i' });
   const invalid = (reason: string) => s.metrics.invalidHits.inc({ endpoint: 'i', reason });
+  const countHit = destinationHitCounter(s.metrics);
   return (q, req) => {
     hits.inc();
     const env = s.environment(param(q, 'env_id') ?? '');
@@ -136,19 +180,27 @@ export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) =>
       invalid(problem ?? 'unknown_env');
       return { warnings: [problem ?? 'unknown_env'] };
     }
+    const p = readParams(q, IMPRESSION_PARAMS);
+    countHit(env.id, param(q, 'dest_id') ?? '', 'i', p.macros);
+    const warnings = p.macros.length === 0 ? NO_WARNINGS : macroWarnings(p);
     const traffic = classifyTraffic(req);
     const allowed = adsPermitted(requestConsent(req, env, undefined, q));
     const anon = browserId(s, env, req, allowed, traffic, q);
     // Counted in aggregate, never kept for attribution.
     if (!allowed) {
       invalid('opted_out');
-      return { warnings: ['opted_out'], cookie: anon.cookie };
+      return { warnings: [...warnings, 'opted_out'], cookie: anon.cookie };
     }
     const nowS = Math.floor(s.nowMs() / 1000);
-    const impId = param(q, 'imp_id') as string;
-    s.pipeline.recordTouch(touchFrom(env, 'impression', impId, q, req, anon.id, nowS, traffic));
+    // An imp_id that is a macro names no impression: the view is kept under an id of ours (as
+    // `/c` does for a link without click_id), so it still counts by cookie, user id or IP.
+    const impId = p.get('imp_id') ?? s.newId('imp_');
+    s.pipeline.recordTouch(touchFrom(env, 'impression', impId, q, p, req, anon.id, nowS, traffic));
     if (traffic !== 'human') invalid(traffic);
-    return { warnings: traffic === 'human' ? NO_WARNINGS : [traffic], cookie: anon.cookie };
+    return {
+      warnings: traffic === 'human' ? warnings : [...warnings, traffic],
+      cookie: anon.cookie,
+    };
   };
 }
 

@@ -1,16 +1,20 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { decideRedirect, verifyClick } from '../domain/click-link.js';
+import { decideRedirect, verifyClick, withClickId } from '../domain/click-link.js';
 import { adsPermitted } from '../domain/consent.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { destinationHitCounter } from './macro-counts.js';
 import {
   browserId,
   headOnly,
   impressionPixel,
+  macroWarnings,
   param,
   pixelProblem,
   type Query,
+  readParams,
+  TOUCH_PARAMS,
   touchFrom,
 } from './pixel-hit.js';
 import { requestConsent } from './request-consent.js';
@@ -26,6 +30,11 @@ function sendGif(reply: FastifyReply, warnings: string[], cookie?: string): Fast
   return reply.status(200).send(TRANSPARENT_GIF);
 }
 
+/** A link's `append_click_id=0` (or false, no, off) keeps its landing URL as it is. */
+function turnedOff(v: string | undefined): boolean {
+  return v !== undefined && ['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+}
+
 /** Query as plain strings (first value of repeated keys dropped: a signature covers one). */
 function flatQuery(q: Query): Record<string, string> {
   const flat: Record<string, string> = {};
@@ -33,12 +42,33 @@ function flatQuery(q: Query): Record<string, string> {
   return flat;
 }
 
+/**
+ * What `/p` keeps of the ad that led to it besides the event (as `/i` keeps them on its
+ * touch): stored as event properties under the same names. UTM names as Google Analytics
+ * reads them (https://support.google.com/analytics/answer/10917952).
+ */
+const P_CAMPAIGN_PARAMS = [
+  'campaign_id',
+  'creative_id',
+  'placement_id',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+  'utm_id',
+] as const;
+/** `/p` parameters an ad server or MMP may fill in with macros: checked, dropped when one. */
+const P_PARAMS = ['ev', 'eid', 'user_id', 'click_id', 'imp_id', ...P_CAMPAIGN_PARAMS];
+const CLICK_PARAMS = ['click_id', ...TOUCH_PARAMS];
+
 /** `/i` impression pixel, `/p` event pixel and `/c` click redirect (DESIGN §5). */
 export function pixelRoutes(app: FastifyInstance, s: Services): void {
   // Refused or failed writes are counted by the pipeline; a pixel never reports them.
   const swallow = () => undefined;
 
   const impression = impressionPixel(s);
+  const countHit = destinationHitCounter(s.metrics);
   app.get('/i', async (req, reply) => {
     if (headOnly(s, 'i', req.method)) {
       // What GET would warn about (a link check learns that its ids are wrong), else `head`.
@@ -65,19 +95,34 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       });
       return sendGif(reply, ['unknown_env']);
     }
+    const p = readParams(q, P_PARAMS);
+    const dest = param(q, 'dest_id');
+    countHit(
+      env.id,
+      dest && env.destinations.some((d) => d.id === dest) ? dest : '',
+      'p',
+      p.macros,
+    );
+    const macros = macroWarnings(p);
     const traffic = classifyTraffic(req);
     const consent = requestConsent(req, env, undefined, q);
     const anon = browserId(s, env, req, adsPermitted(consent), traffic, q);
     if (anon.cookie) reply.header('set-cookie', anon.cookie);
+    const campaign: Record<string, string> = {};
+    for (const key of P_CAMPAIGN_PARAMS) {
+      const v = p.get(key);
+      if (v !== undefined) campaign[key] = v;
+    }
     const result = validateEvent(
       {
         env_id: env.id,
-        event_name: param(q, 'ev'),
-        event_id: param(q, 'eid'),
+        event_name: p.get('ev'),
+        // A macro event id would make every such hit one event: the pipeline gives it an id.
+        event_id: p.get('eid'),
         user: {
-          user_id: param(q, 'user_id'),
-          click_id: param(q, 'click_id'),
-          imp_id: param(q, 'imp_id'),
+          user_id: p.get('user_id'),
+          click_id: p.get('click_id'),
+          imp_id: p.get('imp_id'),
           anonymous_id: anon.id ?? undefined,
         },
         properties: {
@@ -85,6 +130,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
           currency: param(q, 'currency'),
           content_ids: param(q, 'content_ids')?.split(','),
           url: req.headers.referer,
+          ...campaign,
         },
         test_event_code: param(q, 'test_code'),
       },
@@ -99,10 +145,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     );
     if (!result.ok) {
       s.metrics.invalidHits.inc({ endpoint: 'p', reason: 'invalid_event' });
-      return sendGif(
-        reply,
-        result.errors.map((e) => `${e.field} ${e.message}`),
-      );
+      return sendGif(reply, [...macros, ...result.errors.map((e) => `${e.field} ${e.message}`)]);
     }
     const event = result.event;
     event.consent = consent;
@@ -111,7 +154,8 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       event.traffic = traffic;
       s.metrics.invalidHits.inc({ endpoint: 'p', reason: traffic });
     }
-    const warnings = traffic === 'human' ? [...event.warnings] : [...event.warnings, traffic];
+    const warnings = [...macros, ...event.warnings];
+    if (traffic !== 'human') warnings.push(traffic);
     const sig = param(q, 'sig');
     if (sig && verifyEventSignature(env.click_secret, event, sig)) event.verified = 'signature';
     else if (sig) warnings.push('bad_signature');
@@ -141,31 +185,35 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const decision = decideRedirect(flat.url, signed, env.click_url_hosts);
     if (!decision.ok)
       return refuse(decision.reason, `url is not a permitted redirect target (${decision.reason})`);
-    // A link checker learns where the link goes (the same 302) and leaves no click behind.
-    if (head)
-      return reply
-        .status(302)
-        .header('cache-control', 'no-store')
-        .header('location', decision.location)
-        .send();
     const dest = param(q, 'dest_id');
-    if (dest && !env.destinations.some((d) => d.id === dest))
-      s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
+    const destination = dest ? env.destinations.find((d) => d.id === dest) : undefined;
     const traffic = classifyTraffic(req);
     const allowed = adsPermitted(requestConsent(req, env, undefined, q));
+    const p = readParams(q, CLICK_PARAMS);
+    // A click_id that is a macro names no click: the click is kept under an id of ours.
+    const clickId = p.get('click_id') ?? s.newId('clk_');
+    // The landing page learns the click first-party; not for a person who opted out.
+    const location =
+      allowed && destination?.append_click_id !== false && !turnedOff(flat.append_click_id)
+        ? withClickId(decision.location, env.click_id_param, clickId)
+        : decision.location;
+    const redirect = () => {
+      reply.status(302).header('cache-control', 'no-store').header('location', location);
+      if (p.macros.length > 0) reply.header('x-pixeltrail-warnings', macroWarnings(p).join(', '));
+      return reply.send();
+    };
+    // A link checker learns where the link goes (the same 302) and leaves no click behind.
+    if (head) return redirect();
+    if (dest && !destination) s.metrics.invalidHits.inc({ endpoint: 'c', reason: 'unknown_dest' });
+    countHit(env.id, destination?.id ?? '', 'c', p.macros);
     const anon = browserId(s, env, req, allowed, traffic, q);
     if (anon.cookie) reply.header('set-cookie', anon.cookie);
     // A prefetch or prerender of a link is not a click; a scanner's is kept, flagged.
     if (allowed && traffic !== 'prefetch') {
-      const clickId = param(q, 'click_id') ?? s.newId('clk_');
       const nowS = Math.floor(s.nowMs() / 1000);
-      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, req, anon.id, nowS, traffic));
+      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, p, req, anon.id, nowS, traffic));
     }
     if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'c', reason: traffic });
-    return reply
-      .status(302)
-      .header('cache-control', 'no-store')
-      .header('location', decision.location)
-      .send();
+    return redirect();
   });
 }

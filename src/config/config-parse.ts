@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
+import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
 import {
   type ConsentCategories,
   DEFAULT_CONSENT_CATEGORIES,
@@ -158,6 +159,7 @@ export const COMMON_DEST_KEYS = new Set([
   'test_mode',
   'base_url',
   'accept',
+  'append_click_id',
 ]);
 
 const ACCEPT_POLICIES: readonly AcceptPolicy[] = ['any', 'signed', 'server_only'];
@@ -344,8 +346,20 @@ function parseDestination(
     accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),
     settings: parseSettings(r, o, type, path, env, refs),
   };
+  if (o.append_click_id !== undefined)
+    dest.append_click_id = r.bool(o, 'append_click_id', `${path}.append_click_id`, true);
   if (Object.keys(refs).length > 0) dest.secret_refs = refs;
   return dest;
+}
+
+/** `click_id_param`: a plain parameter name, so pages, proxies and the tag read it alike. */
+function clickIdParam(r: Reader, o: Obj, path: string): string {
+  const name = r.str(o, 'click_id_param', path, DEFAULT_CLICK_ID_PARAM);
+  if (name && !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    r.errors.push({ field: path, message: 'must be 1-64 letters, digits, _ . or -' });
+    return DEFAULT_CLICK_ID_PARAM;
+  }
+  return name || DEFAULT_CLICK_ID_PARAM;
 }
 
 function parseEnvironment(
@@ -395,6 +409,7 @@ function parseEnvironment(
     allowed_origins: r.list(o, 'allowed_origins', `${path}.allowed_origins`, []),
     click_url_hosts: r.list(o, 'click_url_hosts', `${path}.click_url_hosts`, []),
     click_secret: r.str(o, 'click_secret', `${path}.click_secret`, writeKey),
+    click_id_param: clickIdParam(r, o, `${path}.click_id_param`),
     honor_dnt: r.bool(o, 'honor_dnt', `${path}.honor_dnt`, false),
     cookie_partitioned: r.bool(o, 'cookie_partitioned', `${path}.cookie_partitioned`, false),
     follow_cmp: r.bool(o, 'follow_cmp', `${path}.follow_cmp`, false),

@@ -50,6 +50,11 @@ export interface DestinationConfig {
    * carrying a valid signature; `any` (default): every event.
    */
   accept?: AcceptPolicy;
+  /**
+   * `/c` adds the click id to the landing URL of this destination's links (default true);
+   * false for landing pages that refuse unknown parameters.
+   */
+  append_click_id?: boolean;
   /** Type-specific fields (pixel_id, access_token, url, secret…), checked by the adapter schema. */
   settings: Record<string, unknown>;
   /**
@@ -86,6 +91,8 @@ export interface EnvironmentConfig {
   click_url_hosts: string[];
   /** HMAC key of signed click links; defaults to the write key. */
   click_secret: string;
+  /** Landing-URL parameter `/c` adds the click id under and the tag reads (`pt_click_id`). */
+  click_id_param: string;
   /** Treat `DNT: 1` like `Sec-GPC: 1` (always honoured). */
   honor_dnt: boolean;
   destinations: DestinationConfig[];

@@ -45,6 +45,7 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     test_mode: d.test_mode,
     ...(d.base_url ? { base_url: d.base_url } : {}),
     accept: d.accept ?? 'any',
+    ...(d.append_click_id === false ? { append_click_id: false } : {}),
     ...d.settings,
     // The file form names an environment variable where one was named, never its value.
     ...d.secret_refs,

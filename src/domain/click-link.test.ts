@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideRedirect, signClick, verifyClick } from './click-link.js';
+import { decideRedirect, signClick, verifyClick, withClickId } from './click-link.js';
 
 const hosts = ['shop.example', '*.cdn.example'];
 
@@ -39,5 +39,14 @@ describe('click redirect safety', () => {
     expect(verifyClick('k', { ...params, url: 'https://evil.example/', sig })).toBe(false);
     expect(verifyClick('other', { ...params, sig })).toBe(false);
     expect(verifyClick('k', { ...params, sig: 'zz' })).toBe(false);
+  });
+
+  it.each([
+    ['https://s.example/', 'https://s.example/?pt_click_id=K%201'],
+    ['https://s.example/a?b=%zz&c=d+e#f', 'https://s.example/a?b=%zz&c=d+e&pt_click_id=K%201#f'],
+    ['https://s.example/?pt%5Fclick%5Fid=old&x', 'https://s.example/?x&pt_click_id=K%201'],
+    ['https://s.example/?pt_click_id', 'https://s.example/?pt_click_id=K%201'],
+  ])('C05 withClickId(%s) keeps the rest of the URL and replaces an earlier id', (url, want) => {
+    expect(withClickId(url, 'pt_click_id', 'K 1')).toBe(want);
   });
 });

@@ -62,3 +62,32 @@ export function decideRedirect(
     return { ok: false, reason: 'host_not_allowed' };
   return { ok: true, location: url.href };
 }
+
+/** The landing-URL parameter `/c` adds the click id under unless configured otherwise. */
+export const DEFAULT_CLICK_ID_PARAM = 'pt_click_id';
+
+/** The name of a `k=v` query part, decoded as a form would (`+` is a space); raw when broken. */
+function partName(part: string): string {
+  const eq = part.indexOf('=');
+  const raw = (eq < 0 ? part : part.slice(0, eq)).replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * `location` with `name=clickId` appended to its query, so the landing page (and the tag on
+ * it) learns the click without a third-party cookie. Everything else is kept byte for byte,
+ * the fragment included; an earlier `name` parameter (a template that already carried one) is
+ * replaced, so the page sees exactly one, this click's.
+ */
+export function withClickId(location: string, name: string, clickId: string): string {
+  const url = new URL(location);
+  const parts = url.search ? url.search.slice(1).split('&') : [];
+  const kept = parts.filter((part) => partName(part) !== name);
+  kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(clickId)}`);
+  url.search = kept.join('&');
+  return url.href;
+}

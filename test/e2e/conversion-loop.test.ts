@@ -268,7 +268,7 @@ describe.skipIf(!HAS_CHROMIUM)('conversion loop against a real server', () => {
       `&url=${encodeURIComponent(landing)}`;
     adPages.set('/ad/click', `<!doctype html><title>ad</title><a href="${click}">Buy now</a>`);
     await page.goto(`http://localhost:${ads.port}/ad/click`);
-    await Promise.all([page.waitForURL(landing), page.click('a')]);
+    await Promise.all([page.waitForURL(`${landing}&pt_click_id=CLK-E2E-1`), page.click('a')]);
     await buyInShop('ord-e2e-3');
 
     const { body } = await deliveredOnce('ord-e2e-3');
