@@ -11,6 +11,7 @@ import { snapchatDestination } from './snapchat.js';
 import { tiktokDestination } from './tiktok.js';
 import { tradeDeskDestination } from './tradedesk.js';
 import { webhookDestination } from './webhook.js';
+import { xAdsDestination } from './x-ads.js';
 
 /** Every destination type by name. */
 export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
@@ -26,6 +27,7 @@ export const ADAPTERS: Record<string, DestinationAdapter<any>> = {
   linkedin: linkedinDestination,
   tradedesk: tradeDeskDestination,
   microsoft_ads: microsoftAdsDestination,
+  x_ads: xAdsDestination,
 };
 
 /** The adapter of a destination type, or undefined for an unknown type. */
