@@ -24,6 +24,7 @@ import { snowplowRoutes } from './snowplow-routes.js';
 import { subjectsApi } from './subjects-api.js';
 import { systemRoutes } from './system-routes.js';
 import { triggerRoutes } from './trigger-routes.js';
+import { trustFunction } from './trust-proxy.js';
 import { rewriteUrl } from './url-rewrite.js';
 
 /** Request bodies larger than this are refused with 413 (DESIGN §5: 1 MB). */
@@ -59,7 +60,8 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     serverFactory: fastPath,
     clientErrorHandler: clientErrorHandler(s),
     bodyLimit: MAX_BODY_BYTES,
-    trustProxy: s.config.trust_proxy,
+    // A function: Fastify 5 reads a hop count as trusting no hop (trust-proxy.ts).
+    trustProxy: trustFunction(s.config.trust_proxy) ?? false,
     rewriteUrl: (req) => rewriteUrl(req.url ?? '/', s.config.path_prefix),
     // Per-request logs would cost more than the pixel itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import forwarded from '@fastify/forwarded';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import { MAX_REQUEST_HEAD_BYTES } from './client-error.js';
@@ -10,6 +9,7 @@ import { limitOf, RATE_WINDOW_MS } from './rate-limits.js';
 import type { BrowserRequest } from './request-identity.js';
 import { NOSNIFF } from './security-headers.js';
 import type { Services } from './services.js';
+import { clientAddress, peerIsTrusted, type TrustFn, trustFunction } from './trust-proxy.js';
 import { rewriteUrl } from './url-rewrite.js';
 
 /** What the fast path needs of the app around it. */
@@ -48,23 +48,25 @@ function lastEntry(value: string): string {
 
 /**
  * The request as Fastify's `req.ip`, `hostname` and `protocol` read it: from the socket, or
- * under `trust_proxy` (Fastify's `trustProxy: true`, every hop trusted) from the first
- * `X-Forwarded-For` address and the last `X-Forwarded-Host` and `X-Forwarded-Proto`.
+ * under `trust_proxy` the rightmost untrusted `X-Forwarded-For` address (trust-proxy.ts) and,
+ * when the socket's peer is a trusted proxy, the last `X-Forwarded-Host` and
+ * `X-Forwarded-Proto`.
  */
-function browserRequest(req: http.IncomingMessage, trustProxy: boolean): BrowserRequest {
+function browserRequest(req: http.IncomingMessage, trust: TrustFn | null): BrowserRequest {
   const h = req.headers;
-  if (!trustProxy)
+  if (!trust)
     return {
       headers: h,
       ip: req.socket.remoteAddress ?? '',
       hostname: hostnameOf(h.host ?? ''),
       protocol: 'http',
     };
-  const forwardedHost = h['x-forwarded-host'];
-  const forwardedProto = h['x-forwarded-proto'];
+  const forwarded = peerIsTrusted(req, trust);
+  const forwardedHost = forwarded ? h['x-forwarded-host'] : undefined;
+  const forwardedProto = forwarded ? h['x-forwarded-proto'] : undefined;
   return {
     headers: h,
-    ip: forwarded(req).at(-1) ?? '',
+    ip: clientAddress(req, trust),
     hostname: hostnameOf(
       typeof forwardedHost === 'string' && forwardedHost
         ? lastEntry(forwardedHost)
@@ -92,7 +94,7 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
   const { services: s, windows } = deps;
   const impression = impressionPixel(s);
   const prefix = s.config.path_prefix;
-  const trustProxy = s.config.trust_proxy;
+  const trust = trustFunction(s.config.trust_proxy);
 
   /** Answers the hit; false when Fastify should. */
   function serve(req: http.IncomingMessage, res: http.ServerResponse): boolean {
@@ -101,7 +103,7 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
     // Only `/i?…` (a Snowplow `/i` hit was rewritten to its own route, a bare `/i` is rare).
     if (url.charCodeAt(1) !== 105 || url.charCodeAt(2) !== 63 || url.charCodeAt(0) !== 47)
       return false;
-    const view = browserRequest(req, trustProxy);
+    const view = browserRequest(req, trust);
     const headers = GIF_HEADER_LIST.slice();
     const key = `ip:${view.ip}`;
     const max = limitOf(s.config, key);

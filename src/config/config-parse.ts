@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import proxyAddr from '@fastify/proxy-addr';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
@@ -511,7 +512,7 @@ export function parseConfig(
     ),
     flush_interval_ms: r.duration(o, 'flush_interval', 'flush_interval', DEFAULT_FLUSH_INTERVAL),
     delivery_lease_ms: lease,
-    trust_proxy: r.bool(o, 'trust_proxy', 'trust_proxy', false),
+    trust_proxy: trustProxy(r, o.trust_proxy),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,
     public_url:
@@ -564,6 +565,39 @@ function previousSecretsKeys(r: Reader, o: Obj, overrides: ConfigOverrides): str
     return [];
   }
   return keys as string[];
+}
+
+/**
+ * `trust_proxy`: false, true (one proxy), a hop count, or the proxies' addresses and CIDRs
+ * (a list, or one comma-separated string, as Fastify takes them); `loopback`, `linklocal`
+ * and `uniquelocal` name those ranges.
+ */
+function trustProxy(r: Reader, v: unknown): AppConfig['trust_proxy'] {
+  const field = 'trust_proxy';
+  if (v === undefined || v === false || v === 0) return false;
+  if (v === true) return 1;
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  const list = typeof v === 'string' ? v.split(',').map((x) => x.trim()) : v;
+  if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== 'string')) {
+    r.errors.push({
+      field,
+      message: 'must be true, false, a hop count, or a list of proxy addresses or CIDRs',
+    });
+    return false;
+  }
+  const bad = list.findIndex((x) => {
+    try {
+      proxyAddr.compile(x);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (bad >= 0) {
+    r.errors.push({ field: `${field}[${bad}]`, message: 'is not an IP address or CIDR' });
+    return false;
+  }
+  return list as string[];
 }
 
 /** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */

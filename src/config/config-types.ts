@@ -127,8 +127,12 @@ export interface AppConfig {
    * after this long (at once, when it ran on the same host and a restart notices).
    */
   delivery_lease_ms: number;
-  /** Whether `X-Forwarded-For` is trusted for the client IP (behind a load balancer). */
-  trust_proxy: boolean;
+  /**
+   * The proxies in front whose `X-Forwarded-For` is trusted for the client IP: false (none,
+   * the socket's address), a hop count (`true` is 1), or the proxies' addresses and CIDRs.
+   * The client is the rightmost address no trusted proxy wrote (see docs/deploy.md).
+   */
+  trust_proxy: false | number | string[];
   log_level: string;
   /** True when no config file was given and a demo environment was made. */
   demo: boolean;

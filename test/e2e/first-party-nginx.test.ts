@@ -35,7 +35,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_NGINX)('first-party mode through nginx', (
     ({ server, base } = await startPixeltrail(
       {
         ...testConfig(`${hook.url}/hook`, {}, { allowed_origins: [shopOrigin] }),
-        trust_proxy: true,
+        // Two proxies: the CDN that wrote the visitor's address (below), and nginx.
+        trust_proxy: 2,
         path_prefix: PREFIX,
       },
       tempDir(),
