@@ -1,5 +1,6 @@
 import { parseDurationMs } from './duration.js';
 import type { EventProperties, TouchKind } from './event.js';
+import { globMatcher } from './glob-match.js';
 
 /** Longest window a condition may look back: touches are kept 90 days (DESIGN §6). */
 export const MAX_WITHIN_S = 400 * 86_400;
@@ -286,22 +287,15 @@ export interface Evaluation {
   changes_at: number | null;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
-const globCache = new Map<string, RegExp>();
-function glob(pattern: string): RegExp {
-  let re = globCache.get(pattern);
-  if (!re) {
-    re = globToRegExp(pattern);
-    if (globCache.size < 10_000) globCache.set(pattern, re);
+const globCache = new Map<string, (text: string) => boolean>();
+/** `*` and `?` globs, compiled once each; matched in linear time (glob-match.ts). */
+function glob(pattern: string): (text: string) => boolean {
+  let matches = globCache.get(pattern);
+  if (!matches) {
+    matches = globMatcher(pattern, { anyChar: true });
+    if (globCache.size < 10_000) globCache.set(pattern, matches);
   }
-  return re;
+  return matches;
 }
 
 /** A URL matches on its path too, so `/products/*` matches `https://shop/products/1?x`. */
@@ -332,10 +326,7 @@ function passes(t: PropertyTest, actual: unknown): boolean {
       if (Array.isArray(actual)) return actual.includes(t.value);
       return typeof actual === 'string' && actual.includes(String(t.value));
     case 'matches':
-      return (
-        typeof actual === 'string' &&
-        urlCandidates(actual).some((c) => glob(t.value as string).test(c))
-      );
+      return typeof actual === 'string' && urlCandidates(actual).some(glob(t.value as string));
     case 'in':
       return (t.value as ReadonlyArray<string | number>).includes(actual as string | number);
   }

@@ -3,9 +3,22 @@
  * excerpts echoed by a platform): emails, phone numbers, IPv4/IPv6 addresses, bearer and
  * query-string tokens. Over-masking a log is cheap; leaking one is not.
  */
+import { type EmailShape, notSpaceOrAt, replaceEmails } from './email-spans.js';
+
+/** Not in a local part here: quotes and brackets around an address in a message. */
+const LOCAL_STOP = new Set([...'"<>()[],;:'].map((c) => c.charCodeAt(0)));
+
+/**
+ * Any run of non-space before the @ (RFC 5322 local parts allow !#$%&'*+/=?^`{|}~). Found from
+ * each `@` (email-spans.ts): as a regular expression it tried every start position and was
+ * quadratic in a long line without one.
+ */
+const EMAIL: EmailShape = {
+  localChar: (c) => notSpaceOrAt(c) && !LOCAL_STOP.has(c),
+  domain: /[A-Za-z0-9.-]+\.[A-Za-z]{2,}/y,
+};
+/** The other patterns: each starts at a character or word boundary and is linear. */
 const TEXT_PATTERNS: Array<[RegExp, string]> = [
-  // Any run of non-space before the @ (RFC 5322 local parts allow !#$%&'*+/=?^`{|}~).
-  [/[^\s@"<>()[\],;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, '[email]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ****'],
   [
     /([?&"'\s](?:access_token|api_secret|token|key|secret|sig|password|write_key|admin_token)["']?\s*[=:]\s*["']?)[^&"'\s,}]+/gi,
@@ -22,7 +35,7 @@ const TEXT_PATTERNS: Array<[RegExp, string]> = [
 
 /** Free text with personal data and credentials masked. */
 export function redactText(text: string): string {
-  let out = text;
+  let out = replaceEmails(text, EMAIL, '[email]');
   for (const [re, by] of TEXT_PATTERNS) out = out.replace(re, by);
   return out;
 }

@@ -4,6 +4,7 @@
  * purchase → Purchase" — with values read from dataLayer paths. Checked here, stored by the
  * admin API, served to the tag as JSON.
  */
+import { globMatcher } from './glob-match.js';
 import type { FieldError } from './validation-error.js';
 
 /** Rules one environment may hold; each is checked on every page view or click. */
@@ -134,8 +135,10 @@ export function parseRules(raw: unknown): RulesResult {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rules };
 }
 
-/** A `*` glob (any characters) as an anchored regular expression. */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
+/**
+ * Whether a URL matches a rule's `*` glob (any characters; `?` is itself, URLs hold one), in
+ * time linear in the URL (glob-match.ts).
+ */
+export function urlMatchesGlob(pattern: string, url: string): boolean {
+  return globMatcher(pattern, { anyChar: false })(url);
 }

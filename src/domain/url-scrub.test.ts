@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { cpuMs } from '../../test/helpers/cpu-time.js';
 import { scrubUrl } from './url-scrub.js';
+
+/** Far above a linear scrub of a megabyte (a few ms), far below a quadratic one (minutes). */
+const LINEAR_CPU_MS = 100;
+const MB = 1024 * 1024;
 
 describe('scrubUrl', () => {
   it('U01 drops PII-named parameters and email-looking values, keeps the rest', () => {
@@ -21,5 +26,26 @@ describe('scrubUrl', () => {
     expect(scrubUrl(clean)).toBe(clean);
     expect(scrubUrl('https://user:pw@shop.example/')).toBe('https://shop.example/');
     expect(scrubUrl('not a url but a@b.com inside')).not.toContain('a@b.com');
+  });
+
+  it('U03 a megabyte URL of any shape is scrubbed in linear time', () => {
+    const emails = Array.from({ length: 60_000 }, (_, i) => `k${i}=a@b.cd&x${i}=1`).join('&');
+    const urls = [
+      `https://shop.example/?q=${'x'.repeat(MB)}`,
+      'x'.repeat(MB),
+      `https://shop.example/?q=a@${'a.'.repeat(MB / 2)}`,
+      `https://shop.example/?${emails}`,
+      `https://shop.example/#${emails}`,
+      `not a url ${'a@b.cd '.repeat(MB / 7)}`,
+    ];
+    // Compiled first: the bound is on the scan, not on V8 optimising the code on first use.
+    for (const url of urls) scrubUrl(url.slice(0, 20_000));
+    for (const url of urls) {
+      const elapsed = cpuMs();
+      const out = scrubUrl(url);
+      expect(elapsed(), url.slice(0, 40)).toBeLessThan(LINEAR_CPU_MS);
+      expect(out).not.toContain('a@b.cd');
+    }
+    expect(scrubUrl(`https://shop.example/?${emails}`)).toContain('x59999=1');
   });
 });

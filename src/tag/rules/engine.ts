@@ -4,7 +4,7 @@
  * receives an event — so a site gets conversions without a deploy. Rules are checked on the
  * server (src/domain/trigger-rules.ts); here they are trusted as served.
  */
-import { globToRegExp, type TriggerRule } from '../../domain/trigger-rules.js';
+import { type TriggerRule, urlMatchesGlob } from '../../domain/trigger-rules.js';
 
 type Entry = Record<string, unknown> | undefined;
 
@@ -64,7 +64,7 @@ export function applyRules(w: RulesWindow, doc: Document, loc: Location): void {
     for (const rule of urls) {
       const pattern = (rule.trigger as { pattern: string }).pattern;
       const here = pattern.includes('://') ? loc.href : loc.pathname + loc.search;
-      if (globToRegExp(pattern).test(here)) fire(w, rule);
+      if (urlMatchesGlob(pattern, here)) fire(w, rule);
     }
   };
   checkUrl();

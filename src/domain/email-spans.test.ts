@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cpuMs } from '../../test/helpers/cpu-time.js';
+import {
+  containsEmail,
+  type EmailShape,
+  eachEmail,
+  isSpace,
+  notSpaceOrAt,
+  replaceEmails,
+} from './email-spans.js';
+
+/** The regular expressions the scans replace, and the shapes that stand for them. */
+const SHAPES: Array<[string, RegExp, EmailShape]> = [
+  [
+    'url-scrub',
+    /[^\s@]+@[^\s@/?&=#]+\.[a-z]{2,}/gi,
+    { localChar: notSpaceOrAt, domain: /[^\s@/?&=#]+\.[a-z]{2,}/iy },
+  ],
+  [
+    'redact-text',
+    /[^\s@"<>()[\],;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
+    {
+      localChar: (c) => notSpaceOrAt(c) && !'"<>()[],;:'.includes(String.fromCharCode(c)),
+      domain: /[A-Za-z0-9.-]+\.[A-Za-z]{2,}/y,
+    },
+  ],
+];
+
+/** Text made of the characters that decide a match, so the property finds the edge cases. */
+const text = fc
+  .array(
+    fc.constantFrom('a', 'B', '1', '.', '@', ' ', '\u00a0', '/', '?', '=', ';', '"', '-', 'é'),
+    {
+      maxLength: 40,
+    },
+  )
+  .map((cs) => cs.join(''));
+
+const MB = 1024 * 1024;
+/** Far above what a linear scan of a megabyte costs (a few ms), far below a quadratic one. */
+const LINEAR_CPU_MS = 100;
+
+describe('eachEmail', () => {
+  it('E01 finds exactly what the regular expression found, on any text', () => {
+    for (const [, re, shape] of SHAPES) {
+      fc.assert(
+        fc.property(text, (t) => {
+          const expected = [...t.matchAll(re)].map((m) => [m.index, m.index + m[0].length]);
+          const spans: number[][] = [];
+          eachEmail(t, shape, (start, end) => spans.push([start, end]));
+          expect(spans).toEqual(expected);
+          expect(containsEmail(t, shape)).toBe(expected.length > 0);
+          expect(replaceEmails(t, shape, '[email]')).toBe(t.replace(re, '[email]'));
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
+
+  it('E02 a megabyte of any shape is scanned in linear time', () => {
+    const texts = [
+      'x'.repeat(MB),
+      'a@'.repeat(MB / 2),
+      `a@${'a.'.repeat(MB / 2)}`,
+      `${'a'.repeat(MB / 2)}@${'b'.repeat(MB / 2)}`,
+      'a@b.c '.repeat(MB / 6),
+      'a@b.cd'.repeat(MB / 6),
+    ];
+    for (const [name, , shape] of SHAPES) {
+      for (const t of texts) {
+        const elapsed = cpuMs();
+        replaceEmails(t, shape, '');
+        containsEmail(t, shape);
+        expect(elapsed(), `${name} on ${t.slice(0, 12)}…`).toBeLessThan(LINEAR_CPU_MS);
+      }
+    }
+  });
+
+  it("E03 isSpace is JavaScript's \\s, code unit by code unit", () => {
+    for (let c = 0; c <= 0xffff; c++)
+      expect(isSpace(c), c.toString(16)).toBe(/\s/.test(String.fromCharCode(c)));
+  });
+});
