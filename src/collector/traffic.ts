@@ -1,5 +1,5 @@
 import type { Traffic } from '../domain/event.js';
-import { isBotAgent } from './bot-filter.js';
+import { isBotAgent, MAX_REMEMBERED_AGENT_CHARS } from './bot-filter.js';
 import type { BrowserRequest } from './request-identity.js';
 
 /**
@@ -23,6 +23,7 @@ function agentTraffic(ua: string | undefined): Traffic {
     else if (ua && PROXY_AGENT_RE.test(ua))
       traffic = /GoogleImageProxy|ggpht|YahooMailProxy/i.test(ua) ? 'prefetch' : 'bot';
     else traffic = isBotAgent(ua) ? 'bot' : 'human';
+    if (key.length > MAX_REMEMBERED_AGENT_CHARS) return traffic;
     if (agentClasses.size >= MAX_REMEMBERED_AGENTS) agentClasses.clear();
     agentClasses.set(key, traffic);
   }

@@ -6,31 +6,39 @@ import {
   type EmailShape,
   eachEmail,
   isSpace,
-  notSpaceOrAt,
   replaceEmails,
 } from './email-spans.js';
+import { EMAIL_IN_TEXT } from './redact-text.js';
+import { EMAIL_IN_URL } from './url-scrub.js';
 
 /** The regular expressions the scans replace, and the shapes that stand for them. */
 const SHAPES: Array<[string, RegExp, EmailShape]> = [
-  [
-    'url-scrub',
-    /[^\s@]+@[^\s@/?&=#]+\.[a-z]{2,}/gi,
-    { localChar: notSpaceOrAt, domain: /[^\s@/?&=#]+\.[a-z]{2,}/iy },
-  ],
-  [
-    'redact-text',
-    /[^\s@"<>()[\],;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
-    {
-      localChar: (c) => notSpaceOrAt(c) && !'"<>()[],;:'.includes(String.fromCharCode(c)),
-      domain: /[A-Za-z0-9.-]+\.[A-Za-z]{2,}/y,
-    },
-  ],
+  ['url-scrub', /[^\s@]+@[^\s@/?&=#]+\.[a-z]{2,}/gi, EMAIL_IN_URL],
+  ['redact-text', /[^\s@"<>()[\],;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, EMAIL_IN_TEXT],
 ];
 
 /** Text made of the characters that decide a match, so the property finds the edge cases. */
 const text = fc
   .array(
-    fc.constantFrom('a', 'B', '1', '.', '@', ' ', '\u00a0', '/', '?', '=', ';', '"', '-', 'é'),
+    fc.constantFrom(
+      'a',
+      'B',
+      'z',
+      '1',
+      '.',
+      '@',
+      ' ',
+      '\u00a0',
+      '/',
+      '?',
+      '=',
+      ';',
+      '"',
+      '-',
+      'é',
+      'K',
+      'ſ',
+    ),
     {
       maxLength: 40,
     },
@@ -68,6 +76,8 @@ describe('eachEmail', () => {
       'a@b.cd'.repeat(MB / 6),
     ];
     for (const [name, , shape] of SHAPES) {
+      // Compiled first: the bound is on the scan, not on V8 optimising it on first use.
+      for (const t of texts) replaceEmails(t.slice(0, 20_000), shape, '');
       for (const t of texts) {
         const elapsed = cpuMs();
         replaceEmails(t, shape, '');

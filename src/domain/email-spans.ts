@@ -11,10 +11,10 @@ export interface EmailShape {
   /** Whether a UTF-16 code unit may be part of the local part (before the `@`); never `@`. */
   localChar: (code: number) => boolean;
   /**
-   * The domain and its top-level label, sticky (`y`) so it is tried only right after the `@`;
-   * its characters must exclude `@`.
+   * Whether it may be part of the domain (never `@`); the domain must end in a `.` and two
+   * ASCII letters or more, with something before that dot.
    */
-  domain: RegExp;
+  domainChar: (code: number) => boolean;
 }
 
 const AT = 0x40;
@@ -36,6 +36,31 @@ export function isSpace(c: number): boolean {
   );
 }
 
+/** A to Z in either case. */
+export const isAsciiLetter = (c: number): boolean => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+const DOT = 0x2e;
+
+/**
+ * The end of the domain starting at `from` (what `/[D]+\.[a-z]{2,}/iy` matches, D the domain
+ * characters: up to the letters after the last dot that two letters follow), or -1. One pass
+ * forward, where the expression backtracked over the whole run once more.
+ */
+function domainEnd(text: string, from: number, domainChar: (c: number) => boolean): number {
+  let end = -1;
+  // The last dot with only letters after it so far (not the first character), else -1.
+  let dot = -1;
+  let i = from;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!domainChar(c)) break;
+    if (isAsciiLetter(c)) continue;
+    if (dot >= 0 && i - dot > 2) end = i;
+    dot = c === DOT && i > from ? i : -1;
+  }
+  if (dot >= 0 && i - dot > 2) end = i;
+  return end;
+}
+
 /** Any character but white space and `@`: the loosest local part. */
 export const notSpaceOrAt = (c: number): boolean => c !== AT && !isSpace(c);
 
@@ -48,13 +73,12 @@ export function eachEmail(
   let lastEnd = 0;
   for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
     if (at <= lastEnd || !shape.localChar(text.charCodeAt(at - 1))) continue;
-    shape.domain.lastIndex = at + 1;
-    if (!shape.domain.test(text)) continue;
+    const end = domainEnd(text, at + 1, shape.domainChar);
+    if (end < 0) continue;
     let start = at - 1;
     while (start > lastEnd && shape.localChar(text.charCodeAt(start - 1))) start--;
-    // A sticky expression that matched leaves lastIndex at the end of its match.
-    lastEnd = shape.domain.lastIndex;
-    found(start, lastEnd);
+    lastEnd = end;
+    found(start, end);
   }
 }
 
@@ -62,8 +86,7 @@ export function eachEmail(
 export function containsEmail(text: string, shape: EmailShape): boolean {
   for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
     if (at === 0 || !shape.localChar(text.charCodeAt(at - 1))) continue;
-    shape.domain.lastIndex = at + 1;
-    if (shape.domain.test(text)) return true;
+    if (domainEnd(text, at + 1, shape.domainChar) >= 0) return true;
   }
   return false;
 }

@@ -47,6 +47,7 @@ describe('globMatcher', () => {
     for (const pattern of patterns) {
       for (const anyChar of [true, false]) {
         const matches = globMatcher(pattern, { anyChar });
+        for (const text of texts) matches(text.slice(0, 20_000));
         for (const text of texts) {
           const elapsed = cpuMs();
           matches(text);

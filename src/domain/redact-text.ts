@@ -3,7 +3,7 @@
  * excerpts echoed by a platform): emails, phone numbers, IPv4/IPv6 addresses, bearer and
  * query-string tokens. Over-masking a log is cheap; leaking one is not.
  */
-import { type EmailShape, notSpaceOrAt, replaceEmails } from './email-spans.js';
+import { type EmailShape, isAsciiLetter, notSpaceOrAt, replaceEmails } from './email-spans.js';
 
 /** Not in a local part here: quotes and brackets around an address in a message. */
 const LOCAL_STOP = new Set([...'"<>()[],;:'].map((c) => c.charCodeAt(0)));
@@ -13,9 +13,9 @@ const LOCAL_STOP = new Set([...'"<>()[],;:'].map((c) => c.charCodeAt(0)));
  * each `@` (email-spans.ts): as a regular expression it tried every start position and was
  * quadratic in a long line without one.
  */
-const EMAIL: EmailShape = {
+export const EMAIL_IN_TEXT: EmailShape = {
   localChar: (c) => notSpaceOrAt(c) && !LOCAL_STOP.has(c),
-  domain: /[A-Za-z0-9.-]+\.[A-Za-z]{2,}/y,
+  domainChar: (c) => (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || isAsciiLetter(c),
 };
 /** The other patterns: each starts at a character or word boundary and is linear. */
 const TEXT_PATTERNS: Array<[RegExp, string]> = [
@@ -35,7 +35,7 @@ const TEXT_PATTERNS: Array<[RegExp, string]> = [
 
 /** Free text with personal data and credentials masked. */
 export function redactText(text: string): string {
-  let out = replaceEmails(text, EMAIL, '[email]');
+  let out = replaceEmails(text, EMAIL_IN_TEXT, '[email]');
   for (const [re, by] of TEXT_PATTERNS) out = out.replace(re, by);
   return out;
 }

@@ -29,7 +29,7 @@ describe('scrubUrl', () => {
   });
 
   it('U03 a megabyte URL of any shape is scrubbed in linear time', () => {
-    const emails = Array.from({ length: 60_000 }, (_, i) => `k${i}=a@b.cd&x${i}=1`).join('&');
+    const emails = Array.from({ length: 50_000 }, (_, i) => `k${i}=a@b.cd&x${i}=1`).join('&');
     const urls = [
       `https://shop.example/?q=${'x'.repeat(MB)}`,
       'x'.repeat(MB),
@@ -46,6 +46,6 @@ describe('scrubUrl', () => {
       expect(elapsed(), url.slice(0, 40)).toBeLessThan(LINEAR_CPU_MS);
       expect(out).not.toContain('a@b.cd');
     }
-    expect(scrubUrl(`https://shop.example/?${emails}`)).toContain('x59999=1');
+    expect(scrubUrl(`https://shop.example/?${emails}`)).toContain('x49999=1');
   });
 });

@@ -42,7 +42,11 @@ const PII_PARAM_NAMES = new Set([
  * top-level label of two letters or more. Found in linear time (email-spans.ts): this runs on
  * every URL, referrer and `Referer` a request carries, up to a megabyte long.
  */
-const EMAIL: EmailShape = { localChar: notSpaceOrAt, domain: /[^\s@/?&=#]+\.[a-z]{2,}/iy };
+const NOT_IN_DOMAIN = new Set([...'/?&=#'].map((c) => c.charCodeAt(0)));
+export const EMAIL_IN_URL: EmailShape = {
+  localChar: notSpaceOrAt,
+  domainChar: (c) => notSpaceOrAt(c) && !NOT_IN_DOMAIN.has(c),
+};
 
 /** Longer names cannot be one of PII_PARAM_NAMES, even spelt `e_m_a_i_l_a_d_d_r_e_s_s`. */
 const MAX_PII_NAME_CHARS = 32;
@@ -93,7 +97,7 @@ function scrubPairs(query: string): string | null {
     const mayHoldEmail = (nextAt >= 0 && nextAt < end) || (nextEscape >= 0 && nextEscape < end);
     const pii =
       (eq - start <= MAX_PII_NAME_CHARS && isPiiName(decodeComponent(query.slice(start, eq)))) ||
-      (mayHoldEmail && containsEmail(decodeComponent(query.slice(eq + 1, end)), EMAIL));
+      (mayHoldEmail && containsEmail(decodeComponent(query.slice(eq + 1, end)), EMAIL_IN_URL));
     if (pii) {
       if (start > runStart) runs.push(query.slice(runStart, start - 1));
       runStart = end + 1;
@@ -105,32 +109,40 @@ function scrubPairs(query: string): string | null {
   return runs.join('&');
 }
 
+/** `?` and what follows, or nothing when the part is empty after scrubbing. */
+function part(mark: string, original: string | null, scrubbed: string | null): string {
+  if (scrubbed !== null) return scrubbed ? mark + scrubbed : '';
+  return original === null ? '' : mark + original;
+}
+
 /**
  * The URL without PII-looking query parameters (and fragment parameters, which SPAs use the
- * same way). Text that is not an absolute URL loses the emails in it.
+ * same way) or credentials. Text that is not an absolute URL loses the emails in it. Only the
+ * part before the query goes through the URL parser: the query and fragment, up to a megabyte
+ * long, are read once, as they came.
  */
 export function scrubUrl(raw: string): string {
+  const hashAt = raw.indexOf('#');
+  const end = hashAt < 0 ? raw.length : hashAt;
+  const questionAt = raw.indexOf('?');
+  const queryAt = questionAt >= 0 && questionAt < end ? questionAt : -1;
+  const base = raw.slice(0, queryAt >= 0 ? queryAt : end);
   let url: URL;
   try {
-    url = new URL(raw);
+    url = new URL(base);
   } catch {
-    return replaceEmails(raw, EMAIL, '');
+    return replaceEmails(raw, EMAIL_IN_URL, '');
   }
-  let changed = false;
-  const query = url.search ? scrubPairs(url.search.slice(1)) : null;
-  if (query !== null) {
-    url.search = query;
-    changed = true;
-  }
-  const fragment = url.hash.includes('=') ? scrubPairs(url.hash.slice(1)) : null;
-  if (fragment !== null) {
-    url.hash = fragment;
-    changed = true;
-  }
+  let head = base;
   if (url.username || url.password) {
     url.username = '';
     url.password = '';
-    changed = true;
+    head = url.href;
   }
-  return changed ? url.toString() : raw;
+  const query = queryAt >= 0 ? raw.slice(queryAt + 1, end) : null;
+  const fragment = hashAt >= 0 ? raw.slice(hashAt + 1) : null;
+  const keptQuery = query === null ? null : scrubPairs(query);
+  const keptFragment = fragment?.includes('=') ? scrubPairs(fragment) : null;
+  if (head === base && keptQuery === null && keptFragment === null) return raw;
+  return head + part('?', query, keptQuery) + part('#', fragment, keptFragment);
 }
