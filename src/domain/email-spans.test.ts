@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cpuMs } from '../../test/helpers/cpu-time.js';
+import { cheapestCpuMs } from '../../test/helpers/cpu-time.js';
 import {
   containsEmail,
   type EmailShape,
@@ -66,7 +66,7 @@ describe('eachEmail', () => {
     }
   });
 
-  it('E02 a megabyte of any shape is scanned in linear time', () => {
+  it('E02 a megabyte of any shape is scanned in linear time', async () => {
     const texts = [
       'x'.repeat(MB),
       'a@'.repeat(MB / 2),
@@ -76,13 +76,12 @@ describe('eachEmail', () => {
       'a@b.cd'.repeat(MB / 6),
     ];
     for (const [name, , shape] of SHAPES) {
-      // Compiled first: the bound is on the scan, not on V8 optimising it on first use.
-      for (const t of texts) replaceEmails(t.slice(0, 20_000), shape, '');
       for (const t of texts) {
-        const elapsed = cpuMs();
-        replaceEmails(t, shape, '');
-        containsEmail(t, shape);
-        expect(elapsed(), `${name} on ${t.slice(0, 12)}…`).toBeLessThan(LINEAR_CPU_MS);
+        const cpu = await cheapestCpuMs(() => {
+          replaceEmails(t, shape, '');
+          containsEmail(t, shape);
+        });
+        expect(cpu, `${name} on ${t.slice(0, 12)}…`).toBeLessThan(LINEAR_CPU_MS);
       }
     }
   });

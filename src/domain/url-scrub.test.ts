@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuMs } from '../../test/helpers/cpu-time.js';
+import { cheapestCpuMs } from '../../test/helpers/cpu-time.js';
 import { scrubUrl } from './url-scrub.js';
 
 /** Far above a linear scrub of a megabyte (a few ms), far below a quadratic one (minutes). */
@@ -28,7 +28,7 @@ describe('scrubUrl', () => {
     expect(scrubUrl('not a url but a@b.com inside')).not.toContain('a@b.com');
   });
 
-  it('U03 a megabyte URL of any shape is scrubbed in linear time', () => {
+  it('U03 a megabyte URL of any shape is scrubbed in linear time', async () => {
     const emails = Array.from({ length: 50_000 }, (_, i) => `k${i}=a@b.cd&x${i}=1`).join('&');
     const urls = [
       `https://shop.example/?q=${'x'.repeat(MB)}`,
@@ -38,13 +38,11 @@ describe('scrubUrl', () => {
       `https://shop.example/#${emails}`,
       `not a url ${'a@b.cd '.repeat(MB / 7)}`,
     ];
-    // Compiled first: the bound is on the scan, not on V8 optimising the code on first use.
-    for (const url of urls) scrubUrl(url.slice(0, 20_000));
     for (const url of urls) {
-      const elapsed = cpuMs();
-      const out = scrubUrl(url);
-      expect(elapsed(), url.slice(0, 40)).toBeLessThan(LINEAR_CPU_MS);
-      expect(out).not.toContain('a@b.cd');
+      expect(await cheapestCpuMs(() => scrubUrl(url)), url.slice(0, 40)).toBeLessThan(
+        LINEAR_CPU_MS,
+      );
+      expect(scrubUrl(url)).not.toContain('a@b.cd');
     }
     expect(scrubUrl(`https://shop.example/?${emails}`)).toContain('x49999=1');
   });
