@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
 import { withChoices } from '../domain/consent-categories.js';
 import type { Consent, TrackedEvent, UserKeys } from '../domain/event.js';
@@ -286,23 +286,63 @@ export function segmentApi(app: FastifyInstance, s: Services): void {
     corsHeaders(s, req, reply);
     const env = s.environmentByWriteKey(req.params.key);
     if (!env) throw new HttpError(404, 'not_found', 'no environment has this write key');
-    return reply.header('cache-control', 'public, max-age=300').send(cdnSettings(req));
+    const api = settingsApiBase(s.config, req);
+    if (!api.fromRequest)
+      return reply
+        .header('cache-control', 'public, max-age=300')
+        .send(cdnSettings(req.params.key, api));
+    // Built from the request's Host: a shared cache must not serve it to another host.
+    const prior = reply.getHeader('vary');
+    const vary = [
+      'Host',
+      ...(s.config.trust_proxy ? ['X-Forwarded-Host', 'X-Forwarded-Proto'] : []),
+    ];
+    return reply
+      .header('vary', [prior, ...vary].filter(Boolean).join(', '))
+      .header('cache-control', 'private, max-age=300')
+      .send(cdnSettings(req.params.key, api));
   });
+}
+
+/** Where analytics.js is told to send: host and path, scheme, and whether the request said so. */
+interface ApiBase {
+  host: string;
+  protocol: string;
+  fromRequest: boolean;
+}
+
+/**
+ * The collector's address for analytics.js: the configured public URL when there is one
+ * (`PIXELTRAIL_PUBLIC_URL` / `public_url`), so no header can change an answer that CDNs
+ * cache; else the request's own host and scheme, under the path prefix it came by.
+ */
+function settingsApiBase(config: AppConfig, req: FastifyRequest): ApiBase {
+  if (config.public_url_configured) {
+    const url = new URL(config.public_url);
+    const path = url.pathname.replace(/\/+$/, '');
+    return { host: `${url.host}${path}`, protocol: url.protocol.slice(0, -1), fromRequest: false };
+  }
+  const prefix = config.path_prefix;
+  const viaPrefix = prefix !== '' && req.originalUrl.startsWith(`${prefix}/`);
+  return {
+    host: `${req.host}${viaPrefix ? prefix : ''}`,
+    protocol: req.protocol,
+    fromRequest: true,
+  };
 }
 
 /**
  * What analytics.js loads from its CDN (`{cdnURL}/v1/projects/{writeKey}/settings`): only
- * the Segment.io destination, pointed back at this collector under the path the request came
- * by, so `cdnURL: 'https://shop.example/metrics-xyz'` is the whole browser setup.
+ * the Segment.io destination, pointed back at this collector, so
+ * `cdnURL: 'https://shop.example/metrics-xyz'` is the whole browser setup.
  */
-function cdnSettings(req: FastifyRequest): Obj {
-  const basePath = req.originalUrl.split('/v1/projects/')[0];
+function cdnSettings(writeKey: string, api: ApiBase): Obj {
   return {
     integrations: {
       'Segment.io': {
-        apiKey: (req.params as { key: string }).key,
-        apiHost: `${req.host}${basePath}/v1`,
-        protocol: req.protocol,
+        apiKey: writeKey,
+        apiHost: `${api.host}/v1`,
+        protocol: api.protocol,
       },
     },
     plan: { track: { __default: { enabled: true } } },

@@ -518,6 +518,7 @@ export function parseConfig(
     public_url:
       overrides.public_url ??
       (typeof o.public_url === 'string' ? o.public_url : `http://localhost:${port}`),
+    public_url_configured: publicUrlConfigured(r, o, overrides),
     path_prefix: pathPrefix(r, o),
     secrets_key: secretsKey(r, o, overrides),
     secrets_key_previous: previousSecretsKeys(r, o, overrides),
@@ -598,6 +599,17 @@ function trustProxy(r: Reader, v: unknown): AppConfig['trust_proxy'] {
     return false;
   }
   return list as string[];
+}
+
+/** Whether a public URL was given; one that is not an http(s) URL is named. */
+function publicUrlConfigured(r: Reader, o: Obj, overrides: ConfigOverrides): boolean {
+  const url = overrides.public_url ?? o.public_url;
+  if (url === undefined || url === '') return false;
+  if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:\/\//.test(url)) {
+    r.errors.push({ field: 'public_url', message: 'must be an http(s) URL' });
+    return false;
+  }
+  return true;
 }
 
 /** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */

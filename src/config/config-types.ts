@@ -139,6 +139,12 @@ export interface AppConfig {
   /** Public base URL printed in snippets. */
   public_url: string;
   /**
+   * Whether `public_url` (or `PIXELTRAIL_PUBLIC_URL`) was given, rather than defaulted to
+   * `http://localhost:PORT`: then answers that name the collector's address use it, never
+   * the request's `Host`.
+   */
+  public_url_configured: boolean;
+  /**
    * First-party mode: every route is also served under this path (`/metrics-xyz`), so a
    * reverse proxy on the shop's own host can forward it unchanged. Empty: none.
    */
