@@ -48,3 +48,16 @@ export function eventActionSource(e: TrackedEvent): ActionSource | undefined {
   const own = e.properties.action_source;
   return typeof own === 'string' && ACTION_SOURCE_SET.has(own) ? (own as ActionSource) : undefined;
 }
+
+/** Conversions that did not happen on a page or in an app: store sales, phone orders, CRM. */
+const OFFLINE_SOURCES: ReadonlySet<string> = new Set([
+  'physical_store',
+  'phone_call',
+  'system_generated',
+]);
+
+/** True for an event that says it happened offline (a store sale, a phone order, a CRM stage). */
+export function happenedOffline(e: TrackedEvent): boolean {
+  const source = eventActionSource(e);
+  return source !== undefined && OFFLINE_SOURCES.has(source);
+}

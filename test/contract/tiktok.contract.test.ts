@@ -177,4 +177,38 @@ describe('tiktok destination contract', () => {
     ])
       expect(errors).toMatch(what);
   });
+
+  it('TTC20 name and address arrive hashed in user; products with quantity and price', async () => {
+    rig = await destinationRig(TIKTOK, () => tiktok(0, 'OK'));
+    await rig.impression('IMP-TT20');
+    const base = fromTiktok('ord-tt20');
+    const ev = {
+      ...base,
+      user: {
+        ...base.user,
+        first_name: 'Mary',
+        last_name: 'Smith',
+        city: 'Menlo Park',
+        state: 'California',
+        country: 'US',
+        zip: '94025-1234',
+      },
+      properties: {
+        ...base.properties,
+        contents: [{ id: 'sku1', quantity: 2, item_price: 24.95 }],
+      },
+    };
+    await rig.send([ev]);
+    const [got] = await rig.received(1);
+    const req = request(got);
+    expect(schemaErrors('tiktok', req)).toEqual([]);
+    const [event] = req.body.data;
+    expect(event.user).toMatchObject({
+      first_name: '6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec',
+      state: '6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126',
+      country: '79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621',
+    });
+    expect(event.properties.contents).toEqual([{ content_id: 'sku1', quantity: 2, price: 24.95 }]);
+    expect(got.body).not.toMatch(/Mary|Smith|Menlo|94025/);
+  });
 });

@@ -351,3 +351,53 @@ describe('pinterest interpret', () => {
     expect(r.verdicts[0].action).toBe('retry');
   });
 });
+
+describe('pinterest: names, address, products, offline (issue 20 §3, §4)', () => {
+  const HASHED: UserKeys = {
+    email_sha256: sha256Hex('a@b.co'),
+    first_name_sha256: sha256Hex('mary'),
+    last_name_sha256: sha256Hex('smith'),
+    gender_sha256: sha256Hex('f'),
+    date_of_birth_sha256: sha256Hex('19970216'),
+    city_sha256: sha256Hex('menlopark'),
+    state_sha256: sha256Hex('ca'),
+    zip_sha256: sha256Hex('94025'),
+    country_sha256: sha256Hex('us'),
+  };
+  const CONTENTS = [
+    { id: 'sku1', quantity: 2, item_price: 10 },
+    { id: 'sku2', item_price: 5.5 },
+  ];
+
+  it('PN-S01 user_data carries fn, ln, ge, db, ct, st, zp and country hashed in lists', () => {
+    const u = body([item(HASHED)]).data[0].user_data;
+    expect(u).toMatchObject({
+      fn: [sha256Hex('mary')],
+      ln: [sha256Hex('smith')],
+      ge: [sha256Hex('f')],
+      db: [sha256Hex('19970216')],
+      ct: [sha256Hex('menlopark')],
+      st: [sha256Hex('ca')],
+      zp: [sha256Hex('94025')],
+      country: [sha256Hex('us')],
+    });
+  });
+
+  it('PN-S02 contents go with item_price as a string; num_items counts the quantities', () => {
+    const props = { value: 25.5, currency: 'USD', contents: CONTENTS };
+    const c = body([item(USER, { properties: props })]).data[0].custom_data;
+    expect(c.contents).toEqual([
+      { id: 'sku1', item_price: '10', quantity: 2 },
+      { id: 'sku2', item_price: '5.5' },
+    ]);
+    expect(c.content_ids).toEqual(['sku1', 'sku2']);
+    expect(c.num_items).toBe(3);
+  });
+
+  it('PN-S03 a store sale goes as action_source offline', () => {
+    expect(body([item(USER, { action_source: 'physical_store' })]).data[0].action_source).toBe(
+      'offline',
+    );
+    expect(body([item()]).data[0].action_source).toBe('web');
+  });
+});

@@ -3,11 +3,14 @@
 // Bearer conversion token, `?test=true`, `data[]` of 1 to 1,000 events with event_name,
 // action_source, event_time, event_id, event_source_url, user_data, custom_data; the response's
 // per-event `events[]` status; errors 400/401/403/422/429/503 as `{code, message}`),
-// https://developers.pinterest.com/docs/conversions/event/ (event names in the API) and
+// https://developers.pinterest.com/docs/conversions/event/ (event names in the API; user_data
+// fn, ln, ge, db, ct, st, zp, country hashed as Meta's; custom_data.contents of id,
+// item_price as a string, quantity) and
 // https://developers.pinterest.com/docs/track-conversions/define-your-own-event-types/ (names
 // of your own pass through and are mapped in Ads Manager).
 import { type Static, Type } from '@sinclair/typebox';
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
+import type { TrackedEvent } from '../../domain/event.js';
 import type {
   DeliveryContext,
   DeliveryItem,
@@ -15,11 +18,13 @@ import type {
   HttpResult,
   Interpretation,
 } from '../destination.js';
-import { apiBase, eventSourceUrl, platformEventName } from '../platform-fields.js';
+import { apiBase, eventSourceUrl, happenedOffline, platformEventName } from '../platform-fields.js';
 import {
   type CapiUserData,
   capiUserData,
+  contentIds,
   givenOrderId,
+  itemCount,
   valueAndCurrency,
 } from './capi-user-data.js';
 
@@ -87,15 +92,33 @@ export function pinterestCustomData(item: DeliveryItem, name: string): Record<st
   const data: Record<string, unknown> = {};
   if (value !== undefined) data.value = String(value);
   if (currency) data.currency = currency;
-  if (p.content_ids?.length) data.content_ids = p.content_ids;
-  if (typeof p.num_items === 'number' && Number.isInteger(p.num_items))
-    data.num_items = p.num_items;
-  else if (p.content_ids?.length && name === 'checkout') data.num_items = p.content_ids.length;
+  const ids = contentIds(item.event);
+  if (ids) data.content_ids = ids;
+  // `contents[]`: item_price is a string, like `value`.
+  if (p.contents?.length)
+    data.contents = p.contents.map((c) => ({
+      id: c.id,
+      ...(c.item_price !== undefined ? { item_price: String(c.item_price) } : {}),
+      ...(c.quantity !== undefined ? { quantity: c.quantity } : {}),
+    }));
+  const count = itemCount(item.event);
+  if (count !== undefined) data.num_items = count;
+  else if (ids && name === 'checkout') data.num_items = ids.length;
   const order = givenOrderId(item.event);
   if (order) data.order_id = order;
   const search = p.search_string ?? p.search_term;
   if (typeof search === 'string') data.search_string = search;
   return data;
+}
+
+/**
+ * `action_source`: a Pinterest value named in the properties as before, else `offline` for a
+ * store sale, phone or system-generated conversion (the contract's action_source), else `web`.
+ */
+function pinterestActionSource(e: TrackedEvent): string {
+  const own = e.properties.action_source;
+  if (typeof own === 'string' && ACTION_SOURCES.has(own)) return own;
+  return happenedOffline(e) ? 'offline' : 'web';
 }
 
 /** One conversion as an element of `data`. */
@@ -105,12 +128,11 @@ export function pinterestEvent(
 ): Record<string, unknown> {
   const { conversion: c, event: e } = item;
   const name = platformEventName(ctx.dest, c.event_name, PINTEREST_EVENT_NAMES);
-  const own = e.properties.action_source;
   const url = eventSourceUrl(e);
   const custom = pinterestCustomData(item, name);
   return {
     event_name: name,
-    action_source: typeof own === 'string' && ACTION_SOURCES.has(own) ? own : 'web',
+    action_source: pinterestActionSource(e),
     event_time: c.event_time,
     // The same id the Pinterest tag sends as event_id, so Pinterest keeps one of the two.
     event_id: c.event_id,

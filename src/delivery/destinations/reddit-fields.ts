@@ -5,6 +5,7 @@ import type { DestinationConfig } from '../../config/config-types.js';
 import { sha256Hex } from '../../domain/identity.js';
 import type { DeliveryItem } from '../destination.js';
 import { platformEventName } from '../platform-fields.js';
+import { contentIds, itemCount } from './capi-user-data.js';
 
 /** "Max 1,000 events per call." */
 export const REDDIT_MAX_EVENTS = 1000;
@@ -69,17 +70,15 @@ export function redditUser(item: DeliveryItem): Record<string, string> {
 
 /**
  * The products' part of the metadata, the same in both API versions: `item_count` for the
- * types that take one (`num_items`, else how many ids) and `products` as `{id}`. `type` is
- * the tracking type in v2's spelling.
+ * types that take one (`num_items`, else the quantities of `contents`, else how many ids) and
+ * `products` as `{id}`. `type` is the tracking type in v2's spelling.
  */
 export function redditProductFields(
   item: DeliveryItem,
   type: string,
 ): { item_count?: number; products?: { id: string }[] } {
-  const p = item.event.properties;
-  const ids = p.content_ids ?? [];
-  const count =
-    typeof p.num_items === 'number' && Number.isInteger(p.num_items) ? p.num_items : ids.length;
+  const ids = contentIds(item.event) ?? [];
+  const count = itemCount(item.event) ?? ids.length;
   return {
     ...(COUNT_TYPES.has(type) && count > 0 ? { item_count: count } : {}),
     ...(ids.length > 0 ? { products: ids.map((id) => ({ id })) } : {}),

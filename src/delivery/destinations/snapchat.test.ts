@@ -239,3 +239,12 @@ describe('snapchat interpret', () => {
     });
   });
 });
+
+describe('snapchat: offline sales (issue 20 §4)', () => {
+  it('S-S01 a store sale is OFFLINE even with a page URL; a web purchase stays WEB', () => {
+    const store = item();
+    store.event.action_source = 'physical_store';
+    expect(body([store]).data[0].action_source).toBe('OFFLINE');
+    expect(body([item()]).data[0].action_source).toBe('WEB');
+  });
+});

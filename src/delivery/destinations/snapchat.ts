@@ -16,7 +16,7 @@ import type {
   HttpResult,
   Interpretation,
 } from '../destination.js';
-import { apiBase, eventSourceUrl, platformEventName } from '../platform-fields.js';
+import { apiBase, eventSourceUrl, happenedOffline, platformEventName } from '../platform-fields.js';
 import { capiCustomData, capiUserData, valueAndCurrency } from './capi-user-data.js';
 
 /** Events one request may carry (Snap's batch limit, as partner integrations enforce it). */
@@ -78,8 +78,14 @@ export const SNAP_STANDARD_EVENTS = new Set([
   'CUSTOM_EVENT_5',
 ]);
 
-/** A web event has a page URL (Snap requires `event_source_url` for WEB); the rest are OFFLINE. */
-const actionSource = (item: DeliveryItem) => (eventSourceUrl(item.event) ? 'WEB' : 'OFFLINE');
+/**
+ * A store sale, phone or system-generated conversion (the contract's action_source) is
+ * OFFLINE; otherwise a web event has a page URL (Snap requires `event_source_url` for WEB) and
+ * the rest are OFFLINE.
+ */
+function actionSource(item: DeliveryItem): 'WEB' | 'OFFLINE' {
+  return !happenedOffline(item.event) && eventSourceUrl(item.event) ? 'WEB' : 'OFFLINE';
+}
 
 function snapUserData(item: DeliveryItem): Record<string, unknown> {
   const u = item.event.user;

@@ -327,3 +327,46 @@ describe('tiktok interpret', () => {
     expect(b.data[0].user.phone).toBe(sha256Hex('+15550109999'));
   });
 });
+
+describe('tiktok: names, address and products (issue 20 §3)', () => {
+  const HASHED: UserKeys = {
+    email_sha256: sha256Hex('a@b.co'),
+    first_name_sha256: sha256Hex('mary'),
+    last_name_sha256: sha256Hex('smith'),
+    gender_sha256: sha256Hex('f'),
+    date_of_birth_sha256: sha256Hex('19970216'),
+    city_sha256: sha256Hex('menlopark'),
+    state_sha256: sha256Hex('ca'),
+    zip_sha256: sha256Hex('94025'),
+    country_sha256: sha256Hex('us'),
+  };
+  const CONTENTS = [
+    { id: 'sku1', quantity: 2, item_price: 10 },
+    { id: 'sku2', item_price: 5.5 },
+  ];
+
+  it('TT-S01 first_name, last_name, city, state, country and zip_code go hashed', () => {
+    const [ev] = body([item(HASHED)]).data;
+    expect(ev.user).toMatchObject({
+      email: sha256Hex('a@b.co'),
+      first_name: sha256Hex('mary'),
+      last_name: sha256Hex('smith'),
+      city: sha256Hex('menlopark'),
+      state: sha256Hex('ca'),
+      country: sha256Hex('us'),
+      zip_code: sha256Hex('94025'),
+    });
+    // TikTok's user takes no gender or birth date.
+    expect(Object.keys(ev.user)).not.toContain('ge');
+  });
+
+  it('TT-S02 contents carry content_id, quantity and price', () => {
+    const props = { value: 25.5, currency: 'EUR', contents: CONTENTS };
+    const [ev] = body([item(WEB_USER, { properties: props })]).data;
+    expect(ev.properties.contents).toEqual([
+      { content_id: 'sku1', quantity: 2, price: 10 },
+      { content_id: 'sku2', price: 5.5 },
+    ]);
+    expect(ev.properties.content_type).toBe('product');
+  });
+});

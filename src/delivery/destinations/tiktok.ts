@@ -6,7 +6,10 @@
 // 'Purchase' is the standard purchase event), https://ads.tiktok.com/help/article/reserved-events
 // (CompletePayment → Purchase, ClickForm → SubmitForm) and
 // https://business-api.tiktok.com/portal/docs?id=1737172488964097 (return codes: answers are
-// HTTP 200 with `{code, message, request_id}`, `code` 0 meaning OK).
+// HTTP 200 with `{code, message, request_id}`, `code` 0 meaning OK) and
+// https://business-api.tiktok.com/portal/docs?id=1771101186666498 (`user.first_name`,
+// `last_name`, `city`, `state`, `country`, `zip_code` SHA-256 hashed, normalised as Meta's;
+// `properties.contents[]` of content_id, quantity, price).
 import { type Static, Type } from '@sinclair/typebox';
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
 import type { TrackedEvent } from '../../domain/event.js';
@@ -23,7 +26,7 @@ import {
   hashedExternalId,
   platformEventName,
 } from '../platform-fields.js';
-import { givenOrderId, valueAndCurrency } from './capi-user-data.js';
+import { contentIds, givenOrderId, valueAndCurrency } from './capi-user-data.js';
 
 /** At most 1,000 events in one `data` array; one bad event fails the whole request. */
 export const TIKTOK_MAX_EVENTS = 1000;
@@ -87,11 +90,29 @@ export function tiktokUser(e: TrackedEvent): Record<string, string> {
   if (u.phone_e164_sha256) user.phone = u.phone_e164_sha256;
   const external = hashedExternalId(e);
   if (external) user.external_id = external;
+  if (u.first_name_sha256) user.first_name = u.first_name_sha256;
+  if (u.last_name_sha256) user.last_name = u.last_name_sha256;
+  if (u.city_sha256) user.city = u.city_sha256;
+  if (u.state_sha256) user.state = u.state_sha256;
+  if (u.country_sha256) user.country = u.country_sha256;
+  if (u.zip_sha256) user.zip_code = u.zip_sha256;
   if (u.ttclid) user.ttclid = u.ttclid;
   if (u.ttp) user.ttp = u.ttp;
   if (u.ip) user.ip = u.ip;
   if (u.user_agent) user.user_agent = u.user_agent;
   return user;
+}
+
+/** The products as TikTok's `contents`: `content_id`, and quantity and price when known. */
+function tiktokContents(e: TrackedEvent): Array<Record<string, unknown>> | undefined {
+  const items = e.properties.contents;
+  if (items?.length)
+    return items.map((c) => ({
+      content_id: c.id,
+      ...(c.quantity !== undefined ? { quantity: c.quantity } : {}),
+      ...(c.item_price !== undefined ? { price: c.item_price } : {}),
+    }));
+  return contentIds(e)?.map((id) => ({ content_id: id }));
 }
 
 /** One conversion as an element of `data`. */
@@ -103,8 +124,9 @@ export function tiktokEvent(
   const name = platformEventName(ctx.dest, c.event_name, TIKTOK_EVENT_NAMES);
   const p = e.properties;
   const properties: Record<string, unknown> = { ...valueAndCurrency(item) };
-  if (p.content_ids?.length) {
-    properties.contents = p.content_ids.map((id) => ({ content_id: id }));
+  const contents = tiktokContents(e);
+  if (contents) {
+    properties.contents = contents;
     properties.content_type = 'product';
   }
   const order = givenOrderId(e);
