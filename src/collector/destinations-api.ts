@@ -4,7 +4,10 @@ import { secretFields } from '../config/config-parse.js';
 import type { DestinationConfig } from '../config/config-types.js';
 import { apiFieldErrors, destinationFromInput, MASK } from '../config/destination-input.js';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
-import { attributionRules, probabilisticWindowNotes } from '../domain/attribution.js';
+import {
+  DEFAULT_PROBABILISTIC_WINDOW_MS,
+  probabilisticWindowNotes,
+} from '../domain/attribution.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { HttpError } from './http-error.js';
@@ -31,7 +34,6 @@ export function destinationView(
   d: DestinationConfig,
   extra: { env_id: string; source: string; paused: boolean; paused_reason: string | null },
 ) {
-  const rules = attributionRules(d);
   return {
     env_id: extra.env_id,
     id: d.id,
@@ -41,9 +43,13 @@ export function destinationView(
     event_map: d.event_map,
     click_window: formatDurationMs(d.click_window_ms),
     view_window: formatDurationMs(d.view_window_ms),
-    // The windows attribution uses, clamped to the two above; `notes` says when they were.
-    probabilistic_click_window: formatDurationMs(rules.probabilistic_click_window_ms),
-    probabilistic_view_window: formatDurationMs(rules.probabilistic_view_window_ms),
+    // As configured; attribution clamps them to the two above, and `notes` says when it does.
+    probabilistic_click_window: formatDurationMs(
+      d.probabilistic_click_window_ms ?? DEFAULT_PROBABILISTIC_WINDOW_MS,
+    ),
+    probabilistic_view_window: formatDurationMs(
+      d.probabilistic_view_window_ms ?? DEFAULT_PROBABILISTIC_WINDOW_MS,
+    ),
     notes: probabilisticWindowNotes(d),
     attributed_only: d.attributed_only,
     merge_window: formatDurationMs(d.merge_window_ms ?? 0),

@@ -106,6 +106,37 @@ describe('config parsing', () => {
     expect(bad.errors[1].message).toMatch(/at most 48h/);
   });
 
+  it('PW01 probabilistic windows: 1d by default, kept as written, bad values named', () => {
+    const parse = (o: Record<string, unknown>) =>
+      parseConfig(
+        {
+          ...minimal,
+          environments: [
+            {
+              ...minimal.environments[0],
+              destinations: [{ ...minimal.environments[0].destinations[0], ...o }],
+            },
+          ],
+        },
+        {},
+      );
+    const dflt = parse({}).config.environments[0].destinations[0];
+    expect([dflt.probabilistic_click_window_ms, dflt.probabilistic_view_window_ms]).toEqual([
+      86_400_000, 86_400_000,
+    ]);
+    // Longer than the click window: kept as written; attribution clamps it and says so.
+    const long = parse({ click_window: '12h', probabilistic_click_window: '3d' });
+    expect(long.errors).toEqual([]);
+    expect(long.config.environments[0].destinations[0].probabilistic_click_window_ms).toBe(
+      3 * 86_400_000,
+    );
+    const bad = parse({ probabilistic_click_window: 'soon', probabilistic_view_window: 3 });
+    expect(bad.errors.map((e) => e.field)).toEqual([
+      'environments[0].destinations[0].probabilistic_click_window',
+      'environments[0].destinations[0].probabilistic_view_window',
+    ]);
+  });
+
   it('K03 the environment overrides the file for port and data folder', () => {
     const { config } = parseConfig({ ...minimal, port: 1 }, { port: 9090, data_dir: '/tmp/x' });
     expect(config.port).toBe(9090);

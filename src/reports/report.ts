@@ -33,6 +33,12 @@ export interface ReportCounts {
   conversions: number;
   view_conversions: number;
   click_conversions: number;
+  /**
+   * Attributed conversions split by the class of the match (issue 19): deterministic when any
+   * destination credited a touch by a person's or device's own id, else probabilistic.
+   */
+  deterministic_conversions: number;
+  probabilistic_conversions: number;
   /** Conversions no destination could credit to a touch (days and destinations only). */
   unattributed: number;
   /** Sum of the attributed conversions' values, as sent (one currency per environment). */
@@ -93,6 +99,8 @@ export function emptyCounts(key: string): ReportCounts {
     conversions: 0,
     view_conversions: 0,
     click_conversions: 0,
+    deterministic_conversions: 0,
+    probabilistic_conversions: 0,
     unattributed: 0,
     revenue: 0,
     cost: null,
@@ -142,6 +150,9 @@ const CSV_COLUMNS: ReadonlyArray<keyof ReportRow> = [
   'cost',
   'cpa',
   'roas',
+  // Added later: at the end, so spreadsheets reading columns by position keep working.
+  'deterministic_conversions',
+  'probabilistic_conversions',
 ];
 
 function csvCell(v: unknown): string {
@@ -172,6 +183,8 @@ export function sumCounts(groups: readonly ReportCounts[]): ReportCounts {
     t.conversions += g.conversions;
     t.view_conversions += g.view_conversions;
     t.click_conversions += g.click_conversions;
+    t.deterministic_conversions += g.deterministic_conversions;
+    t.probabilistic_conversions += g.probabilistic_conversions;
     t.unattributed += g.unattributed;
     t.revenue += g.revenue;
     if (g.cost !== null) t.cost = (t.cost ?? 0) + g.cost;

@@ -38,6 +38,7 @@ export const CONVERSION_COLUMNS = [
   'campaign_id',
   'creative_id',
   'is_test',
+  'match_type',
 ] as const satisfies ReadonlyArray<keyof ConversionsTable>;
 
 export const PATH_COLUMNS = [
@@ -91,7 +92,8 @@ export const OUTBOX_INSERT_COLUMNS = [
 export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "dest_id") do update set
   "attributed" = excluded."attributed", "attribution" = excluded."attribution",
   "reason" = excluded."reason", "attr_type" = excluded."attr_type",
-  "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id"`;
+  "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id",
+  "match_type" = excluded."match_type"`;
 
 /** What a second write of a conversion's path changes. */
 export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",

@@ -38,7 +38,8 @@ function keyText(q: ReportQuery, k: unknown): string {
 /**
  * Adds up touches, conversions and costs of a report query, one entry per group. A
  * conversion is counted once per group however many destinations it went to; it is a
- * click-through conversion when any destination credited a click.
+ * click-through conversion when any destination credited a click, and deterministic when any
+ * destination credited a touch by a deterministic key.
  */
 export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promise<ReportCounts[]> {
   const out = new Map<string, ReportCounts>();
@@ -80,17 +81,22 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
     conversions: unknown;
     click_c: unknown;
     view_c: unknown;
+    det_c: unknown;
+    prob_c: unknown;
     unattributed: unknown;
     revenue: unknown;
   }>`
     select ${ck ? sql.ref('k') : sql`null`} as k, sum(a) as conversions,
       sum(case when a = 1 and c = 1 then 1 else 0 end) as click_c,
       sum(case when a = 1 and c = 0 then 1 else 0 end) as view_c,
+      sum(case when a = 1 and d = 1 then 1 else 0 end) as det_c,
+      sum(case when a = 1 and d = 0 then 1 else 0 end) as prob_c,
       sum(1 - a) as unattributed,
       sum(case when a = 1 then coalesce(v, 0) else 0 end) as revenue
     from (
       select ${ck ?? sql`null`} as k, conversion_id, max(attributed) as a,
-        max(case when attr_type = 'click' then 1 else 0 end) as c, max(value) as v
+        max(case when attr_type = 'click' then 1 else 0 end) as c,
+        max(case when match_type = 'deterministic' then 1 else 0 end) as d, max(value) as v
       from conversions
       where env_id = ${q.env_id} and is_test = 0 and event_time >= ${from} and event_time < ${to}
         ${destWhere} ${campaignWhere} ${attributedOnly}
@@ -103,6 +109,8 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
     c.conversions += Number(r.conversions);
     c.click_conversions += Number(r.click_c);
     c.view_conversions += Number(r.view_c);
+    c.deterministic_conversions += Number(r.det_c);
+    c.probabilistic_conversions += Number(r.prob_c);
     c.unattributed += Number(r.unattributed);
     c.revenue += Number(r.revenue ?? 0);
   }

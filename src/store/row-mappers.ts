@@ -84,6 +84,7 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
     attr_type: c.attribution?.type ?? null,
     campaign_id: c.attribution?.campaign_id ?? null,
     creative_id: c.attribution?.creative_id ?? null,
+    match_type: c.attribution?.match_type ?? null,
     is_test: c.test ? 1 : 0,
   };
 }

@@ -73,6 +73,8 @@ export interface ConversionsTable {
   attr_type: string | null;
   campaign_id: string | null;
   creative_id: string | null;
+  /** `deterministic` or `probabilistic`, copied from `attribution` (0013_match_type). */
+  match_type: string | null;
   /** 1 when the event carried a test code: shown in the debugger, never delivered. */
   is_test: number;
 }

@@ -42,7 +42,8 @@ function conversionView(c: Trail['conversions'][number]): HTMLElement {
         {},
         pill(`${a.type}-through`, 'ok'),
         ` ${c.dest_id}: ${a.type === 'click' ? `click ${a.click_id}` : `impression ${a.imp_id}`}`,
-        ` · campaign ${a.campaign_id ?? '—'} · via ${a.match_key} · ${a.window} window`,
+        ` · campaign ${a.campaign_id ?? '—'} · via ${a.match_key} (${a.match_type})`,
+        ` · ${a.window} window`,
       )
     : h(
         'p',
@@ -66,11 +67,20 @@ function conversionView(c: Trail['conversions'][number]): HTMLElement {
         ),
       )
     : null;
+  const passed =
+    x && x.passed_over.length > 0
+      ? h(
+          'div',
+          {},
+          h('p', {}, 'Passed over:'),
+          h('ul', { class: 'passed-over' }, ...x.passed_over.map((p) => h('li', {}, p.reason))),
+        )
+      : null;
   const advice =
     x && x.missing_keys.length > 0
       ? h('p', { class: 'muted' }, `Keys this event lacked: ${x.missing_keys.join(', ')}`)
       : null;
-  return h('div', { class: 'conversion' }, head, keys, advice);
+  return h('div', { class: 'conversion' }, head, passed, keys, advice);
 }
 
 function trailView(t: Trail): HTMLElement {

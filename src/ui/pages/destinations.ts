@@ -10,6 +10,10 @@ interface Destination {
   events: string[];
   click_window: string;
   view_window: string;
+  probabilistic_click_window: string;
+  probabilistic_view_window: string;
+  /** What the server changed of the settings as given (a window clamped…). */
+  notes: string[];
   attributed_only: boolean;
   merge_window: string;
   test_mode: boolean;
@@ -104,7 +108,17 @@ export async function destinationsSection(
       h('td', {}, d.id),
       h('td', {}, d.type),
       h('td', {}, d.events.join(', ')),
-      h('td', {}, `${d.click_window} click / ${d.view_window} view`),
+      h(
+        'td',
+        {},
+        `${d.click_window} click / ${d.view_window} view`,
+        h(
+          'div',
+          { class: 'muted' },
+          `ip match: ${d.probabilistic_click_window} click / ${d.probabilistic_view_window} view`,
+        ),
+        ...d.notes.map((n) => h('div', { class: 'warn-text' }, n)),
+      ),
       h('td', {}, SOURCE_LABEL[d.source]),
       h(
         'td',
@@ -221,6 +235,18 @@ export async function destinationsSection(
       value: current?.view_window ?? '1d',
       size: 6,
     });
+    const probClick = h('input', {
+      id: 'd-pclick',
+      name: 'probabilistic_click_window',
+      value: current?.probabilistic_click_window ?? '1d',
+      size: 6,
+    });
+    const probView = h('input', {
+      id: 'd-pview',
+      name: 'probabilistic_view_window',
+      value: current?.probabilistic_view_window ?? '1d',
+      size: 6,
+    });
     const merge = h('input', {
       id: 'd-merge',
       name: 'merge_window',
@@ -300,6 +326,8 @@ export async function destinationsSection(
             events: list(events.value),
             click_window: click.value.trim(),
             view_window: view.value.trim(),
+            probabilistic_click_window: probClick.value.trim(),
+            probabilistic_view_window: probView.value.trim(),
             merge_window: merge.value.trim(),
             attributed_only: attributedOnly.checked,
             test_mode: testMode.checked,
@@ -354,6 +382,8 @@ export async function destinationsSection(
         field('Events (comma-separated) ', events, 'd-events'),
         field('Click window ', click, 'd-click'),
         field('View window ', view, 'd-view'),
+        field('IP-match click window (≤ click window) ', probClick, 'd-pclick'),
+        field('IP-match view window (≤ view window) ', probView, 'd-pview'),
         field('Merge window ', merge, 'd-merge'),
         field('API base URL ', baseUrl, 'd-base'),
       ),

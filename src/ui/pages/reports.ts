@@ -14,6 +14,8 @@ const COLUMNS: Array<[keyof ReportRow, string]> = [
   ['conversions', 'Conversions'],
   ['view_conversions', 'View-through'],
   ['click_conversions', 'Click-through'],
+  ['deterministic_conversions', 'Deterministic'],
+  ['probabilistic_conversions', 'Probabilistic'],
   ['unattributed', 'Unattributed'],
   ['click_conversion_rate', 'Click CVR'],
   ['view_conversion_rate', 'View CVR'],
