@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
 import type { Services } from './services.js';
 
 type TagBody = NonNullable<Services['tag']>;
 
 /**
  * `t.js?env_id=ID` carries the environment's consent default, so that with `denied` the tag
- * stores nothing before the visitor consents, and its `follow_cmp`. One variant per
+ * stores nothing before the visitor consents, its `follow_cmp` and its `click_id_param`. One variant per
  * environment, built once.
  */
 function tagVariants(s: Services): (envId: string | undefined) => TagBody | null {
@@ -18,7 +19,11 @@ function tagVariants(s: Services): (envId: string | undefined) => TagBody | null
     if (!tag || !env) return tag;
     const prefix =
       (env.consent_default === 'denied' ? 'window.pixeltrailConsentDefault="denied";' : '') +
-      (env.follow_cmp ? 'window.pixeltrailCmp=true;' : '');
+      (env.follow_cmp ? 'window.pixeltrailCmp=true;' : '') +
+      // The name is checked to be [A-Za-z0-9_.-] (config-parse), so it is safe in a string.
+      (env.click_id_param !== DEFAULT_CLICK_ID_PARAM
+        ? `window.pixeltrailClickParam="${env.click_id_param}";`
+        : '');
     if (!prefix) return tag;
     let v = cache.get(env.id);
     if (!v) {

@@ -6,7 +6,11 @@ import { clearStored, readStored, writeStored } from './storage.js';
 
 const ANONYMOUS_ID_KEY = '_ptid';
 const ANONYMOUS_ID_DAYS = 365;
-const TOUCH_DAYS = 7;
+/**
+ * Ad touch ids are remembered for 90 days after the landing (Google's conversion linker keeps
+ * its click ids as long): the server's windows decide what still counts.
+ */
+const TOUCH_DAYS = 90;
 /** Landing-URL parameter (also accepted with a `pt_` prefix) → the storage key remembering it. */
 const TOUCH_KEYS = [
   ['click_id', '_ptclk'],
@@ -65,15 +69,20 @@ export function forgetStored(): void {
 }
 
 /**
- * Touch and platform ids from this URL's query (remembered for 7 and 90 days), else the ones
+ * Touch and platform ids from this URL's query (remembered for 90 days), else the ones
  * remembered earlier, else (platform ids) the platform pixel's own cookie. Without consent
- * (`store` false) only this URL's ids are used, and nothing is read or written.
+ * (`store` false) only this URL's ids are used, and nothing is read or written. `clickParam`
+ * is where `/c` put the click id (the environment's `click_id_param`); it wins over a
+ * `click_id` the landing URL carried anyway.
  */
-export function touchIds(store: boolean): TouchIds {
+export function touchIds(store: boolean, clickParam = 'pt_click_id'): TouchIds {
   const query = new URLSearchParams(location.search);
   const ids: TouchIds = {};
   for (const [param, key] of TOUCH_KEYS) {
-    const landed = query.get(param) || query.get(`pt_${param}`);
+    const landed =
+      (param === 'click_id' && query.get(clickParam)) ||
+      query.get(param) ||
+      query.get(`pt_${param}`);
     if (landed && store) writeStored(key, landed, TOUCH_DAYS);
     const id = landed || (store && readStored(key));
     if (id) ids[param] = id;

@@ -12,10 +12,14 @@ interface PixeltrailFunction {
   loaded?: boolean;
 }
 
-/** Installs `run` as `w.pixeltrail` and replays the stub's queued calls; once per page. */
+/**
+ * Installs `run` as `w.pixeltrail` and replays the stub's queued calls, in the order they
+ * were made, then calls `replayed`; once per page.
+ */
 export function installQueue(
   w: { pixeltrail?: PixeltrailFunction },
   run: (command: Command) => void,
+  replayed: () => void,
 ): void {
   const stub = w.pixeltrail;
   // A second copy of t.js on the page must not replay the queue or wrap dataLayer twice.
@@ -24,4 +28,5 @@ export function installQueue(
   pixeltrail.loaded = true;
   w.pixeltrail = pixeltrail;
   for (const call of stub?.q || []) run(Array.prototype.slice.call(call));
+  replayed();
 }

@@ -15,10 +15,17 @@ function scriptBase(): string {
   return script ? new URL('.', script.src).href : location.origin;
 }
 
-// The collector prepends the environment's consent default and `follow_cmp` when t.js is
-// loaded with ?env_id=.
-const env = window as { pixeltrailConsentDefault?: string; pixeltrailCmp?: boolean };
-installQueue(
-  window as never,
-  createTracker(scriptBase(), env.pixeltrailConsentDefault, env.pixeltrailCmp),
+// The collector prepends the environment's consent default, `follow_cmp` and
+// `click_id_param` when t.js is loaded with ?env_id=.
+const env = window as {
+  pixeltrailConsentDefault?: string;
+  pixeltrailCmp?: boolean;
+  pixeltrailClickParam?: string;
+};
+const tracker = createTracker(
+  scriptBase(),
+  env.pixeltrailConsentDefault,
+  env.pixeltrailCmp,
+  env.pixeltrailClickParam,
 );
+installQueue(window as never, tracker.run, tracker.replayed);

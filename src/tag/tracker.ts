@@ -28,6 +28,8 @@ interface InitOptions {
   consentDefault?: 'granted' | 'denied';
   /** Take consent from the page's TCF or GPP CMP; defaults to the environment's `follow_cmp`. */
   cmp?: boolean;
+  /** Landing-URL parameter carrying the click id; defaults to the environment's (`pt_click_id`). */
+  clickIdParam?: string;
 }
 
 interface TrackOptions {
@@ -40,13 +42,28 @@ interface Traits {
   phone?: string;
 }
 
+/** The command runner, and what to call once the stub's queued calls have been replayed. */
+export interface Tracker {
+  run: (command: Command) => void;
+  replayed: () => void;
+}
+
 /** Creates the command runner; `defaultEndpoint` is the base URL t.js was loaded from. */
 export function createTracker(
   defaultEndpoint: string,
   envConsentDefault?: string,
   envFollowsCmp?: boolean,
-): (command: Command) => void {
+  envClickParam?: string,
+): Tracker {
   let envId = '';
+  let clickParam = envClickParam;
+  /**
+   * The dataLayer is read once the stub's queue is replayed: a purchase pushed before t.js
+   * loaded was pushed after the page's queued `identify` and `consent`, so it goes out with
+   * them, not with the state of the moment `init` is replayed.
+   */
+  let replaying = true;
+  let readDataLayer: (() => void) | undefined;
   let send: (event: object) => void;
   let consent: Consent | undefined;
   let consentDefault = envConsentDefault;
@@ -64,13 +81,14 @@ export function createTracker(
   function syncIds(): void {
     if (!envId) return;
     if (mayStore()) {
-      if (!user.anonymous_id) Object.assign(user, { anonymous_id: anonymousId() }, touchIds(true));
+      if (!user.anonymous_id)
+        Object.assign(user, { anonymous_id: anonymousId() }, touchIds(true, clickParam));
     } else {
       // Undecided while the CMP has not answered: nothing read or written, but ids the
       // person agreed to on an earlier page stay for when the CMP says so again.
       if (!followsCmp || consent !== undefined) forgetStored();
       delete user.anonymous_id;
-      Object.assign(user, touchIds(false));
+      Object.assign(user, touchIds(false, clickParam));
     }
   }
   // track/page calls made before init: they need the env id and endpoint it brings.
@@ -96,6 +114,7 @@ export function createTracker(
     envId = id;
     if (options.consent) consent = options.consent;
     if (options.consentDefault) consentDefault = options.consentDefault;
+    if (options.clickIdParam) clickParam = options.clickIdParam;
     followsCmp = options.cmp ?? envFollowsCmp ?? false;
     syncIds();
     // Before the first PageView: a CMP that already knows answers at once.
@@ -104,9 +123,11 @@ export function createTracker(
     send = createSender(`${base}/e`);
     if (options.autoPageView !== false) track('PageView');
     waiting.splice(0).forEach(run);
-    listenDataLayer(window as never, (event) =>
-      track(event.name, event.properties, { event_id: event.eventId }),
-    );
+    readDataLayer = () =>
+      listenDataLayer(window as never, (event) =>
+        track(event.name, event.properties, { event_id: event.eventId }),
+      );
+    if (!replaying) readDataLayer();
     if (options.rules !== false) loadRules(base, id);
   }
 
@@ -135,5 +156,11 @@ export function createTracker(
     else if (envId) eventCommands[name](...args);
     else waiting.push(command);
   }
-  return run;
+  return {
+    run,
+    replayed() {
+      replaying = false;
+      readDataLayer?.();
+    },
+  };
 }

@@ -27,9 +27,13 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1 at a free port, answering each request with `reply`. */
+/**
+ * Starts a server on `host` (127.0.0.1; another loopback address such as 127.0.0.2 is another
+ * site to the browser) at a free port, answering each request with `reply`.
+ */
 export async function startLocalServer(
   reply: (request: RecordedRequest) => Reply | undefined,
+  host = '127.0.0.1',
 ): Promise<LocalServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
@@ -47,7 +51,7 @@ export async function startLocalServer(
       res.writeHead(status, headers).end(body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as AddressInfo).port,
     requests,
@@ -60,12 +64,15 @@ export async function startLocalServer(
 }
 
 /** A server answering `GET <path>` with the HTML registered in `pages` at request time. */
-export async function startPageServer(pages: Map<string, string>): Promise<LocalServer> {
+export async function startPageServer(
+  pages: Map<string, string>,
+  host = '127.0.0.1',
+): Promise<LocalServer> {
   return startLocalServer((request) => {
     const html = pages.get(new URL(request.path, 'http://x').pathname);
     if (request.method !== 'GET' || html === undefined) return undefined;
     return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: html };
-  });
+  }, host);
 }
 
 /** The loader stub a page pastes before the tag (DESIGN.md §5). */

@@ -325,4 +325,48 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(purchase.user.user_id).toBe('u43');
     expect(new Set(sentEvents(collector).map((e) => e.event_id)).size).toBe(3);
   });
+
+  it('T11 calls queued before t.js loads apply in the order made: a dataLayer purchase pushed after identify and consent carries them', async () => {
+    // Everything below runs before the tag is even requested, as on a slow network.
+    pages.set(
+      '/queued',
+      `<!doctype html><html><head><title>E2E shop</title>
+<script>
+  window.pixeltrail=window.pixeltrail||function(){(pixeltrail.q=pixeltrail.q||[]).push(arguments)};
+  pixeltrail('init','env_demo');
+  pixeltrail('identify','u77',{email:'buyer@example.com'});
+  pixeltrail('consent',{ads:true,analytics:true});
+  window.dataLayer=window.dataLayer||[];
+  dataLayer.push({event:'purchase',ecommerce:{transaction_id:'T-ORDER',value:30,currency:'EUR'}});
+</script>
+<script async src="${tagSrc}"></script>
+</head><body>shop</body></html>`,
+    );
+    await page.goto(`${shopUrl}/queued`);
+    const purchase = await received('Purchase');
+    expect(purchase).toMatchObject({
+      event_id: 'T-ORDER',
+      user: { user_id: 'u77', email: 'buyer@example.com' },
+      consent: { ads: true, analytics: true },
+      properties: { value: 30, currency: 'EUR' },
+    });
+    expect(sentEvents(collector).map((e) => e.event_name)).toEqual(['PageView', 'Purchase']);
+  });
+
+  it('T12 reads the click id /c appended (pt_click_id, or the name init gives), before a click_id the URL carried anyway', async () => {
+    pages.set('/landing', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    pages.set(
+      '/named',
+      shopPage(tagSrc, `pixeltrail('init','env_demo',{clickIdParam:'ref_click'});`),
+    );
+    await page.goto(`${shopUrl}/landing?click_id=AFFILIATE-9&pt_click_id=CLK-PT`);
+    expect((await received('PageView')).user.click_id).toBe('CLK-PT');
+    const kept = (await browser.context.cookies(shopUrl)).find((c) => c.name === '_ptclk');
+    // Kept as long as Google's conversion linker keeps a click: the server's windows decide.
+    expect(kept?.value).toBe('CLK-PT');
+    expect((kept?.expires ?? 0) - Date.now() / 1000).toBeGreaterThan(89 * 86_400);
+    collector.requests.length = 0;
+    await page.goto(`${shopUrl}/named?ref_click=CLK-NAMED`);
+    expect((await received('PageView')).user.click_id).toBe('CLK-NAMED');
+  });
 });

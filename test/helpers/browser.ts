@@ -1,7 +1,7 @@
 /**
  * Chromium for e2e tests: Debian's /usr/bin/chromium driven by playwright-core, with a fresh
- * profile that allows third-party cookies (DESIGN.md §3) and a desktop Chrome user agent
- * (isbot classes HeadlessChrome as a bot).
+ * profile that allows third-party cookies (DESIGN.md §3) unless asked for the default one, and
+ * a desktop Chrome user agent (isbot classes HeadlessChrome as a bot).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -43,11 +43,19 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches Chromium on a fresh profile directory. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * Launches Chromium on a fresh profile directory: one that allows third-party cookies, or with
+ * `thirdPartyCookies: false` the default profile as it comes, which blocks them (as most
+ * people's browsers do).
+ */
+export async function launchBrowser(
+  opts: { thirdPartyCookies?: boolean } = {},
+): Promise<TestBrowser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'pixeltrail-chromium-'));
-  await mkdir(join(userDataDir, 'Default'));
-  await writeFile(join(userDataDir, 'Default', 'Preferences'), JSON.stringify(PREFERENCES));
+  if (opts.thirdPartyCookies !== false) {
+    await mkdir(join(userDataDir, 'Default'));
+    await writeFile(join(userDataDir, 'Default', 'Preferences'), JSON.stringify(PREFERENCES));
+  }
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,

@@ -4,8 +4,10 @@
  * landing URL is kept byte for byte; a destination or the link itself can turn it off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config-parse.js';
 import { signClick } from '../../src/domain/click-link.js';
 import type { Server } from '../../src/server.js';
+import { useBuiltTag } from '../helpers/built-tag.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 
 let server: Server;
@@ -123,5 +125,24 @@ describe('the click id travels with the click', () => {
     };
     const flags = Object.fromEntries(body.destinations.map((d) => [d.id, d.append_click_id]));
     expect(flags).toMatchObject({ dsp1: true, plain: false });
+  });
+
+  it('CL10 t.js?env_id= tells the tag the parameter name of the environment', async () => {
+    useBuiltTag(server);
+    const named = await (await fetch(`${base}/t.js?env_id=env_named`)).text();
+    expect(named.startsWith('window.pixeltrailClickParam="ref_click";')).toBe(true);
+    const plain = await (await fetch(`${base}/t.js?env_id=env_t`)).text();
+    expect(plain).not.toContain('pixeltrailClickParam=');
+  });
+
+  it('CL11 click_id_param must be a plain parameter name', () => {
+    const config = testConfig('http://127.0.0.1:9/hook', {}, { click_id_param: 'a"b;c' });
+    const { errors } = parseConfig(config, { port: 0, host: '127.0.0.1', data_dir: tempDir() });
+    expect(errors).toEqual([
+      {
+        field: 'environments[0].click_id_param',
+        message: 'must be 1-64 letters, digits, _ . or -',
+      },
+    ]);
   });
 });
