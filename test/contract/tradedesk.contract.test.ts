@@ -117,4 +117,31 @@ describe('the trade desk destination contract', () => {
     expect(dest.paused_reason).toMatch(/tracker or advertiser not set up/);
     expect(rig.platform.got).toHaveLength(1);
   });
+
+  it('TDC06 a visitor who sent GPC reaches TTD under Limited Data Use when the operator opts in', async () => {
+    rig = await destinationRig(
+      ttd({ attributed_only: false, limited_data_use: true, ldu_region: 'US-CA' }),
+      () => OK,
+    );
+    const res = await fetch(`${rig.base}/e`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sec-gpc': '1', 'user-agent': UA },
+      body: JSON.stringify({
+        env_id: 'env_t',
+        event_name: 'Purchase',
+        event_id: 'ord-td6',
+        user: { imp_id: IMP },
+        properties: { value: 5, currency: 'USD', url: 'https://shop.example/thanks' },
+      }),
+    });
+    expect(res.status).toBe(204);
+    const [req] = await rig.received(1);
+    const body = JSON.parse(req.body);
+    expect(schemaErrors('tradedesk', body)).toEqual([]);
+    expect(body.data[0]).toMatchObject({
+      td1: 'ord-td6',
+      imp: IMP,
+      data_processing_option: { policies: ['LDU'], region: 'US-CA' },
+    });
+  });
 });

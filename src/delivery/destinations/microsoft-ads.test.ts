@@ -145,6 +145,20 @@ describe('microsoft ads request', () => {
       `https://capi.uet.microsoft.com/v1/${TAG}/events`,
     );
   });
+
+  it('MS06 contents go as items (id, quantity, price) and their ids as itemIds', () => {
+    const d = body([
+      item({
+        props: { value: 40, currency: 'EUR', contents: [{ id: 'a', quantity: 2, item_price: 20 }] },
+      }),
+    ]).data[0];
+    expect(d.customData).toEqual({
+      value: 40,
+      currency: 'EUR',
+      itemIds: ['a'],
+      items: [{ id: 'a', quantity: 2, price: 20 }],
+    });
+  });
 });
 
 describe('microsoft ads refuse', () => {
@@ -156,7 +170,8 @@ describe('microsoft ads refuse', () => {
     expect(ms.refuse?.(item(), ctx())).toBeNull();
   });
 
-  it('MS11 an event older than 7 days is refused', () => {
+  it('MS11 an event older than 7 days is refused, and ingest knows the limit', () => {
+    expect(ms.maxEventAgeS?.(undefined)).toBe(7 * 86_400);
     expect(ms.refuse?.(item({ time: NOW_S - 7 * 86_400 - 1 }), ctx())).toMatch(/^event too old/);
     expect(ms.refuse?.(item({ time: NOW_S - 6 * 86_400 }), ctx())).toBeNull();
   });

@@ -22,7 +22,7 @@ import {
   hashedExternalId,
   platformEventName,
 } from '../platform-fields.js';
-import { givenOrderId, valueAndCurrency } from './capi-user-data.js';
+import { capiContents, contentIds, givenOrderId, valueAndCurrency } from './capi-user-data.js';
 
 /** Events one request may carry (the API's limit). */
 export const MICROSOFT_MAX_EVENTS = 1000;
@@ -107,7 +107,15 @@ export function microsoftEvent(
   const custom: Record<string, unknown> = { ...valueAndCurrency(item) };
   const order = givenOrderId(e);
   if (order) custom.transactionId = order;
-  if (e.properties.content_ids?.length) custom.itemIds = e.properties.content_ids;
+  const ids = contentIds(e);
+  if (ids) custom.itemIds = ids;
+  const contents = capiContents(e);
+  if (contents)
+    custom.items = contents.map((x) => ({
+      id: x.id,
+      ...(x.quantity === undefined ? {} : { quantity: x.quantity }),
+      ...(x.item_price === undefined ? {} : { price: x.item_price }),
+    }));
   const search = e.properties.search_string ?? e.properties.search_term;
   if (typeof search === 'string') custom.searchTerm = search;
   return {
@@ -240,6 +248,7 @@ export const microsoftAdsDestination: DestinationAdapter<MicrosoftSettings> = {
   settingsSchema: MicrosoftSettings,
   maxBatch: MICROSOFT_MAX_EVENTS,
   defaultBaseUrl: DEFAULT_BASE_URL,
+  maxEventAgeS: () => MICROSOFT_MAX_EVENT_AGE_S,
   refuse: microsoftRefusal,
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, DEFAULT_BASE_URL);

@@ -16,8 +16,12 @@ type Settings = {
   advertiser_id: string;
   tracker_id: string;
   merchant_id?: string;
+  limited_data_use?: boolean;
   ldu_region?: string;
 };
+
+/** Ads denied by a US opt-out of sale only (GPC), the case Limited Data Use is for. */
+const GPC_ONLY = { ads: false, analytics: null, signals: ['gpc'] };
 
 function ctx(
   over: Partial<DestinationConfig> = {},
@@ -129,10 +133,32 @@ describe('tradedesk request', () => {
     expect(d[1]).not.toHaveProperty('value');
   });
 
-  it('TD05 ldu_region sends Limited Data Use for that state', () => {
-    const d = body([item()], ctx({}, { ldu_region: 'US-CO' })).data[0];
-    expect(d.data_processing_option).toEqual({ policies: ['LDU'], region: 'US-CO' });
-    expect(body([item()]).data[0]).not.toHaveProperty('data_processing_option');
+  it('TD05 with limited_data_use, a sale opt-out goes with LDU for the state; others without', () => {
+    const c = ctx({}, { limited_data_use: true, ldu_region: 'US-CO' });
+    const optedOut = item();
+    optedOut.event = { ...optedOut.event, consent: GPC_ONLY };
+    expect(ttd.refuse?.(optedOut, c)).toBeNull();
+    expect(body([optedOut], c).data[0].data_processing_option).toEqual({
+      policies: ['LDU'],
+      region: 'US-CO',
+    });
+    expect(body([item()], c).data[0]).not.toHaveProperty('data_processing_option');
+    expect(ttd.refuse?.(optedOut, ctx())).toBe('ads consent denied');
+    const stated = item();
+    stated.event = {
+      ...stated.event,
+      consent: { ads: false, analytics: null, signals: ['stated_ads_denied', 'gpc'] },
+    };
+    expect(ttd.refuse?.(stated, c)).toBe('ads consent denied');
+  });
+
+  it('TD07 contents give items with code, quantity and price', () => {
+    const d = body([
+      item({
+        props: { value: 30, currency: 'USD', contents: [{ id: 'a', quantity: 2, item_price: 15 }] },
+      }),
+    ]).data[0];
+    expect(d.items).toEqual([{ item_code: 'a', qty: 2, price: 15 }]);
   });
 
   it('TD06 the settings schema needs advertiser and tracker, has no secret, checks the region', () => {
@@ -141,6 +167,10 @@ describe('tradedesk request', () => {
     expect(Value.Check(ttd.settingsSchema, { advertiser_id: 'adv' })).toBe(false);
     expect(Value.Check(ttd.settingsSchema, { ...ok, ldu_region: 'California' })).toBe(false);
     expect(Value.Check(ttd.settingsSchema, { ...ok, token: 'x' })).toBe(false);
+    expect(ttd.checkSettings?.({ ...ok, limited_data_use: true })).toEqual([
+      { field: 'ldu_region', message: 'is required when limited_data_use is true' },
+    ]);
+    expect(ttd.checkSettings?.({ ...ok, limited_data_use: true, ldu_region: 'US-CA' })).toEqual([]);
     expect(secretFields(ttd.settingsSchema)).toEqual([]);
     expect(ttd.maxBatch).toBe(TTD_MAX_EVENTS);
     expect(ttd.buildRequest([item()], ctx({ base_url: null })).url).toBe(

@@ -10,7 +10,9 @@
 // 36-character id; `data_processing_option` {policies: ["LDU"], region: "US-CO"}).
 // The API takes no credential: the advertiser and tracker ids name the account.
 import { type Static, Type } from '@sinclair/typebox';
+import { underLimitedDataUse } from '../../domain/consent.js';
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
+import type { TrackedEvent } from '../../domain/event.js';
 import type {
   DeliveryContext,
   DeliveryItem,
@@ -19,7 +21,7 @@ import type {
   Interpretation,
 } from '../destination.js';
 import { apiBase, eventSourceUrl, platformEventName } from '../platform-fields.js';
-import { givenOrderId, valueAndCurrency } from './capi-user-data.js';
+import { capiContents, contentIds, givenOrderId, valueAndCurrency } from './capi-user-data.js';
 
 /** Conversions one request carries: TTD states no limit outside the portal; 500 stays modest. */
 export const TTD_MAX_EVENTS = 500;
@@ -40,11 +42,16 @@ const TradeDeskSettings = Type.Object(
     merchant_id: Type.Optional(
       Type.String({ minLength: 1, description: 'Merchant ID, when TTD onboarded you as one' }),
     ),
+    limited_data_use: Type.Optional(
+      Type.Boolean({
+        description:
+          'Send conversions of people who opted out of sale (GPC, US Privacy, GPP) with Limited Data Use instead of dropping them',
+      }),
+    ),
     ldu_region: Type.Optional(
       Type.String({
         pattern: '^US-[A-Z]{2}$',
-        description:
-          'Limited Data Use: a US state (US-CA, US-CO…) whose privacy law covers these conversions',
+        description: 'The US state (US-CA, US-CO…) whose law those opt-outs fall under',
       }),
     ),
   },
@@ -84,6 +91,18 @@ function advertisingId(item: DeliveryItem): { adid: string; adid_type: string } 
   return undefined;
 }
 
+/** `items`: the products of `contents` (code, quantity, price), else the `content_ids`. */
+function ttdItems(e: TrackedEvent): Array<Record<string, unknown>> | undefined {
+  const contents = capiContents(e);
+  if (contents)
+    return contents.map((c) => ({
+      item_code: c.id,
+      ...(c.quantity === undefined ? {} : { qty: c.quantity }),
+      ...(c.item_price === undefined ? {} : { price: c.item_price }),
+    }));
+  return contentIds(e)?.map((id) => ({ item_code: id }));
+}
+
 /** One conversion as an element of `data`. */
 export function ttdEvent(
   item: DeliveryItem,
@@ -95,7 +114,7 @@ export function ttdEvent(
   const imp = ttdImpressionId(item);
   const order = givenOrderId(item.event);
   const url = eventSourceUrl(item.event);
-  const ids = item.event.properties.content_ids;
+  const items = ttdItems(item.event);
   return {
     tracker_id: s.tracker_id,
     adv: s.advertiser_id,
@@ -109,10 +128,11 @@ export function ttdEvent(
     ...advertisingId(item),
     ...(item.event.user.ip ? { client_ip: item.event.user.ip } : {}),
     ...(url ? { referrer_url: url } : {}),
-    ...(ids?.length ? { items: ids.map((id) => ({ item_code: id })) } : {}),
+    ...(items ? { items } : {}),
     // td1 carries our event id so a conversion can be found again in TTD's reports.
     td1: c.event_id,
-    ...(s.ldu_region
+    // A person who opted out of sale, sent only because the destination opts for LDU.
+    ...(underLimitedDataUse(s, item.event.consent)
       ? { data_processing_option: { policies: ['LDU'], region: s.ldu_region } }
       : {}),
   };
@@ -214,8 +234,16 @@ export const tradeDeskDestination: DestinationAdapter<TradeDeskSettings> = {
   settingsSchema: TradeDeskSettings,
   maxBatch: TTD_MAX_EVENTS,
   defaultBaseUrl: DEFAULT_BASE_URL,
+  checkSettings(s) {
+    // TTD's LDU names the state; without one the opt-out could not be passed on.
+    return s.limited_data_use === true && !s.ldu_region
+      ? [{ field: 'ldu_region', message: 'is required when limited_data_use is true' }]
+      : [];
+  },
   refuse(item, ctx) {
-    if (item.event.consent.ads === false) return 'ads consent denied';
+    const consent = item.event.consent;
+    if (consent.ads === false && !underLimitedDataUse(ctx.settings, consent))
+      return 'ads consent denied';
     if (ctx.dest.test_mode)
       return 'test_mode: The Trade Desk has no test channel for conversions, nothing sent';
     if (!ttdImpressionId(item) && !advertisingId(item))

@@ -138,6 +138,26 @@ describe('x conversions request', () => {
     expect(d.identifiers).toEqual([{ twclid: TWCLID }]);
   });
 
+  it('XA06 contents go with their quantity and price; number_items adds the quantities', () => {
+    const d = body([
+      item({
+        props: {
+          value: 50,
+          currency: 'EUR',
+          contents: [
+            { id: 'a', quantity: 2, item_price: 20 },
+            { id: 'b', item_price: 10 },
+          ],
+        },
+      }),
+    ]).conversions[0];
+    expect(d.contents).toEqual([
+      { content_id: 'a', num_items: 2, content_price: 20 },
+      { content_id: 'b', content_price: 10 },
+    ]);
+    expect(d.number_items).toBe(3);
+  });
+
   it('XA05 the settings schema masks the three secrets and checks the ids', () => {
     expect(Value.Check(x.settingsSchema, SETTINGS)).toBe(true);
     expect(Value.Check(x.settingsSchema, { ...SETTINGS, pixel_id: 'O8Z6J!' })).toBe(false);

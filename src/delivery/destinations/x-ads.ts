@@ -18,7 +18,7 @@ import type {
 } from '../destination.js';
 import { newStamp, oauth1Header } from '../oauth1.js';
 import { apiBase } from '../platform-fields.js';
-import { valueAndCurrency } from './capi-user-data.js';
+import { capiContents, contentIds, itemCount, valueAndCurrency } from './capi-user-data.js';
 
 /** "Up to 500 conversion events may be provided" per request. */
 export const X_MAX_EVENTS = 500;
@@ -77,19 +77,29 @@ export function xIdentifiers(item: DeliveryItem): Array<Record<string, string>> 
   return ids;
 }
 
+/** `contents`: the products of `contents` (id, quantity, price), else the `content_ids`. */
+function xContents(item: DeliveryItem): { contents?: Array<Record<string, unknown>> } {
+  const contents = capiContents(item.event);
+  if (contents)
+    return {
+      contents: contents.map((x) => ({
+        content_id: x.id,
+        ...(x.quantity === undefined ? {} : { num_items: x.quantity }),
+        ...(x.item_price === undefined ? {} : { content_price: x.item_price }),
+      })),
+    };
+  const ids = contentIds(item.event);
+  return ids ? { contents: ids.map((id) => ({ content_id: id })) } : {};
+}
+
 /** One conversion as an element of `conversions`. */
 export function xConversion(
   item: DeliveryItem,
   ctx: DeliveryContext<XSettings>,
 ): Record<string, unknown> {
   const c = item.conversion;
-  const p = item.event.properties;
   const { value, currency } = valueAndCurrency(item);
-  const ids = p.content_ids ?? [];
-  const count =
-    typeof p.num_items === 'number' && Number.isInteger(p.num_items) && p.num_items > 0
-      ? p.num_items
-      : ids.length;
+  const count = itemCount(item.event) ?? contentIds(item.event)?.length ?? 0;
   return {
     conversion_time: new Date(c.event_time * 1000).toISOString(),
     event_id: xEventId(item, ctx),
@@ -99,7 +109,7 @@ export function xConversion(
     ...(value === undefined ? {} : { value }),
     ...(currency ? { price_currency: currency } : {}),
     ...(count > 0 ? { number_items: count } : {}),
-    ...(ids.length ? { contents: ids.map((id) => ({ content_id: id })) } : {}),
+    ...xContents(item),
   };
 }
 
