@@ -72,6 +72,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly connectionsOpen = new Gauge({
+    name: 'pixeltrail_connections_open',
+    help: 'Client connections open now (at most max_connections)',
+    registers: [this.registry],
+  });
+  readonly connectionsShed = new Counter({
+    name: 'pixeltrail_connections_shed_total',
+    help: 'Connections closed at max_connections to make room for a new one (the longest waiting)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pixeltrail_' });
   }

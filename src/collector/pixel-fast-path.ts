@@ -3,6 +3,11 @@ import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import { MAX_REQUEST_HEAD_BYTES } from './client-error.js';
 import type { ClientWindows } from './client-windows.js';
+import {
+  defaultMaxConnections,
+  guardConnections,
+  timeoutCheckIntervalMs,
+} from './connection-guard.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
 import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
 import { limitOf, RATE_WINDOW_MS } from './rate-limits.js';
@@ -138,18 +143,29 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
 
   return (handler, opts) => {
     const enabled = deps.enabled !== false;
-    const server = http.createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
-      if (!enabled || !serve(req, res)) handler(req, res);
-    });
-    // What Fastify sets on a server it creates itself (its options carry the defaults).
-    const o = opts as {
-      keepAliveTimeout: number;
-      requestTimeout: number;
-      connectionTimeout: number;
-    };
+    const requestTimeoutMs = s.config.body_timeout_ms;
+    const server = http.createServer(
+      {
+        maxHeaderSize: MAX_REQUEST_HEAD_BYTES,
+        connectionsCheckingInterval: timeoutCheckIntervalMs(requestTimeoutMs),
+      },
+      (req, res) => {
+        if (!enabled || !serve(req, res)) handler(req, res);
+      },
+    );
+    // What Fastify sets on a server it creates itself (its options carry the defaults); the
+    // request timeout is ours, against bodies that trickle in.
+    const o = opts as { keepAliveTimeout: number; connectionTimeout: number };
     server.keepAliveTimeout = o.keepAliveTimeout;
-    server.requestTimeout = o.requestTimeout;
     server.setTimeout(o.connectionTimeout);
+    guardConnections(
+      server,
+      { maxConnections: s.config.max_connections ?? defaultMaxConnections(), requestTimeoutMs },
+      {
+        open: (count) => s.metrics.connectionsOpen.set(count),
+        shed: () => s.metrics.connectionsShed.inc(),
+      },
+    );
     return server;
   };
 }

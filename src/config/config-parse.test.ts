@@ -195,4 +195,17 @@ describe('config parsing', () => {
       },
     ]);
   });
+
+  it('K08 body_timeout (30s by default) and max_connections (null: from the file limit); bad values named', () => {
+    const { config } = parseConfig(minimal, {});
+    expect(config.body_timeout_ms).toBe(30_000);
+    expect(config.max_connections).toBeNull();
+    const set = parseConfig({ ...minimal, body_timeout: '10s', max_connections: 500 }, {});
+    expect([set.config.body_timeout_ms, set.config.max_connections]).toEqual([10_000, 500]);
+    const bad = parseConfig({ ...minimal, body_timeout: '0s', max_connections: 0 }, {});
+    expect(bad.errors.map((e) => e.field)).toEqual(['body_timeout', 'max_connections']);
+    expect(parseConfig({ ...minimal, body_timeout: 'soon' }, {}).errors[0].field).toBe(
+      'body_timeout',
+    );
+  });
 });

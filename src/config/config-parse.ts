@@ -31,6 +31,8 @@ const DEFAULT_TOUCH_RETENTION = '90d';
 const DEFAULT_EVENT_RETENTION = '400d';
 const DEFAULT_FLUSH_INTERVAL = '10ms';
 const DEFAULT_DELIVERY_LEASE = '60s';
+/** A 1 MB body at 35 KB/s; a beacon or a pixel takes milliseconds. */
+const DEFAULT_BODY_TIMEOUT = '30s';
 /** DESIGN §7: the browser's and the server's copies of a conversion arrive seconds apart. */
 const DEFAULT_MERGE_WINDOW = '30s';
 /** Copies further apart than the dedup window (48 h) are different events: nothing to merge. */
@@ -513,6 +515,7 @@ export function parseConfig(
     flush_interval_ms: r.duration(o, 'flush_interval', 'flush_interval', DEFAULT_FLUSH_INTERVAL),
     delivery_lease_ms: lease,
     trust_proxy: trustProxy(r, o.trust_proxy),
+    ...connectionLimits(r, o),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,
     public_url:
@@ -524,6 +527,23 @@ export function parseConfig(
     secrets_key_previous: previousSecretsKeys(r, o, overrides),
   };
   return { config, errors: r.errors };
+}
+
+/** `body_timeout` (default 30s, more than 0) and `max_connections` (null: from the file limit). */
+function connectionLimits(
+  r: Reader,
+  o: Obj,
+): Pick<AppConfig, 'body_timeout_ms' | 'max_connections'> {
+  const bodyTimeout = r.duration(o, 'body_timeout', 'body_timeout', DEFAULT_BODY_TIMEOUT);
+  if (bodyTimeout <= 0 && o.body_timeout !== undefined)
+    r.errors.push({ field: 'body_timeout', message: 'must be longer than 0' });
+  return {
+    body_timeout_ms: bodyTimeout > 0 ? bodyTimeout : (parseDurationMs(DEFAULT_BODY_TIMEOUT) ?? 0),
+    max_connections:
+      o.max_connections === undefined || o.max_connections === null
+        ? null
+        : r.int(o, 'max_connections', 'max_connections', 1),
+  };
 }
 
 /** `secrets_key` (or `PIXELTRAIL_SECRETS_KEY`, which wins); null when neither is set. */

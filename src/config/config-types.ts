@@ -133,6 +133,16 @@ export interface AppConfig {
    * The client is the rightmost address no trusted proxy wrote (see docs/deploy.md).
    */
   trust_proxy: false | number | string[];
+  /**
+   * How long a client has to send its whole request, head and body; one that trickles in is
+   * answered 408 and closed (docs/input-hardening.md). Default 30 s.
+   */
+  body_timeout_ms: number;
+  /**
+   * Client connections open at once; past it the one waiting longest is closed to make room.
+   * Null (the default): the process's open-file limit less a headroom.
+   */
+  max_connections: number | null;
   log_level: string;
   /** True when no config file was given and a demo environment was made. */
   demo: boolean;

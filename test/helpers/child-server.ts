@@ -39,10 +39,17 @@ export async function startChild(
   port?: number,
   extraEnv: Record<string, string> = {},
   serveArgs: string[] = [],
+  opts: { fdLimit?: number } = {},
 ): Promise<ChildServer> {
   const p = port ?? (await freePort());
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'serve', ...serveArgs], {
+  const argv = [process.execPath, CLI, 'serve', ...serveArgs];
+  // `ulimit -n` sets the soft and the hard limit: Node cannot raise it back at start.
+  const [command, ...args] =
+    opts.fdLimit === undefined
+      ? argv
+      : ['/bin/sh', '-c', `ulimit -n ${opts.fdLimit} && exec "$@"`, 'sh', ...argv];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       PORT: String(p),
