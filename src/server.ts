@@ -19,6 +19,7 @@ import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
 import { fetchSend } from './delivery/http-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
+import { platformTraits } from './delivery/platform-traits.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { IngestPipeline, PG_EVENT_BATCHES_IN_FLIGHT } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
@@ -144,7 +145,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     nowMs,
     flushIntervalMs: config.flush_interval_ms,
     eventBatchesInFlight: store.dialect === 'postgres' ? PG_EVENT_BATCHES_IN_FLIGHT : 1,
-    context: () => ({ environment, newId }),
+    context: () => ({ environment, newId, platforms: platformTraits }),
     observer: {
       touchesCommitted: (touches) => {
         metrics.batchSize.observe(touches.length);

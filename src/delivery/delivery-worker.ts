@@ -1,5 +1,7 @@
 import type { AppConfig, DestinationConfig } from '../config/config-types.js';
+import { adsPermitted } from '../domain/consent.js';
 import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
+import { isHashedIp } from '../domain/ip-privacy.js';
 import { redactText } from '../domain/redact-text.js';
 import type {
   AttemptRecord,
@@ -486,12 +488,21 @@ export class DeliveryWorker {
     // Drop up front what the platform would refuse whole, so one bad row never sinks a batch.
     const sendable: ClaimedDelivery[] = [];
     for (const d of rows) {
-      const why = adapter.refuse?.(this.item(d), ctx) ?? null;
+      const item = this.item(d);
+      // A later copy of the event withdrew consent (issue 20): it never leaves.
+      const denied = adsPermitted(d.event.consent) ? null : 'ads consent denied';
+      const why = denied ?? adapter.refuse?.(item, ctx) ?? null;
       if (why) {
+        // Missing identifiers may still come with a later copy, which queues the row again.
+        const failed_for = denied
+          ? ('consent' as const)
+          : why === adapter.unmatchable?.(item, ctx)
+            ? ('identifiers' as const)
+            : undefined;
         entries.push({
           d,
           attempt: this.attempt(d, at, 0, null, why, 'drop', null),
-          update: { status: 'failed' },
+          update: { status: 'failed', ...(failed_for ? { failed_for } : {}) },
           verdict: 'drop',
           reason: why,
         });
@@ -543,6 +554,9 @@ export class DeliveryWorker {
   }
 
   private item(d: ClaimedDelivery): DeliveryItem {
-    return { outbox_id: d.outbox.id, conversion: d.conversion, event: d.event };
+    const { ip, ...user } = d.event.user;
+    // Without the row's raw IP, the store's keyed hash is all there is: no address to send.
+    const event = ip && isHashedIp(ip) ? { ...d.event, user } : d.event;
+    return { outbox_id: d.outbox.id, conversion: d.conversion, event };
   }
 }

@@ -70,6 +70,19 @@ export interface DestinationAdapter<S = Record<string, unknown>> {
   maxEventAgeS?(source: ActionSource | undefined): number;
   /** Why the platform would refuse this conversion outright (e.g. too old), or null. */
   refuse?(item: DeliveryItem, ctx: DeliveryContext<S>): string | null;
+  /**
+   * Why the platform cannot match this conversion to a person (it carries no identifier the
+   * platform accepts), or null. `refuse` gives the same reason, as its last check; the worker
+   * marks such a row as failed for identifiers, and a later copy of the event that brings some
+   * queues it again (issue 20, docs/delivery.md).
+   */
+  unmatchable?(item: DeliveryItem, ctx: DeliveryContext<S>): string | null;
+  /**
+   * For a platform that merges a conversion sent again under the same event id into the one it
+   * holds: the match keys it would receive for this item. A later copy of the event that adds
+   * one sends the delivered conversion again. Absent: a delivered conversion is never re-sent.
+   */
+  updateKeys?(item: DeliveryItem): string[];
   buildRequest(items: DeliveryItem[], ctx: DeliveryContext<S>): OutgoingRequest;
   /** Reads the answer; without it, the status class decides for every item (DESIGN §7). */
   interpret?(result: HttpResult, items: DeliveryItem[], nowMs: number): Interpretation;

@@ -53,4 +53,25 @@ describe('deduplication', () => {
     expect(merged.properties.content_ids).toEqual(['sku1']);
     expect(merged.consent.ads).toBe(true);
   });
+
+  it('D05 a later copy that denies consent wins over the first copy; a later grant does not', () => {
+    const granted = { ...base, consent: { ads: true, analytics: true, signals: ['stated'] } };
+    const gpc = { ...base, consent: { ads: false, analytics: null, signals: ['gpc'] } };
+    const denied = mergeDuplicate(granted, gpc);
+    expect(denied.changed).toBe(true);
+    expect(denied.merged.consent).toEqual({
+      ads: false,
+      analytics: true,
+      signals: ['stated', 'gpc'],
+    });
+    const regrant = mergeDuplicate(denied.merged, granted);
+    expect(regrant.merged.consent.ads).toBe(false);
+    expect(regrant.changed).toBe(false);
+  });
+
+  it('D06 addedKeys names the user keys the later copy brought, and only those', () => {
+    const later = { ...base, user: { ip: '198.51.100.1', fbp: 'fb.1.1.1', user_id: 'u1' } };
+    expect(mergeDuplicate(base, later).addedKeys.sort()).toEqual(['fbp', 'user_id']);
+    expect(mergeDuplicate(base, base).addedKeys).toEqual([]);
+  });
 });

@@ -1,4 +1,4 @@
-import type { TrackedEvent } from './event.js';
+import type { Consent, TrackedEvent, UserKeys } from './event.js';
 
 /** Copies of one `(env_id, event_name, event_id)` within this window are one event. */
 export const DEDUP_WINDOW_S = 48 * 3600;
@@ -29,18 +29,49 @@ function fillMissing<T extends object>(first: T, later: T): { value: T; changed:
 }
 
 /**
+ * Consent of the merged event: what the first copy said, filled from the later one, except
+ * that a denial in the later copy wins (issue 20: the person's latest word, as decideConsent
+ * lets denials win over grants). A later grant never lifts an earlier denial.
+ */
+function mergeConsent(first: Consent, later: Consent): { value: Consent; changed: boolean } {
+  const filled = fillMissing(first, later);
+  const value = { ...filled.value };
+  let changed = filled.changed;
+  for (const key of ['ads', 'analytics'] as const) {
+    if (later[key] === false && value[key] !== false) {
+      value[key] = false;
+      changed = true;
+    }
+  }
+  if (changed && later.signals?.length) {
+    value.signals = [...new Set([...(first.signals ?? []), ...later.signals])];
+  }
+  return { value, changed };
+}
+
+/** Keys of `later`'s user the first copy lacked (a browser copy brings `fbp`, a server copy the email). */
+function addedUserKeys(first: UserKeys, later: UserKeys): string[] {
+  const u = first as Record<string, unknown>;
+  return Object.entries(later)
+    .filter(([k, v]) => v !== undefined && v !== null && (u[k] === undefined || u[k] === null))
+    .map(([k]) => k);
+}
+
+/**
  * Merges a later copy into the first one: the first copy's fields are kept, fields it lacked
- * are filled from the later copy (a browser copy brings the cookie, a server copy the email).
+ * are filled from the later copy (a browser copy brings the cookie, a server copy the email);
+ * a consent denial in the later copy wins. `addedKeys` names the user keys the copy added.
  */
 export function mergeDuplicate(
   first: TrackedEvent,
   later: TrackedEvent,
-): { merged: TrackedEvent; changed: boolean } {
+): { merged: TrackedEvent; changed: boolean; addedKeys: string[] } {
   const user = fillMissing(first.user, later.user);
   const properties = fillMissing(first.properties, later.properties);
-  const consent = fillMissing(first.consent, later.consent);
+  const consent = mergeConsent(first.consent, later.consent);
   return {
     merged: { ...first, user: user.value, properties: properties.value, consent: consent.value },
     changed: user.changed || properties.changed || consent.changed,
+    addedKeys: addedUserKeys(first.user, later.user),
   };
 }

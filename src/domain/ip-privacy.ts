@@ -24,6 +24,14 @@ export function protectIp(ip: string, mode: IpStorage, secret: string): string {
 }
 
 /**
+ * True for a keyed hash as the store keeps it: not an address, so never sent to a platform as
+ * one (a row queued again after its raw IP was cleared carries only this).
+ */
+export function isHashedIp(ip: string): boolean {
+  return HASHED_IP_RE.test(ip);
+}
+
+/**
  * Hashes remembered per secret. An HMAC was a tenth of a pixel hit's CPU, and traffic
  * repeats its addresses (a page's ad slots, a person's session, an office's NAT); the map is
  * bounded and cleared when full, like the user-agent classes in collector/traffic.ts.

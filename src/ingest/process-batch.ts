@@ -26,6 +26,12 @@ import type {
   TouchLookup,
 } from '../store/store.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
+import {
+  CONSENT_DENIED,
+  LIMITED_DATA_USE,
+  type PlatformTraits,
+  settleLateCopy,
+} from './late-copy.js';
 import { deliveryDueMs } from './merge-window.js';
 
 /** One write of the ingest path. */
@@ -46,11 +52,10 @@ export interface BatchContext {
    * the batch has held the thread long enough (SQLite runs a batch synchronously).
    */
   between?: () => Promise<void> | undefined;
+  /** What late copies need of the platforms (which merge a re-sent event); absent: none do. */
+  platforms?: PlatformTraits;
 }
 
-const CONSENT_DENIED = 'ads consent denied';
-/** Not attributed (the person opted out), yet sent flagged for the platform's LDU mode. */
-const LIMITED_DATA_USE = 'opted out of sale: sent under Limited Data Use, not attributed';
 const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
 /** True for the reasons `acceptRefusal` gives (a destination refusing browser-sent events). */
@@ -289,7 +294,7 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
   if (holder) {
     const stored = await tx.getEvent(holder);
     if (stored) {
-      const { merged, changed } = mergeDuplicate(stored.event, e);
+      const { merged, changed, addedKeys } = mergeDuplicate(stored.event, e);
       // A server copy vouches for a browser copy of the same event.
       const vouched = !!e.verified && !merged.verified;
       if (vouched) merged.verified = e.verified;
@@ -297,6 +302,7 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
       if (changed || vouched) {
         await linkIdentities(tx, merged);
         if (env) await reattribute(tx, stored, merged, env, ctx.nowMs, rawIp);
+        if (env) await settleLateCopy(tx, { ...ctx, stored, merged, addedKeys, env, rawIp });
       }
       return { status: 'duplicate', of: stored.pk };
     }

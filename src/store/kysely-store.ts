@@ -23,6 +23,11 @@ import {
 } from './ingest-columns.js';
 import { IngestStatements, insertText, placeholders } from './ingest-statements.js';
 import { KyselyAudienceStore } from './kysely-audience-store.js';
+import {
+  cancelDeliveries,
+  deliveriesOfConversion,
+  requeueDeliveries,
+} from './late-copy-queries.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
 import type { PreparedTexts } from './postgres/prepared-statements.js';
@@ -46,6 +51,7 @@ import type {
   DeliveryRequest,
   Erasure,
   EventFilter,
+  FailedFor,
   IngestTx,
   ListFilter,
   OutboxUpdate,
@@ -367,6 +373,18 @@ class KyselyIngestTx implements IngestTx {
       .where('event_pk', '=', event_pk)
       .execute();
     return rows.map(conversionFromRow);
+  }
+
+  deliveriesOfConversion(env_id: string, conversion_id: string) {
+    return deliveriesOfConversion(this.db, env_id, conversion_id);
+  }
+
+  requeueDeliveries(ids: readonly number[], due_ms: number, now_ms: number, raw_ip?: string) {
+    return requeueDeliveries(this.db, ids, due_ms, now_ms, raw_ip);
+  }
+
+  cancelDeliveries(ids: readonly number[], failed_for: FailedFor, reason: string, now_ms: number) {
+    return cancelDeliveries(this.db, ids, failed_for, reason, now_ms);
   }
 
   async putConversion(c: ConversionRecord) {
@@ -711,6 +729,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
             delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
             // The raw IP lives only as long as the delivery that needs it.
             raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
+            failed_for: update.status === 'failed' ? (update.failed_for ?? null) : null,
             payload:
               update.status === 'delivered' && update.payload !== undefined
                 ? update.payload

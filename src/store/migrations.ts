@@ -4,6 +4,7 @@ import { compatMigration } from './migration-compat.js';
 import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
 import { definitionVersionsMigration } from './migration-definition-versions.js';
 import { storedDestinationsMigration } from './migration-destinations.js';
+import { outboxFailedForMigration } from './migration-late-copies.js';
 import { matchTypeMigration } from './migration-match-type.js';
 import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
@@ -220,6 +221,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0011_definition_versions': definitionVersionsMigration(dialect),
         '0012_revoked_sessions': revokedSessionsMigration(dialect),
         '0013_match_type': matchTypeMigration(dialect),
+        '0014_outbox_failed_for': outboxFailedForMigration,
       };
     },
   };

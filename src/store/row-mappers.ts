@@ -11,6 +11,7 @@ import type {
 import type {
   AttemptRecord,
   ConversionRecord,
+  FailedFor,
   OutboxRecord,
   OutboxStatus,
   StoredEvent,
@@ -129,6 +130,7 @@ export function outboxFromRow(r: Selectable<OutboxTable>): OutboxRecord {
     created_at_ms: num(r.created_at_ms),
     updated_at_ms: num(r.updated_at_ms),
     delivered_at_ms: numOrNull(r.delivered_at_ms),
+    failed_for: (r.failed_for as FailedFor | null) ?? null,
   };
 }
 

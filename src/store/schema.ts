@@ -101,6 +101,8 @@ export interface OutboxTable {
   kind: Generated<string>;
   /** A job's JSON: what it sends; null for conversions. */
   payload: string | null;
+  /** Why a failed row may be sent again by a later copy (0012_outbox_failed_for). */
+  failed_for: string | null;
 }
 
 export interface DeliveryAttemptsTable {

@@ -34,6 +34,13 @@ export interface ConversionRecord {
 /** Delivery state of one (conversion, destination). */
 export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'dead';
 
+/**
+ * Why a row failed, when a later copy of its event may change that: `identifiers` (nothing
+ * the platform could match on; a copy that brings some queues it again) or `consent` (a copy
+ * withdrew consent before it left; it never goes).
+ */
+export type FailedFor = 'identifiers' | 'consent';
+
 export interface OutboxRecord {
   id: number;
   env_id: string;
@@ -51,6 +58,8 @@ export interface OutboxRecord {
   created_at_ms: number;
   updated_at_ms: number;
   delivered_at_ms: number | null;
+  /** Why it failed, when a later copy may change that; null otherwise. */
+  failed_for?: FailedFor | null;
 }
 
 /** An outbox row leased to one worker, with the conversion and the event it came from. */
@@ -97,7 +106,8 @@ export type OutboxUpdate =
       payload?: string | null;
     }
   | { status: 'pending'; next_attempt_at_ms: number }
-  | { status: 'failed' | 'dead' };
+  | { status: 'failed'; failed_for?: FailedFor }
+  | { status: 'dead' };
 
 /** A new conversion's rows: what IngestTx.recordConversion writes. */
 export interface ConversionRows {
@@ -177,6 +187,29 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
+  /** The delivery rows of one conversion (one per destination it was queued for). */
+  deliveriesOfConversion(env_id: string, conversion_id: string): Promise<OutboxRecord[]>;
+  /**
+   * Queues delivered or failed rows again, due at `due_ms`, as new (no attempts spent), with
+   * `raw_ip` when given; rows pending or leased meanwhile are left as they are. Answers the
+   * ids queued.
+   */
+  requeueDeliveries(
+    ids: readonly number[],
+    due_ms: number,
+    now_ms: number,
+    raw_ip?: string,
+  ): Promise<number[]>;
+  /**
+   * Fails pending rows that no worker holds (nothing has left yet) for `failed_for`, with an
+   * attempt that says why; rows in flight are left to finish. Answers the ids cancelled.
+   */
+  cancelDeliveries(
+    ids: readonly number[],
+    failed_for: FailedFor,
+    reason: string,
+    now_ms: number,
+  ): Promise<number[]>;
   /** Stores (or replaces) the multi-touch path of a conversion. */
   putConversionPath(p: ConversionPathRecord): Promise<void>;
   /**

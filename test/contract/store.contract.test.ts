@@ -507,5 +507,73 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         ['d2', 'pending', MS + 500],
       ]);
     });
+
+    it('S10 a late copy reads, queues again and cancels the rows of one conversion; failed_for round-trips', async () => {
+      const E = 'env_lc';
+      await store.ingest(async (tx) => {
+        await tx.insertEvent('ev_lc', event({ env_id: E, event_id: 'lc-1' }), MS);
+        for (const dest_id of ['a', 'b', 'c', 'd']) {
+          await tx.putConversion(conversion('cv_lc', { env_id: E, dest_id, event_pk: 'ev_lc' }));
+          await tx.enqueueDelivery(E, 'cv_lc', dest_id, MS, MS, '203.0.113.7');
+        }
+      });
+      const rows = (await store.claimDeliveries(MS, 1000, 60_000, 'w-lc', new Set())).filter(
+        (r) => r.outbox.env_id === E,
+      );
+      const id = (dest: string) => rows.find((r) => r.outbox.dest_id === dest)?.outbox.id ?? 0;
+      const attempt = (outbox_id: number) => ({
+        outbox_id,
+        env_id: E,
+        at_ms: MS,
+        duration_ms: 0,
+        status_code: null,
+        error: 'no match key',
+        verdict: 'drop',
+        response_excerpt: null,
+      });
+      await store.finishAttempts([
+        { attempt: attempt(id('a')), update: { status: 'delivered' } },
+        { attempt: attempt(id('b')), update: { status: 'failed', failed_for: 'identifiers' } },
+        { attempt: attempt(id('c')), update: { status: 'failed' } },
+      ]);
+      // d is still leased by w-lc (in flight): neither queued again nor cancelled.
+      const read = await store.ingest((tx) => tx.deliveriesOfConversion(E, 'cv_lc'));
+      expect(read.map((r) => [r.dest_id, r.status, r.failed_for ?? null])).toEqual([
+        ['a', 'delivered', null],
+        ['b', 'failed', 'identifiers'],
+        ['c', 'failed', null],
+        ['d', 'pending', null],
+      ]);
+      const queued = await store.ingest((tx) =>
+        tx.requeueDeliveries([id('a'), id('b'), id('d')], MS + 5000, MS + 10, '198.51.100.4'),
+      );
+      expect(queued.sort()).toEqual([id('a'), id('b')].sort());
+      const b = await store.getDelivery(id('b'));
+      expect(b?.outbox).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at_ms: MS + 5000,
+        failed_for: null,
+        delivered_at_ms: null,
+      });
+      const again = await store.claimDeliveries(MS + 5000, 1000, 60_000, 'w-lc2', new Set());
+      const sentAgain = again.find((r) => r.outbox.id === id('b'));
+      expect(sentAgain?.event.user.ip).toBe('198.51.100.4');
+      await store.extendLeases('w-lc2', [id('a'), id('b')], MS);
+
+      const cancelled = await store.ingest((tx) =>
+        tx.cancelDeliveries([id('a'), id('b'), id('c'), id('d')], 'consent', 'withdrawn', MS + 20),
+      );
+      // a and b are pending and free; c is done; d is still in flight.
+      expect(cancelled.sort()).toEqual([id('a'), id('b')].sort());
+      const a = await store.getDelivery(id('a'));
+      expect(a?.outbox).toMatchObject({
+        status: 'failed',
+        failed_for: 'consent',
+        last_error: 'withdrawn',
+      });
+      expect(a?.attempts.at(-1)).toMatchObject({ verdict: 'cancelled', error: 'withdrawn' });
+      expect((await store.getDelivery(id('d')))?.outbox.status).toBe('pending');
+    });
   });
 }

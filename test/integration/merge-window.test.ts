@@ -16,11 +16,11 @@ const URL = 'https://shop.example/thanks';
 
 let now = T0;
 const clock = () => now;
-let running: Array<{ server: Server; meta: Receiver }> = [];
+let running: Array<{ server: Server; receivers: Receiver[] }> = [];
 afterEach(async () => {
   for (const r of running) {
     await r.server.close();
-    await r.meta.close();
+    for (const x of r.receivers) await x.close();
   }
   running = [];
   now = T0;
@@ -28,7 +28,7 @@ afterEach(async () => {
 
 const OK = { status: 200, body: { events_received: 1, messages: [], fbtrace_id: 'x' } };
 
-function config(metaUrl: string, dest: Record<string, unknown> = {}) {
+function config(destinations: Array<Record<string, unknown>>) {
   return {
     admin_token: 'adm',
     log_level: 'silent',
@@ -38,31 +38,33 @@ function config(metaUrl: string, dest: Record<string, unknown> = {}) {
         name: 'Merge shop',
         write_key: 'wk_t',
         allowed_origins: ['http://shop.test'],
-        destinations: [
-          {
-            id: 'fb',
-            type: 'meta',
-            pixel_id: '1234567890',
-            access_token: 'EAAB-token',
-            base_url: metaUrl,
-            attributed_only: false,
-            merge_window: '30s',
-            retry: { base_delay: '100ms' },
-            timeout: '2s',
-            ...dest,
-          },
-        ],
+        destinations: destinations.map((d) => ({
+          attributed_only: false,
+          merge_window: '30s',
+          retry: { base_delay: '100ms' },
+          timeout: '2s',
+          ...d,
+        })),
       },
     ],
   };
 }
 
+const metaDest = (url: string, over: Record<string, unknown> = {}) => ({
+  id: 'fb',
+  type: 'meta',
+  pixel_id: '1234567890',
+  access_token: 'EAAB-token',
+  base_url: url,
+  ...over,
+});
+
 async function start(dest: Record<string, unknown> = {}, dataDir = tempDir(), meta?: Receiver) {
   const platform = meta ?? (await startReceiver(() => OK));
-  const { server, base } = await startPixeltrail(config(platform.url, dest), dataDir, {
+  const { server, base } = await startPixeltrail(config([metaDest(platform.url, dest)]), dataDir, {
     nowMs: clock,
   });
-  running.push({ server, meta: platform });
+  running.push({ server, receivers: [platform] });
   return { server, base, meta: platform, dataDir };
 }
 
@@ -163,7 +165,7 @@ describe('merge window (issue 20 §1)', () => {
     now = T0 + 1000;
     await postEvents(first.base, [serverCopy('ord-mw4')]);
     await first.server.close();
-    running = running.filter((r) => r.server !== first.server);
+    running = [];
 
     now = T0 + 30_000;
     const second = await start({}, first.dataDir, first.meta);
@@ -180,5 +182,140 @@ describe('merge window (issue 20 §1)', () => {
     const event = await firstEvent(meta);
     expect(event.user_data.em).toBeUndefined();
     expect(event.user_data.fbp).toBe(FBP);
+  });
+
+  it('MW06 a copy inside the window that denies consent (GPC) cancels the delivery: nothing reaches Meta', async () => {
+    const { server, base, meta } = await start();
+    await beacon(base, 'ord-mw6');
+    await server.services.pipeline.flush();
+    now = T0 + 2000;
+    const gpc = await fetch(`${base}/e`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        origin: 'http://shop.test',
+        'user-agent': UA,
+        'sec-gpc': '1',
+      },
+      body: JSON.stringify({ env_id: 'env_t', event_name: 'Purchase', event_id: 'ord-mw6' }),
+    });
+    expect(gpc.status).toBe(204);
+    await server.services.pipeline.flush();
+    now = T0 + 60_000;
+    expect(await round(server)).toBe(0);
+    expect(meta.got).toHaveLength(0);
+    const [row] = await outbox(server);
+    expect(row).toMatchObject({ status: 'failed', failed_for: 'consent' });
+    const trail = await server.services.store.getDelivery(row.id);
+    expect(trail?.attempts.map((a) => a.verdict)).toEqual(['cancelled']);
+    const [conv] = await server.services.store.listConversions({ env_id: 'env_t', limit: 5 });
+    expect(conv).toMatchObject({ attribution: null, reason: 'ads consent denied' });
+  });
+
+  it('MW07 Google Ads failed for want of a gclid or e-mail; the e-mail arriving later sends it', async () => {
+    const ads = await startReceiver(() => ({ status: 200, body: { results: [{}] } }));
+    const { server, base } = await startPixeltrail(
+      config([
+        {
+          id: 'gads',
+          type: 'google_ads',
+          customer_id: '123-456-7890',
+          conversion_action: '987654',
+          developer_token: 'dev-token',
+          access_token: 'ya29.token',
+          base_url: ads.url,
+          merge_window: 0,
+        },
+      ]),
+      tempDir(),
+      { nowMs: clock },
+    );
+    running.push({ server, receivers: [ads] });
+    await beacon(base, 'ord-mw7');
+    await server.services.pipeline.flush();
+    await waitFor(async () => (await outbox(server))[0]?.status === 'failed');
+    const [failed] = await outbox(server);
+    expect(failed).toMatchObject({
+      failed_for: 'identifiers',
+      last_error: expect.stringMatching(/no gclid/),
+    });
+    expect(ads.got).toHaveLength(0);
+
+    now = T0 + 120_000;
+    await postEvents(base, [serverCopy('ord-mw7')]);
+    await waitFor(() => ads.got.length > 0);
+    const [conversion] = JSON.parse(ads.got[0].body).conversions;
+    expect(conversion).toMatchObject({
+      orderId: 'ord-mw7',
+      userIdentifiers: [{ hashedEmail: EMAIL_SHA }],
+    });
+    await waitFor(async () => (await outbox(server))[0].status === 'delivered');
+  });
+
+  it('MW08 after delivery, a copy with new match keys is sent to Meta again (same event_id); Google Ads and the webhook are left alone', async () => {
+    const meta = await startReceiver(() => OK);
+    const ads = await startReceiver(() => ({ status: 200, body: { results: [{}] } }));
+    const hook = await startReceiver(() => 200);
+    const { server, base } = await startPixeltrail(
+      config([
+        metaDest(meta.url, { merge_window: 0 }),
+        {
+          id: 'gads',
+          type: 'google_ads',
+          customer_id: '123-456-7890',
+          conversion_action: '987654',
+          developer_token: 'dev-token',
+          access_token: 'ya29.token',
+          base_url: ads.url,
+          merge_window: 0,
+        },
+        { id: 'hook', type: 'webhook', url: `${hook.url}/h`, secret: 's', merge_window: 0 },
+      ]),
+      tempDir(),
+      { nowMs: clock },
+    );
+    running.push({ server, receivers: [meta, ads, hook] });
+    await beacon(base, 'ord-mw8', {
+      user: { anonymous_id: 'anon-mw-1234', fbp: FBP, gclid: 'Cj0KCQ-gclid' },
+    });
+    await server.services.pipeline.flush();
+    const delivered = async () => (await outbox(server)).every((r) => r.status === 'delivered');
+    await waitFor(delivered);
+    expect([meta.got.length, ads.got.length, hook.got.length]).toEqual([1, 1, 1]);
+    expect(JSON.parse(meta.got[0].body).data[0].user_data.em).toBeUndefined();
+
+    now = T0 + 60_000;
+    await postEvents(base, [serverCopy('ord-mw8')]);
+    await waitFor(() => meta.got.length === 2);
+    const [again] = JSON.parse(meta.got[1].body).data;
+    expect(again).toMatchObject({ event_id: 'ord-mw8', event_name: 'Purchase' });
+    expect(again.user_data).toMatchObject({ em: [EMAIL_SHA], fbp: FBP });
+    await waitFor(delivered);
+    expect(await round(server)).toBe(0);
+    expect([meta.got.length, ads.got.length, hook.got.length]).toEqual([2, 1, 1]);
+  });
+
+  it('MW09 a copy after delivery that adds nothing Meta matches on sends nothing again', async () => {
+    const { server, base, meta } = await start({ merge_window: 0 });
+    await beacon(base, 'ord-mw9');
+    await server.services.pipeline.flush();
+    await waitFor(async () => (await outbox(server))[0]?.status === 'delivered');
+    now = T0 + 60_000;
+    await postEvents(base, [serverCopy('ord-mw9', { user: { gclid: 'Cj0-only-google' } })]);
+    expect((await outbox(server))[0].status).toBe('delivered');
+    expect(await round(server)).toBe(0);
+    expect(meta.got).toHaveLength(1);
+  });
+
+  it('MW10 a copy more than 24 h after the first is not sent again: Meta deduplicates within 48 h only', async () => {
+    const { server, base, meta } = await start({ merge_window: 0 });
+    await beacon(base, 'ord-mw10');
+    await server.services.pipeline.flush();
+    await waitFor(async () => (await outbox(server))[0]?.status === 'delivered');
+    now = T0 + 24 * 3_600_000 + 1000;
+    expect((await postEvents(base, [serverCopy('ord-mw10')])).body.duplicates).toBe(1);
+    expect((await outbox(server))[0].status).toBe('delivered');
+    expect(await round(server)).toBe(0);
+    expect(meta.got).toHaveLength(1);
   });
 });

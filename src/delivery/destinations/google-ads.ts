@@ -93,6 +93,13 @@ export function userIdentifiers(e: TrackedEvent): Array<Record<string, string>> 
   return ids;
 }
 
+/** Why Google Ads could not match the conversion (no click id, no identifier), or null. */
+export function googleAdsUnmatchable(item: DeliveryItem): string | null {
+  return !clickId(item) && userIdentifiers(item.event).length === 0
+    ? 'no gclid, gbraid or wbraid and no hashed email: Google Ads cannot match it'
+    : null;
+}
+
 function clickConversion(item: DeliveryItem, action: string): Record<string, unknown> {
   const c = item.conversion;
   const click = clickId(item);
@@ -123,10 +130,9 @@ export const googleAdsDestination: DestinationAdapter<GoogleAdsSettings> = {
   refuse(item, { nowMs }) {
     if (nowMs / 1000 - item.event.event_time > MAX_CONVERSION_AGE_S)
       return 'conversion older than the 90-day Google Ads upload window';
-    if (!clickId(item) && userIdentifiers(item.event).length === 0)
-      return 'no gclid, gbraid or wbraid and no hashed email: Google Ads cannot match it';
-    return null;
+    return googleAdsUnmatchable(item);
   },
+  unmatchable: googleAdsUnmatchable,
   buildRequest(items, { dest, settings }) {
     const base = apiBase(dest, 'https://googleads.googleapis.com');
     const version = settings.api_version ?? DEFAULT_API_VERSION;

@@ -255,6 +255,13 @@ export function interpretLinkedin(
   return all(base.action === 'done' ? base : { ...base, reason: what }, what);
 }
 
+/** Why LinkedIn could not match the conversion to a member, or null. */
+export function linkedinUnmatchable(item: DeliveryItem): string | null {
+  return linkedinUserIds(item).length === 0
+    ? 'no user id LinkedIn accepts: needs a hashed email or the li_fat_id click cookie'
+    : null;
+}
+
 /**
  * LinkedIn through the Conversions API: batches of conversions for one conversion rule (or the
  * rule `event_map` names), deduplicated against the Insight Tag by `eventId`, identified by
@@ -273,10 +280,9 @@ export const linkedinDestination: DestinationAdapter<LinkedinSettings> = {
       return 'test_mode: the LinkedIn Conversions API has no test channel, nothing sent';
     if (ctx.nowMs / 1000 - item.conversion.event_time > LINKEDIN_MAX_EVENT_AGE_S)
       return 'event too old: LinkedIn rejects conversions more than 90 days old';
-    if (linkedinUserIds(item).length === 0)
-      return 'no user id LinkedIn accepts: needs a hashed email or the li_fat_id click cookie';
-    return null;
+    return linkedinUnmatchable(item);
   },
+  unmatchable: linkedinUnmatchable,
   buildRequest(items, ctx) {
     return {
       url: `${apiBase(ctx.dest, DEFAULT_BASE_URL)}/rest/conversionEvents`,

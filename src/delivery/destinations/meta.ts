@@ -111,6 +111,16 @@ function metaUserData(item: DeliveryItem): MetaUserData {
   };
 }
 
+/** Why Meta could not match the conversion to a person, or null. */
+export function metaUnmatchable(item: DeliveryItem): string | null {
+  const u = metaUserData(item);
+  const matchable =
+    u.em || u.ph || u.external_id || u.fbc || u.fbp || (u.client_ip_address && u.client_user_agent);
+  return matchable
+    ? null
+    : 'no customer information Meta can match (email, phone, user id, fbc/fbp or IP + user agent)';
+}
+
 /**
  * Where the conversion happened: the event's own `action_source` (a store sale, a phone
  * order, an import…), else "website" when it has the page URL and user agent Meta requires of
@@ -312,18 +322,13 @@ export const metaDestination: DestinationAdapter<MetaSettings> = {
     const { value, currency } = valueAndCurrency(item);
     if (name === 'Purchase' && (value === undefined || !currency))
       return 'Meta requires value and currency on Purchase events';
-    const u = metaUserData(item);
-    const matchable =
-      u.em ||
-      u.ph ||
-      u.external_id ||
-      u.fbc ||
-      u.fbp ||
-      (u.client_ip_address && u.client_user_agent);
-    return matchable
-      ? null
-      : 'no customer information Meta can match (email, phone, user id, fbc/fbp or IP + user agent)';
+    return metaUnmatchable(item);
   },
+  unmatchable: metaUnmatchable,
+  // Meta deduplicates a server event by event_id and event_name ("Handling Duplicate Pixel
+  // and Conversions API Events"): the same conversion sent again with more customer
+  // information is kept as one event, so a late copy's match keys can still reach it.
+  updateKeys: (item) => Object.keys(metaUserData(item)),
   buildRequest(items, ctx) {
     const version = ctx.settings.api_version ?? META_DEFAULT_API_VERSION;
     const base = apiBase(ctx.dest, 'https://graph.facebook.com');

@@ -327,6 +327,16 @@ function empty(): PinterestAnswer {
   return { code: null, message: null, received: null, processed: null, rows: [] };
 }
 
+/** Why Pinterest could not match the conversion to a person, or null. */
+export function pinterestUnmatchable(item: DeliveryItem): string | null {
+  const u = pinterestUserData(item);
+  // "It is required at least one of 1) em, 2) hashed_maids or 3) pair client_ip_address +
+  // client_user_agent."
+  return u.em || (u.client_ip_address && u.client_user_agent)
+    ? null
+    : 'Pinterest needs a hashed email or the IP address and user agent';
+}
+
 /**
  * Pinterest through the Conversions API: up to 1,000 events per request, deduplicated against
  * the Pinterest tag by `event_id`, hashed identities only, the `_epik` click id passed through,
@@ -339,13 +349,9 @@ export const pinterestDestination: DestinationAdapter<PinterestSettings> = {
   defaultBaseUrl: DEFAULT_BASE_URL,
   refuse(item) {
     if (item.event.consent.ads === false) return 'ads consent denied';
-    const u = pinterestUserData(item);
-    // "It is required at least one of 1) em, 2) hashed_maids or 3) pair client_ip_address +
-    // client_user_agent."
-    return u.em || (u.client_ip_address && u.client_user_agent)
-      ? null
-      : 'Pinterest needs a hashed email or the IP address and user agent';
+    return pinterestUnmatchable(item);
   },
+  unmatchable: pinterestUnmatchable,
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, DEFAULT_BASE_URL);
     const account = encodeURIComponent(ctx.settings.ad_account_id);

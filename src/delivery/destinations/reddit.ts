@@ -15,7 +15,7 @@
 // adsconversions scope, 429 rate limits incl. default user agents, 500 unavailable.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FieldError } from '../../domain/validation-error.js';
-import type { DestinationAdapter } from '../destination.js';
+import type { DeliveryContext, DeliveryItem, DestinationAdapter } from '../destination.js';
 import { apiBase } from '../platform-fields.js';
 import { interpretReddit } from './reddit-answer.js';
 import { REDDIT_MAX_EVENT_AGE_S, REDDIT_MAX_EVENTS, redditUser } from './reddit-fields.js';
@@ -105,6 +105,31 @@ const headers = (token: string) => ({
   'user-agent': 'pixeltrail-reddit/1 (conversions API)',
 });
 
+/** Why Reddit could not match the conversion to a person, or null. */
+export function redditUnmatchable(
+  item: DeliveryItem,
+  ctx: DeliveryContext<RedditSettings>,
+): string | null {
+  const s = ctx.settings;
+  const v3 = redditApiVersion(s) === 'v3';
+  const source = s.action_source ?? 'WEBSITE';
+  const u = v3 ? redditV3User(item, source) : redditUser(item);
+  const clickId = v3 && source === 'PHYSICAL_STORE' ? undefined : item.event.user.rdt_cid;
+  const matches =
+    clickId ||
+    u.email ||
+    u.phone_number ||
+    u.external_id ||
+    u.idfa ||
+    u.aaid ||
+    (u.ip_address && u.user_agent);
+  return matches
+    ? null
+    : v3
+      ? 'no match key Reddit accepts (rdt_cid, email, phone, user id, advertising id, or IP + user agent)'
+      : 'no match key Reddit accepts (rdt_cid, email, user id, or IP + user agent)';
+}
+
 /**
  * Reddit through its Conversions API, v3 unless the destination is a v2 one (see
  * redditApiVersion): up to 1,000 conversions a request, `conversion_id` (our event id) for
@@ -128,23 +153,9 @@ export const redditDestination: DestinationAdapter<RedditSettings> = {
       return 'test_mode needs test_id (Events Manager → Event Testing)';
     if (ctx.nowMs / 1000 - item.conversion.event_time > REDDIT_MAX_EVENT_AGE_S)
       return 'event too old: Reddit refuses events older than 7 days';
-    const source = s.action_source ?? 'WEBSITE';
-    const u = v3 ? redditV3User(item, source) : redditUser(item);
-    const clickId = v3 && source === 'PHYSICAL_STORE' ? undefined : item.event.user.rdt_cid;
-    const matches =
-      clickId ||
-      u.email ||
-      u.phone_number ||
-      u.external_id ||
-      u.idfa ||
-      u.aaid ||
-      (u.ip_address && u.user_agent);
-    return matches
-      ? null
-      : v3
-        ? 'no match key Reddit accepts (rdt_cid, email, phone, user id, advertising id, or IP + user agent)'
-        : 'no match key Reddit accepts (rdt_cid, email, user id, or IP + user agent)';
+    return redditUnmatchable(item, ctx);
   },
+  unmatchable: redditUnmatchable,
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, 'https://ads-api.reddit.com');
     const s = ctx.settings;

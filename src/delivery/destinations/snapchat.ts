@@ -180,6 +180,14 @@ export function snapVerdict(
   return { verdict: { action: 'drop', reason: `events refused by Snap: ${why}` }, detail: why };
 }
 
+/** Why Snap could not match the conversion to a person, or null. */
+export function snapUnmatchable(item: DeliveryItem): string | null {
+  const u = capiUserData(item.event);
+  return u.em || u.ph || (u.client_ip_address && u.client_user_agent)
+    ? null
+    : 'no match key Snap accepts (email, phone, or IP + user agent)';
+}
+
 /**
  * Snapchat through the Conversions API v3: up to 2,000 conversions a request, deduplicated
  * against the Snap Pixel by `event_id`, hashed identities only, `sc_click_id` passed through.
@@ -202,11 +210,9 @@ export const snapchatDestination: DestinationAdapter<SnapSettings> = {
     const { value, currency } = valueAndCurrency(item);
     if (name === 'PURCHASE' && (value === undefined || !currency))
       return 'Snap requires value and currency on PURCHASE events';
-    const u = capiUserData(item.event);
-    return u.em || u.ph || (u.client_ip_address && u.client_user_agent)
-      ? null
-      : 'no match key Snap accepts (email, phone, or IP + user agent)';
+    return snapUnmatchable(item);
   },
+  unmatchable: snapUnmatchable,
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, 'https://tr.snapchat.com');
     const path = ctx.dest.test_mode ? 'events/validate' : 'events';

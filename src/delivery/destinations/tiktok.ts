@@ -115,6 +115,15 @@ function tiktokContents(e: TrackedEvent): Array<Record<string, unknown>> | undef
   return contentIds(e)?.map((id) => ({ content_id: id }));
 }
 
+/** Why TikTok could not match the conversion to a person, or null. */
+export function tiktokUnmatchable(item: DeliveryItem): string | null {
+  const u = tiktokUser(item.event);
+  const matchable = u.email || u.external_id || u.ttclid || u.ttp || (u.ip && u.user_agent);
+  return matchable
+    ? null
+    : 'no customer information TikTok can match (email, user id, ttclid, _ttp or IP + user agent)';
+}
+
 /** One conversion as an element of `data`. */
 export function tiktokEvent(
   item: DeliveryItem,
@@ -276,12 +285,12 @@ export const tiktokDestination: DestinationAdapter<TiktokSettings> = {
       return 'event too old: TikTok matches events of the last 28 days only';
     if (ctx.dest.test_mode && !ctx.settings.test_event_code)
       return 'test_mode needs test_event_code (Events Manager → Test Events)';
-    const u = tiktokUser(e);
-    const matchable = u.email || u.external_id || u.ttclid || u.ttp || (u.ip && u.user_agent);
-    return matchable
-      ? null
-      : 'no customer information TikTok can match (email, user id, ttclid, _ttp or IP + user agent)';
+    return tiktokUnmatchable(item);
   },
+  unmatchable: tiktokUnmatchable,
+  // TikTok deduplicates by event_id (and event) across the pixel and the Events API, so the
+  // same conversion sent again with more match keys stays one event.
+  updateKeys: (item) => Object.keys(tiktokUser(item.event)),
   buildRequest(items, ctx) {
     return {
       url: `${apiBase(ctx.dest, DEFAULT_BASE_URL)}/open_api/v1.3/event/track/`,

@@ -1,0 +1,115 @@
+import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
+import { adsPermitted } from '../domain/consent.js';
+import type { TrackedEvent } from '../domain/event.js';
+import type { ConversionRecord, IngestTx, OutboxRecord, StoredEvent } from '../store/store.js';
+import { deliveryDueMs } from './merge-window.js';
+
+/** Why a conversion is not credited nor delivered: the person said no to ads. */
+export const CONSENT_DENIED = 'ads consent denied';
+const CONSENT_WITHDRAWN = 'ads consent withdrawn by a later copy of the event before it was sent';
+/**
+ * A delivered conversion is sent again only this long after its first copy: Meta and TikTok
+ * deduplicate by event id within 48 h of the first event they got, so the re-send must land
+ * inside that; half of it leaves a day for retries through an outage.
+ */
+export const UPDATE_WINDOW_MS = 24 * 3_600_000;
+
+/** What ingest must know of a destination's platform (from its adapter; see server wiring). */
+export interface PlatformTraits {
+  /**
+   * The match keys the platform would receive for this conversion, when it merges a conversion
+   * sent again under the same event id into the one it holds (Meta, TikTok); null when it
+   * does not, and a delivered conversion is left alone.
+   */
+  updateKeys(
+    dest: DestinationConfig,
+    item: { conversion: ConversionRecord; event: TrackedEvent },
+  ): string[] | null;
+}
+
+/** A copy of a stored event, merged into it. */
+export interface LateCopy {
+  stored: StoredEvent;
+  merged: TrackedEvent;
+  /** User keys the copy added to the stored event. */
+  addedKeys: readonly string[];
+  env: EnvironmentConfig;
+  nowMs: number;
+  /** The copy's raw client IP, for the rows it queues (the stored one is protected). */
+  rawIp: string | undefined;
+  platforms?: PlatformTraits;
+}
+
+/**
+ * What a later copy changes about deliveries already decided (issue 20 §1, DESIGN §7):
+ * - it denies consent: deliveries that have not left are cancelled, and the conversions not
+ *   delivered are no longer credited (the person's latest word wins while nothing has left);
+ * - it brings value or currency: the conversions get them;
+ * - it brings match keys: deliveries that failed only for want of identifiers are queued
+ *   again, and delivered ones are sent again to platforms that merge a re-sent event.
+ * Deliveries still waiting need nothing: they are built from the merged event when sent.
+ */
+export async function settleLateCopy(tx: IngestTx, copy: LateCopy): Promise<void> {
+  const { stored, merged } = copy;
+  const conversions = await tx.conversionsOfEvent(stored.pk);
+  if (conversions.length === 0) return;
+  const rows = await tx.deliveriesOfConversion(merged.env_id, conversions[0].conversion_id);
+  if (!adsPermitted(merged.consent)) {
+    if (adsPermitted(stored.event.consent)) await withdraw(tx, conversions, rows, copy.nowMs);
+    return;
+  }
+  for (const c of conversions) {
+    const { value, currency } = merged.properties;
+    const fill = {
+      ...(c.value === null && typeof value === 'number' ? { value } : {}),
+      ...(c.currency === null && currency ? { currency } : {}),
+    };
+    if (Object.keys(fill).length > 0) await tx.putConversion({ ...c, ...fill });
+  }
+  if (copy.addedKeys.length === 0) return;
+  for (const row of rows) {
+    const dest = copy.env.destinations.find((d) => d.id === row.dest_id);
+    const conversion = conversions.find((c) => c.dest_id === row.dest_id);
+    if (!dest || !conversion || !sendAgain(row, dest, conversion, copy)) continue;
+    const due = deliveryDueMs(dest, stored.received_at_ms, copy.nowMs);
+    await tx.requeueDeliveries([row.id], due, copy.nowMs, copy.rawIp);
+  }
+}
+
+/** Whether the keys the copy added make this row worth sending (again). */
+function sendAgain(
+  row: OutboxRecord,
+  dest: DestinationConfig,
+  conversion: ConversionRecord,
+  copy: LateCopy,
+): boolean {
+  if (row.status === 'failed') return row.failed_for === 'identifiers';
+  if (row.status !== 'delivered' || !copy.platforms) return false;
+  if (copy.nowMs - copy.stored.received_at_ms > UPDATE_WINDOW_MS) return false;
+  const before = copy.platforms.updateKeys(dest, { conversion, event: copy.stored.event });
+  const after = copy.platforms.updateKeys(dest, { conversion, event: copy.merged });
+  if (!before || !after) return false;
+  const had = new Set(before);
+  return after.some((k) => !had.has(k));
+}
+
+async function withdraw(
+  tx: IngestTx,
+  conversions: readonly ConversionRecord[],
+  rows: readonly OutboxRecord[],
+  nowMs: number,
+): Promise<void> {
+  const waiting = rows.filter((r) => r.status === 'pending').map((r) => r.id);
+  await tx.cancelDeliveries(waiting, 'consent', CONSENT_WITHDRAWN, nowMs);
+  const after = await tx.deliveriesOfConversion(
+    conversions[0].env_id,
+    conversions[0].conversion_id,
+  );
+  // A conversion already sent (or in flight) stays as the platform has it.
+  const sent = new Set(
+    after.filter((r) => r.status === 'delivered' || r.status === 'pending').map((r) => r.dest_id),
+  );
+  for (const c of conversions)
+    if (!sent.has(c.dest_id))
+      await tx.putConversion({ ...c, attribution: null, reason: CONSENT_DENIED });
+}
