@@ -1,5 +1,5 @@
 import type { AppConfig, DestinationConfig } from '../config/config-types.js';
-import { adsPermitted } from '../domain/consent.js';
+import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
 import { isHashedIp } from '../domain/ip-privacy.js';
 import { redactText } from '../domain/redact-text.js';
@@ -489,8 +489,13 @@ export class DeliveryWorker {
     const sendable: ClaimedDelivery[] = [];
     for (const d of rows) {
       const item = this.item(d);
-      // A later copy of the event withdrew consent (issue 20): it never leaves.
-      const denied = adsPermitted(d.event.consent) ? null : 'ads consent denied';
+      // A later copy of the event withdrew consent (issue 20): it never leaves, unless the
+      // destination sends sale opt-outs under the platform's Limited Data Use mode.
+      const consent = d.event.consent;
+      const denied =
+        adsPermitted(consent) || underLimitedDataUse(dest.settings, consent)
+          ? null
+          : 'ads consent denied';
       const why = denied ?? adapter.refuse?.(item, ctx) ?? null;
       if (why) {
         // Missing identifiers may still come with a later copy, which queues the row again.

@@ -1,11 +1,13 @@
 import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
-import { adsPermitted } from '../domain/consent.js';
+import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import type { TrackedEvent } from '../domain/event.js';
 import type { ConversionRecord, IngestTx, OutboxRecord, StoredEvent } from '../store/store.js';
 import { deliveryDueMs } from './merge-window.js';
 
 /** Why a conversion is not credited nor delivered: the person said no to ads. */
 export const CONSENT_DENIED = 'ads consent denied';
+/** Not attributed (the person opted out), yet sent flagged for the platform's LDU mode. */
+export const LIMITED_DATA_USE = 'opted out of sale: sent under Limited Data Use, not attributed';
 const CONSENT_WITHDRAWN = 'ads consent withdrawn by a later copy of the event before it was sent';
 /**
  * A delivered conversion is sent again only this long after its first copy: Meta and TikTok
@@ -55,7 +57,7 @@ export async function settleLateCopy(tx: IngestTx, copy: LateCopy): Promise<void
   if (conversions.length === 0) return;
   const rows = await tx.deliveriesOfConversion(merged.env_id, conversions[0].conversion_id);
   if (!adsPermitted(merged.consent)) {
-    if (adsPermitted(stored.event.consent)) await withdraw(tx, conversions, rows, copy.nowMs);
+    if (adsPermitted(stored.event.consent)) await withdraw(tx, conversions, rows, copy);
     return;
   }
   for (const c of conversions) {
@@ -93,23 +95,37 @@ function sendAgain(
   return after.some((k) => !had.has(k));
 }
 
+/**
+ * The copy denied consent: what has not left is cancelled, except where the destination sends
+ * a sale opt-out under the platform's Limited Data Use mode (then it goes, flagged, uncredited).
+ */
 async function withdraw(
   tx: IngestTx,
   conversions: readonly ConversionRecord[],
   rows: readonly OutboxRecord[],
-  nowMs: number,
+  { env, merged, nowMs }: LateCopy,
 ): Promise<void> {
-  const waiting = rows.filter((r) => r.status === 'pending').map((r) => r.id);
-  await tx.cancelDeliveries(waiting, 'consent', CONSENT_WITHDRAWN, nowMs);
-  const after = await tx.deliveriesOfConversion(
-    conversions[0].env_id,
-    conversions[0].conversion_id,
+  const ldu = new Set(
+    env.destinations
+      .filter((d) => underLimitedDataUse(d.settings, merged.consent))
+      .map((d) => d.id),
   );
+  const waiting = rows.filter((r) => r.status === 'pending' && !ldu.has(r.dest_id));
+  await tx.cancelDeliveries(
+    waiting.map((r) => r.id),
+    'consent',
+    CONSENT_WITHDRAWN,
+    nowMs,
+  );
+  const { env_id, conversion_id } = conversions[0];
+  const after = await tx.deliveriesOfConversion(env_id, conversion_id);
   // A conversion already sent (or in flight) stays as the platform has it.
   const sent = new Set(
     after.filter((r) => r.status === 'delivered' || r.status === 'pending').map((r) => r.dest_id),
   );
-  for (const c of conversions)
-    if (!sent.has(c.dest_id))
-      await tx.putConversion({ ...c, attribution: null, reason: CONSENT_DENIED });
+  for (const c of conversions) {
+    const reason = ldu.has(c.dest_id) ? LIMITED_DATA_USE : CONSENT_DENIED;
+    if (ldu.has(c.dest_id) || !sent.has(c.dest_id))
+      await tx.putConversion({ ...c, attribution: null, reason });
+  }
 }

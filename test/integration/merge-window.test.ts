@@ -318,4 +318,31 @@ describe('merge window (issue 20 §1)', () => {
     expect(await round(server)).toBe(0);
     expect(meta.got).toHaveLength(1);
   });
+
+  it('MW11 a GPC copy inside the window, to a destination sending sale opt-outs under Limited Data Use: sent flagged LDU, not cancelled', async () => {
+    const { server, base, meta } = await start({ limited_data_use: true });
+    await beacon(base, 'ord-mw11');
+    await server.services.pipeline.flush();
+    now = T0 + 2000;
+    await fetch(`${base}/e`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        origin: 'http://shop.test',
+        'user-agent': UA,
+        'sec-gpc': '1',
+      },
+      body: JSON.stringify({ env_id: 'env_t', event_name: 'Purchase', event_id: 'ord-mw11' }),
+    });
+    await server.services.pipeline.flush();
+    now = T0 + 30_000;
+    server.services.worker.wake();
+    const event = await firstEvent(meta);
+    expect(event).toMatchObject({ event_id: 'ord-mw11', data_processing_options: ['LDU'] });
+    const [conv] = await server.services.store.listConversions({ env_id: 'env_t', limit: 5 });
+    expect(conv).toMatchObject({
+      attribution: null,
+      reason: expect.stringMatching(/Limited Data Use/),
+    });
+  });
 });
