@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { gradeDestination, gradeSource, matchQuality } from '../domain/health.js';
+import {
+  gradeDestination,
+  gradeMacros,
+  gradeSource,
+  matchQuality,
+  worseOf,
+} from '../domain/health.js';
 import { HttpError } from './http-error.js';
+import { macroHealth } from './macro-health.js';
 import type { Services } from './services.js';
 
 const WINDOW_MS = 24 * 3_600_000;
@@ -37,6 +44,7 @@ export function healthApi(app: FastifyInstance, s: Services): void {
       const now = s.nowMs();
       const c = await s.store.healthCounts(env.id, now - WINDOW_MS);
       const paused = await s.store.pausedDestinations();
+      const macros = await macroHealth(s, env.id);
       const sources = c.sources.map((x) => {
         const quality = matchQuality(x.sample);
         const dedup = rate(x.duplicates, x.events + x.duplicates) ?? 0;
@@ -62,6 +70,7 @@ export function healthApi(app: FastifyInstance, s: Services): void {
         const success = rate(done, finished);
         const oldestMin = pending?.oldest_ms ? (now - pending.oldest_ms) / 60_000 : null;
         const p = paused.find((x) => x.env_id === env.id && x.dest_id === d.id);
+        const m = macros.find((x) => x.dest_id === d.id);
         return {
           dest_id: d.id,
           type: d.type,
@@ -73,11 +82,17 @@ export function healthApi(app: FastifyInstance, s: Services): void {
           success_rate: success,
           backlog: pending?.n ?? 0,
           oldest_pending_min: oldestMin === null ? null : Math.round(oldestMin),
-          ...gradeDestination(
-            p ? (p.reason ?? 'paused') : null,
-            success,
-            pending?.n ?? 0,
-            oldestMin,
+          pixel_hits: m?.hits ?? 0,
+          unexpanded_macro_share: m?.share ?? null,
+          unexpanded_macro_params: m?.params ?? {},
+          ...worseOf(
+            gradeDestination(
+              p ? (p.reason ?? 'paused') : null,
+              success,
+              pending?.n ?? 0,
+              oldestMin,
+            ),
+            gradeMacros(m?.share ?? null, Object.keys(m?.params ?? {})),
           ),
         };
       });
@@ -88,6 +103,7 @@ export function healthApi(app: FastifyInstance, s: Services): void {
         sources,
         destinations,
         pixels: await invalidHits(s),
+        unexpanded_macros: macros,
       };
     });
   });

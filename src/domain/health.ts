@@ -89,3 +89,25 @@ export function gradeDestination(
     return { light: 'amber', reason: `${Math.round(successRate * 100)} % of attempts succeed` };
   return { light: 'green', reason: backlog ? `${backlog} in flight` : 'delivering' };
 }
+
+/** Share of a destination's pixel hits with unexpanded macros that turns it amber, and red. */
+export const MACRO_AMBER_SHARE = 0.01;
+export const MACRO_RED_SHARE = 0.5;
+
+/**
+ * A destination's light from the share of its pixel and click hits that carried unexpanded
+ * ad-server macros (`params` names them): its ad server's template is broken. Null when the
+ * share is below MACRO_AMBER_SHARE (or there were no hits).
+ */
+export function gradeMacros(share: number | null, params: readonly string[]): Graded | null {
+  if (share === null || share < MACRO_AMBER_SHARE) return null;
+  const reason = `${Math.round(share * 100)} % of pixel hits carry unexpanded macros (${params.join(', ')}): fix the ad server's pixel template`;
+  return { light: share >= MACRO_RED_SHARE ? 'red' : 'amber', reason };
+}
+
+const SEVERITY: Record<Light, number> = { green: 0, amber: 1, red: 2 };
+
+/** The more severe of two lights; `a` when they are as severe (or `b` is null). */
+export function worseOf(a: Graded, b: Graded | null): Graded {
+  return b && SEVERITY[b.light] > SEVERITY[a.light] ? b : a;
+}

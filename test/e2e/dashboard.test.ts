@@ -182,6 +182,10 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
   });
 
   it('U06 health shows each source and destination with a light and its reason', async () => {
+    // An ad server that left its imp_id macro unexpanded: the share shows on dsp1's row.
+    await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=%7Bimp_id%7D`, {
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36' },
+    });
     await page.getByRole('link', { name: 'Health' }).click();
     const pixel = page.locator('tr[data-source="pixel"]');
     await pixel.waitFor({ timeout: UI_WAIT_MS });
@@ -189,6 +193,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     const dest = page.locator('tr[data-dest="dsp1"]');
     // One of the two ord-e2e deliveries was refused once, then delivered on retry.
     expect(await dest.textContent()).toContain('100 %');
+    expect(await dest.locator('td.macros').textContent()).toMatch(/^\d+(\.\d)? % \(imp_id: 1\)$/);
     await shot('health');
   });
 

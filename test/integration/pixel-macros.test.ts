@@ -7,7 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch } from '../../src/domain/event.js';
 import type { Server } from '../../src/server.js';
-import { metricValue, startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
+import {
+  admin,
+  metricValue,
+  startPixeltrail,
+  tempDir,
+  testConfig,
+  UA,
+} from '../helpers/pixeltrail.js';
 import { storedEvent } from '../helpers/stored-event.js';
 
 type Running = { server: Server; base: string };
@@ -207,5 +214,54 @@ describe('/c click redirect', () => {
     expect(new URL(res.headers.get('location') ?? '').searchParams.get('pt_click_id')).toBe(
       touch.touch_id,
     );
+  });
+});
+
+describe('health page', () => {
+  it('UM08 shows per destination the share of hits with unexpanded macros, and flags it', async () => {
+    const config = testConfig('http://127.0.0.1:9/hook');
+    config.environments[0].destinations.push({
+      ...config.environments[0].destinations[0],
+      id: 'dsp2',
+    });
+    const r = await startPixeltrail(config, tempDir());
+    try {
+      const hit = (path: string) => get(r.base, path, newBrowser());
+      await hit('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-H1');
+      await hit('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-H2&campaign_id=c1');
+      await hit('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-H3&creative_id=%%CREATIVE%%');
+      await hit('/c?env_id=env_t&dest_id=dsp1&click_id=CLK-H4&url=https://shop.example/');
+      await hit('/i?env_id=env_t&dest_id=dsp2&imp_id={imp_id}&campaign_id=[CAMPAIGN]');
+      await hit('/i?env_id=env_t&dest_id=dsp2&imp_id=IMP-H6');
+      await hit('/p?env_id=env_t&ev=Lead&eid=__ORDER_ID__');
+      const { status, body } = await admin(r.base, '/api/health?env_id=env_t');
+      expect(status).toBe(200);
+      const row = (id: string) =>
+        body.destinations.find((d: { dest_id: string }) => d.dest_id === id);
+      expect(row('dsp1')).toMatchObject({
+        pixel_hits: 4,
+        unexpanded_macro_share: 0.25,
+        unexpanded_macro_params: { creative_id: 1 },
+        light: 'amber',
+      });
+      expect(row('dsp1').reason).toContain(
+        '25 % of pixel hits carry unexpanded macros (creative_id)',
+      );
+      expect(row('dsp2')).toMatchObject({
+        pixel_hits: 2,
+        unexpanded_macro_share: 0.5,
+        unexpanded_macro_params: { imp_id: 1, campaign_id: 1 },
+        light: 'red',
+      });
+      expect(body.unexpanded_macros).toContainEqual({
+        dest_id: null,
+        hits: 1,
+        with_macros: 1,
+        share: 1,
+        params: { eid: 1 },
+      });
+    } finally {
+      await r.server.close();
+    }
   });
 });

@@ -23,8 +23,18 @@ interface Health {
     success_rate: number | null;
     backlog: number;
     dead: number;
+    pixel_hits: number;
+    unexpanded_macro_share: number | null;
+    unexpanded_macro_params: Record<string, number>;
     light: Light;
     reason: string;
+  }>;
+  unexpanded_macros: Array<{
+    dest_id: string | null;
+    hits: number;
+    with_macros: number;
+    share: number | null;
+    params: Record<string, number>;
   }>;
   pixels: Array<{
     endpoint: string;
@@ -50,6 +60,13 @@ function table(head: string[], rows: HTMLElement[]): HTMLElement {
       h('tbody', {}, ...rows),
     ),
   );
+}
+
+/** "12.5 % (imp_id: 3, campaign_id: 1)": the share of hits with macros, and where they were. */
+function macroCell(share: number | null, params: Record<string, number>): string {
+  const where = Object.entries(params).map(([p, n]) => `${p}: ${n}`);
+  if (share === null) return '—';
+  return where.length ? `${pct(share)} (${where.join(', ')})` : pct(share);
 }
 
 /** Health: per source and destination over 24 h, each with a light and its reason. */
@@ -112,7 +129,16 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
     ),
     h('h2', {}, 'Destinations'),
     table(
-      ['Destination', 'State', 'Conversions', 'Match rate', 'Delivery success', 'Backlog', 'Dead'],
+      [
+        'Destination',
+        'State',
+        'Conversions',
+        'Match rate',
+        'Delivery success',
+        'Backlog',
+        'Dead',
+        'Unexpanded macros',
+      ],
       x.destinations.map((d) =>
         h(
           'tr',
@@ -124,8 +150,23 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
           h('td', {}, pct(d.success_rate)),
           h('td', {}, String(d.backlog)),
           h('td', {}, String(d.dead)),
+          h(
+            'td',
+            { class: 'macros', title: `of ${d.pixel_hits} pixel and click hits` },
+            macroCell(d.unexpanded_macro_share, d.unexpanded_macro_params),
+          ),
         ),
       ),
     ),
+    ...x.unexpanded_macros
+      .filter((m) => m.dest_id === null && m.with_macros > 0)
+      .map((m) =>
+        h(
+          'p',
+          { class: 'macros-without-destination' },
+          `Event pixels naming no destination: ${macroCell(m.share, m.params)} of ${m.hits} ` +
+            'hits carry unexpanded macros.',
+        ),
+      ),
   );
 }
