@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { adminApi } from './admin-api.js';
 import { installAdminAuth } from './admin-auth.js';
 import { adminTokens, sessionRoutes } from './admin-session.js';
@@ -17,7 +17,7 @@ import { pixelFastPath } from './pixel-fast-path.js';
 import { pixelRoutes } from './pixel-routes.js';
 import { clientWindows, installRateLimits } from './rate-limits.js';
 import { reportsApi } from './reports-api.js';
-import { installSecurityHeaders } from './security-headers.js';
+import { installSecurityHeaders, setSecurityHeaders } from './security-headers.js';
 import { segmentApi } from './segment-api.js';
 import type { Services } from './services.js';
 import { snowplowRoutes } from './snowplow-routes.js';
@@ -68,6 +68,12 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     logger: loggerOptions(s.config.log_level, s.logStream),
     // A `__proto__` or `constructor.prototype` key is dropped, not the whole body: refusing
     // it refused every event of the batch without naming a field. Nothing reads them.
+    // A path the router cannot decode (`/api/stats%ZZ`): our JSON error and security headers,
+    // where Fastify's default answer has neither.
+    frameworkErrors: (err, req, reply: FastifyReply) => {
+      setSecurityHeaders(req, reply);
+      reply.code(400).send({ error: { code: 'bad_url', message: err.message } });
+    },
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
     ajv: {

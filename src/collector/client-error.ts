@@ -49,10 +49,14 @@ const GIF_ANSWER = Buffer.concat([
  * in node:http's socketOnData, in the bench's CPU profile).
  */
 function requestTarget(err: ConnectionError): string {
+  return /^GET (\/\S*)/.exec(requestStart(err))?.[1] ?? '';
+}
+
+/** The first bytes of the read that failed, when node:http kept it. */
+function requestStart(err: ConnectionError): string {
   // Typed by Fastify as a JSON-serialised Buffer; node:http passes the Buffer itself.
   const raw: unknown = err.rawPacket;
-  const head = Buffer.isBuffer(raw) ? raw.toString('latin1', 0, 512) : '';
-  return /^GET (\/\S*)/.exec(head)?.[1] ?? '';
+  return Buffer.isBuffer(raw) ? raw.toString('latin1', 0, 512) : '';
 }
 
 /**
@@ -84,9 +88,11 @@ export function clientErrorHandler(s: Services): (err: ConnectionError, socket: 
         ? [408, 'request_timeout', 'the request was not received in time']
         : [400, 'bad_request', 'the request is not valid HTTP'];
     const body = JSON.stringify({ error: { code, message } });
+    // An answer to HEAD has the headers GET's would have, and no body (RFC 9110 §9.3.2).
+    const head = requestStart(err).startsWith('HEAD ');
     if (socket.writable)
       socket.write(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`,
       );
     socket.destroy();
   };

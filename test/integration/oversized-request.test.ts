@@ -96,6 +96,22 @@ describe('oversized requests', () => {
     expect(JSON.parse(res.body.toString()).error.code).toBe('headers_too_large');
   });
 
+  it('OV03b HEAD with a head past the limit is a 431 with no body, on an API and a pixel alike', async () => {
+    for (const target of [
+      '/v1/events',
+      '/api/stats',
+      '/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-OV3',
+    ]) {
+      const raw = await rawRequest(
+        `HEAD ${target} HTTP/1.1\r\nhost: 127.0.0.1\r\nx-filler: ${pad(MAX_REQUEST_HEAD_BYTES)}\r\n\r\n`,
+      );
+      const res = answer(raw);
+      expect(res.status, target).toBe(431);
+      expect(res.headers).toContain('content-type: application/json');
+      expect(res.body.length, target).toBe(0);
+    }
+  });
+
   it('OV04 a 20 KB pixel URL, under the limit and over the 16 KB node:http default, is recorded', async () => {
     const res = await fetch(
       `${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-OV4&pad=${pad(20_000)}`,

@@ -95,6 +95,19 @@ describe('dashboard session', () => {
     const ui = await api('/ui/');
     expect(ui.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   });
+
+  it('S04b percent-encoded paths get the same headers as the path they are routed to', async () => {
+    for (const path of ['/%61pi/stats', '/api/%73tats', '/%61pi/nope', '/%61pi/stats%ZZ']) {
+      const res = await api(path, { headers: bearer('adm') });
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(res.headers.get('cache-control'), path).toBe('no-store');
+      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+    const stats = await api('/%61pi/stats', { headers: bearer('adm') });
+    expect(stats.status).toBe(200);
+    const ui = await api('/%75i/');
+    expect(ui.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
 });
 
 describe('limits', () => {
