@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/config-parse.js';
 import { signClick } from '../../src/domain/click-link.js';
 import type { Server } from '../../src/server.js';
 import { useBuiltTag } from '../helpers/built-tag.js';
-import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
+import { startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 
 let server: Server;
 let base: string;
@@ -144,5 +144,23 @@ describe('the click id travels with the click', () => {
         message: 'must be 1-64 letters, digits, _ . or -',
       },
     ]);
+  });
+
+  it('CL12 an edit through the admin API (the dashboard form) turns it off and on again', async () => {
+    const patch = (append: boolean) =>
+      fetch(`${base}/api/destinations/env_t/dsp1`, {
+        method: 'PATCH',
+        headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+        body: JSON.stringify({ append_click_id: append }),
+      });
+    const link = `env_id=env_t&dest_id=dsp1&click_id=CLK-12&${to('https://shop.example/')}`;
+    const off = await patch(false);
+    expect(off.status).toBe(200);
+    expect(((await off.json()) as { append_click_id: boolean }).append_click_id).toBe(false);
+    await waitFor(async () => (await location(link)) === 'https://shop.example/');
+    expect((await patch(true)).status).toBe(200);
+    await waitFor(
+      async () => (await location(link)) === 'https://shop.example/?pt_click_id=CLK-12',
+    );
   });
 });

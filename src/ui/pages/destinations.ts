@@ -15,6 +15,8 @@ interface Destination {
   /** What the server changed of the settings as given (a window clamped…). */
   notes: string[];
   attributed_only: boolean;
+  /** `/c` adds the click id to the landing URL of this destination's links. */
+  append_click_id: boolean;
   merge_window: string;
   test_mode: boolean;
   base_url: string | null;
@@ -259,6 +261,11 @@ export async function destinationsSection(
       checked: current ? current.attributed_only : true,
     });
     const testMode = h('input', { id: 'd-test', type: 'checkbox', checked: !!current?.test_mode });
+    const appendClickId = h('input', {
+      id: 'd-append',
+      type: 'checkbox',
+      checked: current ? current.append_click_id !== false : true,
+    });
     const baseUrl = h('input', {
       id: 'd-base',
       name: 'base_url',
@@ -331,6 +338,7 @@ export async function destinationsSection(
             merge_window: merge.value.trim(),
             attributed_only: attributedOnly.checked,
             test_mode: testMode.checked,
+            append_click_id: appendClickId.checked,
             settings,
           };
           if (baseUrl.value.trim() !== '') body.base_url = baseUrl.value.trim();
@@ -392,6 +400,12 @@ export async function destinationsSection(
         { class: 'filters' },
         h('label', { class: 'check', for: 'd-attributed' }, attributedOnly, ' Attributed only'),
         h('label', { class: 'check', for: 'd-test' }, testMode, ' Platform test mode'),
+        h(
+          'label',
+          { class: 'check', for: 'd-append' },
+          appendClickId,
+          ' Add the click id to landing URLs',
+        ),
       ),
       settingsBox,
       fieldErrors,
