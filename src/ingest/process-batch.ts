@@ -1,5 +1,6 @@
 import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import {
+  type Attribution,
   type AttributionDecision,
   attribute,
   attributionRules,
@@ -227,9 +228,24 @@ async function recordConversions(
 }
 
 /**
- * A later copy may bring the cookie or email the first lacked: conversions left
- * unattributed get a second chance with the merged identity.
+ * A later copy may bring the cookie or email the first lacked: the event's conversions are
+ * decided again with the merged identity (DESIGN §6: what counts is the merged event).
+ * Unattributed ones get a second chance; attributed ones may move to a stronger match — say
+ * from the shared IP the server copy carried to the cookie of the browser copy. The merged
+ * identity only adds keys, so a new decision is never weaker than the one it replaces. Rows
+ * already queued keep their place in the outbox; one already sent is not sent again.
  */
+/** True when two attributions credit the same touch under the same key. */
+function sameCredit(a: Attribution, b: Attribution): boolean {
+  return (
+    a.type === b.type &&
+    a.imp_id === b.imp_id &&
+    a.click_id === b.click_id &&
+    a.touch_time === b.touch_time &&
+    a.match_key === b.match_key
+  );
+}
+
 async function reattribute(
   tx: IngestTx,
   { pk, received_at_ms }: { pk: string; received_at_ms: number },
@@ -239,11 +255,7 @@ async function reattribute(
   rawIp: string | undefined,
 ) {
   const open = (await tx.conversionsOfEvent(pk)).filter(
-    (c) =>
-      !c.attribution &&
-      c.reason !== CONSENT_DENIED &&
-      c.reason !== LIMITED_DATA_USE &&
-      c.reason !== NOT_HUMAN,
+    (c) => c.reason !== CONSENT_DENIED && c.reason !== LIMITED_DATA_USE && c.reason !== NOT_HUMAN,
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
@@ -257,7 +269,10 @@ async function reattribute(
     // Rows refused for their origin were never queued, whatever attributed_only says.
     const wasRefused = isOriginRefusal(c.reason);
     const due = deliveryDueMs(d, received_at_ms, nowMs);
-    if (decision.attributed) {
+    if (c.attribution) {
+      if (decision.attributed && !sameCredit(c.attribution, decision.attribution))
+        await tx.putConversion({ ...c, attribution: decision.attribution });
+    } else if (decision.attributed) {
       await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
       if (!merged.test_code && (d.attributed_only || wasRefused))
         await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);

@@ -193,5 +193,62 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         'click CLK-E2 via ip was 7.0 h before, outside the 6h probabilistic click window',
       );
     });
+
+    it('CR05 a browser copy after the server copy moves the credit from the shared IP to its own cookie', async () => {
+      now = T_MS + 100 * H_MS;
+      const g = ptidOf(
+        await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-G1`, {
+          headers: { 'user-agent': CHROME },
+        }),
+      );
+      now += 10 * 60_000;
+      await fetch(
+        `${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-H1&url=https%3A%2F%2Fshop.example%2F`,
+        { headers: { 'user-agent': SAFARI }, redirect: 'manual' },
+      );
+      await server.services.pipeline.flush();
+      now += H_MS;
+      const event_time = Math.floor(now / 1000);
+      // The shop's backend first: a user id the pixels never saw, the office address.
+      await postEvents(base, [
+        { ...purchase('ord-G', { user_id: 'u-G', user_agent: FIREFOX }), event_time },
+      ]);
+      const conversion = async () =>
+        (await admin(base, '/api/conversions?env_id=env_t')).body.conversions.find(
+          (c: any) => c.event_id === 'ord-G',
+        );
+      expect((await conversion()).attribution).toMatchObject({
+        click_id: 'CLK-H1',
+        match_key: 'ip',
+        match_type: 'probabilistic',
+      });
+      // Then the tag's copy of the same purchase, with the browser's own cookie.
+      now += 5000;
+      const res = await fetch(`${base}/e`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          origin: 'http://shop.test',
+          'user-agent': CHROME,
+          cookie: `ptid=${g}`,
+        },
+        body: JSON.stringify({
+          env_id: 'env_t',
+          event_name: 'Purchase',
+          event_id: 'ord-G',
+          event_time,
+          user: { anonymous_id: g },
+        }),
+      });
+      expect(res.status).toBe(204);
+      await server.services.pipeline.flush();
+      // The cookie, seen with the user id, counts as the user id (DESIGN §6 identity links).
+      expect((await conversion()).attribution).toMatchObject({
+        type: 'view',
+        imp_id: 'IMP-G1',
+        match_key: 'user_id',
+        match_type: 'deterministic',
+      });
+    });
   });
 }
