@@ -6,9 +6,10 @@ import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
-import { fetchSend } from './delivery/http-send.js';
+import { destinationSend } from './delivery/guarded-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
+import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { progressBar, recomputePaths } from './reports/recompute-paths.js';
 import { seedCommand } from './seed/seed-command.js';
@@ -59,6 +60,11 @@ function banner(config: AppConfig, base: string): string {
   return lines.join('\n');
 }
 
+/** How the CLI's commands send to destinations: as the server does. */
+function senderOf(config: AppConfig) {
+  return destinationSend(addressAllowance(config.allow_private_destinations));
+}
+
 async function serve(config: AppConfig, workers: number): Promise<void> {
   // Before any worker is forked: each would refuse, and be restarted.
   const refuse = adminTokenVerdict(config).refuse;
@@ -97,7 +103,7 @@ async function destinationsCommand(
   if (!env?.destinations.some((d) => d.id === args[1])) {
     throw new ConfigError(`no destination "${args[1]}" in environment ${env?.id ?? envId}`);
   }
-  const report = await sendTestConversion(env, args[1], fetchSend, Date.now());
+  const report = await sendTestConversion(env, args[1], senderOf(config), Date.now());
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   const ok = !report.refused && report.reading?.verdicts.every((v) => v.action === 'done');
   if (!ok) process.exitCode = 1;
@@ -172,7 +178,7 @@ async function main(argv: string[]): Promise<void> {
       const worker = new DeliveryWorker({
         store,
         config,
-        send: fetchSend,
+        send: senderOf(config),
         nowMs: Date.now,
         random: Math.random,
         owner: newLeaseOwner('replay'),

@@ -17,9 +17,10 @@ import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
-import { fetchSend } from './delivery/http-send.js';
+import { destinationSend } from './delivery/guarded-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { platformTraits } from './delivery/platform-traits.js';
+import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { IngestPipeline, PG_EVENT_BATCHES_IN_FLIGHT } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
@@ -129,7 +130,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const sealed = await destinations.sealStoredSecrets();
   const metrics = new Metrics();
   const live = new LiveBus();
-  const send = opts.send ?? fetchSend;
+  const send = opts.send ?? destinationSend(addressAllowance(config.allow_private_destinations));
   const envs = new Map(config.environments.map((e) => [e.id, e]));
   const environment = (id: string) => envs.get(id);
   const audiences = new AudienceService({

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { sendTestConversion } from '../delivery/test-conversion.js';
+import { sendTestConversion, shortReport } from '../delivery/test-conversion.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -79,7 +79,8 @@ export function dashboardApi(app: FastifyInstance, s: Services): void {
       { schema: { params: DestParams } },
       async (req) => {
         const { env_id, dest_id } = req.params;
-        return sendTestConversion(destination(env_id, dest_id), dest_id, s.send, s.nowMs());
+        const env = destination(env_id, dest_id);
+        return shortReport(await sendTestConversion(env, dest_id, s.send, s.nowMs()));
       },
     );
   });

@@ -1,14 +1,17 @@
+import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { secretFields } from '../config/config-parse.js';
 import type { DestinationConfig } from '../config/config-types.js';
 import { apiFieldErrors, destinationFromInput, MASK } from '../config/destination-input.js';
+import { urlsNotInFile } from '../config/destination-urls.js';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
 import {
   DEFAULT_PROBABILISTIC_WINDOW_MS,
   probabilisticWindowNotes,
 } from '../domain/attribution.js';
 import { formatDurationMs } from '../domain/duration.js';
+import { addressAllowance, addressRefusal } from '../domain/private-address.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
@@ -19,6 +22,8 @@ const ListQuery = Type.Object({ env_id: Type.Optional(Type.String()) });
 const Body = Type.Record(Type.String(), Type.Unknown());
 type Body = Record<string, unknown>;
 const MAX_BODY_BYTES = 64 * 1024;
+const PRIVATE_ADVICE =
+  'destinations made through the admin API send to public addresses only; allow this one with allow_private_destinations in the config file';
 
 /** A destination's settings with every secret field shown as `****` (STYLE rule 15). */
 export function maskedSettings(d: DestinationConfig): Record<string, unknown> {
@@ -135,7 +140,19 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
     };
 
     /** Checks a destination in file form as the config file is checked; 400 names each field. */
+    const allowance = addressAllowance(s.config.allow_private_destinations);
+    /**
+     * A URL on an address inside the network is refused when it is saved, by field; a host
+     * name is checked again each time it is sent to (guarded-send.ts).
+     */
+    const privateAddressErrors = (d: DestinationConfig, file: DestinationConfig | undefined) =>
+      urlsNotInFile(d, file).flatMap(({ field, url }) => {
+        const host = URL.canParse(url) ? new URL(url).hostname.replace(/^\[|\]$/g, '') : '';
+        const why = isIP(host) ? addressRefusal(host, allowance) : null;
+        return why ? [{ field, message: `${why}; ${PRIVATE_ADVICE}` }] : [];
+      });
     const validate = (
+      envId: string,
       raw: Record<string, unknown>,
       body: Record<string, unknown>,
     ): DestinationConfig => {
@@ -147,6 +164,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
           field: 'timeout',
           message: `must be shorter than delivery_lease (${formatDurationMs(s.config.delivery_lease_ms)})`,
         });
+      all.push(...privateAddressErrors(dest, s.destinations.fileDestination(envId, dest.id)));
       if (all.length > 0)
         throw new HttpError(400, 'invalid_destination', 'the destination was not saved', all);
       return dest;
@@ -195,7 +213,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
           ]);
         const env = envOf(env_id);
         const raw = destinationFromInput(req.body, null, []);
-        const dest = validate(raw, req.body);
+        const dest = validate(env_id, raw, req.body);
         if (env.destinations.some((d) => d.id === dest.id))
           throw new HttpError(409, 'exists', `destination ${env_id}/${dest.id} already exists`, [
             { field: 'id', message: 'is taken in this environment' },
@@ -215,7 +233,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       const adapter = adapterFor(current.type);
       const secrets = adapter ? secretFields(adapter.settingsSchema) : [];
       const raw = destinationFromInput({ ...req.body, id: dest_id }, current, secrets, replace);
-      return save(env_id, validate(raw, req.body), raw);
+      return save(env_id, validate(env_id, raw, req.body), raw);
     };
     const editOpts = { schema: { params: DestParams, body: Body }, bodyLimit: MAX_BODY_BYTES };
     api.patch<{ Params: DestParams; Body: Body }>(

@@ -10,6 +10,7 @@ import {
 } from '../domain/consent-categories.js';
 import { DEDUP_WINDOW_S } from '../domain/dedup.js';
 import { parseDurationMs } from '../domain/duration.js';
+import { parseCidr } from '../domain/private-address.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type {
   AcceptPolicy,
@@ -516,6 +517,7 @@ export function parseConfig(
     delivery_lease_ms: lease,
     trust_proxy: trustProxy(r, o.trust_proxy),
     ...connectionLimits(r, o),
+    allow_private_destinations: allowPrivateDestinations(r, o.allow_private_destinations),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,
     public_url:
@@ -616,6 +618,24 @@ function trustProxy(r: Reader, v: unknown): AppConfig['trust_proxy'] {
   });
   if (bad >= 0) {
     r.errors.push({ field: `${field}[${bad}]`, message: 'is not an IP address or CIDR' });
+    return false;
+  }
+  return list as string[];
+}
+
+/** `allow_private_destinations`: true, false, or a list of CIDRs (an address is its own /32). */
+function allowPrivateDestinations(r: Reader, v: unknown): boolean | string[] {
+  const field = 'allow_private_destinations';
+  if (v === undefined) return false;
+  if (typeof v === 'boolean') return v;
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) {
+    r.errors.push({ field, message: 'must be true, false or a list of CIDRs' });
+    return false;
+  }
+  const bad = list.findIndex((x) => parseCidr(x) === null);
+  if (bad >= 0) {
+    r.errors.push({ field: `${field}[${bad}]`, message: 'is not a CIDR such as 10.0.0.0/8' });
     return false;
   }
   return list as string[];

@@ -58,6 +58,11 @@ export interface DestinationConfig {
   /** Type-specific fields (pixel_id, access_token, url, secret…), checked by the adapter schema. */
   settings: Record<string, unknown>;
   /**
+   * Made or edited through the admin API (set by the catalog, never read from a file): it is
+   * sent to public addresses only, unless `allow_private_destinations` allows others.
+   */
+  from_api?: boolean;
+  /**
    * Secrets given as `env:NAME`, by settings field: `settings` holds the value read from the
    * environment, this the reference, so an edit saves the reference and never the value.
    */
@@ -143,6 +148,12 @@ export interface AppConfig {
    * Null (the default): the process's open-file limit less a headroom.
    */
   max_connections: number | null;
+  /**
+   * Where destinations made or edited through the admin API may send besides public
+   * addresses: nowhere (false, the default), anywhere (true), or these CIDRs. The config
+   * file's own destinations are not restricted (docs/privacy-security.md).
+   */
+  allow_private_destinations: boolean | string[];
   log_level: string;
   /** True when no config file was given and a demo environment was made. */
   demo: boolean;

@@ -3,6 +3,7 @@ import type { FieldError } from '../domain/validation-error.js';
 import type { Store } from '../store/store.js';
 import { parseDestinationConfig, type SecretSource, secretFields } from './config-parse.js';
 import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
+import { urlsNotInFile } from './destination-urls.js';
 import { SecretBox } from './secret-box.js';
 import { VersionPoller } from './version-poller.js';
 
@@ -174,7 +175,11 @@ export class DestinationCatalog {
           this.deps.onError(`saved destination ${row.env_id}/${row.dest_id} not used: ${what}`);
           continue;
         }
-        dest = parsed.dest;
+        // Made or edited through the admin API: sent to public addresses only, unless the
+        // edit kept every address of the config file's definition.
+        const file = this.fileDestination(row.env_id, row.dest_id);
+        const aimed = !file || urlsNotInFile(parsed.dest, file).length > 0;
+        dest = aimed ? { ...parsed.dest, from_api: true } : parsed.dest;
       }
       const m = saved.get(row.env_id) ?? new Map<string, DestinationConfig | null>();
       m.set(row.dest_id, dest);

@@ -11,12 +11,13 @@ import type {
   OutboxUpdate,
   Store,
 } from '../store/store.js';
-import type {
-  DeliveryContext,
-  DeliveryItem,
-  HttpResult,
-  HttpSend,
-  Interpretation,
+import {
+  type DeliveryContext,
+  type DeliveryItem,
+  type HttpResult,
+  type HttpSend,
+  type Interpretation,
+  requestFor,
 } from './destination.js';
 import { adapterFor } from './destinations/registry.js';
 import type { JobHandler } from './job-handler.js';
@@ -313,7 +314,10 @@ export class DeliveryWorker {
       nowMs() + this.deps.config.delivery_lease_ms,
     );
     if (held.length === 0) return false;
-    const result = await this.deps.send(h.buildRequest(job, dest), dest.timeout_ms);
+    const result = await this.deps.send(
+      requestFor(dest, h.buildRequest(job, dest)),
+      dest.timeout_ms,
+    );
     const done = nowMs();
     const verdict = h.interpret(result, dest, done);
     let update = this.nextState(job, verdict, dest, at, done);
@@ -529,7 +533,10 @@ export class DeliveryWorker {
     }
     if (sendable.length > 0) {
       const items = sendable.map((d) => this.item(d));
-      const result = await this.deps.send(adapter.buildRequest(items, ctx), dest.timeout_ms);
+      const result = await this.deps.send(
+        requestFor(dest, adapter.buildRequest(items, ctx)),
+        dest.timeout_ms,
+      );
       const done = nowMs();
       const reading =
         adapter.interpret?.(result, items, done) ??

@@ -12,11 +12,28 @@ export interface OutgoingRequest {
   headers: Record<string, string>;
   /** Absent for GET. */
   body?: string;
+  /**
+   * Set for destinations made or edited through the admin API: the request may go only to
+   * public addresses, unless `allow_private_destinations` says otherwise (guarded-send.ts).
+   */
+  publicOnly?: boolean;
+}
+
+/** The request as it is to be sent for `dest` (see `publicOnly`). */
+export function requestFor(dest: DestinationConfig, req: OutgoingRequest): OutgoingRequest {
+  return dest.from_api ? { ...req, publicOnly: true } : req;
 }
 
 /** What came back from a destination, or the network error instead. */
 export type HttpResult =
-  | { kind: 'response'; status: number; retryAfter: string | null; bodyExcerpt: string }
+  | {
+      kind: 'response';
+      status: number;
+      retryAfter: string | null;
+      bodyExcerpt: string;
+      /** The response's Content-Type, when the sender read it. */
+      contentType?: string | null;
+    }
   | { kind: 'network'; error: string };
 
 /** Sends one request; injected so tests and the worker share one seam (STYLE rule 11). */

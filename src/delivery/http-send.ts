@@ -5,7 +5,7 @@ import type { HttpResult, HttpSend, OutgoingRequest } from './destination.js';
  * long bodies (Google partialFailureError, Reddit invalid_events), so read them whole up to
  * a bound; the delivery log keeps only its own shorter excerpt.
  */
-const RESPONSE_READ_CHARS = 64 * 1024;
+export const RESPONSE_READ_CHARS = 64 * 1024;
 
 /** Sends with Node's fetch and a timeout; network failures come back as results, not throws. */
 export const fetchSend: HttpSend = async (
@@ -26,6 +26,7 @@ export const fetchSend: HttpSend = async (
       status: res.status,
       retryAfter: res.headers.get('retry-after'),
       bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
+      contentType: res.headers.get('content-type'),
     };
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };

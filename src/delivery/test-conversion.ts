@@ -1,12 +1,13 @@
 import type { EnvironmentConfig } from '../config/config-types.js';
 import { classifyAttempt } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
-import type {
-  DeliveryItem,
-  HttpResult,
-  HttpSend,
-  Interpretation,
-  OutgoingRequest,
+import {
+  type DeliveryItem,
+  type HttpResult,
+  type HttpSend,
+  type Interpretation,
+  type OutgoingRequest,
+  requestFor,
 } from './destination.js';
 import { adapterFor } from './destinations/registry.js';
 
@@ -18,6 +19,42 @@ export interface TestSendReport {
   request: { method: string; url: string } | null;
   result: HttpResult | null;
   reading: Interpretation | null;
+}
+
+/** How much of a text answer the dashboard's test send shows. */
+export const TEST_EXCERPT_CHARS = 300;
+const TEXT_TYPE_RE = /^(text\/|application\/([\w.+-]*\+)?(json|xml)\b)/i;
+
+/**
+ * A test send's report as the admin API shows it: the status, and of the answer's body only
+ * a short excerpt, only when it is text (JSON, XML, plain text). A test send reaches whatever
+ * URL the destination names, so the endpoint must not relay whole answers.
+ */
+export function shortReport(r: TestSendReport): TestSendReport {
+  const result = r.result;
+  const text = result?.kind !== 'response' || TEXT_TYPE_RE.test(result.contentType ?? '');
+  const short = (t: string) =>
+    t.length > TEST_EXCERPT_CHARS ? `${t.slice(0, TEST_EXCERPT_CHARS)}…` : t;
+  return {
+    ...r,
+    result:
+      result?.kind === 'response'
+        ? {
+            kind: 'response',
+            status: result.status,
+            retryAfter: result.retryAfter,
+            contentType: result.contentType ?? null,
+            bodyExcerpt: TEXT_TYPE_RE.test(result.contentType ?? '')
+              ? short(result.bodyExcerpt)
+              : '',
+          }
+        : result,
+    reading: r.reading && {
+      ...r.reading,
+      // An adapter's reading of a body that is not text would only relay its bytes.
+      detail: r.reading.detail === null || !text ? null : short(r.reading.detail),
+    },
+  };
 }
 
 /** A purchase as a real one would arrive: hashed email, click ids, attributed to a view. */
@@ -101,7 +138,7 @@ export async function sendTestConversion(
   const base = { dest_id: dest.id, type: dest.type };
   const refused = adapter.refuse?.(item, ctx) ?? null;
   if (refused) return { ...base, refused, request: null, result: null, reading: null };
-  const req = adapter.buildRequest([item], ctx);
+  const req = requestFor(dest, adapter.buildRequest([item], ctx));
   const result = await send(req, dest.timeout_ms);
   const reading = adapter.interpret?.(result, [item], nowMs) ?? {
     verdicts: [

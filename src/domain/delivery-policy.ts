@@ -3,6 +3,12 @@ export const RETRY_AFTER_CAP_S = 300;
 /** Backoff never waits longer than this between two attempts. */
 export const MAX_BACKOFF_MS = 3_600_000;
 
+/**
+ * The network error of a send refused because the destination's address is inside the
+ * network (guarded-send.ts): a setting to fix, not a failure to retry.
+ */
+export const ADDRESS_REFUSED = 'address_refused';
+
 /** What the worker does with an outbox row after one attempt. */
 export type DeliveryVerdict =
   | { action: 'done' }
@@ -32,8 +38,12 @@ function parseRetryAfterMs(header: string | null | undefined, nowMs: number): nu
  * - 400/404/422 and other 4xx: the platform refuses this payload; a retry gets the same.
  * - 408, 429, 5xx except 501/505, network errors: transient, retried; `Retry-After` honoured.
  * - 501/505: the endpoint will never accept this request; dropped.
+ * - A destination made through the admin API aimed inside the network (`address_refused`):
+ *   paused like wrong credentials, until its address or `allow_private_destinations` changes.
  */
 export function classifyAttempt(outcome: AttemptOutcome, nowMs: number): DeliveryVerdict {
+  if (outcome.kind === 'network' && outcome.error.startsWith(ADDRESS_REFUSED))
+    return { action: 'pause', reason: outcome.error };
   if (outcome.kind === 'network') return { action: 'retry', reason: `network: ${outcome.error}` };
   const s = outcome.status;
   if (s >= 200 && s < 300) return { action: 'done' };

@@ -61,7 +61,11 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
       }
       return 200;
     });
-    ({ server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir()));
+    ({ server, base } = await startPixeltrail(
+      // U07 makes a destination in the form aimed at a receiver on 127.0.0.1: allowed here.
+      { ...testConfig(`${hook.url}/hook`), allow_private_destinations: ['127.0.0.0/8'] },
+      tempDir(),
+    ));
     browser = await launchBrowser();
     page = await browser.context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -33,8 +33,17 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
+/**
+ * The receivers listen on 127.0.0.1: destinations made through the admin API may send there
+ * only because the config file allows it (issue 18).
+ */
+const local = (raw: unknown) => ({
+  ...(raw as Record<string, unknown>),
+  allow_private_destinations: ['127.0.0.0/8'],
+});
+
 async function start(raw: unknown, dir = tempDir()) {
-  const { server, base } = await startPixeltrail(raw, dir);
+  const { server, base } = await startPixeltrail(local(raw), dir);
   running.push(server);
   return { server, base, dir };
 }
@@ -252,9 +261,13 @@ describe('destinations managed through the admin API', () => {
 describe('secrets of saved destinations', () => {
   it('DA08 a secret may name an environment variable, as in the config file', async () => {
     const hook = await receiver();
-    const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir(), {
-      secrets: { HOOK_SECRET: 'from-env' },
-    });
+    const { server, base } = await startPixeltrail(
+      local(testConfig(`${hook.url}/hook`)),
+      tempDir(),
+      {
+        secrets: { HOOK_SECRET: 'from-env' },
+      },
+    );
     running.push(server);
     const missing = await admin(base, '/api/destinations', 'POST', {
       ...newWebhook(hook.url),
@@ -281,9 +294,13 @@ describe('secrets of saved destinations', () => {
   });
   it('DA12 editing a destination whose secret names an environment variable keeps the name, never stores the value', async () => {
     const hook = await receiver();
-    const { server, base } = await startPixeltrail(testConfig(`${hook.url}/hook`), tempDir(), {
-      secrets: { HOOK_SECRET: 'from-env' },
-    });
+    const { server, base } = await startPixeltrail(
+      local(testConfig(`${hook.url}/hook`)),
+      tempDir(),
+      {
+        secrets: { HOOK_SECRET: 'from-env' },
+      },
+    );
     running.push(server);
     const made = await admin(base, '/api/destinations', 'POST', {
       ...newWebhook(`${hook.url}/env`),
@@ -339,7 +356,7 @@ describe('secrets of saved destinations at rest', () => {
 
   /** Starts pixeltrail with these environment variables for `env:NAME` secrets. */
   async function startWith(raw: unknown, dir: string, env: Record<string, string>) {
-    const { config, errors } = parseConfig(sendAtOnce(raw), {
+    const { config, errors } = parseConfig(sendAtOnce(local(raw)), {
       port: 0,
       host: '127.0.0.1',
       data_dir: dir,
