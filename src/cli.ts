@@ -11,6 +11,7 @@ import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
 import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
+import { importCommand } from './ingest/import-command.js';
 import { progressBar, recomputePaths } from './reports/recompute-paths.js';
 import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';
@@ -29,6 +30,10 @@ const USAGE = `usage: pixeltrail <command>
   attribution recompute --from T --to T [--env ID]
                                           rebuild the conversion paths of [from, to) from the
                                           stored touches (after a window or rule change)
+  import conversions FILE.csv [--env ID] [--event NAME] [--action-source S]
+                                          offline conversions from a CSV (order_id, time, value,
+                                          currency, email, phone, click ids, user_id…); bad rows
+                                          go to FILE.csv.errors.csv; a second run adds nothing
   seed --demo [--env ID] [--touches N] [--conversions N]
                                           fill an environment with 30 days of demo traffic
                                           (default 1,000,000 touches and 100,000 purchases)`;
@@ -122,6 +127,8 @@ async function main(argv: string[]): Promise<void> {
       touches: { type: 'string' },
       conversions: { type: 'string' },
       workers: { type: 'string' },
+      event: { type: 'string' },
+      'action-source': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -158,6 +165,8 @@ async function main(argv: string[]): Promise<void> {
             : '') +
           '\n',
       );
+    } else if (command === 'import' && positionals[1] === 'conversions') {
+      await importCommand(store, config, positionals[2], values);
     } else if (command === 'seed') {
       await seedCommand(store, config, values);
     } else if (command === 'replay') {

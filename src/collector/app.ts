@@ -11,6 +11,7 @@ import { destinationsApi } from './destinations-api.js';
 import { eventsApi } from './events-api.js';
 import { healthApi } from './health-api.js';
 import { HttpError, installErrorHandler } from './http-error.js';
+import { importsApi } from './imports-api.js';
 import { anySecretEquals } from './key-check.js';
 import { loggerOptions } from './log-redaction.js';
 import { pixelFastPath } from './pixel-fast-path.js';
@@ -131,6 +132,7 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     dashboardApi(routes, s);
     destinationsApi(routes, s);
     healthApi(routes, s);
+    importsApi(routes, s);
     if (s.config.demo) demoRoutes(routes, s);
   });
   return app;
