@@ -208,4 +208,39 @@ describe('config parsing', () => {
       'body_timeout',
     );
   });
+
+  it('K20 reporting_currency per environment and dated fx_rates, each bad field named', () => {
+    const ok = parseConfig(
+      {
+        ...minimal,
+        environments: [{ ...minimal.environments[0], reporting_currency: 'eur' }],
+        fx_rates: [{ date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.92 }],
+      },
+      {},
+    );
+    expect(ok.errors).toEqual([]);
+    expect(ok.config.environments[0].reporting_currency).toBe('EUR');
+    expect(ok.config.fx_rates).toEqual([
+      { date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.92 },
+    ]);
+    expect(parseConfig(minimal, {}).config.environments[0].reporting_currency).toBeNull();
+    const bad = parseConfig(
+      {
+        ...minimal,
+        environments: [{ ...minimal.environments[0], reporting_currency: 'EURO' }],
+        fx_rates: [
+          { date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.92 },
+          { date: 'x', rate: 0 },
+        ],
+      },
+      {},
+    );
+    expect(bad.errors.map((e) => e.field)).toEqual([
+      'environments[0].reporting_currency',
+      'fx_rates[1].date',
+      'fx_rates[1].from',
+      'fx_rates[1].to',
+      'fx_rates[1].rate',
+    ]);
+  });
 });

@@ -10,6 +10,8 @@ import {
 } from '../domain/consent-categories.js';
 import { DEDUP_WINDOW_S } from '../domain/dedup.js';
 import { parseDurationMs } from '../domain/duration.js';
+import { checkFxRate, type FxRate } from '../domain/fx-rates.js';
+import { isCurrencyCode } from '../domain/money.js';
 import { parseCidr } from '../domain/private-address.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type {
@@ -415,6 +417,7 @@ function parseEnvironment(
     click_secret: r.str(o, 'click_secret', `${path}.click_secret`, writeKey),
     click_id_param: clickIdParam(r, o, `${path}.click_id_param`),
     honor_dnt: r.bool(o, 'honor_dnt', `${path}.honor_dnt`, false),
+    reporting_currency: reportingCurrency(r, o, path),
     cookie_partitioned: r.bool(o, 'cookie_partitioned', `${path}.cookie_partitioned`, false),
     follow_cmp: r.bool(o, 'follow_cmp', `${path}.follow_cmp`, false),
     consent_categories: parseConsentCategories(
@@ -527,6 +530,7 @@ export function parseConfig(
     path_prefix: pathPrefix(r, o),
     secrets_key: secretsKey(r, o, overrides),
     secrets_key_previous: previousSecretsKeys(r, o, overrides),
+    fx_rates: fxRates(r, o),
   };
   return { config, errors: r.errors };
 }
@@ -650,6 +654,39 @@ function publicUrlConfigured(r: Reader, o: Obj, overrides: ConfigOverrides): boo
     return false;
   }
   return true;
+}
+
+/** An environment's `reporting_currency`: an ISO 4217 code, or null when not set. */
+function reportingCurrency(r: Reader, o: Obj, path: string): string | null {
+  if (o.reporting_currency === undefined) return null;
+  const code = r.str(o, 'reporting_currency', `${path}.reporting_currency`).toUpperCase();
+  if (code && !isCurrencyCode(code))
+    r.errors.push({
+      field: `${path}.reporting_currency`,
+      message: 'must be an ISO 4217 currency code such as EUR',
+    });
+  return isCurrencyCode(code) ? code : null;
+}
+
+/** `fx_rates`: a list of `{date, from, to, rate}` (1 from = rate to, from that UTC day). */
+function fxRates(r: Reader, o: Obj): FxRate[] {
+  if (o.fx_rates === undefined) return [];
+  if (!Array.isArray(o.fx_rates)) {
+    r.errors.push({ field: 'fx_rates', message: 'must be a list of {date, from, to, rate}' });
+    return [];
+  }
+  const rates: FxRate[] = [];
+  o.fx_rates.forEach((raw, i) => {
+    const checked = checkFxRate(raw);
+    if (checked.ok) rates.push(checked.rate);
+    else
+      for (const e of checked.errors)
+        r.errors.push({
+          field: `fx_rates[${i}]${e.field ? `.${e.field}` : ''}`,
+          message: e.message,
+        });
+  });
+  return rates;
 }
 
 /** `path_prefix`: `/one/or/more-segments`, without a trailing slash; empty for none. */

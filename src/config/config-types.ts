@@ -1,6 +1,7 @@
 import type { ConsentDefault } from '../domain/consent.js';
 import type { ConsentCategories } from '../domain/consent-categories.js';
 import type { RetryBudget } from '../domain/delivery-policy.js';
+import type { FxRate } from '../domain/fx-rates.js';
 import type { IpStorage } from '../domain/ip-privacy.js';
 
 /** Which conversions a destination spends a platform's budget on (issue 6). */
@@ -100,6 +101,11 @@ export interface EnvironmentConfig {
   click_id_param: string;
   /** Treat `DNT: 1` like `Sec-GPC: 1` (always honoured). */
   honor_dnt: boolean;
+  /**
+   * The currency reports convert revenue and spend into (`reporting_currency`, ISO 4217);
+   * null: no conversion, a report names a currency only when all its money is in one.
+   */
+  reporting_currency: string | null;
   destinations: DestinationConfig[];
 }
 
@@ -181,4 +187,6 @@ export interface AppConfig {
    * again with `secrets_key` at the next start.
    */
   secrets_key_previous: string[];
+  /** Exchange rates for reports (`fx_rates`); rates saved through `/api/fx-rates` win. */
+  fx_rates: FxRate[];
 }

@@ -13,6 +13,7 @@ import {
 } from './event.js';
 import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
 import { canonicalIp } from './ip-address.js';
+import { isCurrencyCode } from './money.js';
 import { scrubUrl } from './url-scrub.js';
 import type { FieldError } from './validation-error.js';
 
@@ -29,8 +30,6 @@ const MAX_CONTENT_IDS = 200;
  * commit; no ad platform reads past a few levels.
  */
 export const MAX_PROPERTY_DEPTH = 32;
-
-const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
 /** What the caller knows about an event beyond its body. */
 export interface ValidationContext {
@@ -240,7 +239,7 @@ function parseValue(v: unknown, errors: FieldError[]): number | undefined {
 function parseCurrency(v: unknown, errors: FieldError[]): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const code = typeof v === 'string' ? v.trim().toUpperCase() : '';
-  if (!KNOWN_CURRENCIES.has(code)) {
+  if (!isCurrencyCode(code)) {
     errors.push({ field: 'properties.currency', message: 'must be an ISO 4217 currency code' });
     return undefined;
   }
