@@ -1,17 +1,22 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { EnvironmentConfig } from '../config/config-types.js';
+import { mergeFxRates } from '../domain/fx-rates.js';
+import { isCurrencyCode, NO_CURRENCY } from '../domain/money.js';
 import {
-  buildReport,
   DAY_S,
   MAX_REPORT_DAYS,
   REPORT_GROUPS,
+  REPORT_VIEWS,
   type Report,
   type ReportGroup,
   type ReportQuery,
+  type ReportView,
   reportCsv,
-  sumCounts,
 } from '../reports/report.js';
+import { runReport } from '../reports/report-run.js';
 import { parseTimeMs } from './admin-api.js';
+import { fxRatesApi } from './fx-rates-api.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
 
@@ -25,6 +30,10 @@ const ReportParams = Type.Object({
   group_by: Type.Optional(Type.Union(REPORT_GROUPS.map((g) => Type.Literal(g)))),
   dest_id: Type.Optional(Type.String()),
   campaign_id: Type.Optional(Type.String()),
+  view: Type.Optional(Type.Union(REPORT_VIEWS.map((v) => Type.Literal(v)))),
+  currency: Type.Optional(
+    Type.String({ description: "ISO 4217; default: the environment's reporting_currency" }),
+  ),
   format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
 });
 
@@ -40,7 +49,11 @@ const CostBody = Type.Object({
 const isDate = (t: string) => /^\d{4}-\d{2}-\d{2}$/.test(t);
 
 /** The report query of a request; a bare `to` date includes that whole day. */
-export function reportQuery(q: Static<typeof ReportParams>, nowMs: number): ReportQuery {
+export function reportQuery(
+  q: Static<typeof ReportParams>,
+  env: EnvironmentConfig,
+  nowMs: number,
+): ReportQuery {
   const to_s = q.to
     ? parseTimeMs(q.to, 'to') / 1000 + (isDate(q.to) ? DAY_S : 0)
     : (Math.floor(nowMs / 1000 / DAY_S) + 1) * DAY_S;
@@ -58,39 +71,53 @@ export function reportQuery(q: Static<typeof ReportParams>, nowMs: number): Repo
     from_s,
     to_s,
     group_by: (q.group_by ?? 'day') as ReportGroup,
+    view: (q.view ?? 'deduplicated') as ReportView,
     dest_id: q.dest_id,
     campaign_id: q.campaign_id,
+    spend_currency: env.reporting_currency ?? NO_CURRENCY,
   };
 }
 
-/** `GET /api/reports` and campaign spend (`/api/campaign-costs`), behind the admin token. */
+/** The currency a report converts into: the one asked for, else the environment's. */
+function askedCurrency(q: Static<typeof ReportParams>, env: EnvironmentConfig): string | null {
+  if (q.currency === undefined) return env.reporting_currency;
+  const code = q.currency.trim().toUpperCase();
+  if (!isCurrencyCode(code))
+    throw new HttpError(400, 'invalid_request', 'currency must be an ISO 4217 code', [
+      { field: 'currency', message: 'must be an ISO 4217 currency code such as EUR' },
+    ]);
+  return code;
+}
+
+/**
+ * `GET /api/reports`, campaign spend (`/api/campaign-costs`) and exchange rates
+ * (`/api/fx-rates`), behind the admin token.
+ */
 export function reportsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
+    fxRatesApi(api, s);
+
     api.get<{ Querystring: Static<typeof ReportParams> }>(
       '/api/reports',
       { schema: { querystring: ReportParams } },
-      async (req, reply) => {
-        if (!s.environment(req.query.env_id))
-          throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
-        const q = reportQuery(req.query, s.nowMs());
-        const send = (report: Report) => {
-          if (req.query.format !== 'csv') return report;
-          const name = `pixeltrail-${q.env_id}-${q.group_by}-${report.from.slice(0, 10)}.csv`;
-          return reply
-            .header('content-type', 'text/csv; charset=utf-8')
-            .header('content-disposition', `attachment; filename="${name}"`)
-            .send(reportCsv(report));
-        };
-        // Days split the range without overlap (a conversion has one event time), so they
-        // give the total too; other groups may overlap (one purchase, two campaigns).
-        const dayQuery: ReportQuery = { ...q, group_by: 'day' };
-        const days = await s.store.reportCounts(dayQuery);
-        const total = sumCounts(days);
-        if (q.group_by === 'campaign' || q.group_by === 'creative') total.unattributed = 0;
-        if (q.group_by === 'day') return send(buildReport(q, days, total));
-        const report = buildReport(q, await s.store.reportCounts(q), total);
-        report.days = buildReport(dayQuery, days, total).rows;
-        return send(report);
+      async (req, reply): Promise<Report | FastifyReply> => {
+        const env = s.environment(req.query.env_id);
+        if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
+        const q = reportQuery(req.query, env, s.nowMs());
+        const report = await runReport(
+          {
+            counts: (x) => s.store.reportCounts(x),
+            rates: async () => mergeFxRates(s.config.fx_rates, await s.store.listFxRates()),
+          },
+          q,
+          askedCurrency(req.query, env),
+        );
+        if (req.query.format !== 'csv') return report;
+        const name = `pixeltrail-${q.env_id}-${q.group_by}-${q.view}-${report.from.slice(0, 10)}.csv`;
+        return reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .send(reportCsv(report));
       },
     );
 

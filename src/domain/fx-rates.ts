@@ -150,3 +150,13 @@ export class FxTable {
     return best;
   }
 }
+
+/**
+ * The rates in force: those of the config file, with a saved rate (admin API) replacing
+ * the file's for the same pair and date.
+ */
+export function mergeFxRates(fromFile: readonly FxRate[], saved: readonly FxRate[]): FxRate[] {
+  const byKey = new Map<string, FxRate>();
+  for (const r of [...fromFile, ...saved]) byKey.set(`${r.from}>${r.to}@${r.date}`, r);
+  return [...byKey.values()];
+}

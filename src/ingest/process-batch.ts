@@ -8,6 +8,7 @@ import {
 } from '../domain/attribution.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
+import { dedupRowIndex } from '../domain/dedup-credit.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
 import {
@@ -210,6 +211,8 @@ function conversionRows(
       });
     }
   }
+  const dedup = conversions[dedupRowIndex(conversions)];
+  if (dedup) dedup.dedup_row = true;
   return { path: pathOf(conversion_id, pk, e, path, nowMs), conversions, deliveries };
 }
 
@@ -254,7 +257,8 @@ async function reattribute(
   nowMs: number,
   rawIp: string | undefined,
 ) {
-  const open = (await tx.conversionsOfEvent(pk)).filter(
+  const rows = await tx.conversionsOfEvent(pk);
+  const open = rows.filter(
     (c) => c.reason !== CONSENT_DENIED && c.reason !== LIMITED_DATA_USE && c.reason !== NOT_HUMAN,
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
@@ -270,18 +274,34 @@ async function reattribute(
     const wasRefused = isOriginRefusal(c.reason);
     const due = deliveryDueMs(d, received_at_ms, nowMs);
     if (c.attribution) {
-      if (decision.attributed && !sameCredit(c.attribution, decision.attribution))
-        await tx.putConversion({ ...c, attribution: decision.attribution });
+      if (decision.attributed && !sameCredit(c.attribution, decision.attribution)) {
+        c.attribution = decision.attribution;
+        await tx.putConversion(c);
+      }
     } else if (decision.attributed) {
-      await tx.putConversion({ ...c, attribution: decision.attribution, reason: null });
+      c.attribution = decision.attribution;
+      c.reason = null;
+      await tx.putConversion(c);
       if (!merged.test_code && (d.attributed_only || wasRefused))
         await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
     } else if (wasRefused && !isOriginRefusal(decision.reason)) {
       // A server copy vouched for it: now it goes wherever unattributed conversions go.
-      await tx.putConversion({ ...c, reason: decision.reason });
+      c.reason = decision.reason;
+      await tx.putConversion(c);
       if (!d.attributed_only && !merged.test_code)
         await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
     }
+  }
+  await moveDedupRow(tx, rows);
+}
+
+/** A new credit may win across destinations: the deduplicated view then counts its row. */
+async function moveDedupRow(tx: IngestTx, rows: ConversionRecord[]): Promise<void> {
+  const pick = rows[dedupRowIndex(rows)];
+  for (const c of rows) {
+    if (!!c.dedup_row === (c === pick)) continue;
+    c.dedup_row = c === pick;
+    await tx.putConversion(c);
   }
 }
 

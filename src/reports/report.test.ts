@@ -1,16 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, emptyCounts, reportCsv } from './report.js';
+import { FxTable } from '../domain/fx-rates.js';
+import { emptyCounts, type ReportCounts, type ReportQuery, reportCsv } from './report.js';
+import { buildReport } from './report-build.js';
+import { ReportMoney } from './report-money.js';
 
-const q = {
+const q: ReportQuery = {
   env_id: 'e',
   from_s: Date.parse('2026-11-01T00:00:00Z') / 1000,
   to_s: Date.parse('2026-11-04T00:00:00Z') / 1000,
-  group_by: 'day' as const,
+  group_by: 'day',
+  view: 'deduplicated',
 };
+const DAY = Date.parse('2026-11-02T00:00:00Z') / 86_400_000;
+const NO_RATES = new FxTable([]);
+
+function report(
+  query: ReportQuery,
+  groups: ReportCounts[],
+  opts: { other?: ReportCounts; currency?: string | null; fx?: FxTable } = {},
+) {
+  const money = new ReportMoney(
+    opts.fx ?? NO_RATES,
+    opts.currency === undefined ? 'EUR' : opts.currency,
+  );
+  return buildReport({ q: query, groups, days: groups, other: opts.other, money });
+}
 
 describe('reports', () => {
   it('RP01 a day report has every day of the range, zeros included', () => {
-    const r = buildReport(q, [{ ...emptyCounts('2026-11-02'), impressions: 4 }], undefined);
+    const r = report(q, [{ ...emptyCounts('2026-11-02'), impressions: 4 }]);
     expect(r.rows.map((x) => [x.key, x.impressions])).toEqual([
       ['2026-11-01', 0],
       ['2026-11-02', 4],
@@ -19,29 +37,107 @@ describe('reports', () => {
   });
 
   it('RP02 rates, CPA and ROAS are null rather than divided by zero', () => {
-    const r = buildReport({ ...q, group_by: 'campaign' }, [], {
-      ...emptyCounts(''),
-      clicks: 0,
-      conversions: 3,
-      revenue: 90,
-      cost: 30,
-    });
+    const r = report({ ...q, group_by: 'campaign' }, [
+      {
+        ...emptyCounts('c1'),
+        conversions: 3,
+        revenue: [{ currency: 'EUR', day: DAY, amount: 90 }],
+        cost: [{ currency: 'EUR', day: DAY, amount: 30 }],
+      },
+    ]);
     expect(r.totals).toMatchObject({ click_conversion_rate: null, cpa: 10, roas: 3 });
-    expect(buildReport(q, [], undefined).totals).toMatchObject({ cpa: null, roas: null });
+    expect(report(q, []).totals).toMatchObject({ cost: null, cpa: null, roas: null });
   });
 
   it('RP03 other groups sort by conversions; CSV quotes and defuses formulas', () => {
-    const r = buildReport(
-      { ...q, group_by: 'campaign' },
-      [
-        { ...emptyCounts('a,b'), conversions: 1 },
-        { ...emptyCounts('=HYPERLINK("x")'), conversions: 2 },
-      ],
-      undefined,
-    );
+    const r = report({ ...q, group_by: 'campaign' }, [
+      { ...emptyCounts('a,b'), conversions: 1 },
+      { ...emptyCounts('=HYPERLINK("x")'), conversions: 2 },
+    ]);
     expect(r.rows.map((x) => x.key)).toEqual(['=HYPERLINK("x")', 'a,b']);
     const lines = reportCsv(r).split('\r\n');
     expect(lines[1].startsWith(`"'=HYPERLINK(""x"")",`)).toBe(true);
     expect(lines[2].startsWith('"a,b",')).toBe(true);
+  });
+
+  it('RP04 money is never summed across currencies: no rate, no single figure', () => {
+    const groups = [
+      {
+        ...emptyCounts('c1'),
+        conversions: 1,
+        revenue: [{ currency: 'EUR', day: DAY, amount: 10 }],
+      },
+      {
+        ...emptyCounts('c2'),
+        conversions: 1,
+        revenue: [{ currency: 'USD', day: DAY, amount: 20 }],
+      },
+    ];
+    const r = report({ ...q, group_by: 'campaign' }, groups, { currency: null });
+    expect(r.currency).toBeNull();
+    expect(r.totals).toMatchObject({
+      revenue: null,
+      revenue_by_currency: { EUR: 10, USD: 20 },
+      roas: null,
+    });
+    const eur = report({ ...q, group_by: 'campaign' }, groups);
+    expect(eur.totals).toMatchObject({ revenue: 10, unconverted_revenue: { USD: 20 } });
+    expect(eur.unconverted).toEqual([
+      {
+        currency: 'USD',
+        revenue: 20,
+        cost: 0,
+        from: '2026-11-02',
+        to: '2026-11-02',
+        reason: expect.stringMatching(/no USD→EUR rate in force on 2026-11-02/),
+      },
+    ]);
+    expect(eur.notes.join(' ')).toMatch(/unconverted/);
+  });
+
+  it('RP05 each amount converts with the rate in force on its own day', () => {
+    const fx = new FxTable([
+      { date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.5 },
+      { date: '2026-11-03', from: 'USD', to: 'EUR', rate: 0.25 },
+    ]);
+    const r = report(
+      q,
+      [
+        {
+          ...emptyCounts('2026-11-02'),
+          conversions: 1,
+          revenue: [{ currency: 'USD', day: DAY, amount: 100 }],
+        },
+        {
+          ...emptyCounts('2026-11-03'),
+          conversions: 2,
+          revenue: [
+            { currency: 'USD', day: DAY + 1, amount: 100 },
+            { currency: 'EUR', day: DAY + 1, amount: 1 },
+          ],
+        },
+      ],
+      { fx },
+    );
+    expect(r.rows.map((x) => x.revenue)).toEqual([0, 50, 26]);
+    expect(r.totals).toMatchObject({
+      revenue: 76,
+      revenue_by_currency: { USD: 200, EUR: 1 },
+      unconverted_revenue: {},
+    });
+    expect(r.unconverted).toEqual([]);
+  });
+
+  it('RP06 the other view is put beside this one with the over-count between them', () => {
+    const dedup = { ...emptyCounts('2026-11-02'), conversions: 2, view_conversions: 2 };
+    dedup.revenue = [{ currency: 'EUR', day: DAY, amount: 30 }];
+    const platform = { ...emptyCounts(''), conversions: 3, view_conversions: 3, unattributed: 4 };
+    platform.revenue = [{ currency: 'EUR', day: DAY, amount: 50 }];
+    const r = report(q, [dedup], { other: platform });
+    expect(r.views).toEqual({
+      platform: expect.objectContaining({ conversions: 3, revenue: 50, unattributed: 4 }),
+      deduplicated: expect.objectContaining({ conversions: 2, revenue: 30 }),
+      overcount: { conversions: 1, revenue: 20, revenue_by_currency: { EUR: 20 } },
+    });
   });
 });

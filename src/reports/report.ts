@@ -1,3 +1,5 @@
+import type { MoneyByCurrency } from '../domain/money.js';
+
 /** How a report groups its rows. `total` is one row over the whole range. */
 export type ReportGroup = 'day' | 'campaign' | 'creative' | 'destination' | 'total';
 
@@ -13,14 +15,34 @@ export const REPORT_GROUPS: readonly ReportGroup[] = [
 export const MAX_REPORT_DAYS = 367;
 export const DAY_S = 86_400;
 
+/**
+ * Whose credit a report counts (DESIGN §6). `platform`: each destination's own credit, what
+ * each ad platform will claim, so one purchase credited by two destinations counts twice.
+ * `deduplicated`: each conversion once, credited to the touch that wins across all
+ * destinations by the same rules. The gap between the two is the over-counting.
+ */
+export type ReportView = 'platform' | 'deduplicated';
+
+export const REPORT_VIEWS: readonly ReportView[] = ['deduplicated', 'platform'];
+
 /** What a report asks for. Times are Unix seconds; `to_s` is exclusive. Days are UTC. */
 export interface ReportQuery {
   env_id: string;
   from_s: number;
   to_s: number;
   group_by: ReportGroup;
+  view: ReportView;
   dest_id?: string;
   campaign_id?: string;
+  /** Currency of spend entered without one (the environment's reporting currency). */
+  spend_currency?: string;
+}
+
+/** An amount in one currency on one UTC day (Unix days), before any conversion. */
+export interface DayAmount {
+  currency: string;
+  day: number;
+  amount: number;
 }
 
 /** Raw counts of one group, as the store adds them up. */
@@ -29,34 +51,76 @@ export interface ReportCounts {
   key: string;
   impressions: number;
   clicks: number;
-  /** Distinct attributed conversions (a purchase sent to two destinations counts once). */
+  /** Attributed conversions: credits (platform view) or conversions (deduplicated view). */
   conversions: number;
   view_conversions: number;
   click_conversions: number;
   /**
-   * Attributed conversions split by the class of the match (issue 19): deterministic when any
-   * destination credited a touch by a person's or device's own id, else probabilistic.
+   * Attributed conversions split by the class of the match (issue 19): deterministic when
+   * the credited touch was found by a person's or device's own id, else probabilistic.
    */
   deterministic_conversions: number;
   probabilistic_conversions: number;
-  /** Conversions no destination could credit to a touch (days and destinations only). */
+  /**
+   * Conversions left uncredited: per destination that could not credit them (platform
+   * view), or once each when no destination could (deduplicated view). By campaign, creative
+   * or destination they are in the `''` row.
+   */
   unattributed: number;
-  /** Sum of the attributed conversions' values, as sent (one currency per environment). */
-  revenue: number;
-  /** Spend entered for the campaigns of this group and range; null when none was entered. */
-  cost: number | null;
+  /** Values of the attributed conversions, by currency and day (`XXX`: sent without one). */
+  revenue: DayAmount[];
+  /** Spend entered for the campaigns of this group, by currency and day; empty: none. */
+  cost: DayAmount[];
 }
 
-/** One report row: the counts plus the ratios derived from them. */
-export interface ReportRow extends ReportCounts {
+/** Money of a row: converted into the report's currency, and as it was, per currency. */
+export interface RowMoney {
+  /**
+   * Revenue in the report's `currency` (amounts converted with the rate of their day); null
+   * when the report names no currency and this row has revenue.
+   */
+  revenue: number | null;
+  /** Revenue as sent, per currency: never summed across currencies. */
+  revenue_by_currency: MoneyByCurrency;
+  /** Revenue left out of `revenue`, per currency: no rate was in force on its day. */
+  unconverted_revenue: MoneyByCurrency;
+  /** Spend in the report's currency; null when none was entered (or it could not convert). */
+  cost: number | null;
+  cost_by_currency: MoneyByCurrency;
+  unconverted_cost: MoneyByCurrency;
+}
+
+/** One report row: the counts, the money and the ratios derived from them. */
+export interface ReportRow extends Omit<ReportCounts, 'revenue' | 'cost'>, RowMoney {
   /** Click-through conversions per click. */
   click_conversion_rate: number | null;
   /** View-through conversions per impression. */
   view_conversion_rate: number | null;
   /** Cost per (attributed) conversion. */
   cpa: number | null;
-  /** Revenue per unit of cost. */
+  /** Revenue per unit of cost (both in the report's currency). */
   roas: number | null;
+}
+
+/** The conversion figures of one view over the whole report. */
+export interface ViewTotals {
+  conversions: number;
+  view_conversions: number;
+  click_conversions: number;
+  unattributed: number;
+  revenue: number | null;
+  revenue_by_currency: MoneyByCurrency;
+}
+
+/** Money that could not be converted, per currency, and why. */
+export interface Unconverted {
+  currency: string;
+  revenue: number;
+  cost: number;
+  /** First and last UTC day with such money. */
+  from: string;
+  to: string;
+  reason: string;
 }
 
 export interface Report {
@@ -64,24 +128,50 @@ export interface Report {
   from: string;
   to: string;
   group_by: ReportGroup;
+  /** The view `rows`, `totals` and `days` count. */
+  view: ReportView;
+  /** The currency `revenue` and `cost` are in; null when none could be named. */
+  currency: string | null;
   rows: ReportRow[];
+  /** The sums of `rows`, every figure (ratios derived from the sums). */
   totals: ReportRow;
   /** With any grouping but `day`: the same range by day, for a chart. */
   days?: ReportRow[];
+  /**
+   * Both views side by side, and the over-counting across platforms: platform credits minus
+   * deduplicated conversions, and their revenue.
+   */
+  views: {
+    platform: ViewTotals;
+    deduplicated: ViewTotals;
+    overcount: Pick<ViewTotals, 'conversions' | 'revenue' | 'revenue_by_currency'>;
+  };
+  /** Money left out of `revenue` and `cost`, per currency. */
+  unconverted: Unconverted[];
+  /** What a reader must know to read the figures (why a column is empty, what is left out). */
+  notes: string[];
 }
 
-const ratio = (a: number, b: number | null): number | null =>
-  b === null || b === 0 ? null : Math.round((a / b) * 10_000) / 10_000;
+const ratio = (a: number | null, b: number | null): number | null =>
+  a === null || b === null || b === 0 ? null : Math.round((a / b) * 10_000) / 10_000;
 
-/** Adds the derived ratios to raw counts. */
-export function reportRow(c: ReportCounts): ReportRow {
+/** Adds the derived ratios to counts and their money. */
+export function reportRow(c: Omit<ReportCounts, 'revenue' | 'cost'>, money: RowMoney): ReportRow {
   return {
-    ...c,
-    revenue: Math.round(c.revenue * 100) / 100,
+    key: c.key,
+    impressions: c.impressions,
+    clicks: c.clicks,
+    conversions: c.conversions,
+    view_conversions: c.view_conversions,
+    click_conversions: c.click_conversions,
+    deterministic_conversions: c.deterministic_conversions,
+    probabilistic_conversions: c.probabilistic_conversions,
+    unattributed: c.unattributed,
+    ...money,
     click_conversion_rate: ratio(c.click_conversions, c.clicks),
     view_conversion_rate: ratio(c.view_conversions, c.impressions),
-    cpa: c.cost === null ? null : ratio(c.cost, c.conversions),
-    roas: ratio(c.revenue, c.cost),
+    cpa: ratio(money.cost, c.conversions),
+    roas: ratio(money.revenue, money.cost),
   };
 }
 
@@ -102,37 +192,8 @@ export function emptyCounts(key: string): ReportCounts {
     deterministic_conversions: 0,
     probabilistic_conversions: 0,
     unattributed: 0,
-    revenue: 0,
-    cost: null,
-  };
-}
-
-/**
- * The report of a query from the store's counts: a day report has every day of the range
- * (zeros included, so a chart has no gaps); other groups are sorted by conversions, then key.
- */
-export function buildReport(
-  q: ReportQuery,
-  groups: ReportCounts[],
-  total: ReportCounts | undefined,
-): Report {
-  let rows = groups;
-  if (q.group_by === 'day') {
-    const byKey = new Map(groups.map((g) => [g.key, g]));
-    rows = [];
-    for (let d = Math.floor(q.from_s / DAY_S); d * DAY_S < q.to_s; d++) {
-      rows.push(byKey.get(dayKey(d)) ?? emptyCounts(dayKey(d)));
-    }
-  } else {
-    rows = [...groups].sort((a, b) => b.conversions - a.conversions || a.key.localeCompare(b.key));
-  }
-  return {
-    env_id: q.env_id,
-    from: new Date(q.from_s * 1000).toISOString(),
-    to: new Date(q.to_s * 1000).toISOString(),
-    group_by: q.group_by,
-    rows: rows.map(reportRow),
-    totals: reportRow(total ?? emptyCounts('')),
+    revenue: [],
+    cost: [],
   };
 }
 
@@ -153,7 +214,19 @@ const CSV_COLUMNS: ReadonlyArray<keyof ReportRow> = [
   // Added later: at the end, so spreadsheets reading columns by position keep working.
   'deterministic_conversions',
   'probabilistic_conversions',
+  'revenue_by_currency',
+  'unconverted_revenue',
+  'cost_by_currency',
+  'unconverted_cost',
 ];
+
+/** Money per currency in one cell: `EUR 35; USD 12.5`. */
+function moneyText(m: MoneyByCurrency): string {
+  return Object.entries(m)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([c, v]) => `${c} ${v}`)
+    .join('; ');
+}
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -163,31 +236,17 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** The report as CSV: a header naming the group, one line per row, then the totals. */
+/**
+ * The report as CSV: a header naming the group, one line per row, then the totals. Revenue
+ * and cost are in the report's currency; the last columns keep the money per currency.
+ */
 export function reportCsv(r: Report): string {
   const header = [r.group_by, ...CSV_COLUMNS.slice(1)].join(',');
-  const line = (row: ReportRow) => CSV_COLUMNS.map((c) => csvCell(row[c])).join(',');
+  const line = (row: ReportRow) =>
+    CSV_COLUMNS.map((c) => {
+      const v = row[c];
+      return csvCell(typeof v === 'object' && v !== null ? moneyText(v) : v);
+    }).join(',');
   const lines = [header, ...r.rows.map(line), line({ ...r.totals, key: 'total' })];
   return `${lines.join('\r\n')}\r\n`;
-}
-
-/**
- * The total of groups that split the range without overlap (days: each conversion has one
- * event time), so the total needs no query of its own.
- */
-export function sumCounts(groups: readonly ReportCounts[]): ReportCounts {
-  const t = emptyCounts('');
-  for (const g of groups) {
-    t.impressions += g.impressions;
-    t.clicks += g.clicks;
-    t.conversions += g.conversions;
-    t.view_conversions += g.view_conversions;
-    t.click_conversions += g.click_conversions;
-    t.deterministic_conversions += g.deterministic_conversions;
-    t.probabilistic_conversions += g.probabilistic_conversions;
-    t.unattributed += g.unattributed;
-    t.revenue += g.revenue;
-    if (g.cost !== null) t.cost = (t.cost ?? 0) + g.cost;
-  }
-  return t;
 }

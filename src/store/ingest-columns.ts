@@ -39,6 +39,7 @@ export const CONVERSION_COLUMNS = [
   'creative_id',
   'is_test',
   'match_type',
+  'dedup_row',
 ] as const satisfies ReadonlyArray<keyof ConversionsTable>;
 
 export const PATH_COLUMNS = [
@@ -93,7 +94,7 @@ export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "des
   "attributed" = excluded."attributed", "attribution" = excluded."attribution",
   "reason" = excluded."reason", "attr_type" = excluded."attr_type",
   "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id",
-  "match_type" = excluded."match_type"`;
+  "match_type" = excluded."match_type", "dedup_row" = excluded."dedup_row"`;
 
 /** What a second write of a conversion's path changes. */
 export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",

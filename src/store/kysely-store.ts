@@ -2,6 +2,7 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
+import type { FxRate } from '../domain/fx-rates.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
 import type { ConversionPathRecord, ErasureRemovals } from './audience-store.js';
@@ -9,6 +10,7 @@ import { emptyEndedSyncJobs, holdClaims } from './audience-sync-jobs.js';
 import { chunks } from './chunks.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
+import { deleteFxRate, type FxRateFilter, listFxRates, putFxRates } from './fx-rate-queries.js';
 import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
@@ -1010,12 +1012,23 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
       .groupBy('traffic')
       .execute();
+    // A conversion has a row per destination: people's numbers count it once, and the
+    // credits apart (what the platforms together claim).
     const conversions = await this.db
       .selectFrom('conversions')
-      .select(['attributed', (eb) => eb.fn.countAll<number>().as('n')])
+      .select((eb) => [
+        'attributed',
+        eb.fn.count<number>('conversion_id').distinct().as('n'),
+        eb.fn.countAll<number>().as('rows'),
+      ])
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
       .groupBy('attributed')
       .execute();
+    const distinct = await this.db
+      .selectFrom('conversions')
+      .select((eb) => eb.fn.count<number>('conversion_id').distinct().as('n'))
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .executeTakeFirst();
     const outbox = await this.db
       .selectFrom('outbox')
       .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
@@ -1033,8 +1046,11 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       clicks: sum(touches, (r) => human(r) && r.kind === 'click'),
       events: sum(events, human),
       duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
-      conversions: sum(conversions, () => true),
+      conversions: Number(distinct?.n ?? 0),
       attributed: sum(conversions, (r) => Number(r.attributed) === 1),
+      platform_credits: conversions
+        .filter((r) => Number(r.attributed) === 1)
+        .reduce((acc, r) => acc + Number(r.rows), 0),
       outbox_pending: sum(outbox, (r) => r.status === 'pending'),
       outbox_delivered: sum(outbox, (r) => r.status === 'delivered'),
       outbox_dead: sum(outbox, (r) => r.status === 'dead' || r.status === 'failed'),
@@ -1098,6 +1114,18 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
 
   campaignCosts(env_id: string) {
     return campaignCosts(this.db, env_id);
+  }
+
+  putFxRates(rates: readonly FxRate[], now_ms: number) {
+    return putFxRates(this.db, rates, now_ms);
+  }
+
+  listFxRates(f?: FxRateFilter) {
+    return listFxRates(this.db, f);
+  }
+
+  deleteFxRate(key: { date: string; from: string; to: string }) {
+    return deleteFxRate(this.db, key);
   }
 
   listEvents(f: EventFilter) {

@@ -2,8 +2,10 @@ import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely
 import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
 import { compatMigration } from './migration-compat.js';
 import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
+import { dedupRowMigration } from './migration-dedup-row.js';
 import { definitionVersionsMigration } from './migration-definition-versions.js';
 import { storedDestinationsMigration } from './migration-destinations.js';
+import { fxRatesMigration } from './migration-fx-rates.js';
 import { outboxFailedForMigration } from './migration-late-copies.js';
 import { matchTypeMigration } from './migration-match-type.js';
 import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
@@ -222,6 +224,8 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0012_revoked_sessions': revokedSessionsMigration(dialect),
         '0013_match_type': matchTypeMigration(dialect),
         '0014_outbox_failed_for': outboxFailedForMigration,
+        '0015_fx_rates': fxRatesMigration(dialect),
+        '0015b_dedup_row': dedupRowMigration,
       };
     },
   };

@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Touch } from '../domain/event.js';
+import { NO_CURRENCY } from '../domain/money.js';
 import {
   DAY_S,
   dayKey,
@@ -36,10 +37,22 @@ function keyText(q: ReportQuery, k: unknown): string {
 }
 
 /**
- * Adds up touches, conversions and costs of a report query, one entry per group. A
- * conversion is counted once per group however many destinations it went to; it is a
- * click-through conversion when any destination credited a click, and deterministic when any
- * destination credited a touch by a deterministic key.
+ * The conversions' key. In the deduplicated view a conversion no destination credited
+ * belongs to no destination (its row is only the one that represents it).
+ */
+function conversionKey(q: ReportQuery): RawBuilder<unknown> | null {
+  if (q.group_by === 'destination' && q.view === 'deduplicated')
+    return sql`(case when attributed = 1 then dest_id end)`;
+  return keyColumn(q, 'conversions');
+}
+
+/**
+ * Adds up touches, conversions and spend of a report query, one entry per group. Each
+ * conversion row counts in exactly one group, so the groups add up to the total: in the
+ * platform view every (conversion, destination) row counts, in the deduplicated view only
+ * each conversion's `dedup_row` (the winning destination's, see domain/dedup-credit.ts).
+ * Unattributed conversions have no campaign or creative: they count in the `''` group. Money
+ * comes per currency and day, for conversion with the rate of its day.
  */
 export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promise<ReportCounts[]> {
   const out = new Map<string, ReportCounts>();
@@ -54,6 +67,8 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
   };
   const from = Math.floor(q.from_s);
   const to = Math.floor(q.to_s);
+  const fromDay = Math.floor(from / DAY_S);
+  const toDay = Math.ceil(to / DAY_S);
   const destWhere = q.dest_id ? sql`and dest_id = ${q.dest_id}` : sql``;
   const campaignWhere = q.campaign_id ? sql`and campaign_id = ${q.campaign_id}` : sql``;
 
@@ -61,8 +76,7 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
   const tk = keyColumn(q, 'touches');
   const touches = await sql<{ k: unknown; kind: string; n: unknown }>`
     select ${tk ?? sql`null`} as k, kind, sum(n) as n from touch_days
-    where env_id = ${q.env_id} and day >= ${Math.floor(from / DAY_S)}
-      and day < ${Math.ceil(to / DAY_S)} ${destWhere} ${campaignWhere}
+    where env_id = ${q.env_id} and day >= ${fromDay} and day < ${toDay} ${destWhere} ${campaignWhere}
     group by ${tk ? sql`${tk}, ` : sql``}kind`.execute(db);
   for (const r of touches.rows) {
     const c = entry(r.k === '' ? null : r.k);
@@ -70,67 +84,69 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
     else if (r.kind === 'click') c.clicks += Number(r.n);
   }
 
-  const ck = keyColumn(q, 'conversions');
-  // Campaigns and creatives exist only on attributed conversions.
-  const attributedOnly =
-    q.group_by === 'campaign' || q.group_by === 'creative' || q.campaign_id
-      ? sql`and attributed = 1`
+  const ck = conversionKey(q);
+  const dedup =
+    q.view === 'deduplicated'
+      ? sql`and dedup_row = 1 ${q.dest_id ? sql`and attributed = 1` : sql``}`
       : sql``;
   const conversions = await sql<{
     k: unknown;
-    conversions: unknown;
-    click_c: unknown;
-    view_c: unknown;
-    det_c: unknown;
-    prob_c: unknown;
-    unattributed: unknown;
-    revenue: unknown;
+    a: unknown;
+    click: unknown;
+    det: unknown;
+    cur: string;
+    d: unknown;
+    n: unknown;
+    v: unknown;
   }>`
-    select ${ck ? sql.ref('k') : sql`null`} as k, sum(a) as conversions,
-      sum(case when a = 1 and c = 1 then 1 else 0 end) as click_c,
-      sum(case when a = 1 and c = 0 then 1 else 0 end) as view_c,
-      sum(case when a = 1 and d = 1 then 1 else 0 end) as det_c,
-      sum(case when a = 1 and d = 0 then 1 else 0 end) as prob_c,
-      sum(1 - a) as unattributed,
-      sum(case when a = 1 then coalesce(v, 0) else 0 end) as revenue
-    from (
-      select ${ck ?? sql`null`} as k, conversion_id, max(attributed) as a,
-        max(case when attr_type = 'click' then 1 else 0 end) as c,
-        max(case when match_type = 'deterministic' then 1 else 0 end) as d, max(value) as v
-      from conversions
-      where env_id = ${q.env_id} and is_test = 0 and event_time >= ${from} and event_time < ${to}
-        ${destWhere} ${campaignWhere} ${attributedOnly}
-      group by ${ck ? sql`${ck}, ` : sql``}conversion_id
-    ) per_conversion
-    ${ck ? sql`group by k` : sql``}`.execute(db);
+    select ${ck ?? sql`null`} as k, attributed as a,
+      case when attr_type = 'click' then 1 else 0 end as click,
+      case when match_type = 'deterministic' then 1 else 0 end as det,
+      coalesce(currency, ${sql.lit(NO_CURRENCY)}) as cur, event_time / ${sql.lit(DAY_S)} as d,
+      count(*) as n, sum(coalesce(value, 0)) as v
+    from conversions
+    where env_id = ${q.env_id} and is_test = 0 and event_time >= ${from} and event_time < ${to}
+      ${destWhere} ${campaignWhere} ${dedup}
+    group by ${ck ? sql`${ck}, ` : sql``}attributed,
+      case when attr_type = 'click' then 1 else 0 end,
+      case when match_type = 'deterministic' then 1 else 0 end, coalesce(currency, ${sql.lit(NO_CURRENCY)}),
+      event_time / ${sql.lit(DAY_S)}`.execute(db);
   for (const r of conversions.rows) {
-    if (r.conversions === null) continue;
     const c = entry(r.k);
-    c.conversions += Number(r.conversions);
-    c.click_conversions += Number(r.click_c);
-    c.view_conversions += Number(r.view_c);
-    c.deterministic_conversions += Number(r.det_c);
-    c.probabilistic_conversions += Number(r.prob_c);
-    c.unattributed += Number(r.unattributed);
-    c.revenue += Number(r.revenue ?? 0);
+    const n = Number(r.n);
+    if (Number(r.a) !== 1) {
+      c.unattributed += n;
+      continue;
+    }
+    c.conversions += n;
+    if (Number(r.click) === 1) c.click_conversions += n;
+    else c.view_conversions += n;
+    if (Number(r.det) === 1) c.deterministic_conversions += n;
+    else c.probabilistic_conversions += n;
+    c.revenue.push({ currency: r.cur, day: Number(r.d), amount: Number(r.v ?? 0) });
   }
 
-  if (q.group_by === 'day' || q.group_by === 'campaign' || q.group_by === 'total') {
+  // Spend is entered per campaign and day, so only those groupings (and the total) have it;
+  // it is not split by destination either.
+  if (!q.dest_id && (q.group_by === 'day' || q.group_by === 'campaign' || q.group_by === 'total')) {
     const costKey =
       q.group_by === 'day'
         ? sql.ref('day')
         : q.group_by === 'campaign'
           ? sql.ref('campaign_id')
           : null;
-    const costs = await sql<{ k: unknown; cost: unknown }>`
-      select ${costKey ?? sql`null`} as k, sum(cost) as cost from campaign_costs
-      where env_id = ${q.env_id} and day >= ${Math.floor(from / DAY_S)}
-        and day < ${Math.ceil(to / DAY_S)} ${campaignWhere}
-      ${costKey ? sql`group by ${costKey}` : sql``}`.execute(db);
+    const costs = await sql<{ k: unknown; cur: string | null; day: unknown; cost: unknown }>`
+      select ${costKey ?? sql`null`} as k, currency as cur, day, sum(cost) as cost
+      from campaign_costs
+      where env_id = ${q.env_id} and day >= ${fromDay} and day < ${toDay} ${campaignWhere}
+      group by ${costKey ? sql`${costKey}, ` : sql``}currency, day`.execute(db);
     for (const r of costs.rows) {
       if (r.cost === null) continue;
-      const c = entry(r.k);
-      c.cost = (c.cost ?? 0) + Number(r.cost);
+      entry(r.k).cost.push({
+        currency: r.cur ?? q.spend_currency ?? NO_CURRENCY,
+        day: Number(r.day),
+        amount: Number(r.cost),
+      });
     }
   }
   return [...out.values()];

@@ -87,6 +87,7 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
     creative_id: c.attribution?.creative_id ?? null,
     match_type: c.attribution?.match_type ?? null,
     is_test: c.test ? 1 : 0,
+    dedup_row: c.dedup_row ? 1 : 0,
   };
 }
 
@@ -111,6 +112,7 @@ export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRe
     reason: r.reason,
     created_at_ms: num(r.created_at_ms),
     ...(num(r.is_test) === 1 ? { test: true } : {}),
+    ...(num(r.dedup_row) === 1 ? { dedup_row: true } : {}),
   };
 }
 

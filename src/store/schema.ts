@@ -77,6 +77,11 @@ export interface ConversionsTable {
   match_type: string | null;
   /** 1 when the event carried a test code: shown in the debugger, never delivered. */
   is_test: number;
+  /**
+   * 1 on the one row of a conversion the deduplicated view counts: the destination whose
+   * credit wins across all destinations, or, when none credited it, one of its rows (0015b).
+   */
+  dedup_row: number;
 }
 
 export interface OutboxTable {
@@ -157,6 +162,7 @@ export interface Database extends AudienceTables {
   trigger_rules: TriggerRulesTable;
   campaign_costs: CampaignCostsTable;
   touch_days: TouchDaysTable;
+  fx_rates: FxRatesTable;
   stored_destinations: StoredDestinationsTable;
   definition_versions: DefinitionVersionsTable;
   revoked_sessions: RevokedSessionsTable;
@@ -166,6 +172,15 @@ export interface Database extends AudienceTables {
 export interface RevokedSessionsTable {
   session_id: string;
   expires_at_ms: number;
+}
+
+/** An exchange rate saved through the admin API: 1 base = rate quote from `day` (0015). */
+export interface FxRatesTable {
+  base: string;
+  quote: string;
+  day: number;
+  rate: number;
+  updated_at_ms: number;
 }
 
 /** A counter per kind of definition, moved on by every write (migration 0011). */

@@ -1,8 +1,10 @@
 import type { Attribution, LinkedAnonymousId } from '../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { FxRate } from '../domain/fx-rates.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportCounts, ReportQuery } from '../reports/report.js';
 import type { AudienceStore, ConversionPathRecord, ErasureRemovals } from './audience-store.js';
+import type { FxRateFilter } from './fx-rate-queries.js';
 
 /** An event as stored, with its primary key. */
 export interface StoredEvent {
@@ -29,6 +31,12 @@ export interface ConversionRecord {
   created_at_ms: number;
   /** The event carried a test code: kept for the debugger, never delivered nor reported. */
   test?: boolean;
+  /**
+   * This row is the one the deduplicated report counts for its conversion: its destination's
+   * credit wins across all destinations (or no destination credited the conversion and this
+   * row stands for it). See domain/dedup-credit.ts.
+   */
+  dedup_row?: boolean;
 }
 
 /** Delivery state of one (conversion, destination). */
@@ -263,8 +271,12 @@ export interface StoreCounts {
   clicks: number;
   events: number;
   duplicates: number;
+  /** Conversions, each once however many destinations it went to. */
   conversions: number;
+  /** Conversions some destination credited (each once). */
   attributed: number;
+  /** Credits summed over destinations: what the platforms together will claim. */
+  platform_credits: number;
   outbox_pending: number;
   outbox_delivered: number;
   outbox_dead: number;
@@ -528,6 +540,12 @@ export interface Store extends AudienceStore {
   campaignCosts(
     env_id: string,
   ): Promise<Array<{ campaign_id: string; cost: number; days: number; currency: string | null }>>;
+  /** Saves exchange rates (`/api/fx-rates`), replacing those of the same pair and day. */
+  putFxRates(rates: readonly FxRate[], now_ms: number): Promise<void>;
+  /** Saved exchange rates, by pair then date. */
+  listFxRates(f?: FxRateFilter): Promise<FxRate[]>;
+  /** Deletes one saved rate; false when there was none. */
+  deleteFxRate(key: { date: string; from: string; to: string }): Promise<boolean>;
   /** The newest events matching a filter (the debugger's list). */
   listEvents(f: EventFilter): Promise<StoredEvent[]>;
   eventTrail(pk: string): Promise<EventTrail | null>;

@@ -166,13 +166,16 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
           cost: null,
           roas: null,
         }),
+        // The purchase no destination credited has no campaign: it is a row of its own.
+        expect.objectContaining({ key: '', conversions: 0, unattributed: 1, revenue: 0 }),
       ]);
       // The chart's series comes along; the total counts each purchase once.
       expect(body.days.map((d: any) => [d.key, d.conversions])).toEqual([
         ['2026-11-20', 1],
         ['2026-11-21', 2],
       ]);
-      expect(body.totals).toMatchObject({ conversions: 3, unattributed: 0, revenue: 35, cost: 30 });
+      // The totals are the rows' sums: the same unattributed purchase as by day.
+      expect(body.totals).toMatchObject({ conversions: 3, unattributed: 1, revenue: 35, cost: 30 });
     });
 
     it('R03 by creative and by destination', async () => {
@@ -181,7 +184,9 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(byKey.cr1).toMatchObject({ impressions: 1, conversions: 1, view_conversions: 1 });
       expect(byKey.cr2).toMatchObject({ clicks: 1, conversions: 1, click_conversions: 1 });
       expect(byKey['']).toMatchObject({ impressions: 1, conversions: 1 });
-      const dest = (await report('from=2026-11-20&to=2026-11-21&group_by=destination')).body;
+      const dest = (
+        await report('from=2026-11-20&to=2026-11-21&group_by=destination&view=platform')
+      ).body;
       const byDest = Object.fromEntries(dest.rows.map((r: any) => [r.key, r]));
       expect(byDest.dsp1).toMatchObject({
         impressions: 2,
@@ -191,6 +196,14 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       });
       // dsp2 served no ad: it receives the purchases, credits none of them.
       expect(byDest.dsp2).toMatchObject({ impressions: 0, conversions: 0, unattributed: 4 });
+      // Deduplicated, each purchase counts once: the uncredited one belongs to no destination.
+      const once = (await report('from=2026-11-20&to=2026-11-21&group_by=destination')).body;
+      expect(once.view).toBe('deduplicated');
+      expect(Object.fromEntries(once.rows.map((r: any) => [r.key, r.conversions]))).toEqual({
+        dsp1: 3,
+        '': 0,
+      });
+      expect(once.totals).toMatchObject({ conversions: 3, unattributed: 1 });
       const one = (await report('from=2026-11-20&to=2026-11-21&group_by=day&campaign_id=c2')).body;
       expect(one.totals).toMatchObject({
         impressions: 1,
@@ -208,10 +221,10 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
       const lines = (await res.text()).trim().split('\r\n');
       expect(lines[0]).toBe(
-        'campaign,impressions,clicks,conversions,view_conversions,click_conversions,unattributed,click_conversion_rate,view_conversion_rate,revenue,cost,cpa,roas,deterministic_conversions,probabilistic_conversions',
+        'campaign,impressions,clicks,conversions,view_conversions,click_conversions,unattributed,click_conversion_rate,view_conversion_rate,revenue,cost,cpa,roas,deterministic_conversions,probabilistic_conversions,revenue_by_currency,unconverted_revenue,cost_by_currency,unconverted_cost',
       );
       // Both matched by cookie (deterministic), none by IP.
-      expect(lines[1]).toBe('c1,1,1,2,1,1,0,1,1,30,30,15,1,2,0');
+      expect(lines[1]).toBe('c1,1,1,2,1,1,0,1,1,30,30,15,1,2,0,EUR 30,,EUR 30,');
       expect(lines.at(-1)).toMatch(/^total,2,1,3,/);
     });
 

@@ -37,10 +37,11 @@ describe('pixeltrail seed --demo', () => {
         from_s: NOW_MS / 1000 - 31 * 86_400,
         to_s: NOW_MS / 1000 + 86_400,
         group_by: 'total',
+        view: 'deduplicated',
       });
       expect(total.impressions + total.clicks).toBe(5000);
       expect(total.conversions).toBe(counts.attributed);
-      expect(total.cost).toBeGreaterThan(0);
+      expect(total.cost.reduce((t, c) => t + c.amount, 0)).toBeGreaterThan(0);
     } finally {
       await store.close();
     }
