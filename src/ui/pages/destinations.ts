@@ -390,8 +390,9 @@ export async function destinationsSection(
         field('Events (comma-separated) ', events, 'd-events'),
         field('Click window ', click, 'd-click'),
         field('View window ', view, 'd-view'),
-        field('IP-match click window (≤ click window) ', probClick, 'd-pclick'),
-        field('IP-match view window (≤ view window) ', probView, 'd-pview'),
+        // Labels that do not contain "click window" or "view window", which name the fields above.
+        field('IP-match window for clicks (at most the click one) ', probClick, 'd-pclick'),
+        field('IP-match window for views (at most the view one) ', probView, 'd-pview'),
         field('Merge window ', merge, 'd-merge'),
         field('API base URL ', baseUrl, 'd-base'),
       ),
