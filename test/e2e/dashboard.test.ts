@@ -303,6 +303,25 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     expect(await row.textContent()).toContain('config file');
   });
 
+  it("U11 the form sets the IP-match windows; one longer than the destination's is clamped, and the list says so", async () => {
+    await page.getByRole('link', { name: 'Setup' }).click();
+    const row = page.locator('tr[data-dest="dsp1"]');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('IP-match window for clicks').fill('30d');
+    await page.getByLabel('IP-match window for views').fill('2h');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('dsp1 saved.').waitFor({ timeout: UI_WAIT_MS });
+    const text = await row.textContent();
+    expect(text).toContain('ip match: 30d click / 2h view');
+    expect(text).toContain(
+      'probabilistic_click_window 30d is longer than click_window 7d: 7d is used',
+    );
+    const dest = server.services.environment('env_t')?.destinations.find((d) => d.id === 'dsp1');
+    expect(dest?.probabilistic_view_window_ms).toBe(2 * 3_600_000);
+    await row.getByRole('button', { name: 'Revert to config file' }).click();
+    await page.getByText('dsp1 is back').waitFor({ timeout: UI_WAIT_MS });
+  });
+
   it('U10 no page logged a console error', () => {
     expect(consoleErrors).toEqual([]);
   });
