@@ -6,6 +6,7 @@ import {
   matchQuality,
   worseOf,
 } from '../domain/health.js';
+import { destinationMatchQuality } from '../domain/match-quality.js';
 import { HttpError } from './http-error.js';
 import { macroHealth } from './macro-health.js';
 import type { Services } from './services.js';
@@ -58,6 +59,8 @@ export function healthApi(app: FastifyInstance, s: Services): void {
           ...gradeSource(x.last_ms, now, dedup, quality.score),
         };
       });
+      // The sources' samples together: what the destinations' match quality is read from.
+      const sample = c.sources.flatMap((x) => x.sample);
       const destinations = env.destinations.map((d) => {
         const rows = c.outbox.filter((o) => o.dest_id === d.id);
         const n = (st: string) => rows.find((o) => o.status === st)?.n ?? 0;
@@ -76,6 +79,7 @@ export function healthApi(app: FastifyInstance, s: Services): void {
           type: d.type,
           conversions: all,
           match_rate: rate(attributed, all),
+          match_quality: destinationMatchQuality(d.type, d.events, sample),
           delivered: done,
           failed: n('failed'),
           dead: n('dead'),

@@ -48,3 +48,20 @@ export function qs(params: Record<string, string | number | undefined>): string 
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') u.set(k, String(v));
   return u.toString();
 }
+
+/** Posts a file as it is (a CSV import) with the session's CSRF token; JSON answer. */
+export async function upload<T = unknown>(path: string, file: Blob, type: string): Promise<T> {
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { ...(csrf ? { 'x-csrf-token': csrf } : {}), 'content-type': type },
+    body: file,
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok && !json?.rows) {
+    const errors: Array<{ field: string; message: string }> = json?.errors ?? [];
+    throw new ApiError(res.status, json?.error?.message ?? res.statusText, errors);
+  }
+  return json as T;
+}

@@ -4,6 +4,7 @@ import { h } from './dom.js';
 import { debuggerPage } from './pages/debugger.js';
 import { deliveriesPage } from './pages/deliveries.js';
 import { healthPage } from './pages/health.js';
+import { importsPage } from './pages/imports.js';
 import { reportsPage } from './pages/reports.js';
 import { setupPage } from './pages/setup.js';
 
@@ -35,6 +36,7 @@ const PAGES: Record<string, { title: string; render: (c: PageContext) => Promise
   reports: { title: 'Reports', render: reportsPage },
   deliveries: { title: 'Deliveries', render: deliveriesPage },
   health: { title: 'Health', render: healthPage },
+  import: { title: 'Import', render: importsPage },
   setup: { title: 'Setup', render: setupPage },
 };
 

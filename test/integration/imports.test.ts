@@ -76,6 +76,15 @@ describe('offline conversions import (issue 20 §4)', () => {
     );
   });
 
+  it('IMI06 the health page scores each destination per event name by what it receives', async () => {
+    const health = (await admin(base, '/api/health?env_id=env_t')).body;
+    const q = health.destinations.find(
+      (d: { dest_id: string }) => d.dest_id === 'dsp1',
+    ).match_quality;
+    expect(q.by_event.Purchase).toMatchObject({ sample: 2, coverage: { email: 1 } });
+    expect(q.advice[0].gain).toBeGreaterThanOrEqual(q.advice.at(-1).gain);
+  });
+
   it('IMI04 a body that is not CSV, an unknown environment or no token are refused in JSON', async () => {
     const json = await fetch(`${base}/api/imports?env_id=env_t`, {
       method: 'POST',

@@ -1,4 +1,5 @@
 import type { Light, MatchQuality } from '../../domain/health.js';
+import type { PlatformMatchQuality } from '../../domain/match-quality.js';
 import { api } from '../api.js';
 import { h, pill, time } from '../dom.js';
 import type { PageContext } from '../main.js';
@@ -20,6 +21,7 @@ interface Health {
     type: string;
     conversions: number;
     match_rate: number | null;
+    match_quality: DestinationQuality;
     success_rate: number | null;
     backlog: number;
     dead: number;
@@ -42,6 +44,35 @@ interface Health {
     invalid_rate: number | null;
     reasons: Array<{ reason: string; count: number }>;
   }>;
+}
+
+type DestinationQuality = PlatformMatchQuality & {
+  by_event: Record<string, PlatformMatchQuality>;
+};
+
+/** The score, per event name, and the two pieces of advice worth the most. */
+function qualityCell(q: DestinationQuality): HTMLElement {
+  if (q.sample === 0) return h('span', { class: 'muted' }, 'no events');
+  const perEvent = Object.entries(q.by_event)
+    .map(([name, e]) => `${name} ${e.score}`)
+    .join(', ');
+  return h(
+    'div',
+    {},
+    h('strong', {}, `${q.score}/10`),
+    perEvent ? h('span', { class: 'muted' }, ` (${perEvent})`) : '',
+    q.advice.length
+      ? h(
+          'ul',
+          {},
+          ...q.advice
+            .slice(0, 2)
+            .map((a) =>
+              h('li', {}, `+${a.gain}: ${a.tip} (${Math.round(a.share * 100)} % have it)`),
+            ),
+        )
+      : '',
+  );
 }
 
 const TONE = { green: 'ok', amber: 'warn', red: 'bad' } as const;
@@ -138,6 +169,7 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
         'Backlog',
         'Dead',
         'Unexpanded macros',
+        'Match quality (what the platform receives)',
       ],
       x.destinations.map((d) =>
         h(
@@ -155,6 +187,7 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
             { class: 'macros', title: `of ${d.pixel_hits} pixel and click hits` },
             macroCell(d.unexpanded_macro_share, d.unexpanded_macro_params),
           ),
+          h('td', { class: 'quality' }, qualityCell(d.match_quality)),
         ),
       ),
     ),
