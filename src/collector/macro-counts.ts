@@ -1,4 +1,3 @@
-import type { Counter } from 'prom-client';
 import type { Metrics } from './metrics.js';
 
 /** Counts one hit of a destination, and the unexpanded macros it carried. */
@@ -15,16 +14,11 @@ export type DestinationHitCounter = (
  * pass only configured environments and destinations, so the label sets stay bounded.
  */
 export function destinationHitCounter(m: Metrics): DestinationHitCounter {
-  // Bound counters by destination: resolving labels per hit shows in pixel profiles.
-  const bound = new Map<string, Counter.Internal>();
   return (envId, destId, endpoint, macros) => {
     const key = `${envId}\n${destId}`;
-    let hits = bound.get(key);
-    if (!hits) {
-      hits = m.destinationHits.labels({ env_id: envId, dest_id: destId });
-      bound.set(key, hits);
-    }
-    hits.inc();
+    const tally = m.destinationTally.get(key);
+    if (tally) tally.n++;
+    else m.destinationTally.set(key, { env_id: envId, dest_id: destId, n: 1 });
     if (macros.length === 0) return;
     m.macroHits.inc({ env_id: envId, dest_id: destId });
     for (const param of macros)

@@ -15,12 +15,23 @@ export class Metrics {
     labelNames: ['endpoint', 'reason'],
     registers: [this.registry],
   });
+  /**
+   * Pixel and click hits per destination, `env_id\ndest_id` → count: tallied as plain numbers
+   * on the pixel's hot path (a labelled `inc` hashes its labels every time) and copied into
+   * `destinationHits` when it is read.
+   */
+  readonly destinationTally = new Map<string, { env_id: string; dest_id: string; n: number }>();
   /** Pixel and click hits per destination (`dest_id` '' for none): the share below's base. */
-  readonly destinationHits = new Counter({
+  readonly destinationHits: Counter<'env_id' | 'dest_id'> = new Counter({
     name: 'pixeltrail_destination_hits_total',
     help: 'Pixel and click hits that named an environment, by destination (empty: none named)',
     labelNames: ['env_id', 'dest_id'],
     registers: [this.registry],
+    collect: () => {
+      this.destinationHits.reset();
+      for (const t of this.destinationTally.values())
+        this.destinationHits.inc({ env_id: t.env_id, dest_id: t.dest_id }, t.n);
+    },
   });
   /** Hits carrying an ad-server macro the ad server did not fill in, by parameter. */
   readonly unexpandedMacros = new Counter({

@@ -160,7 +160,8 @@ export interface PixelAnswer {
 }
 
 const NO_WARNINGS: string[] = [];
-const IMPRESSION_PARAMS = ['imp_id', ...TOUCH_PARAMS];
+/** What `/i` reads of its query, each checked for macros. */
+export const IMPRESSION_PARAMS = ['imp_id', ...TOUCH_PARAMS];
 
 /**
  * The `/i` impression pixel (DESIGN §5), whatever HTTP stack carries it: Fastify's route and

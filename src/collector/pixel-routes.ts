@@ -8,6 +8,7 @@ import { destinationHitCounter } from './macro-counts.js';
 import {
   browserId,
   headOnly,
+  IMPRESSION_PARAMS,
   impressionPixel,
   macroWarnings,
   param,
@@ -74,7 +75,8 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       // What GET would warn about (a link check learns that its ids are wrong), else `head`.
       const q = req.query as Query;
       const problem = pixelProblem(s.environment(param(q, 'env_id') ?? ''), q, 'imp_id');
-      return sendGif(reply, [problem ?? 'head']);
+      const macros = macroWarnings(readParams(q, IMPRESSION_PARAMS));
+      return sendGif(reply, problem ? [problem] : [...macros, 'head']);
     }
     const answer = impression(req.query as Query, req);
     return sendGif(reply, answer.warnings, answer.cookie);
@@ -82,8 +84,10 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
 
   app.get('/p', async (req, reply) => {
     if (headOnly(s, 'p', req.method)) {
-      const known = s.environment(param(req.query as Query, 'env_id') ?? '');
-      return sendGif(reply, [known ? 'head' : 'unknown_env']);
+      const q = req.query as Query;
+      const known = s.environment(param(q, 'env_id') ?? '');
+      const macros = macroWarnings(readParams(q, P_PARAMS));
+      return sendGif(reply, known ? [...macros, 'head'] : ['unknown_env']);
     }
     s.metrics.hits.inc({ endpoint: 'p' });
     const q = req.query as Query;

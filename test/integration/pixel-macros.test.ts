@@ -217,6 +217,19 @@ describe('/c click redirect', () => {
   });
 });
 
+describe('HEAD (link checkers)', () => {
+  it('UM09 HEAD on /i and /p warns about macros as GET would, and records nothing', async () => {
+    const head = (path: string) =>
+      fetch(`${fastify.base}${path}`, { method: 'HEAD', headers: { 'user-agent': UA } });
+    const i = await head('/i?env_id=env_t&dest_id=dsp1&imp_id={imp_id}&campaign_id=c1');
+    expect(i.headers.get('x-pixeltrail-warnings')).toBe('unexpanded_macro:imp_id, head');
+    const p = await head('/p?env_id=env_t&ev=Lead&eid=%%ORDER%%');
+    expect(p.headers.get('x-pixeltrail-warnings')).toBe('unexpanded_macro:eid, head');
+    const clean = await head('/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-OK');
+    expect(clean.headers.get('x-pixeltrail-warnings')).toBe('head');
+  });
+});
+
 describe('health page', () => {
   it('UM08 shows per destination the share of hits with unexpanded macros, and flags it', async () => {
     const config = testConfig('http://127.0.0.1:9/hook');
