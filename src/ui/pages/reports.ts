@@ -83,6 +83,55 @@ function chart(target: HTMLElement, rows: ReportRow[]): uPlot {
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+const money = (v: number | null, currency: string | null) =>
+  v === null
+    ? '—'
+    : `${v.toLocaleString(undefined, { maximumFractionDigits: 2 })} ${currency ?? ''}`;
+
+/**
+ * The two views side by side (issue 19 §4): what the platforms together claim, what
+ * happened once each, and the over-count between them; then money left unconverted.
+ */
+function viewsPanel(r: Report): HTMLElement {
+  const v = r.views;
+  const line = (label: string, x: { conversions: number; revenue: number | null }) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, label),
+      h('td', {}, String(x.conversions)),
+      h('td', {}, money(x.revenue, r.currency)),
+    );
+  return h(
+    'div',
+    { id: 'r-views' },
+    h(
+      'table',
+      { class: 'grid numbers' },
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', {}, 'View'), h('th', {}, 'Conversions'), h('th', {}, 'Revenue')),
+      ),
+      h(
+        'tbody',
+        {},
+        line('Platform (each destination’s credit)', v.platform),
+        line('Deduplicated (each conversion once)', v.deduplicated),
+        line('Over-count across platforms', v.overcount),
+      ),
+    ),
+    ...r.unconverted.map((u) =>
+      h(
+        'p',
+        { class: 'warn-text' },
+        `Not converted: ${u.currency} ${u.revenue} revenue, ${u.cost} cost (${u.from} – ${u.to}): ${u.reason}`,
+      ),
+    ),
+    ...r.notes.map((n) => h('p', { class: 'muted' }, n)),
+  );
+}
+
 /** Reports: a daily chart, a table grouped as asked, CSV, and campaign spend entry. */
 export async function reportsPage({ env, main, signal }: PageContext): Promise<void> {
   const today = Date.now();
@@ -103,7 +152,14 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
     h('option', { value: '' }, 'all destinations'),
     ...env.destinations.map((d) => h('option', { value: d.id }, d.id)),
   );
+  const view = h(
+    'select',
+    { id: 'r-view' },
+    h('option', { value: 'deduplicated' }, 'deduplicated'),
+    h('option', { value: 'platform' }, 'platform'),
+  );
   const csv = h('a', { class: 'button', id: 'r-csv', download: '' }, 'Download CSV');
+  const viewsBox = h('div', {});
   const chartBox = h('div', { class: 'chart', id: 'r-chart' });
   const tableBox = h('div', { class: 'scroll' });
   const timing = h('p', { class: 'muted', id: 'r-timing', role: 'status' });
@@ -112,7 +168,13 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
 
   const load = async () => {
     const started = performance.now();
-    const base = { env_id: env.id, from: from.value, to: to.value, dest_id: dest.value };
+    const base = {
+      env_id: env.id,
+      from: from.value,
+      to: to.value,
+      dest_id: dest.value,
+      view: view.value,
+    };
     const wanted = group.value;
     // One request: any grouping also carries the same range by day for the chart.
     const report = await api<Report>(`/api/reports?${qs({ ...base, group_by: wanted })}`);
@@ -120,6 +182,7 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
     chartBox.replaceChildren();
     plot = chart(chartBox, report.days ?? report.rows);
     tableBox.replaceChildren(table(report));
+    viewsBox.replaceChildren(viewsPanel(report));
     csv.setAttribute('href', `/api/reports?${qs({ ...base, group_by: wanted, format: 'csv' })}`);
     const ms = Math.round(performance.now() - started);
     timing.textContent = `Rendered in ${ms} ms`;
@@ -186,10 +249,12 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
       h('label', {}, 'To ', to),
       h('label', {}, 'Group by ', group),
       h('label', {}, 'Destination ', dest),
+      h('label', {}, 'View ', view),
       h('button', { type: 'submit' }, 'Show'),
       csv,
     ),
     timing,
+    viewsBox,
     chartBox,
     tableBox,
     h('h2', {}, 'Campaign spend'),
