@@ -1,9 +1,12 @@
 /**
- * Fuzz (issue 6): 100,000 random requests across every endpoint — valid, mutated and garbage
- * queries, bodies, content types, keys, cookies, consent strings and user agents — against a
- * running `pixeltrail serve`. No answer may be a 5xx, the process must not crash, and its heap
- * must come back near its baseline once the traffic is over. The requests are generated from a
- * fixed seed (FUZZ_SEED overrides) so a failure can be replayed.
+ * Fuzz (issues 6 and 18): random requests across every public endpoint — pixels, click,
+ * beacon, server API, Segment, Snowplow, tag and rules, health and metrics, and the admin API
+ * without credentials — valid, mutated and garbage queries, bodies, content types, keys,
+ * cookies, consent strings and user agents, against a running `pixeltrail serve`. No answer
+ * may be a 5xx, no request may hang, the process must not crash, and its heap and resident
+ * memory must come back near their baselines once the traffic is over. In CI it sends
+ * FUZZ_REQUESTS (default 6,000, bounded to keep CI fast); the issue 6 run sent 100,000. The
+ * requests are generated from a fixed seed (FUZZ_SEED overrides) so a failure can be replayed.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -13,20 +16,33 @@ import { type ChildServer, startChild, writeConfig } from '../helpers/child-serv
 import { tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
 import { tcfString } from '../helpers/tcf.js';
 
-const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 100_000);
+const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 6000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const CONCURRENCY = 48;
 /** Requests drawn from fast-check; the rest are mutations of these (generation is the slow part). */
 const POOL = 3000;
-const BATCH = 5000;
+/** Requests per batch; the baselines are taken after the first two (warm-up). */
+const BATCH = Math.max(1000, Math.ceil(REQUESTS / 12));
 /** Heap may end this much above the warmed-up baseline (a leak of 100k requests would not). */
 const HEAP_SLACK_BYTES = 48 * 1024 * 1024;
+/** Resident memory likewise: generous, for allocator and SQLite cache growth. */
+const RSS_SLACK_BYTES = 96 * 1024 * 1024;
+/** A request unanswered this long hangs (the slowest, a heavy export, takes a second or two). */
+const HANG_MS = 15_000;
 
 interface FuzzRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
   body?: string;
+  /** Sent without credentials, mutations included (`/api/live` with a token is a stream). */
+  anonymous?: boolean;
+}
+
+/** Headers without the credentials of a token or a session. */
+function withoutCredentials(h: Record<string, string>): Record<string, string> {
+  const { authorization: _a, cookie: _c, ...rest } = h;
+  return rest;
 }
 
 const TCF = tcfString([1, 2, 3]);
@@ -62,6 +78,15 @@ const queryKey = fc.oneof(
     'status',
     'anonymous_id',
     'env_id[]',
+    'e',
+    'aid',
+    'p',
+    'tv',
+    'eid',
+    'refr',
+    'ue_px',
+    'cx',
+    'duid',
   ),
   fc.string({ maxLength: 8 }),
 );
@@ -109,8 +134,54 @@ const eventBody = fc.record(
   },
   { requiredKeys: [] },
 );
+const segmentMessage = fc.record(
+  {
+    type: fc.constantFrom('track', 'page', 'identify', 'screen', 'group', 'alias', 'nope'),
+    messageId: fc.string({ maxLength: 20 }),
+    anonymousId: fc.oneof(fc.string({ maxLength: 20 }), fc.integer()),
+    userId: fc.oneof(fc.string({ maxLength: 20 }), fc.constant(null)),
+    event: fc.oneof(fc.constantFrom('Order Completed', 'Purchase'), fc.anything()),
+    writeKey: fc.constantFrom('wk_f', 'nope'),
+    timestamp: fc.oneof(
+      fc.date().map((d) => d.toISOString()),
+      fc.string({ maxLength: 12 }),
+    ),
+    properties: fc.oneof(
+      fc.record({ revenue: fc.double(), currency: fc.string({ maxLength: 4 }) }),
+      fc.anything({ maxDepth: 2 }),
+    ),
+    context: fc.oneof(
+      fc.record({ page: fc.record({ url: token, referrer: token }), ip: fc.ipV4() }),
+      fc.anything({ maxDepth: 2 }),
+    ),
+  },
+  { requiredKeys: [] },
+);
+const snowplowEvent = fc.record(
+  {
+    e: fc.constantFrom('pv', 'se', 'ue', 'tr', 'ti', 'pp', 'zz'),
+    aid: fc.constantFrom('env_f', 'nope'),
+    p: fc.constantFrom('web', 'srv', 'mob'),
+    eid: fc.uuid(),
+    tv: fc.constant('js-4.0.0'),
+    url: token,
+    refr: token,
+    ue_px: fc.string({ maxLength: 40 }),
+    cx: fc.string({ maxLength: 40 }),
+    tr_tt: fc.oneof(fc.double().map(String), fc.string({ maxLength: 6 })),
+  },
+  { requiredKeys: [] },
+);
 const body = fc.oneof(
   eventBody.map((e) => JSON.stringify(e)),
+  segmentMessage.map((m) => JSON.stringify(m)),
+  fc.array(segmentMessage, { maxLength: 4 }).map((batch) => JSON.stringify({ batch })),
+  fc.array(snowplowEvent, { maxLength: 4 }).map((data) =>
+    JSON.stringify({
+      schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+      data,
+    }),
+  ),
   fc.array(eventBody, { maxLength: 5 }).map((events) => JSON.stringify({ events })),
   fc.json({ maxDepth: 3 }),
   fc.string({ maxLength: 200 }),
@@ -168,14 +239,82 @@ const routes = fc.constantFrom(
   ['GET', '/api/session'],
   ['GET', '/nope'],
   ['PUT', '/i'],
+  // Issue 18: every other public endpoint.
+  ['HEAD', '/i'],
+  ['HEAD', '/p'],
+  ['OPTIONS', '/v1/events'],
+  ['POST', '/v1/track'],
+  ['POST', '/v1/page'],
+  ['POST', '/v1/identify'],
+  ['POST', '/v1/screen'],
+  ['POST', '/v1/batch'],
+  ['POST', '/v1/b'],
+  ['POST', '/v1/import'],
+  ['GET', '/v1/projects/wk_f/settings'],
+  ['POST', '/com.snowplowanalytics.snowplow/tp2'],
+  ['POST', '/com.snowplowanalytics.snowplow/tp2'],
+  ['GET', '/com.snowplowanalytics.snowplow/i'],
+  ['GET', '/i?e=pv&aid=env_f'],
+  ['GET', '/readyz'],
+  ['GET', '/metrics'],
+  ['GET', '/rules'],
+  ['GET', '/rules.js'],
+  ['GET', '/ui/'],
+  ['GET', '/%61pi/stats'],
 );
-const request: fc.Arbitrary<FuzzRequest> = fc
+/** The admin API as anyone may reach it: no token, no session. */
+const adminRoutes = fc.constantFrom(
+  'GET /api/audiences',
+  'POST /api/audiences',
+  'GET /api/audiences/1/members',
+  'GET /api/audiences/1/export.csv',
+  'POST /api/audiences/1/sync',
+  'GET /api/campaign-costs',
+  'GET /api/conversions/1/path',
+  'GET /api/destination-types',
+  'GET /api/destinations',
+  'POST /api/destinations',
+  'PUT /api/destinations/env_f/dsp1',
+  'POST /api/destinations/env_f/dsp1/test',
+  'POST /api/destinations/env_f/dsp1/pause',
+  'GET /api/environments/env_f/triggers',
+  'PUT /api/environments/env_f/triggers',
+  'GET /api/events',
+  'GET /api/events/1',
+  'GET /api/health',
+  'GET /api/live',
+  'GET /api/reports',
+  'GET /api/reports/attribution',
+  'GET /api/setup',
+  'DELETE /api/subjects',
+  'GET /api/subjects/export',
+  'DELETE /api/session',
+);
+const withQuery = (p: string, q: string) => (q ? `${p}${p.includes('?') ? '&' : '?'}${q}` : p);
+const publicRequest: fc.Arbitrary<FuzzRequest> = fc
   .record({ route: routes, query, headers, body })
   .map(({ route, query: q, headers: h, body: b }) => {
     const [method, p] = route as [string, string];
     const withBody = method === 'POST' || method === 'PUT';
-    return { method, path: q ? `${p}?${q}` : p, headers: h, body: withBody ? b : undefined };
+    return { method, path: withQuery(p, q), headers: h, body: withBody ? b : undefined };
   });
+const unauthenticatedAdmin: fc.Arbitrary<FuzzRequest> = fc
+  .record({ route: adminRoutes, query, headers, body })
+  .map(({ route, query: q, headers: h, body: b }) => {
+    const [method, p] = route.split(' ');
+    const withBody = method !== 'GET' && method !== 'DELETE';
+    return {
+      method,
+      path: withQuery(p, q),
+      headers: withoutCredentials(h),
+      body: withBody ? b : undefined,
+      anonymous: true,
+    };
+  });
+const request = fc.oneof(
+  { arbitrary: publicRequest, weight: 5 },
+  { arbitrary: unauthenticatedAdmin, weight: 1 },
+);
 
 /** Erasure and export are heavy by design (full scans, checkpoint, vacuum): a few of each. */
 const heavy: fc.Arbitrary<FuzzRequest> = fc
@@ -213,8 +352,10 @@ function mutate(pool: FuzzRequest[], rnd: () => number): FuzzRequest {
       return { ...r, body: r.body === undefined ? undefined : cut(r.body) };
     case 2:
       return { ...r, body: r.body === undefined ? undefined : flip(r.body) };
-    case 3:
-      return { ...r, headers: { ...r.headers, ...other.headers } };
+    case 3: {
+      const headers = { ...r.headers, ...other.headers };
+      return { ...r, headers: r.anonymous ? withoutCredentials(headers) : headers };
+    }
     default:
       return r;
   }
@@ -244,15 +385,30 @@ function send(agent: http.Agent, base: URL, r: FuzzRequest): Promise<number> {
       return;
     }
     req.on('error', () => resolve(-1));
+    // An answer that never comes is a hang, counted apart from a refused request.
+    req.setTimeout(HANG_MS, () => {
+      resolve(-2);
+      req.destroy();
+    });
     if (r.body !== undefined) req.end(r.body);
     else req.end();
   });
 }
 
-async function heapUsed(base: string): Promise<number> {
+async function memory(base: string): Promise<{ heap: number; rss: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('pixeltrail_nodejs_heap_size_used_bytes'));
-  return Number(line?.split(' ').pop());
+  const value = (name: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((l) => l.startsWith(name))
+        ?.split(' ')
+        .pop(),
+    );
+  return {
+    heap: value('pixeltrail_nodejs_heap_size_used_bytes'),
+    rss: value('pixeltrail_process_resident_memory_bytes'),
+  };
 }
 
 let server: ChildServer;
@@ -289,13 +445,13 @@ afterAll(async () => {
 });
 
 describe('fuzz', () => {
-  it(`Z01 ${REQUESTS} random requests: no 5xx, no crash, heap back near baseline`, async () => {
+  it(`Z01 ${REQUESTS} random requests to every public endpoint: no 5xx, no hang, no crash, heap and RSS back near baseline`, async () => {
     const base = new URL(server.base);
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const statuses = new Map<number, number>();
     const fiveXX: FuzzRequest[] = [];
     let done = 0;
-    let baseline = 0;
+    let baseline = { heap: 0, rss: 0 };
     const started = Date.now();
     const pool = fc.sample(request, { numRuns: POOL, seed: SEED });
     const heavyOnes = fc.sample(heavy, { numRuns: 20, seed: SEED });
@@ -318,7 +474,7 @@ describe('fuzz', () => {
       );
       done += batch.length;
       // The first batches warm up caches and code; the baseline is taken after them.
-      if (b === 1) baseline = await heapUsed(server.base);
+      if (b === 1) baseline = await memory(server.base);
     }
     agent.destroy();
     const seconds = (Date.now() - started) / 1000;
@@ -329,17 +485,23 @@ describe('fuzz', () => {
     expect(server.child.exitCode).toBeNull();
     expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
     expect(statuses.get(-1) ?? 0).toBeLessThan(done / 100);
+    expect(statuses.get(-2) ?? 0, 'requests unanswered after HANG_MS').toBe(0);
     // Memory back near the baseline once the queued writes are flushed and V8 has collected.
-    const settled = await waitFor(
+    let settled = baseline;
+    await waitFor(
       async () => {
-        const heap = await heapUsed(server.base);
-        return heap < baseline + HEAP_SLACK_BYTES ? heap : 0;
+        settled = await memory(server.base);
+        return (
+          settled.heap < baseline.heap + HEAP_SLACK_BYTES &&
+          settled.rss < baseline.rss + RSS_SLACK_BYTES
+        );
       },
       30_000,
       500,
     );
+    const mb = (n: number) => Math.round(n / 1e6);
     console.log(
-      `fuzz: heap ${Math.round(baseline / 1e6)} MB after warm-up, ${Math.round(settled / 1e6)} MB after`,
+      `fuzz: heap ${mb(baseline.heap)} MB after warm-up, ${mb(settled.heap)} MB after; RSS ${mb(baseline.rss)} MB, ${mb(settled.rss)} MB`,
     );
     expect(server.output()).not.toMatch(/FATAL|uncaught|unhandled/i);
   }, 900_000);
