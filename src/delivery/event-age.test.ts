@@ -36,4 +36,8 @@ describe('how old an event may be', () => {
     );
     expect(eventAgeLimitS(undefined, 'Purchase', undefined)).toBe(7 * DAY_S);
   });
+
+  it('EA05 a destination with a shorter limit (GA4, 72 h) keeps the 7 days every event has', () => {
+    expect(eventAgeLimitS(env(['ga4', ['Purchase']]), 'Purchase', 'website')).toBe(7 * DAY_S);
+  });
 });

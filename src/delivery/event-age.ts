@@ -12,7 +12,8 @@ export const DEFAULT_LATE_EVENT_AGE_S = 90 * 86_400;
 /**
  * The oldest `event_time` (seconds ago) worth accepting for this event: the longest window
  * among the destinations that will get it (Meta 7 days for the web and 62 for store sales,
- * Google Ads 90…), or MAX_EVENT_AGE_S when no destination takes the event. Each destination
+ * Google Ads 90…), and never less than MAX_EVENT_AGE_S: a platform with a shorter limit (GA4's
+ * 72 h) must not make the store refuse an event it always kept for reports. Each destination
  * then gets only what it still accepts (its adapter's `refuse`), and the rest is recorded
  * with the reason.
  */
@@ -27,5 +28,5 @@ export function eventAgeLimitS(
     const limit = adapterFor(d.type)?.maxEventAgeS?.(source) ?? DEFAULT_LATE_EVENT_AGE_S;
     longest = Math.max(longest, limit);
   }
-  return longest === 0 ? MAX_EVENT_AGE_S : longest;
+  return Math.max(longest, MAX_EVENT_AGE_S);
 }

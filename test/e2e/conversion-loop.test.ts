@@ -160,6 +160,8 @@ describe.skipIf(!HAS_CHROMIUM)('conversion loop against a real server', () => {
               events: ['Purchase'],
               click_window: '7d',
               view_window: '1d',
+              // Short enough for the test's wait, long enough that L02's two copies merge.
+              merge_window: '1s',
             },
           ],
         },

@@ -33,6 +33,7 @@ describe('serve --workers N', () => {
       PIXELTRAIL_CONFIG: cfg,
       PIXELTRAIL_DATA: `${dir}/data`,
       PORT: '18081',
+      HOST: '127.0.0.1',
     });
     expect(out.code).toBe(2);
     expect(out.stderr).toMatch(/--workers needs PostgreSQL/);
