@@ -322,6 +322,23 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     await page.getByText('dsp1 is back').waitFor({ timeout: UI_WAIT_MS });
   });
 
+  it('U12 the Import page uploads a CSV of store sales and offers the error report', async () => {
+    await page.goto(`${base}/ui/#/import`);
+    const now = Math.floor(Date.now() / 1000);
+    await page.getByLabel('CSV file').setInputFiles({
+      name: 'till.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(
+        `order_id,time,value,currency,email\nPOS-U12,${now - 3600},20,EUR,ann@example.com\n,${now},5,EUR,x@y.co\n`,
+      ),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText('2 rows: 1 imported').waitFor({ timeout: UI_WAIT_MS });
+    expect(await page.getByRole('link', { name: 'Download the error report' }).count()).toBe(1);
+    expect(await page.getByRole('cell', { name: 'order_id' }).count()).toBe(1);
+    await shot('import');
+  });
+
   it('U10 no page logged a console error', () => {
     expect(consoleErrors).toEqual([]);
   });
