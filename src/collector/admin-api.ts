@@ -38,12 +38,18 @@ const SignQuery = Type.Object(
   { additionalProperties: Type.String() },
 );
 
-/** Parses an ISO time or Unix seconds into ms; throws a 400 naming the field otherwise. */
+/** Times past the end of year 9999 are refused: dates past it have no ISO form to report. */
+const MAX_TIME_MS = Date.UTC(10_000, 0, 1);
+
+/**
+ * Parses an ISO time or Unix seconds into ms; throws a 400 naming the field otherwise, also
+ * for a time before 1970 or after 9999 (`to=9000000000000` was a 500).
+ */
 export function parseTimeMs(text: string, field: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (!Number.isFinite(ms))
+  if (!Number.isFinite(ms) || ms < 0 || ms >= MAX_TIME_MS)
     throw new HttpError(400, 'invalid_request', `${field} must be an ISO time or Unix seconds`, [
-      { field, message: 'is not a time' },
+      { field, message: 'is not a time between 1970 and 9999' },
     ]);
   return ms;
 }

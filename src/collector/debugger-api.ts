@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { attributionRules } from '../domain/attribution.js';
 import { explainAttribution } from '../domain/attribution-explain.js';
 import { eventDiagnostics } from '../domain/event-diagnostics.js';
-import { type LiveFilter, matchesLive } from '../ingest/live-bus.js';
+import { protectEvent, protectTouch } from '../ingest/ingest-privacy.js';
+import { type LiveFilter, type LiveItem, matchesLive } from '../ingest/live-bus.js';
 import { personTouches } from '../reports/conversion-paths.js';
 import type { EventTrail } from '../store/store.js';
+import { validSession } from './admin-session.js';
 import { HttpError } from './http-error.js';
+import { bearer } from './key-check.js';
 import type { Services } from './services.js';
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -15,6 +19,10 @@ const HEARTBEAT_MS = 15_000;
 /** EventSource reconnects after this long when the stream drops. */
 const RECONNECT_MS = 2000;
 const MAX_EVENT_ROWS = 500;
+/** Live streams one credential (an admin token, a dashboard session) may hold open at once. */
+export const MAX_LIVE_STREAMS_PER_TOKEN = 5;
+/** Live streams open at once on this process: each is a socket and a fan-out listener. */
+export const MAX_LIVE_STREAMS = 25;
 const DEFAULT_EVENT_ROWS = 100;
 const CONSENT_DENIED = 'ads consent denied';
 
@@ -59,6 +67,29 @@ async function explainedTrail(s: Services, trail: EventTrail) {
 }
 
 /**
+ * Who holds a stream: a digest of the Bearer admin token, or the dashboard session's id
+ * (the admin check already accepted one of them).
+ */
+function streamHolder(s: Services, req: FastifyRequest): string {
+  const token = bearer(req.headers.authorization);
+  if (token) return `t:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
+  return `s:${validSession(s.config, req, Math.floor(s.nowMs() / 1000))?.id ?? ''}`;
+}
+
+/**
+ * An item as the store keeps it: its IP as the environment's `ip_storage` says (the hash
+ * under `hmac`), never the address the request came from.
+ */
+function asStored(s: Services, item: LiveItem): LiveItem {
+  if (item.type === 'touch') {
+    const touch = protectTouch(item.touch, s.environment(item.touch.env_id));
+    return touch === item.touch ? item : { ...item, touch };
+  }
+  const event = protectEvent(item.event, s.environment(item.event.env_id));
+  return event === item.event ? item : { ...item, event };
+}
+
+/**
  * The live debugger's API: `GET /api/live` (Server-Sent Events of committed touches and
  * events), `GET /api/events` (the newest stored events) and `GET /api/events/:pk` (one
  * event with its warnings, duplicates, conversions, why each was or was not attributed, and
@@ -67,6 +98,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
 export function debuggerApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
     const streams = new Set<ServerResponse>();
+    const perToken = new Map<string, number>();
     api.addHook('preClose', async () => {
       for (const res of streams) res.end();
     });
@@ -76,6 +108,17 @@ export function debuggerApi(app: FastifyInstance, s: Services): void {
       { schema: { querystring: Filter } },
       (req, reply) => {
         const filter = filterOf(req.query);
+        const holder = streamHolder(s, req);
+        const mine = perToken.get(holder) ?? 0;
+        if (mine >= MAX_LIVE_STREAMS_PER_TOKEN || streams.size >= MAX_LIVE_STREAMS)
+          throw new HttpError(
+            429,
+            'too_many_streams',
+            mine >= MAX_LIVE_STREAMS_PER_TOKEN
+              ? `at most ${MAX_LIVE_STREAMS_PER_TOKEN} live streams per admin token or session; close one (another tab?) first`
+              : `at most ${MAX_LIVE_STREAMS} live streams at once on this server; try again later`,
+          );
+        perToken.set(holder, mine + 1);
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, {
@@ -98,7 +141,7 @@ export function debuggerApi(app: FastifyInstance, s: Services): void {
             res.write(`event: dropped\ndata: ${JSON.stringify({ dropped })}\n\n`);
             dropped = 0;
           }
-          res.write(`event: ${item.type}\ndata: ${JSON.stringify(item)}\n\n`);
+          res.write(`event: ${item.type}\ndata: ${JSON.stringify(asStored(s, item))}\n\n`);
         });
         const beat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
         streams.add(res);
@@ -106,6 +149,9 @@ export function debuggerApi(app: FastifyInstance, s: Services): void {
           clearInterval(beat);
           unsubscribe();
           streams.delete(res);
+          const left = (perToken.get(holder) ?? 1) - 1;
+          if (left > 0) perToken.set(holder, left);
+          else perToken.delete(holder);
         });
       },
     );

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
+import { HttpError } from './http-error.js';
+import { bearer, secretEquals } from './key-check.js';
 import type { Services } from './services.js';
 
 type TagBody = NonNullable<Services['tag']>;
@@ -55,7 +57,15 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
     }
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    const want = s.config.metrics_token;
+    // Off by default, as Prometheus exporters are; with a token, scrape with Bearer auth.
+    if (want !== null && !secretEquals(bearer(req.headers.authorization), want))
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'the metrics token is required: Authorization: Bearer <metrics_token>',
+      );
     s.metrics.queueDepth.set(s.pipeline.pending);
     reply.header('content-type', s.metrics.registry.contentType);
     return s.metrics.registry.metrics();

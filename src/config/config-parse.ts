@@ -521,6 +521,8 @@ export function parseConfig(
     trust_proxy: trustProxy(r, o.trust_proxy),
     ...connectionLimits(r, o),
     allow_private_destinations: allowPrivateDestinations(r, o.allow_private_destinations),
+    metrics_token:
+      o.metrics_token === undefined ? null : r.str(o, 'metrics_token', 'metrics_token'),
     log_level: overrides.log_level ?? (typeof o.log_level === 'string' ? o.log_level : 'info'),
     demo,
     public_url:

@@ -160,6 +160,11 @@ export interface AppConfig {
    * file's own destinations are not restricted (docs/privacy-security.md).
    */
   allow_private_destinations: boolean | string[];
+  /**
+   * When set, `/metrics` answers only `Authorization: Bearer <metrics_token>`; null (the
+   * default) leaves it open, as Prometheus exporters usually are.
+   */
+  metrics_token: string | null;
   log_level: string;
   /** True when no config file was given and a demo environment was made. */
   demo: boolean;

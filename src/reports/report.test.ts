@@ -140,4 +140,17 @@ describe('reports', () => {
       overcount: { conversions: 1, revenue: 20, revenue_by_currency: { EUR: 20 } },
     });
   });
+
+  it('RP07 CSV neutralises cells starting with TAB and CR as well as = + - @; numbers stay numbers', () => {
+    const keys = ['\t=1+2', '\r=1+2', '\t5', '@SUM(A1)', '-5', '+3', 'plain'];
+    const r = report(
+      { ...q, group_by: 'campaign' },
+      keys.map((k, i) => ({ ...emptyCounts(k), conversions: 10 - i })),
+    );
+    const cells = reportCsv(r)
+      .split('\r\n')
+      .slice(1, 1 + keys.length)
+      .map((l) => (l.startsWith('"') ? l.slice(0, l.indexOf('",') + 1) : l.split(',')[0]));
+    expect(cells).toEqual(["'\t=1+2", '"\'\r=1+2"', "'\t5", "'@SUM(A1)", '-5', '+3', 'plain']);
+  });
 });

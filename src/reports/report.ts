@@ -231,8 +231,11 @@ function moneyText(m: MoneyByCurrency): string {
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
-  // RFC 4180 quoting; a leading = + - @ is neutralised so a spreadsheet does not run it.
-  const safe = /^[=+\-@]/.test(s) && Number.isNaN(Number(s)) ? `'${s}` : s;
+  // RFC 4180 quoting. A cell a spreadsheet would run as a formula is neutralised with a
+  // leading ': one starting with = + - @ (unless it is a plain number), TAB or CR (OWASP,
+  // CSV Injection); Number() would read "\t5" as 5, so TAB and CR are never let through.
+  const formula = /^[\t\r]/.test(s) || (/^[=+\-@]/.test(s) && Number.isNaN(Number(s)));
+  const safe = formula ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
