@@ -25,8 +25,10 @@ const USAGE = `usage: pixeltrail <command>
                                           re-send the attributed conversions created in [from, to)
                                           (T: ISO time or Unix seconds) to one destination
   purge                                   delete expired touches and dedup keys now
-  destinations test DEST_ID [--env ID]    send one test purchase to a destination and print
-                                          the platform's answer
+  destinations test DEST_ID [--env ID] [--confirm real]
+                                          send one test purchase to the platform's test
+                                          channel and print its answer; a platform with
+                                          none records a real conversion, so --confirm real
   attribution recompute --from T --to T [--env ID]
                                           rebuild the conversion paths of [from, to) from the
                                           stored touches (after a window or rule change)
@@ -101,14 +103,20 @@ async function destinationsCommand(
   config: AppConfig,
   args: string[],
   envId?: string,
+  confirm?: string,
 ): Promise<void> {
   if (args[0] !== 'test' || !args[1])
-    throw new ConfigError(`usage: pixeltrail destinations test DEST_ID [--env ID]`);
+    throw new ConfigError(
+      `usage: pixeltrail destinations test DEST_ID [--env ID] [--confirm real]`,
+    );
   const env = config.environments.find((e) => e.id === (envId ?? config.environments[0].id));
   if (!env?.destinations.some((d) => d.id === args[1])) {
     throw new ConfigError(`no destination "${args[1]}" in environment ${env?.id ?? envId}`);
   }
-  const report = await sendTestConversion(env, args[1], senderOf(config), Date.now());
+  const report = await sendTestConversion(env, args[1], senderOf(config), Date.now(), {
+    confirmReal: confirm === 'real',
+  });
+  if ('needs_confirmation' in report) throw new ConfigError(`${report.message} (--confirm real)`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   const ok = !report.refused && report.reading?.verdicts.every((v) => v.action === 'done');
   if (!ok) process.exitCode = 1;
@@ -129,6 +137,7 @@ async function main(argv: string[]): Promise<void> {
       workers: { type: 'string' },
       event: { type: 'string' },
       'action-source': { type: 'string' },
+      confirm: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -150,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
       onError: (message) => process.stderr.write(`pixeltrail: ${message}\n`),
     }).reload();
     if (command === 'destinations') {
-      await destinationsCommand(config, positionals.slice(1), values.env);
+      await destinationsCommand(config, positionals.slice(1), values.env, values.confirm);
     } else if (command === 'migrate') {
       process.stdout.write(
         `migrations applied (${config.database_url ? 'PostgreSQL' : config.data_dir})\n`,

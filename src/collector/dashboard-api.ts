@@ -18,6 +18,8 @@ export const UI_DIR = path.resolve(
 );
 
 const DestParams = Type.Object({ env_id: Type.String(), dest_id: Type.String() });
+/** `confirm=real`: send even where the platform has no test channel (a real conversion). */
+const TestQuery = Type.Object({ confirm: Type.Optional(Type.Literal('real')) });
 const PAUSED_FROM_UI = 'paused from the dashboard';
 
 /**
@@ -74,13 +76,21 @@ export function dashboardApi(app: FastifyInstance, s: Services): void {
       },
     );
 
-    api.post<{ Params: Static<typeof DestParams> }>(
+    api.post<{ Params: Static<typeof DestParams>; Querystring: Static<typeof TestQuery> }>(
       '/api/destinations/:env_id/:dest_id/test',
-      { schema: { params: DestParams } },
+      { schema: { params: DestParams, querystring: TestQuery } },
       async (req) => {
         const { env_id, dest_id } = req.params;
-        const env = destination(env_id, dest_id);
-        return shortReport(await sendTestConversion(env, dest_id, s.send, s.nowMs()));
+        const report = await sendTestConversion(
+          destination(env_id, dest_id),
+          dest_id,
+          s.send,
+          s.nowMs(),
+          { confirmReal: req.query.confirm === 'real' },
+        );
+        if ('needs_confirmation' in report)
+          throw new HttpError(409, 'confirmation_required', report.message);
+        return shortReport(report);
       },
     );
   });

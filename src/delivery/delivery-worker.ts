@@ -72,6 +72,8 @@ interface Entry {
 interface Batch {
   dest: DestinationConfig;
   rows: ClaimedDelivery[];
+  /** The test code its events carry: the batch goes to the platform's test channel. */
+  testCode?: string;
 }
 
 /** Without an adapter-specific reading, the status class decides for every item. */
@@ -416,8 +418,10 @@ export class DeliveryWorker {
         orphans.push(d);
         continue;
       }
-      const key = `${d.outbox.env_id}/${dest.id}`;
-      const b = byDest.get(key) ?? { dest, rows: [] };
+      // Test events go in requests of their own, to the test channel (the code is per request).
+      const testCode = d.event.test_code;
+      const key = `${d.outbox.env_id}/${dest.id}/${testCode ?? ''}`;
+      const b = byDest.get(key) ?? { dest, rows: [], ...(testCode ? { testCode } : {}) };
       b.rows.push(d);
       byDest.set(key, b);
     }
@@ -427,7 +431,7 @@ export class DeliveryWorker {
       const limit = adapter?.maxBatchFor?.(b.dest, b.dest.settings) ?? adapter?.maxBatch ?? 1;
       const size = Math.max(1, Math.min(b.dest.batch.size, limit));
       for (let i = 0; i < b.rows.length; i += size)
-        batches.push({ dest: b.dest, rows: b.rows.slice(i, i + size) });
+        batches.push({ ...b, rows: b.rows.slice(i, i + size) });
     }
     return { batches, orphans };
   }
@@ -478,15 +482,25 @@ export class DeliveryWorker {
    * Sends one batch and reads the answer into attempt entries. `stop` when a row is to be
    * retried or the destination was paused: the rows behind it must not overtake it.
    */
-  private async deliver({ dest, rows }: Batch): Promise<{ entries: Entry[]; stop: boolean }> {
+  private async deliver({
+    dest,
+    rows,
+    testCode,
+  }: Batch): Promise<{ entries: Entry[]; stop: boolean }> {
     const { store, nowMs } = this.deps;
     const adapter = adapterFor(dest.type);
     if (!adapter) return { entries: [], stop: false };
     const at = nowMs();
+    // A test event only ever goes to the platform's test channel (DESIGN §7).
+    const noTestChannel =
+      testCode && !adapter.testChannel?.(dest.settings, testCode)
+        ? `test event: ${dest.type} has no test channel, nothing sent`
+        : null;
     const ctx: DeliveryContext<Record<string, unknown>> = {
-      dest,
+      dest: testCode ? { ...dest, test_mode: true } : dest,
       settings: dest.settings,
       nowMs: at,
+      ...(testCode ? { testCode } : {}),
     };
     const entries: Entry[] = [];
     // Drop up front what the platform would refuse whole, so one bad row never sinks a batch.
@@ -500,7 +514,7 @@ export class DeliveryWorker {
         adsPermitted(consent) || underLimitedDataUse(dest.settings, consent)
           ? null
           : 'ads consent denied';
-      const why = denied ?? adapter.refuse?.(item, ctx) ?? null;
+      const why = noTestChannel ?? denied ?? adapter.refuse?.(item, ctx) ?? null;
       if (why) {
         // Missing identifiers may still come with a later copy, which queues the row again.
         const failed_for = denied

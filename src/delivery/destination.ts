@@ -48,9 +48,15 @@ export interface DeliveryItem {
 
 /** What an adapter gets besides the items. */
 export interface DeliveryContext<S> {
+  /** The destination; `test_mode` is on when this request goes to the platform's test channel. */
   dest: DestinationConfig;
   settings: S;
   nowMs: number;
+  /**
+   * The test code the events of this request carry (`test_event_code` on the event), for a
+   * platform whose test channel takes one when the destination configures none.
+   */
+  testCode?: string;
 }
 
 /** The outcome of one request, per item, with the platform's own words for the log. */
@@ -100,6 +106,13 @@ export interface DestinationAdapter<S = Record<string, unknown>> {
    * one sends the delivered conversion again. Absent: a delivered conversion is never re-sent.
    */
   updateKeys?(item: DeliveryItem): string[];
+  /**
+   * The platform's test or validation channel for this destination — where nothing counts as
+   * a real conversion — in words (`Meta Test Events (test_event_code TEST1)`), or null when it
+   * has none for these settings (and `testCode`, an event's own code). With `test_mode` on in
+   * the context, `buildRequest` sends there. Absent: the platform has none.
+   */
+  testChannel?(settings: S, testCode?: string): string | null;
   buildRequest(items: DeliveryItem[], ctx: DeliveryContext<S>): OutgoingRequest;
   /** Reads the answer; without it, the status class decides for every item (DESIGN §7). */
   interpret?(result: HttpResult, items: DeliveryItem[], nowMs: number): Interpretation;

@@ -7,4 +7,7 @@ export const platformTraits: PlatformTraits = {
     const keys = adapterFor(dest.type)?.updateKeys;
     return keys ? keys({ outbox_id: 0, conversion, event }) : null;
   },
+  testChannel(dest, testCode) {
+    return !!adapterFor(dest.type)?.testChannel?.(dest.settings, testCode);
+  },
 };

@@ -11,10 +11,18 @@ import {
 } from './destination.js';
 import { adapterFor } from './destinations/registry.js';
 
+/** Where a test conversion went: the platform's test or validation channel, or live. */
+export type TestChannel = { kind: 'test'; name: string } | { kind: 'live' };
+
 /** What a test send did: the request (secrets left out), the answer and how it was read. */
 export interface TestSendReport {
   dest_id: string;
   type: string;
+  channel: TestChannel;
+  /** True when the send went live and was accepted: the platform counts a real conversion. */
+  real_conversion_recorded: boolean;
+  /** What to tell the person who asked, in words. */
+  note: string;
   refused: string | null;
   request: { method: string; url: string } | null;
   result: HttpResult | null;
@@ -55,6 +63,14 @@ export function shortReport(r: TestSendReport): TestSendReport {
       detail: r.reading.detail === null || !text ? null : short(r.reading.detail),
     },
   };
+}
+
+/** The platform has no test channel and the caller did not confirm a real conversion. */
+export interface NeedsConfirmation {
+  needs_confirmation: true;
+  dest_id: string;
+  type: string;
+  message: string;
 }
 
 /** A purchase as a real one would arrive: hashed email, click ids, attributed to a view. */
@@ -121,23 +137,47 @@ function redact(req: OutgoingRequest): { method: string; url: string } {
 }
 
 /**
- * Sends one test purchase to a destination, as `pixeltrail destinations test` does, and
- * returns what the platform answered. Test channels (`test_mode`) are used when configured.
+ * Sends one test purchase to a destination, as `pixeltrail destinations test` does, through
+ * the platform's test or validation channel (Meta/TikTok test codes, Google Ads validateOnly,
+ * GA4's validation server…). Where the platform has none, nothing is sent unless `confirmReal`:
+ * then it goes live and the report says a real conversion was recorded.
  */
 export async function sendTestConversion(
   env: EnvironmentConfig,
   destId: string,
   send: HttpSend,
   nowMs: number,
-): Promise<TestSendReport> {
+  opts: { confirmReal?: boolean } = {},
+): Promise<TestSendReport | NeedsConfirmation> {
   const dest = env.destinations.find((d) => d.id === destId);
   const adapter = dest ? adapterFor(dest.type) : undefined;
   if (!dest || !adapter) throw new Error(`no destination ${destId} in environment ${env.id}`);
-  const ctx = { dest, settings: dest.settings, nowMs };
-  const item = testItem(env, dest.id, nowMs);
+  const name = adapter.testChannel?.(dest.settings) ?? null;
   const base = { dest_id: dest.id, type: dest.type };
+  if (!name && !opts.confirmReal) {
+    return {
+      ...base,
+      needs_confirmation: true,
+      message: `${dest.type} has no test channel: a test conversion would be recorded as a real one. Send it with confirm=real to accept that.`,
+    };
+  }
+  const channel: TestChannel = name ? { kind: 'test', name } : { kind: 'live' };
+  const ctx = { dest: name ? { ...dest, test_mode: true } : dest, settings: dest.settings, nowMs };
+  const item = testItem(env, dest.id, nowMs);
   const refused = adapter.refuse?.(item, ctx) ?? null;
-  if (refused) return { ...base, refused, request: null, result: null, reading: null };
+  if (refused) {
+    const note = `not sent: ${refused}`;
+    return {
+      ...base,
+      channel,
+      real_conversion_recorded: false,
+      note,
+      refused,
+      request: null,
+      result: null,
+      reading: null,
+    };
+  }
   const req = requestFor(dest, adapter.buildRequest([item], ctx));
   const result = await send(req, dest.timeout_ms);
   const reading = adapter.interpret?.(result, [item], nowMs) ?? {
@@ -151,5 +191,22 @@ export async function sendTestConversion(
     ],
     detail: result.kind === 'response' ? result.bodyExcerpt.slice(0, 500) : result.error,
   };
-  return { ...base, refused: null, request: redact(req), result, reading };
+  const accepted = reading.verdicts.every((v) => v.action === 'done');
+  const real = channel.kind === 'live' && accepted;
+  const note =
+    channel.kind === 'test'
+      ? `sent to ${channel.name}: no real conversion was recorded`
+      : real
+        ? `sent live (${dest.type} has no test channel): a real conversion was recorded`
+        : `sent live (${dest.type} has no test channel) and not accepted`;
+  return {
+    ...base,
+    channel,
+    real_conversion_recorded: real,
+    note,
+    refused: null,
+    request: redact(req),
+    result,
+    reading,
+  };
 }

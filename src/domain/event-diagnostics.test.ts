@@ -35,7 +35,7 @@ describe('event diagnostics', () => {
 
   it('G03 test-mode events say they are not delivered', () => {
     expect(eventDiagnostics(ev({ test_code: 'TEST1' }), T * 1000)).toEqual([
-      'test mode (TEST1): not delivered, not in reports',
+      "test mode (TEST1): sent only to platforms' test channels, not in reports",
     ]);
   });
 });

@@ -29,6 +29,7 @@ export function eventDiagnostics(e: TrackedEvent, received_at_ms: number): strin
       `event_time skew: ${minutes} min ${skew > 0 ? 'before' : 'after'} arrival (late upload, or clock or unit error?)`,
     );
   }
-  if (e.test_code) out.push(`test mode (${e.test_code}): not delivered, not in reports`);
+  if (e.test_code)
+    out.push(`test mode (${e.test_code}): sent only to platforms' test channels, not in reports`);
   return out;
 }

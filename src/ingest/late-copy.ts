@@ -27,6 +27,20 @@ export interface PlatformTraits {
     dest: DestinationConfig,
     item: { conversion: ConversionRecord; event: TrackedEvent },
   ): string[] | null;
+  /** Whether the destination's platform has a test channel for events carrying this code. */
+  testChannel(dest: DestinationConfig, testCode: string): boolean;
+}
+
+/**
+ * Whether a conversion of this event may be queued for the destination: always, unless the
+ * event carries a test code; then only to a platform's test channel (DESIGN §7).
+ */
+export function deliversTest(
+  e: TrackedEvent,
+  dest: DestinationConfig,
+  platforms: PlatformTraits | undefined,
+): boolean {
+  return !e.test_code || (platforms?.testChannel(dest, e.test_code) ?? false);
 }
 
 /** A copy of a stored event, merged into it. */

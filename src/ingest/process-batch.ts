@@ -30,6 +30,7 @@ import type {
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 import {
   CONSENT_DENIED,
+  deliversTest,
   LIMITED_DATA_USE,
   type PlatformTraits,
   settleLateCopy,
@@ -54,9 +55,12 @@ export interface BatchContext {
    * the batch has held the thread long enough (SQLite runs a batch synchronously).
    */
   between?: () => Promise<void> | undefined;
-  /** What late copies need of the platforms (which merge a re-sent event); absent: none do. */
+  /** What ingest needs of the platforms (test channels, updates); absent: none have them. */
   platforms?: PlatformTraits;
 }
+
+/** The clock and platform traits the conversion writers take from the context. */
+type Timing = Pick<BatchContext, 'nowMs' | 'platforms'>;
 
 const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
@@ -171,7 +175,7 @@ function conversionRows(
   e: TrackedEvent,
   dests: DestinationConfig[],
   { decisions, path }: Decided,
-  nowMs: number,
+  { nowMs, platforms }: Timing,
   rawIp: string | undefined,
 ): ConversionRows {
   const conversion_id = `cv_${pk.slice(3)}`;
@@ -199,7 +203,7 @@ function conversionRows(
       (decision.reason === CONSENT_DENIED ||
         decision.reason === NOT_HUMAN ||
         acceptRefusal(d.accept, e) !== null);
-    if (!e.test_code && !refused && (decision.attributed || !d.attributed_only)) {
+    if (deliversTest(e, d, platforms) && !refused && (decision.attributed || !d.attributed_only)) {
       // Held for the merge window (copies merge into it) or the batch wait, the longer.
       deliveries.push({
         env_id: e.env_id,
@@ -221,11 +225,11 @@ async function recordConversions(
   pk: string,
   e: TrackedEvent,
   dests: DestinationConfig[],
-  nowMs: number,
+  at: Timing,
   rawIp: string | undefined,
 ): Promise<number> {
   if (dests.length === 0) return 0;
-  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), nowMs, rawIp);
+  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), at, rawIp);
   await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
   return dests.length;
 }
@@ -254,7 +258,7 @@ async function reattribute(
   { pk, received_at_ms }: { pk: string; received_at_ms: number },
   merged: TrackedEvent,
   env: EnvironmentConfig,
-  nowMs: number,
+  { nowMs, platforms }: Timing,
   rawIp: string | undefined,
 ) {
   const rows = await tx.conversionsOfEvent(pk);
@@ -282,13 +286,13 @@ async function reattribute(
       c.attribution = decision.attribution;
       c.reason = null;
       await tx.putConversion(c);
-      if (!merged.test_code && (d.attributed_only || wasRefused))
+      if (deliversTest(merged, d, platforms) && (d.attributed_only || wasRefused))
         await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
     } else if (wasRefused && !isOriginRefusal(decision.reason)) {
       // A server copy vouched for it: now it goes wherever unattributed conversions go.
       c.reason = decision.reason;
       await tx.putConversion(c);
-      if (!d.attributed_only && !merged.test_code)
+      if (!d.attributed_only && deliversTest(merged, d, platforms))
         await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
     }
   }
@@ -336,7 +340,7 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
       await tx.updateDuplicate(stored.pk, merged);
       if (changed || vouched) {
         await linkIdentities(tx, merged);
-        if (env) await reattribute(tx, stored, merged, env, ctx.nowMs, rawIp);
+        if (env) await reattribute(tx, stored, merged, env, ctx, rawIp);
         if (env) await settleLateCopy(tx, { ...ctx, stored, merged, addedKeys, env, rawIp });
       }
       return { status: 'duplicate', of: stored.pk };
@@ -345,9 +349,7 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
     await tx.insertEvent(pk, e, ctx.nowMs);
   }
   await linkIdentities(tx, e);
-  const conversions = env
-    ? await recordConversions(tx, pk, e, subscribed(env, e), ctx.nowMs, rawIp)
-    : 0;
+  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx, rawIp) : 0;
   return { status: 'accepted', pk, conversions };
 }
 
@@ -403,7 +405,7 @@ async function processBatchSetWise(
     const rows = pending.map(({ a, dests, input }) => {
       const touches = 'lookup' in input ? (found[next++] ?? []) : [];
       const decided = decideWith(a.e, dests, input, touches);
-      return conversionRows(a.pk, a.e, dests, decided, ctx.nowMs, a.rawIp);
+      return conversionRows(a.pk, a.e, dests, decided, ctx, a.rawIp);
     });
     await set.recordConversions(rows);
   };

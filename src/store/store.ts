@@ -29,7 +29,7 @@ export interface ConversionRecord {
   /** Why it is unattributed; null when attributed. */
   reason: string | null;
   created_at_ms: number;
-  /** The event carried a test code: kept for the debugger, never delivered nor reported. */
+  /** The event carried a test code: shown in the debugger, never reported; sent only to test channels. */
   test?: boolean;
   /**
    * This row is the one the deduplicated report counts for its conversion: its destination's

@@ -168,9 +168,18 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     await page.locator('#l-out').getByText(/sig=/).waitFor({ timeout: UI_WAIT_MS });
     const destRow = page.locator('tr[data-dest="dsp1"]');
     await destRow.getByRole('button', { name: 'Send test conversion' }).click();
+    // A webhook has no test channel: nothing is sent until the real conversion is confirmed.
+    await page
+      .locator('[data-test-answer="dsp1"]', { hasText: 'no test channel' })
+      .waitFor({ timeout: UI_WAIT_MS });
+    expect(hook.got.some((g) => g.body.includes('pixeltrail-test-'))).toBe(false);
+    await page.getByRole('button', { name: 'Send a real conversion' }).click();
     await page
       .locator('[data-test-answer="dsp1"]', { hasText: 'HTTP 200' })
       .waitFor({ timeout: UI_WAIT_MS });
+    expect(await page.locator('[data-test-answer="dsp1"]').textContent()).toContain(
+      'a real conversion was recorded',
+    );
     expect(hook.got.some((g) => g.body.includes('pixeltrail-test-'))).toBe(true);
     await destRow.getByRole('button', { name: 'Pause' }).click();
     await page.getByText('dsp1 paused').waitFor({ timeout: UI_WAIT_MS });
@@ -234,6 +243,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     expect(await page.content()).not.toContain('ui-secret');
 
     await row.getByRole('button', { name: 'Send test conversion' }).click();
+    await page.getByRole('button', { name: 'Send a real conversion' }).click();
     await page
       .locator('[data-test-answer="dsp-ui"]', { hasText: 'HTTP 200' })
       .waitFor({ timeout: UI_WAIT_MS });

@@ -189,8 +189,21 @@ describe('destinations managed through the admin API', () => {
     );
     expect(posts(hookB, 'lead-da3')).toEqual([]);
 
-    const test = await admin(base, '/api/destinations/env_t/dsp2/test', 'POST');
-    expect(test.body).toMatchObject({ dest_id: 'dsp2', result: { kind: 'response', status: 200 } });
+    // A webhook has no test channel: a test is a real conversion, sent only when confirmed.
+    const unconfirmed = await admin(base, '/api/destinations/env_t/dsp2/test', 'POST');
+    expect(unconfirmed.status).toBe(409);
+    expect(unconfirmed.body.error).toMatchObject({ code: 'confirmation_required' });
+    expect(hookC.got.some((g) => JSON.parse(g.body).event_id.startsWith('pixeltrail-test-'))).toBe(
+      false,
+    );
+    const test = await admin(base, '/api/destinations/env_t/dsp2/test?confirm=real', 'POST');
+    expect(test.body).toMatchObject({
+      dest_id: 'dsp2',
+      channel: { kind: 'live' },
+      real_conversion_recorded: true,
+      result: { kind: 'response', status: 200 },
+    });
+    expect(test.body.note).toMatch(/a real conversion was recorded/);
     expect(hookC.got.some((g) => JSON.parse(g.body).event_id.startsWith('pixeltrail-test-'))).toBe(
       true,
     );

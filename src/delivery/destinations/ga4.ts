@@ -161,6 +161,7 @@ export const ga4Destination: DestinationAdapter<Ga4Settings> = {
       return 'event older than 72 h: GA4 backdates Measurement Protocol events at most 72 h';
     return null;
   },
+  testChannel: () => 'GA4 validation server (/debug/mp/collect, nothing recorded)',
   buildRequest(items, { dest, settings }) {
     const base = apiBase(dest, 'https://www.google-analytics.com');
     // The validation server answers what is wrong with a payload; nothing reaches reports.

@@ -133,6 +133,7 @@ export const googleAdsDestination: DestinationAdapter<GoogleAdsSettings> = {
     return googleAdsUnmatchable(item);
   },
   unmatchable: googleAdsUnmatchable,
+  testChannel: () => 'Google Ads validateOnly (checked, nothing recorded)',
   buildRequest(items, { dest, settings }) {
     const base = apiBase(dest, 'https://googleads.googleapis.com');
     const version = settings.api_version ?? DEFAULT_API_VERSION;

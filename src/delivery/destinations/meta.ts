@@ -179,7 +179,7 @@ export function metaBody(
   items: readonly DeliveryItem[],
   ctx: DeliveryContext<MetaSettings>,
 ): Record<string, unknown> {
-  const code = ctx.dest.test_mode ? ctx.settings.test_event_code : undefined;
+  const code = ctx.dest.test_mode ? (ctx.settings.test_event_code ?? ctx.testCode) : undefined;
   return {
     data: items.map((item) => metaServerEvent(item, ctx)),
     ...(code ? { test_event_code: code } : {}),
@@ -316,7 +316,7 @@ export const metaDestination: DestinationAdapter<MetaSettings> = {
     const maxAgeS = metaMaxEventAgeS(source);
     if (ctx.nowMs / 1000 - c.event_time > maxAgeS)
       return `event too old: Meta refuses ${source} events older than ${maxAgeS / 86_400} days`;
-    if (ctx.dest.test_mode && !ctx.settings.test_event_code)
+    if (ctx.dest.test_mode && !(ctx.settings.test_event_code ?? ctx.testCode))
       return 'test_mode needs test_event_code (Events Manager → Test events)';
     const name = platformEventName(ctx.dest, c.event_name, META_EVENT_NAMES);
     const { value, currency } = valueAndCurrency(item);
@@ -325,6 +325,10 @@ export const metaDestination: DestinationAdapter<MetaSettings> = {
     return metaUnmatchable(item);
   },
   unmatchable: metaUnmatchable,
+  testChannel: (settings, testCode) => {
+    const code = settings.test_event_code ?? testCode;
+    return code ? `Meta Test Events (test_event_code ${code})` : null;
+  },
   // Meta deduplicates a server event by event_id and event_name ("Handling Duplicate Pixel
   // and Conversions API Events"): the same conversion sent again with more customer
   // information is kept as one event, so a late copy's match keys can still reach it.

@@ -352,6 +352,7 @@ export const pinterestDestination: DestinationAdapter<PinterestSettings> = {
     return pinterestUnmatchable(item);
   },
   unmatchable: pinterestUnmatchable,
+  testChannel: () => 'Pinterest ?test=true (validated, not recorded)',
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, DEFAULT_BASE_URL);
     const account = encodeURIComponent(ctx.settings.ad_account_id);

@@ -156,6 +156,12 @@ export const redditDestination: DestinationAdapter<RedditSettings> = {
     return redditUnmatchable(item, ctx);
   },
   unmatchable: redditUnmatchable,
+  testChannel: (s) =>
+    redditApiVersion(s) === 'v2'
+      ? 'Reddit test_mode (nothing stored)'
+      : s.test_id
+        ? `Reddit Event Testing (test_id ${s.test_id})`
+        : null,
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, 'https://ads-api.reddit.com');
     const s = ctx.settings;

@@ -213,6 +213,7 @@ export const snapchatDestination: DestinationAdapter<SnapSettings> = {
     return snapUnmatchable(item);
   },
   unmatchable: snapUnmatchable,
+  testChannel: () => 'Snap /events/validate (Test Event Tool, nothing stored)',
   buildRequest(items, ctx) {
     const base = apiBase(ctx.dest, 'https://tr.snapchat.com');
     const path = ctx.dest.test_mode ? 'events/validate' : 'events';

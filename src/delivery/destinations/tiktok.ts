@@ -160,7 +160,7 @@ export function tiktokBody(
   items: readonly DeliveryItem[],
   ctx: DeliveryContext<TiktokSettings>,
 ): Record<string, unknown> {
-  const code = ctx.dest.test_mode ? ctx.settings.test_event_code : undefined;
+  const code = ctx.dest.test_mode ? (ctx.settings.test_event_code ?? ctx.testCode) : undefined;
   return {
     event_source: 'web',
     event_source_id: ctx.settings.pixel_code,
@@ -283,11 +283,15 @@ export const tiktokDestination: DestinationAdapter<TiktokSettings> = {
     if (e.consent.ads === false) return 'ads consent denied';
     if (ctx.nowMs / 1000 - item.conversion.event_time > TIKTOK_MAX_EVENT_AGE_S)
       return 'event too old: TikTok matches events of the last 28 days only';
-    if (ctx.dest.test_mode && !ctx.settings.test_event_code)
+    if (ctx.dest.test_mode && !(ctx.settings.test_event_code ?? ctx.testCode))
       return 'test_mode needs test_event_code (Events Manager → Test Events)';
     return tiktokUnmatchable(item);
   },
   unmatchable: tiktokUnmatchable,
+  testChannel: (settings, testCode) => {
+    const code = settings.test_event_code ?? testCode;
+    return code ? `TikTok test events (test_event_code ${code})` : null;
+  },
   // TikTok deduplicates by event_id (and event) across the pixel and the Events API, so the
   // same conversion sent again with more match keys stays one event.
   updateKeys: (item) => Object.keys(tiktokUser(item.event)),

@@ -41,6 +41,9 @@ interface DestinationType {
 
 interface TestReport {
   dest_id: string;
+  /** Where it went, and whether the platform now counts a real conversion. */
+  note: string;
+  real_conversion_recorded: boolean;
   refused: string | null;
   request: { method: string; url: string } | null;
   result:
@@ -75,8 +78,19 @@ function testAnswer(r: TestReport): HTMLElement {
     'div',
     { class: 'test-answer', 'data-test-answer': r.dest_id },
     h('p', {}, h('strong', {}, line)),
+    h('p', { class: r.real_conversion_recorded ? 'error' : 'muted' }, r.note),
     r.request ? h('p', { class: 'muted' }, `${r.request.method} ${r.request.url}`) : null,
     body ? h('pre', { class: 'code', tabindex: 0 }, body) : null,
+  );
+}
+
+/** Asks before a test that the platform would record as a real conversion. */
+function confirmReal(destId: string, message: string, go: () => void): HTMLElement {
+  return h(
+    'div',
+    { class: 'test-answer', 'data-test-answer': destId },
+    h('p', {}, message),
+    h('button', { type: 'button', class: 'small', onclick: go }, 'Send a real conversion'),
   );
 }
 
@@ -164,7 +178,16 @@ export async function destinationsSection(
             class: 'small',
             onclick: () => {
               say(`Sending a test conversion to ${d.id}…`);
-              api<TestReport>(path(d, '/test'), 'POST').then((r) => say(testAnswer(r)), failed);
+              // A platform without a test channel answers 409: sending records a real one.
+              const send = (real: boolean) =>
+                api<TestReport>(path(d, real ? '/test?confirm=real' : '/test'), 'POST').then(
+                  (r) => say(testAnswer(r)),
+                  (err: Error) =>
+                    err instanceof ApiError && err.status === 409 && !real
+                      ? say(confirmReal(d.id, err.message, () => send(true)))
+                      : failed(err),
+                );
+              void send(false);
             },
           },
           'Send test conversion',
