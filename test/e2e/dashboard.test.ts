@@ -167,12 +167,16 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign link' }).click();
     await page.locator('#l-out').getByText(/sig=/).waitFor({ timeout: UI_WAIT_MS });
     const destRow = page.locator('tr[data-dest="dsp1"]');
+    const errorsBefore = consoleErrors.length;
     await destRow.getByRole('button', { name: 'Send test conversion' }).click();
     // A webhook has no test channel: nothing is sent until the real conversion is confirmed.
     await page
       .locator('[data-test-answer="dsp1"]', { hasText: 'no test channel' })
       .waitFor({ timeout: UI_WAIT_MS });
     expect(hook.got.some((g) => g.body.includes('pixeltrail-test-'))).toBe(false);
+    // Chromium logs the API's 409 (confirmation required) as a console error: expected.
+    await waitFor(() => consoleErrors.length > errorsBefore, UI_WAIT_MS);
+    expect(consoleErrors.splice(errorsBefore)).toEqual([expect.stringContaining('status of 409')]);
     await page.getByRole('button', { name: 'Send a real conversion' }).click();
     await page
       .locator('[data-test-answer="dsp1"]', { hasText: 'HTTP 200' })
@@ -242,8 +246,11 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     // The secret never comes back to the browser.
     expect(await page.content()).not.toContain('ui-secret');
 
+    const beforeTest = consoleErrors.length;
     await row.getByRole('button', { name: 'Send test conversion' }).click();
     await page.getByRole('button', { name: 'Send a real conversion' }).click();
+    await waitFor(() => consoleErrors.length > beforeTest, UI_WAIT_MS);
+    expect(consoleErrors.splice(beforeTest)).toEqual([expect.stringContaining('status of 409')]);
     await page
       .locator('[data-test-answer="dsp-ui"]', { hasText: 'HTTP 200' })
       .waitFor({ timeout: UI_WAIT_MS });
