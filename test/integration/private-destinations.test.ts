@@ -102,7 +102,7 @@ describe('destinations made through the admin API', () => {
     expect((await admin(base, '/api/destinations', 'POST', webhook('dsp-in', url))).status).toBe(
       201,
     );
-    const test = await admin(base, '/api/destinations/env_t/dsp-in/test', 'POST');
+    const test = await admin(base, '/api/destinations/env_t/dsp-in/test?confirm=real', 'POST');
     expect(test.body.result).toEqual({
       kind: 'network',
       error: expect.stringMatching(/^address_refused: localhost: 127\.0\.0\.1 is a loopback/),
@@ -156,12 +156,13 @@ describe('destinations made through the admin API', () => {
     }));
     await admin(base, '/api/destinations', 'POST', webhook('dsp-long', `${long.url}/t`));
     await admin(base, '/api/destinations', 'POST', webhook('dsp-bin', `${binary.url}/t`));
-    const a = (await admin(base, '/api/destinations/env_t/dsp-long/test', 'POST')).body;
+    const a = (await admin(base, '/api/destinations/env_t/dsp-long/test?confirm=real', 'POST'))
+      .body;
     expect(a.result).toMatchObject({ kind: 'response', status: 200 });
     expect(a.result.bodyExcerpt.startsWith('{"note":"xxx')).toBe(true);
     expect(a.result.bodyExcerpt.length).toBeLessThanOrEqual(301);
     expect(a.reading.detail.length).toBeLessThanOrEqual(301);
-    const b = (await admin(base, '/api/destinations/env_t/dsp-bin/test', 'POST')).body;
+    const b = (await admin(base, '/api/destinations/env_t/dsp-bin/test?confirm=real', 'POST')).body;
     expect(b.result).toMatchObject({ kind: 'response', status: 200, bodyExcerpt: '' });
     expect(JSON.stringify(b)).not.toContain('internal');
   });
