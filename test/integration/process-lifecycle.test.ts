@@ -137,7 +137,7 @@ describe('the serve process across crashes and commands', () => {
     const dir = tempDir();
     const cfg = writeConfig(dir, testConfig(`${hook.url}/hook`));
     const env = { PIXELTRAIL_CONFIG: cfg, PIXELTRAIL_DATA: `${dir}/data` };
-    const ok = await runCli(['destinations', 'test', 'dsp1'], env);
+    const ok = await runCli(['destinations', 'test', 'dsp1', '--confirm', 'real'], env);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({
       dest_id: 'dsp1',
@@ -146,7 +146,7 @@ describe('the serve process across crashes and commands', () => {
     });
     expect(hook.got).toHaveLength(1);
     status = 401;
-    const bad = await runCli(['destinations', 'test', 'dsp1'], env);
+    const bad = await runCli(['destinations', 'test', 'dsp1', '--confirm', 'real'], env);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout).reading.verdicts[0].action).toBe('pause');
     const none = await runCli(['destinations', 'test', 'nope'], env);
