@@ -22,6 +22,7 @@ import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { platformTraits } from './delivery/platform-traits.js';
 import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
+import { seededCopySources } from './ingest/copy-sources.js';
 import { IngestPipeline, PG_EVENT_BATCHES_IN_FLIGHT } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
 import { openStore } from './store/open-store.js';
@@ -141,12 +142,13 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     onJobsQueued: () => worker.wake(),
     onError: (message) => app.log.error({ message }, 'audience update failed'),
   });
+  const copies = await seededCopySources(store, nowMs());
   const pipeline = new IngestPipeline({
     store,
     nowMs,
     flushIntervalMs: config.flush_interval_ms,
     eventBatchesInFlight: store.dialect === 'postgres' ? PG_EVENT_BATCHES_IN_FLIGHT : 1,
-    context: () => ({ environment, newId, platforms: platformTraits }),
+    context: () => ({ environment, newId, platforms: platformTraits, copies }),
     observer: {
       touchesCommitted: (touches) => {
         metrics.batchSize.observe(touches.length);

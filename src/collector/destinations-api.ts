@@ -57,11 +57,11 @@ export function destinationView(
     ),
     notes: probabilisticWindowNotes(d),
     attributed_only: d.attributed_only,
-    merge_window: formatDurationMs(d.merge_window_ms ?? 0),
+    merge_window: d.merge_window_auto ? 'auto' : formatDurationMs(d.merge_window_ms ?? 0),
     test_mode: d.test_mode,
     base_url: d.base_url,
     accept: d.accept ?? 'any',
-    append_click_id: d.append_click_id ?? true,
+    append_click_id: d.append_click_id ?? 'auto',
     timeout: formatDurationMs(d.timeout_ms),
     max_in_flight: d.max_in_flight ?? 1,
     retry: {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { decideRedirect, verifyClick, withClickId } from '../domain/click-link.js';
+import { decideRedirect, tagRunsOn, verifyClick, withClickId } from '../domain/click-link.js';
 import { adsPermitted } from '../domain/consent.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
@@ -34,6 +34,28 @@ function sendGif(reply: FastifyReply, warnings: string[], cookie?: string): Fast
 /** A link's `append_click_id=0` (or false, no, off) keeps its landing URL as it is. */
 function turnedOff(v: string | undefined): boolean {
   return v !== undefined && ['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+}
+
+/** A link's `append_click_id=1` (or true, yes, on) appends it whatever the default. */
+function turnedOn(v: string | undefined): boolean {
+  return v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+}
+
+/**
+ * Whether `/c` appends the click id (issue 19 §2): the link's own `append_click_id` first, then
+ * the destination's; by default only where our tag runs (the environment's allowed origins),
+ * since nothing else reads it.
+ */
+function appendsClickId(
+  link: string | undefined,
+  dest: boolean | undefined,
+  allowedOrigins: readonly string[],
+  location: string,
+): boolean {
+  if (turnedOff(link)) return false;
+  if (turnedOn(link)) return true;
+  if (dest !== undefined) return dest;
+  return tagRunsOn(allowedOrigins, location);
 }
 
 /** Query as plain strings (first value of repeated keys dropped: a signature covers one). */
@@ -198,7 +220,13 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     const clickId = p.get('click_id') ?? s.newId('clk_');
     // The landing page learns the click first-party; not for a person who opted out.
     const location =
-      allowed && destination?.append_click_id !== false && !turnedOff(flat.append_click_id)
+      allowed &&
+      appendsClickId(
+        flat.append_click_id,
+        destination?.append_click_id,
+        env.allowed_origins,
+        decision.location,
+      )
         ? withClickId(decision.location, env.click_id_param, clickId)
         : decision.location;
     const redirect = () => {

@@ -266,8 +266,18 @@ export function parseDestinationConfig(
   };
 }
 
-/** `merge_window`: a duration up to the dedup window; `0` (a number too) sends at once. */
-function parseMergeWindow(r: Reader, o: Obj, path: string): number {
+/**
+ * `merge_window`: a duration up to the dedup window; `0` (a number too) sends at once; `auto`
+ * (the default) holds 30 s only where the other side sends the event name too (see
+ * ingest/copy-sources.ts).
+ */
+function parseMergeWindow(r: Reader, o: Obj, path: string): { ms: number; auto: boolean } {
+  if (o.merge_window === undefined || o.merge_window === 'auto')
+    return { ms: r.duration({}, 'merge_window', path, DEFAULT_MERGE_WINDOW), auto: true };
+  return { ms: parseFixedMergeWindow(r, o, path), auto: false };
+}
+
+function parseFixedMergeWindow(r: Reader, o: Obj, path: string): number {
   if (o.merge_window === 0 || o.merge_window === '0') return 0;
   const ms = r.duration(o, 'merge_window', path, DEFAULT_MERGE_WINDOW);
   if (ms > MAX_MERGE_WINDOW_MS) {
@@ -275,6 +285,10 @@ function parseMergeWindow(r: Reader, o: Obj, path: string): number {
     return 0;
   }
   return ms;
+}
+
+function mergeWindowFields(w: { ms: number; auto: boolean }) {
+  return w.auto ? { merge_window_ms: w.ms, merge_window_auto: true } : { merge_window_ms: w.ms };
 }
 
 function parseDestination(
@@ -346,13 +360,14 @@ function parseDestination(
       size: r.int(batch, 'size', `${path}.batch.size`, adapterFor(type)?.maxBatch ?? 1),
       max_wait_ms: r.duration(batch, 'max_wait', `${path}.batch.max_wait`, '0ms'),
     },
-    merge_window_ms: parseMergeWindow(r, o, `${path}.merge_window`),
+    ...mergeWindowFields(parseMergeWindow(r, o, `${path}.merge_window`)),
     test_mode: r.bool(o, 'test_mode', `${path}.test_mode`, false),
     base_url: baseUrl ? baseUrl.replace(/\/+$/, '') : null,
     accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),
     settings: parseSettings(r, o, type, path, env, refs),
   };
-  if (o.append_click_id !== undefined)
+  // `auto` (the default) appends where the environment's tag runs; true or false decide.
+  if (o.append_click_id !== undefined && o.append_click_id !== 'auto')
     dest.append_click_id = r.bool(o, 'append_click_id', `${path}.append_click_id`, true);
   if (Object.keys(refs).length > 0) dest.secret_refs = refs;
   return dest;

@@ -42,6 +42,11 @@ export interface DestinationConfig {
    * or 0 sends at once.
    */
   merge_window_ms?: number;
+  /**
+   * `merge_window: auto` (the config file's default): the window holds a conversion only when
+   * the environment also receives that event name from the other side (browser or server).
+   */
+  merge_window_auto?: boolean;
   /** Send to the platform's test channel (Meta test_event_code, TikTok test_event_code…). */
   test_mode: boolean;
   /** The platform's API host; tests point it at loopback. Null means the public default. */

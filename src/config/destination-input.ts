@@ -41,7 +41,7 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     timeout: formatDurationMs(d.timeout_ms),
     batch: { size: d.batch.size, max_wait: formatDurationMs(d.batch.max_wait_ms) },
     max_in_flight: d.max_in_flight ?? 1,
-    merge_window: formatDurationMs(d.merge_window_ms ?? 0),
+    merge_window: d.merge_window_auto ? 'auto' : formatDurationMs(d.merge_window_ms ?? 0),
     test_mode: d.test_mode,
     ...(d.base_url ? { base_url: d.base_url } : {}),
     accept: d.accept ?? 'any',

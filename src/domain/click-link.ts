@@ -91,3 +91,27 @@ export function withClickId(location: string, name: string, clickId: string): st
   url.search = kept.join('&');
   return url.href;
 }
+
+/**
+ * Whether our tag can run on the landing page, judged by the environment's `allowed_origins`
+ * (the sites whose tag beacons it accepts, `*` for any): only there does an appended
+ * `pt_click_id` reach anything. Elsewhere the landing URL is left exactly as the link named
+ * it — some sites refuse unknown query parameters (Google Ads says the same of its auto-tagging:
+ * https://support.google.com/google-ads/answer/3095550), and DESIGN §4 promises a `302` to `url`.
+ */
+export function tagRunsOn(allowedOrigins: readonly string[], location: string): boolean {
+  if (allowedOrigins.includes('*')) return true;
+  let host: string;
+  try {
+    host = new URL(location).host.toLowerCase();
+  } catch {
+    return false;
+  }
+  return allowedOrigins.some((o) => {
+    try {
+      return new URL(o).host.toLowerCase() === host;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -8,6 +8,7 @@ import { progressBar } from '../reports/recompute-paths.js';
 import { newId } from '../server.js';
 import type { Store } from '../store/store.js';
 import { errorReportCsv, importConversions } from './conversion-import.js';
+import { CopySources } from './copy-sources.js';
 import { processBatch } from './process-batch.js';
 
 /** What `pixeltrail import conversions FILE.csv` reads from its options. */
@@ -74,6 +75,8 @@ export async function importCommand(
           environment: (id) => (id === env.id ? env : undefined),
           nowMs: Date.now(),
           newId,
+          // Offline conversions have no browser copy to wait for: `auto` sends them at once.
+          copies: new CopySources(),
         }),
       ),
     progress: () => bar(read, total),

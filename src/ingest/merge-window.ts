@@ -7,9 +7,12 @@ import type { DestinationConfig } from '../config/config-types.js';
  * now. The due time lives on the outbox row, so the wait survives a restart.
  */
 export function deliveryDueMs(
-  dest: Pick<DestinationConfig, 'merge_window_ms' | 'batch'>,
+  dest: Pick<DestinationConfig, 'merge_window_ms' | 'merge_window_auto' | 'batch'>,
   firstSeenMs: number,
   nowMs: number,
+  otherCopyExpected = true,
 ): number {
-  return Math.max(firstSeenMs + (dest.merge_window_ms ?? 0), nowMs + dest.batch.max_wait_ms);
+  // `auto` waits only for a copy that may come: the other side sends this event name too.
+  const window = dest.merge_window_auto && !otherCopyExpected ? 0 : (dest.merge_window_ms ?? 0);
+  return Math.max(firstSeenMs + window, nowMs + dest.batch.max_wait_ms);
 }

@@ -27,6 +27,7 @@ import type {
   SetWiseIngest,
   TouchLookup,
 } from '../store/store.js';
+import type { CopySources } from './copy-sources.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 import {
   CONSENT_DENIED,
@@ -57,10 +58,12 @@ export interface BatchContext {
   between?: () => Promise<void> | undefined;
   /** What ingest needs of the platforms (test channels, updates); absent: none have them. */
   platforms?: PlatformTraits;
+  /** Which side sends which event name, for `merge_window: auto`; absent: always hold. */
+  copies?: CopySources;
 }
 
 /** The clock and platform traits the conversion writers take from the context. */
-type Timing = Pick<BatchContext, 'nowMs' | 'platforms'>;
+type Timing = Pick<BatchContext, 'nowMs' | 'platforms' | 'copies'>;
 
 const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
@@ -175,9 +178,10 @@ function conversionRows(
   e: TrackedEvent,
   dests: DestinationConfig[],
   { decisions, path }: Decided,
-  { nowMs, platforms }: Timing,
+  { nowMs, platforms, copies }: Timing,
   rawIp: string | undefined,
 ): ConversionRows {
+  const otherCopy = copies?.expectsOtherCopy(e.env_id, e.event_name, e.source, nowMs) ?? true;
   const conversion_id = `cv_${pk.slice(3)}`;
   const conversions: ConversionRecord[] = [];
   const deliveries: DeliveryRequest[] = [];
@@ -210,7 +214,7 @@ function conversionRows(
         conversion_id,
         dest_id: d.id,
         now_ms: nowMs,
-        due_ms: deliveryDueMs(d, nowMs, nowMs),
+        due_ms: deliveryDueMs(d, nowMs, nowMs, otherCopy),
         ...(rawIp ? { raw_ip: rawIp } : {}),
       });
     }
@@ -437,6 +441,7 @@ export async function processBatch(
   events: readonly TrackedEvent[],
   ctx: BatchContext,
 ): Promise<EventOutcome[]> {
+  for (const e of events) ctx.copies?.note(e.env_id, e.event_name, e.source, ctx.nowMs);
   if (tx.setWise) return processBatchSetWise(tx, tx.setWise, events, ctx);
   const outcomes: EventOutcome[] = [];
   for (const e of events) {

@@ -773,6 +773,17 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
+  async eventSourcesSince(since_ms: number) {
+    const rows = await this.db
+      .selectFrom('events')
+      .select(['env_id', 'event_name', 'source'])
+      .select((eb) => eb.fn.max('received_at_ms').as('last_ms'))
+      .where('received_at_ms', '>=', since_ms)
+      .groupBy(['env_id', 'event_name', 'source'])
+      .execute();
+    return rows.map((r) => ({ ...r, last_ms: Number(r.last_ms) }));
+  }
+
   async pausedDestinations() {
     return this.db
       .selectFrom('destination_state')

@@ -453,6 +453,13 @@ export interface Store extends AudienceStore {
   /** Frees the leases of owners known to be dead, so their rows need not wait for expiry. */
   releaseLeases(owners: readonly string[]): Promise<number>;
   nextDueAt(): Promise<number | null>;
+  /**
+   * Which sources sent which event names since `since_ms`, with the latest receipt of each:
+   * seeds `merge_window: auto` at start (ingest/copy-sources.ts).
+   */
+  eventSourcesSince(
+    since_ms: number,
+  ): Promise<Array<{ env_id: string; event_name: string; source: string; last_ms: number }>>;
   pausedDestinations(): Promise<Array<{ env_id: string; dest_id: string; reason: string | null }>>;
   setDestinationPaused(
     env_id: string,

@@ -17,7 +17,14 @@ beforeAll(async () => {
   const config = testConfig('http://127.0.0.1:9/hook');
   const env = config.environments[0] as (typeof config.environments)[0] & {
     destinations: Record<string, unknown>[];
+    allowed_origins: string[];
   };
+  // The sites our tag runs on: by default only their landing URLs get the click id.
+  env.allowed_origins = [
+    'http://shop.test',
+    'https://shop.example',
+    'https://landing.other.example',
+  ];
   const other = {
     ...env,
     id: 'env_named',
@@ -26,6 +33,7 @@ beforeAll(async () => {
     destinations: [{ ...env.destinations[0] }],
   };
   env.destinations.push({ ...env.destinations[0], id: 'plain', append_click_id: false });
+  env.destinations.push({ ...env.destinations[0], id: 'always', append_click_id: true });
   config.environments.push(other);
   ({ server, base } = await startPixeltrail(config, tempDir()));
 });
@@ -124,7 +132,21 @@ describe('the click id travels with the click', () => {
       destinations: { id: string; append_click_id: boolean }[];
     };
     const flags = Object.fromEntries(body.destinations.map((d) => [d.id, d.append_click_id]));
-    expect(flags).toMatchObject({ dsp1: true, plain: false });
+    expect(flags).toMatchObject({ dsp1: 'auto', plain: false, always: true });
+  });
+
+  it('CL13 a landing site our tag does not run on keeps its URL unless the link or destination asks', async () => {
+    const elsewhere = 'https://elsewhere.example/p?x=1';
+    const params = { env_id: 'env_t', dest_id: 'dsp1', click_id: 'CLK-13', url: elsewhere };
+    const signed = (p: Record<string, string>) =>
+      new URLSearchParams({ ...p, sig: signClick('wk_t', p) }).toString();
+    expect(await location(signed(params))).toBe(elsewhere);
+    expect(await location(signed({ ...params, append_click_id: '1' }))).toBe(
+      `${elsewhere}&pt_click_id=CLK-13`,
+    );
+    expect(await location(signed({ ...params, dest_id: 'always' }))).toBe(
+      `${elsewhere}&pt_click_id=CLK-13`,
+    );
   });
 
   it('CL10 t.js?env_id= tells the tag the parameter name of the environment', async () => {

@@ -184,6 +184,37 @@ describe('merge window (issue 20 §1)', () => {
     expect(event.user_data.fbp).toBe(FBP);
   });
 
+  it('MW12 merge_window auto: a shop whose tag does not send Purchase gets its server copies out at once', async () => {
+    const { server, base, meta } = await start({ merge_window: 'auto' });
+    await postEvents(base, [serverCopy('ord-mw12')]);
+    const [row] = await outbox(server);
+    // Nothing to wait for: no browser copy of a Purchase has ever come from this shop.
+    expect(row.next_attempt_at_ms).toBeLessThan(T0 + 1_000);
+    const event = await firstEvent(meta);
+    expect(event.user_data.em).toEqual([EMAIL_SHA]);
+  });
+
+  it('MW13 merge_window auto: once the tag sends Purchase too, a server copy waits 30 s for its browser copy and both go out merged', async () => {
+    const { server, base, meta } = await start({ merge_window: 'auto' });
+    await beacon(base, 'ord-mw13-earlier');
+    await server.services.pipeline.flush();
+    await waitFor(() => meta.got.length === 1);
+    now = T0 + 60_000;
+    await postEvents(base, [serverCopy('ord-mw13')]);
+    const row = (await outbox(server)).find((r) => r.next_attempt_at_ms > now);
+    expect(row?.next_attempt_at_ms).toBe(T0 + 90_000);
+    now = T0 + 61_000;
+    await beacon(base, 'ord-mw13');
+    await server.services.pipeline.flush();
+    expect(await round(server)).toBe(0);
+    now = T0 + 90_000;
+    server.services.worker.wake();
+    await waitFor(() => meta.got.length === 2);
+    const event = JSON.parse(meta.got[1].body).data[0];
+    expect(event).toMatchObject({ event_id: 'ord-mw13', event_source_url: URL });
+    expect(event.user_data).toMatchObject({ em: [EMAIL_SHA], fbp: FBP, fbc: FBC });
+  });
+
   it('MW06 a copy inside the window that denies consent (GPC) cancels the delivery: nothing reaches Meta', async () => {
     const { server, base, meta } = await start();
     await beacon(base, 'ord-mw6');

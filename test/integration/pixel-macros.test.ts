@@ -202,7 +202,7 @@ describe('/c click redirect', () => {
     const ptid = newBrowser();
     const res = await get(
       fast.base,
-      `/c?env_id=env_t&dest_id=dsp1&click_id=__CLICK_ID__&campaign_id=c-7&url=${encodeURIComponent('https://shop.example/x')}`,
+      `/c?env_id=env_t&dest_id=dsp1&click_id=__CLICK_ID__&campaign_id=c-7&append_click_id=1&url=${encodeURIComponent('https://shop.example/x')}`,
       ptid,
     );
     expect(res.status).toBe(302);

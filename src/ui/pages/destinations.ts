@@ -16,7 +16,7 @@ interface Destination {
   notes: string[];
   attributed_only: boolean;
   /** `/c` adds the click id to the landing URL of this destination's links. */
-  append_click_id: boolean;
+  append_click_id: boolean | 'auto';
   merge_window: string;
   test_mode: boolean;
   base_url: string | null;
@@ -275,7 +275,7 @@ export async function destinationsSection(
     const merge = h('input', {
       id: 'd-merge',
       name: 'merge_window',
-      value: current?.merge_window ?? '30s',
+      value: current?.merge_window ?? 'auto',
       size: 6,
     });
     const attributedOnly = h('input', {
@@ -284,11 +284,16 @@ export async function destinationsSection(
       checked: current ? current.attributed_only : true,
     });
     const testMode = h('input', { id: 'd-test', type: 'checkbox', checked: !!current?.test_mode });
-    const appendClickId = h('input', {
-      id: 'd-append',
-      type: 'checkbox',
-      checked: current ? current.append_click_id !== false : true,
-    });
+    const appendWas = String(current?.append_click_id ?? 'auto');
+    const appendClickId = h(
+      'select',
+      { id: 'd-append', name: 'append_click_id' },
+      ...[
+        ['auto', 'where our tag runs (its allowed origins)'],
+        ['true', 'always'],
+        ['false', 'never'],
+      ].map(([v, label]) => h('option', { value: v, selected: v === appendWas }, label)),
+    );
     const baseUrl = h('input', {
       id: 'd-base',
       name: 'base_url',
@@ -361,7 +366,8 @@ export async function destinationsSection(
             merge_window: merge.value.trim(),
             attributed_only: attributedOnly.checked,
             test_mode: testMode.checked,
-            append_click_id: appendClickId.checked,
+            append_click_id:
+              appendClickId.value === 'auto' ? 'auto' : appendClickId.value === 'true',
             settings,
           };
           if (baseUrl.value.trim() !== '') body.base_url = baseUrl.value.trim();
@@ -424,12 +430,7 @@ export async function destinationsSection(
         { class: 'filters' },
         h('label', { class: 'check', for: 'd-attributed' }, attributedOnly, ' Attributed only'),
         h('label', { class: 'check', for: 'd-test' }, testMode, ' Platform test mode'),
-        h(
-          'label',
-          { class: 'check', for: 'd-append' },
-          appendClickId,
-          ' Add the click id to landing URLs',
-        ),
+        field('Add the click id to landing URLs ', appendClickId, 'd-append'),
       ),
       settingsBox,
       fieldErrors,
