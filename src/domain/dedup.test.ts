@@ -33,7 +33,11 @@ describe('deduplication', () => {
     const { merged, changed } = mergeDuplicate(base, later);
     expect(merged.properties).toEqual({ value: 10, currency: 'EUR' });
     expect(merged.source).toBe('server');
-    expect(changed).toBe(false);
+    // The tag copy adds only what it is by nature: a website conversion (D08).
+    expect(merged.action_source).toBe('website');
+    expect(changed).toBe(true);
+    const sameSide = mergeDuplicate(base, { ...later, source: 'server' as const });
+    expect(sameSide.changed).toBe(false);
   });
 
   it('D04 a later copy fills the fields the first lacked', () => {
@@ -73,5 +77,41 @@ describe('deduplication', () => {
     const later = { ...base, user: { ip: '198.51.100.1', fbp: 'fb.1.1.1', user_id: 'u1' } };
     expect(mergeDuplicate(base, later).addedKeys.sort()).toEqual(['fbp', 'user_id']);
     expect(mergeDuplicate(base, base).addedKeys).toEqual([]);
+  });
+
+  it('D07 a first copy stating no action_source takes the one a later copy states', () => {
+    const crm: TrackedEvent = { ...base, action_source: 'phone_call' };
+    const { merged, changed } = mergeDuplicate(base, crm);
+    expect(merged.action_source).toBe('phone_call');
+    expect(changed).toBe(true);
+    // The old place, properties.action_source, counts as stated too.
+    const legacy = { ...base, properties: { ...base.properties, action_source: 'chat' } };
+    expect(mergeDuplicate(base, legacy).merged.action_source).toBe('chat');
+  });
+
+  it('D08 a later tag (browser) copy states "website" by nature', () => {
+    const browser: TrackedEvent = { ...base, source: 'tag' };
+    const { merged, changed } = mergeDuplicate(base, browser);
+    expect(merged.action_source).toBe('website');
+    expect(changed).toBe(true);
+  });
+
+  it('D09 a first copy that states one, or a first tag copy, keeps its own', () => {
+    const store: TrackedEvent = { ...base, action_source: 'physical_store' };
+    const web: TrackedEvent = { ...base, action_source: 'website' };
+    expect(mergeDuplicate(store, web).merged.action_source).toBe('physical_store');
+    expect(mergeDuplicate(store, web).changed).toBe(false);
+    const legacy = { ...base, properties: { ...base.properties, action_source: 'chat' } };
+    expect(mergeDuplicate(legacy, web).merged.action_source).toBeUndefined();
+    const browser: TrackedEvent = { ...base, source: 'tag' };
+    const first = mergeDuplicate(browser, store);
+    expect(first.merged.action_source).toBeUndefined();
+    expect(first.changed).toBe(false);
+  });
+
+  it('D10 nothing stated on either side leaves action_source unset and unchanged', () => {
+    const { merged, changed } = mergeDuplicate(base, { ...base });
+    expect(merged).not.toHaveProperty('action_source');
+    expect(changed).toBe(false);
   });
 });

@@ -1,4 +1,10 @@
-import type { Consent, TrackedEvent, UserKeys } from './event.js';
+import {
+  ACTION_SOURCES,
+  type ActionSource,
+  type Consent,
+  type TrackedEvent,
+  type UserKeys,
+} from './event.js';
 
 /** Copies of one `(env_id, event_name, event_id)` within this window are one event. */
 export const DEDUP_WINDOW_S = 48 * 3600;
@@ -57,10 +63,30 @@ function addedUserKeys(first: UserKeys, later: UserKeys): string[] {
     .map(([k]) => k);
 }
 
+const ACTION_SOURCE_SET: ReadonlySet<string> = new Set(ACTION_SOURCES);
+
+/** The action source a copy states: its own, or the `properties.action_source` of old callers. */
+function statedActionSource(e: TrackedEvent): ActionSource | undefined {
+  if (e.action_source) return e.action_source;
+  const own = e.properties.action_source;
+  return typeof own === 'string' && ACTION_SOURCE_SET.has(own) ? (own as ActionSource) : undefined;
+}
+
+/**
+ * The merged event's action source, when it must change: a first copy that states none takes
+ * the one a later copy states, and a tag (browser) copy is "website" by nature. A first copy
+ * that states one keeps it, and so does a first tag copy (it happened on the website, which
+ * the platforms read from its page URL and user agent).
+ */
+function mergedActionSource(first: TrackedEvent, later: TrackedEvent): ActionSource | undefined {
+  if (statedActionSource(first) || first.source === 'tag') return undefined;
+  return statedActionSource(later) ?? (later.source === 'tag' ? 'website' : undefined);
+}
+
 /**
  * Merges a later copy into the first one: the first copy's fields are kept, fields it lacked
- * are filled from the later copy (a browser copy brings the cookie, a server copy the email);
- * a consent denial in the later copy wins. `addedKeys` names the user keys the copy added.
+ * are filled from the later copy (a browser copy brings the cookie, a server copy the email,
+ * a CRM copy where the sale happened: `action_source`); a consent denial in the later copy wins. `addedKeys` names the user keys the copy added.
  */
 export function mergeDuplicate(
   first: TrackedEvent,
@@ -69,9 +95,17 @@ export function mergeDuplicate(
   const user = fillMissing(first.user, later.user);
   const properties = fillMissing(first.properties, later.properties);
   const consent = mergeConsent(first.consent, later.consent);
+  const action_source = mergedActionSource(first, later);
+  const merged: TrackedEvent = {
+    ...first,
+    user: user.value,
+    properties: properties.value,
+    consent: consent.value,
+  };
+  if (action_source) merged.action_source = action_source;
   return {
-    merged: { ...first, user: user.value, properties: properties.value, consent: consent.value },
-    changed: user.changed || properties.changed || consent.changed,
+    merged,
+    changed: user.changed || properties.changed || consent.changed || !!action_source,
     addedKeys: addedUserKeys(first.user, later.user),
   };
 }

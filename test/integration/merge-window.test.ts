@@ -376,4 +376,20 @@ describe('merge window (issue 20 §1)', () => {
       reason: expect.stringMatching(/Limited Data Use/),
     });
   });
+
+  it('MW14 a first copy without action_source takes the one a later copy states; Meta gets it', async () => {
+    const { server, base, meta } = await start();
+    await postEvents(base, [serverCopy('ord-mw14')]);
+    now = T0 + 2_000;
+    // The call centre's CRM copy says where the sale happened.
+    const crm = serverCopy('ord-mw14', { action_source: 'phone_call' });
+    expect((await postEvents(base, [crm])).body).toMatchObject({ duplicates: 1 });
+    now = T0 + 30_000;
+    server.services.worker.wake();
+    // Without the merge, the first copy (no page, no user agent) went as "other".
+    expect(await firstEvent(meta)).toMatchObject({
+      event_id: 'ord-mw14',
+      action_source: 'phone_call',
+    });
+  });
 });
