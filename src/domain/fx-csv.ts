@@ -1,3 +1,4 @@
+import { type CsvError, type Options, parse } from 'csv-parse/sync';
 import { checkFxRate, type FxRate } from './fx-rates.js';
 import type { FieldError } from './validation-error.js';
 
@@ -15,76 +16,55 @@ export type FxCsvResult =
   | { ok: true; rates: FxRate[]; errors: FxRowError[] }
   | { ok: false; errors: FieldError[] };
 
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const LF = 0x0a;
-const CR = 0x0d;
+/** One record of the file: its cells and the 1-based line it starts on, or why it is unreadable. */
+type CsvRecord = { line: number; cells: string[] } | { line: number; error: string };
 
-/**
- * Splits CSV text into records of cells (RFC 4180: quoted cells may hold commas, doubled
- * quotes and line breaks), with the 1-based line each record starts on. One pass that
- * slices cells out of the text, linear in its length.
- */
-function csvRecords(text: string): Array<{ line: number; cells: string[] }> {
-  const out: Array<{ line: number; cells: string[] }> = [];
-  const n = text.length;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  let cells: string[] = [];
-  let start = line;
-  while (i <= n) {
-    let cell: string;
-    if (text.charCodeAt(i) === QUOTE) {
-      const parts: string[] = [];
-      let from = i + 1;
-      for (;;) {
-        const q = text.indexOf('"', from);
-        if (q === -1) {
-          parts.push(text.slice(from));
-          i = n;
-          break;
-        }
-        parts.push(text.slice(from, q));
-        if (text.charCodeAt(q + 1) === QUOTE) {
-          parts.push('"');
-          from = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      cell = parts.join('');
-      for (const p of parts)
-        for (let k = p.indexOf('\n'); k !== -1; k = p.indexOf('\n', k + 1)) line++;
-      // Anything between the closing quote and the delimiter is kept, as spreadsheets do.
-      let j = i;
-      while (j < n && !isDelimiter(text.charCodeAt(j))) j++;
-      cell += text.slice(i, j);
-      i = j;
-    } else {
-      let j = i;
-      while (j < n && !isDelimiter(text.charCodeAt(j))) j++;
-      cell = text.slice(i, j);
-      i = j;
-    }
-    cells.push(cell);
-    const c = text.charCodeAt(i);
-    if (c === COMMA) {
-      i++;
-      continue;
-    }
-    if (cells.length > 1 || (cells[0] as string).trim() !== '') out.push({ line: start, cells });
-    cells = [];
-    if (c === CR && text.charCodeAt(i + 1) === LF) i++;
-    i++;
-    line++;
-    start = line;
-  }
-  return out;
+/** csv-parse calls `on_skip` for a record it drops (5.x runtime; missing from its typings). */
+interface OnSkip {
+  on_skip: (err: CsvError | undefined) => void;
 }
 
-function isDelimiter(c: number): boolean {
-  return c === COMMA || c === LF || c === CR;
+const LINE_BREAKS = /\r\n|\r|\n/g;
+
+/**
+ * Splits CSV text into records with csv-parse (RFC 4180: quoted cells may hold commas,
+ * doubled quotes and line breaks; a BOM is dropped; CRLF, LF and CR all end a line, mixed in
+ * one file as spreadsheets save them), with the line each record starts on. Blank lines are
+ * records too (csv-parse would otherwise skip them without saying) so the line count stays
+ * exact; the caller drops them. A quote that is never closed makes its record unreadable
+ * instead of the whole file.
+ */
+function csvRecords(text: string): CsvRecord[] {
+  const out: CsvRecord[] = [];
+  // csv-parse counts a CR LF inside a quoted cell as two lines; count the breaks ourselves.
+  let line = 1;
+  const options: Options & OnSkip = {
+    bom: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    relax_column_count: true,
+    // A stray quote (`5"`, `"1"2`) stays in its cell, as spreadsheets keep it; the cell is
+    // then refused by the rate's own checks with the field named.
+    relax_quotes: true,
+    skip_empty_lines: false,
+    skip_records_with_error: true,
+    on_record: (cells: string[]) => {
+      out.push({ line, cells });
+      for (const c of cells) line += c.match(LINE_BREAKS)?.length ?? 0;
+      line++;
+      return null;
+    },
+    on_skip: (err) => {
+      out.push({
+        line,
+        error:
+          err?.code === 'CSV_QUOTE_NOT_CLOSED'
+            ? 'a quote opened on this line is never closed'
+            : `cannot be read as CSV (${err?.message ?? 'unknown error'})`,
+      });
+    },
+  };
+  parse(text, options);
+  return out.filter((r) => !('cells' in r) || r.cells.length > 1 || r.cells[0]?.trim() !== '');
 }
 
 /**
@@ -97,6 +77,8 @@ export function parseFxCsv(text: string): FxCsvResult {
   const records = csvRecords(text);
   const header = records[0];
   if (!header) return { ok: false, errors: [{ field: 'body', message: 'the CSV is empty' }] };
+  if (!('cells' in header))
+    return { ok: false, errors: [{ field: 'header', message: header.error }] };
   const names = header.cells.map((c) => c.trim().toLowerCase());
   const at = COLUMNS.map((c) => names.indexOf(c));
   const missing = COLUMNS.filter((_, i) => at[i] === -1);
@@ -118,6 +100,10 @@ export function parseFxCsv(text: string): FxCsvResult {
   const rates: FxRate[] = [];
   const errors: FxRowError[] = [];
   records.slice(1).forEach((r, index) => {
+    if (!('cells' in r)) {
+      errors.push({ index, line: r.line, field: 'line', message: r.error });
+      return;
+    }
     const raw = Object.fromEntries(COLUMNS.map((c, i) => [c, r.cells[at[i] as number] ?? '']));
     const checked = checkFxRate(raw);
     if (checked.ok) rates.push(checked.rate);

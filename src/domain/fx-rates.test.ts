@@ -115,6 +115,31 @@ describe('rates CSV import', () => {
     expect(quotedOk).toBe(true);
     expect(cpu).toBeLessThan(2000);
   });
+  it('FX11 mixed line ends, a CR LF inside a quoted cell and an unclosed quote keep line numbers', () => {
+    const csv =
+      'date,from,to,rate,note\r\n' +
+      '2026-11-01,USD,EUR,0.9,"two\r\nlines"\n' +
+      '2026-11-02,USD,EUR,x,\r' +
+      '2026-11-03,USD,EUR,0.8,ok\n' +
+      '2026-11-04,USD,EUR,0.7,"never closed\nat all';
+    const r = parseFxCsv(csv);
+    expect(r).toEqual({
+      ok: true,
+      rates: [
+        { date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.9 },
+        { date: '2026-11-03', from: 'USD', to: 'EUR', rate: 0.8 },
+      ],
+      errors: [
+        expect.objectContaining({ index: 1, line: 4, field: 'rate' }),
+        {
+          index: 3,
+          line: 6,
+          field: 'line',
+          message: 'a quote opened on this line is never closed',
+        },
+      ],
+    });
+  });
 });
 
 describe('money', () => {
