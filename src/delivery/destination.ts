@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { DestinationConfig } from '../config/config-types.js';
+import type { ClearUserField } from '../domain/customer-info.js';
 import type { DeliveryVerdict } from '../domain/delivery-policy.js';
 import type { ActionSource, TrackedEvent } from '../domain/event.js';
 import type { FieldError } from '../domain/validation-error.js';
@@ -83,6 +84,13 @@ export interface DestinationAdapter<S = Record<string, unknown>> {
    * called with settings that passed the schema. Fields are relative to the settings.
    */
   checkSettings?(settings: S): FieldError[];
+  /**
+   * The name and address fields the platform takes in clear or hashes its own way (Google Ads
+   * `addressInfo`, LinkedIn `userInfo`): ingest keeps the clear values the event brought on this
+   * destination's outbox rows only, and they reach `buildRequest` as `event.clear_user`; they are
+   * dropped once the row is done. Absent: the platform gets the stored hashes only.
+   */
+  readonly clearUser?: readonly ClearUserField[];
   /** The platform's public API host, used when `base_url` is not set. */
   readonly defaultBaseUrl: string | null;
   /**

@@ -10,4 +10,7 @@ export const platformTraits: PlatformTraits = {
   testChannel(dest, testCode) {
     return !!adapterFor(dest.type)?.testChannel?.(dest.settings, testCode);
   },
+  clearUser(dest) {
+    return adapterFor(dest.type)?.clearUser ?? [];
+  },
 };

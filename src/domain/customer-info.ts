@@ -247,3 +247,51 @@ export function hashCustomerInfo(
   const normalized = normalizeCustomerInfo(field, raw, nowYear);
   return normalized === null ? null : sha256Hex(normalized);
 }
+
+/**
+ * The fields some platform's API takes in clear (Google Ads `addressInfo` country and postal
+ * code, LinkedIn `userInfo`) or hashes after its own normalisation (Google's names keep
+ * spaces and hyphens, Meta's do not). They never reach the events table: they ride only on the
+ * outbox rows of destinations whose adapter asks for them, and go when the row is done.
+ */
+export const CLEAR_USER_FIELDS = [
+  'first_name',
+  'last_name',
+  'city',
+  'state',
+  'zip',
+  'country',
+] as const;
+export type ClearUserField = (typeof CLEAR_USER_FIELDS)[number];
+
+/** The clear values an event brought, trimmed, each one that hashed to something usable. */
+export type ClearUserInfo = Partial<Record<ClearUserField, string>>;
+
+/** Only `fields` of `clear`, or null when none of them is there. */
+export function pickClearUser(
+  clear: ClearUserInfo | undefined,
+  fields: readonly ClearUserField[],
+): ClearUserInfo | null {
+  if (!clear) return null;
+  const out: ClearUserInfo = {};
+  for (const f of fields) if (clear[f] !== undefined) out[f] = clear[f];
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** Reads a ride-along back from its outbox column; anything malformed counts as none. */
+export function parseClearUser(text: string | null): ClearUserInfo | undefined {
+  if (!text) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const out: ClearUserInfo = {};
+  for (const f of CLEAR_USER_FIELDS) {
+    const v = (raw as Record<string, unknown>)[f];
+    if (typeof v === 'string') out[f] = v;
+  }
+  return out;
+}

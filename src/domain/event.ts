@@ -1,3 +1,5 @@
+import type { ClearUserInfo } from './customer-info.js';
+
 /** Where an event entered pixeltrail. */
 export type EventSource = 'tag' | 'server' | 'pixel';
 
@@ -130,6 +132,13 @@ export interface TrackedEvent {
   action_source?: ActionSource;
   source: EventSource;
   user: UserKeys;
+  /**
+   * In transit only, never stored with the event: the clear name and address values the event
+   * brought (validation) or that an outbox row kept for its platform (the delivery lease).
+   * protectEvent drops it; ingest puts it on the rows of destinations whose adapter declares
+   * `clearUser`, which drop it once done (docs/customer-data.md).
+   */
+  clear_user?: ClearUserInfo;
   properties: EventProperties;
   consent: Consent;
   /** Validation notes that did not make the event unusable (missing currency…). */

@@ -1,4 +1,10 @@
-import { CUSTOMER_INFO_FIELDS, hashCustomerInfo } from './customer-info.js';
+import {
+  CLEAR_USER_FIELDS,
+  type ClearUserField,
+  type ClearUserInfo,
+  CUSTOMER_INFO_FIELDS,
+  hashCustomerInfo,
+} from './customer-info.js';
 import { DEVICE_ID_KEYS, normalizeDeviceId } from './device-id.js';
 import {
   ACTION_SOURCES,
@@ -136,6 +142,7 @@ function parseIp(user: Obj, errors: FieldError[]): string | undefined {
 
 function parseUser(
   raw: unknown,
+  clearOut: ClearUserInfo,
   errors: FieldError[],
   warnings: string[],
   ipSeen: boolean,
@@ -176,8 +183,14 @@ function parseUser(
       ? hashPhoneE164(raw.phone)
       : null;
   if (clearPhone) user.phone_e164_sha256 = clearPhone;
-  parseCustomerInfo(raw, user, errors, warnings, nowYear);
+  parseCustomerInfo(raw, user, clearOut, errors, warnings, nowYear);
   return user;
+}
+
+const CLEAR_USER_SET: ReadonlySet<string> = new Set(CLEAR_USER_FIELDS);
+
+function isClearUserField(field: string): field is ClearUserField {
+  return CLEAR_USER_SET.has(field);
 }
 
 /** What each customer-information field must look like, for its error message. */
@@ -199,6 +212,7 @@ const CUSTOMER_INFO_RULES: Readonly<Record<string, string>> = {
 function parseCustomerInfo(
   raw: Obj,
   user: UserKeys,
+  clearOut: ClearUserInfo,
   errors: FieldError[],
   warnings: string[],
   nowYear: number,
@@ -215,8 +229,10 @@ function parseCustomerInfo(
     const clear = optString(raw, field, `user.${field}`, errors);
     if (clear === undefined) continue;
     const hashed = hashCustomerInfo(field, clear, nowYear);
-    if (hashed) user[key] = hashed;
-    else if (field === 'gender') warnings.push('gender other than f or m: not sent to platforms');
+    if (hashed) {
+      user[key] = hashed;
+      if (isClearUserField(field)) clearOut[field] = clear.trim();
+    } else if (field === 'gender') warnings.push('gender other than f or m: not sent to platforms');
     else errors.push({ field: `user.${field}`, message: CUSTOMER_INFO_RULES[field] ?? 'invalid' });
   }
 }
@@ -470,9 +486,12 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       : MAX_EVENT_AGE_S;
   const eventTime = parseEventTime(raw.event_time, nowS, maxAgeS, errors);
   // What the collector saw on the request (browser IP, cookie) outranks what a page claims.
+  // The clear name and address values, for the platforms that need them (never stored).
+  const clearUser: ClearUserInfo = {};
   const user = {
     ...parseUser(
       raw.user,
+      clearUser,
       errors,
       warnings,
       ctx.ipFromRequest === true || ctx.requestUser?.ip !== undefined,
@@ -495,6 +514,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       ...(actionSource ? { action_source: actionSource } : {}),
       source: ctx.source,
       user,
+      ...(Object.keys(clearUser).length > 0 ? { clear_user: clearUser } : {}),
       properties,
       consent,
       warnings,

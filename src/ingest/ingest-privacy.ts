@@ -2,8 +2,15 @@ import type { AcceptPolicy, EnvironmentConfig } from '../config/config-types.js'
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { protectIp } from '../domain/ip-privacy.js';
 
-/** The event as it may be stored: its IP kept as the environment's `ip_storage` says. */
-export function protectEvent(e: TrackedEvent, env: EnvironmentConfig | undefined): TrackedEvent {
+/**
+ * The event as it may be stored: its IP kept as the environment's `ip_storage` says, without
+ * the clear name and address values (they ride only on the outbox rows that need them).
+ */
+export function protectEvent(
+  arrived: TrackedEvent,
+  env: EnvironmentConfig | undefined,
+): TrackedEvent {
+  const { clear_user: _clear, ...e } = arrived;
   if (!env || !e.user.ip) return e;
   const ip = protectIp(e.user.ip, env.ip_storage, env.ip_secret);
   return ip === e.user.ip ? e : { ...e, user: { ...e.user, ip } };

@@ -1,7 +1,9 @@
 import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
+import type { ClearUserField, ClearUserInfo } from '../domain/customer-info.js';
 import type { TrackedEvent } from '../domain/event.js';
 import type { ConversionRecord, IngestTx, OutboxRecord, StoredEvent } from '../store/store.js';
+import { clearUserFor } from './clear-user-ride.js';
 import { deliveryDueMs } from './merge-window.js';
 
 /** Why a conversion is not credited nor delivered: the person said no to ads. */
@@ -29,6 +31,8 @@ export interface PlatformTraits {
   ): string[] | null;
   /** Whether the destination's platform has a test channel for events carrying this code. */
   testChannel(dest: DestinationConfig, testCode: string): boolean;
+  /** The clear name and address fields the platform needs on the outbox row; absent: none. */
+  clearUser?(dest: DestinationConfig): readonly ClearUserField[];
 }
 
 /**
@@ -53,6 +57,8 @@ export interface LateCopy {
   nowMs: number;
   /** The copy's raw client IP, for the rows it queues (the stored one is protected). */
   rawIp: string | undefined;
+  /** The copy's clear name and address values, for the rows of platforms that need them. */
+  clearUser: ClearUserInfo | undefined;
   platforms?: PlatformTraits;
 }
 
@@ -82,13 +88,33 @@ export async function settleLateCopy(tx: IngestTx, copy: LateCopy): Promise<void
     };
     if (Object.keys(fill).length > 0) await tx.putConversion({ ...c, ...fill });
   }
+  await rideOnWaiting(tx, rows, copy);
   if (copy.addedKeys.length === 0) return;
   for (const row of rows) {
     const dest = copy.env.destinations.find((d) => d.id === row.dest_id);
     const conversion = conversions.find((c) => c.dest_id === row.dest_id);
     if (!dest || !conversion || !sendAgain(row, dest, conversion, copy)) continue;
     const due = deliveryDueMs(dest, stored.received_at_ms, copy.nowMs);
-    await tx.requeueDeliveries([row.id], due, copy.nowMs, copy.rawIp);
+    const clear = clearUserFor(dest, copy.clearUser, copy.platforms);
+    await tx.requeueDeliveries([row.id], due, copy.nowMs, copy.rawIp, clear);
+  }
+}
+
+/**
+ * A row still waiting (the merge window) is built from the merged event when sent, but the
+ * clear values are not in it: the copy's ride along on the rows of platforms that need them
+ * (the server copy with the name and address often follows the browser's beacon).
+ */
+async function rideOnWaiting(
+  tx: IngestTx,
+  rows: readonly OutboxRecord[],
+  copy: LateCopy,
+): Promise<void> {
+  if (!copy.clearUser) return;
+  for (const row of rows) {
+    const dest = copy.env.destinations.find((d) => d.id === row.dest_id);
+    const clear = dest && clearUserFor(dest, copy.clearUser, copy.platforms);
+    if (row.status === 'pending' && clear) await tx.setClearUser(row.id, clear);
   }
 }
 

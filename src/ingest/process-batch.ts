@@ -7,6 +7,7 @@ import {
   type ConversionIdentity,
 } from '../domain/attribution.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
+import type { ClearUserInfo } from '../domain/customer-info.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { dedupRowIndex } from '../domain/dedup-credit.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
@@ -27,6 +28,7 @@ import type {
   SetWiseIngest,
   TouchLookup,
 } from '../store/store.js';
+import { clearUserFor } from './clear-user-ride.js';
 import type { CopySources } from './copy-sources.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 import {
@@ -179,7 +181,7 @@ function conversionRows(
   dests: DestinationConfig[],
   { decisions, path }: Decided,
   { nowMs, platforms, copies }: Timing,
-  rawIp: string | undefined,
+  { rawIp, clearUser }: RideAlong,
 ): ConversionRows {
   const otherCopy = copies?.expectsOtherCopy(e.env_id, e.event_name, e.source, nowMs) ?? true;
   const conversion_id = `cv_${pk.slice(3)}`;
@@ -216,6 +218,7 @@ function conversionRows(
         now_ms: nowMs,
         due_ms: deliveryDueMs(d, nowMs, nowMs, otherCopy),
         ...(rawIp ? { raw_ip: rawIp } : {}),
+        ...clearColumn(clearUserFor(d, clearUser, platforms)),
       });
     }
   }
@@ -230,10 +233,10 @@ async function recordConversions(
   e: TrackedEvent,
   dests: DestinationConfig[],
   at: Timing,
-  rawIp: string | undefined,
+  ride: RideAlong,
 ): Promise<number> {
   if (dests.length === 0) return 0;
-  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), at, rawIp);
+  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), at, ride);
   await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
   return dests.length;
 }
@@ -263,7 +266,7 @@ async function reattribute(
   merged: TrackedEvent,
   env: EnvironmentConfig,
   { nowMs, platforms }: Timing,
-  rawIp: string | undefined,
+  { rawIp, clearUser }: RideAlong,
 ) {
   const rows = await tx.conversionsOfEvent(pk);
   const open = rows.filter(
@@ -281,6 +284,7 @@ async function reattribute(
     // Rows refused for their origin were never queued, whatever attributed_only says.
     const wasRefused = isOriginRefusal(c.reason);
     const due = deliveryDueMs(d, received_at_ms, nowMs);
+    const clear = clearUserFor(d, clearUser, platforms);
     if (c.attribution) {
       if (decision.attributed && !sameCredit(c.attribution, decision.attribution)) {
         c.attribution = decision.attribution;
@@ -291,13 +295,13 @@ async function reattribute(
       c.reason = null;
       await tx.putConversion(c);
       if (deliversTest(merged, d, platforms) && (d.attributed_only || wasRefused))
-        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp, clear);
     } else if (wasRefused && !isOriginRefusal(decision.reason)) {
       // A server copy vouched for it: now it goes wherever unattributed conversions go.
       c.reason = decision.reason;
       await tx.putConversion(c);
       if (!d.attributed_only && deliversTest(merged, d, platforms))
-        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp);
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp, clear);
     }
   }
   await moveDedupRow(tx, rows);
@@ -313,12 +317,22 @@ async function moveDedupRow(tx: IngestTx, rows: ConversionRecord[]): Promise<voi
   }
 }
 
-/** An event as it is stored: protected, with its key and the raw IP its deliveries carry. */
-interface Arrival {
+/** What the outbox rows of an event may carry that the stored event does not. */
+interface RideAlong {
+  rawIp: string | undefined;
+  clearUser: ClearUserInfo | undefined;
+}
+
+/** The `clear_user` column of a delivery, when it has one. */
+function clearColumn(clear: string | undefined): { clear_user?: string } {
+  return clear ? { clear_user: clear } : {};
+}
+
+/** An event as it is stored: protected, with its key and what its deliveries carry. */
+interface Arrival extends RideAlong {
   e: TrackedEvent;
   env: EnvironmentConfig | undefined;
   pk: string;
-  rawIp: string | undefined;
 }
 
 function arrive(arrived: TrackedEvent, ctx: BatchContext): Arrival {
@@ -327,11 +341,13 @@ function arrive(arrived: TrackedEvent, ctx: BatchContext): Arrival {
   // deliveries whose platform matches on it, and is dropped once they are done.
   const e = protectEvent(arrived, env);
   const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
-  return { e, env, pk: eventKey(ctx.nowMs, ctx.newId('')), rawIp };
+  // So are the clear name and address values, on the rows of the platforms that need them.
+  const clearUser = arrived.clear_user;
+  return { e, env, pk: eventKey(ctx.nowMs, ctx.newId('')), rawIp, clearUser };
 }
 
 async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promise<EventOutcome> {
-  const { e, env, pk, rawIp } = a;
+  const { e, env, pk, rawIp, clearUser } = a;
   const nowS = Math.floor(ctx.nowMs / 1000);
   const holder = await tx.claimAndInsertEvent(pk, e, ctx.nowMs, dedupStaleBefore(nowS));
   if (holder) {
@@ -344,8 +360,9 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
       await tx.updateDuplicate(stored.pk, merged);
       if (changed || vouched) {
         await linkIdentities(tx, merged);
-        if (env) await reattribute(tx, stored, merged, env, ctx, rawIp);
-        if (env) await settleLateCopy(tx, { ...ctx, stored, merged, addedKeys, env, rawIp });
+        if (env) await reattribute(tx, stored, merged, env, ctx, a);
+        if (env)
+          await settleLateCopy(tx, { ...ctx, stored, merged, addedKeys, env, rawIp, clearUser });
       }
       return { status: 'duplicate', of: stored.pk };
     }
@@ -353,7 +370,7 @@ async function processEvent(tx: IngestTx, a: Arrival, ctx: BatchContext): Promis
     await tx.insertEvent(pk, e, ctx.nowMs);
   }
   await linkIdentities(tx, e);
-  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx, rawIp) : 0;
+  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx, a) : 0;
   return { status: 'accepted', pk, conversions };
 }
 
@@ -409,7 +426,7 @@ async function processBatchSetWise(
     const rows = pending.map(({ a, dests, input }) => {
       const touches = 'lookup' in input ? (found[next++] ?? []) : [];
       const decided = decideWith(a.e, dests, input, touches);
-      return conversionRows(a.pk, a.e, dests, decided, ctx, a.rawIp);
+      return conversionRows(a.pk, a.e, dests, decided, ctx, a);
     });
     await set.recordConversions(rows);
   };

@@ -82,6 +82,7 @@ export const OUTBOX_INSERT_COLUMNS = [
   'conversion_id',
   'dest_id',
   'raw_ip',
+  'clear_user',
   'status',
   'attempts',
   'next_attempt_at_ms',

@@ -1,5 +1,6 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../domain/attribution.js';
+import { parseClearUser } from '../domain/customer-info.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { receivedMsOfKey } from '../domain/event-key.js';
 import type { FxRate } from '../domain/fx-rates.js';
@@ -29,6 +30,7 @@ import {
   cancelDeliveries,
   deliveriesOfConversion,
   requeueDeliveries,
+  setClearUser,
 } from './late-copy-queries.js';
 import { type Dialect, migrationProvider } from './migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from './postgres/partitions.js';
@@ -111,6 +113,8 @@ const ENQUEUE_BASE = `${insertText('outbox', OUTBOX_INSERT_COLUMNS)}
   "first_attempt_at_ms" = null, "updated_at_ms" = ?`;
 const ENQUEUE = ENQUEUE_BASE;
 const ENQUEUE_WITH_IP = `${ENQUEUE_BASE}, "raw_ip" = ?`;
+const ENQUEUE_WITH_CLEAR = `${ENQUEUE_BASE}, "clear_user" = ?`;
+const ENQUEUE_WITH_IP_CLEAR = `${ENQUEUE_WITH_IP}, "clear_user" = ?`;
 
 /**
  * PostgreSQL: a batch of touches as one array per column. A multi-row VALUES list has 13
@@ -381,8 +385,18 @@ class KyselyIngestTx implements IngestTx {
     return deliveriesOfConversion(this.db, env_id, conversion_id);
   }
 
-  requeueDeliveries(ids: readonly number[], due_ms: number, now_ms: number, raw_ip?: string) {
-    return requeueDeliveries(this.db, ids, due_ms, now_ms, raw_ip);
+  requeueDeliveries(
+    ids: readonly number[],
+    due_ms: number,
+    now_ms: number,
+    raw_ip?: string,
+    clear_user?: string,
+  ) {
+    return requeueDeliveries(this.db, ids, due_ms, now_ms, raw_ip, clear_user);
+  }
+
+  setClearUser(id: number, clear_user: string) {
+    return setClearUser(this.db, id, clear_user);
   }
 
   cancelDeliveries(ids: readonly number[], failed_for: FailedFor, reason: string, now_ms: number) {
@@ -406,6 +420,7 @@ class KyselyIngestTx implements IngestTx {
     now_ms: number,
     due_ms = now_ms,
     raw_ip?: string,
+    clear_user?: string,
   ) {
     const [text, params] = enqueueStatement({
       env_id,
@@ -414,6 +429,7 @@ class KyselyIngestTx implements IngestTx {
       now_ms,
       due_ms,
       ...(raw_ip ? { raw_ip } : {}),
+      ...(clear_user ? { clear_user } : {}),
     });
     await this.run(text, params);
   }
@@ -448,11 +464,27 @@ function conversionStatement(c: ConversionRecord): [string, unknown[]] {
   return [PUT_CONVERSION, CONVERSION_COLUMNS.map((k) => row[k])];
 }
 
+/** The stored event as its platform gets it: with the raw IP and clear values of its row. */
+function withRideAlong(
+  stored: TrackedEvent,
+  row: { raw_ip: string | null; clear_user: string | null },
+): TrackedEvent {
+  const clear = parseClearUser(row.clear_user);
+  const user = row.raw_ip ? { ...stored.user, ip: row.raw_ip } : stored.user;
+  return { ...stored, user, ...(clear ? { clear_user: clear } : {}) };
+}
+
 function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
-  const { env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip } = d;
-  const params = [env_id, conversion_id, dest_id, raw_ip ?? null, 'pending', 0, due_ms, now_ms];
-  if (raw_ip) return [ENQUEUE_WITH_IP, [...params, now_ms, due_ms, now_ms, raw_ip]];
-  return [ENQUEUE, [...params, now_ms, due_ms, now_ms]];
+  const { env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip, clear_user } = d;
+  const params = [
+    ...[env_id, conversion_id, dest_id, raw_ip ?? null, clear_user ?? null, 'pending', 0],
+    ...[due_ms, now_ms, now_ms, due_ms, now_ms],
+  ];
+  // A second copy's values replace the row's; its absence keeps them.
+  if (raw_ip && clear_user) return [ENQUEUE_WITH_IP_CLEAR, [...params, raw_ip, clear_user]];
+  if (raw_ip) return [ENQUEUE_WITH_IP, [...params, raw_ip]];
+  if (clear_user) return [ENQUEUE_WITH_CLEAR, [...params, clear_user]];
+  return [ENQUEUE, params];
 }
 
 async function enqueue(
@@ -680,7 +712,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
         out.push({
           outbox: outboxFromRow(row),
           conversion: conversionFromRow(conv),
-          event: row.raw_ip ? { ...stored, user: { ...stored.user, ip: row.raw_ip } } : stored,
+          event: withRideAlong(stored, row),
         });
       }
     }
@@ -731,6 +763,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
             delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
             // The raw IP lives only as long as the delivery that needs it.
             raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
+            clear_user: update.status === 'pending' ? eb.ref('clear_user') : null,
             failed_for: update.status === 'failed' ? (update.failed_for ?? null) : null,
             payload:
               update.status === 'delivered' && update.payload !== undefined
@@ -1150,7 +1183,12 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   async settleDeliveries(env_id: string, now_ms: number): Promise<number> {
     const r = await this.db
       .updateTable('outbox')
-      .set({ status: 'delivered', delivered_at_ms: now_ms, updated_at_ms: now_ms })
+      .set({
+        status: 'delivered',
+        delivered_at_ms: now_ms,
+        updated_at_ms: now_ms,
+        clear_user: null,
+      })
       .where('env_id', '=', env_id)
       .where('status', '=', 'pending')
       .where('kind', '=', 'conversion')

@@ -28,6 +28,7 @@ export async function requeueDeliveries(
   due_ms: number,
   now_ms: number,
   raw_ip?: string,
+  clear_user?: string,
 ): Promise<number[]> {
   if (ids.length === 0) return [];
   const rows = await db
@@ -43,6 +44,7 @@ export async function requeueDeliveries(
       failed_for: null,
       updated_at_ms: now_ms,
       ...(raw_ip ? { raw_ip } : {}),
+      ...(clear_user ? { clear_user } : {}),
     })
     .where('id', 'in', [...ids])
     .where('status', 'in', ['delivered', 'failed'])
@@ -70,6 +72,7 @@ export async function cancelDeliveries(
       lease_owner: null,
       // The raw IP lives only as long as the delivery that needs it.
       raw_ip: null,
+      clear_user: null,
       updated_at_ms: now_ms,
     })
     .where('id', 'in', [...ids])
@@ -95,4 +98,18 @@ export async function cancelDeliveries(
       .execute();
   }
   return rows.map((r) => Number(r.id));
+}
+
+/** The clear values a later copy brought, on a row that has not left yet. */
+export async function setClearUser(
+  db: Kysely<Database>,
+  id: number,
+  clear_user: string,
+): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ clear_user })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
 }

@@ -8,6 +8,16 @@ export const privacyMigration: Migration = {
 };
 
 /**
+ * Issue 20 §3: an outbox row may hold the clear name and address values its platform needs
+ * (Google Ads `addressInfo`, LinkedIn `userInfo`), cleared once the row is done.
+ */
+export const clearUserMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('outbox').addColumn('clear_user', 'text').execute();
+  },
+};
+
+/**
  * Issue 6: touches and events record their traffic class (null = human). It runs after
  * 0008_partitions, which rebuilds both tables on PostgreSQL (a column added to the partitioned
  * parent reaches every partition).

@@ -10,7 +10,11 @@ import { outboxFailedForMigration } from './migration-late-copies.js';
 import { matchTypeMigration } from './migration-match-type.js';
 import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
 import { partitionsMigration } from './migration-partitions.js';
-import { privacyMigration, privacyTrafficMigration } from './migration-privacy.js';
+import {
+  clearUserMigration,
+  privacyMigration,
+  privacyTrafficMigration,
+} from './migration-privacy.js';
 import { revokedSessionsMigration } from './migration-sessions.js';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
@@ -226,6 +230,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0014_outbox_failed_for': outboxFailedForMigration,
         '0015_fx_rates': fxRatesMigration(dialect),
         '0015b_dedup_row': dedupRowMigration,
+        '0016_outbox_clear_user': clearUserMigration,
       };
     },
   };

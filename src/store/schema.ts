@@ -102,6 +102,8 @@ export interface OutboxTable {
   delivered_at_ms: number | null;
   /** The client IP a platform delivery needs; null once the row is done. */
   raw_ip: string | null;
+  /** The clear name and address values (JSON) a platform delivery needs; null once done. */
+  clear_user: string | null;
   /** `conversion`, or a job kind such as `audience_sync` (0010_outbox_jobs). */
   kind: Generated<string>;
   /** A job's JSON: what it sends; null for conversions. */

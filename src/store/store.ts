@@ -199,7 +199,7 @@ export interface IngestTx {
   deliveriesOfConversion(env_id: string, conversion_id: string): Promise<OutboxRecord[]>;
   /**
    * Queues delivered or failed rows again, due at `due_ms`, as new (no attempts spent), with
-   * `raw_ip` when given; rows pending or leased meanwhile are left as they are. Answers the
+   * `raw_ip` and `clear_user` when given; rows pending or leased meanwhile are left as they are. Answers the
    * ids queued.
    */
   requeueDeliveries(
@@ -207,7 +207,13 @@ export interface IngestTx {
     due_ms: number,
     now_ms: number,
     raw_ip?: string,
+    clear_user?: string,
   ): Promise<number[]>;
+  /**
+   * Puts the clear name and address values (JSON) a platform needs on a row still pending;
+   * cleared, like `raw_ip`, once the row is done. Never on the event.
+   */
+  setClearUser(id: number, clear_user: string): Promise<void>;
   /**
    * Fails pending rows that no worker holds (nothing has left yet) for `failed_for`, with an
    * attempt that says why; rows in flight are left to finish. Answers the ids cancelled.
@@ -222,7 +228,8 @@ export interface IngestTx {
   putConversionPath(p: ConversionPathRecord): Promise<void>;
   /**
    * Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`.
-   * `raw_ip`, when given, is kept on the row for the platform and cleared once it is done.
+   * `raw_ip` and `clear_user` (the clear name and address values the platform needs, JSON),
+   * when given, are kept on the row for the platform and cleared once it is done.
    */
   enqueueDelivery(
     env_id: string,
@@ -231,6 +238,7 @@ export interface IngestTx {
     now_ms: number,
     due_ms?: number,
     raw_ip?: string,
+    clear_user?: string,
   ): Promise<void>;
   /**
    * A new conversion's rows at once: its path, one row per destination and the deliveries
@@ -252,6 +260,8 @@ export interface DeliveryRequest {
   now_ms: number;
   due_ms: number;
   raw_ip?: string;
+  /** The clear name and address values (JSON) the destination's platform needs. */
+  clear_user?: string;
 }
 
 /** Filters of the admin lists. */

@@ -575,5 +575,94 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(a?.attempts.at(-1)).toMatchObject({ verdict: 'cancelled', error: 'withdrawn' });
       expect((await store.getDelivery(id('d')))?.outbox.status).toBe('pending');
     });
+
+    it('S11 clear name and address values ride on their outbox row only, and go when it is done', async () => {
+      const E = 'env_cu';
+      const CLEAR = JSON.stringify({ first_name: 'Mary', last_name: 'Smith', country: 'US' });
+      const LATER = JSON.stringify({ first_name: 'Maria', last_name: 'Smith' });
+      const path = {
+        env_id: E,
+        conversion_id: 'cv_cu',
+        event_pk: 'ev_cu',
+        event_name: 'Purchase',
+        event_time: T,
+        value: 10,
+        currency: 'EUR',
+        lookback_s: 86_400,
+        touches: [],
+        created_at_ms: MS,
+      };
+      const request = (dest_id: string, clear_user?: string) => ({
+        env_id: E,
+        conversion_id: `cv_cu_${dest_id}`,
+        dest_id,
+        now_ms: MS,
+        due_ms: MS,
+        ...(clear_user ? { clear_user } : {}),
+      });
+      await store.ingest(async (tx) => {
+        await tx.insertEvent('ev_cu', event({ env_id: E, event_id: 'cu-1' }), MS);
+        for (const dest_id of ['li', 'meta', 'set', 'one']) {
+          const c = `cv_cu_${dest_id}`;
+          await tx.putConversion(conversion(c, { env_id: E, dest_id, event_pk: 'ev_cu' }));
+        }
+        await tx.recordConversion(path, [], [request('li', CLEAR), request('meta')]);
+        // PostgreSQL's set-wise ingest writes the same rows through its own statement.
+        const rows = { path, conversions: [], deliveries: [request('set', CLEAR)] };
+        if (tx.setWise) await tx.setWise.recordConversions([rows]);
+        else await tx.recordConversion(path, [], rows.deliveries);
+        await tx.enqueueDelivery(E, 'cv_cu_one', 'one', MS, MS, undefined, CLEAR);
+      });
+      const claim = async (owner: string, at = MS) =>
+        (await store.claimDeliveries(at, 1000, 60_000, owner, new Set())).filter(
+          (r) => r.outbox.env_id === E,
+        );
+      const first = await claim('w-cu');
+      const clearOf = (dest: string, rows = first) =>
+        rows.find((r) => r.outbox.dest_id === dest)?.event.clear_user;
+      expect(clearOf('li')).toEqual(JSON.parse(CLEAR));
+      expect(clearOf('set')).toEqual(JSON.parse(CLEAR));
+      expect(clearOf('one')).toEqual(JSON.parse(CLEAR));
+      expect(clearOf('meta')).toBeUndefined();
+      // Never in the stored event, nor in an outbox record the admin API lists.
+      const stored = await store.ingest((tx) => tx.getEvent('ev_cu'));
+      expect(JSON.stringify(stored)).not.toContain('Mary');
+      expect(JSON.stringify(await store.listDeliveries({ env_id: E, limit: 10 }))).not.toContain(
+        'Mary',
+      );
+
+      const id = (dest: string) => first.find((r) => r.outbox.dest_id === dest)?.outbox.id ?? 0;
+      const done = (outbox_id: number, status: 'delivered' | 'dead' | 'pending') => ({
+        attempt: {
+          outbox_id,
+          env_id: E,
+          at_ms: MS,
+          duration_ms: 1,
+          status_code: 200,
+          error: null,
+          verdict: 'done',
+          response_excerpt: null,
+        },
+        update:
+          status === 'pending'
+            ? { status, next_attempt_at_ms: MS + 100 }
+            : ({ status } as { status: 'delivered' | 'dead' }),
+      });
+      await store.finishAttempts([
+        done(id('li'), 'delivered'),
+        done(id('set'), 'dead'),
+        done(id('one'), 'pending'),
+      ]);
+      // A later copy's values reach a row still waiting, not one already done.
+      await store.ingest(async (tx) => {
+        await tx.setClearUser(id('one'), LATER);
+        await tx.setClearUser(id('li'), LATER);
+      });
+      await store.ingest((tx) => tx.requeueDeliveries([id('li'), id('set')], MS + 200, MS + 200));
+      const second = await claim('w-cu2', MS + 200);
+      expect(clearOf('one', second)).toEqual(JSON.parse(LATER));
+      expect(clearOf('li', second)).toBeUndefined();
+      expect(clearOf('set', second)).toBeUndefined();
+    });
   });
 }

@@ -430,4 +430,14 @@ describe('google_ads answers', () => {
       { hashedPhoneNumber: ph },
     ]);
   });
+
+  it('A20 no addressInfo, whatever the event brought: click uploads take hashed email and phone only', () => {
+    const clear = { first_name: 'Mary', last_name: 'Smith', zip: '94035', country: 'US' };
+    const c = body([item({ email_sha256: EMAIL_SHA, gclid: 'G' }, { clear_user: clear })])
+      .conversions[0];
+    expect(c.userIdentifiers).toEqual([{ hashedEmail: EMAIL_SHA }]);
+    expect(JSON.stringify(c)).not.toMatch(/Mary|94035|addressInfo/);
+    // So no clear value is ever kept on a Google Ads outbox row.
+    expect(ads.clearUser).toBeUndefined();
+  });
 });

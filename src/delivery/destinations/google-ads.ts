@@ -84,7 +84,11 @@ export function clickId(
 
 /**
  * Enhanced-conversion identifiers: `hashedEmail`, and `hashedPhoneNumber` hashed the way
- * Google normalizes phones (E.164 with the `+`).
+ * Google normalizes phones (E.164 with the `+`). No `addressInfo`: ClickConversion's
+ * user_identifiers say "Only hashed_email and hashed_phone_number are supported for conversion
+ * uploads" (https://developers.google.com/google-ads/api/reference/rpc/latest/ClickConversion);
+ * the address (OfflineUserAddressInfo, country and postal code in clear) is taken by
+ * ConversionAdjustmentUploadService and Store Sales only, so no clear value rides for Google.
  */
 export function userIdentifiers(e: TrackedEvent): Array<Record<string, string>> {
   const ids: Array<Record<string, string>> = [];

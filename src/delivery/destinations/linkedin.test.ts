@@ -337,4 +337,24 @@ describe('linkedin interpret', () => {
     expect(e?.status).toBe(422);
     expect([...rowsNamed(e!.message).keys()]).toEqual([0, 3]);
   });
+
+  describe('userInfo', () => {
+    it('L30 first and last name and the country code go in clear from the outbox row', () => {
+      const clear = { first_name: ' Mike ', last_name: 'Smith', country: 'us', zip: '94035' };
+      const el = body([item(USER, { clear_user: clear })]).elements[0];
+      expect(el.user.userInfo).toEqual({ firstName: 'Mike', lastName: 'Smith', countryCode: 'US' });
+      expect(JSON.stringify(el)).not.toContain('94035');
+    });
+
+    it('L31 without both names there is no userInfo (LinkedIn requires both)', () => {
+      const el = body([item(USER, { clear_user: { first_name: 'Mike', country: 'US' } })])
+        .elements[0];
+      expect(el.user.userInfo).toBeUndefined();
+      expect(body([item(USER)]).elements[0].user.userInfo).toBeUndefined();
+    });
+
+    it('L32 the adapter asks for names and country only', () => {
+      expect([...(li.clearUser ?? [])].sort()).toEqual(['country', 'first_name', 'last_name']);
+    });
+  });
 });

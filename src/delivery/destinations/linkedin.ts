@@ -9,8 +9,11 @@
 // https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling
 // (`{status, serviceErrorCode, code, message}`) and
 // https://learn.microsoft.com/en-us/linkedin/marketing/versioning (426 for a sunset version).
+// The schema page's `user.userInfo` takes firstName and lastName (both, when userInfo is sent),
+// title, companyName and countryCode in clear; the clear values ride on the outbox row only.
 import { type Static, Type } from '@sinclair/typebox';
 import type { DestinationConfig } from '../../config/config-types.js';
+import { type ClearUserField, normalizeCountry } from '../../domain/customer-info.js';
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
 import type {
   DeliveryContext,
@@ -76,6 +79,31 @@ export function linkedinUserIds(item: DeliveryItem): Array<{ idType: string; idV
   return ids;
 }
 
+/** The clear values `userInfo` is made of; they ride on the outbox row. */
+export const LINKEDIN_CLEAR_USER: readonly ClearUserField[] = [
+  'first_name',
+  'last_name',
+  'country',
+];
+
+/**
+ * `user.userInfo`: first and last name (both, or no userInfo), and the ISO alpha-2 country
+ * code when known, in clear from the outbox row's values. The event contract has no company
+ * name or job title, so neither is sent.
+ */
+export function linkedinUserInfo(item: DeliveryItem): Record<string, string> | null {
+  const c = item.event.clear_user;
+  const firstName = c?.first_name?.trim();
+  const lastName = c?.last_name?.trim();
+  if (!firstName || !lastName) return null;
+  const country = c?.country ? normalizeCountry(c.country) : null;
+  return { firstName, lastName, ...(country ? { countryCode: country.toUpperCase() } : {}) };
+}
+
+function userInfoField(info: Record<string, string> | null): { userInfo?: Record<string, string> } {
+  return info ? { userInfo: info } : {};
+}
+
 /** One conversion as an element of `elements`. */
 export function linkedinElement(
   item: DeliveryItem,
@@ -89,7 +117,7 @@ export function linkedinElement(
     ...(value !== undefined && currency
       ? { conversionValue: { currencyCode: currency, amount: String(value) } }
       : {}),
-    user: { userIds: linkedinUserIds(item) },
+    user: { userIds: linkedinUserIds(item), ...userInfoField(linkedinUserInfo(item)) },
     // The same id the Insight Tag sends as event_id, so LinkedIn keeps one of the two.
     eventId: c.event_id,
   };
@@ -272,6 +300,7 @@ export const linkedinDestination: DestinationAdapter<LinkedinSettings> = {
   settingsSchema: LinkedinSettings,
   maxBatch: LINKEDIN_MAX_EVENTS,
   defaultBaseUrl: DEFAULT_BASE_URL,
+  clearUser: LINKEDIN_CLEAR_USER,
   maxEventAgeS: () => LINKEDIN_MAX_EVENT_AGE_S,
   refuse(item, ctx) {
     if (item.event.consent.ads === false) return 'ads consent denied';

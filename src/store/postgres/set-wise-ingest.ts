@@ -70,7 +70,8 @@ const RECORD_CONVERSIONS = `with
     "next_attempt_at_ms" = excluded."next_attempt_at_ms", "lease_until_ms" = null,
     "lease_owner" = null, "attempts" = 0, "first_attempt_at_ms" = null,
     "updated_at_ms" = excluded."updated_at_ms",
-    "raw_ip" = coalesce(excluded."raw_ip", "outbox"."raw_ip"))
+    "raw_ip" = coalesce(excluded."raw_ip", "outbox"."raw_ip"),
+    "clear_user" = coalesce(excluded."clear_user", "outbox"."clear_user"))
   select 1`;
 
 /** A `\ud800`-`\udfff` escape: JSON.stringify writes one only for a lone surrogate. */
@@ -174,6 +175,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
           conversion_id: d.conversion_id,
           dest_id: d.dest_id,
           raw_ip: d.raw_ip ?? null,
+          clear_user: d.clear_user ?? null,
           status: 'pending',
           attempts: 0,
           next_attempt_at_ms: d.due_ms,
