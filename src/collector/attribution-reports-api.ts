@@ -2,7 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../domain/attribution-models.js';
 import { parseDurationMs } from '../domain/duration.js';
-import { allModelsByCampaign, creditByCampaign } from '../reports/attribution-report.js';
+import { FxTable, mergeFxRates } from '../domain/fx-rates.js';
+import { isCurrencyCode } from '../domain/money.js';
+import { attributionReport } from '../reports/attribution-report.js';
 import { parseTimeMs } from './admin-api.js';
 import { HttpError } from './http-error.js';
 import type { Services } from './services.js';
@@ -14,6 +16,9 @@ const AttributionQuery = Type.Object({
   to: Type.String({ description: 'ISO time or Unix seconds, exclusive' }),
   by: Type.Optional(Type.String()),
   half_life: Type.Optional(Type.String({ description: 'time_decay half-life, e.g. 7d' })),
+  currency: Type.Optional(
+    Type.String({ description: 'convert revenue into it (default: reporting_currency)' }),
+  ),
 });
 const PathParams = Type.Object({ conversion_id: Type.String() });
 const PathQuery = Type.Object({ env_id: Type.String() });
@@ -25,8 +30,8 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
     { schema: { querystring: AttributionQuery } },
     async (req) => {
       const q = req.query;
-      if (!s.environment(q.env_id))
-        throw new HttpError(404, 'not_found', `no environment ${q.env_id}`);
+      const env = s.environment(q.env_id);
+      if (!env) throw new HttpError(404, 'not_found', `no environment ${q.env_id}`);
       const model = q.model ?? 'last_touch';
       const errors: Array<{ field: string; message: string }> = [];
       if (model !== 'all' && !ATTRIBUTION_MODELS.includes(model as AttributionModel))
@@ -39,6 +44,12 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
       const halfLifeMs = q.half_life === undefined ? undefined : parseDurationMs(q.half_life);
       if (halfLifeMs === null || halfLifeMs === 0)
         errors.push({ field: 'half_life', message: 'must be a duration like 7d' });
+      const currency = q.currency?.trim().toUpperCase() ?? env.reporting_currency;
+      if (currency !== null && !isCurrencyCode(currency))
+        errors.push({
+          field: 'currency',
+          message: 'must be an ISO 4217 currency code such as EUR',
+        });
       if (errors.length > 0)
         throw new HttpError(
           400,
@@ -51,14 +62,12 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
       const paths = await s.store.listConversionPaths(q.env_id, from, to);
       const opts = { half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined };
       const base = { env_id: q.env_id, from, to, by: 'campaign', conversions: paths.length };
-      if (model === 'all')
-        return {
-          model,
-          ...base,
-          models: ATTRIBUTION_MODELS,
-          rows: allModelsByCampaign(paths, opts),
-        };
-      return { model, ...base, rows: creditByCampaign(paths, model as AttributionModel, opts) };
+      const fx = new FxTable(mergeFxRates(s.config.fx_rates, await s.store.listFxRates()));
+      return {
+        model,
+        ...base,
+        ...attributionReport(paths, model as AttributionModel | 'all', fx, currency, opts),
+      };
     },
   );
 

@@ -74,7 +74,8 @@ function currencyFilter(v: string | undefined, field: string): string | undefine
  * `/api/fx-rates`: the exchange rates reports convert money with (dated; see
  * domain/fx-rates.ts). GET lists them with where each comes from; POST saves rates given as
  * JSON or as a CSV file (`content-type: text/csv`), keeping every good one and naming each bad
- * one; DELETE forgets a saved rate. Registered inside the reports' admin-only scope.
+ * one (`400` when none is good); DELETE forgets a saved rate. Registered inside the reports'
+ * admin-only scope.
  */
 export function fxRatesApi(api: FastifyInstance, s: Services): void {
   api.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) =>
@@ -120,6 +121,10 @@ export function fxRatesApi(api: FastifyInstance, s: Services): void {
       if (!csv.ok) throw unusable('the CSV cannot be read', csv.errors);
       parsed = csv;
     } else parsed = jsonRates(req.body);
+    // Nothing to save and something wrong: the request failed, say so with a 4xx. With some
+    // good rates the batch is kept (nothing valid is dropped) and the bad ones are named.
+    if (parsed.rates.length === 0 && parsed.errors.length > 0)
+      throw unusable('no rate could be saved', parsed.errors);
     await s.store.putFxRates(parsed.rates, s.nowMs());
     return { saved: parsed.rates.length, errors: parsed.errors };
   });

@@ -87,11 +87,16 @@ export class ReportMoney {
   }
 
   private reason(currency: string, firstDay: number): string {
-    if (currency === NO_CURRENCY) return 'sent without a currency';
-    if (this.currency === null)
-      return 'the report names no currency: set reporting_currency or ask with currency=';
-    return `no ${currency}→${this.currency} rate in force on ${dayKey(firstDay)} (add one at /api/fx-rates)`;
+    return unconvertedReason(currency, this.currency, firstDay);
   }
+}
+
+/** Why money in `currency` from `firstDay` on could not be converted into `into`. */
+export function unconvertedReason(currency: string, into: string | null, firstDay: number): string {
+  if (currency === NO_CURRENCY) return 'sent without a currency';
+  if (into === null)
+    return 'the report names no currency: set reporting_currency or ask with currency=';
+  return `no ${currency}→${into} rate in force on ${dayKey(firstDay)} (add one at /api/fx-rates)`;
 }
 
 /**

@@ -78,7 +78,13 @@ describe('GET /api/reports/attribution', () => {
       rows: [{ campaign_id: 'c2', conversions: 1, revenue: 120 }],
     });
     expect((await report('first_touch')).body.rows).toEqual([
-      { campaign_id: 'c1', conversions: 1, revenue: 120 },
+      {
+        campaign_id: 'c1',
+        conversions: 1,
+        revenue: 120,
+        revenue_by_currency: { EUR: 120 },
+        unconverted_revenue: {},
+      },
     ]);
   });
 
@@ -115,8 +121,18 @@ describe('GET /api/reports/attribution', () => {
     const all = await report('all');
     expect(all.status).toBe(200);
     const c1 = all.body.rows.find((r: { campaign_id: string }) => r.campaign_id === 'c1');
-    expect(c1.first_touch).toEqual({ conversions: 1, revenue: 120 });
-    expect(c1.last_touch).toEqual({ conversions: 0, revenue: 0 });
+    expect(c1.first_touch).toEqual({
+      conversions: 1,
+      revenue: 120,
+      revenue_by_currency: { EUR: 120 },
+      unconverted_revenue: {},
+    });
+    expect(c1.last_touch).toEqual({
+      conversions: 0,
+      revenue: 0,
+      revenue_by_currency: {},
+      unconverted_revenue: {},
+    });
     expect(c1.linear.revenue).toBe(40);
   });
 
@@ -188,7 +204,13 @@ describe('attribution recompute', () => {
       [1, 1],
     ]);
     expect((await report('linear')).body.rows).toEqual([
-      { campaign_id: 'c3', conversions: 1, revenue: 120 },
+      {
+        campaign_id: 'c3',
+        conversions: 1,
+        revenue: 120,
+        revenue_by_currency: { EUR: 120 },
+        unconverted_revenue: {},
+      },
     ]);
   });
 
