@@ -42,6 +42,14 @@ describe('match quality per destination (issue 20 §3)', () => {
     expect(platformMatchQuality('meta', events).score).toBe(5);
   });
 
+  it('MQ05 LinkedIn counts the names it now receives as userInfo', () => {
+    const named = { email_sha256: 'e', first_name_sha256: 'f', last_name_sha256: 'l' };
+    expect(platformMatchQuality('linkedin', [ev('Lead', named)]).score).toBe(5.5);
+    const q = platformMatchQuality('linkedin', [ev('Lead', { email_sha256: 'e' })]);
+    expect(q.score).toBe(4.5);
+    expect(q.advice.map((a) => a.key)).toEqual(['li_fat_id', 'name']);
+  });
+
   it('MQ03 advice is ranked by the score it would add', () => {
     const events = [
       ev('Purchase', { email_sha256: 'e', ip: '1.2.3.4', user_agent: 'UA' }),

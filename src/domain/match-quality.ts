@@ -102,7 +102,18 @@ const PLATFORM_KEYS: Readonly<Record<string, readonly Key[]>> = {
     EMAIL(3),
     key('phone', 1, (u) => !!u.phone_e164_sha256, 'send the phone in clear (hashed on arrival)'),
   ],
-  linkedin: [CLICK('li_fat_id', 5, (u) => !!u.li_fat_id, 'li_fat_id'), EMAIL(5)],
+  linkedin: [
+    CLICK('li_fat_id', 4.5, (u) => !!u.li_fat_id, 'li_fat_id'),
+    EMAIL(4.5),
+    // userInfo is sent in clear from the outbox row: the stored hashes say the event had both
+    // names, though a caller that sent only `*_sha256` gives LinkedIn none.
+    key(
+      'name',
+      1,
+      (u) => !!(u.first_name_sha256 && u.last_name_sha256),
+      'send first_name and last_name in clear (LinkedIn userInfo; hashes alone cannot be sent)',
+    ),
+  ],
   reddit: [CLICK('rdt_cid', 3, (u) => !!u.rdt_cid, 'rdt_cid'), EMAIL(3), USER_ID(1), IP_UA(3)],
   ga4: [
     key('client_id', 7, (u) => !!(u.anonymous_id || u.cookie_id), 'load the tag (client id)'),
