@@ -168,6 +168,7 @@ async function main(argv: string[]): Promise<void> {
       const r = await store.purge(retentionCutoffs(config, Date.now()));
       process.stdout.write(
         `purged ${r.touches} touches, ${r.events} events, ${r.dedup_keys} dedup keys` +
+          (r.import_keys > 0 ? `, ${r.import_keys} import ledger keys` : '') +
           (r.partitions_dropped > 0 ? ` (${r.partitions_dropped} day partitions dropped)` : '') +
           (r.audience_batches_emptied > 0
             ? `; emptied ${r.audience_batches_emptied} undelivered audience batches`

@@ -6,6 +6,7 @@ import {
   errorReportCsv,
   type ImportReport,
   importConversions,
+  storeImportLedger,
 } from '../ingest/conversion-import.js';
 import { IngestRefused } from '../ingest/ingest-pipeline.js';
 import { HttpError } from './http-error.js';
@@ -28,7 +29,8 @@ type ImportQuery = Static<typeof ImportQuery>;
 /**
  * `POST /api/imports?env_id=` with a CSV body (`text/csv`): offline conversions, one a row,
  * validated one by one and ingested like server events (docs/offline-conversions.md). The
- * answer counts rows, accepted events and duplicates (a file imported again adds nothing) and
+ * answer counts rows, accepted events and duplicates (rows already there: a file imported
+ * again adds nothing, however long after, through the store's import ledger) and
  * names each bad row's line and field; `?errors=csv` answers the error report as a file.
  */
 export function importsApi(app: FastifyInstance, s: Services): void {
@@ -52,6 +54,7 @@ export function importsApi(app: FastifyInstance, s: Services): void {
         let report: ImportReport;
         let refused = false;
         const partial: ImportReport = { rows: 0, accepted: 0, duplicates: 0, errors: [] };
+        const ledger = storeImportLedger(s.store, env.id, () => s.nowMs());
         try {
           report = await importConversions(req.body, {
             envId: env.id,
@@ -71,6 +74,14 @@ export function importsApi(app: FastifyInstance, s: Services): void {
             },
             progress: (rows) => {
               partial.rows = rows;
+            },
+            ledger: {
+              seen: async (events) => {
+                const seen = await ledger.seen(events);
+                partial.duplicates += seen.filter(Boolean).length;
+                return seen;
+              },
+              remember: ledger.remember,
             },
           });
         } catch (e) {

@@ -96,6 +96,36 @@ describe('CSV import of offline conversions', () => {
     expect(s.stored.size).toBe(2);
   });
 
+  it('IM03b with the ledger, rows an earlier import stored are not ingested again, even once dedup forgot them', async () => {
+    // A store whose 48 h dedup has forgotten everything: only the ledger stops a second copy.
+    const forgetful = fakeStore();
+    const record: ImportOptions['record'] = async (events) => {
+      const outcomes = await forgetful.record(events);
+      forgetful.stored.clear();
+      return outcomes;
+    };
+    const held = new Set<string>();
+    const noted: string[] = [];
+    const ledger = {
+      seen: async (events: readonly TrackedEvent[]) => events.map((e) => held.has(e.event_id)),
+      remember: async (events: readonly TrackedEvent[]) => {
+        for (const e of events) {
+          held.add(e.event_id);
+          noted.push(e.event_id);
+        }
+      },
+    };
+    const first = await importConversions(FILE, { ...options(record), ledger });
+    expect(first).toMatchObject({ accepted: 2, duplicates: 0 });
+    expect(noted.sort()).toEqual(['POS-1', 'POS-2']);
+    const again = await importConversions(FILE, { ...options(record), ledger });
+    expect(again).toMatchObject({ rows: 5, accepted: 0, duplicates: 2 });
+    expect(forgetful.chunks).toEqual([2]);
+    // Without the ledger the same forgetful store takes every row again.
+    const bare = await importConversions(FILE, options(record));
+    expect(bare).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
   it('IM04 quoted cells with commas and line breaks, a BOM and CRLF lines are read as CSV', async () => {
     const s = fakeStore();
     const file = `\ufeffevent_id,event_time,value,currency,city\r\n"A,1",1768900000,"1,5",EUR,"New\r\nYork"\r\n`;

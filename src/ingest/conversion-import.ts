@@ -5,6 +5,7 @@
 import { CsvError, parse } from 'csv-parse';
 import type { ActionSource, Consent, TrackedEvent } from '../domain/event.js';
 import { type ValidationContext, validateEvent } from '../domain/validation.js';
+import type { Store } from '../store/store.js';
 import type { EventOutcome } from './process-batch.js';
 
 /** Rows validated and ingested together: one transaction, one progress step. */
@@ -66,6 +67,34 @@ export interface ImportOptions {
   record: (events: TrackedEvent[]) => Promise<EventOutcome[]>;
   /** Called after each chunk with the rows read so far. */
   progress?: (rowsDone: number) => void;
+  /**
+   * The keys of rows imported before, kept as long as events (the store's import ledger):
+   * a row found there is already stored and is not ingested again, however long ago it came.
+   * Without it, only the 48 h dedup window stops a second copy.
+   */
+  ledger?: ImportLedger;
+}
+
+/** What an import remembers of the rows it stored (see Store.importedKeys). */
+export interface ImportLedger {
+  /** For each event, whether an import stored its `(event_name, event_id)` before. */
+  seen(events: readonly TrackedEvent[]): Promise<boolean[]>;
+  /** Notes the events of a chunk once they are stored. */
+  remember(events: readonly TrackedEvent[]): Promise<void>;
+}
+
+/** The store's import ledger for one environment; keys are noted at `nowMs()`. */
+export function storeImportLedger(
+  store: Pick<Store, 'importedKeys' | 'rememberImported'>,
+  envId: string,
+  nowMs: () => number,
+): ImportLedger {
+  const keys = (events: readonly TrackedEvent[]) =>
+    events.map((e) => ({ event_name: e.event_name, event_id: e.event_id }));
+  return {
+    seen: (events) => store.importedKeys(envId, keys(events)),
+    remember: (events) => store.rememberImported(envId, keys(events), nowMs()),
+  };
 }
 
 /** One problem of one row: its line in the file (the header is line 1) and the field. */
@@ -79,6 +108,7 @@ export interface ImportRowError {
 export interface ImportReport {
   rows: number;
   accepted: number;
+  /** Rows already there: stored by an earlier import (the ledger) or a copy within 48 h. */
   duplicates: number;
   errors: ImportRowError[];
 }
@@ -158,7 +188,8 @@ interface ParsedRow {
 /**
  * Reads a CSV of offline conversions and ingests its valid rows in chunks; every bad row is
  * reported with its line and field and the rest still go in. Rows need an order id (or
- * event id) and a time; re-importing a file adds nothing (same event ids, deduplicated).
+ * event id) and a time; re-importing a file adds nothing (same event ids: the ledger, when
+ * given, finds them however long after; else the 48 h dedup window).
  * A malformed file (an unclosed quote, a giant row) stops where it breaks, keeping the rows
  * before it.
  */
@@ -193,11 +224,19 @@ export async function importConversions(
   let chunk: TrackedEvent[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    for (const outcome of await o.record(chunk)) {
-      if (outcome.status === 'accepted') report.accepted++;
-      else report.duplicates++;
-    }
+    const seen = o.ledger ? await o.ledger.seen(chunk) : [];
+    const fresh = chunk.filter((_, i) => !seen[i]);
+    report.duplicates += chunk.length - fresh.length;
     chunk = [];
+    if (fresh.length > 0) {
+      for (const outcome of await o.record(fresh)) {
+        if (outcome.status === 'accepted') report.accepted++;
+        else report.duplicates++;
+      }
+      // After the write: rows a refused chunk did not store are not noted, so they go in
+      // when the file is sent again.
+      await o.ledger?.remember(fresh);
+    }
     o.progress?.(report.rows);
   };
   const handle = async () => {

@@ -7,7 +7,7 @@ import { ACTION_SOURCES, type ActionSource } from '../domain/event.js';
 import { progressBar } from '../reports/recompute-paths.js';
 import { newId } from '../server.js';
 import type { Store } from '../store/store.js';
-import { errorReportCsv, importConversions } from './conversion-import.js';
+import { errorReportCsv, importConversions, storeImportLedger } from './conversion-import.js';
 import { CopySources } from './copy-sources.js';
 import { processBatch } from './process-batch.js';
 
@@ -80,6 +80,7 @@ export async function importCommand(
         }),
       ),
     progress: () => bar(read, total),
+    ledger: storeImportLedger(store, env.id, Date.now),
   });
   bar(total, total);
   process.stdout.write(

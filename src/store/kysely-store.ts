@@ -12,6 +12,7 @@ import { chunks } from './chunks.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 import { deleteFxRate, type FxRateFilter, listFxRates, putFxRates } from './fx-rate-queries.js';
+import { importedKeys, purgeImportKeys, rememberImported } from './import-ledger-queries.js';
 import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
@@ -56,6 +57,7 @@ import type {
   Erasure,
   EventFilter,
   FailedFor,
+  ImportKey,
   IngestTx,
   ListFilter,
   OutboxUpdate,
@@ -1108,6 +1110,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       touches: 0,
       events: 0,
       dedup_keys: 0,
+      import_keys: 0,
       partitions_dropped: 0,
       audience_batches_emptied: await emptyEndedSyncJobs(this.db, c.events_before_ms),
     };
@@ -1135,6 +1138,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
       .where('first_seen', '<', c.dedup_before_s)
       .executeTakeFirst();
     report.dedup_keys = Number(d.numDeletedRows);
+    report.import_keys = await purgeImportKeys(this.db, c.events_before_ms);
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
     if (report.touches + report.events > 0) await this.compact();
@@ -1158,6 +1162,14 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
 
   campaignCosts(env_id: string) {
     return campaignCosts(this.db, env_id);
+  }
+
+  importedKeys(env_id: string, keys: readonly ImportKey[]) {
+    return importedKeys(this.db, env_id, keys);
+  }
+
+  rememberImported(env_id: string, keys: readonly ImportKey[], now_ms: number) {
+    return rememberImported(this.db, env_id, keys, now_ms);
   }
 
   putFxRates(rates: readonly FxRate[], now_ms: number) {

@@ -6,6 +6,7 @@ import { dedupRowMigration } from './migration-dedup-row.js';
 import { definitionVersionsMigration } from './migration-definition-versions.js';
 import { storedDestinationsMigration } from './migration-destinations.js';
 import { fxRatesMigration } from './migration-fx-rates.js';
+import { importLedgerMigration } from './migration-import-ledger.js';
 import { outboxFailedForMigration } from './migration-late-copies.js';
 import { matchTypeMigration } from './migration-match-type.js';
 import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
@@ -231,6 +232,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         '0015_fx_rates': fxRatesMigration(dialect),
         '0015b_dedup_row': dedupRowMigration,
         '0016_outbox_clear_user': clearUserMigration,
+        '0017_import_ledger': importLedgerMigration(dialect),
       };
     },
   };

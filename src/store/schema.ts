@@ -47,6 +47,14 @@ export interface DedupKeysTable {
   first_seen: number;
 }
 
+/** Keys of the rows CSV imports stored, kept as long as events (migration 0017). */
+export interface ImportKeysTable {
+  env_id: string;
+  event_name: string;
+  event_id: string;
+  imported_at_ms: number;
+}
+
 export interface IdentityLinksTable {
   env_id: string;
   key_type: string;
@@ -156,6 +164,7 @@ export interface Database extends AudienceTables {
   touches: TouchesTable;
   events: EventsTable;
   dedup_keys: DedupKeysTable;
+  import_keys: ImportKeysTable;
   identity_links: IdentityLinksTable;
   conversions: ConversionsTable;
   outbox: OutboxTable;

@@ -362,6 +362,12 @@ export interface StoredTriggerRules {
   updated_at_ms: number;
 }
 
+/** What identifies an imported row in its environment (DESIGN §6 dedup key). */
+export interface ImportKey {
+  event_name: string;
+  event_id: string;
+}
+
 export interface PurgeCutoffs {
   /** Touches with `time` (Unix s) before this go. */
   touches_before_s: number;
@@ -375,6 +381,8 @@ export interface PurgeReport {
   touches: number;
   events: number;
   dedup_keys: number;
+  /** Import ledger keys as old as the events that go (events_before_ms). */
+  import_keys: number;
   /** Day partitions dropped whole (PostgreSQL). */
   partitions_dropped: number;
   /** Audience batches that ended undelivered, emptied of the hashed ids they kept. */
@@ -535,13 +543,22 @@ export interface Store extends AudienceStore {
   eraseSubject(keys: SubjectKeys, removals: ErasureRemovals, now_ms: number): Promise<Erasure>;
 
   /**
-   * Deletes what retention allows: touches, events and dedup keys older than their cutoffs.
+   * Deletes what retention allows: touches, events, dedup keys and import keys older than
+   * their cutoffs (import keys go with the events).
    * On PostgreSQL whole day partitions are dropped (cutoffs act at day granularity: a row is
    * kept until its whole day has passed the cutoff).
    */
   purge(cutoffs: PurgeCutoffs): Promise<PurgeReport>;
   /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
   ensurePartitions(now_ms: number): Promise<void>;
+
+  /**
+   * For each key, whether a CSV import already stored it (the import ledger, kept as long as
+   * events: a file imported again adds nothing however long after). Answered in order.
+   */
+  importedKeys(env_id: string, keys: readonly ImportKey[]): Promise<boolean[]>;
+  /** Notes the keys of rows an import stored (or found stored); a key noted before stays. */
+  rememberImported(env_id: string, keys: readonly ImportKey[], now_ms: number): Promise<void>;
 
   /** Touches, conversions and spend of a report, added up per group (see reports/). */
   reportCounts(q: ReportQuery): Promise<ReportCounts[]>;

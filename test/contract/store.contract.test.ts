@@ -664,5 +664,34 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(clearOf('li', second)).toBeUndefined();
       expect(clearOf('set', second)).toBeUndefined();
     });
+
+    it('S12 the import ledger answers which keys an import stored, keeps the first time, goes with the events', async () => {
+      const keys = [
+        { event_name: 'Purchase', event_id: 'POS-1' },
+        { event_name: 'Purchase', event_id: 'POS-2' },
+        { event_name: 'Lead', event_id: 'POS-1' },
+      ];
+      expect(await store.importedKeys('env', keys)).toEqual([false, false, false]);
+      await store.rememberImported('env', [keys[0], keys[0], keys[2]], MS);
+      // Noted again later: the key keeps its first time, so it goes with the first import's events.
+      await store.rememberImported('env', [keys[0], keys[1]], MS + 10_000);
+      expect(await store.importedKeys('env', keys)).toEqual([true, true, true]);
+      expect(await store.importedKeys('other-env', keys)).toEqual([false, false, false]);
+      const many = Array.from({ length: 1_200 }, (_, i) => ({
+        event_name: 'Purchase',
+        event_id: `bulk-${i}`,
+      }));
+      await store.rememberImported('env', many.slice(0, 600), MS + 10_000);
+      const seen = await store.importedKeys('env', many);
+      expect(seen.filter(Boolean)).toHaveLength(600);
+      expect(seen.slice(598, 602)).toEqual([true, true, false, false]);
+      const purged = await store.purge({
+        touches_before_s: 0,
+        events_before_ms: MS + 1,
+        dedup_before_s: 0,
+      });
+      expect(purged.import_keys).toBe(2);
+      expect(await store.importedKeys('env', keys)).toEqual([false, true, false]);
+    });
   });
 }

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
 import { admin, startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+
+const hasPostgres = await postgresAvailable();
 
 const DAY_S = 86_400;
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -107,6 +110,52 @@ describe('offline conversions import (issue 20 §4)', () => {
     expect(anon.status).toBe(401);
   });
 });
+
+// The 48 h dedup window forgets an event id; the import ledger does not (issue 20 §4).
+for (const [kind, open] of Object.entries(STORE_KINDS)) {
+  describe.skipIf(kind === 'postgres' && !hasPostgres)(`re-import after 72 h on ${kind}`, () => {
+    const T0 = Date.now();
+    let now = T0;
+    let server: Server;
+    let base: string;
+    let dispose: () => Promise<void>;
+    beforeAll(async () => {
+      const opened = await open();
+      dispose = opened.dispose;
+      ({ server, base } = await startPixeltrail(
+        testConfig('http://127.0.0.1:9/hook', { attributed_only: false }),
+        tempDir(),
+        { store: opened.store, nowMs: () => now },
+      ));
+    });
+    afterAll(async () => {
+      await server?.close();
+      await dispose?.();
+    });
+
+    it('IMI07 the same file 72 h later adds nothing and says how many rows were already there', async () => {
+      const t = Math.floor(T0 / 1000);
+      const csv = [
+        'order_id,time,value,currency,email',
+        `R-1,${t - 2 * DAY_S},49.90,EUR,ann@example.com`,
+        `R-2,${t - 3600},12.50,EUR,bob@example.com`,
+      ].join('\n');
+      expect((await upload(base, csv)).body).toMatchObject({ accepted: 2, duplicates: 0 });
+      now = T0 + 72 * 3600 * 1000;
+      // A third row is new: the file grew since, and only it goes in.
+      const grown = `${csv}\nR-3,${t},5,EUR,eve@example.com`;
+      const again = await upload(base, grown);
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ rows: 3, accepted: 1, duplicates: 2, refused_rows: 0 });
+      const conversions = (await admin(base, '/api/conversions?env_id=env_t')).body.conversions;
+      expect(conversions.map((c: { event_id: string }) => c.event_id).sort()).toEqual([
+        'R-1',
+        'R-2',
+        'R-3',
+      ]);
+    });
+  });
+}
 
 describe('pixeltrail import conversions FILE.csv', () => {
   it('IMI05 imports with a progress bar, writes the refused rows next to the file, adds nothing twice', () => {
