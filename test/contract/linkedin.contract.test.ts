@@ -85,6 +85,30 @@ describe('linkedin destination contract', () => {
     await waitFor(async () => (await deliveries(rig!.base))[0]?.status === 'delivered');
   });
 
+  it('LIC07 userInfo: first and last name and the country code in clear, valid against the schema', async () => {
+    rig = await destinationRig(LINKEDIN, () => created(1));
+    await rig.impression('IMP-LI7');
+    await rig.send([
+      fromLinkedin('ord-li7', {
+        first_name: ' Mike ',
+        last_name: 'Smith',
+        country: 'United States',
+        city: 'Sunnyvale',
+        zip: '94085',
+      }),
+    ]);
+    const [got] = await rig.received(1);
+    const req = request(got);
+    expect(schemaErrors('linkedin', req)).toEqual([]);
+    expect(req.body.elements[0].user.userInfo).toEqual({
+      firstName: 'Mike',
+      lastName: 'Smith',
+      countryCode: 'US',
+    });
+    // LinkedIn takes no city or zip: they are not sent.
+    expect(got.body).not.toMatch(/Sunnyvale|94085/);
+  });
+
   it('LIC02 a conversion with no LinkedIn user id is refused with the reason, nothing sent', async () => {
     rig = await destinationRig(LINKEDIN, () => created(1));
     await rig.impression('IMP-LI2');
