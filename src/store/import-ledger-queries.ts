@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { chunks } from './chunks.js';
+import type { Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import type { ImportKey } from './store.js';
 
@@ -8,13 +9,42 @@ const LEDGER_CHUNK = 500;
 
 const keyOf = (name: string, id: string) => `${name}\u0000${id}`;
 
+/** The ids of `ids` the ledger holds under `(env_id, name)`. */
+async function heldIds(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  env_id: string,
+  name: string,
+  ids: readonly string[],
+): Promise<string[]> {
+  if (dialect === 'postgres') {
+    // One index probe per id, whatever the planner's statistics say: with `= any(...)` a
+    // table not yet analysed after a big import was read whole for each chunk (60 ms a
+    // chunk at 200,000 keys; 2.5 ms this way).
+    const { rows } = await sql<{ event_id: string }>`select k.id as event_id
+      from unnest(${ids}::text[]) as k(id)
+      cross join lateral (select 1 from import_keys i where i.env_id = ${env_id}
+        and i.event_name = ${name} and i.event_id = k.id limit 1) held`.execute(db);
+    return rows.map((r) => r.event_id);
+  }
+  const rows = await db
+    .selectFrom('import_keys')
+    .select('event_id')
+    .where('env_id', '=', env_id)
+    .where('event_name', '=', name)
+    .where('event_id', 'in', ids)
+    .execute();
+  return rows.map((r) => r.event_id);
+}
+
 /**
  * For each key, whether the ledger holds it. One query per event name and slice of ids, each
- * an index range of the primary key `(env_id, event_name, event_id)`: an import of a few
- * hundred rows costs a query, whatever the size of the ledger.
+ * id an index probe of the primary key `(env_id, event_name, event_id)`: a chunk of rows costs
+ * about the same whatever the size of the ledger.
  */
 export async function importedKeys(
   db: Kysely<Database>,
+  dialect: Dialect,
   env_id: string,
   keys: readonly ImportKey[],
 ): Promise<boolean[]> {
@@ -25,18 +55,9 @@ export async function importedKeys(
     idsByName.set(k.event_name, ids);
   }
   const held = new Set<string>();
-  for (const [name, ids] of idsByName) {
-    for (const slice of chunks([...new Set(ids)], LEDGER_CHUNK)) {
-      const rows = await db
-        .selectFrom('import_keys')
-        .select('event_id')
-        .where('env_id', '=', env_id)
-        .where('event_name', '=', name)
-        .where('event_id', 'in', slice)
-        .execute();
-      for (const r of rows) held.add(keyOf(name, r.event_id));
-    }
-  }
+  for (const [name, ids] of idsByName)
+    for (const slice of chunks([...new Set(ids)], LEDGER_CHUNK))
+      for (const id of await heldIds(db, dialect, env_id, name, slice)) held.add(keyOf(name, id));
   return keys.map((k) => held.has(keyOf(k.event_name, k.event_id)));
 }
 

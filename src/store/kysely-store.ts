@@ -1165,7 +1165,7 @@ export class KyselyStore extends KyselyAudienceStore implements Store {
   }
 
   importedKeys(env_id: string, keys: readonly ImportKey[]) {
-    return importedKeys(this.db, env_id, keys);
+    return importedKeys(this.db, this.dialect, env_id, keys);
   }
 
   rememberImported(env_id: string, keys: readonly ImportKey[], now_ms: number) {
