@@ -23,9 +23,13 @@ const EVENT_REQUESTS = API_EVENTS / EVENTS_PER_REQUEST;
 const FLUSH_INTERVAL_MS = 10;
 /**
  * A SIGKILL loses at most the hits answered in the last flush interval plus the commits
- * then under way; this margin covers one commit of a full batch on a busy CI box.
+ * then under way. On this 2-core box, with 5,000 event requests contending for the one SQLite
+ * writer and other test files running beside it, the touch commits under way at the kill have
+ * waited behind the event transactions for over a second (a run beside other work lost 855 hits
+ * answered together more than 1 s before the kill: one batch whose commit was under way). The
+ * bound stays finite, so a lost acknowledged hit from before it still fails.
  */
-const COMMIT_MARGIN_MS = 1000;
+const COMMIT_MARGIN_MS = 3000;
 
 let hook: Receiver | undefined;
 let servers: ChildServer[] = [];
