@@ -1,18 +1,9 @@
 import { dateOfDay, type FxTable } from '../domain/fx-rates.js';
 import { NO_CURRENCY } from '../domain/money.js';
+import { RatesUsed, type UsedRate } from './rates-used.js';
 import { unconvertedReason } from './report-money.js';
 
-/** A rate the attribution report converted with, and the days it was used for. */
-export interface UsedRate {
-  from: string;
-  to: string;
-  rate: number;
-  /** The date the rate is dated (for a rate through a third currency: its older leg's). */
-  date: string;
-  /** First and last UTC day of the conversions converted with it. */
-  first_used: string;
-  last_used: string;
-}
+export type { UsedRate };
 
 /** Credited revenue of one currency that no rate could convert, and why. */
 export interface UnconvertedCredit {
@@ -39,10 +30,7 @@ const widen = (s: Span | undefined, day: number): Span => ({
  * currencies), and remembers which dated rates were used and what could not be converted.
  */
 export class CreditMoney {
-  private readonly used = new Map<
-    string,
-    { r: Omit<UsedRate, 'first_used' | 'last_used'> } & Span
-  >();
+  private readonly used = new RatesUsed();
   private readonly missed = new Map<string, Span>();
 
   constructor(
@@ -62,25 +50,13 @@ export class CreditMoney {
       this.missed.set(currency, widen(this.missed.get(currency), day));
       return null;
     }
-    const key = `${currency}>${applied.rate}@${applied.since_day}`;
-    const u = this.used.get(key);
-    this.used.set(key, {
-      r: u?.r ?? {
-        from: currency,
-        to: this.currency as string,
-        rate: applied.rate,
-        date: dateOfDay(applied.since_day),
-      },
-      ...widen(u, day),
-    });
+    this.used.note(currency, this.currency as string, applied, day);
     return amount * applied.rate;
   }
 
   /** Every dated rate used, by pair and date. */
   rates(): UsedRate[] {
-    return [...this.used.values()]
-      .map((u) => ({ ...u.r, first_used: dateOfDay(u.from), last_used: dateOfDay(u.to) }))
-      .sort((a, b) => a.from.localeCompare(b.from) || a.date.localeCompare(b.date));
+    return this.used.list();
   }
 
   /** The revenue left unconverted, per currency, with its days and the reason. */

@@ -159,6 +159,7 @@ export function buildReport(input: ReportInput): Report {
         revenue_by_currency: subtractMoney(p.revenue_by_currency, d.revenue_by_currency),
       },
     },
+    rates: money.rates(),
     unconverted: money.unconverted(totals.unconverted_revenue, totals.unconverted_cost),
     notes: notesOf(q, totals),
   };

@@ -1,5 +1,6 @@
 import type { FxTable } from '../domain/fx-rates.js';
 import { addMoney, type MoneyByCurrency, NO_CURRENCY, roundMoney } from '../domain/money.js';
+import { RatesUsed, type UsedRate } from './rates-used.js';
 import { type DayAmount, dayKey, type RowMoney, type Unconverted } from './report.js';
 
 interface Missed {
@@ -14,6 +15,7 @@ interface Missed {
  */
 export class ReportMoney {
   private readonly missed = new Map<string, Missed>();
+  private readonly used = new RatesUsed();
 
   constructor(
     private readonly fx: FxTable,
@@ -50,7 +52,7 @@ export class ReportMoney {
             ? 1
             : a.currency === NO_CURRENCY
               ? null
-              : (this.fx.rateOn(a.currency, this.currency, a.day)?.rate ?? null);
+              : this.applied(a.currency, this.currency, a.day);
       if (rate !== null) total += a.amount * rate;
       else {
         addMoney(unconverted, a.currency, a.amount);
@@ -68,6 +70,18 @@ export class ReportMoney {
       by_currency,
       unconverted,
     };
+  }
+
+  /** The rate of `from` into `to` on `day`, remembered when used; null when none is in force. */
+  private applied(from: string, to: string, day: number): number | null {
+    const r = this.fx.rateOn(from, to, day);
+    if (r) this.used.note(from, to, r, day);
+    return r?.rate ?? null;
+  }
+
+  /** Every dated rate the report converted with, and the days it converted. */
+  rates(): UsedRate[] {
+    return this.used.list();
   }
 
   /** What the totals left unconverted, per currency, with the days and the reason. */

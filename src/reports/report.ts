@@ -1,4 +1,5 @@
 import type { MoneyByCurrency } from '../domain/money.js';
+import type { UsedRate } from './rates-used.js';
 
 /** How a report groups its rows. `total` is one row over the whole range. */
 export type ReportGroup = 'day' | 'campaign' | 'creative' | 'destination' | 'total';
@@ -146,6 +147,11 @@ export interface Report {
     deduplicated: ViewTotals;
     overcount: Pick<ViewTotals, 'conversions' | 'revenue' | 'revenue_by_currency'>;
   };
+  /**
+   * The dated rates `revenue` and `cost` were converted with (from the report's money in any
+   * currency but its own), each with the days it converted.
+   */
+  rates: UsedRate[];
   /** Money left out of `revenue` and `cost`, per currency. */
   unconverted: Unconverted[];
   /** What a reader must know to read the figures (why a column is empty, what is left out). */

@@ -166,7 +166,7 @@ describe('/api/fx-rates through a real server', () => {
     expect(bad.body.errors[0].field).toBe('from');
   });
 
-  it('FXI04 /api/reports converts each amount with the rate of its own day', async () => {
+  it('FXI04 /api/reports converts each amount with the rate of its own day and names the rates', async () => {
     const r = await admin(base, `/api/reports?env_id=env_t&group_by=campaign&${RANGE}`);
     expect(r.status).toBe(200);
     expect(r.body.currency).toBe('EUR');
@@ -180,6 +180,25 @@ describe('/api/fx-rates through a real server', () => {
       revenue_by_currency: { EUR: 100, JPY: 2000, USD: 100 },
       unconverted_revenue: { JPY: 2000 },
     });
+    // The rates the figures rest on, with their dates and the days they converted.
+    expect(r.body.rates).toEqual([
+      {
+        from: 'USD',
+        to: 'EUR',
+        rate: 0.9,
+        date: '2026-11-01',
+        first_used: '2026-11-20',
+        last_used: '2026-11-20',
+      },
+      {
+        from: 'USD',
+        to: 'EUR',
+        rate: 0.8,
+        date: '2026-11-21',
+        first_used: '2026-11-21',
+        last_used: '2026-11-21',
+      },
+    ]);
     expect(r.body.unconverted).toEqual([
       expect.objectContaining({
         currency: 'JPY',

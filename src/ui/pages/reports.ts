@@ -128,6 +128,14 @@ function viewsPanel(r: Report): HTMLElement {
         `Not converted: ${u.currency} ${u.revenue} revenue, ${u.cost} cost (${u.from} – ${u.to}): ${u.reason}`,
       ),
     ),
+    // The dated rates the converted figures rest on (DESIGN §6), so a reader can check them.
+    ...r.rates.map((x) =>
+      h(
+        'p',
+        { class: 'muted' },
+        `Converted ${x.from}→${x.to} at ${x.rate} (rate dated ${x.date}) for ${x.first_used} – ${x.last_used}`,
+      ),
+    ),
     ...r.notes.map((n) => h('p', { class: 'muted' }, n)),
   );
 }
