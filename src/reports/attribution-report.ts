@@ -71,12 +71,12 @@ function figures(r: RowSum, currency: string | null): CreditMoneyFigures {
  * takes its removal effects from the paths of the same range; a conversion with no touch on
  * its path gives no credit (it is unattributed under every model).
  */
-export function creditByCampaign(
+function creditSums(
   paths: readonly ConversionPathRecord[],
   model: AttributionModel,
   money: CreditMoney,
-  opts: ReportOptions = {},
-): CampaignCredit[] {
+  opts: ReportOptions,
+): RowSum[] {
   const removal_effects =
     model === 'data_driven'
       ? removalEffects(paths.map((p) => journeyOf(toModelPath(p), p.lookback_s)))
@@ -112,8 +112,13 @@ export function creditByCampaign(
       rows.set(key, row);
     }
   }
-  return [...rows.values()]
-    .map((r) => ({ campaign_id: r.campaign_id, ...figures(r, money.currency) }))
+  return [...rows.values()];
+}
+
+/** The rows of a model's sums, rounded, the most revenue first. */
+function rowsOf(sums: readonly RowSum[], currency: string | null): CampaignCredit[] {
+  return sums
+    .map((r) => ({ campaign_id: r.campaign_id, ...figures(r, currency) }))
     .sort(
       (a, b) =>
         (b.revenue ?? 0) - (a.revenue ?? 0) ||
@@ -122,11 +127,21 @@ export function creditByCampaign(
     );
 }
 
-/** The sums of rows: every figure, per currency and converted (never across currencies). */
-export function sumCredits(
-  rows: readonly CreditMoneyFigures[],
-  currency: string | null,
-): CreditMoneyFigures {
+/** Credit by campaign under `model`, rounded. */
+export function creditByCampaign(
+  paths: readonly ConversionPathRecord[],
+  model: AttributionModel,
+  money: CreditMoney,
+  opts: ReportOptions = {},
+): CampaignCredit[] {
+  return rowsOf(creditSums(paths, model, money, opts), money.currency);
+}
+
+/**
+ * The totals of a model's rows: every figure summed per currency and converted (never across
+ * currencies). Summed before rounding, so three thirds of 100 EUR total 100, not 99.999999.
+ */
+function totalOf(sums: readonly RowSum[], currency: string | null): CreditMoneyFigures {
   const t: RowSum = {
     campaign_id: null,
     conversions: 0,
@@ -135,12 +150,12 @@ export function sumCredits(
     by_currency: new Map(),
     unconverted: new Map(),
   };
-  for (const r of rows) {
+  for (const r of sums) {
     t.conversions += r.conversions;
-    t.converted += r.revenue ?? 0;
-    if (r.revenue === null || Object.keys(r.revenue_by_currency).length > 0) t.has_revenue = true;
-    for (const [c, v] of Object.entries(r.revenue_by_currency)) addTo(t.by_currency, c, v);
-    for (const [c, v] of Object.entries(r.unconverted_revenue)) addTo(t.unconverted, c, v);
+    t.converted += r.converted;
+    t.has_revenue ||= r.has_revenue;
+    for (const [c, v] of r.by_currency) addTo(t.by_currency, c, v);
+    for (const [c, v] of r.unconverted) addTo(t.unconverted, c, v);
   }
   return figures(t, currency);
 }
@@ -148,14 +163,12 @@ export function sumCredits(
 type AllModelsRow = { campaign_id: string | null } & Record<AttributionModel, CreditMoneyFigures>;
 
 /** Every model side by side: one row per campaign with each model's figures. */
-export function allModelsByCampaign(
-  paths: readonly ConversionPathRecord[],
-  money: CreditMoney,
-  opts: ReportOptions = {},
+function allModelsByCampaign(
+  perModel: ReadonlyMap<AttributionModel, readonly CampaignCredit[]>,
 ): AllModelsRow[] {
   const byCampaign = new Map<string, { campaign_id: string | null } & Record<string, unknown>>();
-  for (const model of ATTRIBUTION_MODELS) {
-    for (const r of creditByCampaign(paths, model, money, opts)) {
+  for (const [model, rows] of perModel) {
+    for (const r of rows) {
       const key = String(r.campaign_id);
       const row = byCampaign.get(key) ?? { campaign_id: r.campaign_id };
       const { campaign_id: _, ...fig } = r;
@@ -227,19 +240,16 @@ export function attributionReport(
     };
   };
   if (model !== 'all') {
-    const rows = creditByCampaign(paths, model, money, opts);
-    const totals = sumCredits(rows, money.currency);
-    return { rows, totals, ...moneyOf(totals) };
+    const sums = creditSums(paths, model, money, opts);
+    const totals = totalOf(sums, money.currency);
+    return { rows: rowsOf(sums, money.currency), totals, ...moneyOf(totals) };
   }
-  const rows = allModelsByCampaign(paths, money, opts);
+  const sums = new Map(ATTRIBUTION_MODELS.map((m) => [m, creditSums(paths, m, money, opts)]));
+  const rows = allModelsByCampaign(
+    new Map([...sums].map(([m, s]) => [m, rowsOf(s, money.currency)])),
+  );
   const totals = Object.fromEntries(
-    ATTRIBUTION_MODELS.map((m) => [
-      m,
-      sumCredits(
-        rows.map((r) => r[m]),
-        money.currency,
-      ),
-    ]),
+    [...sums].map(([m, s]) => [m, totalOf(s, money.currency)]),
   ) as Record<AttributionModel, CreditMoneyFigures>;
   return {
     models: ATTRIBUTION_MODELS,
