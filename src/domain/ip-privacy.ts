@@ -34,7 +34,7 @@ export function isHashedIp(ip: string): boolean {
 /**
  * Hashes remembered per secret. An HMAC was a tenth of a pixel hit's CPU, and traffic
  * repeats its addresses (a page's ad slots, a person's session, an office's NAT); the map is
- * bounded and cleared when full, like the user-agent classes in collector/traffic.ts.
+ * bounded and cleared when full, like the user-agent classes in http/request/traffic.ts.
  */
 const MAX_REMEMBERED_IPS = 20_000;
 const hashesBySecret = new Map<string, Map<string, string>>();

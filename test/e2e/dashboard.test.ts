@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UI_DIR } from '../../src/collector/dashboard-api.js';
+import { UI_DIR } from '../../src/http/admin/dashboard.js';
 import type { Server } from '../../src/server.js';
 import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startPixeltrail, tempDir, testConfig, waitFor } from '../helpers/pixeltrail.js';

@@ -4,7 +4,7 @@
  * `/metrics` can require a token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_LIVE_STREAMS, MAX_LIVE_STREAMS_PER_TOKEN } from '../../src/collector/debugger-api.js';
+import { MAX_LIVE_STREAMS, MAX_LIVE_STREAMS_PER_TOKEN } from '../../src/http/admin/debugger.js';
 import type { Server } from '../../src/server.js';
 import {
   admin,

@@ -8,13 +8,13 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/collector/app.js';
-import { MAX_BEACON_BYTES } from '../../src/collector/beacon-route.js';
-import { MAX_REQUEST_HEAD_BYTES } from '../../src/collector/client-error.js';
 import {
   MAX_SEGMENT_BATCH_BYTES,
   MAX_SEGMENT_EVENT_BYTES,
 } from '../../src/domain/segment-mapping.js';
+import { MAX_BODY_BYTES } from '../../src/http/app.js';
+import { MAX_REQUEST_HEAD_BYTES } from '../../src/http/client-error.js';
+import { MAX_BEACON_BYTES } from '../../src/http/collect/beacon.js';
 import type { Server } from '../../src/server.js';
 import { cheapestCpuMs } from '../helpers/cpu-time.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';

@@ -6,7 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactText } from '../../src/collector/log-redaction.js';
+import { redactText } from '../../src/http/plugins/log-redaction.js';
 import type { Server } from '../../src/server.js';
 import { startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';

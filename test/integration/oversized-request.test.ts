@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_REQUEST_HEAD_BYTES } from '../../src/collector/client-error.js';
+import { MAX_REQUEST_HEAD_BYTES } from '../../src/http/client-error.js';
 import type { Server } from '../../src/server.js';
 import { metricValue, startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 

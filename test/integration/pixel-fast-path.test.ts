@@ -6,9 +6,9 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceTouchId } from '../../src/collector/device-touch.js';
-import { pixelFastPath } from '../../src/collector/pixel-fast-path.js';
-import { clientWindows } from '../../src/collector/rate-limits.js';
+import { pixelFastPath } from '../../src/http/collect/fast-path.js';
+import { clientWindows } from '../../src/http/plugins/rate-limits.js';
+import { deviceTouchId } from '../../src/http/request/device-touch.js';
 import type { Server } from '../../src/server.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 

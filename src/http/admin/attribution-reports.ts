@@ -1,0 +1,84 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ATTRIBUTION_MODELS, type AttributionModel } from '../../domain/attribution-models.js';
+import { parseDurationMs } from '../../domain/duration.js';
+import { FxTable, mergeFxRates } from '../../domain/fx-rates.js';
+import { isCurrencyCode } from '../../domain/money.js';
+import { attributionReport } from '../../reports/attribution-report.js';
+import { HttpError } from '../errors.js';
+import type { Services } from '../services.js';
+import { parseTimeMs } from './lists.js';
+
+const AttributionQuery = Type.Object({
+  env_id: Type.String(),
+  model: Type.Optional(Type.String({ description: 'one of the models, or all' })),
+  from: Type.String({ description: 'ISO time or Unix seconds, inclusive' }),
+  to: Type.String({ description: 'ISO time or Unix seconds, exclusive' }),
+  by: Type.Optional(Type.String()),
+  half_life: Type.Optional(Type.String({ description: 'time_decay half-life, e.g. 7d' })),
+  currency: Type.Optional(
+    Type.String({ description: 'convert revenue into it (default: reporting_currency)' }),
+  ),
+});
+const PathParams = Type.Object({ conversion_id: Type.String() });
+const PathQuery = Type.Object({ env_id: Type.String() });
+
+/** `/api/reports/attribution` and the per-conversion path (issue 9), behind the admin token. */
+export function attributionReportsApi(api: FastifyInstance, s: Services): void {
+  api.get<{ Querystring: Static<typeof AttributionQuery> }>(
+    '/api/reports/attribution',
+    { schema: { querystring: AttributionQuery } },
+    async (req) => {
+      const q = req.query;
+      const env = s.environment(q.env_id);
+      if (!env) throw new HttpError(404, 'not_found', `no environment ${q.env_id}`);
+      const model = q.model ?? 'last_touch';
+      const errors: Array<{ field: string; message: string }> = [];
+      if (model !== 'all' && !ATTRIBUTION_MODELS.includes(model as AttributionModel))
+        errors.push({
+          field: 'model',
+          message: `must be all or one of ${ATTRIBUTION_MODELS.join(', ')}`,
+        });
+      if ((q.by ?? 'campaign') !== 'campaign')
+        errors.push({ field: 'by', message: 'must be campaign' });
+      const halfLifeMs = q.half_life === undefined ? undefined : parseDurationMs(q.half_life);
+      if (halfLifeMs === null || halfLifeMs === 0)
+        errors.push({ field: 'half_life', message: 'must be a duration like 7d' });
+      const currency = q.currency?.trim().toUpperCase() ?? env.reporting_currency;
+      if (currency !== null && !isCurrencyCode(currency))
+        errors.push({
+          field: 'currency',
+          message: 'must be an ISO 4217 currency code such as EUR',
+        });
+      if (errors.length > 0)
+        throw new HttpError(
+          400,
+          'invalid_request',
+          errors.map((e) => `${e.field} ${e.message}`).join('; '),
+          errors,
+        );
+      const from = Math.floor(parseTimeMs(q.from, 'from') / 1000);
+      const to = Math.floor(parseTimeMs(q.to, 'to') / 1000);
+      const paths = await s.store.listConversionPaths(q.env_id, from, to);
+      const opts = { half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined };
+      const base = { env_id: q.env_id, from, to, by: 'campaign', conversions: paths.length };
+      const fx = new FxTable(mergeFxRates(s.config.fx_rates, await s.store.listFxRates()));
+      return {
+        model,
+        ...base,
+        ...attributionReport(paths, model as AttributionModel | 'all', fx, currency, opts),
+      };
+    },
+  );
+
+  api.get<{ Params: Static<typeof PathParams>; Querystring: Static<typeof PathQuery> }>(
+    '/api/conversions/:conversion_id/path',
+    { schema: { params: PathParams, querystring: PathQuery } },
+    async (req) => {
+      const p = await s.store.getConversionPath(req.query.env_id, req.params.conversion_id);
+      if (!p)
+        throw new HttpError(404, 'not_found', `no path for conversion ${req.params.conversion_id}`);
+      return p;
+    },
+  );
+}

@@ -1,0 +1,176 @@
+import http from 'node:http';
+import { parse as parseQuery } from 'fast-querystring';
+import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
+import { MAX_REQUEST_HEAD_BYTES } from '../client-error.js';
+import type { ClientWindows } from '../plugins/client-windows.js';
+import {
+  defaultMaxConnections,
+  guardConnections,
+  timeoutCheckIntervalMs,
+} from '../plugins/connection-guard.js';
+import { limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
+import { NOSNIFF } from '../plugins/security-headers.js';
+import {
+  clientAddress,
+  peerIsTrusted,
+  type TrustFn,
+  trustFunction,
+} from '../plugins/trust-proxy.js';
+import { rewriteUrl } from '../plugins/url-rewrite.js';
+import type { BrowserRequest } from '../request/identity.js';
+import type { Services } from '../services.js';
+import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
+import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
+
+/** What the fast path needs of the app around it. */
+export interface FastPathDeps {
+  services: Services;
+  /** The rate limiter's windows (the same ones the Fastify app counts in). */
+  windows: ClientWindows;
+  log: () => FastifyBaseLogger;
+  /** True once the app is closing: Fastify then answers 503 and closes connections. */
+  closing: () => boolean;
+  /** False: Fastify answers `/i` too (the server is still this one, for its limits). */
+  enabled?: boolean;
+}
+
+/** The headers of every GIF answer, flattened once. */
+const GIF_HEADER_LIST: string[] = [
+  ...Object.entries(GIF_HEADERS).flat(),
+  NOSNIFF.name,
+  NOSNIFF.value,
+  'content-length',
+  String(TRANSPARENT_GIF.length),
+];
+
+/** Fastify's `hostname`: the Host header without its port (an IPv6 host keeps brackets). */
+function hostnameOf(host: string): string {
+  if (host[0] === '[') return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
+}
+
+/** Fastify's reading of a repeated `X-Forwarded-Host`/`-Proto`: the last value. */
+function lastEntry(value: string): string {
+  const comma = value.lastIndexOf(',');
+  return (comma < 0 ? value : value.slice(comma + 1)).trim();
+}
+
+/**
+ * The request as Fastify's `req.ip`, `hostname` and `protocol` read it: from the socket, or
+ * under `trust_proxy` the rightmost untrusted `X-Forwarded-For` address (trust-proxy.ts) and,
+ * when the socket's peer is a trusted proxy, the last `X-Forwarded-Host` and
+ * `X-Forwarded-Proto`.
+ */
+function browserRequest(req: http.IncomingMessage, trust: TrustFn | null): BrowserRequest {
+  const h = req.headers;
+  if (!trust)
+    return {
+      headers: h,
+      ip: req.socket.remoteAddress ?? '',
+      hostname: hostnameOf(h.host ?? ''),
+      protocol: 'http',
+    };
+  const forwarded = peerIsTrusted(req, trust);
+  const forwardedHost = forwarded ? h['x-forwarded-host'] : undefined;
+  const forwardedProto = forwarded ? h['x-forwarded-proto'] : undefined;
+  return {
+    headers: h,
+    ip: clientAddress(req, trust),
+    hostname: hostnameOf(
+      typeof forwardedHost === 'string' && forwardedHost
+        ? lastEntry(forwardedHost)
+        : (h.host ?? ''),
+    ),
+    protocol:
+      typeof forwardedProto === 'string' && forwardedProto ? lastEntry(forwardedProto) : 'http',
+  };
+}
+
+function sendGif(res: http.ServerResponse, status: number, headers: string[]): void {
+  res.writeHead(status, headers);
+  res.end(TRANSPARENT_GIF_LATIN1, 'latin1');
+}
+
+/**
+ * A node:http server that answers `GET /i` itself and hands every other request to Fastify.
+ * The impression pixel is the product's hot path: Fastify's routing, hooks, per-request
+ * logger and reply object cost about as much as the pixel's own work. The answer is the
+ * one Fastify's `/i` route gives (same `impressionPixel`, same headers, same rate limit
+ * windows, same reading of `trust_proxy`); requests this path does not handle exactly like
+ * Fastify (with an Authorization header, HEAD, while closing) go to Fastify.
+ */
+export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
+  const { services: s, windows } = deps;
+  const impression = impressionPixel(s);
+  const prefix = s.config.path_prefix;
+  const trust = trustFunction(s.config.trust_proxy);
+
+  /** Answers the hit; false when Fastify should. */
+  function serve(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (req.method !== 'GET' || req.headers.authorization || deps.closing()) return false;
+    const url = rewriteUrl(req.url ?? '/', prefix);
+    // Only `/i?…` (a Snowplow `/i` hit was rewritten to its own route, a bare `/i` is rare).
+    if (url.charCodeAt(1) !== 105 || url.charCodeAt(2) !== 63 || url.charCodeAt(0) !== 47)
+      return false;
+    const view = browserRequest(req, trust);
+    const headers = GIF_HEADER_LIST.slice();
+    const key = `ip:${view.ip}`;
+    const max = limitOf(s.config, key);
+    if (max > 0) {
+      const w = windows.hit(key, RATE_WINDOW_MS);
+      const resetS = String(Math.ceil(w.ttl / 1000));
+      if (w.current > max) {
+        headers.push('x-ratelimit-limit', String(max), 'x-ratelimit-remaining', '0');
+        headers.push('x-ratelimit-reset', resetS, 'retry-after', resetS);
+        headers.push('x-pixeltrail-warnings', 'rate_limited');
+        sendGif(res, 429, headers);
+        return true;
+      }
+      headers.push('x-ratelimit-limit', String(max));
+      headers.push('x-ratelimit-remaining', String(max - w.current), 'x-ratelimit-reset', resetS);
+    }
+    let answer: PixelAnswer;
+    try {
+      answer = impression(parseQuery(url.slice(3)) as Query, view);
+    } catch (err) {
+      deps.log().error({ err }, 'pixel request failed');
+      headers.push('x-pixeltrail-warnings', 'error');
+      sendGif(res, 500, headers);
+      return true;
+    }
+    if (answer.cookie) headers.push('set-cookie', answer.cookie);
+    if (answer.warnings.length > 0)
+      headers.push('x-pixeltrail-warnings', answer.warnings.join(', '));
+    sendGif(res, 200, headers);
+    return true;
+  }
+
+  return (handler, opts) => {
+    const enabled = deps.enabled !== false;
+    const requestTimeoutMs = s.config.body_timeout_ms;
+    const server = http.createServer(
+      {
+        maxHeaderSize: MAX_REQUEST_HEAD_BYTES,
+        connectionsCheckingInterval: timeoutCheckIntervalMs(requestTimeoutMs),
+      },
+      (req, res) => {
+        if (!enabled || !serve(req, res)) handler(req, res);
+      },
+    );
+    // What Fastify sets on a server it creates itself (its options carry the defaults); the
+    // request timeout is ours, against bodies that trickle in.
+    const o = opts as { keepAliveTimeout: number; connectionTimeout: number };
+    server.keepAliveTimeout = o.keepAliveTimeout;
+    server.setTimeout(o.connectionTimeout);
+    guardConnections(
+      server,
+      { maxConnections: s.config.max_connections ?? defaultMaxConnections(), requestTimeoutMs },
+      {
+        open: (count) => s.metrics.connectionsOpen.set(count),
+        shed: () => s.metrics.connectionsShed.inc(),
+      },
+    );
+    return server;
+  };
+}

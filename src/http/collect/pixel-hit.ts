@@ -1,0 +1,219 @@
+import type { EnvironmentConfig } from '../../config/config-types.js';
+import { isUnexpandedMacro, macroWarning } from '../../domain/ad-macros.js';
+import { adsPermitted } from '../../domain/consent.js';
+import { DEVICE_ID_KEYS } from '../../domain/device-id.js';
+import type { Touch, TouchKind, Traffic } from '../../domain/event.js';
+import { requestIp } from '../../domain/ip-address.js';
+import { deniedByRequest, requestConsent } from '../request/consent.js';
+import { deviceTouchId } from '../request/device-touch.js';
+import { type BrowserRequest, readBrowserId, requestCookie } from '../request/identity.js';
+import { classifyTraffic } from '../request/traffic.js';
+import type { Services } from '../services.js';
+import { destinationHitCounter } from './macro-counts.js';
+
+const MAX_PARAM_CHARS = 256;
+
+/** A parsed query string, as Fastify and fast-querystring give it. */
+export type Query = Record<string, string | string[] | undefined>;
+
+/**
+ * First value of a query parameter, or undefined when absent, empty or too long. A `%00`
+ * becomes U+FFFD: PostgreSQL's text cannot hold U+0000, and one such touch would fail the
+ * group commit of every hit queued with it.
+ */
+export function param(q: Query, key: string): string | undefined {
+  const raw = q[key];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof v !== 'string' || v === '' || v.length > MAX_PARAM_CHARS) return undefined;
+  return v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v;
+}
+
+/** A pixel's parameters as kept: values that are unexpanded ad-server macros are dropped. */
+export interface PixelParams {
+  /** The parameter's value (as `param` reads it), or undefined when absent or a macro. */
+  get(key: string): string | undefined;
+  /** The parameters that held a macro, in the order of `keys`. */
+  macros: string[];
+}
+
+/**
+ * Reads `keys` once, dropping every value that is an unexpanded ad-server macro
+ * (`imp_id={imp_id}`): such a value is the same on every hit, so kept as an id it would join
+ * unrelated people. The caller warns `unexpanded_macro:<key>` for each of `macros`.
+ */
+export function readParams(q: Query, keys: readonly string[]): PixelParams {
+  const values: Record<string, string | undefined> = {};
+  const macros: string[] = [];
+  for (const key of keys) {
+    const v = param(q, key);
+    if (v !== undefined && isUnexpandedMacro(v)) macros.push(key);
+    else values[key] = v;
+  }
+  return { get: (key) => values[key], macros };
+}
+
+/** Fields of a touch an ad server fills in; device ids are read (and checked) for the warning. */
+export const TOUCH_PARAMS = [
+  'campaign_id',
+  'creative_id',
+  'placement_id',
+  'user_id',
+  ...DEVICE_ID_KEYS,
+] as const;
+
+/** `X-Pixeltrail-Warnings` entries for the macros a hit carried. */
+export function macroWarnings(p: PixelParams): string[] {
+  return p.macros.map(macroWarning);
+}
+
+/** The browser's id, and the `Set-Cookie` value when a new one was given. */
+export interface BrowserId {
+  id: string | null;
+  cookie?: string;
+}
+
+/**
+ * Gives the browser its id cookie when it has none and may be given one: only people who
+ * consented get a cookie; bots and prefetches neither get nor use one. A person whose hit
+ * itself denies consent (TCF without purpose 1, an opt-out, `Sec-GPC`) has the `ptid` they
+ * sent expired, as `/e` does when consent is withdrawn: the cookie is HttpOnly, so the page
+ * cannot remove it.
+ */
+export function browserId(
+  s: Services,
+  env: EnvironmentConfig,
+  req: BrowserRequest,
+  allowed: boolean,
+  traffic: Traffic,
+  q: Query,
+): BrowserId {
+  if (traffic !== 'human') return { id: null };
+  const existing = readBrowserId(req);
+  if (!allowed) {
+    return existing && deniedByRequest(req, env, q)
+      ? { id: null, cookie: requestCookie(req, '', env, 0) }
+      : { id: null };
+  }
+  if (existing) return { id: existing };
+  const id = s.newBrowserId();
+  return { id, cookie: requestCookie(req, id, env) };
+}
+
+/** The touch a pixel hit or click records; `p` has read TOUCH_PARAMS. */
+export function touchFrom(
+  env: EnvironmentConfig,
+  kind: TouchKind,
+  touchId: string,
+  q: Query,
+  p: PixelParams,
+  req: BrowserRequest,
+  anon: string | null,
+  nowS: number,
+  traffic: Traffic,
+): Touch {
+  const touch: Touch = {
+    env_id: env.id,
+    kind,
+    touch_id: touchId,
+    dest_id: param(q, 'dest_id') ?? null,
+    campaign_id: p.get('campaign_id') ?? null,
+    creative_id: p.get('creative_id') ?? null,
+    placement_id: p.get('placement_id') ?? null,
+    time: nowS,
+    anonymous_id: deviceTouchId(q) ?? anon,
+    user_id: p.get('user_id') ?? null,
+    ip: requestIp(req.ip),
+    user_agent: req.headers['user-agent'] ?? null,
+  };
+  if (traffic !== 'human') touch.traffic = traffic;
+  return touch;
+}
+
+/** `missing_<key>`, or `<key>_too_long` when it was sent but is over MAX_PARAM_CHARS. */
+function absent(q: Query, key: string): string {
+  const raw = q[key];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return typeof v === 'string' && v.length > MAX_PARAM_CHARS ? `${key}_too_long` : `missing_${key}`;
+}
+
+/** Why a pixel hit cannot be recorded, or null when it can. */
+export function pixelProblem(
+  env: EnvironmentConfig | undefined,
+  q: Query,
+  idParam: string,
+): string | null {
+  if (!param(q, 'env_id')) return absent(q, 'env_id');
+  if (!env) return 'unknown_env';
+  const dest = param(q, 'dest_id');
+  if (idParam === 'imp_id' && !dest) return absent(q, 'dest_id');
+  if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
+  if (!param(q, idParam)) return absent(q, idParam);
+  return null;
+}
+
+/** What an impression pixel answers besides its GIF. */
+export interface PixelAnswer {
+  /** Problems and flags, for the `X-Pixeltrail-Warnings` header; empty for a clean hit. */
+  warnings: string[];
+  /** A `ptid` cookie to set: a new one, or an expired one when consent was withdrawn. */
+  cookie?: string;
+}
+
+const NO_WARNINGS: string[] = [];
+/** What `/i` reads of its query, each checked for macros. */
+export const IMPRESSION_PARAMS = ['imp_id', ...TOUCH_PARAMS];
+
+/**
+ * The `/i` impression pixel (DESIGN §5), whatever HTTP stack carries it: Fastify's route and
+ * the node:http fast path both answer with this. Queues the touch (answered before its write)
+ * and counts the hit.
+ */
+export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) => PixelAnswer {
+  // Bound once: resolving a labelled counter per hit showed in profiles.
+  const hits = s.metrics.hits.labels({ endpoint: 'i' });
+  const invalid = (reason: string) => s.metrics.invalidHits.inc({ endpoint: 'i', reason });
+  const countHit = destinationHitCounter(s.metrics);
+  return (q, req) => {
+    hits.inc();
+    const env = s.environment(param(q, 'env_id') ?? '');
+    const problem = pixelProblem(env, q, 'imp_id');
+    if (problem || !env) {
+      invalid(problem ?? 'unknown_env');
+      return { warnings: [problem ?? 'unknown_env'] };
+    }
+    const p = readParams(q, IMPRESSION_PARAMS);
+    countHit(env.id, param(q, 'dest_id') ?? '', 'i', p.macros);
+    const warnings = p.macros.length === 0 ? NO_WARNINGS : macroWarnings(p);
+    const traffic = classifyTraffic(req);
+    const allowed = adsPermitted(requestConsent(req, env, undefined, q));
+    const anon = browserId(s, env, req, allowed, traffic, q);
+    // Counted in aggregate, never kept for attribution.
+    if (!allowed) {
+      invalid('opted_out');
+      return { warnings: [...warnings, 'opted_out'], cookie: anon.cookie };
+    }
+    const nowS = Math.floor(s.nowMs() / 1000);
+    // An imp_id that is a macro names no impression: the view is kept under an id of ours (as
+    // `/c` does for a link without click_id), so it still counts by cookie, user id or IP.
+    const impId = p.get('imp_id') ?? s.newId('imp_');
+    s.pipeline.recordTouch(touchFrom(env, 'impression', impId, q, p, req, anon.id, nowS, traffic));
+    if (traffic !== 'human') invalid(traffic);
+    return {
+      warnings: traffic === 'human' ? warnings : [...warnings, traffic],
+      cookie: anon.cookie,
+    };
+  };
+}
+
+/**
+ * HEAD asks what a GET would answer without making one: link checkers, email scanners and
+ * `curl -I` send it, never a browser loading an image or following a link. Fastify runs the
+ * GET handler for it; the handlers answer from here instead, recording nothing and setting no
+ * cookie, and count it so the hits are accounted for.
+ */
+export function headOnly(s: Services, endpoint: string, method: string): boolean {
+  if (method !== 'HEAD') return false;
+  s.metrics.hits.inc({ endpoint });
+  s.metrics.invalidHits.inc({ endpoint, reason: 'head' });
+  return true;
+}

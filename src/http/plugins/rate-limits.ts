@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../../config/config-types.js';
+import { HttpError } from '../errors.js';
+import { credentialOf } from '../request/key-check.js';
+import { AuthFailures } from './auth-failures.js';
+import { ClientWindows } from './client-windows.js';
+
+/** Clients tracked at once by the in-memory limiter (LRU). */
+const MAX_TRACKED_CLIENTS = 50_000;
+/** The window every limit counts in. */
+export const RATE_WINDOW_MS = 60_000;
+
+/** Whether a presented credential is a valid admin token or write key (constant time). */
+export type CredentialCheck = (credential: string) => boolean;
+
+/**
+ * A request whose credential verifies counts against that key; every other request, one
+ * with a made-up key included, against the client IP: inventing keys buys no fresh bucket.
+ */
+function clientKey(verifies: CredentialCheck) {
+  return (req: FastifyRequest): string => {
+    const key = credentialOf(req.headers.authorization);
+    // Only a digest of the key is held in memory, never the key itself.
+    return key && verifies(key)
+      ? `k:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`
+      : `ip:${req.ip}`;
+  };
+}
+
+/** The per-minute limit of a client key (`ip:…` or `k:…`); 0 means none. */
+export function limitOf(config: AppConfig, key: string): number {
+  return key.startsWith('k:') ? config.rate_limit.per_key : config.rate_limit.per_ip;
+}
+
+/** The limiter's windows, shared by the Fastify app and the pixel fast path. */
+export function clientWindows(): ClientWindows {
+  return new ClientWindows(MAX_TRACKED_CLIENTS);
+}
+
+/** Whether a request presents a credential: an Authorization header, or the dashboard login. */
+function presentsCredential(req: FastifyRequest): boolean {
+  return (
+    req.headers.authorization !== undefined ||
+    (req.method === 'POST' && req.routeOptions.url === '/api/session')
+  );
+}
+
+/**
+ * Per-IP and per-key request limits a minute (`rate_limit.per_ip`, `rate_limit.per_key`;
+ * 0 turns one off). Over the limit: 429 with Retry-After (pixels still answer their GIF).
+ * Every 401 counts as a failed authentication of the client IP; past
+ * `rate_limit.auth_failures` a minute, requests presenting a credential from that IP get 429
+ * with Retry-After, unchecked, for a lockout that doubles while the failures go on
+ * (auth-failures.ts).
+ */
+export function installRateLimits(
+  app: FastifyInstance,
+  config: AppConfig,
+  windows: ClientWindows,
+  deps: { verifies: CredentialCheck; nowMs: () => number },
+): void {
+  const failures = new AuthFailures(config.rate_limit.auth_failures, deps.nowMs);
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!presentsCredential(req)) return;
+    const lockedMs = failures.lockedForMs(req.ip);
+    if (lockedMs === 0) return;
+    const retryS = Math.ceil(lockedMs / 1000);
+    reply.header('retry-after', String(retryS));
+    throw new HttpError(
+      429,
+      'auth_locked',
+      `too many failed authentications from this address; retry in ${retryS} s`,
+    );
+  });
+  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (reply.statusCode === 401) failures.fail(req.ip);
+  });
+  // The plugin builds its store with `new`; a constructor returning an object yields it.
+  const store = function SharedWindows() {
+    return windows;
+  } as unknown as FastifyRateLimitStoreCtor;
+  app.register(rateLimit, {
+    global: true,
+    timeWindow: RATE_WINDOW_MS,
+    store,
+    keyGenerator: clientKey(deps.verifies),
+    max: (_req, key) => limitOf(config, key),
+    allowList: (_req, key) => limitOf(config, key) === 0,
+    errorResponseBuilder: (_req, ctx) =>
+      new HttpError(429, 'rate_limited', `too many requests; retry in ${ctx.after}`),
+  });
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
+import { HttpError } from './errors.js';
+import { bearer, secretEquals } from './request/key-check.js';
+import type { Services } from './services.js';
+
+type TagBody = NonNullable<Services['tag']>;
+
+/**
+ * `t.js?env_id=ID` carries the environment's consent default, so that with `denied` the tag
+ * stores nothing before the visitor consents, its `follow_cmp` and its `click_id_param`. One variant per
+ * environment, built once.
+ */
+function tagVariants(s: Services): (envId: string | undefined) => TagBody | null {
+  const cache = new Map<string, TagBody>();
+  return (envId) => {
+    const tag = s.tag;
+    const env = envId ? s.environment(envId) : undefined;
+    if (!tag || !env) return tag;
+    const prefix =
+      (env.consent_default === 'denied' ? 'window.pixeltrailConsentDefault="denied";' : '') +
+      (env.follow_cmp ? 'window.pixeltrailCmp=true;' : '') +
+      // The name is checked to be [A-Za-z0-9_.-] (config-parse), so it is safe in a string.
+      (env.click_id_param !== DEFAULT_CLICK_ID_PARAM
+        ? `window.pixeltrailClickParam="${env.click_id_param}";`
+        : '');
+    if (!prefix) return tag;
+    let v = cache.get(env.id);
+    if (!v) {
+      const js = Buffer.concat([Buffer.from(prefix), tag.js]);
+      const etag = `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"`;
+      v = { js, gzip: gzipSync(js, { level: 9 }), etag };
+      cache.set(env.id, v);
+    }
+    return v;
+  };
+}
+
+/** Liveness, readiness, metrics and the tag. */
+export function systemRoutes(app: FastifyInstance, s: Services): void {
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.get('/readyz', async (req, reply) => {
+    try {
+      await s.store.ping();
+      // A store that answers reads may still refuse writes (disk full, read-only).
+      if (s.pipeline.failing) throw new Error('the latest commit failed');
+      return { ok: true, queued_writes: s.pipeline.pending };
+    } catch (e) {
+      req.log.warn({ err: e }, 'store not ready');
+      return reply.status(503).send({
+        ok: false,
+        error: { code: 'store_unavailable', message: 'the store cannot commit' },
+      });
+    }
+  });
+
+  app.get('/metrics', async (req, reply) => {
+    const want = s.config.metrics_token;
+    // Off by default, as Prometheus exporters are; with a token, scrape with Bearer auth.
+    if (want !== null && !secretEquals(bearer(req.headers.authorization), want))
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'the metrics token is required: Authorization: Bearer <metrics_token>',
+      );
+    s.metrics.queueDepth.set(s.pipeline.pending);
+    reply.header('content-type', s.metrics.registry.contentType);
+    return s.metrics.registry.metrics();
+  });
+
+  const variant = tagVariants(s);
+  app.get<{ Querystring: { env_id?: string } }>('/t.js', async (req, reply) => {
+    const tag = variant(typeof req.query.env_id === 'string' ? req.query.env_id : undefined);
+    if (!tag)
+      return reply
+        .status(503)
+        .send({ error: { code: 'tag_not_built', message: 'run npm run build' } });
+    reply.header('content-type', 'application/javascript; charset=utf-8');
+    reply.header('cache-control', 'public, max-age=300');
+    reply.header('etag', tag.etag);
+    reply.header('vary', 'Accept-Encoding');
+    reply.header('access-control-allow-origin', '*');
+    if (req.headers['if-none-match'] === tag.etag) return reply.status(304).send();
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      reply.header('content-encoding', 'gzip');
+      return reply.send(tag.gzip);
+    }
+    return reply.send(tag.js);
+  });
+}
