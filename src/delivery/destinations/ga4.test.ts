@@ -12,7 +12,7 @@ import {
   interpretGa4,
   MP_MAX_EVENTS_PER_REQUEST,
 } from './ga4.js';
-import { testDestination } from './test-destination.js';
+import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

@@ -12,7 +12,7 @@ import {
   MAX_CONVERSIONS_PER_REQUEST,
 } from './google-ads.js';
 import { readGoogleStatus } from './google-ads-failure.js';
-import { testDestination } from './test-destination.js';
+import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

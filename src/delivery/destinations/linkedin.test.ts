@@ -14,7 +14,7 @@ import {
   readLinkedinError,
   rowsNamed,
 } from './linkedin.js';
-import { testDestination } from './test-destination.js';
+import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

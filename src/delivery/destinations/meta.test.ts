@@ -8,7 +8,7 @@ import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import { validateEvent } from '../../domain/validation.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { META_MAX_EVENTS, metaDestination as meta } from './meta.js';
-import { type TestItemOptions, testDestination, testItem } from './test-destination.js';
+import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

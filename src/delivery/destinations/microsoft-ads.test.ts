@@ -11,7 +11,7 @@ import {
   MICROSOFT_MAX_EVENTS,
   microsoftAdsDestination as ms,
 } from './microsoft-ads.js';
-import { type TestItemOptions, testDestination, testItem } from './test-destination.js';
+import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

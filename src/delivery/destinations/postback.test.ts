@@ -11,7 +11,7 @@ import {
   postbackDestination as pb,
   postbackValues,
 } from './postback.js';
-import { testDestination } from './test-destination.js';
+import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

@@ -15,7 +15,7 @@ import {
   TOKEN,
   UA,
   webUser,
-} from './reddit-test-fixtures.js';
+} from '../../../test/fixtures/reddit.js';
 
 /** Reddit's own example: external_id "customer12345" and its SHA-256. */
 const CUSTOMER12345_SHA = 'a4cc2fc5adf58a029291c1514d273989113a1d05e1d753c1d0c3a848af7109cc';

@@ -15,7 +15,7 @@ import {
   TEST_EMAIL_SHA,
   TOKEN,
   UA,
-} from './reddit-test-fixtures.js';
+} from '../../../test/fixtures/reddit.js';
 
 type Settings = { account_id: string; access_token: string };
 

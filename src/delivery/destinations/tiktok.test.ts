@@ -5,7 +5,7 @@ import type { TrackedEvent, UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import type { ConversionRecord } from '../../store/store.js';
 import type { DeliveryItem, HttpResult } from '../destination.js';
-import { testDestination } from './test-destination.js';
+import { testDestination } from '../../../test/fixtures/destination.js';
 import {
   interpretTiktok,
   readTiktokAnswer,

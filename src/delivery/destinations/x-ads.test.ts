@@ -7,7 +7,7 @@ import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, hashPhoneE164 } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { hmacSha1Signature, signatureBaseString } from '../oauth1.js';
-import { type TestItemOptions, testDestination, testItem } from './test-destination.js';
+import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 import { X_MAX_EVENTS, xAdsDestination as x } from './x-ads.js';
 
 const NOW_S = 1_763_900_000;
