@@ -1177,7 +1177,7 @@ async function main() {
       );
     } else {
       const out = opts.store === 'postgres' ? RESULTS_PG_PATH : RESULTS_PATH;
-      fs.writeFileSync(out, text);
+      fs.writeFileSync(out, withKeptHistory(out, text));
       log(`\nwritten to ${path.relative(process.cwd(), out)}`);
     }
   } finally {
@@ -1189,6 +1189,17 @@ async function main() {
     else fs.rmSync(dir, { recursive: true, force: true });
   }
   if (failed) process.exitCode = 1;
+}
+
+/**
+ * A results file is regenerated on every run, but what follows HISTORY_MARKER (earlier runs
+ * and the analysis written from them) is kept below the new figures.
+ */
+const HISTORY_MARKER = '<!-- history: kept across runs -->';
+function withKeptHistory(file, text) {
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const at = previous.indexOf(HISTORY_MARKER);
+  return at < 0 ? text : `${text.trimEnd()}\n\n${previous.slice(at)}`;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
