@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { chunks } from './chunks.js';
-import type { Dialect } from './migrations.js';
+import type { Dialect } from './migrations/define.js';
 import type { Database } from './schema.js';
 import type { ImportKey } from './store.js';
 

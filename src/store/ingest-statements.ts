@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Dialect } from './migrations.js';
+import type { Dialect } from './migrations/define.js';
 import type { PreparedTexts } from './postgres/prepared-statements.js';
 
 /**

@@ -1,239 +1,53 @@
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import { audienceEventIndexesMigration, audiencesMigration } from './migration-audiences.js';
-import { compatMigration } from './migration-compat.js';
-import { dashboardMigration, dashboardTouchDaysMigration } from './migration-dashboard.js';
-import { dedupRowMigration } from './migration-dedup-row.js';
-import { definitionVersionsMigration } from './migration-definition-versions.js';
-import { storedDestinationsMigration } from './migration-destinations.js';
-import { fxRatesMigration } from './migration-fx-rates.js';
-import { importLedgerMigration } from './migration-import-ledger.js';
-import { outboxFailedForMigration } from './migration-late-copies.js';
-import { matchTypeMigration } from './migration-match-type.js';
-import { audienceMemberIndexesMigration, outboxJobsMigration } from './migration-outbox-jobs.js';
-import { partitionsMigration } from './migration-partitions.js';
-import {
-  clearUserMigration,
-  privacyMigration,
-  privacyTrafficMigration,
-} from './migration-privacy.js';
-import { revokedSessionsMigration } from './migration-sessions.js';
+import { readdirSync } from 'node:fs';
+import type { MigrationProvider } from 'kysely';
+import type { Dialect, NumberedMigration } from './migrations/define.js';
 
-/** The SQL dialect a migration is written for; only column types differ between them. */
-export type Dialect = 'sqlite' | 'postgres';
-
-// Every unique key starts with env_id so the schema stays distributable by env_id (Citus).
-function initial(dialect: Dialect): Migration {
-  const big = dialect === 'postgres' ? 'bigint' : 'integer';
-  const real = dialect === 'postgres' ? 'double precision' : 'real';
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
-  return {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('touches')
-        .addColumn('id', sql.raw(serial), (c) =>
-          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-        )
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('touch_id', 'text', (c) => c.notNull())
-        .addColumn('dest_id', 'text')
-        .addColumn('campaign_id', 'text')
-        .addColumn('creative_id', 'text')
-        .addColumn('placement_id', 'text')
-        .addColumn('time', sql.raw(big), (c) => c.notNull())
-        .addColumn('anonymous_id', 'text')
-        .addColumn('user_id', 'text')
-        .addColumn('ip', 'text')
-        .addColumn('user_agent', 'text')
-        .execute();
-      for (const col of ['anonymous_id', 'user_id', 'ip', 'touch_id'] as const) {
-        await db.schema
-          .createIndex(`touches_by_${col}`)
-          .on('touches')
-          .columns(['env_id', col, 'time'])
-          .execute();
-      }
-      await db.schema.createIndex('touches_by_time').on('touches').column('time').execute();
-
-      await db.schema
-        .createTable('events')
-        .addColumn('pk', 'text', (c) => c.primaryKey())
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('event_name', 'text', (c) => c.notNull())
-        .addColumn('event_id', 'text', (c) => c.notNull())
-        .addColumn('event_time', sql.raw(big), (c) => c.notNull())
-        .addColumn('received_at_ms', sql.raw(big), (c) => c.notNull())
-        .addColumn('source', 'text', (c) => c.notNull())
-        .addColumn('anonymous_id', 'text')
-        .addColumn('user_id', 'text')
-        .addColumn('value', sql.raw(real))
-        .addColumn('currency', 'text')
-        .addColumn('data', 'text', (c) => c.notNull())
-        .addColumn('duplicate_count', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .createIndex('events_by_env_time')
-        .on('events')
-        .columns(['env_id', 'received_at_ms'])
-        .execute();
-
-      await db.schema
-        .createTable('dedup_keys')
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('event_name', 'text', (c) => c.notNull())
-        .addColumn('event_id', 'text', (c) => c.notNull())
-        .addColumn('event_pk', 'text', (c) => c.notNull())
-        .addColumn('first_seen', sql.raw(big), (c) => c.notNull())
-        .addPrimaryKeyConstraint('dedup_keys_pk', ['env_id', 'event_name', 'event_id'])
-        .execute();
-
-      await db.schema
-        .createTable('identity_links')
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('key_type', 'text', (c) => c.notNull())
-        .addColumn('key_value', 'text', (c) => c.notNull())
-        .addColumn('anonymous_id', 'text', (c) => c.notNull())
-        .addColumn('last_seen', sql.raw(big), (c) => c.notNull())
-        .addPrimaryKeyConstraint('identity_links_pk', [
-          'env_id',
-          'key_type',
-          'key_value',
-          'anonymous_id',
-        ])
-        .execute();
-
-      await db.schema
-        .createTable('conversions')
-        .addColumn('conversion_id', 'text', (c) => c.notNull())
-        .addColumn('dest_id', 'text', (c) => c.notNull())
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('event_pk', 'text', (c) => c.notNull())
-        .addColumn('event_name', 'text', (c) => c.notNull())
-        .addColumn('event_id', 'text', (c) => c.notNull())
-        .addColumn('event_time', sql.raw(big), (c) => c.notNull())
-        .addColumn('value', sql.raw(real))
-        .addColumn('currency', 'text')
-        .addColumn('attributed', 'integer', (c) => c.notNull())
-        .addColumn('attribution', 'text')
-        .addColumn('reason', 'text')
-        .addColumn('created_at_ms', sql.raw(big), (c) => c.notNull())
-        .addPrimaryKeyConstraint('conversions_pk', ['env_id', 'conversion_id', 'dest_id'])
-        .execute();
-      await db.schema
-        .createIndex('conversions_by_time')
-        .on('conversions')
-        .columns(['env_id', 'created_at_ms'])
-        .execute();
-      await db.schema
-        .createIndex('conversions_by_event')
-        .on('conversions')
-        .columns(['event_pk'])
-        .execute();
-
-      await db.schema
-        .createTable('outbox')
-        .addColumn('id', sql.raw(serial), (c) =>
-          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-        )
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('conversion_id', 'text', (c) => c.notNull())
-        .addColumn('dest_id', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('next_attempt_at_ms', sql.raw(big), (c) => c.notNull())
-        .addColumn('first_attempt_at_ms', sql.raw(big))
-        .addColumn('lease_until_ms', sql.raw(big))
-        .addColumn('lease_owner', 'text')
-        .addColumn('last_status', 'integer')
-        .addColumn('last_error', 'text')
-        .addColumn('created_at_ms', sql.raw(big), (c) => c.notNull())
-        .addColumn('updated_at_ms', sql.raw(big), (c) => c.notNull())
-        .addColumn('delivered_at_ms', sql.raw(big))
-        .addUniqueConstraint('outbox_one_per_conversion', ['env_id', 'conversion_id', 'dest_id'])
-        .execute();
-      await db.schema
-        .createIndex('outbox_due')
-        .on('outbox')
-        .columns(['status', 'next_attempt_at_ms'])
-        .execute();
-
-      await db.schema
-        .createTable('delivery_attempts')
-        .addColumn('id', sql.raw(serial), (c) =>
-          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-        )
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('outbox_id', sql.raw(big), (c) => c.notNull())
-        .addColumn('at_ms', sql.raw(big), (c) => c.notNull())
-        .addColumn('duration_ms', 'integer', (c) => c.notNull())
-        .addColumn('status_code', 'integer')
-        .addColumn('error', 'text')
-        .addColumn('verdict', 'text', (c) => c.notNull())
-        .addColumn('response_excerpt', 'text')
-        .execute();
-      await db.schema
-        .createIndex('attempts_by_outbox')
-        .on('delivery_attempts')
-        .column('outbox_id')
-        .execute();
-
-      await db.schema
-        .createTable('destination_state')
-        .addColumn('env_id', 'text', (c) => c.notNull())
-        .addColumn('dest_id', 'text', (c) => c.notNull())
-        .addColumn('paused', 'integer', (c) => c.notNull())
-        .addColumn('reason', 'text')
-        .addColumn('updated_at_ms', sql.raw(big), (c) => c.notNull())
-        .addPrimaryKeyConstraint('destination_state_pk', ['env_id', 'dest_id'])
-        .execute();
-    },
-  };
-}
+export type { Dialect } from './migrations/define.js';
 
 /**
- * Pixel hits rarely carry a user id: a partial index skips the NULLs, so most touch inserts
- * update one index less.
+ * The schema steps are the files `migrations/NNNN-name.ts` (`.js` once built): the list and
+ * its order come from the file numbers alone, so adding a step is adding the next file.
  */
-const sparseUserIndex: Migration = {
-  async up(db: Kysely<unknown>) {
-    await db.schema.dropIndex('touches_by_user_id').execute();
-    await db.schema
-      .createIndex('touches_by_user_id')
-      .on('touches')
-      .columns(['env_id', 'user_id', 'time'])
-      .where(sql.ref('user_id'), 'is not', null)
-      .execute();
-  },
-};
+const STEP_FILE = /^(\d{4})-[a-z0-9-]+\.(?:js|ts)$/;
+const DIR = new URL('./migrations/', import.meta.url);
 
-/** Migrations in order; names sort in the order they apply. */
+/** The step files in the order they apply. */
+export function migrationFiles(): string[] {
+  return readdirSync(DIR)
+    .filter((f) => STEP_FILE.test(f))
+    .sort();
+}
+
+let loading: Promise<NumberedMigration[]> | undefined;
+
+/**
+ * Every step, in file order. Kysely applies steps in the order of their recorded names, so
+ * a step whose name would sort before its predecessor's is refused here, before it can run
+ * out of order on a fresh database.
+ */
+export function loadMigrations(): Promise<NumberedMigration[]> {
+  loading ??= (async () => {
+    const steps: NumberedMigration[] = [];
+    for (const file of migrationFiles()) {
+      const mod = (await import(new URL(file, DIR).href)) as { default: NumberedMigration };
+      const prev = steps.at(-1);
+      if (prev && prev.name.localeCompare(mod.default.name) >= 0) {
+        throw new Error(
+          `migration ${file} is named ${mod.default.name}, which does not sort after ${prev.name}`,
+        );
+      }
+      steps.push(mod.default);
+    }
+    return steps;
+  })();
+  return loading;
+}
+
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   return {
     async getMigrations() {
-      return {
-        '0001_initial': initial(dialect),
-        '0002_sparse_user_index': sparseUserIndex,
-        '0003_dashboard': dashboardMigration(dialect),
-        '0003_dashboard_touch_days': dashboardTouchDaysMigration(dialect),
-        '0004_privacy': privacyMigration,
-        '0005_compat': compatMigration(dialect),
-        '0006_audiences': audiencesMigration(dialect),
-        '0008_partitions': partitionsMigration(dialect),
-        // After 0008, which rebuilds touches and events as partitioned tables on PostgreSQL.
-        '0008b_privacy_traffic': privacyTrafficMigration,
-        '0009_audience_event_indexes': audienceEventIndexesMigration,
-        '0010_stored_destinations': storedDestinationsMigration(dialect),
-        '0010_outbox_jobs': outboxJobsMigration(dialect),
-        '0010b_audience_member_indexes': audienceMemberIndexesMigration,
-        '0011_definition_versions': definitionVersionsMigration(dialect),
-        '0012_revoked_sessions': revokedSessionsMigration(dialect),
-        '0013_match_type': matchTypeMigration(dialect),
-        '0014_outbox_failed_for': outboxFailedForMigration,
-        '0015_fx_rates': fxRatesMigration(dialect),
-        '0015b_dedup_row': dedupRowMigration,
-        '0016_outbox_clear_user': clearUserMigration,
-        '0017_import_ledger': importLedgerMigration(dialect),
-      };
+      const steps = await loadMigrations();
+      return Object.fromEntries(steps.map((s) => [s.name, s.build(dialect)]));
     },
   };
 }

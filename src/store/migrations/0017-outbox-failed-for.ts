@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { defineMigration } from './define.js';
 
 /**
  * Issue 20: why a conversion's row failed, when a later copy of its event may change that
@@ -10,3 +11,5 @@ export const outboxFailedForMigration: Migration = {
     await db.schema.alterTable('outbox').addColumn('failed_for', 'text').execute();
   },
 };
+
+export default defineMigration('0014_outbox_failed_for', outboxFailedForMigration);

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0013_match_type (issue 19): conversions get the credited touch's match class,
@@ -40,3 +40,5 @@ export function matchTypeMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0013_match_type', matchTypeMigration);

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0012_revoked_sessions: dashboard sessions ended by logging out. A session cookie is
@@ -20,3 +20,5 @@ export function revokedSessionsMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0012_revoked_sessions', revokedSessionsMigration);

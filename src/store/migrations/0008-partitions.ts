@@ -1,12 +1,12 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
 import {
   daysBetween,
   ensureDays,
   PARTITIONED,
   type PartitionedTable,
   upcomingDays,
-} from './postgres/partitions.js';
+} from '../postgres/partitions.js';
+import { type Dialect, defineMigration } from './define.js';
 
 const TOUCH_COLUMNS =
   'id, env_id, kind, touch_id, dest_id, campaign_id, creative_id, placement_id, time, anonymous_id, user_id, ip, user_agent';
@@ -103,3 +103,5 @@ export function partitionsMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0008_partitions', partitionsMigration);

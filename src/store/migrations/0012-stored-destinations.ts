@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0010_stored_destinations: destinations made or edited through the admin API, one row per
@@ -23,3 +23,5 @@ export function storedDestinationsMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0010_stored_destinations', storedDestinationsMigration);

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0005_compat: codeless trigger rules, one rule set (JSON) per environment, keyed by env_id
@@ -18,3 +18,5 @@ export function compatMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0005_compat', compatMigration);

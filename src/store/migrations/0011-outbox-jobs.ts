@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * Issue 9: the outbox carries jobs besides conversions (audience add/remove batches), so
@@ -40,28 +40,4 @@ export function outboxJobsMigration(dialect: Dialect): Migration {
   };
 }
 
-/**
- * The membership lookup names the whole primary key, but PostgreSQL without fresh statistics
- * read it through `audience_members_by_change` (env_id, audience_id prefix) and filtered
- * every member of the audience: 0.7 ms instead of a point read. Partial indexes that the
- * lookup's conditions cannot use leave it only the primary key; the sweep (`changes_at <=`)
- * and the member lists (`member = 1`) still use theirs.
- */
-export const audienceMemberIndexesMigration: Migration = {
-  async up(db: Kysely<unknown>) {
-    await db.schema.dropIndex('audience_members_by_change').execute();
-    await db.schema
-      .createIndex('audience_members_by_change')
-      .on('audience_members')
-      .columns(['env_id', 'audience_id', 'changes_at'])
-      .where(sql.ref('changes_at'), 'is not', null)
-      .execute();
-    await db.schema.dropIndex('audience_members_by_person').execute();
-    await db.schema
-      .createIndex('audience_members_by_person')
-      .on('audience_members')
-      .columns(['env_id', 'audience_id', 'person'])
-      .where(sql.ref('member'), '=', 1)
-      .execute();
-  },
-};
+export default defineMigration('0010_outbox_jobs', outboxJobsMigration);

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * Conversion paths (multi-touch attribution), audiences, their memberships, size history,
@@ -132,21 +132,4 @@ export function audiencesMigration(dialect: Dialect): Migration {
   };
 }
 
-/**
- * Audience evaluation reads one person's events. These indexes come after 0008_partitions,
- * which rebuilds `events` as a partitioned table on PostgreSQL (an index made before would
- * be dropped with the old table); partial, so events without the id cost no index write.
- */
-export const audienceEventIndexesMigration: Migration = {
-  async up(db: Kysely<unknown>) {
-    for (const col of ['anonymous_id', 'user_id'] as const) {
-      await db.schema
-        .createIndex(`events_by_${col}`)
-        .ifNotExists()
-        .on('events')
-        .columns(['env_id', col, 'event_time'])
-        .where(sql.ref(col), 'is not', null)
-        .execute();
-    }
-  },
-};
+export default defineMigration('0006_audiences', audiencesMigration);

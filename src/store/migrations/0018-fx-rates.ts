@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0015_fx_rates: exchange rates saved through `/api/fx-rates`, one per pair and UTC day
@@ -23,3 +23,5 @@ export function fxRatesMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0015_fx_rates', fxRatesMigration);

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0011_definition_versions: one counter per kind of definition that processes keep in
@@ -19,3 +19,5 @@ export function definitionVersionsMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0011_definition_versions', definitionVersionsMigration);

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type QueryResult, type RawBuilder, sql } from 'kysely';
-import type { Attribution } from '../domain/attribution.js';
-import { dedupRowIndex } from '../domain/dedup-credit.js';
+import type { Attribution } from '../../domain/attribution.js';
+import { dedupRowIndex } from '../../domain/dedup-credit.js';
+import { defineMigration } from './define.js';
 
 /** Conversion rows read per step of the backfill. */
 const READ_CHUNK = 5000;
@@ -105,3 +106,5 @@ export const dedupRowMigration: Migration = {
       .execute();
   },
 };
+
+export default defineMigration('0015b_dedup_row', dedupRowMigration);

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import type { Dialect } from './migrations.js';
+import { type Dialect, defineMigration } from './define.js';
 
 /**
  * 0017_import_ledger: the `(env_id, event_name, event_id)` of every row a CSV import stored
@@ -28,3 +28,5 @@ export function importLedgerMigration(dialect: Dialect): Migration {
     },
   };
 }
+
+export default defineMigration('0017_import_ledger', importLedgerMigration);

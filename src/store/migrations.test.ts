@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { loadMigrations, migrationFiles } from './migrations.js';
+
+describe('migrations', () => {
+  it('are numbered 0001 upwards without a gap', () => {
+    const numbers = migrationFiles().map((f) => Number(f.slice(0, 4)));
+    expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+  });
+
+  // Existing databases know which steps they ran by these names (kysely_migration): a step
+  // renamed would run again on them, and one missing would stop the migrator.
+  it('keep the names existing databases recorded, in the order they applied', async () => {
+    const names = (await loadMigrations()).map((m) => m.name);
+    expect(names).toEqual([
+      '0001_initial',
+      '0002_sparse_user_index',
+      '0003_dashboard',
+      '0003_dashboard_touch_days',
+      '0004_privacy',
+      '0005_compat',
+      '0006_audiences',
+      '0008_partitions',
+      '0008b_privacy_traffic',
+      '0009_audience_event_indexes',
+      '0010_outbox_jobs',
+      '0010_stored_destinations',
+      '0010b_audience_member_indexes',
+      '0011_definition_versions',
+      '0012_revoked_sessions',
+      '0013_match_type',
+      '0014_outbox_failed_for',
+      '0015_fx_rates',
+      '0015b_dedup_row',
+      '0016_outbox_clear_user',
+      '0017_import_ledger',
+    ]);
+    expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
+  });
+});
