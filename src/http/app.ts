@@ -27,6 +27,7 @@ import { rewriteUrl } from './plugins/url-rewrite.js';
 import { anySecretEquals } from './request/key-check.js';
 import type { Services } from './services.js';
 import { systemRoutes } from './system.js';
+import { schemaErrorFormatter } from './validation-errors.js';
 
 /** Request bodies larger than this are refused with 413 (DESIGN §5: 1 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -75,6 +76,8 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
       setSecurityHeaders(req, reply);
       reply.code(400).send({ error: { code: 'bad_url', message: err.message } });
     },
+    // "group_by must be one of: day, …" once, where Ajv said "must be equal to constant" per value.
+    schemaErrorFormatter,
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
     ajv: {
