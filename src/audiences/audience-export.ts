@@ -10,7 +10,7 @@
 //   10 000 members a request:
 //   https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/ingest
 import type { OutgoingRequest } from '../delivery/destination.js';
-import type { ExportIds } from '../store/audience-store.js';
+import type { ExportIds } from '../store/store.js';
 
 /** The platforms an audience can be synced to, by destination type. */
 export type ExportPlatform = 'meta' | 'tiktok' | 'google_ads';

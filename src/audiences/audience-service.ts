@@ -16,8 +16,8 @@ import type {
   ErasureRemovals,
   MemberKeyType,
   MembershipRow,
-} from '../store/audience-store.js';
-import type { Store } from '../store/store.js';
+  Store,
+} from '../store/store.js';
 import { EXPORT_PLATFORMS, type ExportPlatform } from './audience-export.js';
 import {
   erasureRemovals,

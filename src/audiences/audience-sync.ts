@@ -3,6 +3,7 @@ import type { HttpResult } from '../delivery/destination.js';
 import type { JobHandler } from '../delivery/job-handler.js';
 import { classifyAttempt, type DeliveryVerdict } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
+import type { Store } from '../store/store.js';
 import {
   AUDIENCE_SYNC_KIND,
   type AudienceSyncJob,
@@ -11,8 +12,7 @@ import {
   type KeyedSyncJob,
   type MembershipRow,
   type SyncTarget,
-} from '../store/audience-store.js';
-import type { Store } from '../store/store.js';
+} from '../store/store.js';
 import {
   EXPORT_PLATFORMS,
   type ExportPlatform,

@@ -19,8 +19,8 @@ import {
   personLookup,
   strongKeys,
 } from '../reports/conversion-paths.js';
-import type { ConversionPathRecord } from '../store/audience-store.js';
 import type {
+  ConversionPathRecord,
   ConversionRecord,
   ConversionRows,
   DeliveryRequest,

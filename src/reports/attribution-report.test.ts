@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../domain/attribution-models.js';
 import { FxTable } from '../domain/fx-rates.js';
-import type { ConversionPathRecord } from '../store/audience-store.js';
+import type { ConversionPathRecord } from '../store/store.js';
 import { attributionReport, type CampaignCredit } from './attribution-report.js';
 
 const D = 86_400;

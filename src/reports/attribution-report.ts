@@ -8,7 +8,7 @@ import {
 } from '../domain/attribution-models.js';
 import type { FxTable } from '../domain/fx-rates.js';
 import { type MoneyByCurrency, NO_CURRENCY } from '../domain/money.js';
-import type { ConversionPathRecord } from '../store/audience-store.js';
+import type { ConversionPathRecord } from '../store/store.js';
 import { CreditMoney, type UnconvertedCredit, type UsedRate } from './attribution-money.js';
 import { reportCurrency } from './report-money.js';
 

@@ -3,8 +3,7 @@ import type { ConversionIdentity, LinkedAnonymousId } from '../domain/attributio
 import { conversionPathTouches } from '../domain/conversion-path.js';
 import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
-import type { ConversionPathRecord } from '../store/audience-store.js';
-import type { IngestTx, TouchLookup } from '../store/store.js';
+import type { ConversionPathRecord, IngestTx, TouchLookup } from '../store/store.js';
 
 /** Lookback of a path when an environment has no destination to take windows from. */
 const DEFAULT_LOOKBACK_S = 7 * 86_400;

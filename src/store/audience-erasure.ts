@@ -1,4 +1,7 @@
 import { sql, type Transaction } from 'kysely';
+import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
+import type { Database } from './schema.js';
 import {
   AUDIENCE_SYNC_KIND,
   type AudienceSyncJob,
@@ -6,10 +9,7 @@ import {
   type ErasureRemovals,
   type ExportIds,
   type SyncTarget,
-} from './audience-store.js';
-import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
-import { chunks } from './chunks.js';
-import type { Database } from './schema.js';
+} from './store.js';
 
 /** Values per `IN (…)` list. */
 const CHUNK = 500;

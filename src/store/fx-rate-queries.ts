@@ -1,17 +1,10 @@
 import type { Kysely } from 'kysely';
 import { dateOfDay, dayOfDate, type FxRate } from '../domain/fx-rates.js';
+import type { FxRateFilter } from './records.js';
 import type { Database } from './schema.js';
 
 /** Rates per upsert statement (5 bound values each). */
 const FX_CHUNK = 500;
-
-/** Which saved rates to read: one pair, and/or a range of dates (inclusive). */
-export interface FxRateFilter {
-  from?: string;
-  to?: string;
-  since?: string;
-  until?: string;
-}
 
 /** Saves rates, replacing a saved rate of the same pair and day. */
 export async function putFxRates(

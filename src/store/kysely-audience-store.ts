@@ -1,5 +1,11 @@
 import { CompiledQuery, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type { TouchKind, TrackedEvent } from '../domain/event.js';
+import { holdClaims, insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
+import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
+import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
+import type { Database } from './schema.js';
+import type { AudienceMembersTable, ConversionPathsTable } from './schema-audiences.js';
 import type {
   AudienceRecord,
   AudienceSchedule,
@@ -13,14 +19,8 @@ import type {
   PathTouchRecord,
   PersonIds,
   PersonRecords,
-} from './audience-store.js';
-import { AUDIENCE_SYNC_KIND } from './audience-store.js';
-import { holdClaims, insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
-import { chunks } from './chunks.js';
-import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
-import { attemptFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
-import type { Database } from './schema.js';
-import type { AudienceMembersTable, ConversionPathsTable } from './schema-audiences.js';
+} from './store.js';
+import { AUDIENCE_SYNC_KIND } from './store.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;

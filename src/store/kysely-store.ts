@@ -6,12 +6,11 @@ import { receivedMsOfKey } from '../domain/event-key.js';
 import type { FxRate } from '../domain/fx-rates.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ReportQuery } from '../reports/report.js';
-import type { ConversionPathRecord, ErasureRemovals } from './audience-store.js';
 import { emptyEndedSyncJobs, holdClaims } from './audience-sync-jobs.js';
 import { chunks } from './chunks.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
-import { deleteFxRate, type FxRateFilter, listFxRates, putFxRates } from './fx-rate-queries.js';
+import { deleteFxRate, listFxRates, putFxRates } from './fx-rate-queries.js';
 import { importedKeys, purgeImportKeys, rememberImported } from './import-ledger-queries.js';
 import {
   CONVERSION_COLUMNS,
@@ -52,11 +51,14 @@ import type {
   AttemptRecord,
   ClaimedDelivery,
   ClaimedJob,
+  ConversionPathRecord,
   ConversionRecord,
   DeliveryRequest,
   Erasure,
+  ErasureRemovals,
   EventFilter,
   FailedFor,
+  FxRateFilter,
   ImportKey,
   IngestTx,
   ListFilter,

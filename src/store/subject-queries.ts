@@ -8,11 +8,17 @@ import {
 } from 'kysely';
 import type { Touch } from '../domain/event.js';
 import { eraseFromAudiences } from './audience-erasure.js';
-import type { ErasureRemovals } from './audience-store.js';
 import { chunks } from './chunks.js';
 import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 import type { Database } from './schema.js';
-import type { Erasure, ErasureCounts, StoredEvent, SubjectData, SubjectKeys } from './store.js';
+import type {
+  Erasure,
+  ErasureCounts,
+  ErasureRemovals,
+  StoredEvent,
+  SubjectData,
+  SubjectKeys,
+} from './store.js';
 
 /** Rounds of following identity links (cookie → email → other cookie…). */
 const LINK_ROUNDS = 3;

@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
-import type { ConversionPathRecord, MembershipRow } from '../../src/store/audience-store.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { ConversionPathRecord, MembershipRow, Store } from '../../src/store/store.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 const T = 1_763_900_000;

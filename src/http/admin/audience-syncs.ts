@@ -6,7 +6,7 @@ import type { SyncTarget } from '../../audiences/audience-sync.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import { formatDurationMs, parseDurationMs } from '../../domain/duration.js';
 import type { FieldError } from '../../domain/validation-error.js';
-import type { AudienceSchedule } from '../../store/audience-store.js';
+import type { AudienceSchedule } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
 

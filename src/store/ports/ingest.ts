@@ -1,0 +1,167 @@
+import type { LinkedAnonymousId } from '../../domain/attribution.js';
+import type { Touch, TrackedEvent } from '../../domain/event.js';
+import type { ConversionPathRecord } from '../audience-records.js';
+import type {
+  ConversionRecord,
+  ConversionRows,
+  DeliveryRequest,
+  FailedFor,
+  ImportKey,
+  OutboxRecord,
+  StoredEvent,
+  TouchLookup,
+} from '../records.js';
+
+/**
+ * Set-wise forms of the ingest path's hottest statements, for a store where one statement
+ * over many events costs far less than one per event (PostgreSQL: a round trip each).
+ */
+export interface SetWiseIngest {
+  /**
+   * claimAndInsertEvent for each event (their dedup keys distinct), all received at
+   * `received_at_ms`: true where the claim was won and the event inserted, false where it
+   * was lost and nothing was inserted.
+   */
+  claimAndInsertEvents(
+    events: ReadonlyArray<{ pk: string; event: TrackedEvent }>,
+    received_at_ms: number,
+    stale_before: number,
+  ): Promise<boolean[]>;
+  /** findTouches for each lookup, answered in the same order. */
+  findTouchesMany(lookups: readonly TouchLookup[]): Promise<Touch[][]>;
+  /** recordConversion for each conversion. */
+  recordConversions(rows: readonly ConversionRows[]): Promise<void>;
+}
+
+/** Reads and writes inside one transaction of the ingest path. */
+export interface IngestTx {
+  /** Present where set-wise statements pay (PostgreSQL). */
+  readonly setWise?: SetWiseIngest;
+  insertTouches(touches: readonly Touch[]): Promise<void>;
+  findDedup(
+    env_id: string,
+    event_name: string,
+    event_id: string,
+  ): Promise<{ event_pk: string; first_seen: number } | null>;
+  getEvent(pk: string): Promise<StoredEvent | null>;
+  insertEvent(pk: string, event: TrackedEvent, received_at_ms: number): Promise<void>;
+  /**
+   * claimDedup for the event (first seen in the second of `received_at_ms`), and insertEvent
+   * when the claim is won (answering null); when it is lost, answers the holder and inserts
+   * nothing. One round trip on PostgreSQL.
+   */
+  claimAndInsertEvent(
+    pk: string,
+    event: TrackedEvent,
+    received_at_ms: number,
+    stale_before: number,
+  ): Promise<string | null>;
+  /**
+   * Takes the dedup key for `event_pk` when it is new or older than `stale_before`, and
+   * answers null; otherwise answers the event that holds it. A unique key decides, so two
+   * processes racing on one event id cannot both win.
+   */
+  claimDedup(
+    env_id: string,
+    event_name: string,
+    event_id: string,
+    event_pk: string,
+    first_seen: number,
+    stale_before: number,
+  ): Promise<string | null>;
+  updateDuplicate(pk: string, merged: TrackedEvent): Promise<void>;
+  linkIdentity(
+    env_id: string,
+    links: ReadonlyArray<{ key_type: string; key_value: string }>,
+    anonymous_id: string,
+    seen: number,
+  ): Promise<void>;
+  findLinkedAnonymousIds(
+    env_id: string,
+    keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
+  ): Promise<LinkedAnonymousId[]>;
+  findTouches(lookup: TouchLookup): Promise<Touch[]>;
+  conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
+  putConversion(c: ConversionRecord): Promise<void>;
+  /** The delivery rows of one conversion (one per destination it was queued for). */
+  deliveriesOfConversion(env_id: string, conversion_id: string): Promise<OutboxRecord[]>;
+  /**
+   * Queues delivered or failed rows again, due at `due_ms`, as new (no attempts spent), with
+   * `raw_ip` and `clear_user` when given; rows pending or leased meanwhile are left as they are. Answers the
+   * ids queued.
+   */
+  requeueDeliveries(
+    ids: readonly number[],
+    due_ms: number,
+    now_ms: number,
+    raw_ip?: string,
+    clear_user?: string,
+  ): Promise<number[]>;
+  /**
+   * Puts the clear name and address values (JSON) a platform needs on a row still pending;
+   * cleared, like `raw_ip`, once the row is done. Never on the event.
+   */
+  setClearUser(id: number, clear_user: string): Promise<void>;
+  /**
+   * Fails pending rows that no worker holds (nothing has left yet) for `failed_for`, with an
+   * attempt that says why; rows in flight are left to finish. Answers the ids cancelled.
+   */
+  cancelDeliveries(
+    ids: readonly number[],
+    failed_for: FailedFor,
+    reason: string,
+    now_ms: number,
+  ): Promise<number[]>;
+  /** Stores (or replaces) the multi-touch path of a conversion. */
+  putConversionPath(p: ConversionPathRecord): Promise<void>;
+  /**
+   * Queues (or re-queues) delivery of one conversion to one destination, due at `due_ms`.
+   * `raw_ip` and `clear_user` (the clear name and address values the platform needs, JSON),
+   * when given, are kept on the row for the platform and cleared once it is done.
+   */
+  enqueueDelivery(
+    env_id: string,
+    conversion_id: string,
+    dest_id: string,
+    now_ms: number,
+    due_ms?: number,
+    raw_ip?: string,
+    clear_user?: string,
+  ): Promise<void>;
+  /**
+   * A new conversion's rows at once: its path, one row per destination and the deliveries
+   * to queue — what putConversionPath, putConversion and enqueueDelivery would write, in
+   * one round trip on PostgreSQL.
+   */
+  recordConversion(
+    path: ConversionPathRecord,
+    conversions: readonly ConversionRecord[],
+    deliveries: readonly DeliveryRequest[],
+  ): Promise<void>;
+}
+
+/** What the ingest path writes: one transaction per batch, touches, the import ledger. */
+export interface IngestPort {
+  /**
+   * Runs `fn` in one transaction and commits. When PostgreSQL aborts it for a deadlock or a
+   * serialization failure, `fn` runs again in a new one (a few times at most): it must have
+   * no effect outside the transaction before its result is returned.
+   */
+  ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
+  /** Commits pixel touches outside the event transaction (SQLite: on a thread of its own). */
+  insertTouches(touches: readonly Touch[]): Promise<void>;
+  /**
+   * For each key, whether a CSV import already stored it (the import ledger, kept as long as
+   * events: a file imported again adds nothing however long after). Answered in order.
+   */
+  importedKeys(env_id: string, keys: readonly ImportKey[]): Promise<boolean[]>;
+  /** Notes the keys of rows an import stored (or found stored); a key noted before stays. */
+  rememberImported(env_id: string, keys: readonly ImportKey[], now_ms: number): Promise<void>;
+  /**
+   * Which sources sent which event names since `since_ms`, with the latest receipt of each:
+   * seeds `merge_window: auto` at start (ingest/copy-sources.ts).
+   */
+  eventSourcesSince(
+    since_ms: number,
+  ): Promise<Array<{ env_id: string; event_name: string; source: string; last_ms: number }>>;
+}
