@@ -5,12 +5,14 @@ import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
+import { findDestination } from './config/find-destination.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import { destinationSend } from './delivery/guarded-send.js';
 import { newLeaseOwner } from './delivery/lease-owner.js';
 import { sendTestConversion } from './delivery/test-conversion.js';
 import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
+import { timeInputMs } from './domain/time-input.js';
 import { importCommand } from './ingest/import-command.js';
 import { progressBar, recomputePaths } from './reports/recompute-paths.js';
 import { seedCommand } from './seed/seed-command.js';
@@ -94,8 +96,8 @@ async function serve(config: AppConfig, workers: number): Promise<void> {
 }
 
 function timeMs(text: string | undefined, name: string): number {
-  const ms = text === undefined ? NaN : /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new ConfigError(`--${name} must be an ISO time or Unix seconds`);
+  const ms = text === undefined ? null : timeInputMs(text);
+  if (ms === null) throw new ConfigError(`--${name} must be an ISO time or Unix seconds`);
   return ms;
 }
 
@@ -110,7 +112,7 @@ async function destinationsCommand(
       `usage: pixeltrail destinations test DEST_ID [--env ID] [--confirm real]`,
     );
   const env = config.environments.find((e) => e.id === (envId ?? config.environments[0].id));
-  if (!env?.destinations.some((d) => d.id === args[1])) {
+  if (!env || !findDestination(env, args[1])) {
     throw new ConfigError(`no destination "${args[1]}" in environment ${env?.id ?? envId}`);
   }
   const report = await sendTestConversion(env, args[1], senderOf(config), Date.now(), {
@@ -182,7 +184,7 @@ async function main(argv: string[]): Promise<void> {
     } else if (command === 'replay') {
       const envId = values.env ?? config.environments[0].id;
       const env = config.environments.find((e) => e.id === envId);
-      if (!env?.destinations.some((d) => d.id === values.dest)) {
+      if (!findDestination(env, values.dest)) {
         throw new ConfigError(`--dest must name a destination of environment ${envId}`);
       }
       const n = await store.requeueRange(

@@ -11,6 +11,7 @@ import { ConfigError } from './config/config-load.js';
 import type { SecretSource } from './config/config-parse.js';
 import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
+import { findDestination } from './config/find-destination.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
 import { destinationSend } from './delivery/guarded-send.js';
@@ -138,7 +139,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     store,
     nowMs,
     newId,
-    destination: (env_id, dest_id) => envs.get(env_id)?.destinations.find((d) => d.id === dest_id),
+    destination: (env_id, dest_id) => findDestination(envs.get(env_id), dest_id),
     onJobsQueued: () => worker.wake(),
     onError: (message) => app.log.error({ message }, 'audience update failed'),
   });

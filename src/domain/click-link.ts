@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from './constant-time.js';
 
 /** Query parameters of a click link, without its signature. */
 export type ClickParams = Record<string, string>;
@@ -24,8 +25,7 @@ export function signClick(secret: string, params: ClickParams): string {
 export function verifyClick(secret: string, params: ClickParams): boolean {
   const sig = params.sig;
   if (!sig || !/^[0-9a-f]{64}$/i.test(sig)) return false;
-  const want = Buffer.from(signClick(secret, params), 'hex');
-  return timingSafeEqual(want, Buffer.from(sig.toLowerCase(), 'hex'));
+  return constantTimeEqual(sig.toLowerCase(), signClick(secret, params));
 }
 
 /** True when `host` is listed, exactly or under a `*.example.com` entry. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEDUP_WINDOW_S, dedupKey, dedupStaleBefore, mergeDuplicate } from './dedup.js';
+import { DEDUP_WINDOW_S, dedupStaleBefore, mergeDuplicate } from './dedup.js';
 import type { TrackedEvent } from './event.js';
 
 const base: TrackedEvent = {
@@ -15,13 +15,6 @@ const base: TrackedEvent = {
 };
 
 describe('deduplication', () => {
-  it('D01 the key is env, event name and event id', () => {
-    const later: TrackedEvent = { ...base, event_time: 5 };
-    expect(dedupKey(base)).toBe(dedupKey(later));
-    expect(dedupKey(base)).not.toBe(dedupKey({ ...base, event_name: 'Lead' }));
-    expect(dedupKey(base)).not.toBe(dedupKey({ ...base, env_id: 'other' }));
-  });
-
   it('D02 a copy within 48 h is a duplicate, one after is not', () => {
     // The store keeps a key whose first_seen is not below the cut-off.
     expect(0 < dedupStaleBefore(DEDUP_WINDOW_S)).toBe(false);

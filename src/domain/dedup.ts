@@ -9,11 +9,6 @@ import {
 /** Copies of one `(env_id, event_name, event_id)` within this window are one event. */
 export const DEDUP_WINDOW_S = 48 * 3600;
 
-/** The identity of an event for deduplication (DESIGN §6). */
-export function dedupKey(e: Pick<TrackedEvent, 'env_id' | 'event_name' | 'event_id'>): string {
-  return `${e.env_id}\u0000${e.event_name}\u0000${e.event_id}`;
-}
-
 /**
  * A dedup key first seen before this (Unix s) no longer holds at `nowS`: a copy arriving now
  * is a new event. Keys seen exactly 48 h ago still hold.

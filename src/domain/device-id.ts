@@ -34,8 +34,3 @@ export function deviceAnonymousIds(ids: Partial<Record<DeviceIdKey, string>>): s
   }
   return out;
 }
-
-/** True when an anonymous id is a device id (`idfa:…`) rather than a browser cookie. */
-export function isDeviceAnonymousId(anonymousId: string): boolean {
-  return DEVICE_ID_KEYS.some((k) => anonymousId.startsWith(`${k}:`));
-}

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from './constant-time.js';
 import type { TrackedEvent } from './event.js';
 
 /**
@@ -37,5 +38,5 @@ export function verifyEventSignature(
   sig: unknown,
 ): boolean {
   if (typeof sig !== 'string' || !/^[0-9a-f]{64}$/i.test(sig)) return false;
-  return timingSafeEqual(Buffer.from(signEvent(secret, e), 'hex'), Buffer.from(sig, 'hex'));
+  return constantTimeEqual(sig.toLowerCase(), signEvent(secret, e));
 }

@@ -163,9 +163,6 @@ export function rowToEvent(row: Record<string, string>, o: ImportOptions): Recor
   return raw;
 }
 
-/** The columns an import reads, for the usage text and the docs. */
-export const IMPORT_COLUMNS = Object.keys(COLUMNS);
-
 function missingIdError(line: number): ImportRowError {
   return { line, field: 'order_id', message: 'is required (or event_id): it deduplicates' };
 }

@@ -1,4 +1,5 @@
 import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
+import { findDestination } from '../config/find-destination.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import type { ClearUserField, ClearUserInfo } from '../domain/customer-info.js';
 import type { TrackedEvent } from '../domain/event.js';
@@ -91,7 +92,7 @@ export async function settleLateCopy(tx: IngestTx, copy: LateCopy): Promise<void
   await rideOnWaiting(tx, rows, copy);
   if (copy.addedKeys.length === 0) return;
   for (const row of rows) {
-    const dest = copy.env.destinations.find((d) => d.id === row.dest_id);
+    const dest = findDestination(copy.env, row.dest_id);
     const conversion = conversions.find((c) => c.dest_id === row.dest_id);
     if (!dest || !conversion || !sendAgain(row, dest, conversion, copy)) continue;
     const due = deliveryDueMs(dest, stored.received_at_ms, copy.nowMs);
@@ -112,7 +113,7 @@ async function rideOnWaiting(
 ): Promise<void> {
   if (!copy.clearUser) return;
   for (const row of rows) {
-    const dest = copy.env.destinations.find((d) => d.id === row.dest_id);
+    const dest = findDestination(copy.env, row.dest_id);
     const clear = dest && clearUserFor(dest, copy.clearUser, copy.platforms);
     if (row.status === 'pending' && clear) await tx.setClearUser(row.id, clear);
   }

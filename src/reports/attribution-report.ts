@@ -127,16 +127,6 @@ function rowsOf(sums: readonly RowSum[], currency: string | null): CampaignCredi
     );
 }
 
-/** Credit by campaign under `model`, rounded. */
-export function creditByCampaign(
-  paths: readonly ConversionPathRecord[],
-  model: AttributionModel,
-  money: CreditMoney,
-  opts: ReportOptions = {},
-): CampaignCredit[] {
-  return rowsOf(creditSums(paths, model, money, opts), money.currency);
-}
-
 /**
  * The totals of a model's rows: every figure summed per currency and converted (never across
  * currencies). Summed before rounding, so three thirds of 100 EUR total 100, not 99.999999.

@@ -4,6 +4,7 @@ import { EXPORT_PLATFORMS, type ExportPlatform } from '../../audiences/audience-
 import type { LoadedAudience } from '../../audiences/audience-service.js';
 import type { SyncTarget } from '../../audiences/audience-sync.js';
 import type { DestinationConfig } from '../../config/config-types.js';
+import { findDestination } from '../../config/find-destination.js';
 import { formatDurationMs, parseDurationMs } from '../../domain/duration.js';
 import type { FieldError } from '../../domain/validation-error.js';
 import type { AudienceSchedule } from '../../store/store.js';
@@ -51,7 +52,7 @@ function syncDestination(
   b: Static<typeof SyncBody>,
   prefix: string,
 ): { dest: DestinationConfig; errors: FieldError[] } | { dest: null; errors: FieldError[] } {
-  const dest = s.environment(env_id)?.destinations.find((d) => d.id === b.dest_id);
+  const dest = findDestination(s.environment(env_id), b.dest_id);
   if (!dest || !EXPORT_PLATFORMS.includes(dest.type as ExportPlatform)) {
     return {
       dest: null,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { findDestination } from '../../config/find-destination.js';
 import { sendTestConversion, shortReport } from '../../delivery/test-conversion.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -49,7 +50,7 @@ export function dashboardApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
     const destination = (env_id: string, dest_id: string) => {
       const env = s.environment(env_id);
-      if (!env?.destinations.some((d) => d.id === dest_id))
+      if (!env || !findDestination(env, dest_id))
         throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
       return env;
     };

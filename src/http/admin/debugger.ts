@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { findDestination } from '../../config/find-destination.js';
 import { attributionRules } from '../../domain/attribution.js';
 import { explainAttribution } from '../../domain/attribution-explain.js';
 import { eventDiagnostics } from '../../domain/event-diagnostics.js';
@@ -52,7 +53,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
     ...trail,
     diagnostics: eventDiagnostics(e, trail.event.received_at_ms),
     conversions: trail.conversions.map((c) => {
-      const d = env?.destinations.find((x) => x.id === c.dest_id);
+      const d = findDestination(env, c.dest_id);
       const explanation = d
         ? explainAttribution(
             who,

@@ -5,6 +5,7 @@ import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import { apiFieldErrors, destinationFromInput, MASK } from '../../config/destination-input.js';
 import { urlsNotInFile } from '../../config/destination-urls.js';
+import { findDestination } from '../../config/find-destination.js';
 import { ADAPTERS, adapterFor } from '../../delivery/destinations/registry.js';
 import {
   DEFAULT_PROBABILISTIC_WINDOW_MS,
@@ -134,7 +135,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       });
     };
     const find = (env_id: string, dest_id: string) => {
-      const d = envOf(env_id).destinations.find((x) => x.id === dest_id);
+      const d = findDestination(envOf(env_id), dest_id);
       if (!d) throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
       return d;
     };

@@ -1,7 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { findDestination } from '../../config/find-destination.js';
 import { decideRedirect, signClick } from '../../domain/click-link.js';
 import { parseDurationMs } from '../../domain/duration.js';
+import { timeInputMs } from '../../domain/time-input.js';
 import type { ListFilter } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -38,16 +40,13 @@ const SignQuery = Type.Object(
   { additionalProperties: Type.String() },
 );
 
-/** Times past the end of year 9999 are refused: dates past it have no ISO form to report. */
-const MAX_TIME_MS = Date.UTC(10_000, 0, 1);
-
 /**
  * Parses an ISO time or Unix seconds into ms; throws a 400 naming the field otherwise, also
  * for a time before 1970 or after 9999 (`to=9000000000000` was a 500).
  */
 export function parseTimeMs(text: string, field: string): number {
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (!Number.isFinite(ms) || ms < 0 || ms >= MAX_TIME_MS)
+  const ms = timeInputMs(text);
+  if (ms === null)
     throw new HttpError(400, 'invalid_request', `${field} must be an ISO time or Unix seconds`, [
       { field, message: 'is not a time between 1970 and 9999' },
     ]);
@@ -151,7 +150,7 @@ export function adminApi(app: FastifyInstance, s: Services): void {
       { schema: { params: DestParams } },
       async (req) => {
         const { env_id, dest_id } = req.params;
-        if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
+        if (!findDestination(s.environment(env_id), dest_id)) {
           throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
         }
         await s.store.setDestinationPaused(env_id, dest_id, false, null, s.nowMs());
@@ -165,7 +164,7 @@ export function adminApi(app: FastifyInstance, s: Services): void {
       { schema: { body: ReplayBody } },
       async (req) => {
         const { env_id, dest_id } = req.body;
-        if (!s.environment(env_id)?.destinations.some((d) => d.id === dest_id)) {
+        if (!findDestination(s.environment(env_id), dest_id)) {
           throw new HttpError(404, 'not_found', `no destination ${env_id}/${dest_id}`);
         }
         const range = [

@@ -1,4 +1,5 @@
 import type { EnvironmentConfig } from '../../config/config-types.js';
+import { findDestination } from '../../config/find-destination.js';
 import { isUnexpandedMacro, macroWarning } from '../../domain/ad-macros.js';
 import { adsPermitted } from '../../domain/consent.js';
 import { DEVICE_ID_KEYS } from '../../domain/device-id.js';
@@ -146,7 +147,7 @@ export function pixelProblem(
   if (!env) return 'unknown_env';
   const dest = param(q, 'dest_id');
   if (idParam === 'imp_id' && !dest) return absent(q, 'dest_id');
-  if (dest && !env.destinations.some((d) => d.id === dest)) return 'unknown_dest';
+  if (dest && !findDestination(env, dest)) return 'unknown_dest';
   if (!param(q, idParam)) return absent(q, idParam);
   return null;
 }

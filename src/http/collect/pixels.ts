@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { findDestination } from '../../config/find-destination.js';
 import { decideRedirect, tagRunsOn, verifyClick, withClickId } from '../../domain/click-link.js';
 import { adsPermitted } from '../../domain/consent.js';
 import { verifyEventSignature } from '../../domain/event-signature.js';
@@ -123,12 +124,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     }
     const p = readParams(q, P_PARAMS);
     const dest = param(q, 'dest_id');
-    countHit(
-      env.id,
-      dest && env.destinations.some((d) => d.id === dest) ? dest : '',
-      'p',
-      p.macros,
-    );
+    countHit(env.id, dest && findDestination(env, dest) ? dest : '', 'p', p.macros);
     const macros = macroWarnings(p);
     const traffic = classifyTraffic(req);
     const consent = requestConsent(req, env, undefined, q);
@@ -212,7 +208,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
     if (!decision.ok)
       return refuse(decision.reason, `url is not a permitted redirect target (${decision.reason})`);
     const dest = param(q, 'dest_id');
-    const destination = dest ? env.destinations.find((d) => d.id === dest) : undefined;
+    const destination = findDestination(env, dest);
     const traffic = classifyTraffic(req);
     const allowed = adsPermitted(requestConsent(req, env, undefined, q));
     const p = readParams(q, CLICK_PARAMS);

@@ -107,8 +107,3 @@ export function requestUser(req: Pick<BrowserRequest, 'headers' | 'ip'>): UserKe
   if (cookie) user.cookie_id = cookie;
   return user;
 }
-
-/** Sec-GPC (and DNT where the environment honours it): the browser opts out of ad use. */
-export function browserOptedOut(req: Pick<BrowserRequest, 'headers'>, honorDnt: boolean): boolean {
-  return req.headers['sec-gpc'] === '1' || (honorDnt && req.headers.dnt === '1');
-}

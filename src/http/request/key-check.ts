@@ -1,14 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EnvironmentConfig } from '../../config/config-types.js';
+import { constantTimeEqual } from '../../domain/constant-time.js';
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/**
- * Compares a presented secret with a known one in constant time: both are hashed first, so
- * neither the content nor the length of the known secret leaks through timing.
- */
+/** A presented secret against a known one, in constant time; an empty known one never matches. */
 export function secretEquals(given: string, known: string): boolean {
-  return timingSafeEqual(digest(given), digest(known)) && known.length > 0;
+  return constantTimeEqual(given, known) && known.length > 0;
 }
 
 /** True when `given` is any of `known`; every candidate is compared, match or not. */
