@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { testDestination } from '../../../test/fixtures/destination.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { TrackedEvent, UserKeys } from '../../domain/event.js';
 import { hashEmail, sha256Hex } from '../../domain/identity.js';
@@ -12,7 +13,6 @@ import {
   interpretGa4,
   MP_MAX_EVENTS_PER_REQUEST,
 } from './ga4.js';
-import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

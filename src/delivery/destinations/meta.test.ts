@@ -1,5 +1,10 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import {
+  type TestItemOptions,
+  testDestination,
+  testItem,
+} from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import { decideConsent } from '../../domain/consent.js';
@@ -8,7 +13,6 @@ import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import { validateEvent } from '../../domain/validation.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { META_MAX_EVENTS, metaDestination as meta } from './meta.js';
-import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

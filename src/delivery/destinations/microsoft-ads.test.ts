@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import {
+  type TestItemOptions,
+  testDestination,
+  testItem,
+} from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
@@ -11,7 +16,6 @@ import {
   MICROSOFT_MAX_EVENTS,
   microsoftAdsDestination as ms,
 } from './microsoft-ads.js';
-import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

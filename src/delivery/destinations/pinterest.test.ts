@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { testDestination } from '../../../test/fixtures/destination.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { TrackedEvent, UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
@@ -11,7 +12,6 @@ import {
   pinterestDestination as pin,
   readPinterestAnswer,
 } from './pinterest.js';
-import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { testDestination } from '../../../test/fixtures/destination.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { Attribution } from '../../domain/attribution.js';
 import type { TrackedEvent } from '../../domain/event.js';
@@ -11,7 +12,6 @@ import {
   postbackDestination as pb,
   postbackValues,
 } from './postback.js';
-import { testDestination } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

@@ -1,9 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parseDestinationConfig, secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
-import { sha256Hex } from '../../domain/identity.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
-import { REDDIT_MAX_EVENTS, redditDestination as reddit, redditApiVersion } from './reddit.js';
 import {
   type ItemOptions,
   NOW,
@@ -16,6 +11,11 @@ import {
   UA,
   webUser,
 } from '../../../test/fixtures/reddit.js';
+import { parseDestinationConfig, secretFields } from '../../config/config-parse.js';
+import type { DestinationConfig } from '../../config/config-types.js';
+import { sha256Hex } from '../../domain/identity.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import { REDDIT_MAX_EVENTS, redditDestination as reddit, redditApiVersion } from './reddit.js';
 
 /** Reddit's own example: external_id "customer12345" and its SHA-256. */
 const CUSTOMER12345_SHA = 'a4cc2fc5adf58a029291c1514d273989113a1d05e1d753c1d0c3a848af7109cc';

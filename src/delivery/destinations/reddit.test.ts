@@ -1,10 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
-import { sha256Hex } from '../../domain/identity.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
-import { REDDIT_MAX_EVENTS, redditDestination as reddit } from './reddit.js';
 import {
   type ItemOptions,
   NOW,
@@ -16,6 +11,11 @@ import {
   TOKEN,
   UA,
 } from '../../../test/fixtures/reddit.js';
+import { secretFields } from '../../config/config-parse.js';
+import type { DestinationConfig } from '../../config/config-types.js';
+import { sha256Hex } from '../../domain/identity.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import { REDDIT_MAX_EVENTS, redditDestination as reddit } from './reddit.js';
 
 type Settings = { account_id: string; access_token: string };
 

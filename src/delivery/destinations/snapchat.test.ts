@@ -1,12 +1,16 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import {
+  type TestItemOptions,
+  testDestination,
+  testItem,
+} from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { SNAP_MAX_EVENTS, snapchatDestination as snap } from './snapchat.js';
-import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 
 const NOW_S = 1_763_900_000;
 const NOW = NOW_S * 1000;

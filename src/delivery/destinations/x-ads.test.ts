@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import {
+  type TestItemOptions,
+  testDestination,
+  testItem,
+} from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
 import type { DestinationConfig } from '../../config/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, hashPhoneE164 } from '../../domain/identity.js';
 import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
 import { hmacSha1Signature, signatureBaseString } from '../oauth1.js';
-import { type TestItemOptions, testDestination, testItem } from '../../../test/fixtures/destination.js';
 import { X_MAX_EVENTS, xAdsDestination as x } from './x-ads.js';
 
 const NOW_S = 1_763_900_000;
