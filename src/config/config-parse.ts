@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import proxyAddr from '@fastify/proxy-addr';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
@@ -20,6 +19,7 @@ import type {
   DestinationConfig,
   EnvironmentConfig,
 } from './config-types.js';
+import { isProxyEntry } from './proxy-entry.js';
 import { MIN_SECRETS_KEY_CHARS } from './secret-box.js';
 
 const DEFAULT_CLICK_WINDOW = '7d';
@@ -629,14 +629,7 @@ function trustProxy(r: Reader, v: unknown): AppConfig['trust_proxy'] {
     });
     return false;
   }
-  const bad = list.findIndex((x) => {
-    try {
-      proxyAddr.compile(x);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const bad = list.findIndex((x) => !isProxyEntry(x));
   if (bad >= 0) {
     r.errors.push({ field: `${field}[${bad}]`, message: 'is not an IP address or CIDR' });
     return false;

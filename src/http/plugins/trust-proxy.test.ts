@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/config-parse.js';
+import { isProxyEntry } from '../../config/proxy-entry.js';
 import { clientAddress, peerIsTrusted, trustFunction } from './trust-proxy.js';
 
 const req = (peer: string, xff?: string) =>
@@ -53,5 +55,23 @@ describe('trust_proxy', () => {
     expect(peerIsTrusted(req('10.0.0.1'), cidrs)).toBe(true);
     expect(peerIsTrusted(req('192.0.2.1'), cidrs)).toBe(false);
     expect(peerIsTrusted(req('10.0.0.1'), null)).toBe(false);
+  });
+
+  it('TP15 the config takes exactly the entries the trust function compiles', () => {
+    const entries = [
+      ...['10.0.0.1', '10.0.0.0/8', '10.0.0.0/255.0.0.0', '::1', 'fe80::/10', '::ffff:10.0.0.1'],
+      ...['loopback', 'linklocal', 'uniquelocal', '127.1', '10.0.0.0/0', '10.0.0.0/33'],
+      ...['::1/129', '10.0.0.0/255.0.255.0', '10.0.0.0/0.0.0.0', 'fe80::/255.0.0.0', 'proxy.local'],
+      ...['', '10.0.0.0/', '10.0.0.0/x', 'localhost'],
+    ];
+    const compiles = (x: string) => {
+      try {
+        proxyAddr.compile(x);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const x of entries) expect([x, isProxyEntry(x)]).toEqual([x, compiles(x)]);
   });
 });
