@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { installAdminAuth } from './admin/auth.js';
 import { dashboardApi } from './admin/dashboard.js';
@@ -19,6 +20,7 @@ import { pixelRoutes } from './collect/pixels.js';
 import { segmentApi } from './collect/segment.js';
 import { snowplowRoutes } from './collect/snowplow.js';
 import { HttpError, installErrorHandler } from './errors.js';
+import { openApiOptions } from './openapi.js';
 import { loggerOptions } from './plugins/log-redaction.js';
 import { clientWindows, installRateLimits } from './plugins/rate-limits.js';
 import { installSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.js';
@@ -117,6 +119,8 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Before the routes, so that it sees each of them (GET /openapi.json, system.ts).
+  app.register(swagger, openApiOptions());
   // Routes load after the rate limiter, so its hook is on every one of them.
   app.register(async (routes) => {
     installAdminAuth(routes, s);

@@ -1,12 +1,23 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
 import { HttpError } from './errors.js';
+import { describedOnly } from './openapi.js';
 import { bearer, secretEquals } from './request/key-check.js';
 import type { Services } from './services.js';
 
 type TagBody = NonNullable<Services['tag']>;
+
+const TagQuery = Type.Object({
+  env_id: Type.Optional(
+    Type.String({
+      description:
+        'the environment whose consent default, follow_cmp and click_id_param the tag starts with',
+    }),
+  ),
+});
 
 /**
  * `t.js?env_id=ID` carries the environment's consent default, so that with `denied` the tag
@@ -38,11 +49,23 @@ function tagVariants(s: Services): (envId: string | undefined) => TagBody | null
   };
 }
 
-/** Liveness, readiness, metrics and the tag. */
+/** Liveness, readiness, metrics, the tag and the API's own description. */
 export function systemRoutes(app: FastifyInstance, s: Services): void {
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/healthz', { schema: { summary: 'liveness: `{ok:true}`' } }, async () => ({ ok: true }));
 
-  app.get('/readyz', async (req, reply) => {
+  app.get(
+    '/openapi.json',
+    { schema: { summary: "this API described (OpenAPI 3), from the routes' schemas" } },
+    async () => app.swagger(),
+  );
+
+  const readyz = {
+    summary: 'readiness: 503 when the store cannot commit',
+    description:
+      'Answers `{ok:true, queued_writes}` once the store answers and its latest commit ' +
+      'succeeded; `503 {ok:false, error}` otherwise (a full or read-only disk too).',
+  };
+  app.get('/readyz', { schema: readyz }, async (req, reply) => {
     try {
       await s.store.ping();
       // A store that answers reads may still refuse writes (disk full, read-only).
@@ -57,7 +80,13 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
     }
   });
 
-  app.get('/metrics', async (req, reply) => {
+  const metrics = {
+    summary: 'Prometheus metrics',
+    description:
+      'Open unless the config sets `metrics_token`; then `Authorization: Bearer <metrics_token>` ' +
+      'is required (401 otherwise).',
+  };
+  app.get('/metrics', { schema: metrics }, async (req, reply) => {
     const want = s.config.metrics_token;
     // Off by default, as Prometheus exporters are; with a token, scrape with Bearer auth.
     if (want !== null && !secretEquals(bearer(req.headers.authorization), want))
@@ -72,22 +101,32 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
   });
 
   const variant = tagVariants(s);
-  app.get<{ Querystring: { env_id?: string } }>('/t.js', async (req, reply) => {
-    const tag = variant(typeof req.query.env_id === 'string' ? req.query.env_id : undefined);
-    if (!tag)
-      return reply
-        .status(503)
-        .send({ error: { code: 'tag_not_built', message: 'run npm run build' } });
-    reply.header('content-type', 'application/javascript; charset=utf-8');
-    reply.header('cache-control', 'public, max-age=300');
-    reply.header('etag', tag.etag);
-    reply.header('vary', 'Accept-Encoding');
-    reply.header('access-control-allow-origin', '*');
-    if (req.headers['if-none-match'] === tag.etag) return reply.status(304).send();
-    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
-      reply.header('content-encoding', 'gzip');
-      return reply.send(tag.gzip);
-    }
-    return reply.send(tag.js);
-  });
+  const tagSchema = {
+    summary: 'the tag (JavaScript)',
+    description: 'gzip, ETag, cacheable 5 min; 503 when it was not built (`npm run build`).',
+    querystring: TagQuery,
+  };
+  app.get<{ Querystring: Static<typeof TagQuery> }>(
+    '/t.js',
+    // Described, not checked: a `<script>` gets the tag whatever its query holds.
+    { schema: tagSchema, ...describedOnly },
+    async (req, reply) => {
+      const tag = variant(typeof req.query.env_id === 'string' ? req.query.env_id : undefined);
+      if (!tag)
+        return reply
+          .status(503)
+          .send({ error: { code: 'tag_not_built', message: 'run npm run build' } });
+      reply.header('content-type', 'application/javascript; charset=utf-8');
+      reply.header('cache-control', 'public, max-age=300');
+      reply.header('etag', tag.etag);
+      reply.header('vary', 'Accept-Encoding');
+      reply.header('access-control-allow-origin', '*');
+      if (req.headers['if-none-match'] === tag.etag) return reply.status(304).send();
+      if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+        reply.header('content-encoding', 'gzip');
+        return reply.send(tag.gzip);
+      }
+      return reply.send(tag.js);
+    },
+  );
 }

@@ -4,11 +4,13 @@ import { decideRedirect, tagRunsOn, verifyClick, withClickId } from '../../domai
 import { adsPermitted } from '../../domain/consent.js';
 import { verifyEventSignature } from '../../domain/event-signature.js';
 import { validateEvent } from '../../domain/validation.js';
+import { describedOnly } from '../openapi.js';
 import { requestConsent } from '../request/consent.js';
 import { requestUser } from '../request/identity.js';
 import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
+import { IMPRESSION_ROUTE } from './impression-query.js';
 import { destinationHitCounter } from './macro-counts.js';
 import {
   browserId,
@@ -93,7 +95,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
 
   const impression = impressionPixel(s);
   const countHit = destinationHitCounter(s.metrics);
-  app.get('/i', async (req, reply) => {
+  app.get('/i', { schema: IMPRESSION_ROUTE, ...describedOnly }, async (req, reply) => {
     if (headOnly(s, 'i', req.method)) {
       // What GET would warn about (a link check learns that its ids are wrong), else `head`.
       const q = req.query as Query;
