@@ -1,24 +1,25 @@
 import type { DestinationConfig } from '../config/config-types.js';
 import { VersionPoller } from '../config/version-poller.js';
-import {
-  evaluate,
-  longestWindowS,
-  type ParseResult,
-  parseRules,
-  type RuleError,
-  type RuleGroup,
-  usesTouches,
-} from '../domain/audience-rules.js';
-import type { Touch, TrackedEvent } from '../domain/event.js';
+import { type ParseResult, parseRules, usesTouches } from '../domain/audience-rules.js';
+import type { Touch } from '../domain/event.js';
 import type {
   AudienceRecord,
   AudienceSchedule,
   ErasureRemovals,
   MemberKeyType,
-  MembershipRow,
-  Store,
 } from '../store/store.js';
-import { EXPORT_PLATFORMS, type ExportPlatform } from './audience-export.js';
+import {
+  type AudiencePatch,
+  type AudienceServiceDeps,
+  type CreateResult,
+  DEFAULT_MIN_EXPORT_SIZE,
+  EVALUATION_LANES,
+  type IdentifierKey,
+  identifiersOf,
+  inLanes,
+  type LoadedAudience,
+  type UpdateResult,
+} from './audience.js';
 import {
   erasureRemovals,
   exportIds,
@@ -26,88 +27,23 @@ import {
   type SyncPlan,
   type SyncTarget,
 } from './audience-sync.js';
+import { evaluateKey, recomputeMembers, sweepAudience } from './membership.js';
+import { runScheduledSyncs, setSchedules } from './schedules.js';
 
-/** Below this many persons nothing is exported, to protect individuals (issue 9). */
-export const DEFAULT_MIN_EXPORT_SIZE = 100;
-/** Identifiers read per page of a full recompute. */
-const RECOMPUTE_PAGE = 500;
+// The audience types live in audience.ts; importers of this file keep their names.
+export {
+  type AudiencePatch,
+  type AudienceServiceDeps,
+  type CreateResult,
+  DEFAULT_MIN_EXPORT_SIZE,
+  type IdentifierKey,
+  identifiersOf,
+  type LoadedAudience,
+  type UpdateResult,
+} from './audience.js';
+
 /** Identifiers waiting for incremental evaluation; past this, the env is fully recomputed. */
 const MAX_DIRTY_KEYS = 50_000;
-/** Due memberships re-evaluated per audience per sweep. */
-const SWEEP_BATCH = 2000;
-/**
- * Persons evaluated at once. Each takes about five queries; on PostgreSQL their round trips
- * overlap on the pool (SQLite runs them one by one anyway). Two lanes evaluating one person
- * write the same answer, so overlap is harmless.
- */
-const EVALUATION_LANES = 8;
-/** Scheduled syncs taken per run of the timer. */
-const SCHEDULES_PER_RUN = 100;
-
-/** Runs `fn` over `items`, at most `lanes` at a time. */
-async function inLanes<T>(items: readonly T[], lanes: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
-}
-
-/** An identifier of a person in one environment. */
-export interface IdentifierKey {
-  env_id: string;
-  key_type: MemberKeyType;
-  key_value: string;
-  /** What brought it: a touch matters only to audiences with touch conditions. */
-  from?: 'event' | 'touch';
-}
-
-/** An audience with its parsed rules. */
-export interface LoadedAudience {
-  record: AudienceRecord;
-  rules: RuleGroup;
-}
-
-export interface AudienceServiceDeps {
-  store: Store;
-  nowMs: () => number;
-  newId: (prefix: string) => string;
-  /** A configured destination, for scheduled syncs. */
-  destination: (env_id: string, dest_id: string) => DestinationConfig | undefined;
-  /** Sync batches were queued in the outbox: the delivery worker may start at once. */
-  onJobsQueued?: () => void;
-  onError?: (message: string) => void;
-}
-
-export type CreateResult = { ok: true; id: string } | { ok: false; errors: RuleError[] };
-export type UpdateResult = { ok: true } | { ok: false; errors: RuleError[] };
-
-/** What `update` may change; rules are given raw, as the admin API received them. */
-export interface AudiencePatch {
-  name?: string;
-  rules?: unknown;
-  min_export_size?: number;
-}
-
-/** The identifiers an ingested event or touch brings; they may change some membership. */
-export function identifiersOf(item: { event: TrackedEvent } | { touch: Touch }): IdentifierKey[] {
-  const out: IdentifierKey[] = [];
-  if ('touch' in item) {
-    const t = item.touch;
-    const from = 'touch';
-    if (t.user_id) out.push({ env_id: t.env_id, key_type: 'user_id', key_value: t.user_id, from });
-    if (t.anonymous_id)
-      out.push({ env_id: t.env_id, key_type: 'anonymous_id', key_value: t.anonymous_id, from });
-    return out;
-  }
-  const e = item.event;
-  if (e.user.user_id)
-    out.push({ env_id: e.env_id, key_type: 'user_id', key_value: e.user.user_id });
-  for (const a of new Set([e.user.anonymous_id, e.user.cookie_id])) {
-    if (a) out.push({ env_id: e.env_id, key_type: 'anonymous_id', key_value: a });
-  }
-  return out;
-}
 
 /**
  * Keeps audience memberships current: a person is evaluated again when their events or
@@ -299,42 +235,6 @@ export class AudienceService {
   }
 
   /**
-   * Evaluates the person behind one identifier and writes the answer under every id of
-   * that person, so a lookup by any of them is one row.
-   */
-  private async evaluateKey(a: LoadedAudience, key_type: MemberKeyType, key_value: string) {
-    const { store } = this.deps;
-    const env_id = a.record.env_id;
-    const who = await store.personOf(env_id, key_type, key_value);
-    const now = this.nowS();
-    const history = await store.personRecords(env_id, who, now - longestWindowS(a.rules));
-    const result = evaluate(a.rules, history, now);
-    const latest = [...history.events].sort((x, y) => y.time - x.time);
-    const email = latest.find((e) => e.email_sha256)?.email_sha256 ?? null;
-    const phone = latest.find((e) => e.phone_sha256)?.phone_sha256 ?? null;
-    const phoneE164 = latest.find((e) => e.phone_e164_sha256)?.phone_e164_sha256 ?? null;
-    const person = who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`;
-    const row = (kt: MemberKeyType, kv: string): MembershipRow => ({
-      key_type: kt,
-      key_value: kv,
-      person,
-      member: result.member,
-      changes_at: result.changes_at,
-      email_sha256: email,
-      phone_sha256: phone,
-      phone_e164_sha256: phoneE164,
-    });
-    const rows = who.anonymous_ids.map((id) => row('anonymous_id', id));
-    if (who.user_id) rows.push(row('user_id', who.user_id));
-    // A "no" that only new data can change is what a missing row says: keep the table to
-    // members and people whose answer flips with time, not every browser ever seen.
-    if (!result.member && result.changes_at === null)
-      await store.deleteMemberships(env_id, a.record.id, rows);
-    else await store.upsertMemberships(env_id, a.record.id, rows, this.deps.nowMs());
-    return { rows, member: result.member };
-  }
-
-  /**
    * Is this identifier in the audience now? One indexed row read while the stored answer
    * is still exact; past its `changes_at` the person is evaluated again first.
    */
@@ -347,51 +247,15 @@ export class AudienceService {
     );
     if (!row) return false;
     if (row.changes_at === null || this.nowS() < row.changes_at) return row.member;
-    return (await this.evaluateKey(a, key_type, key_value)).member;
+    return (await evaluateKey(this.deps, a, key_type, key_value)).member;
   }
 
   /** Evaluates everyone with data inside the audience's window, then the due rows. */
   async recompute(id: string): Promise<number> {
     const a = await this.get(id);
     if (!a) throw new Error(`no audience ${id}`);
-    const { store } = this.deps;
-    const since = this.nowS() - longestWindowS(a.rules);
-    const done = new Set<string>();
-    let after: { key_type: MemberKeyType; key_value: string } | null = null;
-    for (;;) {
-      const page = await store.identifiersSince(a.record.env_id, since, after, RECOMPUTE_PAGE);
-      if (page.length === 0) break;
-      await inLanes(page, EVALUATION_LANES, async (k) => {
-        if (done.has(`${k.key_type}:${k.key_value}`)) return;
-        const { rows } = await this.evaluateKey(a, k.key_type, k.key_value);
-        for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
-      });
-      after = page[page.length - 1];
-    }
-    // Members whose data is all older than the window were not listed above.
-    await this.sweepAudience(a);
-    await store.markAudienceRecomputed(a.record.env_id, id, this.deps.nowMs());
+    await recomputeMembers(this.deps, a);
     return this.recordSize(a, true);
-  }
-
-  /** Re-evaluates the memberships whose windows may have flipped by now. */
-  private async sweepAudience(a: LoadedAudience): Promise<void> {
-    for (;;) {
-      const due = await this.deps.store.membershipsDue(
-        a.record.env_id,
-        a.record.id,
-        this.nowS(),
-        SWEEP_BATCH,
-      );
-      if (due.length === 0) return;
-      const seen = new Set<string>();
-      await inLanes(due, EVALUATION_LANES, async (k) => {
-        if (seen.has(`${k.key_type}:${k.key_value}`)) return;
-        const { rows } = await this.evaluateKey(a, k.key_type, k.key_value);
-        for (const r of rows) seen.add(`${r.key_type}:${r.key_value}`);
-      });
-      if (due.length < SWEEP_BATCH) return;
-    }
   }
 
   /** Stores the size when it changed since the last point (or always, when `force`). */
@@ -413,7 +277,7 @@ export class AudienceService {
   async sweep(env_ids: readonly string[]): Promise<void> {
     for (const env_id of env_ids) {
       for (const a of await this.ofEnv(env_id)) {
-        await this.sweepAudience(a);
+        await sweepAudience(this.deps, a);
         await this.recordSize(a);
       }
     }
@@ -478,41 +342,20 @@ export class AudienceService {
   }
 
   /** Replaces the audience's scheduled syncs; each first runs at once, then `every_ms`. */
-  async setSchedules(
+  setSchedules(
     a: LoadedAudience,
     schedules: ReadonlyArray<Omit<AudienceSchedule, 'next_run_at_ms' | 'last_run_at_ms'>>,
   ): Promise<void> {
-    const now = this.deps.nowMs();
-    await this.deps.store.putSchedules(
-      a.record.env_id,
-      a.record.id,
-      schedules.map((x) => ({ ...x, next_run_at_ms: now, last_run_at_ms: null })),
-    );
+    return setSchedules(this.deps, a, schedules);
   }
 
-  /**
-   * Runs the scheduled syncs that are due: each queues the delta since the audience's last
-   * sync to that destination. An audience under its minimum size sends nothing this time.
-   */
-  async runScheduledSyncs(): Promise<number> {
-    const due = await this.deps.store.claimDueSchedules(this.deps.nowMs(), SCHEDULES_PER_RUN);
-    let queued = 0;
-    for (const s of due) {
-      try {
-        const a = await this.get(s.audience_id);
-        const dest = this.deps.destination(s.env_id, s.dest_id);
-        if (!a || !dest || !EXPORT_PLATFORMS.includes(dest.type as ExportPlatform)) {
-          this.deps.onError?.(`scheduled sync of ${s.audience_id} to ${s.dest_id}: no such target`);
-          continue;
-        }
-        const size = await this.deps.store.audienceSize(s.env_id, s.audience_id);
-        if (size < a.record.min_export_size) continue;
-        queued += (await this.sync(a, dest, s)).deliveries.length;
-      } catch (e) {
-        this.deps.onError?.(`scheduled sync failed: ${(e as Error).message}`);
-      }
-    }
-    return queued;
+  /** Runs the scheduled syncs that are due (see schedules.ts). */
+  runScheduledSyncs(): Promise<number> {
+    return runScheduledSyncs(
+      this.deps,
+      (id) => this.get(id),
+      (a, dest, target) => this.sync(a, dest, target),
+    );
   }
 
   /** Remembers an identifier evaluated incrementally, in case its rules were already stale. */
@@ -537,7 +380,7 @@ export class AudienceService {
           if (overflow.includes(k.env_id)) return;
           for (const a of await this.ofEnv(k.env_id)) {
             if (k.from === 'touch' && !usesTouches(a.rules)) continue;
-            await this.evaluateKey(a, k.key_type, k.key_value);
+            await evaluateKey(this.deps, a, k.key_type, k.key_value);
             touched.add(a);
           }
           this.noteEvaluated(k);

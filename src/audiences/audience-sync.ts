@@ -13,6 +13,7 @@ import {
   type MembershipRow,
   type SyncTarget,
 } from '../store/store.js';
+import type { LoadedAudience } from './audience.js';
 import {
   EXPORT_PLATFORMS,
   type ExportPlatform,
@@ -20,7 +21,6 @@ import {
   requestBatches,
   sendable,
 } from './audience-export.js';
-import type { LoadedAudience } from './audience-service.js';
 
 export type { SyncTarget };
 

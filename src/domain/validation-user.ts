@@ -1,0 +1,148 @@
+import {
+  CLEAR_USER_FIELDS,
+  type ClearUserField,
+  type ClearUserInfo,
+  CUSTOMER_INFO_FIELDS,
+  hashCustomerInfo,
+} from './customer-info.js';
+import { DEVICE_ID_KEYS, normalizeDeviceId } from './device-id.js';
+import { PLATFORM_ID_KEYS, type UserKeys } from './event.js';
+import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
+import { canonicalIp } from './ip-address.js';
+import type { FieldError } from './validation-error.js';
+import { isObj, type Obj, optString } from './validation-fields.js';
+
+// The user object of an event: hashed keys (or clear values hashed here), device and platform
+// ids, the IP, and the clear customer info that rides to the platforms that ask for it.
+
+export function hashedKey(
+  user: Obj,
+  clearKey: 'email' | 'phone',
+  hash: (raw: string) => string | null,
+  errors: FieldError[],
+): string | undefined {
+  const sha = optString(user, `${clearKey}_sha256`, `user.${clearKey}_sha256`, errors);
+  if (sha !== undefined) {
+    const lower = sha.toLowerCase();
+    if (!isSha256Hex(lower)) {
+      errors.push({ field: `user.${clearKey}_sha256`, message: 'must be a hex SHA-256 digest' });
+      return undefined;
+    }
+    return lower;
+  }
+  const clear = optString(user, clearKey, `user.${clearKey}`, errors);
+  if (clear === undefined) return undefined;
+  const hashed = hash(clear);
+  if (!hashed) errors.push({ field: `user.${clearKey}`, message: `is not a valid ${clearKey}` });
+  return hashed ?? undefined;
+}
+
+/**
+ * `user.ip` in its one spelling (ip-address.ts), so a server's `203.0.113.9` matches the
+ * touch the pixel recorded from `::ffff:203.0.113.9`. Skipped when the request's own address
+ * replaces it.
+ */
+export function parseIp(user: Obj, errors: FieldError[]): string | undefined {
+  const v = optString(user, 'ip', 'user.ip', errors);
+  if (v === undefined || v.trim() === '') return undefined;
+  const ip = canonicalIp(v);
+  if (!ip) errors.push({ field: 'user.ip', message: 'is not a valid IP address' });
+  return ip ?? undefined;
+}
+
+export function parseUser(
+  raw: unknown,
+  clearOut: ClearUserInfo,
+  errors: FieldError[],
+  warnings: string[],
+  ipSeen: boolean,
+  nowYear: number,
+): UserKeys {
+  if (raw === undefined || raw === null) return {};
+  if (!isObj(raw)) {
+    errors.push({ field: 'user', message: 'must be an object' });
+    return {};
+  }
+  const user: UserKeys = {};
+  for (const key of [
+    'anonymous_id',
+    'user_id',
+    'user_agent',
+    'click_id',
+    'imp_id',
+    ...PLATFORM_ID_KEYS,
+  ] as const) {
+    const v = optString(raw, key, `user.${key}`, errors);
+    if (v !== undefined) user[key] = v;
+  }
+  const ip = ipSeen ? undefined : parseIp(raw, errors);
+  if (ip) user.ip = ip;
+  for (const key of DEVICE_ID_KEYS) {
+    const v = optString(raw, key, `user.${key}`, errors);
+    // An all-zero advertising id means the user opted out of tracking: it is not an id.
+    const id = v === undefined ? null : normalizeDeviceId(v);
+    if (id) user[key] = id;
+  }
+  const email = hashedKey(raw, 'email', hashEmail, errors);
+  if (email) user.email_sha256 = email;
+  const phone = hashedKey(raw, 'phone', hashPhone, errors);
+  if (phone) user.phone_sha256 = phone;
+  // Platforms disagree on the `+`; keep both hashes while the clear phone is at hand.
+  const clearPhone =
+    typeof raw.phone === 'string' && raw.phone_sha256 === undefined
+      ? hashPhoneE164(raw.phone)
+      : null;
+  if (clearPhone) user.phone_e164_sha256 = clearPhone;
+  parseCustomerInfo(raw, user, clearOut, errors, warnings, nowYear);
+  return user;
+}
+
+const CLEAR_USER_SET: ReadonlySet<string> = new Set(CLEAR_USER_FIELDS);
+
+export function isClearUserField(field: string): field is ClearUserField {
+  return CLEAR_USER_SET.has(field);
+}
+
+/** What each customer-information field must look like, for its error message. */
+const CUSTOMER_INFO_RULES: Readonly<Record<string, string>> = {
+  first_name: 'must contain letters',
+  last_name: 'must contain letters',
+  date_of_birth: 'must be a date of birth (YYYY-MM-DD, YYYYMMDD or M/D/YYYY) from 1900 on',
+  city: 'must contain letters',
+  state: 'must be a state name or code',
+  zip: 'must be a postal code (2 to 10 letters and digits)',
+  country: 'must be an ISO 3166-1 alpha-2 code or an English country name',
+};
+
+/**
+ * Name, gender, birth date and address: each hashed here, as the platforms normalise it
+ * (customer-info.ts), or taken as the caller's own hash (`first_name_sha256`…). A gender
+ * other than f/m is legitimate data the platforms cannot use: dropped with a warning.
+ */
+export function parseCustomerInfo(
+  raw: Obj,
+  user: UserKeys,
+  clearOut: ClearUserInfo,
+  errors: FieldError[],
+  warnings: string[],
+  nowYear: number,
+): void {
+  for (const field of CUSTOMER_INFO_FIELDS) {
+    const key = `${field}_sha256` as const;
+    const given = optString(raw, key, `user.${key}`, errors);
+    if (given !== undefined) {
+      const lower = given.toLowerCase();
+      if (isSha256Hex(lower)) user[key] = lower;
+      else errors.push({ field: `user.${key}`, message: 'must be a hex SHA-256 digest' });
+      continue;
+    }
+    const clear = optString(raw, field, `user.${field}`, errors);
+    if (clear === undefined) continue;
+    const hashed = hashCustomerInfo(field, clear, nowYear);
+    if (hashed) {
+      user[key] = hashed;
+      if (isClearUserField(field)) clearOut[field] = clear.trim();
+    } else if (field === 'gender') warnings.push('gender other than f or m: not sent to platforms');
+    else errors.push({ field: `user.${field}`, message: CUSTOMER_INFO_RULES[field] ?? 'invalid' });
+  }
+}
