@@ -145,21 +145,23 @@ async function main(argv: string[]): Promise<void> {
   });
   const command = positionals[0] ?? 'serve';
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
-  const config = loadConfig(process.env);
+  const fileConfig = loadConfig(process.env);
   const workers = Number(values.workers ?? 1);
   if (!Number.isInteger(workers) || workers < 1)
     throw new ConfigError('--workers must be a whole number ≥ 1');
-  if (command === 'serve') return serve(config, workers);
-  const store = openStore(config);
+  if (command === 'serve') return serve(fileConfig, workers);
+  const store = openStore(fileConfig);
   try {
     await store.migrate();
     // Destinations saved through the admin API count for every command, as in serve.
-    await new DestinationCatalog({
-      config,
+    const catalog = new DestinationCatalog({
+      config: fileConfig,
       store,
       secrets: process.env,
       onError: (message) => process.stderr.write(`pixeltrail: ${message}\n`),
-    }).reload();
+    });
+    await catalog.reload();
+    const config = catalog.current();
     if (command === 'destinations') {
       await destinationsCommand(config, positionals.slice(1), values.env, values.confirm);
     } else if (command === 'migrate') {
@@ -198,7 +200,7 @@ async function main(argv: string[]): Promise<void> {
       // Send now; leases keep this from doubling up with a running serve's worker.
       const worker = new DeliveryWorker({
         store,
-        config,
+        config: () => config,
         send: senderOf(config),
         nowMs: Date.now,
         random: Math.random,

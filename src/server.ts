@@ -11,7 +11,6 @@ import { ConfigError } from './config/config-load.js';
 import type { SecretSource } from './config/config-parse.js';
 import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './config/destination-catalog.js';
-import { findDestination } from './config/find-destination.js';
 import { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { HttpSend } from './delivery/destination.js';
 import { destinationSend } from './delivery/guarded-send.js';
@@ -133,13 +132,14 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   const metrics = new Metrics();
   const live = new LiveBus();
   const send = opts.send ?? destinationSend(addressAllowance(config.allow_private_destinations));
-  const envs = new Map(config.environments.map((e) => [e.id, e]));
-  const environment = (id: string) => envs.get(id);
+  // Destinations change at run time (admin API, other processes): read the catalog's
+  // current snapshot at each use, never `config`, which is the file's.
+  const environment = (id: string) => destinations.environment(id);
   const audiences = new AudienceService({
     store,
     nowMs,
     newId,
-    destination: (env_id, dest_id) => findDestination(envs.get(env_id), dest_id),
+    destination: (env_id, dest_id) => destinations.destination(env_id, dest_id),
     onJobsQueued: () => worker.wake(),
     onError: (message) => app.log.error({ message }, 'audience update failed'),
   });
@@ -173,7 +173,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   });
   const worker = new DeliveryWorker({
     store,
-    config,
+    config: () => destinations.current(),
     send,
     nowMs,
     random: Math.random,
@@ -199,7 +199,9 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     },
   });
   const services: Services = {
-    config,
+    get config() {
+      return destinations.current();
+    },
     store,
     pipeline,
     worker,
@@ -212,7 +214,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     newId,
     newBrowserId: () => newBrowserId(nowMs()),
     environment,
-    environmentByWriteKey: (k) => environmentForKey(config.environments, k),
+    environmentByWriteKey: (k) => environmentForKey(destinations.current().environments, k),
     tag: loadTag(),
     rulesEngine: existsSync(RULES_PATH) ? readFileSync(RULES_PATH) : null,
     logStream: opts.logStream,

@@ -200,3 +200,22 @@ export interface AppConfig {
   /** Exchange rates for reports (`fx_rates`); rates saved through `/api/fx-rates` win. */
   fx_rates: FxRate[];
 }
+
+/** Environment variables for `env:NAME` secrets. */
+export type SecretSource = Record<string, string | undefined>;
+
+/** Settings that come from the process environment rather than the file. */
+export interface ConfigOverrides {
+  port?: number;
+  host?: string;
+  data_dir?: string;
+  public_url?: string;
+  log_level?: string;
+  database_url?: string;
+  /** Where `env:NAME` secrets are read from (the process environment). */
+  secrets?: SecretSource;
+  /** `PIXELTRAIL_SECRETS_KEY`: encrypts secrets saved through the admin API. */
+  secrets_key?: string;
+  /** `PIXELTRAIL_SECRETS_KEY_PREVIOUS`: keys being rotated out, comma-separated. */
+  secrets_key_previous?: string[];
+}

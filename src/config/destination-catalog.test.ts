@@ -71,7 +71,13 @@ describe('destination catalog', () => {
     // …then the old reload's row read answers.
     fake.held.shift()?.();
     await Promise.all([stale, fresh]);
-    expect(config.environments[0].destinations.map((d) => d.id)).toEqual(['dsp1', 'dsp2']);
+    expect(catalog.current().environments[0].destinations.map((d) => d.id)).toEqual([
+      'dsp1',
+      'dsp2',
+    ]);
+    // The file's config is a snapshot never changed in place; the catalog made a new one.
+    expect(config.environments[0].destinations.map((d) => d.id)).toEqual(['dsp1']);
+    expect(Object.isFrozen(catalog.current().environments[0].destinations)).toBe(true);
     expect(catalog.sourceOf('env_t', 'dsp2')).toBe('store');
   });
 });

@@ -2,6 +2,7 @@ import { adapterFor } from '../delivery/destinations/registry.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type { Store } from '../store/store.js';
 import { parseDestinationConfig, type SecretSource, secretFields } from './config-parse.js';
+import { ConfigSnapshot } from './config-snapshot.js';
 import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
 import { urlsNotInFile } from './destination-urls.js';
 import { SecretBox } from './secret-box.js';
@@ -22,14 +23,17 @@ export interface CatalogDeps {
  * The destinations in use: the config file's, merged with those saved through the admin API
  * (a saved row with the same env_id and dest_id replaces the file's; a deleted row hides it).
  *
- * The merged list is written into each environment's `destinations`, the one list that
- * ingest, attribution, the delivery worker, health, reports and the routes already read, so
- * an edit takes effect everywhere without a restart. Other processes on the same store poll
- * the table's version stamp (VersionPoller) and reload when it moves.
+ * The config the file gave is never changed: each reload makes a new, frozen snapshot of it
+ * with every environment's merged `destinations` (config-snapshot.ts), and `current()` is
+ * how ingest, attribution, the delivery worker, health, reports and the routes read it
+ * (`services.config`), so an edit takes effect everywhere without a restart. Other
+ * processes on the same store poll the table's version stamp (VersionPoller) and reload
+ * when it moves.
  */
 export class DestinationCatalog {
   private readonly fromFile = new Map<string, DestinationConfig[]>();
-  private readonly sources = new Map<string, DestinationSource>();
+  private sources = new Map<string, DestinationSource>();
+  private snapshot: ConfigSnapshot;
   private readonly poller: VersionPoller;
   /** Seals secrets before they are saved; null without a `secrets_key`. */
   private readonly box: SecretBox | null;
@@ -45,10 +49,26 @@ export class DestinationCatalog {
       reload: () => this.rebuild(),
       onError: (message) => deps.onError(`destination reload failed: ${message}`),
     });
+    this.snapshot = ConfigSnapshot.of(deps.config);
     for (const env of deps.config.environments) {
       this.fromFile.set(env.id, [...env.destinations]);
       for (const d of env.destinations) this.sources.set(`${env.id}/${d.id}`, 'file');
     }
+  }
+
+  /** The config as it stands now; the next reload replaces it, never changes it. */
+  current(): AppConfig {
+    return this.snapshot.config;
+  }
+
+  /** An environment of the current config. */
+  environment(env_id: string): EnvironmentConfig | undefined {
+    return this.snapshot.environment(env_id);
+  }
+
+  /** A destination in use now (the file's, or the one saved over it). */
+  destination(env_id: string, dest_id: string): DestinationConfig | undefined {
+    return this.snapshot.destination(env_id, dest_id);
   }
 
   /** Checks a destination in the config file's form, as the file's are (`env:NAME` included). */
@@ -185,7 +205,8 @@ export class DestinationCatalog {
       m.set(row.dest_id, dest);
       saved.set(row.env_id, m);
     }
-    this.sources.clear();
+    const sources = new Map<string, DestinationSource>();
+    const lists = new Map<string, DestinationConfig[]>();
     for (const env of envs.values()) {
       const mine = saved.get(env.id) ?? new Map<string, DestinationConfig | null>();
       const merged: DestinationConfig[] = [];
@@ -193,15 +214,17 @@ export class DestinationCatalog {
         const over = mine.get(d.id);
         if (over === null) continue;
         merged.push(over ?? d);
-        this.sources.set(`${env.id}/${d.id}`, over ? 'store_override' : 'file');
+        sources.set(`${env.id}/${d.id}`, over ? 'store_override' : 'file');
       }
       for (const [id, d] of mine) {
-        if (!d || this.sources.has(`${env.id}/${id}`)) continue;
+        if (!d || sources.has(`${env.id}/${id}`)) continue;
         merged.push(d);
-        this.sources.set(`${env.id}/${id}`, 'store');
+        sources.set(`${env.id}/${id}`, 'store');
       }
-      env.destinations = merged;
+      lists.set(env.id, merged);
     }
+    this.snapshot = ConfigSnapshot.of(this.deps.config, lists);
+    this.sources = sources;
   }
 
   /** Reloads when another process (or this one) changed the saved destinations. */

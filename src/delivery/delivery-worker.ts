@@ -47,7 +47,8 @@ export interface DeliveryObserver {
 
 export interface WorkerDeps {
   store: Store;
-  config: AppConfig;
+  /** The current config snapshot (its destinations change at run time). */
+  config: () => AppConfig;
   send: HttpSend;
   nowMs: () => number;
   random: () => number;
@@ -171,7 +172,7 @@ export class DeliveryWorker {
     const rows = await store.claimDeliveries(
       this.deps.nowMs(),
       CLAIM_BATCH_ROWS,
-      this.deps.config.delivery_lease_ms,
+      this.deps.config().delivery_lease_ms,
       owner,
       paused,
     );
@@ -217,7 +218,7 @@ export class DeliveryWorker {
         handler.kind,
         this.deps.nowMs(),
         CLAIM_BATCH_JOBS,
-        this.deps.config.delivery_lease_ms,
+        this.deps.config().delivery_lease_ms,
         owner,
         paused,
       );
@@ -246,7 +247,7 @@ export class DeliveryWorker {
     lanes: ReadonlyArray<() => Promise<void>>,
   ): Promise<void> {
     const { store, owner } = this.deps;
-    const leaseMs = this.deps.config.delivery_lease_ms;
+    const leaseMs = this.deps.config().delivery_lease_ms;
     const renew = setInterval(
       () => {
         store
@@ -289,8 +290,9 @@ export class DeliveryWorker {
     const { store, nowMs } = this.deps;
     const at = nowMs();
     const find = () =>
-      this.deps.config.environments
-        .find((e) => e.id === job.outbox.env_id)
+      this.deps
+        .config()
+        .environments.find((e) => e.id === job.outbox.env_id)
         ?.destinations.find((x) => x.id === job.outbox.dest_id);
     let dest = find();
     if (!dest && this.deps.refreshDestinations) {
@@ -313,7 +315,7 @@ export class DeliveryWorker {
     const held = await store.extendLeases(
       this.deps.owner,
       [job.outbox.id],
-      nowMs() + this.deps.config.delivery_lease_ms,
+      nowMs() + this.deps.config().delivery_lease_ms,
     );
     if (held.length === 0) return false;
     const result = await this.deps.send(
@@ -411,8 +413,9 @@ export class DeliveryWorker {
     const byDest = new Map<string, Batch>();
     const orphans: ClaimedDelivery[] = [];
     for (const d of rows) {
-      const dest = this.deps.config.environments
-        .find((e) => e.id === d.outbox.env_id)
+      const dest = this.deps
+        .config()
+        .environments.find((e) => e.id === d.outbox.env_id)
         ?.destinations.find((x) => x.id === d.outbox.dest_id);
       if (!dest || !adapterFor(dest.type)) {
         orphans.push(d);
@@ -539,7 +542,7 @@ export class DeliveryWorker {
         await store.extendLeases(
           this.deps.owner,
           sendable.map((d) => d.outbox.id),
-          nowMs() + this.deps.config.delivery_lease_ms,
+          nowMs() + this.deps.config().delivery_lease_ms,
         ),
       );
       for (let i = sendable.length - 1; i >= 0; i--)

@@ -10,7 +10,11 @@ import type { Metrics } from './metrics.js';
 
 /** What the HTTP routes work with; built once by the server (STYLE rule 11). */
 export interface Services {
-  config: AppConfig;
+  /**
+   * The config as it stands: a frozen snapshot, replaced (never changed) when destinations
+   * change (DestinationCatalog.current()). Read it where it is used; do not keep it.
+   */
+  readonly config: AppConfig;
   store: Store;
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
