@@ -1,4 +1,5 @@
 import type { AppConfig, DestinationConfig } from '../config/config-types.js';
+import { findDestination } from '../config/find-destination.js';
 import type { ClaimedDelivery, ClaimedJob } from '../store/store.js';
 import { attemptBatch, attemptJob, type Batch, type Entry, mustWait, record } from './attempt.js';
 import { adapterFor } from './destinations/registry.js';
@@ -23,9 +24,8 @@ export function destinationOf(
   config: AppConfig,
   row: { outbox: { env_id: string; dest_id: string } },
 ): DestinationConfig | undefined {
-  return config.environments
-    .find((e) => e.id === row.outbox.env_id)
-    ?.destinations.find((x) => x.id === row.outbox.dest_id);
+  const env = config.environments.find((e) => e.id === row.outbox.env_id);
+  return findDestination(env, row.outbox.dest_id);
 }
 
 /**
