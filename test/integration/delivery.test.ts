@@ -5,7 +5,6 @@ import {
   admin,
   postEvents,
   purchase,
-  sleep,
   startPixeltrail,
   tempDir,
   testConfig,
@@ -44,6 +43,14 @@ async function impression(base: string, impId: string) {
 
 const posts = (r: Receiver, eventId: string) =>
   r.got.filter((g) => g.method === 'POST' && JSON.parse(g.body).event_id === eventId);
+
+/**
+ * Proves nothing more goes out without waiting for it: a delivery round run now claims
+ * nothing (no row is due, or its destination is paused), so the receiver's count is final.
+ */
+async function nothingDue(server: Server) {
+  expect(await server.services.worker.drainOnce()).toBe(0);
+}
 
 describe('webhook delivery against a real receiver', () => {
   it('W01 the delivery is signed, keyed and shaped as the contract says', async () => {
@@ -96,15 +103,16 @@ describe('webhook delivery against a real receiver', () => {
   });
 
   it('W03 a 400 is not retried; the row fails and is retried on request', async () => {
-    const { base } = await start((_r, n) => (n === 1 ? 400 : 200));
+    const { base, server } = await start((_r, n) => (n === 1 ? 400 : 200));
     await impression(base, 'IMP-W3');
     await postEvents(base, [purchase('ord-w3')]);
     const [row] = await waitFor(async () => {
       const d = (await admin(base, '/api/deliveries?status=failed')).body.deliveries;
       return d.length ? d : null;
     });
-    await sleep(600);
+    await nothingDue(server);
     expect(posts(hook!, 'ord-w3')).toHaveLength(1);
+    expect(row.attempts).toBe(1);
     expect(row.last_status).toBe(400);
     const retry = await admin(base, `/api/deliveries/${row.id}/retry`, 'POST');
     expect(retry.status).toBe(200);
@@ -116,7 +124,7 @@ describe('webhook delivery against a real receiver', () => {
   });
 
   it('W04 a receiver that is down, then up, gets the conversion once', async () => {
-    const { base } = await start(() => 200);
+    const { base, server } = await start(() => 200);
     await hook!.stop();
     await impression(base, 'IMP-W4');
     await postEvents(base, [purchase('ord-w4')]);
@@ -126,8 +134,17 @@ describe('webhook delivery against a real receiver', () => {
     });
     await hook!.start();
     await waitFor(() => posts(hook!, 'ord-w4').length === 1, 15_000);
-    await sleep(800);
+    const [row] = await waitFor(async () => {
+      const d = (await admin(base, '/api/deliveries?status=delivered')).body.deliveries;
+      return d.length ? d : null;
+    });
+    await nothingDue(server);
     expect(posts(hook!, 'ord-w4')).toHaveLength(1);
+    // Every send is an attempt in the log: one of them got through.
+    const { attempts } = (await admin(base, `/api/deliveries/${row.id}`)).body;
+    expect(
+      attempts.filter((a: { status_code: number | null }) => a.status_code === 200),
+    ).toHaveLength(1);
   });
 
   it('W05 a server restarted mid-retry delivers once after the restart', async () => {
@@ -150,7 +167,7 @@ describe('webhook delivery against a real receiver', () => {
       async () =>
         (await admin(base, '/api/deliveries?status=delivered')).body.deliveries.length === 1,
     );
-    await sleep(500);
+    await nothingDue(server);
     expect(posts(hook!, 'ord-w5').filter((g) => g.at >= restartedAt)).toHaveLength(1);
     expect((await admin(base, '/api/stats')).body).toMatchObject({
       conversions: 1,
@@ -183,7 +200,7 @@ describe('webhook delivery against a real receiver', () => {
 
   it('W07 a 401 pauses the destination until it is resumed', async () => {
     let auth = false;
-    const { base } = await start(() => (auth ? 200 : 401));
+    const { base, server } = await start(() => (auth ? 200 : 401));
     await impression(base, 'IMP-W7');
     await postEvents(base, [purchase('ord-w7a')]);
     await waitFor(
@@ -191,7 +208,9 @@ describe('webhook delivery against a real receiver', () => {
         (await admin(base, '/api/environments')).body.environments[0].destinations[0].paused,
     );
     await postEvents(base, [purchase('ord-w7b')]);
-    await sleep(700);
+    // Its row is due (pending), and a round leaves it: the destination is paused.
+    expect((await admin(base, '/api/stats')).body).toMatchObject({ outbox_pending: 1 });
+    await nothingDue(server);
     expect(posts(hook!, 'ord-w7b')).toHaveLength(0);
     auth = true;
     expect((await admin(base, '/api/destinations/env_t/dsp1/resume', 'POST')).status).toBe(200);
@@ -229,7 +248,7 @@ describe('webhook delivery against a real receiver', () => {
   });
 
   it('W10 an unattributed conversion is stored with its reason and not delivered', async () => {
-    const { base } = await start(() => 200);
+    const { base, server } = await start(() => 200);
     await postEvents(base, [purchase('ord-w10', { user: { ip: '198.51.100.4', user_agent: UA } })]);
     const [c] = await waitFor(async () => {
       const list = (await admin(base, '/api/conversions?env_id=env_t')).body.conversions;
@@ -240,7 +259,13 @@ describe('webhook delivery against a real receiver', () => {
       attribution: null,
       reason: 'no touch of this person for this destination',
     });
-    await sleep(500);
+    // No outbox row was written for it, so no round will send it.
+    expect((await admin(base, '/api/stats')).body).toMatchObject({
+      outbox_pending: 0,
+      outbox_delivered: 0,
+      outbox_dead: 0,
+    });
+    await nothingDue(server);
     expect(hook!.got).toHaveLength(0);
   });
 });
