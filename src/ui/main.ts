@@ -1,35 +1,13 @@
 import './style.css';
 import { ApiError, api } from './api.js';
 import { h } from './dom.js';
+import type { Environment, PageContext } from './page.js';
 import { debuggerPage } from './pages/debugger.js';
 import { deliveriesPage } from './pages/deliveries.js';
 import { healthPage } from './pages/health.js';
 import { importsPage } from './pages/imports.js';
 import { reportsPage } from './pages/reports.js';
 import { setupPage } from './pages/setup.js';
-
-/** What every page gets: the chosen environment and where to draw. */
-export interface PageContext {
-  env: Environment;
-  main: HTMLElement;
-  /** Aborted when the user leaves the page (closes streams, drops timers). */
-  signal: AbortSignal;
-}
-
-export interface Environment {
-  id: string;
-  name: string;
-  destinations: Array<{
-    id: string;
-    type: string;
-    events: string[];
-    click_window: string;
-    view_window: string;
-    source: 'file' | 'store' | 'store_override';
-    paused: boolean;
-    paused_reason: string | null;
-  }>;
-}
 
 const PAGES: Record<string, { title: string; render: (c: PageContext) => Promise<void> }> = {
   debugger: { title: 'Live debugger', render: debuggerPage },

@@ -8,7 +8,7 @@ import { explainAttribution } from '../../domain/attribution-explain.js';
 import { eventDiagnostics } from '../../domain/event-diagnostics.js';
 import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
-import { personTouches } from '../../reports/conversion-paths.js';
+import { personTouches } from '../../ingest/person-lookup.js';
 import type { EventTrail } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { bearer } from '../request/key-check.js';

@@ -3,7 +3,7 @@ import type { LiveItem } from '../../ingest/live-bus.js';
 import type { ConversionRecord, EventTrail, StoredEvent } from '../../store/store.js';
 import { api, qs } from '../api.js';
 import { h, pill, time } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 
 /** Rows kept on screen; older ones scroll away. */
 const MAX_ROWS = 500;

@@ -1,7 +1,7 @@
 import type { AttemptRecord, OutboxRecord } from '../../store/store.js';
 import { api, qs } from '../api.js';
 import { h, pill, time } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 
 const tone = (s: string) => (s === 'delivered' ? 'ok' : s === 'pending' ? '' : 'bad');
 

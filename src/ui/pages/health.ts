@@ -2,7 +2,7 @@ import type { Light, MatchQuality } from '../../domain/health.js';
 import type { PlatformMatchQuality } from '../../domain/match-quality.js';
 import { api } from '../api.js';
 import { h, pill, time } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 
 interface Health {
   touches: { last_seen_ms: number | null; count: number };

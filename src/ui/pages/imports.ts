@@ -1,6 +1,6 @@
 import { qs, upload } from '../api.js';
 import { h } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 
 interface ImportAnswer {
   rows: number;

@@ -3,7 +3,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { Report, ReportRow } from '../../reports/report.js';
 import { api, qs } from '../api.js';
 import { h } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;

@@ -1,6 +1,6 @@
 import { api, qs } from '../api.js';
 import { h, snippet } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 import { destinationsSection } from './destinations.js';
 
 interface Setup {

@@ -1,0 +1,33 @@
+import type { EnvironmentConfig } from '../config/config-types.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { CopySources } from './copy-sources.js';
+import type { PlatformTraits } from './late-copy.js';
+
+// What the batch processor (process-batch.ts) is given and answers, shared by its parts.
+
+/** One write of the ingest path. */
+export type IngestItem = { kind: 'touch'; touch: Touch } | { kind: 'event'; event: TrackedEvent };
+
+/** What became of one event. */
+export type EventOutcome =
+  | { status: 'accepted'; pk: string; conversions: number }
+  | { status: 'duplicate'; of: string };
+
+/** What the batch processor needs besides the transaction. */
+export interface BatchContext {
+  environment: (env_id: string) => EnvironmentConfig | undefined;
+  nowMs: number;
+  newId: (prefix: string) => string;
+  /**
+   * Awaited between two events of the batch: the pipeline lets other work run there when
+   * the batch has held the thread long enough (SQLite runs a batch synchronously).
+   */
+  between?: () => Promise<void> | undefined;
+  /** What ingest needs of the platforms (test channels, updates); absent: none have them. */
+  platforms?: PlatformTraits;
+  /** Which side sends which event name, for `merge_window: auto`; absent: always hold. */
+  copies?: CopySources;
+}
+
+/** The clock and platform traits the conversion writers take from the context. */
+export type Timing = Pick<BatchContext, 'nowMs' | 'platforms' | 'copies'>;

@@ -1,0 +1,292 @@
+import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
+import {
+  type Attribution,
+  type AttributionDecision,
+  attribute,
+  attributionRules,
+  type ConversionIdentity,
+} from '../domain/attribution.js';
+import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
+import type { ClearUserInfo } from '../domain/customer-info.js';
+import { dedupRowIndex } from '../domain/dedup-credit.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import type {
+  ConversionPathRecord,
+  ConversionRecord,
+  ConversionRows,
+  DeliveryRequest,
+  IngestTx,
+  TouchLookup,
+} from '../store/store.js';
+import type { Timing } from './batch-context.js';
+import { clearUserFor } from './clear-user-ride.js';
+import { pathLookbackS, pathRecord } from './conversion-paths.js';
+import { acceptRefusal } from './ingest-privacy.js';
+import { CONSENT_DENIED, deliversTest, LIMITED_DATA_USE } from './late-copy.js';
+import { deliveryDueMs } from './merge-window.js';
+import { anonymousIds, personLookup, strongKeys } from './person-lookup.js';
+
+// One event's conversions: who its person is, the attribution decision per destination,
+// the rows written (path, conversions, deliveries), and the decisions taken again when a
+// later copy brings a stronger identity.
+
+export const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
+
+/** True for the reasons `acceptRefusal` gives (a destination refusing browser-sent events). */
+function isOriginRefusal(reason: string | null): boolean {
+  return reason?.startsWith('browser-sent') ?? false;
+}
+
+/** What attribution read of the person, reused for the conversion's path. */
+interface PathInput {
+  who: ConversionIdentity;
+  touches: Touch[];
+  lookback_s: number;
+}
+
+/** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
+export async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
+  if (!adsPermitted(e.consent) || (e.traffic && e.traffic !== 'human')) return;
+  const keys = strongKeys(e);
+  if (keys.length === 0) return;
+  const anons = anonymousIds(e);
+  // A user id and an email seen together (a server-side identify) join the browsers and
+  // devices either was seen with, so a later conversion by any one of them matches.
+  if (keys.length > 1)
+    for (const l of await tx.findLinkedAnonymousIds(e.env_id, keys))
+      if (!anons.includes(l.anonymous_id)) anons.push(l.anonymous_id);
+  for (const anon of anons) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
+}
+
+export function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[] {
+  return env.destinations.filter((d) => d.events.includes(e.event_name));
+}
+
+/**
+ * What attribution of one event needs once its person is known: the final decisions when
+ * no touch may count (consent, bots), else the touch lookup. Reads the identity links now;
+ * the touches may be read later in the same transaction (the ingest path writes none).
+ */
+export type DecisionInput =
+  | { decisions: Map<string, AttributionDecision> }
+  | { who: ConversionIdentity; lookup: TouchLookup; lookback_s: number };
+
+export async function decisionInput(
+  tx: IngestTx,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+): Promise<DecisionInput> {
+  const decisions = new Map<string, AttributionDecision>();
+  if (!adsPermitted(e.consent)) {
+    for (const d of dests) {
+      const ldu = underLimitedDataUse(d.settings, e.consent);
+      decisions.set(d.id, { attributed: false, reason: ldu ? LIMITED_DATA_USE : CONSENT_DENIED });
+    }
+    return { decisions };
+  }
+  if (e.traffic && e.traffic !== 'human') {
+    for (const d of dests) decisions.set(d.id, { attributed: false, reason: NOT_HUMAN });
+    return { decisions };
+  }
+  const lookback_s = pathLookbackS(dests);
+  const { who, lookup } = await personLookup(tx, e, e.event_time - lookback_s);
+  return { who, lookup, lookback_s };
+}
+
+interface Decided {
+  decisions: Map<string, AttributionDecision>;
+  path: PathInput | null;
+}
+
+export function decideWith(
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  input: DecisionInput,
+  touches: Touch[],
+): Decided {
+  if ('decisions' in input) return { decisions: input.decisions, path: null };
+  const out = new Map<string, AttributionDecision>();
+  // Bots and prefetchers are never credited (their touches stay stored, flagged).
+  const human = touches.filter((t) => !t.traffic || t.traffic === 'human');
+  for (const d of dests) {
+    const refusal = acceptRefusal(d.accept, e);
+    if (refusal) {
+      out.set(d.id, { attributed: false, reason: refusal });
+      continue;
+    }
+    out.set(d.id, attribute(input.who, human, attributionRules(d)));
+  }
+  return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
+}
+
+async function decide(tx: IngestTx, e: TrackedEvent, dests: DestinationConfig[]): Promise<Decided> {
+  const input = await decisionInput(tx, e, dests);
+  const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
+  return decideWith(e, dests, input, touches);
+}
+
+/** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
+function pathOf(
+  conversion_id: string,
+  pk: string,
+  e: TrackedEvent,
+  path: PathInput | null,
+  nowMs: number,
+): ConversionPathRecord {
+  const who = path?.who ?? { time: e.event_time, user: e.user, linked: [] };
+  return pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs);
+}
+
+/** The rows of a new event's conversion: path, one row per destination, deliveries. */
+export function conversionRows(
+  pk: string,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  { decisions, path }: Decided,
+  { nowMs, platforms, copies }: Timing,
+  { rawIp, clearUser }: RideAlong,
+): ConversionRows {
+  const otherCopy = copies?.expectsOtherCopy(e.env_id, e.event_name, e.source, nowMs) ?? true;
+  const conversion_id = `cv_${pk.slice(3)}`;
+  const conversions: ConversionRecord[] = [];
+  const deliveries: DeliveryRequest[] = [];
+  for (const d of dests) {
+    const decision = decisions.get(d.id) as AttributionDecision;
+    conversions.push({
+      conversion_id,
+      dest_id: d.id,
+      env_id: e.env_id,
+      event_pk: pk,
+      event_name: e.event_name,
+      event_id: e.event_id,
+      event_time: e.event_time,
+      value: e.properties.value ?? null,
+      currency: e.properties.currency ?? null,
+      attribution: decision.attributed ? decision.attribution : null,
+      reason: decision.attributed ? null : decision.reason,
+      created_at_ms: nowMs,
+      ...(e.test_code ? { test: true } : {}),
+    });
+    const refused =
+      !decision.attributed &&
+      (decision.reason === CONSENT_DENIED ||
+        decision.reason === NOT_HUMAN ||
+        acceptRefusal(d.accept, e) !== null);
+    if (deliversTest(e, d, platforms) && !refused && (decision.attributed || !d.attributed_only)) {
+      // Held for the merge window (copies merge into it) or the batch wait, the longer.
+      deliveries.push({
+        env_id: e.env_id,
+        conversion_id,
+        dest_id: d.id,
+        now_ms: nowMs,
+        due_ms: deliveryDueMs(d, nowMs, nowMs, otherCopy),
+        ...(rawIp ? { raw_ip: rawIp } : {}),
+        ...clearColumn(clearUserFor(d, clearUser, platforms)),
+      });
+    }
+  }
+  const dedup = conversions[dedupRowIndex(conversions)];
+  if (dedup) dedup.dedup_row = true;
+  return { path: pathOf(conversion_id, pk, e, path, nowMs), conversions, deliveries };
+}
+
+export async function recordConversions(
+  tx: IngestTx,
+  pk: string,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  at: Timing,
+  ride: RideAlong,
+): Promise<number> {
+  if (dests.length === 0) return 0;
+  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), at, ride);
+  await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
+  return dests.length;
+}
+
+/**
+ * A later copy may bring the cookie or email the first lacked: the event's conversions are
+ * decided again with the merged identity (DESIGN §6: what counts is the merged event).
+ * Unattributed ones get a second chance; attributed ones may move to a stronger match — say
+ * from the shared IP the server copy carried to the cookie of the browser copy. The merged
+ * identity only adds keys, so a new decision is never weaker than the one it replaces. Rows
+ * already queued keep their place in the outbox; one already sent is not sent again.
+ */
+/** True when two attributions credit the same touch under the same key. */
+function sameCredit(a: Attribution, b: Attribution): boolean {
+  return (
+    a.type === b.type &&
+    a.imp_id === b.imp_id &&
+    a.click_id === b.click_id &&
+    a.touch_time === b.touch_time &&
+    a.match_key === b.match_key
+  );
+}
+
+export async function reattribute(
+  tx: IngestTx,
+  { pk, received_at_ms }: { pk: string; received_at_ms: number },
+  merged: TrackedEvent,
+  env: EnvironmentConfig,
+  { nowMs, platforms }: Timing,
+  { rawIp, clearUser }: RideAlong,
+) {
+  const rows = await tx.conversionsOfEvent(pk);
+  const open = rows.filter(
+    (c) => c.reason !== CONSENT_DENIED && c.reason !== LIMITED_DATA_USE && c.reason !== NOT_HUMAN,
+  );
+  const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
+  if (dests.length === 0) return;
+  const { decisions, path } = await decide(tx, merged, dests);
+  const conversion_id = open[0]?.conversion_id;
+  if (conversion_id) await tx.putConversionPath(pathOf(conversion_id, pk, merged, path, nowMs));
+  for (const d of dests) {
+    const decision = decisions.get(d.id);
+    const c = open.find((x) => x.dest_id === d.id);
+    if (!decision || !c) continue;
+    // Rows refused for their origin were never queued, whatever attributed_only says.
+    const wasRefused = isOriginRefusal(c.reason);
+    const due = deliveryDueMs(d, received_at_ms, nowMs);
+    const clear = clearUserFor(d, clearUser, platforms);
+    if (c.attribution) {
+      if (decision.attributed && !sameCredit(c.attribution, decision.attribution)) {
+        c.attribution = decision.attribution;
+        await tx.putConversion(c);
+      }
+    } else if (decision.attributed) {
+      c.attribution = decision.attribution;
+      c.reason = null;
+      await tx.putConversion(c);
+      if (deliversTest(merged, d, platforms) && (d.attributed_only || wasRefused))
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp, clear);
+    } else if (wasRefused && !isOriginRefusal(decision.reason)) {
+      // A server copy vouched for it: now it goes wherever unattributed conversions go.
+      c.reason = decision.reason;
+      await tx.putConversion(c);
+      if (!d.attributed_only && deliversTest(merged, d, platforms))
+        await tx.enqueueDelivery(c.env_id, c.conversion_id, d.id, nowMs, due, rawIp, clear);
+    }
+  }
+  await moveDedupRow(tx, rows);
+}
+
+/** A new credit may win across destinations: the deduplicated view then counts its row. */
+async function moveDedupRow(tx: IngestTx, rows: ConversionRecord[]): Promise<void> {
+  const pick = rows[dedupRowIndex(rows)];
+  for (const c of rows) {
+    if (!!c.dedup_row === (c === pick)) continue;
+    c.dedup_row = c === pick;
+    await tx.putConversion(c);
+  }
+}
+
+/** What the outbox rows of an event may carry that the stored event does not. */
+export interface RideAlong {
+  rawIp: string | undefined;
+  clearUser: ClearUserInfo | undefined;
+}
+
+/** The `clear_user` column of a delivery, when it has one. */
+function clearColumn(clear: string | undefined): { clear_user?: string } {
+  return clear ? { clear_user: clear } : {};
+}
