@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../config/config-types.js';
-import type { Store } from '../store/store.js';
 import { pathLookbackS, rebuildPath } from '../ingest/conversion-paths.js';
+import type { Store } from '../store/store.js';
 
 /** Conversions rebuilt per transaction. */
 const PAGE_ROWS = 200;
