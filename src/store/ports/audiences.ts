@@ -12,8 +12,8 @@ import type {
 } from '../audience-records.js';
 import type { AttemptRecord, OutboxRecord, StoredEvent } from '../records.js';
 
-/** The Store port's part for attribution paths and audiences (issue 9). */
-export interface AudienceStore {
+/** Stored multi-touch paths and the conversion events they were built from (issue 9). */
+export interface ConversionPathsPort {
   /** Conversion paths whose conversion happened in [from_s, to_s), oldest first. */
   listConversionPaths(
     env_id: string,
@@ -35,8 +35,16 @@ export interface AudienceStore {
     limit: number,
   ): Promise<Array<{ conversion_id: string; stored: StoredEvent }>>;
   countConversionEvents(env_id: string, from_s: number, to_s: number): Promise<number>;
+}
 
+/** Audience definitions and their size history. */
+export interface AudienceDefinitionsPort {
   createAudience(a: AudienceRecord): Promise<void>;
+  /**
+   * A counter that every create, edit, recompute and delete of an audience moves on: other
+   * processes poll it to drop the definitions they keep in memory.
+   */
+  audiencesVersion(): Promise<string>;
   /** Finds an audience by id alone (ids are random). */
   getAudience(id: string): Promise<AudienceRecord | null>;
   listAudiences(env_id: string): Promise<AudienceRecord[]>;
@@ -46,16 +54,28 @@ export interface AudienceStore {
     id: string,
     fields: Pick<AudienceRecord, 'name' | 'rules' | 'min_export_size'>,
   ): Promise<void>;
-  /**
-   * A counter that every create, edit, recompute and delete of an audience moves on: other
-   * processes poll it to drop the definitions they keep in memory.
-   */
-  audiencesVersion(): Promise<string>;
   /** Deletes the audience and everything kept for it (members, sizes, sync state, jobs). */
   deleteAudience(env_id: string, id: string): Promise<void>;
   /** Forgets every membership of the audience (before a recompute under new rules). */
   clearMemberships(env_id: string, audience_id: string): Promise<void>;
+  /** Distinct persons currently members. */
+  audienceSize(env_id: string, audience_id: string): Promise<number>;
+  recordAudienceSize(
+    env_id: string,
+    audience_id: string,
+    at_ms: number,
+    size: number,
+  ): Promise<void>;
+  /** Size history, oldest first, at most `limit` latest points. */
+  audienceSizes(
+    env_id: string,
+    audience_id: string,
+    limit: number,
+  ): Promise<Array<{ at_ms: number; size: number }>>;
+}
 
+/** Persons and their audience memberships. */
+export interface MembershipsPort {
   /** The identifiers of the person an identifier belongs to. */
   personOf(env_id: string, key_type: MemberKeyType, key_value: string): Promise<PersonIds>;
   /** What a person did since `since_s`. */
@@ -67,7 +87,6 @@ export interface AudienceStore {
     after: { key_type: MemberKeyType; key_value: string } | null,
     limit: number,
   ): Promise<Array<{ key_type: MemberKeyType; key_value: string }>>;
-
   upsertMemberships(
     env_id: string,
     audience_id: string,
@@ -96,21 +115,10 @@ export interface AudienceStore {
   ): Promise<Array<{ key_type: MemberKeyType; key_value: string }>>;
   /** Members, one row per person, with the hashes known for them. */
   audienceMembers(env_id: string, audience_id: string): Promise<MembershipRow[]>;
-  /** Distinct persons currently members. */
-  audienceSize(env_id: string, audience_id: string): Promise<number>;
-  recordAudienceSize(
-    env_id: string,
-    audience_id: string,
-    at_ms: number,
-    size: number,
-  ): Promise<void>;
-  /** Size history, oldest first, at most `limit` latest points. */
-  audienceSizes(
-    env_id: string,
-    audience_id: string,
-    limit: number,
-  ): Promise<Array<{ at_ms: number; size: number }>>;
+}
 
+/** What audience syncs sent, the jobs they queue, and their schedules. */
+export interface AudienceSyncPort {
   /** What the platform behind `dest_id` currently holds of this audience. */
   syncedPersons(
     env_id: string,
@@ -162,3 +170,10 @@ export interface AudienceStore {
     limit: number,
   ): Promise<Array<AudienceSchedule & { env_id: string; audience_id: string }>>;
 }
+
+/** The Store port's part for attribution paths and audiences (issue 9). */
+export interface AudienceStore
+  extends ConversionPathsPort,
+    AudienceDefinitionsPort,
+    MembershipsPort,
+    AudienceSyncPort {}

@@ -1,0 +1,128 @@
+import type { Kysely } from 'kysely';
+import { eventTrail, healthCounts, listEvents } from '../debug-queries.js';
+import type { AdminListsPort } from '../ports/admin.js';
+import { attemptFromRow, conversionFromRow, outboxFromRow } from '../row-mappers.js';
+import type { Database } from '../schema.js';
+import type { EventFilter, ListFilter, StoreCounts } from '../store.js';
+
+/** The admin API's and dashboard's lists and counts over Kysely. */
+export class KyselyAdminLists implements AdminListsPort {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async listConversions(f: ListFilter) {
+    let q = this.db
+      .selectFrom('conversions')
+      .selectAll()
+      .orderBy('created_at_ms', 'desc')
+      .limit(f.limit);
+    if (f.env_id) q = q.where('env_id', '=', f.env_id);
+    if (f.dest_id) q = q.where('dest_id', '=', f.dest_id);
+    if (f.status === 'attributed') q = q.where('attributed', '=', 1);
+    if (f.status === 'unattributed') q = q.where('attributed', '=', 0);
+    if (f.since_ms !== undefined) q = q.where('created_at_ms', '>=', f.since_ms);
+    if (f.until_ms !== undefined) q = q.where('created_at_ms', '<', f.until_ms);
+    return (await q.execute()).map(conversionFromRow);
+  }
+
+  async listDeliveries(f: ListFilter) {
+    let q = this.db.selectFrom('outbox').selectAll().orderBy('id', 'desc').limit(f.limit);
+    if (f.env_id) q = q.where('env_id', '=', f.env_id);
+    if (f.dest_id) q = q.where('dest_id', '=', f.dest_id);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.since_ms !== undefined) q = q.where('created_at_ms', '>=', f.since_ms);
+    if (f.until_ms !== undefined) q = q.where('created_at_ms', '<', f.until_ms);
+    return (await q.execute()).map(outboxFromRow);
+  }
+
+  async getDelivery(id: number) {
+    const row = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return null;
+    const attempts = await this.db
+      .selectFrom('delivery_attempts')
+      .selectAll()
+      .where('outbox_id', '=', id)
+      .orderBy('id')
+      .execute();
+    return { outbox: outboxFromRow(row), attempts: attempts.map(attemptFromRow) };
+  }
+
+  async counts(env_id?: string): Promise<StoreCounts> {
+    const touches = await this.db
+      .selectFrom('touches')
+      .select(['kind', 'traffic', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy(['kind', 'traffic'])
+      .execute();
+    const events = await this.db
+      .selectFrom('events')
+      .select((eb) => [
+        'traffic',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.coalesce(eb.fn.sum<number>('duplicate_count'), eb.val(0)).as('dups'),
+      ])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy('traffic')
+      .execute();
+    // A conversion has a row per destination: people's numbers count it once, and the
+    // credits apart (what the platforms together claim).
+    const conversions = await this.db
+      .selectFrom('conversions')
+      .select((eb) => [
+        'attributed',
+        eb.fn.count<number>('conversion_id').distinct().as('n'),
+        eb.fn.countAll<number>().as('rows'),
+      ])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy('attributed')
+      .execute();
+    const distinct = await this.db
+      .selectFrom('conversions')
+      .select((eb) => eb.fn.count<number>('conversion_id').distinct().as('n'))
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .executeTakeFirst();
+    const outbox = await this.db
+      .selectFrom('outbox')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .groupBy('status')
+      .execute();
+    const sum = <R extends { n: unknown }>(rows: R[], keep: (r: R) => boolean) =>
+      rows.filter(keep).reduce((acc, r) => acc + Number(r.n), 0);
+    // Bots and prefetches are counted apart, never mixed into people's numbers.
+    const human = (r: { traffic: string | null }) => r.traffic === null;
+    const traffic = (t: string) => (r: { traffic: string | null }) => r.traffic === t;
+    return {
+      touches: sum(touches, human),
+      impressions: sum(touches, (r) => human(r) && r.kind === 'impression'),
+      clicks: sum(touches, (r) => human(r) && r.kind === 'click'),
+      events: sum(events, human),
+      duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
+      conversions: Number(distinct?.n ?? 0),
+      attributed: sum(conversions, (r) => Number(r.attributed) === 1),
+      platform_credits: conversions
+        .filter((r) => Number(r.attributed) === 1)
+        .reduce((acc, r) => acc + Number(r.rows), 0),
+      outbox_pending: sum(outbox, (r) => r.status === 'pending'),
+      outbox_delivered: sum(outbox, (r) => r.status === 'delivered'),
+      outbox_dead: sum(outbox, (r) => r.status === 'dead' || r.status === 'failed'),
+      bot_hits: sum(touches, traffic('bot')) + sum(events, traffic('bot')),
+      prefetch_hits: sum(touches, traffic('prefetch')) + sum(events, traffic('prefetch')),
+    };
+  }
+
+  listEvents(f: EventFilter) {
+    return listEvents(this.db, f);
+  }
+
+  eventTrail(pk: string) {
+    return eventTrail(this.db, pk);
+  }
+
+  healthCounts(env_id: string, since_ms: number) {
+    return healthCounts(this.db, env_id, since_ms);
+  }
+}

@@ -1,0 +1,111 @@
+import type { Selectable } from 'kysely';
+import { parseClearUser } from '../../domain/customer-info.js';
+import type { TrackedEvent } from '../../domain/event.js';
+import { receivedMsOfKey } from '../../domain/event-key.js';
+import {
+  CONVERSION_COLUMNS,
+  CONVERSION_CONFLICT,
+  EVENT_COLUMNS,
+  OUTBOX_INSERT_COLUMNS,
+  PATH_COLUMNS,
+  PATH_CONFLICT,
+  TOUCH_WRITE_COLUMNS,
+  touchLookupText,
+} from '../ingest-columns.js';
+import { insertText } from '../ingest-statements.js';
+import { conversionToRow } from '../row-mappers.js';
+import type { ConversionsTable, EventsTable } from '../schema.js';
+import type { ConversionPathRecord, ConversionRecord, DeliveryRequest } from '../store.js';
+
+export type ConversionRow = Selectable<ConversionsTable>;
+export type EventRow = Selectable<EventsTable>;
+
+export const INSERT_EVENT = insertText('events', EVENT_COLUMNS);
+
+export const CLAIM_DEDUP = `${insertText('dedup_keys', ['env_id', 'event_name', 'event_id', 'event_pk', 'first_seen'])}
+  on conflict ("env_id", "event_name", "event_id") do update set "event_pk" = ?, "first_seen" = ?
+  where "dedup_keys"."first_seen" < ? returning "event_pk"`;
+// `ins` runs only when `claim` returned its row: a lost claim inserts no event.
+export const CLAIM_AND_INSERT_EVENT = `with claim as (${CLAIM_DEDUP}),
+  ins as (insert into "events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')})
+    select ${EVENT_COLUMNS.map(() => '?').join(', ')} where exists (select 1 from claim))
+  select count(*) as won from claim`;
+export const FIND_DEDUP = `select "event_pk", "first_seen" from "dedup_keys"
+  where "env_id" = ? and "event_name" = ? and "event_id" = ?`;
+
+const PUT_CONVERSION = `${insertText('conversions', CONVERSION_COLUMNS)} ${CONVERSION_CONFLICT}`;
+const PUT_PATH = `${insertText('conversion_paths', PATH_COLUMNS)} ${PATH_CONFLICT}`;
+
+const ENQUEUE_BASE = `${insertText('outbox', OUTBOX_INSERT_COLUMNS)}
+  on conflict ("env_id", "conversion_id", "dest_id") do update set "status" = 'pending',
+  "next_attempt_at_ms" = ?, "lease_until_ms" = null, "lease_owner" = null, "attempts" = 0,
+  "first_attempt_at_ms" = null, "updated_at_ms" = ?`;
+const ENQUEUE = ENQUEUE_BASE;
+const ENQUEUE_WITH_IP = `${ENQUEUE_BASE}, "raw_ip" = ?`;
+const ENQUEUE_WITH_CLEAR = `${ENQUEUE_BASE}, "clear_user" = ?`;
+const ENQUEUE_WITH_IP_CLEAR = `${ENQUEUE_WITH_IP}, "clear_user" = ?`;
+
+/**
+ * PostgreSQL: a batch of touches as one array per column. A multi-row VALUES list has 13
+ * parameters per row for the server to parse and plan (its CPU is the pixel's limit under
+ * `serve --workers`); this text is the same for every batch.
+ */
+export const INSERT_TOUCHES_UNNEST = `insert into "touches" (${TOUCH_WRITE_COLUMNS.map((c) => `"${c}"`).join(', ')})
+  select * from unnest(${TOUCH_WRITE_COLUMNS.map((c) => `?::${c === 'time' ? 'bigint' : 'text'}[]`).join(', ')})`;
+
+/** One indexed touch query per key, so each uses its own (env_id, key, time) index. */
+export function touchQuery(where: string): string {
+  return touchLookupText('?', '?', where);
+}
+export const TOUCHES_BY_USER = touchQuery('"user_id" = ?');
+export const TOUCHES_BY_IP = touchQuery('"ip" = ?');
+
+/** Reads by key look in the partition of the time the key carries. */
+export function checkKeyTime(pk: string, received_at_ms: number): void {
+  const keyed = receivedMsOfKey(pk);
+  if (keyed !== null && keyed !== received_at_ms)
+    throw new Error(`event key ${pk} carries ${keyed}, not its receive time ${received_at_ms}`);
+}
+
+export function claimParams(
+  env_id: string,
+  event_name: string,
+  event_id: string,
+  event_pk: string,
+  first_seen: number,
+  stale_before: number,
+): unknown[] {
+  return [env_id, event_name, event_id, event_pk, first_seen, event_pk, first_seen, stale_before];
+}
+
+export function pathStatement(p: ConversionPathRecord): [string, unknown[]] {
+  return [PUT_PATH, PATH_COLUMNS.map((k) => (k === 'touches' ? JSON.stringify(p.touches) : p[k]))];
+}
+
+export function conversionStatement(c: ConversionRecord): [string, unknown[]] {
+  const row = conversionToRow(c);
+  return [PUT_CONVERSION, CONVERSION_COLUMNS.map((k) => row[k])];
+}
+
+/** The stored event as its platform gets it: with the raw IP and clear values of its row. */
+export function withRideAlong(
+  stored: TrackedEvent,
+  row: { raw_ip: string | null; clear_user: string | null },
+): TrackedEvent {
+  const clear = parseClearUser(row.clear_user);
+  const user = row.raw_ip ? { ...stored.user, ip: row.raw_ip } : stored.user;
+  return { ...stored, user, ...(clear ? { clear_user: clear } : {}) };
+}
+
+export function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
+  const { env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip, clear_user } = d;
+  const params = [
+    ...[env_id, conversion_id, dest_id, raw_ip ?? null, clear_user ?? null, 'pending', 0],
+    ...[due_ms, now_ms, now_ms, due_ms, now_ms],
+  ];
+  // A second copy's values replace the row's; its absence keeps them.
+  if (raw_ip && clear_user) return [ENQUEUE_WITH_IP_CLEAR, [...params, raw_ip, clear_user]];
+  if (raw_ip) return [ENQUEUE_WITH_IP, [...params, raw_ip]];
+  if (clear_user) return [ENQUEUE_WITH_CLEAR, [...params, clear_user]];
+  return [ENQUEUE, params];
+}

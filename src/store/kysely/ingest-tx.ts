@@ -1,0 +1,354 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { LinkedAnonymousId } from '../../domain/attribution.js';
+import type { Touch, TrackedEvent } from '../../domain/event.js';
+import { receivedMsOfKey } from '../../domain/event-key.js';
+import {
+  EVENT_COLUMNS,
+  MAX_TOUCHES_PER_LOOKUP,
+  TOUCH_SELECT,
+  TOUCH_WRITE_COLUMNS,
+} from '../ingest-columns.js';
+import { type IngestStatements, placeholders } from '../ingest-statements.js';
+import {
+  cancelDeliveries,
+  deliveriesOfConversion,
+  requeueDeliveries,
+  setClearUser,
+} from '../late-copy-queries.js';
+import { PostgresSetWiseIngest } from '../postgres/set-wise-ingest.js';
+import { addTouchDays } from '../report-queries.js';
+import { conversionFromRow, eventFromRow, eventToRow, touchFromRow } from '../row-mappers.js';
+import type { Database, TouchesTable } from '../schema.js';
+import type {
+  ConversionPathRecord,
+  ConversionRecord,
+  DeliveryRequest,
+  FailedFor,
+  IngestTx,
+  SetWiseIngest,
+  TouchLookup,
+} from '../store.js';
+import {
+  CLAIM_AND_INSERT_EVENT,
+  CLAIM_DEDUP,
+  checkKeyTime,
+  claimParams,
+  conversionStatement,
+  enqueueStatement,
+  FIND_DEDUP,
+  INSERT_EVENT,
+  INSERT_TOUCHES_UNNEST,
+  pathStatement,
+  TOUCHES_BY_IP,
+  TOUCHES_BY_USER,
+  touchQuery,
+} from './ingest-sql.js';
+
+/** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
+const INSERT_CHUNK_ROWS = 500;
+
+export class KyselyIngestTx implements IngestTx {
+  readonly setWise?: SetWiseIngest;
+
+  constructor(
+    private readonly db: Transaction<Database>,
+    private readonly statements: IngestStatements,
+  ) {
+    if (statements.dialect === 'postgres')
+      this.setWise = new PostgresSetWiseIngest(db as unknown as Kysely<unknown>, statements);
+  }
+
+  private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return this.statements.run<R>(this.db as unknown as Kysely<unknown>, text, params);
+  }
+
+  async insertTouches(touches: readonly Touch[]): Promise<void> {
+    if (this.statements.dialect === 'postgres') {
+      // One statement of one array per column, whatever the batch size.
+      const columns = TOUCH_WRITE_COLUMNS.map((c) => touches.map((t) => t[c] ?? null));
+      await this.run(INSERT_TOUCHES_UNNEST, columns);
+      await addTouchDays(this.db, touches);
+      return;
+    }
+    for (let i = 0; i < touches.length; i += INSERT_CHUNK_ROWS) {
+      await this.db
+        .insertInto('touches')
+        .values(touches.slice(i, i + INSERT_CHUNK_ROWS))
+        .execute();
+    }
+    await addTouchDays(this.db, touches);
+  }
+
+  async findDedup(env_id: string, event_name: string, event_id: string) {
+    const [row] = await this.run<{ event_pk: string; first_seen: unknown }>(FIND_DEDUP, [
+      env_id,
+      event_name,
+      event_id,
+    ]);
+    return row ? { event_pk: row.event_pk, first_seen: Number(row.first_seen) } : null;
+  }
+
+  async getEvent(pk: string) {
+    const ms = receivedMsOfKey(pk);
+    let q = this.db.selectFrom('events').selectAll().where('pk', '=', pk);
+    if (ms !== null) q = q.where('received_at_ms', '=', ms);
+    const row = await q.executeTakeFirst();
+    return row ? eventFromRow(row) : null;
+  }
+
+  async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
+    checkKeyTime(pk, received_at_ms);
+    const row = eventToRow(pk, event, received_at_ms);
+    await this.run(
+      INSERT_EVENT,
+      EVENT_COLUMNS.map((c) => row[c]),
+    );
+  }
+
+  async claimAndInsertEvent(
+    pk: string,
+    event: TrackedEvent,
+    received_at_ms: number,
+    stale_before: number,
+  ) {
+    const { env_id, event_name, event_id } = event;
+    const first_seen = Math.floor(received_at_ms / 1000);
+    if (this.statements.dialect !== 'postgres') {
+      const holder = await this.claimDedup(
+        env_id,
+        event_name,
+        event_id,
+        pk,
+        first_seen,
+        stale_before,
+      );
+      if (holder === null) await this.insertEvent(pk, event, received_at_ms);
+      return holder;
+    }
+    checkKeyTime(pk, received_at_ms);
+    const row = eventToRow(pk, event, received_at_ms);
+    const [claim] = await this.run<{ won: unknown }>(CLAIM_AND_INSERT_EVENT, [
+      ...claimParams(env_id, event_name, event_id, pk, first_seen, stale_before),
+      ...EVENT_COLUMNS.map((c) => row[c]),
+    ]);
+    if (Number(claim?.won) > 0) return null;
+    const holder = (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
+    if (holder === null) await this.insertEvent(pk, event, received_at_ms);
+    return holder;
+  }
+
+  async claimDedup(
+    env_id: string,
+    event_name: string,
+    event_id: string,
+    event_pk: string,
+    first_seen: number,
+    stale_before: number,
+  ) {
+    const [won] = await this.run(
+      CLAIM_DEDUP,
+      claimParams(env_id, event_name, event_id, event_pk, first_seen, stale_before),
+    );
+    if (won) return null;
+    return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
+  }
+
+  async updateDuplicate(pk: string, merged: TrackedEvent) {
+    const ms = receivedMsOfKey(pk);
+    await this.db
+      .updateTable('events')
+      .set((eb) => ({
+        data: JSON.stringify(merged),
+        anonymous_id: merged.user.anonymous_id ?? null,
+        user_id: merged.user.user_id ?? null,
+        value: merged.properties.value ?? null,
+        currency: merged.properties.currency ?? null,
+        duplicate_count: eb('duplicate_count', '+', 1),
+      }))
+      .where('pk', '=', pk)
+      .$if(ms !== null, (q) => q.where('received_at_ms', '=', ms as number))
+      .execute();
+  }
+
+  async linkIdentity(
+    env_id: string,
+    links: ReadonlyArray<{ key_type: string; key_value: string }>,
+    anonymous_id: string,
+    seen: number,
+  ) {
+    if (links.length === 0) return;
+    await this.db
+      .insertInto('identity_links')
+      .values(
+        links.map((l) => ({
+          env_id,
+          key_type: l.key_type,
+          key_value: l.key_value,
+          anonymous_id,
+          last_seen: seen,
+        })),
+      )
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'key_type', 'key_value', 'anonymous_id'])
+          .doUpdateSet({ last_seen: seen }),
+      )
+      .execute();
+  }
+
+  async findLinkedAnonymousIds(
+    env_id: string,
+    keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
+  ) {
+    if (keys.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('identity_links')
+      .select(['key_type', 'anonymous_id'])
+      .where('env_id', '=', env_id)
+      .where((eb) =>
+        eb.or(
+          keys.map((k) =>
+            eb.and([eb('key_type', '=', k.key_type), eb('key_value', '=', k.key_value)]),
+          ),
+        ),
+      )
+      .limit(MAX_TOUCHES_PER_LOOKUP)
+      .execute();
+    return rows.map((r) => ({
+      anonymous_id: r.anonymous_id,
+      via: r.key_type as LinkedAnonymousId['via'],
+    }));
+  }
+
+  async findTouches(l: TouchLookup): Promise<Touch[]> {
+    const queries: Array<[string, unknown[]]> = [];
+    const base = [l.env_id, l.since];
+    if (l.user_id) queries.push([TOUCHES_BY_USER, [...base, l.user_id]]);
+    if (l.anonymous_ids.length > 0) queries.push(this.anyOf('anonymous_id', base, l.anonymous_ids));
+    if (l.touch_ids.length > 0) queries.push(this.anyOf('touch_id', base, l.touch_ids));
+    if (l.ip) queries.push([TOUCHES_BY_IP, [...base, l.ip]]);
+    const seen = new Set<number>();
+    const out: Touch[] = [];
+    for (const [text, params] of this.oneRoundTrip(queries)) {
+      for (const row of await this.run<Selectable<TouchesTable>>(text, params)) {
+        if (seen.has(Number(row.id))) continue;
+        seen.add(Number(row.id));
+        out.push(touchFromRow(row));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The touches whose `column` is one of `values`. PostgreSQL takes the list as one array
+   * parameter, so the text stays the same (and prepared) whatever the list's length.
+   */
+  private anyOf(
+    column: 'anonymous_id' | 'touch_id',
+    base: unknown[],
+    values: readonly string[],
+  ): [string, unknown[]] {
+    if (this.statements.dialect === 'postgres')
+      return [touchQuery(`"${column}" = any(?::text[])`), [...base, [...values]]];
+    return [touchQuery(`"${column}" in ${placeholders(values.length)}`), [...base, ...values]];
+  }
+
+  /**
+   * On PostgreSQL the per-key touch queries go as one UNION ALL, each part still on its own
+   * index, read back in the order the separate queries would give (key by key, newest first).
+   */
+  private oneRoundTrip(queries: Array<[string, unknown[]]>): Array<[string, unknown[]]> {
+    if (this.statements.dialect !== 'postgres' || queries.length < 2) return queries;
+    const parts = queries.map(
+      ([text], i) => `(${text.replace(TOUCH_SELECT, `${TOUCH_SELECT}, ${i} as q`)})`,
+    );
+    return [
+      [
+        `${TOUCH_SELECT} from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,
+        queries.flatMap(([, p]) => p),
+      ],
+    ];
+  }
+
+  async conversionsOfEvent(event_pk: string) {
+    const rows = await this.db
+      .selectFrom('conversions')
+      .selectAll()
+      .where('event_pk', '=', event_pk)
+      .execute();
+    return rows.map(conversionFromRow);
+  }
+
+  deliveriesOfConversion(env_id: string, conversion_id: string) {
+    return deliveriesOfConversion(this.db, env_id, conversion_id);
+  }
+
+  requeueDeliveries(
+    ids: readonly number[],
+    due_ms: number,
+    now_ms: number,
+    raw_ip?: string,
+    clear_user?: string,
+  ) {
+    return requeueDeliveries(this.db, ids, due_ms, now_ms, raw_ip, clear_user);
+  }
+
+  setClearUser(id: number, clear_user: string) {
+    return setClearUser(this.db, id, clear_user);
+  }
+
+  cancelDeliveries(ids: readonly number[], failed_for: FailedFor, reason: string, now_ms: number) {
+    return cancelDeliveries(this.db, ids, failed_for, reason, now_ms);
+  }
+
+  async putConversion(c: ConversionRecord) {
+    const [text, params] = conversionStatement(c);
+    await this.run(text, params);
+  }
+
+  async putConversionPath(p: ConversionPathRecord) {
+    const [text, params] = pathStatement(p);
+    await this.run(text, params);
+  }
+
+  async enqueueDelivery(
+    env_id: string,
+    conversion_id: string,
+    dest_id: string,
+    now_ms: number,
+    due_ms = now_ms,
+    raw_ip?: string,
+    clear_user?: string,
+  ) {
+    const [text, params] = enqueueStatement({
+      env_id,
+      conversion_id,
+      dest_id,
+      now_ms,
+      due_ms,
+      ...(raw_ip ? { raw_ip } : {}),
+      ...(clear_user ? { clear_user } : {}),
+    });
+    await this.run(text, params);
+  }
+
+  async recordConversion(
+    path: ConversionPathRecord,
+    conversions: readonly ConversionRecord[],
+    deliveries: readonly DeliveryRequest[],
+  ) {
+    const statements: Array<[string, unknown[]]> = [pathStatement(path)];
+    for (const c of conversions) statements.push(conversionStatement(c));
+    for (const d of deliveries) statements.push(enqueueStatement(d));
+    if (this.statements.dialect === 'postgres') {
+      // Data-modifying CTEs: every insert runs, in one round trip.
+      const text = `with ${statements.map(([t], i) => `w${i} as (${t})`).join(', ')} select 1`;
+      await this.run(
+        text,
+        statements.flatMap(([, p]) => p),
+      );
+      return;
+    }
+    for (const [text, params] of statements) await this.run(text, params);
+  }
+}

@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { Touch } from '../../domain/event.js';
+import { importedKeys, rememberImported } from '../import-ledger-queries.js';
+import { IngestStatements } from '../ingest-statements.js';
+import type { Dialect } from '../migrations.js';
+import type { IngestPort } from '../ports/ingest.js';
+import type { PreparedTexts } from '../postgres/prepared-statements.js';
+import type { Database } from '../schema.js';
+import type { ImportKey, IngestTx } from '../store.js';
+import { KyselyIngestTx } from './ingest-tx.js';
+
+/**
+ * Runs of one ingest transaction that PostgreSQL aborted for a deadlock or a serialization
+ * failure (a concurrent transaction wins; running again then usually commits).
+ */
+const INGEST_ATTEMPTS = 4;
+/** SQLSTATE of a serialization failure and of a deadlock. */
+const CONFLICT_CODES = new Set(['40001', '40P01']);
+
+function isTransactionConflict(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
+}
+
+/** Commits pixel touches off the event transaction (SQLite: on a thread of its own). */
+export interface TouchWriter {
+  write(t: readonly Touch[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The ingest port over Kysely: one transaction per batch, run again on a PostgreSQL conflict. */
+export class KyselyIngest implements IngestPort {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly touchWriter?: TouchWriter,
+    prepared?: PreparedTexts,
+  ) {
+    this.statements = new IngestStatements(dialect, prepared);
+  }
+
+  private readonly statements: IngestStatements;
+
+  insertTouches(touches: readonly Touch[]): Promise<void> {
+    if (touches.length === 0) return Promise.resolve();
+    if (this.touchWriter) return this.touchWriter.write(touches);
+    return this.ingest((tx) => tx.insertTouches(touches));
+  }
+
+  async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db
+          .transaction()
+          .execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
+      } catch (e) {
+        if (attempt >= INGEST_ATTEMPTS || !isTransactionConflict(e)) throw e;
+      }
+    }
+  }
+
+  importedKeys(env_id: string, keys: readonly ImportKey[]) {
+    return importedKeys(this.db, this.dialect, env_id, keys);
+  }
+
+  rememberImported(env_id: string, keys: readonly ImportKey[], now_ms: number) {
+    return rememberImported(this.db, env_id, keys, now_ms);
+  }
+
+  async eventSourcesSince(since_ms: number) {
+    const rows = await this.db
+      .selectFrom('events')
+      .select(['env_id', 'event_name', 'source'])
+      .select((eb) => eb.fn.max('received_at_ms').as('last_ms'))
+      .where('received_at_ms', '>=', since_ms)
+      .groupBy(['env_id', 'event_name', 'source'])
+      .execute();
+    return rows.map((r) => ({ ...r, last_ms: Number(r.last_ms) }));
+  }
+}

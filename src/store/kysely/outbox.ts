@@ -1,0 +1,355 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { receivedMsOfKey } from '../../domain/event-key.js';
+import { holdClaims } from '../audience-sync-jobs.js';
+import { chunks } from '../chunks.js';
+import type { Dialect } from '../migrations.js';
+import type { OutboxPort } from '../ports/outbox.js';
+import { conversionFromRow, eventFromRow, outboxFromRow } from '../row-mappers.js';
+import type { Database } from '../schema.js';
+import type { AttemptRecord, ClaimedDelivery, ClaimedJob, OutboxUpdate } from '../store.js';
+import { type ConversionRow, type EventRow, withRideAlong } from './ingest-sql.js';
+
+/** Keys per `IN (…)` list when loading claimed rows. */
+const LOAD_CHUNK = 500;
+
+async function enqueue(
+  db: Kysely<Database>,
+  env_id: string,
+  conversion_id: string,
+  dest_id: string,
+  now_ms: number,
+  due_ms = now_ms,
+  raw_ip?: string,
+) {
+  await db
+    .insertInto('outbox')
+    .values({
+      env_id,
+      conversion_id,
+      dest_id,
+      raw_ip: raw_ip ?? null,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at_ms: due_ms,
+      created_at_ms: now_ms,
+      updated_at_ms: now_ms,
+    })
+    .onConflict((oc) =>
+      oc.columns(['env_id', 'conversion_id', 'dest_id']).doUpdateSet({
+        status: 'pending',
+        next_attempt_at_ms: due_ms,
+        lease_until_ms: null,
+        lease_owner: null,
+        attempts: 0,
+        first_attempt_at_ms: null,
+        updated_at_ms: now_ms,
+        ...(raw_ip ? { raw_ip } : {}),
+      }),
+    )
+    .execute();
+}
+
+/** The delivery queue over Kysely. SQLite and PostgreSQL share every query but the claim, which PostgreSQL does with `FOR UPDATE SKIP LOCKED` so concurrent workers never take one row twice. */
+export class KyselyOutbox implements OutboxPort {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Leases due rows of one kind, in id order. Per destination and kind, rows go out in id
+   * order: a row waits while an older row of its lane is backing off or in flight
+   * (head-of-line, bounded by the retry budget).
+   */
+  private claimRows(
+    kind: string,
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<Selectable<Database['outbox']>[]> {
+    return this.db.transaction().execute(async (trx) => {
+      // Claims are serialised across processes, so that two workers never both see a
+      // destination's head row as free and send its rows side by side, out of order.
+      await holdClaims(trx, this.dialect);
+      const heads = await trx
+        .selectFrom('outbox')
+        .select(['env_id', 'dest_id', (eb) => eb.fn.min('id').as('first')])
+        .where('status', '=', 'pending')
+        .where('kind', '=', kind)
+        .where((eb) =>
+          eb.or([eb('next_attempt_at_ms', '>', now_ms), eb('lease_until_ms', '>=', now_ms)]),
+        )
+        .groupBy(['env_id', 'dest_id'])
+        .execute();
+      let q = trx
+        .selectFrom('outbox')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at_ms', '<=', now_ms)
+        .where('kind', '=', kind)
+        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
+        .orderBy('id')
+        .limit(limit);
+      if (paused.size > 0) {
+        q = q.where(sql<string>`env_id || '/' || dest_id`, 'not in', [...paused]);
+      }
+      for (const h of heads) {
+        q = q.where((eb) =>
+          eb.not(
+            eb.and([
+              eb('env_id', '=', h.env_id),
+              eb('dest_id', '=', h.dest_id),
+              eb('id', '>', Number(h.first)),
+            ]),
+          ),
+        );
+      }
+      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const ids = (await q.execute()).map((r) => Number(r.id));
+      if (ids.length === 0) return [];
+      return trx
+        .updateTable('outbox')
+        .set({ lease_until_ms: now_ms + lease_ms, lease_owner: owner, updated_at_ms: now_ms })
+        .where('id', 'in', ids)
+        .returningAll()
+        .execute();
+    });
+  }
+
+  async claimJobs(
+    kind: string,
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedJob[]> {
+    const rows = await this.claimRows(kind, now_ms, limit, lease_ms, owner, paused);
+    return rows
+      .map((r) => ({ outbox: outboxFromRow(r), payload: JSON.parse(r.payload ?? 'null') }))
+      .sort((a, b) => a.outbox.id - b.outbox.id);
+  }
+
+  async claimDeliveries(
+    now_ms: number,
+    limit: number,
+    lease_ms: number,
+    owner: string,
+    paused: ReadonlySet<string>,
+  ): Promise<ClaimedDelivery[]> {
+    const claimed = await this.claimRows('conversion', now_ms, limit, lease_ms, owner, paused);
+    if (claimed.length === 0) return [];
+    // Two set-wise reads instead of two per row: on PostgreSQL each is a round trip, and a
+    // round of hundreds of rows must not spend its lease before the first send.
+    const convs = new Map<string, ConversionRow>();
+    const events = new Map<string, EventRow>();
+    for (const part of chunks(claimed, LOAD_CHUNK)) {
+      const rows = await this.db
+        .selectFrom('conversions')
+        .selectAll()
+        .where('env_id', 'in', [...new Set(part.map((r) => r.env_id))])
+        .where('conversion_id', 'in', [...new Set(part.map((r) => r.conversion_id))])
+        .execute();
+      for (const c of rows) convs.set(`${c.env_id}\u0000${c.conversion_id}\u0000${c.dest_id}`, c);
+    }
+    const pks = [...new Set([...convs.values()].map((c) => c.event_pk))];
+    for (const part of chunks(pks, LOAD_CHUNK)) {
+      const times = part.map(receivedMsOfKey);
+      const rows = await this.db
+        .selectFrom('events')
+        .selectAll()
+        .where('pk', 'in', part)
+        // Names the partitions to read when every key carries its day (all new keys do).
+        .$if(!times.includes(null), (q) =>
+          q.where('received_at_ms', 'in', [...new Set(times as number[])]),
+        )
+        .execute();
+      for (const e of rows) events.set(e.pk, e);
+    }
+    const out: ClaimedDelivery[] = [];
+    for (const row of claimed) {
+      const conv = convs.get(`${row.env_id}\u0000${row.conversion_id}\u0000${row.dest_id}`);
+      const event = conv ? events.get(conv.event_pk) : undefined;
+      if (conv && event) {
+        const stored = eventFromRow(event).event;
+        out.push({
+          outbox: outboxFromRow(row),
+          conversion: conversionFromRow(conv),
+          event: withRideAlong(stored, row),
+        });
+      }
+    }
+    return out.sort((a, b) => a.outbox.id - b.outbox.id);
+  }
+
+  async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
+    const held: number[] = [];
+    for (const part of chunks(ids, LOAD_CHUNK)) {
+      const rows = await this.db
+        .updateTable('outbox')
+        .set({ lease_until_ms: until_ms })
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .where('id', 'in', [...part])
+        .returning('id')
+        .execute();
+      for (const r of rows) held.push(Number(r.id));
+    }
+    return held;
+  }
+
+  async finishAttempts(
+    entries: ReadonlyArray<{ attempt: AttemptRecord; update: OutboxUpdate }>,
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('delivery_attempts')
+        .values(entries.map((e) => e.attempt))
+        .execute();
+      for (const { attempt: a, update } of entries) {
+        await trx
+          .updateTable('outbox')
+          .set((eb) => ({
+            status: update.status,
+            attempts: eb('attempts', '+', 1),
+            first_attempt_at_ms: eb.fn.coalesce('first_attempt_at_ms', eb.val(a.at_ms)),
+            next_attempt_at_ms:
+              update.status === 'pending'
+                ? update.next_attempt_at_ms
+                : eb.ref('next_attempt_at_ms'),
+            lease_until_ms: null,
+            lease_owner: null,
+            last_status: a.status_code,
+            last_error: a.error,
+            updated_at_ms: a.at_ms + a.duration_ms,
+            delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
+            // The raw IP lives only as long as the delivery that needs it.
+            raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
+            clear_user: update.status === 'pending' ? eb.ref('clear_user') : null,
+            failed_for: update.status === 'failed' ? (update.failed_for ?? null) : null,
+            payload:
+              update.status === 'delivered' && update.payload !== undefined
+                ? update.payload
+                : eb.ref('payload'),
+          }))
+          .where('id', '=', a.outbox_id)
+          .execute();
+      }
+    });
+  }
+
+  async leaseOwners(now_ms: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('outbox')
+      .select('lease_owner')
+      .distinct()
+      .where('lease_until_ms', '>=', now_ms)
+      .where('lease_owner', 'is not', null)
+      .execute();
+    return rows.map((r) => r.lease_owner as string);
+  }
+
+  async releaseLeases(owners: readonly string[]): Promise<number> {
+    if (owners.length === 0) return 0;
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ lease_until_ms: null, lease_owner: null })
+      .where('lease_owner', 'in', [...owners])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.min('next_attempt_at_ms').as('at'))
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  }
+
+  async pausedDestinations() {
+    return this.db
+      .selectFrom('destination_state')
+      .select(['env_id', 'dest_id', 'reason'])
+      .where('paused', '=', 1)
+      .execute();
+  }
+
+  async setDestinationPaused(
+    env_id: string,
+    dest_id: string,
+    paused: boolean,
+    reason: string | null,
+    now_ms: number,
+  ) {
+    await this.db
+      .insertInto('destination_state')
+      .values({ env_id, dest_id, paused: paused ? 1 : 0, reason, updated_at_ms: now_ms })
+      .onConflict((oc) =>
+        oc
+          .columns(['env_id', 'dest_id'])
+          .doUpdateSet({ paused: paused ? 1 : 0, reason, updated_at_ms: now_ms }),
+      )
+      .execute();
+  }
+
+  async retryDelivery(id: number, now_ms: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({
+        status: 'pending',
+        next_attempt_at_ms: now_ms,
+        first_attempt_at_ms: null,
+        attempts: 0,
+        lease_until_ms: null,
+        lease_owner: null,
+        updated_at_ms: now_ms,
+      })
+      .where('id', '=', id)
+      .where('status', 'in', ['dead', 'failed'])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async requeueRange(
+    env_id: string,
+    dest_id: string,
+    from_ms: number,
+    to_ms: number,
+    now_ms: number,
+  ): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const convs = await trx
+        .selectFrom('conversions')
+        .select('conversion_id')
+        .where('env_id', '=', env_id)
+        .where('dest_id', '=', dest_id)
+        .where('attributed', '=', 1)
+        .where('created_at_ms', '>=', from_ms)
+        .where('created_at_ms', '<', to_ms)
+        .execute();
+      for (const c of convs) await enqueue(trx, env_id, c.conversion_id, dest_id, now_ms);
+      return convs.length;
+    });
+  }
+
+  async settleDeliveries(env_id: string, now_ms: number): Promise<number> {
+    const r = await this.db
+      .updateTable('outbox')
+      .set({
+        status: 'delivered',
+        delivered_at_ms: now_ms,
+        updated_at_ms: now_ms,
+        clear_user: null,
+      })
+      .where('env_id', '=', env_id)
+      .where('status', '=', 'pending')
+      .where('kind', '=', 'conversion')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+}

@@ -1,0 +1,37 @@
+import type { Kysely } from 'kysely';
+import { holdClaims } from '../audience-sync-jobs.js';
+import type { Dialect } from '../migrations.js';
+import type { SubjectsPort } from '../ports/subjects.js';
+import type { Database } from '../schema.js';
+import type { Erasure, ErasureRemovals, SubjectData, SubjectKeys } from '../store.js';
+import { eraseSubject, findSubject } from '../subject-queries.js';
+import type { KyselyMaintenance } from './maintenance.js';
+
+/** Data-subject requests over Kysely. */
+export class KyselySubjects implements SubjectsPort {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+    private readonly maintenance: KyselyMaintenance,
+  ) {}
+
+  findSubject(keys: SubjectKeys): Promise<SubjectData> {
+    return findSubject(this.db, keys);
+  }
+
+  async eraseSubject(
+    keys: SubjectKeys,
+    removals: ErasureRemovals,
+    now_ms: number,
+  ): Promise<Erasure> {
+    const erasure = await this.db.transaction().execute(async (trx) => {
+      // No worker claims a sync batch while the erasure reads which ones may have reached a
+      // platform and takes the person out of the others: a claim in between would send them
+      // with no removal queued.
+      await holdClaims(trx, this.dialect);
+      return eraseSubject(trx, keys, removals, now_ms);
+    });
+    await this.maintenance.compact();
+    return erasure;
+  }
+}
