@@ -1,8 +1,8 @@
 import type { AudienceService } from '../audiences/audience-service.js';
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DestinationCatalog } from '../config/destination-catalog.js';
-import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { HttpSend } from '../delivery/destination.js';
+import type { DeliveryWorker } from '../delivery/worker.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
 import type { LiveBus } from '../ingest/live-bus.js';
 import type { Store } from '../store/store.js';

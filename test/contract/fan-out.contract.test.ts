@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
-import { postEvents, sleep, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
+import { postEvents, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { deliveriesSettled } from '../helpers/settled.js';
 import { schemaErrors } from './harness.js';
 
 let platform: Receiver;
@@ -93,7 +94,7 @@ describe('one purchase fans out to every destination', () => {
     ]);
     expect(r.body.accepted).toBe(1);
     await waitFor(() => platform.got.length >= 5, 15_000);
-    await sleep(800);
+    await deliveriesSettled(server);
     const by = (prefix: string) => platform.got.filter((g) => g.url.startsWith(prefix));
     const [hook] = by('/hook');
     const [meta] = by('/v21.0/123456/events');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import type { Received } from '../helpers/receiver.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -98,7 +98,7 @@ describe('ga4 destination contract', () => {
     const row = (await waitFor(async () =>
       (await deliveries(rig!.base)).find((d) => d.status === 'failed'),
     ))!;
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
     const { attempts } = (await admin(rig.base, `/api/deliveries/${row.id}`)).body;
     expect(attempts[0].error).toMatch(/NAME_INVALID/);
@@ -119,7 +119,7 @@ describe('ga4 destination contract', () => {
     await rig.send([purchase('ord-ga4')]);
     await rig.received(1);
     await waitFor(async () => (await deliveries(rig!.base))[0]?.status === 'failed');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import type { Received } from '../helpers/receiver.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -129,7 +129,7 @@ describe('google_ads destination contract', () => {
     expect(rows.filter((r) => r.status === 'delivered')).toHaveLength(2);
     const { attempts } = (await admin(rig.base, `/api/deliveries/${failed.id}`)).body;
     expect(attempts[0].error).toMatch(/UNPARSEABLE_GCLID: The imported gclid could not be decoded/);
-    await sleep(400);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -163,7 +163,7 @@ describe('google_ads destination contract', () => {
     const env = (await admin(rig.base, '/api/environments')).body.environments[0];
     expect(env.destinations[0].paused_reason).toMatch(/UNAUTHENTICATED/);
     expect(env.destinations[0].settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -226,7 +226,7 @@ describe('google_ads destination contract', () => {
     ))!;
     const { attempts } = (await admin(rig.base, `/api/deliveries/${row.id}`)).body;
     expect(attempts[0].error).toMatch(/INVALID_ARGUMENT/);
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import type { Server } from '../../src/server.js';
 import { postEvents, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { deliveriesSettled } from '../helpers/settled.js';
 
 const SCHEMA_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'schemas');
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -33,6 +34,8 @@ export interface DestinationRig {
   send(events: unknown[]): Promise<{ status: number; body: any }>;
   /** Waits until the platform received `n` requests, then returns them. */
   received(n: number, ms?: number): Promise<Receiver['got']>;
+  /** Returns once no more requests will come (helpers/settled.ts): the count is final. */
+  settled(): Promise<void>;
 }
 
 /**
@@ -90,5 +93,6 @@ export async function destinationRig(
       await waitFor(() => platform.got.length >= n, ms);
       return platform.got;
     },
+    settled: () => deliveriesSettled(server),
   };
 }

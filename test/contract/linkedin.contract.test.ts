@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import type { Received } from '../helpers/receiver.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -175,7 +175,7 @@ describe('linkedin destination contract', () => {
     });
     expect(env.destinations[0].paused_reason).toMatch(/access token refused: HTTP 401 \(REVOKED/);
     expect(env.destinations[0].settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

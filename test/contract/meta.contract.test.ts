@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
 /** SHA-256 of `test@example.com`. */
@@ -116,7 +116,7 @@ describe('meta destination contract', () => {
     await rig.impression('IMP-MC3');
     await rig.send([webPurchase('ord-mc3a'), webPurchase('ord-mc3b'), webPurchase('ord-mc3c')]);
     const got = await rig.received(2);
-    await sleep(300);
+    await rig.settled();
     const ids = rig.platform.got.map((r) => JSON.parse(r.body).data.map((d: any) => d.event_id));
     expect(ids.map((l) => l.length).sort()).toEqual([1, 2]);
     expect(ids.flat().sort()).toEqual(['ord-mc3a', 'ord-mc3b', 'ord-mc3c']);
@@ -149,7 +149,7 @@ describe('meta destination contract', () => {
       /^access token refused: .*Session has expired/,
     );
     expect(env.destinations[0].settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -162,7 +162,7 @@ describe('meta destination contract', () => {
     expect(failed.attempts[0].error).toBe(
       'invalid parameter: Invalid parameter (code 100, fbtrace_id AbCdEf123)',
     );
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import type { Received } from '../helpers/receiver.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -134,7 +134,7 @@ describe('pinterest destination contract', () => {
     expect(rows.find((r) => r !== failed)!.status).toBe('delivered');
     const { attempts } = (await admin(rig.base, `/api/deliveries/${failed.id}`)).body;
     expect(attempts[0].error).toBe('event refused: Invalid email hash: not a SHA-256 hex digest.');
-    await sleep(400);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -152,7 +152,7 @@ describe('pinterest destination contract', () => {
     });
     expect(env.destinations[0].paused_reason).toMatch(/access token refused: HTTP 401 code 2/);
     expect(env.destinations[0].settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -190,7 +190,7 @@ describe('pinterest destination contract', () => {
     ))!;
     const { attempts } = (await admin(rig.base, `/api/deliveries/${row.id}`)).body;
     expect(attempts[0].error).toBe('HTTP 400 code 4196: The request was invalid.');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import type { Received } from '../helpers/receiver.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -127,7 +127,7 @@ describe('postback destination contract', () => {
     ))!;
     const { attempts } = (await admin(rig.base, `/api/deliveries/${row.id}`)).body;
     expect(attempts[0].response_excerpt).toMatch(/unknown imp_id/);
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/domain/identity.js';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
 const TEST_EMAIL_SHA = '973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b';
@@ -141,7 +141,7 @@ describe('reddit destination contract, Conversions API v3', () => {
     const attempts = await attemptsOf(rig.base, 'failed');
     expect(attempts).toHaveLength(1);
     expect(attempts[0].error).toBe('events refused by Reddit: invalid action_source: website');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -181,7 +181,7 @@ describe('reddit destination contract, Conversions API v3', () => {
     });
     expect(dest.paused_reason).toMatch(/^not authorized for this account: /);
     expect(dest.settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
 const TEST_EMAIL_SHA = '973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b';
@@ -165,7 +165,7 @@ describe('reddit destination contract', () => {
     });
     expect(dest.paused_reason).toMatch(/^access token refused: UNAUTHORIZED: /);
     expect(dest.settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
 /** Snap's published vectors: `+44 844 412 4653` → 448444124653, and test@example.com. */
@@ -128,7 +128,7 @@ describe('snapchat destination contract', () => {
     await rig.send([webPurchase('ord-sc5')]);
     const failed = await onlyDelivery(rig.base, 'failed');
     expect(failed.attempts[0].error).toBe('events refused by Snap: Unhashed PII');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -145,7 +145,7 @@ describe('snapchat destination contract', () => {
     });
     expect(dest.paused_reason).toBe('access token refused for this pixel: Invalid access token');
     expect(dest.settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 });

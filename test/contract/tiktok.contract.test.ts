@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, purchase, sleep, UA, waitFor } from '../helpers/pixeltrail.js';
+import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import type { Received } from '../helpers/receiver.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 
@@ -113,7 +113,7 @@ describe('tiktok destination contract', () => {
     expect(await firstAttemptError(rig.base, 'failed')).toMatch(
       /^refused: code 40002: data\[0\]\.properties\.currency: Invalid currency\. \(request_id/,
     );
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 
@@ -130,7 +130,7 @@ describe('tiktok destination contract', () => {
     });
     expect(env.destinations[0].paused_reason).toMatch(/access token refused: code 40105/);
     expect(env.destinations[0].settings.access_token).toBe('****');
-    await sleep(500);
+    await rig.settled();
     expect(rig.platform.got).toHaveLength(1);
   });
 

@@ -4,7 +4,6 @@ import {
   admin,
   postEvents,
   purchase,
-  sleep,
   startPixeltrail,
   tempDir,
   testConfig,
@@ -12,6 +11,7 @@ import {
   waitFor,
 } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { deliveriesSettled } from '../helpers/settled.js';
 
 const HOUR_MS = 3_600_000;
 const OUTAGE_MS = 6 * HOUR_MS;
@@ -114,7 +114,7 @@ describe('a destination that is down for hours (injected clock)', () => {
     clock = Math.max(clock, head.next_attempt_at_ms);
     wake();
     await waitFor(async () => (await rows('dsp1')).every((r) => r.status === 'delivered'), 15_000);
-    await sleep(300);
+    await deliveriesSettled(server);
     expect(dsp.got.map((g) => eventIdOf(g.body))).toEqual(ids);
 
     // Only the head row was retried through the outage; its log shows the backoff.
