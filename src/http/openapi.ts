@@ -38,6 +38,35 @@ export const describedOnly: { validatorCompiler: FastifySchemaCompiler<unknown> 
   validatorCompiler: () => () => true,
 };
 
+/**
+ * Summaries of the collect routes that carry none in their own schema yet (theirs wins): the
+ * lines of docs/endpoints-guide.md, so the reference says what each is for.
+ */
+const SUMMARIES: Record<string, string> = {
+  'GET /c':
+    'click redirect: records the click and answers 302 to a signed or allowed URL, else 400',
+  'GET /p': 'event pixel for emails and no-JS pages: always a GIF',
+  'POST /e': "the tag's beacon: one event or {events:[…]}, JSON or text/plain; always 204",
+  'POST /v1/events':
+    'server API: {events:[…]} (1–1000), answered after commit with accepted, duplicates and ' +
+    'each bad field (good events are kept whatever the bad ones)',
+  'GET /v1/projects/:key/settings': "the settings Segment's analytics.js loads from its CDN URL",
+  'POST /com.snowplowanalytics.snowplow/tp2': 'Snowplow tracker protocol, POST payload_data',
+  'GET /com.snowplowanalytics.snowplow/i': 'Snowplow tracker protocol, GET pixel',
+};
+for (const call of ['track', 'identify', 'page', 'screen', 'alias', 'group', 'batch', 'import'])
+  SUMMARIES[`POST /v1/${call}`] = `Segment HTTP Tracking API: ${call}`;
+for (const [short, call] of Object.entries({
+  t: 'track',
+  i: 'identify',
+  p: 'page',
+  s: 'screen',
+  a: 'alias',
+  g: 'group',
+  b: 'batch',
+}))
+  SUMMARIES[`POST /v1/${short}`] = `Segment analytics.js in browsers: ${call} (text/plain, CORS)`;
+
 /** The part of the API a route belongs to, by its path. */
 export function tagOf(url: string): 'collect' | 'admin' | 'system' {
   if (url.startsWith('/api/')) return 'admin';
@@ -90,12 +119,15 @@ export function openApiOptions(): FastifyDynamicSwaggerOptions {
     transform: ({ schema, url, route }) => {
       const security = securityOf(url);
       // CORS preflights answer for the route beside them; they are no endpoint of their own.
-      const hidden = UNDESCRIBED.test(url) || [route.method].flat().includes('OPTIONS');
+      const methods = [route.method].flat();
+      const hidden = UNDESCRIBED.test(url) || methods.includes('OPTIONS');
+      const summary = schema?.summary ?? SUMMARIES[`${methods[0]} ${url}`];
       return {
         url,
         schema: {
           ...schema,
           tags: schema?.tags ?? [tagOf(url)],
+          ...(summary ? { summary } : {}),
           ...(security ? { security } : {}),
           ...(hidden ? { hide: true } : {}),
         },

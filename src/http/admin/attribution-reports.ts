@@ -27,7 +27,12 @@ const PathQuery = Type.Object({ env_id: Type.String() });
 export function attributionReportsApi(api: FastifyInstance, s: Services): void {
   api.get<{ Querystring: Static<typeof AttributionQuery> }>(
     '/api/reports/attribution',
-    { schema: { querystring: AttributionQuery } },
+    {
+      schema: {
+        summary: 'multi-touch attribution report: credit per campaign under one model or all',
+        querystring: AttributionQuery,
+      },
+    },
     async (req) => {
       const q = req.query;
       const env = s.environment(q.env_id);
@@ -73,7 +78,13 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
 
   api.get<{ Params: Static<typeof PathParams>; Querystring: Static<typeof PathQuery> }>(
     '/api/conversions/:conversion_id/path',
-    { schema: { params: PathParams, querystring: PathQuery } },
+    {
+      schema: {
+        summary: 'the touches that led to one conversion, with the credit each model gives them',
+        params: PathParams,
+        querystring: PathQuery,
+      },
+    },
     async (req) => {
       const p = await s.store.getConversionPath(req.query.env_id, req.params.conversion_id);
       if (!p)

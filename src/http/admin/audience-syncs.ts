@@ -126,7 +126,13 @@ export function audienceSyncsApi(
 ): void {
   api.post<{ Params: Static<typeof AudienceParams>; Body: Static<typeof SyncBody> }>(
     '/api/audiences/:id/sync',
-    { schema: { params: AudienceParams, body: SyncBody } },
+    {
+      schema: {
+        summary: 'sync the audience to an ad platform now',
+        params: AudienceParams,
+        body: SyncBody,
+      },
+    },
     async (req, reply) => {
       const a = await audienceOr404(req.params.id);
       const { dest, errors } = syncDestination(s, a.record.env_id, req.body, '');
@@ -149,7 +155,7 @@ export function audienceSyncsApi(
 
   api.get<{ Params: Static<typeof AudienceParams> }>(
     '/api/audiences/:id/syncs',
-    { schema: { params: AudienceParams } },
+    { schema: { summary: "the audience's syncs and their state", params: AudienceParams } },
     async (req) => {
       const a = await audienceOr404(req.params.id);
       const jobs = await s.store.listAudienceJobs(a.record.env_id, a.record.id, SYNC_LOG_JOBS);

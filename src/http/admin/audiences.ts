@@ -75,7 +75,7 @@ function describe(a: LoadedAudience) {
 export function audiencesApi(api: FastifyInstance, s: Services): void {
   api.post<{ Body: Static<typeof CreateBody> }>(
     '/api/audiences',
-    { schema: { body: CreateBody } },
+    { schema: { summary: 'define an audience from rules', body: CreateBody } },
     async (req, reply) => {
       const b = req.body;
       if (!s.environment(b.env_id)) {
@@ -94,7 +94,7 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
 
   api.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api/audiences',
-    { schema: { querystring: ListQuery } },
+    { schema: { summary: "an environment's audiences", querystring: ListQuery } },
     async (req) => {
       const records = await s.store.listAudiences(req.query.env_id);
       return {
@@ -110,7 +110,7 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
 
   api.get<{ Params: Static<typeof AudienceParams> }>(
     '/api/audiences/:id',
-    { schema: { params: AudienceParams } },
+    { schema: { summary: 'one audience with its size history and syncs', params: AudienceParams } },
     async (req) => {
       const a = await audienceOr404(s, req.params.id);
       const { env_id, id } = a.record;
@@ -157,18 +157,24 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
     };
   api.patch<{ Params: Static<typeof AudienceParams>; Body: Static<typeof PatchBody> }>(
     '/api/audiences/:id',
-    { schema: { params: AudienceParams, body: PatchBody } },
+    {
+      schema: {
+        summary: 'edit an audience, keeping the fields left out',
+        params: AudienceParams,
+        body: PatchBody,
+      },
+    },
     edit(false),
   );
   api.put<{ Params: Static<typeof AudienceParams>; Body: Static<typeof PatchBody> }>(
     '/api/audiences/:id',
-    { schema: { params: AudienceParams, body: PatchBody } },
+    { schema: { summary: 'edit an audience', params: AudienceParams, body: PatchBody } },
     edit(true),
   );
 
   api.delete<{ Params: Static<typeof AudienceParams> }>(
     '/api/audiences/:id',
-    { schema: { params: AudienceParams } },
+    { schema: { summary: 'delete an audience', params: AudienceParams } },
     async (req) => {
       const a = await audienceOr404(s, req.params.id);
       await s.audiences.remove(a.record.id);
@@ -180,6 +186,7 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
     '/api/audiences/:id/members',
     {
       schema: {
+        summary: 'whether one person (user_id or anonymous_id) is a member',
         params: AudienceParams,
         querystring: MemberQuery,
         // Serialised by a compiled function instead of JSON.stringify: this is the hot route.
@@ -207,7 +214,7 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
 
   api.get<{ Params: Static<typeof AudienceParams> }>(
     '/api/audiences/:id/export.csv',
-    { schema: { params: AudienceParams } },
+    { schema: { summary: 'the members as a CSV file', params: AudienceParams } },
     async (req, reply) => {
       const a = await audienceOr404(s, req.params.id);
       await checkMinimum(s, a);
@@ -222,7 +229,7 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
 
   api.post<{ Params: Static<typeof AudienceParams> }>(
     '/api/audiences/:id/recompute',
-    { schema: { params: AudienceParams } },
+    { schema: { summary: 'recompute the membership now', params: AudienceParams } },
     async (req) => {
       const a = await audienceOr404(s, req.params.id);
       return { id: a.record.id, size: await s.audiences.recompute(a.record.id) };

@@ -55,21 +55,35 @@ export function dashboardApi(app: FastifyInstance, s: Services): void {
       return env;
     };
 
-    api.get('/api/setup', async () => ({
-      public_url: s.config.public_url,
-      environments: s.config.environments.map((e) => ({
-        id: e.id,
-        name: e.name,
-        // The admin already holds the config; the snippets need the key to be copy-ready.
-        write_key: e.write_key,
-        click_url_hosts: e.click_url_hosts,
-        destinations: e.destinations.map((d) => ({ id: d.id, type: d.type, events: d.events })),
-      })),
-    }));
+    api.get(
+      '/api/setup',
+      {
+        schema: {
+          summary:
+            'what the dashboard needs to show the setup snippets: public URL, environments, write keys',
+        },
+      },
+      async () => ({
+        public_url: s.config.public_url,
+        environments: s.config.environments.map((e) => ({
+          id: e.id,
+          name: e.name,
+          // The admin already holds the config; the snippets need the key to be copy-ready.
+          write_key: e.write_key,
+          click_url_hosts: e.click_url_hosts,
+          destinations: e.destinations.map((d) => ({ id: d.id, type: d.type, events: d.events })),
+        })),
+      }),
+    );
 
     api.post<{ Params: Static<typeof DestParams> }>(
       '/api/destinations/:env_id/:dest_id/pause',
-      { schema: { params: DestParams } },
+      {
+        schema: {
+          summary: 'pause a destination (deliveries wait until it is resumed)',
+          params: DestParams,
+        },
+      },
       async (req) => {
         const { env_id, dest_id } = req.params;
         destination(env_id, dest_id);
@@ -80,7 +94,13 @@ export function dashboardApi(app: FastifyInstance, s: Services): void {
 
     api.post<{ Params: Static<typeof DestParams>; Querystring: Static<typeof TestQuery> }>(
       '/api/destinations/:env_id/:dest_id/test',
-      { schema: { params: DestParams, querystring: TestQuery } },
+      {
+        schema: {
+          summary: 'send the destination one test purchase and answer what it replied',
+          params: DestParams,
+          querystring: TestQuery,
+        },
+      },
       async (req) => {
         const { env_id, dest_id } = req.params;
         const report = await sendTestConversion(

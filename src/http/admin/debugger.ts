@@ -106,7 +106,12 @@ export function debuggerApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Querystring: Static<typeof Filter> }>(
       '/api/live',
-      { schema: { querystring: Filter } },
+      {
+        schema: {
+          summary: 'the live debugger: events as they arrive (Server-Sent Events)',
+          querystring: Filter,
+        },
+      },
       (req, reply) => {
         const filter = filterOf(req.query);
         const holder = streamHolder(s, req);
@@ -159,7 +164,7 @@ export function debuggerApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Querystring: Static<typeof Filter> }>(
       '/api/events',
-      { schema: { querystring: Filter } },
+      { schema: { summary: 'the latest stored events, newest first', querystring: Filter } },
       async (req) => {
         const events = await s.store.listEvents({
           ...filterOf(req.query),
@@ -176,7 +181,7 @@ export function debuggerApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Params: Static<typeof PkParams> }>(
       '/api/events/:pk',
-      { schema: { params: PkParams } },
+      { schema: { summary: 'one stored event with what became of it', params: PkParams } },
       async (req) => {
         const trail = await s.store.eventTrail(req.params.pk);
         if (!trail) throw new HttpError(404, 'not_found', `no event ${req.params.pk}`);

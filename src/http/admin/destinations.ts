@@ -183,11 +183,21 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
       return view(env_id, find(env_id, dest.id));
     };
 
-    api.get('/api/destination-types', async () => ({ types: destinationTypes() }));
+    api.get(
+      '/api/destination-types',
+      { schema: { summary: "each destination type's settings fields, for forms" } },
+      async () => ({ types: destinationTypes() }),
+    );
 
     api.get<{ Querystring: Static<typeof ListQuery> }>(
       '/api/destinations',
-      { schema: { querystring: ListQuery } },
+      {
+        schema: {
+          summary:
+            'destinations in use, with their source (file, store, store_override), settings with secrets as ****, paused state',
+          querystring: ListQuery,
+        },
+      },
       async (req) => {
         const envs = req.query.env_id ? [envOf(req.query.env_id)] : s.config.environments;
         const paused = await s.store.pausedDestinations();
@@ -199,13 +209,20 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Params: DestParams }>(
       '/api/destinations/:env_id/:dest_id',
-      { schema: { params: DestParams } },
+      { schema: { summary: 'one destination, as the list shows it', params: DestParams } },
       async (req) => view(req.params.env_id, find(req.params.env_id, req.params.dest_id)),
     );
 
     api.post<{ Body: Body }>(
       '/api/destinations',
-      { schema: { body: Body }, bodyLimit: MAX_BODY_BYTES },
+      {
+        schema: {
+          summary:
+            "create a destination: the config file's destination fields, checked by the same parser (201; 409 if the id is taken)",
+          body: Body,
+        },
+        bodyLimit: MAX_BODY_BYTES,
+      },
       async (req, reply) => {
         const env_id = req.body.env_id;
         if (typeof env_id !== 'string' || env_id === '')
@@ -239,18 +256,36 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
     const editOpts = { schema: { params: DestParams, body: Body }, bodyLimit: MAX_BODY_BYTES };
     api.patch<{ Params: DestParams; Body: Body }>(
       '/api/destinations/:env_id/:dest_id',
-      editOpts,
+      {
+        ...editOpts,
+        schema: {
+          ...editOpts.schema,
+          summary:
+            'edit a destination, keeping the fields left out (a secret sent as **** keeps its value)',
+        },
+      },
       edit(false),
     );
     api.put<{ Params: DestParams; Body: Body }>(
       '/api/destinations/:env_id/:dest_id',
-      editOpts,
+      {
+        ...editOpts,
+        schema: {
+          ...editOpts.schema,
+          summary: 'replace a destination: fields left out go back to their defaults',
+        },
+      },
       edit(true),
     );
 
     api.post<{ Params: DestParams }>(
       '/api/destinations/:env_id/:dest_id/revert',
-      { schema: { params: DestParams } },
+      {
+        schema: {
+          summary: 'drop the saved edit of a config-file destination (409 for one not in the file)',
+          params: DestParams,
+        },
+      },
       async (req) => {
         const { env_id, dest_id } = req.params;
         envOf(env_id);
@@ -269,7 +304,13 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
 
     api.delete<{ Params: DestParams }>(
       '/api/destinations/:env_id/:dest_id',
-      { schema: { params: DestParams } },
+      {
+        schema: {
+          summary:
+            'delete a destination; its queued deliveries fail as "destination no longer configured"',
+          params: DestParams,
+        },
+      },
       async (req) => {
         const { env_id, dest_id } = req.params;
         find(env_id, dest_id);

@@ -84,7 +84,12 @@ export function fxRatesApi(api: FastifyInstance, s: Services): void {
 
   api.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api/fx-rates',
-    { schema: { querystring: ListQuery } },
+    {
+      schema: {
+        summary: 'exchange rates in use, each with where it comes from (config or api)',
+        querystring: ListQuery,
+      },
+    },
     async (req) => {
       const q = req.query;
       const f = {
@@ -114,24 +119,34 @@ export function fxRatesApi(api: FastifyInstance, s: Services): void {
     },
   );
 
-  api.post('/api/fx-rates', { bodyLimit: MAX_FX_BODY_BYTES }, async (req) => {
-    let parsed: { rates: FxRate[]; errors: RowError[] };
-    if (typeof req.body === 'string') {
-      const csv = parseFxCsv(req.body);
-      if (!csv.ok) throw unusable('the CSV cannot be read', csv.errors);
-      parsed = csv;
-    } else parsed = jsonRates(req.body);
-    // Nothing to save and something wrong: the request failed, say so with a 4xx. With some
-    // good rates the batch is kept (nothing valid is dropped) and the bad ones are named.
-    if (parsed.rates.length === 0 && parsed.errors.length > 0)
-      throw unusable('no rate could be saved', parsed.errors);
-    await s.store.putFxRates(parsed.rates, s.nowMs());
-    return { saved: parsed.rates.length, errors: parsed.errors };
-  });
+  api.post(
+    '/api/fx-rates',
+    {
+      schema: {
+        summary:
+          'save dated exchange rates, as JSON or a CSV file (text/csv); each bad one is named',
+      },
+      bodyLimit: MAX_FX_BODY_BYTES,
+    },
+    async (req) => {
+      let parsed: { rates: FxRate[]; errors: RowError[] };
+      if (typeof req.body === 'string') {
+        const csv = parseFxCsv(req.body);
+        if (!csv.ok) throw unusable('the CSV cannot be read', csv.errors);
+        parsed = csv;
+      } else parsed = jsonRates(req.body);
+      // Nothing to save and something wrong: the request failed, say so with a 4xx. With some
+      // good rates the batch is kept (nothing valid is dropped) and the bad ones are named.
+      if (parsed.rates.length === 0 && parsed.errors.length > 0)
+        throw unusable('no rate could be saved', parsed.errors);
+      await s.store.putFxRates(parsed.rates, s.nowMs());
+      return { saved: parsed.rates.length, errors: parsed.errors };
+    },
+  );
 
   api.delete<{ Querystring: Static<typeof RateKey> }>(
     '/api/fx-rates',
-    { schema: { querystring: RateKey } },
+    { schema: { summary: 'forget a saved exchange rate', querystring: RateKey } },
     async (req) => {
       const key = {
         date: req.query.date,

@@ -42,7 +42,14 @@ export function importsApi(app: FastifyInstance, s: Services): void {
     );
     api.post<{ Querystring: ImportQuery; Body: Buffer }>(
       '/api/imports',
-      { bodyLimit: MAX_IMPORT_BYTES, schema: { querystring: ImportQuery } },
+      {
+        schema: {
+          summary:
+            'import offline conversions from a CSV file (text/csv), each bad row named by line and field',
+          querystring: ImportQuery,
+        },
+        bodyLimit: MAX_IMPORT_BYTES,
+      },
       async (req, reply) => {
         const env = s.environment(req.query.env_id);
         if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);

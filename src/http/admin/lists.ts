@@ -35,6 +35,9 @@ const ReplayBody = Type.Object({
   from: Type.String({ description: 'ISO time or Unix seconds' }),
   to: Type.String(),
 });
+const StatsQuery = Type.Object({
+  env_id: Type.Optional(Type.String({ description: 'one environment; all when left out' })),
+});
 const SignQuery = Type.Object(
   { env_id: Type.String(), url: Type.String() },
   { additionalProperties: Type.String() },
@@ -80,30 +83,39 @@ export function adminApi(app: FastifyInstance, s: Services): void {
     attributionReportsApi(api, s);
     audiencesApi(api, s);
 
-    api.get('/api/environments', async () => {
-      const paused = await s.store.pausedDestinations();
-      return {
-        environments: s.config.environments.map((e) => ({
-          id: e.id,
-          name: e.name,
-          allowed_origins: e.allowed_origins,
-          click_url_hosts: e.click_url_hosts,
-          destinations: e.destinations.map((d) => {
-            const p = paused.find((x) => x.env_id === e.id && x.dest_id === d.id);
-            return destinationView(d, {
-              env_id: e.id,
-              source: s.destinations.sourceOf(e.id, d.id) ?? 'file',
-              paused: !!p,
-              paused_reason: p?.reason ?? null,
-            });
-          }),
-        })),
-      };
-    });
+    api.get(
+      '/api/environments',
+      { schema: { summary: 'environments and their destinations (secrets masked, paused state)' } },
+      async () => {
+        const paused = await s.store.pausedDestinations();
+        return {
+          environments: s.config.environments.map((e) => ({
+            id: e.id,
+            name: e.name,
+            allowed_origins: e.allowed_origins,
+            click_url_hosts: e.click_url_hosts,
+            destinations: e.destinations.map((d) => {
+              const p = paused.find((x) => x.env_id === e.id && x.dest_id === d.id);
+              return destinationView(d, {
+                env_id: e.id,
+                source: s.destinations.sourceOf(e.id, d.id) ?? 'file',
+                paused: !!p,
+                paused_reason: p?.reason ?? null,
+              });
+            }),
+          })),
+        };
+      },
+    );
 
     api.get<{ Querystring: Static<typeof ConversionsQuery> }>(
       '/api/conversions',
-      { schema: { querystring: ConversionsQuery } },
+      {
+        schema: {
+          summary: 'conversions with their attribution, or the reason they have none',
+          querystring: ConversionsQuery,
+        },
+      },
       async (req) => ({
         conversions: await s.store.listConversions(filterFrom(req.query)),
       }),
@@ -111,7 +123,12 @@ export function adminApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Querystring: Static<typeof DeliveriesQuery> }>(
       '/api/deliveries',
-      { schema: { querystring: DeliveriesQuery } },
+      {
+        schema: {
+          summary: 'outbox rows: pending, delivered, failed, dead',
+          querystring: DeliveriesQuery,
+        },
+      },
       async (req) => ({
         deliveries: await s.store.listDeliveries(filterFrom(req.query)),
       }),
@@ -119,7 +136,7 @@ export function adminApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Params: Static<typeof IdParams> }>(
       '/api/deliveries/:id',
-      { schema: { params: IdParams } },
+      { schema: { summary: 'one delivery with its attempt log', params: IdParams } },
       async (req) => {
         const d = await s.store.getDelivery(req.params.id);
         if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
@@ -129,7 +146,12 @@ export function adminApi(app: FastifyInstance, s: Services): void {
 
     api.post<{ Params: Static<typeof IdParams> }>(
       '/api/deliveries/:id/retry',
-      { schema: { params: IdParams } },
+      {
+        schema: {
+          summary: 're-queue a dead or failed delivery (409 if it is neither)',
+          params: IdParams,
+        },
+      },
       async (req) => {
         const d = await s.store.getDelivery(req.params.id);
         if (!d) throw new HttpError(404, 'not_found', `no delivery ${req.params.id}`);
@@ -147,7 +169,12 @@ export function adminApi(app: FastifyInstance, s: Services): void {
 
     api.post<{ Params: Static<typeof DestParams> }>(
       '/api/destinations/:env_id/:dest_id/resume',
-      { schema: { params: DestParams } },
+      {
+        schema: {
+          summary: 'resume a destination paused by hand or after a 401/403',
+          params: DestParams,
+        },
+      },
       async (req) => {
         const { env_id, dest_id } = req.params;
         if (!findDestination(s.environment(env_id), dest_id)) {
@@ -161,7 +188,12 @@ export function adminApi(app: FastifyInstance, s: Services): void {
 
     api.post<{ Body: Static<typeof ReplayBody> }>(
       '/api/replay',
-      { schema: { body: ReplayBody } },
+      {
+        schema: {
+          summary: 're-send the attributed conversions of a time range to one destination',
+          body: ReplayBody,
+        },
+      },
       async (req) => {
         const { env_id, dest_id } = req.body;
         if (!findDestination(s.environment(env_id), dest_id)) {
@@ -189,13 +221,26 @@ export function adminApi(app: FastifyInstance, s: Services): void {
       },
     );
 
-    api.get<{ Querystring: { env_id?: string } }>('/api/stats', async (req) =>
-      s.store.counts(req.query.env_id),
+    api.get<{ Querystring: Static<typeof StatsQuery> }>(
+      '/api/stats',
+      {
+        schema: {
+          summary:
+            'counts: touches, events, duplicates, conversions, attributed, outbox states, bot and prefetch hits',
+          querystring: StatsQuery,
+        },
+      },
+      async (req) => s.store.counts(req.query.env_id),
     );
 
     api.get<{ Querystring: Static<typeof SignQuery> }>(
       '/api/click-links',
-      { schema: { querystring: SignQuery } },
+      {
+        schema: {
+          summary: 'a signed /c link for any landing host (`ttl=7d` makes it expire)',
+          querystring: SignQuery,
+        },
+      },
       async (req) => {
         const env = s.environment(req.query.env_id);
         if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);

@@ -46,6 +46,12 @@ const CostBody = Type.Object({
   currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
 });
 
+const CostsQuery = Type.Object({
+  env_id: Type.Optional(
+    Type.String({ description: 'the environment: a 400 names env_id when it is left out' }),
+  ),
+});
+
 const isDate = (t: string) => /^\d{4}-\d{2}-\d{2}$/.test(t);
 
 /** The report query of a request; a bare `to` date includes that whole day. */
@@ -99,7 +105,13 @@ export function reportsApi(app: FastifyInstance, s: Services): void {
 
     api.get<{ Querystring: Static<typeof ReportParams> }>(
       '/api/reports',
-      { schema: { querystring: ReportParams } },
+      {
+        schema: {
+          summary:
+            'the report: conversions, attributed, revenue and spend by day, campaign, creative or destination',
+          querystring: ReportParams,
+        },
+      },
       async (req, reply): Promise<Report | FastifyReply> => {
         const env = s.environment(req.query.env_id);
         if (!env) throw new HttpError(404, 'not_found', `no environment ${req.query.env_id}`);
@@ -123,7 +135,7 @@ export function reportsApi(app: FastifyInstance, s: Services): void {
 
     api.put<{ Body: Static<typeof CostBody> }>(
       '/api/campaign-costs',
-      { schema: { body: CostBody } },
+      { schema: { summary: "set a campaign's spend over a range of days", body: CostBody } },
       async (req) => {
         const b = req.body;
         if (!s.environment(b.env_id))
@@ -150,13 +162,17 @@ export function reportsApi(app: FastifyInstance, s: Services): void {
       },
     );
 
-    api.get<{ Querystring: { env_id?: string } }>('/api/campaign-costs', async (req) => {
-      const env = s.environment(req.query.env_id ?? '');
-      if (!env)
-        throw new HttpError(400, 'invalid_request', 'env_id is required', [
-          { field: 'env_id', message: 'must name an environment' },
-        ]);
-      return { campaigns: await s.store.campaignCosts(env.id) };
-    });
+    api.get<{ Querystring: Static<typeof CostsQuery> }>(
+      '/api/campaign-costs',
+      { schema: { summary: "an environment's campaign spend", querystring: CostsQuery } },
+      async (req) => {
+        const env = s.environment(req.query.env_id ?? '');
+        if (!env)
+          throw new HttpError(400, 'invalid_request', 'env_id is required', [
+            { field: 'env_id', message: 'must name an environment' },
+          ]);
+        return { campaigns: await s.store.campaignCosts(env.id) };
+      },
+    );
   });
 }

@@ -117,7 +117,14 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionDeps): void {
   const { config, nowMs } = deps;
   app.post<{ Body: Static<typeof LoginBody> }>(
     '/api/session',
-    { schema: { body: LoginBody }, bodyLimit: 4096 },
+    {
+      schema: {
+        summary:
+          "the dashboard's login: the admin token for an HttpOnly, SameSite=Strict pt_session cookie and its CSRF token",
+        body: LoginBody,
+      },
+      bodyLimit: 4096,
+    },
     async (req, reply: FastifyReply) => {
       if (!anySecretEquals(req.body.token, adminTokens(config)))
         throw new HttpError(401, 'unauthorized', 'the admin token is not valid');
@@ -128,15 +135,27 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionDeps): void {
   );
   // Answers 200 either way: the dashboard asks before showing anything, and a 401 would be a
   // console error on every logged-out visit.
-  app.get('/api/session', async (req) => {
-    const session = await liveSession(deps, req);
-    if (!session) return { authenticated: false };
-    return { authenticated: true, csrf_token: csrfToken(config, session.value) };
-  });
-  app.delete('/api/session', async (req, reply) => {
-    const session = validSession(config, req, Math.floor(nowMs() / 1000));
-    if (session) await deps.store.revokeSession(session.id, session.expiresAtS * 1000, nowMs());
-    reply.header('set-cookie', sessionCookie(req, '', 0));
-    return { ok: true };
-  });
+  app.get(
+    '/api/session',
+    {
+      schema: {
+        summary: 'whether the cookie is a live session, with its CSRF token (200 either way)',
+      },
+    },
+    async (req) => {
+      const session = await liveSession(deps, req);
+      if (!session) return { authenticated: false };
+      return { authenticated: true, csrf_token: csrfToken(config, session.value) };
+    },
+  );
+  app.delete(
+    '/api/session',
+    { schema: { summary: 'log out: the session is revoked on every process' } },
+    async (req, reply) => {
+      const session = validSession(config, req, Math.floor(nowMs() / 1000));
+      if (session) await deps.store.revokeSession(session.id, session.expiresAtS * 1000, nowMs());
+      reply.header('set-cookie', sessionCookie(req, '', 0));
+      return { ok: true };
+    },
+  );
 }

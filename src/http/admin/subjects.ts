@@ -55,7 +55,13 @@ export function subjectsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
     api.get<{ Querystring: Q }>(
       '/api/subjects/export',
-      { schema: { querystring: SubjectQuery } },
+      {
+        schema: {
+          summary:
+            'what is held about one person: events, touches, identity links, conversions, deliveries',
+          querystring: SubjectQuery,
+        },
+      },
       async (req) => {
         const keys = subjectKeys(s, req.query);
         // Writes still queued could belong to the person: commit them first.
@@ -65,7 +71,13 @@ export function subjectsApi(app: FastifyInstance, s: Services): void {
     );
     api.delete<{ Querystring: Q }>(
       '/api/subjects',
-      { schema: { querystring: SubjectQuery } },
+      {
+        schema: {
+          summary:
+            "erase one person's events, touches, identity links, conversions, deliveries and audience memberships",
+          querystring: SubjectQuery,
+        },
+      },
       async (req) => {
         const keys = subjectKeys(s, req.query);
         await s.pipeline.flush();
