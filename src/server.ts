@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
 import { AudienceService, identifiersOf } from './audiences/audience-service.js';
 import { audienceSyncJobs } from './audiences/audience-sync.js';
 import { adminTokenVerdict } from './config/admin-token-check.js';
@@ -100,7 +99,8 @@ export interface ServerOptions {
 
 /** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
 export interface Server {
-  app: FastifyInstance;
+  /** The Fastify app (the type is named through buildApp: Fastify stays in src/http). */
+  app: ReturnType<typeof buildApp>;
   services: Services;
   /** Listens on the config's host and port; resolves with the base URL. */
   listen(): Promise<string>;

@@ -1,6 +1,6 @@
 import type { DestinationConfig } from '../config/config-types.js';
 import { type ClearUserInfo, pickClearUser } from '../domain/customer-info.js';
-import type { PlatformTraits } from './late-copy.js';
+import type { PlatformTraits } from './platform-traits.js';
 
 /**
  * What of the event's clear name and address values rides on this destination's outbox row,

@@ -1,10 +1,15 @@
 import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import { findDestination } from '../config/find-destination.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
-import type { ClearUserField, ClearUserInfo } from '../domain/customer-info.js';
+import type { ClearUserInfo } from '../domain/customer-info.js';
 import type { TrackedEvent } from '../domain/event.js';
 import type { ConversionRecord, IngestTx, OutboxRecord, StoredEvent } from '../store/store.js';
 import { clearUserFor } from './clear-user-ride.js';
+import type { PlatformTraits } from './platform-traits.js';
+
+// The platform traits type lives in platform-traits.ts (clear-user-ride.ts reads it too).
+export type { PlatformTraits } from './platform-traits.js';
+
 import { deliveryDueMs } from './merge-window.js';
 
 /** Why a conversion is not credited nor delivered: the person said no to ads. */
@@ -18,23 +23,6 @@ const CONSENT_WITHDRAWN = 'ads consent withdrawn by a later copy of the event be
  * inside that; half of it leaves a day for retries through an outage.
  */
 export const UPDATE_WINDOW_MS = 24 * 3_600_000;
-
-/** What ingest must know of a destination's platform (from its adapter; see server wiring). */
-export interface PlatformTraits {
-  /**
-   * The match keys the platform would receive for this conversion, when it merges a conversion
-   * sent again under the same event id into the one it holds (Meta, TikTok); null when it
-   * does not, and a delivered conversion is left alone.
-   */
-  updateKeys(
-    dest: DestinationConfig,
-    item: { conversion: ConversionRecord; event: TrackedEvent },
-  ): string[] | null;
-  /** Whether the destination's platform has a test channel for events carrying this code. */
-  testChannel(dest: DestinationConfig, testCode: string): boolean;
-  /** The clear name and address fields the platform needs on the outbox row; absent: none. */
-  clearUser?(dest: DestinationConfig): readonly ClearUserField[];
-}
 
 /**
  * Whether a conversion of this event may be queued for the destination: always, unless the

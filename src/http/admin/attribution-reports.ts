@@ -6,8 +6,8 @@ import { FxTable, mergeFxRates } from '../../domain/fx-rates.js';
 import { isCurrencyCode } from '../../domain/money.js';
 import { attributionReport } from '../../reports/attribution-report.js';
 import { HttpError } from '../errors.js';
+import { parseTimeMs } from '../request/time-param.js';
 import type { Services } from '../services.js';
-import { parseTimeMs } from './lists.js';
 
 const AttributionQuery = Type.Object({
   env_id: Type.String(),

@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { findDestination } from '../../config/find-destination.js';
 import { decideRedirect, signClick } from '../../domain/click-link.js';
 import { parseDurationMs } from '../../domain/duration.js';
-import { timeInputMs } from '../../domain/time-input.js';
 import type { ListFilter } from '../../store/store.js';
 import { HttpError } from '../errors.js';
+import { parseTimeMs } from '../request/time-param.js';
 import type { Services } from '../services.js';
 import { attributionReportsApi } from './attribution-reports.js';
 import { audiencesApi } from './audiences.js';
@@ -42,19 +42,6 @@ const SignQuery = Type.Object(
   { env_id: Type.String(), url: Type.String() },
   { additionalProperties: Type.String() },
 );
-
-/**
- * Parses an ISO time or Unix seconds into ms; throws a 400 naming the field otherwise, also
- * for a time before 1970 or after 9999 (`to=9000000000000` was a 500).
- */
-export function parseTimeMs(text: string, field: string): number {
-  const ms = timeInputMs(text);
-  if (ms === null)
-    throw new HttpError(400, 'invalid_request', `${field} must be an ISO time or Unix seconds`, [
-      { field, message: 'is not a time between 1970 and 9999' },
-    ]);
-  return ms;
-}
 
 /** A parsed time, or the 400 naming its field, so that every bad field is reported. */
 function timeOrError(parse: () => number): number | HttpError {

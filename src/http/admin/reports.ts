@@ -16,9 +16,9 @@ import {
 } from '../../reports/report.js';
 import { runReport } from '../../reports/report-run.js';
 import { HttpError } from '../errors.js';
+import { parseTimeMs } from '../request/time-param.js';
 import type { Services } from '../services.js';
 import { fxRatesApi } from './fx-rates.js';
-import { parseTimeMs } from './lists.js';
 
 const DEFAULT_REPORT_DAYS = 30;
 const MAX_COST_DAYS = 366;
