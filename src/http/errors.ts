@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { FieldError } from '../domain/validation-error.js';
+import type { IngestRefused } from '../ingest/ingest-pipeline.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './collect/gif.js';
 
 /** Routes that answer an image whatever happens: an `<img>` must never get a JSON page. */
@@ -12,9 +13,45 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly fields?: FieldError[],
+    /** Seconds for `Retry-After`: the request may be sent again as it was, after that. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }
+}
+
+/** Retry-After (seconds) when the ingest queue is full, and when the store cannot commit. */
+const RETRY_AFTER_BUSY_S = 1;
+const RETRY_AFTER_STORE_S = 2;
+
+/**
+ * The one answer to events the pipeline did not take (every JSON route that ingests):
+ * 503 with Retry-After; nothing of the request was committed, so the sender retries it
+ * whole. The pixels answer their GIF whatever happens.
+ */
+export function refusalError(refused: IngestRefused): HttpError {
+  const busy = refused.reason !== 'store_unavailable';
+  return busy
+    ? new HttpError(
+        503,
+        'overloaded',
+        'too many events are waiting to be stored; retry after the Retry-After delay',
+        undefined,
+        RETRY_AFTER_BUSY_S,
+      )
+    : new HttpError(
+        503,
+        'store_unavailable',
+        'events could not be stored; retry after the Retry-After delay',
+        undefined,
+        RETRY_AFTER_STORE_S,
+      );
+}
+
+/** Sets an HttpError's status (and Retry-After) on a reply that sends a body of its own. */
+export function replyStatus(reply: FastifyReply, err: HttpError): FastifyReply {
+  if (err.retryAfterS !== undefined) reply.header('retry-after', String(err.retryAfterS));
+  return reply.status(err.status);
 }
 
 /** One place that turns every error into JSON (STYLE rule 9). */
@@ -32,9 +69,11 @@ export function installErrorHandler(app: FastifyInstance): void {
         .send(TRANSPARENT_GIF);
     }
     if (err instanceof HttpError) {
+      if (err.retryAfterS !== undefined) req.log.warn({ err }, 'request refused, to be retried');
+      replyStatus(reply, err);
       const body: Record<string, unknown> = { error: { code: err.code, message: err.message } };
       if (err.fields) body.errors = err.fields.map((f) => ({ index: null, ...f }));
-      return reply.status(err.status).send(body);
+      return reply.send(body);
     }
     const fe = err as FastifyError;
     if (fe.validation) {

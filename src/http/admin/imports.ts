@@ -8,14 +8,13 @@ import {
   importConversions,
   storeImportLedger,
 } from '../../ingest/conversion-import.js';
+import { commit, serverConsent } from '../../ingest/ingest.js';
 import { IngestRefused } from '../../ingest/ingest-pipeline.js';
-import { HttpError } from '../errors.js';
-import { serverConsent } from '../request/consent.js';
+import { HttpError, refusalError, replyStatus } from '../errors.js';
 import type { Services } from '../services.js';
 
 /** The largest CSV one upload may carry: some 200,000 rows of offline conversions. */
 export const MAX_IMPORT_BYTES = 50 * 1024 * 1024;
-const RETRY_AFTER_S = 5;
 
 const ImportQuery = Type.Object({
   env_id: Type.String({ minLength: 1, maxLength: 64 }),
@@ -59,7 +58,7 @@ export function importsApi(app: FastifyInstance, s: Services): void {
           ]);
         const source: ActionSource = req.query.action_source ?? 'physical_store';
         let report: ImportReport;
-        let refused = false;
+        let refused: HttpError | undefined;
         const partial: ImportReport = { rows: 0, accepted: 0, duplicates: 0, errors: [] };
         const ledger = storeImportLedger(s.store, env.id, () => s.nowMs());
         try {
@@ -74,7 +73,7 @@ export function importsApi(app: FastifyInstance, s: Services): void {
             },
             consent: (stated) => serverConsent(env, stated),
             record: async (events) => {
-              const outcomes = await s.pipeline.recordEvents(events);
+              const outcomes = await commit(s, events);
               for (const o of outcomes)
                 o.status === 'accepted' ? partial.accepted++ : partial.duplicates++;
               return outcomes;
@@ -94,10 +93,10 @@ export function importsApi(app: FastifyInstance, s: Services): void {
         } catch (e) {
           if (!(e instanceof IngestRefused)) throw e;
           // What went in stays; the same file sent again adds only the rest (dedup by id).
-          refused = true;
+          refused = refusalError(e);
           report = partial;
         }
-        if (refused) reply.status(503).header('retry-after', String(RETRY_AFTER_S));
+        if (refused) replyStatus(reply, refused);
         if (req.query.errors === 'csv')
           return reply
             .type('text/csv; charset=utf-8')
@@ -105,9 +104,7 @@ export function importsApi(app: FastifyInstance, s: Services): void {
             .send(errorReportCsv(report.errors));
         return {
           env_id: env.id,
-          ...(refused
-            ? { error: { code: 'overloaded', message: 'send the same file again' } }
-            : {}),
+          ...(refused ? { error: { code: refused.code, message: refused.message } } : {}),
           rows: report.rows,
           accepted: report.accepted,
           duplicates: report.duplicates,

@@ -18,9 +18,10 @@ import {
 } from '../plugins/trust-proxy.js';
 import { rewriteUrl } from '../plugins/url-rewrite.js';
 import type { BrowserRequest } from '../request/identity.js';
+import type { Query } from '../request/query.js';
 import type { Services } from '../services.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
-import { impressionPixel, type PixelAnswer, type Query } from './pixel-hit.js';
+import { impressionPixel, type PixelAnswer } from './pixel-hit.js';
 
 /** What the fast path needs of the app around it. */
 export interface FastPathDeps {

@@ -8,26 +8,10 @@ import { requestIp } from '../../domain/ip-address.js';
 import { deniedByRequest, requestConsent } from '../request/consent.js';
 import { deviceTouchId } from '../request/device-touch.js';
 import { type BrowserRequest, readBrowserId, requestCookie } from '../request/identity.js';
+import { param, type Query, tooLong } from '../request/query.js';
 import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
 import { destinationHitCounter } from './macro-counts.js';
-
-const MAX_PARAM_CHARS = 256;
-
-/** A parsed query string, as Fastify and fast-querystring give it. */
-export type Query = Record<string, string | string[] | undefined>;
-
-/**
- * First value of a query parameter, or undefined when absent, empty or too long. A `%00`
- * becomes U+FFFD: PostgreSQL's text cannot hold U+0000, and one such touch would fail the
- * group commit of every hit queued with it.
- */
-export function param(q: Query, key: string): string | undefined {
-  const raw = q[key];
-  const v = Array.isArray(raw) ? raw[0] : raw;
-  if (typeof v !== 'string' || v === '' || v.length > MAX_PARAM_CHARS) return undefined;
-  return v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v;
-}
 
 /** A pixel's parameters as kept: values that are unexpanded ad-server macros are dropped. */
 export interface PixelParams {
@@ -132,9 +116,7 @@ export function touchFrom(
 
 /** `missing_<key>`, or `<key>_too_long` when it was sent but is over MAX_PARAM_CHARS. */
 function absent(q: Query, key: string): string {
-  const raw = q[key];
-  const v = Array.isArray(raw) ? raw[0] : raw;
-  return typeof v === 'string' && v.length > MAX_PARAM_CHARS ? `${key}_too_long` : `missing_${key}`;
+  return tooLong(q, key) ? `${key}_too_long` : `missing_${key}`;
 }
 
 /** Why a pixel hit cannot be recorded, or null when it can. */

@@ -2,17 +2,10 @@ import type { EnvironmentConfig } from '../../config/config-types.js';
 import { adsPermitted, decideConsent } from '../../domain/consent.js';
 import type { Consent } from '../../domain/event.js';
 import type { BrowserRequest } from './identity.js';
-
-type Query = Record<string, string | string[] | undefined>;
+import { type Query, queryValue } from './query.js';
 
 /** The ad-tech consent macros a pixel or click link may carry. */
 const MACROS = ['gdpr', 'gdpr_consent', 'us_privacy', 'gpp', 'gpp_sid'] as const;
-
-function first(q: Query, key: string): string | undefined {
-  const v = q[key];
-  const s = Array.isArray(v) ? v[0] : v;
-  return typeof s === 'string' && s !== '' ? s : undefined;
-}
 
 /**
  * The consent of a browser request: what was stated (event body), the request's `Sec-GPC`
@@ -25,7 +18,7 @@ export function requestConsent(
   query: Query = {},
 ): Consent {
   const m: Partial<Record<(typeof MACROS)[number], string>> = {};
-  for (const k of MACROS) m[k] = first(query, k);
+  for (const k of MACROS) m[k] = queryValue(query, k);
   return decideConsent({
     stated,
     consentDefault: env.consent_default,
@@ -36,16 +29,6 @@ export function requestConsent(
     gpp: m.gpp,
     gppSid: m.gpp_sid,
     tcfVendorId: env.tcf_vendor_id,
-  });
-}
-
-/** The consent of a server-side event: what it stated, under the environment's default. */
-export function serverConsent(env: EnvironmentConfig | undefined, stated: Consent): Consent {
-  return decideConsent({
-    stated,
-    consentDefault: env?.consent_default ?? 'granted',
-    gpc: false,
-    tcfVendorId: env?.tcf_vendor_id ?? null,
   });
 }
 

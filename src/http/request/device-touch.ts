@@ -1,6 +1,5 @@
 import { DEVICE_ID_KEYS, deviceAnonymousIds, normalizeDeviceId } from '../../domain/device-id.js';
-
-type Query = Record<string, string | string[] | undefined>;
+import type { Query } from './query.js';
 
 /**
  * An in-app ad's pixel or click URL names the device (`idfa=`, `gaid=`, `idfv=`,

@@ -1,0 +1,192 @@
+// The one ingest path (issue 21). Every collecting route — the events API, the tag's beacon,
+// the event pixel, Segment's and Snowplow's endpoints, CSV imports — reads its own format,
+// then hands the events here with what its request said of them (environment, consent,
+// traffic, signature, the IP, user agent and cookie it was sent with). Here they are
+// validated, given their consent and flags, and committed through the group commit; the
+// route gets back a report: accepted, duplicates, the errors by index and field, or why
+// nothing was taken (a refusal the route answers 503 + Retry-After).
+import type { EnvironmentConfig } from '../config/config-types.js';
+import { eventAgeLimitS } from '../delivery/event-age.js';
+import { decideConsent } from '../domain/consent.js';
+import { type ConsentChoices, withChoices } from '../domain/consent-categories.js';
+import type { Consent, EventSource, TrackedEvent, Traffic, UserKeys } from '../domain/event.js';
+import { verifyEventSignature } from '../domain/event-signature.js';
+import { validateEvent } from '../domain/validation.js';
+import type { FieldError } from '../domain/validation-error.js';
+import { type IngestPipeline, IngestRefused } from './ingest-pipeline.js';
+import type { EventOutcome } from './process-batch.js';
+
+/** What a request said of the events it carried; one object is shared by its arrivals. */
+export interface RequestFacts {
+  source: EventSource;
+  /**
+   * The consent of a browser's request (its `Sec-GPC`, the consent macros of its query, the
+   * environment's default) over what an event stated. Absent for a server's call: the event
+   * keeps what it stated, under the environment's default (serverConsent).
+   */
+  browserConsent?: (env: EnvironmentConfig, stated: Consent) => Consent;
+  /** `bot` or `prefetch`: stored flagged, never credited. */
+  traffic?: Traffic;
+  /** IP, user agent and cookie seen on the request: they fill what an event lacks. */
+  seen?: UserKeys;
+  /** The request's own address is the event's, whatever the body says (beacon, `/p`). */
+  ipFromRequest?: boolean;
+  /** `write_key`: the sender proved itself with the environment's write key. */
+  verified?: 'write_key';
+  /** The browser sent the event itself (the tag's beacon, `/p`): a copy may follow. */
+  browserSent?: boolean;
+  /** Events as old as their destinations still take (events API, imports); else 7 days. */
+  lateEvents?: boolean;
+}
+
+/** One event as it arrived, in the contract's shape (Segment's and Snowplow's mapped). */
+export interface Arrival {
+  /** Its place in the request: errors are reported under it. */
+  index: number;
+  env: EnvironmentConfig;
+  event: unknown;
+  facts: RequestFacts;
+  /** Field names as the sender wrote them (`properties.revenue` for our `value`). */
+  fieldNames?: Readonly<Record<string, string>>;
+  /** Consent categories the sender's CMP stated (Segment, Snowplow). */
+  choices?: ConsentChoices;
+  /** A `sig` sent with a browser's conversion: verified, it marks the event `signature`. */
+  signature?: unknown;
+}
+
+/** An arrival the route's own reading found unusable: its problems are reported. */
+export interface UnusableArrival {
+  index: number;
+  problems: readonly FieldError[];
+}
+
+/** One problem of one arrival. */
+export interface ArrivalError extends FieldError {
+  index: number;
+}
+
+/** What became of a request's events. */
+export interface IngestReport {
+  /** Events stored as new (0 until committed: a `queue` ingest does not wait). */
+  accepted: number;
+  /** Copies of events already stored (dedup). */
+  duplicates: number;
+  errors: ArrivalError[];
+  /** The events that passed, as they are stored (routes read consent and ids for cookies). */
+  events: TrackedEvent[];
+  /** Set when nothing of the request was committed; the sender retries it whole, later. */
+  refused?: IngestRefused;
+}
+
+/** What ingest works with (the HTTP services are one). */
+export interface IngestDeps {
+  pipeline: Pick<IngestPipeline, 'recordEvents'>;
+  worker: { wake(): void };
+  nowMs: () => number;
+  newId: (prefix: string) => string;
+}
+
+/** The consent of a server-side event: what it stated, under the environment's default. */
+export function serverConsent(env: EnvironmentConfig | undefined, stated: Consent): Consent {
+  return decideConsent({
+    stated,
+    consentDefault: env?.consent_default ?? 'granted',
+    gpc: false,
+    tcfVendorId: env?.tcf_vendor_id ?? null,
+  });
+}
+
+/** Validates the arrivals and gives each valid one its consent and flags; nothing is written. */
+export function admit(
+  deps: Pick<IngestDeps, 'nowMs' | 'newId'>,
+  arrivals: readonly (Arrival | UnusableArrival)[],
+): { events: TrackedEvent[]; errors: ArrivalError[] } {
+  const events: TrackedEvent[] = [];
+  const errors: ArrivalError[] = [];
+  const nowMs = deps.nowMs();
+  const newId = () => deps.newId('gen_');
+  for (const a of arrivals) {
+    if ('problems' in a) {
+      for (const p of a.problems) errors.push({ index: a.index, ...p });
+      continue;
+    }
+    const { env, facts, index } = a;
+    const r = validateEvent(a.event, {
+      nowMs,
+      source: facts.source,
+      envId: env.id,
+      newId,
+      requestUser: facts.seen,
+      ipFromRequest: facts.ipFromRequest,
+      maxEventAgeS: facts.lateEvents ? (name, src) => eventAgeLimitS(env, name, src) : undefined,
+    });
+    if (!r.ok) {
+      for (const e of r.errors)
+        errors.push({ index, ...e, field: a.fieldNames?.[e.field] ?? e.field });
+      continue;
+    }
+    const e = r.event;
+    const stated = withChoices(e.consent, a.choices, env.consent_categories);
+    e.consent = facts.browserConsent
+      ? facts.browserConsent(env, stated)
+      : serverConsent(env, stated);
+    if (facts.browserSent) e.browser_sent = true;
+    if (facts.traffic && facts.traffic !== 'human') e.traffic = facts.traffic;
+    if (facts.verified) e.verified = facts.verified;
+    else if (a.signature !== undefined && verifyEventSignature(env.click_secret, e, a.signature))
+      e.verified = 'signature';
+    events.push(e);
+  }
+  return { events, errors };
+}
+
+/**
+ * Commits admitted events; rejects with IngestRefused, none of them taken, when the queue
+ * is full or closed or the commit failed. Wakes the delivery worker after a commit.
+ */
+export async function commit(
+  deps: Pick<IngestDeps, 'pipeline' | 'worker'>,
+  events: readonly TrackedEvent[],
+): Promise<EventOutcome[]> {
+  const outcomes = await deps.pipeline.recordEvents(events);
+  if (outcomes.length > 0) deps.worker.wake();
+  return outcomes;
+}
+
+/**
+ * THE call of every collecting route: arrivals → report. `commit` answers after the commit
+ * (APIs: the sender learns what was stored, or retries); `queue` answers once the events
+ * are queued (the tag's beacon and pixels, which a page never waits for; a refusal or a
+ * failed commit is counted by the pipeline).
+ */
+export async function ingest(
+  deps: IngestDeps,
+  arrivals: readonly (Arrival | UnusableArrival)[],
+  mode: 'commit' | 'queue' = 'commit',
+): Promise<IngestReport> {
+  const { events, errors } = admit(deps, arrivals);
+  const report: IngestReport = { accepted: 0, duplicates: 0, errors, events };
+  if (events.length === 0) return report;
+  if (mode === 'queue') {
+    commit(deps, events).catch(() => undefined);
+    return report;
+  }
+  try {
+    const outcomes = await commit(deps, events);
+    report.duplicates = outcomes.filter((o) => o.status === 'duplicate').length;
+    report.accepted = outcomes.length - report.duplicates;
+  } catch (e) {
+    if (!(e instanceof IngestRefused)) throw e;
+    report.refused = e;
+  }
+  return report;
+}
+
+/** The arrivals of a request whose events all share one environment and one set of facts. */
+export function arrivalsOf(
+  env: EnvironmentConfig,
+  facts: RequestFacts,
+  events: readonly unknown[],
+): Arrival[] {
+  return events.map((event, index) => ({ index, env, event, facts }));
+}
