@@ -125,6 +125,11 @@ export function fxRatesApi(api: FastifyInstance, s: Services): void {
       schema: {
         summary:
           'save dated exchange rates, as JSON or a CSV file (text/csv); each bad one is named',
+        // Not a body schema: the CSV form is read by its own parser, and each bad rate is
+        // named by index while the good ones are kept.
+        description:
+          `JSON \`{"rates":[{date, from, to, rate}, …]}\` (at most ${MAX_FX_IMPORT_ROWS}) or a CSV ` +
+          'with a `date,from,to,rate` header. Answers `{saved, errors}`; 400 when no rate is good.',
       },
       bodyLimit: MAX_FX_BODY_BYTES,
     },
