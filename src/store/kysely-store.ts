@@ -81,7 +81,6 @@ export class KyselyStore implements Store {
   readonly extendLeases: Store['extendLeases'] = (...a) => this.outbox.extendLeases(...a);
   readonly leaseOwners: Store['leaseOwners'] = (...a) => this.outbox.leaseOwners(...a);
   readonly releaseLeases: Store['releaseLeases'] = (...a) => this.outbox.releaseLeases(...a);
-  readonly nextDueAt: Store['nextDueAt'] = (...a) => this.outbox.nextDueAt(...a);
   readonly pausedDestinations: Store['pausedDestinations'] = (...a) =>
     this.outbox.pausedDestinations(...a);
   readonly setDestinationPaused: Store['setDestinationPaused'] = (...a) =>
@@ -137,8 +136,6 @@ export class KyselyStore implements Store {
     this.paths.listConversionPaths(...a);
   readonly getConversionPath: Store['getConversionPath'] = (...a) =>
     this.paths.getConversionPath(...a);
-  readonly putConversionPaths: Store['putConversionPaths'] = (...a) =>
-    this.paths.putConversionPaths(...a);
   readonly conversionEvents: Store['conversionEvents'] = (...a) =>
     this.paths.conversionEvents(...a);
   readonly countConversionEvents: Store['countConversionEvents'] = (...a) =>
@@ -178,7 +175,6 @@ export class KyselyStore implements Store {
 
   // KyselyAudienceSync
   readonly syncedPersons: Store['syncedPersons'] = (...a) => this.audienceSync.syncedPersons(...a);
-  readonly markSynced: Store['markSynced'] = (...a) => this.audienceSync.markSynced(...a);
   readonly enqueueAudienceSync: Store['enqueueAudienceSync'] = (...a) =>
     this.audienceSync.enqueueAudienceSync(...a);
   readonly listAudienceJobs: Store['listAudienceJobs'] = (...a) =>

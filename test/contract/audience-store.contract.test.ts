@@ -104,7 +104,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         await tx.putConversionPath(path('cv2', T + 10));
         await tx.putConversionPath(path('cv3', T + 20));
       });
-      await store.putConversionPaths([path('cv1', T, { touches: [], value: 7 })]);
+      await store.ingest((tx) => tx.putConversionPath(path('cv1', T, { touches: [], value: 7 })));
       const listed = await store.listConversionPaths('env', T, T + 20);
       expect(listed.map((p) => p.conversion_id)).toEqual(['cv1', 'cv2']);
       expect(listed[0]).toMatchObject({ touches: [], value: 7 });
@@ -353,18 +353,50 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     });
 
     it('AS08 sync state adds and removes persons', async () => {
-      await store.markSynced(
+      // The state a sync leaves, reached as a sync reaches it: batches queued for members,
+      // then sent by a worker (so nothing stays pending for the job claims of later tests).
+      await store.upsertMemberships(
         'env',
         'aud_1',
-        'meta1',
-        [
-          { person: 'a', ids: ids('a') },
-          { person: 'b', ids: ids('b') },
-        ],
-        [],
-        1,
+        [member('a', 'a'), member('b', 'b'), member('c', 'c')],
+        T * 1000,
       );
-      await store.markSynced('env', 'aud_1', 'meta1', [{ person: 'c', ids: ids('c') }], ['a'], 2);
+      const sync = async (added: string[], removed: string[], at_ms: number) => {
+        const persons = added.map((person) => ({ person, ids: ids(person) }));
+        const job = {
+          audience_id: 'aud_1',
+          action: 'add' as const,
+          platform_audience_id: '600',
+          advertiser_id: null,
+          persons,
+        };
+        await store.enqueueAudienceSync(
+          'env',
+          'meta1',
+          [{ key: `aud_1:as08_${at_ms}`, job }],
+          persons,
+          removed,
+          at_ms,
+        );
+        const claimed = await store.claimJobs('audience_sync', at_ms, 100, 60_000, 'w8', new Set());
+        await store.finishAttempts(
+          claimed.map((c) => ({
+            attempt: {
+              outbox_id: c.outbox.id,
+              env_id: 'env',
+              at_ms,
+              duration_ms: 1,
+              status_code: 200,
+              error: null,
+              verdict: 'delivered',
+              response_excerpt: null,
+            },
+            update: { status: 'delivered' as const },
+          })),
+        );
+      };
+      await sync(['a', 'b'], [], 1);
+      await sync(['c'], ['a'], 2);
       expect(await store.syncedPersons('env', 'aud_1', 'meta1')).toEqual([
         { person: 'b', ids: ids('b') },
         { person: 'c', ids: ids('c') },

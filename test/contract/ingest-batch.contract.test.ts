@@ -4,6 +4,7 @@ import type { EnvironmentConfig } from '../../src/config/config-types.js';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import { type BatchContext, processBatch } from '../../src/ingest/process-batch.js';
 import type { Store } from '../../src/store/store.js';
+import { dedupKey } from '../helpers/stored-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 // processBatch on each store: SQLite runs a batch event by event; PostgreSQL set-wise (one
@@ -97,7 +98,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     const batch = (events: TrackedEvent[]) =>
       store.ingest((tx) => processBatch(tx, events, { ...ctx }));
     const stored = async (event_id: string, event_name = 'Purchase') => {
-      const key = await store.ingest((tx) => tx.findDedup(ENV, event_name, event_id));
+      const key = await dedupKey(store, ENV, event_name, event_id);
       const ev = key && (await store.ingest((tx) => tx.getEvent(key.event_pk)));
       const conversions = ev ? await store.ingest((tx) => tx.conversionsOfEvent(ev.pk)) : [];
       return { ev, conversions };

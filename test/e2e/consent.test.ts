@@ -13,6 +13,7 @@ import type { Server } from '../../src/server.js';
 import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { gppString } from '../helpers/gpp.js';
 import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
+import { storedByKey } from '../helpers/stored-event.js';
 import { type LocalServer, shopPage, startPageServer, waitFor } from './local-servers.js';
 
 const WAIT_MS = 10_000;
@@ -66,10 +67,7 @@ describe.skipIf(!HAS_CHROMIUM)('tag consent in Chromium', () => {
     return waitFor(
       async () => {
         await server.services.pipeline.flush();
-        return server.services.store.ingest(async (tx) => {
-          const key = await tx.findDedup(env, 'Lead', eventId);
-          return key ? tx.getEvent(key.event_pk) : null;
-        });
+        return storedByKey(server.services.store, env, 'Lead', eventId);
       },
       WAIT_MS,
       `event ${eventId}`,

@@ -11,6 +11,7 @@ import type { Server } from '../../src/server.js';
 import { gppString, gppTcf } from '../helpers/gpp.js';
 import { admin, startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { storedByKey } from '../helpers/stored-event.js';
 import { tcfString } from '../helpers/tcf.js';
 
 type Default = 'granted' | 'denied';
@@ -171,10 +172,7 @@ afterAll(async () => {
 });
 
 async function storedEvent(env: string, eventId: string) {
-  return server.services.store.ingest(async (tx) => {
-    const key = await tx.findDedup(env, 'Purchase', eventId);
-    return key ? tx.getEvent(key.event_pk) : null;
-  });
+  return storedByKey(server.services.store, env, 'Purchase', eventId);
 }
 
 describe('consent matrix', () => {

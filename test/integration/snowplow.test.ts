@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
 import { startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { storedEvent, storedIp } from '../helpers/stored-event.js';
+import { dedupKey, storedEvent, storedIp } from '../helpers/stored-event.js';
 
 let hook: Receiver;
 let server: Server;
@@ -119,9 +119,7 @@ describe('Snowplow tracker protocol', () => {
     // A GET sent after it is stored; by then the HEAD's event would have been too.
     await fetch(`${base}/i?${q('sp-head-2')}`, { headers: { 'user-agent': UA } });
     await storedEvent(server, 'PageView', 'sp-head-2');
-    const found = await server.services.store.ingest((tx) =>
-      tx.findDedup('env_t', 'PageView', 'sp-head-1'),
-    );
+    const found = await dedupKey(server.services.store, 'env_t', 'PageView', 'sp-head-1');
     expect(found).toBeFalsy();
   });
 

@@ -8,6 +8,7 @@ import { signEvent } from '../../src/domain/event-signature.js';
 import type { Server } from '../../src/server.js';
 import { admin, postEvents, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { storedByKey } from '../helpers/stored-event.js';
 
 const GOOGLEBOT = 'Googlebot/2.1 (+http://www.google.com/bot.html)';
 const GMAIL_PROXY =
@@ -73,10 +74,7 @@ async function conversion(eventId: string, dest: string) {
 
 async function stored(name: string, eventId: string) {
   await server.services.pipeline.flush();
-  return server.services.store.ingest(async (tx) => {
-    const k = await tx.findDedup('env_t', name, eventId);
-    return k ? tx.getEvent(k.event_pk) : null;
-  });
+  return storedByKey(server.services.store, 'env_t', name, eventId);
 }
 
 describe('traffic', () => {

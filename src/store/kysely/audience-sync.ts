@@ -109,19 +109,6 @@ export class KyselyAudienceSync implements AudienceSyncPort {
     return rows.map((r) => ({ person: r.person, ids: JSON.parse(r.ids) as ExportIds }));
   }
 
-  markSynced(
-    env_id: string,
-    audience_id: string,
-    dest_id: string,
-    added: ReadonlyArray<{ person: string; ids: ExportIds }>,
-    removed: readonly string[],
-    at_ms: number,
-  ) {
-    return this.db
-      .transaction()
-      .execute((trx) => markSyncedIn(trx, env_id, audience_id, dest_id, added, removed, at_ms));
-  }
-
   async enqueueAudienceSync(
     env_id: string,
     dest_id: string,

@@ -5,14 +5,7 @@ import type { Database } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 import type { ConversionPathRecord, PathTouchRecord } from '../store.js';
 
-/** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
-const INSERT_CHUNK_ROWS = 200;
-
 const num = (v: unknown): number => Number(v);
-
-function pathToRow(p: ConversionPathRecord): ConversionPathsTable {
-  return { ...p, touches: JSON.stringify(p.touches) };
-}
 
 function pathFromRow(r: Selectable<ConversionPathsTable>): ConversionPathRecord {
   return {
@@ -27,27 +20,6 @@ function pathFromRow(r: Selectable<ConversionPathsTable>): ConversionPathRecord 
     touches: JSON.parse(r.touches) as PathTouchRecord[],
     created_at_ms: num(r.created_at_ms),
   };
-}
-
-/** Writes or replaces conversion paths; shared by ingest and recompute. */
-export async function putPaths(
-  db: Kysely<Database>,
-  paths: readonly ConversionPathRecord[],
-): Promise<void> {
-  for (let i = 0; i < paths.length; i += INSERT_CHUNK_ROWS) {
-    await db
-      .insertInto('conversion_paths')
-      .values(paths.slice(i, i + INSERT_CHUNK_ROWS).map(pathToRow))
-      .onConflict((oc) =>
-        oc.columns(['env_id', 'conversion_id']).doUpdateSet((eb) => ({
-          touches: eb.ref('excluded.touches'),
-          lookback_s: eb.ref('excluded.lookback_s'),
-          value: eb.ref('excluded.value'),
-          currency: eb.ref('excluded.currency'),
-        })),
-      )
-      .execute();
-  }
 }
 
 /** Stored conversion paths and the conversion events multi-touch reports read, over Kysely. */
@@ -75,10 +47,6 @@ export class KyselyConversionPaths implements ConversionPathsPort {
       .where('conversion_id', '=', conversion_id)
       .executeTakeFirst();
     return row ? pathFromRow(row) : null;
-  }
-
-  putConversionPaths(paths: readonly ConversionPathRecord[]) {
-    return putPaths(this.db, paths);
   }
 
   async conversionEvents(

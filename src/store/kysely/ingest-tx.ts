@@ -79,7 +79,7 @@ export class KyselyIngestTx implements IngestTx {
     await addTouchDays(this.db, touches);
   }
 
-  async findDedup(env_id: string, event_name: string, event_id: string) {
+  private async findDedup(env_id: string, event_name: string, event_id: string) {
     const [row] = await this.run<{ event_pk: string; first_seen: unknown }>(FIND_DEDUP, [
       env_id,
       event_name,
@@ -137,7 +137,7 @@ export class KyselyIngestTx implements IngestTx {
     return holder;
   }
 
-  async claimDedup(
+  private async claimDedup(
     env_id: string,
     event_name: string,
     event_id: string,

@@ -262,15 +262,6 @@ export class KyselyOutbox implements OutboxPort {
     return Number(r.numUpdatedRows);
   }
 
-  async nextDueAt(): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('outbox')
-      .select((eb) => eb.fn.min('next_attempt_at_ms').as('at'))
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return row?.at === null || row?.at === undefined ? null : Number(row.at);
-  }
-
   async pausedDestinations() {
     return this.db
       .selectFrom('destination_state')

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import { type Dialect, defineMigration } from './define.js';
+import { defineMigration } from './define.js';
 
 /**
  * Audience evaluation reads one person's events. These indexes come after 0008_partitions,

@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import { type Dialect, defineMigration } from './define.js';
+import { defineMigration } from './define.js';
 
 /**
  * The membership lookup names the whole primary key, but PostgreSQL without fresh statistics

@@ -21,8 +21,6 @@ export interface ConversionPathsPort {
     to_s: number,
   ): Promise<ConversionPathRecord[]>;
   getConversionPath(env_id: string, conversion_id: string): Promise<ConversionPathRecord | null>;
-  /** Writes (or replaces) conversion paths outside ingest, for `attribution recompute`. */
-  putConversionPaths(paths: readonly ConversionPathRecord[]): Promise<void>;
   /**
    * Stored conversion events in [from_s, to_s), one per conversion id, after `after`
    * (a conversion id) in id order; a page of at most `limit`.
@@ -125,14 +123,6 @@ export interface AudienceSyncPort {
     audience_id: string,
     dest_id: string,
   ): Promise<Array<{ person: string; ids: ExportIds }>>;
-  markSynced(
-    env_id: string,
-    audience_id: string,
-    dest_id: string,
-    added: ReadonlyArray<{ person: string; ids: ExportIds }>,
-    removed: readonly string[],
-    at_ms: number,
-  ): Promise<void>;
   /**
    * Queues sync batches as outbox jobs (keys `job_keys[i]`) and records, in the same
    * transaction, that the platform is to hold `added` and no longer `removed`: the next sync

@@ -38,35 +38,18 @@ export interface IngestTx {
   /** Present where set-wise statements pay (PostgreSQL). */
   readonly setWise?: SetWiseIngest;
   insertTouches(touches: readonly Touch[]): Promise<void>;
-  findDedup(
-    env_id: string,
-    event_name: string,
-    event_id: string,
-  ): Promise<{ event_pk: string; first_seen: number } | null>;
   getEvent(pk: string): Promise<StoredEvent | null>;
   insertEvent(pk: string, event: TrackedEvent, received_at_ms: number): Promise<void>;
   /**
-   * claimDedup for the event (first seen in the second of `received_at_ms`), and insertEvent
-   * when the claim is won (answering null); when it is lost, answers the holder and inserts
-   * nothing. One round trip on PostgreSQL.
+   * Takes the event's dedup key (first seen in the second of `received_at_ms`) when it is new
+   * or older than `stale_before`, and inserts the event (answering null); when another event
+   * holds the key, answers it and inserts nothing. A unique key decides, so two processes
+   * racing on one event id cannot both win. One round trip on PostgreSQL.
    */
   claimAndInsertEvent(
     pk: string,
     event: TrackedEvent,
     received_at_ms: number,
-    stale_before: number,
-  ): Promise<string | null>;
-  /**
-   * Takes the dedup key for `event_pk` when it is new or older than `stale_before`, and
-   * answers null; otherwise answers the event that holds it. A unique key decides, so two
-   * processes racing on one event id cannot both win.
-   */
-  claimDedup(
-    env_id: string,
-    event_name: string,
-    event_id: string,
-    event_pk: string,
-    first_seen: number,
     stale_before: number,
   ): Promise<string | null>;
   updateDuplicate(pk: string, merged: TrackedEvent): Promise<void>;

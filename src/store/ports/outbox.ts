@@ -35,7 +35,6 @@ export interface OutboxPort {
   leaseOwners(now_ms: number): Promise<string[]>;
   /** Frees the leases of owners known to be dead, so their rows need not wait for expiry. */
   releaseLeases(owners: readonly string[]): Promise<number>;
-  nextDueAt(): Promise<number | null>;
   pausedDestinations(): Promise<Array<{ env_id: string; dest_id: string; reason: string | null }>>;
   setDestinationPaused(
     env_id: string,
