@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster-serve.js';
+import { importCommand } from './commands/import-command.js';
 import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import type { AppConfig } from './config/config-types.js';
@@ -13,7 +14,6 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { timeInputMs } from './domain/time-input.js';
-import { importCommand } from './ingest/import-command.js';
 import { progressBar, recomputePaths } from './reports/recompute-paths.js';
 import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';

@@ -2,10 +2,10 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError } from 'fastify';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './collect/gif.js';
-import { SNOWPLOW_GET_PATH } from './collect/snowplow.js';
 import { NOSNIFF } from './plugins/security-headers.js';
 import { rewriteUrl } from './plugins/url-rewrite.js';
 import type { Services } from './services.js';
+import { SNOWPLOW_GET_PATH } from './snowplow-paths.js';
 
 /**
  * Request line and headers node:http reads before refusing the request (Node's default is

@@ -1,6 +1,6 @@
 import { dateOfDay, type FxTable } from '../domain/fx-rates.js';
 import { NO_CURRENCY } from '../domain/money.js';
-import { RatesUsed, type UsedRate } from './rates-used.js';
+import { RatesUsed, type UsedRate } from '../domain/rates-used.js';
 import { unconvertedReason } from './report-money.js';
 
 export type { UsedRate };

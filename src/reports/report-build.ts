@@ -16,7 +16,7 @@ import {
   type ReportView,
   reportRow,
   type ViewTotals,
-} from './report.js';
+} from '../domain/report.js';
 import type { ReportMoney } from './report-money.js';
 
 /** What the store counted for one report. */

@@ -1,7 +1,7 @@
 import type { FxTable } from '../domain/fx-rates.js';
 import { addMoney, type MoneyByCurrency, NO_CURRENCY, roundMoney } from '../domain/money.js';
-import { RatesUsed, type UsedRate } from './rates-used.js';
-import { type DayAmount, dayKey, type RowMoney, type Unconverted } from './report.js';
+import { RatesUsed, type UsedRate } from '../domain/rates-used.js';
+import { type DayAmount, dayKey, type RowMoney, type Unconverted } from '../domain/report.js';
 
 interface Missed {
   from: number;

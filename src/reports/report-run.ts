@@ -1,5 +1,5 @@
 import { type FxRate, FxTable } from '../domain/fx-rates.js';
-import type { Report, ReportCounts, ReportQuery } from './report.js';
+import type { Report, ReportCounts, ReportQuery } from '../domain/report.js';
 import { buildReport } from './report-build.js';
 import { ReportMoney, reportCurrency } from './report-money.js';
 

@@ -7,8 +7,8 @@ import {
   emptyCounts,
   type ReportCounts,
   type ReportQuery,
-} from '../reports/report.js';
-import { touchDays } from '../reports/touch-days.js';
+} from '../domain/report.js';
+import { touchDays } from '../domain/touch-days.js';
 import type { Database } from './schema.js';
 
 /** Day-count rows per upsert statement (7 bound values each). */

@@ -16,7 +16,7 @@ import {
   type Report,
   type ReportQuery,
   type ReportRow,
-} from '../../src/reports/report.js';
+} from '../../src/domain/report.js';
 import { runReport } from '../../src/reports/report-run.js';
 import type { ConversionRecord, Store } from '../../src/store/store.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';

@@ -13,7 +13,7 @@ import {
   type ReportQuery,
   type ReportView,
   reportCsv,
-} from '../../reports/report.js';
+} from '../../domain/report.js';
 import { runReport } from '../../reports/report-run.js';
 import { HttpError } from '../errors.js';
 import { parseTimeMs } from '../request/time-param.js';

@@ -14,15 +14,15 @@ import { requestConsent } from '../request/consent.js';
 import { requestUser } from '../request/identity.js';
 import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
+import { SNOWPLOW_GET_PATH, SNOWPLOW_POST_PATH } from '../snowplow-paths.js';
 import { corsHeaders } from './beacon.js';
 import { adoptBrowserId, originAllowed } from './browser-cookie.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { countInvalid } from './invalid-hits.js';
 import { headOnly } from './pixel-hit.js';
 
-/** Snowplow's default POST path (tracker protocol 2) and GET pixel path. */
-export const SNOWPLOW_POST_PATH = '/com.snowplowanalytics.snowplow/tp2';
-export const SNOWPLOW_GET_PATH = '/com.snowplowanalytics.snowplow/i';
+export { SNOWPLOW_GET_PATH, SNOWPLOW_POST_PATH } from '../snowplow-paths.js';
+
 /** Items one POST may carry; trackers batch by bytes (default 40 KB), far below this. */
 const MAX_ITEMS = 1000;
 

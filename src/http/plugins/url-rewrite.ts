@@ -1,4 +1,4 @@
-import { SNOWPLOW_GET_PATH } from '../collect/snowplow.js';
+import { SNOWPLOW_GET_PATH } from '../snowplow-paths.js';
 
 /**
  * Where a request is routed, before routing:

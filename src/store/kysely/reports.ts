@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { FxRate } from '../../domain/fx-rates.js';
-import type { ReportQuery } from '../../reports/report.js';
+import type { ReportQuery } from '../../domain/report.js';
 import { deleteFxRate, listFxRates, putFxRates } from '../fx-rate-queries.js';
 import type { ReportsPort } from '../ports/reports.js';
 import { campaignCosts, reportCounts, setCampaignCost } from '../report-queries.js';

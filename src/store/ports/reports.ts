@@ -1,5 +1,5 @@
 import type { FxRate } from '../../domain/fx-rates.js';
-import type { ReportCounts, ReportQuery } from '../../reports/report.js';
+import type { ReportCounts, ReportQuery } from '../../domain/report.js';
 import type { FxRateFilter } from '../records.js';
 
 /** Report counts, campaign spend and saved exchange rates. */

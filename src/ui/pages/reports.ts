@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { Report, ReportRow } from '../../reports/report.js';
+import type { Report, ReportRow } from '../../domain/report.js';
 import { api, qs } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../page.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Touch } from '../domain/event.js';
+import type { Touch } from './event.js';
 import { touchDays } from './touch-days.js';
 
 const touch = (over: Partial<Touch>): Touch => ({

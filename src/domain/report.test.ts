@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FxTable } from '../domain/fx-rates.js';
+import { buildReport } from '../reports/report-build.js';
+import { ReportMoney } from '../reports/report-money.js';
+import { FxTable } from './fx-rates.js';
 import { emptyCounts, type ReportCounts, type ReportQuery, reportCsv } from './report.js';
-import { buildReport } from './report-build.js';
-import { ReportMoney } from './report-money.js';
 
 const q: ReportQuery = {
   env_id: 'e',

@@ -4,12 +4,16 @@ import type { AppConfig } from '../config/config-types.js';
 import { eventAgeLimitS } from '../delivery/event-age.js';
 import { decideConsent } from '../domain/consent.js';
 import { ACTION_SOURCES, type ActionSource } from '../domain/event.js';
+import {
+  errorReportCsv,
+  importConversions,
+  storeImportLedger,
+} from '../ingest/conversion-import.js';
+import { CopySources } from '../ingest/copy-sources.js';
+import { processBatch } from '../ingest/process-batch.js';
 import { progressBar } from '../reports/recompute-paths.js';
 import { newId } from '../server.js';
 import type { Store } from '../store/store.js';
-import { errorReportCsv, importConversions, storeImportLedger } from './conversion-import.js';
-import { CopySources } from './copy-sources.js';
-import { processBatch } from './process-batch.js';
 
 /** What `pixeltrail import conversions FILE.csv` reads from its options. */
 export interface ImportCommandOptions {

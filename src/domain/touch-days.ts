@@ -1,4 +1,4 @@
-import type { Touch } from '../domain/event.js';
+import type { Touch } from './event.js';
 import { DAY_S } from './report.js';
 
 /**

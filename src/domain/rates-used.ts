@@ -1,4 +1,4 @@
-import { type AppliedRate, dateOfDay } from '../domain/fx-rates.js';
+import { type AppliedRate, dateOfDay } from './fx-rates.js';
 
 /** A dated rate a report converted money with, and the days it was used for. */
 export interface UsedRate {

@@ -1,4 +1,4 @@
-import type { MoneyByCurrency } from '../domain/money.js';
+import type { MoneyByCurrency } from './money.js';
 import type { UsedRate } from './rates-used.js';
 
 /** How a report groups its rows. `total` is one row over the whole range. */
