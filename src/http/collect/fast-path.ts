@@ -8,20 +8,15 @@ import {
   guardConnections,
   timeoutCheckIntervalMs,
 } from '../plugins/connection-guard.js';
+import { browserRequest } from '../plugins/node-request.js';
 import { limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
 import { NOSNIFF } from '../plugins/security-headers.js';
-import {
-  clientAddress,
-  peerIsTrusted,
-  type TrustFn,
-  trustFunction,
-} from '../plugins/trust-proxy.js';
+import { trustFunction } from '../plugins/trust-proxy.js';
 import { rewriteUrl } from '../plugins/url-rewrite.js';
-import type { BrowserRequest } from '../request/identity.js';
 import type { Query } from '../request/query.js';
 import type { Services } from '../services.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
-import { impressionPixel, type PixelAnswer } from './pixel-hit.js';
+import { impressionPixel, type PixelAnswer } from './impression.js';
 
 /** What the fast path needs of the app around it. */
 export interface FastPathDeps {
@@ -43,50 +38,6 @@ const GIF_HEADER_LIST: string[] = [
   'content-length',
   String(TRANSPARENT_GIF.length),
 ];
-
-/** Fastify's `hostname`: the Host header without its port (an IPv6 host keeps brackets). */
-function hostnameOf(host: string): string {
-  if (host[0] === '[') return host.slice(0, host.indexOf(']') + 1);
-  const colon = host.indexOf(':');
-  return colon < 0 ? host : host.slice(0, colon);
-}
-
-/** Fastify's reading of a repeated `X-Forwarded-Host`/`-Proto`: the last value. */
-function lastEntry(value: string): string {
-  const comma = value.lastIndexOf(',');
-  return (comma < 0 ? value : value.slice(comma + 1)).trim();
-}
-
-/**
- * The request as Fastify's `req.ip`, `hostname` and `protocol` read it: from the socket, or
- * under `trust_proxy` the rightmost untrusted `X-Forwarded-For` address (trust-proxy.ts) and,
- * when the socket's peer is a trusted proxy, the last `X-Forwarded-Host` and
- * `X-Forwarded-Proto`.
- */
-function browserRequest(req: http.IncomingMessage, trust: TrustFn | null): BrowserRequest {
-  const h = req.headers;
-  if (!trust)
-    return {
-      headers: h,
-      ip: req.socket.remoteAddress ?? '',
-      hostname: hostnameOf(h.host ?? ''),
-      protocol: 'http',
-    };
-  const forwarded = peerIsTrusted(req, trust);
-  const forwardedHost = forwarded ? h['x-forwarded-host'] : undefined;
-  const forwardedProto = forwarded ? h['x-forwarded-proto'] : undefined;
-  return {
-    headers: h,
-    ip: clientAddress(req, trust),
-    hostname: hostnameOf(
-      typeof forwardedHost === 'string' && forwardedHost
-        ? lastEntry(forwardedHost)
-        : (h.host ?? ''),
-    ),
-    protocol:
-      typeof forwardedProto === 'string' && forwardedProto ? lastEntry(forwardedProto) : 'http',
-  };
-}
 
 function sendGif(res: http.ServerResponse, status: number, headers: string[]): void {
   res.writeHead(status, headers);

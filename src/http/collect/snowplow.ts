@@ -1,89 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { adsPermitted } from '../../domain/consent.js';
-import type { UserKeys } from '../../domain/event.js';
-import { mapSnowplowPayload, payloadItems } from '../../domain/snowplow-mapping.js';
-import {
-  type Arrival,
-  type IngestReport,
-  ingest,
-  type RequestFacts,
-  type UnusableArrival,
-} from '../../ingest/ingest.js';
+import { payloadItems } from '../../domain/snowplow-mapping.js';
+import { type IngestReport, ingest } from '../../ingest/ingest.js';
 import { HttpError, refusalError } from '../errors.js';
-import { requestConsent } from '../request/consent.js';
-import { requestUser } from '../request/identity.js';
-import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
 import { SNOWPLOW_GET_PATH, SNOWPLOW_POST_PATH } from '../snowplow-paths.js';
 import { corsHeaders } from './beacon.js';
-import { adoptBrowserId, originAllowed } from './browser-cookie.js';
+import { adoptBrowserId } from './browser-cookie.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { countInvalid } from './invalid-hits.js';
 import { headOnly } from './pixel-hit.js';
+import { toArrivals } from './snowplow-body.js';
 
 export { SNOWPLOW_GET_PATH, SNOWPLOW_POST_PATH } from '../snowplow-paths.js';
 
 /** Items one POST may carry; trackers batch by bytes (default 40 KB), far below this. */
 const MAX_ITEMS = 1000;
-
-/**
- * Payload items as arrivals; `aid` names the environment. What a browser's request shows
- * fills what an item lacks; an app's or a server's item keeps what it says.
- */
-function toArrivals(
-  s: Services,
-  req: FastifyRequest,
-  items: unknown[],
-): (Arrival | UnusableArrival)[] {
-  const seen = requestUser(req);
-  const traffic = classifyTraffic(req);
-  const arrivals: (Arrival | UnusableArrival)[] = [];
-  items.forEach((item, index) => {
-    const mapped = mapSnowplowPayload(item);
-    if (mapped.ok === 'skip') return;
-    const env = s.environment(mapped.ok ? mapped.app_id : '');
-    const origin = req.headers.origin;
-    const problems = !mapped.ok
-      ? mapped.errors
-      : !env
-        ? [{ field: 'aid', message: `no environment has the id ${mapped.app_id}` }]
-        : !originAllowed(env.allowed_origins, origin)
-          ? [{ field: 'aid', message: `origin ${origin} is not allowed` }]
-          : null;
-    if (problems || !mapped.ok || !env) {
-      arrivals.push({ index, problems: problems ?? [] });
-      return;
-    }
-    const user = mapped.event.user as UserKeys;
-    const fill: UserKeys = {};
-    if (!mapped.server) {
-      if (!user.ip && seen.ip) fill.ip = seen.ip;
-      if (!user.user_agent && seen.user_agent) fill.user_agent = seen.user_agent;
-      if (seen.cookie_id) fill.cookie_id = seen.cookie_id;
-    }
-    // A browser's user agent says bot or prefetch: stored flagged, never credited, as on
-    // the tag's beacon. An app's or a server's agent is its HTTP client's (okhttp, Java),
-    // which says nothing of the person.
-    const web = !mapped.server && ((item as { p?: unknown })?.p ?? 'web') === 'web';
-    const facts: RequestFacts = mapped.server
-      ? { source: 'server', seen: fill }
-      : {
-          source: 'tag',
-          seen: fill,
-          browserConsent: (e, stated) => requestConsent(req, e, stated),
-          traffic: web ? traffic : 'human',
-        };
-    arrivals.push({
-      index,
-      env,
-      event: { ...mapped.event, env_id: env.id },
-      facts,
-      fieldNames: mapped.sources,
-      choices: mapped.consentChoices,
-    });
-  });
-  return arrivals;
-}
 
 /** Counts the flagged traffic among the events. */
 function countTraffic(s: Services, report: IngestReport): void {
