@@ -9,7 +9,7 @@ import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError } from './config/config-load.js';
 import type { SecretSource } from './config/config-parse.js';
 import type { AppConfig } from './config/config-types.js';
-import { DestinationCatalog } from './config/destination-catalog.js';
+import { DestinationCatalog } from './delivery/catalog.js';
 import type { HttpSend } from './delivery/destination.js';
 import { destinationSend } from './delivery/guarded-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';

@@ -4,7 +4,7 @@ import { findDestination } from './find-destination.js';
 /**
  * Freezes `value` and everything reachable from it, so that a config read once is never
  * changed in place: a change (a destination saved through the admin API) makes a new
- * snapshot instead (config/destination-catalog.ts). Frozen in development and tests, where
+ * snapshot instead (delivery/catalog.ts). Frozen in development and tests, where
  * a write to a snapshot throws at the line that tried it; in production (NODE_ENV=production)
  * left as it is, so that a missed write path cannot turn into a failed request.
  */

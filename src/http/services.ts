@@ -1,6 +1,6 @@
 import type { AudienceService } from '../audiences/audience-service.js';
 import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
-import type { DestinationCatalog } from '../config/destination-catalog.js';
+import type { DestinationCatalog } from '../delivery/catalog.js';
 import type { HttpSend } from '../delivery/destination.js';
 import type { DeliveryWorker } from '../delivery/worker.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';

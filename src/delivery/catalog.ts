@@ -1,12 +1,12 @@
-import { adapterFor } from '../delivery/destinations/registry.js';
+import { parseDestinationConfig, type SecretSource, secretFields } from '../config/config-parse.js';
+import { ConfigSnapshot } from '../config/config-snapshot.js';
+import type { AppConfig, DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
+import { urlsNotInFile } from '../config/destination-urls.js';
+import { SecretBox } from '../config/secret-box.js';
+import { VersionPoller } from '../config/version-poller.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type { Store } from '../store/store.js';
-import { parseDestinationConfig, type SecretSource, secretFields } from './config-parse.js';
-import { ConfigSnapshot } from './config-snapshot.js';
-import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
-import { urlsNotInFile } from './destination-urls.js';
-import { SecretBox } from './secret-box.js';
-import { VersionPoller } from './version-poller.js';
+import { adapterFor } from './destinations/registry.js';
 
 /** Where a destination's current definition comes from. */
 export type DestinationSource = 'file' | 'store' | 'store_override';
@@ -24,7 +24,7 @@ export interface CatalogDeps {
  * (a saved row with the same env_id and dest_id replaces the file's; a deleted row hides it).
  *
  * The config the file gave is never changed: each reload makes a new, frozen snapshot of it
- * with every environment's merged `destinations` (config-snapshot.ts), and `current()` is
+ * with every environment's merged `destinations` (config/config-snapshot.ts), and `current()` is
  * how ingest, attribution, the delivery worker, health, reports and the routes read it
  * (`services.config`), so an edit takes effect everywhere without a restart. Other
  * processes on the same store poll the table's version stamp (VersionPoller) and reload

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/config-parse.js';
 import type { Store, StoredDestinationRow } from '../store/store.js';
-import { parseConfig } from './config-parse.js';
-import { DestinationCatalog } from './destination-catalog.js';
+import { DestinationCatalog } from './catalog.js';
 
 /** A store whose reads of the saved destinations answer only when the test lets them. */
 function slowStore() {
