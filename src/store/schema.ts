@@ -149,7 +149,7 @@ export interface CampaignCostsTable {
   currency: string | null;
 }
 
-/** Touches per UTC day and key (see reports/touch-days.ts); ids missing are ''. */
+/** Touches per UTC day and key (see domain/touch-days.ts); ids missing are ''. */
 export interface TouchDaysTable {
   env_id: string;
   day: number;

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
-import { eventTrail, healthCounts, listEvents } from '../debug-queries.js';
 import type { AdminListsPort } from '../ports/admin.js';
-import { attemptFromRow, conversionFromRow, outboxFromRow } from '../row-mappers.js';
 import type { Database } from '../schema.js';
 import type { EventFilter, ListFilter, StoreCounts } from '../store.js';
+import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
+import { attemptFromRow, conversionFromRow, outboxFromRow } from './row-mappers.js';
 
 /** The admin API's and dashboard's lists and counts over Kysely. */
 export class KyselyAdminLists implements AdminListsPort {

@@ -1,12 +1,12 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { holdClaims, insertSyncJobs, jobsOf } from '../audience-sync-jobs.js';
-import { chunks } from '../chunks.js';
 import type { Dialect } from '../migrations/define.js';
 import type { AudienceSyncPort } from '../ports/audiences.js';
-import { attemptFromRow, outboxFromRow } from '../row-mappers.js';
 import type { Database } from '../schema.js';
 import type { AudienceSchedule, AudienceSyncJob, ExportIds, KeyedSyncJob } from '../store.js';
 import { AUDIENCE_SYNC_KIND } from '../store.js';
+import { holdClaims, insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
+import { attemptFromRow, outboxFromRow } from './row-mappers.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;

@@ -1,10 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
-import { jobsOf } from '../audience-sync-jobs.js';
-import { bumpDefinitionVersion, definitionVersion } from '../definition-versions.js';
 import type { AudienceDefinitionsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { AudienceRecord, AudienceSyncJob } from '../store.js';
 import { AUDIENCE_SYNC_KIND } from '../store.js';
+import { jobsOf } from './audience-sync-jobs.js';
+import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;

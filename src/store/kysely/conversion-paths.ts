@@ -1,9 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ConversionPathsPort } from '../ports/audiences.js';
-import { eventFromRow } from '../row-mappers.js';
 import type { Database } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 import type { ConversionPathRecord, PathTouchRecord } from '../store.js';
+import { eventFromRow } from './row-mappers.js';
 
 const num = (v: unknown): number => Number(v);
 

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { TriggerRule } from '../../domain/trigger-rules.js';
-import { bumpDefinitionVersion, definitionVersion } from '../definition-versions.js';
 import type { DefinitionsPort } from '../ports/definitions.js';
 import type { Database } from '../schema.js';
 import type { StoredDestinationRow } from '../store.js';
+import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
 
 /** Saved destinations, trigger rules and ended sessions over Kysely. */
 export class KyselyDefinitions implements DefinitionsPort {

@@ -2,6 +2,8 @@ import type { Selectable } from 'kysely';
 import { parseClearUser } from '../../domain/customer-info.js';
 import type { TrackedEvent } from '../../domain/event.js';
 import { receivedMsOfKey } from '../../domain/event-key.js';
+import type { ConversionsTable, EventsTable } from '../schema.js';
+import type { ConversionPathRecord, ConversionRecord, DeliveryRequest } from '../store.js';
 import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
@@ -11,11 +13,9 @@ import {
   PATH_CONFLICT,
   TOUCH_WRITE_COLUMNS,
   touchLookupText,
-} from '../ingest-columns.js';
-import { insertText } from '../ingest-statements.js';
-import { conversionToRow } from '../row-mappers.js';
-import type { ConversionsTable, EventsTable } from '../schema.js';
-import type { ConversionPathRecord, ConversionRecord, DeliveryRequest } from '../store.js';
+} from './ingest-columns.js';
+import { insertText } from './ingest-statements.js';
+import { conversionToRow } from './row-mappers.js';
 
 export type ConversionRow = Selectable<ConversionsTable>;
 export type EventRow = Selectable<EventsTable>;

@@ -2,22 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import { receivedMsOfKey } from '../../domain/event-key.js';
-import {
-  EVENT_COLUMNS,
-  MAX_TOUCHES_PER_LOOKUP,
-  TOUCH_SELECT,
-  TOUCH_WRITE_COLUMNS,
-} from '../ingest-columns.js';
-import { type IngestStatements, placeholders } from '../ingest-statements.js';
-import {
-  cancelDeliveries,
-  deliveriesOfConversion,
-  requeueDeliveries,
-  setClearUser,
-} from '../late-copy-queries.js';
 import { PostgresSetWiseIngest } from '../postgres/set-wise-ingest.js';
-import { addTouchDays } from '../report-queries.js';
-import { conversionFromRow, eventFromRow, eventToRow, touchFromRow } from '../row-mappers.js';
 import type { Database, TouchesTable } from '../schema.js';
 import type {
   ConversionPathRecord,
@@ -28,6 +13,12 @@ import type {
   SetWiseIngest,
   TouchLookup,
 } from '../store.js';
+import {
+  EVENT_COLUMNS,
+  MAX_TOUCHES_PER_LOOKUP,
+  TOUCH_SELECT,
+  TOUCH_WRITE_COLUMNS,
+} from './ingest-columns.js';
 import {
   CLAIM_AND_INSERT_EVENT,
   CLAIM_DEDUP,
@@ -43,6 +34,15 @@ import {
   TOUCHES_BY_USER,
   touchQuery,
 } from './ingest-sql.js';
+import { type IngestStatements, placeholders } from './ingest-statements.js';
+import {
+  cancelDeliveries,
+  deliveriesOfConversion,
+  requeueDeliveries,
+  setClearUser,
+} from './late-copy-queries.js';
+import { addTouchDays } from './report-queries.js';
+import { conversionFromRow, eventFromRow, eventToRow, touchFromRow } from './row-mappers.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 500;

@@ -1,11 +1,11 @@
 import { type Kysely, Migrator, sql } from 'kysely';
-import { emptyEndedSyncJobs } from '../audience-sync-jobs.js';
-import { purgeImportKeys } from '../import-ledger-queries.js';
 import { type Dialect, migrationProvider } from '../migrations.js';
 import type { MaintenancePort } from '../ports/maintenance.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from '../postgres/partitions.js';
 import type { Database } from '../schema.js';
 import type { PurgeCutoffs, PurgeReport } from '../store.js';
+import { emptyEndedSyncJobs } from './audience-sync-jobs.js';
+import { purgeImportKeys } from './import-ledger-queries.js';
 import type { TouchWriter } from './ingest.js';
 
 /** Schema, connection, retention and upkeep over Kysely. */

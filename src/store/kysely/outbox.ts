@@ -1,13 +1,13 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { receivedMsOfKey } from '../../domain/event-key.js';
-import { holdClaims } from '../audience-sync-jobs.js';
-import { chunks } from '../chunks.js';
 import type { Dialect } from '../migrations.js';
 import type { OutboxPort } from '../ports/outbox.js';
-import { conversionFromRow, eventFromRow, outboxFromRow } from '../row-mappers.js';
 import type { Database } from '../schema.js';
 import type { AttemptRecord, ClaimedDelivery, ClaimedJob, OutboxUpdate } from '../store.js';
+import { holdClaims } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
 import { type ConversionRow, type EventRow, withRideAlong } from './ingest-sql.js';
+import { conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 
 /** Keys per `IN (…)` list when loading claimed rows. */
 const LOAD_CHUNK = 500;

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { FxRate } from '../../domain/fx-rates.js';
 import type { ReportQuery } from '../../domain/report.js';
-import { deleteFxRate, listFxRates, putFxRates } from '../fx-rate-queries.js';
 import type { ReportsPort } from '../ports/reports.js';
-import { campaignCosts, reportCounts, setCampaignCost } from '../report-queries.js';
 import type { Database } from '../schema.js';
 import type { FxRateFilter } from '../store.js';
+import { deleteFxRate, listFxRates, putFxRates } from './fx-rate-queries.js';
+import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 
 /** Report counts, campaign spend and exchange rates over Kysely. */
 export class KyselyReports implements ReportsPort {

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import { holdClaims } from '../audience-sync-jobs.js';
 import type { Dialect } from '../migrations.js';
 import type { SubjectsPort } from '../ports/subjects.js';
 import type { Database } from '../schema.js';
 import type { Erasure, ErasureRemovals, SubjectData, SubjectKeys } from '../store.js';
-import { eraseSubject, findSubject } from '../subject-queries.js';
+import { holdClaims } from './audience-sync-jobs.js';
 import type { KyselyMaintenance } from './maintenance.js';
+import { eraseSubject, findSubject } from './subject-queries.js';
 
 /** Data-subject requests over Kysely. */
 export class KyselySubjects implements SubjectsPort {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Touch } from '../../domain/event.js';
-import { TOUCH_WRITE_COLUMNS } from '../ingest-columns.js';
+import { TOUCH_WRITE_COLUMNS } from '../kysely/ingest-columns.js';
 
 /**
  * The thread's code, plain JavaScript so it runs the same from the sources (tests) and
@@ -20,7 +20,7 @@ db.pragma('wal_autocheckpoint = ' + workerData.checkpointPages);
 const insert = db.prepare(
   'INSERT INTO touches (' + workerData.columns.join(', ') + ') VALUES (' + workerData.columns.map(() => '?').join(', ') + ')'
 );
-// Day counts for reports (reports/touch-days.ts), in the same transaction as the touches.
+// Day counts for reports (domain/touch-days.ts), in the same transaction as the touches.
 const addDay = db.prepare(
   'INSERT INTO touch_days (env_id, day, kind, dest_id, campaign_id, creative_id, n) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
   'ON CONFLICT (env_id, day, kind, dest_id, campaign_id, creative_id) DO UPDATE SET n = n + excluded.n'

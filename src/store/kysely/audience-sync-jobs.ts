@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Database } from './schema.js';
-import { AUDIENCE_SYNC_KIND, type AudienceSyncJob, type KeyedSyncJob } from './store.js';
+import type { Database } from '../schema.js';
+import { AUDIENCE_SYNC_KIND, type AudienceSyncJob, type KeyedSyncJob } from '../store.js';
 
 /** PostgreSQL advisory lock key held by each delivery claim ("ptcl" in ASCII). */
 const CLAIM_LOCK_KEY = 0x7074636c;

@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely';
+import type { Dialect } from '../migrations/define.js';
+import type { Database } from '../schema.js';
+import type { ImportKey } from '../store.js';
 import { chunks } from './chunks.js';
-import type { Dialect } from './migrations/define.js';
-import type { Database } from './schema.js';
-import type { ImportKey } from './store.js';
 
 /** Event ids per lookup or insert statement (4 bound values a row on insert). */
 const LEDGER_CHUNK = 500;

@@ -1,7 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
-import { chunks } from './chunks.js';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 import {
   AUDIENCE_SYNC_KIND,
   type AudienceSyncJob,
@@ -9,7 +7,9 @@ import {
   type ErasureRemovals,
   type ExportIds,
   type SyncTarget,
-} from './store.js';
+} from '../store.js';
+import { insertSyncJobs, jobsOf } from './audience-sync-jobs.js';
+import { chunks } from './chunks.js';
 
 /** Values per `IN (…)` list. */
 const CHUNK = 500;

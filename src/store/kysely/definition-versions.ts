@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Database } from '../schema.js';
 
 /** Definitions kept in memory by every process and watched through a version counter. */
 export type DefinitionKind = 'stored_destinations' | 'audiences';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
+import type { Database } from '../schema.js';
+import type { FailedFor, OutboxRecord } from '../store.js';
 import { outboxFromRow } from './row-mappers.js';
-import type { Database } from './schema.js';
-import type { FailedFor, OutboxRecord } from './store.js';
 
 // The outbox statements of a late copy of an event (issue 20 §1), run inside its ingest
 // transaction: read a conversion's rows, queue some again, cancel the ones still waiting.

@@ -1,6 +1,6 @@
-import type { Touch } from '../domain/event.js';
-import type { ConversionsTable, EventsTable, TouchesTable } from './schema.js';
-import type { ConversionPathsTable } from './schema-audiences.js';
+import type { Touch } from '../../domain/event.js';
+import type { ConversionsTable, EventsTable, TouchesTable } from '../schema.js';
+import type { ConversionPathsTable } from '../schema-audiences.js';
 
 /** Columns the ingest path writes or reads, in the order its statements list them. */
 export const EVENT_COLUMNS = [

@@ -1,15 +1,15 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import type { Touch } from '../domain/event.js';
-import { NO_CURRENCY } from '../domain/money.js';
+import type { Touch } from '../../domain/event.js';
+import { NO_CURRENCY } from '../../domain/money.js';
 import {
   DAY_S,
   dayKey,
   emptyCounts,
   type ReportCounts,
   type ReportQuery,
-} from '../domain/report.js';
-import { touchDays } from '../domain/touch-days.js';
-import type { Database } from './schema.js';
+} from '../../domain/report.js';
+import { touchDays } from '../../domain/touch-days.js';
+import type { Database } from '../schema.js';
 
 /** Day-count rows per upsert statement (7 bound values each). */
 const TOUCH_DAY_CHUNK = 100;

@@ -6,11 +6,8 @@ import {
   sql,
   type Transaction,
 } from 'kysely';
-import type { Touch } from '../domain/event.js';
-import { eraseFromAudiences } from './audience-erasure.js';
-import { chunks } from './chunks.js';
-import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
-import type { Database } from './schema.js';
+import type { Touch } from '../../domain/event.js';
+import type { Database } from '../schema.js';
 import type {
   Erasure,
   ErasureCounts,
@@ -18,7 +15,10 @@ import type {
   StoredEvent,
   SubjectData,
   SubjectKeys,
-} from './store.js';
+} from '../store.js';
+import { eraseFromAudiences } from './audience-erasure.js';
+import { chunks } from './chunks.js';
+import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 
 /** Rounds of following identity links (cookie → email → other cookie…). */
 const LINK_ROUNDS = 3;

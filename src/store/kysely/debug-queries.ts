@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { receivedMsOfKey } from '../domain/event-key.js';
+import { receivedMsOfKey } from '../../domain/event-key.js';
+import type { Database } from '../schema.js';
+import type { EventFilter, EventTrail, HealthCounts, StoredEvent } from '../store.js';
 import { attemptFromRow, conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
-import type { Database } from './schema.js';
-import type { EventFilter, EventTrail, HealthCounts, StoredEvent } from './store.js';
 
 /** Rows read to filter by test code, which lives inside the event JSON. */
 const TEST_CODE_SCAN_ROWS = 2000;

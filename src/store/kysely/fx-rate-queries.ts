@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { dateOfDay, dayOfDate, type FxRate } from '../domain/fx-rates.js';
-import type { FxRateFilter } from './records.js';
-import type { Database } from './schema.js';
+import { dateOfDay, dayOfDate, type FxRate } from '../../domain/fx-rates.js';
+import type { FxRateFilter } from '../records.js';
+import type { Database } from '../schema.js';
 
 /** Rates per upsert statement (5 bound values each). */
 const FX_CHUNK = 500;

@@ -1,13 +1,13 @@
 import type { Selectable } from 'kysely';
-import { type Attribution, matchTypeOf } from '../domain/attribution.js';
-import type { Touch, TouchKind, TrackedEvent, Traffic } from '../domain/event.js';
+import { type Attribution, matchTypeOf } from '../../domain/attribution.js';
+import type { Touch, TouchKind, TrackedEvent, Traffic } from '../../domain/event.js';
 import type {
   ConversionsTable,
   DeliveryAttemptsTable,
   EventsTable,
   OutboxTable,
   TouchesTable,
-} from './schema.js';
+} from '../schema.js';
 import type {
   AttemptRecord,
   ConversionRecord,
@@ -15,7 +15,7 @@ import type {
   OutboxRecord,
   OutboxStatus,
   StoredEvent,
-} from './store.js';
+} from '../store.js';
 
 // PostgreSQL returns bigint as string; SQLite as number. Both come out as number.
 const num = (v: unknown): number => Number(v);
