@@ -16,6 +16,11 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
           pool: 'threads',
           fileParallelism: true,
+          // Unit tests hold no module state between files (no mocks, no globals), so the
+          // workers keep their module cache: each source module is loaded once per worker.
+          isolate: false,
+          // The unit files run first, alone; the integration files start once they are done.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -25,6 +30,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           pool: 'forks',
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
