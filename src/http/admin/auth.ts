@@ -1,13 +1,17 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpError } from '../errors.js';
+import { anySecretEquals, bearer, secretEquals } from '../request/key-check.js';
 import type { Services } from '../services.js';
-import { requireAdmin } from './session.js';
+import { adminTokens, CSRF_HEADER, csrfToken, liveSession, type SessionDeps } from './session.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Admin API routes anyone may call: the login that exchanges the token for a session. */
 const OPEN_ADMIN_ROUTES = new Set(['/api/session']);
 
 /** Whether a matched route is part of the admin API (judged by its pattern, not the raw URL). */
 export function isAdminRoute(route: string | undefined): boolean {
-  return route !== undefined && route.startsWith('/api/') && !OPEN_ADMIN_ROUTES.has(route);
+  return !!route?.startsWith('/api/') && !OPEN_ADMIN_ROUTES.has(route);
 }
 
 /**
@@ -25,4 +29,31 @@ export function installAdminAuth(routes: FastifyInstance, s: Services): void {
     const own = route.onRequest;
     route.onRequest = [...(own === undefined ? [] : Array.isArray(own) ? own : [own]), check];
   });
+}
+
+/**
+ * The admin check of every `/api/*` call: a Bearer admin token (current or previous), or the
+ * dashboard's session cookie — then state-changing calls must also carry the session's CSRF
+ * token in `X-CSRF-Token`. Write keys are never admin credentials.
+ */
+export function requireAdmin(deps: SessionDeps) {
+  const { config } = deps;
+  return async (req: FastifyRequest): Promise<void> => {
+    const token = bearer(req.headers.authorization);
+    if (token) {
+      if (anySecretEquals(token, adminTokens(config))) return;
+      throw new HttpError(401, 'unauthorized', 'the admin token is not valid');
+    }
+    const session = await liveSession(deps, req);
+    if (!session)
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'the admin token is required: Authorization: Bearer <admin_token>',
+      );
+    if (SAFE_METHODS.has(req.method)) return;
+    const csrf = req.headers[CSRF_HEADER];
+    if (typeof csrf !== 'string' || !secretEquals(csrf, csrfToken(config, session.value)))
+      throw new HttpError(403, 'csrf', `state-changing calls need the ${CSRF_HEADER} header`);
+  };
 }

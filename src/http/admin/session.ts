@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/config-types.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
-import { anySecretEquals, bearer, secretEquals } from '../request/key-check.js';
+import { anySecretEquals, secretEquals } from '../request/key-check.js';
 
 /** The dashboard's session cookie. */
 export const SESSION_COOKIE = 'pt_session';
@@ -12,7 +12,6 @@ export const SESSION_COOKIE = 'pt_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const SESSION_TTL_S = 12 * 3600;
 const SESSION_RE = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_.-]{1,200})(?:;|$)`);
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Admin tokens valid now: the current one and those being rotated out. */
 export function adminTokens(config: AppConfig): string[] {
@@ -76,33 +75,6 @@ export async function liveSession(deps: SessionDeps, req: FastifyRequest): Promi
 function sessionCookie(req: FastifyRequest, value: string, maxAgeS: number): string {
   const secure = req.protocol === 'https' ? '; Secure' : '';
   return `${SESSION_COOKIE}=${value}; Max-Age=${maxAgeS}; Path=/; HttpOnly; SameSite=Strict${secure}`;
-}
-
-/**
- * The admin check of every `/api/*` call: a Bearer admin token (current or previous), or the
- * dashboard's session cookie — then state-changing calls must also carry the session's CSRF
- * token in `X-CSRF-Token`. Write keys are never admin credentials.
- */
-export function requireAdmin(deps: SessionDeps) {
-  const { config } = deps;
-  return async (req: FastifyRequest): Promise<void> => {
-    const token = bearer(req.headers.authorization);
-    if (token) {
-      if (anySecretEquals(token, adminTokens(config))) return;
-      throw new HttpError(401, 'unauthorized', 'the admin token is not valid');
-    }
-    const session = await liveSession(deps, req);
-    if (!session)
-      throw new HttpError(
-        401,
-        'unauthorized',
-        'the admin token is required: Authorization: Bearer <admin_token>',
-      );
-    if (SAFE_METHODS.has(req.method)) return;
-    const csrf = req.headers[CSRF_HEADER];
-    if (typeof csrf !== 'string' || !secretEquals(csrf, csrfToken(config, session.value)))
-      throw new HttpError(403, 'csrf', `state-changing calls need the ${CSRF_HEADER} header`);
-  };
 }
 
 const LoginBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 512 }) });
