@@ -14,8 +14,7 @@ module.exports = {
     },
     {
       name: 'no-circular-folders',
-      // warn until the last folder loops of issue 21 are untied, then error.
-      severity: 'warn',
+      severity: 'error',
       comment: 'Folders (src/ingest, src/store, ...) must not import each other in a loop.',
       scope: 'folder',
       from: {},

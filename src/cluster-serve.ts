@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { ConfigError } from './config/config-load.js';
-import type { AppConfig } from './config/config-types.js';
+import type { AppConfig } from './domain/config-types.js';
 
 /** A worker that dies on its own is replaced, but not more often than this. */
 const RESPAWN_DELAY_MS = 1000;

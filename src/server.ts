@@ -8,13 +8,14 @@ import { audienceSyncJobs } from './audiences/audience-sync.js';
 import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError } from './config/config-load.js';
 import type { SecretSource } from './config/config-parse.js';
-import type { AppConfig } from './config/config-types.js';
 import { DestinationCatalog } from './delivery/catalog.js';
-import type { HttpSend } from './delivery/destination.js';
+import type { HttpSend } from './delivery/destinations/adapter.js';
+import { eventAgeLimitS } from './delivery/event-age.js';
 import { destinationSend } from './delivery/guarded-send.js';
 import { deadLocalOwners, newLeaseOwner } from './delivery/lease-owner.js';
 import { platformTraits } from './delivery/platform-traits.js';
 import { DeliveryWorker } from './delivery/worker.js';
+import type { AppConfig } from './domain/config-types.js';
 import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { buildApp } from './http/app.js';
@@ -213,6 +214,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     nowMs,
     newId,
     newBrowserId: () => newBrowserId(nowMs()),
+    eventAgeLimitS,
     environment,
     environmentByWriteKey: (k) => environmentForKey(destinations.current().environments, k),
     tag: loadTag(),

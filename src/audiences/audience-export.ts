@@ -9,7 +9,7 @@
 //   to Customer Match since 2026-04-01): POST /v1/audienceMembers:ingest and :remove, at most
 //   10 000 members a request:
 //   https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/ingest
-import type { OutgoingRequest } from '../delivery/destination.js';
+import type { OutgoingRequest } from '../delivery/destinations/adapter.js';
 import type { ExportIds } from '../store/store.js';
 
 /** The platforms an audience can be synced to, by destination type. */

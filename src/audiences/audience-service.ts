@@ -1,6 +1,6 @@
-import type { DestinationConfig } from '../config/config-types.js';
 import { VersionPoller } from '../config/version-poller.js';
 import { type ParseResult, parseRules, usesTouches } from '../domain/audience-rules.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch } from '../domain/event.js';
 import type {
   AudienceRecord,

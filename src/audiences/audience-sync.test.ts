@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import { erasureRemovals } from './audience-sync.js';
 
 const person = (n: number, email: boolean) => ({

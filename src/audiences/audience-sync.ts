@@ -1,6 +1,6 @@
-import type { DestinationConfig } from '../config/config-types.js';
-import type { HttpResult } from '../delivery/destination.js';
+import type { HttpResult } from '../delivery/destinations/adapter.js';
 import type { JobHandler } from '../delivery/job-handler.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import { classifyAttempt, type DeliveryVerdict } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
 import type { Store } from '../store/store.js';

@@ -1,5 +1,5 @@
-import type { DestinationConfig } from '../config/config-types.js';
 import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { AudienceRecord, MemberKeyType, Store } from '../store/store.js';
 

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import type { AudienceSchedule } from '../store/store.js';
 import type { AudienceServiceDeps, LoadedAudience } from './audience.js';
 import { EXPORT_PLATFORMS, type ExportPlatform } from './audience-export.js';

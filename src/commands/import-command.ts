@@ -1,7 +1,7 @@
 import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-load.js';
-import type { AppConfig } from '../config/config-types.js';
 import { eventAgeLimitS } from '../delivery/event-age.js';
+import type { AppConfig } from '../domain/config-types.js';
 import { decideConsent } from '../domain/consent.js';
 import { ACTION_SOURCES, type ActionSource } from '../domain/event.js';
 import {

@@ -1,4 +1,4 @@
-import type { AppConfig } from './config-types.js';
+import type { AppConfig } from '../domain/config-types.js';
 
 /** An admin token shorter than this is guessable (openssl rand -base64 24 gives 32). */
 export const MIN_ADMIN_TOKEN_CHARS = 16;

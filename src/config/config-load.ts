@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import type { AppConfig } from '../domain/config-types.js';
 import { type ConfigOverrides, parseConfig } from './config-parse.js';
-import type { AppConfig } from './config-types.js';
 
 /** A config that cannot be used; `message` lists every bad field. */
 export class ConfigError extends Error {}

@@ -1,7 +1,7 @@
+import type { AppConfig, ConfigOverrides } from '../domain/config-types.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { isObj, Reader } from './config-reader.js';
 import { freezeConfig } from './config-snapshot.js';
-import type { AppConfig, ConfigOverrides } from './config-types.js';
 import { parseEnvironment } from './environment-parse.js';
 import {
   allowPrivateDestinations,
@@ -16,7 +16,7 @@ import {
 
 // The config file is read in parts: config-reader.ts (typed fields with defaults),
 // destination-parse.ts, environment-parse.ts, server-settings-parse.ts (limits, keys, proxies).
-export type { ConfigOverrides, SecretSource } from './config-types.js';
+export type { ConfigOverrides, SecretSource } from '../domain/config-types.js';
 export { COMMON_DEST_KEYS, parseDestinationConfig, secretFields } from './destination-parse.js';
 
 const DEFAULT_TOUCH_RETENTION = '90d';

@@ -1,4 +1,4 @@
-import type { AppConfig, DestinationConfig, EnvironmentConfig } from './config-types.js';
+import type { AppConfig, DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import { findDestination } from './find-destination.js';
 
 /**

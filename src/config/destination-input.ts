@@ -1,7 +1,7 @@
+import type { DestinationConfig } from '../domain/config-types.js';
 import { formatDurationMs } from '../domain/duration.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { COMMON_DEST_KEYS } from './config-parse.js';
-import type { DestinationConfig } from './config-types.js';
 
 /** What the admin API shows instead of a secret, and accepts back as "unchanged". */
 export const MASK = '****';

@@ -1,10 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { ADAPTERS, adapterFor } from '../delivery/destinations/registry.js';
+import type { AcceptPolicy, DestinationConfig, SecretSource } from '../domain/config-types.js';
 import { DEDUP_WINDOW_S } from '../domain/dedup.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { isObj, type Obj, Reader } from './config-reader.js';
-import type { AcceptPolicy, DestinationConfig, SecretSource } from './config-types.js';
 
 const DEFAULT_CLICK_WINDOW = '7d';
 const DEFAULT_VIEW_WINDOW = '1d';

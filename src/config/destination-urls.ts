@@ -1,4 +1,4 @@
-import type { DestinationConfig } from './config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 
 const HTTP_URL_RE = /^https?:\/\//i;
 

@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
+import type { EnvironmentConfig, SecretSource } from '../domain/config-types.js';
 import {
   type ConsentCategories,
   DEFAULT_CONSENT_CATEGORIES,
 } from '../domain/consent-categories.js';
 import { isCurrencyCode } from '../domain/money.js';
 import { isObj, type Obj, type Reader } from './config-reader.js';
-import type { EnvironmentConfig, SecretSource } from './config-types.js';
 import { parseDestination } from './destination-parse.js';
 
 /** `consent_categories: {ads: [...], analytics: [...]}`; either list may be left out. */

@@ -1,4 +1,4 @@
-import type { DestinationConfig, EnvironmentConfig } from './config-types.js';
+import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 
 /** The destination `destId` of an environment; undefined when either is unknown. */
 export function findDestination(

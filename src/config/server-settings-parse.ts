@@ -1,8 +1,8 @@
+import type { AppConfig, ConfigOverrides } from '../domain/config-types.js';
 import { parseDurationMs } from '../domain/duration.js';
 import { checkFxRate, type FxRate } from '../domain/fx-rates.js';
 import { parseCidr } from '../domain/private-address.js';
 import type { Obj, Reader } from './config-reader.js';
-import type { AppConfig, ConfigOverrides } from './config-types.js';
 import { isProxyEntry } from './proxy-entry.js';
 import { MIN_SECRETS_KEY_CHARS } from './secret-box.js';
 

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import { classifyAttempt, type DeliveryVerdict, nextAttemptAt } from '../domain/delivery-policy.js';
 import { isHashedIp } from '../domain/ip-privacy.js';
@@ -17,7 +17,7 @@ import {
   type Interpretation,
   type OutgoingRequest,
   requestFor,
-} from './destination.js';
+} from './destinations/adapter.js';
 import { adapterFor } from './destinations/registry.js';
 import type { JobHandler } from './job-handler.js';
 import type { WorkerDeps } from './worker-deps.js';

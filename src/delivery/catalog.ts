@@ -1,9 +1,9 @@
 import { parseDestinationConfig, type SecretSource, secretFields } from '../config/config-parse.js';
 import { ConfigSnapshot } from '../config/config-snapshot.js';
-import type { AppConfig, DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import { urlsNotInFile } from '../config/destination-urls.js';
 import { SecretBox } from '../config/secret-box.js';
 import { VersionPoller } from '../config/version-poller.js';
+import type { AppConfig, DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import type { FieldError } from '../domain/validation-error.js';
 import type { Store } from '../store/store.js';
 import { adapterFor } from './destinations/registry.js';

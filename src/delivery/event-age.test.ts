@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testDestination } from '../../test/fixtures/destination.js';
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import { DEFAULT_LATE_EVENT_AGE_S, eventAgeLimitS } from './event-age.js';
 
 const DAY_S = 86_400;

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { ActionSource } from '../domain/event.js';
 import { MAX_EVENT_AGE_S } from '../domain/validation.js';
 import { adapterFor } from './destinations/registry.js';

@@ -4,7 +4,7 @@ import https from 'node:https';
 import net, { type LookupFunction } from 'node:net';
 import { ADDRESS_REFUSED } from '../domain/delivery-policy.js';
 import { type AddressAllowance, addressRefusal } from '../domain/private-address.js';
-import type { HttpResult, HttpSend, OutgoingRequest } from './destination.js';
+import type { HttpResult, HttpSend, OutgoingRequest } from './destinations/adapter.js';
 import { fetchSend, RESPONSE_READ_CHARS } from './http-send.js';
 
 /** An error carrying why the address was refused, raised from the lookup. */

@@ -1,4 +1,4 @@
-import type { HttpResult, HttpSend, OutgoingRequest } from './destination.js';
+import type { HttpResult, HttpSend, OutgoingRequest } from './destinations/adapter.js';
 
 /**
  * How much of a response body adapters get to read: platforms list per-row failures in

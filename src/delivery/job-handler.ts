@@ -1,7 +1,7 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import type { DeliveryVerdict } from '../domain/delivery-policy.js';
 import type { ClaimedJob } from '../store/store.js';
-import type { HttpResult, OutgoingRequest } from './destination.js';
+import type { HttpResult, OutgoingRequest } from './destinations/adapter.js';
 
 /**
  * A kind of outbox job other than a conversion (an audience add or remove batch): one

@@ -1,5 +1,5 @@
-import type { AppConfig, DestinationConfig } from '../config/config-types.js';
 import { findDestination } from '../config/find-destination.js';
+import type { AppConfig, DestinationConfig } from '../domain/config-types.js';
 import type { ClaimedDelivery, ClaimedJob } from '../store/store.js';
 import { attemptBatch, attemptJob, type Batch, type Entry, mustWait, record } from './attempt.js';
 import { adapterFor } from './destinations/registry.js';

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import { classifyAttempt } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
 import {
@@ -8,7 +8,7 @@ import {
   type Interpretation,
   type OutgoingRequest,
   requestFor,
-} from './destination.js';
+} from './destinations/adapter.js';
 import { adapterFor } from './destinations/registry.js';
 
 /** Where a test conversion went: the platform's test or validation channel, or live. */

@@ -1,6 +1,6 @@
-import type { AppConfig } from '../config/config-types.js';
+import type { AppConfig } from '../domain/config-types.js';
 import type { OutboxRecord, Store } from '../store/store.js';
-import type { HttpSend } from './destination.js';
+import type { HttpSend } from './destinations/adapter.js';
 import type { JobHandler } from './job-handler.js';
 
 /** Observes attempts for logs and metrics. */

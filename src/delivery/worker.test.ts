@@ -4,7 +4,7 @@
 // attempt.ts). Stepped with drainOnce() and a stepped clock: nothing sleeps.
 import { describe, expect, it } from 'vitest';
 import { testDestination, testItem } from '../../test/fixtures/destination.js';
-import type { AppConfig, DestinationConfig } from '../config/config-types.js';
+import type { AppConfig, DestinationConfig } from '../domain/config-types.js';
 import { classifyAttempt } from '../domain/delivery-policy.js';
 import type {
   AttemptRecord,
@@ -14,7 +14,7 @@ import type {
   OutboxUpdate,
   Store,
 } from '../store/store.js';
-import type { HttpResult } from './destination.js';
+import type { HttpResult } from './destinations/adapter.js';
 import type { JobHandler } from './job-handler.js';
 import { DeliveryWorker } from './worker.js';
 

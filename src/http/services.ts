@@ -1,8 +1,9 @@
 import type { AudienceService } from '../audiences/audience-service.js';
-import type { AppConfig, EnvironmentConfig } from '../config/config-types.js';
 import type { DestinationCatalog } from '../delivery/catalog.js';
-import type { HttpSend } from '../delivery/destination.js';
+import type { HttpSend } from '../delivery/destinations/adapter.js';
 import type { DeliveryWorker } from '../delivery/worker.js';
+import type { AppConfig, EnvironmentConfig } from '../domain/config-types.js';
+import type { IngestDeps } from '../ingest/ingest.js';
 import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
 import type { LiveBus } from '../ingest/live-bus.js';
 import type { Store } from '../store/store.js';
@@ -28,6 +29,8 @@ export interface Services {
   live: LiveBus;
   nowMs: () => number;
   newId: (prefix: string) => string;
+  /** How old an event may be for the destinations that get it (delivery/event-age.ts). */
+  eventAgeLimitS: IngestDeps['eventAgeLimitS'];
   /** A new `ptid` value (time-prefixed, so that new ids share index pages). */
   newBrowserId: () => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;

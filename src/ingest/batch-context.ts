@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { CopySources } from './copy-sources.js';
 import type { PlatformTraits } from './late-copy.js';

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import { type ClearUserInfo, pickClearUser } from '../domain/customer-info.js';
 import type { PlatformTraits } from './platform-traits.js';
 

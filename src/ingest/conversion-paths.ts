@@ -1,5 +1,5 @@
-import type { DestinationConfig } from '../config/config-types.js';
 import type { ConversionIdentity } from '../domain/attribution.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import { conversionPathTouches } from '../domain/conversion-path.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ConversionPathRecord, IngestTx } from '../store/store.js';

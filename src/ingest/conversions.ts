@@ -1,4 +1,3 @@
-import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import {
   type Attribution,
   type AttributionDecision,
@@ -6,6 +5,7 @@ import {
   attributionRules,
   type ConversionIdentity,
 } from '../domain/attribution.js';
+import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import type { ClearUserInfo } from '../domain/customer-info.js';
 import { dedupRowIndex } from '../domain/dedup-credit.js';

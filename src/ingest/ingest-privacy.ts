@@ -1,4 +1,4 @@
-import type { AcceptPolicy, EnvironmentConfig } from '../config/config-types.js';
+import type { AcceptPolicy, EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { protectIp } from '../domain/ip-privacy.js';
 

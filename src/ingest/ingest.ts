@@ -5,11 +5,17 @@
 // validated, given their consent and flags, and committed through the group commit; the
 // route gets back a report: accepted, duplicates, the errors by index and field, or why
 // nothing was taken (a refusal the route answers 503 + Retry-After).
-import type { EnvironmentConfig } from '../config/config-types.js';
-import { eventAgeLimitS } from '../delivery/event-age.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import { decideConsent } from '../domain/consent.js';
 import { type ConsentChoices, withChoices } from '../domain/consent-categories.js';
-import type { Consent, EventSource, TrackedEvent, Traffic, UserKeys } from '../domain/event.js';
+import type {
+  ActionSource,
+  Consent,
+  EventSource,
+  TrackedEvent,
+  Traffic,
+  UserKeys,
+} from '../domain/event.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import type { FieldError } from '../domain/validation-error.js';
@@ -84,6 +90,15 @@ export interface IngestDeps {
   worker: { wake(): void };
   nowMs: () => number;
   newId: (prefix: string) => string;
+  /**
+   * How old an event of this name may be: the longest window among the destinations that get
+   * it (delivery/event-age.ts, given by the server's wiring so ingest imports no delivery).
+   */
+  eventAgeLimitS: (
+    env: EnvironmentConfig | undefined,
+    eventName: string,
+    source: ActionSource | undefined,
+  ) => number;
 }
 
 /** The consent of a server-side event: what it stated, under the environment's default. */
@@ -98,7 +113,7 @@ export function serverConsent(env: EnvironmentConfig | undefined, stated: Consen
 
 /** Validates the arrivals and gives each valid one its consent and flags; nothing is written. */
 export function admit(
-  deps: Pick<IngestDeps, 'nowMs' | 'newId'>,
+  deps: Pick<IngestDeps, 'nowMs' | 'newId' | 'eventAgeLimitS'>,
   arrivals: readonly (Arrival | UnusableArrival)[],
 ): { events: TrackedEvent[]; errors: ArrivalError[] } {
   const events: TrackedEvent[] = [];
@@ -118,7 +133,9 @@ export function admit(
       newId,
       requestUser: facts.seen,
       ipFromRequest: facts.ipFromRequest,
-      maxEventAgeS: facts.lateEvents ? (name, src) => eventAgeLimitS(env, name, src) : undefined,
+      maxEventAgeS: facts.lateEvents
+        ? (name, src) => deps.eventAgeLimitS(env, name, src)
+        : undefined,
     });
     if (!r.ok) {
       for (const e of r.errors)

@@ -1,5 +1,5 @@
-import type { DestinationConfig, EnvironmentConfig } from '../config/config-types.js';
 import { findDestination } from '../config/find-destination.js';
+import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import type { ClearUserInfo } from '../domain/customer-info.js';
 import type { TrackedEvent } from '../domain/event.js';

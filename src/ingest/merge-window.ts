@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 
 /**
  * When a destination's delivery of a conversion falls due (DESIGN §7, docs/delivery.md): its

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import type { ClearUserField } from '../domain/customer-info.js';
 import type { TrackedEvent } from '../domain/event.js';
 import type { ConversionRecord } from '../store/store.js';

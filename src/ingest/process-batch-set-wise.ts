@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '../config/config-types.js';
+import type { DestinationConfig } from '../domain/config-types.js';
 import { dedupStaleBefore } from '../domain/dedup.js';
 import type { TrackedEvent } from '../domain/event.js';
 import type { IngestTx, SetWiseIngest } from '../store/store.js';

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import type { TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import { pathLookbackS, rebuildPath } from '../ingest/conversion-paths.js';
 import type { Store } from '../store/store.js';
 

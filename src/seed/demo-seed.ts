@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../config/config-types.js';
+import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { DAY_S } from '../domain/report.js';
 import { processBatch } from '../ingest/process-batch.js';

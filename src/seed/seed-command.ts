@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/config-load.js';
-import type { AppConfig } from '../config/config-types.js';
+import type { AppConfig } from '../domain/config-types.js';
 import { newId } from '../server.js';
 import type { Store } from '../store/store.js';
 import { seedDemo, seededRandom } from './demo-seed.js';

@@ -9,10 +9,10 @@ import { KyselyIngest } from './kysely/ingest.js';
 import { KyselyMaintenance } from './kysely/maintenance.js';
 import { KyselyMemberships } from './kysely/memberships.js';
 import { KyselyOutbox } from './kysely/outbox.js';
+import type { PreparedTexts } from './kysely/prepared-statements.js';
 import { KyselyReports } from './kysely/reports.js';
 import { KyselySubjects } from './kysely/subjects.js';
 import type { Dialect } from './migrations.js';
-import type { PreparedTexts } from './postgres/prepared-statements.js';
 import type { Database } from './schema.js';
 import type { IngestTx, Store } from './store.js';
 

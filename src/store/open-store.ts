@@ -1,4 +1,4 @@
-import type { AppConfig } from '../config/config-types.js';
+import type { AppConfig } from '../domain/config-types.js';
 import { openPostgresStore } from './postgres/open-postgres.js';
 import { openSqliteStore } from './sqlite/open-sqlite.js';
 import type { Store } from './store.js';

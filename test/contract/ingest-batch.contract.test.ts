@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
-import type { EnvironmentConfig } from '../../src/config/config-types.js';
+import type { EnvironmentConfig } from '../../src/domain/config-types.js';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import { type BatchContext, processBatch } from '../../src/ingest/process-batch.js';
 import type { Store } from '../../src/store/store.js';

@@ -1,8 +1,8 @@
 import { Migrator, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/migrations.js';
+import { listPartitions, PARTITIONED, partitionName } from '../../src/store/partitions.js';
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
-import { listPartitions, PARTITIONED, partitionName } from '../../src/store/postgres/partitions.js';
 import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();

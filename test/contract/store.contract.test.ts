@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import { eventKey } from '../../src/domain/event-key.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
-import { listPartitions, PARTITIONED, partitionName } from '../../src/store/postgres/partitions.js';
+import { listPartitions, PARTITIONED, partitionName } from '../../src/store/partitions.js';
 import type { ConversionRecord, Store } from '../../src/store/store.js';
 import { dedupKey } from '../helpers/stored-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';

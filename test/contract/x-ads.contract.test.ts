@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hmacSha1Signature, signatureBaseString } from '../../src/delivery/oauth1.js';
+import { hmacSha1Signature, signatureBaseString } from '../../src/delivery/destinations/oauth1.js';
 import { admin, purchase, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type DestinationRig, destinationRig, schemaErrors } from './harness.js';
 

@@ -6,8 +6,8 @@
 // https://developers.snap.com/api/marketing-api/Conversions-API/Parameters
 // https://developers.pinterest.com/docs/api/v5/events-create
 import type { ContentItem, TrackedEvent, UserKeys } from '../../domain/event.js';
-import type { DeliveryItem } from '../destination.js';
-import { hashedExternalId } from '../platform-fields.js';
+import type { DeliveryItem } from './adapter.js';
+import { hashedExternalId } from './platform-fields.js';
 
 /** Matching keys both platforms read the same way: hashed in lists, network data in clear. */
 export interface CapiUserData {

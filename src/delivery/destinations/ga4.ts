@@ -5,16 +5,11 @@
 // event names: https://developers.google.com/analytics/devguides/collection/protocol/ga4/reference/events
 import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { classifyAttempt } from '../../domain/delivery-policy.js';
 import type { TrackedEvent } from '../../domain/event.js';
-import type {
-  DeliveryItem,
-  DestinationAdapter,
-  HttpResult,
-  Interpretation,
-} from '../destination.js';
-import { apiBase, eventSourceUrl, orderId, platformEventName } from '../platform-fields.js';
+import type { DeliveryItem, DestinationAdapter, HttpResult, Interpretation } from './adapter.js';
+import { apiBase, eventSourceUrl, orderId, platformEventName } from './platform-fields.js';
 
 /** "Requests can have a maximum of 25 events" (one client_id and user_id per request). */
 export const MP_MAX_EVENTS_PER_REQUEST = 25;

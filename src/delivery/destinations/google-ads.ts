@@ -11,19 +11,14 @@ import {
   RETRY_AFTER_CAP_S,
 } from '../../domain/delivery-policy.js';
 import type { TrackedEvent } from '../../domain/event.js';
-import type {
-  DeliveryItem,
-  DestinationAdapter,
-  HttpResult,
-  Interpretation,
-} from '../destination.js';
-import { apiBase, orderId } from '../platform-fields.js';
+import type { DeliveryItem, DestinationAdapter, HttpResult, Interpretation } from './adapter.js';
 import {
   describeError,
   type GoogleAdsError,
   readGoogleStatus,
   rowsNamedIn,
 } from './google-ads-failure.js';
+import { apiBase, orderId } from './platform-fields.js';
 
 /** "Upload fewer than 2001 events in a single request" (TOO_MANY_CONVERSIONS_IN_REQUEST). */
 export const MAX_CONVERSIONS_PER_REQUEST = 2000;

@@ -12,7 +12,7 @@
 // The schema page's `user.userInfo` takes firstName and lastName (both, when userInfo is sent),
 // title, companyName and countryCode in clear; the clear values ride on the outbox row only.
 import { type Static, Type } from '@sinclair/typebox';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { type ClearUserField, normalizeCountry } from '../../domain/customer-info.js';
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
 import type {
@@ -21,9 +21,9 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import { apiBase } from '../platform-fields.js';
+} from './adapter.js';
 import { valueAndCurrency } from './capi-user-data.js';
+import { apiBase } from './platform-fields.js';
 
 /** A batch request carries at most 5,000 conversion events. */
 export const LINKEDIN_MAX_EVENTS = 5000;

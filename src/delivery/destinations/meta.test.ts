@@ -6,12 +6,12 @@ import {
   testItem,
 } from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { decideConsent } from '../../domain/consent.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import { validateEvent } from '../../domain/validation.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from './adapter.js';
 import { META_MAX_EVENTS, metaDestination as meta } from './meta.js';
 
 const NOW_S = 1_763_900_000;

@@ -22,19 +22,19 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import {
-  apiBase,
-  eventActionSource,
-  eventSourceUrl,
-  platformEventName,
-} from '../platform-fields.js';
+} from './adapter.js';
 import {
   type CapiUserData,
   capiCustomData,
   capiUserData,
   valueAndCurrency,
 } from './capi-user-data.js';
+import {
+  apiBase,
+  eventActionSource,
+  eventSourceUrl,
+  platformEventName,
+} from './platform-fields.js';
 
 /** "You can send up to 1,000 events in data." */
 export const META_MAX_EVENTS = 1000;

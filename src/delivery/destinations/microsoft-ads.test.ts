@@ -7,10 +7,10 @@ import {
   testItem,
 } from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, hashPhoneE164 } from '../../domain/identity.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from './adapter.js';
 import {
   formatMsclkid,
   MICROSOFT_MAX_EVENTS,

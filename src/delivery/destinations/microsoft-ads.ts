@@ -15,14 +15,9 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import {
-  apiBase,
-  eventSourceUrl,
-  hashedExternalId,
-  platformEventName,
-} from '../platform-fields.js';
+} from './adapter.js';
 import { capiContents, contentIds, givenOrderId, valueAndCurrency } from './capi-user-data.js';
+import { apiBase, eventSourceUrl, hashedExternalId, platformEventName } from './platform-fields.js';
 
 /** Events one request may carry (the API's limit). */
 export const MICROSOFT_MAX_EVENTS = 1000;

@@ -17,8 +17,7 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import { apiBase, eventSourceUrl, happenedOffline, platformEventName } from '../platform-fields.js';
+} from './adapter.js';
 import {
   type CapiUserData,
   capiUserData,
@@ -27,6 +26,7 @@ import {
   itemCount,
   valueAndCurrency,
 } from './capi-user-data.js';
+import { apiBase, eventSourceUrl, happenedOffline, platformEventName } from './platform-fields.js';
 
 /** `data`: "minItems: 1, maxItems: 1000". */
 export const PINTEREST_MAX_EVENTS = 1000;

@@ -7,13 +7,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { classifyAttempt } from '../../domain/delivery-policy.js';
 import type { ConversionRecord } from '../../store/store.js';
-import type {
-  DeliveryContext,
-  DestinationAdapter,
-  HttpResult,
-  Interpretation,
-} from '../destination.js';
-import { platformEventName } from '../platform-fields.js';
+import type { DeliveryContext, DestinationAdapter, HttpResult, Interpretation } from './adapter.js';
+import { platformEventName } from './platform-fields.js';
 
 /** How much of the partner's answer goes into the delivery log's detail. */
 const DETAIL_BODY_CHARS = 200;

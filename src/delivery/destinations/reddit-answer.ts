@@ -9,7 +9,7 @@
 // `{error:{code, message}}` ("missing action_source", "invalid action_source: web").
 import { classifyAttempt, type DeliveryVerdict } from '../../domain/delivery-policy.js';
 import { sha256Hex } from '../../domain/identity.js';
-import type { DeliveryItem, HttpResult, Interpretation } from '../destination.js';
+import type { DeliveryItem, HttpResult, Interpretation } from './adapter.js';
 
 /** How many of Reddit's per-event messages the delivery log keeps. */
 const DETAIL_MESSAGES = 3;

@@ -1,11 +1,11 @@
 // What both versions of Reddit's Conversions API read the same way: the standard tracking
 // types, which of them take value and item_count
 // (https://business.reddithelp.com/s/article/about-event-metadata), and the match keys.
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { sha256Hex } from '../../domain/identity.js';
-import type { DeliveryItem } from '../destination.js';
-import { platformEventName } from '../platform-fields.js';
+import type { DeliveryItem } from './adapter.js';
 import { contentIds, itemCount } from './capi-user-data.js';
+import { platformEventName } from './platform-fields.js';
 
 /** "Max 1,000 events per call." */
 export const REDDIT_MAX_EVENTS = 1000;

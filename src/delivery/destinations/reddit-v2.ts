@@ -2,8 +2,8 @@
 // https://ads-api.reddit.com/docs/v2/#tag/Conversions (`test_mode`, `events[]` with event_at,
 // event_type.tracking_type, click_id, event_metadata, user). Deprecated but not yet sunset
 // (https://www.rudderstack.com/docs/destinations/streaming-destinations/reddit/v3-migration/).
-import type { DestinationConfig } from '../../config/config-types.js';
-import type { DeliveryItem } from '../destination.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
+import type { DeliveryItem } from './adapter.js';
 import { valueAndCurrency } from './capi-user-data.js';
 import { redditEventType, redditProductFields, redditUser, VALUE_TYPES } from './reddit-fields.js';
 

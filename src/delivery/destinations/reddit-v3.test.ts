@@ -12,9 +12,9 @@ import {
   webUser,
 } from '../../../test/fixtures/reddit.js';
 import { parseDestinationConfig, secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { sha256Hex } from '../../domain/identity.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from './adapter.js';
 import { REDDIT_MAX_EVENTS, redditDestination as reddit, redditApiVersion } from './reddit.js';
 
 /** Reddit's own example: external_id "customer12345" and its SHA-256. */

@@ -7,11 +7,11 @@
 // `metadata` with `value` a double in the currency's base unit; `test_mode` is replaced by the
 // `test_id` Event Testing hands out; `event_source_url` is new. Cross-checked with RudderStack's
 // transformer (rudder-transformer src/cdk/v2/destinations/reddit/transformV3.ts).
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { sha256Hex } from '../../domain/identity.js';
-import type { DeliveryItem } from '../destination.js';
-import { eventSourceUrl } from '../platform-fields.js';
+import type { DeliveryItem } from './adapter.js';
 import { valueAndCurrency } from './capi-user-data.js';
+import { eventSourceUrl } from './platform-fields.js';
 import { redditEventType, redditProductFields, redditUser, VALUE_TYPES } from './reddit-fields.js';
 
 /** v3's `action_source`: "Website", "App", "Offline (physical store)", "Other". */

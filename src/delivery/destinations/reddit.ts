@@ -15,8 +15,8 @@
 // adsconversions scope, 429 rate limits incl. default user agents, 500 unavailable.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FieldError } from '../../domain/validation-error.js';
-import type { DeliveryContext, DeliveryItem, DestinationAdapter } from '../destination.js';
-import { apiBase } from '../platform-fields.js';
+import type { DeliveryContext, DeliveryItem, DestinationAdapter } from './adapter.js';
+import { apiBase } from './platform-fields.js';
 import { interpretReddit } from './reddit-answer.js';
 import { REDDIT_MAX_EVENT_AGE_S, REDDIT_MAX_EVENTS, redditUser } from './reddit-fields.js';
 import { redditV2Body } from './reddit-v2.js';

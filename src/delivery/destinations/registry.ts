@@ -1,4 +1,4 @@
-import type { DestinationAdapter } from '../destination.js';
+import type { DestinationAdapter } from './adapter.js';
 import { ga4Destination } from './ga4.js';
 import { googleAdsDestination } from './google-ads.js';
 import { linkedinDestination } from './linkedin.js';

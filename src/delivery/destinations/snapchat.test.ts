@@ -6,10 +6,10 @@ import {
   testItem,
 } from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from './adapter.js';
 import { SNAP_MAX_EVENTS, snapchatDestination as snap } from './snapchat.js';
 
 const NOW_S = 1_763_900_000;

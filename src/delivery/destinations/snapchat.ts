@@ -15,9 +15,9 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import { apiBase, eventSourceUrl, happenedOffline, platformEventName } from '../platform-fields.js';
+} from './adapter.js';
 import { capiCustomData, capiUserData, valueAndCurrency } from './capi-user-data.js';
+import { apiBase, eventSourceUrl, happenedOffline, platformEventName } from './platform-fields.js';
 
 /** Events one request may carry (Snap's batch limit, as partner integrations enforce it). */
 export const SNAP_MAX_EVENTS = 2000;

@@ -1,11 +1,11 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import { testDestination } from '../../../test/fixtures/destination.js';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import type { TrackedEvent, UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, sha256Hex } from '../../domain/identity.js';
 import type { ConversionRecord } from '../../store/store.js';
-import type { DeliveryItem, HttpResult } from '../destination.js';
+import type { DeliveryItem, HttpResult } from './adapter.js';
 import {
   interpretTiktok,
   readTiktokAnswer,

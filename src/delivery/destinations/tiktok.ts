@@ -19,14 +19,9 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import {
-  apiBase,
-  eventSourceUrl,
-  hashedExternalId,
-  platformEventName,
-} from '../platform-fields.js';
+} from './adapter.js';
 import { contentIds, givenOrderId, valueAndCurrency } from './capi-user-data.js';
+import { apiBase, eventSourceUrl, hashedExternalId, platformEventName } from './platform-fields.js';
 
 /** At most 1,000 events in one `data` array; one bad event fails the whole request. */
 export const TIKTOK_MAX_EVENTS = 1000;

@@ -6,10 +6,10 @@ import {
   testItem,
 } from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
 import type { Attribution } from '../../domain/attribution.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from './adapter.js';
 import { TTD_MAX_EVENTS, tradeDeskDestination as ttd } from './tradedesk.js';
 
 const NOW_S = 1_763_900_000;

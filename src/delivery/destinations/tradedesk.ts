@@ -19,9 +19,9 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import { apiBase, eventSourceUrl, platformEventName } from '../platform-fields.js';
+} from './adapter.js';
 import { capiContents, contentIds, givenOrderId, valueAndCurrency } from './capi-user-data.js';
+import { apiBase, eventSourceUrl, platformEventName } from './platform-fields.js';
 
 /** Conversions one request carries: TTD states no limit outside the portal; 500 stays modest. */
 export const TTD_MAX_EVENTS = 500;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { ConversionRecord } from '../../store/store.js';
-import type { DestinationAdapter } from '../destination.js';
+import type { DestinationAdapter } from './adapter.js';
 
 const WebhookSettings = Type.Object(
   {

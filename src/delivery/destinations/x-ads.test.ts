@@ -7,11 +7,11 @@ import {
   testItem,
 } from '../../../test/fixtures/destination.js';
 import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import { hashEmail, hashPhone, hashPhoneE164 } from '../../domain/identity.js';
-import type { DeliveryContext, DeliveryItem, HttpResult } from '../destination.js';
-import { hmacSha1Signature, signatureBaseString } from '../oauth1.js';
+import type { DeliveryContext, DeliveryItem, HttpResult } from './adapter.js';
+import { hmacSha1Signature, signatureBaseString } from './oauth1.js';
 import { X_MAX_EVENTS, xAdsDestination as x } from './x-ads.js';
 
 const NOW_S = 1_763_900_000;

@@ -15,10 +15,10 @@ import type {
   DestinationAdapter,
   HttpResult,
   Interpretation,
-} from '../destination.js';
-import { newStamp, oauth1Header } from '../oauth1.js';
-import { apiBase } from '../platform-fields.js';
+} from './adapter.js';
 import { capiContents, contentIds, itemCount, valueAndCurrency } from './capi-user-data.js';
+import { newStamp, oauth1Header } from './oauth1.js';
+import { apiBase } from './platform-fields.js';
 
 /** "Up to 500 conversion events may be provided" per request. */
 export const X_MAX_EVENTS = 500;

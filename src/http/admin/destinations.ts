@@ -2,7 +2,6 @@ import { isIP } from 'node:net';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { secretFields } from '../../config/config-parse.js';
-import type { DestinationConfig } from '../../config/config-types.js';
 import { apiFieldErrors, destinationFromInput, MASK } from '../../config/destination-input.js';
 import { urlsNotInFile } from '../../config/destination-urls.js';
 import { findDestination } from '../../config/find-destination.js';
@@ -11,6 +10,7 @@ import {
   DEFAULT_PROBABILISTIC_WINDOW_MS,
   probabilisticWindowNotes,
 } from '../../domain/attribution.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
 import { formatDurationMs } from '../../domain/duration.js';
 import { addressAllowance, addressRefusal } from '../../domain/private-address.js';
 import type { FieldError } from '../../domain/validation-error.js';

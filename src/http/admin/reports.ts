@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { EnvironmentConfig } from '../../config/config-types.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { mergeFxRates } from '../../domain/fx-rates.js';
 import { isCurrencyCode, NO_CURRENCY } from '../../domain/money.js';
 import {

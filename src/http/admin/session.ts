@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../../config/config-types.js';
+import type { AppConfig } from '../../domain/config-types.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { anySecretEquals, secretEquals } from '../request/key-check.js';

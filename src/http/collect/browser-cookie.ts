@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EnvironmentConfig } from '../../config/config-types.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { adsPermitted } from '../../domain/consent.js';
 import type { TrackedEvent, Traffic } from '../../domain/event.js';
 import {

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { EnvironmentConfig } from '../../config/config-types.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { arrivalsOf, ingest, type RequestFacts } from '../../ingest/ingest.js';
 import { HttpError, refusalError } from '../errors.js';
 import { bearer } from '../request/key-check.js';

@@ -1,6 +1,6 @@
-import type { EnvironmentConfig } from '../../config/config-types.js';
 import { findDestination } from '../../config/find-destination.js';
 import { isUnexpandedMacro, macroWarning } from '../../domain/ad-macros.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { DEVICE_ID_KEYS } from '../../domain/device-id.js';
 import type { Touch, TouchKind, Traffic } from '../../domain/event.js';
 import { requestIp } from '../../domain/ip-address.js';

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { EnvironmentConfig } from '../../config/config-types.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import {
   MAX_SEGMENT_EVENT_BYTES,

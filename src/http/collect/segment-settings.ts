@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../../config/config-types.js';
+import type { AppConfig } from '../../domain/config-types.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
 import { corsHeaders } from './beacon.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../../config/config-types.js';
+import type { AppConfig } from '../../domain/config-types.js';
 import { HttpError } from '../errors.js';
 import { credentialOf } from '../request/key-check.js';
 import { AuthFailures } from './auth-failures.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
-import type { AppConfig } from '../../config/config-types.js';
+import type { AppConfig } from '../../domain/config-types.js';
 
 /** Whether the hop `i` away from us (0: the socket's peer) at `addr` is a proxy we trust. */
 export type TrustFn = (addr: string, i: number) => boolean;

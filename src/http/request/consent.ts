@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../../config/config-types.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { adsPermitted, decideConsent } from '../../domain/consent.js';
 import type { Consent } from '../../domain/event.js';
 import type { BrowserRequest } from './identity.js';

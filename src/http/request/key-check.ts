@@ -1,4 +1,4 @@
-import type { EnvironmentConfig } from '../../config/config-types.js';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { constantTimeEqual } from '../../domain/constant-time.js';
 
 /** A presented secret against a known one, in constant time; an empty known one never matches. */

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from '../migrations/define.js';
-import type { PreparedTexts } from '../postgres/prepared-statements.js';
+import type { PreparedTexts } from './prepared-statements.js';
 
 /**
  * The ingest path's statements as fixed SQL text. Building and compiling them with Kysely's

@@ -2,7 +2,6 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import { receivedMsOfKey } from '../../domain/event-key.js';
-import { PostgresSetWiseIngest } from '../postgres/set-wise-ingest.js';
 import type { Database, TouchesTable } from '../schema.js';
 import type {
   ConversionPathRecord,
@@ -43,6 +42,7 @@ import {
 } from './late-copy-queries.js';
 import { addTouchDays } from './report-queries.js';
 import { conversionFromRow, eventFromRow, eventToRow, touchFromRow } from './row-mappers.js';
+import { PostgresSetWiseIngest } from './set-wise-ingest.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 500;

@@ -2,12 +2,12 @@ import type { Kysely } from 'kysely';
 import type { Touch } from '../../domain/event.js';
 import type { Dialect } from '../migrations.js';
 import type { IngestPort } from '../ports/ingest.js';
-import type { PreparedTexts } from '../postgres/prepared-statements.js';
 import type { Database } from '../schema.js';
 import type { ImportKey, IngestTx } from '../store.js';
 import { importedKeys, rememberImported } from './import-ledger-queries.js';
 import { IngestStatements } from './ingest-statements.js';
 import { KyselyIngestTx } from './ingest-tx.js';
+import type { PreparedTexts } from './prepared-statements.js';
 
 /**
  * Runs of one ingest transaction that PostgreSQL aborted for a deadlock or a serialization

@@ -1,7 +1,7 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { type Dialect, migrationProvider } from '../migrations.js';
+import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from '../partitions.js';
 import type { MaintenancePort } from '../ports/maintenance.js';
-import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from '../postgres/partitions.js';
 import type { Database } from '../schema.js';
 import type { PurgeCutoffs, PurgeReport } from '../store.js';
 import { emptyEndedSyncJobs } from './audience-sync-jobs.js';

@@ -5,7 +5,7 @@ import {
   PARTITIONED,
   type PartitionedTable,
   upcomingDays,
-} from '../postgres/partitions.js';
+} from '../partitions.js';
 import { type Dialect, defineMigration } from './define.js';
 
 const TOUCH_COLUMNS =

@@ -1,8 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { PreparedTexts, prepareKnownTexts } from '../kysely/prepared-statements.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
-import { PreparedTexts, prepareKnownTexts } from './prepared-statements.js';
 
 /** Connections per process; a `serve` needs a few for ingest, delivery and the admin API. */
 const POOL_SIZE = 10;

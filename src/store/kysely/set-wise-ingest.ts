@@ -1,6 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
-import { chunks } from '../kysely/chunks.js';
+import type { TouchesTable } from '../schema.js';
+import type { ConversionRows, SetWiseIngest, TouchLookup } from '../store.js';
+import { chunks } from './chunks.js';
 import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
@@ -10,11 +12,9 @@ import {
   PATH_CONFLICT,
   TOUCH_SELECT,
   touchLookupText,
-} from '../kysely/ingest-columns.js';
-import type { IngestStatements } from '../kysely/ingest-statements.js';
-import { conversionToRow, eventToRow, touchFromRow } from '../kysely/row-mappers.js';
-import type { TouchesTable } from '../schema.js';
-import type { ConversionRows, SetWiseIngest, TouchLookup } from '../store.js';
+} from './ingest-columns.js';
+import type { IngestStatements } from './ingest-statements.js';
+import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
 
 /**
  * Rows per statement. Each statement takes its rows as one JSON parameter, so its text is

@@ -1,8 +1,8 @@
-import type { ConsentDefault } from '../domain/consent.js';
-import type { ConsentCategories } from '../domain/consent-categories.js';
-import type { RetryBudget } from '../domain/delivery-policy.js';
-import type { FxRate } from '../domain/fx-rates.js';
-import type { IpStorage } from '../domain/ip-privacy.js';
+import type { ConsentDefault } from './consent.js';
+import type { ConsentCategories } from './consent-categories.js';
+import type { RetryBudget } from './delivery-policy.js';
+import type { FxRate } from './fx-rates.js';
+import type { IpStorage } from './ip-privacy.js';
 
 /** Which conversions a destination spends a platform's budget on (issue 6). */
 export type AcceptPolicy = 'any' | 'signed' | 'server_only';

@@ -1,6 +1,6 @@
-import type { DestinationConfig } from '../config/config-types.js';
-import { ACTION_SOURCES, type ActionSource, type TrackedEvent } from '../domain/event.js';
-import { sha256Hex } from '../domain/identity.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
+import { ACTION_SOURCES, type ActionSource, type TrackedEvent } from '../../domain/event.js';
+import { sha256Hex } from '../../domain/identity.js';
 
 /**
  * Our event name as the platform calls it: the destination's `event_map` first, then the

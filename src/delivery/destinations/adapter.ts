@@ -1,10 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { DestinationConfig } from '../config/config-types.js';
-import type { ClearUserField } from '../domain/customer-info.js';
-import type { DeliveryVerdict } from '../domain/delivery-policy.js';
-import type { ActionSource, TrackedEvent } from '../domain/event.js';
-import type { FieldError } from '../domain/validation-error.js';
-import type { ConversionRecord } from '../store/store.js';
+import type { DestinationConfig } from '../../domain/config-types.js';
+import type { ClearUserField } from '../../domain/customer-info.js';
+import type { DeliveryVerdict } from '../../domain/delivery-policy.js';
+import type { ActionSource, TrackedEvent } from '../../domain/event.js';
+import type { FieldError } from '../../domain/validation-error.js';
+import type { ConversionRecord } from '../../store/store.js';
 
 /** One HTTP request to a destination. */
 export interface OutgoingRequest {
