@@ -1,3 +1,4 @@
+import { findDestination } from '../config/find-destination.js';
 import type { EnvironmentConfig } from '../domain/config-types.js';
 import { classifyAttempt } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
@@ -149,7 +150,7 @@ export async function sendTestConversion(
   nowMs: number,
   opts: { confirmReal?: boolean } = {},
 ): Promise<TestSendReport | NeedsConfirmation> {
-  const dest = env.destinations.find((d) => d.id === destId);
+  const dest = findDestination(env, destId);
   const adapter = dest ? adapterFor(dest.type) : undefined;
   if (!dest || !adapter) throw new Error(`no destination ${destId} in environment ${env.id}`);
   const name = adapter.testChannel?.(dest.settings) ?? null;

@@ -232,7 +232,7 @@ export function destinationsApi(app: FastifyInstance, s: Services): void {
         const env = envOf(env_id);
         const raw = destinationFromInput(req.body, null, []);
         const dest = validate(env_id, raw, req.body);
-        if (env.destinations.some((d) => d.id === dest.id))
+        if (findDestination(env, dest.id))
           throw new HttpError(409, 'exists', `destination ${env_id}/${dest.id} already exists`, [
             { field: 'id', message: 'is taken in this environment' },
           ]);
