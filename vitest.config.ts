@@ -8,6 +8,9 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Only the unit project uses threads. The pool reads isolation from here (set inside the
+    // project alone, every file still got a fresh context: 39 s instead of 11.5 s on 2 cores).
+    poolOptions: { threads: { isolate: false } },
     projects: [
       {
         extends: true,
@@ -18,6 +21,8 @@ export default defineConfig({
           fileParallelism: true,
           // Unit tests hold no module state between files (no mocks, no globals), so the
           // workers keep their module cache: each source module is loaded once per worker.
+          // The thread pool reads it from poolOptions (the top-level flag alone left every
+          // file in a fresh context: 39 s instead of 11.5 s on this 2-core box).
           isolate: false,
           // The unit files run first, alone; the integration files start once they are done.
           sequence: { groupOrder: 0 },
