@@ -45,7 +45,8 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     test_mode: d.test_mode,
     ...(d.base_url ? { base_url: d.base_url } : {}),
     accept: d.accept ?? 'any',
-    ...(d.append_click_id === false ? { append_click_id: false } : {}),
+    // Absent is `auto`; an explicit true or false survives an edit.
+    ...(d.append_click_id !== undefined ? { append_click_id: d.append_click_id } : {}),
     ...d.settings,
     // The file form names an environment variable where one was named, never its value.
     ...d.secret_refs,

@@ -335,6 +335,8 @@ export class KyselyOutbox implements OutboxPort {
         status: 'delivered',
         delivered_at_ms: now_ms,
         updated_at_ms: now_ms,
+        // A finished row keeps no personal value, as finishAttempts and cancels ensure.
+        raw_ip: null,
         clear_user: null,
       })
       .where('env_id', '=', env_id)
