@@ -10,7 +10,7 @@ import {
   storeImportLedger,
 } from '../ingest/conversion-import.js';
 import { CopySources } from '../ingest/copy-sources.js';
-import { processBatch } from '../ingest/process-batch.js';
+import { processBatch } from '../ingest/ingest-pipeline.js';
 import { progressBar } from '../reports/recompute-paths.js';
 import { newId } from '../server.js';
 import type { Store } from '../store/store.js';

@@ -10,7 +10,7 @@ export interface DeliveryObserver {
   workerError(message: string): void;
 }
 
-/** What the delivery worker (worker.ts), its lanes (lanes.ts) and attempts (attempt.ts) use. */
+/** What the delivery worker (worker.ts), its lanes (worker.ts too) and attempts (attempt.ts) use. */
 export interface WorkerDeps {
   store: Store;
   /** The current config snapshot (its destinations change at run time). */

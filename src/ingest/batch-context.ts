@@ -3,7 +3,7 @@ import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { CopySources } from './copy-sources.js';
 import type { PlatformTraits } from './late-copy.js';
 
-// What the batch processor (process-batch.ts) is given and answers, shared by its parts.
+// What the batch processor (processBatch in ingest-pipeline.ts) is given and answers, shared by its parts.
 
 /** One write of the ingest path. */
 export type IngestItem = { kind: 'touch'; touch: Touch } | { kind: 'event'; event: TrackedEvent };

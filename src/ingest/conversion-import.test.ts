@@ -7,7 +7,7 @@ import {
   type ImportOptions,
   importConversions,
 } from './conversion-import.js';
-import type { EventOutcome } from './process-batch.js';
+import type { EventOutcome } from './ingest-pipeline.js';
 
 const NOW_MS = Date.UTC(2026, 0, 31, 12);
 const DAY_S = 86_400;

@@ -6,7 +6,7 @@ import { CsvError, parse } from 'csv-parse';
 import type { ActionSource, Consent, TrackedEvent } from '../domain/event.js';
 import { type ValidationContext, validateEvent } from '../domain/validation.js';
 import type { Store } from '../store/store.js';
-import type { EventOutcome } from './process-batch.js';
+import type { EventOutcome } from './ingest-pipeline.js';
 
 /** Rows validated and ingested together: one transaction, one progress step. */
 export const IMPORT_CHUNK_ROWS = 500;

@@ -8,8 +8,10 @@ import {
 import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import type { ClearUserInfo } from '../domain/customer-info.js';
+import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { dedupRowIndex } from '../domain/dedup-credit.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { eventKey } from '../domain/event-key.js';
 import type {
   ConversionPathRecord,
   ConversionRecord,
@@ -18,17 +20,18 @@ import type {
   IngestTx,
   TouchLookup,
 } from '../store/store.js';
-import type { Timing } from './batch-context.js';
+import type { BatchContext, EventOutcome, Timing } from './batch-context.js';
 import { clearUserFor } from './clear-user-ride.js';
 import { pathLookbackS, pathRecord } from './conversion-paths.js';
-import { acceptRefusal } from './ingest-privacy.js';
-import { CONSENT_DENIED, deliversTest, LIMITED_DATA_USE } from './late-copy.js';
+import { acceptRefusal, protectEvent } from './ingest-privacy.js';
+import { CONSENT_DENIED, deliversTest, LIMITED_DATA_USE, settleLateCopy } from './late-copy.js';
 import { deliveryDueMs } from './merge-window.js';
 import { anonymousIds, personLookup, strongKeys } from './person-lookup.js';
 
-// One event's conversions: who its person is, the attribution decision per destination,
-// the rows written (path, conversions, deliveries), and the decisions taken again when a
-// later copy brings a stronger identity.
+// One event inside the ingest transaction (processEvent, at the end): its dedup key claimed or
+// merged into the copy already stored, then its conversions: who its person is, the
+// attribution decision per destination, the rows written (path, conversions, deliveries), and
+// the decisions taken again when a later copy brings a stronger identity.
 
 export const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 
@@ -289,4 +292,57 @@ export interface RideAlong {
 /** The `clear_user` column of a delivery, when it has one. */
 function clearColumn(clear: string | undefined): { clear_user?: string } {
   return clear ? { clear_user: clear } : {};
+}
+
+// One event of a batch, written statement by statement: claimed or merged into the copy
+// already stored, then its identity links and conversions (above).
+
+/** An event as it is stored: protected, with its key and what its deliveries carry. */
+export interface Arrival extends RideAlong {
+  e: TrackedEvent;
+  env: EnvironmentConfig | undefined;
+  pk: string;
+}
+
+export function arrive(arrived: TrackedEvent, ctx: BatchContext): Arrival {
+  const env = ctx.environment(arrived.env_id);
+  // The raw IP is never stored with the event; it rides only on the outbox rows of
+  // deliveries whose platform matches on it, and is dropped once they are done.
+  const e = protectEvent(arrived, env);
+  const rawIp = e.user.ip !== arrived.user.ip ? arrived.user.ip : undefined;
+  // So are the clear name and address values, on the rows of the platforms that need them.
+  const clearUser = arrived.clear_user;
+  return { e, env, pk: eventKey(ctx.nowMs, ctx.newId('')), rawIp, clearUser };
+}
+
+export async function processEvent(
+  tx: IngestTx,
+  a: Arrival,
+  ctx: BatchContext,
+): Promise<EventOutcome> {
+  const { e, env, pk, rawIp, clearUser } = a;
+  const nowS = Math.floor(ctx.nowMs / 1000);
+  const holder = await tx.claimAndInsertEvent(pk, e, ctx.nowMs, dedupStaleBefore(nowS));
+  if (holder) {
+    const stored = await tx.getEvent(holder);
+    if (stored) {
+      const { merged, changed, addedKeys } = mergeDuplicate(stored.event, e);
+      // A server copy vouches for a browser copy of the same event.
+      const vouched = !!e.verified && !merged.verified;
+      if (vouched) merged.verified = e.verified;
+      await tx.updateDuplicate(stored.pk, merged);
+      if (changed || vouched) {
+        await linkIdentities(tx, merged);
+        if (env) await reattribute(tx, stored, merged, env, ctx, a);
+        if (env)
+          await settleLateCopy(tx, { ...ctx, stored, merged, addedKeys, env, rawIp, clearUser });
+      }
+      return { status: 'duplicate', of: stored.pk };
+    }
+    // The holder's event is gone (purged): this copy is stored under its own key.
+    await tx.insertEvent(pk, e, ctx.nowMs);
+  }
+  await linkIdentities(tx, e);
+  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx, a) : 0;
+  return { status: 'accepted', pk, conversions };
 }

@@ -19,8 +19,8 @@ import type {
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import type { FieldError } from '../domain/validation-error.js';
+import type { EventOutcome } from './ingest-pipeline.js';
 import { type IngestPipeline, IngestRefused } from './ingest-pipeline.js';
-import type { EventOutcome } from './process-batch.js';
 
 /** What a request said of the events it carried; one object is shared by its arrivals. */
 export interface RequestFacts {

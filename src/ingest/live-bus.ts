@@ -1,6 +1,6 @@
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventDiagnostics } from '../domain/event-diagnostics.js';
-import type { EventOutcome, IngestItem } from './process-batch.js';
+import type { EventOutcome, IngestItem } from './ingest-pipeline.js';
 
 /** One committed write, as the live debugger shows it. */
 export type LiveItem =

@@ -4,14 +4,16 @@ import type { TrackedEvent } from '../domain/event.js';
 import type { IngestTx, SetWiseIngest } from '../store/store.js';
 import type { BatchContext, EventOutcome } from './batch-context.js';
 import {
+  type Arrival,
+  arrive,
   conversionRows,
   type DecisionInput,
   decideWith,
   decisionInput,
   linkIdentities,
+  processEvent,
   subscribed,
 } from './conversions.js';
-import { type Arrival, arrive, processEvent } from './process-event.js';
 
 /** A new event's conversions, waiting for the touch read and the write of their group. */
 interface PendingConversions {

@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { DAY_S } from '../domain/report.js';
-import { processBatch } from '../ingest/process-batch.js';
+import { processBatch } from '../ingest/ingest-pipeline.js';
 import type { Store } from '../store/store.js';
 
 /** Rows per touch write and events per ingest transaction. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
 import type { EnvironmentConfig } from '../../src/domain/config-types.js';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
-import { type BatchContext, processBatch } from '../../src/ingest/process-batch.js';
+import { type BatchContext, processBatch } from '../../src/ingest/ingest-pipeline.js';
 import type { Store } from '../../src/store/store.js';
 import { dedupKey } from '../helpers/stored-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';

@@ -144,7 +144,7 @@ function records(env_id: string, c: GenConversion, i: number): ConversionRecord[
       ...(c.test ? { test: true } : {}),
     };
   });
-  // As the ingest path marks it (process-batch.ts): the row the deduplicated view counts.
+  // As the ingest path marks it (conversions.ts): the row the deduplicated view counts.
   const pick = rows[dedupRowIndex(rows)];
   if (pick) pick.dedup_row = true;
   return rows;

@@ -16,7 +16,7 @@ import { rewriteUrl } from '../plugins/url-rewrite.js';
 import type { Query } from '../request/query.js';
 import type { Services } from '../services.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
-import { impressionPixel, type PixelAnswer } from './impression.js';
+import { impressionPixel, type PixelAnswer } from './pixel-hit.js';
 
 /** What the fast path needs of the app around it. */
 export interface FastPathDeps {

@@ -10,10 +10,17 @@ import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
 import { clickRoute } from './click.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
-import { IMPRESSION_PARAMS, impressionPixel } from './impression.js';
 import { IMPRESSION_ROUTE } from './impression-query.js';
 import { destinationHitCounter } from './macro-counts.js';
-import { browserId, headOnly, macroWarnings, pixelProblem, readParams } from './pixel-hit.js';
+import {
+  browserId,
+  headOnly,
+  IMPRESSION_PARAMS,
+  impressionPixel,
+  macroWarnings,
+  pixelProblem,
+  readParams,
+} from './pixel-hit.js';
 
 function sendGif(reply: FastifyReply, warnings: string[], cookie?: string): FastifyReply {
   reply.headers(GIF_HEADERS);
