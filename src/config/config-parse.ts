@@ -1,5 +1,6 @@
 import type { AppConfig, ConfigOverrides } from '../domain/config-types.js';
 import type { FieldError } from '../domain/validation-error.js';
+import { parseApps } from './apps-parse.js';
 import { isObj, Reader } from './config-reader.js';
 import { freezeConfig } from './config-snapshot.js';
 import { parseEnvironment } from './environment-parse.js';
@@ -98,6 +99,7 @@ export function parseConfig(
       ),
     },
     environments,
+    apps: parseApps(r, o.apps, envIds),
     touch_retention_ms: r.duration(
       o,
       'touch_retention',

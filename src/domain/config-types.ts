@@ -114,6 +114,24 @@ export interface EnvironmentConfig {
   destinations: DestinationConfig[];
 }
 
+/** The store an app is sold in (issue 25). */
+export type AppPlatform = 'ios' | 'android';
+
+/**
+ * A mobile app and the environment its installs, in-app events and Apple postbacks belong
+ * to (config `apps`, issue 25).
+ */
+export interface AppEntry {
+  /** iOS: the App Store id (digits, as postbacks carry it); Android: the package name. */
+  app_id: string;
+  platform: AppPlatform;
+  env_id: string;
+  /** iOS bundle identifier (`com.example.shop`), as SDKs name the app; optional. */
+  bundle_id?: string;
+  /** Shown in reports and the dashboard; optional. */
+  name?: string;
+}
+
 /** Everything the server needs, read and validated once at start (STYLE rule 10). */
 export interface AppConfig {
   port: number;
@@ -132,6 +150,8 @@ export interface AppConfig {
    */
   rate_limit: { per_ip: number; per_key: number; auth_failures: number };
   environments: EnvironmentConfig[];
+  /** Mobile apps and their environments (`apps`); empty when none are configured. */
+  apps: AppEntry[];
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;
   /** Events older than this are purged (their conversions stay, for reports). */
