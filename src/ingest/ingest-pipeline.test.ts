@@ -122,7 +122,9 @@ describe('IngestPipeline event batches', () => {
     const flush = p.flush().then(() => {
       flushed = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    // Not a timed wait: every pending callback runs, twice over, and flush() is still held by
+    // the batch in flight (the gated store answers only when opened).
+    for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
     expect(flushed).toBe(false);
     s.open();
     await flush;

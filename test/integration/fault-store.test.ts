@@ -133,7 +133,9 @@ async function afterRecovery(base: string, t: ReturnType<typeof traffic>) {
   const from = t.api.length;
   await waitFor(() => t.api.slice(from).some((a) => a.status === 200), 30_000);
   await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 30_000);
-  await sleep(200);
+  // Some traffic of both kinds after recovery, counted rather than timed.
+  const [apiAt, pixelsAt] = [t.api.length, t.pixels.length];
+  await waitFor(() => t.api.length >= apiAt + 4 && t.pixels.length >= pixelsAt + 4, 30_000);
   await t.stop();
   expect(t.pixels.every((h) => h.status === 200)).toBe(true);
   expect(t.api.every((a) => a.status === 200 || a.status === 503)).toBe(true);

@@ -4,7 +4,6 @@ import {
   admin,
   postEvents,
   purchase,
-  sleep,
   tempDir,
   testConfig,
   UA,
@@ -44,7 +43,8 @@ describe.skipIf(!hasPostgres)('several serve processes on one PostgreSQL', () =>
     await fetch(`${servers[0].base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-MP`, {
       headers: { 'user-agent': UA },
     });
-    await sleep(100);
+    // The impression is committed before the conversions arrive (the pixel answers first).
+    await waitFor(async () => (await admin(servers[0].base, '/api/stats')).body.impressions === 1);
     const batches = [];
     for (let i = 0; i < CONVERSIONS; i += 100) {
       const target = servers[(i / 100) % 3];
@@ -65,14 +65,17 @@ describe.skipIf(!hasPostgres)('several serve processes on one PostgreSQL', () =>
     const keys = () => new Set(hook.got.map((g) => g.headers['idempotency-key']));
     await waitFor(() => keys().size === CONVERSIONS, 90_000, 100);
     // Rows the killed process sent but could not record come back when its lease (3 s)
-    // expires and are sent again with the same key; wait for the outbox to settle.
+    // expires and are sent again with the same key; wait for the outbox to settle: every row
+    // delivered and none pending (a row is recorded only after the receiver answered), so no
+    // send is left to come.
     await waitFor(
-      async () =>
-        (await admin(servers[0].base, '/api/stats')).body.outbox_delivered === CONVERSIONS,
+      async () => {
+        const s = (await admin(servers[0].base, '/api/stats')).body;
+        return s.outbox_delivered === CONVERSIONS && s.outbox_pending === 0;
+      },
       30_000,
       200,
     );
-    await sleep(500);
     const stats = (await admin(servers[0].base, '/api/stats')).body;
     expect(stats).toMatchObject({
       conversions: CONVERSIONS,

@@ -4,7 +4,6 @@ import {
   admin,
   postEvents,
   purchase,
-  sleep,
   tempDir,
   testConfig,
   UA,
@@ -50,11 +49,12 @@ describe('the serve process across crashes and commands', () => {
     const since = Date.now();
     const second = await startChild(cfg, `${dir}/data`);
     servers.push(second);
-    await waitFor(
-      async () => (await admin(second.base, '/api/stats')).body.outbox_delivered === 20,
-      20_000,
-    );
-    await sleep(500);
+    // Settled: all 20 delivered and none pending, so no further send can come (a row is
+    // recorded delivered only after the receiver answered it).
+    await waitFor(async () => {
+      const s = (await admin(second.base, '/api/stats')).body;
+      return s.outbox_delivered === 20 && s.outbox_pending === 0;
+    }, 20_000);
     for (let i = 0; i < 20; i++) {
       expect(
         posts(`ord-k${i}`).filter((g) => g.at >= since),
