@@ -84,6 +84,12 @@ export function parseEnvironment(
     reporting_currency: reportingCurrency(r, o, path),
     cookie_partitioned: r.bool(o, 'cookie_partitioned', `${path}.cookie_partitioned`, false),
     follow_cmp: r.bool(o, 'follow_cmp', `${path}.follow_cmp`, false),
+    ios_probabilistic_matching: r.bool(
+      o,
+      'ios_probabilistic_matching',
+      `${path}.ios_probabilistic_matching`,
+      false,
+    ),
     consent_categories: parseConsentCategories(
       r,
       o.consent_categories,

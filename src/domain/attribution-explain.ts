@@ -29,7 +29,9 @@ export type TouchVerdict =
   | 'outside_window'
   | 'other_destination'
   | 'after_conversion'
-  | 'consent_denied';
+  | 'consent_denied'
+  /** Inside its window, but barred by the conversion's eligibility filter (issue 25). */
+  | 'not_eligible';
 
 export interface ExplainedTouch {
   kind: Touch['kind'];
@@ -128,7 +130,7 @@ function lostBecause(loser: Candidate, winner: Candidate): string {
   return `the credited ${won} is of the same class, time and key and comes first`;
 }
 
-type Role = 'credited' | 'also' | 'passed' | 'also_passed' | 'other';
+type Role = 'credited' | 'also' | 'passed' | 'also_passed' | 'excluded' | 'other';
 
 function verdictOf(
   touch: Touch,
@@ -169,6 +171,11 @@ function verdictOf(
       verdict: 'consent_denied',
       message: `${name} was inside the ${window} window, but ads consent was denied`,
     };
+  if (role === 'excluded')
+    return {
+      verdict: 'not_eligible',
+      message: `${name} was inside the ${window} window, but earns no credit: ${because}`,
+    };
   if (role === 'also_passed')
     return { verdict: 'beaten', message: `${name}: also found by a stronger key; passed over` };
   return {
@@ -207,11 +214,17 @@ export function explainAttribution(
   consentDenied: boolean,
 ): AttributionExplanation {
   const candidates = candidatesFor(who, touches, rules);
-  const inWindow = candidates.filter((c) => c.in_window);
+  const inWindow = candidates.filter((c) => c.in_window && !c.excluded);
   const winner = consentDenied ? undefined : inWindow[0];
   const decision = consentDenied ? null : attribute(who, touches, rules);
   const roles = new Map<Touch, Role>();
   const because = new Map<Touch, string>();
+  // Barred touches (an iOS app event's IP match, an injected click) say why, consent or not.
+  for (const c of candidates)
+    if (c.in_window && c.excluded) {
+      roles.set(c.touch, 'excluded');
+      because.set(c.touch, c.excluded);
+    }
   for (const c of inWindow) {
     roles.set(c.touch, c === winner ? 'credited' : 'passed');
     if (winner && c !== winner) because.set(c.touch, lostBecause(c, winner));

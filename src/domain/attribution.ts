@@ -64,6 +64,13 @@ export function describeClass(c: MatchClass): string {
 /** Default window of probabilistic matches, clicks and impressions alike (DESIGN §6). */
 export const DEFAULT_PROBABILISTIC_WINDOW_MS = 86_400_000;
 
+/**
+ * A rule that keeps a matched touch from earning credit for one conversion: why, or null.
+ * Attribution then falls to the next eligible touch, the class order unchanged (issue 25: an
+ * iOS app event's IP matches, a click injected seconds before an install, a flooding click).
+ */
+export type TouchExclusion = (touch: Touch, key: MatchKey, gap_s: number) => string | null;
+
 /** A destination's attribution settings, windows already clamped (see attributionRules). */
 export interface AttributionRules {
   dest_id: string;
@@ -73,6 +80,8 @@ export interface AttributionRules {
   probabilistic_click_window_ms: number;
   /** Window of `ip+ua` and `ip` impressions; never longer than `view_window_ms`. */
   probabilistic_view_window_ms: number;
+  /** The conversion's eligibility filter, when it has one (the caller's: app events). */
+  exclude?: TouchExclusion;
 }
 
 /** The windows a destination is configured with; probabilistic ones default to 1 day. */
@@ -201,6 +210,8 @@ export interface Candidate {
   /** Conversion time minus touch time, seconds (down to -CLOCK_SKEW_S). */
   gap_s: number;
   in_window: boolean;
+  /** Why this touch may not be credited for this conversion (rules.exclude), or null. */
+  excluded: string | null;
 }
 
 /**
@@ -241,6 +252,7 @@ export function candidatesFor(
       match_class: matchClassOf(touch.kind, key),
       gap_s,
       in_window: gap_s * 1000 <= windowMs(touch.kind, key, rules),
+      excluded: rules.exclude?.(touch, key, gap_s) ?? null,
     });
   }
   return out.sort(compareCandidates);
@@ -254,8 +266,14 @@ export function describeGap(seconds: number): string {
   return `${seconds} s`;
 }
 
-/** The reason of an unattributed decision: the nearest touch and the window it missed. */
+/**
+ * The reason of an unattributed decision: the best touch inside its window that the
+ * conversion's eligibility filter barred, else the nearest touch and the window it missed.
+ */
 function missReason(missed: readonly Candidate[], rules: AttributionRules): string {
+  const barred = missed.find((c) => c.in_window && c.excluded);
+  if (barred)
+    return `${barred.touch.kind} ${barred.touch.touch_id} via ${barred.key} earns no credit: ${barred.excluded}`;
   let near: Candidate | undefined;
   for (const c of missed) if (!near || c.gap_s < near.gap_s) near = c;
   if (!near) return 'no touch of this person for this destination';
@@ -289,7 +307,8 @@ export function attributionOf(best: Candidate, rules: AttributionRules): Attribu
  * class with a touch inside its window — deterministic click, deterministic impression,
  * `ip+ua` click, `ip+ua` impression, `ip` click, `ip` impression — so a shared address never
  * takes credit from the person's own cookie-matched touch. Inside a class the latest touch
- * wins. Touches of other destinations are never credited.
+ * wins. Touches of other destinations are never credited, nor those the conversion's
+ * eligibility filter (`rules.exclude`) bars: the next eligible touch wins instead.
  */
 export function attribute(
   who: ConversionIdentity,
@@ -297,7 +316,7 @@ export function attribute(
   rules: AttributionRules,
 ): AttributionDecision {
   const candidates = candidatesFor(who, touches, rules);
-  const best = candidates.find((c) => c.in_window);
+  const best = candidates.find((c) => c.in_window && !c.excluded);
   if (!best) return { attributed: false, reason: missReason(candidates, rules) };
   return { attributed: true, attribution: attributionOf(best, rules) };
 }

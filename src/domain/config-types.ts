@@ -111,6 +111,12 @@ export interface EnvironmentConfig {
    * null: no conversion, a report names a currency only when all its money is in one.
    */
   reporting_currency: string | null;
+  /**
+   * iOS app events may be credited by `ip` and `ip+ua` matches (absent: false). Apple forbids
+   * fingerprinting users who did not grant tracking (docs/mobile.md); an app's own setting in
+   * `apps` wins over this one.
+   */
+  ios_probabilistic_matching?: boolean;
   destinations: DestinationConfig[];
 }
 

@@ -35,6 +35,7 @@ function candidateOf(dest_id: string, a: Attribution): Candidate {
     match_class: matchClassOf(kind, a.match_key),
     gap_s: 0,
     in_window: true,
+    excluded: null,
   };
 }
 

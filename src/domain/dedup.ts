@@ -98,9 +98,12 @@ export function mergeDuplicate(
     consent: consent.value,
   };
   if (action_source) merged.action_source = action_source;
+  // The app a later copy names (an SDK's copy after the backend's) tells where it came from.
+  const app_id = first.app_id ? undefined : later.app_id;
+  if (app_id) merged.app_id = app_id;
   return {
     merged,
-    changed: user.changed || properties.changed || consent.changed || !!action_source,
+    changed: user.changed || properties.changed || consent.changed || !!action_source || !!app_id,
     addedKeys: addedUserKeys(first.user, later.user),
   };
 }

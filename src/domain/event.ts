@@ -67,7 +67,17 @@ export interface UserKeys {
   idfv?: string;
   gaid?: string;
   app_instance_id?: string;
+  /**
+   * The operating system the app event came from, lower-cased (`ios`, `android`…): an iOS app
+   * event is matched by deterministic keys only (mobile-platform.ts, issue 25).
+   */
+  os?: string;
+  /** App Tracking Transparency status the app read; only `authorized` keeps an IDFA. */
+  att_status?: AttStatus;
 }
+
+/** `ATTrackingManager.AuthorizationStatus`, in our spelling (mobile-platform.ts). */
+export type AttStatus = 'not_determined' | 'restricted' | 'denied' | 'authorized';
 
 /** The platform ids a user may carry (see UserKeys). */
 export const PLATFORM_ID_KEYS = [
@@ -130,6 +140,11 @@ export interface TrackedEvent {
   event_time: number;
   /** Where the conversion happened, when the caller said (an offline import says so). */
   action_source?: ActionSource;
+  /**
+   * The app that sent it: its App Store id, Play package name or bundle id, as the config's
+   * `apps` name it (an app listed as iOS makes its events iOS app events).
+   */
+  app_id?: string;
   source: EventSource;
   user: UserKeys;
   /**

@@ -184,4 +184,28 @@ describe('Segment message mapping', () => {
       'context.traits.email',
     );
   });
+
+  it("SG10 mobile SDKs: context.os.name, the IDFA plugin's trackingStatus and the bundle id come along", () => {
+    const r = mapSegmentMessage({
+      type: 'track',
+      event: 'Application Installed',
+      anonymousId: 'a',
+      context: {
+        os: { name: 'iOS', version: '17.4' },
+        app: { namespace: 'com.example.shop', version: '3.1' },
+        device: { advertisingId: 'IDFV-1', adTrackingEnabled: false, trackingStatus: 'denied' },
+      },
+    });
+    expect(r.ok && r.event).toMatchObject({
+      event_name: 'app_install',
+      app_id: 'com.example.shop',
+      user: { os: 'iOS', att_status: 'denied' },
+    });
+    expect(r.ok && (r.event.user as { idfa?: string }).idfa).toBeUndefined();
+    expect(r.ok && r.sources).toMatchObject({
+      'user.os': 'context.os.name',
+      'user.att_status': 'context.device.trackingStatus',
+      app_id: 'context.app.namespace',
+    });
+  });
 });

@@ -119,6 +119,14 @@ function deviceIds(context: Obj): Obj {
   const id = str(device.id);
   if (id && ios) ids.idfv = id;
   else if (id && android) ids.app_instance_id = id;
+  // The OS says whether Apple's rules apply (mobile-platform.ts); the ATT status whether the
+  // advertisingId is an IDFA the user allowed. Segment's IDFA plugin writes `trackingStatus`
+  // and, when tracking is not authorized, the IDFV as `advertisingId` with adTrackingEnabled
+  // false (segmentio/analytics-swift, Examples/other_plugins/IDFACollection.swift).
+  const osName = str(obj(context.os).name);
+  if (osName) ids.os = osName;
+  const att = str(device.trackingStatus);
+  if (att) ids.att_status = att;
   return ids;
 }
 
@@ -172,6 +180,9 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
     user,
     properties,
   };
+  // The app's bundle id (`context.app.namespace`), which the config's `apps` may list.
+  const app = str(obj(context.app).namespace);
+  if (app) event.app_id = app;
   return {
     ok: true,
     event,
@@ -220,6 +231,9 @@ function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, st
     'user.gaid': 'context.device.advertisingId',
     'user.idfv': 'context.device.id',
     'user.app_instance_id': 'context.device.id',
+    'user.os': 'context.os.name',
+    'user.att_status': 'context.device.trackingStatus',
+    app_id: 'context.app.namespace',
     ...(value ? { 'properties.value': `properties.${value}` } : {}),
     'properties.content_ids': contentIds,
     ...(!str(props.url) && str(page.url) ? { 'properties.url': 'context.page.url' } : {}),

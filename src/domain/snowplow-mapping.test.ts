@@ -178,8 +178,9 @@ describe('Snowplow payload mapping', () => {
     expect(r).toMatchObject({
       ok: true,
       server: false,
-      event: { user: { idfa: 'IDFA-9', idfv: 'IDFV-9' } },
+      event: { user: { idfa: 'IDFA-9', idfv: 'IDFV-9', os: 'ios' } },
     });
+    expect(r.ok === true && r.sources['user.os']).toBe('cx');
   });
 
   it('SP09 sources name the field each value was read from: ue_pr before ue_px, an empty ttm is dtm', () => {

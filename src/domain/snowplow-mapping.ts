@@ -129,10 +129,18 @@ function ecommerce(action: Obj, entities: SelfDescribing[]): { name: string; pro
   return { name: ECOMMERCE_ACTIONS[type] ?? type, props };
 }
 
-/** Mobile identifiers from the `mobile_context` entity (IDFA, IDFV, Android advertising id). */
+/**
+ * Mobile identifiers from the `mobile_context` entity (IDFA, IDFV, Android advertising id) and
+ * its `osType` (`ios`, `tvos`, `android`…: whether Apple's rules apply, mobile-platform.ts).
+ */
 function mobileIds(entities: SelfDescribing[]): Obj {
   const m = entity(entities, 'com.snowplowanalytics.snowplow/mobile_context') ?? {};
-  const ids: Obj = { idfa: str(m.appleIdfa), idfv: str(m.appleIdfv), gaid: str(m.androidIdfa) };
+  const ids: Obj = {
+    idfa: str(m.appleIdfa),
+    idfv: str(m.appleIdfv),
+    gaid: str(m.androidIdfa),
+    os: str(m.osType),
+  };
   const session = entity(entities, 'com.snowplowanalytics.snowplow/client_session') ?? {};
   if (str(session.userId)) ids.app_instance_id = session.userId;
   for (const k of Object.keys(ids)) if (ids[k] === undefined) delete ids[k];
@@ -323,6 +331,7 @@ function sourcesOf(
     'user.idfv': cx,
     'user.gaid': cx,
     'user.app_instance_id': cx,
+    'user.os': cx,
     'properties.value': value,
     'properties.currency': currency,
     'properties.content_ids': e === 'ti' ? 'ti_sk' : props,

@@ -9,6 +9,7 @@ import { DEVICE_ID_KEYS, normalizeDeviceId } from './device-id.js';
 import { PLATFORM_ID_KEYS, type UserKeys } from './event.js';
 import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
 import { canonicalIp } from './ip-address.js';
+import { normalizeAttStatus, normalizeOs } from './mobile-platform.js';
 import type { FieldError } from './validation-error.js';
 import { isObj, type Obj, optString } from './validation-fields.js';
 
@@ -83,6 +84,7 @@ export function parseUser(
     const id = v === undefined ? null : normalizeDeviceId(v);
     if (id) user[key] = id;
   }
+  parsePlatform(raw, user, errors, warnings);
   const email = hashedKey(raw, 'email', hashEmail, errors);
   if (email) user.email_sha256 = email;
   const phone = hashedKey(raw, 'phone', hashPhone, errors);
@@ -95,6 +97,38 @@ export function parseUser(
   if (clearPhone) user.phone_e164_sha256 = clearPhone;
   parseCustomerInfo(raw, user, clearOut, errors, warnings, nowYear);
   return user;
+}
+
+/**
+ * `user.os` (iOS app events match by deterministic keys only) and `user.att_status`: an IDFA
+ * read without App Tracking Transparency authorization is not the user's consent to be
+ * tracked, so it is dropped, with a warning (issue 25).
+ */
+function parsePlatform(raw: Obj, user: UserKeys, errors: FieldError[], warnings: string[]): void {
+  const os = optString(raw, 'os', 'user.os', errors);
+  if (os !== undefined) {
+    const name = normalizeOs(os);
+    if (name) user.os = name;
+    else
+      errors.push({
+        field: 'user.os',
+        message: 'must be an operating system name such as ios or android',
+      });
+  }
+  if (raw.att_status === undefined || raw.att_status === null || raw.att_status === '') return;
+  const att = normalizeAttStatus(raw.att_status);
+  if (!att) {
+    errors.push({
+      field: 'user.att_status',
+      message: 'must be one of authorized, denied, restricted, not_determined (or 0-3)',
+    });
+    return;
+  }
+  user.att_status = att;
+  if (att !== 'authorized' && user.idfa) {
+    delete user.idfa;
+    warnings.push(`user.idfa dropped: App Tracking Transparency status is ${att}`);
+  }
 }
 
 const CLEAR_USER_SET: ReadonlySet<string> = new Set(CLEAR_USER_FIELDS);

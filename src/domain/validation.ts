@@ -228,6 +228,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const properties = parseProperties(raw.properties, errors, warnings);
   const consent = parseConsent(raw.consent, errors);
   const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);
+  const appId = optString(raw, 'app_id', 'app_id', errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -238,6 +239,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       event_id: eventId ?? ctx.newId(),
       event_time: eventTime,
       ...(actionSource ? { action_source: actionSource } : {}),
+      ...(appId ? { app_id: appId.trim() } : {}),
       source: ctx.source,
       user,
       ...(Object.keys(clearUser).length > 0 ? { clear_user: clearUser } : {}),

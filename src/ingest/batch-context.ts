@@ -1,6 +1,7 @@
 import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { CopySources } from './copy-sources.js';
+import type { AppLookup } from './eligibility.js';
 import type { PlatformTraits } from './late-copy.js';
 
 // What the batch processor (processBatch in ingest-pipeline.ts) is given and answers, shared by its parts.
@@ -27,7 +28,9 @@ export interface BatchContext {
   platforms?: PlatformTraits;
   /** Which side sends which event name, for `merge_window: auto`; absent: always hold. */
   copies?: CopySources;
+  /** The config's `apps`: whether an event's app is an iOS app (eligibility.ts). */
+  apps?: AppLookup;
 }
 
-/** The clock and platform traits the conversion writers take from the context. */
-export type Timing = Pick<BatchContext, 'nowMs' | 'platforms' | 'copies'>;
+/** The clock, platform traits and apps the conversion writers take from the context. */
+export type Timing = Pick<BatchContext, 'nowMs' | 'platforms' | 'copies' | 'apps'>;

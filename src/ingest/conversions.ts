@@ -4,6 +4,7 @@ import {
   attribute,
   attributionRules,
   type ConversionIdentity,
+  type TouchExclusion,
 } from '../domain/attribution.js';
 import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
@@ -23,6 +24,7 @@ import type {
 import type { BatchContext, EventOutcome, Timing } from './batch-context.js';
 import { clearUserFor } from './clear-user-ride.js';
 import { pathLookbackS, pathRecord } from './conversion-paths.js';
+import { eventExclusion } from './eligibility.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 import { CONSENT_DENIED, deliversTest, LIMITED_DATA_USE, settleLateCopy } from './late-copy.js';
 import { deliveryDueMs } from './merge-window.js';
@@ -72,12 +74,19 @@ export function subscribed(env: EnvironmentConfig, e: TrackedEvent): Destination
  */
 export type DecisionInput =
   | { decisions: Map<string, AttributionDecision> }
-  | { who: ConversionIdentity; lookup: TouchLookup; lookback_s: number };
+  | {
+      who: ConversionIdentity;
+      lookup: TouchLookup;
+      lookback_s: number;
+      /** The event's eligibility filter (eligibility.ts), when it has one. */
+      exclude?: TouchExclusion;
+    };
 
 export async function decisionInput(
   tx: IngestTx,
   e: TrackedEvent,
   dests: DestinationConfig[],
+  exclude?: TouchExclusion,
 ): Promise<DecisionInput> {
   const decisions = new Map<string, AttributionDecision>();
   if (!adsPermitted(e.consent)) {
@@ -93,7 +102,7 @@ export async function decisionInput(
   }
   const lookback_s = pathLookbackS(dests);
   const { who, lookup } = await personLookup(tx, e, e.event_time - lookback_s);
-  return { who, lookup, lookback_s };
+  return { who, lookup, lookback_s, ...(exclude ? { exclude } : {}) };
 }
 
 interface Decided {
@@ -117,13 +126,18 @@ export function decideWith(
       out.set(d.id, { attributed: false, reason: refusal });
       continue;
     }
-    out.set(d.id, attribute(input.who, human, attributionRules(d)));
+    out.set(d.id, attribute(input.who, human, { ...attributionRules(d), exclude: input.exclude }));
   }
   return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
 }
 
-async function decide(tx: IngestTx, e: TrackedEvent, dests: DestinationConfig[]): Promise<Decided> {
-  const input = await decisionInput(tx, e, dests);
+async function decide(
+  tx: IngestTx,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  exclude: TouchExclusion | undefined,
+): Promise<Decided> {
+  const input = await decisionInput(tx, e, dests, exclude);
   const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
   return decideWith(e, dests, input, touches);
 }
@@ -197,12 +211,14 @@ export async function recordConversions(
   tx: IngestTx,
   pk: string,
   e: TrackedEvent,
-  dests: DestinationConfig[],
+  env: EnvironmentConfig,
   at: Timing,
   ride: RideAlong,
 ): Promise<number> {
+  const dests = subscribed(env, e);
   if (dests.length === 0) return 0;
-  const rows = conversionRows(pk, e, dests, await decide(tx, e, dests), at, ride);
+  const decided = await decide(tx, e, dests, eventExclusion(e, env, at.apps));
+  const rows = conversionRows(pk, e, dests, decided, at, ride);
   await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
   return dests.length;
 }
@@ -231,7 +247,7 @@ export async function reattribute(
   { pk, received_at_ms }: { pk: string; received_at_ms: number },
   merged: TrackedEvent,
   env: EnvironmentConfig,
-  { nowMs, platforms }: Timing,
+  { nowMs, platforms, apps }: Timing,
   { rawIp, clearUser }: RideAlong,
 ) {
   const rows = await tx.conversionsOfEvent(pk);
@@ -240,7 +256,7 @@ export async function reattribute(
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
-  const { decisions, path } = await decide(tx, merged, dests);
+  const { decisions, path } = await decide(tx, merged, dests, eventExclusion(merged, env, apps));
   const conversion_id = open[0]?.conversion_id;
   if (conversion_id) await tx.putConversionPath(pathOf(conversion_id, pk, merged, path, nowMs));
   for (const d of dests) {
@@ -343,6 +359,6 @@ export async function processEvent(
     await tx.insertEvent(pk, e, ctx.nowMs);
   }
   await linkIdentities(tx, e);
-  const conversions = env ? await recordConversions(tx, pk, e, subscribed(env, e), ctx, a) : 0;
+  const conversions = env ? await recordConversions(tx, pk, e, env, ctx, a) : 0;
   return { status: 'accepted', pk, conversions };
 }

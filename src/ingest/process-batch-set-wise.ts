@@ -14,6 +14,7 @@ import {
   processEvent,
   subscribed,
 } from './conversions.js';
+import { eventExclusion } from './eligibility.js';
 
 /** A new event's conversions, waiting for the touch read and the write of their group. */
 interface PendingConversions {
@@ -82,7 +83,10 @@ export async function processBatchSetWise(
     }
     await linkIdentities(tx, a.e);
     const dests = a.env ? subscribed(a.env, a.e) : [];
-    if (dests.length > 0) group.push({ a, dests, input: await decisionInput(tx, a.e, dests) });
+    if (dests.length > 0) {
+      const exclude = eventExclusion(a.e, a.env, ctx.apps);
+      group.push({ a, dests, input: await decisionInput(tx, a.e, dests, exclude) });
+    }
     outcomes.push({ status: 'accepted', pk: a.pk, conversions: dests.length });
   }
   await flush();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
 import {
+  admin,
   postEvents,
   startPixeltrail,
   tempDir,
@@ -16,10 +17,19 @@ let base: string;
 
 beforeAll(async () => {
   hook = await startReceiver(() => 200);
-  ({ server, base } = await startPixeltrail(
-    testConfig(`${hook.url}/hook`, { events: ['Purchase', 'app_install'] }),
-    tempDir(),
-  ));
+  const raw = testConfig(`${hook.url}/hook`, { events: ['Purchase', 'app_install'] }) as any;
+  // Clicks come from the addresses their X-Forwarded-For names (IP matching tests).
+  raw.trust_proxy = true;
+  // An environment whose operator allowed IP matching of iOS app events, knowingly.
+  const env = raw.environments[0];
+  raw.environments.push({
+    ...env,
+    id: 'env_ipok',
+    write_key: 'wk_ipok',
+    ios_probabilistic_matching: true,
+    destinations: [{ ...env.destinations[0], id: 'dsp_ok' }],
+  });
+  ({ server, base } = await startPixeltrail(raw, tempDir()));
 });
 afterAll(async () => {
   await server.close();
@@ -36,6 +46,30 @@ function appEvent(name: string, id: string, user: Record<string, string>, extra 
 
 function delivered(eventId: string) {
   return waitFor(() => hook.got.find((r) => JSON.parse(r.body).event_id === eventId));
+}
+
+/** An in-app ad click from `ip`, kept as a touch. */
+async function clickFrom(ip: string, clickId: string, env = 'env_t', dest = 'dsp1', extra = '') {
+  const res = await fetch(
+    `${base}/c?env_id=${env}&dest_id=${dest}&click_id=${clickId}${extra}&url=https://shop.example/`,
+    { headers: { 'user-agent': UA, 'x-forwarded-for': ip }, redirect: 'manual' },
+  );
+  expect(res.status).toBe(302);
+  await server.services.pipeline.flush();
+}
+
+/** The stored conversion of an event (committed before the API answered). */
+async function conversionOf(eventId: string, env = 'env_t') {
+  const { body } = await admin(base, `/api/conversions?env_id=${env}`);
+  return body.conversions.find((c: { event_id: string }) => c.event_id === eventId);
+}
+
+/** The debugger's explanation of an event's first conversion. */
+async function explanationOf(eventId: string) {
+  const { body } = await admin(base, '/api/events?env_id=env_t&limit=500');
+  const pk = body.events.find((e: any) => e.event.event_id === eventId)?.pk;
+  const trail = await admin(base, `/api/events/${pk}`);
+  return trail.body.conversions[0].explanation;
 }
 
 describe('mobile app events (MMP-style)', () => {
@@ -186,5 +220,133 @@ describe('mobile app events (MMP-style)', () => {
       event_name: 'app_install',
       attribution: { type: 'view', imp_id: 'IMP-SEG-APP', match_key: 'device_id' },
     });
+  });
+
+  it('MA06 an iOS app install matched only by IP gets no credit by default, and says why', async () => {
+    await clickFrom('203.0.113.61', 'CLK-IOS-IP');
+    const r = await postEvents(base, [
+      { event_name: 'app_install', event_id: 'ios-ip-1', user: { os: 'iOS', ip: '203.0.113.61' } },
+    ]);
+    expect(r.body).toMatchObject({ accepted: 1, errors: [] });
+    const c = await conversionOf('ios-ip-1');
+    expect(c.attribution).toBeNull();
+    expect(c.reason).toMatch(
+      /^click CLK-IOS-IP via ip earns no credit: iOS app event \(user.os is ios\): IP matching is off/,
+    );
+    const x = await explanationOf('ios-ip-1');
+    const ip = x.by_key.find((k: any) => k.match_key === 'ip').touches[0];
+    expect(ip).toMatchObject({ touch_id: 'CLK-IOS-IP', verdict: 'not_eligible' });
+    expect(ip.message).toContain('IP matching is off');
+  });
+
+  it('MA07 with ios_probabilistic_matching: true the same iOS install is credited by IP', async () => {
+    await clickFrom('203.0.113.62', 'CLK-IOS-IPOK', 'env_ipok', 'dsp_ok');
+    const r = await postEvents(
+      base,
+      [
+        {
+          event_name: 'app_install',
+          event_id: 'ios-ip-2',
+          user: { os: 'ios', ip: '203.0.113.62' },
+        },
+      ],
+      'wk_ipok',
+    );
+    expect(r.body).toMatchObject({ accepted: 1, errors: [] });
+    const c = await conversionOf('ios-ip-2', 'env_ipok');
+    expect(c.attribution).toMatchObject({ click_id: 'CLK-IOS-IPOK', match_key: 'ip' });
+  });
+
+  it('MA08 an iOS install is credited to its IDFA click, not to a later click from its IP', async () => {
+    const idfa = 'c0ffee00-a667-48bc-b806-42ecb2b48606';
+    await clickFrom('198.51.100.63', 'CLK-IOS-IDFA', 'env_t', 'dsp1', `&idfa=${idfa}`);
+    await clickFrom('203.0.113.63', 'CLK-IOS-LATER-IP');
+    await postEvents(base, [
+      {
+        event_name: 'app_install',
+        event_id: 'ios-idfa-1',
+        user: { idfa, att_status: 'authorized', ip: '203.0.113.63' },
+      },
+    ]);
+    const c = await conversionOf('ios-idfa-1');
+    expect(c.attribution).toMatchObject({ click_id: 'CLK-IOS-IDFA', match_key: 'device_id' });
+  });
+
+  it('MA09 Segment: an iOS SDK install (context.os.name) matched by IP alone is not credited; Android is', async () => {
+    await clickFrom('203.0.113.64', 'CLK-SEG-IOS');
+    await clickFrom('203.0.113.65', 'CLK-SEG-ANDROID');
+    const segment = (id: string, os: string, ip: string, device: Record<string, unknown>) =>
+      fetch(`${base}/v1/track`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from('wk_t:').toString('base64')}`,
+        },
+        body: JSON.stringify({
+          event: 'Application Installed',
+          anonymousId: `seg-${id}`,
+          messageId: id,
+          context: { ip, os: { name: os, version: '17.4' }, device },
+        }),
+      });
+    // Tracking denied: Segment's IDFA plugin sends the IDFV as advertisingId, disabled.
+    const denied = { adTrackingEnabled: false, advertisingId: 'idfv-1', trackingStatus: 'denied' };
+    expect((await segment('seg-ios-1', 'iOS', '203.0.113.64', denied)).status).toBe(200);
+    expect((await segment('seg-and-1', 'Android', '203.0.113.65', {})).status).toBe(200);
+    const ios = await conversionOf('seg-ios-1');
+    expect(ios.attribution).toBeNull();
+    expect(ios.reason).toContain('iOS app event (user.os is ios): IP matching is off');
+    const android = await conversionOf('seg-and-1');
+    expect(android.attribution).toMatchObject({ click_id: 'CLK-SEG-ANDROID', match_key: 'ip' });
+  });
+
+  it('MA10 Snowplow: a mobile_context osType ios install matched by IP alone is not credited', async () => {
+    await clickFrom('203.0.113.66', 'CLK-SP-IOS');
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'ShopApp/3.1 CFNetwork/1474 Darwin/23.0.0',
+        'x-forwarded-for': '203.0.113.66',
+      },
+      body: JSON.stringify({
+        schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+        data: [
+          {
+            e: 'ue',
+            p: 'mob',
+            aid: 'env_t',
+            eid: 'sp-ios-ip-1',
+            dtm: String(Date.now()),
+            ue_px: b64({
+              schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
+              data: {
+                schema: 'iglu:com.snowplowanalytics.mobile/application_install/jsonschema/1-0-0',
+                data: {},
+              },
+            }),
+            cx: b64({
+              schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-1',
+              data: [
+                {
+                  schema: 'iglu:com.snowplowanalytics.snowplow/mobile_context/jsonschema/1-0-3',
+                  data: {
+                    osType: 'ios',
+                    osVersion: '17.1',
+                    deviceManufacturer: 'Apple',
+                    deviceModel: 'iPhone15,2',
+                  },
+                },
+              ],
+            }),
+          },
+        ],
+      }),
+    });
+    expect(await res.json()).toMatchObject({ accepted: 1, errors: [] });
+    const c = await conversionOf('sp-ios-ip-1');
+    expect(c.attribution).toBeNull();
+    expect(c.reason).toContain('IP matching is off');
   });
 });

@@ -6,6 +6,7 @@ import { findDestination } from '../../config/find-destination.js';
 import { attributionRules } from '../../domain/attribution.js';
 import { explainAttribution } from '../../domain/attribution-explain.js';
 import { eventDiagnostics } from '../../domain/event-diagnostics.js';
+import { eventExclusion } from '../../ingest/eligibility.js';
 import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
 import { personTouches } from '../../ingest/person-lookup.js';
@@ -49,6 +50,8 @@ async function explainedTrail(s: Services, trail: EventTrail) {
   const { who, touches } = await s.store.ingest((tx) =>
     personTouches(tx, e, e.event_time - Math.ceil(s.config.touch_retention_ms / 1000)),
   );
+  // The same eligibility filter ingest applied (an iOS app event's IP matches say why).
+  const exclude = eventExclusion(e, env);
   return {
     ...trail,
     diagnostics: eventDiagnostics(e, trail.event.received_at_ms),
@@ -58,7 +61,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
         ? explainAttribution(
             who,
             touches,
-            attributionRules(d),
+            { ...attributionRules(d), exclude },
             c.reason === CONSENT_DENIED || e.consent.ads === false,
           )
         : null;
