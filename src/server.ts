@@ -23,6 +23,7 @@ import { Metrics } from './http/metrics.js';
 import { environmentForKey } from './http/request/key-check.js';
 import type { Services } from './http/services.js';
 import { seededCopySources } from './ingest/copy-sources.js';
+import { appLookup } from './ingest/eligibility.js';
 import { IngestPipeline, PG_EVENT_BATCHES_IN_FLIGHT } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
 import { openStore } from './store/open-store.js';
@@ -145,12 +146,13 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     onError: (message) => app.log.error({ message }, 'audience update failed'),
   });
   const copies = await seededCopySources(store, nowMs());
+  const apps = appLookup(config.apps);
   const pipeline = new IngestPipeline({
     store,
     nowMs,
     flushIntervalMs: config.flush_interval_ms,
     eventBatchesInFlight: store.dialect === 'postgres' ? PG_EVENT_BATCHES_IN_FLIGHT : 1,
-    context: () => ({ environment, newId, platforms: platformTraits, copies }),
+    context: () => ({ environment, newId, platforms: platformTraits, copies, apps }),
     observer: {
       touchesCommitted: (touches) => {
         metrics.batchSize.observe(touches.length);

@@ -66,7 +66,21 @@ function parseApp(r: Reader, raw: unknown, path: string, envIds: readonly string
     entry.bundle_id = bundle;
   }
   if (o.name !== undefined) entry.name = r.str(o, 'name', `${path}.name`);
+  if (o.ios_probabilistic_matching !== undefined)
+    entry.ios_probabilistic_matching = r.bool(
+      o,
+      'ios_probabilistic_matching',
+      `${path}.ios_probabilistic_matching`,
+      false,
+    );
   return entry;
 }
 
-const APP_KEYS = new Set(['app_id', 'platform', 'env_id', 'bundle_id', 'name']);
+const APP_KEYS = new Set([
+  'app_id',
+  'platform',
+  'env_id',
+  'bundle_id',
+  'name',
+  'ios_probabilistic_matching',
+]);

@@ -136,6 +136,11 @@ export interface AppEntry {
   bundle_id?: string;
   /** Shown in reports and the dashboard; optional. */
   name?: string;
+  /**
+   * This iOS app's events may be credited by `ip` / `ip+ua` matches, whatever its environment
+   * says (docs/mobile.md: Apple forbids fingerprinting); absent: the environment's setting.
+   */
+  ios_probabilistic_matching?: boolean;
 }
 
 /** Everything the server needs, read and validated once at start (STYLE rule 10). */

@@ -1,5 +1,5 @@
 import type { TouchExclusion } from '../domain/attribution.js';
-import type { EnvironmentConfig } from '../domain/config-types.js';
+import type { AppEntry, EnvironmentConfig } from '../domain/config-types.js';
 import type { TrackedEvent } from '../domain/event.js';
 import {
   deterministicOnly,
@@ -12,14 +12,19 @@ import {
 // them for its environment or its app. Ingest and the debugger ask the same question here.
 
 /** What the config says of the app an event names (the top-level `apps` list). */
-export interface AppRules {
-  platform: 'ios' | 'android';
-  /** This app's iOS events may match by IP (overrides its environment's setting). */
-  ios_probabilistic_matching?: boolean;
-}
+export type AppRules = Pick<AppEntry, 'platform' | 'ios_probabilistic_matching'>;
 
 /** The configured app an event of `env_id` names by `app_id`, when the config lists it. */
 export type AppLookup = (env_id: string, app_id: string) => AppRules | undefined;
+
+/**
+ * The lookup over the config's `apps`: an event names its app by store id (App Store id,
+ * package name) or bundle id, and only an app of the event's own environment counts.
+ */
+export function appLookup(apps: readonly AppEntry[]): AppLookup {
+  return (env_id, app_id) =>
+    apps.find((a) => a.env_id === env_id && (a.app_id === app_id || a.bundle_id === app_id));
+}
 
 /**
  * The eligibility filter of an event's conversions, or undefined when every touch DESIGN §6

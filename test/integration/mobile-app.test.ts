@@ -29,6 +29,11 @@ beforeAll(async () => {
     ios_probabilistic_matching: true,
     destinations: [{ ...env.destinations[0], id: 'dsp_ok' }],
   });
+  raw.apps = [
+    { app_id: '1234567890', platform: 'ios', env_id: 'env_t', bundle_id: 'com.example.shop' },
+    { app_id: '1234567891', platform: 'ios', env_id: 'env_t', ios_probabilistic_matching: true },
+    { app_id: 'com.example.shop', platform: 'android', env_id: 'env_t' },
+  ];
   ({ server, base } = await startPixeltrail(raw, tempDir()));
 });
 afterAll(async () => {
@@ -348,5 +353,31 @@ describe('mobile app events (MMP-style)', () => {
     const c = await conversionOf('sp-ios-ip-1');
     expect(c.attribution).toBeNull();
     expect(c.reason).toContain('IP matching is off');
+  });
+
+  it('MA11 an install naming an app the config lists as iOS is iOS; an app may allow IP matching', async () => {
+    await clickFrom('203.0.113.67', 'CLK-APP-IOS');
+    await clickFrom('203.0.113.68', 'CLK-APP-IPOK');
+    await clickFrom('203.0.113.69', 'CLK-APP-ANDROID');
+    const install = (id: string, app_id: string, ip: string) => ({
+      event_name: 'app_install',
+      event_id: id,
+      app_id,
+      user: { ip },
+    });
+    const r = await postEvents(base, [
+      install('app-ios-1', 'com.example.shop', '203.0.113.67'),
+      install('app-ipok-1', '1234567891', '203.0.113.68'),
+      install('app-and-1', 'com.example.other', '203.0.113.69'),
+    ]);
+    expect(r.body).toMatchObject({ accepted: 3, errors: [] });
+    const ios = await conversionOf('app-ios-1');
+    expect(ios.attribution).toBeNull();
+    expect(ios.reason).toContain('app com.example.shop is an iOS app (config apps)');
+    expect((await conversionOf('app-ipok-1')).attribution).toMatchObject({
+      click_id: 'CLK-APP-IPOK',
+      match_key: 'ip',
+    });
+    expect((await conversionOf('app-and-1')).attribution).toMatchObject({ match_key: 'ip' });
   });
 });

@@ -6,7 +6,7 @@ import { findDestination } from '../../config/find-destination.js';
 import { attributionRules } from '../../domain/attribution.js';
 import { explainAttribution } from '../../domain/attribution-explain.js';
 import { eventDiagnostics } from '../../domain/event-diagnostics.js';
-import { eventExclusion } from '../../ingest/eligibility.js';
+import { appLookup, eventExclusion } from '../../ingest/eligibility.js';
 import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
 import { personTouches } from '../../ingest/person-lookup.js';
@@ -51,7 +51,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
     personTouches(tx, e, e.event_time - Math.ceil(s.config.touch_retention_ms / 1000)),
   );
   // The same eligibility filter ingest applied (an iOS app event's IP matches say why).
-  const exclude = eventExclusion(e, env);
+  const exclude = eventExclusion(e, env, appLookup(s.config.apps));
   return {
     ...trail,
     diagnostics: eventDiagnostics(e, trail.event.received_at_ms),
