@@ -1,6 +1,8 @@
 // The baseline: a bare node:http server answering the same 42-byte GIF as pixeltrail's /i,
-// with nothing else (no routing, parsing, cookie, storage). Run as its own process by
-// run.mjs; listens on 127.0.0.1 and prints `listening <port>` once ready.
+// with nothing else (no routing, parsing, cookie, storage). A POST is read whole, parsed as
+// JSON and answered as pixeltrail's `POST /v1/events` answers (`{accepted, duplicates,
+// errors}`): the baseline of the single-event rows. Run as its own process by run.mjs;
+// listens on 127.0.0.1 and prints `listening <port>` once ready.
 //
 //   node bench/bare-gif-server.mjs            one process
 //   node bench/bare-gif-server.mjs --workers N  N processes sharing the port (node:cluster,
@@ -36,9 +38,30 @@ if (workers > 1 && cluster.isPrimary) {
     process.exit(0);
   });
 } else {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, GIF_HEADERS);
-    res.end(GIF_LATIN1, 'latin1');
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(200, GIF_HEADERS);
+      res.end(GIF_LATIN1, 'latin1');
+      return;
+    }
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      let answer;
+      try {
+        const { events } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        answer = JSON.stringify({ accepted: events.length, duplicates: 0, errors: [] });
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"error":"invalid_json"}');
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': String(Buffer.byteLength(answer)),
+      });
+      res.end(answer);
+    });
   });
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     if (workers === 1) process.stdout.write(`listening ${server.address().port}\n`);

@@ -6,9 +6,7 @@
 // /v1/events and the soak (load.mjs). Everything talks to 127.0.0.1 only. Results go to
 // stdout and bench/RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +17,27 @@ import { attributionBench } from './attribution-lookup.mjs';
 import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { debianBinary } from './debian-binary.mjs';
+import {
+  DEST_ID,
+  ENV_ID,
+  settledCount,
+  stats,
+  USER_AGENT,
+  WRITE_KEY,
+  writeConfig,
+} from './pixeltrail-server.mjs';
+import {
+  children,
+  cpuSeconds,
+  exited,
+  freePort,
+  pinned,
+  pinServers,
+  rssMiB,
+  sleep,
+  startServer,
+  stopServer,
+} from './servers.mjs';
 import { renderSoakChart } from './soak-chart.mjs';
 import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
@@ -55,14 +74,6 @@ async function createBenchDatabase(adminUrl) {
   };
 }
 
-const ENV_ID = 'env_b';
-const DEST_ID = 'dsp1';
-const ADMIN_TOKEN = 'adm_bench';
-const WRITE_KEY = 'wk_bench';
-// A real browser's User-Agent: pixeltrail drops bot hits without storing them.
-const USER_AGENT =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-  'Chrome/126.0.0.0 Safari/537.36';
 const PIXEL_QUERY = `env_id=${ENV_ID}&dest_id=${DEST_ID}&campaign_id=c1`;
 // pixeltrail gets a fresh 33-character imp_id per request (autocannon replaces `[<id>]`), as
 // real ads do: random index keys cost SQLite more than repeated ones. The bare server ignores
@@ -82,12 +93,6 @@ const EVENTS_WARMUP_S = 1;
 const GENERATOR_SATURATED_SHARE = 0.9;
 const STARTUP_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
-// A stored count is final once it has not moved for this long (many flush intervals).
-const SETTLED_AFTER_MS = 1_000;
-// USER_HZ of /proc/<pid>/stat: 100 on every Linux build that matters here.
-const CLOCK_TICKS_PER_S = 100;
-const SETTLE_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags] after npm run build)
   --duration S          seconds per pixel target and round; the request count is sized from the warm-up
@@ -191,72 +196,6 @@ function options() {
 
 // ---------------------------------------------------------------- child processes
 
-const children = new Set();
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function exited(child) {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** `--pin-servers`: the cores every measured server runs on (all but the generator's). */
-let serverCores = null;
-
-/** `cmd args`, under `taskset -c <serverCores>` when servers are pinned (taskset execs it: same pid). */
-function pinned(cmd, args) {
-  return serverCores ? ['taskset', ['-c', serverCores, cmd, ...args]] : [cmd, args];
-}
-
-/** Starts `node <args>` with its output in `<dir>/<name>.log`; resolves once /healthz is 200. */
-async function startServer(name, args, env, dir) {
-  const port = await freePort();
-  const logPath = path.join(dir, `${name}.log`);
-  const log = fs.openSync(logPath, 'w');
-  const child = spawn(...pinned(process.execPath, args), {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', log, log],
-  });
-  fs.closeSync(log);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline && !exited(child)) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return { name, child, base };
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(POLL_MS);
-  }
-  const tail = fs.readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n');
-  throw new Error(`${name} did not become healthy at ${base}/healthz; log tail:\n${tail}`);
-}
-
-async function stopServer(server) {
-  if (exited(server.child)) return;
-  const exit = once(server.child, 'exit');
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exit;
-  clearTimeout(timer);
-}
-
 const NGINX = '/usr/sbin/nginx';
 
 /** nginx serving `empty_gif` on /i (the physical limit of this box) with `workers` workers. */
@@ -303,56 +242,6 @@ http {
   throw new Error(`nginx did not start (${root}/error.log)`);
 }
 
-/** Resident memory of a process and its children, MiB (Linux /proc). */
-function rssMiB(pid) {
-  const one = (p) => {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      return m ? Number(m[1]) / 1024 : 0;
-    } catch {
-      return 0;
-    }
-  };
-  let kids = [];
-  try {
-    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .filter(Boolean);
-  } catch {
-    // No children.
-  }
-  return one(pid) + kids.reduce((n, k) => n + one(k), 0);
-}
-
-/**
- * CPU seconds (user + system, every thread) used so far by a process and its children
- * (`serve --workers`), from /proc: unlike req/s, CPU per request hardly moves when other
- * work shares the machine. Null where /proc is missing.
- */
-function cpuSeconds(pid) {
-  const one = (p) => {
-    try {
-      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
-    } catch {
-      return null;
-    }
-  };
-  const own = one(pid);
-  if (own === null) return null;
-  let kids = [];
-  try {
-    kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .split('\n');
-  } catch {
-    // No children.
-  }
-  return kids.filter(Boolean).reduce((n, k) => n + (one(k) ?? 0), own);
-}
-
 /** Bytes of the built tag, raw and gzipped as served. */
 function tagBytes() {
   const file = path.join(ROOT, 'dist', 'public', 't.js');
@@ -379,31 +268,6 @@ async function load(spec) {
 }
 
 // ---------------------------------------------------------------- pixeltrail state
-
-async function stats(base) {
-  const res = await fetch(`${base}/api/stats?env_id=${ENV_ID}`, {
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-  });
-  if (!res.ok) throw new Error(`GET /api/stats answered ${res.status}: ${await res.text()}`);
-  return res.json();
-}
-
-/**
- * Reads `pick(stats)` until it reaches `expected` or stops moving: the pixel answers before
- * its write, so the last hits are committed up to one flush interval after the last answer.
- */
-async function settledCount(base, pick, expected = Number.POSITIVE_INFINITY) {
-  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-  let last = pick(await stats(base));
-  let since = Date.now();
-  while (last !== expected && Date.now() - since < SETTLED_AFTER_MS && Date.now() < deadline) {
-    await sleep(POLL_MS);
-    const now = pick(await stats(base));
-    if (now !== last) since = Date.now();
-    last = now;
-  }
-  return last;
-}
 
 // ---------------------------------------------------------------- the benches
 
@@ -1032,36 +896,11 @@ async function soak(opts, pixeltrail, dir, log) {
 
 // ---------------------------------------------------------------- main
 
-function writeConfig(dir, opts) {
-  const configPath = path.join(dir, 'config.json');
-  const env = {
-    id: ENV_ID,
-    name: 'Bench',
-    write_key: WRITE_KEY,
-    allowed_origins: ['*'],
-    click_url_hosts: ['127.0.0.1'],
-    // Port 9 (discard) refuses: a delivery would fail and back off, never leaving the box.
-    destinations: [
-      { id: DEST_ID, type: 'webhook', url: 'http://127.0.0.1:9/hook', events: ['Purchase'] },
-    ],
-  };
-  const config = {
-    admin_token: ADMIN_TOKEN,
-    flush_interval: opts.flushInterval,
-    log_level: 'warn',
-    // All load comes from one loopback address: per-IP limits would measure the limiter.
-    rate_limit: { per_ip: 0, per_key: 0 },
-    environments: [env],
-  };
-  fs.writeFileSync(configPath, JSON.stringify(config));
-  return configPath;
-}
-
 async function main() {
   const opts = options();
   if (opts.help) return void process.stdout.write(`${USAGE}\n`);
   const cores = os.cpus().length;
-  if (opts.pinServers && cores > 1) serverCores = cores > 2 ? `0-${cores - 2}` : '0';
+  if (opts.pinServers && cores > 1) pinServers(cores > 2 ? `0-${cores - 2}` : '0');
   const log = (msg) => process.stderr.write(`${msg}\n`);
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('run npm run build first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-bench-'));

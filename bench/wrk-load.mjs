@@ -3,8 +3,8 @@
 // than one of them. wrk is C: it costs about a third of autocannon's CPU per request, so
 // against the bare baselines the server, not the generator, sets the pace.
 //
-// A Lua script reports wrk's summary as one JSON line; for a pixeltrail path (`[<id>]` in it)
-// it also makes each request's imp_id fresh and counts the requests sent, so the stored
+// A Lua script reports wrk's summary as one JSON line; for a pixeltrail path or POST body
+// (`[<id>]` in it) it also makes each request's id fresh and counts the requests sent, so the stored
 // count can be checked between the 200s answered and the requests sent.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,15 +24,28 @@ function script(spec, runTag) {
   const headers = Object.entries(spec.headers ?? {})
     .map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`)
     .join('\n');
-  const at = spec.path.indexOf('[<id>]');
+  const method = spec.method ?? 'GET';
+  const body = spec.body ?? null;
+  const fixed = `wrk.method = ${luaString(method)}
+wrk.path = ${luaString(spec.path)}${body === null ? '' : `\nwrk.body = ${luaString(body)}`}`;
+  // The id goes in the body when it has `[<id>]` (a POST), else in the path.
+  const inBody = body?.includes('[<id>]') ?? false;
+  const template = inBody ? body : spec.path;
+  const at = template.indexOf('[<id>]');
+  const id = `string.format("%s%020d", ${luaString(runTag)}, sent)`;
   const dynamic =
     at < 0
-      ? `wrk.path = ${luaString(spec.path)}`
-      : `local before, after = ${luaString(spec.path.slice(0, at))}, ${luaString(spec.path.slice(at + 6))}
+      ? fixed
+      : `${fixed}
+local before, after = ${luaString(template.slice(0, at))}, ${luaString(template.slice(at + 6))}
 sent = 0
 request = function()
   sent = sent + 1
-  return wrk.format(nil, before .. string.format("%s%020d", ${luaString(runTag)}, sent) .. after)
+  ${
+    inBody
+      ? `return wrk.format(${luaString(method)}, ${luaString(spec.path)}, nil, before .. ${id} .. after)`
+      : `return wrk.format(nil, before .. ${id} .. after)`
+  }
 end`;
   return `${headers}
 ${dynamic}
@@ -87,7 +100,7 @@ export async function wrkLoad(bin, spec, dir) {
     p50: Math.round(r.p50Us / 100) / 10,
     p99: Math.round(r.p99Us / 100) / 10,
     cpuShare: (secs(user) + secs(sys)) / durationS,
-    sent: spec.path.includes('[<id>]') ? r.sent : null,
+    sent: spec.path.includes('[<id>]') || spec.body?.includes('[<id>]') ? r.sent : null,
     rps: r.requests / durationS,
   };
 }

@@ -1,0 +1,225 @@
+// One event per request, as Segment's and Snowplow's server libraries, most backends and the
+// tag's beacons send them: pixeltrail's `POST /v1/events`, Segment's `/v1/track` and
+// Snowplow's `tp2`, each answered after its commit, against a bare node:http server that
+// reads and parses the same POST and answers the same JSON (bare-gif-server.mjs). wrk drives
+// every target (one thread pinned to the last core, a fresh event id per request), in rounds
+// (each target once per round, the bare server started for its run and stopped after), so a
+// ratio compares runs a few seconds apart. Server CPU per request is read from /proc.
+//
+// Run by run.mjs, or alone after `npm run build`:
+//   node bench/single-event.mjs [--rounds 3] [--duration 5] [--connections 64]
+//                               [--flush-interval 10ms] [--profile]
+// (--profile: pixeltrail runs under `node --cpu-prof`, and the CPU time of its /v1/events
+// requests is broken down by function; figures include the profiler's overhead.)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { debianBinary } from './debian-binary.mjs';
+import { ENV_ID, settledCount, stats, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
+import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
+import { WRK, wrkLoad } from './wrk-load.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH_DIR);
+
+export const SINGLE_BARE = 'bare node:http POST';
+export const SINGLE_EVENTS = 'pixeltrail POST /v1/events';
+
+const json = { 'content-type': 'application/json' };
+const bearer = { authorization: `Bearer ${WRITE_KEY}` };
+const basic = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
+/** The event every request carries; `[<id>]` is made fresh per request by wrk's script. */
+const EVENTS_BODY = JSON.stringify({
+  events: [
+    {
+      event_name: 'Purchase',
+      event_id: 'one-[<id>]',
+      user: { ip: '203.0.113.9', user_agent: 'Mozilla/5.0' },
+      properties: { value: 1, currency: 'EUR' },
+    },
+  ],
+});
+const SEGMENT_BODY = JSON.stringify({
+  type: 'track',
+  event: 'Order Completed',
+  messageId: 'seg-[<id>]',
+  anonymousId: 'anon-1',
+  context: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0' },
+  properties: { revenue: 1, currency: 'EUR' },
+});
+const SNOWPLOW_BODY = JSON.stringify({
+  schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+  data: [{ e: 'pv', aid: ENV_ID, p: 'srv', eid: 'sp-[<id>]', tv: 'node-3.0.0', uid: 'u1' }],
+});
+
+/** The targets of a round, in the order each round runs them. */
+function targets(profile) {
+  const pt = (name, p, headers, body) => ({ name, path: p, headers, body, pixeltrail: true });
+  const list = [
+    { name: SINGLE_BARE, path: '/v1/events', headers: json, body: EVENTS_BODY },
+    pt(SINGLE_EVENTS, '/v1/events', { ...json, ...bearer }, EVENTS_BODY),
+    pt('pixeltrail Segment /v1/track', '/v1/track', { ...json, ...basic }, SEGMENT_BODY),
+    pt('pixeltrail Snowplow tp2', '/com.snowplowanalytics.snowplow/tp2', json, SNOWPLOW_BODY),
+  ];
+  return profile ? list.filter((t) => t.name === SINGLE_EVENTS) : list;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+/** Events of the bench environment stored so far (new and duplicates), once settled. */
+const storedEvents = (base) => settledCount(base, (s) => s.events + s.duplicates);
+
+/** One wrk run (warm-up, then measured) against one target; the server's CPU per request. */
+async function runTarget(target, server, opts) {
+  const spec = {
+    base: server.base,
+    path: target.path,
+    method: 'POST',
+    headers: target.headers,
+    body: target.body,
+    connections: opts.connections,
+  };
+  await wrkLoad(opts.wrk, { ...spec, durationS: opts.warmupS }, opts.dir);
+  const before = target.pixeltrail ? await storedEvents(server.base) : 0;
+  const cpuBefore = cpuSeconds(server.child.pid);
+  const run = await wrkLoad(opts.wrk, { ...spec, durationS: opts.durationS }, opts.dir);
+  const cpuAfter = cpuSeconds(server.child.pid);
+  const cpuUsPerReq =
+    cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / run.requests;
+  const r = { ...run, cpuUsPerReq };
+  if (!target.pixeltrail) return r;
+  // Answered after the commit: every 2xx is stored; a request cut off when wrk stopped may
+  // still have committed, so stored lies between the 2xx answered and the requests sent.
+  return { ...r, stored: (await storedEvents(server.base)) - before };
+}
+
+/**
+ * `opts.rounds` rounds over the targets against the running pixeltrail (`pixeltrail`, a
+ * started server); the bare server is started for each of its runs. Resolves with one row
+ * per target: medians over the rounds (req/s, server CPU µs per request, p50/p99 of the
+ * median run) and each target's ratio to the bare server, the median of per-round ratios.
+ */
+export async function singleEventBench(pixeltrail, opts) {
+  const list = targets(opts.profile);
+  const runs = new Map(list.map((t) => [t.name, []]));
+  for (let round = 1; round <= opts.rounds; round++) {
+    opts.log(`one event per request, round ${round} of ${opts.rounds}:`);
+    for (const t of list) {
+      const server = t.pixeltrail
+        ? pixeltrail
+        : await startServer(
+            'bare-post',
+            [path.join(BENCH_DIR, 'bare-gif-server.mjs')],
+            {},
+            opts.dir,
+          );
+      try {
+        opts.log(`  ${t.name}: ${opts.durationS} s, ${opts.connections} connections ...`);
+        runs.get(t.name).push(await runTarget(t, server, opts));
+      } finally {
+        if (!t.pixeltrail) await stopServer(server);
+      }
+    }
+  }
+  const bare = runs.get(SINGLE_BARE) ?? [];
+  return list.map((t) => {
+    const mine = runs.get(t.name);
+    const byRps = [...mine].sort((a, b) => a.rps - b.rps);
+    const mid = byRps[(byRps.length - 1) >> 1];
+    const held = mine.every(
+      (r) => r.stored === undefined || (r.ok <= r.stored && r.stored <= r.sent),
+    );
+    return {
+      name: t.name,
+      rounds: mine.length,
+      rps: median(mine.map((r) => r.rps)),
+      minRps: byRps[0].rps,
+      maxRps: byRps.at(-1).rps,
+      p50: mid.p50,
+      p99: mid.p99,
+      non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+      errors: mine.reduce((n, r) => n + r.errors, 0),
+      cpuUsPerReq: mine.some((r) => r.cpuUsPerReq === null)
+        ? null
+        : median(mine.map((r) => r.cpuUsPerReq)),
+      genShare: median(mine.map((r) => r.cpuShare)),
+      ratioBare:
+        bare.length > 0 ? median(mine.map((r, i) => r.rps / (bare[i]?.rps ?? Number.NaN))) : null,
+      held: t.pixeltrail ? held : null,
+    };
+  });
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '64' },
+      'flush-interval': { type: 'string', default: '10ms' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  const log = (m) => process.stderr.write(`${m}\n`);
+  const wrk = debianBinary(WRK, 'wrk', log);
+  if (!wrk) throw new Error('wrk is needed (apt-get install wrk)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-single-'));
+  const profileDir = path.join(dir, 'profile');
+  const prof = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const opts = {
+    wrk,
+    dir,
+    log,
+    rounds: Number(values.rounds),
+    durationS: Number(values.duration),
+    warmupS: Number(values.warmup),
+    connections: Number(values.connections),
+    profile: values.profile,
+  };
+  const env = {
+    PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: values['flush-interval'] }),
+    PIXELTRAIL_DATA: path.join(dir, 'data'),
+  };
+  const pixeltrail = await startServer('pixeltrail', [...prof, 'dist/cli.js', 'serve'], env, dir);
+  try {
+    const rows = await singleEventBench(pixeltrail, opts);
+    process.stdout.write(
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')}\n`,
+    );
+    for (const r of rows)
+      process.stdout.write(
+        `${r.name.padEnd(32)} ${Math.round(r.rps).toString().padStart(7)} req/s ` +
+          `(${Math.round(r.minRps)}-${Math.round(r.maxRps)})  ${r.cpuUsPerReq?.toFixed(1)} µs CPU/req  ` +
+          `p50 ${r.p50} p99 ${r.p99} ms  ÷bare ${r.ratioBare?.toFixed(2)}  non2xx ${r.non2xx}  ` +
+          `gen ${Math.round(100 * r.genShare)}%${r.held === false ? '  STORED MISMATCH' : ''}\n`,
+      );
+    const { events } = await stats(pixeltrail.base);
+    process.stdout.write(`events stored: ${events}\n`);
+  } finally {
+    await stopServer(pixeltrail);
+    for (const c of children) c.kill('SIGKILL');
+  }
+  if (values.profile) {
+    const { summarizeProfile } = await import('./cpu-profile-summary.mjs');
+    const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    process.stdout.write(`${summarizeProfile(path.join(profileDir, file), ROOT, 1)}\n`);
+    log(`kept ${dir}`);
+  } else fs.rmSync(dir, { recursive: true, force: true });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main().catch((e) => {
+    process.stderr.write(`${e.stack ?? e}\n`);
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(2);
+  });
