@@ -26,6 +26,13 @@ const CLAIM_BATCH_JOBS = 50;
  */
 const SEND_CONCURRENCY = 32;
 const IDLE_POLL_MS = 250;
+/**
+ * Shortest time between two rounds started by wake(). Ingest wakes the worker after every
+ * commit, and commits come as often as the store takes them (the adaptive group commit);
+ * a claim reads the outbox's pending rows, so a round per commit would cost more than the
+ * commit itself. A row waits this much longer at most.
+ */
+const MIN_WAKE_GAP_MS = 10;
 
 /**
  * Drains the outbox: claims due rows under a lease, groups them per destination into the
@@ -72,6 +79,7 @@ export class DeliveryWorker {
 
   private async run(drain: () => Promise<number>): Promise<void> {
     while (this.running) {
+      const started = performance.now();
       let claimed = 0;
       try {
         claimed = await drain();
@@ -80,12 +88,20 @@ export class DeliveryWorker {
       }
       if (claimed === 0 && this.running) {
         await new Promise<void>((resolve) => {
-          const wake = () => {
+          let t = setTimeout(() => done(), IDLE_POLL_MS);
+          const done = () => {
             clearTimeout(t);
             this.wakeUps.delete(wake);
             resolve();
           };
-          const t = setTimeout(wake, IDLE_POLL_MS);
+          const wake = () => {
+            const wait = MIN_WAKE_GAP_MS - (performance.now() - started);
+            if (wait <= 0 || !this.running) return done();
+            // Woken too soon after the last round: the round starts once the gap is over.
+            this.wakeUps.delete(wake);
+            clearTimeout(t);
+            t = setTimeout(done, wait);
+          };
           this.wakeUps.add(wake);
         });
       }

@@ -8,7 +8,7 @@ import { healthApi } from './admin/health.js';
 import { importsApi } from './admin/imports.js';
 import { adminApi } from './admin/lists.js';
 import { reportsApi } from './admin/reports.js';
-import { adminTokens, sessionRoutes } from './admin/session.js';
+import { adminSecrets, sessionRoutes } from './admin/session.js';
 import { subjectsApi } from './admin/subjects.js';
 import { triggerRoutes } from './admin/triggers.js';
 import { clientErrorHandler } from './client-error.js';
@@ -26,7 +26,6 @@ import { clientWindows, installRateLimits } from './plugins/rate-limits.js';
 import { installSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.js';
 import { trustFunction } from './plugins/trust-proxy.js';
 import { rewriteUrl } from './plugins/url-rewrite.js';
-import { anySecretEquals } from './request/key-check.js';
 import type { Services } from './services.js';
 import { systemRoutes } from './system.js';
 import { schemaErrorFormatter } from './validation-errors.js';
@@ -112,8 +111,9 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
   installSecurityHeaders(app);
   installRateLimits(app, s.config, windows, {
     // Admin tokens and write keys verify; anything else is an invented key.
-    verifies: (key) =>
-      anySecretEquals(key, adminTokens(s.config)) || s.environmentByWriteKey(key) !== undefined,
+    verifies: (digest) =>
+      adminSecrets(s.config).match(digest) !== undefined ||
+      s.environmentByWriteKey(digest) !== undefined,
     nowMs: s.nowMs,
   });
   app.addHook('preClose', async () => {

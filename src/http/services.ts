@@ -34,7 +34,8 @@ export interface Services {
   /** A new `ptid` value (time-prefixed, so that new ids share index pages). */
   newBrowserId: () => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;
-  environmentByWriteKey: (key: string) => EnvironmentConfig | undefined;
+  /** The environment of a write key, given as text or as its digest (key-check.ts). */
+  environmentByWriteKey: (key: string | Buffer) => EnvironmentConfig | undefined;
   /** Where logs go instead of stdout (tests capture them). */
   logStream?: NodeJS.WritableStream;
   /** The bundled tag, if it was built. */

@@ -58,12 +58,12 @@ function gatedStore() {
   return { store, transactions, open, mostAtOnce: () => mostAtOnce };
 }
 
-function pipeline(store: Store, eventBatchesInFlight?: number) {
+function pipeline(store: Store, eventBatchesInFlight?: number, flushIntervalMs = 1) {
   let n = 0;
   return new IngestPipeline({
     store,
     nowMs: () => 1_763_900_000_000,
-    flushIntervalMs: 1,
+    flushIntervalMs,
     context: () => ({ environment: () => undefined, newId: () => `id${++n}` }),
     ...(eventBatchesInFlight ? { eventBatchesInFlight } : {}),
   });
@@ -130,6 +130,22 @@ describe('IngestPipeline event batches', () => {
     await flush;
     expect(flushed).toBe(true);
     expect((await acks).every((o) => o.status === 'accepted')).toBe(true);
+    await p.close();
+  });
+
+  it('IP08 adaptive group commit: an idle pipeline commits at once, whatever the flush interval; requests arriving during a commit go together in the next', async () => {
+    const s = gatedStore();
+    // An hour: were events to wait for the touches' timer, this test would time out.
+    const p = pipeline(s.store, undefined, 3_600_000);
+    const first = p.recordEvents(request('a', 1));
+    await vi.waitFor(() => expect(s.transactions).toHaveLength(1));
+    const later = [p.recordEvents(request('b', 1)), p.recordEvents(request('c', 2))];
+    s.open();
+    await Promise.all([first, ...later]);
+    expect(s.transactions).toEqual([['a-0'], ['b-0', 'c-0', 'c-1']]);
+    // Idle again: the next event is committed at once as well.
+    await p.recordEvents(request('d', 1));
+    expect(s.transactions.at(-1)).toEqual(['d-0']);
     await p.close();
   });
 

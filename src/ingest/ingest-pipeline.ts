@@ -74,6 +74,7 @@ export interface PipelineDeps {
   store: Store;
   context: () => Omit<BatchContext, 'nowMs'>;
   nowMs: () => number;
+  /** How often queued pixel touches commit (events do not wait for a timer). */
   flushIntervalMs: number;
   /**
    * Event batches committing at once (default 1: one after another). Above 1, a batch holds
@@ -111,8 +112,9 @@ function splitRequests(batch: PendingEvent[]): PendingEvent[][] {
 /**
  * Group commit for the hot path (DESIGN §8). Touches and events have queues of their own:
  * pixel touches commit every `flushIntervalMs` whatever the events cost, so a SIGKILL loses
- * only the hits of the last interval and the commit under way; events commit in batches,
- * each after the touches queued before it (conversions must see earlier impressions). The
+ * only the hits of the last interval and the commit under way; events commit in batches as
+ * soon as no batch is in flight (nextEventBatch), each after the touches queued before it
+ * (conversions must see earlier impressions). The
  * pixel answers before its write and never waits: beyond MAX_PENDING_TOUCHES a hit is
  * dropped and counted. The server API awaits its commit and is refused at once beyond
  * MAX_PENDING_EVENTS, or when the commit fails.
@@ -121,7 +123,8 @@ export class IngestPipeline {
   private touches: Touch[] = [];
   private events: PendingEvent[] = [];
   private touchTimer: NodeJS.Timeout | null = null;
-  private eventTimer: NodeJS.Timeout | null = null;
+  /** The next event batch, due once the event loop has read what is waiting. */
+  private eventTurn: NodeJS.Immediate | null = null;
   private touchFlush: Promise<boolean> | null = null;
   private readonly eventFlushes = new Set<Promise<void>>();
   private readonly maxEventFlushes: number;
@@ -176,7 +179,8 @@ export class IngestPipeline {
         ),
     );
     if (this.events.length >= MAX_EVENT_BATCH) void this.flushEvents();
-    else this.eventTimer ??= setTimeout(() => void this.flushEvents(), this.deps.flushIntervalMs);
+    else if (this.eventFlushes.size < this.maxEventFlushes) this.nextEventBatch();
+    // Otherwise the batch in flight starts the next one when it ends.
     return Promise.all(all);
   }
 
@@ -239,10 +243,23 @@ export class IngestPipeline {
     }
   }
 
+  /**
+   * Adaptive group commit: an event batch starts once the event loop has read the requests
+   * waiting on its sockets (setImmediate runs after the poll phase), with no timed wait. When
+   * none is in flight that is at once; the requests that arrive while one commits wait for
+   * it and then go together. An idle server answers one event in about its own processing
+   * time, a busy one commits as large batches as a timed window did (on SQLite the batch
+   * runs on the event loop, so everything read during it joins the next).
+   */
+  private nextEventBatch(): void {
+    if (this.events.length === 0 || this.eventTurn) return;
+    this.eventTurn = setImmediate(() => void this.flushEvents());
+  }
+
   private async flushEvents(): Promise<void> {
-    if (this.eventTimer) {
-      clearTimeout(this.eventTimer);
-      this.eventTimer = null;
+    if (this.eventTurn) {
+      clearImmediate(this.eventTurn);
+      this.eventTurn = null;
     }
     while (this.eventFlushes.size >= this.maxEventFlushes) await Promise.race(this.eventFlushes);
     if (this.events.length === 0) return;
@@ -250,14 +267,10 @@ export class IngestPipeline {
       this.eventFlushes.delete(flush);
     });
     this.eventFlushes.add(flush);
-    // The next batch after a turn of the event loop, so that pixels are answered between.
-    const next = () => {
-      if (this.events.length > 0 && !this.eventTimer)
-        this.eventTimer = setTimeout(() => void this.flushEvents(), 0);
-    };
-    if (this.eventFlushes.size < this.maxEventFlushes) next();
+    // Batches side by side (PostgreSQL): the next one may start while this one commits.
+    if (this.eventFlushes.size < this.maxEventFlushes) this.nextEventBatch();
     await flush;
-    next();
+    this.nextEventBatch();
   }
 
   /** The next batch: whole requests when batches commit side by side. */

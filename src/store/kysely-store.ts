@@ -6,6 +6,7 @@ import { KyselyConversionPaths } from './kysely/conversion-paths.js';
 import { KyselyDefinitions } from './kysely/definitions.js';
 import type { TouchWriter } from './kysely/ingest.js';
 import { KyselyIngest } from './kysely/ingest.js';
+import type { DirectRun } from './kysely/ingest-statements.js';
 import { KyselyMaintenance } from './kysely/maintenance.js';
 import { KyselyMemberships } from './kysely/memberships.js';
 import { KyselyOutbox } from './kysely/outbox.js';
@@ -39,9 +40,10 @@ export class KyselyStore implements Store {
     readonly dialect: Dialect,
     touchWriter?: TouchWriter,
     prepared?: PreparedTexts,
+    direct?: DirectRun,
   ) {
     this.maintenance = new KyselyMaintenance(db, dialect, touchWriter);
-    this.ingestPart = new KyselyIngest(db, dialect, touchWriter, prepared);
+    this.ingestPart = new KyselyIngest(db, dialect, touchWriter, prepared, direct);
     this.outbox = new KyselyOutbox(db, dialect);
     this.adminLists = new KyselyAdminLists(db);
     this.definitions = new KyselyDefinitions(db);

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../domain/config-types.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../errors.js';
-import { anySecretEquals, secretEquals } from '../request/key-check.js';
+import { anySecretEquals, KnownSecrets, secretEquals } from '../request/key-check.js';
 
 /** The dashboard's session cookie. */
 export const SESSION_COOKIE = 'pt_session';
@@ -16,6 +16,18 @@ const SESSION_RE = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([A-Za-z0-9_.-]{1,20
 /** Admin tokens valid now: the current one and those being rotated out. */
 export function adminTokens(config: AppConfig): string[] {
   return [config.admin_token, ...config.previous_admin_tokens];
+}
+
+const adminSecretsOf = new WeakMap<AppConfig, KnownSecrets<true>>();
+
+/** The admin tokens of a config snapshot, hashed once (the rate limiter checks every key). */
+export function adminSecrets(config: AppConfig): KnownSecrets<true> {
+  let known = adminSecretsOf.get(config);
+  if (!known) {
+    known = new KnownSecrets(adminTokens(config).map((t) => [t, true] as const));
+    adminSecretsOf.set(config, known);
+  }
+  return known;
 }
 
 /**

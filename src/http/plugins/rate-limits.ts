@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../domain/config-types.js';
 import { HttpError } from '../errors.js';
-import { credentialOf } from '../request/key-check.js';
+import { credentialOf, secretDigest } from '../request/key-check.js';
 import { AuthFailures } from './auth-failures.js';
 import { ClientWindows } from './client-windows.js';
 
@@ -12,8 +11,11 @@ const MAX_TRACKED_CLIENTS = 50_000;
 /** The window every limit counts in. */
 export const RATE_WINDOW_MS = 60_000;
 
-/** Whether a presented credential is a valid admin token or write key (constant time). */
-export type CredentialCheck = (credential: string) => boolean;
+/**
+ * Whether a presented credential, given as its SHA-256 (secretDigest), is a valid admin
+ * token or write key (constant time).
+ */
+export type CredentialCheck = (digest: Buffer) => boolean;
 
 /**
  * A request whose credential verifies counts against that key; every other request, one
@@ -22,10 +24,11 @@ export type CredentialCheck = (credential: string) => boolean;
 function clientKey(verifies: CredentialCheck) {
   return (req: FastifyRequest): string => {
     const key = credentialOf(req.headers.authorization);
-    // Only a digest of the key is held in memory, never the key itself.
-    return key && verifies(key)
-      ? `k:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`
-      : `ip:${req.ip}`;
+    if (!key) return `ip:${req.ip}`;
+    // Hashed once, to check it and to name its bucket: only a digest of the key is held in
+    // memory, never the key itself.
+    const digest = secretDigest(key);
+    return verifies(digest) ? `k:${digest.toString('base64url').slice(0, 22)}` : `ip:${req.ip}`;
   };
 }
 

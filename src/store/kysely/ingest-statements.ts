@@ -3,6 +3,12 @@ import type { Dialect } from '../migrations/define.js';
 import type { PreparedTexts } from './prepared-statements.js';
 
 /**
+ * Runs one statement synchronously on the connection an ingest transaction holds, and gives
+ * its rows (SQLite: better-sqlite3's prepared statement, see open-sqlite.ts).
+ */
+export type DirectRun = (text: string, params: readonly unknown[]) => unknown[];
+
+/**
  * The ingest path's statements as fixed SQL text. Building and compiling them with Kysely's
  * query builder cost more CPU per event than SQLite's own work (profile of POST /v1/events
  * in batches of 100: a third of the busy time in kysely's builder and compiler); fixed text
@@ -16,12 +22,26 @@ export class IngestStatements {
   constructor(
     readonly dialect: Dialect,
     private readonly prepared?: PreparedTexts,
+    private readonly direct?: DirectRun,
   ) {}
 
-  /** Runs `text` (with `?` placeholders) with `params` on `db` and returns its rows. */
-  async run<R>(db: Kysely<unknown>, text: string, params: readonly unknown[]): Promise<R[]> {
-    const result = await db.executeQuery<R>(CompiledQuery.raw(this.forDialect(text), [...params]));
-    return result.rows;
+  /**
+   * Runs `text` (with `?` placeholders) with `params` on `db` and returns its rows. `db` is
+   * the ingest transaction; with a `direct` runner (SQLite's one connection, which that
+   * transaction holds) the statement skips Kysely's executor: its connection provider,
+   * plugins and promise chain cost more per statement than SQLite's own work on the hot path.
+   */
+  run<R>(db: Kysely<unknown>, text: string, params: readonly unknown[]): Promise<R[]> {
+    if (this.direct) {
+      try {
+        return Promise.resolve(this.direct(text, params) as R[]);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return db
+      .executeQuery<R>(CompiledQuery.raw(this.forDialect(text), [...params]))
+      .then((r) => r.rows as R[]);
   }
 
   private forDialect(text: string): string {

@@ -5,7 +5,7 @@ import type { IngestPort } from '../ports/ingest.js';
 import type { Database } from '../schema.js';
 import type { ImportKey, IngestTx } from '../store.js';
 import { importedKeys, rememberImported } from './import-ledger-queries.js';
-import { IngestStatements } from './ingest-statements.js';
+import { type DirectRun, IngestStatements } from './ingest-statements.js';
 import { KyselyIngestTx } from './ingest-tx.js';
 import type { PreparedTexts } from './prepared-statements.js';
 
@@ -35,8 +35,9 @@ export class KyselyIngest implements IngestPort {
     private readonly dialect: Dialect,
     private readonly touchWriter?: TouchWriter,
     prepared?: PreparedTexts,
+    direct?: DirectRun,
   ) {
-    this.statements = new IngestStatements(dialect, prepared);
+    this.statements = new IngestStatements(dialect, prepared, direct);
   }
 
   private readonly statements: IngestStatements;
