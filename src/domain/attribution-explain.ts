@@ -209,10 +209,12 @@ function summaryOf(
  */
 export function explainAttribution(
   who: ConversionIdentity,
-  touches: readonly Touch[],
+  all: readonly Touch[],
   rules: AttributionRules,
   consentDenied: boolean,
 ): AttributionExplanation {
+  // Visits are never a destination's to claim: they are not explained as candidates.
+  const touches = all.filter((t) => t.kind !== 'visit');
   const candidates = candidatesFor(who, touches, rules);
   const inWindow = candidates.filter((c) => c.in_window && !c.excluded);
   const winner = consentDenied ? undefined : inWindow[0];

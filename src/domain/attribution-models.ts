@@ -1,5 +1,6 @@
 import { cameAfter } from './clock-skew.js';
 import type { TouchKind } from './event.js';
+import type { TrafficSource } from './traffic-source.js';
 
 /** The multi-touch models of the attribution report (issue 9). */
 export const ATTRIBUTION_MODELS = [
@@ -25,6 +26,10 @@ export interface PathTouch {
   campaign_id: string | null;
   /** Unix seconds. */
   time: number;
+  /** The destination that served an ad touch (reports read its channel from its type). */
+  dest_id?: string | null;
+  /** A visit's source (issue 23). */
+  traffic_source?: TrafficSource;
 }
 
 /** A conversion with the touches that led to it. */
@@ -52,6 +57,11 @@ export interface ModelOptions {
   half_life_s?: number;
   /** Removal effect per channel, for `data_driven` (see removalEffects). */
   removal_effects?: ReadonlyMap<string, number>;
+  /**
+   * The state a touch is in the Markov graph of `data_driven`: its campaign (channelOf) unless
+   * a report groups by channel or source / medium (issue 23).
+   */
+  key_of?: (t: PathTouch) => string;
 }
 
 /** The campaign a touch counts for in reports and in the Markov graph. */
@@ -97,8 +107,9 @@ function ruleShares(
   const all = touches.map((_, i) => i);
   switch (model) {
     case 'last_touch': {
-      // As delivery does (DESIGN §6): a click beats any impression, then the latest wins.
-      const clicks = all.filter((i) => touches[i].kind === 'click');
+      // As delivery does (DESIGN §6): a click beats any impression, then the latest wins. A
+      // visit is a click on the site's side (GA4's last click counts visits alike).
+      const clicks = all.filter((i) => touches[i].kind !== 'impression');
       return split(n, tiedAt(touches, clicks.length > 0 ? clicks : all, true));
     }
     case 'first_touch':
@@ -125,7 +136,11 @@ function ruleShares(
  * channel's touches on this path; a path whose channels all have no effect falls back to
  * linear, so every conversion is still fully credited.
  */
-function dataDrivenShares(touches: readonly PathTouch[], effects: ReadonlyMap<string, number>) {
+function dataDrivenShares(
+  touches: readonly PathTouch[],
+  effects: ReadonlyMap<string, number>,
+  channelOf: (t: PathTouch) => string,
+) {
   const perChannel = new Map<string, number>();
   for (const t of touches) perChannel.set(channelOf(t), (perChannel.get(channelOf(t)) ?? 0) + 1);
   const channelTotal = [...perChannel.keys()].reduce((a, c) => a + (effects.get(c) ?? 0), 0);
@@ -153,7 +168,7 @@ export function creditPath(
   if (touches.length === 0) return [];
   const shares =
     model === 'data_driven'
-      ? dataDrivenShares(touches, opts.removal_effects ?? new Map())
+      ? dataDrivenShares(touches, opts.removal_effects ?? new Map(), opts.key_of ?? channelOf)
       : ruleShares(model, touches, path.time, opts.half_life_s ?? DEFAULT_HALF_LIFE_S);
   const out: TouchCredit[] = [];
   let given = 0;
@@ -251,6 +266,10 @@ export function removalEffects(journeys: readonly Journey[]): Map<string, number
 }
 
 /** The journey a conversion path makes in the Markov graph. */
-export function journeyOf(path: ConversionPath, lookback_s: number): Journey {
-  return { channels: touchesInWindow(path, lookback_s).map(channelOf), converted: true };
+export function journeyOf(
+  path: ConversionPath,
+  lookback_s: number,
+  keyOf: (t: PathTouch) => string = channelOf,
+): Journey {
+  return { channels: touchesInWindow(path, lookback_s).map(keyOf), converted: true };
 }

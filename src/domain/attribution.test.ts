@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   attribute,
@@ -313,5 +314,49 @@ describe('deterministic matches beat probabilistic ones (issue 19)', () => {
       [b, a, c],
     ])
       expect(attribute(who(), order, rules)).toMatchObject({ attribution: { imp_id: 'IMP-0' } });
+  });
+});
+
+describe('visits never move delivery credit (issue 23)', () => {
+  const anon = fc.constantFrom('anon-1', 'anon-2', null);
+  const adTouch = fc.record({
+    kind: fc.constantFrom('impression' as const, 'click' as const),
+    touch_id: fc.constantFrom('T1', 'T2', 'T3'),
+    dest_id: fc.constantFrom('dsp1', 'other', null),
+    time: fc.integer({ min: NOW - 9 * D, max: NOW + 60 }),
+    anonymous_id: anon,
+    ip: fc.constantFrom('203.0.113.9', '198.51.100.1', null),
+  });
+  const visit = fc.record({
+    touch_id: fc.constantFrom('v_a', 'v_b', 'T1'),
+    time: fc.integer({ min: NOW - 9 * D, max: NOW + 60 }),
+    anonymous_id: anon,
+    ip: fc.constantFrom('203.0.113.9', null),
+    user_id: fc.constantFrom('u1', null),
+  });
+  it('A40 the same touches with any visits mixed in give the same decision', () => {
+    fc.assert(
+      fc.property(
+        fc.array(adTouch, { maxLength: 8 }),
+        fc.array(visit, { maxLength: 8 }),
+        fc.nat(),
+        (ads, visits, seed) => {
+          const touches = ads.map((t) => touch(t));
+          const mixed = [...touches];
+          visits.forEach((v, i) => {
+            const t = touch({
+              ...v,
+              kind: 'visit',
+              dest_id: null,
+              traffic_source: { source: 'google', medium: 'organic', by: 'referrer' },
+            });
+            mixed.splice((seed + i * 7) % (mixed.length + 1), 0, t);
+          });
+          const person = who({ user_id: 'u1', click_id: 'T1' });
+          expect(attribute(person, mixed, rules)).toEqual(attribute(person, touches, rules));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -241,6 +241,9 @@ export function candidatesFor(
 ): Candidate[] {
   const out: Candidate[] = [];
   for (const touch of touches) {
+    // Visits (a landing from search, social, e-mail, a campaign link) feed the reports'
+    // models only: a destination is credited with ad touches alone (issue 23).
+    if (touch.kind === 'visit') continue;
     if (touch.dest_id !== null && touch.dest_id !== rules.dest_id) continue;
     if (cameAfter(touch.time, who.time)) continue;
     const key = matchKeyFor(touch, who);
@@ -307,8 +310,8 @@ export function attributionOf(best: Candidate, rules: AttributionRules): Attribu
  * class with a touch inside its window — deterministic click, deterministic impression,
  * `ip+ua` click, `ip+ua` impression, `ip` click, `ip` impression — so a shared address never
  * takes credit from the person's own cookie-matched touch. Inside a class the latest touch
- * wins. Touches of other destinations are never credited, nor those the conversion's
- * eligibility filter (`rules.exclude`) bars: the next eligible touch wins instead.
+ * wins. Touches of other destinations and visits are never credited, nor those the
+ * conversion's eligibility filter (`rules.exclude`) bars: the next eligible touch wins instead.
  */
 export function attribute(
   who: ConversionIdentity,

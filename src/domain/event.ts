@@ -1,4 +1,5 @@
 import type { ClearUserInfo } from './customer-info.js';
+import type { TrafficSource } from './traffic-source.js';
 
 /** Where an event entered pixeltrail. */
 export type EventSource = 'tag' | 'server' | 'pixel';
@@ -169,16 +170,25 @@ export interface TrackedEvent {
   browser_sent?: boolean;
   /** Sent with the write key, or carrying a valid HMAC signature of its own. */
   verified?: 'write_key' | 'signature';
+  /**
+   * Where the page it was sent from was landed on from: UTM fields, ad click id, external
+   * referrer (traffic-source.ts). Absent when nothing said (a direct visit, a later page).
+   */
+  traffic_source?: TrafficSource;
 }
 
-/** A touch is an ad exposure we may credit: an impression or a click. */
-export type TouchKind = 'impression' | 'click';
+/**
+ * A touch is an ad exposure we may credit (an impression or a click), or a visit: a landing
+ * on the site from a campaign link, an ad click id or another site (issue 23). Visits feed
+ * reports and multi-touch models; delivery credit never goes to one (DESIGN §6).
+ */
+export type TouchKind = 'impression' | 'click' | 'visit';
 
-/** A recorded impression or click with the identity keys it arrived with. */
+/** A recorded impression, click or visit with the identity keys it arrived with. */
 export interface Touch {
   env_id: string;
   kind: TouchKind;
-  /** The `imp_id` of an impression or the `click_id` of a click. */
+  /** The `imp_id` of an impression, the `click_id` of a click, a visit's id (`v_…`). */
   touch_id: string;
   dest_id: string | null;
   campaign_id: string | null;
@@ -192,4 +202,6 @@ export interface Touch {
   user_agent: string | null;
   /** Absent means human. */
   traffic?: Traffic;
+  /** A visit's source (or what a click's landing URL said); absent on most ad touches. */
+  traffic_source?: TrafficSource;
 }

@@ -8,7 +8,9 @@ import {
   type TrackedEvent,
   type UserKeys,
 } from './event.js';
+import type { LandingContext } from './traffic-source.js';
 import { scrubUrl } from './url-scrub.js';
+import { eventTrafficSource, parseCampaign } from './validation-campaign.js';
 import {
   parseContentIds,
   parseContents,
@@ -51,6 +53,8 @@ export interface ValidationContext {
    * beacon, the event pixel): a page's `user.ip` is then never read.
    */
   ipFromRequest?: boolean;
+  /** The environment's site and the list of known sites: the event's traffic source is read. */
+  landing?: LandingContext;
 }
 
 export type ValidationResult =
@@ -229,8 +233,10 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const consent = parseConsent(raw.consent, errors);
   const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);
   const appId = optString(raw, 'app_id', 'app_id', errors);
+  const campaign = parseCampaign(raw.campaign, errors);
 
   if (errors.length > 0) return { ok: false, errors };
+  const trafficSource = eventTrafficSource(campaign, properties, ctx.landing);
   return {
     ok: true,
     event: {
@@ -247,6 +253,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       consent,
       warnings,
       ...(testCode ? { test_code: testCode } : {}),
+      ...(trafficSource ? { traffic_source: trafficSource } : {}),
     },
   };
 }

@@ -19,8 +19,10 @@ import type {
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { validateEvent } from '../domain/validation.js';
 import type { FieldError } from '../domain/validation-error.js';
+import { visitTouchOf } from '../domain/visit-touch.js';
 import type { EventOutcome } from './ingest-pipeline.js';
 import { type IngestPipeline, IngestRefused } from './ingest-pipeline.js';
+import { landingContext } from './source-list.js';
 
 /** What a request said of the events it carried; one object is shared by its arrivals. */
 export interface RequestFacts {
@@ -86,7 +88,7 @@ export interface IngestReport {
 
 /** What ingest works with (the HTTP services are one). */
 export interface IngestDeps {
-  pipeline: Pick<IngestPipeline, 'recordEvents'>;
+  pipeline: Pick<IngestPipeline, 'recordEvents' | 'recordTouch'>;
   worker: { wake(): void };
   nowMs: () => number;
   newId: (prefix: string) => string;
@@ -133,6 +135,7 @@ export function admit(
       newId,
       requestUser: facts.seen,
       ipFromRequest: facts.ipFromRequest,
+      landing: landingContext(env),
       maxEventAgeS: facts.lateEvents
         ? (name, src) => deps.eventAgeLimitS(env, name, src)
         : undefined,
@@ -165,6 +168,12 @@ export async function commit(
   deps: Pick<IngestDeps, 'pipeline' | 'worker'>,
   events: readonly TrackedEvent[],
 ): Promise<EventOutcome[]> {
+  // A landing's visit touch is queued before its event: the pipeline commits touches first,
+  // so the conversion path of this very event (a purchase on the landing) sees it.
+  for (const e of events) {
+    const visit = visitTouchOf(e);
+    if (visit) deps.pipeline.recordTouch(visit);
+  }
   const outcomes = await deps.pipeline.recordEvents(events);
   if (outcomes.length > 0) deps.worker.wake();
   return outcomes;

@@ -33,6 +33,7 @@ describe('migrations', () => {
       '0015b_dedup_row',
       '0016_outbox_clear_user',
       '0017_import_ledger',
+      '0022_channels',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

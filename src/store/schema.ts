@@ -18,6 +18,8 @@ export interface TouchesTable {
   user_agent: string | null;
   /** bot | prefetch; null for human. */
   traffic: string | null;
+  /** A visit's TrafficSource as JSON (0022_channels); null on most ad touches. */
+  traffic_source: string | null;
 }
 
 export interface EventsTable {
@@ -177,6 +179,14 @@ export interface Database extends AudienceTables {
   stored_destinations: StoredDestinationsTable;
   definition_versions: DefinitionVersionsTable;
   revoked_sessions: RevokedSessionsTable;
+  channel_settings: ChannelSettingsTable;
+}
+
+/** An environment's channel settings saved through the admin API, as JSON (0022_channels). */
+export interface ChannelSettingsTable {
+  env_id: string;
+  settings: string;
+  updated_at_ms: number;
 }
 
 /** Dashboard sessions ended by logging out, until they would have expired (migration 0012). */

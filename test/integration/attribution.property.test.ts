@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
 import {
   AttributionReference,
   REF_KEY_RANK,
@@ -62,6 +63,12 @@ type Step =
       gpc: boolean;
     }
   | { type: 'identify'; browser: number }
+  /**
+   * Issue 23: a landing on the site from a campaign link, a search engine or an ad click id —
+   * a visit touch of the person. The reference model knows nothing of visits: they must never
+   * change which ad touch a destination is credited with.
+   */
+  | { type: 'visit'; browser: number; from: 'utm' | 'search' | 'gclid' | 'fbclid' }
   /**
    * Issue 19's motif: one browser clicks, another (on whatever address) sees an impression of
    * the same destination `gap` seconds later, then buys through `purchase`.
@@ -136,6 +143,16 @@ function historyArb(): fc.Arbitrary<History> {
         gpc: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
       });
       const identify = fc.record({ type: fc.constant('identify' as const), browser });
+      const visit = fc.record({
+        type: fc.constant('visit' as const),
+        browser,
+        from: fc.constantFrom(
+          'utm' as const,
+          'search' as const,
+          'gclid' as const,
+          'fbclid' as const,
+        ),
+      });
       const purchase = fc.record({
         type: fc.constant('purchase' as const),
         browser,
@@ -162,6 +179,7 @@ function historyArb(): fc.Arbitrary<History> {
       const step = fc.oneof(
         { weight: 6, arbitrary: touch },
         { weight: 1, arbitrary: identify },
+        { weight: 2, arbitrary: visit },
         { weight: 3, arbitrary: purchase },
         { weight: 1, arbitrary: office },
       );
@@ -240,6 +258,7 @@ class Run {
       this.setNow(now);
       if (step.type === 'touch') await this.touch(step, now);
       else if (step.type === 'identify') await this.identify(step.browser, now);
+      else if (step.type === 'visit') await this.visit(step, now);
       else if (step.type === 'purchase') now = await this.purchase(step, now);
       else {
         const at = (kind: 'click' | 'impression', browser: number) =>
@@ -314,6 +333,23 @@ class Run {
     expect(res.status).toBe(204);
     this.keep(bi, res);
     await this.flush();
+  }
+
+  /** A PageView on a landing: a visit touch of the browser's person, unknown to the reference. */
+  private async visit(s: Extract<Step, { type: 'visit' }>, now: number) {
+    const landing = {
+      utm: ['https://shop.example/?utm_source=newsletter&utm_medium=email', ''],
+      search: ['https://shop.example/shoes', 'https://www.google.com/'],
+      gclid: ['https://shop.example/?gclid=Cj0KCQ', 'https://www.google.com/'],
+      fbclid: ['https://shop.example/?fbclid=IwAR0', 'https://l.facebook.com/'],
+    }[s.from];
+    await this.beacon(s.browser, {
+      event_name: 'PageView',
+      event_id: `${this.ns}-pv${this.n++}`,
+      event_time: now,
+      user: { anonymous_id: this.tagId(s.browser) },
+      properties: { url: landing[0], referrer: landing[1] },
+    });
   }
 
   private async identify(bi: number, now: number) {
@@ -504,6 +540,14 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     it(`AP01 every attribution is one DESIGN §6 allows (fixed seed ${FIXED_SEED})`, async () => {
       await fc.assert(property, { numRuns: RUNS, seed: FIXED_SEED, endOnFailure: true });
       expect([...seen].sort()).toEqual(['deterministic', 'none', 'probabilistic']);
+      // The histories did land visits among the touches credit was decided over.
+      const visits = await (server.services.store as KyselyStore).db
+        .selectFrom('touches')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('env_id', '=', 'env_t')
+        .where('kind', '=', 'visit')
+        .executeTakeFirst();
+      expect(Number(visits?.n)).toBeGreaterThan(0);
     }, 300_000);
 
     it('AP02 every attribution is one DESIGN §6 allows (a random seed, printed on failure)', async () => {

@@ -70,7 +70,28 @@ export const TOUCH_WRITE_COLUMNS = [
   'ip',
   'user_agent',
   'traffic',
+  'traffic_source',
 ] as const satisfies ReadonlyArray<keyof TouchesTable & keyof Touch>;
+
+/** A touch as a row: its traffic source as JSON text. */
+export function touchRow(t: Touch): Omit<TouchesTable, 'id'> {
+  return {
+    env_id: t.env_id,
+    kind: t.kind,
+    touch_id: t.touch_id,
+    dest_id: t.dest_id ?? null,
+    campaign_id: t.campaign_id ?? null,
+    creative_id: t.creative_id ?? null,
+    placement_id: t.placement_id ?? null,
+    time: t.time,
+    anonymous_id: t.anonymous_id ?? null,
+    user_id: t.user_id ?? null,
+    ip: t.ip ?? null,
+    user_agent: t.user_agent ?? null,
+    traffic: t.traffic ?? null,
+    traffic_source: t.traffic_source ? JSON.stringify(t.traffic_source) : null,
+  };
+}
 
 export const TOUCH_COLUMNS = ['id', ...TOUCH_WRITE_COLUMNS] as const satisfies ReadonlyArray<
   keyof TouchesTable

@@ -17,6 +17,7 @@ import {
   MAX_TOUCHES_PER_LOOKUP,
   TOUCH_SELECT,
   TOUCH_WRITE_COLUMNS,
+  touchRow,
 } from './ingest-columns.js';
 import {
   CLAIM_AND_INSERT_EVENT,
@@ -65,7 +66,8 @@ export class KyselyIngestTx implements IngestTx {
   async insertTouches(touches: readonly Touch[]): Promise<void> {
     if (this.statements.dialect === 'postgres') {
       // One statement of one array per column, whatever the batch size.
-      const columns = TOUCH_WRITE_COLUMNS.map((c) => touches.map((t) => t[c] ?? null));
+      const rows = touches.map(touchRow);
+      const columns = TOUCH_WRITE_COLUMNS.map((c) => rows.map((t) => t[c]));
       await this.run(INSERT_TOUCHES_UNNEST, columns);
       await addTouchDays(this.db, touches);
       return;
@@ -73,7 +75,7 @@ export class KyselyIngestTx implements IngestTx {
     for (let i = 0; i < touches.length; i += INSERT_CHUNK_ROWS) {
       await this.db
         .insertInto('touches')
-        .values(touches.slice(i, i + INSERT_CHUNK_ROWS))
+        .values(touches.slice(i, i + INSERT_CHUNK_ROWS).map(touchRow))
         .execute();
     }
     await addTouchDays(this.db, touches);

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { type Attribution, matchTypeOf } from '../../domain/attribution.js';
 import type { Touch, TouchKind, TrackedEvent, Traffic } from '../../domain/event.js';
+import type { TrafficSource } from '../../domain/traffic-source.js';
 import type {
   ConversionsTable,
   DeliveryAttemptsTable,
@@ -36,6 +37,7 @@ export function touchFromRow(r: Selectable<TouchesTable>): Touch {
     ip: r.ip,
     user_agent: r.user_agent,
     ...(r.traffic ? { traffic: r.traffic as Traffic } : {}),
+    ...(r.traffic_source ? { traffic_source: JSON.parse(r.traffic_source) as TrafficSource } : {}),
   };
 }
 

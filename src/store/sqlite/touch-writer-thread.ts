@@ -66,6 +66,7 @@ function pushRow(out: unknown[], r: Touch): void {
     r.ip ?? null,
     r.user_agent ?? null,
     r.traffic ?? null,
+    r.traffic_source ? JSON.stringify(r.traffic_source) : null,
   );
 }
 
