@@ -83,6 +83,8 @@ export interface AttributionExplanation {
 export function matchKeysFor(touch: Touch, who: ConversionIdentity): MatchKey[] {
   const u = who.user;
   const keys: MatchKey[] = [];
+  if (touch.kind === 'click' && touch.touch_id === u.install_referrer_click_id)
+    keys.push('install_referrer');
   if (u.user_id && touch.user_id === u.user_id) keys.push('user_id');
   if (touch.anonymous_id) {
     for (const l of who.linked) if (l.anonymous_id === touch.anonymous_id) keys.push(l.via);
@@ -123,6 +125,8 @@ function lostBecause(loser: Candidate, winner: Candidate): string {
     const lost = describeClass(loser.match_class);
     return `${/^[aeiou]/.test(lost) ? 'an' : 'a'} ${lost} ranks below the credited ${won}`;
   }
+  if (winner.key === 'install_referrer' && loser.key !== 'install_referrer')
+    return `the credited ${won} is the click Google Play's install referrer names`;
   if (loser.touch.time !== winner.touch.time)
     return `the credited ${won} is of the same class and later`;
   if (loser.key !== winner.key)

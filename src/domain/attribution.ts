@@ -5,6 +5,7 @@ import type { Touch, TouchKind, UserKeys } from './event.js';
 
 /** Name of the identity key that linked a conversion to a touch, strongest first. */
 export type MatchKey =
+  | 'install_referrer'
   | 'user_id'
   | 'email'
   | 'phone'
@@ -17,6 +18,8 @@ export type MatchKey =
 
 /** DESIGN §6 precedence: a lower rank is a stronger key. */
 export const MATCH_KEY_RANK: Record<MatchKey, number> = {
+  // Google Play's install referrer names the very click an install came from (issue 25).
+  install_referrer: -1,
   user_id: 0,
   email: 1,
   phone: 2,
@@ -166,6 +169,8 @@ export type AttributionDecision =
 /** The strongest key under which `touch` belongs to the person, or `null`. */
 export function matchKeyFor(touch: Touch, who: ConversionIdentity): MatchKey | null {
   const u = who.user;
+  if (touch.kind === 'click' && touch.touch_id === u.install_referrer_click_id)
+    return 'install_referrer';
   if (u.user_id && touch.user_id === u.user_id) return 'user_id';
   if (touch.anonymous_id) {
     // A cookie seen together with the user id, email or phone counts as that stronger key.
@@ -214,14 +219,19 @@ export interface Candidate {
   excluded: string | null;
 }
 
+/** 0 for the click Google Play's install referrer names, which leads its class; else 1. */
+const referrerLast = (c: Candidate) => (c.key === 'install_referrer' ? 0 : 1);
+
 /**
- * Orders candidates best first (DESIGN §6): the stronger class, then the latest touch, then
- * the stronger key; then, so the choice never depends on storage order, a touch naming this
- * destination over one naming none, then the smaller touch id.
+ * Orders candidates best first (DESIGN §6): the stronger class, then the click a Play install
+ * referrer names (the install came from it, whatever clicked later), then the latest touch,
+ * then the stronger key; then, so the choice never depends on storage order, a touch naming
+ * this destination over one naming none, then the smaller touch id.
  */
 export function compareCandidates(a: Candidate, b: Candidate): number {
   return (
     a.match_class - b.match_class ||
+    referrerLast(a) - referrerLast(b) ||
     b.touch.time - a.touch.time ||
     MATCH_KEY_RANK[a.key] - MATCH_KEY_RANK[b.key] ||
     Number(a.touch.dest_id === null) - Number(b.touch.dest_id === null) ||

@@ -45,6 +45,12 @@ export interface UserKeys {
   user_agent?: string;
   click_id?: string;
   imp_id?: string;
+  /**
+   * Our click id in the Google Play install referrer the event brought
+   * (`properties.install_referrer`, install-referrer.ts): it names the click the install came
+   * from, so it outranks every other touch of its class.
+   */
+  install_referrer_click_id?: string;
   /** Ad platforms' own click and browser ids, forwarded to the platform that issued them. */
   fbc?: string;
   fbp?: string;

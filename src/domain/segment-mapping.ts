@@ -130,6 +130,18 @@ function deviceIds(context: Obj): Obj {
   return ids;
 }
 
+/**
+ * The Google Play install referrer of an `Application Installed`: Segment's spec has no field
+ * for it, so an app sends it as `properties.install_referrer` (kept as it is) or as the
+ * referrer of the common fields, `context.referrer` (a string, or the object's `link` / `url`).
+ */
+function playReferrer(name: string, context: Obj): string | undefined {
+  if (name !== 'app_install') return undefined;
+  const ref = context.referrer;
+  if (typeof ref === 'string') return str(ref);
+  return str(obj(ref).link) ?? str(obj(ref).url);
+}
+
 function eventName(type: SegmentType, msg: Obj): string | undefined {
   if (type !== 'track') return TYPE_EVENT_NAMES[type];
   const name = str(msg.event);
@@ -183,6 +195,8 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
   // The app's bundle id (`context.app.namespace`), which the config's `apps` may list.
   const app = str(obj(context.app).namespace);
   if (app) event.app_id = app;
+  const referrer = playReferrer(name as string, context);
+  if (referrer && properties.install_referrer === undefined) properties.install_referrer = referrer;
   return {
     ok: true,
     event,
@@ -234,6 +248,9 @@ function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, st
     'user.os': 'context.os.name',
     'user.att_status': 'context.device.trackingStatus',
     app_id: 'context.app.namespace',
+    ...(props.install_referrer === undefined && context.referrer !== undefined
+      ? { 'properties.install_referrer': 'context.referrer' }
+      : {}),
     ...(value ? { 'properties.value': `properties.${value}` } : {}),
     'properties.content_ids': contentIds,
     ...(!str(props.url) && str(page.url) ? { 'properties.url': 'context.page.url' } : {}),

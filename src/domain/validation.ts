@@ -1,3 +1,4 @@
+import { DEFAULT_CLICK_ID_PARAM } from './click-link.js';
 import type { ClearUserInfo } from './customer-info.js';
 import {
   ACTION_SOURCES,
@@ -8,6 +9,7 @@ import {
   type TrackedEvent,
   type UserKeys,
 } from './event.js';
+import { installReferrerClickId } from './install-referrer.js';
 import type { LandingContext } from './traffic-source.js';
 import { scrubUrl } from './url-scrub.js';
 import { eventTrafficSource, parseCampaign } from './validation-campaign.js';
@@ -106,9 +108,9 @@ function parseProperties(raw: unknown, errors: FieldError[], warnings: string[])
   if (value !== undefined && currency === undefined && raw.currency === undefined) {
     warnings.push('value without currency');
   }
-  if (props.url !== undefined && typeof props.url !== 'string') {
-    errors.push({ field: 'properties.url', message: 'must be a string' });
-  }
+  for (const key of ['url', 'install_referrer'])
+    if (props[key] !== undefined && typeof props[key] !== 'string')
+      errors.push({ field: `properties.${key}`, message: 'must be a string' });
   // Page URLs and referrers carry emails in their queries more often than one would think.
   for (const [k, v] of Object.entries(props)) {
     if (typeof v === 'string' && /(^|_)(url|referrer|referer|href|location)$/i.test(k))
@@ -230,6 +232,12 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
     ...ctx.requestUser,
   };
   const properties = parseProperties(raw.properties, errors, warnings);
+  // Play's install referrer names the click the install came from (install-referrer.ts).
+  const referred = installReferrerClickId(
+    properties.install_referrer,
+    ctx.landing?.clickIdParam ?? DEFAULT_CLICK_ID_PARAM,
+  );
+  if (referred) user.install_referrer_click_id = referred;
   const consent = parseConsent(raw.consent, errors);
   const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);
   const appId = optString(raw, 'app_id', 'app_id', errors);

@@ -37,7 +37,9 @@ export async function personLookup(
     env_id: e.env_id,
     user_id: e.user.user_id,
     anonymous_ids: [...new Set([...anonymousIds(e), ...linked.map((l) => l.anonymous_id)])],
-    touch_ids: [e.user.click_id, e.user.imp_id].filter((x): x is string => !!x),
+    touch_ids: [e.user.click_id, e.user.imp_id, e.user.install_referrer_click_id].filter(
+      (x): x is string => !!x,
+    ),
     ip: e.user.ip,
     since,
   };

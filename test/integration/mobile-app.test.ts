@@ -20,6 +20,7 @@ beforeAll(async () => {
   const raw = testConfig(`${hook.url}/hook`, { events: ['Purchase', 'app_install'] }) as any;
   // Clicks come from the addresses their X-Forwarded-For names (IP matching tests).
   raw.trust_proxy = true;
+  raw.environments[0].click_url_hosts.push('play.google.com');
   // An environment whose operator allowed IP matching of iOS app events, knowingly.
   const env = raw.environments[0];
   raw.environments.push({
@@ -379,5 +380,65 @@ describe('mobile app events (MMP-style)', () => {
       match_key: 'ip',
     });
     expect((await conversionOf('app-and-1')).attribution).toMatchObject({ match_key: 'ip' });
+  });
+
+  it('MA12 a Play Store click link carries the click id in its referrer; the install naming it is credited to that click', async () => {
+    const gaid = 'aa400000-8cf0-11bd-b23e-10b96e40000d';
+    const store =
+      'https://play.google.com/store/apps/details?id=com.example.shop&referrer=utm_source%3Ddsp1';
+    const res = await fetch(
+      `${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-PLAY&gaid=${gaid}&url=${encodeURIComponent(store)}`,
+      { headers: { 'user-agent': UA }, redirect: 'manual' },
+    );
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get('location') as string);
+    expect(location.searchParams.get('id')).toBe('com.example.shop');
+    // Play hands the installed app this string (the Install Referrer API's install_referrer).
+    const referrer = location.searchParams.get('referrer') as string;
+    expect(referrer).toBe('utm_source=dsp1&pt_click_id=CLK-PLAY');
+    // The same device clicks another ad later (say, injected): the referrer's click still wins.
+    await clickFrom('198.51.100.70', 'CLK-PLAY-LATER', 'env_t', 'dsp1', `&gaid=${gaid}`);
+    await server.services.pipeline.flush();
+    const r = await postEvents(base, [
+      {
+        event_name: 'app_install',
+        event_id: 'play-1',
+        user: { gaid, os: 'android' },
+        properties: { install_referrer: referrer },
+      },
+    ]);
+    expect(r.body).toMatchObject({ accepted: 1, errors: [] });
+    const c = await conversionOf('play-1');
+    expect(c.attribution).toMatchObject({
+      click_id: 'CLK-PLAY',
+      match_key: 'install_referrer',
+      match_type: 'deterministic',
+    });
+  });
+
+  it('MA13 Segment: an Application Installed with the Play referrer in context.referrer is credited to its click', async () => {
+    await clickFrom('198.51.100.71', 'CLK-PLAY-SEG');
+    const res = await fetch(`${base}/v1/track`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from('wk_t:').toString('base64')}`,
+      },
+      body: JSON.stringify({
+        event: 'Application Installed',
+        anonymousId: 'seg-play-device',
+        messageId: 'seg-play-1',
+        context: {
+          os: { name: 'Android' },
+          referrer: { type: 'google-play', link: 'utm_source%3Dnet%26pt_click_id%3DCLK-PLAY-SEG' },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const c = await conversionOf('seg-play-1');
+    expect(c.attribution).toMatchObject({
+      click_id: 'CLK-PLAY-SEG',
+      match_key: 'install_referrer',
+    });
   });
 });

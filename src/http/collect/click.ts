@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { findDestination } from '../../config/find-destination.js';
 import { decideRedirect, tagRunsOn, verifyClick, withClickId } from '../../domain/click-link.js';
 import { adsPermitted } from '../../domain/consent.js';
+import { isPlayStoreLink, withPlayReferrer } from '../../domain/install-referrer.js';
 import { requestConsent } from '../request/consent.js';
 import { param, type Query } from '../request/query.js';
 import { classifyTraffic } from '../request/traffic.js';
@@ -30,8 +31,8 @@ function turnedOn(v: string | undefined): boolean {
 
 /**
  * Whether `/c` appends the click id (issue 19 §2): the link's own `append_click_id` first, then
- * the destination's; by default only where our tag runs (the environment's allowed origins),
- * since nothing else reads it.
+ * the destination's; by default only where something reads it: our tag (the environment's
+ * allowed origins), or the app a Google Play link installs (its install referrer, issue 25).
  */
 function appendsClickId(
   link: string | undefined,
@@ -42,7 +43,14 @@ function appendsClickId(
   if (turnedOff(link)) return false;
   if (turnedOn(link)) return true;
   if (dest !== undefined) return dest;
-  return tagRunsOn(allowedOrigins, location);
+  return isPlayStoreLink(location) || tagRunsOn(allowedOrigins, location);
+}
+
+/** The landing URL with the click id: inside a Play link's `referrer`, else on the query. */
+function withClick(location: string, name: string, clickId: string): string {
+  return isPlayStoreLink(location)
+    ? withPlayReferrer(location, name, clickId)
+    : withClickId(location, name, clickId);
 }
 
 /** Query as plain strings (first value of repeated keys dropped: a signature covers one). */
@@ -93,7 +101,7 @@ export function clickRoute(app: FastifyInstance, s: Services): void {
         env.allowed_origins,
         decision.location,
       )
-        ? withClickId(decision.location, env.click_id_param, clickId)
+        ? withClick(decision.location, env.click_id_param, clickId)
         : decision.location;
     const redirect = () => {
       reply.status(302).header('cache-control', 'no-store').header('location', location);
