@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { AudienceService, identifiersOf } from './audiences/audience-service.js';
 import { audienceSyncJobs } from './audiences/audience-sync.js';
+import { HoldoutService } from './audiences/holdouts.js';
 import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError } from './config/config-load.js';
 import type { SecretSource } from './config/config-parse.js';
@@ -137,8 +138,15 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   // Destinations change at run time (admin API, other processes): read the catalog's
   // current snapshot at each use, never `config`, which is the file's.
   const environment = (id: string) => destinations.environment(id);
+  const holdouts = new HoldoutService({
+    store,
+    nowMs,
+    newId,
+    onError: (message) => app.log.error({ message }, 'holdout reload failed'),
+  });
   const audiences = new AudienceService({
     store,
+    holdouts,
     nowMs,
     newId,
     destination: (env_id, dest_id) => destinations.destination(env_id, dest_id),
@@ -209,6 +217,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     pipeline,
     worker,
     audiences,
+    holdouts,
     destinations,
     send,
     metrics,
@@ -275,6 +284,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       worker.start();
       destinations.start();
       audiences.start();
+      holdouts.start();
       void purge();
       purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
       purgeTimer.unref();
@@ -290,6 +300,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       await app.close();
       await destinations.stop();
       await audiences.stop();
+      await holdouts.stop();
       await pipeline.close();
       await audiences.settle();
       await worker.stop();

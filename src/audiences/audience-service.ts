@@ -23,6 +23,7 @@ import {
 import {
   erasureRemovals,
   exportIds,
+  exposedMembers,
   planSync,
   type SyncPlan,
   type SyncTarget,
@@ -321,9 +322,9 @@ export class AudienceService {
     while (this.draining) await this.draining;
   }
 
-  /** Hashed identifiers of the members, one row per person, for the CSV export. */
+  /** Hashed identifiers of the members (not the held-out ones), one row per person. */
   async exportRows(a: LoadedAudience) {
-    return (await this.deps.store.audienceMembers(a.record.env_id, a.record.id)).map(exportIds);
+    return (await exposedMembers(this.deps, a)).map(exportIds);
   }
 
   /** Queues the add and remove batches that bring the platform in line (see planSync). */

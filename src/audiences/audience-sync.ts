@@ -2,6 +2,7 @@ import type { HttpResult } from '../delivery/destinations/adapter.js';
 import type { JobHandler } from '../delivery/job-handler.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import { classifyAttempt, type DeliveryVerdict } from '../domain/delivery-policy.js';
+import { groupOf } from '../domain/holdout.js';
 import { sha256Hex } from '../domain/identity.js';
 import type { Store } from '../store/store.js';
 import {
@@ -13,7 +14,7 @@ import {
   type MembershipRow,
   type SyncTarget,
 } from '../store/store.js';
-import type { LoadedAudience } from './audience.js';
+import type { AudienceHoldouts, LoadedAudience } from './audience.js';
 import {
   EXPORT_PLATFORMS,
   type ExportPlatform,
@@ -44,6 +45,19 @@ export function exportIds(m: MembershipRow): ExportIds {
   };
 }
 
+/**
+ * The members a platform may be sent: everyone but the audience's holdout (issue 23), read
+ * fresh from the store so that no process sends someone another has just held out.
+ */
+export async function exposedMembers(
+  deps: { store: Store; holdouts?: AudienceHoldouts },
+  a: LoadedAudience,
+): Promise<MembershipRow[]> {
+  const members = await deps.store.audienceMembers(a.record.env_id, a.record.id);
+  const holdout = await deps.holdouts?.forAudience(a.record.id, true);
+  return holdout ? members.filter((m) => groupOf(holdout, m.person) === 'exposed') : members;
+}
+
 /** The outbox jobs that add or remove these persons: one per request the platform allows. */
 function syncJobs(
   b: {
@@ -69,7 +83,12 @@ function syncJobs(
  * size first.
  */
 export async function planSync(
-  deps: { store: Store; nowMs: () => number; newId: (prefix: string) => string },
+  deps: {
+    store: Store;
+    nowMs: () => number;
+    newId: (prefix: string) => string;
+    holdouts?: AudienceHoldouts;
+  },
   a: LoadedAudience,
   dest: DestinationConfig,
   target: SyncTarget,
@@ -77,7 +96,9 @@ export async function planSync(
   const { store } = deps;
   const { env_id, id } = a.record;
   const platform = dest.type as ExportPlatform;
-  const members = (await store.audienceMembers(env_id, id)).map((m) => ({
+  // Held-out people are not members as far as the platform knows: one synced before the
+  // holdout began (or before the fraction grew) is removed like one who left.
+  const members = (await exposedMembers(deps, a)).map((m) => ({
     person: m.person,
     ids: exportIds(m),
   }));

@@ -1,6 +1,7 @@
 import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { Holdout } from '../domain/holdout.js';
 import type { AudienceRecord, MemberKeyType, Store } from '../store/store.js';
 
 // What an audience is to the rest of the code: its loaded form, the identifiers that make
@@ -46,8 +47,16 @@ export interface LoadedAudience {
   rules: RuleGroup;
 }
 
+/** An audience's holdout (issue 23): whom syncs and exports leave out, who enters its test. */
+export interface AudienceHoldouts {
+  forAudience(audience_id: string, fresh?: boolean): Promise<Holdout | null>;
+  enterAudience(env_id: string, audience_id: string, persons: readonly string[]): Promise<void>;
+}
+
 export interface AudienceServiceDeps {
   store: Store;
+  /** Holdouts of audiences; none when left out. */
+  holdouts?: AudienceHoldouts;
   nowMs: () => number;
   newId: (prefix: string) => string;
   /** A configured destination, for scheduled syncs. */

@@ -15,7 +15,7 @@ const RECOMPUTE_PAGE = 500;
 /** Due memberships re-evaluated per audience per sweep. */
 const SWEEP_BATCH = 2000;
 
-type MembershipDeps = Pick<AudienceServiceDeps, 'store' | 'nowMs'>;
+type MembershipDeps = Pick<AudienceServiceDeps, 'store' | 'nowMs' | 'holdouts'>;
 
 const nowS = (deps: MembershipDeps) => Math.floor(deps.nowMs() / 1000);
 
@@ -57,6 +57,8 @@ export async function evaluateKey(
   if (!result.member && result.changes_at === null)
     await store.deleteMemberships(env_id, a.record.id, rows);
   else await store.upsertMemberships(env_id, a.record.id, rows, deps.nowMs());
+  // A member enters the audience's holdout test now (the first entry stays).
+  if (result.member) await deps.holdouts?.enterAudience(env_id, a.record.id, [person]);
   return { rows, member: result.member };
 }
 

@@ -1,4 +1,5 @@
 import type { AudienceService } from '../audiences/audience-service.js';
+import type { HoldoutService } from '../audiences/holdouts.js';
 import type { DestinationCatalog } from '../delivery/catalog.js';
 import type { HttpSend } from '../delivery/destinations/adapter.js';
 import type { DeliveryWorker } from '../delivery/worker.js';
@@ -20,6 +21,8 @@ export interface Services {
   pipeline: IngestPipeline;
   worker: DeliveryWorker;
   audiences: AudienceService;
+  /** Holdouts of audiences and campaigns (issue 23). */
+  holdouts: HoldoutService;
   /** The destinations in use (config file merged with those saved through the API). */
   destinations: DestinationCatalog;
   /** The HTTP client destinations are sent with (test sends from the dashboard use it). */

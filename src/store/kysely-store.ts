@@ -4,6 +4,7 @@ import { KyselyAudienceSync } from './kysely/audience-sync.js';
 import { KyselyAudiences } from './kysely/audiences.js';
 import { KyselyConversionPaths } from './kysely/conversion-paths.js';
 import { KyselyDefinitions } from './kysely/definitions.js';
+import { KyselyHoldouts } from './kysely/holdouts.js';
 import type { TouchWriter } from './kysely/ingest.js';
 import { KyselyIngest } from './kysely/ingest.js';
 import type { DirectRun } from './kysely/ingest-statements.js';
@@ -34,6 +35,7 @@ export class KyselyStore implements Store {
   private readonly audiences: KyselyAudiences;
   private readonly memberships: KyselyMemberships;
   private readonly audienceSync: KyselyAudienceSync;
+  private readonly holdouts: KyselyHoldouts;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -53,6 +55,7 @@ export class KyselyStore implements Store {
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
     this.audienceSync = new KyselyAudienceSync(db, dialect);
+    this.holdouts = new KyselyHoldouts(db);
   }
 
   // KyselyMaintenance
@@ -185,4 +188,20 @@ export class KyselyStore implements Store {
   readonly listSchedules: Store['listSchedules'] = (...a) => this.audienceSync.listSchedules(...a);
   readonly claimDueSchedules: Store['claimDueSchedules'] = (...a) =>
     this.audienceSync.claimDueSchedules(...a);
+
+  // KyselyHoldouts
+  readonly holdoutsVersion: Store['holdoutsVersion'] = (...a) =>
+    this.holdouts.holdoutsVersion(...a);
+  readonly createHoldout: Store['createHoldout'] = (...a) => this.holdouts.createHoldout(...a);
+  readonly getHoldout: Store['getHoldout'] = (...a) => this.holdouts.getHoldout(...a);
+  readonly listHoldouts: Store['listHoldouts'] = (...a) => this.holdouts.listHoldouts(...a);
+  readonly holdoutOfSubject: Store['holdoutOfSubject'] = (...a) =>
+    this.holdouts.holdoutOfSubject(...a);
+  readonly updateHoldout: Store['updateHoldout'] = (...a) => this.holdouts.updateHoldout(...a);
+  readonly deleteHoldout: Store['deleteHoldout'] = (...a) => this.holdouts.deleteHoldout(...a);
+  readonly recordHoldoutEntries: Store['recordHoldoutEntries'] = (...a) =>
+    this.holdouts.recordHoldoutEntries(...a);
+  readonly holdoutEntries: Store['holdoutEntries'] = (...a) => this.holdouts.holdoutEntries(...a);
+  readonly userLinks: Store['userLinks'] = (...a) => this.holdouts.userLinks(...a);
+  readonly liftEvents: Store['liftEvents'] = (...a) => this.holdouts.liftEvents(...a);
 }

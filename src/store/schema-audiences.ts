@@ -75,4 +75,30 @@ export interface AudienceTables {
   audience_sizes: AudienceSizesTable;
   audience_synced: AudienceSyncedTable;
   audience_schedules: AudienceSchedulesTable;
+  holdouts: HoldoutsTable;
+  holdout_entries: HoldoutEntriesTable;
+}
+
+/** A holdout of an audience or a campaign (0024_holdouts). */
+export interface HoldoutsTable {
+  id: string;
+  env_id: string;
+  name: string;
+  subject_type: string;
+  subject_id: string;
+  salt: string;
+  /** JSON list of `{from_ms, fraction}`, oldest first. */
+  fractions: string;
+  /** JSON list of event names. */
+  conversion_events: string;
+  created_at_ms: number;
+  updated_at_ms: number;
+}
+
+/** Who entered a holdout's test, and when (Unix seconds); the first entry stays. */
+export interface HoldoutEntriesTable {
+  env_id: string;
+  holdout_id: string;
+  person: string;
+  entered_at: number;
 }

@@ -1,6 +1,7 @@
 import type { AdminListsPort } from './ports/admin.js';
 import type { AudienceStore } from './ports/audiences.js';
 import type { DefinitionsPort } from './ports/definitions.js';
+import type { HoldoutsPort } from './ports/holdouts.js';
 import type { IngestPort } from './ports/ingest.js';
 import type { MaintenancePort } from './ports/maintenance.js';
 import type { OutboxPort } from './ports/outbox.js';
@@ -13,6 +14,7 @@ export * from './audience-records.js';
 export type { AdminListsPort } from './ports/admin.js';
 export type { AudienceStore } from './ports/audiences.js';
 export type { DefinitionsPort } from './ports/definitions.js';
+export type { HoldoutsPort, LiftEventRow } from './ports/holdouts.js';
 export type { IngestPort, IngestTx, SetWiseIngest } from './ports/ingest.js';
 export type { MaintenancePort } from './ports/maintenance.js';
 export type { OutboxPort } from './ports/outbox.js';
@@ -29,4 +31,5 @@ export interface Store
     DefinitionsPort,
     SubjectsPort,
     ReportsPort,
-    AudienceStore {}
+    AudienceStore,
+    HoldoutsPort {}

@@ -12,6 +12,7 @@ import {
   parseSchedules,
   ScheduleBody,
 } from './audience-syncs.js';
+import { checkNoHoldout, describeHoldout, HoldoutSettings } from './holdouts.js';
 
 /** Size history points shown with an audience. */
 const SIZE_HISTORY_POINTS = 500;
@@ -23,6 +24,7 @@ const CreateBody = Type.Object(
     rules: Type.Unknown(),
     min_export_size: Type.Optional(Type.Integer({ minimum: 1 })),
     syncs: Type.Optional(Type.Array(ScheduleBody, { maxItems: 20 })),
+    holdout: Type.Optional(HoldoutSettings),
   },
   { additionalProperties: false },
 );
@@ -32,6 +34,8 @@ const PatchBody = Type.Object(
     rules: Type.Optional(Type.Unknown()),
     min_export_size: Type.Optional(Type.Integer({ minimum: 1 })),
     syncs: Type.Optional(Type.Array(ScheduleBody, { maxItems: 20 })),
+    /** null ends the holdout. */
+    holdout: Type.Optional(Type.Union([HoldoutSettings, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -40,7 +44,11 @@ const MemberQuery = Type.Object(
   { user_id: Type.Optional(Type.String()), anonymous_id: Type.Optional(Type.String()) },
   { additionalProperties: false },
 );
-const MemberAnswer = Type.Object({ member: Type.Boolean() });
+const MemberAnswer = Type.Object({
+  member: Type.Boolean(),
+  /** A member held out (issue 23): not to be retargeted, so `member` is false. */
+  holdout: Type.Optional(Type.Boolean()),
+});
 const ListQuery = Type.Object({ env_id: Type.String() });
 function invalidRules(errors: RuleError[]): HttpError {
   return new HttpError(
@@ -56,6 +64,33 @@ export async function audienceOr404(s: Services, id: string): Promise<LoadedAudi
   const a = await s.audiences.get(id);
   if (!a) throw new HttpError(404, 'not_found', `no audience ${id}`);
   return a;
+}
+
+/**
+ * Gives the audience the holdout asked (issue 23): a new one, a new fraction or events for
+ * the one it has, or none (`null`). Left out: unchanged.
+ */
+async function applyHoldout(
+  s: Services,
+  a: LoadedAudience,
+  asked: Static<typeof HoldoutSettings> | null | undefined,
+): Promise<void> {
+  if (asked === undefined) return;
+  const { env_id, id } = a.record;
+  const had = await s.store.holdoutOfSubject(env_id, 'audience', id);
+  if (asked === null) {
+    if (had) await s.holdouts.remove(had);
+  } else if (had) await s.holdouts.update(had, asked);
+  else {
+    await checkNoHoldout(s, env_id, { subject_type: 'audience', subject_id: id });
+    await s.holdouts.create({ env_id, subject_type: 'audience', subject_id: id, ...asked });
+  }
+}
+
+/** The audience's holdout as the API shows it, or null. */
+async function holdoutOf(s: Services, a: LoadedAudience) {
+  const h = await s.store.holdoutOfSubject(a.record.env_id, 'audience', a.record.id);
+  return h ? describeHoldout(h) : null;
 }
 
 function describe(a: LoadedAudience) {
@@ -86,8 +121,9 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
       const schedules = parseSchedules(s, b.env_id, b.syncs ?? []);
       const r = await s.audiences.create(b.env_id, b.name, b.rules, b.min_export_size);
       if (!r.ok) throw invalidRules(r.errors);
-      if (schedules.length > 0)
-        await s.audiences.setSchedules(await audienceOr404(s, r.id), schedules);
+      const made = await audienceOr404(s, r.id);
+      if (schedules.length > 0) await s.audiences.setSchedules(made, schedules);
+      await applyHoldout(s, made, b.holdout);
       return reply.status(201).send({ id: r.id });
     },
   );
@@ -118,6 +154,7 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
       return {
         ...describe(a),
         syncs: describeSchedules(await s.store.listSchedules(env_id, id)),
+        holdout: await holdoutOf(s, a),
         size: await s.store.audienceSize(env_id, id),
         size_history: history.map((h) => ({ at: new Date(h.at_ms).toISOString(), size: h.size })),
       };
@@ -148,10 +185,12 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
       });
       if (!r.ok) throw invalidRules(r.errors);
       if (schedules !== undefined) await s.audiences.setSchedules(a, schedules);
+      await applyHoldout(s, a, b.holdout);
       const now = await audienceOr404(s, a.record.id);
       return {
         ...describe(now),
         syncs: describeSchedules(await s.store.listSchedules(a.record.env_id, a.record.id)),
+        holdout: await holdoutOf(s, now),
         size: await s.store.audienceSize(a.record.env_id, a.record.id),
       };
     };
@@ -204,10 +243,15 @@ export function audiencesApi(api: FastifyInstance, s: Services): void {
         ]);
       }
       const a = await audienceOr404(s, req.params.id);
-      const member =
+      const [key_type, key_value] =
         user_id !== undefined
-          ? await s.audiences.isMember(a, 'user_id', user_id)
-          : await s.audiences.isMember(a, 'anonymous_id', anonymous_id as string);
+          ? (['user_id', user_id] as const)
+          : (['anonymous_id', anonymous_id as string] as const);
+      const member = await s.audiences.isMember(a, key_type, key_value);
+      const holdout = member ? await s.holdouts.forAudience(a.record.id) : null;
+      // An ad server retargets from this answer: a held-out member must get no ad either.
+      if (holdout && (await s.holdouts.assign(holdout, key_type, key_value)).group === 'holdout')
+        return { member: false, holdout: true };
       return { member };
     },
   );

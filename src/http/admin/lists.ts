@@ -10,6 +10,7 @@ import type { Services } from '../services.js';
 import { attributionReportsApi } from './attribution-reports.js';
 import { audiencesApi } from './audiences.js';
 import { destinationView } from './destinations.js';
+import { holdoutsApi } from './holdouts.js';
 
 const MAX_LIST_ROWS = 1000;
 const DEFAULT_LIST_ROWS = 100;
@@ -69,6 +70,7 @@ export function adminApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {
     attributionReportsApi(api, s);
     audiencesApi(api, s);
+    holdoutsApi(api, s);
 
     api.get(
       '/api/environments',

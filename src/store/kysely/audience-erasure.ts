@@ -59,7 +59,7 @@ export async function eraseFromAudiences(
     removals_queued += jobs.reduce((sum, j) => sum + j.job.persons.length, 0);
   }
   const deleted = async (
-    table: 'audience_members' | 'audience_synced',
+    table: 'audience_members' | 'audience_synced' | 'holdout_entries',
     column: 'key_value' | 'person',
     values: readonly string[],
   ) => {
@@ -78,7 +78,9 @@ export async function eraseFromAudiences(
     (await eraseFromAddJobs(db, open, erased)) +
     (await deleted('audience_members', 'key_value', ids)) +
     (await deleted('audience_members', 'person', persons)) +
-    (await deleted('audience_synced', 'person', persons));
+    (await deleted('audience_synced', 'person', persons)) +
+    // Who entered a holdout test (issue 23) is personal data too.
+    (await deleted('holdout_entries', 'person', persons));
   return { rows, removals_queued };
 }
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 
 /** Definitions kept in memory by every process and watched through a version counter. */
-export type DefinitionKind = 'stored_destinations' | 'audiences';
+export type DefinitionKind = 'stored_destinations' | 'audiences' | 'holdouts';
 
 /**
  * Moves the kind's version on. Call it inside the transaction of the write it announces: a

@@ -1,0 +1,177 @@
+import { VersionPoller } from '../config/version-poller.js';
+import {
+  DEFAULT_LIFT_EVENTS,
+  groupOf,
+  type Holdout,
+  type HoldoutGroup,
+  type HoldoutSubject,
+  withFraction,
+} from '../domain/holdout.js';
+import type { MemberKeyType, Store } from '../store/store.js';
+
+// Holdouts of audiences and campaigns (issue 23 §3): kept in memory by every process (an
+// audience's holdout is asked at every membership evaluation), written through the store,
+// and reloaded in other processes when the holdouts' version moves (as audiences are).
+
+export interface HoldoutServiceDeps {
+  store: Store;
+  nowMs: () => number;
+  newId: (prefix: string) => string;
+  onError?: (message: string) => void;
+}
+
+/** What a new holdout needs; the caller checked that the subject exists. */
+export interface HoldoutInput {
+  env_id: string;
+  name?: string;
+  subject_type: HoldoutSubject;
+  subject_id: string;
+  fraction: number;
+  conversion_events?: readonly string[];
+}
+
+/** What an edit may change. A new fraction starts now; the ones before stay on record. */
+export interface HoldoutPatch {
+  name?: string;
+  fraction?: number;
+  conversion_events?: readonly string[];
+}
+
+/** A person's place in a holdout test. */
+export interface Assignment {
+  holdout_id: string;
+  person: string;
+  group: HoldoutGroup;
+}
+
+/** The person id audiences and holdouts hash: the user id when known, else the browser id. */
+export async function personKey(
+  store: Store,
+  env_id: string,
+  key_type: MemberKeyType,
+  key_value: string,
+): Promise<string> {
+  const who = await store.personOf(env_id, key_type, key_value);
+  return who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`;
+}
+
+export class HoldoutService {
+  /** Holdout of each audience asked about so far (null: none). */
+  private readonly ofAudiences = new Map<string, Holdout | null>();
+  private readonly poller: VersionPoller;
+
+  constructor(private readonly deps: HoldoutServiceDeps) {
+    this.poller = new VersionPoller({
+      version: () => deps.store.holdoutsVersion(),
+      reload: async () => this.ofAudiences.clear(),
+      onError: (message) => deps.onError?.(`holdout reload failed: ${message}`),
+    });
+  }
+
+  start(everyMs?: number): void {
+    this.poller.start(everyMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.poller.stop();
+  }
+
+  /** Polls the holdouts' version now (tests; the timer does it every 2 s). */
+  poll(): Promise<void> {
+    return this.poller.poll();
+  }
+
+  /**
+   * The audience's holdout. `fresh` reads the store, for what must not act on a copy up to
+   * one poll old: a sync must never send someone another process has just held out.
+   */
+  async forAudience(audience_id: string, fresh = false): Promise<Holdout | null> {
+    if (!fresh && this.ofAudiences.has(audience_id))
+      return this.ofAudiences.get(audience_id) ?? null;
+    const a = await this.deps.store.getAudience(audience_id);
+    const h = a ? await this.deps.store.holdoutOfSubject(a.env_id, 'audience', audience_id) : null;
+    this.ofAudiences.set(audience_id, h);
+    return h;
+  }
+
+  /** Persons who became members of an audience enter its holdout test, if it has one. */
+  async enterAudience(env_id: string, audience_id: string, persons: readonly string[]) {
+    const h = await this.forAudience(audience_id);
+    if (!h || persons.length === 0) return;
+    const at = Math.floor(this.deps.nowMs() / 1000);
+    await this.deps.store.recordHoldoutEntries(env_id, h.id, persons, at);
+  }
+
+  /** A new holdout; an audience's current members enter its test now. */
+  async create(input: HoldoutInput): Promise<Holdout> {
+    const now = this.deps.nowMs();
+    const id = this.deps.newId('ho_');
+    const h: Holdout = {
+      env_id: input.env_id,
+      id,
+      name: input.name ?? `${input.subject_type} ${input.subject_id}`,
+      subject_type: input.subject_type,
+      subject_id: input.subject_id,
+      salt: id,
+      fractions: [{ from_ms: now, fraction: input.fraction }],
+      conversion_events: [...(input.conversion_events ?? DEFAULT_LIFT_EVENTS)],
+      created_at_ms: now,
+      updated_at_ms: now,
+    };
+    await this.deps.store.createHoldout(h);
+    this.forget(h);
+    if (h.subject_type === 'audience') {
+      const members = await this.deps.store.audienceMembers(h.env_id, h.subject_id);
+      await this.deps.store.recordHoldoutEntries(
+        h.env_id,
+        h.id,
+        members.map((m) => m.person),
+        Math.floor(now / 1000),
+      );
+    }
+    return h;
+  }
+
+  async update(h: Holdout, patch: HoldoutPatch): Promise<Holdout> {
+    const now = this.deps.nowMs();
+    const next: Holdout = {
+      ...h,
+      name: patch.name ?? h.name,
+      fractions:
+        patch.fraction === undefined ? h.fractions : withFraction(h.fractions, patch.fraction, now),
+      conversion_events: patch.conversion_events
+        ? [...patch.conversion_events]
+        : h.conversion_events,
+      updated_at_ms: now,
+    };
+    await this.deps.store.updateHoldout(next);
+    this.forget(next);
+    return next;
+  }
+
+  async remove(h: Holdout): Promise<void> {
+    await this.deps.store.deleteHoldout(h.env_id, h.id);
+    this.forget(h);
+  }
+
+  private forget(h: Holdout): void {
+    if (h.subject_type === 'audience') this.ofAudiences.delete(h.subject_id);
+  }
+
+  /**
+   * Which group someone is in. For a campaign, this is the ad server's question before it
+   * serves the campaign (a held-out person gets no ad, or a PSA): the first time a person
+   * is asked about is when they enter the test. For an audience, people enter by joining it.
+   */
+  async assign(h: Holdout, key_type: MemberKeyType, key_value: string): Promise<Assignment> {
+    const person = await personKey(this.deps.store, h.env_id, key_type, key_value);
+    if (h.subject_type === 'campaign')
+      await this.deps.store.recordHoldoutEntries(
+        h.env_id,
+        h.id,
+        [person],
+        Math.floor(this.deps.nowMs() / 1000),
+      );
+    return { holdout_id: h.id, person, group: groupOf(h, person) };
+  }
+}
