@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupOf } from '../../src/domain/holdout.js';
 import { sha256Hex } from '../../src/domain/identity.js';
-import { seededRandom } from '../../src/seed/demo-seed.js';
 import type { Server } from '../../src/server.js';
 import { admin, postEvents, startPixeltrail, tempDir } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -140,9 +139,9 @@ describe('holdouts', () => {
         groupOf({ salt: h.id, fractions: [{ from_ms: 0, fraction: 0.25 }] }, `u:${u}`) ===
         'holdout',
     );
-    // About a quarter of 80, and never none or all: the split is real.
-    expect(held.length).toBeGreaterThan(8);
-    expect(held.length).toBeLessThan(32);
+    // Some of the 80 and not all (the id, so the split, is random: bounds far from chance).
+    expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThan(80);
 
     const sync = await admin(base, `/api/audiences/${created.body.id}/sync`, 'POST', {
       dest_id: 'meta1',
@@ -225,8 +224,9 @@ describe('holdouts', () => {
       return out;
     };
     const before = await ask(base);
-    expect(before.filter((g) => g === 'holdout').length).toBeGreaterThan(40);
-    expect(before.filter((g) => g === 'holdout').length).toBeLessThan(80);
+    // About 60 of 200; six standard deviations either side.
+    expect(before.filter((g) => g === 'holdout').length).toBeGreaterThan(20);
+    expect(before.filter((g) => g === 'holdout').length).toBeLessThan(100);
     await server.close();
     ({ server, base } = await startPixeltrail(config(), dataDir));
     expect(await ask(base)).toEqual(before);
@@ -249,17 +249,22 @@ describe('holdouts', () => {
     });
     const id = made.body.id as string;
     // The ad server asks before serving the campaign: each person enters then. Exposed
-    // people buy with 30 %, held-out ones with 20 %: a true relative lift of +50 %.
-    const random = seededRandom(2023);
+    // people buy at 30 %, held-out ones at 20 %: a true relative lift of +50 %. The groups
+    // come from the holdout's (random) id, so the buyers are spread evenly inside each group
+    // rather than drawn: the data has exactly the true rates and the test cannot flake.
+    // (Coverage over random draws is LF01's, on 300 seeded simulations.)
     const people = Array.from({ length: 1500 }, (_, i) => `lift-${i}`);
     const group: Record<string, string> = {};
     for (const p of people)
       group[p] = (await admin(base, `/api/holdouts/${id}/assignment?user_id=${p}`)).body.group;
     const events: unknown[] = [];
     const bought = { exposed: 0, holdout: 0 };
+    const seen = { exposed: 0, holdout: 0 };
     for (const p of people) {
       const g = group[p] as 'exposed' | 'holdout';
-      if (random() < (g === 'exposed' ? 0.3 : 0.2)) {
+      const k = seen[g]++;
+      const rate = g === 'exposed' ? 0.3 : 0.2;
+      if (Math.floor((k + 1) * rate) > Math.floor(k * rate)) {
         bought[g]++;
         events.push(ev('Purchase', p, { properties: { value: 10, currency: 'EUR' } }));
         events.push(ev('Purchase', p, { properties: { value: 1500, currency: 'JPY' } }));
