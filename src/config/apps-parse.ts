@@ -1,5 +1,6 @@
 import type { AppEntry, AppPlatform } from '../domain/config-types.js';
 import { isObj, type Reader } from './config-reader.js';
+import { parseConversionSchema } from './conversion-schema-parse.js';
 
 const PLATFORMS: readonly AppPlatform[] = ['ios', 'android'];
 /** An App Store id is the number in the app's store URL (`id1234567890`). */
@@ -73,6 +74,12 @@ function parseApp(r: Reader, raw: unknown, path: string, envIds: readonly string
       `${path}.ios_probabilistic_matching`,
       false,
     );
+  if (o.conversion_values !== undefined)
+    entry.conversion_values = parseConversionSchema(
+      r,
+      o.conversion_values,
+      `${path}.conversion_values`,
+    );
   return entry;
 }
 
@@ -83,4 +90,5 @@ const APP_KEYS = new Set([
   'bundle_id',
   'name',
   'ios_probabilistic_matching',
+  'conversion_values',
 ]);

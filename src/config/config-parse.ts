@@ -1,5 +1,6 @@
 import type { AppConfig, ConfigOverrides } from '../domain/config-types.js';
 import type { FieldError } from '../domain/validation-error.js';
+import { parseApplePostbacks } from './apple-postbacks-parse.js';
 import { parseApps } from './apps-parse.js';
 import { isObj, Reader } from './config-reader.js';
 import { freezeConfig } from './config-snapshot.js';
@@ -100,6 +101,7 @@ export function parseConfig(
     },
     environments,
     apps: parseApps(r, o.apps, envIds),
+    apple_postbacks: parseApplePostbacks(r, o.apple_postbacks),
     touch_retention_ms: r.duration(
       o,
       'touch_retention',

@@ -1,5 +1,7 @@
+import type { PostbackTrust } from './apple-postback.js';
 import type { ConsentDefault } from './consent.js';
 import type { ConsentCategories } from './consent-categories.js';
+import type { ConversionSchema } from './conversion-schema.js';
 import type { RetryBudget } from './delivery-policy.js';
 import type { FxRate } from './fx-rates.js';
 import type { IpStorage } from './ip-privacy.js';
@@ -141,6 +143,8 @@ export interface AppEntry {
    * says (docs/mobile.md: Apple forbids fingerprinting); absent: the environment's setting.
    */
   ios_probabilistic_matching?: boolean;
+  /** What the app's SKAdNetwork/AdAttributionKit conversion values mean; null: undecoded. */
+  conversion_values?: ConversionSchema | null;
 }
 
 /** Everything the server needs, read and validated once at start (STYLE rule 10). */
@@ -163,6 +167,8 @@ export interface AppConfig {
   environments: EnvironmentConfig[];
   /** Mobile apps and their environments (`apps`); empty when none are configured. */
   apps: AppEntry[];
+  /** Which keys verify Apple postbacks besides Apple's own (`apple_postbacks`). */
+  apple_postbacks: PostbackTrust;
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;
   /** Events older than this are purged (their conversions stay, for reports). */
