@@ -11,6 +11,7 @@ import type { DirectRun } from './kysely/ingest-statements.js';
 import { KyselyMaintenance } from './kysely/maintenance.js';
 import { KyselyMemberships } from './kysely/memberships.js';
 import { KyselyOutbox } from './kysely/outbox.js';
+import { KyselyPostbacks } from './kysely/postbacks.js';
 import type { PreparedTexts } from './kysely/prepared-statements.js';
 import { KyselyReports } from './kysely/reports.js';
 import { KyselySubjects } from './kysely/subjects.js';
@@ -31,6 +32,7 @@ export class KyselyStore implements Store {
   private readonly definitions: KyselyDefinitions;
   private readonly subjects: KyselySubjects;
   private readonly reports: KyselyReports;
+  private readonly postbacks: KyselyPostbacks;
   private readonly paths: KyselyConversionPaths;
   private readonly audiences: KyselyAudiences;
   private readonly memberships: KyselyMemberships;
@@ -51,6 +53,7 @@ export class KyselyStore implements Store {
     this.definitions = new KyselyDefinitions(db);
     this.subjects = new KyselySubjects(db, dialect, this.maintenance);
     this.reports = new KyselyReports(db);
+    this.postbacks = new KyselyPostbacks(db);
     this.paths = new KyselyConversionPaths(db);
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
@@ -135,6 +138,12 @@ export class KyselyStore implements Store {
   readonly putFxRates: Store['putFxRates'] = (...a) => this.reports.putFxRates(...a);
   readonly listFxRates: Store['listFxRates'] = (...a) => this.reports.listFxRates(...a);
   readonly deleteFxRate: Store['deleteFxRate'] = (...a) => this.reports.deleteFxRate(...a);
+
+  // KyselyPostbacks
+  readonly recordPostback: Store['recordPostback'] = (...a) => this.postbacks.recordPostback(...a);
+  readonly listPostbacks: Store['listPostbacks'] = (...a) => this.postbacks.listPostbacks(...a);
+  readonly postbackCounts: Store['postbackCounts'] = (...a) => this.postbacks.postbackCounts(...a);
+  readonly claimPostbacks: Store['claimPostbacks'] = (...a) => this.postbacks.claimPostbacks(...a);
 
   // KyselyConversionPaths
   readonly listConversionPaths: Store['listConversionPaths'] = (...a) =>

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { AudienceTables } from './schema-audiences.js';
+import type { PostbackTables } from './schema-postbacks.js';
 
 /** Row types of every table, for Kysely. Times ending in `_ms` are Unix ms, others Unix s. */
 export interface TouchesTable {
@@ -162,7 +163,7 @@ export interface TouchDaysTable {
   n: number;
 }
 
-export interface Database extends AudienceTables {
+export interface Database extends AudienceTables, PostbackTables {
   touches: TouchesTable;
   events: EventsTable;
   dedup_keys: DedupKeysTable;

@@ -5,6 +5,7 @@ import type { HoldoutsPort } from './ports/holdouts.js';
 import type { IngestPort } from './ports/ingest.js';
 import type { MaintenancePort } from './ports/maintenance.js';
 import type { OutboxPort } from './ports/outbox.js';
+import type { PostbacksPort } from './ports/postbacks.js';
 import type { ReportsPort } from './ports/reports.js';
 import type { SubjectsPort } from './ports/subjects.js';
 
@@ -18,8 +19,10 @@ export type { HoldoutsPort, LiftEventRow } from './ports/holdouts.js';
 export type { IngestPort, IngestTx, SetWiseIngest } from './ports/ingest.js';
 export type { MaintenancePort } from './ports/maintenance.js';
 export type { OutboxPort } from './ports/outbox.js';
+export type { PostbacksPort } from './ports/postbacks.js';
 export type { ReportsPort } from './ports/reports.js';
 export type { SubjectsPort } from './ports/subjects.js';
+export type * from './postback-records.js';
 export type * from './records.js';
 
 /** The storage port: one implementation per database (kysely-store.ts), one contract suite. */
@@ -31,5 +34,6 @@ export interface Store
     DefinitionsPort,
     SubjectsPort,
     ReportsPort,
+    PostbacksPort,
     AudienceStore,
     HoldoutsPort {}

@@ -1,0 +1,79 @@
+import type {
+  ApplePostback,
+  PostbackFramework,
+  UnverifiedReason,
+  Verification,
+} from '../domain/apple-postback.js';
+
+/** A postback to store: what it says (null when unreadable) and its verification. */
+export interface NewPostback {
+  /** The advertised app's environment; '' when no environment claims the app. */
+  env_id: string;
+  framework: PostbackFramework;
+  postback: ApplePostback | null;
+  verification: Verification;
+  /** The body as received. */
+  body: string;
+  /** Hex SHA-256 of the canonical body: copies of one postback share it. */
+  body_sha256: string;
+  received_at_ms: number;
+}
+
+/**
+ * What storing a postback did. `duplicate`: an identical copy was stored already (its count
+ * goes up). `conflict`: a verified postback with this transaction id was stored already and
+ * this copy differs from it: stored apart, unverified (`conflicting_replay`), never counted.
+ */
+export type PostbackOutcome =
+  | { outcome: 'stored'; id: number; verified: boolean }
+  | { outcome: 'duplicate'; id: number }
+  | { outcome: 'conflict'; id: number; original_id: number };
+
+/** A stored postback as the admin API lists it. */
+export interface PostbackRecord
+  extends Omit<ApplePostback, 'framework' | 'ad_network_id' | 'app_id'> {
+  id: number;
+  /** null while no environment claims the app. */
+  env_id: string | null;
+  framework: PostbackFramework;
+  ad_network_id: string | null;
+  app_id: string | null;
+  verified: boolean;
+  /** Why it is not counted; null when verified. */
+  reason: UnverifiedReason | null;
+  reason_detail: string | null;
+  /** The key that verified it (or whose check failed): apple-p256, apple-cas-identifier/0, test:ID… */
+  key_id: string | null;
+  received_at: string;
+  /** Identical copies received after this one. */
+  duplicates: number;
+  /** The body as received. */
+  body: string;
+}
+
+export interface PostbackFilter {
+  /** The environment; '' lists postbacks no environment claims. */
+  env_id: string;
+  verified?: boolean;
+  framework?: PostbackFramework;
+  app_id?: string;
+  /** Newest first; only those with a smaller id (the previous page's last). */
+  before_id?: number;
+  limit: number;
+}
+
+/** Verified postbacks of an environment counted by everything a report groups or decodes. */
+export interface PostbackCount {
+  framework: PostbackFramework;
+  app_id: string;
+  ad_network_id: string;
+  campaign_id: string | null;
+  source_identifier: string | null;
+  fine_value: number | null;
+  coarse_value: ApplePostback['coarse_value'];
+  sequence_index: number;
+  did_win: boolean | null;
+  redownload: boolean | null;
+  conversion_type: string | null;
+  n: number;
+}
