@@ -117,6 +117,12 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   if (tokenVerdict.refuse) throw new ConfigError(tokenVerdict.refuse);
   const store = opts.store ?? openStore(config);
   await store.migrate();
+  // Postbacks that came before their app was listed in `apps` belong to its environment now.
+  await store.claimPostbacks(
+    config.apps
+      .filter((a) => a.platform === 'ios')
+      .map((a) => ({ app_id: a.app_id, env_id: a.env_id })),
+  );
   const nowMs = opts.nowMs ?? Date.now;
   // Problems found before the app (and its logger) exists are logged once it does.
   const early: string[] = [];

@@ -47,6 +47,13 @@ export class Metrics {
     labelNames: ['env_id', 'dest_id'],
     registers: [this.registry],
   });
+  /** SKAdNetwork / AdAttributionKit postbacks by result: verified, duplicate, or why not. */
+  readonly postbacks = new Counter({
+    name: 'pixeltrail_apple_postbacks_total',
+    help: 'Apple postbacks received, by framework and result (verified, duplicate, conflicting_replay, bad_signature, malformed, …)',
+    labelNames: ['framework', 'result'],
+    registers: [this.registry],
+  });
   readonly events = new Counter({
     name: 'pixeltrail_events_total',
     help: 'Events stored, by source and result (accepted, duplicate)',

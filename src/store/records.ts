@@ -255,6 +255,8 @@ export interface PurgeReport {
   dedup_keys: number;
   /** Import ledger keys as old as the events that go (events_before_ms). */
   import_keys: number;
+  /** Apple postbacks received before events_before_ms (they are kept as long as events). */
+  apple_postbacks: number;
   /** Day partitions dropped whole (PostgreSQL). */
   partitions_dropped: number;
   /** Audience batches that ended undelivered, emptied of the hashed ids they kept. */

@@ -51,6 +51,7 @@ export class KyselyMaintenance implements MaintenancePort {
       events: 0,
       dedup_keys: 0,
       import_keys: 0,
+      apple_postbacks: 0,
       partitions_dropped: 0,
       audience_batches_emptied: await emptyEndedSyncJobs(this.db, c.events_before_ms),
     };
@@ -79,6 +80,11 @@ export class KyselyMaintenance implements MaintenancePort {
       .executeTakeFirst();
     report.dedup_keys = Number(d.numDeletedRows);
     report.import_keys = await purgeImportKeys(this.db, c.events_before_ms);
+    const p = await this.db
+      .deleteFrom('apple_postbacks')
+      .where('received_at_ms', '<', c.events_before_ms)
+      .executeTakeFirst();
+    report.apple_postbacks = Number(p.numDeletedRows);
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
     if (report.touches + report.events > 0) await this.compact();
