@@ -22,6 +22,7 @@ import { retentionCutoffs } from './domain/retention.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { environmentForKey } from './http/request/key-check.js';
+import { servedAsset } from './http/served-asset.js';
 import type { Services } from './http/services.js';
 import { seededCopySources } from './ingest/copy-sources.js';
 import { appLookup } from './ingest/eligibility.js';
@@ -36,6 +37,7 @@ const AUDIENCE_SWEEP_MS = 60_000;
 const TAG_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'public', 't.js');
 
 const RULES_PATH = path.join(path.dirname(TAG_PATH), 'rules.js');
+const VIEW_TAG_PATH = path.join(path.dirname(TAG_PATH), 'v.js');
 
 function loadTag(): Services['tag'] {
   if (!existsSync(TAG_PATH)) return null;
@@ -236,6 +238,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     environmentByWriteKey: (k) => environmentForKey(destinations.current().environments, k),
     tag: loadTag(),
     rulesEngine: existsSync(RULES_PATH) ? readFileSync(RULES_PATH) : null,
+    viewTag: existsSync(VIEW_TAG_PATH) ? servedAsset(readFileSync(VIEW_TAG_PATH)) : null,
     logStream: opts.logStream,
   };
   const app = buildApp(services, { pixelFastPath: opts.pixelFastPath });

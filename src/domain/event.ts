@@ -1,5 +1,6 @@
 import type { ClearUserInfo } from './customer-info.js';
 import type { TrafficSource } from './traffic-source.js';
+import type { TouchView } from './viewability.js';
 
 /** Where an event entered pixeltrail. */
 export type EventSource = 'tag' | 'server' | 'pixel';
@@ -210,4 +211,9 @@ export interface Touch {
   traffic?: Traffic;
   /** A visit's source (or what a click's landing URL said); absent on most ad touches. */
   traffic_source?: TrafficSource;
+  /**
+   * What the viewability tag measured of an impression (issue 24), when it was read with
+   * the touch: absent when nothing was measured or it was not asked for.
+   */
+  view?: TouchView;
 }

@@ -9,6 +9,7 @@ import type { IngestPipeline } from '../ingest/ingest-pipeline.js';
 import type { LiveBus } from '../ingest/live-bus.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
+import type { ServedAsset } from './served-asset.js';
 
 /** What the HTTP routes work with; built once by the server (STYLE rule 11). */
 export interface Services {
@@ -43,6 +44,8 @@ export interface Services {
   logStream?: NodeJS.WritableStream;
   /** The bundled tag, if it was built. */
   tag: { js: Buffer; gzip: Buffer; etag: string } | null;
+  /** The built viewability tag (`/v.js`, issue 24), if it was built. */
+  viewTag?: ServedAsset | null;
   /** The built codeless-trigger engine (`rules.js`), if it was built. */
   rulesEngine?: Buffer | null;
 }

@@ -1,9 +1,11 @@
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { ImpressionView } from '../domain/viewability.js';
 import type { IngestTx, Store } from '../store/store.js';
 import type { BatchContext, EventOutcome } from './batch-context.js';
 import { arrive, processEvent } from './conversions.js';
 import { protectTouch } from './ingest-privacy.js';
 import { processBatchSetWise } from './process-batch-set-wise.js';
+import { ViewQueue } from './view-queue.js';
 
 export type { BatchContext, EventOutcome, IngestItem } from './batch-context.js';
 
@@ -65,9 +67,9 @@ export interface PipelineObserver {
   touchesCommitted(touches: readonly Touch[], ms: number): void;
   eventsCommitted(events: readonly TrackedEvent[], outcomes: readonly EventOutcome[]): void;
   /** A commit failed; touches are kept for a retry, events are answered with an error. */
-  failed(kind: 'touch' | 'event', items: number, error: unknown): void;
+  failed(kind: 'touch' | 'event' | 'view', items: number, error: unknown): void;
   /** Writes not taken (queue full, closed) or given up; never waited for. */
-  dropped(kind: 'touch' | 'event', reason: RefusalReason | 'lost', n: number): void;
+  dropped(kind: 'touch' | 'event' | 'view', reason: RefusalReason | 'lost', n: number): void;
 }
 
 export interface PipelineDeps {
@@ -131,8 +133,11 @@ export class IngestPipeline {
   private closed = false;
   private lastCommitFailed = false;
 
+  private readonly views: ViewQueue;
+
   constructor(private readonly deps: PipelineDeps) {
     this.maxEventFlushes = Math.max(1, deps.eventBatchesInFlight ?? 1);
+    this.views = new ViewQueue(deps.store, deps.observer);
   }
 
   /** True while the latest commit failed (for `/readyz`): the store cannot take writes. */
@@ -142,7 +147,7 @@ export class IngestPipeline {
 
   /** Items waiting for a commit. */
   get pending(): number {
-    return this.touches.length + this.events.length;
+    return this.touches.length + this.events.length + this.views.pending;
   }
 
   /** Queues a pixel touch; false when it was dropped (queue full or closed). */
@@ -152,6 +157,14 @@ export class IngestPipeline {
       return false;
     }
     this.touches.push(touch);
+    this.touchTimer ??= setTimeout(() => void this.flushTouches(), this.deps.flushIntervalMs);
+    return true;
+  }
+
+  /** Queues a viewability signal (issue 24), committed right after the touches queued with it. */
+  recordView(view: ImpressionView): boolean {
+    if (this.closed) this.deps.observer?.dropped('view', 'closed', 1);
+    if (this.closed || !this.views.add(view)) return false;
     this.touchTimer ??= setTimeout(() => void this.flushTouches(), this.deps.flushIntervalMs);
     return true;
   }
@@ -213,7 +226,10 @@ export class IngestPipeline {
       ok = await this.touchFlush;
       this.touchFlush = null;
     }
-    if (this.touches.length > 0 && !this.touchTimer && !this.closed) {
+    // A store that cannot take the signals cannot take writes: `/readyz` says so.
+    if (ok) ok = await this.views.flush();
+    if (!ok) this.lastCommitFailed = true;
+    if (this.touches.length + this.views.pending > 0 && !this.touchTimer && !this.closed) {
       this.touchTimer = setTimeout(
         () => void this.flushTouches(),
         ok ? this.deps.flushIntervalMs : TOUCH_RETRY_MS,
@@ -357,10 +373,11 @@ export class IngestPipeline {
       if (this.events.length > 0) await this.flushEvents();
       else await Promise.race(this.eventFlushes);
     }
-    while (this.touches.length > 0 && !(await this.flushTouches())) {
+    while (this.touches.length + this.views.pending > 0 && !(await this.flushTouches())) {
       if (Date.now() > giveUpAt) {
         this.deps.observer?.dropped('touch', 'lost', this.touches.length);
         this.touches = [];
+        this.views.abandon();
         break;
       }
       await new Promise((r) => setTimeout(r, TOUCH_RETRY_MS));

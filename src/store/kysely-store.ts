@@ -76,6 +76,8 @@ export class KyselyStore implements Store {
     return this.ingestPart.ingest(fn);
   }
   readonly insertTouches: Store['insertTouches'] = (...a) => this.ingestPart.insertTouches(...a);
+  readonly upsertImpressionViews: Store['upsertImpressionViews'] = (...a) =>
+    this.ingestPart.upsertImpressionViews(...a);
   readonly importedKeys: Store['importedKeys'] = (...a) => this.ingestPart.importedKeys(...a);
   readonly rememberImported: Store['rememberImported'] = (...a) =>
     this.ingestPart.rememberImported(...a);
@@ -104,6 +106,7 @@ export class KyselyStore implements Store {
   readonly listDeliveries: Store['listDeliveries'] = (...a) => this.adminLists.listDeliveries(...a);
   readonly getDelivery: Store['getDelivery'] = (...a) => this.adminLists.getDelivery(...a);
   readonly counts: Store['counts'] = (...a) => this.adminLists.counts(...a);
+  readonly listTouches: Store['listTouches'] = (...a) => this.adminLists.listTouches(...a);
   readonly listEvents: Store['listEvents'] = (...a) => this.adminLists.listEvents(...a);
   readonly eventTrail: Store['eventTrail'] = (...a) => this.adminLists.eventTrail(...a);
   readonly healthCounts: Store['healthCounts'] = (...a) => this.adminLists.healthCounts(...a);

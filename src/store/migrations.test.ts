@@ -38,6 +38,7 @@ describe('migrations', () => {
       '0017_import_ledger',
       '0022_channels',
       '0024_holdouts',
+      '0025_impression_views',
       '0026_apple_postbacks',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);

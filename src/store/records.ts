@@ -1,5 +1,5 @@
 import type { Attribution } from '../domain/attribution.js';
-import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { Touch, TouchKind, TrackedEvent } from '../domain/event.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ConversionPathRecord } from './audience-records.js';
 
@@ -146,6 +146,26 @@ export interface ListFilter {
   limit: number;
 }
 
+/** Filters of the touch list (`GET /api/touches`, issue 24). */
+export interface TouchFilter {
+  env_id: string;
+  imp_id?: string;
+  click_id?: string;
+  kind?: TouchKind;
+  campaign_id?: string;
+  /** Unix seconds. */
+  since_s?: number;
+  limit: number;
+}
+
+/** A stored touch with its row id and, for an impression, its viewability (`touch.view`). */
+export interface ListedTouch {
+  id: number;
+  touch: Touch;
+  /** When its latest viewability signal arrived (Unix ms); null when none did. */
+  view_updated_ms: number | null;
+}
+
 /** Counts shown by `/api/stats` and the benchmark. */
 export interface StoreCounts {
   touches: number;
@@ -257,6 +277,8 @@ export interface PurgeReport {
   import_keys: number;
   /** Apple postbacks received before events_before_ms (they are kept as long as events). */
   apple_postbacks: number;
+  /** Viewability rows of impressions as old as the touches that go (issue 24). */
+  impression_views: number;
   /** Day partitions dropped whole (PostgreSQL). */
   partitions_dropped: number;
   /** Audience batches that ended undelivered, emptied of the hashed ids they kept. */

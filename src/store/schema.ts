@@ -181,6 +181,7 @@ export interface Database extends AudienceTables, PostbackTables {
   definition_versions: DefinitionVersionsTable;
   revoked_sessions: RevokedSessionsTable;
   channel_settings: ChannelSettingsTable;
+  impression_views: ImpressionViewsTable;
 }
 
 /** An environment's channel settings saved through the admin API, as JSON (0022_channels). */
@@ -188,6 +189,21 @@ export interface ChannelSettingsTable {
   env_id: string;
   settings: string;
   updated_at_ms: number;
+}
+
+/** What the viewability tag measured of one impression (migration 0025); flags are 0/1. */
+export interface ImpressionViewsTable {
+  env_id: string;
+  imp_id: string;
+  dest_id: string | null;
+  measurable: number;
+  viewable: number;
+  time_to_view_ms: number | null;
+  /** The largest share of the ad's pixels seen in view, 0..1. */
+  max_share: number | null;
+  video: number;
+  first_ms: number;
+  updated_ms: number;
 }
 
 /** Dashboard sessions ended by logging out, until they would have expired (migration 0012). */

@@ -32,6 +32,9 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // The same agent as the pages' override: requests the browser sends once a page is gone
+  // (sendBeacon on pagehide) carry the browser's own, which says HeadlessChrome.
+  `--user-agent=${DESKTOP_CHROME_UA}`,
 ];
 
 /** A browser profile allowing third-party cookies, as a fresh profile would block them. */

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { servedAsset } from '../../src/http/served-asset.js';
 import type { Server } from '../../src/server.js';
 
 /**
@@ -17,4 +18,5 @@ export function useBuiltTag(server: Server): void {
     etag: `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"`,
   };
   server.services.rulesEngine = readFileSync('dist/public/rules.js');
+  server.services.viewTag = servedAsset(readFileSync('dist/public/v.js'));
 }

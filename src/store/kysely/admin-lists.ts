@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { AdminListsPort } from '../ports/admin.js';
 import type { Database } from '../schema.js';
-import type { EventFilter, ListFilter, StoreCounts } from '../store.js';
+import type { EventFilter, ListFilter, StoreCounts, TouchFilter } from '../store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
 import { attemptFromRow, conversionFromRow, outboxFromRow } from './row-mappers.js';
+import { listTouches } from './touch-list.js';
 
 /** The admin API's and dashboard's lists and counts over Kysely. */
 export class KyselyAdminLists implements AdminListsPort {
@@ -112,6 +113,10 @@ export class KyselyAdminLists implements AdminListsPort {
       bot_hits: sum(touches, traffic('bot')) + sum(events, traffic('bot')),
       prefetch_hits: sum(touches, traffic('prefetch')) + sum(events, traffic('prefetch')),
     };
+  }
+
+  listTouches(f: TouchFilter) {
+    return listTouches(this.db, f);
   }
 
   listEvents(f: EventFilter) {

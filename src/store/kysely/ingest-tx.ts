@@ -12,6 +12,7 @@ import type {
   SetWiseIngest,
   TouchLookup,
 } from '../store.js';
+import { findViews } from './impression-views.js';
 import {
   EVENT_COLUMNS,
   MAX_TOUCHES_PER_LOOKUP,
@@ -270,6 +271,10 @@ export class KyselyIngestTx implements IngestTx {
         queries.flatMap(([, p]) => p),
       ],
     ];
+  }
+
+  impressionViews(env_id: string, imp_ids: readonly string[]) {
+    return findViews(this.db, env_id, imp_ids);
   }
 
   async conversionsOfEvent(event_pk: string) {

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Touch } from '../../domain/event.js';
+import type { ImpressionView } from '../../domain/viewability.js';
 import type { Dialect } from '../migrations.js';
 import type { IngestPort } from '../ports/ingest.js';
 import type { Database } from '../schema.js';
 import type { ImportKey, IngestTx } from '../store.js';
 import { importedKeys, rememberImported } from './import-ledger-queries.js';
+import { upsertViews } from './impression-views.js';
 import { type DirectRun, IngestStatements } from './ingest-statements.js';
 import { KyselyIngestTx } from './ingest-tx.js';
 import type { PreparedTexts } from './prepared-statements.js';
@@ -46,6 +48,11 @@ export class KyselyIngest implements IngestPort {
     if (touches.length === 0) return Promise.resolve();
     if (this.touchWriter) return this.touchWriter.write(touches);
     return this.ingest((tx) => tx.insertTouches(touches));
+  }
+
+  upsertImpressionViews(views: readonly ImpressionView[]): Promise<void> {
+    if (views.length === 0) return Promise.resolve();
+    return upsertViews(this.db, this.dialect, views);
   }
 
   async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {

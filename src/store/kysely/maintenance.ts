@@ -6,6 +6,7 @@ import type { Database } from '../schema.js';
 import type { PurgeCutoffs, PurgeReport } from '../store.js';
 import { emptyEndedSyncJobs } from './audience-sync-jobs.js';
 import { purgeImportKeys } from './import-ledger-queries.js';
+import { purgeViews } from './impression-views.js';
 import type { TouchWriter } from './ingest.js';
 
 /** Schema, connection, retention and upkeep over Kysely. */
@@ -52,6 +53,7 @@ export class KyselyMaintenance implements MaintenancePort {
       dedup_keys: 0,
       import_keys: 0,
       apple_postbacks: 0,
+      impression_views: 0,
       partitions_dropped: 0,
       audience_batches_emptied: await emptyEndedSyncJobs(this.db, c.events_before_ms),
     };
@@ -85,6 +87,7 @@ export class KyselyMaintenance implements MaintenancePort {
       .where('received_at_ms', '<', c.events_before_ms)
       .executeTakeFirst();
     report.apple_postbacks = Number(p.numDeletedRows);
+    report.impression_views = await purgeViews(this.db, c.touches_before_s * 1000);
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
     if (report.touches + report.events > 0) await this.compact();

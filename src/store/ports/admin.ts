@@ -4,10 +4,12 @@ import type {
   EventFilter,
   EventTrail,
   HealthCounts,
+  ListedTouch,
   ListFilter,
   OutboxRecord,
   StoreCounts,
   StoredEvent,
+  TouchFilter,
 } from '../records.js';
 
 /** What the admin API and the dashboard list and count. */
@@ -19,5 +21,7 @@ export interface AdminListsPort {
   /** The newest events matching a filter (the debugger's list). */
   listEvents(f: EventFilter): Promise<StoredEvent[]>;
   eventTrail(pk: string): Promise<EventTrail | null>;
+  /** The newest touches matching a filter, impressions with their viewability. */
+  listTouches(f: TouchFilter): Promise<ListedTouch[]>;
   healthCounts(env_id: string, since_ms: number): Promise<HealthCounts>;
 }

@@ -1,5 +1,6 @@
 import type { LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
+import type { ImpressionView } from '../../domain/viewability.js';
 import type { ConversionPathRecord } from '../audience-records.js';
 import type {
   ConversionRecord,
@@ -64,6 +65,8 @@ export interface IngestTx {
     keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
   ): Promise<LinkedAnonymousId[]>;
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
+  /** What the viewability tag measured of these impressions, by imp_id (issue 24). */
+  impressionViews(env_id: string, imp_ids: readonly string[]): Promise<Map<string, ImpressionView>>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
   /** The delivery rows of one conversion (one per destination it was queued for). */
@@ -133,6 +136,11 @@ export interface IngestPort {
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
   /** Commits pixel touches outside the event transaction (SQLite: on a thread of its own). */
   insertTouches(touches: readonly Touch[]): Promise<void>;
+  /**
+   * Merges viewability signals into the rows of their impressions (issue 24): an upsert keyed
+   * by `(env_id, imp_id)`, so a signal may come before or after its impression's touch.
+   */
+  upsertImpressionViews(views: readonly ImpressionView[]): Promise<void>;
   /**
    * For each key, whether a CSV import already stored it (the import ledger, kept as long as
    * events: a file imported again adds nothing however long after). Answered in order.

@@ -1,0 +1,105 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ImpressionView, mergeViewBatch } from '../../domain/viewability.js';
+import type { Dialect } from '../migrations/define.js';
+import type { Database, ImpressionViewsTable } from '../schema.js';
+import { chunks } from './chunks.js';
+
+// What the viewability tag measured of each impression (migration 0025): written by an upsert
+// keyed by (env_id, imp_id), so a signal may arrive before or after its impression's touch.
+
+/** Rows per upsert (10 bound values each) and ids per lookup. */
+const VIEW_CHUNK = 200;
+
+export function viewFromRow(r: Selectable<ImpressionViewsTable>): ImpressionView {
+  return {
+    env_id: r.env_id,
+    imp_id: r.imp_id,
+    dest_id: r.dest_id,
+    measurable: Number(r.measurable) === 1,
+    viewable: Number(r.viewable) === 1,
+    time_to_view_ms: r.time_to_view_ms === null ? null : Number(r.time_to_view_ms),
+    max_share: r.max_share === null ? null : Number(r.max_share),
+    video: Number(r.video) === 1,
+    first_ms: Number(r.first_ms),
+    updated_ms: Number(r.updated_ms),
+  };
+}
+
+function rowOf(v: ImpressionView): ImpressionViewsTable {
+  return {
+    env_id: v.env_id,
+    imp_id: v.imp_id,
+    dest_id: v.dest_id,
+    measurable: v.measurable ? 1 : 0,
+    viewable: v.viewable ? 1 : 0,
+    time_to_view_ms: v.time_to_view_ms,
+    max_share: v.max_share,
+    video: v.video ? 1 : 0,
+    first_ms: v.first_ms,
+    updated_ms: v.updated_ms,
+  };
+}
+
+/**
+ * Merges each row into the one stored for its impression as domain/viewability.ts's
+ * mergeViews does: flags once set stay set, the earliest time to viewable and the largest
+ * share win. SQLite's scalar max/min and PostgreSQL's greatest/least; nulls are taken care of
+ * with coalesce, since SQLite's max(1, null) is null.
+ */
+export async function upsertViews(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  views: readonly ImpressionView[],
+): Promise<void> {
+  const [hi, lo] = dialect === 'postgres' ? ['greatest', 'least'] : ['max', 'min'];
+  const both = <T>(fn: string, col: string) =>
+    sql.raw<T>(
+      `${fn}(coalesce("impression_views"."${col}", excluded."${col}"), coalesce(excluded."${col}", "impression_views"."${col}"))`,
+    );
+  for (const slice of chunks(mergeViewBatch(views), VIEW_CHUNK)) {
+    await db
+      .insertInto('impression_views')
+      .values(slice.map(rowOf))
+      .onConflict((oc) =>
+        oc.columns(['env_id', 'imp_id']).doUpdateSet({
+          dest_id: sql`coalesce("impression_views"."dest_id", excluded."dest_id")`,
+          measurable: both<number>(hi, 'measurable'),
+          viewable: both<number>(hi, 'viewable'),
+          time_to_view_ms: both<number | null>(lo, 'time_to_view_ms'),
+          max_share: both<number | null>(hi, 'max_share'),
+          video: both<number>(hi, 'video'),
+          first_ms: both<number>(lo, 'first_ms'),
+          updated_ms: both<number>(hi, 'updated_ms'),
+        }),
+      )
+      .execute();
+  }
+}
+
+/** The stored rows of these impressions, by imp_id (one primary-key probe each). */
+export async function findViews(
+  db: Kysely<Database>,
+  env_id: string,
+  imp_ids: readonly string[],
+): Promise<Map<string, ImpressionView>> {
+  const out = new Map<string, ImpressionView>();
+  for (const slice of chunks([...new Set(imp_ids)], VIEW_CHUNK)) {
+    const rows = await db
+      .selectFrom('impression_views')
+      .selectAll()
+      .where('env_id', '=', env_id)
+      .where('imp_id', 'in', slice)
+      .execute();
+    for (const r of rows) out.set(r.imp_id, viewFromRow(r));
+  }
+  return out;
+}
+
+/** Deletes the rows first seen before `before_ms` (their touches are gone too). */
+export async function purgeViews(db: Kysely<Database>, before_ms: number): Promise<number> {
+  const r = await db
+    .deleteFrom('impression_views')
+    .where('first_ms', '<', before_ms)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
