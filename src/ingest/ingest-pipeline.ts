@@ -4,6 +4,7 @@ import type { IngestTx, Store } from '../store/store.js';
 import type { BatchContext, EventOutcome } from './batch-context.js';
 import { arrive, processEvent } from './conversions.js';
 import { protectTouch } from './ingest-privacy.js';
+import { isInputError } from './input-error.js';
 import { processBatchSetWise } from './process-batch-set-wise.js';
 import { ViewQueue } from './view-queue.js';
 
@@ -87,15 +88,6 @@ export interface PipelineDeps {
   observer?: PipelineObserver;
 }
 
-/**
- * An error thrown by JavaScript itself (a stack overflow, a property of undefined): our own
- * code failing on some input. Store errors (SQLITE_FULL, a lost connection, a PostgreSQL
- * error) are not of these kinds.
- */
-function isInputError(e: unknown): boolean {
-  return e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError;
-}
-
 /** The batch cut at the end of each request (the last part may continue in the next batch). */
 function splitRequests(batch: PendingEvent[]): PendingEvent[][] {
   const requests: PendingEvent[][] = [];
@@ -132,7 +124,6 @@ export class IngestPipeline {
   private readonly maxEventFlushes: number;
   private closed = false;
   private lastCommitFailed = false;
-
   private readonly views: ViewQueue;
 
   constructor(private readonly deps: PipelineDeps) {
@@ -226,7 +217,6 @@ export class IngestPipeline {
       ok = await this.touchFlush;
       this.touchFlush = null;
     }
-    // A store that cannot take the signals cannot take writes: `/readyz` says so.
     if (ok) ok = await this.views.flush();
     if (!ok) this.lastCommitFailed = true;
     if (this.touches.length + this.views.pending > 0 && !this.touchTimer && !this.closed) {
