@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { startCluster } from './cluster-serve.js';
 import { importCommand } from './commands/import-command.js';
+import { importCostsCommand } from './commands/import-costs-command.js';
 import { adminTokenVerdict } from './config/admin-token-check.js';
 import { ConfigError, loadConfig } from './config/config-load.js';
 import { findDestination } from './config/find-destination.js';
@@ -38,6 +39,9 @@ const USAGE = `usage: pixeltrail <command>
                                           offline conversions from a CSV (order_id, time, value,
                                           currency, email, phone, click ids, user_id…); bad rows
                                           go to FILE.csv.errors.csv; a second run adds nothing
+  import costs FILE.csv [--env ID]        daily cost per campaign (date,campaign_id,cost,currency;
+                                          optional channel,source,medium,impressions,clicks);
+                                          replaces the same campaign, channel and days
   seed --demo [--env ID] [--touches N] [--conversions N]
                                           fill an environment with 30 days of demo traffic
                                           (default 1,000,000 touches and 100,000 purchases)`;
@@ -181,6 +185,8 @@ async function main(argv: string[]): Promise<void> {
       );
     } else if (command === 'import' && positionals[1] === 'conversions') {
       await importCommand(store, config, positionals[2], values);
+    } else if (command === 'import' && positionals[1] === 'costs') {
+      await importCostsCommand(store, config, positionals[2], values);
     } else if (command === 'seed') {
       await seedCommand(store, config, values);
     } else if (command === 'replay') {

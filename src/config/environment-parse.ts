@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { parseChannelSettings } from '../domain/channel-rules.js';
 import { DEFAULT_CLICK_ID_PARAM } from '../domain/click-link.js';
 import type { EnvironmentConfig, SecretSource } from '../domain/config-types.js';
 import {
@@ -99,6 +100,8 @@ export function parseEnvironment(
       parseDestination(r, d, `${path}.destinations[${i}]`, secrets),
     ),
   };
+  if (o.channels !== undefined)
+    env.channels = parseChannelSettings(o.channels, `${path}.channels`, r.errors);
   const ids = env.destinations.map((d) => d.id);
   if (new Set(ids).size !== ids.length) {
     r.errors.push({ field: `${path}.destinations`, message: 'destination ids must be unique' });

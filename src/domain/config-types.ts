@@ -1,4 +1,5 @@
 import type { PostbackTrust } from './apple-postback.js';
+import type { ChannelSettings } from './channel-rules.js';
 import type { ConsentDefault } from './consent.js';
 import type { ConsentCategories } from './consent-categories.js';
 import type { ConversionSchema } from './conversion-schema.js';
@@ -119,6 +120,8 @@ export interface EnvironmentConfig {
    * `apps` wins over this one.
    */
   ios_probabilistic_matching?: boolean;
+  /** Channel rules and ignored referrers (`channels:`); absent: GA4's defaults (issue 23). */
+  channels?: ChannelSettings;
   destinations: DestinationConfig[];
 }
 

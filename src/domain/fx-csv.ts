@@ -17,7 +17,7 @@ export type FxCsvResult =
   | { ok: false; errors: FieldError[] };
 
 /** One record of the file: its cells and the 1-based line it starts on, or why it is unreadable. */
-type CsvRecord = { line: number; cells: string[] } | { line: number; error: string };
+export type CsvRecord = { line: number; cells: string[] } | { line: number; error: string };
 
 /** csv-parse calls `on_skip` for a record it drops (5.x runtime; missing from its typings). */
 interface OnSkip {
@@ -34,7 +34,7 @@ const LINE_BREAKS = /\r\n|\r|\n/g;
  * exact; the caller drops them. A quote that is never closed makes its record unreadable
  * instead of the whole file.
  */
-function csvRecords(text: string): CsvRecord[] {
+export function csvRecords(text: string): CsvRecord[] {
   const out: CsvRecord[] = [];
   // csv-parse counts a CR LF inside a quoted cell as two lines; count the breaks ourselves.
   let line = 1;

@@ -103,6 +103,18 @@ function consentChoices(context: Obj): ConsentChoices | undefined {
 }
 
 /**
+ * `context.campaign` (Segment's common fields: name, source, medium, term, content; analytics.js
+ * fills it from the page's utm_* parameters), in the event contract's `campaign` names.
+ */
+function campaignOf(context: Obj): Obj | undefined {
+  const c = obj(context.campaign);
+  const out: Obj = {};
+  for (const k of ['source', 'medium', 'name', 'term', 'content', 'id'])
+    if (c[k] !== undefined) out[k] = c[k];
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
  * Mobile spec: `context.device.advertisingId` is the IDFA on iOS and the GAID on Android
  * (only when `adTrackingEnabled` is not false); `context.device.id` is the IDFV on iOS and
  * an app instance id elsewhere.
@@ -192,6 +204,8 @@ export function mapSegmentMessage(raw: unknown, pathType?: SegmentType): Segment
     user,
     properties,
   };
+  const campaign = campaignOf(context);
+  if (campaign) event.campaign = campaign;
   // The app's bundle id (`context.app.namespace`), which the config's `apps` may list.
   const app = str(obj(context.app).namespace);
   if (app) event.app_id = app;
@@ -254,6 +268,13 @@ function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, st
     ...(value ? { 'properties.value': `properties.${value}` } : {}),
     'properties.content_ids': contentIds,
     ...(!str(props.url) && str(page.url) ? { 'properties.url': 'context.page.url' } : {}),
+    'campaign.source': 'context.campaign.source',
+    'campaign.medium': 'context.campaign.medium',
+    'campaign.name': 'context.campaign.name',
+    'campaign.term': 'context.campaign.term',
+    'campaign.content': 'context.campaign.content',
+    'campaign.id': 'context.campaign.id',
+    campaign: 'context.campaign',
     ...(!str(props.referrer) && str(page.referrer)
       ? { 'properties.referrer': 'context.page.referrer' }
       : {}),

@@ -247,6 +247,29 @@ function nameAndProps(
   }
 }
 
+/**
+ * The campaign fields of an enriched event (Snowplow's campaign attribution enrichment:
+ * `mkt_source`, `mkt_medium`, `mkt_campaign`, `mkt_term`, `mkt_content`; a click id with its
+ * `mkt_network` is a paid click of that network), relayed by a pipeline that already ran it.
+ * https://docs.snowplow.io/docs/pipeline/enrichments/available-enrichments/campaign-attribution-enrichment/
+ */
+function marketingOf(p: Obj): Obj | undefined {
+  const out: Obj = {};
+  const pairs = [
+    ['source', 'mkt_source'],
+    ['medium', 'mkt_medium'],
+    ['name', 'mkt_campaign'],
+    ['term', 'mkt_term'],
+    ['content', 'mkt_content'],
+  ] as const;
+  for (const [k, f] of pairs) if (str(p[f])) out[k] = p[f];
+  if (str(p.mkt_clickid) && str(p.mkt_network) && !out.source && !out.medium) {
+    out.source = String(p.mkt_network).toLowerCase();
+    out.medium = 'cpc';
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** Maps one tracker-protocol payload (values are strings; GET pixels and POST items alike). */
 export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
   const p = obj(raw);
@@ -265,6 +288,9 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
   const props: Obj = { ...mapped.props };
   if (str(p.url)) props.url = p.url;
   if (str(p.refr)) props.referrer = p.refr;
+  else if (str(p.refr_urlhost))
+    props.referrer = `${str(p.refr_urlscheme) ?? 'https'}://${p.refr_urlhost}${str(p.refr_urlpath) ?? '/'}`;
+  const campaign = marketingOf(p);
   for (const k of Object.keys(props)) if (props[k] === undefined) delete props[k];
   const user: Obj = {
     anonymous_id: str(p.duid),
@@ -289,6 +315,7 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
       event_time: str(p.ttm) ?? str(p.dtm),
       user,
       properties: props,
+      ...(campaign ? { campaign } : {}),
     },
     consentChoices: mapped.consentChoices,
     sources: sourcesOf(e, p, !!user.anonymous_id && !str(p.duid), mapped.fromEntities === true),
@@ -336,7 +363,12 @@ function sourcesOf(
     'properties.currency': currency,
     'properties.content_ids': e === 'ti' ? 'ti_sk' : props,
     'properties.url': 'url',
-    'properties.referrer': 'refr',
+    'properties.referrer': str(p.refr) ? 'refr' : 'refr_urlhost',
+    'campaign.source': 'mkt_source',
+    'campaign.medium': 'mkt_medium',
+    'campaign.name': 'mkt_campaign',
+    'campaign.term': 'mkt_term',
+    'campaign.content': 'mkt_content',
   };
 }
 

@@ -1,6 +1,8 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { installAdminAuth } from './admin/auth.js';
+import { channelsApi } from './admin/channels.js';
+import { costsApi } from './admin/costs.js';
 import { dashboardApi } from './admin/dashboard.js';
 import { debuggerApi } from './admin/debugger.js';
 import { destinationsApi } from './admin/destinations.js';
@@ -143,6 +145,8 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     subjectsApi(routes, s);
     sessionRoutes(routes, { config: s.config, nowMs: s.nowMs, store: s.store });
     reportsApi(routes, s);
+    channelsApi(routes, s);
+    costsApi(routes, s);
     debuggerApi(routes, s);
     touchesApi(routes, s);
     dashboardApi(routes, s);

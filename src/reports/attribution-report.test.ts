@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../domain/attribution-models.js';
+import { DEFAULT_CHANNEL_SETTINGS } from '../domain/channel-rules.js';
 import { FxTable } from '../domain/fx-rates.js';
 import type { ConversionPathRecord } from '../store/store.js';
 import { attributionReport, type CampaignCredit } from './attribution-report.js';
+import { reportDimension } from './report-dimension.js';
 
 const D = 86_400;
 const DAY = Date.parse('2026-11-20T00:00:00Z') / 1000;
@@ -103,5 +105,130 @@ describe('multi-touch report money', () => {
     // One currency only: it is the report's, no rate needed.
     const eurOnly = attributionReport(paths.slice(0, 1), 'linear', new FxTable([]), null);
     expect(eurOnly).toMatchObject({ currency: 'EUR', totals: { revenue: 100 }, unconverted: [] });
+  });
+});
+
+describe('by channel, with costs (issue 23)', () => {
+  const env = {
+    id: 'e',
+    destinations: [{ id: 'meta1', type: 'meta' }],
+  } as unknown as import('../domain/config-types.js').EnvironmentConfig;
+  const organic = {
+    kind: 'visit',
+    touch_id: 'v_1',
+    dest_id: null,
+    campaign_id: null,
+    traffic_source: {
+      source: 'google',
+      medium: 'organic',
+      by: 'referrer',
+      source_category: 'search',
+      referrer_host: 'www.google.com',
+    },
+  };
+  const paypal = {
+    kind: 'visit',
+    touch_id: 'v_2',
+    dest_id: null,
+    campaign_id: null,
+    traffic_source: {
+      source: 'paypal.com',
+      medium: 'referral',
+      by: 'referrer',
+      referrer_host: 'www.paypal.com',
+    },
+  };
+  const time = DAY + D / 2;
+  const mk = (id: string, value: number, touches: object[]) =>
+    ({
+      env_id: 'e',
+      conversion_id: id,
+      event_pk: id,
+      event_name: 'Purchase',
+      event_time: time,
+      value,
+      currency: 'EUR',
+      lookback_s: 7 * D,
+      touches: touches.map((t, i) => ({ ...t, time: time - (touches.length - i) * 3600 })),
+      created_at_ms: 0,
+    }) as unknown as ConversionPathRecord;
+  // Meta impression → organic Google visit → PayPal return → purchase; and one with no touch.
+  const metaImp = { kind: 'impression', touch_id: 'i1', dest_id: 'meta1', campaign_id: 'm-spring' };
+  const ps = [mk('q1', 100, [metaImp, organic, paypal]), mk('q2', 50, [])];
+  const costs = [
+    {
+      day: DAY / D,
+      campaign_id: 'm-spring',
+      channel: '',
+      cost: 40,
+      currency: 'EUR',
+      source: null,
+      medium: null,
+      impressions: 1000,
+      clicks: 20,
+    },
+    {
+      day: DAY / D,
+      campaign_id: 'nl-may',
+      channel: 'Email',
+      cost: 10,
+      currency: 'USD',
+      source: null,
+      medium: null,
+      impressions: null,
+      clicks: null,
+    },
+  ];
+
+  it('AT10 rows by channel: Meta credit is Paid Social, the organic visit Organic Search, no touch is Direct; PayPal is ignored', () => {
+    const dimension = reportDimension('channel', env, DEFAULT_CHANNEL_SETTINGS, ps);
+    const r = attributionReport(ps, 'all', fx, 'EUR', { dimension, costs });
+    if (!('models' in r)) throw new Error('all models expected');
+    const row = (k: string) => r.rows.find((x) => x.key === k);
+    expect(row('Paid Social')?.first_touch).toMatchObject({ conversions: 1, revenue: 100 });
+    expect(row('Organic Search')?.last_touch).toMatchObject({ conversions: 1, revenue: 100 });
+    expect(row('Paid Social')?.linear).toMatchObject({ conversions: 0.5, revenue: 50 });
+    expect(row('Direct')?.linear).toMatchObject({ conversions: 1, revenue: 50 });
+    expect(row('Referral')).toBeUndefined();
+    // The campaign's cost follows the channel its touches fall in; CPA and ROAS per model.
+    expect(row('Paid Social')).toMatchObject({ cost: 40, impressions: 1000, clicks: 20 });
+    expect(row('Paid Social')?.first_touch).toMatchObject({ cpa: 40, roas: 2.5 });
+    expect(row('Paid Social')?.last_touch).toMatchObject({ conversions: 0, cpa: null, roas: 0 });
+    // 10 USD on 11-20: USD→EUR through GBP (0.8 / 0.85), never 40 + 10.
+    expect(row('Email')?.cost).toBeCloseTo((10 * 0.8) / 0.85, 2);
+    expect(r.cost.cost_by_currency).toEqual({ EUR: 40, USD: 10 });
+    expect(r.totals.linear).toMatchObject({ conversions: 2, revenue: 150 });
+  });
+
+  it('AT11 rows by source / medium and by campaign', () => {
+    const sm = attributionReport(ps, 'linear', fx, 'EUR', {
+      dimension: reportDimension('source_medium', env, DEFAULT_CHANNEL_SETTINGS, ps),
+      costs,
+    });
+    if ('models' in sm) throw new Error('one model expected');
+    expect(sm.rows.map((x) => x.key).sort()).toEqual([
+      '(direct) / (none)',
+      // nl-may's cost says neither its source and medium nor has touches to tell them.
+      '(not set) / (not set)',
+      'facebook / cpm',
+      'google / organic',
+    ]);
+    expect(sm.rows.find((x) => x.key === 'facebook / cpm')?.cost).toBe(40);
+    const byCampaign = attributionReport(ps, 'linear', fx, 'EUR', {
+      dimension: reportDimension('campaign', env, DEFAULT_CHANNEL_SETTINGS, ps),
+      costs,
+    });
+    if ('models' in byCampaign) throw new Error('one model expected');
+    expect(byCampaign.rows.find((x) => x.key === 'm-spring')).toMatchObject({
+      campaign_id: 'm-spring',
+      conversions: 0.5,
+      cost: 40,
+      cpa: 80,
+    });
+    // A campaign with cost and no conversion is a row too: its cost is not lost.
+    expect(byCampaign.rows.find((x) => x.key === 'nl-may')).toMatchObject({
+      conversions: 0,
+      cpa: null,
+    });
   });
 });

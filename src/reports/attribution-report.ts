@@ -1,33 +1,41 @@
 import {
   ATTRIBUTION_MODELS,
   type AttributionModel,
-  channelOf,
   creditPath,
   journeyOf,
+  type PathTouch,
   removalEffects,
 } from '../domain/attribution-models.js';
 import type { FxTable } from '../domain/fx-rates.js';
 import { type MoneyByCurrency, NO_CURRENCY } from '../domain/money.js';
-import type { ConversionPathRecord } from '../store/store.js';
+import { NO_CAMPAIGN_KEY } from '../domain/touch-channel.js';
+import type { ConversionPathRecord, CostLine } from '../store/store.js';
 import { CreditMoney, type UnconvertedCredit, type UsedRate } from './attribution-money.js';
+import { type CostFigures, CostTable, ratios } from './cost-rows.js';
+import { BY_CAMPAIGN, type ReportDimension } from './report-dimension.js';
 import { reportCurrency } from './report-money.js';
 
 /**
  * Credited conversions and revenue under one model. Revenue is kept per currency as sent
  * (`XXX`: sent without one) and never added across currencies; `revenue` is in the report's
  * currency, converted with the rate of each conversion's day, null when the report names no
- * currency and there is revenue. What no rate converts is in `unconverted_revenue`.
+ * currency and there is revenue. What no rate converts is in `unconverted_revenue`. `cpa` and
+ * `roas` divide the row's cost (the same under every model) by this model's figures.
  */
 export interface CreditMoneyFigures {
   conversions: number;
   revenue: number | null;
   revenue_by_currency: MoneyByCurrency;
   unconverted_revenue: MoneyByCurrency;
+  cpa: number | null;
+  roas: number | null;
 }
 
-/** One campaign's fractional conversions and revenue under one model. */
-export interface CampaignCredit extends CreditMoneyFigures {
-  campaign_id: string | null;
+/** One row (a campaign, channel or source / medium) under one model, with its cost. */
+export interface CampaignCredit extends CreditMoneyFigures, CostFigures {
+  key: string;
+  /** By campaign: the campaign (null for touches that name none). */
+  campaign_id?: string | null;
 }
 
 /**
@@ -41,10 +49,16 @@ const DAY_S = 86_400;
 /** Options of one report run. */
 export interface ReportOptions {
   half_life_s?: number;
+  /** How rows are grouped (default: by campaign, no direct row). */
+  dimension?: ReportDimension;
+  /** Imported and entered costs of the report's days. */
+  costs?: readonly CostLine[];
+  /** The currency of costs stored without one (spend typed in: the reporting currency). */
+  spend_currency?: string | null;
 }
 
 interface RowSum {
-  campaign_id: string | null;
+  key: string;
   conversions: number;
   converted: number;
   has_revenue: boolean;
@@ -56,8 +70,10 @@ const addTo = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(
 const rounded = (m: Map<string, number>): MoneyByCurrency =>
   Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([c, v]) => [c, round(v)]));
 
+type MoneyPart = Omit<CreditMoneyFigures, 'cpa' | 'roas'>;
+
 /** The figures of a row, rounded; `revenue` null when there is money and no currency to name. */
-function figures(r: RowSum, currency: string | null): CreditMoneyFigures {
+function figures(r: RowSum, currency: string | null): MoneyPart {
   return {
     conversions: round(r.conversions),
     revenue: currency === null && r.has_revenue ? null : round(r.converted),
@@ -66,10 +82,29 @@ function figures(r: RowSum, currency: string | null): CreditMoneyFigures {
   };
 }
 
+const emptySum = (key: string): RowSum => ({
+  key,
+  conversions: 0,
+  converted: 0,
+  has_revenue: false,
+  by_currency: new Map(),
+  unconverted: new Map(),
+});
+
+/** A path as the models read it: its visits from ignored referrers left out. */
+function toModelPath(p: ConversionPathRecord, dim: ReportDimension) {
+  return {
+    time: p.event_time,
+    value: p.value ?? 0,
+    touches: (p.touches as readonly PathTouch[]).filter(dim.keep),
+  };
+}
+
 /**
- * Credits every conversion path under `model` and sums by campaign. The data-driven model
- * takes its removal effects from the paths of the same range; a conversion with no touch on
- * its path gives no credit (it is unattributed under every model).
+ * Credits every conversion path under `model` and sums by the dimension's rows. The
+ * data-driven model takes its removal effects from the paths of the same range, its states
+ * being the rows; a conversion with no touch on its path goes to the direct row when the
+ * dimension has one (by channel), else gives no credit (unattributed under every model).
  */
 function creditSums(
   paths: readonly ConversionPathRecord[],
@@ -77,69 +112,45 @@ function creditSums(
   money: CreditMoney,
   opts: ReportOptions,
 ): RowSum[] {
+  const dim = opts.dimension ?? BY_CAMPAIGN;
+  const modelPaths = paths.map((p) => toModelPath(p, dim));
   const removal_effects =
     model === 'data_driven'
-      ? removalEffects(paths.map((p) => journeyOf(toModelPath(p), p.lookback_s)))
+      ? removalEffects(modelPaths.map((p, i) => journeyOf(p, paths[i].lookback_s, dim.keyOf)))
       : undefined;
   const rows = new Map<string, RowSum>();
-  for (const p of paths) {
-    const credits = creditPath(model, toModelPath(p), {
+  const credit = (key: string, share: number, amount: number, currency: string, day: number) => {
+    const row = rows.get(key) ?? emptySum(key);
+    row.conversions += share;
+    // Nothing is nothing in any currency: it needs no rate.
+    if (amount !== 0) {
+      row.has_revenue = true;
+      addTo(row.by_currency, currency, amount);
+      const converted = money.convert(currency, day, amount);
+      if (converted === null) addTo(row.unconverted, currency, amount);
+      else row.converted += converted;
+    }
+    rows.set(key, row);
+  };
+  paths.forEach((p, i) => {
+    const mp = modelPaths[i];
+    const credits = creditPath(model, mp, {
       lookback_s: p.lookback_s,
       half_life_s: opts.half_life_s,
       removal_effects,
+      key_of: dim.keyOf,
     });
     const currency = p.currency ?? NO_CURRENCY;
     const day = Math.floor(p.event_time / DAY_S);
-    for (const c of credits) {
-      const key = channelOf(c.touch);
-      const row = rows.get(key) ?? {
-        campaign_id: c.touch.campaign_id,
-        conversions: 0,
-        converted: 0,
-        has_revenue: false,
-        by_currency: new Map(),
-        unconverted: new Map(),
-      };
-      row.conversions += c.share;
-      // Nothing is nothing in any currency: it needs no rate.
-      if (c.credit !== 0) {
-        row.has_revenue = true;
-        addTo(row.by_currency, currency, c.credit);
-        const converted = money.convert(currency, day, c.credit);
-        if (converted === null) addTo(row.unconverted, currency, c.credit);
-        else row.converted += converted;
-      }
-      rows.set(key, row);
-    }
-  }
+    if (credits.length === 0 && dim.direct !== null) credit(dim.direct, 1, mp.value, currency, day);
+    for (const c of credits) credit(dim.keyOf(c.touch), c.share, c.credit, currency, day);
+  });
   return [...rows.values()];
 }
 
-/** The rows of a model's sums, rounded, the most revenue first. */
-function rowsOf(sums: readonly RowSum[], currency: string | null): CampaignCredit[] {
-  return sums
-    .map((r) => ({ campaign_id: r.campaign_id, ...figures(r, currency) }))
-    .sort(
-      (a, b) =>
-        (b.revenue ?? 0) - (a.revenue ?? 0) ||
-        b.conversions - a.conversions ||
-        String(a.campaign_id).localeCompare(String(b.campaign_id)),
-    );
-}
-
-/**
- * The totals of a model's rows: every figure summed per currency and converted (never across
- * currencies). Summed before rounding, so three thirds of 100 EUR total 100, not 99.999999.
- */
-function totalOf(sums: readonly RowSum[], currency: string | null): CreditMoneyFigures {
-  const t: RowSum = {
-    campaign_id: null,
-    conversions: 0,
-    converted: 0,
-    has_revenue: false,
-    by_currency: new Map(),
-    unconverted: new Map(),
-  };
+/** The totals of a model's rows: every figure summed per currency and converted. */
+function totalOf(sums: readonly RowSum[], currency: string | null): MoneyPart {
+  const t = emptySum('');
   for (const r of sums) {
     t.conversions += r.conversions;
     t.converted += r.converted;
@@ -150,36 +161,20 @@ function totalOf(sums: readonly RowSum[], currency: string | null): CreditMoneyF
   return figures(t, currency);
 }
 
-type AllModelsRow = { campaign_id: string | null } & Record<AttributionModel, CreditMoneyFigures>;
+const withRatios = (f: MoneyPart, cost: number | null): CreditMoneyFigures => ({
+  ...f,
+  ...ratios(cost, f.conversions, f.revenue),
+});
 
-/** Every model side by side: one row per campaign with each model's figures. */
-function allModelsByCampaign(
-  perModel: ReadonlyMap<AttributionModel, readonly CampaignCredit[]>,
-): AllModelsRow[] {
-  const byCampaign = new Map<string, { campaign_id: string | null } & Record<string, unknown>>();
-  for (const [model, rows] of perModel) {
-    for (const r of rows) {
-      const key = String(r.campaign_id);
-      const row = byCampaign.get(key) ?? { campaign_id: r.campaign_id };
-      const { campaign_id: _, ...fig } = r;
-      row[model] = fig;
-      byCampaign.set(key, row);
-    }
-  }
-  const zero: CreditMoneyFigures = {
-    conversions: 0,
-    revenue: 0,
-    revenue_by_currency: {},
-    unconverted_revenue: {},
-  };
-  return [...byCampaign.values()].map(
-    (row) =>
-      Object.fromEntries([
-        ['campaign_id', row.campaign_id],
-        ...ATTRIBUTION_MODELS.map((m) => [m, row[m] ?? zero]),
-      ]) as AllModelsRow,
-  );
-}
+type AllModelsRow = { key: string; campaign_id?: string | null } & CostFigures &
+  Record<AttributionModel, CreditMoneyFigures>;
+
+const ZERO: MoneyPart = {
+  conversions: 0,
+  revenue: 0,
+  revenue_by_currency: {},
+  unconverted_revenue: {},
+};
 
 /** The money part of a report: its currency, the dated rates used, what was not converted. */
 export interface CreditReportMoney {
@@ -189,12 +184,20 @@ export interface CreditReportMoney {
   notes: string[];
 }
 
+/** A row's name fields: its key, and its campaign when grouped by campaign. */
+function named(key: string, dim: ReportDimension): { key: string; campaign_id?: string | null } {
+  return dim.by === 'campaign'
+    ? { key, campaign_id: key === NO_CAMPAIGN_KEY ? null : key }
+    : { key };
+}
+
 /**
- * The multi-touch report of `paths` under one model or all of them. Money is converted into
- * `asked` (the request's or the environment's reporting currency), else into the only
- * currency of the conversions' values; with several and none asked, revenue stays per
- * currency. Every model credits each conversion's whole value, so what was left unconverted
- * is the same under all models.
+ * The multi-touch report of `paths` under one model or all of them, by campaign, channel or
+ * source / medium, with each row's cost and, per model, its cost per conversion and ROAS.
+ * Money is converted into `asked` (the request's or the environment's reporting currency),
+ * else into the only currency of the report's money; with several and none asked, revenue and
+ * cost stay per currency. Every model credits each conversion's whole value, so what was left
+ * unconverted is the same under all models.
  */
 export function attributionReport(
   paths: readonly ConversionPathRecord[],
@@ -202,53 +205,90 @@ export function attributionReport(
   fx: FxTable,
   asked: string | null,
   opts: ReportOptions = {},
-):
-  | ({ rows: CampaignCredit[]; totals: CreditMoneyFigures } & CreditReportMoney)
-  | ({
-      models: readonly AttributionModel[];
-      rows: AllModelsRow[];
-      totals: Record<AttributionModel, CreditMoneyFigures>;
-    } & CreditReportMoney) {
-  const amounts = paths
-    .filter((p) => (p.value ?? 0) !== 0)
-    .map((p) => ({
-      currency: p.currency ?? NO_CURRENCY,
-      day: Math.floor(p.event_time / DAY_S),
-      amount: p.value ?? 0,
-    }));
+) {
+  const dim = opts.dimension ?? BY_CAMPAIGN;
+  const spend = opts.spend_currency ?? NO_CURRENCY;
+  const costs = (opts.costs ?? []).map((c) => ({ ...c, currency: c.currency ?? spend }));
+  const amounts = [
+    ...paths
+      .filter((p) => (p.value ?? 0) !== 0)
+      .map((p) => ({
+        currency: p.currency ?? NO_CURRENCY,
+        day: Math.floor(p.event_time / DAY_S),
+        amount: p.value ?? 0,
+      })),
+    ...costs.filter((c) => c.cost !== 0).map((c) => ({ ...c, amount: c.cost })),
+  ];
   const money = new CreditMoney(fx, reportCurrency(asked, amounts));
-  const moneyOf = (t: CreditMoneyFigures): CreditReportMoney => {
+  const costByRow = new CostTable(costs, dim.costKey, money);
+  const costOf = (key: string) => costByRow.get(key);
+  const allCost = costByRow.total();
+  const moneyOf = (t: MoneyPart): CreditReportMoney => {
     const unconverted = money.unconverted(t.unconverted_revenue);
-    return {
-      currency: money.currency,
-      rates: money.rates(),
-      unconverted,
-      notes:
-        unconverted.length > 0
-          ? ['revenue leaves out the money listed in unconverted (no rate for its day)']
-          : [],
-    };
+    const notes: string[] = [];
+    if (unconverted.length > 0)
+      notes.push('revenue leaves out the money listed in unconverted (no rate for its day)');
+    if (Object.keys(allCost.unconverted_cost).length > 0)
+      notes.push('cost leaves out the spend listed in unconverted_cost (no rate for its day)');
+    return { currency: money.currency, rates: money.rates(), unconverted, notes };
   };
+  const extra = { by: dim.by, cost: allCost, unconverted_cost: costByRow.unconverted() };
+  const keysOf = (sums: readonly RowSum[]) =>
+    new Set([...sums.map((s) => s.key), ...costByRow.keys()]);
+  const order = (a: { key: string; revenue: number | null; conversions: number }, b: typeof a) =>
+    (b.revenue ?? 0) - (a.revenue ?? 0) ||
+    b.conversions - a.conversions ||
+    a.key.localeCompare(b.key);
   if (model !== 'all') {
     const sums = creditSums(paths, model, money, opts);
+    const byKey = new Map(sums.map((s) => [s.key, s]));
+    const rows: CampaignCredit[] = [...keysOf(sums)]
+      .map((key) => {
+        const cost = costOf(key);
+        const s = byKey.get(key);
+        return {
+          ...named(key, dim),
+          ...withRatios(s ? figures(s, money.currency) : ZERO, cost.cost),
+          ...cost,
+        };
+      })
+      .sort(order);
     const totals = totalOf(sums, money.currency);
-    return { rows: rowsOf(sums, money.currency), totals, ...moneyOf(totals) };
+    return {
+      ...extra,
+      rows,
+      totals: { ...withRatios(totals, allCost.cost), ...allCost },
+      ...moneyOf(totals),
+    };
   }
   const sums = new Map(ATTRIBUTION_MODELS.map((m) => [m, creditSums(paths, m, money, opts)]));
-  const rows = allModelsByCampaign(
-    new Map([...sums].map(([m, s]) => [m, rowsOf(s, money.currency)])),
+  const perModel = new Map(
+    [...sums].map(([m, s]) => [m, new Map(s.map((r) => [r.key, figures(r, money.currency)]))]),
   );
+  const keys = new Set([...sums.values()].flatMap((s) => [...keysOf(s)]));
+  const rows: AllModelsRow[] = [...keys]
+    .map((key) => {
+      const cost = costOf(key);
+      return {
+        ...named(key, dim),
+        ...cost,
+        ...(Object.fromEntries(
+          ATTRIBUTION_MODELS.map((m) => [
+            m,
+            withRatios(perModel.get(m)?.get(key) ?? ZERO, cost.cost),
+          ]),
+        ) as Record<AttributionModel, CreditMoneyFigures>),
+      };
+    })
+    .sort((a, b) => order({ key: a.key, ...a.last_touch }, { key: b.key, ...b.last_touch }));
   const totals = Object.fromEntries(
-    [...sums].map(([m, s]) => [m, totalOf(s, money.currency)]),
+    [...sums].map(([m, s]) => [m, withRatios(totalOf(s, money.currency), allCost.cost)]),
   ) as Record<AttributionModel, CreditMoneyFigures>;
   return {
+    ...extra,
     models: ATTRIBUTION_MODELS,
     rows,
     totals,
     ...moneyOf(totals[ATTRIBUTION_MODELS[0] as AttributionModel]),
   };
-}
-
-function toModelPath(p: ConversionPathRecord) {
-  return { time: p.event_time, value: p.value ?? 0, touches: p.touches };
 }

@@ -147,9 +147,16 @@ export interface DestinationStateTable {
 export interface CampaignCostsTable {
   env_id: string;
   campaign_id: string;
+  /** The channel an import named; '' for none (0023_costs). */
+  channel: Generated<string>;
   day: number;
   cost: number;
   currency: string | null;
+  source: string | null;
+  medium: string | null;
+  impressions: number | null;
+  clicks: number | null;
+  updated_at_ms: number | null;
 }
 
 /** Touches per UTC day and key (see domain/touch-days.ts); ids missing are ''. */

@@ -1,5 +1,6 @@
 import type { AdminListsPort } from './ports/admin.js';
 import type { AudienceStore } from './ports/audiences.js';
+import type { ChannelsPort } from './ports/channels.js';
 import type { DefinitionsPort } from './ports/definitions.js';
 import type { HoldoutsPort } from './ports/holdouts.js';
 import type { IngestPort } from './ports/ingest.js';
@@ -14,6 +15,7 @@ import type { SubjectsPort } from './ports/subjects.js';
 export * from './audience-records.js';
 export type { AdminListsPort } from './ports/admin.js';
 export type { AudienceStore } from './ports/audiences.js';
+export type { ChannelsPort, CostLine, StoredChannelSettings } from './ports/channels.js';
 export type { DefinitionsPort } from './ports/definitions.js';
 export type { HoldoutsPort, LiftEventRow } from './ports/holdouts.js';
 export type { IngestPort, IngestTx, SetWiseIngest } from './ports/ingest.js';
@@ -34,6 +36,11 @@ export interface Store
     DefinitionsPort,
     SubjectsPort,
     ReportsPort,
+<<<<<<< HEAD
     PostbacksPort,
     AudienceStore,
     HoldoutsPort {}
+=======
+    ChannelsPort,
+    AudienceStore {}
+>>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)

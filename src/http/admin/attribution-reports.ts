@@ -3,8 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../../domain/attribution-models.js';
 import { parseDurationMs } from '../../domain/duration.js';
 import { FxTable, mergeFxRates } from '../../domain/fx-rates.js';
-import { isCurrencyCode } from '../../domain/money.js';
+import { isCurrencyCode, NO_CURRENCY } from '../../domain/money.js';
+import { TOUCH_DIMENSIONS, type TouchDimension } from '../../domain/touch-channel.js';
 import { attributionReport } from '../../reports/attribution-report.js';
+import { channelSettingsOf } from '../../reports/channel-settings.js';
+import { reportDimension } from '../../reports/report-dimension.js';
 import { HttpError } from '../errors.js';
 import { parseTimeMs } from '../request/time-param.js';
 import type { Services } from '../services.js';
@@ -14,7 +17,9 @@ const AttributionQuery = Type.Object({
   model: Type.Optional(Type.String({ description: 'one of the models, or all' })),
   from: Type.String({ description: 'ISO time or Unix seconds, inclusive' }),
   to: Type.String({ description: 'ISO time or Unix seconds, exclusive' }),
-  by: Type.Optional(Type.String()),
+  by: Type.Optional(
+    Type.String({ description: 'campaign (default), channel or source_medium: the rows' }),
+  ),
   half_life: Type.Optional(Type.String({ description: 'time_decay half-life, e.g. 7d' })),
   currency: Type.Optional(
     Type.String({ description: 'convert revenue into it (default: reporting_currency)' }),
@@ -29,7 +34,8 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
     '/api/reports/attribution',
     {
       schema: {
-        summary: 'multi-touch attribution report: credit per campaign under one model or all',
+        summary:
+          'multi-touch attribution report: conversions, revenue, cost, CPA and ROAS per campaign, channel or source / medium, under one model or all side by side',
         querystring: AttributionQuery,
       },
     },
@@ -44,8 +50,9 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
           field: 'model',
           message: `must be all or one of ${ATTRIBUTION_MODELS.join(', ')}`,
         });
-      if ((q.by ?? 'campaign') !== 'campaign')
-        errors.push({ field: 'by', message: 'must be campaign' });
+      const by = (q.by ?? 'campaign') as TouchDimension;
+      if (!TOUCH_DIMENSIONS.includes(by))
+        errors.push({ field: 'by', message: `must be one of ${TOUCH_DIMENSIONS.join(', ')}` });
       const halfLifeMs = q.half_life === undefined ? undefined : parseDurationMs(q.half_life);
       if (halfLifeMs === null || halfLifeMs === 0)
         errors.push({ field: 'half_life', message: 'must be a duration like 7d' });
@@ -65,8 +72,20 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
       const from = Math.floor(parseTimeMs(q.from, 'from') / 1000);
       const to = Math.floor(parseTimeMs(q.to, 'to') / 1000);
       const paths = await s.store.listConversionPaths(q.env_id, from, to);
-      const opts = { half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined };
-      const base = { env_id: q.env_id, from, to, by: 'campaign', conversions: paths.length };
+      const { settings } = await channelSettingsOf(s.store, env);
+      // Costs of every UTC day the range touches.
+      const costs = await s.store.listCosts(
+        q.env_id,
+        Math.floor(from / 86_400),
+        Math.ceil(to / 86_400),
+      );
+      const opts = {
+        half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined,
+        dimension: reportDimension(by, env, settings, paths),
+        costs,
+        spend_currency: env.reporting_currency ?? NO_CURRENCY,
+      };
+      const base = { env_id: q.env_id, from, to, conversions: paths.length };
       const fx = new FxTable(mergeFxRates(s.config.fx_rates, await s.store.listFxRates()));
       return {
         model,

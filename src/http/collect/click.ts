@@ -2,7 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { findDestination } from '../../config/find-destination.js';
 import { decideRedirect, tagRunsOn, verifyClick, withClickId } from '../../domain/click-link.js';
 import { adsPermitted } from '../../domain/consent.js';
+<<<<<<< HEAD
 import { isPlayStoreLink, withPlayReferrer } from '../../domain/install-referrer.js';
+=======
+import { readTrafficSource } from '../../domain/traffic-source.js';
+import { landingContext } from '../../ingest/source-list.js';
+>>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)
 import { requestConsent } from '../request/consent.js';
 import { param, type Query } from '../request/query.js';
 import { classifyTraffic } from '../request/traffic.js';
@@ -117,7 +122,11 @@ export function clickRoute(app: FastifyInstance, s: Services): void {
     // A prefetch or prerender of a link is not a click; a scanner's is kept, flagged.
     if (allowed && traffic !== 'prefetch') {
       const nowS = Math.floor(s.nowMs() / 1000);
-      s.pipeline.recordTouch(touchFrom(env, 'click', clickId, q, p, req, anon.id, nowS, traffic));
+      const touch = touchFrom(env, 'click', clickId, q, p, req, anon.id, nowS, traffic);
+      // The UTM fields of the link's landing URL name the click's source in channel reports.
+      const landing = readTrafficSource({ url: decision.location }, landingContext(env));
+      if (landing?.by === 'utm') touch.traffic_source = landing;
+      s.pipeline.recordTouch(touch);
     }
     if (traffic !== 'human') s.metrics.invalidHits.inc({ endpoint: 'c', reason: traffic });
     return redirect();

@@ -177,7 +177,7 @@ export async function setCampaignCost(
     .insertInto('campaign_costs')
     .values(rows)
     .onConflict((oc) =>
-      oc.columns(['env_id', 'campaign_id', 'day']).doUpdateSet((eb) => ({
+      oc.columns(['env_id', 'campaign_id', 'channel', 'day']).doUpdateSet((eb) => ({
         cost: eb.ref('excluded.cost'),
         currency: eb.ref('excluded.currency'),
       })),
