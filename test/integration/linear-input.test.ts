@@ -300,4 +300,85 @@ describe('linear time on every field a pattern reads', () => {
       }
     }
   });
+  it('X08 campaign fields (issue 23): 1 MB of UTM parameters, click ids and referrers; Segment context.campaign; Snowplow mkt_* and refr_urlhost; the classify API', async () => {
+    const big = MAX_BODY_BYTES - ROOM;
+    const fill = (unit: string, n: number) =>
+      unit.repeat(Math.max(0, Math.ceil(n / unit.length))).slice(0, Math.max(0, n));
+    const landings: Record<string, (n: number) => string> = {
+      'many utm pairs': (n) => `https://shop.example/?${fill('&utm_source=x&gclid=y', n - 30)}`,
+      'one long utm value': (n) =>
+        `https://shop.example/?utm_campaign=${fill('%E2%82%AC+a', n - 40)}`,
+      'a long name': (n) => `https://shop.example/?${fill('utm_', n - 30)}=1`,
+      'a long host': (n) => `https://${fill('a.', n - 20)}/x?utm_source=s`,
+    };
+    for (const [shape, url] of Object.entries(landings)) {
+      const make = (n: number) => ({
+        method: 'POST',
+        path: '/v1/events',
+        headers: { ...json, authorization: 'Bearer wk_t' },
+        body: JSON.stringify({
+          events: [
+            {
+              event_name: 'PageView',
+              event_id: `x08-${++seq}`,
+              user: { anonymous_id: 'anon-x08' },
+              campaign: { source: 'newsletter', medium: 'email', name: 'x'.repeat(200) },
+              properties: {
+                url: url(Math.floor(n * 0.4)),
+                referrer: url(Math.floor(n * 0.4)).replace(
+                  'https://shop.example',
+                  'https://l.facebook.com',
+                ),
+                utm_source: fill('a ', Math.floor(n / 10)),
+              },
+            },
+          ],
+        }),
+      });
+      await expectLinear(`v1/events ${shape}`, make, big, [200]);
+      const classify = (n: number) => ({
+        method: 'POST',
+        path: '/api/channels/classify',
+        headers: { ...json, authorization: 'Bearer adm' },
+        body: JSON.stringify({ env_id: 'env_t', url: url(n), referrer: url(n) }),
+      });
+      // Admin bodies are small: a 16 KB URL and referrer.
+      await expectLinear(`classify ${shape}`, classify, 16 * 1024, [200]);
+    }
+    const segment = (n: number) => ({
+      method: 'POST',
+      path: '/v1/page',
+      headers: { ...json, authorization: segmentAuth },
+      body: JSON.stringify({
+        messageId: `x08s-${++seq}`,
+        anonymousId: 'anon-x08',
+        context: {
+          campaign: { source: 'x'.repeat(250), medium: 'email' },
+          page: { url: landings['many utm pairs']?.(n), referrer: 'https://www.google.com/' },
+        },
+      }),
+    });
+    await expectLinear('Segment context.campaign', segment, MAX_SEGMENT_EVENT_BYTES - ROOM, [200]);
+    const snowplow = (n: number) => ({
+      method: 'POST',
+      path: '/com.snowplowanalytics.snowplow/tp2',
+      headers: json,
+      body: JSON.stringify({
+        schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
+        data: [
+          {
+            e: 'pv',
+            aid: 'env_t',
+            eid: `x08p-${++seq}`,
+            duid: 'anon-x08',
+            url: landings['one long utm value']?.(n / 2),
+            refr_urlhost: fill('a.', n / 4),
+            mkt_source: fill('s', n / 8),
+            mkt_medium: 'cpc',
+          },
+        ],
+      }),
+    });
+    await expectLinear('Snowplow mkt_* and refr_urlhost', snowplow, big, [200]);
+  });
 });
