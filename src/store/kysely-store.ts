@@ -33,11 +33,8 @@ export class KyselyStore implements Store {
   private readonly definitions: KyselyDefinitions;
   private readonly subjects: KyselySubjects;
   private readonly reports: KyselyReports;
-<<<<<<< HEAD
   private readonly postbacks: KyselyPostbacks;
-=======
   private readonly channels: KyselyChannels;
->>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)
   private readonly paths: KyselyConversionPaths;
   private readonly audiences: KyselyAudiences;
   private readonly memberships: KyselyMemberships;
@@ -58,11 +55,8 @@ export class KyselyStore implements Store {
     this.definitions = new KyselyDefinitions(db);
     this.subjects = new KyselySubjects(db, dialect, this.maintenance);
     this.reports = new KyselyReports(db);
-<<<<<<< HEAD
     this.postbacks = new KyselyPostbacks(db);
-=======
     this.channels = new KyselyChannels(db);
->>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)
     this.paths = new KyselyConversionPaths(db);
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
@@ -151,13 +145,12 @@ export class KyselyStore implements Store {
   readonly listFxRates: Store['listFxRates'] = (...a) => this.reports.listFxRates(...a);
   readonly deleteFxRate: Store['deleteFxRate'] = (...a) => this.reports.deleteFxRate(...a);
 
-<<<<<<< HEAD
   // KyselyPostbacks
   readonly recordPostback: Store['recordPostback'] = (...a) => this.postbacks.recordPostback(...a);
   readonly listPostbacks: Store['listPostbacks'] = (...a) => this.postbacks.listPostbacks(...a);
   readonly postbackCounts: Store['postbackCounts'] = (...a) => this.postbacks.postbackCounts(...a);
   readonly claimPostbacks: Store['claimPostbacks'] = (...a) => this.postbacks.claimPostbacks(...a);
-=======
+
   // KyselyChannels
   readonly putCosts: Store['putCosts'] = (...a) => this.channels.putCosts(...a);
   readonly listCosts: Store['listCosts'] = (...a) => this.channels.listCosts(...a);
@@ -167,7 +160,6 @@ export class KyselyStore implements Store {
     this.channels.putChannelSettings(...a);
   readonly deleteChannelSettings: Store['deleteChannelSettings'] = (...a) =>
     this.channels.deleteChannelSettings(...a);
->>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)
 
   // KyselyConversionPaths
   readonly listConversionPaths: Store['listConversionPaths'] = (...a) =>

@@ -37,13 +37,10 @@ describe('migrations', () => {
       '0016_outbox_clear_user',
       '0017_import_ledger',
       '0022_channels',
-<<<<<<< HEAD
+      '0023_costs',
       '0024_holdouts',
       '0025_impression_views',
       '0026_apple_postbacks',
-=======
-      '0023_costs',
->>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

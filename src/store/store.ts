@@ -36,11 +36,7 @@ export interface Store
     DefinitionsPort,
     SubjectsPort,
     ReportsPort,
-<<<<<<< HEAD
     PostbacksPort,
+    ChannelsPort,
     AudienceStore,
     HoldoutsPort {}
-=======
-    ChannelsPort,
-    AudienceStore {}
->>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)

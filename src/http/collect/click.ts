@@ -2,12 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { findDestination } from '../../config/find-destination.js';
 import { decideRedirect, tagRunsOn, verifyClick, withClickId } from '../../domain/click-link.js';
 import { adsPermitted } from '../../domain/consent.js';
-<<<<<<< HEAD
 import { isPlayStoreLink, withPlayReferrer } from '../../domain/install-referrer.js';
-=======
 import { readTrafficSource } from '../../domain/traffic-source.js';
 import { landingContext } from '../../ingest/source-list.js';
->>>>>>> 55e7f97 (Costs and ROAS by channel, source / medium and campaign (issue 23 §2); Segment's context.campaign and Snowplow's mkt_*/refr_* fields captured)
 import { requestConsent } from '../request/consent.js';
 import { param, type Query } from '../request/query.js';
 import { classifyTraffic } from '../request/traffic.js';
