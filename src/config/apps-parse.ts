@@ -1,6 +1,7 @@
 import type { AppEntry, AppPlatform } from '../domain/config-types.js';
 import { isObj, type Reader } from './config-reader.js';
 import { parseConversionSchema } from './conversion-schema-parse.js';
+import { parseSkanCampaigns } from './skan-campaigns-parse.js';
 
 const PLATFORMS: readonly AppPlatform[] = ['ios', 'android'];
 /** An App Store id is the number in the app's store URL (`id1234567890`). */
@@ -80,6 +81,8 @@ function parseApp(r: Reader, raw: unknown, path: string, envIds: readonly string
       o.conversion_values,
       `${path}.conversion_values`,
     );
+  if (o.skan_campaigns !== undefined)
+    entry.skan_campaigns = parseSkanCampaigns(r, o.skan_campaigns, `${path}.skan_campaigns`);
   return entry;
 }
 
@@ -91,4 +94,5 @@ const APP_KEYS = new Set([
   'name',
   'ios_probabilistic_matching',
   'conversion_values',
+  'skan_campaigns',
 ]);

@@ -167,3 +167,31 @@ describe('apple_postbacks config', () => {
     ]);
   });
 });
+
+describe('skan_campaigns config', () => {
+  it('SC01 maps network campaigns to ours and names each bad field', () => {
+    const app = (skan_campaigns: unknown) => ({
+      ...base,
+      apps: [{ app_id: '1', platform: 'ios', env_id: 'env_ios', skan_campaigns }],
+    });
+    const ok = parseConfig(
+      app([{ ad_network_id: 'n.skadnetwork', source: 52, campaign_id: 'c1' }]),
+      {},
+    );
+    expect(ok.errors).toEqual([]);
+    expect(ok.config.apps[0].skan_campaigns).toEqual([
+      { ad_network_id: 'n.skadnetwork', source: '52', campaign_id: 'c1' },
+    ]);
+    const bad = parseConfig(
+      app([{ source: '52391' }, { source: 'ab', campaign_id: 'c', x: 1 }]),
+      {},
+    );
+    expect(bad.errors.map((e) => e.field)).toEqual([
+      'apps[0].skan_campaigns[0].source',
+      'apps[0].skan_campaigns[0].campaign_id',
+      'apps[0].skan_campaigns[1].x',
+      'apps[0].skan_campaigns[1].source',
+    ]);
+    expect(parseConfig(app({}), {}).errors.map((e) => e.field)).toEqual(['apps[0].skan_campaigns']);
+  });
+});

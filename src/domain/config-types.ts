@@ -6,6 +6,7 @@ import type { ConversionSchema } from './conversion-schema.js';
 import type { RetryBudget } from './delivery-policy.js';
 import type { FxRate } from './fx-rates.js';
 import type { IpStorage } from './ip-privacy.js';
+import type { SkanCampaignMap } from './skan-report.js';
 
 /** Which conversions a destination spends a platform's budget on (issue 6). */
 export type AcceptPolicy = 'any' | 'signed' | 'server_only';
@@ -148,6 +149,8 @@ export interface AppEntry {
   ios_probabilistic_matching?: boolean;
   /** What the app's SKAdNetwork/AdAttributionKit conversion values mean; null: undecoded. */
   conversion_values?: ConversionSchema | null;
+  /** The ad networks' SKAdNetwork campaigns / source identifiers mapped to our campaign ids. */
+  skan_campaigns?: SkanCampaignMap[];
 }
 
 /** Everything the server needs, read and validated once at start (STYLE rule 10). */

@@ -1,5 +1,6 @@
 import type { MoneyByCurrency } from './money.js';
 import type { UsedRate } from './rates-used.js';
+import type { SkanSection } from './skan-report.js';
 
 /** How a report groups its rows. `total` is one row over the whole range. */
 export type ReportGroup = 'day' | 'campaign' | 'creative' | 'destination' | 'total';
@@ -156,6 +157,11 @@ export interface Report {
   unconverted: Unconverted[];
   /** What a reader must know to read the figures (why a column is empty, what is left out). */
   notes: string[];
+  /**
+   * Apple's SKAdNetwork / AdAttributionKit postbacks by campaign, when the environment has iOS
+   * apps: a separate source, never part of `rows`, `totals` or `views` (skan-report.ts).
+   */
+  skan?: SkanSection;
 }
 
 const ratio = (a: number | null, b: number | null): number | null =>

@@ -4,6 +4,7 @@ import type {
   UnverifiedReason,
   Verification,
 } from '../domain/apple-postback.js';
+import type { PostbackGroup } from '../domain/skan-report.js';
 
 /** A postback to store: what it says (null when unreadable) and its verification. */
 export interface NewPostback {
@@ -63,17 +64,4 @@ export interface PostbackFilter {
 }
 
 /** Verified postbacks of an environment counted by everything a report groups or decodes. */
-export interface PostbackCount {
-  framework: PostbackFramework;
-  app_id: string;
-  ad_network_id: string;
-  campaign_id: string | null;
-  source_identifier: string | null;
-  fine_value: number | null;
-  coarse_value: ApplePostback['coarse_value'];
-  sequence_index: number;
-  did_win: boolean | null;
-  redownload: boolean | null;
-  conversion_type: string | null;
-  n: number;
-}
+export type PostbackCount = PostbackGroup;

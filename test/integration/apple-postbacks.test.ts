@@ -19,7 +19,15 @@ import {
   signedSkan,
   testSigner,
 } from '../fixtures/apple-postbacks.js';
-import { admin, startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
+import {
+  admin,
+  postEvents,
+  purchase,
+  startPixeltrail,
+  tempDir,
+  testConfig,
+  UA,
+} from '../helpers/pixeltrail.js';
 
 const SKAN = '/.well-known/skadnetwork/report-attribution/';
 const AAK = '/.well-known/appattribution/report-attribution/';
@@ -33,7 +41,11 @@ beforeAll(async () => {
   ({ server, base } = await startPixeltrail(
     {
       ...cfg,
-      environments: [...cfg.environments, { id: 'env_other', write_key: 'wk_other' }],
+      environments: [
+        ...cfg.environments,
+        { id: 'env_other', write_key: 'wk_other' },
+        { id: 'env_web', write_key: 'wk_web' },
+      ],
       apps: [
         {
           app_id: Number(APPLE_EXAMPLE_APP_ID),
@@ -45,7 +57,22 @@ beforeAll(async () => {
             coarse: { high: { event: 'Purchase' } },
           },
         },
-        { app_id: 1234567890, platform: 'ios', env_id: 'env_t' },
+        {
+          app_id: 1234567890,
+          platform: 'ios',
+          env_id: 'env_t',
+          name: 'Shop app',
+          conversion_values: {
+            currency: 'USD',
+            fine: [
+              { bit: 0, event: 'CompleteRegistration' },
+              { bit: 1, event: 'Purchase' },
+              { mask: 12, equals: 4, revenue: [1, 9] },
+            ],
+            coarse: { high: { event: 'Purchase', revenue: [10, 30] } },
+          },
+          skan_campaigns: [{ source: '77', campaign_id: 'c1' }],
+        },
         { app_id: AAK_DEV_APP_ID, platform: 'ios', env_id: 'env_other' },
       ],
       apple_postbacks: { test_keys: [{ id: 'ci', public_key: signer.publicKey }] },
@@ -243,5 +270,74 @@ describe('Apple postbacks', () => {
     );
     expect(next.body.postbacks[0].id).toBeLessThan(page.body.postbacks[1].id + 1);
     expect(next.body.postbacks[0].id).not.toBe(page.body.postbacks[1].id);
+  });
+
+  it('APB08 reports show SKAN installs and decoded conversions per campaign beside the deterministic rows, never added to them', async () => {
+    // A deterministic conversion: a click on campaign c1, then a purchase by the same browser.
+    const click = await fetch(
+      `${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-R1&campaign_id=c1&url=https%3A%2F%2Fshop.example%2F`,
+      { headers: { 'user-agent': UA }, redirect: 'manual' },
+    );
+    expect(click.status).toBe(302);
+    await server.services.pipeline.flush();
+    expect((await postEvents(base, [purchase('ord-skan-1')])).body.accepted).toBe(1);
+    const before = (await admin(base, '/api/reports?env_id=env_t&group_by=campaign')).body;
+    // Apple's postbacks for the same campaign (source identifier 77xx → c1): two installs,
+    // one of them purchasing (fine 0b0111), a redownload, a later window's coarse value,
+    // and a non-winning postback.
+    const bodies = [
+      signedSkan(signer, { 'source-identifier': '7701', 'conversion-value': 0b0111 }),
+      signedSkan(signer, { 'source-identifier': '7702', 'conversion-value': 0b0001 }),
+      signedSkan(signer, { 'source-identifier': '7702', redownload: true }),
+      signedSkan(signer, {
+        'source-identifier': '77',
+        'postback-sequence-index': 1,
+        'coarse-conversion-value': 'high',
+      }),
+      signedSkan(signer, {
+        'source-identifier': '7701',
+        'did-win': false,
+        'source-app-id': undefined,
+      }),
+      signedSkan(signer, { 'ad-network-id': 'other.skadnetwork', 'source-identifier': '31' }),
+    ];
+    for (const b of bodies) expect((await post(SKAN, b)).status).toBe(200);
+    // A forged copy is never counted.
+    expect((await post(SKAN, { ...bodies[0], 'source-identifier': '7799' })).status).toBe(200);
+    const r = (await admin(base, '/api/reports?env_id=env_t&group_by=campaign')).body;
+    // The deterministic rows and totals are what they were.
+    expect(r.rows).toEqual(before.rows);
+    expect(r.totals).toEqual(before.totals);
+    const det = r.rows.find((x: any) => x.key === 'c1');
+    expect(det).toMatchObject({ clicks: 1, conversions: 1 });
+    expect(r.skan.source).toBe('apple_postbacks');
+    expect(r.skan.notes.join(' ')).toMatch(/never included in the rows and totals/);
+    const c1 = r.skan.rows.find((x: any) => x.key === 'c1');
+    expect(c1).toMatchObject({
+      campaign_id: 'c1',
+      app_id: '1234567890',
+      app_name: 'Shop app',
+      ad_network_id: 'net.example.skadnetwork',
+      sources: ['77', '7701', '7702'],
+      installs: 2,
+      redownloads: 1,
+      non_winning: 1,
+      events: [
+        { event: 'CompleteRegistration', window: 0, count: 2 },
+        { event: 'Purchase', window: 0, count: 1 },
+        { event: 'Purchase', window: 1, count: 1 },
+      ],
+      revenue: [{ currency: 'USD', min: 11, max: 39, mid: 25 }],
+    });
+    expect(r.skan.rows.find((x: any) => x.key === 'other.skadnetwork:31')).toMatchObject({
+      campaign_id: null,
+      installs: 1,
+    });
+    // A campaign filter keeps that campaign's SKAN row only.
+    const only = (await admin(base, '/api/reports?env_id=env_t&group_by=campaign&campaign_id=c1'))
+      .body;
+    expect(only.skan.rows.map((x: any) => x.key)).toEqual(['c1']);
+    // An environment without iOS apps has no SKAN section.
+    expect((await admin(base, '/api/reports?env_id=env_web')).body.skan).toBeUndefined();
   });
 });

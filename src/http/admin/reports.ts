@@ -15,6 +15,7 @@ import {
   reportCsv,
 } from '../../domain/report.js';
 import { runReport } from '../../reports/report-run.js';
+import { skanSection } from '../../reports/skan-section.js';
 import { HttpError } from '../errors.js';
 import { parseTimeMs } from '../request/time-param.js';
 import type { Services } from '../services.js';
@@ -124,6 +125,12 @@ export function reportsApi(app: FastifyInstance, s: Services): void {
           q,
           askedCurrency(req.query, env),
         );
+        const skan = await skanSection(
+          (env_id, from, to) => s.store.postbackCounts(env_id, from, to),
+          s.config.apps,
+          q,
+        );
+        if (skan) report.skan = skan;
         if (req.query.format !== 'csv') return report;
         const name = `pixeltrail-${q.env_id}-${q.group_by}-${q.view}-${report.from.slice(0, 10)}.csv`;
         return reply
