@@ -67,10 +67,10 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
       return false;
     const view = browserRequest(req, trust);
     const headers = GIF_HEADER_LIST.slice();
-    const key = `ip:${view.ip}`;
-    const max = limitOf(s.config, key);
+    // The pixel carries no credential: the client's address is its rate-limit key.
+    const max = limitOf(s.config, 'ip:');
     if (max > 0) {
-      const w = windows.hit(key, RATE_WINDOW_MS);
+      const w = windows.hit(`ip:${view.ip}`, RATE_WINDOW_MS);
       const resetS = String(Math.ceil(w.ttl / 1000));
       if (w.current > max) {
         headers.push('x-ratelimit-limit', String(max), 'x-ratelimit-remaining', '0');

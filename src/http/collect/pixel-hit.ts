@@ -167,7 +167,16 @@ export const IMPRESSION_PARAMS = ['imp_id', ...TOUCH_PARAMS];
 export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) => PixelAnswer {
   // Bound once: resolving a labelled counter per hit showed in profiles.
   const hits = s.metrics.hits.labels({ endpoint: 'i' });
-  const invalid = (reason: string) => s.metrics.invalidHits.inc({ endpoint: 'i', reason });
+  // The counter of each reason bound on first use (the reasons are a fixed few).
+  const invalidBy = new Map<string, { inc(): void }>();
+  const invalid = (reason: string) => {
+    let c = invalidBy.get(reason);
+    if (!c) {
+      c = s.metrics.invalidHits.labels({ endpoint: 'i', reason });
+      invalidBy.set(reason, c);
+    }
+    c.inc();
+  };
   const countHit = destinationHitCounter(s.metrics);
   return (q, req) => {
     hits.inc();

@@ -87,9 +87,14 @@ export function guardConnections(
       observer.shed();
     }
   });
+  // One listener for every answer, not a closure and a `once` wrapper per request: this runs
+  // on every pixel hit. (`res.socket` is already detached at 'finish'; `req`'s is not.)
+  function answered(this: http.ServerResponse): void {
+    touch(this.req.socket);
+  }
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     touch(req.socket);
-    res.once('finish', () => touch(req.socket));
+    res.on('finish', answered);
   });
 }
 
