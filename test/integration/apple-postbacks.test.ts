@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.js';
 import {
   AAK_DEV,
   AAK_DEV_APP_ID,
@@ -339,5 +340,36 @@ describe('Apple postbacks', () => {
     expect(only.skan.rows.map((x: any) => x.key)).toEqual(['c1']);
     // An environment without iOS apps has no SKAN section.
     expect((await admin(base, '/api/reports?env_id=env_web')).body.skan).toBeUndefined();
+  });
+
+  it('APB09 a postback the store cannot take is answered 503 + Retry-After, so the device sends it again', async () => {
+    const store = openSqliteStore(tempDir());
+    await store.migrate();
+    const failing = Object.assign(Object.create(store), {
+      recordPostback: async () => {
+        throw new Error('disk full');
+      },
+    });
+    const cfg = testConfig('http://127.0.0.1:9/hook');
+    const other = await startPixeltrail(
+      { ...cfg, apps: [{ app_id: 1234567890, platform: 'ios', env_id: 'env_t' }] },
+      tempDir(),
+      { store: failing },
+    );
+    try {
+      const res = await fetch(`${other.base}${SKAN}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(signedSkan(signer)),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('60');
+      const text = await (await fetch(`${other.base}/metrics`)).text();
+      expect(text).toContain(
+        'pixeltrail_apple_postbacks_total{framework="skadnetwork",result="store_failed"} 1',
+      );
+    } finally {
+      await other.server.close();
+    }
   });
 });
