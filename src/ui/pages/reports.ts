@@ -4,6 +4,7 @@ import type { Report, ReportRow } from '../../domain/report.js';
 import { api, qs } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../page.js';
+import { liftSection } from './lift.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -274,4 +275,5 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
     costForm,
   );
   await load();
+  main.append(await liftSection(env));
 }
