@@ -186,6 +186,8 @@ export function creditPath(
 export interface Journey {
   channels: readonly string[];
   converted: boolean;
+  /** How many journeys this one stands for (1; more when the journeys were sampled). */
+  weight?: number;
 }
 
 const START = '(start)';
@@ -195,15 +197,15 @@ const NULL = '(null)';
 /** First-order transition counts START → c1 → … → CONV | NULL. */
 function transitions(journeys: readonly Journey[]): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
-  const add = (from: string, to: string) => {
+  const add = (from: string, to: string, w: number) => {
     const row = out.get(from) ?? new Map<string, number>();
-    row.set(to, (row.get(to) ?? 0) + 1);
+    row.set(to, (row.get(to) ?? 0) + w);
     out.set(from, row);
   };
   for (const j of journeys) {
     if (j.channels.length === 0) continue;
     const states = [START, ...j.channels, j.converted ? CONV : NULL];
-    for (let i = 0; i + 1 < states.length; i++) add(states[i], states[i + 1]);
+    for (let i = 0; i + 1 < states.length; i++) add(states[i], states[i + 1], j.weight ?? 1);
   }
   return out;
 }

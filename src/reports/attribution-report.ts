@@ -7,6 +7,7 @@ import {
   removalEffects,
 } from '../domain/attribution-models.js';
 import type { FxTable } from '../domain/fx-rates.js';
+import type { NonConvertingPath } from '../domain/journeys.js';
 import { type MoneyByCurrency, NO_CURRENCY } from '../domain/money.js';
 import { NO_CAMPAIGN_KEY } from '../domain/touch-channel.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
@@ -55,6 +56,11 @@ export interface ReportOptions {
   costs?: readonly CostLine[];
   /** The currency of costs stored without one (spend typed in: the reporting currency). */
   spend_currency?: string | null;
+  /**
+   * Journeys of the range that ended in no conversion (issue 23 §2): the data-driven model's
+   * graph gets them besides the converting paths. Left out: converting paths only.
+   */
+  non_converting?: readonly NonConvertingPath[];
 }
 
 interface RowSum {
@@ -116,7 +122,15 @@ function creditSums(
   const modelPaths = paths.map((p) => toModelPath(p, dim));
   const removal_effects =
     model === 'data_driven'
-      ? removalEffects(modelPaths.map((p, i) => journeyOf(p, paths[i].lookback_s, dim.keyOf)))
+      ? removalEffects([
+          ...modelPaths.map((p, i) => journeyOf(p, paths[i].lookback_s, dim.keyOf)),
+          // The same states as the paths': the dimension's rows, ignored visits dropped.
+          ...(opts.non_converting ?? []).map((j) => ({
+            channels: j.touches.filter(dim.keep).map(dim.keyOf),
+            converted: false,
+            weight: j.weight,
+          })),
+        ])
       : undefined;
   const rows = new Map<string, RowSum>();
   const credit = (key: string, share: number, amount: number, currency: string, day: number) => {

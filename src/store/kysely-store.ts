@@ -9,6 +9,7 @@ import { KyselyHoldouts } from './kysely/holdouts.js';
 import type { TouchWriter } from './kysely/ingest.js';
 import { KyselyIngest } from './kysely/ingest.js';
 import type { DirectRun } from './kysely/ingest-statements.js';
+import { KyselyJourneys } from './kysely/journeys.js';
 import { KyselyMaintenance } from './kysely/maintenance.js';
 import { KyselyMemberships } from './kysely/memberships.js';
 import { KyselyOutbox } from './kysely/outbox.js';
@@ -40,6 +41,7 @@ export class KyselyStore implements Store {
   private readonly memberships: KyselyMemberships;
   private readonly audienceSync: KyselyAudienceSync;
   private readonly holdouts: KyselyHoldouts;
+  private readonly journeys: KyselyJourneys;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -62,6 +64,7 @@ export class KyselyStore implements Store {
     this.memberships = new KyselyMemberships(db, dialect);
     this.audienceSync = new KyselyAudienceSync(db, dialect);
     this.holdouts = new KyselyHoldouts(db);
+    this.journeys = new KyselyJourneys(db);
   }
 
   // KyselyMaintenance
@@ -229,4 +232,9 @@ export class KyselyStore implements Store {
   readonly holdoutEntries: Store['holdoutEntries'] = (...a) => this.holdouts.holdoutEntries(...a);
   readonly userLinks: Store['userLinks'] = (...a) => this.holdouts.userLinks(...a);
   readonly liftEvents: Store['liftEvents'] = (...a) => this.holdouts.liftEvents(...a);
+
+  // KyselyJourneys
+  readonly countJourneyTouches: Store['countJourneyTouches'] = (...a) =>
+    this.journeys.countJourneyTouches(...a);
+  readonly journeyTouches: Store['journeyTouches'] = (...a) => this.journeys.journeyTouches(...a);
 }

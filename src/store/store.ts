@@ -4,6 +4,7 @@ import type { ChannelsPort } from './ports/channels.js';
 import type { DefinitionsPort } from './ports/definitions.js';
 import type { HoldoutsPort } from './ports/holdouts.js';
 import type { IngestPort } from './ports/ingest.js';
+import type { JourneysPort } from './ports/journeys.js';
 import type { MaintenancePort } from './ports/maintenance.js';
 import type { OutboxPort } from './ports/outbox.js';
 import type { PostbacksPort } from './ports/postbacks.js';
@@ -19,6 +20,7 @@ export type { ChannelsPort, CostLine, StoredChannelSettings } from './ports/chan
 export type { DefinitionsPort } from './ports/definitions.js';
 export type { HoldoutsPort, LiftEventRow } from './ports/holdouts.js';
 export type { IngestPort, IngestTx, SetWiseIngest } from './ports/ingest.js';
+export type { JourneysPort, TouchCursor } from './ports/journeys.js';
 export type { MaintenancePort } from './ports/maintenance.js';
 export type { OutboxPort } from './ports/outbox.js';
 export type { PostbacksPort } from './ports/postbacks.js';
@@ -39,4 +41,5 @@ export interface Store
     PostbacksPort,
     ChannelsPort,
     AudienceStore,
-    HoldoutsPort {}
+    HoldoutsPort,
+    JourneysPort {}

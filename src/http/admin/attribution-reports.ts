@@ -7,6 +7,7 @@ import { isCurrencyCode, NO_CURRENCY } from '../../domain/money.js';
 import { TOUCH_DIMENSIONS, type TouchDimension } from '../../domain/touch-channel.js';
 import { attributionReport } from '../../reports/attribution-report.js';
 import { channelSettingsOf } from '../../reports/channel-settings.js';
+import { nonConvertingPaths } from '../../reports/journeys-run.js';
 import { reportDimension } from '../../reports/report-dimension.js';
 import { HttpError } from '../errors.js';
 import { parseTimeMs } from '../request/time-param.js';
@@ -23,6 +24,11 @@ const AttributionQuery = Type.Object({
   half_life: Type.Optional(Type.String({ description: 'time_decay half-life, e.g. 7d' })),
   currency: Type.Optional(
     Type.String({ description: 'convert revenue into it (default: reporting_currency)' }),
+  ),
+  journeys: Type.Optional(
+    Type.Union([Type.Literal('all'), Type.Literal('converting')], {
+      description: 'data_driven: all journeys (default) or the converting paths only',
+    }),
   ),
 });
 const PathParams = Type.Object({ conversion_id: Type.String() });
@@ -79,11 +85,15 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         Math.floor(from / 86_400),
         Math.ceil(to / 86_400),
       );
+      // The data-driven model also sees who did not convert (issue 23 §2), unless asked not to.
+      const dda = (model === 'data_driven' || model === 'all') && q.journeys !== 'converting';
+      const read = dda ? await nonConvertingPaths(s.store, q.env_id, paths, from, to) : null;
       const opts = {
         half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined,
         dimension: reportDimension(by, env, settings, paths),
         costs,
         spend_currency: env.reporting_currency ?? NO_CURRENCY,
+        non_converting: read?.journeys,
       };
       const base = { env_id: q.env_id, from, to, conversions: paths.length };
       const fx = new FxTable(mergeFxRates(s.config.fx_rates, await s.store.listFxRates()));
@@ -91,6 +101,14 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         model,
         ...base,
         ...attributionReport(paths, model as AttributionModel | 'all', fx, currency, opts),
+        ...(read && {
+          journeys: {
+            converting: paths.length,
+            non_converting: read.journeys.length,
+            touches: read.touches,
+            sample: read.sample,
+          },
+        }),
       };
     },
   );

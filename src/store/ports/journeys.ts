@@ -1,0 +1,24 @@
+import type { Touch } from '../../domain/event.js';
+
+/** A place in the touches read in (time, id) order, to go on from. */
+export interface TouchCursor {
+  time: number;
+  id: number;
+}
+
+/** The stored touches the data-driven model reads for non-converting journeys (issue 23 §2). */
+export interface JourneysPort {
+  /** Human touches of the environment with `time` in [from_s, to_s). */
+  countJourneyTouches(env_id: string, from_s: number, to_s: number): Promise<number>;
+  /**
+   * Human touches with `time` in [from_s, to_s), in (time, id) order after `after`; a page of
+   * at most `limit`, and the cursor to go on from (null at the end).
+   */
+  journeyTouches(
+    env_id: string,
+    from_s: number,
+    to_s: number,
+    after: TouchCursor | null,
+    limit: number,
+  ): Promise<{ touches: Touch[]; next: TouchCursor | null }>;
+}

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Touch } from '../../src/domain/event.js';
+import type { Store, TouchCursor } from '../../src/store/store.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+
+// The touches the data-driven model reads for non-converting journeys (issue 23 §2), on
+// SQLite and PostgreSQL alike: human touches of a range, in (time, id) pages.
+
+const hasPostgres = await postgresAvailable();
+const T = Math.floor(Date.now() / 1000) - 3600;
+
+const touch = (i: number, over: Partial<Touch> = {}): Touch => ({
+  env_id: 'env_j',
+  kind: 'impression',
+  touch_id: `j${i}`,
+  dest_id: null,
+  campaign_id: `c${i % 3}`,
+  creative_id: null,
+  placement_id: null,
+  // Several touches share each second: the pages must split ties by id, not skip them.
+  time: T + Math.floor(i / 4),
+  anonymous_id: `p${i % 5}`,
+  user_id: null,
+  ip: null,
+  user_agent: null,
+  ...over,
+});
+
+for (const [kind, open] of Object.entries(STORE_KINDS)) {
+  describe.skipIf(kind === 'postgres' && !hasPostgres)(`Journey touches on ${kind}`, () => {
+    let store: Store;
+    let dispose: () => Promise<void>;
+    beforeAll(async () => {
+      ({ store, dispose } = await open());
+      await store.insertTouches([
+        ...Array.from({ length: 23 }, (_, i) => touch(i)),
+        touch(100, { traffic: 'bot' }),
+        touch(101, { env_id: 'env_other' }),
+        touch(102, { time: T - 100 }),
+      ]);
+    });
+    afterAll(async () => dispose?.());
+
+    it('JT01 every human touch of the range once, in time order, over pages split inside a second', async () => {
+      expect(await store.countJourneyTouches('env_j', T, T + 3600)).toBe(23);
+      const seen: string[] = [];
+      let after: TouchCursor | null = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<Store['journeyTouches']>> = await store.journeyTouches(
+          'env_j',
+          T,
+          T + 3600,
+          after,
+          5,
+        );
+        seen.push(...page.touches.map((t) => t.touch_id));
+        after = page.next;
+        pages++;
+      } while (after);
+      expect(pages).toBe(5);
+      expect([...seen].sort()).toEqual(Array.from({ length: 23 }, (_, i) => `j${i}`).sort());
+      expect(new Set(seen).size).toBe(23);
+    });
+  });
+}
