@@ -177,8 +177,13 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       },
       eventsCommitted: (events, outcomes) => {
         metrics.batchSize.observe(events.length);
-        for (const [i, e] of events.entries())
-          metrics.events.inc({ source: e.source, result: outcomes[i].status });
+        for (const [i, e] of events.entries()) {
+          const o = outcomes[i];
+          metrics.events.inc({ source: e.source, result: o.status });
+          if (o.status === 'accepted')
+            for (const check of o.fraud ?? [])
+              metrics.installFraud.inc({ env_id: e.env_id, check });
+        }
         const items = events.map((event) => ({ kind: 'event' as const, event }));
         audiences.noteIngested(items.flatMap(identifiersOf));
         live.publishBatch(items, outcomes, nowMs());

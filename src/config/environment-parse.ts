@@ -9,6 +9,7 @@ import {
 import { isCurrencyCode } from '../domain/money.js';
 import { isObj, type Obj, type Reader } from './config-reader.js';
 import { parseDestination } from './destination-parse.js';
+import { parseInstallFraud } from './install-fraud-parse.js';
 
 /** `consent_categories: {ads: [...], analytics: [...]}`; either list may be left out. */
 function parseConsentCategories(r: Reader, v: unknown, path: string): ConsentCategories {
@@ -96,6 +97,7 @@ export function parseEnvironment(
       o.consent_categories,
       `${path}.consent_categories`,
     ),
+    install_fraud: parseInstallFraud(r, o.install_fraud, `${path}.install_fraud`),
     destinations: destinations.map((d, i) =>
       parseDestination(r, d, `${path}.destinations[${i}]`, secrets),
     ),

@@ -5,6 +5,7 @@ import type { ConsentCategories } from './consent-categories.js';
 import type { ConversionSchema } from './conversion-schema.js';
 import type { RetryBudget } from './delivery-policy.js';
 import type { FxRate } from './fx-rates.js';
+import type { InstallFraudSettings } from './install-fraud.js';
 import type { IpStorage } from './ip-privacy.js';
 import type { SkanCampaignMap } from './skan-report.js';
 
@@ -123,6 +124,8 @@ export interface EnvironmentConfig {
   ios_probabilistic_matching?: boolean;
   /** Channel rules and ignored referrers (`channels:`); absent: GA4's defaults (issue 23). */
   channels?: ChannelSettings;
+  /** Install fraud checks (`install_fraud`, install-fraud.ts); absent: the defaults. */
+  install_fraud?: InstallFraudSettings;
   destinations: DestinationConfig[];
 }
 

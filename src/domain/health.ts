@@ -105,6 +105,22 @@ export function gradeMacros(share: number | null, params: readonly string[]): Gr
   return { light: share >= MACRO_RED_SHARE ? 'red' : 'amber', reason };
 }
 
+/** Share of a destination's conversions flagged by install fraud checks: amber, and red. */
+export const FRAUD_AMBER_SHARE = 0.05;
+export const FRAUD_RED_SHARE = 0.25;
+
+/**
+ * A destination's light from its conversions flagged by install fraud checks (issue 25):
+ * injected or flooding clicks of its network, installs sent by no phone. Null below
+ * FRAUD_AMBER_SHARE.
+ */
+export function gradeFraud(flagged: number, conversions: number): Graded | null {
+  if (conversions === 0 || flagged / conversions < FRAUD_AMBER_SHARE) return null;
+  const share = flagged / conversions;
+  const reason = `${Math.round(share * 100)} % of conversions flagged by install fraud checks (${flagged} of ${conversions}): see install_fraud`;
+  return { light: share >= FRAUD_RED_SHARE ? 'red' : 'amber', reason };
+}
+
 const SEVERITY: Record<Light, number> = { green: 0, amber: 1, red: 2 };
 
 /** The more severe of two lights; `a` when they are as severe (or `b` is null). */

@@ -9,6 +9,13 @@ export class Metrics {
     labelNames: ['endpoint'],
     registers: [this.registry],
   });
+  /** Installs whose fraud checks fired (issue 25), by environment and check. */
+  readonly installFraud = new Counter({
+    name: 'pixeltrail_install_fraud_total',
+    help: 'Installs a fraud check fired for (click_injection, click_flooding, suspicious_install), by environment',
+    labelNames: ['env_id', 'check'],
+    registers: [this.registry],
+  });
   readonly invalidHits = new Counter({
     name: 'pixeltrail_invalid_hits_total',
     help: 'Pixel, beacon and API inputs that could not be used, by endpoint and reason',

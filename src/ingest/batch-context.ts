@@ -11,7 +11,13 @@ export type IngestItem = { kind: 'touch'; touch: Touch } | { kind: 'event'; even
 
 /** What became of one event. */
 export type EventOutcome =
-  | { status: 'accepted'; pk: string; conversions: number }
+  | {
+      status: 'accepted';
+      pk: string;
+      conversions: number;
+      /** The install fraud checks that fired for its conversions (metrics count them). */
+      fraud?: string[];
+    }
   | { status: 'duplicate'; of: string };
 
 /** What the batch processor needs besides the transaction. */

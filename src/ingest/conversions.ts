@@ -1,52 +1,37 @@
-import {
-  type Attribution,
-  type AttributionDecision,
-  attribute,
-  attributionRules,
-  type ConversionIdentity,
-  type TouchExclusion,
-} from '../domain/attribution.js';
+import type { Attribution, AttributionDecision } from '../domain/attribution.js';
 import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
-import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
+import { adsPermitted } from '../domain/consent.js';
 import type { ClearUserInfo } from '../domain/customer-info.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { dedupRowIndex } from '../domain/dedup-credit.js';
-import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { TrackedEvent } from '../domain/event.js';
 import { eventKey } from '../domain/event-key.js';
+import type { FraudCheck } from '../domain/install-fraud.js';
 import type {
   ConversionPathRecord,
   ConversionRecord,
   ConversionRows,
   DeliveryRequest,
   IngestTx,
-  TouchLookup,
 } from '../store/store.js';
 import type { BatchContext, EventOutcome, Timing } from './batch-context.js';
 import { clearUserFor } from './clear-user-ride.js';
-import { pathLookbackS, pathRecord } from './conversion-paths.js';
-import { eventExclusion } from './eligibility.js';
+import { pathRecord } from './conversion-paths.js';
+import { type Decided, decide, firedChecks, NOT_HUMAN, type PathInput } from './decisions.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
+import { eventChecks } from './install-checks.js';
 import { CONSENT_DENIED, deliversTest, LIMITED_DATA_USE, settleLateCopy } from './late-copy.js';
 import { deliveryDueMs } from './merge-window.js';
-import { anonymousIds, personLookup, strongKeys } from './person-lookup.js';
+import { anonymousIds, strongKeys } from './person-lookup.js';
 
 // One event inside the ingest transaction (processEvent, at the end): its dedup key claimed or
 // merged into the copy already stored, then its conversions: who its person is, the
 // attribution decision per destination, the rows written (path, conversions, deliveries), and
 // the decisions taken again when a later copy brings a stronger identity.
 
-export const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
-
 /** True for the reasons `acceptRefusal` gives (a destination refusing browser-sent events). */
 function isOriginRefusal(reason: string | null): boolean {
   return reason?.startsWith('browser-sent') ?? false;
-}
-
-/** What attribution read of the person, reused for the conversion's path. */
-interface PathInput {
-  who: ConversionIdentity;
-  touches: Touch[];
-  lookback_s: number;
 }
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
@@ -67,81 +52,6 @@ export function subscribed(env: EnvironmentConfig, e: TrackedEvent): Destination
   return env.destinations.filter((d) => d.events.includes(e.event_name));
 }
 
-/**
- * What attribution of one event needs once its person is known: the final decisions when
- * no touch may count (consent, bots), else the touch lookup. Reads the identity links now;
- * the touches may be read later in the same transaction (the ingest path writes none).
- */
-export type DecisionInput =
-  | { decisions: Map<string, AttributionDecision> }
-  | {
-      who: ConversionIdentity;
-      lookup: TouchLookup;
-      lookback_s: number;
-      /** The event's eligibility filter (eligibility.ts), when it has one. */
-      exclude?: TouchExclusion;
-    };
-
-export async function decisionInput(
-  tx: IngestTx,
-  e: TrackedEvent,
-  dests: DestinationConfig[],
-  exclude?: TouchExclusion,
-): Promise<DecisionInput> {
-  const decisions = new Map<string, AttributionDecision>();
-  if (!adsPermitted(e.consent)) {
-    for (const d of dests) {
-      const ldu = underLimitedDataUse(d.settings, e.consent);
-      decisions.set(d.id, { attributed: false, reason: ldu ? LIMITED_DATA_USE : CONSENT_DENIED });
-    }
-    return { decisions };
-  }
-  if (e.traffic && e.traffic !== 'human') {
-    for (const d of dests) decisions.set(d.id, { attributed: false, reason: NOT_HUMAN });
-    return { decisions };
-  }
-  const lookback_s = pathLookbackS(dests);
-  const { who, lookup } = await personLookup(tx, e, e.event_time - lookback_s);
-  return { who, lookup, lookback_s, ...(exclude ? { exclude } : {}) };
-}
-
-interface Decided {
-  decisions: Map<string, AttributionDecision>;
-  path: PathInput | null;
-}
-
-export function decideWith(
-  e: TrackedEvent,
-  dests: DestinationConfig[],
-  input: DecisionInput,
-  touches: Touch[],
-): Decided {
-  if ('decisions' in input) return { decisions: input.decisions, path: null };
-  const out = new Map<string, AttributionDecision>();
-  // Bots and prefetchers are never credited (their touches stay stored, flagged).
-  const human = touches.filter((t) => !t.traffic || t.traffic === 'human');
-  for (const d of dests) {
-    const refusal = acceptRefusal(d.accept, e);
-    if (refusal) {
-      out.set(d.id, { attributed: false, reason: refusal });
-      continue;
-    }
-    out.set(d.id, attribute(input.who, human, { ...attributionRules(d), exclude: input.exclude }));
-  }
-  return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
-}
-
-async function decide(
-  tx: IngestTx,
-  e: TrackedEvent,
-  dests: DestinationConfig[],
-  exclude: TouchExclusion | undefined,
-): Promise<Decided> {
-  const input = await decisionInput(tx, e, dests, exclude);
-  const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
-  return decideWith(e, dests, input, touches);
-}
-
 /** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
 function pathOf(
   conversion_id: string,
@@ -159,7 +69,7 @@ export function conversionRows(
   pk: string,
   e: TrackedEvent,
   dests: DestinationConfig[],
-  { decisions, path }: Decided,
+  { decisions, path, fraud }: Decided,
   { nowMs, platforms, copies }: Timing,
   { rawIp, clearUser }: RideAlong,
 ): ConversionRows {
@@ -183,6 +93,7 @@ export function conversionRows(
       reason: decision.attributed ? null : decision.reason,
       created_at_ms: nowMs,
       ...(e.test_code ? { test: true } : {}),
+      ...(fraud?.get(d.id) ? { fraud: fraud.get(d.id) } : {}),
     });
     const refused =
       !decision.attributed &&
@@ -214,13 +125,13 @@ export async function recordConversions(
   env: EnvironmentConfig,
   at: Timing,
   ride: RideAlong,
-): Promise<number> {
+): Promise<{ n: number; fraud: FraudCheck[] }> {
   const dests = subscribed(env, e);
-  if (dests.length === 0) return 0;
-  const decided = await decide(tx, e, dests, eventExclusion(e, env, at.apps));
+  if (dests.length === 0) return { n: 0, fraud: [] };
+  const decided = await decide(tx, e, dests, eventChecks(e, env, at.apps, ride.rawIp));
   const rows = conversionRows(pk, e, dests, decided, at, ride);
   await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
-  return dests.length;
+  return { n: dests.length, fraud: firedChecks(decided.fraud) };
 }
 
 /**
@@ -256,13 +167,20 @@ export async function reattribute(
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
-  const { decisions, path } = await decide(tx, merged, dests, eventExclusion(merged, env, apps));
+  const checks = eventChecks(merged, env, apps, rawIp);
+  const { decisions, path, fraud } = await decide(tx, merged, dests, checks);
   const conversion_id = open[0]?.conversion_id;
   if (conversion_id) await tx.putConversionPath(pathOf(conversion_id, pk, merged, path, nowMs));
   for (const d of dests) {
     const decision = decisions.get(d.id);
     const c = open.find((x) => x.dest_id === d.id);
     if (!decision || !c) continue;
+    const flags = fraud?.get(d.id);
+    if (JSON.stringify(flags ?? null) !== JSON.stringify(c.fraud ?? null)) {
+      if (flags) c.fraud = flags;
+      else delete c.fraud;
+      await tx.putConversion(c);
+    }
     // Rows refused for their origin were never queued, whatever attributed_only says.
     const wasRefused = isOriginRefusal(c.reason);
     const due = deliveryDueMs(d, received_at_ms, nowMs);
@@ -359,6 +277,11 @@ export async function processEvent(
     await tx.insertEvent(pk, e, ctx.nowMs);
   }
   await linkIdentities(tx, e);
-  const conversions = env ? await recordConversions(tx, pk, e, env, ctx, a) : 0;
-  return { status: 'accepted', pk, conversions };
+  const recorded = env ? await recordConversions(tx, pk, e, env, ctx, a) : { n: 0, fraud: [] };
+  return {
+    status: 'accepted',
+    pk,
+    conversions: recorded.n,
+    ...(recorded.fraud.length > 0 ? { fraud: recorded.fraud } : {}),
+  };
 }

@@ -7,20 +7,21 @@ import {
   type Arrival,
   arrive,
   conversionRows,
-  type DecisionInput,
-  decideWith,
-  decisionInput,
   linkIdentities,
   processEvent,
   subscribed,
 } from './conversions.js';
-import { eventExclusion } from './eligibility.js';
+import { type DecisionInput, decideChecked, decisionInput, firedChecks } from './decisions.js';
+import { type EventChecks, eventChecks } from './install-checks.js';
 
 /** A new event's conversions, waiting for the touch read and the write of their group. */
 interface PendingConversions {
   a: Arrival;
   dests: DestinationConfig[];
   input: DecisionInput;
+  checks: EventChecks;
+  /** Its outcome, which learns the fraud checks that fired once decided. */
+  outcome: Extract<EventOutcome, { status: 'accepted' }>;
 }
 
 /** The first copy of each dedup key in the batch. */
@@ -65,11 +66,15 @@ export async function processBatchSetWise(
       pending.flatMap(({ input }) => ('lookup' in input ? [input.lookup] : [])),
     );
     let next = 0;
-    const rows = pending.map(({ a, dests, input }) => {
+    const rows = [];
+    for (const { a, dests, input, checks, outcome } of pending) {
       const touches = 'lookup' in input ? (found[next++] ?? []) : [];
-      const decided = decideWith(a.e, dests, input, touches);
-      return conversionRows(a.pk, a.e, dests, decided, ctx, a);
-    });
+      // Only an install's flooding check reads more (tx.countClicks), and only for its winners.
+      const decided = await decideChecked(tx, a.e, dests, input, touches, checks);
+      const fraud = firedChecks(decided.fraud);
+      if (fraud.length > 0) outcome.fraud = fraud;
+      rows.push(conversionRows(a.pk, a.e, dests, decided, ctx, a));
+    }
     await set.recordConversions(rows);
   };
   const outcomes: EventOutcome[] = [];
@@ -83,11 +88,17 @@ export async function processBatchSetWise(
     }
     await linkIdentities(tx, a.e);
     const dests = a.env ? subscribed(a.env, a.e) : [];
+    const outcome: PendingConversions['outcome'] = {
+      status: 'accepted',
+      pk: a.pk,
+      conversions: dests.length,
+    };
     if (dests.length > 0) {
-      const exclude = eventExclusion(a.e, a.env, ctx.apps);
-      group.push({ a, dests, input: await decisionInput(tx, a.e, dests, exclude) });
+      const checks = eventChecks(a.e, a.env, ctx.apps, a.rawIp);
+      const input = await decisionInput(tx, a.e, dests, checks.exclude);
+      group.push({ a, dests, input, checks, outcome });
     }
-    outcomes.push({ status: 'accepted', pk: a.pk, conversions: dests.length });
+    outcomes.push(outcome);
   }
   await flush();
   return outcomes;

@@ -37,6 +37,11 @@ export interface ConversionRecord {
    * row stands for it). See domain/dedup-credit.ts.
    */
   dedup_row?: boolean;
+  /**
+   * The install fraud checks that fired for it (domain/install-fraud.ts): `click_injection`,
+   * `click_flooding` (a click of its barred), `suspicious_install`. Absent: none.
+   */
+  fraud?: string[];
 }
 
 /** Delivery state of one (conversion, destination). */
@@ -313,6 +318,8 @@ export interface HealthCounts {
   }>;
   touches: { last_ms: number | null; count: number };
   conversions: Array<{ dest_id: string; attributed: boolean; n: number }>;
+  /** Conversion rows flagged by install fraud checks, by destination and set of checks. */
+  fraud: Array<{ dest_id: string; checks: string[]; n: number }>;
   /** Finished rows by status in the window, and every pending row with its oldest age. */
   outbox: Array<{ dest_id: string; status: string; n: number; oldest_ms: number | null }>;
 }

@@ -93,6 +93,8 @@ export interface ConversionsTable {
    * credit wins across all destinations, or, when none credited it, one of its rows (0015b).
    */
   dedup_row: number;
+  /** The install fraud checks that fired, a JSON list; null when none (0027_install_fraud). */
+  fraud: string | null;
 }
 
 export interface OutboxTable {

@@ -14,6 +14,17 @@ import { type Receiver, startReceiver } from '../helpers/receiver.js';
 let hook: Receiver;
 let server: Server;
 let base: string;
+/**
+ * The server's clock, stepped a minute after each touch is committed: an install the same
+ * second as its click would be click injection (the 10 s click_injection_window).
+ */
+let now = Date.now();
+
+/** Commits the touches queued so far, then lets a minute pass. */
+async function flushed() {
+  await server.services.pipeline.flush();
+  now += 60_000;
+}
 
 beforeAll(async () => {
   hook = await startReceiver(() => 200);
@@ -35,7 +46,7 @@ beforeAll(async () => {
     { app_id: '1234567891', platform: 'ios', env_id: 'env_t', ios_probabilistic_matching: true },
     { app_id: 'com.example.shop', platform: 'android', env_id: 'env_t' },
   ];
-  ({ server, base } = await startPixeltrail(raw, tempDir()));
+  ({ server, base } = await startPixeltrail(raw, tempDir(), { nowMs: () => now }));
 });
 afterAll(async () => {
   await server.close();
@@ -61,7 +72,7 @@ async function clickFrom(ip: string, clickId: string, env = 'env_t', dest = 'dsp
     { headers: { 'user-agent': UA, 'x-forwarded-for': ip }, redirect: 'manual' },
   );
   expect(res.status).toBe(302);
-  await server.services.pipeline.flush();
+  await flushed();
 }
 
 /** The stored conversion of an event (committed before the API answered). */
@@ -86,7 +97,7 @@ describe('mobile app events (MMP-style)', () => {
       { headers: { 'user-agent': UA }, redirect: 'manual' },
     );
     expect(click.status).toBe(302);
-    await server.services.pipeline.flush();
+    await flushed();
     const r = await postEvents(base, [
       appEvent('app_install', 'inst-1', { gaid: GAID.toLowerCase(), app_instance_id: 'fi-1' }),
     ]);
@@ -104,7 +115,7 @@ describe('mobile app events (MMP-style)', () => {
     await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-APP2&idfa=${IDFA}`, {
       headers: { 'user-agent': UA },
     });
-    await server.services.pipeline.flush();
+    await flushed();
     await postEvents(base, [
       appEvent(
         'Purchase',
@@ -129,7 +140,7 @@ describe('mobile app events (MMP-style)', () => {
         redirect: 'manual',
       },
     );
-    await server.services.pipeline.flush();
+    await flushed();
     await postEvents(base, [appEvent('app_install', 'inst-zero', { idfa: zero })]);
     const list = await waitFor(async () => {
       const res = await fetch(`${base}/api/conversions?env_id=env_t`, {
@@ -147,14 +158,14 @@ describe('mobile app events (MMP-style)', () => {
       `${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-SP-APP&idfa=${idfa}&url=https://shop.example/`,
       { headers: { 'user-agent': UA }, redirect: 'manual' },
     );
-    await server.services.pipeline.flush();
+    await flushed();
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const item = {
       e: 'ue',
       p: 'mob',
       aid: 'env_t',
       eid: 'sp-install-1',
-      dtm: String(Date.now()),
+      dtm: String(now),
       ue_px: b64({
         schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
         data: {
@@ -202,7 +213,7 @@ describe('mobile app events (MMP-style)', () => {
     await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-SEG-APP&gaid=${gaid}`, {
       headers: { 'user-agent': UA },
     });
-    await server.services.pipeline.flush();
+    await flushed();
     const res = await fetch(`${base}/v1/track`, {
       method: 'POST',
       headers: {
@@ -324,7 +335,7 @@ describe('mobile app events (MMP-style)', () => {
             p: 'mob',
             aid: 'env_t',
             eid: 'sp-ios-ip-1',
-            dtm: String(Date.now()),
+            dtm: String(now),
             ue_px: b64({
               schema: 'iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0',
               data: {
@@ -398,7 +409,7 @@ describe('mobile app events (MMP-style)', () => {
     expect(referrer).toBe('utm_source=dsp1&pt_click_id=CLK-PLAY');
     // The same device clicks another ad later (say, injected): the referrer's click still wins.
     await clickFrom('198.51.100.70', 'CLK-PLAY-LATER', 'env_t', 'dsp1', `&gaid=${gaid}`);
-    await server.services.pipeline.flush();
+    await flushed();
     const r = await postEvents(base, [
       {
         event_name: 'app_install',

@@ -5,9 +5,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findDestination } from '../../config/find-destination.js';
 import { attributionRules } from '../../domain/attribution.js';
 import { explainAttribution } from '../../domain/attribution-explain.js';
+import { cameAfter } from '../../domain/clock-skew.js';
 import { eventDiagnostics } from '../../domain/event-diagnostics.js';
-import { appLookup, eventExclusion } from '../../ingest/eligibility.js';
+import { appLookup } from '../../ingest/eligibility.js';
 import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
+import { eventChecks, judgeFlood } from '../../ingest/install-checks.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
 import { personTouches } from '../../ingest/person-lookup.js';
 import type { EventTrail } from '../../store/store.js';
@@ -47,11 +49,27 @@ function filterOf(q: Static<typeof Filter>): LiveFilter {
 async function explainedTrail(s: Services, trail: EventTrail) {
   const e = trail.event.event;
   const env = s.environment(e.env_id);
-  const { who, touches } = await s.store.ingest((tx) =>
-    personTouches(tx, e, e.event_time - Math.ceil(s.config.touch_retention_ms / 1000)),
-  );
-  // The same eligibility filter ingest applied (an iOS app event's IP matches say why).
-  const exclude = eventExclusion(e, env, appLookup(s.config.apps));
+  // The same eligibility filter ingest applied: an iOS app event's IP matches, an install's
+  // injected and flooding clicks (judged now, with the clicks stored now) say why.
+  const checks = eventChecks(e, env, appLookup(s.config.apps), undefined);
+  const { who, touches } = await s.store.ingest(async (tx) => {
+    const found = await personTouches(
+      tx,
+      e,
+      e.event_time - Math.ceil(s.config.touch_retention_ms / 1000),
+    );
+    const longest = Math.max(0, ...(env?.destinations ?? []).map((d) => d.click_window_ms));
+    const since = e.event_time - Math.ceil(longest / 1000);
+    await judgeFlood(
+      tx,
+      checks,
+      found.touches.filter(
+        (t) => t.kind === 'click' && t.time >= since && !cameAfter(t.time, e.event_time),
+      ),
+    );
+    return found;
+  });
+  const exclude = checks.exclude;
   return {
     ...trail,
     diagnostics: eventDiagnostics(e, trail.event.received_at_ms),

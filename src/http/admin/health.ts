@@ -2,11 +2,13 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   gradeDestination,
+  gradeFraud,
   gradeMacros,
   gradeSource,
   matchQuality,
   worseOf,
 } from '../../domain/health.js';
+import { FRAUD_CHECKS } from '../../domain/install-fraud.js';
 import { destinationMatchQuality } from '../../domain/match-quality.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -35,6 +37,20 @@ async function invalidHits(s: Services) {
     const invalid = reasons.reduce((n, r) => n + r.count, 0);
     return { endpoint, hits: h.value, invalid_rate: rate(invalid, h.value), reasons };
   });
+}
+
+/**
+ * A destination's conversions flagged by install fraud checks in the window: how many rows
+ * carry any flag, and how many each check flagged (a row may carry several).
+ */
+function installFraud(rows: ReadonlyArray<{ checks: string[]; n: number }>) {
+  const by: Record<string, number> = Object.fromEntries(FRAUD_CHECKS.map((k) => [k, 0]));
+  let flagged = 0;
+  for (const r of rows) {
+    flagged += r.n;
+    for (const k of r.checks) by[k] = (by[k] ?? 0) + r.n;
+  }
+  return { flagged, ...by };
 }
 
 /**
@@ -90,6 +106,7 @@ export function healthApi(app: FastifyInstance, s: Services): void {
           const oldestMin = pending?.oldest_ms ? (now - pending.oldest_ms) / 60_000 : null;
           const p = paused.find((x) => x.env_id === env.id && x.dest_id === d.id);
           const m = macros.find((x) => x.dest_id === d.id);
+          const fraud = installFraud(c.fraud.filter((f) => f.dest_id === d.id));
           return {
             dest_id: d.id,
             type: d.type,
@@ -105,14 +122,18 @@ export function healthApi(app: FastifyInstance, s: Services): void {
             pixel_hits: m?.hits ?? 0,
             unexpanded_macro_share: m?.share ?? null,
             unexpanded_macro_params: m?.params ?? {},
+            install_fraud: fraud,
             ...worseOf(
-              gradeDestination(
-                p ? (p.reason ?? 'paused') : null,
-                success,
-                pending?.n ?? 0,
-                oldestMin,
+              worseOf(
+                gradeDestination(
+                  p ? (p.reason ?? 'paused') : null,
+                  success,
+                  pending?.n ?? 0,
+                  oldestMin,
+                ),
+                gradeMacros(m?.share ?? null, Object.keys(m?.params ?? {})),
               ),
-              gradeMacros(m?.share ?? null, Object.keys(m?.params ?? {})),
+              gradeFraud(fraud.flagged, all),
             ),
           };
         });

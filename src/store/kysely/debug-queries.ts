@@ -117,6 +117,16 @@ export async function healthCounts(
     .where('created_at_ms', '>=', since_ms)
     .groupBy(['dest_id', 'attributed'])
     .execute();
+  // Few rows carry a flag: the partial index (0027_install_fraud) reads only those.
+  const flagged = await db
+    .selectFrom('conversions')
+    .select((eb) => ['dest_id', 'fraud', eb.fn.countAll<number>().as('n')])
+    .where('env_id', '=', env_id)
+    .where('fraud', 'is not', null)
+    .where('created_at_ms', '>=', since_ms)
+    .where('is_test', '=', 0)
+    .groupBy(['dest_id', 'fraud'])
+    .execute();
   const attempts = await db
     .selectFrom('outbox')
     .select((eb) => ['dest_id', 'status', eb.fn.countAll<number>().as('n')])
@@ -152,6 +162,11 @@ export async function healthCounts(
       dest_id: c.dest_id,
       attributed: Number(c.attributed) === 1,
       n: Number(c.n),
+    })),
+    fraud: flagged.map((f) => ({
+      dest_id: f.dest_id,
+      checks: JSON.parse(f.fraud ?? '[]') as string[],
+      n: Number(f.n),
     })),
     outbox: [
       ...attempts.map((a) => ({

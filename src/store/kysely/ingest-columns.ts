@@ -40,6 +40,7 @@ export const CONVERSION_COLUMNS = [
   'is_test',
   'match_type',
   'dedup_row',
+  'fraud',
 ] as const satisfies ReadonlyArray<keyof ConversionsTable>;
 
 export const PATH_COLUMNS = [
@@ -116,7 +117,8 @@ export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "des
   "attributed" = excluded."attributed", "attribution" = excluded."attribution",
   "reason" = excluded."reason", "attr_type" = excluded."attr_type",
   "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id",
-  "match_type" = excluded."match_type", "dedup_row" = excluded."dedup_row"`;
+  "match_type" = excluded."match_type", "dedup_row" = excluded."dedup_row",
+  "fraud" = excluded."fraud"`;
 
 /** What a second write of a conversion's path changes. */
 export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",

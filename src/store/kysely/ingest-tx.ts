@@ -277,6 +277,31 @@ export class KyselyIngestTx implements IngestTx {
     return findViews(this.db, env_id, imp_ids);
   }
 
+  async countClicks(
+    env_id: string,
+    by: 'anonymous_id' | 'ip',
+    value: string,
+    from: number,
+    to: number,
+    cap: number,
+  ): Promise<number> {
+    const clicks = this.db
+      .selectFrom('touches')
+      .select('id')
+      .where('env_id', '=', env_id)
+      .where(by, '=', value)
+      .where('kind', '=', 'click')
+      .where('time', '>=', from)
+      .where('time', '<=', to)
+      .limit(cap)
+      .as('c');
+    const row = await this.db
+      .selectFrom(clicks)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async conversionsOfEvent(event_pk: string) {
     const rows = await this.db
       .selectFrom('conversions')

@@ -90,6 +90,7 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
     match_type: c.attribution?.match_type ?? null,
     is_test: c.test ? 1 : 0,
     dedup_row: c.dedup_row ? 1 : 0,
+    fraud: c.fraud?.length ? JSON.stringify(c.fraud) : null,
   };
 }
 
@@ -115,6 +116,7 @@ export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRe
     created_at_ms: num(r.created_at_ms),
     ...(num(r.is_test) === 1 ? { test: true } : {}),
     ...(num(r.dedup_row) === 1 ? { dedup_row: true } : {}),
+    ...(r.fraud ? { fraud: JSON.parse(r.fraud) as string[] } : {}),
   };
 }
 

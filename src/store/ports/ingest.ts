@@ -67,6 +67,19 @@ export interface IngestTx {
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   /** What the viewability tag measured of these impressions, by imp_id (issue 24). */
   impressionViews(env_id: string, imp_ids: readonly string[]): Promise<Map<string, ImpressionView>>;
+  /**
+   * Clicks of one device (`anonymous_id`) or one address (`ip`) in `[from, to]` (Unix s),
+   * counted up to `cap` (a count at the cap means at least that many): install fraud's
+   * flooding check, one short index range (0027_install_fraud).
+   */
+  countClicks(
+    env_id: string,
+    by: 'anonymous_id' | 'ip',
+    value: string,
+    from: number,
+    to: number,
+    cap: number,
+  ): Promise<number>;
   conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
   /** The delivery rows of one conversion (one per destination it was queued for). */

@@ -28,6 +28,12 @@ interface Health {
     pixel_hits: number;
     unexpanded_macro_share: number | null;
     unexpanded_macro_params: Record<string, number>;
+    install_fraud: {
+      flagged: number;
+      click_injection: number;
+      click_flooding: number;
+      suspicious_install: number;
+    };
     light: Light;
     reason: string;
   }>;
@@ -101,6 +107,17 @@ function macroCell(share: number | null, params: Record<string, number>): string
 }
 
 /** Health: per source and destination over 24 h, each with a light and its reason. */
+/** Installs flagged by each fraud check (the last 24 h), or a dash when none were. */
+function fraudCell(f: Health['destinations'][number]['install_fraud']): string {
+  if (f.flagged === 0) return '—';
+  const parts = [
+    ['injected clicks', f.click_injection],
+    ['flooding clicks', f.click_flooding],
+    ['suspicious installs', f.suspicious_install],
+  ].filter(([, n]) => Number(n) > 0);
+  return parts.map(([what, n]) => `${what}: ${n}`).join(', ');
+}
+
 export async function healthPage({ env, main }: PageContext): Promise<void> {
   const x = await api<Health>(`/api/health?env_id=${encodeURIComponent(env.id)}`);
   main.append(
@@ -169,6 +186,7 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
         'Backlog',
         'Dead',
         'Unexpanded macros',
+        'Install fraud',
         'Match quality (what the platform receives)',
       ],
       x.destinations.map((d) =>
@@ -187,6 +205,7 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
             { class: 'macros', title: `of ${d.pixel_hits} pixel and click hits` },
             macroCell(d.unexpanded_macro_share, d.unexpanded_macro_params),
           ),
+          h('td', { class: 'install-fraud' }, fraudCell(d.install_fraud)),
           h('td', { class: 'quality' }, qualityCell(d.match_quality)),
         ),
       ),

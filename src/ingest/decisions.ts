@@ -1,0 +1,145 @@
+import {
+  type AttributionDecision,
+  attribute,
+  attributionRules,
+  type ConversionIdentity,
+  type TouchExclusion,
+} from '../domain/attribution.js';
+import type { DestinationConfig } from '../domain/config-types.js';
+import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { FraudCheck } from '../domain/install-fraud.js';
+import type { IngestTx, TouchLookup } from '../store/store.js';
+import { pathLookbackS } from './conversion-paths.js';
+import { acceptRefusal } from './ingest-privacy.js';
+import { type EventChecks, fraudOutcome, settleFlood } from './install-checks.js';
+import { CONSENT_DENIED, LIMITED_DATA_USE } from './late-copy.js';
+import { personLookup } from './person-lookup.js';
+
+// The attribution decisions of one event's conversions, one per destination it goes to: none
+// when consent or a bot rules every touch out, else DESIGN §6 over the person's touches with
+// the event's eligibility filter, an install's fraud checks settled (install-checks.ts).
+
+export const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
+
+/** What attribution read of the person, reused for the conversion's path. */
+export interface PathInput {
+  who: ConversionIdentity;
+  touches: Touch[];
+  lookback_s: number;
+}
+
+/**
+ * What attribution of one event needs once its person is known: the final decisions when
+ * no touch may count (consent, bots), else the touch lookup. Reads the identity links now;
+ * the touches may be read later in the same transaction (the ingest path writes none).
+ */
+export type DecisionInput =
+  | { decisions: Map<string, AttributionDecision> }
+  | {
+      who: ConversionIdentity;
+      lookup: TouchLookup;
+      lookback_s: number;
+      /** The event's eligibility filter (eligibility.ts), when it has one. */
+      exclude?: TouchExclusion;
+    };
+
+export async function decisionInput(
+  tx: IngestTx,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  exclude?: TouchExclusion,
+): Promise<DecisionInput> {
+  const decisions = new Map<string, AttributionDecision>();
+  if (!adsPermitted(e.consent)) {
+    for (const d of dests) {
+      const ldu = underLimitedDataUse(d.settings, e.consent);
+      decisions.set(d.id, { attributed: false, reason: ldu ? LIMITED_DATA_USE : CONSENT_DENIED });
+    }
+    return { decisions };
+  }
+  if (e.traffic && e.traffic !== 'human') {
+    for (const d of dests) decisions.set(d.id, { attributed: false, reason: NOT_HUMAN });
+    return { decisions };
+  }
+  const lookback_s = pathLookbackS(dests);
+  const { who, lookup } = await personLookup(tx, e, e.event_time - lookback_s);
+  return { who, lookup, lookback_s, ...(exclude ? { exclude } : {}) };
+}
+
+export interface Decided {
+  decisions: Map<string, AttributionDecision>;
+  path: PathInput | null;
+  /** Install fraud flags by destination (install-checks.ts); absent: none. */
+  fraud?: Map<string, FraudCheck[]>;
+}
+
+export function decideWith(
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  input: DecisionInput,
+  touches: Touch[],
+): Decided {
+  if ('decisions' in input) return { decisions: input.decisions, path: null };
+  const out = new Map<string, AttributionDecision>();
+  // Bots and prefetchers are never credited (their touches stay stored, flagged).
+  const human = touches.filter(isHuman);
+  for (const d of dests) {
+    const refusal = acceptRefusal(d.accept, e);
+    if (refusal) {
+      out.set(d.id, { attributed: false, reason: refusal });
+      continue;
+    }
+    out.set(d.id, attribute(input.who, human, { ...attributionRules(d), exclude: input.exclude }));
+  }
+  return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
+}
+
+const isHuman = (t: Touch) => !t.traffic || t.traffic === 'human';
+
+/**
+ * decideWith with an install's fraud checks settled first: the clicks that would win judged
+ * for flooding until a clean one leads (a flooding one gives way to the next eligible touch),
+ * then the flags of each row.
+ */
+export async function decideChecked(
+  tx: IngestTx,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  input: DecisionInput,
+  touches: Touch[],
+  checks: EventChecks,
+): Promise<Decided> {
+  if (!checks.install || !('who' in input)) {
+    const first = decideWith(e, dests, input, touches);
+    const suspicious = checks.install?.suspicious;
+    // Consent or a bot already decided; a suspicious install is still counted as one.
+    if (!suspicious) return first;
+    const flag: FraudCheck[] = ['suspicious_install'];
+    return { ...first, fraud: new Map(dests.map((d) => [d.id, flag])) };
+  }
+  const human = touches.filter(isHuman);
+  const rules = new Map(
+    dests.map((d) => [d.id, { ...attributionRules(d), exclude: input.exclude }]),
+  );
+  await settleFlood(tx, checks, input.who, human, rules.values());
+  const { decisions, path } = decideWith(e, dests, input, touches);
+  const fraud = fraudOutcome(checks, input.who, human, rules, decisions);
+  return { decisions, path, fraud };
+}
+
+export async function decide(
+  tx: IngestTx,
+  e: TrackedEvent,
+  dests: DestinationConfig[],
+  checks: EventChecks,
+): Promise<Decided> {
+  const input = await decisionInput(tx, e, dests, checks.exclude);
+  const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
+  return decideChecked(tx, e, dests, input, touches, checks);
+}
+
+/** The install fraud checks that fired for any of a conversion's rows, once each. */
+export function firedChecks(fraud: Decided['fraud']): FraudCheck[] {
+  return fraud ? [...new Set([...fraud.values()].flat())] : [];
+}
