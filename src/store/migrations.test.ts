@@ -41,6 +41,7 @@ describe('migrations', () => {
       '0024_holdouts',
       '0025_impression_views',
       '0026_apple_postbacks',
+      '0027_install_fraud',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

@@ -211,6 +211,8 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     // One of the two ord-e2e deliveries was refused once, then delivered on retry.
     expect(await dest.textContent()).toContain('100 %');
     expect(await dest.locator('td.macros').textContent()).toMatch(/^\d+(\.\d)? % \(imp_id: 1\)$/);
+    // No installs here: the install fraud column says none were flagged.
+    expect(await dest.locator('td.install-fraud').textContent()).toBe('—');
     await shot('health');
   });
 
