@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UI_DIR } from '../../src/http/admin/dashboard.js';
 import type { Server } from '../../src/server.js';
+import { signedSkan, testSigner } from '../fixtures/apple-postbacks.js';
 import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startPixeltrail, tempDir, testConfig, waitFor } from '../helpers/pixeltrail.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -20,6 +21,7 @@ import { type Received, type Receiver, startReceiver } from '../helpers/receiver
 const SHOTS = path.resolve('test-results', 'dashboard');
 const UI_WAIT_MS = 15_000;
 const HAS_UI = existsSync(path.join(UI_DIR, 'index.html'));
+const postbackSigner = testSigner();
 if (!HAS_UI) console.warn('dashboard e2e skipped: dist/ui is missing (npm run build)');
 
 describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
@@ -63,7 +65,13 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     });
     ({ server, base } = await startPixeltrail(
       // U07 makes a destination in the form aimed at a receiver on 127.0.0.1: allowed here.
-      { ...testConfig(`${hook.url}/hook`), allow_private_destinations: ['127.0.0.0/8'] },
+      {
+        ...testConfig(`${hook.url}/hook`),
+        allow_private_destinations: ['127.0.0.0/8'],
+        // U04 shows Apple's postbacks of this app beside the report.
+        apps: [{ app_id: 1234567890, platform: 'ios', env_id: 'env_t' }],
+        apple_postbacks: { test_keys: [{ id: 'e2e', public_key: postbackSigner.publicKey }] },
+      },
       tempDir(),
     ));
     browser = await launchBrowser();
@@ -156,6 +164,18 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     await page.locator('#r-group').selectOption('campaign');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.locator('#report-table tbody th', { hasText: 'c-e2e' }).waitFor();
+    // An Apple postback shows in its own table, beside the report's and apart from it.
+    const pb = await fetch(`${base}/.well-known/skadnetwork/report-attribution/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(signedSkan(postbackSigner, { 'source-identifier': '4242' })),
+    });
+    expect(pb.status).toBe(200);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page
+      .locator('#skan-table tbody th', { hasText: 'net.example.skadnetwork:4242' })
+      .waitFor({ timeout: UI_WAIT_MS });
+    expect(await page.locator('#skan-table tfoot td[data-col="installs"]').textContent()).toBe('1');
     await shot('reports');
   });
 

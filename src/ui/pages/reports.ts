@@ -5,6 +5,7 @@ import { api, qs } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../page.js';
 import { liftSection } from './lift.js';
+import { skanTable } from './skan-table.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -190,7 +191,7 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
     plot?.destroy();
     chartBox.replaceChildren();
     plot = chart(chartBox, report.days ?? report.rows);
-    tableBox.replaceChildren(table(report));
+    tableBox.replaceChildren(table(report), ...(report.skan ? [skanTable(report.skan)] : []));
     viewsBox.replaceChildren(viewsPanel(report));
     csv.setAttribute('href', `/api/reports?${qs({ ...base, group_by: wanted, format: 'csv' })}`);
     const ms = Math.round(performance.now() - started);
