@@ -1,4 +1,5 @@
-// A reference model of last-touch attribution written from DESIGN §6 alone, for the
+// A reference model of last-touch attribution written from DESIGN §6 alone (and issue 25's
+// one addition: an iOS app event is never credited by `ip+ua` or `ip`), for the
 // property test (test/integration/attribution.property.test.ts). It imports nothing of
 // pixeltrail's: where the two disagree, one of them misreads the design.
 
@@ -44,6 +45,11 @@ export interface RefIdentity {
   ip?: string;
   ua?: string;
   click_id?: string;
+  /**
+   * An iOS app event (issue 25: its `user.os` says iOS): Apple forbids fingerprinting, so no
+   * `ip+ua` or `ip` match may credit it.
+   */
+  ios?: boolean;
 }
 
 /**
@@ -120,6 +126,7 @@ export class AttributionReference {
       const key = this.keyOf(t, who);
       if (!key) continue;
       const prob = PROBABILISTIC.has(key);
+      if (prob && who.ios) continue;
       const own = t.kind === 'click' ? dest.click_s : dest.view_s;
       const asked = t.kind === 'click' ? dest.prob_click_s : dest.prob_view_s;
       const window = prob ? Math.min(asked, own) : own;

@@ -16,9 +16,10 @@ import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 // Issue 19 §5: random histories of people — several browsers, shared office IPs, user ids,
 // clicks and impressions on several destinations, bots, consent, browser and server copies
-// of purchases in either order — go through the real collector (pixels, clicks, the tag's
+// of purchases in either order, and app events from iOS and Android (issue 25: an iOS app
+// event is never credited by IP) — go through the real collector (pixels, clicks, the tag's
 // beacon, the server API) into a real store; every attribution must be one the reference
-// model (written from DESIGN §6 alone) allows. Each history runs in its own namespace of
+// model (written from DESIGN §6 and that rule alone) allows. Each history runs in its own namespace of
 // ids and IPs on one server per store, on a stepped clock.
 const hasPostgres = await postgresAvailable();
 /** Histories per store and seed: a fixed seed, then a random one (printed on failure). */
@@ -91,6 +92,8 @@ type Step =
       carriesClick: boolean;
       /** Seconds the caller's clock is behind ours. */
       skew: number;
+      /** An app's event (issue 25): `user.os` on its one server copy; `none` is the shop's. */
+      os: 'none' | 'ios' | 'android';
     };
 interface History {
   persons: Person[];
@@ -167,6 +170,7 @@ function historyArb(): fc.Arbitrary<History> {
         serverUa: fc.boolean(),
         carriesClick: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
         skew: fc.constantFrom(0, 0, 25, 45),
+        os: fc.constantFrom('none' as const, 'none' as const, 'ios' as const, 'android' as const),
       });
       const office = fc.record({
         type: fc.constant('office' as const),
@@ -198,6 +202,8 @@ interface Expectation {
   dest: string;
   /** null: no destination may credit it (consent, bots, or no touch in any window). */
   credit: RefCredit | null;
+  /** An iOS app event only an IP match would have credited (issue 25). */
+  iosBarred?: true;
 }
 
 /** Maps a stored match key to the reference's ranks. */
@@ -371,14 +377,17 @@ class Run {
     const b = this.h.browsers[s.browser];
     const event_id = `${this.ns}-ord${this.n++}`;
     const event_time = now - s.skew;
-    // Bots never reach the shop's backend: their purchases are browser copies only.
+    // Bots never reach the shop's backend: their purchases are browser copies only. An app's
+    // event comes from the app's backend (or SDK), once.
     const copies = b.bot
       ? ['browser']
-      : s.copies === 'browser_then_server'
-        ? ['browser', 'server']
-        : s.copies === 'server_then_browser'
-          ? ['server', 'browser']
-          : [s.copies];
+      : s.os !== 'none'
+        ? ['server']
+        : s.copies === 'browser_then_server'
+          ? ['browser', 'server']
+          : s.copies === 'server_then_browser'
+            ? ['server', 'browser']
+            : [s.copies];
     const consent = { ads: !s.denied };
     const common = { event_name: 'Purchase', event_id, event_time, consent };
     const properties = { value: 10, currency: 'EUR' };
@@ -400,6 +409,7 @@ class Run {
           ...(s.serverIp ? { ip: this.ipOf(b) } : {}),
           ...(s.serverUa ? { user_agent: this.uaOf(b) } : {}),
           ...(click_id ? { click_id } : {}),
+          ...(s.os !== 'none' ? { os: s.os } : {}),
         };
         const res = await fetch(`${this.base}/v1/events`, {
           method: 'POST',
@@ -416,6 +426,7 @@ class Run {
           ip: user.ip,
           ua: user.user_agent,
           click_id,
+          ios: s.os === 'ios',
         };
       }
       // DESIGN §6: later copies fill what the first lacked; the merged event is what counts.
@@ -428,16 +439,22 @@ class Run {
             ip: merged.ip ?? who.ip,
             ua: merged.ua ?? who.ua,
             click_id: merged.click_id ?? who.click_id,
+            ios: merged.ios || who.ios,
           }
         : who;
       if (!s.denied && !b.bot) this.ref.link(merged);
     }
     const final = merged as RefIdentity;
     for (const d of DESTS) {
+      const credit = s.denied || b.bot ? null : this.ref.credit(final, d);
+      // What an IP match would have earned, had the event not come from iOS.
+      const fingerprinted =
+        final.ios && !credit ? this.ref.credit({ ...final, ios: false }, d) : null;
       this.expectations.push({
         event_id,
         dest: d.id,
-        credit: s.denied || b.bot ? null : this.ref.credit(final, d),
+        credit,
+        ...(fingerprinted?.match_type === 'probabilistic' ? { iosBarred: true } : {}),
       });
     }
     return now + (copies.length - 1) * 5;
@@ -532,14 +549,17 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
           ),
         )
         .filter((p): p is string => p !== null);
-      for (const e of run.expectations) seen.add(e.credit ? e.credit.match_type : 'none');
+      for (const e of run.expectations) {
+        seen.add(e.credit ? e.credit.match_type : 'none');
+        if (e.iosBarred) seen.add('ios_ip_barred');
+      }
       if (problems.length > 0)
         throw new Error(`${problems.join('\n')}\nhistory: ${JSON.stringify(h)}`);
     });
 
     it(`AP01 every attribution is one DESIGN §6 allows (fixed seed ${FIXED_SEED})`, async () => {
       await fc.assert(property, { numRuns: RUNS, seed: FIXED_SEED, endOnFailure: true });
-      expect([...seen].sort()).toEqual(['deterministic', 'none', 'probabilistic']);
+      expect([...seen].sort()).toEqual(['deterministic', 'ios_ip_barred', 'none', 'probabilistic']);
       // The histories did land visits among the touches credit was decided over.
       const visits = await (server.services.store as KyselyStore).db
         .selectFrom('touches')
