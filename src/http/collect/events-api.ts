@@ -16,7 +16,20 @@ export const MAX_EVENTS_PER_REQUEST = 1000;
 const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
 
 const EventsBody = Type.Object({
-  events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_EVENTS_PER_REQUEST }),
+  events: Type.Array(Type.Unknown(), {
+    minItems: 1,
+    maxItems: MAX_EVENTS_PER_REQUEST,
+    // Each event is validated on its own (every bad field named, good events kept), so the
+    // schema describes the contract (DESIGN §5, docs/endpoints-guide.md) without refusing.
+    description:
+      'events (DESIGN §5): event_name, event_id, event_time, env_id, action_source, app_id ' +
+      '(the app: App Store id, package name or bundle id); user {anonymous_id, user_id, ' +
+      'email | email_sha256, phone | phone_sha256, ip, user_agent, click_id, imp_id, idfa, ' +
+      'idfv, gaid, app_instance_id, os (ios, android…: an iOS app event is never credited by ' +
+      'IP), att_status (authorized, denied, restricted, not_determined)}; properties {value, ' +
+      'currency, content_ids, contents, url, install_referrer (Google Play), …}; consent ' +
+      '{ads, analytics}',
+  }),
 });
 
 declare module 'fastify' {
