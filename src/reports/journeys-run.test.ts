@@ -51,10 +51,10 @@ function memoryStore(paths: ConversionPathRecord[], touches: Touch[], pageSize =
   const sorted = touches
     .map((t, id) => ({ t, id }))
     .sort((a, b) => a.t.time - b.t.time || a.id - b.id);
-  const store: Pick<Store, 'listConversionPaths' | 'countJourneyTouches' | 'journeyTouches'> = {
+  const store: Pick<Store, 'listConversionPaths' | 'estimateJourneyTouches' | 'journeyTouches'> = {
     listConversionPaths: async (_env, from, to) =>
       paths.filter((p) => p.event_time >= from && p.event_time < to),
-    countJourneyTouches: async (_env, from, to) =>
+    estimateJourneyTouches: async (_env, from, to) =>
       sorted.filter(({ t }) => t.time >= from && t.time < to).length,
     journeyTouches: async (_env, from, to, after: TouchCursor | null, limit) => {
       const rows = sorted.filter(
@@ -128,5 +128,14 @@ describe('non-converting journeys in the attribution report', () => {
     expect(rowA(all).conversions).toBeCloseTo(10 / 4, 5);
     // Every sale is still credited whole: what A loses, B gains.
     expect(all.totals).toEqual(only.totals);
+  });
+
+  it('DJ07 past the cap the range’s first touches are read and weigh for the rest', async () => {
+    const store = memoryStore([...paths, later], touches, 7);
+    const read = await nonConvertingPaths(store, 'e', paths, ...range, 30);
+    // Pages of 7 until 30 are read: 35 of the range's 131 touches.
+    expect(read.touches).toBe(35);
+    expect(read.sample).toBeCloseTo(35 / touches.length, 12);
+    expect(read.journeys.every((j) => j.weight === touches.length / 35)).toBe(true);
   });
 });

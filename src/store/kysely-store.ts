@@ -64,7 +64,7 @@ export class KyselyStore implements Store {
     this.memberships = new KyselyMemberships(db, dialect);
     this.audienceSync = new KyselyAudienceSync(db, dialect);
     this.holdouts = new KyselyHoldouts(db);
-    this.journeys = new KyselyJourneys(db);
+    this.journeys = new KyselyJourneys(db, dialect);
   }
 
   // KyselyMaintenance
@@ -234,7 +234,7 @@ export class KyselyStore implements Store {
   readonly liftEvents: Store['liftEvents'] = (...a) => this.holdouts.liftEvents(...a);
 
   // KyselyJourneys
-  readonly countJourneyTouches: Store['countJourneyTouches'] = (...a) =>
-    this.journeys.countJourneyTouches(...a);
+  readonly estimateJourneyTouches: Store['estimateJourneyTouches'] = (...a) =>
+    this.journeys.estimateJourneyTouches(...a);
   readonly journeyTouches: Store['journeyTouches'] = (...a) => this.journeys.journeyTouches(...a);
 }

@@ -8,8 +8,11 @@ export interface TouchCursor {
 
 /** The stored touches the data-driven model reads for non-converting journeys (issue 23 §2). */
 export interface JourneysPort {
-  /** Human touches of the environment with `time` in [from_s, to_s). */
-  countJourneyTouches(env_id: string, from_s: number, to_s: number): Promise<number>;
+  /**
+   * About how many touches the environment has with `time` in [from_s, to_s): read from the
+   * day counts the reports keep (a few rows), the first and last day prorated.
+   */
+  estimateJourneyTouches(env_id: string, from_s: number, to_s: number): Promise<number>;
   /**
    * Human touches with `time` in [from_s, to_s), in (time, id) order after `after`; a page of
    * at most `limit`, and the cursor to go on from (null at the end).
