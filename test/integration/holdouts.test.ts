@@ -301,4 +301,21 @@ describe('holdouts', () => {
     expect(badRange.status).toBe(400);
     expect(badRange.body.errors[0].field).toBe('to');
   });
+
+  it('HO05 erasing a person deletes their entries in holdout tests', async () => {
+    const made = await admin(base, '/api/holdouts', 'POST', {
+      env_id: 'env_t',
+      campaign_id: 'c-erase',
+      fraction: 0.5,
+    });
+    for (const u of ['erase-me', 'keep-me'])
+      await admin(base, `/api/holdouts/${made.body.id}/assignment?user_id=${u}`);
+    expect((await postEvents(base, [ev('Purchase', 'erase-me')])).body.errors).toEqual([]);
+    const entries = async () =>
+      (await admin(base, `/api/reports/lift?holdout_id=${made.body.id}`)).body.entries;
+    expect(await entries()).toBe(2);
+    const erased = await admin(base, '/api/subjects?env_id=env_t&user_id=erase-me', 'DELETE');
+    expect(erased.status, JSON.stringify(erased.body)).toBe(200);
+    expect(await entries()).toBe(1);
+  });
 });
