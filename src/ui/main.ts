@@ -2,6 +2,7 @@ import './style.css';
 import { ApiError, api } from './api.js';
 import { h } from './dom.js';
 import type { Environment, PageContext } from './page.js';
+import { channelsPage } from './pages/channels.js';
 import { debuggerPage } from './pages/debugger.js';
 import { deliveriesPage } from './pages/deliveries.js';
 import { healthPage } from './pages/health.js';
@@ -12,6 +13,7 @@ import { setupPage } from './pages/setup.js';
 const PAGES: Record<string, { title: string; render: (c: PageContext) => Promise<void> }> = {
   debugger: { title: 'Live debugger', render: debuggerPage },
   reports: { title: 'Reports', render: reportsPage },
+  channels: { title: 'Channels', render: channelsPage },
   deliveries: { title: 'Deliveries', render: deliveriesPage },
   health: { title: 'Health', render: healthPage },
   import: { title: 'Import', render: importsPage },
