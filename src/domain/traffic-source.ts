@@ -101,6 +101,7 @@ const cap = (s: string) => s.slice(0, MAX_SOURCE_FIELD_CHARS);
 function decoded(raw: string): string {
   const text =
     raw.length > MAX_SOURCE_FIELD_CHARS * 3 ? raw.slice(0, MAX_SOURCE_FIELD_CHARS * 3) : raw;
+  if (!text.includes('%') && !text.includes('+')) return text;
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '));
   } catch {
@@ -119,13 +120,16 @@ export function queryParams(url: string, wanted: ReadonlySet<string>): Map<strin
   while (start <= query.length) {
     let end = query.indexOf('&', start);
     if (end < 0) end = query.length;
-    const eq = query.indexOf('=', start);
-    const nameEnd = eq >= 0 && eq < end ? eq : end;
+    // `=` is looked for inside this pair only: a search to the end of the query for every
+    // pair without one would make a query of `a&a&a…` quadratic.
+    const pair = query.slice(start, end);
+    const eq = pair.indexOf('=');
+    const nameLength = eq >= 0 ? eq : pair.length;
     // Names are short: anything longer than the longest wanted is not one of them.
-    if (nameEnd - start <= 32) {
-      const name = decoded(query.slice(start, nameEnd));
+    if (nameLength <= 32) {
+      const name = decoded(pair.slice(0, nameLength));
       if (wanted.has(name) && !out.has(name)) {
-        const value = nameEnd < end ? cap(decoded(query.slice(nameEnd + 1, end)).trim()) : '';
+        const value = eq >= 0 ? cap(decoded(pair.slice(eq + 1)).trim()) : '';
         if (value !== '') out.set(name, value);
       }
     }

@@ -309,6 +309,7 @@ describe('linear time on every field a pattern reads', () => {
       'one long utm value': (n) =>
         `https://shop.example/?utm_campaign=${fill('%E2%82%AC+a', n - 40)}`,
       'a long name': (n) => `https://shop.example/?${fill('utm_', n - 30)}=1`,
+      'pairs without =': (n) => `https://shop.example/?${fill('a&', n - 30)}utm_source=s`,
       'a long host': (n) => `https://${fill('a.', n - 20)}/x?utm_source=s`,
     };
     for (const [shape, url] of Object.entries(landings)) {
