@@ -33,6 +33,7 @@ export function destinationToRaw(d: DestinationConfig): Obj {
     view_window: formatDurationMs(d.view_window_ms),
     ...probabilisticWindowsRaw(d),
     attributed_only: d.attributed_only,
+    view_requires_viewable: d.view_requires_viewable === true,
     retry: {
       base_delay: formatDurationMs(d.retry.baseMs),
       give_up_after: formatDurationMs(d.retry.maxAgeMs),

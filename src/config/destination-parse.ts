@@ -30,6 +30,7 @@ export const COMMON_DEST_KEYS = new Set([
   'probabilistic_click_window',
   'probabilistic_view_window',
   'attributed_only',
+  'view_requires_viewable',
   'retry',
   'timeout',
   'batch',
@@ -221,6 +222,8 @@ export function parseDestination(
     accept: r.oneOf(o, 'accept', `${path}.accept`, ACCEPT_POLICIES, 'any'),
     settings: parseSettings(r, o, type, path, env, refs),
   };
+  if (r.bool(o, 'view_requires_viewable', `${path}.view_requires_viewable`, false))
+    dest.view_requires_viewable = true;
   // `auto` (the default) appends where the environment's tag runs; true or false decide.
   if (o.append_click_id !== undefined && o.append_click_id !== 'auto')
     dest.append_click_id = r.bool(o, 'append_click_id', `${path}.append_click_id`, true);

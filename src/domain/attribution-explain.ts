@@ -16,6 +16,7 @@ import {
 import { cameAfter } from './clock-skew.js';
 import { deviceAnonymousIds } from './device-id.js';
 import type { Touch } from './event.js';
+import { type Viewability, viewabilityOf } from './viewability.js';
 
 /** Touches shown per match key: the nearest in time to the conversion. */
 export const EXPLAIN_TOUCHES_PER_KEY = 3;
@@ -46,6 +47,8 @@ export interface ExplainedTouch {
   match_type: MatchType;
   verdict: TouchVerdict;
   message: string;
+  /** An impression's viewability (served, measurable, viewable…); null for a click (issue 24). */
+  viewability: Viewability | null;
 }
 
 /** An in-window touch that lost to the credited one, and the rule that decided it. */
@@ -267,6 +270,7 @@ export function explainAttribution(
         match_key: key,
         match_type: matchTypeOf(key),
         ...v,
+        viewability: viewabilityOf(touch),
       });
       groups.set(key, list);
     }

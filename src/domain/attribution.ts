@@ -2,6 +2,7 @@ import { cameAfter } from './clock-skew.js';
 import { deviceAnonymousIds } from './device-id.js';
 import { formatDurationMs } from './duration.js';
 import type { Touch, TouchKind, UserKeys } from './event.js';
+import { notViewableReason } from './viewability.js';
 
 /** Name of the identity key that linked a conversion to a touch, strongest first. */
 export type MatchKey =
@@ -85,6 +86,8 @@ export interface AttributionRules {
   probabilistic_view_window_ms: number;
   /** The conversion's eligibility filter, when it has one (the caller's: app events). */
   exclude?: TouchExclusion;
+  /** Only impressions the viewability tag saw viewable earn view-through credit (issue 24). */
+  view_requires_viewable?: boolean;
 }
 
 /** The windows a destination is configured with; probabilistic ones default to 1 day. */
@@ -94,6 +97,7 @@ export interface DestinationWindows {
   view_window_ms: number;
   probabilistic_click_window_ms?: number;
   probabilistic_view_window_ms?: number;
+  view_requires_viewable?: boolean;
 }
 
 /**
@@ -109,7 +113,19 @@ export function attributionRules(d: DestinationWindows): AttributionRules {
     view_window_ms: d.view_window_ms,
     probabilistic_click_window_ms: Math.min(click, d.click_window_ms),
     probabilistic_view_window_ms: Math.min(view, d.view_window_ms),
+    ...(d.view_requires_viewable ? { view_requires_viewable: true } : {}),
   };
+}
+
+/**
+ * The destination's own eligibility rule (issue 24): under `view_requires_viewable` an
+ * impression earns credit only when the viewability tag saw it viewable (MRC); the sentence
+ * saying why not, else null. Clicks and unflagged destinations are untouched.
+ */
+export function unviewedReason(touch: Touch, rules: AttributionRules): string | null {
+  if (!rules.view_requires_viewable || touch.kind !== 'impression' || touch.view?.viewable)
+    return null;
+  return notViewableReason(touch.touch_id, touch.view);
 }
 
 /**
@@ -265,7 +281,7 @@ export function candidatesFor(
       match_class: matchClassOf(touch.kind, key),
       gap_s,
       in_window: gap_s * 1000 <= windowMs(touch.kind, key, rules),
-      excluded: rules.exclude?.(touch, key, gap_s) ?? null,
+      excluded: unviewedReason(touch, rules) ?? rules.exclude?.(touch, key, gap_s) ?? null,
     });
   }
   return out.sort(compareCandidates);
@@ -286,7 +302,10 @@ export function describeGap(seconds: number): string {
 function missReason(missed: readonly Candidate[], rules: AttributionRules): string {
   const barred = missed.find((c) => c.in_window && c.excluded);
   if (barred)
-    return `${barred.touch.kind} ${barred.touch.touch_id} via ${barred.key} earns no credit: ${barred.excluded}`;
+    return (
+      unviewedReason(barred.touch, rules) ??
+      `${barred.touch.kind} ${barred.touch.touch_id} via ${barred.key} earns no credit: ${barred.excluded}`
+    );
   let near: Candidate | undefined;
   for (const c of missed) if (!near || c.gap_s < near.gap_s) near = c;
   if (!near) return 'no touch of this person for this destination';

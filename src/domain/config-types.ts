@@ -31,6 +31,12 @@ export interface DestinationConfig {
   probabilistic_view_window_ms?: number;
   /** Only conversions credited to a touch are sent (default); false sends all of them. */
   attributed_only: boolean;
+  /**
+   * Only impressions the viewability tag (`/v.js`) measured as viewable (MRC: half the ad in
+   * view for a continuous second, two for video) earn view-through credit (issue 24). Absent
+   * or false: every served impression may.
+   */
+  view_requires_viewable?: boolean;
   retry: RetryBudget;
   timeout_ms: number;
   /** Conversions per request (capped by the platform's limit) and how long to wait to fill one. */

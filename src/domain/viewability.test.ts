@@ -79,13 +79,16 @@ describe('viewability signals', () => {
 
   it('VS05 says why an impression was never viewable', () => {
     expect(notViewableReason('IMP-9', undefined)).toBe(
-      'impression IMP-9 was served but never viewable (no viewability measurement: served by an image pixel only)',
+      'impression IMP-9 was served but never viewable (not measured: no viewability tag ran with it)',
     );
     expect(notViewableReason('IMP-9', viewOf(ids, { measurable: false }, 1))).toBe(
       'impression IMP-9 was served but never viewable (the tag could not measure it)',
     );
     expect(notViewableReason('IMP-9', viewOf(ids, { measurable: true, max_share: 0.4 }, 1))).toBe(
       'impression IMP-9 was served but never viewable (at most 40 % of it in view)',
+    );
+    expect(notViewableReason('IMP-9', viewOf(ids, { measurable: true, max_share: 1 }, 1))).toBe(
+      'impression IMP-9 was served but never viewable (in view, but never for a continuous second)',
     );
   });
 });

@@ -146,14 +146,39 @@ export function touchViewOf(v: ImpressionView): TouchView {
   };
 }
 
+/** An impression's viewability as the API and the debugger show it. */
+export interface Viewability extends TouchView {
+  /** Every stored impression was served (the touch is only stored once it was). */
+  served: true;
+}
+
+/**
+ * The viewability of a touch read with its measurement: for an impression no tag measured,
+ * not measurable and not viewable; null for a click or a visit.
+ */
+export function viewabilityOf(t: { kind: string; view?: TouchView }): Viewability | null {
+  if (t.kind !== 'impression') return null;
+  const v = t.view;
+  return {
+    served: true,
+    measurable: v?.measurable ?? false,
+    viewable: v?.viewable ?? false,
+    time_to_view_ms: v?.time_to_view_ms ?? null,
+    max_share: v?.max_share ?? null,
+    video: v?.video ?? false,
+  };
+}
+
 /**
  * Why an impression did not count as seen, in the debugger's words: `impression IMP-9 was
  * served but never viewable`, with what was measured.
  */
 export function notViewableReason(imp_id: string, view: TouchView | undefined): string {
   const base = `impression ${imp_id} was served but never viewable`;
-  if (!view) return `${base} (no viewability measurement: served by an image pixel only)`;
+  if (!view) return `${base} (not measured: no viewability tag ran with it)`;
   if (!view.measurable) return `${base} (the tag could not measure it)`;
   if (view.max_share === null) return base;
+  if (view.max_share >= 0.5)
+    return `${base} (in view, but never for ${view.video ? 'two continuous seconds' : 'a continuous second'})`;
   return `${base} (at most ${Math.round(view.max_share * 100)} % of it in view)`;
 }

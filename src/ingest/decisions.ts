@@ -15,6 +15,7 @@ import { acceptRefusal } from './ingest-privacy.js';
 import { type EventChecks, fraudOutcome, settleFlood } from './install-checks.js';
 import { CONSENT_DENIED, LIMITED_DATA_USE } from './late-copy.js';
 import { personLookup } from './person-lookup.js';
+import { needsViews, withViews } from './touch-views.js';
 
 // The attribution decisions of one event's conversions, one per destination it goes to: none
 // when consent or a bot rules every touch out, else DESIGN §6 over the person's touches with
@@ -107,9 +108,11 @@ export async function decideChecked(
   e: TrackedEvent,
   dests: DestinationConfig[],
   input: DecisionInput,
-  touches: Touch[],
+  read: Touch[],
   checks: EventChecks,
 ): Promise<Decided> {
+  // Viewability is read only for destinations that credit viewable impressions only (issue 24).
+  const touches = await withViews(tx, read, needsViews(dests));
   if (!checks.install || !('who' in input)) {
     const first = decideWith(e, dests, input, touches);
     const suspicious = checks.install?.suspicious;

@@ -30,6 +30,8 @@ interface ShowOptions {
   extra?: string;
   /** false: the tag is not expected to measure (nothing to wait for). */
   measurable?: boolean;
+  /** The destination the ad ran for (default dsp1). */
+  dest?: string;
 }
 
 /**
@@ -67,7 +69,13 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
 
   beforeAll(async () => {
     let base: string;
-    ({ server, base } = await startPixeltrail(testConfig('http://127.0.0.1:9/hook'), tempDir()));
+    const raw = testConfig('http://127.0.0.1:9/hook') as {
+      environments: Array<{ destinations: Array<Record<string, unknown>> }>;
+    };
+    // dspV credits viewable impressions only (issue 24); dsp1 keeps the default.
+    const dsp1 = raw.environments[0].destinations[0];
+    raw.environments[0].destinations.push({ ...dsp1, id: 'dspV', view_requires_viewable: true });
+    ({ server, base } = await startPixeltrail(raw, tempDir()));
     useBuiltTag(server);
     port = new URL(base).port;
     site = await startPageServer(pages);
@@ -89,8 +97,8 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
   });
 
   /** The tag's script element for one impression. */
-  const tag = (host: string, impId: string, extra = '') =>
-    `<script src="http://${host}:${port}/v.js" data-env="env_t" data-dest="dsp1" ` +
+  const tag = (host: string, impId: string, extra = '', dest = 'dsp1') =>
+    `<script src="http://${host}:${port}/v.js" data-env="env_t" data-dest="${dest}" ` +
     `data-imp="${impId}" data-campaign="c1" data-placement="pl1" ${extra} async></script>`;
 
   /**
@@ -106,12 +114,12 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
     if (mode === 'page') {
       pages.set(
         `/pub/${impId}`,
-        `<!doctype html><body style="margin:0">${tall}<div id="ad" style="${box}">ad${tag('127.0.0.1', impId, extra)}</div></body>`,
+        `<!doctype html><body style="margin:0">${tall}<div id="ad" style="${box}">ad${tag('127.0.0.1', impId, extra, opts.dest)}</div></body>`,
       );
     } else {
       pages.set(
         `/ad/${impId}`,
-        `<!doctype html><body style="margin:0;height:100%">ad${tag('localhost', impId, extra)}</body>`,
+        `<!doctype html><body style="margin:0;height:100%">ad${tag('localhost', impId, extra, opts.dest)}</body>`,
       );
       pages.set(
         `/pub/${impId}`,
@@ -336,5 +344,61 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
     expect(body.touches).toEqual([]);
     const cookies = await browser.context.cookies(server_base());
     expect(cookies.filter((c) => c.name === 'ptid')).toEqual([]);
+  });
+
+  /**
+   * A purchase from the shop's backend by the browser that saw the ads (its ptid). The ads are
+   * on the collector's site here: over plain HTTP a cross-site frame gets no cookie (that needs
+   * HTTPS, ptid-cookie.test.ts), and the cookie is what names the buyer.
+   */
+  async function purchase(eventId: string) {
+    const ptid = (await browser.context.cookies(server_base())).find((c) => c.name === 'ptid');
+    expect(ptid).toBeDefined();
+    const res = await fetch(`${server_base()}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer wk_t' },
+      body: JSON.stringify({
+        events: [
+          {
+            event_name: 'Purchase',
+            event_id: eventId,
+            user: { anonymous_id: ptid?.value },
+            properties: { value: 30, currency: 'EUR' },
+          },
+        ],
+      }),
+    });
+    expect((await res.json()).accepted).toBe(1);
+    const { body } = await admin(server_base(), '/api/conversions?env_id=env_t&limit=1000');
+    const of = (dest: string) =>
+      body.conversions.find(
+        (c: { event_id: string; dest_id: string }) => c.event_id === eventId && c.dest_id === dest,
+      );
+    return { dsp1: of('dsp1'), dspV: of('dspV') };
+  }
+
+  it('VB12 a purchase after never-viewable impressions: credited under the default, not under view_requires_viewable', async () => {
+    await browser.context.clearCookies();
+    const a = await showAd('page', 2000);
+    await leave(a);
+    await verdict(a.impId);
+    const v = await showAd('page', 2000, { dest: 'dspV' });
+    await leave(v);
+    expect(await verdict(v.impId)).toMatchObject({ viewable: false });
+    const { dsp1, dspV } = await purchase('ord-vb12');
+    expect(dsp1.attribution).toMatchObject({ type: 'view', imp_id: a.impId, match_key: 'cookie' });
+    expect(dspV.attribution).toBeNull();
+    expect(dspV.reason).toBe(
+      `impression ${v.impId} was served but never viewable (at most 0 % of it in view)`,
+    );
+  });
+
+  it('VB13 a viewable impression earns view_requires_viewable credit', async () => {
+    await browser.context.clearCookies();
+    const v = await showAd('page', 0, { dest: 'dspV' });
+    await page.clock.runFor(1200);
+    expect(await verdict(v.impId)).toMatchObject({ viewable: true });
+    const { dspV } = await purchase('ord-vb13');
+    expect(dspV.attribution).toMatchObject({ type: 'view', imp_id: v.impId, match_key: 'cookie' });
   });
 });

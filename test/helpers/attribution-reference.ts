@@ -24,6 +24,11 @@ export interface RefTouch {
   ua: string;
   /** Bots and prefetches are recorded but never credited. */
   human: boolean;
+  /**
+   * An impression the viewability tag saw viewable (at least half of it in view for a
+   * continuous second, issue 24); false when it did not, or no tag ran with it.
+   */
+  viewable: boolean;
 }
 
 /** A destination's windows as configured, in seconds. */
@@ -33,6 +38,8 @@ export interface RefDest {
   view_s: number;
   prob_click_s: number;
   prob_view_s: number;
+  /** `view_requires_viewable`: impressions earn credit only when viewable (issue 24). */
+  viewable_only?: boolean;
 }
 
 /** The converting person as the (merged) event names them. */
@@ -123,6 +130,8 @@ export class AttributionReference {
       if (!t.human) continue;
       if (t.dest !== null && t.dest !== dest.id) continue;
       if (t.time > who.time + SKEW_S) continue;
+      // Issue 24: a destination asking for viewable impressions ignores the others.
+      if (dest.viewable_only && t.kind === 'impression' && !t.viewable) continue;
       const key = this.keyOf(t, who);
       if (!key) continue;
       const prob = PROBABILISTIC.has(key);

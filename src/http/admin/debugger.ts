@@ -12,6 +12,7 @@ import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
 import { eventChecks, judgeFlood } from '../../ingest/install-checks.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
 import { personTouches } from '../../ingest/person-lookup.js';
+import { withViews } from '../../ingest/touch-views.js';
 import type { EventTrail } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { bearer } from '../request/key-check.js';
@@ -67,7 +68,8 @@ async function explainedTrail(s: Services, trail: EventTrail) {
         (t) => t.kind === 'click' && t.time >= since && !cameAfter(t.time, e.event_time),
       ),
     );
-    return found;
+    // With what the viewability tag measured of each impression (issue 24).
+    return { who: found.who, touches: await withViews(tx, found.touches) };
   });
   const exclude = checks.exclude;
   return {

@@ -58,6 +58,7 @@ export function destinationView(
     ),
     notes: probabilisticWindowNotes(d),
     attributed_only: d.attributed_only,
+    view_requires_viewable: d.view_requires_viewable === true,
     merge_window: d.merge_window_auto ? 'auto' : formatDurationMs(d.merge_window_ms ?? 0),
     test_mode: d.test_mode,
     base_url: d.base_url,

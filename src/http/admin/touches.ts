@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { viewabilityOf } from '../../domain/viewability.js';
 import type { ListedTouch } from '../../store/store.js';
 import { parseTimeMs } from '../request/time-param.js';
 import type { Services } from '../services.js';
@@ -24,8 +25,7 @@ const TouchesQuery = Type.Object({
  * is only stored once served); the rest stay false/null for an impression no tag measured.
  */
 function touchView({ id, touch: t, view_updated_ms }: ListedTouch) {
-  const impression = t.kind === 'impression';
-  const v = t.view;
+  const v = viewabilityOf(t);
   return {
     id,
     env_id: t.env_id,
@@ -42,12 +42,12 @@ function touchView({ id, touch: t, view_updated_ms }: ListedTouch) {
     ip: t.ip,
     user_agent: t.user_agent,
     traffic: t.traffic ?? 'human',
-    served: impression,
-    measurable: impression ? (v?.measurable ?? false) : null,
-    viewable: impression ? (v?.viewable ?? false) : null,
+    served: v !== null,
+    measurable: v?.measurable ?? null,
+    viewable: v?.viewable ?? null,
     time_to_view_ms: v?.time_to_view_ms ?? null,
     max_share: v?.max_share ?? null,
-    video: impression ? (v?.video ?? false) : null,
+    video: v?.video ?? null,
     view_signal_at: view_updated_ms === null ? null : new Date(view_updated_ms).toISOString(),
   };
 }
