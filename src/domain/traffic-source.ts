@@ -186,6 +186,17 @@ export function sameSite(a: string, b: string): boolean {
 }
 
 const WANTED = new Set<string>([...Object.keys(UTM_PARAMS), ...Object.keys(AD_CLICK_IDS)]);
+const wantedSets = new Map<string, ReadonlySet<string>>();
+
+/** The parameter names read from a landing URL, with the environment's own click id's. */
+function wantedWith(clickIdParam: string): ReadonlySet<string> {
+  let set = wantedSets.get(clickIdParam);
+  if (!set) {
+    set = new Set([...WANTED, clickIdParam]);
+    wantedSets.set(clickIdParam, set);
+  }
+  return set;
+}
 
 /** The UTM fields of the stated campaign, then the properties, then the URL: first wins. */
 function utmFields(input: LandingInput, fromUrl: Map<string, string>): StatedCampaign {
@@ -210,7 +221,7 @@ export function readTrafficSource(
   ctx: LandingContext,
 ): TrafficSource | undefined {
   const url = input.url ?? '';
-  const params = queryParams(url, new Set([...WANTED, ctx.clickIdParam]));
+  const params = queryParams(url, wantedWith(ctx.clickIdParam));
   const utm = utmFields(input, params);
   const clickParam = Object.keys(AD_CLICK_IDS).find((p) => params.has(p));
   const landingHost = hostOf(url);
