@@ -80,7 +80,11 @@ function conversionView(c: Trail['conversions'][number]): HTMLElement {
     x && x.missing_keys.length > 0
       ? h('p', { class: 'muted' }, `Keys this event lacked: ${x.missing_keys.join(', ')}`)
       : null;
-  return h('div', { class: 'conversion' }, head, passed, keys, advice);
+  // Install fraud checks that fired (issue 25): why a click was barred is in the touches above.
+  const fraud = c.fraud?.length
+    ? h('p', { class: 'fraud' }, pill(`install fraud: ${c.fraud.join(', ')}`, 'warn'))
+    : null;
+  return h('div', { class: 'conversion' }, head, fraud, passed, keys, advice);
 }
 
 function trailView(t: Trail): HTMLElement {
