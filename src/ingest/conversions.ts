@@ -139,8 +139,11 @@ export async function recordConversions(
  * decided again with the merged identity (DESIGN §6: what counts is the merged event).
  * Unattributed ones get a second chance; attributed ones may move to a stronger match — say
  * from the shared IP the server copy carried to the cookie of the browser copy. The merged
- * identity only adds keys, so a new decision is never weaker than the one it replaces. Rows
- * already queued keep their place in the outbox; one already sent is not sent again.
+ * identity only adds keys, so a new decision is never weaker than the one it replaces — save
+ * where a copy makes the credited touch ineligible (it reveals an iOS app event credited by
+ * IP, or Play's install-begin time after the credited click): the credit is kept as it was,
+ * since its delivery may have gone; its `fraud` flags are updated. Rows already queued keep
+ * their place in the outbox; one already sent is not sent again.
  */
 /** True when two attributions credit the same touch under the same key. */
 function sameCredit(a: Attribution, b: Attribution): boolean {
