@@ -208,4 +208,14 @@ describe('Segment message mapping', () => {
       app_id: 'context.app.namespace',
     });
   });
+
+  it('SG11 an OS name or ATT status we cannot read is left out, never refusing the message', () => {
+    const r = mapSegmentMessage({
+      type: 'track',
+      event: 'X',
+      anonymousId: 'a',
+      context: { os: { name: 'Windows 10 (Build 19045)' }, device: { trackingStatus: 'unknown' } },
+    });
+    expect(r.ok && r.event.user).toEqual({ anonymous_id: 'a' });
+  });
 });

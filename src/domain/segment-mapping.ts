@@ -6,6 +6,7 @@
  * https://segment.com/docs/connections/spec/ecommerce/v2/.
  */
 import type { ConsentChoices } from './consent-categories.js';
+import { normalizeAttStatus, normalizeOs } from './mobile-platform.js';
 import type { FieldError } from './validation-error.js';
 
 /** Segment limits a message to 32 KB and a batch to 500 KB (HTTP API, "Max request size"). */
@@ -135,10 +136,12 @@ function deviceIds(context: Obj): Obj {
   // advertisingId is an IDFA the user allowed. Segment's IDFA plugin writes `trackingStatus`
   // and, when tracking is not authorized, the IDFV as `advertisingId` with adTrackingEnabled
   // false (segmentio/analytics-swift, Examples/other_plugins/IDFACollection.swift).
+  // Names we cannot read (a desktop's `Windows 10 (Build 19045)`, the plugin's `unknown`
+  // status) are left out rather than refusing the message: Segment sent them in good faith.
   const osName = str(obj(context.os).name);
-  if (osName) ids.os = osName;
+  if (osName && normalizeOs(osName)) ids.os = osName;
   const att = str(device.trackingStatus);
-  if (att) ids.att_status = att;
+  if (att && normalizeAttStatus(att)) ids.att_status = att;
   return ids;
 }
 

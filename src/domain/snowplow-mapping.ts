@@ -7,6 +7,7 @@
  * entities (ecommerce plugin), and the older `tr` / `ti` events.
  */
 import { ALL_CATEGORIES, type ConsentChoices } from './consent-categories.js';
+import { normalizeOs } from './mobile-platform.js';
 import type { FieldError } from './validation-error.js';
 
 /** The envelope of a POST body. */
@@ -139,7 +140,8 @@ function mobileIds(entities: SelfDescribing[]): Obj {
     idfa: str(m.appleIdfa),
     idfv: str(m.appleIdfv),
     gaid: str(m.androidIdfa),
-    os: str(m.osType),
+    // An osType we cannot read is left out rather than refusing the event.
+    os: normalizeOs(str(m.osType) ?? '') ?? undefined,
   };
   const session = entity(entities, 'com.snowplowanalytics.snowplow/client_session') ?? {};
   if (str(session.userId)) ids.app_instance_id = session.userId;
