@@ -60,7 +60,17 @@ export function reportDimension(
 ): ReportDimension {
   const rules = new ChannelClassifier(settings.rules);
   const types = new Map(env.destinations.map((d) => [d.id, d.type]));
-  const keyOf = (t: PathTouch) => touchKey(by, t, types.get(t.dest_id ?? ''), rules);
+  // Each touch is keyed once: the six models, the data-driven graph and the cost lines all
+  // ask for the same touch objects' rows (by channel the rules cost a few µs a touch).
+  const keys = new WeakMap<PathTouch, string>();
+  const keyOf = (t: PathTouch) => {
+    let k = keys.get(t);
+    if (k === undefined) {
+      k = touchKey(by, t, types.get(t.dest_id ?? ''), rules);
+      keys.set(t, k);
+    }
+    return k;
+  };
   const keep = (t: PathTouch) => !ignoredVisit(t, settings.ignored_referrers);
   if (by === 'campaign') return { by, keyOf, direct: null, costKey: (c) => c.campaign_id, keep };
   const ofCampaign = campaignRows(paths, keep, keyOf);
