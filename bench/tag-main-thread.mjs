@@ -3,12 +3,17 @@
 //
 //   node bench/tag-main-thread.mjs [--loads 15]
 //
-// A local server on 127.0.0.1 serves the same small shop page twice: with the loader snippet,
-// `<script async src="/t.js">` (dist/public/t.js, gzip, as pixeltrail serves it) and
-// `init` + `track('Purchase')`, and without them. Each load runs in a fresh browser context
-// (a first visit: nothing cached) and waits for the tag's beacons; Chrome's own counters
-// (CDP `Performance.getMetrics`: ScriptDuration, TaskDuration) are read after it. The tag's
-// main-thread time is the median with the tag minus the median without.
+// A local server on 127.0.0.1 serves the same small shop page three ways: with the loader
+// snippet, `<script async src="/t.js">` (dist/public/t.js, gzip, as pixeltrail serves it with
+// `?env_id=` for an environment without trigger rules) and `init` + `track('Purchase')`; with
+// a trivial script of the same shape instead of the tag (the stub, an async external script
+// that takes the queue, the same two calls); and with neither. Each load runs in a fresh
+// browser context (a first visit: nothing cached) and waits for the tag's beacon; Chrome's own
+// counters (CDP `Performance.getMetrics`: ScriptDuration, TaskDuration) are read after it,
+// and a trace of the load (devtools.timeline) gives the script time of the tasks that ran
+// before the window's load event: the load path, which the tag's idle-time work is not on.
+// The tag's main-thread time is the median with the tag minus the median with the trivial
+// script.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -28,14 +33,69 @@ const BEACON_TIMEOUT_MS = 10_000;
 /** The tag sends its batch shortly after the calls; this leaves room for its timer. */
 const SETTLE_MS = 300;
 
-const SNIPPET =
+const snippet = (src) =>
   '<script>window.pixeltrail=window.pixeltrail||function(){(pixeltrail.q=pixeltrail.q||[]).push(arguments)};</script>' +
-  '<script async src="/t.js"></script>' +
+  `<script async src="${src}"></script>` +
   "<script>pixeltrail('init','env_demo');pixeltrail('track','Purchase',{value:49.9,currency:'EUR'},{event_id:'ord-1'});</script>";
+/** The baseline's script: takes the queue and replays it into a function that keeps nothing. */
+const TRIVIAL_JS =
+  '(function(){var q=(window.pixeltrail&&window.pixeltrail.q)||[];var f=function(){};' +
+  'window.pixeltrail=f;for(var i=0;i<q.length;i++)f.apply(null,q[i]);})();';
+/** What pixeltrail prepends to t.js?env_id= for an environment without trigger rules. */
+const NO_RULES = 'window.pixeltrailRules=false;';
+const KINDS = {
+  without: '',
+  trivial: snippet('/trivial.js'),
+  with: snippet('/t.js?env_id=env_demo'),
+};
+/** Main-thread events of the trace that run script. */
+const SCRIPT_EVENTS = new Set([
+  'EvaluateScript',
+  'v8.compile',
+  'FunctionCall',
+  'TimerFire',
+  'FireIdleCallback',
+  'EventDispatch',
+  'RunMicrotasks',
+  'v8.evaluateModule',
+]);
 
-function page(withTag) {
+function page(kind) {
   const items = Array.from({ length: 40 }, (_, i) => `<li>Product ${i} — €${10 + i}.00</li>`);
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>${withTag ? SNIPPET : ''}</head><body><h1>Checkout</h1><ul>${items.join('')}</ul></body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>${KINDS[kind] ?? ''}</head><body><h1>Checkout</h1><ul>${items.join('')}</ul></body></html>`;
+}
+
+/**
+ * Script time (ms) on the page's main thread in a devtools.timeline trace: in all, and in the
+ * tasks that started before the window's load event ended. Nested events count once.
+ */
+function traceScript(buffer) {
+  const events = JSON.parse(buffer.toString('utf8')).traceEvents;
+  const main = events.find(
+    (e) =>
+      e.name === 'thread_name' &&
+      e.args?.name === 'CrRendererMain' &&
+      events.some((x) => x.pid === e.pid && x.name === 'MarkLoad'),
+  );
+  if (!main) return null;
+  const load = events.find((e) => e.pid === main.pid && e.name === 'MarkLoad');
+  const spans = events
+    .filter(
+      (e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && SCRIPT_EVENTS.has(e.name),
+    )
+    .sort((a, b) => a.ts - b.ts);
+  let end = -1;
+  let all = 0;
+  let beforeLoad = 0;
+  for (const e of spans) {
+    if (e.ts + (e.dur ?? 0) <= end) continue;
+    const start = Math.max(e.ts, end);
+    const dur = e.ts + (e.dur ?? 0) - start;
+    end = e.ts + (e.dur ?? 0);
+    all += dur;
+    if (e.ts < load.ts) beforeLoad += dur;
+  }
+  return { allMs: all / 1000, loadMs: beforeLoad / 1000 };
 }
 
 function median(xs) {
@@ -47,12 +107,17 @@ function median(xs) {
 export async function tagMainThreadBench({ loads = 15, log = () => undefined } = {}) {
   const tag = fs.readFileSync(path.join(ROOT, 'dist', 'public', 't.js'));
   const gzip = zlib.gzipSync(tag, { level: 9 });
+  const served = zlib.gzipSync(Buffer.concat([Buffer.from(NO_RULES), tag]), { level: 9 });
   let beacons = 0;
   let onBeacon = () => undefined;
   const server = http.createServer((req, res) => {
-    if (req.url === '/t.js') {
+    if (req.url.startsWith('/t.js')) {
       res.writeHead(200, { 'content-type': 'text/javascript', 'content-encoding': 'gzip' });
-      return res.end(gzip);
+      return res.end(served);
+    }
+    if (req.url === '/trivial.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(TRIVIAL_JS);
     }
     if (req.method === 'POST') {
       req.resume();
@@ -64,19 +129,20 @@ export async function tagMainThreadBench({ loads = 15, log = () => undefined } =
       return;
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(page(req.url === '/with'));
+    res.end(page(req.url.slice(1)));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS });
-  const samples = { with: [], without: [] };
+  const samples = { with: [], trivial: [], without: [] };
   try {
     for (let i = 0; i < loads + 1; i++) {
-      for (const kind of ['without', 'with']) {
+      for (const kind of ['without', 'trivial', 'with']) {
         const context = await browser.newContext({ userAgent: UA });
         const p = await context.newPage();
         const cdp = await context.newCDPSession(p);
         await cdp.send('Performance.enable');
+        await browser.startTracing(p, { categories: ['devtools.timeline'] });
         const before = beacons;
         const beacon =
           kind === 'with'
@@ -98,9 +164,14 @@ export async function tagMainThreadBench({ loads = 15, log = () => undefined } =
         await new Promise((r) => setTimeout(r, SETTLE_MS));
         const { metrics } = await cdp.send('Performance.getMetrics');
         const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
+        const trace = traceScript(await browser.stopTracing());
         // The first round warms the browser up (code caches, process start) and is dropped.
         if (i > 0)
-          samples[kind].push({ script: m.ScriptDuration * 1000, task: m.TaskDuration * 1000 });
+          samples[kind].push({
+            script: m.ScriptDuration * 1000,
+            task: m.TaskDuration * 1000,
+            load: trace?.loadMs ?? Number.NaN,
+          });
         await context.close();
       }
       if (i % 5 === 0) log(`  tag: ${i}/${loads} loads ...`);
@@ -112,15 +183,20 @@ export async function tagMainThreadBench({ loads = 15, log = () => undefined } =
   const summary = (xs) => ({
     scriptMs: median(xs.map((x) => x.script)),
     taskMs: median(xs.map((x) => x.task)),
+    loadScriptMs: median(xs.map((x) => x.load)),
   });
   const withTag = summary(samples.with);
+  const trivial = summary(samples.trivial);
   const without = summary(samples.without);
   return {
     loads,
     withTag,
+    trivial,
     without,
-    scriptMs: withTag.scriptMs - without.scriptMs,
-    taskMs: withTag.taskMs - without.taskMs,
+    // The tag against the trivial script of the same shape (issue 22).
+    scriptMs: withTag.scriptMs - trivial.scriptMs,
+    loadScriptMs: withTag.loadScriptMs - trivial.loadScriptMs,
+    taskMs: withTag.taskMs - trivial.taskMs,
     rawBytes: tag.length,
     gzipBytes: gzip.length,
   };

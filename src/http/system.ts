@@ -19,14 +19,40 @@ const TagQuery = Type.Object({
   ),
 });
 
+/** How long t.js trusts what it learnt of an environment's trigger rules (rules.js: 60 s). */
+const RULES_PRESENCE_MS = 60_000;
+
+/**
+ * Whether an environment has codeless trigger rules, read from the store at most once a
+ * minute; a store that cannot answer counts as "has rules" (the tag then loads rules.js).
+ */
+function rulesPresence(s: Services): (envId: string) => Promise<boolean> {
+  const known = new Map<string, { has: boolean; untilMs: number }>();
+  return async (envId) => {
+    const hit = known.get(envId);
+    if (hit && hit.untilMs > s.nowMs()) return hit.has;
+    let has = true;
+    try {
+      has = ((await s.store.getTriggerRules(envId))?.rules.length ?? 0) > 0;
+    } catch {
+      // Unknown: loading rules.js costs the page a cached request, missing them loses triggers.
+    }
+    known.set(envId, { has, untilMs: s.nowMs() + RULES_PRESENCE_MS });
+    return has;
+  };
+}
+
 /**
  * `t.js?env_id=ID` carries the environment's consent default, so that with `denied` the tag
- * stores nothing before the visitor consents, its `follow_cmp` and its `click_id_param`. One variant per
- * environment, built once.
+ * stores nothing before the visitor consents, its `follow_cmp`, its `click_id_param`, and
+ * whether it has trigger rules: without, the tag never loads rules.js. One variant per
+ * environment and rules presence, built once.
  */
-function tagVariants(s: Services): (envId: string | undefined) => TagBody | null {
+function tagVariants(
+  s: Services,
+): (envId: string | undefined, hasRules: boolean) => TagBody | null {
   const cache = new Map<string, TagBody>();
-  return (envId) => {
+  return (envId, hasRules) => {
     const tag = s.tag;
     const env = envId ? s.environment(envId) : undefined;
     if (!tag || !env) return tag;
@@ -36,14 +62,16 @@ function tagVariants(s: Services): (envId: string | undefined) => TagBody | null
       // The name is checked to be [A-Za-z0-9_.-] (config-parse), so it is safe in a string.
       (env.click_id_param !== DEFAULT_CLICK_ID_PARAM
         ? `window.pixeltrailClickParam="${env.click_id_param}";`
-        : '');
+        : '') +
+      (hasRules ? '' : 'window.pixeltrailRules=false;');
     if (!prefix) return tag;
-    let v = cache.get(env.id);
+    const key = `${env.id}\n${hasRules}`;
+    let v = cache.get(key);
     if (!v) {
       const js = Buffer.concat([Buffer.from(prefix), tag.js]);
       const etag = `"${createHash('sha256').update(js).digest('hex').slice(0, 16)}"`;
       v = { js, gzip: gzipSync(js, { level: 9 }), etag };
-      cache.set(env.id, v);
+      cache.set(key, v);
     }
     return v;
   };
@@ -101,6 +129,7 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
   });
 
   const variant = tagVariants(s);
+  const hasRules = rulesPresence(s);
   const tagSchema = {
     summary: 'the tag (JavaScript)',
     description: 'gzip, ETag, cacheable 5 min; 503 when it was not built (`npm run build`).',
@@ -111,7 +140,9 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
     // Described, not checked: a `<script>` gets the tag whatever its query holds.
     { schema: tagSchema, ...describedOnly },
     async (req, reply) => {
-      const tag = variant(typeof req.query.env_id === 'string' ? req.query.env_id : undefined);
+      const envId = typeof req.query.env_id === 'string' ? req.query.env_id : undefined;
+      const known = envId !== undefined && s.environment(envId) !== undefined;
+      const tag = variant(envId, known ? await hasRules(envId) : true);
       if (!tag)
         return reply
           .status(503)

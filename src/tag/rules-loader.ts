@@ -3,11 +3,17 @@
  * environment's rules). Loaded as a second, cached script so t.js stays small and pages
  * without rules pay one cached request.
  */
+import { whenIdle } from './idle.js';
 
-/** Appends the rules script for `envId` from the collector at `base`. */
+/**
+ * Appends the rules script for `envId` from the collector at `base`, once the page is idle:
+ * the triggers it installs listen for clicks and form posts, which come later.
+ */
 export function loadRules(base: string, envId: string): void {
-  const script = document.createElement('script');
-  script.async = true;
-  script.src = `${base}/rules.js?env_id=${encodeURIComponent(envId)}`;
-  document.head.appendChild(script);
+  whenIdle(() => {
+    const script = document.createElement('script');
+    script.async = true;
+    script.src = `${base}/rules.js?env_id=${encodeURIComponent(envId)}`;
+    document.head.appendChild(script);
+  });
 }

@@ -1,13 +1,28 @@
 /**
  * First-party storage: a cookie on the page's own host, mirrored to localStorage so a value
- * survives when cookies are blocked or cleared.
+ * survives when cookies are blocked or cleared. `document.cookie` is read once per page (a
+ * read after a write asks the browser again); localStorage only for a key the cookie lacks.
+ * Writes are seen at once by every read and reach the cookie and localStorage when the page
+ * is idle or left (idle.ts). Clearing is immediate: a withdrawal of consent must not wait.
  */
+import { whenIdle } from './idle.js';
 
 const DAY_S = 86_400;
 
-/** Reads `name` from the cookie, else from localStorage while it has not expired. */
+let cookies: string | undefined;
+/** This page's values, written or cleared (''): they win over what was stored before. */
+const mine = new Map<string, string>();
+let toWrite: [string, string, number][] = [];
+
+function inCookie(name: string): RegExpMatchArray | null {
+  cookies ??= document.cookie;
+  return cookies.match(`(?:^|; )${name}=([^;]*)`);
+}
+
+/** Reads `name`: this page's value, else the cookie, else localStorage while not expired. */
 export function readStored(name: string): string | undefined {
-  const cookie = document.cookie.match(`(?:^|; )${name}=([^;]*)`);
+  if (mine.has(name)) return mine.get(name) || undefined;
+  const cookie = inCookie(name);
   if (cookie) return decodeURIComponent(cookie[1]);
   try {
     const [value, expiresMs] = JSON.parse(localStorage.getItem(name) || '[]') as [string, number];
@@ -18,21 +33,32 @@ export function readStored(name: string): string | undefined {
   return undefined;
 }
 
-/** Writes `name` to the cookie and to localStorage, both expiring in `days` days. */
-export function writeStored(name: string, value: string, days: number): void {
-  document.cookie =
-    `${name}=${encodeURIComponent(value)}; max-age=${days * DAY_S}; path=/; SameSite=Lax` +
-    (location.protocol === 'https:' ? '; Secure' : '');
-  try {
-    localStorage.setItem(name, JSON.stringify([value, Date.now() + days * DAY_S * 1000]));
-  } catch {
-    // Storage disabled: the cookie alone carries the value.
+/** Writes this page's values to the cookie and localStorage (idle time, or the page is left). */
+export function flushStored(): void {
+  for (const [name, value, days] of toWrite.splice(0)) {
+    document.cookie =
+      `${name}=${encodeURIComponent(value)}; max-age=${days * DAY_S}; path=/; SameSite=Lax` +
+      (location.protocol === 'https:' ? '; Secure' : '');
+    try {
+      localStorage.setItem(name, JSON.stringify([value, Date.now() + days * DAY_S * 1000]));
+    } catch {
+      // Storage disabled: the cookie alone carries the value.
+    }
   }
 }
 
-/** Forgets `name` in the cookie and in localStorage (consent withdrawn). */
+/** Stores `name` in the cookie and localStorage, both expiring in `days` days. */
+export function writeStored(name: string, value: string, days: number): void {
+  if (!toWrite.length) whenIdle(flushStored);
+  mine.set(name, value);
+  toWrite.push([name, value, days]);
+}
+
+/** Forgets `name` in the cookie and in localStorage (consent withdrawn), at once. */
 export function clearStored(name: string): void {
-  document.cookie = `${name}=; max-age=0; path=/`;
+  toWrite = toWrite.filter((w) => w[0] !== name);
+  if (mine.get(name) || inCookie(name)) document.cookie = `${name}=; max-age=0; path=/`;
+  mine.set(name, '');
   try {
     localStorage.removeItem(name);
   } catch {

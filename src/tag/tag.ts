@@ -15,17 +15,19 @@ function scriptBase(): string {
   return script ? new URL('.', script.src).href : location.origin;
 }
 
-// The collector prepends the environment's consent default, `follow_cmp` and
-// `click_id_param` when t.js is loaded with ?env_id=.
+// The collector prepends the environment's consent default, `follow_cmp`, `click_id_param`
+// and whether it has trigger rules when t.js is loaded with ?env_id=.
 const env = window as {
   pixeltrailConsentDefault?: string;
   pixeltrailCmp?: boolean;
   pixeltrailClickParam?: string;
+  pixeltrailRules?: boolean;
 };
 const tracker = createTracker(
   scriptBase(),
   env.pixeltrailConsentDefault,
   env.pixeltrailCmp,
   env.pixeltrailClickParam,
+  env.pixeltrailRules,
 );
 installQueue(window as never, tracker.run, tracker.replayed);

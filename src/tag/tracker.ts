@@ -5,6 +5,7 @@
 import { followCmp } from './cmp.js';
 import { listenDataLayer } from './datalayer.js';
 import { anonymousId, forgetStored, newId, touchIds } from './identity.js';
+import { whenIdle } from './idle.js';
 import type { Command } from './queue.js';
 import { loadRules } from './rules-loader.js';
 import { createSender } from './transport.js';
@@ -54,6 +55,7 @@ export function createTracker(
   envConsentDefault?: string,
   envFollowsCmp?: boolean,
   envClickParam?: string,
+  envHasRules?: boolean,
 ): Tracker {
   let envId = '';
   let clickParam = envClickParam;
@@ -64,7 +66,7 @@ export function createTracker(
    */
   let replaying = true;
   let readDataLayer: (() => void) | undefined;
-  let send: (event: object) => void;
+  let send: (event: () => string) => void;
   let consent: Consent | undefined;
   let consentDefault = envConsentDefault;
   /** Following a CMP: until it answers, the person has not refused anything yet. */
@@ -77,13 +79,28 @@ export function createTracker(
     return granted(consent?.ads) || granted(consent?.analytics);
   }
 
+  /**
+   * Storage allows ids but they are not read yet: they are read (or made) when the first
+   * beacon goes, at idle time (idle.ts), not while the page loads; a first visit's first
+   * cookie and localStorage reads each wait on the browser for milliseconds.
+   */
+  let idsWanted = false;
+  /** Events tracked meanwhile: they get the ids before they are sent. */
+  let awaiting: { user: Properties }[] = [];
+
   /** Picks up (or drops) the stored ids when consent allows (or stops allowing) storage. */
   function syncIds(): void {
     if (!envId) return;
     if (mayStore()) {
-      if (!user.anonymous_id)
-        Object.assign(user, { anonymous_id: anonymousId() }, touchIds(true, clickParam));
+      // Read at idle time even when no event goes: the next page finds the id stored.
+      if (!user.anonymous_id && !idsWanted) {
+        idsWanted = true;
+        whenIdle(storedIds);
+      }
     } else {
+      // Not carried by events tracked while storage was allowed but not yet read.
+      idsWanted = false;
+      awaiting = [];
       // Undecided while the CMP has not answered: nothing read or written, but ids the
       // person agreed to on an earlier page stay for when the CMP says so again.
       if (!followsCmp || consent !== undefined) forgetStored();
@@ -91,22 +108,35 @@ export function createTracker(
       Object.assign(user, touchIds(false, clickParam));
     }
   }
+
+  /** Reads (or makes) the stored ids once, and gives them to the events waiting for them. */
+  function storedIds(): void {
+    if (!idsWanted) return;
+    idsWanted = false;
+    const ids = Object.assign({ anonymous_id: anonymousId() }, touchIds(true, clickParam));
+    Object.assign(user, ids);
+    // What an event was given itself (its `user` option) wins, as when the ids were at hand.
+    for (const e of awaiting.splice(0)) e.user = Object.assign({}, ids, e.user);
+  }
   // track/page calls made before init: they need the env id and endpoint it brings.
   const waiting: Command[] = [];
 
   function track(name: string, properties?: Properties, options: TrackOptions = {}): void {
-    send({
+    const e = { user: Object.assign({}, user, options.user) };
+    if (idsWanted) awaiting.push(e);
+    // Written out now, as the page has it now; `user` when it goes, with the stored ids.
+    const json = JSON.stringify({
       event_name: name,
       event_id: options.event_id || newId(),
       event_time: Math.floor(Date.now() / 1000),
       env_id: envId,
-      user: Object.assign({}, user, options.user),
       properties: Object.assign(
         { url: location.href, referrer: document.referrer, title: document.title },
         properties,
       ),
       consent,
     });
+    send(() => `{"user":${JSON.stringify(e.user)},${json.slice(1)}`);
   }
 
   function init(id: string, options: InitOptions = {}): void {
@@ -120,7 +150,7 @@ export function createTracker(
     // Before the first PageView: a CMP that already knows answers at once.
     if (followsCmp) followCmp(window as never, stateCommands.consent);
     const base = (options.endpoint || defaultEndpoint).replace(/\/+$/, '');
-    send = createSender(`${base}/e`);
+    send = createSender(`${base}/e`, storedIds);
     if (options.autoPageView !== false) track('PageView');
     waiting.splice(0).forEach(run);
     readDataLayer = () =>
@@ -128,7 +158,8 @@ export function createTracker(
         track(event.name, event.properties, { event_id: event.eventId }),
       );
     if (!replaying) readDataLayer();
-    if (options.rules !== false) loadRules(base, id);
+    // `false` when t.js?env_id= says the environment has no trigger rules: nothing to load.
+    if (options.rules !== false && envHasRules !== false) loadRules(base, id);
   }
 
   // identify and consent only set state, so they apply at once, even before init.

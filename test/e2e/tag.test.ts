@@ -198,6 +198,28 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(days).toBeLessThan(366.01);
   });
 
+  it('T05b storage and the beacon wait for idle time, yet a page left in the task that tracked still sends its event and keeps its id', async () => {
+    pages.set(
+      '/leave',
+      shopPage(
+        tagSrc,
+        `pixeltrail('init','env_demo',{autoPageView:false});
+         addEventListener('load', function () {
+           pixeltrail('track','Lead',{},{event_id:'lead-leaving'});
+           location.href = '/next';
+           // Busy until /next has arrived: the page is left before it is ever idle.
+           for (var t = Date.now(); Date.now() - t < 500; );
+         });`,
+      ),
+    );
+    pages.set('/next', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    await page.goto(`${shopUrl}/leave`);
+    const lead = await received('Lead', (e) => e.event_id === 'lead-leaving');
+    const next = await received('PageView', (e) => String(e.properties.url).endsWith('/next'));
+    expect(lead.user.anonymous_id).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(next.user.anonymous_id).toBe(lead.user.anonymous_id);
+  });
+
   it('T06 recovers the anonymous id from localStorage when cookies were cleared', async () => {
     pages.set('/a', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
     await page.goto(`${shopUrl}/a`);

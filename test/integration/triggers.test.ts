@@ -69,3 +69,26 @@ describe('codeless trigger rules API', () => {
     expect(anon.status).toBe(401);
   });
 });
+
+describe('t.js and an environment without rules', () => {
+  it('CT10 t.js?env_id= tells the tag not to load rules.js while the environment has none; rules saved count within a minute', async () => {
+    let now = Date.now();
+    const started = await startPixeltrail(testConfig('http://127.0.0.1:9/hook'), tempDir(), {
+      nowMs: () => now,
+    });
+    useBuiltTag(started.server);
+    const flag = 'window.pixeltrailRules=false;';
+    const tag = async (query: string) => (await fetch(`${started.base}/t.js${query}`)).text();
+    try {
+      expect(await tag('?env_id=env_t')).toContain(flag);
+      // Without env_id the tag cannot know: it loads rules.js (at idle time) as before.
+      expect(await tag('')).not.toContain(flag);
+      const put = await admin(started.base, '/api/environments/env_t/triggers', 'PUT', { rules });
+      expect(put.status).toBe(200);
+      now += 61_000;
+      expect(await tag('?env_id=env_t')).not.toContain(flag);
+    } finally {
+      await started.server.close();
+    }
+  });
+});
