@@ -15,6 +15,7 @@ import { adminSecrets, sessionRoutes } from './admin/session.js';
 import { subjectsApi } from './admin/subjects.js';
 import { touchesApi } from './admin/touches.js';
 import { triggerRoutes } from './admin/triggers.js';
+import { viewabilityReportApi } from './admin/viewability-report.js';
 import { clientErrorHandler } from './client-error.js';
 import { applePostbackRoutes } from './collect/apple-postbacks.js';
 import { beaconRoute } from './collect/beacon.js';
@@ -149,6 +150,7 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     costsApi(routes, s);
     debuggerApi(routes, s);
     touchesApi(routes, s);
+    viewabilityReportApi(routes, s);
     dashboardApi(routes, s);
     destinationsApi(routes, s);
     healthApi(routes, s);

@@ -142,6 +142,8 @@ export class KyselyStore implements Store {
 
   // KyselyReports
   readonly reportCounts: Store['reportCounts'] = (...a) => this.reports.reportCounts(...a);
+  readonly viewabilityCounts: Store['viewabilityCounts'] = (...a) =>
+    this.reports.viewabilityCounts(...a);
   readonly setCampaignCost: Store['setCampaignCost'] = (...a) => this.reports.setCampaignCost(...a);
   readonly campaignCosts: Store['campaignCosts'] = (...a) => this.reports.campaignCosts(...a);
   readonly putFxRates: Store['putFxRates'] = (...a) => this.reports.putFxRates(...a);

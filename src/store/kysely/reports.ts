@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { FxRate } from '../../domain/fx-rates.js';
 import type { ReportQuery } from '../../domain/report.js';
+import type { ViewabilityQuery } from '../../domain/viewability-report.js';
 import type { ReportsPort } from '../ports/reports.js';
 import type { Database } from '../schema.js';
 import type { FxRateFilter } from '../store.js';
 import { deleteFxRate, listFxRates, putFxRates } from './fx-rate-queries.js';
 import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
+import { viewabilityCounts } from './viewability-report-queries.js';
 
 /** Report counts, campaign spend and exchange rates over Kysely. */
 export class KyselyReports implements ReportsPort {
@@ -13,6 +15,10 @@ export class KyselyReports implements ReportsPort {
 
   reportCounts(q: ReportQuery) {
     return reportCounts(this.db, q);
+  }
+
+  viewabilityCounts(q: ViewabilityQuery) {
+    return viewabilityCounts(this.db, q);
   }
 
   setCampaignCost(

@@ -1,11 +1,14 @@
 import type { FxRate } from '../../domain/fx-rates.js';
 import type { ReportCounts, ReportQuery } from '../../domain/report.js';
+import type { ViewabilityCounts, ViewabilityQuery } from '../../domain/viewability-report.js';
 import type { FxRateFilter } from '../records.js';
 
 /** Report counts, campaign spend and saved exchange rates. */
 export interface ReportsPort {
   /** Touches, conversions and spend of a report, added up per group (see reports/). */
   reportCounts(q: ReportQuery): Promise<ReportCounts[]>;
+  /** Served, measurable and viewable impressions and view-through credits, per group (issue 24). */
+  viewabilityCounts(q: ViewabilityQuery): Promise<ViewabilityCounts[]>;
   /** Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days). */
   setCampaignCost(
     env_id: string,
