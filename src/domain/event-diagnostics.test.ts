@@ -38,4 +38,11 @@ describe('event diagnostics', () => {
       "test mode (TEST1): sent only to platforms' test channels, not in reports",
     ]);
   });
+
+  it('G09 an app event keyed by its device id or a Play install referrer has a match key', () => {
+    expect(eventDiagnostics(ev({ user: { gaid: 'g1' } }), T * 1000)).toEqual([]);
+    expect(eventDiagnostics(ev({ user: { install_referrer_click_id: 'c1' } }), T * 1000)).toEqual(
+      [],
+    );
+  });
 });

@@ -66,7 +66,7 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     ({ server, base } = await startPixeltrail(
       // U07 makes a destination in the form aimed at a receiver on 127.0.0.1: allowed here.
       {
-        ...testConfig(`${hook.url}/hook`),
+        ...testConfig(`${hook.url}/hook`, { events: ['Purchase', 'Lead', 'app_install'] }),
         allow_private_destinations: ['127.0.0.0/8'],
         // U04 shows Apple's postbacks of this app beside the report.
         apps: [{ app_id: 1234567890, platform: 'ios', env_id: 'env_t' }],
@@ -376,6 +376,35 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     expect(await page.getByRole('link', { name: 'Download the error report' }).count()).toBe(1);
     expect(await page.getByRole('cell', { name: 'order_id' }).count()).toBe(1);
     await shot('import');
+  });
+
+  it('U13 the debugger shows an install whose click came seconds before it as click injection', async () => {
+    const gaid = '38400000-8cf0-11bd-b23e-10b96e400e2e';
+    const click = await fetch(
+      `${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-INJECT&gaid=${gaid}&url=https://shop.example/`,
+      { redirect: 'manual', headers: { 'user-agent': 'ShopApp/1 CFNetwork' } },
+    );
+    expect(click.status).toBe(302);
+    await server.services.pipeline.flush();
+    const res = await fetch(`${base}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer wk_t' },
+      body: JSON.stringify({
+        events: [{ event_name: 'app_install', event_id: 'inst-e2e-1', user: { gaid } }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    await page.getByRole('link', { name: 'Live debugger' }).click();
+    const row = page.locator('tr[data-id="inst-e2e-1"]').first();
+    await row.waitFor({ timeout: UI_WAIT_MS });
+    await row.getByRole('button', { name: 'Details' }).click();
+    const detail = page.locator('.detail').first();
+    await detail.getByText('install fraud: click_injection').waitFor({ timeout: UI_WAIT_MS });
+    const barred = detail.locator('li.v-not_eligible').first();
+    expect(await barred.textContent()).toMatch(
+      /^click CLK-INJECT via device_id was inside the 7d click window, but earns no credit: click injection: the install came \d+ s after click CLK-INJECT/,
+    );
+    await shot('debugger-install-fraud');
   });
 
   it('U10 no page logged a console error', () => {
