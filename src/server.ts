@@ -28,6 +28,7 @@ import { seededCopySources } from './ingest/copy-sources.js';
 import { appLookup } from './ingest/eligibility.js';
 import { IngestPipeline, PG_EVENT_BATCHES_IN_FLIGHT } from './ingest/ingest-pipeline.js';
 import { LiveBus } from './ingest/live-bus.js';
+import { VisitGate } from './ingest/visit-gate.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -239,6 +240,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     newId,
     newBrowserId: () => newBrowserId(nowMs()),
     eventAgeLimitS,
+    visits: new VisitGate(),
     environment,
     environmentByWriteKey: (k) => environmentForKey(destinations.current().environments, k),
     tag: loadTag(),

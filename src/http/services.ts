@@ -35,6 +35,8 @@ export interface Services {
   newId: (prefix: string) => string;
   /** How old an event may be for the destinations that get it (delivery/event-age.ts). */
   eventAgeLimitS: IngestDeps['eventAgeLimitS'];
+  /** Recent visits: their repeats are not written again (ingest/visit-gate.ts). */
+  visits: IngestDeps['visits'];
   /** A new `ptid` value (time-prefixed, so that new ids share index pages). */
   newBrowserId: () => string;
   environment: (env_id: string) => EnvironmentConfig | undefined;

@@ -23,6 +23,7 @@ import { visitTouchOf } from '../domain/visit-touch.js';
 import type { EventOutcome } from './ingest-pipeline.js';
 import { type IngestPipeline, IngestRefused } from './ingest-pipeline.js';
 import { landingContext } from './source-list.js';
+import type { VisitGate } from './visit-gate.js';
 
 /** What a request said of the events it carried; one object is shared by its arrivals. */
 export interface RequestFacts {
@@ -89,6 +90,8 @@ export interface IngestReport {
 /** What ingest works with (the HTTP services are one). */
 export interface IngestDeps {
   pipeline: Pick<IngestPipeline, 'recordEvents' | 'recordTouch'>;
+  /** The server's recent visits: repeats of a visit are not written again (visit-gate.ts). */
+  visits?: Pick<VisitGate, 'admit'>;
   worker: { wake(): void };
   nowMs: () => number;
   newId: (prefix: string) => string;
@@ -165,14 +168,14 @@ export function admit(
  * is full or closed or the commit failed. Wakes the delivery worker after a commit.
  */
 export async function commit(
-  deps: Pick<IngestDeps, 'pipeline' | 'worker'>,
+  deps: Pick<IngestDeps, 'pipeline' | 'worker' | 'visits'>,
   events: readonly TrackedEvent[],
 ): Promise<EventOutcome[]> {
   // A landing's visit touch is queued before its event: the pipeline commits touches first,
   // so the conversion path of this very event (a purchase on the landing) sees it.
   for (const e of events) {
     const visit = visitTouchOf(e);
-    if (visit) deps.pipeline.recordTouch(visit);
+    if (visit && (deps.visits?.admit(visit) ?? true)) deps.pipeline.recordTouch(visit);
   }
   const outcomes = await deps.pipeline.recordEvents(events);
   if (outcomes.length > 0) deps.worker.wake();

@@ -12,6 +12,7 @@ import { Analytics } from '@segment/analytics-node';
 import { buildEcommerceTransaction, buildPageView, newTracker } from '@snowplow/node-tracker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { admin, startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { storedEvent } from '../helpers/stored-event.js';
@@ -80,6 +81,14 @@ describe('visits from the tag', () => {
       user: { anonymous_id: ptid },
       properties: { url: 'https://shop.example/shoes', referrer: 'https://www.google.com/' },
     });
+    // A reload of the landing: the same visit, not written again.
+    await beacon(ptid, {
+      event_name: 'PageView',
+      event_id: 'ch1-pv-reload',
+      event_time: t0 + 2,
+      user: { anonymous_id: ptid },
+      properties: { url: 'https://shop.example/shoes', referrer: 'https://www.google.com/' },
+    });
     // A later page of the same visit: its referrer is the site, no new visit.
     await beacon(ptid, {
       event_name: 'PageView',
@@ -103,6 +112,13 @@ describe('visits from the tag', () => {
     const sent = await waitFor(() => hook.got.find((r) => r.body.includes('"ch1-order"')));
     expect(JSON.parse(sent?.body ?? '{}').attribution).toMatchObject({ imp_id: 'IMP-CH1' });
 
+    const visits = await (server.services.store as KyselyStore).db
+      .selectFrom('touches')
+      .select('touch_id')
+      .where('kind', '=', 'visit')
+      .where('anonymous_id', '=', ptid)
+      .execute();
+    expect(visits).toHaveLength(1);
     const landing = await storedEvent(server, 'PageView', 'ch1-pv');
     expect(landing.event.traffic_source).toMatchObject({
       source: 'google',
