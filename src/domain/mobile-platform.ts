@@ -7,10 +7,10 @@ import type { ActionSource, AttStatus, EventSource, UserKeys } from './event.js'
  *
  * Apple's App Store Review Guideline 5.1.2 and the User Privacy and Data Use page
  * (https://developer.apple.com/app-store/user-privacy-and-data-use/) forbid "fingerprinting":
- * deriving a device identifier from its IP address, user agent and the like to track a user
- * who did not grant App Tracking Transparency. An `ip` or `ip+ua` match of an iOS app install
- * to an ad touch is exactly that, so those keys are off for iOS app events unless the
- * operator turns them on (`ios_probabilistic_matching`), knowingly.
+ * deriving data from a device (its network connection, its configuration) to identify it,
+ * whatever the user answered to App Tracking Transparency. An `ip` or `ip+ua` match of an iOS
+ * app install to an ad touch is exactly that, so those keys are off for iOS app events unless
+ * the operator turns them on (`ios_probabilistic_matching`), knowingly.
  */
 
 /** Operating systems under App Tracking Transparency: every one that has the IDFA. */
@@ -97,9 +97,9 @@ export function iosAppEvidence(e: PlatformFacts, appPlatform?: AppPlatformLookup
  */
 export function iosProbabilisticOff(evidence: string): string {
   return (
-    `iOS app event (${evidence}): IP matching is off — Apple forbids fingerprinting users ` +
-    'who did not grant tracking; only the IDFA, user id, email, phone, click id and app ids ' +
-    'match (set ios_probabilistic_matching: true to allow it)'
+    `iOS app event (${evidence}): IP matching is off — Apple forbids fingerprinting a ` +
+    'device; only the IDFA, user id, email, phone, click id and app ids match ' +
+    '(ios_probabilistic_matching: true allows it, at your own risk)'
   );
 }
 
