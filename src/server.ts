@@ -176,6 +176,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         audiences.noteTouches(touches);
         live.publishTouches(touches, nowMs());
       },
+      viewsCommitted: (views) => live.publishViews(views, nowMs()),
       eventsCommitted: (events, outcomes) => {
         metrics.batchSize.observe(events.length);
         for (const [i, e] of events.entries()) {

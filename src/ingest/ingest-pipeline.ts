@@ -67,6 +67,7 @@ interface PendingEvent {
 export interface PipelineObserver {
   touchesCommitted(touches: readonly Touch[], ms: number): void;
   eventsCommitted(events: readonly TrackedEvent[], outcomes: readonly EventOutcome[]): void;
+  viewsCommitted?(views: readonly ImpressionView[]): void;
   /** A commit failed; touches are kept for a retry, events are answered with an error. */
   failed(kind: 'touch' | 'event' | 'view', items: number, error: unknown): void;
   /** Writes not taken (queue full, closed) or given up; never waited for. */

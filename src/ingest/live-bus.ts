@@ -1,10 +1,13 @@
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import { eventDiagnostics } from '../domain/event-diagnostics.js';
+import type { ImpressionView } from '../domain/viewability.js';
 import type { EventOutcome, IngestItem } from './ingest-pipeline.js';
 
 /** One committed write, as the live debugger shows it. */
 export type LiveItem =
   | { type: 'touch'; at_ms: number; touch: Touch }
+  /** A viewability signal merged into its impression's row (issue 24). */
+  | { type: 'view'; at_ms: number; view: ImpressionView }
   | {
       type: 'event';
       at_ms: number;
@@ -24,8 +27,18 @@ export interface LiveFilter {
   test_code?: string;
 }
 
-/** Whether an item passes a filter. Touches come from pixels and are named after their kind. */
+/**
+ * Whether an item passes a filter. Touches come from pixels and are named after their kind;
+ * viewability signals from pixels too, named `view`.
+ */
 export function matchesLive(item: LiveItem, f: LiveFilter): boolean {
+  if (item.type === 'view')
+    return (
+      (!f.env_id || f.env_id === item.view.env_id) &&
+      (!f.source || f.source === 'pixel') &&
+      (!f.event_name || f.event_name === 'view') &&
+      !f.test_code
+    );
   const env = item.type === 'touch' ? item.touch.env_id : item.event.env_id;
   const source = item.type === 'touch' ? 'pixel' : item.event.source;
   const name = item.type === 'touch' ? item.touch.kind : item.event.event_name;
@@ -58,6 +71,12 @@ export class LiveBus {
   publishTouches(touches: readonly Touch[], at_ms: number): void {
     if (this.listeners.size === 0) return;
     for (const touch of touches) this.emit({ type: 'touch', at_ms, touch });
+  }
+
+  /** Publishes committed viewability signals (nothing is made for them when nobody listens). */
+  publishViews(views: readonly ImpressionView[], at_ms: number): void {
+    if (this.listeners.size === 0) return;
+    for (const view of views) this.emit({ type: 'view', at_ms, view });
   }
 
   /** Publishes a committed batch: its items lined up with their outcomes. */

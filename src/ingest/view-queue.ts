@@ -6,6 +6,8 @@ export const MAX_PENDING_VIEWS = 20_000;
 
 /** What the queue reports of its commits (the pipeline's observer). */
 export interface ViewQueueObserver {
+  /** Signals committed (for the live debugger). */
+  viewsCommitted?(views: readonly ImpressionView[]): void;
   failed(kind: 'view', items: number, error: unknown): void;
   dropped(kind: 'view', reason: 'queue_full' | 'lost', n: number): void;
 }
@@ -59,6 +61,7 @@ export class ViewQueue {
   private async write(batch: ImpressionView[]): Promise<boolean> {
     try {
       await this.store.upsertImpressionViews(batch);
+      this.observer?.viewsCommitted?.(batch);
       return true;
     } catch (e) {
       this.observer?.failed('view', batch.length, e);

@@ -232,6 +232,8 @@ export interface ErasureCounts {
   conversion_paths: number;
   /** Audience memberships and sync records held under the person's ids. */
   audience_rows: number;
+  /** What the viewability tag measured of the person's impressions (issue 24). */
+  impression_views: number;
 }
 
 /** What an erasure did. */

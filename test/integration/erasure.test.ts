@@ -36,6 +36,12 @@ for (const [kind, makeRig, available] of KINDS) {
         headers: browser('203.0.113.1'),
       });
       cookieA = /ptid=([^;]+)/.exec(imp.headers.get('set-cookie') ?? '')?.[1] ?? '';
+      // What the viewability tag measured of it (issue 24): erased with the impression.
+      const seen = 'viewable=1&ttv_ms=1000&max_share=1';
+      await fetch(`${base}/v?env_id=env_t&dest_id=dsp1&imp_id=IMP-A1&${seen}`, {
+        method: 'POST',
+        headers: browser('203.0.113.1', cookieA),
+      });
       await fetch(`${base}/c?env_id=env_t&dest_id=dsp1&click_id=CLK-A1&url=https://shop.example/`, {
         headers: browser('203.0.113.1', cookieA),
         redirect: 'manual',
@@ -62,6 +68,10 @@ for (const [kind, makeRig, available] of KINDS) {
       ]);
       // Person B, who must survive.
       await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-B1&user_id=u-b`, {
+        headers: browser('203.0.113.2'),
+      });
+      await fetch(`${base}/v?env_id=env_t&dest_id=dsp1&imp_id=IMP-B1&viewable=1&ttv_ms=1000`, {
+        method: 'POST',
         headers: browser('203.0.113.2'),
       });
       await rig.server.services.pipeline.flush();
@@ -119,6 +129,7 @@ for (const [kind, makeRig, available] of KINDS) {
       expect(res.body.deleted).toMatchObject({ events: 2, touches: 2, conversions: 2 });
       expect(res.body.deleted.identity_links).toBeGreaterThan(0);
       expect(res.body.deleted.outbox).toBe(2);
+      expect(res.body.deleted.impression_views).toBe(1);
       const after = await rig.scan();
       for (const t of traces) expect(after.filter((row) => row.includes(t))).toEqual([]);
       const text = after.join('\n');

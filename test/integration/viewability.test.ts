@@ -229,6 +229,38 @@ describe('GET /api/touches', () => {
   });
 });
 
+describe('the live debugger', () => {
+  it('VW12 /api/live streams each committed viewability signal, named view', async () => {
+    const ctl = new AbortController();
+    const res = await fetch(`${base}/api/live?env_id=env_t&event_name=view`, {
+      headers: { authorization: 'Bearer adm' },
+      signal: ctl.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const next = async () => {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+    };
+    await next(); // connected
+    await get(`/i?${IDS}&imp_id=IMP-VW12`);
+    await beacon(`/v?${IDS}&imp_id=IMP-VW12&viewable=1&ttv_ms=1300&max_share=0.9`);
+    await server.services.pipeline.flush();
+    while (!text.includes('event: view')) await next();
+    ctl.abort();
+    const block = text.slice(text.indexOf('event: view')).split('\n\n')[0];
+    const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? '{}');
+    expect(data.view).toMatchObject({
+      imp_id: 'IMP-VW12',
+      viewable: true,
+      time_to_view_ms: 1300,
+      max_share: 0.9,
+    });
+    // The filter named `view`: the impression's touch went by and was left out.
+    expect(text).not.toContain('event: touch');
+  });
+});
+
 describe('the tag assets', () => {
   it('VW20 /v.js is under 1.5 KB gzipped, cacheable, revalidated by ETag', async () => {
     const res = await fetch(`${base}/v.js`, { headers: { 'accept-encoding': 'gzip' } });

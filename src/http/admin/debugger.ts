@@ -105,6 +105,8 @@ function streamHolder(s: Services, req: FastifyRequest): string {
  * under `hmac`), never the address the request came from.
  */
 function asStored(s: Services, item: LiveItem): LiveItem {
+  // A viewability signal carries ids and measurements only, no address.
+  if (item.type === 'view') return item;
   if (item.type === 'touch') {
     const touch = protectTouch(item.touch, s.environment(item.touch.env_id));
     return touch === item.touch ? item : { ...item, touch };

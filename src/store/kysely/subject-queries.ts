@@ -242,6 +242,7 @@ export async function eraseSubject(
     identity_links: 0,
     conversion_paths: 0,
     audience_rows: 0,
+    impression_views: 0,
   };
   for (const part of chunks(outboxIds, CHUNK)) {
     counts.delivery_attempts += n(
@@ -274,6 +275,17 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
     counts.events += n(await db.deleteFrom('events').where('pk', 'in', part).executeTakeFirst());
+  }
+  // The measurements of the person's impressions go with them (keyed by the impression id).
+  const impIds = found.touches.filter((t) => t.kind === 'impression').map((t) => t.touch_id);
+  for (const part of chunks([...new Set(impIds)], CHUNK)) {
+    counts.impression_views += n(
+      await db
+        .deleteFrom('impression_views')
+        .where('env_id', '=', k.env_id)
+        .where('imp_id', 'in', part)
+        .executeTakeFirst(),
+    );
   }
   const uids = [...r.user_ids];
   const anons = [...r.anonymous_ids];

@@ -157,6 +157,24 @@ function rowOf(item: LiveItem): Row {
       touch: t,
     };
   }
+  if (item.type === 'view') {
+    // What the viewability tag measured of an impression (issue 24).
+    const v = item.view;
+    const share = v.max_share === null ? '' : ` · ${Math.round(v.max_share * 100)} % in view`;
+    const verdict = v.viewable
+      ? `viewable after ${((v.time_to_view_ms ?? 0) / 1000).toFixed(1)} s${share}`
+      : v.measurable
+        ? `not viewable${share}`
+        : 'not measurable';
+    return {
+      at_ms: item.at_ms,
+      source: 'pixel',
+      name: 'view',
+      id: v.imp_id,
+      flags: [pill(`${v.dest_id ?? '—'} / ${verdict}`)],
+      touch: v,
+    };
+  }
   return eventRow(
     item.pk,
     item.at_ms,
@@ -278,6 +296,7 @@ export async function debuggerPage({ env, main, signal }: PageContext): Promise<
     const onItem = (ev: MessageEvent) => addRow(rowOf(JSON.parse(ev.data) as LiveItem), true);
     stream.addEventListener('event', onItem);
     stream.addEventListener('touch', onItem);
+    stream.addEventListener('view', onItem);
   };
   signal.addEventListener('abort', () => stream?.close());
 
