@@ -189,6 +189,58 @@ describe("SKAdNetwork postbacks: Apple's published examples and keys", () => {
       );
     },
   );
+  it.each([
+    ['postback-sequence-index', 2, 'sequence_index', 0],
+    ['source-identifier', '7701', 'source_identifier', null],
+  ])(
+    'AP19 a 3.0 postback with an unsigned %s added still verifies, and the value is not read',
+    (field, value, key, expected) => {
+      const { postback, verification } = checkSkanPostback(
+        { ...SKAN_3_WIN, [field]: value },
+        APPLE_ONLY,
+      );
+      expect(verification.verified).toBe(true);
+      expect(postback?.[key as keyof typeof postback]).toBe(expected);
+      expect(postback?.campaign_id).toBe('42');
+    },
+  );
+
+  it('AP19 each version keeps only what it signs: did-win from 3.0, fidelity from 2.2, sequence and source-identifier from 4.0', () => {
+    const junk = {
+      'did-win': false,
+      'postback-sequence-index': 1,
+      'source-identifier': '7701',
+      'source-domain': 'attacker.example',
+    };
+    const v22 = checkSkanPostback({ ...SKAN_2_2, ...junk }, APPLE_ONLY);
+    expect(v22.verification.verified).toBe(true);
+    expect(v22.postback).toMatchObject({
+      campaign_id: '42',
+      did_win: null,
+      sequence_index: 0,
+      source_identifier: null,
+      source_domain: null,
+      fidelity_type: 1,
+    });
+    const v21 = checkSkanPostback({ ...SKAN_2_1, ...junk, 'fidelity-type': 0 }, APPLE_ONLY);
+    expect(v21.verification.verified).toBe(true);
+    expect(v21.postback).toMatchObject({ did_win: null, fidelity_type: null, sequence_index: 0 });
+    const v1 = checkSkanPostback(
+      { ...SKAN_1_0_REAL, ...junk, redownload: true, 'source-app-id': 5 },
+      APPLE_ONLY,
+    );
+    expect(v1.verification.verified).toBe(true);
+    expect(v1.postback).toMatchObject({
+      campaign_id: '51',
+      redownload: null,
+      source_app_id: null,
+      did_win: null,
+    });
+    // 4.0 signs source-identifier, not campaign-id: an added campaign-id is not read.
+    const v4 = checkSkanPostback({ ...SKAN_4_FINE, 'campaign-id': 42 }, APPLE_ONLY);
+    expect(v4.verification.verified).toBe(true);
+    expect([v4.postback?.campaign_id, v4.postback?.source_identifier]).toEqual([null, '5239']);
+  });
 });
 
 describe('AdAttributionKit postbacks', () => {

@@ -49,30 +49,47 @@ function versionOf(o: Body): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-/** Reads a SKAdNetwork postback; a string names the first bad field. */
+/**
+ * Reads a SKAdNetwork postback; a string names the first bad field. Only what the version
+ * signs is read, with the conversion values Apple defines for it (never signed, in any
+ * version): a field the version does not sign (a `postback-sequence-index` or
+ * `source-identifier` added to a 3.0 postback, `did-win` to a 2.2 one, `campaign-id` to a 4.0
+ * one) is anyone's to add, so it must not pick the dedup key, the campaign or what is counted.
+ * It stays in the body as received. The parameters and the versions that have them:
+ * https://developer.apple.com/documentation/storekit/identifying-the-parameters-in-install-validation-postbacks
+ */
 export function readSkanPostback(o: Body): ApplePostback | string {
   const version = versionOf(o);
   if (version === null) return 'version must be a string such as "4.0"';
   const spec = VERSIONS[version];
+  // A version we know no signature of is read as the newest (it is never counted anyway).
+  const signs = (part: Part) => (spec ?? VERSIONS['4.0']).parts.includes(part);
   const v4 = version.startsWith('4.') || spec === undefined;
+  const v1 = version === '1.0';
   const f = new Fields(o);
+  const source_app_id = v1 ? null : f.digits('source-app-id', false);
   const p: ApplePostback = {
     framework: 'skadnetwork',
     version,
     transaction_id: f.text('transaction-id', true) ?? '',
     ad_network_id: f.text('ad-network-id', true) ?? '',
     app_id: f.digits('app-id', true) ?? '',
-    campaign_id: f.digits('campaign-id', !v4),
-    source_identifier: f.digits('source-identifier', v4 && spec !== undefined),
-    source_app_id: f.digits('source-app-id', false),
-    source_domain: f.text('source-domain', false),
-    fine_value: f.int('conversion-value', MAX_FINE_VALUE),
-    coarse_value: f.coarse('coarse-conversion-value'),
-    sequence_index: f.int('postback-sequence-index', MAX_SEQUENCE_INDEX) ?? 0,
-    did_win: f.bool('did-win', spec?.parts.includes('did-win') ?? false),
-    redownload: f.bool('redownload', version !== '1.0'),
+    campaign_id: v4 ? null : f.digits('campaign-id', true),
+    source_identifier: v4 ? f.digits('source-identifier', spec !== undefined) : null,
+    source_app_id,
+    // 4.0 signs source-domain in source-app-id's place, for a web ad.
+    source_domain: v4 && source_app_id === null ? f.text('source-domain', false) : null,
+    fine_value: v1 ? null : f.int('conversion-value', MAX_FINE_VALUE),
+    coarse_value: v4 ? f.coarse('coarse-conversion-value') : null,
+    // Before 4.0 there is one postback, the first window's.
+    sequence_index: signs('sequence')
+      ? (f.int('postback-sequence-index', MAX_SEQUENCE_INDEX) ?? 0)
+      : 0,
+    // Before 3.0 only the winner got a postback: did-win is not theirs to say (null).
+    did_win: signs('did-win') ? f.bool('did-win', spec !== undefined) : null,
+    redownload: v1 ? null : f.bool('redownload', true),
     conversion_type: null,
-    fidelity_type: f.int('fidelity-type', 1),
+    fidelity_type: signs('fidelity') ? f.int('fidelity-type', 1) : null,
     interaction_type: null,
     country_code: f.text('country-code', false),
     marketplace_id: null,

@@ -57,6 +57,10 @@ beforeAll(async () => {
             fine: [{ values: [60, 63], event: 'Purchase', revenue: [10, 20] }],
             coarse: { high: { event: 'Purchase' } },
           },
+          skan_campaigns: [
+            { source: '42', campaign_id: 'c42' },
+            { source: '77', campaign_id: 'c77' },
+          ],
         },
         {
           app_id: 1234567890,
@@ -340,6 +344,47 @@ describe('Apple postbacks', () => {
     expect(only.skan.rows.map((x: any) => x.key)).toEqual(['c1']);
     // An environment without iOS apps has no SKAN section.
     expect((await admin(base, '/api/reports?env_id=env_web')).body.skan).toBeUndefined();
+  });
+
+  it("APB10 Apple's 3.0 example replayed with unsigned fields added is counted once, in the campaign it signs", async () => {
+    const tx = SKAN_3_WIN['transaction-id'];
+    const conflicts = await metric('skadnetwork', 'conflicting_replay');
+    // 3.0 signs campaign-id and did-win, not postback-sequence-index nor source-identifier.
+    const replays = [
+      { ...SKAN_3_WIN, 'postback-sequence-index': 1, 'source-identifier': '7701' },
+      { ...SKAN_3_WIN, 'postback-sequence-index': 2 },
+      { ...SKAN_3_WIN, 'postback-sequence-index': 1 },
+    ];
+    for (const b of [SKAN_3_WIN, ...replays]) expect((await post(SKAN, b)).status).toBe(200);
+    // did-win is signed from 3.0: a flipped one is no postback of Apple's.
+    expect((await post(SKAN, { ...SKAN_3_WIN, 'did-win': false })).status).toBe(200);
+    const rows = byTx(await list('env_id=env_t&framework=skadnetwork&limit=500'), tx);
+    const counted = rows.filter((r) => r.verified);
+    expect(counted).toHaveLength(1);
+    expect(counted[0]).toMatchObject({ version: '3.0', campaign_id: '42', sequence_index: 0 });
+    const v3 = rows.filter((r) => r.version === '3.0' && !r.verified);
+    expect(v3.map((r) => r.reason).sort()).toEqual([
+      'bad_signature',
+      'conflicting_replay',
+      'conflicting_replay',
+      'conflicting_replay',
+    ]);
+    for (const r of rows) {
+      expect(r.sequence_index).toBe(0);
+      expect(r.source_identifier).toBeNull();
+    }
+    expect(await metric('skadnetwork', 'conflicting_replay')).toBe(conflicts + 3);
+    const skan = (await admin(base, '/api/reports?env_id=env_t&group_by=campaign')).body.skan;
+    expect(skan.rows.find((x: any) => x.key === 'c77')).toBeUndefined();
+    // The winning 3.0 example (a redownload) and the losing one, both campaign 42.
+    expect(skan.rows.find((x: any) => x.key === 'c42')).toMatchObject({
+      sources: ['42'],
+      source_kind: 'campaign_id',
+      postbacks: 1,
+      redownloads: 1,
+      installs: 0,
+      non_winning: 1,
+    });
   });
 
   it('APB09 a postback the store cannot take is answered 503 + Retry-After, so the device sends it again', async () => {
