@@ -25,6 +25,57 @@ export function viewFromRow(r: Selectable<ImpressionViewsTable>): ImpressionView
   };
 }
 
+/** The columns of a row, in the order `viewValues` and `SQLITE_VIEW_UPSERT` list them. */
+const VIEW_COLUMNS = [
+  'env_id',
+  'imp_id',
+  'dest_id',
+  'measurable',
+  'viewable',
+  'time_to_view_ms',
+  'max_share',
+  'video',
+  'first_ms',
+  'updated_ms',
+] as const satisfies ReadonlyArray<keyof ImpressionViewsTable>;
+
+/** How each column merges with the stored row: upsertViews's rule, as SQLite text. */
+const SQLITE_MERGE: Record<(typeof VIEW_COLUMNS)[number], string | null> = {
+  env_id: null,
+  imp_id: null,
+  dest_id: 'coalesce(impression_views.dest_id, excluded.dest_id)',
+  measurable: 'max',
+  viewable: 'max',
+  time_to_view_ms: 'min',
+  max_share: 'max',
+  video: 'max',
+  first_ms: 'min',
+  updated_ms: 'max',
+};
+
+/**
+ * One row's upsert for SQLite's writer thread (sqlite/touch-writer-thread.ts), merging as
+ * upsertViews does; its values are `viewValues` of a row.
+ */
+export const SQLITE_VIEW_UPSERT = `INSERT INTO impression_views (${VIEW_COLUMNS.join(', ')})
+  VALUES (${VIEW_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (env_id, imp_id) DO UPDATE SET ${Object.entries(SQLITE_MERGE)
+    .filter(([, m]) => m !== null)
+    .map(([c, m]) =>
+      m?.includes('(')
+        ? `${c} = ${m}`
+        : `${c} = ${m}(coalesce(impression_views.${c}, excluded.${c}), coalesce(excluded.${c}, impression_views.${c}))`,
+    )
+    .join(', ')}`;
+
+/** A batch as value lists in VIEW_COLUMNS order, one row per impression. */
+export function viewValues(views: readonly ImpressionView[]): unknown[][] {
+  return mergeViewBatch(views).map((v) => {
+    const row = rowOf(v);
+    return VIEW_COLUMNS.map((c) => row[c]);
+  });
+}
+
 function rowOf(v: ImpressionView): ImpressionViewsTable {
   return {
     env_id: v.env_id,

@@ -27,6 +27,8 @@ function isTransactionConflict(e: unknown): boolean {
 /** Commits pixel touches off the event transaction (SQLite: on a thread of its own). */
 export interface TouchWriter {
   write(t: readonly Touch[]): Promise<void>;
+  /** Viewability signals, on the same thread after the touches before them (issue 24). */
+  writeViews?(v: readonly ImpressionView[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export class KyselyIngest implements IngestPort {
 
   upsertImpressionViews(views: readonly ImpressionView[]): Promise<void> {
     if (views.length === 0) return Promise.resolve();
+    if (this.touchWriter?.writeViews) return this.touchWriter.writeViews(views);
     return upsertViews(this.db, this.dialect, views);
   }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
 import type { Touch } from '../../domain/event.js';
+import type { ImpressionView } from '../../domain/viewability.js';
 import type { DirectRun } from '../kysely/ingest-statements.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
@@ -68,6 +69,10 @@ export function openSqliteStore(dataDir: string): KyselyStore {
     write: (t: readonly Touch[]) => {
       thread ??= new TouchWriterThread(file, WAL_AUTOCHECKPOINT_PAGES);
       return thread.write(t);
+    },
+    writeViews: (v: readonly ImpressionView[]) => {
+      thread ??= new TouchWriterThread(file, WAL_AUTOCHECKPOINT_PAGES);
+      return thread.writeViews(v);
     },
     close: async () => thread?.close(),
   };

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Touch } from '../../domain/event.js';
+import type { ImpressionView } from '../../domain/viewability.js';
+import { SQLITE_VIEW_UPSERT, viewValues } from '../kysely/impression-views.js';
 import { TOUCH_WRITE_COLUMNS } from '../kysely/ingest-columns.js';
 
 /**
@@ -40,9 +42,17 @@ const insertAll = db.transaction((values) => {
   }
   for (const d of days.values()) addDay.run(d);
 });
+// Viewability signals (issue 24): each row merged into its impression's, one transaction a
+// batch, after the touches sent before them. Prepared on first use, once the table exists.
+let upsertView = null;
+const upsertViews = db.transaction((rows) => { for (const r of rows) upsertView.run(r); });
 parentPort.on('message', (m) => {
   if (m.close) { db.close(); parentPort.postMessage({ closed: true }); return; }
-  try { insertAll(JSON.parse(m.values)); parentPort.postMessage({ id: m.id }); }
+  try {
+    if (m.views) { upsertView ??= db.prepare(workerData.viewUpsert); upsertViews(JSON.parse(m.views)); }
+    else insertAll(JSON.parse(m.values));
+    parentPort.postMessage({ id: m.id });
+  }
   catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e) }); }
 });
 `;
@@ -85,7 +95,13 @@ export class TouchWriterThread {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { file, driver, checkpointPages, columns: TOUCH_WRITE_COLUMNS },
+      workerData: {
+        file,
+        driver,
+        checkpointPages,
+        columns: TOUCH_WRITE_COLUMNS,
+        viewUpsert: SQLITE_VIEW_UPSERT,
+      },
     });
     this.worker.on('message', (m: { id?: number; error?: string; closed?: boolean }) => {
       if (m.closed) void this.worker.terminate();
@@ -116,6 +132,20 @@ export class TouchWriterThread {
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, values: json });
+    });
+  }
+
+  /**
+   * Merges viewability signals into their rows (issue 24), off the event loop like touches,
+   * and after the touches written before them; resolves once committed.
+   */
+  writeViews(views: readonly ImpressionView[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('touch writer is closed'));
+    const id = ++this.seq;
+    const json = JSON.stringify(viewValues(views));
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, views: json });
     });
   }
 
