@@ -401,4 +401,25 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
     const { dspV } = await purchase('ord-vb13');
     expect(dspV.attribution).toMatchObject({ type: 'view', imp_id: v.impId, match_key: 'cookie' });
   });
+
+  it('VB14 image plus a script: the <img> counts the served impression, the script (data-served="0") only measures', async () => {
+    const impId = `IMP-VB${n++}-img`;
+    const ids = `env_id=env_t&dest_id=dsp1&imp_id=${impId}&campaign_id=c1`;
+    pages.set(
+      `/pub/${impId}`,
+      `<!doctype html><body style="margin:0"><div id="ad" style="width:${AD_W}px;height:${AD_H}px">` +
+        `<img src="http://127.0.0.1:${port}/i?${ids}" alt="">` +
+        `<script src="http://127.0.0.1:${port}/v.js?${ids}&served=0" async></script></div></body>`,
+    );
+    await page.goto(`http://127.0.0.1:${site.port}/pub/${impId}`);
+    // The measurable signal and the image's touch: once both are stored, so would be a second
+    // touch, had the script counted the impression again (its served=1 rides on that signal).
+    const t = await served(impId);
+    expect(t).toMatchObject({ served: true, measurable: true });
+    await observed(page.mainFrame());
+    await page.clock.runFor(1200);
+    expect(await verdict(impId)).toMatchObject({ viewable: true, time_to_view_ms: 1000 });
+    const { body } = await admin(server_base(), `/api/touches?env_id=env_t&imp_id=${impId}`);
+    expect(body.touches).toHaveLength(1);
+  });
 });

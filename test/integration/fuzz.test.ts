@@ -77,6 +77,11 @@ const queryKey = fc.oneof(
     'since',
     'status',
     'anonymous_id',
+    'served',
+    'measurable',
+    'viewable',
+    'ttv_ms',
+    'max_share',
     'env_id[]',
     'e',
     'aid',
@@ -261,6 +266,12 @@ const routes = fc.constantFrom(
   ['GET', '/rules.js'],
   ['GET', '/ui/'],
   ['GET', '/%61pi/stats'],
+  // Issue 24: the viewability tag's signal and assets.
+  ['POST', '/v'],
+  ['GET', '/v'],
+  ['HEAD', '/v'],
+  ['GET', '/v.js'],
+  ['GET', '/v.html'],
 );
 /** The admin API as anyone may reach it: no token, no session. */
 const adminRoutes = fc.constantFrom(
@@ -285,6 +296,8 @@ const adminRoutes = fc.constantFrom(
   'GET /api/live',
   'GET /api/reports',
   'GET /api/reports/attribution',
+  'GET /api/reports/viewability',
+  'GET /api/touches',
   'GET /api/setup',
   'DELETE /api/subjects',
   'GET /api/subjects/export',
