@@ -25,6 +25,11 @@ export function normalizeDeviceId(raw: string): string | null {
   return id;
 }
 
+/** True for the all-zero advertising id of a device that opted out of tracking. */
+export function isZeroDeviceId(raw: string): boolean {
+  return ZERO_ID_RE.test(raw.trim());
+}
+
 /** The anonymous ids under which a device's touches are kept and its events matched. */
 export function deviceAnonymousIds(ids: Partial<Record<DeviceIdKey, string>>): string[] {
   const out: string[] = [];

@@ -82,6 +82,12 @@ export interface UserKeys {
   os?: string;
   /** App Tracking Transparency status the app read; only `authorized` keeps an IDFA. */
   att_status?: AttStatus;
+  /**
+   * The event carried an IDFA that is not kept (`zeros`: the all-zero id of a device that
+   * opted out; `not_authorized`: ATT did not authorize it). No match key, but proof the event
+   * came from an Apple device: it is still an iOS app event (mobile-platform.ts).
+   */
+  idfa_withheld?: 'zeros' | 'not_authorized';
 }
 
 /** `ATTrackingManager.AuthorizationStatus`, in our spelling (mobile-platform.ts). */

@@ -147,7 +147,12 @@ describe('mobile platforms (issue 25)', () => {
       },
       ctx,
     );
-    expect(ok.ok && ok.event.user).toEqual({ os: 'ios', att_status: 'denied', idfv: 'v' });
+    expect(ok.ok && ok.event.user).toEqual({
+      os: 'ios',
+      att_status: 'denied',
+      idfv: 'v',
+      idfa_withheld: 'not_authorized',
+    });
     expect(ok.ok && ok.event.warnings).toContain(
       'user.idfa dropped: App Tracking Transparency status is denied',
     );
@@ -160,5 +165,38 @@ describe('mobile platforms (issue 25)', () => {
     expect(!bad.ok && bad.errors.map((e) => e.field)).toEqual(['user.os', 'user.att_status']);
     const app = validateEvent({ event_name: 'x', app_id: ' 1234567890 ' }, ctx);
     expect(app.ok && app.event.app_id).toBe('1234567890');
+  });
+
+  it('MP08 refusing tracking keeps an app event iOS: a withheld IDFA or any ATT status is evidence', () => {
+    const ctx = {
+      nowMs: 1_800_000_000_000,
+      source: 'server' as const,
+      envId: 'e',
+      newId: () => 'g',
+    };
+    const evidence = (user: Record<string, unknown>) => {
+      const r = validateEvent(
+        { event_name: 'app_install', user: { ip: '198.51.100.7', ...user } },
+        ctx,
+      );
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      return { user: r.event.user, why: iosAppEvidence(r.event) };
+    };
+    const zero = '00000000-0000-0000-0000-000000000000';
+    expect(evidence({ idfa: zero })).toEqual({
+      user: { ip: '198.51.100.7', idfa_withheld: 'zeros' },
+      why: 'it carries an IDFA, all zeros',
+    });
+    expect(evidence({ idfa: IDFA, att_status: 'denied' }).why).toBe(
+      'it carries an IDFA, not kept: App Tracking Transparency status denied',
+    );
+    expect(evidence({ idfa: zero, att_status: 2 }).why).toBe('it carries an IDFA, all zeros');
+    expect(evidence({ att_status: 'restricted' }).why).toBe(
+      'it carries an App Tracking Transparency status, restricted',
+    );
+    expect(evidence({ idfa: IDFA, att_status: 'authorized' }).why).toBe('it carries an IDFA');
+    // A zeroed GAID is Android's opt-out: no evidence of anything; garbage is not an IDFA.
+    expect(evidence({ gaid: zero }).why).toBeNull();
+    expect(evidence({ idfa: 'not an id' }).why).toBeNull();
   });
 });

@@ -66,7 +66,7 @@ export type AppPlatformLookup = (appId: string) => 'ios' | 'android' | undefined
 
 /** What of an event says where it comes from. */
 export interface PlatformFacts {
-  user: Pick<UserKeys, 'os' | 'idfa' | 'idfv'>;
+  user: Pick<UserKeys, 'os' | 'idfa' | 'idfv' | 'att_status' | 'idfa_withheld'>;
   app_id?: string;
   source: EventSource;
   action_source?: ActionSource;
@@ -74,8 +74,11 @@ export interface PlatformFacts {
 
 /**
  * Why an event is an iOS app event, in words for the debugger, or null when it is not one:
- * it says so (`user.os`: iOS, iPadOS, tvOS, visionOS), carries an IDFA or IDFV, or names an
- * app the config's `apps` list as iOS. Only apps send these (our tag never does; Segment's
+ * it says so (`user.os`: iOS, iPadOS, tvOS, visionOS), carries an IDFA (even one not kept:
+ * all zeros, or without ATT authorization) or an IDFV, an App Tracking Transparency status
+ * (ATT exists on Apple's platforms only), or names an app the config's `apps` list as iOS.
+ * Refusing tracking must never make a device easier to match than allowing it. Only apps
+ * send these (our tag never does; Segment's
  * `context.os` and Snowplow's `mobile_context` come from their mobile SDKs, which post as
  * Snowplow's tracker does, like a browser). An event pixel's, or one stated to come from a
  * website, is never an app event: Safari on an iPhone is the web, which Apple's app rules do
@@ -84,8 +87,13 @@ export interface PlatformFacts {
 export function iosAppEvidence(e: PlatformFacts, appPlatform?: AppPlatformLookup): string | null {
   if (e.source === 'pixel' || e.action_source === 'website') return null;
   if (isAppleAttOs(e.user.os)) return `user.os is ${e.user.os}`;
-  if (e.user.idfa) return 'it carries an IDFA';
-  if (e.user.idfv) return 'it carries an IDFV';
+  const u = e.user;
+  if (u.idfa) return 'it carries an IDFA';
+  if (u.idfa_withheld === 'zeros') return 'it carries an IDFA, all zeros';
+  if (u.idfa_withheld === 'not_authorized')
+    return `it carries an IDFA, not kept: App Tracking Transparency status ${u.att_status}`;
+  if (u.idfv) return 'it carries an IDFV';
+  if (u.att_status) return `it carries an App Tracking Transparency status, ${u.att_status}`;
   const platform = e.app_id ? appPlatform?.(e.app_id) : undefined;
   if (platform === 'ios') return `app ${e.app_id} is an iOS app (config apps)`;
   return null;

@@ -5,7 +5,7 @@ import {
   CUSTOMER_INFO_FIELDS,
   hashCustomerInfo,
 } from './customer-info.js';
-import { DEVICE_ID_KEYS, normalizeDeviceId } from './device-id.js';
+import { DEVICE_ID_KEYS, isZeroDeviceId, normalizeDeviceId } from './device-id.js';
 import { PLATFORM_ID_KEYS, type UserKeys } from './event.js';
 import { hashEmail, hashPhone, hashPhoneE164, isSha256Hex } from './identity.js';
 import { canonicalIp } from './ip-address.js';
@@ -80,9 +80,11 @@ export function parseUser(
   if (ip) user.ip = ip;
   for (const key of DEVICE_ID_KEYS) {
     const v = optString(raw, key, `user.${key}`, errors);
-    // An all-zero advertising id means the user opted out of tracking: it is not an id.
+    // An all-zero advertising id means the user opted out of tracking: it is not an id. An
+    // IDFA's zeros still say an Apple device sent the event (an iOS app event).
     const id = v === undefined ? null : normalizeDeviceId(v);
     if (id) user[key] = id;
+    else if (key === 'idfa' && v !== undefined && isZeroDeviceId(v)) user.idfa_withheld = 'zeros';
   }
   parsePlatform(raw, user, errors, warnings);
   const email = hashedKey(raw, 'email', hashEmail, errors);
@@ -102,7 +104,8 @@ export function parseUser(
 /**
  * `user.os` (iOS app events match by deterministic keys only) and `user.att_status`: an IDFA
  * read without App Tracking Transparency authorization is not the user's consent to be
- * tracked, so it is dropped, with a warning (issue 25).
+ * tracked, so it is dropped, with a warning (issue 25), and remembered as withheld: the event
+ * came from an Apple device all the same.
  */
 function parsePlatform(raw: Obj, user: UserKeys, errors: FieldError[], warnings: string[]): void {
   const os = optString(raw, 'os', 'user.os', errors);
@@ -127,6 +130,7 @@ function parsePlatform(raw: Obj, user: UserKeys, errors: FieldError[], warnings:
   user.att_status = att;
   if (att !== 'authorized' && user.idfa) {
     delete user.idfa;
+    user.idfa_withheld = 'not_authorized';
     warnings.push(`user.idfa dropped: App Tracking Transparency status is ${att}`);
   }
 }

@@ -52,11 +52,29 @@ export interface RefIdentity {
   ip?: string;
   ua?: string;
   click_id?: string;
-  /**
-   * An iOS app event (issue 25: its `user.os` says iOS): Apple forbids fingerprinting, so no
-   * `ip+ua` or `ip` match may credit it.
-   */
-  ios?: boolean;
+  /** What an app's event said of its device (issue 25), exactly as the app sent it. */
+  app?: RefApp;
+}
+
+/** The device fields of an app's event, as sent (before any normalisation or dropping). */
+export interface RefApp {
+  os?: string;
+  idfa?: string;
+  idfv?: string;
+  att_status?: string;
+}
+
+/**
+ * Issue 25 §3: an event is from iOS when it says so (`user.os`), or carries an `idfa` or an
+ * `idfv`. An IDFA counts whatever its value (the all-zero one of a device that opted out is
+ * still Apple's), and so does an App Tracking Transparency status: ATT exists on Apple's
+ * platforms only. Refusing tracking must never make a device easier to match.
+ */
+export function isIosApp(app: RefApp | undefined): boolean {
+  if (!app) return false;
+  const os = app.os?.trim().toLowerCase();
+  const appleOs = os === 'ios' || os === 'ipados' || os === 'iphone os';
+  return appleOs || !!app.idfa || !!app.idfv || app.att_status !== undefined;
 }
 
 /**
@@ -122,8 +140,12 @@ export class AttributionReference {
     return keys[0] ?? null;
   }
 
-  /** DESIGN §6: the credited touch for one destination, or null when none may be credited. */
-  credit(who: RefIdentity, dest: RefDest): RefCredit | null {
+  /**
+   * DESIGN §6: the credited touch for one destination, or null when none may be credited.
+   * `iosRule: false` asks what an IP match would have earned without issue 25's rule.
+   */
+  credit(who: RefIdentity, dest: RefDest, iosRule = true): RefCredit | null {
+    const ios = iosRule && isIosApp(who.app);
     type Cand = { t: RefTouch; key: RefKey; klass: number };
     const cands: Cand[] = [];
     for (const t of this.touches) {
@@ -135,7 +157,7 @@ export class AttributionReference {
       const key = this.keyOf(t, who);
       if (!key) continue;
       const prob = PROBABILISTIC.has(key);
-      if (prob && who.ios) continue;
+      if (prob && ios) continue;
       const own = t.kind === 'click' ? dest.click_s : dest.view_s;
       const asked = t.kind === 'click' ? dest.prob_click_s : dest.prob_view_s;
       const window = prob ? Math.min(asked, own) : own;

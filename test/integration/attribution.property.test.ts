@@ -4,6 +4,7 @@ import type { Server } from '../../src/server.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import {
   AttributionReference,
+  isIosApp,
   REF_KEY_RANK,
   type RefCredit,
   type RefDest,
@@ -17,14 +18,14 @@ import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 // Issue 19 §5: random histories of people — several browsers, shared office IPs, user ids,
 // clicks and impressions on several destinations, bots, consent, browser and server copies
 // of purchases in either order, and app events from iOS and Android (issue 25: an iOS app
-// event is never credited by IP) — go through the real collector (pixels, clicks, the tag's
+// event is never credited by IP, even when ATT withheld its IDFA) — go through the real collector (pixels, clicks, the tag's
 // beacon, the server API) into a real store; every attribution must be one the reference
 // model (written from DESIGN §6 and that rule alone) allows. Each history runs in its own namespace of
 // ids and IPs on one server per store, on a stepped clock.
 const hasPostgres = await postgresAvailable();
 /** Histories per store and seed: a fixed seed, then a random one (printed on failure). */
 const RUNS = Number(process.env.PT_PROPERTY_RUNS ?? 15);
-const FIXED_SEED = 19;
+const FIXED_SEED = 20;
 const T0_S = Date.parse('2026-06-01T00:00:00Z') / 1000;
 const H = 3600;
 const ORIGIN = 'http://shop.test';
@@ -109,7 +110,15 @@ type Step =
       skew: number;
       /** An app's event (issue 25): `user.os` on its one server copy; `none` is the shop's. */
       os: 'none' | 'ios' | 'android';
+      /**
+       * What an iOS app sends of the device, user.os or not: an IDFA ATT did not authorize, the
+       * all-zero IDFA, an ATT status alone, an authorized IDFA; `none`: nothing.
+       */
+      device: AppleDevice;
     };
+type AppleDevice = 'none' | 'idfa_denied' | 'idfa_zero' | 'att_only' | 'idfa_authorized';
+/** IDFAs unique to each event: no touch carries them, so they never match. */
+let idfaSeq = 0;
 interface History {
   persons: Person[];
   browsers: Browser[];
@@ -195,6 +204,15 @@ function historyArb(): fc.Arbitrary<History> {
         carriesClick: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
         skew: fc.constantFrom(0, 0, 25, 45),
         os: fc.constantFrom('none' as const, 'none' as const, 'ios' as const, 'android' as const),
+        device: fc.constantFrom<AppleDevice>(
+          'none',
+          'none',
+          'none',
+          'idfa_denied',
+          'idfa_zero',
+          'att_only',
+          'idfa_authorized',
+        ),
       });
       const office = fc.record({
         type: fc.constant('office' as const),
@@ -228,6 +246,8 @@ interface Expectation {
   credit: RefCredit | null;
   /** An iOS app event only an IP match would have credited (issue 25). */
   iosBarred?: true;
+  /** …and it said no `user.os`: only its withheld IDFA or its ATT status made it iOS. */
+  iosWithheld?: true;
   /** view_requires_viewable changed the credit: another touch, or none (issue 24). */
   viewabilityDecided?: boolean;
 }
@@ -442,10 +462,12 @@ class Run {
     const event_id = `${this.ns}-ord${this.n++}`;
     const event_time = now - s.skew;
     // Bots never reach the shop's backend: their purchases are browser copies only. An app's
-    // event comes from the app's backend (or SDK), once.
+    // event comes from the app's backend (or SDK), once; an Android app sends no Apple fields.
+    const device = s.os === 'android' ? 'none' : s.device;
+    const app = appFields(device);
     const copies = b.bot
       ? ['browser']
-      : s.os !== 'none'
+      : s.os !== 'none' || device !== 'none'
         ? ['server']
         : s.copies === 'browser_then_server'
           ? ['browser', 'server']
@@ -474,6 +496,7 @@ class Run {
           ...(s.serverUa ? { user_agent: this.uaOf(b) } : {}),
           ...(click_id ? { click_id } : {}),
           ...(s.os !== 'none' ? { os: s.os } : {}),
+          ...app,
         };
         const res = await fetch(`${this.base}/v1/events`, {
           method: 'POST',
@@ -490,7 +513,9 @@ class Run {
           ip: user.ip,
           ua: user.user_agent,
           click_id,
-          ios: s.os === 'ios',
+          ...(s.os !== 'none' || device !== 'none'
+            ? { app: { ...(s.os !== 'none' ? { os: s.os } : {}), ...app } }
+            : {}),
         };
       }
       // DESIGN §6: later copies fill what the first lacked; the merged event is what counts.
@@ -503,7 +528,7 @@ class Run {
             ip: merged.ip ?? who.ip,
             ua: merged.ua ?? who.ua,
             click_id: merged.click_id ?? who.click_id,
-            ios: merged.ios || who.ios,
+            app: merged.app ?? who.app,
           }
         : who;
       if (!s.denied && !b.bot) this.ref.link(merged);
@@ -514,19 +539,31 @@ class Run {
       const credit = s.denied || b.bot ? null : this.ref.credit(final, d);
       // What an IP match would have earned, had the event not come from iOS.
       const fingerprinted =
-        final.ios && !credit ? this.ref.credit({ ...final, ios: false }, d) : null;
+        isIosApp(final.app) && !credit ? this.ref.credit(final, d, false) : null;
+      const barred = fingerprinted?.match_type === 'probabilistic';
       const lenient = d.viewable_only && !s.denied && !b.bot;
       const without = lenient ? this.ref.credit(final, { ...d, viewable_only: false }) : credit;
       this.expectations.push({
         event_id,
         dest: d.id,
         credit,
-        ...(fingerprinted?.match_type === 'probabilistic' ? { iosBarred: true } : {}),
+        ...(barred ? { iosBarred: true } : {}),
+        ...(barred && final.app?.os === undefined ? { iosWithheld: true } : {}),
         viewabilityDecided: ids(without) !== ids(credit),
       });
     }
     return now + (copies.length - 1) * 5;
   }
+}
+
+/** The Apple fields an iOS app's event carries, as the app sends them. */
+function appFields(device: AppleDevice): Record<string, string> {
+  const idfa = `a0000000-0000-4000-8000-${(++idfaSeq).toString(16).padStart(12, '0')}`;
+  if (device === 'idfa_denied') return { idfa, att_status: 'denied' };
+  if (device === 'idfa_zero') return { idfa: '00000000-0000-0000-0000-000000000000' };
+  if (device === 'att_only') return { att_status: 'notDetermined' };
+  if (device === 'idfa_authorized') return { idfa, att_status: 'authorized' };
+  return {};
 }
 
 /** Checks one stored conversion against what the reference allows. */
@@ -621,6 +658,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       for (const e of run.expectations) {
         seen.add(e.credit ? e.credit.match_type : 'none');
         if (e.iosBarred) seen.add('ios_ip_barred');
+        if (e.iosWithheld) seen.add('ios_ip_barred_withheld');
         if (e.viewabilityDecided) seen.add('viewability');
       }
       if (problems.length > 0)
@@ -633,6 +671,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect([...seen].sort()).toEqual([
         'deterministic',
         'ios_ip_barred',
+        'ios_ip_barred_withheld',
         'none',
         'probabilistic',
         'viewability',

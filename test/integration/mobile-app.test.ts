@@ -452,4 +452,48 @@ describe('mobile app events (MMP-style)', () => {
       match_key: 'install_referrer',
     });
   });
+
+  it('MA14 an iOS install whose IDFA was withheld (ATT denied, all zeros) is an iOS app event all the same', async () => {
+    const zero = '00000000-0000-0000-0000-000000000000';
+    const cases: Array<[string, Record<string, string>]> = [
+      ['att-denied', { idfa: 'd1a583cd-a667-48bc-b806-42ecb2b48606', att_status: 'denied' }],
+      ['att-restricted', { att_status: 'restricted' }],
+      ['att-undetermined', { att_status: 'notDetermined' }],
+      ['idfa-zero', { idfa: zero }],
+      ['idfa-zero-denied', { idfa: zero, att_status: 'denied' }],
+      [
+        'att-authorized',
+        { idfa: 'a1a583cd-a667-48bc-b806-42ecb2b48606', att_status: 'authorized' },
+      ],
+    ];
+    for (const [i, [id]] of cases.entries()) await clickFrom(`203.0.113.${80 + i}`, `CLK-${id}`);
+    const r = await postEvents(
+      base,
+      cases.map(([id, user], i) => ({
+        event_name: 'app_install',
+        event_id: id,
+        user: { ip: `203.0.113.${80 + i}`, ...user },
+      })),
+    );
+    expect(r.body).toMatchObject({ accepted: cases.length, errors: [] });
+    for (const [id] of cases) {
+      const c = await conversionOf(id);
+      expect({ id, attribution: c.attribution }).toEqual({ id, attribution: null });
+      expect(c.reason).toMatch(
+        new RegExp(`^click CLK-${id} via ip earns no credit: iOS app event`),
+      );
+      const x = await explanationOf(id);
+      const ip = x.by_key.find((k: any) => k.match_key === 'ip').touches[0];
+      expect(ip).toMatchObject({ touch_id: `CLK-${id}`, verdict: 'not_eligible' });
+    }
+    expect((await conversionOf('att-denied')).reason).toContain(
+      'iOS app event (it carries an IDFA, not kept: App Tracking Transparency status denied)',
+    );
+    expect((await conversionOf('idfa-zero')).reason).toContain(
+      'iOS app event (it carries an IDFA, all zeros)',
+    );
+    expect((await conversionOf('att-undetermined')).reason).toContain(
+      'iOS app event (it carries an App Tracking Transparency status, not_determined)',
+    );
+  });
 });
