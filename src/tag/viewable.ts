@@ -74,10 +74,6 @@ guard(() => {
       'position:fixed;top:0;left:0;width:100%;height:100%;visibility:hidden;pointer-events:none';
     d.documentElement.appendChild(el);
   }
-  const measurable = !!el && 'IntersectionObserver' in w;
-  send(`${served ? 'served=1&' : ''}measurable=${measurable ? 1 : 0}`);
-  if (!measurable) return;
-
   let final = false;
   const meter = viewMeter(
     video ? 2000 : 1000,
@@ -93,13 +89,22 @@ guard(() => {
   );
   const thresholds: number[] = [];
   for (let i = 0; i <= 10; i++) thresholds.push(i / 10);
-  new IntersectionObserver(
-    guard((entries: IntersectionObserverEntry[]) => {
-      const e = entries[entries.length - 1];
-      meter.share(e.isIntersecting ? e.intersectionRatio : 0);
-    }),
-    { threshold: thresholds },
-  ).observe(el as Element);
+  // Measurable only once the observer watches: one missing, or throwing, says so.
+  let measurable = false;
+  try {
+    new IntersectionObserver(
+      guard((entries: IntersectionObserverEntry[]) => {
+        const e = entries[entries.length - 1];
+        meter.share(e.isIntersecting ? e.intersectionRatio : 0);
+      }),
+      { threshold: thresholds },
+    ).observe(el as Element);
+    measurable = true;
+  } catch (_) {
+    // Not measurable: said below.
+  }
+  send(`${served ? 'served=1&' : ''}measurable=${measurable ? 1 : 0}`);
+  if (!measurable) return;
   meter.hidden(d.hidden);
   d.addEventListener(
     'visibilitychange',

@@ -422,4 +422,19 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
     const { body } = await admin(server_base(), `/api/touches?env_id=env_t&imp_id=${impId}`);
     expect(body.touches).toHaveLength(1);
   });
+
+  it('VB15 never throws into the ad page: an IntersectionObserver that throws makes it unmeasurable, quietly', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.addInitScript(() => {
+      (window as unknown as { IntersectionObserver: unknown }).IntersectionObserver = () => {
+        throw new Error('blocked by an ad verification script');
+      };
+    });
+    const ad = await showAd('iframe', 0, { measurable: false });
+    const t = await touchOf(ad.impId, (x) => x.view_signal_at !== null, 'the served signal');
+    expect(t).toMatchObject({ served: true, measurable: false });
+    await leave(ad);
+    expect(errors).toEqual([]);
+  });
 });
