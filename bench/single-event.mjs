@@ -156,6 +156,69 @@ export async function singleEventBench(pixeltrail, opts) {
   });
 }
 
+/** A Markdown table as `biome format` leaves it; `right` marks numeric columns. */
+function mdTable(header, right, rows) {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
+  const cell = (text, i) => (right[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
+  const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
+  const rule = widths.map((w, i) => (right[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w)));
+  return [line(header), `| ${rule.join(' | ')} |`, ...rows.map(line)];
+}
+
+/** The section of RESULTS.md for `rows` (singleEventBench), or nothing when it did not run. */
+export function singleEventLines(rows, opts) {
+  if (!rows) return [];
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const events = rows.find((r) => r.name === SINGLE_EVENTS);
+  return [
+    '',
+    '## One event per request: `POST /v1/events`, Segment, Snowplow vs bare `node:http`',
+    '',
+    `${opts.connections} keep-alive connections, wrk (one thread pinned to the last core), a fresh ` +
+      'event id in every body; each target once per round, ' +
+      `${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.durationS} s after a warm-up. ` +
+      "pixeltrail answers each request after its event's commit (adaptive group commit: a " +
+      'batch starts as soon as none is in flight). The bare server reads the same body, parses ' +
+      'it and answers the same JSON, storing nothing. A row is the median round (p50/p99 of ' +
+      'the median run by req/s); "÷ bare" is the median of the ratios within a round; "server ' +
+      'CPU µs/req" is the CPU time of the server process, every thread, per request.',
+    '',
+    ...mdTable(
+      [
+        'target',
+        'req/s',
+        'slowest–fastest',
+        'server CPU µs/req',
+        'p50 ms',
+        'p99 ms',
+        '÷ bare',
+        'non-2xx',
+        'errors',
+        'gen CPU',
+        'stored',
+      ],
+      [false, true, true, true, true, true, true, true, true, true, false],
+      rows.map((r) => [
+        r.name,
+        fmt(r.rps),
+        `${fmt(r.minRps)}–${fmt(r.maxRps)}`,
+        r.cpuUsPerReq === null ? '–' : r.cpuUsPerReq.toFixed(1),
+        String(r.p50),
+        String(r.p99),
+        r.ratioBare === null ? '–' : r.ratioBare.toFixed(2),
+        fmt(r.non2xx),
+        fmt(r.errors),
+        `${Math.round(100 * r.genShare)}%`,
+        r.held === null ? '' : r.held ? 'HELD' : '**MISMATCH**',
+      ]),
+    ),
+    '',
+    `Goals (issue 22): \`/v1/events\` ≥ 0.40 of bare, p50 ≤ 5 ms, ≤ 80 µs of server CPU per ` +
+      `request${events ? `; this run: ${events.ratioBare?.toFixed(2)}, ${events.p50} ms, ${events.cpuUsPerReq?.toFixed(1)} µs` : ''}. ` +
+      '"stored": every 2xx stored, nothing stored that was not sent.',
+  ];
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
