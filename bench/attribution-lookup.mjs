@@ -142,7 +142,8 @@ function percentile(sorted, p) {
  */
 export async function attributionBench({ touches, lookups, fresh = false, log }) {
   const { openSqliteStore, SQLITE_FILE } = await dist('store/sqlite/open-sqlite.js');
-  const { personTouches, pathLookbackS } = await dist('reports/conversion-paths.js');
+  const { pathLookbackS } = await dist('ingest/conversion-paths.js');
+  const { personTouches } = await dist('ingest/person-lookup.js');
   const { attribute } = await dist('domain/attribution.js');
   const { processBatch } = await dist('ingest/ingest-pipeline.js');
   const { validateEvent } = await dist('domain/validation.js');
