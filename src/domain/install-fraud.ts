@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { isbot } from 'isbot';
+import { isbot, isbotPatterns } from 'isbot';
 import type { MatchKey, TouchExclusion } from './attribution.js';
 import { describeGap } from './attribution.js';
 import type { Touch, TrackedEvent } from './event.js';
@@ -138,10 +138,29 @@ const SERVER_AGENT_RE =
   /headless|phantomjs|selenium|webdriver|puppeteer|playwright|electron|python-requests|python-urllib|aiohttp|httpx|go-http-client|node-fetch|undici|axios|got \(|java\/|apache-httpclient|libwww-perl|wget|curl\/|postmanruntime|insomnia|scrapy/i;
 
 /**
- * The HTTP stacks of apps on phones (OkHttp and Android's Dalvik agent, Apple's CFNetwork),
- * which isbot counts as non-browsers: an SDK posting an install from the device sends them.
+ * The HTTP stacks of apps on phones, as their product tokens (OkHttp, Android's Dalvik agent,
+ * Apple's CFNetwork and the Darwin version beside it): an SDK posting an install from the
+ * device sends them, and isbot counts some as non-browsers (`okhttp` is on its list, and so
+ * is the `http` inside it). isbot judges the whole agent first; only what it found inside
+ * these tokens is forgiven. An agent that merely names Android or an iPhone is no app stack:
+ * Googlebot Smartphone does.
  */
-const APP_AGENT_RE = /okhttp|dalvik\/|cfnetwork|darwin\/|\bandroid\b|iphone|ipad/i;
+const APP_STACK_TOKEN_RE = /\b(?:okhttp|dalvik|cfnetwork|darwin)\/[\w.-]*/gi;
+
+/**
+ * isbot's verdict, except where every pattern it matched matched inside an app stack's token
+ * (`okhttp/4.12.0`). Patterns are re-read only for agents isbot calls bots.
+ */
+function isBotAgent(ua: string): boolean {
+  if (!isbot(ua)) return false;
+  const spans = [...ua.matchAll(APP_STACK_TOKEN_RE)].map((m) => [m.index, m.index + m[0].length]);
+  if (spans.length === 0) return true;
+  const inStack = (m: RegExpExecArray) =>
+    spans.some(([from, to]) => m.index >= from && m.index + m[0].length <= to);
+  return isbotPatterns(ua).some((p) =>
+    [...ua.matchAll(new RegExp(p, 'gi'))].some((m) => !inStack(m)),
+  );
+}
 
 /** An install's data-centre ranges, parsed once per settings object. */
 const parsedRanges = new WeakMap<InstallFraudSettings, ReturnType<typeof parseCidr>[]>();
@@ -175,7 +194,7 @@ export function suspiciousInstallReason(
 ): string | null {
   if (e.traffic === 'bot') return 'suspicious install: sent by a bot';
   const ua = e.user.user_agent;
-  if (ua && (SERVER_AGENT_RE.test(ua) || (!APP_AGENT_RE.test(ua) && isbot(ua))))
+  if (ua && (SERVER_AGENT_RE.test(ua) || isBotAgent(ua)))
     return `suspicious install: user agent ${ua.slice(0, 80)} is a bot, headless browser or HTTP library`;
   if (rawIp && inDatacenter(rawIp, s))
     return `suspicious install: ${rawIp} is in a data centre range (datacenter_ips)`;
