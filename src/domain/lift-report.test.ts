@@ -177,6 +177,38 @@ describe('lift report', () => {
     expect(r.groups.holdout.people).toBeLessThan(500);
     expect(r.summary).toContain('no conversions in either group');
   });
+  it('LF08 two people a group, or no converter at all, is not a certainty', () => {
+    const h = holdout(0.5, 'ho_tiny');
+    const people = (group: 'exposed' | 'holdout', k: number) =>
+      Array.from({ length: 200 }, (_, i) => `u:${i}`)
+        .filter((p) => groupOf(h, p) === group)
+        .slice(0, k);
+    const exposed = people('exposed', 10);
+    const held = people('holdout', 10);
+    const entries = [...exposed, ...held].map((person) => ({ person, entered_at: 0 }));
+    const run = (converted: readonly string[], n: number) =>
+      liftReport({
+        holdout: h,
+        entries: entries.filter((e) => exposed.indexOf(e.person) < n && held.indexOf(e.person) < n),
+        conversions: converted.map((person) => ({ person, time: 1, value: 5, currency: 'EUR' })),
+        from: 0,
+        to: 10,
+        precision: 0.05,
+      });
+    // 2 of 2 exposed converted, 0 of 2 held out: once p = 0 and [1, 1].
+    const tiny = run(exposed.slice(0, 2), 2);
+    expect(tiny.groups.exposed.people).toBe(2);
+    expect(tiny.groups.holdout.people).toBe(2);
+    expect(tiny.conversion_rate.p_value).toBeGreaterThan(0.3);
+    expect(tiny.conversion_rate.absolute_ci?.[0]).toBeLessThan(0.1);
+    expect(tiny.conversions_per_person.absolute_ci).toBeNull();
+    expect(tiny.conversions_per_person.note).toMatch(/^not enough data/);
+    expect(tiny.revenue_per_person.EUR?.p_value).toBeNull();
+    // Nobody converted among 10 and 10: once [0, 0].
+    const none = run([], 10);
+    const ci = none.conversion_rate.absolute_ci as [number, number];
+    expect(ci[1] - ci[0]).toBeGreaterThan(0.5);
+  });
 });
 
 describe('lift statistics', () => {
@@ -185,7 +217,8 @@ describe('lift statistics', () => {
     const h = noMoments();
     for (const x of [19.1, 20.4, 21.2, 22.6, 18.8, 20.9, 21.7]) addTo(e, x);
     for (const x of [18.2, 17.9, 19.4, 18.8, 17.1, 19.9]) addTo(h, x);
-    const r = compareMeans(e, h);
+    // No zeros here: the report's minimum of converters a group does not apply.
+    const r = compareMeans(e, h, 2);
     // Reference: SciPy 1.17 stats.ttest_ind(x, y, equal_var=False) on the same numbers:
     // t = 3.19547, df = 10.857, p = 0.0086571, 95 % CI 0.657876 to 3.584981.
     expect(r.absolute).toBeCloseTo(2.121429, 5);

@@ -5,6 +5,7 @@ import {
   type HoldoutGroup,
   holdoutPosition,
 } from './holdout.js';
+import { compareProportions } from './lift-proportions.js';
 import {
   addTo,
   compareMeans,
@@ -168,7 +169,10 @@ export function liftReport(input: LiftInput): LiftReport {
   const report = {
     groups,
     switched,
-    conversion_rate: compareMeans(rate.exposed, rate.holdout),
+    conversion_rate: compareProportions(
+      { x: groups.exposed.converters, n: groups.exposed.people },
+      { x: groups.holdout.converters, n: groups.holdout.people },
+    ),
     conversions_per_person: compareMeans(perPerson.exposed, perPerson.holdout),
     revenue_per_person: Object.fromEntries(
       sorted.map(([cur, m]) => [cur, compareMeans(m.exposed, m.holdout)]),

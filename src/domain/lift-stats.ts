@@ -2,10 +2,11 @@ import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
-// The statistics of a lift report: the difference and the ratio of two groups' means of a
-// per-person figure (converted or not, conversions, revenue), each with a confidence
-// interval and a p-value, and how many people a given precision needs. The distributions
-// (Student's t, the normal) come from stdlib's packages, not from code of ours.
+// The statistics of a lift report on a per-person figure (conversions, revenue): the
+// difference and the ratio of two groups' means, each with a confidence interval and a
+// p-value, and how many people a given precision needs. The conversion rate, a proportion,
+// has its own intervals and tests (lift-proportions.ts). The distributions (Student's t, the
+// normal) come from stdlib's packages, not from code of ours.
 
 /** A group's per-person figure, summed: enough for its mean and variance in one pass. */
 export interface Moments {
@@ -14,12 +15,21 @@ export interface Moments {
   sum: number;
   /** Sum of squares. */
   sum_sq: number;
+  /** People whose figure is not 0: the converters. */
+  nonzero: number;
 }
 
 /** Confidence level of every interval. */
 export const CONFIDENCE = 0.95;
 /** Power of the "people needed to detect the lift seen" figure. */
 export const POWER = 0.8;
+/**
+ * Converters each group needs before a per-person mean gets an interval. A mean over mostly
+ * zeros is as good as its few non-zero values: with a handful of them, one large order or
+ * none decides the variance, and a t interval is confidently wrong (or zero-wide when they
+ * happen to be equal). Ten is the usual success–failure condition of normal approximations.
+ */
+export const MIN_CONVERTERS = 10;
 
 /** The comparison of exposed and holdout on one figure. */
 export interface LiftEstimate {
@@ -36,6 +46,8 @@ export interface LiftEstimate {
   p_value: number | null;
   /** The absolute lift times the exposed people: what the ads added in total. */
   incremental: number | null;
+  /** Why an interval or the p-value is missing, in plain words; null when nothing is. */
+  note: string | null;
 }
 
 const mean = (m: Moments) => (m.n > 0 ? m.sum / m.n : 0);
@@ -51,9 +63,10 @@ export function addTo(m: Moments, x: number): void {
   m.n += 1;
   m.sum += x;
   m.sum_sq += x * x;
+  if (x !== 0) m.nonzero += 1;
 }
 
-export const noMoments = (): Moments => ({ n: 0, sum: 0, sum_sq: 0 });
+export const noMoments = (): Moments => ({ n: 0, sum: 0, sum_sq: 0, nonzero: 0 });
 
 /**
  * Welch–Satterthwaite degrees of freedom of the difference of two means; the exact
@@ -73,14 +86,28 @@ function criticalValue(df: number): number {
   return Number.isFinite(df) ? tQuantile(q, df) : normalQuantile(q, 0, 1);
 }
 
+/** Why a per-person comparison has no interval, or null when it has one. */
+function notEnough(exposed: Moments, holdout: Moments, min_nonzero: number): string | null {
+  const few = (m: Moments, who: string) =>
+    m.nonzero < min_nonzero ? `${m.nonzero} ${who} converter${m.nonzero === 1 ? '' : 's'}` : null;
+  const which = [few(exposed, 'exposed'), few(holdout, 'held-out')].filter((x) => x !== null);
+  if (which.length === 0) return null;
+  return `not enough data: ${which.join(' and ')}, at least ${min_nonzero} in each group needed`;
+}
+
 /**
- * Exposed against holdout on one figure. The absolute lift's interval and the p-value are
- * Welch's (unequal variances: the groups differ in size and, when the ads work, in spread).
- * The relative lift's interval is the delta method on the log of the ratio, so it stays
- * above −100 % and is asymmetric as a ratio's should be. Null where the data cannot say: fewer
- * than two people in a group, or a holdout mean of 0 for the ratio.
+ * Exposed against holdout on a per-person figure. The absolute lift's interval and the
+ * p-value are Welch's (unequal variances: the groups differ in size and, when the ads work,
+ * in spread). The relative lift's interval is the delta method on the log of the ratio, so it
+ * stays above −100 % and is asymmetric as a ratio's should be. The means and the lift are
+ * always given; the intervals and the p-value only with `min_nonzero` converters in each
+ * group and some spread, else null with the reason in `note`.
  */
-export function compareMeans(exposed: Moments, holdout: Moments): LiftEstimate {
+export function compareMeans(
+  exposed: Moments,
+  holdout: Moments,
+  min_nonzero = MIN_CONVERTERS,
+): LiftEstimate {
   const me = mean(exposed);
   const mh = mean(holdout);
   const out: LiftEstimate = {
@@ -92,37 +119,38 @@ export function compareMeans(exposed: Moments, holdout: Moments): LiftEstimate {
     relative_ci: null,
     p_value: null,
     incremental: null,
+    note: null,
   };
-  if (exposed.n < 2 || holdout.n < 2) return out;
-  const ve = variance(exposed);
-  const vh = variance(holdout);
+  if (exposed.n < 2 || holdout.n < 2) {
+    out.note = 'not enough data: fewer than two people in a group';
+    return out;
+  }
   const diff = me - mh;
   out.absolute = diff;
   out.incremental = diff * exposed.n;
+  if (mh > 0) out.relative = me / mh - 1;
+  out.note = notEnough(exposed, holdout, min_nonzero);
+  if (out.note !== null) return out;
+  const ve = variance(exposed);
+  const vh = variance(holdout);
   const se = Math.sqrt(ve / exposed.n + vh / holdout.n);
   if (se === 0) {
-    // Both groups did exactly the same thing each: no uncertainty at all.
-    out.absolute_ci = [diff, diff];
-    out.p_value = diff === 0 ? 1 : 0;
-  } else {
-    const df = welchDf(ve, exposed.n, vh, holdout.n);
-    const q = criticalValue(df);
-    out.absolute_ci = [diff - q * se, diff + q * se];
-    const t = Math.abs(diff) / se;
-    // se > 0, so at least one group varies and df is finite.
-    out.p_value = Math.min(1, 2 * tCdf(-t, df));
+    out.note = 'not enough data: every person in both groups has the same figure';
+    return out;
   }
-  if (mh > 0) {
-    out.relative = me / mh - 1;
-    if (me > 0) {
-      // Var(log x̄) ≈ Var(x)/(n x̄²) (delta method), the two groups independent.
-      const a = ve / (exposed.n * me * me);
-      const b = vh / (holdout.n * mh * mh);
-      const seLog = Math.sqrt(a + b);
-      const q = criticalValue(welchDf(ve / (me * me), exposed.n, vh / (mh * mh), holdout.n));
-      const log = Math.log(me / mh);
-      out.relative_ci = [Math.exp(log - q * seLog) - 1, Math.exp(log + q * seLog) - 1];
-    }
+  const df = welchDf(ve, exposed.n, vh, holdout.n);
+  const q = criticalValue(df);
+  out.absolute_ci = [diff - q * se, diff + q * se];
+  // se > 0, so at least one group varies and df is finite.
+  out.p_value = Math.min(1, 2 * tCdf(-Math.abs(diff) / se, df));
+  if (mh > 0 && me > 0) {
+    // Var(log x̄) ≈ Var(x)/(n x̄²) (delta method), the two groups independent.
+    const a = ve / (exposed.n * me * me);
+    const b = vh / (holdout.n * mh * mh);
+    const seLog = Math.sqrt(a + b);
+    const qr = criticalValue(welchDf(ve / (me * me), exposed.n, vh / (mh * mh), holdout.n));
+    const log = Math.log(me / mh);
+    out.relative_ci = [Math.exp(log - qr * seLog) - 1, Math.exp(log + qr * seLog) - 1];
   }
   return out;
 }
@@ -163,6 +191,7 @@ export function peopleNeeded(
     n: exposed.n + holdout.n,
     sum: exposed.sum + holdout.sum,
     sum_sq: exposed.sum_sq + holdout.sum_sq,
+    nonzero: exposed.nonzero + holdout.nonzero,
   };
   if (pooled.n < 2 || pooled.sum <= 0) return out;
   const usable = (m: Moments) => (m.n >= 2 && m.sum > 0 ? m : pooled);

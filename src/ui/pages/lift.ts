@@ -71,6 +71,22 @@ function groupRow(label: string, g: GroupView): HTMLElement {
   );
 }
 
+/** Why a figure has no interval ("not enough data: …"), one line per figure. */
+function notes(r: LiftView): HTMLElement | null {
+  const all: Array<[string, LiftEstimate]> = [
+    ['Conversion rate', r.conversion_rate],
+    ['Conversions', r.conversions_per_person],
+    ...Object.entries(r.revenue_per_person).map(([c, e]): [string, LiftEstimate] => [
+      `Revenue (${c})`,
+      e,
+    ]),
+  ];
+  const lines = all
+    .filter(([, e]) => e.note !== null)
+    .map(([l, e]) => h('li', {}, `${l}: ${e.note}`));
+  return lines.length > 0 ? h('ul', { class: 'muted', id: 'lift-notes' }, ...lines) : null;
+}
+
 function render(r: LiftView): HTMLElement {
   const head = (...cols: string[]) =>
     h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', {}, c))));
@@ -109,6 +125,7 @@ function render(r: LiftView): HTMLElement {
         ),
       ),
     ),
+    notes(r),
     r.switched > 0
       ? h(
           'p',
