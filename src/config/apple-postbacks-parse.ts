@@ -1,8 +1,10 @@
-import type { PostbackTrust, TrustedKey } from '../domain/apple-postback.js';
+import type { ApplePostbacksConfig, TrustedKey } from '../domain/apple-postback.js';
 import { spki } from '../domain/public-key.js';
 import { isObj, type Reader } from './config-reader.js';
 
-const KEYS = new Set(['accept_development', 'test_keys']);
+const KEYS = new Set(['accept_development', 'test_keys', 'unverified_kept_per_hour']);
+/** Unverified postbacks kept per environment and hour, by default: a sample to diagnose with. */
+const DEFAULT_UNVERIFIED_KEPT_PER_HOUR = 30;
 const KEY_ID_RE = /^[A-Za-z0-9_./-]{1,64}$/;
 
 /**
@@ -10,9 +12,16 @@ const KEY_ID_RE = /^[A-Za-z0-9_./-]{1,64}$/;
  * development keys count, and `test_keys`, public keys trusted BESIDE Apple's (for tests and
  * staging; a postback Apple's key refuses is never accepted because of them, and Apple's
  * production key is never replaced). A test key's id may not pass for Apple's key ids.
+ * `unverified_kept_per_hour`: how many unverified postbacks each environment keeps as rows an
+ * hour (the rest are counted only).
  */
-export function parseApplePostbacks(r: Reader, raw: unknown): PostbackTrust {
-  if (raw === undefined) return { test_keys: [], accept_development: false };
+export function parseApplePostbacks(r: Reader, raw: unknown): ApplePostbacksConfig {
+  if (raw === undefined)
+    return {
+      test_keys: [],
+      accept_development: false,
+      unverified_kept_per_hour: DEFAULT_UNVERIFIED_KEPT_PER_HOUR,
+    };
   const o = isObj(raw) ? raw : {};
   if (!isObj(raw)) r.errors.push({ field: 'apple_postbacks', message: 'must be an object' });
   for (const k of Object.keys(o))
@@ -34,7 +43,13 @@ export function parseApplePostbacks(r: Reader, raw: unknown): PostbackTrust {
   const ids = test_keys.map((k) => k.id);
   if (new Set(ids).size !== ids.length)
     r.errors.push({ field: 'apple_postbacks.test_keys', message: 'key ids must be unique' });
-  return { test_keys, accept_development };
+  const unverified_kept_per_hour = r.count(
+    o,
+    'unverified_kept_per_hour',
+    'apple_postbacks.unverified_kept_per_hour',
+    DEFAULT_UNVERIFIED_KEPT_PER_HOUR,
+  );
+  return { test_keys, accept_development, unverified_kept_per_hour };
 }
 
 function testKey(r: Reader, raw: unknown, i: number): TrustedKey {

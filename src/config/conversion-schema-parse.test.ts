@@ -132,7 +132,11 @@ describe('apple_postbacks config', () => {
     const ok = parseConfig(
       {
         ...base,
-        apple_postbacks: { accept_development: true, test_keys: [{ id: 'ci', public_key: good }] },
+        apple_postbacks: {
+          accept_development: true,
+          test_keys: [{ id: 'ci', public_key: good }],
+          unverified_kept_per_hour: 0,
+        },
       },
       {},
     );
@@ -140,11 +144,17 @@ describe('apple_postbacks config', () => {
     expect(ok.config.apple_postbacks).toEqual({
       accept_development: true,
       test_keys: [{ id: 'ci', public_key: good }],
+      unverified_kept_per_hour: 0,
     });
     expect(parseConfig(base, {}).config.apple_postbacks).toEqual({
       accept_development: false,
       test_keys: [],
+      unverified_kept_per_hour: 30,
     });
+    expect(
+      parseConfig({ ...base, apple_postbacks: {} }, {}).config.apple_postbacks
+        .unverified_kept_per_hour,
+    ).toBe(30);
     const bad = parseConfig(
       {
         ...base,
@@ -155,6 +165,7 @@ describe('apple_postbacks config', () => {
             { id: 'x', public_key: 'bm90IGEga2V5' },
           ],
           extra: 1,
+          unverified_kept_per_hour: -1,
         },
       },
       {},
@@ -164,6 +175,7 @@ describe('apple_postbacks config', () => {
       'apple_postbacks.accept_development',
       'apple_postbacks.test_keys[0].id',
       'apple_postbacks.test_keys[1].public_key',
+      'apple_postbacks.unverified_kept_per_hour',
     ]);
   });
 });

@@ -88,6 +88,15 @@ export interface PostbackTrust {
   accept_development: boolean;
 }
 
+/** The config's `apple_postbacks`: what is trusted, and how much of the rest is kept. */
+export interface ApplePostbacksConfig extends PostbackTrust {
+  /**
+   * Unverified postbacks kept as rows per environment and hour; the rest are counted only
+   * (anyone can post them, and each distinct body would be a row). 0 keeps none.
+   */
+  unverified_kept_per_hour: number;
+}
+
 /** A postback read and checked: what it says (null when unreadable) and its verdict. */
 export interface CheckedPostback {
   postback: ApplePostback | null;

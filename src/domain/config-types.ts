@@ -1,4 +1,4 @@
-import type { PostbackTrust } from './apple-postback.js';
+import type { ApplePostbacksConfig } from './apple-postback.js';
 import type { ChannelSettings } from './channel-rules.js';
 import type { ConsentDefault } from './consent.js';
 import type { ConsentCategories } from './consent-categories.js';
@@ -182,8 +182,8 @@ export interface AppConfig {
   environments: EnvironmentConfig[];
   /** Mobile apps and their environments (`apps`); empty when none are configured. */
   apps: AppEntry[];
-  /** Which keys verify Apple postbacks besides Apple's own (`apple_postbacks`). */
-  apple_postbacks: PostbackTrust;
+  /** Which keys verify Apple postbacks besides Apple's own, and what is kept (`apple_postbacks`). */
+  apple_postbacks: ApplePostbacksConfig;
   /** Touches older than this are purged (DESIGN §6: 90 days). */
   touch_retention_ms: number;
   /** Events older than this are purged (their conversions stay, for reports). */

@@ -61,6 +61,13 @@ export class Metrics {
     labelNames: ['framework', 'result'],
     registers: [this.registry],
   });
+  /** Unverified postbacks counted but not stored: their environment's hourly sample was full. */
+  readonly postbacksNotKept = new Counter({
+    name: 'pixeltrail_apple_postbacks_not_kept_total',
+    help: 'Unverified Apple postbacks counted but not stored (the hour sample of their environment was full), by framework and result',
+    labelNames: ['framework', 'result'],
+    registers: [this.registry],
+  });
   readonly events = new Counter({
     name: 'pixeltrail_events_total',
     help: 'Events stored, by source and result (accepted, duplicate)',

@@ -20,6 +20,8 @@ import type { PostbackOutcome, Store } from '../store/store.js';
 
 /** Apple's postbacks are under 2 KB; a bigger body is not one, and is not kept. */
 export const MAX_POSTBACK_BYTES = 16 * 1024;
+/** An unverified body is kept cut to this many characters: enough for any of Apple's. */
+const MAX_UNVERIFIED_BODY_CHARS = 2048;
 
 export interface PostbackReceiveDeps {
   store: Pick<Store, 'recordPostback'>;
@@ -31,7 +33,7 @@ export interface PostbackReceiveDeps {
 /**
  * What became of a postback, the label metrics count it under: `verified`, `duplicate`,
  * `unclaimed` (verified, but no environment lists its app), or why it is not counted
- * (`conflicting_replay`, `bad_signature`, `malformed`…).
+ * (`conflicting_replay`, `bad_signature`, `malformed`…), whether it was kept or not.
  */
 export interface PostbackReceipt {
   result: string;
@@ -74,16 +76,19 @@ export async function receivePostback(
     body,
     body_sha256: parsed === undefined ? bodyDigest(body) : bodyDigest(parsed),
     received_at_ms: deps.nowMs(),
+    sample: { per_hour: trust.unverified_kept_per_hour, body_chars: MAX_UNVERIFIED_BODY_CHARS },
   });
   const result =
     outcome.outcome === 'duplicate'
       ? 'duplicate'
-      : !verification.verified
-        ? verification.reason
-        : outcome.outcome === 'conflict'
-          ? 'conflicting_replay'
-          : app
-            ? 'verified'
-            : 'unclaimed';
+      : outcome.outcome === 'not_kept'
+        ? outcome.reason
+        : !verification.verified
+          ? verification.reason
+          : outcome.outcome === 'conflict'
+            ? 'conflicting_replay'
+            : app
+              ? 'verified'
+              : 'unclaimed';
   return { result, outcome };
 }

@@ -155,6 +155,8 @@ export class KyselyStore implements Store {
   readonly listPostbacks: Store['listPostbacks'] = (...a) => this.postbacks.listPostbacks(...a);
   readonly postbackCounts: Store['postbackCounts'] = (...a) => this.postbacks.postbackCounts(...a);
   readonly claimPostbacks: Store['claimPostbacks'] = (...a) => this.postbacks.claimPostbacks(...a);
+  readonly unverifiedCounts: Store['unverifiedCounts'] = (...a) =>
+    this.postbacks.unverifiedCounts(...a);
 
   // KyselyChannels
   readonly putCosts: Store['putCosts'] = (...a) => this.channels.putCosts(...a);

@@ -18,17 +18,38 @@ export interface NewPostback {
   /** Hex SHA-256 of the canonical body: copies of one postback share it. */
   body_sha256: string;
   received_at_ms: number;
+  /** How much of what is not verified (a conflicting replay included) is kept as rows. */
+  sample: UnverifiedSample;
+}
+
+/**
+ * Unverified postbacks are kept as a sample: anyone can post them, and each distinct body
+ * would be a row. Beyond `per_hour` rows per environment and hour they are only counted.
+ */
+export interface UnverifiedSample {
+  per_hour: number;
+  /** A kept unverified body is cut to this many characters (Apple's are under 2 KB). */
+  body_chars: number;
+}
+
+/** Unverified postbacks of an environment over some hours: received, and kept as rows. */
+export interface UnverifiedCounts {
+  received: number;
+  kept: number;
 }
 
 /**
  * What storing a postback did. `duplicate`: an identical copy was stored already (its count
  * goes up). `conflict`: a verified postback with this transaction id was stored already and
  * this copy differs from it: stored apart, unverified (`conflicting_replay`), never counted.
+ * `not_kept`: unverified (for `reason`), and the hour's sample of its environment is full:
+ * counted, not stored.
  */
 export type PostbackOutcome =
   | { outcome: 'stored'; id: number; verified: boolean }
   | { outcome: 'duplicate'; id: number }
-  | { outcome: 'conflict'; id: number; original_id: number };
+  | { outcome: 'conflict'; id: number; original_id: number }
+  | { outcome: 'not_kept'; reason: UnverifiedReason };
 
 /** A stored postback as the admin API lists it. */
 export interface PostbackRecord

@@ -274,6 +274,11 @@ export interface PurgeCutoffs {
   events_before_ms: number;
   /** Dedup keys first seen before this (Unix s) go. */
   dedup_before_s: number;
+  /**
+   * Unverified Apple postbacks received before this (ms) go, and their hourly counts; absent:
+   * with the events.
+   */
+  unverified_postbacks_before_ms?: number;
 }
 
 export interface PurgeReport {
@@ -282,7 +287,7 @@ export interface PurgeReport {
   dedup_keys: number;
   /** Import ledger keys as old as the events that go (events_before_ms). */
   import_keys: number;
-  /** Apple postbacks received before events_before_ms (they are kept as long as events). */
+  /** Apple postbacks received before events_before_ms, unverified ones sooner. */
   apple_postbacks: number;
   /** Viewability rows of impressions as old as the touches that go (issue 24). */
   impression_views: number;

@@ -31,13 +31,26 @@ export interface ApplePostbacksTable {
   reason: string | null;
   reason_detail: string | null;
   key_id: string | null;
-  /** The body as received (JSON), at most MAX_POSTBACK_BYTES. */
+  /** The body as received (JSON), at most MAX_POSTBACK_BYTES; an unverified one cut shorter. */
   body: string;
   body_sha256: string;
   received_at_ms: number;
   duplicates: Generated<number>;
 }
 
+/**
+ * Unverified postbacks per environment ('' for none) and hour (migration 0031): how many came,
+ * and how many were kept as rows (the rest were counted only).
+ */
+export interface ApplePostbackSamplesTable {
+  env_id: string;
+  /** The hour's start, Unix ms. */
+  hour_ms: number;
+  received: number;
+  kept: number;
+}
+
 export interface PostbackTables {
   apple_postbacks: ApplePostbacksTable;
+  apple_postback_samples: ApplePostbackSamplesTable;
 }

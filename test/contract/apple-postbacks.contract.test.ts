@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplePostback, bodyDigest, unverified } from '../../src/domain/apple-postback.js';
-import type { NewPostback, Store } from '../../src/store/store.js';
+import type { NewPostback, PostbackOutcome, Store } from '../../src/store/store.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();
@@ -30,13 +30,18 @@ function postback(over: Partial<ApplePostback> = {}): ApplePostback {
   };
 }
 
+const HOUR_MS = 3_600_000;
+/** Room enough that the tests of other behaviour never meet the sample's bound. */
+const ROOMY = { per_hour: 1000, body_chars: 2048 };
+
 function arrival(
   p: ApplePostback | null,
   env_id = 'env_a',
   verified = true,
   at = 1000,
+  sample = ROOMY,
+  body = JSON.stringify(p ?? { junk: true }),
 ): NewPostback {
-  const body = JSON.stringify(p ?? { junk: true });
   return {
     env_id,
     framework: p?.framework ?? 'skadnetwork',
@@ -45,9 +50,16 @@ function arrival(
       ? { verified: true, key_id: 'apple-p256' }
       : unverified('bad_signature', 'does not verify', 'apple-p256'),
     body,
-    body_sha256: bodyDigest(JSON.parse(body)),
+    body_sha256: bodyDigest(body),
     received_at_ms: at,
+    sample,
   };
+}
+
+/** The row id of an outcome that has one. */
+function idOf(o: PostbackOutcome): number {
+  if (o.outcome === 'not_kept') throw new Error('not kept');
+  return o.id;
 }
 
 for (const [kind, open] of Object.entries(STORE_KINDS)) {
@@ -65,7 +77,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(first).toMatchObject({ outcome: 'stored', verified: true });
       expect(await store.recordPostback(arrival(p))).toEqual({
         outcome: 'duplicate',
-        id: first.id,
+        id: idOf(first),
       });
       const rows = await store.listPostbacks({ env_id: 'env_a', limit: 50 });
       const mine = rows.filter((r) => r.transaction_id === p.transaction_id);
@@ -89,7 +101,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(changed).toEqual({
         outcome: 'conflict',
         id: expect.any(Number),
-        original_id: first.id,
+        original_id: idOf(first),
       });
       const rows = (await store.listPostbacks({ env_id: 'env_a', limit: 50 })).filter(
         (r) => r.transaction_id === p.transaction_id,
@@ -180,6 +192,69 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       const moved = await store.listPostbacks({ env_id: 'env_c', limit: 10 });
       expect(moved.map((r) => [r.transaction_id, r.env_id])).toEqual([[p.transaction_id, 'env_c']]);
       expect(await store.claimPostbacks([{ app_id: '444', env_id: 'env_c' }])).toBe(0);
+    });
+    it('PB08 unverified postbacks are a sample: at most per_hour rows per environment and hour, all counted', async () => {
+      const env = 'env_sample';
+      const hour = 100 * HOUR_MS;
+      const sample = { per_hour: 5, body_chars: 40 };
+      const junk = (i: number, at = hour + i) =>
+        arrival(null, env, false, at, sample, `junk ${i} ${'x'.repeat(60)}`);
+      // Concurrent copies take the places one at a time.
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.recordPostback(junk(i))),
+      );
+      expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(5);
+      expect(outcomes.filter((o) => o.outcome === 'not_kept')).toEqual(
+        Array.from({ length: 15 }, () => ({ outcome: 'not_kept', reason: 'bad_signature' })),
+      );
+      // An identical copy of a kept body is a duplicate, not a new arrival.
+      const kept = await store.listPostbacks({ env_id: env, limit: 100 });
+      expect(kept).toHaveLength(5);
+      expect(kept[0].body).toHaveLength(40);
+      expect(kept[0].reason_detail).toMatch(/body cut to 40 of 6[78] characters/);
+      const again = Number(kept[0].body.split(' ')[1]);
+      expect(await store.recordPostback(junk(again))).toMatchObject({ outcome: 'duplicate' });
+      // A verified postback is stored whatever the sample holds; a conflicting replay is not.
+      const p = postback({ app_id: '555' });
+      const genuine = arrival(p, env, true, hour + 30, sample);
+      expect(await store.recordPostback(genuine)).toMatchObject({ outcome: 'stored' });
+      expect(
+        await store.recordPostback(arrival({ ...p, fine_value: 1 }, env, true, hour + 31, sample)),
+      ).toEqual({ outcome: 'not_kept', reason: 'conflicting_replay' });
+      expect(await store.unverifiedCounts(env, hour)).toEqual({ received: 21, kept: 5 });
+      // The next hour has a sample of its own; another environment too.
+      expect(await store.recordPostback(junk(99, hour + HOUR_MS))).toMatchObject({
+        outcome: 'stored',
+        verified: false,
+      });
+      expect(
+        await store.recordPostback(arrival(null, 'env_sample2', false, hour + 5, sample, 'j')),
+      ).toMatchObject({ outcome: 'stored' });
+      expect(await store.unverifiedCounts(env, hour)).toEqual({ received: 22, kept: 6 });
+      expect(await store.unverifiedCounts(env, hour + HOUR_MS)).toEqual({ received: 1, kept: 1 });
+      // per_hour 0 keeps none.
+      const none = { per_hour: 0, body_chars: 40 };
+      expect(
+        await store.recordPostback(arrival(null, 'env_none', false, hour, none, 'k')),
+      ).toMatchObject({ outcome: 'not_kept', reason: 'bad_signature' });
+      expect(await store.unverifiedCounts('env_none', 0)).toEqual({ received: 1, kept: 0 });
+    });
+
+    it('PB09 the purge takes unverified postbacks (and their counts) sooner than verified ones', async () => {
+      const env = 'env_purge';
+      const old = 200 * HOUR_MS;
+      await store.recordPostback(arrival(postback(), env, true, old));
+      await store.recordPostback(arrival(null, env, false, old));
+      const report = await store.purge({
+        touches_before_s: 0,
+        events_before_ms: 0,
+        dedup_before_s: 0,
+        unverified_postbacks_before_ms: old + HOUR_MS,
+      });
+      expect(report.apple_postbacks).toBeGreaterThanOrEqual(1);
+      const left = await store.listPostbacks({ env_id: env, limit: 10 });
+      expect(left.map((r) => r.verified)).toEqual([true]);
+      expect(await store.unverifiedCounts(env, 0)).toEqual({ received: 0, kept: 0 });
     });
   });
 }

@@ -8,6 +8,9 @@ import type { Services } from '../services.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 500;
+/** `unverified_last_24h` counts this hour and the 23 before it. */
+const HOUR_MS = 3_600_000;
+const DAY_HOURS = 24;
 
 const ListQuery = Type.Object({
   env_id: Type.Optional(
@@ -30,7 +33,8 @@ const ListQuery = Type.Object({
 /**
  * `GET /api/postbacks` (issue 25): an environment's Apple postbacks, newest first, each with
  * `verified` and, when not, the reason; a verified one also says what its conversion value
- * means under the app's schema (`decoded`).
+ * means under the app's schema (`decoded`). `unverified_last_24h`: the unverified postbacks
+ * received in the last 24 hours, and how many of them were kept (the hourly sample).
  */
 export function postbacksApi(app: FastifyInstance, s: Services): void {
   app.get<{ Querystring: Static<typeof ListQuery> }>(
@@ -53,8 +57,11 @@ export function postbacksApi(app: FastifyInstance, s: Services): void {
           throw new HttpError(404, 'not_found', `no environment ${q.env_id}`);
       }
       const limit = q.limit ?? DEFAULT_LIMIT;
+      const env_id = q.unclaimed ? '' : (q.env_id ?? '');
+      const now = s.nowMs();
+      const since = now - (now % HOUR_MS) - (DAY_HOURS - 1) * HOUR_MS;
       const rows = await s.store.listPostbacks({
-        env_id: q.unclaimed ? '' : (q.env_id ?? ''),
+        env_id,
         verified: q.verified,
         framework: q.framework,
         app_id: q.app_id,
@@ -64,6 +71,8 @@ export function postbacksApi(app: FastifyInstance, s: Services): void {
       return {
         postbacks: rows.map((r) => withDecoded(s, r)),
         next_before_id: rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+        // Unverified postbacks are kept as a sample: how many came, and how many are listed.
+        unverified_last_24h: await s.store.unverifiedCounts(env_id, since),
       };
     },
   );

@@ -23,7 +23,8 @@ export const POSTBACK_PATHS: Readonly<Record<PostbackFramework, string>> = {
  * `POST` on both paths (issue 25): every postback is answered 200, junk included (Apple's
  * device retries a postback that gets anything else, up to nine times over nine days:
  * https://developer.apple.com/documentation/storekit/verifying-an-install-validation-postback),
- * and counted by result in `pixeltrail_apple_postbacks_total`. The one exception is our own
+ * and counted by result in `pixeltrail_apple_postbacks_total` (an unverified one beyond its
+ * environment's hourly sample also in `…_not_kept_total`). The one exception is our own
  * failure to store it: 503, so that the device sends it again rather than it being lost.
  */
 export function applePostbackRoutes(app: FastifyInstance, s: Services): void {
@@ -60,8 +61,9 @@ export function applePostbackRoutes(app: FastifyInstance, s: Services): void {
     const handler = async (req: { body: unknown }, reply: FastifyReply) => {
       s.metrics.hits.inc({ endpoint: framework });
       const body = typeof req.body === 'string' ? req.body : '';
-      const { result } = await receivePostback(deps, framework, body);
+      const { result, outcome } = await receivePostback(deps, framework, body);
       s.metrics.postbacks.inc({ framework, result });
+      if (outcome.outcome === 'not_kept') s.metrics.postbacksNotKept.inc({ framework, result });
       return ok(reply);
     };
     const schema = {

@@ -8,6 +8,7 @@ import { emptyEndedSyncJobs } from './audience-sync-jobs.js';
 import { purgeImportKeys } from './import-ledger-queries.js';
 import { purgeViews } from './impression-views.js';
 import type { TouchWriter } from './ingest.js';
+import { purgePostbacks } from './postbacks.js';
 
 /** Schema, connection, retention and upkeep over Kysely. */
 export class KyselyMaintenance implements MaintenancePort {
@@ -82,11 +83,7 @@ export class KyselyMaintenance implements MaintenancePort {
       .executeTakeFirst();
     report.dedup_keys = Number(d.numDeletedRows);
     report.import_keys = await purgeImportKeys(this.db, c.events_before_ms);
-    const p = await this.db
-      .deleteFrom('apple_postbacks')
-      .where('received_at_ms', '<', c.events_before_ms)
-      .executeTakeFirst();
-    report.apple_postbacks = Number(p.numDeletedRows);
+    report.apple_postbacks = await purgePostbacks(this.db, c);
     report.impression_views = await purgeViews(this.db, c.touches_before_s * 1000);
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)

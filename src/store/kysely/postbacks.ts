@@ -11,12 +11,17 @@ import type {
   PostbackFilter,
   PostbackOutcome,
   PostbackRecord,
+  UnverifiedCounts,
+  UnverifiedSample,
 } from '../postback-records.js';
+import type { PurgeCutoffs } from '../records.js';
 import type { Database } from '../schema.js';
 import type { ApplePostbacksTable } from '../schema-postbacks.js';
 
 /** Tries of a postback's write that lost a race for a unique key to a concurrent copy. */
 const MAX_RACE_RETRIES = 3;
+/** Unverified postbacks are sampled per environment and hour. */
+const HOUR_MS = 3_600_000;
 
 const bit = (b: boolean | null | undefined): number | null =>
   b === null || b === undefined ? null : b ? 1 : 0;
@@ -103,12 +108,25 @@ export class KyselyPostbacks implements PostbacksPort {
   async recordPostback(n: NewPostback): Promise<PostbackOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((tx) => record(tx, row(n)));
+        return await this.db.transaction().execute((tx) => record(tx, row(n), n.sample));
       } catch (e) {
         // A concurrent copy took a key between our read and our write: read again.
         if (attempt >= MAX_RACE_RETRIES || !uniqueViolation(e)) throw e;
       }
     }
+  }
+
+  async unverifiedCounts(env_id: string, from_ms: number): Promise<UnverifiedCounts> {
+    const r = await this.db
+      .selectFrom('apple_postback_samples')
+      .select((eb) => [
+        eb.fn.coalesce(eb.fn.sum<number>('received'), eb.lit(0)).as('received'),
+        eb.fn.coalesce(eb.fn.sum<number>('kept'), eb.lit(0)).as('kept'),
+      ])
+      .where('env_id', '=', env_id)
+      .where('hour_ms', '>=', from_ms)
+      .executeTakeFirstOrThrow();
+    return { received: Number(r.received), kept: Number(r.kept) };
   }
 
   async listPostbacks(f: PostbackFilter): Promise<PostbackRecord[]> {
@@ -189,9 +207,73 @@ export class KyselyPostbacks implements PostbacksPort {
   }
 }
 
+/**
+ * The purge's part: postbacks as old as the events that go, and unverified ones (with their
+ * hourly counts) sooner when the cutoffs say so. Returns the postbacks deleted.
+ */
+export async function purgePostbacks(db: Kysely<Database>, c: PurgeCutoffs): Promise<number> {
+  const all = await db
+    .deleteFrom('apple_postbacks')
+    .where('received_at_ms', '<', c.events_before_ms)
+    .executeTakeFirst();
+  const before = Math.max(c.events_before_ms, c.unverified_postbacks_before_ms ?? 0);
+  const unverified = await db
+    .deleteFrom('apple_postbacks')
+    .where('verified', '=', 0)
+    .where('received_at_ms', '<', before)
+    .executeTakeFirst();
+  await db.deleteFrom('apple_postback_samples').where('hour_ms', '<', before).execute();
+  return Number(all.numDeletedRows) + Number(unverified.numDeletedRows);
+}
+
+type PostbackRow = Omit<ApplePostbacksTable, 'id' | 'duplicates'>;
+
+/**
+ * Counts an unverified postback in its environment's hour, and says whether the hour's
+ * sample has room for it. The upsert locks the hour's row until the transaction ends, so
+ * concurrent copies on PostgreSQL take the places one at a time.
+ */
+async function takeSample(
+  tx: Transaction<Database>,
+  r: PostbackRow,
+  per_hour: number,
+): Promise<boolean> {
+  const hour_ms = r.received_at_ms - (r.received_at_ms % HOUR_MS);
+  const counted = await tx
+    .insertInto('apple_postback_samples')
+    .values({ env_id: r.env_id, hour_ms, received: 1, kept: 0 })
+    .onConflict((oc) =>
+      oc.columns(['env_id', 'hour_ms']).doUpdateSet((eb) => ({
+        received: eb('apple_postback_samples.received', '+', 1),
+      })),
+    )
+    .returning('kept')
+    .executeTakeFirstOrThrow();
+  if (Number(counted.kept) >= per_hour) return false;
+  await tx
+    .updateTable('apple_postback_samples')
+    .set((eb) => ({ kept: eb('kept', '+', 1) }))
+    .where('env_id', '=', r.env_id)
+    .where('hour_ms', '=', hour_ms)
+    .execute();
+  return true;
+}
+
+/** A kept unverified body is cut short; its reason says so. */
+function cut(r: PostbackRow, chars: number): PostbackRow {
+  if (r.body.length <= chars) return r;
+  const note = `body cut to ${chars} of ${r.body.length} characters`;
+  return {
+    ...r,
+    body: r.body.slice(0, chars),
+    reason_detail: r.reason_detail ? `${r.reason_detail} (${note})` : note,
+  };
+}
+
 async function record(
   tx: Transaction<Database>,
-  r: Omit<ApplePostbacksTable, 'id' | 'duplicates'>,
+  r: PostbackRow,
+  sample: UnverifiedSample,
 ): Promise<PostbackOutcome> {
   const sameKey = tx
     .selectFrom('apple_postbacks')
@@ -224,6 +306,11 @@ async function record(
       reason: 'conflicting_replay',
       reason_detail: `transaction-id ${r.transaction_id} was stored verified (postback ${counted.id}) with a different body`,
     };
+  }
+  if (values.verified === 0) {
+    if (!(await takeSample(tx, values, sample.per_hour)))
+      return { outcome: 'not_kept', reason: values.reason as UnverifiedReason };
+    values = cut(values, sample.body_chars);
   }
   const inserted = await tx
     .insertInto('apple_postbacks')
