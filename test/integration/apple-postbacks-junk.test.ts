@@ -99,4 +99,20 @@ describe('unverified postbacks are a bounded sample', () => {
     await post(`junk 0 `, 'text/plain');
     expect(await metric('duplicate')).toBe(1);
   });
+
+  it('APB13 GET /api/postbacks pages by id: every row once, a null cursor at the end, at most 500 a page', async () => {
+    const all = (await list('unclaimed=true')).postbacks.map((r: any) => r.id);
+    const seen: number[] = [];
+    let cursor = '';
+    for (let page = 0; page < 10; page++) {
+      const res = await admin(base, `/api/postbacks?unclaimed=true&limit=7${cursor}`);
+      seen.push(...res.body.postbacks.map((r: any) => r.id));
+      if (res.body.next_before_id === null) break;
+      cursor = `&before_id=${res.body.next_before_id}`;
+    }
+    expect(seen).toEqual(all);
+    const tooMany = await admin(base, '/api/postbacks?unclaimed=true&limit=501');
+    expect(tooMany.status).toBe(400);
+    expect(JSON.stringify(tooMany.body)).toContain('limit');
+  });
 });
