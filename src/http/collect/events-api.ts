@@ -49,7 +49,8 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
       schema: { body: EventsBody },
       preValidation: async (req) => {
         const key = bearer(req.headers.authorization);
-        const env = key ? s.environmentByWriteKey(key) : undefined;
+        // A Bearer credential is the one credentialOf read: its digest is the limiter's.
+        const env = key ? s.environmentByWriteKey(req.credentialDigest ?? key) : undefined;
         if (!env)
           throw new HttpError(
             401,

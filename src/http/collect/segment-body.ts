@@ -59,10 +59,10 @@ export function parseBody(body: unknown): Obj {
  * name and no password (Bearer as on `/v1/events`), or analytics.js's `writeKey` in the body.
  */
 export function authorize(s: Services, req: FastifyRequest, body: Obj): EnvironmentConfig {
-  const key =
-    credentialOf(req.headers.authorization) ||
-    (typeof body.writeKey === 'string' ? body.writeKey : '');
-  const env = key ? s.environmentByWriteKey(key) : undefined;
+  const header = credentialOf(req.headers.authorization);
+  const key = header || (typeof body.writeKey === 'string' ? body.writeKey : '');
+  // The header's credential was hashed by the rate limiter already (credentialDigest).
+  const env = key ? s.environmentByWriteKey((header && req.credentialDigest) || key) : undefined;
   if (!env)
     throw new HttpError(
       401,

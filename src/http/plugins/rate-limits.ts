@@ -17,6 +17,16 @@ export const RATE_WINDOW_MS = 60_000;
  */
 export type CredentialCheck = (digest: Buffer) => boolean;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The SHA-256 of the credential the Authorization header presents (credentialOf), taken
+     * by the rate limiter on every request: the route's own key check reuses it.
+     */
+    credentialDigest: Buffer | null;
+  }
+}
+
 /**
  * A request whose credential verifies counts against that key; every other request, one
  * with a made-up key included, against the client IP: inventing keys buys no fresh bucket.
@@ -28,6 +38,7 @@ function clientKey(verifies: CredentialCheck) {
     // Hashed once, to check it and to name its bucket: only a digest of the key is held in
     // memory, never the key itself.
     const digest = secretDigest(key);
+    req.credentialDigest = digest;
     return verifies(digest) ? `k:${digest.toString('base64url').slice(0, 22)}` : `ip:${req.ip}`;
   };
 }
@@ -65,6 +76,7 @@ export function installRateLimits(
   deps: { verifies: CredentialCheck; nowMs: () => number },
 ): void {
   const failures = new AuthFailures(config.rate_limit.auth_failures, deps.nowMs);
+  app.decorateRequest('credentialDigest', null);
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!presentsCredential(req)) return;
     const lockedMs = failures.lockedForMs(req.ip);
