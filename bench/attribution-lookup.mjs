@@ -238,7 +238,7 @@ export async function attributionBench({ touches, lookups, fresh = false, log })
     ].map(([key, where]) => {
       const plan = sqlite
         .prepare(
-          `EXPLAIN QUERY PLAN SELECT * FROM touches WHERE env_id = 'e' AND time >= 0 AND ${where} ORDER BY time DESC LIMIT 100`,
+          `EXPLAIN QUERY PLAN SELECT * FROM touches WHERE env_id = 'e' AND time >= 0 AND ${where} AND "kind" <> 'visit' ORDER BY time DESC LIMIT 100`,
         )
         .all()
         .map((r) => r.detail)

@@ -37,12 +37,20 @@ db.exec(`create table touches (id integer primary key autoincrement, env_id text
   placement_id text, time integer not null, anonymous_id text, user_id text, ip text,
   user_agent text, traffic text)`);
 if (mode === 'indexed') {
-  // As src/store/migrations.ts creates them.
-  for (const col of ['anonymous_id', 'ip', 'touch_id'])
-    db.exec(`create index touches_by_${col} on touches (env_id, ${col}, time)`);
-  db.exec(
-    'create index touches_by_user_id on touches (env_id, user_id, time) where user_id is not null',
-  );
+  // As src/store/migrations.ts creates them (0030_touch_kinds: ad touches and visits apart).
+  db.exec('create index touches_by_touch_id on touches (env_id, touch_id, time)');
+  for (const [name, kind] of [
+    ['ads', "kind <> 'visit'"],
+    ['visits', "kind = 'visit'"],
+  ]) {
+    for (const col of ['anonymous_id', 'ip'])
+      db.exec(
+        `create index touches_${name}_by_${col} on touches (env_id, ${col}, time) where ${kind}`,
+      );
+    db.exec(
+      `create index touches_${name}_by_user_id on touches (env_id, user_id, time) where ${kind} and user_id is not null`,
+    );
+  }
   db.exec('create index touches_by_time on touches (time)');
 }
 const insert = db.prepare(

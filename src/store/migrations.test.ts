@@ -42,6 +42,7 @@ describe('migrations', () => {
       '0025_impression_views',
       '0026_apple_postbacks',
       '0027_install_fraud',
+      '0030_touch_kinds',
       '0031_postback_samples',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);

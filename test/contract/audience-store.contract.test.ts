@@ -259,6 +259,30 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       ]);
     });
 
+    it('AS14 a browser id with more visits than a person read takes still shows its impression', async () => {
+      // Audience conditions name impressions and clicks: visits are read apart and never
+      // crowd them out of the newest 2,000 a key's read takes.
+      await store.insertTouches([
+        touch({ touch_id: 'AS14-IMP', anonymous_id: 'as14', time: T - 5000 }),
+        ...Array.from({ length: 2100 }, (_, i) =>
+          touch({
+            kind: 'visit',
+            touch_id: `v_as14_${i}`,
+            dest_id: null,
+            campaign_id: null,
+            anonymous_id: 'as14',
+            time: T - 4000 + i,
+          }),
+        ),
+      ]);
+      const r = await store.personRecords(
+        'env',
+        { user_id: null, anonymous_ids: ['as14'] },
+        T - 6000,
+      );
+      expect(r.touches).toEqual([{ kind: 'impression', campaign_id: 'c1', time: T - 5000 }]);
+    });
+
     it('AS06 memberships: single-row lookup, upsert, due rows, size counts persons', async () => {
       await store.upsertMemberships(
         'env',

@@ -31,7 +31,8 @@ for (const [kind, makeRig, available] of KINDS) {
         'x-forwarded-for': ip,
         ...(cookie ? { cookie: `ptid=${cookie}` } : {}),
       });
-      // Person A: an impression with a user id, a tag purchase, a server purchase with email.
+      // Person A: an impression with a user id, a tag purchase landing from a newsletter (a
+      // visit), a server purchase with email.
       const imp = await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-A1&user_id=u-a`, {
         headers: browser('203.0.113.1'),
       });
@@ -55,7 +56,11 @@ for (const [kind, makeRig, available] of KINDS) {
           event_id: 'ord-a1',
           env_id: 'env_t',
           user: { anonymous_id: 'anon-a-tag', email: 'Ann@Example.com' },
-          properties: { value: 1, currency: 'EUR', url: 'https://shop.example/thanks?order=a1' },
+          properties: {
+            value: 1,
+            currency: 'EUR',
+            url: 'https://shop.example/thanks?order=a1&utm_source=news&utm_medium=email',
+          },
         }),
       });
       await postEvents(base, [
@@ -108,10 +113,10 @@ for (const [kind, makeRig, available] of KINDS) {
       expect(res.status).toBe(200);
       const ids = res.body.events.map((e: { event: { event_id: string } }) => e.event.event_id);
       expect(ids.sort()).toEqual(['ord-a1', 'ord-a2']);
-      expect(res.body.touches.map((t: { touch_id: string }) => t.touch_id).sort()).toEqual([
-        'CLK-A1',
-        'IMP-A1',
-      ]);
+      const touches = res.body.touches.map((t: { kind: string; touch_id: string }) =>
+        t.kind === 'visit' ? 'visit' : t.touch_id,
+      );
+      expect(touches.sort()).toEqual(['CLK-A1', 'IMP-A1', 'visit']);
       expect(res.body.anonymous_ids).toEqual(expect.arrayContaining([cookieA, 'anon-a-tag']));
       expect(res.body.conversions.length).toBe(2);
       expect(JSON.stringify(res.body)).not.toContain('ord-b1');
@@ -126,7 +131,7 @@ for (const [kind, makeRig, available] of KINDS) {
         'DELETE',
       );
       expect(res.status).toBe(200);
-      expect(res.body.deleted).toMatchObject({ events: 2, touches: 2, conversions: 2 });
+      expect(res.body.deleted).toMatchObject({ events: 2, touches: 3, conversions: 2 });
       expect(res.body.deleted.identity_links).toBeGreaterThan(0);
       expect(res.body.deleted.outbox).toBe(2);
       expect(res.body.deleted.impression_views).toBe(1);

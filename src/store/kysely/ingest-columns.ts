@@ -125,18 +125,45 @@ export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update 
   "lookback_s" = excluded."lookback_s", "value" = excluded."value",
   "currency" = excluded."currency"`;
 
-/** Touches read per lookup key; more than one person plausibly has. */
+/** Ad touches (impressions, clicks) read per lookup key; more than one person plausibly has. */
 export const MAX_TOUCHES_PER_LOOKUP = 200;
+/** Visits read per lookup key, apart from its ad touches: the newest, for conversion paths. */
+export const MAX_VISITS_PER_LOOKUP = 100;
 
 // Named columns, not `*`: a prepared statement whose result columns change (a migration
 // adding one) fails on every later run instead of being planned again.
 export const TOUCH_SELECT = `select ${TOUCH_COLUMNS.map((c) => `"${c}"`).join(', ')}`;
 
 /**
- * The newest touches of one environment since a time that match `where`: one indexed
- * (env_id, key, time) lookup. `env` and `since` are SQL: placeholders or columns.
+ * The conditions of the partial indexes a lookup reads (0030_touch_kinds), written as they
+ * are: both planners use a partial index only when the query states its condition.
  */
-export function touchLookupText(env: string, since: string, where: string): string {
-  return `${TOUCH_SELECT} from "touches" where "env_id" = ${env} and "time" >= ${since} and ${where}
-  order by "time" desc limit ${MAX_TOUCHES_PER_LOOKUP}`;
+export const AD_TOUCHES = `"kind" <> 'visit'`;
+export const VISITS = `"kind" = 'visit'`;
+/** Every touch is in one of these: a read by key without a kind reads both, one by one. */
+export const TOUCH_KIND_CLASSES = [AD_TOUCHES, VISITS] as const;
+
+/**
+ * The newest touches of one environment since a time that match `where`: its ad touches
+ * (one range of a partial (env_id, key, time) index) and, when `visits`, its visits apart,
+ * each with its own bound, so visits never push an impression or a click out of attribution
+ * (DESIGN §6). `env` and `since` are SQL: placeholders or columns; placeholders are taken
+ * twice when `visits` (see touchLookupParams).
+ */
+export function touchLookupText(env: string, since: string, where: string, visits: boolean) {
+  const part = (kind: string, limit: number, alias: string) =>
+    `select * from (${TOUCH_SELECT} from "touches" where "env_id" = ${env} and "time" >= ${since}
+    and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
+  const ads = part(AD_TOUCHES, MAX_TOUCHES_PER_LOOKUP, 'ads');
+  return visits ? `${ads} union all ${part(VISITS, MAX_VISITS_PER_LOOKUP, 'visits')}` : ads;
+}
+
+/** The parameters of a touchLookupText of placeholders: `key` after env and since, per part. */
+export function touchLookupParams(
+  base: readonly unknown[],
+  key: readonly unknown[],
+  visits: boolean,
+) {
+  const part = [...base, ...key];
+  return visits ? [...part, ...part] : part;
 }

@@ -53,12 +53,15 @@ const ENQUEUE_WITH_IP_CLEAR = `${ENQUEUE_WITH_IP}, "clear_user" = ?`;
 export const INSERT_TOUCHES_UNNEST = `insert into "touches" (${TOUCH_WRITE_COLUMNS.map((c) => `"${c}"`).join(', ')})
   select * from unnest(${TOUCH_WRITE_COLUMNS.map((c) => `?::${c === 'time' ? 'bigint' : 'text'}[]`).join(', ')})`;
 
-/** One indexed touch query per key, so each uses its own (env_id, key, time) index. */
-export function touchQuery(where: string): string {
-  return touchLookupText('?', '?', where);
+/**
+ * One indexed touch query per key, so each uses its own (env_id, key, time) indexes: ad
+ * touches, and visits apart when `visits` (touchLookupParams gives its parameters).
+ */
+export function touchQuery(where: string, visits: boolean): string {
+  return touchLookupText('?', '?', where, visits);
 }
-export const TOUCHES_BY_USER = touchQuery('"user_id" = ?');
-export const TOUCHES_BY_IP = touchQuery('"ip" = ?');
+export const TOUCHES_BY_USER = touchQuery('"user_id" = ?', true);
+export const TOUCHES_BY_IP = touchQuery('"ip" = ?', true);
 
 /** Reads by key look in the partition of the time the key carries. */
 export function checkKeyTime(pk: string, received_at_ms: number): void {

@@ -18,6 +18,7 @@ import {
   MAX_TOUCHES_PER_LOOKUP,
   TOUCH_SELECT,
   TOUCH_WRITE_COLUMNS,
+  touchLookupParams,
   touchRow,
 } from './ingest-columns.js';
 import {
@@ -226,10 +227,12 @@ export class KyselyIngestTx implements IngestTx {
   async findTouches(l: TouchLookup): Promise<Touch[]> {
     const queries: Array<[string, unknown[]]> = [];
     const base = [l.env_id, l.since];
-    if (l.user_id) queries.push([TOUCHES_BY_USER, [...base, l.user_id]]);
-    if (l.anonymous_ids.length > 0) queries.push(this.anyOf('anonymous_id', base, l.anonymous_ids));
-    if (l.touch_ids.length > 0) queries.push(this.anyOf('touch_id', base, l.touch_ids));
-    if (l.ip) queries.push([TOUCHES_BY_IP, [...base, l.ip]]);
+    if (l.user_id) queries.push([TOUCHES_BY_USER, touchLookupParams(base, [l.user_id], true)]);
+    if (l.anonymous_ids.length > 0)
+      queries.push(this.anyOf('anonymous_id', base, l.anonymous_ids, true));
+    // An event carries the id of an impression or a click, never of a visit.
+    if (l.touch_ids.length > 0) queries.push(this.anyOf('touch_id', base, l.touch_ids, false));
+    if (l.ip) queries.push([TOUCHES_BY_IP, touchLookupParams(base, [l.ip], true)]);
     const seen = new Set<number>();
     const out: Touch[] = [];
     for (const [text, params] of this.oneRoundTrip(queries)) {
@@ -250,10 +253,17 @@ export class KyselyIngestTx implements IngestTx {
     column: 'anonymous_id' | 'touch_id',
     base: unknown[],
     values: readonly string[],
+    visits: boolean,
   ): [string, unknown[]] {
     if (this.statements.dialect === 'postgres')
-      return [touchQuery(`"${column}" = any(?::text[])`), [...base, [...values]]];
-    return [touchQuery(`"${column}" in ${placeholders(values.length)}`), [...base, ...values]];
+      return [
+        touchQuery(`"${column}" = any(?::text[])`, visits),
+        touchLookupParams(base, [[...values]], visits),
+      ];
+    return [
+      touchQuery(`"${column}" in ${placeholders(values.length)}`, visits),
+      touchLookupParams(base, values, visits),
+    ];
   }
 
   /**
@@ -262,9 +272,7 @@ export class KyselyIngestTx implements IngestTx {
    */
   private oneRoundTrip(queries: Array<[string, unknown[]]>): Array<[string, unknown[]]> {
     if (this.statements.dialect !== 'postgres' || queries.length < 2) return queries;
-    const parts = queries.map(
-      ([text], i) => `(${text.replace(TOUCH_SELECT, `${TOUCH_SELECT}, ${i} as q`)})`,
-    );
+    const parts = queries.map(([text], i) => `select k${i}.*, ${i} as q from (${text}) as k${i}`);
     return [
       [
         `${TOUCH_SELECT} from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,

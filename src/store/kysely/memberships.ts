@@ -4,6 +4,7 @@ import type { MembershipsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { AudienceMembersTable } from '../schema-audiences.js';
 import type { MemberKeyType, MembershipRow, PersonIds, PersonRecords } from '../store.js';
+import { AD_TOUCHES, TOUCH_KIND_CLASSES } from './ingest-columns.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;
@@ -93,6 +94,9 @@ export class KyselyMemberships implements MembershipsPort {
         .selectAll()
         .where('env_id', '=', env_id)
         .where('time', '>=', since_s)
+        // Conditions name impressions and clicks only: visits never crowd them out of the
+        // bound, and the ad touches' own partial index (0030_touch_kinds) serves the read.
+        .where(sql.raw<boolean>(AD_TOUCHES))
         .orderBy('time', 'desc')
         .limit(MAX_PERSON_ROWS);
     // One query per key, so each uses its own (env_id, key, time) index.
@@ -149,21 +153,25 @@ export class KyselyMemberships implements MembershipsPort {
       .where('event_time', '>=', since_s)
       .orderBy('v')
       .limit(limit);
-    const touches = this.db
-      .selectFrom('touches')
-      .select(this.bytes(col).as('v'))
-      .distinct()
-      .where('env_id', '=', env_id)
-      .where(col, 'is not', null)
-      .where('time', '>=', since_s)
-      .orderBy('v')
-      .limit(limit);
-    const [a, b] = await Promise.all([
+    // Ad touches and visits each on their own partial index (0030_touch_kinds).
+    const touches = TOUCH_KIND_CLASSES.map((kind) =>
+      this.db
+        .selectFrom('touches')
+        .select(this.bytes(col).as('v'))
+        .distinct()
+        .where('env_id', '=', env_id)
+        .where(sql.raw<boolean>(kind))
+        .where(col, 'is not', null)
+        .where('time', '>=', since_s)
+        .orderBy('v')
+        .limit(limit),
+    );
+    const [a, ...b] = await Promise.all([
       (after === null ? events : events.where(this.bytes(col), '>', after)).execute(),
-      (after === null ? touches : touches.where(this.bytes(col), '>', after)).execute(),
+      ...touches.map((q) => (after === null ? q : q.where(this.bytes(col), '>', after)).execute()),
     ]);
     // The first `limit` of the merged lists are exact: each list holds its first `limit`.
-    const merged = [...new Set([...a, ...b].map((r) => r.v as string))].sort();
+    const merged = [...new Set([...a, ...b.flat()].map((r) => r.v as string))].sort();
     return merged.slice(0, limit);
   }
 

@@ -10,7 +10,6 @@ import {
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
-  TOUCH_SELECT,
   touchLookupText,
 } from './ingest-columns.js';
 import type { IngestStatements } from './ingest-statements.js';
@@ -46,14 +45,19 @@ const CLAIM_AND_INSERT_EVENTS = `with v as (select * from json_populate_recordse
  * Each lookup's touches as findTouches reads them: one indexed query per key (a missing key
  * matches nothing), read back key by key, newest first.
  */
+const LOOKUP_KEYS: ReadonlyArray<[where: string, visits: boolean]> = [
+  ['"user_id" = l.user_id', true],
+  ['"anonymous_id" = any(l.anonymous_ids)', true],
+  // An event carries the id of an impression or a click, never of a visit.
+  ['"touch_id" = any(l.touch_ids)', false],
+  ['"ip" = l.ip', true],
+];
 const FIND_TOUCHES_MANY = `select l.i, t.* from json_to_recordset(?::json)
     as l(i int, env_id text, since int8, user_id text, ip text, anonymous_ids text[], touch_ids text[])
-  cross join lateral (
-    (${touchLookupText('l.env_id', 'l.since', '"user_id" = l.user_id').replace(TOUCH_SELECT, `${TOUCH_SELECT}, 0 as q`)})
-    union all (${touchLookupText('l.env_id', 'l.since', '"anonymous_id" = any(l.anonymous_ids)').replace(TOUCH_SELECT, `${TOUCH_SELECT}, 1 as q`)})
-    union all (${touchLookupText('l.env_id', 'l.since', '"touch_id" = any(l.touch_ids)').replace(TOUCH_SELECT, `${TOUCH_SELECT}, 2 as q`)})
-    union all (${touchLookupText('l.env_id', 'l.since', '"ip" = l.ip').replace(TOUCH_SELECT, `${TOUCH_SELECT}, 3 as q`)})
-  ) t
+  cross join lateral (${LOOKUP_KEYS.map(
+    ([where, visits], q) =>
+      `select k${q}.*, ${q} as q from (${touchLookupText('l.env_id', 'l.since', where, visits)}) as k${q}`,
+  ).join(' union all ')}) t
   order by l.i, t.q, t."time" desc, t."id" desc`;
 
 /** What recordConversion writes, for many conversions: paths, rows, then outbox rows. */

@@ -18,6 +18,7 @@ import type {
 } from '../store.js';
 import { eraseFromAudiences } from './audience-erasure.js';
 import { chunks } from './chunks.js';
+import { TOUCH_KIND_CLASSES } from './ingest-columns.js';
 import { conversionFromRow, eventFromRow, outboxFromRow, touchFromRow } from './row-mappers.js';
 
 /** Rounds of following identity links (cookie → email → other cookie…). */
@@ -144,15 +145,37 @@ async function findEvents(db: Db, env_id: string, r: Resolved): Promise<StoredEv
   return rows.map(eventFromRow).filter((e) => belongs(e, r));
 }
 
+/**
+ * The person's touches as reads of one kind class (ad touches, visits) under one key column,
+ * each on its own partial index (0030_touch_kinds): a read under several keys at once, or
+ * without the kind, would scan the environment's touches.
+ */
+function personTouchReads(r: Resolved) {
+  const keys = [
+    ['user_id', [...r.user_ids]],
+    ['anonymous_id', [...r.anonymous_ids]],
+  ] as const;
+  return TOUCH_KIND_CLASSES.flatMap((kind) =>
+    keys.flatMap(([col, values]) =>
+      chunks(values, CHUNK).map((part) => ({ kind: sql.raw<SqlBool>(kind), col, part })),
+    ),
+  );
+}
+
 async function findTouches(db: Db, env_id: string, r: Resolved): Promise<Touch[]> {
-  if (r.user_ids.size === 0 && r.anonymous_ids.size === 0) return [];
-  const rows = await db
-    .selectFrom('touches')
-    .selectAll()
-    .where('env_id', '=', env_id)
-    .where((eb) => eb.or(byPersonIds(eb, r)))
-    .execute();
-  return rows.map(touchFromRow);
+  const byId = new Map<number, Touch>();
+  for (const { kind, col, part } of personTouchReads(r)) {
+    const rows = await db
+      .selectFrom('touches')
+      .selectAll()
+      .where('env_id', '=', env_id)
+      .where(kind)
+      .where(col, 'in', part)
+      .execute();
+    // A touch under the person's user id and browser id is read twice.
+    for (const row of rows) byId.set(Number(row.id), touchFromRow(row));
+  }
+  return [...byId.values()];
 }
 
 async function findLinks(db: Db, env_id: string, r: Resolved) {
@@ -289,12 +312,13 @@ export async function eraseSubject(
   }
   const uids = [...r.user_ids];
   const anons = [...r.anonymous_ids];
-  if (uids.length > 0 || anons.length > 0) {
-    counts.touches = n(
+  for (const { kind, col, part } of personTouchReads(r)) {
+    counts.touches += n(
       await db
         .deleteFrom('touches')
         .where('env_id', '=', k.env_id)
-        .where((eb) => eb.or(byPersonIds(eb, r)))
+        .where(kind)
+        .where(col, 'in', part)
         .executeTakeFirst(),
     );
   }
