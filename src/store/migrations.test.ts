@@ -44,6 +44,7 @@ describe('migrations', () => {
       '0027_install_fraud',
       '0030_touch_kinds',
       '0031_postback_samples',
+      '0032_lift_reads',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

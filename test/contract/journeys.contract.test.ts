@@ -42,8 +42,8 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     afterAll(async () => dispose?.());
 
     it('JT01 every human touch of the range once, in time order, over pages split inside a second', async () => {
-      // The day counts include the bot's touch and the one before the range when they fall
-      // on the range's days: an estimate, prorated by the part of each day in the range.
+      // The day counts include the touch before the range when it falls on the range's days:
+      // an estimate, prorated by the part of each day in the range.
       const day = Math.floor(T / 86_400) * 86_400;
       const estimate = await store.estimateJourneyTouches('env_j', day, day + 2 * 86_400);
       expect(estimate).toBeGreaterThanOrEqual(23);
@@ -66,6 +66,24 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(pages).toBe(5);
       expect([...seen].sort()).toEqual(Array.from({ length: 23 }, (_, i) => `j${i}`).sort());
       expect(new Set(seen).size).toBe(23);
+    });
+
+    it('JT02 the estimate the sample share is taken from counts human touches only, as the pages read', async () => {
+      // A crawler's 3 touches to each human one: counted in, the share of the range read
+      // was a quarter of the truth and every sampled journey weighed 4 times too little.
+      const day = (Math.floor(T / 86_400) - 3) * 86_400;
+      const at = (i: number, over: Partial<Touch> = {}) =>
+        touch(1000 + i, { env_id: 'env_jb', time: day + 3600 + i, ...over });
+      await store.insertTouches([
+        ...Array.from({ length: 10 }, (_, i) => at(i)),
+        ...Array.from({ length: 25 }, (_, i) => at(100 + i, { traffic: 'bot' })),
+        ...Array.from({ length: 5 }, (_, i) => at(200 + i, { traffic: 'prefetch' })),
+      ]);
+      expect(await store.estimateJourneyTouches('env_jb', day, day + 86_400)).toBe(10);
+      // Prorated by the part of the day in the range, bots subtracted where they are.
+      expect(await store.estimateJourneyTouches('env_jb', day, day + 43_200)).toBe(5);
+      const page = await store.journeyTouches('env_jb', day, day + 86_400, null, 100);
+      expect(page.touches).toHaveLength(10);
     });
   });
 }

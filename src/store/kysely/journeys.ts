@@ -23,11 +23,27 @@ export class KyselyJourneys implements JourneysPort {
       .where('day', '<=', last)
       .groupBy('day')
       .execute();
+    // The day counts include bot and prefetch touches, which the pages never read: they are
+    // counted per day on their own partial index (0032_lift_reads) and taken off, so the
+    // sample share compares human touches with human touches.
+    const day = sql<number>`${sql.ref('time')} / ${sql.lit(DAY_S)}`;
+    const bots = await this.db
+      .selectFrom('touches')
+      .select((eb) => [day.as('day'), eb.fn.countAll<number>().as('n')])
+      .where('env_id', '=', env_id)
+      .where('time', '>=', first * DAY_S)
+      .where('time', '<', (last + 1) * DAY_S)
+      .where('traffic', 'is not', null)
+      .groupBy(day)
+      .execute();
+    const notHuman = new Map(bots.map((r) => [Number(r.day), Number(r.n)]));
     let total = 0;
     for (const r of rows) {
-      const start = Math.max(from_s, Number(r.day) * DAY_S);
-      const end = Math.min(to_s, (Number(r.day) + 1) * DAY_S);
-      total += (Number(r.n) * Math.max(0, end - start)) / DAY_S;
+      const d = Number(r.day);
+      const start = Math.max(from_s, d * DAY_S);
+      const end = Math.min(to_s, (d + 1) * DAY_S);
+      const human = Math.max(0, Number(r.n) - (notHuman.get(d) ?? 0));
+      total += (human * Math.max(0, end - start)) / DAY_S;
     }
     return Math.round(total);
   }

@@ -9,8 +9,10 @@ export interface TouchCursor {
 /** The stored touches the data-driven model reads for non-converting journeys (issue 23 §2). */
 export interface JourneysPort {
   /**
-   * About how many touches the environment has with `time` in [from_s, to_s): read from the
-   * day counts the reports keep (a few rows), the first and last day prorated.
+   * About how many human touches the environment has with `time` in [from_s, to_s), the
+   * touches `journeyTouches` reads: the day counts the reports keep (a few rows) less each
+   * day's bot and prefetch touches (counted on an index of those alone), the first and last
+   * day prorated.
    */
   estimateJourneyTouches(env_id: string, from_s: number, to_s: number): Promise<number>;
   /**
