@@ -40,6 +40,8 @@ export interface EventsTable {
   duplicate_count: number;
   /** bot | prefetch; null for human. */
   traffic: string | null;
+  /** 1 when the event carried a test code (0032_lift_reads), as `conversions.is_test`. */
+  is_test: Generated<number>;
 }
 
 export interface DedupKeysTable {

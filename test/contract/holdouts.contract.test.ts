@@ -119,6 +119,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         data: '{}',
         duplicate_count: 0,
         traffic: null,
+        is_test: 0,
         ...over,
       });
       await db
@@ -129,7 +130,9 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
           event('e3', { user_id: 'u9' }),
           event('e4', { user_id: 'u1', event_name: 'Lead' }),
           event('e5', { user_id: 'u1', traffic: 'bot' }),
-          event('e6', { user_id: 'u1', data: '{"test_code":"T1"}' }),
+          event('e6', { user_id: 'u1', data: '{"test_code":"T1"}', is_test: 1 }),
+          // A property of that name is the shop's own: the event counts.
+          event('e8', { user_id: 'u1', data: '{"properties":{"test_code":"SPRING-A"}}' }),
           event('e7', { user_id: 'u1', event_time: NOW_S - 100 }),
         ])
         .execute();
@@ -137,7 +140,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         user_ids: ['u1'],
         anonymous_ids: ['b1'],
       });
-      expect(rows.map((r) => r.pk).sort()).toEqual(['e1', 'e2']);
+      expect(rows.map((r) => r.pk).sort()).toEqual(['e1', 'e2', 'e8']);
       expect(rows.find((r) => r.pk === 'e1')).toEqual({
         pk: 'e1',
         time: NOW_S,

@@ -218,5 +218,26 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(out.map((o) => o.status)).toEqual(['accepted', 'accepted']);
       expect((await stored('ib-7b')).conversions).toHaveLength(1);
     });
+
+    it('IB08 a test event is stored flagged as one; a property named test_code is not a test', async () => {
+      const out = await batch([
+        event('Purchase', 'ib-8a', { user_id: 'ib-u8' }, { test_code: 'TEST8' }),
+        event(
+          'Purchase',
+          'ib-8b',
+          { user_id: 'ib-u8' },
+          {
+            properties: { value: 5, currency: 'EUR', test_code: 'SPRING-A' },
+          },
+        ),
+      ]);
+      expect(out.map((o) => o.status)).toEqual(['accepted', 'accepted']);
+      // The lift reads events by that flag (0032_lift_reads).
+      const read = await store.liftEvents(ENV, ['Purchase'], T - 10, T + 10, {
+        user_ids: ['ib-u8'],
+        anonymous_ids: [],
+      });
+      expect(read.map((r) => r.value)).toEqual([5]);
+    });
   });
 }

@@ -318,4 +318,27 @@ describe('holdouts', () => {
     expect(erased.status, JSON.stringify(erased.body)).toBe(200);
     expect(await entries()).toBe(1);
   });
+
+  it('HO06 a property named test_code is only a property: a test event alone is left out', async () => {
+    const made = await admin(base, '/api/holdouts', 'POST', {
+      env_id: 'env_t',
+      campaign_id: 'c-test-code',
+      fraction: 0.5,
+    });
+    for (const u of ['coupon-buyer', 'tester'])
+      await admin(base, `/api/holdouts/${made.body.id}/assignment?user_id=${u}`);
+    const events = [
+      // A shop's own A/B coupon test, not pixeltrail's test mode: a real sale.
+      ev('Purchase', 'coupon-buyer', {
+        properties: { value: 10, currency: 'EUR', test_code: 'SPRING-A' },
+      }),
+      ev('Purchase', 'tester', { test_event_code: 'TEST9', properties: { value: 10 } }),
+    ];
+    expect((await postEvents(base, events)).body.errors).toEqual([]);
+    const lift = await admin(base, `/api/reports/lift?holdout_id=${made.body.id}`);
+    const { exposed, holdout } = lift.body.groups;
+    expect(exposed.people + holdout.people).toBe(2);
+    expect(exposed.conversions + holdout.conversions).toBe(1);
+    expect({ ...exposed.revenue_by_currency, ...holdout.revenue_by_currency }).toEqual({ EUR: 10 });
+  });
 });

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable } from 'kysely';
 import type { Holdout, HoldoutSubject } from '../../domain/holdout.js';
 import type { HoldoutsPort, LiftEventRow } from '../ports/holdouts.js';
 import type { Database } from '../schema.js';
@@ -163,7 +163,7 @@ export class KyselyHoldouts implements HoldoutsPort {
           .where('event_name', 'in', names)
           .where('traffic', 'is', null)
           // Test events (a test code, like Meta's test_event_code) never count as results.
-          .where(sql<boolean>`data not like ${'%"test_code":%'}`)
+          .where('is_test', '=', 0)
           .execute();
         for (const r of rows)
           found.set(r.pk, {

@@ -18,6 +18,7 @@ export const EVENT_COLUMNS = [
   'data',
   'duplicate_count',
   'traffic',
+  'is_test',
 ] as const satisfies ReadonlyArray<keyof EventsTable>;
 
 export const CONVERSION_COLUMNS = [

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { type Attribution, matchTypeOf } from '../../domain/attribution.js';
 import type { Touch, TouchKind, TrackedEvent, Traffic } from '../../domain/event.js';
 import type { TrafficSource } from '../../domain/traffic-source.js';
@@ -41,7 +41,11 @@ export function touchFromRow(r: Selectable<TouchesTable>): Touch {
   };
 }
 
-export function eventToRow(pk: string, e: TrackedEvent, received_at_ms: number): EventsTable {
+export function eventToRow(
+  pk: string,
+  e: TrackedEvent,
+  received_at_ms: number,
+): Insertable<EventsTable> {
   return {
     pk,
     env_id: e.env_id,
@@ -57,6 +61,8 @@ export function eventToRow(pk: string, e: TrackedEvent, received_at_ms: number):
     data: JSON.stringify(e),
     duplicate_count: 0,
     traffic: e.traffic && e.traffic !== 'human' ? e.traffic : null,
+    // A later copy merged in never changes it: the first copy's test code stays (dedup.ts).
+    is_test: e.test_code ? 1 : 0,
   };
 }
 
