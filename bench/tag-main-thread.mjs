@@ -108,12 +108,22 @@ export async function tagMainThreadBench({ loads = 15, log = () => undefined } =
   const tag = fs.readFileSync(path.join(ROOT, 'dist', 'public', 't.js'));
   const gzip = zlib.gzipSync(tag, { level: 9 });
   const served = zlib.gzipSync(Buffer.concat([Buffer.from(NO_RULES), tag]), { level: 9 });
+  const enginePath = path.join(ROOT, 'dist', 'public', 'rules.js');
+  const rules = Buffer.concat([
+    Buffer.from('window.__ptr=[];\n'),
+    fs.existsSync(enginePath) ? fs.readFileSync(enginePath) : Buffer.alloc(0),
+  ]);
   let beacons = 0;
   let onBeacon = () => undefined;
   const server = http.createServer((req, res) => {
     if (req.url.startsWith('/t.js')) {
       res.writeHead(200, { 'content-type': 'text/javascript', 'content-encoding': 'gzip' });
       return res.end(served);
+    }
+    // As pixeltrail serves it to a tag that loads it (plain t.js, or an environment with rules).
+    if (req.url.startsWith('/rules.js')) {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      return res.end(rules);
     }
     if (req.url === '/trivial.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' });
