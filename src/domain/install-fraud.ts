@@ -107,20 +107,26 @@ export function floodWindow(time: number): { from: number; to: number } {
   return { from: time - FLOOD_HALF_WINDOW_S, to: time + FLOOD_HALF_WINDOW_S };
 }
 
-/** Why a click is part of a flood, from its counts, or null. */
-export function floodReason(
-  touch: Touch,
-  counts: FloodCounts,
-  s: InstallFraudSettings,
-): string | null {
+/** What flooded around a click: its device's clicks, its address's, or neither (null). */
+export type FloodBy = 'device' | 'ip' | null;
+
+/** What floods around a click, from its counts. */
+export function floodBy(counts: FloodCounts, s: InstallFraudSettings): FloodBy {
   // Counts stop at the threshold + 1 (an index range no longer than that): "more than".
   const over = (n: number | null, max: number) => max > 0 && n !== null && n > max;
-  if (over(counts.device, s.flood_clicks_per_device))
+  if (over(counts.device, s.flood_clicks_per_device)) return 'device';
+  if (over(counts.ip, s.flood_clicks_per_ip)) return 'ip';
+  return null;
+}
+
+/** Why a click is part of a flood, or null. */
+export function floodReason(touch: Touch, by: FloodBy, s: InstallFraudSettings): string | null {
+  if (by === 'device')
     return (
       `click flooding: its device sent more than ${s.flood_clicks_per_device} clicks in the ` +
       `hour around click ${touch.touch_id}`
     );
-  if (over(counts.ip, s.flood_clicks_per_ip))
+  if (by === 'ip')
     return (
       `click flooding: its IP address sent more than ${s.flood_clicks_per_ip} clicks in the ` +
       `hour around click ${touch.touch_id}`
@@ -165,9 +171,9 @@ function isBotAgent(ua: string): boolean {
 /** An install's data-centre ranges, parsed once per settings object. */
 const parsedRanges = new WeakMap<InstallFraudSettings, ReturnType<typeof parseCidr>[]>();
 
-/** True when `ip` lies in one of the settings' data-centre ranges. */
-function inDatacenter(ip: string, s: InstallFraudSettings): boolean {
-  if (s.datacenter_ips.length === 0) return false;
+/** The data-centre range (as configured) `ip` lies in, or null. */
+function datacenterRange(ip: string, s: InstallFraudSettings): string | null {
+  if (s.datacenter_ips.length === 0) return null;
   let ranges = parsedRanges.get(s);
   if (!ranges) {
     ranges = s.datacenter_ips.map(parseCidr);
@@ -177,15 +183,19 @@ function inDatacenter(ip: string, s: InstallFraudSettings): boolean {
   try {
     addr = ipaddr.process(ip);
   } catch {
-    return false;
+    return null;
   }
-  return ranges.some((r) => r !== null && r[0].kind() === addr.kind() && addr.match(r[0], r[1]));
+  const i = ranges.findIndex(
+    (r) => r !== null && r[0].kind() === addr.kind() && addr.match(r[0], r[1]),
+  );
+  return i < 0 ? null : s.datacenter_ips[i];
 }
 
 /**
  * Why an install looks sent by no phone, or null: its user agent is a bot's (isbot), a
  * headless browser's or an HTTP library's, or its address is in `datacenter_ips`. `rawIp` is
- * the address as sent (the stored one may be hashed).
+ * the address as sent (the stored one may be hashed); the reason names the range, never the
+ * address, since it is stored as it is (`ip_storage` may keep no address in clear).
  */
 export function suspiciousInstallReason(
   e: Pick<TrackedEvent, 'user' | 'traffic'>,
@@ -196,13 +206,14 @@ export function suspiciousInstallReason(
   const ua = e.user.user_agent;
   if (ua && (SERVER_AGENT_RE.test(ua) || isBotAgent(ua)))
     return `suspicious install: user agent ${ua.slice(0, 80)} is a bot, headless browser or HTTP library`;
-  if (rawIp && inDatacenter(rawIp, s))
-    return `suspicious install: ${rawIp} is in a data centre range (datacenter_ips)`;
+  const range = rawIp ? datacenterRange(rawIp, s) : null;
+  if (range)
+    return `suspicious install: its address is in the data centre range ${range} (datacenter_ips)`;
   return null;
 }
 
-/** Flood verdicts already known, by touch: the reason, or null for a clean click. */
-export type FloodVerdicts = ReadonlyMap<Touch, string | null>;
+/** Flood verdicts already known, by touch: what flooded, or null for a clean click. */
+export type FloodVerdicts = ReadonlyMap<Touch, FloodBy>;
 
 /**
  * The exclusion of an install's clicks: injected ones, and those whose flood verdict says so.
@@ -220,7 +231,7 @@ export function installExclusion(
       barred.set(touch, 'click_injection');
       return injected;
     }
-    const flooded = flood.get(touch) ?? null;
+    const flooded = floodReason(touch, flood.get(touch) ?? null, s);
     if (flooded) barred.set(touch, 'click_flooding');
     return flooded;
   };

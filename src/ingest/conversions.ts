@@ -69,7 +69,7 @@ export function conversionRows(
   pk: string,
   e: TrackedEvent,
   dests: DestinationConfig[],
-  { decisions, path, fraud }: Decided,
+  { decisions, path, fraud, verdicts }: Decided,
   { nowMs, platforms, copies }: Timing,
   { rawIp, clearUser }: RideAlong,
 ): ConversionRows {
@@ -94,6 +94,7 @@ export function conversionRows(
       created_at_ms: nowMs,
       ...(e.test_code ? { test: true } : {}),
       ...(fraud?.get(d.id) ? { fraud: fraud.get(d.id) } : {}),
+      ...(verdicts?.get(d.id) ? { fraud_verdicts: verdicts.get(d.id) } : {}),
     });
     const refused =
       !decision.attributed &&
@@ -171,7 +172,7 @@ export async function reattribute(
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
   if (dests.length === 0) return;
   const checks = eventChecks(merged, env, apps, rawIp);
-  const { decisions, path, fraud } = await decide(tx, merged, dests, checks);
+  const { decisions, path, fraud, verdicts } = await decide(tx, merged, dests, checks);
   const conversion_id = open[0]?.conversion_id;
   if (conversion_id) await tx.putConversionPath(pathOf(conversion_id, pk, merged, path, nowMs));
   for (const d of dests) {
@@ -179,9 +180,15 @@ export async function reattribute(
     const c = open.find((x) => x.dest_id === d.id);
     if (!decision || !c) continue;
     const flags = fraud?.get(d.id);
-    if (JSON.stringify(flags ?? null) !== JSON.stringify(c.fraud ?? null)) {
+    const judged = verdicts?.get(d.id);
+    if (
+      JSON.stringify(flags ?? null) !== JSON.stringify(c.fraud ?? null) ||
+      JSON.stringify(judged ?? null) !== JSON.stringify(c.fraud_verdicts ?? null)
+    ) {
       if (flags) c.fraud = flags;
       else delete c.fraud;
+      if (judged) c.fraud_verdicts = judged;
+      else delete c.fraud_verdicts;
       await tx.putConversion(c);
     }
     // Rows refused for their origin were never queued, whatever attributed_only says.

@@ -9,10 +9,11 @@ import type { DestinationConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
+import type { InstallVerdicts } from '../domain/install-verdicts.js';
 import type { IngestTx, TouchLookup } from '../store/store.js';
 import { pathLookbackS } from './conversion-paths.js';
 import { acceptRefusal } from './ingest-privacy.js';
-import { type EventChecks, fraudOutcome, settleFlood } from './install-checks.js';
+import { type EventChecks, fraudOutcome, settleFlood, untouchedOutcome } from './install-checks.js';
 import { CONSENT_DENIED, LIMITED_DATA_USE } from './late-copy.js';
 import { personLookup } from './person-lookup.js';
 import { needsViews, withViews } from './touch-views.js';
@@ -73,6 +74,8 @@ export interface Decided {
   path: PathInput | null;
   /** Install fraud flags by destination (install-checks.ts); absent: none. */
   fraud?: Map<string, FraudCheck[]>;
+  /** An install's verdicts by destination, kept for the debugger (install-verdicts.ts). */
+  verdicts?: Map<string, InstallVerdicts>;
 }
 
 export function decideWith(
@@ -115,11 +118,13 @@ export async function decideChecked(
   const touches = await withViews(tx, read, needsViews(dests));
   if (!checks.install || !('who' in input)) {
     const first = decideWith(e, dests, input, touches);
-    const suspicious = checks.install?.suspicious;
+    if (!checks.install) return first;
     // Consent or a bot already decided; a suspicious install is still counted as one.
-    if (!suspicious) return first;
-    const flag: FraudCheck[] = ['suspicious_install'];
-    return { ...first, fraud: new Map(dests.map((d) => [d.id, flag])) };
+    const { flags, verdicts } = untouchedOutcome(
+      checks,
+      dests.map((d) => d.id),
+    );
+    return { ...first, ...(flags.size > 0 ? { fraud: flags } : {}), verdicts };
   }
   const human = touches.filter(isHuman);
   const rules = new Map(
@@ -127,8 +132,8 @@ export async function decideChecked(
   );
   await settleFlood(tx, checks, input.who, human, rules.values());
   const { decisions, path } = decideWith(e, dests, input, touches);
-  const fraud = fraudOutcome(checks, input.who, human, rules, decisions);
-  return { decisions, path, fraud };
+  const { flags, verdicts } = fraudOutcome(checks, input.who, human, rules, decisions);
+  return { decisions, path, fraud: flags, verdicts };
 }
 
 export async function decide(

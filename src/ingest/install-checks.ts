@@ -9,9 +9,10 @@ import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import {
   bothExclusions,
+  type FloodBy,
   type FloodCounts,
   type FraudCheck,
-  floodReason,
+  floodBy,
   floodWindow,
   INSTALL_FRAUD_DEFAULTS,
   type InstallFraudSettings,
@@ -20,6 +21,7 @@ import {
   isInstall,
   suspiciousInstallReason,
 } from '../domain/install-fraud.js';
+import { emptyVerdicts, type InstallVerdicts } from '../domain/install-verdicts.js';
 import type { IngestTx } from '../store/store.js';
 import { type AppLookup, eventExclusion } from './eligibility.js';
 
@@ -38,8 +40,8 @@ export interface EventChecks {
 
 interface InstallState {
   settings: InstallFraudSettings;
-  /** Flood verdicts read so far: the reason, or null for a clean click. */
-  flood: Map<Touch, string | null>;
+  /** Flood verdicts read so far: what flooded, or null for a clean click. */
+  flood: Map<Touch, FloodBy>;
   /** Which check barred which touch (for the conversions' `fraud` flags). */
   barred: Map<Touch, FraudCheck>;
   /** Why the install looks sent by no phone, or null. */
@@ -89,10 +91,7 @@ export async function judgeFlood(
   if (!install) return;
   for (const t of clicks) {
     if (t.kind !== 'click' || install.flood.has(t)) continue;
-    install.flood.set(
-      t,
-      floodReason(t, await floodCounts(tx, t, install.settings), install.settings),
-    );
+    install.flood.set(t, floodBy(await floodCounts(tx, t, install.settings), install.settings));
   }
 }
 
@@ -120,10 +119,30 @@ export async function settleFlood(
     }
 }
 
+/** What an install's checks leave on each destination's conversion row. */
+export interface FraudOutcome {
+  /** The checks that fired, by destination; absent: none. */
+  flags: Map<string, FraudCheck[]>;
+  /** The verdicts the debugger explains (install-verdicts.ts), by destination. */
+  verdicts: Map<string, InstallVerdicts>;
+}
+
+/** The outcome of an install decided without reading its touches (consent, a bot). */
+export function untouchedOutcome(checks: EventChecks, dest_ids: readonly string[]): FraudOutcome {
+  const out: FraudOutcome = { flags: new Map(), verdicts: new Map() };
+  const install = checks.install;
+  if (!install) return out;
+  for (const id of dest_ids) {
+    out.verdicts.set(id, emptyVerdicts(install.settings, install.suspicious));
+    if (install.suspicious) out.flags.set(id, ['suspicious_install']);
+  }
+  return out;
+}
+
 /**
  * The `fraud` flags of each destination's conversion row: the checks that barred a touch
- * inside its window, and `suspicious_install` on every row. A suspicious install under
- * `suspicious_installs: reject` is credited nothing, saying why.
+ * inside its window, and `suspicious_install` on every row; and the verdicts behind them. A
+ * suspicious install under `suspicious_installs: reject` is credited nothing, saying why.
  */
 export function fraudOutcome(
   checks: EventChecks,
@@ -131,22 +150,27 @@ export function fraudOutcome(
   touches: readonly Touch[],
   rules: ReadonlyMap<string, AttributionRules>,
   decisions: Map<string, AttributionDecision>,
-): Map<string, FraudCheck[]> {
-  const flags = new Map<string, FraudCheck[]>();
+): FraudOutcome {
+  const out: FraudOutcome = { flags: new Map(), verdicts: new Map() };
   const install = checks.install;
-  if (!install) return flags;
+  if (!install) return out;
   for (const [dest_id, r] of rules) {
     const found = new Set<FraudCheck>();
+    const v = emptyVerdicts(install.settings, install.suspicious);
     for (const c of candidatesFor(who, touches, r)) {
       const check = c.in_window && c.excluded ? install.barred.get(c.touch) : undefined;
       if (check) found.add(check);
+      const by = check === 'click_flooding' ? install.flood.get(c.touch) : null;
+      if (by === 'device') v.flooding_device.push(c.touch.touch_id);
+      else if (by === 'ip') v.flooding_ip.push(c.touch.touch_id);
     }
     if (install.suspicious) {
       found.add('suspicious_install');
       if (install.settings.suspicious_installs === 'reject')
         decisions.set(dest_id, { attributed: false, reason: install.suspicious });
     }
-    if (found.size > 0) flags.set(dest_id, [...found]);
+    if (found.size > 0) out.flags.set(dest_id, [...found]);
+    out.verdicts.set(dest_id, v);
   }
-  return flags;
+  return out;
 }

@@ -45,6 +45,7 @@ describe('migrations', () => {
       '0030_touch_kinds',
       '0031_postback_samples',
       '0032_lift_reads',
+      '0033_fraud_verdicts',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

@@ -1,5 +1,6 @@
 import type { Attribution } from '../domain/attribution.js';
 import type { Touch, TouchKind, TrackedEvent } from '../domain/event.js';
+import type { InstallVerdicts } from '../domain/install-verdicts.js';
 import type { TriggerRule } from '../domain/trigger-rules.js';
 import type { ConversionPathRecord } from './audience-records.js';
 
@@ -42,6 +43,11 @@ export interface ConversionRecord {
    * `click_flooding` (a click of its barred), `suspicious_install`. Absent: none.
    */
   fraud?: string[];
+  /**
+   * What an install's checks decided at ingest (the settings, the clicks judged flooding, why
+   * it looked sent by no phone): the debugger explains these, never judges again.
+   */
+  fraud_verdicts?: InstallVerdicts;
 }
 
 /** Delivery state of one (conversion, destination). */

@@ -97,6 +97,8 @@ export interface ConversionsTable {
   dedup_row: number;
   /** The install fraud checks that fired, a JSON list; null when none (0027_install_fraud). */
   fraud: string | null;
+  /** An install's verdicts (domain/install-verdicts.ts), JSON; null for other events (0033). */
+  fraud_verdicts: string | null;
 }
 
 export interface OutboxTable {

@@ -44,7 +44,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         ...env,
         id: 'env_strict',
         write_key: 'wk_strict',
-        install_fraud: { suspicious_installs: 'reject' },
+        install_fraud: { suspicious_installs: 'reject', datacenter_ips: ['192.0.2.0/24'] },
         destinations: [{ ...env.destinations[0], id: 'dsp_strict' }],
       });
       ({ server, base } = await startPixeltrail(raw, tempDir(), {
@@ -88,8 +88,8 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       return body.conversions.find((c: { event_id: string }) => c.event_id === eventId);
     }
 
-    async function explanationOf(eventId: string) {
-      const { body } = await admin(base, '/api/events?env_id=env_t&limit=500');
+    async function explanationOf(eventId: string, env = 'env_t') {
+      const { body } = await admin(base, `/api/events?env_id=${env}&limit=500`);
       const pk = body.events.find((e: any) => e.event.event_id === eventId)?.pk;
       return (await admin(base, `/api/events/${pk}`)).body.conversions[0];
     }
@@ -232,6 +232,70 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         expect(metrics).toContain(
           `pixeltrail_install_fraud_total{env_id="env_t",check="${check}"} ${n}`,
         );
+    });
+
+    // Review finding 11: the debugger explains what was decided at ingest, never decides again.
+    it('IF08 the debugger explains the recorded decision: clicks after the install do not make the credited click flooding', async () => {
+      const gaid = `${kind}-08-device`;
+      await click('IF08-CLICK', gaid, '198.51.100.110');
+      await pass(300);
+      await install('if08', { gaid });
+      expect((await conversionOf('if08')).attribution).toMatchObject({ click_id: 'IF08-CLICK' });
+      // The device then floods: six more clicks in the half hour after the credited one.
+      await pass(60);
+      for (let i = 0; i < 6; i++) {
+        await click(`IF08-LATER-${i}`, gaid, '198.51.100.111');
+        await pass(60);
+      }
+      const { explanation: x } = await explanationOf('if08');
+      expect(x.attributed).toBe(true);
+      expect(x.summary).toMatch(/^credited click IF08-CLICK via device_id/);
+      // The clicks made since are shown as after the conversion, nothing as not eligible.
+      const shown = x.by_key.flatMap((k: any) => k.touches);
+      expect(shown.length).toBeGreaterThan(0);
+      for (const t of shown) expect(t.verdict).toBe('after_conversion');
+      // A flood judged at ingest is shown as it was judged.
+      const { explanation: flooded } = await explanationOf('if02');
+      expect(flooded.summary).toBe(
+        'click IF02-5 via device_id earns no credit: click flooding: its device sent more than 5 clicks in the hour around click IF02-5',
+      );
+    });
+
+    it('IF09 the debugger shows the recorded suspicious verdict of an install from a data centre, though the stored IP is a hash', async () => {
+      const trail = await explanationOf('if05-dc');
+      expect(trail.fraud).toEqual(['suspicious_install']);
+      expect(trail.fraud_verdicts.suspicious).toBe(
+        'suspicious install: its address is in the data centre range 192.0.2.0/24 (datacenter_ips)',
+      );
+      // The address itself is stored only as ip_storage says (an HMAC by default).
+      const { body } = await admin(base, '/api/events?env_id=env_t&limit=500');
+      const stored = body.events.find((e: any) => e.event.event_id === 'if05-dc');
+      expect(stored.event.user.ip).not.toBe('192.0.2.10');
+      expect(JSON.stringify(trail)).not.toContain('192.0.2.10');
+    });
+
+    it('IF10 an install refused as suspicious is explained as credited nothing, and its reason keeps no raw IP', async () => {
+      const gaid = `${kind}-10-device`;
+      await click('IF10-CLICK', gaid, '198.51.100.120', 'env_strict', 'dsp_strict');
+      await pass(300);
+      await install(
+        'if10',
+        { gaid, ip: '192.0.2.33', user_agent: 'okhttp/4.12.0' },
+        {},
+        'wk_strict',
+      );
+      const c = await conversionOf('if10', 'env_strict');
+      expect(c.attribution).toBeNull();
+      expect(c.reason).toBe(
+        'suspicious install: its address is in the data centre range 192.0.2.0/24 (datacenter_ips)',
+      );
+      for (const id of ['if10', 'if05-strict']) {
+        const { explanation: x } = await explanationOf(id, 'env_strict');
+        expect(x.attributed).toBe(false);
+        expect(x.summary).toMatch(/earns no credit: suspicious install: /);
+        const touch = x.by_key.find((k: any) => k.match_key === 'device_id').touches[0];
+        expect(touch.verdict).toBe('not_eligible');
+      }
     });
   });
 }

@@ -5,11 +5,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { findDestination } from '../../config/find-destination.js';
 import { attributionRules } from '../../domain/attribution.js';
 import { explainAttribution } from '../../domain/attribution-explain.js';
-import { cameAfter } from '../../domain/clock-skew.js';
 import { eventDiagnostics } from '../../domain/event-diagnostics.js';
-import { appLookup } from '../../ingest/eligibility.js';
+import {
+  bothExclusions,
+  INSTALL_FRAUD_DEFAULTS,
+  installBeganAt,
+  isInstall,
+} from '../../domain/install-fraud.js';
+import { emptyVerdicts, recordedExclusion } from '../../domain/install-verdicts.js';
+import { appLookup, eventExclusion } from '../../ingest/eligibility.js';
 import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
-import { eventChecks, judgeFlood } from '../../ingest/install-checks.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
 import { personTouches } from '../../ingest/person-lookup.js';
 import { withViews } from '../../ingest/touch-views.js';
@@ -50,38 +55,35 @@ function filterOf(q: Static<typeof Filter>): LiveFilter {
 async function explainedTrail(s: Services, trail: EventTrail) {
   const e = trail.event.event;
   const env = s.environment(e.env_id);
-  // The same eligibility filter ingest applied: an iOS app event's IP matches, an install's
-  // injected and flooding clicks (judged now, with the clicks stored now) say why.
-  const checks = eventChecks(e, env, appLookup(s.config.apps), undefined);
   const { who, touches } = await s.store.ingest(async (tx) => {
     const found = await personTouches(
       tx,
       e,
       e.event_time - Math.ceil(s.config.touch_retention_ms / 1000),
     );
-    const longest = Math.max(0, ...(env?.destinations ?? []).map((d) => d.click_window_ms));
-    const since = e.event_time - Math.ceil(longest / 1000);
-    await judgeFlood(
-      tx,
-      checks,
-      found.touches.filter(
-        (t) => t.kind === 'click' && t.time >= since && !cameAfter(t.time, e.event_time),
-      ),
-    );
     // With what the viewability tag measured of each impression (issue 24).
     return { who: found.who, touches: await withViews(tx, found.touches) };
   });
-  const exclude = checks.exclude;
+  // The eligibility filter ingest applied: an iOS app event's IP matches, and an install's
+  // verdicts as recorded at ingest (install-verdicts.ts): flooding is never counted again
+  // over clicks made since, nor a data centre judged on an address stored as a hash.
+  const ios = eventExclusion(e, env, appLookup(s.config.apps));
+  const settings = env?.install_fraud ?? INSTALL_FRAUD_DEFAULTS;
+  const began = installBeganAt(e);
   return {
     ...trail,
     diagnostics: eventDiagnostics(e, trail.event.received_at_ms),
     conversions: trail.conversions.map((c) => {
       const d = findDestination(env, c.dest_id);
+      // Rows recorded before verdicts were kept: injection, a function of the times alone.
+      const verdicts =
+        c.fraud_verdicts ?? (isInstall(e, settings) ? emptyVerdicts(settings, null) : null);
+      const fraud = verdicts ? recordedExclusion(verdicts, settings, began, touches) : undefined;
       const explanation = d
         ? explainAttribution(
             who,
             touches,
-            { ...attributionRules(d), exclude },
+            { ...attributionRules(d), exclude: bothExclusions(ios, fraud) },
             c.reason === CONSENT_DENIED || e.consent.ads === false,
           )
         : null;

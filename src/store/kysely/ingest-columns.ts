@@ -42,6 +42,7 @@ export const CONVERSION_COLUMNS = [
   'match_type',
   'dedup_row',
   'fraud',
+  'fraud_verdicts',
 ] as const satisfies ReadonlyArray<keyof ConversionsTable>;
 
 export const PATH_COLUMNS = [
@@ -119,7 +120,7 @@ export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "des
   "reason" = excluded."reason", "attr_type" = excluded."attr_type",
   "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id",
   "match_type" = excluded."match_type", "dedup_row" = excluded."dedup_row",
-  "fraud" = excluded."fraud"`;
+  "fraud" = excluded."fraud", "fraud_verdicts" = excluded."fraud_verdicts"`;
 
 /** What a second write of a conversion's path changes. */
 export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update set "touches" = excluded."touches",

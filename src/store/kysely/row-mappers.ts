@@ -1,6 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import { type Attribution, matchTypeOf } from '../../domain/attribution.js';
 import type { Touch, TouchKind, TrackedEvent, Traffic } from '../../domain/event.js';
+import type { InstallVerdicts } from '../../domain/install-verdicts.js';
 import type { TrafficSource } from '../../domain/traffic-source.js';
 import type {
   ConversionsTable,
@@ -97,6 +98,7 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
     is_test: c.test ? 1 : 0,
     dedup_row: c.dedup_row ? 1 : 0,
     fraud: c.fraud?.length ? JSON.stringify(c.fraud) : null,
+    fraud_verdicts: c.fraud_verdicts ? JSON.stringify(c.fraud_verdicts) : null,
   };
 }
 
@@ -123,6 +125,9 @@ export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRe
     ...(num(r.is_test) === 1 ? { test: true } : {}),
     ...(num(r.dedup_row) === 1 ? { dedup_row: true } : {}),
     ...(r.fraud ? { fraud: JSON.parse(r.fraud) as string[] } : {}),
+    ...(r.fraud_verdicts
+      ? { fraud_verdicts: JSON.parse(r.fraud_verdicts) as InstallVerdicts }
+      : {}),
   };
 }
 

@@ -80,9 +80,16 @@ function conversionView(c: Trail['conversions'][number]): HTMLElement {
     x && x.missing_keys.length > 0
       ? h('p', { class: 'muted' }, `Keys this event lacked: ${x.missing_keys.join(', ')}`)
       : null;
-  // Install fraud checks that fired (issue 25): why a click was barred is in the touches above.
+  // Install fraud checks that fired (issue 25), as recorded at ingest: why a click was barred
+  // is in the touches above; why the install looked sent by no phone, here.
+  const suspicious = c.fraud_verdicts?.suspicious;
   const fraud = c.fraud?.length
-    ? h('p', { class: 'fraud' }, pill(`install fraud: ${c.fraud.join(', ')}`, 'warn'))
+    ? h(
+        'p',
+        { class: 'fraud' },
+        pill(`install fraud: ${c.fraud.join(', ')}`, 'warn'),
+        suspicious ? ` ${suspicious}` : null,
+      )
     : null;
   return h('div', { class: 'conversion' }, head, fraud, passed, keys, advice);
 }
