@@ -1,7 +1,8 @@
 /**
- * Issue 23 on both stores: imported costs replace the same campaign, channel and day; spend
- * typed in before 0023_costs survives the table's rebuild; channel settings are saved, read
- * and forgotten; a visit's traffic source rides on its touch and comes back on the lookup.
+ * Issue 23 on both stores: imported costs replace what their campaigns cost on their days
+ * (every channel), as spend typed in does; spend typed in before 0023_costs survives the
+ * table's rebuild; channel settings are saved, read and forgotten; a visit's traffic source
+ * rides on its touch and comes back on the lookup.
  */
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -40,30 +41,57 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     });
     afterAll(async () => dispose?.());
 
-    it('CC01 an import replaces the same campaign, channel and day, and keeps the others', async () => {
+    it('CC01 an import replaces what its campaigns cost on its days, every channel, and keeps the others', async () => {
       await store.putCosts(
         'e',
         [
           row({ impressions: 1000, clicks: 20 }),
           row({ channel: 'Email', cost: 5, currency: 'USD' }),
           row({ day: DAY + 1, cost: 7 }),
+          row({ campaign_id: 'c3', cost: 1 }),
         ],
         1,
       );
       await store.putCosts('e', [row({ cost: 12.5, source: 'facebook', medium: 'cpc' })], 2);
       await store.putCosts('other', [row({ cost: 99 })], 2);
+      // c1 on DAY is what the second import says, whatever channels the first named; c1 on
+      // DAY + 1 and c3 on DAY were not in it.
       expect(await store.listCosts('e', DAY, DAY + 1)).toEqual([
         row({ cost: 12.5, source: 'facebook', medium: 'cpc' }),
-        row({ channel: 'Email', cost: 5, currency: 'USD' }),
+        row({ campaign_id: 'c3', cost: 1 }),
       ]);
-      expect((await store.listCosts('e', DAY, DAY + 2)).map((c) => c.cost)).toEqual([12.5, 5, 7]);
+      expect((await store.listCosts('e', DAY, DAY + 2)).map((c) => c.cost)).toEqual([12.5, 1, 7]);
     });
 
-    it('CC02 spend typed in for a range sits beside imported costs', async () => {
+    it('CC07 the same line imported again under a channel replaces it: the day costs once', async () => {
+      await store.putCosts('e7', [row({ cost: 100 })], 1);
+      await store.putCosts('e7', [row({ cost: 100, channel: 'Paid Search' })], 2);
+      expect(await store.listCosts('e7', DAY, DAY + 1)).toEqual([
+        row({ cost: 100, channel: 'Paid Search' }),
+      ]);
+    });
+
+    it("CC02 spend typed in for a range sits beside other campaigns' costs, and replaces its own days", async () => {
       await store.setCampaignCost('e', 'c2', DAY, DAY, 30, null);
       expect(await store.listCosts('e', DAY, DAY + 1)).toContainEqual(
         expect.objectContaining({ campaign_id: 'c2', channel: '', cost: 30, currency: null }),
       );
+      // Typed in over days an import covered: what was typed is the campaign's cost then.
+      await store.putCosts(
+        'e8',
+        [row({ channel: 'Paid Social', cost: 40 }), row({ day: DAY + 1 })],
+        1,
+      );
+      await store.setCampaignCost('e8', 'c1', DAY, DAY, 25, 'EUR');
+      expect(await store.listCosts('e8', DAY, DAY + 2)).toEqual([
+        row({ cost: 25 }),
+        row({ day: DAY + 1 }),
+      ]);
+      // And an import after it replaces the typed-in day in turn.
+      await store.putCosts('e8', [row({ channel: 'Email', cost: 3 })], 2);
+      expect(await store.listCosts('e8', DAY, DAY + 1)).toEqual([
+        row({ channel: 'Email', cost: 3 }),
+      ]);
     });
 
     it('CC03 channel settings are saved, replaced and forgotten', async () => {

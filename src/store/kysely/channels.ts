@@ -3,6 +3,7 @@ import type { ChannelSettings } from '../../domain/channel-rules.js';
 import type { CostRow } from '../../domain/costs.js';
 import type { ChannelsPort, CostLine, StoredChannelSettings } from '../ports/channels.js';
 import type { Database } from '../schema.js';
+import { campaignDays, clearCampaignDays } from './campaign-cost-days.js';
 
 /** Cost rows per insert statement (11 bound values each). */
 const COST_CHUNK = 200;
@@ -13,6 +14,7 @@ export class KyselyChannels implements ChannelsPort {
 
   async putCosts(env_id: string, rows: readonly CostRow[], now_ms: number): Promise<number> {
     await this.db.transaction().execute(async (tx) => {
+      await clearCampaignDays(tx, env_id, campaignDays(rows));
       for (let i = 0; i < rows.length; i += COST_CHUNK) {
         await tx
           .insertInto('campaign_costs')
@@ -29,17 +31,6 @@ export class KyselyChannels implements ChannelsPort {
               impressions: r.impressions,
               clicks: r.clicks,
               updated_at_ms: now_ms,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['env_id', 'campaign_id', 'channel', 'day']).doUpdateSet((eb) => ({
-              cost: eb.ref('excluded.cost'),
-              currency: eb.ref('excluded.currency'),
-              source: eb.ref('excluded.source'),
-              medium: eb.ref('excluded.medium'),
-              impressions: eb.ref('excluded.impressions'),
-              clicks: eb.ref('excluded.clicks'),
-              updated_at_ms: eb.ref('excluded.updated_at_ms'),
             })),
           )
           .execute();

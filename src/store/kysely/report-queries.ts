@@ -10,6 +10,7 @@ import {
 } from '../../domain/report.js';
 import { touchDays } from '../../domain/touch-days.js';
 import type { Database } from '../schema.js';
+import { campaignDays, clearCampaignDays } from './campaign-cost-days.js';
 
 /** Day-count rows per upsert statement (7 bound values each). */
 const TOUCH_DAY_CHUNK = 100;
@@ -153,8 +154,8 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
 }
 
 /**
- * Spreads `cost` evenly over the UTC days [from_day, to_day] of one campaign, replacing what
- * was entered for those days before.
+ * Spreads `cost` evenly over the UTC days [from_day, to_day] of one campaign: what was
+ * stored for those days before, typed in or imported under any channel, is replaced.
  */
 export async function setCampaignCost(
   db: Kysely<Database>,
@@ -173,16 +174,10 @@ export async function setCampaignCost(
     cost: cost / days,
     currency,
   }));
-  await db
-    .insertInto('campaign_costs')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.columns(['env_id', 'campaign_id', 'channel', 'day']).doUpdateSet((eb) => ({
-        cost: eb.ref('excluded.cost'),
-        currency: eb.ref('excluded.currency'),
-      })),
-    )
-    .execute();
+  await db.transaction().execute(async (tx) => {
+    await clearCampaignDays(tx, env_id, campaignDays(rows));
+    await tx.insertInto('campaign_costs').values(rows).execute();
+  });
 }
 
 /** Total spend entered per campaign of an environment. */

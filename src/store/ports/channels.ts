@@ -15,8 +15,8 @@ export interface StoredChannelSettings {
 /** Channel settings and imported costs (issue 23). */
 export interface ChannelsPort {
   /**
-   * Saves imported daily costs in one transaction: each row replaces what was stored for its
-   * (campaign, channel, day). Answers the rows written.
+   * Saves imported daily costs in one transaction: what each campaign cost on each day the
+   * rows name, under every channel, is replaced by the rows. Answers the rows written.
    */
   putCosts(env_id: string, rows: readonly CostRow[], now_ms: number): Promise<number>;
   /** Every cost of an environment on the UTC days [from_day, to_day) (Unix days). */

@@ -9,7 +9,10 @@ export interface ReportsPort {
   reportCounts(q: ReportQuery): Promise<ReportCounts[]>;
   /** Served, measurable and viewable impressions and view-through credits, per group (issue 24). */
   viewabilityCounts(q: ViewabilityQuery): Promise<ViewabilityCounts[]>;
-  /** Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days). */
+  /**
+   * Spreads a campaign's spend evenly over the UTC days [from_day, to_day] (Unix days),
+   * replacing what those days held under any channel, typed in or imported.
+   */
   setCampaignCost(
     env_id: string,
     campaign_id: string,
