@@ -16,6 +16,7 @@ import {
 import { cameAfter } from './clock-skew.js';
 import { deviceAnonymousIds } from './device-id.js';
 import type { Touch } from './event.js';
+import type { AppKind } from './mobile-platform.js';
 import { type Viewability, viewabilityOf } from './viewability.js';
 
 /** Touches shown per match key: the nearest in time to the conversion. */
@@ -103,17 +104,38 @@ export function matchKeysFor(touch: Touch, who: ConversionIdentity): MatchKey[] 
   return [...new Set(keys)].sort((a, b) => MATCH_KEY_RANK[a] - MATCH_KEY_RANK[b]);
 }
 
-function missingKeys(who: ConversionIdentity): string[] {
+/**
+ * The keys the conversion lacked, as the sender could add them. An app has no cookie, and on
+ * iOS an IP earns nothing (mobile-platform.ts): an app is advised the ids it can send — the
+ * advertising id (on iOS, with ATT authorization), the user id, a click id, and on Android
+ * Google Play's install referrer.
+ */
+function missingKeys(who: ConversionIdentity, app: AppKind | null): string[] {
   const u = who.user;
-  const has: Record<string, boolean> = {
-    user_id: !!u.user_id,
-    email: !!u.email_sha256,
-    phone: !!u.phone_sha256,
-    cookie: !!(u.anonymous_id || u.cookie_id),
-    click_id: !!u.click_id,
-    ip: !!u.ip,
-    user_agent: !!u.user_agent,
-  };
+  const people = { user_id: !!u.user_id, email: !!u.email_sha256, phone: !!u.phone_sha256 };
+  const has: Record<string, boolean> =
+    app === 'ios'
+      ? { ...people, 'idfa (with ATT authorization)': !!u.idfa, click_id: !!u.click_id }
+      : app === 'android'
+        ? {
+            ...people,
+            gaid: !!u.gaid,
+            click_id: !!u.click_id,
+            install_referrer: !!u.install_referrer_click_id,
+          }
+        : app === 'app'
+          ? {
+              ...people,
+              'idfa (with ATT authorization) or gaid': !!(u.idfa || u.gaid),
+              click_id: !!u.click_id,
+            }
+          : {
+              ...people,
+              cookie: !!(u.anonymous_id || u.cookie_id),
+              click_id: !!u.click_id,
+              ip: !!u.ip,
+              user_agent: !!u.user_agent,
+            };
   return Object.keys(has).filter((k) => !has[k]);
 }
 
@@ -212,13 +234,15 @@ function summaryOf(
  * won and its class, every competing touch inside its window that was passed over and why
  * (a weaker class, an earlier touch, a weaker key), and each touch of the person under each
  * key that found it with the rule — window, destination, timing or consent — it met or
- * missed. Pure: the caller reads the touches.
+ * missed. Pure: the caller reads the touches. `app`: the app the event came from
+ * (mobile-platform.ts appKindOf), whose advice on missing keys differs from the web's.
  */
 export function explainAttribution(
   who: ConversionIdentity,
   all: readonly Touch[],
   rules: AttributionRules,
   consentDenied: boolean,
+  app: AppKind | null = null,
 ): AttributionExplanation {
   // Visits are never a destination's to claim: they are not explained as candidates.
   const touches = all.filter((t) => t.kind !== 'visit');
@@ -291,6 +315,6 @@ export function explainAttribution(
     match_type: winner ? matchTypeOf(winner.key) : null,
     passed_over,
     by_key,
-    missing_keys: missingKeys(who),
+    missing_keys: missingKeys(who, app),
   };
 }

@@ -3,6 +3,7 @@ import { attribute, attributionRules, type ConversionIdentity } from './attribut
 import { explainAttribution } from './attribution-explain.js';
 import type { Touch } from './event.js';
 import {
+  appKindOf,
   deterministicOnly,
   iosAppEvidence,
   iosProbabilisticOff,
@@ -198,5 +199,51 @@ describe('mobile platforms (issue 25)', () => {
     // A zeroed GAID is Android's opt-out: no evidence of anything; garbage is not an IDFA.
     expect(evidence({ gaid: zero }).why).toBeNull();
     expect(evidence({ idfa: 'not an id' }).why).toBeNull();
+  });
+
+  it('MP09 the debugger advises an app the keys an app can send, a website the web keys', () => {
+    const server = { source: 'server' as const };
+    expect(appKindOf({ ...server, user: { att_status: 'denied' } })).toBe('ios');
+    expect(appKindOf({ ...server, user: { os: 'android' } })).toBe('android');
+    expect(appKindOf({ ...server, user: { install_referrer_click_id: 'c' } })).toBe('android');
+    expect(appKindOf({ ...server, user: {}, app_id: 'com.x' }, () => 'android')).toBe('android');
+    expect(appKindOf({ ...server, user: { app_instance_id: 'fi' } })).toBe('app');
+    expect(appKindOf({ ...server, user: {} })).toBeNull();
+    expect(appKindOf({ source: 'pixel', user: { gaid: 'g' } })).toBeNull();
+    const who = (user: ConversionIdentity['user']): ConversionIdentity => ({
+      time: 10_060,
+      user,
+      linked: [],
+    });
+    const missing = (user: ConversionIdentity['user'], app: Parameters<typeof appKindOf>[0]) =>
+      explainAttribution(who(user), [], rules, false, appKindOf(app)).missing_keys;
+    expect(missing({ ip: '198.51.100.7' }, { ...server, user: { os: 'ios' } })).toEqual([
+      'user_id',
+      'email',
+      'phone',
+      'idfa (with ATT authorization)',
+      'click_id',
+    ]);
+    expect(missing({ user_id: 'u' }, { ...server, user: { os: 'android' } })).toEqual([
+      'email',
+      'phone',
+      'gaid',
+      'click_id',
+      'install_referrer',
+    ]);
+    expect(missing({ gaid: 'g' }, { ...server, user: { app_instance_id: 'fi' } })).toEqual([
+      'user_id',
+      'email',
+      'phone',
+      'click_id',
+    ]);
+    expect(missing({ ip: '198.51.100.7' }, { ...server, user: {} })).toEqual([
+      'user_id',
+      'email',
+      'phone',
+      'cookie',
+      'click_id',
+      'user_agent',
+    ]);
   });
 });

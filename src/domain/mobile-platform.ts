@@ -66,7 +66,17 @@ export type AppPlatformLookup = (appId: string) => 'ios' | 'android' | undefined
 
 /** What of an event says where it comes from. */
 export interface PlatformFacts {
-  user: Pick<UserKeys, 'os' | 'idfa' | 'idfv' | 'att_status' | 'idfa_withheld'>;
+  user: Pick<
+    UserKeys,
+    | 'os'
+    | 'idfa'
+    | 'idfv'
+    | 'att_status'
+    | 'idfa_withheld'
+    | 'gaid'
+    | 'app_instance_id'
+    | 'install_referrer_click_id'
+  >;
   app_id?: string;
   source: EventSource;
   action_source?: ActionSource;
@@ -96,6 +106,26 @@ export function iosAppEvidence(e: PlatformFacts, appPlatform?: AppPlatformLookup
   if (u.att_status) return `it carries an App Tracking Transparency status, ${u.att_status}`;
   const platform = e.app_id ? appPlatform?.(e.app_id) : undefined;
   if (platform === 'ios') return `app ${e.app_id} is an iOS app (config apps)`;
+  return null;
+}
+
+/** The app an event comes from: iOS, Android, or an app whose platform nothing names. */
+export type AppKind = 'ios' | 'android' | 'app';
+
+/**
+ * Which app an event comes from, or null for the web (the debugger's advice on the keys to
+ * send): iOS by iosAppEvidence; Android when `user.os` says so, it carries a GAID or a Play
+ * install referrer, or names an app the config lists as Android; else an app when it names
+ * one, carries an app instance id or says `action_source: app`.
+ */
+export function appKindOf(e: PlatformFacts, appPlatform?: AppPlatformLookup): AppKind | null {
+  if (e.source === 'pixel' || e.action_source === 'website') return null;
+  if (iosAppEvidence(e, appPlatform)) return 'ios';
+  const u = e.user;
+  const platform = e.app_id ? appPlatform?.(e.app_id) : undefined;
+  if (u.os === 'android' || u.gaid || u.install_referrer_click_id || platform === 'android')
+    return 'android';
+  if (e.app_id || u.app_instance_id || e.action_source === 'app') return 'app';
   return null;
 }
 

@@ -254,6 +254,14 @@ describe('mobile app events (MMP-style)', () => {
     const ip = x.by_key.find((k: any) => k.match_key === 'ip').touches[0];
     expect(ip).toMatchObject({ touch_id: 'CLK-IOS-IP', verdict: 'not_eligible' });
     expect(ip.message).toContain('IP matching is off');
+    // What the app could send instead: no cookie, no IP (it would not count on iOS).
+    expect(x.missing_keys).toEqual([
+      'user_id',
+      'email',
+      'phone',
+      'idfa (with ATT authorization)',
+      'click_id',
+    ]);
   });
 
   it('MA07 with ios_probabilistic_matching: true the same iOS install is credited by IP', async () => {
@@ -425,6 +433,13 @@ describe('mobile app events (MMP-style)', () => {
       match_key: 'install_referrer',
       match_type: 'deterministic',
     });
+    // An Android app can still send a user id, an email, a phone, a click id.
+    expect((await explanationOf('play-1')).missing_keys).toEqual([
+      'user_id',
+      'email',
+      'phone',
+      'click_id',
+    ]);
   });
 
   it('MA13 Segment: an Application Installed with the Play referrer in context.referrer is credited to its click', async () => {

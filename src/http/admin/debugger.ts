@@ -13,6 +13,7 @@ import {
   isInstall,
 } from '../../domain/install-fraud.js';
 import { emptyVerdicts, recordedExclusion } from '../../domain/install-verdicts.js';
+import { appKindOf } from '../../domain/mobile-platform.js';
 import { appLookup, eventExclusion } from '../../ingest/eligibility.js';
 import { protectEvent, protectTouch } from '../../ingest/ingest-privacy.js';
 import { type LiveFilter, type LiveItem, matchesLive } from '../../ingest/live-bus.js';
@@ -67,7 +68,10 @@ async function explainedTrail(s: Services, trail: EventTrail) {
   // The eligibility filter ingest applied: an iOS app event's IP matches, and an install's
   // verdicts as recorded at ingest (install-verdicts.ts): flooding is never counted again
   // over clicks made since, nor a data centre judged on an address stored as a hash.
-  const ios = eventExclusion(e, env, appLookup(s.config.apps));
+  const apps = appLookup(s.config.apps);
+  const ios = eventExclusion(e, env, apps);
+  // An app is advised the keys an app can send (no cookie; no IP on iOS).
+  const app = appKindOf(e, (id) => apps(e.env_id, id)?.platform);
   const settings = env?.install_fraud ?? INSTALL_FRAUD_DEFAULTS;
   const began = installBeganAt(e);
   return {
@@ -85,6 +89,7 @@ async function explainedTrail(s: Services, trail: EventTrail) {
             touches,
             { ...attributionRules(d), exclude: bothExclusions(ios, fraud) },
             c.reason === CONSENT_DENIED || e.consent.ads === false,
+            app,
           )
         : null;
       return { ...c, explanation };
