@@ -2,7 +2,6 @@ import type { HttpResult } from '../delivery/destinations/adapter.js';
 import type { JobHandler } from '../delivery/job-handler.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import { classifyAttempt, type DeliveryVerdict } from '../domain/delivery-policy.js';
-import { groupOf } from '../domain/holdout.js';
 import { sha256Hex } from '../domain/identity.js';
 import type { Store } from '../store/store.js';
 import {
@@ -55,7 +54,14 @@ export async function exposedMembers(
 ): Promise<MembershipRow[]> {
   const members = await deps.store.audienceMembers(a.record.env_id, a.record.id);
   const holdout = await deps.holdouts?.forAudience(a.record.id, true);
-  return holdout ? members.filter((m) => groupOf(holdout, m.person) === 'exposed') : members;
+  if (!holdout || !deps.holdouts) return members;
+  // By the key each person first entered the test under, not their key now: one held out
+  // as a browser stays held out once they log in.
+  const groups = await deps.holdouts.groupsOf(
+    holdout,
+    members.map((m) => m.person),
+  );
+  return members.filter((m) => groups.get(m.person) === 'exposed');
 }
 
 /** The outbox jobs that add or remove these persons: one per request the platform allows. */

@@ -1,8 +1,8 @@
 import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
-import type { Holdout } from '../domain/holdout.js';
-import type { AudienceRecord, MemberKeyType, Store } from '../store/store.js';
+import type { Holdout, HoldoutGroup } from '../domain/holdout.js';
+import type { AudienceRecord, MemberKeyType, PersonIds, Store } from '../store/store.js';
 
 // What an audience is to the rest of the code: its loaded form, the identifiers that make
 // someone's membership worth re-evaluating, and the service's dependencies. The service
@@ -50,7 +50,10 @@ export interface LoadedAudience {
 /** An audience's holdout (issue 23): whom syncs and exports leave out, who enters its test. */
 export interface AudienceHoldouts {
   forAudience(audience_id: string, fresh?: boolean): Promise<Holdout | null>;
-  enterAudience(env_id: string, audience_id: string, persons: readonly string[]): Promise<void>;
+  /** The person enters the audience's test, under the key they first entered it with, if any. */
+  enterAudience(env_id: string, audience_id: string, who: PersonIds): Promise<void>;
+  /** Each membership person's group, by the key they first entered the test under. */
+  groupsOf(h: Holdout, persons: readonly string[]): Promise<Map<string, HoldoutGroup>>;
 }
 
 export interface AudienceServiceDeps {

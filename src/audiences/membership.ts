@@ -58,7 +58,7 @@ export async function evaluateKey(
     await store.deleteMemberships(env_id, a.record.id, rows);
   else await store.upsertMemberships(env_id, a.record.id, rows, deps.nowMs());
   // A member enters the audience's holdout test now (the first entry stays).
-  if (result.member) await deps.holdouts?.enterAudience(env_id, a.record.id, [person]);
+  if (result.member) await deps.holdouts?.enterAudience(env_id, a.record.id, who);
   return { rows, member: result.member };
 }
 

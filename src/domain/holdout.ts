@@ -86,3 +86,35 @@ export function withFraction(
   if (fractions.at(-1)?.fraction === fraction) return [...fractions];
   return [...fractions, { from_ms: at_ms, fraction }];
 }
+
+/**
+ * The keys a person may have entered a holdout test under: `u:<user id>` first when they
+ * have one (the key a new entry takes), then `a:<browser id>` for each of their browsers.
+ */
+export function personKeys(who: {
+  user_id: string | null;
+  anonymous_ids: readonly string[];
+}): string[] {
+  const browsers = who.anonymous_ids.map((a) => `a:${a}`);
+  return who.user_id ? [`u:${who.user_id}`, ...browsers] : browsers;
+}
+
+/**
+ * A person's first entry among several (their keys entered apart, before anything linked
+ * them): the earliest, ties broken by key so every process picks the same. Its key is the
+ * one the person's group is hashed from for good, so a browser held out before its login
+ * stays held out after it.
+ */
+export function firstEntry<E extends { person: string; entered_at: number }>(
+  entries: readonly E[],
+): E | null {
+  let first: E | null = null;
+  for (const e of entries)
+    if (
+      !first ||
+      e.entered_at < first.entered_at ||
+      (e.entered_at === first.entered_at && e.person < first.person)
+    )
+      first = e;
+  return first;
+}

@@ -209,6 +209,33 @@ describe('lift report', () => {
     const ci = none.conversion_rate.absolute_ci as [number, number];
     expect(ci[1] - ci[0]).toBeGreaterThan(0.5);
   });
+  it('LF09 a person whose ids entered apart counts once, and in neither group if on both sides', () => {
+    const h = holdout(0.5, 'ho_keys');
+    const pick = (group: 'exposed' | 'holdout', prefix: string) =>
+      Array.from({ length: 100 }, (_, i) => `${prefix}${i}`).find((k) => groupOf(h, k) === group);
+    const heldBrowser = pick('holdout', 'a:b') as string;
+    const heldUser = pick('holdout', 'u:x') as string;
+    const heldBrowser2 = pick('holdout', 'a:c') as string;
+    const exposedBrowser = pick('exposed', 'a:d') as string;
+    const r = liftReport({
+      holdout: h,
+      entries: [
+        // Held out as a browser, then its user entered too: one person, once.
+        { person: heldBrowser, key: heldUser, entered_at: 20 },
+        { person: heldBrowser, entered_at: 10 },
+        // Two browsers of one user entered apart, one each side: saw both.
+        { person: heldBrowser2, entered_at: 10 },
+        { person: heldBrowser2, key: exposedBrowser, entered_at: 12 },
+      ],
+      conversions: [{ person: heldBrowser, time: 30, value: 5, currency: 'EUR' }],
+      from: 0,
+      to: 100,
+      precision: 0.05,
+    });
+    expect(r.groups.holdout).toMatchObject({ people: 1, converters: 1, conversions: 1 });
+    expect(r.groups.exposed.people).toBe(0);
+    expect(r.switched).toBe(1);
+  });
 });
 
 describe('lift statistics', () => {

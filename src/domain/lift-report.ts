@@ -25,6 +25,11 @@ export interface LiftEntry {
   person: string;
   /** Unix seconds. */
   entered_at: number;
+  /**
+   * The key this entry was recorded under, when not `person`: one person's ids that entered
+   * apart (a browser, then its user) are one person, hashed by the key they entered first.
+   */
+  key?: string;
 }
 
 /** A conversion event, already resolved to the person it belongs to. */
@@ -59,8 +64,9 @@ export interface GroupFigures {
 export interface LiftReport {
   groups: Record<HoldoutGroup, GroupFigures>;
   /**
-   * People whose group changed after they entered, because the fraction changed: they saw
-   * both sides of the test, so they are counted in neither.
+   * People whose group changed after they entered, because the fraction changed, or whose
+   * ids entered apart on both sides (a browser exposed, another held out, before a login
+   * joined them): they saw both sides of the test, so they are counted in neither.
    */
   switched: number;
   /** Share of people who converted at least once. */
@@ -115,23 +121,37 @@ function summaryOf(r: Omit<LiftReport, 'summary'>): string {
 }
 
 /**
- * The lift report. Each person counts in the group the hash gave them when they entered
- * (the fraction then in force), and only if the fraction in force now gives them the same
- * group; their conversions from entry to `to` count. One pass over entries and conversions.
+ * The lift report. Each person counts once, from their first entry, in the group the hash
+ * of that entry's key gave them then (the fraction then in force), and only if the fraction
+ * in force now gives them the same group and no other key of theirs entered on the other
+ * side; their conversions from entry to `to` count. One pass over entries and conversions.
  */
 export function liftReport(input: LiftInput): LiftReport {
   const { holdout, from, to } = input;
+  const inRange = input.entries.filter((e) => e.entered_at >= from && e.entered_at < to);
+  const keyOf = (e: LiftEntry) => e.key ?? e.person;
+  const groupAt = (e: LiftEntry, ms: number): HoldoutGroup =>
+    holdoutPosition(holdout.salt, keyOf(e)) < fractionAt(holdout, ms) ? 'holdout' : 'exposed';
+  const first = new Map<string, LiftEntry>();
+  for (const e of inRange) {
+    const f = first.get(e.person);
+    if (!f || e.entered_at < f.entered_at || (e.entered_at === f.entered_at && keyOf(e) < keyOf(f)))
+      first.set(e.person, e);
+  }
+  const both = new Set<string>();
+  for (const e of inRange) {
+    const f = first.get(e.person) as LiftEntry;
+    if (groupAt(e, e.entered_at * 1000) !== groupAt(f, f.entered_at * 1000)) both.add(e.person);
+  }
   const people = new Map<string, Person>();
   let switched = 0;
-  for (const e of input.entries) {
-    if (e.entered_at < from || e.entered_at >= to || people.has(e.person)) continue;
-    const position = holdoutPosition(holdout.salt, e.person);
-    const group = position < fractionAt(holdout, e.entered_at * 1000) ? 'holdout' : 'exposed';
-    if (group !== (position < currentFraction(holdout) ? 'holdout' : 'exposed')) {
+  for (const [person, e] of first) {
+    const group = groupAt(e, e.entered_at * 1000);
+    if (both.has(person) || group !== groupAt(e, Number.POSITIVE_INFINITY)) {
       switched += 1;
       continue;
     }
-    people.set(e.person, { group, entered_at: e.entered_at, conversions: 0, revenue: new Map() });
+    people.set(person, { group, entered_at: e.entered_at, conversions: 0, revenue: new Map() });
   }
   for (const c of input.conversions) {
     const p = people.get(c.person);

@@ -1,12 +1,36 @@
-import type { Holdout } from '../domain/holdout.js';
-import { type LiftConversion, type LiftReport, liftReport } from '../domain/lift-report.js';
-import type { Store } from '../store/store.js';
+import { firstEntry, type Holdout } from '../domain/holdout.js';
+import {
+  type LiftConversion,
+  type LiftEntry,
+  type LiftReport,
+  liftReport,
+} from '../domain/lift-report.js';
+import type { Store, UserLink } from '../store/store.js';
+
+/**
+ * The user each browser belongs to: the one it was last seen with, as the audiences' person
+ * lookup decides (a shared computer's browser is its latest user's).
+ */
+function browserUsers(links: readonly UserLink[]): Map<string, UserLink> {
+  const owner = new Map<string, UserLink>();
+  for (const l of links) {
+    const o = owner.get(l.anonymous_id);
+    if (!o || l.last_seen > o.last_seen || (l.last_seen === o.last_seen && l.user_id < o.user_id))
+      owner.set(l.anonymous_id, l);
+  }
+  return owner;
+}
 
 /**
  * The lift report of a holdout over [from_s, to_s), read from the store: the entries of the
  * range, every user id and browser id of those people (identity links), and their
  * conversion events, read by those ids on their indexes. Linear in the people and their
  * events; the environment's other traffic is never read.
+ *
+ * One person is counted once: entries under a user id and under the browsers that user
+ * logged in on (entered apart before the login linked them, or before keys were made
+ * stable) are one person, whose key is the first they entered under (`firstEntry`, as the
+ * holdout service assigns), and all of whose ids bring their events.
  */
 export async function runLiftReport(
   store: Pick<Store, 'holdoutEntries' | 'userLinks' | 'liftEvents'>,
@@ -16,20 +40,42 @@ export async function runLiftReport(
   precision: number,
 ): Promise<LiftReport & { entries: number }> {
   const entries = await store.holdoutEntries(h.id, from_s, to_s);
+  const users = new Set<string>();
+  const browsers = new Set<string>();
+  for (const e of entries) (e.person.startsWith('u:') ? users : browsers).add(e.person.slice(2));
+  const links = await store.userLinks(h.env_id, [...users], [...browsers]);
+  const owner = browserUsers(links);
+  // A person is their user id when one is known, else their browser id.
+  const personOfKey = (key: string) =>
+    key.startsWith('u:')
+      ? key
+      : owner.has(key.slice(2))
+        ? `u:${owner.get(key.slice(2))?.user_id}`
+        : key;
+  const byPerson = new Map<string, LiftEntry[]>();
+  for (const e of entries) {
+    const p = personOfKey(e.person);
+    byPerson.set(p, [...(byPerson.get(p) ?? []), e]);
+  }
+  // Each person's entries under their first key: liftReport counts them once, in the group
+  // of that key, and not at all if another of their keys entered on the other side.
+  const stable = new Map<string, string>();
+  const merged: LiftEntry[] = [];
+  for (const [p, es] of byPerson) {
+    const first = firstEntry(es) as LiftEntry;
+    stable.set(p, first.person);
+    for (const e of es) merged.push({ ...e, person: first.person, key: e.person });
+  }
+  // Every id of a person brings their events: their user id and each browser it was seen on.
   const byUser = new Map<string, string>();
   const byBrowser = new Map<string, string>();
-  for (const e of entries) {
-    if (e.person.startsWith('u:')) byUser.set(e.person.slice(2), e.person);
-    else byBrowser.set(e.person.slice(2), e.person);
+  for (const [p, key] of stable) {
+    if (p.startsWith('u:')) byUser.set(p.slice(2), key);
+    else byBrowser.set(p.slice(2), key);
   }
-  const links = await store.userLinks(h.env_id, [...byUser.keys()], [...byBrowser.keys()]);
-  // A user's browsers are that user's; a browser that entered alone and logged in later
-  // brings its user id's events. An id that entered on its own keeps its own entry.
   for (const l of links) {
-    const user = byUser.get(l.user_id);
-    const browser = byBrowser.get(l.anonymous_id);
-    if (user && !browser) byBrowser.set(l.anonymous_id, user);
-    else if (browser && !user) byUser.set(l.user_id, browser);
+    const key = stable.get(`u:${l.user_id}`);
+    if (key && owner.get(l.anonymous_id)?.user_id === l.user_id) byBrowser.set(l.anonymous_id, key);
   }
   const events = await store.liftEvents(h.env_id, h.conversion_events, from_s, to_s, {
     user_ids: [...byUser.keys()],
@@ -44,7 +90,7 @@ export async function runLiftReport(
   }
   const report = liftReport({
     holdout: h,
-    entries,
+    entries: merged,
     conversions,
     from: from_s,
     to: to_s,

@@ -234,6 +234,8 @@ export class KyselyStore implements Store {
   readonly recordHoldoutEntries: Store['recordHoldoutEntries'] = (...a) =>
     this.holdouts.recordHoldoutEntries(...a);
   readonly holdoutEntries: Store['holdoutEntries'] = (...a) => this.holdouts.holdoutEntries(...a);
+  readonly holdoutEntriesOf: Store['holdoutEntriesOf'] = (...a) =>
+    this.holdouts.holdoutEntriesOf(...a);
   readonly userLinks: Store['userLinks'] = (...a) => this.holdouts.userLinks(...a);
   readonly liftEvents: Store['liftEvents'] = (...a) => this.holdouts.liftEvents(...a);
 

@@ -18,7 +18,7 @@ export type { AdminListsPort } from './ports/admin.js';
 export type { AudienceStore } from './ports/audiences.js';
 export type { ChannelsPort, CostLine, StoredChannelSettings } from './ports/channels.js';
 export type { DefinitionsPort } from './ports/definitions.js';
-export type { HoldoutsPort, LiftEventRow } from './ports/holdouts.js';
+export type { HoldoutsPort, LiftEventRow, UserLink } from './ports/holdouts.js';
 export type { IngestPort, IngestTx, SetWiseIngest } from './ports/ingest.js';
 export type { JourneysPort, TouchCursor } from './ports/journeys.js';
 export type { MaintenancePort } from './ports/maintenance.js';

@@ -69,6 +69,13 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(await store.holdoutEntries('ho_1', 150, 201)).toEqual([
         { person: 'u:c', entered_at: 200 },
       ]);
+      // A person's keys, whenever they entered: the first one found through them.
+      const of = await store.holdoutEntriesOf('ho_1', ['u:c', 'a:b', 'a:never', 'u:c']);
+      expect(of.sort((x, y) => x.person.localeCompare(y.person))).toEqual([
+        { person: 'a:b', entered_at: 100 },
+        { person: 'u:c', entered_at: 200 },
+      ]);
+      expect(await store.holdoutEntriesOf('ho_2', ['u:c'])).toEqual([]);
     });
 
     it('HS03 links and conversion events are read by the people asked about only', async () => {
@@ -101,8 +108,8 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         .execute();
       const links = await store.userLinks('env_h', ['u1'], ['b2', 'b3']);
       expect(links.sort((a, b) => a.user_id.localeCompare(b.user_id))).toEqual([
-        { user_id: 'u1', anonymous_id: 'b1' },
-        { user_id: 'u2', anonymous_id: 'b2' },
+        { user_id: 'u1', anonymous_id: 'b1', last_seen: 1 },
+        { user_id: 'u2', anonymous_id: 'b2', last_seen: 1 },
       ]);
       const event = (pk: string, over: Record<string, unknown>) => ({
         pk,

@@ -341,4 +341,96 @@ describe('holdouts', () => {
     expect(exposed.conversions + holdout.conversions).toBe(1);
     expect({ ...exposed.revenue_by_currency, ...holdout.revenue_by_currency }).toEqual({ EUR: 10 });
   });
+
+  it('HO07 a browser held out before it logs in stays held out after, and is counted once', async () => {
+    const browsers = Array.from({ length: 40 }, (_, i) => `ck-login-${i}`);
+    const anon = (ck: string, name: string, user: Record<string, string> = {}) => ({
+      event_name: name,
+      event_id: `${name}-${ck}-${Math.random()}`,
+      env_id: 'env_t',
+      user: { anonymous_id: ck, email: `${ck}@example.com`, ...user },
+      properties: {},
+    });
+    expect(
+      (
+        await postEvents(
+          base,
+          browsers.map((ck) => anon(ck, 'Wishlist')),
+        )
+      ).body.errors,
+    ).toEqual([]);
+    await settle();
+    const created = await admin(base, '/api/audiences', 'POST', {
+      env_id: 'env_t',
+      name: 'Wishlist',
+      min_export_size: 2,
+      rules: { all: [{ event: 'Wishlist', within: '7d' }] },
+      holdout: { fraction: 0.5 },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const aud = created.body.id as string;
+    const h = (await admin(base, '/api/holdouts?env_id=env_t')).body.holdouts.find(
+      (x: { audience_id?: string }) => x.audience_id === aud,
+    );
+    const split = { salt: h.id as string, fractions: [{ from_ms: 0, fraction: 0.5 }] };
+    // A held-out browser, and a user id its login brings that alone would hash exposed.
+    const ck = browsers.find((b) => groupOf(split, `a:${b}`) === 'holdout') as string;
+    let k = 0;
+    while (groupOf(split, `u:login-${k}`) !== 'exposed') k++;
+    const user = `login-${k}`;
+    expect((await postEvents(base, [anon(ck, 'Login', { user_id: user })])).body.errors).toEqual(
+      [],
+    );
+    await settle();
+
+    const lookup = await admin(base, `/api/audiences/${aud}/members?user_id=${user}`);
+    expect(lookup.body).toEqual({ member: false, holdout: true });
+    const before = meta.got.length;
+    const sync = await admin(base, `/api/audiences/${aud}/sync`, 'POST', {
+      dest_id: 'meta1',
+      platform_audience_id: '7001',
+    });
+    expect(sync.status, JSON.stringify(sync.body)).toBe(202);
+    await deliveriesSettled(server);
+    const sent = meta.got
+      .slice(before)
+      .map((r) => r.body)
+      .join('\n');
+    expect(sent).toContain(
+      sha256Hex(browsers.find((b) => b !== ck && groupOf(split, `a:${b}`) === 'exposed') as string),
+    );
+    for (const id of [user, ck, `${ck}@example.com`]) expect(sent).not.toContain(sha256Hex(id));
+
+    const lift = await admin(base, `/api/reports/lift?holdout_id=${h.id}`);
+    expect(lift.body.entries).toBe(40);
+    const { exposed, holdout } = lift.body.groups;
+    expect(exposed.people + holdout.people).toBe(40);
+    expect(holdout.people).toBe(
+      browsers.filter((b) => groupOf(split, `a:${b}`) === 'holdout').length,
+    );
+  });
+
+  it('HO08 a campaign keeps the group a browser got before it logged in, and one entry', async () => {
+    const made = await admin(base, '/api/holdouts', 'POST', {
+      env_id: 'env_t',
+      campaign_id: 'c-login',
+      fraction: 0.5,
+    });
+    const split = { salt: made.body.id as string, fractions: [{ from_ms: 0, fraction: 0.5 }] };
+    const ck = Array.from({ length: 100 }, (_, i) => `ck-camp-${i}`).find(
+      (b) => groupOf(split, `a:${b}`) === 'holdout',
+    ) as string;
+    let k = 0;
+    while (groupOf(split, `u:camp-user-${k}`) !== 'exposed') k++;
+    const user = `camp-user-${k}`;
+    const ask = (q: string) => admin(base, `/api/holdouts/${made.body.id}/assignment?${q}`);
+    expect((await ask(`anonymous_id=${ck}`)).body).toMatchObject({ group: 'holdout' });
+    const login = { ...ev('Login', user), user: { user_id: user, anonymous_id: ck } };
+    expect((await postEvents(base, [login])).body.errors).toEqual([]);
+    for (const q of [`user_id=${user}`, `anonymous_id=${ck}`])
+      expect((await ask(q)).body).toMatchObject({ person: `a:${ck}`, group: 'holdout' });
+    const lift = await admin(base, `/api/reports/lift?holdout_id=${made.body.id}`);
+    expect(lift.body.entries).toBe(1);
+    expect(lift.body.groups.holdout.people).toBe(1);
+  });
 });

@@ -1,6 +1,6 @@
-import { type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Holdout, HoldoutSubject } from '../../domain/holdout.js';
-import type { HoldoutsPort, LiftEventRow } from '../ports/holdouts.js';
+import type { HoldoutsPort, LiftEventRow, UserLink } from '../ports/holdouts.js';
 import type { Database } from '../schema.js';
 import { chunks } from './chunks.js';
 import { bumpDefinitionVersion, definitionVersion } from './definition-versions.js';
@@ -128,18 +128,35 @@ export class KyselyHoldouts implements HoldoutsPort {
     return rows.map((r) => ({ person: r.person, entered_at: num(r.entered_at) }));
   }
 
+  async holdoutEntriesOf(holdout_id: string, persons: readonly string[]) {
+    const out: Array<{ person: string; entered_at: number }> = [];
+    for (const part of chunks([...new Set(persons)], CHUNK)) {
+      const rows = await this.db
+        .selectFrom('holdout_entries')
+        .select(['person', 'entered_at'])
+        .where('holdout_id', '=', holdout_id)
+        .where('person', 'in', part)
+        .execute();
+      for (const r of rows) out.push({ person: r.person, entered_at: num(r.entered_at) });
+    }
+    return out;
+  }
+
   async userLinks(env_id: string, user_ids: readonly string[], anonymous_ids: readonly string[]) {
-    const out: Array<{ user_id: string; anonymous_id: string }> = [];
+    const out: UserLink[] = [];
     const links = () =>
       this.db
         .selectFrom('identity_links')
-        .select(['key_value as user_id', 'anonymous_id'])
+        .select(['key_value as user_id', 'anonymous_id', 'last_seen'])
         .where('env_id', '=', env_id)
         .where('key_type', '=', 'user_id');
+    const add = (rows: Array<{ user_id: string; anonymous_id: string; last_seen: unknown }>) => {
+      for (const r of rows) out.push({ ...r, last_seen: num(r.last_seen) });
+    };
     for (const part of chunks(user_ids, CHUNK))
-      out.push(...(await links().where('key_value', 'in', part).execute()));
+      add(await links().where('key_value', 'in', part).execute());
     for (const part of chunks(anonymous_ids, CHUNK))
-      out.push(...(await links().where('anonymous_id', 'in', part).execute()));
+      add(await links().where('anonymous_id', 'in', part).execute());
     return out;
   }
 

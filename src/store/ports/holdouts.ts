@@ -12,6 +12,13 @@ export interface LiftEventRow {
   currency: string | null;
 }
 
+/** A browser seen with a user id; the latest `last_seen` (Unix s) is the browser's user. */
+export interface UserLink {
+  user_id: string;
+  anonymous_id: string;
+  last_seen: number;
+}
+
 /** Holdouts, who entered their tests, and what the lift report reads (issue 23 §3). */
 export interface HoldoutsPort {
   /** A counter every holdout write moves on; other processes poll it to drop their copies. */
@@ -38,12 +45,17 @@ export interface HoldoutsPort {
   ): Promise<void>;
   /** Entries with `entered_at` in [from_s, to_s). */
   holdoutEntries(holdout_id: string, from_s: number, to_s: number): Promise<LiftEntry[]>;
+  /**
+   * The entries of these persons (`u:<user id>`, `a:<browser id>`), whenever they entered:
+   * one person's keys, to find the one they first entered under.
+   */
+  holdoutEntriesOf(holdout_id: string, persons: readonly string[]): Promise<LiftEntry[]>;
   /** Identity links between these user ids or browser ids and the other kind. */
   userLinks(
     env_id: string,
     user_ids: readonly string[],
     anonymous_ids: readonly string[],
-  ): Promise<Array<{ user_id: string; anonymous_id: string }>>;
+  ): Promise<UserLink[]>;
   /**
    * Human, non-test events named `names` with `event_time` in [from_s, to_s) that carry one
    * of these user ids or browser ids, each once; read on the (env_id, id, event_time)

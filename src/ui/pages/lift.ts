@@ -130,7 +130,7 @@ function render(r: LiftView): HTMLElement {
       ? h(
           'p',
           { class: 'muted' },
-          `${r.switched} people changed group with the fraction and count in neither.`,
+          `${r.switched} people saw both sides (the fraction changed, or their ids entered on both) and count in neither.`,
         )
       : null,
   );
