@@ -1,4 +1,5 @@
-import { csvRecords } from './fx-csv.js';
+import { csvRecords } from './csv-records.js';
+import { calendarDay } from './fx-rates.js';
 import { isCurrencyCode } from './money.js';
 import type { FieldError } from './validation-error.js';
 
@@ -29,7 +30,6 @@ const MAX_TEXT_CHARS = 256;
 const REQUIRED = ['date', 'campaign_id', 'cost', 'currency'] as const;
 const OPTIONAL = ['channel', 'source', 'medium', 'impressions', 'clicks'] as const;
 const COLUMNS = [...REQUIRED, ...OPTIONAL];
-const DAY_MS = 86_400_000;
 
 /** A refused row, named by its place (0-based index of data rows; CSV: its 1-based line). */
 export interface CostRowError extends FieldError {
@@ -61,10 +61,8 @@ export function checkCostRow(
   const errors: FieldError[] = [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return { ok: false, errors: [{ field: '', message: 'must be an object' }] };
-  const date = text(o.date);
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
-  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== date)
-    errors.push({ field: 'date', message: 'must be a date YYYY-MM-DD' });
+  const day = calendarDay(text(o.date));
+  if (day === null) errors.push({ field: 'date', message: 'must be a date YYYY-MM-DD' });
   const campaign = text(o.campaign_id);
   if (campaign === '' || campaign.length > MAX_TEXT_CHARS || campaign.includes('\u0000'))
     errors.push({ field: 'campaign_id', message: `must be 1-${MAX_TEXT_CHARS} characters` });
@@ -88,7 +86,7 @@ export function checkCostRow(
   return {
     ok: true,
     row: {
-      day: Math.floor(ms / DAY_MS),
+      day: day as number,
       campaign_id: campaign,
       channel: opt.channel ?? '',
       cost,
@@ -118,7 +116,8 @@ export function mergeCostRows(
 ): CostRow[] {
   const byKey = new Map<string, CostRow>();
   for (const { index, line, row } of checked) {
-    const key = JSON.stringify([row.campaign_id, row.channel, row.day]);
+    // Neither campaign nor channel holds a NUL (checkCostRow): the key is unambiguous.
+    const key = `${row.campaign_id}\u0000${row.channel}\u0000${row.day}`;
     const had = byKey.get(key);
     if (!had) {
       byKey.set(key, { ...row });
@@ -169,7 +168,8 @@ export function costsFromJson(body: unknown): CostImport | { unusable: FieldErro
  * are kept. Unusable as a whole (no header, a required column missing, too many lines).
  */
 export function costsFromCsv(csv: string): CostImport | { unusable: FieldError[] } {
-  const records = csvRecords(csv);
+  // The header, the rows allowed and one more, to know there are too many.
+  const records = csvRecords(csv, MAX_COST_ROWS + 2);
   const header = records[0];
   if (!header) return { unusable: [{ field: 'body', message: 'the CSV is empty' }] };
   if (!('cells' in header)) return { unusable: [{ field: 'header', message: header.error }] };
@@ -194,9 +194,11 @@ export function costsFromCsv(csv: string): CostImport | { unusable: FieldError[]
       errors.push({ index, line: r.line, field: 'line', message: r.error });
       return;
     }
-    const raw = Object.fromEntries(
-      COLUMNS.map((c, i) => [c, (at[i] as number) >= 0 ? (r.cells[at[i] as number] ?? '') : '']),
-    );
+    const raw: Record<string, string> = {};
+    for (let i = 0; i < COLUMNS.length; i++) {
+      const col = at[i] as number;
+      raw[COLUMNS[i] as string] = col >= 0 ? (r.cells[col] ?? '') : '';
+    }
     const c = checkCostRow(raw);
     if (c.ok) good.push({ index, line: r.line, row: c.row });
     else for (const e of c.errors) errors.push({ index, line: r.line, ...e });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cheapestCpuMs } from '../../test/helpers/cpu-time.js';
 import { parseFxCsv } from './fx-csv.js';
-import { checkFxRate, dayOfDate, FxTable } from './fx-rates.js';
+import { calendarDay, checkFxRate, dayOfDate, FxTable } from './fx-rates.js';
 import { minorDigits, roundMoney, subtractMoney, sumMoney } from './money.js';
 
 const day = dayOfDate;
@@ -63,6 +63,27 @@ describe('exchange rates', () => {
     expect(checkFxRate({ date: '2026-02-03', from: 'USD', to: 'EUR', rate: '0x10' }).ok).toBe(
       false,
     );
+  });
+});
+
+describe('calendar days', () => {
+  it('FX12 calendarDay is the day Date reads for every date that exists, and null for the rest', () => {
+    const viaDate = (text: string) => {
+      const ms = Date.parse(`${text}T00:00:00Z`);
+      return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === text
+        ? ms / 86_400_000
+        : null;
+    };
+    const texts: string[] = ['0000-01-01', '0000-02-29', '0099-12-31', '9999-12-31', '2026-1-01'];
+    for (const y of [1600, 1700, 1899, 1900, 1969, 1970, 2000, 2024, 2025, 2100, 2400]) {
+      for (let m = 0; m <= 13; m++) {
+        for (let d = 0; d <= 32; d++) {
+          const p = (n: number, w: number) => String(n).padStart(w, '0');
+          texts.push(`${p(y, 4)}-${p(m, 2)}-${p(d, 2)}`);
+        }
+      }
+    }
+    for (const t of texts) expect(calendarDay(t), t).toBe(viaDate(t));
   });
 });
 

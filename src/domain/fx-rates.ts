@@ -2,7 +2,8 @@ import { isCurrencyCode } from './money.js';
 import type { FieldError } from './validation-error.js';
 
 const DAY_MS = 86_400_000;
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_PARTS = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /** A rate as text (CSV): plain decimal or exponent notation, nothing else. */
 const RATE_TEXT_RE = /^\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
@@ -20,6 +21,28 @@ export interface FxRate {
 /** The UTC day number (Unix days) of a `YYYY-MM-DD` date. */
 export function dayOfDate(date: string): number {
   return Date.parse(`${date}T00:00:00Z`) / DAY_MS;
+}
+
+/**
+ * The UTC day number of a `YYYY-MM-DD` date that exists (not 2026-02-30), else null. By
+ * arithmetic (Howard Hinnant's days_from_civil, the proleptic Gregorian calendar as Date
+ * reads it): an import checks one date a line, and a Date parsed and printed back cost it
+ * a microsecond or more each.
+ */
+export function calendarDay(date: string): number | null {
+  const m = DATE_PARTS.exec(date);
+  if (!m) return null;
+  const y = Number(m[1]);
+  const month = Number(m[2]);
+  const d = Number(m[3]);
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const last = month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] ?? 0);
+  if (d < 1 || d > last) return null;
+  const yy = month <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + d - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
 }
 
 /** `YYYY-MM-DD` of a Unix day number. */
@@ -45,7 +68,7 @@ export function checkFxRate(
   const o = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   if (o !== raw) return { ok: false, errors: [{ field: '', message: 'must be an object' }] };
   const date = typeof o.date === 'string' ? o.date.trim() : '';
-  if (!DATE_RE.test(date) || dateOfDay(dayOfDate(date)) !== date)
+  if (calendarDay(date) === null)
     errors.push({ field: 'date', message: 'must be a date like 2026-11-01' });
   const from = currencyField(o.from, 'from', errors);
   const to = currencyField(o.to, 'to', errors);

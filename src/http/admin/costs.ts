@@ -5,8 +5,12 @@ import { DAY_S } from '../../domain/report.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
 
-/** A cost import: 100,000 CSV lines of ~80 bytes, with room to spare. */
-const MAX_COST_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * A cost import of MAX_COST_ROWS lines of 128 bytes on average (an ad platform's export line
+ * with its channel, source and medium is 60-110), or as many JSON rows: what the row cap
+ * needs, no more (12.8 MB).
+ */
+export const MAX_COST_BODY_BYTES = MAX_COST_ROWS * 128;
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 
 const CostQuery = Type.Object({
@@ -25,7 +29,8 @@ const dayOf = (date: string) => Date.parse(`${date}T00:00:00Z`) / 1000 / DAY_S;
  * `{costs: [...]}` or a CSV file (`content-type: text/csv`; `date,campaign_id,cost,currency`
  * and optional `channel,source,medium,impressions,clicks`). Every good row is saved, each bad
  * one named by index (JSON) or line (CSV) and field; 400 when none is good. An import replaces
- * what was stored for the same campaign, channel and day. GET lists what is stored.
+ * what each campaign it names cost on each day it names, every channel. GET lists what is
+ * stored.
  */
 export function costsApi(app: FastifyInstance, s: Services): void {
   app.register(async (api) => {

@@ -7,8 +7,11 @@ import type { FieldError } from '../../domain/validation-error.js';
 import { HttpError } from '../errors.js';
 import type { Services } from '../services.js';
 
-/** A rates import: 100,000 CSV lines of ~30 bytes, with room to spare. */
-const MAX_FX_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * A rates import of MAX_FX_IMPORT_ROWS lines of 64 bytes on average (a CSV line is about 25,
+ * a JSON rate about 60): what the row cap needs (6.4 MB).
+ */
+export const MAX_FX_BODY_BYTES = MAX_FX_IMPORT_ROWS * 64;
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 
 const ListQuery = Type.Object({
