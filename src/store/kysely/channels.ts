@@ -3,7 +3,7 @@ import type { ChannelSettings } from '../../domain/channel-rules.js';
 import type { CostRow } from '../../domain/costs.js';
 import type { ChannelsPort, CostLine, StoredChannelSettings } from '../ports/channels.js';
 import type { Database } from '../schema.js';
-import { campaignDays, clearCampaignDays } from './campaign-cost-days.js';
+import { clearCampaignDays } from './campaign-cost-days.js';
 
 /** Cost rows per insert statement (11 bound values each). */
 const COST_CHUNK = 200;
@@ -14,7 +14,7 @@ export class KyselyChannels implements ChannelsPort {
 
   async putCosts(env_id: string, rows: readonly CostRow[], now_ms: number): Promise<number> {
     await this.db.transaction().execute(async (tx) => {
-      await clearCampaignDays(tx, env_id, campaignDays(rows));
+      await clearCampaignDays(tx, env_id, rows);
       for (let i = 0; i < rows.length; i += COST_CHUNK) {
         await tx
           .insertInto('campaign_costs')

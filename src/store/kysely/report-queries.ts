@@ -10,7 +10,7 @@ import {
 } from '../../domain/report.js';
 import { touchDays } from '../../domain/touch-days.js';
 import type { Database } from '../schema.js';
-import { campaignDays, clearCampaignDays } from './campaign-cost-days.js';
+import { clearCampaignDays } from './campaign-cost-days.js';
 
 /** Day-count rows per upsert statement (7 bound values each). */
 const TOUCH_DAY_CHUNK = 100;
@@ -175,7 +175,7 @@ export async function setCampaignCost(
     currency,
   }));
   await db.transaction().execute(async (tx) => {
-    await clearCampaignDays(tx, env_id, campaignDays(rows));
+    await clearCampaignDays(tx, env_id, rows);
     await tx.insertInto('campaign_costs').values(rows).execute();
   });
 }
