@@ -160,20 +160,25 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
     touchOf(impId, (t) => t.measurable === true, 'the served impression, measurable');
 
   /**
-   * Waits for an IntersectionObserver made now in the tag's document to report once. The
-   * browser delivers every observer's entries of one rendering update in one task, in the
-   * order they were made: the tag's observer (made earlier) has then seen the same layout.
+   * Waits for an IntersectionObserver made now in the tag's document to report, and with
+   * `out` until it reports the ad out of view. The browser delivers every observer's entries
+   * of one rendering update in one task, in the order they were made: the tag's observer
+   * (made earlier) has then seen the same layout. A cross-origin frame learns of its parent's
+   * scroll a frame or more later, so its first report may still be the old position: hence
+   * waiting for the state asked for, not for any report.
    */
-  async function observed(frame: Frame) {
+  async function observed(frame: Frame, out = false) {
     await frame.evaluate(
-      () =>
+      (wantOut) =>
         new Promise<void>((resolve) => {
-          const io = new IntersectionObserver(() => {
+          const io = new IntersectionObserver((entries) => {
+            if (wantOut && entries.some((e) => e.isIntersecting)) return;
             io.disconnect();
             resolve();
           });
           io.observe(document.getElementById('ad') ?? document.documentElement);
         }),
+      out,
     );
   }
 
@@ -208,7 +213,7 @@ describe.skipIf(!HAS_CHROMIUM)('viewability tag in Chromium', () => {
         const ad = await showAd(mode, 0);
         await page.clock.runFor(500);
         await page.evaluate(() => window.scrollTo(0, 3000));
-        await observed(ad.frame);
+        await observed(ad.frame, true);
         await page.clock.runFor(5000);
         await leave(ad);
         expect(await verdict(ad.impId)).toMatchObject({

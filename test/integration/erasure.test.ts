@@ -63,6 +63,11 @@ for (const [kind, makeRig, available] of KINDS) {
           },
         }),
       });
+      // A's tag purchase is delivered before the server one that the receiver refuses: a
+      // destination's rows go out in order (docs/delivery.md), so ord-a2 backing off would
+      // hold ord-a1 behind it whenever both land in one commit.
+      await rig.server.services.pipeline.flush();
+      await waitFor(() => hook.got.some((r) => JSON.parse(r.body).event_id === 'ord-a1'));
       await postEvents(base, [
         {
           event_name: 'Purchase',
@@ -89,7 +94,6 @@ for (const [kind, makeRig, available] of KINDS) {
         },
       ]);
       await rig.server.services.pipeline.flush();
-      await waitFor(() => hook.got.some((r) => JSON.parse(r.body).event_id === 'ord-a1'));
       traces.push(
         'u-a',
         cookieA,
