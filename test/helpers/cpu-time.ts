@@ -42,12 +42,12 @@ export async function cheapestCpuMs(fn: () => unknown, runs = 2): Promise<number
 }
 
 /** A quarter of the input may cost up to this share of the whole when the cost is linear. */
-const LINEAR_RATIO = 8;
+export const LINEAR_RATIO = 8;
 /**
  * The thread's CPU clock moves in scheduler ticks (4 ms here: a 256 KB scan reads 0.0 or
  * 4.0 ms), so small costs are noise within this; a quadratic megabyte costs seconds.
  */
-const SLACK_MS = 10;
+export const SLACK_MS = 10;
 
 /**
  * Asserts that `run` costs linear CPU time in the size of its input: the input made at size
