@@ -46,6 +46,7 @@ describe('migrations', () => {
       '0031_postback_samples',
       '0032_lift_reads',
       '0033_fraud_verdicts',
+      '0036_clustered_ingest_keys',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });
