@@ -188,6 +188,12 @@ export interface TrackedEvent {
    * referrer (traffic-source.ts). Absent when nothing said (a direct visit, a later page).
    */
   traffic_source?: TrafficSource;
+  /**
+   * Whether the event is the first of a page load, as its sender says (the tag: issue 23).
+   * Absent when it does not say; visit-touch.ts then takes a page view, or an event whose
+   * landing names a campaign, for a landing.
+   */
+  landing?: boolean;
 }
 
 /**

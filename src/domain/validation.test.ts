@@ -295,4 +295,14 @@ describe('customer information, products and late events (issue 20 §3, §4)', (
       { field: 'event_time', message: 'is more than 7 days old' },
     ]);
   });
+
+  it('V19 landing, when said, is true or false and kept; absent stays absent', () => {
+    const r = validateEvent({ ...good, landing: false }, ctx);
+    expect(r.ok && r.event.landing).toBe(false);
+    const none = validateEvent(good, ctx);
+    expect(none.ok && 'landing' in none.event).toBe(false);
+    expect(errorsOf({ ...good, landing: 'yes' })).toEqual([
+      { field: 'landing', message: 'must be true or false' },
+    ]);
+  });
 });

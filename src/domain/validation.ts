@@ -242,6 +242,9 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
   const testCode = optString(raw, 'test_event_code', 'test_event_code', errors);
   const appId = optString(raw, 'app_id', 'app_id', errors);
   const campaign = parseCampaign(raw.campaign, errors);
+  const landing = raw.landing ?? undefined;
+  if (landing !== undefined && typeof landing !== 'boolean')
+    errors.push({ field: 'landing', message: 'must be true or false' });
 
   if (errors.length > 0) return { ok: false, errors };
   const trafficSource = eventTrafficSource(campaign, properties, ctx.landing);
@@ -262,6 +265,7 @@ export function validateEvent(raw: unknown, ctx: ValidationContext): ValidationR
       warnings,
       ...(testCode ? { test_code: testCode } : {}),
       ...(trafficSource ? { traffic_source: trafficSource } : {}),
+      ...(typeof landing === 'boolean' ? { landing } : {}),
     },
   };
 }

@@ -50,3 +50,47 @@ describe('visit touches (issue 23)', () => {
     expect(without({ user: {} })).toBeNull();
   });
 });
+
+describe('only a landing makes a visit (issue 23, review finding 6)', () => {
+  // A single-page app's route change: document.referrer is still Google, the URL another.
+  const routeChange: TrackedEvent = {
+    ...landing,
+    event_name: 'ViewContent',
+    event_id: 'vc-1',
+    properties: { url: 'https://shop.example/shoes', referrer: 'https://www.google.com/' },
+    traffic_source: {
+      source: 'google',
+      medium: 'organic',
+      by: 'referrer',
+      referrer_host: 'www.google.com',
+    },
+  };
+
+  it('VT04 an event the tag marks as no landing makes no visit, whatever its referrer or URL says', () => {
+    expect(visitTouchOf({ ...routeChange, landing: false })).toBeNull();
+    expect(visitTouchOf({ ...routeChange, event_name: 'PageView', landing: false })).toBeNull();
+    // The SPA kept the landing's UTM query on its routes: still not a landing again.
+    expect(visitTouchOf({ ...landing, landing: false })).toBeNull();
+  });
+
+  it('VT05 the marked landing is a visit, whatever its event', () => {
+    expect(visitTouchOf({ ...routeChange, landing: true })).toMatchObject({
+      kind: 'visit',
+      traffic_source: { source: 'google', medium: 'organic' },
+    });
+  });
+
+  it('VT06 unmarked (server, Segment, Snowplow, /p): a page view is a landing, another event only with a campaign', () => {
+    // Another event whose only source is its referrer: a later event of the page, not a landing.
+    expect(visitTouchOf(routeChange)).toBeNull();
+    // The page view is the landing: its referrer names the visit.
+    expect(visitTouchOf({ ...routeChange, event_name: 'PageView' })?.kind).toBe('visit');
+    // UTM fields or an ad click id on any event's landing URL: a campaign landing.
+    expect(visitTouchOf({ ...landing, event_name: 'Lead' })?.kind).toBe('visit');
+    const clicked = {
+      ...routeChange,
+      traffic_source: { source: 'google', medium: 'cpc', by: 'click_id' as const },
+    };
+    expect(visitTouchOf(clicked)?.kind).toBe('visit');
+  });
+});

@@ -3,15 +3,29 @@ import type { Touch, TrackedEvent } from './event.js';
 import { visitCampaignId, visitTouchId } from './traffic-source.js';
 
 /**
- * The visit touch of an event that landed on the site from somewhere (issue 23): a campaign
- * link, an ad click id, another site. None for a page after the first (no source), for a
- * landing through our own click link (its click touch is the visit), for tests, bots and
- * prefetches, and when the person denied ads or analytics consent: a visit ties their
- * browsing to later conversions as an ad touch does.
+ * Whether the event is a landing, the first event of a page load: what its sender says (the
+ * tag marks every event), else a page view, or any event whose landing names a campaign (UTM
+ * fields or an ad click id: unambiguous). Not an unmarked event whose only source is its
+ * referrer: a single-page app's route change keeps `document.referrer` of the landing, so
+ * the referrer of an event after the first would make the landing's visit again.
+ */
+export function isLanding(
+  e: Pick<TrackedEvent, 'landing' | 'event_name' | 'traffic_source'>,
+): boolean {
+  if (e.landing !== undefined) return e.landing;
+  return e.event_name === 'PageView' || (e.traffic_source?.by ?? 'referrer') !== 'referrer';
+}
+
+/**
+ * The visit touch of a landing on the site from somewhere (issue 23): a campaign link, an ad
+ * click id, another site. None for an event that is no landing (isLanding), a page after the
+ * first (no source), a landing through our own click link (its click touch is the visit),
+ * tests, bots and prefetches, and when the person denied ads or analytics consent: a visit
+ * ties their browsing to later conversions as an ad touch does.
  */
 export function visitTouchOf(e: TrackedEvent): Touch | null {
   const ts = e.traffic_source;
-  if (!ts || ts.via_click_link || e.test_code) return null;
+  if (!ts || ts.via_click_link || e.test_code || !isLanding(e)) return null;
   if (e.traffic && e.traffic !== 'human') return null;
   if (!adsPermitted(e.consent) || e.consent.analytics === false) return null;
   const u = e.user;

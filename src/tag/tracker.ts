@@ -120,6 +120,12 @@ export function createTracker(
   }
   // track/page calls made before init: they need the env id and endpoint it brings.
   const waiting: Command[] = [];
+  /**
+   * The first event of this page load is its landing (issue 23): only a landing makes a visit.
+   * A single-page app's route changes keep `document.referrer` (and often the UTM query) of
+   * the landing; their events say `landing: false`, so they are not landings again.
+   */
+  let landing = true;
 
   function track(name: string, properties?: Properties, options: TrackOptions = {}): void {
     const e = { user: Object.assign({}, user, options.user) };
@@ -135,7 +141,9 @@ export function createTracker(
         properties,
       ),
       consent,
+      landing,
     });
+    landing = false;
     send(() => `{"user":${JSON.stringify(e.user)},${json.slice(1)}`);
   }
 
