@@ -27,6 +27,7 @@ interface SentEvent {
   user: Record<string, string>;
   properties: Record<string, unknown>;
   consent?: { ads?: boolean; analytics?: boolean };
+  landing?: boolean;
 }
 
 /** A fake collector: serves the built tag at /t.js and answers `POST /e` with 204. */
@@ -130,6 +131,8 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(Math.abs(purchase.event_time - Date.now() / 1000)).toBeLessThan(60);
     expect(purchase.user.anonymous_id).toMatch(/^[0-9a-f-]{32,36}$/);
     expect(purchase.consent).toBeUndefined();
+    // The page load's first event is its landing, the only one that may make a visit.
+    expect(sentEvents(collector).map((e) => e.landing)).toEqual([true, false, false]);
   });
 
   it('T02 sends one sendBeacon request per task, as a text/plain {events:[…]} body', async () => {

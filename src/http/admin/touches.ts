@@ -13,7 +13,9 @@ const TouchesQuery = Type.Object({
   env_id: Type.String({ minLength: 1, description: 'the environment (required)' }),
   imp_id: Type.Optional(Type.String({ minLength: 1, description: 'one impression id' })),
   click_id: Type.Optional(Type.String({ minLength: 1, description: 'one click id' })),
-  kind: Type.Optional(Type.Union([Type.Literal('impression'), Type.Literal('click')])),
+  kind: Type.Optional(
+    Type.Union([Type.Literal('impression'), Type.Literal('click'), Type.Literal('visit')]),
+  ),
   campaign_id: Type.Optional(Type.String({ minLength: 1 })),
   since: Type.Optional(Type.String({ description: 'ISO time or Unix seconds' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TOUCH_ROWS })),
@@ -49,6 +51,8 @@ function touchView({ id, touch: t, view_updated_ms }: ListedTouch) {
     max_share: v?.max_share ?? null,
     video: v?.video ?? null,
     view_signal_at: view_updated_ms === null ? null : new Date(view_updated_ms).toISOString(),
+    // A visit's source and medium, campaign, referrer host (issue 23); a click's UTM fields.
+    traffic_source: t.traffic_source ?? null,
   };
 }
 
@@ -60,7 +64,8 @@ export function touchesApi(app: FastifyInstance, s: Services): void {
       schema: {
         summary: 'the latest touches, newest first, with viewability (served, measurable…)',
         description:
-          'Every stored field of each impression and click (the IP as `ip_storage` keeps it), ' +
+          'Every stored field of each impression, click and visit (the IP as `ip_storage` ' +
+          'keeps it; a visit’s `traffic_source`), ' +
           'and for impressions `served`, `measurable`, `viewable`, `time_to_view_ms`, ' +
           `\`max_share\` (0..1) and \`video\`. Filters narrow; \`limit\` 1–${MAX_TOUCH_ROWS} ` +
           `(default ${DEFAULT_TOUCH_ROWS}).`,
