@@ -175,7 +175,8 @@ export async function commit(
   // so the conversion path of this very event (a purchase on the landing) sees it.
   for (const e of events) {
     const visit = visitTouchOf(e);
-    if (visit && (deps.visits?.admit(visit) ?? true)) deps.pipeline.recordTouch(visit);
+    if (visit && (deps.visits?.admit(visit, e.landing === undefined) ?? true))
+      deps.pipeline.recordTouch(visit);
   }
   const outcomes = await deps.pipeline.recordEvents(events);
   if (outcomes.length > 0) deps.worker.wake();

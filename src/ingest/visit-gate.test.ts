@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Touch } from '../domain/event.js';
+import type { TrafficSource } from '../domain/traffic-source.js';
 import { VisitGate } from './visit-gate.js';
 
 const visit = (touch_id: string, time: number, env_id = 'e'): Touch => ({
@@ -37,5 +38,30 @@ describe('visit gate', () => {
     expect(g.admit(visit('c', 1))).toBe(true);
     expect(g.admit(visit('b', 2))).toBe(false);
     expect(g.admit(visit('a', 2))).toBe(true);
+  });
+
+  it('VG03 an unmarked page view named by its referrer alone continues the visit from that referrer', () => {
+    const g = new VisitGate();
+    const from = (touch_id: string, time: number, ts: TrafficSource): Touch => ({
+      ...visit(touch_id, time),
+      traffic_source: ts,
+    });
+    const google = { referrer_host: 'www.google.com' };
+    const ad = { source: 'google', medium: 'cpc', by: 'click_id' as const, ...google };
+    const organic = { source: 'google', medium: 'organic', by: 'referrer' as const, ...google };
+    // A Google Ads landing; then a single-page app's page calls: the referrer, no gclid.
+    expect(g.admit(from('v-ad', 1000, ad), true)).toBe(true);
+    expect(g.admit(from('v-org', 1060, organic), true)).toBe(false);
+    expect(g.admit(from('v-org', 1060 + 1700, organic), true)).toBe(false);
+    // Half an hour without a page: a new visit, as a GA4 session ends.
+    expect(g.admit(from('v-org', 1060 + 1700 + 1800, organic), true)).toBe(true);
+    // The tag marks its landings: a new page load from Google is a visit of its own.
+    const h = new VisitGate();
+    expect(h.admit(from('v-ad', 1000, ad), false)).toBe(true);
+    expect(h.admit(from('v-org', 1060, organic), false)).toBe(true);
+    // Another person, or another referrer, is not continued.
+    expect(h.admit({ ...from('v-x', 1060, organic), anonymous_id: 'b' }, true)).toBe(true);
+    const bing = { source: 'bing', medium: 'organic', by: 'referrer' as const };
+    expect(h.admit(from('v-b', 1060, { ...bing, referrer_host: 'www.bing.com' }), true)).toBe(true);
   });
 });

@@ -189,6 +189,38 @@ describe('campaign fields from Segment and Snowplow clients', () => {
     ).toBe(30);
   });
 
+  it('CHI07 @segment/analytics-node: a single-page app’s page calls repeat the landing’s referrer, and stay one visit', async () => {
+    const analytics = new Analytics({
+      writeKey: 'wk_t',
+      host: base,
+      flushAt: 20,
+      flushInterval: 50,
+      maxRetries: 0,
+    });
+    const context = (url: string) => ({
+      ip: '198.51.100.31',
+      userAgent: UA,
+      // analytics.js sends document.referrer, which a single-page app never changes.
+      page: { url, referrer: 'https://www.google.com/' },
+    });
+    // The landing: a Google Ads click (gclid), then three routes whose URLs lost the gclid.
+    const urls = [
+      'https://shop.example/?gclid=spa-1',
+      ...[1, 2, 3].map((n) => `https://shop.example/p/${n}`),
+    ];
+    for (const [i, url] of urls.entries())
+      analytics.page({ anonymousId: 'seg-spa', messageId: `seg-spa-${i}`, context: context(url) });
+    await analytics.closeAndFlush();
+    for (const i of [0, 1, 2, 3]) await storedEvent(server, 'PageView', `seg-spa-${i}`);
+    const visits = await (server.services.store as KyselyStore).db
+      .selectFrom('touches')
+      .select('traffic_source')
+      .where('kind', '=', 'visit')
+      .where('anonymous_id', '=', 'seg-spa')
+      .execute();
+    expect(visits.map((v) => JSON.parse(v.traffic_source ?? '{}').medium)).toEqual(['cpc']);
+  });
+
   it('CHI03 @snowplow/node-tracker: the page view URL and referrer; an enriched relay mkt_* fields', async () => {
     const port = Number(new URL(base).port);
     const tracker = newTracker(
