@@ -27,8 +27,10 @@ const EventsBody = Type.Object({
       'email | email_sha256, phone | phone_sha256, ip, user_agent, click_id, imp_id, idfa, ' +
       'idfv, gaid, app_instance_id, os (ios, android…: an iOS app event is never credited by ' +
       'IP), att_status (authorized, denied, restricted, not_determined)}; properties {value, ' +
-      'currency, content_ids, contents, url, install_referrer (Google Play), …}; consent ' +
-      '{ads, analytics}',
+      'currency, content_ids, contents, url, referrer, install_referrer (Google Play), …}; ' +
+      'consent {ads, analytics}; campaign {source, medium, name, term, content, id}; landing ' +
+      '(true: the first event of a page load, which alone makes a visit; absent: a PageView ' +
+      'or an event naming a campaign is one)',
   }),
 });
 
