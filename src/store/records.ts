@@ -179,9 +179,12 @@ export interface ListedTouch {
 
 /** Counts shown by `/api/stats` and the benchmark. */
 export interface StoreCounts {
+  /** Ad touches: impressions and clicks. */
   touches: number;
   impressions: number;
   clicks: number;
+  /** Visit touches (landings of a channel, issue 23), apart from the ad touches. */
+  visits: number;
   events: number;
   duplicates: number;
   /** Conversions, each once however many destinations it went to. */

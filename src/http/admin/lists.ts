@@ -215,7 +215,7 @@ export function adminApi(app: FastifyInstance, s: Services): void {
       {
         schema: {
           summary:
-            'counts: touches, events, duplicates, conversions, attributed, outbox states, bot and prefetch hits',
+            'counts: ad touches (impressions and clicks), visits, events, duplicates, conversions, attributed, outbox states, bot and prefetch hits',
           querystring: StatsQuery,
         },
       },

@@ -97,9 +97,11 @@ export class KyselyAdminLists implements AdminListsPort {
     const human = (r: { traffic: string | null }) => r.traffic === null;
     const traffic = (t: string) => (r: { traffic: string | null }) => r.traffic === t;
     return {
-      touches: sum(touches, human),
+      // Ad touches only: a visit (a landing of a channel, issue 23) is no impression or click.
+      touches: sum(touches, (r) => human(r) && r.kind !== 'visit'),
       impressions: sum(touches, (r) => human(r) && r.kind === 'impression'),
       clicks: sum(touches, (r) => human(r) && r.kind === 'click'),
+      visits: sum(touches, (r) => human(r) && r.kind === 'visit'),
       events: sum(events, human),
       duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
       conversions: Number(distinct?.n ?? 0),
