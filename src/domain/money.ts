@@ -55,3 +55,11 @@ export function subtractMoney(a: MoneyByCurrency, b: MoneyByCurrency): MoneyByCu
   for (const c of Object.keys(out)) if (out[c] === 0) delete out[c];
   return out;
 }
+
+/** Money per currency as a reader writes it: `EUR 35; USD 12.5`. */
+export function moneyText(m: MoneyByCurrency): string {
+  return Object.entries(m)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([c, v]) => `${c} ${v}`)
+    .join('; ');
+}

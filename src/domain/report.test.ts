@@ -153,4 +153,95 @@ describe('reports', () => {
       .map((l) => (l.startsWith('"') ? l.slice(0, l.indexOf('",') + 1) : l.split(',')[0]));
     expect(cells).toEqual(["'\t=1+2", '"\'\r=1+2"', "'\t5", "'@SUM(A1)", '-5', '+3', 'plain']);
   });
+  describe('CPA and ROAS never divide partly converted money (issue 23 review, finding 8)', () => {
+    const usdRate = new FxTable([{ date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.5 }]);
+    const camp = (revenue: ReportCounts['revenue'], cost: ReportCounts['cost']) => ({
+      ...emptyCounts('c1'),
+      conversions: 4,
+      revenue,
+      cost,
+    });
+    const byCampaign = (g: ReportCounts, fx = NO_RATES) =>
+      report({ ...q, group_by: 'campaign' }, [g], { fx });
+
+    it('RP08 a conversion in a currency with no rate: ROAS null with a note naming it; CPA kept', () => {
+      const r = byCampaign(
+        camp(
+          [
+            { currency: 'EUR', day: DAY, amount: 90, count: 3 },
+            { currency: 'JPY', day: DAY, amount: 2000, count: 1 },
+          ],
+          [{ currency: 'EUR', day: DAY, amount: 40, count: 1 }],
+        ),
+      );
+      for (const row of [r.rows[0], r.totals]) {
+        // Before: ROAS 2.25 from the 90 EUR that converted, the 2000 JPY left out.
+        expect(row).toMatchObject({
+          revenue: 90,
+          unconverted_revenue: { JPY: 2000 },
+          unconverted_conversions: 1,
+          cost: 40,
+          cpa: 10,
+          roas: null,
+        });
+        expect(row.ratio_note).toBe(
+          'roas is empty: the revenue of 1 conversion (JPY 2000) could not be converted into EUR (no rate for the day; see unconverted)',
+        );
+      }
+      expect(r.notes.join(' ')).toMatch(/ratio_note/);
+    });
+
+    it('RP09 a cost row with no rate: CPA and ROAS null with a note naming the rows', () => {
+      const r = byCampaign(
+        camp(
+          [{ currency: 'EUR', day: DAY, amount: 90, count: 4 }],
+          [
+            { currency: 'EUR', day: DAY, amount: 40, count: 1 },
+            { currency: 'GBP', day: DAY, amount: 10, count: 2 },
+          ],
+        ),
+      );
+      expect(r.totals).toMatchObject({
+        cost: 40,
+        unconverted_cost: { GBP: 10 },
+        unconverted_cost_rows: 2,
+        cpa: null,
+        roas: null,
+        ratio_note:
+          'cpa and roas are empty: 2 cost rows (GBP 10) could not be converted into EUR (no rate for the day; see unconverted)',
+      });
+      // Wholly unconverted cost is no cost of 0: still null, not a CPA of 0.
+      const gbpOnly = byCampaign(
+        camp(
+          [{ currency: 'EUR', day: DAY, amount: 90, count: 4 }],
+          [{ currency: 'GBP', day: DAY, amount: 10, count: 1 }],
+        ),
+      );
+      expect(gbpOnly.totals).toMatchObject({ cpa: null, roas: null });
+      expect(gbpOnly.totals.ratio_note).toMatch(/^cpa and roas are empty: 1 cost row \(GBP 10\)/);
+    });
+
+    it('RP10 all money converted: CPA and ROAS as before, no note', () => {
+      const r = byCampaign(
+        camp(
+          [
+            { currency: 'EUR', day: DAY, amount: 90, count: 3 },
+            { currency: 'USD', day: DAY, amount: 20, count: 1 },
+          ],
+          [{ currency: 'USD', day: DAY, amount: 80, count: 1 }],
+        ),
+        usdRate,
+      );
+      expect(r.totals).toMatchObject({
+        revenue: 100,
+        cost: 40,
+        cpa: 10,
+        roas: 2.5,
+        unconverted_conversions: 0,
+        unconverted_cost_rows: 0,
+        ratio_note: null,
+      });
+      expect(r.notes).toEqual([]);
+    });
+  });
 });

@@ -1,4 +1,5 @@
-import type { MoneyByCurrency } from './money.js';
+import { type MoneyByCurrency, moneyText } from './money.js';
+import { type MoneyRatios, moneyRatios } from './money-ratios.js';
 import type { UsedRate } from './rates-used.js';
 import type { SkanSection } from './skan-report.js';
 
@@ -45,6 +46,8 @@ export interface DayAmount {
   currency: string;
   day: number;
   amount: number;
+  /** How many conversions or cost rows the amount adds up (1 when left out). */
+  count?: number;
 }
 
 /** Raw counts of one group, as the store adds them up. */
@@ -86,22 +89,26 @@ export interface RowMoney {
   revenue_by_currency: MoneyByCurrency;
   /** Revenue left out of `revenue`, per currency: no rate was in force on its day. */
   unconverted_revenue: MoneyByCurrency;
+  /** How many conversions brought the revenue in `unconverted_revenue`. */
+  unconverted_conversions: number;
   /** Spend in the report's currency; null when none was entered (or it could not convert). */
   cost: number | null;
   cost_by_currency: MoneyByCurrency;
   unconverted_cost: MoneyByCurrency;
+  /** How many cost rows (a campaign's spend of a day) brought `unconverted_cost`. */
+  unconverted_cost_rows: number;
 }
 
-/** One report row: the counts, the money and the ratios derived from them. */
-export interface ReportRow extends Omit<ReportCounts, 'revenue' | 'cost'>, RowMoney {
+/**
+ * One report row: the counts, the money and the ratios derived from them. `cpa` (cost per
+ * attributed conversion) and `roas` (revenue per unit of cost, both in the report's currency)
+ * are null when part of the money they divide could not be converted, `ratio_note` saying what.
+ */
+export interface ReportRow extends Omit<ReportCounts, 'revenue' | 'cost'>, RowMoney, MoneyRatios {
   /** Click-through conversions per click. */
   click_conversion_rate: number | null;
   /** View-through conversions per impression. */
   view_conversion_rate: number | null;
-  /** Cost per (attributed) conversion. */
-  cpa: number | null;
-  /** Revenue per unit of cost (both in the report's currency). */
-  roas: number | null;
 }
 
 /** The conversion figures of one view over the whole report. */
@@ -167,8 +174,12 @@ export interface Report {
 const ratio = (a: number | null, b: number | null): number | null =>
   a === null || b === null || b === 0 ? null : Math.round((a / b) * 10_000) / 10_000;
 
-/** Adds the derived ratios to counts and their money. */
-export function reportRow(c: Omit<ReportCounts, 'revenue' | 'cost'>, money: RowMoney): ReportRow {
+/** Adds the derived ratios to counts and their money (in the report's `currency`). */
+export function reportRow(
+  c: Omit<ReportCounts, 'revenue' | 'cost'>,
+  money: RowMoney,
+  currency: string | null,
+): ReportRow {
   return {
     key: c.key,
     impressions: c.impressions,
@@ -182,8 +193,7 @@ export function reportRow(c: Omit<ReportCounts, 'revenue' | 'cost'>, money: RowM
     ...money,
     click_conversion_rate: ratio(c.click_conversions, c.clicks),
     view_conversion_rate: ratio(c.view_conversions, c.impressions),
-    cpa: ratio(money.cost, c.conversions),
-    roas: ratio(money.revenue, money.cost),
+    ...moneyRatios({ ...money, currency, conversions: c.conversions }),
   };
 }
 
@@ -230,15 +240,10 @@ const CSV_COLUMNS: ReadonlyArray<keyof ReportRow> = [
   'unconverted_revenue',
   'cost_by_currency',
   'unconverted_cost',
+  'unconverted_conversions',
+  'unconverted_cost_rows',
+  'ratio_note',
 ];
-
-/** Money per currency in one cell: `EUR 35; USD 12.5`. */
-function moneyText(m: MoneyByCurrency): string {
-  return Object.entries(m)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([c, v]) => `${c} ${v}`)
-    .join('; ');
-}
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';

@@ -232,3 +232,81 @@ describe('by channel, with costs (issue 23)', () => {
     });
   });
 });
+
+describe('CPA and ROAS never divide partly converted money (issue 23 review, finding 8)', () => {
+  const cost = (campaign_id: string, value: number, currency: string) => ({
+    day: DAY / D,
+    campaign_id,
+    channel: '',
+    cost: value,
+    currency,
+    source: null,
+    medium: null,
+    impressions: null,
+    clicks: null,
+  });
+  const usd = new FxTable([{ date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.5 }]);
+  const single = (r: ReturnType<typeof attributionReport>) => {
+    if ('models' in r) throw new Error('one model expected');
+    return r;
+  };
+  const row = (r: { rows: CampaignCredit[] }, k: string) => r.rows.find((x) => x.key === k);
+
+  it('AT12 a conversion in a currency with no rate: ROAS null with a note, under every model', () => {
+    const ps = [path('j1', DAY, 100, 'EUR', ['a']), path('j2', DAY, 2000, 'JPY', ['a'])];
+    const r = attributionReport(ps, 'all', usd, 'EUR', { costs: [cost('a', 50, 'EUR')] });
+    if (!('models' in r)) throw new Error('all models expected');
+    for (const m of ATTRIBUTION_MODELS) {
+      const figures = [r.rows[0]?.[m as AttributionModel], r.totals[m as AttributionModel]];
+      // Before: ROAS 2 from the 100 EUR that converted, the 2000 JPY left out.
+      for (const f of figures)
+        expect(f).toMatchObject({
+          revenue: 100,
+          unconverted_revenue: { JPY: 2000 },
+          unconverted_conversions: 1,
+          cpa: 25,
+          roas: null,
+          ratio_note:
+            'roas is empty: the revenue of 1 conversion (JPY 2000) could not be converted into EUR (no rate for the day; see unconverted)',
+        });
+    }
+    expect(r.notes.join(' ')).toMatch(/ratio_note/);
+  });
+
+  it('AT13 a cost row with no rate: CPA and ROAS null with a note naming the rows', () => {
+    const ps = [path('j1', DAY, 100, 'EUR', ['a']), path('j2', DAY, 60, 'EUR', ['b'])];
+    const costs = [cost('a', 20, 'EUR'), cost('a', 10, 'GBP'), cost('b', 30, 'EUR')];
+    const r = single(attributionReport(ps, 'last_touch', usd, 'EUR', { costs }));
+    // Before: CPA 20 and ROAS 5 from the 20 EUR, the 10 GBP left out.
+    expect(row(r, 'a')).toMatchObject({
+      cost: 20,
+      unconverted_cost: { GBP: 10 },
+      unconverted_cost_rows: 1,
+      cpa: null,
+      roas: null,
+      ratio_note:
+        'cpa and roas are empty: 1 cost row (GBP 10) could not be converted into EUR (no rate for the day; see unconverted)',
+    });
+    // The other row's money all converted: its figures stand.
+    expect(row(r, 'b')).toMatchObject({ cpa: 30, roas: 2, ratio_note: null });
+    expect(r.totals).toMatchObject({ cpa: null, roas: null, unconverted_cost_rows: 1 });
+    expect(r.totals.ratio_note).toMatch(/^cpa and roas are empty: 1 cost row \(GBP 10\)/);
+  });
+
+  it('AT14 all money converted: CPA and ROAS as before, no note', () => {
+    const ps = [path('j1', DAY, 100, 'EUR', ['a']), path('j2', DAY, 40, 'USD', ['a'])];
+    const r = single(
+      attributionReport(ps, 'linear', usd, 'EUR', { costs: [cost('a', 60, 'USD')] }),
+    );
+    expect(r.totals).toMatchObject({
+      revenue: 120,
+      cost: 30,
+      cpa: 15,
+      roas: 4,
+      unconverted_conversions: 0,
+      unconverted_cost_rows: 0,
+      ratio_note: null,
+    });
+    expect(r.notes).toEqual([]);
+  });
+});

@@ -9,10 +9,11 @@ import {
 import type { FxTable } from '../domain/fx-rates.js';
 import type { NonConvertingPath } from '../domain/journeys.js';
 import { type MoneyByCurrency, NO_CURRENCY } from '../domain/money.js';
+import { type MoneyRatios, moneyRatios, RATIO_NOTE } from '../domain/money-ratios.js';
 import { NO_CAMPAIGN_KEY } from '../domain/touch-channel.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
 import { CreditMoney, type UnconvertedCredit, type UsedRate } from './attribution-money.js';
-import { type CostFigures, CostTable, ratios } from './cost-rows.js';
+import { type CostFigures, CostTable } from './cost-rows.js';
 import { BY_CAMPAIGN, type ReportDimension } from './report-dimension.js';
 import { reportCurrency } from './report-money.js';
 
@@ -20,16 +21,17 @@ import { reportCurrency } from './report-money.js';
  * Credited conversions and revenue under one model. Revenue is kept per currency as sent
  * (`XXX`: sent without one) and never added across currencies; `revenue` is in the report's
  * currency, converted with the rate of each conversion's day, null when the report names no
- * currency and there is revenue. What no rate converts is in `unconverted_revenue`. `cpa` and
- * `roas` divide the row's cost (the same under every model) by this model's figures.
+ * currency and there is revenue. What no rate converts is in `unconverted_revenue`, brought by
+ * `unconverted_conversions` conversions. `cpa` and `roas` divide the row's cost (the same under
+ * every model) by this model's figures; null, with `ratio_note`, when part of either side could
+ * not be converted.
  */
-export interface CreditMoneyFigures {
+export interface CreditMoneyFigures extends MoneyRatios {
   conversions: number;
   revenue: number | null;
   revenue_by_currency: MoneyByCurrency;
   unconverted_revenue: MoneyByCurrency;
-  cpa: number | null;
-  roas: number | null;
+  unconverted_conversions: number;
 }
 
 /** One row (a campaign, channel or source / medium) under one model, with its cost. */
@@ -70,13 +72,15 @@ interface RowSum {
   has_revenue: boolean;
   by_currency: Map<string, number>;
   unconverted: Map<string, number>;
+  /** The conversions (by path index) some of whose credit here was not converted. */
+  left_out: Set<number>;
 }
 
 const addTo = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
 const rounded = (m: Map<string, number>): MoneyByCurrency =>
   Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([c, v]) => [c, round(v)]));
 
-type MoneyPart = Omit<CreditMoneyFigures, 'cpa' | 'roas'>;
+type MoneyPart = Omit<CreditMoneyFigures, keyof MoneyRatios>;
 
 /** The figures of a row, rounded; `revenue` null when there is money and no currency to name. */
 function figures(r: RowSum, currency: string | null): MoneyPart {
@@ -85,6 +89,7 @@ function figures(r: RowSum, currency: string | null): MoneyPart {
     revenue: currency === null && r.has_revenue ? null : round(r.converted),
     revenue_by_currency: rounded(r.by_currency),
     unconverted_revenue: rounded(r.unconverted),
+    unconverted_conversions: r.left_out.size,
   };
 }
 
@@ -95,6 +100,7 @@ const emptySum = (key: string): RowSum => ({
   has_revenue: false,
   by_currency: new Map(),
   unconverted: new Map(),
+  left_out: new Set(),
 });
 
 /** A path as the models read it: its visits from ignored referrers left out. */
@@ -133,7 +139,14 @@ function creditSums(
         ])
       : undefined;
   const rows = new Map<string, RowSum>();
-  const credit = (key: string, share: number, amount: number, currency: string, day: number) => {
+  const credit = (
+    path: number,
+    key: string,
+    share: number,
+    amount: number,
+    currency: string,
+    day: number,
+  ) => {
     const row = rows.get(key) ?? emptySum(key);
     row.conversions += share;
     // Nothing is nothing in any currency: it needs no rate.
@@ -141,8 +154,10 @@ function creditSums(
       row.has_revenue = true;
       addTo(row.by_currency, currency, amount);
       const converted = money.convert(currency, day, amount);
-      if (converted === null) addTo(row.unconverted, currency, amount);
-      else row.converted += converted;
+      if (converted === null) {
+        addTo(row.unconverted, currency, amount);
+        row.left_out.add(path);
+      } else row.converted += converted;
     }
     rows.set(key, row);
   };
@@ -156,8 +171,9 @@ function creditSums(
     });
     const currency = p.currency ?? NO_CURRENCY;
     const day = Math.floor(p.event_time / DAY_S);
-    if (credits.length === 0 && dim.direct !== null) credit(dim.direct, 1, mp.value, currency, day);
-    for (const c of credits) credit(dim.keyOf(c.touch), c.share, c.credit, currency, day);
+    if (credits.length === 0 && dim.direct !== null)
+      credit(i, dim.direct, 1, mp.value, currency, day);
+    for (const c of credits) credit(i, dim.keyOf(c.touch), c.share, c.credit, currency, day);
   });
   return [...rows.values()];
 }
@@ -171,13 +187,14 @@ function totalOf(sums: readonly RowSum[], currency: string | null): MoneyPart {
     t.has_revenue ||= r.has_revenue;
     for (const [c, v] of r.by_currency) addTo(t.by_currency, c, v);
     for (const [c, v] of r.unconverted) addTo(t.unconverted, c, v);
+    for (const p of r.left_out) t.left_out.add(p);
   }
   return figures(t, currency);
 }
 
-const withRatios = (f: MoneyPart, cost: number | null): CreditMoneyFigures => ({
+const withRatios = (f: MoneyPart, cost: CostFigures, currency: string | null) => ({
   ...f,
-  ...ratios(cost, f.conversions, f.revenue),
+  ...moneyRatios({ ...f, ...cost, currency }),
 });
 
 type AllModelsRow = { key: string; campaign_id?: string | null } & CostFigures &
@@ -188,6 +205,7 @@ const ZERO: MoneyPart = {
   revenue: 0,
   revenue_by_currency: {},
   unconverted_revenue: {},
+  unconverted_conversions: 0,
 };
 
 /** The money part of a report: its currency, the dated rates used, what was not converted. */
@@ -237,13 +255,15 @@ export function attributionReport(
   const costByRow = new CostTable(costs, dim.costKey, money);
   const costOf = (key: string) => costByRow.get(key);
   const allCost = costByRow.total();
-  const moneyOf = (t: MoneyPart): CreditReportMoney => {
+  /** `t`: the totals whose money is listed; `figures`: every row's and total's ratios. */
+  const moneyOf = (t: MoneyPart, figures: readonly MoneyRatios[]): CreditReportMoney => {
     const unconverted = money.unconverted(t.unconverted_revenue);
     const notes: string[] = [];
     if (unconverted.length > 0)
       notes.push('revenue leaves out the money listed in unconverted (no rate for its day)');
     if (Object.keys(allCost.unconverted_cost).length > 0)
       notes.push('cost leaves out the spend listed in unconverted_cost (no rate for its day)');
+    if (figures.some((f) => f.ratio_note !== null)) notes.push(RATIO_NOTE);
     return { currency: money.currency, rates: money.rates(), unconverted, notes };
   };
   const extra = { by: dim.by, cost: allCost, unconverted_cost: costByRow.unconverted() };
@@ -262,17 +282,18 @@ export function attributionReport(
         const s = byKey.get(key);
         return {
           ...named(key, dim),
-          ...withRatios(s ? figures(s, money.currency) : ZERO, cost.cost),
+          ...withRatios(s ? figures(s, money.currency) : ZERO, cost, money.currency),
           ...cost,
         };
       })
       .sort(order);
     const totals = totalOf(sums, money.currency);
+    const withTotals = { ...withRatios(totals, allCost, money.currency), ...allCost };
     return {
       ...extra,
       rows,
-      totals: { ...withRatios(totals, allCost.cost), ...allCost },
-      ...moneyOf(totals),
+      totals: withTotals,
+      ...moneyOf(totals, [...rows, withTotals]),
     };
   }
   const sums = new Map(ATTRIBUTION_MODELS.map((m) => [m, creditSums(paths, m, money, opts)]));
@@ -289,20 +310,23 @@ export function attributionReport(
         ...(Object.fromEntries(
           ATTRIBUTION_MODELS.map((m) => [
             m,
-            withRatios(perModel.get(m)?.get(key) ?? ZERO, cost.cost),
+            withRatios(perModel.get(m)?.get(key) ?? ZERO, cost, money.currency),
           ]),
         ) as Record<AttributionModel, CreditMoneyFigures>),
       };
     })
     .sort((a, b) => order({ key: a.key, ...a.last_touch }, { key: b.key, ...b.last_touch }));
   const totals = Object.fromEntries(
-    [...sums].map(([m, s]) => [m, withRatios(totalOf(s, money.currency), allCost.cost)]),
+    [...sums].map(([m, s]) => [m, withRatios(totalOf(s, money.currency), allCost, money.currency)]),
   ) as Record<AttributionModel, CreditMoneyFigures>;
   return {
     ...extra,
     models: ATTRIBUTION_MODELS,
     rows,
     totals,
-    ...moneyOf(totals[ATTRIBUTION_MODELS[0] as AttributionModel]),
+    ...moneyOf(totals[ATTRIBUTION_MODELS[0] as AttributionModel], [
+      ...Object.values(totals),
+      ...rows.flatMap((r) => ATTRIBUTION_MODELS.map((m) => r[m as AttributionModel])),
+    ]),
   };
 }

@@ -10,6 +10,8 @@ export interface CostFigures {
   cost: number | null;
   cost_by_currency: MoneyByCurrency;
   unconverted_cost: MoneyByCurrency;
+  /** How many cost rows (a campaign's spend of a day) brought `unconverted_cost`. */
+  unconverted_cost_rows: number;
   /** Impressions and clicks the imports reported for the row; null when none said. */
   impressions: number | null;
   clicks: number | null;
@@ -28,24 +30,10 @@ export const NO_COST: CostFigures = {
   cost: null,
   cost_by_currency: {},
   unconverted_cost: {},
+  unconverted_cost_rows: 0,
   impressions: null,
   clicks: null,
 };
-
-const RATIO_DIGITS = 10_000;
-
-/** Cost per conversion and return on ad spend (revenue / cost); null when undefined. */
-export function ratios(
-  cost: number | null,
-  conversions: number,
-  revenue: number | null,
-): { cpa: number | null; roas: number | null } {
-  const r = (a: number, b: number) => Math.round((a / b) * RATIO_DIGITS) / RATIO_DIGITS;
-  return {
-    cpa: cost === null || conversions === 0 ? null : r(cost, conversions),
-    roas: cost === null || cost === 0 || revenue === null ? null : r(revenue, cost),
-  };
-}
 
 const plus = (a: number | null, b: number | null) =>
   a === null && b === null ? null : (a ?? 0) + (b ?? 0);
@@ -67,6 +55,7 @@ export class CostTable {
       const converted = c.cost === 0 ? 0 : money.convert(c.currency, c.day, c.cost);
       if (converted === null) {
         addMoney(row.unconverted_cost, c.currency, c.cost);
+        row.unconverted_cost_rows += 1;
         const m = this.missed.get(c.currency);
         this.missed.set(c.currency, {
           from: Math.min(m?.from ?? c.day, c.day),
@@ -98,6 +87,7 @@ export class CostTable {
         cost: plus(t.cost, r.cost),
         cost_by_currency: sumMoney(t.cost_by_currency, r.cost_by_currency),
         unconverted_cost: sumMoney(t.unconverted_cost, r.unconverted_cost),
+        unconverted_cost_rows: t.unconverted_cost_rows + r.unconverted_cost_rows,
         impressions: plus(t.impressions, r.impressions),
         clicks: plus(t.clicks, r.clicks),
       };

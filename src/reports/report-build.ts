@@ -5,6 +5,7 @@ import {
   subtractMoney,
   sumMoney,
 } from '../domain/money.js';
+import { RATIO_NOTE } from '../domain/money-ratios.js';
 import {
   DAY_S,
   dayKey,
@@ -48,6 +49,8 @@ export function sumRows(rows: readonly ReportRow[], currency: string | null): Re
   let unconverted_revenue: MoneyByCurrency = {};
   let cost_by_currency: MoneyByCurrency = {};
   let unconverted_cost: MoneyByCurrency = {};
+  let unconverted_conversions = 0;
+  let unconverted_cost_rows = 0;
   for (const r of rows) {
     t.impressions += r.impressions;
     t.clicks += r.clicks;
@@ -61,17 +64,25 @@ export function sumRows(rows: readonly ReportRow[], currency: string | null): Re
     unconverted_revenue = sumMoney(unconverted_revenue, r.unconverted_revenue);
     cost_by_currency = sumMoney(cost_by_currency, r.cost_by_currency);
     unconverted_cost = sumMoney(unconverted_cost, r.unconverted_cost);
+    unconverted_conversions += r.unconverted_conversions;
+    unconverted_cost_rows += r.unconverted_cost_rows;
   }
   const round = (v: number | null) => (v === null ? null : roundMoney(v, currency ?? NO_CURRENCY));
   const unnamed = rows.some((r) => r.revenue === null);
-  return reportRow(t, {
-    revenue: unnamed ? null : (round(sumOrNull(rows, (r) => r.revenue)) ?? 0),
-    revenue_by_currency,
-    unconverted_revenue,
-    cost: round(sumOrNull(rows, (r) => r.cost)),
-    cost_by_currency,
-    unconverted_cost,
-  });
+  return reportRow(
+    t,
+    {
+      revenue: unnamed ? null : (round(sumOrNull(rows, (r) => r.revenue)) ?? 0),
+      revenue_by_currency,
+      unconverted_revenue,
+      unconverted_conversions,
+      cost: round(sumOrNull(rows, (r) => r.cost)),
+      cost_by_currency,
+      unconverted_cost,
+      unconverted_cost_rows,
+    },
+    currency,
+  );
 }
 
 function rowsOf(input: ReportInput, groups: readonly ReportCounts[], byDay: boolean): ReportRow[] {
@@ -85,7 +96,7 @@ function rowsOf(input: ReportInput, groups: readonly ReportCounts[], byDay: bool
   } else {
     counts.sort((a, b) => b.conversions - a.conversions || a.key.localeCompare(b.key));
   }
-  return counts.map((c) => reportRow(c, money.row(c.revenue, c.cost)));
+  return counts.map((c) => reportRow(c, money.row(c.revenue, c.cost), money.currency));
 }
 
 function viewTotals(r: ReportRow): ViewTotals {
@@ -100,7 +111,7 @@ function viewTotals(r: ReportRow): ViewTotals {
 }
 
 /** Why a figure is empty or what it leaves out, in the reader's words. */
-function notesOf(q: ReportQuery, totals: ReportRow): string[] {
+function notesOf(q: ReportQuery, totals: ReportRow, rows: readonly ReportRow[]): string[] {
   const notes: string[] = [];
   if (q.view === 'platform')
     notes.push(
@@ -116,6 +127,7 @@ function notesOf(q: ReportQuery, totals: ReportRow): string[] {
     notes.push('cost: spend is not split by destination, so a report of one destination has none');
   if (Object.keys(totals.unconverted_revenue).length + Object.keys(totals.unconverted_cost).length)
     notes.push('revenue and cost leave out the money listed in unconverted (no rate for its day)');
+  if ([totals, ...rows].some((r) => r.ratio_note !== null)) notes.push(RATIO_NOTE);
   return notes;
 }
 
@@ -130,7 +142,7 @@ export function buildReport(input: ReportInput): Report {
   const totals = sumRows(rows, money.currency);
   const days = q.group_by === 'day' ? undefined : rowsOf(input, input.days, true);
   const otherRow = input.other ?? emptyCounts('');
-  const other = viewTotals(reportRow(otherRow, money.row(otherRow.revenue, [])));
+  const other = viewTotals(reportRow(otherRow, money.row(otherRow.revenue, []), money.currency));
   const mine = viewTotals(totals);
   const byView: Record<ReportView, ViewTotals> =
     q.view === 'platform'
@@ -161,6 +173,6 @@ export function buildReport(input: ReportInput): Report {
     },
     rates: money.rates(),
     unconverted: money.unconverted(totals.unconverted_revenue, totals.unconverted_cost),
-    notes: notesOf(q, totals),
+    notes: notesOf(q, totals, [...rows, ...(days ?? [])]),
   };
 }

@@ -31,9 +31,11 @@ export class ReportMoney {
       revenue: r.total,
       revenue_by_currency: r.by_currency,
       unconverted_revenue: r.unconverted,
+      unconverted_conversions: r.left_out,
       cost: cost.length === 0 ? null : c.total,
       cost_by_currency: c.by_currency,
       unconverted_cost: c.unconverted,
+      unconverted_cost_rows: c.left_out,
     };
   }
 
@@ -41,6 +43,8 @@ export class ReportMoney {
     const by_currency: MoneyByCurrency = {};
     const unconverted: MoneyByCurrency = {};
     let total = 0;
+    // Conversions or cost rows whose money is in `unconverted`.
+    let left_out = 0;
     for (const a of amounts) {
       addMoney(by_currency, a.currency, a.amount);
       // Nothing is nothing in any currency: it needs no rate.
@@ -56,6 +60,7 @@ export class ReportMoney {
       if (rate !== null) total += a.amount * rate;
       else {
         addMoney(unconverted, a.currency, a.amount);
+        left_out += a.count ?? 1;
         const m = this.missed.get(a.currency);
         this.missed.set(a.currency, {
           from: Math.min(m?.from ?? a.day, a.day),
@@ -69,6 +74,7 @@ export class ReportMoney {
       total: named === null ? null : roundMoney(named, this.currency ?? NO_CURRENCY),
       by_currency,
       unconverted,
+      left_out,
     };
   }
 

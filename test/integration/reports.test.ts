@@ -221,10 +221,10 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
       const lines = (await res.text()).trim().split('\r\n');
       expect(lines[0]).toBe(
-        'campaign,impressions,clicks,conversions,view_conversions,click_conversions,unattributed,click_conversion_rate,view_conversion_rate,revenue,cost,cpa,roas,deterministic_conversions,probabilistic_conversions,revenue_by_currency,unconverted_revenue,cost_by_currency,unconverted_cost',
+        'campaign,impressions,clicks,conversions,view_conversions,click_conversions,unattributed,click_conversion_rate,view_conversion_rate,revenue,cost,cpa,roas,deterministic_conversions,probabilistic_conversions,revenue_by_currency,unconverted_revenue,cost_by_currency,unconverted_cost,unconverted_conversions,unconverted_cost_rows,ratio_note',
       );
       // Both matched by cookie (deterministic), none by IP.
-      expect(lines[1]).toBe('c1,1,1,2,1,1,0,1,1,30,30,15,1,2,0,EUR 30,,EUR 30,');
+      expect(lines[1]).toBe('c1,1,1,2,1,1,0,1,1,30,30,15,1,2,0,EUR 30,,EUR 30,,0,0,');
       expect(lines.at(-1)).toMatch(/^total,2,1,3,/);
     });
 

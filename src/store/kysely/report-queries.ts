@@ -98,13 +98,15 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
     cur: string;
     d: unknown;
     n: unknown;
+    m: unknown;
     v: unknown;
   }>`
     select ${ck ?? sql`null`} as k, attributed as a,
       case when attr_type = 'click' then 1 else 0 end as click,
       case when match_type = 'deterministic' then 1 else 0 end as det,
       coalesce(currency, ${sql.lit(NO_CURRENCY)}) as cur, event_time / ${sql.lit(DAY_S)} as d,
-      count(*) as n, sum(coalesce(value, 0)) as v
+      count(*) as n, sum(coalesce(value, 0)) as v,
+      sum(case when coalesce(value, 0) <> 0 then 1 else 0 end) as m
     from conversions
     where env_id = ${q.env_id} and is_test = 0 and event_time >= ${from} and event_time < ${to}
       ${destWhere} ${campaignWhere} ${dedup}
@@ -124,7 +126,13 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
     else c.view_conversions += n;
     if (Number(r.det) === 1) c.deterministic_conversions += n;
     else c.probabilistic_conversions += n;
-    c.revenue.push({ currency: r.cur, day: Number(r.d), amount: Number(r.v ?? 0) });
+    // `m`: the conversions with money, which a note counts when no rate converts it.
+    c.revenue.push({
+      currency: r.cur,
+      day: Number(r.d),
+      amount: Number(r.v ?? 0),
+      count: Number(r.m),
+    });
   }
 
   // Spend is entered per campaign and day, so only those groupings (and the total) have it;
@@ -136,8 +144,14 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
         : q.group_by === 'campaign'
           ? sql.ref('campaign_id')
           : null;
-    const costs = await sql<{ k: unknown; cur: string | null; day: unknown; cost: unknown }>`
-      select ${costKey ?? sql`null`} as k, currency as cur, day, sum(cost) as cost
+    const costs = await sql<{
+      k: unknown;
+      cur: string | null;
+      day: unknown;
+      cost: unknown;
+      n: unknown;
+    }>`
+      select ${costKey ?? sql`null`} as k, currency as cur, day, sum(cost) as cost, count(*) as n
       from campaign_costs
       where env_id = ${q.env_id} and day >= ${fromDay} and day < ${toDay} ${campaignWhere}
       group by ${costKey ? sql`${costKey}, ` : sql``}currency, day`.execute(db);
@@ -147,6 +161,7 @@ export async function reportCounts(db: Kysely<Database>, q: ReportQuery): Promis
         currency: r.cur ?? q.spend_currency ?? NO_CURRENCY,
         day: Number(r.day),
         amount: Number(r.cost),
+        count: Number(r.n),
       });
     }
   }
