@@ -332,7 +332,10 @@ export interface HealthCounts {
     /** The newest events of the source, to score their match keys. */
     sample: TrackedEvent[];
   }>;
+  /** Ad touches (impressions and clicks). */
   touches: { last_ms: number | null; count: number };
+  /** Visit touches: landings of a channel (issue 23), apart from the ad touches. */
+  visits: { last_ms: number | null; count: number };
   conversions: Array<{ dest_id: string; attributed: boolean; n: number }>;
   /** Conversion rows flagged by install fraud checks, by destination and set of checks. */
   fraud: Array<{ dest_id: string; checks: string[]; n: number }>;

@@ -173,10 +173,15 @@ function partialMoneySuite(extra: () => Record<string, unknown>) {
       });
   });
 
-  it('PM03 /api/stats counts ad touches (impressions and clicks) apart from visits', async () => {
+  it('PM03 /api/stats and /api/health count ad touches (impressions and clicks) apart from visits', async () => {
     const r = await admin(base, '/api/stats?env_id=env_t');
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ touches: 5, impressions: 1, clicks: 4, visits: 1 });
+    // The Health page's counts of the last 24 h, the same way.
+    const health = await admin(base, '/api/health?env_id=env_t');
+    expect(health.status).toBe(200);
+    expect(health.body.touches).toEqual({ count: 5, last_seen_ms: NOW_MS });
+    expect(health.body.visits).toEqual({ count: 1, last_seen_ms: NOW_MS });
   });
 }
 

@@ -141,6 +141,7 @@ export function healthApi(app: FastifyInstance, s: Services): void {
           env_id: env.id,
           window: '24h',
           touches: { last_seen_ms: c.touches.last_ms, count: c.touches.count },
+          visits: { last_seen_ms: c.visits.last_ms, count: c.visits.count },
           sources,
           destinations,
           pixels: await invalidHits(s),

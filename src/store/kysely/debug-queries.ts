@@ -103,12 +103,25 @@ export async function healthCounts(
         .execute()
     ).map(eventFromRow);
   }
-  const touches = await db
+  // Ad touches and visits (issue 23's landings of a channel) apart: a visit is no ad touch.
+  const touchKinds = await db
     .selectFrom('touches')
-    .select((eb) => [eb.fn.max('time').as('last_s'), eb.fn.countAll<number>().as('n')])
+    .select((eb) => [
+      eb.case().when('kind', '=', 'visit').then(1).else(0).end().as('visit'),
+      eb.fn.max('time').as('last_s'),
+      eb.fn.countAll<number>().as('n'),
+    ])
     .where('env_id', '=', env_id)
     .where('time', '>=', Math.floor(since_ms / 1000))
-    .executeTakeFirst();
+    .groupBy('visit')
+    .execute();
+  const seen = (visit: boolean) => {
+    const r = touchKinds.find((k) => (Number(k.visit) === 1) === visit);
+    return {
+      last_ms: r?.last_s == null ? null : Number(r.last_s) * 1000,
+      count: Number(r?.n ?? 0),
+    };
+  };
   const conversions = await db
     .selectFrom('conversions')
     .select((eb) => ['dest_id', 'attributed', eb.fn.countAll<number>().as('n')])
@@ -154,10 +167,8 @@ export async function healthCounts(
       duplicates: Number(s.duplicates ?? 0),
       sample: (samples[s.source] ?? []).map((e) => e.event),
     })),
-    touches: {
-      last_ms: touches?.last_s == null ? null : Number(touches.last_s) * 1000,
-      count: Number(touches?.n ?? 0),
-    },
+    touches: seen(false),
+    visits: seen(true),
     conversions: conversions.map((c) => ({
       dest_id: c.dest_id,
       attributed: Number(c.attributed) === 1,

@@ -6,6 +6,7 @@ import type { PageContext } from '../page.js';
 
 interface Health {
   touches: { last_seen_ms: number | null; count: number };
+  visits: { last_seen_ms: number | null; count: number };
   sources: Array<{
     source: string;
     last_seen_ms: number;
@@ -160,6 +161,12 @@ export async function healthPage({ env, main }: PageContext): Promise<void> {
       {},
       `Ad touches (impressions and clicks): ${x.touches.count.toLocaleString()}, last `,
       x.touches.last_seen_ms ? time(x.touches.last_seen_ms) : 'never',
+    ),
+    h(
+      'p',
+      {},
+      `Visits (landings from search, social, e-mail, links): ${x.visits.count.toLocaleString()}, last `,
+      x.visits.last_seen_ms ? time(x.visits.last_seen_ms) : 'never',
     ),
     h('h2', {}, 'Pixels'),
     table(
