@@ -168,4 +168,26 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('Channels page in Chromium', () => {
     // The one error is the refused rule's 400, which the page shows by field.
     expect(consoleErrors).toEqual([expect.stringContaining('400 (Bad Request)')]);
   });
+
+  it('CHE03 a cost row with no rate: CPA and ROAS show "—" with the reason as the tooltip (review finding 8)', async () => {
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const res = await fetch(`${base}/api/costs?env_id=env_t`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer adm', 'content-type': 'text/csv' },
+      body: `date,campaign_id,cost,currency\n${yesterday},c-disp,10,GBP\n`,
+    });
+    expect((await res.json()).saved).toBe(1);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.reload();
+    await page.getByRole('link', { name: 'Channels' }).click();
+    const display = page.locator('#ch-table tbody tr', { hasText: 'Display' });
+    await page.locator('#ch-table td.left-out').first().waitFor({ timeout: UI_WAIT_MS });
+    const cells = display.locator('td');
+    // First touch: 1 conv., 120, then CPA and ROAS left out, their reason on hover.
+    expect((await cells.allTextContents()).slice(7, 11)).toEqual(['1', '120', '—', '—']);
+    expect(await cells.nth(9).getAttribute('title')).toMatch(
+      /^cpa and roas are empty: 1 cost row \(GBP 10\) could not be converted into EUR/,
+    );
+    expect(await page.locator('#main').textContent()).toContain('ratio_note');
+  });
 });

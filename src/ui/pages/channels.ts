@@ -1,6 +1,7 @@
 import { ApiError, api, qs, upload } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../page.js';
+import { ratioCell } from '../ratio-cell.js';
 import { channelRulesSection } from './channel-rules.js';
 
 const DAY_MS = 86_400_000;
@@ -20,6 +21,8 @@ interface Figures {
   revenue: number | null;
   cpa: number | null;
   roas: number | null;
+  /** Why cpa or roas is null: money no rate converted. */
+  ratio_note: string | null;
 }
 type Row = {
   key: string;
@@ -36,6 +39,7 @@ interface ChannelReport {
   unconverted: Array<{ currency: string; revenue: number; reason: string }>;
   unconverted_cost: Array<{ currency: string; cost: number; reason: string }>;
   rates: Array<{ from: string; to: string; rate: number; date: string }>;
+  notes: string[];
 }
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -51,8 +55,8 @@ function reportTable(r: ChannelReport, by: string): HTMLElement {
     ...MODELS.flatMap(([m]) => [
       h('td', { class: 'model-start' }, num(x[m].conversions)),
       h('td', {}, num(x[m].revenue)),
-      h('td', {}, num(x[m].cpa)),
-      h('td', {}, num(x[m].roas)),
+      ratioCell(num(x[m].cpa), x[m].cpa === null ? x[m].ratio_note : null),
+      ratioCell(num(x[m].roas), x[m].roas === null ? x[m].ratio_note : null),
     ]),
   ];
   const label = { channel: 'Channel', source_medium: 'Source / medium', campaign: 'Campaign' }[by];
@@ -107,6 +111,7 @@ function notes(r: ChannelReport): HTMLElement[] {
     ...r.rates.map((x) =>
       h('p', { class: 'muted' }, `Converted ${x.from}→${x.to} at ${x.rate} (rate dated ${x.date})`),
     ),
+    ...r.notes.map((n) => h('p', { class: 'muted' }, n)),
   ];
 }
 

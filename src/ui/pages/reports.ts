@@ -4,6 +4,7 @@ import type { Report, ReportRow } from '../../domain/report.js';
 import { api, qs } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../page.js';
+import { ratioCell } from '../ratio-cell.js';
 import { liftSection } from './lift.js';
 import { skanTable } from './skan-table.js';
 
@@ -40,7 +41,11 @@ function table(r: Report): HTMLElement {
       'tr',
       {},
       h('th', { scope: 'row' }, label),
-      ...COLUMNS.map(([k]) => h('td', {}, cell(x[k], k))),
+      ...COLUMNS.map(([k]) =>
+        (k === 'cpa' || k === 'roas') && x[k] === null
+          ? ratioCell(cell(x[k], k), x.ratio_note)
+          : h('td', {}, cell(x[k], k)),
+      ),
     );
   return h(
     'table',
