@@ -15,6 +15,11 @@ export type EventOutcome =
       status: 'accepted';
       pk: string;
       conversions: number;
+      /**
+       * Outbox rows it queued. Ingest wakes the delivery worker only when a commit queued
+       * some: a claim round costs more CPU than the commit of a small batch.
+       */
+      deliveries: number;
       /** The install fraud checks that fired for its conversions (metrics count them). */
       fraud?: string[];
     }

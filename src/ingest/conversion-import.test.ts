@@ -21,7 +21,7 @@ function fakeStore() {
     return events.map((e) => {
       if (stored.has(e.event_id)) return { status: 'duplicate', of: e.event_id };
       stored.set(e.event_id, e);
-      return { status: 'accepted', pk: e.event_id, conversions: 1 };
+      return { status: 'accepted', pk: e.event_id, conversions: 1, deliveries: 0 };
     });
   };
   return { stored, chunks, record };

@@ -126,13 +126,17 @@ export async function recordConversions(
   env: EnvironmentConfig,
   at: Timing,
   ride: RideAlong,
-): Promise<{ n: number; fraud: FraudCheck[] }> {
+): Promise<{ n: number; deliveries: number; fraud: FraudCheck[] }> {
   const dests = subscribed(env, e);
-  if (dests.length === 0) return { n: 0, fraud: [] };
+  if (dests.length === 0) return { n: 0, deliveries: 0, fraud: [] };
   const decided = await decide(tx, e, dests, eventChecks(e, env, at.apps, ride.rawIp));
   const rows = conversionRows(pk, e, dests, decided, at, ride);
   await tx.recordConversion(rows.path, rows.conversions, rows.deliveries);
-  return { n: dests.length, fraud: firedChecks(decided.fraud) };
+  return {
+    n: dests.length,
+    deliveries: rows.deliveries.length,
+    fraud: firedChecks(decided.fraud),
+  };
 }
 
 /**
@@ -287,11 +291,14 @@ export async function processEvent(
     await tx.insertEvent(pk, e, ctx.nowMs);
   }
   await linkIdentities(tx, e);
-  const recorded = env ? await recordConversions(tx, pk, e, env, ctx, a) : { n: 0, fraud: [] };
+  const recorded = env
+    ? await recordConversions(tx, pk, e, env, ctx, a)
+    : { n: 0, deliveries: 0, fraud: [] };
   return {
     status: 'accepted',
     pk,
     conversions: recorded.n,
+    deliveries: recorded.deliveries,
     ...(recorded.fraud.length > 0 ? { fraud: recorded.fraud } : {}),
   };
 }

@@ -165,7 +165,9 @@ export function admit(
 
 /**
  * Commits admitted events; rejects with IngestRefused, none of them taken, when the queue
- * is full or closed or the commit failed. Wakes the delivery worker after a commit.
+ * is full or closed or the commit failed. Wakes the delivery worker after a commit that
+ * queued deliveries (it also polls: a round per commit cost each single-event request
+ * more than its own statements; see bench/RESULTS.md).
  */
 export async function commit(
   deps: Pick<IngestDeps, 'pipeline' | 'worker' | 'visits'>,
@@ -179,7 +181,8 @@ export async function commit(
       deps.pipeline.recordTouch(visit);
   }
   const outcomes = await deps.pipeline.recordEvents(events);
-  if (outcomes.length > 0) deps.worker.wake();
+  // A copy merged into a stored event may have queued or requeued its deliveries.
+  if (outcomes.some((o) => o.status === 'duplicate' || o.deliveries > 0)) deps.worker.wake();
   return outcomes;
 }
 

@@ -73,7 +73,9 @@ export async function processBatchSetWise(
       const decided = await decideChecked(tx, a.e, dests, input, touches, checks);
       const fraud = firedChecks(decided.fraud);
       if (fraud.length > 0) outcome.fraud = fraud;
-      rows.push(conversionRows(a.pk, a.e, dests, decided, ctx, a));
+      const written = conversionRows(a.pk, a.e, dests, decided, ctx, a);
+      outcome.deliveries = written.deliveries.length;
+      rows.push(written);
     }
     await set.recordConversions(rows);
   };
@@ -92,6 +94,7 @@ export async function processBatchSetWise(
       status: 'accepted',
       pk: a.pk,
       conversions: dests.length,
+      deliveries: 0,
     };
     if (dests.length > 0) {
       const checks = eventChecks(a.e, a.env, ctx.apps, a.rawIp);

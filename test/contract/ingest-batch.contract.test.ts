@@ -113,7 +113,8 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         event('Purchase', 'ib-1', { anonymous_id: 'ib-cookie-1' }),
         event('Purchase', 'ib-1', { user_id: 'ib-u1' }),
       ]);
-      expect(out[0]).toMatchObject({ status: 'accepted', conversions: 1 });
+      // Its one delivery queued: the commit wakes the delivery worker (ingest.ts, commit).
+      expect(out[0]).toMatchObject({ status: 'accepted', conversions: 1, deliveries: 1 });
       const pk = (out[0] as { pk: string }).pk;
       expect(out[1]).toEqual({ status: 'duplicate', of: pk });
       const { ev, conversions } = await stored('ib-1');
@@ -137,10 +138,12 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     });
 
     it('IB03 a purchase before the identify that links its cookie is not matched through it', async () => {
-      await batch([
+      const out = await batch([
         event('Purchase', 'ib-3', { user_id: 'ib-u3' }),
         event('Signup', 'ib-3s', { anonymous_id: 'ib-cookie-3', user_id: 'ib-u3' }),
       ]);
+      // Nothing queued: this commit leaves the delivery worker asleep.
+      expect(out[0]).toMatchObject({ status: 'accepted', conversions: 1, deliveries: 0 });
       const { conversions } = await stored('ib-3');
       expect(conversions).toHaveLength(1);
       expect(conversions[0]?.attribution).toBeNull();
