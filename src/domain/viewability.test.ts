@@ -58,7 +58,7 @@ describe('viewability signals', () => {
       viewOf(ids, { measurable: true, max_share: 0.3 }, 10),
       viewOf(ids, { viewable: true, time_to_view_ms: 1500, max_share: 0.9 }, 30),
       viewOf(ids, { viewable: true, time_to_view_ms: 1100, max_share: 0.6 }, 20),
-      viewOf({ ...ids, dest_id: null }, { measurable: false }, 40),
+      viewOf(ids, { measurable: false }, 40),
     ];
     const forward = rows.reduce(mergeViews);
     const backward = [...rows].reverse().reduce(mergeViews);

@@ -20,11 +20,14 @@ export interface TouchView {
   video: boolean;
 }
 
-/** One impression's viewability as stored: its signals merged (`impression_views`). */
+/**
+ * One impression's viewability as stored: its signals merged (`impression_views`). Keyed by
+ * destination too: impression ids are the ad server's, and two DSPs may use the same one.
+ */
 export interface ImpressionView extends TouchView {
   env_id: string;
   imp_id: string;
-  dest_id: string | null;
+  dest_id: string;
   /** When its first signal arrived, and its latest (Unix ms). */
   first_ms: number;
   updated_ms: number;
@@ -113,7 +116,7 @@ export function mergeViews(a: ImpressionView, b: ImpressionView): ImpressionView
   return {
     env_id: a.env_id,
     imp_id: a.imp_id,
-    dest_id: a.dest_id ?? b.dest_id,
+    dest_id: a.dest_id,
     measurable: a.measurable || b.measurable,
     viewable: a.viewable || b.viewable,
     time_to_view_ms: minOf(a.time_to_view_ms, b.time_to_view_ms),
@@ -128,7 +131,7 @@ export function mergeViews(a: ImpressionView, b: ImpressionView): ImpressionView
 export function mergeViewBatch(views: readonly ImpressionView[]): ImpressionView[] {
   const by = new Map<string, ImpressionView>();
   for (const v of views) {
-    const key = `${v.env_id}\u0000${v.imp_id}`;
+    const key = viewKey(v.env_id, v.dest_id, v.imp_id);
     const had = by.get(key);
     by.set(key, had ? mergeViews(had, v) : v);
   }
@@ -181,4 +184,9 @@ export function notViewableReason(imp_id: string, view: TouchView | undefined): 
   if (view.max_share >= 0.5)
     return `${base} (in view, but never for ${view.video ? 'two continuous seconds' : 'a continuous second'})`;
   return `${base} (at most ${Math.round(view.max_share * 100)} % of it in view)`;
+}
+
+/** The key of one impression's row: environment, destination and the ad server's id. */
+export function viewKey(env_id: string, dest_id: string, imp_id: string): string {
+  return `${env_id}\u0000${dest_id}\u0000${imp_id}`;
 }

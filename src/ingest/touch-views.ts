@@ -1,5 +1,5 @@
 import type { Touch } from '../domain/event.js';
-import { touchViewOf } from '../domain/viewability.js';
+import { touchViewOf, viewKey } from '../domain/viewability.js';
 import type { IngestTx } from '../store/store.js';
 
 /**
@@ -14,14 +14,20 @@ export async function withViews(
 ): Promise<Touch[]> {
   const impressions = touches.filter((t) => t.kind === 'impression');
   if (!needed || impressions.length === 0) return touches;
-  const byEnv = new Map<string, string[]>();
-  for (const t of impressions) byEnv.set(t.env_id, [...(byEnv.get(t.env_id) ?? []), t.touch_id]);
+  const byEnv = new Map<string, Array<{ dest_id: string; imp_id: string }>>();
+  for (const t of impressions) {
+    const refs = byEnv.get(t.env_id) ?? [];
+    refs.push({ dest_id: t.dest_id ?? '', imp_id: t.touch_id });
+    byEnv.set(t.env_id, refs);
+  }
   const found = new Map<string, Touch['view']>();
-  for (const [env, ids] of byEnv)
-    for (const [id, v] of await tx.impressionViews(env, ids))
-      found.set(`${env}\u0000${id}`, touchViewOf(v));
+  for (const [env, refs] of byEnv)
+    for (const [key, v] of await tx.impressionViews(env, refs)) found.set(key, touchViewOf(v));
   return touches.map((t) => {
-    const view = t.kind === 'impression' ? found.get(`${t.env_id}\u0000${t.touch_id}`) : undefined;
+    const view =
+      t.kind === 'impression'
+        ? found.get(viewKey(t.env_id, t.dest_id ?? '', t.touch_id))
+        : undefined;
     return view ? { ...t, view } : t;
   });
 }

@@ -47,6 +47,7 @@ describe('migrations', () => {
       '0032_lift_reads',
       '0033_fraud_verdicts',
       '0036_clustered_ingest_keys',
+      '0038_views_per_destination',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

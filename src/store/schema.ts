@@ -208,7 +208,8 @@ export interface ChannelSettingsTable {
 export interface ImpressionViewsTable {
   env_id: string;
   imp_id: string;
-  dest_id: string | null;
+  /** Part of the key since migration 0038 (`''` only on rows older than that). */
+  dest_id: string;
   measurable: number;
   viewable: number;
   time_to_view_ms: number | null;

@@ -4,8 +4,9 @@ import type { ImpressionView } from '../../src/domain/viewability.js';
 import type { Store } from '../../src/store/store.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
-// Issue 24: the viewability rows (migration 0025) on both stores — an upsert keyed by the
-// impression id that merges in either order, the touch list that joins them, their purge.
+// Issue 24: the viewability rows (migrations 0025, 0038) on both stores — an upsert keyed by
+// the destination and impression id that merges in either order, the touch list that joins
+// them, their purge.
 const T = 1_763_900_000;
 const MS = T * 1000;
 const hasPostgres = await postgresAvailable();
@@ -44,8 +45,16 @@ function view(imp_id: string, over: Partial<ImpressionView> = {}): ImpressionVie
   };
 }
 
-const read = async (store: Store, ids: string[]) =>
-  store.ingest((tx) => tx.impressionViews('env', ids));
+/** The rows of destination `dest_id`'s impressions `ids`, by imp_id. */
+const read = async (store: Store, ids: string[], dest_id = 'd1') => {
+  const rows = await store.ingest((tx) =>
+    tx.impressionViews(
+      'env',
+      ids.map((imp_id) => ({ dest_id, imp_id })),
+    ),
+  );
+  return new Map([...rows.values()].map((v) => [v.imp_id, v]));
+};
 
 for (const [kind, open] of Object.entries(STORE_KINDS)) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`impression views on ${kind}`, () => {
@@ -61,7 +70,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         view('A', { max_share: 0.3, first_ms: MS + 5 }),
         view('A', { viewable: true, time_to_view_ms: 1400, max_share: 0.9, updated_ms: MS + 9 }),
         view('A', { viewable: true, time_to_view_ms: 1800, max_share: 0.7 }),
-        view('A', { measurable: false, max_share: null, dest_id: null }),
+        view('A', { measurable: false, max_share: null }),
       ];
       // One signal per write in this order, then the reverse order, then all in one batch.
       for (const s of signals) await store.upsertImpressionViews([s]);
@@ -103,6 +112,30 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(listed[2].view_updated_ms).toBe(MS);
       const one = await store.listTouches({ env_id: 'env', imp_id: 'L1', limit: 10 });
       expect(one.map((l) => l.touch.touch_id)).toEqual(['L1']);
+    });
+
+    it('IV04 two destinations with the same impression id keep their own verdicts (review finding 9)', async () => {
+      await store.insertTouches([
+        touch('SAME', { time: T + 20 }),
+        touch('SAME', { time: T + 21, dest_id: 'd2' }),
+        touch('SAME', { time: T + 22, dest_id: 'd3' }),
+      ]);
+      await store.upsertImpressionViews([
+        view('SAME', { viewable: true, time_to_view_ms: 1000, max_share: 1 }),
+        view('SAME', { dest_id: 'd2', max_share: 0.2 }),
+      ]);
+      expect((await read(store, ['SAME'])).get('SAME')).toMatchObject({ viewable: true });
+      expect((await read(store, ['SAME'], 'd2')).get('SAME')).toMatchObject({
+        viewable: false,
+        max_share: 0.2,
+      });
+      expect((await read(store, ['SAME'], 'd3')).size).toBe(0);
+      const listed = await store.listTouches({ env_id: 'env', imp_id: 'SAME', limit: 10 });
+      expect(listed.map((l) => [l.touch.dest_id, l.touch.view?.viewable])).toEqual([
+        ['d3', undefined],
+        ['d2', false],
+        ['d1', true],
+      ]);
     });
 
     it('IV03 the purge deletes rows as old as the touches that go', async () => {

@@ -129,7 +129,7 @@ describe('the viewability signal /v', () => {
     expect(await invalid(reason)).toBe(before + 1);
     expect(await touches(`imp_id=IMP-VW5-${reason}`)).toEqual([]);
     const stored = await server.services.store.ingest((tx) =>
-      tx.impressionViews('env_t', [`IMP-VW5-${reason}`]),
+      tx.impressionViews('env_t', [{ dest_id: 'dsp1', imp_id: `IMP-VW5-${reason}` }]),
     );
     expect(stored.size).toBe(0);
   });
@@ -178,7 +178,7 @@ describe('the viewability signal /v', () => {
     expect(await invalid('opted_out')).toBe(before + 1);
     expect(await touches('imp_id=IMP-VW8')).toEqual([]);
     const stored = await server.services.store.ingest((tx) =>
-      tx.impressionViews('env_t', ['IMP-VW8']),
+      tx.impressionViews('env_t', [{ dest_id: 'dsp1', imp_id: 'IMP-VW8' }]),
     );
     expect(stored.size).toBe(0);
   });

@@ -109,6 +109,23 @@ describe('view_requires_viewable', () => {
     });
   });
 
+  it('VC05 an impression id two DSPs both use: each destination is judged by its own verdict (review finding 9)', async () => {
+    // dsp1's ad was seen; dspV's ad with the same ad-server id was not.
+    const ptid = await showAd('dsp1', 'IMP-SHARED', VIEWABLE);
+    await showAd('dspV', 'IMP-SHARED', NOT_VIEWABLE, ptid);
+    const { dsp1, dspV } = await buy('ord-vc5', ptid);
+    expect(dsp1.attribution).toMatchObject({ type: 'view', imp_id: 'IMP-SHARED' });
+    expect(dspV.attribution).toBeNull();
+    expect(dspV.reason).toBe(
+      'impression IMP-SHARED was served but never viewable (at most 30 % of it in view)',
+    );
+    const { body } = await admin(base, '/api/touches?env_id=env_t&imp_id=IMP-SHARED');
+    const views = Object.fromEntries(
+      body.touches.map((t: { dest_id: string; viewable: boolean }) => [t.dest_id, t.viewable]),
+    );
+    expect(views).toEqual({ dsp1: true, dspV: false });
+  });
+
   it('VC04 the admin API shows, sets and checks the option', async () => {
     const before = await admin(base, '/api/destinations/env_t/dsp1');
     expect(before.body.view_requires_viewable).toBe(false);

@@ -72,7 +72,8 @@ export function viewSignalHit(s: Services): (q: Query, req: BrowserRequest) => P
     // A macro names no impression: there is nothing to join the measurement to.
     const impId = readParams(q, ['imp_id']).get('imp_id');
     if (!impId) return answer('unexpanded_macro:imp_id');
-    const ids = { env_id: env.id, imp_id: impId, dest_id: param(q, 'dest_id') ?? null };
+    // pixelProblem has checked that dest_id names a destination of the environment.
+    const ids = { env_id: env.id, imp_id: impId, dest_id: param(q, 'dest_id') ?? '' };
     if (!s.pipeline.recordView(viewOf(ids, parsed.signal, s.nowMs()))) return answer('dropped');
     return served;
   };

@@ -1,11 +1,12 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { type ImpressionView, mergeViewBatch } from '../../domain/viewability.js';
+import { type ImpressionView, mergeViewBatch, viewKey } from '../../domain/viewability.js';
 import type { Dialect } from '../migrations/define.js';
 import type { Database, ImpressionViewsTable } from '../schema.js';
 import { chunks } from './chunks.js';
 
 // What the viewability tag measured of each impression (migration 0025): written by an upsert
-// keyed by (env_id, imp_id), so a signal may arrive before or after its impression's touch.
+// keyed by (env_id, dest_id, imp_id) (migration 0038), so a signal may arrive before or after
+// its impression's touch, and two destinations' impressions of one id stay apart.
 
 /** Rows per upsert (10 bound values each) and ids per lookup. */
 const VIEW_CHUNK = 200;
@@ -43,7 +44,7 @@ const VIEW_COLUMNS = [
 const SQLITE_MERGE: Record<(typeof VIEW_COLUMNS)[number], string | null> = {
   env_id: null,
   imp_id: null,
-  dest_id: 'coalesce(impression_views.dest_id, excluded.dest_id)',
+  dest_id: null,
   measurable: 'max',
   viewable: 'max',
   time_to_view_ms: 'min',
@@ -59,7 +60,7 @@ const SQLITE_MERGE: Record<(typeof VIEW_COLUMNS)[number], string | null> = {
  */
 export const SQLITE_VIEW_UPSERT = `INSERT INTO impression_views (${VIEW_COLUMNS.join(', ')})
   VALUES (${VIEW_COLUMNS.map(() => '?').join(', ')})
-  ON CONFLICT (env_id, imp_id) DO UPDATE SET ${Object.entries(SQLITE_MERGE)
+  ON CONFLICT (env_id, dest_id, imp_id) DO UPDATE SET ${Object.entries(SQLITE_MERGE)
     .filter(([, m]) => m !== null)
     .map(([c, m]) =>
       m?.includes('(')
@@ -112,8 +113,7 @@ export async function upsertViews(
       .insertInto('impression_views')
       .values(slice.map(rowOf))
       .onConflict((oc) =>
-        oc.columns(['env_id', 'imp_id']).doUpdateSet({
-          dest_id: sql`coalesce("impression_views"."dest_id", excluded."dest_id")`,
+        oc.columns(['env_id', 'dest_id', 'imp_id']).doUpdateSet({
           measurable: both<number>(hi, 'measurable'),
           viewable: both<number>(hi, 'viewable'),
           time_to_view_ms: both<number | null>(lo, 'time_to_view_ms'),
@@ -127,21 +127,35 @@ export async function upsertViews(
   }
 }
 
-/** The stored rows of these impressions, by imp_id (one primary-key probe each). */
+/** An impression as its viewability row is keyed: the destination that served it, its id. */
+export interface ViewRef {
+  dest_id: string;
+  imp_id: string;
+}
+
+/**
+ * The stored rows of these impressions, by viewKey (one primary-key probe each): the ids are
+ * looked up together and each row kept only for its own destination.
+ */
 export async function findViews(
   db: Kysely<Database>,
   env_id: string,
-  imp_ids: readonly string[],
+  refs: readonly ViewRef[],
 ): Promise<Map<string, ImpressionView>> {
+  const wanted = new Set(refs.map((r) => viewKey(env_id, r.dest_id, r.imp_id)));
   const out = new Map<string, ImpressionView>();
-  for (const slice of chunks([...new Set(imp_ids)], VIEW_CHUNK)) {
+  for (const slice of chunks([...new Set(refs.map((r) => r.imp_id))], VIEW_CHUNK)) {
     const rows = await db
       .selectFrom('impression_views')
       .selectAll()
       .where('env_id', '=', env_id)
+      .where('dest_id', 'in', [...new Set(refs.map((r) => r.dest_id))])
       .where('imp_id', 'in', slice)
       .execute();
-    for (const r of rows) out.set(r.imp_id, viewFromRow(r));
+    for (const r of rows) {
+      const key = viewKey(env_id, r.dest_id, r.imp_id);
+      if (wanted.has(key)) out.set(key, viewFromRow(r));
+    }
   }
   return out;
 }

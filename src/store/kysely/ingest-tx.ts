@@ -12,7 +12,7 @@ import type {
   SetWiseIngest,
   TouchLookup,
 } from '../store.js';
-import { findViews } from './impression-views.js';
+import { findViews, type ViewRef } from './impression-views.js';
 import {
   EVENT_COLUMNS,
   MAX_TOUCHES_PER_LOOKUP,
@@ -281,8 +281,8 @@ export class KyselyIngestTx implements IngestTx {
     ];
   }
 
-  impressionViews(env_id: string, imp_ids: readonly string[]) {
-    return findViews(this.db, env_id, imp_ids);
+  impressionViews(env_id: string, refs: readonly ViewRef[]) {
+    return findViews(this.db, env_id, refs);
   }
 
   async countClicks(

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { touchViewOf } from '../../domain/viewability.js';
+import { touchViewOf, viewKey } from '../../domain/viewability.js';
 import type { Database } from '../schema.js';
 import type { ListedTouch, TouchFilter } from '../store.js';
-import { viewFromRow } from './impression-views.js';
+import { findViews } from './impression-views.js';
 import { touchFromRow } from './row-mappers.js';
 
 /**
@@ -25,20 +25,16 @@ export async function listTouches(db: Kysely<Database>, f: TouchFilter): Promise
   if (f.campaign_id !== undefined) q = q.where('campaign_id', '=', f.campaign_id);
   if (f.since_s !== undefined) q = q.where('time', '>=', f.since_s);
   const rows = await q.execute();
-  const impIds = [...new Set(rows.filter((r) => r.kind === 'impression').map((r) => r.touch_id))];
-  const views =
-    impIds.length === 0
-      ? []
-      : await db
-          .selectFrom('impression_views')
-          .selectAll()
-          .where('env_id', '=', f.env_id)
-          .where('imp_id', 'in', impIds)
-          .execute();
-  const byImp = new Map(views.map((v) => [v.imp_id, viewFromRow(v)]));
+  const refs = rows
+    .filter((r) => r.kind === 'impression')
+    .map((r) => ({ dest_id: r.dest_id ?? '', imp_id: r.touch_id }));
+  const views = refs.length === 0 ? new Map() : await findViews(db, f.env_id, refs);
   return rows.map((r) => {
     const touch = touchFromRow(r);
-    const v = r.kind === 'impression' ? byImp.get(r.touch_id) : undefined;
+    const v =
+      r.kind === 'impression'
+        ? views.get(viewKey(f.env_id, r.dest_id ?? '', r.touch_id))
+        : undefined;
     return {
       id: Number(r.id),
       touch: v ? { ...touch, view: touchViewOf(v) } : touch,

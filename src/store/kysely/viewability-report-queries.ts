@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { DAY_S } from '../../domain/report.js';
+import { viewKey } from '../../domain/viewability.js';
 import {
   dayOf,
   emptyViewabilityCounts,
@@ -90,7 +91,8 @@ export async function viewabilityCounts(
     select ${k ?? sql`null`} as k, count(*) as served,
       sum(case when v.measurable = 1 then 1 else 0 end) as measurable,
       sum(case when v.viewable = 1 then 1 else 0 end) as viewable
-    from touches t left join impression_views v on v.env_id = t.env_id and v.imp_id = t.touch_id
+    from touches t left join impression_views v
+      on v.env_id = t.env_id and v.dest_id = t.dest_id and v.imp_id = t.touch_id
     where t.env_id = ${q.env_id} and t.kind = 'impression' and t.traffic is null
       and t.time >= ${from} and t.time < ${to}
       ${q.dest_id ? sql`and t.dest_id = ${q.dest_id}` : sql``}
@@ -137,12 +139,14 @@ export async function viewabilityCounts(
         : {};
       return { r, imp: a.imp_id ?? null, placement: a.placement_id ?? null };
     });
-    const ids = credits.flatMap((c) => (c.imp ? [c.imp] : []));
-    const views = ids.length === 0 ? new Map() : await findViews(db, q.env_id, ids);
+    // A view-through credit is its destination's impression: the row of (dest_id, imp_id).
+    const refs = credits.flatMap((c) => (c.imp ? [{ dest_id: c.r.dest_id, imp_id: c.imp }] : []));
+    const views = refs.length === 0 ? new Map() : await findViews(db, q.env_id, refs);
     for (const { r, imp, placement } of credits) {
       const c = entry(conversionKey(q, r, placement));
       c.view_conversions++;
-      if (imp && views.get(imp)?.viewable) c.viewable_view_conversions++;
+      if (imp && views.get(viewKey(q.env_id, r.dest_id, imp))?.viewable)
+        c.viewable_view_conversions++;
     }
     if (rows.length < CONVERSION_SLICE) break;
     after = rows[rows.length - 1];

@@ -65,8 +65,14 @@ export interface IngestTx {
     keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
   ): Promise<LinkedAnonymousId[]>;
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
-  /** What the viewability tag measured of these impressions, by imp_id (issue 24). */
-  impressionViews(env_id: string, imp_ids: readonly string[]): Promise<Map<string, ImpressionView>>;
+  /**
+   * What the viewability tag measured of these impressions (issue 24), by viewKey: each
+   * impression is its destination's (two DSPs may send the same imp_id).
+   */
+  impressionViews(
+    env_id: string,
+    refs: ReadonlyArray<{ dest_id: string; imp_id: string }>,
+  ): Promise<Map<string, ImpressionView>>;
   /**
    * Clicks of one device (`anonymous_id`) or one address (`ip`) in `[from, to]` (Unix s),
    * counted up to `cap` (a count at the cap means at least that many): install fraud's
