@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectLinearCpu } from '../../test/helpers/cpu-time.js';
+import { cheapestCpuMs } from '../../test/helpers/cpu-time.js';
 import { isUnexpandedMacro, macroWarning } from './ad-macros.js';
 
 describe('unexpanded ad-server macros', () => {
@@ -46,27 +46,29 @@ describe('unexpanded ad-server macros', () => {
     expect(macroWarning('imp_id')).toBe('unexpanded_macro:imp_id');
   });
 
-  it('AM04 detection is linear: 256 KB of near-macros costs about 4× what 64 KB does', async () => {
+  it('AM04 detection is linear: 256 KB of near-macros takes well under a second of CPU', async () => {
     // Pixel parameters are capped at 256 characters; this proves the bound does not matter.
     const SIZE = 1 << 18;
-    const worst: Array<(n: number) => string> = [
-      (n) => `{${'a'.repeat(n)}`,
-      (n) => '{a'.repeat(n / 2),
-      (n) => '[a_'.repeat(n / 3),
-      (n) => '%%ab '.repeat(n / 4),
-      (n) => '%a'.repeat(n / 2),
-      (n) => `__${'a_'.repeat(n / 2)}`,
-      (n) => '___a-'.repeat(n / 5),
-      (n) => '__a-'.repeat(n / 4),
-      (n) => `${'_'.repeat(n)}x`,
+    const worst = [
+      `{${'a'.repeat(SIZE)}`,
+      '{a'.repeat(SIZE / 2),
+      '[a_'.repeat(SIZE / 3),
+      '%%ab '.repeat(SIZE / 4),
+      '%a'.repeat(SIZE / 2),
+      `__${'a_'.repeat(SIZE / 2)}`,
+      '___a-'.repeat(SIZE / 5),
+      '__a-'.repeat(SIZE / 4),
+      `${'_'.repeat(SIZE)}x`,
     ];
-    for (const make of worst) {
-      const v = make(SIZE);
-      expect({ prefix: v.slice(0, 8), found: isUnexpandedMacro(v) }).toEqual({
-        prefix: v.slice(0, 8),
-        found: false,
+    for (const v of worst) {
+      let found = true;
+      const ms = await cheapestCpuMs(() => {
+        found = isUnexpandedMacro(v);
       });
-      await expectLinearCpu(`${v.slice(0, 8)}…`, make, isUnexpandedMacro, SIZE);
+      expect({ prefix: v.slice(0, 8), found }).toEqual({ prefix: v.slice(0, 8), found: false });
+      // A quadratic scan of 256 KB would take minutes; linear takes a few ms, tens on a
+      // loaded box: the bound leaves it room.
+      expect(ms, `CPU ms for ${v.slice(0, 8)}…`).toBeLessThan(1000);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectLinearCpu } from '../../test/helpers/cpu-time.js';
+import { cheapestCpuMs } from '../../test/helpers/cpu-time.js';
 import { costsFromCsv, costsFromJson, MAX_COST_ROWS } from './costs.js';
 
 describe('cost imports', () => {
@@ -84,28 +84,25 @@ describe('cost imports', () => {
     expect(r.errors.map((e) => e.field)).toEqual(['costs[1].date', 'costs[1].cost']);
   });
 
-  it('CO05 100,000 good lines are read and checked in linear time; one more is refused', async () => {
-    const linesOf = (n: number) => {
-      const lines = ['date,campaign_id,cost,currency,channel,source,medium,impressions,clicks'];
-      for (let i = 0; i < n; i++) {
-        const day = String(1 + (i % 28)).padStart(2, '0');
-        lines.push(
-          `2026-11-${day},"camp, ${i % 500}",${i % 997}.25,EUR,Paid Search,google,cpc,${i},7`,
-        );
-      }
-      return lines;
-    };
-    // 230 ms of CPU for 100,000 lines here; before issue 23's review 900 ms (csv-parse, a Date
-    // parsed and printed back per line), and 4.2 s with the bigger columns of the review's file.
-    await expectLinearCpu(
-      'cost CSV',
-      (n) => linesOf(n).join('\n'),
-      (text) => costsFromCsv(text),
-      MAX_COST_ROWS,
-    );
-    const lines = linesOf(MAX_COST_ROWS);
-    const r = costsFromCsv(lines.join('\n'));
-    expect('rows' in r ? r.rows.length : -1).toBe(3500);
+  it('CO05 100,000 good lines are read and checked in linear time (under 3 s of CPU); one more is refused', async () => {
+    const lines = ['date,campaign_id,cost,currency,channel,source,medium,impressions,clicks'];
+    for (let i = 0; i < MAX_COST_ROWS; i++) {
+      const day = String(1 + (i % 28)).padStart(2, '0');
+      lines.push(
+        `2026-11-${day},"camp, ${i % 500}",${i % 997}.25,EUR,Paid Search,google,cpc,${i},7`,
+      );
+    }
+    let rows = 0;
+    // Measured 230 ms; before issue 23's review 900 ms (csv-parse, a Date parsed and printed
+    // back per line), and 4.2 s with the bigger columns of the review's file.
+    const cpu = await cheapestCpuMs(() => {
+      const r = costsFromCsv(lines.join('\n'));
+      rows = 'rows' in r ? r.rows.length : -1;
+    });
+    expect(rows).toBe(3500);
+    // A bound on linear time, not a speed goal (that is `npm run bench`'s): the csv-parse
+    // reader took 32 s on junk lines; a loaded box may take several times the 230 ms.
+    expect(cpu).toBeLessThan(3000);
     lines.push('2026-11-01,c,1,EUR,,,,,');
     expect(costsFromCsv(lines.join('\n'))).toEqual({
       unusable: [{ field: 'body', message: `at most ${MAX_COST_ROWS} lines per import` }],

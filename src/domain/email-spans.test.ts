@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expectLinearCpu } from '../../test/helpers/cpu-time.js';
+import { cheapestCpuMs } from '../../test/helpers/cpu-time.js';
 import {
   containsEmail,
   type EmailShape,
@@ -46,6 +46,12 @@ const text = fc
   .map((cs) => cs.join(''));
 
 const MB = 1024 * 1024;
+/**
+ * Far above a linear pass over a megabyte (10-110 ms of CPU, depending on the shape and how
+ * busy the box is), far below a quadratic one (minutes). A tighter bound failed a linear
+ * scan on a loaded clean-clone run (110 ms against 100).
+ */
+const LINEAR_CPU_MS = 1000;
 
 describe('eachEmail', () => {
   it('E01 finds exactly what the regular expression found, on any text', () => {
@@ -65,25 +71,21 @@ describe('eachEmail', () => {
   });
 
   it('E02 a megabyte of any shape is scanned in linear time', async () => {
-    const shapes: Array<(n: number) => string> = [
-      (n) => 'x'.repeat(n),
-      (n) => 'a@'.repeat(n / 2),
-      (n) => `a@${'a.'.repeat(n / 2)}`,
-      (n) => `${'a'.repeat(n / 2)}@${'b'.repeat(n / 2)}`,
-      (n) => 'a@b.c '.repeat(n / 6),
-      (n) => 'a@b.cd'.repeat(n / 6),
+    const texts = [
+      'x'.repeat(MB),
+      'a@'.repeat(MB / 2),
+      `a@${'a.'.repeat(MB / 2)}`,
+      `${'a'.repeat(MB / 2)}@${'b'.repeat(MB / 2)}`,
+      'a@b.c '.repeat(MB / 6),
+      'a@b.cd'.repeat(MB / 6),
     ];
     for (const [name, , shape] of SHAPES) {
-      for (const make of shapes) {
-        await expectLinearCpu(
-          `${name} on ${make(12).slice(0, 12)}…`,
-          make,
-          (t) => {
-            replaceEmails(t, shape, '');
-            containsEmail(t, shape);
-          },
-          MB,
-        );
+      for (const t of texts) {
+        const cpu = await cheapestCpuMs(() => {
+          replaceEmails(t, shape, '');
+          containsEmail(t, shape);
+        });
+        expect(cpu, `${name} on ${t.slice(0, 12)}…`).toBeLessThan(LINEAR_CPU_MS);
       }
     }
   });

@@ -40,36 +40,3 @@ export async function cheapestCpuMs(fn: () => unknown, runs = 2): Promise<number
   }
   return cheapest;
 }
-
-/** A quarter of the input may cost up to this share of the whole when the cost is linear. */
-export const LINEAR_RATIO = 8;
-/**
- * The thread's CPU clock moves in scheduler ticks (4 ms here: a 256 KB scan reads 0.0 or
- * 4.0 ms), so small costs are noise within this; a quadratic megabyte costs seconds.
- */
-export const SLACK_MS = 10;
-
-/**
- * Asserts that `run` costs linear CPU time in the size of its input: the input made at size
- * `n` may cost at most LINEAR_RATIO times the input made at `n / 4` (linear: about 4;
- * quadratic: 16; cubic: 64), plus SLACK_MS. A ratio measured in the same moment holds on a
- * slow or loaded machine, where an absolute bound in ms fails a linear scan that ran slowly
- * (stop 28's CI: a 1 MB scan at 110 ms of CPU against a bound of 100).
- */
-export async function expectLinearCpu<T>(
-  label: string,
-  make: (n: number) => T,
-  run: (input: T) => unknown,
-  n: number,
-): Promise<void> {
-  const small = make(Math.floor(n / 4));
-  const large = make(n);
-  const runs = 3;
-  const smallMs = await cheapestCpuMs(() => run(small), runs);
-  const largeMs = await cheapestCpuMs(() => run(large), runs);
-  if (largeMs > LINEAR_RATIO * smallMs + SLACK_MS)
-    throw new Error(
-      `${label}: ${largeMs.toFixed(1)} ms of CPU at size ${n}, ${smallMs.toFixed(1)} ms at ` +
-        `${Math.floor(n / 4)}: more than ${LINEAR_RATIO}× for 4× the input, not linear`,
-    );
-}
