@@ -27,10 +27,10 @@ const CLAIM_BATCH_JOBS = 50;
 const SEND_CONCURRENCY = 32;
 const IDLE_POLL_MS = 250;
 /**
- * Shortest time between two rounds started by wake(). Ingest wakes the worker after every
- * commit, and commits come as often as the store takes them (the adaptive group commit);
- * a claim reads the outbox's pending rows, so a round per commit would cost more than the
- * commit itself. A row waits this much longer at most.
+ * Shortest time between two rounds started by wake(). Ingest wakes the worker after each
+ * commit that queued deliveries, and commits come as often as the store takes them (the
+ * adaptive group commit); a claim reads the outbox's pending rows, so a round per commit
+ * would cost more than the commit itself. A row waits this much longer at most.
  */
 const MIN_WAKE_GAP_MS = 10;
 

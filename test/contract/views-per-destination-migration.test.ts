@@ -1,8 +1,9 @@
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { type Dialect, Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { type Dialect, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { sqliteAtomically } from '../../src/store/migrations/define.js';
 import { migrationProvider, type Dialect as StoreDialect } from '../../src/store/migrations.js';
 import type { Database } from '../../src/store/schema.js';
 import { tempDir } from '../helpers/pixeltrail.js';
@@ -107,6 +108,34 @@ describe('0038_views_per_destination on rows stored before it', () => {
       new SqliteDialect({ database: new BetterSqlite3(path.join(tempDir(), 'pixeltrail.db')) }),
     );
   }, 60_000);
+
+  it('VM03 SQLite: a rebuild interrupted halfway leaves the old table whole, and the step can run again', async () => {
+    const file = path.join(tempDir(), 'pixeltrail.db');
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(file) }),
+    });
+    try {
+      const migrator = new Migrator({ db, provider: migrationProvider('sqlite') });
+      expect((await migrator.migrateTo('0033_fraud_verdicts')).error).toBeUndefined();
+      await db
+        .insertInto('impression_views')
+        .values(row('A', 'd1', 1))
+        .execute();
+      // As 0038 does, up to the old table dropped, then the process fails.
+      await expect(
+        sqliteAtomically(db as unknown as Kysely<unknown>, async () => {
+          await sql`create table impression_views_new (env_id text)`.execute(db);
+          await sql`drop table impression_views`.execute(db);
+          throw new Error('killed');
+        }),
+      ).rejects.toThrow('killed');
+      const kept = await db.selectFrom('impression_views').select('imp_id').execute();
+      expect(kept).toEqual([{ imp_id: 'A' }]);
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+    } finally {
+      await db.destroy();
+    }
+  });
 
   it.skipIf(!hasPostgres)(
     'VM02 PostgreSQL: the same',

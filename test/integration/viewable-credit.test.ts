@@ -126,6 +126,21 @@ describe('view_requires_viewable', () => {
     expect(views).toEqual({ dsp1: true, dspV: false });
   });
 
+  it("VC06 erasing one person keeps another destination's verdict for the same impression id", async () => {
+    const a = await showAd('dsp1', 'IMP-ERASE', VIEWABLE);
+    const b = await showAd('dspV', 'IMP-ERASE', VIEWABLE);
+    await server.services.pipeline.flush();
+    const erased = await admin(base, `/api/subjects?env_id=env_t&anonymous_id=${a}`, 'DELETE');
+    expect(erased.status).toBe(200);
+    expect(erased.body.deleted.impression_views).toBe(1);
+    const { body } = await admin(base, '/api/touches?env_id=env_t&imp_id=IMP-ERASE');
+    expect(
+      body.touches.map((t: { dest_id: string; viewable: boolean }) => [t.dest_id, t.viewable]),
+    ).toEqual([['dspV', true]]);
+    const { dspV } = await buy('ord-vc6', b);
+    expect(dspV.attribution).toMatchObject({ type: 'view', imp_id: 'IMP-ERASE' });
+  });
+
   it('VC04 the admin API shows, sets and checks the option', async () => {
     const before = await admin(base, '/api/destinations/env_t/dsp1');
     expect(before.body.view_requires_viewable).toBe(false);

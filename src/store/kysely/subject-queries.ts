@@ -299,17 +299,27 @@ export async function eraseSubject(
     );
     counts.events += n(await db.deleteFrom('events').where('pk', 'in', part).executeTakeFirst());
   }
-  // The measurements of the person's impressions go with them (keyed by the impression id).
-  const impIds = found.touches.filter((t) => t.kind === 'impression').map((t) => t.touch_id);
-  for (const part of chunks([...new Set(impIds)], CHUNK)) {
-    counts.impression_views += n(
-      await db
-        .deleteFrom('impression_views')
-        .where('env_id', '=', k.env_id)
-        .where('imp_id', 'in', part)
-        .executeTakeFirst(),
-    );
-  }
+  // The measurements of the person's impressions go with them: each impression's own row,
+  // keyed by its destination too (0038), so another DSP's impression of the same ad-server id
+  // (another person's, as likely as not) keeps its verdict.
+  const byDest = new Map<string, Set<string>>();
+  for (const t of found.touches)
+    if (t.kind === 'impression') {
+      const ids = byDest.get(t.dest_id ?? '') ?? new Set<string>();
+      ids.add(t.touch_id);
+      byDest.set(t.dest_id ?? '', ids);
+    }
+  for (const [dest_id, ids] of byDest)
+    for (const part of chunks([...ids], CHUNK)) {
+      counts.impression_views += n(
+        await db
+          .deleteFrom('impression_views')
+          .where('env_id', '=', k.env_id)
+          .where('dest_id', '=', dest_id)
+          .where('imp_id', 'in', part)
+          .executeTakeFirst(),
+      );
+    }
   const uids = [...r.user_ids];
   const anons = [...r.anonymous_ids];
   for (const { kind, col, part } of personTouchReads(r)) {

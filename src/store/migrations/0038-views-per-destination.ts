@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import { type Dialect, defineMigration } from './define.js';
+import { type Dialect, defineMigration, sqliteAtomically } from './define.js';
 
 /**
  * Review of issue 24, finding 9: what the viewability tag measured is kept per destination,
@@ -20,8 +20,15 @@ export function viewsPerDestinationMigration(dialect: Dialect): Migration {
           primary key (env_id, dest_id, imp_id)`.execute(db);
         return;
       }
-      // SQLite cannot change a primary key: the table is made again and the rows copied.
-      await sql`create table impression_views_new (
+      // SQLite cannot change a primary key: the table is made again and the rows copied, in
+      // one transaction so that a start killed halfway leaves the old table whole.
+      await sqliteAtomically(db, () => rebuild(db));
+    },
+  };
+}
+
+async function rebuild(db: Kysely<unknown>): Promise<void> {
+  await sql`create table impression_views_new (
         env_id text not null,
         dest_id text not null,
         imp_id text not null,
@@ -34,17 +41,15 @@ export function viewsPerDestinationMigration(dialect: Dialect): Migration {
         updated_ms integer not null,
         constraint impression_views_pk primary key (env_id, dest_id, imp_id)
       )`.execute(db);
-      await sql`insert into impression_views_new (env_id, dest_id, imp_id, measurable, viewable,
+  await sql`insert into impression_views_new (env_id, dest_id, imp_id, measurable, viewable,
           time_to_view_ms, max_share, video, first_ms, updated_ms)
         select env_id, coalesce(dest_id, ''), imp_id, measurable, viewable, time_to_view_ms,
           max_share, video, first_ms, updated_ms
         from impression_views`.execute(db);
-      await sql`drop table impression_views`.execute(db);
-      await sql`alter table impression_views_new rename to impression_views`.execute(db);
-      // The purge deletes by age, with the touches (as in 0025).
-      await sql`create index impression_views_by_time on impression_views (first_ms)`.execute(db);
-    },
-  };
+  await sql`drop table impression_views`.execute(db);
+  await sql`alter table impression_views_new rename to impression_views`.execute(db);
+  // The purge deletes by age, with the touches (as in 0025).
+  await sql`create index impression_views_by_time on impression_views (first_ms)`.execute(db);
 }
 
 export default defineMigration('0038_views_per_destination', viewsPerDestinationMigration);

@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 
 /** The SQL dialect a migration is written for; only column types differ between them. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -22,4 +22,24 @@ export function defineMigration(
     name,
     build: (dialect) => (typeof migration === 'function' ? migration(dialect) : migration),
   };
+}
+
+/**
+ * Runs a SQLite migration's statements as one transaction. Kysely runs SQLite migrations
+ * outside any (its adapter declares no transactional DDL), but SQLite's DDL is
+ * transactional: a table rebuilt by copy (create, copy, drop, rename) that is interrupted by
+ * a killed start would otherwise leave a half-made table that stops every later start.
+ */
+export async function sqliteAtomically(
+  db: Kysely<unknown>,
+  steps: () => Promise<void>,
+): Promise<void> {
+  await sql`begin immediate`.execute(db);
+  try {
+    await steps();
+    await sql`commit`.execute(db);
+  } catch (err) {
+    await sql`rollback`.execute(db);
+    throw err;
+  }
 }
