@@ -73,9 +73,10 @@ export function createTracker(
   let followsCmp = false;
   const user: Properties = {};
 
+  /** A purpose is granted when stated so, or by the default when nothing was stated. */
+  const granted = (v?: boolean) => (v === undefined ? consentDefault !== 'denied' : v);
   /** Nothing is stored in the browser before consent when the default is denied. */
   function mayStore(): boolean {
-    const granted = (v?: boolean) => (v === undefined ? consentDefault !== 'denied' : v);
     return granted(consent?.ads) || granted(consent?.analytics);
   }
 
@@ -123,7 +124,8 @@ export function createTracker(
   /**
    * The first event of this page load is its landing (issue 23): only a landing makes a visit.
    * A single-page app's route changes keep `document.referrer` (and often the UTM query) of
-   * the landing; their events say `landing: false`, so they are not landings again.
+   * the landing; their events say `landing: false`, so they are not landings again. Until an
+   * event the server may make a visit of has gone (see track), later events say `true` too.
    */
   let landing = true;
 
@@ -143,7 +145,14 @@ export function createTracker(
       consent,
       landing,
     });
-    landing = false;
+    // The landing is used up only by an event the server may make a visit of. Under a `denied`
+    // default the first PageView goes before the CMP answers and is stored denied: the first
+    // event after the visitor accepts is the landing then (repeated copies of one visit are
+    // written once, visit-gate.ts). As the server decides (domain/consent.ts decideConsent,
+    // visit-touch.ts): neither purpose refused, and with nothing stated, the default; once
+    // neither is false, `ads || analytics` is undefined only when neither was stated.
+    const c = consent || {};
+    if (c.ads !== false && c.analytics !== false && granted(c.ads || c.analytics)) landing = false;
     send(() => `{"user":${JSON.stringify(e.user)},${json.slice(1)}`);
   }
 
@@ -153,7 +162,7 @@ export function createTracker(
     if (options.consent) consent = options.consent;
     if (options.consentDefault) consentDefault = options.consentDefault;
     if (options.clickIdParam) clickParam = options.clickIdParam;
-    followsCmp = options.cmp ?? envFollowsCmp ?? false;
+    followsCmp = !!(options.cmp ?? envFollowsCmp);
     syncIds();
     // Before the first PageView: a CMP that already knows answers at once.
     if (followsCmp) followCmp(window as never, stateCommands.consent);
@@ -191,9 +200,7 @@ export function createTracker(
   function run(command: Command): void {
     const [name, ...args] = command as [string, ...unknown[]];
     if (stateCommands[name]) stateCommands[name](...args);
-    else if (!eventCommands[name]) return;
-    else if (envId) eventCommands[name](...args);
-    else waiting.push(command);
+    else if (eventCommands[name]) envId ? eventCommands[name](...args) : waiting.push(command);
   }
   return {
     run,

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
@@ -40,16 +41,25 @@ describe.skipIf(!HAS_CHROMIUM || !existsSync(TAG))('a single-page app lands once
       if (r.path === '/t.js')
         return { status: 200, headers: { 'content-type': 'text/javascript' }, body: tagJs };
       // The app answers every route with its one page, as a single-page app's server does.
-      const html = pages.get('/app');
-      return html && r.path.startsWith('/app')
+      const html = pages.get(`/${r.path.split(/[/?]/)[1]}`);
+      return html
         ? { status: 200, headers: { 'content-type': 'text/html' }, body: html }
         : undefined;
     });
     shopUrl = `http://127.0.0.1:${shop.port}`;
-    ({ server, base } = await startPixeltrail(
-      testConfig(`${hook.url}/hook`, {}, { allowed_origins: [shopUrl] }),
-      tempDir(),
-    ));
+    const cfg = testConfig(`${hook.url}/hook`, {}, { allowed_origins: [shopUrl] });
+    const env = cfg.environments[0];
+    // An EU shop: nothing is consented before its TCF CMP answers.
+    const eu = {
+      ...env,
+      id: 'env_eu',
+      write_key: 'wk_eu',
+      consent_default: 'denied',
+      follow_cmp: true,
+    };
+    ({ server, base } = await startPixeltrail({ ...cfg, environments: [env, eu] }, tempDir()));
+    // Served by pixeltrail too (t.js?env_id= brings the environment's consent settings).
+    server.services.tag = { js: tagJs, gzip: gzipSync(tagJs), etag: '"e2e"' };
     // A router: each route change pushes the URL and tracks its page view, as SPA routers do.
     pages.set(
       '/app',
@@ -73,20 +83,24 @@ describe.skipIf(!HAS_CHROMIUM || !existsSync(TAG))('a single-page app lands once
     await hook?.close();
   });
 
-  /** Every stored page view, once `n` of them are stored (a visit is committed before its event). */
-  async function pageViewsStored(n: number): Promise<void> {
+  /**
+   * Once `n` events named `name` are stored (a visit is committed before its event): what
+   * is stored after them is stored without a sleep.
+   */
+  async function stored(n: number, name = 'PageView', envId = 'env_t'): Promise<void> {
     await waitFor(async () => {
       await server.services.pipeline.flush();
-      const { events } = (await admin(base, '/api/events?env_id=env_t&limit=100')).body as {
+      const { events } = (await admin(base, `/api/events?env_id=${envId}&limit=100`)).body as {
         events: { event: { event_name: string } }[];
       };
-      return events.filter((e) => e.event.event_name === 'PageView').length >= n;
+      return events.filter((e) => e.event.event_name === name).length >= n;
     });
   }
+  const pageViewsStored = (n: number) => stored(n);
 
-  async function visits(): Promise<ListedTouch[]> {
+  async function visits(envId = 'env_t'): Promise<ListedTouch[]> {
     await server.services.pipeline.flush();
-    return (await admin(base, '/api/touches?env_id=env_t&kind=visit')).body.touches;
+    return (await admin(base, `/api/touches?env_id=${envId}&kind=visit`)).body.touches;
   }
 
   it('SPA01 a campaign landing and three pushState routes: one visit; a full load from another site: a second', async () => {
@@ -120,5 +134,51 @@ describe.skipIf(!HAS_CHROMIUM || !existsSync(TAG))('a single-page app lands once
       'bing / organic',
       'partner / referral',
     ]);
+  });
+
+  it('SPA02 consent denied by default: the campaign landing becomes a visit once the CMP grants, with the next event', async () => {
+    // A minimal TCF v2 CMP: its banner is up when the tag starts; `__tcfDecide` answers.
+    const cmp = `<script>
+      var listeners = [];
+      window.__tcfapi = function (command, version, callback) {
+        if (command !== 'addEventListener') return;
+        listeners.push(callback);
+        callback({ eventStatus: 'cmpuishown', gdprApplies: true, purpose: { consents: {} } }, true);
+      };
+      window.__tcfDecide = function () {
+        listeners.forEach(function (callback) {
+          callback({ eventStatus: 'useractioncomplete', gdprApplies: true, tcString: 'x',
+            purpose: { consents: { 1: true, 2: true } }, vendor: { consents: {} } }, true);
+        });
+      };
+      window.go = function (to) {
+        history.pushState({}, '', to);
+        pixeltrail('track', 'PageView');
+      };
+    </script>`;
+    pages.set(
+      '/eu',
+      shopPage(`${base}/t.js?env_id=env_eu`, `pixeltrail('init','env_eu',{rules:false});`, cmp),
+    );
+    await page.goto(`${shopUrl}/eu?utm_source=partner&utm_medium=referral&utm_campaign=eu`, {
+      referer: 'https://news.example.org/article',
+    });
+    // The landing's PageView goes before consent: the server stores it denied, no visit.
+    await stored(1, 'PageView', 'env_eu');
+    expect(await visits('env_eu')).toEqual([]);
+
+    // The visitor accepts; then adds to the cart, on the landing page still.
+    await page.evaluate(() => {
+      const w = window as never as Record<string, (...a: unknown[]) => void>;
+      w.__tcfDecide?.();
+      w.pixeltrail?.('track', 'AddToCart');
+    });
+    await stored(1, 'AddToCart', 'env_eu');
+    // A route change after that is no landing again.
+    await page.evaluate(() => (window as never as { go: (to: string) => void }).go('/eu/cart'));
+    await stored(2, 'PageView', 'env_eu');
+    const after = await visits('env_eu');
+    expect(after).toHaveLength(1);
+    expect(after[0]?.traffic_source).toMatchObject({ source: 'partner', campaign: 'eu' });
   });
 });
