@@ -294,6 +294,22 @@ function refererMedium(category: SourceCategory | null, paid: boolean): string {
   }
 }
 
+/**
+ * Whether the landing names a campaign: a UTM field or an ad click id on its URL (or stated).
+ * Not `by`, which says what named the source: an fbclid landing from a Facebook page, and a
+ * UTM landing without utm_source or utm_medium from a known site, are named by the referrer
+ * yet are campaign landings all the same.
+ */
+export function namesCampaign(ts: TrafficSource): boolean {
+  // `by` is 'utm' when utm_source or utm_medium named the source (the referrer never fills
+  // campaign, term, content or id); they are the UTM fields it may not show.
+  return (
+    ts.by !== 'referrer' ||
+    ts.click_id_param !== undefined ||
+    [ts.campaign, ts.term, ts.content, ts.id].some((v) => v !== undefined)
+  );
+}
+
 /** The campaign a visit counts for in reports and imported costs: its utm_id, else its name. */
 export function visitCampaignId(ts: TrafficSource): string | null {
   return ts.id ?? ts.campaign ?? null;

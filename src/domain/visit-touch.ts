@@ -1,6 +1,6 @@
 import { adsPermitted } from './consent.js';
 import type { Touch, TrackedEvent } from './event.js';
-import { visitCampaignId, visitTouchId } from './traffic-source.js';
+import { namesCampaign, visitCampaignId, visitTouchId } from './traffic-source.js';
 
 /**
  * Whether the event is a landing, the first event of a page load: what its sender says (the
@@ -13,7 +13,7 @@ export function isLanding(
   e: Pick<TrackedEvent, 'landing' | 'event_name' | 'traffic_source'>,
 ): boolean {
   if (e.landing !== undefined) return e.landing;
-  return e.event_name === 'PageView' || (e.traffic_source?.by ?? 'referrer') !== 'referrer';
+  return e.event_name === 'PageView' || (!!e.traffic_source && namesCampaign(e.traffic_source));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { VISIT_SESSION_S } from '../domain/conversion-path.js';
 import type { Touch } from '../domain/event.js';
+import { namesCampaign } from '../domain/traffic-source.js';
 
 /** Visits remembered at most (about 100 bytes each): the newest are kept. */
 export const MAX_REMEMBERED_VISITS = 50_000;
@@ -16,8 +17,9 @@ export const MAX_REMEMBERED_VISITS = 50_000;
  * A sender that does not mark landings (Segment's analytics.js, a server) sends a single-page
  * app's every page view with the landing's `document.referrer`, and its URL without the
  * landing's UTM query or click id: another source, so another visit id. Such a page view,
- * named by its referrer alone, continues the person's visit from the same referrer host seen
- * within VISIT_SESSION_S, whatever that visit's campaign; as GA4 keeps a session's source.
+ * named by its referrer alone (no UTM field, no ad click id), continues the person's visit from
+ * the same referrer host seen within VISIT_SESSION_S, whatever that visit's campaign; as GA4
+ * keeps a session's source.
  */
 export class VisitGate {
   /** Visit ids, and (person, referrer host) pairs: each → the time it was last seen. */
@@ -32,10 +34,11 @@ export class VisitGate {
   admit(t: Touch, unmarked = false): boolean {
     const fresh = this.sight(`${t.env_id}\u0000${t.touch_id}`, t.time);
     const host = t.traffic_source?.referrer_host;
-    if (!host) return fresh;
+    if (!host || !t.traffic_source) return fresh;
     const person = t.anonymous_id ?? t.user_id ?? t.ip ?? '';
     const fromHost = this.sight(`${t.env_id}\u0000${person}\u0000${host}`, t.time);
-    const repeatsReferrer = unmarked && t.traffic_source?.by === 'referrer' && !fromHost;
+    // A landing naming a campaign (UTM fields, an ad click id) is never a continuation.
+    const repeatsReferrer = unmarked && !namesCampaign(t.traffic_source) && !fromHost;
     return fresh && !repeatsReferrer;
   }
 
