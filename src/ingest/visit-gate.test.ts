@@ -65,3 +65,30 @@ describe('visit gate', () => {
     expect(h.admit(from('v-b', 1060, { ...bing, referrer_host: 'www.bing.com' }), true)).toBe(true);
   });
 });
+
+describe('visit gate, people known by their IP alone (issue 23 review)', () => {
+  const office = (touch_id: string, time: number, ua: string, ts?: TrafficSource): Touch => ({
+    ...visit(touch_id, time),
+    anonymous_id: null,
+    ip: '198.51.100.7',
+    user_agent: ua,
+    ...(ts ? { traffic_source: ts } : {}),
+  });
+  const google = { referrer_host: 'www.google.com' };
+  const ad = { source: 'google', medium: 'cpc', by: 'click_id' as const, ...google };
+  const organic = { source: 'google', medium: 'organic', by: 'referrer' as const, ...google };
+
+  it('VG04 one person landing from a referrer does not swallow a colleague’s visit from it on the same IP', () => {
+    const g = new VisitGate();
+    expect(g.admit(office('v-ad', 1000, 'Firefox', ad), true)).toBe(true);
+    // Five minutes later a colleague behind the office NAT finds the shop through Google.
+    expect(g.admit(office('v-org', 1300, 'Chrome', organic), true)).toBe(true);
+  });
+
+  it('VG05 by IP, exact repeats collapse per browser: the same user agent is held back, another written', () => {
+    const g = new VisitGate();
+    expect(g.admit(office('v-ip', 1000, 'Firefox'))).toBe(true);
+    expect(g.admit(office('v-ip', 1060, 'Firefox'))).toBe(false);
+    expect(g.admit(office('v-ip', 1060, 'Chrome'))).toBe(true);
+  });
+});

@@ -19,7 +19,7 @@ export const MAX_REMEMBERED_VISITS = 50_000;
  * landing's UTM query or click id: another source, so another visit id. Such a page view,
  * named by its referrer alone (no UTM field, no ad click id), continues the person's visit from
  * the same referrer host seen within VISIT_SESSION_S, whatever that visit's campaign; as GA4
- * keeps a session's source.
+ * keeps a session's source. Only a person known by a cookie or user id, never by IP alone.
  */
 export class VisitGate {
   /** Visit ids, and (person, referrer host) pairs: each → the time it was last seen. */
@@ -32,13 +32,20 @@ export class VisitGate {
    * a landing (taken for one by visit-touch.ts isLanding).
    */
   admit(t: Touch, unmarked = false): boolean {
-    const fresh = this.sight(`${t.env_id}\u0000${t.touch_id}`, t.time);
-    const host = t.traffic_source?.referrer_host;
-    if (!host || !t.traffic_source) return fresh;
-    const person = t.anonymous_id ?? t.user_id ?? t.ip ?? '';
-    const fromHost = this.sight(`${t.env_id}\u0000${person}\u0000${host}`, t.time);
-    // A landing naming a campaign (UTM fields, an ad click id) is never a continuation.
-    const repeatsReferrer = unmarked && !namesCampaign(t.traffic_source) && !fromHost;
+    const person = t.anonymous_id ?? t.user_id;
+    // Known by its IP alone (no cookie, no user id), a visit id stands for everyone behind
+    // that address: the repeat held back is one of the same id, IP and user agent, a row the
+    // same as the one written but for its time. Another browser there is another person,
+    // whose visit is written, so its ip+ua lookup finds their own visit, not a colleague's.
+    const device = !person ? `\u0000${t.user_agent ?? ''}` : '';
+    const fresh = this.sight(`${t.env_id}\u0000${t.touch_id}${device}`, t.time);
+    const ts = t.traffic_source;
+    // Only a person's own id continues their visit: by IP, one person's landing would swallow
+    // a colleague's visit from the same referrer for half an hour (a shared IP never moves
+    // credit between people, attribution.md). A campaign landing is never a continuation.
+    if (!ts?.referrer_host || !person) return fresh;
+    const fromHost = this.sight(`${t.env_id}\u0000${person}\u0000${ts.referrer_host}`, t.time);
+    const repeatsReferrer = unmarked && !namesCampaign(ts) && !fromHost;
     return fresh && !repeatsReferrer;
   }
 
