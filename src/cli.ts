@@ -15,6 +15,7 @@ import type { AppConfig } from './domain/config-types.js';
 import { addressAllowance } from './domain/private-address.js';
 import { retentionCutoffs } from './domain/retention.js';
 import { timeInputMs } from './domain/time-input.js';
+import { appLookup } from './ingest/eligibility.js';
 import { progressBar, recomputePaths } from './reports/recompute-paths.js';
 import { seedCommand } from './seed/seed-command.js';
 import { createServer } from './server.js';
@@ -233,6 +234,7 @@ async function main(argv: string[]): Promise<void> {
         to,
         Date.now,
         progressBar(process.stderr, 'recompute'),
+        appLookup(config.apps),
       );
       process.stdout.write(`recomputed ${n} conversion paths of ${env.id}\n`);
     } else {

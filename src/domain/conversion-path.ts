@@ -1,4 +1,10 @@
-import { type ConversionIdentity, type MatchKey, matchKeyFor } from './attribution.js';
+import {
+  type ConversionIdentity,
+  type MatchKey,
+  matchKeyFor,
+  matchTypeOf,
+  type TouchExclusion,
+} from './attribution.js';
 import { cameAfter } from './clock-skew.js';
 import type { Touch, TouchKind } from './event.js';
 import type { TrafficSource } from './traffic-source.js';
@@ -39,29 +45,68 @@ export function collapseVisits<T extends { kind: TouchKind; touch_id: string; ti
   });
 }
 
+/** What bounds a conversion path besides the touch being the person's (DESIGN §6). */
+export interface PathRules {
+  /** How far back the path reaches, seconds (the widest window of the event's destinations). */
+  lookback_s: number;
+  /** How far back an `ip+ua` or `ip` click or visit reaches, seconds. */
+  probabilistic_click_window_s: number;
+  /** How far back an `ip+ua` or `ip` impression reaches, seconds. */
+  probabilistic_view_window_s: number;
+  /** The event's eligibility rule for its matches: iOS app events' IP matches (issue 25). */
+  exclude?: TouchExclusion;
+}
+
+interface Keyed {
+  touch: Touch;
+  key: MatchKey;
+  gap_s: number;
+}
+
+/** True when a probabilistic match may join the path: inside its window, of its kind. */
+function inProbabilisticWindow({ touch, gap_s }: Keyed, rules: PathRules): boolean {
+  // A visit is a landing the person made, as a click is: it takes the click window.
+  const window_s =
+    touch.kind === 'impression'
+      ? rules.probabilistic_view_window_s
+      : rules.probabilistic_click_window_s;
+  return gap_s <= window_s;
+}
+
 /**
  * Every touch of the converting person inside the lookback, of any destination, oldest
- * first, visits included (once each, collapseVisits): what multi-touch models credit. Unlike last-touch delivery, no destination's
- * window or ownership filters it; the report's models decide the credit.
+ * first, visits included (once each, collapseVisits): what multi-touch models credit. Unlike
+ * last-touch delivery, no destination's window or ownership filters it; the report's models
+ * decide the credit. DESIGN §6 still holds: a shared office or carrier IP never moves credit
+ * from the person's own touches, so when any touch is matched deterministically, IP-matched
+ * ones (`ip+ua`, `ip`) are left out; else they count only inside the probabilistic windows,
+ * and never when the event's rule bars them (an iOS app event, issue 25).
  */
 export function conversionPathTouches(
   who: ConversionIdentity,
   touches: readonly Touch[],
-  lookback_s: number,
+  rules: PathRules,
 ): MatchedTouch[] {
+  const keyed: Keyed[] = [];
+  for (const touch of touches) {
+    const gap_s = who.time - touch.time;
+    if (cameAfter(touch.time, who.time) || gap_s >= rules.lookback_s) continue;
+    const key = matchKeyFor(touch, who);
+    if (key && !rules.exclude?.(touch, key, gap_s)) keyed.push({ touch, key, gap_s });
+  }
+  const ownTouches = keyed.some((k) => matchTypeOf(k.key) === 'deterministic');
   const out: MatchedTouch[] = [];
-  for (const t of touches) {
-    const gap = who.time - t.time;
-    if (cameAfter(t.time, who.time) || gap >= lookback_s) continue;
-    const key = matchKeyFor(t, who);
-    if (!key) continue;
+  for (const k of keyed) {
+    if (matchTypeOf(k.key) === 'probabilistic' && (ownTouches || !inProbabilisticWindow(k, rules)))
+      continue;
+    const t = k.touch;
     out.push({
       kind: t.kind,
       touch_id: t.touch_id,
       dest_id: t.dest_id,
       campaign_id: t.campaign_id,
       time: t.time,
-      match_key: key,
+      match_key: k.key,
       ...(t.traffic_source ? { traffic_source: t.traffic_source } : {}),
     });
   }

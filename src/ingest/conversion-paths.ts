@@ -1,6 +1,11 @@
-import type { ConversionIdentity } from '../domain/attribution.js';
+import {
+  attributionRules,
+  type ConversionIdentity,
+  DEFAULT_PROBABILISTIC_WINDOW_MS,
+  type TouchExclusion,
+} from '../domain/attribution.js';
 import type { DestinationConfig } from '../domain/config-types.js';
-import { conversionPathTouches } from '../domain/conversion-path.js';
+import { conversionPathTouches, type PathRules } from '../domain/conversion-path.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ConversionPathRecord, IngestTx } from '../store/store.js';
 import { personTouches } from './person-lookup.js';
@@ -17,6 +22,37 @@ export function pathLookbackS(dests: readonly DestinationConfig[]): number {
   return widest > 0 ? Math.ceil(widest / 1000) : DEFAULT_LOOKBACK_S;
 }
 
+/**
+ * The rules of a conversion path over the destinations that receive the event. One path
+ * serves them all, so an IP-matched touch reaches as far back as the longest probabilistic
+ * window among them (each already clamped to its destination's own windows), as the
+ * lookback is the widest window: every IP touch some destination's last touch could credit
+ * stays in the path, none older. With no destination, or the defaults, that is 1 d.
+ * `exclude` is the event's iOS rule (eligibility.ts); install fraud verdicts stay out, since
+ * they are judged for the clicks that would win one destination's credit only.
+ */
+export function pathRules(
+  dests: readonly DestinationConfig[],
+  exclude: TouchExclusion | undefined,
+): PathRules {
+  const rules = dests.map(attributionRules);
+  const longest = (ms: number[]) =>
+    Math.ceil((ms.length > 0 ? Math.max(...ms) : DEFAULT_PROBABILISTIC_WINDOW_MS) / 1000);
+  return {
+    lookback_s: pathLookbackS(dests),
+    probabilistic_click_window_s: longest(rules.map((r) => r.probabilistic_click_window_ms)),
+    probabilistic_view_window_s: longest(rules.map((r) => r.probabilistic_view_window_ms)),
+    ...(exclude ? { exclude } : {}),
+  };
+}
+
+/** The path of a conversion no touch may be tied to (consent denied, bots). */
+export const NO_PATH: PathRules = {
+  lookback_s: 0,
+  probabilistic_click_window_s: 0,
+  probabilistic_view_window_s: 0,
+};
+
 /** The path record of one conversion from the touches already read for it. */
 export function pathRecord(
   conversion_id: string,
@@ -24,7 +60,7 @@ export function pathRecord(
   e: TrackedEvent,
   who: ConversionIdentity,
   touches: readonly Touch[],
-  lookback_s: number,
+  rules: PathRules,
   nowMs: number,
 ): ConversionPathRecord {
   return {
@@ -35,9 +71,9 @@ export function pathRecord(
     event_time: e.event_time,
     value: e.properties.value ?? null,
     currency: e.properties.currency ?? null,
-    lookback_s,
+    lookback_s: rules.lookback_s,
     // Ads consent denied: no touch may be tied to this person (DESIGN §6).
-    touches: e.consent.ads === false ? [] : conversionPathTouches(who, touches, lookback_s),
+    touches: e.consent.ads === false ? [] : conversionPathTouches(who, touches, rules),
     created_at_ms: nowMs,
   };
 }
@@ -48,9 +84,9 @@ export async function rebuildPath(
   conversion_id: string,
   event_pk: string,
   e: TrackedEvent,
-  lookback_s: number,
+  rules: PathRules,
   nowMs: number,
 ): Promise<ConversionPathRecord> {
-  const { who, touches } = await personTouches(tx, e, e.event_time - lookback_s);
-  return pathRecord(conversion_id, event_pk, e, who, touches, lookback_s, nowMs);
+  const { who, touches } = await personTouches(tx, e, e.event_time - rules.lookback_s);
+  return pathRecord(conversion_id, event_pk, e, who, touches, rules, nowMs);
 }

@@ -16,7 +16,7 @@ import type {
 } from '../store/store.js';
 import type { BatchContext, EventOutcome, Timing } from './batch-context.js';
 import { clearUserFor } from './clear-user-ride.js';
-import { pathRecord } from './conversion-paths.js';
+import { NO_PATH, pathRecord } from './conversion-paths.js';
 import { type Decided, decide, firedChecks, NOT_HUMAN, type PathInput } from './decisions.js';
 import { acceptRefusal, protectEvent } from './ingest-privacy.js';
 import { eventChecks } from './install-checks.js';
@@ -61,7 +61,7 @@ function pathOf(
   nowMs: number,
 ): ConversionPathRecord {
   const who = path?.who ?? { time: e.event_time, user: e.user, linked: [] };
-  return pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.lookback_s ?? 0, nowMs);
+  return pathRecord(conversion_id, pk, e, who, path?.touches ?? [], path?.rules ?? NO_PATH, nowMs);
 }
 
 /** The rows of a new event's conversion: path, one row per destination, deliveries. */

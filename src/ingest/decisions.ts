@@ -7,11 +7,12 @@ import {
 } from '../domain/attribution.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
+import type { PathRules } from '../domain/conversion-path.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
 import type { InstallVerdicts } from '../domain/install-verdicts.js';
 import type { IngestTx, TouchLookup } from '../store/store.js';
-import { pathLookbackS } from './conversion-paths.js';
+import { pathRules } from './conversion-paths.js';
 import { acceptRefusal } from './ingest-privacy.js';
 import { type EventChecks, fraudOutcome, settleFlood, untouchedOutcome } from './install-checks.js';
 import { CONSENT_DENIED, LIMITED_DATA_USE } from './late-copy.js';
@@ -28,7 +29,7 @@ export const NOT_HUMAN = 'not human traffic (bot or prefetch): never credited';
 export interface PathInput {
   who: ConversionIdentity;
   touches: Touch[];
-  lookback_s: number;
+  rules: PathRules;
 }
 
 /**
@@ -41,7 +42,8 @@ export type DecisionInput =
   | {
       who: ConversionIdentity;
       lookup: TouchLookup;
-      lookback_s: number;
+      /** What the conversion's path keeps of the touches read (conversion-paths.ts). */
+      path: PathRules;
       /** The event's eligibility filter (eligibility.ts), when it has one. */
       exclude?: TouchExclusion;
     };
@@ -50,7 +52,7 @@ export async function decisionInput(
   tx: IngestTx,
   e: TrackedEvent,
   dests: DestinationConfig[],
-  exclude?: TouchExclusion,
+  { exclude, path_exclude }: Pick<EventChecks, 'exclude' | 'path_exclude'>,
 ): Promise<DecisionInput> {
   const decisions = new Map<string, AttributionDecision>();
   if (!adsPermitted(e.consent)) {
@@ -64,9 +66,9 @@ export async function decisionInput(
     for (const d of dests) decisions.set(d.id, { attributed: false, reason: NOT_HUMAN });
     return { decisions };
   }
-  const lookback_s = pathLookbackS(dests);
-  const { who, lookup } = await personLookup(tx, e, e.event_time - lookback_s);
-  return { who, lookup, lookback_s, ...(exclude ? { exclude } : {}) };
+  const path = pathRules(dests, path_exclude);
+  const { who, lookup } = await personLookup(tx, e, e.event_time - path.lookback_s);
+  return { who, lookup, path, ...(exclude ? { exclude } : {}) };
 }
 
 export interface Decided {
@@ -96,7 +98,7 @@ export function decideWith(
     }
     out.set(d.id, attribute(input.who, human, { ...attributionRules(d), exclude: input.exclude }));
   }
-  return { decisions: out, path: { who: input.who, touches, lookback_s: input.lookback_s } };
+  return { decisions: out, path: { who: input.who, touches, rules: input.path } };
 }
 
 const isHuman = (t: Touch) => !t.traffic || t.traffic === 'human';
@@ -142,7 +144,7 @@ export async function decide(
   dests: DestinationConfig[],
   checks: EventChecks,
 ): Promise<Decided> {
-  const input = await decisionInput(tx, e, dests, checks.exclude);
+  const input = await decisionInput(tx, e, dests, checks);
   const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
   return decideChecked(tx, e, dests, input, touches, checks);
 }

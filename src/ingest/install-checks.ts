@@ -34,6 +34,8 @@ import { type AppLookup, eventExclusion } from './eligibility.js';
 export interface EventChecks {
   /** Every rule that bars a touch of this event (iOS IP matches, injected, flooding clicks). */
   exclude?: TouchExclusion;
+  /** What keeps touches out of the event's conversion path: the iOS rule alone. */
+  path_exclude?: TouchExclusion;
   /** Present for an install. */
   install?: InstallState;
 }
@@ -60,7 +62,7 @@ export function eventChecks(
 ): EventChecks {
   const ios = eventExclusion(e, env, apps);
   const settings = env?.install_fraud ?? INSTALL_FRAUD_DEFAULTS;
-  if (!isInstall(e, settings)) return ios ? { exclude: ios } : {};
+  if (!isInstall(e, settings)) return ios ? { exclude: ios, path_exclude: ios } : {};
   const install: InstallState = {
     settings,
     flood: new Map(),
@@ -68,7 +70,7 @@ export function eventChecks(
     suspicious: suspiciousInstallReason(e, rawIp ?? e.user.ip, settings),
   };
   const fraud = installExclusion(settings, installBeganAt(e), install.flood, install.barred);
-  return { exclude: bothExclusions(ios, fraud), install };
+  return { exclude: bothExclusions(ios, fraud), ...(ios ? { path_exclude: ios } : {}), install };
 }
 
 /** One click's counts around it, each query stopping one past its threshold. */

@@ -98,7 +98,7 @@ export async function processBatchSetWise(
     };
     if (dests.length > 0) {
       const checks = eventChecks(a.e, a.env, ctx.apps, a.rawIp);
-      const input = await decisionInput(tx, a.e, dests, checks.exclude);
+      const input = await decisionInput(tx, a.e, dests, checks);
       group.push({ a, dests, input, checks, outcome });
     }
     outcomes.push(outcome);

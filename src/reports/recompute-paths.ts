@@ -1,5 +1,6 @@
 import type { EnvironmentConfig } from '../domain/config-types.js';
-import { pathLookbackS, rebuildPath } from '../ingest/conversion-paths.js';
+import { pathRules, rebuildPath } from '../ingest/conversion-paths.js';
+import { type AppLookup, eventExclusion } from '../ingest/eligibility.js';
 import type { Store } from '../store/store.js';
 
 /** Conversions rebuilt per transaction. */
@@ -8,7 +9,8 @@ const PAGE_ROWS = 200;
 /**
  * Rebuilds the stored paths of every conversion whose event falls in [from_s, to_s), from
  * the touches stored now and the environment's current windows, so reports re-credit the
- * range after a rule change. Reports `done` of `total` after each page.
+ * range after a rule change. Reports `done` of `total` after each page. `apps` (the config's)
+ * tells which events come from iOS apps, whose IP matches stay out of their paths (issue 25).
  */
 export async function recomputePaths(
   store: Store,
@@ -17,6 +19,7 @@ export async function recomputePaths(
   to_s: number,
   nowMs: () => number,
   progress: (done: number, total: number) => void = () => {},
+  apps?: AppLookup,
 ): Promise<number> {
   const total = await store.countConversionEvents(env.id, from_s, to_s);
   let done = 0;
@@ -34,7 +37,7 @@ export async function recomputePaths(
           conversion_id,
           stored.pk,
           e,
-          pathLookbackS(dests),
+          pathRules(dests, eventExclusion(e, env, apps)),
           nowMs(),
         );
         await tx.putConversionPath(path);

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversionIdentity } from './attribution.js';
+import { conversionPathTouches, type PathRules } from './conversion-path.js';
+import type { Touch } from './event.js';
+import { deterministicOnly, iosProbabilisticOff } from './mobile-platform.js';
+
+const H = 3600;
+const D = 86_400;
+const NOW = 1_763_900_000;
+const OFFICE_IP = '203.0.113.9';
+
+const rules: PathRules = {
+  lookback_s: 7 * D,
+  probabilistic_click_window_s: D,
+  probabilistic_view_window_s: D,
+};
+
+function touch(over: Partial<Touch>): Touch {
+  return {
+    env_id: 'env',
+    kind: 'impression',
+    touch_id: 'IMP-1',
+    dest_id: 'dsp1',
+    campaign_id: 'c1',
+    creative_id: null,
+    placement_id: null,
+    time: NOW - H,
+    anonymous_id: 'anon-other',
+    user_id: null,
+    ip: OFFICE_IP,
+    user_agent: 'Other UA',
+    ...over,
+  };
+}
+
+function buyer(user: ConversionIdentity['user']): ConversionIdentity {
+  return { time: NOW, user, linked: [] };
+}
+
+const ids = (path: ReturnType<typeof conversionPathTouches>) =>
+  path.map((t) => [t.touch_id, t.match_key]);
+
+describe('conversion path touches', () => {
+  it("CPT01 a buyer's own cookie click keeps another person's impression at the same IP out", () => {
+    const who = buyer({ anonymous_id: 'anon-buyer', ip: OFFICE_IP, user_agent: 'UA' });
+    const touches = [
+      touch({ kind: 'click', touch_id: 'CLK-own', anonymous_id: 'anon-buyer', time: NOW - 2 * D }),
+      touch({ touch_id: 'IMP-colleague', time: NOW - H }),
+    ];
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([['CLK-own', 'cookie']]);
+  });
+
+  it('CPT02 a buyer known only by IP keeps IP touches within 1 d, not older ones', () => {
+    const who = buyer({ anonymous_id: 'anon-new', ip: OFFICE_IP, user_agent: 'UA' });
+    const touches = [
+      touch({ kind: 'click', touch_id: 'CLK-3d', time: NOW - 3 * D }),
+      touch({ touch_id: 'IMP-25h', time: NOW - 25 * H }),
+      touch({ kind: 'click', touch_id: 'CLK-20h', time: NOW - 20 * H, user_agent: 'UA' }),
+      touch({ touch_id: 'IMP-1h', time: NOW - H }),
+    ];
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([
+      ['CLK-20h', 'ip+ua'],
+      ['IMP-1h', 'ip'],
+    ]);
+  });
+
+  it('CPT03 the probabilistic click and view windows apply to their own kind', () => {
+    const who = buyer({ ip: OFFICE_IP });
+    const touches = [
+      touch({ kind: 'click', touch_id: 'CLK-30h', time: NOW - 30 * H }),
+      touch({ touch_id: 'IMP-30h', time: NOW - 30 * H }),
+      touch({ kind: 'visit', touch_id: 'VIS-30h', time: NOW - 30 * H, dest_id: null }),
+    ];
+    const wideClicks = { ...rules, probabilistic_click_window_s: 2 * D };
+    expect(ids(conversionPathTouches(who, touches, wideClicks))).toEqual([
+      ['CLK-30h', 'ip'],
+      ['VIS-30h', 'ip'],
+    ]);
+  });
+
+  it('CPT04 an iOS app install takes no IP touches unless the rule allows them', () => {
+    const who = buyer({ idfv: 'IDFV-1', os: 'ios', ip: OFFICE_IP, user_agent: 'UA' });
+    const touches = [
+      touch({ kind: 'click', touch_id: 'CLK-ip', time: NOW - H }),
+      touch({ touch_id: 'IMP-ipua', time: NOW - 2 * H, user_agent: 'UA' }),
+    ];
+    // The rule ingest gives an iOS app event without ios_probabilistic_matching (eligibility.ts).
+    const only = deterministicOnly(iosProbabilisticOff('user.os ios'));
+    const ios: PathRules = { ...rules, exclude: (_touch, key) => only(key) };
+    expect(conversionPathTouches(who, touches, ios)).toEqual([]);
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([
+      ['IMP-ipua', 'ip+ua'],
+      ['CLK-ip', 'ip'],
+    ]);
+  });
+
+  it('CPT05 deterministic touches of any key keep their own lookback and match key', () => {
+    const who = buyer({ user_id: 'u1', anonymous_id: 'anon-buyer', ip: OFFICE_IP });
+    const touches = [
+      touch({ touch_id: 'IMP-8d', user_id: 'u1', time: NOW - 8 * D }),
+      touch({ touch_id: 'IMP-6d', user_id: 'u1', time: NOW - 6 * D }),
+      touch({ kind: 'click', touch_id: 'CLK-5d', anonymous_id: 'anon-buyer', time: NOW - 5 * D }),
+      touch({ touch_id: 'IMP-ip', time: NOW - H }),
+    ];
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([
+      ['IMP-6d', 'user_id'],
+      ['CLK-5d', 'cookie'],
+    ]);
+  });
+});
