@@ -254,6 +254,9 @@ describe('mobile app events (MMP-style)', () => {
     const ip = x.by_key.find((k: any) => k.match_key === 'ip').touches[0];
     expect(ip).toMatchObject({ touch_id: 'CLK-IOS-IP', verdict: 'not_eligible' });
     expect(ip.message).toContain('IP matching is off');
+    // Nor does the click join the install's path, so no multi-touch model credits it.
+    const path = await admin(base, `/api/conversions/${c.conversion_id}/path?env_id=env_t`);
+    expect(path.body.touches).toEqual([]);
     // What the app could send instead: no cookie, no IP (it would not count on iOS).
     expect(x.missing_keys).toEqual([
       'user_id',
@@ -280,6 +283,10 @@ describe('mobile app events (MMP-style)', () => {
     expect(r.body).toMatchObject({ accepted: 1, errors: [] });
     const c = await conversionOf('ios-ip-2', 'env_ipok');
     expect(c.attribution).toMatchObject({ click_id: 'CLK-IOS-IPOK', match_key: 'ip' });
+    const path = await admin(base, `/api/conversions/${c.conversion_id}/path?env_id=env_ipok`);
+    expect(path.body.touches).toEqual([
+      expect.objectContaining({ touch_id: 'CLK-IOS-IPOK', match_key: 'ip' }),
+    ]);
   });
 
   it('MA08 an iOS install is credited to its IDFA click, not to a later click from its IP', async () => {
