@@ -6,5 +6,7 @@ export function findDestination(
   destId: string | null | undefined,
 ): DestinationConfig | undefined {
   if (!env || !destId) return undefined;
-  return env.destinations.find((d) => d.id === destId);
+  // A loop, not find() with a closure: every pixel hit asks.
+  for (const d of env.destinations) if (d.id === destId) return d;
+  return undefined;
 }

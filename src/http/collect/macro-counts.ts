@@ -14,11 +14,23 @@ export type DestinationHitCounter = (
  * pass only configured environments and destinations, so the label sets stay bounded.
  */
 export function destinationHitCounter(m: Metrics): DestinationHitCounter {
+  // Each pair's tally found by two lookups, without a key string built on every hit.
+  const byEnv = new Map<string, Map<string, { n: number }>>();
   return (envId, destId, endpoint, macros) => {
-    const key = `${envId}\n${destId}`;
-    const tally = m.destinationTally.get(key);
-    if (tally) tally.n++;
-    else m.destinationTally.set(key, { env_id: envId, dest_id: destId, n: 1 });
+    let byDest = byEnv.get(envId);
+    if (!byDest) {
+      byDest = new Map();
+      byEnv.set(envId, byDest);
+    }
+    let tally = byDest.get(destId);
+    if (!tally) {
+      const key = `${envId}\n${destId}`;
+      const kept = m.destinationTally.get(key) ?? { env_id: envId, dest_id: destId, n: 0 };
+      m.destinationTally.set(key, kept);
+      byDest.set(destId, kept);
+      tally = kept;
+    }
+    tally.n++;
     if (macros.length === 0) return;
     m.macroHits.inc({ env_id: envId, dest_id: destId });
     for (const param of macros)

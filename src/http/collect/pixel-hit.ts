@@ -18,7 +18,26 @@ export interface PixelParams {
   /** The parameter's value (as `param` reads it), or undefined when absent or a macro. */
   get(key: string): string | undefined;
   /** The parameters that held a macro, in the order of `keys`. */
-  macros: string[];
+  readonly macros: readonly string[];
+}
+
+const NO_MACROS: readonly string[] = Object.freeze([]);
+
+/**
+ * The values read, by position in `keys`: readParams runs on every pixel hit, and a record
+ * keyed by name plus a closure per hit cost more than a lookup in a list of ten names.
+ */
+class KeptParams implements PixelParams {
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly values: (string | undefined)[],
+    readonly macros: readonly string[],
+  ) {}
+
+  get(key: string): string | undefined {
+    const i = this.keys.indexOf(key);
+    return i < 0 ? undefined : this.values[i];
+  }
 }
 
 /**
@@ -27,14 +46,16 @@ export interface PixelParams {
  * unrelated people. The caller warns `unexpanded_macro:<key>` for each of `macros`.
  */
 export function readParams(q: Query, keys: readonly string[]): PixelParams {
-  const values: Record<string, string | undefined> = {};
-  const macros: string[] = [];
-  for (const key of keys) {
+  const values = new Array<string | undefined>(keys.length);
+  let macros: string[] | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const v = param(q, key);
-    if (v !== undefined && isUnexpandedMacro(v)) macros.push(key);
-    else values[key] = v;
+    if (v === undefined || !isUnexpandedMacro(v)) values[i] = v;
+    else if (macros) macros.push(key);
+    else macros = [key];
   }
-  return { get: (key) => values[key], macros };
+  return new KeptParams(keys, values, macros ?? NO_MACROS);
 }
 
 /** Fields of a touch an ad server fills in; device ids are read (and checked) for the warning. */

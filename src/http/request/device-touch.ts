@@ -7,6 +7,8 @@ import type { Query } from './query.js';
  * one the app's events will carry, rather than under a webview cookie that dies with the ad.
  */
 export function deviceTouchId(q: Query): string | undefined {
+  // Most hits are from browsers and name no device: nothing to build for them.
+  if (!DEVICE_ID_KEYS.some((key) => q[key] !== undefined)) return undefined;
   const ids: Partial<Record<(typeof DEVICE_ID_KEYS)[number], string>> = {};
   for (const key of DEVICE_ID_KEYS) {
     const raw = q[key];

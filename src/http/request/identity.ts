@@ -49,13 +49,28 @@ export interface CookieContext {
  * while Lax works first-party everywhere. HttpOnly: the tag keeps its own id in `_ptid`.
  */
 export function browserIdCookie(id: string, c: CookieContext, maxAgeS = COOKIE_MAX_AGE_S): string {
+  if (maxAgeS === COOKIE_MAX_AGE_S) return `${COOKIE_NAME}=${id}${NEW_COOKIE_TAILS[cookieKind(c)]}`;
+  return `${COOKIE_NAME}=${id}${cookieTail(c, maxAgeS)}`;
+}
+
+/** What follows the value: its lifetime and the attributes browserIdCookie explains. */
+function cookieTail(c: CookieContext, maxAgeS: number): string {
   // CHIPS: a partitioned cookie keeps working where third-party cookies are blocked, one jar
   // per top-level site; browsers accept `Partitioned` only together with `Secure`.
   const attrs = c.https
     ? `SameSite=None; Secure${c.partitioned ? '; Partitioned' : ''}`
     : 'SameSite=Lax';
-  return `${COOKIE_NAME}=${id}; Max-Age=${maxAgeS}; Path=/; HttpOnly; ${attrs}`;
+  return `; Max-Age=${maxAgeS}; Path=/; HttpOnly; ${attrs}`;
 }
+
+function cookieKind(c: CookieContext): number {
+  return (c.https ? 2 : 0) + (c.partitioned ? 1 : 0);
+}
+
+/** The tails of a new cookie, by cookieKind: built once, not on every pixel hit that sets one. */
+const NEW_COOKIE_TAILS = [0, 1, 2, 3].map((k) =>
+  cookieTail({ https: k >= 2, partitioned: k % 2 === 1 }, COOKIE_MAX_AGE_S),
+);
 
 /**
  * The `ptid` cookie for this request. HTTPS is the connection's own TLS or, with
