@@ -1,13 +1,26 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** A counter child for the hot path: `inc` adds 1 to a plain number (see Metrics.tallied). */
+export interface TalliedChild {
+  inc(): void;
+}
+
+interface Tally {
+  labels: Partial<Record<string, string>>;
+  n: number;
+}
+
 /** The Prometheus metrics of one server, in a registry of its own. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly hits = new Counter({
+  /** Hot-path children's counts by counter, not yet added to it (see tallied). */
+  private readonly tallies = new Map<Counter<string>, Tally[]>();
+  readonly hits: Counter<'endpoint'> = new Counter({
     name: 'pixeltrail_hits_total',
     help: 'Requests to the collection endpoints, by endpoint',
     labelNames: ['endpoint'],
     registers: [this.registry],
+    collect: () => this.addTallies(this.hits),
   });
   /** Installs whose fraud checks fired (issue 25), by environment and check. */
   readonly installFraud = new Counter({
@@ -16,11 +29,12 @@ export class Metrics {
     labelNames: ['env_id', 'check'],
     registers: [this.registry],
   });
-  readonly invalidHits = new Counter({
+  readonly invalidHits: Counter<'endpoint' | 'reason'> = new Counter({
     name: 'pixeltrail_invalid_hits_total',
     help: 'Pixel, beacon and API inputs that could not be used, by endpoint and reason',
     labelNames: ['endpoint', 'reason'],
     registers: [this.registry],
+    collect: () => this.addTallies(this.invalidHits),
   });
   /**
    * Pixel and click hits per destination, `env_id\ndest_id` → count: tallied as plain numbers
@@ -117,5 +131,32 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pixeltrail_' });
+  }
+
+  /**
+   * A child of `counter` for one label set, counted as a plain number and added to the
+   * counter whenever it is read (`/metrics`, the health page). prom-client's own child
+   * (`labels()`) hashes and checks its labels on every `inc`, which showed on the pixel's
+   * path. Make one per label set, once, outside the hot path.
+   */
+  tallied<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>): TalliedChild {
+    const tally: Tally = { labels, n: 0 };
+    const c = counter as unknown as Counter<string>;
+    const list = this.tallies.get(c) ?? [];
+    list.push(tally);
+    this.tallies.set(c, list);
+    return {
+      inc: () => {
+        tally.n++;
+      },
+    };
+  }
+
+  private addTallies(counter: Counter<string>): void {
+    for (const t of this.tallies.get(counter) ?? []) {
+      if (t.n === 0) continue;
+      counter.inc(t.labels, t.n);
+      t.n = 0;
+    }
   }
 }

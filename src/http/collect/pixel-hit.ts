@@ -5,6 +5,7 @@ import { adsPermitted } from '../../domain/consent.js';
 import { DEVICE_ID_KEYS } from '../../domain/device-id.js';
 import type { Touch, TouchKind, Traffic } from '../../domain/event.js';
 import { requestIp } from '../../domain/ip-address.js';
+import type { TalliedChild } from '../metrics.js';
 import { deniedByRequest, requestConsent } from '../request/consent.js';
 import { deviceTouchId } from '../request/device-touch.js';
 import { type BrowserRequest, readBrowserId, requestCookie } from '../request/identity.js';
@@ -186,14 +187,14 @@ export const IMPRESSION_PARAMS = ['imp_id', ...TOUCH_PARAMS];
  * and counts the hit.
  */
 export function impressionPixel(s: Services): (q: Query, req: BrowserRequest) => PixelAnswer {
-  // Bound once: resolving a labelled counter per hit showed in profiles.
-  const hits = s.metrics.hits.labels({ endpoint: 'i' });
-  // The counter of each reason bound on first use (the reasons are a fixed few).
-  const invalidBy = new Map<string, { inc(): void }>();
+  // Tallied as plain numbers: a labelled counter hashes its labels on every inc.
+  const hits = s.metrics.tallied(s.metrics.hits, { endpoint: 'i' });
+  // The counter of each reason made on first use (the reasons are a fixed few).
+  const invalidBy = new Map<string, TalliedChild>();
   const invalid = (reason: string) => {
     let c = invalidBy.get(reason);
     if (!c) {
-      c = s.metrics.invalidHits.labels({ endpoint: 'i', reason });
+      c = s.metrics.tallied(s.metrics.invalidHits, { endpoint: 'i', reason });
       invalidBy.set(reason, c);
     }
     c.inc();

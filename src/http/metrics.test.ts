@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { Metrics } from './metrics.js';
+
+describe('Metrics.tallied', () => {
+  it('M01 a tallied child counts into its counter when the counter is read, once', async () => {
+    const m = new Metrics();
+    const hits = m.tallied(m.hits, { endpoint: 'i' });
+    hits.inc();
+    hits.inc();
+    m.hits.inc({ endpoint: 'e' });
+    const text = await m.registry.metrics();
+    expect(text).toContain('pixeltrail_hits_total{endpoint="i"} 2');
+    expect(text).toContain('pixeltrail_hits_total{endpoint="e"} 1');
+    hits.inc();
+    const values = (await m.hits.get()).values;
+    expect(values.find((v) => v.labels.endpoint === 'i')?.value).toBe(3);
+  });
+
+  it('M02 tallied children of one counter keep their label sets apart', async () => {
+    const m = new Metrics();
+    const bot = m.tallied(m.invalidHits, { endpoint: 'i', reason: 'bot' });
+    const prefetch = m.tallied(m.invalidHits, { endpoint: 'i', reason: 'prefetch' });
+    bot.inc();
+    prefetch.inc();
+    prefetch.inc();
+    const text = await m.registry.metrics();
+    expect(text).toContain('pixeltrail_invalid_hits_total{endpoint="i",reason="bot"} 1');
+    expect(text).toContain('pixeltrail_invalid_hits_total{endpoint="i",reason="prefetch"} 2');
+  });
+});
