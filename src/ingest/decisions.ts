@@ -98,7 +98,9 @@ export function decideWith(
     }
     out.set(d.id, attribute(input.who, human, { ...attributionRules(d), exclude: input.exclude }));
   }
-  return { decisions: out, path: { who: input.who, touches, rules: input.path } };
+  // The path takes the same touches: a bot's or a link scanner's impression is no step of
+  // the person's journey, and the multi-touch models would credit it.
+  return { decisions: out, path: { who: input.who, touches: human, rules: input.path } };
 }
 
 const isHuman = (t: Touch) => !t.traffic || t.traffic === 'human';

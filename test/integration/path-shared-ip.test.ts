@@ -89,5 +89,38 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         expect.objectContaining({ campaign_id: 'cA', conversions: 1, revenue: 40 }),
       ]);
     });
+
+    it("PS02 a bot's impression carrying the buyer's user id is no step of the buyer's path", async () => {
+      now = T_MS + 3 * H_MS;
+      await fetch(`${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-U&campaign_id=cU&user_id=u-9`, {
+        headers: { 'user-agent': CHROME },
+      });
+      // A link scanner fetching the same creative for the same user, later: stored, flagged.
+      await fetch(
+        `${base}/i?env_id=env_t&dest_id=dsp1&imp_id=IMP-BOT&campaign_id=cBot&user_id=u-9`,
+        {
+          headers: {
+            'user-agent':
+              'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+          },
+        },
+      );
+      await server.services.pipeline.flush();
+      now = T_MS + 4 * H_MS;
+      await postEvents(base, [
+        {
+          event_name: 'Purchase',
+          event_id: 'ord-U',
+          user: { user_id: 'u-9' },
+          properties: { value: 10, currency: 'EUR' },
+        },
+      ]);
+      const listed = await admin(base, '/api/conversions?env_id=env_t');
+      const id = listed.body.conversions.find(
+        (c: { event_id: string }) => c.event_id === 'ord-U',
+      ).conversion_id;
+      const path = await admin(base, `/api/conversions/${id}/path?env_id=env_t`);
+      expect(path.body.touches.map((t: { touch_id: string }) => t.touch_id)).toEqual(['IMP-U']);
+    });
   });
 }
