@@ -47,6 +47,26 @@ const WITH_PORT_RE = /^\[([^\]]+)\](?::\d{1,5})?$|^(\d{1,3}(?:\.\d{1,3}){3}):\d{
  * IPv6 address. Null when no address is left.
  */
 export function requestIp(raw: string): string | null {
+  let ip = rememberedIps.get(raw);
+  if (ip !== undefined) return ip;
+  ip = readRequestIp(raw);
+  if (raw.length <= MAX_IP_CHARS) {
+    if (rememberedIps.size >= MAX_REMEMBERED_IPS) rememberedIps.clear();
+    rememberedIps.set(raw, ip);
+  }
+  return ip;
+}
+
+/**
+ * Addresses as requestIp read them. Every pixel hit reads its client's address, and a
+ * dual-stack socket gives `::ffff:203.0.113.9`, which takes the IPv6 checks and a URL parse
+ * (a fifth of the impression pixel's own work); traffic repeats its addresses. Bounded and
+ * cleared when full, like the keyed hashes in ip-privacy.ts.
+ */
+const MAX_REMEMBERED_IPS = 20_000;
+const rememberedIps = new Map<string, string | null>();
+
+function readRequestIp(raw: string): string | null {
   const ip = canonicalIp(raw);
   if (ip !== null || raw.length > MAX_IP_CHARS) return ip;
   const m = WITH_PORT_RE.exec(raw.trim());
