@@ -15,7 +15,7 @@ import { UI_DIR } from '../../src/http/admin/dashboard.js';
 import type { Server } from '../../src/server.js';
 import { signedSkan, testSigner } from '../fixtures/apple-postbacks.js';
 import { HAS_CHROMIUM, launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { startPixeltrail, tempDir, testConfig, waitFor } from '../helpers/pixeltrail.js';
+import { startPixeltrail, tempDir, testConfig, UA, waitFor } from '../helpers/pixeltrail.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
 const SHOTS = path.resolve('test-results', 'dashboard');
@@ -176,6 +176,18 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
       .locator('#skan-table tbody th', { hasText: 'net.example.skadnetwork:4242' })
       .waitFor({ timeout: UI_WAIT_MS });
     expect(await page.locator('#skan-table tfoot td[data-col="installs"]').textContent()).toBe('1');
+    // What the viewability tag measured, beside the report by the same grouping (issue 24).
+    const seen = await fetch(
+      `${base}/v?env_id=env_t&dest_id=dsp1&imp_id=IMP-E2E-V&campaign_id=c-e2e&served=1&viewable=1&ttv_ms=1000&max_share=1`,
+      { method: 'POST', headers: { 'user-agent': UA } },
+    );
+    expect(seen.status).toBe(204);
+    await server.services.pipeline.flush();
+    await page.getByRole('button', { name: 'Show' }).click();
+    const views = page.locator('#viewability-table tbody tr', { hasText: 'c-e2e' });
+    await views.waitFor({ timeout: UI_WAIT_MS });
+    expect(await views.locator('td[data-col="viewable"]').textContent()).toBe('1');
+    expect(await views.locator('td[data-col="viewable_rate"]').textContent()).toBe('100.0 %');
     await shot('reports');
   });
 

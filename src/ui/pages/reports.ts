@@ -1,12 +1,14 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Report, ReportRow } from '../../domain/report.js';
+import type { ViewabilityReport } from '../../domain/viewability-report.js';
 import { api, qs } from '../api.js';
 import { h } from '../dom.js';
 import type { PageContext } from '../page.js';
 import { ratioCell } from '../ratio-cell.js';
 import { liftSection } from './lift.js';
 import { skanTable } from './skan-table.js';
+import { viewabilityTable } from './viewability-table.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_DAYS = 30;
@@ -192,11 +194,20 @@ export async function reportsPage({ env, main, signal }: PageContext): Promise<v
     };
     const wanted = group.value;
     // One request: any grouping also carries the same range by day for the chart.
-    const report = await api<Report>(`/api/reports?${qs({ ...base, group_by: wanted })}`);
+    // Viewability, by the same grouping, range and view, fetched alongside (issue 24).
+    const [report, views] = await Promise.all([
+      api<Report>(`/api/reports?${qs({ ...base, group_by: wanted })}`),
+      api<ViewabilityReport>(`/api/reports/viewability?${qs({ ...base, group_by: wanted })}`),
+    ]);
     plot?.destroy();
     chartBox.replaceChildren();
     plot = chart(chartBox, report.days ?? report.rows);
-    tableBox.replaceChildren(table(report), ...(report.skan ? [skanTable(report.skan)] : []));
+    const viewability = viewabilityTable(views);
+    tableBox.replaceChildren(
+      table(report),
+      ...(viewability ? [viewability] : []),
+      ...(report.skan ? [skanTable(report.skan)] : []),
+    );
     viewsBox.replaceChildren(viewsPanel(report));
     csv.setAttribute('href', `/api/reports?${qs({ ...base, group_by: wanted, format: 'csv' })}`);
     const ms = Math.round(performance.now() - started);
