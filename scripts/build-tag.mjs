@@ -26,7 +26,7 @@ for (const [entry, name, budget] of [
     bundle: true,
     format: 'iife',
     minify: true,
-    target: 'es2017',
+    target: 'es2020',
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -27,6 +27,6 @@ export function installQueue(
   const pixeltrail: PixeltrailFunction = (...args) => run(args);
   pixeltrail.loaded = true;
   w.pixeltrail = pixeltrail;
-  for (const call of stub?.q || []) run(Array.prototype.slice.call(call));
+  for (const call of stub?.q || []) run(Array.from(call));
   replayed();
 }

@@ -12,8 +12,8 @@ import { whenIdle } from './idle.js';
 export function loadRules(base: string, envId: string): void {
   whenIdle(() => {
     const script = document.createElement('script');
-    script.async = true;
+    // A script the page appends is async already (HTML: "non-blocking").
     script.src = `${base}/rules.js?env_id=${encodeURIComponent(envId)}`;
-    document.head.appendChild(script);
+    document.head.append(script);
   });
 }

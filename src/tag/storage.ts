@@ -1,13 +1,22 @@
 /**
  * First-party storage: a cookie on the page's own host, mirrored to localStorage so a value
- * survives when cookies are blocked or cleared. `document.cookie` is read once per page (a
- * read after a write asks the browser again); localStorage only for a key the cookie lacks.
+ * survives when cookies are blocked or cleared. The cookies are read once per page (a read
+ * after a write asks the browser again): with the asynchronous Cookie Store API where the
+ * browser has it (a first visit's `document.cookie` read makes the page wait for the browser
+ * process, 3–20 ms on a loaded machine), else `document.cookie`; localStorage only for a key
+ * the cookie lacks. Cookies are written with `document.cookie`, which does not wait.
  * Writes are seen at once by every read and reach the cookie and localStorage when the page
  * is idle or left (idle.ts). Clearing is immediate: a withdrawal of consent must not wait.
  */
 import { whenIdle } from './idle.js';
 
 const DAY_S = 86_400;
+
+/** What the tag reads of the Cookie Store API (secure contexts: https, localhost). */
+interface CookieStore {
+  getAll(): Promise<{ name: string; value: string }[]>;
+}
+const cookieStore = (window as { cookieStore?: CookieStore }).cookieStore;
 
 let cookies: string | undefined;
 /** This page's values, written or cleared (''): they win over what was stored before. */
@@ -17,6 +26,20 @@ let toWrite: [string, string, number][] = [];
 function inCookie(name: string): RegExpMatchArray | null {
   cookies ??= document.cookie;
   return cookies.match(`(?:^|; )${name}=([^;]*)`);
+}
+
+/**
+ * Starts reading the cookies without making the page wait, where the browser can: idle work
+ * waits for them (idle.ts whenIdle). A page left before they come reads `document.cookie`.
+ */
+export function loadStored(): Promise<void> | undefined {
+  return cookieStore?.getAll().then(
+    (all) => {
+      cookies ??= all.map((c) => `${c.name}=${c.value}`).join('; ');
+    },
+    // Refused (an opaque origin): `document.cookie` is read when the ids are.
+    () => undefined,
+  );
 }
 
 /** Reads `name`: this page's value, else the cookie, else localStorage while not expired. */

@@ -8,6 +8,7 @@ import { anonymousId, forgetStored, newId, touchIds } from './identity.js';
 import { whenIdle } from './idle.js';
 import type { Command } from './queue.js';
 import { loadRules } from './rules-loader.js';
+import { loadStored } from './storage.js';
 import { createSender } from './transport.js';
 
 type Properties = Record<string, unknown>;
@@ -96,7 +97,7 @@ export function createTracker(
       // Read at idle time even when no event goes: the next page finds the id stored.
       if (!user.anonymous_id && !idsWanted) {
         idsWanted = true;
-        whenIdle(storedIds);
+        whenIdle(storedIds, loadStored());
       }
     } else {
       // Not carried by events tracked while storage was allowed but not yet read.

@@ -42,7 +42,8 @@ export function createSender(url: string, ready: () => void): (event: () => stri
 /**
  * sendBeacon with a string body, sent as `text/plain;charset=UTF-8` (a CORS-safelisted type,
  * so no preflight; a Blob cost the page as much again); `fetch` with keepalive when
- * sendBeacon is missing, throws, or refuses the payload (returns false).
+ * sendBeacon is missing, throws, or refuses the payload (returns false), whose string body
+ * goes as `text/plain;charset=UTF-8` too.
  */
 function post(url: string, events: string[]): void {
   const body = `{"events":[${events.join(',')}]}`;
@@ -56,7 +57,6 @@ function post(url: string, events: string[]): void {
     body,
     keepalive: true,
     credentials: 'include',
-    headers: { 'content-type': 'text/plain' },
   }).catch(() => {
     // Offline or blocked: a tracking call never surfaces an error on the page.
   });

@@ -165,7 +165,8 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     await received('Lead');
     const [request] = beacons(collector);
     expect(request.headers['sec-fetch-mode']).toBe('cors');
-    expect(request.headers['content-type']).toBe('text/plain');
+    // fetch's own type for a string body, as sendBeacon's: CORS-safelisted, no preflight.
+    expect(request.headers['content-type']).toBe('text/plain;charset=UTF-8');
     expect(request.headers.origin).toBe(shopUrl);
   });
 
@@ -221,6 +222,50 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     const next = await received('PageView', (e) => String(e.properties.url).endsWith('/next'));
     expect(lead.user.anonymous_id).toMatch(/^[0-9a-f-]{32,36}$/);
     expect(next.user.anonymous_id).toBe(lead.user.anonymous_id);
+  });
+
+  /** Counts the page's `document.cookie` reads in `window.__cookieReads`. */
+  async function countCookieReads(): Promise<void> {
+    await page.addInitScript(() => {
+      const w = window as unknown as { __cookieReads: number };
+      const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie')!;
+      w.__cookieReads = 0;
+      Object.defineProperty(Document.prototype, 'cookie', {
+        ...cookie,
+        get() {
+          w.__cookieReads++;
+          return cookie.get!.call(this);
+        },
+      });
+    });
+  }
+
+  /** Two page loads, the second without localStorage: the id it sends came from the cookie. */
+  async function twoVisits(): Promise<[SentEvent, SentEvent, number]> {
+    pages.set('/a', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    await page.goto(`${shopUrl}/a`);
+    const first = await received('PageView');
+    await page.evaluate(() => localStorage.clear());
+    await page.goto(`${shopUrl}/a?again`);
+    const second = await received('PageView', (e) => e.properties.url !== first.properties.url);
+    return [first, second, await page.evaluate(() => (window as any).__cookieReads as number)];
+  }
+
+  it('T05c reads the cookies with the Cookie Store API where there is one: no document.cookie read, the id kept', async () => {
+    await countCookieReads();
+    const [first, second, reads] = await twoVisits();
+    expect(second.user.anonymous_id).toBe(first.user.anonymous_id);
+    expect(reads).toBe(0);
+  });
+
+  it('T05d without the Cookie Store API (plain-HTTP pages, older browsers) reads document.cookie: the id kept', async () => {
+    await countCookieReads();
+    await page.addInitScript(() => {
+      delete (window as { cookieStore?: unknown }).cookieStore;
+    });
+    const [first, second, reads] = await twoVisits();
+    expect(second.user.anonymous_id).toBe(first.user.anonymous_id);
+    expect(reads).toBeGreaterThan(0);
   });
 
   it('T06 recovers the anonymous id from localStorage when cookies were cleared', async () => {
