@@ -29,6 +29,7 @@ import { viewSignalRoutes } from './collect/view-signal.js';
 import { viewTagRoutes } from './collect/view-tag.js';
 import { HttpError, installErrorHandler } from './errors.js';
 import { openApiOptions } from './openapi.js';
+import { lazyChildLogger } from './plugins/lazy-request-logger.js';
 import { loggerOptions } from './plugins/log-redaction.js';
 import { clientWindows, installRateLimits } from './plugins/rate-limits.js';
 import { installSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.js';
@@ -77,6 +78,7 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     // Per-request logs would cost more than the pixel itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     logger: loggerOptions(s.config.log_level, s.logStream),
+    childLoggerFactory: lazyChildLogger,
     // A `__proto__` or `constructor.prototype` key is dropped, not the whole body: refusing
     // it refused every event of the batch without naming a field. Nothing reads them.
     // A path the router cannot decode (`/api/stats%ZZ`): our JSON error and security headers,

@@ -6,7 +6,12 @@ import type { PreparedTexts } from './prepared-statements.js';
  * Runs one statement synchronously on the connection an ingest transaction holds, and gives
  * its rows (SQLite: better-sqlite3's prepared statement, see open-sqlite.ts).
  */
-export type DirectRun = (text: string, params: readonly unknown[]) => unknown[];
+export interface DirectRun {
+  /** The statement's rows (none for a statement that returns none). */
+  rows(text: string, params: readonly unknown[]): unknown[];
+  /** The number of rows a writing statement changed. */
+  changes(text: string, params: readonly unknown[]): number;
+}
 
 /**
  * The ingest path's statements as fixed SQL text. Building and compiling them with Kysely's
@@ -34,7 +39,7 @@ export class IngestStatements {
   run<R>(db: Kysely<unknown>, text: string, params: readonly unknown[]): Promise<R[]> {
     if (this.direct) {
       try {
-        return Promise.resolve(this.direct(text, params) as R[]);
+        return Promise.resolve(this.direct.rows(text, params) as R[]);
       } catch (e) {
         return Promise.reject(e);
       }
@@ -42,6 +47,13 @@ export class IngestStatements {
     return db
       .executeQuery<R>(CompiledQuery.raw(this.forDialect(text), [...params]))
       .then((r) => r.rows as R[]);
+  }
+
+  /** Runs a writing statement and gives the number of rows it changed. */
+  async changes(db: Kysely<unknown>, text: string, params: readonly unknown[]): Promise<number> {
+    if (this.direct) return this.direct.changes(text, params);
+    const r = await db.executeQuery(CompiledQuery.raw(this.forDialect(text), [...params]));
+    return Number(r.numAffectedRows ?? 0);
   }
 
   private forDialect(text: string): string {

@@ -23,7 +23,7 @@ import {
 } from './ingest-columns.js';
 import {
   CLAIM_AND_INSERT_EVENT,
-  CLAIM_DEDUP,
+  CLAIM_DEDUP_UPSERT,
   checkKeyTime,
   claimParams,
   conversionStatement,
@@ -149,11 +149,12 @@ export class KyselyIngestTx implements IngestTx {
     first_seen: number,
     stale_before: number,
   ) {
-    const [won] = await this.run(
-      CLAIM_DEDUP,
+    const won = await this.statements.changes(
+      this.db as unknown as Kysely<unknown>,
+      CLAIM_DEDUP_UPSERT,
       claimParams(env_id, event_name, event_id, event_pk, first_seen, stale_before),
     );
-    if (won) return null;
+    if (won > 0) return null;
     return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
   }
 

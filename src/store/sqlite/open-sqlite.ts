@@ -35,11 +35,14 @@ function cachingStatements(sqlite: BetterSqlite3.Database) {
     prepare: (sql: string) => prepare(sql) as unknown as SqliteStatement,
   };
   /** The ingest transaction's fixed statements, run as Kysely's SQLite driver runs them. */
-  const direct: DirectRun = (sql, params) => {
-    const stmt = prepare(sql);
-    if (stmt.reader) return stmt.all(params as unknown[]);
-    stmt.run(params as unknown[]);
-    return [];
+  const direct: DirectRun = {
+    rows: (sql, params) => {
+      const stmt = prepare(sql);
+      if (stmt.reader) return stmt.all(params as unknown[]);
+      stmt.run(params as unknown[]);
+      return [];
+    },
+    changes: (sql, params) => prepare(sql).run(params as unknown[]).changes,
   };
   return { database, direct };
 }
