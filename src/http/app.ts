@@ -46,10 +46,14 @@ const DEFAULT_ROUTE_BODY_BYTES = 64 * 1024;
 
 /** The fields of a validated query or path whose number came out infinite. */
 function nonFinite(values: unknown): { field: string; message: string }[] {
-  if (typeof values !== 'object' || values === null) return [];
-  return Object.entries(values)
-    .filter(([, v]) => typeof v === 'number' && !Number.isFinite(v))
-    .map(([k]) => ({ field: k, message: 'must be a finite number' }));
+  const errors: { field: string; message: string }[] = [];
+  if (typeof values !== 'object' || values === null) return errors;
+  for (const k in values) {
+    const v = (values as Record<string, unknown>)[k];
+    if (typeof v === 'number' && !Number.isFinite(v))
+      errors.push({ field: k, message: 'must be a finite number' });
+  }
+  return errors;
 }
 
 /**
@@ -103,10 +107,11 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
   });
   // Ajv's coercion of a query or path parameter such as `1e309` gives Infinity and skips the
   // schema's bounds (strictNumbers does not see it): refused here by name.
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preHandler', (req, _reply, done) => {
     const errors = [...nonFinite(req.query), ...nonFinite(req.params)];
     if (errors.length > 0)
-      throw new HttpError(400, 'invalid_request', 'numbers must be finite', errors);
+      done(new HttpError(400, 'invalid_request', 'numbers must be finite', errors));
+    else done();
   });
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) =>
     done(null, body),

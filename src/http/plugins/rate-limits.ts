@@ -77,20 +77,25 @@ export function installRateLimits(
 ): void {
   const failures = new AuthFailures(config.rate_limit.auth_failures, deps.nowMs);
   app.decorateRequest('credentialDigest', null);
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!presentsCredential(req)) return;
-    const lockedMs = failures.lockedForMs(req.ip);
-    if (lockedMs === 0) return;
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done) => {
+    const lockedMs = presentsCredential(req) ? failures.lockedForMs(req.ip) : 0;
+    if (lockedMs === 0) {
+      done();
+      return;
+    }
     const retryS = Math.ceil(lockedMs / 1000);
     reply.header('retry-after', String(retryS));
-    throw new HttpError(
-      429,
-      'auth_locked',
-      `too many failed authentications from this address; retry in ${retryS} s`,
+    done(
+      new HttpError(
+        429,
+        'auth_locked',
+        `too many failed authentications from this address; retry in ${retryS} s`,
+      ),
     );
   });
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
     if (reply.statusCode === 401) failures.fail(req.ip);
+    done();
   });
   // The plugin builds its store with `new`; a constructor returning an object yields it.
   const store = function SharedWindows() {

@@ -36,7 +36,12 @@ function routedPath(req: FastifyRequest): string {
 
 /** Security headers on the dashboard (`/ui`) and the admin API; nosniff everywhere. */
 export function installSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (req, reply) => setSecurityHeaders(req, reply));
+  // Callback hooks, here and on every request's path: an async hook costs each request a
+  // promise and a microtask turn, and these never wait for anything.
+  app.addHook('onSend', (req, reply, payload, done) => {
+    setSecurityHeaders(req, reply);
+    done(null, payload);
+  });
 }
 
 /**
