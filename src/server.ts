@@ -179,13 +179,21 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       viewsCommitted: (views) => live.publishViews(views, nowMs()),
       eventsCommitted: (events, outcomes) => {
         metrics.batchSize.observe(events.length);
+        // Counted per batch, one increment per label set: prom-client hashes the labels of
+        // every call, and a batch of single events shares one or two sets.
+        const tally = new Map<string, { source: string; result: string; n: number }>();
         for (const [i, e] of events.entries()) {
           const o = outcomes[i];
-          metrics.events.inc({ source: e.source, result: o.status });
+          const key = `${e.source}\u0000${o.status}`;
+          const t = tally.get(key);
+          if (t) t.n++;
+          else tally.set(key, { source: e.source, result: o.status, n: 1 });
           if (o.status === 'accepted')
             for (const check of o.fraud ?? [])
               metrics.installFraud.inc({ env_id: e.env_id, check });
         }
+        for (const { source, result, n } of tally.values())
+          metrics.events.inc({ source, result }, n);
         const items = events.map((event) => ({ kind: 'event' as const, event }));
         audiences.noteIngested(items.flatMap(identifiersOf));
         live.publishBatch(items, outcomes, nowMs());
