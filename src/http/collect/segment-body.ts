@@ -119,9 +119,11 @@ export function toArrivals(
   messages: readonly unknown[],
   pathType: SegmentType | undefined,
   facts: RequestFacts,
+  /** The messages' sizes when the caller measured them already (a single call's one). */
+  sizes?: readonly (number | null)[],
 ): (Arrival | UnusableArrival)[] {
   return messages.map((msg, index) => {
-    const size = bytes(msg);
+    const size = sizes ? (sizes[index] ?? null) : bytes(msg);
     if (size === null || size > MAX_SEGMENT_EVENT_BYTES) {
       const message =
         size === null ? 'message nests too deep to be read' : 'message is over the 32 KB limit';
@@ -140,7 +142,10 @@ export function toArrivals(
       env,
       event: mapped.event,
       facts: seen ? { ...facts, seen } : facts,
-      fieldNames: mapped.sources,
+      // A getter: the mapping names its fields only when ingest reports an error.
+      get fieldNames() {
+        return mapped.sources;
+      },
       choices: mapped.consentChoices,
     };
   });

@@ -64,7 +64,10 @@ export function toArrivals(
       env,
       event: { ...mapped.event, env_id: env.id },
       facts,
-      fieldNames: mapped.sources,
+      // A getter: the mapping names its fields only when ingest reports an error.
+      get fieldNames() {
+        return mapped.sources;
+      },
       choices: mapped.consentChoices,
     });
   });
