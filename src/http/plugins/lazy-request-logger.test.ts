@@ -47,4 +47,12 @@ describe('lazy request logger', () => {
     expect(l.lines.map((x) => x.msg)).toEqual(['seen']);
     expect(log.child({ more: 1 }).level).toBe('error');
   });
+
+  it("takes a route's own level (Fastify's logLevel) over the app's", () => {
+    const l = logger('info');
+    const log = lazyChildLogger(l.base, { reqId: 'r' }, { level: 'debug' });
+    expect(log.level).toBe('debug');
+    log.debug('route debug line');
+    expect(l.lines).toEqual([expect.objectContaining({ msg: 'route debug line', reqId: 'r' })]);
+  });
 });

@@ -7,9 +7,9 @@ import {
   levels,
 } from 'pino';
 
-/** Whether `logger` writes lines of `level` (pino's own test, on the level's number). */
-function enabled(logger: FastifyBaseLogger, level: string): boolean {
-  const at = levels.values[logger.level];
+/** Whether a logger at `current` writes lines of `level` (pino's test, on the numbers). */
+function enabled(current: string, level: string): boolean {
+  const at = levels.values[current];
   const wanted = levels.values[level];
   return at !== undefined && wanted !== undefined && wanted >= at;
 }
@@ -35,8 +35,9 @@ export class LazyRequestLogger {
     return this.made;
   }
 
+  /** The child's level: a route's own `logLevel` (Fastify's child options), else the app's. */
   get level(): LevelWithSilentOrString {
-    return this.made?.level ?? this.parent.level;
+    return this.made?.level ?? this.options.level ?? this.parent.level;
   }
 
   set level(level: LevelWithSilentOrString) {
@@ -44,7 +45,7 @@ export class LazyRequestLogger {
   }
 
   private write(level: Level, args: unknown[]): void {
-    const logger = this.made ?? (enabled(this.parent, level) ? this.real : undefined);
+    const logger = this.made ?? (enabled(this.level, level) ? this.real : undefined);
     if (logger) (logger[level] as (...a: unknown[]) => void)(...args);
   }
 
@@ -69,7 +70,7 @@ export class LazyRequestLogger {
   silent(): void {}
 
   isLevelEnabled(level: LevelWithSilentOrString): boolean {
-    return enabled(this.made ?? this.parent, level);
+    return enabled(this.level, level);
   }
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {

@@ -1,4 +1,5 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { constantTimeEqual } from '../../domain/constant-time.js';
 
@@ -14,12 +15,15 @@ export function anySecretEquals(given: string, known: readonly string[]): boolea
   return found;
 }
 
+/** `crypto.hash`, from Node 20.12 on (package.json allows any Node 20). */
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
+
 /**
  * The SHA-256 of a presented secret: what is compared with the known ones' digests. The
  * one-shot `crypto.hash` costs about half of a `createHash` object (1.9 against 3.4 µs).
  */
 export function secretDigest(given: string): Buffer {
-  return hash('sha256', given, 'buffer');
+  return oneShot ? oneShot('sha256', given, 'buffer') : createHash('sha256').update(given).digest();
 }
 
 /**
