@@ -1,42 +1,45 @@
 /**
- * Work the page does not wait for: storage writes, the beacon, the rules script. It runs once
- * the page is idle (`requestIdleCallback`, at most IDLE_TIMEOUT_MS later; a zero timeout
- * where the browser has none) and a read it needs has come back, or at once
- * when the page is being left (`pagehide`, or hidden), so that nothing is lost to a
- * navigation. A first visit's cookie write, localStorage write and sendBeacon each cost the
- * main thread about a millisecond while the page loads.
+ * Work the page does not wait for: reading and writing storage, the beacon, the rules script.
+ * It runs once the page is idle (`requestIdleCallback`, at most IDLE_TIMEOUT_MS later; a zero
+ * timeout where the browser has none), or at once when the page is being left (`pagehide`, or
+ * hidden), so that nothing is lost to a navigation. A first visit's cookie read, cookie write,
+ * localStorage write and sendBeacon each cost the main thread a millisecond or more while the
+ * page loads.
  */
 
 /** The longest idle work waits on a page that is never idle. */
 const IDLE_TIMEOUT_MS = 500;
 
-const tasks: (() => void)[] = [];
-/** An asynchronous read the idle work needs (storage.ts): it waits for it. */
-let held = Promise.resolve();
+/** A task may return a read the tasks after it need (storage.ts loadStored). */
+type IdleTask = () => Promise<void> | void;
 
-/** Runs what is waiting, in the order it was asked for. */
-export function runIdleWork(): void {
-  for (const task of tasks.splice(0)) task();
+const tasks: IdleTask[] = [];
+
+/**
+ * Runs what is waiting, in the order it was asked for. At idle time (`idle`) the tasks after
+ * a read run once it has settled (it must not reject); a page being left runs them at once.
+ */
+export function runIdleWork(idle?: boolean): void {
+  for (let task = tasks.shift(); task; task = tasks.shift()) {
+    const read = task();
+    if (read && idle) {
+      read.then(() => runIdleWork(true));
+      return;
+    }
+  }
 }
 
-addEventListener('pagehide', runIdleWork);
+addEventListener('pagehide', () => runIdleWork());
 // Fired at the document; it bubbles to the window.
 addEventListener('visibilitychange', () => document.hidden && runIdleWork());
 
-/**
- * Runs `task` once the page is idle or being left, after the tasks queued before it. With
- * `after` (a read the work needs; it must not reject), no idle work runs before it settles,
- * unless the page is being left.
- */
-export function whenIdle(task: () => void, after?: Promise<void>): void {
-  if (after) held = after;
+/** Runs `task` once the page is idle or being left, after the tasks queued before it. */
+export function whenIdle(task: IdleTask): void {
   // The first task asks for the idle time; a later one before it comes joins it.
   if (tasks.push(task) > 1) return;
   // Where there is no requestIdleCallback, setTimeout reads the options as a delay of 0.
   (
     (window as unknown as { requestIdleCallback?: typeof setTimeout }).requestIdleCallback ||
     setTimeout
-  )(() => held.then(runIdleWork), {
-    timeout: IDLE_TIMEOUT_MS,
-  } as unknown as number);
+  )(() => runIdleWork(true), { timeout: IDLE_TIMEOUT_MS } as unknown as number);
 }

@@ -29,8 +29,8 @@ function inCookie(name: string): RegExpMatchArray | null {
 }
 
 /**
- * Starts reading the cookies without making the page wait, where the browser can: idle work
- * waits for them (idle.ts whenIdle). A page left before they come reads `document.cookie`.
+ * Starts reading the cookies without making the page wait, where the browser can; the idle
+ * work after it waits for them (idle.ts). A page left before they come reads `document.cookie`.
  */
 export function loadStored(): Promise<void> | undefined {
   return cookieStore?.getAll().then(

@@ -97,7 +97,10 @@ export function createTracker(
       // Read at idle time even when no event goes: the next page finds the id stored.
       if (!user.anonymous_id && !idsWanted) {
         idsWanted = true;
-        whenIdle(storedIds, loadStored());
+        // The cookies first: where the browser reads them without making the page wait, the
+        // ids are read once they have come (idle.ts).
+        whenIdle(loadStored);
+        whenIdle(storedIds);
       }
     } else {
       // Not carried by events tracked while storage was allowed but not yet read.
