@@ -16,7 +16,6 @@ const DAY_S = 86_400;
 interface CookieStore {
   getAll(): Promise<{ name: string; value: string }[]>;
 }
-const cookieStore = (window as { cookieStore?: CookieStore }).cookieStore;
 
 let cookies: string | undefined;
 /** This page's values, written or cleared (''): they win over what was stored before. */
@@ -33,7 +32,8 @@ function inCookie(name: string): RegExpMatchArray | null {
  * work after it waits for them (idle.ts). A page left before they come reads `document.cookie`.
  */
 export function loadStored(): Promise<void> | undefined {
-  return cookieStore?.getAll().then(
+  // Looked up here, at idle time: the first `window.cookieStore` builds it (about a ms).
+  return (window as { cookieStore?: CookieStore }).cookieStore?.getAll().then(
     (all) => {
       cookies ??= all.map((c) => `${c.name}=${c.value}`).join('; ');
     },
