@@ -9,6 +9,8 @@
 
 /** The longest idle work waits on a page that is never idle. */
 const IDLE_TIMEOUT_MS = 500;
+/** The longest the tasks after a read wait for it. */
+const READ_WAIT_MS = 200;
 
 /** A task may return a read the tasks after it need (storage.ts loadStored). */
 type IdleTask = () => Promise<void> | void;
@@ -21,9 +23,18 @@ const tasks: IdleTask[] = [];
  */
 export function runIdleWork(idle?: boolean): void {
   for (let task = tasks.shift(); task; task = tasks.shift()) {
-    const read = task();
+    let read: Promise<void> | void = undefined;
+    try {
+      read = task();
+    } catch {
+      // One task's failure (storage refused, a throwing Cookie Store) must not hold back the
+      // others, the beacon above all.
+    }
     if (read && idle) {
+      // A read that never settles (a wrapped API) holds the rest READ_WAIT_MS at most; then
+      // they run at once.
       read.then(() => runIdleWork(true));
+      setTimeout(runIdleWork, READ_WAIT_MS);
       return;
     }
   }

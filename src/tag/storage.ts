@@ -33,11 +33,12 @@ function inCookie(name: string): RegExpMatchArray | null {
  */
 export function loadStored(): Promise<void> | undefined {
   // Looked up here, at idle time: the first `window.cookieStore` builds it (about a ms).
+  // Refused (an opaque origin), throwing (idle.ts catches it) or slower than idle.ts waits
+  // for a read: `document.cookie` is read when the ids are.
   return (window as { cookieStore?: CookieStore }).cookieStore?.getAll().then(
     (all) => {
       cookies ??= all.map((c) => `${c.name}=${c.value}`).join('; ');
     },
-    // Refused (an opaque origin): `document.cookie` is read when the ids are.
     () => undefined,
   );
 }
@@ -80,11 +81,13 @@ export function writeStored(name: string, value: string, days: number): void {
 /** Forgets `name` in the cookie and in localStorage (consent withdrawn), at once. */
 export function clearStored(name: string): void {
   toWrite = toWrite.filter((w) => w[0] !== name);
-  if (mine.get(name) || inCookie(name)) document.cookie = `${name}=; max-age=0; path=/`;
   mine.set(name, '');
+  // Written whether or not the cookie is there: reading it here, at init under a denied
+  // default, would make the page wait and fix this page's cookies before any platform set its.
   try {
+    document.cookie = `${name}=; max-age=0; path=/`;
     localStorage.removeItem(name);
   } catch {
-    // Storage disabled: nothing was kept there.
+    // Cookies or storage disabled (a sandboxed iframe): nothing was kept there.
   }
 }

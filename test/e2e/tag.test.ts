@@ -268,6 +268,62 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(reads).toBeGreaterThan(0);
   });
 
+  it('T05e a Cookie Store read that never settles holds the beacon 200 ms at most, not until the page is left', async () => {
+    await page.addInitScript(() => {
+      Object.defineProperty(window, 'cookieStore', {
+        configurable: true,
+        value: { getAll: () => new Promise(() => undefined) },
+      });
+    });
+    pages.set('/stuck', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
+    await page.goto(`${shopUrl}/stuck`);
+    const view = await received('PageView');
+    expect(view.user.anonymous_id).toBeTruthy();
+    await page.evaluate(() =>
+      (window as unknown as { pixeltrail: (...a: unknown[]) => void }).pixeltrail('track', 'Later'),
+    );
+    const later = await received('Later');
+    expect(later.user.anonymous_id).toBe(view.user.anonymous_id);
+  });
+
+  it('T05f a Cookie Store that throws (a sandboxed page) neither reaches the page nor stops the events', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.addInitScript(() => {
+      Object.defineProperty(window, 'cookieStore', {
+        configurable: true,
+        get() {
+          throw new DOMException('denied', 'SecurityError');
+        },
+      });
+    });
+    pages.set(
+      '/throws',
+      shopPage(tagSrc, `pixeltrail('init','env_demo'); pixeltrail('track','Lead');`),
+    );
+    await page.goto(`${shopUrl}/throws`);
+    await received('Lead');
+    expect(errors).toEqual([]);
+  });
+
+  it('T05g under a denied default, a pixel cookie set before consent is sent once consent comes', async () => {
+    pages.set(
+      '/denied',
+      shopPage(
+        tagSrc,
+        `pixeltrail('init','env_demo',{consentDefault:'denied'});
+         addEventListener('load', function () { setTimeout(function () {
+           document.cookie = '_fbp=fb.1.7.7; path=/';
+           pixeltrail('consent', {ads: true, analytics: true});
+           pixeltrail('track', 'Lead');
+         }, 300); });`,
+      ),
+    );
+    await page.goto(`${shopUrl}/denied`);
+    const lead = await received('Lead');
+    expect(lead.user.fbp).toBe('fb.1.7.7');
+  });
+
   it('T06 recovers the anonymous id from localStorage when cookies were cleared', async () => {
     pages.set('/a', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
     await page.goto(`${shopUrl}/a`);
