@@ -305,9 +305,6 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
   // anonymous id only when the domain one is missing.
   if (!user.anonymous_id && str(p.nuid)) user.anonymous_id = p.nuid;
   for (const k of Object.keys(user)) if (user[k] === undefined) delete user[k];
-  let sources: Record<string, string> | undefined;
-  const fromDuid = !!user.anonymous_id && !str(p.duid);
-  const fromEntities = mapped.fromEntities === true;
   return {
     ok: true,
     app_id: appId as string,
@@ -323,11 +320,7 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
       ...(campaign ? { campaign } : {}),
     },
     consentChoices: mapped.consentChoices,
-    // Read only to name a bad field (segment-mapping.ts does the same).
-    get sources() {
-      sources ??= sourcesOf(e, p, fromDuid, fromEntities);
-      return sources;
-    },
+    sources: sourcesOf(e, p, !!user.anonymous_id && !str(p.duid), mapped.fromEntities === true),
   };
 }
 

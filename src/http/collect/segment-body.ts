@@ -142,10 +142,7 @@ export function toArrivals(
       env,
       event: mapped.event,
       facts: seen ? { ...facts, seen } : facts,
-      // A getter: the mapping names its fields only when ingest reports an error.
-      get fieldNames() {
-        return mapped.sources;
-      },
+      fieldNames: mapped.sources,
       choices: mapped.consentChoices,
     };
   });

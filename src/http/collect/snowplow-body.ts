@@ -64,10 +64,7 @@ export function toArrivals(
       env,
       event: { ...mapped.event, env_id: env.id },
       facts,
-      // A getter: the mapping names its fields only when ingest reports an error.
-      get fieldNames() {
-        return mapped.sources;
-      },
+      fieldNames: mapped.sources,
       choices: mapped.consentChoices,
     });
   });
