@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { touchMaker } from '../../test/helpers/touch.js';
 import { attributionRules, type ConversionIdentity, matchKeyFor } from './attribution.js';
 import { explainAttribution, matchKeysFor } from './attribution-explain.js';
 import type { Touch } from './event.js';
@@ -13,23 +14,12 @@ const rules = attributionRules({
   view_window_ms: D * 1000,
 });
 
-function touch(over: Partial<Touch>): Touch {
-  return {
-    env_id: 'env',
-    kind: 'impression',
-    touch_id: 'IMP-1',
-    dest_id: 'dsp1',
-    campaign_id: 'c1',
-    creative_id: null,
-    placement_id: null,
-    time: NOW - H,
-    anonymous_id: null,
-    user_id: null,
-    ip: '203.0.113.9',
-    user_agent: 'UA',
-    ...over,
-  };
-}
+const touch = touchMaker({
+  time: NOW - H,
+  anonymous_id: null,
+  ip: '203.0.113.9',
+  user_agent: 'UA',
+});
 
 function who(
   over: Partial<ConversionIdentity['user']> = {},

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { touchMaker } from '../../test/helpers/touch.js';
 import { attribute, attributionRules, type ConversionIdentity } from './attribution.js';
 import { explainAttribution } from './attribution-explain.js';
 import type { Touch } from './event.js';
@@ -22,23 +23,12 @@ const VIEWABLE: TouchView = {
 };
 const SEEN_40: TouchView = { ...VIEWABLE, viewable: false, time_to_view_ms: null, max_share: 0.4 };
 
-function touch(over: Partial<Touch>): Touch {
-  return {
-    env_id: 'env',
-    kind: 'impression',
-    touch_id: 'IMP-1',
-    dest_id: 'dsp1',
-    campaign_id: 'c1',
-    creative_id: null,
-    placement_id: null,
-    time: NOW - H,
-    anonymous_id: 'anon-1',
-    user_id: null,
-    ip: '203.0.113.9',
-    user_agent: 'UA',
-    ...over,
-  };
-}
+const touch = touchMaker({
+  time: NOW - H,
+  anonymous_id: 'anon-1',
+  ip: '203.0.113.9',
+  user_agent: 'UA',
+});
 
 const who: ConversionIdentity = {
   time: NOW,

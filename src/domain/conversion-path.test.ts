@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { touchMaker } from '../../test/helpers/touch.js';
 import type { ConversionIdentity } from './attribution.js';
 import { conversionPathTouches, type PathRules } from './conversion-path.js';
 import type { Touch } from './event.js';
@@ -15,23 +16,12 @@ const rules: PathRules = {
   probabilistic_view_window_s: D,
 };
 
-function touch(over: Partial<Touch>): Touch {
-  return {
-    env_id: 'env',
-    kind: 'impression',
-    touch_id: 'IMP-1',
-    dest_id: 'dsp1',
-    campaign_id: 'c1',
-    creative_id: null,
-    placement_id: null,
-    time: NOW - H,
-    anonymous_id: 'anon-other',
-    user_id: null,
-    ip: OFFICE_IP,
-    user_agent: 'Other UA',
-    ...over,
-  };
-}
+const touch = touchMaker({
+  time: NOW - H,
+  anonymous_id: 'anon-other',
+  ip: OFFICE_IP,
+  user_agent: 'Other UA',
+});
 
 function buyer(user: ConversionIdentity['user']): ConversionIdentity {
   return { time: NOW, user, linked: [] };
