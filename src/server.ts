@@ -99,8 +99,8 @@ export interface ServerOptions {
   logStream?: NodeJS.WritableStream;
   /** Where `env:NAME` secrets of destinations saved through the admin API are read from. */
   secrets?: SecretSource;
-  /** false: `/i` is answered by Fastify's route, not the node:http fast path (tests). */
-  pixelFastPath?: boolean;
+  /** false: `/i` and `POST /v1/events` are answered by Fastify, not the node:http fast paths (tests). */
+  fastPaths?: boolean;
 }
 
 /** A running pixeltrail: HTTP app, ingest pipeline, delivery worker, purge timer. */
@@ -257,7 +257,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     viewTag: existsSync(VIEW_TAG_PATH) ? servedAsset(readFileSync(VIEW_TAG_PATH)) : null,
     logStream: opts.logStream,
   };
-  const app = buildApp(services, { pixelFastPath: opts.pixelFastPath });
+  const app = buildApp(services, { fastPaths: opts.fastPaths });
   destinationError = (message) => app.log.error({ message }, 'destinations');
   for (const message of early) destinationError(message);
   if (tokenVerdict.warn) app.log.warn(tokenVerdict.warn);

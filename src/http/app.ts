@@ -31,7 +31,7 @@ import { HttpError, installErrorHandler } from './errors.js';
 import { openApiOptions } from './openapi.js';
 import { lazyChildLogger } from './plugins/lazy-request-logger.js';
 import { loggerOptions } from './plugins/log-redaction.js';
-import { clientWindows, installRateLimits } from './plugins/rate-limits.js';
+import { authFailures, clientWindows, installRateLimits } from './plugins/rate-limits.js';
 import { installSecurityHeaders, setSecurityHeaders } from './plugins/security-headers.js';
 import { trustFunction } from './plugins/trust-proxy.js';
 import { rewriteUrl } from './plugins/url-rewrite.js';
@@ -57,18 +57,20 @@ function nonFinite(values: unknown): { field: string; message: string }[] {
 }
 
 /**
- * Builds the HTTP app over the services; no I/O happens until it listens. `pixelFastPath:
- * false` leaves `/i` to Fastify's route (tests compare the two).
+ * Builds the HTTP app over the services; no I/O happens until it listens. `fastPaths:
+ * false` leaves `/i` and `POST /v1/events` to Fastify (tests compare the two).
  */
-export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): FastifyInstance {
+export function buildApp(s: Services, opts: { fastPaths?: boolean } = {}): FastifyInstance {
   const windows = clientWindows();
+  const failures = authFailures(s.config, s.nowMs);
   let closing = false;
   const fastPath = pixelFastPath({
     services: s,
     windows,
+    failures,
     log: () => app.log,
     closing: () => closing,
-    enabled: opts.pixelFastPath !== false,
+    enabled: opts.fastPaths !== false,
   });
   const app: FastifyInstance = Fastify({
     // `GET /i` is answered in front of Fastify (same answer, a fraction of the cost), on a
@@ -129,7 +131,7 @@ export function buildApp(s: Services, opts: { pixelFastPath?: boolean } = {}): F
     verifies: (digest) =>
       adminSecrets(s.config).match(digest) !== undefined ||
       s.environmentByWriteKey(digest) !== undefined,
-    nowMs: s.nowMs,
+    failures,
   });
   app.addHook('preClose', async () => {
     closing = true;

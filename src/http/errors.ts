@@ -54,6 +54,16 @@ export function replyStatus(reply: FastifyReply, err: HttpError): FastifyReply {
   return reply.status(err.status);
 }
 
+/** The JSON body of an HttpError's answer (the error handler's, and the fast path's). */
+export function httpErrorBody(err: HttpError): Record<string, unknown> {
+  const body: Record<string, unknown> = { error: { code: err.code, message: err.message } };
+  if (err.fields) body.errors = err.fields.map((f) => ({ index: null, ...f }));
+  return body;
+}
+
+/** The body of a 500: what failed is logged, never told to the client. */
+export const INTERNAL_ERROR_BODY = { error: { code: 'internal', message: 'internal error' } };
+
 /** One place that turns every error into JSON (STYLE rule 9). */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
@@ -70,10 +80,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof HttpError) {
       if (err.retryAfterS !== undefined) req.log.warn({ err }, 'request refused, to be retried');
-      replyStatus(reply, err);
-      const body: Record<string, unknown> = { error: { code: err.code, message: err.message } };
-      if (err.fields) body.errors = err.fields.map((f) => ({ index: null, ...f }));
-      return reply.send(body);
+      return replyStatus(reply, err).send(httpErrorBody(err));
     }
     const fe = err as FastifyError;
     if (fe.validation) {

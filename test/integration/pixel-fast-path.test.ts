@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pixelFastPath } from '../../src/http/collect/fast-path.js';
-import { clientWindows } from '../../src/http/plugins/rate-limits.js';
+import { authFailures, clientWindows } from '../../src/http/plugins/rate-limits.js';
 import { deviceTouchId } from '../../src/http/request/device-touch.js';
 import type { Server } from '../../src/server.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
@@ -30,9 +30,9 @@ function config(trustProxy: boolean) {
 
 beforeAll(async () => {
   fast = await startPixeltrail(config(false), tempDir());
-  reference = await startPixeltrail(config(false), tempDir(), { pixelFastPath: false });
+  reference = await startPixeltrail(config(false), tempDir(), { fastPaths: false });
   fastProxied = await startPixeltrail(config(true), tempDir());
-  referenceProxied = await startPixeltrail(config(true), tempDir(), { pixelFastPath: false });
+  referenceProxied = await startPixeltrail(config(true), tempDir(), { fastPaths: false });
 });
 afterAll(async () => {
   for (const r of [fast, reference, fastProxied, referenceProxied]) await r?.server.close();
@@ -131,6 +131,7 @@ describe('impression pixel fast path', () => {
     const factory = pixelFastPath({
       services: fast.server.services,
       windows: clientWindows(),
+      failures: authFailures(fast.server.services.config, Date.now),
       log: () => fast.server.app.log,
       closing: () => false,
     });

@@ -37,7 +37,7 @@ const MACRO_FORMS: [string, string][] = [
 beforeAll(async () => {
   const config = testConfig('http://127.0.0.1:9/hook');
   fast = await startPixeltrail(config, tempDir());
-  fastify = await startPixeltrail(config, tempDir(), { pixelFastPath: false });
+  fastify = await startPixeltrail(config, tempDir(), { fastPaths: false });
 });
 afterAll(async () => {
   for (const r of [fast, fastify]) await r?.server.close();

@@ -13,7 +13,7 @@ afterAll(async () => {
   for (const s of started) await s.close();
 });
 
-async function start(trust_proxy: unknown, opts: { pixelFastPath?: boolean } = {}, per_ip = 0) {
+async function start(trust_proxy: unknown, opts: { fastPaths?: boolean } = {}, per_ip = 0) {
   const r = await startPixeltrail(
     {
       ...testConfig('http://127.0.0.1:9/hook', {}, { ip_storage: 'raw' }),
@@ -50,7 +50,7 @@ async function storedIp(r: { server: Server; base: string }, xff?: string): Prom
 describe('trust_proxy', () => {
   it('TP01 true trusts one proxy: the rightmost entry, not the one the client wrote', async () => {
     for (const pixelFastPath of [true, false]) {
-      const r = await start(true, { pixelFastPath });
+      const r = await start(true, { fastPaths: pixelFastPath });
       expect(await storedIp(r, '6.6.6.6, 203.0.113.9')).toBe('203.0.113.9');
       expect(await storedIp(r, '203.0.113.9')).toBe('203.0.113.9');
       expect(await storedIp(r)).toBe('127.0.0.1');
@@ -59,14 +59,14 @@ describe('trust_proxy', () => {
 
   it('TP02 a hop count trusts that many proxies from the right', async () => {
     for (const pixelFastPath of [true, false]) {
-      const r = await start(2, { pixelFastPath });
+      const r = await start(2, { fastPaths: pixelFastPath });
       expect(await storedIp(r, '6.6.6.6, 203.0.113.9, 10.0.0.2')).toBe('203.0.113.9');
     }
   });
 
   it('TP03 a CIDR list: the rightmost address that is not one of the proxies', async () => {
     for (const pixelFastPath of [true, false]) {
-      const r = await start(['127.0.0.1', '10.0.0.0/8'], { pixelFastPath });
+      const r = await start(['127.0.0.1', '10.0.0.0/8'], { fastPaths: pixelFastPath });
       expect(await storedIp(r, '6.6.6.6, 203.0.113.9, 10.0.0.2, 10.1.2.3')).toBe('203.0.113.9');
       // Every hop trusted: the farthest one is the client.
       expect(await storedIp(r, '10.9.9.9, 10.0.0.2')).toBe('10.9.9.9');
@@ -75,7 +75,7 @@ describe('trust_proxy', () => {
 
   it('TP04 a peer that is not a listed proxy is the client, whatever it forwards', async () => {
     for (const pixelFastPath of [true, false]) {
-      const r = await start('10.0.0.0/8', { pixelFastPath });
+      const r = await start('10.0.0.0/8', { fastPaths: pixelFastPath });
       expect(await storedIp(r, '6.6.6.6, 203.0.113.9')).toBe('127.0.0.1');
     }
   });
@@ -87,7 +87,7 @@ describe('trust_proxy', () => {
 
   it('TP06 the rate limit counts the address the proxy saw: invented leftmost entries do not escape it', async () => {
     for (const pixelFastPath of [true, false]) {
-      const r = await start(true, { pixelFastPath }, 3);
+      const r = await start(true, { fastPaths: pixelFastPath }, 3);
       const hit = (xff: string) =>
         fetch(`${r.base}/i?env_id=env_t&dest_id=dsp1&imp_id=TP-RL`, {
           headers: { 'user-agent': UA, 'x-forwarded-for': xff },

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { EnvironmentConfig } from '../../domain/config-types.js';
-import { arrivalsOf, ingest, type RequestFacts } from '../../ingest/ingest.js';
+import { type ArrivalError, arrivalsOf, ingest, type RequestFacts } from '../../ingest/ingest.js';
 import { HttpError, refusalError } from '../errors.js';
 import { bearer } from '../request/key-check.js';
 import type { Services } from '../services.js';
@@ -13,7 +13,7 @@ const SERVER_FACTS: RequestFacts = { source: 'server', verified: 'write_key', la
 /** Events one request may carry (DESIGN §5). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 /** A full batch of 1000 events fits in this (DESIGN §5: 1 MB). */
-const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
+export const MAX_EVENTS_BODY_BYTES = 1024 * 1024;
 
 const EventsBody = Type.Object({
   events: Type.Array(Type.Unknown(), {
@@ -39,6 +39,44 @@ declare module 'fastify' {
     /** The environment whose write key authorized the request. */
     envId: string;
   }
+}
+
+/** What `POST /v1/events` answers once its events are committed. */
+export interface EventsAnswer {
+  accepted: number;
+  duplicates: number;
+  errors: ArrivalError[];
+}
+
+/**
+ * The events of a body the route's schema takes as it is (an object whose `events` is an
+ * array of 1 to MAX_EVENTS_PER_REQUEST items), or null for any other body: the fast path
+ * (post-fast-path.ts) leaves those to Fastify, which names what is wrong.
+ */
+export function eventsOfBody(body: unknown): unknown[] | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const events = (body as { events?: unknown }).events;
+  return Array.isArray(events) && events.length >= 1 && events.length <= MAX_EVENTS_PER_REQUEST
+    ? events
+    : null;
+}
+
+/**
+ * The events API's work after its checks, for Fastify's route and the fast path alike:
+ * ingests the events of the environment whose write key was shown and answers after their
+ * commit; an HttpError (503 + Retry-After) when nothing could be taken.
+ */
+export async function collectEvents(
+  s: Services,
+  env: EnvironmentConfig,
+  events: readonly unknown[],
+): Promise<EventsAnswer> {
+  s.metrics.hits.inc({ endpoint: 'v1_events' });
+  const report = await ingest(s, arrivalsOf(env, SERVER_FACTS, events));
+  countInvalid(s, 'v1_events', report.errors);
+  if (report.refused) throw refusalError(report.refused);
+  const { accepted, duplicates, errors } = report;
+  return { accepted, duplicates, errors };
 }
 
 /** `POST /v1/events`, the server-side events API; answers after the batch is committed. */
@@ -68,14 +106,6 @@ export function eventsApi(app: FastifyInstance, s: Services): void {
         done();
       },
     },
-    async (req) => {
-      s.metrics.hits.inc({ endpoint: 'v1_events' });
-      const env = s.environment(req.envId) as EnvironmentConfig;
-      const report = await ingest(s, arrivalsOf(env, SERVER_FACTS, req.body.events));
-      countInvalid(s, 'v1_events', report.errors);
-      if (report.refused) throw refusalError(report.refused);
-      const { accepted, duplicates, errors } = report;
-      return { accepted, duplicates, errors };
-    },
+    (req) => collectEvents(s, s.environment(req.envId) as EnvironmentConfig, req.body.events),
   );
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { parse as parseQuery } from 'fast-querystring';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import { MAX_REQUEST_HEAD_BYTES } from '../client-error.js';
+import type { AuthFailures } from '../plugins/auth-failures.js';
 import type { ClientWindows } from '../plugins/client-windows.js';
 import {
   defaultMaxConnections,
@@ -17,16 +18,19 @@ import type { Query } from '../request/query.js';
 import type { Services } from '../services.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
 import { impressionPixel, type PixelAnswer } from './pixel-hit.js';
+import { postFastPath } from './post-fast-path.js';
 
 /** What the fast path needs of the app around it. */
 export interface FastPathDeps {
   services: Services;
   /** The rate limiter's windows (the same ones the Fastify app counts in). */
   windows: ClientWindows;
+  /** Failed authentications per IP (the same ones the Fastify app counts). */
+  failures: AuthFailures;
   log: () => FastifyBaseLogger;
   /** True once the app is closing: Fastify then answers 503 and closes connections. */
   closing: () => boolean;
-  /** False: Fastify answers `/i` too (the server is still this one, for its limits). */
+  /** False: Fastify answers `/i` and `/v1/events` too (the server is still this one). */
   enabled?: boolean;
 }
 
@@ -45,7 +49,8 @@ function sendGif(res: http.ServerResponse, status: number, headers: string[]): v
 }
 
 /**
- * A node:http server that answers `GET /i` itself and hands every other request to Fastify.
+ * A node:http server that answers `GET /i` and the plain `POST /v1/events` itself
+ * (post-fast-path.ts) and hands every other request to Fastify.
  * The impression pixel is the product's hot path: Fastify's routing, hooks, per-request
  * logger and reply object cost about as much as the pixel's own work. The answer is the
  * one Fastify's `/i` route gives (same `impressionPixel`, same headers, same rate limit
@@ -57,10 +62,23 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
   const impression = impressionPixel(s);
   const prefix = s.config.path_prefix;
   const trust = trustFunction(s.config.trust_proxy);
+  const post = postFastPath({
+    services: s,
+    windows,
+    failures: deps.failures,
+    trust,
+    log: deps.log,
+  });
 
-  /** Answers the hit; false when Fastify should. */
-  function serve(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-    if (req.method !== 'GET' || req.headers.authorization || deps.closing()) return false;
+  /** Answers the request; false when Fastify should. */
+  function serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    handler: http.RequestListener,
+  ): boolean {
+    if (deps.closing()) return false;
+    if (req.method === 'POST') return post(req, res, rewriteUrl(req.url ?? '/', prefix), handler);
+    if (req.method !== 'GET' || req.headers.authorization) return false;
     const url = rewriteUrl(req.url ?? '/', prefix);
     // Only `/i?…` (a Snowplow `/i` hit was rewritten to its own route, a bare `/i` is rare).
     if (url.charCodeAt(1) !== 105 || url.charCodeAt(2) !== 63 || url.charCodeAt(0) !== 47)
@@ -107,7 +125,7 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
         connectionsCheckingInterval: timeoutCheckIntervalMs(requestTimeoutMs),
       },
       (req, res) => {
-        if (!enabled || !serve(req, res)) handler(req, res);
+        if (!enabled || !serve(req, res, handler)) handler(req, res);
       },
     );
     // What Fastify sets on a server it creates itself (its options carry the defaults); the

@@ -53,6 +53,11 @@ export function clientWindows(): ClientWindows {
   return new ClientWindows(MAX_TRACKED_CLIENTS);
 }
 
+/** Failed authentications per IP, shared by the Fastify app and the fast path. */
+export function authFailures(config: AppConfig, nowMs: () => number): AuthFailures {
+  return new AuthFailures(config.rate_limit.auth_failures, nowMs);
+}
+
 /** Whether a request presents a credential: an Authorization header, or the dashboard login. */
 function presentsCredential(req: FastifyRequest): boolean {
   return (
@@ -73,9 +78,9 @@ export function installRateLimits(
   app: FastifyInstance,
   config: AppConfig,
   windows: ClientWindows,
-  deps: { verifies: CredentialCheck; nowMs: () => number },
+  deps: { verifies: CredentialCheck; failures: AuthFailures },
 ): void {
-  const failures = new AuthFailures(config.rate_limit.auth_failures, deps.nowMs);
+  const { failures } = deps;
   app.decorateRequest('credentialDigest', null);
   app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done) => {
     const lockedMs = presentsCredential(req) ? failures.lockedForMs(req.ip) : 0;

@@ -1,0 +1,176 @@
+import http from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import { parse as secureJsonParse } from 'secure-json-parse';
+import type { EnvironmentConfig } from '../../domain/config-types.js';
+import { HttpError, httpErrorBody, INTERNAL_ERROR_BODY } from '../errors.js';
+import type { AuthFailures } from '../plugins/auth-failures.js';
+import type { ClientWindows } from '../plugins/client-windows.js';
+import { limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
+import { NOSNIFF } from '../plugins/security-headers.js';
+import { clientAddress, type TrustFn } from '../plugins/trust-proxy.js';
+import { bearer, secretDigest } from '../request/key-check.js';
+import type { Services } from '../services.js';
+import { collectEvents, eventsOfBody, MAX_EVENTS_BODY_BYTES } from './events-api.js';
+
+/** What the POST fast path needs of the app around it (see pixelFastPath). */
+export interface PostFastPathDeps {
+  services: Services;
+  windows: ClientWindows;
+  failures: AuthFailures;
+  trust: TrustFn | null;
+  log: () => FastifyBaseLogger;
+}
+
+/** Fastify's own JSON parsing, `__proto__` and `constructor.prototype` keys removed (app.ts). */
+const JSON_OPTIONS = { protoAction: 'remove', constructorAction: 'remove' } as const;
+
+/** The content types Fastify's JSON parser takes that the fast path reads itself. */
+function isPlainJson(contentType: string | undefined): boolean {
+  return contentType === 'application/json' || contentType === 'application/json; charset=utf-8';
+}
+
+/**
+ * The request again, its body read already, for Fastify to answer: everything Fastify reads
+ * of a request (method, URL, headers, socket) is the original's, and the body streams again.
+ */
+function replay(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
+  const copy = new http.IncomingMessage(req.socket);
+  copy.method = req.method;
+  copy.url = req.url;
+  copy.headers = req.headers;
+  copy.rawHeaders = req.rawHeaders;
+  copy.httpVersion = req.httpVersion;
+  copy.httpVersionMajor = req.httpVersionMajor;
+  copy.httpVersionMinor = req.httpVersionMinor;
+  // Complete: a message destroyed before it was (its end read) counts as aborted, and takes
+  // the client's keep-alive socket down with it.
+  copy.complete = true;
+  copy.push(body);
+  copy.push(null);
+  return copy;
+}
+
+/**
+ * `POST /v1/events` answered in front of Fastify, for the requests that need nothing but the
+ * events API's own work: one event per request is how most backends and Segment's and
+ * Snowplow's server libraries call us, and Fastify's hooks, content-type parsing and schema
+ * check around such a request cost about a tenth of it (bench/RESULTS.md, issue 22).
+ *
+ * The answer is the route's: the same key check, rate-limit windows and lockouts, the same
+ * JSON parsing (secure-json-parse, as Fastify), the same collectEvents, headers and error
+ * bodies. Everything else goes to Fastify, which names what is wrong: before the body is read
+ * when the head says so (another content type, no or too large a Content-Length, a key that
+ * does not open an environment, a locked-out IP, a client over its limit, a query string),
+ * after it when the body is not JSON or not `{events: [1…1000 items]}` (replayed to Fastify).
+ * Returns false when Fastify should answer.
+ */
+export function postFastPath(
+  deps: PostFastPathDeps,
+): (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: string,
+  handler: http.RequestListener,
+) => boolean {
+  const { services: s, windows, failures, trust } = deps;
+
+  /** The environment and rate-limit key of a request whose write key verifies. */
+  function opened(req: http.IncomingMessage): { env: EnvironmentConfig; key: string } | null {
+    const given = bearer(req.headers.authorization);
+    if (!given) return null;
+    const digest = secretDigest(given);
+    const env = s.environmentByWriteKey(digest);
+    if (!env) return null;
+    // A request presenting a credential from a locked-out IP gets Fastify's 429.
+    if (failures.lockedForMs(clientAddress(req, trust)) > 0) return null;
+    return { env, key: `k:${digest.toString('base64url').slice(0, 22)}` };
+  }
+
+  function send(res: http.ServerResponse, status: number, headers: string[], body: unknown) {
+    const json = JSON.stringify(body);
+    headers.push('content-type', 'application/json; charset=utf-8', NOSNIFF.name, NOSNIFF.value);
+    headers.push('content-length', String(Buffer.byteLength(json)));
+    res.writeHead(status, headers);
+    res.end(json);
+  }
+
+  function answer(
+    res: http.ServerResponse,
+    env: EnvironmentConfig,
+    key: string,
+    events: unknown[],
+  ): boolean {
+    const headers: string[] = [];
+    const max = limitOf(s.config, key);
+    if (max > 0) {
+      // Counted only once the fast path answers: a request left to Fastify is counted there.
+      let over = false;
+      windows.read(
+        key,
+        (_e, w) => {
+          over = (w?.current ?? 0) >= max;
+        },
+        RATE_WINDOW_MS,
+      );
+      if (over) return false;
+      const w = windows.hit(key, RATE_WINDOW_MS);
+      headers.push(
+        'x-ratelimit-limit',
+        String(max),
+        'x-ratelimit-remaining',
+        String(max - w.current),
+      );
+      headers.push('x-ratelimit-reset', String(Math.ceil(w.ttl / 1000)));
+    }
+    collectEvents(s, env, events).then(
+      (result) => send(res, 200, headers, result),
+      (err: unknown) => {
+        if (err instanceof HttpError) {
+          if (err.retryAfterS !== undefined) {
+            deps.log().warn({ err }, 'request refused, to be retried');
+            headers.push('retry-after', String(err.retryAfterS));
+          }
+          send(res, err.status, headers, httpErrorBody(err));
+        } else {
+          deps.log().error({ err }, 'request failed');
+          send(res, 500, headers, INTERNAL_ERROR_BODY);
+        }
+      },
+    );
+    return true;
+  }
+
+  return (req, res, url, handler) => {
+    if (url !== '/v1/events' || !isPlainJson(req.headers['content-type'])) return false;
+    if (
+      req.headers['transfer-encoding'] !== undefined ||
+      req.headers['content-encoding'] !== undefined
+    )
+      return false;
+    const length = Number(req.headers['content-length']);
+    if (!(length > 0 && length <= MAX_EVENTS_BODY_BYTES)) return false;
+    const open = opened(req);
+    if (!open) return false;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      chunks.push(chunk);
+    });
+    // A client gone mid-body: nothing to answer (as Fastify, which answers no one either).
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+      let events: unknown[] | null = null;
+      if (received === length) {
+        try {
+          events = eventsOfBody(secureJsonParse(body.toString('utf8'), null, JSON_OPTIONS));
+        } catch {
+          events = null;
+        }
+      }
+      if (!events || !answer(res, open.env, open.key, events)) handler(replay(req, body), res);
+    });
+    return true;
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * `POST /v1/events` is answered by a node:http fast path in front of Fastify when the request
+ * is plain (issue 22): its answers must be the ones Fastify's route gives. A server built
+ * without the fast paths is the reference, asked the same questions in the same order, and
+ * anything the fast path does not take itself must reach Fastify with its body intact.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pixelFastPath } from '../../src/http/collect/fast-path.js';
+import { authFailures, clientWindows } from '../../src/http/plugins/rate-limits.js';
+import type { Server } from '../../src/server.js';
+import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
+
+type Running = { server: Server; base: string };
+const PER_KEY = 3;
+const AUTH_FAILURES = 2;
+let fast: Running;
+let reference: Running;
+let fastLimited: Running;
+let referenceLimited: Running;
+
+function config(limited: boolean) {
+  return {
+    ...testConfig('http://127.0.0.1:9/hook'),
+    path_prefix: '/px',
+    rate_limit: limited
+      ? { per_ip: 0, per_key: PER_KEY, auth_failures: AUTH_FAILURES }
+      : { per_ip: 0, per_key: 0 },
+  };
+}
+
+beforeAll(async () => {
+  fast = await startPixeltrail(config(false), tempDir());
+  reference = await startPixeltrail(config(false), tempDir(), { fastPaths: false });
+  fastLimited = await startPixeltrail(config(true), tempDir());
+  referenceLimited = await startPixeltrail(config(true), tempDir(), { fastPaths: false });
+});
+afterAll(async () => {
+  for (const r of [fast, reference, fastLimited, referenceLimited]) await r?.server.close();
+});
+
+interface Ask {
+  path?: string;
+  headers?: Record<string, string>;
+  body: string | Buffer;
+  /** Sent with Transfer-Encoding: chunked instead of a Content-Length. */
+  chunked?: boolean;
+}
+
+/** Status, headers that do not vary by the moment, and body of one POST. */
+function answer(
+  base: string,
+  ask: Ask,
+): Promise<{ status: number; headers: object; body: string }> {
+  const url = new URL(`${base}${ask.path ?? '/v1/events'}`);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer wk_t',
+          ...(ask.chunked ? {} : { 'content-length': String(Buffer.byteLength(ask.body)) }),
+          ...ask.headers,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => {
+          const headers: Record<string, string | string[] | undefined> = {};
+          for (const [k, v] of Object.entries(res.headers))
+            if (k !== 'date' && k !== 'x-ratelimit-reset') headers[k] = v;
+          resolve({ status: res.statusCode ?? 0, headers, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (ask.chunked) {
+      const b = Buffer.from(ask.body);
+      req.write(b.subarray(0, 5));
+      req.end(b.subarray(5));
+    } else req.end(ask.body);
+  });
+}
+
+const purchase = (id: string, extra: Record<string, unknown> = {}) => ({
+  event_name: 'Purchase',
+  event_id: id,
+  user: { ip: '203.0.113.9', user_agent: 'Mozilla/5.0' },
+  properties: { value: 9.5, currency: 'EUR' },
+  ...extra,
+});
+const events = (...list: unknown[]) => JSON.stringify({ events: list });
+
+const CASES: [string, Ask][] = [
+  ['one event', { body: events(purchase('ef-1')) }],
+  ['a copy of it', { body: events(purchase('ef-1', { user: { email: 'a@b.test' } })) }],
+  ['a batch with a bad event', { body: events(purchase('ef-2'), { event_id: 'x' }, 5) }],
+  ['under the path prefix', { path: '/px/v1/events', body: events(purchase('ef-3')) }],
+  [
+    'charset in capitals',
+    {
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+      body: events(purchase('ef-4')),
+    },
+  ],
+  ['text/plain', { headers: { 'content-type': 'text/plain' }, body: events(purchase('ef-5')) }],
+  ['no key', { headers: { authorization: '' }, body: events(purchase('ef-6')) }],
+  ['a wrong key', { headers: { authorization: 'Bearer nope' }, body: events(purchase('ef-7')) }],
+  ['the admin token', { headers: { authorization: 'Bearer adm' }, body: events(purchase('ef-8')) }],
+  ['not JSON', { body: '{"events":[}' }],
+  ['an empty body', { body: '' }],
+  ['an array', { body: '[]' }],
+  ['no events', { body: '{"events":[]}' }],
+  ['events not a list', { body: '{"events":{"event_name":"Purchase"}}' }],
+  [
+    'too many events',
+    { body: events(...Array.from({ length: 1001 }, (_, i) => purchase(`ef-many-${i}`))) },
+  ],
+  [
+    'a __proto__ key',
+    { body: `{"__proto__":{"x":1},"events":[${JSON.stringify(purchase('ef-9'))}]}` },
+  ],
+  [
+    'a constructor.prototype key in an event',
+    {
+      body: events(
+        purchase('ef-10', { properties: { constructor: { prototype: { x: 1 } }, value: 1 } }),
+      ),
+    },
+  ],
+  ['a query string', { path: '/v1/events?debug=1', body: events(purchase('ef-11')) }],
+  ['a chunked body', { chunked: true, body: events(purchase('ef-12')) }],
+  ['a byte order mark', { body: Buffer.from(`\ufeff${events(purchase('ef-13'))}`) }],
+  [
+    'a number out of range',
+    {
+      body: events(purchase('ef-14', { properties: { value: 0 } })).replace(
+        '"value":0',
+        '"value":1e309',
+      ),
+    },
+  ],
+  [
+    'bad UTF-8',
+    {
+      body: Buffer.concat([
+        Buffer.from(events(purchase('ef-15')).slice(0, -3)),
+        Buffer.from([0xff, 0x5d, 0x7d]),
+      ]),
+    },
+  ],
+];
+
+describe('POST /v1/events through the fast path answers as Fastify does', () => {
+  it('EF01 the same answers, case by case, in the same order', async () => {
+    for (const [name, ask] of CASES) {
+      const want = await answer(reference.base, ask);
+      const got = await answer(fast.base, ask);
+      expect({ name, ...got }).toEqual({ name, ...want });
+    }
+    // Both stored the same events.
+    const counts = async (r: Running) => {
+      const res = await fetch(`${r.base}/api/stats?env_id=env_t`, {
+        headers: { authorization: 'Bearer adm' },
+      });
+      return ((await res.json()) as { events: number; duplicates: number }).events;
+    };
+    expect(await counts(fast)).toBeGreaterThan(0);
+    expect(await counts(fast)).toBe(await counts(reference));
+  });
+
+  it('EF02 the per-key limit and the lockout of failed keys hold as in Fastify', async () => {
+    const seq: Ask[] = [
+      ...Array.from({ length: PER_KEY + 2 }, (_, i) => ({ body: events(purchase(`rl-${i}`)) })),
+      ...Array.from({ length: AUTH_FAILURES }, () => ({
+        headers: { authorization: 'Bearer wrong' },
+        body: events(purchase('rl-x')),
+      })),
+      // Locked out: even the right key is refused, unchecked.
+      { body: events(purchase('rl-after')) },
+    ];
+    const statuses: number[] = [];
+    for (const ask of seq) {
+      const want = await answer(referenceLimited.base, ask);
+      const got = await answer(fastLimited.base, ask);
+      expect(got).toEqual(want);
+      statuses.push(got.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 401, 401, 429]);
+  });
+
+  it('EF03 answers a plain POST itself and replays every other one to Fastify whole', async () => {
+    const seen: string[] = [];
+    const factory = pixelFastPath({
+      services: fast.server.services,
+      windows: clientWindows(),
+      failures: authFailures(fast.server.services.config, Date.now),
+      log: () => fast.server.app.log,
+      closing: () => false,
+    });
+    const srv = factory(
+      (req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => {
+          body += c;
+        });
+        req.on('end', () => {
+          seen.push(`${req.method} ${req.url} ${body}`);
+          res.end('fastify');
+        });
+      },
+      { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 },
+    ) as http.Server;
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const plain = await answer(base, { body: events(purchase('ef3-1')) });
+      expect(plain.status).toBe(200);
+      expect(JSON.parse(plain.body)).toEqual({ accepted: 1, duplicates: 0, errors: [] });
+      const bad = '{"events":[}';
+      expect((await answer(base, { body: bad })).body).toBe('fastify');
+      const none = '{"events":[]}';
+      expect((await answer(base, { body: none })).body).toBe('fastify');
+      const wrongKey = events(purchase('ef3-2'));
+      await answer(base, { headers: { authorization: 'Bearer nope' }, body: wrongKey });
+      expect(seen).toEqual([
+        `POST /v1/events ${bad}`,
+        `POST /v1/events ${none}`,
+        `POST /v1/events ${wrongKey}`,
+      ]);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});
