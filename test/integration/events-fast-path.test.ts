@@ -158,9 +158,66 @@ const CASES: [string, Ask][] = [
   ],
 ];
 
+const basic = (key: string) => ({
+  authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+});
+const track = (id: string, extra: Record<string, unknown> = {}) => ({
+  type: 'track',
+  event: 'Order Completed',
+  messageId: id,
+  anonymousId: 'anon-1',
+  context: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0' },
+  properties: { revenue: 12, currency: 'EUR' },
+  ...extra,
+});
+const segment = (path: string, body: unknown, headers: Record<string, string> = basic('wk_t')) => ({
+  path,
+  headers,
+  body: JSON.stringify(body),
+});
+
+const SEGMENT_CASES: [string, Ask][] = [
+  ['a track call', segment('/v1/track', track('sg-1'))],
+  ['a copy of it', segment('/v1/track', track('sg-1', { userId: 'u-1' }))],
+  [
+    'an identify call',
+    segment('/v1/identify', { userId: 'u-2', messageId: 'sg-2', traits: { email: 'a@b.test' } }),
+  ],
+  ['a page call', segment('/v1/page', { anonymousId: 'anon-2', messageId: 'sg-3', name: 'Home' })],
+  ['a track call with no event', segment('/v1/track', track('sg-4', { event: undefined }))],
+  [
+    'a message too large',
+    segment('/v1/track', track('sg-5', { properties: { blob: 'x'.repeat(40_000) } })),
+  ],
+  [
+    'a batch',
+    segment('/v1/batch', {
+      batch: [track('sg-6'), track('sg-7', { event: 7 })],
+      context: { library: { name: 'x' } },
+    }),
+  ],
+  ['an empty batch', segment('/v1/batch', { batch: [] })],
+  ['an import', segment('/v1/import', { batch: [track('sg-8')] })],
+  ['the key as Bearer', segment('/v1/track', track('sg-9'), { authorization: 'Bearer wk_t' })],
+  ['a wrong key', segment('/v1/track', track('sg-10'), basic('nope'))],
+  [
+    'the key in the body only',
+    segment('/v1/track', { ...track('sg-11'), writeKey: 'wk_t' }, { authorization: '' }),
+  ],
+  [
+    'from a page',
+    {
+      ...segment('/v1/track', track('sg-12')),
+      headers: { ...basic('wk_t'), origin: 'http://evil.test' },
+    },
+  ],
+  ['a list for a body', segment('/v1/track', [track('sg-13')])],
+  ['a JSON string for a body', segment('/v1/track', JSON.stringify(track('sg-14')))],
+];
+
 describe('POST /v1/events through the fast path answers as Fastify does', () => {
   it('EF01 the same answers, case by case, in the same order', async () => {
-    for (const [name, ask] of CASES) {
+    for (const [name, ask] of [...CASES, ...SEGMENT_CASES]) {
       const want = await answer(reference.base, ask);
       const got = await answer(fast.base, ask);
       expect({ name, ...got }).toEqual({ name, ...want });
@@ -196,7 +253,7 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
     expect(statuses).toEqual([200, 200, 200, 429, 429, 401, 401, 429]);
   });
 
-  it('EF03 answers a plain POST itself and replays every other one to Fastify whole', async () => {
+  it('EF03 answers a plain POST (events API, Segment) itself and replays every other one to Fastify whole', async () => {
     const seen: string[] = [];
     const factory = pixelFastPath({
       services: fast.server.services,
@@ -225,6 +282,18 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
       const plain = await answer(base, { body: events(purchase('ef3-1')) });
       expect(plain.status).toBe(200);
       expect(JSON.parse(plain.body)).toEqual({ accepted: 1, duplicates: 0, errors: [] });
+      for (const [path, body] of [
+        ['/v1/track', track('ef3-s1')],
+        ['/v1/batch', { batch: [track('ef3-s2')] }],
+      ] as const) {
+        const seg = await answer(base, segment(path, body));
+        expect(JSON.parse(seg.body)).toEqual({
+          success: true,
+          accepted: 1,
+          duplicates: 0,
+          errors: [],
+        });
+      }
       const bad = '{"events":[}';
       expect((await answer(base, { body: bad })).body).toBe('fastify');
       const none = '{"events":[]}';

@@ -2,15 +2,18 @@ import http from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { parse as secureJsonParse } from 'secure-json-parse';
 import type { EnvironmentConfig } from '../../domain/config-types.js';
+import { MAX_SEGMENT_BATCH_BYTES, MAX_SEGMENT_EVENT_BYTES } from '../../domain/segment-mapping.js';
 import { HttpError, httpErrorBody, INTERNAL_ERROR_BODY } from '../errors.js';
 import type { AuthFailures } from '../plugins/auth-failures.js';
 import type { ClientWindows } from '../plugins/client-windows.js';
 import { limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
 import { NOSNIFF } from '../plugins/security-headers.js';
 import { clientAddress, type TrustFn } from '../plugins/trust-proxy.js';
-import { bearer, secretDigest } from '../request/key-check.js';
+import { bearer, credentialOf, secretDigest } from '../request/key-check.js';
 import type { Services } from '../services.js';
 import { collectEvents, eventsOfBody, MAX_EVENTS_BODY_BYTES } from './events-api.js';
+import { ingestSegment, segmentAnswer } from './segment.js';
+import { batchMessages, bytes, type Obj, SERVER_PATHS } from './segment-body.js';
 
 /** What the POST fast path needs of the app around it (see pixelFastPath). */
 export interface PostFastPathDeps {
@@ -23,6 +26,68 @@ export interface PostFastPathDeps {
 
 /** Fastify's own JSON parsing, `__proto__` and `constructor.prototype` keys removed (app.ts). */
 const JSON_OPTIONS = { protoAction: 'remove', constructorAction: 'remove' } as const;
+
+/** A POST route the fast path answers when the request is plain. */
+interface FastRoute {
+  /** A larger Content-Length is Fastify's to refuse. */
+  maxBytes: number;
+  /** The write key the route reads from the Authorization header ('' for none). */
+  key: (authorization: string | undefined) => string;
+  /** Whether a request from a browser page (an Origin header) is the route's own to check. */
+  originChecked: boolean;
+  /**
+   * The route's work for a parsed body, or null when Fastify should answer it (a body the
+   * route would refuse): nothing is done until the returned function runs.
+   */
+  prepare: (env: EnvironmentConfig, body: unknown) => (() => Promise<unknown>) | null;
+}
+
+/** A JSON object, not an array. */
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The routes of the fast path: the events API and Segment's server endpoints. */
+function fastRoutes(s: Services): Map<string, FastRoute> {
+  const routes = new Map<string, FastRoute>();
+  routes.set('/v1/events', {
+    maxBytes: MAX_EVENTS_BODY_BYTES,
+    key: bearer,
+    originChecked: false,
+    prepare: (env, body) => {
+      const events = eventsOfBody(body);
+      return events && (() => collectEvents(s, env, events));
+    },
+  });
+  // Segment's server libraries: one message per call, or a batch (segment.ts).
+  for (const [path, type] of Object.entries(SERVER_PATHS))
+    routes.set(`/v1/${path}`, {
+      maxBytes: MAX_SEGMENT_EVENT_BYTES,
+      key: credentialOf,
+      originChecked: true,
+      prepare: (env, body) => {
+        if (!isObject(body)) return null;
+        const size = bytes(body);
+        if (size === null || size > MAX_SEGMENT_EVENT_BYTES) return null;
+        return () => ingestSegment(s, env, [body], type, undefined, [size]).then(segmentAnswer);
+      },
+    });
+  for (const path of ['/v1/batch', '/v1/import'])
+    routes.set(path, {
+      maxBytes: MAX_SEGMENT_BATCH_BYTES,
+      key: credentialOf,
+      originChecked: true,
+      prepare: (env, body) => {
+        if (!isObject(body) || (bytes(body) ?? 0) > MAX_SEGMENT_BATCH_BYTES) return null;
+        let messages: unknown[];
+        try {
+          messages = batchMessages(body);
+        } catch {
+          return null;
+        }
+        return () => ingestSegment(s, env, messages, undefined).then(segmentAnswer);
+      },
+    });
+  return routes;
+}
 
 /** The content types Fastify's JSON parser takes that the fast path reads itself. */
 function isPlainJson(contentType: string | undefined): boolean {
@@ -51,17 +116,18 @@ function replay(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
 }
 
 /**
- * `POST /v1/events` answered in front of Fastify, for the requests that need nothing but the
- * events API's own work: one event per request is how most backends and Segment's and
- * Snowplow's server libraries call us, and Fastify's hooks, content-type parsing and schema
- * check around such a request cost about a tenth of it (bench/RESULTS.md, issue 22).
+ * `POST /v1/events` and Segment's server endpoints answered in front of Fastify, for the
+ * requests that need nothing but the route's own work: one event per request is how most
+ * backends and Segment's server libraries call us, and Fastify's hooks, content-type parsing
+ * and schema check around such a request cost about a tenth of it (bench/RESULTS.md, issue 22).
  *
  * The answer is the route's: the same key check, rate-limit windows and lockouts, the same
- * JSON parsing (secure-json-parse, as Fastify), the same collectEvents, headers and error
- * bodies. Everything else goes to Fastify, which names what is wrong: before the body is read
+ * JSON parsing (secure-json-parse, as Fastify), the same ingest call (collectEvents,
+ * ingestSegment), headers and error bodies. Everything else goes to Fastify, which names what is wrong: before the body is read
  * when the head says so (another content type, no or too large a Content-Length, a key that
- * does not open an environment, a locked-out IP, a client over its limit, a query string),
- * after it when the body is not JSON or not `{events: [1…1000 items]}` (replayed to Fastify).
+ * does not open an environment, a locked-out IP, a query string, an Origin on Segment's
+ * routes), after it when the body is not JSON or not what the route takes, or the client is
+ * over its limit (replayed to Fastify, which counts the request and answers it).
  * Returns false when Fastify should answer.
  */
 export function postFastPath(
@@ -73,10 +139,14 @@ export function postFastPath(
   handler: http.RequestListener,
 ) => boolean {
   const { services: s, windows, failures, trust } = deps;
+  const routes = fastRoutes(s);
 
   /** The environment and rate-limit key of a request whose write key verifies. */
-  function opened(req: http.IncomingMessage): { env: EnvironmentConfig; key: string } | null {
-    const given = bearer(req.headers.authorization);
+  function opened(
+    req: http.IncomingMessage,
+    route: FastRoute,
+  ): { env: EnvironmentConfig; key: string } | null {
+    const given = route.key(req.headers.authorization);
     if (!given) return null;
     const digest = secretDigest(given);
     const env = s.environmentByWriteKey(digest);
@@ -94,12 +164,7 @@ export function postFastPath(
     res.end(json);
   }
 
-  function answer(
-    res: http.ServerResponse,
-    env: EnvironmentConfig,
-    key: string,
-    events: unknown[],
-  ): boolean {
+  function answer(res: http.ServerResponse, key: string, work: () => Promise<unknown>): boolean {
     const headers: string[] = [];
     const max = limitOf(s.config, key);
     if (max > 0) {
@@ -122,7 +187,7 @@ export function postFastPath(
       );
       headers.push('x-ratelimit-reset', String(Math.ceil(w.ttl / 1000)));
     }
-    collectEvents(s, env, events).then(
+    work().then(
       (result) => send(res, 200, headers, result),
       (err: unknown) => {
         if (err instanceof HttpError) {
@@ -141,15 +206,17 @@ export function postFastPath(
   }
 
   return (req, res, url, handler) => {
-    if (url !== '/v1/events' || !isPlainJson(req.headers['content-type'])) return false;
+    const route = routes.get(url);
+    if (!route || !isPlainJson(req.headers['content-type'])) return false;
+    if (route.originChecked && req.headers.origin !== undefined) return false;
     if (
       req.headers['transfer-encoding'] !== undefined ||
       req.headers['content-encoding'] !== undefined
     )
       return false;
     const length = Number(req.headers['content-length']);
-    if (!(length > 0 && length <= MAX_EVENTS_BODY_BYTES)) return false;
-    const open = opened(req);
+    if (!(length > 0 && length <= route.maxBytes)) return false;
+    const open = opened(req, route);
     if (!open) return false;
     const chunks: Buffer[] = [];
     let received = 0;
@@ -161,15 +228,18 @@ export function postFastPath(
     req.on('error', () => undefined);
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-      let events: unknown[] | null = null;
+      let work: (() => Promise<unknown>) | null = null;
       if (received === length) {
         try {
-          events = eventsOfBody(secureJsonParse(body.toString('utf8'), null, JSON_OPTIONS));
+          work = route.prepare(
+            open.env,
+            secureJsonParse(body.toString('utf8'), null, JSON_OPTIONS),
+          );
         } catch {
-          events = null;
+          work = null;
         }
       }
-      if (!events || !answer(res, open.env, open.key, events)) handler(replay(req, body), res);
+      if (!work || !answer(res, open.key, work)) handler(replay(req, body), res);
     });
     return true;
   };

@@ -6,7 +6,7 @@ import {
   MAX_SEGMENT_EVENT_BYTES,
   type SegmentType,
 } from '../../domain/segment-mapping.js';
-import { ingest, type RequestFacts } from '../../ingest/ingest.js';
+import { type IngestReport, ingest, type RequestFacts } from '../../ingest/ingest.js';
 import { HttpError, refusalError } from '../errors.js';
 import { requestConsent } from '../request/consent.js';
 import { requestUser } from '../request/identity.js';
@@ -27,6 +27,44 @@ import {
 } from './segment-body.js';
 import { segmentSettings } from './segment-settings.js';
 
+/** A server library's call: consent as stated, under the environment's default. */
+const SERVER_FACTS: RequestFacts = { source: 'server' };
+
+/** What Segment's endpoints answer once the messages are committed. */
+export function segmentAnswer(report: IngestReport) {
+  const { accepted, duplicates, errors } = report;
+  return { success: true, accepted, duplicates, errors };
+}
+
+/**
+ * Ingests a request's messages and resolves after their commit, for Fastify's routes and the
+ * fast path alike; an HttpError when a single call's one message is unusable (400) or
+ * nothing could be taken (503).
+ */
+export async function ingestSegment(
+  s: Services,
+  env: EnvironmentConfig,
+  messages: readonly unknown[],
+  pathType: SegmentType | undefined,
+  facts: RequestFacts = SERVER_FACTS,
+  /** The messages' sizes, when measured already (toArrivals). */
+  sizes?: readonly number[],
+): Promise<IngestReport> {
+  s.metrics.hits.inc({ endpoint: 'segment' });
+  const report = await ingest(s, toArrivals(env, messages, pathType, facts, sizes), 'commit');
+  countInvalid(s, 'segment', report.errors);
+  // A single call whose one message is unusable is refused whole, naming each bad field.
+  if (pathType && report.events.length === 0)
+    throw new HttpError(
+      400,
+      'invalid_event',
+      'the message was not accepted',
+      report.errors.map(({ field, message }) => ({ field, message })),
+    );
+  if (report.refused) throw refusalError(report.refused);
+  return report;
+}
+
 /** Ingests a request's messages and answers after their commit. */
 async function collect(
   s: Services,
@@ -39,7 +77,6 @@ async function collect(
   /** The messages' sizes, when measured already (toArrivals). */
   sizes?: readonly number[],
 ) {
-  s.metrics.hits.inc({ endpoint: 'segment' });
   // Browsers: bots and prefetches are stored flagged and counted, as on the tag's beacon;
   // they are never credited and get no cookie.
   const traffic = browser ? classifyTraffic(req) : 'human';
@@ -54,25 +91,14 @@ async function collect(
         traffic,
         seen: requestUser(req),
       }
-    : { source: 'server' };
-  const report = await ingest(s, toArrivals(env, messages, pathType, facts, sizes), 'commit');
-  countInvalid(s, 'segment', report.errors);
-  // A single call whose one message is unusable is refused whole, naming each bad field.
-  if (pathType && report.events.length === 0)
-    throw new HttpError(
-      400,
-      'invalid_event',
-      'the message was not accepted',
-      report.errors.map(({ field, message }) => ({ field, message })),
-    );
-  if (report.refused) throw refusalError(report.refused);
+    : SERVER_FACTS;
+  const report = await ingestSegment(s, env, messages, pathType, facts, sizes);
   // Like the tag's beacon: the browser's Segment id becomes the collector's first-party cookie.
   if (browser && traffic === 'human') {
     const anon = report.events.find((e) => adsPermitted(e.consent))?.user.anonymous_id;
     adoptBrowserId(req, reply, anon, env);
   }
-  const { accepted, duplicates, errors } = report;
-  return reply.send({ success: true, accepted, duplicates, errors });
+  return reply.send(segmentAnswer(report));
 }
 
 /**
