@@ -28,6 +28,9 @@ for (const [entry, name, budget] of [
     minify: true,
     target: 'es2020',
     legalComments: 'none',
+    // No "use strict" prologue (tsconfig's `strict` implies `alwaysStrict`): the bundles are
+    // type-checked, and the 13 bytes count against the budget.
+    tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
     logLevel: 'warning',
   });
   const code = readFileSync(outfile);

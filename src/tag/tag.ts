@@ -1,33 +1,20 @@
 /**
  * The browser tag, served as `/t.js`: finds its collector, takes over the page's
- * `pixeltrail(...)` loader stub and replays the calls queued before it loaded.
+ * `pixeltrail(...)` loader stub and replays the calls queued before it loaded, once the page
+ * is idle (or being left): its own evaluation, on the page's load path, only reads where it
+ * was loaded from and takes the stub's place.
  */
+import { whenIdle } from './idle.js';
 import { installQueue } from './queue.js';
-import { createTracker } from './tracker.js';
+import { createTracker, type TagEnvironment } from './tracker.js';
 
 /**
- * Where this script was loaded from, without the file name: `https://host/t.js` → `https://host`.
- * Read now: `document.currentScript` is only set while the script first runs.
+ * Where this script was loaded from. Read now: `document.currentScript` is only set while the
+ * script first runs.
  */
-function scriptBase(): string {
-  const script = (document.currentScript ||
-    document.querySelector('script[src$="/t.js"]')) as HTMLScriptElement | null;
-  return script ? new URL('.', script.src).href : location.origin;
-}
+const script = (document.currentScript ||
+  document.querySelector('script[src$="/t.js"]')) as HTMLScriptElement | null;
+const scriptUrl = script?.src;
 
-// The collector prepends the environment's consent default, `follow_cmp`, `click_id_param`
-// and whether it has trigger rules when t.js is loaded with ?env_id=.
-const env = window as {
-  pixeltrailConsentDefault?: string;
-  pixeltrailCmp?: boolean;
-  pixeltrailClickParam?: string;
-  pixeltrailRules?: boolean;
-};
-const tracker = createTracker(
-  scriptBase(),
-  env.pixeltrailConsentDefault,
-  env.pixeltrailCmp,
-  env.pixeltrailClickParam,
-  env.pixeltrailRules,
-);
-installQueue(window as never, tracker.run, tracker.replayed);
+// The collector prepends the environment's settings when t.js is loaded with ?env_id=.
+installQueue(window as never, whenIdle, () => createTracker(scriptUrl, window as TagEnvironment));

@@ -6,7 +6,7 @@ import { followCmp } from './cmp.js';
 import { listenDataLayer } from './datalayer.js';
 import { anonymousId, forgetStored, newId, touchIds } from './identity.js';
 import { whenIdle } from './idle.js';
-import type { Command } from './queue.js';
+import type { Command, CommandRunner } from './queue.js';
 import { loadRules } from './rules-loader.js';
 import { loadStored } from './storage.js';
 import { createSender } from './transport.js';
@@ -44,22 +44,24 @@ interface Traits {
   phone?: string;
 }
 
-/** The command runner, and what to call once the stub's queued calls have been replayed. */
-export interface Tracker {
-  run: (command: Command) => void;
-  replayed: () => void;
+/**
+ * What the collector prepends to t.js?env_id=: the environment's consent default,
+ * `follow_cmp`, `click_id_param` and whether it has trigger rules.
+ */
+export interface TagEnvironment {
+  pixeltrailConsentDefault?: string;
+  pixeltrailCmp?: boolean;
+  pixeltrailClickParam?: string;
+  pixeltrailRules?: boolean;
 }
 
-/** Creates the command runner; `defaultEndpoint` is the base URL t.js was loaded from. */
-export function createTracker(
-  defaultEndpoint: string,
-  envConsentDefault?: string,
-  envFollowsCmp?: boolean,
-  envClickParam?: string,
-  envHasRules?: boolean,
-): Tracker {
+/**
+ * Creates the command runner; `scriptUrl` is where t.js was loaded from (its directory is the
+ * default endpoint), undefined when unknown (the page's origin then).
+ */
+export function createTracker(scriptUrl: string | undefined, env: TagEnvironment): CommandRunner {
   let envId = '';
-  let clickParam = envClickParam;
+  let clickParam = env.pixeltrailClickParam;
   /**
    * The dataLayer is read once the stub's queue is replayed: a purchase pushed before t.js
    * loaded was pushed after the page's queued `identify` and `consent`, so it goes out with
@@ -69,7 +71,7 @@ export function createTracker(
   let readDataLayer: (() => void) | undefined;
   let send: (event: () => string) => void;
   let consent: Consent | undefined;
-  let consentDefault = envConsentDefault;
+  let consentDefault = env.pixeltrailConsentDefault;
   /** Following a CMP: until it answers, the person has not refused anything yet. */
   let followsCmp = false;
   const user: Properties = {};
@@ -166,11 +168,13 @@ export function createTracker(
     if (options.consent) consent = options.consent;
     if (options.consentDefault) consentDefault = options.consentDefault;
     if (options.clickIdParam) clickParam = options.clickIdParam;
-    followsCmp = !!(options.cmp ?? envFollowsCmp);
+    followsCmp = !!(options.cmp ?? env.pixeltrailCmp);
     syncIds();
     // Before the first PageView: a CMP that already knows answers at once.
     if (followsCmp) followCmp(window as never, stateCommands.consent);
-    const base = (options.endpoint || defaultEndpoint).replace(/\/+$/, '');
+    const base = (
+      options.endpoint || (scriptUrl ? new URL('.', scriptUrl).href : location.origin)
+    ).replace(/\/+$/, '');
     send = createSender(`${base}/e`, storedIds);
     if (options.autoPageView !== false) track('PageView');
     waiting.splice(0).forEach(run);
@@ -180,7 +184,7 @@ export function createTracker(
       );
     if (!replaying) readDataLayer();
     // `false` when t.js?env_id= says the environment has no trigger rules: nothing to load.
-    if (options.rules !== false && envHasRules !== false) loadRules(base, id);
+    if (options.rules !== false && env.pixeltrailRules !== false) loadRules(base, id);
   }
 
   // identify and consent only set state, so they apply at once, even before init.

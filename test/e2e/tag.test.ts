@@ -479,6 +479,36 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(sentEvents(collector).map((e) => e.event_name)).toEqual(['PageView', 'Purchase']);
   });
 
+  it("T13 the tag runs no call while the page loads: they wait for idle time behind the stub's, and a page closed before it still sends them with an id", async () => {
+    // Idle time never comes: only the page being left runs the held calls.
+    await page.addInitScript(() => {
+      window.requestIdleCallback = () => 0;
+    });
+    pages.set(
+      '/held',
+      shopPage(
+        tagSrc,
+        `pixeltrail('init','env_demo'); pixeltrail('track','Lead',{},{event_id:'held-lead'});`,
+      ),
+    );
+    await page.goto(`${shopUrl}/held`);
+    const loaded = await page.evaluate(() => {
+      const w = window as unknown as {
+        pixeltrail: ((...a: unknown[]) => void) & { loaded?: boolean };
+      };
+      w.pixeltrail('track', 'AfterLoad');
+      // The tag has taken the stub's place, but not yet read the dataLayer (init makes one).
+      return [w.pixeltrail.loaded, typeof (window as { dataLayer?: unknown }).dataLayer];
+    });
+    expect(loaded).toEqual([true, 'undefined']);
+    await page.close();
+    await received('AfterLoad');
+    const events = sentEvents(collector);
+    expect(events.map((e) => e.event_name)).toEqual(['PageView', 'Lead', 'AfterLoad']);
+    expect(events[1].user.anonymous_id).toMatch(/^[0-9a-f-]{32,36}$/);
+    expect(new Set(events.map((e) => e.user.anonymous_id)).size).toBe(1);
+  });
+
   it('T12 reads the click id /c appended (pt_click_id, or the name init gives), before a click_id the URL carried anyway', async () => {
     pages.set('/landing', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
     pages.set(
