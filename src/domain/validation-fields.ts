@@ -42,13 +42,17 @@ export function optString(
   return wellFormed(v);
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** ES2024's well-formed string methods (Node 20 has them; the TypeScript lib here is ES2022). */
+type WellFormedString = string & { isWellFormed(): boolean; toWellFormed(): string };
 
 /**
  * Lone surrogates as U+FFFD, which is what a store's UTF-8 makes of them anyway: two ids
  * differing only there are then one id here too, as dedup must see them (else one batch
- * claims the same stored key twice).
+ * claims the same stored key twice). `isWellFormed` first: nearly every string is, and the
+ * check allocates nothing, where a replace with a look-behind regex cost a fifth of an
+ * event's validation.
  */
 export function wellFormed(v: string): string {
-  return v.replace(LONE_SURROGATE, '\ufffd');
+  const w = v as WellFormedString;
+  return w.isWellFormed() ? v : w.toWellFormed();
 }

@@ -305,4 +305,49 @@ describe('customer information, products and late events (issue 20 §3, §4)', (
       { field: 'landing', message: 'must be true or false' },
     ]);
   });
+
+  it('V40 properties keep their order and URL scrubbing; value, currency and products come last, parsed', () => {
+    const r = validateEvent(
+      {
+        ...good,
+        properties: {
+          value: '12.5',
+          page_url: 'https://shop.test/p?email=a@b.com&x=1',
+          currency: 'eur',
+          order: 'o-1',
+          nested: { a: [1, 2] },
+        },
+      },
+      ctx,
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const props = r.event.properties;
+    expect(Object.keys(props)).toEqual(['page_url', 'order', 'nested', 'value', 'currency']);
+    expect(props.page_url).not.toContain('a@b.com');
+    expect(props).toMatchObject({
+      value: 12.5,
+      currency: 'EUR',
+      order: 'o-1',
+      nested: { a: [1, 2] },
+    });
+  });
+
+  it('V41 a `__proto__` property is dropped, not made the prototype of the stored properties', () => {
+    const raw = JSON.parse('{"__proto__": {"polluted": true}, "order": "o-2"}');
+    const r = validateEvent({ ...good, properties: raw }, ctx);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(Object.getPrototypeOf(r.event.properties)).toBe(Object.prototype);
+    expect((r.event.properties as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys(r.event.properties)).toEqual(['order']);
+  });
+
+  it('V42 lone surrogates in ids become U+FFFD, well-formed pairs are kept', () => {
+    const r = validateEvent(
+      { ...good, event_id: 'ord-\ud800-x', user: { user_id: 'u-\ud83d\ude00' } },
+      ctx,
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.event.event_id).toBe('ord-\ufffd-x');
+    expect(r.event.user.user_id).toBe('u-\ud83d\ude00');
+  });
 });

@@ -77,13 +77,27 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** Properties read into fields of their own (value, currency, products). */
+const PARSED_PROPERTIES: ReadonlySet<string> = new Set([
+  'value',
+  'currency',
+  'content_ids',
+  'contents',
+]);
+/** Properties holding a URL, scrubbed of emails and ids (url-scrub.ts). */
+const URL_PROPERTY = /(^|_)(url|referrer|referer|href|location)$/i;
+
 function parseProperties(raw: unknown, errors: FieldError[], warnings: string[]): EventProperties {
   if (raw === undefined || raw === null) return {};
   if (!isObj(raw)) {
     errors.push({ field: 'properties', message: 'must be an object' });
     return {};
   }
-  for (const [k, v] of Object.entries(raw)) {
+  // Copied key by key, leaving out the fields read below: a spread copy with those deleted
+  // was a dictionary-mode object, slow to fill, read and write out for every event after.
+  const props: EventProperties = {};
+  for (const k of Object.keys(raw)) {
+    const v = raw[k];
     if (nestsDeeperThan(v, MAX_PROPERTY_DEPTH)) {
       errors.push({
         field: `properties.${k}`,
@@ -91,12 +105,11 @@ function parseProperties(raw: unknown, errors: FieldError[], warnings: string[])
       });
       return {};
     }
+    // `__proto__` would set the copy's prototype (the JSON parsers drop it already).
+    if (PARSED_PROPERTIES.has(k) || k === '__proto__') continue;
+    // Page URLs and referrers carry emails in their queries more often than one would think.
+    props[k] = typeof v === 'string' && URL_PROPERTY.test(k) ? scrubUrl(v) : v;
   }
-  const props: EventProperties = { ...raw };
-  delete props.value;
-  delete props.currency;
-  delete props.content_ids;
-  delete props.contents;
   const value = parseValue(raw.value, errors);
   const currency = parseCurrency(raw.currency, errors);
   const contentIds = parseContentIds(raw.content_ids, errors);
@@ -111,11 +124,6 @@ function parseProperties(raw: unknown, errors: FieldError[], warnings: string[])
   for (const key of ['url', 'install_referrer'])
     if (props[key] !== undefined && typeof props[key] !== 'string')
       errors.push({ field: `properties.${key}`, message: 'must be a string' });
-  // Page URLs and referrers carry emails in their queries more often than one would think.
-  for (const [k, v] of Object.entries(props)) {
-    if (typeof v === 'string' && /(^|_)(url|referrer|referer|href|location)$/i.test(k))
-      props[k] = scrubUrl(v);
-  }
   return props;
 }
 
