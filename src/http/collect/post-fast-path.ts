@@ -156,6 +156,19 @@ export function postFastPath(
     return { env, key: `k:${digest.toString('base64url').slice(0, 22)}` };
   }
 
+  /** Whether `key` has used up its limit in the current window (nothing is counted). */
+  function over(key: string, max: number): boolean {
+    let current = 0;
+    windows.read(
+      key,
+      (_e, w) => {
+        current = w?.current ?? 0;
+      },
+      RATE_WINDOW_MS,
+    );
+    return current >= max;
+  }
+
   function send(res: http.ServerResponse, status: number, headers: string[], body: unknown) {
     const json = JSON.stringify(body);
     headers.push('content-type', 'application/json; charset=utf-8', NOSNIFF.name, NOSNIFF.value);
@@ -169,15 +182,7 @@ export function postFastPath(
     const max = limitOf(s.config, key);
     if (max > 0) {
       // Counted only once the fast path answers: a request left to Fastify is counted there.
-      let over = false;
-      windows.read(
-        key,
-        (_e, w) => {
-          over = (w?.current ?? 0) >= max;
-        },
-        RATE_WINDOW_MS,
-      );
-      if (over) return false;
+      if (over(key, max)) return false;
       const w = windows.hit(key, RATE_WINDOW_MS);
       headers.push(
         'x-ratelimit-limit',
@@ -218,6 +223,10 @@ export function postFastPath(
     if (!(length > 0 && length <= route.maxBytes)) return false;
     const open = opened(req, route);
     if (!open) return false;
+    // A client over its limit gets Fastify's 429 before its body is read, as before the fast
+    // path (checked again once the body is in: other requests may have used the window up).
+    const max = limitOf(s.config, open.key);
+    if (max > 0 && over(open.key, max)) return false;
     const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
