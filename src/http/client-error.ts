@@ -72,7 +72,7 @@ export function clientErrorHandler(s: Services): (err: ConnectionError, socket: 
     const target = tooLarge ? rewriteUrl(requestTarget(err), s.config.path_prefix) : '';
     const endpoint = IMAGE_ENDPOINTS.get(target.split('?', 1)[0] ?? '');
     if (endpoint) {
-      s.metrics.hits.inc({ endpoint });
+      s.metrics.hit(endpoint);
       s.metrics.invalidHits.inc({ endpoint, reason: 'request_too_large' });
       if (socket.writable) socket.write(GIF_ANSWER);
       socket.destroy();

@@ -27,4 +27,16 @@ describe('Metrics.tallied', () => {
     expect(text).toContain('pixeltrail_invalid_hits_total{endpoint="i",reason="bot"} 1');
     expect(text).toContain('pixeltrail_invalid_hits_total{endpoint="i",reason="prefetch"} 2');
   });
+
+  it('M03 hit() counts each endpoint apart, beside a tallied child of the same endpoint', async () => {
+    const m = new Metrics();
+    const pixel = m.tallied(m.hits, { endpoint: 'i' });
+    pixel.inc();
+    m.hit('i');
+    m.hit('v1_events');
+    m.hit('v1_events');
+    const text = await m.registry.metrics();
+    expect(text).toContain('pixeltrail_hits_total{endpoint="i"} 2');
+    expect(text).toContain('pixeltrail_hits_total{endpoint="v1_events"} 2');
+  });
 });

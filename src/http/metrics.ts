@@ -129,6 +129,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** The tallied child of each endpoint's hits, made on its first hit. */
+  private readonly hitsByEndpoint = new Map<string, TalliedChild>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pixeltrail_' });
   }
@@ -150,6 +153,16 @@ export class Metrics {
         tally.n++;
       },
     };
+  }
+
+  /** Counts one request to a collection endpoint (`hits`, through a tallied child). */
+  hit(endpoint: string): void {
+    let child = this.hitsByEndpoint.get(endpoint);
+    if (!child) {
+      child = this.tallied(this.hits, { endpoint });
+      this.hitsByEndpoint.set(endpoint, child);
+    }
+    child.inc();
   }
 
   private addTallies(counter: Counter<string>): void {

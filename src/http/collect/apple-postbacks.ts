@@ -51,7 +51,7 @@ export function applePostbackRoutes(app: FastifyInstance, s: Services): void {
         error: { code: refused.code, message: refused.message },
       });
     }
-    s.metrics.hits.inc({ endpoint: framework });
+    s.metrics.hit(framework);
     s.metrics.postbacks.inc({ framework, result: status === 413 ? 'too_large' : 'malformed' });
     return ok(reply);
   });
@@ -59,7 +59,7 @@ export function applePostbackRoutes(app: FastifyInstance, s: Services): void {
   for (const framework of ['skadnetwork', 'adattributionkit'] as const) {
     const path = POSTBACK_PATHS[framework];
     const handler = async (req: { body: unknown }, reply: FastifyReply) => {
-      s.metrics.hits.inc({ endpoint: framework });
+      s.metrics.hit(framework);
       const body = typeof req.body === 'string' ? req.body : '';
       const { result, outcome } = await receivePostback(deps, framework, body);
       s.metrics.postbacks.inc({ framework, result });

@@ -56,7 +56,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     const status = err.statusCode ?? 500;
     // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
     if (status === 429) throw err;
-    s.metrics.hits.inc({ endpoint: 'e' });
+    s.metrics.hit('e');
     const reason = status === 413 ? 'too_large' : status < 500 ? 'bad_body' : 'error';
     if (reason === 'error') req.log.error({ err }, 'beacon request failed');
     s.metrics.invalidHits.inc({ endpoint: 'e', reason });
@@ -70,7 +70,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
   });
 
   app.post('/e', { bodyLimit: MAX_BEACON_BYTES }, async (req, reply) => {
-    s.metrics.hits.inc({ endpoint: 'e' });
+    s.metrics.hit('e');
     corsHeaders(s, req, reply);
     reply.header('cache-control', 'no-store');
     const invalid = (reason: string, n = 1) =>

@@ -67,7 +67,7 @@ export function clickRoute(app: FastifyInstance, s: Services): void {
   const countHit = destinationHitCounter(s.metrics);
   app.get('/c', async (req, reply) => {
     const head = headOnly(s, 'c', req.method);
-    if (!head) s.metrics.hits.inc({ endpoint: 'c' });
+    if (!head) s.metrics.hit('c');
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');
     const refuse = (reason: string, message: string) => {

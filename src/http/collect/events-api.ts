@@ -71,7 +71,7 @@ export async function collectEvents(
   env: EnvironmentConfig,
   events: readonly unknown[],
 ): Promise<EventsAnswer> {
-  s.metrics.hits.inc({ endpoint: 'v1_events' });
+  s.metrics.hit('v1_events');
   const report = await ingest(s, arrivalsOf(env, SERVER_FACTS, events));
   countInvalid(s, 'v1_events', report.errors);
   if (report.refused) throw refusalError(report.refused);

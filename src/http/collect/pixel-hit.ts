@@ -164,7 +164,7 @@ export function pixelProblem(
  */
 export function headOnly(s: Services, endpoint: string, method: string): boolean {
   if (method !== 'HEAD') return false;
-  s.metrics.hits.inc({ endpoint });
+  s.metrics.hit(endpoint);
   s.metrics.invalidHits.inc({ endpoint, reason: 'head' });
   return true;
 }

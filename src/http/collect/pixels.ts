@@ -72,7 +72,7 @@ export function pixelRoutes(app: FastifyInstance, s: Services): void {
       const macros = macroWarnings(readParams(q, P_PARAMS));
       return sendGif(reply, known ? [...macros, 'head'] : ['unknown_env']);
     }
-    s.metrics.hits.inc({ endpoint: 'p' });
+    s.metrics.hit('p');
     const q = req.query as Query;
     const env = s.environment(param(q, 'env_id') ?? '');
     if (!env) {

@@ -50,7 +50,7 @@ export async function ingestSegment(
   /** The messages' sizes, when measured already (toArrivals). */
   sizes?: readonly number[],
 ): Promise<IngestReport> {
-  s.metrics.hits.inc({ endpoint: 'segment' });
+  s.metrics.hit('segment');
   const report = await ingest(s, toArrivals(env, messages, pathType, facts, sizes), 'commit');
   countInvalid(s, 'segment', report.errors);
   // A single call whose one message is unusable is refused whole, naming each bad field.

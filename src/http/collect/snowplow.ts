@@ -47,7 +47,7 @@ export function snowplowRoutes(app: FastifyInstance, s: Services): void {
   });
 
   app.post(SNOWPLOW_POST_PATH, async (req, reply) => {
-    s.metrics.hits.inc({ endpoint: 'snowplow' });
+    s.metrics.hit('snowplow');
     corsHeaders(s, req, reply);
     let body = req.body;
     if (typeof body === 'string') {
@@ -74,7 +74,7 @@ export function snowplowRoutes(app: FastifyInstance, s: Services): void {
 
   app.get(SNOWPLOW_GET_PATH, async (req, reply) => {
     const head = headOnly(s, 'snowplow', req.method);
-    if (!head) s.metrics.hits.inc({ endpoint: 'snowplow' });
+    if (!head) s.metrics.hit('snowplow');
     // Tracker v4 sends GET events with fetch and credentials: it needs CORS like the POST.
     corsHeaders(s, req, reply);
     reply.headers(GIF_HEADERS);
