@@ -1,0 +1,95 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from '../../../test/helpers/pixeltrail.js';
+import { type CheckpointResult, WalCheckpointer } from './wal-checkpointer.js';
+
+const PAGES = 64;
+/** Commits per round, one page-sized row each: well past PAGES frames. */
+const COMMITS_PER_ROUND = 100;
+const ROUNDS = 10;
+const ROW = 'x'.repeat(3000);
+
+/** A writer as the store's main connection is, with commits that never checkpoint. */
+function writer(file: string) {
+  const db = new BetterSqlite3(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE IF NOT EXISTS rows (v TEXT)');
+  const insert = db.prepare('INSERT INTO rows (v) VALUES (?)');
+  return { db, commit: () => insert.run(ROW) };
+}
+
+let open: Array<{ close: () => unknown }> = [];
+afterEach(async () => {
+  for (const o of open.reverse()) await o.close();
+  open = [];
+});
+
+describe('WalCheckpointer', () => {
+  it('K01 a sustained run of commits is checkpointed by the thread: the WAL stays bounded', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const w = writer(file);
+    open.push(w.db);
+    const results: CheckpointResult[] = [];
+    const ck = new WalCheckpointer(file, {
+      pages: PAGES,
+      intervalMs: 10,
+      onCheckpoint: (r) => results.push(r),
+    });
+    open.push(ck);
+    let largestWal = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const before = results.length;
+      for (let i = 0; i < COMMITS_PER_ROUND; i++) w.commit();
+      largestWal = Math.max(largestWal, statSync(`${file}-wal`).size);
+      // The thread sees the round's frames and copies every one of them into the file.
+      await waitFor(() =>
+        results.slice(before).some((r) => r.checkpointed > 0 && r.checkpointed === r.log),
+      );
+    }
+    expect(w.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    expect(w.db.prepare('SELECT COUNT(*) FROM rows').pluck().get()).toBe(
+      ROUNDS * COMMITS_PER_ROUND,
+    );
+    // The same commits without the thread: the WAL holds all ten rounds. With it, under two:
+    // the checkpoint a round waits for may come halfway through it, and its last frames then
+    // keep the next round from writing over the WAL from the start.
+    const alone = writer(path.join(tempDir(), 'alone.db'));
+    open.push(alone.db);
+    for (let i = 0; i < ROUNDS * COMMITS_PER_ROUND; i++) alone.commit();
+    const unbounded = statSync(path.join(path.dirname(alone.db.name), 'alone.db-wal')).size;
+    expect(largestWal).toBeLessThan((3 / ROUNDS) * unbounded);
+  });
+
+  it('K02 closing checkpoints the commits below the threshold; every row is there after reopening', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const w = writer(file);
+    const results: CheckpointResult[] = [];
+    const ck = new WalCheckpointer(file, {
+      pages: PAGES,
+      intervalMs: 10,
+      onCheckpoint: (r) => results.push(r),
+    });
+    for (let i = 0; i < 10; i++) w.commit();
+    await ck.close();
+    const last = results.at(-1);
+    expect(last?.log).toBeGreaterThanOrEqual(10);
+    expect(last?.checkpointed).toBe(last?.log);
+    w.db.close();
+    const again = new BetterSqlite3(file, { readonly: true });
+    expect(again.prepare('SELECT COUNT(*) FROM rows').pluck().get()).toBe(10);
+    again.close();
+  });
+
+  it('K03 closing twice resolves', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const w = writer(file);
+    open.push(w.db);
+    const ck = new WalCheckpointer(file, { pages: PAGES, intervalMs: 10 });
+    await Promise.all([ck.close(), ck.close()]);
+    await ck.close();
+  });
+});

@@ -1,0 +1,134 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** What one `PRAGMA wal_checkpoint(PASSIVE)` reported, in WAL frames (pages). */
+export interface CheckpointResult {
+  /** 1 when another connection held the checkpoint lock and nothing was done. */
+  readonly busy: number;
+  /** Frames in the WAL. */
+  readonly log: number;
+  /** Frames of the WAL now copied into the database file. */
+  readonly checkpointed: number;
+}
+
+export interface CheckpointerOptions {
+  /** Un-checkpointed WAL frames (pages) that start checkpointing. */
+  readonly pages: number;
+  /** How often the thread looks at the WAL. */
+  readonly intervalMs: number;
+  /** Each checkpoint the thread ran (tests, metrics). */
+  readonly onCheckpoint?: (r: CheckpointResult) => void;
+  /** A checkpoint that failed, or the thread dying; the writers' backstop then takes over. */
+  readonly onError?: (message: string) => void;
+}
+
+/**
+ * The thread's code, plain JavaScript so it runs the same from the sources (tests) and from
+ * dist/. Every `intervalMs` it reads how far the WAL runs ahead of the database file and, past
+ * `pages` frames (and then on every tick while the WAL is that long: see `due`), runs a PASSIVE
+ * checkpoint: it copies what no reader still needs, never waits for a lock and never blocks a
+ * writer, and its fsyncs happen here, not on the event loop.
+ *
+ * "How far ahead" is the wal-index header in the -shm file (https://www.sqlite.org/walformat.html
+ * §2.2, native byte order): mxFrame (offset 16) is the last committed frame, nBackfill (offset
+ * 96) the last one already copied. The -wal file's size cannot tell: it never shrinks, and after
+ * a complete checkpoint the next commit writes over it from the start. The header is read
+ * without SQLite's locks; a torn read only moves one checkpoint by a tick. A header of another
+ * version (not expected: it has been 3007000 since SQLite 3.7.0) falls back to a PASSIVE
+ * checkpoint every tick, which copies nothing and syncs nothing when nothing is pending.
+ */
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const os = require('node:os');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+// A checkpoint syncs the WAL before writing its pages into the database, and the database
+// after: the order power-loss safety needs (synchronous=OFF would skip both).
+db.pragma('synchronous = NORMAL');
+db.pragma('wal_autocheckpoint = 0');
+// A first read opens the WAL, and with it the -shm file, should no connection have yet.
+db.pragma('schema_version');
+const WALINDEX_VERSION = 3007000;
+const header = Buffer.alloc(100);
+const le = os.endianness() === 'LE';
+const u32 = (at) => (le ? header.readUInt32LE(at) : header.readUInt32BE(at));
+let shm = null;
+try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { shm = null; }
+/** Whether the WAL is due a checkpoint; true when the header cannot tell. */
+function due() {
+  if (shm === null || fs.readSync(shm, header, 0, 100, 0) < 100) return true;
+  if (u32(0) !== WALINDEX_VERSION) return true;
+  const frames = u32(16);
+  const pending = Math.max(0, frames - u32(96));
+  // Past the threshold, each tick also copies the few frames committed during the last
+  // checkpoint: the next commit writes over the WAL from the start only once all are copied.
+  return pending >= workerData.pages || (pending > 0 && frames >= workerData.pages);
+}
+function checkpoint() {
+  const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+  parentPort.postMessage({ checkpoint: r });
+}
+const timer = setInterval(() => {
+  try {
+    if (due()) checkpoint();
+  } catch (e) {
+    parentPort.postMessage({ error: String((e && e.message) || e) });
+  }
+}, workerData.intervalMs);
+parentPort.on('message', (m) => {
+  if (!m.close) return;
+  clearInterval(timer);
+  // What the writers committed last goes into the file before the connection closes.
+  try { checkpoint(); } catch (e) { parentPort.postMessage({ error: String((e && e.message) || e) }); }
+  if (shm !== null) fs.closeSync(shm);
+  db.close();
+  parentPort.postMessage({ closed: true });
+});
+`;
+
+/**
+ * Runs the SQLite file's WAL checkpoints on a thread of its own, with a connection of its own
+ * (issue 22). A checkpoint left to `wal_autocheckpoint` runs inside whichever commit crosses
+ * the threshold; on the event loop that was 132 ms in 15,000 single events (mostly fsync),
+ * stalling every request behind it.
+ */
+export class WalCheckpointer {
+  private readonly worker: Worker;
+  private closed: Promise<void> | null = null;
+  private exited = false;
+
+  constructor(file: string, opts: CheckpointerOptions) {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: { file, driver, pages: opts.pages, intervalMs: opts.intervalMs },
+    });
+    // A store left open must not hold the process: the WAL is whole without a checkpoint.
+    this.worker.unref();
+    this.worker.on(
+      'message',
+      (m: { checkpoint?: CheckpointResult; error?: string; closed?: boolean }) => {
+        if (m.checkpoint) opts.onCheckpoint?.(m.checkpoint);
+        if (m.error) opts.onError?.(`WAL checkpoint failed: ${m.error}`);
+        if (m.closed) void this.worker.terminate();
+      },
+    );
+    this.worker.on('error', (e) => opts.onError?.(`WAL checkpointer stopped: ${e.message}`));
+    this.worker.on('exit', () => {
+      this.exited = true;
+    });
+  }
+
+  /** Runs a last checkpoint, closes the thread's connection and ends the thread. */
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve) => {
+      if (this.exited) return resolve();
+      this.worker.once('exit', () => resolve());
+      // Held open until the last checkpoint is done, as any awaited work.
+      this.worker.ref();
+      this.worker.postMessage({ close: true });
+    });
+    return this.closed;
+  }
+}
