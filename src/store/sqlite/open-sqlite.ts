@@ -25,12 +25,13 @@ const CHECKPOINT_CHECK_MS = 200;
  * checkpoint never waits for writers, so under writes without a pause the WAL is never all
  * copied at the start of a commit and cannot start over: it grows until a commit crosses this
  * and checkpoints itself, complete. By then the thread has copied all but the last tick's
- * frames, so that commit syncs twice and copies little (measured, 20,000 single-row commits:
- * 29 fsyncs, 573 ms on the event loop before; 15 fsyncs, 62 ms with the thread, startup and
- * close included). Should the thread die, the same keeps the WAL near 80 MB instead of
- * growing until close, and every read with it (the wal-index grows with the WAL).
+ * frames, so that commit syncs twice and copies little. Higher means rarer stalls and a
+ * larger -wal file (it keeps its largest size): single events at 64 connections, 15 s, fsync
+ * on the event loop 366-928 ms before issue 22 (autocheckpoint 10,000), 57-290 ms with a
+ * 20,000 backstop, 10-106 ms with 50,000. Should the thread die, the same keeps the WAL near
+ * 200 MB instead of growing until close, and every read with it (the wal-index grows too).
  */
-export const WAL_BACKSTOP_PAGES = 20_000;
+export const WAL_BACKSTOP_PAGES = 50_000;
 /** Prepared statements kept; the hot path uses a few dozen distinct SQL texts. */
 const MAX_CACHED_STATEMENTS = 500;
 
