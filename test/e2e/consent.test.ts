@@ -144,18 +144,20 @@ describe.skipIf(!HAS_CHROMIUM)('tag consent in Chromium', () => {
   });
 
   /** A minimal TCF v2 CMP: shows its banner, then `__tcfDecide(purpose1)` tells every listener. */
+  // As TCF v2.2 CMPs do, a listener added after the visitor's choice is called with it at once:
+  // the tag adds its listener at idle time, which may come after the test's choice.
   const FAKE_TCF = `<script>
     var listeners = [];
+    var decided = null;
     window.__tcfapi = function (command, version, callback) {
       if (command !== 'addEventListener') return;
       listeners.push(callback);
-      callback({ eventStatus: 'cmpuishown', gdprApplies: true, purpose: { consents: {} } }, true);
+      callback(decided || { eventStatus: 'cmpuishown', gdprApplies: true, purpose: { consents: {} } }, true);
     };
     window.__tcfDecide = function (purpose1) {
-      listeners.forEach(function (callback) {
-        callback({ eventStatus: 'useractioncomplete', gdprApplies: true, tcString: 'x',
-          purpose: { consents: { 1: purpose1, 2: purpose1 } }, vendor: { consents: {} } }, true);
-      });
+      decided = { eventStatus: 'useractioncomplete', gdprApplies: true, tcString: 'x',
+        purpose: { consents: { 1: purpose1, 2: purpose1 } }, vendor: { consents: {} } };
+      listeners.forEach(function (callback) { callback(decided, true); });
     };
   </script>`;
 
