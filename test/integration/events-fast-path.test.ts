@@ -5,11 +5,9 @@
  * anything the fast path does not take itself must reach Fastify with its body intact.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pixelFastPath } from '../../src/http/collect/fast-path.js';
-import { authFailures, clientWindows } from '../../src/http/plugins/rate-limits.js';
 import type { Server } from '../../src/server.js';
+import { fastPathServer } from '../helpers/fast-path-server.js';
 import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
 
 type Running = { server: Server; base: string };
@@ -282,29 +280,17 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
 
   it('EF03 answers a plain POST (events API, Segment) itself and replays every other one to Fastify whole', async () => {
     const seen: string[] = [];
-    const factory = pixelFastPath({
-      services: fast.server.services,
-      windows: clientWindows(),
-      failures: authFailures(fast.server.services.config, Date.now),
-      log: () => fast.server.app.log,
-      closing: () => false,
+    const { base, close } = await fastPathServer(fast, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        res.end('fastify');
+      });
     });
-    const srv = factory(
-      (req, res) => {
-        let body = '';
-        req.setEncoding('utf8');
-        req.on('data', (c: string) => {
-          body += c;
-        });
-        req.on('end', () => {
-          seen.push(`${req.method} ${req.url} ${body}`);
-          res.end('fastify');
-        });
-      },
-      { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 },
-    ) as http.Server;
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
     try {
       const plain = await answer(base, { body: events(purchase('ef3-1')) });
       expect(plain.status).toBe(200);
@@ -338,31 +324,18 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
         `POST /v1/events ${wrongKey}`,
       ]);
     } finally {
-      await new Promise((r) => srv.close(r));
+      await close();
     }
   });
 
   it('EF04 a key over its limit is handed to Fastify before its body is read', async () => {
     const handed: boolean[] = [];
-    const services = fastLimited.server.services;
-    const factory = pixelFastPath({
-      services,
-      windows: clientWindows(),
-      failures: authFailures(services.config, Date.now),
-      log: () => fastLimited.server.app.log,
-      closing: () => false,
+    const { base, close } = await fastPathServer(fastLimited, (req, res) => {
+      // A replayed request comes complete; one handed over from its head has its body to come.
+      handed.push(req.complete);
+      req.resume();
+      req.on('end', () => res.end('fastify'));
     });
-    const srv = factory(
-      (req, res) => {
-        // A replayed request comes complete; one handed over from its head has its body to come.
-        handed.push(req.complete);
-        req.resume();
-        req.on('end', () => res.end('fastify'));
-      },
-      { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 },
-    ) as http.Server;
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
     try {
       for (let i = 0; i < PER_KEY; i++)
         expect((await answer(base, { body: events(purchase(`ef4-${i}`)) })).status).toBe(200);
@@ -370,7 +343,7 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
       expect((await answer(base, { body: big })).body).toBe('fastify');
       expect(handed).toEqual([false]);
     } finally {
-      await new Promise((r) => srv.close(r));
+      await close();
     }
   });
 });

@@ -3,13 +3,10 @@
  * Its answers must be the ones Fastify's `/i` route gives: a server built without the fast
  * path is the reference, asked the same questions, with and without `trust_proxy`.
  */
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pixelFastPath } from '../../src/http/collect/fast-path.js';
-import { authFailures, clientWindows } from '../../src/http/plugins/rate-limits.js';
 import { deviceTouchId } from '../../src/http/request/device-touch.js';
 import type { Server } from '../../src/server.js';
+import { fastPathServer } from '../helpers/fast-path-server.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 
 const PER_IP = 30;
@@ -128,22 +125,10 @@ describe('impression pixel fast path', () => {
 
   it('FP04 serves GET /i itself and hands every other request to Fastify', async () => {
     const seen: string[] = [];
-    const factory = pixelFastPath({
-      services: fast.server.services,
-      windows: clientWindows(),
-      failures: authFailures(fast.server.services.config, Date.now),
-      log: () => fast.server.app.log,
-      closing: () => false,
+    const { base, close } = await fastPathServer(fast, (req, res) => {
+      seen.push(`${req.method} ${req.url?.split('?')[0]}`);
+      res.end('fastify');
     });
-    const srv = factory(
-      (req, res) => {
-        seen.push(`${req.method} ${req.url?.split('?')[0]}`);
-        res.end('fastify');
-      },
-      { keepAliveTimeout: 5000, requestTimeout: 0, connectionTimeout: 0 },
-    ) as http.Server;
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
     try {
       const gif = await fetch(`${base}/i?${query}&imp_id=FP-30`, { headers: { 'user-agent': UA } });
       expect(gif.headers.get('content-type')).toBe('image/gif');
@@ -152,7 +137,7 @@ describe('impression pixel fast path', () => {
       await (await fetch(`${base}/i?${query}`, { method: 'HEAD' })).text();
       expect(seen).toEqual(['GET /p', 'GET /i', 'GET /healthz', 'HEAD /i']);
     } finally {
-      await new Promise((r) => srv.close(r));
+      await close();
     }
   });
 });

@@ -10,7 +10,7 @@ import {
   timeoutCheckIntervalMs,
 } from '../plugins/connection-guard.js';
 import { browserRequest } from '../plugins/node-request.js';
-import { limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
+import { limitHeaders, limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
 import { NOSNIFF } from '../plugins/security-headers.js';
 import { trustFunction } from '../plugins/trust-proxy.js';
 import { rewriteUrl } from '../plugins/url-rewrite.js';
@@ -97,8 +97,7 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
         sendGif(res, 429, headers);
         return true;
       }
-      headers.push('x-ratelimit-limit', String(max));
-      headers.push('x-ratelimit-remaining', String(max - w.current), 'x-ratelimit-reset', resetS);
+      headers.push(...limitHeaders(max, w));
     }
     let answer: PixelAnswer;
     try {

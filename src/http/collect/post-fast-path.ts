@@ -6,7 +6,7 @@ import { MAX_SEGMENT_BATCH_BYTES, MAX_SEGMENT_EVENT_BYTES } from '../../domain/s
 import { HttpError, httpErrorBody, INTERNAL_ERROR_BODY } from '../errors.js';
 import type { AuthFailures } from '../plugins/auth-failures.js';
 import type { ClientWindows } from '../plugins/client-windows.js';
-import { limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
+import { keyBucket, limitHeaders, limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
 import { NOSNIFF } from '../plugins/security-headers.js';
 import { clientAddress, type TrustFn } from '../plugins/trust-proxy.js';
 import { bearer, credentialOf, secretDigest } from '../request/key-check.js';
@@ -123,11 +123,12 @@ function replay(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
  *
  * The answer is the route's: the same key check, rate-limit windows and lockouts, the same
  * JSON parsing (secure-json-parse, as Fastify), the same ingest call (collectEvents,
- * ingestSegment), headers and error bodies. Everything else goes to Fastify, which names what is wrong: before the body is read
- * when the head says so (another content type, no or too large a Content-Length, a key that
- * does not open an environment, a locked-out IP, a query string, an Origin on Segment's
- * routes), after it when the body is not JSON or not what the route takes, or the client is
- * over its limit (replayed to Fastify, which counts the request and answers it).
+ * ingestSegment), headers and error bodies. Everything else goes to Fastify, which names
+ * what is wrong: before the body is read when the head says so (another content type, no or
+ * too large a Content-Length, a key that does not open an environment, a locked-out IP, a
+ * key over its limit, a query string, an Origin on Segment's routes); after it, by replaying
+ * it, when the body is not JSON or not what the route takes, or the key's window filled up
+ * meanwhile (Fastify then counts the request and answers it).
  * Returns false when Fastify should answer.
  */
 export function postFastPath(
@@ -153,20 +154,7 @@ export function postFastPath(
     if (!env) return null;
     // A request presenting a credential from a locked-out IP gets Fastify's 429.
     if (failures.lockedForMs(clientAddress(req, trust)) > 0) return null;
-    return { env, key: `k:${digest.toString('base64url').slice(0, 22)}` };
-  }
-
-  /** Whether `key` has used up its limit in the current window (nothing is counted). */
-  function over(key: string, max: number): boolean {
-    let current = 0;
-    windows.read(
-      key,
-      (_e, w) => {
-        current = w?.current ?? 0;
-      },
-      RATE_WINDOW_MS,
-    );
-    return current >= max;
+    return { env, key: keyBucket(digest) };
   }
 
   function send(res: http.ServerResponse, status: number, headers: string[], body: unknown) {
@@ -177,20 +165,17 @@ export function postFastPath(
     res.end(json);
   }
 
-  function answer(res: http.ServerResponse, key: string, work: () => Promise<unknown>): boolean {
-    const headers: string[] = [];
-    const max = limitOf(s.config, key);
+  function answer(
+    res: http.ServerResponse,
+    key: string,
+    max: number,
+    work: () => Promise<unknown>,
+  ): boolean {
+    let headers: string[] = [];
     if (max > 0) {
       // Counted only once the fast path answers: a request left to Fastify is counted there.
-      if (over(key, max)) return false;
-      const w = windows.hit(key, RATE_WINDOW_MS);
-      headers.push(
-        'x-ratelimit-limit',
-        String(max),
-        'x-ratelimit-remaining',
-        String(max - w.current),
-      );
-      headers.push('x-ratelimit-reset', String(Math.ceil(w.ttl / 1000)));
+      if (windows.current(key, RATE_WINDOW_MS).current >= max) return false;
+      headers = limitHeaders(max, windows.hit(key, RATE_WINDOW_MS));
     }
     work().then(
       (result) => send(res, 200, headers, result),
@@ -226,7 +211,7 @@ export function postFastPath(
     // A client over its limit gets Fastify's 429 before its body is read, as before the fast
     // path (checked again once the body is in: other requests may have used the window up).
     const max = limitOf(s.config, open.key);
-    if (max > 0 && over(open.key, max)) return false;
+    if (max > 0 && windows.current(open.key, RATE_WINDOW_MS).current >= max) return false;
     const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
@@ -248,7 +233,7 @@ export function postFastPath(
           work = null;
         }
       }
-      if (!work || !answer(res, open.key, work)) handler(replay(req, body), res);
+      if (!work || !answer(res, open.key, max, work)) handler(replay(req, body), res);
     });
     return true;
   };

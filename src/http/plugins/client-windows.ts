@@ -44,17 +44,18 @@ export class ClientWindows {
     cb(null, this.hit(key, windowMs));
   }
 
-  /** A peek that counts nothing (@fastify/rate-limit's `increment: false`). */
-  read(key: string, cb: (e: Error | null, r?: WindowCount) => void, windowMs: number): void {
+  /** Requests `key` made in its current window, counting nothing. */
+  current(key: string, windowMs: number): WindowCount {
     const slot = this.slots.get(key);
     const now = this.nowMs();
-    const alive = slot && slot.startMs + windowMs > now;
-    cb(
-      null,
-      alive
-        ? { current: slot.current, ttl: windowMs - (now - slot.startMs) }
-        : { current: 0, ttl: 0 },
-    );
+    return slot && slot.startMs + windowMs > now
+      ? { current: slot.current, ttl: windowMs - (now - slot.startMs) }
+      : { current: 0, ttl: 0 };
+  }
+
+  /** A peek that counts nothing (@fastify/rate-limit's `increment: false`). */
+  read(key: string, cb: (e: Error | null, r?: WindowCount) => void, windowMs: number): void {
+    cb(null, this.current(key, windowMs));
   }
 
   /** A route with limits of its own counts apart (as LocalStore's child does). */

@@ -4,7 +4,7 @@ import type { AppConfig } from '../../domain/config-types.js';
 import { HttpError } from '../errors.js';
 import { credentialOf, secretDigest } from '../request/key-check.js';
 import { AuthFailures } from './auth-failures.js';
-import { ClientWindows } from './client-windows.js';
+import { ClientWindows, type WindowCount } from './client-windows.js';
 
 /** Clients tracked at once by the in-memory limiter (LRU). */
 const MAX_TRACKED_CLIENTS = 50_000;
@@ -39,8 +39,28 @@ function clientKey(verifies: CredentialCheck) {
     // memory, never the key itself.
     const digest = secretDigest(key);
     req.credentialDigest = digest;
-    return verifies(digest) ? `k:${digest.toString('base64url').slice(0, 22)}` : `ip:${req.ip}`;
+    return verifies(digest) ? keyBucket(digest) : `ip:${req.ip}`;
   };
+}
+
+/** The limiter's key of a verified credential, from its digest (secretDigest). */
+export function keyBucket(digest: Buffer): string {
+  return `k:${digest.toString('base64url').slice(0, 22)}`;
+}
+
+/**
+ * The headers @fastify/rate-limit sets on an answer within the limit, for the fast paths,
+ * which answer without it: `w` is the window just counted in.
+ */
+export function limitHeaders(max: number, w: WindowCount): string[] {
+  return [
+    'x-ratelimit-limit',
+    String(max),
+    'x-ratelimit-remaining',
+    String(max - w.current),
+    'x-ratelimit-reset',
+    String(Math.ceil(w.ttl / 1000)),
+  ];
 }
 
 /** The per-minute limit of a client key (`ip:…` or `k:…`); 0 means none. */
