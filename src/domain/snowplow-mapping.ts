@@ -39,8 +39,8 @@ export type SnowplowMapResult =
       server: boolean;
       event: Record<string, unknown>;
       consentChoices?: ConsentChoices;
-      /** Where each mapped field came from in the payload, to name it in an error. */
-      sources: Record<string, string>;
+      /** Where each mapped field came from in the payload, to name it in an error: made only for an event refused. */
+      sources: () => Record<string, string>;
     }
   | { ok: false; errors: FieldError[] }
   | { ok: 'skip'; reason: string };
@@ -320,7 +320,8 @@ export function mapSnowplowPayload(raw: unknown): SnowplowMapResult {
       ...(campaign ? { campaign } : {}),
     },
     consentChoices: mapped.consentChoices,
-    sources: sourcesOf(e, p, !!user.anonymous_id && !str(p.duid), mapped.fromEntities === true),
+    sources: () =>
+      sourcesOf(e, p, !!user.anonymous_id && !str(p.duid), mapped.fromEntities === true),
   };
 }
 

@@ -55,8 +55,11 @@ export interface Arrival {
   env: EnvironmentConfig;
   event: unknown;
   facts: RequestFacts;
-  /** Field names as the sender wrote them (`properties.revenue` for our `value`). */
-  fieldNames?: Readonly<Record<string, string>>;
+  /**
+   * Field names as the sender wrote them (`properties.revenue` for our `value`), made only
+   * when the event is refused.
+   */
+  fieldNames?: () => Readonly<Record<string, string>>;
   /** Consent categories the sender's CMP stated (Segment, Snowplow). */
   choices?: ConsentChoices;
   /** A `sig` sent with a browser's conversion: verified, it marks the event `signature`. */
@@ -144,8 +147,8 @@ export function admit(
         : undefined,
     });
     if (!r.ok) {
-      for (const e of r.errors)
-        errors.push({ index, ...e, field: a.fieldNames?.[e.field] ?? e.field });
+      const names = a.fieldNames?.();
+      for (const e of r.errors) errors.push({ index, ...e, field: names?.[e.field] ?? e.field });
       continue;
     }
     const e = r.event;

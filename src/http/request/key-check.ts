@@ -84,6 +84,17 @@ export function bearer(authorization: string | undefined): string {
  */
 export function credentialOf(authorization: string | undefined): string {
   const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1];
-  if (basic) return Buffer.from(basic, 'base64').toString('utf8').split(':')[0] ?? '';
-  return bearer(authorization);
+  if (!basic) return bearer(authorization);
+  // Decoded once per header: a server library sends the same one on every call, and the
+  // base64 decode and split were about 1.4 µs of each (issue 22).
+  let user = basicUsers.get(basic);
+  if (user === undefined) {
+    user = Buffer.from(basic, 'base64').toString('utf8').split(':')[0] ?? '';
+    // Bounded: headers that open nothing must not grow it without end.
+    if (basicUsers.size >= MAX_BASIC_USERS) basicUsers.clear();
+    basicUsers.set(basic, user);
+  }
+  return user;
 }
+const MAX_BASIC_USERS = 256;
+const basicUsers = new Map<string, string>();
