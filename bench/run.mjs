@@ -107,8 +107,9 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --rounds N            rounds over every pixel target; each row is the median round and
                         each ratio the median of the ratios within a round [3]
   --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
-  --single-rounds N     rounds of the one-event-per-request runs (bare node:http POST,
-                        /v1/events, Segment /v1/track, Snowplow tp2); 0 skips them [3]
+  --single-rounds N     rounds of the one-event-per-request runs (bare node:http POST, its
+                        floor with SQLite, /v1/events, Segment /v1/track, Snowplow tp2);
+                        0 skips them [3]
   --single-duration S   seconds per one-event target and round [5]
   --event-connections N connections for /v1/events with 1 event per request; bigger batches
                         use fewer: ${EVENTS_IN_FLIGHT} events in flight at most, 2 connections at least [32]

@@ -1,9 +1,11 @@
 // One event per request, as Segment's and Snowplow's server libraries, most backends and the
 // tag's beacons send them: pixeltrail's `POST /v1/events`, Segment's `/v1/track` and
 // Snowplow's `tp2`, each answered after its commit, against a bare node:http server that
-// reads and parses the same POST and answers the same JSON (bare-gif-server.mjs). wrk drives
+// reads and parses the same POST and answers the same JSON (bare-gif-server.mjs), and against
+// the floor of durable recording: the same server plus the event's rows committed in
+// pixeltrail's schema before the answer, nothing else (floor-post-server.mjs). wrk drives
 // every target (one thread pinned to the last core, a fresh event id per request), in rounds
-// (each target once per round, the bare server started for its run and stopped after), so a
+// (each target once per round, bare and floor started for their run and stopped after), so a
 // ratio compares runs a few seconds apart. Server CPU per request is read from /proc.
 //
 // Run by run.mjs, or alone after `npm run build`:
@@ -25,6 +27,7 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 
 export const SINGLE_BARE = 'bare node:http POST';
+export const SINGLE_FLOOR = 'floor: node:http POST + SQLite';
 export const SINGLE_EVENTS = 'pixeltrail POST /v1/events';
 
 const json = { 'content-type': 'application/json' };
@@ -57,8 +60,16 @@ const SNOWPLOW_BODY = JSON.stringify({
 /** The targets of a round, in the order each round runs them. */
 function targets(profile) {
   const pt = (name, p, headers, body) => ({ name, path: p, headers, body, pixeltrail: true });
+  const own = (name, script) => ({
+    name,
+    path: '/v1/events',
+    headers: json,
+    body: EVENTS_BODY,
+    script,
+  });
   const list = [
-    { name: SINGLE_BARE, path: '/v1/events', headers: json, body: EVENTS_BODY },
+    own(SINGLE_BARE, 'bare-gif-server.mjs'),
+    own(SINGLE_FLOOR, 'floor-post-server.mjs'),
     pt(SINGLE_EVENTS, '/v1/events', { ...json, ...bearer }, EVENTS_BODY),
     pt('pixeltrail Segment /v1/track', '/v1/track', { ...json, ...basic }, SEGMENT_BODY),
     pt('pixeltrail Snowplow tp2', '/com.snowplowanalytics.snowplow/tp2', json, SNOWPLOW_BODY),
@@ -114,8 +125,8 @@ export async function singleEventBench(pixeltrail, opts) {
       const server = t.pixeltrail
         ? pixeltrail
         : await startServer(
-            'bare-post',
-            [path.join(BENCH_DIR, 'bare-gif-server.mjs')],
+            path.basename(t.script, '.mjs'),
+            [path.join(BENCH_DIR, t.script)],
             {},
             opts.dir,
           );
@@ -127,7 +138,11 @@ export async function singleEventBench(pixeltrail, opts) {
       }
     }
   }
+  // Each run against the same round's run of `base`: the median of those ratios.
+  const ratioTo = (mine, base) =>
+    base.length > 0 ? median(mine.map((r, i) => r.rps / (base[i]?.rps ?? Number.NaN))) : null;
   const bare = runs.get(SINGLE_BARE) ?? [];
+  const floor = runs.get(SINGLE_FLOOR) ?? [];
   return list.map((t) => {
     const mine = runs.get(t.name);
     const byRps = [...mine].sort((a, b) => a.rps - b.rps);
@@ -149,8 +164,8 @@ export async function singleEventBench(pixeltrail, opts) {
         ? null
         : median(mine.map((r) => r.cpuUsPerReq)),
       genShare: median(mine.map((r) => r.cpuShare)),
-      ratioBare:
-        bare.length > 0 ? median(mine.map((r, i) => r.rps / (bare[i]?.rps ?? Number.NaN))) : null,
+      ratioBare: ratioTo(mine, bare),
+      ratioFloor: t.pixeltrail ? ratioTo(mine, floor) : null,
       held: t.pixeltrail ? held : null,
     };
   });
@@ -170,18 +185,24 @@ export function singleEventLines(rows, opts) {
   if (!rows) return [];
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
   const events = rows.find((r) => r.name === SINGLE_EVENTS);
+  const floor = rows.find((r) => r.name === SINGLE_FLOOR);
+  const ratio = (x) => (x === null ? '–' : x.toFixed(2));
   return [
     '',
-    '## One event per request: `POST /v1/events`, Segment, Snowplow vs bare `node:http`',
+    '## One event per request: `POST /v1/events`, Segment, Snowplow vs bare `node:http` and its floor',
     '',
     `${opts.connections} keep-alive connections, wrk (one thread pinned to the last core), a fresh ` +
       'event id in every body; each target once per round, ' +
       `${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.durationS} s after a warm-up. ` +
       "pixeltrail answers each request after its event's commit (adaptive group commit: a " +
       'batch starts as soon as none is in flight). The bare server reads the same body, parses ' +
-      'it and answers the same JSON, storing nothing. A row is the median round (p50/p99 of ' +
-      'the median run by req/s); "÷ bare" is the median of the ratios within a round; "server ' +
-      'CPU µs/req" is the CPU time of the server process, every thread, per request.',
+      'it and answers the same JSON, storing nothing. The floor ([floor-post-server.mjs](floor-post-server.mjs)) ' +
+      'is the bare server plus durable recording alone: per event the dedup key claim, the touch ' +
+      "lookup by IP, the event, conversion and path rows, in pixeltrail's schema and SQL, " +
+      'committed with the same adaptive group commit on one thread before the answer. A row is ' +
+      'the median round (p50/p99 of the median run by req/s); "÷ bare" and "÷ floor" are the ' +
+      'medians of the ratios within a round; "server CPU µs/req" is the CPU time of the server ' +
+      'process, every thread, per request.',
     '',
     ...mdTable(
       [
@@ -192,12 +213,13 @@ export function singleEventLines(rows, opts) {
         'p50 ms',
         'p99 ms',
         '÷ bare',
+        '÷ floor',
         'non-2xx',
         'errors',
         'gen CPU',
         'stored',
       ],
-      [false, true, true, true, true, true, true, true, true, true, false],
+      [false, true, true, true, true, true, true, true, true, true, true, false],
       rows.map((r) => [
         r.name,
         fmt(r.rps),
@@ -205,7 +227,8 @@ export function singleEventLines(rows, opts) {
         r.cpuUsPerReq === null ? '–' : r.cpuUsPerReq.toFixed(1),
         String(r.p50),
         String(r.p99),
-        r.ratioBare === null ? '–' : r.ratioBare.toFixed(2),
+        ratio(r.ratioBare),
+        ratio(r.ratioFloor),
         fmt(r.non2xx),
         fmt(r.errors),
         `${Math.round(100 * r.genShare)}%`,
@@ -215,7 +238,11 @@ export function singleEventLines(rows, opts) {
     '',
     `Goals (issue 22): \`/v1/events\` ≥ 0.40 of bare, p50 ≤ 5 ms, ≤ 80 µs of server CPU per ` +
       `request${events ? `; this run: ${events.ratioBare?.toFixed(2)}, ${events.p50} ms, ${events.cpuUsPerReq?.toFixed(1)} µs` : ''}. ` +
-      '"stored": every 2xx stored, nothing stored that was not sent.',
+      '"stored": every 2xx stored, nothing stored that was not sent.' +
+      (floor
+        ? ` The floor itself: ${ratio(floor.ratioBare)} of bare at ${floor.cpuUsPerReq?.toFixed(1)} µs` +
+          `${events ? `; \`/v1/events\` ${ratio(events.ratioFloor)} of it` : ''}.`
+        : ''),
   ];
 }
 
@@ -263,7 +290,8 @@ async function main() {
       process.stdout.write(
         `${r.name.padEnd(32)} ${Math.round(r.rps).toString().padStart(7)} req/s ` +
           `(${Math.round(r.minRps)}-${Math.round(r.maxRps)})  ${r.cpuUsPerReq?.toFixed(1)} µs CPU/req  ` +
-          `p50 ${r.p50} p99 ${r.p99} ms  ÷bare ${r.ratioBare?.toFixed(2)}  non2xx ${r.non2xx}  ` +
+          `p50 ${r.p50} p99 ${r.p99} ms  ÷bare ${r.ratioBare?.toFixed(2)}` +
+          `${r.ratioFloor == null ? '' : `  ÷floor ${r.ratioFloor.toFixed(2)}`}  non2xx ${r.non2xx}  ` +
           `gen ${Math.round(100 * r.genShare)}%${r.held === false ? '  STORED MISMATCH' : ''}\n`,
       );
     const { events } = await stats(pixeltrail.base);
