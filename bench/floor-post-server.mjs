@@ -17,8 +17,10 @@
 // src/store/sqlite/open-sqlite.ts (WAL, synchronous NORMAL, secure_delete ON). pixeltrail
 // checkpoints the WAL on a thread of its own with a 50,000-page backstop; this floor keeps
 // SQLite's default wal_autocheckpoint (1,000 pages) on the event loop instead, the simplest
-// comparable choice (its fsyncs stop the loop; its CPU is counted either way). A fresh,
-// small database per run is, if anything, cheaper to write than pixeltrail's growing one.
+// comparable choice (its fsyncs stop the loop; its CPU is counted either way). Each run
+// starts a fresh database, where pixeltrail's grows over the rounds; the size barely counts
+// at the bench's scale: these statements in transactions of 40, in process, took 23.1 µs of
+// CPU an event for the first 100,000 events and 23.7 for the 500,000th to 600,000th.
 //
 // Run as its own process by single-event.mjs after `npm run build`; listens on 127.0.0.1 and
 // prints `listening <port>` once ready.
