@@ -52,6 +52,28 @@ const SEGMENT_BODY = JSON.stringify({
   context: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0' },
   properties: { revenue: 1, currency: 'EUR' },
 });
+/**
+ * The tag's beacon: one Purchase as t.js sends it (sendBeacon, text/plain, the page's Origin),
+ * from a browser that has its anonymous id. `/e` answers before its commit (the page never
+ * waits; DESIGN §3), so its row is the browser path's cost, not a commit's wait.
+ */
+const BEACON_BODY = JSON.stringify({
+  events: [
+    {
+      env_id: ENV_ID,
+      event_name: 'Purchase',
+      event_id: 'tag-[<id>]',
+      user: { anonymous_id: 'a1b2c3d4-e5f6-4789-9abc-def012345678' },
+      properties: { value: 49.9, currency: 'EUR', url: 'https://shop.example/checkout/done' },
+    },
+  ],
+});
+const beacon = {
+  'content-type': 'text/plain;charset=UTF-8',
+  origin: 'https://shop.example',
+  'user-agent':
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+};
 const SNOWPLOW_BODY = JSON.stringify({
   schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
   data: [{ e: 'pv', aid: ENV_ID, p: 'srv', eid: 'sp-[<id>]', tv: 'node-3.0.0', uid: 'u1' }],
@@ -73,6 +95,7 @@ function targets(profile) {
     pt(SINGLE_EVENTS, '/v1/events', { ...json, ...bearer }, EVENTS_BODY),
     pt('pixeltrail Segment /v1/track', '/v1/track', { ...json, ...basic }, SEGMENT_BODY),
     pt('pixeltrail Snowplow tp2', '/com.snowplowanalytics.snowplow/tp2', json, SNOWPLOW_BODY),
+    pt('pixeltrail tag beacon /e', '/e', beacon, BEACON_BODY),
   ];
   return profile ? list.filter((t) => t.name === SINGLE_EVENTS) : list;
 }
