@@ -30,17 +30,22 @@ interface SentEvent {
   landing?: boolean;
 }
 
-/** A fake collector: serves the built tag at /t.js and answers `POST /e` with 204. */
+/**
+ * A fake collector: serves the built tag at /t.js (and, renamed, at /lib/pt.js) and answers
+ * `POST /e` (and `/lib/e`) with 204.
+ */
 function startCollector(tag: string): Promise<LocalServer> {
   return startLocalServer((request) => {
     const cors = {
       'access-control-allow-origin': String(request.headers.origin ?? '*'),
       'access-control-allow-credentials': 'true',
     };
-    if (request.method === 'GET' && request.path === '/t.js') {
+    const path = new URL(request.path, 'http://x').pathname;
+    if (request.method === 'GET' && (path === '/t.js' || path === '/lib/pt.js')) {
       return { status: 200, headers: { 'content-type': 'text/javascript' }, body: tag };
     }
-    if (request.method === 'POST' && request.path === '/e') return { status: 204, headers: cors };
+    if (request.method === 'POST' && (path === '/e' || path === '/lib/e'))
+      return { status: 204, headers: cors };
     return undefined;
   });
 }
@@ -420,6 +425,19 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     await page.goto(`${shopUrl}/endpoint`);
     await received('Lead', () => true, otherCollector);
     expect(sentEvents(otherCollector).map((e) => e.event_name)).toEqual(['PageView', 'Lead']);
+    expect(beacons(collector)).toHaveLength(0);
+  });
+
+  it('T09b without an endpoint, sends beside the script, under whatever name and query it was loaded', async () => {
+    const renamed = `http://127.0.0.1:${collector.port}/lib/pt.js?env_id=env_demo`;
+    pages.set('/renamed', shopPage(renamed, `pixeltrail('init','env_demo');`));
+    await page.goto(`${shopUrl}/renamed`);
+    const sent = await waitFor(
+      () => collector.requests.find((r) => r.method === 'POST' && r.path === '/lib/e'),
+      WAIT_MS,
+      'a beacon to /lib/e',
+    );
+    expect(JSON.parse(sent.body)).toMatchObject({ events: [{ event_name: 'PageView' }] });
     expect(beacons(collector)).toHaveLength(0);
   });
 
