@@ -355,7 +355,11 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
   });
 
   it('T07b carries platform ids from the landing URL and pixel cookies to later pages', async () => {
-    await browser.context.addCookies([{ name: '_fbp', value: 'fb.1.123.456', url: shopUrl }]);
+    await browser.context.addCookies([
+      { name: '_fbp', value: 'fb.1.123.456', url: shopUrl },
+      // A value holding `=` (base64) is read whole.
+      { name: '_ttp', value: 'dHRw=x==', url: shopUrl },
+    ]);
     pages.set('/landing', shopPage(tagSrc, `pixeltrail('init','env_demo');`));
     pages.set(
       '/thanks',
@@ -368,6 +372,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(purchase.properties.url).toBe(`${shopUrl}/thanks`);
     expect(purchase.user).toMatchObject({
       fbp: 'fb.1.123.456',
+      ttp: 'dHRw=x==',
       gclid: 'G1',
       ttclid: 'T1',
       epik: 'E1',
