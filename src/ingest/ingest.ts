@@ -191,9 +191,9 @@ export async function commit(
 
 /**
  * THE call of every collecting route: arrivals → report. `commit` answers after the commit
- * (APIs: the sender learns what was stored, or retries); `queue` answers once the events
- * are queued (the tag's beacon and pixels, which a page never waits for; a refusal or a
- * failed commit is counted by the pipeline).
+ * (APIs: the sender learns what was stored, or retries; the tag's beacon); `queue` answers
+ * once the events are queued (pixels, which a page may wait for before it goes on; a refusal
+ * or a failed commit is counted by the pipeline).
  */
 export async function ingest(
   deps: IngestDeps,

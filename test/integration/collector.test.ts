@@ -389,6 +389,33 @@ describe('event pixel and tag beacon', () => {
     expect(await conversion('b3')).toMatchObject({ value: 3 });
   });
 
+  it('B03b /e answers after its commit: the event is stored when the 204 comes', async () => {
+    // The beacon's commit is held 100 ms: a route answering before it would answer first.
+    const pipeline = server.services.pipeline;
+    const recordEvents = pipeline.recordEvents.bind(pipeline);
+    const order: string[] = [];
+    pipeline.recordEvents = async (events) => {
+      await new Promise((r) => setTimeout(r, 100));
+      const outcomes = await recordEvents(events);
+      order.push('committed');
+      return outcomes;
+    };
+    try {
+      const res = await fetch(`${base}/e`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
+        body: JSON.stringify({
+          events: [{ env_id: 'env_t', event_name: 'Lead', event_id: 'b3b', user: {} }],
+        }),
+      });
+      order.push('answered');
+      expect(res.status).toBe(204);
+      expect(order).toEqual(['committed', 'answered']);
+    } finally {
+      pipeline.recordEvents = recordEvents;
+    }
+  });
+
   it('B04 /e from an origin the environment does not allow is counted, not stored', async () => {
     const before = await metric('pixeltrail_invalid_hits_total', 'reason="origin_not_allowed"');
     const res = await fetch(`${base}/e`, {
