@@ -7,8 +7,9 @@ import { clearStored, readStored, writeStored } from './storage.js';
 const ANONYMOUS_ID_KEY = '_ptid';
 const ANONYMOUS_ID_DAYS = 365;
 /**
- * Ad touch ids are remembered for 90 days after the landing (Google's conversion linker keeps
- * its click ids as long): the server's windows decide what still counts.
+ * Ad touch ids and platform ids (server: PLATFORM_ID_KEYS) are remembered for 90 days after
+ * the landing (Google's conversion linker keeps its click ids as long): the server's windows
+ * decide what still counts. One constant: each byte of t.js counts against its budget.
  */
 const TOUCH_DAYS = 90;
 /** Landing-URL parameter (also accepted with a `pt_` prefix) → the storage key remembering it. */
@@ -17,8 +18,6 @@ const TOUCH_KEYS = [
   ['imp_id', '_ptimp'],
 ];
 
-/** Platform ids (server: PLATFORM_ID_KEYS) are remembered for 90 days after the landing. */
-const PLATFORM_DAYS = 90;
 /**
  * `user` key, landing-URL parameter ('' for none), cookie the platform's own pixel may have
  * set on this site. Remembered under `_pt_<key>`; a URL value beats the pixel's cookie.
@@ -91,7 +90,7 @@ export function touchIds(store: boolean, clickParam = 'pt_click_id'): TouchIds {
     let landed = param && query.get(param);
     // Meta's fbc format: fb.<subdomain index>.<click time in ms>.<fbclid>.
     if (landed && key === 'fbc') landed = `fb.1.${Date.now()}.${landed}`;
-    if (landed && store) writeStored(`_pt_${key}`, landed, PLATFORM_DAYS);
+    if (landed && store) writeStored(`_pt_${key}`, landed, TOUCH_DAYS);
     const id = landed || (store && (readStored(`_pt_${key}`) || (cookie && readStored(cookie))));
     if (id) ids[key] = id;
   }

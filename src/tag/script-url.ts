@@ -7,7 +7,11 @@
  * An error made there costs more (0.8–2 ms: Chromium records where the whole script stands);
  * made at idle time, in a small function, 0.1–0.3 ms.
  */
-export function scriptUrl(stack = new Error().stack): string | undefined {
-  // The last `:line:col` of the first frame's URL: a port or a query may hold colons too.
-  return /(http[^\s)]+):\d+:\d+/.exec(stack || '')?.[1];
+export function scriptUrl(stack = Error().stack, page = location.href): string | undefined {
+  // The first `:line:col` after the frame's URL (a port is followed by a path, not `:col`).
+  // No stack (a frame limit of 0) reads as "undefined": no URL.
+  const url = /(http\S+?):\d+:\d+/.exec(stack as string)?.[1];
+  // A copy pasted inline into the page (or put there by a tag manager) runs as the page
+  // itself: its frames name the page, which is not where the collector is.
+  return page.startsWith(url as string) ? '' : url;
 }

@@ -446,6 +446,26 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(beacons(collector)).toHaveLength(0);
   });
 
+  it('T09c a copy pasted inline into the page, without an endpoint, sends to the origin of the page', async () => {
+    const inline = readFileSync('dist/public/t.js', 'utf8');
+    pages.set(
+      '/products/shoe',
+      `<!doctype html><html><head><title>inline</title>
+<script>pixeltrail=function(){(pixeltrail.q=pixeltrail.q||[]).push(arguments)};
+pixeltrail('init','env_demo',{rules:false});</script>
+<script>${inline}</script></head><body>shoe</body></html>`,
+    );
+    await page.goto(`${shopUrl}/products/shoe?x=1#top`);
+    const sent = await waitFor(
+      () => shop.requests.find((r) => r.method === 'POST' && r.path.endsWith('/e')),
+      WAIT_MS,
+      'a beacon from the inline copy',
+    );
+    // Its stack names the page (without the fragment), not a script of its own.
+    expect(sent.path).toBe('/e');
+    expect(JSON.parse(sent.body)).toMatchObject({ events: [{ event_name: 'PageView' }] });
+  });
+
   it('T10 identify and consent shape later events; autoPageView false: no PageView', async () => {
     pages.set(
       '/identified',
