@@ -54,8 +54,8 @@ const SEGMENT_BODY = JSON.stringify({
 });
 /**
  * The tag's beacon: one Purchase as t.js sends it (sendBeacon, text/plain, the page's Origin),
- * from a browser that has its anonymous id. `/e` answers before its commit (the page never
- * waits; DESIGN §3), so its row is the browser path's cost, not a commit's wait.
+ * from a browser that has its anonymous id. `/e` answers after its commit, as the APIs do; the
+ * page never waits for it (sendBeacon), so its p50 is the server's, not a page's.
  */
 const BEACON_BODY = JSON.stringify({
   events: [

@@ -249,10 +249,8 @@ function sourcesOf(type: SegmentType, msg: Obj, context: Obj): Record<string, st
   const page = obj(context.page);
   // The mapping merges context.traits under the message's traits, then falls back to properties.
   const traitsAt = (k: string) => {
-    const own = Object.hasOwn(obj(msg.traits), k);
-    const merged = own ? obj(msg.traits)[k] : obj(context.traits)[k];
-    if (str(merged) === undefined) return `properties.${k}`;
-    return own ? `traits.${k}` : `context.traits.${k}`;
+    if (traitOf(msg, context, k) === undefined) return `properties.${k}`;
+    return Object.hasOwn(obj(msg.traits), k) ? `traits.${k}` : `context.traits.${k}`;
   };
   const value = ['value', 'revenue', 'total', 'price'].find((k) => props[k] != null);
   const products = Array.isArray(props.products) ? props.products.map(obj) : [];

@@ -39,7 +39,10 @@ export type SnowplowMapResult =
       server: boolean;
       event: Record<string, unknown>;
       consentChoices?: ConsentChoices;
-      /** Where each mapped field came from in the payload, to name it in an error: made only for an event refused. */
+      /**
+       * Where each mapped field came from in the payload, to name it in an error: made only
+       * for an event refused.
+       */
       sources: () => Record<string, string>;
     }
   | { ok: false; errors: FieldError[] }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signClick } from '../../src/domain/click-link.js';
+import { IngestRefused } from '../../src/ingest/ingest-pipeline.js';
 import type { Server } from '../../src/server.js';
 import {
   admin,
@@ -13,6 +14,7 @@ import {
   waitFor,
 } from '../helpers/pixeltrail.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { storedByKey } from '../helpers/stored-event.js';
 
 let hook: Receiver;
 let server: Server;
@@ -411,6 +413,27 @@ describe('event pixel and tag beacon', () => {
       order.push('answered');
       expect(res.status).toBe(204);
       expect(order).toEqual(['committed', 'answered']);
+      // Read once, without flushing or waiting: the 204 came after the commit.
+      expect(await storedByKey(server.services.store, 'env_t', 'Lead', 'b3b')).toBeTruthy();
+    } finally {
+      pipeline.recordEvents = recordEvents;
+    }
+  });
+
+  it('B03c /e answers 204 when its commit fails: the page never sees an error', async () => {
+    const pipeline = server.services.pipeline;
+    const recordEvents = pipeline.recordEvents.bind(pipeline);
+    pipeline.recordEvents = () => Promise.reject(new IngestRefused('store_unavailable'));
+    try {
+      const res = await fetch(`${base}/e`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
+        body: JSON.stringify({
+          events: [{ env_id: 'env_t', event_name: 'Lead', event_id: 'b3c' }],
+        }),
+      });
+      expect(res.status).toBe(204);
+      expect(await res.text()).toBe('');
     } finally {
       pipeline.recordEvents = recordEvents;
     }

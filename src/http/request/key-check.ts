@@ -3,6 +3,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { constantTimeEqual } from '../../domain/constant-time.js';
 
+/** Decoded Basic headers kept (credentialOf): a few keys in use, cleared when full. */
+const MAX_BASIC_USERS = 256;
+
 /** A presented secret against a known one, in constant time; an empty known one never matches. */
 export function secretEquals(given: string, known: string): boolean {
   return constantTimeEqual(given, known) && known.length > 0;
@@ -96,5 +99,4 @@ export function credentialOf(authorization: string | undefined): string {
   }
   return user;
 }
-const MAX_BASIC_USERS = 256;
 const basicUsers = new Map<string, string>();

@@ -53,13 +53,15 @@ import { PostgresSetWiseIngest } from './set-wise-ingest.js';
  * about 2 µs of a Segment call's work (issue 22).
  */
 const anyOfTexts = new Map<string, string>();
+/** The longest id list whose query text is kept (2 columns × 2 × 16 texts at most). */
+const MAX_CACHED_LIST = 16;
 function sqliteAnyOf(column: 'anonymous_id' | 'touch_id', n: number, visits: boolean): string {
   const key = `${column} ${n} ${visits}`;
   let text = anyOfTexts.get(key);
   if (text === undefined) {
     text = touchQuery(`"${column}" in ${placeholders(n)}`, visits);
     // Bounded: lists are short (a few ids a person), a rare long one is not kept.
-    if (n <= 16) anyOfTexts.set(key, text);
+    if (n <= MAX_CACHED_LIST) anyOfTexts.set(key, text);
   }
   return text;
 }
