@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type Arrival, ingest, type RequestFacts } from '../../ingest/ingest.js';
 import { requestConsent } from '../request/consent.js';
-import { requestUser } from '../request/identity.js';
+import { type BrowserRequest, type HeaderSink, requestUser } from '../request/identity.js';
 import type { Query } from '../request/query.js';
 import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
@@ -16,7 +16,11 @@ export const MAX_BEACON_BYTES = 64 * 1024;
  * CORS for credentialed beacons: `*` is refused by browsers when cookies ride along, so the
  * Origin is reflected when some environment allows it (DESIGN §3).
  */
-export function corsHeaders(s: Services, req: FastifyRequest, reply: FastifyReply): void {
+export function corsHeaders(
+  s: Services,
+  req: Pick<BrowserRequest, 'headers'>,
+  reply: HeaderSink,
+): void {
   const origin = req.headers.origin;
   if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin)))
     return;
@@ -45,6 +49,78 @@ function parseBody(body: unknown): unknown[] | null {
   return null;
 }
 
+/**
+ * The work of `POST /e` for a body read as text (or undefined when none came): counts the
+ * hit and what cannot be used, stores the rest, and sets the answer's headers on `reply`.
+ * The answer is always 204, sent by the caller: the Fastify route below, or the fast path
+ * (beacon-fast-path.ts) for the plain requests, which must answer exactly as the route does.
+ */
+export async function collectBeacon(
+  s: Services,
+  req: BrowserRequest,
+  query: Query,
+  body: unknown,
+  reply: HeaderSink,
+): Promise<void> {
+  s.metrics.hit('e');
+  corsHeaders(s, req, reply);
+  reply.header('cache-control', 'no-store');
+  const invalid = (reason: string, n = 1) =>
+    s.metrics.invalidHits.inc({ endpoint: 'e', reason }, n);
+  const raw = parseBody(body);
+  if (!raw) {
+    invalid('bad_body');
+    return;
+  }
+  const traffic = classifyTraffic(req);
+  if (traffic !== 'human') invalid(traffic, raw.length);
+  const facts: RequestFacts = {
+    source: 'tag',
+    browserConsent: (env, stated) => requestConsent(req, env, stated, query),
+    traffic,
+    seen: requestUser(req),
+    ipFromRequest: true,
+    browserSent: true,
+  };
+  const arrivals: Arrival[] = [];
+  raw.slice(0, MAX_BEACON_EVENTS).forEach((event, index) => {
+    const envId = (event as { env_id?: unknown })?.env_id;
+    const env = typeof envId === 'string' ? s.environment(envId) : undefined;
+    if (!env) invalid(envId ? 'unknown_env' : 'missing_env_id');
+    else if (!originAllowed(env.allowed_origins, req.headers.origin)) invalid('origin_not_allowed');
+    else arrivals.push({ index, env, event, facts, signature: (event as { sig?: unknown }).sig });
+  });
+  if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);
+  // Answered after the commit, as the APIs are: the page never waits for a beacon
+  // (sendBeacon, keepalive fetch), and a server answering each beacon at once, in between
+  // the slices of the batch it commits, spent 172-186 µs a beacon against 121-129 when it
+  // answers each group after its commit (bench/RESULTS.md, issue 22). Refusals and failed
+  // commits are counted by the pipeline and still answered 204.
+  const report = await ingest(s, arrivals, 'commit');
+  if (report.errors.length > 0)
+    invalid('invalid_event', new Set(report.errors.map((e) => e.index)).size);
+  shareCookie(s, req, reply, report.events, traffic);
+}
+
+/**
+ * A beacon whose body could not be read (`status` 4xx: too large, bad length) or whose work
+ * failed (5xx): counted, and answered 204 with the headers set here, as every beacon is.
+ * Returns the reason counted ('error' is for the caller to log).
+ */
+export function beaconFailed(
+  s: Services,
+  req: Pick<BrowserRequest, 'headers'>,
+  status: number,
+  reply: HeaderSink,
+): string {
+  s.metrics.hit('e');
+  const reason = status === 413 ? 'too_large' : status < 500 ? 'bad_body' : 'error';
+  s.metrics.invalidHits.inc({ endpoint: 'e', reason });
+  corsHeaders(s, req, reply);
+  reply.header('cache-control', 'no-store');
+  return reason;
+}
+
 /** `POST /e`, the tag's beacon: always 204; what cannot be used is counted, never shown. */
 export function beaconRoute(app: FastifyInstance, s: Services): void {
   // In a scope of its own: whatever the body's type (sendBeacon's Blob may have none, a
@@ -56,12 +132,8 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     const status = err.statusCode ?? 500;
     // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
     if (status === 429) throw err;
-    s.metrics.hit('e');
-    const reason = status === 413 ? 'too_large' : status < 500 ? 'bad_body' : 'error';
-    if (reason === 'error') req.log.error({ err }, 'beacon request failed');
-    s.metrics.invalidHits.inc({ endpoint: 'e', reason });
-    corsHeaders(s, req, reply);
-    reply.header('cache-control', 'no-store');
+    if (beaconFailed(s, req, status, reply) === 'error')
+      req.log.error({ err }, 'beacon request failed');
     return reply.status(204).send();
   });
   app.options('/e', async (req, reply) => {
@@ -70,45 +142,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
   });
 
   app.post('/e', { bodyLimit: MAX_BEACON_BYTES }, async (req, reply) => {
-    s.metrics.hit('e');
-    corsHeaders(s, req, reply);
-    reply.header('cache-control', 'no-store');
-    const invalid = (reason: string, n = 1) =>
-      s.metrics.invalidHits.inc({ endpoint: 'e', reason }, n);
-    const raw = parseBody(req.body);
-    if (!raw) {
-      invalid('bad_body');
-      return reply.status(204).send();
-    }
-    const traffic = classifyTraffic(req);
-    if (traffic !== 'human') invalid(traffic, raw.length);
-    const facts: RequestFacts = {
-      source: 'tag',
-      browserConsent: (env, stated) => requestConsent(req, env, stated, req.query as Query),
-      traffic,
-      seen: requestUser(req),
-      ipFromRequest: true,
-      browserSent: true,
-    };
-    const arrivals: Arrival[] = [];
-    raw.slice(0, MAX_BEACON_EVENTS).forEach((event, index) => {
-      const envId = (event as { env_id?: unknown })?.env_id;
-      const env = typeof envId === 'string' ? s.environment(envId) : undefined;
-      if (!env) invalid(envId ? 'unknown_env' : 'missing_env_id');
-      else if (!originAllowed(env.allowed_origins, req.headers.origin))
-        invalid('origin_not_allowed');
-      else arrivals.push({ index, env, event, facts, signature: (event as { sig?: unknown }).sig });
-    });
-    if (raw.length > MAX_BEACON_EVENTS) invalid('too_many_events', raw.length - MAX_BEACON_EVENTS);
-    // Answered after the commit, as the APIs are: the page never waits for a beacon
-    // (sendBeacon, keepalive fetch), and a server answering each beacon at once, in between
-    // the slices of the batch it commits, spent 172-186 µs a beacon against 121-129 when it
-    // answers each group after its commit (bench/RESULTS.md, issue 22). Refusals and failed
-    // commits are counted by the pipeline and still answered 204.
-    const report = await ingest(s, arrivals, 'commit');
-    if (report.errors.length > 0)
-      invalid('invalid_event', new Set(report.errors.map((e) => e.index)).size);
-    shareCookie(s, req, reply, report.events, traffic);
+    await collectBeacon(s, req, req.query as Query, req.body, reply);
     return reply.status(204).send();
   });
 }

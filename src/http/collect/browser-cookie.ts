@@ -1,9 +1,10 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentConfig } from '../../domain/config-types.js';
 import { adsPermitted } from '../../domain/consent.js';
 import type { TrackedEvent, Traffic } from '../../domain/event.js';
 import {
+  type BrowserRequest,
   clearBrowserId,
+  type HeaderSink,
   isSafeBrowserId,
   readBrowserId,
   setBrowserId,
@@ -33,8 +34,8 @@ function undecided(signals: readonly string[] = []): boolean {
  * the same id the shop's pages send.
  */
 export function adoptBrowserId(
-  req: FastifyRequest,
-  reply: FastifyReply,
+  req: Pick<BrowserRequest, 'headers' | 'protocol'>,
+  reply: HeaderSink,
   id: string | undefined,
   env: EnvironmentConfig | undefined,
 ): void {
@@ -47,8 +48,8 @@ export function adoptBrowserId(
  */
 export function shareCookie(
   s: Services,
-  req: FastifyRequest,
-  reply: FastifyReply,
+  req: Pick<BrowserRequest, 'headers' | 'protocol'>,
+  reply: HeaderSink,
   events: readonly TrackedEvent[],
   traffic: Traffic,
 ): void {

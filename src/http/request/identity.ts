@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FastifyReply } from 'fastify';
 import type { EnvironmentConfig } from '../../domain/config-types.js';
 import type { UserKeys } from '../../domain/event.js';
 import { requestIp } from '../../domain/ip-address.js';
@@ -15,6 +14,14 @@ export interface BrowserRequest {
   /** The Host the browser asked for, possibly with a port. */
   hostname: string;
   protocol: string;
+}
+
+/**
+ * Where an answer's headers go: a FastifyReply is one; so is the header list the beacon's
+ * fast path (beacon-fast-path.ts) writes its answer from.
+ */
+export interface HeaderSink {
+  header(name: string, value: string): unknown;
 }
 
 /** Name of the first-party-or-third-party browser id cookie (DESIGN §5). */
@@ -93,7 +100,7 @@ export function requestCookie(
 /** Sets `ptid` on the reply (see requestCookie). */
 export function setBrowserId(
   req: Pick<BrowserRequest, 'protocol'>,
-  reply: FastifyReply,
+  reply: HeaderSink,
   id: string,
   env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
 ): void {
@@ -106,7 +113,7 @@ export function setBrowserId(
  */
 export function clearBrowserId(
   req: Pick<BrowserRequest, 'protocol'>,
-  reply: FastifyReply,
+  reply: HeaderSink,
   env: Pick<EnvironmentConfig, 'cookie_partitioned'>,
 ): void {
   reply.header('set-cookie', requestCookie(req, '', env, 0));
