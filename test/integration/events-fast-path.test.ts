@@ -1,6 +1,6 @@
 /**
- * `POST /v1/events` is answered by a node:http fast path in front of Fastify when the request
- * is plain (issue 22): its answers must be the ones Fastify's route gives. A server built
+ * `POST /v1/events`, Segment's server calls and the tag's beacon `POST /e` are answered by a
+ * node:http fast path in front of Fastify when the request is plain (issue 22): its answers must be the ones Fastify's route gives. A server built
  * without the fast paths is the reference, asked the same questions in the same order, and
  * anything the fast path does not take itself must reach Fastify with its body intact.
  */
@@ -12,6 +12,8 @@ import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
 
 type Running = { server: Server; base: string };
 const PER_KEY = 3;
+/** Per IP: the limited servers' beacons (EF05) count in it, after EF02's two wrong keys. */
+const PER_IP = 6;
 const AUTH_FAILURES = 2;
 let fast: Running;
 let reference: Running;
@@ -19,11 +21,22 @@ let fastLimited: Running;
 let referenceLimited: Running;
 
 function config(limited: boolean) {
+  const base = testConfig('http://127.0.0.1:9/hook');
+  // An environment whose visitors consented to nothing until they say so, for the beacon.
+  const eu = {
+    ...base.environments[0],
+    id: 'env_eu',
+    write_key: 'wk_eu',
+    allowed_origins: ['http://eu.test'],
+    consent_default: 'denied',
+    destinations: [],
+  };
   return {
-    ...testConfig('http://127.0.0.1:9/hook'),
+    ...base,
+    environments: [...base.environments, eu],
     path_prefix: '/px',
     rate_limit: limited
-      ? { per_ip: 0, per_key: PER_KEY, auth_failures: AUTH_FAILURES }
+      ? { per_ip: PER_IP, per_key: PER_KEY, auth_failures: AUTH_FAILURES }
       : { per_ip: 0, per_key: 0 },
   };
 }
@@ -40,10 +53,18 @@ afterAll(async () => {
 
 interface Ask {
   path?: string;
-  headers?: Record<string, string>;
+  /** An undefined value leaves the header out (the Authorization header included). */
+  headers?: Record<string, string | undefined>;
   body: string | Buffer;
   /** Sent with Transfer-Encoding: chunked instead of a Content-Length. */
   chunked?: boolean;
+}
+
+/** The headers given a value. */
+function sent(headers: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 /** Status, headers that do not vary by the moment, and body of one POST. */
@@ -57,12 +78,12 @@ function answer(
       url,
       {
         method: 'POST',
-        headers: {
+        headers: sent({
           'content-type': 'application/json',
           authorization: 'Bearer wk_t',
           ...(ask.chunked ? {} : { 'content-length': String(Buffer.byteLength(ask.body)) }),
           ...ask.headers,
-        },
+        }),
       },
       (res) => {
         let body = '';
@@ -221,22 +242,181 @@ const SEGMENT_CASES: [string, Ask][] = [
   ['a JSON string for a body', segment('/v1/track', JSON.stringify(track('sg-14')))],
 ];
 
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0';
+const tagEvent = (id: string, extra: Record<string, unknown> = {}) => ({
+  env_id: 'env_t',
+  event_name: 'Purchase',
+  event_id: id,
+  user: { anonymous_id: `anon-${id}` },
+  properties: { value: 4, currency: 'EUR' },
+  ...extra,
+});
+/** The tag's beacon as sendBeacon sends it from the shop's page; `headers` override. */
+const beacon = (body: unknown, headers: Record<string, string | undefined> = {}): Ask => ({
+  path: '/e',
+  headers: {
+    authorization: undefined,
+    'content-type': 'text/plain;charset=UTF-8',
+    origin: 'http://shop.test',
+    'user-agent': UA,
+    ...headers,
+  },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+const COOKIE = 'ptid=cookie-ef-0001';
+
+const BEACON_CASES: [string, Ask][] = [
+  ['a beacon', beacon({ events: [tagEvent('eb-1')] })],
+  ['a copy of it', beacon({ events: [tagEvent('eb-1')] })],
+  [
+    'a consented event',
+    beacon({ events: [tagEvent('eb-2', { consent: { ads: true, analytics: true } })] }),
+  ],
+  ['with a cookie', beacon({ events: [tagEvent('eb-3')] }, { cookie: COOKIE })],
+  [
+    'consent withdrawn',
+    beacon({ events: [tagEvent('eb-4', { consent: { ads: false } })] }, { cookie: COOKIE }),
+  ],
+  ['Sec-GPC', beacon({ events: [tagEvent('eb-5')] }, { 'sec-gpc': '1', cookie: COOKIE })],
+  ['Sec-GPC, no cookie', beacon({ events: [tagEvent('eb-6')] }, { 'sec-gpc': '1' })],
+  ['an origin not allowed', beacon({ events: [tagEvent('eb-7')] }, { origin: 'http://evil.test' })],
+  ['no origin', beacon({ events: [tagEvent('eb-8')] }, { origin: undefined })],
+  [
+    'a bot',
+    beacon(
+      { events: [tagEvent('eb-9')] },
+      { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' },
+    ),
+  ],
+  ['a prefetch', beacon({ events: [tagEvent('eb-10')] }, { 'sec-purpose': 'prefetch' })],
+  ['garbage', beacon('garbage{')],
+  ['JSON null', beacon('null')],
+  ['a string', beacon('"x"')],
+  ['an array', beacon([tagEvent('eb-11'), tagEvent('eb-12')])],
+  ['one event, no list', beacon(tagEvent('eb-13'))],
+  [
+    'over 50 events',
+    beacon({ events: Array.from({ length: 55 }, (_, i) => tagEvent(`eb-many-${i}`)) }),
+  ],
+  ['an unknown env', beacon({ events: [tagEvent('eb-14', { env_id: 'nope' })] })],
+  ['no env', beacon({ events: [tagEvent('eb-15', { env_id: undefined })] })],
+  [
+    'an invalid event',
+    beacon({ events: [tagEvent('eb-16', { event_name: 7 }), tagEvent('eb-17')] }),
+  ],
+  [
+    'a denied-default environment',
+    beacon({ events: [tagEvent('eb-18', { env_id: 'env_eu' })] }, { origin: 'http://eu.test' }),
+  ],
+  [
+    'a denied-default environment, consented',
+    beacon(
+      {
+        events: [tagEvent('eb-19', { env_id: 'env_eu', consent: { ads: true, analytics: true } })],
+      },
+      { origin: 'http://eu.test' },
+    ),
+  ],
+  [
+    'a denied-default environment, refused, with a cookie',
+    beacon(
+      {
+        events: [
+          tagEvent('eb-20', { env_id: 'env_eu', consent: { ads: false, analytics: false } }),
+        ],
+      },
+      { origin: 'http://eu.test', cookie: COOKIE },
+    ),
+  ],
+  [
+    "the other environment's origin",
+    beacon({ events: [tagEvent('eb-21')] }, { origin: 'http://eu.test' }),
+  ],
+  ['under the path prefix', { ...beacon({ events: [tagEvent('eb-22')] }), path: '/px/e' }],
+  [
+    'application/json',
+    beacon({ events: [tagEvent('eb-23')] }, { 'content-type': 'application/json' }),
+  ],
+  ['no content type', beacon({ events: [tagEvent('eb-24')] }, { 'content-type': undefined })],
+  ['a form', beacon('a=b', { 'content-type': 'application/x-www-form-urlencoded' })],
+  ['a bad content type', beacon({ events: [tagEvent('eb-25')] }, { 'content-type': 'text/' })],
+  [
+    'a query string',
+    { ...beacon({ events: [tagEvent('eb-26')] }), path: '/e?gdpr=1&gdpr_consent=x' },
+  ],
+  ['a chunked body', { ...beacon({ events: [tagEvent('eb-27')] }), chunked: true }],
+  ['an empty body', beacon('')],
+  ['a body too large', beacon({ events: [tagEvent('eb-28', { pad: 'x'.repeat(70_000) })] })],
+  ['a key', beacon({ events: [tagEvent('eb-29')] }, { authorization: 'Bearer wk_t' })],
+  ['an encoded body', beacon({ events: [tagEvent('eb-30')] }, { 'content-encoding': 'gzip' })],
+  ['a byte order mark', beacon(`\ufeff${JSON.stringify({ events: [tagEvent('eb-31')] })}`)],
+  [
+    'bad UTF-8 in a value',
+    {
+      ...beacon(''),
+      body: Buffer.concat([
+        Buffer.from(
+          JSON.stringify({ events: [tagEvent('eb-32', { properties: { note: 'a' } })] }).replace(
+            '"a"',
+            '"a',
+          ),
+        ),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('b"}}]}'),
+      ]),
+    },
+  ],
+  [
+    'a __proto__ key',
+    beacon(
+      `{"events":[{"env_id":"env_t","event_name":"Lead","event_id":"eb-33","__proto__":{"x":1}}]}`,
+    ),
+  ],
+];
+
+/** The beacon's counters of a server: hits and invalid hits of `/e`, by reason. */
+async function beaconCounters(r: Running): Promise<string[]> {
+  const text = await r.server.services.metrics.registry.metrics();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('pixeltrail_') && l.includes('endpoint="e"'))
+    .sort();
+}
+
 describe('POST /v1/events through the fast path answers as Fastify does', () => {
   it('EF01 the same answers, case by case, in the same order', async () => {
-    for (const [name, ask] of [...CASES, ...SEGMENT_CASES]) {
+    const seenBy = new Map<string, Record<string, string | undefined>>();
+    for (const [name, ask] of [...CASES, ...SEGMENT_CASES, ...BEACON_CASES]) {
       const want = await answer(reference.base, ask);
       const got = await answer(fast.base, ask);
       expect({ name, ...got }).toEqual({ name, ...want });
+      seenBy.set(name, got.headers as Record<string, string | undefined>);
     }
+    // The beacon's cases do what they are there for (the cookie set, kept, cleared; CORS).
+    const header = (name: string, h: string) => {
+      const v = seenBy.get(name)?.[h];
+      return v === undefined ? undefined : String(v);
+    };
+    expect(header('a beacon', 'set-cookie')).toMatch(/^ptid=anon-eb-1;/);
+    expect(header('with a cookie', 'set-cookie')).toBeUndefined();
+    expect(header('Sec-GPC', 'set-cookie')).toMatch(/^ptid=; Max-Age=0;/);
+    expect(header('a denied-default environment', 'set-cookie')).toBeUndefined();
+    expect(header('a denied-default environment, consented', 'set-cookie')).toMatch(
+      /^ptid=anon-eb-19;/,
+    );
+    expect(header('a beacon', 'access-control-allow-origin')).toBe('http://shop.test');
+    expect(header('an origin not allowed', 'access-control-allow-origin')).toBeUndefined();
     // Both stored the same events, field for field (the time an event without one was given
     // is the moment it arrived, which differs).
     const stored = async (r: Running) => {
-      const res = await fetch(`${r.base}/api/events?env_id=env_t&limit=500`, {
-        headers: { authorization: 'Bearer adm' },
-      });
-      const { events: list } = (await res.json()) as {
-        events: { duplicate_count: number; event: Record<string, unknown> }[];
-      };
+      const list: { duplicate_count: number; event: Record<string, unknown> }[] = [];
+      for (const env of ['env_t', 'env_eu']) {
+        const res = await fetch(`${r.base}/api/events?env_id=${env}&limit=500`, {
+          headers: { authorization: 'Bearer adm' },
+        });
+        const body = (await res.json()) as { events: typeof list };
+        list.push(...body.events);
+      }
       return list
         .map(
           ({ duplicate_count, event: { event_time: _t, ...e } }): Record<string, unknown> => ({
@@ -252,6 +432,12 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
     const byId = new Map(kept.map((e) => [e.event_id, e]));
     expect(byId.get('ef-u8')?.properties).toEqual({ note: 'a\ufffd\ufffd\ufffdb' });
     expect(byId.get('ef-9')?.properties).toEqual({ value: 3, currency: 'EUR' });
+    for (const id of ['eb-1', 'eb-13', 'eb-19', 'eb-many-49']) expect(byId.has(id)).toBe(true);
+    expect(byId.has('eb-many-50')).toBe(false);
+    // The beacon's counters (hits, and what could not be used, by reason) match too.
+    const counters = await beaconCounters(fast);
+    expect(counters.some((l) => l.includes('reason="too_many_events"'))).toBe(true);
+    expect(counters).toEqual(await beaconCounters(reference));
   });
 
   it('EF02 the per-key limit and the lockout of failed keys hold as in Fastify', async () => {
@@ -342,6 +528,64 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
       const big = events(...Array.from({ length: 900 }, (_, i) => purchase(`ef4-big-${i}`)));
       expect((await answer(base, { body: big })).body).toBe('fastify');
       expect(handed).toEqual([false]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('EF05 the per-IP limit holds for beacons as in Fastify, an IP over it answered by Fastify', async () => {
+    const last: Record<string, unknown>[] = [];
+    // Whatever EF02 left of the IP's window, the same in both.
+    for (let i = 0; i <= PER_IP; i++) {
+      const ask = beacon({ events: [tagEvent(`ef5-${i}`)] });
+      const want = await answer(referenceLimited.base, ask);
+      const got = await answer(fastLimited.base, ask);
+      expect(got).toEqual(want);
+      last.push(got.headers as Record<string, unknown>);
+    }
+    expect(last[0]?.['x-ratelimit-limit']).toBe(String(PER_IP));
+    // Over the limit: Fastify's answer, with the limiter's Retry-After.
+    expect(last.at(-1)?.['retry-after']).toBeDefined();
+    expect(await beaconCounters(fastLimited)).toEqual(await beaconCounters(referenceLimited));
+  });
+
+  it('EF06 answers a plain beacon itself and hands every other one to Fastify, body whole', async () => {
+    const seen: string[] = [];
+    const { base, close } = await fastPathServer(fast, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        res.end('fastify');
+      });
+    });
+    try {
+      for (const ask of [
+        beacon({ events: [tagEvent('ef6-1')] }),
+        beacon('garbage{'),
+        beacon({ events: [tagEvent('ef6-2')] }, { origin: undefined, cookie: COOKIE }),
+        beacon({ events: [tagEvent('ef6-3')] }, { 'content-type': 'application/json' }),
+        { ...beacon({ events: [tagEvent('ef6-4')] }), path: '/px/e' },
+      ]) {
+        const plain = await answer(base, ask);
+        expect(plain.status).toBe(204);
+        expect(plain.body).toBe('');
+      }
+      const query = { ...beacon({ events: [tagEvent('ef6-5')] }), path: '/e?gdpr=1' };
+      const keyed = beacon({ events: [tagEvent('ef6-6')] }, { authorization: 'Bearer wk_t' });
+      const untyped = beacon({ events: [tagEvent('ef6-7')] }, { 'content-type': undefined });
+      const chunked = { ...beacon({ events: [tagEvent('ef6-8')] }), chunked: true };
+      for (const ask of [query, keyed, untyped, chunked])
+        expect((await answer(base, ask)).body).toBe('fastify');
+      expect(seen).toEqual([
+        `POST /e?gdpr=1 ${query.body}`,
+        `POST /e ${keyed.body}`,
+        `POST /e ${untyped.body}`,
+        `POST /e ${chunked.body}`,
+      ]);
     } finally {
       await close();
     }

@@ -16,6 +16,7 @@ import { trustFunction } from '../plugins/trust-proxy.js';
 import { rewriteUrl } from '../plugins/url-rewrite.js';
 import type { Query } from '../request/query.js';
 import type { Services } from '../services.js';
+import { beaconFastPath } from './beacon-fast-path.js';
 import { GIF_HEADERS, TRANSPARENT_GIF, TRANSPARENT_GIF_LATIN1 } from './gif.js';
 import { impressionPixel, type PixelAnswer } from './pixel-hit.js';
 import { postFastPath } from './post-fast-path.js';
@@ -49,8 +50,9 @@ function sendGif(res: http.ServerResponse, status: number, headers: string[]): v
 }
 
 /**
- * A node:http server that answers `GET /i` and the plain `POST /v1/events` itself
- * (post-fast-path.ts) and hands every other request to Fastify.
+ * A node:http server that answers `GET /i`, the plain `POST /v1/events` and Segment calls
+ * (post-fast-path.ts) and the plain beacons `POST /e` (beacon-fast-path.ts) itself, and
+ * hands every other request to Fastify.
  * The impression pixel is the product's hot path: Fastify's routing, hooks, per-request
  * logger and reply object cost about as much as the pixel's own work. The answer is the
  * one Fastify's `/i` route gives (same `impressionPixel`, same headers, same rate limit
@@ -69,6 +71,7 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
     trust,
     log: deps.log,
   });
+  const beacon = beaconFastPath({ services: s, windows, trust, log: deps.log });
 
   /** Answers the request; false when Fastify should. */
   function serve(
@@ -77,7 +80,10 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
     handler: http.RequestListener,
   ): boolean {
     if (deps.closing()) return false;
-    if (req.method === 'POST') return post(req, res, rewriteUrl(req.url ?? '/', prefix), handler);
+    if (req.method === 'POST') {
+      const url = rewriteUrl(req.url ?? '/', prefix);
+      return url === '/e' ? beacon(req, res, handler) : post(req, res, url, handler);
+    }
     if (req.method !== 'GET' || req.headers.authorization) return false;
     const url = rewriteUrl(req.url ?? '/', prefix);
     // Only `/i?…` (a Snowplow `/i` hit was rewritten to its own route, a bare `/i` is rare).

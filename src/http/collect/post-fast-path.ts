@@ -98,7 +98,7 @@ function isPlainJson(contentType: string | undefined): boolean {
  * The request again, its body read already, for Fastify to answer: everything Fastify reads
  * of a request (method, URL, headers, socket) is the original's, and the body streams again.
  */
-function replay(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
+export function replay(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
   const copy = new http.IncomingMessage(req.socket);
   copy.method = req.method;
   copy.url = req.url;
