@@ -26,7 +26,7 @@ function fromGpp(ping: any): CmpConsent | undefined {
   const sections = ping.parsedSections || {};
   const eu = sections.tcfeuv2;
   // Section 2 is the EU TCF section (GPP spec, "Section Information").
-  if (eu && (ping.applicableSections || []).indexOf(2) >= 0) {
+  if (eu && (ping.applicableSections || []).includes(2)) {
     const storage = !!(eu.PurposeConsents || [])[0];
     return { ads: storage, analytics: storage };
   }

@@ -273,7 +273,7 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
     expect(reads).toBeGreaterThan(0);
   });
 
-  it('T05e a Cookie Store read that never settles holds the beacon a second at most, not until the page is left', async () => {
+  it('T05e a Cookie Store read that never settles holds the beacon 3 s at most, not until the page is left', async () => {
     await page.addInitScript(() => {
       Object.defineProperty(window, 'cookieStore', {
         configurable: true,
