@@ -535,6 +535,7 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
 
   it('EF05 the per-IP limit holds for beacons as in Fastify, an IP over it answered by Fastify', async () => {
     const last: Record<string, unknown>[] = [];
+    const statuses: number[] = [];
     // Whatever EF02 left of the IP's window, the same in both.
     for (let i = 0; i <= PER_IP; i++) {
       const ask = beacon({ events: [tagEvent(`ef5-${i}`)] });
@@ -542,9 +543,13 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
       const got = await answer(fastLimited.base, ask);
       expect(got).toEqual(want);
       last.push(got.headers as Record<string, unknown>);
+      statuses.push(got.status);
     }
     expect(last[0]?.['x-ratelimit-limit']).toBe(String(PER_IP));
-    // Over the limit: Fastify's answer, with the limiter's Retry-After.
+    // Over the limit: Fastify's answer, the limiter's 429 with its Retry-After (a beacon
+    // over the limit was answered 204 and logged as a failure before).
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses[0]).toBe(204);
     expect(last.at(-1)?.['retry-after']).toBeDefined();
     expect(await beaconCounters(fastLimited)).toEqual(await beaconCounters(referenceLimited));
   });

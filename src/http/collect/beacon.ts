@@ -128,8 +128,9 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
   // even one refused before it (too large), is counted and answered 204 like any other.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err: { statusCode?: number }, req, reply) => {
-    const status = err.statusCode ?? 500;
+  app.setErrorHandler((err: { statusCode?: number; status?: number }, req, reply) => {
+    // Fastify's errors carry `statusCode`, ours (the rate limiter's HttpError) `status`.
+    const status = err.statusCode ?? err.status ?? 500;
     // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
     if (status === 429) throw err;
     if (beaconFailed(s, req, status, reply) === 'error')
