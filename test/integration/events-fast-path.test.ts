@@ -41,6 +41,21 @@ function config(limited: boolean) {
   };
 }
 
+/** A stand-in for Fastify that notes each request it gets, body whole, and answers 'fastify'. */
+function recordingFastify(seen: string[]): http.RequestListener {
+  return (req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+    });
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url} ${body}`);
+      res.end('fastify');
+    });
+  };
+}
+
 beforeAll(async () => {
   fast = await startPixeltrail(config(false), tempDir());
   reference = await startPixeltrail(config(false), tempDir(), { fastPaths: false });
@@ -466,17 +481,7 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
 
   it('EF03 answers a plain POST (events API, Segment) itself and replays every other one to Fastify whole', async () => {
     const seen: string[] = [];
-    const { base, close } = await fastPathServer(fast, (req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        body += c;
-      });
-      req.on('end', () => {
-        seen.push(`${req.method} ${req.url} ${body}`);
-        res.end('fastify');
-      });
-    });
+    const { base, close } = await fastPathServer(fast, recordingFastify(seen));
     try {
       const plain = await answer(base, { body: events(purchase('ef3-1')) });
       expect(plain.status).toBe(200);
@@ -556,17 +561,7 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
 
   it('EF06 answers a plain beacon itself and hands every other one to Fastify, body whole', async () => {
     const seen: string[] = [];
-    const { base, close } = await fastPathServer(fast, (req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => {
-        body += c;
-      });
-      req.on('end', () => {
-        seen.push(`${req.method} ${req.url} ${body}`);
-        res.end('fastify');
-      });
-    });
+    const { base, close } = await fastPathServer(fast, recordingFastify(seen));
     try {
       for (const ask of [
         beacon({ events: [tagEvent('ef6-1')] }),

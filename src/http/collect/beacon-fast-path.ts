@@ -8,7 +8,7 @@ import type { TrustFn } from '../plugins/trust-proxy.js';
 import type { HeaderSink } from '../request/identity.js';
 import type { Services } from '../services.js';
 import { beaconFailed, collectBeacon, MAX_BEACON_BYTES } from './beacon.js';
-import { replay } from './post-fast-path.js';
+import { readBody, replay } from './post-fast-path.js';
 
 /** What the beacon's fast path needs of the app around it (see pixelFastPath). */
 export interface BeaconFastPathDeps {
@@ -83,16 +83,7 @@ export function beaconFastPath(
     const key = `ip:${view.ip}`;
     const max = limitOf(s.config, key);
     if (max > 0 && windows.current(key, RATE_WINDOW_MS).current >= max) return false;
-    const chunks: Buffer[] = [];
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      chunks.push(chunk);
-    });
-    // A client gone mid-body: nothing to answer (as Fastify, which answers no one either).
-    req.on('error', () => undefined);
-    req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+    readBody(req, (body, received) => {
       // Counted only once the fast path answers: a request left to Fastify is counted there.
       if (received !== length || (max > 0 && windows.current(key, RATE_WINDOW_MS).current >= max)) {
         handler(replay(req, body), res);

@@ -95,6 +95,27 @@ function isPlainJson(contentType: string | undefined): boolean {
 }
 
 /**
+ * Reads the body whole and gives it with the bytes received (a body shorter than its
+ * Content-Length is the caller's to refuse). A client gone mid-body gets nothing, as from
+ * Fastify, which answers no one either.
+ */
+export function readBody(
+  req: http.IncomingMessage,
+  done: (body: Buffer, received: number) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    chunks.push(chunk);
+  });
+  req.on('error', () => undefined);
+  req.on('end', () =>
+    done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received), received),
+  );
+}
+
+/**
  * The request again, its body read already, for Fastify to answer: everything Fastify reads
  * of a request (method, URL, headers, socket) is the original's, and the body streams again.
  */
@@ -212,16 +233,7 @@ export function postFastPath(
     // path (checked again once the body is in: other requests may have used the window up).
     const max = limitOf(s.config, open.key);
     if (max > 0 && windows.current(open.key, RATE_WINDOW_MS).current >= max) return false;
-    const chunks: Buffer[] = [];
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      chunks.push(chunk);
-    });
-    // A client gone mid-body: nothing to answer (as Fastify, which answers no one either).
-    req.on('error', () => undefined);
-    req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+    readBody(req, (body, received) => {
       let work: (() => Promise<unknown>) | null = null;
       if (received === length) {
         try {
