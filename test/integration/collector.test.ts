@@ -439,6 +439,29 @@ describe('event pixel and tag beacon', () => {
     }
   });
 
+  it('B03d a beacon that fails inside the route is one hit and one error, not two hits', async () => {
+    const pipeline = server.services.pipeline;
+    const recordEvents = pipeline.recordEvents.bind(pipeline);
+    pipeline.recordEvents = () => Promise.reject(new Error('a bug of ours'));
+    const hits = () => metric('pixeltrail_hits_total', 'endpoint="e"');
+    const errors = () => metric('pixeltrail_invalid_hits_total', 'endpoint="e",reason="error"');
+    const [hitsBefore, errorsBefore] = [await hits(), await errors()];
+    try {
+      const res = await fetch(`${base}/e`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
+        body: JSON.stringify({
+          events: [{ env_id: 'env_t', event_name: 'Lead', event_id: 'b3d' }],
+        }),
+      });
+      expect(res.status).toBe(204);
+    } finally {
+      pipeline.recordEvents = recordEvents;
+    }
+    expect(await hits()).toBe(hitsBefore + 1);
+    expect(await errors()).toBe(errorsBefore + 1);
+  });
+
   it('B04 /e from an origin the environment does not allow is counted, not stored', async () => {
     const before = await metric('pixeltrail_invalid_hits_total', 'reason="origin_not_allowed"');
     const res = await fetch(`${base}/e`, {

@@ -7,7 +7,7 @@ import { NOSNIFF } from '../plugins/security-headers.js';
 import type { TrustFn } from '../plugins/trust-proxy.js';
 import type { HeaderSink } from '../request/identity.js';
 import type { Services } from '../services.js';
-import { beaconFailed, collectBeacon, MAX_BEACON_BYTES } from './beacon.js';
+import { beaconErrorStatus, beaconFailed, collectBeacon, MAX_BEACON_BYTES } from './beacon.js';
 import { readBody, replay } from './post-fast-path.js';
 
 /** What the beacon's fast path needs of the app around it (see pixelFastPath). */
@@ -92,16 +92,20 @@ export function beaconFastPath(
       const limits = max > 0 ? limitHeaders(max, windows.hit(key, RATE_WINDOW_MS)) : [];
       const reply = new HeaderList(limits.slice());
       // Decoded once, as Fastify's string parser does (bad UTF-8 becomes U+FFFD).
-      collectBeacon(s, view, {}, body.toString('utf8'), reply).then(
-        () => send(res, reply.list),
-        (err: unknown) => {
-          // As the route's error handler: the limiter's headers stay, the rest is set anew.
-          const failed = new HeaderList(limits);
-          beaconFailed(s, view, 500, failed);
-          deps.log().error({ err }, 'beacon request failed');
-          send(res, failed.list);
-        },
-      );
+      collectBeacon(s, view, {}, body.toString('utf8'), reply)
+        .then(
+          () => send(res, reply.list),
+          (err: unknown) => {
+            // As the route's error handler (beacon.ts): a 429 would be Fastify's to answer,
+            // but nothing in collectBeacon throws one; the limiter's headers stay, the rest
+            // is set anew.
+            const failed = new HeaderList(limits);
+            if (beaconFailed(s, view, beaconErrorStatus(err), failed) === 'error')
+              deps.log().error({ err }, 'beacon request failed');
+            send(res, failed.list);
+          },
+        )
+        .catch((err: unknown) => deps.log().error({ err }, 'beacon answer failed'));
     });
     return true;
   };

@@ -62,7 +62,7 @@ export async function collectBeacon(
   body: unknown,
   reply: HeaderSink,
 ): Promise<void> {
-  s.metrics.hit('e');
+  if (status < 500) s.metrics.hit('e');
   corsHeaders(s, req, reply);
   reply.header('cache-control', 'no-store');
   const invalid = (reason: string, n = 1) =>
@@ -113,12 +113,20 @@ export function beaconFailed(
   status: number,
   reply: HeaderSink,
 ): string {
-  s.metrics.hit('e');
+  // A body refused before the route ran (4xx) was not counted yet; a failure inside it
+  // (5xx, thrown from collectBeacon) was, by collectBeacon itself.
+  if (status < 500) s.metrics.hit('e');
   const reason = status === 413 ? 'too_large' : status < 500 ? 'bad_body' : 'error';
   s.metrics.invalidHits.inc({ endpoint: 'e', reason });
   corsHeaders(s, req, reply);
   reply.header('cache-control', 'no-store');
   return reason;
+}
+
+/** An error's HTTP status: Fastify's carry `statusCode`, ours (HttpError, the limiter's) `status`. */
+export function beaconErrorStatus(err: unknown): number {
+  const e = err as { statusCode?: number; status?: number } | null;
+  return e?.statusCode ?? e?.status ?? 500;
 }
 
 /** `POST /e`, the tag's beacon: always 204; what cannot be used is counted, never shown. */
@@ -128,9 +136,8 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
   // even one refused before it (too large), is counted and answered 204 like any other.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err: { statusCode?: number; status?: number }, req, reply) => {
-    // Fastify's errors carry `statusCode`, ours (the rate limiter's HttpError) `status`.
-    const status = err.statusCode ?? err.status ?? 500;
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const status = beaconErrorStatus(err);
     // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
     if (status === 429) throw err;
     if (beaconFailed(s, req, status, reply) === 'error')
