@@ -62,7 +62,7 @@ export async function collectBeacon(
   body: unknown,
   reply: HeaderSink,
 ): Promise<void> {
-  if (status < 500) s.metrics.hit('e');
+  s.metrics.hit('e');
   corsHeaders(s, req, reply);
   reply.header('cache-control', 'no-store');
   const invalid = (reason: string, n = 1) =>
