@@ -217,7 +217,8 @@ export function singleEventLines(rows, opts) {
     `${opts.connections} keep-alive connections, wrk (one thread pinned to the last core), a fresh ` +
       'event id in every body; each target once per round, ' +
       `${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.durationS} s after a warm-up. ` +
-      "pixeltrail answers each request after its event's commit (adaptive group commit: a " +
+      'pixeltrail (a server of its own, started with an empty store) answers each request ' +
+      "after its event's commit (adaptive group commit: a " +
       'batch starts as soon as none is in flight). The bare server reads the same body, parses ' +
       'it and answers the same JSON, storing nothing. The floor ([floor-post-server.mjs](floor-post-server.mjs)) ' +
       'is the bare server plus durable recording alone: per event the dedup key claim, the touch ' +
