@@ -61,6 +61,17 @@ export function httpErrorBody(err: HttpError): Record<string, unknown> {
   return body;
 }
 
+/**
+ * An error's HTTP status: Fastify's errors carry `statusCode`, ours (HttpError, the rate
+ * limiter's among them) `status`. Scoped error handlers that read only one answered a
+ * limited request as a failure (the beacon's, the view signal's, the postbacks').
+ */
+export function errorStatus(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  const e = err as { statusCode?: number; status?: number } | null;
+  return e?.statusCode ?? e?.status ?? 500;
+}
+
 /** The body of a 500: what failed is logged, never told to the client. */
 export const INTERNAL_ERROR_BODY = { error: { code: 'internal', message: 'internal error' } };
 
@@ -68,8 +79,7 @@ export const INTERNAL_ERROR_BODY = { error: { code: 'internal', message: 'intern
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (IMAGE_ROUTES.has(req.url.split('?')[0])) {
-      const status =
-        err instanceof HttpError ? err.status : ((err as FastifyError).statusCode ?? 500);
+      const status = errorStatus(err);
       if (status >= 500) req.log.error({ err }, 'pixel request failed');
       const code = err instanceof HttpError ? err.code : 'error';
       return reply

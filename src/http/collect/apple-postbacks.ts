@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { PostbackFramework } from '../../domain/apple-postback.js';
 import { MAX_POSTBACK_BYTES, receivePostback } from '../../ingest/postback-receive.js';
-import { HttpError, replyStatus } from '../errors.js';
+import { errorStatus, HttpError, replyStatus } from '../errors.js';
 import type { Services } from '../services.js';
 
 /** Retry-After (seconds) when a postback could not be stored: the device sends it again. */
@@ -32,8 +32,8 @@ export function applePostbackRoutes(app: FastifyInstance, s: Services): void {
   // before it (too large, unreadable) is still answered 200 and counted.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  app.setErrorHandler((err: { statusCode?: number }, req, reply) => {
-    const status = err.statusCode ?? 500;
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const status = errorStatus(err);
     // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
     if (status === 429) throw err;
     const framework = frameworkOf(req.url);

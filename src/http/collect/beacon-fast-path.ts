@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
+import { errorStatus } from '../errors.js';
 import type { ClientWindows } from '../plugins/client-windows.js';
 import { browserRequest } from '../plugins/node-request.js';
 import { limitHeaders, limitOf, RATE_WINDOW_MS } from '../plugins/rate-limits.js';
@@ -7,7 +8,7 @@ import { NOSNIFF } from '../plugins/security-headers.js';
 import type { TrustFn } from '../plugins/trust-proxy.js';
 import type { HeaderSink } from '../request/identity.js';
 import type { Services } from '../services.js';
-import { beaconErrorStatus, beaconFailed, collectBeacon, MAX_BEACON_BYTES } from './beacon.js';
+import { beaconFailed, collectBeacon, MAX_BEACON_BYTES } from './beacon.js';
 import { readBody, replay } from './post-fast-path.js';
 
 /** What the beacon's fast path needs of the app around it (see pixelFastPath). */
@@ -100,7 +101,7 @@ export function beaconFastPath(
             // but nothing in collectBeacon throws one; the limiter's headers stay, the rest
             // is set anew.
             const failed = new HeaderList(limits);
-            if (beaconFailed(s, view, beaconErrorStatus(err), failed) === 'error')
+            if (beaconFailed(s, view, errorStatus(err), failed) === 'error')
               deps.log().error({ err }, 'beacon request failed');
             send(res, failed.list);
           },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Arrival, ingest, type RequestFacts } from '../../ingest/ingest.js';
+import { errorStatus } from '../errors.js';
 import { requestConsent } from '../request/consent.js';
 import { type BrowserRequest, type HeaderSink, requestUser } from '../request/identity.js';
 import type { Query } from '../request/query.js';
@@ -123,12 +124,6 @@ export function beaconFailed(
   return reason;
 }
 
-/** An error's HTTP status: Fastify's carry `statusCode`, ours (HttpError, the limiter's) `status`. */
-export function beaconErrorStatus(err: unknown): number {
-  const e = err as { statusCode?: number; status?: number } | null;
-  return e?.statusCode ?? e?.status ?? 500;
-}
-
 /** `POST /e`, the tag's beacon: always 204; what cannot be used is counted, never shown. */
 export function beaconRoute(app: FastifyInstance, s: Services): void {
   // In a scope of its own: whatever the body's type (sendBeacon's Blob may have none, a
@@ -137,7 +132,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.setErrorHandler((err: unknown, req, reply) => {
-    const status = beaconErrorStatus(err);
+    const status = errorStatus(err);
     // The rate limiter's 429 keeps its Retry-After (the app's handler answers it).
     if (status === 429) throw err;
     if (beaconFailed(s, req, status, reply) === 'error')

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import { adsPermitted } from '../../domain/consent.js';
 import { parseViewSignal, viewOf } from '../../domain/viewability.js';
+import { errorStatus } from '../errors.js';
 import { describedOnly } from '../openapi.js';
 import { requestConsent } from '../request/consent.js';
 import type { BrowserRequest } from '../request/identity.js';
@@ -122,13 +123,11 @@ export function viewSignalRoutes(app: FastifyInstance, s: Services): void {
     // is read as text and left unread, and a body refused before the route still gets 204.
     beacon.removeAllContentTypeParsers();
     beacon.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    beacon.setErrorHandler((err: { statusCode?: number }, req, reply) => {
-      if (err.statusCode === 429) throw err;
-      s.metrics.invalidHits.inc({
-        endpoint: 'v',
-        reason: (err.statusCode ?? 500) < 500 ? 'bad_body' : 'error',
-      });
-      if ((err.statusCode ?? 500) >= 500) req.log.error({ err }, 'view signal failed');
+    beacon.setErrorHandler((err: unknown, req, reply) => {
+      const status = errorStatus(err);
+      if (status === 429) throw err;
+      s.metrics.invalidHits.inc({ endpoint: 'v', reason: status < 500 ? 'bad_body' : 'error' });
+      if (status >= 500) req.log.error({ err }, 'view signal failed');
       return reply.header('cache-control', 'no-store').status(204).send();
     });
     const post = {
