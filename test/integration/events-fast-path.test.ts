@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
 import { fastPathServer } from '../helpers/fast-path-server.js';
 import { startPixeltrail, tempDir, testConfig } from '../helpers/pixeltrail.js';
+import { storedByKey, storedIp } from '../helpers/stored-event.js';
 
 type Running = { server: Server; base: string };
 const PER_KEY = 3;
@@ -582,6 +583,38 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
     expect(statuses[0]).toBe(204);
     expect(last.at(-1)?.['retry-after']).toBeDefined();
     expect(await beaconCounters(fastLimited)).toEqual(await beaconCounters(referenceLimited));
+  });
+
+  it('EF07 behind a trusted proxy: the forwarded address and scheme, the Secure cookie, as Fastify', async () => {
+    const proxied = { ...config(false), trust_proxy: true };
+    const pair = [
+      await startPixeltrail(proxied, tempDir()),
+      await startPixeltrail(proxied, tempDir(), { fastPaths: false }),
+    ];
+    try {
+      const forwarded = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
+      const consented = { consent: { ads: true, analytics: true } };
+      for (const ask of [
+        beacon({ events: [tagEvent('ef7-1', consented)] }, forwarded),
+        beacon({ events: [tagEvent('ef7-2', consented)] }, { 'x-forwarded-for': '203.0.113.7' }),
+        beacon({ events: [tagEvent('ef7-3')] }, { ...forwarded, 'sec-gpc': '1', cookie: COOKIE }),
+      ]) {
+        const [got, want] = [await answer(pair[0].base, ask), await answer(pair[1].base, ask)];
+        expect(got).toEqual(want);
+      }
+      const first = await answer(
+        pair[0].base,
+        beacon({ events: [tagEvent('ef7-4', consented)] }, forwarded),
+      );
+      expect(String((first.headers as Record<string, unknown>)['set-cookie'])).toMatch(/; Secure/);
+      // Each stored the forwarded address, not the proxy's.
+      for (const r of pair) {
+        const e = await storedByKey(r.server.services.store, 'env_t', 'Purchase', 'ef7-1');
+        expect(e?.event.user.ip).toBe(storedIp(r.server, '203.0.113.7'));
+      }
+    } finally {
+      for (const r of pair) await r.server.close();
+    }
   });
 
   it('EF06 answers a plain beacon itself and hands every other one to Fastify, body whole', async () => {
