@@ -258,9 +258,63 @@ describe.skipIf(!HAS_CHROMIUM)('browser tag', () => {
 
   it('T05c reads the cookies with the Cookie Store API where there is one: no document.cookie read, the id kept', async () => {
     await countCookieReads();
+    // When the Cookie Store answered, and when the page first read document.cookie: the tag
+    // falls back to document.cookie only for a read that failed or took over its wait
+    // (READ_WAIT_MS, src/tag/idle.ts), which a CI box under load has seen happen.
+    await page.addInitScript(() => {
+      const w = window as unknown as {
+        __store: { started?: number; settled?: number; ok?: boolean };
+        __firstRead?: number;
+        cookieStore?: { getAll: () => Promise<unknown> };
+      };
+      w.__store = {};
+      const store = w.cookieStore;
+      if (!store) return;
+      const getAll = store.getAll.bind(store);
+      store.getAll = () => {
+        w.__store.started ??= performance.now();
+        return getAll().then(
+          (v) => {
+            w.__store.settled ??= performance.now();
+            w.__store.ok ??= true;
+            return v;
+          },
+          (e) => {
+            w.__store.settled ??= performance.now();
+            w.__store.ok ??= false;
+            throw e;
+          },
+        );
+      };
+      const cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie')!;
+      Object.defineProperty(Document.prototype, 'cookie', {
+        ...cookie,
+        get() {
+          w.__firstRead ??= performance.now();
+          return cookie.get!.call(this);
+        },
+      });
+    });
     const [first, second, reads] = await twoVisits();
     expect(second.user.anonymous_id).toBe(first.user.anonymous_id);
-    expect(reads).toBe(0);
+    const { store, firstRead } = await page.evaluate(() => {
+      const w = window as unknown as {
+        __store: { started?: number; settled?: number; ok?: boolean };
+        __firstRead?: number;
+      };
+      return { store: w.__store, firstRead: w.__firstRead };
+    });
+    // The tag asked the Cookie Store.
+    expect(store.started).toBeDefined();
+    if (
+      store.ok === true &&
+      store.settled !== undefined &&
+      store.settled <= (firstRead ?? Infinity)
+    )
+      expect(reads).toBe(0);
+    // A read before the Cookie Store answered is the fallback: only after the whole wait.
+    else if (firstRead !== undefined && store.ok !== false)
+      expect(firstRead - (store.started as number)).toBeGreaterThanOrEqual(2_900);
   });
 
   it('T05d without the Cookie Store API (plain-HTTP pages, older browsers) reads document.cookie: the id kept', async () => {
