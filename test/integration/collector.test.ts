@@ -34,6 +34,32 @@ const get = (path: string, headers: Record<string, string> = {}) =>
 
 const metric = (name: string, labels: string) => metricValue(base, name, labels);
 
+/** The tag's beacon from the shop's page with one Lead. */
+function leadBeacon(eventId: string): Promise<Response> {
+  return fetch(`${base}/e`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
+    body: JSON.stringify({ events: [{ env_id: 'env_t', event_name: 'Lead', event_id: eventId }] }),
+  });
+}
+
+type RecordEvents = Server['services']['pipeline']['recordEvents'];
+
+/** Runs `fn` with the pipeline's recordEvents replaced by `fake(the real one)`, then restores it. */
+async function withRecordEvents(
+  fake: (record: RecordEvents) => RecordEvents,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const pipeline = server.services.pipeline;
+  const record = pipeline.recordEvents.bind(pipeline);
+  pipeline.recordEvents = fake(record);
+  try {
+    await fn();
+  } finally {
+    pipeline.recordEvents = record;
+  }
+}
+
 async function conversion(eventId: string) {
   return waitFor(async () => {
     const list = (await admin(base, '/api/conversions?env_id=env_t&limit=1000')).body.conversions;
@@ -393,71 +419,44 @@ describe('event pixel and tag beacon', () => {
 
   it('B03b /e answers after its commit: the event is stored when the 204 comes', async () => {
     // The beacon's commit is held 100 ms: a route answering before it would answer first.
-    const pipeline = server.services.pipeline;
-    const recordEvents = pipeline.recordEvents.bind(pipeline);
     const order: string[] = [];
-    pipeline.recordEvents = async (events) => {
-      await new Promise((r) => setTimeout(r, 100));
-      const outcomes = await recordEvents(events);
-      order.push('committed');
-      return outcomes;
-    };
-    try {
-      const res = await fetch(`${base}/e`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
-        body: JSON.stringify({
-          events: [{ env_id: 'env_t', event_name: 'Lead', event_id: 'b3b', user: {} }],
-        }),
-      });
-      order.push('answered');
-      expect(res.status).toBe(204);
-      expect(order).toEqual(['committed', 'answered']);
-      // Read once, without flushing or waiting: the 204 came after the commit.
-      expect(await storedByKey(server.services.store, 'env_t', 'Lead', 'b3b')).toBeTruthy();
-    } finally {
-      pipeline.recordEvents = recordEvents;
-    }
+    await withRecordEvents(
+      (record) => async (events) => {
+        await new Promise((r) => setTimeout(r, 100));
+        const outcomes = await record(events);
+        order.push('committed');
+        return outcomes;
+      },
+      async () => {
+        const res = await leadBeacon('b3b');
+        order.push('answered');
+        expect(res.status).toBe(204);
+        expect(order).toEqual(['committed', 'answered']);
+        // Read once, without flushing or waiting: the 204 came after the commit.
+        expect(await storedByKey(server.services.store, 'env_t', 'Lead', 'b3b')).toBeTruthy();
+      },
+    );
   });
 
   it('B03c /e answers 204 when its commit fails: the page never sees an error', async () => {
-    const pipeline = server.services.pipeline;
-    const recordEvents = pipeline.recordEvents.bind(pipeline);
-    pipeline.recordEvents = () => Promise.reject(new IngestRefused('store_unavailable'));
-    try {
-      const res = await fetch(`${base}/e`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
-        body: JSON.stringify({
-          events: [{ env_id: 'env_t', event_name: 'Lead', event_id: 'b3c' }],
-        }),
-      });
-      expect(res.status).toBe(204);
-      expect(await res.text()).toBe('');
-    } finally {
-      pipeline.recordEvents = recordEvents;
-    }
+    await withRecordEvents(
+      () => () => Promise.reject(new IngestRefused('store_unavailable')),
+      async () => {
+        const res = await leadBeacon('b3c');
+        expect(res.status).toBe(204);
+        expect(await res.text()).toBe('');
+      },
+    );
   });
 
   it('B03d a beacon that fails inside the route is one hit and one error, not two hits', async () => {
-    const pipeline = server.services.pipeline;
-    const recordEvents = pipeline.recordEvents.bind(pipeline);
-    pipeline.recordEvents = () => Promise.reject(new Error('a bug of ours'));
     const hits = () => metric('pixeltrail_hits_total', 'endpoint="e"');
     const errors = () => metric('pixeltrail_invalid_hits_total', 'endpoint="e",reason="error"');
     const [hitsBefore, errorsBefore] = [await hits(), await errors()];
-    try {
-      const res = await fetch(`${base}/e`, {
-        method: 'POST',
-        headers: { 'content-type': 'text/plain', origin: 'http://shop.test', 'user-agent': UA },
-        body: JSON.stringify({
-          events: [{ env_id: 'env_t', event_name: 'Lead', event_id: 'b3d' }],
-        }),
-      });
-      expect(res.status).toBe(204);
-    } finally {
-      pipeline.recordEvents = recordEvents;
-    }
+    await withRecordEvents(
+      () => () => Promise.reject(new Error('a bug of ours')),
+      async () => expect((await leadBeacon('b3d')).status).toBe(204),
+    );
     expect(await hits()).toBe(hitsBefore + 1);
     expect(await errors()).toBe(errorsBefore + 1);
   });
