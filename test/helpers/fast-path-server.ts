@@ -12,7 +12,7 @@ import type { Server } from '../../src/server.js';
 export async function fastPathServer(
   running: { server: Server },
   fastify: http.RequestListener,
-): Promise<{ base: string; close: () => Promise<void> }> {
+): Promise<{ base: string; close: () => Promise<void>; server: http.Server }> {
   const { services, app } = running.server;
   const factory = pixelFastPath({
     services,
@@ -28,6 +28,7 @@ export async function fastPathServer(
   }) as http.Server;
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return {
+    server: srv,
     base: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => srv.close(() => r())),
   };

@@ -5,6 +5,7 @@
  * without the fast paths is the reference, asked the same questions in the same order, and
  * anything the fast path does not take itself must reach Fastify with its body intact.
  */
+import { once } from 'node:events';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
@@ -75,6 +76,8 @@ interface Ask {
   body: string | Buffer;
   /** Sent with Transfer-Encoding: chunked instead of a Content-Length. */
   chunked?: boolean;
+  /** The body's first bytes go at once, the rest once this settles. */
+  midBody?: Promise<void>;
 }
 
 /** The headers given a value. */
@@ -121,6 +124,10 @@ function answer(
       const b = Buffer.from(ask.body);
       req.write(b.subarray(0, 5));
       req.end(b.subarray(5));
+    } else if (ask.midBody) {
+      const b = Buffer.from(ask.body);
+      req.write(b.subarray(0, 5));
+      void ask.midBody.then(() => req.end(b.subarray(5)));
     } else req.end(ask.body);
   });
 }
@@ -583,6 +590,42 @@ describe('POST /v1/events through the fast path answers as Fastify does', () => 
     expect(statuses[0]).toBe(204);
     expect(last.at(-1)?.['retry-after']).toBeDefined();
     expect(await beaconCounters(fastLimited)).toEqual(await beaconCounters(referenceLimited));
+  });
+
+  it('EF08 a request whose IP or key used its window up while the body came in goes to Fastify, body whole', async () => {
+    const cases: [Ask, (i: number) => Ask, number][] = [
+      [
+        beacon({ events: [tagEvent('ef8-slow')] }),
+        (i) => beacon({ events: [tagEvent(`ef8-${i}`)] }),
+        PER_IP,
+      ],
+      [
+        { body: events(purchase('ef8-k-slow')) },
+        (i) => ({ body: events(purchase(`ef8-k${i}`)) }),
+        PER_KEY,
+      ],
+    ];
+    for (const [ask, other, limit] of cases) {
+      const seen: string[] = [];
+      const { base, close, server } = await fastPathServer(fastLimited, recordingFastify(seen));
+      try {
+        let release = () => {};
+        const midBody = new Promise<void>((r) => {
+          release = r;
+        });
+        // The head is in (and passed the limit check) before the others are sent.
+        const headIn = once(server, 'request');
+        const pending = answer(base, { ...ask, midBody });
+        await headIn;
+        for (let i = 0; i < limit; i++)
+          expect((await answer(base, other(i))).body).not.toBe('fastify');
+        release();
+        expect((await pending).body).toBe('fastify');
+        expect(seen).toEqual([`POST ${ask.path ?? '/v1/events'} ${ask.body}`]);
+      } finally {
+        await close();
+      }
+    }
   });
 
   it('EF07 behind a trusted proxy: the forwarded address and scheme, the Secure cookie, as Fastify', async () => {
