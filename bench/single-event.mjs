@@ -302,6 +302,8 @@ async function main() {
     PIXELTRAIL_DATA: path.join(dir, 'data'),
   };
   const pixeltrail = await startServer('pixeltrail', [...prof, 'dist/cli.js', 'serve'], env, dir);
+  // Every request (warm-up included, as in the profile) stored one event.
+  let stored = 0;
   try {
     const rows = await singleEventBench(pixeltrail, opts);
     process.stdout.write(
@@ -314,12 +316,12 @@ async function main() {
       process.stdout.write(
         `${r.name.padEnd(32)} ${Math.round(r.rps).toString().padStart(7)} req/s ` +
           `(${Math.round(r.minRps)}-${Math.round(r.maxRps)})  ${r.cpuUsPerReq?.toFixed(1)} µs CPU/req  ` +
-          `p50 ${r.p50} p99 ${r.p99} ms  ÷bare ${r.ratioBare?.toFixed(2)}` +
+          `p50 ${r.p50} p99 ${r.p99} ms${r.ratioBare == null ? '' : `  ÷bare ${r.ratioBare.toFixed(2)}`}` +
           `${r.ratioFloor == null ? '' : `  ÷floor ${r.ratioFloor.toFixed(2)}`}  non2xx ${r.non2xx}  ` +
           `gen ${Math.round(100 * r.genShare)}%${r.held === false ? '  STORED MISMATCH' : ''}\n`,
       );
-    const { events } = await stats(pixeltrail.base);
-    process.stdout.write(`events stored: ${events}\n`);
+    stored = (await stats(pixeltrail.base)).events;
+    process.stdout.write(`events stored: ${stored}\n`);
   } finally {
     await stopServer(pixeltrail);
     for (const c of children) c.kill('SIGKILL');
@@ -327,7 +329,7 @@ async function main() {
   if (values.profile) {
     const { summarizeProfile } = await import('./cpu-profile-summary.mjs');
     const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-    process.stdout.write(`${summarizeProfile(path.join(profileDir, file), ROOT, 1)}\n`);
+    process.stdout.write(`${summarizeProfile(path.join(profileDir, file), ROOT, stored)}\n`);
     log(`kept ${dir}`);
   } else fs.rmSync(dir, { recursive: true, force: true });
 }
