@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { touchMaker } from '../../test/helpers/touch.js';
 import type { ConversionIdentity } from './attribution.js';
-import { conversionPathTouches, type PathRules } from './conversion-path.js';
-import type { Touch } from './event.js';
+import {
+  conversionPathTouches,
+  MAX_PROBABILISTIC_PATH_TOUCHES,
+  type PathRules,
+} from './conversion-path.js';
 import { deterministicOnly, iosProbabilisticOff } from './mobile-platform.js';
 
 const H = 3600;
@@ -45,11 +48,11 @@ describe('conversion path touches', () => {
     const touches = [
       touch({ kind: 'click', touch_id: 'CLK-3d', time: NOW - 3 * D }),
       touch({ touch_id: 'IMP-25h', time: NOW - 25 * H }),
-      touch({ kind: 'click', touch_id: 'CLK-20h', time: NOW - 20 * H, user_agent: 'UA' }),
+      touch({ kind: 'click', touch_id: 'CLK-20h', time: NOW - 20 * H }),
       touch({ touch_id: 'IMP-1h', time: NOW - H }),
     ];
     expect(ids(conversionPathTouches(who, touches, rules))).toEqual([
-      ['CLK-20h', 'ip+ua'],
+      ['CLK-20h', 'ip'],
       ['IMP-1h', 'ip'],
     ]);
   });
@@ -78,10 +81,8 @@ describe('conversion path touches', () => {
     const only = deterministicOnly(iosProbabilisticOff('user.os ios'));
     const ios: PathRules = { ...rules, exclude: (_touch, key) => only(key) };
     expect(conversionPathTouches(who, touches, ios)).toEqual([]);
-    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([
-      ['IMP-ipua', 'ip+ua'],
-      ['CLK-ip', 'ip'],
-    ]);
+    // Allowed, the device's ip+ua impression keeps the bare address's click off (CPT06).
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([['IMP-ipua', 'ip+ua']]);
   });
 
   it('CPT05 deterministic touches of any key keep their own lookback and match key', () => {
@@ -96,5 +97,37 @@ describe('conversion path touches', () => {
       ['IMP-6d', 'user_id'],
       ['CLK-5d', 'cookie'],
     ]);
+  });
+
+  it("CPT06 the same device's ip+ua touches keep the bare address's other visitors off the path", () => {
+    const who = buyer({ anonymous_id: 'anon-new', ip: OFFICE_IP, user_agent: 'UA' });
+    const touches = [
+      touch({ kind: 'click', touch_id: 'CLK-stranger', time: NOW - H }),
+      touch({ touch_id: 'IMP-device', time: NOW - 3 * H, user_agent: 'UA' }),
+      touch({ kind: 'visit', touch_id: 'VIS-stranger', time: NOW - 2 * H, dest_id: null }),
+    ];
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([['IMP-device', 'ip+ua']]);
+  });
+
+  it('CPT07 a busy address gives a path its newest address-matched touches, no more', () => {
+    const who = buyer({ anonymous_id: 'anon-new', ip: OFFICE_IP, user_agent: 'UA' });
+    const n = MAX_PROBABILISTIC_PATH_TOUCHES + 30;
+    // Strangers' impressions a minute apart, the newest a minute before the purchase.
+    const touches = Array.from({ length: n }, (_, i) =>
+      touch({ touch_id: `IMP-${String(i).padStart(3, '0')}`, time: NOW - (n - i) * 60 }),
+    );
+    const path = conversionPathTouches(who, touches, rules);
+    expect(path.map((t) => t.touch_id)).toEqual(
+      touches.slice(-MAX_PROBABILISTIC_PATH_TOUCHES).map((t) => t.touch_id),
+    );
+  });
+
+  it("CPT08 the bound leaves a person's own touches whole, however many", () => {
+    const who = buyer({ anonymous_id: 'anon-buyer', ip: OFFICE_IP, user_agent: 'UA' });
+    const n = MAX_PROBABILISTIC_PATH_TOUCHES + 5;
+    const touches = Array.from({ length: n }, (_, i) =>
+      touch({ touch_id: `IMP-own-${i}`, anonymous_id: 'anon-buyer', time: NOW - (i + 1) * 60 }),
+    );
+    expect(conversionPathTouches(who, touches, rules)).toHaveLength(n);
   });
 });

@@ -15,6 +15,14 @@ import type { TrafficSource } from './traffic-source.js';
  */
 export const VISIT_SESSION_S = 30 * 60;
 
+/**
+ * The most touches matched only by address (`ip+ua`, `ip`) a path keeps: the newest. More
+ * than this inside the probabilistic window is an address many people share (a carrier's NAT,
+ * an office): a multi-touch model spreading credit over hundreds of strangers' touches is
+ * noise, and the path row (tens of KB of JSON, written per conversion) was the cost (issue 22).
+ */
+export const MAX_PROBABILISTIC_PATH_TOUCHES = 20;
+
 /** One touch of a conversion path, with the key that tied it to the converting person. */
 export interface MatchedTouch {
   kind: TouchKind;
@@ -80,7 +88,9 @@ function inProbabilisticWindow({ touch, gap_s }: Keyed, rules: PathRules): boole
  * decide the credit. DESIGN §6 still holds: a shared office or carrier IP never moves credit
  * from the person's own touches, so when any touch is matched deterministically, IP-matched
  * ones (`ip+ua`, `ip`) are left out; else they count only inside the probabilistic windows,
- * and never when the event's rule bars them (an iOS app event, issue 25).
+ * and never when the event's rule bars them (an iOS app event, issue 25). Of those, only the
+ * strongest key present counts (the same device's `ip+ua` over the bare address, as §6 orders
+ * the evidence), and only the newest MAX_PROBABILISTIC_PATH_TOUCHES of them.
  */
 export function conversionPathTouches(
   who: ConversionIdentity,
@@ -95,22 +105,29 @@ export function conversionPathTouches(
     if (key && !rules.exclude?.(touch, key, gap_s)) keyed.push({ touch, key, gap_s });
   }
   const ownTouches = keyed.some((k) => matchTypeOf(k.key) === 'deterministic');
-  const out: MatchedTouch[] = [];
-  for (const k of keyed) {
-    if (matchTypeOf(k.key) === 'probabilistic' && (ownTouches || !inProbabilisticWindow(k, rules)))
-      continue;
-    const t = k.touch;
-    out.push({
-      kind: t.kind,
-      touch_id: t.touch_id,
-      dest_id: t.dest_id,
-      campaign_id: t.campaign_id,
-      time: t.time,
-      match_key: k.key,
-      ...(t.traffic_source ? { traffic_source: t.traffic_source } : {}),
-    });
-  }
-  return collapseVisits(
-    out.sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id)),
+  const kept = ownTouches
+    ? keyed.filter((k) => matchTypeOf(k.key) === 'deterministic')
+    : strongestOnly(keyed.filter((k) => inProbabilisticWindow(k, rules)));
+  const path = collapseVisits(
+    kept.map(matchedTouch).sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id)),
   );
+  return ownTouches ? path : path.slice(-MAX_PROBABILISTIC_PATH_TOUCHES);
+}
+
+/** The probabilistic matches of the strongest key among them: `ip+ua` when there is one. */
+function strongestOnly(probabilistic: Keyed[]): Keyed[] {
+  const device = probabilistic.filter((k) => k.key === 'ip+ua');
+  return device.length > 0 ? device : probabilistic;
+}
+
+function matchedTouch({ touch: t, key }: Keyed): MatchedTouch {
+  return {
+    kind: t.kind,
+    touch_id: t.touch_id,
+    dest_id: t.dest_id,
+    campaign_id: t.campaign_id,
+    time: t.time,
+    match_key: key,
+    ...(t.traffic_source ? { traffic_source: t.traffic_source } : {}),
+  };
 }
