@@ -1,3 +1,4 @@
+import { MAX_PROBABILISTIC_PATH_TOUCHES } from '../../domain/conversion-path.js';
 import type { Touch } from '../../domain/event.js';
 import type { ConversionsTable, EventsTable, TouchesTable } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
@@ -131,6 +132,11 @@ export const PATH_CONFLICT = `on conflict ("env_id", "conversion_id") do update 
 export const MAX_TOUCHES_PER_LOOKUP = 200;
 /** Visits read per lookup key, apart from its ad touches: the newest, for conversion paths. */
 export const MAX_VISITS_PER_LOOKUP = 100;
+/**
+ * Visits read by IP address: no more than a path keeps of the touches an address alone
+ * matches (conversion-path.ts), since a visit earns no destination's credit (issue 22).
+ */
+export const MAX_IP_VISITS_PER_LOOKUP = MAX_PROBABILISTIC_PATH_TOUCHES;
 
 // Named columns, not `*`: a prepared statement whose result columns change (a migration
 // adding one) fails on every later run instead of being planned again.
@@ -147,17 +153,23 @@ export const TOUCH_KIND_CLASSES = [AD_TOUCHES, VISITS] as const;
 
 /**
  * The newest touches of one environment since a time that match `where`: its ad touches
- * (one range of a partial (env_id, key, time) index) and, when `visits`, its visits apart,
- * each with its own bound, so visits never push an impression or a click out of attribution
- * (DESIGN §6). `env` and `since` are SQL: placeholders or columns; placeholders are taken
- * twice when `visits` (see touchLookupParams).
+ * (one range of a partial (env_id, key, time) index) and, when `visits`, its newest
+ * `visitLimit` visits apart, each with its own bound, so visits never push an impression or a
+ * click out of attribution (DESIGN §6). `env` and `since` are SQL: placeholders or columns;
+ * placeholders are taken twice when `visits` (see touchLookupParams).
  */
-export function touchLookupText(env: string, since: string, where: string, visits: boolean) {
+export function touchLookupText(
+  env: string,
+  since: string,
+  where: string,
+  visits: boolean,
+  visitLimit = MAX_VISITS_PER_LOOKUP,
+) {
   const part = (kind: string, limit: number, alias: string) =>
     `select * from (${TOUCH_SELECT} from "touches" where "env_id" = ${env} and "time" >= ${since}
     and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
   const ads = part(AD_TOUCHES, MAX_TOUCHES_PER_LOOKUP, 'ads');
-  return visits ? `${ads} union all ${part(VISITS, MAX_VISITS_PER_LOOKUP, 'visits')}` : ads;
+  return visits ? `${ads} union all ${part(VISITS, visitLimit, 'visits')}` : ads;
 }
 
 /** The parameters of a touchLookupText of placeholders: `key` after env and since, per part. */
