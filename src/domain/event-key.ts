@@ -24,3 +24,13 @@ export function receivedMsOfKey(key: string): number | null {
   const ms = Number.parseInt(part, 36);
   return Number.isSafeInteger(ms) ? ms : null;
 }
+
+/**
+ * The id of the conversion an event becomes: its key with `cv_` for `ev_`. Always made so
+ * (since the first ingest), which lets the store find an event's conversions by their primary
+ * key (env_id, conversion_id) and keep no index on `event_pk` (issue 22: one b-tree fewer
+ * written per conversion row).
+ */
+export function conversionIdOf(eventKey: string): string {
+  return `cv_${eventKey.slice(PREFIX.length)}`;
+}

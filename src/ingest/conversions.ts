@@ -5,7 +5,7 @@ import type { ClearUserInfo } from '../domain/customer-info.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { dedupRowIndex } from '../domain/dedup-credit.js';
 import type { TrackedEvent } from '../domain/event.js';
-import { eventKey } from '../domain/event-key.js';
+import { conversionIdOf, eventKey } from '../domain/event-key.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
 import type {
   ConversionPathRecord,
@@ -74,7 +74,7 @@ export function conversionRows(
   { rawIp, clearUser }: RideAlong,
 ): ConversionRows {
   const otherCopy = copies?.expectsOtherCopy(e.env_id, e.event_name, e.source, nowMs) ?? true;
-  const conversion_id = `cv_${pk.slice(3)}`;
+  const conversion_id = conversionIdOf(pk);
   const conversions: ConversionRecord[] = [];
   const deliveries: DeliveryRequest[] = [];
   for (const d of dests) {
@@ -169,7 +169,7 @@ export async function reattribute(
   { nowMs, platforms, apps }: Timing,
   { rawIp, clearUser }: RideAlong,
 ) {
-  const rows = await tx.conversionsOfEvent(pk);
+  const rows = await tx.conversionsOfEvent(merged.env_id, pk);
   const open = rows.filter(
     (c) => c.reason !== CONSENT_DENIED && c.reason !== LIMITED_DATA_USE && c.reason !== NOT_HUMAN,
   );

@@ -62,7 +62,7 @@ export interface LateCopy {
  */
 export async function settleLateCopy(tx: IngestTx, copy: LateCopy): Promise<void> {
   const { stored, merged } = copy;
-  const conversions = await tx.conversionsOfEvent(stored.pk);
+  const conversions = await tx.conversionsOfEvent(merged.env_id, stored.pk);
   if (conversions.length === 0) return;
   const rows = await tx.deliveriesOfConversion(merged.env_id, conversions[0].conversion_id);
   if (!adsPermitted(merged.consent)) {

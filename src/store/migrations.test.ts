@@ -48,6 +48,7 @@ describe('migrations', () => {
       '0033_fraud_verdicts',
       '0036_clustered_ingest_keys',
       '0038_views_per_destination',
+      '0039_conversions_by_event_dropped',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

@@ -100,7 +100,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     const stored = async (event_id: string, event_name = 'Purchase') => {
       const key = await dedupKey(store, ENV, event_name, event_id);
       const ev = key && (await store.ingest((tx) => tx.getEvent(key.event_pk)));
-      const conversions = ev ? await store.ingest((tx) => tx.conversionsOfEvent(ev.pk)) : [];
+      const conversions = ev ? await store.ingest((tx) => tx.conversionsOfEvent(ENV, ev.pk)) : [];
       return { ev, conversions };
     };
     const deliveriesOf = async (conversion_id: string) =>

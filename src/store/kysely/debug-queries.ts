@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { receivedMsOfKey } from '../../domain/event-key.js';
+import { conversionIdOf, receivedMsOfKey } from '../../domain/event-key.js';
 import type { Database } from '../schema.js';
 import type { EventFilter, EventTrail, HealthCounts, StoredEvent } from '../store.js';
 import { attemptFromRow, conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
@@ -32,7 +32,12 @@ export async function eventTrail(db: Kysely<Database>, pk: string): Promise<Even
   const row = await q.executeTakeFirst();
   if (!row) return null;
   const conversions = (
-    await db.selectFrom('conversions').selectAll().where('event_pk', '=', pk).execute()
+    await db
+      .selectFrom('conversions')
+      .selectAll()
+      .where('env_id', '=', row.env_id)
+      .where('conversion_id', '=', conversionIdOf(pk))
+      .execute()
   ).map(conversionFromRow);
   const ids = [...new Set(conversions.map((c) => c.conversion_id))];
   const outbox =

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
-import { receivedMsOfKey } from '../../domain/event-key.js';
+import { conversionIdOf, receivedMsOfKey } from '../../domain/event-key.js';
 import type { Database, TouchesTable } from '../schema.js';
 import type {
   ConversionPathRecord,
@@ -327,11 +327,12 @@ export class KyselyIngestTx implements IngestTx {
     return Number(row?.n ?? 0);
   }
 
-  async conversionsOfEvent(event_pk: string) {
+  async conversionsOfEvent(env_id: string, event_pk: string) {
     const rows = await this.db
       .selectFrom('conversions')
       .selectAll()
-      .where('event_pk', '=', event_pk)
+      .where('env_id', '=', env_id)
+      .where('conversion_id', '=', conversionIdOf(event_pk))
       .execute();
     return rows.map(conversionFromRow);
   }

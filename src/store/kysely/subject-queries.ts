@@ -7,6 +7,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Touch } from '../../domain/event.js';
+import { conversionIdOf } from '../../domain/event-key.js';
 import type { Database } from '../schema.js';
 import type {
   Erasure,
@@ -214,7 +215,7 @@ async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<Subjec
       .selectFrom('conversions')
       .selectAll()
       .where('env_id', '=', k.env_id)
-      .where('event_pk', 'in', part)
+      .where('conversion_id', 'in', part.map(conversionIdOf))
       .execute();
     conversions.push(...rows.map(conversionFromRow));
   }

@@ -86,7 +86,8 @@ export interface IngestTx {
     to: number,
     cap: number,
   ): Promise<number>;
-  conversionsOfEvent(event_pk: string): Promise<ConversionRecord[]>;
+  /** The rows of the conversion an event became (one per destination), by its id. */
+  conversionsOfEvent(env_id: string, event_pk: string): Promise<ConversionRecord[]>;
   putConversion(c: ConversionRecord): Promise<void>;
   /** The delivery rows of one conversion (one per destination it was queued for). */
   deliveriesOfConversion(env_id: string, conversion_id: string): Promise<OutboxRecord[]>;
