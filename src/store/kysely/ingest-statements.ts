@@ -11,6 +11,8 @@ export interface DirectRun {
   rows(text: string, params: readonly unknown[]): unknown[];
   /** The number of rows a writing statement changed. */
   changes(text: string, params: readonly unknown[]): number;
+  /** A reading statement's rows as arrays of values, in the order it selects them. */
+  arrays(text: string, params: readonly unknown[]): unknown[][];
 }
 
 /**
@@ -47,6 +49,16 @@ export class IngestStatements {
     return db
       .executeQuery<R>(CompiledQuery.raw(this.forDialect(text), [...params]))
       .then((r) => r.rows as R[]);
+  }
+
+  /**
+   * The rows of a reading statement as arrays of values in its column order, where the
+   * connection can give them so (SQLite), else null (run it with `run`). A row as an object
+   * cost twice what its values cost: a Purchase from a busy address reads 220 touches, a
+   * fifth of its CPU time in making their objects (issue 22).
+   */
+  arrays(text: string, params: readonly unknown[]): unknown[][] | null {
+    return this.direct ? this.direct.arrays(text, params) : null;
   }
 
   /** Runs a writing statement and gives the number of rows it changed. */

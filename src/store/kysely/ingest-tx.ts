@@ -44,7 +44,13 @@ import {
   setClearUser,
 } from './late-copy-queries.js';
 import { addTouchDays } from './report-queries.js';
-import { conversionFromRow, eventFromRow, eventToRow, touchFromRow } from './row-mappers.js';
+import {
+  conversionFromRow,
+  eventFromRow,
+  eventToRow,
+  touchFromRow,
+  touchFromValues,
+} from './row-mappers.js';
 import { PostgresSetWiseIngest } from './set-wise-ingest.js';
 
 /**
@@ -256,6 +262,16 @@ export class KyselyIngestTx implements IngestTx {
     const seen = new Set<number>();
     const out: Touch[] = [];
     for (const [text, params] of this.oneRoundTrip(queries)) {
+      const arrays = this.statements.arrays(text, params);
+      if (arrays) {
+        for (const values of arrays) {
+          const id = Number(values[0]); // TOUCH_COLUMNS start with the id
+          if (seen.has(id)) continue;
+          seen.add(id);
+          out.push(touchFromValues(values));
+        }
+        continue;
+      }
       for (const row of await this.run<Selectable<TouchesTable>>(text, params)) {
         if (seen.has(Number(row.id))) continue;
         seen.add(Number(row.id));

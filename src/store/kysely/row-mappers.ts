@@ -18,6 +18,7 @@ import type {
   OutboxStatus,
   StoredEvent,
 } from '../store.js';
+import { TOUCH_COLUMNS } from './ingest-columns.js';
 
 // PostgreSQL returns bigint as string; SQLite as number. Both come out as number.
 const num = (v: unknown): number => Number(v);
@@ -39,6 +40,39 @@ export function touchFromRow(r: Selectable<TouchesTable>): Touch {
     user_agent: r.user_agent,
     ...(r.traffic ? { traffic: r.traffic as Traffic } : {}),
     ...(r.traffic_source ? { traffic_source: JSON.parse(r.traffic_source) as TrafficSource } : {}),
+  };
+}
+
+/** Where each column of a touch is in a lookup's row of values (TOUCH_COLUMNS order). */
+const AT = Object.fromEntries(TOUCH_COLUMNS.map((c, i) => [c, i])) as Record<
+  (typeof TOUCH_COLUMNS)[number],
+  number
+>;
+
+/**
+ * A touch from its row's values in TOUCH_COLUMNS order (a lookup's rows as arrays, cheaper
+ * than objects on SQLite; see IngestStatements.arrays), as touchFromRow makes it.
+ */
+export function touchFromValues(v: readonly unknown[]): Touch {
+  const text = (c: keyof typeof AT) => v[AT[c]] as string;
+  const textOrNull = (c: keyof typeof AT) => v[AT[c]] as string | null;
+  const traffic = textOrNull('traffic');
+  const source = textOrNull('traffic_source');
+  return {
+    env_id: text('env_id'),
+    kind: text('kind') as TouchKind,
+    touch_id: text('touch_id'),
+    dest_id: textOrNull('dest_id'),
+    campaign_id: textOrNull('campaign_id'),
+    creative_id: textOrNull('creative_id'),
+    placement_id: textOrNull('placement_id'),
+    time: num(v[AT.time]),
+    anonymous_id: textOrNull('anonymous_id'),
+    user_id: textOrNull('user_id'),
+    ip: textOrNull('ip'),
+    user_agent: textOrNull('user_agent'),
+    ...(traffic ? { traffic: traffic as Traffic } : {}),
+    ...(source ? { traffic_source: JSON.parse(source) as TrafficSource } : {}),
   };
 }
 

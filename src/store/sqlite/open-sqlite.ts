@@ -41,6 +41,7 @@ const MAX_CACHED_STATEMENTS = 500;
  */
 function cachingStatements(sqlite: BetterSqlite3.Database) {
   const cache = new Map<string, BetterSqlite3.Statement>();
+  const arrayCache = new Map<string, BetterSqlite3.Statement>();
   const prepare = (sql: string) => {
     let stmt = cache.get(sql);
     if (!stmt) {
@@ -63,6 +64,16 @@ function cachingStatements(sqlite: BetterSqlite3.Database) {
       return [];
     },
     changes: (sql, params) => prepare(sql).run(params as unknown[]).changes,
+    arrays: (sql, params) => {
+      // A statement of its own: raw mode stays set on a statement, and Kysely shares `cache`.
+      let stmt = arrayCache.get(sql);
+      if (!stmt) {
+        if (arrayCache.size >= MAX_CACHED_STATEMENTS) arrayCache.clear();
+        stmt = sqlite.prepare(sql).raw(true);
+        arrayCache.set(sql, stmt);
+      }
+      return stmt.all(params as unknown[]) as unknown[][];
+    },
   };
   return { database, direct };
 }
