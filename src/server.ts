@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { AudienceService, identifiersOf } from './audiences/audience-service.js';
+import { AudienceService } from './audiences/audience-service.js';
 import { audienceSyncJobs } from './audiences/audience-sync.js';
 import { HoldoutService } from './audiences/holdouts.js';
 import { adminTokenVerdict } from './config/admin-token-check.js';
@@ -194,8 +194,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         }
         for (const { source, result, n } of tally.values())
           metrics.events.inc({ source, result }, n);
+        audiences.noteEvents(events);
         const items = events.map((event) => ({ kind: 'event' as const, event }));
-        audiences.noteIngested(items.flatMap(identifiersOf));
         live.publishBatch(items, outcomes, nowMs());
       },
       failed: (kind, n, error) => {

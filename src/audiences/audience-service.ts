@@ -1,7 +1,7 @@
 import { VersionPoller } from '../config/version-poller.js';
 import { type ParseResult, parseRules, usesTouches } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
-import type { Touch } from '../domain/event.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
 import type {
   AudienceRecord,
   AudienceSchedule,
@@ -68,6 +68,13 @@ export class AudienceService {
   /** Environments whose recent identifiers were too many to keep. */
   private recentOverflow = new Set<string>();
   private checkedOverflow = new Set<string>();
+  /**
+   * Environments whose events or touches were let pass unevaluated (no audience read them)
+   * since the last poll began, and in the poll before. Another process may have created an
+   * audience meanwhile and computed its members before those rows were committed here.
+   */
+  private recentSkipped = new Set<string>();
+  private checkedSkipped = new Set<string>();
 
   constructor(private readonly deps: AudienceServiceDeps) {
     this.poller = new VersionPoller({
@@ -77,6 +84,8 @@ export class AudienceService {
         this.recent = new Map();
         this.checkedOverflow = this.recentOverflow;
         this.recentOverflow = new Set();
+        this.checkedSkipped = this.recentSkipped;
+        this.recentSkipped = new Set();
       },
       reload: () => this.reloadChanged(),
       onError: (message) => deps.onError?.(`audience reload failed: ${message}`),
@@ -95,6 +104,12 @@ export class AudienceService {
     const again = [...this.checked.values(), ...this.recent.values()];
     for (const env_id of [...this.checkedOverflow, ...this.recentOverflow])
       this.overflowEnvs.add(env_id);
+    // Traffic let pass as no audience's: recomputed if its environment now has audiences
+    // (an environment still without any costs one list read).
+    for (const env_id of [...this.checkedSkipped, ...this.recentSkipped])
+      this.overflowEnvs.add(env_id);
+    this.checkedSkipped = new Set();
+    this.recentSkipped = new Set();
     this.checked = new Map();
     this.recent = new Map();
     this.checkedOverflow = new Set();
@@ -290,10 +305,32 @@ export class AudienceService {
    */
   noteTouches(touches: readonly Touch[]): void {
     const keys: IdentifierKey[] = [];
+    let skipped: string | null = null;
     for (const touch of touches) {
       const env = touch.env_id;
-      if (this.byEnv.get(env)?.length === 0 || this.touchBlind.has(env)) continue;
+      if (this.byEnv.get(env)?.length === 0 || this.touchBlind.has(env)) {
+        // A batch of pixel hits is mostly one environment's: one set insertion for the run.
+        if (env !== skipped) this.recentSkipped.add(env);
+        skipped = env;
+        continue;
+      }
       keys.push(...identifiersOf({ touch }));
+    }
+    this.noteIngested(keys);
+  }
+
+  /**
+   * noteIngested for committed events. An environment known to have no audience makes no
+   * keys at all (issue 22: about 1 µs a tag event): noteIngested would drop them anyway.
+   */
+  noteEvents(events: readonly TrackedEvent[]): void {
+    const keys: IdentifierKey[] = [];
+    for (const event of events) {
+      if (this.byEnv.get(event.env_id)?.length === 0) {
+        this.recentSkipped.add(event.env_id);
+        continue;
+      }
+      keys.push(...identifiersOf({ event }));
     }
     this.noteIngested(keys);
   }
@@ -302,8 +339,14 @@ export class AudienceService {
   noteIngested(keys: readonly IdentifierKey[]): void {
     for (const k of keys) {
       // Most pixel traffic is for environments without audiences: nothing to queue.
-      if (this.byEnv.get(k.env_id)?.length === 0 || this.overflowEnvs.has(k.env_id)) continue;
-      if (k.from === 'touch' && this.touchBlind.has(k.env_id)) continue;
+      if (this.overflowEnvs.has(k.env_id)) continue;
+      if (
+        this.byEnv.get(k.env_id)?.length === 0 ||
+        (k.from === 'touch' && this.touchBlind.has(k.env_id))
+      ) {
+        this.recentSkipped.add(k.env_id);
+        continue;
+      }
       if (this.dirty.size >= MAX_DIRTY_KEYS) {
         this.overflowEnvs.add(k.env_id);
         continue;

@@ -118,6 +118,30 @@ describe.skipIf(!(await postgresAvailable()))('audiences across processes on Pos
     );
   });
 
+  it('AU15 events a server let pass while it knew no audience are evaluated once it sees one created', async () => {
+    const a = await start();
+    const b = await start();
+    await track(b.base, 'PageView', 'u-early');
+    await b.server.services.audiences.settle();
+    // B polls no more: it still knows the environment as having no audience.
+    await b.server.services.audiences.stop();
+    const created = await admin(a.base, '/api/audiences', 'POST', {
+      env_id: 'env_t',
+      name: 'Signups late',
+      rules: { all: [{ event: 'SignUp', within: '7d' }] },
+    });
+    const id = created.body.id as string;
+    // Committed after A computed the members, and let pass by B: nobody evaluated it yet.
+    await track(b.base, 'SignUp', 'u-gap');
+    await b.server.services.audiences.settle();
+    const member = async () =>
+      (await admin(a.base, `/api/audiences/${id}/members?user_id=u-gap`)).body.member;
+    expect(await member()).toBe(false);
+    await b.server.services.audiences.poll();
+    await b.server.services.audiences.settle();
+    expect(await member()).toBe(true);
+  });
+
   it('AU14 answers another server wrote under the old rules are evaluated again once it sees the edit', async () => {
     const a = await start();
     const b = await start();
