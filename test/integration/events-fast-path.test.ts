@@ -262,6 +262,18 @@ const SEGMENT_CASES: [string, Ask][] = [
       headers: { ...basic('wk_t'), origin: 'http://evil.test' },
     },
   ],
+  [
+    // 8 KB received, 35 KB once written out (each `1e20` comes back as 21 digits): too large.
+    'a short message written out over the limit',
+    {
+      path: '/v1/track',
+      headers: basic('wk_t'),
+      body: JSON.stringify(track('sg-15', { properties: { n: [] } })).replace(
+        '"n":[]',
+        `"n":[${Array(1600).fill('1e20').join(',')}]`,
+      ),
+    },
+  ],
   ['a list for a body', segment('/v1/track', [track('sg-13')])],
   ['a JSON string for a body', segment('/v1/track', JSON.stringify(track('sg-14')))],
 ];

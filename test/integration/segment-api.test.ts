@@ -181,6 +181,27 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     expect(batch).toMatchObject({ status: 400, body: { error: { code: 'payload_too_large' } } });
   });
 
+  it('SA05c a message is measured as written out, not as received: 8 KB of 1e20s is over 32 KB, on both routes', async () => {
+    // Written by hand: each `1e20` (4 bytes) is 21 digits once parsed and written out again.
+    const track = (id: string, n: number) =>
+      `{"type":"track","userId":"u","event":"X","messageId":"${id}","properties":{"n":[${Array(n).fill('1e20').join(',')}]}}`;
+    const plain = { 'content-type': 'text/plain' };
+    for (const headers of [{}, plain]) {
+      const tag = headers === plain ? 'p' : 'j';
+      // 8 KB received, 35 KB written out: refused as Segment's limit says.
+      const over = await post('/v1/track', track(`seg-5c-${tag}1`, 1600), headers);
+      expect(over).toMatchObject({ status: 400, body: { error: { code: 'payload_too_large' } } });
+      // 3.5 KB (taken unmeasured) and 5 KB (measured, 22 KB written out): both taken.
+      for (const [i, n] of [
+        [2, 700],
+        [3, 1000],
+      ]) {
+        const r = await post('/v1/track', track(`seg-5c-${tag}${i}`, n), headers);
+        expect(r).toMatchObject({ status: 200, body: { accepted: 1 } });
+      }
+    }
+  });
+
   it('SA05b a message nested thousands deep in a batch is refused by its index; the rest is kept', async () => {
     // Written by hand: JSON.stringify of it would overflow the stack.
     const deep = `{"type":"track","userId":"u","event":"X","properties":{"x":${'['.repeat(8000)}${']'.repeat(8000)}}}`;

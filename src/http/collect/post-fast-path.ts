@@ -13,7 +13,7 @@ import { bearer, credentialOf, secretDigest } from '../request/key-check.js';
 import type { Services } from '../services.js';
 import { collectEvents, eventsOfBody, MAX_EVENTS_BODY_BYTES } from './events-api.js';
 import { ingestSegment, segmentAnswer } from './segment.js';
-import { batchMessages, bytes, type Obj, SERVER_PATHS } from './segment-body.js';
+import { batchMessages, bytes, type Obj, SERVER_PATHS, singleMessageSize } from './segment-body.js';
 
 /** What the POST fast path needs of the app around it (see pixelFastPath). */
 export interface PostFastPathDeps {
@@ -39,7 +39,11 @@ interface FastRoute {
    * The route's work for a parsed body, or null when Fastify should answer it (a body the
    * route would refuse): nothing is done until the returned function runs.
    */
-  prepare: (env: EnvironmentConfig, body: unknown) => (() => Promise<unknown>) | null;
+  prepare: (
+    env: EnvironmentConfig,
+    body: unknown,
+    received: number,
+  ) => (() => Promise<unknown>) | null;
 }
 
 /** A JSON object, not an array. */
@@ -63,9 +67,9 @@ function fastRoutes(s: Services): Map<string, FastRoute> {
       maxBytes: MAX_SEGMENT_EVENT_BYTES,
       key: credentialOf,
       originChecked: true,
-      prepare: (env, body) => {
+      prepare: (env, body, received) => {
         if (!isObject(body)) return null;
-        const size = bytes(body);
+        const size = singleMessageSize(body, received);
         if (size === null || size > MAX_SEGMENT_EVENT_BYTES) return null;
         return () => ingestSegment(s, env, [body], type, undefined, [size]).then(segmentAnswer);
       },
@@ -240,6 +244,7 @@ export function postFastPath(
           work = route.prepare(
             open.env,
             secureJsonParse(body.toString('utf8'), null, JSON_OPTIONS),
+            received,
           );
         } catch {
           work = null;
