@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { debianBinary } from './debian-binary.mjs';
 import { ENV_ID, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
 import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
+import { mdTable } from './single-event.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -293,6 +294,55 @@ export async function busyAddressServer({
       non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
     };
   });
+}
+
+/** The section of RESULTS.md for `rows` (busyAddressServer), or nothing when it did not run. */
+export function busyAddressLines(rows, opts) {
+  if (!rows) return [];
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const busy = rows.find((r) => r.name === BUSY_ROW);
+  const quiet = rows.find((r) => r.name === QUIET_ROW);
+  return [
+    '',
+    `## ${BUSY_ROW} (${fmt(busy.touches)} touches in the last day)`,
+    '',
+    `pixeltrail on a store seeded with ${fmt(busy.touches)} touches (impressions, clicks, visits; ` +
+      '20 user agents, a cookie every 3 touches) from one address inside the last day, as a ' +
+      "carrier's NAT or an office carries; wrk posts `POST /v1/events` Purchases from that " +
+      'address with a browser that has no touch of its own, and from a quiet address, each once ' +
+      `per round, ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.durationS} s, ` +
+      `${opts.connections} connections ([busy-address.mjs](busy-address.mjs), which also times ` +
+      'the phases in process). "server CPU µs/req": the server process, every thread, per request; ' +
+      "the median round, and the rounds' range.",
+    '',
+    ...mdTable(
+      [
+        'address',
+        'req/s',
+        'slowest–fastest',
+        'server CPU µs/req',
+        'CPU range',
+        'p50 ms',
+        'p99 ms',
+        'non-2xx',
+      ],
+      [false, true, true, true, true, true, true, true],
+      rows.map((r) => [
+        r.name,
+        fmt(r.rps),
+        `${fmt(r.minRps)}–${fmt(r.maxRps)}`,
+        r.cpuUsPerReq.toFixed(1),
+        `${fmt(r.minCpu)}–${fmt(r.maxCpu)}`,
+        String(r.p50),
+        String(r.p99),
+        fmt(r.non2xx),
+      ]),
+    ),
+    '',
+    `The busy address costs ${(busy.cpuUsPerReq / quiet.cpuUsPerReq).toFixed(1)}× the quiet one's ` +
+      'CPU per Purchase (issue 22: 16× in the first full run of the round, before paths kept at ' +
+      'most 20 address-matched touches and SQLite read touch rows as arrays).',
+  ];
 }
 
 async function main() {

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 import pg from 'pg';
 import { attributionBench } from './attribution-lookup.mjs';
+import { BUSY_TOUCHES, busyAddressLines, busyAddressServer } from './busy-address.mjs';
 import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { debianBinary } from './debian-binary.mjs';
@@ -108,7 +109,8 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         each ratio the median of the ratios within a round [3]
   --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
   --single-rounds N     rounds of the one-event-per-request runs (bare node:http POST, its
-                        floor with SQLite, /v1/events, Segment /v1/track, Snowplow tp2);
+                        floor with SQLite, /v1/events, Segment /v1/track, Snowplow tp2, and
+                        on SQLite a Purchase from a busy address against a quiet one);
                         0 skips them [3]
   --single-duration S   seconds per one-event target and round [5]
   --event-connections N connections for /v1/events with 1 event per request; bigger batches
@@ -1051,6 +1053,20 @@ async function main() {
         failed = true;
       }
     } else if (opts.singleRounds > 0) skipped.push('one event per request: needs wrk');
+    let busy = null;
+    if (opts.singleRounds > 0 && opts.wrk && !pgDb) {
+      // A server and store of its own, seeded with one address's touches (issue 22's cliff).
+      busy = await busyAddressServer({
+        wrk: opts.wrk,
+        touches: BUSY_TOUCHES,
+        rounds: opts.singleRounds,
+        durationS: opts.singleDurationS,
+        warmupS: Math.min(opts.warmupS, 2),
+        connections: opts.connections,
+        log,
+      });
+    } else if (opts.singleRounds > 0 && pgDb)
+      skipped.push('Purchase from a busy address (seeds SQLite only)');
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
     let attribution = null;
     if (opts.attributionTouches > 0) {
@@ -1074,6 +1090,11 @@ async function main() {
     skipped.push('RSS after 10 minutes of full load (--soak)');
     const text = report(machine(), opts, pixel, ratio, check, events, [
       ...singleEventLines(single, opts),
+      ...busyAddressLines(busy, {
+        rounds: opts.singleRounds,
+        durationS: opts.singleDurationS,
+        connections: opts.connections,
+      }),
       ...extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     ]);
     process.stdout.write(`\n${text}`);

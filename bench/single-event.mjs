@@ -195,7 +195,7 @@ export async function singleEventBench(pixeltrail, opts) {
 }
 
 /** A Markdown table as `biome format` leaves it; `right` marks numeric columns. */
-function mdTable(header, right, rows) {
+export function mdTable(header, right, rows) {
   const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
   const cell = (text, i) => (right[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
   const line = (cells) => `| ${cells.map(cell).join(' | ')} |`;
