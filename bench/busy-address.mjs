@@ -1,16 +1,16 @@
 // A conversion from a busy address (issue 22): a Purchase from an IP that many people share (a
 // carrier's NAT, an office) with a browser that has no touch of its own. Its touch lookup by IP
-// brings back the most a key may (MAX_TOUCHES_PER_LOOKUP ad touches, MAX_VISITS_PER_LOOKUP
-// visits) of strangers' touches, attribution walks them, and the conversion's path may keep them.
+// brings back the most a key may (MAX_TOUCHES_PER_LOOKUP ad touches, and visits) of strangers'
+// touches, attribution walks them, and the conversion's path may keep them.
 // The first full run of the round found 1,518 µs of server CPU a beacon Purchase from such an
 // address against 95 µs from a quiet one (RESULTS.md).
 //
 // Two measures, after `npm run build`:
-//   node bench/busy-address.mjs [--touches 5000] [--events 2000]   in process, by phase
+//   node bench/busy-address.mjs [--touches 5000] [--events 2000] [--spread-days D]   in process
 //   node bench/busy-address.mjs --server [--rounds 3] [--duration 5] [--connections 64]
 //
 // In process: a SQLite store seeded with --touches touches (impressions, clicks, visits; 20
-// user agents; a cookie every 3 touches) from one address inside the last day, then Purchases
+// user agents; a cookie every 3 touches) from one address inside the last day (or D days), then Purchases
 // from that address with a new cookie and one of the user agents, one per transaction, each
 // split into read (identity links and the touch lookup: SQL and the rows made into touches),
 // attribution (decisions per destination), path (the rows and
@@ -38,7 +38,7 @@ export const BUSY_TOUCHES = 5_000;
 export const BUSY_IP = '198.51.100.23';
 const QUIET_IP = '192.0.2.77';
 /** Touches fall inside this many seconds before now: every one inside a 1 d window. */
-const SPREAD_S = 23 * 3600;
+const DAY_SPREAD_S = 23 * 3600;
 const CHUNK_ROWS = 2_000;
 const AGENTS = Array.from(
   { length: 20 },
@@ -48,7 +48,7 @@ const AGENTS = Array.from(
 const BUYER_AGENT = AGENTS[7];
 
 /** Touch `i` of the busy address: 60 % impressions, 10 % clicks, 30 % visits. */
-function busyTouch(i, ip, nowS) {
+function busyTouch(i, ip, nowS, spreadS) {
   const r = i % 10;
   const kind = r === 0 ? 'click' : r < 7 ? 'impression' : 'visit';
   const ad = kind !== 'visit';
@@ -61,7 +61,7 @@ function busyTouch(i, ip, nowS) {
     creative_id: ad ? `cr${i % 40}` : null,
     placement_id: null,
     // Scattered over the day (7919 is prime), none in the last minute.
-    time: nowS - 60 - ((i * 7919) % SPREAD_S),
+    time: nowS - 60 - ((i * 7919) % spreadS),
     anonymous_id: `anon-${Math.floor(i / 3)}`,
     user_id: null,
     ip,
@@ -73,13 +73,13 @@ function busyTouch(i, ip, nowS) {
 }
 
 /** Writes `n` touches from `ipRaw` (protected as the environment stores it) into `store`. */
-export async function seedBusyAddress(store, env, n, ipRaw, nowS) {
+export async function seedBusyAddress(store, env, n, ipRaw, nowS, spreadS = DAY_SPREAD_S) {
   const { protectIp } = await dist('domain/ip-privacy.js');
   const ip = protectIp(ipRaw, env.ip_storage, env.ip_secret);
   for (let from = 0; from < n; from += CHUNK_ROWS) {
     const touches = [];
     for (let i = from; i < Math.min(n, from + CHUNK_ROWS); i++)
-      touches.push(busyTouch(i, ip, nowS));
+      touches.push(busyTouch(i, ip, nowS, spreadS));
     await store.ingest((tx) => tx.insertTouches(touches));
   }
 }
@@ -94,7 +94,7 @@ const cpuUs = (c0) => {
 };
 
 /** In process, by phase; resolves with medians in µs and what the reads and paths held. */
-export async function busyAddressPhases({ touches, events, log }) {
+export async function busyAddressPhases({ touches, events, spreadDays = null, log }) {
   const { openSqliteStore } = await dist('store/sqlite/open-sqlite.js');
   const { loadConfig } = await dist('config/config-load.js');
   const { decisionInput, decideChecked } = await dist('ingest/decisions.js');
@@ -117,8 +117,9 @@ export async function busyAddressPhases({ touches, events, log }) {
     const store = openSqliteStore(dataDir);
     await store.migrate();
     const nowS = Math.floor(Date.now() / 1000);
-    await seedBusyAddress(store, env, touches, BUSY_IP, nowS);
-    log(`  seeded ${touches} touches from one address`);
+    const spreadS = spreadDays ? spreadDays * 86_400 - 120 : DAY_SPREAD_S;
+    await seedBusyAddress(store, env, touches, BUSY_IP, nowS, spreadS);
+    log(`  seeded ${touches} touches from one address over ${(spreadS / 86_400).toFixed(1)} days`);
     const ctx = { environment: () => env, newId, nowMs: Date.now() };
     const purchase = (k, ip) => {
       const r = validateEvent(
@@ -351,6 +352,7 @@ async function main() {
       server: { type: 'boolean', default: false },
       touches: { type: 'string', default: String(BUSY_TOUCHES) },
       events: { type: 'string', default: '2000' },
+      'spread-days': { type: 'string' },
       rounds: { type: 'string', default: '3' },
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '2' },
@@ -367,6 +369,7 @@ async function main() {
     const r = await busyAddressPhases({
       touches: Number(values.touches),
       events: Number(values.events),
+      spreadDays: values['spread-days'] ? Number(values['spread-days']) : null,
       log,
     });
     process.stdout.write(`${load()}\n${JSON.stringify(r, null, 2)}\n`);

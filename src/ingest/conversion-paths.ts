@@ -46,6 +46,17 @@ export function pathRules(
   };
 }
 
+/**
+ * The oldest time (Unix s) a touch the event's address alone matches can count from: the
+ * longest probabilistic window of its destinations, as the path keeps them. No destination's
+ * attribution reaches further (attributionRules clamps each to the same or shorter).
+ */
+export function ipSince(e: TrackedEvent, rules: PathRules): number {
+  return (
+    e.event_time - Math.max(rules.probabilistic_click_window_s, rules.probabilistic_view_window_s)
+  );
+}
+
 /** The path of a conversion no touch may be tied to (consent denied, bots). */
 export const NO_PATH: PathRules = {
   lookback_s: 0,
@@ -87,6 +98,7 @@ export async function rebuildPath(
   rules: PathRules,
   nowMs: number,
 ): Promise<ConversionPathRecord> {
-  const { who, touches } = await personTouches(tx, e, e.event_time - rules.lookback_s);
+  const since = e.event_time - rules.lookback_s;
+  const { who, touches } = await personTouches(tx, e, since, ipSince(e, rules));
   return pathRecord(conversion_id, event_pk, e, who, touches, rules, nowMs);
 }

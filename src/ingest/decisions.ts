@@ -12,7 +12,7 @@ import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
 import type { InstallVerdicts } from '../domain/install-verdicts.js';
 import type { IngestTx, TouchLookup } from '../store/store.js';
-import { pathRules } from './conversion-paths.js';
+import { ipSince, pathRules } from './conversion-paths.js';
 import { acceptRefusal } from './ingest-privacy.js';
 import { type EventChecks, fraudOutcome, settleFlood, untouchedOutcome } from './install-checks.js';
 import { CONSENT_DENIED, LIMITED_DATA_USE } from './late-copy.js';
@@ -67,7 +67,12 @@ export async function decisionInput(
     return { decisions };
   }
   const path = pathRules(dests, path_exclude);
-  const { who, lookup } = await personLookup(tx, e, e.event_time - path.lookback_s);
+  const { who, lookup } = await personLookup(
+    tx,
+    e,
+    e.event_time - path.lookback_s,
+    ipSince(e, path),
+  );
   return { who, lookup, path, ...(exclude ? { exclude } : {}) };
 }
 

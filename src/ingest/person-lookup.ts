@@ -25,12 +25,14 @@ export function anonymousIds(e: TrackedEvent): string[] {
 
 /**
  * The event's person (with the browser ids linked to its strong keys, read now) and the
- * lookup of the touches that may be theirs since `since` (Unix s).
+ * lookup of the touches that may be theirs since `since` (Unix s), by IP address since
+ * `ipSince` (default `since`; see TouchLookup.ip_since).
  */
 export async function personLookup(
   tx: IngestTx,
   e: TrackedEvent,
   since: number,
+  ipSince?: number,
 ): Promise<{ who: ConversionIdentity; lookup: TouchLookup }> {
   const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
   const lookup: TouchLookup = {
@@ -42,6 +44,7 @@ export async function personLookup(
     ),
     ip: e.user.ip,
     since,
+    ...(ipSince !== undefined ? { ip_since: ipSince } : {}),
   };
   return { who: { time: e.event_time, user: e.user, linked }, lookup };
 }
@@ -51,7 +54,8 @@ export async function personTouches(
   tx: IngestTx,
   e: TrackedEvent,
   since: number,
+  ipSince?: number,
 ): Promise<{ who: ConversionIdentity; touches: Touch[] }> {
-  const { who, lookup } = await personLookup(tx, e, since);
+  const { who, lookup } = await personLookup(tx, e, since, ipSince);
   return { who, touches: await tx.findTouches(lookup) };
 }

@@ -103,6 +103,12 @@ export interface TouchLookup {
   ip?: string;
   /** Oldest touch time worth reading, Unix seconds. */
   since: number;
+  /**
+   * Oldest time worth reading by `ip`, Unix seconds (absent: `since`): a touch the address
+   * alone matches counts only inside the probabilistic windows (DESIGN §6). Of the older ones
+   * the newest ad touch is still read, so an unattributed reason can name the nearest miss.
+   */
+  ip_since?: number;
 }
 
 /** One delivery attempt for the log. */

@@ -152,6 +152,32 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(otherEnv).toEqual([]);
     });
 
+    it('S02c by IP address, touches since ip_since, and of the older ones the newest ad touch', async () => {
+      const ip = '198.51.100.77';
+      // An environment of its own: S07 counts the touches of `env`.
+      const at = { env_id: 'env-ip', anonymous_id: null, ip };
+      await store.insertTouches([
+        touch({ touch_id: 'IMP-IP-IN', time: T - 100, ...at }),
+        touch({ touch_id: 'VIS-IP-IN', kind: 'visit', time: T - 200, ...at }),
+        touch({ touch_id: 'IMP-IP-NEAR', time: T - 5_000, ...at }),
+        touch({ touch_id: 'VIS-IP-OLD', kind: 'visit', time: T - 4_000, ...at }),
+        touch({ touch_id: 'IMP-IP-OLD', time: T - 9_000, ...at }),
+      ]);
+      const lookup = {
+        env_id: 'env-ip',
+        anonymous_ids: [],
+        touch_ids: [],
+        ip,
+        since: T - 10_000,
+        ip_since: T - 1_000,
+      };
+      const ids = (found: Touch[]) => found.map((t) => t.touch_id).sort();
+      const want = ['IMP-IP-IN', 'IMP-IP-NEAR', 'VIS-IP-IN'];
+      expect(ids(await store.ingest((tx) => tx.findTouches(lookup)))).toEqual(want);
+      const many = await store.ingest(async (tx) => tx.setWise?.findTouchesMany([lookup]));
+      if (many) expect(ids(many[0] ?? [])).toEqual(want);
+    });
+
     it('S02b touch values come back exactly as written, whatever their characters', async () => {
       // PostgreSQL receives a batch as one array literal per column: quotes, backslashes,
       // braces, commas, the word NULL and non-ASCII text must survive it.

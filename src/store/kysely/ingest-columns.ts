@@ -153,23 +153,40 @@ export const TOUCH_KIND_CLASSES = [AD_TOUCHES, VISITS] as const;
 
 /**
  * The newest touches of one environment since a time that match `where`: its ad touches
- * (one range of a partial (env_id, key, time) index) and, when `visits`, its newest
- * `visitLimit` visits apart, each with its own bound, so visits never push an impression or a
+ * (one range of a partial (env_id, key, time) index) and, when `visits`, its visits apart,
+ * each with its own bound, so visits never push an impression or a
  * click out of attribution (DESIGN §6). `env` and `since` are SQL: placeholders or columns;
  * placeholders are taken twice when `visits` (see touchLookupParams).
  */
-export function touchLookupText(
-  env: string,
-  since: string,
-  where: string,
-  visits: boolean,
-  visitLimit = MAX_VISITS_PER_LOOKUP,
-) {
+export function touchLookupText(env: string, since: string, where: string, visits: boolean) {
   const part = (kind: string, limit: number, alias: string) =>
     `select * from (${TOUCH_SELECT} from "touches" where "env_id" = ${env} and "time" >= ${since}
     and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
   const ads = part(AD_TOUCHES, MAX_TOUCHES_PER_LOOKUP, 'ads');
-  return visits ? `${ads} union all ${part(VISITS, visitLimit, 'visits')}` : ads;
+  return visits ? `${ads} union all ${part(VISITS, MAX_VISITS_PER_LOOKUP, 'visits')}` : ads;
+}
+
+/**
+ * touchLookupText for the IP address (`where`): its newest ad touches and visits since
+ * `ipSince`, the probabilistic windows' reach, and the newest ad touch between `since` and
+ * `ipSince`, the nearest an unattributed reason names. A busy address (a carrier's NAT, an
+ * office) has weeks of strangers' touches no destination could credit (issue 22).
+ */
+export function ipLookupText(env: string, since: string, ipSince: string, where: string) {
+  const part = (kind: string, time: string, limit: number, alias: string) =>
+    `select * from (${TOUCH_SELECT} from "touches" where "env_id" = ${env} and ${time}
+    and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
+  const recent = `"time" >= ${ipSince}`;
+  return [
+    part(AD_TOUCHES, recent, MAX_TOUCHES_PER_LOOKUP, 'ads'),
+    part(AD_TOUCHES, `"time" >= ${since} and "time" < ${ipSince}`, 1, 'nearest_miss'),
+    part(VISITS, recent, MAX_IP_VISITS_PER_LOOKUP, 'visits'),
+  ].join(' union all ');
+}
+
+/** The parameters of an ipLookupText of placeholders, in its order. */
+export function ipLookupParams(env: unknown, since: number, ipSince: number, ip: unknown) {
+  return [env, ipSince, ip, env, since, ipSince, ip, env, ipSince, ip];
 }
 
 /** The parameters of a touchLookupText of placeholders: `key` after env and since, per part. */

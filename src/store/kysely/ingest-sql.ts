@@ -8,7 +8,7 @@ import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
-  MAX_IP_VISITS_PER_LOOKUP,
+  ipLookupText,
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
@@ -64,11 +64,11 @@ export const INSERT_TOUCHES_UNNEST = `insert into "touches" (${TOUCH_WRITE_COLUM
  * One indexed touch query per key, so each uses its own (env_id, key, time) indexes: ad
  * touches, and visits apart when `visits` (touchLookupParams gives its parameters).
  */
-export function touchQuery(where: string, visits: boolean, visitLimit?: number): string {
-  return touchLookupText('?', '?', where, visits, visitLimit);
+export function touchQuery(where: string, visits: boolean): string {
+  return touchLookupText('?', '?', where, visits);
 }
 export const TOUCHES_BY_USER = touchQuery('"user_id" = ?', true);
-export const TOUCHES_BY_IP = touchQuery('"ip" = ?', true, MAX_IP_VISITS_PER_LOOKUP);
+export const TOUCHES_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?');
 
 /** Reads by key look in the partition of the time the key carries. */
 export function checkKeyTime(pk: string, received_at_ms: number): void {

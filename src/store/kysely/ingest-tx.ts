@@ -15,6 +15,7 @@ import type {
 import { findViews, type ViewRef } from './impression-views.js';
 import {
   EVENT_COLUMNS,
+  ipLookupParams,
   MAX_TOUCHES_PER_LOOKUP,
   TOUCH_SELECT,
   TOUCH_WRITE_COLUMNS,
@@ -258,7 +259,11 @@ export class KyselyIngestTx implements IngestTx {
       queries.push(this.anyOf('anonymous_id', base, l.anonymous_ids, true));
     // An event carries the id of an impression or a click, never of a visit.
     if (l.touch_ids.length > 0) queries.push(this.anyOf('touch_id', base, l.touch_ids, false));
-    if (l.ip) queries.push([TOUCHES_BY_IP, touchLookupParams(base, [l.ip], true)]);
+    if (l.ip)
+      queries.push([
+        TOUCHES_BY_IP,
+        ipLookupParams(l.env_id, l.since, Math.max(l.since, l.ip_since ?? l.since), l.ip),
+      ]);
     const seen = new Set<number>();
     const out: Touch[] = [];
     for (const [text, params] of this.oneRoundTrip(queries)) {

@@ -7,7 +7,7 @@ import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
-  MAX_IP_VISITS_PER_LOOKUP,
+  ipLookupText,
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
@@ -46,18 +46,18 @@ const CLAIM_AND_INSERT_EVENTS = `with v as (select * from json_populate_recordse
  * Each lookup's touches as findTouches reads them: one indexed query per key (a missing key
  * matches nothing), read back key by key, newest first.
  */
-const LOOKUP_KEYS: ReadonlyArray<[where: string, visits: boolean, visitLimit?: number]> = [
-  ['"user_id" = l.user_id', true],
-  ['"anonymous_id" = any(l.anonymous_ids)', true],
+const LOOKUP_KEYS: readonly string[] = [
+  touchLookupText('l.env_id', 'l.since', '"user_id" = l.user_id', true),
+  touchLookupText('l.env_id', 'l.since', '"anonymous_id" = any(l.anonymous_ids)', true),
   // An event carries the id of an impression or a click, never of a visit.
-  ['"touch_id" = any(l.touch_ids)', false],
-  ['"ip" = l.ip', true, MAX_IP_VISITS_PER_LOOKUP],
+  touchLookupText('l.env_id', 'l.since', '"touch_id" = any(l.touch_ids)', false),
+  ipLookupText('l.env_id', 'l.since', 'l.ip_since', '"ip" = l.ip'),
 ];
 const FIND_TOUCHES_MANY = `select l.i, t.* from json_to_recordset(?::json)
-    as l(i int, env_id text, since int8, user_id text, ip text, anonymous_ids text[], touch_ids text[])
+    as l(i int, env_id text, since int8, ip_since int8, user_id text, ip text,
+      anonymous_ids text[], touch_ids text[])
   cross join lateral (${LOOKUP_KEYS.map(
-    ([where, visits, visitLimit], q) =>
-      `select k${q}.*, ${q} as q from (${touchLookupText('l.env_id', 'l.since', where, visits, visitLimit)}) as k${q}`,
+    (text, q) => `select k${q}.*, ${q} as q from (${text}) as k${q}`,
   ).join(' union all ')}) t
   order by l.i, t.q, t."time" desc, t."id" desc`;
 
@@ -150,6 +150,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
         i: offset + i,
         env_id: l.env_id,
         since: l.since,
+        ip_since: Math.max(l.since, l.ip_since ?? l.since),
         // As findTouches: an empty key is no key.
         user_id: l.user_id || null,
         ip: l.ip || null,
