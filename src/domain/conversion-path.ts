@@ -82,6 +82,33 @@ function inProbabilisticWindow({ touch, gap_s }: Keyed, rules: PathRules): boole
 }
 
 /**
+ * True when the path of a conversion from `touches` is the person's own touches alone: one
+ * of them, at least, is matched deterministically (conversionPathTouches leaves every
+ * IP-matched touch off it then).
+ */
+export function pathHasOwnTouches(
+  who: ConversionIdentity,
+  touches: readonly Touch[],
+  rules: PathRules,
+): boolean {
+  return keyedTouches(who, touches, rules).some(isOwn);
+}
+
+const isOwn = (k: Keyed) => matchTypeOf(k.key) === 'deterministic';
+
+/** The touches that may join the path, with their key: inside the lookback, not barred. */
+function keyedTouches(who: ConversionIdentity, touches: readonly Touch[], rules: PathRules) {
+  const keyed: Keyed[] = [];
+  for (const touch of touches) {
+    const gap_s = who.time - touch.time;
+    if (cameAfter(touch.time, who.time) || gap_s >= rules.lookback_s) continue;
+    const key = matchKeyFor(touch, who);
+    if (key && !rules.exclude?.(touch, key, gap_s)) keyed.push({ touch, key, gap_s });
+  }
+  return keyed;
+}
+
+/**
  * Every touch of the converting person inside the lookback, of any destination, oldest
  * first, visits included (once each, collapseVisits): what multi-touch models credit. Unlike
  * last-touch delivery, no destination's window or ownership filters it; the report's models
@@ -97,16 +124,10 @@ export function conversionPathTouches(
   touches: readonly Touch[],
   rules: PathRules,
 ): MatchedTouch[] {
-  const keyed: Keyed[] = [];
-  for (const touch of touches) {
-    const gap_s = who.time - touch.time;
-    if (cameAfter(touch.time, who.time) || gap_s >= rules.lookback_s) continue;
-    const key = matchKeyFor(touch, who);
-    if (key && !rules.exclude?.(touch, key, gap_s)) keyed.push({ touch, key, gap_s });
-  }
-  const ownTouches = keyed.some((k) => matchTypeOf(k.key) === 'deterministic');
+  const keyed = keyedTouches(who, touches, rules);
+  const ownTouches = keyed.some(isOwn);
   const kept = ownTouches
-    ? keyed.filter((k) => matchTypeOf(k.key) === 'deterministic')
+    ? keyed.filter(isOwn)
     : strongestOnly(keyed.filter((k) => inProbabilisticWindow(k, rules)));
   const path = collapseVisits(
     kept.map(matchedTouch).sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id)),

@@ -7,7 +7,7 @@ import {
 } from '../domain/attribution.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
-import type { PathRules } from '../domain/conversion-path.js';
+import { type PathRules, pathHasOwnTouches } from '../domain/conversion-path.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
 import type { InstallVerdicts } from '../domain/install-verdicts.js';
@@ -152,8 +152,38 @@ export async function decide(
   checks: EventChecks,
 ): Promise<Decided> {
   const input = await decisionInput(tx, e, dests, checks);
-  const touches = 'lookup' in input ? await tx.findTouches(input.lookup) : [];
-  return decideChecked(tx, e, dests, input, touches, checks);
+  if (!('lookup' in input)) return decideChecked(tx, e, dests, input, [], checks);
+  const { ip, ...own } = input.lookup;
+  // An install's fraud checks judge clicks of every key: it reads them all at once.
+  if (!ip || checks.install)
+    return decideChecked(tx, e, dests, input, await tx.findTouches(input.lookup), checks);
+  // The person's own touches first (DESIGN §6: an address never moves credit from them). A
+  // shared address (a carrier's NAT, an office) has hundreds of strangers' touches a day,
+  // most of the cost of a conversion from it (issue 22), and none can matter when every
+  // destination is credited from the person's own and the path keeps those alone.
+  const mine = await tx.findTouches(own);
+  if (mine.length === 0) {
+    // Nothing of the person's own: the address's touches are all a lookup of every key finds.
+    const byIp = { ...own, user_id: undefined, anonymous_ids: [], touch_ids: [], ip };
+    return decideChecked(tx, e, dests, input, await tx.findTouches(byIp), checks);
+  }
+  const first = await decideChecked(tx, e, dests, input, mine, checks);
+  if (settledByOwn(first, dests)) return first;
+  return decideChecked(tx, e, dests, input, await tx.findTouches(input.lookup), checks);
+}
+
+/**
+ * True when touches matched by address could change nothing of `d`: every destination is
+ * credited to a deterministic match (classes 1-2 come before any IP class) and the path holds
+ * a deterministic match (it then leaves IP-matched touches off).
+ */
+function settledByOwn(d: Decided, dests: readonly DestinationConfig[]): boolean {
+  if (dests.length === 0 || !d.path) return false;
+  for (const dest of dests) {
+    const decision = d.decisions.get(dest.id);
+    if (!decision?.attributed || decision.attribution.match_type !== 'deterministic') return false;
+  }
+  return pathHasOwnTouches(d.path.who, d.path.touches, d.path.rules);
 }
 
 /** The install fraud checks that fired for any of a conversion's rows, once each. */
