@@ -87,11 +87,16 @@ async function nextDueAt(store: Store): Promise<number | null> {
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
 
+/** An event, its conversion (the id made from its key, as ingest makes it) and a delivery. */
 async function queued(store: Store, id: string, createdMs = MS) {
+  const pk = `ev_${id}`;
+  const cv = conversionIdOf(pk);
   await store.ingest(async (tx) => {
-    await tx.insertEvent(`ev_${id}`, event({ event_id: `ord-${id}` }), createdMs);
-    await tx.putConversion(conversion(id, { created_at_ms: createdMs }));
-    await tx.enqueueDelivery('env', id, 'd1', createdMs);
+    await tx.insertEvent(pk, event({ event_id: `ord-${id}` }), createdMs);
+    await tx.putConversion(
+      conversion(cv, { event_pk: pk, event_id: `ord-${id}`, created_at_ms: createdMs }),
+    );
+    await tx.enqueueDelivery('env', cv, 'd1', createdMs);
   });
 }
 
@@ -352,7 +357,8 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       const dead = await store.listDeliveries({ status: 'delivered', limit: 10 });
       expect(dead).toHaveLength(1);
       const convs = await store.listConversions({ env_id: 'env', since_ms: MS + 1, limit: 10 });
-      expect(convs.map((c) => c.conversion_id)).toEqual(['late']);
+      expect(convs.map((c) => c.conversion_id)).toEqual(['cv_late']);
+      expect(await store.ingest((tx) => tx.conversionsOfEvent('env', 'ev_late'))).toHaveLength(1);
       expect(await store.requeueRange('env', 'd1', MS, MS + 1, MS)).toBe(40);
       const counts = await store.counts('env');
       expect(counts).toMatchObject({
