@@ -131,3 +131,63 @@ describe('conversion path touches', () => {
     expect(conversionPathTouches(who, touches, rules)).toHaveLength(n);
   });
 });
+
+describe('conversion path touches: the strongest key among ad touches', () => {
+  it("CPT09 the device's ip+ua visit keeps the address's ip click, which delivery credits", () => {
+    const who = buyer({ anonymous_id: 'anon-new', ip: OFFICE_IP, user_agent: 'UA' });
+    const touches = [
+      touch({ kind: 'click', touch_id: 'CLK-ip', time: NOW - 3 * H }),
+      touch({
+        kind: 'visit',
+        touch_id: 'VIS-device',
+        time: NOW - H,
+        dest_id: null,
+        user_agent: 'UA',
+      }),
+      touch({ kind: 'visit', touch_id: 'VIS-stranger', time: NOW - 2 * H, dest_id: null }),
+    ];
+    // Visits follow the ad touches' key: with ip ad touches, visits of either key stay.
+    expect(ids(conversionPathTouches(who, touches, rules))).toEqual([
+      ['CLK-ip', 'ip'],
+      ['VIS-stranger', 'ip'],
+      ['VIS-device', 'ip+ua'],
+    ]);
+    // With no ad touch, the visits' own strongest key.
+    expect(ids(conversionPathTouches(who, touches.slice(1), rules))).toEqual([
+      ['VIS-device', 'ip+ua'],
+    ]);
+  });
+
+  it("CPT10 each destination's credited IP touch stays: another's ip+ua touch, 20 newer impressions", () => {
+    const who = buyer({ anonymous_id: 'anon-new', ip: OFFICE_IP, user_agent: 'UA' });
+    const n = MAX_PROBABILISTIC_PATH_TOUCHES + 5;
+    const touches = [
+      // dsp1's class-5 winner (an ip click beats newer ip impressions), older than all of them.
+      touch({ kind: 'click', touch_id: 'CLK-dsp1', dest_id: 'dsp1', time: NOW - 20 * H }),
+      ...Array.from({ length: n }, (_, i) =>
+        touch({
+          touch_id: `IMP-${String(i).padStart(3, '0')}`,
+          dest_id: 'dsp1',
+          time: NOW - (n - i) * 60,
+        }),
+      ),
+    ];
+    const path = conversionPathTouches(who, touches, rules);
+    expect(path.map((t) => t.touch_id)).toEqual([
+      'CLK-dsp1',
+      ...touches.slice(-MAX_PROBABILISTIC_PATH_TOUCHES).map((t) => t.touch_id),
+    ]);
+    // dsp2's ip+ua impression is the strongest key among ad touches: dsp1's ip impressions
+    // leave, its credited ip click (class 5) stays.
+    const device = touch({
+      touch_id: 'IMP-dsp2',
+      dest_id: 'dsp2',
+      time: NOW - 2 * H,
+      user_agent: 'UA',
+    });
+    expect(ids(conversionPathTouches(who, [...touches, device], rules))).toEqual([
+      ['CLK-dsp1', 'ip'],
+      ['IMP-dsp2', 'ip+ua'],
+    ]);
+  });
+});

@@ -1,5 +1,7 @@
 import {
+  type AttributionRules,
   type ConversionIdentity,
+  candidatesFor,
   type MatchKey,
   matchKeyFor,
   matchTypeOf,
@@ -63,6 +65,11 @@ export interface PathRules {
   probabilistic_view_window_s: number;
   /** The event's eligibility rule for its matches: iOS app events' IP matches (issue 25). */
   exclude?: TouchExclusion;
+  /**
+   * The rules of each destination the event goes to (pathRules), `exclude` included: the path
+   * keeps the touch each credits, whatever else it leaves out.
+   */
+  credit?: readonly AttributionRules[];
 }
 
 interface Keyed {
@@ -115,9 +122,9 @@ function keyedTouches(who: ConversionIdentity, touches: readonly Touch[], rules:
  * decide the credit. DESIGN §6 still holds: a shared office or carrier IP never moves credit
  * from the person's own touches, so when any touch is matched deterministically, IP-matched
  * ones (`ip+ua`, `ip`) are left out; else they count only inside the probabilistic windows,
- * and never when the event's rule bars them (an iOS app event, issue 25). Of those, only the
- * strongest key present counts (the same device's `ip+ua` over the bare address, as §6 orders
- * the evidence), and only the newest MAX_PROBABILISTIC_PATH_TOUCHES of them.
+ * and never when the event's rule bars them (an iOS app event, issue 25). Of those, see
+ * probabilisticPath: the strongest key among the ad touches, the newest
+ * MAX_PROBABILISTIC_PATH_TOUCHES, and every touch last-touch delivery could credit.
  */
 export function conversionPathTouches(
   who: ConversionIdentity,
@@ -125,20 +132,87 @@ export function conversionPathTouches(
   rules: PathRules,
 ): MatchedTouch[] {
   const keyed = keyedTouches(who, touches, rules);
-  const ownTouches = keyed.some(isOwn);
-  const kept = ownTouches
-    ? keyed.filter(isOwn)
-    : strongestOnly(keyed.filter((k) => inProbabilisticWindow(k, rules)));
-  const path = collapseVisits(
-    kept.map(matchedTouch).sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id)),
+  if (keyed.some(isOwn)) return pathOf(keyed.filter(isOwn));
+  return probabilisticPath(
+    who,
+    keyed.filter((k) => inProbabilisticWindow(k, rules)),
+    rules,
   );
-  return ownTouches ? path : path.slice(-MAX_PROBABILISTIC_PATH_TOUCHES);
 }
 
-/** The probabilistic matches of the strongest key among them: `ip+ua` when there is one. */
-function strongestOnly(probabilistic: Keyed[]): Keyed[] {
-  const device = probabilistic.filter((k) => k.key === 'ip+ua');
-  return device.length > 0 ? device : probabilistic;
+/** Touches sorted oldest first, a visit's repeats dropped. */
+function pathOf(kept: readonly Keyed[]): MatchedTouch[] {
+  return collapseVisits(
+    kept.map(matchedTouch).sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id)),
+  );
+}
+
+/**
+ * The path of touches an address alone matches. The strongest key among the ad touches
+ * counts (the same device's `ip+ua` over the bare address, as §6 orders the evidence), and
+ * visits follow it: with an `ip+ua` ad touch, only `ip+ua` visits; with `ip` ad touches only,
+ * visits of either key; with no ad touch, the strongest key among the visits. Visits earn no
+ * destination's credit, so they never decide which ad touches stay. Of those, the newest
+ * MAX_PROBABILISTIC_PATH_TOUCHES (a busy address, issue 22); and, whatever the key or the
+ * cap, the touch last-touch delivery credits each destination (creditedTouches): an `ip` click
+ * older than 20 newer impressions still wins class 5, and another destination's `ip+ua` touch
+ * takes nothing from this one's `ip` touches (DESIGN §6).
+ */
+function probabilisticPath(
+  who: ConversionIdentity,
+  probabilistic: readonly Keyed[],
+  rules: PathRules,
+): MatchedTouch[] {
+  const ads = probabilistic.filter((k) => k.touch.kind !== 'visit');
+  const strongest = (ks: readonly Keyed[]) => (ks.some(isDevice) ? 'ip+ua' : 'ip');
+  const adKey = ads.length > 0 ? strongest(ads) : null;
+  const visitKey = adKey ?? strongest(probabilistic);
+  const kept = probabilistic.filter((k) =>
+    k.touch.kind === 'visit' ? visitKey === 'ip' || isDevice(k) : k.key === adKey,
+  );
+  const newest = pathOf(kept).slice(-MAX_PROBABILISTIC_PATH_TOUCHES);
+  const onPath = new Set(newest.map((t) => t.touch_id));
+  const credited = creditedTouches(who, ads, rules).filter((k) => !onPath.has(k.touch.touch_id));
+  if (credited.length === 0) return newest;
+  return pathOf(credited)
+    .concat(newest)
+    .sort((a, b) => a.time - b.time || a.touch_id.localeCompare(b.touch_id));
+}
+
+const isDevice = (k: Keyed) => k.key === 'ip+ua';
+
+/**
+ * The touches last-touch delivery credits, one per destination (`rules.credit`; without them,
+ * one per destination the touches name, under the path's windows): attribute()'s choice among
+ * the touches already on their way to the path. (Only an install's fraud verdicts, which the
+ * path does not know, could make delivery's winner another touch.)
+ */
+function creditedTouches(
+  who: ConversionIdentity,
+  ads: readonly Keyed[],
+  rules: PathRules,
+): Keyed[] {
+  const touches = ads.map((k) => k.touch);
+  const credited = new Set<Touch>();
+  for (const dest of rules.credit ?? destinationsNamed(touches, rules)) {
+    const best = candidatesFor(who, touches, dest).find((c) => c.in_window && !c.excluded);
+    if (best) credited.add(best.touch);
+  }
+  return ads.filter((k) => credited.has(k.touch));
+}
+
+/** One destination per `dest_id` the touches name (one for those naming none, if only those). */
+function destinationsNamed(touches: readonly Touch[], rules: PathRules): AttributionRules[] {
+  const ids = new Set(touches.map((t) => t.dest_id ?? ''));
+  if (ids.size > 1) ids.delete('');
+  return [...ids].map((dest_id) => ({
+    dest_id,
+    click_window_ms: rules.lookback_s * 1000,
+    view_window_ms: rules.lookback_s * 1000,
+    probabilistic_click_window_ms: rules.probabilistic_click_window_s * 1000,
+    probabilistic_view_window_ms: rules.probabilistic_view_window_s * 1000,
+    ...(rules.exclude ? { exclude: rules.exclude } : {}),
+  }));
 }
 
 function matchedTouch({ touch: t, key }: Keyed): MatchedTouch {

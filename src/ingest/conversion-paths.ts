@@ -43,6 +43,7 @@ export function pathRules(
     probabilistic_click_window_s: longest(rules.map((r) => r.probabilistic_click_window_ms)),
     probabilistic_view_window_s: longest(rules.map((r) => r.probabilistic_view_window_ms)),
     ...(exclude ? { exclude } : {}),
+    credit: exclude ? rules.map((r) => ({ ...r, exclude })) : rules,
   };
 }
 
