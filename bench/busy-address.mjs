@@ -242,6 +242,10 @@ export async function busyAddressServer({
   const env = {
     PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: '10ms' }),
     PIXELTRAIL_DATA: path.join(dir, 'data'),
+    // The touches are seeded in SQLite: a DATABASE_URL in the shell would point the server at
+    // a PostgreSQL store without them (startServer passes the shell's environment on; spawn
+    // leaves undefined out).
+    DATABASE_URL: undefined,
   };
   const config = loadConfig(env);
   const store = openSqliteStore(env.PIXELTRAIL_DATA);

@@ -44,6 +44,12 @@ import { renderSoakChart } from './soak-chart.mjs';
 import { CHROMIUM_PATH, tagMainThreadBench } from './tag-main-thread.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
+/**
+ * The warm-up of the one-event and busy-address wrk runs: `--warmup`, at most 2 s, and at
+ * least 1, since wrk takes -d0s for a run of its own rather than for none.
+ */
+const wrkWarmupS = (s) => Math.max(1, Math.min(s, 2));
+
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 const RESULTS_PATH = path.join(BENCH_DIR, 'RESULTS.md');
@@ -1042,7 +1048,7 @@ async function main() {
           log,
           rounds: opts.singleRounds,
           durationS: opts.singleDurationS,
-          warmupS: Math.min(opts.warmupS, 2),
+          warmupS: wrkWarmupS(opts.warmupS),
           connections: opts.connections,
         });
       } finally {
@@ -1061,7 +1067,7 @@ async function main() {
         touches: BUSY_TOUCHES,
         rounds: opts.singleRounds,
         durationS: opts.singleDurationS,
-        warmupS: Math.min(opts.warmupS, 2),
+        warmupS: wrkWarmupS(opts.warmupS),
         connections: opts.connections,
         log,
       });
