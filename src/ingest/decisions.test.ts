@@ -101,4 +101,29 @@ describe('attribution decisions', () => {
     ]);
     expect(byIp()).toBe(1);
   });
+
+  it("DC04 one destination credited by the buyer's own click, another open: the address is read", async () => {
+    const dsp2 = { ...dest, id: 'dsp2' };
+    const { tx, byIp } = txOver([
+      touch({
+        kind: 'click',
+        touch_id: 'CLK-own',
+        dest_id: 'dsp1',
+        anonymous_id: 'anon-buyer',
+        time: NOW - D,
+      }),
+      touch({ kind: 'click', touch_id: 'CLK-stranger', dest_id: 'dsp2', time: NOW - H }),
+    ]);
+    const d = await decide(tx, purchase('anon-buyer'), [dest, dsp2], {});
+    expect(d.decisions.get('dsp1')).toMatchObject({
+      attributed: true,
+      attribution: { click_id: 'CLK-own', match_key: 'cookie' },
+    });
+    // Settled for dsp1 alone: dsp2 is open, so the address's touches are read and credit it.
+    expect(d.decisions.get('dsp2')).toMatchObject({
+      attributed: true,
+      attribution: { click_id: 'CLK-stranger', match_key: 'ip' },
+    });
+    expect(byIp()).toBe(1);
+  });
 });
