@@ -70,11 +70,16 @@ export class AudienceService {
   private checkedOverflow = new Set<string>();
   /**
    * Environments whose events or touches were let pass unevaluated (no audience read them)
-   * since the last poll began, and in the poll before. Another process may have created an
-   * audience meanwhile and computed its members before those rows were committed here.
+   * since the last poll began, and in the poll before, each with the audiences whose members
+   * cannot miss them: those known then, none of which read touches. Another process may have
+   * created an audience (or made one read touches) and computed its members before those rows
+   * were committed here; only such audiences are recomputed, since recomputing moves the
+   * version again and a full recompute per poll never ended under steady traffic.
    */
-  private recentSkipped = new Set<string>();
-  private checkedSkipped = new Set<string>();
+  private recentSkipped = new Map<string, Set<string>>();
+  private checkedSkipped = new Map<string, Set<string>>();
+  /** Skipped environments to look at after a reload, with the audiences that are covered. */
+  private skippedEnvs = new Map<string, Set<string>>();
 
   constructor(private readonly deps: AudienceServiceDeps) {
     this.poller = new VersionPoller({
@@ -85,7 +90,7 @@ export class AudienceService {
         this.checkedOverflow = this.recentOverflow;
         this.recentOverflow = new Set();
         this.checkedSkipped = this.recentSkipped;
-        this.recentSkipped = new Set();
+        this.recentSkipped = new Map();
       },
       reload: () => this.reloadChanged(),
       onError: (message) => deps.onError?.(`audience reload failed: ${message}`),
@@ -104,12 +109,12 @@ export class AudienceService {
     const again = [...this.checked.values(), ...this.recent.values()];
     for (const env_id of [...this.checkedOverflow, ...this.recentOverflow])
       this.overflowEnvs.add(env_id);
-    // Traffic let pass as no audience's: recomputed if its environment now has audiences
-    // (an environment still without any costs one list read).
-    for (const env_id of [...this.checkedSkipped, ...this.recentSkipped])
-      this.overflowEnvs.add(env_id);
-    this.checkedSkipped = new Set();
-    this.recentSkipped = new Set();
+    // Traffic let pass as no audience's: the audiences that could miss it are recomputed
+    // (an environment with none costs one list read).
+    for (const skipped of [this.checkedSkipped, this.recentSkipped])
+      for (const [env_id, covered] of skipped) mergeCovered(this.skippedEnvs, env_id, covered);
+    this.checkedSkipped = new Map();
+    this.recentSkipped = new Map();
     this.checked = new Map();
     this.recent = new Map();
     this.checkedOverflow = new Set();
@@ -156,7 +161,31 @@ export class AudienceService {
     await this.deps.store.createAudience(record);
     this.remember({ record, rules: parsed.rules });
     await this.recompute(record.id);
+    this.coverSkipped(record);
     return { ok: true, id: record.id };
+  }
+
+  /**
+   * The audience was just computed here, after every row this process let pass so far was
+   * committed: those rows need no recompute of it at the next reload.
+   */
+  private coverSkipped(record: AudienceRecord): void {
+    for (const skipped of [this.checkedSkipped, this.recentSkipped])
+      skipped.get(record.env_id)?.add(record.id);
+  }
+
+  /** Remembers that this environment's traffic was let pass (see recentSkipped). */
+  private noteSkipped(env_id: string): void {
+    const covered = this.recentSkipped.get(env_id);
+    // The common case, an environment without audiences: one map read per batch or event.
+    if (covered?.size === 0) return;
+    const known = this.byEnv.get(env_id) ?? [];
+    if (!covered) {
+      this.recentSkipped.set(env_id, new Set(known));
+      return;
+    }
+    // Only an audience known at every skip is covered (deleted ones leave; the rest stay).
+    for (const id of covered) if (!known.includes(id)) covered.delete(id);
   }
 
   private remember(a: LoadedAudience): void {
@@ -194,6 +223,7 @@ export class AudienceService {
       while (this.draining) await this.draining;
       await this.deps.store.clearMemberships(record.env_id, id);
       await this.recompute(id);
+      this.coverSkipped(record);
     }
     return { ok: true };
   }
@@ -310,7 +340,7 @@ export class AudienceService {
       const env = touch.env_id;
       if (this.byEnv.get(env)?.length === 0 || this.touchBlind.has(env)) {
         // A batch of pixel hits is mostly one environment's: one set insertion for the run.
-        if (env !== skipped) this.recentSkipped.add(env);
+        if (env !== skipped) this.noteSkipped(env);
         skipped = env;
         continue;
       }
@@ -327,7 +357,7 @@ export class AudienceService {
     const keys: IdentifierKey[] = [];
     for (const event of events) {
       if (this.byEnv.get(event.env_id)?.length === 0) {
-        this.recentSkipped.add(event.env_id);
+        this.noteSkipped(event.env_id);
         continue;
       }
       keys.push(...identifiersOf({ event }));
@@ -344,7 +374,7 @@ export class AudienceService {
         this.byEnv.get(k.env_id)?.length === 0 ||
         (k.from === 'touch' && this.touchBlind.has(k.env_id))
       ) {
-        this.recentSkipped.add(k.env_id);
+        this.noteSkipped(k.env_id);
         continue;
       }
       if (this.dirty.size >= MAX_DIRTY_KEYS) {
@@ -353,7 +383,10 @@ export class AudienceService {
       }
       this.dirty.set(`${k.env_id}\u0000${k.key_type}\u0000${k.key_value}`, k);
     }
-    if (!this.draining && (this.dirty.size > 0 || this.overflowEnvs.size > 0)) {
+    if (
+      !this.draining &&
+      (this.dirty.size > 0 || this.overflowEnvs.size > 0 || this.skippedEnvs.size > 0)
+    ) {
       this.draining = this.drain().finally(() => {
         this.draining = null;
       });
@@ -410,14 +443,24 @@ export class AudienceService {
   }
 
   private async drain(): Promise<void> {
-    while (this.dirty.size > 0 || this.overflowEnvs.size > 0) {
+    while (this.dirty.size > 0 || this.overflowEnvs.size > 0 || this.skippedEnvs.size > 0) {
       const batch = [...this.dirty.values()];
       this.dirty = new Map();
       const overflow = [...this.overflowEnvs];
       this.overflowEnvs = new Set();
+      const skipped = this.skippedEnvs;
+      this.skippedEnvs = new Map();
       try {
         for (const env_id of overflow) {
           for (const a of await this.ofEnv(env_id)) await this.recompute(a.record.id);
+        }
+        for (const [env_id, covered] of skipped) {
+          if (overflow.includes(env_id)) continue;
+          for (const a of await this.ofEnv(env_id)) {
+            // A covered audience that reads touches now was edited since: touches may be missing.
+            if (!covered.has(a.record.id) || usesTouches(a.rules))
+              await this.recompute(a.record.id);
+          }
         }
         const touched = new Set<LoadedAudience>();
         await inLanes(batch, EVALUATION_LANES, async (k) => {
@@ -435,4 +478,11 @@ export class AudienceService {
       }
     }
   }
+}
+
+/** Adds an environment's skipped traffic, keeping only audiences covered in both. */
+function mergeCovered(into: Map<string, Set<string>>, env_id: string, covered: Set<string>): void {
+  const had = into.get(env_id);
+  if (!had) into.set(env_id, new Set(covered));
+  else for (const id of had) if (!covered.has(id)) had.delete(id);
 }
