@@ -98,6 +98,12 @@ type Step =
       gap: number;
       purchase: Extract<Step, { type: 'purchase' }>;
     }
+  /**
+   * Issue 22's other way out: a browser's own click naming no destination, which every
+   * destination may credit, then its `purchase` a minute later, inside every click window:
+   * the person's own touch settles each destination and the address is not read.
+   */
+  | { type: 'loyal'; purchase: Extract<Step, { type: 'purchase' }> }
   | {
       type: 'purchase';
       browser: number;
@@ -222,8 +228,10 @@ function historyArb(): fc.Arbitrary<History> {
         gap: fc.integer({ min: 1, max: 4 * H }),
         purchase,
       });
+      const loyal = fc.record({ type: fc.constant('loyal' as const), purchase });
       const step = fc.oneof(
         { weight: 6, arbitrary: touch },
+        { weight: 1, arbitrary: loyal },
         { weight: 1, arbitrary: identify },
         { weight: 2, arbitrary: visit },
         { weight: 3, arbitrary: purchase },
@@ -260,6 +268,8 @@ class Run {
   private readonly jar = new Map<number, string>();
   private readonly lastClick = new Map<number, string>();
   readonly expectations: Expectation[] = [];
+  /** Purchases whose merged identity carries an IP address (twoPhaseTags). */
+  readonly withIp = new Set<string>();
   private n = 0;
 
   constructor(
@@ -312,7 +322,24 @@ class Run {
       else if (step.type === 'identify') await this.identify(step.browser, now);
       else if (step.type === 'visit') await this.visit(step, now);
       else if (step.type === 'purchase') now = await this.purchase(step, now);
-      else {
+      else if (step.type === 'loyal') {
+        const { browser } = step.purchase;
+        await this.touch(
+          {
+            type: 'touch',
+            kind: 'click',
+            browser,
+            dest: DESTS.length,
+            pixelUser: 'own',
+            gpc: false,
+            view: 'pixel',
+          },
+          now,
+        );
+        now += 60;
+        this.setNow(now);
+        now = await this.purchase(step.purchase, now);
+      } else {
         const at = (kind: 'click' | 'impression', browser: number) =>
           ({
             type: 'touch',
@@ -534,6 +561,7 @@ class Run {
       if (!s.denied && !b.bot) this.ref.link(merged);
     }
     const final = merged as RefIdentity;
+    if (final.ip) this.withIp.add(event_id);
     const ids = (c: RefCredit | null) => c?.winners.map((w) => w.id).join() ?? '';
     for (const d of DESTS) {
       const credit = s.denied || b.bot ? null : this.ref.credit(final, d);
@@ -564,6 +592,25 @@ function appFields(device: AppleDevice): Record<string, string> {
   if (device === 'att_only') return { att_status: 'notDetermined' };
   if (device === 'idfa_authorized') return { idfa, att_status: 'authorized' };
   return {};
+}
+
+/**
+ * What a purchase made of decide()'s two-phase read (issue 22): `own_and_ip` when one
+ * destination is credited deterministically and another probabilistically, so the address's
+ * touches had to be read after the person's own; `own_settles_all` when every destination is
+ * credited deterministically and the event carries an address, which is then not read.
+ */
+function twoPhaseTags(exps: readonly Expectation[], withIp: ReadonlySet<string>): string[] {
+  const byEvent = new Map<string, Array<RefCredit | null>>();
+  for (const e of exps) byEvent.set(e.event_id, [...(byEvent.get(e.event_id) ?? []), e.credit]);
+  const tags: string[] = [];
+  for (const [event_id, credits] of byEvent) {
+    const types = credits.map((c) => c?.match_type ?? 'none');
+    if (types.includes('deterministic') && types.includes('probabilistic')) tags.push('own_and_ip');
+    if (withIp.has(event_id) && types.every((t) => t === 'deterministic'))
+      tags.push('own_settles_all');
+  }
+  return tags;
 }
 
 /** Checks one stored conversion against what the reference allows. */
@@ -661,6 +708,7 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
         if (e.iosWithheld) seen.add('ios_ip_barred_withheld');
         if (e.viewabilityDecided) seen.add('viewability');
       }
+      for (const tag of twoPhaseTags(run.expectations, run.withIp)) seen.add(tag);
       if (problems.length > 0)
         throw new Error(`${problems.join('\n')}\nhistory: ${JSON.stringify(h)}`);
     });
@@ -668,11 +716,15 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
     it(`AP01 every attribution is one DESIGN §6 allows (fixed seed ${FIXED_SEED})`, async () => {
       await fc.assert(property, { numRuns: RUNS, seed: FIXED_SEED, endOnFailure: true });
       // 'viewability': some credit of dV went elsewhere, or nowhere, for an unviewed impression.
+      // 'own_and_ip', 'own_settles_all': both ways out of decide()'s two-phase read (own
+      // touches, then the address's only when they leave something open) were taken.
       expect([...seen].sort()).toEqual([
         'deterministic',
         'ios_ip_barred',
         'ios_ip_barred_withheld',
         'none',
+        'own_and_ip',
+        'own_settles_all',
         'probabilistic',
         'viewability',
       ]);
