@@ -1,11 +1,15 @@
 import {
   type AttributionRules,
+  type Candidate,
   type ConversionIdentity,
-  candidatesFor,
+  compareCandidates,
   type MatchKey,
+  matchClassOf,
   matchKeyFor,
   matchTypeOf,
   type TouchExclusion,
+  unviewedReason,
+  windowMs,
 } from './attribution.js';
 import { cameAfter } from './clock-skew.js';
 import type { Touch, TouchKind } from './event.js';
@@ -134,7 +138,6 @@ export function conversionPathTouches(
   const keyed = keyedTouches(who, touches, rules);
   if (keyed.some(isOwn)) return pathOf(keyed.filter(isOwn));
   return probabilisticPath(
-    who,
     keyed.filter((k) => inProbabilisticWindow(k, rules)),
     rules,
   );
@@ -158,11 +161,7 @@ function pathOf(kept: readonly Keyed[]): MatchedTouch[] {
  * older than 20 newer impressions still wins class 5, and another destination's `ip+ua` touch
  * takes nothing from this one's `ip` touches (DESIGN §6).
  */
-function probabilisticPath(
-  who: ConversionIdentity,
-  probabilistic: readonly Keyed[],
-  rules: PathRules,
-): MatchedTouch[] {
+function probabilisticPath(probabilistic: readonly Keyed[], rules: PathRules): MatchedTouch[] {
   const ads = probabilistic.filter((k) => k.touch.kind !== 'visit');
   const strongest = (ks: readonly Keyed[]) => (ks.some(isDevice) ? 'ip+ua' : 'ip');
   const adKey = ads.length > 0 ? strongest(ads) : null;
@@ -172,7 +171,7 @@ function probabilisticPath(
   );
   const newest = pathOf(kept).slice(-MAX_PROBABILISTIC_PATH_TOUCHES);
   const onPath = new Set(newest.map((t) => t.touch_id));
-  const credited = creditedTouches(who, ads, rules).filter((k) => !onPath.has(k.touch.touch_id));
+  const credited = creditedTouches(ads, rules).filter((k) => !onPath.has(k.touch.touch_id));
   if (credited.length === 0) return newest;
   return pathOf(credited)
     .concat(newest)
@@ -187,23 +186,34 @@ const isDevice = (k: Keyed) => k.key === 'ip+ua';
  * the touches already on their way to the path. (Only an install's fraud verdicts, which the
  * path does not know, could make delivery's winner another touch.)
  */
-function creditedTouches(
-  who: ConversionIdentity,
-  ads: readonly Keyed[],
-  rules: PathRules,
-): Keyed[] {
-  const touches = ads.map((k) => k.touch);
-  const credited = new Set<Touch>();
-  for (const dest of rules.credit ?? destinationsNamed(touches, rules)) {
-    const best = candidatesFor(who, touches, dest).find((c) => c.in_window && !c.excluded);
-    if (best) credited.add(best.touch);
+function creditedTouches(ads: readonly Keyed[], rules: PathRules): Keyed[] {
+  const credited = new Set<Keyed>();
+  for (const dest of rules.credit ?? destinationsNamed(ads, rules)) {
+    // attribute()'s choice in one pass: candidatesFor would find each key again and sort.
+    let best: { k: Keyed; c: Candidate } | undefined;
+    for (const k of ads) {
+      const { touch, key, gap_s } = k;
+      if (touch.dest_id !== null && touch.dest_id !== dest.dest_id) continue;
+      if (gap_s * 1000 > windowMs(touch.kind, key, dest)) continue;
+      if (unviewedReason(touch, dest) ?? dest.exclude?.(touch, key, gap_s)) continue;
+      const c: Candidate = {
+        touch,
+        key,
+        match_class: matchClassOf(touch.kind, key),
+        gap_s,
+        in_window: true,
+        excluded: null,
+      };
+      if (!best || compareCandidates(c, best.c) < 0) best = { k, c };
+    }
+    if (best) credited.add(best.k);
   }
-  return ads.filter((k) => credited.has(k.touch));
+  return [...credited];
 }
 
 /** One destination per `dest_id` the touches name (one for those naming none, if only those). */
-function destinationsNamed(touches: readonly Touch[], rules: PathRules): AttributionRules[] {
-  const ids = new Set(touches.map((t) => t.dest_id ?? ''));
+function destinationsNamed(ads: readonly Keyed[], rules: PathRules): AttributionRules[] {
+  const ids = new Set(ads.map((k) => k.touch.dest_id ?? ''));
   if (ids.size > 1) ids.delete('');
   return [...ids].map((dest_id) => ({
     dest_id,
