@@ -30,7 +30,8 @@ function row(conversion_id: string, dest_id: string, attribution: string | null)
     conversion_id,
     dest_id,
     env_id: 'e',
-    event_pk: `ev_${conversion_id}`,
+    // The event key the id is made from, as ingest has always made it (0039 relies on that).
+    event_pk: `ev_${conversion_id.slice('cv_'.length)}`,
     event_name: 'Purchase',
     event_id: conversion_id,
     event_time: T,

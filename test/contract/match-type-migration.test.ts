@@ -9,10 +9,13 @@ import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();
 
-/** A stored conversion as rows were written before match_type existed. */
+/**
+ * A stored conversion as rows were written before match_type existed; its id made from its
+ * event's key, as ingest has always made it (0039 relies on that).
+ */
 function conversionRow(id: string, match_key: string | null) {
   return {
-    conversion_id: id,
+    conversion_id: `cv_${id}`,
     dest_id: 'd1',
     env_id: 'e',
     event_pk: `ev_${id}`,
@@ -50,11 +53,11 @@ async function checkBackfill(db: Kysely<any>, dialect: Dialect) {
     .orderBy('conversion_id')
     .execute();
   expect(rows).toEqual([
-    { conversion_id: 'a', match_type: 'deterministic' },
-    { conversion_id: 'b', match_type: 'probabilistic' },
-    { conversion_id: 'c', match_type: 'probabilistic' },
-    { conversion_id: 'd', match_type: 'deterministic' },
-    { conversion_id: 'e', match_type: null },
+    { conversion_id: 'cv_a', match_type: 'deterministic' },
+    { conversion_id: 'cv_b', match_type: 'probabilistic' },
+    { conversion_id: 'cv_c', match_type: 'probabilistic' },
+    { conversion_id: 'cv_d', match_type: 'deterministic' },
+    { conversion_id: 'cv_e', match_type: null },
   ]);
 }
 
