@@ -19,24 +19,25 @@ const TOUCH_KEYS = [
 ];
 
 /**
- * `user` key, landing-URL parameter ('' for none), cookie the platform's own pixel may have
- * set on this site. Remembered under `_pt_<key>`; a URL value beats the pixel's cookie.
+ * `user` key, landing-URL parameter ('' for none; the key itself when left out), cookie the
+ * platform's own pixel may have set on this site. Remembered under `_pt_<key>`; a URL value
+ * beats the pixel's cookie.
  */
 const PLATFORM_IDS = [
   ['fbc', 'fbclid', '_fbc'],
   ['fbp', '', '_fbp'],
-  ['gclid', 'gclid'],
-  ['gbraid', 'gbraid'],
-  ['wbraid', 'wbraid'],
-  ['ttclid', 'ttclid'],
+  ['gclid'],
+  ['gbraid'],
+  ['wbraid'],
+  ['ttclid'],
   ['ttp', '', '_ttp'],
   ['sc_click_id', 'ScCid'],
   ['epik', 'epik', '_epik'],
   ['li_fat_id', 'li_fat_id', 'li_fat_id'],
   ['rdt_cid', 'rdt_cid', '_rdt_cid'],
-  ['msclkid', 'msclkid'],
-  ['twclid', 'twclid'],
-  ['tdid', 'tdid'],
+  ['msclkid'],
+  ['twclid'],
+  ['tdid'],
 ];
 
 /** The ad touch and platform ids sent in `user` on every event. */
@@ -86,7 +87,7 @@ export function touchIds(store: boolean, clickParam = 'pt_click_id'): TouchIds {
     const id = landed || (store && readStored(key));
     if (id) ids[param] = id;
   }
-  for (const [key, param, cookie] of PLATFORM_IDS) {
+  for (const [key, param = key, cookie] of PLATFORM_IDS) {
     let landed = param && query.get(param);
     // Meta's fbc format: fb.<subdomain index>.<click time in ms>.<fbclid>.
     if (landed && key === 'fbc') landed = `fb.1.${Date.now()}.${landed}`;

@@ -28,7 +28,11 @@ const tasks: IdleTask[] = [];
  * a read run once it has settled (it must not reject); a page being left runs them at once.
  */
 export function runIdleWork(idle?: boolean): void {
-  for (let task = tasks.shift(); task; task = tasks.shift()) {
+  // A task stays queued while it runs: one it queues (the tracker's first commands queue the
+  // cookie read and the ids) then joins this run instead of asking for an idle time of its
+  // own, which could come before the read and run the ids without it (CI saw the page read
+  // `document.cookie` 2 ms after asking the Cookie Store, under load).
+  for (let task = tasks[0]; task; task = tasks[0]) {
     let read: Promise<void> | void = undefined;
     try {
       read = task();
@@ -36,6 +40,7 @@ export function runIdleWork(idle?: boolean): void {
       // One task's failure (storage refused, a throwing Cookie Store) must not hold back the
       // others, the beacon above all.
     }
+    tasks.shift();
     if (read && idle) {
       // A read that never settles (a wrapped API) holds the rest READ_WAIT_MS at most; then
       // they run at once.
