@@ -32,6 +32,7 @@ import Database from 'better-sqlite3';
 import {
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
+  ipLookupParams,
   PATH_COLUMNS,
   PATH_CONFLICT,
 } from '../dist/store/kysely/ingest-columns.js';
@@ -54,6 +55,8 @@ const STORED_EXTRAS = {
 };
 const DEDUP_WINDOW_S = 48 * 3600;
 const LOOKBACK_S = 7 * 24 * 3600;
+/** How far back an address's touches are read: the default probabilistic windows (1 d). */
+const IP_LOOKBACK_S = 24 * 3600;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-floor-post-'));
 const store = openSqliteStore(dir);
@@ -92,7 +95,7 @@ function record(e, nowMs) {
     return false;
   const ip = e.user?.ip ?? null;
   const since = nowS - LOOKBACK_S;
-  touches.all(ENV_ID, since, ip, ENV_ID, since, ip);
+  touches.all(...ipLookupParams(ENV_ID, since, nowS - IP_LOOKBACK_S, ip));
   const value = e.properties?.value ?? null;
   const currency = e.properties?.currency ?? null;
   const data = JSON.stringify({
