@@ -153,23 +153,30 @@ export async function decide(
 ): Promise<Decided> {
   const input = await decisionInput(tx, e, dests, checks);
   if (!('lookup' in input)) return decideChecked(tx, e, dests, input, [], checks);
-  const { ip, ...own } = input.lookup;
-  // An install's fraud checks judge clicks of every key: it reads them all at once.
-  if (!ip || checks.install)
-    return decideChecked(tx, e, dests, input, await tx.findTouches(input.lookup), checks);
+  const { lookup } = input;
+  // An install's fraud checks judge clicks of every key: it reads them all at once. With no
+  // key of the person's own (a server event with an address alone), the one read is the
+  // address's.
+  if (!lookup.ip || checks.install || !hasOwnKey(lookup))
+    return decideChecked(tx, e, dests, input, await tx.findTouches(lookup), checks);
   // The person's own touches first (DESIGN §6: an address never moves credit from them). A
   // shared address (a carrier's NAT, an office) has hundreds of strangers' touches a day,
   // most of the cost of a conversion from it (issue 22), and none can matter when every
   // destination is credited from the person's own and the path keeps those alone.
-  const mine = await tx.findTouches(own);
+  const mine = await tx.findTouches({ ...lookup, ip: undefined });
   if (mine.length === 0) {
     // Nothing of the person's own: the address's touches are all a lookup of every key finds.
-    const byIp = { ...own, user_id: undefined, anonymous_ids: [], touch_ids: [], ip };
+    const byIp = { ...lookup, user_id: undefined, anonymous_ids: [], touch_ids: [] };
     return decideChecked(tx, e, dests, input, await tx.findTouches(byIp), checks);
   }
   const first = await decideChecked(tx, e, dests, input, mine, checks);
   if (settledByOwn(first, dests)) return first;
   return decideChecked(tx, e, dests, input, await tx.findTouches(input.lookup), checks);
+}
+
+/** True when the lookup has a key other than the address: a browser or user id, a touch id. */
+function hasOwnKey(l: TouchLookup): boolean {
+  return !!l.user_id || l.anonymous_ids.length > 0 || l.touch_ids.length > 0;
 }
 
 /**
