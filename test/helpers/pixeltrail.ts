@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach, expect } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
 import { createServer, type Server, type ServerOptions } from '../../src/server.js';
 
@@ -88,6 +89,37 @@ export async function startPixeltrail(
   const server = await createServer(config, opts);
   const base = await server.listen();
   return { server, base };
+}
+
+/**
+ * startPixeltrail for a test file whose servers are closed after each test (its afterEach is
+ * registered by this call, at the top of the file).
+ */
+export function startedPerTest(): typeof startPixeltrail {
+  let running: Server[] = [];
+  afterEach(async () => {
+    for (const s of running) await s.close();
+    running = [];
+  });
+  return async (raw, dataDir, opts) => {
+    const started = await startPixeltrail(raw, dataDir, opts);
+    running.push(started.server);
+    return started;
+  };
+}
+
+/** POSTs one `event_name` of user `user_id` to env_t, now, and expects it taken. */
+export async function postUserEvent(base: string, event_name: string, user_id: string) {
+  const r = await postEvents(base, [
+    {
+      event_id: `${event_name}-${user_id}-${Math.random()}`,
+      event_name,
+      event_time: Math.floor(Date.now() / 1000),
+      env_id: 'env_t',
+      user: { user_id },
+    },
+  ]);
+  expect(r.body.errors).toEqual([]);
 }
 
 /** Polls `fn` until it returns a truthy value or the time runs out. */

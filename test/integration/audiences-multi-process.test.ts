@@ -1,20 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
-  postEvents,
-  startPixeltrail,
+  postUserEvent,
+  startedPerTest,
   tempDir,
   testConfig,
   waitFor,
 } from '../helpers/pixeltrail.js';
 import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
 
-let running: Server[] = [];
-afterEach(async () => {
-  for (const s of running) await s.close();
-  running = [];
-});
+const startPixeltrail = startedPerTest();
 
 describe.skipIf(!(await postgresAvailable()))('audiences across processes on PostgreSQL', () => {
   let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
@@ -27,23 +22,10 @@ describe.skipIf(!(await postgresAvailable()))('audiences across processes on Pos
 
   async function start() {
     const raw = { ...testConfig('http://127.0.0.1:9/hook'), database_url: db.url };
-    const { server, base } = await startPixeltrail(raw, tempDir());
-    running.push(server);
-    return { server, base };
+    return startPixeltrail(raw, tempDir());
   }
 
-  const track = async (base: string, event_name: string, user_id: string) => {
-    const r = await postEvents(base, [
-      {
-        event_id: `${event_name}-${user_id}-${Math.random()}`,
-        event_name,
-        event_time: Math.floor(Date.now() / 1000),
-        env_id: 'env_t',
-        user: { user_id },
-      },
-    ]);
-    expect(r.body.errors).toEqual([]);
-  };
+  const track = postUserEvent;
 
   // Without the version poll, the other process kept its copy until the minute's sweep.
   it('AU12 an edit and a delete made on one server reach another server on the same store within seconds', async () => {

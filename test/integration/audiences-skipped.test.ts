@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Server } from '../../src/server.js';
 import {
   admin,
-  postEvents,
-  startPixeltrail,
+  postUserEvent,
+  startedPerTest,
   tempDir,
   testConfig,
   UA,
@@ -12,31 +12,17 @@ import {
 // Traffic an environment's audiences do not read is let pass unevaluated and remembered until
 // the next reload of definitions (AudienceService.noteEvents / noteTouches), on SQLite.
 
-let running: Server[] = [];
-afterEach(async () => {
-  for (const s of running) await s.close();
-  running = [];
-});
+const startPixeltrail = startedPerTest();
 
 async function start(dataDir = tempDir()) {
   const { server, base } = await startPixeltrail(testConfig('http://127.0.0.1:9/hook'), dataDir);
-  running.push(server);
   // Polls are driven by the tests, one at a time.
   await server.services.audiences.stop();
   return { server, base, dataDir };
 }
 
 async function track(base: string, server: Server, event_name: string, user_id: string) {
-  const r = await postEvents(base, [
-    {
-      event_id: `${event_name}-${user_id}-${Math.random()}`,
-      event_name,
-      event_time: Math.floor(Date.now() / 1000),
-      env_id: 'env_t',
-      user: { user_id },
-    },
-  ]);
-  expect(r.body.errors).toEqual([]);
+  await postUserEvent(base, event_name, user_id);
   await server.services.pipeline.flush();
   await server.services.audiences.settle();
 }
