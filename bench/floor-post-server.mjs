@@ -5,11 +5,8 @@
 // logic or rate limit: what is left between this server and pixeltrail is the product.
 //
 // Per event, in pixeltrail's own schema (its migrations from dist/ create a fresh database
-// per process) and with its own SQL text (imported from dist/): the dedup key claim
-// (CLAIM_DEDUP_UPSERT; a lost claim is a duplicate and stores nothing else), the person's
-// touch lookup by IP (TOUCHES_BY_IP; the touches table is empty, as in the bench), the event
-// row (its `data` the event as JSON, as pixeltrail keeps it), the conversion row for the one
-// destination (unattributed, as pixeltrail records the bench's) and its conversion path.
+// per process) and with its own SQL text: floor-record.mjs's statements (the touches table is
+// empty, as in the bench; the event row's `data` is the event as JSON, as pixeltrail keeps it).
 //
 // Adaptive group commit on the one thread, as pixeltrail's ingest: the first request queued
 // schedules one flush (setImmediate, once the event loop has read what is waiting); the flush
@@ -28,128 +25,42 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import {
-  CONVERSION_COLUMNS,
-  CONVERSION_CONFLICT,
-  ipLookupParams,
-  PATH_COLUMNS,
-  PATH_CONFLICT,
-} from '../dist/store/kysely/ingest-columns.js';
-import {
-  CLAIM_DEDUP_UPSERT,
-  INSERT_EVENT,
-  TOUCHES_BY_IP,
-} from '../dist/store/kysely/ingest-sql.js';
-import { insertText } from '../dist/store/kysely/ingest-statements.js';
-import { openSqliteStore, SQLITE_FILE } from '../dist/store/sqlite/open-sqlite.js';
+import { floorDatabase, floorRecorder } from './floor-record.mjs';
 import { DEST_ID, ENV_ID } from './pixeltrail-server.mjs';
 
-// As pixeltrail records the bench's Purchase: no touch, so unattributed, with this reason.
-const NO_TOUCH = 'no touch of this person for this destination';
 // What pixeltrail's stored event JSON carries beside the event itself (no consent signal).
 const STORED_EXTRAS = {
   consent: { ads: null, analytics: null, signals: [] },
   warnings: [],
   verified: 'write_key',
 };
-const DEDUP_WINDOW_S = 48 * 3600;
-const LOOKBACK_S = 7 * 24 * 3600;
-/** How far back an address's touches are read: the default probabilistic windows (1 d). */
-const IP_LOOKBACK_S = 24 * 3600;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-floor-post-'));
-const store = openSqliteStore(dir);
-await store.migrate();
-await store.close();
-
-const db = new Database(path.join(dir, SQLITE_FILE));
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.pragma('busy_timeout = 5000');
-db.pragma('secure_delete = ON');
+const db = await floorDatabase(dir);
 db.pragma('wal_autocheckpoint = 1000');
-
-const claim = db.prepare(CLAIM_DEDUP_UPSERT);
-const touches = db.prepare(TOUCHES_BY_IP);
-const insertEvent = db.prepare(INSERT_EVENT);
-const putConversion = db.prepare(
-  `${insertText('conversions', CONVERSION_COLUMNS)} ${CONVERSION_CONFLICT}`,
-);
-const putPath = db.prepare(`${insertText('conversion_paths', PATH_COLUMNS)} ${PATH_CONFLICT}`);
-
-// pixeltrail's keys are a base-36 time prefix and 22 random characters; a counter of the same
-// width keeps them unique, as long and as ordered, without spending the floor's CPU on
-// randomness.
-const keyPrefix = Date.now().toString(36);
-let keys = 0;
+const store = floorRecorder(db, ENV_ID, DEST_ID);
 
 /** Stores one event; false when its dedup key was already claimed (a duplicate). */
 function record(e, nowMs) {
-  const nowS = Math.floor(nowMs / 1000);
-  const suffix = `${keyPrefix}.${(++keys).toString(36).padStart(22, '0')}`;
-  const pk = `ev_${suffix}`;
-  const name = e.event_name;
-  const id = e.event_id;
-  if (claim.run(ENV_ID, name, id, pk, nowS, pk, nowS, nowS - DEDUP_WINDOW_S).changes === 0)
-    return false;
-  const ip = e.user?.ip ?? null;
-  const since = nowS - LOOKBACK_S;
-  touches.all(...ipLookupParams(ENV_ID, since, nowS - IP_LOOKBACK_S, ip));
-  const value = e.properties?.value ?? null;
-  const currency = e.properties?.currency ?? null;
   const data = JSON.stringify({
     env_id: ENV_ID,
     ...e,
-    event_time: nowS,
+    event_time: Math.floor(nowMs / 1000),
     source: 'server',
     ...STORED_EXTRAS,
   });
-  // EVENT_COLUMNS' order: no browser or user id, no duplicate yet, no traffic, not a test.
-  insertEvent.run(
-    pk,
-    ENV_ID,
-    name,
-    id,
-    nowS,
+  const props = e.properties;
+  return store(
+    {
+      name: e.event_name,
+      id: e.event_id,
+      ip: e.user?.ip ?? null,
+      value: props?.value ?? null,
+      currency: props?.currency ?? null,
+      data,
+    },
     nowMs,
-    'server',
-    null,
-    null,
-    value,
-    currency,
-    data,
-    0,
-    null,
-    0,
   );
-  const cv = `cv_${suffix}`;
-  // CONVERSION_COLUMNS' order: unattributed, no campaign, not a test, the dedup row, no fraud.
-  putConversion.run(
-    cv,
-    DEST_ID,
-    ENV_ID,
-    pk,
-    name,
-    id,
-    nowS,
-    value,
-    currency,
-    0,
-    null,
-    NO_TOUCH,
-    nowMs,
-    null,
-    null,
-    null,
-    0,
-    null,
-    1,
-    null,
-    null,
-  );
-  putPath.run(ENV_ID, cv, pk, name, nowS, value, currency, LOOKBACK_S, '[]', nowMs);
-  return true;
 }
 
 /** Requests waiting for the next commit: each its response and its parsed events. */

@@ -13,21 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import {
-  CONVERSION_COLUMNS,
-  CONVERSION_CONFLICT,
-  ipLookupParams,
-  PATH_COLUMNS,
-  PATH_CONFLICT,
-} from '../dist/store/kysely/ingest-columns.js';
-import {
-  CLAIM_DEDUP_UPSERT,
-  INSERT_EVENT,
-  TOUCHES_BY_IP,
-} from '../dist/store/kysely/ingest-sql.js';
-import { insertText } from '../dist/store/kysely/ingest-statements.js';
-import { openSqliteStore, SQLITE_FILE } from '../dist/store/sqlite/open-sqlite.js';
+import { floorDatabase, floorRecorder } from './floor-record.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -46,19 +32,10 @@ const variants = values.variant.map((v) => {
 });
 const ENV_ID = 'env_bench';
 const DEST_ID = 'dest_bench';
-const DEDUP_WINDOW_S = 48 * 3600;
-const LOOKBACK_S = 7 * 24 * 3600;
-const IP_REACH_S = 24 * 3600;
 
 async function freshDb(change) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-ingest-statements-'));
-  const store = openSqliteStore(dir);
-  await store.migrate();
-  await store.close();
-  const db = new Database(path.join(dir, SQLITE_FILE));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
+  const db = await floorDatabase(dir);
   if (change) db.exec(change);
   return { db, dir };
 }
@@ -66,66 +43,13 @@ async function freshDb(change) {
 /** CPU µs per event of EVENTS events in transactions of TX, on a fresh store. */
 async function run(change) {
   const { db, dir } = await freshDb(change);
-  const claim = db.prepare(CLAIM_DEDUP_UPSERT);
-  const touches = db.prepare(TOUCHES_BY_IP);
-  const insertEvent = db.prepare(INSERT_EVENT);
-  const putConversion = db.prepare(
-    `${insertText('conversions', CONVERSION_COLUMNS)} ${CONVERSION_CONFLICT}`,
-  );
-  const putPath = db.prepare(`${insertText('conversion_paths', PATH_COLUMNS)} ${PATH_CONFLICT}`);
-  const prefix = Date.now().toString(36);
+  const store = floorRecorder(db, ENV_ID, DEST_ID);
   let n = 0;
   const record = (nowMs) => {
-    const nowS = Math.floor(nowMs / 1000);
-    const suffix = `${prefix}.${(++n).toString(36).padStart(22, '0')}`;
-    const pk = `ev_${suffix}`;
-    const id = `o-${n}`;
-    claim.run(ENV_ID, 'Purchase', id, pk, nowS, pk, nowS, nowS - DEDUP_WINDOW_S);
-    // As pixeltrail reads an address: the probabilistic windows' reach (1 d by default).
-    touches.all(ipLookupParams(ENV_ID, nowS - LOOKBACK_S, nowS - IP_REACH_S, '203.0.113.9'));
+    const id = `o-${++n}`;
     const data = JSON.stringify({ env_id: ENV_ID, event_name: 'Purchase', event_id: id, n });
-    insertEvent.run(
-      pk,
-      ENV_ID,
-      'Purchase',
-      id,
-      nowS,
-      nowMs,
-      'server',
-      null,
-      null,
-      25,
-      'EUR',
-      data,
-      0,
-      null,
-      0,
-    );
-    const cv = `cv_${suffix}`;
-    putConversion.run(
-      cv,
-      DEST_ID,
-      ENV_ID,
-      pk,
-      'Purchase',
-      id,
-      nowS,
-      25,
-      'EUR',
-      0,
-      null,
-      'no touch of this person for this destination',
-      nowMs,
-      null,
-      null,
-      null,
-      0,
-      null,
-      1,
-      null,
-      null,
-    );
-    putPath.run(ENV_ID, cv, pk, 'Purchase', nowS, 25, 'EUR', LOOKBACK_S, '[]', nowMs);
+    const e = { name: 'Purchase', id, ip: '203.0.113.9', value: 25, currency: 'EUR', data };
+    store(e, nowMs);
   };
   const commit = db.transaction((k, nowMs) => {
     for (let i = 0; i < k; i++) record(nowMs);
