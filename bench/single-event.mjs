@@ -80,7 +80,7 @@ const SNOWPLOW_BODY = JSON.stringify({
 });
 
 /** The targets of a round, in the order each round runs them. */
-function targets(profile) {
+function targets(profile, profiled = SINGLE_EVENTS) {
   const pt = (name, p, headers, body) => ({ name, path: p, headers, body, pixeltrail: true });
   const own = (name, script) => ({
     name,
@@ -97,7 +97,7 @@ function targets(profile) {
     pt('pixeltrail Snowplow tp2', '/com.snowplowanalytics.snowplow/tp2', json, SNOWPLOW_BODY),
     pt('pixeltrail tag beacon /e', '/e', beacon, BEACON_BODY),
   ];
-  return profile ? list.filter((t) => t.name === SINGLE_EVENTS) : list;
+  return profile ? list.filter((t) => t.pixeltrail && t.name.endsWith(profiled)) : list;
 }
 
 const median = (xs) => {
@@ -140,7 +140,7 @@ async function runTarget(target, server, opts) {
  * median run) and each target's ratio to the bare server, the median of per-round ratios.
  */
 export async function singleEventBench(pixeltrail, opts) {
-  const list = targets(opts.profile);
+  const list = targets(opts.profile, opts.profileTarget);
   const runs = new Map(list.map((t) => [t.name, []]));
   for (let round = 1; round <= opts.rounds; round++) {
     opts.log(`one event per request, round ${round} of ${opts.rounds}:`);
@@ -279,6 +279,8 @@ async function main() {
       connections: { type: 'string', default: '64' },
       'flush-interval': { type: 'string', default: '10ms' },
       profile: { type: 'boolean', default: false },
+      // With --profile: the pixeltrail target profiled, by the end of its name ('/e', 'tp2').
+      'profile-target': { type: 'string', default: SINGLE_EVENTS },
     },
   });
   const log = (m) => process.stderr.write(`${m}\n`);
@@ -296,6 +298,7 @@ async function main() {
     warmupS: Number(values.warmup),
     connections: Number(values.connections),
     profile: values.profile,
+    profileTarget: values['profile-target'],
   };
   const env = {
     PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: values['flush-interval'] }),
