@@ -1,22 +1,24 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pixelFastPath } from '../../src/http/collect/fast-path.js';
+import type { ClientWindows } from '../../src/http/plugins/client-windows.js';
 import { authFailures, clientWindows } from '../../src/http/plugins/rate-limits.js';
 import type { Server } from '../../src/server.js';
 
 /**
  * The fast paths of a running pixeltrail in front of `fastify`, a stand-in for Fastify's
  * handler: what reaches the stand-in is what the fast paths handed over. Fresh rate-limit
- * windows and lockouts; listens on 127.0.0.1.
+ * windows (or `windows`) and lockouts; listens on 127.0.0.1.
  */
 export async function fastPathServer(
   running: { server: Server },
   fastify: http.RequestListener,
+  windows: ClientWindows = clientWindows(),
 ): Promise<{ base: string; close: () => Promise<void>; server: http.Server }> {
   const { services, app } = running.server;
   const factory = pixelFastPath({
     services,
-    windows: clientWindows(),
+    windows,
     failures: authFailures(services.config, Date.now),
     log: () => app.log,
     closing: () => false,

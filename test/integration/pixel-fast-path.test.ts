@@ -4,6 +4,7 @@
  * path is the reference, asked the same questions, with and without `trust_proxy`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientWindows } from '../../src/http/plugins/rate-limits.js';
 import { deviceTouchId } from '../../src/http/request/device-touch.js';
 import type { Server } from '../../src/server.js';
 import { fastPathServer } from '../helpers/fast-path-server.js';
@@ -136,6 +137,41 @@ describe('impression pixel fast path', () => {
         await (await fetch(`${base}${p}`)).text();
       await (await fetch(`${base}/i?${query}`, { method: 'HEAD' })).text();
       expect(seen).toEqual(['GET /p', 'GET /i', 'GET /healthz', 'HEAD /i']);
+    } finally {
+      await close();
+    }
+  });
+
+  // Hits read in one turn of the event loop are answered together after it: a hit whose
+  // handling throws must answer alone, not leave the others of its turn unanswered.
+  it('FP05 hits arriving together are each answered and recorded; one that fails answers 500 alone', async () => {
+    const windows = clientWindows();
+    const hit = windows.hit.bind(windows);
+    let calls = 0;
+    windows.hit = (key, ms) => {
+      if (++calls === 3) throw new Error('the third hit fails');
+      return hit(key, ms);
+    };
+    const { base, close } = await fastPathServer(fast, (_req, res) => res.end('fastify'), windows);
+    const ptid = 'fp05fp05fp05fp05';
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          const res = await fetch(`${base}/i?${query}&imp_id=FP05-${i}`, {
+            headers: { 'user-agent': UA, cookie: `ptid=${ptid}` },
+          });
+          await res.arrayBuffer();
+          return [res.status, res.headers.get('content-type')];
+        }),
+      );
+      expect(answers.filter(([s]) => s === 200)).toHaveLength(5);
+      expect(answers.filter(([s]) => s === 500)).toEqual([[500, 'image/gif']]);
+      await fast.server.services.pipeline.flush();
+      const found = await fast.server.services.store.findSubject({
+        env_id: 'env_t',
+        anonymous_id: ptid,
+      });
+      expect(found.touches.filter((t) => t.touch_id.startsWith('FP05-'))).toHaveLength(5);
     } finally {
       await close();
     }
