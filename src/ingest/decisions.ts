@@ -154,24 +154,40 @@ export async function decide(
   const input = await decisionInput(tx, e, dests, checks);
   if (!('lookup' in input)) return decideChecked(tx, e, dests, input, [], checks);
   const { lookup } = input;
-  // An install's fraud checks judge clicks of every key: it reads them all at once. With no
-  // key of the person's own (a server event with an address alone), the one read is the
-  // address's.
-  if (!lookup.ip || checks.install || !hasOwnKey(lookup))
+  if (!readsOwnFirst(lookup, checks))
     return decideChecked(tx, e, dests, input, await tx.findTouches(lookup), checks);
-  // The person's own touches first (DESIGN §6: an address never moves credit from them). A
-  // shared address (a carrier's NAT, an office) has hundreds of strangers' touches a day,
-  // most of the cost of a conversion from it (issue 22), and none can matter when every
-  // destination is credited from the person's own and the path keeps those alone.
-  const mine = await tx.findTouches({ ...lookup, ip: undefined });
-  if (mine.length === 0) {
-    // Nothing of the person's own: the address's touches are all a lookup of every key finds.
-    const byIp = { ...lookup, user_id: undefined, anonymous_ids: [], touch_ids: [] };
-    return decideChecked(tx, e, dests, input, await tx.findTouches(byIp), checks);
+  const mine = await tx.findTouches(ownKeys(lookup));
+  if (mine.length > 0) {
+    const first = await decideChecked(tx, e, dests, input, mine, checks);
+    if (settledByOwn(first, dests)) return first;
   }
-  const first = await decideChecked(tx, e, dests, input, mine, checks);
-  if (settledByOwn(first, dests)) return first;
-  return decideChecked(tx, e, dests, input, await tx.findTouches(input.lookup), checks);
+  return decideChecked(tx, e, dests, input, await tx.findTouches(afterOwn(lookup, mine)), checks);
+}
+
+/**
+ * True when the event's touches are read in two steps: the person's own first (DESIGN §6: an
+ * address never moves credit from them), the address's only when those do not settle it
+ * (settledByOwn). A shared address (a carrier's NAT, an office) has hundreds of strangers'
+ * touches a day, most of the cost of a conversion from it (issue 22). An install's fraud
+ * checks judge clicks of every key, so it reads them all at once; with no key of the person's
+ * own (a server event with an address alone), the one read is the address's.
+ */
+export function readsOwnFirst(lookup: TouchLookup, checks: Pick<EventChecks, 'install'>): boolean {
+  return !!lookup.ip && !checks.install && hasOwnKey(lookup);
+}
+
+/** The first of the two reads: the lookup without its address. */
+export function ownKeys(lookup: TouchLookup): TouchLookup {
+  return { ...lookup, ip: undefined };
+}
+
+/**
+ * The second read, when the own touches `mine` did not settle the event: with nothing of the
+ * person's own, the address's touches are all a lookup of every key finds; else every key.
+ */
+export function afterOwn(lookup: TouchLookup, mine: readonly Touch[]): TouchLookup {
+  if (mine.length > 0) return lookup;
+  return { ...lookup, user_id: undefined, anonymous_ids: [], touch_ids: [] };
 }
 
 /** True when the lookup has a key other than the address: a browser or user id, a touch id. */
@@ -184,7 +200,7 @@ function hasOwnKey(l: TouchLookup): boolean {
  * credited to a deterministic match (classes 1-2 come before any IP class) and the path holds
  * a deterministic match (it then leaves IP-matched touches off).
  */
-function settledByOwn(d: Decided, dests: readonly DestinationConfig[]): boolean {
+export function settledByOwn(d: Decided, dests: readonly DestinationConfig[]): boolean {
   if (dests.length === 0 || !d.path) return false;
   for (const dest of dests) {
     const decision = d.decisions.get(dest.id);

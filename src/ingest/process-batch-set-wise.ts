@@ -1,7 +1,7 @@
 import type { DestinationConfig } from '../domain/config-types.js';
 import { dedupStaleBefore } from '../domain/dedup.js';
-import type { TrackedEvent } from '../domain/event.js';
-import type { IngestTx, SetWiseIngest } from '../store/store.js';
+import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { IngestTx, SetWiseIngest, TouchLookup } from '../store/store.js';
 import type { BatchContext, EventOutcome } from './batch-context.js';
 import {
   type Arrival,
@@ -11,7 +11,17 @@ import {
   processEvent,
   subscribed,
 } from './conversions.js';
-import { type DecisionInput, decideChecked, decisionInput, firedChecks } from './decisions.js';
+import {
+  afterOwn,
+  type Decided,
+  type DecisionInput,
+  decideChecked,
+  decisionInput,
+  firedChecks,
+  ownKeys,
+  readsOwnFirst,
+  settledByOwn,
+} from './decisions.js';
 import { type EventChecks, eventChecks } from './install-checks.js';
 
 /** A new event's conversions, waiting for the touch read and the write of their group. */
@@ -36,11 +46,67 @@ function firstCopies(arrivals: readonly Arrival[]): Arrival[] {
 }
 
 /**
+ * The decisions of a group's events, as decide() makes them, in two set-wise reads at most:
+ * each event's own keys (readsOwnFirst), or its whole lookup where it reads once; then, for
+ * the events whose own touches did not settle them, the rest (afterOwn). A shared address's
+ * strangers' touches, most of a Purchase's cost from it (issue 22), are then read only for
+ * the events they can change.
+ */
+async function decideGroup(
+  tx: IngestTx,
+  set: SetWiseIngest,
+  pending: readonly PendingConversions[],
+): Promise<Decided[]> {
+  const twoStep = pending.map(
+    ({ input, checks }) => 'lookup' in input && readsOwnFirst(input.lookup, checks),
+  );
+  const found = await readMany(
+    set,
+    pending.map(({ input }, i) => {
+      if (!('lookup' in input)) return null;
+      return twoStep[i] ? ownKeys(input.lookup) : input.lookup;
+    }),
+  );
+  const decided: Decided[] = [];
+  // Events whose own touches did not settle them, with the lookup of their second read.
+  const open = new Map<number, TouchLookup>();
+  for (const [i, { a, dests, input, checks }] of pending.entries()) {
+    const touches = found[i] ?? [];
+    const second = 'lookup' in input && twoStep[i];
+    if (second && touches.length === 0) {
+      open.set(i, afterOwn(input.lookup, touches));
+      continue;
+    }
+    // Only an install's flooding check reads more (tx.countClicks), and only for its winners.
+    const d = await decideChecked(tx, a.e, dests, input, touches, checks);
+    if (second && !settledByOwn(d, dests)) open.set(i, afterOwn(input.lookup, touches));
+    decided[i] = d;
+  }
+  if (open.size === 0) return decided;
+  const again = await set.findTouchesMany([...open.values()]);
+  for (const [k, i] of [...open.keys()].entries()) {
+    const { a, dests, input, checks } = pending[i] as PendingConversions;
+    decided[i] = await decideChecked(tx, a.e, dests, input, again[k] ?? [], checks);
+  }
+  return decided;
+}
+
+/** findTouchesMany of the lookups given, in their places (none read for a null). */
+async function readMany(
+  set: SetWiseIngest,
+  lookups: ReadonlyArray<TouchLookup | null>,
+): Promise<Touch[][]> {
+  const read = await set.findTouchesMany(lookups.filter((l): l is TouchLookup => l !== null));
+  let next = 0;
+  return lookups.map((l) => (l ? (read[next++] ?? []) : []));
+}
+
+/**
  * processBatch with set-wise statements: one claim for the batch's first copies; then, in
  * arrival order, each new event's identity links (later events read them); the touches of
- * the new events in one read and their conversions in one write, before any copy of a stored
- * event (whose merge reads the conversions so far) and at the end. Touches are not written
- * in the transaction, so reading them later reads the same rows.
+ * the new events in two reads at most (decideGroup) and their conversions in one write,
+ * before any copy of a stored event (whose merge reads the conversions so far) and at the
+ * end. Touches are not written in the transaction, so reading them later reads the same rows.
  */
 export async function processBatchSetWise(
   tx: IngestTx,
@@ -62,21 +128,15 @@ export async function processBatchSetWise(
     if (group.length === 0) return;
     const pending = group;
     group = [];
-    const found = await set.findTouchesMany(
-      pending.flatMap(({ input }) => ('lookup' in input ? [input.lookup] : [])),
-    );
-    let next = 0;
-    const rows = [];
-    for (const { a, dests, input, checks, outcome } of pending) {
-      const touches = 'lookup' in input ? (found[next++] ?? []) : [];
-      // Only an install's flooding check reads more (tx.countClicks), and only for its winners.
-      const decided = await decideChecked(tx, a.e, dests, input, touches, checks);
-      const fraud = firedChecks(decided.fraud);
+    const decided = await decideGroup(tx, set, pending);
+    const rows = pending.map(({ a, dests, outcome }, i) => {
+      const d = decided[i] as Decided;
+      const fraud = firedChecks(d.fraud);
       if (fraud.length > 0) outcome.fraud = fraud;
-      const written = conversionRows(a.pk, a.e, dests, decided, ctx, a);
+      const written = conversionRows(a.pk, a.e, dests, d, ctx, a);
       outcome.deliveries = written.deliveries.length;
-      rows.push(written);
-    }
+      return written;
+    });
     await set.recordConversions(rows);
   };
   const outcomes: EventOutcome[] = [];

@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config-parse.js';
+import type { EnvironmentConfig } from '../../src/domain/config-types.js';
+import type { Touch, TrackedEvent } from '../../src/domain/event.js';
+import { protectIp } from '../../src/domain/ip-privacy.js';
+import type { BatchContext, EventOutcome } from '../../src/ingest/batch-context.js';
+import { processBatchSetWise } from '../../src/ingest/process-batch-set-wise.js';
+import type { SetWiseIngest, Store, TouchLookup } from '../../src/store/store.js';
+import { dedupKey } from '../helpers/stored-event.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+
+// The set-wise batch (PostgreSQL) reads touches as decide() does on SQLite (decisions.test.ts
+// DC01-DC04): the person's own first, the address's only for the events those do not settle
+// (issue 22), in two set-wise reads at most. Reads are counted on a wrapped SetWiseIngest.
+
+const NOW_MS = Date.now();
+const T = Math.floor(NOW_MS / 1000);
+const H = 3600;
+const D = 86_400;
+const OFFICE = '203.0.113.9';
+const hasPostgres = await postgresAvailable();
+
+const destination = (id: string) => ({
+  id,
+  type: 'webhook',
+  url: 'http://127.0.0.1:9/hook',
+  events: ['Purchase'],
+  click_window: '7d',
+  view_window: '1d',
+});
+const { config, errors } = parseConfig(
+  {
+    admin_token: 'adm',
+    environments: [
+      { id: 'env_one', name: 'One', write_key: 'wk_one', destinations: [destination('dsp1')] },
+      {
+        id: 'env_two',
+        name: 'Two',
+        write_key: 'wk_two',
+        destinations: [destination('dsp1'), destination('dsp2')],
+      },
+    ],
+  },
+  { port: 0, host: '127.0.0.1', data_dir: '/nonexistent' },
+);
+if (errors.length > 0) throw new Error(JSON.stringify(errors));
+const envs = new Map(config.environments.map((e) => [e.id, e]));
+const env = (id: string) => envs.get(id) as EnvironmentConfig;
+
+let ids = 0;
+const ctx: BatchContext = {
+  environment: (id) => envs.get(id),
+  nowMs: NOW_MS,
+  newId: () => `sw${++ids}`,
+};
+
+/** A touch of `dest` at the office address, stored as its environment stores addresses. */
+function touch(env_id: string, over: Partial<Touch> & Pick<Touch, 'touch_id'>): Touch {
+  const e = env(env_id);
+  return {
+    env_id,
+    kind: 'click',
+    dest_id: 'dsp1',
+    campaign_id: 'c1',
+    creative_id: null,
+    placement_id: null,
+    time: T - H,
+    anonymous_id: 'sw-stranger',
+    user_id: null,
+    ip: protectIp(OFFICE, e.ip_storage, e.ip_secret),
+    // Not the buyers' agent: an address and agent together would outrank the address alone.
+    user_agent: 'Other UA',
+    ...over,
+  };
+}
+
+function purchase(env_id: string, event_id: string, user: TrackedEvent['user']): TrackedEvent {
+  return {
+    env_id,
+    event_name: 'Purchase',
+    event_id,
+    event_time: T,
+    source: 'server',
+    user: { ip: OFFICE, user_agent: 'UA', ...user },
+    properties: { value: 10, currency: 'EUR' },
+    consent: { ads: true, analytics: true },
+    warnings: [],
+  };
+}
+
+/** `set` recording the lookups of each findTouchesMany, one list per call. */
+function counted(set: SetWiseIngest) {
+  const calls: TouchLookup[][] = [];
+  const wrapped: SetWiseIngest = {
+    claimAndInsertEvents: (...args) => set.claimAndInsertEvents(...args),
+    findTouchesMany: (lookups) => {
+      calls.push([...lookups]);
+      return set.findTouchesMany(lookups);
+    },
+    recordConversions: (rows) => set.recordConversions(rows),
+  };
+  return { wrapped, calls };
+}
+
+describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    const open = STORE_KINDS.postgres;
+    if (!open) throw new Error('no postgres store kind');
+    ({ store, dispose } = await open());
+    await store.insertTouches([
+      touch('env_one', { touch_id: 'CLK-stranger' }),
+      touch('env_one', {
+        touch_id: 'CLK-own',
+        anonymous_id: 'sw-settled',
+        time: T - D,
+      }),
+      // 3 days old: outside the 1 d view window, so it credits nothing.
+      touch('env_one', {
+        kind: 'impression',
+        touch_id: 'IMP-old',
+        anonymous_id: 'sw-unsettled',
+        time: T - 3 * D,
+      }),
+      touch('env_two', { touch_id: 'CLK-stranger-2', dest_id: 'dsp2' }),
+      touch('env_two', {
+        touch_id: 'CLK-own-2',
+        anonymous_id: 'sw-half',
+        time: T - D,
+      }),
+    ]);
+  });
+  afterAll(async () => dispose?.());
+
+  /** The batch through the set-wise path with its reads counted. */
+  async function batch(events: TrackedEvent[]) {
+    let calls: TouchLookup[][] = [];
+    const outcomes: EventOutcome[] = await store.ingest(async (tx) => {
+      if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
+      const c = counted(tx.setWise);
+      calls = c.calls;
+      return processBatchSetWise(tx, c.wrapped, events, { ...ctx });
+    });
+    return { outcomes, calls };
+  }
+
+  const attributionOf = async (env_id: string, event_id: string, dest_id = 'dsp1') => {
+    const key = await dedupKey(store, env_id, 'Purchase', event_id);
+    if (!key) throw new Error(`${event_id} not stored`);
+    const rows = await store.ingest((tx) => tx.conversionsOfEvent(env_id, key.event_pk));
+    return rows.find((r) => r.dest_id === dest_id)?.attribution ?? null;
+  };
+
+  /** Lookups of the browser id `anon` that read the address. */
+  const byIp = (calls: TouchLookup[][], anon: string) =>
+    calls.flat().filter((l) => l.anonymous_ids.includes(anon) && l.ip !== undefined);
+
+  it("SW01 a buyer credited by their own cookie: the address's touches are not read", async () => {
+    const { calls } = await batch([purchase('env_one', 'sw-1', { anonymous_id: 'sw-settled' })]);
+    expect(await attributionOf('env_one', 'sw-1')).toMatchObject({
+      click_id: 'CLK-own',
+      match_key: 'cookie',
+    });
+    expect(calls).toHaveLength(1);
+    expect(calls.flat().map((l) => l.ip)).toEqual([undefined]);
+  });
+
+  it('SW02 a buyer with no touch of their own is credited by the address, read once more', async () => {
+    const { calls } = await batch([purchase('env_one', 'sw-2', { anonymous_id: 'sw-new' })]);
+    expect(await attributionOf('env_one', 'sw-2')).toMatchObject({
+      click_id: 'CLK-stranger',
+      match_key: 'ip',
+    });
+    // The own keys, then the address alone.
+    expect(calls.map((c) => c.map((l) => [l.anonymous_ids, l.ip !== undefined]))).toEqual([
+      [[['sw-new'], false]],
+      [[[], true]],
+    ]);
+  });
+
+  it("SW03 an own touch that credits nothing leaves the address's touches to compete", async () => {
+    const { calls } = await batch([purchase('env_one', 'sw-3', { anonymous_id: 'sw-unsettled' })]);
+    expect(await attributionOf('env_one', 'sw-3')).toMatchObject({
+      click_id: 'CLK-stranger',
+      match_key: 'ip',
+    });
+    expect(calls).toHaveLength(2);
+    expect(byIp(calls, 'sw-unsettled')).toHaveLength(1);
+  });
+
+  it("SW04 one destination credited by the buyer's own click, another open: the address is read", async () => {
+    const { calls } = await batch([purchase('env_two', 'sw-4', { anonymous_id: 'sw-half' })]);
+    expect(await attributionOf('env_two', 'sw-4', 'dsp1')).toMatchObject({
+      click_id: 'CLK-own-2',
+      match_key: 'cookie',
+    });
+    expect(await attributionOf('env_two', 'sw-4', 'dsp2')).toMatchObject({
+      click_id: 'CLK-stranger-2',
+      match_key: 'ip',
+    });
+    expect(byIp(calls, 'sw-half')).toHaveLength(1);
+  });
+
+  it('SW05 a batch of all kinds: two reads in all, the address read only for the events it can change', async () => {
+    const { calls } = await batch([
+      purchase('env_one', 'sw-5a', { anonymous_id: 'sw-settled' }),
+      purchase('env_one', 'sw-5b', { anonymous_id: 'sw-unsettled' }),
+      purchase('env_one', 'sw-5c', { anonymous_id: 'sw-new-5' }),
+      // A server event with an address alone reads it once, in the first read.
+      purchase('env_one', 'sw-5d', {}),
+    ]);
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toHaveLength(4);
+    expect(calls[1]).toHaveLength(2);
+    expect(byIp(calls, 'sw-settled')).toHaveLength(0);
+    expect(await attributionOf('env_one', 'sw-5a')).toMatchObject({ click_id: 'CLK-own' });
+    for (const id of ['sw-5b', 'sw-5c', 'sw-5d'])
+      expect(await attributionOf('env_one', id)).toMatchObject({
+        click_id: 'CLK-stranger',
+        match_key: 'ip',
+      });
+  });
+});
