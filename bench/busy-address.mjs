@@ -8,6 +8,7 @@
 // Two measures, after `npm run build`:
 //   node bench/busy-address.mjs [--touches 5000] [--events 2000] [--spread-days D]   in process
 //   node bench/busy-address.mjs --server [--rounds 3] [--duration 5] [--connections 64]
+//     [--store postgres [--pg URL]]
 //
 // In process: a SQLite store seeded with --touches touches (impressions, clicks, visits; 20
 // user agents; a cookie every 3 touches) from one address inside the last day (or D days), then Purchases
@@ -18,12 +19,15 @@
 // event (dedup claim and event row included). Medians of CPU time, µs.
 // Server: pixeltrail started on a store seeded the same way, wrk posting `POST /v1/events`
 // Purchases from the busy address and, in the same rounds, from a quiet one; the server's CPU
-// time per request from /proc (run.mjs's row "Purchase from a busy address").
+// time per request from /proc (run.mjs's row "Purchase from a busy address"). With
+// --store postgres, the store is a fresh database on the server of --pg (dropped after): the
+// set-wise batch path reads touches there, not decide() (PostgreSQL's own CPU is not counted).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createBenchDatabase } from './bench-database.mjs';
 import { debianBinary } from './debian-binary.mjs';
 import { ENV_ID, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
 import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
@@ -37,6 +41,7 @@ const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
 export const BUSY_TOUCHES = 5_000;
 export const BUSY_IP = '198.51.100.23';
 const QUIET_IP = '192.0.2.77';
+const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Touches fall inside this many seconds before now: every one inside a 1 d window. */
 const DAY_SPREAD_S = 23 * 3600;
 const CHUNK_ROWS = 2_000;
@@ -235,20 +240,24 @@ export async function busyAddressServer({
   warmupS,
   connections,
   log,
+  store: kind = 'sqlite',
+  pgUrl = PG_ADMIN_URL,
 }) {
   const { openSqliteStore } = await dist('store/sqlite/open-sqlite.js');
+  const { openPostgresStore } = await dist('store/postgres/open-postgres.js');
   const { loadConfig } = await dist('config/config-load.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-busy-server-'));
+  const db =
+    kind === 'postgres' ? await createBenchDatabase(pgUrl, `pixeltrail_busy_${process.pid}`) : null;
   const env = {
     PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: '10ms' }),
     PIXELTRAIL_DATA: path.join(dir, 'data'),
-    // The touches are seeded in SQLite: a DATABASE_URL in the shell would point the server at
-    // a PostgreSQL store without them (startServer passes the shell's environment on; spawn
-    // leaves undefined out).
-    DATABASE_URL: undefined,
+    // The store seeded below, whatever DATABASE_URL the shell has (startServer passes the
+    // shell's environment on; spawn leaves undefined out).
+    DATABASE_URL: db?.url,
   };
   const config = loadConfig(env);
-  const store = openSqliteStore(env.PIXELTRAIL_DATA);
+  const store = db ? openPostgresStore(db.url) : openSqliteStore(env.PIXELTRAIL_DATA);
   await store.migrate();
   // Touches keep their times: the rounds must end within the day they are spread over.
   await seedBusyAddress(
@@ -288,6 +297,7 @@ export async function busyAddressServer({
     }
   } finally {
     await stopServer(server);
+    await db?.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return [...runs].map(([name, mine]) => {
@@ -372,6 +382,8 @@ async function main() {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '64' },
+      store: { type: 'string', default: 'sqlite' },
+      pg: { type: 'string', default: PG_ADMIN_URL },
     },
   });
   const log = (m) => process.stderr.write(`${m}\n`);
@@ -400,6 +412,8 @@ async function main() {
     warmupS: Number(values.warmup),
     connections: Number(values.connections),
     log,
+    store: values.store,
+    pgUrl: values.pg,
   });
   process.stdout.write(`${load()}\n`);
   for (const r of rows)

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
-import pg from 'pg';
 import { attributionBench } from './attribution-lookup.mjs';
+import { createBenchDatabase } from './bench-database.mjs';
 import { BUSY_TOUCHES, busyAddressLines, busyAddressServer } from './busy-address.mjs';
 import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
@@ -58,29 +58,6 @@ const SOAK_PATH = path.join(BENCH_DIR, 'SOAK.md');
 const SOAK_PNG = path.join(BENCH_DIR, 'soak.png');
 const SOAK_EVENT_BATCH = 100;
 const SOAK_EVENT_CONNECTIONS = 4;
-
-/** A fresh PostgreSQL database for one bench run. */
-async function createBenchDatabase(adminUrl) {
-  const name = `pixeltrail_bench_${process.pid}`;
-  const run = async (sql) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
-}
 
 const PIXEL_QUERY = `env_id=${ENV_ID}&dest_id=${DEST_ID}&campaign_id=c1`;
 // pixeltrail gets a fresh 33-character imp_id per request (autocannon replaces `[<id>]`), as
