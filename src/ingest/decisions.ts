@@ -177,7 +177,7 @@ export function readsOwnFirst(lookup: TouchLookup, checks: Pick<EventChecks, 'in
 }
 
 /** The first of the two reads: the lookup without its address. */
-export function ownKeys(lookup: TouchLookup): TouchLookup {
+function ownKeys(lookup: TouchLookup): TouchLookup {
   return { ...lookup, ip: undefined };
 }
 
@@ -185,7 +185,7 @@ export function ownKeys(lookup: TouchLookup): TouchLookup {
  * The second read, when the own touches `mine` did not settle the event: with nothing of the
  * person's own, the address's touches are all a lookup of every key finds; else every key.
  */
-export function afterOwn(lookup: TouchLookup, mine: readonly Touch[]): TouchLookup {
+function afterOwn(lookup: TouchLookup, mine: readonly Touch[]): TouchLookup {
   if (mine.length > 0) return lookup;
   return { ...lookup, user_id: undefined, anonymous_ids: [], touch_ids: [] };
 }

@@ -1,6 +1,6 @@
 import type { DestinationConfig } from '../domain/config-types.js';
 import { dedupStaleBefore } from '../domain/dedup.js';
-import type { Touch, TrackedEvent } from '../domain/event.js';
+import type { TrackedEvent } from '../domain/event.js';
 import type { IngestTx, SetWiseIngest, TouchLookup } from '../store/store.js';
 import type { BatchContext, EventOutcome } from './batch-context.js';
 import {
@@ -12,13 +12,11 @@ import {
   subscribed,
 } from './conversions.js';
 import {
-  afterOwn,
   type Decided,
   type DecisionInput,
   decideChecked,
   decisionInput,
   firedChecks,
-  ownKeys,
   readsOwnFirst,
   settledByOwn,
 } from './decisions.js';
@@ -46,40 +44,33 @@ function firstCopies(arrivals: readonly Arrival[]): Arrival[] {
 }
 
 /**
- * The decisions of a group's events, as decide() makes them, in two set-wise reads at most:
- * each event's own keys (readsOwnFirst), or its whole lookup where it reads once; then, for
- * the events whose own touches did not settle them, the rest (afterOwn). A shared address's
- * strangers' touches, most of a Purchase's cost from it (issue 22), are then read only for
- * the events they can change.
+ * The decisions of a group's events, as decide() makes them, in two set-wise reads at most.
+ * The first reads each event's lookup, the address only when its own keys find nothing where
+ * the event reads its own first (readsOwnFirst); the second, every key of the events whose
+ * own touches did not settle them. A shared address's strangers' touches, most of a
+ * Purchase's cost from it (issue 22), are then read only for the events they can change, and
+ * a Purchase with no touch of its own still reads once.
  */
 async function decideGroup(
   tx: IngestTx,
   set: SetWiseIngest,
   pending: readonly PendingConversions[],
 ): Promise<Decided[]> {
-  const twoStep = pending.map(
-    ({ input, checks }) => 'lookup' in input && readsOwnFirst(input.lookup, checks),
+  const reads = pending.flatMap(({ input, checks }) =>
+    'lookup' in input
+      ? [{ lookup: input.lookup, own_first: readsOwnFirst(input.lookup, checks) }]
+      : [],
   );
-  const found = await readMany(
-    set,
-    pending.map(({ input }, i) => {
-      if (!('lookup' in input)) return null;
-      return twoStep[i] ? ownKeys(input.lookup) : input.lookup;
-    }),
-  );
+  const found = await set.findTouchesOwnFirst(reads);
+  let next = 0;
   const decided: Decided[] = [];
-  // Events whose own touches did not settle them, with the lookup of their second read.
+  // Events whose own touches did not settle them, with their lookup of every key.
   const open = new Map<number, TouchLookup>();
   for (const [i, { a, dests, input, checks }] of pending.entries()) {
-    const touches = found[i] ?? [];
-    const second = 'lookup' in input && twoStep[i];
-    if (second && touches.length === 0) {
-      open.set(i, afterOwn(input.lookup, touches));
-      continue;
-    }
+    const read = 'lookup' in input ? found[next++] : undefined;
     // Only an install's flooding check reads more (tx.countClicks), and only for its winners.
-    const d = await decideChecked(tx, a.e, dests, input, touches, checks);
-    if (second && !settledByOwn(d, dests)) open.set(i, afterOwn(input.lookup, touches));
+    const d = await decideChecked(tx, a.e, dests, input, read?.touches ?? [], checks);
+    if ('lookup' in input && read?.own && !settledByOwn(d, dests)) open.set(i, input.lookup);
     decided[i] = d;
   }
   if (open.size === 0) return decided;
@@ -89,16 +80,6 @@ async function decideGroup(
     decided[i] = await decideChecked(tx, a.e, dests, input, again[k] ?? [], checks);
   }
   return decided;
-}
-
-/** findTouchesMany of the lookups given, in their places (none read for a null). */
-async function readMany(
-  set: SetWiseIngest,
-  lookups: ReadonlyArray<TouchLookup | null>,
-): Promise<Touch[][]> {
-  const read = await set.findTouchesMany(lookups.filter((l): l is TouchLookup => l !== null));
-  let next = 0;
-  return lookups.map((l) => (l ? (read[next++] ?? []) : []));
 }
 
 /**

@@ -88,18 +88,40 @@ function purchase(env_id: string, event_id: string, user: TrackedEvent['user']):
   };
 }
 
-/** `set` recording the lookups of each findTouchesMany, one list per call. */
+/** One touch read of the batch: its lookups, whether each read its own keys first, and answers. */
+interface Read {
+  lookups: TouchLookup[];
+  ownFirst: boolean[];
+  found: Array<{ touches: Touch[]; own: boolean }>;
+}
+
+/** `set` recording each of its touch reads. */
 function counted(set: SetWiseIngest) {
-  const calls: TouchLookup[][] = [];
+  const reads: Read[] = [];
   const wrapped: SetWiseIngest = {
     claimAndInsertEvents: (...args) => set.claimAndInsertEvents(...args),
-    findTouchesMany: (lookups) => {
-      calls.push([...lookups]);
-      return set.findTouchesMany(lookups);
+    findTouchesMany: async (lookups) => {
+      const found = await set.findTouchesMany(lookups);
+      const ownFirst = lookups.map(() => false);
+      reads.push({
+        lookups: [...lookups],
+        ownFirst,
+        found: found.map((touches) => ({ touches, own: false })),
+      });
+      return found;
+    },
+    findTouchesOwnFirst: async (asked) => {
+      const found = await set.findTouchesOwnFirst(asked);
+      reads.push({
+        lookups: asked.map((r) => r.lookup),
+        ownFirst: asked.map((r) => r.own_first),
+        found,
+      });
+      return found;
     },
     recordConversions: (rows) => set.recordConversions(rows),
   };
-  return { wrapped, calls };
+  return { wrapped, reads };
 }
 
 describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
@@ -135,14 +157,14 @@ describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
 
   /** The batch through the set-wise path with its reads counted. */
   async function batch(events: TrackedEvent[]) {
-    let calls: TouchLookup[][] = [];
+    let reads: Read[] = [];
     const outcomes: EventOutcome[] = await store.ingest(async (tx) => {
       if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
       const c = counted(tx.setWise);
-      calls = c.calls;
+      reads = c.reads;
       return processBatchSetWise(tx, c.wrapped, events, { ...ctx });
     });
-    return { outcomes, calls };
+    return { outcomes, reads };
   }
 
   const attributionOf = async (env_id: string, event_id: string, dest_id = 'dsp1') => {
@@ -152,45 +174,52 @@ describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
     return rows.find((r) => r.dest_id === dest_id)?.attribution ?? null;
   };
 
-  /** Lookups of the browser id `anon` that read the address. */
-  const byIp = (calls: TouchLookup[][], anon: string) =>
-    calls.flat().filter((l) => l.anonymous_ids.includes(anon) && l.ip !== undefined);
+  /** The touch ids each read found for the browser id `anon`. */
+  const readsOf = (reads: Read[], anon: string) =>
+    reads.flatMap((r) =>
+      r.lookups.flatMap((l, i) =>
+        l.anonymous_ids.includes(anon)
+          ? [{ ownFirst: r.ownFirst[i], found: r.found[i]?.touches.map((t) => t.touch_id) }]
+          : [],
+      ),
+    );
 
   it("SW01 a buyer credited by their own cookie: the address's touches are not read", async () => {
-    const { calls } = await batch([purchase('env_one', 'sw-1', { anonymous_id: 'sw-settled' })]);
+    const { reads } = await batch([purchase('env_one', 'sw-1', { anonymous_id: 'sw-settled' })]);
     expect(await attributionOf('env_one', 'sw-1')).toMatchObject({
       click_id: 'CLK-own',
       match_key: 'cookie',
     });
-    expect(calls).toHaveLength(1);
-    expect(calls.flat().map((l) => l.ip)).toEqual([undefined]);
+    // One read, which left the address's stranger unread.
+    expect(readsOf(reads, 'sw-settled')).toEqual([{ ownFirst: true, found: ['CLK-own'] }]);
   });
 
-  it('SW02 a buyer with no touch of their own is credited by the address, read once more', async () => {
-    const { calls } = await batch([purchase('env_one', 'sw-2', { anonymous_id: 'sw-new' })]);
+  it('SW02 a buyer with no touch of their own is credited by the address, in the one read', async () => {
+    const { reads } = await batch([purchase('env_one', 'sw-2', { anonymous_id: 'sw-new' })]);
     expect(await attributionOf('env_one', 'sw-2')).toMatchObject({
       click_id: 'CLK-stranger',
       match_key: 'ip',
     });
-    // The own keys, then the address alone.
-    expect(calls.map((c) => c.map((l) => [l.anonymous_ids, l.ip !== undefined]))).toEqual([
-      [[['sw-new'], false]],
-      [[[], true]],
+    // Every touch at the address (the others' own ones too), in the one read.
+    expect(readsOf(reads, 'sw-new')).toEqual([
+      { ownFirst: true, found: ['CLK-stranger', 'CLK-own', 'IMP-old'] },
     ]);
   });
 
   it("SW03 an own touch that credits nothing leaves the address's touches to compete", async () => {
-    const { calls } = await batch([purchase('env_one', 'sw-3', { anonymous_id: 'sw-unsettled' })]);
+    const { reads } = await batch([purchase('env_one', 'sw-3', { anonymous_id: 'sw-unsettled' })]);
     expect(await attributionOf('env_one', 'sw-3')).toMatchObject({
       click_id: 'CLK-stranger',
       match_key: 'ip',
     });
-    expect(calls).toHaveLength(2);
-    expect(byIp(calls, 'sw-unsettled')).toHaveLength(1);
+    expect(readsOf(reads, 'sw-unsettled')).toEqual([
+      { ownFirst: true, found: ['IMP-old'] },
+      { ownFirst: false, found: ['IMP-old', 'CLK-stranger', 'CLK-own'] },
+    ]);
   });
 
   it("SW04 one destination credited by the buyer's own click, another open: the address is read", async () => {
-    const { calls } = await batch([purchase('env_two', 'sw-4', { anonymous_id: 'sw-half' })]);
+    const { reads } = await batch([purchase('env_two', 'sw-4', { anonymous_id: 'sw-half' })]);
     expect(await attributionOf('env_two', 'sw-4', 'dsp1')).toMatchObject({
       click_id: 'CLK-own-2',
       match_key: 'cookie',
@@ -199,26 +228,49 @@ describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
       click_id: 'CLK-stranger-2',
       match_key: 'ip',
     });
-    expect(byIp(calls, 'sw-half')).toHaveLength(1);
+    expect(readsOf(reads, 'sw-half')).toHaveLength(2);
   });
 
-  it('SW05 a batch of all kinds: two reads in all, the address read only for the events it can change', async () => {
-    const { calls } = await batch([
+  it('SW05 a batch of all kinds: two reads in all, the second for the unsettled event alone', async () => {
+    const { reads } = await batch([
       purchase('env_one', 'sw-5a', { anonymous_id: 'sw-settled' }),
       purchase('env_one', 'sw-5b', { anonymous_id: 'sw-unsettled' }),
       purchase('env_one', 'sw-5c', { anonymous_id: 'sw-new-5' }),
-      // A server event with an address alone reads it once, in the first read.
+      // A server event with an address alone reads it at once.
       purchase('env_one', 'sw-5d', {}),
     ]);
-    expect(calls).toHaveLength(2);
-    expect(calls[0]).toHaveLength(4);
-    expect(calls[1]).toHaveLength(2);
-    expect(byIp(calls, 'sw-settled')).toHaveLength(0);
+    expect(reads.map((r) => r.ownFirst)).toEqual([[true, true, true, false], [false]]);
+    expect(reads[1]?.lookups[0]?.anonymous_ids).toEqual(['sw-unsettled']);
     expect(await attributionOf('env_one', 'sw-5a')).toMatchObject({ click_id: 'CLK-own' });
     for (const id of ['sw-5b', 'sw-5c', 'sw-5d'])
       expect(await attributionOf('env_one', id)).toMatchObject({
         click_id: 'CLK-stranger',
         match_key: 'ip',
       });
+  });
+
+  it('SW06 an own-first read: the address read only where the other keys find nothing', async () => {
+    const e = env('env_one');
+    const lookup = (anonymous_ids: string[]): TouchLookup => ({
+      env_id: 'env_one',
+      anonymous_ids,
+      touch_ids: [],
+      ip: protectIp(OFFICE, e.ip_storage, e.ip_secret),
+      since: T - 7 * D,
+    });
+    const ids = (touches: Touch[]) => touches.map((t) => t.touch_id);
+    const read = await store.ingest(async (tx) => {
+      if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
+      return tx.setWise.findTouchesOwnFirst([
+        { lookup: lookup(['sw-settled']), own_first: true },
+        { lookup: lookup(['sw-nobody']), own_first: true },
+        { lookup: lookup(['sw-settled']), own_first: false },
+      ]);
+    });
+    expect(read.map((r) => ({ own: r.own, ids: ids(r.touches) }))).toEqual([
+      { own: true, ids: ['CLK-own'] },
+      { own: false, ids: ['CLK-stranger', 'CLK-own', 'IMP-old'] },
+      { own: false, ids: ['CLK-own', 'CLK-stranger', 'IMP-old'] },
+    ]);
   });
 });

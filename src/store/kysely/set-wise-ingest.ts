@@ -44,21 +44,26 @@ const CLAIM_AND_INSERT_EVENTS = `with v as (select * from json_populate_recordse
 
 /**
  * Each lookup's touches as findTouches reads them: one indexed query per key (a missing key
- * matches nothing), read back key by key, newest first.
+ * matches nothing), read back key by key, newest first. With `own_first`, the address's
+ * query runs only when the others find nothing: it is then all a lookup of every key finds,
+ * and else a shared address's strangers' touches are left unread (issue 22).
  */
-const LOOKUP_KEYS: readonly string[] = [
+const OWN_KEYS: readonly string[] = [
   touchLookupText('l.env_id', 'l.since', '"user_id" = l.user_id', true),
   touchLookupText('l.env_id', 'l.since', '"anonymous_id" = any(l.anonymous_ids)', true),
   // An event carries the id of an impression or a click, never of a visit.
   touchLookupText('l.env_id', 'l.since', '"touch_id" = any(l.touch_ids)', false),
-  ipLookupText('l.env_id', 'l.since', 'l.ip_since', '"ip" = l.ip'),
 ];
+const IP_KEY = ipLookupText('l.env_id', 'l.since', 'l.ip_since', '"ip" = l.ip');
 const FIND_TOUCHES_MANY = `select l.i, t.* from json_to_recordset(?::json)
     as l(i int, env_id text, since int8, ip_since int8, user_id text, ip text,
-      anonymous_ids text[], touch_ids text[])
-  cross join lateral (${LOOKUP_KEYS.map(
+      anonymous_ids text[], touch_ids text[], own_first boolean)
+  cross join lateral (with own as (${OWN_KEYS.map(
     (text, q) => `select k${q}.*, ${q} as q from (${text}) as k${q}`,
-  ).join(' union all ')}) t
+  ).join(' union all ')})
+    select * from own
+    union all select ip.*, ${OWN_KEYS.length} as q from (${IP_KEY}) as ip
+      where not l.own_first or not exists (select 1 from own)) t
   order by l.i, t.q, t."time" desc, t."id" desc`;
 
 /** What recordConversion writes, for many conversions: paths, rows, then outbox rows. */
@@ -141,12 +146,21 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
   }
 
   async findTouchesMany(lookups: readonly TouchLookup[]): Promise<Touch[][]> {
-    const out: Touch[][] = lookups.map(() => []);
-    if (lookups.length === 0) return out;
-    const seen: Array<Set<number>> = lookups.map(() => new Set());
-    for (const [c, part] of chunks(lookups, ROWS_PER_STATEMENT).entries()) {
+    const read = await this.findTouchesOwnFirst(
+      lookups.map((lookup) => ({ lookup, own_first: false })),
+    );
+    return read.map((r) => r.touches);
+  }
+
+  async findTouchesOwnFirst(
+    reads: ReadonlyArray<{ lookup: TouchLookup; own_first: boolean }>,
+  ): Promise<Array<{ touches: Touch[]; own: boolean }>> {
+    const out = reads.map(() => ({ touches: [] as Touch[], own: false }));
+    if (reads.length === 0) return out;
+    const seen: Array<Set<number>> = reads.map(() => new Set());
+    for (const [c, part] of chunks(reads, ROWS_PER_STATEMENT).entries()) {
       const offset = c * ROWS_PER_STATEMENT;
-      const params = part.map((l, i) => ({
+      const params = part.map(({ lookup: l, own_first }, i) => ({
         i: offset + i,
         env_id: l.env_id,
         since: l.since,
@@ -156,16 +170,22 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
         ip: l.ip || null,
         anonymous_ids: l.anonymous_ids,
         touch_ids: l.touch_ids,
+        own_first,
       }));
-      const rows = await this.run<Selectable<TouchesTable> & { i: number }>(FIND_TOUCHES_MANY, [
-        jsonParam(params),
-      ]);
+      const rows = await this.run<Selectable<TouchesTable> & { i: number; q: number }>(
+        FIND_TOUCHES_MANY,
+        [jsonParam(params)],
+      );
       for (const row of rows) {
+        const r = out[row.i];
+        if (!r) continue;
+        // Another key found a touch, so an own-first read left the address unread.
+        if (row.q < OWN_KEYS.length && reads[row.i]?.own_first) r.own = true;
         // A touch found by two keys counts once, where the stronger key found it.
         const id = Number(row.id);
         if (seen[row.i]?.has(id)) continue;
         seen[row.i]?.add(id);
-        out[row.i]?.push(touchFromRow(row));
+        r.touches.push(touchFromRow(row));
       }
     }
     return out;

@@ -30,6 +30,14 @@ export interface SetWiseIngest {
   ): Promise<boolean[]>;
   /** findTouches for each lookup, answered in the same order. */
   findTouchesMany(lookups: readonly TouchLookup[]): Promise<Touch[][]>;
+  /**
+   * findTouchesMany where a read marked `own_first` reads its address only when its other
+   * keys find no touch (decisions.ts readsOwnFirst): `own` is true where they found some, the
+   * address then left unread.
+   */
+  findTouchesOwnFirst(
+    reads: ReadonlyArray<{ lookup: TouchLookup; own_first: boolean }>,
+  ): Promise<Array<{ touches: Touch[]; own: boolean }>>;
   /** recordConversion for each conversion. */
   recordConversions(rows: readonly ConversionRows[]): Promise<void>;
 }
