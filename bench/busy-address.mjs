@@ -8,11 +8,11 @@
 // Two measures, after `npm run build`:
 //   node bench/busy-address.mjs [--touches 5000] [--events 2000] [--spread-days D]   in process
 //   node bench/busy-address.mjs --server [--rounds 3] [--duration 5] [--connections 64]
-//     [--store postgres [--pg URL]]
+// Either takes --store postgres [--pg URL].
 //
-// In process: a SQLite store seeded with --touches touches (impressions, clicks, visits; 20
-// user agents; a cookie every 3 touches) from one address inside the last day (or D days), then Purchases
-// from that address with a new cookie and one of the user agents, one per transaction, each
+// In process: a store (SQLite; with --store postgres a fresh PostgreSQL database) seeded with
+// --touches touches (impressions, clicks, visits; 20 user agents; a cookie every 3 touches)
+// from one address inside the last day (or D days), then Purchases from that address with a new cookie and one of the user agents, one per transaction, each
 // split into read (identity links and the touch lookup: SQL and the rows made into touches),
 // attribution (decisions per destination), path (the rows and
 // the path's JSON) and write (path, conversion and outbox rows); "whole" is processBatch of one
@@ -20,8 +20,8 @@
 // Server: pixeltrail started on a store seeded the same way, wrk posting `POST /v1/events`
 // Purchases from the busy address and, in the same rounds, from a quiet one; the server's CPU
 // time per request from /proc (run.mjs's row "Purchase from a busy address"). With
-// --store postgres, the store is a fresh database on the server of --pg (dropped after): the
-// set-wise batch path reads touches there, not decide() (PostgreSQL's own CPU is not counted).
+// --store postgres, the store is a fresh database on the server of --pg (dropped after), where
+// processBatch takes the set-wise path; PostgreSQL's own CPU is not counted.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,8 +104,16 @@ const cpuUs = (c0) => {
 };
 
 /** In process, by phase; resolves with medians in µs and what the reads and paths held. */
-export async function busyAddressPhases({ touches, events, spreadDays = null, log }) {
+export async function busyAddressPhases({
+  touches,
+  events,
+  spreadDays = null,
+  log,
+  store: kind = 'sqlite',
+  pgUrl = PG_ADMIN_URL,
+}) {
   const { openSqliteStore } = await dist('store/sqlite/open-sqlite.js');
+  const { openPostgresStore } = await dist('store/postgres/open-postgres.js');
   const { loadConfig } = await dist('config/config-load.js');
   const { decisionInput, decideChecked } = await dist('ingest/decisions.js');
   const { conversionRows } = await dist('ingest/conversions.js');
@@ -116,6 +124,8 @@ export async function busyAddressPhases({ touches, events, spreadDays = null, lo
   const { newId } = await dist('server.js');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-busy-'));
+  const db =
+    kind === 'postgres' ? await createBenchDatabase(pgUrl, `pixeltrail_busy_${process.pid}`) : null;
   try {
     const dataDir = path.join(dir, 'data');
     const config = loadConfig({
@@ -124,7 +134,7 @@ export async function busyAddressPhases({ touches, events, spreadDays = null, lo
     });
     const env = config.environments[0];
     const dests = env.destinations;
-    const store = openSqliteStore(dataDir);
+    const store = db ? openPostgresStore(db.url) : openSqliteStore(dataDir);
     await store.migrate();
     const nowS = Math.floor(Date.now() / 1000);
     const spreadS = spreadDays ? spreadDays * 86_400 - 120 : DAY_SPREAD_S;
@@ -207,6 +217,7 @@ export async function busyAddressPhases({ touches, events, spreadDays = null, lo
       wholeQuiet: quiet,
     };
   } finally {
+    await db?.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -398,6 +409,8 @@ async function main() {
       events: Number(values.events),
       spreadDays: values['spread-days'] ? Number(values['spread-days']) : null,
       log,
+      store: values.store,
+      pgUrl: values.pg,
     });
     process.stdout.write(`${load()}\n${JSON.stringify(r, null, 2)}\n`);
     return;
