@@ -16,22 +16,47 @@ import { isObj, type Obj, optString } from './validation-fields.js';
 // The user object of an event: hashed keys (or clear values hashed here), device and platform
 // ids, the IP, and the clear customer info that rides to the platforms that ask for it.
 
+/**
+ * Field names and error paths of the keys read below, made once: a name built per event is a
+ * new string for each of the 45 reads of a user, looked up by its characters (issue 22).
+ */
+const HASHED_KEYS = {
+  email: { sha: 'email_sha256', shaPath: 'user.email_sha256', path: 'user.email' },
+  phone: { sha: 'phone_sha256', shaPath: 'user.phone_sha256', path: 'user.phone' },
+} as const;
+
+/** The user's plain string ids, each with its error path. */
+const STRING_KEYS = (
+  ['anonymous_id', 'user_id', 'user_agent', 'click_id', 'imp_id', ...PLATFORM_ID_KEYS] as const
+).map((key) => [key, `user.${key}`] as const);
+
+const DEVICE_KEYS = DEVICE_ID_KEYS.map((key) => [key, `user.${key}`] as const);
+
+/** Each customer-information field with its hash's name and both error paths. */
+const CUSTOMER_KEYS = CUSTOMER_INFO_FIELDS.map((field) => ({
+  field,
+  path: `user.${field}`,
+  key: `${field}_sha256` as const,
+  keyPath: `user.${field}_sha256`,
+}));
+
 export function hashedKey(
   user: Obj,
   clearKey: 'email' | 'phone',
   hash: (raw: string) => string | null,
   errors: FieldError[],
 ): string | undefined {
-  const sha = optString(user, `${clearKey}_sha256`, `user.${clearKey}_sha256`, errors);
+  const { sha: shaKey, shaPath, path } = HASHED_KEYS[clearKey];
+  const sha = optString(user, shaKey, shaPath, errors);
   if (sha !== undefined) {
     const lower = sha.toLowerCase();
     if (!isSha256Hex(lower)) {
-      errors.push({ field: `user.${clearKey}_sha256`, message: 'must be a hex SHA-256 digest' });
+      errors.push({ field: shaPath, message: 'must be a hex SHA-256 digest' });
       return undefined;
     }
     return lower;
   }
-  const clear = optString(user, clearKey, `user.${clearKey}`, errors);
+  const clear = optString(user, clearKey, path, errors);
   if (clear === undefined) return undefined;
   const hashed = hash(clear);
   if (!hashed) errors.push({ field: `user.${clearKey}`, message: `is not a valid ${clearKey}` });
@@ -65,21 +90,14 @@ export function parseUser(
     return {};
   }
   const user: UserKeys = {};
-  for (const key of [
-    'anonymous_id',
-    'user_id',
-    'user_agent',
-    'click_id',
-    'imp_id',
-    ...PLATFORM_ID_KEYS,
-  ] as const) {
-    const v = optString(raw, key, `user.${key}`, errors);
+  for (const [key, path] of STRING_KEYS) {
+    const v = optString(raw, key, path, errors);
     if (v !== undefined) user[key] = v;
   }
   const ip = ipSeen ? undefined : parseIp(raw, errors);
   if (ip) user.ip = ip;
-  for (const key of DEVICE_ID_KEYS) {
-    const v = optString(raw, key, `user.${key}`, errors);
+  for (const [key, path] of DEVICE_KEYS) {
+    const v = optString(raw, key, path, errors);
     // An all-zero advertising id means the user opted out of tracking: it is not an id. An
     // IDFA's zeros still say an Apple device sent the event (an iOS app event).
     const id = v === undefined ? null : normalizeDeviceId(v);
@@ -165,22 +183,21 @@ export function parseCustomerInfo(
   warnings: string[],
   nowYear: number,
 ): void {
-  for (const field of CUSTOMER_INFO_FIELDS) {
-    const key = `${field}_sha256` as const;
-    const given = optString(raw, key, `user.${key}`, errors);
+  for (const { field, path, key, keyPath } of CUSTOMER_KEYS) {
+    const given = optString(raw, key, keyPath, errors);
     if (given !== undefined) {
       const lower = given.toLowerCase();
       if (isSha256Hex(lower)) user[key] = lower;
-      else errors.push({ field: `user.${key}`, message: 'must be a hex SHA-256 digest' });
+      else errors.push({ field: keyPath, message: 'must be a hex SHA-256 digest' });
       continue;
     }
-    const clear = optString(raw, field, `user.${field}`, errors);
+    const clear = optString(raw, field, path, errors);
     if (clear === undefined) continue;
     const hashed = hashCustomerInfo(field, clear, nowYear);
     if (hashed) {
       user[key] = hashed;
       if (isClearUserField(field)) clearOut[field] = clear.trim();
     } else if (field === 'gender') warnings.push('gender other than f or m: not sent to platforms');
-    else errors.push({ field: `user.${field}`, message: CUSTOMER_INFO_RULES[field] ?? 'invalid' });
+    else errors.push({ field: path, message: CUSTOMER_INFO_RULES[field] ?? 'invalid' });
   }
 }

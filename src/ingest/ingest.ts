@@ -17,7 +17,7 @@ import type {
   UserKeys,
 } from '../domain/event.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
-import { validateEvent } from '../domain/validation.js';
+import { type ValidationContext, validateEvent } from '../domain/validation.js';
 import type { FieldError } from '../domain/validation-error.js';
 import { visitTouchOf } from '../domain/visit-touch.js';
 import type { EventOutcome } from './ingest-pipeline.js';
@@ -128,24 +128,34 @@ export function admit(
   const errors: ArrivalError[] = [];
   const nowMs = deps.nowMs();
   const newId = () => deps.newId('gen_');
+  // One context for the arrivals that share an environment and facts (a request's events
+  // all do): made per event, it and its closure were garbage a thousand times a batch.
+  let ctx: ValidationContext | undefined;
+  let ctxEnv: EnvironmentConfig | undefined;
+  let ctxFacts: RequestFacts | undefined;
   for (const a of arrivals) {
     if ('problems' in a) {
       for (const p of a.problems) errors.push({ index: a.index, ...p });
       continue;
     }
     const { env, facts, index } = a;
-    const r = validateEvent(a.event, {
-      nowMs,
-      source: facts.source,
-      envId: env.id,
-      newId,
-      requestUser: facts.seen,
-      ipFromRequest: facts.ipFromRequest,
-      landing: landingContext(env),
-      maxEventAgeS: facts.lateEvents
-        ? (name, src) => deps.eventAgeLimitS(env, name, src)
-        : undefined,
-    });
+    if (ctx === undefined || ctxEnv !== env || ctxFacts !== facts) {
+      ctx = {
+        nowMs,
+        source: facts.source,
+        envId: env.id,
+        newId,
+        requestUser: facts.seen,
+        ipFromRequest: facts.ipFromRequest,
+        landing: landingContext(env),
+        maxEventAgeS: facts.lateEvents
+          ? (name, src) => deps.eventAgeLimitS(env, name, src)
+          : undefined,
+      };
+      ctxEnv = env;
+      ctxFacts = facts;
+    }
+    const r = validateEvent(a.event, ctx);
     if (!r.ok) {
       const names = a.fieldNames?.();
       for (const e of r.errors) errors.push({ index, ...e, field: names?.[e.field] ?? e.field });
