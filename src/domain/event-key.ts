@@ -11,9 +11,18 @@ const TIME_WIDTH = 9;
 /** Never in a base64url id, so no older or foreign key is mistaken for a timed one. */
 const SEP = '.';
 
+/** The time part of the last key made: a batch's events share their receive time. */
+let lastMs = Number.NaN;
+let lastHead = '';
+
 /** A new event key for an event received at `receivedMs`; `random` is an opaque unique id. */
 export function eventKey(receivedMs: number, random: string): string {
-  return `${PREFIX}${Math.trunc(receivedMs).toString(36).padStart(TIME_WIDTH, '0')}${SEP}${random}`;
+  const ms = Math.trunc(receivedMs);
+  if (ms !== lastMs) {
+    lastHead = `${PREFIX}${ms.toString(36).padStart(TIME_WIDTH, '0')}${SEP}`;
+    lastMs = ms;
+  }
+  return lastHead + random;
 }
 
 /** The receive time an event key carries, or null for keys made before keys carried it. */

@@ -35,6 +35,25 @@ export function pathRules(
   dests: readonly DestinationConfig[],
   exclude: TouchExclusion | undefined,
 ): PathRules {
+  if (exclude) return makePathRules(dests, exclude);
+  let rules = commonRules.get(dests);
+  if (rules === undefined) {
+    rules = makePathRules(dests, undefined);
+    commonRules.set(dests, rules);
+  }
+  return rules;
+}
+
+/**
+ * The rules of the destination lists subscribed() keeps (one per event name and config
+ * snapshot), made once instead of for every event. Shared: never changed.
+ */
+const commonRules = new WeakMap<readonly DestinationConfig[], PathRules>();
+
+function makePathRules(
+  dests: readonly DestinationConfig[],
+  exclude: TouchExclusion | undefined,
+): PathRules {
   const rules = dests.map(attributionRules);
   const longest = (ms: number[]) =>
     Math.ceil((ms.length > 0 ? Math.max(...ms) : DEFAULT_PROBABILISTIC_WINDOW_MS) / 1000);

@@ -48,8 +48,28 @@ export async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<voi
   for (const anon of anons) await tx.linkIdentity(e.env_id, keys, anon, e.event_time);
 }
 
+/** Event names whose destinations are kept per environment (names are the sender's). */
+const MAX_SUBSCRIPTION_NAMES = 1000;
+/**
+ * Each environment's destinations by event name, kept per config snapshot (snapshots are
+ * frozen; an edit makes a new one): filtered for every event, they were a new array each, and
+ * pathRules keeps its rules per array (issue 22).
+ */
+const subscriptions = new WeakMap<EnvironmentConfig, Map<string, DestinationConfig[]>>();
+
+/** The destinations that take the event's name. The array is shared: never change it. */
 export function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[] {
-  return env.destinations.filter((d) => d.events.includes(e.event_name));
+  let byName = subscriptions.get(env);
+  if (byName === undefined) {
+    byName = new Map();
+    subscriptions.set(env, byName);
+  }
+  let dests = byName.get(e.event_name);
+  if (dests === undefined) {
+    dests = env.destinations.filter((d) => d.events.includes(e.event_name));
+    if (byName.size < MAX_SUBSCRIPTION_NAMES) byName.set(e.event_name, dests);
+  }
+  return dests;
 }
 
 /** Every touch of the person in the lookback, stored for multi-touch reports (issue 9). */
@@ -79,7 +99,7 @@ export function conversionRows(
   const deliveries: DeliveryRequest[] = [];
   for (const d of dests) {
     const decision = decisions.get(d.id) as AttributionDecision;
-    conversions.push({
+    const row: ConversionRecord = {
       conversion_id,
       dest_id: d.id,
       env_id: e.env_id,
@@ -92,10 +112,14 @@ export function conversionRows(
       attribution: decision.attributed ? decision.attribution : null,
       reason: decision.attributed ? null : decision.reason,
       created_at_ms: nowMs,
-      ...(e.test_code ? { test: true } : {}),
-      ...(fraud?.get(d.id) ? { fraud: fraud.get(d.id) } : {}),
-      ...(verdicts?.get(d.id) ? { fraud_verdicts: verdicts.get(d.id) } : {}),
-    });
+    };
+    // Optional fields assigned, not spread from a literal made for each (issue 22).
+    if (e.test_code) row.test = true;
+    const flags = fraud?.get(d.id);
+    if (flags) row.fraud = flags;
+    const judged = verdicts?.get(d.id);
+    if (judged) row.fraud_verdicts = judged;
+    conversions.push(row);
     const refused =
       !decision.attributed &&
       (decision.reason === CONSENT_DENIED ||
@@ -103,15 +127,17 @@ export function conversionRows(
         acceptRefusal(d.accept, e) !== null);
     if (deliversTest(e, d, platforms) && !refused && (decision.attributed || !d.attributed_only)) {
       // Held for the merge window (copies merge into it) or the batch wait, the longer.
-      deliveries.push({
+      const delivery: DeliveryRequest = {
         env_id: e.env_id,
         conversion_id,
         dest_id: d.id,
         now_ms: nowMs,
         due_ms: deliveryDueMs(d, nowMs, nowMs, otherCopy),
-        ...(rawIp ? { raw_ip: rawIp } : {}),
-        ...clearColumn(clearUserFor(d, clearUser, platforms)),
-      });
+      };
+      if (rawIp) delivery.raw_ip = rawIp;
+      const clear = clearUserFor(d, clearUser, platforms);
+      if (clear) delivery.clear_user = clear;
+      deliveries.push(delivery);
     }
   }
   const dedup = conversions[dedupRowIndex(conversions)];
@@ -237,11 +263,6 @@ export interface RideAlong {
   clearUser: ClearUserInfo | undefined;
 }
 
-/** The `clear_user` column of a delivery, when it has one. */
-function clearColumn(clear: string | undefined): { clear_user?: string } {
-  return clear ? { clear_user: clear } : {};
-}
-
 // One event of a batch, written statement by statement: claimed or merged into the copy
 // already stored, then its identity links and conversions (above).
 
@@ -294,11 +315,12 @@ export async function processEvent(
   const recorded = env
     ? await recordConversions(tx, pk, e, env, ctx, a)
     : { n: 0, deliveries: 0, fraud: [] };
-  return {
+  const outcome: EventOutcome = {
     status: 'accepted',
     pk,
     conversions: recorded.n,
     deliveries: recorded.deliveries,
-    ...(recorded.fraud.length > 0 ? { fraud: recorded.fraud } : {}),
   };
+  if (recorded.fraud.length > 0) outcome.fraud = recorded.fraud;
+  return outcome;
 }

@@ -16,7 +16,7 @@ import {
   touchLookupText,
 } from './ingest-columns.js';
 import { insertText } from './ingest-statements.js';
-import { conversionToRow } from './row-mappers.js';
+import { conversionValues } from './row-mappers.js';
 
 export type ConversionRow = Selectable<ConversionsTable>;
 export type EventRow = Selectable<EventsTable>;
@@ -93,8 +93,7 @@ export function pathStatement(p: ConversionPathRecord): [string, unknown[]] {
 }
 
 export function conversionStatement(c: ConversionRecord): [string, unknown[]] {
-  const row = conversionToRow(c);
-  return [PUT_CONVERSION, CONVERSION_COLUMNS.map((k) => row[k])];
+  return [PUT_CONVERSION, conversionValues(c)];
 }
 
 /** The stored event as its platform gets it: with the raw IP and clear values of its row. */
@@ -109,9 +108,20 @@ export function withRideAlong(
 
 export function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
   const { env_id, conversion_id, dest_id, now_ms, due_ms, raw_ip, clear_user } = d;
-  const params = [
-    ...[env_id, conversion_id, dest_id, raw_ip ?? null, clear_user ?? null, 'pending', 0],
-    ...[due_ms, now_ms, now_ms, due_ms, now_ms],
+  // The insert's values, then the conflict's.
+  const params: unknown[] = [
+    env_id,
+    conversion_id,
+    dest_id,
+    raw_ip ?? null,
+    clear_user ?? null,
+    'pending',
+    0,
+    due_ms,
+    now_ms,
+    now_ms,
+    due_ms,
+    now_ms,
   ];
   // A second copy's values replace the row's; its absence keeps them.
   if (raw_ip && clear_user) return [ENQUEUE_WITH_IP_CLEAR, [...params, raw_ip, clear_user]];

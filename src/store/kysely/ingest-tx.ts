@@ -14,7 +14,6 @@ import type {
 } from '../store.js';
 import { findViews, type ViewRef } from './impression-views.js';
 import {
-  EVENT_COLUMNS,
   ipLookupParams,
   MAX_TOUCHES_PER_LOOKUP,
   TOUCH_SELECT,
@@ -48,7 +47,7 @@ import { addTouchDays } from './report-queries.js';
 import {
   conversionFromRow,
   eventFromRow,
-  eventToRow,
+  eventValues,
   touchFromRow,
   touchFromValues,
 } from './row-mappers.js';
@@ -128,11 +127,7 @@ export class KyselyIngestTx implements IngestTx {
 
   async insertEvent(pk: string, event: TrackedEvent, received_at_ms: number) {
     checkKeyTime(pk, received_at_ms);
-    const row = eventToRow(pk, event, received_at_ms);
-    await this.run(
-      INSERT_EVENT,
-      EVENT_COLUMNS.map((c) => row[c]),
-    );
+    await this.run(INSERT_EVENT, eventValues(pk, event, received_at_ms));
   }
 
   async claimAndInsertEvent(
@@ -156,10 +151,9 @@ export class KyselyIngestTx implements IngestTx {
       return holder;
     }
     checkKeyTime(pk, received_at_ms);
-    const row = eventToRow(pk, event, received_at_ms);
     const [claim] = await this.run<{ won: unknown }>(CLAIM_AND_INSERT_EVENT, [
       ...claimParams(env_id, event_name, event_id, pk, first_seen, stale_before),
-      ...EVENT_COLUMNS.map((c) => row[c]),
+      ...eventValues(pk, event, received_at_ms),
     ]);
     if (Number(claim?.won) > 0) return null;
     const holder = (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;

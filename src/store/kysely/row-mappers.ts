@@ -101,6 +101,30 @@ export function eventToRow(
   };
 }
 
+/**
+ * eventToRow's values in EVENT_COLUMNS order, made directly: the row object, and an array
+ * mapped from it by a closure, were garbage for every event a statement writes (issue 22).
+ */
+export function eventValues(pk: string, e: TrackedEvent, received_at_ms: number): unknown[] {
+  return [
+    pk,
+    e.env_id,
+    e.event_name,
+    e.event_id,
+    e.event_time,
+    received_at_ms,
+    e.source,
+    e.user.anonymous_id ?? null,
+    e.user.user_id ?? null,
+    e.properties.value ?? null,
+    e.properties.currency ?? null,
+    JSON.stringify(e),
+    0,
+    e.traffic && e.traffic !== 'human' ? e.traffic : null,
+    e.test_code ? 1 : 0,
+  ];
+}
+
 export function eventFromRow(r: Selectable<EventsTable>): StoredEvent {
   return {
     pk: r.pk,
@@ -134,6 +158,34 @@ export function conversionToRow(c: ConversionRecord): ConversionsTable {
     fraud: c.fraud?.length ? JSON.stringify(c.fraud) : null,
     fraud_verdicts: c.fraud_verdicts ? JSON.stringify(c.fraud_verdicts) : null,
   };
+}
+
+/** conversionToRow's values in CONVERSION_COLUMNS order, made directly (see eventValues). */
+export function conversionValues(c: ConversionRecord): unknown[] {
+  const a = c.attribution;
+  return [
+    c.conversion_id,
+    c.dest_id,
+    c.env_id,
+    c.event_pk,
+    c.event_name,
+    c.event_id,
+    c.event_time,
+    c.value,
+    c.currency,
+    a ? 1 : 0,
+    a ? JSON.stringify(a) : null,
+    c.reason,
+    c.created_at_ms,
+    a?.type ?? null,
+    a?.campaign_id ?? null,
+    a?.creative_id ?? null,
+    c.test ? 1 : 0,
+    a?.match_type ?? null,
+    c.dedup_row ? 1 : 0,
+    c.fraud?.length ? JSON.stringify(c.fraud) : null,
+    c.fraud_verdicts ? JSON.stringify(c.fraud_verdicts) : null,
+  ];
 }
 
 /** A stored attribution; rows written before `match_type` existed get it from their key. */
