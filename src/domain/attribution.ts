@@ -107,14 +107,16 @@ export interface DestinationWindows {
 export function attributionRules(d: DestinationWindows): AttributionRules {
   const click = d.probabilistic_click_window_ms ?? DEFAULT_PROBABILISTIC_WINDOW_MS;
   const view = d.probabilistic_view_window_ms ?? DEFAULT_PROBABILISTIC_WINDOW_MS;
-  return {
+  const rules: AttributionRules = {
     dest_id: d.id,
     click_window_ms: d.click_window_ms,
     view_window_ms: d.view_window_ms,
     probabilistic_click_window_ms: Math.min(click, d.click_window_ms),
     probabilistic_view_window_ms: Math.min(view, d.view_window_ms),
-    ...(d.view_requires_viewable ? { view_requires_viewable: true } : {}),
   };
+  // Assigned, not spread from a literal: made for every destination of every event.
+  if (d.view_requires_viewable) rules.view_requires_viewable = true;
+  return rules;
 }
 
 /**

@@ -51,6 +51,7 @@ const UTM_PARAMS = {
 } as const;
 type UtmField = (typeof UTM_PARAMS)[keyof typeof UTM_PARAMS];
 const UTM_FIELDS = Object.values(UTM_PARAMS);
+const UTM_ENTRIES = Object.entries(UTM_PARAMS) as Array<[string, UtmField]>;
 
 /**
  * Ad platforms' auto-tagging click ids → the source and medium their click means. `fbclid` is
@@ -198,10 +199,18 @@ function wantedWith(clickIdParam: string): ReadonlySet<string> {
   return set;
 }
 
+/** True when the stated campaign or the properties may hold a UTM field (utmFields reads them). */
+function mayStateUtm(input: LandingInput): boolean {
+  for (const [param, field] of UTM_ENTRIES)
+    if (input.stated?.[field] !== undefined || typeof input.properties?.[param] === 'string')
+      return true;
+  return false;
+}
+
 /** The UTM fields of the stated campaign, then the properties, then the URL: first wins. */
 function utmFields(input: LandingInput, fromUrl: Map<string, string>): StatedCampaign {
   const out: StatedCampaign = {};
-  for (const [param, field] of Object.entries(UTM_PARAMS) as Array<[string, UtmField]>) {
+  for (const [param, field] of UTM_ENTRIES) {
     const prop = input.properties?.[param];
     const v =
       input.stated?.[field] ?? (typeof prop === 'string' ? prop : undefined) ?? fromUrl.get(param);
@@ -220,6 +229,9 @@ export function readTrafficSource(
   input: LandingInput,
   ctx: LandingContext,
 ): TrafficSource | undefined {
+  // Most events carry no URL, referrer or UTM field: nothing below could say anything, and
+  // its maps and lists were made for every one of them (issue 22).
+  if (!input.url && !input.referrer && !mayStateUtm(input)) return undefined;
   const url = input.url ?? '';
   const params = queryParams(url, wantedWith(ctx.clickIdParam));
   const utm = utmFields(input, params);
