@@ -55,12 +55,45 @@ export class IngestRefused extends Error {
   }
 }
 
+/**
+ * A request's events waiting for their commit, answered together: one promise a request, not
+ * one (with its two closures) an event, which Promise.all then gathered (issue 22).
+ */
+interface PendingRequest {
+  outcomes: EventOutcome[];
+  /** Events not yet answered. */
+  left: number;
+  settled: boolean;
+  resolve: (o: EventOutcome[]) => void;
+  reject: (e: unknown) => void;
+}
+
 interface PendingEvent {
   event: TrackedEvent;
   /** True for the last event of its request (batches in flight side by side end there). */
   last: boolean;
-  resolve: (o: EventOutcome) => void;
-  reject: (e: unknown) => void;
+  request: PendingRequest;
+  /** Its place in the request. */
+  index: number;
+}
+
+/** Answers one event; its request resolves once all of its events are answered. */
+function answer(p: PendingEvent, outcome: EventOutcome): void {
+  const r = p.request;
+  r.outcomes[p.index] = outcome;
+  r.left--;
+  if (r.left === 0 && !r.settled) {
+    r.settled = true;
+    r.resolve(r.outcomes);
+  }
+}
+
+/** Fails one event, and with it its request (its first failure is the one it rejects with). */
+function fail(p: PendingEvent, error: unknown): void {
+  const r = p.request;
+  if (r.settled) return;
+  r.settled = true;
+  r.reject(error);
 }
 
 /** Observes flushes and refusals for metrics and logs. */
@@ -177,16 +210,27 @@ export class IngestPipeline {
       this.deps.observer?.dropped('event', reason, events.length);
       return Promise.reject(new IngestRefused(reason));
     }
-    const all = events.map(
-      (event, i) =>
-        new Promise<EventOutcome>((resolve, reject) =>
-          this.events.push({ event, last: i === events.length - 1, resolve, reject }),
-        ),
-    );
+    const all = new Promise<EventOutcome[]>((resolve, reject) => {
+      const n = events.length;
+      const request: PendingRequest = {
+        outcomes: new Array<EventOutcome>(n),
+        left: n,
+        settled: false,
+        resolve,
+        reject,
+      };
+      for (let i = 0; i < n; i++)
+        this.events.push({
+          event: events[i] as TrackedEvent,
+          last: i === n - 1,
+          request,
+          index: i,
+        });
+    });
     if (this.events.length >= MAX_EVENT_BATCH) void this.flushEvents();
     else if (this.eventFlushes.size < this.maxEventFlushes) this.nextEventBatch();
     // Otherwise the batch in flight starts the next one when it ends.
-    return Promise.all(all);
+    return all;
   }
 
   /**
@@ -318,7 +362,7 @@ export class IngestPipeline {
     if (!isInputError(error)) this.lastCommitFailed = true;
     this.deps.observer?.failed('event', batch.length, error);
     const refused = new IngestRefused('store_unavailable', error);
-    for (const p of batch) p.reject(refused);
+    for (const p of batch) fail(p, refused);
   }
 
   /** Commits the batch and answers its events; the error when the commit failed. */
@@ -345,7 +389,8 @@ export class IngestPipeline {
       const ctx = { ...this.deps.context(), nowMs: this.deps.nowMs(), between };
       const outcomes = await this.deps.store.ingest((tx) => processBatch(tx, events, ctx));
       this.lastCommitFailed = false;
-      for (const [i, p] of batch.entries()) p.resolve(outcomes[i]);
+      for (let i = 0; i < batch.length; i++)
+        answer(batch[i] as PendingEvent, outcomes[i] as EventOutcome);
       this.deps.observer?.eventsCommitted(events, outcomes);
       return null;
     } catch (e) {
