@@ -93,15 +93,19 @@ export function decideWith(
 ): Decided {
   if ('decisions' in input) return { decisions: input.decisions, path: null };
   const out = new Map<string, AttributionDecision>();
-  // Bots and prefetchers are never credited (their touches stay stored, flagged).
-  const human = touches.filter(isHuman);
+  // Bots and prefetchers are never credited (their touches stay stored, flagged). The list
+  // is copied only when one is there to leave out: this runs for every conversion.
+  const human = touches.every(isHuman) ? touches : touches.filter(isHuman);
   for (const d of dests) {
     const refusal = acceptRefusal(d.accept, e);
     if (refusal) {
       out.set(d.id, { attributed: false, reason: refusal });
       continue;
     }
-    out.set(d.id, attribute(input.who, human, { ...attributionRules(d), exclude: input.exclude }));
+    // attributionRules makes a new object: the filter is set on it, not spread into a copy.
+    const rules = attributionRules(d);
+    if (input.exclude) rules.exclude = input.exclude;
+    out.set(d.id, attribute(input.who, human, rules));
   }
   // The path takes the same touches: a bot's or a link scanner's impression is no step of
   // the person's journey, and the multi-touch models would credit it.
