@@ -97,7 +97,16 @@ function targets(profile, profiled = SINGLE_EVENTS) {
     pt('pixeltrail Snowplow tp2', '/com.snowplowanalytics.snowplow/tp2', json, SNOWPLOW_BODY),
     pt('pixeltrail tag beacon /e', '/e', beacon, BEACON_BODY),
   ];
-  return profile ? list.filter((t) => t.pixeltrail && t.name.endsWith(profiled)) : list;
+  if (!profile) return list;
+  const chosen = list.filter((t) => t.pixeltrail && t.name.endsWith(profiled));
+  if (chosen.length === 0)
+    throw new Error(
+      `--profile-target ${profiled} names no target: ${list
+        .filter((t) => t.pixeltrail)
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
+  return chosen;
 }
 
 const median = (xs) => {

@@ -45,8 +45,9 @@ export function pathRules(
 }
 
 /**
- * The rules of the destination lists subscribed() keeps (one per event name and config
- * snapshot), made once instead of for every event. Shared: never changed.
+ * The rules of each destination list seen without an eligibility filter, made once instead of
+ * for every event: subscribed() keeps one list per event name and config snapshot. Shared:
+ * never changed. (A list made for one event is dropped with it.)
  */
 const commonRules = new WeakMap<readonly DestinationConfig[], PathRules>();
 

@@ -55,10 +55,10 @@ const MAX_SUBSCRIPTION_NAMES = 1000;
  * frozen; an edit makes a new one): filtered for every event, they were a new array each, and
  * pathRules keeps its rules per array (issue 22).
  */
-const subscriptions = new WeakMap<EnvironmentConfig, Map<string, DestinationConfig[]>>();
+const subscriptions = new WeakMap<EnvironmentConfig, Map<string, readonly DestinationConfig[]>>();
 
-/** The destinations that take the event's name. The array is shared: never change it. */
-export function subscribed(env: EnvironmentConfig, e: TrackedEvent): DestinationConfig[] {
+/** The destinations that take the event's name (a shared list). */
+export function subscribed(env: EnvironmentConfig, e: TrackedEvent): readonly DestinationConfig[] {
   let byName = subscriptions.get(env);
   if (byName === undefined) {
     byName = new Map();
@@ -67,7 +67,9 @@ export function subscribed(env: EnvironmentConfig, e: TrackedEvent): Destination
   let dests = byName.get(e.event_name);
   if (dests === undefined) {
     dests = env.destinations.filter((d) => d.events.includes(e.event_name));
-    if (byName.size < MAX_SUBSCRIPTION_NAMES) byName.set(e.event_name, dests);
+    // Full (a sender of many names): started again, so the names in use now are kept.
+    if (byName.size >= MAX_SUBSCRIPTION_NAMES) byName.clear();
+    byName.set(e.event_name, dests);
   }
   return dests;
 }
@@ -88,7 +90,7 @@ function pathOf(
 export function conversionRows(
   pk: string,
   e: TrackedEvent,
-  dests: DestinationConfig[],
+  dests: readonly DestinationConfig[],
   { decisions, path, fraud, verdicts }: Decided,
   { nowMs, platforms, copies }: Timing,
   { rawIp, clearUser }: RideAlong,

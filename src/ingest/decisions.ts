@@ -51,7 +51,7 @@ export type DecisionInput =
 export async function decisionInput(
   tx: IngestTx,
   e: TrackedEvent,
-  dests: DestinationConfig[],
+  dests: readonly DestinationConfig[],
   { exclude, path_exclude }: Pick<EventChecks, 'exclude' | 'path_exclude'>,
 ): Promise<DecisionInput> {
   const decisions = new Map<string, AttributionDecision>();
@@ -87,7 +87,7 @@ export interface Decided {
 
 export function decideWith(
   e: TrackedEvent,
-  dests: DestinationConfig[],
+  dests: readonly DestinationConfig[],
   input: DecisionInput,
   touches: Touch[],
 ): Decided {
@@ -122,7 +122,7 @@ const isHuman = (t: Touch) => !t.traffic || t.traffic === 'human';
 export async function decideChecked(
   tx: IngestTx,
   e: TrackedEvent,
-  dests: DestinationConfig[],
+  dests: readonly DestinationConfig[],
   input: DecisionInput,
   read: Touch[],
   checks: EventChecks,
@@ -152,7 +152,7 @@ export async function decideChecked(
 export async function decide(
   tx: IngestTx,
   e: TrackedEvent,
-  dests: DestinationConfig[],
+  dests: readonly DestinationConfig[],
   checks: EventChecks,
 ): Promise<Decided> {
   const input = await decisionInput(tx, e, dests, checks);

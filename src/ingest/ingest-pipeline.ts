@@ -159,6 +159,8 @@ export class IngestPipeline {
   private closed = false;
   private lastCommitFailed = false;
   private readonly views: ViewQueue;
+  /** What intakes hold back until the end of a turn, recorded before touches are taken. */
+  private readonly heldBack: Array<() => void> = [];
 
   constructor(private readonly deps: PipelineDeps) {
     this.maxEventFlushes = Math.max(1, deps.eventBatchesInFlight ?? 1);
@@ -173,6 +175,16 @@ export class IngestPipeline {
   /** Items waiting for a commit. */
   get pending(): number {
     return this.touches.length + this.events.length + this.views.pending;
+  }
+
+  /**
+   * Registers `record`, which records the touches an intake holds back for the rest of a turn
+   * of the event loop (the pixel fast path answers a turn's hits together): it runs before a
+   * commit takes the queued touches, so an event committed after a hit was read still sees
+   * the hit's touch, whatever starts the commit (a full batch, a flush, a timer).
+   */
+  recordHeldBack(record: () => void): void {
+    this.heldBack.push(record);
   }
 
   /** Queues a pixel touch; false when it was dropped (queue full or closed). */
@@ -248,6 +260,7 @@ export class IngestPipeline {
    * committed. A failed batch goes back to the front of the queue for a retry.
    */
   private async flushTouches(): Promise<boolean> {
+    for (const record of this.heldBack) record();
     if (this.touchTimer) {
       clearTimeout(this.touchTimer);
       this.touchTimer = null;

@@ -25,7 +25,7 @@ import { type EventChecks, eventChecks } from './install-checks.js';
 /** A new event's conversions, waiting for the touch read and the write of their group. */
 interface PendingConversions {
   a: Arrival;
-  dests: DestinationConfig[];
+  dests: readonly DestinationConfig[];
   input: DecisionInput;
   checks: EventChecks;
   /** Its outcome, which learns the fraud checks that fired once decided. */

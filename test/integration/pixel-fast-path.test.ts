@@ -3,6 +3,8 @@
  * Its answers must be the ones Fastify's `/i` route gives: a server built without the fast
  * path is the reference, asked the same questions, with and without `trust_proxy`.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientWindows } from '../../src/http/plugins/rate-limits.js';
 import { deviceTouchId } from '../../src/http/request/device-touch.js';
@@ -142,9 +144,10 @@ describe('impression pixel fast path', () => {
     }
   });
 
-  // Hits read in one turn of the event loop are answered together after it: a hit whose
-  // handling throws must answer alone, not leave the others of its turn unanswered.
-  it('FP05 hits arriving together are each answered and recorded; one that fails answers 500 alone', async () => {
+  // Hits read in one turn of the event loop are answered together after it. Requests
+  // pipelined in one write are read in one turn: a hit whose handling throws must answer
+  // alone, not leave the others of its turn unanswered.
+  it('FP05 hits read together are each answered, in order, and recorded; one that fails answers 500 alone', async () => {
     const windows = clientWindows();
     const hit = windows.hit.bind(windows);
     let calls = 0;
@@ -155,25 +158,82 @@ describe('impression pixel fast path', () => {
     const { base, close } = await fastPathServer(fast, (_req, res) => res.end('fastify'), windows);
     const ptid = 'fp05fp05fp05fp05';
     try {
-      const answers = await Promise.all(
-        Array.from({ length: 6 }, async (_, i) => {
-          const res = await fetch(`${base}/i?${query}&imp_id=FP05-${i}`, {
-            headers: { 'user-agent': UA, cookie: `ptid=${ptid}` },
-          });
-          await res.arrayBuffer();
-          return [res.status, res.headers.get('content-type')];
-        }),
-      );
-      expect(answers.filter(([s]) => s === 200)).toHaveLength(5);
-      expect(answers.filter(([s]) => s === 500)).toEqual([[500, 'image/gif']]);
+      const heads = Array.from({ length: 6 }, (_, i) => ({
+        path: `/i?${query}&imp_id=FP05-${i}`,
+        headers: { cookie: `ptid=${ptid}` },
+      }));
+      // A request Fastify answers, between the hits: the answers keep their order.
+      heads.splice(4, 0, { path: '/healthz', headers: { cookie: '' } });
+      const statuses = await pipelined(base, heads);
+      expect(statuses).toEqual([200, 200, 500, 200, 200, 200, 200]);
       await fast.server.services.pipeline.flush();
       const found = await fast.server.services.store.findSubject({
         env_id: 'env_t',
         anonymous_id: ptid,
       });
-      expect(found.touches.filter((t) => t.touch_id.startsWith('FP05-'))).toHaveLength(5);
+      const ids = found.touches.map((t) => t.touch_id).filter((id) => id.startsWith('FP05-'));
+      expect(ids.sort()).toEqual(['FP05-0', 'FP05-1', 'FP05-3', 'FP05-4', 'FP05-5']);
+    } finally {
+      await close();
+    }
+  });
+
+  // The touches of hits waiting for the end of their turn are recorded before any commit
+  // takes the queue: a conversion committed after a hit was read must see its impression.
+  it('FP06 a commit that starts while hits wait for the end of their turn commits their touches', async () => {
+    const services = fast.server.services;
+    const seen: boolean[] = [];
+    const { base, close } = await fastPathServer(fast, (_req, res) => {
+      // Fastify's stand-in starts a commit while the hit read before it still waits.
+      void services.pipeline.flush().then(async () => {
+        const found = await services.store.findSubject({
+          env_id: 'env_t',
+          anonymous_id: 'fp06fp06fp06fp06',
+        });
+        seen.push(found.touches.some((t) => t.touch_id === 'FP06-1'));
+        res.end('flushed');
+      });
+    });
+    try {
+      const statuses = await pipelined(base, [
+        { path: `/i?${query}&imp_id=FP06-1`, headers: { cookie: 'ptid=fp06fp06fp06fp06' } },
+        { path: '/flush', headers: { cookie: '' } },
+      ]);
+      expect(statuses).toEqual([200, 200]);
+      expect(seen).toEqual([true]);
     } finally {
       await close();
     }
   });
 });
+
+/**
+ * GETs `requests` pipelined in one write on one connection (the last closes it), so the server
+ * reads them in one turn; resolves with the answers' statuses in the order they came.
+ */
+async function pipelined(
+  base: string,
+  requests: { path: string; headers: Record<string, string> }[],
+): Promise<number[]> {
+  const { hostname, port } = new URL(base);
+  const text = requests
+    .map((r, i) => {
+      const headers: Record<string, string> = {
+        host: `${hostname}:${port}`,
+        'user-agent': UA,
+        ...r.headers,
+      };
+      if (i === requests.length - 1) headers.connection = 'close';
+      const lines = Object.entries(headers).filter(([, v]) => v !== '');
+      return `GET ${r.path} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+    })
+    .join('');
+  const socket = net.connect(Number(port), hostname);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.write(text);
+  await once(socket, 'end');
+  socket.destroy();
+  const answers = Buffer.concat(chunks).toString('latin1');
+  return [...answers.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+}

@@ -74,6 +74,8 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
     log: deps.log,
   });
   const beacon = beaconFastPath({ services: s, windows, trust, log: deps.log });
+  // A commit that starts before this turn's hits are answered takes their touches first.
+  s.pipeline.recordHeldBack(() => answerHits());
 
   /** Answers the request; false when Fastify should. */
   function serve(
@@ -104,7 +106,9 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
    * CPU a hit against 41-44, its main thread 36-47 against 30-32, of which kernel time
    * 12-14 against 8-10.5 (bench/pixel-rounds.mjs, the same rounds; bench/RESULTS.md, issue 22
    * goal 2). The pixel's code and data run warm through a turn's hits instead of cold after
-   * node:http and the kernel ran in between, and the answers go out together.
+   * node:http and the kernel ran in between, and the answers go out together. A hit counts
+   * against its IP's rate limit when it is answered, so a request read after it in the same
+   * turn may count first.
    */
   let hits: unknown[] = [];
   function answerHits(): void {
@@ -118,6 +122,8 @@ export function pixelFastPath(deps: FastPathDeps): FastifyServerFactory {
         // One hit's failure answers that hit alone: the rest of the turn is still answered.
         deps.log().error({ err }, 'pixel request failed');
         if (!res.headersSent) sendGif(res, 500, [...GIF_HEADER_LIST, ...ERROR_WARNING]);
+        // Its head went out and its end could not: the client must not wait for the rest.
+        else if (!res.writableEnded) res.destroy();
       }
     }
   }
