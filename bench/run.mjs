@@ -90,7 +90,8 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --pin-servers         run every server on the cores the pixel generator does not use
   --rounds N            rounds over every pixel target; each row is the median round and
                         each ratio the median of the ratios within a round [3]
-  --events-duration S   seconds per /v1/events batch size (0 skips the events bench) [5]
+  --events-duration S   seconds per /v1/events batch size (0 skips the events bench); long
+                        enough to take in several WAL checkpoints [15]
   --single-rounds N     rounds of the one-event-per-request runs (bare node:http POST, its
                         floor with SQLite, /v1/events, Segment /v1/track, Snowplow tp2, and
                         on SQLite a Purchase from a busy address against a quiet one);
@@ -128,7 +129,9 @@ function options() {
       warmup: { type: 'string', default: '3' },
       rounds: { type: 'string', default: '3' },
       'pin-servers': { type: 'boolean', default: false },
-      'events-duration': { type: 'string', default: '5' },
+      // 5 s moved batches of 100 by half, by whether a WAL checkpoint (up to 200 MB, on its
+      // thread) fell in the window: 15,087-24,784 events/s on one server (bench/RESULTS.md).
+      'events-duration': { type: 'string', default: '15' },
       'single-rounds': { type: 'string', default: '3' },
       'single-duration': { type: 'string', default: '5' },
       'event-connections': { type: 'string', default: '32' },
