@@ -3,11 +3,11 @@
  * endpoint still answers the GIF and counts the hit when the request came in one read; an API
  * answers our JSON error. Below the limit, a long pixel URL is recorded.
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REQUEST_HEAD_BYTES } from '../../src/http/client-error.js';
 import type { Server } from '../../src/server.js';
 import { metricValue, startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
+import { rawRequest as sendRaw } from '../helpers/raw-request.js';
 
 let server: Server;
 let base: string;
@@ -21,17 +21,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Sends `request` over a raw socket in one write; resolves the answer. */
-function rawRequest(request: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const got: Buffer[] = [];
-    socket.on('data', (d) => got.push(d));
-    socket.on('close', () => resolve(Buffer.concat(got)));
-    socket.on('error', (err) => (got.length > 0 ? resolve(Buffer.concat(got)) : reject(err)));
-    socket.on('connect', () => socket.write(request));
-  });
-}
+const rawRequest = (request: string) => sendRaw(port, request);
 
 function answer(raw: Buffer): { status: number; headers: string; body: Buffer } {
   const end = raw.indexOf('\r\n\r\n');

@@ -3,14 +3,13 @@
  * Its answers must be the ones Fastify's `/i` route gives: a server built without the fast
  * path is the reference, asked the same questions, with and without `trust_proxy`.
  */
-import { once } from 'node:events';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientWindows } from '../../src/http/plugins/rate-limits.js';
 import { deviceTouchId } from '../../src/http/request/device-touch.js';
 import type { Server } from '../../src/server.js';
 import { fastPathServer } from '../helpers/fast-path-server.js';
 import { startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
+import { rawRequest } from '../helpers/raw-request.js';
 
 const PER_IP = 30;
 type Running = { server: Server; base: string };
@@ -228,12 +227,6 @@ async function pipelined(
       return `GET ${r.path} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
     })
     .join('');
-  const socket = net.connect(Number(port), hostname);
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  socket.write(text);
-  await once(socket, 'end');
-  socket.destroy();
-  const answers = Buffer.concat(chunks).toString('latin1');
+  const answers = (await rawRequest(Number(port), text)).toString('latin1');
   return [...answers.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 }
