@@ -42,9 +42,9 @@ const CUSTOMER_KEYS = CUSTOMER_INFO_FIELDS.map((field) => ({
 
 // The groups of keys parseUser reads, as bits: a group none of whose keys the user object
 // has is skipped whole. A user carries a few of the 45 keys read (the bench's Purchase: an IP
-// and a user agent); each read of an absent key walked the object and its prototype, about
-// 1.5 µs of every event's validation (issue 22). One pass over the object's own keys says
-// which groups to read; a group with a key present is read exactly as before.
+// and a user agent); each read of an absent key walked the object and its prototype: such a
+// user took 770 ns to read, 440 with this (issue 22). One pass over the object's own keys
+// says which groups to read; a group with a key present is read exactly as before.
 const STRINGS = 1;
 const DEVICES = 2;
 const PLATFORM = 4;
