@@ -71,7 +71,8 @@ export class KyselyStore implements Store {
   readonly migrate: Store['migrate'] = (...a) => this.maintenance.migrate(...a);
   readonly close: Store['close'] = (...a) => this.maintenance.close(...a);
   readonly ping: Store['ping'] = (...a) => this.maintenance.ping(...a);
-  readonly purge: Store['purge'] = (...a) => this.maintenance.purge(...a);
+  readonly purge: Store['purge'] = (...a) =>
+    this.maintenance.purge(...a).finally(() => this.ingestPart.forgetTouches());
   readonly ensurePartitions: Store['ensurePartitions'] = (...a) =>
     this.maintenance.ensurePartitions(...a);
   readonly refreshStatistics: Store['refreshStatistics'] = (...a) =>
@@ -138,7 +139,9 @@ export class KyselyStore implements Store {
 
   // KyselySubjects
   readonly findSubject: Store['findSubject'] = (...a) => this.subjects.findSubject(...a);
-  readonly eraseSubject: Store['eraseSubject'] = (...a) => this.subjects.eraseSubject(...a);
+  // The touch cache keeps no erased person's touch in memory either.
+  readonly eraseSubject: Store['eraseSubject'] = (...a) =>
+    this.subjects.eraseSubject(...a).finally(() => this.ingestPart.forgetTouches());
 
   // KyselyReports
   readonly reportCounts: Store['reportCounts'] = (...a) => this.reports.reportCounts(...a);

@@ -170,11 +170,18 @@ export function touchLookupText(env: string, since: string, where: string, visit
  * touchLookupText for the IP address (`where`): its newest ad touches and visits since
  * `ipSince`, the probabilistic windows' reach, and the newest ad touch between `since` and
  * `ipSince`, the nearest an unattributed reason names. A busy address (a carrier's NAT, an
- * office) has weeks of strangers' touches no destination could credit (issue 22).
+ * office) has weeks of strangers' touches no destination could credit (issue 22). `select`
+ * lists what each row gives (SQLite reads the ids alone, see TouchCache).
  */
-export function ipLookupText(env: string, since: string, ipSince: string, where: string) {
+export function ipLookupText(
+  env: string,
+  since: string,
+  ipSince: string,
+  where: string,
+  select = TOUCH_SELECT,
+) {
   const part = (kind: string, time: string, limit: number, alias: string) =>
-    `select * from (${TOUCH_SELECT} from "touches" where "env_id" = ${env} and ${time}
+    `select * from (${select} from "touches" where "env_id" = ${env} and ${time}
     and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
   const recent = `"time" >= ${ipSince}`;
   return [

@@ -12,6 +12,7 @@ import {
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
+  TOUCH_SELECT,
   TOUCH_WRITE_COLUMNS,
   touchLookupText,
 } from './ingest-columns.js';
@@ -69,6 +70,10 @@ export function touchQuery(where: string, visits: boolean): string {
 }
 export const TOUCHES_BY_USER = touchQuery('"user_id" = ?', true);
 export const TOUCHES_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?');
+/** TOUCHES_BY_IP's ids alone, in its order: on the ads' partial index, no row is read. */
+export const TOUCH_IDS_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?', 'select "id"');
+/** The touches of a JSON array of ids (SQLite), in no order. */
+export const TOUCHES_OF_IDS = `${TOUCH_SELECT} from "touches" where "id" in (select "value" from json_each(?))`;
 
 /** Reads by key look in the partition of the time the key carries. */
 export function checkKeyTime(pk: string, received_at_ms: number): void {

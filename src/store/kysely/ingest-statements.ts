@@ -13,6 +13,8 @@ export interface DirectRun {
   changes(text: string, params: readonly unknown[]): number;
   /** A reading statement's rows as arrays of values, in the order it selects them. */
   arrays(text: string, params: readonly unknown[]): unknown[][];
+  /** A reading statement's first column, a value a row. */
+  column(text: string, params: readonly unknown[]): unknown[];
 }
 
 /**
@@ -59,6 +61,11 @@ export class IngestStatements {
    */
   arrays(text: string, params: readonly unknown[]): unknown[][] | null {
     return this.direct ? this.direct.arrays(text, params) : null;
+  }
+
+  /** The first column of a reading statement's rows, where arrays() gives rows, else null. */
+  column(text: string, params: readonly unknown[]): unknown[] | null {
+    return this.direct ? this.direct.column(text, params) : null;
   }
 
   /** Runs a writing statement and gives the number of rows it changed. */

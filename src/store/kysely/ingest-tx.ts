@@ -32,8 +32,10 @@ import {
   INSERT_EVENT,
   INSERT_TOUCHES_UNNEST,
   pathStatement,
+  TOUCH_IDS_BY_IP,
   TOUCHES_BY_IP,
   TOUCHES_BY_USER,
+  TOUCHES_OF_IDS,
   touchQuery,
 } from './ingest-sql.js';
 import { type IngestStatements, placeholders } from './ingest-statements.js';
@@ -52,6 +54,7 @@ import {
   touchFromValues,
 } from './row-mappers.js';
 import { PostgresSetWiseIngest } from './set-wise-ingest.js';
+import type { TouchCache } from './touch-cache.js';
 
 /**
  * SQLite's text of the touch query for `n` values of `column`, made once: a text built per
@@ -77,10 +80,14 @@ const INSERT_CHUNK_ROWS = 500;
 
 export class KyselyIngestTx implements IngestTx {
   readonly setWise?: SetWiseIngest;
+  /** Set once this transaction inserts touches: their ids are not yet committed. */
+  private wroteTouches = false;
 
+  /** `touchCache` (SQLite): the touches read before, by id, for reads by address. */
   constructor(
     private readonly db: Transaction<Database>,
     private readonly statements: IngestStatements,
+    private readonly touchCache?: TouchCache,
   ) {
     if (statements.dialect === 'postgres')
       this.setWise = new PostgresSetWiseIngest(db as unknown as Kysely<unknown>, statements);
@@ -91,6 +98,7 @@ export class KyselyIngestTx implements IngestTx {
   }
 
   async insertTouches(touches: readonly Touch[]): Promise<void> {
+    this.wroteTouches = true;
     if (this.statements.dialect === 'postgres') {
       // One statement of one array per column, whatever the batch size.
       const rows = touches.map(touchRow);
@@ -253,11 +261,11 @@ export class KyselyIngestTx implements IngestTx {
       queries.push(this.anyOf('anonymous_id', base, l.anonymous_ids, true));
     // An event carries the id of an impression or a click, never of a visit.
     if (l.touch_ids.length > 0) queries.push(this.anyOf('touch_id', base, l.touch_ids, false));
-    if (l.ip)
-      queries.push([
-        TOUCHES_BY_IP,
-        ipLookupParams(l.env_id, l.since, Math.max(l.since, l.ip_since ?? l.since), l.ip),
-      ]);
+    const byIp = l.ip
+      ? ipLookupParams(l.env_id, l.since, Math.max(l.since, l.ip_since ?? l.since), l.ip)
+      : null;
+    // With a touch cache (SQLite) the address's touches are read after the loop, still last.
+    if (byIp && !this.touchCache) queries.push([TOUCHES_BY_IP, byIp]);
     const seen = new Set<number>();
     const out: Touch[] = [];
     for (const [text, params] of this.oneRoundTrip(queries)) {
@@ -277,7 +285,41 @@ export class KyselyIngestTx implements IngestTx {
         out.push(touchFromRow(row));
       }
     }
+    if (byIp && this.touchCache) this.cachedTouches(this.touchCache, byIp, seen, out);
     return out;
+  }
+
+  /**
+   * TOUCHES_BY_IP through `cache`: the ids alone, then the rows of those not read before, in
+   * one statement. A busy address's Purchases read the same newest touches again and again.
+   */
+  private cachedTouches(cache: TouchCache, params: unknown[], seen: Set<number>, out: Touch[]) {
+    // Taken from the cache before the missing rows are added (which may push others out).
+    const ids: number[] = [];
+    const kept: Array<Touch | undefined> = [];
+    const missing: number[] = [];
+    for (const value of this.statements.column(TOUCH_IDS_BY_IP, params) ?? []) {
+      const id = Number(value);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const touch = cache.get(id);
+      if (touch === undefined) missing.push(id);
+      ids.push(id);
+      kept.push(touch);
+    }
+    const read = new Map<number, Touch>();
+    if (missing.length > 0) {
+      const rows = this.statements.arrays(TOUCHES_OF_IDS, [JSON.stringify(missing)]) ?? [];
+      for (const values of rows) {
+        const id = Number(values[0]);
+        const touch = touchFromValues(values);
+        read.set(id, this.wroteTouches ? touch : cache.add(id, touch));
+      }
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const touch = kept[i] ?? read.get(ids[i] as number);
+      if (touch) out.push(touch);
+    }
   }
 
   /**

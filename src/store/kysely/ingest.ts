@@ -10,6 +10,7 @@ import { upsertViews } from './impression-views.js';
 import { type DirectRun, IngestStatements } from './ingest-statements.js';
 import { KyselyIngestTx } from './ingest-tx.js';
 import type { PreparedTexts } from './prepared-statements.js';
+import { TouchCache } from './touch-cache.js';
 
 /**
  * Runs of one ingest transaction that PostgreSQL aborted for a deadlock or a serialization
@@ -42,9 +43,17 @@ export class KyselyIngest implements IngestPort {
     direct?: DirectRun,
   ) {
     this.statements = new IngestStatements(dialect, prepared, direct);
+    // Its reads by address take the ids alone, which only the direct runner gives.
+    if (direct) this.touchCache = new TouchCache();
   }
 
   private readonly statements: IngestStatements;
+  private readonly touchCache?: TouchCache;
+
+  /** Drops the touches kept in memory (after touches were deleted: erasure, purge). */
+  forgetTouches(): void {
+    this.touchCache?.clear();
+  }
 
   insertTouches(touches: readonly Touch[]): Promise<void> {
     if (touches.length === 0) return Promise.resolve();
@@ -63,7 +72,7 @@ export class KyselyIngest implements IngestPort {
       try {
         return await this.db
           .transaction()
-          .execute((trx) => fn(new KyselyIngestTx(trx, this.statements)));
+          .execute((trx) => fn(new KyselyIngestTx(trx, this.statements, this.touchCache)));
       } catch (e) {
         if (attempt >= INGEST_ATTEMPTS || !isTransactionConflict(e)) throw e;
       }

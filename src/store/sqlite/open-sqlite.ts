@@ -41,7 +41,23 @@ const MAX_CACHED_STATEMENTS = 500;
  */
 function cachingStatements(sqlite: BetterSqlite3.Database) {
   const cache = new Map<string, BetterSqlite3.Statement>();
+  // Statements of their own: raw and pluck modes stay set on a statement, and Kysely shares
+  // `cache`.
   const arrayCache = new Map<string, BetterSqlite3.Statement>();
+  const columnCache = new Map<string, BetterSqlite3.Statement>();
+  const inMode = (
+    modal: Map<string, BetterSqlite3.Statement>,
+    sql: string,
+    set: (s: BetterSqlite3.Statement) => BetterSqlite3.Statement,
+  ) => {
+    let stmt = modal.get(sql);
+    if (!stmt) {
+      if (modal.size >= MAX_CACHED_STATEMENTS) modal.clear();
+      stmt = set(sqlite.prepare(sql));
+      modal.set(sql, stmt);
+    }
+    return stmt;
+  };
   const prepare = (sql: string) => {
     let stmt = cache.get(sql);
     if (!stmt) {
@@ -64,16 +80,10 @@ function cachingStatements(sqlite: BetterSqlite3.Database) {
       return [];
     },
     changes: (sql, params) => prepare(sql).run(params as unknown[]).changes,
-    arrays: (sql, params) => {
-      // A statement of its own: raw mode stays set on a statement, and Kysely shares `cache`.
-      let stmt = arrayCache.get(sql);
-      if (!stmt) {
-        if (arrayCache.size >= MAX_CACHED_STATEMENTS) arrayCache.clear();
-        stmt = sqlite.prepare(sql).raw(true);
-        arrayCache.set(sql, stmt);
-      }
-      return stmt.all(params as unknown[]) as unknown[][];
-    },
+    arrays: (sql, params) =>
+      inMode(arrayCache, sql, (s) => s.raw(true)).all(params as unknown[]) as unknown[][],
+    column: (sql, params) =>
+      inMode(columnCache, sql, (s) => s.pluck(true)).all(params as unknown[]),
   };
   return { database, direct };
 }
