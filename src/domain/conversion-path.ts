@@ -3,9 +3,9 @@ import {
   type Candidate,
   type ConversionIdentity,
   compareCandidates,
+  keyMatcher,
   type MatchKey,
   matchClassOf,
-  matchKeyFor,
   matchTypeOf,
   type TouchExclusion,
   unviewedReason,
@@ -109,11 +109,12 @@ const isOwn = (k: Keyed) => matchTypeOf(k.key) === 'deterministic';
 
 /** The touches that may join the path, with their key: inside the lookback, not barred. */
 function keyedTouches(who: ConversionIdentity, touches: readonly Touch[], rules: PathRules) {
+  const keyOf = keyMatcher(who);
   const keyed: Keyed[] = [];
   for (const touch of touches) {
     const gap_s = who.time - touch.time;
     if (cameAfter(touch.time, who.time) || gap_s >= rules.lookback_s) continue;
-    const key = matchKeyFor(touch, who);
+    const key = keyOf(touch);
     if (key && !rules.exclude?.(touch, key, gap_s)) keyed.push({ touch, key, gap_s });
   }
   return keyed;
@@ -194,12 +195,16 @@ function creditedTouches(ads: readonly Keyed[], rules: PathRules): Keyed[] {
     for (const k of ads) {
       const { touch, key, gap_s } = k;
       if (touch.dest_id !== null && touch.dest_id !== dest.dest_id) continue;
+      const match_class = matchClassOf(touch.kind, key);
+      // A weaker class never wins: a busy address's ~140 `ip` touches behind an `ip+ua` one
+      // cost no window, rule or candidate (the path's rules bar nothing as a side effect).
+      if (best && match_class > best.c.match_class) continue;
       if (gap_s * 1000 > windowMs(touch.kind, key, dest)) continue;
       if (unviewedReason(touch, dest) ?? dest.exclude?.(touch, key, gap_s)) continue;
       const c: Candidate = {
         touch,
         key,
-        match_class: matchClassOf(touch.kind, key),
+        match_class,
         gap_s,
         in_window: true,
         excluded: null,

@@ -12,8 +12,9 @@ export async function withViews(
   touches: Touch[],
   needed = true,
 ): Promise<Touch[]> {
+  if (!needed) return touches;
   const impressions = touches.filter((t) => t.kind === 'impression');
-  if (!needed || impressions.length === 0) return touches;
+  if (impressions.length === 0) return touches;
   const byEnv = new Map<string, Array<{ dest_id: string; imp_id: string }>>();
   for (const t of impressions) {
     const refs = byEnv.get(t.env_id) ?? [];
