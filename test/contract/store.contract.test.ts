@@ -182,26 +182,38 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(ids(first)).toEqual(want);
       // Read again (SQLite: the rows read before, by id), the same touches in the same order.
       expect(await store.ingest((tx) => tx.findTouches(lookup))).toEqual(first);
+      // A touch new since (SQLite: its row read by id, the others' from memory), newest first.
+      await store.insertTouches([touch({ touch_id: 'IMP-IP-NEW', time: T - 50, ...at })]);
+      const again = await store.ingest((tx) => tx.findTouches(lookup));
+      expect(ids(again)).toEqual([...want, 'IMP-IP-NEW'].sort());
+      expect(again[0]?.touch_id).toBe('IMP-IP-NEW');
       const many = await store.ingest(async (tx) => tx.setWise?.findTouchesMany([lookup]));
-      if (many) expect(ids(many[0] ?? [])).toEqual(want);
+      if (many) expect(ids(many[0] ?? [])).toEqual([...want, 'IMP-IP-NEW'].sort());
     });
 
     it('S02d a touch read by address in a transaction that rolled back is not read again in place of the next', async () => {
       // SQLite gives a rolled-back row's id again: a touch read under that id before must
-      // not stand in for the one stored under it now.
-      const ip = '198.51.100.78';
-      const at = { env_id: 'env-ip-rb', anonymous_id: null, ip, time: T - 100 };
-      const lookup = { env_id: 'env-ip-rb', anonymous_ids: [], touch_ids: [], ip, since: 0 };
-      await expect(
-        store.ingest(async (tx) => {
-          await tx.insertTouches([touch({ touch_id: 'IMP-RB-GONE', ...at })]);
-          expect((await tx.findTouches(lookup)).map((t) => t.touch_id)).toEqual(['IMP-RB-GONE']);
-          throw new Error('boom');
-        }),
-      ).rejects.toThrow('boom');
-      await store.ingest((tx) => tx.insertTouches([touch({ touch_id: 'IMP-RB-KEPT', ...at })]));
-      const found = await store.ingest((tx) => tx.findTouches(lookup));
-      expect(found.map((t) => t.touch_id)).toEqual(['IMP-RB-KEPT']);
+      // not stand in for the one stored under it now. An address read before (SQLite: its ids
+      // read first) and one not (its rows read whole).
+      for (const [ip, readBefore] of [
+        ['198.51.100.78', false],
+        ['198.51.100.79', true],
+      ] as const) {
+        const env_id = `env-ip-rb-${readBefore}`;
+        const at = { env_id, anonymous_id: null, ip, time: T - 100 };
+        const lookup = { env_id, anonymous_ids: [], touch_ids: [], ip, since: 0 };
+        if (readBefore) expect(await store.ingest((tx) => tx.findTouches(lookup))).toEqual([]);
+        await expect(
+          store.ingest(async (tx) => {
+            await tx.insertTouches([touch({ touch_id: 'IMP-RB-GONE', ...at })]);
+            expect((await tx.findTouches(lookup)).map((t) => t.touch_id)).toEqual(['IMP-RB-GONE']);
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        await store.ingest((tx) => tx.insertTouches([touch({ touch_id: 'IMP-RB-KEPT', ...at })]));
+        const found = await store.ingest((tx) => tx.findTouches(lookup));
+        expect(found.map((t) => t.touch_id)).toEqual(['IMP-RB-KEPT']);
+      }
     });
 
     it('S02b touch values come back exactly as written, whatever their characters', async () => {

@@ -285,15 +285,36 @@ export class KyselyIngestTx implements IngestTx {
         out.push(touchFromRow(row));
       }
     }
-    if (byIp && this.touchCache) this.cachedTouches(this.touchCache, byIp, seen, out);
+    if (byIp && this.touchCache)
+      this.cachedTouches(this.touchCache, byIp, `${l.env_id}\n${l.ip}`, seen, out);
     return out;
   }
 
   /**
    * TOUCHES_BY_IP through `cache`: the ids alone, then the rows of those not read before, in
    * one statement. A busy address's Purchases read the same newest touches again and again.
+   * An address `cache` does not know yet has its rows read at once, as without the cache.
    */
-  private cachedTouches(cache: TouchCache, params: unknown[], seen: Set<number>, out: Touch[]) {
+  private cachedTouches(
+    cache: TouchCache,
+    params: unknown[],
+    address: string,
+    seen: Set<number>,
+    out: Touch[],
+  ) {
+    if (!cache.knows(address)) {
+      for (const values of this.statements.arrays(TOUCHES_BY_IP, params) ?? []) {
+        const id = Number(values[0]);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const kept = cache.get(id);
+        if (kept) out.push(kept);
+        else if (this.wroteTouches) out.push(touchFromValues(values));
+        else out.push(cache.add(id, touchFromValues(values)));
+      }
+      if (!this.wroteTouches) cache.noteAddress(address);
+      return;
+    }
     // Taken from the cache before the missing rows are added (which may push others out).
     const ids: number[] = [];
     const kept: Array<Touch | undefined> = [];

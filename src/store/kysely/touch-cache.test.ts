@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Touch } from '../../domain/event.js';
-import { TouchCache } from './touch-cache.js';
+import { MAX_KNOWN_ADDRESSES, TouchCache } from './touch-cache.js';
 
 const touch = (touch_id: string): Touch => ({
   env_id: 'env',
@@ -48,5 +48,18 @@ describe('TouchCache', () => {
     cache.clear();
     expect(cache.get(1)).toBeUndefined();
     expect(cache.size).toBe(0);
+  });
+
+  it('TC04 knows an address read whole until cleared, or until more than it keeps come', () => {
+    const cache = new TouchCache();
+    expect(cache.knows('env\n203.0.113.9')).toBe(false);
+    cache.noteAddress('env\n203.0.113.9');
+    expect(cache.knows('env\n203.0.113.9')).toBe(true);
+    expect(cache.knows('other\n203.0.113.9')).toBe(false);
+    cache.clear();
+    expect(cache.knows('env\n203.0.113.9')).toBe(false);
+    for (let i = 0; i <= MAX_KNOWN_ADDRESSES; i++) cache.noteAddress(`env\n10.0.${i}`);
+    expect(cache.knows('env\n10.0.0')).toBe(false);
+    expect(cache.knows(`env\n10.0.${MAX_KNOWN_ADDRESSES}`)).toBe(true);
   });
 });
