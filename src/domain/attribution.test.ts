@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { touchMaker } from '../../test/helpers/touch.js';
 import {
   attribute,
+  attributionOf,
   attributionRules,
   type ConversionIdentity,
+  candidatesFor,
   probabilisticWindowNotes,
 } from './attribution.js';
 import type { Touch } from './event.js';
@@ -347,6 +349,51 @@ describe('visits never move delivery credit (issue 23)', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('one-pass winner (issue 22)', () => {
+  // attribute() takes its winner in one pass instead of sorting every candidate: it must be
+  // the first eligible candidate of candidatesFor's order, ties included (equal times, keys
+  // and kinds), so the two cannot drift apart.
+  const when = fc.constantFrom(NOW - H, NOW - 2 * H, NOW - 3 * D, NOW - 9 * D, NOW + 20, NOW + 60);
+  const adTouch = fc.record({
+    kind: fc.constantFrom('impression' as const, 'click' as const, 'visit' as const),
+    touch_id: fc.constantFrom('T1', 'T2', 'T3'),
+    dest_id: fc.constantFrom('dsp1', 'other', null),
+    time: when,
+    anonymous_id: fc.constantFrom('anon-1', 'anon-2', 'linked', null),
+    user_id: fc.constantFrom('u1', null),
+    ip: fc.constantFrom('203.0.113.9', '198.51.100.1', null),
+    user_agent: fc.constantFrom('UA', 'other UA'),
+    campaign_id: fc.constantFrom('c1', 'c2', null),
+  });
+  it('A41 attribute() credits the first eligible candidate of candidatesFor, and only misses when there is none', () => {
+    fc.assert(
+      fc.property(
+        fc.array(adTouch, { maxLength: 12 }),
+        fc.boolean(),
+        fc.boolean(),
+        (raw, byUser, linked) => {
+          const touches = raw.map((t) => touch(t));
+          const person = who(
+            byUser ? { user_id: 'u1', click_id: 'T1' } : { imp_id: 'T2' },
+            linked ? [{ anonymous_id: 'linked', via: 'email' }] : [],
+          );
+          const first = candidatesFor(person, touches, rules).find(
+            (c) => c.in_window && !c.excluded,
+          );
+          const decision = attribute(person, touches, rules);
+          if (first)
+            expect(decision).toEqual({
+              attributed: true,
+              attribution: attributionOf(first, rules),
+            });
+          else expect(decision.attributed).toBe(false);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });
