@@ -216,6 +216,30 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       }
     });
 
+    it('S02e a touch deleted behind the store (by another process) never stands in for a newer one', async () => {
+      // Lookups by address may keep touches by id (SQLite's TouchCache): that holds only while
+      // an id names one touch for good. An erasure or purge by another process (the CLI, a
+      // second server) deletes rows this one does not hear of; the next touch stored must not
+      // be given the deleted newest one's id (AUTOINCREMENT), nor be read as it.
+      const ip = '198.51.100.80';
+      const at = { env_id: 'env-ip-del', anonymous_id: null, ip };
+      const lookup = { env_id: 'env-ip-del', anonymous_ids: [], touch_ids: [], ip, since: 0 };
+      await store.insertTouches([
+        touch({ touch_id: 'IMP-DEL-OLD', time: T - 300, ...at }),
+        touch({ touch_id: 'IMP-DEL-GONE', time: T - 100, ...at }),
+      ]);
+      const ids = async () =>
+        (await store.ingest((tx) => tx.findTouches(lookup))).map((t) => t.touch_id);
+      expect(await ids()).toEqual(['IMP-DEL-GONE', 'IMP-DEL-OLD']);
+      // Deleted through the connection alone, as another process would: no store method runs.
+      await (store as KyselyStore).db
+        .deleteFrom('touches')
+        .where('touch_id', '=', 'IMP-DEL-GONE')
+        .execute();
+      await store.insertTouches([touch({ touch_id: 'IMP-DEL-NEW', time: T - 50, ...at })]);
+      expect(await ids()).toEqual(['IMP-DEL-NEW', 'IMP-DEL-OLD']);
+    });
+
     it('S02b touch values come back exactly as written, whatever their characters', async () => {
       // PostgreSQL receives a batch as one array literal per column: quotes, backslashes,
       // braces, commas, the word NULL and non-ASCII text must survive it.
