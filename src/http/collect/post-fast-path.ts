@@ -174,7 +174,8 @@ export function postFastPath(
    * Write keys that opened an environment, each with its digest and rate-limit bucket: a
    * server library presents the same key on every call, and hashing it again and naming its
    * bucket took 1.3-1.6 µs of each single-event request (issue 22). Only keys that verify are
-   * kept (a made-up key is never held, as in rate-limits.ts), at most MAX_VERIFIED_KEYS,
+   * kept (a made-up key is never held, as in rate-limits.ts; a valid key is in the config's
+   * memory anyway, so a heap dump shows nothing new), at most MAX_VERIFIED_KEYS,
    * cleared when full; the environment is still looked up per request, so a key rotated out
    * stops opening at once.
    */

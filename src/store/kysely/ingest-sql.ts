@@ -70,7 +70,11 @@ export function touchQuery(where: string, visits: boolean): string {
 }
 export const TOUCHES_BY_USER = touchQuery('"user_id" = ?', true);
 export const TOUCHES_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?');
-/** TOUCHES_BY_IP's ids alone, in its order: on the ads' partial index, no row is read. */
+/**
+ * TOUCHES_BY_IP's ids alone, in its order. SQLite still reads the ad parts' table rows (their
+ * partial index holds no `kind` to test); the saving is the JavaScript values of 15 columns a
+ * row that are not made (see TouchCache).
+ */
 export const TOUCH_IDS_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?', 'select "id"');
 /** The touches of a JSON array of ids (SQLite), in no order. */
 export const TOUCHES_OF_IDS = `${TOUCH_SELECT} from "touches" where "id" in (select "value" from json_each(?))`;

@@ -162,7 +162,11 @@ export interface IngestPort {
    * no effect outside the transaction before its result is returned.
    */
   ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T>;
-  /** Commits pixel touches outside the event transaction (SQLite: on a thread of its own). */
+  /**
+   * Commits pixel touches outside the event transaction (SQLite: on a thread of its own).
+   * Touches are append-only: a stored touch is never updated, only deleted (erasure, purge),
+   * and its id never names another touch. Lookups by address rely on it (TouchCache).
+   */
   insertTouches(touches: readonly Touch[]): Promise<void>;
   /**
    * Merges viewability signals into the rows of their impressions (issue 24): an upsert keyed
