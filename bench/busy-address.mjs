@@ -14,7 +14,8 @@
 // --touches touches (impressions, clicks, visits; 20 user agents; a cookie every 3 touches)
 // from one address inside the last day (or D days), then Purchases from that address with a new cookie and one of the user agents, one per transaction, each
 // split into read (identity links and the touch lookup: SQL and the rows made into touches;
-// on SQLite the address's touches by id from the touch cache the Purchases before filled),
+// on SQLite the address's touches by id from the touch cache the Purchases before filled; on
+// PostgreSQL tx.findTouches reads the rows, and only "whole", set-wise, takes the cache),
 // attribution (decisions per destination), path (the rows and
 // the path's JSON) and write (path, conversion and outbox rows); "whole" is processBatch of one
 // event (dedup claim and event row included). Medians of CPU time, µs.

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
 import type { EnvironmentConfig } from '../../src/domain/config-types.js';
@@ -122,6 +123,22 @@ function counted(set: SetWiseIngest) {
     recordConversions: (rows) => set.recordConversions(rows),
   };
   return { wrapped, reads };
+}
+
+/** `fn`'s result and the rows the store received from PostgreSQL while it ran. */
+async function rowsReceived<T>(fn: () => Promise<T>): Promise<{ value: T; rows: number }> {
+  const proto = pg.Query.prototype as unknown as { handleDataRow: (...a: unknown[]) => unknown };
+  const handle = proto.handleDataRow;
+  let rows = 0;
+  proto.handleDataRow = function (this: unknown, ...args: unknown[]) {
+    rows++;
+    return handle.apply(this, args);
+  };
+  try {
+    return { value: await fn(), rows };
+  } finally {
+    proto.handleDataRow = handle;
+  }
 }
 
 describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
@@ -272,5 +289,105 @@ describe.skipIf(!hasPostgres)('set-wise touch read on postgres', () => {
       { own: false, ids: ['CLK-stranger', 'CLK-own', 'IMP-old'] },
       { own: false, ids: ['CLK-own', 'CLK-stranger', 'IMP-old'] },
     ]);
+  });
+
+  it("SW07 an address's touches read again come the same, their rows not received again", async () => {
+    // A busy address's rows were most of a Purchase's CPU (issue 22): read before, they are
+    // taken from memory, the address giving its touches' ids alone.
+    const e = env('env_one');
+    const ip = protectIp('198.51.100.40', e.ip_storage, e.ip_secret);
+    const busy = Array.from({ length: 30 }, (_, i) =>
+      touch('env_one', {
+        touch_id: `IMP-busy-${i}`,
+        kind: 'impression',
+        anonymous_id: `sw-busy-${i % 7}`,
+        ip,
+        time: T - H - i * 60,
+      }),
+    );
+    await store.insertTouches(busy);
+    const own: TouchLookup = {
+      env_id: 'env_one',
+      anonymous_ids: ['sw-busy-3'],
+      touch_ids: [],
+      ip,
+      since: T - 7 * D,
+    };
+    const read = () =>
+      store.ingest(async (tx) => {
+        if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
+        return tx.setWise.findTouchesMany([own, { ...own, anonymous_ids: [] }]);
+      });
+    const ids = (touches: Touch[] | undefined) => touches?.map((t) => t.touch_id);
+    const newestFirst = busy.map((t) => t.touch_id);
+    const mine = busy.filter((t) => t.anonymous_id === 'sw-busy-3').map((t) => t.touch_id);
+    const first = await read();
+    // The own key's touches first, each touch once, then the address's, newest first.
+    expect(first.map(ids)).toEqual([
+      [...mine, ...newestFirst.filter((id) => !mine.includes(id))],
+      newestFirst,
+    ]);
+    const again = await rowsReceived(read);
+    expect(again.value).toEqual(first);
+    // The own key's rows and a row of ids a lookup: 64 rows (4 + 30 + 30) before.
+    expect(again.rows).toBeLessThan(busy.length);
+    // An erasure forgets the touches kept: the next read receives the others' rows again.
+    await store.eraseSubject({ env_id: 'env_one', anonymous_id: 'sw-busy-3' }, () => [], T * 1000);
+    const erased = await rowsReceived(read);
+    expect(erased.value.map(ids)).toEqual([
+      newestFirst.filter((id) => !mine.includes(id)),
+      newestFirst.filter((id) => !mine.includes(id)),
+    ]);
+    expect(erased.rows).toBeGreaterThanOrEqual(busy.length - mine.length);
+  });
+
+  it('SW08 the touches a transaction read after writing touches are not kept for the next', async () => {
+    // Their rows may never commit: PostgreSQL would not give their ids again, but what is
+    // kept in memory is only what is stored.
+    const ip = protectIp('198.51.100.41', env('env_one').ip_storage, env('env_one').ip_secret);
+    const lookup: TouchLookup = {
+      env_id: 'env_one',
+      anonymous_ids: [],
+      touch_ids: [],
+      ip,
+      since: T - D,
+    };
+    const at = (i: number) =>
+      touch('env_one', { touch_id: `IMP-wrote-${i}`, kind: 'impression', ip, time: T - i * 60 });
+    const writeAndRead = (touches: Touch[]) =>
+      store.ingest(async (tx) => {
+        await tx.insertTouches(touches);
+        return tx.setWise?.findTouchesMany([lookup]);
+      });
+    const read = () =>
+      rowsReceived(() => store.ingest(async (tx) => tx.setWise?.findTouchesMany([lookup])));
+    const ids = (found: Touch[][] | undefined) => found?.[0]?.map((t) => t.touch_id);
+    // An address not read before comes as rows: read after a write, they are not kept...
+    expect(ids(await writeAndRead([at(3), at(4), at(5)]))).toEqual([
+      'IMP-wrote-3',
+      'IMP-wrote-4',
+      'IMP-wrote-5',
+    ]);
+    const first = await read();
+    expect(ids(first.value)).toEqual(['IMP-wrote-3', 'IMP-wrote-4', 'IMP-wrote-5']);
+    expect(first.rows).toBe(3);
+    // ...nor, for an address read before (its ids, then the rows not kept), the new ones.
+    expect(ids(await writeAndRead([at(1), at(2)]))).toEqual([
+      'IMP-wrote-1',
+      'IMP-wrote-2',
+      'IMP-wrote-3',
+      'IMP-wrote-4',
+      'IMP-wrote-5',
+    ]);
+    const next = await read();
+    expect(ids(next.value)).toEqual([
+      'IMP-wrote-1',
+      'IMP-wrote-2',
+      'IMP-wrote-3',
+      'IMP-wrote-4',
+      'IMP-wrote-5',
+    ]);
+    // The row of ids, then the two new touches' rows, read from the database again.
+    expect(next.rows).toBe(3);
   });
 });

@@ -83,14 +83,22 @@ export class KyselyIngestTx implements IngestTx {
   /** Set once this transaction inserts touches: their ids are not yet committed. */
   private wroteTouches = false;
 
-  /** `touchCache` (SQLite): the touches read before, by id, for reads by address. */
+  /** For findTouches on SQLite; PostgreSQL's set-wise reads take it (findTouches does not). */
+  private readonly touchCache?: TouchCache;
+
+  /** `touchCache`: the touches read before, by id, for reads by address. */
   constructor(
     private readonly db: Transaction<Database>,
     private readonly statements: IngestStatements,
-    private readonly touchCache?: TouchCache,
+    touchCache?: TouchCache,
   ) {
     if (statements.dialect === 'postgres')
-      this.setWise = new PostgresSetWiseIngest(db as unknown as Kysely<unknown>, statements);
+      this.setWise = new PostgresSetWiseIngest(
+        db as unknown as Kysely<unknown>,
+        statements,
+        touchCache && { touches: touchCache, wroteTouches: () => this.wroteTouches },
+      );
+    else this.touchCache = touchCache;
   }
 
   private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {

@@ -43,8 +43,8 @@ export class KyselyIngest implements IngestPort {
     direct?: DirectRun,
   ) {
     this.statements = new IngestStatements(dialect, prepared, direct);
-    // Its reads by address take the ids alone, which only the direct runner gives.
-    if (direct) this.touchCache = new TouchCache();
+    // Reads by address take the ids alone: SQLite's direct runner, PostgreSQL's set-wise reads.
+    if (direct || dialect === 'postgres') this.touchCache = new TouchCache();
   }
 
   private readonly statements: IngestStatements;

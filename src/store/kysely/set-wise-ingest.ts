@@ -11,10 +11,13 @@ import {
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
+  TOUCH_COLUMNS,
+  TOUCH_SELECT,
   touchLookupText,
 } from './ingest-columns.js';
 import type { IngestStatements } from './ingest-statements.js';
 import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
+import type { TouchCache } from './touch-cache.js';
 
 /**
  * Rows per statement. Each statement takes its rows as one JSON parameter, so its text is
@@ -55,16 +58,35 @@ const OWN_KEYS: readonly string[] = [
   touchLookupText('l.env_id', 'l.since', '"touch_id" = any(l.touch_ids)', false),
 ];
 const IP_KEY = ipLookupText('l.env_id', 'l.since', 'l.ip_since', '"ip" = l.ip');
+const NO_TOUCH = TOUCH_COLUMNS.map((c) => `null as "${c}"`).join(', ');
+/**
+ * With `by_id` (an address the TouchCache knows), the address's part gives one row a lookup:
+ * its touches' ids, newest first (time, then id, desc, as rows come), in `ip_ids`, the touch
+ * columns null. node-postgres makes every value of every row it receives into a JS value, and
+ * a busy address's 220 rows of 15 were most of a Purchase's CPU from it (issue 22); the rows
+ * are taken from the cache, and only those not read before fetched (TOUCHES_OF_IDS). An
+ * address it does not know comes as rows, which fill it, in this one statement.
+ */
 const FIND_TOUCHES_MANY = `select l.i, t.* from json_to_recordset(?::json)
     as l(i int, env_id text, since int8, ip_since int8, user_id text, ip text,
-      anonymous_ids text[], touch_ids text[], own_first boolean)
+      anonymous_ids text[], touch_ids text[], own_first boolean, by_id boolean)
   cross join lateral (with own as (${OWN_KEYS.map(
     (text, q) => `select k${q}.*, ${q} as q from (${text}) as k${q}`,
-  ).join(' union all ')})
-    select * from own
-    union all select ip.*, ${OWN_KEYS.length} as q from (${IP_KEY}) as ip
-      where not l.own_first or not exists (select 1 from own)) t
+  ).join(' union all ')}),
+    ip as (select * from (${IP_KEY}) as ip
+      where not l.own_first or not exists (select 1 from own))
+    select own.*, null::text as ip_ids from own
+    union all select ip.*, ${OWN_KEYS.length} as q, null from ip where not l.by_id
+    union all select ${NO_TOUCH}, ${OWN_KEYS.length} as q,
+      string_agg(ip."id"::text, ',' order by ip."time" desc, ip."id" desc) from ip
+      where l.by_id having count(*) > 0) t
   order by l.i, t.q, t."time" desc, t."id" desc`;
+
+/**
+ * The touches of an array of ids, in no order. Every touch an address's lookup reads is at or
+ * after its `since`: the bound lets PostgreSQL skip older day partitions.
+ */
+const TOUCHES_OF_IDS = `${TOUCH_SELECT} from "touches" where "id" = any(?::int8[]) and "time" >= ?`;
 
 /** What recordConversion writes, for many conversions: paths, rows, then outbox rows. */
 const RECORD_CONVERSIONS = `with
@@ -101,6 +123,15 @@ function jsonParam(rows: unknown): string {
   );
 }
 
+/**
+ * The touches read before, by id (one TouchCache per store), and whether the transaction
+ * wrote touches: those it read then are not added, as their rows may never commit.
+ */
+export interface SetWiseTouchCache {
+  touches: TouchCache;
+  wroteTouches(): boolean;
+}
+
 /** The set-wise ingest statements on PostgreSQL, inside one transaction. */
 export class PostgresSetWiseIngest implements SetWiseIngest {
   private jitOff = false;
@@ -108,6 +139,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
   constructor(
     private readonly db: Kysely<unknown>,
     private readonly statements: IngestStatements,
+    private readonly cache?: SetWiseTouchCache,
   ) {}
 
   /**
@@ -158,6 +190,10 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     const out = reads.map(() => ({ touches: [] as Touch[], own: false }));
     if (reads.length === 0) return out;
     const seen: Array<Set<number>> = reads.map(() => new Set());
+    const cache = this.cache?.touches;
+    // Rows read in a transaction that wrote touches are not kept: they may never commit.
+    const keep = cache && !this.cache?.wroteTouches() ? cache : undefined;
+    const address = (l: TouchLookup) => `${l.env_id}\n${l.ip}`;
     for (const [c, part] of chunks(reads, ROWS_PER_STATEMENT).entries()) {
       const offset = c * ROWS_PER_STATEMENT;
       const params = part.map(({ lookup: l, own_first }, i) => ({
@@ -171,24 +207,96 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
         anonymous_ids: l.anonymous_ids,
         touch_ids: l.touch_ids,
         own_first,
+        by_id: l.ip ? (cache?.knows(address(l)) ?? false) : false,
       }));
-      const rows = await this.run<Selectable<TouchesTable> & { i: number; q: number }>(
-        FIND_TOUCHES_MANY,
-        [jsonParam(params)],
-      );
+      const rows = await this.run<
+        Selectable<TouchesTable> & { i: number; q: number; ip_ids: string | null }
+      >(FIND_TOUCHES_MANY, [jsonParam(params)]);
+      // Each lookup's address ids, read last: its row sorts after the other keys' rows.
+      const byIp: Array<{ i: number; ids: string }> = [];
       for (const row of rows) {
         const r = out[row.i];
         if (!r) continue;
+        if (row.ip_ids !== null) {
+          byIp.push({ i: row.i, ids: row.ip_ids });
+          continue;
+        }
         // Another key found a touch, so an own-first read left the address unread.
         if (row.q < OWN_KEYS.length && reads[row.i]?.own_first) r.own = true;
         // A touch found by two keys counts once, where the stronger key found it.
         const id = Number(row.id);
         if (seen[row.i]?.has(id)) continue;
         seen[row.i]?.add(id);
-        r.touches.push(touchFromRow(row));
+        if (row.q < OWN_KEYS.length || !keep) r.touches.push(touchFromRow(row));
+        else r.touches.push(keep.get(id) ?? keep.add(id, touchFromRow(row)));
       }
+      // The addresses read as rows (not left unread by an own-first read) filled the cache.
+      if (keep)
+        for (const p of params)
+          if (p.ip && !p.by_id && !(p.own_first && out[p.i]?.own))
+            keep.noteAddress(address(part[p.i - offset]?.lookup as TouchLookup));
+      if (byIp.length > 0) await this.addByIp(byIp, reads, out, seen, keep);
     }
     return out;
+  }
+
+  /**
+   * The touches of the address's `ids` (comma-separated, in order) appended to each lookup's,
+   * but those another key found: from the cache where read before, the others in one
+   * statement for all the lookups (a batch's Purchases from one address fetch a row once).
+   */
+  private async addByIp(
+    byIp: ReadonlyArray<{ i: number; ids: string }>,
+    reads: ReadonlyArray<{ lookup: TouchLookup }>,
+    out: ReadonlyArray<{ touches: Touch[] }>,
+    seen: ReadonlyArray<Set<number>>,
+    keep: TouchCache | undefined,
+  ): Promise<void> {
+    const cache = this.cache?.touches;
+    // Taken from the cache before the missing rows are added (which may push others out).
+    const wanted = byIp.map(({ i, ids }) => {
+      const list: Array<{ id: number; touch: Touch | undefined }> = [];
+      for (const text of ids.split(',')) {
+        const id = Number(text);
+        if (seen[i]?.has(id)) continue;
+        seen[i]?.add(id);
+        list.push({ id, touch: cache?.get(id) });
+      }
+      return list;
+    });
+    const missing = new Set<number>();
+    let since = Number.POSITIVE_INFINITY;
+    for (const [k, list] of wanted.entries()) {
+      let some = false;
+      for (const { id, touch } of list)
+        if (touch === undefined) {
+          missing.add(id);
+          some = true;
+        }
+      const lookup = reads[byIp[k]?.i ?? -1]?.lookup;
+      if (some && lookup) since = Math.min(since, lookup.since);
+    }
+    const read = new Map<number, Touch>();
+    if (missing.size > 0) {
+      const rows = await this.run<Selectable<TouchesTable>>(TOUCHES_OF_IDS, [
+        `{${[...missing].join(',')}}`,
+        since,
+      ]);
+      for (const row of rows) {
+        const touch = touchFromRow(row);
+        const id = Number(row.id);
+        read.set(id, keep ? keep.add(id, touch) : touch);
+      }
+    }
+    for (const [k, list] of wanted.entries()) {
+      const r = out[byIp[k]?.i ?? -1];
+      if (!r) continue;
+      // A row deleted between the two statements (an erasure, a purge) is left out.
+      for (const { id, touch } of list) {
+        const t = touch ?? read.get(id);
+        if (t) r.touches.push(t);
+      }
+    }
   }
 
   async recordConversions(all: readonly ConversionRows[]): Promise<void> {

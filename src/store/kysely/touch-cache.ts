@@ -6,16 +6,18 @@ export const MAX_CACHED_TOUCHES = 10_000;
 export const MAX_KNOWN_ADDRESSES = 10_000;
 
 /**
- * Touches by row id, as read before (SQLite). A touch row is never updated, and SQLite's
- * `touches.id` is AUTOINCREMENT (0001_initial): a committed id never names another row,
- * even after its row is deleted. So a lookup by IP address (after the first, see knows) reads
- * only the ids of its touches and takes the rows it has read before from here: better-sqlite3
- * on Node 20 makes each value of a row with a V8 property store, ~0.13 µs a value, and a
- * Purchase from a busy address read 220 rows of 15 values (issue 22). Only committed rows may
- * be added: an id inserted in a transaction that rolls back is given again (KyselyIngestTx adds
- * none in a transaction that wrote touches). The touches are frozen: events share them. The
- * server's hourly retention purge clears it, so touches another process erased leave memory
- * within the hour (store contract S02e: they are never read again meanwhile).
+ * Touches by row id, as read before. A touch row is never updated, and `touches.id` is
+ * SQLite's AUTOINCREMENT (0001_initial) or PostgreSQL's sequence (0008_partitions): a
+ * committed id never names another row, even after its row is deleted. So a lookup by IP
+ * address (after the first, see knows) reads only the ids of its touches and takes the rows it
+ * has read before from here: better-sqlite3 on Node 20 makes each value of a row with a V8
+ * property store, ~0.13 µs a value, node-postgres parses each, and a Purchase from a busy
+ * address read 220 rows of 15 values (issue 22). Only committed rows may be added: SQLite
+ * gives an id inserted in a transaction that rolls back again (so neither KyselyIngestTx nor
+ * PostgreSQL's set-wise reads add any in a transaction that wrote touches). The touches are
+ * frozen: events share them. The server's hourly retention purge clears it, so touches another
+ * process erased leave memory within the hour (store contract S02e: they are never read again
+ * meanwhile).
  */
 export class TouchCache {
   private readonly byId = new Map<number, Touch>();
