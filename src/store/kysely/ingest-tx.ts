@@ -323,19 +323,8 @@ export class KyselyIngestTx implements IngestTx {
       if (!this.wroteTouches) cache.noteAddress(address);
       return;
     }
-    // Taken from the cache before the missing rows are added (which may push others out).
-    const ids: number[] = [];
-    const kept: Array<Touch | undefined> = [];
-    const missing: number[] = [];
-    for (const value of this.statements.column(TOUCH_IDS_BY_IP, params) ?? []) {
-      const id = Number(value);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const touch = cache.get(id);
-      if (touch === undefined) missing.push(id);
-      ids.push(id);
-      kept.push(touch);
-    }
+    const ids = (this.statements.column(TOUCH_IDS_BY_IP, params) ?? []).map(Number);
+    const { missing, resolve } = cache.take(ids, seen);
     const read = new Map<number, Touch>();
     if (missing.length > 0) {
       const rows = this.statements.arrays(TOUCHES_OF_IDS, [JSON.stringify(missing)]) ?? [];
@@ -345,10 +334,7 @@ export class KyselyIngestTx implements IngestTx {
         read.set(id, this.wroteTouches ? touch : cache.add(id, touch));
       }
     }
-    for (let i = 0; i < ids.length; i++) {
-      const touch = kept[i] ?? read.get(ids[i] as number);
-      if (touch) out.push(touch);
-    }
+    for (const touch of resolve(read)) out.push(touch);
   }
 
   /**

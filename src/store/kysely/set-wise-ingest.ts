@@ -253,28 +253,16 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     keep: TouchCache | undefined,
   ): Promise<void> {
     const cache = this.cache?.touches;
-    // Taken from the cache before the missing rows are added (which may push others out).
-    const wanted = byIp.map(({ i, ids }) => {
-      const list: Array<{ id: number; touch: Touch | undefined }> = [];
-      for (const text of ids.split(',')) {
-        const id = Number(text);
-        if (seen[i]?.has(id)) continue;
-        seen[i]?.add(id);
-        list.push({ id, touch: cache?.get(id) });
-      }
-      return list;
-    });
+    if (!cache) return;
+    const wanted = byIp.map(({ i, ids }) =>
+      cache.take(ids.split(',').map(Number), seen[i] ?? new Set()),
+    );
     const missing = new Set<number>();
     let since = Number.POSITIVE_INFINITY;
-    for (const [k, list] of wanted.entries()) {
-      let some = false;
-      for (const { id, touch } of list)
-        if (touch === undefined) {
-          missing.add(id);
-          some = true;
-        }
+    for (const [k, w] of wanted.entries()) {
+      for (const id of w.missing) missing.add(id);
       const lookup = reads[byIp[k]?.i ?? -1]?.lookup;
-      if (some && lookup) since = Math.min(since, lookup.since);
+      if (w.missing.length > 0 && lookup) since = Math.min(since, lookup.since);
     }
     const read = new Map<number, Touch>();
     if (missing.size > 0) {
@@ -288,15 +276,8 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
         read.set(id, keep ? keep.add(id, touch) : touch);
       }
     }
-    for (const [k, list] of wanted.entries()) {
-      const r = out[byIp[k]?.i ?? -1];
-      if (!r) continue;
-      // A row deleted between the two statements (an erasure, a purge) is left out.
-      for (const { id, touch } of list) {
-        const t = touch ?? read.get(id);
-        if (t) r.touches.push(t);
-      }
-    }
+    // A row deleted between the two statements (an erasure, a purge) is left out.
+    for (const [k, w] of wanted.entries()) out[byIp[k]?.i ?? -1]?.touches.push(...w.resolve(read));
   }
 
   async recordConversions(all: readonly ConversionRows[]): Promise<void> {

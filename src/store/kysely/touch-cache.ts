@@ -19,6 +19,14 @@ export const MAX_KNOWN_ADDRESSES = 10_000;
  * process erased leave memory within the hour (store contract S02e: they are never read again
  * meanwhile).
  */
+/** An address's touch ids in lookup order, split into the touches kept and the ids to read. */
+export interface CachedIds {
+  /** The ids of the touches not kept: their rows are to be read. */
+  missing: number[];
+  /** The touches in the ids' order, the missing ones from `read`; a row gone meanwhile is left out. */
+  resolve(read: ReadonlyMap<number, Touch>): Touch[];
+}
+
 export class TouchCache {
   private readonly byId = new Map<number, Touch>();
   /** Addresses (environment and stored IP) whose lookup has filled the cache. */
@@ -40,6 +48,37 @@ export class TouchCache {
     const kept = Object.freeze(touch);
     this.byId.set(id, kept);
     return kept;
+  }
+
+  /**
+   * The touches of `ids` (in a lookup's order) that are kept, and the ids of the others; an id
+   * already in `seen` (found by a stronger key) is skipped, and added to it otherwise. Taken now,
+   * before the missing rows are added, which may push kept ones out. SQLite's and PostgreSQL's
+   * reads by address both go through here.
+   */
+  take(ids: Iterable<number>, seen: Set<number>): CachedIds {
+    const order: number[] = [];
+    const kept: Array<Touch | undefined> = [];
+    const missing: number[] = [];
+    for (const id of ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const touch = this.byId.get(id);
+      if (touch === undefined) missing.push(id);
+      order.push(id);
+      kept.push(touch);
+    }
+    return {
+      missing,
+      resolve: (read) => {
+        const out: Touch[] = [];
+        for (let i = 0; i < order.length; i++) {
+          const touch = kept[i] ?? read.get(order[i] as number);
+          if (touch) out.push(touch);
+        }
+        return out;
+      },
+    };
   }
 
   /**
