@@ -31,7 +31,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBenchDatabase } from './bench-database.mjs';
 import { debianBinary } from './debian-binary.mjs';
-import { ENV_ID, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
+import { ENV_ID, serveArgs, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
 import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
 import { mdTable } from './single-event.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
@@ -281,7 +281,7 @@ export async function busyAddressServer({
     Math.floor(Date.now() / 1000),
   );
   await store.close();
-  const server = await startServer('pixeltrail-busy', ['dist/cli.js', 'serve'], env, dir);
+  const server = await startServer('pixeltrail-busy', serveArgs(), env, dir);
   const targets = [
     [BUSY_ROW, BUSY_IP, 'new-buyer'],
     [BUSY_OWN_ROW, BUSY_IP, OWN_BUYER],

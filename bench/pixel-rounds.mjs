@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { USER_AGENT, writeConfig } from './pixeltrail-server.mjs';
+import { PIXELTRAIL_NODE_FLAGS, USER_AGENT, writeConfig } from './pixeltrail-server.mjs';
 import { children, startServer, stopServer } from './servers.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
@@ -75,7 +75,8 @@ const targets = [
     : []),
   ...variants.map((v) => ({
     name: v.name,
-    args: [...v.nodeArgs, path.join(v.dist, 'cli.js'), 'serve'],
+    // As shipped (bin/pixeltrail.mjs's flags), then the variant's own, which win.
+    args: [...PIXELTRAIL_NODE_FLAGS, ...v.nodeArgs, path.join(v.dist, 'cli.js'), 'serve'],
     env: v.env,
   })),
 ];

@@ -3,11 +3,28 @@
 // counts read back from `GET /api/stats`. Shared by run.mjs and single-event.mjs.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const POLL_MS = 100;
 // A stored count is final once it has not moved for this long (many flush intervals).
 const SETTLED_AFTER_MS = 1_000;
 const SETTLE_TIMEOUT_MS = 30_000;
+
+/**
+ * The node flags pixeltrail runs with: those of bin/pixeltrail.mjs's first line, which
+ * `npm start` and the installed `pixeltrail` command run, so the bench measures the server
+ * as it is shipped. The baselines (bare node:http, the floors) run with Node's defaults.
+ */
+export const PIXELTRAIL_NODE_FLAGS = fs
+  .readFileSync(fileURLToPath(new URL('../bin/pixeltrail.mjs', import.meta.url)), 'utf8')
+  .split('\n', 1)[0]
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
+
+/** A `node` command line's arguments that run `pixeltrail serve` (from the checkout's root). */
+export function serveArgs(...more) {
+  return [...PIXELTRAIL_NODE_FLAGS, 'dist/cli.js', 'serve', ...more];
+}
 
 export const ENV_ID = 'env_b';
 export const DEST_ID = 'dsp1';

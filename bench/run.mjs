@@ -21,6 +21,7 @@ import { debianBinary } from './debian-binary.mjs';
 import {
   DEST_ID,
   ENV_ID,
+  serveArgs,
   settledCount,
   stats,
   USER_AGENT,
@@ -379,7 +380,7 @@ async function pixelTargets(opts, ctx) {
         countStored: true,
         start: node(
           `pixeltrail-workers-${opts.workers}`,
-          ['dist/cli.js', 'serve', '--workers', String(opts.workers)],
+          serveArgs('--workers', String(opts.workers)),
           { ...ctx.ptEnv, DATABASE_URL: db.url },
         ),
       });
@@ -953,12 +954,7 @@ async function main() {
       ptEnv.DATABASE_URL = pgDb.url;
       log(`store: PostgreSQL database ${pgDb.name}`);
     }
-    const pixeltrail = await startServer(
-      'pixeltrail',
-      [...prof, 'dist/cli.js', 'serve'],
-      ptEnv,
-      dir,
-    );
+    const pixeltrail = await startServer('pixeltrail', [...prof, ...serveArgs()], ptEnv, dir);
     servers.push(pixeltrail);
     if (opts.soak) return void (await soak(opts, pixeltrail, dir, log));
     const skipped = [];
@@ -1015,12 +1011,7 @@ async function main() {
         extraDbs.push(db);
         singleEnv.DATABASE_URL = db.url;
       }
-      const fresh = await startServer(
-        'pixeltrail-single',
-        ['dist/cli.js', 'serve'],
-        singleEnv,
-        dir,
-      );
+      const fresh = await startServer('pixeltrail-single', serveArgs(), singleEnv, dir);
       try {
         single = await singleEventBench(fresh, {
           wrk: opts.wrk,

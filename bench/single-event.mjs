@@ -19,7 +19,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { debianBinary } from './debian-binary.mjs';
-import { ENV_ID, settledCount, stats, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
+import {
+  ENV_ID,
+  serveArgs,
+  settledCount,
+  stats,
+  WRITE_KEY,
+  writeConfig,
+} from './pixeltrail-server.mjs';
 import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
@@ -313,7 +320,7 @@ async function main() {
     PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: values['flush-interval'] }),
     PIXELTRAIL_DATA: path.join(dir, 'data'),
   };
-  const pixeltrail = await startServer('pixeltrail', [...prof, 'dist/cli.js', 'serve'], env, dir);
+  const pixeltrail = await startServer('pixeltrail', [...prof, ...serveArgs()], env, dir);
   // Every request (warm-up included, as in the profile) stored one event.
   let stored = 0;
   try {
