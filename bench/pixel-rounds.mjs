@@ -75,7 +75,7 @@ const targets = [
     : []),
   ...variants.map((v) => ({
     name: v.name,
-    // As shipped (bin/pixeltrail.mjs's flags), then the variant's own, which win.
+    // As `npm start` runs it, then the variant's own flags, which win.
     args: [...PIXELTRAIL_NODE_FLAGS, ...v.nodeArgs, path.join(v.dist, 'cli.js'), 'serve'],
     env: v.env,
   })),

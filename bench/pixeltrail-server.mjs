@@ -11,14 +11,14 @@ const SETTLED_AFTER_MS = 1_000;
 const SETTLE_TIMEOUT_MS = 30_000;
 
 /**
- * The node flags pixeltrail runs with: those of bin/pixeltrail.mjs's first line, which
- * `npm start` and the installed `pixeltrail` command run, so the bench measures the server
- * as it is shipped. The baselines (bare node:http, the floors) run with Node's defaults.
+ * The node flags pixeltrail runs with: those of `npm start` (package.json), so that the bench
+ * measures the server as it is started. The baselines (bare node:http, the floors) run with
+ * Node's defaults.
  */
-export const PIXELTRAIL_NODE_FLAGS = fs
-  .readFileSync(fileURLToPath(new URL('../bin/pixeltrail.mjs', import.meta.url)), 'utf8')
-  .split('\n', 1)[0]
-  .split(/\s+/)
+export const PIXELTRAIL_NODE_FLAGS = JSON.parse(
+  fs.readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
+)
+  .scripts.start.split(/\s+/)
   .filter((word) => word.startsWith('--'));
 
 /** A `node` command line's arguments that run `pixeltrail serve` (from the checkout's root). */
