@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { touchMaker } from '../../test/helpers/touch.js';
 import { attribute, attributionRules, type ConversionIdentity } from './attribution.js';
 import { explainAttribution } from './attribution-explain.js';
-import type { Touch } from './event.js';
 import type { TouchView } from './viewability.js';
 
 // Issue 24: `view_requires_viewable` — only impressions the viewability tag saw viewable earn
