@@ -25,6 +25,7 @@
 // --store postgres, the store is a fresh database on the server of --pg (dropped after), where
 // processBatch takes the set-wise path; PostgreSQL's own CPU is not counted.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -262,8 +263,26 @@ export async function busyAddressServer({
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-busy-server-'));
   const db =
     kind === 'postgres' ? await createBenchDatabase(pgUrl, `pixeltrail_busy_${process.pid}`) : null;
+  // The destination's receiver, in this process. It answers 401, and pixeltrail pauses a
+  // destination that refuses its credentials: after the first attempt the credited Purchases'
+  // outbox rows are written and kept, not sent, in every row alike. The lane sends about 120
+  // webhooks a second under this load, far fewer than the Purchases credited, so deliveries
+  // answered 200 would run on into the next rows. Before the receiver, the destination named
+  // port 9 on loopback, where nothing listens: every credited Purchase's delivery failed, and
+  // its retries doubled the busy rows' CPU.
+  let attempts = 0;
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      attempts++;
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"error":"bench: paused on purpose"}');
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const webhookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
   const env = {
-    PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: '10ms' }),
+    PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: '10ms', webhookUrl }),
     PIXELTRAIL_DATA: path.join(dir, 'data'),
     // The store seeded below, whatever DATABASE_URL the shell has (startServer passes the
     // shell's environment on; spawn leaves undefined out).
@@ -305,11 +324,15 @@ export async function busyAddressServer({
         const before = cpuSeconds(server.child.pid);
         const run = await wrkLoad(wrk, { ...spec, durationS }, dir);
         const after = cpuSeconds(server.child.pid);
-        runs.get(name).push({ ...run, cpuUsPerReq: ((after - before) * 1e6) / run.requests });
+        runs.get(name).push({
+          ...run,
+          cpuUsPerReq: ((after - before) * 1e6) / run.requests,
+        });
       }
     }
   } finally {
     await stopServer(server);
+    receiver.close();
     await db?.drop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -328,6 +351,7 @@ export async function busyAddressServer({
       p50: mid.p50,
       p99: mid.p99,
       non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+      attempts,
     };
   });
 }
@@ -351,7 +375,9 @@ export function busyAddressLines(rows, opts) {
       `per round, ${opts.rounds} round${opts.rounds > 1 ? 's' : ''} of ${opts.durationS} s, ` +
       `${opts.connections} connections ([busy-address.mjs](busy-address.mjs), which also times ` +
       'the phases in process). "server CPU µs/req": the server process, every thread, per request; ' +
-      "the median round, and the rounds' range.",
+      "the median round, and the rounds' range. The webhook destination's receiver answers 401, " +
+      'which pauses the destination: a credited Purchase writes its outbox row and nothing is ' +
+      `sent (${fmt(busy.attempts)} delivery attempt${busy.attempts === 1 ? '' : 's'} in all).`,
     '',
     ...mdTable(
       [
@@ -435,7 +461,8 @@ async function main() {
     process.stdout.write(
       `${r.name.padEnd(32)} ${Math.round(r.rps).toString().padStart(6)} req/s ` +
         `(${Math.round(r.minRps)}-${Math.round(r.maxRps)})  ${r.cpuUsPerReq.toFixed(1)} µs CPU/req ` +
-        `(${r.minCpu.toFixed(0)}-${r.maxCpu.toFixed(0)})  p50 ${r.p50} p99 ${r.p99} ms  non2xx ${r.non2xx}\n`,
+        `(${r.minCpu.toFixed(0)}-${r.maxCpu.toFixed(0)})  p50 ${r.p50} p99 ${r.p99} ms  non2xx ${r.non2xx}  ` +
+        `delivery attempts ${r.attempts}\n`,
     );
 }
 

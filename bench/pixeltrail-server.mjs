@@ -35,6 +35,11 @@ export const USER_AGENT =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
   'Chrome/126.0.0.0 Safari/537.36';
 
+/**
+ * Writes the bench's config. `opts.webhookUrl`: a receiver on 127.0.0.1 for the webhook
+ * destination; without one it names port 9 on loopback, where nothing listens: a delivery
+ * fails and backs off, never leaving the box.
+ */
 export function writeConfig(dir, opts) {
   const configPath = path.join(dir, 'config.json');
   const env = {
@@ -43,9 +48,13 @@ export function writeConfig(dir, opts) {
     write_key: WRITE_KEY,
     allowed_origins: ['*'],
     click_url_hosts: ['127.0.0.1'],
-    // Port 9 (discard) refuses: a delivery would fail and back off, never leaving the box.
     destinations: [
-      { id: DEST_ID, type: 'webhook', url: 'http://127.0.0.1:9/hook', events: ['Purchase'] },
+      {
+        id: DEST_ID,
+        type: 'webhook',
+        url: opts.webhookUrl ?? 'http://127.0.0.1:9/hook',
+        events: ['Purchase'],
+      },
     ],
   };
   const config = {
