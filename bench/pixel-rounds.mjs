@@ -2,8 +2,9 @@
 // and one or more pixeltrail builds, each started fresh for its run, in rounds that
 // alternate them, under wrk (64 connections, a fresh imp_id per hit). Prints, per run, the
 // CPU of the whole process per answered hit and of each of its threads (main, the touch
-// writer, the rest), from /proc, and the load average. Stored counts are not checked here
-// (run.mjs does): this is for comparing builds while changing them (bench/RESULTS.md, issue 22).
+// writer, the rest), from /proc, its RSS after the run, and the load average. Stored counts
+// are not checked here (run.mjs does): this is for comparing builds while changing them
+// (bench/RESULTS.md, issue 22).
 //
 //   node bench/pixel-rounds.mjs [--rounds 3] [--duration 8] [--bare] [--no-floor]
 //                               [--variant NAME=DIST[,ENV=VALUE|,--node-flag]...]...
@@ -15,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PIXELTRAIL_NODE_FLAGS, USER_AGENT, writeConfig } from './pixeltrail-server.mjs';
-import { children, startServer, stopServer } from './servers.mjs';
+import { children, rssMiB, startServer, stopServer } from './servers.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
 const { values } = parseArgs({
@@ -108,6 +109,7 @@ for (let round = 0; round < rounds; round++) {
     const before = threads(pid);
     const run = await wrkLoad(WRK, { ...spec, durationS: Number(values.duration) }, runDir);
     const after = threads(pid);
+    const rss = Math.round(rssMiB(pid));
     const load = os.loadavg()[0];
     await stopServer(server);
     const per = (s) => (s * 1e6) / run.requests;
@@ -137,6 +139,7 @@ for (let round = 0; round < rounds; round++) {
       load: Math.round(load * 10) / 10,
       p99: run.p99,
       requests: run.requests,
+      rss,
     };
     results.get(t.name).push(r);
     process.stderr.write(`${t.name} r${round}: ${JSON.stringify(r)}\n`);
@@ -152,6 +155,6 @@ for (const [name, runs] of results) {
       `  [${us.map((u) => u.toFixed(1)).join(' ')}]` +
       (floor && name !== 'floor' ? `  floor÷it ${ratio.map((x) => x.toFixed(2)).join(' ')}` : '') +
       ` main ${runs.map((r) => r.threads.main).join(' ')} (sys ${runs.map((r) => r.threads.mainSys).join(' ')}) top ${runs.map((r) => r.threads.top).join(' ')}` +
-      `  load ${runs.map((r) => r.load).join(' ')}\n`,
+      `  RSS MiB ${runs.map((r) => r.rss).join(' ')}  load ${runs.map((r) => r.load).join(' ')}\n`,
   );
 }

@@ -13,13 +13,22 @@ const SETTLE_TIMEOUT_MS = 30_000;
 /**
  * The node flags pixeltrail runs with: those of `npm start` (package.json), so that the bench
  * measures the server as it is started. The baselines (bare node:http, the floors) run with
- * Node's defaults.
+ * Node's defaults. The script must read `node [--flag=value ...] dist/cli.js serve`: any
+ * other shape is refused here rather than read wrong.
  */
-export const PIXELTRAIL_NODE_FLAGS = JSON.parse(
-  fs.readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
-)
-  .scripts.start.split(/\s+/)
-  .filter((word) => word.startsWith('--'));
+export const PIXELTRAIL_NODE_FLAGS = startFlags(
+  JSON.parse(fs.readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'))
+    .scripts.start,
+);
+
+function startFlags(script) {
+  const m = /^node((?: --[^\s=]+(?:=\S+)?)*) dist\/cli\.js serve$/.exec(script);
+  if (!m)
+    throw new Error(
+      `package.json's start script is not \`node [--flags] dist/cli.js serve\`: ${script}`,
+    );
+  return m[1].split(' ').filter(Boolean);
+}
 
 /** A `node` command line's arguments that run `pixeltrail serve` (from the checkout's root). */
 export function serveArgs(...more) {
