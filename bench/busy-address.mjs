@@ -264,12 +264,10 @@ export async function busyAddressServer({
   const db =
     kind === 'postgres' ? await createBenchDatabase(pgUrl, `pixeltrail_busy_${process.pid}`) : null;
   // The destination's receiver, in this process: it answers 200 at once, as a healthy
-  // platform does. Credited Purchases are delivered while the rows run (the lane sends about
-  // 120 webhooks a second under this load: the rest wait in the outbox, due, and a claim
-  // takes the first of them). A destination that refuses its deliveries keeps a backlog the
-  // claim scans in every round (the closing note of issue 22's ninth round): port 9 on
-  // loopback did, through the retries' backoff, and so does a paused one. Unreferenced: a
-  // failure below still lets the bench exit.
+  // platform does, so credited Purchases are delivered while the rows run. The lane sends
+  // fewer than are credited, and the delivery claim's cost grows with the outbox's backlog
+  // (bench/RESULTS.md, issue 22's ninth round): the rows carry that. Unreferenced: a failure
+  // below still lets the bench exit.
   let attempts = 0;
   const receiver = http.createServer((req, res) => {
     req.resume();

@@ -1,22 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import type { Touch } from '../../domain/event.js';
+import { touchMaker } from '../../../test/helpers/touch.js';
 import { MAX_KNOWN_ADDRESSES, TouchCache } from './touch-cache.js';
 
-const touch = (touch_id: string): Touch => ({
-  env_id: 'env',
-  kind: 'visit',
-  touch_id,
-  dest_id: null,
-  campaign_id: null,
-  creative_id: null,
-  placement_id: null,
+const visitAt = touchMaker({
   time: 1_763_900_000,
   anonymous_id: null,
-  user_id: null,
   ip: '203.0.113.9',
   user_agent: 'UA',
-  traffic_source: { source: 'google', medium: 'organic', by: 'referrer' },
 });
+const touch = (touch_id: string) =>
+  visitAt({
+    kind: 'visit',
+    touch_id,
+    dest_id: null,
+    campaign_id: null,
+    traffic_source: { source: 'google', medium: 'organic', by: 'referrer' },
+  });
 
 describe('TouchCache', () => {
   it('TC01 gives back the touch kept under an id, frozen with its traffic source', () => {
