@@ -49,6 +49,7 @@ describe('migrations', () => {
       '0036_clustered_ingest_keys',
       '0038_views_per_destination',
       '0039_conversions_by_event_dropped',
+      '0040_outbox_lanes',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

@@ -49,7 +49,72 @@ async function enqueue(
     .execute();
 }
 
-/** The delivery queue over Kysely. SQLite and PostgreSQL share every query but the claim, which PostgreSQL does with `FOR UPDATE SKIP LOCKED` so concurrent workers never take one row twice. */
+/**
+ * `status = 'pending'` as a literal, not a parameter: SQLite and PostgreSQL use the partial
+ * index `outbox_lanes` (`where status = 'pending'`) only for a query that says so itself.
+ */
+const PENDING = sql.lit('pending');
+
+/** What the claim reads of a lane's rows: where the row is, and whether it is free. */
+export interface LaneRow {
+  id: number | string;
+  env_id: string;
+  dest_id: string;
+  next_attempt_at_ms: number | string;
+  lease_until_ms: number | string | null;
+}
+
+/** A pending row may be sent now: it is due and no worker holds a lease on it. */
+function isFree(r: LaneRow, now_ms: number): boolean {
+  return (
+    Number(r.next_attempt_at_ms) <= now_ms &&
+    (r.lease_until_ms === null || Number(r.lease_until_ms) < now_ms)
+  );
+}
+
+/**
+ * The oldest pending row of the first lane (environment, destination) of `kind` after
+ * `after`'s, in the order of `outbox_lanes`: one seek into the index, so walking the lanes
+ * costs one read per lane however many rows each holds.
+ */
+export function laneHeadQuery(db: Kysely<Database>, kind: string, after: LaneRow | undefined) {
+  return db
+    .selectFrom('outbox')
+    .select(['id', 'env_id', 'dest_id', 'next_attempt_at_ms', 'lease_until_ms'])
+    .where('status', '=', PENDING)
+    .where('kind', '=', kind)
+    .$if(after !== undefined, (q) =>
+      q.where((eb) =>
+        eb(
+          eb.refTuple('env_id', 'dest_id'),
+          '>',
+          eb.tuple(after?.env_id ?? '', after?.dest_id ?? ''),
+        ),
+      ),
+    )
+    .orderBy('env_id')
+    .orderBy('dest_id')
+    .orderBy('id')
+    .limit(1);
+}
+
+/** The first `limit` pending rows of one lane, oldest first. */
+export function laneRowsQuery(db: Kysely<Database>, kind: string, lane: LaneRow, limit: number) {
+  return db
+    .selectFrom('outbox')
+    .select(['id', 'env_id', 'dest_id', 'next_attempt_at_ms', 'lease_until_ms'])
+    .where('status', '=', PENDING)
+    .where('kind', '=', kind)
+    .where('env_id', '=', lane.env_id)
+    .where('dest_id', '=', lane.dest_id)
+    .orderBy('id')
+    .limit(limit);
+}
+
+/**
+ * The delivery queue over Kysely; SQLite and PostgreSQL share every query. Claims never take
+ * one row twice: they are serialised (`holdClaims`) and lease only rows still free.
+ */
 export class KyselyOutbox implements OutboxPort {
   constructor(
     private readonly db: Kysely<Database>,
@@ -60,6 +125,11 @@ export class KyselyOutbox implements OutboxPort {
    * Leases due rows of one kind, in id order. Per destination and kind, rows go out in id
    * order: a row waits while an older row of its lane is backing off or in flight
    * (head-of-line, bounded by the retry budget).
+   *
+   * The claim walks the lanes that have pending rows through `outbox_lanes` (one seek each)
+   * and reads a lane only up to its first row that is not free, at most `limit` rows: a
+   * round costs in proportion to lanes and rows claimed, not to the backlog. A paused lane
+   * or one whose oldest row is backing off costs one seek, whatever it holds.
    */
   private claimRows(
     kind: string,
@@ -73,48 +143,58 @@ export class KyselyOutbox implements OutboxPort {
       // Claims are serialised across processes, so that two workers never both see a
       // destination's head row as free and send its rows side by side, out of order.
       await holdClaims(trx, this.dialect);
-      const heads = await trx
-        .selectFrom('outbox')
-        .select(['env_id', 'dest_id', (eb) => eb.fn.min('id').as('first')])
-        .where('status', '=', 'pending')
-        .where('kind', '=', kind)
-        .where((eb) =>
-          eb.or([eb('next_attempt_at_ms', '>', now_ms), eb('lease_until_ms', '>=', now_ms)]),
-        )
-        .groupBy(['env_id', 'dest_id'])
-        .execute();
-      let q = trx
-        .selectFrom('outbox')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('next_attempt_at_ms', '<=', now_ms)
-        .where('kind', '=', kind)
-        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
-        .orderBy('id')
-        .limit(limit);
-      if (paused.size > 0) {
-        q = q.where(sql<string>`env_id || '/' || dest_id`, 'not in', [...paused]);
+      const found: { id: number; lane: string }[] = [];
+      for (
+        let head: LaneRow | undefined = await laneHeadQuery(
+          trx,
+          kind,
+          undefined,
+        ).executeTakeFirst();
+        head;
+        head = await laneHeadQuery(trx, kind, head).executeTakeFirst()
+      ) {
+        const lane = `${head.env_id}/${head.dest_id}`;
+        if (paused.has(lane) || !isFree(head, now_ms)) continue;
+        for (const r of await laneRowsQuery(trx, kind, head, limit).execute()) {
+          if (!isFree(r, now_ms)) break;
+          found.push({ id: Number(r.id), lane });
+        }
       }
-      for (const h of heads) {
-        q = q.where((eb) =>
-          eb.not(
-            eb.and([
-              eb('env_id', '=', h.env_id),
-              eb('dest_id', '=', h.dest_id),
-              eb('id', '>', Number(h.first)),
-            ]),
-          ),
-        );
-      }
-      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      const ids = (await q.execute()).map((r) => Number(r.id));
-      if (ids.length === 0) return [];
-      return trx
+      const chosen = found.sort((a, b) => a.id - b.id).slice(0, limit);
+      if (chosen.length === 0) return [];
+      // Free is checked again as the rows are leased. On PostgreSQL a row read above may
+      // have changed since (a worker whose lease ran out recording its attempt); the update
+      // waits for that worker's lock and then skips the row if it is no longer free.
+      const leased = await trx
         .updateTable('outbox')
         .set({ lease_until_ms: now_ms + lease_ms, lease_owner: owner, updated_at_ms: now_ms })
-        .where('id', 'in', ids)
+        .where(
+          'id',
+          'in',
+          chosen.map((c) => c.id),
+        )
+        .where('status', '=', PENDING)
+        .where('next_attempt_at_ms', '<=', now_ms)
+        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
         .returningAll()
         .execute();
+      if (leased.length === chosen.length) return leased;
+      // A row that was skipped must not be overtaken by the younger rows of its lane: they
+      // go back unleased (as they were: free) and wait for a later round.
+      const taken = new Set(leased.map((r) => Number(r.id)));
+      const cutAt = new Map<string, number>();
+      for (const c of chosen) if (!taken.has(c.id) && !cutAt.has(c.lane)) cutAt.set(c.lane, c.id);
+      const behind = (r: Selectable<Database['outbox']>) =>
+        Number(r.id) > (cutAt.get(`${r.env_id}/${r.dest_id}`) ?? Number.POSITIVE_INFINITY);
+      const back = leased.filter(behind).map((r) => Number(r.id));
+      if (back.length > 0) {
+        await trx
+          .updateTable('outbox')
+          .set({ lease_until_ms: null, lease_owner: null })
+          .where('id', 'in', back)
+          .execute();
+      }
+      return leased.filter((r) => !behind(r));
     });
   }
 
