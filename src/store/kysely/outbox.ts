@@ -73,29 +73,91 @@ function isFree(r: LaneRow, now_ms: number): boolean {
 }
 
 /**
- * The oldest pending row of the first lane (environment, destination) of `kind` after
- * `after`'s, in the order of `outbox_lanes`: one seek into the index, so walking the lanes
- * costs one read per lane however many rows each holds.
+ * Where the walk over the lanes goes next: the next destination of the same environment, or
+ * the first lane of a later environment. Two seeks, not one on the pair: SQLite seeks a row
+ * value `(env_id, dest_id) > (?, ?)` by env_id alone and steps over every row of the
+ * environment's earlier lanes (10 ms past 200,000 pending rows, against 3 µs this way).
  */
-export function laneHeadQuery(db: Kysely<Database>, kind: string, after: LaneRow | undefined) {
-  return db
+export type LaneSeek = { env_id: string; after_dest: string } | { after_env: string } | undefined;
+
+/**
+ * The oldest pending row of the first lane (environment, destination) of `kind` at `seek`,
+ * in the order of `outbox_lanes`: one seek into the index, so walking the lanes costs a read
+ * or two per lane however many rows each holds.
+ */
+export function laneHeadQuery(db: Kysely<Database>, kind: string, seek: LaneSeek) {
+  let q = db
     .selectFrom('outbox')
     .select(['id', 'env_id', 'dest_id', 'next_attempt_at_ms', 'lease_until_ms'])
     .where('status', '=', PENDING)
-    .where('kind', '=', kind)
-    .$if(after !== undefined, (q) =>
-      q.where((eb) =>
-        eb(
-          eb.refTuple('env_id', 'dest_id'),
-          '>',
-          eb.tuple(after?.env_id ?? '', after?.dest_id ?? ''),
-        ),
-      ),
+    .where('kind', '=', kind);
+  if (seek && 'after_dest' in seek)
+    q = q.where('env_id', '=', seek.env_id).where('dest_id', '>', seek.after_dest);
+  else if (seek) q = q.where('env_id', '>', seek.after_env);
+  return q.orderBy('env_id').orderBy('dest_id').orderBy('id').limit(1);
+}
+
+/** The lane after `lane`'s, by its oldest pending row; none after the last. */
+async function nextLane(
+  db: Kysely<Database>,
+  kind: string,
+  lane: LaneRow | undefined,
+): Promise<LaneRow | undefined> {
+  if (lane === undefined) return laneHeadQuery(db, kind, undefined).executeTakeFirst();
+  const seek = { env_id: lane.env_id, after_dest: lane.dest_id };
+  return (
+    (await laneHeadQuery(db, kind, seek).executeTakeFirst()) ??
+    (await laneHeadQuery(db, kind, { after_env: lane.env_id }).executeTakeFirst())
+  );
+}
+
+/**
+ * Leases the rows of `ids` that are still free. They are found by id: the check that they
+ * are free is one CASE so that no index on status or due time is offered to the planner, as
+ * SQLite would otherwise take `outbox_due` and range over every pending row due (25 ms at
+ * 200,000 rows, a paused destination's backlog) to find 50.
+ */
+export function leaseQuery(
+  db: Kysely<Database>,
+  ids: readonly number[],
+  now_ms: number,
+  lease_ms: number,
+  owner: string,
+) {
+  return db
+    .updateTable('outbox')
+    .set({ lease_until_ms: now_ms + lease_ms, lease_owner: owner, updated_at_ms: now_ms })
+    .where('id', 'in', [...ids])
+    .where(
+      sql<boolean>`case when ${sql.ref('status')} = ${PENDING}
+        and ${sql.ref('next_attempt_at_ms')} <= ${now_ms}
+        and (${sql.ref('lease_until_ms')} is null or ${sql.ref('lease_until_ms')} < ${now_ms})
+        then 1 else 0 end = 1`,
+    );
+}
+
+/**
+ * The rows of `ids` that `owner` holds until `until_ms`, read back after an update in the
+ * same transaction. Not the update's RETURNING: on SQLite 3.53, `UPDATE … WHERE id IN (…)
+ * RETURNING` costs in proportion to the table (1.3 ms for 50 rows of 200,000, against 16 µs
+ * without the clause and 0.1 ms for this read), and an outbox keeps its delivered history.
+ */
+function heldRows(
+  db: Kysely<Database>,
+  ids: readonly number[],
+  owner: string,
+  until_ms: number,
+): Promise<Selectable<Database['outbox']>[]> {
+  return db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .where(
+      sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
+        and ${sql.ref('lease_until_ms')} = ${until_ms} then 1 else 0 end = 1`,
     )
-    .orderBy('env_id')
-    .orderBy('dest_id')
     .orderBy('id')
-    .limit(1);
+    .execute();
 }
 
 /** The first `limit` pending rows of one lane, oldest first. */
@@ -145,13 +207,9 @@ export class KyselyOutbox implements OutboxPort {
       await holdClaims(trx, this.dialect);
       const found: { id: number; lane: string }[] = [];
       for (
-        let head: LaneRow | undefined = await laneHeadQuery(
-          trx,
-          kind,
-          undefined,
-        ).executeTakeFirst();
+        let head = await nextLane(trx, kind, undefined);
         head;
-        head = await laneHeadQuery(trx, kind, head).executeTakeFirst()
+        head = await nextLane(trx, kind, head)
       ) {
         const lane = `${head.env_id}/${head.dest_id}`;
         if (paused.has(lane) || !isFree(head, now_ms)) continue;
@@ -165,19 +223,9 @@ export class KyselyOutbox implements OutboxPort {
       // Free is checked again as the rows are leased. On PostgreSQL a row read above may
       // have changed since (a worker whose lease ran out recording its attempt); the update
       // waits for that worker's lock and then skips the row if it is no longer free.
-      const leased = await trx
-        .updateTable('outbox')
-        .set({ lease_until_ms: now_ms + lease_ms, lease_owner: owner, updated_at_ms: now_ms })
-        .where(
-          'id',
-          'in',
-          chosen.map((c) => c.id),
-        )
-        .where('status', '=', PENDING)
-        .where('next_attempt_at_ms', '<=', now_ms)
-        .where((eb) => eb.or([eb('lease_until_ms', 'is', null), eb('lease_until_ms', '<', now_ms)]))
-        .returningAll()
-        .execute();
+      const ids = chosen.map((c) => c.id);
+      await leaseQuery(trx, ids, now_ms, lease_ms, owner).execute();
+      const leased = await heldRows(trx, ids, owner, now_ms + lease_ms);
       if (leased.length === chosen.length) return leased;
       // A row that was skipped must not be overtaken by the younger rows of its lane: they
       // go back unleased (as they were: free) and wait for a later round.
@@ -267,14 +315,20 @@ export class KyselyOutbox implements OutboxPort {
   async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
     const held: number[] = [];
     for (const part of chunks(ids, LOAD_CHUNK)) {
-      const rows = await this.db
-        .updateTable('outbox')
-        .set({ lease_until_ms: until_ms })
-        .where('lease_owner', '=', owner)
-        .where('status', '=', 'pending')
-        .where('id', 'in', [...part])
-        .returning('id')
-        .execute();
+      // Update, then read back in the same transaction (heldRows says why not RETURNING);
+      // the row's owner and status in one CASE, so that the rows are found by id.
+      const rows = await this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('outbox')
+          .set({ lease_until_ms: until_ms })
+          .where('id', 'in', [...part])
+          .where(
+            sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
+              and ${sql.ref('status')} = ${PENDING} then 1 else 0 end = 1`,
+          )
+          .execute();
+        return heldRows(trx, part, owner, until_ms);
+      });
       for (const r of rows) held.push(Number(r.id));
     }
     return held;

@@ -1,0 +1,183 @@
+// The delivery claim beside a backlog (issue 22, tenth round). A destination whose token
+// expired is paused and keeps its rows pending; a platform outage leaves rows backing off.
+// Either is a backlog no claim round may read: every round runs on the event loop that
+// answers ingest, and the worker runs one every few milliseconds while conversions arrive.
+//
+// Two measures, after `npm run build`:
+//   node bench/delivery-backlog.mjs [--backlogs 0,10000,100000] [--rounds 300]    in process
+//   node bench/delivery-backlog.mjs --server [--backlog 100000] [--rounds 3] [--duration 5]
+// Either takes --store postgres [--pg URL] (in process only for now: see serverMode).
+//
+// In process: a store with one healthy lane of LANE_DUE due rows and, beside it, a paused
+// destination holding --backlogs pending rows and a destination backing off holding as
+// many, and the history of finished rows; the CPU time of one `claimDeliveries` round as the
+// worker calls it (500 rows at most), median of --rounds rounds. Each round's leases have run
+// out by the next (its clock moves on by a lease), so every round claims the same LANE_DUE
+// rows. The ratio is against the round with no backlog, in the same run.
+// Server: two pixeltrail servers started on a store each, one with a paused destination's
+// --backlog pending rows; wrk posting single-event Purchases (credited to the webhook,
+// delivered to a receiver in this process that answers 200) to each in turn, once per round;
+// the server's CPU time per request from /proc.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createBenchDatabase } from './bench-database.mjs';
+import { debianBinary } from './debian-binary.mjs';
+import { ENV_ID, serveArgs, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
+import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
+import { mdTable } from './single-event.mjs';
+import { WRK, wrkLoad } from './wrk-load.mjs';
+
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const DIST = path.join(ROOT, 'dist');
+const dist = (p) => import(pathToFileURL(path.join(DIST, p)).href);
+const { sql } = await import(
+  pathToFileURL(path.join(ROOT, 'node_modules/kysely/dist/esm/index.js')).href
+);
+const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** The worker's claim: at most this many rows a round (CLAIM_BATCH_ROWS, delivery/worker.ts). */
+const CLAIM_ROWS = 500;
+const LEASE_MS = 60_000;
+/** Due rows of the healthy lane, claimed again every round. */
+const LANE_DUE = 50;
+/** The paused destination: its token expired, so its rows stay pending until it is resumed. */
+export const PAUSED_DEST = 'dsp-paused';
+/** How long the backing-off destination's rows wait: longer than any run's rounds. */
+const DOWN_FOR_MS = 30 * 86_400_000;
+/** Finished rows (delivered) beside the backlog: a queue's history is most of its table. */
+const HISTORY = 20_000;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[(s.length - 1) >> 1];
+};
+
+/**
+ * Writes `n` outbox rows of `dest` in `status`, due at `due_ms`, straight into the store, in
+ * one statement that makes them in the database: seeding makes no JavaScript garbage that the
+ * rounds measured after it would pay for.
+ */
+async function putRows(db, n, dest, status, due_ms, now_ms, tag) {
+  if (n === 0) return;
+  const delivered = status === 'delivered' ? now_ms : null;
+  await sql`with recursive n(i) as (select 0 union all select i + 1 from n where i < ${n - 1})
+    insert into outbox (env_id, conversion_id, dest_id, status, attempts, next_attempt_at_ms,
+      created_at_ms, updated_at_ms, delivered_at_ms)
+    select ${ENV_ID}, ${`${tag}-`} || i, ${dest}, ${status}, ${status === 'pending' ? 0 : 1},
+      ${due_ms}, ${now_ms}, ${now_ms}, ${delivered} from n`.execute(db);
+}
+
+/** A paused destination's and a backing-off destination's `backlog` rows each, and history. */
+export async function seedBacklog(store, backlog, now_ms) {
+  await putRows(store.db, HISTORY, 'dsp1', 'delivered', now_ms - 1000, now_ms, 'done');
+  await putRows(store.db, backlog, PAUSED_DEST, 'pending', now_ms - 1000, now_ms, 'paused');
+  // Backing off past every round: the rounds' clock moves a lease a round (see claimRounds).
+  await putRows(store.db, backlog, 'dsp-down', 'pending', now_ms + DOWN_FOR_MS, now_ms, 'down');
+  await store.setDestinationPaused(ENV_ID, PAUSED_DEST, true, 'HTTP 401 (bench)', now_ms);
+}
+
+/** CPU time of this process's main thread so far, µs (/proc: clock ticks of 10 ms). */
+function mainThreadUs() {
+  const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
+/** In process: median CPU µs of one claim round at each backlog. */
+export async function claimRounds({ backlogs, rounds, log, store: kind = 'sqlite', pgUrl }) {
+  const { openSqliteStore } = await dist('store/sqlite/open-sqlite.js');
+  const { openPostgresStore } = await dist('store/postgres/open-postgres.js');
+  const out = [];
+  for (const backlog of backlogs) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-backlog-'));
+    const db =
+      kind === 'postgres'
+        ? await createBenchDatabase(pgUrl ?? PG_ADMIN_URL, `pixeltrail_backlog_${process.pid}`)
+        : null;
+    try {
+      const store = db ? openPostgresStore(db.url) : openSqliteStore(dir);
+      await store.migrate();
+      const t0 = Date.now();
+      await seedBacklog(store, backlog, t0);
+      await putRows(store.db, LANE_DUE, 'dsp1', 'pending', t0 - 1000, t0, 'due');
+      const paused = new Set(
+        (await store.pausedDestinations()).map((p) => `${p.env_id}/${p.dest_id}`),
+      );
+      // The seeding's WAL and garbage are cleared before the rounds, not charged to them.
+      if (!db) await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
+      globalThis.gc?.();
+      const cpu = [];
+      const wall = [];
+      const warmup = Math.min(20, rounds);
+      let main0 = 0;
+      for (let r = -warmup; r < rounds; r++) {
+        // Each round after the last one's leases ran out: the same due rows again.
+        const now = t0 + (r + warmup) * (LEASE_MS + 1);
+        const w0 = performance.now();
+        const c0 = process.cpuUsage();
+        if (r === 0) main0 = mainThreadUs();
+        await store.claimDeliveries(now, CLAIM_ROWS, LEASE_MS, 'bench', paused);
+        const c = process.cpuUsage(c0);
+        if (r >= 0) {
+          cpu.push(c.user + c.system);
+          wall.push((performance.now() - w0) * 1000);
+        }
+      }
+      const mainUs = (mainThreadUs() - main0) / rounds;
+      // What the rounds leased: the healthy lane's rows, none of the backlog's.
+      const held = await store.db
+        .selectFrom('outbox')
+        .select(['dest_id', (eb) => eb.fn.countAll().as('n')])
+        .where('lease_owner', '=', 'bench')
+        .groupBy('dest_id')
+        .execute();
+      const leased = Object.fromEntries(held.map((h) => [h.dest_id, Number(h.n)]));
+      if (leased.dsp1 !== LANE_DUE || Object.keys(leased).length !== 1)
+        throw new Error(`the rounds leased ${JSON.stringify(leased)}, not ${LANE_DUE} of dsp1`);
+      await store.close();
+      out.push({ backlog, cpuUs: median(cpu), wallUs: median(wall), mainUs });
+      log(
+        `  backlog ${backlog}: ${median(cpu).toFixed(0)} µs CPU (main thread ${mainUs.toFixed(0)}), ${median(wall).toFixed(0)} µs a round`,
+      );
+    } finally {
+      await db?.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      server: { type: 'boolean', default: false },
+      backlogs: { type: 'string', default: '0,10000,100000' },
+      backlog: { type: 'string', default: '100000' },
+      rounds: { type: 'string' },
+      duration: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '64' },
+      store: { type: 'string', default: 'sqlite' },
+      pg: { type: 'string', default: PG_ADMIN_URL },
+    },
+  });
+  const log = (s) => console.log(s);
+  if (!values.server) {
+    const rows = await claimRounds({
+      backlogs: values.backlogs.split(',').map(Number),
+      rounds: Number(values.rounds ?? 300),
+      log,
+      store: values.store,
+      pgUrl: values.pg,
+    });
+    const base = rows.find((r) => r.backlog === 0) ?? rows[0];
+    for (const r of rows)
+      log(`backlog ${r.backlog}: ${(r.cpuUs / base.cpuUs).toFixed(2)}x the round without`);
+    return;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
