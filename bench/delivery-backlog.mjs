@@ -151,6 +151,180 @@ export async function claimRounds({ backlogs, rounds, log, store: kind = 'sqlite
   return out;
 }
 
+const EVENT_BODY = JSON.stringify({
+  events: [
+    {
+      event_name: 'Purchase',
+      event_id: 'backlog-[<id>]',
+      user: { anonymous_id: 'buyer', ip: '192.0.2.77', user_agent: 'Mozilla/5.0 (bench)' },
+      properties: { value: 1, currency: 'EUR' },
+    },
+  ],
+});
+
+export const NO_BACKLOG_ROW = 'no backlog';
+export const BACKLOG_ROW = 'paused and backing-off backlogs';
+
+/**
+ * Server CPU per request: two pixeltrail servers, one on an empty store and one beside a
+ * paused destination's and a backing-off destination's `backlog` rows each (seedBacklog),
+ * wrk posting single-event Purchases to each in turn, once per round. Both deliver to a
+ * receiver in this process that answers 200. Resolves with one row per server: medians over
+ * the rounds (req/s, server CPU µs a request, p50/p99) and the receiver's count.
+ */
+export async function backlogServer({
+  wrk,
+  backlog,
+  rounds,
+  durationS,
+  warmupS,
+  connections,
+  log,
+}) {
+  const { openSqliteStore } = await dist('store/sqlite/open-sqlite.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-backlog-server-'));
+  const attempts = new Map();
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      attempts.set(req.url, (attempts.get(req.url) ?? 0) + 1);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver.unref();
+  const servers = [];
+  try {
+    for (const [name, rows] of [
+      [NO_BACKLOG_ROW, 0],
+      [BACKLOG_ROW, backlog],
+    ]) {
+      const home = path.join(dir, String(servers.length));
+      fs.mkdirSync(home);
+      const hook = `http://127.0.0.1:${receiver.address().port}/${servers.length}`;
+      const env = {
+        PIXELTRAIL_CONFIG: writeConfig(home, { flushInterval: '10ms', webhookUrl: hook }),
+        PIXELTRAIL_DATA: path.join(home, 'data'),
+        DATABASE_URL: undefined,
+      };
+      const store = openSqliteStore(env.PIXELTRAIL_DATA);
+      await store.migrate();
+      await seedBacklog(store, rows, Date.now());
+      await store.close();
+      const server = await startServer(`pixeltrail-${servers.length}`, serveArgs(), env, home);
+      servers.push({ name, rows, server, hook: `/${servers.length}`, runs: [] });
+    }
+    for (let round = 1; round <= rounds; round++) {
+      log(`delivery backlog, round ${round} of ${rounds}:`);
+      for (const s of servers) {
+        const spec = {
+          base: s.server.base,
+          path: '/v1/events',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
+          body: EVENT_BODY,
+          connections,
+        };
+        log(`  ${s.name}: ${durationS} s, ${connections} connections ...`);
+        await wrkLoad(wrk, { ...spec, durationS: warmupS }, dir);
+        const before = cpuSeconds(s.server.child.pid);
+        const run = await wrkLoad(wrk, { ...spec, durationS }, dir);
+        const after = cpuSeconds(s.server.child.pid);
+        s.runs.push({ ...run, cpuUsPerReq: ((after - before) * 1e6) / run.requests });
+      }
+    }
+  } finally {
+    for (const s of servers) await stopServer(s.server);
+    receiver.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return servers.map((s) => {
+    const byRps = [...s.runs].sort((a, b) => a.rps - b.rps);
+    const mid = byRps[(byRps.length - 1) >> 1];
+    return {
+      name: s.name,
+      backlog: s.rows,
+      rps: median(s.runs.map((r) => r.rps)),
+      minRps: byRps[0].rps,
+      maxRps: byRps.at(-1).rps,
+      cpuUsPerReq: median(s.runs.map((r) => r.cpuUsPerReq)),
+      p50: mid.p50,
+      p99: mid.p99,
+      non2xx: s.runs.reduce((n, r) => n + r.non2xx, 0),
+      delivered: attempts.get(s.hook) ?? 0,
+    };
+  });
+}
+
+/** The section of RESULTS.md for `rows` (backlogServer) and `rounds` (claimRounds). */
+export function backlogLines(rows, rounds, opts) {
+  if (!rows && !rounds) return [];
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const out = ['', '## Delivery beside a backlog: a paused destination, one backing off', ''];
+  if (rounds) {
+    const base = rounds.find((r) => r.backlog === 0) ?? rounds[0];
+    out.push(
+      `One delivery claim round as the worker runs it (up to ${CLAIM_ROWS} rows; ${LANE_DUE} due ` +
+        'rows of a healthy destination), in process on SQLite, beside a paused destination ' +
+        "(its token expired: its rows stay pending) and one backing off, each holding the row's " +
+        `backlog, and ${fmt(HISTORY)} delivered rows; median CPU of ${opts.claimRounds} rounds ` +
+        '([delivery-backlog.mjs](delivery-backlog.mjs)). The round must not read the backlog: it ' +
+        'runs on the event loop that answers ingest, every few milliseconds while conversions ' +
+        'arrive.',
+      '',
+      ...mdTable(
+        ['backlog, rows each', 'CPU µs a round', 'main thread µs', '÷ no backlog'],
+        [true, true, true, true],
+        rounds.map((r) => [
+          fmt(r.backlog),
+          fmt(r.cpuUs),
+          fmt(r.mainUs),
+          (r.cpuUs / base.cpuUs).toFixed(2),
+        ]),
+      ),
+      '',
+    );
+  }
+  if (rows) {
+    const none = rows.find((r) => r.name === NO_BACKLOG_ROW);
+    const busy = rows.find((r) => r.name === BACKLOG_ROW);
+    out.push(
+      `Two pixeltrail servers, one beside ${fmt(busy.backlog)} rows of a paused destination and ` +
+        `${fmt(busy.backlog)} of one backing off; wrk posts single-event Purchases to each in ` +
+        `turn (${opts.rounds} rounds of ${opts.durationS} s, ${opts.connections} connections), ` +
+        "every one delivered to the webhook's receiver in the bench's process (200). " +
+        '"server CPU µs/req": the server process, every thread.',
+      '',
+      ...mdTable(
+        [
+          'server',
+          'req/s',
+          'slowest–fastest',
+          'server CPU µs/req',
+          'p50 ms',
+          'p99 ms',
+          'delivered',
+        ],
+        [false, true, true, true, true, true, true],
+        rows.map((r) => [
+          r.name,
+          fmt(r.rps),
+          `${fmt(r.minRps)}–${fmt(r.maxRps)}`,
+          r.cpuUsPerReq.toFixed(1),
+          String(r.p50),
+          String(r.p99),
+          fmt(r.delivered),
+        ]),
+      ),
+      '',
+      `Beside the backlogs: ${(busy.rps / none.rps).toFixed(2)} of the requests a second, ` +
+        `${(busy.cpuUsPerReq / none.cpuUsPerReq).toFixed(2)}× the CPU a request.`,
+    );
+  }
+  return out;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -177,6 +351,27 @@ async function main() {
     for (const r of rows)
       log(`backlog ${r.backlog}: ${(r.cpuUs / base.cpuUs).toFixed(2)}x the round without`);
     return;
+  }
+  const wrk = debianBinary(WRK, 'wrk', log);
+  if (!wrk) throw new Error('wrk is needed (apt-get install wrk)');
+  try {
+    const rows = await backlogServer({
+      wrk,
+      backlog: Number(values.backlog),
+      rounds: Number(values.rounds ?? 3),
+      durationS: Number(values.duration),
+      warmupS: 1,
+      connections: Number(values.connections),
+      log,
+    });
+    for (const r of rows)
+      log(
+        `${r.name.padEnd(32)} ${Math.round(r.rps).toString().padStart(6)} req/s ` +
+          `${r.cpuUsPerReq.toFixed(1).padStart(7)} µs/req p50 ${r.p50} ms p99 ${r.p99} ms ` +
+          `non-2xx ${r.non2xx}, ${r.delivered} delivered`,
+      );
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
   }
 }
 

@@ -18,6 +18,7 @@ import { BUSY_TOUCHES, busyAddressLines, busyAddressServer } from './busy-addres
 import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { debianBinary } from './debian-binary.mjs';
+import { backlogLines, backlogServer, claimRounds } from './delivery-backlog.mjs';
 import {
   DEST_ID,
   ENV_ID,
@@ -78,6 +79,8 @@ const EVENTS_WARMUP_S = 1;
 // A generator using this share of a core or more was the limit, not the server.
 const GENERATOR_SATURATED_SHARE = 0.9;
 const STARTUP_TIMEOUT_MS = 60_000;
+/** Delivery claim rounds timed at each backlog (delivery-backlog.mjs). */
+const BACKLOG_CLAIM_ROUNDS = 300;
 const POLL_MS = 100;
 
 const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags] after npm run build)
@@ -115,6 +118,10 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --attribution-touches N  touches seeded for the attribution lookup bench (SQLite; kept in
                         the OS temp folder and reused); 0 skips it [10000000]
   --attribution-lookups N  conversions timed there [20000]
+  --backlog N           rows each of a paused and a backing-off destination beside which the
+                        delivery claim round is timed (in process, at 0, 10,000 and N) and two
+                        servers take single-event Purchases (with the one-event runs; SQLite);
+                        0 skips it [100000]
   --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
                         0 skips it [15]
   --keep                keep the temporary data folder and logs
@@ -148,6 +155,7 @@ function options() {
       'attribution-touches': { type: 'string', default: '10000000' },
       'attribution-lookups': { type: 'string', default: '20000' },
       'tag-loads': { type: 'string', default: '15' },
+      backlog: { type: 'string', default: '100000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -189,6 +197,7 @@ function options() {
     attributionTouches: values.profile ? 0 : num('attribution-touches', 0),
     attributionLookups: num('attribution-lookups', 1),
     tagLoads: values.profile ? 0 : num('tag-loads', 0),
+    backlog: values.profile ? 0 : num('backlog', 0),
   };
 }
 
@@ -1044,6 +1053,27 @@ async function main() {
       });
     } else if (opts.singleRounds > 0 && pgDb)
       skipped.push('Purchase from a busy address (seeds SQLite only)');
+    let backlogRounds = null;
+    let backlogRows = null;
+    if (opts.backlog > 0 && !pgDb) {
+      log('delivery claim beside a backlog:');
+      backlogRounds = await claimRounds({
+        backlogs: [...new Set([0, 10_000, opts.backlog])],
+        rounds: BACKLOG_CLAIM_ROUNDS,
+        log,
+      });
+      if (opts.singleRounds > 0 && opts.wrk) {
+        backlogRows = await backlogServer({
+          wrk: opts.wrk,
+          backlog: opts.backlog,
+          rounds: opts.singleRounds,
+          durationS: opts.singleDurationS,
+          warmupS: wrkWarmupS(opts.warmupS),
+          connections: opts.connections,
+          log,
+        });
+      }
+    } else if (opts.backlog > 0) skipped.push('delivery beside a backlog (seeds SQLite only)');
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
     let attribution = null;
     if (opts.attributionTouches > 0) {
@@ -1068,6 +1098,12 @@ async function main() {
     const text = report(machine(), opts, pixel, ratio, check, events, [
       ...singleEventLines(single, opts),
       ...busyAddressLines(busy, {
+        rounds: opts.singleRounds,
+        durationS: opts.singleDurationS,
+        connections: opts.connections,
+      }),
+      ...backlogLines(backlogRows, backlogRounds, {
+        claimRounds: BACKLOG_CLAIM_ROUNDS,
         rounds: opts.singleRounds,
         durationS: opts.singleDurationS,
         connections: opts.connections,

@@ -9,7 +9,6 @@ import {
   candidatesFor,
   probabilisticWindowNotes,
 } from './attribution.js';
-import type { Touch } from './event.js';
 
 const H = 3600;
 const D = 86_400;
