@@ -136,6 +136,12 @@ export function leaseQuery(
     );
 }
 
+/** A row `owner` holds until `until_ms`, as one CASE: the rows are found by id. */
+function heldBy(owner: string, until_ms: number) {
+  return sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
+    and ${sql.ref('lease_until_ms')} = ${until_ms} then 1 else 0 end = 1`;
+}
+
 /**
  * The rows of `ids` that `owner` holds until `until_ms`, read back after an update in the
  * same transaction. Not the update's RETURNING: on SQLite 3.53, `UPDATE … WHERE id IN (…)
@@ -152,10 +158,7 @@ function heldRows(
     .selectFrom('outbox')
     .selectAll()
     .where('id', 'in', [...ids])
-    .where(
-      sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
-        and ${sql.ref('lease_until_ms')} = ${until_ms} then 1 else 0 end = 1`,
-    )
+    .where(heldBy(owner, until_ms))
     .orderBy('id')
     .execute();
 }
@@ -315,20 +318,25 @@ export class KyselyOutbox implements OutboxPort {
   async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
     const held: number[] = [];
     for (const part of chunks(ids, LOAD_CHUNK)) {
-      // Update, then read back in the same transaction (heldRows says why not RETURNING);
-      // the row's owner and status in one CASE, so that the rows are found by id.
-      const rows = await this.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('outbox')
-          .set({ lease_until_ms: until_ms })
-          .where('id', 'in', [...part])
-          .where(
-            sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
-              and ${sql.ref('status')} = ${PENDING} then 1 else 0 end = 1`,
-          )
-          .execute();
-        return heldRows(trx, part, owner, until_ms);
-      });
+      // The owner and status in one CASE, so that the rows are found by id (leaseQuery says
+      // why), and read back after the update (heldRows says why not RETURNING). No
+      // transaction is needed around the two: a row this owner holds until `until_ms` after
+      // the update is one no other worker can take before then.
+      await this.db
+        .updateTable('outbox')
+        .set({ lease_until_ms: until_ms })
+        .where('id', 'in', [...part])
+        .where(
+          sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
+            and ${sql.ref('status')} = ${PENDING} then 1 else 0 end = 1`,
+        )
+        .execute();
+      const rows = await this.db
+        .selectFrom('outbox')
+        .select('id')
+        .where('id', 'in', [...part])
+        .where(heldBy(owner, until_ms))
+        .execute();
       for (const r of rows) held.push(Number(r.id));
     }
     return held;
