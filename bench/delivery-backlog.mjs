@@ -240,8 +240,12 @@ export async function backlogServer({
     for (let round = 1; round <= rounds; round++) {
       log(`delivery backlog, round ${round} of ${rounds}:`);
       // Each server first in every other round: the one loaded second would otherwise find
-      // the box warmer, and the first catch up on its deliveries while the second runs.
+      // the box warmer.
       for (const s of round % 2 ? servers : [...servers].reverse()) {
+        // The other server is stopped (SIGSTOP) while this one runs: it would otherwise spend
+        // the box's CPU catching up on its own deliveries.
+        const others = servers.filter((o) => o !== s);
+        for (const o of others) o.server.child.kill('SIGSTOP');
         const spec = {
           base: s.server.base,
           path: '/v1/events',
@@ -262,10 +266,14 @@ export async function backlogServer({
           // Delivered while this run's Purchases arrived, per second.
           deliveredPerS: ((attempts.get(s.hook) ?? 0) - sent) / durationS,
         });
+        for (const o of others) o.server.child.kill('SIGCONT');
       }
     }
   } finally {
-    for (const s of servers) await stopServer(s.server);
+    for (const s of servers) {
+      s.server.child.kill('SIGCONT');
+      await stopServer(s.server);
+    }
     receiver.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
