@@ -80,6 +80,19 @@ export async function seedBacklog(store, backlog, now_ms) {
   await store.setDestinationPaused(ENV_ID, PAUSED_DEST, true, 'HTTP 401 (bench)', now_ms);
 }
 
+/**
+ * `lanes` other environments' destinations, each holding two conversions in its merge window
+ * (not due before the rounds end): lanes the claim must find and pass over every round.
+ */
+async function putHeldLanes(db, lanes, now_ms) {
+  if (lanes === 0) return;
+  await sql`with recursive n(i) as (select 0 union all select i + 1 from n where i < ${2 * lanes - 1})
+    insert into outbox (env_id, conversion_id, dest_id, status, attempts, next_attempt_at_ms,
+      created_at_ms, updated_at_ms)
+    select 'env-held-' || (i / 2), 'held-' || i, 'dsp1', 'pending', 0, ${now_ms + DOWN_FOR_MS},
+      ${now_ms}, ${now_ms} from n`.execute(db);
+}
+
 /** CPU time of this process's main thread so far, µs (/proc: clock ticks of 10 ms). */
 function mainThreadUs() {
   const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
@@ -88,11 +101,11 @@ function mainThreadUs() {
 }
 
 /** In process: median CPU µs of one claim round at each backlog. */
-export async function claimRounds({ backlogs, rounds, log, store: kind = 'sqlite', pgUrl }) {
+export async function claimRounds({ cases, rounds, log, store: kind = 'sqlite', pgUrl }) {
   const { openSqliteStore } = await dist('store/sqlite/open-sqlite.js');
   const { openPostgresStore } = await dist('store/postgres/open-postgres.js');
   const out = [];
-  for (const backlog of backlogs) {
+  for (const { backlog, lanes = 0 } of cases) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-backlog-'));
     const db =
       kind === 'postgres'
@@ -103,6 +116,7 @@ export async function claimRounds({ backlogs, rounds, log, store: kind = 'sqlite
       await store.migrate();
       const t0 = Date.now();
       await seedBacklog(store, backlog, t0);
+      await putHeldLanes(store.db, lanes, t0);
       await putRows(store.db, LANE_DUE, 'dsp1', 'pending', t0 - 1000, t0, 'due');
       const paused = new Set(
         (await store.pausedDestinations()).map((p) => `${p.env_id}/${p.dest_id}`),
@@ -139,9 +153,9 @@ export async function claimRounds({ backlogs, rounds, log, store: kind = 'sqlite
       if (leased.dsp1 !== LANE_DUE || Object.keys(leased).length !== 1)
         throw new Error(`the rounds leased ${JSON.stringify(leased)}, not ${LANE_DUE} of dsp1`);
       await store.close();
-      out.push({ backlog, cpuUs: median(cpu), wallUs: median(wall), mainUs });
+      out.push({ backlog, lanes, cpuUs: median(cpu), wallUs: median(wall), mainUs });
       log(
-        `  backlog ${backlog}: ${median(cpu).toFixed(0)} µs CPU (main thread ${mainUs.toFixed(0)}), ${median(wall).toFixed(0)} µs a round`,
+        `  backlog ${backlog}, ${lanes} held lanes: ${median(cpu).toFixed(0)} µs CPU (main thread ${mainUs.toFixed(0)}), ${median(wall).toFixed(0)} µs a round`,
       );
     } finally {
       await db?.drop();
@@ -301,7 +315,7 @@ export function backlogLines(rows, rounds, opts) {
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
   const out = ['', '## Delivery beside a backlog: a paused destination, one backing off', ''];
   if (rounds) {
-    const base = rounds.find((r) => r.backlog === 0) ?? rounds[0];
+    const base = rounds.find((r) => r.backlog === 0 && r.lanes === 0) ?? rounds[0];
     out.push(
       `One delivery claim round as the worker runs it (up to ${CLAIM_ROWS} rows; ${LANE_DUE} due ` +
         'rows of a healthy destination), in process on SQLite, beside a paused destination ' +
@@ -309,13 +323,15 @@ export function backlogLines(rows, rounds, opts) {
         `backlog, and ${fmt(HISTORY)} delivered rows; median CPU of ${opts.claimRounds} rounds ` +
         '([delivery-backlog.mjs](delivery-backlog.mjs)). The round must not read the backlog: it ' +
         'runs on the event loop that answers ingest, every few milliseconds while conversions ' +
-        'arrive.',
+        'arrive. "Other lanes held": as many other environments, each with a destination holding ' +
+        'two conversions in its merge window, which the round finds and passes over.',
       '',
       ...mdTable(
-        ['backlog, rows each', 'CPU µs a round', 'main thread µs', '÷ no backlog'],
-        [true, true, true, true],
+        ['backlog, rows each', 'other lanes held', 'CPU µs a round', 'main thread µs', '÷ none'],
+        [true, true, true, true, true],
         rounds.map((r) => [
           fmt(r.backlog),
+          fmt(r.lanes),
           fmt(r.cpuUs),
           fmt(r.mainUs),
           (r.cpuUs / base.cpuUs).toFixed(2),
@@ -369,6 +385,7 @@ async function main() {
     options: {
       server: { type: 'boolean', default: false },
       backlogs: { type: 'string', default: '0,10000,100000' },
+      lanes: { type: 'string', default: '1000' },
       backlog: { type: 'string', default: '100000' },
       rounds: { type: 'string' },
       duration: { type: 'string', default: '5' },
@@ -380,15 +397,20 @@ async function main() {
   const log = (s) => console.log(s);
   if (!values.server) {
     const rows = await claimRounds({
-      backlogs: values.backlogs.split(',').map(Number),
+      cases: [
+        ...values.backlogs.split(',').map((b) => ({ backlog: Number(b) })),
+        ...(Number(values.lanes) > 0 ? [{ backlog: 0, lanes: Number(values.lanes) }] : []),
+      ],
       rounds: Number(values.rounds ?? 300),
       log,
       store: values.store,
       pgUrl: values.pg,
     });
-    const base = rows.find((r) => r.backlog === 0) ?? rows[0];
+    const base = rows.find((r) => r.backlog === 0 && r.lanes === 0) ?? rows[0];
     for (const r of rows)
-      log(`backlog ${r.backlog}: ${(r.cpuUs / base.cpuUs).toFixed(2)}x the round without`);
+      log(
+        `backlog ${r.backlog}, ${r.lanes} held lanes: ${(r.cpuUs / base.cpuUs).toFixed(2)}x the round without`,
+      );
     return;
   }
   const wrk = debianBinary(WRK, 'wrk', log);

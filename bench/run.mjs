@@ -81,6 +81,8 @@ const GENERATOR_SATURATED_SHARE = 0.9;
 const STARTUP_TIMEOUT_MS = 60_000;
 /** Delivery claim rounds timed at each backlog (delivery-backlog.mjs). */
 const BACKLOG_CLAIM_ROUNDS = 300;
+/** Other destinations' lanes, each held by its merge window, in the claim round's last case. */
+const BACKLOG_HELD_LANES = 1000;
 const POLL_MS = 100;
 
 const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags] after npm run build)
@@ -119,7 +121,8 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         the OS temp folder and reused); 0 skips it [10000000]
   --attribution-lookups N  conversions timed there [20000]
   --backlog N           rows each of a paused and a backing-off destination beside which the
-                        delivery claim round is timed (in process, at 0, 10,000 and N) and two
+                        delivery claim round is timed (in process, at 0, 10,000 and N, and
+                        beside 1,000 other destinations in their merge window) and two
                         servers take single-event Purchases (with the one-event runs; SQLite);
                         0 skips it [100000]
   --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
@@ -1058,7 +1061,10 @@ async function main() {
     if (opts.backlog > 0 && !pgDb) {
       log('delivery claim beside a backlog:');
       backlogRounds = await claimRounds({
-        backlogs: [...new Set([0, 10_000, opts.backlog])],
+        cases: [
+          ...[...new Set([0, 10_000, opts.backlog])].map((backlog) => ({ backlog })),
+          { backlog: 0, lanes: BACKLOG_HELD_LANES },
+        ],
         rounds: BACKLOG_CLAIM_ROUNDS,
         log,
       });
