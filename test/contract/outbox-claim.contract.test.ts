@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { laneHeadsQuery, laneRowsQuery, leaseQuery } from '../../src/store/kysely/outbox.js';
+import { laneHeadsQuery, lanePagesQuery, leaseQuery } from '../../src/store/kysely/outbox-claim.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
 import type { Database } from '../../src/store/schema.js';
@@ -189,13 +189,6 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       rows.push(rowOf('e', 'a'), rowOf('e', 'b'));
       await putMany(db, rows);
       if (kind === 'postgres') await db.executeQuery(CompiledQuery.raw('ANALYZE outbox'));
-      const lane = {
-        id: 0,
-        env_id: 'e',
-        dest_id: 'a',
-        next_attempt_at_ms: NOW,
-        lease_until_ms: null,
-      };
       // The walk over the lanes: every read of outbox in it a seek into outbox_lanes (or the
       // row by id), none a scan; SQLite would seek a row value `(env_id, dest_id) > (?, ?)`
       // by env_id alone, so the steps seek column by column.
@@ -210,9 +203,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const cases: [string, CompiledQuery, RegExp, RegExp][] = [
         [
           "a lane's rows",
-          laneRowsQuery(db, 'conversion', lane, 500).compile(),
-          /outbox_lanes \(kind=\? AND env_id=\? AND dest_id=\?\)/,
-          /Index Cond: \(\(kind = .*\) AND \(env_id = .*\) AND \(dest_id = /,
+          lanePagesQuery('conversion', [
+            { env_id: 'e', dest_id: 'a', after: 0, page: 16 },
+            { env_id: 'e', dest_id: 'b', after: 0, page: 16 },
+          ]).compile(db),
+          /outbox_lanes \(kind=\? AND env_id=\? AND dest_id=\? AND (rowid|id)>\?\)/,
+          /Index Cond: \(\(kind = .*\) AND \(env_id = .*\) AND \(dest_id = .*\) AND \(id > /,
         ],
         [
           'the lease',
@@ -227,6 +223,52 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         if (what !== 'the lease') expect(plan, what).toMatch(/outbox_lanes/);
         // No sort of the rows found: the index gives them in lane and id order.
         expect(plan, what).not.toMatch(kind === 'sqlite' ? /TEMP B-TREE/ : /\bSort\b/);
+      }
+    });
+
+    it('OC04 renewals side by side: each says the owner holds the rows it holds', async () => {
+      const { store, db } = opened;
+      await db.deleteFrom('outbox').execute();
+      const ids = await put(db, [rowOf('e', 'a'), rowOf('e', 'a'), rowOf('e', 'b')]);
+      expect(await store.claimJobs('conversion', NOW, 10, LEASE, 'w-r', new Set())).toHaveLength(3);
+      // The worker's renewal timer and an attempt's re-lease run at once, to different times.
+      const [a, b] = await Promise.all([
+        store.extendLeases('w-r', ids, NOW + 5000),
+        store.extendLeases('w-r', ids.slice(0, 2), NOW + 7000),
+      ]);
+      expect([a.sort((x, y) => x - y), b.sort((x, y) => x - y)]).toEqual([ids, ids.slice(0, 2)]);
+      // Another owner holds none of them; a finished row is no longer held.
+      expect(await store.extendLeases('w-other', ids, NOW + 9000)).toEqual([]);
+      await db
+        .updateTable('outbox')
+        .set({ status: 'delivered' })
+        .where('id', '=', ids[2])
+        .execute();
+      expect((await store.extendLeases('w-r', ids, NOW + 9000)).sort((x, y) => x - y)).toEqual(
+        ids.slice(0, 2),
+      );
+    });
+
+    it('OC05 many free lanes and long ones: the oldest rows, within the limit', async () => {
+      const { store, db } = opened;
+      await db.deleteFrom('outbox').execute();
+      // 120 lanes of 3 free rows, one lane of 600 free rows, one of 1 free row then held rows:
+      // more lanes than one read takes, and lanes longer than a page.
+      const rows: Row[] = [];
+      for (let i = 0; i < 600; i++) rows.push(rowOf('long', 'd'));
+      for (let l = 0; l < 120; l++) for (let i = 0; i < 3; i++) rows.push(rowOf(`t${l}`, 'd'));
+      rows.push(rowOf('held', 'd'));
+      for (let i = 0; i < 40; i++)
+        rows.push({ ...rowOf('held', 'd'), next_attempt_at_ms: NOW + 1 });
+      await putMany(db, rows);
+      const all = (await db.selectFrom('outbox').select('id').orderBy('id').execute()).map((r) =>
+        Number(r.id),
+      );
+      for (const limit of [1, 17, 500, 2000]) {
+        await db.updateTable('outbox').set({ lease_owner: null, lease_until_ms: null }).execute();
+        const got = await store.claimJobs('conversion', NOW, limit, LEASE, 'w-many', new Set());
+        // Every row but the 40 held ones is free, and ids follow the order of `rows`.
+        expect(got.map((j) => j.outbox.id)).toEqual(all.slice(0, 600 + 360 + 1).slice(0, limit));
       }
     });
 
@@ -249,7 +291,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           await late.query('BEGIN');
           await late.query('SELECT id FROM outbox WHERE id = $1 FOR UPDATE', [a1]);
           const claim = store.claimJobs('conversion', NOW, 50, LEASE, 'w-new', new Set());
-          // The claim has read the lanes and now waits on a1's lock.
+          // The claim has read the lanes and now waits on a1's lock (a claim that never
+          // waits fails here, within the time allowed).
+          const until = Date.now() + 10_000;
           while (
             (
               await late.query(
@@ -257,8 +301,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
                  WHERE datname = current_database() AND wait_event_type = 'Lock'`,
               )
             ).rowCount === 0
-          )
+          ) {
+            if (Date.now() > until) throw new Error('the claim never waited on the held row');
             await new Promise((r) => setImmediate(r));
+          }
           await late.query(
             `UPDATE outbox SET next_attempt_at_ms = $2, lease_until_ms = NULL,
              lease_owner = NULL, attempts = attempts + 1 WHERE id = $1`,
