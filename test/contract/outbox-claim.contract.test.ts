@@ -198,12 +198,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       if (kind === 'sqlite') {
         expect(walk).toMatch(/outbox_lanes \(kind=\? AND env_id=\? AND dest_id>\?\)/);
         expect(walk).toMatch(/outbox_lanes \(kind=\? AND env_id>\?\)/);
+      } else {
+        // PostgreSQL's B-tree seeks the row value by both columns.
+        expect(walk).toMatch(
+          /Index Cond: .*ROW\(env_id, dest_id\) > ROW\(l\w*\.env_id, l\w*\.dest_id\)/,
+        );
       }
       // Each lane query with the index bounds it must seek by.
       const cases: [string, CompiledQuery, RegExp, RegExp][] = [
         [
           "a lane's rows",
-          lanePagesQuery('conversion', [
+          lanePagesQuery(kind, 'conversion', [
             { env_id: 'e', dest_id: 'a', after: 0, page: 16 },
             { env_id: 'e', dest_id: 'b', after: 0, page: 16 },
           ]).compile(db),

@@ -52,24 +52,29 @@ const laneOf = (r: { env_id: string; dest_id: string }) => `${r.env_id}\u0000${r
  * 1,000 lanes cost a walk of separate seeks 80 ms on SQLite (Kysely's cost per query) and
  * 125-255 ms on PostgreSQL (a round trip each).
  *
- * The steps seek with `min()` column by column rather than by a row value: SQLite seeks
- * `(env_id, dest_id) > (?, ?)` by env_id alone, stepping over the environment's earlier
- * lanes. The walk ends on a row of nulls, which the final select leaves out.
+ * On SQLite the steps seek with `min()` column by column rather than by a row value: SQLite
+ * seeks `(env_id, dest_id) > (?, ?)` by env_id alone, stepping over the environment's earlier
+ * lanes. That walk ends on a row of nulls, which the final select leaves out.
  */
 export function laneHeadsQuery(dialect: Dialect, kind: string) {
   const pending = sql`from "outbox" where "status" = ${PENDING} and "kind" = ${kind}`;
+  if (dialect === 'postgres') {
+    // One seek a step: PostgreSQL's B-tree seeks a row value by both columns, and a lateral
+    // read gives the next lane's oldest row itself: 8.5 ms for 1,000 lanes, against 17.7 ms
+    // by the min() seeks below.
+    return sql<LaneRow>`with recursive "l" as (
+        (select ${COLUMNS} ${pending} order by "env_id", "dest_id", "id" limit 1)
+        union all
+        select "n".* from "l" cross join lateral (select ${COLUMNS} ${pending}
+          and ("env_id", "dest_id") > ("l"."env_id", "l"."dest_id")
+          order by "env_id", "dest_id", "id" limit 1) as "n"
+      )
+      select * from "l"`;
+  }
   const nextDest = sql`(select min("dest_id") ${pending}
     and "env_id" = "l"."env_id" and "dest_id" > "l"."dest_id")`;
   const nextEnv = sql`(select min("env_id") ${pending} and "env_id" > "l"."env_id")`;
   const lane = sql`${pending} and "env_id" = "l"."env_id" and "dest_id" = "l"."dest_id"`;
-  // Each lane's oldest row: by its id on SQLite (the rowid), by a lateral read on PostgreSQL,
-  // whose planner would otherwise hash-join the lanes against a scan of the whole outbox.
-  const heads =
-    dialect === 'postgres'
-      ? sql`select "h".* from "l" cross join lateral
-          (select ${COLUMNS} ${lane} order by "id" limit 1) as "h"`
-      : sql`select ${COLUMNS} from "outbox" where "id" in
-          (select (select min("id") ${lane}) from "l" where "l"."env_id" is not null)`;
   return sql<LaneRow>`with recursive "l" ("env_id", "dest_id") as (
       select "f"."e", (select min("dest_id") ${pending} and "env_id" = "f"."e")
         from (select min("env_id") as "e" ${pending}) as "f"
@@ -78,7 +83,8 @@ export function laneHeadsQuery(dialect: Dialect, kind: string) {
         coalesce(${nextDest}, (select min("dest_id") ${pending} and "env_id" = ${nextEnv}))
         from "l" where "l"."env_id" is not null
     )
-    ${heads}`;
+    select ${COLUMNS} from "outbox" where "id" in
+      (select (select min("id") ${lane}) from "l" where "l"."env_id" is not null)`;
 }
 
 const COLUMNS = sql`"id", "env_id", "dest_id", "next_attempt_at_ms", "lease_until_ms"`;
@@ -91,15 +97,29 @@ export interface LanePage {
   page: number;
 }
 
-/** Lanes read in one statement (a compound select of one arm a lane). */
+/** Lanes read in one statement. */
 const LANES_PER_READ = 50;
 /** A lane's first page: most lanes hold a few due rows, then rows not yet due. */
 const FIRST_PAGE = 16;
 /** Each further page of a lane that had only free rows is this many times the last. */
 const PAGE_GROWTH = 4;
 
-/** The pages of `pages`, each lane's rows in id order, in one statement. */
-export function lanePagesQuery(kind: string, pages: readonly LanePage[]) {
+/**
+ * The pages of `pages`, each lane's rows in id order, in one statement: on SQLite a compound
+ * select of one arm a lane; on PostgreSQL a lateral read over arrays of the lanes, since
+ * planning a compound select of 50 arms took PostgreSQL 40 ms.
+ */
+export function lanePagesQuery(dialect: Dialect, kind: string, pages: readonly LanePage[]) {
+  if (dialect === 'postgres') {
+    return sql<LaneRow>`select "p".* from unnest(
+        ${pages.map((p) => p.env_id)}::text[], ${pages.map((p) => p.dest_id)}::text[],
+        ${pages.map((p) => p.after)}::bigint[], ${pages.map((p) => p.page)}::int[])
+        as "q" ("env_id", "dest_id", "after", "page")
+      cross join lateral (select ${COLUMNS} from "outbox"
+        where "status" = ${PENDING} and "kind" = ${kind} and "env_id" = "q"."env_id"
+        and "dest_id" = "q"."dest_id" and "id" > "q"."after" order by "id" limit "q"."page")
+        as "p"`;
+  }
   return sql<LaneRow>`${sql.join(
     pages.map(
       (p, i) => sql`select * from (select ${COLUMNS} from "outbox"
@@ -138,7 +158,7 @@ async function findFree(trx: Transaction<Database>, dialect: Dialect, c: Claim):
     if (queue.length === 0) break;
     const batch = queue.splice(0, LANES_PER_READ);
     const byLane = new Map<string, LaneRow[]>();
-    for (const r of (await lanePagesQuery(c.kind, batch).execute(trx)).rows) {
+    for (const r of (await lanePagesQuery(dialect, c.kind, batch).execute(trx)).rows) {
       const rows = byLane.get(laneOf(r));
       if (rows) rows.push(r);
       else byLane.set(laneOf(r), [r]);
