@@ -142,6 +142,7 @@ interface Found {
  * youngest of them is read, and no lane whose oldest row is younger is read at all.
  */
 async function findFree(trx: Transaction<Database>, dialect: Dialect, c: Claim): Promise<Found[]> {
+  if (c.limit <= 0) return [];
   const heads = (await laneHeadsQuery(dialect, c.kind).execute(trx)).rows.filter(
     (h) => !c.paused.has(`${h.env_id}/${h.dest_id}`) && isFree(h, c.now_ms),
   );
@@ -165,7 +166,10 @@ async function findFree(trx: Transaction<Database>, dialect: Dialect, c: Claim):
     }
     for (const p of batch) {
       const lane = laneOf(p);
-      const rows = byLane.get(lane) ?? [];
+      // In id order whatever order the statement's plan gave them.
+      const rows = (byLane.get(lane) ?? [])
+        .filter((r) => Number(r.id) > p.after)
+        .sort((a, b) => Number(a.id) - Number(b.id));
       let last = p.after;
       let open = rows.length === p.page;
       for (const r of rows) {

@@ -18,18 +18,37 @@ import { type Dialect, defineMigration } from './define.js';
  * Building it reads the outbox once. On PostgreSQL that holds the outbox's writes for as long
  * (other processes' ingest waits): on a large outbox, build it beforehand without the lock,
  * `CREATE INDEX CONCURRENTLY outbox_lanes ON outbox (kind, env_id, dest_id, id) WHERE status =
- * 'pending'` (docs/deploy.md), and this step finds it. A concurrent build that failed leaves
- * an invalid index of that name, which the planner ignores: this step drops it and builds
- * it again.
+ * 'pending'` (docs/deploy.md), and this step finds it. An index of that name that is invalid
+ * (a concurrent build still running, or one that failed) or that is not this index stops the
+ * step with what to do: dropping it here would wait behind a running build while holding the
+ * outbox, or build the index under the very lock the operator meant to avoid.
  */
+/** The index as PostgreSQL describes it (pg_get_indexdef), whoever built it. */
+const LANES_DEF =
+  /ON (\S+\.)?outbox USING btree \(kind, env_id, dest_id, id\) WHERE \(status = 'pending'::text\)$/;
+
 export function outboxLanesMigration(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<unknown>) {
       if (dialect === 'postgres') {
-        const invalid = await sql<{ n: number }>`select count(*)::int as n from pg_index i
-          join pg_class c on c.oid = i.indexrelid
-          where c.relname = 'outbox_lanes' and not i.indisvalid`.execute(db);
-        if (invalid.rows[0].n > 0) await sql`drop index outbox_lanes`.execute(db);
+        const found = await sql<{ valid: boolean; def: string }>`select i.indisvalid as valid,
+            pg_get_indexdef(i.indexrelid) as def from pg_index i
+          where i.indexrelid = to_regclass('outbox_lanes')`.execute(db);
+        const index = found.rows[0];
+        if (index && !index.valid) {
+          throw new Error(
+            '0040_outbox_lanes: the index outbox_lanes is invalid (a CREATE INDEX CONCURRENTLY ' +
+              'still running, or one that failed). Wait for a running build to finish; after ' +
+              'a failed one, run DROP INDEX CONCURRENTLY outbox_lanes and build it again ' +
+              '(docs/deploy.md), then start again.',
+          );
+        }
+        if (index && !LANES_DEF.test(index.def)) {
+          throw new Error(
+            `0040_outbox_lanes: an index named outbox_lanes exists but is not this step's ` +
+              `(${index.def}). Drop it (DROP INDEX CONCURRENTLY outbox_lanes), then start again.`,
+          );
+        }
       }
       await db.schema
         .createIndex('outbox_lanes')
