@@ -3,45 +3,14 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { laneHeadsQuery, lanePagesQuery, leaseQuery } from '../../src/store/kysely/outbox-claim.js';
-import type { KyselyStore } from '../../src/store/kysely-store.js';
-import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
 import type { Database } from '../../src/store/schema.js';
-import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.js';
-import { tempDir } from '../helpers/pixeltrail.js';
-import { freshPostgresDatabase, postgresAvailable } from '../helpers/stores.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();
 const NOW = 1_780_000_000_000;
 const LEASE = 60_000;
 
-interface Opened {
-  store: KyselyStore;
-  db: Kysely<Database>;
-  url?: string;
-  dispose: () => Promise<void>;
-}
-
-const OPEN: Record<'sqlite' | 'postgres', () => Promise<Opened>> = {
-  sqlite: async () => {
-    const store = openSqliteStore(tempDir());
-    await store.migrate();
-    return { store, db: store.db, dispose: () => store.close() };
-  },
-  postgres: async () => {
-    const fresh = await freshPostgresDatabase();
-    const store = openPostgresStore(fresh.url);
-    await store.migrate();
-    return {
-      store,
-      db: store.db,
-      url: fresh.url,
-      dispose: async () => {
-        await store.close();
-        await fresh.drop();
-      },
-    };
-  },
-};
+type Opened = Awaited<ReturnType<(typeof STORE_KINDS)[string]>>;
 
 /** One outbox row as a test writes it: which lane, and how far along it is. */
 interface Row {
@@ -145,12 +114,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`outbox claim on ${kind}`, () => {
     let opened: Opened;
     beforeAll(async () => {
-      opened = await OPEN[kind]();
+      opened = await STORE_KINDS[kind]();
     });
     afterAll(() => opened?.dispose());
 
     it('OC01 leases exactly what the head-of-line rule allows, on random queues', async () => {
-      const { store, db } = opened;
+      const { store } = opened;
+      const db = store.db;
       await fc.assert(
         fc.asyncProperty(queueArb, async (q) => {
           await db.deleteFrom('outbox').execute();
@@ -174,7 +144,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('OC02 lanes are found and read through outbox_lanes and rows leased by id, never by reading or sorting the backlog', async () => {
-      const { db } = opened;
+      const db = opened.store.db;
       await db.deleteFrom('outbox').execute();
       // A paused destination's backlog and a long history of finished rows: with them the
       // planner's choice is the one a real queue gets.
@@ -232,7 +202,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('OC04 renewals side by side: each says the owner holds the rows it holds', async () => {
-      const { store, db } = opened;
+      const { store } = opened;
+      const db = store.db;
       await db.deleteFrom('outbox').execute();
       const ids = await put(db, [rowOf('e', 'a'), rowOf('e', 'a'), rowOf('e', 'b')]);
       expect(await store.claimJobs('conversion', NOW, 10, LEASE, 'w-r', new Set())).toHaveLength(3);
@@ -255,7 +226,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('OC05 many free lanes and long ones: the oldest rows, within the limit', async () => {
-      const { store, db } = opened;
+      const { store } = opened;
+      const db = store.db;
       await db.deleteFrom('outbox').execute();
       // 120 lanes of 3 free rows, one lane of 600 free rows, one of 1 free row then held rows:
       // more lanes than one read takes, and lanes longer than a page.
@@ -280,7 +252,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it.runIf(kind === 'postgres')(
       'OC03 a row that stops being free while it is leased is not overtaken by its lane',
       async () => {
-        const { store, db, url } = opened;
+        const { store, url } = opened;
+        const db = store.db;
         await db.deleteFrom('outbox').execute();
         const [a1, a2, a3, b1] = await put(db, [
           // a1's worker ran out of lease, so the claim reads a1 as free.

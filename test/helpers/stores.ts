@@ -1,7 +1,7 @@
 import pg from 'pg';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite.js';
-import type { Store } from '../../src/store/store.js';
 import { tempDir } from './pixeltrail.js';
 
 /** The PostgreSQL server of this machine (and CI); tests make their own databases on it. */
@@ -48,10 +48,13 @@ export async function freshPostgresDatabase(): Promise<{ url: string; drop: () =
   };
 }
 
-/** Each store kind the contract suite runs on: a migrated store and how to dispose of it. */
+/**
+ * Each store kind the contract suite runs on: a migrated store, how to dispose of it, and on
+ * PostgreSQL its database's URL (for a connection of a test's own).
+ */
 export const STORE_KINDS: Record<
   string,
-  () => Promise<{ store: Store; dispose: () => Promise<void> }>
+  () => Promise<{ store: KyselyStore; dispose: () => Promise<void>; url?: string }>
 > = {
   sqlite: async () => {
     const store = openSqliteStore(tempDir());
@@ -64,6 +67,7 @@ export const STORE_KINDS: Record<
     await store.migrate();
     return {
       store,
+      url: db.url,
       dispose: async () => {
         await store.close();
         await db.drop();
