@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { receivedMsOfKey } from '../../domain/event-key.js';
 import type { Dialect } from '../migrations.js';
 import type { OutboxPort } from '../ports/outbox.js';
@@ -146,18 +146,15 @@ export class KyselyOutbox implements OutboxPort {
   async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
     const held: number[] = [];
     for (const part of chunks(ids, LOAD_CHUNK)) {
-      // The owner and status in one CASE, so that the rows are found by id (outbox-claim.ts
-      // says why), and read back after the update rather than by RETURNING (the same). The
-      // read asks who holds the row, not until when: this owner's renewals run beside its
-      // sends, and a row renewed again in between is held all the same.
+      // Rows this owner holds (heldBy: found by id), renewed, then read back rather than by
+      // RETURNING (outbox-claim.ts says why). The read asks who holds the row, not until
+      // when: this owner's renewals run beside its sends, and a row renewed again in between
+      // is held all the same.
       await this.db
         .updateTable('outbox')
         .set({ lease_until_ms: until_ms })
         .where('id', 'in', [...part])
-        .where(
-          sql<boolean>`case when ${sql.ref('lease_owner')} = ${owner}
-            and ${sql.ref('status')} = ${PENDING} then 1 else 0 end = 1`,
-        )
+        .where(heldBy(owner))
         .execute();
       const rows = await this.db
         .selectFrom('outbox')
@@ -211,7 +208,7 @@ export class KyselyOutbox implements OutboxPort {
     });
   }
 
-  // Only a pending row holds a lease (finishing a row clears it), so both read the pending
+  // A lease matters only on a pending row (a claim takes no other), so both read the pending
   // rows alone, not the delivered history: a start-up no longer scans the whole outbox.
   async leaseOwners(now_ms: number): Promise<string[]> {
     const rows = await this.db
