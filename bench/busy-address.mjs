@@ -97,7 +97,8 @@ export async function seedBusyAddress(store, env, n, ipRaw, nowS, spreadS = DAY_
   await store.ingest((tx) => tx.insertTouches([mine]));
 }
 
-const median = (xs) => {
+/** The lower middle value (a value that was measured, not an average of two). */
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s[(s.length - 1) >> 1];
 };

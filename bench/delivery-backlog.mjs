@@ -6,7 +6,7 @@
 // Two measures, after `npm run build`:
 //   node bench/delivery-backlog.mjs [--backlogs 0,10000,100000] [--rounds 300]    in process
 //   node bench/delivery-backlog.mjs --server [--backlog 100000] [--rounds 3] [--duration 5]
-// Either takes --store postgres [--pg URL] (in process only for now: see serverMode).
+// The in-process measure also takes --store postgres [--pg URL]; the servers run on SQLite.
 //
 // In process: a store with one healthy lane of LANE_DUE due rows and, beside it, a paused
 // destination holding --backlogs pending rows and a destination backing off holding as
@@ -25,9 +25,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBenchDatabase } from './bench-database.mjs';
+import { median } from './busy-address.mjs';
 import { debianBinary } from './debian-binary.mjs';
 import { ENV_ID, serveArgs, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
-import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
+import { children, cpuSeconds, startServer, stopServer, threadCpuSeconds } from './servers.mjs';
 import { mdTable } from './single-event.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
@@ -51,23 +52,19 @@ const DOWN_FOR_MS = 30 * 86_400_000;
 /** Finished rows (delivered) beside the backlog: a queue's history is most of its table. */
 const HISTORY = 20_000;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[(s.length - 1) >> 1];
-};
-
 /**
  * Writes `n` outbox rows of `dest` in `status`, due at `due_ms`, straight into the store, in
  * one statement that makes them in the database: seeding makes no JavaScript garbage that the
- * rounds measured after it would pay for.
+ * rounds measured after it would pay for. `env` is the rows' environment, an SQL expression
+ * of the row's number `i`.
  */
-async function putRows(db, n, dest, status, due_ms, now_ms, tag) {
+async function putRows(db, n, dest, status, due_ms, now_ms, tag, env = sql`${ENV_ID}`) {
   if (n === 0) return;
   const delivered = status === 'delivered' ? now_ms : null;
   await sql`with recursive n(i) as (select 0 union all select i + 1 from n where i < ${n - 1})
     insert into outbox (env_id, conversion_id, dest_id, status, attempts, next_attempt_at_ms,
       created_at_ms, updated_at_ms, delivered_at_ms)
-    select ${ENV_ID}, ${`${tag}-`} || i, ${dest}, ${status}, ${status === 'pending' ? 0 : 1},
+    select ${env}, ${`${tag}-`} || i, ${dest}, ${status}, ${status === 'pending' ? 0 : 1},
       ${due_ms}, ${now_ms}, ${now_ms}, ${delivered} from n`.execute(db);
 }
 
@@ -84,21 +81,13 @@ export async function seedBacklog(store, backlog, now_ms) {
  * `lanes` other environments' destinations, each holding two conversions in its merge window
  * (not due before the rounds end): lanes the claim must find and pass over every round.
  */
-async function putHeldLanes(db, lanes, now_ms) {
-  if (lanes === 0) return;
-  await sql`with recursive n(i) as (select 0 union all select i + 1 from n where i < ${2 * lanes - 1})
-    insert into outbox (env_id, conversion_id, dest_id, status, attempts, next_attempt_at_ms,
-      created_at_ms, updated_at_ms)
-    select 'env-held-' || (i / 2), 'held-' || i, 'dsp1', 'pending', 0, ${now_ms + DOWN_FOR_MS},
-      ${now_ms}, ${now_ms} from n`.execute(db);
+function putHeldLanes(db, lanes, now_ms) {
+  const env = sql`'env-held-' || (i / 2)`;
+  return putRows(db, 2 * lanes, 'dsp1', 'pending', now_ms + DOWN_FOR_MS, now_ms, 'held', env);
 }
 
 /** CPU time of this process's main thread so far, µs (/proc: clock ticks of 10 ms). */
-function mainThreadUs() {
-  const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000;
-}
+const mainThreadUs = () => threadCpuSeconds(process.pid, process.pid) * 1e6;
 
 /** In process: median CPU µs of one claim round at each backlog. */
 export async function claimRounds({ cases, rounds, log, store: kind = 'sqlite', pgUrl }) {

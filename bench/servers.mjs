@@ -109,21 +109,29 @@ export function rssMiB(pid) {
   return one(pid) + kids.reduce((n, k) => n + one(k), 0);
 }
 
+/** user + system CPU seconds in a /proc `stat` file (a process's or a thread's); null if none. */
+function statCpuSeconds(file) {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    const f = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds one thread of a process has used so far (its main thread: `tid` = `pid`). */
+export function threadCpuSeconds(pid, tid) {
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
 /**
  * CPU seconds (user + system, every thread) used so far by a process and its children
  * (`serve --workers`), from /proc: unlike req/s, CPU per request hardly moves when other
  * work shares the machine. Null where /proc is missing.
  */
 export function cpuSeconds(pid) {
-  const one = (p) => {
-    try {
-      // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-      const f = fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
-    } catch {
-      return null;
-    }
-  };
+  const one = (p) => statCpuSeconds(`/proc/${p}/stat`);
   const own = one(pid);
   if (own === null) return null;
   let kids = [];
