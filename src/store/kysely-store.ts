@@ -49,14 +49,19 @@ export class KyselyStore implements Store {
     touchWriter?: TouchWriter,
     prepared?: PreparedTexts,
     direct?: DirectRun,
+    /**
+     * Where the long reads run (reports, counts, admin lists, journeys): on SQLite a
+     * connection on a thread of its own (sqlite/read-thread.ts); by default `db`.
+     */
+    readDb: Kysely<Database> = db,
   ) {
     this.maintenance = new KyselyMaintenance(db, dialect, touchWriter);
     this.ingestPart = new KyselyIngest(db, dialect, touchWriter, prepared, direct);
     this.outbox = new KyselyOutbox(db, dialect);
-    this.adminLists = new KyselyAdminLists(db);
+    this.adminLists = new KyselyAdminLists(readDb);
     this.definitions = new KyselyDefinitions(db);
     this.subjects = new KyselySubjects(db, dialect, this.maintenance);
-    this.reports = new KyselyReports(db);
+    this.reports = new KyselyReports(db, readDb);
     this.postbacks = new KyselyPostbacks(db);
     this.channels = new KyselyChannels(db);
     this.paths = new KyselyConversionPaths(db);
@@ -64,7 +69,7 @@ export class KyselyStore implements Store {
     this.memberships = new KyselyMemberships(db, dialect);
     this.audienceSync = new KyselyAudienceSync(db, dialect);
     this.holdouts = new KyselyHoldouts(db);
-    this.journeys = new KyselyJourneys(db, dialect);
+    this.journeys = new KyselyJourneys(readDb, dialect);
   }
 
   // KyselyMaintenance

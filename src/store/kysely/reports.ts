@@ -9,16 +9,23 @@ import { deleteFxRate, listFxRates, putFxRates } from './fx-rate-queries.js';
 import { campaignCosts, reportCounts, setCampaignCost } from './report-queries.js';
 import { viewabilityCounts } from './viewability-report-queries.js';
 
-/** Report counts, campaign spend and exchange rates over Kysely. */
+/**
+ * Report counts, campaign spend and exchange rates over Kysely: writes on `db`, reads on
+ * `read` (on SQLite a thread of their own, so that a report over months does not hold the
+ * event loop).
+ */
 export class KyselyReports implements ReportsPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly read: Kysely<Database> = db,
+  ) {}
 
   reportCounts(q: ReportQuery) {
-    return reportCounts(this.db, q);
+    return reportCounts(this.read, q);
   }
 
   viewabilityCounts(q: ViewabilityQuery) {
-    return viewabilityCounts(this.db, q);
+    return viewabilityCounts(this.read, q);
   }
 
   setCampaignCost(
@@ -33,7 +40,7 @@ export class KyselyReports implements ReportsPort {
   }
 
   campaignCosts(env_id: string) {
-    return campaignCosts(this.db, env_id);
+    return campaignCosts(this.read, env_id);
   }
 
   putFxRates(rates: readonly FxRate[], now_ms: number) {
@@ -41,7 +48,7 @@ export class KyselyReports implements ReportsPort {
   }
 
   listFxRates(f?: FxRateFilter) {
-    return listFxRates(this.db, f);
+    return listFxRates(this.read, f);
   }
 
   deleteFxRate(key: { date: string; from: string; to: string }) {

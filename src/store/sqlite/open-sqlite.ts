@@ -7,6 +7,8 @@ import type { ImpressionView } from '../../domain/viewability.js';
 import type { DirectRun } from '../kysely/ingest-statements.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
+import { ReadThread } from './read-thread.js';
+import { readThreadDialect } from './read-thread-dialect.js';
 import { TouchWriterThread } from './touch-writer-thread.js';
 import { type CheckpointerOptions, WalCheckpointer } from './wal-checkpointer.js';
 
@@ -117,6 +119,9 @@ export function openSqliteStore(
   });
   const { database, direct } = cachingStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  // Reports, counts and the admin lists, read beside the event loop (read-thread.ts).
+  const reads = new ReadThread(file);
+  const readDb = new Kysely<Database>({ dialect: readThreadDialect(reads) });
   // Started on first use, after migrations, and only by processes that record touches.
   let thread: TouchWriterThread | null = null;
   const touchWriter = {
@@ -132,9 +137,10 @@ export function openSqliteStore(
     // runs off the event loop, and the main connection, closing last, checkpoints whatever
     // came after and removes the WAL.
     close: async () => {
+      await reads.close();
       await thread?.close();
       await checkpointer.close();
     },
   };
-  return new KyselyStore(db, 'sqlite', touchWriter, undefined, direct);
+  return new KyselyStore(db, 'sqlite', touchWriter, undefined, direct, readDb);
 }
