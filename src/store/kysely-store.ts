@@ -50,8 +50,9 @@ export class KyselyStore implements Store {
     prepared?: PreparedTexts,
     direct?: DirectRun,
     /**
-     * Where the long reads run (reports, counts, admin lists, journeys): on SQLite a
-     * connection on a thread of its own (sqlite/read-thread.ts); by default `db`.
+     * Where the long reads run (reports, counts, admin lists, paths, journeys, postback
+     * counts): on SQLite a connection on a thread of its own (sqlite/read-thread.ts); by
+     * default `db`.
      */
     readDb: Kysely<Database> = db,
   ) {
@@ -62,9 +63,9 @@ export class KyselyStore implements Store {
     this.definitions = new KyselyDefinitions(db);
     this.subjects = new KyselySubjects(db, dialect, this.maintenance);
     this.reports = new KyselyReports(db, readDb);
-    this.postbacks = new KyselyPostbacks(db);
+    this.postbacks = new KyselyPostbacks(db, readDb);
     this.channels = new KyselyChannels(db);
-    this.paths = new KyselyConversionPaths(db);
+    this.paths = new KyselyConversionPaths(readDb);
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
     this.audienceSync = new KyselyAudienceSync(db, dialect);

@@ -103,7 +103,11 @@ function recordOf(r: Selectable<ApplePostbacksTable>): PostbackRecord {
 
 /** Apple postbacks over Kysely (migration 0026). */
 export class KyselyPostbacks implements PostbacksPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Writes on `db`; the counts and lists on `read` (on SQLite off the event loop). */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly read: Kysely<Database> = db,
+  ) {}
 
   async recordPostback(n: NewPostback): Promise<PostbackOutcome> {
     for (let attempt = 1; ; attempt++) {
@@ -117,7 +121,7 @@ export class KyselyPostbacks implements PostbacksPort {
   }
 
   async unverifiedCounts(env_id: string, from_ms: number): Promise<UnverifiedCounts> {
-    const r = await this.db
+    const r = await this.read
       .selectFrom('apple_postback_samples')
       .select((eb) => [
         eb.fn.coalesce(eb.fn.sum<number>('received'), eb.lit(0)).as('received'),
@@ -130,7 +134,7 @@ export class KyselyPostbacks implements PostbacksPort {
   }
 
   async listPostbacks(f: PostbackFilter): Promise<PostbackRecord[]> {
-    let q = this.db.selectFrom('apple_postbacks').selectAll().where('env_id', '=', f.env_id);
+    let q = this.read.selectFrom('apple_postbacks').selectAll().where('env_id', '=', f.env_id);
     if (f.verified !== undefined) q = q.where('verified', '=', f.verified ? 1 : 0);
     if (f.framework) q = q.where('framework', '=', f.framework);
     if (f.app_id) q = q.where('app_id', '=', f.app_id);
@@ -153,7 +157,7 @@ export class KyselyPostbacks implements PostbacksPort {
       'redownload',
       'conversion_type',
     ] as const;
-    const rows = await this.db
+    const rows = await this.read
       .selectFrom('apple_postbacks')
       .select(groups)
       .select((eb) => eb.fn.countAll<number>().as('n'))
