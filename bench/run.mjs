@@ -29,6 +29,7 @@ import {
   WRITE_KEY,
   writeConfig,
 } from './pixeltrail-server.mjs';
+import { REPORT_CONVERSIONS, reportsBesideIngest, reportsLines } from './reports-beside-ingest.mjs';
 import {
   children,
   cpuSeconds,
@@ -125,6 +126,8 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         beside 1,000 other destinations in their merge window) and two
                         servers take single-event Purchases (with the one-event runs; SQLite);
                         0 skips it [100000]
+  --report-conversions N  conversions seeded for the pixel beside back-to-back dashboard
+                        reports (SQLite, with the one-event runs); 0 skips it [${REPORT_CONVERSIONS}]
   --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
                         0 skips it [15]
   --keep                keep the temporary data folder and logs
@@ -159,6 +162,7 @@ function options() {
       'attribution-lookups': { type: 'string', default: '20000' },
       'tag-loads': { type: 'string', default: '15' },
       backlog: { type: 'string', default: '100000' },
+      'report-conversions': { type: 'string', default: String(REPORT_CONVERSIONS) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -201,6 +205,7 @@ function options() {
     attributionLookups: num('attribution-lookups', 1),
     tagLoads: values.profile ? 0 : num('tag-loads', 0),
     backlog: values.profile ? 0 : num('backlog', 0),
+    reportConversions: values.profile ? 0 : num('report-conversions', 0),
   };
 }
 
@@ -1080,6 +1085,19 @@ async function main() {
         });
       }
     } else if (opts.backlog > 0) skipped.push('delivery beside a backlog (seeds SQLite only)');
+    let reports = null;
+    if (opts.reportConversions > 0 && opts.singleRounds > 0 && opts.wrk && !pgDb) {
+      reports = await reportsBesideIngest({
+        wrk: opts.wrk,
+        conversions: opts.reportConversions,
+        rounds: opts.singleRounds,
+        durationS: opts.singleDurationS,
+        warmupS: wrkWarmupS(opts.warmupS),
+        connections: opts.connections,
+        log,
+      });
+    } else if (opts.reportConversions > 0 && pgDb)
+      skipped.push('the pixel beside dashboard reports (seeds SQLite only)');
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
     let attribution = null;
     if (opts.attributionTouches > 0) {
@@ -1110,6 +1128,12 @@ async function main() {
       }),
       ...backlogLines(backlogRows, backlogRounds, {
         claimRounds: BACKLOG_CLAIM_ROUNDS,
+        rounds: opts.singleRounds,
+        durationS: opts.singleDurationS,
+        connections: opts.connections,
+      }),
+      ...reportsLines(reports, {
+        conversions: opts.reportConversions,
         rounds: opts.singleRounds,
         durationS: opts.singleDurationS,
         connections: opts.connections,

@@ -56,16 +56,17 @@ done = function(summary, latency, requests)
   for _, t in ipairs(threads) do sentAll = sentAll + (t:get("sent") or 0) end
   local e = summary.errors
   io.write(string.format(
-    '{"requests":%d,"non2xx":%d,"errors":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"sent":%d}\\n',
+    '{"requests":%d,"non2xx":%d,"errors":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"sent":%d,"maxUs":%d}\\n',
     summary.requests, e.status, e.connect + e.read + e.write + e.timeout, summary.duration,
-    latency:percentile(50), latency:percentile(99), sentAll))
+    latency:percentile(50), latency:percentile(99), sentAll, latency.max))
 end
 `;
 }
 
 /**
  * One wrk run of `spec.durationS` seconds against `spec.base + spec.path`; resolves with the
- * same fields as load.mjs (requests, ok, non2xx, errors, durationS, p50, p99 in ms, cpuShare)
+ * same fields as load.mjs (requests, ok, non2xx, errors, durationS, p50, p99 in ms, cpuShare),
+ * the slowest answer (`max`, ms)
  * and `sent` (requests written, for a path with `[<id>]`).
  */
 export async function wrkLoad(bin, spec, dir) {
@@ -99,6 +100,7 @@ export async function wrkLoad(bin, spec, dir) {
     durationS,
     p50: Math.round(r.p50Us / 100) / 10,
     p99: Math.round(r.p99Us / 100) / 10,
+    max: Math.round(r.maxUs / 100) / 10,
     cpuShare: (secs(user) + secs(sys)) / durationS,
     sent: spec.path.includes('[<id>]') || spec.body?.includes('[<id>]') ? r.sent : null,
     rps: r.requests / durationS,
