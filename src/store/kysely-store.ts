@@ -51,7 +51,7 @@ export class KyselyStore implements Store {
     direct?: DirectRun,
     /**
      * Where the long reads run (reports, counts, admin lists, paths, journeys, postback
-     * counts): on SQLite a connection on a thread of its own (sqlite/read-thread.ts); by
+     * counts, the lift report's): on SQLite a connection on a thread of its own (sqlite/read-thread.ts); by
      * default `db`.
      */
     readDb: Kysely<Database> = db,
@@ -69,7 +69,7 @@ export class KyselyStore implements Store {
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
     this.audienceSync = new KyselyAudienceSync(db, dialect);
-    this.holdouts = new KyselyHoldouts(db);
+    this.holdouts = new KyselyHoldouts(db, readDb);
     this.journeys = new KyselyJourneys(readDb, dialect);
   }
 

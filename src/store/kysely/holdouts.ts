@@ -27,7 +27,11 @@ function holdoutFromRow(r: Selectable<Database['holdouts']>): Holdout {
 
 /** Holdouts and their entries, over Kysely. */
 export class KyselyHoldouts implements HoldoutsPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Writes and the ingest path's reads on `db`; the lift report's reads on `read`. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly read: Kysely<Database> = db,
+  ) {}
 
   holdoutsVersion() {
     return definitionVersion(this.db, 'holdouts');
@@ -118,7 +122,7 @@ export class KyselyHoldouts implements HoldoutsPort {
   }
 
   async holdoutEntries(holdout_id: string, from_s: number, to_s: number) {
-    const rows = await this.db
+    const rows = await this.read
       .selectFrom('holdout_entries')
       .select(['person', 'entered_at'])
       .where('holdout_id', '=', holdout_id)
@@ -145,7 +149,7 @@ export class KyselyHoldouts implements HoldoutsPort {
   async userLinks(env_id: string, user_ids: readonly string[], anonymous_ids: readonly string[]) {
     const out: UserLink[] = [];
     const links = () =>
-      this.db
+      this.read
         .selectFrom('identity_links')
         .select(['key_value as user_id', 'anonymous_id', 'last_seen'])
         .where('env_id', '=', env_id)
@@ -170,7 +174,7 @@ export class KyselyHoldouts implements HoldoutsPort {
     const found = new Map<string, LiftEventRow>();
     const read = async (col: 'user_id' | 'anonymous_id', values: readonly string[]) => {
       for (const part of chunks(values, CHUNK)) {
-        const rows = await this.db
+        const rows = await this.read
           .selectFrom('events')
           .select(['pk', 'event_time', 'user_id', 'anonymous_id', 'value', 'currency'])
           .where('env_id', '=', env_id)
