@@ -51,8 +51,8 @@ export class KyselyStore implements Store {
     direct?: DirectRun,
     /**
      * Where the long reads run (reports, counts, admin lists, paths, journeys, postback
-     * counts, the lift report's): on SQLite a connection on a thread of its own (sqlite/read-thread.ts); by
-     * default `db`.
+     * counts, the lift report's): on SQLite a connection on a thread of its own
+     * (sqlite/read-thread.ts); by default `db`.
      */
     readDb: Kysely<Database> = db,
   ) {
