@@ -1,6 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ function database(): { file: string; db: BetterSqlite3.Database } {
   db.exec('create table t (id integer primary key, v text, b blob)');
   return { file, db };
 }
+
+const run = promisify(execFile);
 
 /** Rows made one by one in SQL: a read that takes as long as `n` says. */
 const COUNT_TO =
@@ -85,7 +89,7 @@ describe('ReadThread', () => {
   it('RT05 a thread that dies fails the read in flight, and the next read starts another', async () => {
     const { thread } = started();
     expect(await thread.query('select 1 as one', [])).toEqual([{ one: 1 }]);
-    const reading = thread.query(COUNT_TO, [50_000_000]);
+    const reading = thread.query(COUNT_TO, [1_000_000]);
     await (thread as unknown as { worker: Worker }).worker.terminate();
     await expect(reading).rejects.toThrow(/read thread/);
     expect(await thread.query('select 2 as two', [])).toEqual([{ two: 2 }]);
@@ -100,9 +104,28 @@ describe('ReadThread', () => {
     await closing;
   });
 
-  it('RT07 a bad query fails alone: the thread goes on reading', async () => {
+  it("RT07 a bad query fails alone, with SQLite's code: the thread goes on reading", async () => {
     const { thread } = started();
-    await expect(thread.query('select nope from t', [])).rejects.toThrow(/no such column/);
+    const failed = thread.query('select nope from t', []);
+    await expect(failed).rejects.toThrow(/no such column/);
+    await expect(failed).rejects.toMatchObject({ code: 'SQLITE_ERROR' });
     expect(await thread.query('select count(*) as n from t', [])).toEqual([{ n: 0 }]);
+  });
+
+  it('RT08 a process whose last work is closing the store lives until the thread has ended', async () => {
+    const { file, db } = database();
+    db.close();
+    // The answer to the last read came before the thread's close; nothing else holds the
+    // process, so the thread must, until it has ended.
+    const script = [
+      `import { ReadThread } from ${JSON.stringify(path.resolve('src/store/sqlite/read-thread.ts'))};`,
+      `const t = new ReadThread(${JSON.stringify(file)});`,
+      `void t.query(${JSON.stringify(COUNT_TO)}, [200000]);`,
+      `t.close().then(() => console.log('closed'));`,
+    ].join('\n');
+    const at = path.join(path.dirname(file), 'close.ts');
+    writeFileSync(at, script);
+    const { stdout } = await run(path.resolve('node_modules/.bin/vite-node'), [at]);
+    expect(stdout).toContain('closed');
   });
 });

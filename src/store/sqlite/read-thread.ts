@@ -30,7 +30,7 @@ parentPort.on('message', (m) => {
     if (!st.reader) throw new Error('the read thread runs queries that return rows only');
     parentPort.postMessage({ id: m.id, rows: st.all(m.params) });
   } catch (e) {
-    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
+    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e), code: e && e.code });
   }
 });
 `;
@@ -40,6 +40,16 @@ type Row = Record<string, unknown>;
 interface Waiting {
   resolve: (rows: Row[]) => void;
   reject: (e: Error) => void;
+}
+
+/** A query the thread could not run, with SQLite's error code (`SQLITE_BUSY`…) when it had one. */
+export class ReadThreadError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -67,8 +77,9 @@ function asBuffers(rows: Row[]): Row[] {
  */
 export class ReadThread {
   private worker: Worker | null = null;
+  /** The queries in flight on `worker`: each thread answers (or fails) its own. */
+  private waiting = new Map<number, Waiting>();
   private seq = 0;
-  private readonly waiting = new Map<number, Waiting>();
   private closed: Promise<void> | null = null;
 
   constructor(private readonly file: string) {}
@@ -77,10 +88,11 @@ export class ReadThread {
   query(sql: string, params: readonly unknown[]): Promise<Row[]> {
     if (this.closed) return Promise.reject(new Error('the store is closed'));
     const worker = this.started();
+    const waiting = this.waiting;
     const id = ++this.seq;
     return new Promise<Row[]>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      if (this.waiting.size === 1) worker.ref();
+      waiting.set(id, { resolve, reject });
+      if (waiting.size === 1) worker.ref();
       worker.postMessage({ id, sql, params });
     });
   }
@@ -93,23 +105,31 @@ export class ReadThread {
       workerData: { file: this.file, driver, maxStatements: MAX_CACHED_STATEMENTS },
     });
     worker.unref();
-    worker.on('message', (m: { id?: number; rows?: Row[]; error?: string; closed?: boolean }) => {
-      if (m.closed) void worker.terminate();
-      if (m.id === undefined) return;
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (m.error !== undefined) w?.reject(new Error(m.error));
-      else w?.resolve(asBuffers(m.rows ?? []));
-    });
+    const waiting = new Map<number, Waiting>();
+    worker.on(
+      'message',
+      (m: { id?: number; rows?: Row[]; error?: string; code?: string; closed?: boolean }) => {
+        if (m.closed) void worker.terminate();
+        if (m.id === undefined) return;
+        const w = waiting.get(m.id);
+        waiting.delete(m.id);
+        // A close under way holds the process until the thread has ended (close refs it).
+        if (waiting.size === 0 && !this.closed) worker.unref();
+        if (m.error !== undefined) w?.reject(new ReadThreadError(m.error, m.code));
+        else w?.resolve(asBuffers(m.rows ?? []));
+      },
+    );
+    // `error` and then `exit` come for one thread: the first fails its queries, and a thread
+    // started meanwhile keeps its own.
     const stopped = (e: Error) => {
       if (this.worker === worker) this.worker = null;
-      for (const w of this.waiting.values()) w.reject(e);
-      this.waiting.clear();
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
     };
     worker.on('error', (e) => stopped(new Error(`the read thread stopped: ${e.message}`)));
     worker.on('exit', () => stopped(new Error('the read thread exited')));
     this.worker = worker;
+    this.waiting = waiting;
     return worker;
   }
 
