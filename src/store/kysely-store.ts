@@ -54,7 +54,7 @@ export class KyselyStore implements Store {
      * counts, the lift report's): on SQLite a connection on a thread of its own
      * (sqlite/read-thread.ts); by default `db`.
      */
-    readDb: Kysely<Database> = db,
+    readonly readDb: Kysely<Database> = db,
   ) {
     this.maintenance = new KyselyMaintenance(db, dialect, touchWriter);
     this.ingestPart = new KyselyIngest(db, dialect, touchWriter, prepared, direct);

@@ -1,12 +1,14 @@
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/server.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { openSqliteStore, SQLITE_FILE } from '../../src/store/sqlite/open-sqlite.js';
 import { admin, startPixeltrail, tempDir, testConfig, UA } from '../helpers/pixeltrail.js';
 
 /** Conversions stored before the server starts: a report over them takes a while to read. */
-const CONVERSIONS = 150_000;
+const CONVERSIONS = 100_000;
 const DAY_S = 86_400;
 
 let server: Server;
@@ -44,7 +46,8 @@ afterAll(async () => {
 
 describe('reports beside ingest (SQLite)', () => {
   it('RB01 a pixel hit is answered while a long report is read, and the report is whole', async () => {
-    const store = server.services.store;
+    // The server's SQLite store, whose read thread the test keeps busy.
+    const store = server.services.store as KyselyStore;
     const reportCounts = store.reportCounts;
     let started!: () => void;
     const reading = new Promise<void>((resolve) => {
@@ -58,6 +61,12 @@ describe('reports beside ingest (SQLite)', () => {
       },
     });
     const answered: string[] = [];
+    // The thread is busy with a long read first, whatever this box's speed: the report waits
+    // for it there. On the main connection the report would hold the event loop instead.
+    const busy =
+      sql`with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select count(*) from c`.execute(
+        store.readDb,
+      );
     const report = admin(base, '/api/reports?env_id=env_t&group_by=campaign').then((r) => {
       answered.push('report');
       return r;
@@ -69,13 +78,16 @@ describe('reports beside ingest (SQLite)', () => {
       answered.push('pixel');
       return r;
     });
-    const [r, p] = await Promise.all([report, pixel]);
+    const [r, p] = await Promise.all([report, pixel, busy]);
     // A report read on the event loop would hold the pixel's answer until the report's end.
     expect(answered).toEqual(['pixel', 'report']);
     expect(p.status).toBe(200);
     expect(r.status).toBe(200);
     expect(r.body.totals.conversions).toBe(CONVERSIONS);
-    expect(r.body.rows).toHaveLength(40);
+    // 40 campaigns; the pixel's impression (no campaign) may have been counted meanwhile.
+    expect(r.body.rows.filter((row: { conversions: number }) => row.conversions > 0)).toHaveLength(
+      40,
+    );
   });
 
   it('RB02 counts read on the thread see what the pipeline committed just before', async () => {
