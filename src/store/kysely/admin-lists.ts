@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AdminListsPort } from '../ports/admin.js';
 import type { Database } from '../schema.js';
 import type { EventFilter, ListFilter, StoreCounts, TouchFilter } from '../store.js';
@@ -69,20 +69,15 @@ export class KyselyAdminLists implements AdminListsPort {
       .groupBy('traffic')
       .execute();
     // A conversion has a row per destination: people's numbers count it once, and the
-    // credits apart (what the platforms together claim).
+    // credits apart (what the platforms together claim). One statement, so that conversions,
+    // attributed and credits come from one snapshot while conversions are being written.
     const conversions = await this.db
       .selectFrom('conversions')
-      .select((eb) => [
-        'attributed',
-        eb.fn.count<number>('conversion_id').distinct().as('n'),
-        eb.fn.countAll<number>().as('rows'),
+      .select([
+        sql<number>`count(distinct conversion_id)`.as('n'),
+        sql<number>`count(distinct case when attributed = 1 then conversion_id end)`.as('a'),
+        sql<number>`coalesce(sum(case when attributed = 1 then 1 else 0 end), 0)`.as('credits'),
       ])
-      .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
-      .groupBy('attributed')
-      .execute();
-    const distinct = await this.db
-      .selectFrom('conversions')
-      .select((eb) => eb.fn.count<number>('conversion_id').distinct().as('n'))
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
       .executeTakeFirst();
     const outbox = await this.db
@@ -104,11 +99,9 @@ export class KyselyAdminLists implements AdminListsPort {
       visits: sum(touches, (r) => human(r) && r.kind === 'visit'),
       events: sum(events, human),
       duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
-      conversions: Number(distinct?.n ?? 0),
-      attributed: sum(conversions, (r) => Number(r.attributed) === 1),
-      platform_credits: conversions
-        .filter((r) => Number(r.attributed) === 1)
-        .reduce((acc, r) => acc + Number(r.rows), 0),
+      conversions: Number(conversions?.n ?? 0),
+      attributed: Number(conversions?.a ?? 0),
+      platform_credits: Number(conversions?.credits ?? 0),
       outbox_pending: sum(outbox, (r) => r.status === 'pending'),
       outbox_delivered: sum(outbox, (r) => r.status === 'delivered'),
       outbox_dead: sum(outbox, (r) => r.status === 'dead' || r.status === 'failed'),
