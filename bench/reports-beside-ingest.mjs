@@ -181,7 +181,7 @@ export function reportsLines(rows, { conversions, rounds, durationS, connections
     '',
     '## The pixel while the dashboard is read (SQLite)',
     '',
-    `A store with ${conversions.toLocaleString('en-US')} conversions over the last 30 days (two destinations' rows each); \`GET /i\` under wrk (${connections} connections, ${durationS} s after a warm-up, ${rounds} rounds), alone and while a client asks for the 30-day report by campaign (\`GET /api/reports\`) again as soon as each answer comes ([reports-beside-ingest.mjs](reports-beside-ingest.mjs)). A row is the median run by hits a second; "reports" is how many were answered in all its rounds, with their median time. The store reads reports on a thread of its own: the pixel is answered while they are read.`,
+    `A store with ${conversions.toLocaleString('en-US')} conversions over the last 30 days (two destinations' rows each); \`GET /i\` under wrk (${connections} connections, ${durationS} s after a warm-up, ${rounds} rounds), alone and while a client asks for the 30-day report by campaign (\`GET /api/reports\`) again as soon as each answer comes ([reports-beside-ingest.mjs](reports-beside-ingest.mjs)). A row is the median run by hits a second; "reports" is how many were answered in all its rounds, with their median time; "server CPU µs/hit" is the whole process's CPU over the hits, so with reports it includes the read thread's. The store reads reports on a thread of its own: the pixel is answered while they are read, and the two share the box's two cores with wrk.`,
     '',
     ...mdTable(
       [
