@@ -27,7 +27,10 @@ function holdoutFromRow(r: Selectable<Database['holdouts']>): Holdout {
 
 /** Holdouts and their entries, over Kysely. */
 export class KyselyHoldouts implements HoldoutsPort {
-  /** Writes and the ingest path's reads on `db`; the lift report's reads on `read`. */
+  /**
+   * Writes and the ingest path's reads on `db`; the lift report's reads (and audience syncs'
+   * user links) on `read`.
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly read: Kysely<Database> = db,

@@ -28,7 +28,12 @@ parentPort.on('message', (m) => {
       statements.set(m.sql, st);
     }
     if (!st.reader) throw new Error('the read thread runs queries that return rows only');
-    parentPort.postMessage({ id: m.id, rows: st.all(m.params) });
+    const rows = st.all(m.params);
+    // Whether a BLOB came back, looked for here rather than row by row on the event loop.
+    let blobs = false;
+    for (let i = 0; i < rows.length && !blobs; i++)
+      for (const k in rows[i]) if (Buffer.isBuffer(rows[i][k])) { blobs = true; break; }
+    parentPort.postMessage({ id: m.id, rows, blobs });
   } catch (e) {
     parentPort.postMessage({ id: m.id, error: String((e && e.message) || e), code: e && e.code });
   }
@@ -108,7 +113,14 @@ export class ReadThread {
     const waiting = new Map<number, Waiting>();
     worker.on(
       'message',
-      (m: { id?: number; rows?: Row[]; error?: string; code?: string; closed?: boolean }) => {
+      (m: {
+        id?: number;
+        rows?: Row[];
+        blobs?: boolean;
+        error?: string;
+        code?: string;
+        closed?: boolean;
+      }) => {
         if (m.closed) void worker.terminate();
         if (m.id === undefined) return;
         const w = waiting.get(m.id);
@@ -116,7 +128,7 @@ export class ReadThread {
         // A close under way holds the process until the thread has ended (close refs it).
         if (waiting.size === 0 && !this.closed) worker.unref();
         if (m.error !== undefined) w?.reject(new ReadThreadError(m.error, m.code));
-        else w?.resolve(asBuffers(m.rows ?? []));
+        else w?.resolve(m.blobs ? asBuffers(m.rows ?? []) : (m.rows ?? []));
       },
     );
     // `error` and then `exit` come for one thread: the first fails its queries, and a thread
