@@ -35,7 +35,7 @@ parentPort.on('message', (m) => {
       for (const k in rows[i]) if (Buffer.isBuffer(rows[i][k])) { blobs = true; break; }
     parentPort.postMessage({ id: m.id, rows, blobs });
   } catch (e) {
-    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e), code: e && e.code });
+    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e), code: (e && e.code) || undefined });
   }
 });
 `;
@@ -54,6 +54,7 @@ export class ReadThreadError extends Error {
     readonly code?: string,
   ) {
     super(message);
+    this.name = 'ReadThreadError';
   }
 }
 
@@ -78,7 +79,7 @@ function asBuffers(rows: Row[]): Row[] {
  * event or delivery was answered meanwhile (bench/RESULTS.md, "Reports beside ingest").
  * The thread starts with the first query and is ended by `close`; a thread that dies fails
  * the queries in flight and the next query starts another. While queries are in flight it
- * keeps the process alive, and lets it exit when none are.
+ * keeps the process alive, and while it closes; otherwise it lets the process exit.
  */
 export class ReadThread {
   private worker: Worker | null = null;
