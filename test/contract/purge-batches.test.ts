@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PURGE_BATCH_ROWS } from '../../src/store/kysely/maintenance.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
+import { loopTurnsDuring } from '../helpers/loop-turns.js';
 import { STORE_KINDS } from '../helpers/stores.js';
 
 const NOW_S = 1_800_000_000;
@@ -46,19 +47,9 @@ afterAll(async () => {
 
 describe('retention purge on SQLite', () => {
   it('PB01 deletes every expired touch a batch at a time, the event loop turning between batches', async () => {
-    let turns = 0;
-    let purging = true;
-    const turn = () => {
-      turns++;
-      if (purging) setImmediate(turn);
-    };
-    setImmediate(turn);
-    const report = await store.purge({
-      touches_before_s: NOW_S - 90 * DAY_S,
-      events_before_ms: 0,
-      dedup_before_s: 0,
-    });
-    purging = false;
+    const { value: report, turns } = await loopTurnsDuring(() =>
+      store.purge({ touches_before_s: NOW_S - 90 * DAY_S, events_before_ms: 0, dedup_before_s: 0 }),
+    );
     expect(report.touches).toBe(EXPIRED);
     const left = await store.db.selectFrom('touches').select(['time']).execute();
     expect(left).toHaveLength(KEPT);

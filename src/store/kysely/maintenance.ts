@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { type Dialect, migrationProvider } from '../migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from '../partitions.js';
@@ -27,7 +28,7 @@ async function deleteTouchesInBatches(db: Kysely<Database>, before_s: number): P
     deleted += n;
     if (n < PURGE_BATCH_ROWS) return deleted;
     // Pixels, events and deliveries are answered before the next batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
   }
 }
 

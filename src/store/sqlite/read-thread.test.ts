@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loopTurnsDuring } from '../../../test/helpers/loop-turns.js';
 import { ReadThread } from './read-thread.js';
 
 /** A WAL database with a table `t (id, v)`, and the main connection to it. */
@@ -38,15 +39,7 @@ function started() {
 describe('ReadThread', () => {
   it('RT01 a long read leaves the event loop turning, and gives its rows', async () => {
     const { thread } = started();
-    let turns = 0;
-    let reading = true;
-    const turn = () => {
-      turns++;
-      if (reading) setImmediate(turn);
-    };
-    setImmediate(turn);
-    const rows = await thread.query(COUNT_TO, [2_000_000]);
-    reading = false;
+    const { value: rows, turns } = await loopTurnsDuring(() => thread.query(COUNT_TO, [2_000_000]));
     expect(rows).toEqual([{ n: 2_000_000 }]);
     // On the main connection the read would run to its end before any turn of the loop.
     expect(turns).toBeGreaterThan(10);
