@@ -29,6 +29,7 @@ import {
   WRITE_KEY,
   writeConfig,
 } from './pixeltrail-server.mjs';
+import { PURGE_EVENTS, purgeLines, purgeStall } from './purge-stall.mjs';
 import { REPORT_CONVERSIONS, reportsBesideIngest, reportsLines } from './reports-beside-ingest.mjs';
 import {
   children,
@@ -128,6 +129,9 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         0 skips it [100000]
   --report-conversions N  conversions seeded for the pixel beside back-to-back dashboard
                         reports (SQLite, with the one-event runs); 0 skips it [${REPORT_CONVERSIONS}]
+  --purge-events N      events in the store the hourly purge is timed on (SQLite, in child
+                        processes; twice as many dedup keys, 0.4 as many touches, a tenth of
+                        each expired); 0 skips it [${PURGE_EVENTS}]
   --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
                         0 skips it [15]
   --keep                keep the temporary data folder and logs
@@ -163,6 +167,7 @@ function options() {
       'tag-loads': { type: 'string', default: '15' },
       backlog: { type: 'string', default: '100000' },
       'report-conversions': { type: 'string', default: String(REPORT_CONVERSIONS) },
+      'purge-events': { type: 'string', default: String(PURGE_EVENTS) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -206,6 +211,7 @@ function options() {
     tagLoads: values.profile ? 0 : num('tag-loads', 0),
     backlog: values.profile ? 0 : num('backlog', 0),
     reportConversions: values.profile ? 0 : num('report-conversions', 0),
+    purgeEvents: values.profile ? 0 : num('purge-events', 0),
   };
 }
 
@@ -1098,6 +1104,16 @@ async function main() {
       });
     } else if (opts.reportConversions > 0 && pgDb)
       skipped.push('the pixel beside dashboard reports (seeds SQLite only)');
+    const purgeSizes = {
+      events: opts.purgeEvents,
+      dedupKeys: opts.purgeEvents * 2,
+      touches: Math.round(opts.purgeEvents * 0.4),
+    };
+    let purge = null;
+    if (opts.purgeEvents > 0) {
+      log('hourly purge (SQLite):');
+      purge = await purgeStall({ ...purgeSizes, log });
+    } else skipped.push('the hourly purge (--purge-events 0)');
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
     let attribution = null;
     if (opts.attributionTouches > 0) {
@@ -1138,6 +1154,7 @@ async function main() {
         durationS: opts.singleDurationS,
         connections: opts.connections,
       }),
+      ...purgeLines(purge, purgeSizes),
       ...extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     ]);
     process.stdout.write(`\n${text}`);

@@ -10,7 +10,7 @@ import type { TouchWriter } from './kysely/ingest.js';
 import { KyselyIngest } from './kysely/ingest.js';
 import type { DirectRun } from './kysely/ingest-statements.js';
 import { KyselyJourneys } from './kysely/journeys.js';
-import { KyselyMaintenance } from './kysely/maintenance.js';
+import { KyselyMaintenance, type WalControl } from './kysely/maintenance.js';
 import { KyselyMemberships } from './kysely/memberships.js';
 import { KyselyOutbox } from './kysely/outbox.js';
 import { KyselyPostbacks } from './kysely/postbacks.js';
@@ -55,8 +55,10 @@ export class KyselyStore implements Store {
      * (sqlite/read-thread.ts); by default `db`.
      */
     readonly readDb: Kysely<Database> = db,
+    /** SQLite's WAL checkpoints on a thread of their own (sqlite/wal-checkpointer.ts). */
+    wal?: WalControl,
   ) {
-    this.maintenance = new KyselyMaintenance(db, dialect, touchWriter);
+    this.maintenance = new KyselyMaintenance(db, dialect, touchWriter, wal);
     this.ingestPart = new KyselyIngest(db, dialect, touchWriter, prepared, direct);
     this.outbox = new KyselyOutbox(db, dialect);
     this.adminLists = new KyselyAdminLists(readDb);

@@ -3,6 +3,7 @@ import type { Dialect } from '../migrations/define.js';
 import type { Database } from '../schema.js';
 import type { ImportKey } from '../store.js';
 import { chunks } from './chunks.js';
+import { deleteInBatches, type PurgeRun } from './purge-in-batches.js';
 
 /** Event ids per lookup or insert statement (4 bound values a row on insert). */
 const LEDGER_CHUNK = 500;
@@ -85,10 +86,6 @@ export async function rememberImported(
 }
 
 /** Deletes the keys noted before `before_ms` (their events are gone too); how many went. */
-export async function purgeImportKeys(db: Kysely<Database>, before_ms: number): Promise<number> {
-  const r = await db
-    .deleteFrom('import_keys')
-    .where('imported_at_ms', '<', before_ms)
-    .executeTakeFirst();
-  return Number(r.numDeletedRows);
+export function purgeImportKeys(run: PurgeRun, before_ms: number): Promise<number> {
+  return deleteInBatches(run, 'import_keys', sql`imported_at_ms < ${before_ms}`);
 }

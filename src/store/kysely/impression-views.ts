@@ -3,6 +3,7 @@ import { type ImpressionView, mergeViewBatch, viewKey } from '../../domain/viewa
 import type { Dialect } from '../migrations/define.js';
 import type { Database, ImpressionViewsTable } from '../schema.js';
 import { chunks } from './chunks.js';
+import { deleteInBatches, type PurgeRun } from './purge-in-batches.js';
 
 // What the viewability tag measured of each impression (migration 0025): written by an upsert
 // keyed by (env_id, dest_id, imp_id) (migration 0038), so a signal may arrive before or after
@@ -161,10 +162,6 @@ export async function findViews(
 }
 
 /** Deletes the rows first seen before `before_ms` (their touches are gone too). */
-export async function purgeViews(db: Kysely<Database>, before_ms: number): Promise<number> {
-  const r = await db
-    .deleteFrom('impression_views')
-    .where('first_ms', '<', before_ms)
-    .executeTakeFirst();
-  return Number(r.numDeletedRows);
+export function purgeViews(run: PurgeRun, before_ms: number): Promise<number> {
+  return deleteInBatches(run, 'impression_views', sql`first_ms < ${before_ms}`);
 }

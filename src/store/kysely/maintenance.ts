@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { type Dialect, migrationProvider } from '../migrations.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from '../partitions.js';
@@ -10,27 +10,36 @@ import { purgeImportKeys } from './import-ledger-queries.js';
 import { purgeViews } from './impression-views.js';
 import type { TouchWriter } from './ingest.js';
 import { purgePostbacks } from './postbacks.js';
+import {
+  deleteInBatches,
+  type PurgeRun,
+  purgeDedupKeys,
+  purgeEvents,
+  purgeRun,
+} from './purge-in-batches.js';
+
+/** What one WAL checkpoint reported, in frames (sqlite/wal-checkpointer.ts). */
+export interface WalCheckpoint {
+  readonly busy: number;
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+/** SQLite's WAL checkpoints, run on the checkpointer's thread beside the event loop. */
+export interface WalControl {
+  run(mode: 'PASSIVE' | 'TRUNCATE'): Promise<WalCheckpoint>;
+}
 
 /**
- * Expired touches deleted a statement at a time on SQLite, with a turn of the event loop
- * between statements: one statement for 100,000 of 1,000,000 touches held the loop for
- * 1,611 ms (bench/RESULTS.md, issue 22's eleventh round); 1,000 rows take about 16 ms.
+ * Purge batches between two copies of the WAL into the database file. A purge commits without
+ * a pause, so the WAL could not start over and grew until a commit on the event loop crossed the
+ * writers' backstop and checkpointed it: 394 ms in a purge of 100,000 events. Ten batches are
+ * 10,000 rows, about 5,000 pages of WAL.
  */
-export const PURGE_BATCH_ROWS = 1_000;
-
-/** Deletes touches older than `before_s`, PURGE_BATCH_ROWS at a time (by `touches_by_time`). */
-async function deleteTouchesInBatches(db: Kysely<Database>, before_s: number): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const r = await sql`delete from touches where id in (
-      select id from touches where time < ${before_s} limit ${PURGE_BATCH_ROWS})`.execute(db);
-    const n = Number(r.numAffectedRows ?? 0);
-    deleted += n;
-    if (n < PURGE_BATCH_ROWS) return deleted;
-    // Pixels, events and deliveries are answered before the next batch.
-    await nextTurn();
-  }
-}
+const COPY_EVERY_BATCHES = 10;
+/** Tries of the WAL's truncation on the thread, and the wait between (a writer or reader in the way). */
+const TRUNCATE_TRIES = 200;
+const TRUNCATE_RETRY_MS = 50;
 
 /** Schema, connection, retention and upkeep over Kysely. */
 export class KyselyMaintenance implements MaintenancePort {
@@ -38,6 +47,7 @@ export class KyselyMaintenance implements MaintenancePort {
     private readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly touchWriter?: TouchWriter,
+    private readonly wal?: WalControl,
   ) {}
 
   async migrate(): Promise<void> {
@@ -70,6 +80,7 @@ export class KyselyMaintenance implements MaintenancePort {
   }
 
   async purge(c: PurgeCutoffs): Promise<PurgeReport> {
+    const run = this.purgeRun();
     const report: PurgeReport = {
       touches: 0,
       events: 0,
@@ -88,26 +99,41 @@ export class KyselyMaintenance implements MaintenancePort {
       report.events = e.rows;
       report.partitions_dropped = t.partitions + e.partitions;
     } else {
-      const touches = await deleteTouchesInBatches(this.db, c.touches_before_s);
-      const e = await this.db
-        .deleteFrom('events')
-        .where('received_at_ms', '<', c.events_before_ms)
-        .executeTakeFirst();
-      report.touches = touches;
-      report.events = Number(e.numDeletedRows);
+      report.touches = await deleteInBatches(
+        run,
+        'touches',
+        sql`time < ${c.touches_before_s}`,
+        'id',
+      );
+      report.events = await purgeEvents(run, c.events_before_ms);
     }
-    const d = await this.db
-      .deleteFrom('dedup_keys')
-      .where('first_seen', '<', c.dedup_before_s)
-      .executeTakeFirst();
-    report.dedup_keys = Number(d.numDeletedRows);
-    report.import_keys = await purgeImportKeys(this.db, c.events_before_ms);
-    report.apple_postbacks = await purgePostbacks(this.db, c);
-    report.impression_views = await purgeViews(this.db, c.touches_before_s * 1000);
+    report.dedup_keys = await purgeDedupKeys(run, c.dedup_before_s);
+    report.import_keys = await purgeImportKeys(run, c.events_before_ms);
+    report.apple_postbacks = await purgePostbacks(run, c);
+    report.impression_views = await purgeViews(run, c.touches_before_s * 1000);
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
     if (report.touches + report.events > 0) await this.compact();
     return report;
+  }
+
+  /** Lets the event loop turn between batches, and has the WAL copied every few batches. */
+  private purgeRun(): PurgeRun {
+    const { wal } = this;
+    if (!wal) return purgeRun(this.db, this.dialect);
+    let batches = 0;
+    const pause = async () => {
+      if (++batches % COPY_EVERY_BATCHES === 0) {
+        try {
+          await wal.run('PASSIVE');
+          return;
+        } catch {
+          // A stopped thread: the writers' backstop checkpoints instead.
+        }
+      }
+      await nextTurn();
+    };
+    return { db: this.db, dialect: this.dialect, pause };
   }
 
   async refreshStatistics(): Promise<void> {
@@ -124,10 +150,35 @@ export class KyselyMaintenance implements MaintenancePort {
    * truncated; PostgreSQL's VACUUM reclaims the dead tuples.
    */
   async compact(): Promise<void> {
-    if (this.dialect === 'sqlite') await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
-    else
+    if (this.dialect === 'postgres') {
       await sql`VACUUM events, touches, identity_links, conversions, outbox, delivery_attempts, dedup_keys`.execute(
         this.db,
       );
+      return;
+    }
+    if (await this.truncateOnThread()) return;
+    // No thread, or it never found the WAL free: the event loop's connection waits for it.
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
+  }
+
+  /**
+   * Truncates the WAL on the checkpointer's thread. On the event loop the copy and its fsyncs
+   * held every request: 294 ms after a purge of 100,000 events. The thread first copies what
+   * it can without a lock, then tries the truncation, which needs a moment with no writer and
+   * no reader of an older snapshot, until it finds one.
+   */
+  private async truncateOnThread(): Promise<boolean> {
+    if (!this.wal) return false;
+    try {
+      await this.wal.run('PASSIVE');
+      for (let i = 0; i < TRUNCATE_TRIES; i++) {
+        const r = await this.wal.run('TRUNCATE');
+        if (r.busy === 0 && r.log === 0) return true;
+        await sleep(TRUNCATE_RETRY_MS);
+      }
+    } catch {
+      // The thread stopped.
+    }
+    return false;
   }
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import type {
   CoarseValue,
   PostbackFramework,
@@ -17,6 +17,7 @@ import type {
 import type { PurgeCutoffs } from '../records.js';
 import type { Database } from '../schema.js';
 import type { ApplePostbacksTable } from '../schema-postbacks.js';
+import { deleteInBatches, type PurgeRun } from './purge-in-batches.js';
 
 /** Tries of a postback's write that lost a race for a unique key to a concurrent copy. */
 const MAX_RACE_RETRIES = 3;
@@ -215,19 +216,23 @@ export class KyselyPostbacks implements PostbacksPort {
  * The purge's part: postbacks as old as the events that go, and unverified ones (with their
  * hourly counts) sooner when the cutoffs say so. Returns the postbacks deleted.
  */
-export async function purgePostbacks(db: Kysely<Database>, c: PurgeCutoffs): Promise<number> {
-  const all = await db
-    .deleteFrom('apple_postbacks')
-    .where('received_at_ms', '<', c.events_before_ms)
-    .executeTakeFirst();
+export async function purgePostbacks(run: PurgeRun, c: PurgeCutoffs): Promise<number> {
+  const all = await deleteInBatches(
+    run,
+    'apple_postbacks',
+    sql`received_at_ms < ${c.events_before_ms}`,
+    'id',
+  );
   const before = Math.max(c.events_before_ms, c.unverified_postbacks_before_ms ?? 0);
-  const unverified = await db
-    .deleteFrom('apple_postbacks')
-    .where('verified', '=', 0)
-    .where('received_at_ms', '<', before)
-    .executeTakeFirst();
-  await db.deleteFrom('apple_postback_samples').where('hour_ms', '<', before).execute();
-  return Number(all.numDeletedRows) + Number(unverified.numDeletedRows);
+  const unverified = await deleteInBatches(
+    run,
+    'apple_postbacks',
+    sql`verified = 0 and received_at_ms < ${before}`,
+    'id',
+  );
+  // One row an environment and hour: a few thousand a year, read whole.
+  await run.db.deleteFrom('apple_postback_samples').where('hour_ms', '<', before).execute();
+  return all + unverified;
 }
 
 type PostbackRow = Omit<ApplePostbacksTable, 'id' | 'duplicates'>;

@@ -142,5 +142,5 @@ export function openSqliteStore(
       await checkpointer.close();
     },
   };
-  return new KyselyStore(db, 'sqlite', touchWriter, undefined, direct, readDb);
+  return new KyselyStore(db, 'sqlite', touchWriter, undefined, direct, readDb, checkpointer);
 }

@@ -92,4 +92,38 @@ describe('WalCheckpointer', () => {
     await Promise.all([ck.close(), ck.close()]);
     await ck.close();
   });
+
+  it('K04 a truncation asked of the thread answers busy at once while a writer holds the lock, and empties the WAL once it is free', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const w = writer(file);
+    open.push(w.db);
+    // A threshold the test never reaches: only the store's own requests checkpoint.
+    const ck = new WalCheckpointer(file, { pages: 1e9, intervalMs: 1_000 });
+    open.push(ck);
+    for (let i = 0; i < 20; i++) w.commit();
+    w.db.exec('BEGIN IMMEDIATE');
+    w.commit();
+    // With the thread's usual busy timeout this would wait 5 s (holding off every writer
+    // meanwhile) before answering busy: it must answer without waiting for the lock.
+    const asked = performance.now();
+    const held = await ck.run('TRUNCATE');
+    expect(held.busy).toBe(1);
+    expect(performance.now() - asked).toBeLessThan(2_500);
+    w.db.exec('COMMIT');
+    const copied = await ck.run('PASSIVE');
+    expect(copied.checkpointed).toBe(copied.log);
+    const done = await ck.run('TRUNCATE');
+    expect(done).toEqual({ busy: 0, log: 0, checkpointed: 0 });
+    expect(statSync(`${file}-wal`).size).toBe(0);
+    expect(w.db.prepare('SELECT COUNT(*) FROM rows').pluck().get()).toBe(21);
+  });
+
+  it('K05 a request to a closed checkpointer is refused', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const w = writer(file);
+    open.push(w.db);
+    const ck = new WalCheckpointer(file, { pages: PAGES, intervalMs: 10 });
+    await ck.close();
+    await expect(ck.run('PASSIVE')).rejects.toThrow(/stopped/);
+  });
 });

@@ -76,7 +76,21 @@ const timer = setInterval(() => {
     parentPort.postMessage({ error: String((e && e.message) || e) });
   }
 }, workerData.intervalMs);
+// The store's own requests (the purge's): PASSIVE copies what it can; TRUNCATE copies all and
+// empties the WAL file, and is tried without waiting: a TRUNCATE that waits holds off every
+// writer meanwhile (https://www.sqlite.org/c3ref/wal_checkpoint_v2.html), and the event loop's
+// connection waits for a lock synchronously. busy=1 then means "try again later".
+function run(mode) {
+  if (mode !== 'TRUNCATE') return db.pragma('wal_checkpoint(PASSIVE)')[0];
+  db.pragma('busy_timeout = 0');
+  try { return db.pragma('wal_checkpoint(TRUNCATE)')[0]; } finally { db.pragma('busy_timeout = 5000'); }
+}
 parentPort.on('message', (m) => {
+  if (m.run) {
+    try { parentPort.postMessage({ ran: m.id, result: run(m.run) }); }
+    catch (e) { parentPort.postMessage({ ran: m.id, error: String((e && e.message) || e) }); }
+    return;
+  }
   if (!m.close) return;
   clearInterval(timer);
   // What the writers committed last goes into the file before the connection closes.
@@ -97,6 +111,11 @@ export class WalCheckpointer {
   private readonly worker: Worker;
   private closed: Promise<void> | null = null;
   private exited = false;
+  private nextId = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: CheckpointResult) => void; reject: (e: Error) => void }
+  >();
 
   constructor(file: string, opts: CheckpointerOptions) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -108,7 +127,14 @@ export class WalCheckpointer {
     this.worker.unref();
     this.worker.on(
       'message',
-      (m: { checkpoint?: CheckpointResult; error?: string; closed?: boolean }) => {
+      (m: {
+        checkpoint?: CheckpointResult;
+        error?: string;
+        closed?: boolean;
+        ran?: number;
+        result?: CheckpointResult;
+      }) => {
+        if (m.ran !== undefined) return this.answer(m.ran, m.result, m.error);
         if (m.checkpoint) opts.onCheckpoint?.(m.checkpoint);
         if (m.error) opts.onError?.(`WAL checkpoint failed: ${m.error}`);
         if (m.closed) void this.worker.terminate();
@@ -117,7 +143,34 @@ export class WalCheckpointer {
     this.worker.on('error', (e) => opts.onError?.(`WAL checkpointer stopped: ${e.message}`));
     this.worker.on('exit', () => {
       this.exited = true;
+      for (const w of this.waiting.values()) w.reject(new Error('WAL checkpointer stopped'));
+      this.waiting.clear();
     });
+  }
+
+  /**
+   * Runs one checkpoint on the thread now, beside the event loop: PASSIVE copies every
+   * committed page no reader still needs; TRUNCATE also empties the WAL file, or answers
+   * busy=1 at once when a writer or an older reader is in the way.
+   */
+  run(mode: 'PASSIVE' | 'TRUNCATE'): Promise<CheckpointResult> {
+    if (this.exited || this.closed) return Promise.reject(new Error('WAL checkpointer stopped'));
+    const id = this.nextId++;
+    return new Promise<CheckpointResult>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      // Held open while a caller waits, as any awaited work; unref'd again once none does.
+      this.worker.ref();
+      this.worker.postMessage({ run: mode, id });
+    });
+  }
+
+  private answer(id: number, result?: CheckpointResult, error?: string): void {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    this.waiting.delete(id);
+    if (this.waiting.size === 0 && !this.closed) this.worker.unref();
+    if (result) w.resolve(result);
+    else w.reject(new Error(`WAL checkpoint failed: ${error ?? 'no result'}`));
   }
 
   /** Runs a last checkpoint, closes the thread's connection and ends the thread. */
