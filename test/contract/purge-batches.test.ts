@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEDUP_WINDOW_ROWS, PURGE_BATCH_ROWS } from '../../src/store/kysely/purge-in-batches.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import type { PurgeCutoffs } from '../../src/store/records.js';
+import { watchStatements } from '../helpers/statement-turns.js';
 import { STORE_KINDS } from '../helpers/stores.js';
 
 const NOW_S = 1_800_000_000;
@@ -108,35 +109,17 @@ afterAll(async () => {
 interface DeleteRun {
   table: string;
   rows: number;
-  /** Turns the event loop had taken when the statement was sent. */
   turn: number;
 }
 
 /** Runs a purge, noting each delete statement it sent: its table, rows deleted, and turn. */
 async function watchedPurge(c: PurgeCutoffs) {
-  const deletes: DeleteRun[] = [];
-  let turn = 0;
-  let running = true;
-  const tick = () => {
-    turn++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const exec = store.db.getExecutor();
-  const original = exec.executeQuery.bind(exec);
-  const spy = vi.spyOn(exec, 'executeQuery').mockImplementation(async (q: CompiledQuery) => {
-    const at = turn;
-    const r = await original(q);
-    const table = /^\s*delete from "?(\w+)"?/i.exec(q.sql)?.[1];
-    if (table) deletes.push({ table, rows: Number(r.numAffectedRows ?? 0), turn: at });
-    return r;
+  const { value: report, sent } = await watchStatements(store.db, () => store.purge(c));
+  const deletes = sent.flatMap((s) => {
+    const table = /^\s*delete from "?(\w+)"?/i.exec(s.sql)?.[1];
+    return table ? [{ table, rows: s.rows, turn: s.turn }] : [];
   });
-  try {
-    return { report: await store.purge(c), deletes };
-  } finally {
-    running = false;
-    spy.mockRestore();
-  }
+  return { report, deletes };
 }
 
 /**
