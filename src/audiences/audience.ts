@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
@@ -19,15 +20,49 @@ export const DEFAULT_MIN_EXPORT_SIZE = 100;
  */
 export const EVALUATION_LANES = 8;
 
-/** Runs `fn` over `items`, at most `lanes` at a time. */
+/**
+ * Work between two turns of the event loop while persons are evaluated. On SQLite every query
+ * is synchronous, so awaiting one never lets the loop turn: a full recompute (an audience
+ * saved, or more than MAX_DIRTY_KEYS changed keys) of a store with 300,000 touches and
+ * 30,000 conversions held the server 28 s, no pixel or event answered.
+ */
+export const TURN_BUDGET_MS = 10;
+
+/**
+ * A gate for work that never waits on its own: once `budgetMs` have passed since the last
+ * turn of the event loop, it answers a promise of the next turn, the same one for every
+ * caller meanwhile (lanes all stop there); before that it answers nothing to wait for.
+ */
+export function turnGate(budgetMs = TURN_BUDGET_MS): () => Promise<void> | undefined {
+  let since = performance.now();
+  let turn: Promise<void> | null = null;
+  return () => {
+    if (turn) return turn;
+    if (performance.now() - since < budgetMs) return undefined;
+    turn = nextTurn().then(() => {
+      turn = null;
+      since = performance.now();
+    });
+    return turn;
+  };
+}
+
+/**
+ * Runs `fn` over `items`, at most `lanes` at a time, letting the event loop turn every
+ * TURN_BUDGET_MS of work.
+ */
 export async function inLanes<T>(
   items: readonly T[],
   lanes: number,
   fn: (item: T) => Promise<void>,
 ) {
   let next = 0;
+  const gate = turnGate();
   const lane = async () => {
-    while (next < items.length) await fn(items[next++]);
+    while (next < items.length) {
+      await gate();
+      if (next < items.length) await fn(items[next++] as T);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }

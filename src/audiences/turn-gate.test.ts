@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { inLanes, turnGate } from './audience.js';
+
+describe('turnGate', () => {
+  it('TG01 answers nothing to wait for within the budget, then one turn shared by every caller', async () => {
+    let now = 0;
+    const realNow = performance.now.bind(performance);
+    performance.now = () => now;
+    try {
+      const gate = turnGate(10);
+      now = 5;
+      expect(gate()).toBeUndefined();
+      now = 11;
+      const a = gate();
+      const b = gate();
+      expect(a).toBeInstanceOf(Promise);
+      expect(b).toBe(a);
+      await a;
+      // The budget starts again after the turn.
+      now = 15;
+      expect(gate()).toBeUndefined();
+    } finally {
+      performance.now = realNow;
+    }
+  });
+
+  it('TG02 inLanes still runs every item once, whatever the lanes', async () => {
+    const seen: number[] = [];
+    await inLanes(
+      Array.from({ length: 50 }, (_, i) => i),
+      8,
+      async (i) => {
+        seen.push(i);
+      },
+    );
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
