@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Kysely, Selectable } from 'kysely';
 import type { ConversionPathsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
@@ -6,6 +7,13 @@ import type { ConversionPathRecord, PathTouchRecord } from '../store.js';
 import { eventFromRow } from './row-mappers.js';
 
 const num = (v: unknown): number => Number(v);
+
+/**
+ * Paths read a page at a time, with a turn of the event loop between pages. The rows come
+ * from the read thread, but are received and parsed on the event loop: 50,000 paths in one
+ * read held it 215-274 ms; a page of 5,000 about a tenth of that.
+ */
+export const PATH_PAGE_ROWS = 5_000;
 
 function pathFromRow(r: Selectable<ConversionPathsTable>): ConversionPathRecord {
   return {
@@ -27,16 +35,36 @@ export class KyselyConversionPaths implements ConversionPathsPort {
   constructor(private readonly db: Kysely<Database>) {}
 
   async listConversionPaths(env_id: string, from_s: number, to_s: number) {
-    const rows = await this.db
-      .selectFrom('conversion_paths')
-      .selectAll()
-      .where('env_id', '=', env_id)
-      .where('event_time', '>=', from_s)
-      .where('event_time', '<', to_s)
-      .orderBy('event_time')
-      .orderBy('conversion_id')
-      .execute();
-    return rows.map(pathFromRow);
+    const out: ConversionPathRecord[] = [];
+    let after: { at: number; id: string } | null = null;
+    for (;;) {
+      const from: { at: number; id: string } | null = after;
+      const rows: Array<Selectable<ConversionPathsTable>> = await this.db
+        .selectFrom('conversion_paths')
+        .selectAll()
+        .where('env_id', '=', env_id)
+        .where('event_time', '>=', from?.at ?? from_s)
+        .where('event_time', '<', to_s)
+        .$if(from !== null, (q) => {
+          const { at, id } = from as { at: number; id: string };
+          return q.where((eb) =>
+            eb.or([
+              eb('event_time', '>', at),
+              eb.and([eb('event_time', '=', at), eb('conversion_id', '>', id)]),
+            ]),
+          );
+        })
+        .orderBy('event_time')
+        .orderBy('conversion_id')
+        .limit(PATH_PAGE_ROWS)
+        .execute();
+      for (const r of rows) out.push(pathFromRow(r));
+      const last: Selectable<ConversionPathsTable> | undefined = rows.at(-1);
+      if (!last || rows.length < PATH_PAGE_ROWS) return out;
+      after = { at: num(last.event_time), id: last.conversion_id };
+      // Each page is received and parsed on the event loop: pixels and events go between.
+      await nextTurn();
+    }
   }
 
   async getConversionPath(env_id: string, conversion_id: string) {

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PATH_PAGE_ROWS } from '../../src/store/kysely/conversion-paths.js';
+import { watchStatements } from '../helpers/statement-turns.js';
+import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+
+const hasPostgres = await postgresAvailable();
+type Opened = Awaited<ReturnType<(typeof STORE_KINDS)[string]>>;
+
+const T = 1_800_000_000;
+/** Paths in the range: two full pages and a part, many sharing a second. */
+const IN_RANGE = PATH_PAGE_ROWS * 2 + 3;
+const id = (i: number) => `p${String(i).padStart(6, '0')}`;
+
+const path = (conversion_id: string, event_time: number) => ({
+  env_id: 'env',
+  conversion_id,
+  event_pk: `pk-${conversion_id}`,
+  event_name: 'Purchase',
+  event_time,
+  value: 10,
+  currency: 'EUR',
+  lookback_s: 86_400,
+  touches: '[]',
+  created_at_ms: event_time * 1000,
+});
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(kind === 'postgres' && !hasPostgres)(
+    `conversion paths read in pages on ${kind}`,
+    () => {
+      let opened: Opened;
+      beforeAll(async () => {
+        opened = await STORE_KINDS[kind]();
+        const rows = [
+          ...Array.from({ length: IN_RANGE }, (_, i) => path(id(i), T + Math.floor(i / 700))),
+          path('before', T - 1),
+          path('at-the-end', T + 1_000),
+        ];
+        for (let at = 0; at < rows.length; at += 500)
+          await opened.store.db
+            .insertInto('conversion_paths')
+            .values(rows.slice(at, at + 500))
+            .execute();
+      });
+      afterAll(() => opened?.dispose());
+
+      it('CP01 every path of the range once, in time order, a page a read, the event loop turning between pages', async () => {
+        const { store } = opened;
+        const { value: paths, sent } = await watchStatements(store.readDb, () =>
+          store.listConversionPaths('env', T, T + 1_000),
+        );
+        expect(paths.map((p) => p.conversion_id)).toEqual(
+          Array.from({ length: IN_RANGE }, (_, i) => id(i)),
+        );
+        const reads = sent.filter((s) => /from "conversion_paths"/.test(s.sql));
+        expect(reads).toHaveLength(Math.ceil(IN_RANGE / PATH_PAGE_ROWS));
+        for (let i = 1; i < reads.length; i++)
+          expect(reads[i]?.turn ?? 0).toBeGreaterThan(reads[i - 1]?.turn ?? 0);
+      });
+    },
+  );
+}
