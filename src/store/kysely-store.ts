@@ -63,7 +63,7 @@ export class KyselyStore implements Store {
     this.outbox = new KyselyOutbox(db, dialect);
     this.adminLists = new KyselyAdminLists(readDb);
     this.definitions = new KyselyDefinitions(db);
-    this.subjects = new KyselySubjects(db, dialect, this.maintenance);
+    this.subjects = new KyselySubjects(db, dialect, this.maintenance, readDb);
     this.reports = new KyselyReports(db, readDb);
     this.postbacks = new KyselyPostbacks(db, readDb);
     this.channels = new KyselyChannels(db);

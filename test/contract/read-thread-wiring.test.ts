@@ -36,6 +36,7 @@ const READS: Array<[string, (s: KyselyStore) => Promise<unknown>]> = [
     (s) => s.viewabilityCounts({ ...range, group_by: 'campaign', view: 'platform' }),
   ],
   ['campaignCosts', (s) => s.campaignCosts('env_t')],
+  ['findSubject', (s) => s.findSubject({ env_id: 'env_t', email_sha256: 'a'.repeat(64) })],
   ['listFxRates', (s) => s.listFxRates()],
   ['postbackCounts', (s) => s.postbackCounts('env_t', 0, 2e12)],
   ['unverifiedCounts', (s) => s.unverifiedCounts('env_t', 0)],
