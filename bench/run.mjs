@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
+import { ADMIN_TOUCHES, adminHolds, adminHoldsLines } from './admin-holds.mjs';
 import { attributionBench } from './attribution-lookup.mjs';
 import { createBenchDatabase } from './bench-database.mjs';
 import { BUSY_TOUCHES, busyAddressLines, busyAddressServer } from './busy-address.mjs';
@@ -132,6 +133,8 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
   --purge-events N      events in the store the hourly purge is timed on (SQLite, in child
                         processes; twice as many dedup keys, 0.4 as many touches, a tenth of
                         each expired); 0 skips it [${PURGE_EVENTS}]
+  --admin-touches N     touches seeded (and a tenth as many conversions) for the admin calls
+                        timed beside a SQLite server; 0 skips it [${ADMIN_TOUCHES}]
   --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
                         0 skips it [15]
   --keep                keep the temporary data folder and logs
@@ -168,6 +171,7 @@ function options() {
       backlog: { type: 'string', default: '100000' },
       'report-conversions': { type: 'string', default: String(REPORT_CONVERSIONS) },
       'purge-events': { type: 'string', default: String(PURGE_EVENTS) },
+      'admin-touches': { type: 'string', default: String(ADMIN_TOUCHES) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -212,6 +216,7 @@ function options() {
     backlog: values.profile ? 0 : num('backlog', 0),
     reportConversions: values.profile ? 0 : num('report-conversions', 0),
     purgeEvents: values.profile ? 0 : num('purge-events', 0),
+    adminTouches: values.profile ? 0 : num('admin-touches', 0),
   };
 }
 
@@ -1114,6 +1119,12 @@ async function main() {
       log('hourly purge (SQLite):');
       purge = await purgeStall({ ...purgeSizes, log });
     } else skipped.push('the hourly purge (--purge-events 0)');
+    let admin = null;
+    if (opts.adminTouches > 0 && !pgDb) {
+      log('admin calls beside the server (SQLite):');
+      admin = await adminHolds({ touches: opts.adminTouches, log });
+    } else if (opts.adminTouches > 0) skipped.push('admin calls beside the server (SQLite only)');
+    else skipped.push('admin calls beside the server (--admin-touches 0)');
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
     let attribution = null;
     if (opts.attributionTouches > 0) {
@@ -1155,6 +1166,7 @@ async function main() {
         connections: opts.connections,
       }),
       ...purgeLines(purge, purgeSizes),
+      ...adminHoldsLines(admin),
       ...extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     ]);
     process.stdout.write(`\n${text}`);
