@@ -1,9 +1,9 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { Holdout, HoldoutGroup } from '../domain/holdout.js';
 import type { AudienceRecord, MemberKeyType, PersonIds, Store } from '../store/store.js';
+import { type TurnGate, turnGate } from './turn-gate.js';
 
 // What an audience is to the rest of the code: its loaded form, the identifiers that make
 // someone's membership worth re-evaluating, and the service's dependencies. The service
@@ -21,43 +21,17 @@ export const DEFAULT_MIN_EXPORT_SIZE = 100;
 export const EVALUATION_LANES = 8;
 
 /**
- * Work between two turns of the event loop while persons are evaluated. On SQLite every query
- * is synchronous, so awaiting one never lets the loop turn: a full recompute (an audience
- * saved, or more than MAX_DIRTY_KEYS changed keys) of a store with 300,000 touches and
- * 30,000 conversions held the server 28 s, no pixel or event answered.
- */
-export const TURN_BUDGET_MS = 10;
-
-/**
- * A gate for work that never waits on its own: once `budgetMs` have passed since the last
- * turn of the event loop, it answers a promise of the next turn, the same one for every
- * caller meanwhile (lanes all stop there); before that it answers nothing to wait for.
- */
-export function turnGate(budgetMs = TURN_BUDGET_MS): () => Promise<void> | undefined {
-  let since = performance.now();
-  let turn: Promise<void> | null = null;
-  return () => {
-    if (turn) return turn;
-    if (performance.now() - since < budgetMs) return undefined;
-    turn = nextTurn().then(() => {
-      turn = null;
-      since = performance.now();
-    });
-    return turn;
-  };
-}
-
-/**
  * Runs `fn` over `items`, at most `lanes` at a time, letting the event loop turn every
- * TURN_BUDGET_MS of work.
+ * TURN_BUDGET_MS of work (turn-gate.ts).
  */
 export async function inLanes<T>(
   items: readonly T[],
   lanes: number,
   fn: (item: T) => Promise<void>,
+  // One gate for every page of a walk: a gate made per call starts its budget again.
+  gate: TurnGate = turnGate(),
 ) {
   let next = 0;
-  const gate = turnGate();
   const lane = async () => {
     while (next < items.length) {
       await gate();

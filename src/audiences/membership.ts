@@ -6,6 +6,7 @@ import {
   inLanes,
   type LoadedAudience,
 } from './audience.js';
+import { type TurnGate, turnGate } from './turn-gate.js';
 
 // Who is in an audience: one person evaluated against the rules and the answer written under
 // every id they have; a whole audience recomputed; the rows whose windows may have flipped.
@@ -66,7 +67,11 @@ export async function evaluateKey(
    * Is this identifier in the audience now? One indexed row read while the stored answer
 
   /** Re-evaluates the memberships whose windows may have flipped by now. */
-export async function sweepAudience(deps: MembershipDeps, a: LoadedAudience): Promise<void> {
+export async function sweepAudience(
+  deps: MembershipDeps,
+  a: LoadedAudience,
+  gate: TurnGate = turnGate(),
+): Promise<void> {
   for (;;) {
     const due = await deps.store.membershipsDue(
       a.record.env_id,
@@ -76,11 +81,16 @@ export async function sweepAudience(deps: MembershipDeps, a: LoadedAudience): Pr
     );
     if (due.length === 0) return;
     const seen = new Set<string>();
-    await inLanes(due, EVALUATION_LANES, async (k) => {
-      if (seen.has(`${k.key_type}:${k.key_value}`)) return;
-      const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
-      for (const r of rows) seen.add(`${r.key_type}:${r.key_value}`);
-    });
+    await inLanes(
+      due,
+      EVALUATION_LANES,
+      async (k) => {
+        if (seen.has(`${k.key_type}:${k.key_value}`)) return;
+        const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
+        for (const r of rows) seen.add(`${r.key_type}:${r.key_value}`);
+      },
+      gate,
+    );
     if (due.length < SWEEP_BATCH) return;
   }
 }
@@ -90,18 +100,24 @@ export async function recomputeMembers(deps: MembershipDeps, a: LoadedAudience):
   const { store } = deps;
   const since = nowS(deps) - longestWindowS(a.rules);
   const done = new Set<string>();
+  const gate = turnGate();
   let after: { key_type: MemberKeyType; key_value: string } | null = null;
   for (;;) {
     const page = await store.identifiersSince(a.record.env_id, since, after, RECOMPUTE_PAGE);
     if (page.length === 0) break;
-    await inLanes(page, EVALUATION_LANES, async (k) => {
-      if (done.has(`${k.key_type}:${k.key_value}`)) return;
-      const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
-      for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
-    });
+    await inLanes(
+      page,
+      EVALUATION_LANES,
+      async (k) => {
+        if (done.has(`${k.key_type}:${k.key_value}`)) return;
+        const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
+        for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
+      },
+      gate,
+    );
     after = page[page.length - 1];
   }
   // Members whose data is all older than the window were not listed above.
-  await sweepAudience(deps, a);
+  await sweepAudience(deps, a, gate);
   await store.markAudienceRecomputed(a.record.env_id, a.record.id, deps.nowMs());
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inLanes, turnGate } from './audience.js';
+import { inLanes } from './audience.js';
+import { turnGate } from './turn-gate.js';
 
 describe('turnGate', () => {
   it('TG01 answers nothing to wait for within the budget, then one turn shared by every caller', async () => {

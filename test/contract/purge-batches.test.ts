@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KyselyMaintenance, type WalCheckpoint } from '../../src/store/kysely/maintenance.js';
 import { DEDUP_WINDOW_ROWS, PURGE_BATCH_ROWS } from '../../src/store/kysely/purge-in-batches.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import type { PurgeCutoffs } from '../../src/store/records.js';
@@ -214,5 +215,48 @@ describe('retention purge on SQLite', () => {
     }
     // Truncated: the old page images of the deleted rows are gone from the WAL file.
     expect(statSync(`${file}-wal`).size).toBe(0);
+  });
+
+  it('PB06 a truncation the thread never finds room for is not forced on the event loop: it is logged, and the next purge tries it again', async () => {
+    let free = false;
+    const asked: string[] = [];
+    const warnings: string[] = [];
+    const wal = {
+      run: async (mode: 'PASSIVE' | 'TRUNCATE'): Promise<WalCheckpoint> => {
+        asked.push(mode);
+        return mode === 'TRUNCATE' && !free
+          ? { busy: 1, log: 10, checkpointed: 10 }
+          : { busy: 0, log: 0, checkpointed: 0 };
+      },
+      warn: (m: string) => warnings.push(m),
+    };
+    const m = new KyselyMaintenance(store.db, 'sqlite', undefined, wal, { tries: 3, waitMs: 1 });
+    await store.db
+      .insertInto('touches')
+      .values({
+        env_id: 'env',
+        kind: 'impression',
+        touch_id: 'pb06',
+        time: CUTOFFS.touches_before_s - 1,
+      })
+      .execute();
+    const main = vi.spyOn(store.db.getExecutor(), 'executeQuery');
+    try {
+      expect((await m.purge(CUTOFFS)).touches).toBe(1);
+      expect(main.mock.calls.filter(([q]) => /wal_checkpoint/i.test(q.sql))).toEqual([]);
+    } finally {
+      main.mockRestore();
+    }
+    expect(asked.filter((a) => a === 'TRUNCATE')).toHaveLength(3);
+    expect(warnings).toHaveLength(1);
+    // Nothing expires in the next hour, yet the truncation it owes is tried again.
+    free = true;
+    asked.length = 0;
+    expect((await m.purge(CUTOFFS)).touches).toBe(0);
+    expect(asked).toContain('TRUNCATE');
+    // Done: the hour after owes nothing.
+    asked.length = 0;
+    await m.purge(CUTOFFS);
+    expect(asked).not.toContain('TRUNCATE');
   });
 });

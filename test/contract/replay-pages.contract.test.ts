@@ -7,6 +7,8 @@ const hasPostgres = await postgresAvailable();
 type Opened = Awaited<ReturnType<(typeof STORE_KINDS)[string]>>;
 
 const MS = 1_800_000_000_000;
+/** The replay's clock: after every conversion of the range. */
+const NOW = MS + 20_000;
 /** Credited conversions in the range: two full pages and a part. */
 const IN_RANGE = REPLAY_PAGE_ROWS * 2 + 7;
 
@@ -65,7 +67,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it('RP01 queues every credited conversion of the range once, a page a statement, the event loop turning between pages', async () => {
       const { store } = opened;
       const { value: queued, sent } = await watchStatements(store.db, () =>
-        store.requeueRange('env', 'd1', MS, MS + 10_000, MS),
+        store.requeueRange('env', 'd1', MS, MS + 10_000, NOW),
       );
       expect(queued).toBe(IN_RANGE);
       const rows = await store.db
@@ -92,19 +94,26 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         .set({ status: 'delivered', attempts: 1 })
         .where('conversion_id', '=', 'c00000')
         .execute();
-      expect(await store.requeueRange('env', 'd1', MS, MS + 10_000, MS + 5)).toBe(IN_RANGE);
+      expect(await store.requeueRange('env', 'd1', MS, MS + 10_000, NOW + 5)).toBe(IN_RANGE);
       const again = await store.db
         .selectFrom('outbox')
         .select(['status', 'attempts', 'next_attempt_at_ms'])
         .where('conversion_id', '=', 'c00000')
         .executeTakeFirstOrThrow();
       expect(again).toMatchObject({ status: 'pending', attempts: 0 });
-      expect(Number(again.next_attempt_at_ms)).toBe(MS + 5);
+      expect(Number(again.next_attempt_at_ms)).toBe(NOW + 5);
       const n = await store.db
         .selectFrom('outbox')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow();
       expect(Number(n.n)).toBe(IN_RANGE);
+    });
+
+    it('RP03 a range that ends in the future is replayed up to now only', async () => {
+      const { store } = opened;
+      // "now" a moment after the range's first conversions: later ones are not queued.
+      const n = await store.requeueRange('env', 'd1', MS, MS + 10_000, MS);
+      expect(n).toBe(300);
     });
   });
 }

@@ -28,6 +28,8 @@ export interface WalCheckpoint {
 /** SQLite's WAL checkpoints, run on the checkpointer's thread beside the event loop. */
 export interface WalControl {
   run(mode: 'PASSIVE' | 'TRUNCATE'): Promise<WalCheckpoint>;
+  /** Tells the operator (the server's log). */
+  warn(message: string): void;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface WalControl {
  * 10,000 rows, about 5,000 pages of WAL.
  */
 const COPY_EVERY_BATCHES = 10;
-/** Tries of the WAL's truncation on the thread, and the wait between (a writer or reader in the way). */
+/** Tries of the WAL's truncation on the thread, and the wait between them. */
 const TRUNCATE_TRIES = 200;
 const TRUNCATE_RETRY_MS = 50;
 
@@ -48,7 +50,11 @@ export class KyselyMaintenance implements MaintenancePort {
     readonly dialect: Dialect,
     private readonly touchWriter?: TouchWriter,
     private readonly wal?: WalControl,
+    private readonly truncateRetry = { tries: TRUNCATE_TRIES, waitMs: TRUNCATE_RETRY_MS },
   ) {}
+
+  /** A truncation of the WAL that found no free moment: the next purge tries it again. */
+  private truncateOwed = false;
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({
@@ -113,7 +119,7 @@ export class KyselyMaintenance implements MaintenancePort {
     report.impression_views = await purgeViews(run, c.touches_before_s * 1000);
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
-    if (report.touches + report.events > 0) await this.compact();
+    if (report.touches + report.events > 0 || this.truncateOwed) await this.compact();
     return report;
   }
 
@@ -156,9 +162,23 @@ export class KyselyMaintenance implements MaintenancePort {
       );
       return;
     }
-    if (await this.truncateOnThread()) return;
-    // No thread, or it never found the WAL free: the event loop's connection waits for it.
-    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
+    const onThread = await this.truncateOnThread();
+    if (onThread === 'done') {
+      this.truncateOwed = false;
+      return;
+    }
+    if (onThread === 'busy') {
+      // Not on the event loop instead: a reader that held an old snapshot this long would
+      // hold its connection as long, every request waiting behind it.
+      this.truncateOwed = true;
+      this.wal?.warn(
+        'the WAL could not be truncated after a purge or erasure (a long read or write was in the way); the next purge tries again',
+      );
+      return;
+    }
+    // No checkpointer thread: the event loop's connection waits for the moment itself.
+    const r = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.db);
+    this.truncateOwed = Number(r.rows[0]?.busy ?? 0) !== 0;
   }
 
   /**
@@ -167,18 +187,19 @@ export class KyselyMaintenance implements MaintenancePort {
    * it can without a lock, then tries the truncation, which needs a moment with no writer and
    * no reader of an older snapshot, until it finds one.
    */
-  private async truncateOnThread(): Promise<boolean> {
-    if (!this.wal) return false;
+  private async truncateOnThread(): Promise<'done' | 'busy' | 'no thread'> {
+    if (!this.wal) return 'no thread';
     try {
       await this.wal.run('PASSIVE');
-      for (let i = 0; i < TRUNCATE_TRIES; i++) {
+      for (let i = 0; i < this.truncateRetry.tries; i++) {
         const r = await this.wal.run('TRUNCATE');
-        if (r.busy === 0 && r.log === 0) return true;
-        await sleep(TRUNCATE_RETRY_MS);
+        if (r.busy === 0 && r.log === 0) return 'done';
+        await sleep(this.truncateRetry.waitMs);
       }
+      return 'busy';
     } catch {
       // The thread stopped.
+      return 'no thread';
     }
-    return false;
   }
 }

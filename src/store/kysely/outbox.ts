@@ -301,6 +301,9 @@ export class KyselyOutbox implements OutboxPort {
     now_ms: number,
   ): Promise<number> {
     let queued = 0;
+    // Up to now: pages of a range still open would pick up conversions ingest queues (and the
+    // worker may have leased) meanwhile, and queue them again.
+    const until = Math.min(to_ms, now_ms + 1);
     // The last conversion queued: pages follow (created_at_ms, conversion_id).
     let after: { at: number; id: string } | null = null;
     for (;;) {
@@ -312,7 +315,7 @@ export class KyselyOutbox implements OutboxPort {
         .where('dest_id', '=', dest_id)
         .where('attributed', '=', 1)
         .where('created_at_ms', '>=', from_ms)
-        .where('created_at_ms', '<', to_ms)
+        .where('created_at_ms', '<', until)
         .$if(from !== null, (q) => {
           const { at, id } = from as { at: number; id: string };
           // The bound on its own as well, so that the index range starts at the page.

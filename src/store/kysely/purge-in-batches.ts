@@ -79,15 +79,14 @@ export async function deleteInBatches(
 }
 
 /**
- * Deletes the events received before `before_ms`. Their index leads with the environment
+ * Deletes the events received before `before_ms` (SQLite; PostgreSQL drops whole day
+ * partitions, maintenance.ts). Their index leads with the environment
  * (`events_by_env_time`), so SQLite walks the environments on it and deletes each one's in
  * batches: `received_at_ms < ?` alone scanned the whole table, 400 days of events by default,
  * every hour even with nothing to delete (98 ms for 1,000,000 events).
  */
 export async function purgeEvents(run: PurgeRun, before_ms: number): Promise<number> {
-  const { db, dialect } = run;
-  if (dialect === 'postgres')
-    return deleteInBatches(run, 'events', sql`received_at_ms < ${before_ms}`);
+  const { db } = run;
   let deleted = 0;
   let after: string | null = null;
   for (;;) {

@@ -117,7 +117,10 @@ export class WalCheckpointer {
     { resolve: (r: CheckpointResult) => void; reject: (e: Error) => void }
   >();
 
+  private readonly onError?: (message: string) => void;
+
   constructor(file: string, opts: CheckpointerOptions) {
+    this.onError = opts.onError;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, {
       eval: true,
@@ -162,6 +165,11 @@ export class WalCheckpointer {
       this.worker.ref();
       this.worker.postMessage({ run: mode, id });
     });
+  }
+
+  /** Passes a message to the store's owner, as the thread's own failures are. */
+  warn(message: string): void {
+    this.onError?.(message);
   }
 
   private answer(id: number, result?: CheckpointResult, error?: string): void {
