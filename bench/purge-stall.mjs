@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { migratedSqlite } from './bench-database.mjs';
 import { childOutput } from './child-output.mjs';
 import { mdTable } from './single-event.mjs';
 
@@ -47,12 +48,7 @@ function cutoffs(nowMs) {
  * rows written in the order they arrived: the expired ones first.
  */
 async function seed(dataDir, { events, dedupKeys, touches, nowMs }) {
-  const { openSqliteStore, SQLITE_FILE } = await dist('store/sqlite/open-sqlite.js');
-  const store = openSqliteStore(dataDir);
-  await store.migrate();
-  await store.close();
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path.join(dataDir, SQLITE_FILE));
+  const db = await migratedSqlite(dataDir);
   const c = cutoffs(nowMs);
   const nowS = Math.floor(nowMs / 1000);
   const key = db.prepare('insert into dedup_keys values (?, ?, ?, ?, ?)');

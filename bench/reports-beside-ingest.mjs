@@ -12,8 +12,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { migratedSqlite } from './bench-database.mjs';
 import { median } from './busy-address.mjs';
 import { debianBinary } from './debian-binary.mjs';
 import {
@@ -28,9 +29,6 @@ import { children, cpuSeconds, startServer, stopServer } from './servers.mjs';
 import { mdTable } from './single-event.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
-const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const dist = (p) => import(pathToFileURL(path.join(ROOT, 'dist', p)).href);
-
 export const REPORT_CONVERSIONS = 300_000;
 const DAY_S = 86_400;
 const CAMPAIGNS = 50;
@@ -44,12 +42,7 @@ const REPORTED_ROW = 'pixeltrail /i, reports read back to back';
  * view counts), written straight into a migrated store: a month of a mid-sized shop.
  */
 async function seedConversions(dataDir, n) {
-  const { openSqliteStore, SQLITE_FILE } = await dist('store/sqlite/open-sqlite.js');
-  const store = openSqliteStore(dataDir);
-  await store.migrate();
-  await store.close();
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path.join(dataDir, SQLITE_FILE));
+  const db = await migratedSqlite(dataDir);
   const insert = db.prepare(
     `insert into conversions (conversion_id, dest_id, env_id, event_pk, event_name, event_id,
        event_time, value, currency, attributed, created_at_ms, attr_type, campaign_id,

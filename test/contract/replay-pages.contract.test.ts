@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPLAY_PAGE_ROWS } from '../../src/store/kysely/outbox.js';
+import { conversionRow } from '../helpers/conversion-row.js';
 import { watchStatements } from '../helpers/statement-turns.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
@@ -12,34 +13,14 @@ const NOW = MS + 20_000;
 /** Credited conversions in the range: two full pages and a part. */
 const IN_RANGE = REPLAY_PAGE_ROWS * 2 + 7;
 
-const row = (
-  conversion_id: string,
-  dest_id: string,
-  attributed: number,
-  created_at_ms: number,
-) => ({
-  conversion_id,
-  dest_id,
-  env_id: 'env',
-  event_pk: `pk-${conversion_id}`,
-  event_name: 'Purchase',
-  event_id: conversion_id,
-  event_time: Math.floor(created_at_ms / 1000),
-  value: 10,
-  currency: 'EUR',
-  attributed,
-  attribution: null,
-  reason: null,
-  created_at_ms,
-  attr_type: null,
-  campaign_id: null,
-  creative_id: null,
-  match_type: null,
-  is_test: 0,
-  dedup_row: 1,
-  fraud: null,
-  fraud_verdicts: null,
-});
+const row = (conversion_id: string, dest_id: string, attributed: number, created_at_ms: number) =>
+  conversionRow(conversion_id, dest_id, attributed, {
+    created_at_ms,
+    event_time: Math.floor(created_at_ms / 1000),
+    value: 10,
+    currency: 'EUR',
+    dedup_row: 1,
+  });
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`replay of a range on ${kind}`, () => {

@@ -1,33 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversionRow } from '../helpers/conversion-row.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();
 type Opened = Awaited<ReturnType<(typeof STORE_KINDS)[string]>>;
 
 /** One conversion row: a conversion has one per destination, credited or not. */
-const row = (conversion_id: string, dest_id: string, attributed: number) => ({
-  conversion_id,
-  dest_id,
-  env_id: 'env',
-  event_pk: `pk-${conversion_id}`,
-  event_name: 'Purchase',
-  event_id: conversion_id,
-  event_time: 1_700_000_000,
-  value: null,
-  currency: null,
-  attributed,
-  attribution: null,
-  reason: null,
-  created_at_ms: 0,
-  attr_type: null,
-  campaign_id: null,
-  creative_id: null,
-  match_type: null,
-  is_test: 0,
-  dedup_row: dest_id === 'd1' ? 1 : 0,
-  fraud: null,
-  fraud_verdicts: null,
-});
+const row = (conversion_id: string, dest_id: string, attributed: number) =>
+  conversionRow(conversion_id, dest_id, attributed);
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`/api/stats counts on ${kind}`, () => {

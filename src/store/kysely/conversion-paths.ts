@@ -4,6 +4,7 @@ import type { ConversionPathsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 import type { ConversionPathRecord, PathTouchRecord } from '../store.js';
+import { afterKey } from './keyset.js';
 import { eventFromRow } from './row-mappers.js';
 
 const num = (v: unknown): number => Number(v);
@@ -47,12 +48,7 @@ export class KyselyConversionPaths implements ConversionPathsPort {
         .where('event_time', '<', to_s)
         .$if(from !== null, (q) => {
           const { at, id } = from as { at: number; id: string };
-          return q.where((eb) =>
-            eb.or([
-              eb('event_time', '>', at),
-              eb.and([eb('event_time', '=', at), eb('conversion_id', '>', id)]),
-            ]),
-          );
+          return q.where(afterKey('event_time', 'conversion_id', at, id));
         })
         .orderBy('event_time')
         .orderBy('conversion_id')

@@ -8,6 +8,7 @@ import type { AttemptRecord, ClaimedDelivery, ClaimedJob, OutboxUpdate } from '.
 import { holdClaims } from './audience-sync-jobs.js';
 import { chunks } from './chunks.js';
 import { type ConversionRow, type EventRow, withRideAlong } from './ingest-sql.js';
+import { afterKey } from './keyset.js';
 import { heldBy, leaseFree, PENDING } from './outbox-claim.js';
 import { conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 
@@ -318,15 +319,9 @@ export class KyselyOutbox implements OutboxPort {
         .where('created_at_ms', '<', until)
         .$if(from !== null, (q) => {
           const { at, id } = from as { at: number; id: string };
-          // The bound on its own as well, so that the index range starts at the page.
           return q
             .where('created_at_ms', '>=', at)
-            .where((eb) =>
-              eb.or([
-                eb('created_at_ms', '>', at),
-                eb.and([eb('created_at_ms', '=', at), eb('conversion_id', '>', id)]),
-              ]),
-            );
+            .where(afterKey('created_at_ms', 'conversion_id', at, id));
         })
         .orderBy('created_at_ms')
         .orderBy('conversion_id')
