@@ -66,7 +66,30 @@ export async function evaluateKey(
 /**
    * Is this identifier in the audience now? One indexed row read while the stored answer
 
-  /** Re-evaluates the memberships whose windows may have flipped by now. */
+/**
+ * Evaluates each identifier not yet in `done` (a person's evaluation writes all their ids,
+ * which then go into `done`), in lanes, letting the event loop turn at `gate`.
+ */
+async function evaluateEach(
+  deps: MembershipDeps,
+  a: LoadedAudience,
+  keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  done: Set<string>,
+  gate: TurnGate,
+): Promise<void> {
+  await inLanes(
+    keys,
+    EVALUATION_LANES,
+    async (k) => {
+      if (done.has(`${k.key_type}:${k.key_value}`)) return;
+      const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
+      for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
+    },
+    gate,
+  );
+}
+
+/** Re-evaluates the memberships whose windows may have flipped by now. */
 export async function sweepAudience(
   deps: MembershipDeps,
   a: LoadedAudience,
@@ -80,17 +103,7 @@ export async function sweepAudience(
       SWEEP_BATCH,
     );
     if (due.length === 0) return;
-    const seen = new Set<string>();
-    await inLanes(
-      due,
-      EVALUATION_LANES,
-      async (k) => {
-        if (seen.has(`${k.key_type}:${k.key_value}`)) return;
-        const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
-        for (const r of rows) seen.add(`${r.key_type}:${r.key_value}`);
-      },
-      gate,
-    );
+    await evaluateEach(deps, a, due, new Set<string>(), gate);
     if (due.length < SWEEP_BATCH) return;
   }
 }
@@ -105,16 +118,7 @@ export async function recomputeMembers(deps: MembershipDeps, a: LoadedAudience):
   for (;;) {
     const page = await store.identifiersSince(a.record.env_id, since, after, RECOMPUTE_PAGE);
     if (page.length === 0) break;
-    await inLanes(
-      page,
-      EVALUATION_LANES,
-      async (k) => {
-        if (done.has(`${k.key_type}:${k.key_value}`)) return;
-        const { rows } = await evaluateKey(deps, a, k.key_type, k.key_value);
-        for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
-      },
-      gate,
-    );
+    await evaluateEach(deps, a, page, done, gate);
     after = page[page.length - 1];
   }
   // Members whose data is all older than the window were not listed above.

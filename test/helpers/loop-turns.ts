@@ -1,10 +1,8 @@
 /**
- * Runs `work` and counts the turns the event loop took (setImmediate callbacks) until it
- * settled: 0 when `work` never let the loop turn, as a synchronous SQLite read does.
+ * Counts the turns the event loop takes (setImmediate callbacks) from now until `stop()`:
+ * `turns()` is 0 while nothing has let the loop turn, as during a synchronous SQLite read.
  */
-export async function loopTurnsDuring<T>(
-  work: () => Promise<T>,
-): Promise<{ value: T; turns: number }> {
+export function countTurns(): { turns: () => number; stop: () => void } {
   let turns = 0;
   let running = true;
   const turn = () => {
@@ -12,10 +10,23 @@ export async function loopTurnsDuring<T>(
     if (running) setImmediate(turn);
   };
   setImmediate(turn);
+  return {
+    turns: () => turns,
+    stop: () => {
+      running = false;
+    },
+  };
+}
+
+/** Runs `work` and counts the turns the event loop took until it settled. */
+export async function loopTurnsDuring<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; turns: number }> {
+  const counter = countTurns();
   try {
     const value = await work();
-    return { value, turns };
+    return { value, turns: counter.turns() };
   } finally {
-    running = false;
+    counter.stop();
   }
 }

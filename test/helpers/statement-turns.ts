@@ -1,5 +1,6 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import { vi } from 'vitest';
+import { countTurns } from './loop-turns.js';
 
 /** A statement sent on a connection while `watchStatements` ran. */
 export interface SentStatement {
@@ -19,17 +20,11 @@ export async function watchStatements<T, D>(
   work: () => Promise<T>,
 ): Promise<{ value: T; sent: SentStatement[] }> {
   const sent: SentStatement[] = [];
-  let turn = 0;
-  let running = true;
-  const tick = () => {
-    turn++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
+  const counter = countTurns();
   const exec = db.getExecutor();
   const original = exec.executeQuery.bind(exec);
   const spy = vi.spyOn(exec, 'executeQuery').mockImplementation(async (q: CompiledQuery) => {
-    const at = turn;
+    const at = counter.turns();
     const r = await original(q);
     sent.push({ sql: q.sql, rows: Number(r.numAffectedRows ?? 0), turn: at });
     return r;
@@ -37,7 +32,7 @@ export async function watchStatements<T, D>(
   try {
     return { value: await work(), sent };
   } finally {
-    running = false;
+    counter.stop();
     spy.mockRestore();
   }
 }

@@ -18,10 +18,13 @@ import {
   purgeRun,
 } from './purge-in-batches.js';
 
-/** What one WAL checkpoint reported, in frames (sqlite/wal-checkpointer.ts). */
+/** What one `PRAGMA wal_checkpoint` reported, in WAL frames (pages). */
 export interface WalCheckpoint {
+  /** 1 when a lock was held (another checkpoint, a writer, an older reader) and not all done. */
   readonly busy: number;
+  /** Frames in the WAL. */
   readonly log: number;
+  /** Frames of the WAL now copied into the database file. */
   readonly checkpointed: number;
 }
 

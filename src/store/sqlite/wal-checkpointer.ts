@@ -1,15 +1,9 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { WalCheckpoint } from '../kysely/maintenance.js';
 
-/** What one `PRAGMA wal_checkpoint(PASSIVE)` reported, in WAL frames (pages). */
-export interface CheckpointResult {
-  /** 1 when another connection held the checkpoint lock and nothing was done. */
-  readonly busy: number;
-  /** Frames in the WAL. */
-  readonly log: number;
-  /** Frames of the WAL now copied into the database file. */
-  readonly checkpointed: number;
-}
+/** What one `PRAGMA wal_checkpoint` reported, in WAL frames (the store's own type). */
+export type CheckpointResult = WalCheckpoint;
 
 export interface CheckpointerOptions {
   /** Un-checkpointed WAL frames (pages) that start checkpointing. */
