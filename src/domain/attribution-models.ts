@@ -1,6 +1,9 @@
 import { cameAfter } from './clock-skew.js';
 import type { TouchKind } from './event.js';
+import type { Journey } from './markov-removal.js';
 import type { TrafficSource } from './traffic-source.js';
+
+export { type Journey, removalEffects } from './markov-removal.js';
 
 /** The multi-touch models of the attribution report (issue 9). */
 export const ATTRIBUTION_MODELS = [
@@ -179,91 +182,6 @@ export function creditPath(
     given += credit;
     out.push({ index, touch: touches[index], share, credit });
   });
-  return out;
-}
-
-/** A journey for the Markov model: channels in order, and whether it ended in a conversion. */
-export interface Journey {
-  channels: readonly string[];
-  converted: boolean;
-  /** How many journeys this one stands for (1; more when the journeys were sampled). */
-  weight?: number;
-}
-
-const START = '(start)';
-const CONV = '(conversion)';
-const NULL = '(null)';
-
-/** First-order transition counts START → c1 → … → CONV | NULL. */
-function transitions(journeys: readonly Journey[]): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>();
-  const add = (from: string, to: string, w: number) => {
-    const row = out.get(from) ?? new Map<string, number>();
-    row.set(to, (row.get(to) ?? 0) + w);
-    out.set(from, row);
-  };
-  for (const j of journeys) {
-    if (j.channels.length === 0) continue;
-    const states = [START, ...j.channels, j.converted ? CONV : NULL];
-    for (let i = 0; i + 1 < states.length; i++) add(states[i], states[i + 1], j.weight ?? 1);
-  }
-  return out;
-}
-
-/**
- * Probability of reaching CONV from START, with `removed` sending every step into it to
- * NULL instead. Solves x = Q·x + b over the transient states by Gaussian elimination, so
- * loops between channels are handled exactly rather than by simulation.
- */
-function conversionProbability(
-  graph: Map<string, Map<string, number>>,
-  removed: string | null,
-): number {
-  const states = [...graph.keys()].filter((s) => s !== removed);
-  const index = new Map(states.map((s, i) => [s, i]));
-  const n = states.length;
-  // Row i: x_i - Σ_j P(i,j)·x_j = P(i, CONV)
-  const m = states.map(() => new Array<number>(n + 1).fill(0));
-  states.forEach((s, i) => {
-    const row = graph.get(s) as Map<string, number>;
-    const total = [...row.values()].reduce((a, b) => a + b, 0);
-    m[i][i] = 1;
-    for (const [to, count] of row) {
-      const p = count / total;
-      if (to === CONV) m[i][n] += p;
-      else if (to !== NULL && to !== removed) m[i][index.get(to) as number] -= p;
-    }
-  });
-  for (let col = 0; col < n; col++) {
-    let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r][col]) > Math.abs(m[pivot][col])) pivot = r;
-    [m[col], m[pivot]] = [m[pivot], m[col]];
-    const p = m[col][col];
-    if (Math.abs(p) < 1e-15) continue;
-    for (let c = col; c <= n; c++) m[col][c] /= p;
-    for (let r = 0; r < n; r++) {
-      if (r === col || m[r][col] === 0) continue;
-      const f = m[r][col];
-      for (let c = col; c <= n; c++) m[r][c] -= f * m[col][c];
-    }
-  }
-  const s = index.get(START);
-  return s === undefined ? 0 : m[s][n];
-}
-
-/**
- * Markov-chain removal effect per channel (Anderl et al. 2016): 1 − P(conv without the
- * channel) / P(conv). The data-driven model weighs each touch by its channel's effect.
- */
-export function removalEffects(journeys: readonly Journey[]): Map<string, number> {
-  const graph = transitions(journeys);
-  const base = conversionProbability(graph, null);
-  const out = new Map<string, number>();
-  if (base <= 0) return out;
-  for (const c of graph.keys()) {
-    if (c === START) continue;
-    out.set(c, 1 - conversionProbability(graph, c) / base);
-  }
   return out;
 }
 
