@@ -58,8 +58,7 @@ function referenceEffects(journeys: readonly Journey[]): Map<string, number> {
   const base = probability(null);
   const out = new Map<string, number>();
   if (base <= 0) return out;
-  for (const s of counts.keys())
-    if (s !== 'S') out.set(s.slice(2), 1 - probability(s) / base);
+  for (const s of counts.keys()) if (s !== 'S') out.set(s.slice(2), 1 - probability(s) / base);
   return out;
 }
 
