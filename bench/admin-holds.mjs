@@ -48,6 +48,10 @@ function calls(base, now) {
       'GET /api/reports/attribution (30 days)',
       get(`/api/reports/attribution?env_id=${ENV_ID}&${range}`),
     ],
+    [
+      'GET /api/reports/attribution (30 days, every model, by campaign: the dashboard’s)',
+      get(`/api/reports/attribution?env_id=${ENV_ID}&model=all&${range}`),
+    ],
     ['GET /api/conversions (1,000)', get(`/api/conversions?env_id=${ENV_ID}&limit=1000`)],
     ['GET /api/touches (1,000)', get(`/api/touches?env_id=${ENV_ID}&limit=1000`)],
     [

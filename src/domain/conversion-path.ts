@@ -50,13 +50,21 @@ export interface MatchedTouch {
 export function collapseVisits<T extends { kind: TouchKind; touch_id: string; time: number }>(
   sorted: readonly T[],
 ): T[] {
+  return sorted.filter(visitStarts());
+}
+
+/**
+ * collapseVisits one touch at a time, for touches read in pages: answers whether each touch,
+ * given in time order, is kept (not the repeat of a visit).
+ */
+export function visitStarts(): (t: { kind: TouchKind; touch_id: string; time: number }) => boolean {
   const lastSeen = new Map<string, number>();
-  return sorted.filter((t) => {
+  return (t) => {
     if (t.kind !== 'visit') return true;
     const last = lastSeen.get(t.touch_id);
     lastSeen.set(t.touch_id, t.time);
     return last === undefined || t.time - last >= VISIT_SESSION_S;
-  });
+  };
 }
 
 /** What bounds a conversion path besides the touch being the person's (DESIGN §6). */

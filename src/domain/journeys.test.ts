@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { creditPath, type Journey, removalEffects } from './attribution-models.js';
 import type { Touch } from './event.js';
-import { journeyPerson, nonConvertingJourneys } from './journeys.js';
+import { JourneyBuilder, journeyPerson, nonConvertingJourneys } from './journeys.js';
 
 const times = (n: number, j: Journey): Journey[] => Array.from({ length: n }, () => j);
 
@@ -101,5 +102,38 @@ describe('data-driven attribution with non-converting journeys', () => {
     expect(
       journeyPerson({ anonymous_id: null, user_id: null, ip: '1.2.3.4', user_agent: null }),
     ).toBeNull();
+  });
+});
+
+describe('journeys built page by page (issue 22)', () => {
+  it('DJ07 touches added in pages give the journeys of one pass, whatever the page sizes', () => {
+    const touchArb = fc.record({
+      person: fc.constantFrom('p1', 'p2', 'p3', null),
+      kind: fc.constantFrom('impression' as const, 'click' as const, 'visit' as const),
+      id: fc.constantFrom('v1', 'v2', 'v3', 'v4', 'v5', 'v6'),
+      gap: fc.integer({ min: 0, max: 900 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(touchArb, { maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 10 }),
+        (specs, sizes) => {
+          let time = 0;
+          const ts = specs.map((x, i) => {
+            time += x.gap;
+            // Visits keep their id (their repeats collapse); ads get their own.
+            const touch_id = x.kind === 'visit' ? x.id : `t${i}`;
+            return touch({ kind: x.kind, touch_id, anonymous_id: x.person, time });
+          });
+          const converted = new Set(['t3', 'v2']);
+          const whole = nonConvertingJourneys(ts, converted, 3_000, 2);
+          const b = new JourneyBuilder(converted, 3_000);
+          for (let at = 0, k = 0; at < ts.length; at += sizes[k++ % sizes.length])
+            b.add(ts.slice(at, at + sizes[k % sizes.length]));
+          expect(b.finish(2)).toEqual(whole);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { countTurns } from '../../test/helpers/loop-turns.js';
+import { turnGate } from '../audiences/turn-gate.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../domain/attribution-models.js';
 import { DEFAULT_CHANNEL_SETTINGS } from '../domain/channel-rules.js';
 import { FxTable } from '../domain/fx-rates.js';
@@ -50,9 +52,9 @@ const fx = new FxTable([
 ]);
 
 describe('multi-touch report money', () => {
-  it('AT01 rows add up to the totals per currency and converted, under every model', () => {
+  it('AT01 rows add up to the totals per currency and converted, under every model', async () => {
     for (const model of ATTRIBUTION_MODELS) {
-      const r = attributionReport(paths, model as AttributionModel, fx, 'EUR');
+      const r = await attributionReport(paths, model as AttributionModel, fx, 'EUR');
       if (!('totals' in r) || 'models' in r) throw new Error('single model expected');
       const rows = r.rows as CampaignCredit[];
       const sum = (pick: (x: CampaignCredit) => number) => rows.reduce((t, x) => t + pick(x), 0);
@@ -68,8 +70,8 @@ describe('multi-touch report money', () => {
     }
   });
 
-  it('AT02 names the cross rate with its older leg date and what was left out', () => {
-    const r = attributionReport(paths, 'linear', fx, 'EUR');
+  it('AT02 names the cross rate with its older leg date and what was left out', async () => {
+    const r = await attributionReport(paths, 'linear', fx, 'EUR');
     expect(r.rates).toEqual([
       {
         from: 'USD',
@@ -91,8 +93,8 @@ describe('multi-touch report money', () => {
     ]);
   });
 
-  it('AT03 with no currency named and several currencies, revenue is null, never a sum', () => {
-    const r = attributionReport(paths, 'all', fx, null);
+  it('AT03 with no currency named and several currencies, revenue is null, never a sum', async () => {
+    const r = await attributionReport(paths, 'all', fx, null);
     expect(r.currency).toBeNull();
     expect(r.rates).toEqual([]);
     if (!('models' in r)) throw new Error('all models expected');
@@ -103,7 +105,7 @@ describe('multi-touch report money', () => {
       revenue_by_currency: { EUR: 100, USD: 17, XXX: 5 },
     });
     // One currency only: it is the report's, no rate needed.
-    const eurOnly = attributionReport(paths.slice(0, 1), 'linear', new FxTable([]), null);
+    const eurOnly = await attributionReport(paths.slice(0, 1), 'linear', new FxTable([]), null);
     expect(eurOnly).toMatchObject({ currency: 'EUR', totals: { revenue: 100 }, unconverted: [] });
   });
 });
@@ -180,9 +182,9 @@ describe('by channel, with costs (issue 23)', () => {
     },
   ];
 
-  it('AT10 rows by channel: Meta credit is Paid Social, the organic visit Organic Search, no touch is Direct; PayPal is ignored', () => {
+  it('AT10 rows by channel: Meta credit is Paid Social, the organic visit Organic Search, no touch is Direct; PayPal is ignored', async () => {
     const dimension = reportDimension('channel', env, DEFAULT_CHANNEL_SETTINGS, ps);
-    const r = attributionReport(ps, 'all', fx, 'EUR', { dimension, costs });
+    const r = await attributionReport(ps, 'all', fx, 'EUR', { dimension, costs });
     if (!('models' in r)) throw new Error('all models expected');
     const row = (k: string) => r.rows.find((x) => x.key === k);
     expect(row('Paid Social')?.first_touch).toMatchObject({ conversions: 1, revenue: 100 });
@@ -200,8 +202,8 @@ describe('by channel, with costs (issue 23)', () => {
     expect(r.totals.linear).toMatchObject({ conversions: 2, revenue: 150 });
   });
 
-  it('AT11 rows by source / medium and by campaign', () => {
-    const sm = attributionReport(ps, 'linear', fx, 'EUR', {
+  it('AT11 rows by source / medium and by campaign', async () => {
+    const sm = await attributionReport(ps, 'linear', fx, 'EUR', {
       dimension: reportDimension('source_medium', env, DEFAULT_CHANNEL_SETTINGS, ps),
       costs,
     });
@@ -214,7 +216,7 @@ describe('by channel, with costs (issue 23)', () => {
       'google / organic',
     ]);
     expect(sm.rows.find((x) => x.key === 'facebook / cpm')?.cost).toBe(40);
-    const byCampaign = attributionReport(ps, 'linear', fx, 'EUR', {
+    const byCampaign = await attributionReport(ps, 'linear', fx, 'EUR', {
       dimension: reportDimension('campaign', env, DEFAULT_CHANNEL_SETTINGS, ps),
       costs,
     });
@@ -246,15 +248,15 @@ describe('CPA and ROAS never divide partly converted money (issue 23 review, fin
     clicks: null,
   });
   const usd = new FxTable([{ date: '2026-11-01', from: 'USD', to: 'EUR', rate: 0.5 }]);
-  const single = (r: ReturnType<typeof attributionReport>) => {
+  const single = (r: Awaited<ReturnType<typeof attributionReport>>) => {
     if ('models' in r) throw new Error('one model expected');
     return r;
   };
   const row = (r: { rows: CampaignCredit[] }, k: string) => r.rows.find((x) => x.key === k);
 
-  it('AT12 a conversion in a currency with no rate: ROAS null with a note, under every model', () => {
+  it('AT12 a conversion in a currency with no rate: ROAS null with a note, under every model', async () => {
     const ps = [path('j1', DAY, 100, 'EUR', ['a']), path('j2', DAY, 2000, 'JPY', ['a'])];
-    const r = attributionReport(ps, 'all', usd, 'EUR', { costs: [cost('a', 50, 'EUR')] });
+    const r = await attributionReport(ps, 'all', usd, 'EUR', { costs: [cost('a', 50, 'EUR')] });
     if (!('models' in r)) throw new Error('all models expected');
     for (const m of ATTRIBUTION_MODELS) {
       const figures = [r.rows[0]?.[m as AttributionModel], r.totals[m as AttributionModel]];
@@ -273,10 +275,10 @@ describe('CPA and ROAS never divide partly converted money (issue 23 review, fin
     expect(r.notes.join(' ')).toMatch(/ratio_note/);
   });
 
-  it('AT13 a cost row with no rate: CPA and ROAS null with a note naming the rows', () => {
+  it('AT13 a cost row with no rate: CPA and ROAS null with a note naming the rows', async () => {
     const ps = [path('j1', DAY, 100, 'EUR', ['a']), path('j2', DAY, 60, 'EUR', ['b'])];
     const costs = [cost('a', 20, 'EUR'), cost('a', 10, 'GBP'), cost('b', 30, 'EUR')];
-    const r = single(attributionReport(ps, 'last_touch', usd, 'EUR', { costs }));
+    const r = single(await attributionReport(ps, 'last_touch', usd, 'EUR', { costs }));
     // Before: CPA 20 and ROAS 5 from the 20 EUR, the 10 GBP left out.
     expect(row(r, 'a')).toMatchObject({
       cost: 20,
@@ -293,10 +295,10 @@ describe('CPA and ROAS never divide partly converted money (issue 23 review, fin
     expect(r.totals.ratio_note).toMatch(/^cpa and roas are empty: 1 cost row \(GBP 10\)/);
   });
 
-  it('AT14 all money converted: CPA and ROAS as before, no note', () => {
+  it('AT14 all money converted: CPA and ROAS as before, no note', async () => {
     const ps = [path('j1', DAY, 100, 'EUR', ['a']), path('j2', DAY, 40, 'USD', ['a'])];
     const r = single(
-      attributionReport(ps, 'linear', usd, 'EUR', { costs: [cost('a', 60, 'USD')] }),
+      await attributionReport(ps, 'linear', usd, 'EUR', { costs: [cost('a', 60, 'USD')] }),
     );
     expect(r.totals).toMatchObject({
       revenue: 120,
@@ -308,5 +310,44 @@ describe('CPA and ROAS never divide partly converted money (issue 23 review, fin
       ratio_note: null,
     });
     expect(r.notes).toEqual([]);
+  });
+});
+
+describe('the report pauses for the event loop (issue 22)', () => {
+  // 400 conversions over 40 campaigns, every model: no budget left, so it pauses at each step.
+  const many = Array.from({ length: 400 }, (_, i) =>
+    path(`m${i}`, DAY + (i % 5) * D, i % 7, 'EUR', [`k${i % 40}`, `k${(i * 3) % 40}`]),
+  );
+
+  it('AT15 the same report, paused: the loop turns while the paths are credited and the graph solved', async () => {
+    const whole = await attributionReport(many, 'all', fx, 'EUR');
+    const counter = countTurns();
+    const paused = await attributionReport(many, 'all', fx, 'EUR', { pause: turnGate(0) });
+    counter.stop();
+    expect(paused).toEqual(whole);
+    // Each model credits 400 paths; the data-driven one also solves 41 states.
+    expect(counter.turns()).toBeGreaterThan(ATTRIBUTION_MODELS.length * many.length);
+    const unpaused = countTurns();
+    await attributionReport(many, 'all', fx, 'EUR');
+    unpaused.stop();
+    expect(unpaused.turns()).toBe(0);
+  });
+});
+
+describe('a data-driven graph over its bound (issue 22)', () => {
+  it('AT16 the least-visited campaigns share one state, and the report says so', async () => {
+    // 12 campaigns, a graph of at most 5 states: k0…k3 keep theirs (the most visited), 8 share one.
+    const ps = Array.from({ length: 60 }, (_, i) =>
+      path(`g${i}`, DAY, 10, 'EUR', [`k${i % 12}`, `k${i % 4}`]),
+    );
+    const r = await attributionReport(ps, 'data_driven', fx, 'EUR', { markov_states: 5 });
+    expect(r.notes).toContain(
+      'data_driven: the 8 campaign rows with the fewest touches share one state of the Markov graph, which holds at most 5, and so one removal effect',
+    );
+    // Every conversion is still credited in full.
+    if (!('totals' in r) || 'models' in r) throw new Error('single model expected');
+    expect(r.totals.conversions).toBeCloseTo(60, 9);
+    const under = await attributionReport(ps, 'data_driven', fx, 'EUR');
+    expect(under.notes.some((n) => n.startsWith('data_driven:'))).toBe(false);
   });
 });

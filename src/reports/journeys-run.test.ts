@@ -112,9 +112,9 @@ describe('non-converting journeys in the attribution report', () => {
 
   it('DJ06 with them, the data-driven report gives A less of the A → B sales (1/3 → 1/4)', async () => {
     const fx = new FxTable([]);
-    const rowA = (r: ReturnType<typeof attributionReport>) =>
+    const rowA = (r: Awaited<ReturnType<typeof attributionReport>>) =>
       (r.rows as CampaignCredit[]).find((x) => x.campaign_id === 'A') as CampaignCredit;
-    const only = attributionReport(paths, 'data_driven', fx, null);
+    const only = await attributionReport(paths, 'data_driven', fx, null);
     expect(rowA(only).conversions).toBeCloseTo(10 / 3, 5);
     const read = await nonConvertingPaths(
       memoryStore([...paths, later], touches),
@@ -122,7 +122,7 @@ describe('non-converting journeys in the attribution report', () => {
       paths,
       ...range,
     );
-    const all = attributionReport(paths, 'data_driven', fx, null, {
+    const all = await attributionReport(paths, 'data_driven', fx, null, {
       non_converting: read.journeys,
     });
     expect(rowA(all).conversions).toBeCloseTo(10 / 4, 5);

@@ -1,5 +1,5 @@
 import type { Touch } from '../domain/event.js';
-import { type NonConvertingPath, nonConvertingJourneys } from '../domain/journeys.js';
+import { JourneyBuilder, type NonConvertingPath } from '../domain/journeys.js';
 import type { ConversionPathRecord, Store } from '../store/store.js';
 
 /**
@@ -41,20 +41,19 @@ export async function nonConvertingPaths(
   const later = await store.listConversionPaths(env_id, to_s, to_s + lookback);
   const converted = new Set<string>();
   for (const p of [...paths, ...later]) for (const t of p.touches) converted.add(t.touch_id);
-  const touches: Touch[] = [];
+  // Each page is added as it comes, so the work runs between the reads, never in one go.
+  const journeys = new JourneyBuilder(converted, lookback);
+  let read = 0;
   let after = null;
   do {
     const page = await store.journeyTouches(env_id, from_s, to_s, after, TOUCH_PAGE);
-    touches.push(...page.touches);
+    journeys.add(page.touches);
+    read += page.touches.length;
     after = page.next;
-  } while (after && touches.length < maxTouches);
+  } while (after && read < maxTouches);
   const sample =
     after === null
       ? 1
-      : Math.min(1, touches.length / (await store.estimateJourneyTouches(env_id, from_s, to_s)));
-  return {
-    journeys: nonConvertingJourneys(touches, converted, lookback, 1 / sample),
-    touches: touches.length,
-    sample,
-  };
+      : Math.min(1, read / (await store.estimateJourneyTouches(env_id, from_s, to_s)));
+  return { journeys: journeys.finish(1 / sample), touches: read, sample };
 }

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { turnGate } from '../../audiences/turn-gate.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../../domain/attribution-models.js';
 import { parseDurationMs } from '../../domain/duration.js';
 import { FxTable, mergeFxRates } from '../../domain/fx-rates.js';
@@ -94,13 +95,15 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         costs,
         spend_currency: env.reporting_currency ?? NO_CURRENCY,
         non_converting: read?.journeys,
+        // Crediting runs on the event loop: it pauses every 10 ms for pixels and events.
+        pause: turnGate(),
       };
       const base = { env_id: q.env_id, from, to, conversions: paths.length };
       const fx = new FxTable(mergeFxRates(s.config.fx_rates, await s.store.listFxRates()));
       return {
         model,
         ...base,
-        ...attributionReport(paths, model as AttributionModel | 'all', fx, currency, opts),
+        ...(await attributionReport(paths, model as AttributionModel | 'all', fx, currency, opts)),
         ...(read && {
           journeys: {
             converting: paths.length,
