@@ -1,4 +1,3 @@
-import type { Touch } from '../domain/event.js';
 import { JourneyBuilder, type NonConvertingPath } from '../domain/journeys.js';
 import type { ConversionPathRecord, Store } from '../store/store.js';
 
