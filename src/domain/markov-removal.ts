@@ -29,6 +29,9 @@ export interface RemovalEffects {
   merged: number;
 }
 
+/** Journeys read between two pauses of the steps (about 1 ms of work). */
+const JOURNEYS_PER_STEP = 2_000;
+
 const START = '(start)';
 const CONV = '(conversion)';
 const NULL = '(null)';
@@ -37,10 +40,16 @@ const NULL = '(null)';
  * The state of each channel: the `limit - 1` most visited keep their own (visits weighted,
  * ties by name so a report is the same every time), the rest share OTHER_CHANNELS.
  */
-function statesOf(journeys: readonly Journey[], limit: number): Map<string, string> {
+function* statesOf(
+  journeys: readonly Journey[],
+  limit: number,
+): Generator<void, Map<string, string>> {
   const visits = new Map<string, number>();
-  for (const j of journeys)
+  for (let i = 0; i < journeys.length; i++) {
+    const j = journeys[i];
     for (const c of j.channels) visits.set(c, (visits.get(c) ?? 0) + (j.weight ?? 1));
+    if ((i + 1) % JOURNEYS_PER_STEP === 0) yield;
+  }
   const channels = [...visits.keys()];
   if (channels.length <= limit) return new Map(channels.map((c) => [c, c]));
   channels.sort(
@@ -50,17 +59,19 @@ function statesOf(journeys: readonly Journey[], limit: number): Map<string, stri
 }
 
 /** First-order transition counts START → c1 → … → CONV | NULL, channels as their states. */
-function transitions(
+function* transitions(
   journeys: readonly Journey[],
   stateOf: ReadonlyMap<string, string>,
-): Map<string, Map<string, number>> {
+): Generator<void, Map<string, Map<string, number>>> {
   const out = new Map<string, Map<string, number>>([[START, new Map()]]);
   const add = (from: string, to: string, w: number) => {
     const row = out.get(from) ?? new Map<string, number>();
     row.set(to, (row.get(to) ?? 0) + w);
     out.set(from, row);
   };
-  for (const j of journeys) {
+  for (let i = 0; i < journeys.length; i++) {
+    const j = journeys[i];
+    if ((i + 1) % JOURNEYS_PER_STEP === 0) yield;
     if (j.channels.length === 0) continue;
     const w = j.weight ?? 1;
     let from = START;
@@ -131,8 +142,8 @@ export function* removalEffectSteps(
   journeys: readonly Journey[],
   limit = MARKOV_STATE_LIMIT,
 ): Generator<void, RemovalEffects> {
-  const stateOf = statesOf(journeys, limit);
-  const graph = transitions(journeys, stateOf);
+  const stateOf = yield* statesOf(journeys, limit);
+  const graph = yield* transitions(journeys, stateOf);
   const states = [...graph.keys()];
   const index = new Map(states.map((s, i) => [s, i]));
   const n = states.length;

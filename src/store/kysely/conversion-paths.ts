@@ -12,9 +12,10 @@ const num = (v: unknown): number => Number(v);
 /**
  * Paths read a page at a time, with a turn of the event loop between pages. The rows come
  * from the read thread, but are received and parsed on the event loop: 50,000 paths in one
- * read held it 215-274 ms; a page of 5,000 about a tenth of that.
+ * read held it 215-274 ms; a page of 5,000 about a tenth of that, and 2,000 under 10 ms (the
+ * dashboard's model=all report held it 25-39 ms in all, where pages of 5,000 left 67 ms).
  */
-export const PATH_PAGE_ROWS = 5_000;
+export const PATH_PAGE_ROWS = 2_000;
 
 function pathFromRow(r: Selectable<ConversionPathsTable>): ConversionPathRecord {
   return {
