@@ -20,6 +20,7 @@ import { childOutput } from './child-output.mjs';
 import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { debianBinary } from './debian-binary.mjs';
 import { backlogLines, backlogServer, claimRounds } from './delivery-backlog.mjs';
+import { MARKOV_JOURNEYS, markovLines, markovRemoval } from './markov-removal.mjs';
 import {
   DEST_ID,
   ENV_ID,
@@ -135,6 +136,9 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         each expired); 0 skips it [${PURGE_EVENTS}]
   --admin-touches N     touches seeded (and a tenth as many conversions) for the admin calls
                         timed beside a SQLite server; 0 skips it [${ADMIN_TOUCHES}]
+  --markov-journeys N   journeys the data-driven model's removal effects are timed on, at
+                        50 to 3,000 channels, against one solve per channel (in process);
+                        0 skips it [${MARKOV_JOURNEYS}]
   --tag-loads N         page loads per variant for the tag's main-thread time in Chromium;
                         0 skips it [15]
   --keep                keep the temporary data folder and logs
@@ -172,6 +176,7 @@ function options() {
       'report-conversions': { type: 'string', default: String(REPORT_CONVERSIONS) },
       'purge-events': { type: 'string', default: String(PURGE_EVENTS) },
       'admin-touches': { type: 'string', default: String(ADMIN_TOUCHES) },
+      'markov-journeys': { type: 'string', default: String(MARKOV_JOURNEYS) },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -217,6 +222,7 @@ function options() {
     reportConversions: values.profile ? 0 : num('report-conversions', 0),
     purgeEvents: values.profile ? 0 : num('purge-events', 0),
     adminTouches: values.profile ? 0 : num('admin-touches', 0),
+    markovJourneys: values.profile ? 0 : num('markov-journeys', 0),
   };
 }
 
@@ -1125,6 +1131,11 @@ async function main() {
       admin = await adminHolds({ touches: opts.adminTouches, log });
     } else if (opts.adminTouches > 0) skipped.push('admin calls beside the server (SQLite only)');
     else skipped.push('admin calls beside the server (--admin-touches 0)');
+    let markov = null;
+    if (opts.markovJourneys > 0) {
+      log('data-driven removal effects:');
+      markov = await markovRemoval({ journeys: opts.markovJourneys, baselineMax: 400, log });
+    } else skipped.push('the data-driven model as channels grow (--markov-journeys 0)');
     if (events.length > 0) memory.push(['after the events runs', rssMiB(pixeltrail.child.pid)]);
     let attribution = null;
     if (opts.attributionTouches > 0) {
@@ -1167,6 +1178,7 @@ async function main() {
       }),
       ...purgeLines(purge, purgeSizes),
       ...adminHoldsLines(admin),
+      ...markovLines(markov),
       ...extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     ]);
     process.stdout.write(`\n${text}`);
