@@ -182,8 +182,28 @@ describe('by channel, with costs (issue 23)', () => {
     },
   ];
 
+  it('AT17 by channel, the report paused gives the same rows; the loop turns while touches are keyed', async () => {
+    const whole = await attributionReport(ps, 'all', fx, 'EUR', {
+      dimension: await reportDimension('channel', env, DEFAULT_CHANNEL_SETTINGS, ps),
+      costs,
+    });
+    const counter = countTurns();
+    const dimension = await reportDimension(
+      'channel',
+      env,
+      DEFAULT_CHANNEL_SETTINGS,
+      ps,
+      turnGate(0),
+    );
+    const keyed = counter.turns();
+    counter.stop();
+    // One turn after each path at least (the campaign rows of costs key every touch).
+    expect(keyed).toBeGreaterThanOrEqual(ps.length);
+    expect(await attributionReport(ps, 'all', fx, 'EUR', { dimension, costs })).toEqual(whole);
+  });
+
   it('AT10 rows by channel: Meta credit is Paid Social, the organic visit Organic Search, no touch is Direct; PayPal is ignored', async () => {
-    const dimension = reportDimension('channel', env, DEFAULT_CHANNEL_SETTINGS, ps);
+    const dimension = await reportDimension('channel', env, DEFAULT_CHANNEL_SETTINGS, ps);
     const r = await attributionReport(ps, 'all', fx, 'EUR', { dimension, costs });
     if (!('models' in r)) throw new Error('all models expected');
     const row = (k: string) => r.rows.find((x) => x.key === k);
@@ -204,7 +224,7 @@ describe('by channel, with costs (issue 23)', () => {
 
   it('AT11 rows by source / medium and by campaign', async () => {
     const sm = await attributionReport(ps, 'linear', fx, 'EUR', {
-      dimension: reportDimension('source_medium', env, DEFAULT_CHANNEL_SETTINGS, ps),
+      dimension: await reportDimension('source_medium', env, DEFAULT_CHANNEL_SETTINGS, ps),
       costs,
     });
     if ('models' in sm) throw new Error('one model expected');
@@ -217,7 +237,7 @@ describe('by channel, with costs (issue 23)', () => {
     ]);
     expect(sm.rows.find((x) => x.key === 'facebook / cpm')?.cost).toBe(40);
     const byCampaign = await attributionReport(ps, 'linear', fx, 'EUR', {
-      dimension: reportDimension('campaign', env, DEFAULT_CHANNEL_SETTINGS, ps),
+      dimension: await reportDimension('campaign', env, DEFAULT_CHANNEL_SETTINGS, ps),
       costs,
     });
     if ('models' in byCampaign) throw new Error('one model expected');

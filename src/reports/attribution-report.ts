@@ -19,6 +19,7 @@ import { NO_CAMPAIGN_KEY } from '../domain/touch-channel.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
 import { CreditMoney, type UnconvertedCredit, type UsedRate } from './attribution-money.js';
 import { type CostFigures, CostTable } from './cost-rows.js';
+import { drive, each, NEVER, type Pause } from './pausing.js';
 import { BY_CAMPAIGN, type ReportDimension } from './report-dimension.js';
 import { reportCurrency } from './report-money.js';
 
@@ -76,28 +77,6 @@ export interface ReportOptions {
   pause?: Pause;
   /** Most states of the data-driven model's graph (MARKOV_STATE_LIMIT; less in tests). */
   markov_states?: number;
-}
-
-type Pause = () => Promise<void> | undefined;
-const NEVER: Pause = () => undefined;
-
-/** Runs `steps` to the end, waiting wherever `pause` asks. */
-async function drive<T>(steps: Generator<void, T>, pause: Pause): Promise<T> {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    const p = pause();
-    if (p) await p;
-  }
-}
-
-/** Calls `fn` on each item, waiting wherever `pause` asks. */
-async function each<T>(items: readonly T[], fn: (t: T, i: number) => void, pause: Pause) {
-  for (let i = 0; i < items.length; i++) {
-    fn(items[i], i);
-    const p = pause();
-    if (p) await p;
-  }
 }
 
 interface RowSum {

@@ -79,6 +79,8 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
       const from = Math.floor(parseTimeMs(q.from, 'from') / 1000);
       const to = Math.floor(parseTimeMs(q.to, 'to') / 1000);
       const paths = await s.store.listConversionPaths(q.env_id, from, to);
+      // The report's work runs on the event loop: it pauses every 10 ms for pixels and events.
+      const pause = turnGate();
       const { settings } = await channelSettingsOf(s.store, env);
       // Costs of every UTC day the range touches.
       const costs = await s.store.listCosts(
@@ -91,12 +93,11 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
       const read = dda ? await nonConvertingPaths(s.store, q.env_id, paths, from, to) : null;
       const opts = {
         half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined,
-        dimension: reportDimension(by, env, settings, paths),
+        dimension: await reportDimension(by, env, settings, paths, pause),
         costs,
         spend_currency: env.reporting_currency ?? NO_CURRENCY,
         non_converting: read?.journeys,
-        // Crediting runs on the event loop: it pauses every 10 ms for pixels and events.
-        pause: turnGate(),
+        pause,
       };
       const base = { env_id: q.env_id, from, to, conversions: paths.length };
       const fx = new FxTable(mergeFxRates(s.config.fx_rates, await s.store.listFxRates()));
