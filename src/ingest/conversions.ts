@@ -301,7 +301,7 @@ export async function processEvent(
       // A server copy vouches for a browser copy of the same event.
       const vouched = !!e.verified && !merged.verified;
       if (vouched) merged.verified = e.verified;
-      await tx.updateDuplicate(stored.pk, merged);
+      await tx.updateDuplicate(stored.pk, merged, changed || vouched ? ctx.nowMs : undefined);
       if (changed || vouched) {
         await linkIdentities(tx, merged);
         if (env) await reattribute(tx, stored, merged, env, ctx, a);

@@ -30,6 +30,8 @@ export interface EventsTable {
   event_id: string;
   event_time: number;
   received_at_ms: number;
+  /** When a later copy last merged into it (ms); null until one does (0041). */
+  updated_at_ms: number | null;
   source: string;
   anonymous_id: string | null;
   user_id: string | null;

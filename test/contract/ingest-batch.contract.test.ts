@@ -3,7 +3,7 @@ import { parseConfig } from '../../src/config/config-parse.js';
 import type { EnvironmentConfig } from '../../src/domain/config-types.js';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import { type BatchContext, processBatch } from '../../src/ingest/ingest-pipeline.js';
-import type { Store } from '../../src/store/store.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { dedupKey } from '../helpers/stored-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
@@ -81,7 +81,7 @@ function event(
 
 for (const [kind, open] of Object.entries(STORE_KINDS)) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`ingest batches on ${kind}`, () => {
-    let store: Store;
+    let store: KyselyStore;
     let dispose: () => Promise<void>;
     beforeAll(async () => {
       ({ store, dispose } = await open());
@@ -125,6 +125,23 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(conversions[0]?.attribution?.imp_id).toBe('IMP-1');
       // An attributed conversion is queued for its destination, once.
       expect(await deliveriesOf(conversions[0]?.conversion_id as string)).toHaveLength(1);
+    });
+
+    it('IB01b a later copy that adds to the event records when it merged (an erasure searches it again); one that adds nothing does not', async () => {
+      await batch([event('Purchase', 'ib-1b', { anonymous_id: 'ib-cookie-1b' })]);
+      await batch([event('Purchase', 'ib-1b', { anonymous_id: 'ib-cookie-1b' })]);
+      const mergedAt = async () => {
+        const { ev } = await stored('ib-1b');
+        const row = await store.db
+          .selectFrom('events')
+          .select('updated_at_ms')
+          .where('pk', '=', ev?.pk as string)
+          .executeTakeFirstOrThrow();
+        return row.updated_at_ms === null ? null : Number(row.updated_at_ms);
+      };
+      expect(await mergedAt()).toBeNull();
+      await batch([event('Purchase', 'ib-1b', { email_sha256: 'e'.repeat(64) })]);
+      expect(await mergedAt()).toBe(NOW_MS);
     });
 
     it('IB02 an identify then a purchase in one request: the purchase matches the linked cookie', async () => {

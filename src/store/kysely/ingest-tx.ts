@@ -194,7 +194,7 @@ export class KyselyIngestTx implements IngestTx {
     return (await this.findDedup(env_id, event_name, event_id))?.event_pk ?? null;
   }
 
-  async updateDuplicate(pk: string, merged: TrackedEvent) {
+  async updateDuplicate(pk: string, merged: TrackedEvent, changed_at_ms?: number) {
     const ms = receivedMsOfKey(pk);
     await this.db
       .updateTable('events')
@@ -205,6 +205,7 @@ export class KyselyIngestTx implements IngestTx {
         value: merged.properties.value ?? null,
         currency: merged.properties.currency ?? null,
         duplicate_count: eb('duplicate_count', '+', 1),
+        ...(changed_at_ms === undefined ? {} : { updated_at_ms: changed_at_ms }),
       }))
       .where('pk', '=', pk)
       .$if(ms !== null, (q) => q.where('received_at_ms', '=', ms as number))

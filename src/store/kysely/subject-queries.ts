@@ -1,11 +1,4 @@
-import {
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type SqlBool,
-  sql,
-  type Transaction,
-} from 'kysely';
+import { type Kysely, type Selectable, type SqlBool, sql, type Transaction } from 'kysely';
 import type { Touch } from '../../domain/event.js';
 import { conversionIdOf } from '../../domain/event-key.js';
 import type { Database } from '../schema.js';
@@ -29,6 +22,30 @@ const CHUNK = 500;
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/**
+ * What a first read of the person found, outside the erasure's transaction (on SQLite, on the
+ * read thread, off the event loop). The person's e-mail and phone hashes and cookie ids are
+ * found only in the events' JSON, by a scan of the environment's events (400 days of them):
+ * inside the write transaction that scan held a SQLite server's event loop 40-90 ms on 30,000
+ * events, and grew with every event kept. The transaction then searches the JSON only of the
+ * events received, or merged into by a later copy, from RESCAN_MS before the scan on, and
+ * reads by key the events the scan found.
+ */
+export interface EventScan {
+  /** Events received or merged into before this (ms) were searched for `needles` by the scan. */
+  before_ms: number;
+  /** The values searched for: the person's e-mail and phone hashes and browser ids. */
+  needles: ReadonlySet<string>;
+  /** The events the scan found. */
+  pks: readonly string[];
+}
+
+/**
+ * How far before a scan's start the transaction searches the JSON again: an event is received
+ * a moment before it commits, and several servers' clocks differ by a little.
+ */
+export const RESCAN_MS = 10 * 60_000;
+
 interface Resolved {
   user_ids: Set<string>;
   emails: Set<string>;
@@ -41,7 +58,7 @@ interface Resolved {
  * events carry. Links only tie keys to browser ids: a server event with an email and a user id
  * but no browser id makes none, and the touches under that user id are still the person's.
  */
-async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
+async function resolve(db: Db, k: SubjectKeys, scan?: EventScan): Promise<Resolved> {
   const r: Resolved = {
     user_ids: new Set(k.user_id ? [k.user_id] : []),
     emails: new Set(k.email_sha256 ? [k.email_sha256] : []),
@@ -50,7 +67,7 @@ async function resolve(db: Db, k: SubjectKeys): Promise<Resolved> {
   };
   for (let round = 0; round < LINK_ROUNDS; round++) {
     await followLinks(db, k.env_id, r);
-    if (!addCarried(r, await findEvents(db, k.env_id, r))) break;
+    if (!addCarried(r, await findEvents(db, k.env_id, r, scan))) break;
   }
   return r;
 }
@@ -113,37 +130,71 @@ function belongs(e: StoredEvent, r: Resolved): boolean {
   );
 }
 
-/** Rows of `touches` or `events` under one of the person's user ids or browser ids. */
-function byPersonIds(
-  eb: ExpressionBuilder<Database, 'touches' | 'events'>,
-  r: Resolved,
-): Expression<SqlBool>[] {
-  const uids = [...r.user_ids];
-  const anons = [...r.anonymous_ids];
-  return [
-    ...(uids.length > 0 ? [eb('user_id', 'in', uids)] : []),
-    ...(anons.length > 0 ? [eb('anonymous_id', 'in', anons)] : []),
-  ];
-}
-
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** A LIKE pattern for a JSON string value equal to `v`. */
+const needle = (v: string) => `%"${likeEscape(v)}"%`;
 
-async function findEvents(db: Db, env_id: string, r: Resolved): Promise<StoredEvent[]> {
+async function findEvents(
+  db: Db,
+  env_id: string,
+  r: Resolved,
+  scan?: EventScan,
+): Promise<StoredEvent[]> {
+  const values = [...r.emails, ...r.phones, ...r.anonymous_ids];
+  if (values.length === 0 && r.user_ids.size === 0) return [];
+  const byPk = new Map<string, StoredEvent>();
+  const add = (rows: readonly Selectable<Database['events']>[]) => {
+    for (const row of rows) {
+      const e = eventFromRow(row);
+      if (belongs(e, r)) byPk.set(e.pk, e);
+    }
+  };
+  // The columns first, each on its own index.
+  const ids = [
+    ['user_id', [...r.user_ids]],
+    ['anonymous_id', [...r.anonymous_ids]],
+  ] as const;
+  for (const [col, all] of ids)
+    for (const part of chunks(all, CHUNK))
+      add(
+        await db
+          .selectFrom('events')
+          .selectAll()
+          .where('env_id', '=', env_id)
+          .where(col, 'in', part)
+          .execute(),
+      );
   // Hashes and cookie ids live in the event's JSON: a LIKE finds candidates, `belongs` decides.
-  const needles = [...r.emails, ...r.phones, ...r.anonymous_ids].map((v) => `%"${likeEscape(v)}"%`);
-  if (needles.length === 0 && r.user_ids.size === 0) return [];
-  const rows = await db
-    .selectFrom('events')
-    .selectAll()
-    .where('env_id', '=', env_id)
-    .where((eb) =>
-      eb.or([
-        ...byPersonIds(eb, r),
-        ...needles.map((n) => eb('data', 'like', sql<string>`${n} escape '\\'`)),
-      ]),
-    )
-    .execute();
-  return rows.map(eventFromRow).filter((e) => belongs(e, r));
+  // With a scan, what it searched is searched again only where it may have changed.
+  const fresh = scan ? values.filter((v) => !scan.needles.has(v)) : values;
+  const seen = scan ? values.filter((v) => scan.needles.has(v)) : [];
+  // `since`: on the index of receipts, or of merges (events_by_update), from that time on.
+  const like = (
+    vs: readonly string[],
+    since: 'received_at_ms' | 'updated_at_ms' | null,
+    since_ms: number,
+  ) =>
+    db
+      .selectFrom('events')
+      .selectAll()
+      .where('env_id', '=', env_id)
+      .$if(since !== null, (q) => q.where(since as 'received_at_ms', '>=', since_ms))
+      .where((eb) =>
+        eb.or(vs.map((v) => eb('data', 'like', sql<string>`${needle(v)} escape '\\'`))),
+      )
+      .execute();
+  if (fresh.length > 0) add(await like(fresh, null, 0));
+  if (scan && seen.length > 0) {
+    const since = scan.before_ms - RESCAN_MS;
+    add(await like(seen, 'received_at_ms', since));
+    add(await like(seen, 'updated_at_ms', since));
+    for (const part of chunks([...scan.pks], CHUNK))
+      add(await db.selectFrom('events').selectAll().where('pk', 'in', part).execute());
+  }
+  // In the order they were received, as the scan of the table read them.
+  return [...byPk.values()].sort(
+    (a, b) => a.received_at_ms - b.received_at_ms || (a.pk < b.pk ? -1 : 1),
+  );
 }
 
 /**
@@ -206,8 +257,13 @@ export async function findSubject(db: Db, k: SubjectKeys): Promise<SubjectData> 
   return findResolved(db, k, await resolve(db, k));
 }
 
-async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<SubjectData> {
-  const events = await findEvents(db, k.env_id, r);
+async function findResolved(
+  db: Db,
+  k: SubjectKeys,
+  r: Resolved,
+  scan?: EventScan,
+): Promise<SubjectData> {
+  const events = await findEvents(db, k.env_id, r, scan);
   const pks = events.map((e) => e.pk);
   const conversions = [];
   for (const part of chunks(pks, CHUNK)) {
@@ -241,6 +297,20 @@ async function findResolved(db: Db, k: SubjectKeys, r: Resolved): Promise<Subjec
 }
 
 /**
+ * The first read of an erasure, outside its transaction: the person's ids and events as of
+ * now. `started_ms`: a time before the read began, on the clock events are received by.
+ */
+export async function scanSubject(db: Db, k: SubjectKeys, started_ms: number): Promise<EventScan> {
+  const r = await resolve(db, k);
+  const events = await findEvents(db, k.env_id, r);
+  return {
+    before_ms: started_ms,
+    needles: new Set([...r.emails, ...r.phones, ...r.anonymous_ids]),
+    pks: events.map((e) => e.pk),
+  };
+}
+
+/**
  * Deletes every row of one person, in one transaction, and queues their removal from the
  * platform audiences they were sent to; answers counts per table and the removals queued.
  */
@@ -249,9 +319,10 @@ export async function eraseSubject(
   k: SubjectKeys,
   removals: ErasureRemovals,
   now_ms: number,
+  scan?: EventScan,
 ): Promise<Erasure> {
-  const r = await resolve(db, k);
-  const found = await findResolved(db, k, r);
+  const r = await resolve(db, k, scan);
+  const found = await findResolved(db, k, r, scan);
   const pks = found.events.map((e) => e.pk);
   const outboxIds = found.deliveries.map((d) => d.id);
   const convIds = [...new Set(found.conversions.map((c) => c.conversion_id))];

@@ -5,7 +5,7 @@ import type { Database } from '../schema.js';
 import type { Erasure, ErasureRemovals, SubjectData, SubjectKeys } from '../store.js';
 import { holdClaims } from './audience-sync-jobs.js';
 import type { KyselyMaintenance } from './maintenance.js';
-import { eraseSubject, findSubject } from './subject-queries.js';
+import { eraseSubject, findSubject, scanSubject } from './subject-queries.js';
 
 /** Data-subject requests over Kysely. */
 export class KyselySubjects implements SubjectsPort {
@@ -14,9 +14,9 @@ export class KyselySubjects implements SubjectsPort {
     private readonly dialect: Dialect,
     private readonly maintenance: KyselyMaintenance,
     /**
-     * Where an access request reads (SQLite: the read thread). Hashed e-mails and phones are
-     * found in the events' JSON by a scan of the environment's events: 92 ms for 50,000 events
-     * on the event loop, and it grows with the 400 days kept.
+     * Where an access request and an erasure's first read run (SQLite: the read thread).
+     * Hashed e-mails and phones are found in the events' JSON by a scan of the environment's
+     * events: 92 ms for 50,000 events on the event loop, and it grows with the 400 days kept.
      */
     private readonly readDb: Kysely<Database> = db,
   ) {}
@@ -30,12 +30,15 @@ export class KyselySubjects implements SubjectsPort {
     removals: ErasureRemovals,
     now_ms: number,
   ): Promise<Erasure> {
+    // The person's events are looked for first on the read thread (a scan of the JSON of
+    // every event); the transaction then reads them by id and searches only recent JSON.
+    const scan = await scanSubject(this.readDb, keys, now_ms);
     const erasure = await this.db.transaction().execute(async (trx) => {
       // No worker claims a sync batch while the erasure reads which ones may have reached a
       // platform and takes the person out of the others: a claim in between would send them
       // with no removal queued.
       await holdClaims(trx, this.dialect);
-      return eraseSubject(trx, keys, removals, now_ms);
+      return eraseSubject(trx, keys, removals, now_ms, scan);
     });
     await this.maintenance.compact();
     return erasure;

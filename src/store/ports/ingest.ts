@@ -61,7 +61,11 @@ export interface IngestTx {
     received_at_ms: number,
     stale_before: number,
   ): Promise<string | null>;
-  updateDuplicate(pk: string, merged: TrackedEvent): Promise<void>;
+  /**
+   * Stores the merge of a later copy. `changed_at_ms`: when the copy added to the event (its
+   * ids, say), recorded for an erasure's second search (0041); absent when it added nothing.
+   */
+  updateDuplicate(pk: string, merged: TrackedEvent, changed_at_ms?: number): Promise<void>;
   linkIdentity(
     env_id: string,
     links: ReadonlyArray<{ key_type: string; key_value: string }>,
