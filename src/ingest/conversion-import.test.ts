@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { countTurns } from '../../test/helpers/loop-turns.js';
 import type { TrackedEvent } from '../domain/event.js';
 import { sha256Hex } from '../domain/identity.js';
 import {
@@ -158,6 +159,20 @@ describe('CSV import of offline conversions', () => {
     expect(report).toMatchObject({ rows: n, accepted: n, errors: [] });
     expect(s.chunks).toEqual([IMPORT_CHUNK_ROWS, IMPORT_CHUNK_ROWS, 7]);
     expect(seen.at(-1)).toBe(n);
+  });
+
+  it('IM12 a file given whole lets the event loop turn after each chunk it stores (issue 22)', async () => {
+    // The store answers at once, as SQLite's does: only the import itself can make turns.
+    const s = fakeStore();
+    const n = IMPORT_CHUNK_ROWS * 5;
+    const lines = ['order_id,time,value,currency'];
+    for (let i = 0; i < n; i++) lines.push(`t${i},1768900000,1,EUR`);
+    const counter = countTurns();
+    const report = await importConversions(lines.join('\n'), options(s.record));
+    counter.stop();
+    expect(report).toMatchObject({ rows: n, accepted: n });
+    expect(s.chunks).toHaveLength(5);
+    expect(counter.turns()).toBeGreaterThanOrEqual(5);
   });
 
   it('IM06 an fbclid column becomes fbc; a malformed file stops there, keeping what came before', async () => {
