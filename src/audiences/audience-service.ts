@@ -2,10 +2,13 @@ import { VersionPoller } from '../config/version-poller.js';
 import { type ParseResult, parseRules, usesTouches } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { each } from '../pacing/pausing.js';
+import { turnGate } from '../pacing/turn-gate.js';
 import type {
   AudienceRecord,
   AudienceSchedule,
   ErasureRemovals,
+  ExportIds,
   MemberKeyType,
 } from '../store/store.js';
 import {
@@ -400,7 +403,11 @@ export class AudienceService {
 
   /** Hashed identifiers of the members (not the held-out ones), one row per person. */
   async exportRows(a: LoadedAudience) {
-    return (await exposedMembers(this.deps, a)).map(exportIds);
+    const members = await exposedMembers(this.deps, a);
+    const rows: ExportIds[] = [];
+    // A SHA-256 a member: 26,000 of them held the event loop about 50 ms in one go.
+    await each(members, (m) => rows.push(exportIds(m)), turnGate());
+    return rows;
   }
 
   /** Queues the add and remove batches that bring the platform in line (see planSync). */

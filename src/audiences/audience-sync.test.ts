@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { countTurns } from '../../test/helpers/loop-turns.js';
 import type { DestinationConfig } from '../domain/config-types.js';
-import { erasureRemovals } from './audience-sync.js';
+import type { MembershipRow, Store } from '../store/store.js';
+import type { LoadedAudience } from './audience.js';
+import { erasureRemovals, planSync } from './audience-sync.js';
 
 const person = (n: number, email: boolean) => ({
   person: `u:${n}`,
@@ -52,5 +55,51 @@ describe('erasureRemovals', () => {
     const persons = [person(1, true)];
     expect(plan([{ ...hold, dest_id: 'gone', persons }])).toEqual([]);
     expect(plan([{ ...hold, dest_id: 'hook', persons }])).toEqual([]);
+  });
+});
+
+describe('planSync (issue 22)', () => {
+  it('AS01 lets the event loop turn while it hashes and compares the members, and plans the same', async () => {
+    // 3,000 members, none synced yet; the store answers at once, as SQLite's does.
+    const members: MembershipRow[] = Array.from({ length: 3_000 }, (_, i) => ({
+      key_type: 'user_id',
+      key_value: `m${i}`,
+      person: `u:m${i}`,
+      member: true,
+      changes_at: null,
+      email_sha256: `${i}`.padStart(64, 'e'),
+      phone_sha256: null,
+      phone_e164_sha256: null,
+    }));
+    let added = 0;
+    const store = {
+      audienceMembers: async () => members,
+      syncedPersons: async () => [],
+      enqueueAudienceSync: async (_e: string, _d: string, _jobs: unknown[], adds: unknown[]) => {
+        added = adds.length;
+        return 1;
+      },
+    } as unknown as Store;
+    const a = { record: { env_id: 'env', id: 'aud' } } as unknown as LoadedAudience;
+    const dest = { id: 'tt', type: 'tiktok' } as DestinationConfig;
+    // A clock that moves 1 ms each time it is read: the 10 ms budget runs out every few
+    // members, whatever the speed of the box.
+    const realNow = performance.now.bind(performance);
+    let now = 0;
+    performance.now = () => ++now;
+    const counter = countTurns();
+    let plan: Awaited<ReturnType<typeof planSync>>;
+    try {
+      plan = await planSync({ store, nowMs: () => 0, newId: (p) => `${p}${++seq}` }, a, dest, {
+        audience_id: 'tt-aud',
+      } as never);
+    } finally {
+      counter.stop();
+      performance.now = realNow;
+    }
+    expect(plan).toMatchObject({ added: 3_000, removed: 0, skipped: 0 });
+    expect(added).toBe(3_000);
+    // Each of the three passes over the members turns the loop; in one go it never would.
+    expect(counter.turns()).toBeGreaterThan(3);
   });
 });

@@ -3,6 +3,8 @@ import type { JobHandler } from '../delivery/job-handler.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import { classifyAttempt, type DeliveryVerdict } from '../domain/delivery-policy.js';
 import { sha256Hex } from '../domain/identity.js';
+import { each } from '../pacing/pausing.js';
+import { turnGate } from '../pacing/turn-gate.js';
 import type { Store } from '../store/store.js';
 import {
   AUDIENCE_SYNC_KIND,
@@ -104,14 +106,27 @@ export async function planSync(
   const platform = dest.type as ExportPlatform;
   // Held-out people are not members as far as the platform knows: one synced before the
   // holdout began (or before the fraction grew) is removed like one who left.
-  const members = (await exposedMembers(deps, a)).map((m) => ({
-    person: m.person,
-    ids: exportIds(m),
-  }));
+  // A SHA-256 and two JSON texts a member, paced: a scheduled sync of 26,000 members would
+  // otherwise hold the event loop for as long as they take, no pixel or event answered.
+  const pause = turnGate();
+  const members: Array<{ person: string; ids: ExportIds }> = [];
+  await each(
+    await exposedMembers(deps, a),
+    (m) => members.push({ person: m.person, ids: exportIds(m) }),
+    pause,
+  );
   const synced = await store.syncedPersons(env_id, id, dest.id);
-  const held = new Map(synced.map((s) => [s.person, JSON.stringify(s.ids)]));
+  const held = new Map<string, string>();
+  await each(synced, (s) => held.set(s.person, JSON.stringify(s.ids)), pause);
   const current = new Set(members.map((m) => m.person));
-  const changed = members.filter((m) => held.get(m.person) !== JSON.stringify(m.ids));
+  const changed: typeof members = [];
+  await each(
+    members,
+    (m) => {
+      if (held.get(m.person) !== JSON.stringify(m.ids)) changed.push(m);
+    },
+    pause,
+  );
   const adds = changed.filter((m) => sendable(platform, m.ids));
   const removes = synced.filter((s) => !current.has(s.person));
   const batch = { newId: deps.newId, platform, audience_id: id, target };

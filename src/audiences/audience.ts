@@ -2,8 +2,8 @@ import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { Holdout, HoldoutGroup } from '../domain/holdout.js';
+import { type TurnGate, turnGate } from '../pacing/turn-gate.js';
 import type { AudienceRecord, MemberKeyType, PersonIds, Store } from '../store/store.js';
-import { type TurnGate, turnGate } from './turn-gate.js';
 
 // What an audience is to the rest of the code: its loaded form, the identifiers that make
 // someone's membership worth re-evaluating, and the service's dependencies. The service

@@ -1,4 +1,5 @@
 import { evaluate, longestWindowS } from '../domain/audience-rules.js';
+import { type TurnGate, turnGate } from '../pacing/turn-gate.js';
 import type { MemberKeyType, MembershipRow } from '../store/store.js';
 import {
   type AudienceServiceDeps,
@@ -6,7 +7,6 @@ import {
   inLanes,
   type LoadedAudience,
 } from './audience.js';
-import { type TurnGate, turnGate } from './turn-gate.js';
 
 // Who is in an audience: one person evaluated against the rules and the answer written under
 // every id they have; a whole audience recomputed; the rows whose windows may have flipped.

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { countTurns } from '../../test/helpers/loop-turns.js';
-import { turnGate } from '../audiences/turn-gate.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../domain/attribution-models.js';
 import { DEFAULT_CHANNEL_SETTINGS } from '../domain/channel-rules.js';
 import { FxTable } from '../domain/fx-rates.js';
+import { turnGate } from '../pacing/turn-gate.js';
 import type { ConversionPathRecord } from '../store/store.js';
 import { attributionReport, type CampaignCredit } from './attribution-report.js';
 import { reportDimension } from './report-dimension.js';

@@ -16,10 +16,10 @@ import {
 import { type MoneyByCurrency, NO_CURRENCY } from '../domain/money.js';
 import { type MoneyRatios, moneyRatios, RATIO_NOTE } from '../domain/money-ratios.js';
 import { NO_CAMPAIGN_KEY } from '../domain/touch-channel.js';
+import { drive, each, NEVER, type Pause } from '../pacing/pausing.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
 import { CreditMoney, type UnconvertedCredit, type UsedRate } from './attribution-money.js';
 import { type CostFigures, CostTable } from './cost-rows.js';
-import { drive, each, NEVER, type Pause } from './pausing.js';
 import { BY_CAMPAIGN, type ReportDimension } from './report-dimension.js';
 import { reportCurrency } from './report-money.js';
 

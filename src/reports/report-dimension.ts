@@ -12,8 +12,8 @@ import {
   type TouchDimension,
   touchKey,
 } from '../domain/touch-channel.js';
+import { each, NEVER, type Pause } from '../pacing/pausing.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
-import { each, NEVER, type Pause } from './pausing.js';
 
 /** The direct row of a source / medium report (GA4's name for it). */
 export const DIRECT_SOURCE_MEDIUM = '(direct) / (none)';

@@ -1,11 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { turnGate } from '../../audiences/turn-gate.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../../domain/attribution-models.js';
 import { parseDurationMs } from '../../domain/duration.js';
 import { FxTable, mergeFxRates } from '../../domain/fx-rates.js';
 import { isCurrencyCode, NO_CURRENCY } from '../../domain/money.js';
 import { TOUCH_DIMENSIONS, type TouchDimension } from '../../domain/touch-channel.js';
+import { turnGate } from '../../pacing/turn-gate.js';
 import { attributionReport } from '../../reports/attribution-report.js';
 import { channelSettingsOf } from '../../reports/channel-settings.js';
 import { nonConvertingPaths } from '../../reports/journeys-run.js';

@@ -2,7 +2,7 @@
  * Work on the event loop that lets it turn (issue 22). On SQLite every query is synchronous
  * and a report's arithmetic never waits on anything, so a report over 30,000 conversions held
  * a server's event loop for hundreds of milliseconds, no pixel or event answered. The work
- * asks `pause` after each step; the route passes a TurnGate (audiences/turn-gate.ts), which
+ * asks `pause` after each step; the route passes a TurnGate (turn-gate.ts), which
  * answers a promise of the next turn once 10 ms have passed.
  */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inLanes } from './audience.js';
+import { inLanes } from '../audiences/audience.js';
 import { turnGate } from './turn-gate.js';
 
 describe('turnGate', () => {
