@@ -15,17 +15,30 @@ export interface Journey {
 
 /**
  * Most channel states one graph holds. The work is cubic in the states (one matrix inverse):
- * about 0.2 s at 500 and 1.5 s at 1,000 on a 2-core box. Channels are report keys (campaigns,
- * source / medium pairs), and anyone can send an impression naming a new campaign: without a
- * bound, a report over thousands of them would take hours and gigabytes.
+ * about 0.35 s at 500 and 2.7 s at 1,000 on a 2-core box (bench/markov-removal.mjs).
+ * Channels are report keys (campaigns, source / medium pairs), and anyone can send an
+ * impression naming a new campaign: without a bound, a report over thousands of them would
+ * take hours and gigabytes.
  */
 export const MARKOV_STATE_LIMIT = 1_000;
-/** The state the least-visited channels share when there are more than the limit. */
-export const OTHER_CHANNELS = '(other channels)';
+/**
+ * The state the least-visited channels share when there are more than the limit; no report
+ * key can be it (a NUL never reaches one), so no campaign named so is taken for it.
+ */
+export const OTHER_CHANNELS = '\u0000(other channels)';
 
-/** Removal effect per channel, and how many channels share OTHER_CHANNELS' state. */
+/** Removal effects, per channel and per state, and how many channels share OTHER_CHANNELS. */
 export interface RemovalEffects {
+  /** Per channel: a merged channel has its state's. */
   effects: Map<string, number>;
+  /** The state of each channel: itself, or OTHER_CHANNELS. */
+  stateOf: Map<string, string>;
+  /**
+   * Per state. Credit is shared by state: the touches of a path in merged channels split
+   * one effect between them, as the touches of one channel do, instead of each bringing it.
+   */
+  byState: Map<string, number>;
+  /** Channels merged into OTHER_CHANNELS (0 when there are no effects at all). */
   merged: number;
 }
 
@@ -168,15 +181,15 @@ export function* removalEffectSteps(
   }
   const s = index.get(START) as number;
   const effects = new Map<string, number>();
-  const merged = [...stateOf.values()].filter((st) => st === OTHER_CHANNELS).length;
-  if (!(x[s] > 0)) return { effects, merged };
-  const ofState = new Map<string, number>();
+  const byState = new Map<string, number>();
+  if (!(x[s] > 0)) return { effects, stateOf, byState, merged: 0 };
   for (const [st, k] of index) {
     if (st === START) continue;
-    ofState.set(st, (inv[s * n + k] * x[k]) / (inv[k * n + k] * x[s]));
+    byState.set(st, (inv[s * n + k] * x[k]) / (inv[k * n + k] * x[s]));
   }
-  for (const [channel, st] of stateOf) effects.set(channel, ofState.get(st) as number);
-  return { effects, merged };
+  for (const [channel, st] of stateOf) effects.set(channel, byState.get(st) as number);
+  const merged = [...stateOf.values()].filter((st) => st === OTHER_CHANNELS).length;
+  return { effects, stateOf, byState, merged };
 }
 
 /** Runs the steps to the end, without pausing. */

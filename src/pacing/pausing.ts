@@ -6,8 +6,10 @@
  * answers a promise of the next turn once 10 ms have passed.
  */
 
+import type { TurnGate } from './turn-gate.js';
+
 /** Answers a promise to await when the event loop is due a turn, else nothing. */
-export type Pause = () => Promise<void> | undefined;
+export type Pause = TurnGate;
 
 /** Never pauses: the work runs in one go (tests, callers with nothing else to serve). */
 export const NEVER: Pause = () => undefined;

@@ -367,6 +367,16 @@ describe('a data-driven graph over its bound (issue 22)', () => {
     // Every conversion is still credited in full.
     if (!('totals' in r) || 'models' in r) throw new Error('single model expected');
     expect(r.totals.conversions).toBeCloseTo(60, 9);
+    // Touches in two merged campaigns split their state's effect, as two touches of one
+    // campaign would: k0's credit is the same with k5 and k9 apart or named alike.
+    const mixed = [...ps, path('mix', DAY, 90, 'EUR', ['k0', 'k5', 'k9'])];
+    const alike = [...ps, path('mix', DAY, 90, 'EUR', ['k0', 'k5', 'k5'])];
+    const rowOf = async (paths: typeof ps) => {
+      const rep = await attributionReport(paths, 'data_driven', fx, 'EUR', { markov_states: 5 });
+      if (!('totals' in rep) || 'models' in rep) throw new Error('single model expected');
+      return rep.rows.find((x) => x.key === 'k0')?.revenue;
+    };
+    expect(await rowOf(mixed)).toBeCloseTo((await rowOf(alike)) as number, 9);
     const under = await attributionReport(ps, 'data_driven', fx, 'EUR');
     expect(under.notes.some((n) => n.startsWith('data_driven:'))).toBe(false);
   });

@@ -163,7 +163,14 @@ async function creditSums(
     );
     markov = await drive(removalEffectSteps(journeys, opts.markov_states), pause);
   }
-  const removal_effects = markov?.effects;
+  // Data-driven shares are weighed by state: merged channels split their state's effect.
+  const byState = markov?.byState;
+  const stateKey = markov
+    ? (t: PathTouch) => {
+        const k = dim.keyOf(t);
+        return markov.stateOf.get(k) ?? k;
+      }
+    : dim.keyOf;
   const rows = new Map<string, RowSum>();
   const credit = (
     path: number,
@@ -194,8 +201,8 @@ async function creditSums(
       const credits = creditPath(model, mp, {
         lookback_s: p.lookback_s,
         half_life_s: opts.half_life_s,
-        removal_effects,
-        key_of: dim.keyOf,
+        removal_effects: byState,
+        key_of: stateKey,
       });
       const currency = p.currency ?? NO_CURRENCY;
       const day = Math.floor(p.event_time / DAY_S);

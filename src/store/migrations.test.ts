@@ -50,7 +50,7 @@ describe('migrations', () => {
       '0038_views_per_destination',
       '0039_conversions_by_event_dropped',
       '0040_outbox_lanes',
-      '0041_event_updates',
+      '0041_event_merges',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

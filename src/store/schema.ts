@@ -30,8 +30,6 @@ export interface EventsTable {
   event_id: string;
   event_time: number;
   received_at_ms: number;
-  /** When a later copy last merged into it (ms); null until one does (0041). */
-  updated_at_ms: number | null;
   source: string;
   anonymous_id: string | null;
   user_id: string | null;
@@ -44,6 +42,13 @@ export interface EventsTable {
   traffic: string | null;
   /** 1 when the event carried a test code (0032_lift_reads), as `conversions.is_test`. */
   is_test: Generated<number>;
+}
+
+/** A later copy merged into a stored event, changing its JSON (0041; kept three days). */
+export interface EventMergesTable {
+  merged_at_ms: number;
+  env_id: string;
+  pk: string;
 }
 
 export interface DedupKeysTable {
@@ -181,6 +186,7 @@ export interface TouchDaysTable {
 export interface Database extends AudienceTables, PostbackTables {
   touches: TouchesTable;
   events: EventsTable;
+  event_merges: EventMergesTable;
   dedup_keys: DedupKeysTable;
   import_keys: ImportKeysTable;
   identity_links: IdentityLinksTable;

@@ -205,11 +205,17 @@ export class KyselyIngestTx implements IngestTx {
         value: merged.properties.value ?? null,
         currency: merged.properties.currency ?? null,
         duplicate_count: eb('duplicate_count', '+', 1),
-        ...(changed_at_ms === undefined ? {} : { updated_at_ms: changed_at_ms }),
       }))
       .where('pk', '=', pk)
       .$if(ms !== null, (q) => q.where('received_at_ms', '=', ms as number))
       .execute();
+    // What an erasure under way searches again (0041).
+    if (changed_at_ms !== undefined)
+      await this.db
+        .insertInto('event_merges')
+        .values({ merged_at_ms: changed_at_ms, env_id: merged.env_id, pk })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
   }
 
   async linkIdentity(

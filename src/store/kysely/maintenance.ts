@@ -42,6 +42,8 @@ export interface WalControl {
  * 10,000 rows, about 5,000 pages of WAL.
  */
 const COPY_EVERY_BATCHES = 10;
+/** How long past the dedup window the record of a merge is kept (event_merges, 0041). */
+const MERGES_KEPT_PAST_DEDUP_S = 86_400;
 /** Tries of the WAL's truncation on the thread, and the wait between them. */
 const TRUNCATE_TRIES = 200;
 const TRUNCATE_RETRY_MS = 50;
@@ -120,6 +122,12 @@ export class KyselyMaintenance implements MaintenancePort {
     report.import_keys = await purgeImportKeys(run, c.events_before_ms);
     report.apple_postbacks = await purgePostbacks(run, c);
     report.impression_views = await purgeViews(run, c.touches_before_s * 1000);
+    // Merges an erasure may search again: a day past the 48 h in which copies merge (0041).
+    await deleteInBatches(
+      run,
+      'event_merges',
+      sql`merged_at_ms < ${(c.dedup_before_s - MERGES_KEPT_PAST_DEDUP_S) * 1000}`,
+    );
     // Expired rows carry ids and (hashed) IPs: they must not linger in the files either.
     // (Dropped PostgreSQL partitions leave nothing behind; deleted rows need a VACUUM.)
     if (report.touches + report.events > 0 || this.truncateOwed) await this.compact();

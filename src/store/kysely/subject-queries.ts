@@ -28,8 +28,8 @@ type Db = Kysely<Database> | Transaction<Database>;
  * found only in the events' JSON, by a scan of the environment's events (400 days of them):
  * inside the write transaction that scan held a SQLite server's event loop 40-90 ms on 30,000
  * events, and grew with every event kept. The transaction then searches the JSON only of the
- * events received, or merged into by a later copy, from RESCAN_MS before the scan on, and
- * reads by key the events the scan found.
+ * events received, or merged into by a later copy (event_merges), from RESCAN_MS before the
+ * scan on, and reads by key the events the scan found.
  */
 export interface EventScan {
   /** Events received or merged into before this (ms) were searched for `needles` by the scan. */
@@ -41,10 +41,12 @@ export interface EventScan {
 }
 
 /**
- * How far before a scan's start the transaction searches the JSON again: an event is received
- * a moment before it commits, and several servers' clocks differ by a little.
+ * How far before a scan's start the transaction searches the JSON again: an event is stamped
+ * received when its transaction begins, and commits a moment later, or up to SQLite's 10 s
+ * busy timeout later when another process (an import from the command line) holds the file.
+ * The erasure uses a scan on SQLite only, where every writer shares this machine's clock.
  */
-export const RESCAN_MS = 10 * 60_000;
+export const RESCAN_MS = 60_000;
 
 interface Resolved {
   user_ids: Set<string>;
@@ -168,17 +170,22 @@ async function findEvents(
   // With a scan, what it searched is searched again only where it may have changed.
   const fresh = scan ? values.filter((v) => !scan.needles.has(v)) : values;
   const seen = scan ? values.filter((v) => scan.needles.has(v)) : [];
-  // `since`: on the index of receipts, or of merges (events_by_update), from that time on.
-  const like = (
-    vs: readonly string[],
-    since: 'received_at_ms' | 'updated_at_ms' | null,
-    since_ms: number,
-  ) =>
+  // `since`: only the events received, or merged into (event_merges), from then on.
+  const like = (vs: readonly string[], since: 'received' | 'merged' | null, since_ms: number) =>
     db
       .selectFrom('events')
       .selectAll()
       .where('env_id', '=', env_id)
-      .$if(since !== null, (q) => q.where(since as 'received_at_ms', '>=', since_ms))
+      .$if(since === 'received', (q) => q.where('received_at_ms', '>=', since_ms))
+      .$if(since === 'merged', (q) =>
+        q.where('pk', 'in', (eb) =>
+          eb
+            .selectFrom('event_merges')
+            .select('pk')
+            .where('env_id', '=', env_id)
+            .where('merged_at_ms', '>=', since_ms),
+        ),
+      )
       .where((eb) =>
         eb.or(vs.map((v) => eb('data', 'like', sql<string>`${needle(v)} escape '\\'`))),
       )
@@ -186,8 +193,8 @@ async function findEvents(
   if (fresh.length > 0) add(await like(fresh, null, 0));
   if (scan && seen.length > 0) {
     const since = scan.before_ms - RESCAN_MS;
-    add(await like(seen, 'received_at_ms', since));
-    add(await like(seen, 'updated_at_ms', since));
+    add(await like(seen, 'received', since));
+    add(await like(seen, 'merged', since));
     for (const part of chunks([...scan.pks], CHUNK))
       add(await db.selectFrom('events').selectAll().where('pk', 'in', part).execute());
   }

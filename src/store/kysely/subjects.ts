@@ -30,9 +30,13 @@ export class KyselySubjects implements SubjectsPort {
     removals: ErasureRemovals,
     now_ms: number,
   ): Promise<Erasure> {
-    // The person's events are looked for first on the read thread (a scan of the JSON of
-    // every event); the transaction then reads them by id and searches only recent JSON.
-    const scan = await scanSubject(this.readDb, keys, now_ms);
+    // SQLite: the person's events are looked for first on the read thread (a scan of the
+    // JSON of every event); the transaction then reads them by key and searches only the
+    // JSON received or merged into since. PostgreSQL scans inside the transaction, as it
+    // always did: it holds no event loop, and its servers' clocks (received_at_ms,
+    // merged_at_ms) need not agree with this one's.
+    const scan =
+      this.dialect === 'sqlite' ? await scanSubject(this.readDb, keys, now_ms) : undefined;
     const erasure = await this.db.transaction().execute(async (trx) => {
       // No worker claims a sync batch while the erasure reads which ones may have reached a
       // platform and takes the person out of the others: a claim in between would send them
