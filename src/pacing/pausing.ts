@@ -36,3 +36,15 @@ export async function each<T>(
     if (p) await p;
   }
 }
+
+/**
+ * `pause`, stopping the work once `signal` is aborted: the next pause throws its reason. A
+ * multi-touch report near its bound is seconds of work; a client that has gone (a tab closed,
+ * the dashboard's filters changed) should not keep it running.
+ */
+export function abortable(pause: Pause, signal: AbortSignal): Pause {
+  return () => {
+    signal.throwIfAborted();
+    return pause();
+  };
+}

@@ -3,6 +3,7 @@ import { countTurns } from '../../test/helpers/loop-turns.js';
 import { ATTRIBUTION_MODELS, type AttributionModel } from '../domain/attribution-models.js';
 import { DEFAULT_CHANNEL_SETTINGS } from '../domain/channel-rules.js';
 import { FxTable } from '../domain/fx-rates.js';
+import { abortable } from '../pacing/pausing.js';
 import { turnGate } from '../pacing/turn-gate.js';
 import type { ConversionPathRecord } from '../store/store.js';
 import { attributionReport, type CampaignCredit } from './attribution-report.js';
@@ -351,6 +352,27 @@ describe('the report pauses for the event loop (issue 22)', () => {
     await attributionReport(many, 'all', fx, 'EUR');
     unpaused.stop();
     expect(unpaused.turns()).toBe(0);
+  });
+});
+
+describe('a report whose client has gone', () => {
+  it('AT19 stops at its next pause with the reason, crediting no further', async () => {
+    const many = Array.from({ length: 400 }, (_, i) =>
+      path(`q${i}`, DAY, 10, 'EUR', [`k${i % 40}`, `k${(i * 7) % 40}`]),
+    );
+    const gone = new AbortController();
+    const reason = new Error('the client closed the request');
+    let pauses = 0;
+    const gate = turnGate(0);
+    const counted = () => {
+      // The client leaves after the report's tenth pause.
+      if (++pauses === 10) gone.abort(reason);
+      return gate();
+    };
+    await expect(
+      attributionReport(many, 'all', fx, 'EUR', { pause: abortable(counted, gone.signal) }),
+    ).rejects.toBe(reason);
+    expect(pauses).toBe(10);
   });
 });
 

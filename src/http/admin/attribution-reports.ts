@@ -5,6 +5,7 @@ import { parseDurationMs } from '../../domain/duration.js';
 import { FxTable, mergeFxRates } from '../../domain/fx-rates.js';
 import { isCurrencyCode, NO_CURRENCY } from '../../domain/money.js';
 import { TOUCH_DIMENSIONS, type TouchDimension } from '../../domain/touch-channel.js';
+import { abortable } from '../../pacing/pausing.js';
 import { turnGate } from '../../pacing/turn-gate.js';
 import { attributionReport } from '../../reports/attribution-report.js';
 import { channelSettingsOf } from '../../reports/channel-settings.js';
@@ -46,7 +47,7 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         querystring: AttributionQuery,
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       const env = s.environment(q.env_id);
       if (!env) throw new HttpError(404, 'not_found', `no environment ${q.env_id}`);
@@ -79,8 +80,14 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
       const from = Math.floor(parseTimeMs(q.from, 'from') / 1000);
       const to = Math.floor(parseTimeMs(q.to, 'to') / 1000);
       const paths = await s.store.listConversionPaths(q.env_id, from, to);
-      // The report's work runs on the event loop: it pauses every 10 ms for pixels and events.
-      const pause = turnGate();
+      // The report's work runs on the event loop: it pauses every 10 ms for pixels and events,
+      // and stops at a pause once its client has gone.
+      const gone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished)
+          gone.abort(new HttpError(499, 'client_closed', 'the client closed the request'));
+      });
+      const pause = abortable(turnGate(), gone.signal);
       const { settings } = await channelSettingsOf(s.store, env);
       // Costs of every UTC day the range touches.
       const costs = await s.store.listCosts(
