@@ -8,14 +8,11 @@
 
 import type { TurnGate } from './turn-gate.js';
 
-/** Answers a promise to await when the event loop is due a turn, else nothing. */
-export type Pause = TurnGate;
-
 /** Never pauses: the work runs in one go (tests, callers with nothing else to serve). */
-export const NEVER: Pause = () => undefined;
+export const NEVER: TurnGate = () => undefined;
 
 /** Runs `steps` to the end, waiting wherever `pause` asks. */
-export async function drive<T>(steps: Generator<void, T>, pause: Pause): Promise<T> {
+export async function drive<T>(steps: Generator<void, T>, pause: TurnGate): Promise<T> {
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
@@ -28,7 +25,7 @@ export async function drive<T>(steps: Generator<void, T>, pause: Pause): Promise
 export async function each<T>(
   items: readonly T[],
   fn: (t: T, i: number) => void,
-  pause: Pause,
+  pause: TurnGate,
 ): Promise<void> {
   for (let i = 0; i < items.length; i++) {
     fn(items[i], i);
@@ -42,7 +39,7 @@ export async function each<T>(
  * multi-touch report near its bound is seconds of work; a client that has gone (a tab closed,
  * the dashboard's filters changed) should not keep it running.
  */
-export function abortable(pause: Pause, signal: AbortSignal): Pause {
+export function abortable(pause: TurnGate, signal: AbortSignal): TurnGate {
   return () => {
     signal.throwIfAborted();
     return pause();

@@ -16,7 +16,8 @@ import {
 import { type MoneyByCurrency, NO_CURRENCY } from '../domain/money.js';
 import { type MoneyRatios, moneyRatios, RATIO_NOTE } from '../domain/money-ratios.js';
 import { NO_CAMPAIGN_KEY } from '../domain/touch-channel.js';
-import { drive, each, NEVER, type Pause } from '../pacing/pausing.js';
+import { drive, each, NEVER } from '../pacing/pausing.js';
+import type { TurnGate } from '../pacing/turn-gate.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
 import { CreditMoney, type UnconvertedCredit, type UsedRate } from './attribution-money.js';
 import { type CostFigures, CostTable } from './cost-rows.js';
@@ -74,7 +75,7 @@ export interface ReportOptions {
    * Crediting 50,000 paths under every model took 80–330 ms in one go on a SQLite server's
    * event loop, no pixel or event answered meanwhile; the route passes a gate.
    */
-  pause?: Pause;
+  pause?: TurnGate;
   /** Most states of the data-driven model's graph (MARKOV_STATE_LIMIT; less in tests). */
   markov_states?: number;
 }

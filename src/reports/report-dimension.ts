@@ -12,7 +12,8 @@ import {
   type TouchDimension,
   touchKey,
 } from '../domain/touch-channel.js';
-import { each, NEVER, type Pause } from '../pacing/pausing.js';
+import { each, NEVER } from '../pacing/pausing.js';
+import type { TurnGate } from '../pacing/turn-gate.js';
 import type { ConversionPathRecord, CostLine } from '../store/store.js';
 
 /** The direct row of a source / medium report (GA4's name for it). */
@@ -58,7 +59,7 @@ export async function reportDimension(
   env: EnvironmentConfig,
   settings: ChannelSettings,
   paths: readonly ConversionPathRecord[],
-  pause: Pause = NEVER,
+  pause: TurnGate = NEVER,
 ): Promise<ReportDimension> {
   const rules = new ChannelClassifier(settings.rules);
   const types = new Map(env.destinations.map((d) => [d.id, d.type]));
@@ -110,7 +111,7 @@ async function campaignRows(
   paths: readonly ConversionPathRecord[],
   keep: (t: PathTouch) => boolean,
   keyOf: (t: PathTouch) => string,
-  pause: Pause,
+  pause: TurnGate,
 ): Promise<Map<string, string>> {
   const counts = new Map<string, Map<string, number>>();
   await each(

@@ -60,7 +60,11 @@ interface Resolved {
  * events carry. Links only tie keys to browser ids: a server event with an email and a user id
  * but no browser id makes none, and the touches under that user id are still the person's.
  */
-async function resolve(db: Db, k: SubjectKeys, scan?: EventScan): Promise<Resolved> {
+async function resolve(
+  db: Db,
+  k: SubjectKeys,
+  scan?: EventScan,
+): Promise<{ r: Resolved; events: StoredEvent[] }> {
   const r: Resolved = {
     user_ids: new Set(k.user_id ? [k.user_id] : []),
     emails: new Set(k.email_sha256 ? [k.email_sha256] : []),
@@ -69,9 +73,11 @@ async function resolve(db: Db, k: SubjectKeys, scan?: EventScan): Promise<Resolv
   };
   for (let round = 0; round < LINK_ROUNDS; round++) {
     await followLinks(db, k.env_id, r);
-    if (!addCarried(r, await findEvents(db, k.env_id, r, scan))) break;
+    const events = await findEvents(db, k.env_id, r, scan);
+    // Nothing new: these are the events of the final ids, no need to search again.
+    if (!addCarried(r, events)) return { r, events };
   }
-  return r;
+  return { r, events: await findEvents(db, k.env_id, r, scan) };
 }
 
 /** Adds the ids the events carry; true when one was new. */
@@ -261,16 +267,16 @@ async function findLinks(db: Db, env_id: string, r: Resolved) {
 
 /** Everything stored about one person (`GET /api/subjects/export`). */
 export async function findSubject(db: Db, k: SubjectKeys): Promise<SubjectData> {
-  return findResolved(db, k, await resolve(db, k));
+  const { r, events } = await resolve(db, k);
+  return findResolved(db, k, r, events);
 }
 
 async function findResolved(
   db: Db,
   k: SubjectKeys,
   r: Resolved,
-  scan?: EventScan,
+  events: StoredEvent[],
 ): Promise<SubjectData> {
-  const events = await findEvents(db, k.env_id, r, scan);
   const pks = events.map((e) => e.pk);
   const conversions = [];
   for (const part of chunks(pks, CHUNK)) {
@@ -308,8 +314,7 @@ async function findResolved(
  * now. `started_ms`: a time before the read began, on the clock events are received by.
  */
 export async function scanSubject(db: Db, k: SubjectKeys, started_ms: number): Promise<EventScan> {
-  const r = await resolve(db, k);
-  const events = await findEvents(db, k.env_id, r);
+  const { r, events } = await resolve(db, k);
   return {
     before_ms: started_ms,
     needles: new Set([...r.emails, ...r.phones, ...r.anonymous_ids]),
@@ -328,8 +333,8 @@ export async function eraseSubject(
   now_ms: number,
   scan?: EventScan,
 ): Promise<Erasure> {
-  const r = await resolve(db, k, scan);
-  const found = await findResolved(db, k, r, scan);
+  const { r, events } = await resolve(db, k, scan);
+  const found = await findResolved(db, k, r, events);
   const pks = found.events.map((e) => e.pk);
   const outboxIds = found.deliveries.map((d) => d.id);
   const convIds = [...new Set(found.conversions.map((c) => c.conversion_id))];
