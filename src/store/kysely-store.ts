@@ -13,6 +13,7 @@ import { KyselyJourneys } from './kysely/journeys.js';
 import { KyselyMaintenance, type WalControl } from './kysely/maintenance.js';
 import { KyselyMemberships } from './kysely/memberships.js';
 import { KyselyOutbox } from './kysely/outbox.js';
+import { KyselyPersonPages } from './kysely/person-pages.js';
 import { KyselyPostbacks } from './kysely/postbacks.js';
 import type { PreparedTexts } from './kysely/prepared-statements.js';
 import { KyselyReports } from './kysely/reports.js';
@@ -39,6 +40,7 @@ export class KyselyStore implements Store {
   private readonly paths: KyselyConversionPaths;
   private readonly audiences: KyselyAudiences;
   private readonly memberships: KyselyMemberships;
+  private readonly personPages: KyselyPersonPages;
   private readonly audienceSync: KyselyAudienceSync;
   private readonly holdouts: KyselyHoldouts;
   private readonly journeys: KyselyJourneys;
@@ -70,6 +72,7 @@ export class KyselyStore implements Store {
     this.paths = new KyselyConversionPaths(readDb);
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
+    this.personPages = new KyselyPersonPages(db);
     this.audienceSync = new KyselyAudienceSync(db, dialect);
     this.holdouts = new KyselyHoldouts(db, readDb);
     this.journeys = new KyselyJourneys(readDb, dialect);
@@ -211,6 +214,11 @@ export class KyselyStore implements Store {
   readonly personRecords: Store['personRecords'] = (...a) => this.memberships.personRecords(...a);
   readonly identifiersSince: Store['identifiersSince'] = (...a) =>
     this.memberships.identifiersSince(...a);
+  readonly writeMemberships: Store['writeMemberships'] = (...a) =>
+    this.memberships.writeMemberships(...a);
+  // KyselyPersonPages
+  readonly personsOf: Store['personsOf'] = (...a) => this.personPages.personsOf(...a);
+  readonly peopleRecords: Store['peopleRecords'] = (...a) => this.personPages.peopleRecords(...a);
   readonly upsertMemberships: Store['upsertMemberships'] = (...a) =>
     this.memberships.upsertMemberships(...a);
   readonly deleteMemberships: Store['deleteMemberships'] = (...a) =>

@@ -283,6 +283,104 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(r.touches).toEqual([{ kind: 'impression', campaign_id: 'c1', time: T - 5000 }]);
     });
 
+    it('AS15 page reads answer what the one-by-one reads answer, bounds included', async () => {
+      // A person with more impressions than a person read takes, under two browser ids:
+      // both reads keep the latest 2,000 of them together.
+      await store.insertTouches([
+        ...Array.from({ length: 2_050 }, (_, i) =>
+          touch({ touch_id: `as15_${i}`, anonymous_id: 'as15', time: T - 3000 + i }),
+        ),
+        ...Array.from({ length: 10 }, (_, i) =>
+          touch({ touch_id: `b15_${i}`, anonymous_id: 'b15', time: T - 4000 + i }),
+        ),
+      ]);
+      await store.ingest(async (tx) => {
+        await tx.linkIdentity('env', [{ key_type: 'user_id', key_value: 'u15' }], 'as15', T);
+        await tx.linkIdentity('env', [{ key_type: 'user_id', key_value: 'u15' }], 'b15', T - 9);
+        await tx.insertEvent('ev_as15', event({ event_time: T - 5 }, { anonymous_id: 'b15' }), 0);
+      });
+      const keys = [
+        { key_type: 'anonymous_id' as const, key_value: 'a1' },
+        { key_type: 'user_id' as const, key_value: 'u1' },
+        { key_type: 'anonymous_id' as const, key_value: 'a3' },
+        { key_type: 'anonymous_id' as const, key_value: 'zz' },
+        { key_type: 'anonymous_id' as const, key_value: 'as14' },
+        { key_type: 'anonymous_id' as const, key_value: 'b15' },
+        { key_type: 'user_id' as const, key_value: 'u15' },
+        { key_type: 'anonymous_id' as const, key_value: 'nobody' },
+      ];
+      const one = await Promise.all(
+        keys.map((k) => store.personOf('env', k.key_type, k.key_value)),
+      );
+      const paged = await store.personsOf('env', keys);
+      expect(paged).toEqual(one);
+      expect(paged[5]).toEqual({ user_id: 'u15', anonymous_ids: ['as15', 'b15'] });
+      const sorted = (r: Awaited<ReturnType<Store['personRecords']>>) => ({
+        events: [...r.events].sort((x, y) => x.time - y.time),
+        touches: [...r.touches].sort((x, y) => x.time - y.time),
+      });
+      for (const since of [T - 100, T - 6000]) {
+        const records = await store.peopleRecords('env', paged, since);
+        const alone = await Promise.all(paged.map((who) => store.personRecords('env', who, since)));
+        expect(records.map(sorted)).toEqual(alone.map(sorted));
+      }
+      const [, , , , , u15] = await store.peopleRecords('env', paged, T - 6000);
+      expect(u15?.touches).toHaveLength(2_000);
+      expect(Math.min(...(u15?.touches ?? []).map((t) => t.time))).toBe(T - 3000 + 50);
+      expect(u15?.events.map((e) => e.time)).toEqual([T - 5]);
+    });
+
+    it('AS16 a full evaluation lists only the ids with a record some member needs', async () => {
+      await store.insertTouches([
+        touch({
+          env_id: 'envc',
+          touch_id: 'C1',
+          kind: 'click',
+          campaign_id: 'c1',
+          anonymous_id: 'clk1',
+        }),
+        touch({
+          env_id: 'envc',
+          touch_id: 'C2',
+          kind: 'click',
+          campaign_id: 'c2',
+          anonymous_id: 'clk2',
+        }),
+        touch({ env_id: 'envc', touch_id: 'I1', anonymous_id: 'imp1' }),
+        touch({
+          env_id: 'envc',
+          touch_id: 'V1',
+          kind: 'visit',
+          campaign_id: null,
+          anonymous_id: 'vis1',
+        }),
+      ]);
+      await store.ingest(async (tx) => {
+        await tx.insertEvent(
+          'ev_c1',
+          event({ env_id: 'envc', event_name: 'Purchase' }, { user_id: 'buyer' }),
+          0,
+        );
+        await tx.insertEvent('ev_c2', event({ env_id: 'envc' }, { anonymous_id: 'cart' }), 0);
+      });
+      const list = async (only: Parameters<Store['identifiersSince']>[4]) =>
+        (await store.identifiersSince('envc', T - 1000, null, 100, only)).map((k) => k.key_value);
+      expect(await list(null)).toEqual(['buyer', 'cart', 'clk1', 'clk2', 'imp1', 'vis1']);
+      expect(await list([{ type: 'event', event: 'Purchase', within_s: 1000 }])).toEqual(['buyer']);
+      expect(
+        await list([{ type: 'touch', touch: 'click', campaign_id: 'c2', within_s: 1000 }]),
+      ).toEqual(['clk2']);
+      expect(
+        await list([
+          { type: 'touch', touch: 'click', campaign_id: null, within_s: 1000 },
+          { type: 'event', event: 'AddToCart', within_s: 1000 },
+        ]),
+      ).toEqual(['cart', 'clk1', 'clk2']);
+      expect(
+        await list([{ type: 'touch', touch: 'impression', campaign_id: null, within_s: 1000 }]),
+      ).toEqual(['imp1']);
+    });
+
     it('AS06 memberships: single-row lookup, upsert, due rows, size counts persons', async () => {
       await store.upsertMemberships(
         'env',

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
+import type { CandidateSource } from '../../domain/audience-candidates.js';
 import type { TouchKind, TrackedEvent } from '../../domain/event.js';
 import type { MembershipsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
@@ -10,7 +11,7 @@ import { AD_TOUCHES, TOUCH_KIND_CLASSES } from './ingest-columns.js';
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;
 /** Events and touches read per person; more than any audience rule needs. */
-const MAX_PERSON_ROWS = 2000;
+export const MAX_PERSON_ROWS = 2000;
 /**
  * Member rows read a page at a time, with a turn of the event loop between pages: an export
  * or a sync of 26,000 members in one read held a SQLite server 187-319 ms, a page of 5,000
@@ -18,7 +19,7 @@ const MAX_PERSON_ROWS = 2000;
  */
 export const MEMBER_PAGE_ROWS = 2_000;
 /** Browser ids one user id is followed across. */
-const MAX_LINKED_IDS = 50;
+export const MAX_LINKED_IDS = 50;
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -150,7 +151,10 @@ export class KyselyMemberships implements MembershipsPort {
     since_s: number,
     after: string | null,
     limit: number,
+    only: readonly CandidateSource[] | null,
   ): Promise<string[]> {
+    const eventNames = only?.flatMap((s) => (s.type === 'event' ? [s.event] : [])) ?? null;
+    const touchSources = only?.flatMap((s) => (s.type === 'touch' ? [s] : [])) ?? null;
     const events = this.db
       .selectFrom('events')
       .select(this.bytes(col).as('v'))
@@ -158,10 +162,16 @@ export class KyselyMemberships implements MembershipsPort {
       .where('env_id', '=', env_id)
       .where(col, 'is not', null)
       .where('event_time', '>=', since_s)
+      .$if(eventNames !== null, (q) => q.where('event_name', 'in', eventNames as string[]))
       .orderBy('v')
       .limit(limit);
-    // Ad touches and visits each on their own partial index (0030_touch_kinds).
-    const touches = TOUCH_KIND_CLASSES.map((kind) =>
+    // Ad touches and visits each on their own partial index (0030_touch_kinds); conditions
+    // name ad touches only, so candidates never come from visits.
+    const kinds = [...new Set(touchSources?.map((s) => s.touch) ?? [])];
+    const campaigns = touchSources?.every((s) => s.campaign_id !== null)
+      ? [...new Set(touchSources.map((s) => s.campaign_id as string))]
+      : null;
+    const touches = (only === null ? TOUCH_KIND_CLASSES : [AD_TOUCHES]).map((kind) =>
       this.db
         .selectFrom('touches')
         .select(this.bytes(col).as('v'))
@@ -170,12 +180,18 @@ export class KyselyMemberships implements MembershipsPort {
         .where(sql.raw<boolean>(kind))
         .where(col, 'is not', null)
         .where('time', '>=', since_s)
+        .$if(only !== null && kinds.length === 1, (q) => q.where('kind', '=', kinds[0] as string))
+        .$if(campaigns !== null, (q) => q.where('campaign_id', 'in', campaigns as string[]))
         .orderBy('v')
         .limit(limit),
     );
     const [a, ...b] = await Promise.all([
-      (after === null ? events : events.where(this.bytes(col), '>', after)).execute(),
-      ...touches.map((q) => (after === null ? q : q.where(this.bytes(col), '>', after)).execute()),
+      eventNames?.length === 0
+        ? []
+        : (after === null ? events : events.where(this.bytes(col), '>', after)).execute(),
+      ...(touchSources?.length === 0 ? [] : touches).map((q) =>
+        (after === null ? q : q.where(this.bytes(col), '>', after)).execute(),
+      ),
     ]);
     // The first `limit` of the merged lists are exact: each list holds its first `limit`.
     const merged = [...new Set([...a, ...b.flat()].map((r) => r.v as string))].sort();
@@ -187,6 +203,7 @@ export class KyselyMemberships implements MembershipsPort {
     since_s: number,
     after: { key_type: MemberKeyType; key_value: string } | null,
     limit: number,
+    only: readonly CandidateSource[] | null = null,
   ) {
     // Pages go through user ids first, then browser ids, each in value order.
     const out: Array<{ key_type: MemberKeyType; key_value: string }> = [];
@@ -197,6 +214,7 @@ export class KyselyMemberships implements MembershipsPort {
         since_s,
         after?.key_value ?? null,
         limit,
+        only,
       );
       for (const v of users) out.push({ key_type: 'user_id', key_value: v });
       if (out.length >= limit) return out;
@@ -208,6 +226,7 @@ export class KyselyMemberships implements MembershipsPort {
       since_s,
       anonAfter,
       limit - out.length,
+      only,
     );
     for (const v of anons) out.push({ key_type: 'anonymous_id', key_value: v });
     return out;
@@ -244,6 +263,21 @@ export class KyselyMemberships implements MembershipsPort {
         )
         .execute();
     }
+  }
+
+  /** A page of a full evaluation's answers, written in one transaction. */
+  async writeMemberships(
+    env_id: string,
+    audience_id: string,
+    upsert: readonly MembershipRow[],
+    remove: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+    now_ms: number,
+  ) {
+    await this.db.transaction().execute(async (trx) => {
+      const inTrx = new KyselyMemberships(trx, this.byteOrder);
+      await inTrx.upsertMemberships(env_id, audience_id, upsert, now_ms);
+      await inTrx.deleteMemberships(env_id, audience_id, remove);
+    });
   }
 
   async deleteMemberships(

@@ -1,3 +1,4 @@
+import type { CandidateSource } from '../../domain/audience-candidates.js';
 import type {
   AudienceRecord,
   AudienceSchedule,
@@ -72,19 +73,47 @@ export interface AudienceDefinitionsPort {
   ): Promise<Array<{ at_ms: number; size: number }>>;
 }
 
+/** Persons and what they did, a page of identifiers at a time (an audience's full evaluation). */
+export interface PersonPagesPort {
+  /** personOf for each key of a page, in order. */
+  personsOf(
+    env_id: string,
+    keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  ): Promise<PersonIds[]>;
+  /** personRecords for each person of a page, in order. */
+  peopleRecords(
+    env_id: string,
+    persons: readonly PersonIds[],
+    since_s: number,
+  ): Promise<PersonRecords[]>;
+}
+
 /** Persons and their audience memberships. */
 export interface MembershipsPort {
   /** The identifiers of the person an identifier belongs to. */
   personOf(env_id: string, key_type: MemberKeyType, key_value: string): Promise<PersonIds>;
   /** What a person did since `since_s`. */
   personRecords(env_id: string, who: PersonIds, since_s: number): Promise<PersonRecords>;
-  /** Identifiers seen in events or touches since `since_s`, in pages after `after`. */
+  /**
+   * Identifiers seen in events or touches since `since_s`, in pages after `after`; with
+   * `only`, those with a record of one of these sources (events of the names, ad touches of
+   * the kinds and campaigns).
+   */
   identifiersSince(
     env_id: string,
     since_s: number,
     after: { key_type: MemberKeyType; key_value: string } | null,
     limit: number,
+    only?: readonly CandidateSource[] | null,
   ): Promise<Array<{ key_type: MemberKeyType; key_value: string }>>;
+  /** A page of a full evaluation's answers (rows to keep, keys to forget) in one transaction. */
+  writeMemberships(
+    env_id: string,
+    audience_id: string,
+    upsert: readonly MembershipRow[],
+    remove: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+    now_ms: number,
+  ): Promise<void>;
   upsertMemberships(
     env_id: string,
     audience_id: string,
@@ -166,4 +195,5 @@ export interface AudienceStore
   extends ConversionPathsPort,
     AudienceDefinitionsPort,
     MembershipsPort,
+    PersonPagesPort,
     AudienceSyncPort {}
