@@ -14,10 +14,8 @@ import {
   type AudienceServiceDeps,
   type CreateResult,
   DEFAULT_MIN_EXPORT_SIZE,
-  EVALUATION_LANES,
   type IdentifierKey,
   identifiersOf,
-  inLanes,
   type LoadedAudience,
   type UpdateResult,
 } from './audience.js';
@@ -28,7 +26,7 @@ import {
   type SyncPlan,
   type SyncTarget,
 } from './audience-sync.js';
-import { evaluateKey, recomputeMembers, sweepAudience } from './membership.js';
+import { evaluateKey, evaluateKeys, recomputeMembers, sweepAudience } from './membership.js';
 import { runScheduledSyncs, setSchedules } from './schedules.js';
 
 // The audience types live in audience.ts; importers of this file keep their names.
@@ -463,15 +461,24 @@ export class AudienceService {
           }
         }
         const touched = new Set<LoadedAudience>();
-        await inLanes(batch, EVALUATION_LANES, async (k) => {
-          if (overflow.includes(k.env_id)) return;
-          for (const a of await this.ofEnv(k.env_id)) {
-            if (k.from === 'touch' && !usesTouches(a.rules)) continue;
-            await evaluateKey(this.deps, a, k.key_type, k.key_value);
+        const byEnv = new Map<string, IdentifierKey[]>();
+        for (const k of batch) {
+          if (overflow.includes(k.env_id)) continue;
+          const keys = byEnv.get(k.env_id);
+          if (keys) keys.push(k);
+          else byEnv.set(k.env_id, [k]);
+        }
+        // A page of persons at a time per audience, as a full evaluation reads them.
+        const gate = turnGate();
+        for (const [env_id, keys] of byEnv) {
+          for (const a of await this.ofEnv(env_id)) {
+            const theirs = usesTouches(a.rules) ? keys : keys.filter((k) => k.from !== 'touch');
+            if (theirs.length === 0) continue;
+            await evaluateKeys(this.deps, a, theirs, gate);
             touched.add(a);
           }
-          this.noteEvaluated(k);
-        });
+          for (const k of keys) this.noteEvaluated(k);
+        }
         for (const a of touched) await this.recordSize(a);
       } catch (e) {
         this.deps.onError?.(`audience update failed: ${(e as Error).message}`);

@@ -2,7 +2,6 @@ import type { RuleError, RuleGroup } from '../domain/audience-rules.js';
 import type { DestinationConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { Holdout, HoldoutGroup } from '../domain/holdout.js';
-import { type TurnGate, turnGate } from '../pacing/turn-gate.js';
 import type { AudienceRecord, MemberKeyType, PersonIds, Store } from '../store/store.js';
 
 // What an audience is to the rest of the code: its loaded form, the identifiers that make
@@ -12,34 +11,6 @@ import type { AudienceRecord, MemberKeyType, PersonIds, Store } from '../store/s
 
 /** Below this many persons nothing is exported, to protect individuals (issue 9). */
 export const DEFAULT_MIN_EXPORT_SIZE = 100;
-
-/**
- * Persons evaluated at once. Each takes about five queries; on PostgreSQL their round trips
- * overlap on the pool (SQLite runs them one by one anyway). Two lanes evaluating one person
- * write the same answer, so overlap is harmless.
- */
-export const EVALUATION_LANES = 8;
-
-/**
- * Runs `fn` over `items`, at most `lanes` at a time, letting the event loop turn every
- * TURN_BUDGET_MS of work (turn-gate.ts).
- */
-export async function inLanes<T>(
-  items: readonly T[],
-  lanes: number,
-  fn: (item: T) => Promise<void>,
-  // One gate for every page of a walk: a gate made per call starts its budget again.
-  gate: TurnGate = turnGate(),
-) {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      await gate();
-      if (next < items.length) await fn(items[next++] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
-}
 
 /** An identifier of a person in one environment. */
 export interface IdentifierKey {

@@ -129,6 +129,16 @@ async function evaluateEach(
   }
 }
 
+/** Evaluates the persons behind these identifiers (those whose events or touches just came). */
+export function evaluateKeys(
+  deps: MembershipDeps,
+  a: LoadedAudience,
+  keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  gate: TurnGate = turnGate(),
+): Promise<void> {
+  return evaluateEach(deps, a, keys, new Set<string>(), gate);
+}
+
 /** Re-evaluates the memberships whose windows may have flipped by now. */
 export async function sweepAudience(
   deps: MembershipDeps,
