@@ -8,7 +8,6 @@ import type { AttemptRecord, ClaimedDelivery, ClaimedJob, OutboxUpdate } from '.
 import { holdClaims } from './audience-sync-jobs.js';
 import { chunks } from './chunks.js';
 import { type ConversionRow, type EventRow, withRideAlong } from './ingest-sql.js';
-import { afterKey } from './keyset.js';
 import { heldBy, leaseFree, PENDING } from './outbox-claim.js';
 import { conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 
@@ -305,41 +304,50 @@ export class KyselyOutbox implements OutboxPort {
     // Up to now: pages of a range still open would pick up conversions ingest queues (and the
     // worker may have leased) meanwhile, and queue them again.
     const until = Math.min(to_ms, now_ms + 1);
-    // The last conversion queued: pages follow (created_at_ms, conversion_id).
-    let after: { at: number; id: string } | null = null;
+    // Read by whole milliseconds: a page ends after the millisecond of the range's next
+    // REPLAY_PAGE_ROWS-th conversion (any destination's, read off the time index alone), so
+    // it needs no order inside a millisecond. A CSV import gives thousands of conversions the
+    // same created_at_ms; pages ordered by (created_at_ms, conversion_id) sorted that whole
+    // millisecond again for each page: 19 ms a page for 21,000 such conversions.
+    let cursor = from_ms;
+    let waiting: string[] = [];
+    // Each statement queues REPLAY_PAGE_ROWS (the last fewer): a replay cut short leaves whole
+    // statements queued, and running it again queues the range again (the platforms
+    // deduplicate by event id).
+    const queue = async (all: boolean) => {
+      while (waiting.length >= REPLAY_PAGE_ROWS || (all && waiting.length > 0)) {
+        const part = waiting.slice(0, REPLAY_PAGE_ROWS);
+        waiting = waiting.slice(REPLAY_PAGE_ROWS);
+        await enqueue(this.db, env_id, part, dest_id, now_ms);
+        queued += part.length;
+        await nextTurn();
+      }
+    };
     for (;;) {
-      const from = after;
-      const page: Array<{ conversion_id: string; created_at_ms: number }> = await this.db
+      const edge = await this.db
         .selectFrom('conversions')
-        .select(['conversion_id', 'created_at_ms'])
+        .select('created_at_ms')
+        .where('env_id', '=', env_id)
+        .where('created_at_ms', '>=', cursor)
+        .where('created_at_ms', '<', until)
+        .orderBy('created_at_ms')
+        .offset(REPLAY_PAGE_ROWS - 1)
+        .limit(1)
+        .executeTakeFirst();
+      const end = edge ? Number(edge.created_at_ms) + 1 : until;
+      const page = await this.db
+        .selectFrom('conversions')
+        .select('conversion_id')
         .where('env_id', '=', env_id)
         .where('dest_id', '=', dest_id)
         .where('attributed', '=', 1)
-        .where('created_at_ms', '>=', from_ms)
-        .where('created_at_ms', '<', until)
-        .$if(from !== null, (q) => {
-          const { at, id } = from as { at: number; id: string };
-          return q
-            .where('created_at_ms', '>=', at)
-            .where(afterKey('created_at_ms', 'conversion_id', at, id));
-        })
-        .orderBy('created_at_ms')
-        .orderBy('conversion_id')
-        .limit(REPLAY_PAGE_ROWS)
+        .where('created_at_ms', '>=', cursor)
+        .where('created_at_ms', '<', end)
         .execute();
-      // Each page is one statement: a replay cut short leaves whole pages queued, and
-      // running it again queues the range again (the platforms deduplicate by event id).
-      await enqueue(
-        this.db,
-        env_id,
-        page.map((c) => c.conversion_id),
-        dest_id,
-        now_ms,
-      );
-      queued += page.length;
-      const last = page.at(-1);
-      if (!last || page.length < REPLAY_PAGE_ROWS) return queued;
-      after = { at: Number(last.created_at_ms), id: last.conversion_id };
+      for (const c of page) waiting.push(c.conversion_id);
+      await queue(!edge);
+      if (!edge) return queued;
+      cursor = end;
       await nextTurn();
     }
   }
