@@ -3,6 +3,7 @@ import type { TouchKind, TrackedEvent } from '../../domain/event.js';
 import type { PersonPagesPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { MemberKeyType, PersonIds, PersonRecords } from '../store.js';
+import { chunks } from './chunks.js';
 import { AD_TOUCHES } from './ingest-columns.js';
 import { MAX_LINKED_IDS, MAX_PERSON_ROWS } from './memberships.js';
 
@@ -13,12 +14,6 @@ import { MAX_LINKED_IDS, MAX_PERSON_ROWS } from './memberships.js';
 
 /** Identifiers per `IN (…)` list; keeps under SQLite's bound-parameter limit. */
 const IN_CHUNK = 500;
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += IN_CHUNK) out.push(items.slice(i, i + IN_CHUNK));
-  return out;
-}
 
 type EventRow = Pick<
   Selectable<Database['events']>,
@@ -53,7 +48,7 @@ export class KyselyPersonPages implements PersonPagesPort {
     ];
     // A browser id seen with a user id belongs to that user's person (the latest, if several).
     const userOf = new Map<string, { user_id: string; last_seen: number }>();
-    for (const part of chunks(anons)) {
+    for (const part of chunks(anons, IN_CHUNK)) {
       const rows = await this.db
         .selectFrom('identity_links')
         .select(['anonymous_id', 'key_value', 'last_seen'])
@@ -72,7 +67,7 @@ export class KyselyPersonPages implements PersonPagesPort {
     for (const k of keys) if (k.key_type === 'user_id') users.add(k.key_value);
     for (const u of userOf.values()) users.add(u.user_id);
     const linked = new Map<string, string[]>();
-    for (const part of chunks([...users])) {
+    for (const part of chunks([...users], IN_CHUNK)) {
       const ranked = this.db
         .selectFrom('identity_links')
         .select((eb) => [
@@ -125,7 +120,7 @@ export class KyselyPersonPages implements PersonPagesPort {
       ['user_id', users],
       ['anonymous_id', anons],
     ] as const) {
-      for (const part of chunks(values)) {
+      for (const part of chunks(values, IN_CHUNK)) {
         for (const r of await this.events(env_id, col, part, since_s))
           push(eventsBy[col], r[col] as string, r);
         for (const r of await this.touches(env_id, col, part, since_s))
