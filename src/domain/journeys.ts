@@ -15,6 +15,24 @@ export interface NonConvertingPath {
 }
 
 /**
+ * What a journey needs of a stored touch. `ip` and `user_agent` matter only to a touch with
+ * neither a browser nor a user id (journeyPerson), and a store may leave them out otherwise.
+ */
+export type JourneyTouch = Pick<
+  Touch,
+  | 'kind'
+  | 'touch_id'
+  | 'dest_id'
+  | 'campaign_id'
+  | 'time'
+  | 'anonymous_id'
+  | 'user_id'
+  | 'ip'
+  | 'user_agent'
+  | 'traffic_source'
+>;
+
+/**
  * The person a touch belongs to, as a conversion path would match it: the browser id, else
  * the user id, else the device's address and user agent. A touch with none is no one's.
  */
@@ -33,7 +51,7 @@ export function journeyPerson(t: Pick<Touch, 'anonymous_id' | 'user_id' | 'ip' |
  * pass: linear in the touches.
  */
 export function nonConvertingJourneys(
-  touches: readonly Touch[],
+  touches: readonly JourneyTouch[],
   converted: ReadonlySet<string>,
   lookback_s: number,
   weight = 1,
@@ -49,7 +67,11 @@ export function nonConvertingJourneys(
  * of 300,000 touches never runs in one go (it took 466 ms on a server's event loop).
  */
 export class JourneyBuilder {
-  private readonly open = new Map<string, NonConvertingPath>();
+  // The open journey of each person, by the key journeyPerson would make, kept in one map per
+  // kind of key: no key string is built for the browser and user ids (most touches).
+  private readonly byBrowser = new Map<string, NonConvertingPath>();
+  private readonly byUser = new Map<string, NonConvertingPath>();
+  private readonly byDevice = new Map<string, NonConvertingPath>();
   private readonly done: NonConvertingPath[] = [];
   private readonly kept = visitStarts();
 
@@ -59,31 +81,49 @@ export class JourneyBuilder {
   ) {}
 
   /** Adds touches sorted by time, all after those added before. */
-  add(touches: readonly Touch[]): void {
+  add(touches: readonly JourneyTouch[]): void {
     for (const t of touches) {
       if (!this.kept(t) || this.converted.has(t.touch_id)) continue;
-      const person = journeyPerson(t);
-      if (person === null) continue;
-      const touch: PathTouch = {
-        kind: t.kind,
-        campaign_id: t.campaign_id,
-        time: t.time,
-        dest_id: t.dest_id,
-        ...(t.traffic_source ? { traffic_source: t.traffic_source } : {}),
-      };
-      const j = this.open.get(person);
-      const last = j?.touches.at(-1);
+      let open: Map<string, NonConvertingPath>;
+      let key: string;
+      if (t.anonymous_id) {
+        open = this.byBrowser;
+        key = t.anonymous_id;
+      } else if (t.user_id) {
+        open = this.byUser;
+        key = t.user_id;
+      } else if (t.ip && t.user_agent) {
+        open = this.byDevice;
+        key = `${t.ip}\u0000${t.user_agent}`;
+      } else continue;
+      // One shape for every touch without a source (most): no spread per touch.
+      const touch: PathTouch = t.traffic_source
+        ? {
+            kind: t.kind,
+            campaign_id: t.campaign_id,
+            time: t.time,
+            dest_id: t.dest_id,
+            traffic_source: t.traffic_source,
+          }
+        : { kind: t.kind, campaign_id: t.campaign_id, time: t.time, dest_id: t.dest_id };
+      const j = open.get(key);
+      const last = j?.touches[j.touches.length - 1];
       if (j && last && t.time - last.time < this.lookback_s) j.touches.push(touch);
       else {
         if (j) this.done.push(j);
-        this.open.set(person, { touches: [touch], weight: 1 });
+        open.set(key, { touches: [touch], weight: 1 });
       }
     }
   }
 
   /** The journeys, each weighing `weight`. */
   finish(weight = 1): NonConvertingPath[] {
-    const all = [...this.done, ...this.open.values()];
+    const all = [
+      ...this.done,
+      ...this.byBrowser.values(),
+      ...this.byUser.values(),
+      ...this.byDevice.values(),
+    ];
     for (const j of all) j.weight = weight;
     return all;
   }

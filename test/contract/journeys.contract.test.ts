@@ -68,6 +68,53 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(new Set(seen).size).toBe(23);
     });
 
+    it('JT03 a touch is read with what names its person: the address and user agent only without ids', async () => {
+      const day = (Math.floor(T / 86_400) - 5) * 86_400;
+      const ua = 'Mozilla/5.0 (X11; Linux x86_64)';
+      await store.insertTouches([
+        touch(300, { env_id: 'env_jd', time: day + 1, ip: '10.0.0.1', user_agent: ua }),
+        touch(301, {
+          env_id: 'env_jd',
+          time: day + 2,
+          anonymous_id: null,
+          user_id: 'u1',
+          ip: '10.0.0.2',
+          user_agent: ua,
+        }),
+        touch(302, {
+          env_id: 'env_jd',
+          time: day + 3,
+          anonymous_id: null,
+          ip: '10.0.0.3',
+          user_agent: ua,
+          traffic_source: { source: 'google', medium: 'cpc', by: 'utm' },
+        }),
+      ]);
+      const { touches } = await store.journeyTouches('env_jd', day, day + 10, null, 10);
+      expect(touches).toEqual([
+        {
+          kind: 'impression',
+          touch_id: 'j300',
+          dest_id: null,
+          campaign_id: 'c0',
+          time: day + 1,
+          anonymous_id: 'p0',
+          user_id: null,
+          ip: null,
+          user_agent: null,
+        },
+        expect.objectContaining({ touch_id: 'j301', user_id: 'u1', ip: null, user_agent: null }),
+        expect.objectContaining({
+          touch_id: 'j302',
+          anonymous_id: null,
+          user_id: null,
+          ip: '10.0.0.3',
+          user_agent: ua,
+          traffic_source: { source: 'google', medium: 'cpc', by: 'utm' },
+        }),
+      ]);
+    });
+
     it('JT02 the estimate the sample share is taken from counts human touches only, as the pages read', async () => {
       // A crawler's 3 touches to each human one: counted in, the share of the range read
       // was a quarter of the truth and every sampled journey weighed 4 times too little.

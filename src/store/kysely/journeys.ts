@@ -1,9 +1,11 @@
 import { type Kysely, sql } from 'kysely';
+import type { TouchKind } from '../../domain/event.js';
+import type { JourneyTouch } from '../../domain/journeys.js';
 import { DAY_S } from '../../domain/report.js';
+import type { TrafficSource } from '../../domain/traffic-source.js';
 import type { Dialect } from '../migrations.js';
 import type { JourneysPort, TouchCursor } from '../ports/journeys.js';
 import type { Database } from '../schema.js';
-import { touchFromRow } from './row-mappers.js';
 
 /** Touches for non-converting journeys, over Kysely: keyset pages on (time, id). */
 export class KyselyJourneys implements JourneysPort {
@@ -59,9 +61,27 @@ export class KyselyJourneys implements JourneysPort {
     // `+env_id` keeps its planner on the time index, whose order (time, rowid) is the page's.
     // PostgreSQL prunes the day partitions by time and plans by its statistics.
     const env = this.dialect === 'sqlite' ? sql<string>`+env_id` : sql<string>`env_id`;
+    // Only what a journey needs: the rows cross from the read thread to the event loop, and
+    // the address and user agent (most of a row's bytes) only name a touch without ids.
+    const idless = (col: 'ip' | 'user_agent') =>
+      sql<
+        string | null
+      >`case when anonymous_id is null and user_id is null then ${sql.ref(col)} end`;
     let q = this.db
       .selectFrom('touches')
-      .selectAll()
+      .select([
+        'id',
+        'kind',
+        'touch_id',
+        'dest_id',
+        'campaign_id',
+        'time',
+        'anonymous_id',
+        'user_id',
+        idless('ip').as('ip'),
+        idless('user_agent').as('user_agent'),
+        'traffic_source',
+      ])
       .where(env, '=', env_id)
       .where('time', '>=', after ? Math.max(from_s, after.time) : from_s)
       .where('time', '<', to_s)
@@ -76,7 +96,22 @@ export class KyselyJourneys implements JourneysPort {
     const rows = await q.execute();
     const last = rows.at(-1);
     return {
-      touches: rows.map(touchFromRow),
+      touches: rows.map(
+        (r): JourneyTouch => ({
+          kind: r.kind as TouchKind,
+          touch_id: r.touch_id,
+          dest_id: r.dest_id,
+          campaign_id: r.campaign_id,
+          time: Number(r.time),
+          anonymous_id: r.anonymous_id,
+          user_id: r.user_id,
+          ip: r.ip,
+          user_agent: r.user_agent,
+          ...(r.traffic_source
+            ? { traffic_source: JSON.parse(r.traffic_source) as TrafficSource }
+            : {}),
+        }),
+      ),
       next: last && rows.length === limit ? { time: Number(last.time), id: Number(last.id) } : null,
     };
   }

@@ -1,4 +1,4 @@
-import type { Touch } from '../../domain/event.js';
+import type { JourneyTouch } from '../../domain/journeys.js';
 
 /** A place in the touches read in (time, id) order, to go on from. */
 export interface TouchCursor {
@@ -17,7 +17,8 @@ export interface JourneysPort {
   estimateJourneyTouches(env_id: string, from_s: number, to_s: number): Promise<number>;
   /**
    * Human touches with `time` in [from_s, to_s), in (time, id) order after `after`; a page of
-   * at most `limit`, and the cursor to go on from (null at the end).
+   * at most `limit`, and the cursor to go on from (null at the end). Only what a journey
+   * needs of each (JourneyTouch): no address or user agent where a browser or user id is.
    */
   journeyTouches(
     env_id: string,
@@ -25,5 +26,5 @@ export interface JourneysPort {
     to_s: number,
     after: TouchCursor | null,
     limit: number,
-  ): Promise<{ touches: Touch[]; next: TouchCursor | null }>;
+  ): Promise<{ touches: JourneyTouch[]; next: TouchCursor | null }>;
 }
