@@ -3,6 +3,7 @@ import type { AdminListsPort } from '../ports/admin.js';
 import type { Database } from '../schema.js';
 import type { EventFilter, ListFilter, StoreCounts, TouchFilter } from '../store.js';
 import { eventTrail, healthCounts, listEvents } from './debug-queries.js';
+import { AD_TOUCHES, CLICKS, VISITS } from './ingest-columns.js';
 import { attemptFromRow, conversionFromRow, outboxFromRow } from './row-mappers.js';
 import { listTouches } from './touch-list.js';
 
@@ -52,10 +53,29 @@ export class KyselyAdminLists implements AdminListsPort {
   }
 
   async counts(env_id?: string): Promise<StoreCounts> {
+    // Touches are counted on the partial indexes of their kinds (0027, 0030) alone, and the
+    // bots and prefetches (few) on theirs. Grouping every touch by kind and traffic read each
+    // row in the order of the first index of the environment's (by touch id: random, against
+    // rows stored in time order): 1.1 s for 300,000 touches, growing with the 90 days kept.
+    const count = async (kind: string) =>
+      Number(
+        (
+          await this.db
+            .selectFrom('touches')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+            .where(sql.raw<boolean>(kind))
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
+    const ads = await count(AD_TOUCHES);
+    const allClicks = await count(CLICKS);
+    const allVisits = await count(VISITS);
     const touches = await this.db
       .selectFrom('touches')
       .select(['kind', 'traffic', (eb) => eb.fn.countAll<number>().as('n')])
       .$if(!!env_id, (q) => q.where('env_id', '=', env_id as string))
+      .where('traffic', 'is not', null)
       .groupBy(['kind', 'traffic'])
       .execute();
     const events = await this.db
@@ -93,10 +113,10 @@ export class KyselyAdminLists implements AdminListsPort {
     const traffic = (t: string) => (r: { traffic: string | null }) => r.traffic === t;
     return {
       // Ad touches only: a visit (a landing of a channel, issue 23) is no impression or click.
-      touches: sum(touches, (r) => human(r) && r.kind !== 'visit'),
-      impressions: sum(touches, (r) => human(r) && r.kind === 'impression'),
-      clicks: sum(touches, (r) => human(r) && r.kind === 'click'),
-      visits: sum(touches, (r) => human(r) && r.kind === 'visit'),
+      touches: ads - sum(touches, (r) => r.kind !== 'visit'),
+      impressions: ads - allClicks - sum(touches, (r) => r.kind === 'impression'),
+      clicks: allClicks - sum(touches, (r) => r.kind === 'click'),
+      visits: allVisits - sum(touches, (r) => r.kind === 'visit'),
       events: sum(events, human),
       duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
       conversions: Number(conversions?.n ?? 0),

@@ -148,6 +148,8 @@ export const TOUCH_SELECT = `select ${TOUCH_COLUMNS.map((c) => `"${c}"`).join(',
  */
 export const AD_TOUCHES = `"kind" <> 'visit'`;
 export const VISITS = `"kind" = 'visit'`;
+/** The clicks' own partial indexes (0027_install_fraud). */
+export const CLICKS = `"kind" = 'click'`;
 /** Every touch is in one of these: a read by key without a kind reads both, one by one. */
 export const TOUCH_KIND_CLASSES = [AD_TOUCHES, VISITS] as const;
 
