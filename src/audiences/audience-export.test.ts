@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exportRequests, MAX_ROWS, requestBatches } from './audience-export.js';
+import { exportCsvPieces, exportRequests, MAX_ROWS, requestBatches } from './audience-export.js';
 
 const person = (n: number, email: boolean, phone: boolean) => ({
   person: `u:${n}`,
@@ -44,5 +44,22 @@ describe('requestBatches', () => {
     expect(requestBatches('google_ads', [person(1, true, false), person(2, false, true)])).toEqual([
       [person(1, true, false), person(2, false, true)],
     ]);
+  });
+});
+
+describe('exportCsvPieces', () => {
+  it('AX04 the pieces make one CSV: a header, then one line per person, none lost at a piece edge', () => {
+    const rows = Array.from({ length: 2_501 }, (_, n) => person(n, n % 2 === 0, n % 3 === 0).ids);
+    const pieces = [...exportCsvPieces(rows)];
+    expect(pieces.length).toBeGreaterThan(3);
+    const lines = pieces.join('').split('\n');
+    expect(lines[0]).toBe('extern_id_sha256,email_sha256,phone_sha256,phone_e164_sha256');
+    expect(lines.at(-1)).toBe('');
+    expect(lines.slice(1, -1)).toEqual(
+      rows.map(
+        (r) =>
+          `${r.extern_id_sha256},${r.email_sha256 ?? ''},${r.phone_sha256 ?? ''},${r.phone_e164_sha256 ?? ''}`,
+      ),
+    );
   });
 });
