@@ -22,6 +22,12 @@ type MembershipDeps = Pick<AudienceServiceDeps, 'store' | 'nowMs' | 'holdouts'>;
 
 const nowS = (deps: MembershipDeps) => Math.floor(deps.nowMs() / 1000);
 
+type IdKey = { key_type: MemberKeyType; key_value: string };
+const idOf = (k: IdKey) => `${k.key_type}:${k.key_value}`;
+/** What a membership row's `person` says, and what the size counts once. */
+const personKey = (who: PersonIds) =>
+  who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`;
+
 /** The answer for one person, written under every id they have, and whether to keep it. */
 function membershipRows(
   who: PersonIds,
@@ -32,7 +38,7 @@ function membershipRows(
   const email = latest.find((e) => e.email_sha256)?.email_sha256 ?? null;
   const phone = latest.find((e) => e.phone_sha256)?.phone_sha256 ?? null;
   const phoneE164 = latest.find((e) => e.phone_e164_sha256)?.phone_e164_sha256 ?? null;
-  const person = who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`;
+  const person = personKey(who);
   const row = (kt: MemberKeyType, kv: string): MembershipRow => ({
     key_type: kt,
     key_value: kv,
@@ -88,26 +94,56 @@ async function evaluatePage(
 ): Promise<void> {
   const { store } = deps;
   const env_id = a.record.env_id;
-  const todo = keys.filter((k) => !done.has(`${k.key_type}:${k.key_value}`));
+  const todo = keys.filter((k) => !done.has(idOf(k)));
   if (todo.length === 0) return;
+  // A browser shared by several users (a family's computer) belongs to its latest user, but
+  // each of them has its records: every user seen with a browser of the page is evaluated too.
+  const listed = new Set(todo.map(idOf));
+  const sharers = (
+    await store.usersOf(
+      env_id,
+      todo.filter((k) => k.key_type === 'anonymous_id').map((k) => k.key_value),
+    )
+  )
+    .map((u) => ({ key_type: 'user_id' as const, key_value: u }))
+    .filter((k) => !listed.has(idOf(k)) && !done.has(idOf(k)));
+  const resolving = [...todo, ...sharers];
   const persons = new Map<string, PersonIds>();
-  for (const who of await store.personsOf(env_id, todo))
-    persons.set(who.user_id ? `u:${who.user_id}` : `a:${who.anonymous_ids[0]}`, who);
+  /** The person each identifier resolves to (personOf): whose answer a lookup by it gets. */
+  const owner = new Map<string, string>();
+  (await store.personsOf(env_id, resolving)).forEach((who, i) => {
+    const person = personKey(who);
+    const had = persons.get(person);
+    // Two ids of one user may each bring a browser id past its latest 50: keep both.
+    persons.set(
+      person,
+      had
+        ? { ...had, anonymous_ids: [...new Set([...had.anonymous_ids, ...who.anonymous_ids])] }
+        : who,
+    );
+    owner.set(idOf(resolving[i] as IdKey), person);
+  });
   const people = [...persons.values()];
   const now = nowS(deps);
   await gate();
   const histories = await store.peopleRecords(env_id, people, now - longestWindowS(a.rules));
-  const upsert: MembershipRow[] = [];
-  const remove: MembershipRow[] = [];
+  // One answer per identifier: a browser id in two persons' rows carries its own person's.
+  const answers = new Map<string, { row: MembershipRow; keep: boolean }>();
   const members: PersonIds[] = [];
   people.forEach((who, i) => {
     const history = histories[i] as PersonRecords;
     const result = evaluate(a.rules, history, now);
     const { rows, keep } = membershipRows(who, result, history);
-    (keep ? upsert : remove).push(...rows);
+    const person = personKey(who);
+    for (const row of rows) {
+      const id = idOf(row);
+      if (!answers.has(id) || owner.get(id) === person) answers.set(id, { row, keep });
+      done.add(id);
+    }
     if (result.member) members.push(who);
-    for (const r of rows) done.add(`${r.key_type}:${r.key_value}`);
   });
+  const upsert = [...answers.values()].filter((x) => x.keep).map((x) => x.row);
+  const remove = [...answers.values()].filter((x) => !x.keep).map((x) => x.row);
   await gate();
   await store.writeMemberships(env_id, a.record.id, upsert, remove, deps.nowMs());
   // Members enter the audience's holdout test now (the first entry stays).

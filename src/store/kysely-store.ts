@@ -219,6 +219,7 @@ export class KyselyStore implements Store {
   // KyselyPersonPages
   readonly personsOf: Store['personsOf'] = (...a) => this.personPages.personsOf(...a);
   readonly peopleRecords: Store['peopleRecords'] = (...a) => this.personPages.peopleRecords(...a);
+  readonly usersOf: Store['usersOf'] = (...a) => this.personPages.usersOf(...a);
   readonly upsertMemberships: Store['upsertMemberships'] = (...a) =>
     this.memberships.upsertMemberships(...a);
   readonly deleteMemberships: Store['deleteMemberships'] = (...a) =>

@@ -113,10 +113,12 @@ export class KyselyAdminLists implements AdminListsPort {
     const traffic = (t: string) => (r: { traffic: string | null }) => r.traffic === t;
     return {
       // Ad touches only: a visit (a landing of a channel, issue 23) is no impression or click.
-      touches: ads - sum(touches, (r) => r.kind !== 'visit'),
-      impressions: ads - allClicks - sum(touches, (r) => r.kind === 'impression'),
-      clicks: allClicks - sum(touches, (r) => r.kind === 'click'),
-      visits: allVisits - sum(touches, (r) => r.kind === 'visit'),
+      // The counts are separate statements: under concurrent writes a difference may lag a
+      // moment, never below zero.
+      touches: Math.max(0, ads - sum(touches, (r) => r.kind !== 'visit')),
+      impressions: Math.max(0, ads - allClicks - sum(touches, (r) => r.kind === 'impression')),
+      clicks: Math.max(0, allClicks - sum(touches, (r) => r.kind === 'click')),
+      visits: Math.max(0, allVisits - sum(touches, (r) => r.kind === 'visit')),
       events: sum(events, human),
       duplicates: events.reduce((acc, r) => acc + Number(r.dups), 0),
       conversions: Number(conversions?.n ?? 0),

@@ -11,19 +11,13 @@ import { type DirectRun, IngestStatements } from './ingest-statements.js';
 import { KyselyIngestTx } from './ingest-tx.js';
 import type { PreparedTexts } from './prepared-statements.js';
 import { TouchCache } from './touch-cache.js';
+import { isTransactionConflict } from './transaction-conflict.js';
 
 /**
  * Runs of one ingest transaction that PostgreSQL aborted for a deadlock or a serialization
  * failure (a concurrent transaction wins; running again then usually commits).
  */
 const INGEST_ATTEMPTS = 4;
-/** SQLSTATE of a serialization failure and of a deadlock. */
-const CONFLICT_CODES = new Set(['40001', '40P01']);
-
-function isTransactionConflict(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && CONFLICT_CODES.has(code);
-}
 
 /** Commits pixel touches off the event transaction (SQLite: on a thread of its own). */
 export interface TouchWriter {

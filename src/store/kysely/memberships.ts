@@ -7,6 +7,7 @@ import type { Database } from '../schema.js';
 import type { AudienceMembersTable } from '../schema-audiences.js';
 import type { MemberKeyType, MembershipRow, PersonIds, PersonRecords } from '../store.js';
 import { AD_TOUCHES, TOUCH_KIND_CLASSES } from './ingest-columns.js';
+import { isTransactionConflict } from './transaction-conflict.js';
 
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 200;
@@ -18,6 +19,8 @@ export const MAX_PERSON_ROWS = 2000;
  * about 20 ms.
  */
 export const MEMBER_PAGE_ROWS = 2_000;
+/** Runs of a page's memberships transaction that PostgreSQL aborted for a conflict. */
+const WRITE_ATTEMPTS = 4;
 /** Browser ids one user id is followed across. */
 export const MAX_LINKED_IDS = 50;
 
@@ -35,6 +38,28 @@ function memberFromRow(r: Selectable<AudienceMembersTable>): MembershipRow {
     phone_sha256: r.phone_sha256,
     phone_e164_sha256: r.phone_e164_sha256,
   };
+}
+
+/** What evaluation needs of a stored event, with the hashes it carried. */
+export function personEvent(
+  r: Pick<Selectable<Database['events']>, 'event_name' | 'event_time' | 'data'>,
+): PersonRecords['events'][number] {
+  const e = JSON.parse(r.data) as TrackedEvent;
+  return {
+    event_name: r.event_name,
+    time: num(r.event_time),
+    properties: e.properties,
+    email_sha256: e.user.email_sha256 ?? null,
+    phone_sha256: e.user.phone_sha256 ?? null,
+    phone_e164_sha256: e.user.phone_e164_sha256 ?? null,
+  };
+}
+
+/** What evaluation needs of a stored touch. */
+export function personTouch(
+  r: Pick<Selectable<Database['touches']>, 'kind' | 'campaign_id' | 'time'>,
+): PersonRecords['touches'][number] {
+  return { kind: r.kind as TouchKind, campaign_id: r.campaign_id, time: num(r.time) };
 }
 
 /** Persons and their audience memberships, over Kysely. */
@@ -121,22 +146,8 @@ export class KyselyMemberships implements MembershipsPort {
         touchRows.set(Number(r.id), r);
     }
     return {
-      events: [...eventRows.values()].map((r) => {
-        const e = JSON.parse(r.data) as TrackedEvent;
-        return {
-          event_name: r.event_name,
-          time: num(r.event_time),
-          properties: e.properties,
-          email_sha256: e.user.email_sha256 ?? null,
-          phone_sha256: e.user.phone_sha256 ?? null,
-          phone_e164_sha256: e.user.phone_e164_sha256 ?? null,
-        };
-      }),
-      touches: [...touchRows.values()].map((r) => ({
-        kind: r.kind as TouchKind,
-        campaign_id: r.campaign_id,
-        time: num(r.time),
-      })),
+      events: [...eventRows.values()].map(personEvent),
+      touches: [...touchRows.values()].map(personTouch),
     };
   }
 
@@ -265,7 +276,11 @@ export class KyselyMemberships implements MembershipsPort {
     }
   }
 
-  /** A page of a full evaluation's answers, written in one transaction. */
+  /**
+   * A page of a full evaluation's answers, written in one transaction. Rows go in key order,
+   * so that two pages sharing ids (two processes, or the queue beside a sweep) lock them in
+   * the same order; a page PostgreSQL still aborts for a deadlock is written again.
+   */
   async writeMemberships(
     env_id: string,
     audience_id: string,
@@ -273,11 +288,30 @@ export class KyselyMemberships implements MembershipsPort {
     remove: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
     now_ms: number,
   ) {
-    await this.db.transaction().execute(async (trx) => {
-      const inTrx = new KyselyMemberships(trx, this.byteOrder);
-      await inTrx.upsertMemberships(env_id, audience_id, upsert, now_ms);
-      await inTrx.deleteMemberships(env_id, audience_id, remove);
-    });
+    const byKey = <K extends { key_type: string; key_value: string }>(a: K, b: K) =>
+      a.key_type < b.key_type
+        ? -1
+        : a.key_type > b.key_type
+          ? 1
+          : a.key_value < b.key_value
+            ? -1
+            : a.key_value > b.key_value
+              ? 1
+              : 0;
+    const rows = [...upsert].sort(byKey);
+    const keys = [...remove].sort(byKey);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          const inTrx = new KyselyMemberships(trx, this.byteOrder);
+          await inTrx.upsertMemberships(env_id, audience_id, rows, now_ms);
+          await inTrx.deleteMemberships(env_id, audience_id, keys);
+        });
+        return;
+      } catch (e) {
+        if (attempt >= WRITE_ATTEMPTS || !isTransactionConflict(e)) throw e;
+      }
+    }
   }
 
   async deleteMemberships(

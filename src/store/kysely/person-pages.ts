@@ -1,11 +1,10 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { TouchKind, TrackedEvent } from '../../domain/event.js';
 import type { PersonPagesPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { MemberKeyType, PersonIds, PersonRecords } from '../store.js';
 import { chunks } from './chunks.js';
 import { AD_TOUCHES } from './ingest-columns.js';
-import { MAX_LINKED_IDS, MAX_PERSON_ROWS } from './memberships.js';
+import { MAX_LINKED_IDS, MAX_PERSON_ROWS, personEvent, personTouch } from './memberships.js';
 
 // Persons and what they did, a page of identifiers at a time: the full evaluation of an
 // audience. One person at a time took five queries each, and creating a "buyers" audience
@@ -100,6 +99,22 @@ export class KyselyPersonPages implements PersonPagesPort {
     });
   }
 
+  /** Every user id seen with any of these browser ids (not only the latest of each). */
+  async usersOf(env_id: string, anonymous_ids: readonly string[]): Promise<string[]> {
+    const users = new Set<string>();
+    for (const part of chunks([...new Set(anonymous_ids)], IN_CHUNK)) {
+      const rows = await this.db
+        .selectFrom('identity_links')
+        .select('key_value')
+        .where('env_id', '=', env_id)
+        .where('key_type', '=', 'user_id')
+        .where('anonymous_id', 'in', part)
+        .execute();
+      for (const r of rows) users.add(r.key_value);
+    }
+    return [...users];
+  }
+
   /** personRecords for each person, in order. */
   async peopleRecords(
     env_id: string,
@@ -143,77 +158,85 @@ export class KyselyPersonPages implements PersonPagesPort {
       for (const r of latest(anonTouches, (x) => Number(x.time), MAX_PERSON_ROWS))
         touches.set(Number(r.id), r);
       return {
-        events: [...events.values()].map((r) => {
-          const e = JSON.parse(r.data) as TrackedEvent;
-          return {
-            event_name: r.event_name,
-            time: Number(r.event_time),
-            properties: e.properties,
-            email_sha256: e.user.email_sha256 ?? null,
-            phone_sha256: e.user.phone_sha256 ?? null,
-            phone_e164_sha256: e.user.phone_e164_sha256 ?? null,
-          };
-        }),
-        touches: [...touches.values()].map((r) => ({
-          kind: r.kind as TouchKind,
-          campaign_id: r.campaign_id,
-          time: Number(r.time),
-        })),
+        events: [...events.values()].map(personEvent),
+        touches: [...touches.values()].map(personTouch),
       };
     });
   }
 
-  /** Each key's latest MAX_PERSON_ROWS events since `since_s`. */
-  private events(env_id: string, col: MemberKeyType, values: string[], since_s: number) {
-    const ranked = this.db
-      .selectFrom('events')
-      .select((eb) => [
-        'pk',
-        'user_id',
-        'anonymous_id',
-        'event_name',
-        'event_time',
-        'data',
-        eb.fn
-          .agg<number>('row_number')
-          .over((ob) => ob.partitionBy(col).orderBy('event_time', 'desc'))
-          .as('rn'),
-      ])
-      .where('env_id', '=', env_id)
-      .where('event_time', '>=', since_s)
-      .where(col, 'in', values);
-    return this.db
-      .selectFrom(ranked.as('e'))
-      .select(['pk', 'user_id', 'anonymous_id', 'event_name', 'event_time', 'data'])
-      .where('rn', '<=', MAX_PERSON_ROWS)
-      .execute();
+  /**
+   * The events of each key since `since_s`, at most its latest MAX_PERSON_ROWS: the keys with
+   * more (a crawler's cookie, a shared test login) are found by a count on the (env_id, key,
+   * time) index alone and read by a bounded query each, as personRecords reads one; the rest
+   * together. A key of 500,000 events costs an index count, not 500,000 rows.
+   */
+  private async events(env_id: string, col: MemberKeyType, values: string[], since_s: number) {
+    const heavy = new Set(
+      (
+        await this.db
+          .selectFrom('events')
+          .select(col)
+          .where('env_id', '=', env_id)
+          .where(col, 'in', values)
+          .where('event_time', '>=', since_s)
+          .groupBy(col)
+          .having((eb) => eb.fn.countAll(), '>', MAX_PERSON_ROWS)
+          .execute()
+      ).map((r) => r[col] as string),
+    );
+    const read = () =>
+      this.db
+        .selectFrom('events')
+        .select(['pk', 'user_id', 'anonymous_id', 'event_name', 'event_time', 'data'])
+        .where('env_id', '=', env_id)
+        .where('event_time', '>=', since_s);
+    const light = values.filter((v) => !heavy.has(v));
+    const rows: EventRow[] = light.length > 0 ? await read().where(col, 'in', light).execute() : [];
+    for (const v of heavy)
+      rows.push(
+        ...(await read()
+          .where(col, '=', v)
+          .orderBy('event_time', 'desc')
+          .limit(MAX_PERSON_ROWS)
+          .execute()),
+      );
+    return rows;
   }
 
-  /** Each key's latest MAX_PERSON_ROWS impressions and clicks since `since_s`. */
-  private touches(env_id: string, col: MemberKeyType, values: string[], since_s: number) {
-    const ranked = this.db
-      .selectFrom('touches')
-      .select((eb) => [
-        'id',
-        'user_id',
-        'anonymous_id',
-        'kind',
-        'campaign_id',
-        'time',
-        eb.fn
-          .agg<number>('row_number')
-          .over((ob) => ob.partitionBy(col).orderBy('time', 'desc'))
-          .as('rn'),
-      ])
-      .where('env_id', '=', env_id)
-      .where('time', '>=', since_s)
-      // As personRecords: the ad touches' own partial indexes (0030_touch_kinds) serve it.
-      .where(sql.raw<boolean>(AD_TOUCHES))
-      .where(col, 'in', values);
-    return this.db
-      .selectFrom(ranked.as('t'))
-      .select(['id', 'user_id', 'anonymous_id', 'kind', 'campaign_id', 'time'])
-      .where('rn', '<=', MAX_PERSON_ROWS)
-      .execute();
+  /** The impressions and clicks of each key since `since_s`, bounded as events are. */
+  private async touches(env_id: string, col: MemberKeyType, values: string[], since_s: number) {
+    // As personRecords: the ad touches' own partial indexes (0030_touch_kinds) serve it.
+    const heavy = new Set(
+      (
+        await this.db
+          .selectFrom('touches')
+          .select(col)
+          .where('env_id', '=', env_id)
+          .where(col, 'in', values)
+          .where('time', '>=', since_s)
+          .where(sql.raw<boolean>(AD_TOUCHES))
+          .groupBy(col)
+          .having((eb) => eb.fn.countAll(), '>', MAX_PERSON_ROWS)
+          .execute()
+      ).map((r) => r[col] as string),
+    );
+    const read = () =>
+      this.db
+        .selectFrom('touches')
+        .select(['id', 'user_id', 'anonymous_id', 'kind', 'campaign_id', 'time'])
+        .where('env_id', '=', env_id)
+        .where('time', '>=', since_s)
+        .where(sql.raw<boolean>(AD_TOUCHES));
+    const light = values.filter((v) => !heavy.has(v));
+    const rows: TouchRow[] = light.length > 0 ? await read().where(col, 'in', light).execute() : [];
+    for (const v of heavy)
+      rows.push(
+        ...(await read()
+          .where(col, '=', v)
+          .orderBy('time', 'desc')
+          .limit(MAX_PERSON_ROWS)
+          .execute()),
+      );
+    return rows;
   }
 }

@@ -80,6 +80,11 @@ export interface PersonPagesPort {
     env_id: string,
     keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
   ): Promise<PersonIds[]>;
+  /**
+   * Every user id seen with any of these browser ids. A browser shared by several users
+   * belongs to its latest (personOf), but each of them has its records.
+   */
+  usersOf(env_id: string, anonymous_ids: readonly string[]): Promise<string[]>;
   /** personRecords for each person of a page, in order. */
   peopleRecords(
     env_id: string,
