@@ -76,6 +76,20 @@ describe.each(kinds)('an erasure on %s', (kind, open) => {
         NOW_MS + 7,
       ),
     );
+    // The old events' dedup keys; e0's key was claimed since by another event (a stale key
+    // taken again): it is that event's, and stays.
+    await store.db
+      .insertInto('dedup_keys')
+      .values(
+        Array.from({ length: OLD_EVENTS }, (_, i) => ({
+          env_id: 'env',
+          event_name: 'Purchase',
+          event_id: `e${i}`,
+          event_pk: i === 0 ? 'someone-else' : `old${i}`,
+          first_seen: NOW_MS / 1000,
+        })),
+      )
+      .execute();
     const erased = await store.db
       .transaction()
       .execute((trx) => eraseSubject(trx, keys, () => [], NOW_MS, scan));
@@ -83,6 +97,10 @@ describe.each(kinds)('an erasure on %s', (kind, open) => {
     const left = await store.db.selectFrom('events').select('pk').execute();
     expect(left).toHaveLength(OLD_EVENTS - OLD_EVENTS / 10);
     expect(left.map((r) => r.pk)).not.toContain('day1');
+    expect(erased.deleted.dedup_keys).toBe(OLD_EVENTS / 10 - 1);
+    const keysLeft = await store.db.selectFrom('dedup_keys').select('event_pk').execute();
+    expect(keysLeft).toHaveLength(OLD_EVENTS - OLD_EVENTS / 10 + 1);
+    expect(keysLeft.map((r) => r.event_pk)).toContain('someone-else');
   });
 
   it('ES02 an id found only inside the transaction is searched in every event', async () => {

@@ -176,31 +176,39 @@ async function findEvents(
   // With a scan, what it searched is searched again only where it may have changed.
   const fresh = scan ? values.filter((v) => !scan.needles.has(v)) : values;
   const seen = scan ? values.filter((v) => scan.needles.has(v)) : [];
-  // `since`: only the events received, or merged into (event_merges), from then on.
-  const like = (vs: readonly string[], since: 'received' | 'merged' | null, since_ms: number) =>
+  // `since`: only the events received from then on.
+  const like = (vs: readonly string[], since_ms: number | null) =>
     db
       .selectFrom('events')
       .selectAll()
       .where('env_id', '=', env_id)
-      .$if(since === 'received', (q) => q.where('received_at_ms', '>=', since_ms))
-      .$if(since === 'merged', (q) =>
-        q.where('pk', 'in', (eb) =>
-          eb
-            .selectFrom('event_merges')
-            .select('pk')
-            .where('env_id', '=', env_id)
-            .where('merged_at_ms', '>=', since_ms),
-        ),
-      )
+      .$if(since_ms !== null, (q) => q.where('received_at_ms', '>=', since_ms as number))
       .where((eb) =>
         eb.or(vs.map((v) => eb('data', 'like', sql<string>`${needle(v)} escape '\\'`))),
       )
       .execute();
-  if (fresh.length > 0) add(await like(fresh, null, 0));
+  // The events merged into (event_merges) from then on. From the merges to the events by key,
+  // in that order (a CROSS JOIN keeps SQLite's order): as `pk in (…)` SQLite walked every event
+  // of the environment on its (env_id, received_at_ms) index to test the list, 34 ms for
+  // 50,000 events with no merge at all.
+  const likeMerged = (vs: readonly string[], since_ms: number) =>
+    db
+      .selectFrom('event_merges as m')
+      .crossJoin('events as e')
+      .selectAll('e')
+      .whereRef('e.pk', '=', 'm.pk')
+      .where('m.env_id', '=', env_id)
+      .where('m.merged_at_ms', '>=', since_ms)
+      .where('e.env_id', '=', env_id)
+      .where((eb) =>
+        eb.or(vs.map((v) => eb('e.data', 'like', sql<string>`${needle(v)} escape '\\'`))),
+      )
+      .execute();
+  if (fresh.length > 0) add(await like(fresh, null));
   if (scan && seen.length > 0) {
     const since = scan.before_ms - RESCAN_MS;
-    add(await like(seen, 'received', since));
-    add(await like(seen, 'merged', since));
+    add(await like(seen, since));
+    add(await likeMerged(seen, since));
     for (const part of chunks([...scan.pks], CHUNK))
       add(await db.selectFrom('events').selectAll().where('pk', 'in', part).execute());
   }
@@ -373,16 +381,36 @@ export async function eraseSubject(
         .executeTakeFirst(),
     );
   }
-  for (const part of chunks(pks, CHUNK)) {
-    counts.dedup_keys += n(
-      await db
-        .deleteFrom('dedup_keys')
-        .where('env_id', '=', k.env_id)
-        .where('event_pk', 'in', part)
-        .executeTakeFirst(),
-    );
-    counts.events += n(await db.deleteFrom('events').where('pk', 'in', part).executeTakeFirst());
+  // A dedup key is the event's (name, id), claimed for its pk: read by its primary key, per
+  // event name. By `event_pk` alone (no index holds it) each delete read every key of the
+  // environment: 7 ms a statement for 50,000 events.
+  const byName = new Map<string, StoredEvent[]>();
+  for (const e of found.events) {
+    const list = byName.get(e.event.event_name);
+    if (list) list.push(e);
+    else byName.set(e.event.event_name, [e]);
   }
+  for (const [event_name, list] of byName)
+    for (const part of chunks(list, CHUNK))
+      counts.dedup_keys += n(
+        await db
+          .deleteFrom('dedup_keys')
+          .where('env_id', '=', k.env_id)
+          .where('event_name', '=', event_name)
+          .where(
+            'event_id',
+            'in',
+            part.map((e) => e.event.event_id),
+          )
+          .where(
+            'event_pk',
+            'in',
+            part.map((e) => e.pk),
+          )
+          .executeTakeFirst(),
+      );
+  for (const part of chunks(pks, CHUNK))
+    counts.events += n(await db.deleteFrom('events').where('pk', 'in', part).executeTakeFirst());
   // The measurements of the person's impressions go with them: each impression's own row,
   // keyed by its destination too (0038), so another DSP's impression of the same ad-server id
   // (another person's, as likely as not) keeps its verdict.
