@@ -88,7 +88,7 @@ export async function evaluateKey(
 async function evaluatePage(
   deps: MembershipDeps,
   a: LoadedAudience,
-  keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  keys: readonly IdKey[],
   done: Set<string>,
   gate: TurnGate,
 ): Promise<void> {
@@ -155,7 +155,7 @@ async function evaluatePage(
 async function evaluateEach(
   deps: MembershipDeps,
   a: LoadedAudience,
-  keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  keys: readonly IdKey[],
   done: Set<string>,
   gate: TurnGate,
 ): Promise<void> {
@@ -169,7 +169,7 @@ async function evaluateEach(
 export function evaluateKeys(
   deps: MembershipDeps,
   a: LoadedAudience,
-  keys: ReadonlyArray<{ key_type: MemberKeyType; key_value: string }>,
+  keys: readonly IdKey[],
   gate: TurnGate = turnGate(),
 ): Promise<void> {
   return evaluateEach(deps, a, keys, new Set<string>(), gate);
