@@ -138,4 +138,37 @@ describe('non-converting journeys in the attribution report', () => {
     expect(read.sample).toBeCloseTo(35 / touches.length, 12);
     expect(read.journeys.every((j) => j.weight === touches.length / 35)).toBe(true);
   });
+
+  it('DJ08 the next page is on its way to the store before this one is added', async () => {
+    // A store whose query leaves after a few promise steps (as Kysely's does) and whose pages
+    // say when they are walked: a page asked for only after the last one was added left the
+    // store's thread idle while the event loop worked, and the other way round.
+    const inner = memoryStore([...paths, later], touches, 7);
+    const log: string[] = [];
+    let asked = 0;
+    const store: typeof inner = {
+      ...inner,
+      journeyTouches: async (...a) => {
+        const n = ++asked;
+        for (let i = 0; i < 5; i++) await Promise.resolve();
+        log.push(`sent ${n}`);
+        const page = await inner.journeyTouches(...a);
+        const walked = page.touches;
+        const touches = Object.assign([...walked], {
+          [Symbol.iterator]: () => {
+            log.push(`added ${n}`);
+            return walked[Symbol.iterator]();
+          },
+        });
+        return { ...page, touches };
+      },
+    };
+    const read = await nonConvertingPaths(store, 'e', paths, ...range);
+    expect(read.touches).toBe(touches.length);
+    const pages = Math.ceil(touches.length / 7);
+    expect(asked).toBe(pages);
+    for (let n = 1; n < pages; n++)
+      expect(log.indexOf(`sent ${n + 1}`), `page ${n + 1}`).toBeLessThan(log.indexOf(`added ${n}`));
+    expect(log.indexOf(`added ${pages}`)).toBeGreaterThan(log.indexOf(`sent ${pages}`));
+  });
 });

@@ -1,4 +1,6 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { JourneyBuilder, type NonConvertingPath } from '../domain/journeys.js';
+import type { TouchCursor } from '../store/ports/journeys.js';
 import type { ConversionPathRecord, Store } from '../store/store.js';
 
 /**
@@ -43,15 +45,31 @@ export async function nonConvertingPaths(
   const later = await store.listConversionPaths(env_id, to_s, to_s + lookback);
   const converted = new Set<string>();
   for (const p of [...paths, ...later]) for (const t of p.touches) converted.add(t.touch_id);
-  // Each page is added as it comes, so the work runs between the reads, never in one go.
+  // Each page is added as it comes, so the work runs between the reads, never in one go; the
+  // next page is asked for first, so the store reads it (on its own thread, or the database
+  // server) while this one is added, instead of one waiting for the other. The query only
+  // leaves after a few promise steps of Kysely's, so a turn of the event loop is let by
+  // before the page is added: else the thread waited for `add` (1.2 s of waiting for pages
+  // on the demo store; 0.6 s with the turn).
   const journeys = new JourneyBuilder(converted, lookback);
+  const pageAfter = (cursor: TouchCursor | null) => {
+    const p = store.journeyTouches(env_id, from_s, to_s, cursor, TOUCH_PAGE);
+    // Awaited on the next turn of the loop; a page asked for when adding one threw is not.
+    p.catch(() => {});
+    return p;
+  };
   let read = 0;
-  let after = null;
+  let after: TouchCursor | null = null;
+  let next = pageAfter(null);
   do {
-    const page = await store.journeyTouches(env_id, from_s, to_s, after, TOUCH_PAGE);
-    journeys.add(page.touches);
+    const page = await next;
     read += page.touches.length;
     after = page.next;
+    if (after && read < maxTouches) {
+      next = pageAfter(after);
+      await nextTurn();
+    }
+    journeys.add(page.touches);
   } while (after && read < maxTouches);
   const sample =
     after === null
