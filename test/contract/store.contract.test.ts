@@ -276,6 +276,44 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       }
     });
 
+    it('S03b identity links of several keys at once: each key finds every browser it was seen with', async () => {
+      const email = 'a'.repeat(64);
+      const phone = 'b'.repeat(64);
+      await store.ingest(async (tx) => {
+        await tx.linkIdentity(
+          'env_ids',
+          [
+            { key_type: 'email', key_value: email },
+            { key_type: 'phone', key_value: phone },
+          ],
+          'anon-1',
+          T,
+        );
+        await tx.linkIdentity('env_ids', [{ key_type: 'phone', key_value: phone }], 'anon-2', T);
+        // Seen again: no second row.
+        await tx.linkIdentity(
+          'env_ids',
+          [{ key_type: 'email', key_value: email }],
+          'anon-1',
+          T + 9,
+        );
+        await tx.linkIdentity('env_other', [{ key_type: 'email', key_value: email }], 'anon-3', T);
+      });
+      const linked = await store.ingest((tx) =>
+        tx.findLinkedAnonymousIds('env_ids', [
+          { key_type: 'email', key_value: email },
+          { key_type: 'phone', key_value: phone },
+          { key_type: 'email', key_value: 'c'.repeat(64) },
+        ]),
+      );
+      const key = (l: { anonymous_id: string; via: string }) => `${l.via} ${l.anonymous_id}`;
+      expect(linked.map(key).sort()).toEqual(['email anon-1', 'phone anon-1', 'phone anon-2']);
+      const byPhone = await store.ingest((tx) =>
+        tx.findLinkedAnonymousIds('env_ids', [{ key_type: 'phone', key_value: phone }]),
+      );
+      expect(byPhone.map(key).sort()).toEqual(['phone anon-1', 'phone anon-2']);
+    });
+
     it('S03 events, dedup keys, duplicates and identity links round-trip', async () => {
       await store.ingest(async (tx) => {
         const claim = (pk: string, event_id: string, at_s: number, stale_before: number) =>

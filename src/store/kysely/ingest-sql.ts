@@ -16,7 +16,7 @@ import {
   TOUCH_WRITE_COLUMNS,
   touchLookupText,
 } from './ingest-columns.js';
-import { insertText } from './ingest-statements.js';
+import { insertText, placeholders } from './ingest-statements.js';
 import { conversionValues } from './row-mappers.js';
 
 export type ConversionRow = Selectable<ConversionsTable>;
@@ -138,3 +138,39 @@ export function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
   if (clear_user) return [ENQUEUE_WITH_CLEAR, [...params, clear_user]];
   return [ENQUEUE, params];
 }
+
+/**
+ * Texts made once per list length, for statements whose number of values varies by event (a
+ * few at most): built and compiled by Kysely's query builder per event, the identity-link
+ * lookup of an event with a hashed e-mail cost 55 µs, of which SQLite's own work was a few
+ * (issue 22, fifteenth round). A rare long list gets its text, not kept.
+ */
+const MAX_CACHED_LENGTH = 16;
+function byLength(make: (n: number) => string): (n: number) => string {
+  const texts: string[] = [];
+  return (n) => {
+    const kept = texts[n];
+    if (kept !== undefined) return kept;
+    const text = make(n);
+    if (n <= MAX_CACHED_LENGTH) texts[n] = text;
+    return text;
+  };
+}
+
+/** The browsers linked to any of `n` (key type, key value) pairs; then the row cap. */
+export const LINKED_ANONYMOUS_IDS = byLength(
+  (n) =>
+    `select "key_type", "anonymous_id" from "identity_links" where "env_id" = ? and (${Array.from(
+      { length: n },
+      () => '("key_type" = ? and "key_value" = ?)',
+    ).join(' or ')}) limit ?`,
+);
+
+/** Links `n` keys to a browser, or sees them again: rows of (env, type, value, id, seen). */
+export const LINK_IDENTITY = byLength(
+  (
+    n,
+  ) => `insert into "identity_links" ("env_id", "key_type", "key_value", "anonymous_id", "last_seen")
+  values ${Array.from({ length: n }, () => placeholders(5)).join(', ')}
+  on conflict ("env_id", "key_type", "key_value", "anonymous_id") do update set "last_seen" = excluded."last_seen"`,
+);

@@ -31,6 +31,8 @@ import {
   FIND_DEDUP,
   INSERT_EVENT,
   INSERT_TOUCHES_UNNEST,
+  LINK_IDENTITY,
+  LINKED_ANONYMOUS_IDS,
   pathStatement,
   TOUCH_IDS_BY_IP,
   TOUCHES_BY_IP,
@@ -225,23 +227,10 @@ export class KyselyIngestTx implements IngestTx {
     seen: number,
   ) {
     if (links.length === 0) return;
-    await this.db
-      .insertInto('identity_links')
-      .values(
-        links.map((l) => ({
-          env_id,
-          key_type: l.key_type,
-          key_value: l.key_value,
-          anonymous_id,
-          last_seen: seen,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['env_id', 'key_type', 'key_value', 'anonymous_id'])
-          .doUpdateSet({ last_seen: seen }),
-      )
-      .execute();
+    await this.run(
+      LINK_IDENTITY(links.length),
+      links.flatMap((l) => [env_id, l.key_type, l.key_value, anonymous_id, seen]),
+    );
   }
 
   async findLinkedAnonymousIds(
@@ -249,19 +238,10 @@ export class KyselyIngestTx implements IngestTx {
     keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
   ) {
     if (keys.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('identity_links')
-      .select(['key_type', 'anonymous_id'])
-      .where('env_id', '=', env_id)
-      .where((eb) =>
-        eb.or(
-          keys.map((k) =>
-            eb.and([eb('key_type', '=', k.key_type), eb('key_value', '=', k.key_value)]),
-          ),
-        ),
-      )
-      .limit(MAX_TOUCHES_PER_LOOKUP)
-      .execute();
+    const rows = await this.run<{ key_type: string; anonymous_id: string }>(
+      LINKED_ANONYMOUS_IDS(keys.length),
+      [env_id, ...keys.flatMap((k) => [k.key_type, k.key_value]), MAX_TOUCHES_PER_LOOKUP],
+    );
     return rows.map((r) => ({
       anonymous_id: r.anonymous_id,
       via: r.key_type as LinkedAnonymousId['via'],
