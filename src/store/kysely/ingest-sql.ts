@@ -9,6 +9,7 @@ import {
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
   ipLookupText,
+  MAX_TOUCHES_PER_LOOKUP,
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
@@ -157,13 +158,16 @@ function byLength(make: (n: number) => string): (n: number) => string {
   };
 }
 
-/** The browsers linked to any of `n` (key type, key value) pairs; then the row cap. */
+/**
+ * The browsers linked to any of `n` (key type, key value) pairs. The cap is in the text: a
+ * bound LIMIT makes SQLite prepare the statement again each run (literal-limits.ts).
+ */
 export const LINKED_ANONYMOUS_IDS = byLength(
   (n) =>
     `select "key_type", "anonymous_id" from "identity_links" where "env_id" = ? and (${Array.from(
       { length: n },
       () => '("key_type" = ? and "key_value" = ?)',
-    ).join(' or ')}) limit ?`,
+    ).join(' or ')}) limit ${MAX_TOUCHES_PER_LOOKUP}`,
 );
 
 /** Links `n` keys to a browser, or sees them again: rows of (env, type, value, id, seen). */

@@ -15,7 +15,6 @@ import type {
 import { findViews, type ViewRef } from './impression-views.js';
 import {
   ipLookupParams,
-  MAX_TOUCHES_PER_LOOKUP,
   TOUCH_SELECT,
   TOUCH_WRITE_COLUMNS,
   touchLookupParams,
@@ -240,7 +239,7 @@ export class KyselyIngestTx implements IngestTx {
     if (keys.length === 0) return [];
     const rows = await this.run<{ key_type: string; anonymous_id: string }>(
       LINKED_ANONYMOUS_IDS(keys.length),
-      [env_id, ...keys.flatMap((k) => [k.key_type, k.key_value]), MAX_TOUCHES_PER_LOOKUP],
+      [env_id, ...keys.flatMap((k) => [k.key_type, k.key_value])],
     );
     return rows.map((r) => ({
       anonymous_id: r.anonymous_id,

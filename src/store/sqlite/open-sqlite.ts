@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely';
+import { Kysely, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Touch } from '../../domain/event.js';
 import type { ImpressionView } from '../../domain/viewability.js';
 import type { DirectRun } from '../kysely/ingest-statements.js';
 import { KyselyStore } from '../kysely-store.js';
 import type { Database } from '../schema.js';
+import { LiteralLimitSqliteDialect } from './literal-limits.js';
 import { ReadThread } from './read-thread.js';
 import { readThreadDialect } from './read-thread-dialect.js';
 import { TouchWriterThread } from './touch-writer-thread.js';
@@ -118,7 +119,7 @@ export function openSqliteStore(
     ...checkpoint,
   });
   const { database, direct } = cachingStatements(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new LiteralLimitSqliteDialect({ database }) });
   // Reports, counts and the admin lists, read beside the event loop (read-thread.ts).
   const reads = new ReadThread(file);
   const readDb = new Kysely<Database>({ dialect: readThreadDialect(reads) });

@@ -10,8 +10,8 @@ import {
   type QueryResult,
   SqliteAdapter,
   SqliteIntrospector,
-  SqliteQueryCompiler,
 } from 'kysely';
+import { LiteralLimitCompiler } from './literal-limits.js';
 import type { ReadThread } from './read-thread.js';
 
 /** The one connection: every query goes to the thread, which runs them one at a time. */
@@ -66,7 +66,7 @@ export function readThreadDialect(thread: ReadThread): Dialect {
   return {
     createAdapter: (): DialectAdapter => new SqliteAdapter(),
     createDriver: (): Driver => new ReadThreadDriver(thread),
-    createQueryCompiler: (): QueryCompiler => new SqliteQueryCompiler(),
+    createQueryCompiler: (): QueryCompiler => new LiteralLimitCompiler(),
     createIntrospector: (db: Kysely<unknown>): DatabaseIntrospector => new SqliteIntrospector(db),
   };
 }
