@@ -2,7 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import { conversionIdOf, receivedMsOfKey } from '../../domain/event-key.js';
-import type { Database, TouchesTable } from '../schema.js';
+import type { Database, OutboxTable, TouchesTable } from '../schema.js';
 import type {
   ConversionPathRecord,
   ConversionRecord,
@@ -23,34 +23,39 @@ import {
 import {
   CLAIM_AND_INSERT_EVENT,
   CLAIM_DEDUP_UPSERT,
+  CONVERSIONS_OF_EVENT,
+  type ConversionRow,
   checkKeyTime,
   claimParams,
   conversionStatement,
+  DELIVERIES_OF_CONVERSION,
+  EVENT_BY_PK,
+  EVENT_BY_PK_AT,
+  type EventRow,
   enqueueStatement,
   FIND_DEDUP,
   INSERT_EVENT,
   INSERT_TOUCHES_UNNEST,
   LINK_IDENTITY,
   LINKED_ANONYMOUS_IDS,
+  NOTE_EVENT_MERGE,
   pathStatement,
   TOUCH_IDS_BY_IP,
   TOUCHES_BY_IP,
   TOUCHES_BY_USER,
   TOUCHES_OF_IDS,
   touchQuery,
+  UPDATE_DUPLICATE,
+  UPDATE_DUPLICATE_AT,
 } from './ingest-sql.js';
 import { type IngestStatements, placeholders } from './ingest-statements.js';
-import {
-  cancelDeliveries,
-  deliveriesOfConversion,
-  requeueDeliveries,
-  setClearUser,
-} from './late-copy-queries.js';
+import { cancelDeliveries, requeueDeliveries, setClearUser } from './late-copy-queries.js';
 import { addTouchDays } from './report-queries.js';
 import {
   conversionFromRow,
   eventFromRow,
   eventValues,
+  outboxFromRow,
   touchFromRow,
   touchFromValues,
 } from './row-mappers.js';
@@ -136,9 +141,10 @@ export class KyselyIngestTx implements IngestTx {
 
   async getEvent(pk: string) {
     const ms = receivedMsOfKey(pk);
-    let q = this.db.selectFrom('events').selectAll().where('pk', '=', pk);
-    if (ms !== null) q = q.where('received_at_ms', '=', ms);
-    const row = await q.executeTakeFirst();
+    const [row] = await this.run<EventRow>(
+      ms === null ? EVENT_BY_PK : EVENT_BY_PK_AT,
+      ms === null ? [pk] : [pk, ms],
+    );
     return row ? eventFromRow(row) : null;
   }
 
@@ -197,26 +203,18 @@ export class KyselyIngestTx implements IngestTx {
 
   async updateDuplicate(pk: string, merged: TrackedEvent, changed_at_ms?: number) {
     const ms = receivedMsOfKey(pk);
-    await this.db
-      .updateTable('events')
-      .set((eb) => ({
-        data: JSON.stringify(merged),
-        anonymous_id: merged.user.anonymous_id ?? null,
-        user_id: merged.user.user_id ?? null,
-        value: merged.properties.value ?? null,
-        currency: merged.properties.currency ?? null,
-        duplicate_count: eb('duplicate_count', '+', 1),
-      }))
-      .where('pk', '=', pk)
-      .$if(ms !== null, (q) => q.where('received_at_ms', '=', ms as number))
-      .execute();
-    // What an erasure under way searches again (0041).
+    const set = [
+      JSON.stringify(merged),
+      merged.user.anonymous_id ?? null,
+      merged.user.user_id ?? null,
+      merged.properties.value ?? null,
+      merged.properties.currency ?? null,
+      pk,
+    ];
+    if (ms === null) await this.run(UPDATE_DUPLICATE, set);
+    else await this.run(UPDATE_DUPLICATE_AT, [...set, ms]);
     if (changed_at_ms !== undefined)
-      await this.db
-        .insertInto('event_merges')
-        .values({ merged_at_ms: changed_at_ms, env_id: merged.env_id, pk })
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      await this.run(NOTE_EVENT_MERGE, [changed_at_ms, merged.env_id, pk]);
   }
 
   async linkIdentity(
@@ -386,17 +384,19 @@ export class KyselyIngestTx implements IngestTx {
   }
 
   async conversionsOfEvent(env_id: string, event_pk: string) {
-    const rows = await this.db
-      .selectFrom('conversions')
-      .selectAll()
-      .where('env_id', '=', env_id)
-      .where('conversion_id', '=', conversionIdOf(event_pk))
-      .execute();
+    const rows = await this.run<ConversionRow>(CONVERSIONS_OF_EVENT, [
+      env_id,
+      conversionIdOf(event_pk),
+    ]);
     return rows.map(conversionFromRow);
   }
 
-  deliveriesOfConversion(env_id: string, conversion_id: string) {
-    return deliveriesOfConversion(this.db, env_id, conversion_id);
+  async deliveriesOfConversion(env_id: string, conversion_id: string) {
+    const rows = await this.run<Selectable<OutboxTable>>(DELIVERIES_OF_CONVERSION, [
+      env_id,
+      conversion_id,
+    ]);
+    return rows.map(outboxFromRow);
   }
 
   requeueDeliveries(

@@ -1,26 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
-import type { FailedFor, OutboxRecord } from '../store.js';
-import { outboxFromRow } from './row-mappers.js';
+import type { FailedFor } from '../store.js';
 
 // The outbox statements of a late copy of an event (issue 20 §1), run inside its ingest
-// transaction: read a conversion's rows, queue some again, cancel the ones still waiting.
-
-export async function deliveriesOfConversion(
-  db: Kysely<Database>,
-  env_id: string,
-  conversion_id: string,
-): Promise<OutboxRecord[]> {
-  const rows = await db
-    .selectFrom('outbox')
-    .selectAll()
-    .where('env_id', '=', env_id)
-    .where('conversion_id', '=', conversion_id)
-    .where('kind', '=', 'conversion')
-    .orderBy('id')
-    .execute();
-  return rows.map(outboxFromRow);
-}
+// transaction: queue some of a conversion's rows again, cancel the ones still waiting (its
+// rows are read with a fixed statement, ingest-sql.ts).
 
 export async function requeueDeliveries(
   db: Kysely<Database>,
