@@ -97,7 +97,7 @@ function meta(t: ExportTarget, action: 'add' | 'remove', rows: readonly ExportId
     method: action === 'add' ? 'POST' : 'DELETE',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
-  } as OutgoingRequest;
+  } satisfies OutgoingRequest;
 }
 
 /** TikTok pairs every id with the schema at its position, so rows are grouped by the ids they have. */

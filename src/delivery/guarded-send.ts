@@ -1,11 +1,9 @@
 import dns from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
 import net, { type LookupFunction } from 'node:net';
 import { ADDRESS_REFUSED } from '../domain/delivery-policy.js';
 import { type AddressAllowance, addressRefusal } from '../domain/private-address.js';
-import type { HttpResult, HttpSend, OutgoingRequest } from './destinations/adapter.js';
-import { fetchSend, RESPONSE_READ_CHARS } from './http-send.js';
+import type { HttpSend } from './destinations/adapter.js';
+import { agentSend, keepAliveAgents } from './http-send.js';
 
 /** An error carrying why the address was refused, raised from the lookup. */
 class AddressRefused extends Error {
@@ -49,87 +47,32 @@ type LookupAll = (err: Error | null, addresses: dns.LookupAddress[]) => void;
  * Sends a request of a destination made or edited through the admin API (issue 18): its host
  * is resolved at send time and the request goes out only to public addresses (or those the
  * operator allowed), over the very address that was checked. A numeric host
- * (`http://2130706433`, `http://[::ffff:7f00:1]`) is checked as the address it is. Like
- * fetchSend, redirects are not followed and network failures come back as results.
+ * (`http://2130706433`, `http://[::ffff:7f00:1]`) is checked as the address it is. Sent as
+ * every destination is (agentSend): redirects not followed, network failures as results.
  */
 export function guardedSend(
   allowance: AddressAllowance,
   resolve: Resolve = systemResolve,
 ): HttpSend {
-  const lookup = checkedLookup(allowance, resolve);
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, lookup }),
-    'https:': new https.Agent({ keepAlive: true, lookup }),
-  };
-  return (req: OutgoingRequest, timeoutMs: number): Promise<HttpResult> =>
-    new Promise((resolve) => {
-      let url: URL;
-      try {
-        url = new URL(req.url);
-      } catch {
-        return resolve({ kind: 'network', error: 'invalid_url' });
-      }
-      const agent = agents[url.protocol as keyof typeof agents];
-      if (!agent) return resolve({ kind: 'network', error: 'unsupported_protocol' });
-      // An IP literal never reaches the lookup: Node connects to it directly.
+  return agentSend(keepAliveAgents(checkedLookup(allowance, resolve)), {
+    // An IP literal never reaches the lookup: Node connects to it directly.
+    refuse: (url) => {
       const literal = url.hostname.replace(/^\[|\]$/g, '');
-      if (net.isIP(literal)) {
-        const why = addressRefusal(literal, allowance);
-        if (why)
-          return resolve({ kind: 'network', error: `${ADDRESS_REFUSED}: ${why}; ${advice}` });
-      }
-      const client = url.protocol === 'https:' ? https : http;
-      const out = client.request(url, { method: req.method, headers: req.headers, agent });
-      const timer = setTimeout(() => out.destroy(timeoutError()), timeoutMs);
-      const done = (r: HttpResult) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-      out.on('error', (e: Error & { code?: string }) =>
-        done({
-          kind: 'network',
-          error:
-            e instanceof AddressRefused ? `${ADDRESS_REFUSED}: ${e.message}` : (e.code ?? e.name),
-        }),
-      );
-      out.on('response', (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (text.length < RESPONSE_READ_CHARS) text += chunk;
-        });
-        res.on('error', () => undefined);
-        res.on('end', () =>
-          done({
-            kind: 'response',
-            status: res.statusCode ?? 0,
-            retryAfter: headerValue(res.headers['retry-after']),
-            bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
-            contentType: headerValue(res.headers['content-type']),
-          }),
-        );
-      });
-      out.end(req.body);
-    });
-}
-
-function headerValue(v: string | string[] | undefined): string | null {
-  return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
-}
-
-/** The name fetch gives a timed-out request, so both senders report it alike. */
-function timeoutError(): Error {
-  const e = new Error('the destination did not answer in time');
-  e.name = 'TimeoutError';
-  return e;
+      const why = net.isIP(literal) ? addressRefusal(literal, allowance) : null;
+      return why ? { kind: 'network', error: `${ADDRESS_REFUSED}: ${why}; ${advice}` } : null;
+    },
+    errorName: (e) =>
+      e instanceof AddressRefused ? `${ADDRESS_REFUSED}: ${e.message}` : undefined,
+  });
 }
 
 /**
  * The sender of the server and the CLI: requests of destinations made or edited through the
  * admin API (`publicOnly`) go through guardedSend, those of the config file's destinations,
- * which are the operator's own, through fetch as before.
+ * which are the operator's own, directly (the same keep-alive sending, without the checks).
  */
 export function destinationSend(allowance: AddressAllowance): HttpSend {
   const guarded = guardedSend(allowance);
-  return (req, timeoutMs) => (req.publicOnly ? guarded(req, timeoutMs) : fetchSend(req, timeoutMs));
+  const direct = agentSend(keepAliveAgents());
+  return (req, timeoutMs) => (req.publicOnly ? guarded(req, timeoutMs) : direct(req, timeoutMs));
 }

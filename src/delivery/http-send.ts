@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { HttpResult, HttpSend, OutgoingRequest } from './destinations/adapter.js';
 
 /**
@@ -7,29 +9,95 @@ import type { HttpResult, HttpSend, OutgoingRequest } from './destinations/adapt
  */
 export const RESPONSE_READ_CHARS = 64 * 1024;
 
-/** Sends with Node's fetch and a timeout; network failures come back as results, not throws. */
-export const fetchSend: HttpSend = async (
-  req: OutgoingRequest,
-  timeoutMs: number,
-): Promise<HttpResult> => {
-  try {
-    const res = await fetch(req.url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+/** The keep-alive agents a sender connects through, by URL protocol. */
+export interface Agents {
+  'http:': http.Agent;
+  'https:': https.Agent;
+}
+
+/** What a sender checks of a request besides sending it (guarded-send.ts). */
+export interface SendChecks {
+  /** Answers for a URL before anything is sent (a refused address), else null. */
+  refuse?: (url: URL) => HttpResult | null;
+  /** The delivery log's name for a request's error, where the sender has its own. */
+  errorName?: (e: Error & { code?: string }) => string | undefined;
+}
+
+/** Keep-alive agents; `lookup` resolves (and may refuse) the host of each new connection. */
+export function keepAliveAgents(lookup?: http.AgentOptions['lookup']): Agents {
+  return {
+    'http:': new http.Agent({ keepAlive: true, ...(lookup ? { lookup } : {}) }),
+    'https:': new https.Agent({ keepAlive: true, ...(lookup ? { lookup } : {}) }),
+  };
+}
+
+/**
+ * Sends over node:http and node:https through `agents`, with a timeout; redirects are not
+ * followed, network failures come back as results (the error's code: ECONNREFUSED…, or
+ * TimeoutError), never throws.
+ *
+ * Not fetch: Node's fetch (undici, WHATWG streams) cost about 540 µs more CPU a request than
+ * node:http with a keep-alive agent (a POST to a receiver on 127.0.0.1, 3 runs of 3,000:
+ * 750 against 210 µs, client and receiver), the larger part of a delivery's cost (issue 22,
+ * fifteenth round).
+ */
+export function agentSend(agents: Agents, checks: SendChecks = {}): HttpSend {
+  return (req: OutgoingRequest, timeoutMs: number): Promise<HttpResult> =>
+    new Promise((resolve) => {
+      let url: URL;
+      try {
+        url = new URL(req.url);
+      } catch {
+        return resolve({ kind: 'network', error: 'invalid_url' });
+      }
+      const agent = agents[url.protocol as keyof Agents];
+      if (!agent) return resolve({ kind: 'network', error: 'unsupported_protocol' });
+      const refused = checks.refuse?.(url);
+      if (refused) return resolve(refused);
+      const client = url.protocol === 'https:' ? https : http;
+      // The length always: node:http sends a DELETE's body (an audience removal) with neither
+      // a length nor chunks, which the receiver reads as no body at all.
+      const headers =
+        req.body === undefined
+          ? req.headers
+          : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
+      const out = client.request(url, { method: req.method, headers, agent });
+      const timer = setTimeout(() => out.destroy(timeoutError()), timeoutMs);
+      const done = (r: HttpResult) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      out.on('error', (e: Error & { code?: string }) =>
+        done({ kind: 'network', error: checks.errorName?.(e) ?? e.code ?? e.name }),
+      );
+      out.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (text.length < RESPONSE_READ_CHARS) text += chunk;
+        });
+        res.on('error', () => undefined);
+        res.on('end', () =>
+          done({
+            kind: 'response',
+            status: res.statusCode ?? 0,
+            retryAfter: headerValue(res.headers['retry-after']),
+            bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
+            contentType: headerValue(res.headers['content-type']),
+          }),
+        );
+      });
+      out.end(req.body);
     });
-    const text = await res.text().catch(() => '');
-    return {
-      kind: 'response',
-      status: res.status,
-      retryAfter: res.headers.get('retry-after'),
-      bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
-      contentType: res.headers.get('content-type'),
-    };
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string } };
-    return { kind: 'network', error: err.cause?.code ?? err.name ?? String(e) };
-  }
-};
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return v === undefined ? null : Array.isArray(v) ? (v[0] ?? null) : v;
+}
+
+/** The name fetch gave a timed-out request, which the delivery log has always shown. */
+function timeoutError(): Error {
+  const e = new Error('the destination did not answer in time');
+  e.name = 'TimeoutError';
+  return e;
+}

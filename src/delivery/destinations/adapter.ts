@@ -9,7 +9,8 @@ import type { ConversionRecord } from '../../store/store.js';
 /** One HTTP request to a destination. */
 export interface OutgoingRequest {
   url: string;
-  method: 'POST' | 'GET';
+  /** DELETE: Meta's removal of audience members, whose body lists them. */
+  method: 'POST' | 'GET' | 'DELETE';
   headers: Record<string, string>;
   /** Absent for GET. */
   body?: string;
