@@ -79,13 +79,33 @@ export class IngestStatements {
     if (this.dialect !== 'postgres') return text;
     let out = this.texts.get(text);
     if (out === undefined) {
-      let n = 0;
-      out = text.replace(/\?/g, () => `$${++n}`);
+      out = numberedPlaceholders(text);
       this.texts.set(text, out);
       this.prepared?.add(out);
     }
     return out;
   }
+}
+
+/** A text with `?` placeholders as PostgreSQL takes it: `$1`, `$2`… in order. */
+export function numberedPlaceholders(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * Runs a fixed text (with `?` placeholders) through Kysely's executor: its connection and
+ * transaction, without building or compiling a query. For statements outside an ingest
+ * transaction, which must wait their turn for SQLite's one connection as any query does.
+ */
+export function runText<R>(
+  db: Kysely<unknown>,
+  dialect: Dialect,
+  text: string,
+  params: readonly unknown[],
+): Promise<R[]> {
+  const sql = dialect === 'postgres' ? numberedPlaceholders(text) : text;
+  return db.executeQuery<R>(CompiledQuery.raw(sql, [...params])).then((r) => r.rows as R[]);
 }
 
 /** `(?, ?, …)` for `n` values. */

@@ -8,13 +8,23 @@ import type { AttemptRecord, ClaimedDelivery, ClaimedJob, OutboxUpdate } from '.
 import { holdClaims } from './audience-sync-jobs.js';
 import { chunks } from './chunks.js';
 import { type ConversionRow, type EventRow, withRideAlong } from './ingest-sql.js';
-import { heldBy, leaseFree, PENDING } from './outbox-claim.js';
+import { runText } from './ingest-statements.js';
+import { leaseFree, PENDING } from './outbox-claim.js';
+import {
+  attemptValues,
+  finishStatement,
+  HELD_IDS,
+  INSERT_ATTEMPTS,
+  RENEW_LEASES,
+} from './outbox-sql.js';
 import { conversionFromRow, eventFromRow, outboxFromRow } from './row-mappers.js';
 
 /** Keys per `IN (…)` list when loading claimed rows. */
 const LOAD_CHUNK = 500;
 /** Claimed rows whose conversions, then events, are read per statement (see claimDeliveries). */
 const CLAIM_LOAD_CHUNK = 200;
+/** delivery_attempts rows an INSERT: 8 values each, under SQLite's bound-parameter limit. */
+const ATTEMPT_ROWS = 100;
 
 /**
  * Queues each conversion for `dest_id`, or queues it again: a row already there (sent, dead,
@@ -167,23 +177,17 @@ export class KyselyOutbox implements OutboxPort {
 
   async extendLeases(owner: string, ids: readonly number[], until_ms: number): Promise<number[]> {
     const held: number[] = [];
+    const db = this.db as unknown as Kysely<unknown>;
     for (const part of chunks(ids, LOAD_CHUNK)) {
       // Rows this owner holds (heldBy: found by id), renewed, then read back rather than by
       // RETURNING (outbox-claim.ts says why). The read asks who holds the row, not until
       // when: this owner's renewals run beside its sends, and a row renewed again in between
       // is held all the same.
-      await this.db
-        .updateTable('outbox')
-        .set({ lease_until_ms: until_ms })
-        .where('id', 'in', [...part])
-        .where(heldBy(owner))
-        .execute();
-      const rows = await this.db
-        .selectFrom('outbox')
-        .select('id')
-        .where('id', 'in', [...part])
-        .where(heldBy(owner))
-        .execute();
+      await runText(db, this.dialect, RENEW_LEASES(part.length), [until_ms, ...part, owner]);
+      const rows = await runText<{ id: unknown }>(db, this.dialect, HELD_IDS(part.length), [
+        ...part,
+        owner,
+      ]);
       for (const r of rows) held.push(Number(r.id));
     }
     return held;
@@ -194,38 +198,18 @@ export class KyselyOutbox implements OutboxPort {
   ): Promise<void> {
     if (entries.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('delivery_attempts')
-        .values(entries.map((e) => e.attempt))
-        .execute();
-      for (const { attempt: a, update } of entries) {
-        await trx
-          .updateTable('outbox')
-          .set((eb) => ({
-            status: update.status,
-            attempts: eb('attempts', '+', 1),
-            first_attempt_at_ms: eb.fn.coalesce('first_attempt_at_ms', eb.val(a.at_ms)),
-            next_attempt_at_ms:
-              update.status === 'pending'
-                ? update.next_attempt_at_ms
-                : eb.ref('next_attempt_at_ms'),
-            lease_until_ms: null,
-            lease_owner: null,
-            last_status: a.status_code,
-            last_error: a.error,
-            updated_at_ms: a.at_ms + a.duration_ms,
-            delivered_at_ms: update.status === 'delivered' ? a.at_ms + a.duration_ms : null,
-            // The raw IP lives only as long as the delivery that needs it.
-            raw_ip: update.status === 'pending' ? eb.ref('raw_ip') : null,
-            clear_user: update.status === 'pending' ? eb.ref('clear_user') : null,
-            failed_for: update.status === 'failed' ? (update.failed_for ?? null) : null,
-            payload:
-              update.status === 'delivered' && update.payload !== undefined
-                ? update.payload
-                : eb.ref('payload'),
-          }))
-          .where('id', '=', a.outbox_id)
-          .execute();
+      const db = trx as unknown as Kysely<unknown>;
+      for (const part of chunks(entries, ATTEMPT_ROWS)) {
+        await runText(
+          db,
+          this.dialect,
+          INSERT_ATTEMPTS(part.length),
+          part.flatMap((e) => attemptValues(e.attempt)),
+        );
+      }
+      for (const { attempt, update } of entries) {
+        const [text, params] = finishStatement(attempt, update);
+        await runText(db, this.dialect, text, params);
       }
     });
   }
