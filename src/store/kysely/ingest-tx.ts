@@ -234,10 +234,12 @@ export class KyselyIngestTx implements IngestTx {
     env_id: string,
     keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
   ) {
-    if (keys.length === 0) return [];
+    // Each pair once: its read would give its rows twice.
+    const pairs = new Map(keys.map((k) => [`${k.key_type}\u0000${k.key_value}`, k]));
+    if (pairs.size === 0) return [];
     const rows = await this.run<{ key_type: string; anonymous_id: string }>(
-      LINKED_ANONYMOUS_IDS(keys.length),
-      [env_id, ...keys.flatMap((k) => [k.key_type, k.key_value])],
+      LINKED_ANONYMOUS_IDS(pairs.size),
+      [...pairs.values()].flatMap((k) => [env_id, k.key_type, k.key_value]),
     );
     return rows.map((r) => ({
       anonymous_id: r.anonymous_id,
