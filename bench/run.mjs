@@ -31,6 +31,7 @@ import {
   WRITE_KEY,
   writeConfig,
 } from './pixeltrail-server.mjs';
+import { LIFE_PURCHASES, purchaseLife, purchaseLifeLines } from './purchase-life.mjs';
 import { PURGE_EVENTS, purgeLines, purgeStall } from './purge-stall.mjs';
 import { REPORT_CONVERSIONS, reportsBesideIngest, reportsLines } from './reports-beside-ingest.mjs';
 import {
@@ -136,6 +137,9 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         each expired); 0 skips it [${PURGE_EVENTS}]
   --admin-touches N     touches seeded (and a tenth as many conversions) for the admin calls
                         timed beside a SQLite server; 0 skips it [${ADMIN_TOUCHES}]
+  --life-purchases N    Purchases recorded, merged with a second copy and delivered to a
+                        webhook receiver, against a bare node:http client (SQLite);
+                        0 skips it [${LIFE_PURCHASES}]
   --markov-journeys N   journeys the data-driven model's removal effects are timed on, at
                         50 to 3,000 channels, against one solve per channel (in process);
                         0 skips it [${MARKOV_JOURNEYS}]
@@ -176,6 +180,7 @@ function options() {
       'report-conversions': { type: 'string', default: String(REPORT_CONVERSIONS) },
       'purge-events': { type: 'string', default: String(PURGE_EVENTS) },
       'admin-touches': { type: 'string', default: String(ADMIN_TOUCHES) },
+      'life-purchases': { type: 'string', default: String(LIFE_PURCHASES) },
       'markov-journeys': { type: 'string', default: String(MARKOV_JOURNEYS) },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -222,6 +227,7 @@ function options() {
     reportConversions: values.profile ? 0 : num('report-conversions', 0),
     purgeEvents: values.profile ? 0 : num('purge-events', 0),
     adminTouches: values.profile ? 0 : num('admin-touches', 0),
+    lifePurchases: values.profile ? 0 : num('life-purchases', 0),
     markovJourneys: values.profile ? 0 : num('markov-journeys', 0),
   };
 }
@@ -1131,6 +1137,12 @@ async function main() {
       admin = await adminHolds({ touches: opts.adminTouches, log });
     } else if (opts.adminTouches > 0) skipped.push('admin calls beside the server (SQLite only)');
     else skipped.push('admin calls beside the server (--admin-touches 0)');
+    let life = null;
+    if (opts.lifePurchases > 0 && !pgDb) {
+      log("a Purchase's life (SQLite):");
+      life = await purchaseLife({ purchases: opts.lifePurchases, rounds: 2, log });
+    } else if (opts.lifePurchases > 0) skipped.push("a Purchase's life (SQLite only)");
+    else skipped.push("a Purchase's life (--life-purchases 0)");
     let markov = null;
     if (opts.markovJourneys > 0) {
       log('data-driven removal effects:');
@@ -1178,6 +1190,7 @@ async function main() {
       }),
       ...purgeLines(purge, purgeSizes),
       ...adminHoldsLines(admin),
+      ...purchaseLifeLines(life),
       ...markovLines(markov),
       ...extraLines(memory, tagBytes(), skipped, attribution, tagRun),
     ]);
