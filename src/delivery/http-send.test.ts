@@ -7,6 +7,7 @@ let server: http.Server;
 let base = '';
 let connections = 0;
 const seen: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+const served = new WeakMap<object, number>();
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -17,6 +18,20 @@ beforeAll(async () => {
     req.on('end', () => {
       seen.push({ headers: req.headers, body });
       if (req.url === '/slow') return; // never answers
+      if (req.url === '/cut') {
+        // The headers and part of the body, then the connection is lost.
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write('{"partial":');
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      }
+      if (req.url === '/stale') {
+        // A kept-alive connection the receiver drops when the next request comes on it.
+        const n = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, n);
+        if (n > 1) return req.socket.destroy();
+        return res.end('{}');
+      }
       if (req.url === '/moved') return res.writeHead(302, { location: '/hook' }).end();
       res
         .writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' })
@@ -89,5 +104,28 @@ describe('sending a delivery over node:http', () => {
       kind: 'network',
       error: 'unsupported_protocol',
     });
+  });
+
+  it('HS05 an answer cut off halfway is a network failure, not a wait without end', async () => {
+    const send = agentSend(keepAliveAgents());
+    expect(await send(post('/cut'), 2000)).toEqual({ kind: 'network', error: 'ECONNRESET' });
+  });
+
+  it('HS06 a kept-alive connection dropped by the receiver is sent on a new one, once', async () => {
+    const send = agentSend(keepAliveAgents());
+    expect(await send(post('/stale'), 2000)).toMatchObject({ kind: 'response', status: 200 });
+    const before = seen.length;
+    expect(await send(post('/stale'), 2000)).toMatchObject({ kind: 'response', status: 200 });
+    // The request on the old connection, then its copy on a new one.
+    expect(seen.length - before).toBe(2);
+  });
+
+  it('HS07 a header node:http refuses is a result; receivers get a user agent and accept', async () => {
+    const send = agentSend(keepAliveAgents());
+    const bad = { ...post('/hook'), headers: { authorization: 'Bearer a\nb' } };
+    expect(await send(bad, 2000)).toMatchObject({ kind: 'network' });
+    await send(post('/hook'), 2000);
+    expect(seen.at(-1)?.headers['user-agent']).toBe('pixeltrail');
+    expect(seen.at(-1)?.headers.accept).toBe('*/*');
   });
 });

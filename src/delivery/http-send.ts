@@ -42,53 +42,102 @@ export function keepAliveAgents(lookup?: http.AgentOptions['lookup']): Agents {
  * fifteenth round).
  */
 export function agentSend(agents: Agents, checks: SendChecks = {}): HttpSend {
-  return (req: OutgoingRequest, timeoutMs: number): Promise<HttpResult> =>
-    new Promise((resolve) => {
-      let url: URL;
-      try {
-        url = new URL(req.url);
-      } catch {
-        return resolve({ kind: 'network', error: 'invalid_url' });
-      }
-      const agent = agents[url.protocol as keyof Agents];
-      if (!agent) return resolve({ kind: 'network', error: 'unsupported_protocol' });
-      const refused = checks.refuse?.(url);
-      if (refused) return resolve(refused);
-      const client = url.protocol === 'https:' ? https : http;
-      // The length always: node:http sends a DELETE's body (an audience removal) with neither
-      // a length nor chunks, which the receiver reads as no body at all.
-      const headers =
-        req.body === undefined
-          ? req.headers
-          : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) };
-      const out = client.request(url, { method: req.method, headers, agent });
-      const timer = setTimeout(() => out.destroy(timeoutError()), timeoutMs);
-      const done = (r: HttpResult) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-      out.on('error', (e: Error & { code?: string }) =>
-        done({ kind: 'network', error: checks.errorName?.(e) ?? e.code ?? e.name }),
-      );
-      out.on('response', (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (text.length < RESPONSE_READ_CHARS) text += chunk;
-        });
-        res.on('error', () => undefined);
-        res.on('end', () =>
-          done({
-            kind: 'response',
-            status: res.statusCode ?? 0,
-            retryAfter: headerValue(res.headers['retry-after']),
-            bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
-            contentType: headerValue(res.headers['content-type']),
-          }),
-        );
-      });
-      out.end(req.body);
+  return async (req: OutgoingRequest, timeoutMs: number): Promise<HttpResult> => {
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      return { kind: 'network', error: 'invalid_url' };
+    }
+    const agent = agents[url.protocol as keyof Agents];
+    if (!agent) return { kind: 'network', error: 'unsupported_protocol' };
+    const refused = checks.refuse?.(url);
+    if (refused) return refused;
+    const deadline = Date.now() + timeoutMs;
+    const first = await sendOnce(url, req, agent, timeoutMs, checks);
+    // A kept-alive connection the receiver closed while idle fails the next request on it
+    // before any answer: sent again once, on a new connection (Node's advice for
+    // `reusedSocket`). Anything else is the attempt's result.
+    if (!first.staleSocket) return first.result;
+    return (await sendOnce(url, req, agent, Math.max(1, deadline - Date.now()), checks)).result;
+  };
+}
+
+/**
+ * What fetch sent unless told otherwise, kept so receivers see what they saw: a user agent
+ * (now pixeltrail's own) and `accept`.
+ */
+const DEFAULT_HEADERS = { accept: '*/*', 'user-agent': 'pixeltrail' };
+
+/** One request; `staleSocket` when it failed on a reused connection before any answer. */
+function sendOnce(
+  url: URL,
+  req: OutgoingRequest,
+  agent: http.Agent,
+  timeoutMs: number,
+  checks: SendChecks,
+): Promise<{ result: HttpResult; staleSocket?: boolean }> {
+  return new Promise((resolve) => {
+    const client = url.protocol === 'https:' ? https : http;
+    const network = (e: Error & { code?: string }): HttpResult => ({
+      kind: 'network',
+      error: checks.errorName?.(e) ?? e.code ?? e.name,
     });
+    // The length always: node:http sends a DELETE's body (an audience removal) with neither
+    // a length nor chunks, which the receiver reads as no body at all.
+    const headers = {
+      ...DEFAULT_HEADERS,
+      ...req.headers,
+      ...(req.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(req.body)) }),
+    };
+    let out: http.ClientRequest;
+    try {
+      out = client.request(url, { method: req.method, headers, agent });
+    } catch (e) {
+      // A header node:http refuses (a newline in a token): a result, as fetch gave.
+      return resolve({ result: network(e as Error & { code?: string }) });
+    }
+    let settled = false;
+    const timer = setTimeout(() => {
+      // Settled first: destroying the request fails it, or its answer halfway, otherwise.
+      done(network(timeoutError()));
+      out.destroy();
+    }, timeoutMs);
+    const done = (result: HttpResult, staleSocket = false) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ result, staleSocket });
+    };
+    out.on('error', (e: Error & { code?: string }) =>
+      done(network(e), out.reusedSocket && e.code === 'ECONNRESET'),
+    );
+    out.on('response', (res) => {
+      let text = '';
+      let failed: (Error & { code?: string }) | null = null;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (text.length < RESPONSE_READ_CHARS) text += chunk;
+      });
+      res.on('error', (e: Error & { code?: string }) => {
+        failed = e;
+      });
+      res.on('end', () =>
+        done({
+          kind: 'response',
+          status: res.statusCode ?? 0,
+          retryAfter: headerValue(res.headers['retry-after']),
+          bodyExcerpt: text.slice(0, RESPONSE_READ_CHARS),
+          contentType: headerValue(res.headers['content-type']),
+        }),
+      );
+      // The connection lost halfway through the answer: no 'end' comes.
+      res.on('close', () =>
+        done(network(failed ?? Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))),
+      );
+    });
+    out.end(req.body);
+  });
 }
 
 function headerValue(v: string | string[] | undefined): string | null {

@@ -1,6 +1,6 @@
 import { MAX_PROBABILISTIC_PATH_TOUCHES } from '../../domain/conversion-path.js';
 import type { Touch } from '../../domain/event.js';
-import type { ConversionsTable, EventsTable, TouchesTable } from '../schema.js';
+import type { ConversionsTable, EventsTable, OutboxTable, TouchesTable } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 
 /** Columns the ingest path writes or reads, in the order its statements list them. */
@@ -102,6 +102,25 @@ export const TOUCH_COLUMNS = ['id', ...TOUCH_WRITE_COLUMNS] as const satisfies R
 >;
 
 /** The outbox columns a queued delivery is inserted with. */
+/** What an OutboxRecord is read from (outboxFromRow). */
+export const OUTBOX_RECORD_COLUMNS = [
+  'id',
+  'env_id',
+  'conversion_id',
+  'dest_id',
+  'kind',
+  'status',
+  'attempts',
+  'next_attempt_at_ms',
+  'first_attempt_at_ms',
+  'last_status',
+  'last_error',
+  'created_at_ms',
+  'updated_at_ms',
+  'delivered_at_ms',
+  'failed_for',
+] as const satisfies ReadonlyArray<keyof OutboxTable>;
+
 export const OUTBOX_INSERT_COLUMNS = [
   'env_id',
   'conversion_id',

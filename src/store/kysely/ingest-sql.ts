@@ -11,6 +11,7 @@ import {
   ipLookupText,
   MAX_TOUCHES_PER_LOOKUP,
   OUTBOX_INSERT_COLUMNS,
+  OUTBOX_RECORD_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
   TOUCH_SELECT,
@@ -188,8 +189,14 @@ export const LINK_IDENTITY = byLength(
 // their deliveries. Built by Kysely per copy these cost about 170 µs of a copy's CPU over
 // SQLite's own work (issue 22, fifteenth round).
 
+/**
+ * Columns named, never `*`: on PostgreSQL these run as named prepared statements, which fail
+ * ("cached plan must not change result type") once a migration adds a column beside them.
+ */
+const named = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
+
 /** A stored event by its key, and by its key and receipt time (a day partition). */
-export const EVENT_BY_PK = 'select * from "events" where "pk" = ?';
+export const EVENT_BY_PK = `select ${named(EVENT_COLUMNS)} from "events" where "pk" = ?`;
 export const EVENT_BY_PK_AT = `${EVENT_BY_PK} and "received_at_ms" = ?`;
 
 /** A merged copy's new data over the stored row, which counts one more duplicate. */
@@ -203,9 +210,9 @@ export const NOTE_EVENT_MERGE = `insert into "event_merges" ("merged_at_ms", "en
   values (?, ?, ?) on conflict do nothing`;
 
 /** An event's conversion rows, one a destination. */
-export const CONVERSIONS_OF_EVENT =
-  'select * from "conversions" where "env_id" = ? and "conversion_id" = ?';
+export const CONVERSIONS_OF_EVENT = `select ${named(CONVERSION_COLUMNS)} from "conversions"
+  where "env_id" = ? and "conversion_id" = ?`;
 
 /** A conversion's delivery rows, oldest first. */
-export const DELIVERIES_OF_CONVERSION = `select * from "outbox" where "env_id" = ? and "conversion_id" = ?
-  and "kind" = 'conversion' order by "id"`;
+export const DELIVERIES_OF_CONVERSION = `select ${named(OUTBOX_RECORD_COLUMNS)} from "outbox"
+  where "env_id" = ? and "conversion_id" = ? and "kind" = 'conversion' order by "id"`;

@@ -2,7 +2,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import { conversionIdOf, receivedMsOfKey } from '../../domain/event-key.js';
-import type { Database, OutboxTable, TouchesTable } from '../schema.js';
+import type { Database, TouchesTable } from '../schema.js';
 import type {
   ConversionPathRecord,
   ConversionRecord,
@@ -394,7 +394,7 @@ export class KyselyIngestTx implements IngestTx {
   }
 
   async deliveriesOfConversion(env_id: string, conversion_id: string) {
-    const rows = await this.run<Selectable<OutboxTable>>(DELIVERIES_OF_CONVERSION, [
+    const rows = await this.run<Parameters<typeof outboxFromRow>[0]>(DELIVERIES_OF_CONVERSION, [
       env_id,
       conversion_id,
     ]);

@@ -18,7 +18,7 @@ import type {
   OutboxStatus,
   StoredEvent,
 } from '../store.js';
-import { TOUCH_COLUMNS } from './ingest-columns.js';
+import { type OUTBOX_RECORD_COLUMNS, TOUCH_COLUMNS } from './ingest-columns.js';
 
 // PostgreSQL returns bigint as string; SQLite as number. Both come out as number.
 const num = (v: unknown): number => Number(v);
@@ -217,7 +217,9 @@ export function conversionFromRow(r: Selectable<ConversionsTable>): ConversionRe
   };
 }
 
-export function outboxFromRow(r: Selectable<OutboxTable>): OutboxRecord {
+export function outboxFromRow(
+  r: Pick<Selectable<OutboxTable>, (typeof OUTBOX_RECORD_COLUMNS)[number]>,
+): OutboxRecord {
   return {
     id: num(r.id),
     env_id: r.env_id,
