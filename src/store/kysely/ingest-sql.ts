@@ -18,7 +18,7 @@ import {
   TOUCH_WRITE_COLUMNS,
   touchLookupText,
 } from './ingest-columns.js';
-import { insertText, placeholders } from './ingest-statements.js';
+import { insertText, placeholders, textsByLength } from './ingest-statements.js';
 import { conversionValues } from './row-mappers.js';
 
 export type ConversionRow = Selectable<ConversionsTable>;
@@ -142,31 +142,13 @@ export function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
 }
 
 /**
- * Texts made once per list length, for statements whose number of values varies by event (a
- * few at most): built and compiled by Kysely's query builder per event, the identity-link
- * lookup of an event with a hashed e-mail cost 55 µs, of which SQLite's own work was a few
- * (issue 22, fifteenth round). A rare long list gets its text, not kept.
- */
-const MAX_CACHED_LENGTH = 16;
-function byLength(make: (n: number) => string): (n: number) => string {
-  const texts: string[] = [];
-  return (n) => {
-    const kept = texts[n];
-    if (kept !== undefined) return kept;
-    const text = make(n);
-    if (n <= MAX_CACHED_LENGTH) texts[n] = text;
-    return text;
-  };
-}
-
-/**
  * The browsers linked to any of `n` (key type, key value) pairs: one indexed read a pair.
  * Not an OR of the pairs: with two or more, SQLite's plan searched the environment's whole
  * index for them (17.8 ms a lookup among 100,000 links, against 5 µs), and every event with
  * both an e-mail and a phone paid it (ILK01). The cap is in the text: a bound LIMIT makes
  * SQLite prepare the statement again each run (literal-limits.ts).
  */
-export const LINKED_ANONYMOUS_IDS = byLength(
+export const LINKED_ANONYMOUS_IDS = textsByLength(
   (n) =>
     `${Array.from(
       { length: n },
@@ -176,7 +158,7 @@ export const LINKED_ANONYMOUS_IDS = byLength(
 );
 
 /** Links `n` keys to a browser, or sees them again: rows of (env, type, value, id, seen). */
-export const LINK_IDENTITY = byLength(
+export const LINK_IDENTITY = textsByLength(
   (
     n,
   ) => `insert into "identity_links" ("env_id", "key_type", "key_value", "anonymous_id", "last_seen")

@@ -108,6 +108,25 @@ export function runText<R>(
   return db.executeQuery<R>(CompiledQuery.raw(sql, [...params])).then((r) => r.rows as R[]);
 }
 
+/** A list's length past which its text is made each time, not kept. */
+const MAX_KEPT_LENGTH = 32;
+
+/**
+ * Texts made once per list length, for statements whose number of values varies (a few
+ * keys of an event, the ids of a delivery batch): a text built per call costs more than the
+ * statement, and SQLite reuses its prepared statement for a text it has seen.
+ */
+export function textsByLength(make: (n: number) => string): (n: number) => string {
+  const texts: string[] = [];
+  return (n) => {
+    const kept = texts[n];
+    if (kept !== undefined) return kept;
+    const text = make(n);
+    if (n <= MAX_KEPT_LENGTH) texts[n] = text;
+    return text;
+  };
+}
+
 /** `(?, ?, …)` for `n` values. */
 export function placeholders(n: number): string {
   return `(${Array.from({ length: n }, () => '?').join(', ')})`;

@@ -89,27 +89,9 @@ export class KyselyJourneys implements JourneysPort {
     // `+env_id` keeps its planner on the time index, whose order (time, rowid) is the page's.
     // PostgreSQL prunes the day partitions by time and plans by its statistics.
     const env = this.dialect === 'sqlite' ? sql<string>`+env_id` : sql<string>`env_id`;
-    // Only what a journey needs, and the address and user agent (most of a row's bytes) only
-    // for a touch without ids.
-    const idless = (col: 'ip' | 'user_agent') =>
-      sql<
-        string | null
-      >`case when anonymous_id is null and user_id is null then ${sql.ref(col)} end`;
     let q = this.db
       .selectFrom('touches')
-      .select([
-        'id',
-        'kind',
-        'touch_id',
-        'dest_id',
-        'campaign_id',
-        'time',
-        'anonymous_id',
-        'user_id',
-        idless('ip').as('ip'),
-        idless('user_agent').as('user_agent'),
-        'traffic_source',
-      ])
+      .select(JOURNEY_COLUMNS)
       .where(env, '=', env_id)
       .where('time', '>=', after ? Math.max(from_s, after.time) : from_s)
       .where('time', '<', to_s)
@@ -126,9 +108,15 @@ export class KyselyJourneys implements JourneysPort {
     // each to the event loop; one string crosses whole. Measured on 300,000 touches in pages
     // of 2,500: 2.0-2.4 s of the read thread's time and 0.6-0.7 s of the event loop's as
     // rows, 0.6-0.7 s and 0.2-0.3 s as a JSON text (bench/RESULTS.md, fifteenth round).
+    // Only what a journey needs, and the address and user agent (most of a row's bytes) only
+    // for a touch without ids.
     const t = sql.table('t');
     const cells = sql.join(
-      JOURNEY_COLUMNS.map((c) => sql.ref(`t.${c}`)),
+      JOURNEY_COLUMNS.map((c) =>
+        c === 'ip' || c === 'user_agent'
+          ? sql`case when ${t}.anonymous_id is null and ${t}.user_id is null then ${sql.ref(`t.${c}`)} end`
+          : sql.ref(`t.${c}`),
+      ),
       sql`, `,
     );
     const page =

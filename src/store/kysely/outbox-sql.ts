@@ -1,34 +1,20 @@
 import type { OutboxUpdate } from '../store.js';
-import { placeholders } from './ingest-statements.js';
+import { placeholders, textsByLength } from './ingest-statements.js';
 
 // The delivery worker's statements for every attempt, as fixed text: Kysely's builder and
 // compiler cost about 70 µs a delivery over SQLite's own work (renewing the lease before the
 // send, recording the attempt after it; issue 22, fifteenth round).
 
-/** Texts made once per id-list length up to this; a longer list gets its text, not kept. */
-const MAX_KEPT_LENGTH = 32;
-
-function byLength(make: (n: number) => string): (n: number) => string {
-  const texts: string[] = [];
-  return (n) => {
-    const kept = texts[n];
-    if (kept !== undefined) return kept;
-    const text = make(n);
-    if (n <= MAX_KEPT_LENGTH) texts[n] = text;
-    return text;
-  };
-}
-
 /** heldBy (outbox-claim.ts) as text: the row is this owner's (`?`) and still pending. */
 const HELD_BY = `case when "lease_owner" = ? and "status" = 'pending' then 1 else 0 end = 1`;
 
 /** Renews the lease (`?` until) of the rows of `n` ids the owner (`?`) holds. */
-export const RENEW_LEASES = byLength(
+export const RENEW_LEASES = textsByLength(
   (n) => `update "outbox" set "lease_until_ms" = ? where "id" in ${placeholders(n)} and ${HELD_BY}`,
 );
 
 /** The rows of `n` ids the owner (`?`) holds. */
-export const HELD_IDS = byLength(
+export const HELD_IDS = textsByLength(
   (n) => `select "id" from "outbox" where "id" in ${placeholders(n)} and ${HELD_BY}`,
 );
 
@@ -44,7 +30,7 @@ const ATTEMPT_COLUMNS = [
 ] as const;
 
 /** `n` rows of delivery_attempts. */
-export const INSERT_ATTEMPTS = byLength(
+export const INSERT_ATTEMPTS = textsByLength(
   (n) =>
     `insert into "delivery_attempts" (${ATTEMPT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array.from(
       { length: n },
