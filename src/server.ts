@@ -287,6 +287,22 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       app.log.error({ err: e }, 'scheduled audience syncs failed');
     });
   };
+  // The purge and the sweep in flight: close() lets them end before the store closes, else
+  // their next statement fails on a closed store (and is logged as a failed purge).
+  let purging: Promise<void> | null = null;
+  let sweeping: Promise<void> | null = null;
+  const purgeOnce = () => {
+    purging ??= purge().finally(() => {
+      purging = null;
+    });
+    return purging;
+  };
+  const sweepOnce = () => {
+    sweeping ??= sweep().finally(() => {
+      sweeping = null;
+    });
+    return sweeping;
+  };
   const purge = async () => {
     try {
       await store.ensurePartitions(nowMs());
@@ -310,10 +326,10 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       destinations.start();
       audiences.start();
       holdouts.start();
-      void purge();
-      purgeTimer = setInterval(() => void purge(), PURGE_EVERY_MS);
+      void purgeOnce();
+      purgeTimer = setInterval(() => void purgeOnce(), PURGE_EVERY_MS);
       purgeTimer.unref();
-      sweepTimer = setInterval(() => void sweep(), AUDIENCE_SWEEP_MS);
+      sweepTimer = setInterval(() => void sweepOnce(), AUDIENCE_SWEEP_MS);
       sweepTimer.unref();
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -329,6 +345,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       await pipeline.close();
       await audiences.settle();
       await worker.stop();
+      await purging;
+      await sweeping;
       await store.close();
     },
   };
