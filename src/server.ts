@@ -287,22 +287,6 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       app.log.error({ err: e }, 'scheduled audience syncs failed');
     });
   };
-  // The purge and the sweep in flight: close() lets them end before the store closes, else
-  // their next statement fails on a closed store (and is logged as a failed purge).
-  let purging: Promise<void> | null = null;
-  let sweeping: Promise<void> | null = null;
-  const purgeOnce = () => {
-    purging ??= purge().finally(() => {
-      purging = null;
-    });
-    return purging;
-  };
-  const sweepOnce = () => {
-    sweeping ??= sweep().finally(() => {
-      sweeping = null;
-    });
-    return sweeping;
-  };
   const purge = async () => {
     try {
       await store.ensurePartitions(nowMs());
@@ -313,6 +297,11 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       app.log.error({ err: e }, 'purge failed');
     }
   };
+
+  // The purge and the sweep in flight: close() lets them end before the store closes, else
+  // their next statement fails on a closed store (and is logged as a failed purge).
+  const purges = oneAtATime(purge);
+  const sweeps = oneAtATime(sweep);
 
   return {
     app,
@@ -326,10 +315,10 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       destinations.start();
       audiences.start();
       holdouts.start();
-      void purgeOnce();
-      purgeTimer = setInterval(() => void purgeOnce(), PURGE_EVERY_MS);
+      void purges.start();
+      purgeTimer = setInterval(() => void purges.start(), PURGE_EVERY_MS);
       purgeTimer.unref();
-      sweepTimer = setInterval(() => void sweepOnce(), AUDIENCE_SWEEP_MS);
+      sweepTimer = setInterval(() => void sweeps.start(), AUDIENCE_SWEEP_MS);
       sweepTimer.unref();
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -345,9 +334,23 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       await pipeline.close();
       await audiences.settle();
       await worker.stop();
-      await purging;
-      await sweeping;
+      await purges.running();
+      await sweeps.running();
       await store.close();
     },
+  };
+}
+
+/** `run`, never twice at once: a start while it runs shares that run; `running()` is it. */
+function oneAtATime(run: () => Promise<void>) {
+  let current: Promise<void> | null = null;
+  return {
+    start: () => {
+      current ??= run().finally(() => {
+        current = null;
+      });
+      return current;
+    },
+    running: () => current,
   };
 }

@@ -18,7 +18,7 @@ import {
   TOUCH_WRITE_COLUMNS,
   touchLookupText,
 } from './ingest-columns.js';
-import { insertText, placeholders, textsByLength } from './ingest-statements.js';
+import { insertText, placeholders, quoted, textsByLength } from './ingest-statements.js';
 import { conversionValues } from './row-mappers.js';
 
 export type ConversionRow = Selectable<ConversionsTable>;
@@ -171,30 +171,26 @@ export const LINK_IDENTITY = textsByLength(
 // their deliveries. Built by Kysely per copy these cost about 170 µs of a copy's CPU over
 // SQLite's own work (issue 22, fifteenth round).
 
-/**
- * Columns named, never `*`: on PostgreSQL these run as named prepared statements, which fail
- * ("cached plan must not change result type") once a migration adds a column beside them.
- */
-const named = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
+// Reads name their columns, never `*`: on PostgreSQL they run as named prepared statements,
+// which fail ("cached plan must not change result type") once a migration adds a column.
 
 /** A stored event by its key, and by its key and receipt time (a day partition). */
-export const EVENT_BY_PK = `select ${named(EVENT_COLUMNS)} from "events" where "pk" = ?`;
+export const EVENT_BY_PK = `select ${quoted(EVENT_COLUMNS)} from "events" where "pk" = ?`;
 export const EVENT_BY_PK_AT = `${EVENT_BY_PK} and "received_at_ms" = ?`;
 
 /** A merged copy's new data over the stored row, which counts one more duplicate. */
-const UPDATE_DUPLICATE_SET = `update "events" set "data" = ?, "anonymous_id" = ?, "user_id" = ?,
+export const UPDATE_DUPLICATE = `update "events" set "data" = ?, "anonymous_id" = ?, "user_id" = ?,
   "value" = ?, "currency" = ?, "duplicate_count" = "duplicate_count" + 1 where "pk" = ?`;
-export const UPDATE_DUPLICATE = UPDATE_DUPLICATE_SET;
-export const UPDATE_DUPLICATE_AT = `${UPDATE_DUPLICATE_SET} and "received_at_ms" = ?`;
+export const UPDATE_DUPLICATE_AT = `${UPDATE_DUPLICATE} and "received_at_ms" = ?`;
 
 /** What an erasure under way searches again (0041). */
 export const NOTE_EVENT_MERGE = `insert into "event_merges" ("merged_at_ms", "env_id", "pk")
   values (?, ?, ?) on conflict do nothing`;
 
 /** An event's conversion rows, one a destination. */
-export const CONVERSIONS_OF_EVENT = `select ${named(CONVERSION_COLUMNS)} from "conversions"
+export const CONVERSIONS_OF_EVENT = `select ${quoted(CONVERSION_COLUMNS)} from "conversions"
   where "env_id" = ? and "conversion_id" = ?`;
 
 /** A conversion's delivery rows, oldest first. */
-export const DELIVERIES_OF_CONVERSION = `select ${named(OUTBOX_RECORD_COLUMNS)} from "outbox"
+export const DELIVERIES_OF_CONVERSION = `select ${quoted(OUTBOX_RECORD_COLUMNS)} from "outbox"
   where "env_id" = ? and "conversion_id" = ? and "kind" = 'conversion' order by "id"`;

@@ -104,9 +104,22 @@ export function runText<R>(
   text: string,
   params: readonly unknown[],
 ): Promise<R[]> {
-  const sql = dialect === 'postgres' ? numberedPlaceholders(text) : text;
+  const sql = dialect === 'postgres' ? numberedOnce(text) : text;
   return db.executeQuery<R>(CompiledQuery.raw(sql, [...params])).then((r) => r.rows as R[]);
 }
+
+/** numberedPlaceholders, kept per text: runText's texts are few (textsByLength, FINISH…). */
+const numbered = new Map<string, string>();
+function numberedOnce(text: string): string {
+  let out = numbered.get(text);
+  if (out === undefined) {
+    out = numberedPlaceholders(text);
+    // Bounded: a rare long list's text is numbered again rather than kept for ever.
+    if (numbered.size < MAX_NUMBERED_TEXTS) numbered.set(text, out);
+  }
+  return out;
+}
+const MAX_NUMBERED_TEXTS = 256;
 
 /** A list's length past which its text is made each time, not kept. */
 const MAX_KEPT_LENGTH = 32;
@@ -132,8 +145,12 @@ export function placeholders(n: number): string {
   return `(${Array.from({ length: n }, () => '?').join(', ')})`;
 }
 
+/** `"a", "b", …`: column names quoted for a statement's text. */
+export function quoted(columns: readonly string[]): string {
+  return columns.map((c) => `"${c}"`).join(', ');
+}
+
 /** `INSERT INTO table (columns…) VALUES (?, …)` for the columns of a row object. */
 export function insertText(table: string, columns: readonly string[]): string {
-  const names = columns.map((c) => `"${c}"`).join(', ');
-  return `insert into "${table}" (${names}) values ${placeholders(columns.length)}`;
+  return `insert into "${table}" (${quoted(columns)}) values ${placeholders(columns.length)}`;
 }

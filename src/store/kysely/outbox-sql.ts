@@ -1,5 +1,5 @@
 import type { OutboxUpdate } from '../store.js';
-import { placeholders, textsByLength } from './ingest-statements.js';
+import { placeholders, quoted, textsByLength } from './ingest-statements.js';
 
 // The delivery worker's statements for every attempt, as fixed text: Kysely's builder and
 // compiler cost about 70 µs a delivery over SQLite's own work (renewing the lease before the
@@ -32,7 +32,7 @@ const ATTEMPT_COLUMNS = [
 /** `n` rows of delivery_attempts. */
 export const INSERT_ATTEMPTS = textsByLength(
   (n) =>
-    `insert into "delivery_attempts" (${ATTEMPT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${Array.from(
+    `insert into "delivery_attempts" (${quoted(ATTEMPT_COLUMNS)}) values ${Array.from(
       { length: n },
       () => placeholders(ATTEMPT_COLUMNS.length),
     ).join(', ')}`,

@@ -15,7 +15,7 @@ import {
   TOUCH_SELECT,
   touchLookupText,
 } from './ingest-columns.js';
-import type { IngestStatements } from './ingest-statements.js';
+import { type IngestStatements, quoted } from './ingest-statements.js';
 import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
 import type { TouchCache } from './touch-cache.js';
 
@@ -26,8 +26,6 @@ import type { TouchCache } from './touch-cache.js';
 const ROWS_PER_STATEMENT = 1000;
 
 const JIT_OFF = `set local jit = off`;
-
-const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(', ');
 
 /**
  * One claim per event, as in claimAndInsertEvent: a key new or older than `stale_before` is
