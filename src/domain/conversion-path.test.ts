@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { touchMaker } from '../../test/helpers/touch.js';
 import type { ConversionIdentity } from './attribution.js';
@@ -5,6 +6,8 @@ import {
   conversionPathTouches,
   MAX_PROBABILISTIC_PATH_TOUCHES,
   type PathRules,
+  VISIT_SESSION_S,
+  visitStarts,
 } from './conversion-path.js';
 import { deterministicOnly, iosProbabilisticOff } from './mobile-platform.js';
 
@@ -189,5 +192,58 @@ describe('conversion path touches: the strongest key among ad touches', () => {
       ['CLK-dsp1', 'ip'],
       ['IMP-dsp2', 'ip+ua'],
     ]);
+  });
+});
+
+describe('repeats of a visit (issue 22)', () => {
+  it('CPT11 a visit starts again only a session after its last copy, over any span of time', () => {
+    // The long way: every visit's last copy remembered for ever.
+    const reference = (
+      ts: readonly { kind: 'visit' | 'click'; touch_id: string; time: number }[],
+    ) => {
+      const last = new Map<string, number>();
+      return ts.map((t) => {
+        if (t.kind !== 'visit') return true;
+        const before = last.get(t.touch_id);
+        last.set(t.touch_id, t.time);
+        return before === undefined || t.time - before >= VISIT_SESSION_S;
+      });
+    };
+    const S = VISIT_SESSION_S;
+    // v1's copy 0.9 of a session after the first, with other visits between.
+    const visits = [0, 0.4, 0.5, 1.0, 1.3].map((at, i) => ({
+      kind: 'visit' as const,
+      touch_id: ['v0', 'v1', 'v2', 'v3', 'v1'][i],
+      time: NOW + at * S,
+    }));
+    const starts = visitStarts();
+    expect(visits.map((t) => starts(t))).toEqual([true, true, true, true, false]);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom('visit' as const, 'visit' as const, 'click' as const),
+            id: fc.constantFrom('v1', 'v2', 'v3', 'v4'),
+            // Gaps about a session long, and exactly one or two, where the copies change hands.
+            gap: fc.oneof(
+              fc.integer({ min: 0, max: S / 4 }),
+              fc.integer({ min: 0, max: 3 * S }),
+              fc.constantFrom(0, S - 1, S, S + 1, 2 * S - 1, 2 * S, 2 * S + 1),
+            ),
+          }),
+          { maxLength: 80 },
+        ),
+        (specs) => {
+          let time = NOW;
+          const ts = specs.map((x) => {
+            time += x.gap;
+            return { kind: x.kind, touch_id: x.id, time };
+          });
+          const kept = visitStarts();
+          expect(ts.map((t) => kept(t))).toEqual(reference(ts));
+        },
+      ),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -1,8 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { creditPath, type Journey, removalEffects } from './attribution-models.js';
+import { VISIT_SESSION_S } from './conversion-path.js';
 import type { Touch } from './event.js';
-import { JourneyBuilder, journeyPerson, nonConvertingJourneys } from './journeys.js';
+import {
+  type ChannelOf,
+  JourneyBuilder,
+  type JourneyTally,
+  type JourneyTouch,
+  journeyPerson,
+  nonConvertingJourneys,
+} from './journeys.js';
+
+const byCampaign: ChannelOf = (t) => t.campaign_id;
+
+/** A tally's journeys as runs of channels ("A>B"), one a journey, sorted. */
+function runs(tally: JourneyTally, weight = 1): string[] {
+  return tally.journeys
+    .flatMap((j) => Array.from({ length: (j.weight ?? 1) / weight }, () => j.channels.join('>')))
+    .sort();
+}
 
 const times = (n: number, j: Journey): Journey[] => Array.from({ length: n }, () => j);
 
@@ -84,56 +101,138 @@ describe('data-driven attribution with non-converting journeys', () => {
       touch({ touch_id: 'x6', ip: '203.0.113.9', user_agent: 'UA', campaign_id: 'B', time: 40 }),
       touch({ touch_id: 'x7', campaign_id: 'A', time: 50 }),
     ];
-    const out = nonConvertingJourneys(ts, new Set(['conv']), 100);
-    const campaigns = out.map((j) => j.touches.map((t) => t.campaign_id).join('>')).sort();
-    expect(campaigns).toEqual(['A', 'A>B', 'B', 'B', 'C']);
-    expect(out.every((j) => j.weight === 1)).toBe(true);
+    const out = nonConvertingJourneys(ts, new Set(['conv']), 100, byCampaign);
+    expect(runs(out)).toEqual(['A', 'A>B', 'B', 'B', 'C']);
+    expect(out.count).toBe(5);
+    // Journeys through the same channels are one, weighing as many.
+    expect(out.journeys).toHaveLength(4);
+    expect(out.journeys.find((j) => j.channels.join() === 'B')?.weight).toBe(2);
   });
 
   it('DJ04 every journey carries the weight it is given; a touch of no one is left out', () => {
     const ts = Array.from({ length: 6 }, (_, i) =>
       touch({ touch_id: `w${i}`, anonymous_id: `p${i % 2}`, time: i }),
     );
-    const out = nonConvertingJourneys(ts, new Set(), 100, 4);
-    expect(out.map((j) => [j.touches.length, j.weight])).toEqual([
-      [3, 4],
-      [3, 4],
-    ]);
+    const out = nonConvertingJourneys(ts, new Set(), 100, byCampaign, 4);
+    expect(out.journeys).toEqual([{ channels: ['A', 'A', 'A'], converted: false, weight: 8 }]);
+    expect(out.count).toBe(2);
     expect(
       journeyPerson({ anonymous_id: null, user_id: null, ip: '1.2.3.4', user_agent: null }),
     ).toBeNull();
   });
 });
 
+/**
+ * The journeys as DESIGN §6 and issue 23 §2 describe them, the long way: every kept touch of
+ * each person in a list, split by the window, then keyed, as the report did before journeys
+ * were tallied as they were read (issue 22, sixteenth round).
+ */
+function referenceRuns(
+  ts: readonly JourneyTouch[],
+  converted: ReadonlySet<string>,
+  lookback_s: number,
+  channelOf: ChannelOf,
+): { runs: string[]; count: number } {
+  const lastVisit = new Map<string, number>();
+  const kept = (t: JourneyTouch) => {
+    if (t.kind !== 'visit') return true;
+    const last = lastVisit.get(t.touch_id);
+    lastVisit.set(t.touch_id, t.time);
+    return last === undefined || t.time - last >= VISIT_SESSION_S;
+  };
+  const open = new Map<string, JourneyTouch[]>();
+  const all: JourneyTouch[][] = [];
+  for (const t of ts) {
+    if (!kept(t) || converted.has(t.touch_id)) continue;
+    const person = journeyPerson(t);
+    if (person === null) continue;
+    const j = open.get(person);
+    const last = j?.at(-1);
+    if (j && last && t.time - last.time < lookback_s) j.push(t);
+    else {
+      const fresh = [t];
+      open.set(person, fresh);
+      all.push(fresh);
+    }
+  }
+  const keyed = all.map((j) =>
+    j.flatMap((t) => {
+      const c = channelOf(t);
+      return c === null ? [] : [c];
+    }),
+  );
+  return {
+    runs: keyed
+      .filter((c) => c.length > 0)
+      .map((c) => c.join('>'))
+      .sort(),
+    count: all.length,
+  };
+}
+
 describe('journeys built page by page (issue 22)', () => {
-  it('DJ07 touches added in pages give the journeys of one pass, whatever the page sizes', () => {
-    const touchArb = fc.record({
-      person: fc.constantFrom('p1', 'p2', 'p3', null),
-      kind: fc.constantFrom('impression' as const, 'click' as const, 'visit' as const),
-      id: fc.constantFrom('v1', 'v2', 'v3', 'v4', 'v5', 'v6'),
-      gap: fc.integer({ min: 0, max: 900 }),
+  const touchArb = fc.record({
+    person: fc.constantFrom('p1', 'p2', 'p3', null),
+    user: fc.constantFrom('u1', null),
+    device: fc.boolean(),
+    kind: fc.constantFrom('impression' as const, 'click' as const, 'visit' as const),
+    id: fc.constantFrom('v1', 'v2', 'v3', 'v4', 'v5', 'v6'),
+    campaign: fc.constantFrom('A', 'B', 'C', null),
+    gap: fc.integer({ min: 0, max: 900 }),
+  });
+  type Spec = typeof touchArb extends fc.Arbitrary<infer X> ? X : never;
+  const touchesOf = (specs: Spec[]) => {
+    let time = 0;
+    return specs.map((x, i) => {
+      time += x.gap;
+      // Visits keep their id (their repeats collapse); ads get their own.
+      const touch_id = x.kind === 'visit' ? x.id : `t${i}`;
+      return touch({
+        kind: x.kind,
+        touch_id,
+        anonymous_id: x.person,
+        user_id: x.user,
+        ip: x.device ? '203.0.113.9' : null,
+        user_agent: x.device ? 'UA' : null,
+        campaign_id: x.campaign,
+        time,
+      });
     });
+  };
+  // Touches of no campaign stand for those the dimension leaves out (ignored referrers).
+  const dropNone: ChannelOf = (t) => t.campaign_id;
+
+  it('DJ07 touches added in pages give the journeys of one pass, whatever the page sizes', () => {
     fc.assert(
       fc.property(
         fc.array(touchArb, { maxLength: 60 }),
         fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 10 }),
         (specs, sizes) => {
-          let time = 0;
-          const ts = specs.map((x, i) => {
-            time += x.gap;
-            // Visits keep their id (their repeats collapse); ads get their own.
-            const touch_id = x.kind === 'visit' ? x.id : `t${i}`;
-            return touch({ kind: x.kind, touch_id, anonymous_id: x.person, time });
-          });
+          const ts = touchesOf(specs);
           const converted = new Set(['t3', 'v2']);
-          const whole = nonConvertingJourneys(ts, converted, 3_000, 2);
-          const b = new JourneyBuilder(converted, 3_000);
+          const whole = nonConvertingJourneys(ts, converted, 3_000, dropNone, 2);
+          const b = new JourneyBuilder(converted, 3_000, dropNone);
           for (let at = 0, k = 0; at < ts.length; at += sizes[k++ % sizes.length])
             b.add(ts.slice(at, at + sizes[k % sizes.length]));
           expect(b.finish(2)).toEqual(whole);
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('DJ09 the tally holds the journeys of the touches kept whole, keyed after', () => {
+    fc.assert(
+      fc.property(fc.array(touchArb, { maxLength: 80 }), (specs) => {
+        const ts = touchesOf(specs);
+        const converted = new Set(['t3', 'v2', 't10']);
+        const tally = nonConvertingJourneys(ts, converted, 1_500, dropNone);
+        const ref = referenceRuns(ts, converted, 1_500, dropNone);
+        expect(runs(tally)).toEqual(ref.runs);
+        expect(tally.count).toBe(ref.count);
+        expect(tally.journeys.every((j) => j.converted === false)).toBe(true);
+      }),
+      { numRuns: 1_000 },
     );
   });
 });

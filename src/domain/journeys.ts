@@ -1,4 +1,4 @@
-import type { PathTouch } from './attribution-models.js';
+import type { Journey, PathTouch } from './attribution-models.js';
 import { visitStarts } from './conversion-path.js';
 import type { Touch } from './event.js';
 
@@ -6,13 +6,6 @@ import type { Touch } from './event.js';
 // much less often people convert without it, which it can only tell if it also sees the
 // people who did not convert. Stored conversion paths hold the converters' touches; these
 // are everyone else's, built from the stored touches.
-
-/** A journey that ended without a conversion: its touches, oldest first, and its weight. */
-export interface NonConvertingPath {
-  touches: PathTouch[];
-  /** Journeys it stands for: 1, more when only part of the range's touches were read. */
-  weight: number;
-}
 
 /**
  * What a journey needs of a stored touch. `ip` and `user_agent` matter only to a touch with
@@ -44,6 +37,21 @@ export function journeyPerson(t: Pick<Touch, 'anonymous_id' | 'user_id' | 'ip' |
 }
 
 /**
+ * The row a touch falls in (a report dimension's key), or null for a touch the dimension
+ * leaves out of the channels (a visit from an ignored referrer): it still extends its journey
+ * in time, as on a conversion path it is dropped only once the path is built.
+ */
+export type ChannelOf = (t: PathTouch) => string | null;
+
+/** Non-converting journeys as the data-driven model reads them, and how many there were. */
+export interface JourneyTally {
+  /** One per distinct run of channels, weighing the journeys that took it. */
+  journeys: Journey[];
+  /** Journeys in all, those that kept no channel included. */
+  count: number;
+}
+
+/**
  * The non-converting journeys in `touches` (sorted by time): each person's touches that are
  * on no conversion path (`converted`: the touch ids of the paths), split where two touches
  * are `lookback_s` or more apart (a conversion window could not have held both), with the
@@ -54,37 +62,62 @@ export function nonConvertingJourneys(
   touches: readonly JourneyTouch[],
   converted: ReadonlySet<string>,
   lookback_s: number,
+  channelOf: ChannelOf,
   weight = 1,
-): NonConvertingPath[] {
-  const journeys = new JourneyBuilder(converted, lookback_s);
+): JourneyTally {
+  const journeys = new JourneyBuilder(converted, lookback_s, channelOf);
   journeys.add(touches);
   return journeys.finish(weight);
+}
+
+/**
+ * A run of channels, in a tree of the runs seen: a journey is a node, and journeys that went
+ * through the same channels share it. The data-driven model only counts steps between
+ * channels, so a journey needs no touch kept once it is keyed.
+ */
+interface Run {
+  next: Map<string, Run> | null;
+  channels: readonly string[];
+  /** Journeys that ended here. */
+  ended: number;
+}
+
+/** A person's open journey: where it is in the tree of runs, and when its last touch was. */
+interface Open {
+  run: Run;
+  last: number;
 }
 
 /**
  * nonConvertingJourneys for touches read in pages: `add` each page in turn (each after the
  * last in time), then `finish`. A page's work is done as it arrives, so building the journeys
  * of 300,000 touches never runs in one go (it took 466 ms on a server's event loop).
+ *
+ * Each touch is keyed as it comes and only its person's place in the tree of runs is kept:
+ * keeping every touch of 300,000 until the report keyed them cost the event loop about 1 s of
+ * building, garbage collection and keying a report (bench/RESULTS.md, sixteenth round).
  */
 export class JourneyBuilder {
   // The open journey of each person, by the key journeyPerson would make, kept in one map per
   // kind of key: no key string is built for the browser and user ids (most touches).
-  private readonly byBrowser = new Map<string, NonConvertingPath>();
-  private readonly byUser = new Map<string, NonConvertingPath>();
-  private readonly byDevice = new Map<string, NonConvertingPath>();
-  private readonly done: NonConvertingPath[] = [];
+  private readonly byBrowser = new Map<string, Open>();
+  private readonly byUser = new Map<string, Open>();
+  private readonly byDevice = new Map<string, Open>();
+  private readonly root: Run = { next: null, channels: [], ended: 0 };
   private readonly kept = visitStarts();
+  private count = 0;
 
   constructor(
     private readonly converted: ReadonlySet<string>,
     private readonly lookback_s: number,
+    private readonly channelOf: ChannelOf,
   ) {}
 
   /** Adds touches sorted by time, all after those added before. */
   add(touches: readonly JourneyTouch[]): void {
     for (const t of touches) {
       if (!this.kept(t) || this.converted.has(t.touch_id)) continue;
-      let open: Map<string, NonConvertingPath>;
+      let open: Map<string, Open>;
       let key: string;
       if (t.anonymous_id) {
         open = this.byBrowser;
@@ -96,35 +129,50 @@ export class JourneyBuilder {
         open = this.byDevice;
         key = `${t.ip}\u0000${t.user_agent}`;
       } else continue;
-      // One shape for every touch without a source (most): no spread per touch.
-      const touch: PathTouch = t.traffic_source
-        ? {
-            kind: t.kind,
-            campaign_id: t.campaign_id,
-            time: t.time,
-            dest_id: t.dest_id,
-            traffic_source: t.traffic_source,
-          }
-        : { kind: t.kind, campaign_id: t.campaign_id, time: t.time, dest_id: t.dest_id };
+      const channel = this.channelOf(t);
       const j = open.get(key);
-      const last = j?.touches[j.touches.length - 1];
-      if (j && last && t.time - last.time < this.lookback_s) j.touches.push(touch);
-      else {
-        if (j) this.done.push(j);
-        open.set(key, { touches: [touch], weight: 1 });
+      if (j && t.time - j.last < this.lookback_s) {
+        if (channel !== null) j.run = this.step(j.run, channel);
+        j.last = t.time;
+        continue;
       }
+      const run = channel === null ? this.root : this.step(this.root, channel);
+      if (j) {
+        this.end(j.run);
+        j.run = run;
+        j.last = t.time;
+      } else open.set(key, { run, last: t.time });
     }
   }
 
   /** The journeys, each weighing `weight`. */
-  finish(weight = 1): NonConvertingPath[] {
-    const all = [
-      ...this.done,
-      ...this.byBrowser.values(),
-      ...this.byUser.values(),
-      ...this.byDevice.values(),
-    ];
-    for (const j of all) j.weight = weight;
-    return all;
+  finish(weight = 1): JourneyTally {
+    for (const open of [this.byBrowser, this.byUser, this.byDevice]) {
+      for (const j of open.values()) this.end(j.run);
+      open.clear();
+    }
+    const journeys: Journey[] = [];
+    const walk = (run: Run) => {
+      if (run.ended > 0 && run.channels.length > 0)
+        journeys.push({ channels: run.channels, converted: false, weight: run.ended * weight });
+      if (run.next) for (const r of run.next.values()) walk(r);
+    };
+    walk(this.root);
+    return { journeys, count: this.count };
+  }
+
+  private step(run: Run, channel: string): Run {
+    run.next ??= new Map();
+    let next = run.next.get(channel);
+    if (!next) {
+      next = { next: null, channels: [...run.channels, channel], ended: 0 };
+      run.next.set(channel, next);
+    }
+    return next;
+  }
+
+  private end(run: Run) {
+    run.ended++;
+    this.count++;
   }
 }

@@ -6,7 +6,6 @@ import {
   type PathTouch,
 } from '../domain/attribution-models.js';
 import type { FxTable } from '../domain/fx-rates.js';
-import type { NonConvertingPath } from '../domain/journeys.js';
 import {
   type Journey,
   MARKOV_STATE_LIMIT,
@@ -66,10 +65,11 @@ export interface ReportOptions {
   /** The currency of costs stored without one (spend typed in: the reporting currency). */
   spend_currency?: string | null;
   /**
-   * Journeys of the range that ended in no conversion (issue 23 §2): the data-driven model's
-   * graph gets them besides the converting paths. Left out: converting paths only.
+   * Journeys of the range that ended in no conversion (issue 23 §2), keyed by the dimension's
+   * `channelOf` (nonConvertingPaths): the data-driven model's graph gets them besides the
+   * converting paths. Left out: converting paths only.
    */
-  non_converting?: readonly NonConvertingPath[];
+  non_converting?: readonly Journey[];
   /**
    * Answers a promise to await when the event loop is due a turn, else nothing (a TurnGate).
    * Crediting 50,000 paths under every model took 80–330 ms in one go on a SQLite server's
@@ -151,17 +151,8 @@ async function creditSums(
       (p, i) => journeys.push(journeyOf(p, paths[i].lookback_s, dim.keyOf)),
       pause,
     );
-    // The same states as the paths': the dimension's rows, ignored visits dropped.
-    await each(
-      opts.non_converting ?? [],
-      (j) =>
-        journeys.push({
-          channels: j.touches.filter(dim.keep).map(dim.keyOf),
-          converted: false,
-          weight: j.weight,
-        }),
-      pause,
-    );
+    // Keyed as the paths are, by the dimension's rows, ignored visits dropped.
+    for (const j of opts.non_converting ?? []) journeys.push(j);
     markov = await drive(removalEffectSteps(journeys, opts.markov_states), pause);
   }
   // Data-driven shares are weighed by state: merged channels split their state's effect.

@@ -4,6 +4,9 @@ import { FxTable } from '../domain/fx-rates.js';
 import type { ConversionPathRecord, Store, TouchCursor } from '../store/store.js';
 import { attributionReport, type CampaignCredit } from './attribution-report.js';
 import { nonConvertingPaths } from './journeys-run.js';
+import { BY_CAMPAIGN } from './report-dimension.js';
+
+const byCampaign = BY_CAMPAIGN.channelOf;
 
 const H = 3600;
 const T0 = 1_700_000_000;
@@ -101,13 +104,14 @@ describe('non-converting journeys in the attribution report', () => {
 
   it('DJ05 the journeys come from the stored touches, paged, without converters’ touches', async () => {
     const store = memoryStore([...paths, later], touches);
-    const read = await nonConvertingPaths(store, 'e', paths, ...range);
+    const read = await nonConvertingPaths(store, 'e', paths, ...range, byCampaign);
     expect(read.sample).toBe(1);
     expect(read.touches).toBe(touches.length);
-    const byCampaign = read.journeys.map((j) => j.touches.map((t) => t.campaign_id).join('>'));
-    expect(byCampaign.filter((c) => c === 'A')).toHaveLength(80);
-    expect(byCampaign.filter((c) => c === 'B')).toHaveLength(10);
-    expect(read.journeys).toHaveLength(90);
+    expect(read.journeys).toEqual([
+      { channels: ['A'], converted: false, weight: 80 },
+      { channels: ['B'], converted: false, weight: 10 },
+    ]);
+    expect(read.count).toBe(90);
   });
 
   it('DJ06 with them, the data-driven report gives A less of the A → B sales (1/3 → 1/4)', async () => {
@@ -121,6 +125,7 @@ describe('non-converting journeys in the attribution report', () => {
       'e',
       paths,
       ...range,
+      byCampaign,
     );
     const all = await attributionReport(paths, 'data_driven', fx, null, {
       non_converting: read.journeys,
@@ -132,11 +137,19 @@ describe('non-converting journeys in the attribution report', () => {
 
   it('DJ07 past the cap the range’s first touches are read and weigh for the rest', async () => {
     const store = memoryStore([...paths, later], touches, 7);
-    const read = await nonConvertingPaths(store, 'e', paths, ...range, 30);
+    const read = await nonConvertingPaths(store, 'e', paths, ...range, byCampaign, 30);
     // Pages of 7 until 30 are read: 35 of the range's 131 touches.
     expect(read.touches).toBe(35);
     expect(read.sample).toBeCloseTo(35 / touches.length, 12);
-    expect(read.journeys.every((j) => j.weight === touches.length / 35)).toBe(true);
+    // Each journey read weighs for those of the touches not read.
+    const each = touches.length / 35;
+    for (const j of read.journeys) {
+      const journeys = (j.weight ?? 1) / each;
+      expect(journeys).toBeGreaterThanOrEqual(1);
+      expect(journeys).toBeCloseTo(Math.round(journeys), 9);
+    }
+    const weight = read.journeys.reduce((w, j) => w + (j.weight ?? 1), 0);
+    expect(weight).toBeCloseTo(read.count * each, 9);
   });
 
   it('DJ08 the next page is on its way to the store before this one is added', async () => {
@@ -163,7 +176,7 @@ describe('non-converting journeys in the attribution report', () => {
         return { ...page, touches };
       },
     };
-    const read = await nonConvertingPaths(store, 'e', paths, ...range);
+    const read = await nonConvertingPaths(store, 'e', paths, ...range, byCampaign);
     expect(read.touches).toBe(touches.length);
     const pages = Math.ceil(touches.length / 7);
     expect(asked).toBe(pages);

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { JourneyBuilder, type NonConvertingPath } from '../domain/journeys.js';
+import type { Journey } from '../domain/attribution-models.js';
+import { type ChannelOf, JourneyBuilder } from '../domain/journeys.js';
 import type { TouchCursor } from '../store/ports/journeys.js';
 import type { ConversionPathRecord, Store } from '../store/store.js';
 
@@ -17,7 +18,10 @@ const TOUCH_PAGE = 2_500;
 
 /** The non-converting journeys of a range, and how they were read. */
 export interface NonConvertingRead {
-  journeys: NonConvertingPath[];
+  /** Keyed by the `channelOf` given: one per distinct run of channels, weighing its journeys. */
+  journeys: Journey[];
+  /** Journeys that ended in no conversion, those that kept no channel included. */
+  count: number;
   /** Human touches read. */
   touches: number;
   /** Share of the range's touches read (1: all); each journey weighs 1 / sample. */
@@ -30,7 +34,8 @@ export interface NonConvertingRead {
  * conversions (`paths`) nor of those up to a window after it (a touch near the end may still
  * convert after `to`). Split by person and by the widest window of the paths. Read in time
  * order, in pages, up to MAX_JOURNEY_TOUCHES: past that, the touches read (the range's
- * earliest, which had the longest to convert) stand for the estimated total.
+ * earliest, which had the longest to convert) stand for the estimated total. Each touch is
+ * keyed by `channelOf` (the report's rows) as it is read.
  */
 export async function nonConvertingPaths(
   store: Pick<Store, 'listConversionPaths' | 'estimateJourneyTouches' | 'journeyTouches'>,
@@ -38,10 +43,11 @@ export async function nonConvertingPaths(
   paths: readonly ConversionPathRecord[],
   from_s: number,
   to_s: number,
+  channelOf: ChannelOf,
   maxTouches = MAX_JOURNEY_TOUCHES,
 ): Promise<NonConvertingRead> {
   const lookback = paths.reduce((m, p) => Math.max(m, p.lookback_s), 0);
-  if (lookback === 0) return { journeys: [], touches: 0, sample: 1 };
+  if (lookback === 0) return { journeys: [], count: 0, touches: 0, sample: 1 };
   const later = await store.listConversionPaths(env_id, to_s, to_s + lookback);
   const converted = new Set<string>();
   for (const p of [...paths, ...later]) for (const t of p.touches) converted.add(t.touch_id);
@@ -51,7 +57,7 @@ export async function nonConvertingPaths(
   // leaves after a few promise steps of Kysely's, so a turn of the event loop is let by
   // before the page is added: else the thread waited for `add` (1.2 s of waiting for pages
   // on the demo store; 0.6 s with the turn).
-  const journeys = new JourneyBuilder(converted, lookback);
+  const journeys = new JourneyBuilder(converted, lookback, channelOf);
   const pageAfter = (cursor: TouchCursor | null) => {
     const p = store.journeyTouches(env_id, from_s, to_s, cursor, TOUCH_PAGE);
     // Awaited on the next turn of the loop; a page asked for when adding one threw is not.
@@ -75,5 +81,5 @@ export async function nonConvertingPaths(
     after === null
       ? 1
       : Math.min(1, read / (await store.estimateJourneyTouches(env_id, from_s, to_s)));
-  return { journeys: journeys.finish(1 / sample), touches: read, sample };
+  return { ...journeys.finish(1 / sample), touches: read, sample };
 }

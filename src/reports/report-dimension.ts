@@ -6,6 +6,7 @@ import {
   UNASSIGNED,
 } from '../domain/channel-rules.js';
 import type { EnvironmentConfig } from '../domain/config-types.js';
+import type { ChannelOf } from '../domain/journeys.js';
 import {
   ignoredVisit,
   NO_CAMPAIGN_KEY,
@@ -33,6 +34,12 @@ export interface ReportDimension {
   costKey: (c: CostLine) => string;
   /** Drops the visits known only by an ignored referrer from a path's touches. */
   keep: (t: PathTouch) => boolean;
+  /**
+   * `keyOf` for a touch kept, null for one `keep` drops, without remembering the touch: for
+   * touches keyed once (a non-converting journey's), where keyOf's cache of 300,000 touches
+   * only adds garbage-collection work.
+   */
+  channelOf: ChannelOf;
 }
 
 /** Campaign keys need no rules. */
@@ -46,6 +53,7 @@ export const BY_CAMPAIGN: ReportDimension = {
   direct: null,
   costKey: (c) => c.campaign_id,
   keep: () => true,
+  channelOf: campaignOf,
 };
 
 /**
@@ -66,16 +74,19 @@ export async function reportDimension(
   // Each touch is keyed once: the six models, the data-driven graph and the cost lines all
   // ask for the same touch objects' rows (by channel the rules cost a few µs a touch).
   const keys = new WeakMap<PathTouch, string>();
+  const keyOnce = (t: PathTouch) => touchKey(by, t, types.get(t.dest_id ?? ''), rules);
   const keyOf = (t: PathTouch) => {
     let k = keys.get(t);
     if (k === undefined) {
-      k = touchKey(by, t, types.get(t.dest_id ?? ''), rules);
+      k = keyOnce(t);
       keys.set(t, k);
     }
     return k;
   };
   const keep = (t: PathTouch) => !ignoredVisit(t, settings.ignored_referrers);
-  if (by === 'campaign') return { by, keyOf, direct: null, costKey: (c) => c.campaign_id, keep };
+  const channelOf = (t: PathTouch) => (keep(t) ? keyOnce(t) : null);
+  if (by === 'campaign')
+    return { by, keyOf, direct: null, costKey: (c) => c.campaign_id, keep, channelOf };
   const ofCampaign = await campaignRows(paths, keep, keyOf, pause);
   const costKey = (c: CostLine): string => {
     if (by === 'channel') {
@@ -100,6 +111,7 @@ export async function reportDimension(
     direct: by === 'channel' ? DIRECT : DIRECT_SOURCE_MEDIUM,
     costKey,
     keep,
+    channelOf,
   };
 }
 

@@ -96,11 +96,14 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         Math.ceil(to / 86_400),
       );
       // The data-driven model also sees who did not convert (issue 23 §2), unless asked not to.
+      const dimension = await reportDimension(by, env, settings, paths, pause);
       const dda = (model === 'data_driven' || model === 'all') && q.journeys !== 'converting';
-      const read = dda ? await nonConvertingPaths(s.store, q.env_id, paths, from, to) : null;
+      const read = dda
+        ? await nonConvertingPaths(s.store, q.env_id, paths, from, to, dimension.channelOf)
+        : null;
       const opts = {
         half_life_s: halfLifeMs ? halfLifeMs / 1000 : undefined,
-        dimension: await reportDimension(by, env, settings, paths, pause),
+        dimension,
         costs,
         spend_currency: env.reporting_currency ?? NO_CURRENCY,
         non_converting: read?.journeys,
@@ -115,7 +118,7 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         ...(read && {
           journeys: {
             converting: paths.length,
-            non_converting: read.journeys.length,
+            non_converting: read.count,
             touches: read.touches,
             sample: read.sample,
           },
