@@ -189,6 +189,7 @@ function sameCredit(a: Attribution, b: Attribution): boolean {
   );
 }
 
+/** Answers the event's conversions as it left them (every field it wrote is in them). */
 export async function reattribute(
   tx: IngestTx,
   { pk, received_at_ms }: { pk: string; received_at_ms: number },
@@ -196,13 +197,13 @@ export async function reattribute(
   env: EnvironmentConfig,
   { nowMs, platforms, apps }: Timing,
   { rawIp, clearUser }: RideAlong,
-) {
+): Promise<ConversionRecord[]> {
   const rows = await tx.conversionsOfEvent(merged.env_id, pk);
   const open = rows.filter(
     (c) => c.reason !== CONSENT_DENIED && c.reason !== LIMITED_DATA_USE && c.reason !== NOT_HUMAN,
   );
   const dests = subscribed(env, merged).filter((d) => open.some((c) => c.dest_id === d.id));
-  if (dests.length === 0) return;
+  if (dests.length === 0) return rows;
   const checks = eventChecks(merged, env, apps, rawIp);
   const { decisions, path, fraud, verdicts } = await decide(tx, merged, dests, checks);
   const conversion_id = open[0]?.conversion_id;
@@ -247,6 +248,7 @@ export async function reattribute(
     }
   }
   await moveDedupRow(tx, rows);
+  return rows;
 }
 
 /** A new credit may win across destinations: the deduplicated view then counts its row. */
@@ -304,9 +306,12 @@ export async function processEvent(
       await tx.updateDuplicate(stored.pk, merged, changed || vouched ? ctx.nowMs : undefined);
       if (changed || vouched) {
         await linkIdentities(tx, merged);
-        if (env) await reattribute(tx, stored, merged, env, ctx, a);
-        if (env)
-          await settleLateCopy(tx, { ...ctx, stored, merged, addedKeys, env, rawIp, clearUser });
+        if (env) {
+          // The rows as re-attribution wrote them: read once (about 20 µs a read on SQLite).
+          const conversions = await reattribute(tx, stored, merged, env, ctx, a);
+          const copy = { ...ctx, stored, merged, addedKeys, env, rawIp, clearUser };
+          await settleLateCopy(tx, copy, conversions);
+        }
       }
       return { status: 'duplicate', of: stored.pk };
     }

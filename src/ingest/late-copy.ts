@@ -59,10 +59,14 @@ export interface LateCopy {
  * - it brings match keys: deliveries that failed only for want of identifiers are queued
  *   again, and delivered ones are sent again to platforms that merge a re-sent event.
  * Deliveries still waiting need nothing: they are built from the merged event when sent.
+ * `conversions`: the event's conversions as stored now (re-attribution's, just written).
  */
-export async function settleLateCopy(tx: IngestTx, copy: LateCopy): Promise<void> {
+export async function settleLateCopy(
+  tx: IngestTx,
+  copy: LateCopy,
+  conversions: readonly ConversionRecord[],
+): Promise<void> {
   const { stored, merged } = copy;
-  const conversions = await tx.conversionsOfEvent(merged.env_id, stored.pk);
   if (conversions.length === 0) return;
   const rows = await tx.deliveriesOfConversion(merged.env_id, conversions[0].conversion_id);
   if (!adsPermitted(merged.consent)) {
