@@ -236,3 +236,29 @@ describe('journeys built page by page (issue 22)', () => {
     );
   });
 });
+
+describe('a long journey (issue 22)', () => {
+  it('DJ10 one person with 50,000 touches in the window is one journey of 50,000 channels, in linear time', () => {
+    // A busy device (one address and user agent, no ids) touching every 10 s: its run in the
+    // tree is as deep as the journey is long. Copying each run's channels into every node of
+    // the tree took 2 s and 405 MB for 8,000 touches, and walking it recursively overflowed
+    // the stack.
+    const n = 50_000;
+    const ts = Array.from({ length: n }, (_, i) =>
+      touch({
+        touch_id: `d${i}`,
+        ip: '203.0.113.9',
+        user_agent: 'UA',
+        campaign_id: i % 2 ? 'A' : 'B',
+        time: i * 10,
+      }),
+    );
+    const out = nonConvertingJourneys(ts, new Set(), 30 * 86_400, byCampaign);
+    expect(out.count).toBe(1);
+    expect(out.journeys).toHaveLength(1);
+    const [j] = out.journeys;
+    expect(j.channels).toHaveLength(n);
+    expect(j.channels.slice(0, 3)).toEqual(['B', 'A', 'B']);
+    expect(j.weight).toBe(1);
+  });
+});

@@ -76,10 +76,19 @@ export function nonConvertingJourneys(
  * channels, so a journey needs no touch kept once it is keyed.
  */
 interface Run {
+  /** The run one channel shorter (null: the root, no channel). */
+  parent: Run | null;
+  channel: string;
   next: Map<string, Run> | null;
-  channels: readonly string[];
   /** Journeys that ended here. */
   ended: number;
+}
+
+/** The channels of a run, first to last. */
+function channelsOf(run: Run): string[] {
+  const out: string[] = [];
+  for (let r: Run | null = run; r?.parent; r = r.parent) out.push(r.channel);
+  return out.reverse();
 }
 
 /** A person's open journey: where it is in the tree of runs, and when its last touch was. */
@@ -103,7 +112,7 @@ export class JourneyBuilder {
   private readonly byBrowser = new Map<string, Open>();
   private readonly byUser = new Map<string, Open>();
   private readonly byDevice = new Map<string, Open>();
-  private readonly root: Run = { next: null, channels: [], ended: 0 };
+  private readonly root: Run = { parent: null, channel: '', next: null, ended: 0 };
   private readonly kept = visitStarts();
   private count = 0;
 
@@ -151,13 +160,19 @@ export class JourneyBuilder {
       for (const j of open.values()) this.end(j.run);
       open.clear();
     }
+    // The tree in pre-order, by a stack of its own: a run is as deep as a journey is long,
+    // and one person's journey may hold every touch read. Only runs some journey ended in
+    // spell out their channels, so that work is bounded by the touches kept.
     const journeys: Journey[] = [];
-    const walk = (run: Run) => {
-      if (run.ended > 0 && run.channels.length > 0)
-        journeys.push({ channels: run.channels, converted: false, weight: run.ended * weight });
-      if (run.next) for (const r of run.next.values()) walk(r);
-    };
-    walk(this.root);
+    const stack: Run[] = [this.root];
+    for (let run = stack.pop(); run; run = stack.pop()) {
+      if (run.ended > 0 && run !== this.root)
+        journeys.push({ channels: channelsOf(run), converted: false, weight: run.ended * weight });
+      if (run.next) {
+        const children = [...run.next.values()];
+        for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+      }
+    }
     return { journeys, count: this.count };
   }
 
@@ -165,7 +180,7 @@ export class JourneyBuilder {
     run.next ??= new Map();
     let next = run.next.get(channel);
     if (!next) {
-      next = { next: null, channels: [...run.channels, channel], ended: 0 };
+      next = { parent: run, channel, next: null, ended: 0 };
       run.next.set(channel, next);
     }
     return next;
