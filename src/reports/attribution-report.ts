@@ -127,6 +127,23 @@ function toModelPath(p: ConversionPathRecord, dim: ReportDimension) {
   };
 }
 
+type ModelPath = ReturnType<typeof toModelPath>;
+
+/**
+ * The paths as the models read them, made once for every model of a report: made again for
+ * each of the six, they were a third of `model=all`'s crediting time with the garbage
+ * collection of the copies (bench/RESULTS.md, issue 22's sixteenth round).
+ */
+async function modelPathsOf(
+  paths: readonly ConversionPathRecord[],
+  opts: ReportOptions,
+): Promise<ModelPath[]> {
+  const dim = opts.dimension ?? BY_CAMPAIGN;
+  const out: ModelPath[] = [];
+  await each(paths, (p) => out.push(toModelPath(p, dim)), opts.pause ?? NEVER);
+  return out;
+}
+
 /**
  * Credits every conversion path under `model` and sums by the dimension's rows. The
  * data-driven model takes its removal effects from the paths of the same range, its states
@@ -135,14 +152,13 @@ function toModelPath(p: ConversionPathRecord, dim: ReportDimension) {
  */
 async function creditSums(
   paths: readonly ConversionPathRecord[],
+  modelPaths: readonly ModelPath[],
   model: AttributionModel,
   money: CreditMoney,
   opts: ReportOptions,
 ): Promise<{ sums: RowSum[]; merged: number }> {
   const dim = opts.dimension ?? BY_CAMPAIGN;
   const pause = opts.pause ?? NEVER;
-  const modelPaths: ReturnType<typeof toModelPath>[] = [];
-  await each(paths, (p) => modelPaths.push(toModelPath(p, dim)), pause);
   let markov: RemovalEffects | undefined;
   if (model === 'data_driven') {
     const journeys: Journey[] = [];
@@ -314,7 +330,13 @@ export async function attributionReport(
     b.conversions - a.conversions ||
     a.key.localeCompare(b.key);
   if (model !== 'all') {
-    const { sums, merged } = await creditSums(paths, model, money, opts);
+    const { sums, merged } = await creditSums(
+      paths,
+      await modelPathsOf(paths, opts),
+      model,
+      money,
+      opts,
+    );
     const byKey = new Map(sums.map((s) => [s.key, s]));
     const rows: CampaignCredit[] = [...keysOf(sums)]
       .map((key) => {
@@ -339,8 +361,9 @@ export async function attributionReport(
   // One model after another: each pauses for the event loop while it credits the paths.
   const sums = new Map<AttributionModel, RowSum[]>();
   let merged = 0;
+  const modelPaths = await modelPathsOf(paths, opts);
   for (const m of ATTRIBUTION_MODELS) {
-    const credited = await creditSums(paths, m, money, opts);
+    const credited = await creditSums(paths, modelPaths, m, money, opts);
     sums.set(m, credited.sums);
     merged = Math.max(merged, credited.merged);
   }
