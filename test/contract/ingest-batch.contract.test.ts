@@ -181,6 +181,27 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect((await stored('ib-4x')).conversions[0]?.attribution).toBeNull();
     });
 
+    it('IB04b a later copy brings the value and currency the first lacked: the conversion keeps them', async () => {
+      // The browser's beacon often goes first without the order's value; the server's copy
+      // has it. Reports and deliveries read the conversion row's value.
+      await batch([
+        event('Purchase', 'ib-4b', { anonymous_id: 'ib-cookie-5' }, { properties: {} }),
+      ]);
+      expect((await stored('ib-4b')).conversions[0]).toMatchObject({ value: null, currency: null });
+      await batch([
+        event(
+          'Purchase',
+          'ib-4b',
+          { anonymous_id: 'ib-cookie-5' },
+          { properties: { value: 42.5, currency: 'USD' } },
+        ),
+      ]);
+      const { conversions } = await stored('ib-4b');
+      expect(conversions).toHaveLength(1);
+      expect(conversions[0]).toMatchObject({ value: 42.5, currency: 'USD' });
+      expect(conversions[0]?.attribution).toMatchObject({ imp_id: 'IMP-5' });
+    });
+
     it('IB05 concurrent requests with copies of the same events: each stored once, one conversion each', async () => {
       const a = [
         event('Purchase', 'ib-5a', { anonymous_id: 'ib-cookie-5' }),

@@ -134,8 +134,12 @@ export const OUTBOX_INSERT_COLUMNS = [
   'updated_at_ms',
 ] as const;
 
-/** What a second write of a conversion row changes (a later copy's re-attribution). */
+/**
+ * What a second write of a conversion row changes: a later copy's re-attribution, and the
+ * value and currency a later copy brings when the first had none (late-copy.ts).
+ */
 export const CONVERSION_CONFLICT = `on conflict ("env_id", "conversion_id", "dest_id") do update set
+  "value" = excluded."value", "currency" = excluded."currency",
   "attributed" = excluded."attributed", "attribution" = excluded."attribution",
   "reason" = excluded."reason", "attr_type" = excluded."attr_type",
   "campaign_id" = excluded."campaign_id", "creative_id" = excluded."creative_id",
