@@ -136,8 +136,9 @@ export class KyselyJourneys implements JourneysPort {
       sql`, `,
     );
     // The aggregate takes the rows in the order the ordered subquery gives them, as both
-    // databases do in practice (no standard says so: the order is checked on arrival); sorting them again inside it cost SQLite's read thread a fifth of its
-    // time on a page (bench/RESULTS.md, sixteenth round).
+    // databases do in practice (no standard says so: the order is checked on arrival).
+    // Sorting them again inside it cost SQLite's read thread a fifth of its time on a page
+    // (bench/RESULTS.md, sixteenth round).
     const page =
       this.dialect === 'sqlite'
         ? sql<string>`json_group_array(json_array(${cells}))`
