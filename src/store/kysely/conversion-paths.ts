@@ -37,11 +37,8 @@ export class KyselyConversionPaths implements ConversionPathsPort {
   constructor(private readonly db: Kysely<Database>) {}
 
   async listConversionPaths(env_id: string, from_s: number, to_s: number) {
-    const out: ConversionPathRecord[] = [];
-    let after: { at: number; id: string } | null = null;
-    for (;;) {
-      const from: { at: number; id: string } | null = after;
-      const rows: Array<Selectable<ConversionPathsTable>> = await this.db
+    const page = (from: { at: number; id: string } | null) => {
+      const rows: Promise<Array<Selectable<ConversionPathsTable>>> = this.db
         .selectFrom('conversion_paths')
         .selectAll()
         .where('env_id', '=', env_id)
@@ -55,12 +52,23 @@ export class KyselyConversionPaths implements ConversionPathsPort {
         .orderBy('conversion_id')
         .limit(PATH_PAGE_ROWS)
         .execute();
-      for (const r of rows) out.push(pathFromRow(r));
+      // Awaited on the next turn; one asked for when parsing the last page threw is not.
+      rows.catch(() => {});
+      return rows;
+    };
+    const out: ConversionPathRecord[] = [];
+    let next = page(null);
+    for (;;) {
+      const rows = await next;
       const last: Selectable<ConversionPathsTable> | undefined = rows.at(-1);
-      if (!last || rows.length < PATH_PAGE_ROWS) return out;
-      after = { at: num(last.event_time), id: last.conversion_id };
-      // Each page is received and parsed on the event loop: pixels and events go between.
+      const more = last !== undefined && rows.length === PATH_PAGE_ROWS;
+      // The next page is asked for before this one is parsed, so the store reads it (on its
+      // own thread, or the database server) meanwhile, as journeys-run.ts does; the turn lets
+      // the query leave and pixels and events go between the pages.
+      if (more) next = page({ at: num(last.event_time), id: last.conversion_id });
       await nextTurn();
+      for (const r of rows) out.push(pathFromRow(r));
+      if (!more) return out;
     }
   }
 
