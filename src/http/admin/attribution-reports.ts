@@ -95,8 +95,9 @@ export function attributionReportsApi(api: FastifyInstance, s: Services): void {
         Math.floor(from / 86_400),
         Math.ceil(to / 86_400),
       );
-      // The data-driven model also sees who did not convert (issue 23 §2), unless asked not to.
+      // Before the journeys: their touches are keyed by its rows as they are read.
       const dimension = await reportDimension(by, env, settings, paths, pause);
+      // The data-driven model also sees who did not convert (issue 23 §2), unless asked not to.
       const dda = (model === 'data_driven' || model === 'all') && q.journeys !== 'converting';
       const read = dda
         ? await nonConvertingPaths(s.store, q.env_id, paths, from, to, dimension.channelOf)
