@@ -1,5 +1,10 @@
 import { candidateSources } from '../domain/audience-candidates.js';
-import { type Evaluation, evaluate, longestWindowS } from '../domain/audience-rules.js';
+import {
+  type Evaluation,
+  evaluate,
+  longestWindowS,
+  usesTouches,
+} from '../domain/audience-rules.js';
 import { type TurnGate, turnGate } from '../pacing/turn-gate.js';
 import type { MemberKeyType, MembershipRow, PersonIds, PersonRecords } from '../store/store.js';
 import type { AudienceServiceDeps, LoadedAudience } from './audience.js';
@@ -70,7 +75,9 @@ export async function evaluateKey(
   const env_id = a.record.env_id;
   const who = await store.personOf(env_id, key_type, key_value);
   const now = nowS(deps);
-  const history = await store.personRecords(env_id, who, now - longestWindowS(a.rules));
+  const history = await store.personRecords(env_id, who, now - longestWindowS(a.rules), {
+    touches: usesTouches(a.rules),
+  });
   const result = evaluate(a.rules, history, now);
   const { rows, keep } = membershipRows(who, result, history);
   if (keep) await store.upsertMemberships(env_id, a.record.id, rows, deps.nowMs());
@@ -126,7 +133,11 @@ async function evaluatePage(
   const people = [...persons.values()];
   const now = nowS(deps);
   await gate();
-  const histories = await store.peopleRecords(env_id, people, now - longestWindowS(a.rules));
+  // Rules that name no touch are answered from events alone: a person's ad touches were the
+  // largest read of an audience (2.9 s of 7.1 s for two audiences of the demo store).
+  const histories = await store.peopleRecords(env_id, people, now - longestWindowS(a.rules), {
+    touches: usesTouches(a.rules),
+  });
   // One answer per identifier: a browser id in two persons' rows carries its own person's.
   const answers = new Map<string, { row: MembershipRow; keep: boolean }>();
   const members: PersonIds[] = [];

@@ -339,6 +339,18 @@ for (const [kind, open] of Object.entries(STORE_KINDS)) {
       expect(Math.min(...(u15?.events ?? []).map((e) => e.time))).toBe(T - 4000 + 51);
       // Both users of a shared browser are found from it, not only its latest.
       expect((await store.usersOf('env', ['as15', 'a2', 'nobody'])).sort()).toEqual(['u1', 'u15']);
+      // Rules that name no touch read none: the same events, no touches, paged or alone.
+      const eventsOnly = await store.peopleRecords('env', paged, T - 6000, { touches: false });
+      const withTouches = await store.peopleRecords('env', paged, T - 6000);
+      expect(eventsOnly.map((r) => sorted(r).events)).toEqual(
+        withTouches.map((r) => sorted(r).events),
+      );
+      expect(eventsOnly.every((r) => r.touches.length === 0)).toBe(true);
+      expect(withTouches.some((r) => r.touches.length > 0)).toBe(true);
+      for (const who of paged) {
+        const alone = await store.personRecords('env', who, T - 6000, { touches: false });
+        expect(alone.touches).toEqual([]);
+      }
     });
 
     it('AS16 a full evaluation lists only the ids with a record some member needs', async () => {

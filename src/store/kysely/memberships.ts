@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CompiledQuery, type Kysely, type Selectable, sql } from 'kysely';
 import type { CandidateSource } from '../../domain/audience-candidates.js';
 import type { TouchKind, TrackedEvent } from '../../domain/event.js';
-import type { MembershipsPort } from '../ports/audiences.js';
+import type { MembershipsPort, RecordsRead } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { AudienceMembersTable } from '../schema-audiences.js';
 import type { MemberKeyType, MembershipRow, PersonIds, PersonRecords } from '../store.js';
@@ -110,7 +110,13 @@ export class KyselyMemberships implements MembershipsPort {
     return { user_id, anonymous_ids: [...ids] };
   }
 
-  async personRecords(env_id: string, who: PersonIds, since_s: number): Promise<PersonRecords> {
+  async personRecords(
+    env_id: string,
+    who: PersonIds,
+    since_s: number,
+    read: RecordsRead = {},
+  ): Promise<PersonRecords> {
+    const withTouches = read.touches ?? true;
     const eventRows = new Map<string, Selectable<Database['events']>>();
     const touchRows = new Map<number, Selectable<Database['touches']>>();
     const events = () =>
@@ -136,14 +142,16 @@ export class KyselyMemberships implements MembershipsPort {
     if (who.user_id) {
       for (const r of await events().where('user_id', '=', who.user_id).execute())
         eventRows.set(r.pk, r);
-      for (const r of await touches().where('user_id', '=', who.user_id).execute())
-        touchRows.set(Number(r.id), r);
+      if (withTouches)
+        for (const r of await touches().where('user_id', '=', who.user_id).execute())
+          touchRows.set(Number(r.id), r);
     }
     if (who.anonymous_ids.length > 0) {
       for (const r of await events().where('anonymous_id', 'in', who.anonymous_ids).execute())
         eventRows.set(r.pk, r);
-      for (const r of await touches().where('anonymous_id', 'in', who.anonymous_ids).execute())
-        touchRows.set(Number(r.id), r);
+      if (withTouches)
+        for (const r of await touches().where('anonymous_id', 'in', who.anonymous_ids).execute())
+          touchRows.set(Number(r.id), r);
     }
     return {
       events: [...eventRows.values()].map(personEvent),

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { PersonPagesPort } from '../ports/audiences.js';
+import type { PersonPagesPort, RecordsRead } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { MemberKeyType, PersonIds, PersonRecords } from '../store.js';
 import { chunks } from './chunks.js';
@@ -120,7 +120,9 @@ export class KyselyPersonPages implements PersonPagesPort {
     env_id: string,
     persons: readonly PersonIds[],
     since_s: number,
+    read: RecordsRead = {},
   ): Promise<PersonRecords[]> {
+    const withTouches = read.touches ?? true;
     const users = [...new Set(persons.flatMap((p) => (p.user_id ? [p.user_id] : [])))];
     const anons = [...new Set(persons.flatMap((p) => p.anonymous_ids))];
     const eventsBy = {
@@ -138,8 +140,9 @@ export class KyselyPersonPages implements PersonPagesPort {
       for (const part of chunks(values, IN_CHUNK)) {
         for (const r of await this.events(env_id, col, part, since_s))
           push(eventsBy[col], r[col] as string, r);
-        for (const r of await this.touches(env_id, col, part, since_s))
-          push(touchesBy[col], r[col] as string, r);
+        if (withTouches)
+          for (const r of await this.touches(env_id, col, part, since_s))
+            push(touchesBy[col], r[col] as string, r);
       }
     }
     return persons.map((who) => {

@@ -90,7 +90,17 @@ export interface PersonPagesPort {
     env_id: string,
     persons: readonly PersonIds[],
     since_s: number,
+    read?: RecordsRead,
   ): Promise<PersonRecords[]>;
+}
+
+/**
+ * What of a person's records to read. `touches: false` (default true) answers no touches,
+ * for rules that name none: their ad touches were the largest part of an audience's reads
+ * (bench/RESULTS.md, issue 22's sixteenth round).
+ */
+export interface RecordsRead {
+  touches?: boolean;
 }
 
 /** Persons and their audience memberships. */
@@ -98,7 +108,12 @@ export interface MembershipsPort {
   /** The identifiers of the person an identifier belongs to. */
   personOf(env_id: string, key_type: MemberKeyType, key_value: string): Promise<PersonIds>;
   /** What a person did since `since_s`. */
-  personRecords(env_id: string, who: PersonIds, since_s: number): Promise<PersonRecords>;
+  personRecords(
+    env_id: string,
+    who: PersonIds,
+    since_s: number,
+    read?: RecordsRead,
+  ): Promise<PersonRecords>;
   /**
    * Identifiers seen in events or touches since `since_s`, in pages after `after`; with
    * `only`, those with a record of one of these sources (events of the names, ad touches of
