@@ -118,16 +118,19 @@ const emptySum = (key: string): RowSum => ({
   left_out: new Set(),
 });
 
-/** A path as the models read it: its visits from ignored referrers left out. */
-function toModelPath(p: ConversionPathRecord, dim: ReportDimension) {
+/**
+ * A path as the models read it: its visits from ignored referrers left out. Read-only: one
+ * copy serves every model of a report (modelPathsOf).
+ */
+type ModelPath = Readonly<{ time: number; value: number; touches: readonly PathTouch[] }>;
+
+function toModelPath(p: ConversionPathRecord, dim: ReportDimension): ModelPath {
   return {
     time: p.event_time,
     value: p.value ?? 0,
     touches: (p.touches as readonly PathTouch[]).filter(dim.keep),
   };
 }
-
-type ModelPath = ReturnType<typeof toModelPath>;
 
 /**
  * The paths as the models read them, made once for every model of a report: made again for
