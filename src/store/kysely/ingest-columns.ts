@@ -177,16 +177,35 @@ export const CLICKS = `"kind" = 'click'`;
 export const TOUCH_KIND_CLASSES = [AD_TOUCHES, VISITS] as const;
 
 /**
+ * `and "time" >= floor`, or nothing. A lookup whose `since` is a column of another row (the
+ * many lookups of PostgreSQL's set-wise read) bounds the day partitions only as each row is
+ * read: the executor opens an index scan on every partition of the touches first, 90 days of
+ * them once retention has filled the table, for each key's part. A floor that is a statement
+ * parameter is known when the statement starts, so the partitions before it are never opened
+ * (PostgreSQL's initial pruning). Below every lookup's own bound, it selects nothing less.
+ */
+function partitionFloor(floor: string | undefined): string {
+  return floor === undefined ? '' : `and "time" >= ${floor} `;
+}
+
+/**
  * The newest touches of one environment since a time that match `where`: its ad touches
  * (one range of a partial (env_id, key, time) index) and, when `visits`, its visits apart,
  * each with its own bound, so visits never push an impression or a
  * click out of attribution (DESIGN §6). `env` and `since` are SQL: placeholders or columns;
- * placeholders are taken twice when `visits` (see touchLookupParams).
+ * placeholders are taken twice when `visits` (see touchLookupParams). `floor`, SQL that no
+ * lookup's `since` is below, bounds the time too (see partitionFloor).
  */
-export function touchLookupText(env: string, since: string, where: string, visits: boolean) {
+export function touchLookupText(
+  env: string,
+  since: string,
+  where: string,
+  visits: boolean,
+  floor?: string,
+) {
   const part = (kind: string, limit: number, alias: string) =>
     `select * from (${TOUCH_SELECT} from "touches" where "env_id" = ${env} and "time" >= ${since}
-    and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
+    ${partitionFloor(floor)}and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
   const ads = part(AD_TOUCHES, MAX_TOUCHES_PER_LOOKUP, 'ads');
   return visits ? `${ads} union all ${part(VISITS, MAX_VISITS_PER_LOOKUP, 'visits')}` : ads;
 }
@@ -196,7 +215,8 @@ export function touchLookupText(env: string, since: string, where: string, visit
  * `ipSince`, the probabilistic windows' reach, and the newest ad touch between `since` and
  * `ipSince`, the nearest an unattributed reason names. A busy address (a carrier's NAT, an
  * office) has weeks of strangers' touches no destination could credit (issue 22). `select`
- * lists what each row gives (SQLite reads the ids alone, see TouchCache).
+ * lists what each row gives (SQLite reads the ids alone, see TouchCache); `floor` as in
+ * touchLookupText.
  */
 export function ipLookupText(
   env: string,
@@ -204,10 +224,11 @@ export function ipLookupText(
   ipSince: string,
   where: string,
   select = TOUCH_SELECT,
+  floor?: string,
 ) {
   const part = (kind: string, time: string, limit: number, alias: string) =>
     `select * from (${select} from "touches" where "env_id" = ${env} and ${time}
-    and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
+    ${partitionFloor(floor)}and ${where} and ${kind} order by "time" desc limit ${limit}) as ${alias}`;
   const recent = `"time" >= ${ipSince}`;
   return [
     part(AD_TOUCHES, recent, MAX_TOUCHES_PER_LOOKUP, 'ads'),

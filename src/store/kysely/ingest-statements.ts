@@ -34,6 +34,11 @@ export class IngestStatements {
     private readonly direct?: DirectRun,
   ) {}
 
+  /** True when PostgreSQL keeps each text as a named statement, with its plans, per connection. */
+  get named(): boolean {
+    return this.dialect === 'postgres' && this.prepared !== undefined;
+  }
+
   /**
    * Runs `text` (with `?` placeholders) with `params` on `db` and returns its rows. `db` is
    * the ingest transaction; with a `direct` runner (SQLite's one connection, which that
