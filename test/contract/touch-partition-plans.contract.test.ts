@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
 import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import { protectIp } from '../../src/domain/ip-privacy.js';
@@ -136,6 +136,22 @@ describe.skipIf(!hasPostgres)('touch reads on a store of 90 days of partitions (
     // Each connection's counts of the touch read's plans (they add up over its life).
     const plans = new Map<number, { generic: number; custom: number }>();
     let opened = new Set<string>();
+    // The parameters the store sent with the touch read, as node-postgres submits it.
+    let sent: unknown[] = [];
+    const query = pg.Query.prototype as unknown as {
+      submit: (...a: unknown[]) => unknown;
+      text?: string;
+      values?: unknown[];
+    };
+    const submit = query.submit;
+    query.submit = function (this: typeof query, ...args: unknown[]) {
+      if (this.text?.startsWith('select l.i, t.* from json_to_recordset'))
+        sent = [...(this.values ?? [])];
+      return submit.apply(this, args);
+    };
+    onTestFinished(() => {
+      query.submit = submit;
+    });
     for (let b = 0; b < batches; b++)
       await store.ingest(async (tx) => {
         if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
@@ -161,25 +177,14 @@ describe.skipIf(!hasPostgres)('touch reads on a store of 90 days of partitions (
           custom: Number(read.custom_plans),
         });
         if (b < batches - 1) return outcomes;
-        // Its plan as a run starts, for a lookup of the click window (7 days): the days before
-        // it are left out before any scan opens (EXPLAIN starts the executor, not the scans).
-        const since = T - 7 * D;
-        const lookup = JSON.stringify([
-          {
-            i: 0,
-            env_id: 'env_p',
-            since,
-            ip_since: since,
-            user_id: null,
-            ip: null,
-            anonymous_ids: ['tp-buyer'],
-            touch_ids: [],
-            own_first: false,
-            by_id: false,
-          },
-        ]);
+        // Its plan as its last run started, with that run's parameters: the days before the
+        // click window (7 days) are left out before any scan opens (EXPLAIN starts the
+        // executor, not the scans).
+        const literals = sent.map((v) =>
+          typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`,
+        );
         const plan = await sql<{ 'QUERY PLAN': unknown }>`explain (format json) execute ${sql.raw(
-          `"${read.name}"('${lookup}', ${since})`,
+          `"${read.name}"(${literals.join(', ')})`,
         )}`.execute(db);
         opened = touchDaysOpened(plan.rows[0]?.['QUERY PLAN']);
         return outcomes;
