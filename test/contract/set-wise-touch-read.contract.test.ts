@@ -125,13 +125,19 @@ function counted(set: SetWiseIngest) {
   return { wrapped, reads };
 }
 
-/** `fn`'s result and the rows the store received from PostgreSQL while it ran. */
+/**
+ * `fn`'s result and the rows of touches the store received from PostgreSQL while it ran (not
+ * those of its other statements: the transaction's settings give a row).
+ */
 async function rowsReceived<T>(fn: () => Promise<T>): Promise<{ value: T; rows: number }> {
-  const proto = pg.Query.prototype as unknown as { handleDataRow: (...a: unknown[]) => unknown };
+  const proto = pg.Query.prototype as unknown as {
+    handleDataRow: (...a: unknown[]) => unknown;
+    text?: string;
+  };
   const handle = proto.handleDataRow;
   let rows = 0;
-  proto.handleDataRow = function (this: unknown, ...args: unknown[]) {
-    rows++;
+  proto.handleDataRow = function (this: typeof proto, ...args: unknown[]) {
+    if (this.text?.includes('"touches"')) rows++;
     return handle.apply(this, args);
   };
   try {
