@@ -21,6 +21,7 @@ import { summarizeProfile } from './cpu-profile-summary.mjs';
 import { debianBinary } from './debian-binary.mjs';
 import { backlogLines, backlogServer, claimRounds } from './delivery-backlog.mjs';
 import { MARKOV_JOURNEYS, markovLines, markovRemoval } from './markov-removal.mjs';
+import { PARTITION_DAYS, pgPartitions, pgPartitionsLines } from './pg-partitions.mjs';
 import {
   DEST_ID,
   ENV_ID,
@@ -132,6 +133,9 @@ const USAGE = `usage: npm run bench -- [flags]   (or: node bench/run.mjs [flags]
                         0 skips it [100000]
   --report-conversions N  conversions seeded for the pixel beside back-to-back dashboard
                         reports (SQLite, with the one-event runs); 0 skips it [${REPORT_CONVERSIONS}]
+  --pg-partition-days N one event per request on a PostgreSQL store with N past day
+                        partitions of touches, against a new store (with the one-event
+                        runs, on --pg); 0 skips it [${PARTITION_DAYS}]
   --purge-events N      events in the store the hourly purge is timed on (SQLite, in child
                         processes; twice as many dedup keys, 0.4 as many touches, a tenth of
                         each expired); 0 skips it [${PURGE_EVENTS}]
@@ -178,6 +182,7 @@ function options() {
       'tag-loads': { type: 'string', default: '15' },
       backlog: { type: 'string', default: '100000' },
       'report-conversions': { type: 'string', default: String(REPORT_CONVERSIONS) },
+      'pg-partition-days': { type: 'string', default: String(PARTITION_DAYS) },
       'purge-events': { type: 'string', default: String(PURGE_EVENTS) },
       'admin-touches': { type: 'string', default: String(ADMIN_TOUCHES) },
       'life-purchases': { type: 'string', default: String(LIFE_PURCHASES) },
@@ -226,6 +231,7 @@ function options() {
     backlog: values.profile ? 0 : num('backlog', 0),
     reportConversions: values.profile ? 0 : num('report-conversions', 0),
     purgeEvents: values.profile ? 0 : num('purge-events', 0),
+    pgPartitionDays: values.profile ? 0 : num('pg-partition-days', 0),
     adminTouches: values.profile ? 0 : num('admin-touches', 0),
     lifePurchases: values.profile ? 0 : num('life-purchases', 0),
     markovJourneys: values.profile ? 0 : num('markov-journeys', 0),
@@ -1121,6 +1127,27 @@ async function main() {
       });
     } else if (opts.reportConversions > 0 && pgDb)
       skipped.push('the pixel beside dashboard reports (seeds SQLite only)');
+    let partitions = null;
+    if (opts.pgPartitionDays > 0 && opts.singleRounds > 0 && opts.wrk) {
+      log(`one event per request, PostgreSQL with ${opts.pgPartitionDays} days of partitions:`);
+      try {
+        partitions = await pgPartitions({
+          wrk: opts.wrk,
+          pgUrl: opts.pgUrl,
+          days: opts.pgPartitionDays,
+          rounds: opts.singleRounds,
+          durationS: opts.singleDurationS,
+          warmupS: wrkWarmupS(opts.warmupS),
+          connections: opts.connections,
+          log,
+        });
+        if (!partitions.rows.every((r) => r.held)) failed = true;
+      } catch (e) {
+        skipped.push(`PostgreSQL with past partitions: ${e.message.split('\n')[0]}`);
+      }
+    } else if (opts.pgPartitionDays > 0)
+      skipped.push('PostgreSQL with past partitions (with the one-event runs)');
+    else skipped.push('PostgreSQL with past partitions (--pg-partition-days 0)');
     const purgeSizes = {
       events: opts.purgeEvents,
       dedupKeys: opts.purgeEvents * 2,
@@ -1188,6 +1215,7 @@ async function main() {
         durationS: opts.singleDurationS,
         connections: opts.connections,
       }),
+      ...pgPartitionsLines(partitions),
       ...purgeLines(purge, purgeSizes),
       ...adminHoldsLines(admin),
       ...purchaseLifeLines(life),
