@@ -5,6 +5,7 @@ import { receivedMsOfKey } from '../../domain/event-key.js';
 import type { ConversionsTable, EventsTable } from '../schema.js';
 import type { ConversionPathRecord, ConversionRecord, DeliveryRequest } from '../store.js';
 import {
+  CLICKS,
   CONVERSION_COLUMNS,
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
@@ -72,6 +73,21 @@ export function touchQuery(where: string, visits: boolean): string {
 }
 export const TOUCHES_BY_USER = touchQuery('"user_id" = ?', true);
 export const TOUCHES_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?');
+
+/**
+ * How many clicks (up to a cap) a browser id or an address made in a time range (install
+ * fraud checks). Fixed text, so PostgreSQL keeps it as a named statement: an ingest
+ * transaction runs generic plans (set-wise-ingest.ts), and a query built anew would be
+ * planned generically on every run, over every day partition of the touches.
+ */
+export const COUNT_CLICKS = {
+  anonymous_id: countClicksText('"anonymous_id"'),
+  ip: countClicksText('"ip"'),
+} as const;
+function countClicksText(column: string): string {
+  return `select count(*) as "n" from (select "id" from "touches" where "env_id" = ?
+    and ${column} = ? and ${CLICKS} and "time" >= ? and "time" <= ? limit ?) as "c"`;
+}
 /**
  * TOUCHES_BY_IP's ids alone, in its order. SQLite still reads the ad parts' table rows (their
  * partial index holds no `kind` to test); the saving is the JavaScript values of 15 columns a

@@ -24,6 +24,7 @@ import {
   CLAIM_AND_INSERT_EVENT,
   CLAIM_DEDUP_UPSERT,
   CONVERSIONS_OF_EVENT,
+  COUNT_CLICKS,
   type ConversionRow,
   checkKeyTime,
   claimParams,
@@ -368,20 +369,13 @@ export class KyselyIngestTx implements IngestTx {
     to: number,
     cap: number,
   ): Promise<number> {
-    const clicks = this.db
-      .selectFrom('touches')
-      .select('id')
-      .where('env_id', '=', env_id)
-      .where(by, '=', value)
-      .where('kind', '=', 'click')
-      .where('time', '>=', from)
-      .where('time', '<=', to)
-      .limit(cap)
-      .as('c');
-    const row = await this.db
-      .selectFrom(clicks)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirst();
+    const [row] = await this.run<{ n: number | string }>(COUNT_CLICKS[by], [
+      env_id,
+      value,
+      from,
+      to,
+      cap,
+    ]);
     return Number(row?.n ?? 0);
   }
 
