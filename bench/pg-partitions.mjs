@@ -20,12 +20,13 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createBenchDatabase } from './bench-database.mjs';
 import { serveArgs, settledCount, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
-import { cpuSeconds, startServer, stopServer, threadCpuSeconds } from './servers.mjs';
+import { cpuSeconds, startServer, stopServer } from './servers.mjs';
 import { mdTable } from './single-event.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
 export const PARTITION_DAYS = 90;
 const DAY_MS = 86_400_000;
+const CLOCK_TICKS_PER_S = 100;
 const BODY = JSON.stringify({
   events: [
     {
@@ -37,7 +38,11 @@ const BODY = JSON.stringify({
   ],
 });
 
-/** CPU seconds of every process of the PostgreSQL server on this machine. */
+/**
+ * CPU seconds of the PostgreSQL server on this machine: its processes alive now, and those
+ * that have ended (the postmaster's children's time, counted when it reaps them), so that a
+ * process ending between two readings is counted for the time it ran between them.
+ */
 function postgresCpuSeconds() {
   let pids = [];
   try {
@@ -46,8 +51,19 @@ function postgresCpuSeconds() {
     return null;
   }
   let s = 0;
-  // Each process alone (cpuSeconds would add the postmaster's children to it as well).
-  for (const pid of pids) s += threadCpuSeconds(Number(pid), Number(pid)) ?? 0;
+  let postmaster = null;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      // f[1] is the parent: the postmaster's is not a postgres process.
+      if (!pids.includes(f[1])) postmaster = f;
+      s += (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+    } catch {
+      // Ended meanwhile: counted with the postmaster's children.
+    }
+  }
+  if (postmaster) s += (Number(postmaster[13]) + Number(postmaster[14])) / CLOCK_TICKS_PER_S;
   return s;
 }
 
@@ -166,7 +182,7 @@ export function pgPartitionsLines(result) {
     '',
     '## One event per request on a PostgreSQL store whose retention has filled',
     '',
-    `Touches are kept 90 days in day partitions, so a PostgreSQL store in use has about 93 of them; a new one has 4. pixeltrail on a new database, and on one given the past ${opts.days} day partitions of touches (empty: what grows with their number is what the planner and executor do per partition), each started fresh for its run; wrk posts \`POST /v1/events\` with one Purchase a request (${opts.connections} connections, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} of ${opts.durationS} s after a warm-up, the order alternating) ([pg-partitions.mjs](pg-partitions.mjs)). CPU per request: pixeltrail's process, every thread; PostgreSQL's, every process of the server. A row is the median round (p50/p99 of the median run by req/s); "stored": every 2xx stored, nothing stored that was not sent.`,
+    `Touches are kept 90 days in day partitions, so a PostgreSQL store in use has about 93 of them; a new one has 4. pixeltrail on a new database, and on one given the past ${opts.days} day partitions of touches (empty: what grows with their number is what the planner and executor do per partition), each started fresh for its run; wrk posts \`POST /v1/events\` with one Purchase a request (${opts.connections} connections, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} of ${opts.durationS} s after a warm-up, the order alternating) ([pg-partitions.mjs](pg-partitions.mjs)). CPU per request: pixeltrail's process, every thread; PostgreSQL's, every process of the server (those that ended during the run too, from the postmaster's children's time). A row is the median round (p50/p99 of the median run by req/s); "stored": every 2xx stored, nothing stored that was not sent.`,
     '',
     ...mdTable(
       [

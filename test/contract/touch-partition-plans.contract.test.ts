@@ -7,6 +7,7 @@ import { protectIp } from '../../src/domain/ip-privacy.js';
 import type { BatchContext } from '../../src/ingest/batch-context.js';
 import { processBatchSetWise } from '../../src/ingest/process-batch-set-wise.js';
 import { partitionName } from '../../src/store/partitions.js';
+import { openPostgresStore } from '../../src/store/postgres/open-postgres.js';
 import type { Store } from '../../src/store/store.js';
 import { dedupKey } from '../helpers/stored-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
@@ -104,11 +105,13 @@ function touchDaysOpened(plan: unknown, into = new Set<string>()): Set<string> {
 describe.skipIf(!hasPostgres)('touch reads on a store of 90 days of partitions (postgres)', () => {
   let store: Store;
   let dispose: () => Promise<void>;
+  let url = '';
   beforeAll(async () => {
     const open = STORE_KINDS.postgres;
     if (!open) throw new Error('no postgres store kind');
     const opened = await open();
     ({ store, dispose } = opened);
+    url = opened.url ?? '';
     const admin = new pg.Client({ connectionString: opened.url });
     await admin.connect();
     try {
@@ -204,5 +207,48 @@ describe.skipIf(!hasPostgres)('touch reads on a store of 90 days of partitions (
     // 7 days back, today and the days made ahead; not the 90 days of the store.
     expect(opened.size).toBeGreaterThan(0);
     expect(opened.size).toBeLessThanOrEqual(12);
+  });
+
+  /** plan_cache_mode inside a set-wise ingest transaction of `on`, after a touch read. */
+  const planMode = (on: Store) =>
+    on.ingest(async (tx) => {
+      if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
+      await tx.setWise.findTouchesMany([
+        { env_id: 'env_p', anonymous_ids: ['tp-buyer'], touch_ids: [], since: T - 7 * D },
+      ]);
+      const db = (tx.setWise as unknown as { db: Kysely<unknown> }).db;
+      const { rows } = await sql<{
+        mode: string;
+      }>`select current_setting('plan_cache_mode') as mode`.execute(db);
+      return rows[0]?.mode;
+    });
+
+  it('TP02 behind a pooler without prepared statements, PostgreSQL keeps choosing the plans', async () => {
+    // Unnamed statements would make a generic plan, over every partition, on every run.
+    expect(await planMode(store)).toBe('force_generic_plan');
+    const pooled = openPostgresStore(`${url}?pgbouncer=true`);
+    try {
+      expect(await planMode(pooled)).toBe('auto');
+    } finally {
+      await pooled.close();
+    }
+  });
+
+  it("TP03 lookups of different reach in one read: each finds its own, the oldest's too", async () => {
+    await store.insertTouches([
+      click('CLK-old-reach', 'tp-far', 6 * D),
+      click('CLK-near', 'tp-near', 1800),
+    ]);
+    const found = await store.ingest(async (tx) => {
+      if (!tx.setWise) throw new Error('PostgreSQL answers set-wise');
+      return tx.setWise.findTouchesMany([
+        { env_id: 'env_p', anonymous_ids: ['tp-near'], touch_ids: [], since: T - 3600 },
+        { env_id: 'env_p', anonymous_ids: ['tp-far'], touch_ids: [], since: T - 7 * D },
+      ]);
+    });
+    expect(found.map((touches) => touches.map((t) => t.touch_id))).toEqual([
+      ['CLK-near'],
+      ['CLK-old-reach'],
+    ]);
   });
 });

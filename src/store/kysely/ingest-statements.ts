@@ -40,6 +40,16 @@ export class IngestStatements {
   }
 
   /**
+   * Names `texts` before any other: the set of names is bounded, and a text first run once it
+   * is full goes unnamed. An ingest transaction runs generic plans (set-wise-ingest.ts), which
+   * an unnamed statement makes anew on every run: over every day partition, for a read of the
+   * touches or events.
+   */
+  reserve(texts: readonly string[]): void {
+    for (const text of texts) this.forDialect(text);
+  }
+
+  /**
    * Runs `text` (with `?` placeholders) with `params` on `db` and returns its rows. `db` is
    * the ingest transaction; with a `direct` runner (SQLite's one connection, which that
    * transaction holds) the statement skips Kysely's executor: its connection provider,

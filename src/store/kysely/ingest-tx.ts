@@ -82,6 +82,45 @@ function sqliteAnyOf(column: 'anonymous_id' | 'touch_id', n: number, visits: boo
   return text;
 }
 
+/** PostgreSQL's text of the touch query for a list of `column`'s values, as one array. */
+function postgresAnyOf(column: 'anonymous_id' | 'touch_id', visits: boolean): string {
+  return touchQuery(`"${column}" = any(?::text[])`, visits);
+}
+
+/** Per-key touch queries as one UNION ALL, read back key by key (findTouches, PostgreSQL). */
+function unionOfKeys(texts: readonly string[]): string {
+  const parts = texts.map((text, i) => `select k${i}.*, ${i} as q from (${text}) as k${i}`);
+  return `${TOUCH_SELECT} from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`;
+}
+
+/**
+ * Every text of findTouches on PostgreSQL (each key alone, and each run of two or more in its
+ * order), the reads of events by key, and the click counts: the statements of an ingest
+ * transaction that read partitioned tables (IngestStatements.reserve).
+ */
+export function postgresPartitionedReads(): string[] {
+  const keys = [
+    TOUCHES_BY_USER,
+    postgresAnyOf('anonymous_id', true),
+    postgresAnyOf('touch_id', false),
+    TOUCHES_BY_IP,
+  ];
+  const texts: string[] = [];
+  for (let mask = 1; mask < 1 << keys.length; mask++) {
+    const chosen = keys.filter((_, i) => mask & (1 << i));
+    texts.push(chosen.length === 1 ? (chosen[0] as string) : unionOfKeys(chosen));
+  }
+  return [
+    ...texts,
+    COUNT_CLICKS.anonymous_id,
+    COUNT_CLICKS.ip,
+    EVENT_BY_PK,
+    EVENT_BY_PK_AT,
+    UPDATE_DUPLICATE,
+    UPDATE_DUPLICATE_AT,
+  ];
+}
+
 /** Rows per multi-row INSERT; keeps under SQLite's bound-parameter limit. */
 const INSERT_CHUNK_ROWS = 500;
 
@@ -335,10 +374,7 @@ export class KyselyIngestTx implements IngestTx {
     visits: boolean,
   ): [string, unknown[]] {
     if (this.statements.dialect === 'postgres')
-      return [
-        touchQuery(`"${column}" = any(?::text[])`, visits),
-        touchLookupParams(base, [[...values]], visits),
-      ];
+      return [postgresAnyOf(column, visits), touchLookupParams(base, [[...values]], visits)];
     return [sqliteAnyOf(column, values.length, visits), touchLookupParams(base, values, visits)];
   }
 
@@ -348,13 +384,7 @@ export class KyselyIngestTx implements IngestTx {
    */
   private oneRoundTrip(queries: Array<[string, unknown[]]>): Array<[string, unknown[]]> {
     if (this.statements.dialect !== 'postgres' || queries.length < 2) return queries;
-    const parts = queries.map(([text], i) => `select k${i}.*, ${i} as q from (${text}) as k${i}`);
-    return [
-      [
-        `${TOUCH_SELECT} from (${parts.join(' union all ')}) u order by q, "time" desc, "id" desc`,
-        queries.flatMap(([, p]) => p),
-      ],
-    ];
+    return [[unionOfKeys(queries.map(([text]) => text)), queries.flatMap(([, p]) => p)]];
   }
 
   impressionViews(env_id: string, refs: readonly ViewRef[]) {

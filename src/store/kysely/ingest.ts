@@ -8,8 +8,9 @@ import type { ImportKey, IngestTx } from '../store.js';
 import { importedKeys, rememberImported } from './import-ledger-queries.js';
 import { upsertViews } from './impression-views.js';
 import { type DirectRun, IngestStatements } from './ingest-statements.js';
-import { KyselyIngestTx } from './ingest-tx.js';
+import { KyselyIngestTx, postgresPartitionedReads } from './ingest-tx.js';
 import type { PreparedTexts } from './prepared-statements.js';
+import { SET_WISE_PARTITIONED_READS } from './set-wise-ingest.js';
 import { TouchCache } from './touch-cache.js';
 import { isTransactionConflict } from './transaction-conflict.js';
 
@@ -37,6 +38,8 @@ export class KyselyIngest implements IngestPort {
     direct?: DirectRun,
   ) {
     this.statements = new IngestStatements(dialect, prepared, direct);
+    if (this.statements.named)
+      this.statements.reserve([...SET_WISE_PARTITIONED_READS, ...postgresPartitionedReads()]);
     // Reads by address take the ids alone: SQLite's direct runner, PostgreSQL's set-wise reads.
     if (direct || dialect === 'postgres') this.touchCache = new TouchCache();
   }

@@ -98,6 +98,13 @@ const FIND_TOUCHES_MANY = `select l.i, t.* from json_to_recordset(?::json)
  */
 const TOUCHES_OF_IDS = `${TOUCH_SELECT} from "touches" where "id" = any(?::int8[]) and "time" >= ?`;
 
+// FLOOR is written as `$2`: the text's one `?` becomes `$1`, and a second would collide.
+if (FIND_TOUCHES_MANY.split('?').length !== 2)
+  throw new Error('FIND_TOUCHES_MANY must have one ? placeholder: its floor is written as $2');
+
+/** The set-wise statements that read partitioned tables (IngestStatements.reserve). */
+export const SET_WISE_PARTITIONED_READS: readonly string[] = [FIND_TOUCHES_MANY, TOUCHES_OF_IDS];
+
 /** What recordConversion writes, for many conversions: paths, rows, then outbox rows. */
 const RECORD_CONVERSIONS = `with
   p as (insert into "conversion_paths" (${quoted(PATH_COLUMNS)})
