@@ -126,8 +126,8 @@ function counted(set: SetWiseIngest) {
 }
 
 /**
- * `fn`'s result and the rows of touches the store received from PostgreSQL while it ran (not
- * those of its other statements: the transaction's settings give a row).
+ * `fn`'s result and the rows the store received from PostgreSQL while it ran, but the row of
+ * the transaction's settings.
  */
 async function rowsReceived<T>(fn: () => Promise<T>): Promise<{ value: T; rows: number }> {
   const proto = pg.Query.prototype as unknown as {
@@ -137,7 +137,7 @@ async function rowsReceived<T>(fn: () => Promise<T>): Promise<{ value: T; rows: 
   const handle = proto.handleDataRow;
   let rows = 0;
   proto.handleDataRow = function (this: typeof proto, ...args: unknown[]) {
-    if (this.text?.includes('"touches"')) rows++;
+    if (!this.text?.startsWith('select set_config(')) rows++;
     return handle.apply(this, args);
   };
   try {
