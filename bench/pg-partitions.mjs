@@ -21,22 +21,12 @@ import pg from 'pg';
 import { createBenchDatabase } from './bench-database.mjs';
 import { serveArgs, settledCount, WRITE_KEY, writeConfig } from './pixeltrail-server.mjs';
 import { cpuSeconds, startServer, stopServer } from './servers.mjs';
-import { mdTable } from './single-event.mjs';
+import { EVENTS_BODY, mdTable } from './single-event.mjs';
 import { WRK, wrkLoad } from './wrk-load.mjs';
 
 export const PARTITION_DAYS = 90;
 const DAY_MS = 86_400_000;
 const CLOCK_TICKS_PER_S = 100;
-const BODY = JSON.stringify({
-  events: [
-    {
-      event_name: 'Purchase',
-      event_id: 'pp-[<id>]',
-      user: { ip: '203.0.113.9', user_agent: 'Mozilla/5.0' },
-      properties: { value: 1, currency: 'EUR' },
-    },
-  ],
-});
 
 /**
  * CPU seconds of the PostgreSQL server on this machine: its processes alive now, and those
@@ -109,7 +99,7 @@ async function run(target, opts) {
         path: '/v1/events',
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${WRITE_KEY}` },
-        body: BODY,
+        body: EVENTS_BODY,
         connections: opts.connections,
       };
       await wrkLoad(opts.wrk, { ...spec, durationS: opts.warmupS }, dir);

@@ -41,7 +41,7 @@ const json = { 'content-type': 'application/json' };
 const bearer = { authorization: `Bearer ${WRITE_KEY}` };
 const basic = { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` };
 /** The event every request carries; `[<id>]` is made fresh per request by wrk's script. */
-const EVENTS_BODY = JSON.stringify({
+export const EVENTS_BODY = JSON.stringify({
   events: [
     {
       event_name: 'Purchase',
