@@ -81,13 +81,30 @@ export const TOUCHES_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?');
  * planned generically on every run, over every day partition of the touches.
  */
 export const COUNT_CLICKS = {
-  anonymous_id: countClicksText('"anonymous_id"'),
-  ip: countClicksText('"ip"'),
+  anonymous_id: countClicksText('"anonymous_id"', '?'),
+  ip: countClicksText('"ip"', '?'),
 } as const;
-function countClicksText(column: string): string {
-  return `select count(*) as "n" from (select "id" from "touches" where "env_id" = ?
-    and ${column} = ? and ${CLICKS} and "time" >= ? and "time" <= ? limit ?) as "c"`;
+/**
+ * COUNT_CLICKS for SQLite, its cap written in the text: SQLite prepares a statement with a
+ * bound LIMIT again on each run (LiteralLimitCompiler). A check's cap is a setting, so the
+ * texts are few; a rare one beyond those kept is made again.
+ */
+export function sqliteCountClicks(by: 'anonymous_id' | 'ip', cap: number): string {
+  const key = `${by} ${cap}`;
+  let text = sqliteCountTexts.get(key);
+  if (text === undefined) {
+    text = countClicksText(`"${by}"`, String(Math.trunc(cap)));
+    if (sqliteCountTexts.size < MAX_COUNT_TEXTS) sqliteCountTexts.set(key, text);
+  }
+  return text;
 }
+const sqliteCountTexts = new Map<string, string>();
+const MAX_COUNT_TEXTS = 32;
+function countClicksText(column: string, limit: string): string {
+  return `select count(*) as "n" from (select "id" from "touches" where "env_id" = ?
+    and ${column} = ? and ${CLICKS} and "time" >= ? and "time" <= ? limit ${limit}) as "c"`;
+}
+
 /**
  * TOUCHES_BY_IP's ids alone, in its order. SQLite still reads the ad parts' table rows (their
  * partial index holds no `kind` to test); the saving is the JavaScript values of 15 columns a
