@@ -78,31 +78,17 @@ export const TOUCHES_BY_IP = ipLookupText('?', '?', '?', '"ip" = ?');
  * How many clicks (up to a cap) a browser id or an address made in a time range (install
  * fraud checks). Fixed text, so PostgreSQL keeps it as a named statement: an ingest
  * transaction runs generic plans (set-wise-ingest.ts), and a query built anew would be
- * planned generically on every run, over every day partition of the touches.
+ * planned generically on every run, over every day partition of the touches. Its bound LIMIT
+ * makes SQLite prepare it again on each run (literal-limits.ts), a few µs on an install's
+ * checks alone.
  */
 export const COUNT_CLICKS = {
-  anonymous_id: countClicksText('"anonymous_id"', '?'),
-  ip: countClicksText('"ip"', '?'),
+  anonymous_id: countClicksText('"anonymous_id"'),
+  ip: countClicksText('"ip"'),
 } as const;
-/**
- * COUNT_CLICKS for SQLite, its cap written in the text: SQLite prepares a statement with a
- * bound LIMIT again on each run (LiteralLimitCompiler). A check's cap is a setting, so the
- * texts are few; a rare one beyond those kept is made again.
- */
-export function sqliteCountClicks(by: 'anonymous_id' | 'ip', cap: number): string {
-  const key = `${by} ${cap}`;
-  let text = sqliteCountTexts.get(key);
-  if (text === undefined) {
-    text = countClicksText(`"${by}"`, String(Math.trunc(cap)));
-    if (sqliteCountTexts.size < MAX_COUNT_TEXTS) sqliteCountTexts.set(key, text);
-  }
-  return text;
-}
-const sqliteCountTexts = new Map<string, string>();
-const MAX_COUNT_TEXTS = 32;
-function countClicksText(column: string, limit: string): string {
+function countClicksText(column: string): string {
   return `select count(*) as "n" from (select "id" from "touches" where "env_id" = ?
-    and ${column} = ? and ${CLICKS} and "time" >= ? and "time" <= ? limit ${limit}) as "c"`;
+    and ${column} = ? and ${CLICKS} and "time" >= ? and "time" <= ? limit ?) as "c"`;
 }
 
 /**

@@ -41,7 +41,6 @@ import {
   LINKED_ANONYMOUS_IDS,
   NOTE_EVENT_MERGE,
   pathStatement,
-  sqliteCountClicks,
   TOUCH_IDS_BY_IP,
   TOUCHES_BY_IP,
   TOUCHES_BY_USER,
@@ -400,10 +399,13 @@ export class KyselyIngestTx implements IngestTx {
     to: number,
     cap: number,
   ): Promise<number> {
-    const [row] =
-      this.statements.dialect === 'postgres'
-        ? await this.run<{ n: number | string }>(COUNT_CLICKS[by], [env_id, value, from, to, cap])
-        : await this.run<{ n: number }>(sqliteCountClicks(by, cap), [env_id, value, from, to]);
+    const [row] = await this.run<{ n: number | string }>(COUNT_CLICKS[by], [
+      env_id,
+      value,
+      from,
+      to,
+      cap,
+    ]);
     return Number(row?.n ?? 0);
   }
 

@@ -53,14 +53,14 @@ const CLAIM_AND_INSERT_EVENTS = `with v as (select * from json_populate_recordse
     select ${quoted(EVENT_COLUMNS)} from v where "pk" in (select "event_pk" from claim))
   select "event_pk" from claim`;
 
+/** The statement's second parameter: the lowest `since` of its lookups (partitionFloor). */
+const FLOOR = '$2';
 /**
  * Each lookup's touches as findTouches reads them: one indexed query per key (a missing key
  * matches nothing), read back key by key, newest first. With `own_first`, the address's
  * query runs only when the others find nothing: it is then all a lookup of every key finds,
  * and else a shared address's strangers' touches are left unread (issue 22).
  */
-/** The statement's second parameter: the lowest `since` of its lookups (partitionFloor). */
-const FLOOR = '$2';
 const OWN_KEYS: readonly string[] = [
   touchLookupText('l.env_id', 'l.since', '"user_id" = l.user_id', true, FLOOR),
   touchLookupText('l.env_id', 'l.since', '"anonymous_id" = any(l.anonymous_ids)', true, FLOOR),
@@ -151,7 +151,7 @@ export interface SetWiseTouchCache {
 
 /** The set-wise ingest statements on PostgreSQL, inside one transaction. */
 export class PostgresSetWiseIngest implements SetWiseIngest {
-  private jitOff = false;
+  private settingsSent = false;
 
   constructor(
     private readonly db: Kysely<unknown>,
@@ -160,20 +160,21 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
   ) {}
 
   /**
-   * Runs `text` in this transaction with JIT compilation off. The planner guesses 100 rows
-   * for a JSON parameter, so with 90 days of touch partitions the lookup's estimate passes
+   * Runs `text` in this transaction, after the transaction's settings: JIT off, and on named
+   * statements generic plans (JIT_OFF_GENERIC_PLANS). The planner guesses 100 rows for a JSON
+   * parameter, so with 90 days of touch partitions the lookup's estimate passes
    * jit_above_cost, and a prepared plan would then be compiled on every run (4.7 s for 100
    * lookups, measured; 0.2 s without). Set before the first statement, so that every plan
-   * this transaction makes or caches is made without it.
+   * this transaction makes or caches is made with them.
    */
   private async run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
-    if (!this.jitOff) {
+    if (!this.settingsSent) {
       await this.statements.run(
         this.db,
         this.statements.named ? JIT_OFF_GENERIC_PLANS : JIT_OFF,
         [],
       );
-      this.jitOff = true;
+      this.settingsSent = true;
     }
     return this.statements.run<R>(this.db, text, params);
   }
