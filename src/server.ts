@@ -287,6 +287,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       app.log.error({ err: e }, 'scheduled audience syncs failed');
     });
   };
+  // Ends the partition index builds between two partitions (each can take seconds) on close.
+  const upkeepStop = new AbortController();
   const purge = async () => {
     try {
       await store.ensurePartitions(nowMs());
@@ -295,6 +297,12 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
         app.log.info({ purged: report }, 'retention purge');
     } catch (e) {
       app.log.error({ err: e }, 'purge failed');
+    }
+    try {
+      const built = await store.buildPartitionIndexes(upkeepStop.signal);
+      if (built > 0) app.log.info({ partitions: built }, 'indexed partitions');
+    } catch (e) {
+      app.log.error({ err: e }, 'indexing partitions failed');
     }
   };
 
@@ -327,6 +335,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     async close() {
       if (purgeTimer) clearInterval(purgeTimer);
       if (sweepTimer) clearInterval(sweepTimer);
+      upkeepStop.abort();
       await app.close();
       await destinations.stop();
       await audiences.stop();

@@ -86,6 +86,8 @@ export class KyselyStore implements Store {
     this.maintenance.purge(...a).finally(() => this.ingestPart.forgetTouches());
   readonly ensurePartitions: Store['ensurePartitions'] = (...a) =>
     this.maintenance.ensurePartitions(...a);
+  readonly buildPartitionIndexes: Store['buildPartitionIndexes'] = (...a) =>
+    this.maintenance.buildPartitionIndexes(...a);
   readonly refreshStatistics: Store['refreshStatistics'] = (...a) =>
     this.maintenance.refreshStatistics(...a);
 

@@ -51,6 +51,7 @@ describe('migrations', () => {
       '0039_conversions_by_event_dropped',
       '0040_outbox_lanes',
       '0041_event_merges',
+      '0042_touches_by_env_time',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

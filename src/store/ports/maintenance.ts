@@ -17,6 +17,11 @@ export interface MaintenancePort {
   /** Makes the partitions of today and the next days (PostgreSQL); nothing on SQLite. */
   ensurePartitions(now_ms: number): Promise<void>;
   /**
+   * Builds the indexes that existing partitions lack, one at a time without blocking writes
+   * (PostgreSQL, partition-indexes.ts); how many it attached. Nothing on SQLite.
+   */
+  buildPartitionIndexes(signal?: AbortSignal): Promise<number>;
+  /**
    * Brings the query planner up to date after a bulk load (PostgreSQL: VACUUM ANALYZE, which
    * also lets index-only scans skip the heap); nothing on SQLite.
    */
