@@ -27,7 +27,7 @@ export const PARTITION_INDEXES: readonly PartitionIndex[] = [
 ];
 
 /** PostgreSQL advisory lock key of the builder ("ptix" in ASCII). */
-const BUILD_LOCK_KEY = 0x70746978;
+export const BUILD_LOCK_KEY = 0x70746978;
 
 /**
  * Builds, one partition at a time and without blocking its writes (`CREATE INDEX

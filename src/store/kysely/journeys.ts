@@ -51,6 +51,66 @@ export function inPageOrder(rows: JourneyRow[]): JourneyRow[] {
   return rows;
 }
 
+/**
+ * One page of touches for non-converting journeys: the rows after `after` in (time, id) order,
+ * as one JSON text of row arrays (`page`).
+ */
+export function journeyPageQuery(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  env_id: string,
+  from_s: number,
+  to_s: number,
+  after: TouchCursor | null,
+  limit: number,
+) {
+  // SQLite would pick the (env_id, key) indexes and sort every page of the environment;
+  // `+env_id` keeps its planner on the time index, whose order (time, rowid) is the page's.
+  // PostgreSQL prunes the day partitions by time and reads each in order from
+  // touches_by_env_time (0042): without it, a page read and sorted every touch after its
+  // cursor (PJ01).
+  const env = dialect === 'sqlite' ? sql<string>`+env_id` : sql<string>`env_id`;
+  let q = db
+    .selectFrom('touches')
+    .select(JOURNEY_COLUMNS)
+    .where(env, '=', env_id)
+    .where('time', '>=', after ? Math.max(from_s, after.time) : from_s)
+    .where('time', '<', to_s)
+    .where('traffic', 'is', null)
+    .orderBy('time')
+    .orderBy('id')
+    .limit(limit);
+  // A range condition on time alone, so the index is searched from the cursor on; the rows
+  // of the cursor's own second already read are filtered out.
+  if (after)
+    q = q.where((eb) => eb.not(eb.and([eb('time', '=', after.time), eb('id', '<=', after.id)])));
+  // The page comes as one JSON text of row arrays, built by the database: SQLite's driver
+  // makes a JavaScript object of each row (a property at a time) and the read thread clones
+  // each to the event loop; one string crosses whole. Measured on 300,000 touches in pages
+  // of 2,500: 2.0-2.4 s of the read thread's time and 0.6-0.7 s of the event loop's as
+  // rows, 0.6-0.7 s and 0.2-0.3 s as a JSON text (bench/RESULTS.md, fifteenth round).
+  // Only what a journey needs, and the address and user agent (most of a row's bytes) only
+  // for a touch without ids.
+  const t = sql.table('t');
+  const cells = sql.join(
+    JOURNEY_COLUMNS.map((c) =>
+      c === 'ip' || c === 'user_agent'
+        ? sql`case when ${t}.anonymous_id is null and ${t}.user_id is null then ${sql.ref(`t.${c}`)} end`
+        : sql.ref(`t.${c}`),
+    ),
+    sql`, `,
+  );
+  // The aggregate takes the rows in the order the ordered subquery gives them, as both
+  // databases do in practice (no standard says so: the order is checked on arrival).
+  // Sorting them again inside it cost SQLite's read thread a fifth of its time on a page
+  // (bench/RESULTS.md, sixteenth round).
+  const page =
+    dialect === 'sqlite'
+      ? sql<string>`json_group_array(json_array(${cells}))`
+      : sql<string | null>`json_agg(json_build_array(${cells}))::text`;
+  return db.selectFrom(q.as('t')).select(page.as('page'));
+}
+
 /** Touches for non-converting journeys, over Kysely: keyset pages on (time, id). */
 export class KyselyJourneys implements JourneysPort {
   constructor(
@@ -101,49 +161,15 @@ export class KyselyJourneys implements JourneysPort {
     after: TouchCursor | null,
     limit: number,
   ) {
-    // SQLite would pick the (env_id, key) indexes and sort every page of the environment;
-    // `+env_id` keeps its planner on the time index, whose order (time, rowid) is the page's.
-    // PostgreSQL prunes the day partitions by time and plans by its statistics.
-    const env = this.dialect === 'sqlite' ? sql<string>`+env_id` : sql<string>`env_id`;
-    let q = this.db
-      .selectFrom('touches')
-      .select(JOURNEY_COLUMNS)
-      .where(env, '=', env_id)
-      .where('time', '>=', after ? Math.max(from_s, after.time) : from_s)
-      .where('time', '<', to_s)
-      .where('traffic', 'is', null)
-      .orderBy('time')
-      .orderBy('id')
-      .limit(limit);
-    // A range condition on time alone, so the index is searched from the cursor on; the rows
-    // of the cursor's own second already read are filtered out.
-    if (after)
-      q = q.where((eb) => eb.not(eb.and([eb('time', '=', after.time), eb('id', '<=', after.id)])));
-    // The page comes as one JSON text of row arrays, built by the database: SQLite's driver
-    // makes a JavaScript object of each row (a property at a time) and the read thread clones
-    // each to the event loop; one string crosses whole. Measured on 300,000 touches in pages
-    // of 2,500: 2.0-2.4 s of the read thread's time and 0.6-0.7 s of the event loop's as
-    // rows, 0.6-0.7 s and 0.2-0.3 s as a JSON text (bench/RESULTS.md, fifteenth round).
-    // Only what a journey needs, and the address and user agent (most of a row's bytes) only
-    // for a touch without ids.
-    const t = sql.table('t');
-    const cells = sql.join(
-      JOURNEY_COLUMNS.map((c) =>
-        c === 'ip' || c === 'user_agent'
-          ? sql`case when ${t}.anonymous_id is null and ${t}.user_id is null then ${sql.ref(`t.${c}`)} end`
-          : sql.ref(`t.${c}`),
-      ),
-      sql`, `,
-    );
-    // The aggregate takes the rows in the order the ordered subquery gives them, as both
-    // databases do in practice (no standard says so: the order is checked on arrival).
-    // Sorting them again inside it cost SQLite's read thread a fifth of its time on a page
-    // (bench/RESULTS.md, sixteenth round).
-    const page =
-      this.dialect === 'sqlite'
-        ? sql<string>`json_group_array(json_array(${cells}))`
-        : sql<string | null>`json_agg(json_build_array(${cells}))::text`;
-    const row = await this.db.selectFrom(q.as('t')).select(page.as('page')).executeTakeFirst();
+    const row = await journeyPageQuery(
+      this.db,
+      this.dialect,
+      env_id,
+      from_s,
+      to_s,
+      after,
+      limit,
+    ).executeTakeFirst();
     const rows = inPageOrder(JSON.parse(row?.page ?? '[]') as JourneyRow[]);
     const last = rows.at(-1);
     return {
