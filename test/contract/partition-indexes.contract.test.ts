@@ -3,8 +3,8 @@ import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Touch } from '../../src/domain/event.js';
 import { journeyPageQuery } from '../../src/store/kysely/journeys.js';
-import { BUILD_LOCK_KEY } from '../../src/store/partition-indexes.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
+import { BUILD_LOCK_KEY } from '../../src/store/partition-indexes.js';
 import type { Database } from '../../src/store/schema.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
