@@ -287,8 +287,8 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       app.log.error({ err: e }, 'scheduled audience syncs failed');
     });
   };
-  // Ends the partition index builds between two partitions (each can take seconds) on close.
-  const upkeepStop = new AbortController();
+  // A close cancels a partition's index build (one can take minutes on a large store).
+  const indexingStop = new AbortController();
   const purge = async () => {
     try {
       await store.ensurePartitions(nowMs());
@@ -298,9 +298,14 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     } catch (e) {
       app.log.error({ err: e }, 'purge failed');
     }
+  };
+  // Apart from the purge, which must not wait hours for a first build on a large store.
+  const indexPartitions = async () => {
     try {
-      const built = await store.buildPartitionIndexes(upkeepStop.signal);
-      if (built > 0) app.log.info({ partitions: built }, 'indexed partitions');
+      const run = await store.buildPartitionIndexes(indexingStop.signal);
+      if (run.attached > 0) app.log.info({ partitions: run.attached }, 'indexed partitions');
+      if (run.failed.length > 0)
+        app.log.warn({ failed: run.failed }, 'partitions left to index at the next run');
     } catch (e) {
       app.log.error({ err: e }, 'indexing partitions failed');
     }
@@ -309,6 +314,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
   // The purge and the sweep in flight: close() lets them end before the store closes, else
   // their next statement fails on a closed store (and is logged as a failed purge).
   const purges = oneAtATime(purge);
+  const indexing = oneAtATime(indexPartitions);
   const sweeps = oneAtATime(sweep);
 
   return {
@@ -323,8 +329,11 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       destinations.start();
       audiences.start();
       holdouts.start();
-      void purges.start();
-      purgeTimer = setInterval(() => void purges.start(), PURGE_EVERY_MS);
+      void purges.start().then(() => indexing.start());
+      purgeTimer = setInterval(
+        () => void purges.start().then(() => indexing.start()),
+        PURGE_EVERY_MS,
+      );
       purgeTimer.unref();
       sweepTimer = setInterval(() => void sweeps.start(), AUDIENCE_SWEEP_MS);
       sweepTimer.unref();
@@ -335,7 +344,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
     async close() {
       if (purgeTimer) clearInterval(purgeTimer);
       if (sweepTimer) clearInterval(sweepTimer);
-      upkeepStop.abort();
+      indexingStop.abort();
       await app.close();
       await destinations.stop();
       await audiences.stop();
@@ -344,6 +353,7 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       await audiences.settle();
       await worker.stop();
       await purges.running();
+      await indexing.running();
       await sweeps.running();
       await store.close();
     },

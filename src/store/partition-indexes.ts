@@ -16,7 +16,7 @@ interface PartitionIndex {
   readonly suffix: string;
 }
 
-export const PARTITION_INDEXES: readonly PartitionIndex[] = [
+const PARTITION_INDEXES: readonly PartitionIndex[] = [
   // 0042_touches_by_env_time.
   {
     index: 'touches_by_env_time',
@@ -26,66 +26,101 @@ export const PARTITION_INDEXES: readonly PartitionIndex[] = [
   },
 ];
 
-/** PostgreSQL advisory lock key of the builder ("ptix" in ASCII). */
-export const BUILD_LOCK_KEY = 0x70746978;
+/**
+ * How long attaching a built index may wait for its lock. ATTACH locks the partition's index
+ * exclusively, so it waits behind any open transaction that planned the partition, and the
+ * partition's inserts queue behind it: it gives up, and the next run attaches what is built.
+ */
+const ATTACH_LOCK_TIMEOUT = '500ms';
+
+/** What one run did: partitions indexed, and those that failed (tried again next run). */
+export interface PartitionIndexRun {
+  attached: number;
+  failed: Array<{ partition: string; message: string }>;
+}
 
 /**
  * Builds, one partition at a time and without blocking its writes (`CREATE INDEX
  * CONCURRENTLY`), the index of each partition that PARTITION_INDEXES' indexes lack, and
- * attaches it; the partitioned index is valid once every partition has one. Returns how many
- * it attached. One process builds at a time (an advisory lock; the others return 0). Stops
- * between partitions when `signal` aborts (the server's close). PostgreSQL only.
+ * attaches it; the partitioned index is valid once every partition has one. Newest days first,
+ * DEFAULT last. A failed partition does not stop the others. When `signal` aborts (the
+ * server's close), the build running is cancelled: its index is left invalid, and made again
+ * by the next run. Several processes may run it at once: a partition whose index another is
+ * building is left to it. PostgreSQL only.
  */
 export async function buildPartitionIndexes<DB>(
   db: Kysely<DB>,
   signal?: AbortSignal,
-): Promise<number> {
-  let attached = 0;
-  // CONCURRENTLY runs outside any transaction; the lock is the session's: one connection.
+): Promise<PartitionIndexRun> {
+  const run: PartitionIndexRun = { attached: 0, failed: [] };
+  if (signal?.aborted) return run;
+  // CONCURRENTLY runs outside any transaction, on one connection, which a close cancels.
   await db.connection().execute(async (conn) => {
-    const lock = await sql<{
-      ok: boolean;
-    }>`select pg_try_advisory_lock(${BUILD_LOCK_KEY}) as ok`.execute(conn);
-    if (!lock.rows[0]?.ok) return;
+    const self = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
+    const pid = self.rows[0]?.pid;
+    const cancel = () => {
+      sql`select pg_cancel_backend(${pid})`.execute(db).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
     try {
       for (const spec of PARTITION_INDEXES) {
-        // Newest days first: they are the ones reports read most.
-        const missing = await sql<{ name: string }>`
-          select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
-          where i.inhparent = to_regclass(${spec.table})
-            and to_regclass(${spec.index}) is not null
-            and not exists (select 1 from pg_inherits ii join pg_index x on x.indexrelid = ii.inhrelid
-              where ii.inhparent = to_regclass(${spec.index}) and x.indrelid = c.oid)
-          order by c.relname desc`.execute(conn);
-        for (const { name } of missing.rows) {
+        for (const name of await partitionsWithout(conn, spec)) {
           if (signal?.aborted) return;
-          const index = `${name}_${spec.suffix}`;
           try {
-            const found = await sql<{ valid: boolean }>`
-              select x.indisvalid as valid from pg_index x
-              where x.indexrelid = to_regclass(${index}) and x.indrelid = to_regclass(${name})`.execute(
-              conn,
-            );
-            const valid = found.rows[0]?.valid;
-            // Under the lock an invalid index is a build that a killed process left.
-            if (valid === false)
-              await sql`drop index concurrently if exists ${sql.id(index)}`.execute(conn);
-            if (valid !== true)
-              await sql`create index concurrently if not exists ${sql.id(index)}
-                on ${sql.id(name)} ${sql.raw(spec.columns)}`.execute(conn);
-            await sql`alter index ${sql.id(spec.index)} attach partition ${sql.id(index)}`.execute(
-              conn,
-            );
-            attached++;
+            if (await indexPartition(conn, spec, name)) run.attached++;
           } catch (e) {
+            if (signal?.aborted) return;
             // 42P01: the retention purge of another process dropped the partition meanwhile.
-            if ((e as { code?: string }).code !== '42P01') throw e;
+            if ((e as { code?: string }).code === '42P01') continue;
+            run.failed.push({ partition: name, message: (e as Error).message });
           }
         }
       }
     } finally {
-      await sql`select pg_advisory_unlock(${BUILD_LOCK_KEY})`.execute(conn);
+      signal?.removeEventListener('abort', cancel);
     }
   });
-  return attached;
+  return run;
+}
+
+/** The partitions of `spec.table` whose index `spec.index` has none attached. */
+async function partitionsWithout<DB>(db: Kysely<DB>, spec: PartitionIndex): Promise<string[]> {
+  const r = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = to_regclass(${spec.table})
+      and to_regclass(${spec.index}) is not null
+      and not exists (select 1 from pg_inherits ii join pg_index x on x.indexrelid = ii.inhrelid
+        where ii.inhparent = to_regclass(${spec.index}) and x.indrelid = c.oid)
+    order by c.relname = ${`${spec.table}_default`}, c.relname desc`.execute(db);
+  return r.rows.map((x) => x.name);
+}
+
+/** Builds and attaches one partition's index; false when another process is building it. */
+async function indexPartition<DB>(
+  db: Kysely<DB>,
+  spec: PartitionIndex,
+  name: string,
+): Promise<boolean> {
+  const index = `${name}_${spec.suffix}`;
+  const building = await sql`select 1 from pg_stat_progress_create_index
+    where relid = to_regclass(${name})`.execute(db);
+  if (building.rows.length > 0) return false;
+  const found = await sql<{ valid: boolean }>`select x.indisvalid as valid from pg_index x
+    where x.indexrelid = to_regclass(${index}) and x.indrelid = to_regclass(${name})`.execute(db);
+  const valid = found.rows[0]?.valid;
+  // No build of it runs: an invalid index is one a killed or cancelled build left.
+  if (valid === false) await sql`drop index concurrently if exists ${sql.id(index)}`.execute(db);
+  if (valid !== true)
+    await sql`create index concurrently if not exists ${sql.id(index)}
+      on ${sql.id(name)} ${sql.raw(spec.columns)}`.execute(db);
+  await sql`begin`.execute(db);
+  try {
+    await sql`set local lock_timeout = ${sql.lit(ATTACH_LOCK_TIMEOUT)}`.execute(db);
+    await sql`alter index ${sql.id(spec.index)} attach partition ${sql.id(index)}`.execute(db);
+    await sql`commit`.execute(db);
+  } catch (e) {
+    await sql`rollback`.execute(db);
+    throw e;
+  }
+  return true;
 }

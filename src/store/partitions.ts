@@ -75,14 +75,17 @@ export async function ensureDays<DB>(
     const name = partitionName(table, day);
     if (have.has(name)) continue;
     try {
-      await sql`CREATE TABLE IF NOT EXISTS ${sql.id(name)} PARTITION OF ${sql.id(table.name)}
+      await withLockTimeout(db, (tx) =>
+        sql`CREATE TABLE IF NOT EXISTS ${sql.id(name)} PARTITION OF ${sql.id(table.name)}
         FOR VALUES FROM (${sql.lit(bound(table, day))}) TO (${sql.lit(bound(table, day + DAY_MS))})`.execute(
-        db,
+          tx,
+        ),
       );
     } catch (e) {
       const code = (e as { code?: string }).code;
       // 42P07/23505: another process made it first. 23514: DEFAULT holds rows of that day.
-      if (code !== '42P07' && code !== '23505' && code !== '23514') throw e;
+      // 55P03: a lock was not had in time; the next hourly run makes it (days are made ahead).
+      if (code !== '42P07' && code !== '23505' && code !== '23514' && code !== '55P03') throw e;
     }
   }
 }
@@ -99,6 +102,26 @@ export function daysBetween(fromMs: number, toMs: number): number[] {
   const first = Math.max(dayStartMs(fromMs), dayStartMs(toMs) - (MAX_BACKFILL_DAYS - 1) * DAY_MS);
   for (let d = first; d <= dayStartMs(toMs); d += DAY_MS) out.push(d);
   return out;
+}
+
+/**
+ * How long making or dropping a partition may wait for its locks. Both lock the whole
+ * partitioned table, so while they wait (behind a long report's read of a partition, or an
+ * index being built on it) every insert into any day queues behind them.
+ */
+const PARTITION_LOCK_TIMEOUT = '1s';
+
+/** Runs `ddl` with PARTITION_LOCK_TIMEOUT, in a transaction of its own unless `db` is one. */
+async function withLockTimeout<DB, T>(
+  db: Kysely<DB>,
+  ddl: (tx: Kysely<DB>) => Promise<T>,
+): Promise<T> {
+  // A migration's transaction (0008) keeps its own; a lock it waits for is the start's.
+  if (db.isTransaction) return ddl(db);
+  return db.transaction().execute(async (tx) => {
+    await sql`SET LOCAL lock_timeout = ${sql.lit(PARTITION_LOCK_TIMEOUT)}`.execute(tx);
+    return ddl(tx);
+  });
 }
 
 /**
@@ -119,8 +142,14 @@ export async function dropBefore<DB>(
     const n = await sql<{ n: string | number }>`SELECT count(*) AS n FROM ${sql.id(name)}`.execute(
       db,
     );
+    try {
+      await withLockTimeout(db, (tx) => sql`DROP TABLE IF EXISTS ${sql.id(name)}`.execute(tx));
+    } catch (e) {
+      // 55P03: a lock was not had in time; the next hourly purge drops it.
+      if ((e as { code?: string }).code === '55P03') continue;
+      throw e;
+    }
     rows += Number(n.rows[0]?.n ?? 0);
-    await sql`DROP TABLE IF EXISTS ${sql.id(name)}`.execute(db);
     partitions++;
   }
   // Rows of days without a partition of their own wait in DEFAULT.

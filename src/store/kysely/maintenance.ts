@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { type Dialect, migrationProvider } from '../migrations.js';
-import { buildPartitionIndexes } from '../partition-indexes.js';
+import { buildPartitionIndexes, type PartitionIndexRun } from '../partition-indexes.js';
 import { dropBefore, ensureDays, PARTITIONED, upcomingDays } from '../partitions.js';
 import type { MaintenancePort } from '../ports/maintenance.js';
 import type { Database } from '../schema.js';
@@ -82,8 +82,8 @@ export class KyselyMaintenance implements MaintenancePort {
     for (const t of PARTITIONED) await ensureDays(this.db, t, upcomingDays(now_ms));
   }
 
-  async buildPartitionIndexes(signal?: AbortSignal): Promise<number> {
-    if (this.dialect !== 'postgres') return 0;
+  async buildPartitionIndexes(signal?: AbortSignal): Promise<PartitionIndexRun> {
+    if (this.dialect !== 'postgres') return { attached: 0, failed: [] };
     return buildPartitionIndexes(this.db, signal);
   }
 

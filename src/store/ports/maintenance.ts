@@ -1,3 +1,4 @@
+import type { PartitionIndexRun } from '../partition-indexes.js';
 import type { PurgeCutoffs, PurgeReport } from '../records.js';
 
 /** The database itself: schema, connection, retention and upkeep. */
@@ -18,9 +19,9 @@ export interface MaintenancePort {
   ensurePartitions(now_ms: number): Promise<void>;
   /**
    * Builds the indexes that existing partitions lack, one at a time without blocking writes
-   * (PostgreSQL, partition-indexes.ts); how many it attached. Nothing on SQLite.
+   * (PostgreSQL, partition-indexes.ts). Nothing on SQLite.
    */
-  buildPartitionIndexes(signal?: AbortSignal): Promise<number>;
+  buildPartitionIndexes(signal?: AbortSignal): Promise<PartitionIndexRun>;
   /**
    * Brings the query planner up to date after a bulk load (PostgreSQL: VACUUM ANALYZE, which
    * also lets index-only scans skip the heap); nothing on SQLite.
