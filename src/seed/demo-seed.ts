@@ -101,7 +101,7 @@ export async function seedDemo(store: Store, o: SeedOptions) {
     o.progress?.('touches', Math.min(o.touches, i + TOUCH_CHUNK), o.touches);
   }
   // Live traffic gives autovacuum a minute to analyze each day's partition as it fills; a
-  // bulk load does not. Without column statistics PostgreSQL takes `env_id = $1` to match
+  // bulk load does not, so the store is analyzed here (PostgreSQL's VACUUM ANALYZE). Without column statistics PostgreSQL takes `env_id = $1` to match
   // 0.5 % of a partition, and its generic plan for the purchases' touch read scanned every
   // touch of the window through the address's index for each anonymous id (30,000 touches
   // and 3,000 purchases: 42 s against 2 s).

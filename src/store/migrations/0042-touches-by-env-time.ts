@@ -9,8 +9,8 @@ import { type Dialect, defineMigration } from './define.js';
  * 1,000,000 touches, the report 28 s (bench/RESULTS.md, eighteenth round), and growing with
  * the square of the touches kept.
  *
- * Made `ON ONLY` the partitioned table: the statement builds nothing and locks no partition,
- * and partitions made after it get their own index at once. Those that already hold touches
+ * Made `ON ONLY` the partitioned table: the statement builds nothing and locks the table for a
+ * moment only, and partitions made after it get their own index at once. Those that already hold touches
  * are indexed one at a time without blocking writes (`CREATE INDEX CONCURRENTLY`), outside a
  * migration's transaction, by the hourly upkeep (partition-indexes.ts); the index is valid
  * when the last is attached. SQLite has `touches_by_time` since 0001.
