@@ -8,6 +8,7 @@ import {
   type ViewabilityQuery,
   viewabilityKey,
 } from '../../domain/viewability-report.js';
+import type { Dialect } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { findViews } from './impression-views.js';
 
@@ -60,6 +61,29 @@ function conversionKey(q: ViewabilityQuery, r: CreditRow, placement: string | nu
 }
 
 /**
+ * The served, measurable and viewable impressions of the range, by the report's group: one
+ * scan of its impression touches with their viewability rows. SQLite would read them along the
+ * environment's (env_id, touch_id) index, every touch in id order, which is random against the
+ * time order they are stored in: `+env_id` keeps it on `touches_by_time` (demo store, 1,000,000
+ * touches: 2.9-3.4 s against 0.65 s, VR01). PostgreSQL reads the range's day partitions.
+ */
+export function servedImpressions(dialect: Dialect, q: ViewabilityQuery) {
+  const k = touchKey(q);
+  const env = dialect === 'sqlite' ? sql`+t.env_id` : sql`t.env_id`;
+  return sql<{ k: unknown; served: unknown; measurable: unknown; viewable: unknown }>`
+    select ${k ?? sql`null`} as k, count(*) as served,
+      sum(case when v.measurable = 1 then 1 else 0 end) as measurable,
+      sum(case when v.viewable = 1 then 1 else 0 end) as viewable
+    from touches t left join impression_views v
+      on v.env_id = t.env_id and v.dest_id = t.dest_id and v.imp_id = t.touch_id
+    where ${env} = ${q.env_id} and t.kind = 'impression' and t.traffic is null
+      and t.time >= ${Math.floor(q.from_s)} and t.time < ${Math.floor(q.to_s)}
+      ${q.dest_id ? sql`and t.dest_id = ${q.dest_id}` : sql``}
+      ${q.campaign_id ? sql`and t.campaign_id = ${q.campaign_id}` : sql``}
+    ${k ? sql`group by ${k}` : sql``}`;
+}
+
+/**
  * Adds up a viewability report (domain/viewability-report.ts): served, measurable and viewable
  * impressions of the range (one scan of its impression touches with their viewability rows),
  * and its view-through conversions with whether the credited impression was viewable (their
@@ -67,6 +91,7 @@ function conversionKey(q: ViewabilityQuery, r: CreditRow, placement: string | nu
  */
 export async function viewabilityCounts(
   db: Kysely<Database>,
+  dialect: Dialect,
   q: ViewabilityQuery,
 ): Promise<ViewabilityCounts[]> {
   const out = new Map<string, ViewabilityCounts>();
@@ -81,23 +106,7 @@ export async function viewabilityCounts(
   };
   const from = Math.floor(q.from_s);
   const to = Math.floor(q.to_s);
-  const k = touchKey(q);
-  const touches = await sql<{
-    k: unknown;
-    served: unknown;
-    measurable: unknown;
-    viewable: unknown;
-  }>`
-    select ${k ?? sql`null`} as k, count(*) as served,
-      sum(case when v.measurable = 1 then 1 else 0 end) as measurable,
-      sum(case when v.viewable = 1 then 1 else 0 end) as viewable
-    from touches t left join impression_views v
-      on v.env_id = t.env_id and v.dest_id = t.dest_id and v.imp_id = t.touch_id
-    where t.env_id = ${q.env_id} and t.kind = 'impression' and t.traffic is null
-      and t.time >= ${from} and t.time < ${to}
-      ${q.dest_id ? sql`and t.dest_id = ${q.dest_id}` : sql``}
-      ${q.campaign_id ? sql`and t.campaign_id = ${q.campaign_id}` : sql``}
-    ${k ? sql`group by ${k}` : sql``}`.execute(db);
+  const touches = await servedImpressions(dialect, q).execute(db);
   for (const r of touches.rows) {
     const c = entry(r.k);
     c.served += Number(r.served);
