@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VIEWABILITY_GROUPS } from '../../domain/viewability-report.js';
 import type { KyselyStore } from '../kysely-store.js';
 import { openSqliteStore } from '../sqlite/open-sqlite.js';
 import { servedImpressions } from './viewability-report-queries.js';
@@ -25,14 +26,7 @@ describe('the viewability report’s read of impressions (SQLite’s plan)', () 
   });
 
   it('VR01 reads the range along the time index, for every grouping and filter', async () => {
-    for (const group_by of [
-      'campaign',
-      'placement',
-      'creative',
-      'destination',
-      'day',
-      'total',
-    ] as const) {
+    for (const group_by of VIEWABILITY_GROUPS) {
       for (const filter of [{}, { dest_id: 'dsp1' }, { campaign_id: 'c1' }]) {
         const q = {
           env_id: 'env',
