@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../domain/config-types.js';
-import { pathRules, rebuildPath } from '../ingest/conversion-paths.js';
+import { pathRules, rebuildPaths } from '../ingest/conversion-paths.js';
 import { type AppLookup, eventExclusion } from '../ingest/eligibility.js';
 import type { Store } from '../store/store.js';
 
@@ -29,19 +29,13 @@ export async function recomputePaths(
     const page = await store.conversionEvents(env.id, from_s, to_s, after, PAGE_ROWS);
     if (page.length === 0) break;
     await store.ingest(async (tx) => {
-      for (const { conversion_id, stored } of page) {
+      const items = page.map(({ conversion_id, stored }) => {
         const e = stored.event;
         const dests = env.destinations.filter((d) => d.events.includes(e.event_name));
-        const path = await rebuildPath(
-          tx,
-          conversion_id,
-          stored.pk,
-          e,
-          pathRules(dests, eventExclusion(e, env, apps)),
-          nowMs(),
-        );
-        await tx.putConversionPath(path);
-      }
+        const rules = pathRules(dests, eventExclusion(e, env, apps));
+        return { conversion_id, event_pk: stored.pk, e, rules };
+      });
+      for (const path of await rebuildPaths(tx, items, nowMs())) await tx.putConversionPath(path);
     });
     done += page.length;
     after = page[page.length - 1].conversion_id;
