@@ -134,8 +134,11 @@ export async function rebuildPaths(
     people.push(await personLookup(tx, e, e.event_time - rules.lookback_s, ipSince(e, rules)));
   const lookups = people.map((p) => p.lookup);
   let touches: Touch[][];
-  if (tx.setWise) touches = await tx.setWise.findTouchesMany(lookups);
-  else {
+  if (tx.setWise) {
+    touches = await tx.setWise.findTouchesMany(lookups);
+    if (touches.length !== lookups.length)
+      throw new Error(`${touches.length} touch reads answered for ${lookups.length} lookups`);
+  } else {
     touches = [];
     for (const l of lookups) touches.push(await tx.findTouches(l));
   }

@@ -1,5 +1,6 @@
 import type { EnvironmentConfig } from '../domain/config-types.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
+import { protectIp } from '../domain/ip-privacy.js';
 import { DAY_S } from '../domain/report.js';
 import { processBatch } from '../ingest/ingest-pipeline.js';
 import type { Store } from '../store/store.js';
@@ -13,7 +14,7 @@ const CLICK_SHARE = 0.1;
 const TOUCHES_PER_PERSON = 5;
 const CAMPAIGNS = ['spring-sale', 'retargeting', 'brand', 'prospecting', 'video', 'email-winback'];
 const CREATIVES_PER_CAMPAIGN = 3;
-const USER_AGENTS = [
+export const USER_AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
   'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15',
@@ -93,7 +94,9 @@ export async function seedDemo(store: Store, o: SeedOptions) {
         time: touchTime[j] as number,
         anonymous_id: `seed-p${person}`,
         user_id: null,
-        ip: ipOf(person),
+        // Stored as the pixel stores an address (the environment's ip_storage), so that an
+        // event's address, protected the same way on its way in, finds it.
+        ip: protectIp(ipOf(person), o.env.ip_storage, o.env.ip_secret),
         user_agent: USER_AGENTS[person % USER_AGENTS.length],
       });
     }

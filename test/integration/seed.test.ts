@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { isIP } from 'node:net';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
@@ -33,6 +34,10 @@ describe('pixeltrail seed --demo', () => {
         progress: (phase, done, total) => steps.push(`${phase} ${done}/${total}`),
       });
       expect(steps.at(-1)).toBe('purchases 600/600');
+      // Addresses are stored as the environment says (hmac by default), as the pixel does.
+      const listed = await store.listTouches({ env_id: 'env_t', limit: 50 });
+      expect(listed).toHaveLength(50);
+      for (const { touch } of listed) expect(isIP(touch.ip ?? '')).toBe(0);
       const counts = await store.counts('env_t');
       expect(counts).toMatchObject({ touches: 5000, events: 600, conversions: 600 });
       // About 70 % follow one of the buyer's touches inside the windows.

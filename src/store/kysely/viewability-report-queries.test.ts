@@ -25,7 +25,7 @@ describe('the viewability report’s read of impressions (SQLite’s plan)', () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('VR01 reads the range along the time index, for every grouping and filter', async () => {
+  it('VRP01 reads the range along the time index, for every grouping and filter', async () => {
     for (const group_by of VIEWABILITY_GROUPS) {
       for (const filter of [{}, { dest_id: 'dsp1' }, { campaign_id: 'c1' }]) {
         const q = {
