@@ -65,7 +65,9 @@ function conversionKey(q: ViewabilityQuery, r: CreditRow, placement: string | nu
  * scan of its impression touches with their viewability rows. SQLite would read them along the
  * environment's (env_id, touch_id) index, every touch in id order, which is random against the
  * time order they are stored in: `+env_id` keeps it on `touches_by_time` (demo store, 1,000,000
- * touches: 2.9-3.4 s against 0.65 s, VRP01). PostgreSQL reads the range's day partitions.
+ * touches: 2.9-3.4 s against 0.65 s, VRP01). On a store of several environments it reads the
+ * others' touches of the range too and leaves them out row by row, as the journeys' pages do.
+ * PostgreSQL reads the range's day partitions.
  */
 export function servedImpressions(dialect: Dialect, q: ViewabilityQuery) {
   const k = touchKey(q);
