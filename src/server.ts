@@ -329,11 +329,9 @@ export async function createServer(config: AppConfig, opts: ServerOptions = {}):
       destinations.start();
       audiences.start();
       holdouts.start();
-      void purges.start().then(() => indexing.start());
-      purgeTimer = setInterval(
-        () => void purges.start().then(() => indexing.start()),
-        PURGE_EVERY_MS,
-      );
+      const upkeep = () => void purges.start().then(() => indexing.start());
+      upkeep();
+      purgeTimer = setInterval(upkeep, PURGE_EVERY_MS);
       purgeTimer.unref();
       sweepTimer = setInterval(() => void sweeps.start(), AUDIENCE_SWEEP_MS);
       sweepTimer.unref();

@@ -129,28 +129,18 @@ export async function rebuildPaths(
   items: readonly PathToRebuild[],
   nowMs: number,
 ): Promise<ConversionPathRecord[]> {
-  const people: Array<Awaited<ReturnType<typeof personLookup>>> = [];
-  for (const { e, rules } of items)
-    people.push(await personLookup(tx, e, e.event_time - rules.lookback_s, ipSince(e, rules)));
-  const lookups = people.map((p) => p.lookup);
-  let touches: Touch[][];
-  if (tx.setWise) {
-    touches = await tx.setWise.findTouchesMany(lookups);
-    if (touches.length !== lookups.length)
-      throw new Error(`${touches.length} touch reads answered for ${lookups.length} lookups`);
-  } else {
-    touches = [];
-    for (const l of lookups) touches.push(await tx.findTouches(l));
+  const people = [];
+  for (const it of items) {
+    const since = it.e.event_time - it.rules.lookback_s;
+    people.push({ it, ...(await personLookup(tx, it.e, since, ipSince(it.e, it.rules))) });
   }
-  return items.map((it, i) =>
-    pathRecord(
-      it.conversion_id,
-      it.event_pk,
-      it.e,
-      (people[i] as (typeof people)[number]).who,
-      touches[i] ?? [],
-      it.rules,
-      nowMs,
-    ),
+  const lookups = people.map((p) => p.lookup);
+  let touches: Touch[][] = [];
+  if (tx.setWise) touches = await tx.setWise.findTouchesMany(lookups);
+  else for (const l of lookups) touches.push(await tx.findTouches(l));
+  if (touches.length !== lookups.length)
+    throw new Error(`${touches.length} touch reads answered for ${lookups.length} lookups`);
+  return people.map(({ it, who }, i) =>
+    pathRecord(it.conversion_id, it.event_pk, it.e, who, touches[i] ?? [], it.rules, nowMs),
   );
 }

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS } from '../../../test/helpers/stores.js';
 import { VIEWABILITY_GROUPS } from '../../domain/viewability-report.js';
 import type { KyselyStore } from '../kysely-store.js';
-import { openSqliteStore } from '../sqlite/open-sqlite.js';
 import { servedImpressions } from './viewability-report-queries.js';
 
 // The viewability report counts the range's impressions. Along the environment's
@@ -14,16 +11,12 @@ import { servedImpressions } from './viewability-report-queries.js';
 // along the time index.
 
 describe('the viewability report’s read of impressions (SQLite’s plan)', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pt-vr-'));
   let store: KyselyStore;
+  let dispose: () => Promise<void>;
   beforeAll(async () => {
-    store = openSqliteStore(dir);
-    await store.migrate();
+    ({ store, dispose } = await STORE_KINDS.sqlite());
   });
-  afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => dispose());
 
   it('VRP01 reads the range along the time index, for every grouping and filter', async () => {
     for (const group_by of VIEWABILITY_GROUPS) {
