@@ -69,7 +69,7 @@ export class KyselyStore implements Store {
     this.reports = new KyselyReports(db, dialect, readDb);
     this.postbacks = new KyselyPostbacks(db, readDb);
     this.channels = new KyselyChannels(db);
-    this.paths = new KyselyConversionPaths(readDb);
+    this.paths = new KyselyConversionPaths(readDb, dialect);
     this.audiences = new KyselyAudiences(db);
     this.memberships = new KyselyMemberships(db, dialect);
     this.personPages = new KyselyPersonPages(db);

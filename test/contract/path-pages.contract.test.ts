@@ -57,6 +57,59 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         for (let i = 1; i < reads.length; i++)
           expect(reads[i]?.turn ?? 0).toBeGreaterThan(reads[i - 1]?.turn ?? 0);
       });
+
+      it('CP02 a path comes back from the pages as it was stored: money, no money, touches with any text', async () => {
+        const { store } = opened;
+        const touches = [
+          {
+            kind: 'visit',
+            touch_id: 'v-1',
+            time: T - 50,
+            campaign_id: null,
+            traffic_source: {
+              source: 'n\u00e9wsletter \u2603 "q" \\ \u0001',
+              medium: 'email',
+              by: 'utm',
+            },
+            match: 'anonymous_id',
+          },
+          {
+            kind: 'click',
+            touch_id: 'c-1',
+            time: T - 10,
+            campaign_id: 'c\u00fc',
+            dest_id: 'meta',
+            value: 1.5e-7,
+          },
+        ];
+        const rows = [
+          {
+            ...path('a', T),
+            env_id: 'env2',
+            value: 0.30000000000000004,
+            touches: JSON.stringify(touches),
+          },
+          {
+            ...path('b', T),
+            env_id: 'env2',
+            value: null,
+            currency: null,
+            created_at_ms: 1_796_641_518_794,
+          },
+          {
+            ...path('c', T + 5),
+            env_id: 'env2',
+            value: 12_345_678.9,
+            event_name: 'Lead',
+            lookback_s: 7,
+          },
+        ];
+        await opened.store.db.insertInto('conversion_paths').values(rows).execute();
+        const read = await store.listConversionPaths('env2', T, T + 10);
+        expect(read).toEqual(rows.map((r) => ({ ...r, touches: JSON.parse(r.touches) })));
+        for (const p of read)
+          expect(p).toEqual(await store.getConversionPath('env2', p.conversion_id));
+      });
     },
   );
 }

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Dialect } from '../migrations.js';
 import type { ConversionPathsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
@@ -32,27 +33,127 @@ function pathFromRow(r: Selectable<ConversionPathsTable>): ConversionPathRecord 
   };
 }
 
+/** A page's row, as the database writes it: PAGE_COLUMNS in order, the touches parsed. */
+type PathRow = [
+  conversion_id: string,
+  event_pk: string,
+  event_name: string,
+  event_time: number,
+  value: number | null,
+  currency: string | null,
+  lookback_s: number,
+  touches: PathTouchRecord[],
+  created_at_ms: number,
+];
+const PAGE_COLUMNS = [
+  'conversion_id',
+  'event_pk',
+  'event_name',
+  'event_time',
+  'value',
+  'currency',
+  'lookback_s',
+  'touches',
+  'created_at_ms',
+] as const;
+
+interface PathCursor {
+  at: number;
+  id: string;
+}
+
+/** Whether row `a` comes before `b` in a page's (event_time, conversion_id) order. */
+const before = (a: PathRow, b: PathRow) =>
+  Number(a[3]) - Number(b[3]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/**
+ * The page's rows in the order the next page's cursor is taken from: as they came (one pass
+ * to check), else sorted (as journeys.ts's inPageOrder, for a database whose aggregate would
+ * not keep its subquery's order).
+ */
+function pathsInOrder(rows: PathRow[]): PathRow[] {
+  for (let i = 1; i < rows.length; i++)
+    if (before(rows[i - 1], rows[i]) > 0) return rows.sort(before);
+  return rows;
+}
+
+function pathFromPageRow(env_id: string, r: PathRow): ConversionPathRecord {
+  return {
+    env_id,
+    conversion_id: r[0],
+    event_pk: r[1],
+    event_name: r[2],
+    event_time: Number(r[3]),
+    value: r[4] === null ? null : Number(r[4]),
+    currency: r[5],
+    lookback_s: Number(r[6]),
+    touches: r[7],
+    created_at_ms: Number(r[8]),
+  };
+}
+
+/**
+ * One page of an environment's paths of [from_s, to_s) after `after`, in (event_time,
+ * conversion_id) order, as one JSON text of row arrays (`page`) with each path's touches in
+ * it as JSON: SQLite's driver makes an object of each row, a property at a time, and the read
+ * thread clones each to the event loop, where each path's touches were parsed again; one
+ * text crosses whole and is parsed once. The same as the journeys' pages (journeys.ts), where
+ * it cut the read thread's time by two thirds and the event loop's by half.
+ */
+export function pathPageQuery(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  env_id: string,
+  from_s: number,
+  to_s: number,
+  after: PathCursor | null,
+  limit: number,
+) {
+  const q = db
+    .selectFrom('conversion_paths')
+    .select(PAGE_COLUMNS)
+    .where('env_id', '=', env_id)
+    .where('event_time', '>=', after?.at ?? from_s)
+    .where('event_time', '<', to_s)
+    .$if(after !== null, (q) => {
+      const { at, id } = after as PathCursor;
+      return q.where(afterKey('event_time', 'conversion_id', at, id));
+    })
+    .orderBy('event_time')
+    .orderBy('conversion_id')
+    .limit(limit);
+  // The touches go in as JSON, not as a text to parse again: SQLite's json() marks them so,
+  // PostgreSQL's cast parses and keeps them as written.
+  const cells = sql.join(
+    PAGE_COLUMNS.map((c) => {
+      const ref = sql.ref(`t.${c}`);
+      if (c !== 'touches') return ref;
+      return dialect === 'sqlite' ? sql`json(${ref})` : sql`${ref}::json`;
+    }),
+    sql`, `,
+  );
+  // The aggregate takes the rows in the order the ordered subquery gives them, as both
+  // databases do in practice (no standard says so: the order is checked on arrival).
+  const page =
+    dialect === 'sqlite'
+      ? sql<string>`json_group_array(json_array(${cells}))`
+      : sql<string | null>`json_agg(json_build_array(${cells}))::text`;
+  return db.selectFrom(q.as('t')).select(page.as('page'));
+}
+
 /** Stored conversion paths and the conversion events multi-touch reports read, over Kysely. */
 export class KyselyConversionPaths implements ConversionPathsPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async listConversionPaths(env_id: string, from_s: number, to_s: number) {
-    const page = (from: { at: number; id: string } | null) => {
-      const rows: Promise<Array<Selectable<ConversionPathsTable>>> = this.db
-        .selectFrom('conversion_paths')
-        .selectAll()
-        .where('env_id', '=', env_id)
-        .where('event_time', '>=', from?.at ?? from_s)
-        .where('event_time', '<', to_s)
-        .$if(from !== null, (q) => {
-          const { at, id } = from as { at: number; id: string };
-          return q.where(afterKey('event_time', 'conversion_id', at, id));
-        })
-        .orderBy('event_time')
-        .orderBy('conversion_id')
-        .limit(PATH_PAGE_ROWS)
-        .execute();
-      // Awaited on the next turn; one asked for when parsing the last page threw is not.
+    const page = (after: PathCursor | null) => {
+      const rows = pathPageQuery(this.db, this.dialect, env_id, from_s, to_s, after, PATH_PAGE_ROWS)
+        .executeTakeFirst()
+        .then((r) => pathsInOrder(JSON.parse(r?.page ?? '[]') as PathRow[]));
+      // Awaited on the next turn; one asked for when mapping the last page threw is not.
       rows.catch(() => {});
       return rows;
     };
@@ -60,14 +161,14 @@ export class KyselyConversionPaths implements ConversionPathsPort {
     let next = page(null);
     for (;;) {
       const rows = await next;
-      const last: Selectable<ConversionPathsTable> | undefined = rows.at(-1);
+      const last = rows.at(-1);
       const more = last !== undefined && rows.length === PATH_PAGE_ROWS;
-      // The next page is asked for before this one is parsed, so the store reads it (on its
+      // The next page is asked for before this one is mapped, so the store reads it (on its
       // own thread, or the database server) meanwhile, as journeys-run.ts does; the turn lets
       // the query leave and pixels and events go between the pages.
-      if (more) next = page({ at: num(last.event_time), id: last.conversion_id });
+      if (more) next = page({ at: Number(last[3]), id: last[0] });
       await nextTurn();
-      for (const r of rows) out.push(pathFromRow(r));
+      for (const r of rows) out.push(pathFromPageRow(env_id, r));
       if (!more) return out;
     }
   }
