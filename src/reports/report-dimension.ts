@@ -71,20 +71,26 @@ export async function reportDimension(
 ): Promise<ReportDimension> {
   const rules = new ChannelClassifier(settings.rules);
   const types = new Map(env.destinations.map((d) => [d.id, d.type]));
-  // Each touch is keyed once: the six models, the data-driven graph and the cost lines all
-  // ask for the same touch objects' rows. A Map: the dimension lives no longer than the
-  // paths it keys, and a WeakMap's entries cost more to make (keying the demo store's 100,000
-  // paths: 190-290 ms of CPU with a WeakMap, 150-210 with a Map).
-  const keys = new Map<PathTouch, string>();
   const keyOnce = (t: PathTouch) => touchKey(by, t, types.get(t.dest_id ?? ''), rules);
-  const keyOf = (t: PathTouch) => {
-    let k = keys.get(t);
-    if (k === undefined) {
-      k = keyOnce(t);
-      keys.set(t, k);
-    }
-    return k;
-  };
+  // By channel or source / medium each touch is keyed once: the six models, the data-driven
+  // graph and the cost lines all ask for the same touch objects' rows, and the rules' facts
+  // cost more to make than a lookup (a Map: the dimension lives no longer than the paths it
+  // keys, and a WeakMap's entries cost more to make). A campaign is read straight off the
+  // touch, cheaper than any lookup. The demo store's 100,000 paths, the six models' crediting
+  // (in-process CPU): by channel 0.55-0.66 s cached against 0.96-1.04 s not; by campaign
+  // 0.63-0.71 s cached against 0.45-0.52 s not.
+  const keys = new Map<PathTouch, string>();
+  const keyOf =
+    by === 'campaign'
+      ? keyOnce
+      : (t: PathTouch) => {
+          let k = keys.get(t);
+          if (k === undefined) {
+            k = keyOnce(t);
+            keys.set(t, k);
+          }
+          return k;
+        };
   const keep = (t: PathTouch) => !ignoredVisit(t, settings.ignored_referrers);
   const channelOf = (t: PathTouch) => (keep(t) ? keyOnce(t) : null);
   if (by === 'campaign')
