@@ -196,7 +196,8 @@ export class KyselyJourneys implements JourneysPort {
           user_id,
           ip,
           user_agent,
-          ...(source ? { traffic_source: JSON.parse(source) as TrafficSource } : {}),
+          // Every touch the same shape (a spread of an optional key made two, and a copy).
+          traffic_source: source ? (JSON.parse(source) as TrafficSource) : undefined,
         }),
       ),
       next: last && rows.length === limit ? { time: Number(last[5]), id: Number(last[0]) } : null,
