@@ -5,6 +5,7 @@ import {
   type ChannelFacts,
   type ChannelRule,
   DEFAULT_CHANNEL_RULES,
+  MAX_KNOWN_FACTS,
 } from './channel-rules.js';
 import { SOURCE_CATEGORIES } from './source-categories.js';
 
@@ -27,7 +28,7 @@ describe('ChannelClassifier', () => {
     const media = ['cpc', 'organic', 'email', 'display', '(none)', 'social', 'paid_video', 'cpm'];
     const campaigns = [null, 'spring-shop', 'cross-network-1', 'summer', 'x'];
     // More distinct facts than the classifier remembers, so it also empties its memory.
-    const facts: ChannelFacts[] = Array.from({ length: 12_000 }, (_, i) => ({
+    const facts: ChannelFacts[] = Array.from({ length: 2 * MAX_KNOWN_FACTS }, (_, i) => ({
       touch: pick(CHANNEL_TOUCH_KINDS),
       source: pick(sources),
       medium: pick(media),
@@ -43,7 +44,15 @@ describe('ChannelClassifier', () => {
     ];
     for (const rules of [DEFAULT_CHANNEL_RULES, own]) {
       const longLived = new ChannelClassifier(rules);
-      const first = facts.map((f) => longLived.channelOf(f));
+      let most = 0;
+      const first = facts.map((f) => {
+        const c = longLived.channelOf(f);
+        most = Math.max(most, longLived.remembered);
+        return c;
+      });
+      // It filled its memory and emptied it, never holding more than its bound.
+      expect(most).toBe(MAX_KNOWN_FACTS);
+      expect(longLived.remembered).toBeLessThan(MAX_KNOWN_FACTS);
       const again = facts.map((f) => longLived.channelOf(f));
       const fresh = facts.map((f) => new ChannelClassifier(rules).channelOf(f));
       expect(first).toEqual(fresh);

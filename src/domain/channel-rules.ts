@@ -194,6 +194,11 @@ export class ChannelClassifier {
    */
   private readonly known = new Map<string, string>();
 
+  /** How many facts' channels are remembered (at most MAX_KNOWN_FACTS). */
+  get remembered(): number {
+    return this.known.size;
+  }
+
   /** The channel of a touch: the first rule that holds, else Unassigned. */
   channelOf(f: ChannelFacts): string {
     const key = factsKey(f);
@@ -213,7 +218,7 @@ const factsKey = (f: ChannelFacts) =>
   `${f.touch}${part(f.source)}${part(f.medium)}${part(f.campaign)}${part(f.source_category)}${part(f.click_id)}`;
 
 /** Most facts a classifier remembers the channel of (ChannelClassifier.known). */
-const MAX_KNOWN_FACTS = 10_000;
+export const MAX_KNOWN_FACTS = 10_000;
 
 /** A problem with one field of channel settings. */
 export interface ChannelFieldError {

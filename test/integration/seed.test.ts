@@ -139,7 +139,7 @@ describe('pixeltrail seed --demo', () => {
   it.skipIf(!hasPostgres)(
     'SD04 on PostgreSQL the tables the dashboard reads by time have statistics once the seed ends',
     async () => {
-      // Planned for an empty table, each page of the channel report's conversion paths was a
+      // Planned for an empty table, each page of the multi-touch report's conversion paths was a
       // scan of every path after its cursor and a sort (the demo's month: 1.3-2.8 s against
       // 0.46-0.74 s). Autovacuum would analyze them within minutes where it runs; the
       // dashboard is opened at once, and some installations (this CI's) run without it.

@@ -163,7 +163,7 @@ export class KyselyMaintenance implements MaintenancePort {
     // SQLite plans these queries well without sqlite_stat1; ANALYZE could only move them.
     if (this.dialect === 'sqlite') return;
     // Right after a bulk load autovacuum has not run yet: the report's aggregate was planned
-    // for 1 row and sorted 100,000 on disk (334 ms; 173 ms after this). The channel report's
+    // for 1 row and sorted 100,000 on disk (334 ms; 173 ms after this). The multi-touch report's
     // pages of conversion paths, planned for an empty table, were each a bitmap scan of every
     // path after the cursor and a sort: the demo's month read in 1.3-2.8 s, 0.46-0.74 s with
     // statistics (an index scan in order, stopped after the page).
