@@ -1,7 +1,5 @@
-import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch } from '../../src/domain/event.js';
-import { touchListQuery } from '../../src/store/kysely/touch-list.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 const hasPostgres = await postgresAvailable();
@@ -71,32 +69,5 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         ).toEqual(newest(env_id, keep, 50));
       }
     });
-
-    it.skipIf(kind !== 'sqlite')(
-      'TL02 SQLite reads the newest along the time index, and a named touch id by its own',
-      async () => {
-        const { store } = opened;
-        const planOf = async (filter: object) => {
-          const { sql, parameters } = touchListQuery(store.db, 'sqlite', {
-            env_id: 'busy',
-            limit: 50,
-            ...filter,
-          }).compile();
-          const plan = await store.db.executeQuery<{ detail: string }>(
-            CompiledQuery.raw(`explain query plan ${sql}`, [...parameters]),
-          );
-          return plan.rows.map((r) => r.detail);
-        };
-        // Along (env_id, touch_id) SQLite read and sorted every touch of the environment to
-        // answer 50: 310 ms on the demo store's 1,000,000 touches, 0.5 ms along the time index.
-        for (const filter of [{}, { kind: 'click' }, { campaign_id: 'odd' }, { since_s: T }])
-          expect(await planOf(filter), JSON.stringify(filter)).toEqual([
-            expect.stringMatching(/^(SCAN|SEARCH) touches USING INDEX touches_by_time\b/),
-          ]);
-        expect((await planOf({ imp_id: 'busy-7' }))[0]).toMatch(
-          /SEARCH touches USING INDEX touches_by_touch_id/,
-        );
-      },
-    );
   });
 }

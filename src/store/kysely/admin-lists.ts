@@ -1,5 +1,4 @@
 import { type Kysely, sql } from 'kysely';
-import type { Dialect } from '../migrations.js';
 import type { AdminListsPort } from '../ports/admin.js';
 import type { Database } from '../schema.js';
 import type { EventFilter, ListFilter, StoreCounts, TouchFilter } from '../store.js';
@@ -10,10 +9,7 @@ import { listTouches } from './touch-list.js';
 
 /** The admin API's and dashboard's lists and counts over Kysely. */
 export class KyselyAdminLists implements AdminListsPort {
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
-  ) {}
+  constructor(private readonly db: Kysely<Database>) {}
 
   async listConversions(f: ListFilter) {
     let q = this.db
@@ -137,7 +133,7 @@ export class KyselyAdminLists implements AdminListsPort {
   }
 
   listTouches(f: TouchFilter) {
-    return listTouches(this.db, this.dialect, f);
+    return listTouches(this.db, f);
   }
 
   listEvents(f: EventFilter) {
