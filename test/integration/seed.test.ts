@@ -16,6 +16,26 @@ const TOUCHES = PARTITIONED.find((t) => t.name === 'touches');
 if (!TOUCHES) throw new Error('touches are not partitioned');
 const hasPostgres = await postgresAvailable();
 
+/** A new PostgreSQL store, a client on its database and the test environment, for `use`. */
+async function onPostgres(
+  use: (o: {
+    store: Awaited<ReturnType<typeof STORE_KINDS.postgres>>['store'];
+    client: pg.Client;
+    env: ReturnType<typeof parseConfig>['config']['environments'][number];
+  }) => Promise<void>,
+): Promise<void> {
+  const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), { data_dir: tempDir() });
+  const { store, url, dispose } = await STORE_KINDS.postgres();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await use({ store, client, env: config.environments[0] });
+  } finally {
+    await client.end();
+    await dispose();
+  }
+}
+
 describe('pixeltrail seed --demo', () => {
   it('SD01 demo traffic goes through attribution: reports add up, nothing is left to send', async () => {
     const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), { data_dir: tempDir() });
@@ -79,13 +99,7 @@ describe('pixeltrail seed --demo', () => {
       // and the generic plan of the purchases' touch read chose the address's index and read
       // every touch of the window for each anonymous id: 30,000 touches and 3,000 purchases
       // took 42 s on a store with 90 day partitions, 2 s once the touches were analyzed.
-      const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), {
-        data_dir: tempDir(),
-      });
-      const { store, url, dispose } = await STORE_KINDS.postgres();
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
+      await onPostgres(async ({ store, client, env }) => {
         // A store in use has a partition for each day of its retention (a new one keeps
         // past days in its default partition).
         const today = Math.floor(NOW_MS / DAY_MS) * DAY_MS;
@@ -113,7 +127,7 @@ describe('pixeltrail seed --demo', () => {
           },
         });
         await seedDemo(watched, {
-          env: config.environments[0],
+          env,
           touches: 2000,
           conversions: 200,
           days: 30,
@@ -129,10 +143,7 @@ describe('pixeltrail seed --demo', () => {
         expect(days.rows.length).toBeGreaterThan(25);
         expect(unanalyzed).toEqual(unanalyzed.map(() => 0));
         expect((await store.counts('env_t')).conversions).toBe(200);
-      } finally {
-        await client.end();
-        await dispose();
-      }
+      });
     },
   );
 
@@ -143,15 +154,9 @@ describe('pixeltrail seed --demo', () => {
       // scan of every path after its cursor and a sort (the demo's month: 1.3-2.8 s against
       // 0.46-0.74 s). Autovacuum would analyze them within minutes where it runs; the
       // dashboard is opened at once, and some installations (this CI's) run without it.
-      const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), {
-        data_dir: tempDir(),
-      });
-      const { store, url, dispose } = await STORE_KINDS.postgres();
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
+      await onPostgres(async ({ store, client, env }) => {
         await seedDemo(store, {
-          env: config.environments[0],
+          env,
           touches: 500,
           conversions: 100,
           days: 30,
@@ -166,10 +171,7 @@ describe('pixeltrail seed --demo', () => {
           [tables],
         );
         expect(r.rows.map((x) => x.t)).toEqual([]);
-      } finally {
-        await client.end();
-        await dispose();
-      }
+      });
     },
   );
 });

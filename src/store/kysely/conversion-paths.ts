@@ -5,6 +5,7 @@ import type { ConversionPathsPort } from '../ports/audiences.js';
 import type { Database } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 import type { ConversionPathRecord, PathTouchRecord } from '../store.js';
+import { PATH_COLUMNS } from './ingest-columns.js';
 import { afterKey } from './keyset.js';
 import { eventFromRow } from './row-mappers.js';
 
@@ -34,17 +35,10 @@ type PathRow = [
   touches: PathTouchRecord[],
   created_at_ms: number,
 ];
-const PAGE_COLUMNS = [
-  'conversion_id',
-  'event_pk',
-  'event_name',
-  'event_time',
-  'value',
-  'currency',
-  'lookback_s',
-  'touches',
-  'created_at_ms',
-] as const;
+/** PATH_COLUMNS but env_id (the filter), in order: PathRow's. */
+const PAGE_COLUMNS = PATH_COLUMNS.filter(
+  (c): c is Exclude<(typeof PATH_COLUMNS)[number], 'env_id'> => c !== 'env_id',
+);
 
 interface PathCursor {
   at: number;
@@ -128,8 +122,8 @@ function pathRowsQuery(
  * touches in it as JSON (json() marks them so). The driver makes an object of each row, a
  * property at a time, and the read thread clones each to the event loop, where each path's
  * touches were parsed again; one text crosses whole and is parsed once, as the journeys' pages
- * do (journeys.ts). The demo store's 100,000 paths of a month: 0.93-1.16 s of CPU to read and
- * map as rows, 0.59-0.77 s as JSON. The aggregate takes the rows in the order the ordered
+ * do (journeys.ts). The demo store's 100,000 paths of a month: 0.88-1.24 s of CPU to read and
+ * map as rows, 0.69-0.79 s as JSON. The aggregate takes the rows in the order the ordered
  * subquery gives them (checked on arrival, pathsInOrder).
  *
  * Not on PostgreSQL: its driver parses rows on the event loop either way, and building the
@@ -137,15 +131,7 @@ function pathRowsQuery(
  * where sending the rows takes 160-250; a month's read took 2.1-2.7 s of wall time against
  * 1.5-2.0 s as rows.
  */
-export function sqlitePathPageQuery(
-  db: Kysely<Database>,
-  env_id: string,
-  from_s: number,
-  to_s: number,
-  after: PathCursor | null,
-  limit: number,
-) {
-  const rows = pathRowsQuery(db, env_id, from_s, to_s, after, limit);
+function sqlitePathPageQuery(db: Kysely<Database>, rows: ReturnType<typeof pathRowsQuery>) {
   const cells = sql.join(
     PAGE_COLUMNS.map((c) => (c === 'touches' ? sql`json(t.touches)` : sql.ref(`t.${c}`))),
     sql`, `,
@@ -163,14 +149,16 @@ export class KyselyConversionPaths implements ConversionPathsPort {
   ) {}
 
   async listConversionPaths(env_id: string, from_s: number, to_s: number) {
+    const rowsAfter = (after: PathCursor | null) =>
+      pathRowsQuery(this.db, env_id, from_s, to_s, after, PATH_PAGE_ROWS);
     // A page as the store gives it: row arrays on SQLite, the driver's rows on PostgreSQL.
     const page = (after: PathCursor | null): Promise<ReadonlyArray<PathRow | ColumnsRow>> => {
       const rows =
         this.dialect === 'sqlite'
-          ? sqlitePathPageQuery(this.db, env_id, from_s, to_s, after, PATH_PAGE_ROWS)
+          ? sqlitePathPageQuery(this.db, rowsAfter(after))
               .executeTakeFirst()
               .then((r) => pathsInOrder(JSON.parse(r?.page ?? '[]') as PathRow[]))
-          : pathRowsQuery(this.db, env_id, from_s, to_s, after, PATH_PAGE_ROWS).execute();
+          : rowsAfter(after).execute();
       // Awaited on the next turn; one asked for when mapping the last page threw is not.
       rows.catch(() => {});
       return rows;
