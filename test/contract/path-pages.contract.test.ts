@@ -110,6 +110,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         for (const p of read)
           expect(p).toEqual(await store.getConversionPath('env2', p.conversion_id));
       });
+
+      it('CP03 paths dated before 1970 are read in pages too (no zero-padded cursor for them)', async () => {
+        const { store } = opened;
+        const old = Array.from({ length: PATH_PAGE_ROWS + 3 }, (_, i) => ({
+          ...path(`o${String(i).padStart(6, '0')}`, -5_000 + Math.floor(i / 700)),
+          env_id: 'env3',
+        }));
+        for (let at = 0; at < old.length; at += 500)
+          await opened.store.db
+            .insertInto('conversion_paths')
+            .values(old.slice(at, at + 500))
+            .execute();
+        const read = await store.listConversionPaths('env3', -10_000, 0);
+        expect(read.map((p) => p.conversion_id)).toEqual(old.map((p) => p.conversion_id));
+      });
     },
   );
 }

@@ -136,9 +136,54 @@ function sqlitePathPageQuery(db: Kysely<Database>, rows: ReturnType<typeof pathR
     PAGE_COLUMNS.map((c) => (c === 'touches' ? sql`json(t.touches)` : sql.ref(`t.${c}`))),
     sql`, `,
   );
-  return db
-    .selectFrom(rows.as('t'))
-    .select(sql<string>`json_group_array(json_array(${cells}))`.as('page'));
+  return db.selectFrom(rows.as('t')).select([
+    sql<string>`json_group_array(json_array(${cells}))`.as('page'),
+    sql<number>`count(*)`.as('n'),
+    // The page's last (event_time, conversion_id), the next page's cursor, without parsing the
+    // page first: the time zero-padded, so the texts order as the pairs do (in SQLite's own
+    // collation, the one the cursor is compared in). A time before 1970 has no such text.
+    sql<
+      string | null
+    >`max(case when t.event_time >= 0 then printf('%020d', t.event_time) || t.conversion_id end)`.as(
+      'last_key',
+    ),
+  ]);
+}
+
+/** A page as the store gives it: its size, its cursor, and its rows, made on demand. */
+interface PathPage {
+  size: number;
+  last: PathCursor | null;
+  rows: () => ReadonlyArray<PathRow | ColumnsRow>;
+}
+
+const TIME_DIGITS = 20;
+
+function sqlitePage(r: { page: string; n: number; last_key: string | null } | undefined): PathPage {
+  if (!r) return { size: 0, last: null, rows: () => [] };
+  const size = Number(r.n);
+  let parsed: PathRow[] | null = null;
+  const rows = () => {
+    parsed ??= pathsInOrder(JSON.parse(r.page) as PathRow[]);
+    return parsed;
+  };
+  let last: PathCursor | null = null;
+  if (r.last_key !== null && r.last_key.length > TIME_DIGITS)
+    last = { at: Number(r.last_key.slice(0, TIME_DIGITS)), id: r.last_key.slice(TIME_DIGITS) };
+  else if (size > 0) {
+    const row = rows().at(-1) as PathRow;
+    last = { at: Number(row[3]), id: row[0] };
+  }
+  return { size, last, rows };
+}
+
+function driverPage(rows: ColumnsRow[]): PathPage {
+  const row = rows.at(-1);
+  return {
+    size: rows.length,
+    last: row ? { at: Number(row.event_time), id: row.conversion_id } : null,
+    rows: () => rows,
+  };
 }
 
 /** Stored conversion paths and the conversion events multi-touch reports read, over Kysely. */
@@ -151,36 +196,26 @@ export class KyselyConversionPaths implements ConversionPathsPort {
   async listConversionPaths(env_id: string, from_s: number, to_s: number) {
     const rowsAfter = (after: PathCursor | null) =>
       pathRowsQuery(this.db, env_id, from_s, to_s, after, PATH_PAGE_ROWS);
-    // A page as the store gives it: row arrays on SQLite, the driver's rows on PostgreSQL.
-    const page = (after: PathCursor | null): Promise<ReadonlyArray<PathRow | ColumnsRow>> => {
-      const rows =
+    const page = (after: PathCursor | null): Promise<PathPage> => {
+      const p =
         this.dialect === 'sqlite'
-          ? sqlitePathPageQuery(this.db, rowsAfter(after))
-              .executeTakeFirst()
-              .then((r) => pathsInOrder(JSON.parse(r?.page ?? '[]') as PathRow[]))
-          : rowsAfter(after).execute();
+          ? sqlitePathPageQuery(this.db, rowsAfter(after)).executeTakeFirst().then(sqlitePage)
+          : rowsAfter(after).execute().then(driverPage);
       // Awaited on the next turn; one asked for when mapping the last page threw is not.
-      rows.catch(() => {});
-      return rows;
+      p.catch(() => {});
+      return p;
     };
     const out: ConversionPathRecord[] = [];
     let next = page(null);
     for (;;) {
-      const rows = await next;
-      const last = rows.at(-1);
-      const more = last !== undefined && rows.length === PATH_PAGE_ROWS;
-      // The next page is asked for before this one is mapped (on SQLite after its one JSON
-      // text is parsed, which gives the cursor: 2-3 ms a page), so the store reads it (on its
-      // own thread, or the database server) meanwhile, as journeys-run.ts does; the turn lets
-      // the query leave and pixels and events go between the pages.
-      if (more)
-        next = page(
-          Array.isArray(last)
-            ? { at: Number(last[3]), id: last[0] }
-            : { at: Number(last.event_time), id: last.conversion_id },
-        );
+      const { size, last, rows } = await next;
+      const more = last !== null && size === PATH_PAGE_ROWS;
+      // The next page is asked for before this one is parsed and mapped, so the store reads it
+      // (on its own thread, or the database server) meanwhile, as journeys-run.ts does; the
+      // turn lets the query leave and pixels and events go between the pages.
+      if (more) next = page(last);
       await nextTurn();
-      for (const r of rows)
+      for (const r of rows())
         out.push(Array.isArray(r) ? pathFromPageRow(env_id, r) : pathFromColumns(env_id, r));
       if (!more) return out;
     }
