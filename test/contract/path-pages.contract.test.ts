@@ -125,6 +125,25 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         const read = await store.listConversionPaths('env3', -10_000, 0);
         expect(read.map((p) => p.conversion_id)).toEqual(old.map((p) => p.conversion_id));
       });
+
+      it.skipIf(kind !== 'sqlite')(
+        'CP04 paths stored with fractional times (by another tool) are read in pages too',
+        async () => {
+          const { store } = opened;
+          // SQLite keeps 1.5 in an integer column as a real; a zero-padded cursor would cut it.
+          const frac = Array.from({ length: PATH_PAGE_ROWS + 3 }, (_, i) => ({
+            ...path(`f${String(i).padStart(6, '0')}`, T + i / 10_000),
+            env_id: 'env4',
+          }));
+          for (let at = 0; at < frac.length; at += 500)
+            await opened.store.db
+              .insertInto('conversion_paths')
+              .values(frac.slice(at, at + 500))
+              .execute();
+          const read = await store.listConversionPaths('env4', T, T + 1);
+          expect(read.map((p) => p.conversion_id)).toEqual(frac.map((p) => p.conversion_id));
+        },
+      );
     },
   );
 }

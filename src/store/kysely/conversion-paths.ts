@@ -141,10 +141,12 @@ function sqlitePathPageQuery(db: Kysely<Database>, rows: ReturnType<typeof pathR
     sql<number>`count(*)`.as('n'),
     // The page's last (event_time, conversion_id), the next page's cursor, without parsing the
     // page first: the time zero-padded, so the texts order as the pairs do (in SQLite's own
-    // collation, the one the cursor is compared in). A time before 1970 has no such text.
+    // collation, the one the cursor is compared in). A page holding a time before 1970, or
+    // one stored with a fraction (not by pixeltrail, which writes whole seconds), has none:
+    // its cursor is its parsed last row.
     sql<
       string | null
-    >`max(case when t.event_time >= 0 then printf('%020d', t.event_time) || t.conversion_id end)`.as(
+    >`case when min(t.event_time >= 0 and typeof(t.event_time) = 'integer') then max(printf('%020d', t.event_time) || t.conversion_id) end`.as(
       'last_key',
     ),
   ]);
