@@ -29,6 +29,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     `conversion paths read in pages on ${kind}`,
     () => {
       let opened: Opened;
+      /** Stores `rows` as they are, 500 to a statement. */
+      const insertPaths = async (rows: ReadonlyArray<ReturnType<typeof path>>) => {
+        for (let at = 0; at < rows.length; at += 500)
+          await opened.store.db
+            .insertInto('conversion_paths')
+            .values(rows.slice(at, at + 500))
+            .execute();
+      };
       beforeAll(async () => {
         opened = await STORE_KINDS[kind]();
         const rows = [
@@ -36,11 +44,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           path('before', T - 1),
           path('at-the-end', T + 1_000),
         ];
-        for (let at = 0; at < rows.length; at += 500)
-          await opened.store.db
-            .insertInto('conversion_paths')
-            .values(rows.slice(at, at + 500))
-            .execute();
+        await insertPaths(rows);
       });
       afterAll(() => opened?.dispose());
 
@@ -117,11 +121,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           ...path(`o${String(i).padStart(6, '0')}`, -5_000 + Math.floor(i / 700)),
           env_id: 'env3',
         }));
-        for (let at = 0; at < old.length; at += 500)
-          await opened.store.db
-            .insertInto('conversion_paths')
-            .values(old.slice(at, at + 500))
-            .execute();
+        await insertPaths(old);
         const read = await store.listConversionPaths('env3', -10_000, 0);
         expect(read.map((p) => p.conversion_id)).toEqual(old.map((p) => p.conversion_id));
       });
@@ -135,11 +135,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
             ...path(`f${String(i).padStart(6, '0')}`, T + i / 10_000),
             env_id: 'env4',
           }));
-          for (let at = 0; at < frac.length; at += 500)
-            await opened.store.db
-              .insertInto('conversion_paths')
-              .values(frac.slice(at, at + 500))
-              .execute();
+          await insertPaths(frac);
           const read = await store.listConversionPaths('env4', T, T + 1);
           expect(read.map((p) => p.conversion_id)).toEqual(frac.map((p) => p.conversion_id));
         },
