@@ -6,7 +6,7 @@ import type { Database } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 import type { ConversionPathRecord, PathTouchRecord } from '../store.js';
 import { PATH_COLUMNS } from './ingest-columns.js';
-import { afterKey } from './keyset.js';
+import { afterKey, inKeysetOrder } from './keyset.js';
 import { eventFromRow } from './row-mappers.js';
 
 const num = (v: unknown): number => Number(v);
@@ -48,17 +48,6 @@ interface PathCursor {
 /** Whether row `a` comes before `b` in a page's (event_time, conversion_id) order. */
 const before = (a: PathRow, b: PathRow) =>
   Number(a[3]) - Number(b[3]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
-
-/**
- * The page's rows in the order the next page's cursor is taken from: as they came (one pass
- * to check), else sorted (as journeys.ts's inPageOrder, for a database whose aggregate would
- * not keep its subquery's order).
- */
-function pathsInOrder(rows: PathRow[]): PathRow[] {
-  for (let i = 1; i < rows.length; i++)
-    if (before(rows[i - 1], rows[i]) > 0) return rows.sort(before);
-  return rows;
-}
 
 function pathFromPageRow(env_id: string, r: PathRow): ConversionPathRecord {
   return {
@@ -124,7 +113,7 @@ function pathRowsQuery(
  * touches were parsed again; one text crosses whole and is parsed once, as the journeys' pages
  * do (journeys.ts). The demo store's 100,000 paths of a month: 0.88-1.24 s of CPU to read and
  * map as rows, 0.69-0.79 s as JSON. The aggregate takes the rows in the order the ordered
- * subquery gives them (checked on arrival, pathsInOrder).
+ * subquery gives them (checked on arrival, inKeysetOrder).
  *
  * Not on PostgreSQL: its driver parses rows on the event loop either way, and building the
  * JSON (json_agg, the touches cast to json) made the server take 460 ms for those paths
@@ -166,7 +155,7 @@ function sqlitePage(r: { page: string; n: number; last_key: string | null } | un
   const size = Number(r.n);
   let parsed: PathRow[] | null = null;
   const rows = () => {
-    parsed ??= pathsInOrder(JSON.parse(r.page) as PathRow[]);
+    parsed ??= inKeysetOrder(JSON.parse(r.page) as PathRow[], before);
     return parsed;
   };
   let last: PathCursor | null = null;

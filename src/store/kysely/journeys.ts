@@ -6,6 +6,7 @@ import type { TrafficSource } from '../../domain/traffic-source.js';
 import type { Dialect } from '../migrations.js';
 import type { JourneysPort, TouchCursor } from '../ports/journeys.js';
 import type { Database } from '../schema.js';
+import { inKeysetOrder } from './keyset.js';
 
 /** A page's row, as the database writes it: JOURNEY_COLUMNS in order. */
 export type JourneyRow = [
@@ -46,9 +47,7 @@ const before = (a: JourneyRow, b: JourneyRow) =>
  * wrong journeys.
  */
 export function inPageOrder(rows: JourneyRow[]): JourneyRow[] {
-  for (let i = 1; i < rows.length; i++)
-    if (before(rows[i - 1], rows[i]) > 0) return rows.sort(before);
-  return rows;
+  return inKeysetOrder(rows, before);
 }
 
 /**

@@ -14,3 +14,14 @@ export function afterKey(
   const t = sql.ref(timeCol);
   return sql<SqlBool>`(${t} > ${at} or (${t} = ${at} and ${sql.ref(idCol)} > ${id}))`;
 }
+
+/**
+ * A page's rows in keyset order (`before`), the order its last row is the next cursor in: as
+ * they came, checked in one pass, else sorted. A page built by a database aggregate comes in
+ * its subquery's order in practice, but no SQL standard says it must.
+ */
+export function inKeysetOrder<T>(rows: T[], before: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < rows.length; i++)
+    if (before(rows[i - 1], rows[i]) > 0) return rows.sort(before);
+  return rows;
+}
