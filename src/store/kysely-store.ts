@@ -66,7 +66,7 @@ export class KyselyStore implements Store {
     this.adminLists = new KyselyAdminLists(readDb);
     this.definitions = new KyselyDefinitions(db);
     this.subjects = new KyselySubjects(db, dialect, this.maintenance, readDb);
-    this.reports = new KyselyReports(db, dialect, readDb);
+    this.reports = new KyselyReports(db, readDb);
     this.postbacks = new KyselyPostbacks(db, readDb);
     this.channels = new KyselyChannels(db);
     this.paths = new KyselyConversionPaths(readDb, dialect);

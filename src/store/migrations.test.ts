@@ -52,6 +52,7 @@ describe('migrations', () => {
       '0040_outbox_lanes',
       '0041_event_merges',
       '0042_touches_by_env_time',
+      '0043_touches_human_by_env_time',
     ]);
     expect([...names].sort((a, b) => a.localeCompare(b))).toEqual(names);
   });

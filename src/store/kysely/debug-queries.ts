@@ -76,6 +76,32 @@ export async function eventTrail(db: Kysely<Database>, pk: string): Promise<Even
 /** Events per source read to score match quality. */
 const QUALITY_SAMPLE_ROWS = 300;
 
+/**
+ * The health page's human touches (`human`) or the rest since `since_s`: ad touches and visits
+ * (issue 23's landings of a channel) apart, a visit being no ad touch. The two are read apart,
+ * each along its own (env_id, time) index (touches_human_by_env_time, 0043;
+ * touches_not_human_by_time, 0032): in one query SQLite read every touch of the environment
+ * to keep those of the window (demo store, 1,000,000 touches: 135-173 ms a call).
+ */
+export function touchKindCounts(
+  db: Kysely<Database>,
+  env_id: string,
+  since_s: number,
+  human: boolean,
+) {
+  return db
+    .selectFrom('touches')
+    .select((eb) => [
+      eb.case().when('kind', '=', 'visit').then(1).else(0).end().as('visit'),
+      eb.fn.max('time').as('last_s'),
+      eb.fn.countAll<number>().as('n'),
+    ])
+    .where('env_id', '=', env_id)
+    .where('traffic', human ? 'is' : 'is not', null)
+    .where('time', '>=', since_s)
+    .groupBy('visit');
+}
+
 /** Raw numbers of the health page for one environment since `since_ms`. */
 export async function healthCounts(
   db: Kysely<Database>,
@@ -108,24 +134,21 @@ export async function healthCounts(
         .execute()
     ).map(eventFromRow);
   }
-  // Ad touches and visits (issue 23's landings of a channel) apart: a visit is no ad touch.
-  const touchKinds = await db
-    .selectFrom('touches')
-    .select((eb) => [
-      eb.case().when('kind', '=', 'visit').then(1).else(0).end().as('visit'),
-      eb.fn.max('time').as('last_s'),
-      eb.fn.countAll<number>().as('n'),
-    ])
-    .where('env_id', '=', env_id)
-    .where('time', '>=', Math.floor(since_ms / 1000))
-    .groupBy('visit')
-    .execute();
+  const since_s = Math.floor(since_ms / 1000);
+  const touchKinds = [
+    ...(await touchKindCounts(db, env_id, since_s, true).execute()),
+    ...(await touchKindCounts(db, env_id, since_s, false).execute()),
+  ];
   const seen = (visit: boolean) => {
-    const r = touchKinds.find((k) => (Number(k.visit) === 1) === visit);
-    return {
-      last_ms: r?.last_s == null ? null : Number(r.last_s) * 1000,
-      count: Number(r?.n ?? 0),
-    };
+    let last_s: number | null = null;
+    let count = 0;
+    for (const r of touchKinds) {
+      if ((Number(r.visit) === 1) !== visit) continue;
+      count += Number(r.n ?? 0);
+      if (r.last_s != null)
+        last_s = last_s === null ? Number(r.last_s) : Math.max(last_s, Number(r.last_s));
+    }
+    return { last_ms: last_s === null ? null : last_s * 1000, count };
   };
   const conversions = await db
     .selectFrom('conversions')

@@ -63,16 +63,15 @@ export function journeyPageQuery(
   after: TouchCursor | null,
   limit: number,
 ) {
-  // SQLite would pick the (env_id, key) indexes and sort every page of the environment;
-  // `+env_id` keeps its planner on the time index, whose order (time, rowid) is the page's.
-  // PostgreSQL prunes the day partitions by time and reads each in order from
-  // touches_by_env_time (0042): without it, a page read and sorted every touch after its
-  // cursor (PJ01).
-  const env = dialect === 'sqlite' ? sql<string>`+env_id` : sql<string>`env_id`;
+  // Both read the environment's touches of the range in (time, id) order from
+  // touches_by_env_time: PostgreSQL's (0042) in each day partition the range keeps, SQLite's
+  // (0043) whose order (env_id, time, rowid) is the page's. Without it, a page read and sorted
+  // every touch after its cursor (PJ01), or (SQLite, with `+env_id` on the time index) every
+  // other environment's touch of the range too.
   let q = db
     .selectFrom('touches')
     .select(JOURNEY_COLUMNS)
-    .where(env, '=', env_id)
+    .where('env_id', '=', env_id)
     .where('time', '>=', after ? Math.max(from_s, after.time) : from_s)
     .where('time', '<', to_s)
     .where('traffic', 'is', null)

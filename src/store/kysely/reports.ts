@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { FxRate } from '../../domain/fx-rates.js';
 import type { ReportQuery } from '../../domain/report.js';
 import type { ViewabilityQuery } from '../../domain/viewability-report.js';
-import type { Dialect } from '../migrations.js';
 import type { ReportsPort } from '../ports/reports.js';
 import type { Database } from '../schema.js';
 import type { FxRateFilter } from '../store.js';
@@ -18,7 +17,6 @@ import { viewabilityCounts } from './viewability-report-queries.js';
 export class KyselyReports implements ReportsPort {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
     private readonly read: Kysely<Database> = db,
   ) {}
 
@@ -27,7 +25,7 @@ export class KyselyReports implements ReportsPort {
   }
 
   viewabilityCounts(q: ViewabilityQuery) {
-    return viewabilityCounts(this.read, this.dialect, q);
+    return viewabilityCounts(this.read, q);
   }
 
   setCampaignCost(
