@@ -36,7 +36,9 @@ describe('the viewability report’s read of impressions (SQLite’s plan)', () 
         );
         const touches = plan.rows.map((r) => r.detail).filter((d) => /^(SEARCH|SCAN) t\b/.test(d));
         expect(touches, `${group_by} ${JSON.stringify(filter)}`).toEqual([
-          expect.stringMatching(/USING INDEX touches_human_by_env_time \(env_id=\? AND time>\? AND time<\?\)/),
+          expect.stringMatching(
+            /USING INDEX touches_human_by_env_time \(env_id=\? AND time>\? AND time<\?\)/,
+          ),
         ]);
       }
     }
