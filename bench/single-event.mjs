@@ -10,7 +10,7 @@
 //
 // Run by run.mjs, or alone after `npm run build`:
 //   node bench/single-event.mjs [--rounds 3] [--duration 5] [--connections 64]
-//                               [--flush-interval 10ms] [--profile]
+//                               [--flush-interval 10ms] [--profile] [--thread-floor]
 // (--profile: pixeltrail runs under `node --cpu-prof`, and the CPU time of its /v1/events
 // requests is broken down by function; figures include the profiler's overhead.)
 import fs from 'node:fs';
@@ -36,6 +36,7 @@ const ROOT = path.dirname(BENCH_DIR);
 export const SINGLE_BARE = 'bare node:http POST';
 export const SINGLE_FLOOR = 'floor: node:http POST + SQLite';
 export const SINGLE_EVENTS = 'pixeltrail POST /v1/events';
+export const SINGLE_THREAD_FLOOR = 'floor, recording on a thread';
 
 const json = { 'content-type': 'application/json' };
 const bearer = { authorization: `Bearer ${WRITE_KEY}` };
@@ -87,7 +88,7 @@ const SNOWPLOW_BODY = JSON.stringify({
 });
 
 /** The targets of a round, in the order each round runs them. */
-function targets(profile, profiled = SINGLE_EVENTS) {
+function targets(profile, profiled = SINGLE_EVENTS, threadFloor = false) {
   const pt = (name, p, headers, body) => ({ name, path: p, headers, body, pixeltrail: true });
   const own = (name, script) => ({
     name,
@@ -99,6 +100,7 @@ function targets(profile, profiled = SINGLE_EVENTS) {
   const list = [
     own(SINGLE_BARE, 'bare-gif-server.mjs'),
     own(SINGLE_FLOOR, 'floor-post-server.mjs'),
+    ...(threadFloor ? [own(SINGLE_THREAD_FLOOR, 'floor-post-thread-server.mjs')] : []),
     pt(SINGLE_EVENTS, '/v1/events', { ...json, ...bearer }, EVENTS_BODY),
     pt('pixeltrail Segment /v1/track', '/v1/track', { ...json, ...basic }, SEGMENT_BODY),
     pt('pixeltrail Snowplow tp2', '/com.snowplowanalytics.snowplow/tp2', json, SNOWPLOW_BODY),
@@ -156,7 +158,7 @@ async function runTarget(target, server, opts) {
  * median run) and each target's ratio to the bare server, the median of per-round ratios.
  */
 export async function singleEventBench(pixeltrail, opts) {
-  const list = targets(opts.profile, opts.profileTarget);
+  const list = targets(opts.profile, opts.profileTarget, opts.threadFloor);
   const runs = new Map(list.map((t) => [t.name, []]));
   for (let round = 1; round <= opts.rounds; round++) {
     opts.log(`one event per request, round ${round} of ${opts.rounds}:`);
@@ -297,6 +299,8 @@ async function main() {
       profile: { type: 'boolean', default: false },
       // With --profile: the pixeltrail target profiled, by the end of its name ('/e', 'tp2').
       'profile-target': { type: 'string', default: SINGLE_EVENTS },
+      // Also the floor with its recording on a worker thread (floor-post-thread-server.mjs).
+      'thread-floor': { type: 'boolean', default: false },
     },
   });
   const log = (m) => process.stderr.write(`${m}\n`);
@@ -315,6 +319,7 @@ async function main() {
     connections: Number(values.connections),
     profile: values.profile,
     profileTarget: values['profile-target'],
+    threadFloor: values['thread-floor'],
   };
   const env = {
     PIXELTRAIL_CONFIG: writeConfig(dir, { flushInterval: values['flush-interval'] }),
