@@ -76,6 +76,11 @@ if (!isMainThread) {
     queue = [];
     thread.postMessage(inFlight.map((q) => q.events));
   };
+  // A failed batch fails the run: the bench reads a dead target's errors, never a hang.
+  thread.on('error', (e) => {
+    process.stderr.write(`floor thread failed: ${e?.stack ?? e}\n`);
+    process.exit(1);
+  });
   thread.on('message', (accepted) => {
     const batch = inFlight;
     inFlight = null;

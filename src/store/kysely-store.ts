@@ -63,7 +63,7 @@ export class KyselyStore implements Store {
     this.maintenance = new KyselyMaintenance(db, dialect, touchWriter, wal);
     this.ingestPart = new KyselyIngest(db, dialect, touchWriter, prepared, direct);
     this.outbox = new KyselyOutbox(db, dialect);
-    this.adminLists = new KyselyAdminLists(readDb);
+    this.adminLists = new KyselyAdminLists(readDb, dialect);
     this.definitions = new KyselyDefinitions(db);
     this.subjects = new KyselySubjects(db, dialect, this.maintenance, readDb);
     this.reports = new KyselyReports(db, readDb);

@@ -40,7 +40,7 @@ const touch = (
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(
-    `the health page's touches on ${kind}`,
+    `an environment's touches on ${kind}`,
     () => {
       let opened: Opened;
       const all: Touch[] = [];
@@ -73,6 +73,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           expect(c.visits, `since ${since_s - T}`).toEqual(expected(true));
         }
       });
+
+      it('ET05 a touch said to be a person’s is read as a person’s: in journeys, in the list', async () => {
+        const { store } = opened;
+        await store.insertTouches([touch('said', 1, T + 10, 'impression', 'human')]);
+        const page = await store.journeyTouches('said', T, T + 100, null, 10);
+        expect(page.touches.map((t) => t.touch_id)).toEqual(['said-1']);
+        const listed = await store.listTouches({ env_id: 'said', limit: 10 });
+        expect(listed.map((l) => [l.touch.touch_id, l.touch.traffic ?? null])).toEqual([
+          ['said-1', null],
+        ]);
+      });
     },
   );
 }
@@ -92,8 +103,6 @@ describe('SQLite’s plans for an environment’s touches in time order', () => 
     );
     return plan.rows.map((r) => r.detail);
   };
-  const ALONG_ENV_TIME =
-    /^SEARCH touches USING INDEX touches_(human_by_env_time|not_human_by_time) \(env_id=\?/;
 
   it('ET02 the journeys’ pages read the environment’s human touches of the range in page order', async () => {
     const db = opened.store.db;
@@ -113,13 +122,30 @@ describe('SQLite’s plans for an environment’s touches in time order', () => 
 
   it('ET03 the debugger’s list reads each part newest first along its own index, under every filter', async () => {
     const db = opened.store.db;
-    for (const filter of [{}, { kind: 'click' as const }, { campaign_id: 'c1' }, { since_s: T }]) {
-      const reads = touchListReads(db, { env_id: 'env', limit: 50, ...filter });
+    const filters = [
+      {},
+      { kind: 'click' as const },
+      { kind: 'impression' as const },
+      { kind: 'visit' as const },
+      { campaign_id: 'c1' },
+      { since_s: T },
+    ];
+    for (const filter of filters) {
+      const reads = touchListReads(db, 'sqlite', { env_id: 'env', limit: 50, ...filter });
       expect(reads).toHaveLength(2);
-      for (const read of reads) {
-        const steps = await touchSteps(read);
-        expect(steps, JSON.stringify(filter)).toEqual([expect.stringMatching(ALONG_ENV_TIME)]);
-      }
+      const plans = await Promise.all(reads.map(touchSteps));
+      expect(plans, JSON.stringify(filter)).toEqual([
+        [
+          expect.stringMatching(
+            /^SEARCH touches USING INDEX touches_human_by_env_time \(env_id=\?/,
+          ),
+        ],
+        [
+          expect.stringMatching(
+            /^SEARCH touches USING INDEX touches_not_human_by_time \(env_id=\?/,
+          ),
+        ],
+      ]);
     }
   });
 

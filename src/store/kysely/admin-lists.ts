@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { Dialect } from '../migrations/define.js';
 import type { AdminListsPort } from '../ports/admin.js';
 import type { Database } from '../schema.js';
 import type { EventFilter, ListFilter, StoreCounts, TouchFilter } from '../store.js';
@@ -9,7 +10,10 @@ import { listTouches } from './touch-list.js';
 
 /** The admin API's and dashboard's lists and counts over Kysely. */
 export class KyselyAdminLists implements AdminListsPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
 
   async listConversions(f: ListFilter) {
     let q = this.db
@@ -133,7 +137,7 @@ export class KyselyAdminLists implements AdminListsPort {
   }
 
   listTouches(f: TouchFilter) {
-    return listTouches(this.db, f);
+    return listTouches(this.db, this.dialect, f);
   }
 
   listEvents(f: EventFilter) {

@@ -92,7 +92,8 @@ export function touchRow(t: Touch): Omit<TouchesTable, 'id'> {
     user_id: t.user_id ?? null,
     ip: t.ip ?? null,
     user_agent: t.user_agent ?? null,
-    traffic: t.traffic ?? null,
+    // A person's touch has none: the reads of people's touches say `traffic is null` (0043).
+    traffic: t.traffic && t.traffic !== 'human' ? t.traffic : null,
     traffic_source: t.traffic_source ? JSON.stringify(t.traffic_source) : null,
   };
 }

@@ -63,11 +63,12 @@ export function journeyPageQuery(
   after: TouchCursor | null,
   limit: number,
 ) {
-  // Both read the environment's touches of the range in (time, id) order from
-  // touches_by_env_time: PostgreSQL's (0042) in each day partition the range keeps, SQLite's
-  // (0043) whose order (env_id, time, rowid) is the page's. Without it, a page read and sorted
-  // every touch after its cursor (PJ01), or (SQLite, with `+env_id` on the time index) every
-  // other environment's touch of the range too.
+  // Both read the environment's touches of the range in (time, id) order: PostgreSQL from
+  // touches_by_env_time (0042) in each day partition the range keeps, SQLite from
+  // touches_human_by_env_time (0043), whose order (env_id, time, rowid) is the page's. That
+  // index is partial: only `traffic is null` below lets SQLite use it. Without them, a page read
+  // and sorted every touch after its cursor (PJ01), or (SQLite, with `+env_id` on the time
+  // index) every other environment's touch of the range too.
   let q = db
     .selectFrom('touches')
     .select(JOURNEY_COLUMNS)

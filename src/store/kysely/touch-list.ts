@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { touchViewOf, viewKey } from '../../domain/viewability.js';
+import type { Dialect } from '../migrations/define.js';
 import type { Database, TouchesTable } from '../schema.js';
 import type { ListedTouch, TouchFilter } from '../store.js';
 import { findViews } from './impression-views.js';
@@ -10,13 +11,15 @@ const newer = (a: { time: unknown; id: unknown }, b: { time: unknown; id: unknow
   Number(b.time) - Number(a.time) || Number(b.id) - Number(a.id);
 
 /**
- * The reads of the newest touches matching a filter, each newest first. Without an impression
- * or click id, human touches and the rest are read apart, each along an index of its own in
- * that order (SQLite: touches_human_by_env_time, 0043, and touches_not_human_by_time, 0032),
- * and the two merged (listTouches): in one query SQLite had no such index and read every
- * touch of the environment to sort them (demo store, 1,000,000 touches: 222 ms a call).
+ * The reads of the newest touches matching a filter, each newest first. On SQLite, without an
+ * impression or click id, human touches and the rest are read apart, each along an index of
+ * its own in that order (touches_human_by_env_time, 0043, and touches_not_human_by_time,
+ * 0032), and the two merged (listTouches): in one query SQLite had no such index and read
+ * every touch of the environment to sort them (demo store, 1,000,000 touches: 222 ms a call).
+ * PostgreSQL reads them in one query along touches_by_env_time (env_id, time, id), in each
+ * day partition; its touches_not_human_by_time has no id to give the list's order.
  */
-export function touchListReads(db: Kysely<Database>, f: TouchFilter) {
+export function touchListReads(db: Kysely<Database>, dialect: Dialect, f: TouchFilter) {
   const newest = () => {
     let q = db
       .selectFrom('touches')
@@ -34,14 +37,18 @@ export function touchListReads(db: Kysely<Database>, f: TouchFilter) {
     if (f.since_s !== undefined) q = q.where('time', '>=', f.since_s);
     return q;
   };
-  if (f.imp_id !== undefined || f.click_id !== undefined) return [newest()];
+  if (dialect !== 'sqlite' || f.imp_id !== undefined || f.click_id !== undefined) return [newest()];
   return [newest().where('traffic', 'is', null), newest().where('traffic', 'is not', null)];
 }
 
 /** The newest touches matching a filter (touchListReads), impressions with their viewability. */
-export async function listTouches(db: Kysely<Database>, f: TouchFilter): Promise<ListedTouch[]> {
+export async function listTouches(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  f: TouchFilter,
+): Promise<ListedTouch[]> {
   const rows: Selectable<TouchesTable>[] = [];
-  for (const read of touchListReads(db, f)) rows.push(...(await read.execute()));
+  for (const read of touchListReads(db, dialect, f)) rows.push(...(await read.execute()));
   rows.sort(newer).splice(f.limit);
   const refs = rows
     .filter((r) => r.kind === 'impression')

@@ -61,12 +61,13 @@ function conversionKey(q: ViewabilityQuery, r: CreditRow, placement: string | nu
 
 /**
  * The served, measurable and viewable impressions of the range, by the report's group: one
- * scan of the environment's impression touches of the range, with their viewability rows,
- * along touches_by_env_time (PostgreSQL: in the range's day partitions). SQLite's (0043) keeps
- * it to the environment: before it, the (env_id, touch_id) index read every touch of the
- * environment in id order, random against the time order they are stored in (demo store,
- * 1,000,000 touches: 2.9-3.4 s, VRP01), and `+env_id` on the time index read every other
- * environment's touches of the range too.
+ * scan of the environment's human impression touches of the range, with their viewability
+ * rows: PostgreSQL along touches_by_env_time in the range's day partitions, SQLite along
+ * touches_human_by_env_time (0043), a partial index that `traffic is null` below lets it use.
+ * Before it, SQLite's (env_id, touch_id) index read every touch of the environment in id
+ * order, random against the time order they are stored in (demo store, 1,000,000 touches:
+ * 2.9-3.4 s, VRP01), and `+env_id` on the time index read every other environment's touches
+ * of the range too.
  */
 export function servedImpressions(q: ViewabilityQuery) {
   const k = touchKey(q);

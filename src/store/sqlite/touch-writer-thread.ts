@@ -75,7 +75,7 @@ function pushRow(out: unknown[], r: Touch): void {
     r.user_id ?? null,
     r.ip ?? null,
     r.user_agent ?? null,
-    r.traffic ?? null,
+    r.traffic && r.traffic !== 'human' ? r.traffic : null,
     r.traffic_source ? JSON.stringify(r.traffic_source) : null,
   );
 }
