@@ -22,46 +22,18 @@
 // Run as its own process by single-event.mjs after `npm run build`; listens on 127.0.0.1 and
 // prints `listening <port>` once ready.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { floorDatabase, floorRecorder } from './floor-record.mjs';
+import { answerEvents, eventsServer } from './floor-post-http.mjs';
+import { floorDatabase, serverEventRecorder } from './floor-record.mjs';
 import { DEST_ID, ENV_ID } from './pixeltrail-server.mjs';
-
-// What pixeltrail's stored event JSON carries beside the event itself (no consent signal).
-const STORED_EXTRAS = {
-  consent: { ads: null, analytics: null, signals: [] },
-  warnings: [],
-  verified: 'write_key',
-};
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pixeltrail-floor-post-'));
 const db = await floorDatabase(dir);
 db.pragma('wal_autocheckpoint = 1000');
-const store = floorRecorder(db, ENV_ID, DEST_ID);
 
 /** Stores one event; false when its dedup key was already claimed (a duplicate). */
-function record(e, nowMs) {
-  const data = JSON.stringify({
-    env_id: ENV_ID,
-    ...e,
-    event_time: Math.floor(nowMs / 1000),
-    source: 'server',
-    ...STORED_EXTRAS,
-  });
-  const props = e.properties;
-  return store(
-    {
-      name: e.event_name,
-      id: e.event_id,
-      ip: e.user?.ip ?? null,
-      value: props?.value ?? null,
-      currency: props?.currency ?? null,
-      data,
-    },
-    nowMs,
-  );
-}
+const record = serverEventRecorder(db, ENV_ID, DEST_ID);
 
 /** Requests waiting for the next commit: each its response and its parsed events. */
 let queue = [];
@@ -78,46 +50,12 @@ function flush() {
   const batch = queue;
   queue = [];
   commit(batch, Date.now());
-  for (const q of batch) {
-    const answer = JSON.stringify({
-      accepted: q.accepted,
-      duplicates: q.events.length - q.accepted,
-      errors: [],
-    });
-    q.res.writeHead(200, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(Buffer.byteLength(answer)),
-    });
-    q.res.end(answer);
-  }
+  for (const q of batch) answerEvents(q.res, q.accepted, q.events.length);
 }
 
-const server = http.createServer((req, res) => {
-  // Like bare-gif-server.mjs, anything but a POST (the bench's /healthz) gets a plain 200.
-  if (req.method !== 'POST') {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('ok');
-    return;
-  }
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    let events;
-    try {
-      ({ events } = JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      if (!Array.isArray(events)) throw new TypeError('events is not a list');
-    } catch {
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end('{"error":"invalid_json"}');
-      return;
-    }
-    if (queue.length === 0) setImmediate(flush);
-    queue.push({ res, events, accepted: 0 });
-  });
-});
-
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
+eventsServer((res, events) => {
+  if (queue.length === 0) setImmediate(flush);
+  queue.push({ res, events, accepted: 0 });
 });
 
 process.on('SIGTERM', () => {

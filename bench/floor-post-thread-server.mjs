@@ -8,21 +8,14 @@
 // Run as its own process by single-event.mjs after `npm run build`; listens on 127.0.0.1 and
 // prints `listening <port>` once ready.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { floorDatabase, floorRecorder } from './floor-record.mjs';
+import { answerEvents, eventsServer } from './floor-post-http.mjs';
+import { floorDatabase, serverEventRecorder } from './floor-record.mjs';
 import { DEST_ID, ENV_ID } from './pixeltrail-server.mjs';
-
-// What pixeltrail's stored event JSON carries beside the event itself (no consent signal).
-const STORED_EXTRAS = {
-  consent: { ads: null, analytics: null, signals: [] },
-  warnings: [],
-  verified: 'write_key',
-};
 
 if (!isMainThread) {
   const db = new Database(workerData.file);
@@ -30,28 +23,7 @@ if (!isMainThread) {
   db.pragma('synchronous = NORMAL');
   db.pragma('secure_delete = ON');
   db.pragma('wal_autocheckpoint = 1000');
-  const store = floorRecorder(db, ENV_ID, DEST_ID);
-  const record = (e, nowMs) => {
-    const data = JSON.stringify({
-      env_id: ENV_ID,
-      ...e,
-      event_time: Math.floor(nowMs / 1000),
-      source: 'server',
-      ...STORED_EXTRAS,
-    });
-    const props = e.properties;
-    return store(
-      {
-        name: e.event_name,
-        id: e.event_id,
-        ip: e.user?.ip ?? null,
-        value: props?.value ?? null,
-        currency: props?.currency ?? null,
-        data,
-      },
-      nowMs,
-    );
-  };
+  const record = serverEventRecorder(db, ENV_ID, DEST_ID);
   // A batch: each request's events; the answer: each request's accepted count.
   const commit = db.transaction((batch, nowMs) =>
     batch.map((events) => {
@@ -84,44 +56,12 @@ if (!isMainThread) {
   thread.on('message', (accepted) => {
     const batch = inFlight;
     inFlight = null;
-    batch.forEach((q, i) => {
-      const answer = JSON.stringify({
-        accepted: accepted[i],
-        duplicates: q.events.length - accepted[i],
-        errors: [],
-      });
-      q.res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': String(Buffer.byteLength(answer)),
-      });
-      q.res.end(answer);
-    });
+    batch.forEach((q, i) => answerEvents(q.res, accepted[i], q.events.length));
     if (queue.length > 0) setImmediate(flush);
   });
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'POST') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-      return;
-    }
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      let events;
-      try {
-        ({ events } = JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        if (!Array.isArray(events)) throw new TypeError('events is not a list');
-      } catch {
-        res.writeHead(400, { 'content-type': 'application/json' });
-        res.end('{"error":"invalid_json"}');
-        return;
-      }
-      if (queue.length === 0 && !inFlight) setImmediate(flush);
-      queue.push({ res, events });
-    });
-  });
-  server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-    process.stdout.write(`listening ${server.address().port}\n`);
+  eventsServer((res, events) => {
+    if (queue.length === 0 && !inFlight) setImmediate(flush);
+    queue.push({ res, events });
   });
   process.on('SIGTERM', () => {
     void thread.terminate().then(() => {

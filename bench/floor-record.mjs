@@ -112,3 +112,40 @@ export function floorRecorder(db, env_id, dest_id) {
     return true;
   };
 }
+
+// What pixeltrail's stored event JSON carries beside the event itself (no consent signal).
+const STORED_EXTRAS = {
+  consent: { ads: null, analytics: null, signals: [] },
+  warnings: [],
+  verified: 'write_key',
+};
+
+/**
+ * floorRecorder for an events API body's event (`event_name`, `event_id`, `user.ip`,
+ * `properties.value` and `.currency`), its row's data the event as pixeltrail keeps it:
+ * `record(e, nowMs)`, false for a duplicate. Shared by the single-event floors.
+ */
+export function serverEventRecorder(db, env_id, dest_id) {
+  const store = floorRecorder(db, env_id, dest_id);
+  return (e, nowMs) => {
+    const data = JSON.stringify({
+      env_id,
+      ...e,
+      event_time: Math.floor(nowMs / 1000),
+      source: 'server',
+      ...STORED_EXTRAS,
+    });
+    const props = e.properties;
+    return store(
+      {
+        name: e.event_name,
+        id: e.event_id,
+        ip: e.user?.ip ?? null,
+        value: props?.value ?? null,
+        currency: props?.currency ?? null,
+        data,
+      },
+      nowMs,
+    );
+  };
+}

@@ -5,6 +5,7 @@ import { touchKindCounts } from '../../src/store/kysely/debug-queries.js';
 import { journeyPageQuery } from '../../src/store/kysely/journeys.js';
 import { touchListReads } from '../../src/store/kysely/touch-list.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+import { numberedTouch } from '../helpers/touch.js';
 
 // An environment's touches in time order (issue 22, twentieth round): SQLite reads the human
 // ones along touches_human_by_env_time (0043) and the rest along touches_not_human_by_time
@@ -15,28 +16,7 @@ const hasPostgres = await postgresAvailable();
 type Opened = Awaited<ReturnType<(typeof STORE_KINDS)[string]>>;
 
 const T = 1_800_000_000;
-const touch = (
-  env_id: string,
-  n: number,
-  time: number,
-  kind: Touch['kind'],
-  traffic?: Touch['traffic'],
-) =>
-  ({
-    env_id,
-    kind,
-    touch_id: `${env_id}-${n}`,
-    dest_id: 'dsp1',
-    campaign_id: 'c1',
-    creative_id: null,
-    placement_id: null,
-    time,
-    anonymous_id: `a-${n % 5}`,
-    user_id: null,
-    ip: null,
-    user_agent: null,
-    ...(traffic ? { traffic } : {}),
-  }) as Touch;
+const touch = numberedTouch;
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(
@@ -127,7 +107,7 @@ describe('SQLite’s plans for an environment’s touches in time order', () => 
       { kind: 'click' as const },
       { kind: 'impression' as const },
       { kind: 'visit' as const },
-      { campaign_id: 'c1' },
+      { campaign_id: 'odd' },
       { since_s: T },
     ];
     for (const filter of filters) {

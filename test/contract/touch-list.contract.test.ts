@@ -1,33 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Touch } from '../../src/domain/event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+import { numberedTouch } from '../helpers/touch.js';
 
 const hasPostgres = await postgresAvailable();
 type Opened = Awaited<ReturnType<(typeof STORE_KINDS)[string]>>;
 
 const T = 1_800_000_000;
-const touch = (
-  env_id: string,
-  n: number,
-  time: number,
-  kind: Touch['kind'] = 'impression',
-  traffic?: Touch['traffic'],
-) =>
-  ({
-    env_id,
-    kind,
-    touch_id: `${env_id}-${n}`,
-    dest_id: 'dsp1',
-    campaign_id: n % 2 === 0 ? 'even' : 'odd',
-    creative_id: null,
-    placement_id: null,
-    time,
-    anonymous_id: `a-${n % 7}`,
-    user_id: null,
-    ip: null,
-    user_agent: null,
-    ...(traffic ? { traffic } : {}),
-  }) as Touch;
+const touch = numberedTouch;
 
 // The debugger's list of touches: the newest of an environment, optionally by kind, campaign,
 // time or a touch id. Three environments' touches are interleaved in time; one stopped long ago.

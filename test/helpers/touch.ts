@@ -20,3 +20,32 @@ export function touchMaker(
     ...over,
   });
 }
+
+/**
+ * Touch number `n` of an environment at `time` (id `<env_id>-<n>`), one of seven browsers,
+ * campaign `even` or `odd` by its number: the touches the store's time-ordered reads are
+ * checked on (the debugger's list, journeys, the health page).
+ */
+export function numberedTouch(
+  env_id: string,
+  n: number,
+  time: number,
+  kind: Touch['kind'] = 'impression',
+  traffic?: Touch['traffic'],
+): Touch {
+  return {
+    env_id,
+    kind,
+    touch_id: `${env_id}-${n}`,
+    dest_id: 'dsp1',
+    campaign_id: n % 2 === 0 ? 'even' : 'odd',
+    creative_id: null,
+    placement_id: null,
+    time,
+    anonymous_id: `a-${n % 7}`,
+    user_id: null,
+    ip: null,
+    user_agent: null,
+    ...(traffic ? { traffic } : {}),
+  };
+}
