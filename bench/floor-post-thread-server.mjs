@@ -56,7 +56,7 @@ if (!isMainThread) {
   thread.on('message', (accepted) => {
     const batch = inFlight;
     inFlight = null;
-    batch.forEach((q, i) => answerEvents(q.res, accepted[i], q.events.length));
+    for (const [i, q] of batch.entries()) answerEvents(q.res, accepted[i], q.events.length);
     if (queue.length > 0) setImmediate(flush);
   });
   eventsServer((res, events) => {
