@@ -1,5 +1,5 @@
 import { MAX_PROBABILISTIC_PATH_TOUCHES } from '../../domain/conversion-path.js';
-import type { Touch } from '../../domain/event.js';
+import type { Touch, Traffic } from '../../domain/event.js';
 import type { ConversionsTable, EventsTable, OutboxTable, TouchesTable } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 
@@ -77,6 +77,14 @@ export const TOUCH_WRITE_COLUMNS = [
   'traffic_source',
 ] as const satisfies ReadonlyArray<keyof TouchesTable & keyof Touch>;
 
+/**
+ * The `traffic` column of a touch or an event: a person's has none ('human' or absent), so the
+ * reads of people's rows say `traffic is null`, along their partial indexes (0032, 0043).
+ */
+export function storedTraffic(traffic: Traffic | undefined): Traffic | null {
+  return traffic && traffic !== 'human' ? traffic : null;
+}
+
 /** A touch as a row: its traffic source as JSON text. */
 export function touchRow(t: Touch): Omit<TouchesTable, 'id'> {
   return {
@@ -92,8 +100,7 @@ export function touchRow(t: Touch): Omit<TouchesTable, 'id'> {
     user_id: t.user_id ?? null,
     ip: t.ip ?? null,
     user_agent: t.user_agent ?? null,
-    // A person's touch has none: the reads of people's touches say `traffic is null` (0043).
-    traffic: t.traffic && t.traffic !== 'human' ? t.traffic : null,
+    traffic: storedTraffic(t.traffic),
     traffic_source: t.traffic_source ? JSON.stringify(t.traffic_source) : null,
   };
 }

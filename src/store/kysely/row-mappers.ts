@@ -18,7 +18,7 @@ import type {
   OutboxStatus,
   StoredEvent,
 } from '../store.js';
-import { type OUTBOX_RECORD_COLUMNS, TOUCH_COLUMNS } from './ingest-columns.js';
+import { type OUTBOX_RECORD_COLUMNS, storedTraffic, TOUCH_COLUMNS } from './ingest-columns.js';
 
 // PostgreSQL returns bigint as string; SQLite as number. Both come out as number.
 const num = (v: unknown): number => Number(v);
@@ -95,7 +95,7 @@ export function eventToRow(
     currency: e.properties.currency ?? null,
     data: JSON.stringify(e),
     duplicate_count: 0,
-    traffic: e.traffic && e.traffic !== 'human' ? e.traffic : null,
+    traffic: storedTraffic(e.traffic),
     // A later copy merged in never changes it: the first copy's test code stays (dedup.ts).
     is_test: e.test_code ? 1 : 0,
   };
@@ -120,7 +120,7 @@ export function eventValues(pk: string, e: TrackedEvent, received_at_ms: number)
     e.properties.currency ?? null,
     JSON.stringify(e),
     0,
-    e.traffic && e.traffic !== 'human' ? e.traffic : null,
+    storedTraffic(e.traffic),
     e.test_code ? 1 : 0,
   ];
 }

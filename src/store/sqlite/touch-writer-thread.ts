@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Touch } from '../../domain/event.js';
 import type { ImpressionView } from '../../domain/viewability.js';
 import { SQLITE_VIEW_UPSERT, viewValues } from '../kysely/impression-views.js';
-import { TOUCH_WRITE_COLUMNS } from '../kysely/ingest-columns.js';
+import { storedTraffic, TOUCH_WRITE_COLUMNS } from '../kysely/ingest-columns.js';
 
 /**
  * The thread's code, plain JavaScript so it runs the same from the sources (tests) and
@@ -75,7 +75,7 @@ function pushRow(out: unknown[], r: Touch): void {
     r.user_id ?? null,
     r.ip ?? null,
     r.user_agent ?? null,
-    r.traffic && r.traffic !== 'human' ? r.traffic : null,
+    storedTraffic(r.traffic),
     r.traffic_source ? JSON.stringify(r.traffic_source) : null,
   );
 }
