@@ -54,9 +54,14 @@ function memoryStore(paths: ConversionPathRecord[], touches: Touch[], pageSize =
   const sorted = touches
     .map((t, id) => ({ t, id }))
     .sort((a, b) => a.t.time - b.t.time || a.id - b.id);
-  const store: Pick<Store, 'listConversionPaths' | 'estimateJourneyTouches' | 'journeyTouches'> = {
-    listConversionPaths: async (_env, from, to) =>
-      paths.filter((p) => p.event_time >= from && p.event_time < to),
+  const store: Pick<Store, 'pathTouchIds' | 'estimateJourneyTouches' | 'journeyTouches'> = {
+    pathTouchIds: async (_env, from, to) => [
+      ...new Set(
+        paths
+          .filter((p) => p.event_time >= from && p.event_time < to)
+          .flatMap((p) => p.touches.map((t) => t.touch_id)),
+      ),
+    ],
     estimateJourneyTouches: async (_env, from, to) =>
       sorted.filter(({ t }) => t.time >= from && t.time < to).length,
     journeyTouches: async (_env, from, to, after: TouchCursor | null, limit) => {

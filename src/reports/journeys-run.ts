@@ -38,7 +38,7 @@ export interface NonConvertingRead {
  * keyed by `channelOf` (the report's rows) as it is read.
  */
 export async function nonConvertingPaths(
-  store: Pick<Store, 'listConversionPaths' | 'estimateJourneyTouches' | 'journeyTouches'>,
+  store: Pick<Store, 'pathTouchIds' | 'estimateJourneyTouches' | 'journeyTouches'>,
   env_id: string,
   paths: readonly ConversionPathRecord[],
   from_s: number,
@@ -48,9 +48,9 @@ export async function nonConvertingPaths(
 ): Promise<NonConvertingRead> {
   const lookback = paths.reduce((m, p) => Math.max(m, p.lookback_s), 0);
   if (lookback === 0) return { journeys: [], count: 0, touches: 0, sample: 1 };
-  const later = await store.listConversionPaths(env_id, to_s, to_s + lookback);
-  const converted = new Set<string>();
-  for (const p of [...paths, ...later]) for (const t of p.touches) converted.add(t.touch_id);
+  // Of the later paths only their touch ids are needed: the store reads them, not the paths.
+  const converted = new Set<string>(await store.pathTouchIds(env_id, to_s, to_s + lookback));
+  for (const p of paths) for (const t of p.touches) converted.add(t.touch_id);
   // Each page is added as it comes, so the work runs between the reads, never in one go; the
   // next page is asked for first, so the store reads it (on its own thread, or the database
   // server) while this one is added, instead of one waiting for the other. The query only

@@ -187,6 +187,7 @@ export class KyselyStore implements Store {
   // KyselyConversionPaths
   readonly listConversionPaths: Store['listConversionPaths'] = (...a) =>
     this.paths.listConversionPaths(...a);
+  readonly pathTouchIds: Store['pathTouchIds'] = (...a) => this.paths.pathTouchIds(...a);
   readonly getConversionPath: Store['getConversionPath'] = (...a) =>
     this.paths.getConversionPath(...a);
   readonly conversionEvents: Store['conversionEvents'] = (...a) =>

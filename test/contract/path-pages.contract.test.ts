@@ -140,6 +140,24 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           expect(read.map((p) => p.conversion_id)).toEqual(frac.map((p) => p.conversion_id));
         },
       );
+
+      it("CP05 the touch ids of the range's paths, each once: none of another range or environment", async () => {
+        const { store } = opened;
+        const touches = (...ids: string[]) =>
+          JSON.stringify(ids.map((touch_id, i) => ({ kind: 'click', touch_id, time: T - i })));
+        await insertPaths([
+          { ...path('t1', T), env_id: 'env5', touches: touches('a', 'b') },
+          // Shared with t1, and a touch id of any text.
+          { ...path('t2', T + 9), env_id: 'env5', touches: touches('b', 'c \u00e9 "q" \\') },
+          { ...path('t3', T + 5), env_id: 'env5', touches: '[]' },
+          { ...path('before', T - 1), env_id: 'env5', touches: touches('old') },
+          { ...path('at-the-end', T + 10), env_id: 'env5', touches: touches('late') },
+          { ...path('other', T), env_id: 'env6', touches: touches('theirs') },
+        ]);
+        const ids = await store.pathTouchIds('env5', T, T + 10);
+        expect([...ids].sort()).toEqual(['a', 'b', 'c \u00e9 "q" \\']);
+        expect(await store.pathTouchIds('env5', T + 20, T + 30)).toEqual([]);
+      });
     },
   );
 }

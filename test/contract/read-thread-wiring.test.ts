@@ -42,6 +42,7 @@ const READS: Array<[string, (s: KyselyStore) => Promise<unknown>]> = [
   ['unverifiedCounts', (s) => s.unverifiedCounts('env_t', 0)],
   ['listPostbacks', (s) => s.listPostbacks({ env_id: 'env_t', limit: 10 })],
   ['listConversionPaths', (s) => s.listConversionPaths('env_t', 0, 2e9)],
+  ['pathTouchIds', (s) => s.pathTouchIds('env_t', 0, 2e9)],
   ['getConversionPath', (s) => s.getConversionPath('env_t', 'c1')],
   ['conversionEvents', (s) => s.conversionEvents('env_t', 0, 2e9, null, 10)],
   ['countConversionEvents', (s) => s.countConversionEvents('env_t', 0, 2e9)],

@@ -21,6 +21,11 @@ export interface ConversionPathsPort {
     from_s: number,
     to_s: number,
   ): Promise<ConversionPathRecord[]>;
+  /**
+   * The touch ids on the conversion paths of [from_s, to_s), each once, in no order: what a
+   * report needs of the paths after its range (journeys-run.ts), without reading them whole.
+   */
+  pathTouchIds(env_id: string, from_s: number, to_s: number): Promise<string[]>;
   getConversionPath(env_id: string, conversion_id: string): Promise<ConversionPathRecord | null>;
   /**
    * Stored conversion events in [from_s, to_s), one per conversion id, after `after`
