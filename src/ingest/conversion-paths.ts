@@ -8,7 +8,7 @@ import type { DestinationConfig } from '../domain/config-types.js';
 import { conversionPathTouches, type PathRules } from '../domain/conversion-path.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { ConversionPathRecord, IngestTx } from '../store/store.js';
-import { personLookup } from './person-lookup.js';
+import { personLookup, strongKeys } from './person-lookup.js';
 
 /** Lookback of a path when an environment has no destination to take windows from. */
 const DEFAULT_LOOKBACK_S = 7 * 86_400;
@@ -129,10 +129,17 @@ export async function rebuildPaths(
   items: readonly PathToRebuild[],
   nowMs: number,
 ): Promise<ConversionPathRecord[]> {
+  // The page's links in one read where statements are set-wise: nothing here writes links.
+  const linked = tx.setWise
+    ? await tx.setWise.findLinkedAnonymousIdsMany(
+        items.map((it) => ({ env_id: it.e.env_id, keys: strongKeys(it.e) })),
+      )
+    : [];
   const people = [];
-  for (const it of items) {
+  for (const [i, it] of items.entries()) {
     const since = it.e.event_time - it.rules.lookback_s;
-    people.push({ it, ...(await personLookup(tx, it.e, since, ipSince(it.e, it.rules))) });
+    const who = await personLookup(tx, it.e, since, ipSince(it.e, it.rules), linked[i]);
+    people.push({ it, ...who });
   }
   const lookups = people.map((p) => p.lookup);
   let touches: Touch[][] = [];

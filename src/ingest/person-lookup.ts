@@ -24,17 +24,19 @@ export function anonymousIds(e: TrackedEvent): string[] {
 }
 
 /**
- * The event's person (with the browser ids linked to its strong keys, read now) and the
- * lookup of the touches that may be theirs since `since` (Unix s), by IP address since
- * `ipSince` (default `since`; see TouchLookup.ip_since).
+ * The event's person (with the browser ids linked to its strong keys, read now unless
+ * `linked` gives them, read for many events at once) and the lookup of the touches that may
+ * be theirs since `since` (Unix s), by IP address since `ipSince` (default `since`; see
+ * TouchLookup.ip_since).
  */
 export async function personLookup(
   tx: IngestTx,
   e: TrackedEvent,
   since: number,
   ipSince?: number,
+  linkedRead?: LinkedAnonymousId[],
 ): Promise<{ who: ConversionIdentity; lookup: TouchLookup }> {
-  const linked = await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e));
+  const linked = linkedRead ?? (await tx.findLinkedAnonymousIds(e.env_id, strongKeys(e)));
   const lookup: TouchLookup = {
     env_id: e.env_id,
     user_id: e.user.user_id,

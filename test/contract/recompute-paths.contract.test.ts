@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseConfig } from '../../src/config/config-parse.js';
-import type { Touch } from '../../src/domain/event.js';
+import type { Touch, TrackedEvent } from '../../src/domain/event.js';
 import { protectIp } from '../../src/domain/ip-privacy.js';
+import { processBatch } from '../../src/ingest/ingest-pipeline.js';
 import { recomputePaths } from '../../src/reports/recompute-paths.js';
 import { seedDemo, seededRandom, USER_AGENTS } from '../../src/seed/demo-seed.js';
 import { newId } from '../../src/server.js';
-import type { ConversionPathRecord, IngestTx } from '../../src/store/store.js';
+import type { ConversionPathRecord, IngestTx, Store } from '../../src/store/store.js';
 import { tempDir, testConfig } from '../helpers/pixeltrail.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
@@ -15,6 +17,43 @@ import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
 
 const NOW_MS = Date.parse('2026-11-29T12:00:00Z');
 const hasPostgres = await postgresAvailable();
+
+type StoredPath = Omit<ConversionPathRecord, 'created_at_ms'>;
+
+/** The stored path of every conversion of [from, to), by conversion id. */
+async function storedPaths(store: Store, env_id: string, from: number, to: number) {
+  const out = new Map<string, StoredPath>();
+  for (const { conversion_id } of await store.conversionEvents(env_id, from, to, null, 1000)) {
+    const p = await store.getConversionPath(env_id, conversion_id);
+    if (!p) throw new Error(`no path for ${conversion_id}`);
+    const { created_at_ms: _, ...rest } = p;
+    out.set(conversion_id, rest);
+  }
+  return out;
+}
+
+/** Every path emptied, so that a recompute writing nothing cannot pass. */
+async function wipe(store: Store, paths: Map<string, StoredPath>) {
+  for (const p of paths.values())
+    await store.ingest((tx) => tx.putConversionPath({ ...p, touches: [], created_at_ms: 0 }));
+}
+
+/** `store` with each ingest transaction's `tx` seen through `view`. */
+function txSeen(store: Store, view: (tx: IngestTx) => IngestTx): Store {
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key !== 'ingest') return Reflect.get(target, key, receiver);
+      return <T>(fn: (tx: IngestTx) => Promise<T>) => target.ingest((tx) => fn(view(tx)));
+    },
+  });
+}
+
+/** `store` read one lookup at a time: PostgreSQL's set-wise reads hidden. */
+const oneByOne = (store: Store) =>
+  txSeen(
+    store,
+    (tx) => new Proxy(tx, { get: (t, k) => (k === 'setWise' ? undefined : Reflect.get(t, k)) }),
+  );
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`attribution recompute (${kind})`, () => {
@@ -66,22 +105,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
       const from = NOW_MS / 1000 - 31 * 86_400;
       const to = NOW_MS / 1000 + 86_400;
-      const paths = async () => {
-        const out = new Map<string, Omit<ConversionPathRecord, 'created_at_ms'>>();
-        for (const { conversion_id } of await store.conversionEvents(
-          env.id,
-          from,
-          to,
-          null,
-          1000,
-        )) {
-          const p = await store.getConversionPath(env.id, conversion_id);
-          if (!p) throw new Error(`no path for ${conversion_id}`);
-          const { created_at_ms: _, ...rest } = p;
-          out.set(conversion_id, rest);
-        }
-        return out;
-      };
+      const paths = () => storedPaths(store, env.id, from, to);
       const before = await paths();
       expect(before.size).toBe(450);
       // Most buyers have touches of their own in their path.
@@ -94,31 +118,140 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       ).length;
       expect(byIp).toBeGreaterThan(0);
 
-      // Every path emptied first, so that a recompute writing nothing cannot pass.
-      const wipe = async () => {
-        for (const p of before.values())
-          await store.ingest((tx) => tx.putConversionPath({ ...p, touches: [], created_at_ms: 0 }));
-      };
-      await wipe();
+      await wipe(store, before);
       expect(await recomputePaths(store, env, from, to, () => NOW_MS + 1)).toBe(450);
       expect(await paths()).toEqual(before);
       // And read one lookup at a time (PostgreSQL's set-wise read hidden): the same paths.
-      await wipe();
-      const oneByOne = new Proxy(store, {
-        get(target, key, receiver) {
-          if (key !== 'ingest') return Reflect.get(target, key, receiver);
-          return <T>(fn: (tx: IngestTx) => Promise<T>) =>
-            target.ingest((tx) =>
-              fn(
-                new Proxy(tx, {
-                  get: (t, k) => (k === 'setWise' ? undefined : Reflect.get(t, k)),
-                }),
-              ),
-            );
-        },
-      });
-      expect(await recomputePaths(oneByOne, env, from, to, () => NOW_MS + 1)).toBe(450);
+      await wipe(store, before);
+      expect(await recomputePaths(oneByOne(store), env, from, to, () => NOW_MS + 1)).toBe(450);
       expect(await paths()).toEqual(before);
+    });
+
+    it('RC08 paths found through linked ids (user id, e-mail, both) are rebuilt as stored, the links read once a page where reads are set-wise', async () => {
+      const open = STORE_KINDS[kind];
+      if (!open) throw new Error(`no ${kind} store`);
+      const { store, dispose } = await open();
+      onTestFinished(dispose);
+      const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), {
+        data_dir: tempDir(),
+      });
+      const env = config.environments[0];
+      if (!env) throw new Error('no environment');
+      const nowS = NOW_MS / 1000;
+      // 300 people (two recompute pages): a click under their browser id, then a page view
+      // that joins the browser to their user id, their e-mail or both, then a Purchase that
+      // carries only those. Every fifth also clicked from a second browser, joined by e-mail.
+      const PEOPLE = 300;
+      const keysOf = (p: number) => ({
+        ...(p % 3 !== 2 ? { user_id: `lk-u${p}` } : {}),
+        ...(p % 3 !== 0
+          ? { email_sha256: createHash('sha256').update(`p${p}@x`).digest('hex') }
+          : {}),
+      });
+      const browsers = (p: number) => (p % 5 === 0 ? [`lk-a${p}`, `lk-b${p}`] : [`lk-a${p}`]);
+      const event = (name: string, id: string, time: number, user: TrackedEvent['user']) =>
+        ({
+          env_id: env.id,
+          event_name: name,
+          event_id: id,
+          event_time: time,
+          source: 'server',
+          user,
+          properties: name === 'Purchase' ? { value: 10, currency: 'EUR' } : {},
+          consent: { ads: true, analytics: true },
+          warnings: [],
+        }) as TrackedEvent;
+      const touches: Touch[] = [];
+      const views: TrackedEvent[] = [];
+      const purchases: TrackedEvent[] = [];
+      for (let p = 0; p < PEOPLE; p++) {
+        for (const anon of browsers(p)) {
+          touches.push({
+            env_id: env.id,
+            kind: 'click',
+            touch_id: `lk-clk-${anon}`,
+            dest_id: 'dsp1',
+            campaign_id: 'linked',
+            creative_id: null,
+            placement_id: null,
+            time: nowS - 5 * 86_400 + p,
+            anonymous_id: anon,
+            user_id: null,
+            ip: null,
+            user_agent: null,
+          });
+          const keys = anon.startsWith('lk-b')
+            ? { email_sha256: keysOf(p).email_sha256 }
+            : keysOf(p);
+          views.push(
+            event('PageView', `lk-view-${anon}`, nowS - 4 * 86_400 + p, {
+              anonymous_id: anon,
+              ...keys,
+            }),
+          );
+        }
+        purchases.push(event('Purchase', `lk-ord-${p}`, nowS - 86_400 + p, keysOf(p)));
+      }
+      await store.insertTouches(touches);
+      const ctx = {
+        environment: (id: string) => (id === env.id ? env : undefined),
+        nowMs: NOW_MS,
+        newId,
+      };
+      await store.ingest((tx) => processBatch(tx, views, ctx));
+      await store.ingest((tx) => processBatch(tx, purchases, ctx));
+
+      const from = nowS - 2 * 86_400;
+      const to = nowS + 86_400;
+      const before = await storedPaths(store, env.id, from, to);
+      expect(before.size).toBe(PEOPLE);
+      const found = (prefix: string) =>
+        [...before.values()].filter((p) => p.touches.some((t) => t.touch_id.startsWith(prefix)))
+          .length;
+      // Every buyer's click through a linked browser, and the second browsers' (joined by an
+      // e-mail: those with none are not found).
+      expect(found('lk-clk-lk-a')).toBe(PEOPLE);
+      expect(found('lk-clk-lk-b')).toBe(
+        Array.from({ length: PEOPLE }, (_, p) => p).filter((p) => p % 5 === 0 && p % 3 !== 0)
+          .length,
+      );
+
+      // Rebuilt with the reads counted: one event's links at a time, or many at once.
+      let one = 0;
+      let many = 0;
+      const counted = txSeen(store, (tx) => {
+        const set = tx.setWise;
+        return new Proxy(tx, {
+          get(t, k) {
+            if (k === 'findLinkedAnonymousIds')
+              return (...a: Parameters<IngestTx['findLinkedAnonymousIds']>) => {
+                one++;
+                return t.findLinkedAnonymousIds(...a);
+              };
+            if (k === 'setWise' && set)
+              return new Proxy(set, {
+                get(w, m) {
+                  if (m !== 'findLinkedAnonymousIdsMany') return Reflect.get(w, m);
+                  return (...a: Parameters<typeof w.findLinkedAnonymousIdsMany>) => {
+                    many++;
+                    return w.findLinkedAnonymousIdsMany(...a);
+                  };
+                },
+              });
+            return Reflect.get(t, k);
+          },
+        });
+      });
+      await wipe(store, before);
+      expect(await recomputePaths(counted, env, from, to, () => NOW_MS + 1)).toBe(PEOPLE);
+      expect(await storedPaths(store, env.id, from, to)).toEqual(before);
+      // PostgreSQL: a read a page (two) instead of one a Purchase; SQLite reads each in process.
+      expect({ one, many }).toEqual(
+        kind === 'postgres' ? { one: 0, many: 2 } : { one: PEOPLE, many: 0 },
+      );
+      await wipe(store, before);
+      expect(await recomputePaths(oneByOne(store), env, from, to, () => NOW_MS + 1)).toBe(PEOPLE);
+      expect(await storedPaths(store, env.id, from, to)).toEqual(before);
     });
   });
 }

@@ -121,6 +121,7 @@ function counted(set: SetWiseIngest) {
       return found;
     },
     recordConversions: (rows) => set.recordConversions(rows),
+    findLinkedAnonymousIdsMany: (asked) => set.findLinkedAnonymousIdsMany(asked),
   };
   return { wrapped, reads };
 }

@@ -40,6 +40,17 @@ export interface SetWiseIngest {
   ): Promise<Array<{ touches: Touch[]; own: boolean }>>;
   /** recordConversion for each conversion. */
   recordConversions(rows: readonly ConversionRows[]): Promise<void>;
+  /**
+   * findLinkedAnonymousIds for each read, answered in the same order. Only where no write of
+   * the transaction changes the links between the reads (a recompute's page of conversions),
+   * not for a batch, whose events link their identities one after the other.
+   */
+  findLinkedAnonymousIdsMany(
+    reads: ReadonlyArray<{
+      env_id: string;
+      keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>;
+    }>,
+  ): Promise<LinkedAnonymousId[][]>;
 }
 
 /** Reads and writes inside one transaction of the ingest path. */
