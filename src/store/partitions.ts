@@ -84,8 +84,9 @@ export async function ensureDays<DB>(
     } catch (e) {
       const code = (e as { code?: string }).code;
       // 42P07/23505: another process made it first. 23514: DEFAULT holds rows of that day.
-      // 55P03: a lock was not had in time; the next hourly run makes it (days are made ahead).
-      if (code !== '42P07' && code !== '23505' && code !== '23514' && code !== '55P03') throw e;
+      if (code === '42P07' || code === '23505' || code === '23514') continue;
+      // The next hourly run makes it (days are made ahead).
+      if (!leftForLater(db, e)) throw e;
     }
   }
 }
@@ -110,6 +111,19 @@ export function daysBetween(fromMs: number, toMs: number): number[] {
  * index being built on it) every insert into any day queues behind them.
  */
 const PARTITION_LOCK_TIMEOUT = '1s';
+
+/**
+ * Whether a partition's DDL that failed with `e` is left to the next run: its locks not had in
+ * PARTITION_LOCK_TIMEOUT (55P03), or its transaction chosen to end a deadlock (40P01), as
+ * with another process's index build on DEFAULT (partition-indexes.ts: CREATE INDEX
+ * CONCURRENTLY holds DEFAULT's lock while it waits for every older transaction to end; at
+ * a start beside it, a failed partition stopped the server). Not inside a caller's
+ * transaction (a migration's), which the failure has aborted.
+ */
+function leftForLater<DB>(db: Kysely<DB>, e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return !db.isTransaction && (code === '55P03' || code === '40P01');
+}
 
 /** Runs `ddl` with PARTITION_LOCK_TIMEOUT, in a transaction of its own unless `db` is one. */
 async function withLockTimeout<DB, T>(
@@ -145,8 +159,8 @@ export async function dropBefore<DB>(
     try {
       await withLockTimeout(db, (tx) => sql`DROP TABLE IF EXISTS ${sql.id(name)}`.execute(tx));
     } catch (e) {
-      // 55P03: a lock was not had in time; the next hourly purge drops it.
-      if ((e as { code?: string }).code === '55P03') continue;
+      // The next hourly purge drops it.
+      if (leftForLater(db, e)) continue;
       throw e;
     }
     rows += Number(n.rows[0]?.n ?? 0);
