@@ -27,6 +27,8 @@ import { WRK, wrkLoad } from './wrk-load.mjs';
 export const PARTITION_DAYS = 90;
 const DAY_MS = 86_400_000;
 const CLOCK_TICKS_PER_S = 100;
+/** Tries of a past partition that lost a deadlock to the server's index build. */
+const DEADLOCK_ATTEMPTS = 20;
 
 /**
  * CPU seconds of the PostgreSQL server on this machine: its processes alive now, and those
@@ -66,10 +68,19 @@ async function addPastPartitions(url, days, nowMs) {
     for (let i = 1; i <= days; i++) {
       const day = today - i * DAY_MS;
       const ymd = new Date(day).toISOString().slice(0, 10).replaceAll('-', '');
-      await c.query(
-        `create table if not exists "touches_d${ymd}" partition of "touches"
-         for values from (${day / 1000}) to (${(day + DAY_MS) / 1000})`,
-      );
+      const ddl = `create table if not exists "touches_d${ymd}" partition of "touches"
+         for values from (${day / 1000}) to (${(day + DAY_MS) / 1000})`;
+      // The server, just started, indexes its first partitions concurrently (0042); a partition
+      // made meanwhile may be chosen to end a deadlock with that build: made again after it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await c.query(ddl);
+          break;
+        } catch (e) {
+          if (e.code !== '40P01' || attempt >= DEADLOCK_ATTEMPTS) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
     }
   } finally {
     await c.end();
