@@ -29,6 +29,8 @@ const DAY_MS = 86_400_000;
 const CLOCK_TICKS_PER_S = 100;
 /** Tries of a past partition that lost a deadlock to the server's index build. */
 const DEADLOCK_ATTEMPTS = 20;
+/** The pause before a past partition is made again: the build's next partition takes longer. */
+const DEADLOCK_RETRY_MS = 200;
 
 /**
  * CPU seconds of the PostgreSQL server on this machine: its processes alive now, and those
@@ -78,7 +80,7 @@ async function addPastPartitions(url, days, nowMs) {
           break;
         } catch (e) {
           if (e.code !== '40P01' || attempt >= DEADLOCK_ATTEMPTS) throw e;
-          await new Promise((r) => setTimeout(r, 200));
+          await new Promise((r) => setTimeout(r, DEADLOCK_RETRY_MS));
         }
       }
     }

@@ -120,7 +120,8 @@ export interface PathToRebuild {
 
 /**
  * Rebuilds conversions' paths from the touches stored now (after a rule change). On
- * PostgreSQL their touches are read in one set-wise statement, planned once per connection
+ * PostgreSQL their linked browser ids are read in one set-wise statement, and their touches in
+ * another, planned once per connection
  * with the older days left out: read one by one, each planned its own read over every day
  * partition, and the demo store's 97,822 conversions did not finish in 300 s (SQLite: 14 s).
  */
@@ -134,11 +135,13 @@ export async function rebuildPaths(
     ? await tx.setWise.findLinkedAnonymousIdsMany(
         items.map((it) => ({ env_id: it.e.env_id, keys: strongKeys(it.e) })),
       )
-    : [];
+    : null;
+  if (linked && linked.length !== items.length)
+    throw new Error(`${linked.length} link reads answered for ${items.length} conversions`);
   const people = [];
   for (const [i, it] of items.entries()) {
     const since = it.e.event_time - it.rules.lookback_s;
-    const who = await personLookup(tx, it.e, since, ipSince(it.e, it.rules), linked[i]);
+    const who = await personLookup(tx, it.e, since, ipSince(it.e, it.rules), linked?.[i]);
     people.push({ it, ...who });
   }
   const lookups = people.map((p) => p.lookup);

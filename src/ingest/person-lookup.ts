@@ -25,7 +25,7 @@ export function anonymousIds(e: TrackedEvent): string[] {
 
 /**
  * The event's person (with the browser ids linked to its strong keys, read now unless
- * `linked` gives them, read for many events at once) and the lookup of the touches that may
+ * `linkedRead` gives them, read for many events at once) and the lookup of the touches that may
  * be theirs since `since` (Unix s), by IP address since `ipSince` (default `since`; see
  * TouchLookup.ip_since).
  */

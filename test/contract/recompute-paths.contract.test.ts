@@ -140,8 +140,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const nowS = NOW_MS / 1000;
       // 300 people (two recompute pages): a click under their browser id, then a page view
       // that joins the browser to their user id, their e-mail or both, then a Purchase that
-      // carries only those. Every fifth also clicked from a second browser, joined by e-mail.
+      // carries only those (every fourth: only the browser id). Every fifth also clicked from
+      // a second browser, joined by e-mail. Each clicked from a third browser too, joined to
+      // the same keys in another environment only: never theirs here. And one person with
+      // more linked browsers than a read keeps (MAX_TOUCHES_PER_LOOKUP, 200).
       const PEOPLE = 300;
+      const CAPPED = 210;
+      const other = { ...env, id: 'env_lk_other' };
       const keysOf = (p: number) => ({
         ...(p % 3 !== 2 ? { user_id: `lk-u${p}` } : {}),
         ...(p % 3 !== 0
@@ -149,9 +154,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           : {}),
       });
       const browsers = (p: number) => (p % 5 === 0 ? [`lk-a${p}`, `lk-b${p}`] : [`lk-a${p}`]);
-      const event = (name: string, id: string, time: number, user: TrackedEvent['user']) =>
+      const event = (
+        name: string,
+        id: string,
+        time: number,
+        user: TrackedEvent['user'],
+        env_id = env.id,
+      ) =>
         ({
-          env_id: env.id,
+          env_id,
           event_name: name,
           event_id: id,
           event_time: time,
@@ -164,22 +175,45 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const touches: Touch[] = [];
       const views: TrackedEvent[] = [];
       const purchases: TrackedEvent[] = [];
+      const click = (anon: string, time: number): Touch => ({
+        env_id: env.id,
+        kind: 'click',
+        touch_id: `lk-clk-${anon}`,
+        dest_id: 'dsp1',
+        campaign_id: 'linked',
+        creative_id: null,
+        placement_id: null,
+        time,
+        anonymous_id: anon,
+        user_id: null,
+        ip: null,
+        user_agent: null,
+      });
+      for (let j = 0; j < CAPPED; j++) {
+        touches.push(click(`lk-c${j}`, nowS - 6 * 86_400 + j));
+        views.push(
+          event('PageView', `lk-view-c${j}`, nowS - 4 * 86_400 - j, {
+            anonymous_id: `lk-c${j}`,
+            user_id: 'lk-capped',
+          }),
+        );
+      }
+      purchases.push(
+        event('Purchase', 'lk-ord-capped', nowS - 2 * 86_400 + 60, { user_id: 'lk-capped' }),
+      );
       for (let p = 0; p < PEOPLE; p++) {
+        touches.push(click(`lk-o${p}`, nowS - 5 * 86_400 + p));
+        views.push(
+          event(
+            'PageView',
+            `lk-view-o${p}`,
+            nowS - 4 * 86_400 + p,
+            { anonymous_id: `lk-o${p}`, ...keysOf(p) },
+            other.id,
+          ),
+        );
         for (const anon of browsers(p)) {
-          touches.push({
-            env_id: env.id,
-            kind: 'click',
-            touch_id: `lk-clk-${anon}`,
-            dest_id: 'dsp1',
-            campaign_id: 'linked',
-            creative_id: null,
-            placement_id: null,
-            time: nowS - 5 * 86_400 + p,
-            anonymous_id: anon,
-            user_id: null,
-            ip: null,
-            user_agent: null,
-          });
+          touches.push(click(anon, nowS - 5 * 86_400 + p));
           const keys = anon.startsWith('lk-b')
             ? { email_sha256: keysOf(p).email_sha256 }
             : keysOf(p);
@@ -190,11 +224,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
             }),
           );
         }
-        purchases.push(event('Purchase', `lk-ord-${p}`, nowS - 86_400 + p, keysOf(p)));
+        const buyer = p % 4 === 3 ? { anonymous_id: `lk-a${p}` } : keysOf(p);
+        purchases.push(event('Purchase', `lk-ord-${p}`, nowS - 86_400 + p, buyer));
       }
       await store.insertTouches(touches);
       const ctx = {
-        environment: (id: string) => (id === env.id ? env : undefined),
+        environment: (id: string) => [env, other].find((e) => e.id === id),
         nowMs: NOW_MS,
         newId,
       };
@@ -204,17 +239,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const from = nowS - 2 * 86_400;
       const to = nowS + 86_400;
       const before = await storedPaths(store, env.id, from, to);
-      expect(before.size).toBe(PEOPLE);
+      expect(before.size).toBe(PEOPLE + 1);
       const found = (prefix: string) =>
         [...before.values()].filter((p) => p.touches.some((t) => t.touch_id.startsWith(prefix)))
           .length;
-      // Every buyer's click through a linked browser, and the second browsers' (joined by an
-      // e-mail: those with none are not found).
+      // Every buyer's click through a linked browser (or their own), and the second browsers'
+      // (joined by an e-mail: those with none, or who bought with only a browser id, are not
+      // found); the browsers linked in the other environment never.
       expect(found('lk-clk-lk-a')).toBe(PEOPLE);
       expect(found('lk-clk-lk-b')).toBe(
-        Array.from({ length: PEOPLE }, (_, p) => p).filter((p) => p % 5 === 0 && p % 3 !== 0)
-          .length,
+        Array.from({ length: PEOPLE }, (_, p) => p).filter(
+          (p) => p % 5 === 0 && p % 3 !== 0 && p % 4 !== 3,
+        ).length,
       );
+      expect(found('lk-clk-lk-o')).toBe(0);
+      expect(found('lk-clk-lk-c')).toBe(1);
 
       // Rebuilt with the reads counted: one event's links at a time, or many at once.
       let one = 0;
@@ -243,14 +282,16 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         });
       });
       await wipe(store, before);
-      expect(await recomputePaths(counted, env, from, to, () => NOW_MS + 1)).toBe(PEOPLE);
+      expect(await recomputePaths(counted, env, from, to, () => NOW_MS + 1)).toBe(PEOPLE + 1);
       expect(await storedPaths(store, env.id, from, to)).toEqual(before);
       // PostgreSQL: a read a page (two) instead of one a Purchase; SQLite reads each in process.
       expect({ one, many }).toEqual(
-        kind === 'postgres' ? { one: 0, many: 2 } : { one: PEOPLE, many: 0 },
+        kind === 'postgres' ? { one: 0, many: 2 } : { one: PEOPLE + 1, many: 0 },
       );
       await wipe(store, before);
-      expect(await recomputePaths(oneByOne(store), env, from, to, () => NOW_MS + 1)).toBe(PEOPLE);
+      expect(await recomputePaths(oneByOne(store), env, from, to, () => NOW_MS + 1)).toBe(
+        PEOPLE + 1,
+      );
       expect(await storedPaths(store, env.id, from, to)).toEqual(before);
     });
   });

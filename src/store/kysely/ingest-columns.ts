@@ -78,8 +78,9 @@ export const TOUCH_WRITE_COLUMNS = [
 ] as const satisfies ReadonlyArray<keyof TouchesTable & keyof Touch>;
 
 /**
- * The `traffic` column of a touch or an event: a person's has none ('human' or absent), so the
- * reads of people's rows say `traffic is null`, along their partial indexes (0032, 0043).
+ * The `traffic` column of a touch or an event: a person's has none ('human' or absent), so
+ * reads of people's touches say `traffic is null` along 0043's partial index, and of the rest
+ * `traffic is not null` along 0032's.
  */
 export function storedTraffic(traffic: Traffic | undefined): Traffic | null {
   return traffic && traffic !== 'human' ? traffic : null;

@@ -161,18 +161,20 @@ export function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
 }
 
 /**
- * The browsers linked to any of `n` (key type, key value) pairs: one indexed read a pair.
- * Not an OR of the pairs: with two or more, SQLite's plan searched the environment's whole
- * index for them (17.8 ms a lookup among 100,000 links, against 5 µs), and every event with
- * both an e-mail and a phone paid it (ILK01). The cap is in the text: a bound LIMIT makes
- * SQLite prepare the statement again each run (literal-limits.ts).
+ * The browsers linked to any of `n` (key type, key value) pairs: one indexed read a pair, in
+ * the primary key's order, so that the cap keeps the same rows whatever the plan (as a
+ * recompute's read of many, set-wise-ingest.ts). Not an OR of the pairs: with two or more,
+ * SQLite's plan searched the environment's whole index for them (17.8 ms a lookup among
+ * 100,000 links, against 5 µs), and every event with both an e-mail and a phone paid it
+ * (ILK01). The cap is in the text: a bound LIMIT makes SQLite prepare the statement again each
+ * run (literal-limits.ts).
  */
 export const LINKED_ANONYMOUS_IDS = textsByLength(
   (n) =>
     `${Array.from(
       { length: n },
-      () =>
-        'select "key_type", "anonymous_id" from "identity_links" where "env_id" = ? and "key_type" = ? and "key_value" = ?',
+      (_, i) =>
+        `select * from (select "key_type", "anonymous_id" from "identity_links" where "env_id" = ? and "key_type" = ? and "key_value" = ? order by "anonymous_id" limit ${MAX_TOUCHES_PER_LOOKUP}) as k${i}`,
     ).join(' union all ')} limit ${MAX_TOUCHES_PER_LOOKUP}`,
 );
 

@@ -127,21 +127,23 @@ const RECORD_CONVERSIONS = `with
 
 /**
  * Each read's linked browser ids, as LINKED_ANONYMOUS_IDS reads one event's: its keys in
- * order (at most MAX_TOUCHES_PER_LOOKUP rows a read are kept). Each key is looked up on its
- * own along the primary key: its LIMIT keeps PostgreSQL from making the lookups one join,
- * which it planned as a scan of identity_links (a merge join: 93 ms for a page of 200 keys,
- * 26,667 links), or once a read (a lateral subquery a read: 1.85 s). 12.5 ms.
+ * order, each key's links in the primary key's order, at most MAX_TOUCHES_PER_LOOKUP rows a
+ * read kept (a key sends that many at most, so a read of three keys up to three times what is
+ * kept). Each key is looked up on its own along the primary key: its LIMIT keeps PostgreSQL
+ * from making the lookups one join, which it planned as a scan of identity_links (a merge
+ * join: 93 ms for a page of 200 keys, 26,667 links), or once a read (a lateral subquery a
+ * read: 1.85 s). 12.5 ms.
  */
-const LINKED_ANONYMOUS_IDS_MANY = `with k as materialized (select r.i, k.n, r.env_id, k.key_type,
-      k.key_value
+const LINKED_ANONYMOUS_IDS_MANY = `with k as materialized (select r.i, kk.n, r.env_id,
+      kk.key_type, kk.key_value
     from json_to_recordset(?::json) as r(i int, env_id text, keys json),
     rows from (json_to_recordset(r.keys) as (key_type text, key_value text))
-      with ordinality as k(key_type, key_value, n))
+      with ordinality as kk(key_type, key_value, n))
   select k.i, x."key_type", x."anonymous_id" from k
   cross join lateral (select l."key_type", l."anonymous_id" from "identity_links" l
     where l."env_id" = k.env_id and l."key_type" = k.key_type and l."key_value" = k.key_value
-    limit ${MAX_TOUCHES_PER_LOOKUP}) x
-  order by k.i, k.n`;
+    order by l."anonymous_id" limit ${MAX_TOUCHES_PER_LOOKUP}) x
+  order by k.i, k.n, x."anonymous_id"`;
 
 /** A `\ud800`-`\udfff` escape: JSON.stringify writes one only for a lone surrogate. */
 const SURROGATE_ESCAPE = /\\ud[89a-f]/i;
