@@ -55,18 +55,22 @@ const oneByOne = (store: Store) =>
     (tx) => new Proxy(tx, { get: (t, k) => (k === 'setWise' ? undefined : Reflect.get(t, k)) }),
   );
 
+/** A fresh store of `kind` (closed when the test ends) and the test config's environment. */
+async function opened(kind: string) {
+  const open = STORE_KINDS[kind];
+  if (!open) throw new Error(`no ${kind} store`);
+  const { store, dispose } = await open();
+  onTestFinished(dispose);
+  const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), { data_dir: tempDir() });
+  const env = config.environments[0];
+  if (!env) throw new Error('no environment');
+  return { store, env };
+}
+
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe.skipIf(kind === 'postgres' && !hasPostgres)(`attribution recompute (${kind})`, () => {
     it('RC07 with unchanged rules every rebuilt path is the one stored at ingest, read either way', async () => {
-      const open = STORE_KINDS[kind];
-      if (!open) throw new Error(`no ${kind} store`);
-      const { store, dispose } = await open();
-      onTestFinished(dispose);
-      const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), {
-        data_dir: tempDir(),
-      });
-      const env = config.environments[0];
-      if (!env) throw new Error('no environment');
+      const { store, env } = await opened(kind);
       // Beside the demo's people, touches that only an address and browser tie to a buyer: a click a day
       // and a few visits, without a cookie, at the address of each buyer who follows no touch
       // of their own (the demo gives the 30 % who do not, person 600 + j, an address of their
@@ -128,15 +132,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('RC08 paths found through linked ids (user id, e-mail, both) are rebuilt as stored, the links read once a page where reads are set-wise', async () => {
-      const open = STORE_KINDS[kind];
-      if (!open) throw new Error(`no ${kind} store`);
-      const { store, dispose } = await open();
-      onTestFinished(dispose);
-      const { config } = parseConfig(testConfig('http://127.0.0.1:9/hook'), {
-        data_dir: tempDir(),
-      });
-      const env = config.environments[0];
-      if (!env) throw new Error('no environment');
+      const { store, env } = await opened(kind);
       const nowS = NOW_MS / 1000;
       // 300 people (two recompute pages): a click under their browser id, then a page view
       // that joins the browser to their user id, their e-mail or both, then a Purchase that
