@@ -11,6 +11,11 @@ export type EventSource = 'tag' | 'server' | 'pixel';
  */
 export type Traffic = 'human' | 'bot' | 'prefetch';
 
+/** Whether `traffic` is a person's: 'human', or absent (a hit stored before it was recorded). */
+export function isPersonTraffic(traffic: Traffic | undefined): traffic is 'human' | undefined {
+  return !traffic || traffic === 'human';
+}
+
 /** Consent as the event arrived with it; `null` means the caller said nothing. */
 export interface Consent {
   ads: boolean | null;

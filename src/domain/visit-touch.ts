@@ -1,5 +1,5 @@
 import { adsPermitted } from './consent.js';
-import type { Touch, TrackedEvent } from './event.js';
+import { isPersonTraffic, type Touch, type TrackedEvent } from './event.js';
 import { namesCampaign, visitCampaignId, visitTouchId } from './traffic-source.js';
 
 /**
@@ -26,7 +26,7 @@ export function isLanding(
 export function visitTouchOf(e: TrackedEvent): Touch | null {
   const ts = e.traffic_source;
   if (!ts || ts.via_click_link || e.test_code || !isLanding(e)) return null;
-  if (e.traffic && e.traffic !== 'human') return null;
+  if (!isPersonTraffic(e.traffic)) return null;
   if (!adsPermitted(e.consent) || e.consent.analytics === false) return null;
   const u = e.user;
   const person = u.anonymous_id ?? u.cookie_id ?? u.user_id ?? u.ip;

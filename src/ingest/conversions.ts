@@ -4,7 +4,7 @@ import { adsPermitted } from '../domain/consent.js';
 import type { ClearUserInfo } from '../domain/customer-info.js';
 import { dedupStaleBefore, mergeDuplicate } from '../domain/dedup.js';
 import { dedupRowIndex } from '../domain/dedup-credit.js';
-import type { TrackedEvent } from '../domain/event.js';
+import { isPersonTraffic, type TrackedEvent } from '../domain/event.js';
 import { conversionIdOf, eventKey } from '../domain/event-key.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
 import type {
@@ -36,7 +36,7 @@ function isOriginRefusal(reason: string | null): boolean {
 
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
 export async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
-  if (!adsPermitted(e.consent) || (e.traffic && e.traffic !== 'human')) return;
+  if (!adsPermitted(e.consent) || !isPersonTraffic(e.traffic)) return;
   const keys = strongKeys(e);
   if (keys.length === 0) return;
   const anons = anonymousIds(e);

@@ -8,7 +8,7 @@ import {
 import type { DestinationConfig } from '../domain/config-types.js';
 import { adsPermitted, underLimitedDataUse } from '../domain/consent.js';
 import { type PathRules, pathHasOwnTouches } from '../domain/conversion-path.js';
-import type { Touch, TrackedEvent } from '../domain/event.js';
+import { isPersonTraffic, type Touch, type TrackedEvent } from '../domain/event.js';
 import type { FraudCheck } from '../domain/install-fraud.js';
 import type { InstallVerdicts } from '../domain/install-verdicts.js';
 import type { IngestTx, TouchLookup } from '../store/store.js';
@@ -62,7 +62,7 @@ export async function decisionInput(
     }
     return { decisions };
   }
-  if (e.traffic && e.traffic !== 'human') {
+  if (!isPersonTraffic(e.traffic)) {
     for (const d of dests) decisions.set(d.id, { attributed: false, reason: NOT_HUMAN });
     return { decisions };
   }
@@ -112,7 +112,7 @@ export function decideWith(
   return { decisions: out, path: { who: input.who, touches: human, rules: input.path } };
 }
 
-const isHuman = (t: Touch) => !t.traffic || t.traffic === 'human';
+const isHuman = (t: Touch) => isPersonTraffic(t.traffic);
 
 /**
  * decideWith with an install's fraud checks settled first: the clicks that would win judged

@@ -8,13 +8,14 @@
 import type { EnvironmentConfig } from '../domain/config-types.js';
 import { decideConsent } from '../domain/consent.js';
 import { type ConsentChoices, withChoices } from '../domain/consent-categories.js';
-import type {
-  ActionSource,
-  Consent,
-  EventSource,
-  TrackedEvent,
-  Traffic,
-  UserKeys,
+import {
+  type ActionSource,
+  type Consent,
+  type EventSource,
+  isPersonTraffic,
+  type TrackedEvent,
+  type Traffic,
+  type UserKeys,
 } from '../domain/event.js';
 import { verifyEventSignature } from '../domain/event-signature.js';
 import { type ValidationContext, validateEvent } from '../domain/validation.js';
@@ -167,7 +168,7 @@ export function admit(
       ? facts.browserConsent(env, stated)
       : serverConsent(env, stated);
     if (facts.browserSent) e.browser_sent = true;
-    if (facts.traffic && facts.traffic !== 'human') e.traffic = facts.traffic;
+    if (!isPersonTraffic(facts.traffic)) e.traffic = facts.traffic;
     if (facts.verified) e.verified = facts.verified;
     else if (a.signature !== undefined && verifyEventSignature(env.click_secret, e, a.signature))
       e.verified = 'signature';

@@ -1,5 +1,5 @@
 import { MAX_PROBABILISTIC_PATH_TOUCHES } from '../../domain/conversion-path.js';
-import type { Touch, Traffic } from '../../domain/event.js';
+import { isPersonTraffic, type Touch, type Traffic } from '../../domain/event.js';
 import type { ConversionsTable, EventsTable, OutboxTable, TouchesTable } from '../schema.js';
 import type { ConversionPathsTable } from '../schema-audiences.js';
 
@@ -83,7 +83,7 @@ export const TOUCH_WRITE_COLUMNS = [
  * `traffic is not null` along 0032's.
  */
 export function storedTraffic(traffic: Traffic | undefined): Traffic | null {
-  return traffic && traffic !== 'human' ? traffic : null;
+  return isPersonTraffic(traffic) ? null : traffic;
 }
 
 /** A touch as a row: its traffic source as JSON text. */
