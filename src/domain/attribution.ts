@@ -157,6 +157,12 @@ export interface LinkedAnonymousId {
   via: 'user_id' | 'email' | 'phone';
 }
 
+/** A strong key of a person (a user id, or a hashed e-mail or phone) that links browser ids. */
+export interface IdentityKey {
+  key_type: LinkedAnonymousId['via'];
+  key_value: string;
+}
+
 /** What we know about the converting person. */
 export interface ConversionIdentity {
   /** Unix seconds. */

@@ -1,4 +1,4 @@
-import type { ConversionIdentity, LinkedAnonymousId } from '../domain/attribution.js';
+import type { ConversionIdentity, IdentityKey, LinkedAnonymousId } from '../domain/attribution.js';
 import { deviceAnonymousIds } from '../domain/device-id.js';
 import type { Touch, TrackedEvent } from '../domain/event.js';
 import type { IngestTx, TouchLookup } from '../store/store.js';
@@ -7,10 +7,8 @@ import type { IngestTx, TouchLookup } from '../store/store.js';
 // event carries, the browser ids linked to its strong keys, and the touches that may be theirs.
 
 /** Ids of the event's person strong enough to link browser ids (DESIGN §6). */
-export function strongKeys(
-  e: TrackedEvent,
-): Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> {
-  const keys: Array<{ key_type: LinkedAnonymousId['via']; key_value: string }> = [];
+export function strongKeys(e: TrackedEvent): IdentityKey[] {
+  const keys: IdentityKey[] = [];
   if (e.user.user_id) keys.push({ key_type: 'user_id', key_value: e.user.user_id });
   if (e.user.email_sha256) keys.push({ key_type: 'email', key_value: e.user.email_sha256 });
   if (e.user.phone_sha256) keys.push({ key_type: 'phone', key_value: e.user.phone_sha256 });

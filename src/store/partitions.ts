@@ -116,8 +116,8 @@ const PARTITION_LOCK_TIMEOUT = '1s';
  * Whether a partition's DDL that failed with `e` is left to the next run: its locks not had in
  * PARTITION_LOCK_TIMEOUT (55P03), or its transaction chosen to end a deadlock (40P01), as
  * with another process's index build on DEFAULT (partition-indexes.ts: CREATE INDEX
- * CONCURRENTLY holds DEFAULT's lock while it waits for every older transaction to end; at
- * a start beside it, a failed partition stopped the server). Not inside a caller's
+ * CONCURRENTLY holds DEFAULT's lock while it waits for every older transaction to end: a
+ * deadlock failed a start's migration or the hourly upkeep). Not inside a caller's
  * transaction (a migration's), which the failure has aborted.
  */
 function leftForLater<DB>(db: Kysely<DB>, e: unknown): boolean {

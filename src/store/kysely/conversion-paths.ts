@@ -218,29 +218,34 @@ export class KyselyConversionPaths implements ConversionPathsPort {
     // their ids, as reports did, parsed and kept every path: the demo store's week after a
     // range, 23,085 paths and 33,011 ids, took 322-333 ms of wall time and 427-487 ms of CPU,
     // most of it the event loop's; this read 146-258 ms, almost all the read thread's.
-    const inRange = (q: ReturnType<typeof this.pathsWithTouches>) =>
-      q
-        .where('p.env_id', '=', env_id)
-        .where('p.event_time', '>=', from_s)
-        .where('p.event_time', '<', to_s);
     if (this.dialect === 'sqlite') {
-      const row = await inRange(this.pathsWithTouches(sql`json_each(p.touches)`))
+      const row = await this.touchesOfPaths(sql`json_each(p.touches)`, env_id, from_s, to_s)
         .select(sql<string>`json_group_array(distinct j.value ->> 'touch_id')`.as('ids'))
         .executeTakeFirst();
       return (JSON.parse(row?.ids ?? '[]') as (string | null)[]).filter(
         (id): id is string => typeof id === 'string',
       );
     }
-    const rows = await inRange(this.pathsWithTouches(sql`json_array_elements(p.touches::json)`))
+    const touches = sql`json_array_elements(p.touches::json)`;
+    const rows = await this.touchesOfPaths(touches, env_id, from_s, to_s)
       .select(sql<string | null>`j.value ->> 'touch_id'`.as('id'))
       .distinct()
       .execute();
     return rows.flatMap((r) => (typeof r.id === 'string' ? [r.id] : []));
   }
 
-  /** The paths (`p`) joined to each of their touches (`j`, one row a touch of `touches`). */
-  private pathsWithTouches(touches: RawBuilder<unknown>) {
-    return this.db.selectFrom(['conversion_paths as p', touches.as('j')]);
+  /** The paths (`p`) of [from_s, to_s), a row for each of their touches (`j`, of `touches`). */
+  private touchesOfPaths(
+    touches: RawBuilder<unknown>,
+    env_id: string,
+    from_s: number,
+    to_s: number,
+  ) {
+    return this.db
+      .selectFrom(['conversion_paths as p', touches.as('j')])
+      .where('p.env_id', '=', env_id)
+      .where('p.event_time', '>=', from_s)
+      .where('p.event_time', '<', to_s);
   }
 
   async getConversionPath(env_id: string, conversion_id: string) {

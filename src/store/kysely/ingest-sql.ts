@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { IdentityKey, LinkedAnonymousId } from '../../domain/attribution.js';
 import { parseClearUser } from '../../domain/customer-info.js';
 import type { TrackedEvent } from '../../domain/event.js';
 import { receivedMsOfKey } from '../../domain/event-key.js';
@@ -169,6 +170,16 @@ export function enqueueStatement(d: DeliveryRequest): [string, unknown[]] {
  * (ILK01). The cap is in the text: a bound LIMIT makes SQLite prepare the statement again each
  * run (literal-limits.ts).
  */
+/** The keys a link read asks for, each pair once: a pair read twice gives its rows twice. */
+export function distinctKeys(keys: readonly IdentityKey[]): IdentityKey[] {
+  return [...new Map(keys.map((k) => [`${k.key_type}\u0000${k.key_value}`, k])).values()];
+}
+
+/** A row of a link read (LINKED_ANONYMOUS_IDS, LINKED_ANONYMOUS_IDS_MANY). */
+export function linkedFromRow(r: { key_type: string; anonymous_id: string }): LinkedAnonymousId {
+  return { anonymous_id: r.anonymous_id, via: r.key_type as LinkedAnonymousId['via'] };
+}
+
 export const LINKED_ANONYMOUS_IDS = textsByLength(
   (n) =>
     `${Array.from(

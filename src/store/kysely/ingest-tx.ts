@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { LinkedAnonymousId } from '../../domain/attribution.js';
+import type { IdentityKey } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import { conversionIdOf, receivedMsOfKey } from '../../domain/event-key.js';
 import type { Database, TouchesTable } from '../schema.js';
@@ -30,6 +30,7 @@ import {
   claimParams,
   conversionStatement,
   DELIVERIES_OF_CONVERSION,
+  distinctKeys,
   EVENT_BY_PK,
   EVENT_BY_PK_AT,
   type EventRow,
@@ -39,6 +40,7 @@ import {
   INSERT_TOUCHES_UNNEST,
   LINK_IDENTITY,
   LINKED_ANONYMOUS_IDS,
+  linkedFromRow,
   NOTE_EVENT_MERGE,
   pathStatement,
   TOUCH_IDS_BY_IP,
@@ -270,21 +272,14 @@ export class KyselyIngestTx implements IngestTx {
     );
   }
 
-  async findLinkedAnonymousIds(
-    env_id: string,
-    keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
-  ) {
-    // Each pair once: its read would give its rows twice.
-    const pairs = new Map(keys.map((k) => [`${k.key_type}\u0000${k.key_value}`, k]));
-    if (pairs.size === 0) return [];
+  async findLinkedAnonymousIds(env_id: string, keys: readonly IdentityKey[]) {
+    const pairs = distinctKeys(keys);
+    if (pairs.length === 0) return [];
     const rows = await this.run<{ key_type: string; anonymous_id: string }>(
-      LINKED_ANONYMOUS_IDS(pairs.size),
-      [...pairs.values()].flatMap((k) => [env_id, k.key_type, k.key_value]),
+      LINKED_ANONYMOUS_IDS(pairs.length),
+      pairs.flatMap((k) => [env_id, k.key_type, k.key_value]),
     );
-    return rows.map((r) => ({
-      anonymous_id: r.anonymous_id,
-      via: r.key_type as LinkedAnonymousId['via'],
-    }));
+    return rows.map(linkedFromRow);
   }
 
   async findTouches(l: TouchLookup): Promise<Touch[]> {

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { LinkedAnonymousId } from '../../domain/attribution.js';
+import type { IdentityKey, LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import type { TouchesTable } from '../schema.js';
 import type { ConversionRows, SetWiseIngest, TouchLookup } from '../store.js';
@@ -17,6 +17,7 @@ import {
   TOUCH_SELECT,
   touchLookupText,
 } from './ingest-columns.js';
+import { distinctKeys, linkedFromRow } from './ingest-sql.js';
 import { type IngestStatements, quoted } from './ingest-statements.js';
 import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
 import type { TouchCache } from './touch-cache.js';
@@ -327,14 +328,14 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
   async findLinkedAnonymousIdsMany(
     reads: ReadonlyArray<{
       env_id: string;
-      keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>;
+      keys: readonly IdentityKey[];
     }>,
   ): Promise<LinkedAnonymousId[][]> {
     const out: LinkedAnonymousId[][] = reads.map(() => []);
     // Each pair once, as findLinkedAnonymousIds reads them; a read without keys reads nothing.
     const params = reads.flatMap(({ env_id, keys }, i) => {
-      const pairs = new Map(keys.map((k) => [`${k.key_type}\u0000${k.key_value}`, k]));
-      return pairs.size === 0 ? [] : [{ i, env_id, keys: [...pairs.values()] }];
+      const pairs = distinctKeys(keys);
+      return pairs.length === 0 ? [] : [{ i, env_id, keys: pairs }];
     });
     for (const part of chunks(params, ROWS_PER_STATEMENT)) {
       const rows = await this.run<{ i: number; key_type: string; anonymous_id: string }>(
@@ -343,11 +344,7 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
       );
       for (const r of rows) {
         const linked = out[r.i];
-        if (linked && linked.length < MAX_TOUCHES_PER_LOOKUP)
-          linked.push({
-            anonymous_id: r.anonymous_id,
-            via: r.key_type as LinkedAnonymousId['via'],
-          });
+        if (linked && linked.length < MAX_TOUCHES_PER_LOOKUP) linked.push(linkedFromRow(r));
       }
     }
     return out;

@@ -1,4 +1,4 @@
-import type { LinkedAnonymousId } from '../../domain/attribution.js';
+import type { IdentityKey, LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
 import type { ImpressionView } from '../../domain/viewability.js';
 import type { ConversionPathRecord } from '../audience-records.js';
@@ -48,7 +48,7 @@ export interface SetWiseIngest {
   findLinkedAnonymousIdsMany(
     reads: ReadonlyArray<{
       env_id: string;
-      keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>;
+      keys: readonly IdentityKey[];
     }>,
   ): Promise<LinkedAnonymousId[][]>;
 }
@@ -85,7 +85,7 @@ export interface IngestTx {
   ): Promise<void>;
   findLinkedAnonymousIds(
     env_id: string,
-    keys: ReadonlyArray<{ key_type: LinkedAnonymousId['via']; key_value: string }>,
+    keys: readonly IdentityKey[],
   ): Promise<LinkedAnonymousId[]>;
   findTouches(lookup: TouchLookup): Promise<Touch[]>;
   /**
