@@ -1,4 +1,4 @@
-import type { Attribution, AttributionDecision } from '../domain/attribution.js';
+import type { Attribution, AttributionDecision, IdentityKey } from '../domain/attribution.js';
 import type { DestinationConfig, EnvironmentConfig } from '../domain/config-types.js';
 import { adsPermitted } from '../domain/consent.js';
 import type { ClearUserInfo } from '../domain/customer-info.js';
@@ -34,9 +34,27 @@ function isOriginRefusal(reason: string | null): boolean {
   return reason?.startsWith('browser-sent') ?? false;
 }
 
+/** True when the event's ids may be linked and its person looked up (consent, no bot). */
+function linksPerson(e: TrackedEvent): boolean {
+  return adsPermitted(e.consent) && isPersonTraffic(e.traffic);
+}
+
+/**
+ * The strong keys whose links a new event reads: linkIdentities, where it has more than one,
+ * and its conversions' person (decisionInput), where it has destinations.
+ */
+export function linkReadsOf(
+  e: TrackedEvent,
+  dests: readonly DestinationConfig[],
+): readonly IdentityKey[] {
+  if (!linksPerson(e)) return [];
+  const keys = strongKeys(e);
+  return keys.length > 1 || dests.length > 0 ? keys : [];
+}
+
 /** Remembers that a browser id belongs to a user id, email or phone, for later matching. */
 export async function linkIdentities(tx: IngestTx, e: TrackedEvent): Promise<void> {
-  if (!adsPermitted(e.consent) || !isPersonTraffic(e.traffic)) return;
+  if (!linksPerson(e)) return;
   const keys = strongKeys(e);
   if (keys.length === 0) return;
   const anons = anonymousIds(e);

@@ -8,6 +8,7 @@ import {
   arrive,
   conversionRows,
   linkIdentities,
+  linkReadsOf,
   processEvent,
   subscribed,
 } from './conversions.js';
@@ -83,8 +84,9 @@ async function decideGroup(
 }
 
 /**
- * processBatch with set-wise statements: one claim for the batch's first copies; then, in
- * arrival order, each new event's identity links (later events read them); the touches of
+ * processBatch with set-wise statements: one claim for the batch's first copies; one read of
+ * the links of their strong keys; then, in arrival order, each new event's identity links
+ * (later events read them, in memory; written in one statement); the touches of
  * the new events in two reads at most (decideGroup) and their conversions in one write,
  * before any copy of a stored event (whose merge reads the conversions so far) and at the
  * end. Touches are not written in the transaction, so reading them later reads the same rows.
@@ -104,6 +106,13 @@ export async function processBatchSetWise(
     staleBefore,
   );
   const claimed = new Set(firsts.filter((_, i) => won[i]));
+  // The new events' links read in one statement and written in one (SetWiseIngest.bufferLinks).
+  await set.bufferLinks(
+    [...claimed].map(({ e, env }) => ({
+      env_id: e.env_id,
+      keys: linkReadsOf(e, env ? subscribed(env, e) : []),
+    })),
+  );
   let group: PendingConversions[] = [];
   const flush = async () => {
     if (group.length === 0) return;

@@ -122,6 +122,7 @@ function counted(set: SetWiseIngest) {
     },
     recordConversions: (rows) => set.recordConversions(rows),
     findLinkedAnonymousIdsMany: (asked) => set.findLinkedAnonymousIdsMany(asked),
+    bufferLinks: (reads) => set.bufferLinks(reads),
   };
   return { wrapped, reads };
 }

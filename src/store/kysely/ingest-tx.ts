@@ -128,6 +128,8 @@ const INSERT_CHUNK_ROWS = 500;
 
 export class KyselyIngestTx implements IngestTx {
   readonly setWise?: SetWiseIngest;
+  /** setWise on PostgreSQL, which may hold links not yet written (bufferLinks). */
+  private readonly postgres?: PostgresSetWiseIngest;
   /** Set once this transaction inserts touches: their ids are not yet committed. */
   private wroteTouches = false;
 
@@ -140,13 +142,19 @@ export class KyselyIngestTx implements IngestTx {
     private readonly statements: IngestStatements,
     touchCache?: TouchCache,
   ) {
-    if (statements.dialect === 'postgres')
-      this.setWise = new PostgresSetWiseIngest(
+    if (statements.dialect === 'postgres') {
+      this.postgres = new PostgresSetWiseIngest(
         db as unknown as Kysely<unknown>,
         statements,
         touchCache && { touches: touchCache, wroteTouches: () => this.wroteTouches },
       );
-    else this.touchCache = touchCache;
+      this.setWise = this.postgres;
+    } else this.touchCache = touchCache;
+  }
+
+  /** Before the commit: writes what the transaction still holds (links bufferLinks kept). */
+  async settle(): Promise<void> {
+    await this.postgres?.writeLinks();
   }
 
   private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
@@ -261,11 +269,11 @@ export class KyselyIngestTx implements IngestTx {
 
   async linkIdentity(
     env_id: string,
-    links: ReadonlyArray<{ key_type: string; key_value: string }>,
+    links: readonly IdentityKey[],
     anonymous_id: string,
     seen: number,
   ) {
-    if (links.length === 0) return;
+    if (links.length === 0 || this.postgres?.noteLink(env_id, links, anonymous_id, seen)) return;
     await this.run(
       LINK_IDENTITY(links.length),
       links.flatMap((l) => [env_id, l.key_type, l.key_value, anonymous_id, seen]),
@@ -275,6 +283,11 @@ export class KyselyIngestTx implements IngestTx {
   async findLinkedAnonymousIds(env_id: string, keys: readonly IdentityKey[]) {
     const pairs = distinctKeys(keys);
     if (pairs.length === 0) return [];
+    if (this.postgres) {
+      const known = this.postgres.bufferedLinks(env_id, pairs);
+      if (known) return known;
+      await this.postgres.writeLinks();
+    }
     const rows = await this.run<{ key_type: string; anonymous_id: string }>(
       LINKED_ANONYMOUS_IDS(pairs.length),
       pairs.flatMap((k) => [env_id, k.key_type, k.key_value]),

@@ -67,9 +67,12 @@ export class KyselyIngest implements IngestPort {
   async ingest<T>(fn: (tx: IngestTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db
-          .transaction()
-          .execute((trx) => fn(new KyselyIngestTx(trx, this.statements, this.touchCache)));
+        return await this.db.transaction().execute(async (trx) => {
+          const tx = new KyselyIngestTx(trx, this.statements, this.touchCache);
+          const out = await fn(tx);
+          await tx.settle();
+          return out;
+        });
       } catch (e) {
         if (attempt >= INGEST_ATTEMPTS || !isTransactionConflict(e)) throw e;
       }

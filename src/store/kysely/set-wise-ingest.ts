@@ -19,8 +19,10 @@ import {
 } from './ingest-columns.js';
 import { distinctKeys, linkedFromRow } from './ingest-sql.js';
 import { type IngestStatements, quoted } from './ingest-statements.js';
+import { LinkBuffer } from './link-buffer.js';
 import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
 import type { TouchCache } from './touch-cache.js';
+import { wellFormed } from './well-formed.js';
 
 /**
  * Rows per statement. Each statement takes its rows as one JSON parameter, so its text is
@@ -146,9 +148,18 @@ const LINKED_ANONYMOUS_IDS_MANY = `with k as materialized (select r.i, kk.n, r.e
     order by l."anonymous_id" limit ${MAX_TOUCHES_PER_LOOKUP}) x
   order by k.i, k.n, x."anonymous_id"`;
 
+/**
+ * Links noted by a batch (LinkBuffer), in the order given, as LINK_IDENTITY writes one
+ * event's: a row new, or seen again. Each row once: PostgreSQL refuses a statement that
+ * updates one row twice.
+ */
+const LINK_IDENTITIES = `insert into "identity_links" ("env_id", "key_type", "key_value", "anonymous_id", "last_seen")
+  select "env_id", "key_type", "key_value", "anonymous_id", "last_seen"
+  from json_populate_recordset(null::"identity_links", ?::json)
+  on conflict ("env_id", "key_type", "key_value", "anonymous_id") do update set "last_seen" = excluded."last_seen"`;
+
 /** A `\ud800`-`\udfff` escape: JSON.stringify writes one only for a lone surrogate. */
 const SURROGATE_ESCAPE = /\\ud[89a-f]/i;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * `rows` as one JSON parameter. A lone surrogate (a JSON body may carry one) becomes U+FFFD,
@@ -158,9 +169,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 function jsonParam(rows: unknown): string {
   const json = JSON.stringify(rows);
   if (!SURROGATE_ESCAPE.test(json)) return json;
-  return JSON.stringify(rows, (_key, v: unknown) =>
-    typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v,
-  );
+  return JSON.stringify(rows, (_key, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v));
 }
 
 /**
@@ -175,6 +184,8 @@ export interface SetWiseTouchCache {
 /** The set-wise ingest statements on PostgreSQL, inside one transaction. */
 export class PostgresSetWiseIngest implements SetWiseIngest {
   private settingsSent = false;
+  /** Set by bufferLinks: the transaction's links, kept until they are needed. */
+  private links?: LinkBuffer;
 
   constructor(
     private readonly db: Kysely<unknown>,
@@ -348,6 +359,44 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
       }
     }
     return out;
+  }
+
+  async bufferLinks(
+    reads: ReadonlyArray<{ env_id: string; keys: readonly IdentityKey[] }>,
+  ): Promise<void> {
+    this.links ??= new LinkBuffer();
+    const unread = this.links.unread(reads);
+    if (unread.length === 0) return;
+    await this.writeLinks();
+    const found = await this.findLinkedAnonymousIdsMany(
+      unread.map(({ env_id, key }) => ({ env_id, keys: [key] })),
+    );
+    for (const [i, { env_id, key }] of unread.entries())
+      this.links.learn(env_id, key, found[i] ?? []);
+  }
+
+  /** linkIdentity, noted while links are buffered: false where they are not. */
+  noteLink(
+    env_id: string,
+    keys: readonly IdentityKey[],
+    anonymous_id: string,
+    seen: number,
+  ): boolean {
+    if (!this.links) return false;
+    this.links.link(env_id, keys, anonymous_id, seen);
+    return true;
+  }
+
+  /** findLinkedAnonymousIds of distinct keys from the buffer, where it knows the answer. */
+  bufferedLinks(env_id: string, pairs: readonly IdentityKey[]): LinkedAnonymousId[] | undefined {
+    return this.links?.answer(env_id, pairs);
+  }
+
+  /** Writes the links noted and not yet written: before a read of the table, and the commit. */
+  async writeLinks(): Promise<void> {
+    const rows = this.links?.take() ?? [];
+    for (const part of chunks(rows, ROWS_PER_STATEMENT))
+      await this.run(LINK_IDENTITIES, [jsonParam(part)]);
   }
 
   async recordConversions(all: readonly ConversionRows[]): Promise<void> {

@@ -51,6 +51,20 @@ export interface SetWiseIngest {
       keys: readonly IdentityKey[];
     }>,
   ): Promise<LinkedAnonymousId[][]>;
+  /**
+   * From now until the transaction commits, linkIdentity only notes its links, and the links
+   * noted are written in one statement before any read that needs them and before the
+   * commit; the links of the keys of `reads` are read now, in one statement, and
+   * findLinkedAnonymousIds of those keys is answered in memory where that answer is exactly
+   * the store's (LinkBuffer). For a batch whose events link and read their identities one
+   * after the other: one round trip each way instead of one for each.
+   */
+  bufferLinks(
+    reads: ReadonlyArray<{
+      env_id: string;
+      keys: readonly IdentityKey[];
+    }>,
+  ): Promise<void>;
 }
 
 /** Reads and writes inside one transaction of the ingest path. */
@@ -79,7 +93,7 @@ export interface IngestTx {
   updateDuplicate(pk: string, merged: TrackedEvent, changed_at_ms?: number): Promise<void>;
   linkIdentity(
     env_id: string,
-    links: ReadonlyArray<{ key_type: string; key_value: string }>,
+    links: readonly IdentityKey[],
     anonymous_id: string,
     seen: number,
   ): Promise<void>;
