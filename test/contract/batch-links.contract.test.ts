@@ -208,7 +208,7 @@ describe.skipIf(!hasPostgres)("a batch's identity links on postgres", () => {
 
   it('BL01 random batches decide and link as the same events one statement at a time', async () => {
     const env = environment();
-    for (const seed of [1, 2, 3]) {
+    for (const seed of [1, 2]) {
       const { touches, batches, events } = history(seed);
       const results = [];
       for (const setWise of [true, false]) {
