@@ -7,13 +7,8 @@
 //
 // After `npm run build`:
 //   node bench/batch-strong-keys.mjs [--batches 40] [--pg URL]
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createBenchDatabase } from './bench-database.mjs';
-
-const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const dist = (file) => import(pathToFileURL(path.join(ROOT, 'dist', file)).href);
+import { browserTouch, dist, openBenchStore, serverEvent } from './in-process-pg.mjs';
 
 const DAY_S = 86_400;
 const BATCH = 100;
@@ -34,27 +29,17 @@ const { values } = parseArgs({
 });
 const BATCHES = Number(values.batches);
 
-const { openPostgresStore } = await dist('store/postgres/open-postgres.js');
 const { processBatch } = await dist('ingest/ingest-pipeline.js');
-const { parseConfig } = await dist('config/config-parse.js');
-const env = parseConfig({ environments: [ENV] }, { data_dir: ROOT }).config.environments[0];
 
 const nowMs = Date.now();
 const nowS = Math.floor(nowMs / 1000);
-const event = (event_name, event_id, event_time, user) => ({
-  env_id: env.id,
-  event_name,
-  event_id,
-  event_time,
-  source: 'server',
-  user,
-  properties: event_name === 'Purchase' ? { value: 10, currency: 'EUR' } : {},
-  consent: { ads: true, analytics: true },
-  warnings: [],
-});
-
-const db = await createBenchDatabase(values.pg, `pixeltrail_bench_keys_${process.pid}`);
-const store = openPostgresStore(db.url);
+const { store, env, close } = await openBenchStore(
+  values.pg,
+  `pixeltrail_bench_keys_${process.pid}`,
+  ENV,
+);
+const event = (event_name, event_id, event_time, user) =>
+  serverEvent(env.id, event_name, event_id, event_time, user);
 let n = 0;
 const ctx = {
   environment: (id) => (id === env.id ? env : undefined),
@@ -62,27 +47,22 @@ const ctx = {
   newId: () => (++n).toString(36),
 };
 try {
-  await store.migrate();
   // Every buyer of both kinds, signed up and clicked before.
   const people = 2 * BATCHES * BATCH;
   for (let at = 0; at < people; at += 1000) {
     const touches = [];
     const signups = [];
     for (let p = at; p < Math.min(people, at + 1000); p++) {
-      touches.push({
-        env_id: env.id,
-        kind: 'click',
-        touch_id: `t${p}`,
-        dest_id: 'dsp1',
-        campaign_id: `c${p % 7}`,
-        creative_id: null,
-        placement_id: null,
-        time: nowS - 3 * DAY_S + (p % DAY_S),
-        anonymous_id: `a${p}`,
-        user_id: null,
-        ip: null,
-        user_agent: null,
-      });
+      touches.push(
+        browserTouch(
+          env.id,
+          'click',
+          `t${p}`,
+          `c${p % 7}`,
+          nowS - 3 * DAY_S + (p % DAY_S),
+          `a${p}`,
+        ),
+      );
       signups.push(
         event('Signup', `s${p}`, nowS - 2 * DAY_S + (p % DAY_S), {
           anonymous_id: `a${p}`,
@@ -127,6 +107,5 @@ try {
     );
   }
 } finally {
-  await store.close();
-  await db.drop();
+  await close();
 }

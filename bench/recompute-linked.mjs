@@ -7,13 +7,8 @@
 // After `npm run build`:
 //   node bench/recompute-linked.mjs [--people 20000] [--runs 3] [--pg URL]
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createBenchDatabase } from './bench-database.mjs';
-
-const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const dist = (file) => import(pathToFileURL(path.join(ROOT, 'dist', file)).href);
+import { browserTouch, dist, openBenchStore, serverEvent } from './in-process-pg.mjs';
 
 const DAY_S = 86_400;
 const CHUNK = 500;
@@ -35,11 +30,8 @@ const { values } = parseArgs({
 });
 const PEOPLE = Number(values.people);
 
-const { openPostgresStore } = await dist('store/postgres/open-postgres.js');
 const { processBatch } = await dist('ingest/ingest-pipeline.js');
 const { recomputePaths } = await dist('reports/recompute-paths.js');
-const { parseConfig } = await dist('config/config-parse.js');
-const env = parseConfig({ environments: [ENV] }, { data_dir: ROOT }).config.environments[0];
 
 const nowMs = Date.now();
 const nowS = Math.floor(nowMs / 1000);
@@ -48,22 +40,14 @@ const keysOf = (p) => ({
   ...(p % 3 !== 2 ? { user_id: `u${p}` } : {}),
   ...(p % 3 !== 0 ? { email_sha256: createHash('sha256').update(`p${p}@x`).digest('hex') } : {}),
 });
-const event = (event_name, event_id, event_time, user) => ({
-  env_id: env.id,
-  event_name,
-  event_id,
-  event_time,
-  source: 'server',
-  user,
-  properties: event_name === 'Purchase' ? { value: 10, currency: 'EUR' } : {},
-  consent: { ads: true, analytics: true },
-  warnings: [],
-});
-
-const db = await createBenchDatabase(values.pg, `pixeltrail_bench_linked_${process.pid}`);
-const store = openPostgresStore(db.url);
+const { store, env, close } = await openBenchStore(
+  values.pg,
+  `pixeltrail_bench_linked_${process.pid}`,
+  ENV,
+);
+const event = (event_name, event_id, event_time, user) =>
+  serverEvent(env.id, event_name, event_id, event_time, user);
 try {
-  await store.migrate();
   const ctx = {
     environment: (id) => (id === env.id ? env : undefined),
     nowMs,
@@ -75,20 +59,16 @@ try {
     const purchases = [];
     for (let p = at; p < Math.min(PEOPLE, at + CHUNK); p++) {
       for (let k = 0; k < 3; k++)
-        touches.push({
-          env_id: env.id,
-          kind: k === 0 ? 'click' : 'impression',
-          touch_id: `t${p}-${k}`,
-          dest_id: 'dsp1',
-          campaign_id: `c${p % 7}`,
-          creative_id: null,
-          placement_id: null,
-          time: nowS - 20 * DAY_S + (p % DAY_S) + k * 3600,
-          anonymous_id: `a${p}`,
-          user_id: null,
-          ip: null,
-          user_agent: null,
-        });
+        touches.push(
+          browserTouch(
+            env.id,
+            k === 0 ? 'click' : 'impression',
+            `t${p}-${k}`,
+            `c${p % 7}`,
+            nowS - 20 * DAY_S + (p % DAY_S) + k * 3600,
+            `a${p}`,
+          ),
+        );
       views.push(
         event('PageView', `v${p}`, nowS - 15 * DAY_S + (p % DAY_S), {
           anonymous_id: `a${p}`,
@@ -113,6 +93,5 @@ try {
     );
   }
 } finally {
-  await store.close();
-  await db.drop();
+  await close();
 }

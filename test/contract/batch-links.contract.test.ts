@@ -8,8 +8,10 @@ import { seededRandom } from '../../src/seed/demo-seed.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import type { IngestTx } from '../../src/store/store.js';
 import { tempDir, testConfig } from '../helpers/pixeltrail.js';
+import { serverEvent } from '../helpers/server-event.js';
 import { dedupKey } from '../helpers/stored-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+import { browserClick } from '../helpers/touch.js';
 
 // A batch's events link their identities one after the other, and each reads the links of
 // those before it. On PostgreSQL the batch reads its strong keys' links once and writes its
@@ -49,38 +51,11 @@ function oneByOne(store: KyselyStore): KyselyStore {
   });
 }
 
-const event = (
-  name: string,
-  id: string,
-  time: number,
-  user: TrackedEvent['user'],
-  ads = true,
-): TrackedEvent => ({
-  env_id: 'env_t',
-  event_name: name,
-  event_id: id,
-  event_time: time,
-  source: 'server',
-  user,
-  properties: name === 'Purchase' ? { value: 10, currency: 'EUR' } : {},
-  consent: { ads, analytics: true },
-  warnings: [],
-});
+const event = (name: string, id: string, time: number, user: TrackedEvent['user'], ads = true) =>
+  serverEvent('env_t', name, id, time, user, ads);
 
-const click = (anon: string, time: number): Touch => ({
-  env_id: 'env_t',
-  kind: 'click',
-  touch_id: `clk-${anon}`,
-  dest_id: 'dsp1',
-  campaign_id: 'c1',
-  creative_id: null,
-  placement_id: null,
-  time,
-  anonymous_id: anon,
-  user_id: null,
-  ip: null,
-  user_agent: null,
-});
+const click = (anon: string, time: number) =>
+  browserClick('env_t', `clk-${anon}`, 'c1', time, anon);
 
 /**
  * A random history: people with one to three browsers (each with a click), a user id, an

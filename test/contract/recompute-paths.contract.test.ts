@@ -9,7 +9,9 @@ import { seedDemo, seededRandom, USER_AGENTS } from '../../src/seed/demo-seed.js
 import { newId } from '../../src/server.js';
 import type { ConversionPathRecord, IngestTx, Store } from '../../src/store/store.js';
 import { tempDir, testConfig } from '../helpers/pixeltrail.js';
+import { serverEvent } from '../helpers/server-event.js';
 import { postgresAvailable, STORE_KINDS } from '../helpers/stores.js';
+import { browserClick } from '../helpers/touch.js';
 
 // `pixeltrail attribution recompute` rebuilds paths many at a time (on PostgreSQL in one
 // set-wise read a page). With the same rules and touches it must give back, for every
@@ -156,35 +158,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         time: number,
         user: TrackedEvent['user'],
         env_id = env.id,
-      ) =>
-        ({
-          env_id,
-          event_name: name,
-          event_id: id,
-          event_time: time,
-          source: 'server',
-          user,
-          properties: name === 'Purchase' ? { value: 10, currency: 'EUR' } : {},
-          consent: { ads: true, analytics: true },
-          warnings: [],
-        }) as TrackedEvent;
+      ) => serverEvent(env_id, name, id, time, user);
       const touches: Touch[] = [];
       const views: TrackedEvent[] = [];
       const purchases: TrackedEvent[] = [];
-      const click = (anon: string, time: number): Touch => ({
-        env_id: env.id,
-        kind: 'click',
-        touch_id: `lk-clk-${anon}`,
-        dest_id: 'dsp1',
-        campaign_id: 'linked',
-        creative_id: null,
-        placement_id: null,
-        time,
-        anonymous_id: anon,
-        user_id: null,
-        ip: null,
-        user_agent: null,
-      });
+      const click = (anon: string, time: number) =>
+        browserClick(env.id, `lk-clk-${anon}`, 'linked', time, anon);
       for (let j = 0; j < CAPPED; j++) {
         touches.push(click(`lk-c${j}`, nowS - 6 * 86_400 + j));
         views.push(

@@ -49,3 +49,27 @@ export function numberedTouch(
     ...(traffic ? { traffic } : {}),
   };
 }
+
+/** A click of dsp1's `campaign_id` under the browser id `anonymous_id` alone (no address). */
+export function browserClick(
+  env_id: string,
+  touch_id: string,
+  campaign_id: string,
+  time: number,
+  anonymous_id: string,
+): Touch {
+  return {
+    env_id,
+    kind: 'click',
+    touch_id,
+    dest_id: 'dsp1',
+    campaign_id,
+    creative_id: null,
+    placement_id: null,
+    time,
+    anonymous_id,
+    user_id: null,
+    ip: null,
+    user_agent: null,
+  };
+}
