@@ -41,7 +41,9 @@ function linksPerson(e: TrackedEvent): boolean {
 
 /**
  * The strong keys whose links a new event reads: linkIdentities, where it has more than one,
- * and its conversions' person (decisionInput), where it has destinations.
+ * and its conversions' person (decisionInput), where it has destinations. Read ahead for a
+ * batch (SetWiseIngest.bufferLinks): a key left out here is still read, in a round trip of
+ * its own, so the two must change together only for speed, never for what is decided.
  */
 export function linkReadsOf(
   e: TrackedEvent,

@@ -51,8 +51,16 @@ function oneByOne(store: KyselyStore): KyselyStore {
   });
 }
 
-const event = (name: string, id: string, time: number, user: TrackedEvent['user'], ads = true) =>
-  serverEvent('env_t', name, id, time, user, ads);
+const event = (
+  name: string,
+  id: string,
+  time: number,
+  user: TrackedEvent['user'],
+  ads = true,
+  env_id = 'env_t',
+) => serverEvent(env_id, name, id, time, user, ads);
+/** A second environment of the same config, where the history's people have no click. */
+const OTHER_ENV = 'env_u';
 
 const click = (anon: string, time: number) =>
   browserClick('env_t', `clk-${anon}`, 'c1', time, anon);
@@ -108,15 +116,19 @@ function history(seed: number) {
     const p = pick(people);
     const browser = pick(p.browsers);
     const r = rnd();
+    // One event in five in a second environment: the same people, its own links.
+    const env_id = rnd() < 0.2 ? OTHER_ENV : 'env_t';
     if (r < 0.25) {
-      events.push(event('Signup', `sig-${n}`, t, { anonymous_id: browser, ...keysOf(p) }));
+      events.push(
+        event('Signup', `sig-${n}`, t, { anonymous_id: browser, ...keysOf(p) }, true, env_id),
+      );
     } else if (r < 0.35) {
       events.push(
-        event('Lead', `lead-${n}`, t, { anonymous_id: browser, ...keysOf(p) }, rnd() < 0.9),
+        event('Lead', `lead-${n}`, t, { anonymous_id: browser, ...keysOf(p) }, rnd() < 0.9, env_id),
       );
     } else if (r < 0.7) {
       const user = rnd() < 0.3 ? { anonymous_id: browser, ...keysOf(p) } : keysOf(p);
-      const e = event('Purchase', `ord-${n}`, t, user, rnd() < 0.9);
+      const e = event('Purchase', `ord-${n}`, t, user, rnd() < 0.9, env_id);
       events.push(e);
       purchases.push(e);
     } else if (r < 0.9 && purchases.length > 0) {
@@ -175,7 +187,8 @@ describe.skipIf(!hasPostgres)("a batch's identity links on postgres", () => {
   const ctxOf = (env: EnvironmentConfig) => {
     let n = 0;
     return {
-      environment: (id: string) => (id === env.id ? env : undefined),
+      environment: (id: string) =>
+        id === env.id ? env : id === OTHER_ENV ? { ...env, id: OTHER_ENV } : undefined,
       nowMs: NOW_MS,
       newId: (prefix: string) => `${prefix}${(++n).toString(36).padStart(8, '0')}`,
     };
@@ -197,6 +210,7 @@ describe.skipIf(!hasPostgres)("a batch's identity links on postgres", () => {
       const [set, single] = results;
       // The history does what it is for: links made, credit through them, a capped key.
       expect(single?.links.length).toBeGreaterThan(300);
+      expect(single?.links.filter((l) => l.env_id === OTHER_ENV).length).toBeGreaterThan(30);
       expect(
         Object.values(single?.conversions ?? {}).filter((c) =>
           JSON.stringify(c).includes('user_id'),
@@ -224,7 +238,7 @@ describe.skipIf(!hasPostgres)("a batch's identity links on postgres", () => {
       return (query as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof query);
     const env = environment();
-    const { store } = await opened();
+    const { store, url } = await opened();
     const ctx = ctxOf(env);
     const signups = Array.from({ length: 100 }, (_, p) =>
       event('Signup', `bl2-sig-${p}`, NOW_S - 2 * DAY + p, {
@@ -249,6 +263,21 @@ describe.skipIf(!hasPostgres)("a batch's identity links on postgres", () => {
     expect(texts.map((t) => (t.trimStart().startsWith('insert') ? 'write' : 'read'))).toEqual([
       'read',
       'write',
+    ]);
+    // Each buyer's user id and e-mail now both link the browser of the sign-up and the new one.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client
+      .query(
+        `select key_type, key_value, anonymous_id from identity_links
+         where key_value in ('bl2-u57', 'bl2-e57') order by key_type, anonymous_id`,
+      )
+      .finally(() => client.end());
+    expect(rows.map((r) => `${r.key_type} ${r.anonymous_id}`)).toEqual([
+      'email bl2-b57',
+      'email bl2-new57',
+      'user_id bl2-b57',
+      'user_id bl2-new57',
     ]);
     // Each Purchase was credited through the browser its user id was linked to before.
     for (const p of [0, 57, 99]) {

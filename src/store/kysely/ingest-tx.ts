@@ -128,7 +128,10 @@ const INSERT_CHUNK_ROWS = 500;
 
 export class KyselyIngestTx implements IngestTx {
   readonly setWise?: SetWiseIngest;
-  /** setWise on PostgreSQL, which may hold links not yet written (bufferLinks). */
+  /**
+   * setWise on PostgreSQL, typed as itself: linkIdentity and findLinkedAnonymousIds go
+   * through its link buffer (bufferLinks), which the port does not show.
+   */
   private readonly postgres?: PostgresSetWiseIngest;
   /** Set once this transaction inserts touches: their ids are not yet committed. */
   private wroteTouches = false;

@@ -1,6 +1,6 @@
 import type { IdentityKey, LinkedAnonymousId } from '../../domain/attribution.js';
+import { wellFormed } from '../../domain/validation-fields.js';
 import { MAX_TOUCHES_PER_LOOKUP } from './ingest-columns.js';
-import { wellFormed } from './well-formed.js';
 
 /** A row of identity_links as a link write leaves it. */
 export interface LinkRow {
@@ -11,8 +11,12 @@ export interface LinkRow {
   last_seen: number;
 }
 
+/**
+ * A key's name here. NUL apart: an id may hold any other character (a newline would let two
+ * links share a name), and PostgreSQL's text cannot hold NUL, so validation refuses it.
+ */
 const keyOf = (env_id: string, k: IdentityKey) =>
-  `${env_id}\n${k.key_type}\n${wellFormed(k.key_value)}`;
+  `${env_id}\u0000${k.key_type}\u0000${wellFormed(k.key_value)}`;
 
 /**
  * A batch's identity links kept in memory (issue 22): the links written, to be sent in one
@@ -65,7 +69,7 @@ export class LinkBuffer {
     const anon = wellFormed(anonymous_id);
     for (const key of keys) {
       const k = keyOf(env_id, key);
-      this.pending.set(`${k}\n${anon}`, {
+      this.pending.set(`${k}\u0000${anon}`, {
         env_id,
         key_type: key.key_type,
         key_value: wellFormed(key.key_value),
@@ -80,28 +84,29 @@ export class LinkBuffer {
    * findLinkedAnonymousIds of these distinct keys as the store would answer it once the
    * links waiting are written (LINKED_ANONYMOUS_IDS: each key's links, in the keys' order),
    * or undefined where that answer would depend on the store's cap or on a key not read.
+   * The same rows; within a key, not in the store's order (its collation's, which JavaScript
+   * does not have): no reader depends on it, as each ranks a browser's keys itself.
    */
   answer(env_id: string, pairs: readonly IdentityKey[]): LinkedAnonymousId[] | undefined {
-    const sets: Array<Set<string>> = [];
+    const found: Array<[IdentityKey['key_type'], Set<string>]> = [];
     let n = 0;
     for (const key of pairs) {
       const set = this.known.get(keyOf(env_id, key));
       if (!set) return undefined;
       n += set.size;
       if (n > MAX_TOUCHES_PER_LOOKUP) return undefined;
-      sets.push(set);
+      found.push([key.key_type, set]);
     }
     const out: LinkedAnonymousId[] = [];
-    sets.forEach((set, i) => {
-      const via = (pairs[i] as IdentityKey).key_type;
-      for (const anonymous_id of set) out.push({ anonymous_id, via });
-    });
+    for (const [via, set] of found) for (const anonymous_id of set) out.push({ anonymous_id, via });
     return out;
   }
 
   /**
-   * The links waiting, now to be written, in the table's key order: two transactions write
-   * the rows they share in the same order, so they wait for each other rather than deadlock.
+   * The links waiting, now to be written, sorted: two transactions that write rows they
+   * share in one order each wait for the other rather than deadlock. A batch that writes
+   * more than once (a read the buffer cannot answer writes what waits first) can still meet
+   * another in the opposite order across its writes; the ingest's retry of a deadlock covers it.
    */
   take(): LinkRow[] {
     const rows = [...this.pending.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { IdentityKey, LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
+import { wellFormed } from '../../domain/validation-fields.js';
 import type { TouchesTable } from '../schema.js';
 import type { ConversionRows, SetWiseIngest, TouchLookup } from '../store.js';
 import { chunks } from './chunks.js';
@@ -22,7 +23,6 @@ import { type IngestStatements, quoted } from './ingest-statements.js';
 import { LinkBuffer } from './link-buffer.js';
 import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
 import type { TouchCache } from './touch-cache.js';
-import { wellFormed } from './well-formed.js';
 
 /**
  * Rows per statement. Each statement takes its rows as one JSON parameter, so its text is
@@ -342,6 +342,8 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
       keys: readonly IdentityKey[];
     }>,
   ): Promise<LinkedAnonymousId[][]> {
+    // Links noted and not yet written would be missed by the read (bufferLinks).
+    await this.writeLinks();
     const out: LinkedAnonymousId[][] = reads.map(() => []);
     // Each pair once, as findLinkedAnonymousIds reads them; a read without keys reads nothing.
     const params = reads.flatMap(({ env_id, keys }, i) => {
@@ -367,7 +369,6 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     this.links ??= new LinkBuffer();
     const unread = this.links.unread(reads);
     if (unread.length === 0) return;
-    await this.writeLinks();
     const found = await this.findLinkedAnonymousIdsMany(
       unread.map(({ env_id, key }) => ({ env_id, keys: [key] })),
     );

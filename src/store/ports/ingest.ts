@@ -56,8 +56,11 @@ export interface SetWiseIngest {
    * noted are written in one statement before any read that needs them and before the
    * commit; the links of the keys of `reads` are read now, in one statement, and
    * findLinkedAnonymousIds of those keys is answered in memory where that answer is exactly
-   * the store's (LinkBuffer). For a batch whose events link and read their identities one
-   * after the other: one round trip each way instead of one for each.
+   * the store's rows (LinkBuffer). For a batch whose events link and read their identities
+   * one after the other: one round trip each way instead of one for each. Those keys' links
+   * are then as they were committed when this read ran, where each event's own read would
+   * see what other transactions committed since (READ COMMITTED): a batch lasts milliseconds,
+   * and a read made late in it could already miss a link committed before its end.
    */
   bufferLinks(
     reads: ReadonlyArray<{
