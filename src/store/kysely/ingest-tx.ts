@@ -157,7 +157,7 @@ export class KyselyIngestTx implements IngestTx {
 
   /** Before the commit: writes what the transaction still holds (links bufferLinks kept). */
   async settle(): Promise<void> {
-    await this.postgres?.writeLinks();
+    await this.postgres?.links.write();
   }
 
   private run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
@@ -276,7 +276,7 @@ export class KyselyIngestTx implements IngestTx {
     anonymous_id: string,
     seen: number,
   ) {
-    if (links.length === 0 || this.postgres?.noteLink(env_id, links, anonymous_id, seen)) return;
+    if (links.length === 0 || this.postgres?.links.note(env_id, links, anonymous_id, seen)) return;
     await this.run(
       LINK_IDENTITY(links.length),
       links.flatMap((l) => [env_id, l.key_type, l.key_value, anonymous_id, seen]),
@@ -287,9 +287,9 @@ export class KyselyIngestTx implements IngestTx {
     const pairs = distinctKeys(keys);
     if (pairs.length === 0) return [];
     if (this.postgres) {
-      const known = this.postgres.bufferedLinks(env_id, pairs);
+      const known = this.postgres.links.answer(env_id, pairs);
       if (known) return known;
-      await this.postgres.writeLinks();
+      await this.postgres.links.write();
     }
     const rows = await this.run<{ key_type: string; anonymous_id: string }>(
       LINKED_ANONYMOUS_IDS(pairs.length),

@@ -1,7 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { IdentityKey, LinkedAnonymousId } from '../../domain/attribution.js';
 import type { Touch, TrackedEvent } from '../../domain/event.js';
-import { wellFormed } from '../../domain/validation-fields.js';
 import type { TouchesTable } from '../schema.js';
 import type { ConversionRows, SetWiseIngest, TouchLookup } from '../store.js';
 import { chunks } from './chunks.js';
@@ -10,7 +9,6 @@ import {
   CONVERSION_CONFLICT,
   EVENT_COLUMNS,
   ipLookupText,
-  MAX_TOUCHES_PER_LOOKUP,
   OUTBOX_INSERT_COLUMNS,
   PATH_COLUMNS,
   PATH_CONFLICT,
@@ -18,17 +16,11 @@ import {
   TOUCH_SELECT,
   touchLookupText,
 } from './ingest-columns.js';
-import { distinctKeys, linkedFromRow } from './ingest-sql.js';
 import { type IngestStatements, quoted } from './ingest-statements.js';
-import { LinkBuffer } from './link-buffer.js';
+import { jsonParam, ROWS_PER_STATEMENT } from './json-param.js';
 import { conversionToRow, eventToRow, touchFromRow } from './row-mappers.js';
+import { SetWiseLinks } from './set-wise-links.js';
 import type { TouchCache } from './touch-cache.js';
-
-/**
- * Rows per statement. Each statement takes its rows as one JSON parameter, so its text is
- * the same whatever the count (and prepared); this bounds what one parameter holds.
- */
-const ROWS_PER_STATEMENT = 1000;
 
 const JIT_OFF = `set local jit = off`;
 /**
@@ -129,50 +121,6 @@ const RECORD_CONVERSIONS = `with
   select 1`;
 
 /**
- * Each read's linked browser ids, as LINKED_ANONYMOUS_IDS reads one event's: its keys in
- * order, each key's links in the primary key's order, at most MAX_TOUCHES_PER_LOOKUP rows a
- * read kept (a key sends that many at most, so a read of three keys up to three times what is
- * kept). Each key is looked up on its own along the primary key: its LIMIT keeps PostgreSQL
- * from making the lookups one join, which it planned as a scan of identity_links (a merge
- * join: 93 ms for a page of 200 keys, 26,667 links), or once a read (a lateral subquery a
- * read: 1.85 s). 12.5 ms.
- */
-const LINKED_ANONYMOUS_IDS_MANY = `with k as materialized (select r.i, kk.n, r.env_id,
-      kk.key_type, kk.key_value
-    from json_to_recordset(?::json) as r(i int, env_id text, keys json),
-    rows from (json_to_recordset(r.keys) as (key_type text, key_value text))
-      with ordinality as kk(key_type, key_value, n))
-  select k.i, x."key_type", x."anonymous_id" from k
-  cross join lateral (select l."key_type", l."anonymous_id" from "identity_links" l
-    where l."env_id" = k.env_id and l."key_type" = k.key_type and l."key_value" = k.key_value
-    order by l."anonymous_id" limit ${MAX_TOUCHES_PER_LOOKUP}) x
-  order by k.i, k.n, x."anonymous_id"`;
-
-/**
- * Links noted by a batch (LinkBuffer), in the order given, as LINK_IDENTITY writes one
- * event's: a row new, or seen again. Each row once: PostgreSQL refuses a statement that
- * updates one row twice.
- */
-const LINK_IDENTITIES = `insert into "identity_links" ("env_id", "key_type", "key_value", "anonymous_id", "last_seen")
-  select "env_id", "key_type", "key_value", "anonymous_id", "last_seen"
-  from json_populate_recordset(null::"identity_links", ?::json)
-  on conflict ("env_id", "key_type", "key_value", "anonymous_id") do update set "last_seen" = excluded."last_seen"`;
-
-/** A `\ud800`-`\udfff` escape: JSON.stringify writes one only for a lone surrogate. */
-const SURROGATE_ESCAPE = /\\ud[89a-f]/i;
-
-/**
- * `rows` as one JSON parameter. A lone surrogate (a JSON body may carry one) becomes U+FFFD,
- * as it does in a text parameter's UTF-8; left as JSON.stringify escapes it, PostgreSQL
- * refuses it when reading the JSON into text columns, failing the batch.
- */
-function jsonParam(rows: unknown): string {
-  const json = JSON.stringify(rows);
-  if (!SURROGATE_ESCAPE.test(json)) return json;
-  return JSON.stringify(rows, (_key, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v));
-}
-
-/**
  * The touches read before, by id (one TouchCache per store), and whether the transaction
  * wrote touches: those it read then are not added, as their rows may never commit.
  */
@@ -184,8 +132,8 @@ export interface SetWiseTouchCache {
 /** The set-wise ingest statements on PostgreSQL, inside one transaction. */
 export class PostgresSetWiseIngest implements SetWiseIngest {
   private settingsSent = false;
-  /** Set by bufferLinks: the transaction's links, kept until they are needed. */
-  private links?: LinkBuffer;
+  /** The transaction's identity links, read and written set-wise (bufferLinks). */
+  readonly links = new SetWiseLinks((text, params) => this.run(text, params));
 
   constructor(
     private readonly db: Kysely<unknown>,
@@ -336,68 +284,16 @@ export class PostgresSetWiseIngest implements SetWiseIngest {
     for (const [k, w] of wanted.entries()) out[byIp[k]?.i ?? -1]?.touches.push(...w.resolve(read));
   }
 
-  async findLinkedAnonymousIdsMany(
-    reads: ReadonlyArray<{
-      env_id: string;
-      keys: readonly IdentityKey[];
-    }>,
+  findLinkedAnonymousIdsMany(
+    reads: ReadonlyArray<{ env_id: string; keys: readonly IdentityKey[] }>,
   ): Promise<LinkedAnonymousId[][]> {
-    // Links noted and not yet written would be missed by the read (bufferLinks).
-    await this.writeLinks();
-    const out: LinkedAnonymousId[][] = reads.map(() => []);
-    // Each pair once, as findLinkedAnonymousIds reads them; a read without keys reads nothing.
-    const params = reads.flatMap(({ env_id, keys }, i) => {
-      const pairs = distinctKeys(keys);
-      return pairs.length === 0 ? [] : [{ i, env_id, keys: pairs }];
-    });
-    for (const part of chunks(params, ROWS_PER_STATEMENT)) {
-      const rows = await this.run<{ i: number; key_type: string; anonymous_id: string }>(
-        LINKED_ANONYMOUS_IDS_MANY,
-        [jsonParam(part)],
-      );
-      for (const r of rows) {
-        const linked = out[r.i];
-        if (linked && linked.length < MAX_TOUCHES_PER_LOOKUP) linked.push(linkedFromRow(r));
-      }
-    }
-    return out;
+    return this.links.findMany(reads);
   }
 
-  async bufferLinks(
+  bufferLinks(
     reads: ReadonlyArray<{ env_id: string; keys: readonly IdentityKey[] }>,
   ): Promise<void> {
-    this.links ??= new LinkBuffer();
-    const unread = this.links.unread(reads);
-    if (unread.length === 0) return;
-    const found = await this.findLinkedAnonymousIdsMany(
-      unread.map(({ env_id, key }) => ({ env_id, keys: [key] })),
-    );
-    for (const [i, { env_id, key }] of unread.entries())
-      this.links.learn(env_id, key, found[i] ?? []);
-  }
-
-  /** linkIdentity, noted while links are buffered: false where they are not. */
-  noteLink(
-    env_id: string,
-    keys: readonly IdentityKey[],
-    anonymous_id: string,
-    seen: number,
-  ): boolean {
-    if (!this.links) return false;
-    this.links.link(env_id, keys, anonymous_id, seen);
-    return true;
-  }
-
-  /** findLinkedAnonymousIds of distinct keys from the buffer, where it knows the answer. */
-  bufferedLinks(env_id: string, pairs: readonly IdentityKey[]): LinkedAnonymousId[] | undefined {
-    return this.links?.answer(env_id, pairs);
-  }
-
-  /** Writes the links noted and not yet written: before a read of the table, and the commit. */
-  async writeLinks(): Promise<void> {
-    const rows = this.links?.take() ?? [];
-    for (const part of chunks(rows, ROWS_PER_STATEMENT))
-      await this.run(LINK_IDENTITIES, [jsonParam(part)]);
+    return this.links.buffer(reads);
   }
 
   async recordConversions(all: readonly ConversionRows[]): Promise<void> {
