@@ -3,14 +3,17 @@ import { defineConfig } from 'vitest/config';
 // Two projects (issue 21). `unit` is every test beside the code in src/: plain functions and
 // in-memory stores, run in parallel threads. `integration` is test/**: real servers, child
 // processes, PostgreSQL and fault injection, whose timing bounds are load-sensitive, so its
-// files run one at a time in forked processes as before.
+// files run one at a time, in one forked process that keeps its module cache from file to
+// file: a fresh process per file spent 1.5 s importing before each of the 140 files' tests
+// (the whole project 844 s; 511 s with the cache kept, the same 1,070 tests passing).
+// Integration files restore what they spy on and close what they start (afterAll).
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Only the unit project uses threads. The pool reads isolation from here (set inside the
     // project alone, every file still got a fresh context: 39 s instead of 11.5 s on 2 cores).
-    poolOptions: { threads: { isolate: false } },
+    poolOptions: { threads: { isolate: false }, forks: { isolate: false } },
     projects: [
       {
         extends: true,
@@ -35,6 +38,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           pool: 'forks',
           fileParallelism: false,
+          isolate: false,
           sequence: { groupOrder: 1 },
         },
       },
