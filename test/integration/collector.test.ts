@@ -413,6 +413,10 @@ describe('event pixel and tag beacon', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    // A preflight's headers are read from the OPTIONS answer alone (Fetch standard): not
+    // sent again on every beacon.
+    expect(res.headers.get('access-control-allow-methods')).toBeNull();
+    expect(res.headers.get('access-control-max-age')).toBeNull();
     expect(res.headers.get('set-cookie')).toMatch(/^ptid=anon-b3-123;/);
     expect(await conversion('b3')).toMatchObject({ value: 3 });
   });

@@ -150,16 +150,21 @@ describe('limits', () => {
 });
 
 describe('browser-facing doors', () => {
-  it('S07 CORS on /e only for the environment allowed origins; /v1/events has none and needs the key', async () => {
+  it('S07 CORS on /e only for the environment allowed origins, its preflight naming methods and headers; /v1/events has none and needs the key', async () => {
     const pre = (origin: string) =>
       api('/e', {
         method: 'OPTIONS',
         headers: { origin, 'access-control-request-method': 'POST' },
       });
-    expect((await pre('http://shop.test')).headers.get('access-control-allow-origin')).toBe(
-      'http://shop.test',
-    );
-    expect((await pre('http://evil.test')).headers.get('access-control-allow-origin')).toBeNull();
+    const allowed = (await pre('http://shop.test')).headers;
+    expect(allowed.get('access-control-allow-origin')).toBe('http://shop.test');
+    // What the browser may send, and for how long it may keep this answer: the preflight's.
+    expect(allowed.get('access-control-allow-methods')).toBe('POST, OPTIONS');
+    expect(allowed.get('access-control-allow-headers')).toContain('content-type');
+    expect(allowed.get('access-control-max-age')).toBe('600');
+    const refused = (await pre('http://evil.test')).headers;
+    expect(refused.get('access-control-allow-origin')).toBeNull();
+    expect(refused.get('access-control-allow-methods')).toBeNull();
     const v1 = await api('/v1/events', {
       method: 'POST',
       headers: { origin: 'http://shop.test', 'content-type': 'application/json' },

@@ -15,22 +15,40 @@ export const MAX_BEACON_BYTES = 64 * 1024;
 
 /**
  * CORS for credentialed beacons: `*` is refused by browsers when cookies ride along, so the
- * Origin is reflected when some environment allows it (DESIGN §3).
+ * Origin is reflected when some environment allows it (DESIGN §3). These are the headers a
+ * CORS request's answer is read by: the Fetch standard reads Allow-Methods, Allow-Headers and
+ * Max-Age from a preflight's answer only (https://fetch.spec.whatwg.org/#http-responses), so
+ * they go on the OPTIONS answers (preflightHeaders), not on every beacon's (issue 22).
+ * Returns whether the origin was allowed.
  */
 export function corsHeaders(
   s: Services,
   req: Pick<BrowserRequest, 'headers'>,
   reply: HeaderSink,
-): void {
+): boolean {
   const origin = req.headers.origin;
   if (!origin || !s.config.environments.some((e) => originAllowed(e.allowed_origins, origin)))
-    return;
+    return false;
   reply.header('access-control-allow-origin', origin);
   reply.header('access-control-allow-credentials', 'true');
-  reply.header('access-control-allow-methods', 'POST, OPTIONS');
-  reply.header('access-control-allow-headers', 'authorization, content-type, x-retry-count');
-  reply.header('access-control-max-age', '600');
   reply.header('vary', 'Origin');
+  return true;
+}
+
+/**
+ * The answer to a CORS preflight (`OPTIONS`): corsHeaders, and what the browser may send and
+ * for how long it may keep this answer. `allowHeaders`: the request headers taken.
+ */
+export function preflightHeaders(
+  s: Services,
+  req: Pick<BrowserRequest, 'headers'>,
+  reply: HeaderSink,
+  allowHeaders = 'authorization, content-type, x-retry-count',
+): void {
+  if (!corsHeaders(s, req, reply)) return;
+  reply.header('access-control-allow-methods', 'POST, OPTIONS');
+  reply.header('access-control-allow-headers', allowHeaders);
+  reply.header('access-control-max-age', '600');
 }
 
 function parseBody(body: unknown): unknown[] | null {
@@ -140,7 +158,7 @@ export function beaconRoute(app: FastifyInstance, s: Services): void {
     return reply.status(204).send();
   });
   app.options('/e', async (req, reply) => {
-    corsHeaders(s, req, reply);
+    preflightHeaders(s, req, reply);
     return reply.status(204).send();
   });
 

@@ -12,7 +12,7 @@ import { requestConsent } from '../request/consent.js';
 import { requestUser } from '../request/identity.js';
 import { classifyTraffic } from '../request/traffic.js';
 import type { Services } from '../services.js';
-import { corsHeaders } from './beacon.js';
+import { corsHeaders, preflightHeaders } from './beacon.js';
 import { adoptBrowserId } from './browser-cookie.js';
 import { countInvalid } from './invalid-hits.js';
 import {
@@ -135,7 +135,7 @@ export function segmentApi(app: FastifyInstance, s: Services): void {
     return collect(s, req, reply, batchMessages(body), undefined, env, browser);
   };
   const preflight = async (req: FastifyRequest, reply: FastifyReply) => {
-    corsHeaders(s, req, reply);
+    preflightHeaders(s, req, reply);
     return reply.status(204).send();
   };
 

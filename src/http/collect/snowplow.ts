@@ -5,7 +5,7 @@ import { type IngestReport, ingest } from '../../ingest/ingest.js';
 import { HttpError, refusalError } from '../errors.js';
 import type { Services } from '../services.js';
 import { SNOWPLOW_GET_PATH, SNOWPLOW_POST_PATH } from '../snowplow-paths.js';
-import { corsHeaders } from './beacon.js';
+import { corsHeaders, preflightHeaders } from './beacon.js';
 import { adoptBrowserId } from './browser-cookie.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { countInvalid } from './invalid-hits.js';
@@ -38,11 +38,7 @@ function shareCookie(s: Services, req: FastifyRequest, reply: FastifyReply, repo
  */
 export function snowplowRoutes(app: FastifyInstance, s: Services): void {
   app.options(SNOWPLOW_POST_PATH, async (req, reply) => {
-    corsHeaders(s, req, reply);
-    reply.header(
-      'access-control-allow-headers',
-      'authorization, content-type, x-retry-count, sp-anonymous',
-    );
+    preflightHeaders(s, req, reply, 'authorization, content-type, x-retry-count, sp-anonymous');
     return reply.status(204).send();
   });
 
