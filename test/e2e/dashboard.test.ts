@@ -78,6 +78,9 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_UI)('dashboard in Chromium', () => {
     page = await browser.context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });
     shopTab = await browser.context.newPage();
+    // The dashboard's tab in front: a tab behind another runs no animation frames, and each
+    // click waited ~2 s there for Playwright's check that its target is not moving.
+    await page.bringToFront();
     watchConsole(page);
   });
 
