@@ -39,4 +39,23 @@ describe('Metrics.tallied', () => {
     expect(text).toContain('pixeltrail_hits_total{endpoint="i"} 2');
     expect(text).toContain('pixeltrail_hits_total{endpoint="v1_events"} 2');
   });
+
+  it("M04 /metrics holds the server's own counts and the process's metrics once, for every server of the process", async () => {
+    const a = new Metrics();
+    const b = new Metrics();
+    a.hit('i');
+    b.hit('e');
+    const typeLines = (text: string, name: string) =>
+      text.split('\n').filter((l) => l === `# TYPE ${name} gauge`).length;
+    for (const [m, own, other] of [
+      [a, 'i', 'e'],
+      [b, 'e', 'i'],
+    ] as const) {
+      const text = await m.exposition();
+      expect(text).toContain(`pixeltrail_hits_total{endpoint="${own}"} 1`);
+      expect(text).not.toContain(`pixeltrail_hits_total{endpoint="${other}"}`);
+      expect(typeLines(text, 'pixeltrail_process_resident_memory_bytes')).toBe(1);
+      expect(typeLines(text, 'pixeltrail_nodejs_heap_size_used_bytes')).toBe(1);
+    }
+  });
 });

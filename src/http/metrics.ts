@@ -10,7 +10,23 @@ interface Tally {
   n: number;
 }
 
-/** The Prometheus metrics of one server, in a registry of its own. */
+/**
+ * The process's own metrics (CPU, memory, heap, event-loop lag, GC), collected once per
+ * process: prom-client's collectDefaultMetrics starts a GC observer and an event-loop monitor
+ * that are never stopped, so one per server stayed running after the server closed, and a
+ * process that starts many servers (the integration tests) ran all of them on every GC.
+ */
+let processRegistry: Registry | null = null;
+
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, prefix: 'pixeltrail_' });
+  }
+  return processRegistry;
+}
+
+/** The Prometheus metrics of one server, in a registry of its own, and the process's. */
 export class Metrics {
   readonly registry = new Registry();
   /** Hot-path children's counts by counter, not yet added to it (see tallied). */
@@ -133,7 +149,12 @@ export class Metrics {
   private readonly hitsByEndpoint = new Map<string, TalliedChild>();
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'pixeltrail_' });
+    processMetrics();
+  }
+
+  /** What `/metrics` answers: this server's metrics, then the process's. */
+  exposition(): Promise<string> {
+    return Registry.merge([this.registry, processMetrics()]).metrics();
   }
 
   /**

@@ -125,7 +125,7 @@ export function systemRoutes(app: FastifyInstance, s: Services): void {
       );
     s.metrics.queueDepth.set(s.pipeline.pending);
     reply.header('content-type', s.metrics.registry.contentType);
-    return s.metrics.registry.metrics();
+    return s.metrics.exposition();
   });
 
   const variant = tagVariants(s);
