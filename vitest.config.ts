@@ -4,9 +4,9 @@ import { defineConfig } from 'vitest/config';
 // in-memory stores, run in parallel threads. `integration` is test/**: real servers, child
 // processes, PostgreSQL and fault injection, whose timing bounds are load-sensitive, so its
 // files run one at a time, in one forked process that keeps its module cache from file to
-// file: a fresh process per file spent 1.5 s importing before each of the 140 files' tests
-// (the whole project 844 s; 511 s with the cache kept, the same 1,070 tests passing).
-// Integration files restore what they spy on and close what they start (afterAll).
+// file: a fresh process per file imported its modules anew before each of the 140 files
+// (the whole project 844 s; 511 s with the cache kept, the same 1,070 tests passing). What
+// that asks of a file is in docs/testing.md.
 export default defineConfig({
   test: {
     testTimeout: 60_000,

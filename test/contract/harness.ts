@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Server } from '../../src/server.js';
 import { postEvents, startPixeltrail, tempDir, UA, waitFor } from '../helpers/pixeltrail.js';
@@ -10,14 +10,24 @@ import { deliveriesSettled } from '../helpers/settled.js';
 const SCHEMA_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'schemas');
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats.default(ajv);
+/**
+ * Each schema compiled once: Ajv keeps what it compiles, and the contract files share one
+ * process (vitest.config.ts), so a schema parsed anew per call grew its cache all run long.
+ */
+const validators = new Map<string, ValidateFunction>();
 
 /**
  * Validates `body` against `test/contract/schemas/<name>.json` (a JSON Schema written from
  * the platform's public documentation); returns the list of violations, empty when valid.
  */
 export function schemaErrors(name: string, body: unknown): string[] {
-  const schema = JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8'));
-  const validate = ajv.compile(schema);
+  let validate = validators.get(name);
+  if (!validate) {
+    validate = ajv.compile(
+      JSON.parse(readFileSync(path.join(SCHEMA_DIR, `${name}.json`), 'utf8')),
+    ) as ValidateFunction;
+    validators.set(name, validate);
+  }
   if (validate(body)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
 }

@@ -416,7 +416,10 @@ describe('event pixel and tag beacon', () => {
     // A preflight's headers are read from the OPTIONS answer alone (Fetch standard): not
     // sent again on every beacon.
     expect(res.headers.get('access-control-allow-methods')).toBeNull();
+    expect(res.headers.get('access-control-allow-headers')).toBeNull();
     expect(res.headers.get('access-control-max-age')).toBeNull();
+    // The answer depends on the Origin: a shared cache must keep it apart.
+    expect(res.headers.get('vary')).toBe('Origin');
     expect(res.headers.get('set-cookie')).toMatch(/^ptid=anon-b3-123;/);
     expect(await conversion('b3')).toMatchObject({ value: 3 });
   });

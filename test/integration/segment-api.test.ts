@@ -250,6 +250,9 @@ describe('Segment HTTP Tracking API with @segment/analytics-node', () => {
     expect(res.headers.get('access-control-allow-headers')).toBe(
       'authorization, content-type, x-retry-count',
     );
+    expect(res.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS');
+    expect(res.headers.get('access-control-max-age')).toBe('600');
+    expect(res.headers.get('vary')).toBe('Origin');
   });
 
   it('SA09 a text/plain /v1/t from a browser takes the request IP and UA, sets ptid from anonymousId, and honours Sec-GPC', async () => {

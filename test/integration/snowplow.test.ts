@@ -218,7 +218,11 @@ describe('Snowplow tracker protocol', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
-    expect(res.headers.get('access-control-allow-headers')).toContain('content-type');
+    expect(res.headers.get('access-control-allow-headers')).toBe(
+      'authorization, content-type, x-retry-count, sp-anonymous',
+    );
+    expect(res.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS');
+    expect(res.headers.get('access-control-max-age')).toBe('600');
   });
   it('SN06 consent events decide their own consent: Enhanced Consent allow_all, allow_selected, deny_all; consent_withdrawn; the gdpr entity is no choice', async () => {
     const sd = (name: string, data: unknown) => ({
