@@ -189,4 +189,47 @@ describe.skipIf(!HAS_CHROMIUM)('Segment and Snowplow browser libraries in Chromi
     expect(pv.event.properties).toMatchObject({ url: `${shopUrl}/snowplow-get` });
     await page.close();
   });
+
+  it('CB04 the Snowplow browser tracker with server-side anonymisation, by GET and by POST: its preflights pass, both events are stored without the IP address, no cookie is set', async () => {
+    const page = await browser.context.newPage();
+    const sent: Array<{ method: string; url: string; body: string; cookie?: string }> = [];
+    page.on('requestfinished', async (req) => {
+      if (!req.url().startsWith(base) || req.method() === 'OPTIONS') return;
+      const res = await req.response();
+      sent.push({
+        method: req.method(),
+        url: req.url(),
+        body: req.postData() ?? '',
+        cookie: (await res?.allHeaders())?.['set-cookie'],
+      });
+    });
+    pages.set(
+      '/snowplow-anon',
+      `<!doctype html><title>SP anon</title><script src="/compat.js"></script><script>
+        const anon = { withServerAnonymisation: true };
+        compat.newTracker('spg', '${base}', { appId: 'env_t', eventMethod: 'get', anonymousTracking: anon });
+        compat.newTracker('spp', '${base}', { appId: 'env_t', eventMethod: 'post', anonymousTracking: anon });
+        compat.trackPageView({}, ['spg']);
+        compat.trackPageView({}, ['spp']);
+      </script>`,
+    );
+    await page.goto(`${shopUrl}/snowplow-anon`);
+    const both = await waitFor(
+      () => (sent.length >= 2 ? sent : undefined),
+      WAIT_MS,
+      'the anonymised GET and POST',
+    );
+    const get = both.find((r) => r.method === 'GET');
+    const post = both.find((r) => r.method === 'POST');
+    const getId = new URL(get?.url ?? base).searchParams.get('eid') as string;
+    const postId = JSON.parse(post?.body ?? '{}').data?.[0]?.eid as string;
+    for (const r of both) expect(r.cookie).toBeUndefined();
+    for (const eid of [getId, postId]) {
+      const pv = await storedEvent(server, 'PageView', eid);
+      expect(pv.event.properties).toMatchObject({ url: `${shopUrl}/snowplow-anon` });
+      expect(pv.event.user.ip).toBeUndefined();
+      expect(pv.event.user.cookie_id).toBeUndefined();
+    }
+    await page.close();
+  });
 });

@@ -206,6 +206,59 @@ describe('Snowplow tracker protocol', () => {
     ]);
   });
 
+  it('SN05b server-side anonymisation (SP-Anonymous): neither the IP nor the ptid cookie is kept, none is set; the GET preflight lets the header through', async () => {
+    const browser = { origin: 'http://shop.test', cookie: 'ptid=ptid-sp-anon-1' };
+    const item = (eid: string) => ({
+      e: 'pv',
+      aid: 'env_t',
+      p: 'web',
+      eid,
+      duid: `duid-${eid}`,
+      url: 'https://shop.example/anon',
+      tv: 'js-4.10.1',
+    });
+    // The same browser without the header: its address and cookie are kept, a cookie is set.
+    const named = await tp2([item('sp-anon-0')], browser);
+    expect(named.status).toBe(200);
+    const kept = await storedEvent(server, 'PageView', 'sp-anon-0');
+    expect(kept.event.user).toMatchObject({
+      ip: storedIp(server, '127.0.0.1'),
+      cookie_id: 'ptid-sp-anon-1',
+    });
+    // A browser without the cookie would get one (SN02): not under anonymisation.
+    const post = await tp2([item('sp-anon-1')], {
+      origin: browser.origin,
+      'sp-anonymous': '*',
+    });
+    expect(post.status).toBe(200);
+    expect(post.headers.get('set-cookie')).toBeNull();
+    const byPost = await storedEvent(server, 'PageView', 'sp-anon-1');
+    expect(byPost.event.user.ip).toBeUndefined();
+    expect(byPost.event.user).toMatchObject({ anonymous_id: 'duid-sp-anon-1', user_agent: UA });
+
+    const q = new URLSearchParams(item('sp-anon-2'));
+    const pre = await fetch(`${base}/i?${q}`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://shop.test',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'sp-anonymous',
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://shop.test');
+    expect(pre.headers.get('access-control-allow-methods')).toBe('GET, OPTIONS');
+    expect(pre.headers.get('access-control-allow-headers')).toContain('sp-anonymous');
+    const get = await fetch(`${base}/i?${q}`, {
+      headers: { ...browser, 'user-agent': UA, 'sp-anonymous': '*' },
+    });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('set-cookie')).toBeNull();
+    const byGet = await storedEvent(server, 'PageView', 'sp-anon-2');
+    expect(byGet.event.user.ip).toBeUndefined();
+    expect(byGet.event.user.cookie_id).toBeUndefined();
+  });
+
   it('SN05 the preflight of a browser tracker reflects an allowed origin with credentials', async () => {
     const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
       method: 'OPTIONS',

@@ -44,9 +44,10 @@ export function preflightHeaders(
   req: Pick<BrowserRequest, 'headers'>,
   reply: HeaderSink,
   allowHeaders = 'authorization, content-type, x-retry-count',
+  methods = 'POST, OPTIONS',
 ): void {
   if (!corsHeaders(s, req, reply)) return;
-  reply.header('access-control-allow-methods', 'POST, OPTIONS');
+  reply.header('access-control-allow-methods', methods);
   reply.header('access-control-allow-headers', allowHeaders);
   reply.header('access-control-max-age', '600');
 }

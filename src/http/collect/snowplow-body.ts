@@ -13,6 +13,16 @@ import { originAllowed } from './browser-cookie.js';
 // https://docs.snowplow.io/docs/events/http-requests/
 
 /**
+ * Whether the tracker asked for server-side anonymisation (`SP-Anonymous: *`, sent by the web
+ * tracker's `anonymousTracking: { withServerAnonymisation: true }`): the collector then keeps
+ * neither the user's IP address nor its network user id, the cookie it sets
+ * (https://docs.snowplow.io/docs/sources/trackers/snowplow-tracker-protocol/going-deeper/http-headers).
+ */
+export function serverAnonymised(req: Pick<FastifyRequest, 'headers'>): boolean {
+  return req.headers['sp-anonymous'] !== undefined;
+}
+
+/**
  * Payload items as arrivals; `aid` names the environment. What a browser's request shows
  * fills what an item lacks; an app's or a server's item keeps what it says.
  */
@@ -22,6 +32,11 @@ export function toArrivals(
   items: unknown[],
 ): (Arrival | UnusableArrival)[] {
   const seen = requestUser(req);
+  // Server-side anonymisation: neither the request's address nor the collector's cookie.
+  if (serverAnonymised(req)) {
+    delete seen.ip;
+    delete seen.cookie_id;
+  }
   const traffic = classifyTraffic(req);
   const arrivals: (Arrival | UnusableArrival)[] = [];
   items.forEach((item, index) => {

@@ -10,9 +10,12 @@ import { adoptBrowserId } from './browser-cookie.js';
 import { GIF_HEADERS, TRANSPARENT_GIF } from './gif.js';
 import { countInvalid } from './invalid-hits.js';
 import { headOnly } from './pixel-hit.js';
-import { toArrivals } from './snowplow-body.js';
+import { serverAnonymised, toArrivals } from './snowplow-body.js';
 
 export { SNOWPLOW_GET_PATH, SNOWPLOW_POST_PATH } from '../snowplow-paths.js';
+
+/** The request headers the web tracker may send (a preflight's Allow-Headers). */
+const TRACKER_HEADERS = 'authorization, content-type, x-retry-count, sp-anonymous';
 
 /** Items one POST may carry; trackers batch by bytes (default 40 KB), far below this. */
 const MAX_ITEMS = 1000;
@@ -23,8 +26,12 @@ function countTraffic(s: Services, report: IngestReport): void {
     if (e.traffic) s.metrics.invalidHits.inc({ endpoint: 'snowplow', reason: e.traffic });
 }
 
-/** Like the tag's beacon: a browser without `ptid` gets the tracker's first-party id. */
+/**
+ * Like the tag's beacon: a browser without `ptid` gets the tracker's first-party id. Never
+ * under server-side anonymisation: `ptid` is this collector's network user id.
+ */
 function shareCookie(s: Services, req: FastifyRequest, reply: FastifyReply, report: IngestReport) {
+  if (serverAnonymised(req)) return;
   const from = report.events.find(
     (e) => e.source !== 'server' && !e.traffic && adsPermitted(e.consent) && e.user.anonymous_id,
   );
@@ -38,7 +45,13 @@ function shareCookie(s: Services, req: FastifyRequest, reply: FastifyReply, repo
  */
 export function snowplowRoutes(app: FastifyInstance, s: Services): void {
   app.options(SNOWPLOW_POST_PATH, async (req, reply) => {
-    preflightHeaders(s, req, reply, 'authorization, content-type, x-retry-count, sp-anonymous');
+    preflightHeaders(s, req, reply, TRACKER_HEADERS);
+    return reply.status(204).send();
+  });
+  // The web tracker's GET goes by fetch with its headers too: `SP-Anonymous` (or any custom
+  // header) makes the browser ask first, at `/i?e=…` (routed here, url-rewrite.ts).
+  app.options(SNOWPLOW_GET_PATH, async (req, reply) => {
+    preflightHeaders(s, req, reply, TRACKER_HEADERS, 'GET, OPTIONS');
     return reply.status(204).send();
   });
 
