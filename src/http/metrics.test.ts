@@ -43,6 +43,11 @@ describe('Metrics.tallied', () => {
   it("M04 /metrics holds the server's own counts and the process's metrics once, for every server of the process", async () => {
     const a = new Metrics();
     const b = new Metrics();
+    // Not in a server's own registry: made once for the process, not once per server.
+    for (const m of [a, b])
+      expect(
+        m.registry.getSingleMetric('pixeltrail_process_resident_memory_bytes'),
+      ).toBeUndefined();
     a.hit('i');
     b.hit('e');
     const typeLines = (text: string, name: string) =>

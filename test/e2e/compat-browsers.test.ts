@@ -213,6 +213,8 @@ describe.skipIf(!HAS_CHROMIUM)('Segment and Snowplow browser libraries in Chromi
         compat.trackPageView({}, ['spp']);
       </script>`,
     );
+    // The browser has pixeltrail's cookie from before: it is neither kept nor replaced.
+    await browser.context.addCookies([{ name: 'ptid', value: 'ptid-cb04-000', url: base }]);
     await page.goto(`${shopUrl}/snowplow-anon`);
     const both = await waitFor(
       () => (sent.length >= 2 ? sent : undefined),
@@ -230,6 +232,8 @@ describe.skipIf(!HAS_CHROMIUM)('Segment and Snowplow browser libraries in Chromi
       expect(pv.event.user.ip).toBeUndefined();
       expect(pv.event.user.cookie_id).toBeUndefined();
     }
+    const ptid = (await browser.context.cookies(base)).find((c) => c.name === 'ptid');
+    expect(ptid?.value).toBe('ptid-cb04-000');
     await page.close();
   });
 });

@@ -253,10 +253,16 @@ describe('Snowplow tracker protocol', () => {
       headers: { ...browser, 'user-agent': UA, 'sp-anonymous': '*' },
     });
     expect(get.status).toBe(200);
-    expect(get.headers.get('set-cookie')).toBeNull();
     const byGet = await storedEvent(server, 'PageView', 'sp-anon-2');
     expect(byGet.event.user.ip).toBeUndefined();
     expect(byGet.event.user.cookie_id).toBeUndefined();
+    // And from a browser without the cookie, the GET sets none either.
+    const fresh = await fetch(`${base}/i?${new URLSearchParams(item('sp-anon-3'))}`, {
+      headers: { origin: browser.origin, 'user-agent': UA, 'sp-anonymous': '*' },
+    });
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('set-cookie')).toBeNull();
+    expect((await storedEvent(server, 'PageView', 'sp-anon-3')).event.user.ip).toBeUndefined();
   });
 
   it('SN05 the preflight of a browser tracker reflects an allowed origin with credentials', async () => {
