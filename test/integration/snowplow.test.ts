@@ -34,6 +34,18 @@ async function tp2(data: unknown[], headers: Record<string, string> = {}) {
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
+/** A browser's CORS preflight from the allowed origin http://shop.test. */
+function preflight(path: string, method: string, requestHeaders: string) {
+  return fetch(`${base}${path}`, {
+    method: 'OPTIONS',
+    headers: {
+      origin: 'http://shop.test',
+      'access-control-request-method': method,
+      'access-control-request-headers': requestHeaders,
+    },
+  });
+}
+
 describe('Snowplow tracker protocol', () => {
   it('SN01 @snowplow/node-tracker: page view and an ecommerce transaction after an impression are stored, attributed and delivered', async () => {
     const ua = `${UA} SnowShop/1`;
@@ -237,14 +249,7 @@ describe('Snowplow tracker protocol', () => {
     expect(byPost.event.user).toMatchObject({ anonymous_id: 'duid-sp-anon-1', user_agent: UA });
 
     const q = new URLSearchParams(item('sp-anon-2'));
-    const pre = await fetch(`${base}/i?${q}`, {
-      method: 'OPTIONS',
-      headers: {
-        origin: 'http://shop.test',
-        'access-control-request-method': 'GET',
-        'access-control-request-headers': 'sp-anonymous',
-      },
-    });
+    const pre = await preflight(`/i?${q}`, 'GET', 'sp-anonymous');
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('http://shop.test');
     expect(pre.headers.get('access-control-allow-methods')).toBe('GET, OPTIONS');
@@ -266,14 +271,7 @@ describe('Snowplow tracker protocol', () => {
   });
 
   it('SN05 the preflight of a browser tracker reflects an allowed origin with credentials', async () => {
-    const res = await fetch(`${base}/com.snowplowanalytics.snowplow/tp2`, {
-      method: 'OPTIONS',
-      headers: {
-        origin: 'http://shop.test',
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type',
-      },
-    });
+    const res = await preflight('/com.snowplowanalytics.snowplow/tp2', 'POST', 'content-type');
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://shop.test');
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
