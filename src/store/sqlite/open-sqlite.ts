@@ -17,22 +17,24 @@ import { type CheckpointerOptions, WalCheckpointer } from './wal-checkpointer.js
 export const SQLITE_FILE = 'pixeltrail.db';
 /**
  * Un-checkpointed WAL frames (pages, 4 KiB) at which the checkpointer thread starts copying
- * them into the database file; past it, it also copies what came in meanwhile on every tick,
- * so that a pause between commits lets the next one start the WAL over.
+ * them into the database file; past it, it copies what came in meanwhile again at once, until
+ * a copy ends between two commits and the next one starts the WAL over (wal-checkpointer.ts).
  */
 const CHECKPOINT_PAGES = 1_000;
 /** How often the checkpointer looks at the WAL; ~1,000 frames a tick at full load. */
 const CHECKPOINT_CHECK_MS = 200;
 /**
  * The writers' own `wal_autocheckpoint`, kept as a backstop rather than off. A PASSIVE
- * checkpoint never waits for writers, so under writes without a pause the WAL is never all
- * copied at the start of a commit and cannot start over: it grows until a commit crosses this
- * and checkpoints itself, complete. By then the thread has copied all but the last tick's
- * frames, so that commit syncs twice and copies little. Higher means rarer stalls and a
- * larger -wal file (it keeps its largest size): single events at 64 connections, 15 s, fsync
- * on the event loop 366-928 ms before issue 22 (autocheckpoint 10,000), 57-290 ms with a
- * 20,000 backstop, 10-106 ms with 50,000. Should the thread die, the same keeps the WAL near
- * 200 MB instead of growing until close, and every read with it (the wal-index grows too).
+ * checkpoint never waits for writers, so under writes without a pause the WAL started over
+ * only when a copy happened to end between two commits; until the thread went again at once
+ * past its threshold (issue 22), it grew until a commit crossed this and checkpointed itself
+ * on the event loop: 40-65 ms every 3-5 s of single events at 64 connections, each commit's
+ * answer behind it. Now a stall of the thread's (a reader holding old frames for long) is what
+ * lets the WAL reach it. Higher means rarer stalls and a larger -wal file (it keeps its largest
+ * size): single events at 64 connections, 15 s, fsync on the event loop 366-928 ms before
+ * issue 22 (autocheckpoint 10,000), 57-290 ms with a 20,000 backstop, 10-106 ms with 50,000.
+ * Should the thread die, the same keeps the WAL near 200 MB instead of growing until close,
+ * and every read with it (the wal-index grows too).
  */
 export const WAL_BACKSTOP_PAGES = 50_000;
 /** Prepared statements kept; the hot path uses a few dozen distinct SQL texts. */

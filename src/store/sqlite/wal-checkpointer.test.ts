@@ -64,6 +64,38 @@ describe('WalCheckpointer', () => {
     expect(largestWal).toBeLessThan((3 / ROUNDS) * unbounded);
   });
 
+  it('K06 commits that never pause, as a group commit under load makes them: the WAL still starts over', async () => {
+    const file = path.join(tempDir(), 'k.db');
+    const w = writer(file);
+    open.push(w.db);
+    const results: CheckpointResult[] = [];
+    // The server's tick: between two ticks the writer commits far more than PAGES frames.
+    const ck = new WalCheckpointer(file, {
+      pages: PAGES,
+      intervalMs: 200,
+      onCheckpoint: (r) => results.push(r),
+    });
+    open.push(ck);
+    // A commit every ~2 ms, as the event loop's group commits come at 64 connections. The WAL
+    // starts over only at a commit that finds every frame copied; with one checkpoint a tick,
+    // each checkpoint's copy overlapped commits, and the WAL held every frame of the run.
+    const COMMITS = 1_000;
+    for (let i = 0; i < COMMITS; i++) {
+      w.commit();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const largestWal = statSync(`${file}-wal`).size;
+    // The same commits without the thread: a WAL that never started over held them all.
+    const alone = writer(path.join(tempDir(), 'alone.db'));
+    open.push(alone.db);
+    for (let i = 0; i < COMMITS; i++) alone.commit();
+    const unbounded = statSync(path.join(path.dirname(alone.db.name), 'alone.db-wal')).size;
+    expect(largestWal).toBeLessThan(unbounded / 2);
+    const startedOver = results.filter((r, i) => i > 0 && r.log < (results[i - 1]?.log ?? 0));
+    expect(startedOver.length).toBeGreaterThan(0);
+    expect(w.db.prepare('SELECT COUNT(*) FROM rows').pluck().get()).toBe(COMMITS);
+  });
+
   it('K02 closing checkpoints the commits below the threshold; every row is there after reopening', async () => {
     const file = path.join(tempDir(), 'k.db');
     const w = writer(file);
