@@ -21,7 +21,10 @@ export const SQLITE_FILE = 'pixeltrail.db';
  * a copy ends between two commits and the next one starts the WAL over (wal-checkpointer.ts).
  */
 const CHECKPOINT_PAGES = 1_000;
-/** How often the checkpointer looks at the WAL; ~1,000 frames a tick at full load. */
+/**
+ * How often the checkpointer looks at the WAL; ~1,000 frames a tick at full load. Past
+ * CHECKPOINT_PAGES its follow-up checkpoints come 1 ms apart instead.
+ */
 const CHECKPOINT_CHECK_MS = 200;
 /**
  * The writers' own `wal_autocheckpoint`, kept as a backstop rather than off. A PASSIVE
@@ -29,10 +32,12 @@ const CHECKPOINT_CHECK_MS = 200;
  * only when a copy happened to end between two commits; until the thread went again at once
  * past its threshold (issue 22), it grew until a commit crossed this and checkpointed itself
  * on the event loop: 40-65 ms every 3-5 s of single events at 64 connections, each commit's
- * answer behind it. Now a stall of the thread's (a reader holding old frames for long) is what
- * lets the WAL reach it. Higher means rarer stalls and a larger -wal file (it keeps its largest
- * size): single events at 64 connections, 15 s, fsync on the event loop 366-928 ms before
- * issue 22 (autocheckpoint 10,000), 57-290 ms with a 20,000 backstop, 10-106 ms with 50,000.
+ * answer behind it. Now the WAL starts over within a few seconds under that load, but not
+ * surely: a reader on the WAL whenever a commit could start it over, or a disk whose syncs are
+ * slower than the time between two commits, can still let it reach this. Higher means rarer
+ * stalls and a larger -wal file (it keeps its largest size): single events at 64
+ * connections, 15 s, fsync on the event loop 366-928 ms before issue 22 (autocheckpoint
+ * 10,000), 57-290 ms with a 20,000 backstop, 10-106 ms with 50,000.
  * Should the thread die, the same keeps the WAL near 200 MB instead of growing until close,
  * and every read with it (the wal-index grows too).
  */

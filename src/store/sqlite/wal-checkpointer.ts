@@ -30,7 +30,8 @@ export interface CheckpointerOptions {
  * a complete checkpoint the next commit writes over it from the start. The header is read
  * without SQLite's locks; a torn read only moves one checkpoint by a tick. A header of another
  * version (not expected: it has been 3007000 since SQLite 3.7.0) falls back to a PASSIVE
- * checkpoint every tick, which copies nothing and syncs nothing when nothing is pending.
+ * checkpoint every tick, and past the threshold its follow-ups while they copy something (told
+ * by the checkpoint's own answer); one copies nothing and syncs nothing when nothing is pending.
  */
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -50,12 +51,16 @@ const le = os.endianness() === 'LE';
 const u32 = (at) => (le ? header.readUInt32LE(at) : header.readUInt32BE(at));
 let shm = null;
 try { shm = fs.openSync(workerData.file + '-shm', 'r'); } catch { shm = null; }
+/** The frames already copied (nBackfill) when due() last read the header; null if it could not. */
+let backfilled = null;
 /** Whether the WAL is due a checkpoint; true when the header cannot tell. */
 function due() {
+  backfilled = null;
   if (shm === null || fs.readSync(shm, header, 0, 100, 0) < 100) return true;
   if (u32(0) !== WALINDEX_VERSION) return true;
   const frames = u32(16);
-  const pending = Math.max(0, frames - u32(96));
+  backfilled = u32(96);
+  const pending = Math.max(0, frames - backfilled);
   // Past the threshold, each tick also copies the few frames committed during the last
   // checkpoint: the next commit writes over the WAL from the start only once all are copied.
   return pending >= workerData.pages || (pending > 0 && frames >= workerData.pages);
@@ -71,15 +76,20 @@ function checkpoint() {
 // checkpointed on the event loop (40-65 ms every few seconds at 64 connections of single
 // events). So, past the threshold, the next checkpoint follows at once, copying only what
 // came in meanwhile, until one ends between two commits and the next commit starts the WAL
-// over. A pass that copied nothing new (a reader keeps the rest) waits for the next tick.
+// over. A pass that copied nothing new (a reader keeps the rest) waits for the next tick, so
+// the thread never spins: it goes again only after copying frames a commit added. Under
+// single events at 64 connections that was about 16 passes a second, against 4 (each pass
+// syncs the WAL and the file once).
+/** What the last pass had copied, for a header due() cannot read; -1 after the WAL started over. */
 let copied = -1;
 function tick() {
   let again = false;
   try {
     if (due()) {
+      const before = backfilled ?? copied;
       const r = checkpoint();
-      again = r.log >= workerData.pages && r.checkpointed > copied;
-      copied = again ? r.checkpointed : -1;
+      again = r.log >= workerData.pages && r.checkpointed > before;
+      copied = r.log >= workerData.pages ? r.checkpointed : -1;
     }
   } catch (e) {
     parentPort.postMessage({ error: String((e && e.message) || e) });
