@@ -124,10 +124,11 @@ describe('WalCheckpointer', () => {
     open.push(ck);
     await waitFor(() => results.length > 0);
     const first = results.length;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    // About ten ticks in 500 ms, each a pass that copies nothing new: going again at once
-    // whatever a pass copied would have made hundreds.
-    expect(results.length - first).toBeLessThan(30);
+    const from = performance.now();
+    // Eight more passes, none copying anything new, so each a tick (50 ms) after the last:
+    // at least seven ticks. Going again at once whatever a pass copied makes them in a few ms.
+    await waitFor(() => results.length >= first + 8);
+    expect(performance.now() - from).toBeGreaterThanOrEqual(0.8 * 7 * 50);
     const held = results.slice(first);
     expect(new Set(held.map((r) => r.checkpointed)).size).toBe(1);
     expect(held[0]?.checkpointed).toBeLessThan(held[0]?.log ?? 0);
